@@ -1,0 +1,76 @@
+/**
+ * Parsers turn one raw setting into a typed value, or return a ParseFailure that says what was
+ * expected. They never see the variable name: loadConfig adds it when it reports the problem.
+ */
+export type ParseFailure = { expected: string }
+export type Parser<T> = (raw: string) => T | ParseFailure
+
+export function isParseFailure(value: unknown): value is ParseFailure {
+  return typeof value === 'object' && value !== null && 'expected' in value && Object.keys(value).length === 1
+}
+
+export function integerFrom(min: number, max: number): Parser<number> {
+  const expected = `an integer from ${min} to ${max}`
+  return (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) return { expected }
+    const value = Number(raw.trim())
+    return Number.isSafeInteger(value) && value >= min && value <= max ? value : { expected }
+  }
+}
+
+export const portNumber = integerFrom(1, 65535)
+
+export const text: Parser<string> = (raw) => raw
+
+export const nonEmptyText: Parser<string> = (raw) =>
+  raw.trim() === '' ? { expected: 'a non-empty value' } : raw.trim()
+
+export const hostName: Parser<string> = (raw) => {
+  const host = raw.trim()
+  return /^[A-Za-z0-9.:\-\[\]%]+$/.test(host) ? host : { expected: 'a host name or IP address, such as 127.0.0.1 or 0.0.0.0' }
+}
+
+export const path: Parser<string> = (raw) =>
+  raw.trim() === '' || raw.includes('\0') ? { expected: 'a file system path' } : raw.trim()
+
+/** Accepts true/false in the spellings Open WebUI accepts (case-insensitive true, 1, yes, on). */
+export const boolean: Parser<boolean> = (raw) => {
+  const value = raw.trim().toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(value)) return true
+  if (['false', '0', 'no', 'off', ''].includes(value)) return false
+  return { expected: 'true or false' }
+}
+
+/** Accepts an absolute http(s) URL and returns it without a trailing slash. */
+export const httpUrl: Parser<string> = (raw) => {
+  const expected = 'an absolute http:// or https:// URL'
+  let url: URL
+  try {
+    url = new URL(raw.trim())
+  } catch {
+    return { expected }
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { expected }
+  if (url.username !== '' || url.password !== '') return { expected: `${expected} without credentials in it` }
+  return url.href.replace(/\/+$/, '')
+}
+
+const byteUnits: Record<string, number> = { '': 1, b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 }
+
+/** Accepts a byte count such as 1048576, 512kb or 16MB (units are powers of 1024), from 1 KiB to 1 GiB. */
+export const byteSize: Parser<number> = (raw) => {
+  const expected = 'a size from 1kb to 1gb, such as 16mb or 1048576'
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(raw.trim())
+  const unit = byteUnits[match?.[2]?.toLowerCase() ?? 'x']
+  if (match === null || unit === undefined) return { expected }
+  const bytes = Number(match[1]) * unit
+  return bytes >= 1024 && bytes <= 1024 ** 3 ? bytes : { expected }
+}
+
+/** Accepts one of a closed set of words, case-insensitively, and returns it in its listed spelling. */
+export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> {
+  return (raw) => {
+    const found = choices.find((choice) => choice.toLowerCase() === raw.trim().toLowerCase())
+    return found ?? { expected: `one of ${choices.join(', ')}` }
+  }
+}

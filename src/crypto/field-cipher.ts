@@ -1,0 +1,75 @@
+/**
+ * Field cipher: the one format in which Enclave stores a sensitive value.
+ *
+ *   byte 0      format version (1)
+ *   bytes 1-4   key version, unsigned 32-bit big-endian
+ *   bytes 5-16  nonce, 96 random bits, fresh for every seal
+ *   then        AES-256-GCM ciphertext, followed by its 128-bit tag
+ *
+ * Associated data binds the ciphertext to where it lives: format version, table, column, row id and
+ * key version, each length-prefixed so no two contexts encode alike. Threat: someone who can read or
+ * edit the database file but does not hold the key. They learn lengths and which fields are empty,
+ * nothing else; a ciphertext flipped, truncated, or moved to another row, column or owner (whose
+ * data key differs) fails to open. Invariant: no nonce is reused under a key, which random 96-bit
+ * nonces give for far more than 2^32 seals per key.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+
+export const FIELD_FORMAT_VERSION = 1
+const HEADER_BYTES = 1 + 4 + 12
+const TAG_BYTES = 16
+export const FIELD_OVERHEAD_BYTES = HEADER_BYTES + TAG_BYTES
+
+/** A 256-bit AES key and the version number stored with everything sealed under it. */
+export type VersionedKey = { readonly version: number; readonly key: Uint8Array }
+
+/** Where a sealed value lives. Table and column are identifiers; the row id is any text. */
+export type FieldContext = { readonly table: string; readonly column: string; readonly rowId: string }
+
+/** Encrypts plaintext for one table, column and row under the given key. */
+export function sealField(key: VersionedKey, plaintext: Uint8Array, context: FieldContext): Uint8Array {
+  const nonce = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', key.key, nonce)
+  cipher.setAAD(associatedData(context, key.version))
+  const body = cipher.update(plaintext)
+  const tail = cipher.final()
+  const sealed = new Uint8Array(HEADER_BYTES + body.length + tail.length + TAG_BYTES)
+  sealed[0] = FIELD_FORMAT_VERSION
+  new DataView(sealed.buffer).setUint32(1, key.version)
+  sealed.set(nonce, 5)
+  sealed.set(body, HEADER_BYTES)
+  sealed.set(tail, HEADER_BYTES + body.length)
+  sealed.set(cipher.getAuthTag(), sealed.length - TAG_BYTES)
+  return sealed
+}
+
+/** Reads the key version a sealed value names, or null when it is not in a known format. */
+export function sealedKeyVersion(sealed: Uint8Array): number | null {
+  if (sealed.length < FIELD_OVERHEAD_BYTES || sealed[0] !== FIELD_FORMAT_VERSION) return null
+  return new DataView(sealed.buffer, sealed.byteOffset, sealed.byteLength).getUint32(1)
+}
+
+/**
+ * Decrypts a sealed value for the context it was sealed for. Returns null when it does not
+ * authenticate (wrong key, wrong place, or altered); a wrong key is never mistaken for plaintext.
+ */
+export function openField(key: VersionedKey, sealed: Uint8Array, context: FieldContext): Uint8Array | null {
+  if (sealedKeyVersion(sealed) !== key.version) return null
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key.key, sealed.subarray(5, HEADER_BYTES))
+    decipher.setAAD(associatedData(context, key.version))
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES))
+    const body = decipher.update(sealed.subarray(HEADER_BYTES, sealed.length - TAG_BYTES))
+    const tail = decipher.final()
+    return tail.length === 0 ? body : Buffer.concat([body, tail])
+  } catch {
+    return null
+  }
+}
+
+const encoder = new TextEncoder()
+
+function associatedData({ table, column, rowId }: FieldContext, keyVersion: number): Uint8Array {
+  const parts = [`v${FIELD_FORMAT_VERSION}`, table, column, rowId, String(keyVersion)]
+  return encoder.encode(parts.map((part) => `${part.length}:${part}`).join(''))
+}

@@ -1,0 +1,11 @@
+import schema001 from './migrations/001-init.sql' with { type: 'text' }
+
+/** A numbered, forward-only schema step. Version N brings a database from N-1 to N. */
+export type Migration = { readonly version: number; readonly name: string; readonly sql: string }
+
+// note: imported as text so `bun build --compile` embeds them; append new files here in order.
+export const migrations: readonly Migration[] = [
+  { version: 1, name: '001-init', sql: schema001 },
+]
+
+export const LATEST_SCHEMA_VERSION = migrations.length

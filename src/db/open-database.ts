@@ -1,0 +1,27 @@
+import { Database } from 'bun:sqlite'
+
+// note: 8 KiB pages hold seven 1 KB encrypted messages with little slack; 4 KiB pages hold three
+// and waste a quarter of each page. page_size only takes effect before the first table exists.
+const PAGE_SIZE_BYTES = 8192
+
+/**
+ * Opens (or creates) a SQLite database with Enclave's settings: WAL, foreign keys, a busy timeout,
+ * and secure_delete so deleted rows are overwritten rather than left in free pages.
+ * Use ':memory:' for a private in-memory database.
+ */
+export function openDatabase(path: string): Database {
+  const db = new Database(path, { create: true, strict: true })
+  db.run(`PRAGMA page_size = ${PAGE_SIZE_BYTES}`)
+  db.run('PRAGMA journal_mode = WAL')
+  db.run('PRAGMA synchronous = NORMAL')
+  db.run('PRAGMA foreign_keys = ON')
+  db.run('PRAGMA busy_timeout = 5000')
+  db.run('PRAGMA secure_delete = ON')
+  return db
+}
+
+/** Writes the WAL back into the database file and closes it. */
+export function closeDatabase(db: Database): void {
+  db.run('PRAGMA wal_checkpoint(TRUNCATE)')
+  db.close()
+}

@@ -1,0 +1,131 @@
+import type { Database } from 'bun:sqlite'
+import { blindIndex } from '../crypto/blind-index.ts'
+import type { DataKeyRepo } from './data-keys.ts'
+import { newUserId, type UserId } from './ids.ts'
+import { sealedTable } from './sealed-table.ts'
+
+export type Role = 'admin' | 'user' | 'pending'
+
+export type User = {
+  id: UserId
+  email: string
+  name: string
+  role: Role
+  preferences: Record<string, unknown>
+  createdAt: number
+  updatedAt: number
+}
+
+export type NewUser = { email: string; name: string; role: Role; preferences?: Record<string, unknown> }
+
+export type CreateUserResult = { ok: true; user: User } | { ok: false; reason: 'email_taken' }
+
+/** Owner of the key that computes email blind indexes. */
+export const EMAIL_INDEX_OWNER = 'email-index'
+
+const userTable = sealedTable('user', { email: 'text', name: 'text', preferences: 'json' })
+
+type UserRow = {
+  id: string
+  email: Uint8Array
+  name: Uint8Array
+  preferences: Uint8Array | null
+  role: Role
+  created_at: number
+  updated_at: number
+}
+
+/** Normalises an email for lookups: trimmed, Unicode NFC, lower-cased. */
+export function normaliseEmail(email: string): string {
+  return email.trim().normalize('NFC').toLowerCase()
+}
+
+export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+  const columns = 'id, email, name, preferences, role, created_at, updated_at'
+  const insertUser = db.query<void, [string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null, Role, number, number]>(
+    `INSERT INTO user (id, email_index, email, name, preferences, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+  const selectById = db.query<UserRow, [string]>(`SELECT ${columns} FROM user WHERE id = ?`)
+  const selectByIndex = db.query<UserRow, [Uint8Array]>(`SELECT ${columns} FROM user WHERE email_index = ?`)
+  const selectIdByIndex = db.query<{ id: string }, [Uint8Array]>('SELECT id FROM user WHERE email_index = ?')
+  const selectPage = db.query<UserRow, [number, number]>(`SELECT ${columns} FROM user ORDER BY created_at, id LIMIT ? OFFSET ?`)
+  const countAll = db.query<{ n: number }, []>('SELECT count(*) AS n FROM user')
+  const updateName = db.query<void, [Uint8Array, number, string]>('UPDATE user SET name = ?, updated_at = ? WHERE id = ?')
+  const updateRole = db.query<void, [Role, number, string]>('UPDATE user SET role = ?, updated_at = ? WHERE id = ?')
+  const updatePreferences = db.query<void, [Uint8Array, number, string]>('UPDATE user SET preferences = ?, updated_at = ? WHERE id = ?')
+  const deleteById = db.query<void, [string]>('DELETE FROM user WHERE id = ?')
+
+  const emailIndex = (email: string) => blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'user.email', normaliseEmail(email))
+
+  function toUser(row: UserRow): User {
+    const plain = userTable.open(row.id, row, keys.keysForOwner(row.id))
+    return {
+      id: row.id as UserId,
+      email: plain.email!,
+      name: plain.name!,
+      role: row.role,
+      preferences: (plain.preferences ?? {}) as Record<string, unknown>,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }
+  }
+
+  return {
+    /** Creates a user and their data key in one transaction; refuses an email already in use. */
+    createUser(input: NewUser): CreateUserResult {
+      return db.transaction((): CreateUserResult => {
+        const index = emailIndex(input.email)
+        if (selectIdByIndex.get(index) !== null) return { ok: false, reason: 'email_taken' }
+        const id = newUserId()
+        const ring = keys.createKeyForOwner(id)
+        const preferences = input.preferences ?? {}
+        const sealed = userTable.seal(id, { email: input.email.trim(), name: input.name, preferences }, ring)
+        const at = now()
+        insertUser.run(id, index, sealed.email!, sealed.name!, sealed.preferences, input.role, at, at)
+        return { ok: true, user: { id, email: input.email.trim(), name: input.name, role: input.role, preferences, createdAt: at, updatedAt: at } }
+      }).immediate()
+    },
+
+    /** Returns the user, or null when there is none with that id. */
+    findUserById(id: UserId): User | null {
+      const row = selectById.get(id)
+      return row === null ? null : toUser(row)
+    },
+
+    /** Finds a user by email, compared after normalisation; null when none. */
+    findUserByEmail(email: string): User | null {
+      const row = selectByIndex.get(emailIndex(email))
+      return row === null ? null : toUser(row)
+    },
+
+    /** Lists users oldest first, one page at a time. */
+    listUsers(page: { limit: number; offset: number }): User[] {
+      return selectPage.all(page.limit, page.offset).map(toUser)
+    },
+
+    countUsers(): number {
+      return countAll.get()!.n
+    },
+
+    renameUser(id: UserId, name: string): void {
+      updateName.run(userTable.sealColumn('name', id, name, keys.keysForOwner(id))!, now(), id)
+    },
+
+    setUserRole(id: UserId, role: Role): void {
+      updateRole.run(role, now(), id)
+    },
+
+    setUserPreferences(id: UserId, preferences: Record<string, unknown>): void {
+      updatePreferences.run(userTable.sealColumn('preferences', id, preferences, keys.keysForOwner(id))!, now(), id)
+    },
+
+    /** Deletes the user, every row they own, and their data key, so no copy of their data opens again. */
+    deleteUser(id: UserId): void {
+      db.transaction(() => {
+        deleteById.run(id)
+        keys.destroyKeysOfOwner(id)
+      }).immediate()
+    },
+  }
+}
+
+export type UserRepo = ReturnType<typeof createUserRepo>
