@@ -1,5 +1,5 @@
 import {
-  byteSize, hostName, httpUrl, integerFrom, nonEmptyText, oneOf, path, portNumber,
+  byteSize, hostName, httpUrl, integerFrom, nonEmptyText, oneOf, path,
   type Parser,
 } from './parsers.ts'
 
@@ -18,7 +18,7 @@ export type Variable<T> = {
 }
 
 export const variables = {
-  PORT: { parse: portNumber, default: 8080, flag: '--port', doc: 'HTTP port.' },
+  PORT: { parse: integerFrom(0, 65535), default: 8080, flag: '--port', doc: 'HTTP port; 0 picks a free one (the log says which).' },
   HOST: {
     parse: hostName, default: '127.0.0.1', flag: '--host',
     doc: 'Address to listen on. The binary listens on loopback only unless told otherwise; the Docker image sets 0.0.0.0.',

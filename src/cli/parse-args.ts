@@ -1,0 +1,37 @@
+import type { VariableName } from '../config/variables.ts'
+
+export type CommandName = 'serve' | 'config' | 'healthcheck' | 'version' | 'help'
+
+export type ParsedArgs =
+  | { ok: true; command: CommandName; flags: Partial<Record<VariableName, string>> }
+  | { ok: false; problem: string }
+
+const commands: readonly CommandName[] = ['serve', 'config', 'healthcheck', 'version', 'help']
+
+/** Flags every command that reads the configuration accepts, and the variable each overrides. */
+export const settingFlags: Record<string, VariableName> = { '--port': 'PORT', '--host': 'HOST', '--data-dir': 'DATA_DIR' }
+
+/** Reads `enclave [command] [--flag value | --flag=value]...`; the command defaults to serve. */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const args = [...argv]
+  if (args[0] === '--version' || args[0] === '-v') return args.length === 1 ? { ok: true, command: 'version', flags: {} } : { ok: false, problem: `unexpected argument after ${args[0]}` }
+  if (args[0] === '--help' || args[0] === '-h') return { ok: true, command: 'help', flags: {} }
+  let command: CommandName = 'serve'
+  if (args[0] !== undefined && !args[0].startsWith('-')) {
+    const named = commands.find((name) => name === args[0])
+    if (named === undefined) return { ok: false, problem: `unknown command ${JSON.stringify(args[0])}` }
+    command = named
+    args.shift()
+  }
+  const flags: Partial<Record<VariableName, string>> = {}
+  while (args.length > 0) {
+    const arg = args.shift()!
+    const [name, inlineValue] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
+    const variable = settingFlags[name]
+    if (variable === undefined || command === 'version' || command === 'help') return { ok: false, problem: `unknown option ${JSON.stringify(name)}` }
+    const value = inlineValue ?? args.shift()
+    if (value === undefined || (inlineValue === undefined && value.startsWith('--'))) return { ok: false, problem: `${name} needs a value` }
+    flags[variable] = value
+  }
+  return { ok: true, command, flags }
+}

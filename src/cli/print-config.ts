@@ -1,0 +1,14 @@
+import type { Config } from '../config/load-config.ts'
+import { variables, type Variable, type VariableName } from '../config/variables.ts'
+
+/** Renders the effective configuration, one variable per line with its source; secrets as ***. */
+export function renderConfig(config: Config): string {
+  const names = Object.keys(variables) as VariableName[]
+  const width = Math.max(...names.map((name) => name.length))
+  return names.map((name) => {
+    const variable: Variable<unknown> = variables[name]
+    const value = config.values[name]
+    const shown = value === null ? '(not set)' : variable.secret ? '***' : String(value)
+    return `${name.padEnd(width)}  ${shown}  [${config.sources[name]}]`
+  }).join('\n') + '\n'
+}

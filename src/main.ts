@@ -1,0 +1,59 @@
+#!/usr/bin/env bun
+/** Enclave's entry point: argv to one command, nothing else. */
+import { checkHealth } from './cli/healthcheck.ts'
+import { parseArgs } from './cli/parse-args.ts'
+import { renderConfig } from './cli/print-config.ts'
+import { serve } from './cli/serve.ts'
+import { USAGE } from './cli/usage.ts'
+import { loadConfig, readDotenvFile } from './config/load-config.ts'
+import { createLogger } from './log/logger.ts'
+import { VERSION } from './version.ts'
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv)
+  if (!parsed.ok) {
+    process.stderr.write(`enclave: ${parsed.problem}\n\n${USAGE}`)
+    return 2
+  }
+  if (parsed.command === 'help') {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  if (parsed.command === 'version') {
+    process.stdout.write(`enclave ${VERSION}\n`)
+    return 0
+  }
+
+  const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })
+  switch (parsed.command) {
+    case 'config':
+      process.stdout.write(renderConfig(config))
+      return 0
+    case 'healthcheck':
+      return (await checkHealth(config)) ? 0 : 1
+    case 'serve': {
+      const log = createLogger(config.logLevel)
+      const server = await serve(config, log)
+      const stopAndExit = (signal: string) => void server.stop(signal).then(() => process.exit(0))
+      process.once('SIGTERM', () => stopAndExit('SIGTERM'))
+      process.once('SIGINT', () => stopAndExit('SIGINT'))
+      return new Promise<number>(() => {})
+    }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`enclave: cannot start: ${describeStartFailure(error)}\n`)
+    process.exit(1)
+  },
+)
+
+function describeStartFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  if ((error as { code?: string }).code === 'EADDRINUSE') return 'the port is already in use: stop the other server or choose another --port.'
+  // Config, key and schema errors carry messages written for operators; others show their name only.
+  const known = ['ConfigError', 'KeyMaterialError', 'KeyMismatchError', 'SchemaTooNewError', 'FieldOpenError']
+  return known.includes(error.name) ? error.message : `${error.name}: ${error.message}`
+}

@@ -1,0 +1,69 @@
+/**
+ * Runs the compiled binary (dist/enclave, built by `npm run build`) as a child process in a temp
+ * directory, with a clean environment, and collects what it prints.
+ */
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export const BINARY = join(import.meta.dir, '..', '..', 'dist', 'enclave')
+
+export function requireBinary(): string {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`npm run build\` (npm test does it first).`)
+  return BINARY
+}
+
+export function makeTempDir(prefix = 'enclave-bin-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' })
+
+/** Runs the binary to completion (for commands that exit) and returns its code and output. */
+export async function runBinary(args: string[], options: { cwd: string; env?: Record<string, string>; binary?: string }) {
+  const child = Bun.spawn([options.binary ?? requireBinary(), ...args], {
+    cwd: options.cwd, env: { ...baseEnv(), ...options.env }, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore',
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
+  clearTimeout(timer)
+  return { code, stdout, stderr, output: stdout + stderr }
+}
+
+export type RunningBinary = { url: string; output: () => string; stop: (signal?: 'SIGTERM' | 'SIGINT') => Promise<number> }
+
+/** Starts `enclave serve` on a free port and resolves once it says where it listens. */
+export async function startBinary(options: { cwd: string; env?: Record<string, string>; args?: string[]; binary?: string }): Promise<RunningBinary> {
+  const child = Bun.spawn([options.binary ?? requireBinary(), 'serve', '--port', '0', ...(options.args ?? [])], {
+    cwd: options.cwd, env: { ...baseEnv(), ...options.env }, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore',
+  })
+  let output = ''
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const reader = stream.getReader()
+    const decoder = new TextDecoder()
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) output += decoder.decode(chunk.value, { stream: true })
+  }
+  const collected = Promise.all([collect(child.stdout), collect(child.stderr)])
+  const deadline = Date.now() + 15_000
+  while (!/listening on (http:\/\/\S+)/.test(output)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL')
+      await collected
+      throw new Error(`enclave did not start (exit ${child.exitCode}):\n${output}`)
+    }
+    await Bun.sleep(20)
+  }
+  const url = /listening on (http:\/\/\S+)/.exec(output)![1]!
+  return {
+    url,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      child.kill(signal)
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      const code = await child.exited
+      clearTimeout(timer)
+      await collected
+      return code
+    },
+  }
+}
