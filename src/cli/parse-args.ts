@@ -11,6 +11,9 @@ const commands: readonly CommandName[] = ['serve', 'config', 'healthcheck', 'ver
 /** Flags every command that reads the configuration accepts, and the variable each overrides. */
 export const settingFlags: Record<string, VariableName> = { '--port': 'PORT', '--host': 'HOST', '--data-dir': 'DATA_DIR' }
 
+/** Quotes an argument for an error message, cut short so a huge one is not echoed whole. */
+const quote = (arg: string) => JSON.stringify(arg.length > 60 ? `${arg.slice(0, 60)}…` : arg)
+
 /** Reads `enclave [command] [--flag value | --flag=value]...`; the command defaults to serve. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const args = [...argv]
@@ -19,7 +22,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let command: CommandName = 'serve'
   if (args[0] !== undefined && !args[0].startsWith('-')) {
     const named = commands.find((name) => name === args[0])
-    if (named === undefined) return { ok: false, problem: `unknown command ${JSON.stringify(args[0])}` }
+    if (named === undefined) return { ok: false, problem: `unknown command ${quote(args[0])}` }
     command = named
     args.shift()
   }
@@ -28,7 +31,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const arg = args.shift()!
     const [name, inlineValue] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
     const variable = settingFlags[name]
-    if (variable === undefined || command === 'version' || command === 'help') return { ok: false, problem: `unknown option ${JSON.stringify(name)}` }
+    if (variable === undefined || command === 'version' || command === 'help') return { ok: false, problem: `unknown option ${quote(name)}` }
     const value = inlineValue ?? args.shift()
     if (value === undefined || (inlineValue === undefined && value.startsWith('--'))) return { ok: false, problem: `${name} needs a value` }
     flags[variable] = value
