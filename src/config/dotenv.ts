@@ -32,7 +32,15 @@ function parseValue(raw: string): string | null {
     return end === -1 || !isOnlyComment(raw.slice(end + 1)) ? null : raw.slice(1, end)
   }
   if (raw.startsWith('"')) return parseDoubleQuoted(raw)
-  return raw.replace(/\s+#.*$/, '').trim()
+  return stripInlineComment(raw).trim()
+}
+
+// note: a linear scan, not /\s+#.*$/, which backtracks quadratically on long runs of spaces.
+function stripInlineComment(raw: string): string {
+  for (let i = raw.indexOf('#'); i !== -1; i = raw.indexOf('#', i + 1)) {
+    if (i > 0 && /\s/.test(raw[i - 1]!)) return raw.slice(0, i)
+  }
+  return raw
 }
 
 function parseDoubleQuoted(raw: string): string | null {

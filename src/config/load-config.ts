@@ -62,8 +62,8 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     }
     const parsed = variable.parse(raw)
     if (isParseFailure(parsed)) {
-      const shown = variable.secret ? '***' : raw
-      problems.push({ variable: source === 'flag' ? `${variable.flag} (${name})` : name, value: shown, expected: parsed.expected })
+      const shown = variable.secret ? '***' : withoutUrlCredentials(raw)
+      problems.push({ variable: source === 'flag' ? `${variable.flag ?? 'flag'} (${name})` : name, value: shown, expected: parsed.expected })
     } else {
       values[name] = parsed
     }
@@ -97,6 +97,11 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
 export function readDotenvFile(cwd: string): string | null {
   const file = join(cwd, '.env')
   return existsSync(file) ? readFileSync(file, 'utf8') : null
+}
+
+/** Masks a password or user name written into a URL, so a refused value can be shown safely. */
+function withoutUrlCredentials(raw: string): string {
+  return raw.replace(/\/\/[^/@\s]*@/g, '//***@')
 }
 
 // note: an empty value counts as unset, as env files often carry `KEY=` placeholders.

@@ -69,7 +69,10 @@ export function openField(key: VersionedKey, sealed: Uint8Array, context: FieldC
 
 const encoder = new TextEncoder()
 
+// Each part is prefixed with its UTF-8 byte length. Lone surrogates are refused, because UTF-8
+// encoding would turn them into U+FFFD and let two different contexts encode alike.
 function associatedData({ table, column, rowId }: FieldContext, keyVersion: number): Uint8Array {
   const parts = [`v${FIELD_FORMAT_VERSION}`, table, column, rowId, String(keyVersion)]
-  return encoder.encode(parts.map((part) => `${part.length}:${part}`).join(''))
+  if (!parts.every((part) => part.isWellFormed())) throw new TypeError('A field context must be well-formed Unicode.')
+  return encoder.encode(parts.map((part) => `${encoder.encode(part).length}:${part}`).join(''))
 }

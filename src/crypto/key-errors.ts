@@ -8,10 +8,11 @@ export class KeyMaterialError extends Error {
 
 /** The key given is not the one the database was written with. Shows fingerprints, never keys. */
 export class KeyMismatchError extends Error {
-  constructor(readonly expectedFingerprint: string, readonly givenFingerprint: string | null, advice: string) {
+  /** `given` is the given key's fingerprint, or what was given instead (e.g. "no key"). */
+  constructor(readonly expectedFingerprint: string, readonly given: { fingerprint: string } | { instead: string }, advice: string) {
     super(
       `The encryption key does not match this database (database key fingerprint ${expectedFingerprint}, ` +
-        `${givenFingerprint === null ? 'no key given' : `given key fingerprint ${givenFingerprint}`}). ${advice}`,
+        `${'fingerprint' in given ? `given key fingerprint ${given.fingerprint}` : given.instead}). ${advice}`,
     )
     this.name = 'KeyMismatchError'
   }

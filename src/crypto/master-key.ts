@@ -41,9 +41,9 @@ export function readMasterKeyMaterial(source: MasterKeySource): MasterKeyMateria
   }
 }
 
-/** Parses 64 hex digits as a raw key, or a long enough text as a passphrase. */
+/** Parses 64 hex digits (optionally after 0x) as a raw key, or a long enough text as a passphrase. */
 export function parseMasterKey(text: string, origin: string): MasterKeyMaterial {
-  const value = text.trim()
+  const value = text.trim().replace(/^0x(?=[0-9a-fA-F]{64}$)/, '')
   if (/^[0-9a-fA-F]{64}$/.test(value)) return { kind: 'raw', key: new Uint8Array(Buffer.from(value, 'hex')) }
   if (/^[0-9a-fA-F]+$/.test(value)) {
     throw new KeyMaterialError(`${origin} looks like a hex key but has ${value.length} hex digits; a hex key has exactly 64 (32 bytes). Generate one with: openssl rand -hex 32`)

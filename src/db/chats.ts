@@ -88,6 +88,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     /** Renames the owner's chat; false when it is not theirs. */
     renameChat(owner: UserId, chatId: ChatId, title: string): boolean {
+      if (selectChat.get(chatId, owner) === null) return false
       const sealed = chatTable.sealColumn('title', chatId, title, keys.keysForOwner(owner))!
       return updateTitle.run(sealed, now(), chatId, owner).changes === 1
     },
@@ -102,9 +103,9 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * Costs one insert whatever the chat's length: earlier messages are never rewritten.
      */
     addMessage(owner: UserId, chatId: ChatId, input: NewMessage): Message | null {
-      const ring = keys.keysForOwner(owner)
       return db.transaction((): Message | null => {
         if (selectChat.get(chatId, owner) === null) return null
+        const ring = keys.keysForOwner(owner)
         const id = ((lastMessageId.get()?.seq ?? 0) + 1) as MessageId
         const at = now()
         const message: Message = {
@@ -120,8 +121,10 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     /** Returns the messages of the owner's chat in order; empty when the chat is not theirs. */
     listMessagesInChat(owner: UserId, chatId: ChatId): Message[] {
+      const rows = selectMessages.all(chatId, owner)
+      if (rows.length === 0) return []
       const ring = keys.keysForOwner(owner)
-      return selectMessages.all(chatId, owner).map((row) => {
+      return rows.map((row) => {
         const plain = messageTable.open(row.id, row, ring)
         return {
           id: row.id as MessageId, chatId: row.chat_id as ChatId, parentId: row.parent_id as MessageId | null, role: row.role,

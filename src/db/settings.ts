@@ -17,8 +17,10 @@ export function createSettingsRepo(db: Database, keys: DataKeyRepo, now: () => n
       const row = selectValue.get(name)
       return row === null ? null : settingTable.open(name, row, keys.keysForOwner(SYSTEM_OWNER)).value
     },
+    /** Stores a JSON value; null removes the setting. */
     writeSetting(name: string, value: unknown): void {
-      upsertValue.run(name, settingTable.sealColumn('value', name, value, keys.keysForOwner(SYSTEM_OWNER))!, now())
+      if (value === null) deleteValue.run(name)
+      else upsertValue.run(name, settingTable.sealColumn('value', name, value, keys.keysForOwner(SYSTEM_OWNER))!, now())
     },
     removeSetting(name: string): void {
       deleteValue.run(name)

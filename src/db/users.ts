@@ -106,16 +106,21 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       return countAll.get()!.n
     },
 
-    renameUser(id: UserId, name: string): void {
-      updateName.run(userTable.sealColumn('name', id, name, keys.keysForOwner(id))!, now(), id)
+    /** Renames the user; false when there is no such user. */
+    renameUser(id: UserId, name: string): boolean {
+      if (selectById.get(id) === null) return false
+      return updateName.run(userTable.sealColumn('name', id, name, keys.keysForOwner(id))!, now(), id).changes === 1
     },
 
-    setUserRole(id: UserId, role: Role): void {
-      updateRole.run(role, now(), id)
+    /** Changes the user's role; false when there is no such user. */
+    setUserRole(id: UserId, role: Role): boolean {
+      return updateRole.run(role, now(), id).changes === 1
     },
 
-    setUserPreferences(id: UserId, preferences: Record<string, unknown>): void {
-      updatePreferences.run(userTable.sealColumn('preferences', id, preferences, keys.keysForOwner(id))!, now(), id)
+    /** Replaces the user's preferences; false when there is no such user. */
+    setUserPreferences(id: UserId, preferences: Record<string, unknown>): boolean {
+      if (selectById.get(id) === null) return false
+      return updatePreferences.run(userTable.sealColumn('preferences', id, preferences, keys.keysForOwner(id))!, now(), id).changes === 1
     },
 
     /** Deletes the user, every row they own, and their data key, so no copy of their data opens again. */

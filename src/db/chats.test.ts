@@ -1,0 +1,131 @@
+import { describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
+import type { ChatId, MessageId } from './ids.ts'
+import { openMemoryStore, type Store } from './open-store.ts'
+
+function setup() {
+  let time = 1_700_000_000_000
+  const store = openMemoryStore(undefined, () => time)
+  const user = (email: string) => {
+    const result = store.users.createUser({ email, name: email, role: 'user' })
+    if (!result.ok) throw new Error(result.reason)
+    return result.user
+  }
+  return { store, ada: user('ada@example.com'), eve: user('eve@example.com'), advance: (ms: number) => { time += ms } }
+}
+
+const page = { limit: 100, offset: 0 }
+const messages = (store: Store, owner: Parameters<Store['chats']['listMessagesInChat']>[0], chatId: ChatId) =>
+  store.chats.listMessagesInChat(owner, chatId)
+
+describe('chats', () => {
+  test('create, find, list and rename for the owner', () => {
+    const { store, ada, advance } = setup()
+    const chat = store.chats.createChat(ada.id, 'First chat')
+    expect(chat).toMatchObject({ userId: ada.id, title: 'First chat', pinned: false, archived: false })
+    expect(store.chats.findChatForUser(ada.id, chat.id)).toEqual(chat)
+    advance(10)
+    expect(store.chats.renameChat(ada.id, chat.id, 'Renamed 🛡️')).toBe(true)
+    expect(store.chats.findChatForUser(ada.id, chat.id)).toEqual({ ...chat, title: 'Renamed 🛡️', updatedAt: chat.createdAt + 10 })
+  })
+
+  test('lists the most recently updated first, in pages', () => {
+    const { store, ada, advance } = setup()
+    const createLater = (title: string) => {
+      advance(1000)
+      return store.chats.createChat(ada.id, title)
+    }
+    const [a, b, c] = [createLater('a'), createLater('b'), createLater('c')]
+    advance(1000)
+    store.chats.addMessage(ada.id, a.id, { role: 'user', content: 'bump' })
+    expect(store.chats.listChatsForUser(ada.id, page).map((chat) => chat.id)).toEqual([a.id, c.id, b.id])
+    expect(store.chats.listChatsForUser(ada.id, { limit: 1, offset: 1 }).map((chat) => chat.title)).toEqual(['c'])
+  })
+
+  test('delete removes the chat and its messages', () => {
+    const { store, ada } = setup()
+    const chat = store.chats.createChat(ada.id, 'gone soon')
+    store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'x' })
+    expect(store.chats.deleteChatForUser(ada.id, chat.id)).toBe(true)
+    expect(store.chats.findChatForUser(ada.id, chat.id)).toBeNull()
+    expect(store.db.query('SELECT count(*) AS n FROM message').get()).toEqual({ n: 0 })
+    expect(store.chats.deleteChatForUser(ada.id, chat.id)).toBe(false)
+  })
+
+  test('an unknown chat id finds null', () => {
+    const { store, ada } = setup()
+    expect(store.chats.findChatForUser(ada.id, crypto.randomUUID() as ChatId)).toBeNull()
+    expect(store.chats.addMessage(ada.id, crypto.randomUUID() as ChatId, { role: 'user', content: 'x' })).toBeNull()
+  })
+})
+
+describe("another user's chat is out of reach", () => {
+  test.each<[string, (store: Store, eve: ReturnType<typeof setup>['eve'], chatId: ChatId) => unknown, unknown]>([
+    ['findChatForUser is null', (store, eve, id) => store.chats.findChatForUser(eve.id, id), null],
+    ['renameChat is false', (store, eve, id) => store.chats.renameChat(eve.id, id, 'pwned'), false],
+    ['deleteChatForUser is false', (store, eve, id) => store.chats.deleteChatForUser(eve.id, id), false],
+    ['addMessage is null', (store, eve, id) => store.chats.addMessage(eve.id, id, { role: 'user', content: 'pwned' }), null],
+    ['listMessagesInChat is empty', (store, eve, id) => store.chats.listMessagesInChat(eve.id, id), []],
+    ['listChatsForUser does not show it', (store, eve) => store.chats.listChatsForUser(eve.id, page), []],
+  ])('%s', (_, act, result) => {
+    const { store, ada, eve } = setup()
+    const chat = store.chats.createChat(ada.id, 'private')
+    store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'secret' })
+    expect(act(store, eve, chat.id)).toEqual(result)
+    expect(store.chats.findChatForUser(ada.id, chat.id)?.title).toBe('private')
+    expect(messages(store, ada.id, chat.id).map((message) => message.content)).toEqual(['secret'])
+  })
+})
+
+describe('messages', () => {
+  test('come back in order, with increasing ids and every field', () => {
+    const { store, ada, advance } = setup()
+    const chat = store.chats.createChat(ada.id, 'chat')
+    const first = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'Why is the sky blue?' })!
+    advance(1)
+    const second = store.chats.addMessage(ada.id, chat.id, {
+      role: 'assistant', content: 'Rayleigh scattering.', parentId: first.id, model: 'llama3:8b',
+      images: ['data:image/png;base64,AAAA', { url: 'x' }], artifacts: { code: 'print(1)' },
+      stats: { eval_count: 12, total_duration: 3.5, nested: { ok: true, list: [1, 'two', null] } },
+    })!
+    expect(second.id).toBeGreaterThan(first.id)
+    expect(messages(store, ada.id, chat.id)).toEqual([first, second])
+    expect(first).toMatchObject({ parentId: null, model: null, images: null, artifacts: null, stats: null, chatId: chat.id })
+  })
+
+  test('ids only grow, across chats and deletions', () => {
+    const { store, ada } = setup()
+    const ids: MessageId[] = []
+    for (let round = 0; round < 3; round++) {
+      const chat = store.chats.createChat(ada.id, `chat ${round}`)
+      for (let i = 0; i < 5; i++) ids.push(store.chats.addMessage(ada.id, chat.id, { role: 'user', content: `${i}` })!.id)
+      store.chats.deleteChatForUser(ada.id, chat.id)
+    }
+    expect(ids).toEqual([...ids].sort((a, b) => a - b))
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+
+  test.each([
+    ['empty', ''],
+    ['unicode', 'Grüße, 世界! 🛡️ \u0000 \u202e نص'],
+    ['1 MB', 'x'.repeat(1024 * 1024)],
+    ['1 MB of multi-byte text', '漢'.repeat(350_000)],
+  ])('%s content round-trips', (_, content) => {
+    const { store, ada } = setup()
+    const chat = store.chats.createChat(ada.id, content)
+    store.chats.addMessage(ada.id, chat.id, { role: 'user', content })
+    expect(store.chats.findChatForUser(ada.id, chat.id)?.title).toBe(content)
+    expect(messages(store, ada.id, chat.id)[0]?.content).toBe(content)
+  })
+
+  test('images and stats round-trip any JSON (fast-check)', () => {
+    const { store, ada } = setup()
+    const chat = store.chats.createChat(ada.id, 'json')
+    fc.assert(fc.property(fc.array(fc.jsonValue()), fc.dictionary(fc.string(), fc.jsonValue()), (images, stats) => {
+      const message = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'x', images, stats })!
+      const stored = messages(store, ada.id, chat.id).find((found) => found.id === message.id)
+      expect(stored?.images).toEqual(JSON.parse(JSON.stringify(images)))
+      expect(stored?.stats).toEqual(JSON.parse(JSON.stringify(stats)))
+    }), { numRuns: 30 })
+  })
+})

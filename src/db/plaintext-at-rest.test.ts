@@ -1,0 +1,107 @@
+import { afterEach, beforeEach, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DATABASE_FILE, openStore, type Store } from './open-store.ts'
+
+// Plaintext never reaches disk: not in the database file, not in the WAL, not in the shared memory
+// file, while the store is open and after it is closed.
+
+const MARKERS = {
+  email: 'MARKER-EMAIL-7f3a',
+  name: 'MARKER-NAME-c41e',
+  title: 'MARKER-TITLE-09bd',
+  content: 'MARKER-CONTENT-5a62',
+  model: 'MARKER-MODEL-e8f0',
+  preference: 'MARKER-PREF-13c7',
+  setting: 'MARKER-SETTING-b2d9',
+  renamed: 'MARKER-RENAMED-6f11',
+}
+
+let dataDir = ''
+beforeEach(() => { dataDir = join(mkdtempSync(join(tmpdir(), 'enclave-')), 'data') })
+afterEach(() => { rmSync(join(dataDir, '..'), { recursive: true, force: true }) })
+
+function fillStore(store: Store) {
+  const result = store.users.createUser({
+    email: `${MARKERS.email}@example.com`, name: MARKERS.name, role: 'user', preferences: { note: MARKERS.preference },
+  })
+  if (!result.ok) throw new Error(result.reason)
+  const owner = result.user.id
+  const chat = store.chats.createChat(owner, MARKERS.title)
+  for (let i = 0; i < 50; i++) {
+    store.chats.addMessage(owner, chat.id, {
+      role: i % 2 === 0 ? 'user' : 'assistant', content: `${MARKERS.content} number ${i} ${'padding '.repeat(20)}`,
+      model: MARKERS.model, stats: { note: MARKERS.content }, images: [MARKERS.content],
+    })
+  }
+  store.settings.writeSetting('connections', { apiKey: MARKERS.setting })
+  store.users.renameUser(owner, MARKERS.renamed)
+  store.chats.renameChat(owner, chat.id, MARKERS.renamed)
+  return { owner, chatId: chat.id }
+}
+
+/** Returns every marker found in the database files that exist, as UTF-8 or UTF-16LE. */
+function markersOnDisk(): string[] {
+  const found: string[] = []
+  for (const name of [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`]) {
+    const path = join(dataDir, name)
+    if (!existsSync(path)) continue
+    const bytes = readFileSync(path)
+    for (const marker of Object.values(MARKERS)) {
+      for (const encoding of ['utf8', 'utf16le'] as const) {
+        if (bytes.indexOf(Buffer.from(marker, encoding)) !== -1) found.push(`${marker} (${encoding}) in ${name}`)
+      }
+      if (bytes.indexOf(Buffer.from(marker.toLowerCase(), 'utf8')) !== -1) found.push(`${marker} (lower-case) in ${name}`)
+    }
+  }
+  return found
+}
+
+test('no marker appears in enclave.db, -wal or -shm, before or after close', () => {
+  const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, '.encryption_key') }, now: Date.now })
+  let closed = false
+  try {
+    const { owner, chatId } = fillStore(store)
+    expect(store.chats.listMessagesInChat(owner, chatId)).toHaveLength(50)
+    expect(existsSync(join(dataDir, `${DATABASE_FILE}-wal`))).toBe(true)
+    expect(markersOnDisk()).toEqual([])
+    store.close()
+    closed = true
+    expect(markersOnDisk()).toEqual([])
+  } finally {
+    if (!closed) store.close()
+  }
+})
+
+test('the data is really there: reopening reads every marker back', () => {
+  const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
+  const first = openStore({ dataDir, masterKey, now: Date.now })
+  const { owner, chatId } = fillStore(first)
+  first.close()
+  const store = openStore({ dataDir, masterKey, now: Date.now })
+  try {
+    expect(store.users.findUserByEmail(`${MARKERS.email.toLowerCase()}@EXAMPLE.com`)).toMatchObject({
+      id: owner, name: MARKERS.renamed, preferences: { note: MARKERS.preference },
+    })
+    expect(store.chats.findChatForUser(owner, chatId)?.title).toBe(MARKERS.renamed)
+    const messages = store.chats.listMessagesInChat(owner, chatId)
+    expect(messages.map((message) => message.content.split(' number ')[0])).toEqual(Array(50).fill(MARKERS.content))
+    expect(store.settings.readSetting('connections')).toEqual({ apiKey: MARKERS.setting })
+  } finally {
+    store.close()
+  }
+  expect(markersOnDisk()).toEqual([])
+})
+
+test('the scan does find plaintext when some is written (the check above can fail)', () => {
+  const store = openStore({ dataDir, masterKey: { kind: 'env', value: 'cd'.repeat(32) }, now: Date.now })
+  try {
+    store.db.run('CREATE TABLE probe (x TEXT NOT NULL)')
+    store.db.query('INSERT INTO probe (x) VALUES (?)').run(MARKERS.title)
+    expect(markersOnDisk()).toContain(`${MARKERS.title} (utf8) in ${DATABASE_FILE}-wal`)
+  } finally {
+    store.close()
+  }
+  expect(markersOnDisk()).toContain(`${MARKERS.title} (utf8) in ${DATABASE_FILE}`)
+})

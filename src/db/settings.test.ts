@@ -1,0 +1,67 @@
+import { expect, test } from 'bun:test'
+import fc from 'fast-check'
+import { openMemoryStore } from './open-store.ts'
+
+test.each<[string, unknown]>([
+  ['object', { url: 'http://gpu:11434', enabled: true, models: ['a', 'b'] }],
+  ['array', [1, 'two', { three: 3 }]],
+  ['string', 'Grüße 🛡️'],
+  ['number', 42.5],
+  ['false', false],
+  ['empty object', {}],
+  ['large', { text: 'x'.repeat(200_000) }],
+])('a %s value round-trips', (_, value) => {
+  const { settings } = openMemoryStore()
+  settings.writeSetting('thing', value)
+  expect(settings.readSetting('thing')).toEqual(value)
+})
+
+test('an unwritten setting reads null', () => {
+  expect(openMemoryStore().settings.readSetting('never-written')).toBeNull()
+})
+
+test('writing again replaces the value and its timestamp; others are untouched', () => {
+  let time = 1000
+  const store = openMemoryStore(undefined, () => time)
+  store.settings.writeSetting('a', { v: 1 })
+  store.settings.writeSetting('b', { v: 'b' })
+  time = 2000
+  store.settings.writeSetting('a', { v: 2 })
+  expect(store.settings.readSetting('a')).toEqual({ v: 2 })
+  expect(store.settings.readSetting('b')).toEqual({ v: 'b' })
+  expect(store.db.query('SELECT name, updated_at FROM setting ORDER BY name').all()).toEqual([
+    { name: 'a', updated_at: 2000 }, { name: 'b', updated_at: 1000 },
+  ])
+})
+
+test('remove deletes the setting, and removing an absent one is harmless', () => {
+  const { settings } = openMemoryStore()
+  settings.writeSetting('a', [1])
+  settings.removeSetting('a')
+  settings.removeSetting('a')
+  settings.removeSetting('never-written')
+  expect(settings.readSetting('a')).toBeNull()
+})
+
+test('names are exact: case and whitespace matter', () => {
+  const { settings } = openMemoryStore()
+  settings.writeSetting('Theme', 'dark')
+  expect(settings.readSetting('theme')).toBeNull()
+  expect(settings.readSetting('Theme ')).toBeNull()
+  expect(settings.readSetting('Theme')).toBe('dark')
+})
+
+test('any JSON value round-trips under any name (fast-check)', () => {
+  const { settings } = openMemoryStore()
+  fc.assert(fc.property(fc.string({ unit: 'grapheme' }), fc.jsonValue().filter((value) => value !== null), (name, value) => {
+    settings.writeSetting(name, value)
+    expect(settings.readSetting(name)).toEqual(JSON.parse(JSON.stringify(value)))
+  }), { numRuns: 100 })
+})
+
+test('values are sealed: the stored bytes hold no plaintext', () => {
+  const store = openMemoryStore()
+  store.settings.writeSetting('connections', { apiKey: 'PLAINTEXT-API-KEY-22d1' })
+  const row = store.db.query<{ value: Uint8Array }, []>("SELECT value FROM setting WHERE name = 'connections'").get()!
+  expect(Buffer.from(row.value).indexOf('PLAINTEXT')).toBe(-1)
+})
