@@ -13,7 +13,7 @@
  * data key differs) fails to open. Invariant: no nonce is reused under a key, which random 96-bit
  * nonces give for far more than 2^32 seals per key.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 
 export const FIELD_FORMAT_VERSION = 1
 const HEADER_BYTES = 1 + 4 + 12
@@ -26,53 +26,62 @@ export type VersionedKey = { readonly version: number; readonly key: Uint8Array 
 /** Where a sealed value lives. Table and column are identifiers; the row id is any text. */
 export type FieldContext = { readonly table: string; readonly column: string; readonly rowId: string }
 
-/** Encrypts plaintext for one table, column and row under the given key. */
-export function sealField(key: VersionedKey, plaintext: Uint8Array, context: FieldContext): Uint8Array {
-  const nonce = randomBytes(12)
+/** Encrypts plaintext (bytes, or text as UTF-8) for one table, column and row under the given key. */
+export function sealField(key: VersionedKey, plaintext: Uint8Array | string, context: FieldContext): Uint8Array {
+  const nonce = crypto.getRandomValues(new Uint8Array(12)) // the OS CSPRNG, without node's slower wrapper
   const cipher = createCipheriv('aes-256-gcm', key.key, nonce)
   cipher.setAAD(associatedData(context, key.version))
-  const body = cipher.update(plaintext)
-  const tail = cipher.final()
-  const sealed = new Uint8Array(HEADER_BYTES + body.length + tail.length + TAG_BYTES)
+  const body = typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext)
+  cipher.final() // GCM emits nothing here; it completes the tag
+  const sealed = Buffer.allocUnsafe(HEADER_BYTES + body.length + TAG_BYTES)
   sealed[0] = FIELD_FORMAT_VERSION
-  new DataView(sealed.buffer).setUint32(1, key.version)
+  sealed.writeUInt32BE(key.version, 1)
   sealed.set(nonce, 5)
   sealed.set(body, HEADER_BYTES)
-  sealed.set(tail, HEADER_BYTES + body.length)
-  sealed.set(cipher.getAuthTag(), sealed.length - TAG_BYTES)
+  sealed.set(cipher.getAuthTag(), HEADER_BYTES + body.length)
   return sealed
 }
 
 /** Reads the key version a sealed value names, or null when it is not in a known format. */
 export function sealedKeyVersion(sealed: Uint8Array): number | null {
   if (sealed.length < FIELD_OVERHEAD_BYTES || sealed[0] !== FIELD_FORMAT_VERSION) return null
-  return new DataView(sealed.buffer, sealed.byteOffset, sealed.byteLength).getUint32(1)
+  return ((sealed[1]! << 24) | (sealed[2]! << 16) | (sealed[3]! << 8) | sealed[4]!) >>> 0
 }
 
 /**
  * Decrypts a sealed value for the context it was sealed for. Returns null when it does not
  * authenticate (wrong key, wrong place, or altered); a wrong key is never mistaken for plaintext.
  */
-export function openField(key: VersionedKey, sealed: Uint8Array, context: FieldContext): Uint8Array | null {
+export function openField(key: VersionedKey, sealed: Uint8Array, context: FieldContext): Buffer | null {
   if (sealedKeyVersion(sealed) !== key.version) return null
   try {
     const decipher = createDecipheriv('aes-256-gcm', key.key, sealed.subarray(5, HEADER_BYTES))
     decipher.setAAD(associatedData(context, key.version))
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES))
     const body = decipher.update(sealed.subarray(HEADER_BYTES, sealed.length - TAG_BYTES))
-    const tail = decipher.final()
-    return tail.length === 0 ? body : Buffer.concat([body, tail])
+    decipher.final() // throws when the tag does not match
+    return body
   } catch {
     return null
   }
 }
 
-const encoder = new TextEncoder()
-
 // Each part is prefixed with its UTF-8 byte length. Lone surrogates are refused, because UTF-8
 // encoding would turn them into U+FFFD and let two different contexts encode alike.
-function associatedData({ table, column, rowId }: FieldContext, keyVersion: number): Uint8Array {
-  const parts = [`v${FIELD_FORMAT_VERSION}`, table, column, rowId, String(keyVersion)]
-  if (!parts.every((part) => part.isWellFormed())) throw new TypeError('A field context must be well-formed Unicode.')
-  return encoder.encode(parts.map((part) => `${encoder.encode(part).length}:${part}`).join(''))
+const prefixCache = new Map<string, string>()
+
+function associatedData({ table, column, rowId }: FieldContext, keyVersion: number): Buffer {
+  const cacheKey = `${table}\0${column}`
+  let prefix = prefixCache.get(cacheKey)
+  if (prefix === undefined) {
+    prefix = lengthPrefixed(`v${FIELD_FORMAT_VERSION}`) + lengthPrefixed(table) + lengthPrefixed(column)
+    prefixCache.set(cacheKey, prefix)
+  }
+  const version = String(keyVersion)
+  return Buffer.from(prefix + lengthPrefixed(rowId) + `${version.length}:${version}`, 'utf8')
+}
+
+function lengthPrefixed(part: string): string {
+  if (!part.isWellFormed()) throw new TypeError('A field context must be well-formed Unicode.')
+  return `${Buffer.byteLength(part, 'utf8')}:${part}`
 }

@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { DataKeyRepo } from './data-keys.ts'
+import { createIdBlocks } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 
@@ -33,30 +34,30 @@ export type NewMessage = Pick<Message, 'role' | 'content'> & Partial<Pick<Messag
 const chatTable = sealedTable('chat', { title: 'text' })
 const messageTable = sealedTable('message', { model: 'text', content: 'text', images: 'json', artifacts: 'json', stats: 'json' })
 
-type ChatRow = { id: string; user_id: string; title: Uint8Array; pinned: number; archived: number; created_at: number; updated_at: number }
+type ChatRow = { seq: number; id: string; user_id: string; title: Uint8Array; pinned: number; archived: number; created_at: number; updated_at: number }
 type MessageRow = {
-  id: number; chat_id: string; parent_id: number | null; role: MessageRole; created_at: number
+  id: number; parent_id: number | null; role: MessageRole; created_at: number
   model: Uint8Array | null; content: Uint8Array; images: Uint8Array | null; artifacts: Uint8Array | null; stats: Uint8Array | null
 }
 
 export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number) {
-  const chatColumns = 'id, user_id, title, pinned, archived, created_at, updated_at'
+  const chatColumns = 'seq, id, user_id, title, pinned, archived, created_at, updated_at'
+  const messageIds = createIdBlocks(db, 'message')
   const insertChat = db.query<void, [string, string, Uint8Array, number, number]>(
     'INSERT INTO chat (id, user_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
   const selectChat = db.query<ChatRow, [string, string]>(`SELECT ${chatColumns} FROM chat WHERE id = ? AND user_id = ?`)
   const selectChatPage = db.query<ChatRow, [string, number, number]>(
     `SELECT ${chatColumns} FROM chat WHERE user_id = ? ORDER BY updated_at DESC, id LIMIT ? OFFSET ?`)
   const updateTitle = db.query<void, [Uint8Array, number, string, string]>('UPDATE chat SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?')
-  const touchChat = db.query<void, [number, string]>('UPDATE chat SET updated_at = ? WHERE id = ?')
+  const touchChat = db.query<void, [number, number]>('UPDATE chat SET updated_at = ? WHERE seq = ?')
   const deleteChatRow = db.query<void, [string, string]>('DELETE FROM chat WHERE id = ? AND user_id = ?')
-  const lastMessageId = db.query<{ seq: number }, []>("SELECT seq FROM sqlite_sequence WHERE name = 'message'")
-  const insertMessage = db.query<void, [number, string, number | null, MessageRole, Uint8Array | null, Uint8Array, Uint8Array | null, Uint8Array | null, Uint8Array | null, number]>(
-    `INSERT INTO message (id, chat_id, parent_id, role, model, content, images, artifacts, stats, created_at)
+  const insertMessage = db.query<void, [number, number, number | null, MessageRole, Uint8Array | null, Uint8Array, Uint8Array | null, Uint8Array | null, Uint8Array | null, number]>(
+    `INSERT INTO message (id, chat_seq, parent_id, role, model, content, images, artifacts, stats, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const selectMessages = db.query<MessageRow, [string, string]>(`
-    SELECT m.id, m.chat_id, m.parent_id, m.role, m.model, m.content, m.images, m.artifacts, m.stats, m.created_at
-    FROM message m JOIN chat c ON c.id = m.chat_id
-    WHERE m.chat_id = ? AND c.user_id = ? ORDER BY m.id`)
+    SELECT m.id, m.parent_id, m.role, m.model, m.content, m.images, m.artifacts, m.stats, m.created_at
+    FROM chat c JOIN message m ON m.chat_seq = c.seq
+    WHERE c.id = ? AND c.user_id = ? ORDER BY m.id`)
 
   function toChat(row: ChatRow): Chat {
     const { title } = chatTable.open(row.id, row, keys.keysForOwner(row.user_id))
@@ -103,20 +104,27 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * Costs one insert whatever the chat's length: earlier messages are never rewritten.
      */
     addMessage(owner: UserId, chatId: ChatId, input: NewMessage): Message | null {
-      return db.transaction((): Message | null => {
-        if (selectChat.get(chatId, owner) === null) return null
+      const append = db.transaction((): Message | null => {
+        const chat = selectChat.get(chatId, owner)
+        if (chat === null) return null
         const ring = keys.keysForOwner(owner)
-        const id = ((lastMessageId.get()?.seq ?? 0) + 1) as MessageId
+        const id = messageIds.allocate() as MessageId
         const at = now()
         const message: Message = {
           id, chatId, parentId: input.parentId ?? null, role: input.role, model: input.model ?? null, content: input.content,
           images: input.images ?? null, artifacts: input.artifacts ?? null, stats: input.stats ?? null, createdAt: at,
         }
         const sealed = messageTable.seal(id, message, ring)
-        insertMessage.run(id, chatId, message.parentId, message.role, sealed.model, sealed.content!, sealed.images, sealed.artifacts, sealed.stats, at)
-        touchChat.run(at, chatId)
+        insertMessage.run(id, chat.seq, message.parentId, message.role, sealed.model, sealed.content!, sealed.images, sealed.artifacts, sealed.stats, at)
+        touchChat.run(at, chat.seq)
         return message
-      }).immediate()
+      })
+      try {
+        return append.immediate()
+      } catch (error) {
+        messageIds.forgetBlock()
+        throw error
+      }
     },
 
     /** Returns the messages of the owner's chat in order; empty when the chat is not theirs. */
@@ -127,7 +135,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       return rows.map((row) => {
         const plain = messageTable.open(row.id, row, ring)
         return {
-          id: row.id as MessageId, chatId: row.chat_id as ChatId, parentId: row.parent_id as MessageId | null, role: row.role,
+          id: row.id as MessageId, chatId, parentId: row.parent_id as MessageId | null, role: row.role,
           model: plain.model, content: plain.content!, images: plain.images as unknown[] | null, artifacts: plain.artifacts,
           stats: plain.stats as Record<string, unknown> | null, createdAt: row.created_at,
         }

@@ -35,7 +35,7 @@ export function createDataKeyRepo(db: Database, masterKey: Uint8Array, now: () =
     const context = wrapContext(row.owner_id, row.version)
     const key = sealedKeyVersion(row.wrapped) === MASTER_KEY_VERSION ? openField(master, row.wrapped, context) : null
     if (key === null || key.length !== 32) throw new FieldOpenError('data_key', 'wrapped', context.rowId)
-    return { version: row.version, key }
+    return { version: row.version, key: new Uint8Array(key) }
   }
 
   function loadRing(owner: OwnerId): KeyRing | null {

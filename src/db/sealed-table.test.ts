@@ -78,7 +78,7 @@ describe('a sealed value that was altered or moved fails to open, naming the pla
       (f) => writeBlob(f.store, 'message', 'model', 'id', f.first.id, readBlob(f.store, 'message', 'content', 'id', f.first.id)),
       (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'model', f.first.id]],
     ["a message row moved into another user's chat",
-      (f) => f.store.db.query('UPDATE message SET chat_id = ? WHERE id = ?').run(f.eveChat.id, f.first.id),
+      (f) => f.store.db.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE id = ?').run(f.eveChat.id, f.first.id),
       (f) => f.store.chats.listMessagesInChat(f.eve.id, f.eveChat.id), (f) => ['message', 'content', f.first.id]],
     ['a truncated message',
       (f) => writeBlob(f.store, 'message', 'content', 'id', f.first.id, readBlob(f.store, 'message', 'content', 'id', f.first.id).slice(0, -1)),

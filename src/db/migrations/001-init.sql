@@ -27,8 +27,11 @@ CREATE TABLE user (
   updated_at  INTEGER NOT NULL
 ) STRICT;
 
+-- seq is the chat's internal key: messages refer to it as a small integer rather than repeating
+-- the 36-character public id in every row and index entry.
 CREATE TABLE chat (
-  id         TEXT PRIMARY KEY,
+  seq        INTEGER PRIMARY KEY,
+  id         TEXT NOT NULL UNIQUE,
   user_id    TEXT NOT NULL REFERENCES user (id) ON DELETE CASCADE,
   title      BLOB NOT NULL,
   pinned     INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
@@ -38,11 +41,11 @@ CREATE TABLE chat (
 ) STRICT;
 CREATE INDEX chat_by_user_updated ON chat (user_id, updated_at DESC);
 
--- AUTOINCREMENT: ids only grow and are never reused, so an old ciphertext can't be replayed into
--- a new row that happens to get a deleted row's id.
+-- Message ids come from reserved blocks (src/db/id-blocks.ts): they only grow and are never
+-- handed out twice, so an old ciphertext can't be replayed into a new row with a reused id.
 CREATE TABLE message (
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  chat_id    TEXT NOT NULL REFERENCES chat (id) ON DELETE CASCADE,
+  id         INTEGER PRIMARY KEY,
+  chat_seq   INTEGER NOT NULL REFERENCES chat (seq) ON DELETE CASCADE,
   parent_id  INTEGER,
   role       TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
   model      BLOB,
@@ -52,7 +55,7 @@ CREATE TABLE message (
   stats      BLOB,
   created_at INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX message_by_chat ON message (chat_id, id);
+CREATE INDEX message_by_chat ON message (chat_seq, id);
 
 -- Server-wide settings, sealed under the 'system' data key.
 CREATE TABLE setting (

@@ -1,0 +1,45 @@
+/**
+ * Timing for the benchmark: warm up, repeat, keep the median, so one slow repetition (a GC pause,
+ * a WAL checkpoint, a noisy neighbour) does not move the figure.
+ */
+
+/** Returns a monotonic time in milliseconds, with nanosecond resolution. */
+export function nowMs(): number {
+  return Bun.nanoseconds() / 1e6
+}
+
+/** Returns how many milliseconds one call of `run` takes. */
+export function timeOnceMs(run: () => void): number {
+  const start = nowMs()
+  run()
+  return nowMs() - start
+}
+
+/** Returns the median of the values; NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  if (sorted.length === 0) return Number.NaN
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+export type Repetitions = { warmups: number; repetitions: number }
+
+/** Runs `run` untimed `warmups` times, then timed `repetitions` times; returns the median milliseconds per run. */
+export function medianMs(run: () => void, { warmups, repetitions }: Repetitions): number {
+  for (let i = 0; i < warmups; i++) run()
+  const times: number[] = []
+  for (let i = 0; i < repetitions; i++) times.push(timeOnceMs(run))
+  return median(times)
+}
+
+/**
+ * Times several contenders in alternation (A, B, A, B, ...), so a change of CPU clock during the
+ * run slows each alike; returns each one's median milliseconds per run, in the order given.
+ */
+export function medianMsInterleaved(runs: readonly (() => void)[], { warmups, repetitions }: Repetitions): number[] {
+  for (let i = 0; i < warmups; i++) for (const run of runs) run()
+  const times = runs.map((): number[] => [])
+  for (let i = 0; i < repetitions; i++) runs.forEach((run, index) => times[index]!.push(timeOnceMs(run)))
+  return times.map(median)
+}
