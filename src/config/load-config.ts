@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ConfigError, type ConfigProblem } from './config-error.ts'
 import { parseDotenv } from './dotenv.ts'
+import { addressList, type AddressList } from './network.ts'
 import { isParseFailure } from './parsers.ts'
 import { variables, type Variable, type VariableName, type VariableValues } from './variables.ts'
 
@@ -27,6 +28,8 @@ export type Config = Readonly<{
   ollamaBaseUrl: string
   logLevel: VariableValues['GLOBAL_LOG_LEVEL']
   maxRequestBodyBytes: number
+  /** Peers whose forwarded headers are believed (FORWARDED_ALLOW_IPS, default loopback). */
+  trustedProxies: AddressList
   shutdownTimeoutMs: number
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
@@ -87,6 +90,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     ollamaBaseUrl: typed.OLLAMA_BASE_URL,
     logLevel: typed.GLOBAL_LOG_LEVEL,
     maxRequestBodyBytes: typed.MAX_REQUEST_BODY_SIZE,
+    trustedProxies: typed.FORWARDED_ALLOW_IPS ?? (addressList('127.0.0.1,::1') as AddressList),
     shutdownTimeoutMs: typed.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
@@ -104,7 +108,8 @@ function withoutUrlCredentials(raw: string): string {
   return raw.replace(/\/\/[^/@\s]*@/g, '//***@')
 }
 
-// note: an empty value counts as unset, as env files often carry `KEY=` placeholders.
+// note: an empty value counts as unset, as env files often carry `KEY=` placeholders, except
+// where the variable says an empty value turns its feature off.
 function pickRawValue(
   name: VariableName,
   flags: Partial<Record<VariableName, string>>,
@@ -112,8 +117,9 @@ function pickRawValue(
   dotenv: Record<string, string>,
 ): [string | null, ValueSource] {
   const candidates: [string | undefined, ValueSource][] = [[flags[name], 'flag'], [env[name], 'env'], [dotenv[name], '.env']]
+  const emptyCounts = (variables[name] as Variable<unknown>).emptyTurnsOff === true
   for (const [raw, source] of candidates) {
-    if (raw !== undefined && raw.trim() !== '') return [raw, source]
+    if (raw !== undefined && (emptyCounts || raw.trim() !== '')) return [raw, source]
   }
   return [null, 'default']
 }

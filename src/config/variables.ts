@@ -1,60 +1,18 @@
-import {
-  byteSize, hostName, httpUrl, integerFrom, nonEmptyText, oneOf, path,
-  type Parser,
-} from './parsers.ts'
+import type { Parser } from './parsers.ts'
+import { httpVariables } from './http-variables.ts'
+import { serverVariables } from './server-variables.ts'
+import type { Variable } from './variable.ts'
+
+export type { Variable } from './variable.ts'
 
 /**
- * Every setting Enclave reads, one entry each. Names and meanings follow Open WebUI wherever it has
- * the setting, so an existing env file carries over; ENCRYPTION_KEY(_FILE) follow Libre WebUI.
- * `flag` names the serve flag that overrides the variable. `secret` values print as ***.
- * The README's configuration table is generated from this table (scripts/config-table.ts).
+ * Every setting Enclave reads, one entry each, gathered from one table per topic. Names and
+ * meanings follow Open WebUI wherever it has the setting, so an existing env file carries over;
+ * ENCRYPTION_KEY(_FILE) follow Libre WebUI.
  */
-export type Variable<T> = {
-  parse: Parser<T>
-  default: T | null
-  doc: string
-  secret?: true
-  flag?: string
-}
-
 export const variables = {
-  PORT: { parse: integerFrom(0, 65535), default: 8080, flag: '--port', doc: 'HTTP port; 0 picks a free one (the log says which).' },
-  HOST: {
-    parse: hostName, default: '127.0.0.1', flag: '--host',
-    doc: 'Address to listen on. The binary listens on loopback only unless told otherwise; the Docker image sets 0.0.0.0.',
-  },
-  DATA_DIR: {
-    parse: path, default: './data', flag: '--data-dir',
-    doc: 'Directory for the database and key files, created with mode 0700. Relative paths start at the working directory.',
-  },
-  WEBUI_NAME: { parse: nonEmptyText, default: 'Enclave', doc: 'Name shown in the UI and the API.' },
-  WEBUI_URL: { parse: httpUrl, default: null, doc: 'Public URL of this server, when it runs behind a proxy.' },
-  WEBUI_SECRET_KEY: {
-    parse: nonEmptyText, default: null, secret: true,
-    doc: 'Secret that signs sessions. When unset, 32 random bytes are generated once into DATA_DIR/.webui_secret_key (0600).',
-  },
-  WEBUI_JWT_SECRET_KEY: {
-    parse: nonEmptyText, default: null, secret: true, doc: 'Older name of WEBUI_SECRET_KEY, read when that is unset.',
-  },
-  ENCRYPTION_KEY: {
-    parse: nonEmptyText, default: null, secret: true,
-    doc: 'Master key: 64 hex characters (32 bytes), or a passphrase of at least 32 characters (stretched with scrypt). When neither this nor ENCRYPTION_KEY_FILE is set, a key is generated once into DATA_DIR/.encryption_key (0600).',
-  },
-  ENCRYPTION_KEY_FILE: {
-    parse: path, default: null,
-    doc: 'File holding the master key in the same form as ENCRYPTION_KEY. It must not be readable by group or others.',
-  },
-  OLLAMA_BASE_URL: { parse: httpUrl, default: 'http://127.0.0.1:11434', doc: 'Ollama endpoint.' },
-  GLOBAL_LOG_LEVEL: {
-    parse: oneOf(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']), default: 'INFO', doc: 'Least severe log level written.',
-  },
-  MAX_REQUEST_BODY_SIZE: {
-    parse: byteSize, default: 16 * 1024 * 1024, doc: 'Largest request body accepted (e.g. 16mb); larger ones get 413.',
-  },
-  SHUTDOWN_TIMEOUT_SECONDS: {
-    parse: integerFrom(0, 600), default: 10,
-    doc: 'How long a stopping server waits for requests in flight before it closes the database.',
-  },
+  ...serverVariables,
+  ...httpVariables,
 } as const satisfies Record<string, Variable<unknown>>
 
 export type VariableName = keyof typeof variables

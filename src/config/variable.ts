@@ -1,0 +1,16 @@
+import type { Parser } from './parsers.ts'
+
+/**
+ * One setting: how to parse it, its default, and its documentation (the README's configuration
+ * table is generated from these). `flag` names the serve flag that overrides it; `secret` values
+ * print as ***; `emptyTurnsOff` passes an empty value to the parser (meaning "off") instead of
+ * treating it as unset.
+ */
+export type Variable<T> = {
+  parse: Parser<T>
+  default: T | null
+  doc: string
+  secret?: true
+  flag?: string
+  emptyTurnsOff?: true
+}

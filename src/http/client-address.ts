@@ -1,0 +1,28 @@
+/**
+ * Who is on the other end of a request: the client's IP address and whether it arrived over HTTPS.
+ * X-Forwarded-For and X-Forwarded-Proto are believed only when the peer that connected is a trusted
+ * proxy (FORWARDED_ALLOW_IPS); from anyone else they are ignored, so a client can't forge its IP to
+ * dodge rate limits or claim HTTPS.
+ */
+import type { AddressList } from '../config/network.ts'
+
+export type ClientAddress = {
+  /** The client's IP address, or 'unknown' when the request came without a socket (tests). */
+  ip: string
+  isHttps: boolean
+  /** The connecting peer is a trusted proxy, so its forwarded and trusted headers count. */
+  viaTrustedProxy: boolean
+}
+
+type PeerSource = { requestIP(request: Request): { address: string } | null } | null | undefined
+
+export function resolveClientAddress(request: Request, server: PeerSource, trustedProxies: AddressList): ClientAddress {
+  const peer = server?.requestIP(request)?.address ?? null
+  const directHttps = request.url.startsWith('https:')
+  const viaTrustedProxy = peer !== null && trustedProxies.matches(peer)
+  if (!viaTrustedProxy) return { ip: peer ?? 'unknown', isHttps: directHttps, viaTrustedProxy: false }
+  // note: the right-most address is the one our trusted proxy saw; anything left of it is client-supplied.
+  const forwardedFor = request.headers.get('x-forwarded-for')?.split(',').map((part) => part.trim()).filter(Boolean).at(-1)
+  const forwardedProto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase()
+  return { ip: forwardedFor ?? peer, isHttps: forwardedProto === undefined ? directHttps : forwardedProto === 'https', viaTrustedProxy: true }
+}
