@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { showValue } from '../src/config/variable.ts'
 import { variables, type Variable } from '../src/config/variables.ts'
 
 export const README = join(import.meta.dir, '..', 'README.md')
@@ -15,7 +16,7 @@ export const END = '<!-- config-table:end -->'
 export function renderConfigTable(): string {
   const rows = Object.entries(variables).map(([name, entry]) => {
     const variable: Variable<unknown> = entry
-    const shown = variable.default === null ? '(unset)' : `\`${String(variable.default)}\``
+    const shown = variable.default === null ? '(unset)' : `\`${showValue(variable, variable.default)}\``
     const flag = variable.flag === undefined ? '' : `\`${variable.flag}\``
     return `| \`${name}\` | ${shown} | ${flag} | ${variable.doc}${variable.secret ? ' Secret: never printed.' : ''} |`
   })

@@ -1,4 +1,5 @@
 import type { Config } from '../config/load-config.ts'
+import { showValue } from '../config/variable.ts'
 import { variables, type Variable, type VariableName } from '../config/variables.ts'
 
 /** Renders the effective configuration, one variable per line with its source; secrets as ***. */
@@ -8,7 +9,7 @@ export function renderConfig(config: Config): string {
   return names.map((name) => {
     const variable: Variable<unknown> = variables[name]
     const value = config.values[name]
-    const shown = value === null ? '(not set)' : variable.secret ? '***' : String(value)
+    const shown = value === null ? '(not set)' : variable.secret ? '***' : showValue(variable, value)
     return `${name.padEnd(width)}  ${shown}  [${config.sources[name]}]`
   }).join('\n') + '\n'
 }

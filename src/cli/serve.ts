@@ -2,6 +2,11 @@
  * `enclave serve`: opens the store, starts the HTTP server, and stops gracefully on SIGTERM or
  * SIGINT: stop accepting, let requests in flight finish (bounded), checkpoint the WAL, close.
  */
+import { join } from 'node:path'
+import { createAuditLog } from '../audit/audit-log.ts'
+import { createAuthDeps } from '../auth/auth-deps.ts'
+import { bootstrapAdmin } from '../auth/bootstrap-admin.ts'
+import { openGate, openSetupGate, readSetupToken } from '../auth/setup-token.ts'
 import type { Config } from '../config/load-config.ts'
 import { describeMasterKeySource } from '../crypto/master-key.ts'
 import { createSessionSecretFile, readSessionSecretFile } from '../crypto/session-secret.ts'
@@ -19,8 +24,18 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now })
   const sessionSecret = config.sessionSecret ?? persistedSecret ?? createSessionSecretFile(config.dataDir)
   for (const warning of store.info.warnings) log.warn(warning)
+  if (config.cors.allowsAnyOrigin) log.warn('CORS_ALLOW_ORIGIN=* lets any website call this server\'s API from a browser (without cookies); list the origins you trust instead.')
 
-  const app = createApp({ config, store, log, sessionSecret })
+  if (config.auth.sessionTtlMs === null) log.warn('JWT_EXPIRES_IN=-1: sessions never expire; sign-out and revocation still end them.')
+  if (config.trustedProxies.any) log.warn('FORWARDED_ALLOW_IPS=*: any client may claim an IP address and HTTPS through X-Forwarded-* headers.')
+  const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
+
+  const adminBootstrap = await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate }))
+  const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: store.users.countUsers() > 0 })
+  if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up stays closed for this run.')
+  // As Open WebUI: an admin made from the environment invites the others, so sign-up closes.
+  const effective = adminBootstrap === 'created' ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
+  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate })
   try {
     app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes })
   } catch (error) {
@@ -32,6 +47,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
 
   log.info(`Enclave ${VERSION} listening on ${url}`)
   log.info(`Data in ${config.dataDir}; master key from ${describeMasterKeySource(config.masterKey)}, fingerprint ${store.info.keyFingerprint}`)
+  if (setupGate.tokenFile !== null) {
+    log.warn(`No account exists and the server listens beyond loopback: the first sign-up needs the setup token in ${setupGate.tokenFile}.`)
+    // note: the token goes to an interactive console only, never into a log file or journal.
+    if (process.stdout.isTTY) process.stdout.write(`\n  Setup token for the first (admin) account: ${readSetupToken(setupGate)}\n\n`)
+  }
   if (store.info.generatedKeyFile !== null) {
     log.warn(`A new master key was generated at ${store.info.generatedKeyFile}. Back it up now, apart from the database: without it the data cannot be read by anyone.`)
   }
@@ -46,6 +66,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
         log.warn('Requests still in flight at the shutdown timeout were cut off', { timeoutSeconds: config.shutdownTimeoutMs / 1000 })
         await server.stop(true)
       }
+      audit.close()
       store.close()
       log.info('Stopped; database checkpointed and closed')
     })()

@@ -2,7 +2,7 @@ import type { ConfigProblem } from './config-error.ts'
 
 export type DotenvResult = { values: Record<string, string>; problems: ConfigProblem[] }
 
-const assignment = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/
+const assignment = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/s // s: U+2028 inside a value is text
 
 /**
  * Parses the text of a .env file: `KEY=value`, `export KEY=value`, '#' comments, and values in

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ConfigError, type ConfigProblem } from './config-error.ts'
+import { corsPolicyFrom, type CorsPolicy } from './cors-origins.ts'
 import { parseDotenv } from './dotenv.ts'
 import { addressList, type AddressList } from './network.ts'
 import { isParseFailure } from './parsers.ts'
+import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './security-header-settings.ts'
 import { variables, type Variable, type VariableName, type VariableValues } from './variables.ts'
 
 /** Where a setting's value came from, in order of precedence. */
@@ -31,9 +33,35 @@ export type Config = Readonly<{
   /** Peers whose forwarded headers are believed (FORWARDED_ALLOW_IPS, default loopback). */
   trustedProxies: AddressList
   shutdownTimeoutMs: number
+  /** Browser security headers (HSTS, XFRAME_OPTIONS, CONTENT_SECURITY_POLICY, ...). */
+  securityHeaders: SecurityHeaderSettings
+  /** Cross-origin callers allowed (CORS_ALLOW_ORIGIN); by default none, same origin only. */
+  cors: CorsPolicy
+  auth: AuthConfig
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
+}>
+
+export type Rate = { limit: number; windowMs: number }
+
+export type AuthConfig = Readonly<{
+  enableSignup: boolean
+  defaultUserRole: 'pending' | 'user' | 'admin'
+  enableLoginForm: boolean
+  enablePasswordAuth: boolean
+  /** Pattern new passwords must match, or null when only the minimum length applies. */
+  passwordPattern: { pattern: RegExp; hint: string | null } | null
+  /** Session lifetime; null means sessions never expire. */
+  sessionTtlMs: number | null
+  cookie: { sameSite: 'lax' | 'strict' | 'none'; alwaysSecure: boolean }
+  /** null when API keys are off. `allowedEndpoints` null means unrestricted. */
+  apiKeys: { usersMayCreate: boolean; allowedEndpoints: readonly string[] | null } | null
+  signinRateLimit: { perEmail: Rate; perIp: Rate }
+  /** The admin to create at start when there are no users. */
+  bootstrapAdmin: { email: string; name: string; password: { value: string } | { file: string } } | null
+  /** Headers a trusted proxy signs users in with, or null when not configured. */
+  trustedHeaders: { email: string; name: string | null; groups: string | null; role: string | null } | null
 }>
 
 export type ConfigInput = {
@@ -76,6 +104,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
   if (typed.ENCRYPTION_KEY !== null && typed.ENCRYPTION_KEY_FILE !== null) {
     problems.push({ variable: 'ENCRYPTION_KEY_FILE', value: typed.ENCRYPTION_KEY_FILE, expected: 'to be unset when ENCRYPTION_KEY is set (choose one)' })
   }
+  problems.push(...checkAuthSettings(typed))
   if (problems.length > 0) throw new ConfigError(problems)
 
   const dataDir = resolve(cwd, typed.DATA_DIR)
@@ -92,6 +121,9 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     maxRequestBodyBytes: typed.MAX_REQUEST_BODY_SIZE,
     trustedProxies: typed.FORWARDED_ALLOW_IPS ?? (addressList('127.0.0.1,::1') as AddressList),
     shutdownTimeoutMs: typed.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    securityHeaders: securityHeaderSettingsFrom(typed),
+    cors: corsPolicyFrom(typed.CORS_ALLOW_ORIGIN, typed.CORS_ALLOW_CUSTOM_SCHEME),
+    auth: authConfigFrom(typed, cwd),
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
   })
@@ -122,6 +154,49 @@ function pickRawValue(
     if (raw !== undefined && (emptyCounts || raw.trim() !== '')) return [raw, source]
   }
   return [null, 'default']
+}
+
+function checkAuthSettings(values: VariableValues): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  const hasPassword = values.WEBUI_ADMIN_PASSWORD !== null || values.WEBUI_ADMIN_PASSWORD_FILE !== null
+  if (values.WEBUI_ADMIN_PASSWORD !== null && values.WEBUI_ADMIN_PASSWORD_FILE !== null) {
+    problems.push({ variable: 'WEBUI_ADMIN_PASSWORD_FILE', value: values.WEBUI_ADMIN_PASSWORD_FILE, expected: 'to be unset when WEBUI_ADMIN_PASSWORD is set (choose one)' })
+  }
+  if ((values.WEBUI_ADMIN_EMAIL === null) !== !hasPassword) {
+    problems.push({ variable: 'WEBUI_ADMIN_EMAIL', value: values.WEBUI_ADMIN_EMAIL ?? '', expected: 'to be set together with WEBUI_ADMIN_PASSWORD or WEBUI_ADMIN_PASSWORD_FILE' })
+  }
+  const trustedExtras = [values.WEBUI_AUTH_TRUSTED_NAME_HEADER, values.WEBUI_AUTH_TRUSTED_GROUPS_HEADER, values.WEBUI_AUTH_TRUSTED_ROLE_HEADER]
+  if (values.WEBUI_AUTH_TRUSTED_EMAIL_HEADER === null && trustedExtras.some((header) => header !== null)) {
+    problems.push({ variable: 'WEBUI_AUTH_TRUSTED_EMAIL_HEADER', value: '', expected: 'to be set when other WEBUI_AUTH_TRUSTED_*_HEADER variables are' })
+  }
+  return problems
+}
+
+function authConfigFrom(values: VariableValues, cwd: string): AuthConfig {
+  const adminPassword = values.WEBUI_ADMIN_PASSWORD !== null ? { value: values.WEBUI_ADMIN_PASSWORD }
+    : values.WEBUI_ADMIN_PASSWORD_FILE !== null ? { file: resolve(cwd, values.WEBUI_ADMIN_PASSWORD_FILE) } : null
+  return {
+    enableSignup: values.ENABLE_SIGNUP,
+    defaultUserRole: values.DEFAULT_USER_ROLE,
+    enableLoginForm: values.ENABLE_LOGIN_FORM,
+    enablePasswordAuth: values.ENABLE_PASSWORD_AUTH,
+    passwordPattern: values.ENABLE_PASSWORD_VALIDATION ? { pattern: values.PASSWORD_VALIDATION_REGEX_PATTERN, hint: values.PASSWORD_VALIDATION_HINT } : null,
+    sessionTtlMs: values.JWT_EXPIRES_IN,
+    cookie: {
+      sameSite: values.WEBUI_AUTH_COOKIE_SAME_SITE ?? values.WEBUI_SESSION_COOKIE_SAME_SITE,
+      alwaysSecure: values.WEBUI_AUTH_COOKIE_SECURE ?? values.WEBUI_SESSION_COOKIE_SECURE,
+    },
+    apiKeys: values.ENABLE_API_KEYS
+      ? { usersMayCreate: values.USER_PERMISSIONS_FEATURES_API_KEYS, allowedEndpoints: values.ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS ? values.API_KEYS_ALLOWED_ENDPOINTS : null }
+      : null,
+    signinRateLimit: { perEmail: values.SIGNIN_RATE_LIMIT, perIp: values.SIGNIN_RATE_LIMIT_PER_IP },
+    bootstrapAdmin: values.WEBUI_ADMIN_EMAIL !== null && adminPassword !== null
+      ? { email: values.WEBUI_ADMIN_EMAIL, name: values.WEBUI_ADMIN_NAME, password: adminPassword } : null,
+    trustedHeaders: values.WEBUI_AUTH_TRUSTED_EMAIL_HEADER === null ? null : {
+      email: values.WEBUI_AUTH_TRUSTED_EMAIL_HEADER, name: values.WEBUI_AUTH_TRUSTED_NAME_HEADER,
+      groups: values.WEBUI_AUTH_TRUSTED_GROUPS_HEADER, role: values.WEBUI_AUTH_TRUSTED_ROLE_HEADER,
+    },
+  }
 }
 
 function pickMasterKeySource(values: VariableValues, cwd: string, dataDir: string): MasterKeySource {

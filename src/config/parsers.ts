@@ -74,3 +74,49 @@ export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> 
     return found ?? { expected: `one of ${choices.join(', ')}` }
   }
 }
+
+const durationUnitsMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** Milliseconds from Open WebUI's duration format (`30m`, `1h30m`, `4w`), or null for `-1` / `0` (never). */
+export const durationOrNever: Parser<number | null> = (raw) => {
+  const value = raw.trim().toLowerCase()
+  if (value === '-1' || value === '0') return null
+  const ms = parseDurationMs(value)
+  return ms === null ? { expected: 'a duration such as 30m, 1h30m or 4w, or -1 for no expiry' } : ms
+}
+
+/** Parses `N/duration` (e.g. `15/3m`): at most N events per duration. */
+export const rateLimit: Parser<{ limit: number; windowMs: number }> = (raw) => {
+  const expected = 'a rate such as 15/3m (attempts per duration)'
+  const match = /^(\d{1,6})\s*\/\s*([0-9a-z]+)$/i.exec(raw.trim())
+  const windowMs = match === null ? null : parseDurationMs(match[2]!.toLowerCase())
+  if (match === null || windowMs === null || Number(match[1]) < 1) return { expected }
+  return { limit: Number(match[1]), windowMs }
+}
+
+function parseDurationMs(value: string): number | null {
+  if (!/^(\d+(ms|s|m|h|d|w))+$/.test(value)) return null
+  let total = 0
+  for (const [, amount, unit] of value.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) total += Number(amount) * durationUnitsMs[unit!]!
+  return total > 0 && Number.isSafeInteger(total) ? total : null
+}
+
+/** A regular expression, compiled to check that it is one. */
+export const regex: Parser<RegExp> = (raw) => {
+  try {
+    return new RegExp(raw)
+  } catch {
+    return { expected: 'a valid regular expression' }
+  }
+}
+
+/** An HTTP header name, lower-cased. */
+export const headerName: Parser<string> = (raw) =>
+  /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(raw.trim()) ? raw.trim().toLowerCase() : { expected: 'an HTTP header name such as X-Forwarded-Email' }
+
+/** A comma-separated list of URL paths, each starting with '/', without trailing slashes. */
+export const pathList: Parser<string[]> = (raw) => {
+  const paths = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const valid = paths.every((entry) => /^\/[A-Za-z0-9/_.{}:-]*$/.test(entry) && !entry.includes('..'))
+  return valid ? paths.map((entry) => (entry.length > 1 ? entry.replace(/\/+$/, '') : entry)) : { expected: 'a comma-separated list of paths such as /api/models,/api/chat/completions' }
+}

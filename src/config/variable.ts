@@ -13,4 +13,13 @@ export type Variable<T> = {
   secret?: true
   flag?: string
   emptyTurnsOff?: true
+  /** How to print the value (in `enclave config` and the README) when String() would not do. */
+  show?: (value: T) => string
+}
+
+/** Renders a variable's value for people: its own `show`, else plain text. */
+export function showValue(variable: Variable<unknown>, value: unknown): string {
+  if (variable.show !== undefined) return variable.show(value)
+  if (Array.isArray(value)) return value.length === 0 ? '(none)' : value.join(',')
+  return String(value)
 }

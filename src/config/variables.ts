@@ -1,4 +1,6 @@
 import type { Parser } from './parsers.ts'
+import { auditVariables } from './audit-variables.ts'
+import { authVariables } from './auth-variables.ts'
 import { httpVariables } from './http-variables.ts'
 import { serverVariables } from './server-variables.ts'
 import type { Variable } from './variable.ts'
@@ -13,6 +15,8 @@ export type { Variable } from './variable.ts'
 export const variables = {
   ...serverVariables,
   ...httpVariables,
+  ...authVariables,
+  ...auditVariables,
 } as const satisfies Record<string, Variable<unknown>>
 
 export type VariableName = keyof typeof variables

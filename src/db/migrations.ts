@@ -1,4 +1,5 @@
 import schema001 from './migrations/001-init.sql' with { type: 'text' }
+import schema002 from './migrations/002-auth.sql' with { type: 'text' }
 
 /** A numbered, forward-only schema step. Version N brings a database from N-1 to N. */
 export type Migration = { readonly version: number; readonly name: string; readonly sql: string }
@@ -6,6 +7,7 @@ export type Migration = { readonly version: number; readonly name: string; reado
 // note: imported as text so `bun build --compile` embeds them; append new files here in order.
 export const migrations: readonly Migration[] = [
   { version: 1, name: '001-init', sql: schema001 },
+  { version: 2, name: '002-auth', sql: schema002 },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

@@ -12,11 +12,14 @@ import { bytesEqual, deriveKeyFromPassphrase, DEFAULT_KDF_PARAMS, keyCheckValue,
 import { writeNewKeyFile } from '../crypto/key-files.ts'
 import { readMasterKeyMaterial, type MasterKeyMaterial } from '../crypto/master-key.ts'
 import { generateBytes, generateKey } from '../crypto/random.ts'
+import { createApiKeyRepo } from './api-keys.ts'
 import { createChatRepo } from './chats.ts'
+import { createCredentialRepo } from './credentials.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
 import { readKeyCheck, writeKeyCheck, type StoredKeyCheck } from './key-check.ts'
 import { migrate } from './migrate.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
+import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
 import { createUserRepo, EMAIL_INDEX_OWNER } from './users.ts'
 
@@ -108,6 +111,11 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     users: createUserRepo(db, dataKeys, now),
     chats: createChatRepo(db, dataKeys, now),
     settings: createSettingsRepo(db, dataKeys, now),
+    credentials: createCredentialRepo(db, dataKeys, now),
+    sessions: createSessionRepo(db, dataKeys, now),
+    apiKeys: createApiKeyRepo(db, dataKeys, now),
+    /** Runs fn in one write transaction (nested repository transactions become savepoints). */
+    inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /** Checkpoints the WAL into the database file and closes it. */
     close: () => closeDatabase(db),
   }

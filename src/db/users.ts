@@ -16,7 +16,14 @@ export type User = {
   updatedAt: number
 }
 
-export type NewUser = { email: string; name: string; role: Role; preferences?: Record<string, unknown> }
+export type NewUser = {
+  email: string
+  name: string
+  role: Role
+  /** Make the user an admin instead when there are no users yet; decided inside the insert's transaction. */
+  adminIfFirst?: boolean
+  preferences?: Record<string, unknown>
+}
 
 export type CreateUserResult = { ok: true; user: User } | { ok: false; reason: 'email_taken' }
 
@@ -49,6 +56,7 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   const selectIdByIndex = db.query<{ id: string }, [Uint8Array]>('SELECT id FROM user WHERE email_index = ?')
   const selectPage = db.query<UserRow, [number, number]>(`SELECT ${columns} FROM user ORDER BY created_at, id LIMIT ? OFFSET ?`)
   const countAll = db.query<{ n: number }, []>('SELECT count(*) AS n FROM user')
+  const countAdmins = db.query<{ n: number }, []>("SELECT count(*) AS n FROM user WHERE role = 'admin'")
   const updateName = db.query<void, [Uint8Array, number, string]>('UPDATE user SET name = ?, updated_at = ? WHERE id = ?')
   const updateRole = db.query<void, [Role, number, string]>('UPDATE user SET role = ?, updated_at = ? WHERE id = ?')
   const updatePreferences = db.query<void, [Uint8Array, number, string]>('UPDATE user SET preferences = ?, updated_at = ? WHERE id = ?')
@@ -75,13 +83,14 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       return db.transaction((): CreateUserResult => {
         const index = emailIndex(input.email)
         if (selectIdByIndex.get(index) !== null) return { ok: false, reason: 'email_taken' }
+        const role: Role = input.adminIfFirst === true && countAll.get()!.n === 0 ? 'admin' : input.role
         const id = newUserId()
         const ring = keys.createKeyForOwner(id)
         const preferences = input.preferences ?? {}
         const sealed = userTable.seal(id, { email: input.email.trim(), name: input.name, preferences }, ring)
         const at = now()
-        insertUser.run(id, index, sealed.email!, sealed.name!, sealed.preferences, input.role, at, at)
-        return { ok: true, user: { id, email: input.email.trim(), name: input.name, role: input.role, preferences, createdAt: at, updatedAt: at } }
+        insertUser.run(id, index, sealed.email!, sealed.name!, sealed.preferences, role, at, at)
+        return { ok: true, user: { id, email: input.email.trim(), name: input.name, role, preferences, createdAt: at, updatedAt: at } }
       }).immediate()
     },
 
@@ -104,6 +113,10 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     countUsers(): number {
       return countAll.get()!.n
+    },
+
+    countAdmins(): number {
+      return countAdmins.get()!.n
     },
 
     /** Renames the user; false when there is no such user. */

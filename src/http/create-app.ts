@@ -1,12 +1,19 @@
 import { Elysia } from 'elysia'
+import type { AuditLog } from '../audit/audit-log.ts'
+import { createAuthDeps } from '../auth/auth-deps.ts'
+import type { SetupGate } from '../auth/setup-token.ts'
 import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
 import { staticAssets } from './assets.ts'
 import { httpErrors } from './http-error.ts'
 import { bodyLimit } from './plugins/body-limit.ts'
+import { cors } from './plugins/cors.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
+import { appConfigRoutes } from './routes/app-config.ts'
+import { authRoutes } from './routes/auths.ts'
 import { healthRoutes } from './routes/health.ts'
+import { userRoutes } from './routes/users.ts'
 
 /** Everything the HTTP layer needs, built once by cli/serve.ts (tests build their own). */
 export type Deps = {
@@ -15,15 +22,23 @@ export type Deps = {
   log: Logger
   /** Signs sessions; never logged. */
   sessionSecret: string
+  audit: AuditLog
+  now: () => number
+  setupGate: SetupGate
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
 export function createApp(deps: Deps) {
+  const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
   return new Elysia()
     .use(httpErrors(deps.log))
-    .use(securityHeaders())
+    .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
+    .use(cors(deps.config.cors))
     .use(bodyLimit(deps.config.maxRequestBodyBytes))
     .use(healthRoutes())
+    .use(appConfigRoutes(deps.config))
+    .use(authRoutes(auth, deps.config.trustedProxies))
+    .use(userRoutes(auth, deps.config.trustedProxies))
     .use(staticAssets())
 }
 

@@ -1,18 +1,24 @@
+import { createMemoryAuditLog } from '../../src/audit/audit-log.ts'
+import { openGate, type SetupGate } from '../../src/auth/setup-token.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
 import { openMemoryStore } from '../../src/db/open-store.ts'
 import { createApp, type Deps } from '../../src/http/create-app.ts'
 import { createLogger } from '../../src/log/logger.ts'
 
 /** Builds the real app over a fresh in-memory store (real migrations, real crypto); the log is captured. */
-export function startTestApp(env: Record<string, string> = {}) {
+export function startTestApp(env: Record<string, string> = {}, now: () => number = Date.now, setupGate: SetupGate = openGate) {
   const logLines: string[] = []
+  const audit = createMemoryAuditLog(now)
   const deps: Deps = {
     config: loadConfig({ env, cwd: process.cwd() }),
     store: openMemoryStore(),
     log: createLogger('DEBUG', (line) => void logLines.push(line)),
     sessionSecret: 'test-session-secret-generated-per-run-' + crypto.randomUUID(),
+    audit,
+    now,
+    setupGate,
   }
-  return { app: createApp(deps), deps, logLines }
+  return { app: createApp(deps), deps, logLines, audit }
 }
 
 /** Builds a request to the app; a plain object body is sent as JSON. */

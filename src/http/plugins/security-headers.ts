@@ -1,23 +1,25 @@
+/**
+ * Browser security headers on every response: UI pages and files, API answers, 404s, 413s and
+ * errors alike (set in onRequest, so they are in place before any handler or error can answer).
+ * Which headers and values come from the header variables (see config/header-values.ts).
+ * HSTS goes only on requests that arrived over HTTPS: over plain HTTP a browser ignores it, and
+ * X-Forwarded-Proto counts only from a trusted proxy, so a client can't claim HTTPS for itself.
+ */
 import { Elysia } from 'elysia'
+import type { AddressList } from '../../config/network.ts'
+import { DEFAULT_SECURITY_HEADERS, type SecurityHeaderSettings } from '../../config/security-header-settings.ts'
+import { resolveClientAddress } from '../client-address.ts'
 
-// note: the bundled UI loads only its own hashed files, so scripts and styles need nothing inline.
-export const DEFAULT_CONTENT_SECURITY_POLICY = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:", "connect-src 'self'",
-  "font-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'",
-].join('; ')
+const noTrustedProxies: AddressList = { any: false, entries: [], matches: () => false }
 
-const baseline: Record<string, string> = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'strict-origin-when-cross-origin',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'content-security-policy': DEFAULT_CONTENT_SECURITY_POLICY,
-}
-
-/** Sets safe browser headers on every response, errors and 404s included; API answers are never cached. */
-export const securityHeaders = () =>
-  new Elysia({ name: 'security-headers' }).onRequest(({ set, request }) => {
-    Object.assign(set.headers, baseline)
-    if (new URL(request.url).pathname.startsWith('/api/')) set.headers['cache-control'] = 'no-store'
+/** Sets the configured security headers on every response; API answers get CACHE_CONTROL too. */
+export const securityHeaders = (settings: SecurityHeaderSettings = DEFAULT_SECURITY_HEADERS, trustedProxies: AddressList = noTrustedProxies) =>
+  new Elysia({ name: 'security-headers' }).onRequest(({ set, request, server }) => {
+    Object.assign(set.headers, settings.everyResponse)
+    if (settings.apiCacheControl !== null && new URL(request.url).pathname.startsWith('/api/')) {
+      set.headers['cache-control'] = settings.apiCacheControl
+    }
+    if (settings.strictTransportSecurity !== null && resolveClientAddress(request, server, trustedProxies).isHttps) {
+      set.headers['strict-transport-security'] = settings.strictTransportSecurity
+    }
   }).as('global')

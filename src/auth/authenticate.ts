@@ -1,0 +1,80 @@
+/**
+ * The one authentication path. HTTP routes, the WebSocket and the compatible APIs all call this,
+ * so every credential (Bearer token, `token` cookie, x-api-key header, Bearer sk-...) meets the
+ * same rules: live session, current key fingerprint, existing user, API keys on and permitted, and
+ * the API-key endpoint allow-list.
+ */
+import type { ApiKeyId } from '../db/api-keys.ts'
+import type { SessionId } from '../db/sessions.ts'
+import type { User } from '../db/users.ts'
+import type { AuthDeps } from './auth-deps.ts'
+import { hashApiKey, looksLikeApiKey } from './api-key-secret.ts'
+import type { Principal } from './principal.ts'
+import { verifySessionToken } from './tokens.ts'
+
+export type AuthFailure = 'missing_credential' | 'invalid_credential' | 'api_key_not_allowed' | 'api_key_endpoint_denied'
+export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: AuthFailure }
+
+/** Finds the credential a request carries: Authorization Bearer, then x-api-key, then the token cookie. */
+export function findCredential(headers: Headers): string | null {
+  const authorization = headers.get('authorization')
+  if (authorization !== null) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
+    return match?.[1] ?? ''
+  }
+  const apiKey = headers.get('x-api-key')
+  if (apiKey !== null) return apiKey.trim()
+  return readCookie(headers.get('cookie'), 'token')
+}
+
+/** Authenticates a credential for a request to `path`. */
+export function authenticate(deps: AuthDeps, credential: string | null, path: string): AuthResult {
+  if (credential === null) return { ok: false, reason: 'missing_credential' }
+  if (credential === '' || credential.length > 4096) return { ok: false, reason: 'invalid_credential' }
+  return looksLikeApiKey(credential) ? authenticateApiKey(deps, credential, path) : authenticateSession(deps, credential)
+}
+
+/** Whether this user may hold and use API keys now. */
+export function mayUseApiKeys(deps: AuthDeps, user: User): boolean {
+  return deps.auth.apiKeys !== null && (user.role === 'admin' || (user.role === 'user' && deps.auth.apiKeys.usersMayCreate))
+}
+
+function authenticateSession(deps: AuthDeps, token: string): AuthResult {
+  const claims = verifySessionToken(token, deps.sessionSecret, deps.now())
+  if (claims === null || claims.kfp !== deps.store.info.keyFingerprint) return { ok: false, reason: 'invalid_credential' }
+  const owner = deps.store.sessions.findLiveSessionOwner(claims.jti as SessionId)
+  if (owner === null || owner !== claims.id) return { ok: false, reason: 'invalid_credential' }
+  const user = deps.store.users.findUserById(owner)
+  if (user === null) return { ok: false, reason: 'invalid_credential' }
+  return { ok: true, principal: { user, via: 'session', sessionId: claims.jti as SessionId, token } }
+}
+
+function authenticateApiKey(deps: AuthDeps, key: string, path: string): AuthResult {
+  const found = deps.store.apiKeys.useApiKey(hashApiKey(key))
+  const user = found === null ? null : deps.store.users.findUserById(found.userId)
+  if (found === null || user === null) return { ok: false, reason: 'invalid_credential' }
+  if (!mayUseApiKeys(deps, user)) return { ok: false, reason: 'api_key_not_allowed' }
+  const allowed = deps.auth.apiKeys?.allowedEndpoints ?? null
+  if (allowed !== null && !allowed.some((entry) => isPathWithin(path, entry))) return { ok: false, reason: 'api_key_endpoint_denied' }
+  return { ok: true, principal: { user, via: 'api_key', apiKeyId: found.id as ApiKeyId, token: key } }
+}
+
+/** A path matches an allow-list entry exactly or as `entry/...`; a trailing slash is ignored. */
+export function isPathWithin(path: string, entry: string): boolean {
+  const normalised = path.length > 1 ? path.replace(/\/+$/, '') : path
+  return normalised === entry || normalised.startsWith(entry.endsWith('/') ? entry : `${entry}/`)
+}
+
+function readCookie(header: string | null, name: string): string | null {
+  if (header === null) return null
+  for (const part of header.split(';')) {
+    const index = part.indexOf('=')
+    if (index === -1 || part.slice(0, index).trim() !== name) continue
+    try {
+      return decodeURIComponent(part.slice(index + 1).trim())
+    } catch {
+      return ''
+    }
+  }
+  return null
+}

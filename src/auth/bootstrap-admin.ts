@@ -1,0 +1,24 @@
+import { readKeyFile } from '../crypto/key-files.ts'
+import type { AuthDeps } from './auth-deps.ts'
+import { signUp } from './sign-up.ts'
+
+export type BootstrapResult = 'created' | 'skipped_users_exist' | 'not_configured'
+
+/**
+ * Creates the admin named by WEBUI_ADMIN_EMAIL / WEBUI_ADMIN_PASSWORD(_FILE) when the server has no
+ * users yet, as Open WebUI does. Sign-up then stays closed for this run: the admin invites others.
+ * Throws with a message naming the variable when the password is unusable.
+ */
+export async function bootstrapAdmin(deps: AuthDeps): Promise<BootstrapResult> {
+  const admin = deps.auth.bootstrapAdmin
+  if (admin === null) return 'not_configured'
+  if (deps.store.users.countUsers() > 0) return 'skipped_users_exist'
+  const password = 'value' in admin.password ? admin.password.value : readKeyFile(admin.password.file, 'WEBUI_ADMIN_PASSWORD_FILE')
+  const result = await signUp(deps, { name: admin.name, email: admin.email, password, role: 'admin' }, true)
+  if (!result.ok) {
+    const why = result.reason === 'weak_password' ? result.problem.message : result.reason
+    throw new Error(`WEBUI_ADMIN_EMAIL / WEBUI_ADMIN_PASSWORD could not create the admin: ${why}`)
+  }
+  deps.audit.record({ event: 'admin_bootstrapped', targetId: result.user.id })
+  return 'created'
+}

@@ -1,0 +1,91 @@
+import type { Database } from 'bun:sqlite'
+import type { DataKeyRepo } from './data-keys.ts'
+import type { UserId } from './ids.ts'
+import { sealedTable } from './sealed-table.ts'
+
+export type SessionId = string & { readonly brand: 'SessionId' }
+
+export type Session = {
+  id: SessionId
+  userId: UserId
+  createdAt: number
+  lastSeenAt: number
+  /** null: never expires. */
+  expiresAt: number | null
+  revokedAt: number | null
+  userAgent: string | null
+  ip: string | null
+}
+
+const sessionTable = sealedTable('session', { user_agent: 'text', ip: 'text' })
+
+type SessionRow = {
+  id: string; user_id: string; created_at: number; last_seen_at: number; expires_at: number | null; revoked_at: number | null
+  user_agent: Uint8Array | null; ip: Uint8Array | null
+}
+type SessionState = Pick<SessionRow, 'user_id' | 'expires_at' | 'revoked_at' | 'last_seen_at'>
+
+// note: last_seen_at is written at most once a minute per session, so reads don't become writes.
+const LAST_SEEN_RESOLUTION_MS = 60_000
+
+/** Issued sessions, so that any one of them can be revoked before its token expires. */
+export function createSessionRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+  const insertSession = db.query<void, [string, string, number, number, number | null, Uint8Array | null, Uint8Array | null]>(
+    'INSERT INTO session (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?)')
+  const selectState = db.query<SessionState, [string]>('SELECT user_id, expires_at, revoked_at, last_seen_at FROM session WHERE id = ?')
+  const touch = db.query<void, [number, string, number]>('UPDATE session SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?')
+  const selectForUser = db.query<SessionRow, [string, number]>(
+    'SELECT * FROM session WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at DESC')
+  const revokeOne = db.query<void, [number, string, string]>('UPDATE session SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL')
+  const revokeAllBut = db.query<void, [number, string, string]>('UPDATE session SET revoked_at = ? WHERE user_id = ? AND id != ? AND revoked_at IS NULL')
+  const pruneExpired = db.query<void, [number, number]>('DELETE FROM session WHERE (expires_at IS NOT NULL AND expires_at < ?) OR revoked_at < ?')
+
+  return {
+    /** Records a new session for the user; the id becomes the token's jti. */
+    createSession(input: { id: SessionId; userId: UserId; expiresAt: number | null; userAgent: string | null; ip: string | null }): void {
+      const at = now()
+      const sealed = sessionTable.seal(input.id, { user_agent: input.userAgent?.slice(0, 512) ?? null, ip: input.ip }, keys.keysForOwner(input.userId))
+      insertSession.run(input.id, input.userId, at, at, input.expiresAt, sealed.user_agent, sealed.ip)
+    },
+
+    /** Returns the session's owner when it is live (exists, not revoked, not expired), else null. */
+    findLiveSessionOwner(id: SessionId): UserId | null {
+      const state = selectState.get(id)
+      const at = now()
+      if (state === null || state.revoked_at !== null || (state.expires_at !== null && state.expires_at <= at)) return null
+      if (state.last_seen_at < at - LAST_SEEN_RESOLUTION_MS) touch.run(at, id, at - LAST_SEEN_RESOLUTION_MS)
+      return state.user_id as UserId
+    },
+
+    /** Lists the user's live sessions, newest first. */
+    listLiveSessions(userId: UserId): Session[] {
+      const rows = selectForUser.all(userId, now())
+      if (rows.length === 0) return []
+      const ring = keys.keysForOwner(userId)
+      return rows.map((row) => {
+        const plain = sessionTable.open(row.id, row, ring)
+        return {
+          id: row.id as SessionId, userId, createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at,
+          revokedAt: row.revoked_at, userAgent: plain.user_agent, ip: plain.ip,
+        }
+      })
+    },
+
+    /** Revokes one of the user's sessions; false when it is not theirs or already revoked. */
+    revokeSession(userId: UserId, id: SessionId): boolean {
+      return revokeOne.run(now(), id, userId).changes === 1
+    },
+
+    /** Revokes every session of the user except `keep` (pass null to revoke all); returns how many. */
+    revokeOtherSessions(userId: UserId, keep: SessionId | null): number {
+      return revokeAllBut.run(now(), userId, keep ?? '').changes
+    },
+
+    /** Deletes expired sessions and those revoked before `revokedBefore`. */
+    pruneSessions(revokedBefore: number): void {
+      pruneExpired.run(now(), revokedBefore)
+    },
+  }
+}
+
+export type SessionRepo = ReturnType<typeof createSessionRepo>

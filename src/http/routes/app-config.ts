@@ -1,0 +1,21 @@
+import { Elysia } from 'elysia'
+import type { Config } from '../../config/load-config.ts'
+import { VERSION } from '../../version.ts'
+
+/** GET /api/config: what a sign-in page needs to draw itself (Open WebUI's shape); nothing secret. */
+export const appConfigRoutes = (config: Config) =>
+  new Elysia().get('/api/config', () => ({
+    status: true,
+    name: config.name,
+    version: VERSION,
+    features: {
+      auth: true,
+      auth_trusted_header: config.auth.trustedHeaders !== null,
+      enable_signup: config.auth.enableSignup && config.auth.enableLoginForm && config.auth.enablePasswordAuth,
+      enable_login_form: config.auth.enableLoginForm,
+      enable_password_auth: config.auth.enablePasswordAuth,
+      enable_ldap: false,
+      enable_api_keys: config.auth.apiKeys !== null,
+    },
+    oauth: { providers: {} },
+  }))

@@ -1,0 +1,26 @@
+import { Elysia, t } from 'elysia'
+import type { AuthDeps } from '../../auth/auth-deps.ts'
+import { findPasswordProblem, hashPassword, verifyPassword } from '../../auth/passwords.ts'
+import type { AddressList } from '../../config/network.ts'
+import { resolveClientAddress } from '../client-address.ts'
+import { HttpError } from '../http-error.ts'
+import { requireAuth } from '../plugins/require-auth.ts'
+
+const Body = t.Object({ password: t.String({ maxLength: 4096 }), new_password: t.String({ maxLength: 4096 }) })
+
+/** POST /update/password: needs the current password; ends every other session of the user. */
+export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList) =>
+  new Elysia()
+    .use(requireAuth(deps, trustedProxies))
+    .post('/update/password', async ({ body, principal, request, server }) => {
+      if (principal.via !== 'session') throw new HttpError(403, 'session_required', 'Sign in with a session to do this; API keys may not.')
+      const hash = deps.store.credentials.findPasswordHash(principal.user.id)
+      if (hash === null) throw new HttpError(400, 'no_local_password', 'This account signs in through single sign-on and has no password here.')
+      if (!(await verifyPassword(body.password, hash)).matches) throw new HttpError(400, 'invalid_credentials', 'The current password is incorrect.')
+      const problem = findPasswordProblem(body.new_password, deps.auth.passwordPattern)
+      if (problem !== null) throw new HttpError(400, problem.code, problem.message)
+      deps.store.credentials.setPasswordHash(principal.user.id, await hashPassword(body.new_password))
+      const revoked = deps.store.sessions.revokeOtherSessions(principal.user.id, principal.sessionId)
+      deps.audit.record({ event: 'password_changed', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { sessions_revoked: revoked } })
+      return true
+    }, { auth: 'session', body: Body })

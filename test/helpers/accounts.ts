@@ -1,0 +1,48 @@
+import { expect } from 'bun:test'
+import { generateKey } from '../../src/crypto/random.ts'
+import { openMemoryStore } from '../../src/db/open-store.ts'
+import { createApp, type App } from '../../src/http/create-app.ts'
+import { req, startTestApp } from './test-app.ts'
+
+export const PASSWORD = 'correct horse battery'
+
+/** Open WebUI's session object, as sign-up and sign-in answer it. */
+export type SessionBody = {
+  token: string; token_type: string; expires_at: number | null
+  id: string; email: string; name: string; role: string; profile_image_url: string
+  permissions: { features: { api_keys: boolean } }
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+export const apiKeyHeader = (key: string) => ({ 'x-api-key': key })
+
+/** Signs up through the route and fails the test unless it answers 200. */
+export async function signUp(app: App, email: string, password = PASSWORD, name = 'Ada'): Promise<SessionBody> {
+  const res = await app.handle(req('POST', '/api/v1/auths/signup', { name, email, password }))
+  expect(res.status).toBe(200)
+  return (await res.json()) as SessionBody
+}
+
+/** Signs in through the route and fails the test unless it answers 200. */
+export async function signIn(app: App, email: string, password = PASSWORD): Promise<SessionBody> {
+  const res = await app.handle(req('POST', '/api/v1/auths/signin', { email, password }))
+  expect(res.status).toBe(200)
+  return (await res.json()) as SessionBody
+}
+
+/** GET with a credential header set; returns the status only. */
+export async function statusOf(app: App, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<number> {
+  return (await app.handle(req(method, path, body, headers))).status
+}
+
+/**
+ * Like startTestApp, but the store shares the movable clock too (startTestApp's in-memory store
+ * reads Date.now, so session rows and API-key expiry would not see the clock move).
+ */
+export function startClockedApp(env: Record<string, string> = {}) {
+  let at = Date.now()
+  const now = () => at
+  const base = startTestApp(env, now)
+  const deps = { ...base.deps, store: openMemoryStore(generateKey(), now) }
+  return { ...base, app: createApp(deps), deps, advance: (ms: number) => void (at += ms) }
+}
