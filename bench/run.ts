@@ -1,9 +1,11 @@
 /**
- * Storage benchmark, run by `bun bench/run.ts`: one file-backed store in a fresh temp directory,
- * measured for field-layer cost, insert rate, read time and size, each against its target. It
+ * Benchmarks, run by `npm run bench`: one file-backed store in a fresh temp directory, measured for
+ * field-layer cost, insert rate, read time and size; then the cost of authentication. Each figure
+ * is printed against its target. It
  * prints figures and never fails on a slow machine: the exit code is 0 unless something crashes.
  */
 import { cpus } from 'node:os'
+import { authOverheadRows, measureAuthOverhead } from './auth-overhead.ts'
 import { openBenchStore } from './bench-store.ts'
 import { chatReadRows, measureChatRead } from './chat-read.ts'
 import { databaseSizeRows, measureDatabaseSize } from './database-size.ts'
@@ -14,7 +16,7 @@ import { formatReference } from './reference.ts'
 import { formatNumber, formatSummary, formatTable } from './report.ts'
 
 const started = nowMs()
-console.log(`Enclave storage benchmark: Bun ${Bun.version}, ${process.platform}/${process.arch}, ` +
+console.log(`Enclave benchmark: Bun ${Bun.version}, ${process.platform}/${process.arch}, ` +
   `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}`)
 
 const bench = openBenchStore()
@@ -25,7 +27,8 @@ try {
   const read = measureChatRead(bench)
   const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
 
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size)]
+  const auth = await measureAuthOverhead()
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth)]
   console.log(formatTable(rows))
   console.log('\nfor context, a comparable product:')
   console.log(formatReference({
