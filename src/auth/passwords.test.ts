@@ -43,7 +43,8 @@ test.each([
   ['eight emoji count as eight characters', '🔑'.repeat(8), null],
   ['over the maximum', 'x'.repeat(1025), 'password_too_long'],
 ])('password policy: %s', (_, password, code) => {
-  expect(findPasswordProblem(password, null)?.code ?? null).toBe(code as string | null)
+  const found: string | null = findPasswordProblem(password, null)?.code ?? null
+  expect(found).toBe(code)
 })
 
 test('the configured pattern and hint apply when validation is on', () => {
