@@ -15,10 +15,11 @@ import { verifySessionToken } from './tokens.ts'
 export type AuthFailure = 'missing_credential' | 'invalid_credential' | 'api_key_not_allowed' | 'api_key_endpoint_denied'
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: AuthFailure }
 
-/** Finds the credential a request carries: Authorization Bearer, then x-api-key, then the token cookie. */
+/** Finds the credential a request carries: Authorization Bearer, then x-api-key, then the token cookie; '' when malformed. */
 export function findCredential(headers: Headers): string | null {
+  // note: another scheme (Basic from a proxy in front) is not ours; fall through to the others.
   const authorization = headers.get('authorization')
-  if (authorization !== null) {
+  if (authorization !== null && /^Bearer(\s|$)/i.test(authorization)) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
     return match?.[1] ?? ''
   }

@@ -1,3 +1,4 @@
+import { addressBytes } from '../config/network.ts'
 import type { User } from '../db/users.ts'
 import type { AuthDeps } from './auth-deps.ts'
 import { hashPassword, MAX_PASSWORD_LENGTH, spendPasswordWork, verifyPassword } from './passwords.ts'
@@ -14,7 +15,7 @@ export type LoginResult =
 export async function localLogin(deps: AuthDeps, input: { email: string; password: string }, ip: string): Promise<LoginResult> {
   if (!deps.auth.enablePasswordAuth) return { ok: false, reason: 'password_auth_disabled' }
   const email = input.email.trim().normalize('NFC').toLowerCase()
-  for (const [limiter, key] of [[deps.signinLimits.perIp, `ip:${ip}`], [deps.signinLimits.perEmail, `email:${email}`]] as const) {
+  for (const [limiter, key] of [[deps.signinLimits.perIp, `ip:${ipBucket(ip)}`], [deps.signinLimits.perEmail, `email:${email}`]] as const) {
     const check = limiter.hit(key)
     if (!check.allowed) {
       deps.audit.record({ event: 'rate_limited', ip, method: 'password', reason: key.startsWith('ip:') ? 'per_ip' : 'per_email' })
@@ -36,4 +37,11 @@ export async function localLogin(deps: AuthDeps, input: { email: string; passwor
   }
   if (check.needsRehash) deps.store.credentials.setPasswordHash(user.id, await hashPassword(password))
   return { ok: true, user }
+}
+
+/** The rate-limit bucket of an address: itself for IPv4, its /64 for IPv6 (one host often holds a whole /64). */
+export function ipBucket(ip: string): string {
+  if (!ip.includes(':')) return ip
+  const bytes = addressBytes(ip)
+  return bytes === null || bytes.length === 4 ? ip : `${Buffer.from(bytes.subarray(0, 8)).toString('hex')}::/64`
 }

@@ -4,7 +4,7 @@ import { findPasswordProblem, hashPassword, type PasswordProblem } from './passw
 
 export type SignUpResult =
   | { ok: true; user: User }
-  | { ok: false; reason: 'signup_disabled' | 'email_taken' | 'invalid_email' | 'setup_token_required' }
+  | { ok: false; reason: 'signup_disabled' | 'email_taken' | 'invalid_email' | 'setup_token_required' | 'blank_name' }
   | { ok: false; reason: 'weak_password'; problem: PasswordProblem }
 
 // note: deliberately simple: one @, no spaces, a dot in the domain; the mailbox is not checked.
@@ -27,6 +27,7 @@ export async function signUp(
   const isOpen = byAdmin || (deps.auth.enableSignup && deps.auth.enableLoginForm && deps.auth.enablePasswordAuth)
   if (!isOpen && deps.store.users.countUsers() > 0) return { ok: false, reason: 'signup_disabled' }
   if (!isValidEmail(input.email)) return { ok: false, reason: 'invalid_email' }
+  if (input.name.trim() === '') return { ok: false, reason: 'blank_name' }
   const problem = findPasswordProblem(input.password, deps.auth.passwordPattern)
   if (problem !== null) return { ok: false, reason: 'weak_password', problem }
   const hash = await hashPassword(input.password)

@@ -9,6 +9,7 @@ import { staticAssets } from './assets.ts'
 import { httpErrors } from './http-error.ts'
 import { bodyLimit } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
+import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
@@ -30,10 +31,14 @@ export type Deps = {
 /** The table of contents of the server: plugins first, then routes, then the UI. */
 export function createApp(deps: Deps) {
   const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
-  return new Elysia()
+  // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
+  // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
+  // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
+  return new Elysia({ handler: { standardHostname: false } })
     .use(httpErrors(deps.log))
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
     .use(cors(deps.config.cors))
+    .use(originCheck({ publicUrl: deps.config.publicUrl, cors: deps.config.cors, trustedProxies: deps.config.trustedProxies }))
     .use(bodyLimit(deps.config.maxRequestBodyBytes))
     .use(healthRoutes())
     .use(appConfigRoutes(deps.config))

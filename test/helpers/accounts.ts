@@ -1,7 +1,5 @@
 import { expect } from 'bun:test'
-import { generateKey } from '../../src/crypto/random.ts'
-import { openMemoryStore } from '../../src/db/open-store.ts'
-import { createApp, type App } from '../../src/http/create-app.ts'
+import type { App } from '../../src/http/create-app.ts'
 import { req, startTestApp } from './test-app.ts'
 
 export const PASSWORD = 'correct horse battery'
@@ -35,14 +33,9 @@ export async function statusOf(app: App, method: string, path: string, headers: 
   return (await app.handle(req(method, path, body, headers))).status
 }
 
-/**
- * Like startTestApp, but the store shares the movable clock too (startTestApp's in-memory store
- * reads Date.now, so session rows and API-key expiry would not see the clock move).
- */
+/** Like startTestApp, with a clock that only moves when the test says so. */
 export function startClockedApp(env: Record<string, string> = {}) {
   let at = Date.now()
-  const now = () => at
-  const base = startTestApp(env, now)
-  const deps = { ...base.deps, store: openMemoryStore(generateKey(), now) }
-  return { ...base, app: createApp(deps), deps, advance: (ms: number) => void (at += ms) }
+  const base = startTestApp(env, () => at)
+  return { ...base, advance: (ms: number) => void (at += ms) }
 }

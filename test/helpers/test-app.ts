@@ -1,6 +1,7 @@
 import { createMemoryAuditLog } from '../../src/audit/audit-log.ts'
 import { openGate, type SetupGate } from '../../src/auth/setup-token.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
+import { generateKey } from '../../src/crypto/random.ts'
 import { openMemoryStore } from '../../src/db/open-store.ts'
 import { createApp, type Deps } from '../../src/http/create-app.ts'
 import { createLogger } from '../../src/log/logger.ts'
@@ -11,7 +12,7 @@ export function startTestApp(env: Record<string, string> = {}, now: () => number
   const audit = createMemoryAuditLog(now)
   const deps: Deps = {
     config: loadConfig({ env, cwd: process.cwd() }),
-    store: openMemoryStore(),
+    store: openMemoryStore(generateKey(), now),
     log: createLogger('DEBUG', (line) => void logLines.push(line)),
     sessionSecret: 'test-session-secret-generated-per-run-' + crypto.randomUUID(),
     audit,

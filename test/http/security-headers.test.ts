@@ -18,6 +18,22 @@ const defaults: Record<string, string> = {
 const offByDefault = ['permissions-policy', 'x-download-options', 'x-permitted-cross-domain-policies', 'content-security-policy-report-only']
 
 /** Starts the real app with one route that throws, to see the headers on a 500. */
+/**
+ * Sends one GET that a trusted proxy (loopback, the default) marks as HTTPS, over a real socket,
+ * and returns the response headers. Enclave serves plain HTTP; HTTPS always arrives through a proxy.
+ */
+async function headersOverHttps(env: Record<string, string>, path: string): Promise<Headers> {
+  const { app } = startTestApp(env)
+  app.listen({ hostname: '127.0.0.1', port: 0 })
+  try {
+    const res = await fetch(`http://127.0.0.1:${app.server!.port}${path}`, { headers: { 'x-forwarded-proto': 'https' } })
+    await res.arrayBuffer()
+    return res.headers
+  } finally {
+    await app.stop()
+  }
+}
+
 function appWithBrokenRoute(env: Record<string, string> = {}) {
   const { app } = startTestApp({ MAX_REQUEST_BODY_SIZE: '1kb', ...env })
   return app.get('/api/boom', () => { throw new Error('boom') })
@@ -62,9 +78,9 @@ describe('defaults: safe headers on every response', () => {
     expect((await app.handle(req('GET', '/health'))).headers.has('cache-control')).toBe(false)
   })
 
-  test('HSTS goes on a request that arrived over HTTPS directly', async () => {
-    const res = await app.handle(new Request('https://localhost/health'))
-    expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains')
+  test('HSTS goes on a request that arrived over HTTPS', async () => {
+    const headers = await headersOverHttps({}, '/health')
+    expect(headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains')
   })
 
   test('X-Forwarded-Proto without a socket (no trusted peer) gives no HSTS', async () => {
@@ -110,19 +126,17 @@ describe('each variable: a good value sets its header, an empty one removes it',
   })
 
   test('HSTS takes the configured value over HTTPS, and empty sends none even over HTTPS', async () => {
-    const custom = appWithBrokenRoute({ HSTS: 'max-age=63072000;includeSubDomains;preload' })
-    expect((await custom.handle(new Request('https://localhost/api/version'))).headers.get('strict-transport-security'))
-      .toBe('max-age=63072000; includeSubDomains; preload')
-    expect((await custom.handle(req('GET', '/api/version'))).headers.has('strict-transport-security')).toBe(false)
-    const off = appWithBrokenRoute({ HSTS: '' })
-    expect((await off.handle(new Request('https://localhost/api/version'))).headers.has('strict-transport-security')).toBe(false)
+    const custom = { HSTS: 'max-age=63072000;includeSubDomains;preload' }
+    expect((await headersOverHttps(custom, '/api/version')).get('strict-transport-security')).toBe('max-age=63072000; includeSubDomains; preload')
+    expect((await appWithBrokenRoute(custom).handle(req('GET', '/api/version'))).headers.has('strict-transport-security')).toBe(false)
+    expect((await headersOverHttps({ HSTS: '' }, '/api/version')).has('strict-transport-security')).toBe(false)
   })
 
   test('turning every header off leaves none of them', async () => {
     const names = ['HSTS', 'XFRAME_OPTIONS', 'REFERRER_POLICY', 'CACHE_CONTROL', 'XCONTENT_TYPE', 'CONTENT_SECURITY_POLICY', 'CROSS_ORIGIN_OPENER_POLICY', 'CROSS_ORIGIN_RESOURCE_POLICY']
-    const app = appWithBrokenRoute(Object.fromEntries(names.map((name) => [name, ''])))
-    const res = await app.handle(new Request('https://localhost/api/version'))
-    for (const name of [...Object.keys(defaults), ...offByDefault, 'strict-transport-security', 'cache-control']) expect(res.headers.has(name)).toBe(false)
+    const headers = await headersOverHttps(Object.fromEntries(names.map((name) => [name, ''])), '/api/version')
+    expect(headers.get('content-type')).toContain('application/json')
+    for (const name of [...Object.keys(defaults), ...offByDefault, 'strict-transport-security', 'cache-control']) expect(headers.has(name)).toBe(false)
   })
 })
 

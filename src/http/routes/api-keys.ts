@@ -14,7 +14,10 @@ const CreateBody = t.Optional(t.Object({
   expires_in: t.Optional(t.Integer({ minimum: 60, maximum: 10 * 365 * 86_400 })),
 }))
 
-const describeKey = (key: ApiKey) => ({ id: key.id, name: key.name, created_at: key.createdAt, expires_at: key.expiresAt, last_used_at: key.lastUsedAt })
+const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000))
+const describeKey = (key: ApiKey) => ({
+  id: key.id, name: key.name, created_at: seconds(key.createdAt), expires_at: seconds(key.expiresAt), last_used_at: seconds(key.lastUsedAt),
+})
 
 /**
  * API keys under /api/v1/auths/api_key: POST creates one and shows it once, GET lists them (never

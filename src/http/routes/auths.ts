@@ -4,10 +4,11 @@
  */
 import { Elysia, t, type HTTPHeaders } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import { mayUseApiKeys } from '../../auth/authenticate.ts'
+import { authenticate, findCredential, mayUseApiKeys } from '../../auth/authenticate.ts'
 import { issueSession } from '../../auth/issue-session.ts'
 import { localLogin } from '../../auth/local-login.ts'
-import { describeSessionUser, type Principal } from '../../auth/principal.ts'
+import { describeSessionUser } from '../../auth/principal.ts'
+import { ipBucket } from '../../auth/local-login.ts'
 import { signUp, type SignUpResult } from '../../auth/sign-up.ts'
 import { trustedHeaderLogin } from '../../auth/trusted-header-login.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -42,6 +43,7 @@ function signUpRefusal(result: Exclude<SignUpResult, { ok: true }>): HttpError {
     case 'signup_disabled': return new HttpError(403, 'signup_disabled', 'Sign-up is turned off on this server.')
     case 'email_taken': return new HttpError(400, 'email_taken', 'An account with this email already exists.')
     case 'invalid_email': return new HttpError(400, 'invalid_email', 'That is not a valid email address.')
+    case 'blank_name': return new HttpError(400, 'blank_name', 'Please give a name.')
     case 'setup_token_required': return new HttpError(403, 'setup_token_required', 'The first account needs the setup token shown on the server console (also in DATA_DIR/.setup_token).')
     case 'weak_password': return new HttpError(400, result.problem.code, result.problem.message)
   }
@@ -61,11 +63,14 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     }
   }
 
-  /** Revokes this session (an API key stays valid) and clears the cookie. */
-  const signOut = (principal: Principal, request: Request, server: PeerSource, set: SetHeaders) => {
+  /** Revokes this session, if the request has a live one, and always clears the cookie. */
+  const signOut = (request: Request, server: PeerSource, set: SetHeaders) => {
     const client = clientOf(request, server)
-    if (principal.via === 'session') deps.store.sessions.revokeSession(principal.user.id, principal.sessionId)
-    deps.audit.record({ event: 'signout', actorId: principal.user.id, ip: client.ip })
+    const result = authenticate(deps, findCredential(request.headers), '/api/v1/auths/signout')
+    if (result.ok && result.principal.via === 'session') {
+      deps.store.sessions.revokeSession(result.principal.user.id, result.principal.sessionId)
+      deps.audit.record({ event: 'signout', actorId: result.principal.user.id, ip: client.ip })
+    }
     set.headers['set-cookie'] = clearedSessionCookie(deps.auth.cookie, client.isHttps)
     return { status: true }
   }
@@ -73,7 +78,8 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   return new Elysia({ prefix: '/api/v1/auths' })
     .use(requireAuth(deps, trustedProxies))
     .get('/', ({ principal }) => ({
-      token: principal.token, token_type: 'Bearer', ...describeSessionUser(principal.user, mayUseApiKeys(deps, principal.user)),
+      // note: an API key is never echoed back; a session token is (Open WebUI clients read it).
+      token: principal.via === 'session' ? principal.token : null, token_type: 'Bearer', ...describeSessionUser(principal.user, mayUseApiKeys(deps, principal.user)),
     }), { auth: 'any' })
 
     .post('/signin', async ({ body, request, server, set }) => {
@@ -104,6 +110,12 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     }, { body: Credentials })
 
     .post('/signup', async ({ body, request, server, set }) => {
+      const ip = clientOf(request, server).ip
+      const check = deps.signinLimits.perIp.hit(`signup:${ipBucket(ip)}`)
+      if (!check.allowed) {
+        set.headers['retry-after'] = String(check.retryAfterSeconds)
+        throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)
+      }
       const result = await signUp(deps, { ...body, setupToken: body.setup_token }, false)
       if (!result.ok) throw signUpRefusal(result)
       deps.audit.record({ event: 'signup', actorId: result.user.id, ip: clientOf(request, server).ip, details: { role: result.user.role } })
@@ -117,8 +129,8 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       return describeSessionUser(result.user, mayUseApiKeys(deps, result.user))
     }, { auth: 'admin', body: AddUserBody })
 
-    .post('/signout', ({ principal, request, server, set }) => signOut(principal, request, server, set), { auth: 'any' })
-    .get('/signout', ({ principal, request, server, set }) => signOut(principal, request, server, set), { auth: 'any' })
+    .post('/signout', ({ request, server, set }) => signOut(request, server, set))
+    .get('/signout', ({ request, server, set }) => signOut(request, server, set))
 
     .post('/signout/all', ({ principal, request, server, set }) => {
       const revoked = deps.store.sessions.revokeOtherSessions(principal.user.id, null)
@@ -128,7 +140,8 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     }, { auth: 'session' })
 
     .get('/sessions', ({ principal }) => deps.store.sessions.listLiveSessions(principal.user.id).map((session) => ({
-      id: session.id, created_at: session.createdAt, last_seen_at: session.lastSeenAt, expires_at: session.expiresAt,
+      id: session.id, created_at: Math.floor(session.createdAt / 1000), last_seen_at: Math.floor(session.lastSeenAt / 1000),
+      expires_at: session.expiresAt === null ? null : Math.floor(session.expiresAt / 1000),
       user_agent: session.userAgent, ip: session.ip, current: principal.via === 'session' && principal.sessionId === session.id,
     })), { auth: 'any' })
 

@@ -12,8 +12,13 @@ const Body = t.Object({ password: t.String({ maxLength: 4096 }), new_password: t
 export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList) =>
   new Elysia()
     .use(requireAuth(deps, trustedProxies))
-    .post('/update/password', async ({ body, principal, request, server }) => {
+    .post('/update/password', async ({ body, principal, request, server, set }) => {
       if (principal.via !== 'session') throw new HttpError(403, 'session_required', 'Sign in with a session to do this; API keys may not.')
+      const check = deps.signinLimits.perEmail.hit(`password-change:${principal.user.id}`)
+      if (!check.allowed) {
+        set.headers['retry-after'] = String(check.retryAfterSeconds)
+        throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)
+      }
       const hash = deps.store.credentials.findPasswordHash(principal.user.id)
       if (hash === null) throw new HttpError(400, 'no_local_password', 'This account signs in through single sign-on and has no password here.')
       if (!(await verifyPassword(body.password, hash)).matches) throw new HttpError(400, 'invalid_credentials', 'The current password is incorrect.')
