@@ -1,17 +1,15 @@
-import { afterAll, expect, test } from 'bun:test'
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { expect, test } from 'bun:test'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { makeTempDir, startBinary } from '../helpers/binary.ts'
+import { startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
 
-const dirs: string[] = []
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
+const tempDir = tempDirsRemovedAfterAll()
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })
 
 test('an account made through the binary survives a restart; the audit log holds no secrets', async () => {
-  const cwd = makeTempDir()
-  dirs.push(cwd)
+  const cwd = tempDir()
   const email = 'binary.marker@example.com'
   const password = 'binary-password-marker-81f2'
 
@@ -56,8 +54,7 @@ test('an account made through the binary survives a restart; the audit log holds
 })
 
 test('WEBUI_ADMIN_EMAIL creates the admin at start and closes sign-up', async () => {
-  const cwd = makeTempDir()
-  dirs.push(cwd)
+  const cwd = tempDir()
   const env = { WEBUI_ADMIN_EMAIL: 'boot@example.com', WEBUI_ADMIN_PASSWORD: 'bootstrap password 42', WEBUI_ADMIN_NAME: 'Boot' }
   const server = await startBinary({ cwd, env })
   try {

@@ -1,15 +1,9 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { makeTempDir, runBinary, startBinary } from '../helpers/binary.ts'
+import { tempDirsRemovedAfterAll, runBinary, startBinary } from '../helpers/binary.ts'
 
-const dirs: string[] = []
-const tempDir = () => {
-  const dir = makeTempDir()
-  dirs.push(dir)
-  return dir
-}
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
+const tempDir = tempDirsRemovedAfterAll()
 
 /** Every file under dir with its bytes, to prove a refused start wrote nothing. */
 function snapshot(dir: string): Record<string, string> {

@@ -1,16 +1,10 @@
-import { afterAll, describe, expect, test } from 'bun:test'
-import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { describe, expect, test } from 'bun:test'
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { openStore } from '../../src/db/open-store.ts'
-import { makeTempDir, requireBinary, runBinary, startBinary } from '../helpers/binary.ts'
+import { tempDirsRemovedAfterAll, requireBinary, runBinary, startBinary } from '../helpers/binary.ts'
 
-const dirs: string[] = []
-const tempDir = () => {
-  const dir = makeTempDir()
-  dirs.push(dir)
-  return dir
-}
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
+const tempDir = tempDirsRemovedAfterAll()
 
 const modeOf = (path: string) => statSync(path).mode & 0o777
 

@@ -2,7 +2,8 @@
  * Runs the compiled binary (dist/enclave, built by `npm run build`) as a child process in a temp
  * directory, with a clean environment, and collects what it prints.
  */
-import { existsSync, mkdtempSync } from 'node:fs'
+import { afterAll } from 'bun:test'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -15,6 +16,17 @@ export function requireBinary(): string {
 
 export function makeTempDir(prefix = 'enclave-bin-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
+}
+
+/** Returns a maker of temp directories that are all removed after the file's tests. */
+export function tempDirsRemovedAfterAll(): () => string {
+  const dirs: string[] = []
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
+  return () => {
+    const dir = makeTempDir()
+    dirs.push(dir)
+    return dir
+  }
 }
 
 const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' })
