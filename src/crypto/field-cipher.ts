@@ -67,18 +67,23 @@ export function openField(key: VersionedKey, sealed: Uint8Array, context: FieldC
 }
 
 // Each part is prefixed with its UTF-8 byte length. Lone surrogates are refused, because UTF-8
-// encoding would turn them into U+FFFD and let two different contexts encode alike.
-const prefixCache = new Map<string, string>()
+// encoding would turn them into U+FFFD and let two different contexts encode alike. The table and
+// column part is encoded once per place and cached; only the row id and version are written per call.
+const prefixCache = new Map<string, Buffer>()
 
 function associatedData({ table, column, rowId }: FieldContext, keyVersion: number): Buffer {
   const cacheKey = `${table}\0${column}`
   let prefix = prefixCache.get(cacheKey)
   if (prefix === undefined) {
-    prefix = lengthPrefixed(`v${FIELD_FORMAT_VERSION}`) + lengthPrefixed(table) + lengthPrefixed(column)
+    prefix = Buffer.from(lengthPrefixed(`v${FIELD_FORMAT_VERSION}`) + lengthPrefixed(table) + lengthPrefixed(column), 'utf8')
     prefixCache.set(cacheKey, prefix)
   }
   const version = String(keyVersion)
-  return Buffer.from(prefix + lengthPrefixed(rowId) + `${version.length}:${version}`, 'utf8')
+  const tail = `${lengthPrefixed(rowId)}${version.length}:${version}`
+  const aad = Buffer.allocUnsafe(prefix.length + Buffer.byteLength(tail, 'utf8'))
+  prefix.copy(aad, 0)
+  aad.write(tail, prefix.length, 'utf8')
+  return aad
 }
 
 function lengthPrefixed(part: string): string {

@@ -42,7 +42,8 @@ export function createDataKeyRepo(db: Database, masterKey: Uint8Array, now: () =
     const keys = selectKeys.all(owner).map(unwrap)
     const current = keys.at(-1)
     if (current === undefined) return null
-    return { current, byVersion: (version) => keys.find((key) => key.version === version) ?? null }
+    const byVersion = new Map(keys.map((key) => [key.version, key]))
+    return { current, byVersion: (version) => byVersion.get(version) ?? null }
   }
 
   return {

@@ -16,6 +16,8 @@ export type PlainFields<C extends Record<string, FieldKind>> = { [K in keyof C]:
 export type SealedFields<C extends Record<string, FieldKind>> = { [K in keyof C]: Uint8Array | null }
 
 
+const utf8 = new TextDecoder()
+
 export function sealedTable<const C extends Record<string, FieldKind>>(table: string, columns: C) {
   const columnNames = Object.keys(columns) as (keyof C & string)[]
 
@@ -36,7 +38,7 @@ export function sealedTable<const C extends Record<string, FieldKind>>(table: st
     const kind = columns[column]
     if (kind === 'bytes') return bytes
     // note: the tag authenticated these bytes as the UTF-8 this table wrote, so no validation pass.
-    const text = bytes.toString('utf8')
+    const text = utf8.decode(bytes)
     return kind === 'json' ? JSON.parse(text) : text
   }
 
