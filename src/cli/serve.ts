@@ -23,11 +23,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const persistedSecret = config.sessionSecret === null ? readSessionSecretFile(config.dataDir) : null
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now })
   const sessionSecret = config.sessionSecret ?? persistedSecret ?? createSessionSecretFile(config.dataDir)
-  for (const warning of store.info.warnings) log.warn(warning)
-  if (config.cors.allowsAnyOrigin) log.warn('CORS_ALLOW_ORIGIN=* lets any website call this server\'s API from a browser (without cookies); list the origins you trust instead.')
-
-  if (config.auth.sessionTtlMs === null) log.warn('JWT_EXPIRES_IN=-1: sessions never expire; sign-out and revocation still end them.')
-  if (config.trustedProxies.any) log.warn('FORWARDED_ALLOW_IPS=*: any client may claim an IP address and HTTPS through X-Forwarded-* headers.')
+  for (const warning of [...store.info.warnings, ...riskySettingWarnings(config)]) log.warn(warning)
   const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
 
   const adminBootstrap = await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate }))
@@ -73,4 +69,13 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     return stopping
   }
   return { url, stop }
+}
+
+/** Settings that are allowed but weaken a default, each with a sentence saying how. */
+function riskySettingWarnings(config: Config): string[] {
+  const warnings: string[] = []
+  if (config.cors.allowsAnyOrigin) warnings.push('CORS_ALLOW_ORIGIN=* lets any website call this server\'s API from a browser (without cookies); list the origins you trust instead.')
+  if (config.auth.sessionTtlMs === null) warnings.push('JWT_EXPIRES_IN=-1: sessions never expire; sign-out and revocation still end them.')
+  if (config.trustedProxies.any) warnings.push('FORWARDED_ALLOW_IPS=*: any client may claim an IP address and HTTPS through X-Forwarded-* headers.')
+  return warnings
 }
