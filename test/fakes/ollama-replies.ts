@@ -1,0 +1,144 @@
+/**
+ * What the Ollama stand-in says, field for field as Ollama's API documents it
+ * (https://github.com/ollama/ollama/blob/main/docs/api.md, https://docs.ollama.com/api): the model
+ * list, /api/show, /api/ps, the chat and generate chunks with their final statistics, and pull
+ * progress. Answers are deterministic: the last user message echoed back, one word per chunk.
+ */
+export type FakeModel = {
+  name: string
+  model: string
+  modified_at: string
+  size: number
+  digest: string
+  details: {
+    parent_model: string
+    format: string
+    family: string
+    families: string[] | null
+    parameter_size: string
+    quantization_level: string
+  }
+}
+
+export type FakeMessage = { role: string; content: string }
+
+type Json = Record<string, unknown>
+
+/** Two small models with realistic /api/tags entries. */
+export const defaultFakeModels: readonly FakeModel[] = [
+  {
+    name: 'qwen2.5:0.5b',
+    model: 'qwen2.5:0.5b',
+    modified_at: '2025-01-15T10:21:07.318473922+01:00',
+    size: 397821319,
+    digest: 'a8b0c51577010a279d933d14c2a8ab4b268079d44c5c8830c0a93900f1827c67',
+    details: { parent_model: '', format: 'gguf', family: 'qwen2', families: ['qwen2'], parameter_size: '494.03M', quantization_level: 'Q4_K_M' },
+  },
+  {
+    name: 'llama3.2:1b',
+    model: 'llama3.2:1b',
+    modified_at: '2024-12-02T18:04:55.930512713+01:00',
+    size: 1321098329,
+    digest: 'baf6a787fdffd633537aa2eb51cfd54cb93ff08e28040095462bb63daf552878',
+    details: { parent_model: '', format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '1.2B', quantization_level: 'Q8_0' },
+  },
+]
+
+/** Adds Ollama's default tag, so `llama3.2` names `llama3.2:latest`. */
+export function fullModelName(name: string): string {
+  return name.includes(':') ? name : `${name}:latest`
+}
+
+/** The pieces of the answer: the words of `text`, each after the first with its leading space. */
+export function answerPieces(text: string, chunkCount: number | null): string[] {
+  const words = text.split(/\s+/).filter((word) => word !== '')
+  const source = words.length > 0 ? words : ['(silence)']
+  const count = chunkCount ?? source.length
+  return Array.from({ length: count }, (_, i) => (i === 0 ? '' : ' ') + source[i % source.length])
+}
+
+/** The statistics Ollama puts on the final chunk; durations are in nanoseconds. */
+export function finalStats(promptText: string, evalCount: number): Json {
+  const promptEvalCount = Math.max(1, promptText.split(/\s+/).filter((word) => word !== '').length)
+  const stats = {
+    load_duration: 1_204_500,
+    prompt_eval_count: promptEvalCount,
+    prompt_eval_duration: promptEvalCount * 1_000_000,
+    eval_count: evalCount,
+    eval_duration: evalCount * 20_000_000,
+  }
+  return { total_duration: stats.load_duration + stats.prompt_eval_duration + stats.eval_duration, ...stats }
+}
+
+const now = () => new Date().toISOString()
+
+/** /api/chat: the streamed chunks and the final one, or one object when not streamed. */
+export function chatReply(model: string, messages: FakeMessage[], chunkCount: number | null, isStreamed: boolean): Json[] {
+  const assistant = (content: string) => ({ role: 'assistant', content })
+  if (messages.length === 0) return [{ model, created_at: now(), message: assistant(''), done_reason: 'load', done: true }]
+  const question = messages.findLast((message) => message.role === 'user')?.content ?? ''
+  const pieces = answerPieces(question, chunkCount)
+  const stats = finalStats(messages.map((message) => message.content).join(' '), pieces.length)
+  if (!isStreamed) return [{ model, created_at: now(), message: assistant(pieces.join('')), done_reason: 'stop', done: true, ...stats }]
+  return [
+    ...pieces.map((piece) => ({ model, created_at: now(), message: assistant(piece), done: false })),
+    { model, created_at: now(), message: assistant(''), done_reason: 'stop', done: true, ...stats },
+  ]
+}
+
+/** /api/generate: as chat, with `response` text and a `context`. */
+export function generateReply(model: string, prompt: string, chunkCount: number | null, isStreamed: boolean): Json[] {
+  if (prompt === '') return [{ model, created_at: now(), response: '', done: true }]
+  const pieces = answerPieces(prompt, chunkCount)
+  const final = { model, created_at: now(), done_reason: 'stop', done: true, context: [1, 2, 3], ...finalStats(prompt, pieces.length) }
+  if (!isStreamed) return [{ ...final, response: pieces.join('') }]
+  return [...pieces.map((piece) => ({ model, created_at: now(), response: piece, done: false })), { ...final, response: '' }]
+}
+
+/** /api/pull progress for one layer of `totalBytes`, ending in `success`. */
+export function pullProgress(digest: string, totalBytes: number): Json[] {
+  const downloading = (completed: number | null) => ({
+    status: `downloading ${digest}`, digest, total: totalBytes, ...(completed === null ? {} : { completed }),
+  })
+  return [
+    { status: 'pulling manifest' },
+    downloading(null), // note: "until any of the download is completed, the `completed` key may not be included"
+    ...[1, 2, 3, 4].map((quarter) => downloading((totalBytes * quarter) / 4)),
+    { status: 'verifying sha256 digest' },
+    { status: 'writing manifest' },
+    { status: 'removing any unused layers' },
+    { status: 'success' },
+  ]
+}
+
+/** The model a pull of `name` leaves behind. */
+export function pulledModel(name: string, totalBytes: number): FakeModel {
+  return {
+    name, model: name, modified_at: now(), size: totalBytes, digest: layerDigest(name).slice('sha256:'.length),
+    details: { parent_model: '', format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '1B', quantization_level: 'Q4_K_M' },
+  }
+}
+
+/** A stable layer digest for a model name. */
+export function layerDigest(name: string): string {
+  return 'sha256:' + new Bun.CryptoHasher('sha256').update(name).digest('hex')
+}
+
+/** /api/show for a model. */
+export function showReply(model: FakeModel): Json {
+  return {
+    modelfile: `# Modelfile generated by "ollama show"\nFROM ${model.name}\nPARAMETER stop "<|eot_id|>"`,
+    parameters: 'stop                           "<|eot_id|>"',
+    template: '{{ if .System }}{{ .System }}\n{{ end }}{{ .Prompt }}',
+    details: model.details,
+    model_info: { 'general.architecture': model.details.family, 'general.file_type': 15, 'general.parameter_count': 494032768 },
+    capabilities: ['completion'],
+    modified_at: model.modified_at,
+  }
+}
+
+/** One /api/ps entry: a loaded model and when it unloads. */
+export function runningModel(model: FakeModel): Json {
+  const { name, size, digest, details } = model
+  return { name, model: model.model, size, digest, details, expires_at: new Date(Date.now() + 5 * 60_000).toISOString(), size_vram: size }
+}
