@@ -7,6 +7,7 @@
 import { cpus } from 'node:os'
 import { authOverheadRows, measureAuthOverhead } from './auth-overhead.ts'
 import { openBenchStore } from './bench-store.ts'
+import { chatListSearchRows, measureChatListSearch } from './chat-list-search.ts'
 import { chatReadRows, measureChatRead } from './chat-read.ts'
 import { databaseSizeRows, measureDatabaseSize } from './database-size.ts'
 import { fieldLayerRows, measureFieldLayer } from './field-layer.ts'
@@ -28,7 +29,7 @@ try {
   const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
 
   const auth = await measureAuthOverhead()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench))]
   console.log(formatTable(rows))
   console.log('\nfor context, a comparable product:')
   console.log(formatReference({

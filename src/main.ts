@@ -33,10 +33,12 @@ async function main(argv: string[]): Promise<number> {
       return (await checkHealth(config)) ? 0 : 1
     case 'serve': {
       const log = createLogger(config.logLevel)
-      const server = await serve(config, log)
-      const stopAndExit = (signal: string) => void server.stop(signal).then(() => process.exit(0))
+      const starting = serve(config, log)
+      // note: handlers go in before the server says it listens, so an early signal still stops it cleanly.
+      const stopAndExit = (signal: string) => void starting.then((server) => server.stop(signal)).then(() => process.exit(0))
       process.once('SIGTERM', () => stopAndExit('SIGTERM'))
       process.once('SIGINT', () => stopAndExit('SIGINT'))
+      await starting
       return new Promise<number>(() => {})
     }
   }

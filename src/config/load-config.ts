@@ -4,6 +4,7 @@ import { ConfigError, type ConfigProblem } from './config-error.ts'
 import { corsPolicyFrom, type CorsPolicy } from './cors-origins.ts'
 import { parseDotenv } from './dotenv.ts'
 import { addressList, type AddressList } from './network.ts'
+import { ollamaConfigFrom, type OllamaConfig } from './ollama-variables.ts'
 import { isParseFailure } from './parsers.ts'
 import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './security-header-settings.ts'
 import { variables, type Variable, type VariableName, type VariableValues } from './variables.ts'
@@ -28,6 +29,8 @@ export type Config = Readonly<{
   sessionSecret: string | null
   masterKey: MasterKeySource
   ollamaBaseUrl: string
+  /** Ollama connections from the environment (OLLAMA_BASE_URLS, else OLLAMA_BASE_URL) and their timeouts. */
+  ollama: OllamaConfig
   logLevel: VariableValues['GLOBAL_LOG_LEVEL']
   maxRequestBodyBytes: number
   /** Peers whose forwarded headers are believed (FORWARDED_ALLOW_IPS, default loopback). */
@@ -117,6 +120,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     sessionSecret: typed.WEBUI_SECRET_KEY ?? typed.WEBUI_JWT_SECRET_KEY,
     masterKey: pickMasterKeySource(typed, cwd, dataDir),
     ollamaBaseUrl: typed.OLLAMA_BASE_URL,
+    ollama: ollamaConfigFrom(typed),
     logLevel: typed.GLOBAL_LOG_LEVEL,
     maxRequestBodyBytes: typed.MAX_REQUEST_BODY_SIZE,
     trustedProxies: typed.FORWARDED_ALLOW_IPS ?? (addressList('127.0.0.1,::1') as AddressList),

@@ -31,7 +31,6 @@ export const serverVariables = {
     parse: path, default: null,
     doc: 'File holding the master key in the same form as ENCRYPTION_KEY. It must not be readable by group or others.',
   },
-  OLLAMA_BASE_URL: { parse: httpUrl, default: 'http://127.0.0.1:11434', doc: 'Ollama endpoint.' },
   GLOBAL_LOG_LEVEL: {
     parse: oneOf(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']), default: 'INFO', doc: 'Least severe log level written.',
   },

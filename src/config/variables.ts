@@ -2,6 +2,7 @@ import type { Parser } from './parsers.ts'
 import { auditVariables } from './audit-variables.ts'
 import { authVariables } from './auth-variables.ts'
 import { httpVariables } from './http-variables.ts'
+import { ollamaVariables } from './ollama-variables.ts'
 import { serverVariables } from './server-variables.ts'
 import type { Variable } from './variable.ts'
 
@@ -14,6 +15,7 @@ export type { Variable } from './variable.ts'
  */
 export const variables = {
   ...serverVariables,
+  ...ollamaVariables,
   ...httpVariables,
   ...authVariables,
   ...auditVariables,

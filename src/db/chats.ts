@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { DataKeyRepo } from './data-keys.ts'
+import { chatMatches, createChatSearchIndex, indexedChat, searchableText, type IndexedChat } from './chats-search.ts'
 import { createIdBlocks } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
@@ -31,10 +32,19 @@ export type Message = {
 
 export type NewMessage = Pick<Message, 'role' | 'content'> & Partial<Pick<Message, 'parentId' | 'model' | 'images' | 'artifacts' | 'stats'>>
 
+/** Which of a user's chats a listing shows: the live ones (not archived), archived, or pinned and live. */
+export type ChatFilter = 'live' | 'archived' | 'pinned'
+
+export type Page = { limit: number; offset: number }
+
+/** A change to a chat: a new title, and the whole linear conversation as the client holds it. */
+export type ChatUpdate = { title?: string; conversation?: readonly NewMessage[] }
+
 const chatTable = sealedTable('chat', { title: 'text' })
 const messageTable = sealedTable('message', { model: 'text', content: 'text', images: 'json', artifacts: 'json', stats: 'json' })
 
 type ChatRow = { seq: number; id: string; user_id: string; title: Uint8Array; pinned: number; archived: number; created_at: number; updated_at: number }
+type ContentRow = { chat_seq: number; id: number; content: Uint8Array }
 type MessageRow = {
   id: number; parent_id: number | null; role: MessageRole; created_at: number
   model: Uint8Array | null; content: Uint8Array; images: Uint8Array | null; artifacts: Uint8Array | null; stats: Uint8Array | null
@@ -51,6 +61,22 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   const updateTitle = db.query<void, [Uint8Array, number, string, string]>('UPDATE chat SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?')
   const touchChat = db.query<void, [number, number]>('UPDATE chat SET updated_at = ? WHERE seq = ?')
   const deleteChatRow = db.query<void, [string, string]>('DELETE FROM chat WHERE id = ? AND user_id = ?')
+  const deleteChatsOfUser = db.query<void, [string]>('DELETE FROM chat WHERE user_id = ?')
+  // note: ordered by seq as the tie-break so chat_by_user_listing (003) serves each page, offset included.
+  const filteredPage = (where: string) => db.query<ChatRow, [string, number, number]>(
+    `SELECT ${chatColumns} FROM chat WHERE user_id = ? AND ${where} ORDER BY updated_at DESC, seq DESC LIMIT ? OFFSET ?`)
+  const selectFilteredPage: Record<ChatFilter, ReturnType<typeof filteredPage>> = {
+    live: filteredPage('archived = 0'),
+    archived: filteredPage('archived = 1'),
+    pinned: filteredPage('archived = 0 AND pinned = 1'),
+  }
+  const selectAllChats = db.query<ChatRow, [string]>(`SELECT ${chatColumns} FROM chat WHERE user_id = ?`)
+  const selectAllContents = db.query<ContentRow, [string]>(`
+    SELECT m.chat_seq, m.id, m.content FROM chat c JOIN message m ON m.chat_seq = c.seq WHERE c.user_id = ?`)
+  const updatePinned = db.query<void, [number, string, string]>('UPDATE chat SET pinned = ? WHERE id = ? AND user_id = ?')
+  const updateArchived = db.query<void, [number, string, string]>('UPDATE chat SET archived = ? WHERE id = ? AND user_id = ?')
+  const selectLastMessage = db.query<{ n: number; last: number | null }, [number]>(
+    'SELECT count(*) AS n, max(id) AS last FROM message WHERE chat_seq = ?')
   const insertMessage = db.query<void, [number, number, number | null, MessageRole, Uint8Array | null, Uint8Array, Uint8Array | null, Uint8Array | null, Uint8Array | null, number]>(
     `INSERT INTO message (id, chat_seq, parent_id, role, model, content, images, artifacts, stats, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -59,44 +85,184 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     FROM chat c JOIN message m ON m.chat_seq = c.seq
     WHERE c.id = ? AND c.user_id = ? ORDER BY m.id`)
 
-  function toChat(row: ChatRow): Chat {
-    const { title } = chatTable.open(row.id, row, keys.keysForOwner(row.user_id))
+  const search = createChatSearchIndex()
+
+  /** Keeps the search index current after a committed write, or drops it while an outer transaction may roll back. */
+  function afterWrite(owner: UserId, apply: () => void): void {
+    if (db.inTransaction) search.forgetUser(owner)
+    else apply()
+  }
+
+  /** Inserts one message into the chat row's conversation; call inside a transaction. */
+  function insertMessageRow(owner: UserId, chat: { seq: number; id: ChatId }, input: NewMessage, at: number): Message {
+    const id = messageIds.allocate() as MessageId
+    const message: Message = {
+      id, chatId: chat.id, parentId: input.parentId ?? null, role: input.role, model: input.model ?? null, content: input.content,
+      images: input.images ?? null, artifacts: input.artifacts ?? null, stats: input.stats ?? null, createdAt: at,
+    }
+    const sealed = messageTable.seal(id, message, keys.keysForOwner(owner))
+    insertMessage.run(id, chat.seq, message.parentId, message.role, sealed.model, sealed.content!, sealed.images, sealed.artifacts, sealed.stats, at)
+    return message
+  }
+
+  /** Runs a write that may allocate message ids, forgetting the id block if it rolls back. */
+  function writeMessages<T>(write: () => T): T {
+    try {
+      return db.transaction(write).immediate()
+    } catch (error) {
+      messageIds.forgetBlock()
+      throw error
+    }
+  }
+
+  /** Decrypts every chat of the owner with its message contents, for the search index. */
+  function loadSearchable(owner: UserId): IndexedChat[] {
+    const ring = keys.keysForOwner(owner)
+    const contents = new Map<number, string[]>()
+    for (const row of selectAllContents.all(owner)) {
+      const { content } = messageTable.open(row.id, { content: row.content, model: null, images: null, artifacts: null, stats: null }, ring)
+      const list = contents.get(row.chat_seq)
+      if (list === undefined) contents.set(row.chat_seq, [content!])
+      else list.push(content!)
+    }
+    return selectAllChats.all(owner).map((row) => indexedChat(toChat(row), contents.get(row.seq) ?? []))
+  }
+
+  function setFlag(statement: typeof updatePinned, field: 'pinned' | 'archived', owner: UserId, chatId: ChatId, value: boolean): Chat | null {
+    if (statement.run(value ? 1 : 0, chatId, owner).changes !== 1) return null
+    afterWrite(owner, () => search.noteChange(owner, chatId, { [field]: value }))
+    return findChat(owner, chatId)
+  }
+
+  function findChat(owner: UserId, chatId: ChatId): Chat | null {
+    const row = selectChat.get(chatId, owner)
+    return row === null ? null : toChat(row)
+  }
+
+  function chatFields(row: ChatRow): Omit<Chat, 'title'> {
     return {
-      id: row.id as ChatId, userId: row.user_id as UserId, title: title!, pinned: row.pinned === 1, archived: row.archived === 1,
+      id: row.id as ChatId, userId: row.user_id as UserId, pinned: row.pinned === 1, archived: row.archived === 1,
       createdAt: row.created_at, updatedAt: row.updated_at,
     }
   }
 
+  function toChat(row: ChatRow): Chat {
+    const { title } = chatTable.open(row.id, row, keys.keysForOwner(row.user_id))
+    return { ...chatFields(row), title: title! }
+  }
+
   return {
-    /** Creates an empty chat owned by the user. */
-    createChat(owner: UserId, title: string): Chat {
+    /** Creates a chat owned by the user, with the given messages in order, each the child of the one before. */
+    createChat(owner: UserId, title: string, messages: readonly NewMessage[] = []): Chat {
       const id = newChatId()
       const at = now()
-      insertChat.run(id, owner, chatTable.sealColumn('title', id, title, keys.keysForOwner(owner))!, at, at)
-      return { id, userId: owner, title, pinned: false, archived: false, createdAt: at, updatedAt: at }
+      const chat: Chat = { id, userId: owner, title, pinned: false, archived: false, createdAt: at, updatedAt: at }
+      const sealedTitle = chatTable.sealColumn('title', id, title, keys.keysForOwner(owner))!
+      writeMessages(() => {
+        const { lastInsertRowid } = insertChat.run(id, owner, sealedTitle, at, at)
+        let parentId: MessageId | null = null
+        for (const input of messages) parentId = insertMessageRow(owner, { seq: Number(lastInsertRowid), id }, { ...input, parentId: input.parentId ?? parentId }, at).id
+      })
+      afterWrite(owner, () => search.noteNewChat(chat, messages.map((message) => message.content)))
+      return chat
     },
 
     /** Returns the owner's chat, or null when it does not exist or belongs to someone else. */
     findChatForUser(owner: UserId, chatId: ChatId): Chat | null {
-      const row = selectChat.get(chatId, owner)
-      return row === null ? null : toChat(row)
+      return findChat(owner, chatId)
     },
 
     /** Lists the owner's chats, most recently updated first. */
-    listChatsForUser(owner: UserId, page: { limit: number; offset: number }): Chat[] {
+    listChatsForUser(owner: UserId, page: Page): Chat[] {
       return selectChatPage.all(owner, page.limit, page.offset).map(toChat)
+    },
+
+    /** Lists one page of the owner's live, archived or pinned chats, most recently updated first. */
+    listFilteredChatsForUser(owner: UserId, filter: ChatFilter, page: Page): Chat[] {
+      // note: titles already decrypted for search are reused, unless a write in progress may roll back.
+      const cached = (row: ChatRow) => (db.inTransaction ? undefined : search.cachedTitleOf(owner, row.id as ChatId))
+      return selectFilteredPage[filter].all(owner, page.limit, page.offset).map((row) => {
+        const title = cached(row)
+        return title === undefined ? toChat(row) : { ...chatFields(row), title }
+      })
+    },
+
+    /**
+     * Lists one page of the owner's live chats whose title or any message contains the text, ignoring
+     * case, most recently updated first. Decrypts the owner's chats once into a memory-only index.
+     */
+    searchChatsForUser(owner: UserId, text: string, page: Page): Chat[] {
+      const query = searchableText(text)
+      const matches: Chat[] = []
+      for (const entry of search.chatsOf(owner, () => loadSearchable(owner), !db.inTransaction)) {
+        if (!entry.chat.archived && chatMatches(entry, query)) matches.push(entry.chat)
+      }
+      matches.sort((a, b) => b.updatedAt - a.updatedAt || b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
+      return matches.slice(page.offset, page.offset + page.limit)
     },
 
     /** Renames the owner's chat; false when it is not theirs. */
     renameChat(owner: UserId, chatId: ChatId, title: string): boolean {
       if (selectChat.get(chatId, owner) === null) return false
       const sealed = chatTable.sealColumn('title', chatId, title, keys.keysForOwner(owner))!
-      return updateTitle.run(sealed, now(), chatId, owner).changes === 1
+      const at = now()
+      if (updateTitle.run(sealed, at, chatId, owner).changes !== 1) return false
+      afterWrite(owner, () => search.noteChange(owner, chatId, { title, updatedAt: at }))
+      return true
+    },
+
+    /**
+     * Applies a client's copy of the owner's chat: the new title, and the messages of its linear
+     * conversation past those already stored, appended in order, each the child of the one before.
+     * Earlier messages are never rewritten. Returns the chat, or null when it is not theirs.
+     */
+    updateChatForUser(owner: UserId, chatId: ChatId, update: ChatUpdate): Chat | null {
+      const ring = keys.keysForOwner(owner)
+      const at = now()
+      const added = writeMessages((): string[] | null => {
+        const chat = selectChat.get(chatId, owner)
+        if (chat === null) return null
+        if (update.title !== undefined) updateTitle.run(chatTable.sealColumn('title', chatId, update.title, ring)!, at, chatId, owner)
+        const stored = selectLastMessage.get(chat.seq)!
+        const fresh = (update.conversation ?? []).slice(stored.n)
+        let parentId = stored.last as MessageId | null
+        for (const input of fresh) parentId = insertMessageRow(owner, { seq: chat.seq, id: chatId }, { ...input, parentId: input.parentId ?? parentId }, at).id
+        if (fresh.length > 0) touchChat.run(at, chat.seq)
+        return fresh.map((message) => message.content)
+      })
+      if (added === null) return null
+      const changed = update.title !== undefined || added.length > 0
+      if (changed) afterWrite(owner, () => search.noteChange(owner, chatId, { ...(update.title === undefined ? {} : { title: update.title }), updatedAt: at, addedContents: added }))
+      return findChat(owner, chatId)
+    },
+
+    /** Pins or unpins the owner's chat and returns it, or null when it is not theirs. */
+    setChatPinned(owner: UserId, chatId: ChatId, pinned: boolean): Chat | null {
+      return setFlag(updatePinned, 'pinned', owner, chatId, pinned)
+    },
+
+    /** Archives or restores the owner's chat and returns it, or null when it is not theirs. */
+    setChatArchived(owner: UserId, chatId: ChatId, archived: boolean): Chat | null {
+      return setFlag(updateArchived, 'archived', owner, chatId, archived)
     },
 
     /** Deletes the owner's chat with its messages; false when it is not theirs. */
     deleteChatForUser(owner: UserId, chatId: ChatId): boolean {
-      return deleteChatRow.run(chatId, owner).changes === 1
+      if (deleteChatRow.run(chatId, owner).changes !== 1) return false
+      afterWrite(owner, () => search.forgetChat(owner, chatId))
+      return true
+    },
+
+    /** Deletes every chat of the owner with their messages; returns how many went. */
+    deleteAllChatsForUser(owner: UserId): number {
+      const { changes } = deleteChatsOfUser.run(owner)
+      search.forgetUser(owner)
+      return changes
+    },
+
+    /** Drops the owner's decrypted search index from memory; call when their account is deleted. */
+    forgetSearchIndexForUser(owner: UserId): void {
+      search.forgetUser(owner)
     },
 
     /**
@@ -104,27 +270,16 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * Costs one insert whatever the chat's length: earlier messages are never rewritten.
      */
     addMessage(owner: UserId, chatId: ChatId, input: NewMessage): Message | null {
-      const append = db.transaction((): Message | null => {
+      const message = writeMessages((): Message | null => {
         const chat = selectChat.get(chatId, owner)
         if (chat === null) return null
-        const ring = keys.keysForOwner(owner)
-        const id = messageIds.allocate() as MessageId
         const at = now()
-        const message: Message = {
-          id, chatId, parentId: input.parentId ?? null, role: input.role, model: input.model ?? null, content: input.content,
-          images: input.images ?? null, artifacts: input.artifacts ?? null, stats: input.stats ?? null, createdAt: at,
-        }
-        const sealed = messageTable.seal(id, message, ring)
-        insertMessage.run(id, chat.seq, message.parentId, message.role, sealed.model, sealed.content!, sealed.images, sealed.artifacts, sealed.stats, at)
+        const inserted = insertMessageRow(owner, { seq: chat.seq, id: chatId }, input, at)
         touchChat.run(at, chat.seq)
-        return message
+        return inserted
       })
-      try {
-        return append.immediate()
-      } catch (error) {
-        messageIds.forgetBlock()
-        throw error
-      }
+      if (message !== null) afterWrite(owner, () => search.noteChange(owner, chatId, { updatedAt: message.createdAt, addedContents: [message.content] }))
+      return message
     },
 
     /** Returns the messages of the owner's chat in order; empty when the chat is not theirs. */

@@ -1,5 +1,6 @@
 import schema001 from './migrations/001-init.sql' with { type: 'text' }
 import schema002 from './migrations/002-auth.sql' with { type: 'text' }
+import schema003 from './migrations/003-chats.sql' with { type: 'text' }
 
 /** A numbered, forward-only schema step. Version N brings a database from N-1 to N. */
 export type Migration = { readonly version: number; readonly name: string; readonly sql: string }
@@ -8,6 +9,7 @@ export type Migration = { readonly version: number; readonly name: string; reado
 export const migrations: readonly Migration[] = [
   { version: 1, name: '001-init', sql: schema001 },
   { version: 2, name: '002-auth', sql: schema002 },
+  { version: 3, name: '003-chats', sql: schema003 },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
+import { createConnections } from '../chat/connections.ts'
 import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
@@ -13,7 +14,9 @@ import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
+import { chatRoutes } from './routes/chats.ts'
 import { healthRoutes } from './routes/health.ts'
+import { modelRoutes } from './routes/models.ts'
 import { userRoutes } from './routes/users.ts'
 
 /** Everything the HTTP layer needs, built once by cli/serve.ts (tests build their own). */
@@ -44,6 +47,8 @@ export function createApp(deps: Deps) {
     .use(appConfigRoutes(deps.config))
     .use(authRoutes(auth, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
+    .use(modelRoutes(auth, deps.config.trustedProxies, createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })))
+    .use(chatRoutes(auth, deps.config.trustedProxies))
     .use(staticAssets())
 }
 

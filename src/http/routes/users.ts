@@ -47,6 +47,7 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       const target = findTarget(params.id)
       if (target.id === principal.user.id) throw new HttpError(403, 'cannot_delete_self', 'You cannot delete your own account here.')
       deps.store.users.deleteUser(target.id)
+      deps.store.chats.forgetSearchIndexForUser(target.id)
       deps.audit.record({ event: 'user_deleted', actorId: principal.user.id, targetId: target.id, ip: resolveClientAddress(request, server, trustedProxies).ip })
       return true
     }, { auth: 'admin', params: t.Object({ id: t.String({ maxLength: 64 }) }) })

@@ -1,0 +1,158 @@
+/**
+ * The Ollama servers Enclave uses: the list an administrator saved (sealed in the settings under
+ * `ollama.connections`), else the one from the environment. Models are listed from all of them at
+ * once and merged; a model several servers have is served by the first of them that answers.
+ *
+ * Threat: a URL here makes the server send requests, so only admin routes may change the list,
+ * and only to URLs that passed `parseOllamaUrls` (no credentials, so none reach a log or an error).
+ * Ordinary users see model names and connection indexes, never URLs.
+ */
+import { isParseFailure } from '../config/parsers.ts'
+import { parseOllamaUrls } from '../config/ollama-variables.ts'
+import type { SettingsRepo } from '../db/settings.ts'
+import { createOllamaClient, OllamaError, type Fetch, type OllamaClient, type OllamaFailureReason, type OllamaModel, type OllamaTimeouts } from './ollama-client.ts'
+
+/** The setting the admin-saved list lives in: a JSON array of URLs. */
+export const CONNECTIONS_SETTING = 'ollama.connections'
+/** How long a model listing is reused before the servers are asked again. */
+export const MODEL_LIST_TTL_MS = 5_000
+/** A listing waits at most this long on a server, so one that hangs can't stall the model picker. */
+export const MODEL_LIST_TIMEOUT_MS = 10_000
+
+/** One model and the connections (indexes, in list order) that have it; `entry` is the first one's tags entry. */
+export type ListedModel = { name: string; entry: OllamaModel; connections: number[] }
+/** How a connection answered the last listing; `message` is safe for administrators (no URL). */
+export type ConnectionStatus =
+  | { connection: number; url: string; ok: true; modelCount: number }
+  | { connection: number; url: string; ok: false; reason: OllamaFailureReason; message: string }
+/** The merged model list with how each connection fared. */
+export type ModelListing = { models: ListedModel[]; statuses: ConnectionStatus[] }
+/** One connection's reachability and version, for the admin status page. */
+export type ConnectionHealth =
+  | { connection: number; url: string; reachable: true; version: string }
+  | { connection: number; url: string; reachable: false; reason: OllamaFailureReason; message: string }
+/** A connection to send a request to. */
+export type Connection = { connection: number; client: OllamaClient }
+
+export type Connections = ReturnType<typeof createConnections>
+
+type Options = {
+  /** The environment's list (config.ollama.urls), used while no admin list is saved. */
+  urls: readonly string[]
+  timeouts: OllamaTimeouts
+  settings: Pick<SettingsRepo, 'readSetting' | 'writeSetting'>
+  /** Unix time in ms. */
+  now: () => number
+  fetch?: Fetch
+}
+
+/** Builds the connection list over the settings; nothing is fetched until a listing is asked for. */
+export function createConnections({ urls: envUrls, timeouts, settings, now, fetch }: Options) {
+  const listTimeouts = { firstByteMs: Math.min(timeouts.firstByteMs, MODEL_LIST_TIMEOUT_MS), idleMs: Math.min(timeouts.idleMs, MODEL_LIST_TIMEOUT_MS) }
+  let saved = readSavedUrls(settings)
+  let clients = clientsFor(saved ?? envUrls)
+  let cached: { at: number; clients: typeof clients; listing: Promise<ModelListing> } | null = null
+
+  function clientsFor(urls: readonly string[]) {
+    return urls.map((url) => ({
+      url,
+      client: createOllamaClient({ baseUrl: url, timeouts, ...(fetch ? { fetch } : {}) }),
+      lister: createOllamaClient({ baseUrl: url, timeouts: listTimeouts, ...(fetch ? { fetch } : {}) }),
+    }))
+  }
+
+  async function fetchListing(current: typeof clients): Promise<ModelListing> {
+    const answers = await Promise.all(current.map(({ lister }) => lister.listModels().then((models) => ({ models }), failureOf)))
+    const byName = new Map<string, ListedModel>()
+    const statuses = answers.map((answer, connection): ConnectionStatus => {
+      const { url } = current[connection]!
+      if ('reason' in answer) return { connection, url, ok: false, ...answer }
+      for (const entry of answer.models) {
+        const listed = byName.get(fullModelName(entry.name))
+        if (listed === undefined) byName.set(fullModelName(entry.name), { name: entry.name, entry, connections: [connection] })
+        else if (!listed.connections.includes(connection)) listed.connections.push(connection)
+      }
+      return { connection, url, ok: true, modelCount: answer.models.length }
+    })
+    return { models: [...byName.values()], statuses }
+  }
+
+  /** The cached listing with the clients it was made with, refreshed after MODEL_LIST_TTL_MS. */
+  function currentListing() {
+    if (cached === null || now() - cached.at >= MODEL_LIST_TTL_MS) cached = { at: now(), clients, listing: fetchListing(clients) }
+    return cached
+  }
+
+  return {
+    /** The URLs in use, in failover order, and whether they come from the settings or the environment. */
+    listUrls(): { urls: string[]; source: 'settings' | 'env' } {
+      return { urls: clients.map(({ url }) => url), source: saved === null ? 'env' : 'settings' }
+    },
+
+    /**
+     * Saves a new list (checked by `parseOllamaUrls` first), or with null forgets the saved one and
+     * goes back to the environment's. Returns the problem instead when the list is refused.
+     */
+    replaceUrls(urls: readonly string[] | null): { ok: true } | { ok: false; expected: string } {
+      const parsed = urls === null ? null : parseOllamaUrls(urls)
+      if (parsed !== null && isParseFailure(parsed)) return { ok: false, expected: parsed.expected }
+      settings.writeSetting(CONNECTIONS_SETTING, parsed)
+      saved = parsed
+      clients = clientsFor(parsed ?? envUrls)
+      cached = null
+      return { ok: true }
+    },
+
+    /** Lists every connection's models, merged by name; reused for MODEL_LIST_TTL_MS. Never throws for a down server. */
+    listModels(): Promise<ModelListing> {
+      return currentListing().listing
+    },
+
+    /** Drops the cached listing, after a pull or delete changed what a server has. */
+    forgetModels(): void {
+      cached = null
+    },
+
+    /** The connections that have `model`, in list order: try the first, fall back to the next. Empty when none has it. */
+    async clientFor(model: string): Promise<Connection[]> {
+      const { clients: listedClients, listing } = currentListing()
+      const { models } = await listing
+      const listed = models.find((candidate) => fullModelName(candidate.name) === fullModelName(model))
+      return (listed?.connections ?? []).map((connection) => ({ connection, client: listedClients[connection]!.client }))
+    },
+
+    /** The connection at `index` in the list, or null when there is none. */
+    connectionAt(index: number): Connection | null {
+      const found = clients[index]
+      return found === undefined ? null : { connection: index, client: found.client }
+    },
+
+    /** Asks every connection for its version, in parallel; uncached. */
+    checkHealth(): Promise<ConnectionHealth[]> {
+      return Promise.all(clients.map(({ url, lister }, connection) =>
+        lister.version().then(
+          (version): ConnectionHealth => ({ connection, url, reachable: true, version }),
+          (error: unknown): ConnectionHealth => ({ connection, url, reachable: false, ...failureOf(error) }),
+        )))
+    },
+  }
+}
+
+/** Adds Ollama's default tag, so `llama3.2` and `llama3.2:latest` name the same model. */
+export function fullModelName(name: string): string {
+  return name.includes(':') ? name : `${name}:latest`
+}
+
+function failureOf(error: unknown): { reason: OllamaFailureReason; message: string } {
+  if (error instanceof OllamaError) return { reason: error.reason, message: error.message }
+  throw error
+}
+
+/** Reads the admin-saved list; a stored value that is not a valid list is a broken invariant. */
+function readSavedUrls(settings: Pick<SettingsRepo, 'readSetting'>): string[] | null {
+  const stored = settings.readSetting(CONNECTIONS_SETTING)
+  if (stored === null) return null
+  const urls = Array.isArray(stored) && stored.every((url) => typeof url === 'string') ? parseOllamaUrls(stored) : null
+  if (urls === null || isParseFailure(urls)) throw new Error(`The stored setting ${CONNECTIONS_SETTING} is not a valid list of Ollama URLs.`)
+  return urls
+}

@@ -1,0 +1,141 @@
+/**
+ * Chat search over encrypted text: titles and message contents are sealed at rest, so SQL can't
+ * match them. Instead each user gets an in-memory index of their decrypted, lower-cased text,
+ * built on their first search and kept current by the chat repository's writes. It lives in
+ * memory only (never written, never logged), in a cache bounded by users and by characters, least
+ * recently searched evicted first. The repository owns it: callers never see it.
+ */
+import type { Chat } from './chats.ts'
+import type { ChatId, UserId } from './ids.ts'
+
+/** One chat as search sees it: its listing fields and everything searchable, lower-cased. */
+export type IndexedChat = { chat: Chat; text: string }
+
+/** How far one user's index may grow and how many the cache keeps. */
+export type SearchCacheLimits = { maxUsers: number; maxChars: number }
+
+export const DEFAULT_SEARCH_CACHE_LIMITS: SearchCacheLimits = { maxUsers: 256, maxChars: 64 * 1024 * 1024 }
+
+// note: joins title and messages so a query can't match across the seam between two of them.
+const SEAM = '\u0000'
+
+/** Lower-cases text for matching (the query goes through it too); a NUL becomes a space, keeping SEAM unique. */
+export const searchableText = (text: string): string => text.toLowerCase().replaceAll(SEAM, ' ')
+
+/** What a write changed in a chat the index may hold. */
+export type ChatChange = Partial<Pick<Chat, 'title' | 'pinned' | 'archived' | 'updatedAt'>> & { addedContents?: readonly string[] }
+
+type UserIndex = { chats: Map<ChatId, IndexedChat>; chars: number }
+
+/** Creates an empty cache of per-user search indexes. */
+export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH_CACHE_LIMITS) {
+  // note: a Map iterates in insertion order; re-inserting on use makes the first entry the least recent.
+  const users = new Map<UserId, UserIndex>()
+  let totalChars = 0
+
+  function evictBeyondLimits(): void {
+    for (const [owner, index] of users) {
+      if (users.size <= limits.maxUsers && totalChars <= limits.maxChars) return
+      users.delete(owner)
+      totalChars -= index.chars
+    }
+  }
+
+  function adjust(index: UserIndex, delta: number): void {
+    index.chars += delta
+    totalChars += delta
+  }
+
+  return {
+    /**
+     * Returns the owner's chats with their searchable text: cached, or built by `load` (which
+     * decrypts them) and cached when `cacheable`, that is, when no transaction could still roll back.
+     */
+    chatsOf(owner: UserId, load: () => IndexedChat[], cacheable: boolean): Iterable<IndexedChat> {
+      const cached = users.get(owner)
+      if (cached !== undefined) {
+        users.delete(owner)
+        users.set(owner, cached)
+        return cached.chats.values()
+      }
+      const loaded = load()
+      if (!cacheable) return loaded
+      const index: UserIndex = { chats: new Map(loaded.map((entry) => [entry.chat.id, entry])), chars: 0 }
+      users.set(owner, index)
+      adjust(index, loaded.reduce((sum, entry) => sum + entry.text.length, 0))
+      evictBeyondLimits()
+      return index.chats.values()
+    },
+
+    /** Adds a chat just created, with the contents of its first messages. */
+    noteNewChat(chat: Chat, contents: readonly string[]): void {
+      const index = users.get(chat.userId)
+      if (index === undefined) return
+      const entry = indexedChat(chat, contents)
+      index.chats.set(chat.id, entry)
+      adjust(index, entry.text.length)
+      evictBeyondLimits()
+    },
+
+    /** Applies a change to one of the owner's chats: new fields, and message contents appended. */
+    noteChange(owner: UserId, chatId: ChatId, change: ChatChange): void {
+      const index = users.get(owner)
+      if (index === undefined) return
+      const known = index.chats.get(chatId)
+      if (known === undefined) {
+        // note: a change to a chat the index never saw means it missed a write; start again.
+        users.delete(owner)
+        totalChars -= index.chars
+        return
+      }
+      const { addedContents = [], ...fields } = change
+      let text = known.text
+      if (fields.title !== undefined) text = retitle(text, fields.title)
+      for (const content of addedContents) text += SEAM + searchableText(content)
+      index.chats.set(chatId, { chat: { ...known.chat, ...fields }, text })
+      adjust(index, text.length - known.text.length)
+      evictBeyondLimits()
+    },
+
+    /** Returns the chat's plaintext title when the owner's index is cached, without counting as a use. */
+    cachedTitleOf(owner: UserId, chatId: ChatId): string | undefined {
+      return users.get(owner)?.chats.get(chatId)?.chat.title
+    },
+
+    /** Forgets one chat of the owner. */
+    forgetChat(owner: UserId, chatId: ChatId): void {
+      const index = users.get(owner)
+      const known = index?.chats.get(chatId)
+      if (index === undefined || known === undefined) return
+      index.chats.delete(chatId)
+      adjust(index, -known.text.length)
+    },
+
+    /** Drops the owner's whole index: after deleting them, or when a write may still roll back. */
+    forgetUser(owner: UserId): void {
+      const index = users.get(owner)
+      if (index === undefined) return
+      users.delete(owner)
+      totalChars -= index.chars
+    },
+
+    /** Returns how many users and characters the cache holds, for tests and the benchmark. */
+    size: () => ({ users: users.size, chars: totalChars }),
+  }
+}
+
+/** Returns searchable text with a new title, keeping the message text it held. */
+function retitle(text: string, title: string): string {
+  const seam = text.indexOf(SEAM)
+  return searchableText(title) + (seam === -1 ? '' : text.slice(seam))
+}
+
+/** Joins a chat's title and message contents into its searchable text. */
+export function indexedChat(chat: Chat, contents: readonly string[]): IndexedChat {
+  return { chat, text: [chat.title, ...contents].map(searchableText).join(SEAM) }
+}
+
+/** Says whether the query, already through searchableText, appears in the chat's title or a message. */
+export const chatMatches = (entry: IndexedChat, query: string): boolean => entry.text.includes(query)
+
+export type ChatSearchIndex = ReturnType<typeof createChatSearchIndex>

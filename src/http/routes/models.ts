@@ -1,0 +1,140 @@
+/**
+ * The model list every active user sees (Open WebUI's GET /api/models), and the admin routes that
+ * manage Ollama: the connection list, each connection's status, pulling and deleting models.
+ * Only administrators see connection URLs and why a connection failed; users get model names.
+ */
+import { Elysia, t } from 'elysia'
+import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Connection, Connections, ListedModel } from '../../chat/connections.ts'
+import { OllamaError, type OllamaModel, type PullProgress } from '../../chat/ollama-client.ts'
+import { MAX_OLLAMA_CONNECTIONS } from '../../config/ollama-variables.ts'
+import type { AddressList } from '../../config/network.ts'
+import { HttpError } from '../http-error.ts'
+import { requireAuth } from '../plugins/require-auth.ts'
+
+// note: Ollama's names: `llama3.2`, `llama3.2:1b`, `hf.co/org/repo:Q4_K_M`, `user/model@sha256:...`.
+const ModelName = t.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$' })
+const ConnectionIndex = t.Integer({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1 })
+const ConnectionsBody = t.Object({
+  /** null forgets the saved list and goes back to OLLAMA_BASE_URLS / OLLAMA_BASE_URL. */
+  urls: t.Nullable(t.Array(t.String({ maxLength: 2048 }), { maxItems: MAX_OLLAMA_CONNECTIONS })),
+})
+const PullBody = t.Object({ name: ModelName, connection: t.Optional(ConnectionIndex) })
+
+const encoder = new TextEncoder()
+const ndjsonLine = (value: object) => encoder.encode(JSON.stringify(value) + '\n')
+
+/** A /api/tags entry in Ollama's own spelling, as Open WebUI passes it on under `ollama`. */
+const describeTagsEntry = (entry: OllamaModel) => ({
+  name: entry.name, model: entry.model, modified_at: entry.modifiedAt, size: entry.sizeBytes, digest: entry.digest,
+  details: {
+    parent_model: entry.details.parentModel ?? '', format: entry.details.format, family: entry.details.family,
+    families: entry.details.families, parameter_size: entry.details.parameterSize, quantization_level: entry.details.quantizationLevel,
+  },
+})
+
+/** One model as Open WebUI lists it; `urls` holds connection indexes, as in Open WebUI, never URLs. */
+const describeModel = (model: ListedModel, createdSeconds: number) => ({
+  id: model.name, name: model.name, object: 'model' as const, created: createdSeconds, owned_by: 'ollama' as const,
+  ollama: { ...describeTagsEntry(model.entry), urls: model.connections },
+})
+
+/** A pull progress line in Ollama's spelling. */
+const describeProgress = (progress: PullProgress) => ({
+  status: progress.status,
+  ...(progress.digest === null ? {} : { digest: progress.digest }),
+  ...(progress.totalBytes === null ? {} : { total: progress.totalBytes }),
+  ...(progress.completedBytes === null ? {} : { completed: progress.completedBytes }),
+})
+
+/** Maps a failed Ollama call to the answer; anything else is passed on unchanged. */
+function toHttpError(error: unknown): unknown {
+  if (!(error instanceof OllamaError)) return error
+  switch (error.reason) {
+    case 'model_not_found':
+      return new HttpError(404, 'model_not_found', 'Ollama has no model of that name.', { cause: error })
+    case 'unreachable':
+    case 'timeout_first_byte':
+    case 'timeout_idle':
+    case 'aborted':
+      return new HttpError(502, 'ollama_unreachable', 'Ollama did not answer in time.', { cause: error })
+    case 'bad_response':
+    case 'ollama_error':
+      return new HttpError(502, 'ollama_failed', 'Ollama refused or sent an unexpected answer.', { cause: error })
+  }
+}
+
+/** GET /api/models for active users, and Ollama management under /api/v1/ollama for admins. */
+export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections) => {
+  const connectionAt = (index: number | undefined): Connection => {
+    const found = connections.connectionAt(index ?? 0)
+    if (found === null) throw new HttpError(404, 'connection_not_found', 'There is no Ollama connection with that index.')
+    return found
+  }
+  const describeConnections = () => connections.listUrls()
+
+  return new Elysia()
+    .use(requireAuth(deps, trustedProxies))
+    .get('/api/models', async ({ principal }) => {
+      const { models, statuses } = await connections.listModels()
+      const createdSeconds = Math.floor(deps.now() / 1000)
+      const data = models.map((model) => describeModel(model, createdSeconds))
+      if (principal.user.role !== 'admin') return { data }
+      const errors = statuses.flatMap((status) => (status.ok ? [] : [{ connection: status.connection, url: status.url, reason: status.reason, message: status.message }]))
+      return { data, errors }
+    }, { auth: 'active' })
+
+    .group('/api/v1/ollama', (ollama) => ollama
+      .get('/connections', describeConnections, { auth: 'admin' })
+
+      .post('/connections', ({ body }) => {
+        const result = connections.replaceUrls(body.urls)
+        if (!result.ok) throw new HttpError(400, 'invalid_connection_urls', `Expected ${result.expected}.`)
+        return describeConnections()
+      }, { auth: 'admin', body: ConnectionsBody })
+
+      .get('/status', async () => ({ connections: await connections.checkHealth() }), { auth: 'admin' })
+
+      .post('/pull', async ({ body, request }) => {
+        const progress = connectionAt(body.connection).client.pull({ name: body.name, signal: request.signal })
+        // note: the first line is awaited here, so an unreachable Ollama or an unknown model is an HTTP status.
+        let pending: IteratorResult<PullProgress> | null = await progress.next().catch((error: unknown) => {
+          throw toHttpError(error)
+        })
+        const stream = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            try {
+              const step = pending ?? await progress.next()
+              pending = null
+              if (step.done) {
+                connections.forgetModels()
+                controller.close()
+              } else controller.enqueue(ndjsonLine(describeProgress(step.value)))
+            } catch (error) {
+              if (!(error instanceof OllamaError)) throw error
+              // note: headers are sent by now, so the failure is a last line, as Ollama reports one; its
+              // message names no URL and quotes Ollama at most briefly, which suits this admin-only route.
+              controller.enqueue(ndjsonLine({ error: error.message, code: error.reason }))
+              controller.close()
+            }
+          },
+          async cancel() {
+            await progress.return(undefined)
+          },
+        })
+        return new Response(stream, { headers: { 'content-type': 'application/x-ndjson' } })
+      }, { auth: 'admin', body: PullBody })
+
+      .delete('/models/:name', async ({ params, query }) => {
+        const targets = query.connection === undefined ? await connections.clientFor(params.name) : [connectionAt(query.connection)]
+        if (targets.length === 0) throw new HttpError(404, 'model_not_found', 'Ollama has no model of that name.')
+        try {
+          for (const { client } of targets) await client.deleteModel(params.name)
+        } catch (error) {
+          throw toHttpError(error)
+        } finally {
+          connections.forgetModels()
+        }
+        return { deleted: params.name, connections: targets.map(({ connection }) => connection) }
+      }, { auth: 'admin', params: t.Object({ name: ModelName }), query: t.Object({ connection: t.Optional(t.Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 })) }) }))
+}
