@@ -34,6 +34,7 @@ export type Deps = {
 /** The table of contents of the server: plugins first, then routes, then the UI. */
 export function createApp(deps: Deps) {
   const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
+  const connections = createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
@@ -47,7 +48,7 @@ export function createApp(deps: Deps) {
     .use(appConfigRoutes(deps.config))
     .use(authRoutes(auth, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
-    .use(modelRoutes(auth, deps.config.trustedProxies, createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })))
+    .use(modelRoutes(auth, deps.config.trustedProxies, connections))
     .use(chatRoutes(auth, deps.config.trustedProxies))
     .use(staticAssets())
 }
