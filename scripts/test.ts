@@ -7,17 +7,35 @@ import { join } from 'node:path'
 const root = join(import.meta.dir, '..')
 const bun = process.execPath
 
-function run(label: string, command: string[]): { ok: boolean; output: string } {
-  process.stdout.write(`\n== ${label}: ${command.join(' ')}\n`)
-  const result = Bun.spawnSync(command, { cwd: root, stdout: 'pipe', stderr: 'pipe', env: process.env })
-  const output = result.stdout.toString() + result.stderr.toString()
-  process.stdout.write(output)
-  return { ok: result.exitCode === 0, output }
+// note: every write is awaited: stdout may be a pipe (CI tees it), and output still buffered when
+// the process ends would be lost, the closing total line with it.
+const stdout = Bun.stdout.writer()
+async function print(text: string): Promise<void> {
+  stdout.write(text)
+  await stdout.flush()
 }
 
-const build = run('build', [bun, 'scripts/build.ts'])
-const typecheck = run('typecheck', [bun, 'run', 'typecheck'])
-const tests = build.ok ? run('tests', [bun, 'test', ...process.argv.slice(2)]) : { ok: false, output: '' }
+/** Runs a command, passing its output through as it comes, and keeps that output for counting. */
+async function run(label: string, command: string[]): Promise<{ ok: boolean; output: string }> {
+  await print(`\n== ${label}: ${command.join(' ')}\n`)
+  const child = Bun.spawn(command, { cwd: root, stdout: 'pipe', stderr: 'pipe', env: process.env })
+  let output = ''
+  const pass = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder()
+    const reader = stream.getReader()
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      const text = decoder.decode(chunk.value, { stream: true })
+      output += text
+      await print(text)
+    }
+  }
+  await Promise.all([pass(child.stdout), pass(child.stderr)])
+  return { ok: (await child.exited) === 0, output }
+}
+
+const build = await run('build', [bun, 'scripts/build.ts'])
+const typecheck = await run('typecheck', [bun, 'run', 'typecheck'])
+const tests = build.ok ? await run('tests', [bun, 'test', ...process.argv.slice(2)]) : { ok: false, output: '' }
 
 /** Reads bun test's summary line, e.g. " 42 pass". */
 const count = (word: 'pass' | 'fail') => Number(new RegExp(`^\\s*(\\d+) ${word}$`, 'm').exec(tests.output)?.[1] ?? 0)
@@ -27,5 +45,5 @@ let failed = count('fail') + (typecheck.ok ? 0 : 1) + (build.ok ? 0 : 1)
 if (build.ok && !tests.ok && count('fail') === 0) failed += 1
 if (passed + failed === 0) failed = 1
 
-process.stdout.write(`\n${passed} passed, ${failed} failed\n`)
-process.exit(failed === 0 ? 0 : 1)
+await print(`\n${passed} passed, ${failed} failed\n`)
+process.exitCode = failed === 0 ? 0 : 1
