@@ -7,6 +7,8 @@ import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
 import { staticAssets } from './assets.ts'
+import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
+import { openAiRoutes } from './compat/openai.ts'
 import { httpErrors } from './http-error.ts'
 import { bodyLimit } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
@@ -50,6 +52,8 @@ export function createApp(deps: Deps) {
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections))
     .use(chatRoutes(auth, deps.config.trustedProxies))
+    .use(openAiRoutes(auth, deps.config.trustedProxies, connections))
+    .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
     .use(staticAssets())
 }
 

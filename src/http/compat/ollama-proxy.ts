@@ -1,0 +1,136 @@
+/**
+ * Ollama's own API under /ollama/api/*, as Open WebUI proxies it, for Ollama's clients holding a
+ * session token or an API key. Model calls go to the connections that have the model (the next one
+ * when one cannot be reached); /api/tags and /api/ps merge every connection's answer. Streams pass
+ * through chunk by chunk, and a client going away closes the request to Ollama.
+ *
+ * Threat: this route makes the server send requests. Only the listed paths go through, model
+ * management (pull, delete, create, copy, push) is for administrators, and the client's
+ * Authorization header and cookies never travel upstream: each request is built afresh here.
+ */
+import { Elysia, t } from 'elysia'
+import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Connections } from '../../chat/connections.ts'
+import type { OllamaModel, OllamaTimeouts } from '../../chat/ollama-client.ts'
+import type { AddressList } from '../../config/network.ts'
+import { HttpError } from '../http-error.ts'
+import { requireAuth } from '../plugins/require-auth.ts'
+
+/** Ollama's request bodies vary by path; the model is named by `model` (or the older `name`). */
+const ModelBody = t.Object({ model: t.Optional(t.String({ maxLength: 200 })), name: t.Optional(t.String({ maxLength: 200 })) }, { additionalProperties: true })
+const CopyBody = t.Object({ source: t.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: true })
+type Body = Record<string, unknown>
+
+/** A failure in Ollama's `{ "error": "..." }` shape, which Ollama's clients read. */
+class OllamaShapedError extends HttpError {
+  override toResponse(): Response {
+    return Response.json({ error: this.message }, { status: this.status })
+  }
+}
+
+const unreachable = () => new OllamaShapedError(502, 'ollama_unreachable', 'Ollama is not reachable.')
+const timedOut = () => new OllamaShapedError(504, 'ollama_timeout', 'Ollama did not answer in time.')
+const modelNotFound = (name: string) => new OllamaShapedError(404, 'model_not_found', `model ${JSON.stringify(name.slice(0, 200))} not found`)
+
+/** The /ollama/api/* routes; `timeouts.firstByteMs` bounds the wait for Ollama's status line. */
+export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, timeouts: OllamaTimeouts) => {
+  /** Sends one request to connection `index`; throws for a connection that can't be reached in time. */
+  async function send(index: number, method: string, path: string, body: Body | null, signal: AbortSignal): Promise<Response> {
+    const base = connections.listUrls().urls[index]
+    if (base === undefined) throw unreachable()
+    const { root, authorization } = splitCredentials(base)
+    const headers: Record<string, string> = { accept: 'application/json, application/x-ndjson' }
+    if (body !== null) headers['content-type'] = 'application/json'
+    if (authorization !== null) headers.authorization = authorization
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(), timeouts.firstByteMs)
+    try {
+      const init: RequestInit = { method, headers, redirect: 'manual', signal: AbortSignal.any([signal, deadline.signal]) }
+      if (body !== null) init.body = JSON.stringify(body)
+      const response = await fetch(root + path, init)
+      if (response.status >= 300 && response.status < 400) throw new OllamaShapedError(502, 'ollama_failed', 'Ollama answered with a redirect, which is not followed.')
+      return response
+    } catch (error) {
+      if (error instanceof HttpError) throw error
+      throw deadline.signal.aborted ? timedOut() : unreachable()
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Tries each connection in `indexes` until one answers; its status and body pass through unread. */
+  async function forward(indexes: number[], method: string, path: string, body: Body | null, signal: AbortSignal): Promise<Response> {
+    let failure: unknown = unreachable()
+    for (const index of indexes) {
+      try {
+        const upstream = await send(index, method, path, body, signal)
+        const contentType = upstream.headers.get('content-type')
+        return new Response(upstream.body, { status: upstream.status, headers: contentType === null ? {} : { 'content-type': contentType } })
+      } catch (error) {
+        if (signal.aborted) throw error
+        failure = error
+      }
+    }
+    throw failure
+  }
+
+  /** The connections that have the model the body names; 404 when none has it. */
+  async function holders(body: Body): Promise<number[]> {
+    const name = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : ''
+    if (name === '') throw new OllamaShapedError(400, 'model_required', 'model is required')
+    const found = await connections.clientFor(name)
+    if (found.length === 0) throw modelNotFound(name)
+    return found.map(({ connection }) => connection)
+  }
+  const allIndexes = () => connections.listUrls().urls.map((_, index) => index)
+  const toModel = (path: string) => ({ body, request }: { body: Body; request: Request }) =>
+    holders(body).then((indexes) => forward(indexes, 'POST', path, body, request.signal))
+  /** Runs a management call on one connection, then forgets the cached model list. */
+  const manage = (method: string, path: string, pick: (body: Body) => Promise<number[]>) => async ({ body, request }: { body: Body; request: Request }) => {
+    const indexes = await pick(body)
+    try {
+      return await forward(indexes.slice(0, 1), method, path, body, request.signal)
+    } finally {
+      connections.forgetModels()
+    }
+  }
+  const firstConnection = async () => [0]
+
+  return new Elysia({ prefix: '/ollama/api' })
+    .use(requireAuth(deps, trustedProxies))
+    .get('/version', ({ request }) => forward(allIndexes(), 'GET', '/api/version', null, request.signal), { auth: 'active' })
+    .get('/tags', async () => ({ models: (await connections.listModels()).models.map(({ entry }) => tagsEntry(entry)) }), { auth: 'active' })
+    .get('/ps', async ({ request }) => {
+      const answers = await Promise.all(allIndexes().map((index) =>
+        send(index, 'GET', '/api/ps', null, request.signal).then((res) => (res.ok ? res.json() as Promise<{ models?: unknown[] }> : null), () => null)))
+      return { models: answers.flatMap((answer) => (Array.isArray(answer?.models) ? answer.models : [])) }
+    }, { auth: 'active' })
+    .post('/chat', toModel('/api/chat'), { auth: 'active', body: ModelBody })
+    .post('/generate', toModel('/api/generate'), { auth: 'active', body: ModelBody })
+    .post('/embed', toModel('/api/embed'), { auth: 'active', body: ModelBody })
+    .post('/embeddings', toModel('/api/embeddings'), { auth: 'active', body: ModelBody })
+    .post('/show', toModel('/api/show'), { auth: 'active', body: ModelBody })
+    .post('/pull', manage('POST', '/api/pull', firstConnection), { auth: 'admin', body: ModelBody })
+    .post('/push', manage('POST', '/api/push', holders), { auth: 'admin', body: ModelBody })
+    .post('/create', manage('POST', '/api/create', firstConnection), { auth: 'admin', body: ModelBody })
+    .post('/copy', manage('POST', '/api/copy', (body) => holders({ model: body.source })), { auth: 'admin', body: CopyBody })
+    .delete('/delete', manage('DELETE', '/api/delete', holders), { auth: 'admin', body: ModelBody })
+}
+
+/** A /api/tags entry in Ollama's spelling. */
+const tagsEntry = (entry: OllamaModel) => ({
+  name: entry.name, model: entry.model, modified_at: entry.modifiedAt, size: entry.sizeBytes, digest: entry.digest,
+  details: {
+    parent_model: entry.details.parentModel ?? '', format: entry.details.format, family: entry.details.family,
+    families: entry.details.families, parameter_size: entry.details.parameterSize, quantization_level: entry.details.quantizationLevel,
+  },
+})
+
+/** The URL without credentials, and those credentials as a Basic Authorization header for Ollama. */
+function splitCredentials(baseUrl: string): { root: string; authorization: string | null } {
+  const url = new URL(baseUrl)
+  const authorization = url.username === '' && url.password === ''
+    ? null
+    : 'Basic ' + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')
+  return { root: url.origin + url.pathname.replace(/\/+$/, ''), authorization }
+}

@@ -1,0 +1,128 @@
+/**
+ * OpenAI-compatible chat completions (POST /api/chat/completions), as Open WebUI offers them, so
+ * OpenAI's clients work against Enclave with a session token or an API key. The model list is
+ * GET /api/models (routes/models.ts), whose `data[].id` is what OpenAI clients read.
+ *
+ * The request goes to the first connection that has the model; when it fails before its first
+ * chunk, the next one is tried. A client that goes away (request.signal, or cancelling the stream)
+ * aborts the request to Ollama, so Ollama stops generating.
+ */
+import { Elysia } from 'elysia'
+import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Connections } from '../../chat/connections.ts'
+import { OllamaError, type ChatChunk, type ChatMessage, type ModelOptions } from '../../chat/ollama-client.ts'
+import type { AddressList } from '../../config/network.ts'
+import { requireAuth } from '../plugins/require-auth.ts'
+import { CompletionBody, finishReason, OpenAiError, toOllamaMessages, toOllamaOptions, usageOf } from './openai-shapes.ts'
+
+type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
+
+const encoder = new TextEncoder()
+const sseEvent = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
+
+/** Maps a failed Ollama call to OpenAI's error shape; anything else is passed on unchanged. */
+function toOpenAiError(error: unknown): unknown {
+  if (!(error instanceof OllamaError)) return error
+  switch (error.reason) {
+    case 'model_not_found':
+      return new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.', { cause: error })
+    case 'timeout_first_byte':
+    case 'timeout_idle':
+      return new OpenAiError(504, 'api_error', 'ollama_timeout', 'Ollama did not answer in time.', { cause: error })
+    case 'unreachable':
+    case 'aborted':
+      return new OpenAiError(502, 'api_error', 'ollama_unreachable', 'Ollama is not reachable.', { cause: error })
+    case 'bad_response':
+    case 'ollama_error':
+      return new OpenAiError(502, 'api_error', 'ollama_failed', 'Ollama refused or sent an unexpected answer.', { cause: error })
+  }
+}
+
+/** POST /api/chat/completions for active users and their API keys. */
+export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections) => {
+  /** Starts the chat on each connection that has `model` in turn, until one yields its first chunk. */
+  async function startChat(model: string, messages: ChatMessage[], options: ModelOptions, signal: AbortSignal): Promise<Started> {
+    const targets = await connections.clientFor(model)
+    if (targets.length === 0) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
+    let failure: unknown = null
+    for (const { client } of targets) {
+      const rest = client.chat({ model, messages, options, signal })
+      try {
+        return { first: await rest.next(), rest }
+      } catch (error) {
+        if (!(error instanceof OllamaError) || error.reason === 'aborted') throw toOpenAiError(error)
+        failure = error // note: nothing reached the client yet, so the next connection may answer instead
+      }
+    }
+    throw toOpenAiError(failure)
+  }
+
+  return new Elysia()
+    .use(requireAuth(deps, trustedProxies))
+    .post('/api/chat/completions', async ({ body, request }) => {
+      const messages = toOllamaMessages(body.messages)
+      const { first, rest } = await startChat(body.model, messages, toOllamaOptions(body), request.signal)
+      const head = { id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`, created: Math.floor(deps.now() / 1000), model: body.model }
+      if (body.stream !== true) return completeAnswer(head, first, rest)
+      const chunks = streamAnswer(head, first, rest, body.stream_options?.include_usage === true)
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const step = await chunks.next()
+          if (step.done) controller.close()
+          else controller.enqueue(step.value)
+        },
+        async cancel() {
+          await chunks.return(undefined)
+        },
+      })
+      return new Response(stream, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } })
+    }, { auth: 'active', body: CompletionBody })
+}
+
+type Head = { id: string; created: number; model: string }
+
+/** Collects the whole answer into one `chat.completion` object. */
+async function completeAnswer(head: Head, first: IteratorResult<ChatChunk>, rest: AsyncGenerator<ChatChunk>) {
+  let content = ''
+  try {
+    for (let step = first; !step.done; step = await rest.next()) {
+      const chunk = step.value
+      content += chunk.content
+      if (!chunk.done) continue
+      return {
+        ...head, object: 'chat.completion',
+        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason(chunk.doneReason) }],
+        usage: usageOf(chunk.stats),
+      }
+    }
+  } catch (error) {
+    throw toOpenAiError(error)
+  } finally {
+    await rest.return(undefined) // note: closes the request to Ollama after the final chunk
+  }
+  throw new OpenAiError(502, 'api_error', 'ollama_failed', 'Ollama ended the answer early.')
+}
+
+/** Yields the answer as Server-Sent Events: a role chunk, content chunks, the finishing chunk, usage if asked, `[DONE]`. */
+async function* streamAnswer(head: Head, first: IteratorResult<ChatChunk>, rest: AsyncGenerator<ChatChunk>, includeUsage: boolean) {
+  const chunk = (delta: object, finish: string | null) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })
+  try {
+    yield sseEvent(chunk({ role: 'assistant', content: '' }, null))
+    for (let step = first; !step.done; step = await rest.next()) {
+      const value = step.value
+      if (value.content !== '') yield sseEvent(chunk({ content: value.content }, null))
+      if (!value.done) continue
+      yield sseEvent(chunk({}, finishReason(value.doneReason)))
+      if (includeUsage) yield sseEvent({ ...head, object: 'chat.completion.chunk', choices: [], usage: usageOf(value.stats) })
+      yield encoder.encode('data: [DONE]\n\n')
+      return
+    }
+  } catch (error) {
+    if (!(error instanceof OllamaError)) throw error
+    // note: the status line is sent by now, so the failure is an error event, which OpenAI's clients raise.
+    const failure = toOpenAiError(error) as OpenAiError
+    yield sseEvent({ error: { message: failure.message, type: failure.type, code: failure.code } })
+  } finally {
+    await rest.return(undefined)
+  }
+}
