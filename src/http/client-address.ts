@@ -26,3 +26,14 @@ export function resolveClientAddress(request: Request, server: PeerSource, trust
   const forwardedProto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase()
   return { ip: forwardedFor ?? peer, isHttps: forwardedProto === undefined ? directHttps : forwardedProto === 'https', viaTrustedProxy: true }
 }
+
+/**
+ * The origin the client used to reach this server (scheme and host), as a browser would write it
+ * in an Origin header. X-Forwarded-Host counts only from a trusted proxy.
+ */
+export function originOfServer(request: Request, server: PeerSource, trustedProxies: AddressList): string {
+  const client = resolveClientAddress(request, server, trustedProxies)
+  const forwardedHost = client.viaTrustedProxy ? request.headers.get('x-forwarded-host')?.split(',')[0]?.trim() : undefined
+  const host = forwardedHost ?? request.headers.get('host') ?? new URL(request.url).host
+  return `${client.isHttps ? 'https' : 'http'}://${host.toLowerCase()}`
+}

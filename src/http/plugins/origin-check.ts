@@ -8,7 +8,7 @@
 import { Elysia } from 'elysia'
 import type { CorsPolicy } from '../../config/cors-origins.ts'
 import type { AddressList } from '../../config/network.ts'
-import { resolveClientAddress } from '../client-address.ts'
+import { originOfServer } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -25,16 +25,9 @@ export const originCheck = (options: { publicUrl: string | null; cors: CorsPolic
       if (site === 'cross-site' || site === 'same-site') throw refusal()
       return
     }
-    if (listed.has(origin) || origin === ownOrigin(request, server, options.trustedProxies)) return
+    if (listed.has(origin) || origin === originOfServer(request, server, options.trustedProxies)) return
     throw refusal()
   }).as('global')
-}
-
-function ownOrigin(request: Request, server: Parameters<typeof resolveClientAddress>[1], trustedProxies: AddressList): string {
-  const client = resolveClientAddress(request, server, trustedProxies)
-  const forwardedHost = client.viaTrustedProxy ? request.headers.get('x-forwarded-host')?.split(',')[0]?.trim() : undefined
-  const host = forwardedHost ?? request.headers.get('host') ?? new URL(request.url).host
-  return `${client.isHttps ? 'https' : 'http'}://${host.toLowerCase()}`
 }
 
 const refusal = () => new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')

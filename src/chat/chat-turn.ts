@@ -1,0 +1,98 @@
+/**
+ * One turn of a chat over the socket: the user's message is stored first (so a failed answer never
+ * loses it), then the answer streams from the first connection that has the model, then it is
+ * stored. A cancelled answer is stored as far as it got, with stats `{ cancelled: true }`; a failed
+ * one is not stored, and the turn ends with `chat:error`.
+ */
+import type { ChatRepo, Message } from '../db/chats.ts'
+import { parseChatId, type UserId } from '../db/ids.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Connections } from './connections.ts'
+import type { ChatSend, FrameErrorCode, TurnStats } from './frames.ts'
+import type { LiveStream, LiveStreams } from './live-streams.ts'
+import { excerpt } from './ollama-chunks.ts'
+import { OllamaError, type ChatMessage } from './ollama-client.ts'
+import type { SocketHub } from './socket-hub.ts'
+
+export type ChatTurnDeps = { chats: ChatRepo; connections: Connections; streams: LiveStreams; hub: SocketHub; log: Logger }
+
+export type TurnStart = { ok: true; stream: LiveStream; done: Promise<void> } | { ok: false; code: FrameErrorCode; message: string }
+
+const DEFAULT_TITLE = 'New Chat'
+
+/**
+ * Stores the user's message (in a new chat when `chatId` is absent), tells every socket of the
+ * user with `chat:started`, and streams the answer in the background; `done` settles when the
+ * turn has ended (it never rejects).
+ */
+export function startChatTurn(deps: ChatTurnDeps, userId: UserId, frame: ChatSend): TurnStart {
+  const chatId = frame.chatId === undefined ? null : parseChatId(frame.chatId)
+  if (frame.chatId !== undefined && (chatId === null || deps.chats.findChatForUser(userId, chatId) === null)) {
+    return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
+  }
+  const chat = chatId ?? deps.chats.createChat(userId, titleFrom(frame.content)).id
+  const userMessage = deps.chats.addMessage(userId, chat, { role: 'user', content: frame.content, images: frame.images ?? null })
+  if (userMessage === null) return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
+
+  const stream = deps.streams.start(userId, chat, deps.hub.socketsOf(userId))
+  deps.streams.send(stream, { type: 'chat:started', chatId: chat, userMessageId: userMessage.id, messageId: stream.id, model: frame.model })
+  const history = deps.chats.listMessagesInChat(userId, chat).map(toChatMessage)
+  const done = streamAnswer(deps, stream, userMessage, frame, history)
+  return { ok: true, stream, done }
+}
+
+async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, userMessage: Message, frame: ChatSend, history: ChatMessage[]): Promise<void> {
+  const { streams } = deps
+  const base = { chatId: stream.chatId, messageId: stream.id }
+  const store = (stats: TurnStats) => {
+    const stored = deps.chats.addMessage(stream.userId, stream.chatId, {
+      role: 'assistant', model: frame.model, content: stream.deltas.join(''), stats, parentId: userMessage.id,
+    })
+    if (stored === null) streams.finish(stream, { type: 'chat:error', ...base, code: 'chat_not_found', message: 'The chat was deleted during the answer.' })
+    else streams.finish(stream, { type: 'chat:done', ...base, storedMessageId: stored.id, cancelled: stats.cancelled === true, stats })
+  }
+  try {
+    const stats = await requestAnswer(deps, stream, frame, history)
+    store(stats)
+  } catch (error) {
+    if (error instanceof OllamaError && error.reason === 'aborted') return store({ cancelled: true })
+    if (error instanceof OllamaError) return streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
+    deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
+    streams.finish(stream, { type: 'chat:error', ...base, code: 'internal_error', message: 'Something went wrong on the server.' })
+  }
+}
+
+/** Streams the answer into `stream`, failing over to the next connection while nothing has arrived yet. */
+async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, frame: ChatSend, messages: ChatMessage[]): Promise<TurnStats> {
+  const candidates = await deps.connections.clientFor(frame.model)
+  if (candidates.length === 0) throw await whyNoConnection(deps.connections, frame.model)
+  for (const [position, { client }] of candidates.entries()) {
+    try {
+      for await (const chunk of client.chat({ model: frame.model, messages, ...(frame.options ? { options: frame.options } : {}), signal: stream.signal })) {
+        if (chunk.content !== '') deps.streams.appendDelta(stream, chunk.content)
+        if (chunk.done) return chunk.stats
+      }
+    } catch (error) {
+      const mayTryNext = error instanceof OllamaError && (error.reason === 'unreachable' || error.reason === 'timeout_first_byte')
+      if (!mayTryNext || stream.deltas.length > 0 || position === candidates.length - 1) throw error
+    }
+  }
+  throw new OllamaError('bad_response', "Ollama's answer ended before its final chunk.")
+}
+
+/** No connection lists the model: it is missing, unless a connection could not be asked. */
+async function whyNoConnection(connections: Connections, model: string): Promise<OllamaError> {
+  const { statuses } = await connections.listModels()
+  if (statuses.some((status) => !status.ok)) return new OllamaError('unreachable', 'No Ollama server that might have this model is reachable.')
+  return new OllamaError('model_not_found', `Ollama has no model named ${JSON.stringify(excerpt(model))}.`)
+}
+
+function toChatMessage(message: Message): ChatMessage {
+  const images = message.images?.filter((image): image is string => typeof image === 'string')
+  return { role: message.role, content: message.content, ...(images !== undefined && images.length > 0 ? { images } : {}) }
+}
+
+function titleFrom(content: string): string {
+  const line = content.trim().split('\n')[0]?.trim() ?? ''
+  return line === '' ? DEFAULT_TITLE : line.slice(0, 80)
+}

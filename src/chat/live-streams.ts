@@ -1,0 +1,115 @@
+/**
+ * Answers in flight, kept for cancel and resume. Each stream has an id (the assistant message's
+ * id until it is stored), its deltas by index, the sockets watching it, and an AbortController
+ * that stops the request to Ollama. A finished stream stays for `keepFinishedMs`, so a client that
+ * reconnects just after the end still gets the whole answer once.
+ *
+ * Invariant: a watcher gets each delta exactly once and in order. The sockets open when the
+ * stream starts watch it from index 0; a socket that joins later watches only after `resume`,
+ * which sends the backlog and adds it as a watcher in one synchronous step, so nothing can
+ * arrive in between.
+ */
+import type { ChatId, UserId } from '../db/ids.ts'
+import type { ServerFrame } from './frames.ts'
+import type { HubSocket } from './socket-hub.ts'
+
+export type LiveStreamId = string & { readonly brand: 'LiveStreamId' }
+
+/** One answer in flight (or just finished). Read-only outside this module. */
+export type LiveStream = {
+  readonly id: LiveStreamId
+  readonly userId: UserId
+  readonly chatId: ChatId
+  readonly signal: AbortSignal
+  readonly deltas: readonly string[]
+}
+
+type Entry = LiveStream & {
+  deltas: string[]
+  controller: AbortController
+  watchers: Set<HubSocket>
+  /** The chat:done or chat:error frame, once sent. */
+  final: ServerFrame | null
+  finishedAt: number | null
+}
+
+/** A class because it is state with an identity: one registry per server. */
+export class LiveStreams {
+  readonly #entries = new Map<LiveStreamId, Entry>()
+
+  /** `now` is unix ms; finished streams are dropped `keepFinishedMs` after they end. */
+  constructor(private readonly now: () => number, private readonly keepFinishedMs: number) {}
+
+  /** Starts a stream watched by `watchers` (the user's sockets open now). */
+  start(userId: UserId, chatId: ChatId, watchers: Iterable<HubSocket>): LiveStream {
+    this.#sweep()
+    const controller = new AbortController()
+    const entry: Entry = {
+      id: `live-${crypto.randomUUID()}` as LiveStreamId, userId, chatId, signal: controller.signal, deltas: [], controller,
+      watchers: new Set(watchers), final: null, finishedAt: null,
+    }
+    this.#entries.set(entry.id, entry)
+    return entry
+  }
+
+  /** The user's stream with this id, live or recently finished; null when unknown, expired or someone else's. */
+  findStreamForUser(userId: UserId, id: string): LiveStream | null {
+    this.#sweep()
+    const entry = this.#entries.get(id as LiveStreamId)
+    return entry === undefined || entry.userId !== userId ? null : entry
+  }
+
+  /** Sends a frame about the stream to its watchers (no-op once finished). */
+  send(stream: LiveStream, frame: ServerFrame): void {
+    const entry = this.#entry(stream)
+    if (entry.final !== null) return
+    const text = JSON.stringify(frame)
+    for (const socket of entry.watchers) socket.send(text)
+  }
+
+  /** Records the next piece of the answer and sends it as `chat:delta`; returns its index. */
+  appendDelta(stream: LiveStream, content: string): number {
+    const entry = this.#entry(stream)
+    const index = entry.deltas.push(content) - 1
+    this.send(stream, { type: 'chat:delta', chatId: entry.chatId, messageId: entry.id, index, content })
+    return index
+  }
+
+  /** Sends the final frame (chat:done or chat:error) and keeps the stream for resume a while longer. */
+  finish(stream: LiveStream, frame: ServerFrame): void {
+    const entry = this.#entry(stream)
+    this.send(stream, frame)
+    entry.final = frame
+    entry.finishedAt = this.now()
+  }
+
+  /** Aborts the request behind the stream; the producer then stores what it has. */
+  cancel(stream: LiveStream): void {
+    this.#entry(stream).controller.abort()
+  }
+
+  /** Sends `socket` the deltas from `fromIndex` on, then the final frame or, while live, the rest as it comes. */
+  resume(stream: LiveStream, socket: HubSocket, fromIndex: number): void {
+    const entry = this.#entry(stream)
+    entry.watchers.delete(socket) // note: a watcher asking again gets the backlog it asked for, then each live delta once
+    entry.deltas.slice(fromIndex).forEach((content, offset) => {
+      socket.send(JSON.stringify({ type: 'chat:delta', chatId: entry.chatId, messageId: entry.id, index: fromIndex + offset, content }))
+    })
+    if (entry.final !== null) socket.send(JSON.stringify(entry.final))
+    else entry.watchers.add(socket)
+  }
+
+  /** Stops sending to a socket that closed. */
+  unwatch(socket: HubSocket): void {
+    for (const entry of this.#entries.values()) entry.watchers.delete(socket)
+  }
+
+  #entry(stream: LiveStream): Entry {
+    return stream as Entry
+  }
+
+  #sweep(): void {
+    const cutoff = this.now() - this.keepFinishedMs
+    for (const [id, entry] of this.#entries) if (entry.finishedAt !== null && entry.finishedAt <= cutoff) this.#entries.delete(id)
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The chat socket, /api/ws. Threat: a socket outlives the request that opened it, and a browser
+ * attaches the `token` cookie to a socket any site opens (cross-site WebSocket hijacking). So:
+ * - the upgrade is authenticated through the one auth path (`authenticate`), with the token from
+ *   the `token` cookie, an Authorization / x-api-key header, or the `Sec-WebSocket-Protocol`
+ *   offer `enclave, <token>` (answered with `enclave`); pending accounts are refused;
+ * - an Origin must be this server's own, WEBUI_URL's, or listed in CORS_ALLOW_ORIGIN; a missing
+ *   Origin passes only when the credential is not a cookie (browsers always send one);
+ * - every `recheckIntervalMs` each open socket's credential is checked again, and a revoked one
+ *   (signed out, user deleted or made pending) is closed with 4401;
+ * - frames over `maxFrameBytes` close the socket with 1009, and more than `framesPerSecond`
+ *   frames get a `rate_limited` error, twice that closes it with 1008.
+ * Refusals happen before the socket opens, as plain HTTP 401/403 answers.
+ */
+import { Elysia } from 'elysia'
+import type { AuthDeps } from '../../auth/auth-deps.ts'
+import { authenticate, findCredential } from '../../auth/authenticate.ts'
+import { startChatTurn } from '../../chat/chat-turn.ts'
+import type { Connections } from '../../chat/connections.ts'
+import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
+import { LiveStreams } from '../../chat/live-streams.ts'
+import { SocketHub } from '../../chat/socket-hub.ts'
+import type { Config } from '../../config/load-config.ts'
+import type { UserId } from '../../db/ids.ts'
+import type { Logger } from '../../log/logger.ts'
+import { originOfServer, type resolveClientAddress } from '../client-address.ts'
+import { HttpError } from '../http-error.ts'
+
+/** The socket's limits; times in ms. */
+export type SocketLimits = {
+  recheckIntervalMs: number
+  maxFrameBytes: number
+  framesPerSecond: number
+  /** How long a finished answer stays available to `chat:resume`. */
+  keepFinishedMs: number
+}
+
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = { recheckIntervalMs: 5_000, maxFrameBytes: 64 * 1024, framesPerSecond: 20, keepFinishedMs: 60_000 }
+
+export type SocketDeps = { auth: AuthDeps; connections: Connections; config: Config; log: Logger }
+
+/** The subprotocol a client offers alongside its token, and the one the server answers. */
+export const SOCKET_PROTOCOL = 'enclave'
+const SOCKET_PATH = '/api/ws'
+const CLOSE_REVOKED = 4401
+
+/** The part of Bun's ServerWebSocket used here; its identity keys the per-socket state. */
+type Socket = { send(text: string): unknown; close(code?: number, reason?: string): void }
+type Admission = { userId: UserId; credential: string }
+type SocketState = Admission & { windowStart: number; framesInWindow: number }
+
+export const socketRoutes = ({ auth, connections, config, log }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
+  const hub = new SocketHub<Socket>()
+  const streams = new LiveStreams(auth.now, limits.keepFinishedMs)
+  const turnDeps = { chats: auth.store.chats, connections, streams, hub, log }
+  const admissions = new WeakMap<Request, Admission>()
+  const states = new Map<Socket, SocketState>()
+  const listedOrigins = new Set(config.cors.allowsAnyOrigin ? [] : config.cors.allowedOrigins)
+  if (config.publicUrl !== null) listedOrigins.add(new URL(config.publicUrl).origin)
+  let recheckTimer: ReturnType<typeof setInterval> | null = null
+
+  /** Closes every socket whose credential no longer authenticates an active account. */
+  function recheckCredentials() {
+    for (const [socket, state] of states) {
+      if (!isStillAdmitted(state)) socket.close(CLOSE_REVOKED, 'Credential revoked')
+    }
+  }
+
+  function isStillAdmitted(state: SocketState): boolean {
+    const result = authenticate(auth, state.credential, SOCKET_PATH)
+    return result.ok && result.principal.user.id === state.userId && result.principal.user.role !== 'pending'
+  }
+
+  /** Counts a frame in the current one-second window; says what to do about it. */
+  function rateOf(state: SocketState): 'ok' | 'over' | 'abuse' {
+    const now = auth.now()
+    if (now - state.windowStart >= 1_000) Object.assign(state, { windowStart: now, framesInWindow: 0 })
+    state.framesInWindow += 1
+    if (state.framesInWindow > 2 * limits.framesPerSecond) return 'abuse'
+    return state.framesInWindow > limits.framesPerSecond ? 'over' : 'ok'
+  }
+
+  function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
+    switch (frame.type) {
+      case 'chat:send': {
+        const started = startChatTurn(turnDeps, state.userId, frame)
+        if (!started.ok) send(socket, { type: 'error', code: started.code, message: started.message })
+        return
+      }
+      case 'chat:cancel':
+      case 'chat:resume': {
+        const stream = streams.findStreamForUser(state.userId, frame.messageId)
+        if (stream === null) return send(socket, { type: 'error', code: 'stream_not_found', message: 'No such answer in progress.' })
+        if (frame.type === 'chat:cancel') streams.cancel(stream)
+        else streams.resume(stream, socket, frame.index)
+        return
+      }
+    }
+  }
+
+  return new Elysia({ name: 'socket-routes' }).ws(SOCKET_PATH, {
+    upgrade({ request, server, set }) {
+      const offered = offeredProtocols(request.headers)
+      const protocolToken = offered.includes(SOCKET_PROTOCOL) ? offered.find((entry) => entry !== SOCKET_PROTOCOL) ?? null : null
+      const credential = protocolToken ?? findCredential(request.headers)
+      if (credential === null) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+      const isCookie = protocolToken === null && !request.headers.has('authorization') && !request.headers.has('x-api-key')
+      if (!isAllowedOrigin(request, server, isCookie)) throw new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')
+      const result = authenticate(auth, credential, SOCKET_PATH)
+      if (!result.ok) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+      if (result.principal.user.role === 'pending') throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
+      admissions.set(request, { userId: result.principal.user.id as UserId, credential })
+      if (offered.includes(SOCKET_PROTOCOL)) set.headers['sec-websocket-protocol'] = SOCKET_PROTOCOL
+    },
+
+    open(ws) {
+      const admission = admissions.get(ws.data.request)
+      if (admission === undefined) return ws.raw.close(1011, 'Not admitted')
+      states.set(ws.raw, { ...admission, windowStart: auth.now(), framesInWindow: 0 })
+      hub.join(admission.userId, ws.raw)
+      recheckTimer ??= setInterval(recheckCredentials, limits.recheckIntervalMs)
+    },
+
+    message(ws, message: unknown) {
+      const socket = ws.raw
+      const state = states.get(socket)
+      if (state === undefined) return
+      if (frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
+      const rate = rateOf(state)
+      if (rate === 'abuse') return socket.close(1008, 'Too many frames')
+      if (rate === 'over') return send(socket, { type: 'error', code: 'rate_limited', message: `At most ${limits.framesPerSecond} frames a second.` })
+      const checked = parseClientFrame(message)
+      if (!checked.ok) return send(socket, { type: 'error', code: checked.code, message: checked.message })
+      handleFrame(socket, state, checked.frame)
+    },
+
+    close(ws) {
+      const state = states.get(ws.raw)
+      states.delete(ws.raw)
+      streams.unwatch(ws.raw)
+      if (state !== undefined) hub.leave(state.userId, ws.raw)
+      if (states.size === 0 && recheckTimer !== null) {
+        clearInterval(recheckTimer)
+        recheckTimer = null
+      }
+    },
+  })
+
+  function isAllowedOrigin(request: Request, server: Parameters<typeof resolveClientAddress>[1], isCookie: boolean): boolean {
+    const origin = request.headers.get('origin')
+    if (origin === null) return !isCookie
+    if (listedOrigins.has(origin) || origin === originOfServer(request, server, config.trustedProxies)) return true
+    return config.cors.allowsAnyOrigin && !isCookie
+  }
+}
+
+function send(socket: Socket, frame: ServerFrame): void {
+  socket.send(JSON.stringify(frame))
+}
+
+function offeredProtocols(headers: Headers): string[] {
+  return (headers.get('sec-websocket-protocol') ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+}
+
+/**
+ * The frame's size in bytes. note: Elysia hands over JSON already parsed, so an object is measured
+ * re-serialised (whitespace dropped); Bun's own maxPayloadLength bounds the raw frame before that.
+ */
+function frameBytes(message: unknown): number {
+  if (typeof message === 'string') return Buffer.byteLength(message)
+  if (message instanceof Uint8Array || message instanceof ArrayBuffer) return message.byteLength
+  return Buffer.byteLength(JSON.stringify(message) ?? '')
+}
