@@ -1,28 +1,12 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { startFakeOllama, type FakeModel, type FakeOllama } from '../../test/fakes/ollama.ts'
-import { defaultFakeModels } from '../../test/fakes/ollama-replies.ts'
+import { llama, mistral, qwen, useOllamaPair } from '../../test/fakes/ollama-pair.ts'
 import { openMemoryStore } from '../db/open-store.ts'
 import { CONNECTIONS_SETTING, createConnections, MODEL_LIST_TTL_MS } from './connections.ts'
 
-const [qwen, llama] = defaultFakeModels as [FakeModel, FakeModel]
-const mistral: FakeModel = { ...llama, name: 'mistral:7b', model: 'mistral:7b', digest: 'f'.repeat(64) }
 const timeouts = { firstByteMs: 2000, idleMs: 2000 }
 
-let first: FakeOllama
-let second: FakeOllama
-let downUrl: string
-
-beforeAll(async () => {
-  first = await startFakeOllama({ models: [qwen, llama], version: '0.12.6' })
-  second = await startFakeOllama({ models: [llama, mistral], version: '0.13.0' })
-  const down = await startFakeOllama()
-  downUrl = down.url
-  await down.stop()
-})
-afterAll(async () => {
-  await first.stop()
-  await second.stop()
-})
+const pair = useOllamaPair()
 
 /** Connections over a fresh store, with a clock the test moves. */
 function connectionsFor(urls: string[]) {
@@ -35,45 +19,45 @@ function connectionsFor(urls: string[]) {
 const tagsRequests = (fake: FakeOllama) => fake.requests.filter((request) => request.path === '/api/tags').length
 
 test('the listing is the union of every connection, a shared model once with each connection that has it', async () => {
-  const { connections } = connectionsFor([first.url, second.url])
+  const { connections } = connectionsFor([pair.first.url, pair.second.url])
   const { models, statuses } = await connections.listModels()
   expect(models.map(({ name, connections: at }) => [name, at])).toEqual([
     ['qwen2.5:0.5b', [0]], ['llama3.2:1b', [0, 1]], ['mistral:7b', [1]],
   ])
   expect(models[0]!.entry).toMatchObject({ name: 'qwen2.5:0.5b', sizeBytes: qwen.size, digest: qwen.digest })
   expect(statuses).toEqual([
-    { connection: 0, url: first.url, ok: true, modelCount: 2 },
-    { connection: 1, url: second.url, ok: true, modelCount: 2 },
+    { connection: 0, url: pair.first.url, ok: true, modelCount: 2 },
+    { connection: 1, url: pair.second.url, ok: true, modelCount: 2 },
   ])
 })
 
 test('a connection that is down is reported with a reason, and the others still list their models', async () => {
-  const { connections } = connectionsFor([downUrl, second.url])
+  const { connections } = connectionsFor([pair.downUrl, pair.second.url])
   const { models, statuses } = await connections.listModels()
   expect(models.map(({ name, connections: at }) => [name, at])).toEqual([['llama3.2:1b', [1]], ['mistral:7b', [1]]])
-  expect(statuses[0]).toEqual({ connection: 0, url: downUrl, ok: false, reason: 'unreachable', message: 'Ollama is not reachable.' })
+  expect(statuses[0]).toEqual({ connection: 0, url: pair.downUrl, ok: false, reason: 'unreachable', message: 'Ollama is not reachable.' })
   expect(statuses[1]).toMatchObject({ ok: true })
 })
 
 test('a listing is reused until the clock moves past the TTL', async () => {
-  const { connections, clock } = connectionsFor([first.url])
-  const before = tagsRequests(first)
+  const { connections, clock } = connectionsFor([pair.first.url])
+  const before = tagsRequests(pair.first)
   await connections.listModels()
   await connections.listModels()
   clock.at += MODEL_LIST_TTL_MS - 1
   await connections.clientFor('qwen2.5:0.5b')
-  expect(tagsRequests(first)).toBe(before + 1)
+  expect(tagsRequests(pair.first)).toBe(before + 1)
   clock.at += 1
   await connections.listModels()
-  expect(tagsRequests(first)).toBe(before + 2)
+  expect(tagsRequests(pair.first)).toBe(before + 2)
   connections.forgetModels()
   await connections.listModels()
-  expect(tagsRequests(first)).toBe(before + 3)
+  expect(tagsRequests(pair.first)).toBe(before + 3)
 })
 
 test('clientFor gives the connections that have the model in list order, and skips one that went down', async () => {
   const spare = await startFakeOllama({ models: [llama] })
-  const { connections, clock } = connectionsFor([spare.url, first.url, second.url])
+  const { connections, clock } = connectionsFor([spare.url, pair.first.url, pair.second.url])
   expect((await connections.clientFor('llama3.2:1b')).map(({ connection }) => connection)).toEqual([0, 1, 2])
   expect((await connections.clientFor('mistral:7b')).map(({ connection }) => connection)).toEqual([2])
   expect(await connections.clientFor('qwen2.5')).toEqual([]) // qwen2.5:latest is not qwen2.5:0.5b
@@ -95,22 +79,22 @@ test('a name without a tag means :latest', async () => {
 })
 
 test('an admin-saved list replaces the environment one, is stored sealed, survives a restart, and null goes back', async () => {
-  const { connections, store } = connectionsFor([first.url])
-  expect(connections.listUrls()).toEqual({ urls: [first.url], source: 'env' })
+  const { connections, store } = connectionsFor([pair.first.url])
+  expect(connections.listUrls()).toEqual({ urls: [pair.first.url], source: 'env' })
   await connections.listModels()
 
-  expect(connections.replaceUrls([`${second.url}/`])).toEqual({ ok: true })
-  expect(connections.listUrls()).toEqual({ urls: [second.url], source: 'settings' })
+  expect(connections.replaceUrls([`${pair.second.url}/`])).toEqual({ ok: true })
+  expect(connections.listUrls()).toEqual({ urls: [pair.second.url], source: 'settings' })
   expect((await connections.listModels()).models.map(({ name }) => name)).toEqual(['llama3.2:1b', 'mistral:7b']) // the cache was dropped
-  expect(store.settings.readSetting(CONNECTIONS_SETTING)).toEqual([second.url])
+  expect(store.settings.readSetting(CONNECTIONS_SETTING)).toEqual([pair.second.url])
   const raw = store.db.query<{ value: Uint8Array }, []>(`SELECT value FROM setting WHERE name = '${CONNECTIONS_SETTING}'`).get()!
   expect(Buffer.from(raw.value).toString('latin1')).not.toContain('127.0.0.1')
 
-  const restarted = createConnections({ urls: [first.url], timeouts, settings: store.settings, now: () => 0 })
-  expect(restarted.listUrls()).toEqual({ urls: [second.url], source: 'settings' })
+  const restarted = createConnections({ urls: [pair.first.url], timeouts, settings: store.settings, now: () => 0 })
+  expect(restarted.listUrls()).toEqual({ urls: [pair.second.url], source: 'settings' })
 
   expect(connections.replaceUrls(null)).toEqual({ ok: true })
-  expect(connections.listUrls()).toEqual({ urls: [first.url], source: 'env' })
+  expect(connections.listUrls()).toEqual({ urls: [pair.first.url], source: 'env' })
   expect(store.settings.readSetting(CONNECTIONS_SETTING)).toBeNull()
 })
 
@@ -122,26 +106,26 @@ test.each<[string, string[], string]>([
   ['a duplicate', ['http://gpu:11434', 'http://GPU:11434/'], 'each URL at most once'],
   ['too many', Array.from({ length: 33 }, (_, i) => `http://gpu${i}:11434`), 'from 1 to 32 Ollama URLs'],
 ])('a list that is %s is refused and nothing changes', (_, urls, expected) => {
-  const { connections, store } = connectionsFor([first.url])
+  const { connections, store } = connectionsFor([pair.first.url])
   const result = connections.replaceUrls(urls)
   expect(result.ok).toBe(false)
   expect(!result.ok && result.expected).toContain(expected)
   expect(JSON.stringify(result)).not.toContain('hunter2')
-  expect(connections.listUrls()).toEqual({ urls: [first.url], source: 'env' })
+  expect(connections.listUrls()).toEqual({ urls: [pair.first.url], source: 'env' })
   expect(store.settings.readSetting(CONNECTIONS_SETTING)).toBeNull()
 })
 
 test('checkHealth reports each version, or why a connection is down', async () => {
-  const { connections } = connectionsFor([first.url, downUrl, second.url])
+  const { connections } = connectionsFor([pair.first.url, pair.downUrl, pair.second.url])
   expect(await connections.checkHealth()).toEqual([
-    { connection: 0, url: first.url, reachable: true, version: '0.12.6' },
-    { connection: 1, url: downUrl, reachable: false, reason: 'unreachable', message: 'Ollama is not reachable.' },
-    { connection: 2, url: second.url, reachable: true, version: '0.13.0' },
+    { connection: 0, url: pair.first.url, reachable: true, version: '0.12.6' },
+    { connection: 1, url: pair.downUrl, reachable: false, reason: 'unreachable', message: 'Ollama is not reachable.' },
+    { connection: 2, url: pair.second.url, reachable: true, version: '0.13.0' },
   ])
 })
 
 test('a stored value that is not a list of URLs stops startup instead of being ignored', () => {
   const store = openMemoryStore()
   store.settings.writeSetting(CONNECTIONS_SETTING, ['http://ok:1', 42])
-  expect(() => createConnections({ urls: [first.url], timeouts, settings: store.settings, now: Date.now })).toThrow(/not a valid list/)
+  expect(() => createConnections({ urls: [pair.first.url], timeouts, settings: store.settings, now: Date.now })).toThrow(/not a valid list/)
 })

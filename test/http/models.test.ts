@@ -1,31 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { ConfigError } from '../../src/config/config-error.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
-import { startFakeOllama, type FakeModel, type FakeOllama } from '../fakes/ollama.ts'
-import { defaultFakeModels } from '../fakes/ollama-replies.ts'
+import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
+import { llama, qwen, useOllamaPair } from '../fakes/ollama-pair.ts'
 import { bearer, signUp, startClockedApp, statusOf } from '../helpers/accounts.ts'
 import { req } from '../helpers/test-app.ts'
 
-const [qwen, llama] = defaultFakeModels as [FakeModel, FakeModel]
-const mistral: FakeModel = { ...llama, name: 'mistral:7b', model: 'mistral:7b', digest: 'f'.repeat(64) }
 
 type ModelsBody = { data: { id: string; name: string; object: string; created: number; owned_by: string; ollama: Record<string, unknown> }[]; errors?: unknown[] }
 
-let first: FakeOllama
-let second: FakeOllama
-let downUrl: string
-
-beforeAll(async () => {
-  first = await startFakeOllama({ models: [qwen, llama], version: '0.12.6' })
-  second = await startFakeOllama({ models: [llama, mistral], version: '0.13.0' })
-  const down = await startFakeOllama()
-  downUrl = down.url
-  await down.stop()
-})
-afterAll(async () => {
-  await first.stop()
-  await second.stop()
-})
+const pair = useOllamaPair()
 
 /** An app over the given Ollama URLs with an admin, an active user and a pending account. */
 async function startModelsApp(urls: string[]) {
@@ -48,7 +32,7 @@ const tagsRequests = (fake: FakeOllama) => fake.requests.filter((request) => req
 
 describe('GET /api/models', () => {
   test('lists the union of two connections in Open WebUI\'s shape, a shared model once, with no URL', async () => {
-    const { app, user } = await startModelsApp([first.url, second.url])
+    const { app, user } = await startModelsApp([pair.first.url, pair.second.url])
     const { text, body } = await modelsOf(app, user)
     expect(body.data.map(({ id }) => id)).toEqual(['qwen2.5:0.5b', 'llama3.2:1b', 'mistral:7b'])
     expect(body.data[1]).toMatchObject({
@@ -61,7 +45,7 @@ describe('GET /api/models', () => {
   })
 
   test('with one connection down, the other\'s models are listed; admins see why, users see no URL and no error', async () => {
-    const { app, admin, user } = await startModelsApp([downUrl, second.url])
+    const { app, admin, user } = await startModelsApp([pair.downUrl, pair.second.url])
     const asUser = await modelsOf(app, user)
     expect(asUser.body.data.map(({ id }) => id)).toEqual(['llama3.2:1b', 'mistral:7b'])
     expect(asUser.body.errors).toBeUndefined()
@@ -70,25 +54,25 @@ describe('GET /api/models', () => {
 
     const asAdmin = await modelsOf(app, admin)
     expect(asAdmin.body.data.map(({ id }) => id)).toEqual(['llama3.2:1b', 'mistral:7b'])
-    expect(asAdmin.body.errors).toEqual([{ connection: 0, url: downUrl, reason: 'unreachable', message: 'Ollama is not reachable.' }])
+    expect(asAdmin.body.errors).toEqual([{ connection: 0, url: pair.downUrl, reason: 'unreachable', message: 'Ollama is not reachable.' }])
   })
 
   test('a second call within a few seconds does not ask Ollama again; once the clock moves, it does', async () => {
-    const { app, user, advance } = await startModelsApp([first.url])
-    const before = tagsRequests(first)
+    const { app, user, advance } = await startModelsApp([pair.first.url])
+    const before = tagsRequests(pair.first)
     await modelsOf(app, user)
     await modelsOf(app, user)
-    expect(tagsRequests(first)).toBe(before + 1)
+    expect(tagsRequests(pair.first)).toBe(before + 1)
     advance(5_000)
     await modelsOf(app, user)
-    expect(tagsRequests(first)).toBe(before + 2)
+    expect(tagsRequests(pair.first)).toBe(before + 2)
   })
 })
 
 describe('who may reach which route', () => {
   let started: Awaited<ReturnType<typeof startModelsApp>>
   beforeAll(async () => {
-    started = await startModelsApp([first.url])
+    started = await startModelsApp([pair.first.url])
   })
   const adminRoutes: [string, string, unknown?][] = [
     ['GET', '/api/v1/ollama/connections'],
@@ -107,10 +91,10 @@ describe('who may reach which route', () => {
 
   test('none of those refused calls reached Ollama or changed anything', async () => {
     const { app, admin } = started
-    expect(first.requests.some((request) => request.path === '/api/pull' || request.path === '/api/delete')).toBe(false)
-    expect(first.models()).toContain('qwen2.5:0.5b')
+    expect(pair.first.requests.some((request) => request.path === '/api/pull' || request.path === '/api/delete')).toBe(false)
+    expect(pair.first.models()).toContain('qwen2.5:0.5b')
     const res = await app.handle(req('GET', '/api/v1/ollama/connections', undefined, admin))
-    expect(await res.json()).toEqual({ urls: [first.url], source: 'env' })
+    expect(await res.json()).toEqual({ urls: [pair.first.url], source: 'env' })
   })
 
   test('GET /api/models: 401 without a credential, 403 while pending', async () => {
@@ -122,17 +106,17 @@ describe('who may reach which route', () => {
 
 describe('admin: connections', () => {
   test('an admin replaces the list at runtime; models follow at once; null goes back to the environment', async () => {
-    const { app, admin, user } = await startModelsApp([first.url])
+    const { app, admin, user } = await startModelsApp([pair.first.url])
     expect((await modelsOf(app, user)).body.data.map(({ id }) => id)).toEqual(['qwen2.5:0.5b', 'llama3.2:1b'])
 
-    const saved = await app.handle(req('POST', '/api/v1/ollama/connections', { urls: [second.url + '/', first.url] }, admin))
+    const saved = await app.handle(req('POST', '/api/v1/ollama/connections', { urls: [pair.second.url + '/', pair.first.url] }, admin))
     expect(saved.status).toBe(200)
-    expect(await saved.json()).toEqual({ urls: [second.url, first.url], source: 'settings' })
+    expect(await saved.json()).toEqual({ urls: [pair.second.url, pair.first.url], source: 'settings' })
     const { body } = await modelsOf(app, user)
     expect(body.data.map(({ id, ollama }) => [id, ollama.urls])).toEqual([['llama3.2:1b', [0, 1]], ['mistral:7b', [0]], ['qwen2.5:0.5b', [1]]])
 
     const reset = await app.handle(req('POST', '/api/v1/ollama/connections', { urls: null }, admin))
-    expect(await reset.json()).toEqual({ urls: [first.url], source: 'env' })
+    expect(await reset.json()).toEqual({ urls: [pair.first.url], source: 'env' })
   })
 
   test.each<[string, unknown, number]>([
@@ -145,24 +129,24 @@ describe('admin: connections', () => {
     ['a string instead of a list', 'http://gpu:11434', 422],
     ['more than 32', Array.from({ length: 33 }, (_, i) => `http://gpu${i}:11434`), 422],
   ])('%s is refused, and the list stays', async (_, urls, status) => {
-    const { app, admin } = await startModelsApp([first.url])
+    const { app, admin } = await startModelsApp([pair.first.url])
     const res = await app.handle(req('POST', '/api/v1/ollama/connections', { urls }, admin))
     expect(res.status).toBe(status)
     const text = await res.text()
     expect(text).not.toContain('hunter2')
     if (status === 400) expect(JSON.parse(text)).toMatchObject({ code: 'invalid_connection_urls' })
-    expect(await (await app.handle(req('GET', '/api/v1/ollama/connections', undefined, admin))).json()).toEqual({ urls: [first.url], source: 'env' })
+    expect(await (await app.handle(req('GET', '/api/v1/ollama/connections', undefined, admin))).json()).toEqual({ urls: [pair.first.url], source: 'env' })
   })
 
   test('status shows each connection\'s URL, reachability and version', async () => {
-    const { app, admin } = await startModelsApp([first.url, downUrl, second.url])
+    const { app, admin } = await startModelsApp([pair.first.url, pair.downUrl, pair.second.url])
     const res = await app.handle(req('GET', '/api/v1/ollama/status', undefined, admin))
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({
       connections: [
-        { connection: 0, url: first.url, reachable: true, version: '0.12.6' },
-        { connection: 1, url: downUrl, reachable: false, reason: 'unreachable', message: 'Ollama is not reachable.' },
-        { connection: 2, url: second.url, reachable: true, version: '0.13.0' },
+        { connection: 0, url: pair.first.url, reachable: true, version: '0.12.6' },
+        { connection: 1, url: pair.downUrl, reachable: false, reason: 'unreachable', message: 'Ollama is not reachable.' },
+        { connection: 2, url: pair.second.url, reachable: true, version: '0.13.0' },
       ],
     })
   })
@@ -217,7 +201,7 @@ describe('admin: pulling and deleting models', () => {
   })
 
   test('pull from a connection that is down answers 502 without its URL', async () => {
-    const { app, admin } = await startModelsApp([downUrl])
+    const { app, admin } = await startModelsApp([pair.downUrl])
     const res = await app.handle(req('POST', '/api/v1/ollama/pull', { name: 'tinyllama' }, admin))
     expect(res.status).toBe(502)
     const text = await res.text()
