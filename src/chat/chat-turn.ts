@@ -3,9 +3,14 @@
  * loses it), then the answer streams from the first connection that has the model, then it is
  * stored. A cancelled answer is stored as far as it got, with stats `{ cancelled: true }`; a failed
  * one is not stored, and the turn ends with `chat:error`.
+ *
+ * A long answer is checkpointed every `checkpointIntervalMs`, so a crash loses at most that much of
+ * it: the first checkpoint appends the assistant message with stats `{ partial: true }`, later ones
+ * and the final store rewrite that one row. An answer that fails after a checkpoint keeps the row,
+ * still marked partial. An answer shorter than one interval is stored once, at the end.
  */
 import type { ChatRepo, Message } from '../db/chats.ts'
-import { parseChatId, type UserId } from '../db/ids.ts'
+import { parseChatId, type MessageId, type UserId } from '../db/ids.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Connections } from './connections.ts'
 import type { ChatSend, FrameErrorCode, TurnStats } from './frames.ts'
@@ -14,7 +19,11 @@ import { excerpt } from './ollama-chunks.ts'
 import { OllamaError, type ChatMessage } from './ollama-client.ts'
 import type { SocketHub } from './socket-hub.ts'
 
-export type ChatTurnDeps = { chats: ChatRepo; connections: Connections; streams: LiveStreams; hub: SocketHub; log: Logger }
+export type ChatTurnDeps = {
+  chats: ChatRepo; connections: Connections; streams: LiveStreams; hub: SocketHub; log: Logger
+  /** How often the answer so far is saved while it streams. */
+  checkpointIntervalMs: number
+}
 
 export type TurnStart = { ok: true; stream: LiveStream; done: Promise<void> } | { ok: false; code: FrameErrorCode; message: string }
 
@@ -44,17 +53,33 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, frame: ChatSen
 async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, userMessage: Message, frame: ChatSend, history: ChatMessage[]): Promise<void> {
   const { streams } = deps
   const base = { chatId: stream.chatId, messageId: stream.id }
+  let saved: { id: MessageId; deltaCount: number } | null = null
+  /** Saves the answer so far, appending its row the first time and rewriting it after; null when the chat is gone. */
+  const save = (stats: Record<string, unknown>): MessageId | null => {
+    const content = stream.deltas.join('')
+    if (saved !== null) {
+      const isStored = deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, saved.id, { content, stats })
+      saved.deltaCount = stream.deltas.length
+      return isStored ? saved.id : null
+    }
+    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: frame.model, content, stats, parentId: userMessage.id })
+    if (added !== null) saved = { id: added.id, deltaCount: stream.deltas.length }
+    return added?.id ?? null
+  }
+  const checkpoint = setInterval(() => {
+    if (stream.deltas.length > (saved?.deltaCount ?? 0)) save({ partial: true })
+  }, deps.checkpointIntervalMs)
   const store = (stats: TurnStats) => {
-    const stored = deps.chats.addMessage(stream.userId, stream.chatId, {
-      role: 'assistant', model: frame.model, content: stream.deltas.join(''), stats, parentId: userMessage.id,
-    })
-    if (stored === null) streams.finish(stream, { type: 'chat:error', ...base, code: 'chat_not_found', message: 'The chat was deleted during the answer.' })
-    else streams.finish(stream, { type: 'chat:done', ...base, storedMessageId: stored.id, cancelled: stats.cancelled === true, stats })
+    clearInterval(checkpoint)
+    const storedId = save(stats)
+    if (storedId === null) streams.finish(stream, { type: 'chat:error', ...base, code: 'chat_not_found', message: 'The chat was deleted during the answer.' })
+    else streams.finish(stream, { type: 'chat:done', ...base, storedMessageId: storedId, cancelled: stats.cancelled === true, stats })
   }
   try {
     const stats = await requestAnswer(deps, stream, frame, history)
     store(stats)
   } catch (error) {
+    clearInterval(checkpoint)
     if (error instanceof OllamaError && error.reason === 'aborted') return store({ cancelled: true })
     if (error instanceof OllamaError) return streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
     deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })

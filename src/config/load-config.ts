@@ -7,6 +7,7 @@ import { addressList, type AddressList } from './network.ts'
 import { ollamaConfigFrom, type OllamaConfig } from './ollama-variables.ts'
 import { isParseFailure } from './parsers.ts'
 import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './security-header-settings.ts'
+import { socketConfigFrom, type SocketConfig } from './socket-variables.ts'
 import { variables, type Variable, type VariableName, type VariableValues } from './variables.ts'
 
 /** Where a setting's value came from, in order of precedence. */
@@ -41,6 +42,8 @@ export type Config = Readonly<{
   /** Cross-origin callers allowed (CORS_ALLOW_ORIGIN); by default none, same origin only. */
   cors: CorsPolicy
   auth: AuthConfig
+  /** The chat socket's heartbeat and frame limits (WEBSOCKET_*). */
+  socket: SocketConfig
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
@@ -128,6 +131,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     securityHeaders: securityHeaderSettingsFrom(typed),
     cors: corsPolicyFrom(typed.CORS_ALLOW_ORIGIN, typed.CORS_ALLOW_CUSTOM_SCHEME),
     auth: authConfigFrom(typed, cwd),
+    socket: socketConfigFrom(typed),
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
   })

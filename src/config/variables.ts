@@ -4,6 +4,7 @@ import { authVariables } from './auth-variables.ts'
 import { httpVariables } from './http-variables.ts'
 import { ollamaVariables } from './ollama-variables.ts'
 import { serverVariables } from './server-variables.ts'
+import { socketVariables } from './socket-variables.ts'
 import type { Variable } from './variable.ts'
 
 export type { Variable } from './variable.ts'
@@ -19,6 +20,7 @@ export const variables = {
   ...httpVariables,
   ...authVariables,
   ...auditVariables,
+  ...socketVariables,
 } as const satisfies Record<string, Variable<unknown>>
 
 export type VariableName = keyof typeof variables

@@ -129,3 +129,32 @@ describe('messages', () => {
     }), { numRuns: 30 })
   })
 })
+
+describe('replaceMessageContentForUser', () => {
+  test('rewrites one message of the owner\'s chat, leaves the others, and search sees the new text', () => {
+    const { store, ada } = setup()
+    const chat = store.chats.createChat(ada.id, 'Plans', [{ role: 'user', content: 'hello' }])
+    const answer = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'partial wor', stats: { partial: true } })!
+    expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(1)
+    expect(store.chats.replaceMessageContentForUser(ada.id, chat.id, answer.id, { content: 'finished words', stats: { evalCount: 2 } })).toBe(true)
+    expect(messages(store, ada.id, chat.id).map(({ content, stats }) => [content, stats])).toEqual([['hello', null], ['finished words', { evalCount: 2 }]])
+    expect(store.chats.searchChatsForUser(ada.id, 'finished', page)).toHaveLength(1)
+    expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(0)
+  })
+
+  test.each([
+    ['another user', 'eve', 'own chat', 'own message'],
+    ['a chat id that is not the message\'s', 'ada', 'other chat', 'own message'],
+    ['an unknown message id', 'ada', 'own chat', 'unknown message'],
+  ] as const)('%s rewrites nothing', (_, who, whichChat, whichMessage) => {
+    const { store, ada, eve } = setup()
+    const chat = store.chats.createChat(ada.id, 'Plans')
+    const other = store.chats.createChat(ada.id, 'Other')
+    const answer = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'kept' })!
+    const owner = who === 'eve' ? eve.id : ada.id
+    const chatId = whichChat === 'own chat' ? chat.id : other.id
+    const messageId = whichMessage === 'own message' ? answer.id : (answer.id + 1000) as MessageId
+    expect(store.chats.replaceMessageContentForUser(owner, chatId, messageId, { content: 'taken', stats: null })).toBe(false)
+    expect(messages(store, ada.id, chat.id).map((message) => message.content)).toEqual(['kept'])
+  })
+})

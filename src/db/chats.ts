@@ -80,6 +80,8 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   const insertMessage = db.query<void, [number, number, number | null, MessageRole, Uint8Array | null, Uint8Array, Uint8Array | null, Uint8Array | null, Uint8Array | null, number]>(
     `INSERT INTO message (id, chat_seq, parent_id, role, model, content, images, artifacts, stats, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+  const updateMessageContent = db.query<void, [Uint8Array, Uint8Array | null, number, string, string]>(`
+    UPDATE message SET content = ?, stats = ? WHERE id = ? AND chat_seq = (SELECT seq FROM chat WHERE id = ? AND user_id = ?)`)
   const selectMessages = db.query<MessageRow, [string, string]>(`
     SELECT m.id, m.parent_id, m.role, m.model, m.content, m.images, m.artifacts, m.stats, m.created_at
     FROM chat c JOIN message m ON m.chat_seq = c.seq
@@ -280,6 +282,20 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       })
       if (message !== null) afterWrite(owner, () => search.noteChange(owner, chatId, { updatedAt: message.createdAt, addedContents: [message.content] }))
       return message
+    },
+
+    /**
+     * Rewrites the content and stats of one message in the owner's chat: the answer in progress,
+     * checkpointed while it streams. Returns false when the message is not in a chat of theirs.
+     */
+    replaceMessageContentForUser(owner: UserId, chatId: ChatId, messageId: MessageId, update: Pick<Message, 'content' | 'stats'>): boolean {
+      const ring = keys.keysForOwner(owner)
+      const content = messageTable.sealColumn('content', messageId, update.content, ring)!
+      const stats = messageTable.sealColumn('stats', messageId, update.stats, ring)
+      if (updateMessageContent.run(content, stats, messageId, chatId, owner).changes !== 1) return false
+      // note: the index only appends contents, so a rewritten one means rebuilding it on the next search.
+      search.forgetUser(owner)
+      return true
     },
 
     /** Returns the messages of the owner's chat in order; empty when the chat is not theirs. */

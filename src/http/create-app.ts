@@ -19,7 +19,7 @@ import { authRoutes } from './routes/auths.ts'
 import { chatRoutes } from './routes/chats.ts'
 import { healthRoutes } from './routes/health.ts'
 import { modelRoutes } from './routes/models.ts'
-import { socketRoutes } from './routes/socket.ts'
+import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
 import { userRoutes } from './routes/users.ts'
 
 /** Everything the HTTP layer needs, built once by cli/serve.ts (tests build their own). */
@@ -53,7 +53,7 @@ export function createApp(deps: Deps) {
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections))
     .use(chatRoutes(auth, deps.config.trustedProxies))
-    .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log }))
+    .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
     .use(openAiRoutes(auth, deps.config.trustedProxies, connections))
     .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
     .use(staticAssets())

@@ -8,8 +8,10 @@
  *   Origin passes only when the credential is not a cookie (browsers always send one);
  * - every `recheckIntervalMs` each open socket's credential is checked again, and a revoked one
  *   (signed out, user deleted or made pending) is closed with 4401;
- * - frames over `maxFrameBytes` close the socket with 1009, and more than `framesPerSecond`
- *   frames get a `rate_limited` error, twice that closes it with 1008.
+ * - every `pingIntervalMs` each socket is pinged, and one that has not answered within
+ *   `pingTimeoutMs` is dropped (a half-open connection would otherwise hold its state forever);
+ * - frames over `maxFrameBytes` close the socket with 1009, and more than `frameRate.limit`
+ *   frames in a `frameRate.windowMs` window get a `rate_limited` error, twice that closes it with 1008.
  * Refusals happen before the socket opens, as plain HTTP 401/403 answers.
  */
 import { Elysia } from 'elysia'
@@ -21,21 +23,25 @@ import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat
 import { LiveStreams } from '../../chat/live-streams.ts'
 import { SocketHub } from '../../chat/socket-hub.ts'
 import type { Config } from '../../config/load-config.ts'
+import type { SocketConfig } from '../../config/socket-variables.ts'
 import type { UserId } from '../../db/ids.ts'
 import type { Logger } from '../../log/logger.ts'
 import { originOfServer, type resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 
-/** The socket's limits; times in ms. */
-export type SocketLimits = {
+/** The socket's limits: the configured ones (WEBSOCKET_*) and fixed ones; times in ms. */
+export type SocketLimits = SocketConfig & {
   recheckIntervalMs: number
-  maxFrameBytes: number
-  framesPerSecond: number
   /** How long a finished answer stays available to `chat:resume`. */
   keepFinishedMs: number
+  /** How often an answer in progress is saved. */
+  checkpointIntervalMs: number
 }
 
-export const DEFAULT_SOCKET_LIMITS: SocketLimits = { recheckIntervalMs: 5_000, maxFrameBytes: 64 * 1024, framesPerSecond: 20, keepFinishedMs: 60_000 }
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
+  recheckIntervalMs: 5_000, pingIntervalMs: 25_000, pingTimeoutMs: 20_000, maxFrameBytes: 64 * 1024,
+  frameRate: { limit: 20, windowMs: 1_000 }, keepFinishedMs: 60_000, checkpointIntervalMs: 1_000,
+}
 
 export type SocketDeps = { auth: AuthDeps; connections: Connections; config: Config; log: Logger }
 
@@ -45,19 +51,19 @@ const SOCKET_PATH = '/api/ws'
 const CLOSE_REVOKED = 4401
 
 /** The part of Bun's ServerWebSocket used here; its identity keys the per-socket state. */
-type Socket = { send(text: string): unknown; close(code?: number, reason?: string): void }
+type Socket = { send(text: string): unknown; close(code?: number, reason?: string): void; ping(): unknown; terminate(): void }
 type Admission = { userId: UserId; credential: string }
-type SocketState = Admission & { windowStart: number; framesInWindow: number }
+type SocketState = Admission & { windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null }
 
 export const socketRoutes = ({ auth, connections, config, log }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
   const hub = new SocketHub<Socket>()
   const streams = new LiveStreams(auth.now, limits.keepFinishedMs)
-  const turnDeps = { chats: auth.store.chats, connections, streams, hub, log }
+  const turnDeps = { chats: auth.store.chats, connections, streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs }
   const admissions = new WeakMap<Request, Admission>()
   const states = new Map<Socket, SocketState>()
   const listedOrigins = new Set(config.cors.allowsAnyOrigin ? [] : config.cors.allowedOrigins)
   if (config.publicUrl !== null) listedOrigins.add(new URL(config.publicUrl).origin)
-  let recheckTimer: ReturnType<typeof setInterval> | null = null
+  let timers: ReturnType<typeof setInterval>[] = []
 
   /** Closes every socket whose credential no longer authenticates an active account. */
   function recheckCredentials() {
@@ -66,18 +72,28 @@ export const socketRoutes = ({ auth, connections, config, log }: SocketDeps, lim
     }
   }
 
+  /** Pings every socket not already owing a pong, and drops it unless the pong comes within `pingTimeoutMs`. */
+  function pingSockets() {
+    for (const [socket, state] of states) {
+      if (state.pongDeadline !== null) continue
+      state.pongDeadline = setTimeout(() => socket.terminate(), limits.pingTimeoutMs)
+      socket.ping()
+    }
+  }
+
   function isStillAdmitted(state: SocketState): boolean {
     const result = authenticate(auth, state.credential, SOCKET_PATH)
     return result.ok && result.principal.user.id === state.userId && result.principal.user.role !== 'pending'
   }
 
-  /** Counts a frame in the current one-second window; says what to do about it. */
+  /** Counts a frame in the current rate window; says what to do about it. */
   function rateOf(state: SocketState): 'ok' | 'over' | 'abuse' {
     const now = auth.now()
-    if (now - state.windowStart >= 1_000) Object.assign(state, { windowStart: now, framesInWindow: 0 })
+    const { limit, windowMs } = limits.frameRate
+    if (now - state.windowStart >= windowMs) Object.assign(state, { windowStart: now, framesInWindow: 0 })
     state.framesInWindow += 1
-    if (state.framesInWindow > 2 * limits.framesPerSecond) return 'abuse'
-    return state.framesInWindow > limits.framesPerSecond ? 'over' : 'ok'
+    if (state.framesInWindow > 2 * limit) return 'abuse'
+    return state.framesInWindow > limit ? 'over' : 'ok'
   }
 
   function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
@@ -116,9 +132,17 @@ export const socketRoutes = ({ auth, connections, config, log }: SocketDeps, lim
     open(ws) {
       const admission = admissions.get(ws.data.request)
       if (admission === undefined) return ws.raw.close(1011, 'Not admitted')
-      states.set(ws.raw, { ...admission, windowStart: auth.now(), framesInWindow: 0 })
+      states.set(ws.raw, { ...admission, windowStart: auth.now(), framesInWindow: 0, pongDeadline: null })
       hub.join(admission.userId, ws.raw)
-      recheckTimer ??= setInterval(recheckCredentials, limits.recheckIntervalMs)
+      if (timers.length === 0) timers = [setInterval(recheckCredentials, limits.recheckIntervalMs), setInterval(pingSockets, limits.pingIntervalMs)]
+    },
+
+    pong(ws) {
+      // note: Elysia calls this hook with Bun's own ServerWebSocket, not its wrapper (adapter/bun: `data.pong`).
+      const state = states.get((ws as unknown as { raw?: Socket }).raw ?? (ws as unknown as Socket))
+      if (state === undefined || state.pongDeadline === null) return
+      clearTimeout(state.pongDeadline)
+      state.pongDeadline = null
     },
 
     message(ws, message: unknown) {
@@ -128,7 +152,7 @@ export const socketRoutes = ({ auth, connections, config, log }: SocketDeps, lim
       if (frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
       const rate = rateOf(state)
       if (rate === 'abuse') return socket.close(1008, 'Too many frames')
-      if (rate === 'over') return send(socket, { type: 'error', code: 'rate_limited', message: `At most ${limits.framesPerSecond} frames a second.` })
+      if (rate === 'over') return send(socket, { type: 'error', code: 'rate_limited', message: `At most ${limits.frameRate.limit} frames per ${limits.frameRate.windowMs / 1000} s.` })
       const checked = parseClientFrame(message)
       if (!checked.ok) return send(socket, { type: 'error', code: checked.code, message: checked.message })
       handleFrame(socket, state, checked.frame)
@@ -138,10 +162,13 @@ export const socketRoutes = ({ auth, connections, config, log }: SocketDeps, lim
       const state = states.get(ws.raw)
       states.delete(ws.raw)
       streams.unwatch(ws.raw)
-      if (state !== undefined) hub.leave(state.userId, ws.raw)
-      if (states.size === 0 && recheckTimer !== null) {
-        clearInterval(recheckTimer)
-        recheckTimer = null
+      if (state !== undefined) {
+        if (state.pongDeadline !== null) clearTimeout(state.pongDeadline)
+        hub.leave(state.userId, ws.raw)
+      }
+      if (states.size === 0) {
+        for (const timer of timers) clearInterval(timer)
+        timers = []
       }
     },
   })
