@@ -28,6 +28,7 @@ export type ChatTurnDeps = {
 export type TurnStart = { ok: true; stream: LiveStream; done: Promise<void> } | { ok: false; code: FrameErrorCode; message: string }
 
 const DEFAULT_TITLE = 'New Chat'
+const YIELD_EVERY_DELTAS = 256
 
 /**
  * Stores the user's message (in a new chat when `chatId` is absent), tells every socket of the
@@ -96,6 +97,10 @@ async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, frame: Chat
       for await (const chunk of client.chat({ model: frame.model, messages, ...(frame.options ? { options: frame.options } : {}), signal: stream.signal })) {
         if (chunk.content !== '') deps.streams.appendDelta(stream, chunk.content)
         if (chunk.done) return chunk.stats
+        // note: when Ollama's chunks arrive in one burst, the loop would run on microtasks alone and
+        // the sockets would flush only after the whole burst; yielding after the first delta and
+        // then every few hundred lets the first token out at once and keeps other streams moving.
+        if (stream.deltas.length === 1 || stream.deltas.length % YIELD_EVERY_DELTAS === 0) await new Promise((resolve) => setImmediate(resolve))
       }
     } catch (error) {
       const mayTryNext = error instanceof OllamaError && (error.reason === 'unreachable' || error.reason === 'timeout_first_byte')
