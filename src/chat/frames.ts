@@ -3,6 +3,7 @@
  * `chat:send`, `chat:cancel` and `chat:resume`, one TypeBox schema each; the server answers with
  * the ServerFrame types below. `parseClientFrame` is the one place a client frame is checked.
  */
+import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { t, type Static } from 'elysia'
 import type { ChatStats } from './ollama-client.ts'
@@ -24,7 +25,9 @@ export const ChatCancelFrame = t.Object({ type: t.Literal('chat:cancel'), messag
 export const ChatResumeFrame = t.Object({
   type: t.Literal('chat:resume'),
   messageId: t.String({ maxLength: 64 }),
-  index: t.Integer({ minimum: 0 }),
+  // note: TypeBox's own Integer; Elysia's t.Integer also accepts digit strings, which would reach
+  // the resume arithmetic as text.
+  index: Type.Integer({ minimum: 0 }),
 })
 
 const schemas = {

@@ -1,0 +1,97 @@
+import { describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
+import { parseClientFrame } from './frames.ts'
+
+const MODEL = 'qwen2.5:0.5b'
+
+describe('parseClientFrame', () => {
+  test.each<[string, object]>([
+    ['chat:send, the least', { type: 'chat:send', model: MODEL, content: 'hi' }],
+    ['chat:send with empty content', { type: 'chat:send', model: MODEL, content: '' }],
+    ['chat:send with everything', {
+      type: 'chat:send', chatId: 'c'.repeat(64), model: 'm'.repeat(200), content: 'x'.repeat(1_000_000),
+      images: Array.from({ length: 16 }, () => 'aGk='), options: { temperature: 0.2, stop: ['\n'] },
+    }],
+    ['chat:send in unicode', { type: 'chat:send', model: 'llama3.2:1b', content: 'Grüße, 世界 🌍' }],
+    ['chat:cancel', { type: 'chat:cancel', messageId: 'live-1' }],
+    ['chat:resume from 0', { type: 'chat:resume', messageId: 'live-1', index: 0 }],
+    ['chat:resume from far on', { type: 'chat:resume', messageId: 'm'.repeat(64), index: 1_000_000 }],
+  ])('accepts %s, as given', (_, frame) => {
+    expect(parseClientFrame(frame)).toEqual({ ok: true, frame: frame as never })
+  })
+
+  test.each<[string, unknown, string]>([
+    ['raw text (not JSON)', '{"type": "chat:send", ', 'invalid_json'],
+    ['an empty string', '', 'invalid_json'],
+    ['bytes', new Uint8Array([123, 125]), 'invalid_json'],
+    ['an ArrayBuffer', new ArrayBuffer(2), 'invalid_json'],
+    ['null', null, 'invalid_frame'],
+    ['a number', 42, 'invalid_frame'],
+    ['a boolean', true, 'invalid_frame'],
+    ['an array', [{ type: 'chat:cancel', messageId: 'x' }], 'invalid_frame'],
+    ['an object without type', { model: MODEL, content: 'hi' }, 'unknown_type'],
+    ['a type that is not a string', { type: 1 }, 'unknown_type'],
+    ['an unknown type', { type: 'chat:delete' }, 'unknown_type'],
+    ['a server frame type', { type: 'chat:delta', messageId: 'x', index: 0, content: 'x' }, 'unknown_type'],
+    ['a type in another case', { type: 'CHAT:SEND', model: MODEL, content: 'hi' }, 'unknown_type'],
+    ['a prototype key as type', { type: 'constructor' }, 'unknown_type'],
+    ['__proto__ as type', { type: '__proto__' }, 'unknown_type'],
+    ['toString as type', { type: 'toString' }, 'unknown_type'],
+    ['chat:send without content', { type: 'chat:send', model: MODEL }, 'invalid_frame'],
+    ['chat:send without model', { type: 'chat:send', content: 'hi' }, 'invalid_frame'],
+    ['chat:send with an empty model', { type: 'chat:send', model: '', content: 'hi' }, 'invalid_frame'],
+    ['chat:send with a model too long', { type: 'chat:send', model: 'm'.repeat(201), content: 'hi' }, 'invalid_frame'],
+    ['chat:send with content too long', { type: 'chat:send', model: MODEL, content: 'x'.repeat(1_000_001) }, 'invalid_frame'],
+    ['chat:send with a chatId too long', { type: 'chat:send', chatId: 'c'.repeat(65), model: MODEL, content: 'hi' }, 'invalid_frame'],
+    ['chat:send with a numeric chatId', { type: 'chat:send', chatId: 1, model: MODEL, content: 'hi' }, 'invalid_frame'],
+    ['chat:send with numeric content', { type: 'chat:send', model: MODEL, content: 5 }, 'invalid_frame'],
+    ['chat:send with 17 images', { type: 'chat:send', model: MODEL, content: 'hi', images: Array.from({ length: 17 }, () => 'x') }, 'invalid_frame'],
+    ['chat:send with a non-string image', { type: 'chat:send', model: MODEL, content: 'hi', images: [1] }, 'invalid_frame'],
+    ['chat:send with options as an array', { type: 'chat:send', model: MODEL, content: 'hi', options: [1] }, 'invalid_frame'],
+    ['chat:cancel without messageId', { type: 'chat:cancel' }, 'invalid_frame'],
+    ['chat:cancel with a messageId too long', { type: 'chat:cancel', messageId: 'm'.repeat(65) }, 'invalid_frame'],
+    ['chat:cancel with a numeric messageId', { type: 'chat:cancel', messageId: 3 }, 'invalid_frame'],
+    ['chat:resume without index', { type: 'chat:resume', messageId: 'live-1' }, 'invalid_frame'],
+    ['chat:resume with a negative index', { type: 'chat:resume', messageId: 'live-1', index: -1 }, 'invalid_frame'],
+    ['chat:resume with a fractional index', { type: 'chat:resume', messageId: 'live-1', index: 1.5 }, 'invalid_frame'],
+    ['chat:resume with a word as index', { type: 'chat:resume', messageId: 'live-1', index: 'one' }, 'invalid_frame'],
+    ['chat:resume with an infinite index', { type: 'chat:resume', messageId: 'live-1', index: Infinity }, 'invalid_frame'],
+  ])('refuses %s', (_, value, code) => {
+    const check = parseClientFrame(value)
+    expect(check).toMatchObject({ ok: false, code })
+    expect(check.ok ? '' : check.message).not.toBe('')
+  })
+
+  // A digit string must not pass as an index: in LiveStreams.resume it would concatenate ("10", "11").
+  test('refuses chat:resume with a numeric string as index', () => {
+    expect(parseClientFrame(JSON.parse('{"type": "chat:resume", "messageId": "live-1", "index": "1"}'))).toMatchObject({ ok: false, code: 'invalid_frame' })
+  })
+
+  test('property: any JSON value is judged without throwing, and what passes has a known type', () => {
+    fc.assert(fc.property(fc.jsonValue(), (value) => {
+      const check = parseClientFrame(value)
+      if (check.ok) expect(['chat:send', 'chat:cancel', 'chat:resume']).toContain(check.frame.type)
+      else expect(['invalid_json', 'unknown_type', 'invalid_frame']).toContain(check.code)
+    }), { numRuns: 2_000 })
+  })
+
+  test('property: objects with a known type and arbitrary fields never throw either', () => {
+    const type = fc.constantFrom('chat:send', 'chat:cancel', 'chat:resume')
+    fc.assert(fc.property(type, fc.dictionary(fc.string(), fc.jsonValue()), (kind, fields) => {
+      const check = parseClientFrame({ ...fields, type: kind })
+      expect(check.ok || check.code === 'invalid_frame').toBe(true)
+    }), { numRuns: 2_000 })
+  })
+
+  test('property: every well-formed frame passes', () => {
+    const id = fc.string({ maxLength: 64 })
+    const frame = fc.oneof(
+      fc.record({ type: fc.constant('chat:send'), model: fc.string({ minLength: 1, maxLength: 200 }), content: fc.string() }),
+      fc.record({ type: fc.constant('chat:cancel'), messageId: id }),
+      fc.record({ type: fc.constant('chat:resume'), messageId: id, index: fc.nat() }),
+    )
+    fc.assert(fc.property(frame, (value) => {
+      expect(parseClientFrame(value)).toEqual({ ok: true, frame: value })
+    }))
+  })
+})
