@@ -236,7 +236,7 @@ function explainFailure(error: unknown, call: Call, timeouts: OllamaTimeouts): O
 }
 
 /** The URL to call with credentials removed, and those credentials as a Basic Authorization header. */
-function parseBaseUrl(baseUrl: string): { root: string; authorization: string | null } {
+export function parseBaseUrl(baseUrl: string): { root: string; authorization: string | null } {
   const url = new URL(baseUrl)
   const authorization = url.username === '' && url.password === ''
     ? null

@@ -11,7 +11,7 @@
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Connections } from '../../chat/connections.ts'
-import type { OllamaModel, OllamaTimeouts } from '../../chat/ollama-client.ts'
+import { parseBaseUrl, type OllamaModel, type OllamaTimeouts } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -38,7 +38,7 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
   async function send(index: number, method: string, path: string, body: Body | null, signal: AbortSignal): Promise<Response> {
     const base = connections.listUrls().urls[index]
     if (base === undefined) throw unreachable()
-    const { root, authorization } = splitCredentials(base)
+    const { root, authorization } = parseBaseUrl(base)
     const headers: Record<string, string> = { accept: 'application/json, application/x-ndjson' }
     if (body !== null) headers['content-type'] = 'application/json'
     if (authorization !== null) headers.authorization = authorization
@@ -125,12 +125,3 @@ const tagsEntry = (entry: OllamaModel) => ({
     families: entry.details.families, parameter_size: entry.details.parameterSize, quantization_level: entry.details.quantizationLevel,
   },
 })
-
-/** The URL without credentials, and those credentials as a Basic Authorization header for Ollama. */
-function splitCredentials(baseUrl: string): { root: string; authorization: string | null } {
-  const url = new URL(baseUrl)
-  const authorization = url.username === '' && url.password === ''
-    ? null
-    : 'Basic ' + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')
-  return { root: url.origin + url.pathname.replace(/\/+$/, ''), authorization }
-}
