@@ -41,7 +41,8 @@ export function createApp(deps: Deps) {
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
-  return new Elysia({ handler: { standardHostname: false } })
+  // note: Bun refuses a socket frame over the limit (close 1009) before it is read into memory.
+  return new Elysia({ handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes } })
     .use(httpErrors(deps.log))
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
     .use(cors(deps.config.cors))
