@@ -42,7 +42,7 @@ export type ChatSend = Static<typeof ChatSendFrame>
 /** Why a frame was refused, or a turn could not start; clients switch on it. */
 export type FrameErrorCode =
   | 'invalid_json' | 'unknown_type' | 'invalid_frame' | 'rate_limited'
-  | 'chat_not_found' | 'stream_not_found'
+  | 'chat_not_found' | 'stream_not_found' | 'internal_error'
 
 /** What the server sends. `messageId` is the live-stream id; `storedMessageId` the stored message's. */
 export type ServerFrame =

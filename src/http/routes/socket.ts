@@ -155,7 +155,13 @@ export const socketRoutes = ({ auth, connections, config, log }: SocketDeps, lim
       if (rate === 'over') return send(socket, { type: 'error', code: 'rate_limited', message: `At most ${limits.frameRate.limit} frames per ${limits.frameRate.windowMs / 1000} s.` })
       const checked = parseClientFrame(message)
       if (!checked.ok) return send(socket, { type: 'error', code: checked.code, message: checked.message })
-      handleFrame(socket, state, checked.frame)
+      try {
+        handleFrame(socket, state, checked.frame)
+      } catch (error) {
+        // note: a failing store (e.g. data that no longer decrypts) answers this frame; the socket lives on.
+        log.error('socket frame failed', { type: checked.frame.type, error: error instanceof Error ? error.name : 'unknown' })
+        send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
+      }
     },
 
     close(ws) {
