@@ -16,6 +16,8 @@ import { createApiKeyRepo } from './api-keys.ts'
 import { createChatRepo } from './chats.ts'
 import { createCredentialRepo } from './credentials.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
+import { createGroupRepo } from './groups.ts'
+import { createIdentityRepo } from './identities.ts'
 import { readKeyCheck, writeKeyCheck, type StoredKeyCheck } from './key-check.ts'
 import { migrate } from './migrate.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
@@ -114,6 +116,8 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     credentials: createCredentialRepo(db, dataKeys, now),
     sessions: createSessionRepo(db, dataKeys, now),
     apiKeys: createApiKeyRepo(db, dataKeys, now),
+    identities: createIdentityRepo(db, dataKeys, now),
+    groups: createGroupRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /** Checkpoints the WAL into the database file and closes it. */
