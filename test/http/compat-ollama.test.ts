@@ -78,6 +78,37 @@ describe('the official Ollama client through /ollama', () => {
     }
   })
 
+  test('an Ollama that goes silent mid-stream is dropped after OLLAMA_IDLE_TIMEOUT: the stream ends with Ollama\'s error line', async () => {
+    ollama.setBehaviour({ fault: { kind: 'stall', afterChunks: 2 } })
+    try {
+      const response = await fetch(`${url}/ollama/api/chat`, {
+        method: 'POST', headers: { ...bearer(userToken), 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'one two three four' }] }),
+      })
+      const upstream = lastRequest('/api/chat')
+      expect(response.status).toBe(200)
+      const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { error?: string; message?: { content: string } })
+      expect(lines.slice(0, 2).map((line) => line.message?.content)).toEqual(['one', ' two'])
+      expect(lines.at(-1)!.error).toContain('Ollama sent nothing for 2 s')
+      expect(await Promise.race([upstream.settled, Bun.sleep(2_000).then(() => 'still running')])).toBe('aborted')
+    } finally {
+      ollama.setBehaviour({ fault: null })
+    }
+  })
+
+  test('the official client sees the silent stream end as an error, not a hang', async () => {
+    ollama.setBehaviour({ fault: { kind: 'stall', afterChunks: 1 } })
+    try {
+      const stream = await clientFor(userToken).chat({ model: MODEL, messages: [{ role: 'user', content: 'one two three' }], stream: true })
+      const failure = await (async () => {
+        for await (const _ of stream) { /* the first piece, then silence */ }
+      })().then(() => null, (error: Error) => error.message)
+      expect(failure).toContain('Ollama sent nothing')
+    } finally {
+      ollama.setBehaviour({ fault: null })
+    }
+  })
+
   test('an unknown model is 404 in Ollama\'s shape', async () => {
     const error = await clientFor(userToken).show({ model: 'nope:1b' }).then(() => null, (caught: { status_code: number; error: string }) => caught)
     expect(error?.status_code).toBe(404)

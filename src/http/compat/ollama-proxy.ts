@@ -2,7 +2,9 @@
  * Ollama's own API under /ollama/api/*, as Open WebUI proxies it, for Ollama's clients holding a
  * session token or an API key. Model calls go to the connections that have the model (the next one
  * when one cannot be reached); /api/tags and /api/ps merge every connection's answer. Streams pass
- * through chunk by chunk, and a client going away closes the request to Ollama.
+ * through chunk by chunk, and a client going away closes the request to Ollama. An Ollama that
+ * goes silent mid-answer for `timeouts.idleMs` is dropped: a stream ends with Ollama's own
+ * `{"error": ...}` line, as Ollama reports a failure mid-stream.
  *
  * Threat: this route makes the server send requests. Only the listed paths go through, model
  * management (pull, delete, create, copy, push) is for administrators, and the client's
@@ -32,7 +34,44 @@ const unreachable = () => new OllamaShapedError(502, 'ollama_unreachable', 'Olla
 const timedOut = () => new OllamaShapedError(504, 'ollama_timeout', 'Ollama did not answer in time.')
 const modelNotFound = (name: string) => new OllamaShapedError(404, 'model_not_found', `model ${JSON.stringify(name.slice(0, 200))} not found`)
 
-/** The /ollama/api/* routes; `timeouts.firstByteMs` bounds the wait for Ollama's status line. */
+/** Passes Ollama's body on as it comes; silence longer than `idleMs` closes the upstream request and ends the body. */
+function passThroughUntilIdle(body: ReadableStream<Uint8Array>, isNdjson: boolean, idleMs: number, closeUpstream: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  const stop = () => {
+    closeUpstream()
+    reader.cancel().catch(() => {})
+  }
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const silence = new Promise<'idle'>((resolve) => (timer = setTimeout(() => resolve('idle'), idleMs)))
+      try {
+        const step = await Promise.race([reader.read(), silence])
+        if (step === 'idle') {
+          stop()
+          if (!isNdjson) return controller.error(new Error('Ollama went silent'))
+          controller.enqueue(idleErrorLine(idleMs))
+          return controller.close()
+        }
+        if (step.done) controller.close()
+        else controller.enqueue(step.value)
+      } catch (error) {
+        stop()
+        controller.error(error)
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+    cancel() {
+      stop()
+    },
+  })
+}
+
+const idleErrorLine = (idleMs: number) =>
+  new TextEncoder().encode(JSON.stringify({ error: `Ollama sent nothing for ${idleMs / 1000} s and was stopped.` }) + '\n')
+
+/** The /ollama/api/* routes; `timeouts.firstByteMs` bounds the wait for Ollama's status line, `idleMs` each later wait. */
 export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, timeouts: OllamaTimeouts) => {
   /** Sends one request to connection `index`; throws for a connection that can't be reached in time. */
   async function send(index: number, method: string, path: string, body: Body | null, signal: AbortSignal): Promise<Response> {
@@ -62,10 +101,13 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
   async function forward(indexes: number[], method: string, path: string, body: Body | null, signal: AbortSignal): Promise<Response> {
     let failure: unknown = unreachable()
     for (const index of indexes) {
+      const upstreamRequest = new AbortController()
       try {
-        const upstream = await send(index, method, path, body, signal)
+        const upstream = await send(index, method, path, body, AbortSignal.any([signal, upstreamRequest.signal]))
         const contentType = upstream.headers.get('content-type')
-        return new Response(upstream.body, { status: upstream.status, headers: contentType === null ? {} : { 'content-type': contentType } })
+        const passed = upstream.body === null ? null
+          : passThroughUntilIdle(upstream.body, contentType?.includes('ndjson') === true, timeouts.idleMs, () => upstreamRequest.abort())
+        return new Response(passed, { status: upstream.status, headers: contentType === null ? {} : { 'content-type': contentType } })
       } catch (error) {
         if (signal.aborted) throw error
         failure = error
