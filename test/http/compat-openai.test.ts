@@ -100,6 +100,26 @@ describe('the official OpenAI client', () => {
     if (status === 404) expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('model_not_found')
   })
 
+  test.each<[string, Record<string, unknown>, string]>([
+    ['n = 2', { n: 2 }, 'one choice'],
+    ['tools', { tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }] }, 'Tool calling'],
+    ['functions', { functions: [{ name: 'get_weather', parameters: {} }] }, 'Function calling'],
+  ])('a request with %s is refused as a 400 the client raises, and Ollama is never asked', async (_, extra, message) => {
+    const { token, client } = await startServer()
+    const before = ollama.requests.length
+    const error = await client(token).chat.completions.create({ ...ask(), ...extra } as Parameters<ReturnType<typeof client>['chat']['completions']['create']>[0])
+      .then(() => null, (caught: unknown) => caught as InstanceType<typeof OpenAI.APIError>)
+    expect(error?.status).toBe(400)
+    expect(error?.message).toContain(message)
+    expect(ollama.requests.length).toBe(before)
+  })
+
+  test('n = 1 and an empty tools list are fine', async () => {
+    const { token, client } = await startServer()
+    const completion = await client(token).chat.completions.create({ ...ask('plain answer'), n: 1, tools: [] })
+    expect(completion.choices[0]!.message.content).toBe('plain answer')
+  })
+
   test('a connection failing before its first byte is skipped for the next one that has the model', async () => {
     const flaky = await startFakeOllama()
     const { openai } = await startServer([flaky.url, ollama.url])

@@ -47,6 +47,16 @@ export class OpenAiError extends HttpError {
 
 const invalid = (message: string) => new OpenAiError(400, 'invalid_request_error', 'invalid_request', message)
 
+/**
+ * Refuses what Enclave can't honour rather than answering as if it had: several choices (`n`), and
+ * tool definitions, which would otherwise be dropped and leave a client waiting for tool calls.
+ */
+export function refuseUnsupportedFields(body: Record<string, unknown>): void {
+  if (body.n !== undefined && body.n !== null && body.n !== 1) throw invalid('Only one choice per request is supported: leave n out or set it to 1.')
+  if (Array.isArray(body.tools) && body.tools.length > 0) throw invalid('Tool calling is not supported on this endpoint yet; send the request without tools.')
+  if (Array.isArray(body.functions) && body.functions.length > 0) throw invalid('Function calling is not supported on this endpoint yet; send the request without functions.')
+}
+
 /** Turns OpenAI messages into Ollama's: text parts joined, base64 data-URL images kept, `developer` as `system`. */
 export function toOllamaMessages(messages: CompletionRequest['messages']): ChatMessage[] {
   return messages.map(({ role, content }) => {

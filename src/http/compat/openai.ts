@@ -13,7 +13,7 @@ import type { Connections } from '../../chat/connections.ts'
 import { OllamaError, type ChatChunk, type ChatMessage, type ModelOptions } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
-import { CompletionBody, finishReason, OpenAiError, toOllamaMessages, toOllamaOptions, usageOf } from './openai-shapes.ts'
+import { CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaMessages, toOllamaOptions, usageOf } from './openai-shapes.ts'
 
 type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
 
@@ -60,6 +60,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
     .post('/api/chat/completions', async ({ body, request }) => {
+      refuseUnsupportedFields(body)
       const messages = toOllamaMessages(body.messages)
       const { first, rest } = await startChat(body.model, messages, toOllamaOptions(body), request.signal)
       const head = { id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`, created: Math.floor(deps.now() / 1000), model: body.model }
