@@ -8,10 +8,16 @@
  * it: the first checkpoint appends the assistant message with stats `{ partial: true }`, later ones
  * and the final store rewrite that one row. An answer that fails after a checkpoint keeps the row,
  * still marked partial. An answer shorter than one interval is stored once, at the end.
+ *
+ * A user may have `maxConcurrentAnswers` answers streaming at once. After the first answer in a
+ * new chat, the model is asked for a title (when titles are on), which every socket of the user
+ * receives as `chat:title`.
  */
+import type { ChatConfig } from '../config/chat-variables.ts'
 import type { ChatRepo, Message } from '../db/chats.ts'
-import { parseChatId, type MessageId, type UserId } from '../db/ids.ts'
+import { parseChatId, type ChatId, type MessageId, type UserId } from '../db/ids.ts'
 import type { Logger } from '../log/logger.ts'
+import { buildTitlePrompt, DEFAULT_TITLE_TEMPLATE, generateTitle } from './chat-title.ts'
 import type { Connections } from './connections.ts'
 import type { ChatSend, FrameErrorCode, TurnStats } from './frames.ts'
 import type { LiveStream, LiveStreams } from './live-streams.ts'
@@ -23,12 +29,17 @@ export type ChatTurnDeps = {
   chats: ChatRepo; connections: Connections; streams: LiveStreams; hub: SocketHub; log: Logger
   /** How often the answer so far is saved while it streams. */
   checkpointIntervalMs: number
+  /** Null when titles are not generated. */
+  titles: ChatConfig['titles']
+  maxConcurrentAnswers: number
 }
 
 export type TurnStart = { ok: true; stream: LiveStream; done: Promise<void> } | { ok: false; code: FrameErrorCode; message: string }
 
 const DEFAULT_TITLE = 'New Chat'
 const YIELD_EVERY_DELTAS = 256
+/** A title is a short answer; a model that takes longer than this is not waited for. */
+const TITLE_TIMEOUT_MS = 60_000
 
 /**
  * Stores the user's message (in a new chat when `chatId` is absent), tells every socket of the
@@ -36,22 +47,31 @@ const YIELD_EVERY_DELTAS = 256
  * turn has ended (it never rejects).
  */
 export function startChatTurn(deps: ChatTurnDeps, userId: UserId, frame: ChatSend): TurnStart {
+  if (deps.streams.countLiveStreamsOfUser(userId) >= deps.maxConcurrentAnswers) {
+    return { ok: false, code: 'too_many_answers', message: `At most ${deps.maxConcurrentAnswers} answers may stream at once; wait for one to end or stop it.` }
+  }
   const chatId = frame.chatId === undefined ? null : parseChatId(frame.chatId)
   if (frame.chatId !== undefined && (chatId === null || deps.chats.findChatForUser(userId, chatId) === null)) {
     return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
   }
-  const chat = chatId ?? deps.chats.createChat(userId, titleFrom(frame.content)).id
+  const firstTitle = titleFrom(frame.content)
+  const chat = chatId ?? deps.chats.createChat(userId, firstTitle).id
   const userMessage = deps.chats.addMessage(userId, chat, { role: 'user', content: frame.content, images: frame.images ?? null })
   if (userMessage === null) return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
 
   const stream = deps.streams.start(userId, chat, deps.hub.socketsOf(userId))
   deps.streams.send(stream, { type: 'chat:started', chatId: chat, userMessageId: userMessage.id, messageId: stream.id, model: frame.model })
   const history = deps.chats.listMessagesInChat(userId, chat).map(toChatMessage)
-  const done = streamAnswer(deps, stream, userMessage, frame, history)
-  return { ok: true, stream, done }
+  const answered = streamAnswer(deps, stream, userMessage, frame, history)
+  const titles = deps.titles
+  const done = chatId !== null || titles === null ? answered : answered.then(async (isAnswered) => {
+    if (isAnswered) await retitleNewChat(deps, titles, userId, chat, frame.model, firstTitle)
+  })
+  return { ok: true, stream, done: done.then(() => undefined) }
 }
 
-async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, userMessage: Message, frame: ChatSend, history: ChatMessage[]): Promise<void> {
+/** Streams and stores the answer; resolves true when a whole answer was stored (never rejects). */
+async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, userMessage: Message, frame: ChatSend, history: ChatMessage[]): Promise<boolean> {
   const { streams } = deps
   const base = { chatId: stream.chatId, messageId: stream.id }
   let saved: { id: MessageId; deltaCount: number } | null = null
@@ -70,21 +90,44 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, userMessage:
   const checkpoint = setInterval(() => {
     if (stream.deltas.length > (saved?.deltaCount ?? 0)) save({ partial: true })
   }, deps.checkpointIntervalMs)
-  const store = (stats: TurnStats) => {
+  const store = (stats: TurnStats): boolean => {
     clearInterval(checkpoint)
     const storedId = save(stats)
     if (storedId === null) streams.finish(stream, { type: 'chat:error', ...base, code: 'chat_not_found', message: 'The chat was deleted during the answer.' })
     else streams.finish(stream, { type: 'chat:done', ...base, storedMessageId: storedId, cancelled: stats.cancelled === true, stats })
+    return storedId !== null && stats.cancelled !== true
   }
   try {
     const stats = await requestAnswer(deps, stream, frame, history)
-    store(stats)
+    return store(stats)
   } catch (error) {
     clearInterval(checkpoint)
     if (error instanceof OllamaError && error.reason === 'aborted') return store({ cancelled: true })
-    if (error instanceof OllamaError) return streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
-    deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
-    streams.finish(stream, { type: 'chat:error', ...base, code: 'internal_error', message: 'Something went wrong on the server.' })
+    if (error instanceof OllamaError) streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
+    else {
+      deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
+      streams.finish(stream, { type: 'chat:error', ...base, code: 'internal_error', message: 'Something went wrong on the server.' })
+    }
+    return false
+  }
+}
+
+/**
+ * Asks the model for a title after a new chat's first answer and, unless the user renamed the chat
+ * in the meantime, stores it and tells the user's sockets. A failure keeps the first-line title.
+ */
+async function retitleNewChat(deps: ChatTurnDeps, titles: NonNullable<ChatConfig['titles']>, userId: UserId, chatId: ChatId, model: string, firstTitle: string): Promise<void> {
+  const isStillFirstTitle = () => deps.chats.findChatForUser(userId, chatId)?.title === firstTitle
+  try {
+    if (!isStillFirstTitle()) return
+    const messages = deps.chats.listMessagesInChat(userId, chatId)
+    const prompt = buildTitlePrompt(titles.template ?? DEFAULT_TITLE_TEMPLATE, messages)
+    const title = await generateTitle(deps.connections, titles.taskModel ?? model, prompt, AbortSignal.timeout(TITLE_TIMEOUT_MS))
+    if (title === null) return
+    if (!isStillFirstTitle()) return
+    if (deps.chats.renameChat(userId, chatId, title)) deps.hub.publish(userId, { type: 'chat:title', chatId, title })
+  } catch (error) {
+    deps.log.warn('chat title not generated', { reason: error instanceof OllamaError ? error.reason : error instanceof Error ? error.name : 'unknown' })
   }
 }
 

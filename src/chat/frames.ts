@@ -42,7 +42,7 @@ export type ChatSend = Static<typeof ChatSendFrame>
 /** Why a frame was refused, or a turn could not start; clients switch on it. */
 export type FrameErrorCode =
   | 'invalid_json' | 'unknown_type' | 'invalid_frame' | 'rate_limited'
-  | 'chat_not_found' | 'stream_not_found' | 'internal_error'
+  | 'chat_not_found' | 'stream_not_found' | 'too_many_answers' | 'internal_error'
 
 /** What the server sends. `messageId` is the live-stream id; `storedMessageId` the stored message's. */
 export type ServerFrame =
@@ -51,6 +51,8 @@ export type ServerFrame =
   | { type: 'chat:delta'; chatId: string; messageId: string; index: number; content: string }
   | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; cancelled: boolean; stats: TurnStats }
   | { type: 'chat:error'; chatId: string; messageId: string; code: string; message: string }
+  | { type: 'chat:title'; chatId: string; title: string }
+  | { type: 'model:pull'; name: string; connection: number; status: string; total?: number; completed?: number; error?: string }
 
 /** Ollama's statistics for the answer, or `{ cancelled: true }` for one cut short. */
 export type TurnStats = (ChatStats & { cancelled?: false }) | { cancelled: true }

@@ -59,6 +59,13 @@ export class LiveStreams {
     return entry === undefined || entry.userId !== userId ? null : entry
   }
 
+  /** How many of the user's answers are still streaming. */
+  countLiveStreamsOfUser(userId: UserId): number {
+    let count = 0
+    for (const entry of this.#entries.values()) if (entry.userId === userId && entry.final === null) count += 1
+    return count
+  }
+
   /** Sends a frame about the stream to its watchers (no-op once finished). */
   send(stream: LiveStream, frame: ServerFrame): void {
     const entry = this.#entry(stream)

@@ -8,6 +8,7 @@ import { ollamaConfigFrom, type OllamaConfig } from './ollama-variables.ts'
 import { isParseFailure } from './parsers.ts'
 import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './security-header-settings.ts'
 import { socketConfigFrom, type SocketConfig } from './socket-variables.ts'
+import { chatConfigFrom, type ChatConfig } from './chat-variables.ts'
 import { variables, type Variable, type VariableName, type VariableValues } from './variables.ts'
 
 /** Where a setting's value came from, in order of precedence. */
@@ -44,6 +45,8 @@ export type Config = Readonly<{
   auth: AuthConfig
   /** The chat socket's heartbeat and frame limits (WEBSOCKET_*). */
   socket: SocketConfig
+  /** Title generation and the per-user answer limit. */
+  chat: ChatConfig
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
@@ -132,6 +135,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     cors: corsPolicyFrom(typed.CORS_ALLOW_ORIGIN, typed.CORS_ALLOW_CUSTOM_SCHEME),
     auth: authConfigFrom(typed, cwd),
     socket: socketConfigFrom(typed),
+    chat: chatConfigFrom(typed),
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
   })

@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
 import { createConnections } from '../chat/connections.ts'
+import { SocketHub } from '../chat/socket-hub.ts'
 import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
@@ -38,6 +39,8 @@ export type Deps = {
 export function createApp(deps: Deps) {
   const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
   const connections = createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })
+  // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
+  const hub = new SocketHub()
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
@@ -52,9 +55,9 @@ export function createApp(deps: Deps) {
     .use(appConfigRoutes(deps.config))
     .use(authRoutes(auth, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
-    .use(modelRoutes(auth, deps.config.trustedProxies, connections))
+    .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatRoutes(auth, deps.config.trustedProxies))
-    .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
+    .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
     .use(openAiRoutes(auth, deps.config.trustedProxies, connections))
     .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
     .use(staticAssets())

@@ -25,7 +25,8 @@ async function startSetup(env: Record<string, string> = {}) {
   const second = await startFakeOllama()
   cleanups.push(() => first.stop(), () => second.stop())
   const time = Date.now()
-  const started = startTestApp({ OLLAMA_BASE_URLS: `${first.url};${second.url}`, ...env }, () => time)
+  // note: titles off: a title request would be one more /api/chat call on the first stand-in.
+  const started = startTestApp({ OLLAMA_BASE_URLS: `${first.url};${second.url}`, ENABLE_TITLE_GENERATION: 'false', ...env }, () => time)
   const user = await signUp(started.app, 'ada@example.com')
   started.app.listen({ hostname: '127.0.0.1', port: 0 })
   cleanups.push(() => started.app.stop(true))

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { createAuthDeps } from '../../src/auth/auth-deps.ts'
 import { createConnections } from '../../src/chat/connections.ts'
+import { SocketHub } from '../../src/chat/socket-hub.ts'
 import { httpErrors } from '../../src/http/http-error.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from '../../src/http/routes/socket.ts'
 import { bearer, signUp, statusOf } from '../helpers/accounts.ts'
@@ -85,7 +86,7 @@ describe('revocation', () => {
     const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
     const connections = createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })
     const sockets = new Elysia().use(httpErrors(deps.log))
-      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log }, { ...DEFAULT_SOCKET_LIMITS, recheckIntervalMs: 30 }))
+      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub: new SocketHub() }, { ...DEFAULT_SOCKET_LIMITS, recheckIntervalMs: 30 }))
       .listen({ hostname: '127.0.0.1', port: 0 })
     try {
       const socketUrl = `ws://127.0.0.1:${sockets.server!.port}/api/ws`

@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { connect as connectTcp, type Socket as TcpSocket } from 'node:net'
 import { createAuthDeps } from '../../src/auth/auth-deps.ts'
 import { createConnections } from '../../src/chat/connections.ts'
+import { SocketHub } from '../../src/chat/socket-hub.ts'
 import { httpErrors } from '../../src/http/http-error.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from '../../src/http/routes/socket.ts'
 import { signUp } from '../helpers/accounts.ts'
@@ -23,7 +24,7 @@ beforeAll(async () => {
   const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
   const connections = createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })
   const limits = { ...DEFAULT_SOCKET_LIMITS, pingIntervalMs: PING_INTERVAL_MS, pingTimeoutMs: PING_TIMEOUT_MS }
-  sockets = new Elysia().use(httpErrors(deps.log)).use(socketRoutes({ auth, connections, config: deps.config, log: deps.log }, limits))
+  sockets = new Elysia().use(httpErrors(deps.log)).use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub: new SocketHub() }, limits))
     .listen({ hostname: '127.0.0.1', port: 0 }) as unknown as Elysia
   port = sockets.server!.port!
 })

@@ -2,10 +2,15 @@
  * The model list every active user sees (Open WebUI's GET /api/models), and the admin routes that
  * manage Ollama: the connection list, each connection's status, pulling and deleting models.
  * Only administrators see connection URLs and why a connection failed; users get model names.
+ * A pull's progress is the HTTP answer, and also goes to every socket of the admin who asked
+ * (`model:pull` frames), so each of their tabs can show it.
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Connection, Connections, ListedModel } from '../../chat/connections.ts'
+import type { SocketHub } from '../../chat/socket-hub.ts'
+import type { ServerFrame } from '../../chat/frames.ts'
+import type { UserId } from '../../db/ids.ts'
 import { OllamaError, type OllamaModel, type PullProgress } from '../../chat/ollama-client.ts'
 import { MAX_OLLAMA_CONNECTIONS } from '../../config/ollama-variables.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -65,7 +70,7 @@ function toHttpError(error: unknown): unknown {
 }
 
 /** GET /api/models for active users, and Ollama management under /api/v1/ollama for admins. */
-export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections) => {
+export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, hub: SocketHub) => {
   const connectionAt = (index: number | undefined): Connection => {
     const found = connections.connectionAt(index ?? 0)
     if (found === null) throw new HttpError(404, 'connection_not_found', 'There is no Ollama connection with that index.')
@@ -95,8 +100,13 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
 
       .get('/status', async () => ({ connections: await connections.checkHealth() }), { auth: 'admin' })
 
-      .post('/pull', async ({ body, request }) => {
-        const progress = connectionAt(body.connection).client.pull({ name: body.name, signal: request.signal })
+      .post('/pull', async ({ body, request, principal }) => {
+        const connection = body.connection ?? 0
+        const progress = connectionAt(connection).client.pull({ name: body.name, signal: request.signal })
+        const tellSockets = (line: ReturnType<typeof describeProgress> | { error: string }) => {
+          const frame: ServerFrame = { type: 'model:pull', name: body.name, connection, status: 'error' in line ? 'error' : line.status, ...line }
+          hub.publish(principal.user.id as UserId, frame)
+        }
         // note: the first line is awaited here, so an unreachable Ollama or an unknown model is an HTTP status.
         let pending: IteratorResult<PullProgress> | null = await progress.next().catch((error: unknown) => {
           throw toHttpError(error)
@@ -109,12 +119,17 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
               if (step.done) {
                 connections.forgetModels()
                 controller.close()
-              } else controller.enqueue(ndjsonLine(describeProgress(step.value)))
+              } else {
+                const line = describeProgress(step.value)
+                controller.enqueue(ndjsonLine(line))
+                tellSockets(line)
+              }
             } catch (error) {
               if (!(error instanceof OllamaError)) throw error
               // note: headers are sent by now, so the failure is a last line, as Ollama reports one; its
               // message names no URL and quotes Ollama at most briefly, which suits this admin-only route.
               controller.enqueue(ndjsonLine({ error: error.message, code: error.reason }))
+              tellSockets({ error: error.message })
               controller.close()
             }
           },

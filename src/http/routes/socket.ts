@@ -21,7 +21,7 @@ import { startChatTurn } from '../../chat/chat-turn.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams } from '../../chat/live-streams.ts'
-import { SocketHub } from '../../chat/socket-hub.ts'
+import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { SocketConfig } from '../../config/socket-variables.ts'
 import type { UserId } from '../../db/ids.ts'
@@ -43,7 +43,7 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
   frameRate: { limit: 20, windowMs: 1_000 }, keepFinishedMs: 60_000, checkpointIntervalMs: 1_000,
 }
 
-export type SocketDeps = { auth: AuthDeps; connections: Connections; config: Config; log: Logger }
+export type SocketDeps = { auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub }
 
 /** The subprotocol a client offers alongside its token, and the one the server answers. */
 export const SOCKET_PROTOCOL = 'enclave'
@@ -55,10 +55,12 @@ type Socket = { send(text: string): unknown; close(code?: number, reason?: strin
 type Admission = { userId: UserId; credential: string }
 type SocketState = Admission & { windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null }
 
-export const socketRoutes = ({ auth, connections, config, log }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
-  const hub = new SocketHub<Socket>()
+export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
   const streams = new LiveStreams(auth.now, limits.keepFinishedMs)
-  const turnDeps = { chats: auth.store.chats, connections, streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs }
+  const turnDeps = {
+    chats: auth.store.chats, connections, streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
+    titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser,
+  }
   const admissions = new WeakMap<Request, Admission>()
   const states = new Map<Socket, SocketState>()
   const listedOrigins = new Set(config.cors.allowsAnyOrigin ? [] : config.cors.allowedOrigins)
