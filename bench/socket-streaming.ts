@@ -52,7 +52,8 @@ type StreamTiming = { firstMs: number; totalMs: number; arrivals: number[]; byte
 /** Runs all five measurements against one app and one stand-in. */
 export async function measureSocketStreaming(): Promise<SocketStreamingFigures> {
   const fake = await startFakeOllama({ behaviour: { chunkDelayMs: 0, chunkCount: LATENCY_CHUNKS } })
-  const config = loadConfig({ env: { OLLAMA_BASE_URL: fake.url }, cwd: process.cwd() })
+  // note: titles off: each turn starts a new chat, and a title request would be one more answer from the stand-in.
+  const config = loadConfig({ env: { OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false' }, cwd: process.cwd() })
   const store = openMemoryStore()
   const sessionSecret = crypto.randomUUID()
   const audit = createMemoryAuditLog()
