@@ -4,6 +4,7 @@ import { ConfigError, type ConfigProblem } from './config-error.ts'
 import { corsPolicyFrom, type CorsPolicy } from './cors-origins.ts'
 import { parseDotenv } from './dotenv.ts'
 import { addressList, type AddressList } from './network.ts'
+import { oauthConfigFrom, type OAuthConfig } from './oauth-variables.ts'
 import { ollamaConfigFrom, type OllamaConfig } from './ollama-variables.ts'
 import { isParseFailure } from './parsers.ts'
 import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './security-header-settings.ts'
@@ -44,6 +45,8 @@ export type Config = Readonly<{
   auth: AuthConfig
   /** The chat socket's heartbeat and frame limits (WEBSOCKET_*). */
   socket: SocketConfig
+  /** Single sign-on providers and their account rules (OAUTH_*, OPENID_*, GOOGLE_*, MICROSOFT_*, GITHUB_*). */
+  oauth: OAuthConfig
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
@@ -111,6 +114,9 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     problems.push({ variable: 'ENCRYPTION_KEY_FILE', value: typed.ENCRYPTION_KEY_FILE, expected: 'to be unset when ENCRYPTION_KEY is set (choose one)' })
   }
   problems.push(...checkAuthSettings(typed))
+  // note: the providers are checked only once every variable parsed, as they combine several.
+  const oauth = problems.length === 0 ? oauthConfigFrom(typed, cwd) : null
+  problems.push(...(oauth?.problems ?? []))
   if (problems.length > 0) throw new ConfigError(problems)
 
   const dataDir = resolve(cwd, typed.DATA_DIR)
@@ -132,6 +138,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     cors: corsPolicyFrom(typed.CORS_ALLOW_ORIGIN, typed.CORS_ALLOW_CUSTOM_SCHEME),
     auth: authConfigFrom(typed, cwd),
     socket: socketConfigFrom(typed),
+    oauth: oauth!.oauth,
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
   })

@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
+import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
+import { createOidcProviders } from '../auth/oidc-providers.ts'
+import { createSignOutRedirect } from '../auth/oidc-sign-out.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
 import { createConnections } from '../chat/connections.ts'
 import type { Config } from '../config/load-config.ts'
@@ -19,6 +22,7 @@ import { authRoutes } from './routes/auths.ts'
 import { chatRoutes } from './routes/chats.ts'
 import { healthRoutes } from './routes/health.ts'
 import { modelRoutes } from './routes/models.ts'
+import { oauthRoutes } from './routes/oauth.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
 import { userRoutes } from './routes/users.ts'
 
@@ -37,6 +41,8 @@ export type Deps = {
 /** The table of contents of the server: plugins first, then routes, then the UI. */
 export function createApp(deps: Deps) {
   const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
+  const providers = createOidcProviders(deps.config.oauth)
+  const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds)
   const connections = createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
@@ -50,7 +56,8 @@ export function createApp(deps: Deps) {
     .use(bodyLimit(deps.config.maxRequestBodyBytes))
     .use(healthRoutes())
     .use(appConfigRoutes(deps.config))
-    .use(authRoutes(auth, deps.config.trustedProxies))
+    .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
+    .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections))
     .use(chatRoutes(auth, deps.config.trustedProxies))
