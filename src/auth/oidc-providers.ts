@@ -184,5 +184,11 @@ function isNetworkError(error: unknown): boolean {
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error).slice(0, 200)
   const code = (error as { code?: unknown }).code
-  return `${error.name}${typeof code === 'string' ? ` ${code}` : ''}: ${error.message}`.slice(0, 300)
+  // note: openid-client names the claim that failed (iss, aud, nonce, ...) in the cause; only its name is kept.
+  let claim: unknown
+  for (let cause: unknown = error.cause, depth = 0; cause !== undefined && cause !== null && depth < 3 && claim === undefined; depth++) {
+    claim = (cause as { claim?: unknown }).claim
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return `${error.name}${typeof code === 'string' ? ` ${code}` : ''}: ${error.message}${typeof claim === 'string' ? ` (claim ${claim})` : ''}`.slice(0, 300)
 }
