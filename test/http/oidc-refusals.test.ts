@@ -111,9 +111,9 @@ describe('a callback that does not check out is refused, and nothing is created'
   test('an ID token from another issuer', async () => {
     // A discovery document that names this proxy as issuer but points at the real provider's
     // endpoints: the provider's genuine, well-signed ID token then carries the wrong `iss`.
-    const proxy = Bun.serve({
+    const proxy: Bun.Server<undefined> = Bun.serve({
       hostname: '127.0.0.1', port: 0,
-      async fetch() {
+      async fetch(): Promise<Response> {
         const metadata = await (await fetch(op.discoveryUrl)).json() as Record<string, unknown>
         delete metadata.authorization_response_iss_parameter_supported
         return Response.json({ ...metadata, issuer: `http://127.0.0.1:${proxy.port}` })
