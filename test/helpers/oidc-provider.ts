@@ -61,7 +61,7 @@ export async function startOidcProvider(accounts: Map<string, TestAccount> = def
     server.listen(0, '127.0.0.1', () => resolve())
   })
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })
+  const jwk = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: `test-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' }
 
   // note: clients live in this map so they can be added after the provider starts.
   const clientAdapter = {
@@ -72,7 +72,7 @@ export async function startOidcProvider(accounts: Map<string, TestAccount> = def
   const provider = new Provider(issuer, {
     adapter: (name: string) => (name === 'Client' ? clientAdapter : new MemoryAdapter(name)) as never,
     pkce: { required: () => true },
-    jwks: { keys: [{ ...jwk, kid: `test-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' }] as never },
+    jwks: { keys: [jwk] as never },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     claims: {
       openid: ['sub'],
@@ -124,6 +124,8 @@ export async function startOidcProvider(accounts: Map<string, TestAccount> = def
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
     accounts,
     backchannel,
+    /** The provider's private signing key, so a test can mint tokens the provider could have signed. */
+    signingJwk: jwk,
     /** The password the harness generated for this login. */
     passwordOf(login: string): string {
       return passwords.get(login) ?? 'no-such-user'

@@ -3,18 +3,40 @@
  * test provider, with its own client registered there (callback and back-channel URLs on its port).
  */
 import type { TestOidcProvider } from './oidc-provider.ts'
+import { join } from 'node:path'
+import { createMemoryAuditLog } from '../../src/audit/audit-log.ts'
+import { openGate } from '../../src/auth/setup-token.ts'
+import { loadConfig } from '../../src/config/load-config.ts'
+import { openStore } from '../../src/db/open-store.ts'
+import { createApp, type Deps } from '../../src/http/create-app.ts'
+import { createLogger } from '../../src/log/logger.ts'
 import { startTestApp } from './test-app.ts'
+
+/** Like startTestApp, but the store is a real database file in `dataDir` (with a generated key file). */
+function startFileBackedApp(env: Record<string, string>, dataDir: string) {
+  const logLines: string[] = []
+  const audit = createMemoryAuditLog()
+  const deps: Deps = {
+    config: loadConfig({ env: { ...env, DATA_DIR: dataDir }, cwd: process.cwd() }),
+    store: openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, '.encryption_key') }, now: Date.now }),
+    log: createLogger('DEBUG', (line) => void logLines.push(line)),
+    sessionSecret: 'test-session-secret-generated-per-run-' + crypto.randomUUID(),
+    audit, now: Date.now, setupGate: openGate,
+  }
+  return { app: createApp(deps), deps, logLines, audit }
+}
 
 export type SsoApp = Awaited<ReturnType<typeof startSsoApp>>
 
 /** Starts the app with `env` on top of the provider settings; `providerUrl` overrides the discovery URL. */
-export async function startSsoApp(op: TestOidcProvider, env: Record<string, string> = {}, providerUrl: string = op.discoveryUrl) {
+export async function startSsoApp(op: TestOidcProvider, env: Record<string, string> = {}, providerUrl: string = op.discoveryUrl, dataDir: string | null = null) {
   const clientId = `enclave-${crypto.randomUUID()}`
   const clientSecret = `secret-${crypto.randomUUID()}`
-  const started = startTestApp({
+  const fullEnv = {
     OAUTH_CLIENT_ID: clientId, OAUTH_CLIENT_SECRET: clientSecret, OPENID_PROVIDER_URL: providerUrl,
     OAUTH_SCOPES: 'openid email profile groups roles', OAUTH_TIMEOUT: '5', ...env,
-  })
+  }
+  const started = dataDir === null ? startTestApp(fullEnv) : startFileBackedApp(fullEnv, dataDir)
   started.app.listen({ hostname: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${started.app.server!.port}`
   op.registerClient({
@@ -25,6 +47,9 @@ export async function startSsoApp(op: TestOidcProvider, env: Record<string, stri
   })
   return {
     ...started, url, clientId, clientSecret,
-    stop: () => started.app.stop(true),
+    stop: async () => {
+      await started.app.stop(true)
+      if (dataDir !== null) started.deps.store.close()
+    },
   }
 }

@@ -135,7 +135,9 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
           status, headers: { 'cache-control': 'no-store', ...(error === undefined ? {} : { 'content-type': 'application/json' }) },
         })
       if (!oauth.enableBackchannelLogout) return answer(404, 'not_found')
-      const token = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).logout_token : undefined
+      // note: the spec sends the token as a form field; any other body is not a logout request.
+      const isForm = request.headers.get('content-type')?.toLowerCase().startsWith('application/x-www-form-urlencoded') === true
+      const token = isForm && typeof body === 'object' && body !== null ? (body as Record<string, unknown>).logout_token : undefined
       if (typeof token !== 'string' || token.length === 0 || token.length > 16_384) {
         auth.audit.record({ event: 'backchannel_logout_refused', ip, method: 'oidc', reason: 'malformed' })
         return answer(400, 'invalid_request')
