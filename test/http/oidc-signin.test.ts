@@ -126,6 +126,15 @@ describe('accounts from single sign-on', () => {
     expect(config.oauth.providers).toEqual({ oidc: 'Company SSO' })
   })
 
+  test('OPENID_REDIRECT_URI and OAUTH_AUDIENCE go into the authorization request as given', async () => {
+    const app = await appWith({ OPENID_REDIRECT_URI: 'https://chat.example.com/oauth/oidc/callback', OAUTH_AUDIENCE: 'api://enclave' })
+    const res = await fetch(`${app.url}/oauth/oidc/login`, { redirect: 'manual' })
+    const location = new URL(res.headers.get('location')!)
+    expect(location.searchParams.get('redirect_uri')).toBe('https://chat.example.com/oauth/oidc/callback')
+    expect(location.searchParams.get('audience')).toBe('api://enclave')
+    expect(location.searchParams.get('scope')).toBe('openid email profile groups roles')
+  })
+
   test('the login redirect carries state, nonce and PKCE S256, and a sealed HttpOnly flow cookie', async () => {
     const app = await appWith({})
     const res = await fetch(`${app.url}/oauth/oidc/login`, { redirect: 'manual' })
