@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
 import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
-import { createOidcProviders } from '../auth/oidc-providers.ts'
+import { createOidcProviders, type OidcProviders } from '../auth/oidc-providers.ts'
 import { createSignOutRedirect } from '../auth/oidc-sign-out.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
 import { createConnections } from '../chat/connections.ts'
@@ -36,12 +36,14 @@ export type Deps = {
   audit: AuditLog
   now: () => number
   setupGate: SetupGate
+  /** The single sign-on providers; built from config.oauth when not given. */
+  oidcProviders?: OidcProviders
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
 export function createApp(deps: Deps) {
   const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
-  const providers = createOidcProviders(deps.config.oauth)
+  const providers = deps.oidcProviders ?? createOidcProviders(deps.config.oauth)
   const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds)
   const connections = createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a

@@ -43,7 +43,7 @@ describe('single sign-on in the compiled binary', () => {
     expect(existsSync(join(cwd, 'data'))).toBe(false)
   })
 
-  test('a client secret file others may read stops the start', async () => {
+  test('a client secret file others may read stops the start before anything is written', async () => {
     const cwd = tempDir()
     writeFileSync(join(cwd, 'oidc-secret'), 'a-secret-in-a-loose-file\n')
     chmodSync(join(cwd, 'oidc-secret'), 0o644)
@@ -52,5 +52,6 @@ describe('single sign-on in the compiled binary', () => {
     expect(run.stderr).toContain('OAUTH_CLIENT_SECRET_FILE')
     expect(run.stderr).toContain('chmod 600')
     expect(run.output).not.toContain('a-secret-in-a-loose-file')
+    expect(existsSync(join(cwd, 'data'))).toBe(false)
   })
 })
