@@ -24,6 +24,8 @@ export type TestAccount = {
   groups: string[]
   roles: string[]
   realm_access?: { roles: string[] }
+  /** Claims that differ at userinfo from the ID token's. */
+  userinfo?: Record<string, unknown>
 }
 
 export type ClientRegistration = {
@@ -93,7 +95,8 @@ export async function startOidcProvider(accounts: Map<string, TestAccount> = def
     async findAccount(_ctx: unknown, id: string) {
       const account = accounts.get(id)
       if (account === undefined) return undefined
-      return { accountId: id, async claims() { return { sub: id, preferred_username: id, ...account } } }
+      const { userinfo, ...claims } = account
+      return { accountId: id, async claims(use: string) { return { sub: id, preferred_username: id, ...claims, ...(use === 'userinfo' ? userinfo : {}) } } }
     },
     ttl: { Session: 3600, Grant: 3600, AccessToken: 3600, IdToken: 3600, Interaction: 600, RefreshToken: 86400, AuthorizationCode: 60 },
     renderError(ctx: { type: string; body: unknown }, out: unknown) {

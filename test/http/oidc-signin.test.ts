@@ -126,6 +126,25 @@ describe('accounts from single sign-on', () => {
     expect(config.oauth.providers).toEqual({ oidc: 'Company SSO' })
   })
 
+  test('userinfo wins over the ID token, and claim names are configurable', async () => {
+    const app = await appWith({ ENABLE_OAUTH_SIGNUP: 'true', OAUTH_USERNAME_CLAIM: 'preferred_username' })
+    const original = op.accounts.get('bob')!
+    try {
+      op.accounts.set('bob', { ...original, userinfo: { preferred_username: 'robert' } })
+      const jar: CookieJar = new Map()
+      await signIn(jar, app.url, op, 'bob')
+      expect(await (await me(app, jar)).json()).toMatchObject({ name: 'robert' })
+    } finally {
+      op.accounts.set('bob', original)
+    }
+  })
+
+  test('the callback URL comes from WEBUI_URL when it is set', async () => {
+    const app = await appWith({ WEBUI_URL: 'https://chat.example.com/enclave' })
+    const res = await fetch(`${app.url}/oauth/oidc/login`, { redirect: 'manual' })
+    expect(new URL(res.headers.get('location')!).searchParams.get('redirect_uri')).toBe('https://chat.example.com/enclave/oauth/oidc/login/callback')
+  })
+
   test('OPENID_REDIRECT_URI and OAUTH_AUDIENCE go into the authorization request as given', async () => {
     const app = await appWith({ OPENID_REDIRECT_URI: 'https://chat.example.com/oauth/oidc/callback', OAUTH_AUDIENCE: 'api://enclave' })
     const res = await fetch(`${app.url}/oauth/oidc/login`, { redirect: 'manual' })
