@@ -7,7 +7,7 @@ import { isValidEmail } from './sign-up.ts'
 
 export type OidcLoginRefusal =
   | 'email_missing' | 'domain_not_allowed' | 'blocked_group' | 'role_not_allowed'
-  | 'signup_disabled' | 'email_taken' | 'email_not_verified'
+  | 'signup_disabled' | 'email_taken' | 'email_not_verified' | 'setup_token_required'
 
 export type OidcLoginResult =
   | { ok: true; user: User; created: boolean; linked: boolean; groups: { added: number; removed: number } | null }
@@ -53,11 +53,16 @@ export function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcIdentit
   return deps.store.inTransaction((): OidcLoginResult => {
     let user = linkedUser ?? byEmail
     const created = user === null
+    const isFirst = user === null && deps.store.users.countUsers() === 0
+    // note: the first account becomes admin unless the provider's roles decide; beyond loopback that
+    // needs the setup token (password sign-up), so whoever holds any account at the provider can't take a fresh server.
+    if (isFirst && role === null && !deps.setupGate.admits(undefined)) return { ok: false, reason: 'setup_token_required' }
     if (user === null) {
       const name = (readClaimText(claims, oauth.claims.username) ?? email.split('@')[0]!).slice(0, 200)
       const result = deps.store.users.createUser({ email, name, role: role ?? deps.auth.defaultUserRole, adminIfFirst: role === null })
       if (!result.ok) return { ok: false, reason: 'email_taken' }
       user = result.user
+      if (isFirst) deps.setupGate.close()
     }
     const linked = linkedUser === null
     if (linked) deps.store.identities.linkIdentity(identity.provider, identity.subject, user.id)

@@ -21,8 +21,8 @@ afterAll(async () => {
   await op.stop()
 })
 
-async function appWith(env: Record<string, string> = {}, dataDir: string | null = null) {
-  const app = await startSsoApp(op, { ENABLE_OAUTH_SIGNUP: 'true', ...env }, op.discoveryUrl, dataDir)
+async function appWith(env: Record<string, string> = {}, dataDir?: string) {
+  const app = await startSsoApp(op, { ENABLE_OAUTH_SIGNUP: 'true', ...env }, dataDir === undefined ? {} : { dataDir })
   apps.push(app)
   return app
 }

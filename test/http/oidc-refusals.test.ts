@@ -16,7 +16,7 @@ afterAll(async () => {
 })
 
 async function appWith(env: Record<string, string> = {}, providerUrl?: string) {
-  const app = await startSsoApp(op, { ENABLE_OAUTH_SIGNUP: 'true', ...env }, providerUrl)
+  const app = await startSsoApp(op, { ENABLE_OAUTH_SIGNUP: 'true', ...env }, providerUrl === undefined ? {} : { providerUrl })
   apps.push(app)
   return app
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { PASSWORD, signUp } from '../helpers/accounts.ts'
 import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.ts'
-import { startSsoApp, type SsoApp } from '../helpers/sso-app.ts'
+import { startSsoApp, type SsoApp, type SsoAppOptions } from '../helpers/sso-app.ts'
 import { signIn, type CookieJar } from '../helpers/sso-browser.ts'
 import { req } from '../helpers/test-app.ts'
 
@@ -13,8 +13,8 @@ afterAll(async () => {
   await op.stop()
 })
 
-async function appWith(env: Record<string, string>) {
-  const app = await startSsoApp(op, env)
+async function appWith(env: Record<string, string>, options: SsoAppOptions = {}) {
+  const app = await startSsoApp(op, env, options)
   apps.push(app)
   return app
 }
@@ -50,6 +50,19 @@ describe('accounts from single sign-on', () => {
     expect(jar.has('token')).toBe(false)
     expect(app.deps.store.users.countUsers()).toBe(0)
     expect(app.audit.entries.at(-1)).toMatchObject({ event: 'signin_failed', method: 'oidc', reason: 'signup_disabled' })
+  })
+
+  test('beyond loopback, the first account is not made by single sign-on without the setup token', async () => {
+    let closed = false
+    const setupGate = { tokenFile: '/data/.setup_token', admits: (given: string | undefined) => given === 'the-token', close: () => { closed = true } }
+    const app = await appWith({ ENABLE_OAUTH_SIGNUP: 'true' }, { setupGate })
+    const refused = await signIn(new Map(), app.url, op, 'bob')
+    expect(errorOf(refused.location)).toContain('setup token')
+    expect(app.deps.store.users.countUsers()).toBe(0)
+    // when the provider's roles decide, the first account is not an automatic admin, so no token is needed
+    const managed = await appWith({ ENABLE_OAUTH_SIGNUP: 'true', ENABLE_OAUTH_ROLE_MANAGEMENT: 'true' }, { setupGate })
+    expect((await signIn(new Map(), managed.url, op, 'bob')).location).toBe('/')
+    expect(closed).toBe(true)
   })
 
   test('a second sign-in finds the same user, and each sign-in gets its own session', async () => {

@@ -57,6 +57,7 @@ const failureMessages: Record<LoginFailure, string> = {
   signup_disabled: 'You have no account here, and sign-up through single sign-on is turned off.',
   email_taken: 'An account with this email already exists. Sign in with your password instead.',
   email_not_verified: 'An account with this email already exists, and the provider has not verified the address.',
+  setup_token_required: 'This server has no accounts yet. Create the first (admin) account with the setup token shown on the server console, then use single sign-on.',
 }
 
 export const oauthRoutes = (deps: OAuthRouteDeps) => {
