@@ -18,7 +18,7 @@ export type FinishedLogin = { issuer: string; claims: Claims; sid: string | null
 
 export type ProviderFailure = 'provider_unreachable' | 'provider_refused' | 'invalid_response'
 
-export type StartResult = { ok: true; url: URL; flow: LoginFlow } | { ok: false; reason: ProviderFailure }
+export type StartResult = { ok: true; url: URL; flow: LoginFlow } | { ok: false; reason: ProviderFailure; detail: string }
 export type FinishResult = { ok: true; login: FinishedLogin } | { ok: false; reason: ProviderFailure | 'access_denied'; detail: string }
 
 const GITHUB = {
@@ -83,8 +83,8 @@ export function createOidcProviders(oauth: OAuthConfig) {
       let configuration: client.Configuration
       try {
         configuration = await configurationOf(provider)
-      } catch {
-        return { ok: false, reason: 'provider_unreachable' }
+      } catch (error) {
+        return { ok: false, reason: 'provider_unreachable', detail: describe(error) }
       }
       const flow: LoginFlow = { provider: provider.id, state: client.randomState(), nonce: client.randomNonce(), verifier: client.randomPKCECodeVerifier(), redirectUri }
       const parameters: Record<string, string> = {

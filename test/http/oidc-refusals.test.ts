@@ -152,6 +152,8 @@ describe('the login route', () => {
     expect(new URL(res.headers.get('location')!, app.url).searchParams.get('error')).toBe('The sign-in provider could not be reached. Please try again later.')
     expect(res.headers.getSetCookie().some((line) => line.startsWith('oauth_flow=;'))).toBe(true)
     expect(app.audit.entries.at(-1)).toMatchObject({ event: 'signin_failed', reason: 'provider_unreachable' })
+    expect(app.logLines.join('\n')).toMatch(/single sign-on failed.*provider_unreachable/)
+    expect(app.logLines.join('\n')).not.toContain(app.clientSecret)
   })
 
   test('an unknown provider is refused with a clear error', async () => {

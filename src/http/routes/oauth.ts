@@ -123,7 +123,7 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
       const provider = providers.findProvider(params.provider)
       if (provider === null) return refuse('unknown_provider', params.provider, client.ip, client.isHttps)
       const started = await providers.startLogin(provider, provider.redirectUri ?? callbackUrlOf(provider.id, request, server))
-      if (!started.ok) return refuse(started.reason, provider.id, client.ip, client.isHttps, { detail: 'discovery failed' })
+      if (!started.ok) return refuse(started.reason, provider.id, client.ip, client.isHttps, { detail: started.detail })
       const cookie = sealCookieValue(flowKey, FLOW_PURPOSE, started.flow, auth.now() + FLOW_TTL_MS)
       return redirect(started.url.href, [flowCookie(cookie, client.isHttps, FLOW_TTL_MS / 1000)])
     }, { params: Params })
