@@ -39,6 +39,9 @@ describe('accounts from single sign-on', () => {
     expect(user).toMatchObject({ email: 'bob@example.org', name: 'Bob Builder', role: 'admin' }) // the first account
     expect(app.deps.store.identities.listIdentitiesOfUser(user.id as never)).toHaveLength(1)
     expect(app.audit.entries.map((entry) => [entry.event, entry.method])).toEqual([['signup', 'oidc'], ['signin_succeeded', 'oidc']])
+    // no token, email or secret in the audit log or the server log
+    const written = JSON.stringify(app.audit.entries) + app.logLines.join('\n')
+    for (const secret of [jar.get('token')!, 'eyJ', 'bob@example.org', app.clientSecret]) expect(written).not.toContain(secret)
   })
 
   test('first sign-in is refused when sign-up is off, and nothing is created', async () => {
