@@ -91,7 +91,7 @@ export const oauthVariables = {
   OAUTH_TIMEOUT: { parse: integerFrom(1, 300), default: 10, doc: 'Seconds to wait for a provider on each request (discovery, tokens, userinfo, keys).' },
   OAUTH_EMAIL_CLAIM: { parse: claimPath, default: 'email', doc: 'Claim holding the email address; dotted for nested claims.' },
   OAUTH_USERNAME_CLAIM: { parse: claimPath, default: 'name', doc: 'Claim holding the display name; dotted for nested claims.' },
-  OAUTH_PICTURE_CLAIM: { parse: claimPath, default: 'picture', doc: 'Claim holding the profile picture URL; dotted for nested claims.' },
+  OAUTH_PICTURE_CLAIM: { parse: claimPath, default: 'picture', doc: 'Claim holding the profile picture URL; dotted for nested claims. Accepted for compatibility: Enclave stores no profile pictures yet.' },
   ENABLE_OAUTH_SIGNUP: { parse: boolean, default: false, doc: 'Create an account at the first single sign-on of someone unknown.' },
   OAUTH_MERGE_ACCOUNTS_BY_EMAIL: { parse: boolean, default: false, doc: 'Link a first single sign-on to an existing account with the same email, only when the provider says email_verified=true.' },
   OAUTH_ALLOWED_DOMAINS: { parse: domains, default: ['*'], doc: 'Email domains allowed to sign in with single sign-on, comma-separated; * allows any.' },
