@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { PASSWORD, signUp } from '../helpers/accounts.ts'
 import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.ts'
 import { startSsoApp, type SsoApp, type SsoAppOptions } from '../helpers/sso-app.ts'
-import { signIn, type CookieJar } from '../helpers/sso-browser.ts'
+import { fetchWithJar, signIn, type CookieJar } from '../helpers/sso-browser.ts'
 import { req } from '../helpers/test-app.ts'
 
 let op: TestOidcProvider
@@ -78,6 +78,16 @@ describe('accounts from single sign-on', () => {
     expect(a!.id).toBe(b!.id)
     expect(app.deps.store.users.countUsers()).toBe(1)
     expect(app.deps.store.sessions.listLiveSessions(a!.id as never)).toHaveLength(2)
+  })
+
+  test('/oauth/{provider}/callback finishes a sign-in as /oauth/{provider}/login/callback does', async () => {
+    const app = await appWith({ ENABLE_OAUTH_SIGNUP: 'true' })
+    const jar: CookieJar = new Map()
+    const { callbackUrl } = await signIn(jar, app.url, op, 'bob', { stopAtCallback: true })
+    callbackUrl!.pathname = '/oauth/oidc/callback'
+    const res = await fetchWithJar(jar, callbackUrl!)
+    expect(res.headers.get('location')).toBe('/')
+    expect((await me(app, jar)).status).toBe(200)
   })
 
   test('OAUTH_ALLOWED_DOMAINS refuses other email domains and creates nothing', async () => {
