@@ -20,7 +20,6 @@ import type { LoginFlow, OidcProviders, ProviderFailure } from '../../auth/oidc-
 import type { AddressList } from '../../config/network.ts'
 import type { OAuthConfig } from '../../config/oauth-variables.ts'
 import { deriveCookieKey, openCookieValue, sealCookieValue } from '../../crypto/sealed-cookie.ts'
-import type { UserId } from '../../db/ids.ts'
 import type { Logger } from '../../log/logger.ts'
 import { originOfServer, resolveClientAddress } from '../client-address.ts'
 import { sessionCookie } from '../session-cookie.ts'
@@ -75,9 +74,9 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
   }
 
   /** Redirects to the sign-in page with the failure's sentence, clearing the flow cookie; audits it. */
-  const refuse = (reason: LoginFailure, providerId: string, ip: string, isHttps: boolean, extra: { targetId?: UserId; detail?: string } = {}) => {
-    auth.audit.record({ event: 'signin_failed', ip, method: 'oidc', reason, targetId: extra.targetId ?? null, details: { provider: providerId.slice(0, 40) } })
-    if (extra.detail !== undefined) deps.log.warn('single sign-on failed', { provider: providerId.slice(0, 40), reason, detail: extra.detail })
+  const refuse = (reason: LoginFailure, providerId: string, ip: string, isHttps: boolean, detail?: string) => {
+    auth.audit.record({ event: 'signin_failed', ip, method: 'oidc', reason, details: { provider: providerId.slice(0, 40) } })
+    if (detail !== undefined) deps.log.warn('single sign-on failed', { provider: providerId.slice(0, 40), reason, detail })
     return redirect(`/auth?error=${encodeURIComponent(failureMessages[reason])}`, [flowCookie('', isHttps, 0)])
   }
 
@@ -86,7 +85,7 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
 
   async function callback(providerId: string, request: Request, server: Server): Promise<Response> {
     const client = resolveClientAddress(request, server, deps.trustedProxies)
-    const fail = (reason: LoginFailure, extra?: { targetId?: UserId; detail?: string }) => refuse(reason, providerId, client.ip, client.isHttps, extra)
+    const fail = (reason: LoginFailure, detail?: string) => refuse(reason, providerId, client.ip, client.isHttps, detail)
     const provider = providers.findProvider(providerId)
     if (provider === null) return fail('unknown_provider')
     const query = new URL(request.url).searchParams
@@ -96,7 +95,7 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
     if (query.get('state') !== flow.state) return fail('state_mismatch')
 
     const finished = await providers.finishLogin(provider, query, flow)
-    if (!finished.ok) return fail(finished.reason, { detail: finished.detail })
+    if (!finished.ok) return fail(finished.reason, finished.detail)
     const result = oidcLogin(auth, oauth, { providerId: provider.id, issuer: finished.login.issuer, claims: finished.login.claims })
     if (!result.ok) return fail(result.reason)
 
@@ -123,7 +122,7 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
       const provider = providers.findProvider(params.provider)
       if (provider === null) return refuse('unknown_provider', params.provider, client.ip, client.isHttps)
       const started = await providers.startLogin(provider, provider.redirectUri ?? callbackUrlOf(provider.id, request, server))
-      if (!started.ok) return refuse(started.reason, provider.id, client.ip, client.isHttps, { detail: started.detail })
+      if (!started.ok) return refuse(started.reason, provider.id, client.ip, client.isHttps, started.detail)
       const cookie = sealCookieValue(flowKey, FLOW_PURPOSE, started.flow, auth.now() + FLOW_TTL_MS)
       return redirect(started.url.href, [flowCookie(cookie, client.isHttps, FLOW_TTL_MS / 1000)])
     }, { params: Params })
