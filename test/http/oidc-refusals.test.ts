@@ -156,6 +156,18 @@ describe('the login route', () => {
     expect(app.logLines.join('\n')).not.toContain(app.clientSecret)
   })
 
+  test('provider down at the callback: a clear error, nothing created', async () => {
+    const doomed = await startOidcProvider()
+    const app = await startSsoApp(doomed, { ENABLE_OAUTH_SIGNUP: 'true' })
+    apps.push(app)
+    const jar: CookieJar = new Map()
+    const { callbackUrl } = await signIn(jar, app.url, doomed, 'bob', { stopAtCallback: true })
+    await doomed.stop()
+    const location = await finish(jar, callbackUrl!)
+    expect(new URL(location, app.url).searchParams.get('error')).toBe('The sign-in provider could not be reached. Please try again later.')
+    expectNothingCreated(app, 'provider_unreachable')
+  })
+
   test('an unknown provider is refused with a clear error', async () => {
     const app = await appWith()
     for (const path of ['/oauth/nope/login', '/oauth/nope/login/callback', '/oauth/nope/callback']) {
