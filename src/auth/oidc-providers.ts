@@ -21,15 +21,19 @@ export type ProviderFailure = 'provider_unreachable' | 'provider_refused' | 'inv
 export type StartResult = { ok: true; url: URL; flow: LoginFlow } | { ok: false; reason: ProviderFailure; detail: string }
 export type FinishResult = { ok: true; login: FinishedLogin } | { ok: false; reason: ProviderFailure | 'access_denied'; detail: string }
 
-const GITHUB = {
-  issuer: 'https://github.com',
-  authorization_endpoint: 'https://github.com/login/oauth/authorize',
-  token_endpoint: 'https://github.com/login/oauth/access_token',
+/** Where GitHub's OAuth endpoints and API are; tests point these at a stand-in. */
+export type GitHubEndpoints = { authorization: string; token: string; api: string }
+
+const GITHUB_ISSUER = 'https://github.com'
+const GITHUB: GitHubEndpoints = {
+  authorization: 'https://github.com/login/oauth/authorize',
+  token: 'https://github.com/login/oauth/access_token',
   api: 'https://api.github.com',
 }
 
 /** Builds the provider clients from the configuration; reads *_FILE secrets now, so a bad file stops the start. */
-export function createOidcProviders(oauth: OAuthConfig) {
+export function createOidcProviders(oauth: OAuthConfig, options: { github?: GitHubEndpoints } = {}) {
+  const github = options.github ?? GITHUB
   const secrets = new Map(oauth.providers.map((provider) => [provider.id, readSecret(provider)]))
   const configurations = new Map<string, Promise<client.Configuration>>()
 
@@ -45,7 +49,9 @@ export function createOidcProviders(oauth: OAuthConfig) {
   async function discover(provider: OAuthProviderConfig): Promise<client.Configuration> {
     const secret = secrets.get(provider.id) ?? undefined
     if (provider.kind === 'github') {
-      const configuration = new client.Configuration(GITHUB, provider.clientId, secret, clientAuthOf(provider))
+      const metadata = { issuer: GITHUB_ISSUER, authorization_endpoint: github.authorization, token_endpoint: github.token }
+      const configuration = new client.Configuration(metadata, provider.clientId, secret, clientAuthOf(provider))
+      if (github.token.startsWith('http:')) client.allowInsecureRequests(configuration)
       configuration.timeout = oauth.timeoutSeconds
       return configuration
     }
@@ -113,7 +119,7 @@ export function createOidcProviders(oauth: OAuthConfig) {
         })
         const stored: ProviderTokens = { idToken: tokens.id_token ?? null, accessToken: tokens.access_token, refreshToken: tokens.refresh_token ?? null }
         if (provider.kind === 'github') {
-          return { ok: true, login: { issuer: GITHUB.issuer, claims: await readGitHubClaims(tokens.access_token, oauth.timeoutSeconds), sid: null, tokens: stored } }
+          return { ok: true, login: { issuer: GITHUB_ISSUER, claims: await readGitHubClaims(github.api, tokens.access_token, oauth.timeoutSeconds), sid: null, tokens: stored } }
         }
         const idClaims = tokens.claims()! as Claims
         const userinfo = configuration.serverMetadata().userinfo_endpoint === undefined ? null
@@ -156,9 +162,9 @@ function readSecret(provider: OAuthProviderConfig): string | null {
 }
 
 /** GitHub is plain OAuth 2: the person comes from its API, with the primary email only when GitHub verified it. */
-async function readGitHubClaims(accessToken: string, timeoutSeconds: number): Promise<Claims> {
+async function readGitHubClaims(api: string, accessToken: string, timeoutSeconds: number): Promise<Claims> {
   const get = async (path: string) => {
-    const response = await fetch(`${GITHUB.api}${path}`, {
+    const response = await fetch(`${api}${path}`, {
       headers: { authorization: `Bearer ${accessToken}`, accept: 'application/vnd.github+json', 'user-agent': 'Enclave' },
       signal: AbortSignal.timeout(timeoutSeconds * 1000),
     })
