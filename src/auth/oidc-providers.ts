@@ -128,7 +128,8 @@ export function createOidcProviders(oauth: OAuthConfig, options: { github?: GitH
         return { ok: true, login: { issuer: String(idClaims.iss), claims: mergeClaims(idClaims, userinfo), sid, tokens: stored } }
       } catch (error) {
         if (error instanceof client.AuthorizationResponseError && error.error === 'access_denied') return { ok: false, reason: 'access_denied', detail: describe(error) }
-        const reason = error instanceof client.ResponseBodyError || error instanceof client.AuthorizationResponseError ? 'provider_refused'
+        const refused = error instanceof client.ResponseBodyError || error instanceof client.AuthorizationResponseError || error instanceof client.WWWAuthenticateChallengeError
+        const reason = refused ? 'provider_refused'
           : isNetworkError(error) ? 'provider_unreachable' : 'invalid_response'
         return { ok: false, reason, detail: describe(error) }
       }

@@ -34,22 +34,24 @@ export type SsoAppOptions = {
   /** Keeps the database in this directory instead of memory. */
   dataDir?: string
   setupGate?: SetupGate
+  /** A public client: no secret, PKCE alone (token_endpoint_auth_method none). */
+  publicClient?: boolean
 }
 
 /** Starts the app with `env` on top of the provider settings. */
 export async function startSsoApp(op: TestOidcProvider, env: Record<string, string> = {}, options: SsoAppOptions = {}) {
-  const { providerUrl = op.discoveryUrl, dataDir = null, setupGate = openGate } = options
+  const { providerUrl = op.discoveryUrl, dataDir = null, setupGate = openGate, publicClient = false } = options
   const clientId = `enclave-${crypto.randomUUID()}`
   const clientSecret = `secret-${crypto.randomUUID()}`
   const fullEnv = {
-    OAUTH_CLIENT_ID: clientId, OAUTH_CLIENT_SECRET: clientSecret, OPENID_PROVIDER_URL: providerUrl,
+    OAUTH_CLIENT_ID: clientId, ...(publicClient ? {} : { OAUTH_CLIENT_SECRET: clientSecret }), OPENID_PROVIDER_URL: providerUrl,
     OAUTH_SCOPES: 'openid email profile groups roles', OAUTH_TIMEOUT: '5', ...env,
   }
   const started = dataDir === null ? startTestApp(fullEnv, Date.now, setupGate) : startFileBackedApp(fullEnv, dataDir, setupGate)
   started.app.listen({ hostname: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${started.app.server!.port}`
   op.registerClient({
-    clientId, clientSecret,
+    clientId, clientSecret: publicClient ? null : clientSecret,
     redirectUris: [`${url}/oauth/oidc/login/callback`, `${url}/oauth/oidc/callback`],
     postLogoutRedirectUris: [`${url}/`, `${url}/auth`],
     backchannelLogoutUri: `${url}/oauth/backchannel-logout`,

@@ -90,6 +90,24 @@ describe('accounts from single sign-on', () => {
     expect((await me(app, jar)).status).toBe(200)
   })
 
+  test.each<[string, Record<string, string>, SsoAppOptions]>([
+    ['a public client (PKCE, no secret)', {}, { publicClient: true }],
+    ['client_secret_post', { OAUTH_TOKEN_ENDPOINT_AUTH_METHOD: 'client_secret_post' }, {}],
+  ])('signs in as %s', async (_, env, options) => {
+    const app = await appWith({ ENABLE_OAUTH_SIGNUP: 'true', ...env }, options)
+    const jar: CookieJar = new Map()
+    expect((await signIn(jar, app.url, op, 'bob')).location).toBe('/')
+    expect((await me(app, jar)).status).toBe(200)
+  })
+
+  test('a wrong client secret is refused by the provider, and nothing is created', async () => {
+    const app = await appWith({ ENABLE_OAUTH_SIGNUP: 'true' })
+    op.registerClient({ clientId: app.clientId, clientSecret: 'another-secret', redirectUris: [`${app.url}/oauth/oidc/login/callback`] })
+    const outcome = await signIn(new Map(), app.url, op, 'bob')
+    expect(errorOf(outcome.location)).toBe('The sign-in provider refused the request. Please try again.')
+    expect(app.deps.store.users.countUsers()).toBe(0)
+  })
+
   test('OAUTH_ALLOWED_DOMAINS refuses other email domains and creates nothing', async () => {
     const app = await appWith({ ENABLE_OAUTH_SIGNUP: 'true', OAUTH_ALLOWED_DOMAINS: 'example.org' })
     const refused = await signIn(new Map(), app.url, op, 'erin')
