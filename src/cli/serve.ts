@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { createAuditLog } from '../audit/audit-log.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
 import { bootstrapAdmin } from '../auth/bootstrap-admin.ts'
+import { createOidcProviders } from '../auth/oidc-providers.ts'
 import { openGate, openSetupGate, readSetupToken } from '../auth/setup-token.ts'
 import type { Config } from '../config/load-config.ts'
 import { describeMasterKeySource } from '../crypto/master-key.ts'
@@ -21,6 +22,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   // Files this process creates (database, WAL, keys) are for its own user only.
   process.umask(0o077)
   const persistedSecret = config.sessionSecret === null ? readSessionSecretFile(config.dataDir) : null
+  // note: reads the *_FILE client secrets first, so a loose or missing file refuses the start before anything is written.
+  const oidcProviders = createOidcProviders(config.oauth)
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now })
   const sessionSecret = config.sessionSecret ?? persistedSecret ?? createSessionSecretFile(config.dataDir)
   for (const warning of [...store.info.warnings, ...riskySettingWarnings(config)]) log.warn(warning)
@@ -31,7 +34,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up stays closed for this run.')
   // As Open WebUI: an admin made from the environment invites the others, so sign-up closes.
   const effective = adminBootstrap === 'created' ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
-  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate })
+  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders })
   try {
     app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes })
   } catch (error) {

@@ -4,6 +4,7 @@ import { ConfigError, type ConfigProblem } from './config-error.ts'
 import { corsPolicyFrom, type CorsPolicy } from './cors-origins.ts'
 import { parseDotenv } from './dotenv.ts'
 import { addressList, type AddressList } from './network.ts'
+import { oauthConfigFrom, type OAuthConfig } from './oauth-variables.ts'
 import { ollamaConfigFrom, type OllamaConfig } from './ollama-variables.ts'
 import { isParseFailure } from './parsers.ts'
 import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './security-header-settings.ts'
@@ -47,6 +48,8 @@ export type Config = Readonly<{
   socket: SocketConfig
   /** Title generation and the per-user answer limit. */
   chat: ChatConfig
+  /** Single sign-on providers and their account rules (OAUTH_*, OPENID_*, GOOGLE_*, MICROSOFT_*, GITHUB_*). */
+  oauth: OAuthConfig
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
@@ -114,6 +117,9 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     problems.push({ variable: 'ENCRYPTION_KEY_FILE', value: typed.ENCRYPTION_KEY_FILE, expected: 'to be unset when ENCRYPTION_KEY is set (choose one)' })
   }
   problems.push(...checkAuthSettings(typed))
+  // note: the providers are checked only once every variable parsed, as they combine several.
+  const oauth = problems.length === 0 ? oauthConfigFrom(typed, cwd) : null
+  problems.push(...(oauth?.problems ?? []))
   if (problems.length > 0) throw new ConfigError(problems)
 
   const dataDir = resolve(cwd, typed.DATA_DIR)
@@ -136,6 +142,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     auth: authConfigFrom(typed, cwd),
     socket: socketConfigFrom(typed),
     chat: chatConfigFrom(typed),
+    oauth: oauth!.oauth,
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
   })

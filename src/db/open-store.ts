@@ -20,6 +20,7 @@ import { createGroupRepo } from './groups.ts'
 import { createIdentityRepo } from './identities.ts'
 import { readKeyCheck, writeKeyCheck, type StoredKeyCheck } from './key-check.ts'
 import { migrate } from './migrate.ts'
+import { createOidcSessionRepo } from './oidc-sessions.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
 import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
@@ -118,6 +119,7 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     apiKeys: createApiKeyRepo(db, dataKeys, now),
     identities: createIdentityRepo(db, dataKeys, now),
     groups: createGroupRepo(db, dataKeys, now),
+    oidcSessions: createOidcSessionRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /** Checkpoints the WAL into the database file and closes it. */

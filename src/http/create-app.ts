@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
+import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
+import { createOidcProviders, type OidcProviders } from '../auth/oidc-providers.ts'
+import { createSignOutRedirect } from '../auth/oidc-sign-out.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
 import { createConnections } from '../chat/connections.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
@@ -20,6 +23,7 @@ import { authRoutes } from './routes/auths.ts'
 import { chatRoutes } from './routes/chats.ts'
 import { healthRoutes } from './routes/health.ts'
 import { modelRoutes } from './routes/models.ts'
+import { oauthRoutes } from './routes/oauth.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
 import { userRoutes } from './routes/users.ts'
 
@@ -33,11 +37,15 @@ export type Deps = {
   audit: AuditLog
   now: () => number
   setupGate: SetupGate
+  /** The single sign-on providers; built from config.oauth when not given. */
+  oidcProviders?: OidcProviders
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
 export function createApp(deps: Deps) {
   const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
+  const providers = deps.oidcProviders ?? createOidcProviders(deps.config.oauth)
+  const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds)
   const connections = createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
@@ -53,7 +61,8 @@ export function createApp(deps: Deps) {
     .use(bodyLimit(deps.config.maxRequestBodyBytes))
     .use(healthRoutes())
     .use(appConfigRoutes(deps.config))
-    .use(authRoutes(auth, deps.config.trustedProxies))
+    .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
+    .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatRoutes(auth, deps.config.trustedProxies))

@@ -44,7 +44,7 @@ describe('embedded UI', () => {
     expect(res.headers.get('content-type')).toContain('javascript')
   })
 
-  test.each([['/assets/missing-0000.js'], ['/api/nothing-here'], ['/api/v1/'], ['/health/extra'], ['/oauth/x/login']])(
+  test.each([['/assets/missing-0000.js'], ['/api/nothing-here'], ['/api/v1/'], ['/health/extra'], ['/oauth/x/unknown']])(
     '%s is a JSON 404, never the page', async (path) => {
       const res = await app.handle(req('GET', path))
       expect(res.status).toBe(404)

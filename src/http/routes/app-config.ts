@@ -17,5 +17,6 @@ export const appConfigRoutes = (config: Config) =>
       enable_ldap: false,
       enable_api_keys: config.auth.apiKeys !== null,
     },
-    oauth: { providers: {} },
+    // note: the sign-in page draws one button per provider, linking to /oauth/{id}/login.
+    oauth: { providers: Object.fromEntries(config.oauth.providers.map((provider) => [provider.id, provider.displayName])) },
   }))

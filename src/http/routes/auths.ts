@@ -7,6 +7,7 @@ import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticate, findCredential, mayUseApiKeys } from '../../auth/authenticate.ts'
 import { issueSession } from '../../auth/issue-session.ts'
 import { localLogin } from '../../auth/local-login.ts'
+import type { SignOutRedirect } from '../../auth/oidc-sign-out.ts'
 import { describeSessionUser } from '../../auth/principal.ts'
 import { ipBucket } from '../../auth/local-login.ts'
 import { signUp, type SignUpResult } from '../../auth/sign-up.ts'
@@ -49,7 +50,7 @@ function signUpRefusal(result: Exclude<SignUpResult, { ok: true }>): HttpError {
   }
 }
 
-export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
+export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutRedirect: SignOutRedirect | null = null) => {
   const clientOf = (request: Request, server: PeerSource) => resolveClientAddress(request, server, trustedProxies)
 
   /** Starts a session for the user and answers Open WebUI's session object with the cookie set. */
@@ -63,16 +64,21 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     }
   }
 
-  /** Revokes this session, if the request has a live one, and always clears the cookie. */
-  const signOut = (request: Request, server: PeerSource, set: SetHeaders) => {
+  /**
+   * Revokes this session, if the request has a live one, and always clears the cookie. A session
+   * from single sign-on also gets `redirect_url`: the provider's sign-out (see oidc-sign-out.ts).
+   */
+  const signOut = async (request: Request, server: PeerSource, set: SetHeaders) => {
     const client = clientOf(request, server)
     const result = authenticate(deps, findCredential(request.headers), '/api/v1/auths/signout')
+    let redirectUrl: string | null = null
     if (result.ok && result.principal.via === 'session') {
       deps.store.sessions.revokeSession(result.principal.user.id, result.principal.sessionId)
       deps.audit.record({ event: 'signout', actorId: result.principal.user.id, ip: client.ip })
+      redirectUrl = signOutRedirect === null ? null : await signOutRedirect(result.principal.user.id, result.principal.sessionId)
     }
     set.headers['set-cookie'] = clearedSessionCookie(deps.auth.cookie, client.isHttps)
-    return { status: true }
+    return redirectUrl === null ? { status: true } : { status: true, redirect_url: redirectUrl }
   }
 
   return new Elysia({ prefix: '/api/v1/auths' })
