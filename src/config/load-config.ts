@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { ConfigError, type ConfigProblem } from './config-error.ts'
 import { corsPolicyFrom, type CorsPolicy } from './cors-origins.ts'
 import { parseDotenv } from './dotenv.ts'
+import { ldapConfigFrom, type LdapConfig } from './ldap-variables.ts'
 import { addressList, type AddressList } from './network.ts'
 import { ollamaConfigFrom, type OllamaConfig } from './ollama-variables.ts'
 import { isParseFailure } from './parsers.ts'
@@ -44,6 +45,8 @@ export type Config = Readonly<{
   auth: AuthConfig
   /** The chat socket's heartbeat and frame limits (WEBSOCKET_*). */
   socket: SocketConfig
+  /** LDAP sign-in (ENABLE_LDAP, LDAP_*), or null when it is off. */
+  ldap: LdapConfig | null
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
@@ -111,6 +114,9 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     problems.push({ variable: 'ENCRYPTION_KEY_FILE', value: typed.ENCRYPTION_KEY_FILE, expected: 'to be unset when ENCRYPTION_KEY is set (choose one)' })
   }
   problems.push(...checkAuthSettings(typed))
+  // note: LDAP settings are checked together only once each LDAP variable parsed on its own.
+  const ldap = problems.some((problem) => problem.variable.includes('LDAP')) ? { config: null, problems: [] } : ldapConfigFrom(typed, cwd)
+  problems.push(...ldap.problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const dataDir = resolve(cwd, typed.DATA_DIR)
@@ -132,6 +138,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     cors: corsPolicyFrom(typed.CORS_ALLOW_ORIGIN, typed.CORS_ALLOW_CUSTOM_SCHEME),
     auth: authConfigFrom(typed, cwd),
     socket: socketConfigFrom(typed),
+    ldap: ldap.config,
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
   })

@@ -18,6 +18,7 @@ import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
 import { chatRoutes } from './routes/chats.ts'
 import { healthRoutes } from './routes/health.ts'
+import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
 import { userRoutes } from './routes/users.ts'
@@ -51,6 +52,7 @@ export function createApp(deps: Deps) {
     .use(healthRoutes())
     .use(appConfigRoutes(deps.config))
     .use(authRoutes(auth, deps.config.trustedProxies))
+    .use(ldapAuthRoutes(auth, deps.config.ldap, deps.log, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections))
     .use(chatRoutes(auth, deps.config.trustedProxies))

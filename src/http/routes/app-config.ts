@@ -14,8 +14,10 @@ export const appConfigRoutes = (config: Config) =>
       enable_signup: config.auth.enableSignup && config.auth.enableLoginForm && config.auth.enablePasswordAuth,
       enable_login_form: config.auth.enableLoginForm,
       enable_password_auth: config.auth.enablePasswordAuth,
-      enable_ldap: false,
+      enable_ldap: config.ldap !== null && config.auth.enablePasswordAuth,
       enable_api_keys: config.auth.apiKeys !== null,
     },
     oauth: { providers: {} },
+    // note: the sign-in page draws its LDAP form from exactly this shape.
+    ...(config.ldap !== null && config.auth.enablePasswordAuth ? { ldap: { label: config.ldap.label } } : {}),
   }))
