@@ -51,13 +51,24 @@ const attributeName: Parser<string> = (raw) =>
 const ldapFilter: Parser<string> = (raw) => {
   const filter = raw.trim()
   const expected = 'an LDAP filter in parentheses, such as (objectClass=person)'
-  if (!filter.startsWith('(') || !filter.endsWith(')') || filter.length > 4096) return { expected }
+  if (!filter.startsWith('(') || !filter.endsWith(')') || filter.length > 4096 || !isOneBalancedGroup(filter)) return { expected }
   try {
     FilterParser.parseString(filter)
     return filter
   } catch {
     return { expected }
   }
+}
+
+/** True when the parentheses balance and close only at the end (a literal parenthesis in a value is written \28 or \29). */
+function isOneBalancedGroup(filter: string): boolean {
+  let depth = 0
+  for (let i = 0; i < filter.length; i++) {
+    if (filter[i] === '(') depth++
+    else if (filter[i] === ')' && --depth === 0 && i !== filter.length - 1) return false
+    if (depth < 0) return false
+  }
+  return depth === 0
 }
 
 /** Group DNs or CNs separated by semicolons (DNs themselves contain commas). */
