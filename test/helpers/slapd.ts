@@ -93,7 +93,8 @@ export async function startSlapd() {
   // note: groups are added online, after the start, so the memberof overlay fills memberOf.
   await asRoot(async (client) => {
     for (const [cn, members] of Object.entries(GROUPS)) {
-      await client.add(`cn=${cn},${GROUPS_DN}`, { objectClass: 'groupOfNames', cn, member: members.map((uid) => users[uid]!.dn) })
+      // note: groupOfNames needs a member, so the app account stays in each group as a placeholder.
+      await client.add(`cn=${cn},${GROUPS_DN}`, { objectClass: 'groupOfNames', cn, member: [APP_DN, ...members.map((uid) => users[uid]!.dn)] })
     }
   })
 
