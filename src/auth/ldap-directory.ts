@@ -107,11 +107,13 @@ const untrustedCodes = new Set([
 /** Turns an ldapts or socket error into a DirectoryError whose message names the step and the cause. */
 function describeFailure(error: unknown, step: string, ldap: LdapConfig): DirectoryError {
   if (error instanceof DirectoryError) return error
-  const where = `${ldap.transport === 'ldaps' ? 'ldaps' : 'ldap'}://${ldap.host}:${ldap.port}`
+  const where = `${ldap.transport === 'ldaps' ? 'ldaps' : 'ldap'}://${ldap.host}:${ldap.port}${ldap.transport === 'starttls' ? ' (StartTLS)' : ''}`
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : null
   const message = error instanceof Error ? error.message : String(error)
   if (code !== null && untrustedCodes.has(code)) {
-    const hint = ldap.tls.caFile === null ? 'set LDAP_CA_CERT_FILE to the CA that signed it' : `it is not signed by the CA in LDAP_CA_CERT_FILE (${ldap.tls.caFile}), or its name does not match LDAP_SERVER_HOST`
+    const hint = /ALTNAME|HOSTNAME/.test(code) ? `its names do not include LDAP_SERVER_HOST (${ldap.host})`
+      : ldap.tls.caFile === null ? 'set LDAP_CA_CERT_FILE to the CA that signed it'
+      : `it is not signed by the CA in LDAP_CA_CERT_FILE (${ldap.tls.caFile})`
     return new DirectoryError('tls_untrusted', `The certificate of ${where} is not trusted (${code}) during ${step}: ${hint}.`)
   }
   if (/timed? ?out/i.test(message)) return new DirectoryError('timeout', `${where} did not answer within ${ldap.timeoutMs / 1000} s (${step}).`)
@@ -120,8 +122,9 @@ function describeFailure(error: unknown, step: string, ldap: LdapConfig): Direct
   }
   if (/socket|connection|closed/i.test(message)) return new DirectoryError('unreachable', `${where} closed the connection during ${step}.`)
   if (code !== null && /^(ERR_SSL|ERR_TLS|EPROTO)/.test(code)) return new DirectoryError('tls_failed', `TLS with ${where} failed (${code}) during ${step}.`)
-  if (step === 'search') return new DirectoryError('search_failed', `The search under LDAP_SEARCH_BASE failed: ${firstLine(message)}.`)
-  return new DirectoryError('unreachable', `${where} failed during ${step}: ${firstLine(error instanceof Error ? `${error.name}: ${message}` : message)}.`)
+  const detail = error instanceof Error ? `${error.name}${message.trim() === '' ? '' : `: ${firstLine(message.trim())}`}` : firstLine(message)
+  if (step === 'search') return new DirectoryError('search_failed', `The search under LDAP_SEARCH_BASE failed (${detail}).`)
+  return new DirectoryError('unreachable', `${where} failed during ${step} (${detail}).`)
 }
 
 function firstLine(text: string): string {

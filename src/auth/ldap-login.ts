@@ -94,7 +94,7 @@ async function findAndBind(deps: LdapLoginDeps, ldap: LdapConfig, username: stri
     return { ok: true, entry }
   } catch (error) {
     if (!(error instanceof DirectoryError)) throw error
-    deps.log.warn(`LDAP sign-in could not reach the directory: ${error.message}`, { failure: error.failure })
+    deps.log.warn(`LDAP sign-in failed at the directory: ${error.message}`, { failure: error.failure })
     deps.audit.record({ event: 'signin_failed', ip, method: 'ldap', reason: `directory_${error.failure}` })
     return { ok: false, reason: 'directory_unavailable' }
   } finally {
