@@ -8,8 +8,9 @@ test('one group comes as a string, several as an array (ldapts), nothing as unde
   expect(groupsFromAttribute([42, '', ' '])).toEqual([])
 })
 
-test('an escaped comma stays inside the CN', () => {
+test('an escaped comma stays inside the CN, and hex escapes are UTF-8', () => {
   expect(groupsFromAttribute('cn=Smith\\, Jones,ou=groups,dc=x')[0]!.cn).toBe('Smith, Jones')
+  expect(groupsFromAttribute('cn=J\\C3\\B6rg\\2B co,ou=groups,dc=x')[0]!.cn).toBe('Jörg+ co')
 })
 
 test.each([

@@ -57,5 +57,7 @@ function splitRdns(dn: string): string[] {
 }
 
 function unescapeDnValue(value: string): string {
-  return value.replace(/\\([0-9a-fA-F]{2}|.)/g, (_, escaped: string) => (escaped.length === 2 ? String.fromCharCode(parseInt(escaped, 16)) : escaped))
+  // note: `\xx` escapes are UTF-8 bytes (RFC 4514), so runs of them are decoded together.
+  return value.replace(/(\\[0-9a-fA-F]{2})+|\\(.)/g, (run: string, _hex: string | undefined, char: string | undefined) =>
+    char !== undefined ? char : Buffer.from(run.replaceAll('\\', ''), 'hex').toString('utf8'))
 }
