@@ -9,7 +9,7 @@
  * the arguments.
  */
 import { isIP } from 'node:net'
-import type { ConnectionOptions } from 'node:tls'
+import { connect as connectTls, type ConnectionOptions } from 'node:tls'
 import { Client, InvalidCredentialsError, type Entry } from 'ldapts'
 import type { LdapConfig } from '../config/ldap-variables.ts'
 
@@ -42,23 +42,47 @@ export async function openDirectory(ldap: LdapConfig): Promise<DirectoryConnecti
   const host = isIP(ldap.host) === 6 ? `[${ldap.host}]` : ldap.host
   // note: under Bun, TLS options given to the constructor of an ldap:// client break a later
   // StartTLS; they go to startTLS() instead, and to the constructor only for ldaps://.
+  // note: ldapts watches only the socket it opened for closing, not the one StartTLS makes, so
+  // this watches every TLS socket itself: a closed one ends the conversation at once.
+  let isTlsLost = false
+  const watchedTls = ((...args: Parameters<typeof connectTls>) => {
+    const socket = (connectTls as (...a: unknown[]) => ReturnType<typeof connectTls>)(...args)
+    socket.once('close', () => { isTlsLost = true })
+    return socket
+  }) as typeof connectTls
   const client = new Client({
     url: `${scheme}://${host}:${ldap.port}`, connectTimeout: ldap.timeoutMs, timeout: ldap.timeoutMs, strictDN: false,
+    createSecureConnection: watchedTls,
     ...(ldap.transport === 'ldaps' ? { tlsOptions: tls } : {}),
   })
-  const close = () => closeQuietly(client, ldap.timeoutMs)
+  const close = async () => {
+    // note: on a TLS socket that already closed, ldapts would wait out its timeout for the unbind
+    // to be written; nothing is left open, so the answer need not wait for that.
+    if (isTlsLost) void closeQuietly(client, ldap.timeoutMs)
+    else await closeQuietly(client, ldap.timeoutMs)
+  }
   try {
     if (ldap.transport === 'starttls') await bounded(client.startTLS(tls), ldap.timeoutMs, 'StartTLS')
   } catch (error) {
     await close()
     throw describeFailure(error, 'connect', ldap)
   }
+  // note: ldapts reconnects by itself when a socket has closed, and a reconnect is never upgraded
+  // with StartTLS again: the next bind would send its password in the clear. So once connected,
+  // a lost connection ends the conversation instead.
+  let hasConnected = ldap.transport === 'starttls'
+  const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    if (hasConnected && (!client.isConnected || isTlsLost)) throw new DirectoryError('unreachable', `The directory closed the connection before the ${name}.`)
+    const result = await run()
+    hasConnected = true
+    return result
+  }
 
   return {
     async bindAsApp() {
       if (ldap.appDn === null) return
       try {
-        await client.bind(ldap.appDn, ldap.appPassword ?? '')
+        await step('app bind', () => client.bind(ldap.appDn!, ldap.appPassword ?? ''))
       } catch (error) {
         if (error instanceof InvalidCredentialsError) throw new DirectoryError('app_bind_refused', 'The directory refused the app account: check LDAP_APP_DN and LDAP_APP_PASSWORD.')
         throw describeFailure(error, 'app bind', ldap)
@@ -66,7 +90,7 @@ export async function openDirectory(ldap: LdapConfig): Promise<DirectoryConnecti
     },
     async searchUsers(filter, attributes, sizeLimit) {
       try {
-        const { searchEntries } = await client.search(ldap.searchBase, { scope: 'sub', filter, attributes, sizeLimit, timeLimit: Math.ceil(ldap.timeoutMs / 1000) })
+        const { searchEntries } = await step('search', () => client.search(ldap.searchBase, { scope: 'sub', filter, attributes, sizeLimit, timeLimit: Math.ceil(ldap.timeoutMs / 1000) }))
         return searchEntries
       } catch (error) {
         throw describeFailure(error, 'search', ldap)
@@ -74,7 +98,7 @@ export async function openDirectory(ldap: LdapConfig): Promise<DirectoryConnecti
     },
     async bindAsUser(dn, password) {
       try {
-        await client.bind(dn, password)
+        await step('user bind', () => client.bind(dn, password))
         return true
       } catch (error) {
         if (error instanceof InvalidCredentialsError) return false
