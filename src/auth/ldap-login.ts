@@ -87,8 +87,12 @@ async function findAndBind(deps: LdapLoginDeps, ldap: LdapConfig, username: stri
     await directory.bindAsApp()
     const attributes = [ldap.usernameAttribute, ldap.mailAttribute, 'cn', ldap.groupsAttribute, 'entryUUID']
     const entries = await directory.searchUsers(userSearchFilter(ldap.usernameAttribute, username, ldap.searchFilter), attributes, 2)
-    if (entries.length === 0) return { ok: false, reason: 'unknown_account' }
-    if (entries.length > 1) return { ok: false, reason: 'ambiguous_account' }
+    if (entries.length !== 1) {
+      // Same work for unknown accounts as for wrong passwords: a second app bind stands in for the
+      // user bind, so timing can't tell them apart (and the user's password goes nowhere).
+      await directory.bindAsApp()
+      return { ok: false, reason: entries.length === 0 ? 'unknown_account' : 'ambiguous_account' }
+    }
     const entry = entries[0] as Entry
     if (!(await directory.bindAsUser(entry.dn, password))) return { ok: false, reason: 'wrong_password' }
     return { ok: true, entry }
