@@ -22,31 +22,27 @@ export type LdapAccountResult = { ok: true; user: User; created: boolean } | { o
  */
 export function syncLdapAccount(deps: AuthDeps, ldap: LdapConfig, log: Logger, person: DirectoryPerson, ip: string): LdapAccountResult {
   const isAdminByDirectory = ldap.adminGroups === null ? null : isInAnyGroup(person.groups, ldap.adminGroups)
-  let userId = deps.store.identities.findUserIdByIdentity('ldap', person.subject)
-  let created = false
+  // note: this runs without an await between lookup, creation and link, so two sign-ins of one
+  // entry can't both create an account.
+  const userId = deps.store.identities.findUserIdByIdentity('ldap', person.subject)
   if (userId === null) {
     const role: Role = isAdminByDirectory === true ? 'admin' : deps.auth.defaultUserRole
     const result = deps.store.users.createUser({ email: person.email, name: person.name, role, adminIfFirst: isAdminByDirectory === null })
-    if (!result.ok) {
-      // note: a concurrent first sign-in of the same entry may have just created and linked it.
-      userId = deps.store.identities.findUserIdByIdentity('ldap', person.subject)
-      if (userId === null) return { ok: false, reason: 'email_taken' }
-    } else {
-      deps.store.identities.linkIdentity('ldap', person.subject, result.user.id)
-      deps.audit.record({ event: 'signup', actorId: result.user.id, ip, method: 'ldap', details: { role: result.user.role } })
-      return { ok: true, user: result.user, created: true }
-    }
+    if (!result.ok) return { ok: false, reason: 'email_taken' }
+    deps.store.identities.linkIdentity('ldap', person.subject, result.user.id)
+    deps.audit.record({ event: 'signup', actorId: result.user.id, ip, method: 'ldap', details: { role: result.user.role } })
+    return { ok: true, user: result.user, created: true }
   }
   deps.store.identities.recordIdentityLogin('ldap', person.subject)
   const user = deps.store.users.findUserById(userId)
   if (user === null) return { ok: false, reason: 'email_taken' }
-  return { ok: true, user: updateFromDirectory(deps, log, user, person, isAdminByDirectory, ip), created }
+  return { ok: true, user: updateFromDirectory(deps, log, user, person, isAdminByDirectory, ip), created: false }
 }
 
 /** Applies the directory's email, name and admin flag to the local user; returns the user as now stored. */
 function updateFromDirectory(deps: AuthDeps, log: Logger, user: User, person: DirectoryPerson, isAdminByDirectory: boolean | null, ip: string): User {
   let updated = user
-  if (person.email.toLowerCase() !== user.email.toLowerCase() || person.email !== user.email) {
+  if (person.email !== user.email) {
     const changed = deps.store.users.changeUserEmail(user.id, person.email)
     if (changed.ok) updated = { ...updated, email: person.email }
     else log.warn('The directory gave a user an email address another account has; the old address is kept', { userId: user.id })
