@@ -11,7 +11,8 @@ import { startSlapd, type Slapd } from '../helpers/slapd.ts'
 
 const tempDir = tempDirsRemovedAfterAll()
 let slapd: Slapd
-beforeAll(async () => { slapd = await startSlapd() })
+// note: making keys and starting slapd can take a while on a loaded machine.
+beforeAll(async () => { slapd = await startSlapd() }, 30_000)
 afterAll(async () => { await slapd?.remove() })
 
 const post = (url: string, body: unknown) =>

@@ -9,7 +9,8 @@ import { startSlapd, type Slapd } from '../helpers/slapd.ts'
 import { req } from '../helpers/test-app.ts'
 
 let slapd: Slapd
-beforeAll(async () => { slapd = await startSlapd() })
+// note: making keys and starting slapd can take a while on a loaded machine.
+beforeAll(async () => { slapd = await startSlapd() }, 30_000)
 afterAll(async () => { await slapd?.remove() })
 
 const CONFIG = '/api/v1/auths/admin/config/ldap'

@@ -10,7 +10,8 @@ import { startSlapd, type LdapMode, type Slapd } from '../helpers/slapd.ts'
 import { req } from '../helpers/test-app.ts'
 
 let slapd: Slapd
-beforeAll(async () => { slapd = await startSlapd() })
+// note: making keys and starting slapd can take a while on a loaded machine.
+beforeAll(async () => { slapd = await startSlapd() }, 30_000)
 afterAll(async () => { await slapd?.remove() })
 
 const pw = (uid: string) => slapd.users[uid]!.password

@@ -10,7 +10,8 @@ import { req } from '../helpers/test-app.ts'
 
 const TIMEOUT_MS = 1500
 let slapd: Slapd
-beforeAll(async () => { slapd = await startSlapd() })
+// note: making keys and starting slapd can take a while on a loaded machine.
+beforeAll(async () => { slapd = await startSlapd() }, 30_000)
 afterAll(async () => { await slapd?.remove() })
 
 const pw = (uid: string) => slapd.users[uid]!.password
@@ -78,7 +79,7 @@ describe('a directory that is down or hangs gives 503 within the timeout', () =>
       await slapd.restart()
     }
     expect((await timedSignIn(slapd.env('starttls'))).status).toBe(200)
-  })
+  }, 20_000)
 
   test('frozen (SIGSTOP): connections are accepted but never answered', async () => {
     slapd.pause()
@@ -93,7 +94,7 @@ describe('a directory that is down or hangs gives 503 within the timeout', () =>
       slapd.resume()
     }
     expect((await timedSignIn(slapd.env('plain'))).status).toBe(200)
-  })
+  }, 20_000)
 
   test('a port that accepts and never says a word (plain, LDAPS handshake, StartTLS)', async () => {
     const silent = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
@@ -106,7 +107,7 @@ describe('a directory that is down or hangs gives 503 within the timeout', () =>
     } finally {
       silent.stop(true)
     }
-  })
+  }, 20_000)
 
   test('a wrong app password is the server\'s problem: 503, and the log names the variables to check', async () => {
     const answer = await timedSignIn(slapd.env('plain', { LDAP_APP_PASSWORD: `wrong-${crypto.randomUUID()}` }))
@@ -164,4 +165,4 @@ test('no socket is left open after sign-ins, refusals and failures', async () =>
   }
   await Bun.sleep(100)
   expect(openSockets()).toBeLessThanOrEqual(before)
-})
+}, 30_000)

@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config/load-config.ts'
 import { startSlapd, type Slapd } from '../helpers/slapd.ts'
 
 let slapd: Slapd
-beforeAll(async () => { slapd = await startSlapd() })
+// note: making keys and starting slapd can take a while on a loaded machine.
+beforeAll(async () => { slapd = await startSlapd() }, 30_000)
 afterAll(async () => { await slapd?.remove() })
 
 const settings = (mode: 'plain' | 'ldaps' | 'starttls') => loadConfig({ env: slapd.env(mode), cwd: process.cwd() }).ldap!
