@@ -39,8 +39,8 @@ export async function ldapLogin(deps: LdapLoginDeps, input: { user: string; pass
   const username = input.user.trim().normalize('NFC')
   const limited = checkRateLimits(deps, username, ip)
   if (limited !== null) return limited
-  const refuse = (reason: string, targetId: string | null = null): LdapLoginResult => {
-    deps.audit.record({ event: 'signin_failed', ip, method: 'ldap', reason, targetId })
+  const refuse = (reason: string): LdapLoginResult => {
+    deps.audit.record({ event: 'signin_failed', ip, method: 'ldap', reason })
     return { ok: false, reason: 'invalid_credentials' }
   }
   if (username === '') return refuse('blank_username')
