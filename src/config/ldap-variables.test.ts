@@ -64,6 +64,8 @@ describe('misconfiguration refuses the start, naming the variable', () => {
     ['no search base', { ENABLE_LDAP: 'true', LDAP_SERVER_HOST: 'h' }, 'LDAP_SEARCH_BASE'],
     ['a CA file that does not exist', { ...minimal, LDAP_CA_CERT_FILE: 'missing.pem' }, 'LDAP_CA_CERT_FILE'],
     ['a CA file without a certificate', { ...minimal, LDAP_CA_CERT_FILE: 'not-a-cert.txt' }, 'LDAP_CA_CERT_FILE'],
+    ['an app password file that does not exist', { ...minimal, LDAP_APP_DN: 'cn=app,dc=x', LDAP_APP_PASSWORD_FILE: 'missing-password' }, 'LDAP_APP_PASSWORD_FILE'],
+    ['an empty admin group list', { ...minimal, LDAP_ADMIN_GROUPS: ' ; ' }, 'LDAP_ADMIN_GROUPS'],
     ['TLS and StartTLS together', { ...minimal, LDAP_USE_STARTTLS: 'true' }, 'LDAP_USE_STARTTLS'],
     ['an app DN without a password', { ...minimal, LDAP_APP_DN: 'cn=app,dc=x' }, 'LDAP_APP_PASSWORD'],
     ['a filter without parentheses', { ...minimal, LDAP_SEARCH_FILTER: 'objectClass=person' }, 'LDAP_SEARCH_FILTER'],
