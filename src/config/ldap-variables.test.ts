@@ -46,6 +46,10 @@ test('StartTLS and plain both default to port 389; an explicit port wins', () =>
   expect(load({ ...minimal, LDAP_SERVER_PORT: '3269' }).ldap!.port).toBe(3269)
 })
 
+test('an IPv6 host may be written in brackets', () => {
+  expect(load({ ...minimal, LDAP_SERVER_HOST: '[::1]' }).ldap!.host).toBe('::1')
+})
+
 test('LDAP_SEARCH_FILTER wins over its older name LDAP_SEARCH_FILTERS, which is read when it is unset', () => {
   expect(load({ ...minimal, LDAP_SEARCH_FILTERS: '(objectClass=person)' }).ldap!.searchFilter).toBe('(objectClass=person)')
   expect(load({ ...minimal, LDAP_SEARCH_FILTER: '(objectClass=user)', LDAP_SEARCH_FILTERS: '(objectClass=person)' }).ldap!.searchFilter).toBe('(objectClass=user)')

@@ -137,7 +137,8 @@ export function ldapConfigFrom(values: VariableValues, cwd: string): { config: L
     problems,
     config: {
       label: values.LDAP_SERVER_LABEL,
-      host: values.LDAP_SERVER_HOST!,
+      // note: an IPv6 address may come in brackets, as in a URL; the connection adds them back.
+      host: values.LDAP_SERVER_HOST!.replace(/^\[(.*)\]$/, '$1'),
       port: values.LDAP_SERVER_PORT ?? (transport === 'ldaps' ? 636 : 389),
       transport,
       tls: { validateCert: values.LDAP_VALIDATE_CERT, ca, caFile, ciphers: values.LDAP_CIPHERS },
