@@ -51,6 +51,21 @@ describe('the local account', () => {
     expect(links[0]!.subject).toMatch(/^uuid:[0-9a-f-]{36}$/)
   })
 
+  test('the link follows the entry (entryUUID), not its DN: a moved entry keeps its account', async () => {
+    const { app } = startLdapApp(slapd.env('plain'))
+    const before = await ldapSignIn(app, 'carol', pw('carol'))
+    const moved = `uid=carol,ou=contractors,dc=example,dc=org`
+    await slapd.asRoot((client) => client.modifyDN(slapd.users.carol!.dn, moved))
+    try {
+      expect((await slapd.asRoot((client) => client.search(moved, { scope: 'base' }))).searchEntries).toHaveLength(1)
+      const after = await ldapSignIn(app, 'carol', pw('carol'))
+      expect(after.status).toBe(200)
+      expect(after.body.id).toBe(before.body.id as string)
+    } finally {
+      await slapd.asRoot((client) => client.modifyDN(moved, slapd.users.carol!.dn))
+    }
+  })
+
   test('the first account ever becomes admin (as Open WebUI), later ones get DEFAULT_USER_ROLE', async () => {
     const { app } = startLdapApp(slapd.env('plain'))
     expect((await ldapSignIn(app, 'carol', pw('carol'))).body.role).toBe('admin')
