@@ -6,7 +6,7 @@ import { isInAnyGroup, type DirectoryGroup } from './ldap-groups.ts'
 
 /** What a directory entry says about its person, read after the user's own bind succeeded. */
 export type DirectoryPerson = {
-  /** The link to the entry: `uuid:<entryUUID>` when the directory has one, else `dn:<normalised DN>`. */
+  /** The link to the entry: `uuid:<entryUUID>`, `guid:<objectGUID hex>` (Active Directory), else `dn:<normalised DN>`. */
   subject: string
   email: string
   name: string

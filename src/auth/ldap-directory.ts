@@ -27,8 +27,11 @@ export class DirectoryError extends Error {
 export type DirectoryConnection = {
   /** Binds as LDAP_APP_DN, or does nothing when none is set (anonymous search). */
   bindAsApp(): Promise<void>
-  /** Searches the whole subtree under the search base; at most `sizeLimit` entries (ldapts returns those found when more match). */
-  searchUsers(filter: string, attributes: string[], sizeLimit: number): Promise<Entry[]>
+  /**
+   * Searches the whole subtree under the search base; at most `sizeLimit` entries (ldapts returns
+   * those found when more match). `binaryAttributes` come back as Buffers.
+   */
+  searchUsers(filter: string, attributes: string[], sizeLimit: number, binaryAttributes?: string[]): Promise<Entry[]>
   /** Binds as the entry; false when the directory says the password is wrong. */
   bindAsUser(dn: string, password: string): Promise<boolean>
   /** Unbinds and closes the socket; never throws, never waits longer than the timeout. */
@@ -88,9 +91,10 @@ export async function openDirectory(ldap: LdapConfig): Promise<DirectoryConnecti
         throw describeFailure(error, 'app bind', ldap)
       }
     },
-    async searchUsers(filter, attributes, sizeLimit) {
+    async searchUsers(filter, attributes, sizeLimit, binaryAttributes = []) {
       try {
-        const { searchEntries } = await step('search', () => client.search(ldap.searchBase, { scope: 'sub', filter, attributes, sizeLimit, timeLimit: Math.ceil(ldap.timeoutMs / 1000) }))
+        const options = { scope: 'sub' as const, filter, attributes, sizeLimit, timeLimit: Math.ceil(ldap.timeoutMs / 1000), explicitBufferAttributes: binaryAttributes }
+        const { searchEntries } = await step('search', () => client.search(ldap.searchBase, options))
         return searchEntries
       } catch (error) {
         throw describeFailure(error, 'search', ldap)

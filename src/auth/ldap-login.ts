@@ -4,7 +4,7 @@
  *   rate limits -> refuse a blank password (an empty simple bind is an anonymous bind, RFC 4513
  *   5.1.2) -> bind as the app account -> search `(&(uid=<escaped>)<extra filter>)` under the base
  *   -> exactly one entry -> bind as that entry with the password -> allowed groups -> local account
- *   (linked by entryUUID or DN) -> role and groups from the directory.
+ *   (linked by entryUUID, Active Directory's objectGUID, or DN) -> role and groups from the directory.
  *
  * Wrong password, unknown user, several matching entries and a user outside LDAP_ALLOWED_GROUPS all
  * return 'invalid_credentials', so the answer tells nothing; the audit log gets the real reason.
@@ -29,7 +29,7 @@ export type LdapLoginResult =
 
 export type LdapLoginDeps = AuthDeps & { ldap: LdapConfig | null; log: Logger }
 
-type Entry = Record<string, unknown> & { dn: string }
+export type Entry = Record<string, unknown> & { dn: string }
 
 /** Signs in with a directory username and password; see the header for the steps. */
 export async function ldapLogin(deps: LdapLoginDeps, input: { user: string; password: string }, ip: string): Promise<LdapLoginResult> {
@@ -85,8 +85,10 @@ async function findAndBind(deps: LdapLoginDeps, ldap: LdapConfig, username: stri
   try {
     directory = await openDirectory(ldap)
     await directory.bindAsApp()
-    const attributes = [ldap.usernameAttribute, ldap.mailAttribute, 'cn', ldap.groupsAttribute, 'entryUUID']
-    const entries = await directory.searchUsers(userSearchFilter(ldap.usernameAttribute, username, ldap.searchFilter), attributes, 2)
+    // note: entryUUID (RFC 4530) and objectGUID (Active Directory) are asked for by name; a
+    // directory that has neither ignores them, and the DN is the link instead.
+    const attributes = [ldap.usernameAttribute, ldap.mailAttribute, 'cn', ldap.groupsAttribute, 'entryUUID', 'objectGUID']
+    const entries = await directory.searchUsers(userSearchFilter(ldap.usernameAttribute, username, ldap.searchFilter), attributes, 2, ['objectGUID'])
     if (entries.length !== 1) {
       // Same work for unknown accounts as for wrong passwords: a second app bind stands in for the
       // user bind, so timing can't tell them apart (and the user's password goes nowhere).
@@ -131,7 +133,12 @@ function firstString(value: unknown): string | null {
   return typeof first === 'string' && first.trim() !== '' ? first : null
 }
 
-function subjectOf(entry: Entry): string {
+/** The entry's stable identity: entryUUID, else objectGUID, else its DN (which changes when it moves). */
+export function subjectOf(entry: Entry): string {
   const uuid = firstString(attributeOf(entry, 'entryUUID'))
-  return uuid !== null ? `uuid:${uuid.toLowerCase()}` : `dn:${normaliseDn(entry.dn)}`
+  if (uuid !== null) return `uuid:${uuid.toLowerCase()}`
+  const guid = attributeOf(entry, 'objectGUID')
+  const guidBytes = Array.isArray(guid) ? guid[0] : guid
+  if (Buffer.isBuffer(guidBytes) && guidBytes.length === 16) return `guid:${guidBytes.toString('hex')}`
+  return `dn:${normaliseDn(entry.dn)}`
 }
