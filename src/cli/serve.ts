@@ -79,6 +79,8 @@ function riskySettingWarnings(config: Config): string[] {
   const warnings: string[] = []
   if (config.cors.allowsAnyOrigin) warnings.push('CORS_ALLOW_ORIGIN=* lets any website call this server\'s API from a browser (without cookies); list the origins you trust instead.')
   if (config.auth.sessionTtlMs === null) warnings.push('JWT_EXPIRES_IN=-1: sessions never expire; sign-out and revocation still end them.')
+  if (config.ldap !== null && !config.ldap.tls.validateCert) warnings.push('LDAP_VALIDATE_CERT=false: the directory server\'s certificate is not checked, so anyone on the network path can read LDAP passwords; set LDAP_CA_CERT_FILE instead.')
+  if (config.ldap?.transport === 'plain') warnings.push('LDAP_USE_TLS=false without LDAP_USE_STARTTLS: LDAP passwords cross the network unencrypted.')
   if (config.trustedProxies.any) warnings.push('FORWARDED_ALLOW_IPS=*: any client may claim an IP address and HTTPS through X-Forwarded-* headers.')
   return warnings
 }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { ConfigError, type ConfigProblem } from './config-error.ts'
 import { corsPolicyFrom, type CorsPolicy } from './cors-origins.ts'
 import { parseDotenv } from './dotenv.ts'
+import { ldapConfigFrom, type LdapConfig } from './ldap-variables.ts'
 import { addressList, type AddressList } from './network.ts'
 import { oauthConfigFrom, type OAuthConfig } from './oauth-variables.ts'
 import { ollamaConfigFrom, type OllamaConfig } from './ollama-variables.ts'
@@ -50,6 +51,8 @@ export type Config = Readonly<{
   chat: ChatConfig
   /** Single sign-on providers and their account rules (OAUTH_*, OPENID_*, GOOGLE_*, MICROSOFT_*, GITHUB_*). */
   oauth: OAuthConfig
+  /** LDAP sign-in (ENABLE_LDAP, LDAP_*), or null when it is off. */
+  ldap: LdapConfig | null
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
@@ -120,6 +123,9 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
   // note: the providers are checked only once every variable parsed, as they combine several.
   const oauth = problems.length === 0 ? oauthConfigFrom(typed, cwd) : null
   problems.push(...(oauth?.problems ?? []))
+  // note: LDAP settings are checked together only once each LDAP variable parsed on its own.
+  const ldap = problems.some((problem) => problem.variable.includes('LDAP')) ? { config: null, problems: [] } : ldapConfigFrom(typed, cwd)
+  problems.push(...ldap.problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const dataDir = resolve(cwd, typed.DATA_DIR)
@@ -143,6 +149,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     socket: socketConfigFrom(typed),
     chat: chatConfigFrom(typed),
     oauth: oauth!.oauth,
+    ldap: ldap.config,
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
   })

@@ -3,6 +3,7 @@ import { auditVariables } from './audit-variables.ts'
 import { authVariables } from './auth-variables.ts'
 import { chatVariables } from './chat-variables.ts'
 import { httpVariables } from './http-variables.ts'
+import { ldapVariables } from './ldap-variables.ts'
 import { oauthVariables } from './oauth-variables.ts'
 import { ollamaVariables } from './ollama-variables.ts'
 import { serverVariables } from './server-variables.ts'
@@ -25,6 +26,7 @@ export const variables = {
   ...socketVariables,
   ...chatVariables,
   ...oauthVariables,
+  ...ldapVariables,
 } as const satisfies Record<string, Variable<unknown>>
 
 export type VariableName = keyof typeof variables

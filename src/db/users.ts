@@ -58,6 +58,7 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   const countAll = db.query<{ n: number }, []>('SELECT count(*) AS n FROM user')
   const countAdmins = db.query<{ n: number }, []>("SELECT count(*) AS n FROM user WHERE role = 'admin'")
   const updateName = db.query<void, [Uint8Array, number, string]>('UPDATE user SET name = ?, updated_at = ? WHERE id = ?')
+  const updateEmail = db.query<void, [Uint8Array, Uint8Array, number, string]>('UPDATE user SET email_index = ?, email = ?, updated_at = ? WHERE id = ?')
   const updateRole = db.query<void, [Role, number, string]>('UPDATE user SET role = ?, updated_at = ? WHERE id = ?')
   const updatePreferences = db.query<void, [Uint8Array, number, string]>('UPDATE user SET preferences = ?, updated_at = ? WHERE id = ?')
   const deleteById = db.query<void, [string]>('DELETE FROM user WHERE id = ?')
@@ -123,6 +124,17 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     renameUser(id: UserId, name: string): boolean {
       if (selectById.get(id) === null) return false
       return updateName.run(userTable.sealColumn('name', id, name, keys.keysForOwner(id))!, now(), id).changes === 1
+    },
+
+    /** Changes the user's email (and its blind index); refuses one another user has. False when there is no such user. */
+    changeUserEmail(id: UserId, email: string): { ok: boolean } | { ok: false; reason: 'email_taken' } {
+      return db.transaction((): { ok: boolean } | { ok: false; reason: 'email_taken' } => {
+        const index = emailIndex(email)
+        const holder = selectIdByIndex.get(index)
+        if (holder !== null && holder.id !== id) return { ok: false, reason: 'email_taken' }
+        const sealed = userTable.sealColumn('email', id, email.trim(), keys.keysForOwner(id))!
+        return { ok: updateEmail.run(index, sealed, now(), id).changes === 1 }
+      }).immediate()
     },
 
     /** Changes the user's role; false when there is no such user. */

@@ -22,6 +22,7 @@ import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
 import { chatRoutes } from './routes/chats.ts'
 import { healthRoutes } from './routes/health.ts'
+import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
@@ -63,6 +64,7 @@ export function createApp(deps: Deps) {
     .use(appConfigRoutes(deps.config))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
     .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
+    .use(ldapAuthRoutes(auth, deps.config.ldap, deps.log, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatRoutes(auth, deps.config.trustedProxies))

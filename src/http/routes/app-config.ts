@@ -14,9 +14,11 @@ export const appConfigRoutes = (config: Config) =>
       enable_signup: config.auth.enableSignup && config.auth.enableLoginForm && config.auth.enablePasswordAuth,
       enable_login_form: config.auth.enableLoginForm,
       enable_password_auth: config.auth.enablePasswordAuth,
-      enable_ldap: false,
+      enable_ldap: config.ldap !== null && config.auth.enablePasswordAuth,
       enable_api_keys: config.auth.apiKeys !== null,
     },
     // note: the sign-in page draws one button per provider, linking to /oauth/{id}/login.
     oauth: { providers: Object.fromEntries(config.oauth.providers.map((provider) => [provider.id, provider.displayName])) },
+    // note: the sign-in page draws its LDAP form from exactly this shape.
+    ...(config.ldap !== null && config.auth.enablePasswordAuth ? { ldap: { label: config.ldap.label } } : {}),
   }))

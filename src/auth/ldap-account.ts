@@ -1,0 +1,58 @@
+import type { LdapConfig } from '../config/ldap-variables.ts'
+import type { Role, User } from '../db/users.ts'
+import type { Logger } from '../log/logger.ts'
+import type { AuthDeps } from './auth-deps.ts'
+import { isInAnyGroup, type DirectoryGroup } from './ldap-groups.ts'
+
+/** What a directory entry says about its person, read after the user's own bind succeeded. */
+export type DirectoryPerson = {
+  /** The link to the entry: `uuid:<entryUUID>`, `guid:<objectGUID hex>` (Active Directory), else `dn:<normalised DN>`. */
+  subject: string
+  email: string
+  name: string
+  groups: readonly DirectoryGroup[]
+}
+
+export type LdapAccountResult = { ok: true; user: User; created: boolean } | { ok: false; reason: 'email_taken' }
+
+/**
+ * Finds the local account linked to the directory entry, or creates and links one; then brings
+ * its email, name and (with LDAP_ADMIN_GROUPS) role in line with the directory. An existing local
+ * account with the same email is never taken over: the link is by entry, not by address.
+ */
+export function syncLdapAccount(deps: AuthDeps, ldap: LdapConfig, log: Logger, person: DirectoryPerson, ip: string): LdapAccountResult {
+  const isAdminByDirectory = ldap.adminGroups === null ? null : isInAnyGroup(person.groups, ldap.adminGroups)
+  // note: this runs without an await between lookup, creation and link, so two sign-ins of one
+  // entry can't both create an account.
+  const userId = deps.store.identities.findUserIdByIdentity('ldap', person.subject)
+  if (userId === null) {
+    const role: Role = isAdminByDirectory === true ? 'admin' : deps.auth.defaultUserRole
+    const result = deps.store.users.createUser({ email: person.email, name: person.name, role, adminIfFirst: isAdminByDirectory === null })
+    if (!result.ok) return { ok: false, reason: 'email_taken' }
+    deps.store.identities.linkIdentity('ldap', person.subject, result.user.id)
+    deps.audit.record({ event: 'signup', actorId: result.user.id, ip, method: 'ldap', details: { role: result.user.role } })
+    return { ok: true, user: result.user, created: true }
+  }
+  deps.store.identities.recordIdentityLogin('ldap', person.subject)
+  const user = deps.store.users.findUserById(userId)
+  if (user === null) return { ok: false, reason: 'email_taken' }
+  return { ok: true, user: updateFromDirectory(deps, log, user, person, isAdminByDirectory, ip), created: false }
+}
+
+/** Applies the directory's email, name and admin flag to the local user; returns the user as now stored. */
+function updateFromDirectory(deps: AuthDeps, log: Logger, user: User, person: DirectoryPerson, isAdminByDirectory: boolean | null, ip: string): User {
+  let updated = user
+  if (person.email !== user.email) {
+    const changed = deps.store.users.changeUserEmail(user.id, person.email)
+    if (changed.ok) updated = { ...updated, email: person.email }
+    else log.warn('The directory gave a user an email address another account has; the old address is kept', { userId: user.id })
+  }
+  if (person.name !== user.name && deps.store.users.renameUser(user.id, person.name)) updated = { ...updated, name: person.name }
+  const role: Role | null = isAdminByDirectory === true && user.role !== 'admin' ? 'admin'
+    : isAdminByDirectory === false && user.role === 'admin' ? 'user' : null
+  if (role !== null && deps.store.users.setUserRole(user.id, role)) {
+    deps.audit.record({ event: 'role_changed', targetId: user.id, ip, method: 'ldap', details: { from: user.role, to: role } })
+    updated = { ...updated, role }
+  }
+  return updated
+}

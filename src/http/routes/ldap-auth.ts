@@ -1,0 +1,81 @@
+/**
+ * LDAP sign-in (Open WebUI's POST /api/v1/auths/ldap) and its admin view: the effective settings
+ * with the app password masked, and a live test of the connection, bind and search.
+ */
+import { Elysia, t } from 'elysia'
+import type { AuthDeps } from '../../auth/auth-deps.ts'
+import { checkLdapSettings } from '../../auth/ldap-check.ts'
+import { ldapLogin } from '../../auth/ldap-login.ts'
+import type { LdapConfig } from '../../config/ldap-variables.ts'
+import type { AddressList } from '../../config/network.ts'
+import type { Logger } from '../../log/logger.ts'
+import { resolveClientAddress } from '../client-address.ts'
+import { HttpError } from '../http-error.ts'
+import { requireAuth } from '../plugins/require-auth.ts'
+import { answerWithSession } from '../session-answer.ts'
+
+// note: a 1 KB username must reach the directory escaped and match nothing, not bounce off the schema.
+const LdapCredentials = t.Object({ user: t.String({ maxLength: 2048 }), password: t.String({ maxLength: 4096 }) })
+const CheckBody = t.Object({ user: t.Optional(t.String({ minLength: 1, maxLength: 2048 })) })
+
+/** The settings as an admin sees them: every value in effect, the app password as *** when set. */
+export function describeLdapSettings(ldap: LdapConfig | null, enablePasswordAuth: boolean) {
+  if (ldap === null) return { enable_ldap: false }
+  return {
+    enable_ldap: true,
+    active: enablePasswordAuth,
+    label: ldap.label,
+    host: ldap.host,
+    port: ldap.port,
+    use_tls: ldap.transport === 'ldaps',
+    use_starttls: ldap.transport === 'starttls',
+    validate_cert: ldap.tls.validateCert,
+    certificate_path: ldap.tls.caFile,
+    ciphers: ldap.tls.ciphers,
+    app_dn: ldap.appDn,
+    app_dn_password: ldap.appPassword === null ? null : '***',
+    search_base: ldap.searchBase,
+    search_filter: ldap.searchFilter,
+    attribute_for_username: ldap.usernameAttribute,
+    attribute_for_mail: ldap.mailAttribute,
+    attribute_for_groups: ldap.groupsAttribute,
+    enable_group_management: ldap.groupManagement !== null,
+    enable_group_creation: ldap.groupManagement?.createMissing ?? false,
+    admin_groups: ldap.adminGroups,
+    allowed_groups: ldap.allowedGroups,
+    timeout_seconds: ldap.timeoutMs / 1000,
+  }
+}
+
+export const ldapAuthRoutes = (deps: AuthDeps, ldap: LdapConfig | null, log: Logger, trustedProxies: AddressList) =>
+  new Elysia({ prefix: '/api/v1/auths' })
+    .use(requireAuth(deps, trustedProxies))
+    .post('/ldap', async ({ body, request, server, set }) => {
+      const client = resolveClientAddress(request, server, trustedProxies)
+      const result = await ldapLogin({ ...deps, ldap, log }, body, client.ip)
+      if (!result.ok) {
+        switch (result.reason) {
+          case 'invalid_credentials': throw new HttpError(400, 'invalid_credentials', 'The username or password provided is incorrect.')
+          case 'password_auth_disabled': throw new HttpError(403, 'password_auth_disabled', 'Password sign-in is turned off on this server.')
+          case 'ldap_disabled': throw new HttpError(403, 'ldap_disabled', 'LDAP sign-in is not enabled on this server.')
+          case 'no_email': throw new HttpError(400, 'ldap_no_email', 'Your directory entry has no valid email address; ask your directory administrator.')
+          case 'email_taken': throw new HttpError(409, 'email_taken', 'An account with your directory email address already exists here; ask an administrator.')
+          case 'directory_unavailable': throw new HttpError(503, 'directory_unavailable', 'The directory server is not available right now. Try again later.')
+          case 'rate_limited':
+            set.headers['retry-after'] = String(result.retryAfterSeconds)
+            throw new HttpError(429, 'rate_limited', `Too many sign-in attempts. Try again in ${result.retryAfterSeconds} seconds.`)
+        }
+      }
+      deps.audit.record({ event: 'signin_succeeded', actorId: result.user.id, ip: client.ip, method: 'ldap' })
+      return answerWithSession(deps, result.user, request, client, set)
+    }, { body: LdapCredentials })
+
+    .get('/admin/config/ldap', () => describeLdapSettings(ldap, deps.auth.enablePasswordAuth), { auth: 'admin' })
+
+    .post('/admin/config/ldap/test', async ({ body }) => {
+      if (ldap === null) throw new HttpError(409, 'ldap_disabled', 'LDAP sign-in is not enabled (ENABLE_LDAP).')
+      const result = await checkLdapSettings(ldap, body.user?.trim().normalize('NFC') || null)
+      return result.ok
+        ? { ok: true, entries_found: result.entriesFound, dn: result.dn }
+        : { ok: false, failure: result.failure, message: result.message }
+    }, { auth: 'admin', body: CheckBody })

@@ -1,0 +1,21 @@
+import type { HTTPHeaders } from 'elysia'
+import type { AuthDeps } from '../auth/auth-deps.ts'
+import { mayUseApiKeys } from '../auth/authenticate.ts'
+import { issueSession } from '../auth/issue-session.ts'
+import { describeSessionUser } from '../auth/principal.ts'
+import type { User } from '../db/users.ts'
+import type { ClientAddress } from './client-address.ts'
+import { sessionCookie } from './session-cookie.ts'
+
+/**
+ * Starts a session for a user who just signed in and builds Open WebUI's session object, setting
+ * the `token` cookie: the same answer for every sign-in method.
+ */
+export function answerWithSession(deps: AuthDeps, user: User, request: Request, client: ClientAddress, set: { headers: HTTPHeaders }) {
+  const session = issueSession(deps, user, { ip: client.ip, userAgent: request.headers.get('user-agent') })
+  set.headers['set-cookie'] = sessionCookie(session.token, session.expiresAt, deps.auth.cookie, client.isHttps)
+  return {
+    token: session.token, token_type: 'Bearer', expires_at: session.expiresAt === null ? null : Math.floor(session.expiresAt / 1000),
+    ...describeSessionUser(user, mayUseApiKeys(deps, user)),
+  }
+}
