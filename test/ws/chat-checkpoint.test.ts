@@ -23,7 +23,7 @@ let socket: TestSocket
 
 beforeAll(async () => {
   fake = await startFakeOllama()
-  started = startTestApp({ OLLAMA_BASE_URL: fake.url })
+  started = startTestApp({ OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false' })
   const { deps } = started
   const user = await signUp(started.app, 'ada@example.com')
   ada = { id: user.id as UserId, token: user.token }

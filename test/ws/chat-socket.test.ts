@@ -18,7 +18,7 @@ const open: TestSocket[] = []
 
 beforeAll(async () => {
   fake = await startFakeOllama({ behaviour: { chunkDelayMs: 2 } })
-  started = startTestApp({ OLLAMA_BASE_URL: fake.url })
+  started = startTestApp({ OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false' }) // note: titles are tested in chat-titles-and-limits.test.ts; here a title frame would land among the frames a test waits for
   const { app } = started
   const admin = await signUp(app, 'ada@example.com')
   const other = await signUp(app, 'bob@example.com')
