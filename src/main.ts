@@ -7,7 +7,7 @@ import { serve } from './cli/serve.ts'
 import { USAGE } from './cli/usage.ts'
 import { loadConfig, readDotenvFile } from './config/load-config.ts'
 import { createLogger } from './log/logger.ts'
-import { VERSION } from './version.ts'
+import { COMMIT, VERSION } from './version.ts'
 
 async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs(argv)
@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (parsed.command === 'version') {
-    process.stdout.write(`enclave ${VERSION}\n`)
+    process.stdout.write(`enclave ${VERSION} (commit ${COMMIT})\n`)
     return 0
   }
 
