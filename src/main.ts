@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /** Enclave's entry point: argv to one command, nothing else. */
 import { checkHealth } from './cli/healthcheck.ts'
+import { installService } from './cli/install-service.ts'
 import { parseArgs } from './cli/parse-args.ts'
 import { renderConfig } from './cli/print-config.ts'
 import { serve } from './cli/serve.ts'
@@ -10,6 +11,8 @@ import { createLogger } from './log/logger.ts'
 import { COMMIT, VERSION } from './version.ts'
 
 async function main(argv: string[]): Promise<number> {
+  // install-service has its own flags (paths for the unit), so it reads its arguments itself.
+  if (argv[0] === 'install-service') return installService(argv.slice(1), { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) })
   const parsed = parseArgs(argv)
   if (!parsed.ok) {
     process.stderr.write(`enclave: ${parsed.problem}\n\n${USAGE}`)
