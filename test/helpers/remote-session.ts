@@ -4,7 +4,7 @@
  */
 import { expect } from 'bun:test'
 import { PASSWORD } from './accounts.ts'
-import { connect, ofType } from './ws.ts'
+import { connect, ofType, type ConnectOptions } from './ws.ts'
 
 export const FAKE_MODEL = 'qwen2.5:0.5b'
 
@@ -28,8 +28,9 @@ export async function signInRemote(baseUrl: string, email: string, headers: Reco
 }
 
 /** Sends one chat turn over `wsUrl` and returns the streamed text and the number of deltas. */
-export async function chatOverSocket(wsUrl: string, token: string, content: string, model = FAKE_MODEL) {
-  const socket = await connect(wsUrl, { token })
+export async function chatOverSocket(wsUrl: string, token: string, content: string, options: Omit<ConnectOptions, 'token'> & { model?: string } = {}) {
+  const { model = FAKE_MODEL, ...connectOptions } = options
+  const socket = await connect(wsUrl, { token, ...connectOptions })
   try {
     socket.send({ type: 'chat:send', model, content })
     const started = await socket.nextFrame(ofType('chat:started'), 10_000)
