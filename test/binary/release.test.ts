@@ -45,7 +45,7 @@ describe('npm run release', () => {
       expect(hash).toBe(actual)
     }
     expect(sh(['sha256sum', '--check', '--strict', 'SHA256SUMS'], outDir).code).toBe(0)
-  })
+  }, 60_000)
 
   test.each(Object.entries(expectedFormats))('%s has the right format', async (name, [format, fileSays]) => {
     const header = new Uint8Array(await Bun.file(join(outDir, name)).slice(0, 4096).arrayBuffer())
@@ -66,7 +66,7 @@ describe('npm run release', () => {
     } finally {
       expect(await server.stop()).toBe(0)
     }
-  })
+  }, 30_000)
 })
 
 describe('a build outside a git checkout', () => {
