@@ -4,7 +4,7 @@
  * only (handed to the service as a systemd credential), and the unit file; then it says how to
  * enable the service. It never starts or enables anything itself. `--print` only prints the unit.
  */
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeNewKeyFile } from '../crypto/key-files.ts'
 import { generateKey } from '../crypto/random.ts'
@@ -32,6 +32,10 @@ export function installService(argv: readonly string[], io: Output, euid = proce
     return 1
   }
   try {
+    // note: both directories get chmod 0700 (and the data directory a chown), so a mistyped flag
+    // such as --data-dir /etc must be refused before anything changes.
+    refuseForeignDirectory(options.dataDir, ['enclave.db'], '--data-dir')
+    refuseForeignDirectory(options.configDir, ['encryption_key', 'enclave.env'], '--config-dir')
     const account = ensureSystemUser(options)
     ensureDataDir(options.dataDir, account)
     const keyNote = ensureKeyFile(options)
@@ -75,8 +79,22 @@ function lookUpUser(name: string): Account | null {
   return fields.length >= 4 ? { uid: Number(fields[2]), gid: Number(fields[3]) } : null
 }
 
+/** Throws unless `dir` is missing, empty, or recognisably Enclave's (it holds one of `markers`). */
+function refuseForeignDirectory(dir: string, markers: readonly string[], flag: string): void {
+  if (!existsSync(dir)) return
+  if (!lstatSync(dir).isDirectory()) throw new Error(`${flag} ${dir} exists and is not a directory.`)
+  const names = readdirSync(dir)
+  if (names.length > 0 && !markers.some((marker) => names.includes(marker))) {
+    throw new Error(`${flag} ${dir} already holds other files and none of Enclave's (${markers.join(', ')}); choose a new or empty directory.`)
+  }
+}
+
+/** Creates the data directory (0700) or takes over an existing one: it and its files go to the service user. */
 function ensureDataDir(dataDir: string, account: Account): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  for (const name of readdirSync(dataDir)) {
+    if (!lstatSync(join(dataDir, name)).isSymbolicLink()) chownSync(join(dataDir, name), account.uid, account.gid)
+  }
   chownSync(dataDir, account.uid, account.gid)
   chmodSync(dataDir, 0o700)
 }

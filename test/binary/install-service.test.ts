@@ -82,6 +82,27 @@ describe('installing', () => {
     expect(run.stdout).toBe('')
   })
 
+  test.each([
+    ['--data-dir', 'a directory holding other files', (dir: string) => writeFileSync(join(dir, 'passwd'), 'root:x:0:0\n')],
+    ['--config-dir', 'a directory holding other files', (dir: string) => writeFileSync(join(dir, 'hosts'), '127.0.0.1 localhost\n')],
+    ['--data-dir', 'a file', null],
+  ] as const)('as root, %s naming %s is refused before anything changes', async (flag, _, fill) => {
+    const base = tempDir()
+    const target = join(base, 'target')
+    if (fill === null) writeFileSync(target, 'x')
+    else {
+      mkdirSync(target, { mode: 0o755 })
+      fill(target)
+    }
+    const other = flag === '--data-dir' ? ['--config-dir', join(base, 'etc')] : ['--data-dir', join(base, 'data')]
+    const run = await runBinary(['install-service', '--user', 'enc-never-made', '--unit-dir', join(base, 'units'), flag, target, ...other], { cwd: base })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`${flag} ${target}`)
+    expect(sh(['getent', 'passwd', 'enc-never-made']).code).not.toBe(0)
+    expect(readdirSync(base).sort()).toEqual(['target'])
+    if (fill !== null) expect(modeOf(target)).toBe(0o755)
+  })
+
   const user = `enc-t-${crypto.randomUUID().slice(0, 8)}`
   afterAll(() => {
     Bun.spawnSync(['userdel', user], { stdout: 'ignore', stderr: 'ignore' })
@@ -154,5 +175,25 @@ describe('installing', () => {
     expect(existsSync(join(paths.dataDir, '.encryption_key'))).toBe(false)
     const database = statSync(join(paths.dataDir, 'enclave.db'))
     expect([database.uid, database.mode & 0o777]).toEqual([uid, 0o600])
+  })
+
+  test('takes over a data directory an earlier run made as root: its files and its key', async () => {
+    const base = tempDir()
+    chmodSync(base, 0o711)
+    const dataDir = join(base, 'data')
+    const earlier = await startBinary({ cwd: base, env: { DATA_DIR: dataDir } })
+    await earlier.stop()
+    const key = readFileSync(join(dataDir, '.encryption_key'), 'utf8')
+    const takeover = `enc-t-${crypto.randomUUID().slice(0, 8)}`
+    try {
+      const run = await runBinary(['install-service', '--user', takeover, '--unit-dir', join(base, 'units'), '--config-dir', join(base, 'etc'), '--data-dir', dataDir], { cwd: base })
+      expect(run.code).toBe(0)
+      expect(run.stdout).toContain('master key: copied')
+      expect(readFileSync(join(base, 'etc', 'encryption_key'), 'utf8')).toBe(key)
+      const uid = Number(sh(['id', '-u', takeover]).stdout.trim())
+      for (const name of readdirSync(dataDir)) expect([name, statSync(join(dataDir, name)).uid]).toEqual([name, uid])
+    } finally {
+      Bun.spawnSync(['userdel', takeover], { stdout: 'ignore', stderr: 'ignore' })
+    }
   })
 })
