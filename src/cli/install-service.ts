@@ -22,6 +22,11 @@ export function installService(argv: readonly string[], io: Output, euid = proce
   }
   const options = parsed.options
   const unit = renderSystemdUnit(options)
+  const hidden = ['/home/', '/root/', '/run/user/', '/tmp/', '/var/tmp/'].find((prefix) => options.binary.startsWith(prefix))
+  if (hidden !== undefined) {
+    io.err(`warning: the service cannot see ${options.binary}: the unit hides ${hidden} from it (ProtectHome, PrivateTmp). ` +
+      'Copy the binary to /usr/local/bin and pass --binary /usr/local/bin/enclave.\n')
+  }
   if (options.print) {
     io.out(unit)
     return 0

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { requireBinary, runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
+import { binaryForAnyUser, runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
 
 const tempDir = tempDirsRemovedAfterAll()
 const sh = (command: string[]) => {
@@ -14,6 +14,8 @@ const sh = (command: string[]) => {
   return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString() }
 }
 const modeOf = (path: string) => statSync(path).mode & 0o777
+// The service user and nobody run the binary below, so it must sit where they can reach it.
+const binary = binaryForAnyUser(tempDir)
 
 describe('--print', () => {
   test('prints the unit, writes nothing, and needs no root', async () => {
@@ -22,9 +24,16 @@ describe('--print', () => {
     expect(asRoot.code).toBe(0)
     expect(asRoot.stdout).toStartWith('# Enclave as a hardened systemd service')
     expect(readdirSync(dir)).toEqual([])
-    const asNobody = sh(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', requireBinary(), 'install-service', '--print'])
+    const asNobody = sh(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', binary, 'install-service', '--print'])
     expect(asNobody.code).toBe(0)
-    expect(asNobody.stdout).toContain(`ExecStart=${requireBinary()} serve`)
+    expect(asNobody.stdout).toContain(`ExecStart=${binary} serve`)
+  })
+
+  test.each(['/home/ada/enclave', '/root/bin/enclave', '/tmp/enclave'])('warns when the binary is in %s, which the unit hides from the service', async (binary) => {
+    const run = await runBinary(['install-service', '--print', '--binary', binary], { cwd: tempDir() })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`ExecStart=${binary} serve`)
+    expect(run.stderr).toContain(`warning: the service cannot see ${binary}`)
   })
 
   test('the unit has the hardening the issue asks for, and no MemoryDenyWriteExecute', async () => {
@@ -62,7 +71,7 @@ describe('installing', () => {
   test('refuses clearly when not root, and changes nothing', () => {
     const dir = tempDir()
     chmodSync(dir, 0o777)
-    const run = sh(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', requireBinary(), 'install-service', '--unit-dir', dir, '--config-dir', join(dir, 'etc'), '--data-dir', join(dir, 'data')])
+    const run = sh(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', binary, 'install-service', '--unit-dir', dir, '--config-dir', join(dir, 'etc'), '--data-dir', join(dir, 'data')])
     expect(run.code).toBe(1)
     expect(run.stderr).toContain('must run as root')
     expect(run.stderr).toContain('--print')
@@ -110,7 +119,7 @@ describe('installing', () => {
   const root = tempDir()
   chmodSync(root, 0o711)
   const paths = { unitDir: join(root, 'units'), configDir: join(root, 'etc'), dataDir: join(root, 'data') }
-  const args = ['install-service', '--user', user, '--unit-dir', paths.unitDir, '--config-dir', paths.configDir, '--data-dir', paths.dataDir]
+  const args = ['install-service', '--binary', binary, '--user', user, '--unit-dir', paths.unitDir, '--config-dir', paths.configDir, '--data-dir', paths.dataDir]
 
   test('as root: creates the system user, its 0700 data directory, a root-only key and the unit', async () => {
     const run = await runBinary(args, { cwd: root })
@@ -162,9 +171,9 @@ describe('installing', () => {
       for (const assignment of assignments!.split(' ')) env[assignment.slice(0, assignment.indexOf('='))] = assignment.slice(assignment.indexOf('=') + 1).replace('%d', credentials)
     }
     expect(env).toMatchObject({ HOST: '127.0.0.1', PORT: '8080', DATA_DIR: paths.dataDir, ENCRYPTION_KEY_FILE: join(credentials, 'encryption_key') })
-    expect(/^ExecStart=(.*)$/m.exec(unit)?.[1]).toBe(`${requireBinary()} serve`)
+    expect(/^ExecStart=(.*)$/m.exec(unit)?.[1]).toBe(`${binary} serve`)
     const server = await startBinary({
-      cwd: paths.dataDir, env, wrapper: ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups'],
+      cwd: paths.dataDir, env, binary, wrapper: ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups'],
     })
     try {
       expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: true })

@@ -8,7 +8,7 @@ import { afterAll, expect, test } from 'bun:test'
 import { chmodSync, chownSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startFakeOllama } from '../fakes/ollama.ts'
-import { runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
+import { binaryForAnyUser, runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
 import { chatOverSocket, signUpRemote } from '../helpers/remote-session.ts'
 
 const tempDir = tempDirsRemovedAfterAll()
@@ -53,7 +53,7 @@ test('every system call the server makes is allowed by the unit\'s filter', asyn
   chmodSync(cwd, 0o711)
   mkdirSync(dataDir, { mode: 0o700 })
   chownSync(dataDir, 65534, 65534)
-  const server = await startBinary({ cwd: dataDir, env: { OLLAMA_BASE_URL: fake.url, DATA_DIR: dataDir }, wrapper: ['strace', '-f', '-qq', '-u', 'nobody', '-o', trace] })
+  const server = await startBinary({ cwd: dataDir, binary: binaryForAnyUser(tempDir), env: { OLLAMA_BASE_URL: fake.url, DATA_DIR: dataDir }, wrapper: ['strace', '-f', '-qq', '-u', 'nobody', '-o', trace] })
   try {
     const base = server.url
     const token = await signUpRemote(base, 'ada@example.com')

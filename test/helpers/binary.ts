@@ -3,7 +3,7 @@
  * directory, with a clean environment, and collects what it prints.
  */
 import { afterAll } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -82,4 +82,17 @@ export async function startBinary(options: { cwd: string; env?: Record<string, s
       return code
     },
   }
+}
+
+/**
+ * Copies the binary into a fresh temp directory every user may traverse, for tests that run it as
+ * another user: the checkout itself may sit where they can't reach it (under /root, say).
+ */
+export function binaryForAnyUser(makeDir: () => string): string {
+  const dir = makeDir()
+  chmodSync(dir, 0o711)
+  const copy = join(dir, 'enclave')
+  copyFileSync(requireBinary(), copy)
+  chmodSync(copy, 0o755)
+  return copy
 }
