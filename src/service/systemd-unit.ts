@@ -32,7 +32,6 @@ Wants=network-online.target
 [Service]
 Type=simple
 User=${options.user}
-Group=${options.user}
 ExecStart=${options.binary} serve
 WorkingDirectory=${options.dataDir}
 Environment=HOST=${options.host} PORT=${options.port} DATA_DIR=${options.dataDir}
