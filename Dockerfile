@@ -1,23 +1,31 @@
 # Enclave: build the single binary with Bun, ship only the binary on a small base.
-# docker build -t enclave . && docker run -p 8080:8080 -v enclave-data:/data enclave
+#   docker build --build-arg ENCLAVE_COMMIT=$(git rev-parse --short=12 HEAD) -t enclave .
+#   docker run -p 127.0.0.1:8080:8080 -v enclave-data:/data enclave
+# No secret is baked in: the master key and session secret are generated into the volume on the
+# first start, or given at run time (ENCRYPTION_KEY_FILE=/run/secrets/..., see docker-compose.yml).
+# test/binary/dockerfile.test.ts checks these invariants and runs the final command line.
 
 FROM oven/bun:1.4.5-debian AS build
 WORKDIR /src
 COPY package.json package-lock.json bunfig.toml tsconfig.json ./
-RUN bun install --frozen-lockfile
+RUN bun install --frozen-lockfile --production
 COPY src ./src
 COPY static ./static
 COPY scripts ./scripts
-RUN bun scripts/build.ts /src/dist/enclave
+# The build has no .git: the commit comes in as a build argument (validated; "unknown" otherwise).
+ARG ENCLAVE_COMMIT=unknown
+RUN ENCLAVE_COMMIT=$ENCLAVE_COMMIT bun scripts/build.ts /src/dist/enclave
 
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home enclave \
+RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home --shell /usr/sbin/nologin enclave \
  && mkdir -p /data && chown enclave:enclave /data && chmod 0700 /data
 COPY --from=build /src/dist/enclave /usr/local/bin/enclave
 USER enclave
+WORKDIR /data
 ENV HOST=0.0.0.0 PORT=8080 DATA_DIR=/data
 VOLUME /data
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s CMD ["enclave", "healthcheck"]
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["enclave", "healthcheck"]
 ENTRYPOINT ["enclave"]
 CMD ["serve"]

@@ -33,7 +33,12 @@ try {
   const { measureSocketStreaming, socketStreamingRows } = await import('./socket-streaming.ts')
   const socket = await measureSocketStreaming()
   const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket)]
+  // note: the footprint figures start dist/enclave (npm run build) as separate processes.
+  const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
+  const footprint = await measureFootprint()
+  rows.push(...footprintRows(footprint))
   console.log(formatTable(rows))
+  console.log(formatBinarySize(footprint))
   console.log('\nfor context, a comparable product:')
   console.log(formatReference({
     messagesPerSecond: inserts.messagesPerSecond,

@@ -1,15 +1,18 @@
 #!/usr/bin/env bun
 /** Enclave's entry point: argv to one command, nothing else. */
 import { checkHealth } from './cli/healthcheck.ts'
+import { installService } from './cli/install-service.ts'
 import { parseArgs } from './cli/parse-args.ts'
 import { renderConfig } from './cli/print-config.ts'
 import { serve } from './cli/serve.ts'
 import { USAGE } from './cli/usage.ts'
 import { loadConfig, readDotenvFile } from './config/load-config.ts'
 import { createLogger } from './log/logger.ts'
-import { VERSION } from './version.ts'
+import { COMMIT, VERSION } from './version.ts'
 
 async function main(argv: string[]): Promise<number> {
+  // install-service has its own flags (paths for the unit), so it reads its arguments itself.
+  if (argv[0] === 'install-service') return installService(argv.slice(1), { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) })
   const parsed = parseArgs(argv)
   if (!parsed.ok) {
     process.stderr.write(`enclave: ${parsed.problem}\n\n${USAGE}`)
@@ -20,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (parsed.command === 'version') {
-    process.stdout.write(`enclave ${VERSION}\n`)
+    process.stdout.write(`enclave ${VERSION} (commit ${COMMIT})\n`)
     return 0
   }
 

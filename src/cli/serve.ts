@@ -14,7 +14,7 @@ import { createSessionSecretFile, readSessionSecretFile } from '../crypto/sessio
 import { openStore } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
 import type { Logger } from '../log/logger.ts'
-import { VERSION } from '../version.ts'
+import { COMMIT, VERSION } from '../version.ts'
 
 export type RunningServer = { url: string; stop: (reason: string) => Promise<void> }
 
@@ -44,7 +44,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const server = app.server!
   const url = `http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`
 
-  log.info(`Enclave ${VERSION} listening on ${url}`)
+  log.info(`Enclave ${VERSION} (commit ${COMMIT}) listening on ${url}`)
   log.info(`Data in ${config.dataDir}; master key from ${describeMasterKeySource(config.masterKey)}, fingerprint ${store.info.keyFingerprint}`)
   if (setupGate.tokenFile !== null) {
     log.warn(`No account exists and the server listens beyond loopback: the first sign-up needs the setup token in ${setupGate.tokenFile}.`)

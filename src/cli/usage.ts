@@ -4,6 +4,8 @@ Commands:
   serve          Start the server (the default)
   config         Print the effective configuration, secrets masked
   healthcheck    Exit 0 when the local server answers /health, else 1
+  install-service [--print] [--binary P] [--user U] [--data-dir D] [--config-dir C] [--unit-dir U] [--host H] [--port N]
+                 Install as a hardened systemd service (as root); --print only prints the unit
   version        Print the version (also --version)
   help           Print this help (also --help)
 

@@ -3,7 +3,7 @@
  * directory, with a clean environment, and collects what it prints.
  */
 import { afterAll } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -42,11 +42,14 @@ export async function runBinary(args: string[], options: { cwd: string; env?: Re
   return { code, stdout, stderr, output: stdout + stderr }
 }
 
-export type RunningBinary = { url: string; output: () => string; stop: (signal?: 'SIGTERM' | 'SIGINT') => Promise<number> }
+export type RunningBinary = { url: string; pid: number; output: () => string; stop: (signal?: 'SIGTERM' | 'SIGINT') => Promise<number> }
 
-/** Starts `enclave serve` on a free port and resolves once it says where it listens. */
-export async function startBinary(options: { cwd: string; env?: Record<string, string>; args?: string[]; binary?: string }): Promise<RunningBinary> {
-  const child = Bun.spawn([options.binary ?? requireBinary(), 'serve', '--port', '0', ...(options.args ?? [])], {
+/**
+ * Starts `enclave serve` on a free port and resolves once it says where it listens. `wrapper` runs
+ * it through another command (e.g. setpriv or unshare), which must exec the binary.
+ */
+export async function startBinary(options: { cwd: string; env?: Record<string, string>; args?: string[]; binary?: string; wrapper?: string[] }): Promise<RunningBinary> {
+  const child = Bun.spawn([...(options.wrapper ?? []), options.binary ?? requireBinary(), 'serve', '--port', '0', ...(options.args ?? [])], {
     cwd: options.cwd, env: { ...baseEnv(), ...options.env }, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore',
   })
   let output = ''
@@ -68,6 +71,7 @@ export async function startBinary(options: { cwd: string; env?: Record<string, s
   const url = /listening on (http:\/\/\S+)/.exec(output)![1]!
   return {
     url,
+    pid: child.pid,
     output: () => output,
     stop: async (signal = 'SIGTERM') => {
       child.kill(signal)
@@ -78,4 +82,17 @@ export async function startBinary(options: { cwd: string; env?: Record<string, s
       return code
     },
   }
+}
+
+/**
+ * Copies the binary into a fresh temp directory every user may traverse, for tests that run it as
+ * another user: the checkout itself may sit where they can't reach it (under /root, say).
+ */
+export function binaryForAnyUser(makeDir: () => string): string {
+  const dir = makeDir()
+  chmodSync(dir, 0o711)
+  const copy = join(dir, 'enclave')
+  copyFileSync(requireBinary(), copy)
+  chmodSync(copy, 0o755)
+  return copy
 }

@@ -5,18 +5,18 @@
  */
 export type Frame = { type: string; [field: string]: unknown }
 
-export type ConnectOptions = { token?: string; cookie?: string; origin?: string | null; protocols?: string[] }
+export type ConnectOptions = { token?: string; cookie?: string; origin?: string | null; protocols?: string[]; tls?: { ca: string } }
 
 export type TestSocket = Awaited<ReturnType<typeof connect>>
 
 /** Opens a socket to `url` with the token offered as a subprotocol, or a cookie; rejects if it doesn't open. */
-export function connect(url: string, { token, cookie, origin = null, protocols }: ConnectOptions = {}) {
+export function connect(url: string, { token, cookie, origin = null, protocols, tls }: ConnectOptions = {}) {
   const headers: Record<string, string> = {}
   if (cookie !== undefined) headers.cookie = `token=${cookie}`
   if (origin !== null) headers.origin = origin
   const offered = protocols ?? (token === undefined ? [] : ['enclave', token])
   // note: Bun's WebSocket takes headers, which browsers can't set; tests use them for Cookie and Origin.
-  const ws = new WebSocket(url, { headers, protocols: offered } as unknown as string[])
+  const ws = new WebSocket(url, { headers, protocols: offered, ...(tls === undefined ? {} : { tls }) } as unknown as string[])
   const frames: Frame[] = []
   let seen = 0
   const waiters = new Set<() => void>()
