@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { startFakeOllama, type FakeBehaviour, type FakeOllama } from '../../test/fakes/ollama.ts'
 import { createOllamaClient, OllamaError, type ChatChunk, type ChatMessage, type Fetch, type OllamaFailureReason } from './ollama-client.ts'
 
-const timeouts = { firstByteMs: 150, idleMs: 150 }
+// note: generous enough that a loaded machine (other suites, other servers) does not trip them by accident.
+const timeouts = { firstByteMs: 600, idleMs: 400 }
 const question: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'why is the sky blue?' }]
 
 let fake: FakeOllama
@@ -64,7 +65,7 @@ describe('chat', () => {
     const chunks: ChatChunk[] = []
     for await (const chunk of clientFor().chat({ model: 'qwen2.5:0.5b', messages: question, signal: new AbortController().signal })) {
       chunks.push(chunk)
-      await Bun.sleep(200) // longer than idleMs, but Ollama isn't the one being slow
+      await Bun.sleep(500) // longer than idleMs, but Ollama isn't the one being slow
     }
     expect(chunks).toHaveLength(4)
   })
@@ -104,8 +105,8 @@ describe('chat', () => {
     const startedAt = performance.now()
     const error = await failureOf(chatWith({ fault: { kind: 'hang_before_first_byte' } }))
     expect(error.reason).toBe('timeout_first_byte')
-    expect(error.message).toBe('Ollama did not start answering within 150 ms.')
-    expect(performance.now() - startedAt).toBeLessThan(1000)
+    expect(error.message).toBe('Ollama did not start answering within 600 ms.')
+    expect(performance.now() - startedAt).toBeLessThan(3000)
     expect(await fake.requests[0]!.settled).toBe('aborted')
   })
 
