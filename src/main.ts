@@ -1,6 +1,8 @@
 #!/usr/bin/env bun
 /** Enclave's entry point: argv to one command, nothing else. */
 import { checkHealth } from './cli/healthcheck.ts'
+import { runLifecycleCommand } from './cli/lifecycle.ts'
+import { isLifecycleCommand } from './cli/parse-lifecycle-args.ts'
 import { parseArgs } from './cli/parse-args.ts'
 import { renderConfig } from './cli/print-config.ts'
 import { serve } from './cli/serve.ts'
@@ -10,6 +12,7 @@ import { createLogger } from './log/logger.ts'
 import { VERSION } from './version.ts'
 
 async function main(argv: string[]): Promise<number> {
+  if (isLifecycleCommand(argv)) return runLifecycleCommand(argv)
   const parsed = parseArgs(argv)
   if (!parsed.ok) {
     process.stderr.write(`enclave: ${parsed.problem}\n\n${USAGE}`)
@@ -56,6 +59,6 @@ function describeStartFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
   if ((error as { code?: string }).code === 'EADDRINUSE') return 'the port is already in use: stop the other server or choose another --port.'
   // Config, key and schema errors carry messages written for operators; others show their name only.
-  const known = ['ConfigError', 'KeyMaterialError', 'KeyMismatchError', 'SchemaTooNewError', 'FieldOpenError']
+  const known = ['ConfigError', 'KeyMaterialError', 'KeyMismatchError', 'SchemaTooNewError', 'FieldOpenError', 'NoDatabaseError', 'LifecycleRefusal']
   return known.includes(error.name) ? error.message : `${error.name}: ${error.message}`
 }

@@ -10,7 +10,8 @@ import { openGate, openSetupGate, readSetupToken } from '../auth/setup-token.ts'
 import type { Config } from '../config/load-config.ts'
 import { describeMasterKeySource } from '../crypto/master-key.ts'
 import { createSessionSecretFile, readSessionSecretFile } from '../crypto/session-secret.ts'
-import { openStore } from '../db/open-store.ts'
+import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } from '../crypto/previous-master-key.ts'
+import { openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
 import type { Logger } from '../log/logger.ts'
 import { VERSION } from '../version.ts'
@@ -21,7 +22,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   // Files this process creates (database, WAL, keys) are for its own user only.
   process.umask(0o077)
   const persistedSecret = config.sessionSecret === null ? readSessionSecretFile(config.dataDir) : null
-  const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now })
+  const previousMasterKey = readPreviousMasterKey(config.values, config.masterKey, process.cwd())
+  const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey })
   const sessionSecret = config.sessionSecret ?? persistedSecret ?? createSessionSecretFile(config.dataDir)
   for (const warning of [...store.info.warnings, ...riskySettingWarnings(config)]) log.warn(warning)
   const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
@@ -50,7 +52,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   }
   if (store.info.generatedKeyFile !== null) {
     log.warn(`A new master key was generated at ${store.info.generatedKeyFile}. Back it up now, apart from the database: without it the data cannot be read by anyone.`)
+    process.stderr.write(firstStartKeyNotice(store.info.generatedKeyFile))
   }
+  reportMasterKeyRotation(config, store, previousMasterKey, log)
 
   let stopping: Promise<void> | null = null
   const stop = (reason: string) => {
@@ -69,6 +73,31 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     return stopping
   }
   return { url, stop }
+}
+
+/** The one-time notice of the first start with a generated key: shown once, as the key is generated once. */
+function firstStartKeyNotice(keyFile: string): string {
+  return [
+    '', '  ┌─ BACK UP THE MASTER KEY ──────────────────────────────────────────',
+    `  │ A new master key was generated: ${keyFile}`,
+    '  │ Copy this file somewhere safe now, apart from the database backups.',
+    '  │ Without it nobody, including you, can read this data again.',
+    '  │ (This notice is shown once, on the start that created the key.)',
+    '  └────────────────────────────────────────────────────────────────────', '', '',
+  ].join('\n')
+}
+
+/** Logs a master key rotation this start finished, and moves a generated key's `.previous` file aside. */
+function reportMasterKeyRotation(config: Config, store: Store, previous: PreviousMasterKey | null, log: Logger): void {
+  if (store.info.finishedRotationFrom !== undefined) {
+    log.info(`Finished the master key rotation from ${store.info.finishedRotationFrom} to ${store.info.keyFingerprint}; every session signed before it has ended.`)
+  }
+  if (previous !== null && config.masterKey.kind === 'generated') {
+    const retired = retirePreviousKeyFile(config.masterKey.path, store.info.finishedRotationFrom ?? 'previous')
+    if (retired !== null) log.info(`The previous master key was moved to ${retired}: keep it while you keep backups taken before the rotation, then delete it.`)
+  } else if (store.info.finishedRotationFrom !== undefined) {
+    log.warn(`The rotation is complete: remove ${previous?.origin ?? 'ENCRYPTION_KEY_PREVIOUS'} from the configuration (keep the old key only for restoring older backups).`)
+  }
 }
 
 /** Settings that are allowed but weaken a default, each with a sentence saying how. */

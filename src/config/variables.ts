@@ -2,6 +2,7 @@ import type { Parser } from './parsers.ts'
 import { auditVariables } from './audit-variables.ts'
 import { authVariables } from './auth-variables.ts'
 import { httpVariables } from './http-variables.ts'
+import { lifecycleVariables } from './lifecycle-variables.ts'
 import { ollamaVariables } from './ollama-variables.ts'
 import { serverVariables } from './server-variables.ts'
 import { socketVariables } from './socket-variables.ts'
@@ -21,6 +22,7 @@ export const variables = {
   ...authVariables,
   ...auditVariables,
   ...socketVariables,
+  ...lifecycleVariables,
 } as const satisfies Record<string, Variable<unknown>>
 
 export type VariableName = keyof typeof variables

@@ -1,0 +1,28 @@
+/** Runs the key and data lifecycle commands: parse, load the configuration, dispatch. */
+import { loadConfig, readDotenvFile } from '../config/load-config.ts'
+import { printKeyStatus, verifyKeys } from './keys.ts'
+import { parseLifecycleArgs } from './parse-lifecycle-args.ts'
+import { rotateMasterKeyOffline } from './rotate-master-key.ts'
+import { USAGE } from './usage.ts'
+
+const io = { out: (text: string) => void process.stdout.write(text), err: (text: string) => void process.stderr.write(text) }
+
+/** Returns the exit code: 0 done, 1 refused or failed (with a message), 2 usage error. */
+export async function runLifecycleCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseLifecycleArgs(argv)
+  if (!parsed.ok) {
+    io.err(`enclave: ${parsed.problem}\n\n${USAGE}`)
+    return 2
+  }
+  const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })
+  // Files these commands create (backups, restored databases, keys) are for their owner only.
+  process.umask(0o077)
+  switch (parsed.command) {
+    case 'keys status': return printKeyStatus(config, io)
+    case 'keys verify': return verifyKeys(config, io)
+    case 'keys rotate': return rotateMasterKeyOffline(config, parsed.options['--new-key-file'] as string, io)
+    default:
+      io.err(`enclave: ${parsed.command} is not available in this build\n`)
+      return 2
+  }
+}
