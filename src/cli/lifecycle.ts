@@ -1,7 +1,9 @@
 /** Runs the key and data lifecycle commands: parse, load the configuration, dispatch. */
 import { loadConfig, readDotenvFile } from '../config/load-config.ts'
+import { backupDatabase, restoreDatabase } from './backup.ts'
 import { printKeyStatus, verifyKeys } from './keys.ts'
 import { parseLifecycleArgs } from './parse-lifecycle-args.ts'
+import { rotateDataKeysOffline } from './rotate-data-keys.ts'
 import { rotateMasterKeyOffline } from './rotate-master-key.ts'
 import { USAGE } from './usage.ts'
 
@@ -21,8 +23,16 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
     case 'keys status': return printKeyStatus(config, io)
     case 'keys verify': return verifyKeys(config, io)
     case 'keys rotate': return rotateMasterKeyOffline(config, parsed.options['--new-key-file'] as string, io)
+    case 'keys rotate-data': return rotateDataKeysOffline(config, { user: parsed.options['--user'] as string | undefined, batchSize: parsed.options['--batch-size'] as string | undefined }, io)
+    case 'backup': return backupDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
+    case 'restore': return restoreDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
     default:
       io.err(`enclave: ${parsed.command} is not available in this build\n`)
       return 2
   }
+}
+
+function fileOptions(options: Record<string, string | true>): { passphraseFile?: string; force: boolean } {
+  const passphraseFile = options['--passphrase-file']
+  return { ...(typeof passphraseFile === 'string' ? { passphraseFile } : {}), force: options['--force'] === true }
 }

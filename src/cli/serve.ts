@@ -13,6 +13,7 @@ import { createSessionSecretFile, readSessionSecretFile } from '../crypto/sessio
 import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
+import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
 import { VERSION } from '../version.ts'
 
@@ -33,7 +34,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up stays closed for this run.')
   // As Open WebUI: an admin made from the environment invites the others, so sign-up closes.
   const effective = adminBootstrap === 'created' ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
-  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate })
+  const lifecycle = createLifecycle({ config: effective, store, log, audit, now: Date.now })
+  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, lifecycle })
   try {
     app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes })
   } catch (error) {
@@ -55,6 +57,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     process.stderr.write(firstStartKeyNotice(store.info.generatedKeyFile))
   }
   reportMasterKeyRotation(config, store, previousMasterKey, log)
+  lifecycle.start()
 
   let stopping: Promise<void> | null = null
   const stop = (reason: string) => {
@@ -66,6 +69,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
         log.warn('Requests still in flight at the shutdown timeout were cut off', { timeoutSeconds: config.shutdownTimeoutMs / 1000 })
         await server.stop(true)
       }
+      await lifecycle.stop()
       audit.close()
       store.close()
       log.info('Stopped; database checkpointed and closed')

@@ -14,8 +14,11 @@ import { bodyLimit } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
 import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
+import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
+import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
+import { chatExportRoutes } from './routes/chat-export.ts'
 import { chatRoutes } from './routes/chats.ts'
 import { healthRoutes } from './routes/health.ts'
 import { modelRoutes } from './routes/models.ts'
@@ -32,11 +35,14 @@ export type Deps = {
   audit: AuditLog
   now: () => number
   setupGate: SetupGate
+  /** Background key rotation and retention; built here when not given (serve builds and stops its own). */
+  lifecycle?: Lifecycle
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
 export function createApp(deps: Deps) {
   const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
+  const lifecycle = deps.lifecycle ?? createLifecycle(deps)
   const connections = createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
@@ -53,7 +59,9 @@ export function createApp(deps: Deps) {
     .use(authRoutes(auth, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections))
+    .use(chatExportRoutes(auth, deps.config))
     .use(chatRoutes(auth, deps.config.trustedProxies))
+    .use(adminKeyRoutes(auth, deps.config, lifecycle))
     .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
     .use(openAiRoutes(auth, deps.config.trustedProxies, connections))
     .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
