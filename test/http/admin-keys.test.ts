@@ -1,0 +1,130 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { bearer, signIn, signUp, PASSWORD } from '../helpers/accounts.ts'
+import { makeRoot, startKeyedApp, writeKeyFile, type KeyedApp } from '../helpers/keyed-test-app.ts'
+import { req } from '../helpers/test-app.ts'
+import { restoreBackup } from '../../src/db/restore.ts'
+import { keyFingerprint } from '../../src/crypto/key-derivation.ts'
+
+let root = ''
+let remove = () => {}
+let key = { path: '', hex: '' }
+let running: KeyedApp
+let admin = ''
+let user = ''
+
+beforeEach(async () => {
+  ({ root, remove } = makeRoot())
+  key = writeKeyFile(root, 'master.key')
+  running = startKeyedApp(root, key.path)
+  admin = (await signUp(running.app, 'admin@example.com')).token
+  const member = await signUp(running.app, 'user@example.com', PASSWORD, 'Bob')
+  running.store.users.setUserRole(member.id as never, 'user')
+  user = member.token
+})
+afterEach(async () => {
+  await running.close()
+  remove()
+})
+
+const call = (method: string, path: string, token: string | null, body?: unknown) =>
+  running.app.handle(req(method, path, body, token === null ? {} : bearer(token)))
+
+describe('access', () => {
+  test.each([
+    ['GET', '/api/v1/admin/keys/status'], ['POST', '/api/v1/admin/backup'], ['POST', '/api/v1/admin/keys/rotate-master'],
+    ['POST', '/api/v1/admin/keys/rotate-data'], ['GET', '/api/v1/admin/keys/rotate-data'],
+  ])('%s %s: 401 without a credential, 403 for a user', async (method, path) => {
+    expect((await call(method, path, null)).status).toBe(401)
+    expect((await call(method, path, user)).status).toBe(403)
+  })
+})
+
+describe('GET /api/v1/admin/keys/status', () => {
+  test('fingerprint and counts per version, never the key', async () => {
+    const res = await call('GET', '/api/v1/admin/keys/status', admin)
+    expect(res.status).toBe(200)
+    const text = await res.text()
+    expect(text).not.toContain(key.hex)
+    const body = JSON.parse(text)
+    expect(body.key_fingerprint).toBe(keyFingerprint(Buffer.from(key.hex, 'hex')))
+    expect(body.owners).toBe(4)
+    expect(body.values_by_version).toEqual([{ version: 1, count: expect.any(Number) }])
+  })
+})
+
+describe('POST /api/v1/admin/backup', () => {
+  test('downloads a backup that restores under the same key; audited; nothing left on disk', async () => {
+    await call('POST', '/api/v1/chats/new', admin, { chat: { title: 'kept in backup', messages: [{ role: 'user', content: 'hello' }] } })
+    const res = await call('POST', '/api/v1/admin/backup', admin)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="enclave-.*\.backup"$/)
+    const bytes = new Uint8Array(await res.arrayBuffer())
+    expect(Buffer.from(bytes.subarray(0, 8)).toString()).toBe('ENCLBKP1')
+    expect(Number(res.headers.get('content-length'))).toBe(bytes.length)
+    writeFileSync(join(root, 'download.backup'), bytes)
+    const restored = restoreBackup({ backupPath: join(root, 'download.backup'), dataDir: join(root, 'restored'), passphrase: null, masterKey: { kind: 'file', path: key.path }, force: false })
+    expect(restored.ok).toBe(true)
+    const again = startKeyedApp(join(root, 'restored', '..'), key.path, { DATA_DIR: join(root, 'restored') })
+    const token = (await signIn(again.app, 'admin@example.com')).token
+    const chats = await (await again.app.handle(req('GET', '/api/v1/chats/', undefined, bearer(token)))).json()
+    expect(chats.map((chat: { title: string }) => chat.title)).toEqual(['kept in backup'])
+    await again.close()
+    expect(running.audit.entries.filter((entry) => entry.event === 'backup_created')).toHaveLength(1)
+  })
+
+  test('with a passphrase the whole file is encrypted; short or odd passphrases are refused', async () => {
+    const passphrase = `backup-${crypto.randomUUID()}`
+    const res = await call('POST', '/api/v1/admin/backup', admin, { passphrase })
+    expect(res.status).toBe(200)
+    const bytes = Buffer.from(await res.arrayBuffer())
+    expect(bytes.subarray(0, 8).toString()).toBe('ENCLBKE1')
+    expect(bytes.includes(Buffer.from('SQLite format 3'))).toBe(false)
+    expect(running.audit.entries.at(-1)).toMatchObject({ event: 'backup_created', details: { encrypted: true } })
+    expect(JSON.stringify(running.audit.entries)).not.toContain(passphrase)
+    for (const body of [{ passphrase: 'short' }, { passphrase: 'x'.repeat(2000) }, { passphrase: 12345678901234 }]) {
+      expect((await call('POST', '/api/v1/admin/backup', admin, body)).status).toBe(422)
+    }
+  }, 20_000)
+})
+
+describe('POST /api/v1/admin/keys/rotate-master', () => {
+  test('re-wraps under the new key file; every session ends; data opens after a restart with the new key', async () => {
+    await call('POST', '/api/v1/chats/new', user, { chat: { title: 'before rotation', messages: [{ role: 'user', content: 'secret words' }] } })
+    const next = writeKeyFile(root, 'next.key')
+    const res = await call('POST', '/api/v1/admin/keys/rotate-master', admin, { new_key_file: next.path })
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    expect(body.key_fingerprint).toBe(keyFingerprint(Buffer.from(next.hex, 'hex')))
+    expect(body.rewrapped_data_keys).toBe(4)
+    expect(body.detail).toContain(`ENCRYPTION_KEY_FILE=${next.path}`)
+    expect(JSON.stringify(body)).not.toContain(next.hex)
+    expect((await call('GET', '/api/v1/chats/', user)).status).toBe(401)
+    expect((await call('GET', '/api/v1/chats/', admin)).status).toBe(401)
+    expect(running.audit.entries.at(-1)).toMatchObject({ event: 'master_key_rotated' })
+    const fresh = (await signIn(running.app, 'user@example.com')).token
+    expect((await (await call('GET', '/api/v1/chats/', fresh)).json())[0].title).toBe('before rotation')
+    await running.close()
+    running = startKeyedApp(root, next.path)
+    const after = (await signIn(running.app, 'user@example.com')).token
+    expect((await (await call('GET', '/api/v1/chats/', after)).json())[0].title).toBe('before rotation')
+  })
+
+  test.each([
+    ['a relative path', () => 'next.key', 422, 'invalid_request'],
+    ['a missing file', () => join(root, 'absent.key'), 422, 'new_key_unusable'],
+    ['a file others may read', () => { const file = writeKeyFile(root, 'open.key'); chmodSync(file.path, 0o644); return file.path }, 422, 'new_key_unusable'],
+    ['a file that is no key', () => { const path = join(root, 'junk.key'); writeFileSync(path, 'abc\n'); chmodSync(path, 0o600); return path }, 422, 'new_key_unusable'],
+    ['the current key', () => key.path, 409, 'same_key'],
+    ['no file with ENCRYPTION_KEY_FILE configured', () => undefined, 400, 'new_key_file_required'],
+  ])('refuses %s and keeps every session', async (_, file, status, code) => {
+    const path = file()
+    const res = await call('POST', '/api/v1/admin/keys/rotate-master', admin, path === undefined ? {} : { new_key_file: path })
+    expect(res.status).toBe(status)
+    const body = await res.json()
+    expect(body.code).toBe(code)
+    if (path !== undefined && existsSync(path)) expect(JSON.stringify(body)).not.toContain(readFileSync(path, 'utf8').trim() || 'never')
+    expect((await call('GET', '/api/v1/chats/', admin)).status).toBe(200)
+  })
+})
