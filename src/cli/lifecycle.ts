@@ -1,6 +1,7 @@
 /** Runs the key and data lifecycle commands: parse, load the configuration, dispatch. */
 import { loadConfig, readDotenvFile } from '../config/load-config.ts'
 import { backupDatabase, restoreDatabase } from './backup.ts'
+import { importFromOpenWebUi } from './import-open-webui.ts'
 import { printKeyStatus, verifyKeys } from './keys.ts'
 import { parseLifecycleArgs } from './parse-lifecycle-args.ts'
 import { rotateDataKeysOffline } from './rotate-data-keys.ts'
@@ -26,9 +27,7 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
     case 'keys rotate-data': return rotateDataKeysOffline(config, { user: parsed.options['--user'] as string | undefined, batchSize: parsed.options['--batch-size'] as string | undefined }, io)
     case 'backup': return backupDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
     case 'restore': return restoreDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
-    default:
-      io.err(`enclave: ${parsed.command} is not available in this build\n`)
-      return 2
+    case 'import open-webui': return importFromOpenWebUi(config, parsed.positionals[0]!, io)
   }
 }
 
