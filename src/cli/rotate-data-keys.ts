@@ -36,9 +36,10 @@ export async function rotateDataKeysOffline(config: Config, options: { user?: st
       return 1
     }
     const rotator = createDataKeyRotator(store.db, store.dataKeys)
+    // note: an unfinished rotation is finished first, not begun again for owners already done.
     const resumed = rotator.pendingOwners().length
-    const started = rotator.beginRotation(user === null ? null : [user])
-    io.out(`Rotating data keys: ${started} owners given a new key${resumed > 0 ? `, ${resumed} unfinished rotations resumed` : ''}.\n`)
+    if (resumed > 0) io.out(`Resuming an unfinished data key rotation: ${resumed} owners to go. Run again afterwards to start a new one.\n`)
+    else io.out(`Rotating data keys: ${rotator.beginRotation(user === null ? null : [user])} owners given a new key.\n`)
     let values = 0
     let finished = 0
     for (let batch = 1; ; batch++) {

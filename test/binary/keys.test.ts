@@ -239,3 +239,73 @@ describe('master key rotation interrupted at random points', () => {
     }
   }, 120_000)
 })
+
+describe('master key rotation through the admin API while the server runs (generated key)', () => {
+  test('installs a new key file, ends every session, and the next start opens the data with it', async () => {
+    const cwd = tempDir()
+    const dataDir = join(cwd, 'data')
+    const server = await startBinary({ cwd })
+    const json = { 'content-type': 'application/json' }
+    const signup = await (await fetch(`${server.url}/api/v1/auths/signup`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'Ada', email: 'ada@example.com', password: 'correct horse battery' }) })).json() as { token: string }
+    const auth = { ...json, authorization: `Bearer ${signup.token}` }
+    await fetch(`${server.url}/api/v1/chats/new`, { method: 'POST', headers: auth, body: JSON.stringify({ chat: { title: 'survives rotation', messages: [{ role: 'user', content: 'hello' }] } }) })
+    const oldKey = readFileSync(join(dataDir, '.encryption_key'), 'utf8').trim()
+    const rotated = await fetch(`${server.url}/api/v1/admin/keys/rotate-master`, { method: 'POST', headers: auth, body: '{}' })
+    expect(rotated.status).toBe(200)
+    const body = await rotated.json() as { key_fingerprint: string; previous_key_fingerprint: string; retired_key_file: string }
+    expect(JSON.stringify(body)).not.toContain(oldKey)
+    const newKey = readFileSync(join(dataDir, '.encryption_key'), 'utf8').trim()
+    expect(newKey).not.toBe(oldKey)
+    expect(keyFingerprint(Buffer.from(newKey, 'hex'))).toBe(body.key_fingerprint)
+    expect(readFileSync(body.retired_key_file, 'utf8').trim()).toBe(oldKey)
+    expect(existsSync(join(dataDir, '.encryption_key.previous'))).toBe(false)
+    expect((await fetch(`${server.url}/api/v1/chats/`, { headers: auth })).status).toBe(401)
+    expect(server.output()).not.toContain(newKey)
+    await server.stop()
+    const again = await startBinary({ cwd })
+    const signin = await (await fetch(`${again.url}/api/v1/auths/signin`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse battery' }) })).json() as { token: string }
+    const chats = await (await fetch(`${again.url}/api/v1/chats/`, { headers: { authorization: `Bearer ${signin.token}` } })).json() as { title: string }[]
+    expect(chats.map((chat) => chat.title)).toEqual(['survives rotation'])
+    await again.stop()
+  })
+})
+
+describe('enclave keys rotate-data (server stopped)', () => {
+  test('re-encrypts every value under new data keys; a run killed at a random point is finished by the next run', async () => {
+    for (let round = 0; round < 3; round++) {
+      const cwd = tempDir()
+      const dataDir = join(cwd, 'data')
+      seedDataDir(dataDir, { users: 30, chats: 5, messages: 20 })
+      const child = Bun.spawn([requireBinary(), 'keys', 'rotate-data', '--batch-size', '50'], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...NO_SERVER }, stdout: 'ignore', stderr: 'ignore' })
+      await Bun.sleep(30 + Math.floor(Math.random() * 200))
+      child.kill('SIGKILL')
+      await child.exited
+      expect((await runBinary(['keys', 'verify'], { cwd })).code).toBe(0)
+      const before = (await runBinary(['keys', 'status'], { cwd })).stdout
+      const interrupted = /version 1: \d+, version 2/.test(before) && !before.includes('version 1: 1, version 2: 31')
+      const finishedBefore = before.includes('Data keys:         32 owners; version 1: 1, version 2: 31')
+      const run = await runBinary(['keys', 'rotate-data', '--batch-size', '50'], { cwd, env: NO_SERVER })
+      expect(run.code).toBe(0)
+      expect(run.stdout).toMatch(/Done: \d+ values re-encrypted/)
+      if (interrupted) expect(run.stdout).toContain('Resuming an unfinished data key rotation')
+      const status = await runBinary(['keys', 'status'], { cwd })
+      // one key version in use for every value, and every user and the server on that one version
+      const version = finishedBefore ? 3 : 2
+      expect(status.stdout).toMatch(new RegExp(`Sealed values:\\s+key version ${version}: 3240\\n`))
+      expect(status.stdout).toContain(`version 1: 1, version ${version}: 31`)
+      expect((await runBinary(['keys', 'verify'], { cwd })).code).toBe(0)
+    }
+  }, 60_000)
+
+  test.each([
+    [['--batch-size', '0'], 'batch-size'],
+    [['--batch-size', 'lots'], 'batch-size'],
+    [['--user', 'nobody'], 'user id'],
+  ])('refuses %p', async (args, message) => {
+    const cwd = tempDir()
+    seedDataDir(join(cwd, 'data'), { users: 1 })
+    const run = await runBinary(['keys', 'rotate-data', ...args], { cwd, env: NO_SERVER })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain(message)
+  })
+})
