@@ -156,7 +156,7 @@ describe('each variable refuses its bad values, naming variable, value and expec
 describe('secrets never appear in errors', () => {
   test('exactly the secret variables are marked secret (they print as ***)', () => {
     const secret = Object.entries(variables).filter(([, variable]) => 'secret' in variable && variable.secret).map(([name]) => name)
-    expect(secret.sort()).toEqual(['ENCRYPTION_KEY', 'WEBUI_ADMIN_PASSWORD', 'WEBUI_JWT_SECRET_KEY', 'WEBUI_SECRET_KEY'])
+    expect(secret.sort()).toEqual(['ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS', 'WEBUI_ADMIN_PASSWORD', 'WEBUI_JWT_SECRET_KEY', 'WEBUI_SECRET_KEY'])
   })
 
   const secretText = fc.string({ minLength: 1, maxLength: 40 }).map((tail) => `S3CR3T-${tail}`)
