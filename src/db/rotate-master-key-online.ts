@@ -5,6 +5,7 @@
  * aside. With ENCRYPTION_KEY or ENCRYPTION_KEY_FILE the new key must come from a file the operator
  * wrote, and the operator points the configuration at it before the next start.
  */
+import { statSync } from 'node:fs'
 import type { MasterKeySource } from '../config/load-config.ts'
 import { KeyMaterialError } from '../crypto/key-errors.ts'
 import { readKeyFile } from '../crypto/key-files.ts'
@@ -14,6 +15,8 @@ import { generateKey } from '../crypto/random.ts'
 import { readKeyCheck } from './key-check.ts'
 import type { Store } from './open-store.ts'
 import { materialMatches } from './unlock.ts'
+
+const MAX_KEY_FILE_BYTES = 4096
 
 export type OnlineRotationResult =
   | { ok: true; fingerprint: string; previousFingerprint: string; rewrappedKeys: number; keyFile: string; configurationChangeNeeded: boolean; retiredKeyFile: string | null }
@@ -26,6 +29,10 @@ export function rotateMasterKeyOnline(store: Store, source: MasterKeySource, new
   }
   let text: string
   let material: MasterKeyMaterial
+  // note: a key file is a line of text; anything larger is not one, and is not read into memory.
+  if (newKeyFile !== null && (statSync(newKeyFile, { throwIfNoEntry: false })?.size ?? 0) > MAX_KEY_FILE_BYTES) {
+    return { ok: false, reason: 'new_key_unusable', message: `new_key_file ${newKeyFile} is larger than a key file can be.` }
+  }
   try {
     text = newKeyFile === null ? Buffer.from(generateKey()).toString('hex') : readKeyFile(newKeyFile, 'new_key_file')
     material = parseMasterKey(text, 'new_key_file')

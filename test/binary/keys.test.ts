@@ -309,3 +309,47 @@ describe('enclave keys rotate-data (server stopped)', () => {
     expect(run.stderr).toContain(message)
   })
 })
+
+describe('rotation by configuration: ENCRYPTION_KEY plus ENCRYPTION_KEY_PREVIOUS', () => {
+  test('the start re-wraps under the new key, old sessions end, later starts say to remove the previous key', async () => {
+    const cwd = tempDir()
+    const oldKey = Buffer.from(generateKey()).toString('hex')
+    const newKey = Buffer.from(generateKey()).toString('hex')
+    const json = { 'content-type': 'application/json' }
+    const first = await startBinary({ cwd, env: { ENCRYPTION_KEY: oldKey } })
+    const { token } = await (await fetch(`${first.url}/api/v1/auths/signup`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'Ada', email: 'ada@example.com', password: 'correct horse battery' }) })).json() as { token: string }
+    await first.stop()
+
+    const rotating = await startBinary({ cwd, env: { ENCRYPTION_KEY: newKey, ENCRYPTION_KEY_PREVIOUS: oldKey } })
+    expect(rotating.output()).toContain(`Finished the master key rotation from ${keyFingerprint(Buffer.from(oldKey, 'hex'))} to ${keyFingerprint(Buffer.from(newKey, 'hex'))}`)
+    expect((await fetch(`${rotating.url}/api/v1/auths/`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401)
+    expect((await fetch(`${rotating.url}/api/v1/auths/signin`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse battery' }) })).status).toBe(200)
+    expect(rotating.output()).not.toContain(oldKey)
+    expect(rotating.output()).not.toContain(newKey)
+    await rotating.stop()
+
+    const again = await startBinary({ cwd, env: { ENCRYPTION_KEY: newKey, ENCRYPTION_KEY_PREVIOUS: oldKey } })
+    expect(again.output()).toContain('the rotation is complete, so remove it')
+    await again.stop()
+    const plain = await startBinary({ cwd, env: { ENCRYPTION_KEY: newKey } })
+    await plain.stop()
+    const stale = await runBinary(['serve', '--port', '0'], { cwd, env: { ENCRYPTION_KEY: oldKey } })
+    expect(stale.code).toBe(1)
+    expect(stale.stderr).toContain('does not match this database')
+  })
+
+  test.each([
+    ['both forms of the previous key', { ENCRYPTION_KEY_PREVIOUS: 'ab'.repeat(32), ENCRYPTION_KEY_PREVIOUS_FILE: '/nonexistent' }, 'choose one'],
+    ['a previous key that is too short', { ENCRYPTION_KEY_PREVIOUS: 'not-a-key' }, 'ENCRYPTION_KEY_PREVIOUS is too short'],
+    ['a previous key that opens nothing either', { ENCRYPTION_KEY_PREVIOUS: 'cd'.repeat(32), ENCRYPTION_KEY: 'ef'.repeat(32) }, 'does not match this database'],
+  ])('refuses %s and changes nothing', async (_, env, message) => {
+    const cwd = tempDir()
+    seedDataDir(join(cwd, 'data'), { users: 1 })
+    const before = readFileSync(join(cwd, 'data', 'enclave.db'))
+    const run = await runBinary(['serve', '--port', '0'], { cwd, env })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(message)
+    expect(run.output).not.toContain('not-a-key')
+    expect(readFileSync(join(cwd, 'data', 'enclave.db')).equals(before)).toBe(true)
+  })
+})

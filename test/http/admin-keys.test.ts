@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { bearer, signIn, signUp, PASSWORD } from '../helpers/accounts.ts'
 import { makeRoot, startKeyedApp, writeKeyFile, type KeyedApp } from '../helpers/keyed-test-app.ts'
@@ -117,6 +117,9 @@ describe('POST /api/v1/admin/keys/rotate-master', () => {
     ['a file others may read', () => { const file = writeKeyFile(root, 'open.key'); chmodSync(file.path, 0o644); return file.path }, 422, 'new_key_unusable'],
     ['a file that is no key', () => { const path = join(root, 'junk.key'); writeFileSync(path, 'abc\n'); chmodSync(path, 0o600); return path }, 422, 'new_key_unusable'],
     ['the current key', () => key.path, 409, 'same_key'],
+    ['a directory', () => root, 422, 'new_key_unusable'],
+    ['a huge file', () => { const path = join(root, 'huge.key'); writeFileSync(path, 'a'.repeat(1024 * 1024)); chmodSync(path, 0o600); return path }, 422, 'new_key_unusable'],
+    ['a path longer than any', () => `/${'x'.repeat(5000)}`, 422, 'invalid_request'],
     ['no file with ENCRYPTION_KEY_FILE configured', () => undefined, 400, 'new_key_file_required'],
   ])('refuses %s and keeps every session', async (_, file, status, code) => {
     const path = file()
@@ -124,7 +127,7 @@ describe('POST /api/v1/admin/keys/rotate-master', () => {
     expect(res.status).toBe(status)
     const body = await res.json()
     expect(body.code).toBe(code)
-    if (path !== undefined && existsSync(path)) expect(JSON.stringify(body)).not.toContain(readFileSync(path, 'utf8').trim() || 'never')
+    if (path !== undefined && existsSync(path) && statSync(path).isFile()) expect(JSON.stringify(body)).not.toContain(readFileSync(path, 'utf8').trim() || 'never')
     expect((await call('GET', '/api/v1/chats/', admin)).status).toBe(200)
   })
 })
