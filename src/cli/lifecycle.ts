@@ -20,6 +20,17 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
   const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })
   // Files these commands create (backups, restored databases, keys) are for their owner only.
   process.umask(0o077)
+  try {
+    return await dispatch(parsed, config)
+  } catch (error) {
+    const problem = describeFailure(error)
+    if (problem === null) throw error
+    io.err(`enclave: ${problem}\n`)
+    return 1
+  }
+}
+
+async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, { ok: true }>, config: ReturnType<typeof loadConfig>): Promise<number> {
   switch (parsed.command) {
     case 'keys status': return printKeyStatus(config, io)
     case 'keys verify': return verifyKeys(config, io)
@@ -29,6 +40,18 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
     case 'restore': return restoreDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
     case 'import open-webui': return importFromOpenWebUi(config, parsed.positionals[0]!, io)
   }
+}
+
+// Key, database and file errors carry messages written for operators (never key material); others propagate.
+const operatorErrors = ['KeyMaterialError', 'KeyMismatchError', 'NoDatabaseError', 'SchemaTooNewError', 'FieldOpenError']
+const fileErrorCodes = ['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EROFS']
+
+function describeFailure(error: unknown): string | null {
+  if (!(error instanceof Error)) return null
+  if (operatorErrors.includes(error.name)) return error.message
+  const { code, path } = error as { code?: string; path?: string }
+  if (code !== undefined && fileErrorCodes.includes(code)) return `${code}${path === undefined ? '' : ` on ${path}`}: check the path and its permissions.`
+  return null
 }
 
 function fileOptions(options: Record<string, string | true>): { passphraseFile?: string; force: boolean } {

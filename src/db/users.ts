@@ -144,6 +144,9 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
         deleteById.run(id)
         keys.destroyKeysOfOwner(id)
       }).immediate()
+      // note: the WAL still holds the deleted pages (the wrapped key among them) until a checkpoint
+      // copies the zeroed pages back and resets it; TRUNCATE does both now.
+      if (!db.inTransaction) db.run('PRAGMA wal_checkpoint(TRUNCATE)')
     },
   }
 }

@@ -115,6 +115,9 @@ describe('enclave backup', () => {
     expect((await runBinary(['backup', 'x.backup', '--force'], { cwd })).code).toBe(0)
     expect(readdirSync(cwd).filter((name) => name.startsWith('.enclave-'))).toEqual([])
     expect((await runBinary(['backup', 'y.backup'], { cwd: tempDir() })).stderr).toContain('There is no Enclave database')
+    const nowhere = await runBinary(['backup', join(cwd, 'no', 'such', 'dir', 'z.backup')], { cwd })
+    expect(nowhere.code).toBe(1)
+    expect(nowhere.stderr).toMatch(/^enclave: ENOENT/)
   })
 
   test('with --passphrase-file: restore needs the same passphrase', async () => {

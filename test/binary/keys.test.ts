@@ -232,6 +232,10 @@ describe('master key rotation interrupted at random points', () => {
       const next = newKeyFile(cwd, 'new.key')
       await killedAfter(['keys', 'rotate', '--new-key-file', next.path], cwd, { ...NO_SERVER, ENCRYPTION_KEY_FILE: old.path }, 20 + Math.floor(Math.random() * 400))
       expect([old.fingerprint, next.fingerprint]).toContain(storedFingerprint(dataDir))
+      if (storedFingerprint(dataDir) === old.fingerprint) {
+        const status = await runBinary(['keys', 'status'], { cwd, env: { ENCRYPTION_KEY_FILE: next.path, ENCRYPTION_KEY_PREVIOUS_FILE: old.path } })
+        expect(status.stdout).toContain('a master key rotation is pending and the next start finishes it')
+      }
       const server = await startBinary({ cwd, env: { ENCRYPTION_KEY_FILE: next.path, ENCRYPTION_KEY_PREVIOUS_FILE: old.path } })
       await server.stop()
       expect(storedFingerprint(dataDir)).toBe(next.fingerprint)

@@ -79,6 +79,9 @@ describe('deleting a user', () => {
     expect((await app.handle(req('DELETE', `/api/v1/users/${bob.id}`, undefined, bearer(admin.token)))).status).toBe(200)
     expect(store.db.query('SELECT count(*) AS n FROM data_key WHERE owner_id = ?').get(bob.id)).toEqual({ n: 0 })
     expect(() => store.dataKeys.keysForOwner(bob.id)).toThrow()
+    // while the server still runs: neither the database file nor its WAL holds them
+    const live = Buffer.concat([readFileSync(join(root, 'data', 'enclave.db')), readFileSync(join(root, 'data', 'enclave.db-wal'))])
+    for (const bytes of captured) expect(live.indexOf(bytes)).toBe(-1)
     await running.close()
     running = null
     const raw = readFileSync(join(root, 'data', 'enclave.db'))
