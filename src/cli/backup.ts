@@ -3,7 +3,7 @@
  * read-only connection, so the server keeps serving while it runs.
  */
 import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import type { Config } from '../config/load-config.ts'
 import { readKeyFile } from '../crypto/key-files.ts'
 import { createBackup } from '../db/backup.ts'
@@ -28,6 +28,10 @@ function readPassphrase(file: string | undefined, io: Output): string | null | f
 /** Writes a consistent backup of DATA_DIR's database to FILE. Exit 0, or 1 when refused. */
 export function backupDatabase(config: Config, file: string, options: { passphraseFile?: string; force: boolean }, io: Output): number {
   const output = resolve(process.cwd(), file)
+  if (!existsSync(dirname(output))) {
+    io.err(`enclave: the directory ${dirname(output)} does not exist: create it first.\n`)
+    return 1
+  }
   if (existsSync(output) && !options.force) {
     io.err(`enclave: ${output} already exists: choose another name, or add --force to replace it.\n`)
     return 1
