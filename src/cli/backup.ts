@@ -9,6 +9,7 @@ import { readKeyFile } from '../crypto/key-files.ts'
 import { createBackup } from '../db/backup.ts'
 import { openExistingDatabase } from '../db/open-existing.ts'
 import { restoreBackup } from '../db/restore.ts'
+import { checkHealth } from './healthcheck.ts'
 
 type Output = { out: (text: string) => void; err: (text: string) => void }
 
@@ -52,7 +53,11 @@ export function backupDatabase(config: Config, file: string, options: { passphra
 }
 
 /** Checks FILE and restores it into DATA_DIR (--data-dir). Exit 0, or 1 with the reason, DATA_DIR untouched. */
-export function restoreDatabase(config: Config, file: string, options: { passphraseFile?: string; force: boolean }, io: Output): number {
+export async function restoreDatabase(config: Config, file: string, options: { passphraseFile?: string; force: boolean }, io: Output): Promise<number> {
+  if (options.force && await checkHealth(config, 1000)) {
+    io.err('enclave: a server answers on this port: stop it before replacing its database with --force.\n')
+    return 1
+  }
   const passphrase = readPassphrase(options.passphraseFile, io)
   if (passphrase === false) return 1
   const backupPath = resolve(process.cwd(), file)

@@ -186,7 +186,7 @@ describe('enclave restore refuses before touching the data directory', () => {
     const target = join(cwd, 'target')
     seedDataDir(target, { users: 1, masterKey: { kind: 'file', path: keyFile } })
     await refusedRestore(cwd, 'b.backup', { ENCRYPTION_KEY_FILE: keyFile }, 'database_exists')
-    const forced = await runBinary(['restore', 'b.backup', '--data-dir', target, '--force'], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })
+    const forced = await runBinary(['restore', 'b.backup', '--data-dir', target, '--force'], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile, PORT: '1' } })
     expect(forced.code).toBe(0)
     const status = await runBinary(['keys', 'status', '--data-dir', target], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })
     expect(status.stdout).toContain('4 owners')
