@@ -64,6 +64,10 @@ describe('installRotatedKeyFile and retirePreviousKeyFile', () => {
     expect(retirePreviousKeyFile(path, 'aaaa-bbbb-cccc-dddd')).toBe(`${path}.retired-aaaa-bbbb-cccc-dddd`)
     expect(existsSync(`${path}.previous`)).toBe(false)
     expect(retirePreviousKeyFile(path, 'x')).toBeNull()
+    keyFile('.encryption_key.previous', '4d'.repeat(32))
+    const second = retirePreviousKeyFile(path, 'aaaa-bbbb-cccc-dddd')!
+    expect(second).toMatch(/\.retired-aaaa-bbbb-cccc-dddd-\d+$/)
+    expect(readFileSync(`${path}.retired-aaaa-bbbb-cccc-dddd`, 'utf8').trim()).toBe(oldHex)
   })
   test('an existing .previous (an interrupted rotation) is kept: it is the key the database is under', () => {
     const path = keyFile('.encryption_key', newHex)

@@ -62,7 +62,9 @@ export function installRotatedKeyFile(keyFilePath: string, newKeyText: string): 
 export function retirePreviousKeyFile(keyFilePath: string, previousFingerprint: string): string | null {
   const previous = `${keyFilePath}${PREVIOUS_KEY_SUFFIX}`
   if (!existsSync(previous)) return null
-  const retired = `${keyFilePath}.retired-${previousFingerprint}`
+  // note: never over an older retired key, which older backups may still need.
+  const base = `${keyFilePath}.retired-${previousFingerprint}`
+  const retired = existsSync(base) ? `${base}-${Date.now()}` : base
   renameSync(previous, retired)
   return retired
 }

@@ -10,7 +10,7 @@ import type { MasterKeySource } from '../config/load-config.ts'
 import { KeyMaterialError } from '../crypto/key-errors.ts'
 import { readKeyFile } from '../crypto/key-files.ts'
 import { parseMasterKey, type MasterKeyMaterial } from '../crypto/master-key.ts'
-import { installRotatedKeyFile, retirePreviousKeyFile } from '../crypto/previous-master-key.ts'
+import { installRotatedKeyFile, readPreviousMasterKey, retirePreviousKeyFile } from '../crypto/previous-master-key.ts'
 import { generateKey } from '../crypto/random.ts'
 import { readKeyCheck } from './key-check.ts'
 import type { Store } from './open-store.ts'
@@ -41,7 +41,12 @@ export function rotateMasterKeyOnline(store: Store, source: MasterKeySource, new
     throw error
   }
   if (materialMatches(readKeyCheck(store.db)!, material)) return { ok: false, reason: 'same_key', message: 'The database is already under this key.' }
-  if (source.kind === 'generated') installRotatedKeyFile(source.path, text)
+  if (source.kind === 'generated') {
+    // note: a `.previous` that is not the database's key is stale; moved aside, the copy made next is the right one.
+    const previous = readPreviousMasterKey({ ENCRYPTION_KEY_PREVIOUS: null, ENCRYPTION_KEY_PREVIOUS_FILE: null }, source, process.cwd())
+    if (previous !== null && !materialMatches(readKeyCheck(store.db)!, previous.material)) retirePreviousKeyFile(source.path, 'stale')
+    installRotatedKeyFile(source.path, text)
+  }
   const rotation = store.rotateMasterKey(material)
   const retiredKeyFile = source.kind === 'generated' ? retirePreviousKeyFile(source.path, rotation.previousFingerprint) : null
   return {

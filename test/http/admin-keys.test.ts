@@ -4,7 +4,10 @@ import { join } from 'node:path'
 import { bearer, signIn, signUp, PASSWORD } from '../helpers/accounts.ts'
 import { makeRoot, startKeyedApp, writeKeyFile, type KeyedApp } from '../helpers/keyed-test-app.ts'
 import { req } from '../helpers/test-app.ts'
+import { loadConfig } from '../../src/config/load-config.ts'
+import { openStore } from '../../src/db/open-store.ts'
 import { restoreBackup } from '../../src/db/restore.ts'
+import { rotateMasterKeyOnline } from '../../src/db/rotate-master-key-online.ts'
 import { keyFingerprint } from '../../src/crypto/key-derivation.ts'
 
 let root = ''
@@ -129,5 +132,29 @@ describe('POST /api/v1/admin/keys/rotate-master', () => {
     expect(body.code).toBe(code)
     if (path !== undefined && existsSync(path) && statSync(path).isFile()) expect(JSON.stringify(body)).not.toContain(readFileSync(path, 'utf8').trim() || 'never')
     expect((await call('GET', '/api/v1/chats/', admin)).status).toBe(200)
+  })
+})
+
+describe('online rotation with a generated key file', () => {
+  test('a stale .previous file is moved aside, never taken for the database key', async () => {
+    await running.close()
+    const { root: genRoot, remove: removeGen } = makeRoot()
+    const config = loadConfig({ env: { DATA_DIR: join(genRoot, 'data') }, cwd: genRoot })
+    const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now })
+    try {
+      const keyPath = join(genRoot, 'data', '.encryption_key')
+      writeKeyFile(join(genRoot, 'data'), '.encryption_key.previous')
+      const current = readFileSync(keyPath, 'utf8').trim()
+      const result = rotateMasterKeyOnline(store, config.masterKey, null)
+      expect(result.ok).toBe(true)
+      if (!result.ok) return
+      expect(readFileSync(result.retiredKeyFile!, 'utf8').trim()).toBe(current)
+      expect(existsSync(`${keyPath}.previous`)).toBe(false)
+      expect(keyFingerprint(Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'hex'))).toBe(result.fingerprint)
+    } finally {
+      store.close()
+      removeGen()
+      running = startKeyedApp(root, key.path)
+    }
   })
 })
