@@ -29,7 +29,7 @@ export async function importFromOpenWebUi(config: Config, file: string, io: Outp
   try {
     const counts = importOpenWebUi(store, source.data)
     io.out(`Imported from ${path}: ${counts.usersImported} users (${counts.usersAlreadyThere} already here, ${counts.usersConflicting} left out because their email belongs to another account), ` +
-      `${counts.chatsImported} chats with ${counts.messagesImported} messages (${counts.chatsAlreadyThere} already here).\n`)
+      `${counts.chatsImported} chats with ${counts.messagesImported} messages (${counts.chatsAlreadyThere} already here, ${counts.chatsLeftOut} of left-out users).\n`)
     if (counts.usersImported > 0) io.out('Imported users sign in with their Open WebUI passwords; each is upgraded to argon2id at its first sign-in.\n')
     return 0
   } finally {

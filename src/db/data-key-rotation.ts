@@ -93,6 +93,10 @@ export function createDataKeyRotator(db: Database, dataKeys: DataKeyRepo) {
     return count
   }
 
+  function pendingOwners(): OwnerId[] {
+    return dataKeys.listOwnersWithOldKeyVersions().filter((owner) => owner !== EMAIL_INDEX_OWNER)
+  }
+
   function forgetCursors(owner: OwnerId): void {
     for (const key of cursors.keys()) if (key.startsWith(`${owner}\0`)) cursors.delete(key)
   }
@@ -114,13 +118,11 @@ export function createDataKeyRotator(db: Database, dataKeys: DataKeyRepo) {
     },
 
     /** Owners whose rotation has not finished. */
-    pendingOwners(): OwnerId[] {
-      return dataKeys.listOwnersWithOldKeyVersions().filter((owner) => owner !== EMAIL_INDEX_OWNER)
-    },
+    pendingOwners,
 
     /** Re-seals up to `limit` stale values of the first pending owner in one transaction; finishes owners with none left. */
     step(limit: number): RotationStep {
-      const pending = this.pendingOwners()
+      const pending = pendingOwners()
       const owner = pending[0]
       if (owner === undefined) return { reencrypted: 0, finishedOwners: [], pendingOwners: 0 }
       return db.transaction((): RotationStep => {
@@ -145,7 +147,7 @@ export function createDataKeyRotator(db: Database, dataKeys: DataKeyRepo) {
 
     /** Counts sealed values still under an older key version, across pending owners. */
     countStaleValues(): number {
-      return this.pendingOwners().reduce((sum, owner) => sum + countStale(owner, dataKeys.keysForOwner(owner)), 0)
+      return pendingOwners().reduce((sum, owner) => sum + countStale(owner, dataKeys.keysForOwner(owner)), 0)
     },
   }
 }

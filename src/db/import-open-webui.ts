@@ -15,11 +15,13 @@ export type ImportCounts = {
   usersConflicting: number
   chatsImported: number
   chatsAlreadyThere: number
+  /** Chats of users left out (see usersConflicting). */
+  chatsLeftOut: number
   messagesImported: number
 }
 
 export function importOpenWebUi(store: Store, data: OpenWebUiData): ImportCounts {
-  const counts: ImportCounts = { usersImported: 0, usersAlreadyThere: 0, usersConflicting: 0, chatsImported: 0, chatsAlreadyThere: 0, messagesImported: 0 }
+  const counts: ImportCounts = { usersImported: 0, usersAlreadyThere: 0, usersConflicting: 0, chatsImported: 0, chatsAlreadyThere: 0, chatsLeftOut: 0, messagesImported: 0 }
   const chatExists = store.db.query<{ one: number }, [string]>('SELECT 1 AS one FROM chat WHERE id = ?')
   store.inTransaction(() => {
     const owners = new Map<string, UserId>()
@@ -40,7 +42,10 @@ export function importOpenWebUi(store: Store, data: OpenWebUiData): ImportCounts
     }
     for (const chat of data.chats) {
       const owner = owners.get(chat.ownerSourceId)
-      if (owner === undefined) continue
+      if (owner === undefined) {
+        counts.chatsLeftOut++
+        continue
+      }
       if (chatExists.get(chat.id) !== null) {
         counts.chatsAlreadyThere++
         continue

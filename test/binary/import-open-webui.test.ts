@@ -47,7 +47,7 @@ describe('enclave import open-webui', () => {
     const first = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
     expect(first.code).toBe(0)
     expect(first.stdout).toContain('3 users (0 already here, 0 left out')
-    expect(first.stdout).toContain('2 chats with 4 messages (0 already here)')
+    expect(first.stdout).toContain('2 chats with 4 messages (0 already here, 0 of left-out users)')
 
     const server = await startBinary({ cwd })
     try {
@@ -77,7 +77,7 @@ describe('enclave import open-webui', () => {
     const second = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
     expect(second.code).toBe(0)
     expect(second.stdout).toContain('0 users (3 already here')
-    expect(second.stdout).toContain('0 chats with 0 messages (2 already here)')
+    expect(second.stdout).toContain('0 chats with 0 messages (2 already here, 0 of left-out users)')
     const db = new Database(join(cwd, 'data', 'enclave.db'), { readonly: true })
     expect(db.query('SELECT count(*) AS n FROM chat').get()).toEqual({ n: 2 })
     expect(db.query('SELECT count(*) AS n FROM user').get()).toEqual({ n: 3 })
@@ -92,7 +92,7 @@ describe('enclave import open-webui', () => {
     const run = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('1 users (0 already here, 1 left out')
-    expect(run.stdout).toContain('1 chats with 1 messages')
+    expect(run.stdout).toContain('1 chats with 1 messages (0 already here, 1 of left-out users)')
   })
 })
 

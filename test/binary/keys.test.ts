@@ -101,6 +101,20 @@ describe('enclave keys verify', () => {
     expect(readFileSync(join(dataDir, 'enclave.db')).equals(before)).toBe(true)
   })
 
+  test('a damaged data key is named, and every value of its owner fails with it', async () => {
+    const cwd = tempDir()
+    const dataDir = join(cwd, 'data')
+    const { userIds } = seedDataDir(dataDir, { users: 2, chats: 1, messages: 1 })
+    const db = new Database(join(dataDir, 'enclave.db'))
+    db.run("UPDATE data_key SET wrapped = CAST(substr(wrapped, 1, 30) || X'FF' || substr(wrapped, 32) AS BLOB) WHERE owner_id = ?", [userIds[1]!])
+    db.close()
+    const run = await runBinary(['keys', 'verify'], { cwd })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain(`FAILED  data_key.wrapped  row ${userIds[1]}/1`)
+    expect(run.stdout).toContain(`FAILED  user.email  row ${userIds[1]}`)
+    expect(run.stdout).not.toContain(`row ${userIds[0]}`)
+  })
+
   test('a wrong key is refused before any field is tried', async () => {
     const cwd = tempDir()
     seedDataDir(join(cwd, 'data'), { users: 1 })
