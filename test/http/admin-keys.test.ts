@@ -39,8 +39,24 @@ describe('access', () => {
     ['GET', '/api/v1/admin/keys/status'], ['POST', '/api/v1/admin/backup'], ['POST', '/api/v1/admin/keys/rotate-master'],
     ['POST', '/api/v1/admin/keys/rotate-data'], ['GET', '/api/v1/admin/keys/rotate-data'],
   ])('%s %s: 401 without a credential, 403 for a user', async (method, path) => {
-    expect((await call(method, path, null)).status).toBe(401)
-    expect((await call(method, path, user)).status).toBe(403)
+    const body = method === 'POST' ? {} : undefined
+    expect((await call(method, path, null, body)).status).toBe(401)
+    expect((await call(method, path, user, body)).status).toBe(403)
+  })
+})
+
+describe('malformed bodies', () => {
+  test.each([
+    ['/api/v1/admin/backup', 'not json at all'],
+    ['/api/v1/admin/backup', { passphrase: ['x'.repeat(20)] }],
+    ['/api/v1/admin/keys/rotate-master', { new_key_file: 42 }],
+    ['/api/v1/admin/keys/rotate-data', { user_id: 5 }],
+    ['/api/v1/admin/keys/rotate-data', '{"user_id":'],
+  ])('%s with %p is refused without side effects', async (path, body) => {
+    const res = await running.app.handle(req('POST', path, body, { ...bearer(admin), ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}) }))
+    expect([400, 422]).toContain(res.status)
+    expect(running.audit.entries.filter((entry) => ['backup_created', 'master_key_rotated', 'data_key_rotation_started'].includes(entry.event))).toEqual([])
+    expect(running.lifecycle.rotationJob.progress().state).toBe('idle')
   })
 })
 
@@ -60,7 +76,7 @@ describe('GET /api/v1/admin/keys/status', () => {
 describe('POST /api/v1/admin/backup', () => {
   test('downloads a backup that restores under the same key; audited; nothing left on disk', async () => {
     await call('POST', '/api/v1/chats/new', admin, { chat: { title: 'kept in backup', messages: [{ role: 'user', content: 'hello' }] } })
-    const res = await call('POST', '/api/v1/admin/backup', admin)
+    const res = await call('POST', '/api/v1/admin/backup', admin, {})
     expect(res.status).toBe(200)
     expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="enclave-.*\.backup"$/)
     const bytes = new Uint8Array(await res.arrayBuffer())

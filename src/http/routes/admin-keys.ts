@@ -22,6 +22,8 @@ const BackupBody = t.Object({ passphrase: t.Optional(t.String({ minLength: 12, m
 const RotateMasterBody = t.Object({ new_key_file: t.Optional(t.String({ minLength: 1, maxLength: 4096 })) })
 const RotateDataBody = t.Object({ user_id: t.Optional(t.String({ maxLength: 64 })) })
 
+// note: the bodies are required objects ({} for the defaults), not optional: with an optional body
+// Elysia read a missing or cut-short one as empty and would start, say, a rotation of every user.
 export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecycle) => {
   const { store, audit } = deps
   const ipOf = (request: Request, server: Parameters<typeof resolveClientAddress>[1]) => resolveClientAddress(request, server, config.trustedProxies).ip
@@ -42,14 +44,14 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
       const dir = mkdtempSync(join(tmpdir(), 'enclave-backup-'))
       const path = join(dir, 'enclave.backup')
       try {
-        const header = createBackup(store.db, path, { passphrase: body?.passphrase ?? null, now: deps.now })
+        const header = createBackup(store.db, path, { passphrase: body.passphrase ?? null, now: deps.now })
         const size = statSync(path).size
         // note: the file is unlinked once open, so nothing is left on disk whatever happens to the download.
         const fd = openSync(path, 'r')
         rmSync(dir, { recursive: true, force: true })
         const stream = createReadStream('', { fd, autoClose: true })
         stream.on('error', () => closeSync(fd))
-        audit.record({ event: 'backup_created', actorId: principal.user.id, ip: ipOf(request, server), details: { bytes: size, encrypted: body?.passphrase !== undefined, schema_version: header.schemaVersion } })
+        audit.record({ event: 'backup_created', actorId: principal.user.id, ip: ipOf(request, server), details: { bytes: size, encrypted: body.passphrase !== undefined, schema_version: header.schemaVersion } })
         const name = `enclave-${header.createdAt.replace(/[:.]/g, '-')}.backup`
         return new Response(Readable.toWeb(stream) as unknown as ReadableStream, {
           headers: { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${name}"`, 'content-length': String(size) },
@@ -58,10 +60,10 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
         rmSync(dir, { recursive: true, force: true })
         throw error
       }
-    }, { auth: 'admin', body: t.Optional(BackupBody) })
+    }, { auth: 'admin', body: BackupBody })
 
     .post('/keys/rotate-master', ({ body, principal, request, server }) => {
-      const file = body?.new_key_file ?? null
+      const file = body.new_key_file ?? null
       if (file !== null && !isAbsolute(file)) throw new HttpError(422, 'invalid_request', 'new_key_file must be an absolute path on the server.')
       const result = rotateMasterKeyOnline(store, config.masterKey, file)
       if (!result.ok) {
@@ -76,11 +78,11 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
           ? `Set ENCRYPTION_KEY_FILE=${result.keyFile} before the next start. Every session has ended; sign in again.`
           : 'Every session has ended; sign in again.',
       }
-    }, { auth: 'admin', body: t.Optional(RotateMasterBody) })
+    }, { auth: 'admin', body: RotateMasterBody })
 
     .post('/keys/rotate-data', ({ body, principal, request, server, set }) => {
       let owners: string[] | null = null
-      if (body?.user_id !== undefined) {
+      if (body.user_id !== undefined) {
         const id = parseUserId(body.user_id)
         if (id === null || store.users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
         owners = [id]
@@ -89,7 +91,7 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
       audit.record({ event: 'data_key_rotation_started', actorId: principal.user.id, targetId: owners?.[0] ?? null, ip: ipOf(request, server), details: { scope: owners === null ? 'all' : 'user' } })
       set.status = 202
       return lifecycle.rotationJob.progress()
-    }, { auth: 'admin', body: t.Optional(RotateDataBody) })
+    }, { auth: 'admin', body: RotateDataBody })
 
     .get('/keys/rotate-data', () => lifecycle.rotationJob.progress(), { auth: 'admin' })
 }
