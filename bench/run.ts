@@ -1,6 +1,7 @@
 /**
  * Benchmarks, run by `npm run bench`: one file-backed store in a fresh temp directory, measured for
- * field-layer cost, insert rate, read time and size; then the cost of authentication. Each figure
+ * field-layer cost, insert rate, read time and size; then the cost of authentication, then key
+ * rotation and backups. Each figure
  * is printed against its target. It
  * prints figures and never fails on a slow machine: the exit code is 0 unless something crashes.
  */
@@ -11,6 +12,7 @@ import { chatListSearchRows, measureChatListSearch } from './chat-list-search.ts
 import { chatReadRows, measureChatRead } from './chat-read.ts'
 import { databaseSizeRows, measureDatabaseSize } from './database-size.ts'
 import { fieldLayerRows, measureFieldLayer } from './field-layer.ts'
+import { keyLifecycleRows, measureKeyLifecycle } from './key-lifecycle.ts'
 import { measureMessageInserts, messageInsertRows } from './message-inserts.ts'
 import { nowMs } from './measure.ts'
 import { formatReference } from './reference.ts'
@@ -32,7 +34,8 @@ try {
   // note: the socket figures run client, Enclave and the Ollama stand-in in this one process, on the same cores.
   const { measureSocketStreaming, socketStreamingRows } = await import('./socket-streaming.ts')
   const socket = await measureSocketStreaming()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket)]
+  const lifecycle = await measureKeyLifecycle()
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...keyLifecycleRows(lifecycle)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

@@ -2,6 +2,8 @@
 /** Enclave's entry point: argv to one command, nothing else. */
 import { checkHealth } from './cli/healthcheck.ts'
 import { installService } from './cli/install-service.ts'
+import { runLifecycleCommand } from './cli/lifecycle.ts'
+import { isLifecycleCommand } from './cli/parse-lifecycle-args.ts'
 import { parseArgs } from './cli/parse-args.ts'
 import { renderConfig } from './cli/print-config.ts'
 import { serve } from './cli/serve.ts'
@@ -13,6 +15,7 @@ import { COMMIT, VERSION } from './version.ts'
 async function main(argv: string[]): Promise<number> {
   // install-service has its own flags (paths for the unit), so it reads its arguments itself.
   if (argv[0] === 'install-service') return installService(argv.slice(1), { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) })
+  if (isLifecycleCommand(argv)) return runLifecycleCommand(argv)
   const parsed = parseArgs(argv)
   if (!parsed.ok) {
     process.stderr.write(`enclave: ${parsed.problem}\n\n${USAGE}`)

@@ -28,6 +28,7 @@ export type AuditEvent =
   | 'role_changed' | 'user_deleted' | 'user_created' | 'password_changed' | 'api_key_created' | 'api_key_deleted'
   | 'api_key_denied' | 'rate_limited' | 'forged_trusted_header' | 'setup_token_used' | 'admin_bootstrapped'
   | 'backchannel_logout' | 'backchannel_logout_refused'
+  | 'backup_created' | 'master_key_rotated' | 'data_key_rotation_started' | 'chats_exported' | 'admin_export' | 'chats_expired'
 
 export type AuditEntry = {
   event: AuditEvent

@@ -11,8 +11,10 @@ import { openGate, openSetupGate, readSetupToken } from '../auth/setup-token.ts'
 import type { Config } from '../config/load-config.ts'
 import { describeMasterKeySource } from '../crypto/master-key.ts'
 import { createSessionSecretFile, readSessionSecretFile } from '../crypto/session-secret.ts'
-import { openStore } from '../db/open-store.ts'
+import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } from '../crypto/previous-master-key.ts'
+import { openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
+import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
 import { COMMIT, VERSION } from '../version.ts'
 
@@ -24,7 +26,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const persistedSecret = config.sessionSecret === null ? readSessionSecretFile(config.dataDir) : null
   // note: reads the *_FILE client secrets first, so a loose or missing file refuses the start before anything is written.
   const oidcProviders = createOidcProviders(config.oauth)
-  const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now })
+  const previousMasterKey = readPreviousMasterKey(config.values, config.masterKey, process.cwd())
+  const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey })
   const sessionSecret = config.sessionSecret ?? persistedSecret ?? createSessionSecretFile(config.dataDir)
   for (const warning of [...store.info.warnings, ...riskySettingWarnings(config)]) log.warn(warning)
   const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
@@ -34,7 +37,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up stays closed for this run.')
   // As Open WebUI: an admin made from the environment invites the others, so sign-up closes.
   const effective = adminBootstrap === 'created' ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
-  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders })
+  const lifecycle = createLifecycle({ config: effective, store, log, audit, now: Date.now })
+  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle })
   try {
     app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes })
   } catch (error) {
@@ -53,7 +57,10 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   }
   if (store.info.generatedKeyFile !== null) {
     log.warn(`A new master key was generated at ${store.info.generatedKeyFile}. Back it up now, apart from the database: without it the data cannot be read by anyone.`)
+    process.stderr.write(firstStartKeyNotice(store.info.generatedKeyFile))
   }
+  reportMasterKeyRotation(config, store, previousMasterKey, log)
+  lifecycle.start()
 
   let stopping: Promise<void> | null = null
   const stop = (reason: string) => {
@@ -65,6 +72,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
         log.warn('Requests still in flight at the shutdown timeout were cut off', { timeoutSeconds: config.shutdownTimeoutMs / 1000 })
         await server.stop(true)
       }
+      await lifecycle.stop()
       audit.close()
       store.close()
       log.info('Stopped; database checkpointed and closed')
@@ -72,6 +80,31 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     return stopping
   }
   return { url, stop }
+}
+
+/** The one-time notice of the first start with a generated key: shown once, as the key is generated once. */
+function firstStartKeyNotice(keyFile: string): string {
+  return [
+    '', '  ┌─ BACK UP THE MASTER KEY ──────────────────────────────────────────',
+    `  │ A new master key was generated: ${keyFile}`,
+    '  │ Copy this file somewhere safe now, apart from the database backups.',
+    '  │ Without it nobody, including you, can read this data again.',
+    '  │ (This notice is shown once, on the start that created the key.)',
+    '  └────────────────────────────────────────────────────────────────────', '', '',
+  ].join('\n')
+}
+
+/** Logs a master key rotation this start finished, and moves a generated key's `.previous` file aside. */
+function reportMasterKeyRotation(config: Config, store: Store, previous: PreviousMasterKey | null, log: Logger): void {
+  if (store.info.finishedRotationFrom !== undefined) {
+    log.info(`Finished the master key rotation from ${store.info.finishedRotationFrom} to ${store.info.keyFingerprint}; every session signed before it has ended.`)
+  }
+  if (previous !== null && config.masterKey.kind === 'generated') {
+    const retired = retirePreviousKeyFile(config.masterKey.path, store.info.finishedRotationFrom ?? 'previous')
+    if (retired !== null) log.info(`The previous master key was moved to ${retired}: keep it while you keep backups taken before the rotation, then delete it.`)
+  } else if (store.info.finishedRotationFrom !== undefined) {
+    log.warn(`The rotation is complete: remove ${previous?.origin ?? 'ENCRYPTION_KEY_PREVIOUS'} from the configuration (keep the old key only for restoring older backups).`)
+  }
 }
 
 /** Settings that are allowed but weaken a default, each with a sentence saying how. */

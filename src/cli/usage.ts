@@ -9,6 +9,17 @@ Commands:
   version        Print the version (also --version)
   help           Print this help (also --help)
 
+Keys and data (see the README, "Keys and backups"):
+  keys status                      Key source, fingerprints, key check, counts per key version
+  keys verify                      Open every encrypted field read-only; exit 1 if any fails
+  keys rotate --new-key-file F     Re-wrap every data key under a new master key (server stopped)
+  keys rotate-data [--user ID]     Re-encrypt rows under new data keys (server stopped)
+  backup FILE [--passphrase-file P] [--force]
+                                   Consistent snapshot, also while the server runs
+  restore FILE --data-dir D [--passphrase-file P] [--force]
+                                   Check a backup, then restore it into D
+  import open-webui PATH           Import users and chats from Open WebUI's webui.db
+
 Options (override the environment and .env):
   --port N         PORT, default 8080
   --host ADDR      HOST, default 127.0.0.1

@@ -157,8 +157,8 @@ describe('secrets never appear in errors', () => {
   test('exactly the secret variables are marked secret (they print as ***)', () => {
     const secret = Object.entries(variables).filter(([, variable]) => 'secret' in variable && variable.secret).map(([name]) => name)
     expect(secret.sort()).toEqual([
-      'ENCRYPTION_KEY', 'GITHUB_CLIENT_SECRET', 'GOOGLE_CLIENT_SECRET', 'LDAP_APP_PASSWORD', 'MICROSOFT_CLIENT_SECRET', 'OAUTH_CLIENT_SECRET',
-      'WEBUI_ADMIN_PASSWORD', 'WEBUI_JWT_SECRET_KEY', 'WEBUI_SECRET_KEY',
+      'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS', 'GITHUB_CLIENT_SECRET', 'GOOGLE_CLIENT_SECRET', 'LDAP_APP_PASSWORD', 'MICROSOFT_CLIENT_SECRET',
+      'OAUTH_CLIENT_SECRET', 'WEBUI_ADMIN_PASSWORD', 'WEBUI_JWT_SECRET_KEY', 'WEBUI_SECRET_KEY',
     ])
   })
 

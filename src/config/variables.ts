@@ -5,6 +5,7 @@ import { chatVariables } from './chat-variables.ts'
 import { httpVariables } from './http-variables.ts'
 import { ldapVariables } from './ldap-variables.ts'
 import { oauthVariables } from './oauth-variables.ts'
+import { lifecycleVariables } from './lifecycle-variables.ts'
 import { ollamaVariables } from './ollama-variables.ts'
 import { serverVariables } from './server-variables.ts'
 import { socketVariables } from './socket-variables.ts'
@@ -27,6 +28,7 @@ export const variables = {
   ...chatVariables,
   ...oauthVariables,
   ...ldapVariables,
+  ...lifecycleVariables,
 } as const satisfies Record<string, Variable<unknown>>
 
 export type VariableName = keyof typeof variables

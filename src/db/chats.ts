@@ -154,14 +154,18 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   }
 
   return {
-    /** Creates a chat owned by the user, with the given messages in order, each the child of the one before. */
-    createChat(owner: UserId, title: string, messages: readonly NewMessage[] = []): Chat {
-      const id = newChatId()
-      const at = now()
-      const chat: Chat = { id, userId: owner, title, pinned: false, archived: false, createdAt: at, updatedAt: at }
+    /**
+     * Creates a chat owned by the user, with the given messages in order, each the child of the one
+     * before. `imported` keeps an id and times from elsewhere (an import).
+     */
+    createChat(owner: UserId, title: string, messages: readonly NewMessage[] = [], imported?: { id: ChatId; createdAt: number; updatedAt: number }): Chat {
+      const id = imported?.id ?? newChatId()
+      const at = imported?.createdAt ?? now()
+      const updatedAt = imported?.updatedAt ?? at
+      const chat: Chat = { id, userId: owner, title, pinned: false, archived: false, createdAt: at, updatedAt }
       const sealedTitle = chatTable.sealColumn('title', id, title, keys.keysForOwner(owner))!
       writeMessages(() => {
-        const { lastInsertRowid } = insertChat.run(id, owner, sealedTitle, at, at)
+        const { lastInsertRowid } = insertChat.run(id, owner, sealedTitle, at, updatedAt)
         let parentId: MessageId | null = null
         for (const input of messages) parentId = insertMessageRow(owner, { seq: Number(lastInsertRowid), id }, { ...input, parentId: input.parentId ?? parentId }, at).id
       })

@@ -23,11 +23,16 @@ const MASTER_KEY_VERSION = 1
 type DataKeyRow = { owner_id: string; version: number; wrapped: Uint8Array }
 
 export function createDataKeyRepo(db: Database, masterKey: Uint8Array, now: () => number) {
-  const master: VersionedKey = { version: MASTER_KEY_VERSION, key: masterKey }
+  let master: VersionedKey = { version: MASTER_KEY_VERSION, key: masterKey }
   const cache = new Map<OwnerId, KeyRing>()
   const selectKeys = db.query<DataKeyRow, [string]>('SELECT owner_id, version, wrapped FROM data_key WHERE owner_id = ? ORDER BY version')
   const insertKey = db.query<void, [string, number, Uint8Array, number]>('INSERT INTO data_key (owner_id, version, wrapped, created_at) VALUES (?, ?, ?, ?)')
   const deleteKeys = db.query<void, [string]>('DELETE FROM data_key WHERE owner_id = ?')
+  const selectAll = db.query<DataKeyRow, []>('SELECT owner_id, version, wrapped FROM data_key ORDER BY owner_id, version')
+  const updateWrapped = db.query<void, [Uint8Array, string, number]>('UPDATE data_key SET wrapped = ? WHERE owner_id = ? AND version = ?')
+  const selectLatestVersion = db.query<{ v: number | null }, [string]>('SELECT max(version) AS v FROM data_key WHERE owner_id = ?')
+  const deleteOlder = db.query<void, [string, number]>('DELETE FROM data_key WHERE owner_id = ? AND version < ?')
+  const selectRotating = db.query<{ owner_id: string }, []>('SELECT owner_id FROM data_key GROUP BY owner_id HAVING count(*) > 1 ORDER BY owner_id')
 
   const wrapContext = (owner: OwnerId, version: number) => ({ table: 'data_key', column: 'wrapped', rowId: `${owner}/${version}` })
 
@@ -63,6 +68,63 @@ export function createDataKeyRepo(db: Database, masterKey: Uint8Array, now: () =
       if (ring === null) throw new FieldOpenError('data_key', 'wrapped', `${owner}/current`)
       cache.set(owner, ring)
       return ring
+    },
+
+    /**
+     * Adds a new current data key version for the owner: new rows are sealed under it, older
+     * versions still open. Returns the new version. Call before re-encrypting the owner's rows.
+     */
+    addKeyVersion(owner: OwnerId): number {
+      const latest = selectLatestVersion.get(owner)?.v ?? null
+      if (latest === null) throw new FieldOpenError('data_key', 'wrapped', `${owner}/current`)
+      const version = latest + 1
+      insertKey.run(owner, version, sealField(master, generateKey(), wrapContext(owner, version)), now())
+      cache.delete(owner)
+      return version
+    },
+
+    /** Destroys the owner's key versions older than `version`; call once no row is sealed under them. */
+    destroyKeyVersionsBefore(owner: OwnerId, version: number): void {
+      deleteOlder.run(owner, version)
+      cache.delete(owner)
+    },
+
+    /** Lists owners holding more than one key version: a data key rotation that has not finished. */
+    listOwnersWithOldKeyVersions(): OwnerId[] {
+      return selectRotating.all().map((row) => row.owner_id)
+    },
+
+    /**
+     * Re-wraps every data key under a new master key; the data keys themselves do not change, so no
+     * row is touched. Call inside the transaction that also records the new key check, then call
+     * useMasterKey after it commits. Returns how many keys were re-wrapped.
+     */
+    rewrapEveryKey(newMaster: Uint8Array): number {
+      const next: VersionedKey = { version: MASTER_KEY_VERSION, key: newMaster }
+      const rows = selectAll.all()
+      for (const row of rows) {
+        const { key } = unwrap(row)
+        updateWrapped.run(sealField(next, key, wrapContext(row.owner_id, row.version)), row.owner_id, row.version)
+      }
+      return rows.length
+    },
+
+    /** Lists every data key (as owner/version) that does not unwrap under the master key; empty when all do. */
+    findUnopenableKeys(): string[] {
+      const failed: string[] = []
+      for (const row of selectAll.iterate()) {
+        try {
+          unwrap(row)
+        } catch {
+          failed.push(`${row.owner_id}/${row.version}`)
+        }
+      }
+      return failed
+    },
+
+    /** Switches the master key this repository wraps new keys with, after a committed re-wrap. */
+    useMasterKey(newMaster: Uint8Array): void {
+      master = { version: MASTER_KEY_VERSION, key: newMaster }
     },
 
     /** Destroys every data key of the owner, which makes their sealed rows unreadable for good. */

@@ -38,3 +38,9 @@ export function writeKeyCheck(db: Database, keyCheck: StoredKeyCheck): void {
     insert.run('kdf_params', JSON.stringify(keyCheck.kdf.params))
   }
 }
+
+/** Replaces the key check after a master key rotation. Call inside the re-wrapping transaction. */
+export function replaceKeyCheck(db: Database, keyCheck: StoredKeyCheck): void {
+  db.run("DELETE FROM meta WHERE name IN ('key_check', 'key_fingerprint', 'kdf_salt', 'kdf_params')")
+  writeKeyCheck(db, keyCheck)
+}

@@ -2,7 +2,7 @@ import schema001 from './migrations/001-init.sql' with { type: 'text' }
 import schema002 from './migrations/002-auth.sql' with { type: 'text' }
 import schema003 from './migrations/003-chats.sql' with { type: 'text' }
 import schema004 from './migrations/004-identities-groups.sql' with { type: 'text' }
-import schema006 from './migrations/006-oidc-sessions.sql' with { type: 'text' }
+import schema005 from './migrations/005-oidc-sessions.sql' with { type: 'text' }
 
 /** A numbered, forward-only schema step. Version N brings a database from N-1 to N. */
 export type Migration = { readonly version: number; readonly name: string; readonly sql: string }
@@ -13,8 +13,7 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: '002-auth', sql: schema002 },
   { version: 3, name: '003-chats', sql: schema003 },
   { version: 4, name: '004-identities-groups', sql: schema004 },
-  // note: file 006 is registered as version 5 on this branch until 005 lands; renumber at merge.
-  { version: 5, name: '006-oidc-sessions', sql: schema006 },
+  { version: 5, name: '005-oidc-sessions', sql: schema005 },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

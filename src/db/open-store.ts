@@ -7,28 +7,33 @@ import type { Database } from 'bun:sqlite'
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { MasterKeySource } from '../config/load-config.ts'
-import { KeyMismatchError } from '../crypto/key-errors.ts'
-import { bytesEqual, deriveKeyFromPassphrase, DEFAULT_KDF_PARAMS, keyCheckValue, keyFingerprint } from '../crypto/key-derivation.ts'
 import { writeNewKeyFile } from '../crypto/key-files.ts'
 import { readMasterKeyMaterial, type MasterKeyMaterial } from '../crypto/master-key.ts'
-import { generateBytes, generateKey } from '../crypto/random.ts'
+import type { PreviousMasterKey } from '../crypto/previous-master-key.ts'
+import { generateKey } from '../crypto/random.ts'
 import { createApiKeyRepo } from './api-keys.ts'
 import { createChatRepo } from './chats.ts'
 import { createCredentialRepo } from './credentials.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
 import { createGroupRepo } from './groups.ts'
 import { createIdentityRepo } from './identities.ts'
-import { readKeyCheck, writeKeyCheck, type StoredKeyCheck } from './key-check.ts'
+import { readKeyCheck, writeKeyCheck } from './key-check.ts'
+import { rotateMasterKey } from './master-key-rotation.ts'
 import { migrate } from './migrate.ts'
 import { createOidcSessionRepo } from './oidc-sessions.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
 import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
+import { keyForNewDatabase, materialMatches, unlockExistingDatabase } from './unlock.ts'
 import { createUserRepo, EMAIL_INDEX_OWNER } from './users.ts'
 
 export const DATABASE_FILE = 'enclave.db'
 
-export type StoreOptions = { dataDir: string; masterKey: MasterKeySource; now: () => number }
+export type StoreOptions = {
+  dataDir: string; masterKey: MasterKeySource; now: () => number
+  /** The key before a master key rotation (ENCRYPTION_KEY_PREVIOUS): accepted only to finish that rotation. */
+  previousMasterKey?: PreviousMasterKey | null
+}
 
 /** What start-up learned, for the banner and `enclave keys status`; never the key itself. */
 export type StoreInfo = {
@@ -38,10 +43,12 @@ export type StoreInfo = {
   generatedKeyFile: string | null
   /** Things an operator should fix that do not stop the start. */
   warnings: string[]
+  /** Set when this start finished a master key rotation from the previous key. */
+  finishedRotationFrom?: string
 }
 
 /** Opens the store in DATA_DIR, creating the directory, key file and database on first start. */
-export function openStore({ dataDir, masterKey, now }: StoreOptions): Store {
+export function openStore({ dataDir, masterKey, now, previousMasterKey = null }: StoreOptions): Store {
   const material = readMasterKeyMaterial(masterKey)
   const databasePath = join(dataDir, DATABASE_FILE)
   const warnings: string[] = []
@@ -51,9 +58,18 @@ export function openStore({ dataDir, masterKey, now }: StoreOptions): Store {
     const stored = readKeyCheck(db)
     if (stored !== null) {
       try {
+        const info: StoreInfo = { databasePath, keyFingerprint: stored.fingerprint, generatedKeyFile: null, warnings: warnDataDirMode(dataDir) }
+        if (previousMasterKey !== null && material !== null && !materialMatches(stored, material) && materialMatches(stored, previousMasterKey.material)) {
+          // note: the database is still under the previous key: a rotation was started and not committed, so finish it.
+          const previous = unlockExistingDatabase(stored, previousMasterKey.material, masterKey)
+          migrate(db)
+          const rotation = rotateMasterKey(db, createDataKeyRepo(db, previous, now), stored.fingerprint, material)
+          return createStore(db, rotation.key, now, { ...info, keyFingerprint: rotation.fingerprint, finishedRotationFrom: stored.fingerprint })
+        }
         const key = unlockExistingDatabase(stored, material, masterKey)
+        if (previousMasterKey !== null && masterKey.kind !== 'generated') info.warnings.push(`${previousMasterKey.origin} is set, but the database is already under the current key: the rotation is complete, so remove it.`)
         migrate(db)
-        return createStore(db, key, now, { databasePath, keyFingerprint: stored.fingerprint, generatedKeyFile: null, warnings: warnDataDirMode(dataDir) })
+        return createStore(db, key, now, info)
       } catch (error) {
         db.close()
         throw error
@@ -122,34 +138,21 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     oidcSessions: createOidcSessionRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
+    /**
+     * Re-wraps every data key under a new master key in one transaction and switches to it. Every
+     * session ends, as sessions are bound to the key fingerprint.
+     */
+    rotateMasterKey(material: MasterKeyMaterial) {
+      const rotation = rotateMasterKey(db, dataKeys, info.keyFingerprint, material)
+      info.keyFingerprint = rotation.fingerprint
+      return { fingerprint: rotation.fingerprint, previousFingerprint: rotation.previousFingerprint, rewrappedKeys: rotation.rewrappedKeys }
+    },
     /** Checkpoints the WAL into the database file and closes it. */
     close: () => closeDatabase(db),
   }
 }
 
 export type Store = ReturnType<typeof createStore>
-
-function unlockExistingDatabase(stored: StoredKeyCheck, material: MasterKeyMaterial | null, source: MasterKeySource): Uint8Array {
-  if (material === null) {
-    throw new KeyMismatchError(stored.fingerprint, { instead: 'no key given' },
-      `The key file ${source.kind === 'generated' ? source.path : ''} is missing. Restore it from your backup, or set ENCRYPTION_KEY or ENCRYPTION_KEY_FILE to the key this database was written with.`)
-  }
-  if (material.kind === 'passphrase' && stored.kdf === null) {
-    throw new KeyMismatchError(stored.fingerprint, { instead: 'a passphrase was given' }, 'This database was written with a 64-hex-digit key, but a passphrase was given. Give the key this database was written with.')
-  }
-  const key = material.kind === 'raw' ? material.key : deriveKeyFromPassphrase(material.passphrase, stored.kdf!.salt, stored.kdf!.params)
-  if (!bytesEqual(keyCheckValue(key), stored.check)) {
-    throw new KeyMismatchError(stored.fingerprint, { fingerprint: keyFingerprint(key) },
-      'Start Enclave with the key this database was written with (a changed ENCRYPTION_KEY, or a new key generated by a redeploy, cannot read it).')
-  }
-  return key
-}
-
-function keyForNewDatabase(material: MasterKeyMaterial): { key: Uint8Array; keyCheck: StoredKeyCheck } {
-  const kdf = material.kind === 'passphrase' ? { salt: generateBytes(16), params: DEFAULT_KDF_PARAMS } : null
-  const key = material.kind === 'raw' ? material.key : deriveKeyFromPassphrase(material.passphrase, kdf!.salt, kdf!.params)
-  return { key, keyCheck: { check: keyCheckValue(key), fingerprint: keyFingerprint(key), kdf } }
-}
 
 function warnDataDirMode(dataDir: string): string[] {
   const mode = statSync(dataDir).mode & 0o777

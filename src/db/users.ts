@@ -23,6 +23,8 @@ export type NewUser = {
   /** Make the user an admin instead when there are no users yet; decided inside the insert's transaction. */
   adminIfFirst?: boolean
   preferences?: Record<string, unknown>
+  /** Keeps an id and creation time from elsewhere (an import); otherwise new ones are made. */
+  imported?: { id: UserId; createdAt: number }
 }
 
 export type CreateUserResult = { ok: true; user: User } | { ok: false; reason: 'email_taken' }
@@ -85,11 +87,11 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
         const index = emailIndex(input.email)
         if (selectIdByIndex.get(index) !== null) return { ok: false, reason: 'email_taken' }
         const role: Role = input.adminIfFirst === true && countAll.get()!.n === 0 ? 'admin' : input.role
-        const id = newUserId()
+        const id = input.imported?.id ?? newUserId()
         const ring = keys.createKeyForOwner(id)
         const preferences = input.preferences ?? {}
         const sealed = userTable.seal(id, { email: input.email.trim(), name: input.name, preferences }, ring)
-        const at = now()
+        const at = input.imported?.createdAt ?? now()
         insertUser.run(id, index, sealed.email!, sealed.name!, sealed.preferences, role, at, at)
         return { ok: true, user: { id, email: input.email.trim(), name: input.name, role, preferences, createdAt: at, updatedAt: at } }
       }).immediate()
@@ -154,6 +156,9 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
         deleteById.run(id)
         keys.destroyKeysOfOwner(id)
       }).immediate()
+      // note: the WAL still holds the deleted pages (the wrapped key among them) until a checkpoint
+      // copies the zeroed pages back and resets it; TRUNCATE does both now.
+      if (!db.inTransaction) db.run('PRAGMA wal_checkpoint(TRUNCATE)')
     },
   }
 }

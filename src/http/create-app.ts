@@ -18,8 +18,11 @@ import { bodyLimit } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
 import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
+import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
+import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
+import { chatExportRoutes } from './routes/chat-export.ts'
 import { chatRoutes } from './routes/chats.ts'
 import { healthRoutes } from './routes/health.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
@@ -40,6 +43,8 @@ export type Deps = {
   setupGate: SetupGate
   /** The single sign-on providers; built from config.oauth when not given. */
   oidcProviders?: OidcProviders
+  /** Background key rotation and retention; built here when not given (serve builds and stops its own). */
+  lifecycle?: Lifecycle
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
@@ -47,6 +52,7 @@ export function createApp(deps: Deps) {
   const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
   const providers = deps.oidcProviders ?? createOidcProviders(deps.config.oauth)
   const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds)
+  const lifecycle = deps.lifecycle ?? createLifecycle(deps)
   const connections = createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
@@ -67,7 +73,9 @@ export function createApp(deps: Deps) {
     .use(ldapAuthRoutes(auth, deps.config.ldap, deps.log, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
+    .use(chatExportRoutes(auth, deps.config))
     .use(chatRoutes(auth, deps.config.trustedProxies))
+    .use(adminKeyRoutes(auth, deps.config, lifecycle))
     .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
     .use(openAiRoutes(auth, deps.config.trustedProxies, connections))
     .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))

@@ -61,7 +61,7 @@ const describeChatSummary = (chat: Chat) => ({
 })
 
 /** A chat as Open WebUI opens it: the messages in order, and the same messages as its history tree. */
-function describeChat(chat: Chat, messages: readonly Message[]) {
+export function describeChat(chat: Chat, messages: readonly Message[]) {
   const children = new Map<number, string[]>()
   for (const message of messages) {
     if (message.parentId !== null) children.set(message.parentId, [...(children.get(message.parentId) ?? []), String(message.id)])

@@ -1,4 +1,4 @@
--- Schema 6: sessions started through single sign-on. The provider's tokens (ID, access, refresh)
+-- Schema 5: sessions started through single sign-on. The provider's tokens (ID, access, refresh)
 -- are sealed under the user's data key; the provider's session id (sid) is found through a blind
 -- index, so a back-channel logout can end exactly the sessions it names.
 CREATE TABLE oidc_session (

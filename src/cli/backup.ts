@@ -1,0 +1,76 @@
+/**
+ * `enclave backup FILE` and `enclave restore FILE --data-dir D`. A backup is taken from its own
+ * read-only connection, so the server keeps serving while it runs.
+ */
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { Config } from '../config/load-config.ts'
+import { readKeyFile } from '../crypto/key-files.ts'
+import { createBackup } from '../db/backup.ts'
+import { openExistingDatabase } from '../db/open-existing.ts'
+import { restoreBackup } from '../db/restore.ts'
+import { checkHealth } from './healthcheck.ts'
+
+type Output = { out: (text: string) => void; err: (text: string) => void }
+
+export const MIN_BACKUP_PASSPHRASE_LENGTH = 12
+
+/** Reads a backup passphrase from a file others cannot read; null with a message when unusable. */
+function readPassphrase(file: string | undefined, io: Output): string | null | false {
+  if (file === undefined) return null
+  const passphrase = readKeyFile(resolve(process.cwd(), file), '--passphrase-file')
+  if ([...passphrase].length < MIN_BACKUP_PASSPHRASE_LENGTH) {
+    io.err(`enclave: the passphrase in ${file} is too short: use at least ${MIN_BACKUP_PASSPHRASE_LENGTH} characters.\n`)
+    return false
+  }
+  return passphrase
+}
+
+/** Writes a consistent backup of DATA_DIR's database to FILE. Exit 0, or 1 when refused. */
+export function backupDatabase(config: Config, file: string, options: { passphraseFile?: string; force: boolean }, io: Output): number {
+  const output = resolve(process.cwd(), file)
+  if (!existsSync(dirname(output))) {
+    io.err(`enclave: the directory ${dirname(output)} does not exist: create it first.\n`)
+    return 1
+  }
+  if (existsSync(output) && !options.force) {
+    io.err(`enclave: ${output} already exists: choose another name, or add --force to replace it.\n`)
+    return 1
+  }
+  const passphrase = readPassphrase(options.passphraseFile, io)
+  if (passphrase === false) return 1
+  const db = openExistingDatabase(config.dataDir, false)
+  try {
+    const started = performance.now()
+    const header = createBackup(db, output, { passphrase, now: Date.now })
+    const seconds = ((performance.now() - started) / 1000).toFixed(1)
+    io.out(`Backup written to ${output}: schema version ${header.schemaVersion}, key fingerprint ${header.keyFingerprint}, ${header.databaseBytes} bytes of database, ${passphrase === null ? 'not passphrase-encrypted (its fields stay encrypted under the master key)' : 'encrypted with the passphrase'}, ${seconds} s.\n`)
+    io.out('Restoring it needs the master key with that fingerprint: keep the key, apart from the backups.\n')
+    return 0
+  } finally {
+    db.close()
+  }
+}
+
+/** Checks FILE and restores it into DATA_DIR (--data-dir). Exit 0, or 1 with the reason, DATA_DIR untouched. */
+export async function restoreDatabase(config: Config, file: string, options: { passphraseFile?: string; force: boolean }, io: Output): Promise<number> {
+  if (options.force && await checkHealth(config, 1000)) {
+    io.err('enclave: a server answers on this port: stop it before replacing its database with --force.\n')
+    return 1
+  }
+  const passphrase = readPassphrase(options.passphraseFile, io)
+  if (passphrase === false) return 1
+  const backupPath = resolve(process.cwd(), file)
+  if (!existsSync(backupPath)) {
+    io.err(`enclave: ${backupPath} does not exist.\n`)
+    return 1
+  }
+  const result = restoreBackup({ backupPath, dataDir: config.dataDir, passphrase, masterKey: config.masterKey, force: options.force })
+  if (!result.ok) {
+    io.err(`enclave: restore refused (${result.reason}): ${result.message} Nothing in ${config.dataDir} was changed.\n`)
+    return 1
+  }
+  const migrated = result.schemaVersion === result.header.schemaVersion ? `schema version ${result.schemaVersion}` : `schema migrated from version ${result.header.schemaVersion} to ${result.schemaVersion}`
+  io.out(`Restored the backup taken ${result.header.createdAt} into ${result.databasePath} (${migrated}, key fingerprint ${result.header.keyFingerprint}).\n`)
+  return 0
+}

@@ -1,0 +1,79 @@
+/**
+ * `enclave keys status` and `enclave keys verify`: what the operator needs to know about the keys,
+ * never the keys. Both open the database read-only and work while the server runs.
+ */
+import type { Config } from '../config/load-config.ts'
+import { KeyMaterialError } from '../crypto/key-errors.ts'
+import { describeMasterKeySource, readMasterKeyMaterial } from '../crypto/master-key.ts'
+import { readPreviousMasterKey } from '../crypto/previous-master-key.ts'
+import { keyFingerprint } from '../crypto/key-derivation.ts'
+import { createDataKeyRepo } from '../db/data-keys.ts'
+import { readKeyCheck } from '../db/key-check.ts'
+import { readKeyInventory } from '../db/key-inventory.ts'
+import { readSchemaVersion } from '../db/migrate.ts'
+import { openExistingDatabase } from '../db/open-existing.ts'
+import { materialMatches, unlockExistingDatabase } from '../db/unlock.ts'
+import { verifySealedFields } from '../db/verify-fields.ts'
+
+type Output = { out: (text: string) => void; err: (text: string) => void }
+
+/** Prints where the master key comes from, the fingerprints, the key check and counts per key version. Exit 0, or 1 without a database. */
+export function printKeyStatus(config: Config, io: Output): number {
+  const db = openExistingDatabase(config.dataDir, false)
+  try {
+    const stored = readKeyCheck(db)
+    io.out(`Master key:        ${describeMasterKeySource(config.masterKey)}\n`)
+    if (stored === null) {
+      io.out('Key check:         none: this database was never initialised\n')
+      return 1
+    }
+    io.out(`Database key:      fingerprint ${stored.fingerprint}${stored.kdf === null ? '' : ' (passphrase, scrypt)'}\n`)
+    io.out(`Key check:         ${describeKeyCheck(config, stored)}\n`)
+    io.out(`Schema version:    ${readSchemaVersion(db)}\n`)
+    const inventory = readKeyInventory(db)
+    io.out(`Data keys:         ${inventory.owners} owners; ${inventory.dataKeysByVersion.map((row) => `version ${row.version}: ${row.count}`).join(', ') || 'none'}\n`)
+    io.out(`Sealed values:     ${inventory.valuesByVersion.map((row) => `key version ${row.version}: ${row.count}`).join(', ') || 'none'}\n`)
+    for (const row of inventory.valuesByColumn) io.out(`  ${row.place.padEnd(22)} key version ${row.version}: ${row.count}\n`)
+    return 0
+  } finally {
+    db.close()
+  }
+}
+
+function describeKeyCheck(config: Config, stored: NonNullable<ReturnType<typeof readKeyCheck>>): string {
+  try {
+    const material = readMasterKeyMaterial(config.masterKey)
+    if (material === null) return `no key: ${describeMasterKeySource(config.masterKey)} does not exist`
+    if (materialMatches(stored, material)) return 'matches the configured key'
+    const previous = readPreviousMasterKey(config.values, config.masterKey, process.cwd())
+    if (previous !== null && materialMatches(stored, previous.material)) return `the database is still under ${previous.origin}: a master key rotation is pending and the next start finishes it`
+    const given = material.kind === 'raw' ? keyFingerprint(material.key) : 'a passphrase'
+    return `DOES NOT MATCH: the configured key is ${given}; the server will refuse to start`
+  } catch (error) {
+    if (error instanceof KeyMaterialError) return `unusable key: ${error.message}`
+    throw error
+  }
+}
+
+/** Opens every sealed value read-only; prints each failure. Exit 0 when all open, 1 otherwise. */
+export function verifyKeys(config: Config, io: Output): number {
+  const db = openExistingDatabase(config.dataDir, false)
+  try {
+    const stored = readKeyCheck(db)
+    if (stored === null) {
+      io.err('enclave: this database was never initialised: nothing to verify\n')
+      return 1
+    }
+    const key = unlockExistingDatabase(stored, readMasterKeyMaterial(config.masterKey), config.masterKey)
+    const report = verifySealedFields(db, createDataKeyRepo(db, key, Date.now))
+    for (const failure of report.failures) io.out(`FAILED  ${failure.table}.${failure.column}  row ${failure.rowId}\n`)
+    if (report.failures.length === 0) {
+      io.out(`OK: all ${report.checkedValues} sealed values open under key fingerprint ${stored.fingerprint}\n`)
+      return 0
+    }
+    io.out(`${report.failures.length} of ${report.checkedValues} sealed values (and data keys) failed to open\n`)
+    return 1
+  } finally {
+    db.close()
+  }
+}

@@ -1,0 +1,60 @@
+/** Runs the key and data lifecycle commands: parse, load the configuration, dispatch. */
+import { loadConfig, readDotenvFile } from '../config/load-config.ts'
+import { backupDatabase, restoreDatabase } from './backup.ts'
+import { importFromOpenWebUi } from './import-open-webui.ts'
+import { printKeyStatus, verifyKeys } from './keys.ts'
+import { parseLifecycleArgs } from './parse-lifecycle-args.ts'
+import { rotateDataKeysOffline } from './rotate-data-keys.ts'
+import { rotateMasterKeyOffline } from './rotate-master-key.ts'
+import { USAGE } from './usage.ts'
+
+const io = { out: (text: string) => void process.stdout.write(text), err: (text: string) => void process.stderr.write(text) }
+
+/** Returns the exit code: 0 done, 1 refused or failed (with a message), 2 usage error. */
+export async function runLifecycleCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseLifecycleArgs(argv)
+  if (!parsed.ok) {
+    io.err(`enclave: ${parsed.problem}\n\n${USAGE}`)
+    return 2
+  }
+  const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })
+  // Files these commands create (backups, restored databases, keys) are for their owner only.
+  process.umask(0o077)
+  try {
+    return await dispatch(parsed, config)
+  } catch (error) {
+    const problem = describeFailure(error)
+    if (problem === null) throw error
+    io.err(`enclave: ${problem}\n`)
+    return 1
+  }
+}
+
+async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, { ok: true }>, config: ReturnType<typeof loadConfig>): Promise<number> {
+  switch (parsed.command) {
+    case 'keys status': return printKeyStatus(config, io)
+    case 'keys verify': return verifyKeys(config, io)
+    case 'keys rotate': return rotateMasterKeyOffline(config, parsed.options['--new-key-file'] as string, io)
+    case 'keys rotate-data': return rotateDataKeysOffline(config, { user: parsed.options['--user'] as string | undefined, batchSize: parsed.options['--batch-size'] as string | undefined }, io)
+    case 'backup': return backupDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
+    case 'restore': return restoreDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
+    case 'import open-webui': return importFromOpenWebUi(config, parsed.positionals[0]!, io)
+  }
+}
+
+// Key, database and file errors carry messages written for operators (never key material); others propagate.
+const operatorErrors = ['KeyMaterialError', 'KeyMismatchError', 'NoDatabaseError', 'SchemaTooNewError', 'FieldOpenError']
+const fileErrorCodes = ['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EROFS']
+
+function describeFailure(error: unknown): string | null {
+  if (!(error instanceof Error)) return null
+  if (operatorErrors.includes(error.name)) return error.message
+  const { code, path } = error as { code?: string; path?: string }
+  if (code !== undefined && fileErrorCodes.includes(code)) return `${code}${path === undefined ? '' : ` on ${path}`}: check the path and its permissions.`
+  return null
+}
+
+function fileOptions(options: Record<string, string | true>): { passphraseFile?: string; force: boolean } {
+  const passphraseFile = options['--passphrase-file']
+  return { ...(typeof passphraseFile === 'string' ? { passphraseFile } : {}), force: options['--force'] === true }
+}

@@ -1,0 +1,40 @@
+import { expect, test } from 'bun:test'
+import { isLifecycleCommand, parseLifecycleArgs } from './parse-lifecycle-args.ts'
+
+test.each([
+  [['keys', 'status'], { command: 'keys status', positionals: [], options: {}, flags: {} }],
+  [['keys', 'verify', '--data-dir', '/d'], { command: 'keys verify', positionals: [], options: { '--data-dir': '/d' }, flags: { DATA_DIR: '/d' } }],
+  [['keys', 'rotate', '--new-key-file=/k'], { command: 'keys rotate', positionals: [], options: { '--new-key-file': '/k' }, flags: {} }],
+  [['keys', 'rotate-data', '--user', 'u', '--batch-size', '5'], { command: 'keys rotate-data', positionals: [], options: { '--user': 'u', '--batch-size': '5' }, flags: {} }],
+  [['backup', 'out.backup', '--force'], { command: 'backup', positionals: ['out.backup'], options: { '--force': true }, flags: {} }],
+  [['restore', 'b', '--data-dir', 'd', '--passphrase-file', 'p'], { command: 'restore', positionals: ['b'], options: { '--data-dir': 'd', '--passphrase-file': 'p' }, flags: { DATA_DIR: 'd' } }],
+  [['import', 'open-webui', 'webui.db', '--port', '9'], { command: 'import open-webui', positionals: ['webui.db'], options: { '--port': '9' }, flags: { PORT: '9' } }],
+])('%p parses', (argv, expected) => {
+  expect(parseLifecycleArgs(argv)).toEqual({ ok: true, ...expected } as never)
+})
+
+test.each([
+  [['keys'], 'keys needs a subcommand'],
+  [['keys', 'rotate'], 'needs --new-key-file'],
+  [['keys', 'rotate', '--new-key-file', '--force'], '--new-key-file needs a value'],
+  [['keys', 'rotate', '--new-key-file='], '--new-key-file needs a value'],
+  [['keys', 'status', '--force'], 'unknown option "--force"'],
+  [['backup'], 'backup needs FILE'],
+  [['backup', 'a', 'b'], 'unexpected argument "b"'],
+  [['restore', 'a'], 'restore needs --data-dir'],
+  [['import'], 'import needs a subcommand'],
+  [['import', 'x'.repeat(1024 * 1024)], 'unknown import subcommand'],
+])('%p is refused', (argv, problem) => {
+  const parsed = parseLifecycleArgs(argv)
+  expect(parsed.ok).toBe(false)
+  if (!parsed.ok) {
+    expect(parsed.problem).toContain(problem)
+    expect(parsed.problem.length).toBeLessThan(200)
+  }
+})
+
+test('only these commands are routed here', () => {
+  expect(['keys', 'backup', 'restore', 'import'].every((command) => isLifecycleCommand([command]))).toBe(true)
+  expect(['serve', 'config', '--help', ''].some((command) => isLifecycleCommand([command]))).toBe(false)
+  expect(isLifecycleCommand([])).toBe(false)
+})

@@ -1,0 +1,78 @@
+/**
+ * Arguments of the key and data lifecycle commands: `keys status|verify|rotate|rotate-data`,
+ * `backup`, `restore` and `import open-webui`. Each takes fixed positional arguments, its own
+ * options, and the setting flags every command reads (--data-dir, ...).
+ */
+import type { VariableName } from '../config/variables.ts'
+import { settingFlags } from './parse-args.ts'
+
+export type LifecycleCommand = 'keys status' | 'keys verify' | 'keys rotate' | 'keys rotate-data' | 'backup' | 'restore' | 'import open-webui'
+
+type Spec = { positionals: string[]; options: Record<string, 'value' | 'switch'>; required?: string[] }
+
+const specs: Record<LifecycleCommand, Spec> = {
+  'keys status': { positionals: [], options: {} },
+  'keys verify': { positionals: [], options: {} },
+  'keys rotate': { positionals: [], options: { '--new-key-file': 'value' }, required: ['--new-key-file'] },
+  'keys rotate-data': { positionals: [], options: { '--user': 'value', '--batch-size': 'value' } },
+  backup: { positionals: ['FILE'], options: { '--passphrase-file': 'value', '--force': 'switch' } },
+  restore: { positionals: ['FILE'], options: { '--passphrase-file': 'value', '--force': 'switch' }, required: ['--data-dir'] },
+  'import open-webui': { positionals: ['PATH'], options: {} },
+}
+
+export type LifecycleArgs =
+  | { ok: true; command: LifecycleCommand; positionals: string[]; options: Record<string, string | true>; flags: Partial<Record<VariableName, string>> }
+  | { ok: false; problem: string }
+
+const quote = (arg: string) => JSON.stringify(arg.length > 60 ? `${arg.slice(0, 60)}…` : arg)
+
+/** Tells whether argv starts with one of these commands (so main hands it here). */
+export function isLifecycleCommand(argv: readonly string[]): boolean {
+  return ['keys', 'backup', 'restore', 'import'].includes(argv[0] ?? '')
+}
+
+/** Parses a lifecycle command line; `problem` is a sentence for the usage error. */
+export function parseLifecycleArgs(argv: readonly string[]): LifecycleArgs {
+  const args = [...argv]
+  const first = args.shift()!
+  let command: LifecycleCommand
+  if (first === 'keys' || first === 'import') {
+    const sub = args.shift()
+    const name = `${first} ${sub ?? ''}` as LifecycleCommand
+    if (sub === undefined || !(name in specs)) return { ok: false, problem: sub === undefined ? `${first} needs a subcommand` : `unknown ${first} subcommand ${quote(sub)}` }
+    command = name
+  } else {
+    command = first as LifecycleCommand
+  }
+  const spec = specs[command]
+  const positionals: string[] = []
+  const options: Record<string, string | true> = {}
+  const flags: Partial<Record<VariableName, string>> = {}
+  while (args.length > 0) {
+    const arg = args.shift()!
+    if (!arg.startsWith('--')) {
+      if (positionals.length >= spec.positionals.length) return { ok: false, problem: `unexpected argument ${quote(arg)}` }
+      positionals.push(arg)
+      continue
+    }
+    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
+    const kind = spec.options[name] ?? (settingFlags[name] !== undefined ? 'value' : undefined)
+    if (kind === undefined) return { ok: false, problem: `unknown option ${quote(name)}` }
+    if (kind === 'switch') {
+      if (inline !== undefined) return { ok: false, problem: `${name} takes no value` }
+      options[name] = true
+      continue
+    }
+    const value = inline ?? args.shift()
+    if (value === undefined || value === '' || (inline === undefined && value.startsWith('--'))) return { ok: false, problem: `${name} needs a value` }
+    if (settingFlags[name] !== undefined) {
+      flags[settingFlags[name]!] = value
+      options[name] = value
+    } else options[name] = value
+  }
+  if (positionals.length < spec.positionals.length) return { ok: false, problem: `${command} needs ${spec.positionals.slice(positionals.length).join(' ')}` }
+  for (const required of spec.required ?? []) {
+    if (options[required] === undefined) return { ok: false, problem: `${command} needs ${required}` }
+  }
+  return { ok: true, command, positionals, options, flags }
+}

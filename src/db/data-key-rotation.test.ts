@@ -1,0 +1,98 @@
+import { afterEach, beforeEach, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { MasterKeySource } from '../config/load-config.ts'
+import { createDataKeyRotator } from './data-key-rotation.ts'
+import type { UserId } from './ids.ts'
+import { readKeyInventory } from './key-inventory.ts'
+import { openStore, type Store } from './open-store.ts'
+import { verifySealedFields } from './verify-fields.ts'
+
+let dir = ''
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'enclave-rotate-')) })
+afterEach(() => { rmSync(dir, { recursive: true, force: true }) })
+const masterKey = (): MasterKeySource => ({ kind: 'generated', path: join(dir, '.encryption_key') })
+const open = () => openStore({ dataDir: dir, masterKey: masterKey(), now: Date.now })
+
+function seed(store: Store, users: number, chats: number, messages: number): UserId[] {
+  const ids: UserId[] = []
+  for (let u = 0; u < users; u++) {
+    const created = store.users.createUser({ email: `u${u}@example.com`, name: `U${u}`, role: 'user' })
+    if (!created.ok) throw new Error('seed')
+    ids.push(created.user.id)
+    store.credentials.setPasswordHash(created.user.id, '$argon2id$placeholder')
+    store.identities.linkIdentity('ldap', `entry-${u}`, created.user.id)
+    store.groups.syncMembershipsFromSource(created.user.id, 'ldap', [`group-${u % 2}`], true)
+    for (let c = 0; c < chats; c++) store.chats.createChat(created.user.id, `title ${u}/${c}`, Array.from({ length: messages }, (_, m) => ({ role: 'user' as const, content: `m ${u}/${c}/${m}` })))
+  }
+  store.settings.writeSetting('greeting', { hello: 'world' })
+  return ids
+}
+
+const versionsInUse = (store: Store) => readKeyInventory(store.db).valuesByVersion.map((row) => row.version)
+
+test('every value ends under the new version, old keys are destroyed, everything opens', () => {
+  const store = open()
+  const users = seed(store, 3, 4, 5)
+  const rotator = createDataKeyRotator(store.db, store.dataKeys)
+  expect(rotator.beginRotation(null)).toBe(4)
+  expect(versionsInUse(store)).toEqual([1])
+  for (let i = 0; i < 1000 && rotator.step(7).pendingOwners > 0; i++);
+  expect(rotator.pendingOwners()).toEqual([])
+  expect(versionsInUse(store)).toEqual([2])
+  expect(store.db.query('SELECT DISTINCT version FROM data_key WHERE owner_id != ?').all('email-index')).toEqual([{ version: 2 }])
+  expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
+  expect(store.chats.listChatsForUser(users[1]!, { limit: 10, offset: 0 }).map((chat) => chat.title).sort()).toEqual(['title 1/0', 'title 1/1', 'title 1/2', 'title 1/3'])
+  expect(store.settings.readSetting('greeting')).toEqual({ hello: 'world' })
+  expect(store.users.findUserByEmail('u2@example.com')?.name).toBe('U2')
+  store.close()
+})
+
+test('interrupted at random points with writes in between, resumed after a reopen: nothing lost, nothing left old', () => {
+  for (let round = 0; round < 4; round++) {
+    rmSync(dir, { recursive: true, force: true })
+    let store = open()
+    const users = seed(store, 4, 3, 6)
+    const expected = new Map<string, string[]>()
+    const write = (n: number) => {
+      const owner = users[n % users.length]!
+      const chat = store.chats.createChat(owner, `written ${round}/${n}`, [{ role: 'user', content: `new ${n}` }])
+      expected.set(chat.id, [`new ${n}`])
+      const existing = store.chats.listChatsForUser(owner, { limit: 1, offset: 2 })[0]
+      if (existing !== undefined) store.chats.renameChat(owner, existing.id, `renamed ${n}`)
+    }
+    let rotator = createDataKeyRotator(store.db, store.dataKeys)
+    rotator.beginRotation(null)
+    const stopAfter = 1 + Math.floor(Math.random() * 12)
+    for (let batch = 0; batch < stopAfter; batch++) {
+      rotator.step(5)
+      write(batch)
+    }
+    store.close()
+    store = open()
+    rotator = createDataKeyRotator(store.db, store.dataKeys)
+    expect(rotator.pendingOwners().length).toBeGreaterThan(0)
+    for (let batch = 0; rotator.step(5).pendingOwners > 0; batch++) write(100 + batch)
+    expect(versionsInUse(store)).toEqual([2])
+    expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
+    for (const [chatId, contents] of expected) {
+      const chat = store.db.query<{ user_id: string }, [string]>('SELECT user_id FROM chat WHERE id = ?').get(chatId)!
+      expect(store.chats.listMessagesInChat(chat.user_id as UserId, chatId as never).map((message) => message.content)).toEqual(contents)
+    }
+    store.close()
+  }
+})
+
+test('one user only: the others keep version 1', () => {
+  const store = open()
+  const [first, second] = seed(store, 2, 1, 2)
+  const rotator = createDataKeyRotator(store.db, store.dataKeys)
+  expect(rotator.beginRotation([first!])).toBe(1)
+  while (rotator.step(3).pendingOwners > 0);
+  const versionOf = (owner: string) => store.db.query<{ version: number }, [string]>('SELECT version FROM data_key WHERE owner_id = ?').all(owner).map((row) => row.version)
+  expect(versionOf(first!)).toEqual([2])
+  expect(versionOf(second!)).toEqual([1])
+  expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
+  store.close()
+})

@@ -1,0 +1,157 @@
+/**
+ * Reads an Open WebUI database (webui.db, SQLite) read-only into validated plain records: users
+ * (table `user`), their password hashes (table `auth`, bcrypt) and chats (table `chat`, whose `chat`
+ * column is JSON with `history.messages` keyed by message id and `history.currentId` naming the
+ * last message of the branch shown). Everything is checked before anything is imported, so a
+ * malformed or unknown-version file is refused whole.
+ */
+import { Database } from 'bun:sqlite'
+import { createHash } from 'node:crypto'
+import type { MessageRole, NewMessage } from './chats.ts'
+import type { ChatId, UserId } from './ids.ts'
+import type { Role } from './users.ts'
+
+export type SourceUser = { sourceId: string; id: UserId; email: string; name: string; role: Role; createdAt: number; passwordHash: string | null }
+export type SourceChat = { sourceId: string; id: ChatId; ownerSourceId: string; title: string; createdAt: number; updatedAt: number; pinned: boolean; archived: boolean; messages: NewMessage[] }
+export type OpenWebUiData = { users: SourceUser[]; chats: SourceChat[] }
+
+export type ReadSourceResult =
+  | { ok: true; data: OpenWebUiData }
+  | { ok: false; reason: 'not_a_database' | 'unknown_version' | 'malformed'; detail: string }
+
+/** The columns this importer reads; a database without them is from a version it does not know. */
+const requiredColumns: Record<string, string[]> = {
+  user: ['id', 'name', 'email', 'role', 'created_at'],
+  auth: ['id', 'email', 'password', 'active'],
+  chat: ['id', 'user_id', 'title', 'chat', 'created_at', 'updated_at'],
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const bcryptPattern = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/
+const MAX_TEXT = 1_000_000
+
+/** Enclave's id for an Open WebUI id: the same when it is a UUID, else a UUID derived from it, so re-imports find it. */
+export function enclaveIdFor(kind: 'user' | 'chat', sourceId: string): string {
+  if (uuidPattern.test(sourceId)) return sourceId
+  const hex = createHash('sha256').update(`open-webui/${kind}/${sourceId}`).digest('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+}
+
+/** Reads and validates the whole source; refuses with the first problem found. */
+export function readOpenWebUiDatabase(path: string): ReadSourceResult {
+  let db: Database
+  try {
+    db = new Database(path, { readonly: true, strict: true })
+    db.query('SELECT count(*) FROM sqlite_master').get()
+  } catch {
+    return { ok: false, reason: 'not_a_database', detail: `${path} is not a readable SQLite database.` }
+  }
+  try {
+    const quick = db.query<{ quick_check: string }, []>('PRAGMA quick_check').get()
+    if (quick?.quick_check !== 'ok') return { ok: false, reason: 'malformed', detail: 'The database fails SQLite\'s integrity check.' }
+    for (const [table, columns] of Object.entries(requiredColumns)) {
+      const present = new Set(db.query<{ name: string }, []>(`SELECT name FROM pragma_table_info('${table}')`).all().map((row) => row.name))
+      const missing = columns.filter((column) => !present.has(column))
+      if (missing.length > 0) return { ok: false, reason: 'unknown_version', detail: `Table "${table}" ${present.size === 0 ? 'is missing' : `lacks ${missing.join(', ')}`}: this is not an Open WebUI database of a version this importer knows.` }
+    }
+    return readRecords(db)
+  } catch (error) {
+    return { ok: false, reason: 'malformed', detail: error instanceof SourceProblem ? error.message : 'The database could not be read.' }
+  } finally {
+    db.close()
+  }
+}
+
+class SourceProblem extends Error {}
+
+function fail(detail: string): never {
+  throw new SourceProblem(detail)
+}
+
+function readRecords(db: Database): ReadSourceResult {
+  const chatColumns = new Set(db.query<{ name: string }, []>("SELECT name FROM pragma_table_info('chat')").all().map((row) => row.name))
+  const hashes = new Map<string, { password: unknown; active: unknown }>()
+  for (const row of db.query<{ id: unknown; password: unknown; active: unknown }, []>('SELECT id, password, active FROM auth').all()) hashes.set(String(row.id), row)
+  const users: SourceUser[] = []
+  const seen = new Set<string>()
+  for (const row of db.query<Record<string, unknown>, []>('SELECT id, name, email, role, created_at FROM user ORDER BY created_at, id').all()) {
+    const sourceId = text(row.id, 'user.id', 200)
+    if (seen.has(sourceId)) fail(`User id ${JSON.stringify(sourceId)} appears twice.`)
+    seen.add(sourceId)
+    const email = text(row.email, `user ${sourceId} email`, 320)
+    if (!email.includes('@')) fail(`User ${sourceId} has no valid email.`)
+    const role = row.role
+    if (role !== 'admin' && role !== 'user' && role !== 'pending') fail(`User ${sourceId} has an unknown role.`)
+    const auth = hashes.get(sourceId)
+    const hash = typeof auth?.password === 'string' && bcryptPattern.test(auth.password) ? auth.password : null
+    const active = auth === undefined || auth.active === 1 || auth.active === true || auth.active === '1'
+    users.push({
+      sourceId, id: enclaveIdFor('user', sourceId) as UserId, email, name: text(row.name ?? email, `user ${sourceId} name`, 200) || email,
+      role: active ? role : 'pending', createdAt: seconds(row.created_at, `user ${sourceId} created_at`), passwordHash: hash,
+    })
+  }
+  const chats: SourceChat[] = []
+  const optional = (column: string) => (chatColumns.has(column) ? column : `0 AS ${column}`)
+  for (const row of db.query<Record<string, unknown>, []>(`SELECT id, user_id, title, chat, created_at, updated_at, ${optional('pinned')}, ${optional('archived')} FROM chat ORDER BY created_at, id`).all()) {
+    const sourceId = text(row.id, 'chat.id', 200)
+    const owner = text(row.user_id, `chat ${sourceId} user_id`, 200)
+    if (!seen.has(owner)) continue // note: Open WebUI keeps chats of deleted users and shared copies under synthetic owners; they have no account to go to.
+    chats.push({
+      sourceId, id: enclaveIdFor('chat', sourceId) as ChatId, ownerSourceId: owner,
+      title: text(row.title ?? 'New Chat', `chat ${sourceId} title`, 1000) || 'New Chat',
+      createdAt: seconds(row.created_at, `chat ${sourceId} created_at`), updatedAt: seconds(row.updated_at, `chat ${sourceId} updated_at`),
+      pinned: row.pinned === 1 || row.pinned === true, archived: row.archived === 1 || row.archived === true,
+      messages: messagesOf(row.chat, sourceId),
+    })
+  }
+  return { ok: true, data: { users, chats } }
+}
+
+function text(value: unknown, what: string, max: number): string {
+  if (typeof value !== 'string' || value.length > max) fail(`${what} is not text of at most ${max} characters.`)
+  return value.trim()
+}
+
+/** Open WebUI stores times in seconds (older rows sometimes in nanoseconds); returns unix ms. */
+function seconds(value: unknown, what: string): number {
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) fail(`${what} is not a time.`)
+  if (n > 1e17) return Math.floor(n / 1e6)
+  if (n > 1e11) return Math.floor(n)
+  return Math.floor(n * 1000)
+}
+
+type SourceMessage = { id?: unknown; parentId?: unknown; role?: unknown; content?: unknown; model?: unknown }
+
+/** The messages of the branch Open WebUI shows (currentId back to the root), else the flat `messages` list. */
+function messagesOf(raw: unknown, chatId: string): NewMessage[] {
+  let chat: { history?: { currentId?: unknown; messages?: Record<string, SourceMessage> }; messages?: SourceMessage[] }
+  try {
+    chat = typeof raw === 'string' ? JSON.parse(raw) : (raw as typeof chat)
+  } catch {
+    fail(`Chat ${chatId} holds JSON that does not parse.`)
+  }
+  if (typeof chat !== 'object' || chat === null || Array.isArray(chat)) fail(`Chat ${chatId} is not a JSON object.`)
+  const history = chat.history
+  let path: SourceMessage[]
+  if (history !== undefined && history !== null && typeof history === 'object' && typeof history.messages === 'object' && history.messages !== null) {
+    path = []
+    const seen = new Set<string>()
+    for (let id = history.currentId; typeof id === 'string'; id = history.messages[id]?.parentId) {
+      if (seen.has(id)) fail(`Chat ${chatId} has a cycle in its message history.`)
+      seen.add(id)
+      const message = history.messages[id]
+      if (message === undefined) fail(`Chat ${chatId} refers to a message it does not hold.`)
+      path.unshift(message)
+    }
+  } else {
+    path = Array.isArray(chat.messages) ? chat.messages : []
+  }
+  return path.map((message) => {
+    const role = message.role
+    if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`Chat ${chatId} has a message with an unknown role.`)
+    const content = typeof message.content === 'string' ? message.content : message.content === undefined || message.content === null ? '' : JSON.stringify(message.content)
+    if (content.length > MAX_TEXT) fail(`Chat ${chatId} has a message over ${MAX_TEXT} characters.`)
+    return { role: role as MessageRole, content, model: typeof message.model === 'string' ? message.model.slice(0, 200) : null }
+  })
+}

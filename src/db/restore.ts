@@ -1,0 +1,107 @@
+/**
+ * Restore: every check runs on a private copy before DATA_DIR is touched, and the database lands in
+ * DATA_DIR only by one rename at the end. Refused: a file that is not a backup, a wrong passphrase,
+ * a bad checksum, a schema newer than this Enclave, a key that is not the one the backup was
+ * written under, and an existing database unless forced. An older schema is migrated forward on
+ * the copy.
+ */
+import { Database } from 'bun:sqlite'
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import type { MasterKeySource } from '../config/load-config.ts'
+import { readMasterKeyMaterial } from '../crypto/master-key.ts'
+import { decryptFileWithPassphrase, isEncryptedFile } from '../crypto/stream-cipher.ts'
+import { extractPayload, payloadMatchesChecksum, readBackupHeader, type BackupHeader } from './backup-file.ts'
+import { readKeyCheck } from './key-check.ts'
+import { migrate, readSchemaVersion } from './migrate.ts'
+import { LATEST_SCHEMA_VERSION } from './migrations.ts'
+import { closeDatabase, openDatabase } from './open-database.ts'
+import { DATABASE_FILE } from './open-store.ts'
+import { materialMatches } from './unlock.ts'
+
+export type RestoreRefusalReason =
+  | 'not_a_backup' | 'malformed_header' | 'unknown_format' | 'needs_passphrase' | 'wrong_passphrase_or_damaged' | 'truncated'
+  | 'checksum_mismatch' | 'not_a_database' | 'schema_too_new' | 'no_key' | 'key_mismatch' | 'database_exists'
+
+export type RestoreResult =
+  | { ok: true; header: BackupHeader; schemaVersion: number; databasePath: string }
+  | { ok: false; reason: RestoreRefusalReason; message: string }
+
+export type RestoreOptions = { backupPath: string; dataDir: string; passphrase: string | null; masterKey: MasterKeySource; force: boolean }
+
+/** Checks a backup and installs it as DATA_DIR's database, or refuses leaving DATA_DIR as it was. */
+export function restoreBackup(options: RestoreOptions): RestoreResult {
+  const parent = dirname(options.dataDir)
+  if (!existsSync(parent)) mkdirSync(parent, { recursive: true, mode: 0o700 })
+  const work = mkdtempSync(join(parent, '.enclave-restore-'))
+  try {
+    return restoreVia(work, options)
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+function refuse(reason: RestoreRefusalReason, message: string): RestoreResult {
+  return { ok: false, reason, message }
+}
+
+function restoreVia(work: string, { backupPath, dataDir, passphrase, masterKey, force }: RestoreOptions): RestoreResult {
+  let plainPath = backupPath
+  if (isEncryptedFile(backupPath)) {
+    if (passphrase === null) return refuse('needs_passphrase', 'This backup is encrypted with a passphrase: give it with --passphrase-file.')
+    plainPath = join(work, 'backup.plain')
+    const decrypted = decryptFileWithPassphrase(backupPath, plainPath, passphrase)
+    if (!decrypted.ok) {
+      const messages = {
+        not_encrypted: 'The backup is not encrypted.', malformed_header: 'The encrypted backup\'s header is damaged or from an unknown version.',
+        wrong_passphrase_or_damaged: 'The passphrase is wrong, or the backup is damaged.', truncated: 'The backup is truncated: it ends before its last part.',
+      } as const
+      return refuse(decrypted.reason === 'not_encrypted' || decrypted.reason === 'malformed_header' ? 'malformed_header' : decrypted.reason, messages[decrypted.reason])
+    }
+  }
+  const read = readBackupHeader(plainPath)
+  if (!read.ok) {
+    return refuse(read.reason, read.reason === 'not_a_backup' ? 'This file is not an Enclave backup.' : read.reason === 'unknown_format' ? 'This backup was written in a format this Enclave does not know: use a newer Enclave.' : 'The backup header is damaged.')
+  }
+  const { header, payloadOffset } = read
+  if (!payloadMatchesChecksum(plainPath, header, payloadOffset)) return refuse('checksum_mismatch', 'The backup is damaged: its checksum does not match.')
+  if (header.schemaVersion > LATEST_SCHEMA_VERSION) {
+    return refuse('schema_too_new', `The backup has schema version ${header.schemaVersion}, newer than this Enclave knows (${LATEST_SCHEMA_VERSION}): restore it with the Enclave that wrote it or a newer one.`)
+  }
+  const candidate = join(work, DATABASE_FILE)
+  extractPayload(plainPath, payloadOffset, header.databaseBytes, candidate)
+  const facts = readCandidate(candidate)
+  if (facts === null || facts.fingerprint !== header.keyFingerprint || facts.schemaVersion !== header.schemaVersion) {
+    return refuse('not_a_database', 'The backup does not hold an Enclave database matching its header.')
+  }
+  const material = readMasterKeyMaterial(masterKey)
+  if (material === null) {
+    return refuse('no_key', `No master key is configured for ${dataDir}: put the key the backup was written under (fingerprint ${header.keyFingerprint}) in ${masterKey.kind === 'generated' ? masterKey.path : 'ENCRYPTION_KEY_FILE'}, or set ENCRYPTION_KEY or ENCRYPTION_KEY_FILE.`)
+  }
+  if (!materialMatches(facts.stored, material)) {
+    return refuse('key_mismatch', `The configured master key is not the one this backup was written under (backup key fingerprint ${header.keyFingerprint}). Configure that key, then restore again.`)
+  }
+  const target = join(dataDir, DATABASE_FILE)
+  if (existsSync(target) && !force) return refuse('database_exists', `${target} already exists: restoring would replace it. Stop the server and add --force to replace it.`)
+  const db = openDatabase(candidate)
+  const schemaVersion = migrate(db)
+  closeDatabase(db)
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  for (const stale of [`${target}-wal`, `${target}-shm`]) rmSync(stale, { force: true })
+  renameSync(candidate, target)
+  return { ok: true, header, schemaVersion, databasePath: target }
+}
+
+function readCandidate(path: string) {
+  try {
+    const db = new Database(path, { readonly: true, strict: true })
+    try {
+      const stored = readKeyCheck(db)
+      return stored === null ? null : { stored, fingerprint: stored.fingerprint, schemaVersion: readSchemaVersion(db) }
+    } finally {
+      db.close()
+    }
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Where sealed values live: every encrypted column of the schema, with the SQL that names each
+ * row's id (the one its AAD binds) and its owner (whose data key seals it). Key status, verify,
+ * data key rotation and the raw-file tests walk this list; a test checks it against the schema, so
+ * a new encrypted column that is not listed here fails the build instead of escaping rotation.
+ */
+
+export type SealedPlace = {
+  table: string
+  columns: readonly string[]
+  /** FROM clause; the table itself is aliased t. */
+  from: string
+  /** SQL for the row id the AAD binds, and for the owner of the data key. */
+  rowId: string
+  owner: string
+  /** SQL for a stable, increasing cursor over the table's rows (its rowid or integer key). */
+  cursor: string
+  /** SQL condition selecting the rows of one owner (bound to ?). */
+  ownedBy: string
+}
+
+export const sealedPlaces: readonly SealedPlace[] = [
+  { table: 'user', columns: ['email', 'name', 'preferences'], from: 'user t', rowId: 't.id', owner: 't.id', cursor: 't.rowid', ownedBy: 't.id = ?' },
+  { table: 'credential', columns: ['password_hash'], from: 'credential t', rowId: 't.user_id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  { table: 'session', columns: ['user_agent', 'ip'], from: 'session t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  { table: 'api_key', columns: ['name'], from: 'api_key t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  { table: 'chat', columns: ['title'], from: 'chat t', rowId: 't.id', owner: 't.user_id', cursor: 't.seq', ownedBy: 't.user_id = ?' },
+  {
+    table: 'message', columns: ['model', 'content', 'images', 'artifacts', 'stats'],
+    from: 'message t JOIN chat c ON c.seq = t.chat_seq', rowId: 't.id', owner: 'c.user_id', cursor: 't.id',
+    ownedBy: 't.chat_seq IN (SELECT seq FROM chat WHERE user_id = ?)',
+  },
+  { table: 'setting', columns: ['value'], from: 'setting t', rowId: 't.name', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },
+  // note: an identity's row id is its blind index in hex (src/db/identities.ts).
+  { table: 'identity', columns: ['subject'], from: 'identity t', rowId: 'lower(hex(t.subject_index))', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  { table: 'user_group', columns: ['name'], from: 'user_group t', rowId: 't.id', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },
+  {
+    table: 'oidc_session', columns: ['id_token', 'access_token', 'refresh_token'], from: 'oidc_session t', rowId: 't.session_id', owner: 't.user_id',
+    cursor: 't.rowid', ownedBy: 't.user_id = ?',
+  },
+]
+
+/** BLOB columns that are not sealed under a data key: blind indexes, hashes, wrapped keys, meta. */
+export const unsealedBlobColumns: readonly string[] = [
+  'user.email_index', 'api_key.key_hash', 'data_key.wrapped', 'meta.value', 'identity.subject_index', 'user_group.name_index', 'oidc_session.sid_index',
+]

@@ -1,0 +1,249 @@
+import { describe, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { writeBackupFile } from '../../src/db/backup-file.ts'
+import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
+import { writeKeyCheck } from '../../src/db/key-check.ts'
+import { migrate } from '../../src/db/migrate.ts'
+import { LATEST_SCHEMA_VERSION, migrations } from '../../src/db/migrations.ts'
+import { closeDatabase, openDatabase } from '../../src/db/open-database.ts'
+import { keyForNewDatabase } from '../../src/db/unlock.ts'
+import { EMAIL_INDEX_OWNER } from '../../src/db/users.ts'
+import { generateKey } from '../../src/crypto/random.ts'
+import { runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
+import { seedDataDir } from '../helpers/seed-store.ts'
+
+const tempDir = tempDirsRemovedAfterAll()
+
+/** Every file under dir with a hash of its bytes, to prove a refusal changed nothing. */
+function snapshot(dir: string): Record<string, string> {
+  if (!existsSync(dir)) return {}
+  const files: Record<string, string> = {}
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    try {
+      files[name] = Bun.hash(readFileSync(join(dir, name))).toString()
+    } catch {
+      files[name] = 'directory'
+    }
+  }
+  return files
+}
+
+/** A data dir with a few chats, and a copy of its key usable as ENCRYPTION_KEY_FILE. */
+function seededDir(): { cwd: string; keyFile: string } {
+  const cwd = tempDir()
+  seedDataDir(join(cwd, 'data'), { users: 2, chats: 2, messages: 3, marker: 'seeded' })
+  const keyFile = join(cwd, 'master.key')
+  copyFileSync(join(cwd, 'data', '.encryption_key'), keyFile)
+  chmodSync(keyFile, 0o600)
+  return { cwd, keyFile }
+}
+
+function secretFile(dir: string, name: string, text: string, mode = 0o600): string {
+  const path = join(dir, name)
+  writeFileSync(path, `${text}\n`)
+  chmodSync(path, mode)
+  return path
+}
+
+describe('a backup taken during heavy writes', () => {
+  test('restores to a consistent state: every chat whole, every field opens, the server starts on it', async () => {
+    const cwd = tempDir()
+    const server = await startBinary({ cwd })
+    const signup = await fetch(`${server.url}/api/v1/auths/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Ada', email: 'ada@example.com', password: 'correct horse battery' }) })
+    const { token } = await signup.json() as { token: string }
+    let stop = false
+    let created = 0
+    const writer = async () => {
+      while (!stop) {
+        const res = await fetch(`${server.url}/api/v1/chats/new`, {
+          method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ chat: { title: `chat ${created}`, messages: Array.from({ length: 5 }, (_, m) => ({ role: 'user', content: `message ${m} ${'x'.repeat(500)}` })) } }),
+        })
+        if (res.status === 200) created++
+      }
+    }
+    const writers = [writer(), writer(), writer()]
+    await Bun.sleep(200)
+    const backups: string[] = []
+    try {
+      for (let i = 0; i < 3; i++) {
+        const run = await runBinary(['backup', `b${i}.backup`], { cwd })
+        expect(run.code).toBe(0)
+        backups.push(join(cwd, `b${i}.backup`))
+        await Bun.sleep(100)
+      }
+    } finally {
+      stop = true
+      await Promise.all(writers)
+      await server.stop()
+    }
+    expect(created).toBeGreaterThan(10)
+    const keyFile = secretFile(cwd, 'master.key', readFileSync(join(cwd, 'data', '.encryption_key'), 'utf8').trim())
+    for (const [i, backup] of backups.entries()) {
+      const target = join(cwd, `restored${i}`)
+      const restored = await runBinary(['restore', backup, '--data-dir', target], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })
+      expect(restored.code).toBe(0)
+      const db = new Database(join(target, 'enclave.db'), { readonly: true })
+      expect(db.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+      expect(db.query('SELECT count(*) AS n FROM (SELECT chat_seq FROM message GROUP BY chat_seq HAVING count(*) != 5)').get()).toEqual({ n: 0 })
+      expect(db.query('SELECT count(*) AS n FROM chat WHERE seq NOT IN (SELECT chat_seq FROM message)').get()).toEqual({ n: 0 })
+      db.close()
+      expect((await runBinary(['keys', 'verify', '--data-dir', target], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })).code).toBe(0)
+    }
+    const again = await startBinary({ cwd, args: ['--data-dir', join(cwd, 'restored2')], env: { ENCRYPTION_KEY_FILE: keyFile } })
+    const signin = await fetch(`${again.url}/api/v1/auths/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse battery' }) })
+    expect(signin.status).toBe(200)
+    await again.stop()
+  }, 60_000)
+})
+
+describe('enclave backup', () => {
+  test('writes a 0600 file with the header; refuses to overwrite without --force', async () => {
+    const { cwd } = seededDir()
+    const first = await runBinary(['backup', 'x.backup'], { cwd })
+    expect(first.code).toBe(0)
+    expect(first.stdout).toMatch(/schema version \d+, key fingerprint [0-9a-f-]{19}/)
+    const bytes = readFileSync(join(cwd, 'x.backup'))
+    expect(bytes.subarray(0, 8).toString()).toBe('ENCLBKP1')
+    expect(bytes.includes(Buffer.from('seeded'))).toBe(false)
+    const again = await runBinary(['backup', 'x.backup'], { cwd })
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('already exists')
+    expect(readFileSync(join(cwd, 'x.backup')).equals(bytes)).toBe(true)
+    expect((await runBinary(['backup', 'x.backup', '--force'], { cwd })).code).toBe(0)
+    expect(readdirSync(cwd).filter((name) => name.startsWith('.enclave-'))).toEqual([])
+    expect((await runBinary(['backup', 'y.backup'], { cwd: tempDir() })).stderr).toContain('There is no Enclave database')
+    const nowhere = await runBinary(['backup', join(cwd, 'no', 'such', 'dir', 'z.backup')], { cwd })
+    expect(nowhere.code).toBe(1)
+    expect(nowhere.stderr).toContain('does not exist: create it first')
+  })
+
+  test('with --passphrase-file: restore needs the same passphrase', async () => {
+    const { cwd, keyFile } = seededDir()
+    const passphrase = secretFile(cwd, 'pass', `pass-${crypto.randomUUID()}`)
+    const wrong = secretFile(cwd, 'wrong', `wrong-${crypto.randomUUID()}`)
+    expect((await runBinary(['backup', 'enc.backup', '--passphrase-file', passphrase], { cwd })).code).toBe(0)
+    const bytes = readFileSync(join(cwd, 'enc.backup'))
+    expect(bytes.subarray(0, 8).toString()).toBe('ENCLBKE1')
+    expect(bytes.includes(Buffer.from('ENCLBKP1'))).toBe(false)
+    const target = join(cwd, 'restored')
+    const env = { ENCRYPTION_KEY_FILE: keyFile }
+    const without = await runBinary(['restore', 'enc.backup', '--data-dir', target], { cwd, env })
+    expect(without.code).toBe(1)
+    expect(without.stderr).toContain('needs_passphrase')
+    const withWrong = await runBinary(['restore', 'enc.backup', '--data-dir', target, '--passphrase-file', wrong], { cwd, env })
+    expect(withWrong.code).toBe(1)
+    expect(withWrong.stderr).toContain('wrong_passphrase_or_damaged')
+    expect(existsSync(target)).toBe(false)
+    const right = await runBinary(['restore', 'enc.backup', '--data-dir', target, '--passphrase-file', passphrase], { cwd, env })
+    expect(right.code).toBe(0)
+    expect((await runBinary(['keys', 'verify', '--data-dir', target], { cwd, env })).code).toBe(0)
+  }, 30_000)
+
+  test.each([
+    ['readable by others', `pass-${'q'.repeat(20)}`, 0o644, 'chmod 600'],
+    ['too short', 'tiny-secret', 0o600, 'too short'],
+  ])('refuses a passphrase file %s', async (_, text, mode, message) => {
+    const { cwd } = seededDir()
+    const run = await runBinary(['backup', 'p.backup', '--passphrase-file', secretFile(cwd, 'pass', text, mode)], { cwd })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(message)
+    expect(run.output).not.toContain(text)
+    expect(existsSync(join(cwd, 'p.backup'))).toBe(false)
+  })
+})
+
+describe('enclave restore refuses before touching the data directory', () => {
+  async function refusedRestore(cwd: string, backup: string, env: Record<string, string>, reason: string, extra: string[] = []) {
+    const target = join(cwd, 'target')
+    const before = snapshot(target)
+    const run = await runBinary(['restore', backup, '--data-dir', target, ...extra], { cwd, env })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`restore refused (${reason})`)
+    expect(run.stderr).toContain('Nothing in')
+    expect(snapshot(target)).toEqual(before)
+    expect(readdirSync(cwd).filter((name) => name.startsWith('.enclave-restore'))).toEqual([])
+  }
+
+  test('a wrong key', async () => {
+    const { cwd } = seededDir()
+    await runBinary(['backup', 'b.backup'], { cwd })
+    const other = secretFile(cwd, 'other.key', Buffer.from(generateKey()).toString('hex'))
+    await refusedRestore(cwd, 'b.backup', { ENCRYPTION_KEY_FILE: other }, 'key_mismatch')
+  })
+
+  test('no key at all for an empty data directory', async () => {
+    const { cwd } = seededDir()
+    await runBinary(['backup', 'b.backup'], { cwd })
+    await refusedRestore(cwd, 'b.backup', {}, 'no_key')
+  })
+
+  test('an existing database without --force, then replaced with it', async () => {
+    const { cwd, keyFile } = seededDir()
+    await runBinary(['backup', 'b.backup'], { cwd })
+    const target = join(cwd, 'target')
+    seedDataDir(target, { users: 1, masterKey: { kind: 'file', path: keyFile } })
+    await refusedRestore(cwd, 'b.backup', { ENCRYPTION_KEY_FILE: keyFile }, 'database_exists')
+    const forced = await runBinary(['restore', 'b.backup', '--data-dir', target, '--force'], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile, PORT: '1' } })
+    expect(forced.code).toBe(0)
+    const status = await runBinary(['keys', 'status', '--data-dir', target], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })
+    expect(status.stdout).toContain('4 owners')
+  })
+
+  test('a newer schema', async () => {
+    const { cwd, keyFile } = seededDir()
+    const db = openDatabase(join(cwd, 'data', 'enclave.db'))
+    db.run(`PRAGMA user_version = ${LATEST_SCHEMA_VERSION + 1}`)
+    closeDatabase(db)
+    const fingerprint = (await runBinary(['keys', 'status'], { cwd })).stdout.match(/fingerprint ([0-9a-f-]{19})/)![1]!
+    writeBackupFile(join(cwd, 'data', 'enclave.db'), join(cwd, 'newer.backup'), { schemaVersion: LATEST_SCHEMA_VERSION + 1, keyFingerprint: fingerprint, createdAt: new Date().toISOString() })
+    await refusedRestore(cwd, 'newer.backup', { ENCRYPTION_KEY_FILE: keyFile }, 'schema_too_new')
+  })
+
+  test('a damaged payload, a file that is no backup, a truncated one, an unknown format version', async () => {
+    const { cwd, keyFile } = seededDir()
+    await runBinary(['backup', 'b.backup'], { cwd })
+    const bytes = readFileSync(join(cwd, 'b.backup'))
+    const flipped = Buffer.from(bytes)
+    flipped[flipped.length - 100]! ^= 1
+    writeFileSync(join(cwd, 'flipped.backup'), flipped)
+    await refusedRestore(cwd, 'flipped.backup', { ENCRYPTION_KEY_FILE: keyFile }, 'checksum_mismatch')
+    writeFileSync(join(cwd, 'short.backup'), bytes.subarray(0, bytes.length - 1))
+    await refusedRestore(cwd, 'short.backup', { ENCRYPTION_KEY_FILE: keyFile }, 'checksum_mismatch')
+    writeFileSync(join(cwd, 'plain.db'), readFileSync(join(cwd, 'data', 'enclave.db')))
+    await refusedRestore(cwd, 'plain.db', { ENCRYPTION_KEY_FILE: keyFile }, 'not_a_backup')
+    const headerEnd = bytes.indexOf(Buffer.from('"format":1'))
+    const future = Buffer.from(bytes)
+    future.write('"format":9', headerEnd)
+    writeFileSync(join(cwd, 'future.backup'), future)
+    await refusedRestore(cwd, 'future.backup', { ENCRYPTION_KEY_FILE: keyFile }, 'unknown_format')
+    writeFileSync(join(cwd, 'empty.backup'), '')
+    await refusedRestore(cwd, 'empty.backup', { ENCRYPTION_KEY_FILE: keyFile }, 'not_a_backup')
+  })
+})
+
+describe('an older schema', () => {
+  test('is migrated forward on restore, and the server starts on it', async () => {
+    const cwd = tempDir()
+    const key = generateKey()
+    const keyFile = secretFile(cwd, 'master.key', Buffer.from(key).toString('hex'))
+    mkdirSync(join(cwd, 'old'))
+    const db = openDatabase(join(cwd, 'old', 'enclave.db'))
+    migrate(db, migrations, 2)
+    const { keyCheck } = keyForNewDatabase({ kind: 'raw', key })
+    writeKeyCheck(db, keyCheck)
+    const dataKeys = createDataKeyRepo(db, key, Date.now)
+    dataKeys.createKeyForOwner(SYSTEM_OWNER)
+    dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
+    closeDatabase(db)
+    writeBackupFile(join(cwd, 'old', 'enclave.db'), join(cwd, 'old.backup'), { schemaVersion: 2, keyFingerprint: keyCheck.fingerprint, createdAt: new Date().toISOString() })
+    rmSync(join(cwd, 'old'), { recursive: true })
+    const run = await runBinary(['restore', 'old.backup', '--data-dir', join(cwd, 'target')], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`schema migrated from version 2 to ${LATEST_SCHEMA_VERSION}`)
+    const server = await startBinary({ cwd, args: ['--data-dir', join(cwd, 'target')], env: { ENCRYPTION_KEY_FILE: keyFile } })
+    expect(await server.stop()).toBe(0)
+  })
+})

@@ -1,0 +1,67 @@
+import { describe, expect, test } from 'bun:test'
+import { bearer, signUp, PASSWORD } from '../helpers/accounts.ts'
+import { req, startTestApp } from '../helpers/test-app.ts'
+import type { UserId } from '../../src/db/ids.ts'
+
+async function twoUsers(env: Record<string, string> = {}) {
+  const started = startTestApp(env)
+  const admin = await signUp(started.app, 'admin@example.com')
+  const bob = await signUp(started.app, 'bob@example.com', PASSWORD, 'Bob')
+  started.deps.store.users.setUserRole(bob.id as UserId, 'user')
+  const pending = await signUp(started.app, 'pat@example.com', PASSWORD, 'Pat')
+  const call = async (path: string, token: string | null) => started.app.handle(req('GET', path, undefined, token === null ? {} : bearer(token)))
+  const post = (token: string, title: string, contents: string[]) => started.app.handle(req('POST', '/api/v1/chats/new', { chat: { title, messages: contents.map((content) => ({ role: 'user', content })) } }, bearer(token)))
+  await post(admin.token, 'admin chat', ['a1'])
+  await post(bob.token, 'bob chat one', ['b1', 'b2'])
+  await post(bob.token, 'bob chat two', ['b3'])
+  return { ...started, admin, bob, pending, call }
+}
+
+describe('GET /api/v1/chats/all', () => {
+  test('the user\'s own chats with their messages, in Open WebUI\'s shape; audited', async () => {
+    const { call, bob, audit } = await twoUsers()
+    const res = await call('/api/v1/chats/all', bob.token)
+    expect(res.status).toBe(200)
+    const chats = await res.json()
+    expect(chats.map((chat: { title: string }) => chat.title).sort()).toEqual(['bob chat one', 'bob chat two'])
+    const one = chats.find((chat: { title: string }) => chat.title === 'bob chat one')
+    expect(one).toMatchObject({ user_id: bob.id, chat: { title: 'bob chat one' } })
+    expect(one.chat.messages.map((message: { content: string }) => message.content)).toEqual(['b1', 'b2'])
+    expect(Object.values(one.chat.history.messages)).toHaveLength(2)
+    expect(JSON.stringify(chats)).not.toContain('admin chat')
+    expect(audit.entries.at(-1)).toMatchObject({ event: 'chats_exported', actorId: bob.id, details: { count: 2 } })
+  })
+
+  test('401 without a credential, 403 for a pending account, [] with no chats', async () => {
+    const { call, pending, app } = await twoUsers()
+    expect((await call('/api/v1/chats/all', null)).status).toBe(401)
+    expect((await call('/api/v1/chats/all', pending.token)).status).toBe(403)
+    const fresh = startTestApp()
+    const lone = await signUp(fresh.app, 'lone@example.com')
+    expect(await (await fresh.app.handle(req('GET', '/api/v1/chats/all', undefined, bearer(lone.token)))).json()).toEqual([])
+    void app
+  })
+})
+
+describe('GET /api/v1/chats/all/db', () => {
+  test('does not exist by default (ENABLE_ADMIN_EXPORT false), even for an admin', async () => {
+    const { call, admin, audit } = await twoUsers()
+    expect((await call('/api/v1/chats/all/db', admin.token)).status).toBe(404)
+    expect(audit.entries.some((entry) => entry.event === 'admin_export')).toBe(false)
+  })
+
+  test('with ENABLE_ADMIN_EXPORT=true: every user\'s chats for an admin, audited; 403 for others', async () => {
+    const { call, admin, bob, audit } = await twoUsers({ ENABLE_ADMIN_EXPORT: 'true' })
+    expect((await call('/api/v1/chats/all/db', bob.token)).status).toBe(403)
+    expect((await call('/api/v1/chats/all/db', null)).status).toBe(401)
+    const res = await call('/api/v1/chats/all/db', admin.token)
+    expect(res.status).toBe(200)
+    const chats = await res.json()
+    expect(chats.map((chat: { title: string }) => chat.title).sort()).toEqual(['admin chat', 'bob chat one', 'bob chat two'])
+    expect(audit.entries.at(-1)).toMatchObject({ event: 'admin_export', actorId: admin.id, details: { count: 3 } })
+  })
+
+  test('ENABLE_ADMIN_EXPORT must be a boolean', () => {
+    expect(() => startTestApp({ ENABLE_ADMIN_EXPORT: 'maybe' })).toThrow('ENABLE_ADMIN_EXPORT')
+  })
+})
