@@ -5,7 +5,6 @@
 import { Elysia, t, type HTTPHeaders } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticate, findCredential, mayUseApiKeys } from '../../auth/authenticate.ts'
-import { issueSession } from '../../auth/issue-session.ts'
 import { localLogin } from '../../auth/local-login.ts'
 import type { SignOutRedirect } from '../../auth/oidc-sign-out.ts'
 import { describeSessionUser } from '../../auth/principal.ts'
@@ -18,7 +17,8 @@ import type { User } from '../../db/users.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
-import { clearedSessionCookie, sessionCookie } from '../session-cookie.ts'
+import { answerWithSession } from '../session-answer.ts'
+import { clearedSessionCookie } from '../session-cookie.ts'
 import { apiKeyRoutes } from './api-keys.ts'
 import { changePasswordRoute } from './change-password.ts'
 
@@ -54,15 +54,8 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
   const clientOf = (request: Request, server: PeerSource) => resolveClientAddress(request, server, trustedProxies)
 
   /** Starts a session for the user and answers Open WebUI's session object with the cookie set. */
-  const startSession = (user: User, request: Request, server: PeerSource, set: SetHeaders) => {
-    const client = clientOf(request, server)
-    const session = issueSession(deps, user, { ip: client.ip, userAgent: request.headers.get('user-agent') })
-    set.headers['set-cookie'] = sessionCookie(session.token, session.expiresAt, deps.auth.cookie, client.isHttps)
-    return {
-      token: session.token, token_type: 'Bearer', expires_at: session.expiresAt === null ? null : Math.floor(session.expiresAt / 1000),
-      ...describeSessionUser(user, mayUseApiKeys(deps, user)),
-    }
-  }
+  const startSession = (user: User, request: Request, server: PeerSource, set: SetHeaders) =>
+    answerWithSession(deps, user, request, clientOf(request, server), set)
 
   /**
    * Revokes this session, if the request has a live one, and always clears the cookie. A session
