@@ -1,0 +1,72 @@
+/**
+ * The browser UI's entry: loads the session, then shows sign-in, the pending page, or the app
+ * (sidebar plus chat, settings or admin). Works under the server's default CSP: no inline script
+ * or style anywhere, and the only HTML from strings is sanitised Markdown.
+ */
+import { effect } from '@preact/signals'
+import { render } from 'preact'
+import { useEffect, useState } from 'preact/hooks'
+import { AdminView } from './admin-view.tsx'
+import { reloadChats } from './chat-list.ts'
+import { ChatView } from './chat-view.tsx'
+import { ConfirmDialog } from './confirm-dialog.tsx'
+import { showChat, startConversations, stopConversations } from './conversation.ts'
+import { loadModels } from './models.ts'
+import './preferences.ts'
+import { navigate, route } from './router.ts'
+import { bootError, config, loadSession, signOut, user } from './session.ts'
+import { SettingsView } from './settings-view.tsx'
+import { PendingApproval, SignIn } from './sign-in.tsx'
+import { Sidebar } from './sidebar.tsx'
+
+const leave = async (everywhere: boolean) => {
+  stopConversations()
+  await signOut(everywhere)
+  navigate('/auth', true)
+}
+
+function Workspace() {
+  const [menuOpen, setMenuOpen] = useState(false)
+  useEffect(() => {
+    startConversations()
+    void loadModels()
+    void reloadChats()
+  }, [])
+  const current = route.value
+  useEffect(() => {
+    if (current.name === 'chat') void showChat(current.chatId)
+  }, [current])
+  return (
+    <div class="workspace">
+      <a class="skip-link" href="#main">Skip to content</a>
+      <button type="button" class="icon open-sidebar" aria-label="Open menu" aria-expanded={menuOpen} onClick={() => setMenuOpen(true)}>☰</button>
+      <Sidebar open={menuOpen} onClose={() => setMenuOpen(false)} />
+      {menuOpen && <div class="scrim" aria-hidden="true" onClick={() => setMenuOpen(false)} />}
+      <main id="main" class="main">
+        {current.name === 'settings' ? <SettingsView onSignOut={leave} />
+          : current.name === 'admin' ? <AdminView />
+            : <ChatView chatId={current.name === 'chat' ? current.chatId : null} />}
+      </main>
+    </div>
+  )
+}
+
+function App() {
+  if (bootError.value !== null) return <main class="auth-page"><p class="alert" role="alert">{bootError.value}</p></main>
+  if (config.value === null || user.value === undefined) return <main class="auth-page"><p class="muted" role="status">Loading…</p></main>
+  const signedIn = user.value
+  if (signedIn === null) return <SignIn />
+  if (signedIn.role === 'pending') return <PendingApproval onSignOut={() => void leave(false)} />
+  return <><Workspace /><ConfirmDialog /></>
+}
+
+// note: signed out, every path shows sign-in at /auth (keeping ?error= from a failed SSO); signed
+// in, /auth leads to the chat.
+effect(() => {
+  const signedIn = user.value
+  if (signedIn === null && route.value.name !== 'auth') navigate('/auth', true)
+  if (signedIn && route.value.name === 'auth') navigate('/', true)
+})
+
+render(<App />, document.getElementById('app')!)
+void loadSession()
