@@ -232,7 +232,7 @@ export async function showChat(id: string | null): Promise<void> {
 export function sendMessage(content: string, model: string, chatId: string | null = openChat.value?.id ?? null): boolean {
   sendError.value = null
   if (socket === null || !socket.send({ type: 'chat:send', model, content, ...(chatId === null ? {} : { chatId }) })) {
-    sendError.value = 'Not connected to the server. Reconnecting…'
+    sendError.value = 'Not connected to the server yet. Try again in a moment.'
     return false
   }
   pendingSend.value = { content, chatId, model }

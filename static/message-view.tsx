@@ -49,10 +49,10 @@ export function StreamingMarkdown({ text }: { text: Signal<string> }) {
 }
 
 /** The Copy button of a whole message. */
-export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+export function CopyButton({ text, label = 'Copy', ariaLabel = 'Copy message' }: { text: string; label?: string; ariaLabel?: string }) {
   const [copied, setCopied] = useState(false)
   return (
-    <button type="button" class="icon" aria-label={`${label} message`} onClick={async () => {
+    <button type="button" class="icon" aria-label={ariaLabel} onClick={async () => {
       setCopied(await copyText(text))
       setTimeout(() => setCopied(false), 1500)
     }}>{copied ? 'Copied' : label}</button>

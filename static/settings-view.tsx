@@ -92,7 +92,7 @@ function ApiKeySection() {
       {created !== null && (
         <div class="notice" role="status">
           <p>Your new key. Copy it now: it will not be shown again.</p>
-          <div class="row"><code class="secret">{created}</code><CopyButton text={created} label="Copy key" /></div>
+          <div class="row"><code class="secret">{created}</code><CopyButton text={created} label="Copy key" ariaLabel="Copy key" /></div>
           <button type="button" class="link" onClick={() => setCreated(null)}>Done</button>
         </div>
       )}
