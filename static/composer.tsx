@@ -20,7 +20,7 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
     if (onSend(content)) setText('')
   }
   return (
-    <form class="composer" onSubmit={(event) => { event.preventDefault(); send() }}>
+    <form class="composer" data-ready={canSend && !isStreaming ? '' : undefined} onSubmit={(event) => { event.preventDefault(); send() }}>
       <label for="message" class="offscreen">Message</label>
       <textarea
         id="message"

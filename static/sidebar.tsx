@@ -55,7 +55,7 @@ function ChatItem({ chat, onNavigate }: { chat: ChatSummary; onNavigate: () => v
           event.preventDefault()
           navigate(`/c/${chat.id}`)
           onNavigate()
-        }}>{chat.pinned && <span aria-label="Pinned" class="pin-mark">★ </span>}{chat.title}</a>
+        }}>{chat.pinned && <span aria-hidden="true" class="pin-mark">★ </span>}{chat.title}</a>
         <button type="button" class="icon more" aria-label={`Actions for ${chat.title}`} aria-expanded={menuOpen} onClick={() => setMenuOpen(!menuOpen)}>⋯</button>
       </div>
       {menuOpen && (

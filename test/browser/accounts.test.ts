@@ -5,7 +5,7 @@
  * sign out everywhere.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { expectNothingUnsafe, newPassword, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+import { askThroughPage, expectNothingUnsafe, newPassword, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
 
 let stage: Stage
 const TEST_TIMEOUT_MS = 60_000
@@ -39,8 +39,7 @@ describe('accounts in the browser', () => {
     await first.page.getByText('reachable, Ollama').waitFor()
 
     await second.page.getByRole('button', { name: 'Check again' }).click()
-    await second.page.getByLabel('Message').fill('approved and chatting')
-    await second.page.keyboard.press('Enter')
+    await askThroughPage(second.page, 'approved and chatting')
     await second.page.locator('article.message.assistant .markdown', { hasText: 'approved and chatting' }).waitFor()
     expect(await second.page.getByRole('link', { name: 'Admin' }).count()).toBe(0)
     expectNothingUnsafe(first)

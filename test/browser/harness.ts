@@ -88,6 +88,13 @@ export async function signUpThroughPage(page: Page, url: string, account: { name
   await page.getByRole('button', { name: 'Create account' }).click()
 }
 
+/** Types a question and sends it with Enter, once the message box accepts one (models loaded, no answer running). */
+export async function askThroughPage(page: Page, text: string): Promise<void> {
+  await page.locator('form.composer[data-ready]').waitFor()
+  await page.getByRole('textbox', { name: 'Message' }).fill(text)
+  await page.getByRole('textbox', { name: 'Message' }).press('Enter')
+}
+
 /** Signs in through the page. */
 export async function signInThroughPage(page: Page, url: string, account: { email: string; password: string }): Promise<void> {
   await page.goto(url)
