@@ -48,12 +48,12 @@ function UsersSection() {
                         </select>
                       </label>
                     </td>
-                    <td class="row">
+                    <td><div class="row">
                       {account.role === 'pending' && <button type="button" class="small" onClick={() => setRole(account, 'user')}>Approve {account.name}</button>}
                       {!isSelf && <button type="button" class="danger small" aria-label={`Delete ${account.email}`} onClick={async () => {
                         if (await confirmAction(`Delete the account ${account.email} and all its chats?`)) await act(() => api('DELETE', `/api/v1/users/${account.id}`))
                       }}>Delete</button>}
-                    </td>
+                    </div></td>
                   </tr>
                 )
               })}

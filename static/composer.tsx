@@ -12,8 +12,11 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
   }, [text])
   useEffect(() => {
     if (!matchMedia('(pointer: coarse)').matches) ref.current?.focus()
-    performance.mark('enclave:interactive')
   }, [])
+  useEffect(() => {
+    // note: the benchmark reads this mark: the chat screen is interactive once a message can be sent.
+    if (canSend && performance.getEntriesByName('enclave:interactive').length === 0) performance.mark('enclave:interactive')
+  }, [canSend])
   const send = () => {
     const content = text.trim()
     if (content === '' || !canSend || isStreaming) return
@@ -22,12 +25,14 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
   return (
     <form class="composer" data-ready={canSend && !isStreaming ? '' : undefined} onSubmit={(event) => { event.preventDefault(); send() }}>
       <label for="message" class="offscreen">Message</label>
+      <span id="message-keys" class="offscreen">Enter sends, Shift+Enter starts a new line, Escape stops the answer.</span>
       <textarea
         id="message"
         ref={ref}
         rows={1}
         value={text}
-        placeholder="Send a message (Enter sends, Shift+Enter for a new line)"
+        placeholder="Send a message"
+        aria-describedby="message-keys"
         maxLength={200_000}
         onInput={(event) => setText(event.currentTarget.value)}
         onKeyDown={(event) => {
