@@ -3,9 +3,9 @@
  * (sidebar plus chat, settings or admin). Works under the server's default CSP: no inline script
  * or style anywhere, and the only HTML from strings is sanitised Markdown.
  */
-import { effect } from '@preact/signals'
+import { effect, untracked } from '@preact/signals'
 import { render } from 'preact'
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { AdminView } from './admin-view.tsx'
 import { reloadChats } from './chat-list.ts'
 import { ChatView } from './chat-view.tsx'
@@ -25,17 +25,28 @@ const leave = async (everywhere: boolean) => {
   navigate('/auth', true)
 }
 
-function Workspace() {
-  const [menuOpen, setMenuOpen] = useState(false)
-  useEffect(() => {
+// note: the workspace's data starts loading as soon as an active user is known, not in a component
+// effect, which Preact runs only after the next paint.
+effect(() => {
+  const signedIn = user.value
+  if (signedIn === null || signedIn === undefined || signedIn.role === 'pending') return
+  // note: untracked, so the signals these read do not make this effect run again.
+  untracked(() => {
     startConversations()
     void loadModels()
     void reloadChats()
-  }, [])
+  })
+})
+
+effect(() => {
+  const signedIn = user.value
   const current = route.value
-  useEffect(() => {
-    if (current.name === 'chat') void showChat(current.chatId)
-  }, [current])
+  if (signedIn && signedIn.role !== 'pending' && current.name === 'chat') untracked(() => void showChat(current.chatId))
+})
+
+function Workspace() {
+  const [menuOpen, setMenuOpen] = useState(false)
+  const current = route.value
   return (
     <div class="workspace">
       <a class="skip-link" href="#main">Skip to content</a>

@@ -86,6 +86,10 @@ function LiveAnswer({ live, onRetry }: { live: Live; onRetry: (() => void) | nul
   )
 }
 
+/** Messages rendered at first, and added each time the reader scrolls to the top of a long chat. */
+const FIRST_WINDOW = 30
+const WINDOW_STEP = 60
+
 export function ChatView({ chatId }: { chatId: string | null }) {
   const chat = openChat.value
   const shownId = chat?.id ?? null
@@ -95,10 +99,16 @@ export function ChatView({ chatId }: { chatId: string | null }) {
   const isBusy = isStreaming || pending !== null
   const model = selectedModel.value
   const listRef = useRef<HTMLDivElement>(null)
+  const topRef = useRef<HTMLDivElement>(null)
   const stickToBottom = useRef(true)
+  // note: a long chat renders only its latest messages; earlier ones are added as the reader
+  // scrolls up, so opening a chat of thousands costs what its last screenfuls cost.
+  const [windowStart, setWindowStart] = useState({ chatId: shownId, from: Number.POSITIVE_INFINITY })
+  const keepScrollFrom = useRef<number | null>(null)
 
   const liveParents = new Set(chatLives.map((live) => live.userMessageId))
   const stored = (chat?.messages ?? []).filter((message) => !(message.role === 'assistant' && message.parentId !== null && liveParents.has(message.parentId)))
+  const from = windowStart.chatId === shownId ? Math.min(windowStart.from, Math.max(0, stored.length - FIRST_WINDOW)) : Math.max(0, stored.length - FIRST_WINDOW)
   const lastAssistant = stored.findLastIndex((message) => message.role === 'assistant')
   const lastUser = stored.findLastIndex((message) => message.role === 'user')
 
@@ -116,10 +126,27 @@ export function ChatView({ chatId }: { chatId: string | null }) {
 
   useLayoutEffect(() => {
     const list = listRef.current
-    if (list !== null && stickToBottom.current) list.scrollTo({ top: list.scrollHeight, behavior: 'instant' })
+    if (list === null) return
+    if (keepScrollFrom.current !== null) {
+      list.scrollTop += list.scrollHeight - keepScrollFrom.current
+      keepScrollFrom.current = null
+    } else if (stickToBottom.current) list.scrollTo({ top: list.scrollHeight, behavior: 'instant' })
   })
   useEffect(() => {
+    const top = topRef.current
+    const list = listRef.current
+    if (top === null || list === null || from === 0) return
+    const observer = new IntersectionObserver((entries) => {
+      if (!entries.some((entry) => entry.isIntersecting) || stickToBottom.current) return
+      keepScrollFrom.current = list.scrollHeight
+      setWindowStart({ chatId: shownId, from: Math.max(0, from - WINDOW_STEP) })
+    }, { root: list, rootMargin: '600px 0px 0px 0px' })
+    observer.observe(top)
+    return () => observer.disconnect()
+  }, [shownId, from])
+  useLayoutEffect(() => {
     stickToBottom.current = true
+    // note: the benchmark reads this mark: the frame after an opened chat's messages are in the DOM.
     if (chat !== null && chat.messages.length > 0) requestAnimationFrame(() => performance.mark('enclave:chat-rendered'))
   }, [chat?.id])
 
@@ -142,13 +169,14 @@ export function ChatView({ chatId }: { chatId: string | null }) {
         {isEmpty && !chatLoading.value && chatError.value === null && (
           <div class="empty"><h2>How can I help?</h2><p class="muted">Answers come from your own models; chats are stored encrypted.</p></div>
         )}
-        {stored.map((message, index) =>
-          message.role === 'user'
-            ? <UserMessage key={message.id} message={message} index={index} model={model} isBusy={isBusy} />
-            : message.role === 'assistant'
-              ? <AssistantMessage key={message.id} message={message} isBusy={isBusy}
-                onRegenerate={index === lastAssistant && lastAssistant > lastUser && chatLives.length === 0 && model !== null ? askFromLastUser : null} />
-              : null)}
+        {from > 0 && <div ref={topRef} class="earlier muted small" role="status">Loading earlier messages…</div>}
+        {stored.slice(from).map((message, offset) => {
+          const index = from + offset
+          if (message.role === 'user') return <UserMessage key={message.id} message={message} index={index} model={model} isBusy={isBusy} />
+          if (message.role !== 'assistant') return null
+          const mayRegenerate = index === lastAssistant && lastAssistant > lastUser && chatLives.length === 0 && model !== null
+          return <AssistantMessage key={message.id} message={message} isBusy={isBusy} onRegenerate={mayRegenerate ? askFromLastUser : null} />
+        })}
         {chatLives.map((live) => (
           <>
             {!stored.some((message) => message.id === live.userMessageId) && live.userContent !== null && (

@@ -1,5 +1,5 @@
 /** The message box: Enter sends, Shift+Enter starts a new line, Esc stops the answer. */
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 
 export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming: boolean; canSend: boolean; onSend: (text: string) => boolean; onStop: () => void }) {
   const [text, setText] = useState('')
@@ -13,7 +13,7 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
   useEffect(() => {
     if (!matchMedia('(pointer: coarse)').matches) ref.current?.focus()
   }, [])
-  useEffect(() => {
+  useLayoutEffect(() => {
     // note: the benchmark reads this mark: the chat screen is interactive once a message can be sent.
     if (canSend && performance.getEntriesByName('enclave:interactive').length === 0) performance.mark('enclave:interactive')
   }, [canSend])
