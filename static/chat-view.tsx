@@ -99,7 +99,6 @@ export function ChatView({ chatId }: { chatId: string | null }) {
   const isBusy = isStreaming || pending !== null
   const model = selectedModel.value
   const listRef = useRef<HTMLDivElement>(null)
-  const topRef = useRef<HTMLDivElement>(null)
   const stickToBottom = useRef(true)
   // note: a long chat renders only its latest messages; earlier ones are added as the reader
   // scrolls up, so opening a chat of thousands costs what its last screenfuls cost.
@@ -131,28 +130,26 @@ export function ChatView({ chatId }: { chatId: string | null }) {
       list.scrollTop += list.scrollHeight - keepScrollFrom.current
       keepScrollFrom.current = null
     } else if (stickToBottom.current) list.scrollTo({ top: list.scrollHeight, behavior: 'instant' })
+    // note: when the latest messages do not fill the screen there is nothing to scroll, so add more now.
+    if (list.scrollHeight <= list.clientHeight) showEarlier(list)
   })
-  useEffect(() => {
-    const top = topRef.current
-    const list = listRef.current
-    if (top === null || list === null || from === 0) return
-    const observer = new IntersectionObserver((entries) => {
-      if (!entries.some((entry) => entry.isIntersecting) || stickToBottom.current) return
-      keepScrollFrom.current = list.scrollHeight
-      setWindowStart({ chatId: shownId, from: Math.max(0, from - WINDOW_STEP) })
-    }, { root: list, rootMargin: '600px 0px 0px 0px' })
-    observer.observe(top)
-    return () => observer.disconnect()
-  }, [shownId, from])
   useLayoutEffect(() => {
     stickToBottom.current = true
     // note: the benchmark reads this mark: the frame after an opened chat's messages are in the DOM.
     if (chat !== null && chat.messages.length > 0) requestAnimationFrame(() => performance.mark('enclave:chat-rendered'))
   }, [chat?.id])
 
+  /** Adds earlier messages above the ones shown, keeping what the reader sees in place. */
+  const showEarlier = (list: HTMLDivElement) => {
+    if (from === 0 || keepScrollFrom.current !== null) return
+    keepScrollFrom.current = list.scrollHeight
+    setWindowStart({ chatId: shownId, from: Math.max(0, from - WINDOW_STEP) })
+  }
   const onScroll = () => {
     const list = listRef.current
-    if (list !== null) stickToBottom.current = list.scrollHeight - list.scrollTop - list.clientHeight < 80
+    if (list === null) return
+    stickToBottom.current = list.scrollHeight - list.scrollTop - list.clientHeight < 80
+    if (list.scrollTop < 600) showEarlier(list)
   }
 
   const isEmpty = stored.length === 0 && chatLives.length === 0 && pending === null
@@ -169,7 +166,7 @@ export function ChatView({ chatId }: { chatId: string | null }) {
         {isEmpty && !chatLoading.value && chatError.value === null && (
           <div class="empty"><h2>How can I help?</h2><p class="muted">Answers come from your own models; chats are stored encrypted.</p></div>
         )}
-        {from > 0 && <div ref={topRef} class="earlier muted small" role="status">Loading earlier messages…</div>}
+        {from > 0 && <p class="earlier muted small">Scroll up for earlier messages</p>}
         {stored.slice(from).map((message, offset) => {
           const index = from + offset
           if (message.role === 'user') return <UserMessage key={message.id} message={message} index={index} model={model} isBusy={isBusy} />
