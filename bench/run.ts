@@ -32,7 +32,10 @@ try {
   // note: the socket figures run client, Enclave and the Ollama stand-in in this one process, on the same cores.
   const { measureSocketStreaming, socketStreamingRows } = await import('./socket-streaming.ts')
   const socket = await measureSocketStreaming()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket)]
+  // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
+  const { measureUi, uiRows } = await import('./ui.ts')
+  const ui = await measureUi()
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...uiRows(ui)]
   console.log(formatTable(rows))
   console.log('\nfor context, a comparable product:')
   console.log(formatReference({

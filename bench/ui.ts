@@ -1,6 +1,6 @@
 /**
  * The browser UI, in Debian's headless Chromium against the compiled binary (dist/enclave, built
- * first when missing) and the Ollama stand-in: the gzipped bytes of a first load (index.html and
+ * afresh first, so it carries the current UI) and the Ollama stand-in: the gzipped bytes of a first load (index.html and
  * what it links), the time from navigation to an interactive chat screen with a warm server (the
  * page's own `enclave:interactive` mark: message box ready to send), and the time to open and
  * render a 1,000-message chat (from the `enclave:chat-open` mark to `enclave:chat-rendered`, the
@@ -39,10 +39,8 @@ function bigChatMessages() {
 }
 
 export async function measureUi(): Promise<UiFigures> {
-  if (!existsSync(BINARY)) {
-    const built = Bun.spawnSync([process.execPath, join(root, 'scripts', 'build.ts')], { cwd: root, stdout: 'ignore', stderr: 'inherit' })
-    if (built.exitCode !== 0) throw new Error('building dist/enclave failed')
-  }
+  const built = Bun.spawnSync([process.execPath, join(root, 'scripts', 'build.ts')], { cwd: root, stdout: 'ignore', stderr: 'inherit' })
+  if (built.exitCode !== 0 || !existsSync(BINARY)) throw new Error('building dist/enclave failed')
   const firstLoad = measureFirstLoad()
   const ollama = await startFakeOllama()
   const server = await startBinary({ cwd: makeTempDir('enclave-bench-ui-'), env: { OLLAMA_BASE_URL: ollama.url } })
