@@ -16,6 +16,13 @@ export class ApiError extends Error {
 
 type Method = 'GET' | 'POST' | 'DELETE'
 
+let onSessionEnded: () => void = () => {}
+
+/** Sets what happens when the server says the session is gone (401 outside sign-in). */
+export function whenSessionEnds(handler: () => void): void {
+  onSessionEnded = handler
+}
+
 /** Sends a JSON request and returns the parsed answer; throws ApiError for any non-2xx status. */
 export async function api<T>(method: Method, path: string, body?: unknown): Promise<T> {
   let response: Response
@@ -33,6 +40,7 @@ export async function api<T>(method: Method, path: string, body?: unknown): Prom
   const parsed: unknown = text === '' ? null : safeJson(text)
   if (!response.ok) {
     const detail = (parsed as { detail?: unknown; code?: unknown } | null) ?? {}
+    if (response.status === 401 && !path.startsWith('/api/v1/auths/')) onSessionEnded()
     const retry = response.headers.get('retry-after')
     throw new ApiError(
       response.status,

@@ -7,6 +7,7 @@ import { effect, untracked } from '@preact/signals'
 import { render } from 'preact'
 import { useState } from 'preact/hooks'
 import { AdminView } from './admin-view.tsx'
+import { whenSessionEnds } from './api.ts'
 import { reloadChats } from './chat-list.ts'
 import { ChatView } from './chat-view.tsx'
 import { ConfirmDialog } from './confirm-dialog.tsx'
@@ -14,10 +15,16 @@ import { showChat, startConversations, stopConversations } from './conversation.
 import { loadModels } from './models.ts'
 import './preferences.ts'
 import { navigate, route } from './router.ts'
-import { bootError, config, loadSession, signOut, user } from './session.ts'
+import { bootError, config, forgetUser, loadSession, signOut, user } from './session.ts'
 import { SettingsView } from './settings-view.tsx'
 import { PendingApproval, SignIn } from './sign-in.tsx'
 import { Sidebar } from './sidebar.tsx'
+
+// note: a session revoked elsewhere or expired ends here too, on the next call that finds it gone.
+whenSessionEnds(() => {
+  stopConversations()
+  forgetUser()
+})
 
 const leave = async (everywhere: boolean) => {
   stopConversations()

@@ -160,7 +160,8 @@ export function ChatView({ chatId }: { chatId: string | null }) {
         <ModelPicker />
         {!socketOpen.value && <span class="muted" role="status">Connecting…</span>}
       </header>
-      <div class="messages" ref={listRef} onScroll={onScroll} aria-live="polite" aria-relevant="additions">
+      <p class="offscreen" role="status">{isStreaming ? 'The answer is arriving.' : pending !== null ? 'Sending.' : ''}</p>
+      <div class="messages" ref={listRef} onScroll={onScroll}>
         {chatLoading.value && <p class="muted center" role="status">Loading chat…</p>}
         {chatError.value !== null && <p class="alert" role="alert">{chatError.value}</p>}
         {isEmpty && !chatLoading.value && chatError.value === null && (
