@@ -17,7 +17,8 @@ import './preferences.ts'
 import { navigate, route } from './router.ts'
 import { bootError, config, forgetUser, loadSession, signOut, user } from './session.ts'
 import { SettingsView } from './settings-view.tsx'
-import { PendingApproval, SignIn } from './sign-in.tsx'
+import { PendingApproval } from './pending-approval.tsx'
+import { SignIn } from './sign-in.tsx'
 import { Sidebar } from './sidebar.tsx'
 
 // note: a session revoked elsewhere or expired ends here too, on the next call that finds it gone.

@@ -1,21 +1,8 @@
 /** The page's few routes, kept in the address bar with the History API. */
 import { signal } from '@preact/signals'
+import { parseRoute, type Route } from './route-paths.ts'
 
-export type Route =
-  | { name: 'chat'; chatId: string | null }
-  | { name: 'settings' }
-  | { name: 'admin' }
-  | { name: 'auth' }
-
-/** Reads a path such as /c/abc into a route; anything unknown is a new chat. */
-export function parseRoute(path: string): Route {
-  const chat = /^\/c\/([A-Za-z0-9_-]{1,64})$/.exec(path)
-  if (chat !== null) return { name: 'chat', chatId: chat[1]! }
-  if (path === '/settings') return { name: 'settings' }
-  if (path === '/admin') return { name: 'admin' }
-  if (path === '/auth') return { name: 'auth' }
-  return { name: 'chat', chatId: null }
-}
+export type { Route } from './route-paths.ts'
 
 export const route = signal<Route>(parseRoute(location.pathname))
 
