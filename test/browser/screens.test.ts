@@ -94,6 +94,35 @@ describe.each(['light', 'dark'] as const)('screens in %s', (scheme) => {
   }, TEST_TIMEOUT_MS)
 })
 
+describe('states worth a look', () => {
+  test('the pending page, a failed answer with Retry, and the delete confirmation', async () => {
+    const waiting = await openWatchedPage(stage, { colorScheme: 'dark' })
+    await signUpThroughPage(waiting.page, stage.server.url, { name: 'Waiting Will', email: 'will@example.com', password: newPassword() })
+    await waiting.page.getByRole('heading', { name: 'Waiting for approval' }).waitFor()
+    expect(await unnamedControls(waiting.page)).toEqual([])
+    await saveScreenshot(waiting.page, 'pending-dark')
+    expectNothingUnsafe(waiting)
+    await waiting.context.close()
+
+    const watched = await openWatchedPage(stage)
+    const { page, context } = watched
+    await signInThroughPage(page, stage.server.url, account)
+    stage.ollama.setBehaviour({ fault: { kind: 'status', status: 500, error: 'model runner crashed' } })
+    await askThroughPage(page, 'This one fails')
+    await page.getByRole('button', { name: 'Retry', exact: true }).waitFor()
+    stage.ollama.setBehaviour({ fault: null })
+    await saveScreenshot(page, 'chat-error-light')
+    await page.getByRole('button', { name: 'Actions for This one fails' }).click()
+    await page.getByRole('button', { name: 'Delete', exact: true }).click()
+    await page.getByRole('dialog').waitFor()
+    await saveScreenshot(page, 'confirm-delete-light')
+    await page.keyboard.press('Escape')
+    await page.getByRole('dialog').waitFor({ state: 'hidden' })
+    expectNothingUnsafe(watched)
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+})
+
 describe('keyboard', () => {
   test('Tab reaches the message box from the top of the page, focus is visible, Enter sends', async () => {
     const watched = await openWatchedPage(stage)
