@@ -50,7 +50,7 @@ describe('accounts in the browser', () => {
 
   test('a wrong password says so, and too many attempts show how long to wait', async () => {
     const { page, context } = await openWatchedPage(stage)
-    const target = { email: 'carol@example.com', password: 'not-the-password' }
+    const target = { email: 'carol@example.com', password: newPassword() }
     await signInThroughPage(page, stage.server.url, target)
     await page.getByRole('alert').filter({ hasText: 'incorrect' }).waitFor()
     let waitShown = false

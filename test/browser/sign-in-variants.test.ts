@@ -58,10 +58,11 @@ describe('sign-in page variants', () => {
     await page.goto(stage.server.url)
     await page.getByRole('button', { name: 'Corporate directory' }).click()
     await page.getByLabel('Username').fill('alice')
-    await page.getByLabel('Password').fill('alicepass-at-runtime')
+    const password = newPassword()
+    await page.getByLabel('Password').fill(password)
     await page.getByRole('button', { name: 'Sign in with Corporate directory' }).click()
     await page.getByRole('alert').filter({ hasText: 'incorrect' }).waitFor()
-    expect(posted).toEqual([{ user: 'alice', password: 'alicepass-at-runtime' }])
+    expect(posted).toEqual([{ user: 'alice', password }])
     await context.close()
   }, TEST_TIMEOUT_MS)
 
@@ -74,7 +75,7 @@ describe('sign-in page variants', () => {
     await page.goto(stage.server.url)
     expect(await page.getByLabel('Email').count()).toBe(0)
     await page.getByLabel('Username').fill('dana')
-    await page.getByLabel('Password').fill('whatever-at-runtime')
+    await page.getByLabel('Password').fill(newPassword())
     await page.getByRole('button', { name: 'Sign in with Directory' }).click()
     await page.getByRole('heading', { name: 'Waiting for approval' }).waitFor()
     await context.close()
@@ -92,6 +93,32 @@ describe('sign-in page variants', () => {
     expect(await page.getByLabel('Password').count()).toBe(0)
     expectNothingUnsafe(watched)
     await watched.context.close()
+  }, TEST_TIMEOUT_MS)
+
+  test('a first sign-up that needs the setup token asks for it and sends it', async () => {
+    const { page, context } = await openWatchedPage(stage)
+    await serveConfig(page, {})
+    const posted: Record<string, unknown>[] = []
+    await page.route('**/api/v1/auths/signup', async (route) => {
+      const body = route.request().postDataJSON() as Record<string, unknown>
+      posted.push(body)
+      if (body.setup_token === undefined) {
+        await route.fulfill({ status: 403, json: { detail: 'The first account needs the setup token shown on the server console (also in DATA_DIR/.setup_token).', code: 'setup_token_required' } })
+      } else await route.fulfill({ status: 400, json: { detail: 'That is not the setup token.', code: 'invalid_setup_token' } })
+    })
+    await page.goto(stage.server.url)
+    await page.getByRole('button', { name: 'Create one' }).click()
+    await page.getByLabel('Name').fill('First')
+    await page.getByLabel('Email').fill('first@example.com')
+    await page.getByLabel('Password').fill(newPassword())
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await page.getByRole('alert').filter({ hasText: 'setup token' }).waitFor()
+    const setupToken = crypto.randomUUID()
+    await page.getByLabel('Setup token').fill(setupToken)
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await page.getByRole('alert').filter({ hasText: 'not the setup token' }).waitFor()
+    expect(posted.map((body) => body.setup_token)).toEqual([undefined, setupToken])
+    await context.close()
   }, TEST_TIMEOUT_MS)
 
   test('an SSO error holding markup is shown as text', async () => {
