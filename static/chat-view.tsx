@@ -10,6 +10,7 @@ import {
 import { CopyButton, Markdown, StreamingMarkdown } from './message-view.tsx'
 import { models, modelsError, modelsLoaded, selectedModel } from './models.ts'
 import { lastModel } from './preferences.ts'
+import { config } from './session.ts'
 import type { StoredMessage } from './types.ts'
 
 function ModelPicker() {
@@ -145,6 +146,11 @@ export function ChatView({ chatId }: { chatId: string | null }) {
     keepScrollFrom.current = list.scrollHeight
     setWindowStart({ chatId: shownId, from: Math.max(0, from - WINDOW_STEP) })
   }
+  useEffect(() => {
+    const name = config.value?.name ?? 'Enclave'
+    document.title = chat === null ? name : `${chat.title} · ${name}`
+  }, [chat?.title])
+
   const onScroll = () => {
     const list = listRef.current
     if (list === null) return
