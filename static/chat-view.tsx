@@ -8,7 +8,7 @@ import {
   askAgainFrom, chatError, chatLoading, lives, openChat, pendingSend, sendError, sendMessage, socketOpen, stopAnswer, type Live,
 } from './conversation.ts'
 import { CopyButton, Markdown, StreamingMarkdown } from './message-view.tsx'
-import { models, modelsError, modelsLoaded, selectedModel } from './models.ts'
+import { loadModels, models, modelsError, modelsLoaded, selectedModel } from './models.ts'
 import { lastModel } from './preferences.ts'
 import { config } from './session.ts'
 import type { StoredMessage } from './types.ts'
@@ -16,7 +16,14 @@ import type { StoredMessage } from './types.ts'
 function ModelPicker() {
   const list = models.value
   if (!modelsLoaded.value) return <span class="muted">Loading models…</span>
-  if (list.length === 0) return <span class="alert inline" role="status">{modelsError.value ?? 'No models are available. An administrator can check the Ollama connection.'}</span>
+  if (list.length === 0) {
+    return (
+      <span class="row">
+        <span class="alert inline" role="status">{modelsError.value ?? 'No models are available. An administrator can check the Ollama connection.'}</span>
+        <button type="button" class="secondary small" onClick={() => void loadModels()}>Try again</button>
+      </span>
+    )
+  }
   return (
     <label class="model-picker">
       <span class="offscreen">Model</span>

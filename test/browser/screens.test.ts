@@ -107,10 +107,15 @@ describe('states worth a look', () => {
     const watched = await openWatchedPage(stage)
     const { page, context } = watched
     await signInThroughPage(page, stage.server.url, account)
+    // note: the model list must be in before Ollama starts failing, or there is nothing to pick.
+    await page.locator('form.composer[data-ready]').waitFor()
     stage.ollama.setBehaviour({ fault: { kind: 'status', status: 500, error: 'model runner crashed' } })
-    await askThroughPage(page, 'This one fails')
-    await page.getByRole('button', { name: 'Retry', exact: true }).waitFor()
-    stage.ollama.setBehaviour({ fault: null })
+    try {
+      await askThroughPage(page, 'This one fails')
+      await page.getByRole('button', { name: 'Retry', exact: true }).waitFor()
+    } finally {
+      stage.ollama.setBehaviour({ fault: null })
+    }
     await saveScreenshot(page, 'chat-error-light')
     await page.getByRole('button', { name: 'Actions for This one fails' }).click()
     await page.getByRole('button', { name: 'Delete', exact: true }).click()
