@@ -8,7 +8,9 @@
 FROM oven/bun:1.4.5-debian AS build
 WORKDIR /src
 COPY package.json package-lock.json bunfig.toml tsconfig.json ./
-RUN bun install --frozen-lockfile --production
+# note: every dependency, dev ones included: the UI's libraries are bundled at build time, and only
+# the compiled binary reaches the final stage.
+RUN bun install --frozen-lockfile
 COPY src ./src
 COPY static ./static
 COPY scripts ./scripts

@@ -35,7 +35,10 @@ try {
   const { measureSocketStreaming, socketStreamingRows } = await import('./socket-streaming.ts')
   const socket = await measureSocketStreaming()
   const lifecycle = await measureKeyLifecycle()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...keyLifecycleRows(lifecycle)]
+  // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
+  const { measureUi, uiRows } = await import('./ui.ts')
+  const ui = await measureUi()
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

@@ -73,11 +73,11 @@ export function finalStats(promptText: string, evalCount: number): Json {
 const now = () => new Date().toISOString()
 
 /** /api/chat: the streamed chunks and the final one, or one object when not streamed. */
-export function chatReply(model: string, messages: FakeMessage[], chunkCount: number | null, isStreamed: boolean): Json[] {
+export function chatReply(model: string, messages: FakeMessage[], chunkCount: number | null, isStreamed: boolean, replyChunks: readonly string[] | null = null): Json[] {
   const assistant = (content: string) => ({ role: 'assistant', content })
   if (messages.length === 0) return [{ model, created_at: now(), message: assistant(''), done_reason: 'load', done: true }]
   const question = messages.findLast((message) => message.role === 'user')?.content ?? ''
-  const pieces = answerPieces(question, chunkCount)
+  const pieces = replyChunks === null ? answerPieces(question, chunkCount) : [...replyChunks]
   const stats = finalStats(messages.map((message) => message.content).join(' '), pieces.length)
   if (!isStreamed) return [{ model, created_at: now(), message: assistant(pieces.join('')), done_reason: 'stop', done: true, ...stats }]
   return [

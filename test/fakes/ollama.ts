@@ -26,6 +26,7 @@ export type FakeBehaviour = {
   chunkDelayMs: number // before each streamed line
   chunkCount: number | null // answer chunks before the final one; null: one per word of the question
   fault: FakeFault | null
+  replyChunks: readonly string[] | null // the answer's chunks, verbatim; null: echo the question
 }
 
 /** One request the fake received. */
@@ -50,7 +51,7 @@ const pullBytes = 4 * 1024 * 1024
 
 /** Starts the stand-in on a free port; `stop()` it when done. */
 export async function startFakeOllama(options: { models?: readonly FakeModel[]; version?: string; behaviour?: Partial<FakeBehaviour> } = {}) {
-  let behaviour: FakeBehaviour = { chunkDelayMs: 0, chunkCount: null, fault: null, ...options.behaviour }
+  let behaviour: FakeBehaviour = { chunkDelayMs: 0, chunkCount: null, fault: null, replyChunks: null, ...options.behaviour }
   const models: FakeModel[] = structuredClone([...(options.models ?? defaultFakeModels)])
   const loaded = new Set<string>()
   const requests: FakeRequest[] = []
@@ -111,7 +112,7 @@ export async function startFakeOllama(options: { models?: readonly FakeModel[]; 
     if (model === null) return errorResponse(404, `model ${JSON.stringify(name)} not found, try pulling it first`)
     loaded.add(model.name)
     const lines = route === 'POST /api/chat'
-      ? chatReply(name, messagesOf(body.messages), current.chunkCount, isStreamRequested)
+      ? chatReply(name, messagesOf(body.messages), current.chunkCount, isStreamRequested, current.replyChunks)
       : generateReply(name, typeof body.prompt === 'string' ? body.prompt : '', current.chunkCount, isStreamRequested)
     return isStreamRequested ? stream(lines) : Response.json(lines[0])
   }

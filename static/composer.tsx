@@ -1,0 +1,53 @@
+/** The message box: Enter sends, Shift+Enter starts a new line, Esc stops the answer. */
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+
+export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming: boolean; canSend: boolean; onSend: (text: string) => boolean; onStop: () => void }) {
+  const [text, setText] = useState('')
+  const ref = useRef<HTMLTextAreaElement>(null)
+  useEffect(() => {
+    const area = ref.current
+    if (area === null) return
+    area.style.height = 'auto'
+    area.style.height = `${Math.min(area.scrollHeight, 240)}px`
+  }, [text])
+  useEffect(() => {
+    if (!matchMedia('(pointer: coarse)').matches) ref.current?.focus()
+  }, [])
+  useLayoutEffect(() => {
+    // note: the benchmark reads this mark: the chat screen is interactive once a message can be sent.
+    if (canSend && performance.getEntriesByName('enclave:interactive').length === 0) performance.mark('enclave:interactive')
+  }, [canSend])
+  const send = () => {
+    const content = text.trim()
+    if (content === '' || !canSend || isStreaming) return
+    if (onSend(content)) setText('')
+  }
+  return (
+    <form class="composer" data-ready={canSend && !isStreaming ? '' : undefined} onSubmit={(event) => { event.preventDefault(); send() }}>
+      <label for="message" class="offscreen">Message</label>
+      <span id="message-keys" class="offscreen">Enter sends, Shift+Enter starts a new line, Escape stops the answer.</span>
+      <textarea
+        id="message"
+        ref={ref}
+        rows={1}
+        value={text}
+        placeholder="Send a message"
+        aria-describedby="message-keys"
+        maxLength={200_000}
+        onInput={(event) => setText(event.currentTarget.value)}
+        onKeyDown={(event) => {
+          if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+            event.preventDefault()
+            send()
+          } else if (event.key === 'Escape' && isStreaming) {
+            event.preventDefault()
+            onStop()
+          }
+        }}
+      />
+      {isStreaming
+        ? <button type="button" class="stop" onClick={onStop}>Stop</button>
+        : <button type="submit" disabled={!canSend || text.trim() === ''}>Send</button>}
+    </form>
+  )
+}

@@ -1,0 +1,132 @@
+/**
+ * The sign-in page: the email/password form (unless ENABLE_LOGIN_FORM=false), an LDAP form when
+ * LDAP is on, a link per SSO provider, and sign-up when it is enabled. A failed SSO round trip
+ * lands on /auth?error=... and the message is shown here.
+ */
+import { useEffect, useState } from 'preact/hooks'
+import { api, ApiError, describeError } from './api.ts'
+import { config, user } from './session.ts'
+import type { SessionUser } from './types.ts'
+
+type Mode = 'signin' | 'signup' | 'ldap'
+
+/** A message with a countdown when the server asked us to wait. */
+function useRefusal() {
+  const [message, setMessage] = useState<string | null>(null)
+  const [waitUntil, setWaitUntil] = useState<number | null>(null)
+  const [, tick] = useState(0)
+  useEffect(() => {
+    if (waitUntil === null) return
+    const timer = setInterval(() => {
+      if (Date.now() >= waitUntil) setWaitUntil(null)
+      tick((n) => n + 1)
+    }, 1000)
+    return () => clearInterval(timer)
+  }, [waitUntil])
+  const secondsLeft = waitUntil === null ? 0 : Math.max(0, Math.ceil((waitUntil - Date.now()) / 1000))
+  return {
+    message: secondsLeft > 0 ? `Too many attempts. Please wait ${secondsLeft} seconds before trying again.` : message,
+    isWaiting: secondsLeft > 0,
+    show(error: unknown) {
+      if (error instanceof ApiError && error.status === 429 && error.retryAfterSeconds !== null) setWaitUntil(Date.now() + error.retryAfterSeconds * 1000)
+      setMessage(describeError(error))
+    },
+    clear: () => setMessage(null),
+  }
+}
+
+export function SignIn() {
+  const settings = config.value!
+  const features = settings.features
+  const providers = Object.entries(settings.oauth?.providers ?? {})
+  const hasPasswordForm = features.enable_login_form && features.enable_password_auth !== false
+  const hasLdap = features.enable_ldap === true
+  const [mode, setMode] = useState<Mode>(hasPasswordForm ? 'signin' : hasLdap ? 'ldap' : 'signin')
+  const [busy, setBusy] = useState(false)
+  const [needsSetupToken, setNeedsSetupToken] = useState(false)
+  const refusal = useRefusal()
+  const ssoError = new URLSearchParams(location.search).get('error')
+
+  const submit = async (event: Event) => {
+    event.preventDefault()
+    const form = new FormData(event.currentTarget as HTMLFormElement)
+    const field = (name: string) => String(form.get(name) ?? '')
+    setBusy(true)
+    refusal.clear()
+    try {
+      const session = mode === 'ldap'
+        ? await api<SessionUser>('POST', '/api/v1/auths/ldap', { user: field('user'), password: field('password') })
+        : mode === 'signup'
+          ? await api<SessionUser>('POST', '/api/v1/auths/signup', {
+            name: field('name'), email: field('email'), password: field('password'), ...(needsSetupToken ? { setup_token: field('setup_token') } : {}),
+          })
+          : await api<SessionUser>('POST', '/api/v1/auths/signin', { email: field('email'), password: field('password') })
+      user.value = { id: session.id, email: session.email, name: session.name, role: session.role, permissions: session.permissions }
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'setup_token_required') setNeedsSetupToken(true)
+      refusal.show(error)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const title = mode === 'signup' ? `Create your ${settings.name} account` : `Sign in to ${settings.name}`
+  return (
+    <main class="auth-page" id="main">
+      <div class="auth-card">
+        <h1>{title}</h1>
+        {ssoError !== null && <p class="alert" role="alert">Single sign-on failed: {ssoError}</p>}
+        {refusal.message !== null && <p class="alert" role="alert">{refusal.message}</p>}
+
+        {hasLdap && hasPasswordForm && mode !== 'signup' && (
+          <div class="tabs" role="group" aria-label="Sign-in method">
+            <button type="button" aria-pressed={mode === 'signin'} onClick={() => setMode('signin')}>Email</button>
+            <button type="button" aria-pressed={mode === 'ldap'} onClick={() => setMode('ldap')}>{settings.ldap?.label || 'LDAP'}</button>
+          </div>
+        )}
+
+        {(mode !== 'signin' || hasPasswordForm) && (mode !== 'ldap' || hasLdap) && (
+          <form onSubmit={submit} class="stack" aria-label={mode === 'ldap' ? `${settings.ldap?.label || 'LDAP'} sign-in` : title}>
+            {mode === 'signup' && (
+              <label>Name<input name="name" autoComplete="name" required maxLength={200} /></label>
+            )}
+            {mode === 'ldap'
+              ? <label>Username<input name="user" autoComplete="username" required maxLength={320} /></label>
+              : <label>Email<input name="email" type="email" autoComplete="email" required maxLength={320} /></label>}
+            <label>Password<input name="password" type="password" autoComplete={mode === 'signup' ? 'new-password' : 'current-password'} required maxLength={4096} /></label>
+            {mode === 'signup' && needsSetupToken && (
+              <label>Setup token<input name="setup_token" autoComplete="off" required maxLength={200} /></label>
+            )}
+            <button type="submit" disabled={busy || refusal.isWaiting}>
+              {mode === 'signup' ? 'Create account' : mode === 'ldap' ? `Sign in with ${settings.ldap?.label || 'LDAP'}` : 'Sign in'}
+            </button>
+          </form>
+        )}
+
+        {providers.length > 0 && mode !== 'signup' && (
+          <div class="stack sso">
+            {(hasPasswordForm || hasLdap) && <p class="divider"><span>or</span></p>}
+            {providers.map(([id, name]) => (
+              <a class="button secondary" href={`/oauth/${encodeURIComponent(id)}/login`}>Continue with {name}</a>
+            ))}
+          </div>
+        )}
+
+        {!hasPasswordForm && !hasLdap && providers.length === 0 && (
+          <p>No sign-in method is enabled on this server. Ask its administrator.</p>
+        )}
+
+        {features.enable_signup && hasPasswordForm && (
+          <p class="switch">
+            {mode === 'signup'
+              ? <>Already have an account? <button type="button" class="link" onClick={() => { refusal.clear(); setMode('signin') }}>Sign in</button></>
+              : <>No account yet? <button type="button" class="link" onClick={() => { refusal.clear(); setMode('signup') }}>Create one</button></>}
+          </p>
+        )}
+        {!features.enable_signup && hasPasswordForm && mode === 'signin' && (
+          <p class="muted">Sign-up is turned off on this server; an administrator can create your account.</p>
+        )}
+      </div>
+    </main>
+  )
+}

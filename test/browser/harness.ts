@@ -1,0 +1,115 @@
+/**
+ * Drives the UI in Debian's Chromium (playwright-core, headless) against the compiled binary and
+ * the Ollama stand-in. Each suite starts its own server on a free port in its own temp directory.
+ * Every page records what must never happen: a dialog, a request to another origin, a CSP
+ * violation or a console error; `expectNothingUnsafe` checks them.
+ */
+import { expect } from 'bun:test'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
+import { makeTempDir, startBinary, type RunningBinary } from '../helpers/binary.ts'
+
+export const CHROMIUM = '/usr/bin/chromium'
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+]
+/** Screenshots go here (git-ignored). */
+export const SCREENSHOT_DIR = join(import.meta.dir, '..', '..', 'artifacts', 'screenshots')
+
+export type Stage = { server: RunningBinary; ollama: FakeOllama; browser: Browser; dataDir: string; stop(): Promise<void> }
+
+/** Starts the stand-in, the binary pointed at it, and Chromium. */
+export async function startStage(env: Record<string, string> = {}): Promise<Stage> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the chromium package (see .ci/run).`)
+  const ollama = await startFakeOllama()
+  const dataDir = makeTempDir('enclave-ui-')
+  const server = await startBinary({ cwd: dataDir, env: { OLLAMA_BASE_URL: ollama.url, ...env } })
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 })
+  return {
+    server, ollama, browser, dataDir,
+    async stop() {
+      await browser.close()
+      await server.stop()
+      await ollama.stop()
+    },
+  }
+}
+
+export type Watched = { page: Page; context: BrowserContext; dialogs: string[]; outsideRequests: string[]; cspViolations: string[]; consoleErrors: string[] }
+
+/** Opens a page in a fresh context (its own cookies) that records anything unsafe. */
+export async function openWatchedPage(stage: Stage, options: { colorScheme?: 'light' | 'dark'; viewport?: { width: number; height: number }; context?: BrowserContext } = {}): Promise<Watched> {
+  const context = options.context ?? await stage.browser.newContext({
+    viewport: options.viewport ?? { width: 1280, height: 800 }, colorScheme: options.colorScheme ?? 'light', reducedMotion: 'reduce',
+  })
+  const page = await context.newPage()
+  const origin = new URL(stage.server.url).origin
+  const watched: Watched = { page, context, dialogs: [], outsideRequests: [], cspViolations: [], consoleErrors: [] }
+  page.on('dialog', (dialog) => {
+    watched.dialogs.push(dialog.message())
+    void dialog.dismiss()
+  })
+  page.on('request', (request) => {
+    const url = request.url()
+    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) watched.outsideRequests.push(url)
+  })
+  // note: a request to anywhere else is refused here too, so nothing can leave even if one were made.
+  await page.route((url) => url.origin !== origin && url.protocol !== 'data:' && url.protocol !== 'blob:', (route) => route.abort())
+  page.on('console', (message) => {
+    if (/content security policy/i.test(message.text())) watched.cspViolations.push(message.text())
+    else if (message.type() === 'error') watched.consoleErrors.push(message.text())
+  })
+  await page.exposeFunction('__reportCspViolation', (text: string) => watched.cspViolations.push(text))
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      ;(window as unknown as { __reportCspViolation(text: string): void }).__reportCspViolation(`${event.violatedDirective} ${event.blockedURI}`)
+    })
+  })
+  return watched
+}
+
+/** Asserts that nothing unsafe happened on the page. */
+export function expectNothingUnsafe(watched: Watched): void {
+  expect(watched.dialogs).toEqual([])
+  expect(watched.outsideRequests).toEqual([])
+  expect(watched.cspViolations).toEqual([])
+}
+
+/** Signs up through the page; returns when the next screen shows. */
+export async function signUpThroughPage(page: Page, url: string, account: { name: string; email: string; password: string }): Promise<void> {
+  await page.goto(url)
+  await page.getByRole('button', { name: 'Create one' }).click()
+  await page.getByLabel('Name').fill(account.name)
+  await page.getByLabel('Email').fill(account.email)
+  await page.getByLabel('Password').fill(account.password)
+  await page.getByRole('button', { name: 'Create account' }).click()
+}
+
+/** Types a question and sends it with Enter, once the message box accepts one (models loaded, no answer running). */
+export async function askThroughPage(page: Page, text: string): Promise<void> {
+  await page.locator('form.composer[data-ready]').waitFor()
+  await page.getByRole('textbox', { name: 'Message' }).fill(text)
+  await page.getByRole('textbox', { name: 'Message' }).press('Enter')
+}
+
+/** Signs in through the page. */
+export async function signInThroughPage(page: Page, url: string, account: { email: string; password: string }): Promise<void> {
+  await page.goto(url)
+  await page.getByLabel('Email').fill(account.email)
+  await page.getByLabel('Password').fill(account.password)
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+}
+
+/** A password made at run time for a test account. */
+export const newPassword = () => `pw-${crypto.randomUUID()}`
+
+/** Saves a screenshot of the page under SCREENSHOT_DIR. */
+export async function saveScreenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true })
+  const path = join(SCREENSHOT_DIR, `${name}.png`)
+  await page.screenshot({ path, fullPage: false })
+  return path
+}

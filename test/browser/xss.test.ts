@@ -1,0 +1,75 @@
+/**
+ * Untrusted content is inert in the browser: the XSS corpus, streamed by the model in pieces that
+ * split tags across chunks and sent as the user's own message, never runs script, opens a dialog,
+ * sets a global, clobbers one, or makes a request to another origin; no CSP violation is reported
+ * (the sanitiser stops it before the CSP would have to). Links that stay are http(s) only and open
+ * with rel="noopener noreferrer".
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { Page } from 'playwright-core'
+import { askThroughPage, expectNothingUnsafe, newPassword, openWatchedPage, signUpThroughPage, startStage, type Stage, type Watched } from './harness.ts'
+import { splitIntoChunks, xssDocument } from './xss-corpus.ts'
+
+const TEST_TIMEOUT_MS = 60_000
+let stage: Stage
+let watched: Watched
+let page: Page
+
+async function expectInert(target: Watched): Promise<void> {
+  await Bun.sleep(300) // note: gives an onerror/onload handler time to fire, had one survived
+  expect(await target.page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss === undefined)).toBe(true)
+  expect(await target.page.evaluate(() => document.querySelectorAll('.messages script, .messages iframe, .messages object, .messages embed, .messages style, .messages svg, .messages form, .messages [style], .messages [onerror], .messages [onload]').length)).toBe(0)
+  const links = await target.page.locator('.messages a[href]').evaluateAll((anchors) => anchors.map((anchor) => ({ href: anchor.getAttribute('href'), rel: anchor.getAttribute('rel') })))
+  for (const link of links) {
+    expect(link.href).toMatch(/^(https?:|mailto:|#|\/(?!\/))/i)
+    expect(link.rel).toBe('noopener noreferrer')
+  }
+  expectNothingUnsafe(target)
+}
+
+beforeAll(async () => {
+  stage = await startStage()
+  watched = await openWatchedPage(stage)
+  page = watched.page
+  await signUpThroughPage(page, stage.server.url, { name: 'Mallory', email: 'mallory@example.com', password: newPassword() })
+  await page.getByRole('textbox', { name: 'Message' }).waitFor()
+})
+afterAll(async () => {
+  await stage?.stop()
+})
+
+describe('untrusted content in the browser', () => {
+  test.each([1, 3, 7, 64])('the corpus streamed by the model in %i-character chunks is inert while streaming and after', async (size) => {
+    await page.getByRole('link', { name: 'New chat' }).click()
+    stage.ollama.setBehaviour({ chunkDelayMs: size === 1 ? 0 : 5, replyChunks: [...splitIntoChunks(xssDocument + '\n\nEND-OF-CORPUS', size)] })
+    await askThroughPage(page, `corpus in chunks of ${size}`)
+    await page.locator('article.message.assistant .markdown', { hasText: 'END-OF-CORPUS' }).last().waitFor({ timeout: 30_000 })
+    await page.locator('article[data-live]').waitFor({ state: 'detached' })
+    // note: the payloads are shown as text, not dropped silently.
+    expect(await page.locator('article.message.assistant').last().textContent()).toContain('<script>window.__xss = "fence"</script>')
+    await expectInert(watched)
+  }, TEST_TIMEOUT_MS)
+
+  test('the corpus as the user\'s own message is inert, also after a reload and in the sidebar title', async () => {
+    await page.getByRole('link', { name: 'New chat' }).click()
+    stage.ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: ['ok'] })
+    await askThroughPage(page, `<img src=x onerror="window.__xss='title'">\n\n${xssDocument}`)
+    await page.locator('article.message.assistant .markdown', { hasText: 'ok' }).last().waitFor()
+    await expectInert(watched)
+    await page.reload()
+    await page.locator('article.message.user').last().waitFor()
+    await expectInert(watched)
+    // note: a hostile title is plain text in the sidebar and the header.
+    expect(await page.locator('.chat-list a').first().textContent()).toContain('<img src=x')
+  }, TEST_TIMEOUT_MS)
+
+  test('a hostile chat title set by rename is plain text', async () => {
+    const hostile = '<img src=x onerror="window.__xss=\'rename\'">'
+    await page.getByRole('button', { name: /^Actions for/ }).first().click()
+    await page.getByRole('button', { name: 'Rename', exact: true }).click()
+    await page.getByLabel('New title').fill(hostile)
+    await page.getByLabel('New title').press('Enter')
+    await page.locator('.chat-list a', { hasText: hostile }).first().waitFor()
+    await expectInert(watched)
+  }, TEST_TIMEOUT_MS)
+})

@@ -1,0 +1,42 @@
+/** The embedded UI's files are sent gzipped to browsers that take gzip, and plain to others. */
+import { describe, expect, test } from 'bun:test'
+import { gunzipSync } from 'node:zlib'
+import { uiFiles } from '../../build/ui-assets.gen.ts'
+import { acceptsGzip } from '../../src/http/assets.ts'
+import { req, startTestApp } from '../helpers/test-app.ts'
+
+const { app } = startTestApp()
+const script = uiFiles.find((file) => file.urlPath.startsWith('/assets/') && file.urlPath.endsWith('.js'))!
+
+describe('gzip for the embedded UI', () => {
+  test.each([['/'], [script.urlPath], ['/c/any-chat']])('%s is gzipped for a browser that accepts it, and unzips to the file', async (path) => {
+    const res = await app.handle(req('GET', path, undefined, { 'accept-encoding': 'gzip, deflate, br, zstd' }))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-encoding')).toBe('gzip')
+    expect(res.headers.get('vary')).toContain('accept-encoding')
+    const plain = await app.handle(req('GET', path))
+    expect(plain.headers.get('content-encoding')).toBeNull()
+    const expected = Buffer.from(await plain.arrayBuffer())
+    const zipped = Buffer.from(await res.arrayBuffer())
+    expect(zipped.length).toBeLessThan(expected.length)
+    expect(gunzipSync(zipped).equals(expected)).toBe(true)
+  })
+
+  test('the headers a plain answer has stay on the gzipped one', async () => {
+    const res = await app.handle(req('GET', script.urlPath, undefined, { 'accept-encoding': 'gzip' }))
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(res.headers.get('content-type')).toContain('javascript')
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
+  })
+
+  test.each([
+    ['gzip', true], ['deflate, gzip;q=0.5', true], ['*', true], ['GZIP', true],
+    ['gzip;q=0', false], ['br', false], ['', false], ['identity', false], ['gzip;q=0.0', false], ['x-gzip-ish', false],
+  ])('Accept-Encoding %p takes gzip: %p', (header, expected) => {
+    expect(acceptsGzip(header)).toBe(expected)
+  })
+
+  test('no Accept-Encoding, no gzip', () => {
+    expect(acceptsGzip(null)).toBe(false)
+  })
+})
