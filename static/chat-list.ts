@@ -74,6 +74,15 @@ export function bumpChat(summary: ChatSummary): void {
   })
 }
 
+/** Shows a new title wherever the chat is listed (the model named it, or another tab renamed it). */
+export function retitleChat(id: string, title: string): void {
+  const retitled = (list: ChatSummary[]) => list.map((chat) => (chat.id === id ? { ...chat, title } : chat))
+  batch(() => {
+    chats.value = retitled(chats.value)
+    pinned.value = retitled(pinned.value)
+  })
+}
+
 /** Takes a chat out of every list here. */
 export function dropChat(id: string): void {
   batch(() => {

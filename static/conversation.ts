@@ -9,7 +9,7 @@
  */
 import { batch, signal, type Signal } from '@preact/signals'
 import { api, describeError } from './api.ts'
-import { bumpChat, dropChat } from './chat-list.ts'
+import { bumpChat, dropChat, retitleChat } from './chat-list.ts'
 import { openChatSocket, type ChatSocket } from './chat-socket.ts'
 import { navigate, route } from './router.ts'
 import { forgetUser } from './session.ts'
@@ -140,6 +140,15 @@ function handleFrame(frame: ServerFrame): void {
       void absorb(live)
       return
     }
+    case 'chat:title': {
+      titlesHeard.set(frame.chatId, frame.title)
+      batch(() => {
+        retitleChat(frame.chatId, frame.title)
+        const open = openChat.value
+        if (open !== null && open.id === frame.chatId) openChat.value = { ...open, title: frame.title }
+      })
+      return
+    }
     case 'error': {
       if (frame.code === 'stream_not_found') {
         lives.value = lives.value.filter((live) => !live.awaitingResume)
@@ -192,14 +201,28 @@ async function refreshOpenChat(): Promise<void> {
   const shown = openChat.value
   if (shown === null) return
   try {
-    const chat = await api<FullChat>('GET', `/api/v1/chats/${shown.id}`)
-    if (openChat.value?.id === shown.id) openChat.value = toOpenChat(chat)
+    const chat = await fetchOpenChat(shown.id)
+    if (openChat.value?.id === shown.id) openChat.value = chat
   } catch {
     // note: the chat may have been deleted meanwhile; what is shown stays until the next navigation.
   }
 }
 
 const toOpenChat = (chat: FullChat): OpenChat => ({ id: chat.id, title: chat.title, pinned: chat.pinned, messages: chat.chat.messages })
+
+/**
+ * Titles heard by chat:title, by chat. A fetch that was already under way when the title came
+ * answers with the older one, so a title heard during the fetch wins over what it returns.
+ */
+const titlesHeard = new Map<string, string>()
+
+async function fetchOpenChat(id: string): Promise<OpenChat> {
+  titlesHeard.delete(id)
+  const chat = toOpenChat(await api<FullChat>('GET', `/api/v1/chats/${id}`))
+  const heard = titlesHeard.get(id)
+  titlesHeard.delete(id)
+  return heard === undefined ? chat : { ...chat, title: heard }
+}
 
 /** Shows the chat with this id (null: a new, empty chat). */
 export async function showChat(id: string | null): Promise<void> {
@@ -219,8 +242,8 @@ export async function showChat(id: string | null): Promise<void> {
     openChat.value = null
   })
   try {
-    const chat = await api<FullChat>('GET', `/api/v1/chats/${id}`)
-    if (route.value.name === 'chat' && route.value.chatId === id) openChat.value = toOpenChat(chat)
+    const chat = await fetchOpenChat(id)
+    if (route.value.name === 'chat' && route.value.chatId === id) openChat.value = chat
   } catch (error) {
     chatError.value = describeError(error)
   } finally {

@@ -41,7 +41,10 @@ export function SignIn() {
   const providers = Object.entries(settings.oauth?.providers ?? {})
   const hasPasswordForm = features.enable_login_form && features.enable_password_auth !== false
   const hasLdap = features.enable_ldap === true
-  const [mode, setMode] = useState<Mode>(hasPasswordForm ? 'signin' : hasLdap ? 'ldap' : 'signin')
+  // note: the first account may always be made, even with sign-up or the login form off (it becomes the admin).
+  const isOnboarding = settings.onboarding === true
+  const canSignUp = isOnboarding || (features.enable_signup && hasPasswordForm)
+  const [mode, setMode] = useState<Mode>(isOnboarding ? 'signup' : hasPasswordForm ? 'signin' : hasLdap ? 'ldap' : 'signin')
   const [busy, setBusy] = useState(false)
   const [needsSetupToken, setNeedsSetupToken] = useState(false)
   const refusal = useRefusal()
@@ -61,6 +64,7 @@ export function SignIn() {
             name: field('name'), email: field('email'), password: field('password'), ...(needsSetupToken ? { setup_token: field('setup_token') } : {}),
           })
           : await api<SessionUser>('POST', '/api/v1/auths/signin', { email: field('email'), password: field('password') })
+      if (isOnboarding) config.value = { ...settings, onboarding: false }
       user.value = { id: session.id, email: session.email, name: session.name, role: session.role, permissions: session.permissions }
     } catch (error) {
       if (error instanceof ApiError && error.code === 'setup_token_required') setNeedsSetupToken(true)
@@ -77,6 +81,7 @@ export function SignIn() {
         <h1>{title}</h1>
         {ssoError !== null && <p class="alert" role="alert">Single sign-on failed: {ssoError}</p>}
         {refusal.message !== null && <p class="alert" role="alert">{refusal.message}</p>}
+        {isOnboarding && mode === 'signup' && <p class="muted">This server has no accounts yet: the first one becomes its administrator.</p>}
 
         {hasLdap && hasPasswordForm && mode !== 'signup' && (
           <div class="tabs" role="group" aria-label="Sign-in method">
@@ -116,14 +121,14 @@ export function SignIn() {
           <p>No sign-in method is enabled on this server. Ask its administrator.</p>
         )}
 
-        {features.enable_signup && hasPasswordForm && (
+        {canSignUp && hasPasswordForm && (
           <p class="switch">
             {mode === 'signup'
               ? <>Already have an account? <button type="button" class="link" onClick={() => { refusal.clear(); setMode('signin') }}>Sign in</button></>
               : <>No account yet? <button type="button" class="link" onClick={() => { refusal.clear(); setMode('signup') }}>Create one</button></>}
           </p>
         )}
-        {!features.enable_signup && hasPasswordForm && mode === 'signin' && (
+        {!canSignUp && hasPasswordForm && mode === 'signin' && (
           <p class="muted">Sign-up is turned off on this server; an administrator can create your account.</p>
         )}
       </div>

@@ -19,6 +19,8 @@ export type AppConfig = {
     enable_ldap?: boolean
     enable_api_keys?: boolean
   }
+  /** True while the server has no account: the first sign-up makes its administrator. */
+  onboarding?: boolean
   ldap?: { label?: string }
   oauth?: { providers?: Record<string, string> }
 }
@@ -52,3 +54,4 @@ export type ServerFrame =
   | { type: 'chat:delta'; chatId: string; messageId: string; index: number; content: string }
   | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; cancelled: boolean }
   | { type: 'chat:error'; chatId: string; messageId: string; code: string; message: string }
+  | { type: 'chat:title'; chatId: string; title: string }

@@ -67,7 +67,7 @@ export function createApp(deps: Deps) {
     .use(originCheck({ publicUrl: deps.config.publicUrl, cors: deps.config.cors, trustedProxies: deps.config.trustedProxies }))
     .use(bodyLimit(deps.config.maxRequestBodyBytes))
     .use(healthRoutes())
-    .use(appConfigRoutes(deps.config))
+    .use(appConfigRoutes(deps.config, () => deps.store.users.countUsers() === 0))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
     .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
     .use(ldapAuthRoutes(auth, deps.config.ldap, deps.log, deps.config.trustedProxies))

@@ -26,7 +26,8 @@ export async function startStage(env: Record<string, string> = {}): Promise<Stag
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the chromium package (see .ci/run).`)
   const ollama = await startFakeOllama()
   const dataDir = makeTempDir('enclave-ui-')
-  const server = await startBinary({ cwd: dataDir, env: { OLLAMA_BASE_URL: ollama.url, ...env } })
+  // note: titles off unless a suite turns them on (titles.test.ts): most suites find chats by the first line they asked.
+  const server = await startBinary({ cwd: dataDir, env: { OLLAMA_BASE_URL: ollama.url, ENABLE_TITLE_GENERATION: 'false', ...env } })
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 })
   return {
     server, ollama, browser, dataDir,
@@ -81,7 +82,10 @@ export function expectNothingUnsafe(watched: Watched): void {
 /** Signs up through the page; returns when the next screen shows. */
 export async function signUpThroughPage(page: Page, url: string, account: { name: string; email: string; password: string }): Promise<void> {
   await page.goto(url)
-  await page.getByRole('button', { name: 'Create one' }).click()
+  // note: a server with no account opens on the sign-up form; later ones start at sign-in.
+  const createOne = page.getByRole('button', { name: 'Create one' })
+  await Promise.race([createOne.waitFor(), page.getByLabel('Name').waitFor()])
+  if (await createOne.isVisible()) await createOne.click()
   await page.getByLabel('Name').fill(account.name)
   await page.getByLabel('Email').fill(account.email)
   await page.getByLabel('Password').fill(account.password)

@@ -16,7 +16,7 @@ const baseConfig = {
   features: { auth: true, enable_signup: true, enable_login_form: true, enable_password_auth: true, enable_ldap: false, enable_api_keys: false },
   oauth: { providers: {} as Record<string, string> },
 }
-type ConfigChange = { features?: Partial<typeof baseConfig.features>; ldap?: { label: string }; oauth?: { providers: Record<string, string> } }
+type ConfigChange = { features?: Partial<typeof baseConfig.features>; ldap?: { label: string }; oauth?: { providers: Record<string, string> }; onboarding?: boolean }
 
 /** Answers /api/config with the agreed shape, changed as given. */
 async function serveConfig(page: Page, change: ConfigChange): Promise<void> {
@@ -118,6 +118,26 @@ describe('sign-in page variants', () => {
     await page.getByRole('button', { name: 'Create account' }).click()
     await page.getByRole('alert').filter({ hasText: 'not the setup token' }).waitFor()
     expect(posted.map((body) => body.setup_token)).toEqual([undefined, setupToken])
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+
+  test('a server with no account yet opens on the sign-up form, even with sign-up and the login form off', async () => {
+    const { page, context } = await openWatchedPage(stage)
+    await serveConfig(page, { onboarding: true, features: { enable_signup: false, enable_login_form: false } })
+    const posted: Record<string, unknown>[] = []
+    await page.route('**/api/v1/auths/signup', async (route) => {
+      posted.push(route.request().postDataJSON() as Record<string, unknown>)
+      await route.fulfill({ status: 400, json: { detail: 'Please give a name.', code: 'blank_name' } })
+    })
+    await page.goto(stage.server.url)
+    await page.getByText('the first one becomes its administrator').waitFor()
+    expect(await page.getByText('Sign-up is turned off').count()).toBe(0)
+    await page.getByLabel('Name').fill('First')
+    await page.getByLabel('Email').fill('first@example.com')
+    await page.getByLabel('Password').fill(newPassword())
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await page.getByRole('alert').filter({ hasText: 'Please give a name' }).waitFor()
+    expect(posted.map((body) => body.email)).toEqual(['first@example.com'])
     await context.close()
   }, TEST_TIMEOUT_MS)
 

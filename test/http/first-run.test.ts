@@ -96,3 +96,12 @@ describe('trusted header sign-in', () => {
     expect(audit.entries.map((entry) => entry.method)).toContain('trusted_header')
   })
 })
+
+test('/api/config says onboarding until the first account exists, and that account may be made with sign-up off', async () => {
+  const { app } = startTestApp({ ENABLE_SIGNUP: 'false' })
+  const onboarding = async () => ((await (await app.handle(req('GET', '/api/config'))).json()) as { onboarding: boolean; features: { enable_signup: boolean } })
+  expect(await onboarding()).toMatchObject({ onboarding: true, features: { enable_signup: false } })
+  expect((await app.handle(req('POST', '/api/v1/auths/signup', account('first@example.com')))).status).toBe(200)
+  expect((await onboarding()).onboarding).toBe(false)
+  expect((await app.handle(req('POST', '/api/v1/auths/signup', account('second@example.com')))).status).toBe(403)
+})

@@ -2,12 +2,17 @@ import { Elysia } from 'elysia'
 import type { Config } from '../../config/load-config.ts'
 import { VERSION } from '../../version.ts'
 
-/** GET /api/config: what a sign-in page needs to draw itself (Open WebUI's shape); nothing secret. */
-export const appConfigRoutes = (config: Config) =>
+/**
+ * GET /api/config: what a sign-in page needs to draw itself (Open WebUI's shape); nothing secret.
+ * `onboarding` (as Open WebUI) says the server has no account yet, so the page offers to create
+ * the first one, the administrator, even where sign-up is off.
+ */
+export const appConfigRoutes = (config: Config, hasNoUsers: () => boolean) =>
   new Elysia().get('/api/config', () => ({
     status: true,
     name: config.name,
     version: VERSION,
+    onboarding: hasNoUsers(),
     features: {
       auth: true,
       auth_trusted_header: config.auth.trustedHeaders !== null,
