@@ -92,9 +92,20 @@ export async function signUpThroughPage(page: Page, url: string, account: { name
   await page.getByRole('button', { name: 'Create account' }).click()
 }
 
+/** Waits until the message box accepts a question (models loaded, socket open, no answer running); a timeout says what the page shows. */
+export async function waitForComposer(page: Page): Promise<void> {
+  try {
+    await page.locator('form.composer[data-ready]').waitFor()
+  } catch (error) {
+    const shown = await page.locator('body').innerText().catch(() => '(page gone)')
+    const listed = await page.evaluate(async () => JSON.stringify(await (await fetch('/api/models')).json())).catch(() => '(no answer)')
+    throw new Error(`The message box never became ready. /api/models: ${listed.slice(0, 1000)}\nThe page shows:\n${shown.slice(0, 2000)}`, { cause: error })
+  }
+}
+
 /** Types a question and sends it with Enter, once the message box accepts one (models loaded, no answer running). */
 export async function askThroughPage(page: Page, text: string): Promise<void> {
-  await page.locator('form.composer[data-ready]').waitFor()
+  await waitForComposer(page)
   await page.getByRole('textbox', { name: 'Message' }).fill(text)
   await page.getByRole('textbox', { name: 'Message' }).press('Enter')
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Page } from 'playwright-core'
-import { askThroughPage, expectNothingUnsafe, newPassword, openWatchedPage, saveScreenshot, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+import { askThroughPage, expectNothingUnsafe, newPassword, openWatchedPage, saveScreenshot, signInThroughPage, signUpThroughPage, startStage, type Stage, waitForComposer } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 90_000
 let stage: Stage
@@ -116,6 +116,10 @@ describe('states worth a look', () => {
     } finally {
       stage.ollama.setBehaviour({ fault: null })
     }
+    // note: a model listing taken while Ollama failed stays cached for a few seconds; wait until the
+    // models are listed again, so the next test's page has one to pick.
+    const countListedModels = () => page.evaluate(async () => ((await (await fetch('/api/models')).json()) as { data: unknown[] }).data.length)
+    for (const deadline = Date.now() + 15_000; await countListedModels() === 0 && Date.now() < deadline;) await Bun.sleep(250)
     await saveScreenshot(page, 'chat-error-light')
     await page.getByRole('button', { name: 'Actions for This one fails' }).click()
     await page.getByRole('button', { name: 'Delete', exact: true }).click()
@@ -133,7 +137,7 @@ describe('keyboard', () => {
     const watched = await openWatchedPage(stage)
     const { page, context } = watched
     await signInThroughPage(page, stage.server.url, account)
-    await page.locator('form.composer[data-ready]').waitFor()
+    await waitForComposer(page)
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
     let reached = false
     for (let presses = 0; presses < 40 && !reached; presses++) {
