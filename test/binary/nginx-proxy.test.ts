@@ -12,7 +12,7 @@ import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
 import { PASSWORD } from '../helpers/accounts.ts'
 import { startBinary, tempDirsRemovedAfterAll, type RunningBinary } from '../helpers/binary.ts'
 import { freePort, nginxConf, startNginx } from '../helpers/nginx.ts'
-import { chatOverSocket, FAKE_MODEL, postJson, signUpRemote } from '../helpers/remote-session.ts'
+import { chatOverSocket, postJson, readFirstCompletionEvents, signUpRemote } from '../helpers/remote-session.ts'
 
 const root = join(import.meta.dir, '..', '..')
 const tempDir = tempDirsRemovedAfterAll()
@@ -113,24 +113,11 @@ describe('through nginx', () => {
   test('a streamed answer is not buffered: the first chunks arrive while Ollama stalls mid-answer', async () => {
     fake.setBehaviour({ chunkDelayMs: 0, chunkCount: 50, fault: { kind: 'stall', afterChunks: 3 } })
     try {
-      const res = await fetch(`${httpsUrl}/api/chat/completions`, {
-        method: 'POST', tls: { ca },
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-        body: JSON.stringify({ model: FAKE_MODEL, messages: [{ role: 'user', content: 'one two three four five' }], stream: true }),
-      })
-      expect(res.headers.get('content-type')).toStartWith('text/event-stream')
-      const reader = res.body!.getReader()
-      let received = ''
       // Buffered, these chunks would wait for the stall to end (OLLAMA_IDLE_TIMEOUT, 60 s); passed on
-      // as they come, they arrive at once. The 15 s bound only keeps a failure from hanging.
-      const giveUp = Bun.sleep(15_000).then(() => ({ done: true, value: undefined }))
-      while ((received.match(/^data: /gm) ?? []).length < 3) {
-        const chunk = await Promise.race([reader.read(), giveUp])
-        if (chunk.done) break
-        received += new TextDecoder().decode(chunk.value)
-      }
+      // as they come, they arrive at once.
+      const { contentType, received } = await readFirstCompletionEvents(httpsUrl, ca, adminToken, 3)
+      expect(contentType).toStartWith('text/event-stream')
       expect(received).toContain('"content":"one"')
-      await reader.cancel()
     } finally {
       fake.setBehaviour({ chunkDelayMs: 5, chunkCount: null, fault: null })
     }

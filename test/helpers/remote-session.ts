@@ -41,3 +41,25 @@ export async function chatOverSocket(wsUrl: string, token: string, content: stri
     await socket.close()
   }
 }
+
+/**
+ * Asks for a streamed OpenAI completion over HTTPS and reads until `events` SSE events arrived (or
+ * 15 s passed, so a failure can't hang), then drops the stream. Returns what arrived and its type.
+ */
+export async function readFirstCompletionEvents(baseUrl: string, ca: string, token: string, events: number) {
+  const res = await fetch(`${baseUrl}/api/chat/completions`, {
+    method: 'POST', tls: { ca },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ model: FAKE_MODEL, messages: [{ role: 'user', content: 'one two three four five' }], stream: true }),
+  })
+  const reader = res.body!.getReader()
+  let received = ''
+  const giveUp = Bun.sleep(15_000).then(() => ({ done: true as const, value: undefined }))
+  while ((received.match(/^data: /gm) ?? []).length < events) {
+    const chunk = await Promise.race([reader.read(), giveUp])
+    if (chunk.done) break
+    received += new TextDecoder().decode(chunk.value)
+  }
+  await reader.cancel()
+  return { contentType: res.headers.get('content-type'), received }
+}
