@@ -13,7 +13,7 @@ export type DirectoryPerson = {
   groups: readonly DirectoryGroup[]
 }
 
-export type LdapAccountResult = { ok: true; user: User; created: boolean } | { ok: false; reason: 'email_taken' }
+export type LdapAccountResult = { ok: true; user: User; created: boolean } | { ok: false; reason: 'email_taken' | 'setup_token_required' }
 
 /**
  * Finds the local account linked to the directory entry, or creates and links one; then brings
@@ -26,9 +26,15 @@ export function syncLdapAccount(deps: AuthDeps, ldap: LdapConfig, log: Logger, p
   // entry can't both create an account.
   const userId = deps.store.identities.findUserIdByIdentity('ldap', person.subject)
   if (userId === null) {
+    // note: as for password sign-up and single sign-on, the first account (the admin) is made beyond
+    // loopback only with the setup token, unless LDAP_ADMIN_GROUPS decides; so whoever has any entry in
+    // the directory can't take a fresh server.
+    const isFirst = deps.store.users.countUsers() === 0
+    if (isFirst && isAdminByDirectory === null && !deps.setupGate.admits(undefined)) return { ok: false, reason: 'setup_token_required' }
     const role: Role = isAdminByDirectory === true ? 'admin' : deps.auth.defaultUserRole
     const result = deps.store.users.createUser({ email: person.email, name: person.name, role, adminIfFirst: isAdminByDirectory === null })
     if (!result.ok) return { ok: false, reason: 'email_taken' }
+    if (isFirst) deps.setupGate.close()
     deps.store.identities.linkIdentity('ldap', person.subject, result.user.id)
     deps.audit.record({ event: 'signup', actorId: result.user.id, ip, method: 'ldap', details: { role: result.user.role } })
     return { ok: true, user: result.user, created: true }

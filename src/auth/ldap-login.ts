@@ -24,7 +24,7 @@ import { isValidEmail } from './sign-up.ts'
 
 export type LdapLoginResult =
   | { ok: true; user: User }
-  | { ok: false; reason: 'invalid_credentials' | 'password_auth_disabled' | 'ldap_disabled' | 'no_email' | 'email_taken' | 'directory_unavailable' }
+  | { ok: false; reason: 'invalid_credentials' | 'password_auth_disabled' | 'ldap_disabled' | 'no_email' | 'email_taken' | 'setup_token_required' | 'directory_unavailable' }
   | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number }
 
 export type LdapLoginDeps = AuthDeps & { ldap: LdapConfig | null; log: Logger }
@@ -66,8 +66,8 @@ export async function ldapLogin(deps: LdapLoginDeps, input: { user: string; pass
   }
   const account = syncLdapAccount(deps, ldap, deps.log, person, ip)
   if (!account.ok) {
-    deps.audit.record({ event: 'signin_failed', ip, method: 'ldap', reason: 'email_taken' })
-    return { ok: false, reason: 'email_taken' }
+    deps.audit.record({ event: 'signin_failed', ip, method: 'ldap', reason: account.reason })
+    return { ok: false, reason: account.reason }
   }
   if (ldap.groupManagement !== null) {
     const names = groups.map((group) => group.cn).filter((cn): cn is string => cn !== null)

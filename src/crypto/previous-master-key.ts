@@ -44,6 +44,7 @@ export function readPreviousMasterKey(values: PreviousKeySettings, current: Mast
 export function installRotatedKeyFile(keyFilePath: string, newKeyText: string): void {
   const previous = `${keyFilePath}${PREVIOUS_KEY_SUFFIX}`
   if (!existsSync(previous)) {
+    rmSync(`${previous}.tmp`, { force: true }) // note: left by a crash between these two lines; its content is the current key again
     writeNewKeyFile(`${previous}.tmp`, readKeyFile(keyFilePath, 'The key file'))
     renameSync(`${previous}.tmp`, previous)
   }

@@ -1,8 +1,9 @@
 /**
  * Data keys: each owner (a user, or 'system' for server-wide data) has its own random 256-bit key,
  * stored wrapped under the master key. Rows are sealed under their owner's data key, so deleting a
- * user's data key destroys every copy of their data, backups included. Unwrapped keys are kept in
- * memory only, in a cache this repository owns.
+ * user's data key makes their rows in the live database unreadable. A backup carries its own copy of
+ * the wrapped keys, so it opens again for as long as the master key it was taken under exists.
+ * Unwrapped keys are kept in memory only, in a cache this repository owns.
  */
 import type { Database } from 'bun:sqlite'
 import { openField, sealField, sealedKeyVersion, type VersionedKey } from '../crypto/field-cipher.ts'

@@ -4,7 +4,7 @@
  * the key is a passphrase.
  */
 import type { Database } from 'bun:sqlite'
-import type { KdfParams } from '../crypto/key-derivation.ts'
+import { DEFAULT_KDF_PARAMS, type KdfParams } from '../crypto/key-derivation.ts'
 
 export type StoredKeyCheck = {
   check: Uint8Array
@@ -24,8 +24,23 @@ export function readKeyCheck(db: Database): StoredKeyCheck | null {
   if (!(check instanceof Uint8Array) || typeof fingerprint !== 'string') return null
   const salt = meta.get('kdf_salt')
   const params = meta.get('kdf_params')
-  const kdf = salt instanceof Uint8Array && typeof params === 'string' ? { salt, params: JSON.parse(params) as KdfParams } : null
-  return { check, fingerprint, kdf }
+  if (salt === undefined && params === undefined) return { check, fingerprint, kdf: null }
+  // note: a database may come from an untrusted backup; scrypt's cost is taken from it only when it is one Enclave writes.
+  const kdfParams = typeof params === 'string' ? parseKdfParams(params) : null
+  if (!(salt instanceof Uint8Array) || kdfParams === null) return null
+  return { check, fingerprint, kdf: { salt, params: kdfParams } }
+}
+
+/** Scrypt parameters as Enclave writes them (N from 2^14 to 2^20, r = 8, p = 1), else null. */
+function parseKdfParams(text: string): KdfParams | null {
+  try {
+    const parsed = JSON.parse(text) as Partial<KdfParams>
+    const { N, r, p } = parsed
+    const isPowerOfTwoInRange = Number.isInteger(N) && N! >= 2 ** 14 && N! <= 2 ** 20 && (N! & (N! - 1)) === 0
+    return isPowerOfTwoInRange && r === DEFAULT_KDF_PARAMS.r && p === DEFAULT_KDF_PARAMS.p ? { N: N!, r, p } : null
+  } catch {
+    return null
+  }
 }
 
 /** Records the key check of a new database. Call inside the initialising transaction. */

@@ -23,6 +23,9 @@ export function rotateMasterKey(db: Database, dataKeys: DataKeyRepo, previousFin
     replaceKeyCheck(db, keyCheck)
     return count
   }).immediate()
+  // note: with synchronous=NORMAL a WAL commit can be lost to a power cut; the old key file is retired
+  // right after this returns, so the rotation is forced into the database file first.
+  db.run('PRAGMA wal_checkpoint(FULL)')
   dataKeys.useMasterKey(key)
   return { key, fingerprint: keyCheck.fingerprint, previousFingerprint, rewrappedKeys }
 }

@@ -1,13 +1,15 @@
 /**
- * Restore: every check runs on a private copy before DATA_DIR is touched, and the database lands in
- * DATA_DIR only by one rename at the end. Refused: a file that is not a backup, a wrong passphrase,
+ * Restore: every check runs on a private copy (in the system's temporary directory, which any user
+ * may write, unlike DATA_DIR's parent in a container) before DATA_DIR is touched; the checked
+ * database is then copied into DATA_DIR and put in place by one rename on that filesystem. Refused: a file that is not a backup, a wrong passphrase,
  * a bad checksum, a schema newer than this Enclave, a key that is not the one the backup was
  * written under, and an existing database unless forced. An older schema is migrated forward on
  * the copy.
  */
 import { Database } from 'bun:sqlite'
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { MasterKeySource } from '../config/load-config.ts'
 import { readMasterKeyMaterial } from '../crypto/master-key.ts'
 import { decryptFileWithPassphrase, isEncryptedFile } from '../crypto/stream-cipher.ts'
@@ -31,9 +33,7 @@ export type RestoreOptions = { backupPath: string; dataDir: string; passphrase: 
 
 /** Checks a backup and installs it as DATA_DIR's database, or refuses leaving DATA_DIR as it was. */
 export function restoreBackup(options: RestoreOptions): RestoreResult {
-  const parent = dirname(options.dataDir)
-  if (!existsSync(parent)) mkdirSync(parent, { recursive: true, mode: 0o700 })
-  const work = mkdtempSync(join(parent, '.enclave-restore-'))
+  const work = mkdtempSync(join(tmpdir(), 'enclave-restore-'))
   try {
     return restoreVia(work, options)
   } finally {
@@ -87,9 +87,30 @@ function restoreVia(work: string, { backupPath, dataDir, passphrase, masterKey, 
   const schemaVersion = migrate(db)
   closeDatabase(db)
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  for (const stale of [`${target}-wal`, `${target}-shm`]) rmSync(stale, { force: true })
-  renameSync(candidate, target)
+  installDatabase(candidate, target)
   return { ok: true, header, schemaVersion, databasePath: target }
+}
+
+/**
+ * Puts `candidate` at `target`: copied beside it first (same filesystem, so the rename is atomic),
+ * then the replaced database's WAL files are moved aside, the copy renamed into place, and only
+ * then the old WAL files removed. A failure before the rename puts the WAL files back, so the
+ * database that was there keeps every committed transaction.
+ */
+function installDatabase(candidate: string, target: string): void {
+  const incoming = `${target}.restoring`
+  copyFileSync(candidate, incoming)
+  chmodSync(incoming, 0o600)
+  const walFiles = [`${target}-wal`, `${target}-shm`].filter((path) => existsSync(path))
+  for (const path of walFiles) renameSync(path, `${path}.replaced`)
+  try {
+    renameSync(incoming, target)
+  } catch (error) {
+    for (const path of walFiles) renameSync(`${path}.replaced`, path)
+    rmSync(incoming, { force: true })
+    throw error
+  }
+  for (const path of walFiles) rmSync(`${path}.replaced`, { force: true })
 }
 
 function readCandidate(path: string) {

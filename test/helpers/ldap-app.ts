@@ -1,3 +1,4 @@
+import type { SetupGate } from '../../src/auth/setup-token.ts'
 import { createApp } from '../../src/http/create-app.ts'
 import { startTestApp, req } from './test-app.ts'
 
@@ -5,8 +6,8 @@ import { startTestApp, req } from './test-app.ts'
  * Like startTestApp, with LDAP's timeout shortened when asked (it is fixed at a few seconds in
  * the product), so outage tests finish quickly. Everything else is the real app.
  */
-export function startLdapApp(env: Record<string, string>, options: { timeoutMs?: number; now?: () => number } = {}) {
-  const base = startTestApp(env, options.now)
+export function startLdapApp(env: Record<string, string>, options: { timeoutMs?: number; now?: () => number; setupGate?: SetupGate } = {}) {
+  const base = startTestApp(env, options.now, options.setupGate)
   const ldap = base.deps.config.ldap
   if (options.timeoutMs === undefined || ldap === null) return base
   const deps = { ...base.deps, config: { ...base.deps.config, ldap: { ...ldap, timeoutMs: options.timeoutMs } } }

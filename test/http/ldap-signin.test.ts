@@ -39,6 +39,36 @@ describe.each<LdapMode>(['plain', 'ldaps', 'starttls'])('over %s', (mode) => {
   })
 })
 
+describe('the first account on a server beyond loopback', () => {
+  /** A gate like the one a server listening beyond loopback has: only the setup token opens it. */
+  const closedGate = () => {
+    let isOpen = true
+    return { tokenFile: null, admits: (given: string | undefined) => isOpen && given === 'the-setup-token', close: () => { isOpen = false } }
+  }
+
+  test('is not made by an LDAP sign-in without LDAP_ADMIN_GROUPS: 403 setup_token_required, nothing created', async () => {
+    const { app, deps, audit } = startLdapApp(slapd.env('plain'), { setupGate: closedGate() })
+    const answer = await ldapSignIn(app, 'bob', pw('bob'))
+    expect(answer).toMatchObject({ status: 403, body: { code: 'setup_token_required' }, cookie: null })
+    expect(deps.store.users.countUsers()).toBe(0)
+    expect(audit.entries.at(-1)).toMatchObject({ event: 'signin_failed', method: 'ldap', reason: 'setup_token_required' })
+  })
+
+  test('is made when the directory decides the role (LDAP_ADMIN_GROUPS), and the setup token is then spent', async () => {
+    const gate = closedGate()
+    const { app } = startLdapApp(slapd.env('plain', { LDAP_ADMIN_GROUPS: 'admins' }), { setupGate: gate })
+    expect(await ldapSignIn(app, 'alice', pw('alice'))).toMatchObject({ status: 200, body: { role: 'admin' } })
+    expect(gate.admits('the-setup-token')).toBe(false)
+  })
+
+  test('once an admin exists, LDAP users sign in with the default role', async () => {
+    const { app } = startLdapApp(slapd.env('plain'), { setupGate: closedGate() })
+    const admin = await app.handle(req('POST', '/api/v1/auths/signup', { name: 'Root', email: 'root@example.com', password: PASSWORD, setup_token: 'the-setup-token' }))
+    expect(admin.status).toBe(200)
+    expect(await ldapSignIn(app, 'bob', pw('bob'))).toMatchObject({ status: 200, body: { role: 'pending' } })
+  })
+})
+
 describe('the local account', () => {
   test('is created on the first sign-in and reused after (one user, one identity link)', async () => {
     const { app, deps } = startLdapApp(slapd.env('ldaps'))

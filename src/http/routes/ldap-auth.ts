@@ -60,6 +60,7 @@ export const ldapAuthRoutes = (deps: AuthDeps, ldap: LdapConfig | null, log: Log
           case 'ldap_disabled': throw new HttpError(403, 'ldap_disabled', 'LDAP sign-in is not enabled on this server.')
           case 'no_email': throw new HttpError(400, 'ldap_no_email', 'Your directory entry has no valid email address; ask your directory administrator.')
           case 'email_taken': throw new HttpError(409, 'email_taken', 'An account with your directory email address already exists here; ask an administrator.')
+          case 'setup_token_required': throw new HttpError(403, 'setup_token_required', 'This server has no administrator yet: create the first account with the setup token shown on the server console (also in DATA_DIR/.setup_token), or set LDAP_ADMIN_GROUPS.')
           case 'directory_unavailable': throw new HttpError(503, 'directory_unavailable', 'The directory server is not available right now. Try again later.')
           case 'rate_limited':
             set.headers['retry-after'] = String(result.retryAfterSeconds)
