@@ -35,6 +35,11 @@ export function readClaimText(claims: Claims, path: string): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null
 }
 
+/** Whether the provider says outright that the email is not verified (false, or the string "false"). */
+export function isEmailMarkedUnverified(claims: Claims): boolean {
+  return claims.email_verified === false || claims.email_verified === 'false'
+}
+
 /** Whether the provider vouches for the email: true only for a boolean true (or the string "true" some send). */
 export function isEmailVerified(claims: Claims): boolean {
   return claims.email_verified === true || claims.email_verified === 'true'

@@ -2,7 +2,7 @@ import type { OAuthConfig } from '../config/oauth-variables.ts'
 import type { IdentityProvider } from '../db/identities.ts'
 import type { Role, User } from '../db/users.ts'
 import type { AuthDeps } from './auth-deps.ts'
-import { isEmailVerified, readClaimList, readClaimText, type Claims } from './oidc-claims.ts'
+import { isEmailMarkedUnverified, isEmailVerified, readClaim, readClaimList, readClaimText, type Claims } from './oidc-claims.ts'
 import { isValidEmail } from './sign-up.ts'
 
 export type OidcLoginRefusal =
@@ -33,6 +33,9 @@ export function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcIdentit
   if (email === null || !isValidEmail(email)) return { ok: false, reason: 'email_missing' }
   const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase()
   if (oauth.allowedDomains !== null && !oauth.allowedDomains.includes(domain)) return { ok: false, reason: 'domain_not_allowed' }
+  // note: an address the provider itself calls unverified (a user may have typed it) does not pass the
+  // domain list; providers that send no email_verified at all (Entra ID) are taken at their word.
+  if (oauth.allowedDomains !== null && isEmailMarkedUnverified(claims)) return { ok: false, reason: 'email_not_verified' }
 
   const groups = readClaimList(claims, oauth.claims.groups)
   const blocked = new Set(oauth.blockedGroups.map(fold))
@@ -47,6 +50,8 @@ export function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcIdentit
   if (linkedUser === null && byEmail !== null) {
     if (!oauth.mergeAccountsByEmail) return { ok: false, reason: 'email_taken' }
     if (!isEmailVerified(claims)) return { ok: false, reason: 'email_not_verified' }
+    // note: an account already linked to another person at this provider (an address handed on) is not theirs.
+    if (deps.store.identities.listIdentitiesOfUser(byEmail.id).some((link) => link.provider === identity.provider)) return { ok: false, reason: 'email_taken' }
   }
   if (linkedUser === null && byEmail === null && !oauth.enableSignup) return { ok: false, reason: 'signup_disabled' }
 
@@ -72,7 +77,8 @@ export function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcIdentit
       user = { ...user, role }
     }
     let synced: { added: number; removed: number } | null = null
-    if (oauth.groupManagement !== null) {
+    // note: a provider that sends no groups claim at all (not an empty one) leaves memberships as they are.
+    if (oauth.groupManagement !== null && readClaim(claims, oauth.claims.groups) !== undefined) {
       const sync = deps.store.groups.syncMembershipsFromSource(user.id, 'oidc', groups, oauth.groupManagement.createMissing)
       synced = { added: sync.added.length, removed: sync.removed.length }
     }

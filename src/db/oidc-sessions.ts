@@ -32,6 +32,10 @@ export function createOidcSessionRepo(db: Database, keys: DataKeyRepo, now: () =
     `UPDATE session SET revoked_at = ? WHERE revoked_at IS NULL AND id IN
      (SELECT session_id FROM oidc_session WHERE user_id = ? AND provider = ?)`)
 
+  const revokeOfSid = db.query<void, [number, string, string, Uint8Array]>(
+    `UPDATE session SET revoked_at = ? WHERE revoked_at IS NULL AND id IN
+     (SELECT session_id FROM oidc_session WHERE user_id = ? AND provider = ? AND sid_index = ?)`)
+
   const sidIndex = (provider: string, sid: string) => blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'oidc_session.sid', `${provider}\0${sid}`)
 
   return {
@@ -61,6 +65,11 @@ export function createOidcSessionRepo(db: Database, keys: DataKeyRepo, now: () =
     findUserIdBySid(provider: string, sid: string): UserId | null {
       const rows = selectOwnerOfSid.all(sidIndex(provider, sid))
       return rows.length === 1 ? (rows[0]!.user_id as UserId) : null
+    },
+
+    /** Revokes the user's sessions that came from `provider` with that provider session id; returns how many. */
+    revokeOidcSessionsOfSid(userId: UserId, provider: string, sid: string): number {
+      return revokeOfSid.run(now(), userId, provider, sidIndex(provider, sid)).changes
     },
 
     /** Revokes every session of the user that came from `provider`; returns how many. */

@@ -84,6 +84,24 @@ describe('group management from the provider', () => {
     }
   })
 
+  test('a provider that sends no groups claim at all leaves the memberships as they are; an empty claim clears them', async () => {
+    const app = await appWith({ ENABLE_OAUTH_GROUP_MANAGEMENT: 'true', ENABLE_OAUTH_GROUP_CREATION: 'true' })
+    const original = op.accounts.get('alice')!
+    try {
+      const alice = (await signedInUser(app, 'alice')).user!
+      expect(groupNamesOf(app, alice.id)).toEqual(['admins', 'users'])
+      const { groups: _, ...withoutGroups } = original
+      op.accounts.set('alice', withoutGroups as typeof original) // note: a provider that leaves the claim out entirely
+      await signedInUser(app, 'alice')
+      expect(groupNamesOf(app, alice.id)).toEqual(['admins', 'users'])
+      op.accounts.set('alice', { ...original, groups: [] })
+      await signedInUser(app, 'alice')
+      expect(groupNamesOf(app, alice.id)).toEqual([])
+    } finally {
+      op.accounts.set('alice', original)
+    }
+  })
+
   test('a nested groups claim works, and unknown groups are not created without ENABLE_OAUTH_GROUP_CREATION', async () => {
     const app = await appWith({ ENABLE_OAUTH_GROUP_MANAGEMENT: 'true', OAUTH_GROUPS_CLAIM: 'realm_access.roles' })
     app.deps.store.groups.ensureGroup('admin', 'local')

@@ -114,6 +114,10 @@ describe('accounts from single sign-on', () => {
     expect(errorOf(refused.location)).toContain('email domain')
     expect(app.deps.store.users.countUsers()).toBe(0)
     expect((await signIn(new Map(), app.url, op, 'bob')).location).toBe('/')
+    // carol's address is in the domain, but her provider says it is not verified: it can't vouch for the domain
+    const unverified = await signIn(new Map(), app.url, op, 'carol')
+    expect(errorOf(unverified.location)).toContain('not verified')
+    expect(app.deps.store.users.countUsers()).toBe(1)
   })
 
   test('OAUTH_BLOCKED_GROUPS refuses members of those groups and creates nothing', async () => {
@@ -148,6 +152,23 @@ describe('accounts from single sign-on', () => {
     // the merged account keeps its local password
     const signin = await app.app.handle(req('POST', '/api/v1/auths/signin', { email: 'bob@example.org', password: PASSWORD }))
     expect(signin.status).toBe(200)
+  })
+
+  test('merging by email never links an account that is already linked to another person at the same provider', async () => {
+    const app = await appWith({ ENABLE_OAUTH_SIGNUP: 'true', OAUTH_MERGE_ACCOUNTS_BY_EMAIL: 'true' })
+    const bobLocal = await signUp(app.app, 'bob@example.org')
+    expect((await signIn(new Map(), app.url, op, 'bob')).location).toBe('/')
+    // the provider hands bob's verified address to a new person (another sub)
+    const original = op.accounts.get('dave')
+    op.accounts.set('dave', { ...op.accounts.get('bob')!, email: 'bob@example.org', email_verified: true })
+    try {
+      const refused = await signIn(new Map(), app.url, op, 'dave')
+      expect(errorOf(refused.location)).toContain('already exists')
+      expect(app.deps.store.identities.listIdentitiesOfUser(bobLocal.id as never)).toHaveLength(1)
+    } finally {
+      if (original === undefined) op.accounts.delete('dave')
+      else op.accounts.set('dave', original)
+    }
   })
 
   test('an account made by single sign-on can never set a local password', async () => {

@@ -151,7 +151,11 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
       const identity = sub === null ? null : oidcIdentityOf(providerId, issuer, sub)
       const userId = identity !== null ? auth.store.identities.findUserIdByIdentity(identity.provider, identity.subject)
         : auth.store.oidcSessions.findUserIdBySid(providerId, sid!)
-      const revoked = userId === null ? 0 : auth.store.oidcSessions.revokeOidcSessionsOfUser(userId, providerId)
+      // note: a token naming a sub ends every session of that user from the provider; one naming only a
+      // sid ends the sessions of that one provider session (one device), as the spec says.
+      const revoked = userId === null ? 0 : sub === null
+        ? auth.store.oidcSessions.revokeOidcSessionsOfSid(userId, providerId, sid!)
+        : auth.store.oidcSessions.revokeOidcSessionsOfUser(userId, providerId)
       auth.audit.record({ event: 'backchannel_logout', targetId: userId, ip, method: 'oidc', details: { provider: providerId, sessions_revoked: revoked, by_sid: sub === null } })
       return answer(200)
     })
