@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeBackupFile } from '../../src/db/backup-file.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
@@ -11,7 +11,7 @@ import { closeDatabase, openDatabase } from '../../src/db/open-database.ts'
 import { keyForNewDatabase } from '../../src/db/unlock.ts'
 import { EMAIL_INDEX_OWNER } from '../../src/db/users.ts'
 import { generateKey } from '../../src/crypto/random.ts'
-import { runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
+import { binaryForAnyUser, runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
 import { seedDataDir } from '../helpers/seed-store.ts'
 
 const tempDir = tempDirsRemovedAfterAll()
@@ -188,8 +188,32 @@ describe('enclave restore refuses before touching the data directory', () => {
     await refusedRestore(cwd, 'b.backup', { ENCRYPTION_KEY_FILE: keyFile }, 'database_exists')
     const forced = await runBinary(['restore', 'b.backup', '--data-dir', target, '--force'], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile, PORT: '1' } })
     expect(forced.code).toBe(0)
+    // the replaced database's WAL files and the copy made on the way are gone; nothing else is left behind
+    expect(readdirSync(target).filter((name) => /restoring|replaced|-wal$|-shm$/.test(name))).toEqual([])
     const status = await runBinary(['keys', 'status', '--data-dir', target], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })
     expect(status.stdout).toContain('4 owners')
+  })
+
+  test('as an unprivileged user into a data directory whose parent it may not write (the container: DATA_DIR=/data)', async () => {
+    const { cwd, keyFile } = seededDir()
+    await runBinary(['backup', 'b.backup'], { cwd })
+    const nobody = 65534
+    const binary = binaryForAnyUser(tempDir)
+    // the user can reach its files but write only in its own data directory
+    chmodSync(cwd, 0o755)
+    for (const file of ['b.backup', 'master.key']) chownSync(join(cwd, file), nobody, nobody)
+    const parent = join(cwd, 'srv')
+    const target = join(parent, 'data')
+    mkdirSync(target, { recursive: true, mode: 0o700 })
+    chmodSync(parent, 0o755)
+    chownSync(target, nobody, nobody)
+    const child = Bun.spawn(['setpriv', `--reuid=${nobody}`, `--regid=${nobody}`, '--clear-groups', binary, 'restore', 'b.backup', '--data-dir', target], {
+      cwd, env: { PATH: process.env.PATH ?? '', ENCRYPTION_KEY_FILE: keyFile, PORT: '1' }, stdout: 'pipe', stderr: 'pipe',
+    })
+    const [code, stderr] = [await child.exited, await new Response(child.stderr).text()]
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+    expect(readdirSync(parent)).toEqual(['data'])
+    expect(readdirSync(target)).toContain('enclave.db')
   })
 
   test('a newer schema', async () => {
