@@ -66,6 +66,32 @@ describe('first start', () => {
     }
   })
 
+  test('an existing empty DATA_DIR (a fresh clone\'s ./data, holding only .gitkeep) is made 0700 without a warning', () => {
+    mkdirSync(dataDir, { recursive: true, mode: 0o755 })
+    chmodSync(dataDir, 0o755)
+    writeFileSync(join(dataDir, '.gitkeep'), '')
+    const store = open()
+    try {
+      expect(mode(dataDir)).toBe(0o700)
+      expect(store.info.warnings).toEqual([])
+    } finally {
+      store.close()
+    }
+  })
+
+  test('an existing DATA_DIR holding other files, that others may read, keeps its mode and gets a warning, not a refusal', () => {
+    mkdirSync(dataDir, { recursive: true })
+    chmodSync(dataDir, 0o755)
+    writeFileSync(join(dataDir, 'notes.txt'), 'mine')
+    const store = open()
+    try {
+      expect(mode(dataDir)).toBe(0o755)
+      expect(store.info.warnings).toEqual([expect.stringContaining(`chmod 700 ${dataDir}`)])
+    } finally {
+      store.close()
+    }
+  })
+
   test('with ENCRYPTION_KEY, writes no key file', () => {
     const store = open({ kind: 'env', value: OTHER_HEX })
     store.close()
@@ -74,13 +100,6 @@ describe('first start', () => {
     expect(store.info.keyFingerprint).toBe(keyFingerprint(Buffer.from(OTHER_HEX, 'hex')))
   })
 
-  test('an existing DATA_DIR that others may read gets a warning, not a refusal', () => {
-    mkdirSync(dataDir)
-    chmodSync(dataDir, 0o755)
-    const store = open()
-    store.close()
-    expect(store.info.warnings).toEqual([expect.stringContaining(`chmod 700 ${dataDir}`)])
-  })
 })
 
 describe('reopening', () => {

@@ -4,7 +4,7 @@
  * checked before anything is written, so a refused start leaves the disk as it found it.
  */
 import type { Database } from 'bun:sqlite'
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { MasterKeySource } from '../config/load-config.ts'
 import { writeNewKeyFile } from '../crypto/key-files.ts'
@@ -79,6 +79,8 @@ export function openStore({ dataDir, masterKey, now, previousMasterKey = null }:
   }
 
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  // note: an empty directory (a fresh clone's ./data holds only .gitkeep) is taken as ours to make private.
+  else if (readdirSync(dataDir).every((name) => name === '.gitkeep')) chmodSync(dataDir, 0o700)
   else warnings.push(...warnDataDirMode(dataDir))
   let chosen = material
   let generatedKeyFile: string | null = null
