@@ -12,7 +12,8 @@
  * (memory-hard, 128 MiB by default) so a stolen backup resists passphrase guessing.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto'
-import { closeSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
+import { encodeFramedHeader, readFramedHeader, writeAll } from './framed-header.ts'
 import { deriveKeyFromPassphrase, DEFAULT_KDF_PARAMS, type KdfParams } from './key-derivation.ts'
 import { generateBytes } from './random.ts'
 
@@ -102,31 +103,19 @@ export function decryptFileWithPassphrase(inputPath: string, outputPath: string,
 }
 
 function encodeHeader(header: StreamHeader): Buffer {
-  const json = Buffer.from(JSON.stringify(header))
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(json.length)
-  return Buffer.concat([Buffer.from(ENCRYPTED_MAGIC, 'latin1'), length, json])
+  return encodeFramedHeader(ENCRYPTED_MAGIC, header)
 }
 
 function readHeader(fd: number): { ok: true; header: StreamHeader; headerBytes: Buffer } | { ok: false; reason: 'not_encrypted' | 'malformed_header' } {
-  const prefix = Buffer.alloc(12)
-  if (readSync(fd, prefix, 0, 12, 0) !== 12 || prefix.subarray(0, 8).toString('latin1') !== ENCRYPTED_MAGIC) return { ok: false, reason: 'not_encrypted' }
-  const length = prefix.readUInt32BE(8)
-  if (length < 2 || length > MAX_HEADER_BYTES) return { ok: false, reason: 'malformed_header' }
-  const json = Buffer.alloc(length)
-  if (readSync(fd, json, 0, length, 12) !== length) return { ok: false, reason: 'malformed_header' }
-  let header: StreamHeader
-  try {
-    header = JSON.parse(json.toString('utf8')) as StreamHeader
-  } catch {
-    return { ok: false, reason: 'malformed_header' }
-  }
+  const framed = readFramedHeader(fd, ENCRYPTED_MAGIC, MAX_HEADER_BYTES)
+  if (!framed.ok) return { ok: false, reason: framed.reason === 'wrong_magic' ? 'not_encrypted' : 'malformed_header' }
+  const header = framed.value as StreamHeader
   // note: bounds on the KDF parameters keep a hostile header from asking for unbounded memory or time.
   const valid = header.format === 1 && header.kdf === 'scrypt' && [2 ** 14, 2 ** 15, 2 ** 16, 2 ** 17, 2 ** 18, 2 ** 19, 2 ** 20].includes(header.N)
     && header.r === 8 && header.p === 1 && typeof header.salt === 'string' && Buffer.from(header.salt, 'base64').length === 16
     && header.chunkBytes === CHUNK_BYTES && typeof header.noncePrefix === 'string' && Buffer.from(header.noncePrefix, 'base64').length === 7
   if (!valid) return { ok: false, reason: 'malformed_header' }
-  return { ok: true, header, headerBytes: Buffer.concat([prefix, json]) }
+  return { ok: true, header, headerBytes: framed.bytes }
 }
 
 function nonceFor(header: StreamHeader, counter: number, isLast: boolean): Buffer {
@@ -146,9 +135,4 @@ function readFully(fd: number, buffer: Buffer, position: number): number {
     total += read
   }
   return total
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let written = 0
-  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written)
 }

@@ -9,7 +9,8 @@
  * database, and restoring it needs the same master key.
  */
 import { createHash } from 'node:crypto'
-import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { encodeFramedHeader, readFramedHeader, writeAll } from '../crypto/framed-header.ts'
 
 export const BACKUP_MAGIC = 'ENCLBKP1'
 export const BACKUP_FORMAT_VERSION = 1
@@ -34,12 +35,9 @@ export type ReadHeaderResult =
 export function writeBackupFile(databasePath: string, outputPath: string, facts: Omit<BackupHeader, 'format' | 'databaseBytes' | 'sha256'>): BackupHeader {
   const databaseBytes = statSync(databasePath).size
   const header: BackupHeader = { format: BACKUP_FORMAT_VERSION, ...facts, databaseBytes, sha256: hashFile(databasePath, 0, databaseBytes) }
-  const json = Buffer.from(JSON.stringify(header))
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(json.length)
   const output = openSync(outputPath, 'wx', 0o600)
   try {
-    writeAll(output, Buffer.concat([Buffer.from(BACKUP_MAGIC, 'latin1'), length, json]))
+    writeAll(output, encodeFramedHeader(BACKUP_MAGIC, header))
     copyRange(databasePath, 0, databaseBytes, output)
   } finally {
     closeSync(output)
@@ -51,24 +49,15 @@ export function writeBackupFile(databasePath: string, outputPath: string, facts:
 export function readBackupHeader(path: string): ReadHeaderResult {
   const fd = openSync(path, 'r')
   try {
-    const prefix = Buffer.alloc(12)
-    if (readSync(fd, prefix, 0, 12, 0) !== 12 || prefix.subarray(0, 8).toString('latin1') !== BACKUP_MAGIC) return { ok: false, reason: 'not_a_backup' }
-    const length = prefix.readUInt32BE(8)
-    if (length < 2 || length > MAX_HEADER_BYTES) return { ok: false, reason: 'malformed_header' }
-    const json = Buffer.alloc(length)
-    if (readSync(fd, json, 0, length, 12) !== length) return { ok: false, reason: 'malformed_header' }
-    let header: BackupHeader
-    try {
-      header = JSON.parse(json.toString('utf8')) as BackupHeader
-    } catch {
-      return { ok: false, reason: 'malformed_header' }
-    }
-    if (typeof header !== 'object' || header === null || typeof header.format !== 'number') return { ok: false, reason: 'malformed_header' }
+    const framed = readFramedHeader(fd, BACKUP_MAGIC, MAX_HEADER_BYTES)
+    if (!framed.ok) return { ok: false, reason: framed.reason === 'wrong_magic' ? 'not_a_backup' : 'malformed_header' }
+    const header = framed.value as BackupHeader
+    if (typeof header.format !== 'number') return { ok: false, reason: 'malformed_header' }
     if (header.format !== BACKUP_FORMAT_VERSION) return { ok: false, reason: 'unknown_format' }
     const valid = Number.isSafeInteger(header.schemaVersion) && header.schemaVersion >= 1 && typeof header.keyFingerprint === 'string'
       && /^[0-9a-f]{4}(-[0-9a-f]{4}){3}$/.test(header.keyFingerprint) && typeof header.createdAt === 'string'
       && Number.isSafeInteger(header.databaseBytes) && header.databaseBytes > 0 && typeof header.sha256 === 'string' && /^[0-9a-f]{64}$/.test(header.sha256)
-    return valid ? { ok: true, header, payloadOffset: 12 + length } : { ok: false, reason: 'malformed_header' }
+    return valid ? { ok: true, header, payloadOffset: framed.bytes.length } : { ok: false, reason: 'malformed_header' }
   } finally {
     closeSync(fd)
   }
@@ -112,9 +101,4 @@ function forEachChunk(path: string, offset: number, length: number, use: (chunk:
   } finally {
     closeSync(fd)
   }
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let written = 0
-  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written)
 }
