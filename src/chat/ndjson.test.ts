@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { DEFAULT_MAX_LINE_BYTES, NdjsonError, readNdjsonLines, readNdjsonValues, type ByteSource } from './ndjson.ts'
+import { DEFAULT_MAX_LINE_BYTES, NdjsonError, readNdjsonBatches, readNdjsonLines, readNdjsonValues, type ByteSource } from './ndjson.ts'
 
 const encode = (text: string) => new TextEncoder().encode(text)
 
@@ -61,6 +61,15 @@ describe('split invariance (fast-check)', () => {
       const whole = await collect(readNdjsonLines(chunksOf([bytes])))
       expect(await collect(readNdjsonLines(chunksOf(splitAt(bytes, cuts))))).toEqual(whole)
       expect(await collect(readNdjsonLines(streamOf(splitAt(bytes, cuts))))).toEqual(whole)
+    }))
+  })
+
+  test('batches, flattened, are the values, however the bytes are cut; none is empty', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(fc.jsonValue(), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 16 }), async (values, cuts) => {
+      const bytes = encode(values.map((value) => JSON.stringify(value) + '\n\n').join(''))
+      const batches = await collect(readNdjsonBatches(streamOf(splitAt(bytes, cuts))))
+      expect(batches.every((batch) => batch.length > 0)).toBe(true)
+      expect(batches.flat()).toEqual(JSON.parse(JSON.stringify(values)))
     }))
   })
 
@@ -138,6 +147,41 @@ describe('values', () => {
     expect(error.reason).toBe('invalid_json')
     expect(error.lineNumber).toBe(3)
     expect(error.message).not.toContain('SECRET')
+  })
+})
+
+describe('batches', () => {
+  test('the values a read completed come together; the stream\'s first line comes alone', async () => {
+    const reads = [encode('{"n":1}\n{"n":2}\n{"n":3}\n{"n"'), encode(':4}\n\n{"n":5}\n'), encode('{"n":6}')]
+    expect(await collect(readNdjsonBatches(chunksOf(reads)))).toEqual([[{ n: 1 }], [{ n: 2 }, { n: 3 }], [{ n: 4 }, { n: 5 }], [{ n: 6 }]])
+  })
+
+  test('a line that is not JSON: the values before it in the same read come first, then the error with its number', async () => {
+    const seen: unknown[][] = []
+    const error = await failureOf((async () => {
+      for await (const batch of readNdjsonBatches(chunksOf([encode('{"n":1}\n{"n":2}\n\n{"n":3}\nnope SECRET\n{"n":5}\n')]))) seen.push(batch)
+    })())
+    expect(seen).toEqual([[{ n: 1 }], [{ n: 2 }, { n: 3 }]])
+    expect([error.reason, error.lineNumber]).toEqual(['invalid_json', 5])
+    expect(error.message).not.toContain('SECRET')
+  })
+
+  test('a line too long: the lines before it in the same read come first, then the error with its number', async () => {
+    const seen: unknown[][] = []
+    const error = await failureOf((async () => {
+      for await (const batch of readNdjsonBatches(chunksOf([encode('1\n2\n3\n123456789\n4\n')]), { maxLineBytes: 8 })) seen.push(batch)
+    })())
+    expect(seen).toEqual([[1], [2, 3]])
+    expect([error.reason, error.lineNumber]).toEqual(['line_too_long', 4])
+  })
+
+  test('line numbers count blank lines and carry across reads', async () => {
+    const error = await failureOf(collect(readNdjsonBatches(chunksOf([encode('{}\n\n'), encode('\r\n{}\n'), encode('  \n{bad\n')]))))
+    expect([error.reason, error.lineNumber]).toEqual(['invalid_json', 6])
+  })
+
+  test('lines of whitespace other than ASCII (no-break space, BOM) are blank, as before', async () => {
+    expect(await collect(readNdjsonLines(chunksOf([encode('\u00a0\n\ufeff \n{}\n')])))).toEqual(['{}'])
   })
 })
 

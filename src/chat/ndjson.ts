@@ -1,9 +1,9 @@
 /**
  * Newline-delimited JSON (https://github.com/ndjson/ndjson-spec), as Ollama streams it: bytes in,
- * one line or one parsed value out. Lines split on the byte 0x0A, which never occurs inside a
- * multi-byte UTF-8 character, so a character cut across two chunks is decoded whole. A line may
- * end in CRLF; blank lines are skipped; the last line needs no newline. A line longer than
- * `maxLineBytes` throws instead of growing the buffer without bound.
+ * one line or one parsed value out, or the values each read completed as one batch. Lines split on
+ * the byte 0x0A, which never occurs inside a multi-byte UTF-8 character, so a character cut across
+ * two chunks is decoded whole. A line may end in CRLF; blank lines are skipped; the last line needs
+ * no newline. A line longer than `maxLineBytes` throws instead of growing the buffer without bound.
  */
 /** Where bytes come from: a fetch body, or any async iterable of chunks. */
 export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>
@@ -24,53 +24,109 @@ export class NdjsonError extends Error {
 
 const NEWLINE = 0x0a
 const CARRIAGE_RETURN = 0x0d
+const OPENING_BRACE = 0x7b
 // note: ignoreBOM keeps a U+FEFF where it was, so a line reads the same wherever the chunks split.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
 
 /** Yields each non-blank line, without its line ending. Stopping early cancels the source. */
 export async function* readNdjsonLines(source: ByteSource, limits?: NdjsonLimits): AsyncGenerator<string> {
-  for await (const [, line] of readNumberedLines(source, limits)) yield line
+  for await (const { texts } of readLineRuns(source, limits)) for (const text of texts) if (!isBlank(text)) yield text
 }
 
 /** Yields each line parsed as JSON; a line that is not JSON throws `NdjsonError('invalid_json')`. */
 export async function* readNdjsonValues(source: ByteSource, limits?: NdjsonLimits): AsyncGenerator<unknown> {
-  for await (const [lineNumber, line] of readNumberedLines(source, limits)) {
-    let value: unknown
-    try {
-      value = JSON.parse(line)
-    } catch {
-      throw new NdjsonError('invalid_json', lineNumber, 'not valid JSON')
+  for await (const batch of readNdjsonBatches(source, limits)) yield* batch
+}
+
+/**
+ * Yields the lines parsed as JSON, a batch for each read of the source that completed at least one
+ * line: what arrived together is handed over together, without a promise per line. The first line
+ * comes in a batch of its own. A failing line first yields the values before it, then throws.
+ */
+export async function* readNdjsonBatches(source: ByteSource, limits?: NdjsonLimits): AsyncGenerator<unknown[]> {
+  for await (const { firstNumber, texts } of readLineRuns(source, limits)) {
+    const values: unknown[] = []
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i]!
+      if (isBlank(text)) continue
+      try {
+        values.push(JSON.parse(text))
+      } catch {
+        if (values.length > 0) yield values
+        throw new NdjsonError('invalid_json', firstNumber + i, 'not valid JSON')
+      }
     }
-    yield value
+    if (values.length > 0) yield values
   }
 }
 
-/** Yields [line number counting from 1, blank lines included; text] for each non-blank line. */
-async function* readNumberedLines(source: ByteSource, limits: NdjsonLimits = { maxLineBytes: DEFAULT_MAX_LINE_BYTES }): AsyncGenerator<[number, string]> {
+/** Consecutive lines without their line endings, blank ones included; the first is line `firstNumber` (from 1). */
+type LineRun = { firstNumber: number; texts: string[] }
+
+/**
+ * Yields the lines each read completed (the stream's first line in a run of its own), or throws
+ * `line_too_long` after yielding the lines before the long one.
+ */
+async function* readLineRuns(source: ByteSource, limits: NdjsonLimits = { maxLineBytes: DEFAULT_MAX_LINE_BYTES }): AsyncGenerator<LineRun> {
   let pending: Uint8Array[] = []
   let pendingBytes = 0
   let lineNumber = 1
-  const tooLong = () => new NdjsonError('line_too_long', lineNumber, `longer than ${limits.maxLineBytes} bytes`)
+  const tooLong = (number: number) => new NdjsonError('line_too_long', number, `longer than ${limits.maxLineBytes} bytes`)
 
   for await (const chunk of iterateBytes(source)) {
-    let start = 0
-    for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
-      if (pendingBytes + end - start > limits.maxLineBytes) throw tooLong()
-      const line = decodeLine(concat(pending, pendingBytes, chunk.subarray(start, end)))
+    const lastNewline = chunk.lastIndexOf(NEWLINE)
+    const complete = lastNewline === -1 ? null : concat(pending, pendingBytes, chunk.subarray(0, lastNewline + 1))
+    const rest = lastNewline === -1 ? chunk : chunk.subarray(lastNewline + 1)
+    if (complete !== null) {
       pending = []
       pendingBytes = 0
-      start = end + 1
-      if (line.trim() !== '') yield [lineNumber, line]
-      lineNumber++
+      // note: the first line goes alone, so the first token is out before the rest of its read is parsed.
+      const firstEnd = lineNumber === 1 ? complete.indexOf(NEWLINE) + 1 : 0
+      for (const part of firstEnd > 0 && firstEnd < complete.length ? [complete.subarray(0, firstEnd), complete.subarray(firstEnd)] : [complete]) {
+        const { texts, longLine } = splitLines(part, lineNumber, limits.maxLineBytes)
+        if (texts.length > 0) yield { firstNumber: lineNumber, texts }
+        if (longLine !== null) throw tooLong(longLine)
+        lineNumber += texts.length
+      }
     }
-    if (start < chunk.length) {
-      pendingBytes += chunk.length - start
-      if (pendingBytes > limits.maxLineBytes) throw tooLong()
-      pending.push(chunk.slice(start)) // a copy: some sources reuse their buffers
+    if (rest.length > 0) {
+      pendingBytes += rest.length
+      if (pendingBytes > limits.maxLineBytes) throw tooLong(lineNumber)
+      pending.push(rest.slice()) // a copy: some sources reuse their buffers
     }
   }
   const last = decodeLine(concat(pending, pendingBytes, new Uint8Array(0)))
-  if (last.trim() !== '') yield [lineNumber, last]
+  if (!isBlank(last)) yield { firstNumber: lineNumber, texts: [last] }
+}
+
+/**
+ * Splits bytes that end in a newline into lines without their endings, decoded in one go. A line
+ * longer than `maxLineBytes` (its LF excluded) ends the split: the lines before it are returned,
+ * and its number as `longLine`.
+ */
+function splitLines(bytes: Uint8Array, firstNumber: number, maxLineBytes: number): { texts: string[]; longLine: number | null } {
+  let keptBytes = bytes.length
+  let longLine: number | null = null
+  if (bytes.length - 1 > maxLineBytes) {
+    for (let start = 0, number = firstNumber; start < bytes.length; number++) {
+      const end = bytes.indexOf(NEWLINE, start)
+      if (end - start > maxLineBytes) {
+        keptBytes = start
+        longLine = number
+        break
+      }
+      start = end + 1
+    }
+  }
+  // note: LF never occurs inside a multi-byte character, so decoding all lines at once reads them as one at a time would.
+  const texts = keptBytes === 0 ? [] : decoder.decode(bytes.subarray(0, keptBytes - 1)).split('\n')
+  for (let i = 0; i < texts.length; i++) if (texts[i]!.endsWith('\r')) texts[i] = texts[i]!.slice(0, -1)
+  return { texts, longLine }
+}
+
+/** Whether a line holds nothing but whitespace; a line that starts with `{` (almost every one) is answered without trimming. */
+function isBlank(text: string): boolean {
+  return text.length === 0 || (text.charCodeAt(0) !== OPENING_BRACE && text.trim() === '')
 }
 
 async function* iterateBytes(source: ByteSource): AsyncGenerator<Uint8Array> {

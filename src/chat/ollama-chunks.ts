@@ -47,15 +47,18 @@ export type OllamaModel = {
 export function toChatChunk(value: unknown): ChatChunk {
   const chunk = fieldsOf(value, 'chat chunk')
   const done = chunk.required('done', isBoolean)
-  const base = { model: chunk.required('model', isString), createdAt: chunk.required('created_at', isString) }
+  const model = chunk.required('model', isString)
+  const createdAt = chunk.required('created_at', isString)
   // note: older Ollama versions leave `message` out of the final chunk (docs/api.md, "Final response")
   const rawMessage = done ? chunk.optional('message', isRecord) : chunk.required('message', isRecord)
   const message = rawMessage === null ? null : fieldsOf(rawMessage, 'chat message')
   message?.required('role', isString)
-  const text = { content: message?.required('content', isString) ?? '', thinking: message?.optional('thinking', isString) ?? null }
-  if (!done) return { done, ...base, ...text }
+  const content = message?.required('content', isString) ?? ''
+  const thinking = message?.optional('thinking', isString) ?? null
+  // note: literals rather than spreads: this runs for every chunk of every answer.
+  if (!done) return { done, model, createdAt, content, thinking }
   return {
-    done, ...base, ...text,
+    done, model, createdAt, content, thinking,
     doneReason: chunk.optional('done_reason', isString),
     stats: {
       totalDurationNs: chunk.optional('total_duration', isCount),
@@ -113,25 +116,37 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Reads fields of `value`, an object; Ollama's error line throws `ollama_error` instead. */
-function fieldsOf(value: unknown, what: string) {
+function fieldsOf(value: unknown, what: string): Fields {
   if (!isRecord(value)) throw new OllamaError('bad_response', `Ollama sent a ${what} that is not a JSON object.`)
   if (value.error !== undefined) {
     const said = typeof value.error === 'string' ? `: ${JSON.stringify(excerpt(value.error))}` : '.'
     throw new OllamaError('ollama_error', `Ollama reported an error mid-stream${said}`)
   }
-  const wrong = (key: string) => new OllamaError('bad_response', `Ollama sent a ${what} whose \`${key}\` is missing or of the wrong type.`)
-  return {
-    required<T>(key: string, is: (field: unknown) => field is T): T {
-      const field = value[key]
-      if (!is(field)) throw wrong(key)
-      return field
-    },
-    optional<T>(key: string, is: (field: unknown) => field is T): T | null {
-      const field = value[key]
-      if (field === undefined || field === null) return null
-      if (!is(field)) throw wrong(key)
-      return field
-    },
+  return new Fields(value, what)
+}
+
+/**
+ * The checked reads of one object's fields. A class rather than closures: a long answer checks
+ * thousands of chunks a second, and methods on a prototype cost no allocation per chunk.
+ */
+class Fields {
+  constructor(private readonly value: Record<string, unknown>, private readonly what: string) {}
+
+  required<T>(key: string, is: (field: unknown) => field is T): T {
+    const field = this.value[key]
+    if (!is(field)) throw this.wrong(key)
+    return field
+  }
+
+  optional<T>(key: string, is: (field: unknown) => field is T): T | null {
+    const field = this.value[key]
+    if (field === undefined || field === null) return null
+    if (!is(field)) throw this.wrong(key)
+    return field
+  }
+
+  private wrong(key: string): OllamaError {
+    return new OllamaError('bad_response', `Ollama sent a ${this.what} whose \`${key}\` is missing or of the wrong type.`)
   }
 }
 

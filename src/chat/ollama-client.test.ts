@@ -152,6 +152,32 @@ describe('chat', () => {
     expect(error.message).toContain(named)
   })
 
+  test('chatBatches: the chunks of each read together, the first chunk alone, nothing after `done`', async () => {
+    const line = (content: string, done = false) => JSON.stringify({ model: 'm', created_at: 't', message: { role: 'assistant', content }, done }) + '\n'
+    const reads = [line('a') + line('b') + line('c'), line('d') + line('', true) + line('after the end')]
+    const answer = () => new Response(new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const read of reads) controller.enqueue(new TextEncoder().encode(read))
+        controller.close()
+      },
+    }))
+    const batches = await collect(clientFor(fake.url, async () => answer()).chatBatches({ model: 'm', messages: question, signal: new AbortController().signal }))
+    expect(batches.map((batch) => batch.map((chunk) => (chunk.done ? 'done' : chunk.content)))).toEqual([['a'], ['b', 'c'], ['d', 'done']])
+  })
+
+  test('chatBatches: a chunk of the wrong shape ends the stream after the good chunks of its read', async () => {
+    const good = JSON.stringify({ model: 'm', created_at: 't', message: { role: 'assistant', content: 'ok' }, done: false })
+    const body = `${good}\n${good}\n${good}\n{"model":"m","done":false}\n${good}\n`
+    const seen: string[][] = []
+    const error = await failureOf((async () => {
+      for await (const batch of clientFor(fake.url, async () => new Response(body)).chatBatches({ model: 'm', messages: question, signal: new AbortController().signal })) {
+        seen.push(batch.map((chunk) => chunk.content))
+      }
+    })())
+    expect(seen).toEqual([['ok'], ['ok', 'ok']])
+    expect(error.reason).toBe('bad_response')
+  })
+
   test('a final chunk without `message`, as older versions send it, is accepted', async () => {
     const chunks = await chatWith({ fault: { kind: 'raw_line', afterChunks: 1, line: '{"model":"m","created_at":"t","done":true,"eval_count":1}' } })
     expect(chunks.at(-1)).toMatchObject({ done: true, content: '', doneReason: null, stats: { evalCount: 1, totalDurationNs: null } })

@@ -12,7 +12,7 @@
  * so a prompt never travels to another host. Lines are capped (`ndjson.ts`), every chunk is checked
  * before use, and an error message quotes at most a short excerpt of what Ollama said.
  */
-import { NdjsonError, readNdjsonValues } from './ndjson.ts'
+import { NdjsonError, readNdjsonBatches, readNdjsonValues } from './ndjson.ts'
 import {
   excerpt, isRecord, toChatChunk, toOllamaModel, toPullProgress, type ChatChunk, type OllamaModel, type PullProgress,
 } from './ollama-chunks.ts'
@@ -29,6 +29,8 @@ export type Fetch = (url: string, init: RequestInit) => Promise<Response>
 export type ChatMessage = { role: 'system' | 'user' | 'assistant' | 'tool'; content: string; images?: string[] }
 /** Model parameters as the Modelfile names them (`temperature`, `num_ctx`, `seed`, ...). */
 export type ModelOptions = Readonly<Record<string, unknown>>
+/** One /api/chat request; aborting `signal` closes it. */
+export type ChatRequest = { model: string; messages: readonly ChatMessage[]; options?: ModelOptions; signal: AbortSignal }
 
 export type OllamaClient = ReturnType<typeof createOllamaClient>
 
@@ -86,6 +88,28 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
     })
   }
 
+  /**
+   * As `chat`, a batch for each read from Ollama: the chunks that arrived together, so a caller can
+   * pass a burst on at once. Nothing follows the `done` chunk. A bad chunk ends the stream with
+   * its error after the batch of the good ones before it.
+   */
+  function chatBatches({ model, messages, options, signal }: ChatRequest): AsyncGenerator<ChatChunk[]> {
+    return streamCall(signal, async function* (call) {
+      const response = await send(call, 'POST', '/api/chat', { model, messages, ...(options ? { options } : {}), stream: true }, model)
+      for await (const values of readNdjsonBatches(watchBody(response, call))) {
+        const { checked, failure } = checkEach(values, toChatChunk)
+        const doneAt = checked.findIndex((chunk) => chunk.done)
+        if (doneAt !== -1) {
+          yield checked.slice(0, doneAt + 1)
+          return
+        }
+        if (checked.length > 0) yield checked
+        if (failure !== null) throw failure
+      }
+      throw new OllamaError('bad_response', "Ollama's answer ended before its final chunk.")
+    })
+  }
+
   return {
     /** Lists the installed models (GET /api/tags). */
     async listModels(options: { signal?: AbortSignal } = {}): Promise<OllamaModel[]> {
@@ -98,17 +122,11 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
      * Streams the next assistant message (POST /api/chat). Content chunks come first; the last
      * chunk has `done: true` and the statistics. The request starts when iteration does.
      */
-    chat({ model, messages, options, signal }: { model: string; messages: readonly ChatMessage[]; options?: ModelOptions; signal: AbortSignal }): AsyncGenerator<ChatChunk> {
-      return streamCall(signal, async function* (call) {
-        const response = await send(call, 'POST', '/api/chat', { model, messages, ...(options ? { options } : {}), stream: true }, model)
-        for await (const value of readNdjsonValues(watchBody(response, call))) {
-          const chunk = toChatChunk(value)
-          yield chunk
-          if (chunk.done) return
-        }
-        throw new OllamaError('bad_response', "Ollama's answer ended before its final chunk.")
-      })
+    async *chat(request: ChatRequest): AsyncGenerator<ChatChunk> {
+      for await (const batch of chatBatches(request)) yield* batch
     },
+
+    chatBatches,
 
     /** Streams download progress for a model (POST /api/pull); the last item has status `success`. */
     pull({ name, signal }: { name: string; signal: AbortSignal }): AsyncGenerator<PullProgress> {
@@ -138,6 +156,19 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
 }
 
 type Call = ReturnType<typeof startCall>
+
+/** Checks values in order until one fails: the good ones before it, and its error (or null). */
+function checkEach<T>(values: readonly unknown[], check: (value: unknown) => T): { checked: T[]; failure: unknown } {
+  const checked: T[] = []
+  for (const value of values) {
+    try {
+      checked.push(check(value))
+    } catch (error) {
+      return { checked, failure: error }
+    }
+  }
+  return { checked, failure: null }
+}
 
 /** One request's deadlines and abort wiring; `end()` releases them and closes the request. */
 function startCall(callerSignal: AbortSignal | undefined, timeouts: OllamaTimeouts) {
