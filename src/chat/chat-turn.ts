@@ -37,7 +37,6 @@ export type ChatTurnDeps = {
 export type TurnStart = { ok: true; stream: LiveStream; done: Promise<void> } | { ok: false; code: FrameErrorCode; message: string }
 
 const DEFAULT_TITLE = 'New Chat'
-const YIELD_EVERY_DELTAS = 256
 /** A title is a short answer; a model that takes longer than this is not waited for. */
 const TITLE_TIMEOUT_MS = 60_000
 
@@ -55,19 +54,33 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, frame: ChatSen
     return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
   }
   const firstTitle = titleFrom(frame.content)
-  const chat = chatId ?? deps.chats.createChat(userId, firstTitle).id
-  const userMessage = deps.chats.addMessage(userId, chat, { role: 'user', content: frame.content, images: frame.images ?? null })
-  if (userMessage === null) return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
+  const stored = storeUserMessage(deps.chats, userId, chatId, frame, firstTitle)
+  if (stored === null) return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
+  const { chat, userMessage, history } = stored
 
   const stream = deps.streams.start(userId, chat, deps.hub.socketsOf(userId))
   deps.streams.send(stream, { type: 'chat:started', chatId: chat, userMessageId: userMessage.id, messageId: stream.id, model: frame.model })
-  const history = deps.chats.listMessagesInChat(userId, chat).map(toChatMessage)
-  const answered = streamAnswer(deps, stream, userMessage, frame, history)
+  const answered = streamAnswer(deps, stream, userMessage, frame, history.map(toChatMessage))
   const titles = deps.titles
   const done = chatId !== null || titles === null ? answered : answered.then(async (isAnswered) => {
     if (isAnswered) await retitleNewChat(deps, titles, userId, chat, frame.model, firstTitle)
   })
   return { ok: true, stream, done: done.then(() => undefined) }
+}
+
+/**
+ * Appends the user's message to the chat, or starts a new chat with it; returns the conversation so
+ * far, or null when the chat is gone. A new chat's conversation is that one message, so nothing is
+ * read back.
+ */
+function storeUserMessage(chats: ChatRepo, userId: UserId, chatId: ChatId | null, frame: ChatSend, firstTitle: string) {
+  const input = { role: 'user', content: frame.content, images: frame.images ?? null } as const
+  if (chatId === null) {
+    const started = chats.startChat(userId, firstTitle, input)
+    return { chat: started.chat.id, userMessage: started.message, history: [started.message] }
+  }
+  const userMessage = chats.addMessage(userId, chatId, input)
+  return userMessage === null ? null : { chat: chatId, userMessage, history: chats.listMessagesInChat(userId, chatId) }
 }
 
 /** Streams and stores the answer; resolves true when a whole answer was stored (never rejects). */
@@ -137,13 +150,13 @@ async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, frame: Chat
   if (candidates.length === 0) throw await whyNoConnection(deps.connections, frame.model)
   for (const [position, { client }] of candidates.entries()) {
     try {
-      for await (const chunk of client.chat({ model: frame.model, messages, ...(frame.options ? { options: frame.options } : {}), signal: stream.signal })) {
-        if (chunk.content !== '') deps.streams.appendDelta(stream, chunk.content)
-        if (chunk.done) return chunk.stats
-        // note: when Ollama's chunks arrive in one burst, the loop would run on microtasks alone and
-        // the sockets would flush only after the whole burst; yielding after the first delta and
-        // then every few hundred lets the first token out at once and keeps other streams moving.
-        if (stream.deltas.length === 1 || stream.deltas.length % YIELD_EVERY_DELTAS === 0) await new Promise((resolve) => setImmediate(resolve))
+      for await (const chunks of client.chatBatches({ model: frame.model, messages, ...(frame.options ? { options: frame.options } : {}), signal: stream.signal })) {
+        // note: the chunks of one read go out as one delta: when Ollama outpaces the relay, the
+        // client gets fewer, larger frames instead of a backlog; a delta is never held back to wait for more.
+        const text = chunks.map((chunk) => chunk.content).join('')
+        if (text !== '') deps.streams.appendDelta(stream, text)
+        const last = chunks.at(-1)
+        if (last?.done === true) return last.stats
       }
     } catch (error) {
       const mayTryNext = error instanceof OllamaError && (error.reason === 'unreachable' || error.reason === 'timeout_first_byte')

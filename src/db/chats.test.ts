@@ -29,6 +29,16 @@ describe('chats', () => {
     expect(store.chats.findChatForUser(ada.id, chat.id)).toEqual({ ...chat, title: 'Renamed 🛡️', updatedAt: chat.createdAt + 10 })
   })
 
+  test('startChat creates the chat with its first message and returns both, as stored; search finds it', () => {
+    const { store, ada, eve } = setup()
+    const { chat, message } = store.chats.startChat(ada.id, 'Trip plans', { role: 'user', content: 'Which way up Kilimanjaro?', images: ['aW1n'] })
+    expect(store.chats.findChatForUser(ada.id, chat.id)).toEqual(chat)
+    expect(messages(store, ada.id, chat.id)).toEqual([message])
+    expect(message).toMatchObject({ chatId: chat.id, parentId: null, role: 'user', content: 'Which way up Kilimanjaro?', images: ['aW1n'] })
+    expect(store.chats.searchChatsForUser(ada.id, 'kilimanjaro', page).map(({ id }) => id)).toEqual([chat.id])
+    expect(store.chats.searchChatsForUser(eve.id, 'kilimanjaro', page)).toEqual([])
+  })
+
   test('lists the most recently updated first, in pages', () => {
     const { store, ada, advance } = setup()
     const createLater = (title: string) => {

@@ -53,7 +53,7 @@ type MessageRow = {
 export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number) {
   const chatColumns = 'seq, id, user_id, title, pinned, archived, created_at, updated_at'
   const messageIds = createIdBlocks(db, 'message')
-  const insertChat = db.query<void, [string, string, Uint8Array, number, number]>(
+  const insertChatRow = db.query<void, [string, string, Uint8Array, number, number]>(
     'INSERT INTO chat (id, user_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
   const selectChat = db.query<ChatRow, [string, string]>(`SELECT ${chatColumns} FROM chat WHERE id = ? AND user_id = ?`)
   const selectChatPage = db.query<ChatRow, [string, number, number]>(
@@ -105,6 +105,27 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     const sealed = messageTable.seal(id, message, keys.keysForOwner(owner))
     insertMessage.run(id, chat.seq, message.parentId, message.role, sealed.model, sealed.content!, sealed.images, sealed.artifacts, sealed.stats, at)
     return message
+  }
+
+  /** Inserts a chat with its messages in order, each the child of the one before, in one transaction. */
+  function insertChat(owner: UserId, title: string, messages: readonly NewMessage[], imported?: { id: ChatId; createdAt: number; updatedAt: number }): { chat: Chat; messages: Message[] } {
+    const id = imported?.id ?? newChatId()
+    const at = imported?.createdAt ?? now()
+    const updatedAt = imported?.updatedAt ?? at
+    const chat: Chat = { id, userId: owner, title, pinned: false, archived: false, createdAt: at, updatedAt }
+    const sealedTitle = chatTable.sealColumn('title', id, title, keys.keysForOwner(owner))!
+    const insertedMessages: Message[] = []
+    writeMessages(() => {
+      const { lastInsertRowid } = insertChatRow.run(id, owner, sealedTitle, at, updatedAt)
+      let parentId: MessageId | null = null
+      for (const input of messages) {
+        const inserted = insertMessageRow(owner, { seq: Number(lastInsertRowid), id }, { ...input, parentId: input.parentId ?? parentId }, at)
+        insertedMessages.push(inserted)
+        parentId = inserted.id
+      }
+    })
+    afterWrite(owner, () => search.noteNewChat(chat, messages.map((message) => message.content)))
+    return { chat, messages: insertedMessages }
   }
 
   /** Runs a write that may allocate message ids, forgetting the id block if it rolls back. */
@@ -159,18 +180,13 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * before. `imported` keeps an id and times from elsewhere (an import).
      */
     createChat(owner: UserId, title: string, messages: readonly NewMessage[] = [], imported?: { id: ChatId; createdAt: number; updatedAt: number }): Chat {
-      const id = imported?.id ?? newChatId()
-      const at = imported?.createdAt ?? now()
-      const updatedAt = imported?.updatedAt ?? at
-      const chat: Chat = { id, userId: owner, title, pinned: false, archived: false, createdAt: at, updatedAt }
-      const sealedTitle = chatTable.sealColumn('title', id, title, keys.keysForOwner(owner))!
-      writeMessages(() => {
-        const { lastInsertRowid } = insertChat.run(id, owner, sealedTitle, at, updatedAt)
-        let parentId: MessageId | null = null
-        for (const input of messages) parentId = insertMessageRow(owner, { seq: Number(lastInsertRowid), id }, { ...input, parentId: input.parentId ?? parentId }, at).id
-      })
-      afterWrite(owner, () => search.noteNewChat(chat, messages.map((message) => message.content)))
-      return chat
+      return insertChat(owner, title, messages, imported).chat
+    },
+
+    /** Creates a chat whose first message is `first`, in one transaction; returns both. */
+    startChat(owner: UserId, title: string, first: NewMessage): { chat: Chat; message: Message } {
+      const { chat, messages } = insertChat(owner, title, [first])
+      return { chat, message: messages[0]! }
     },
 
     /** Returns the owner's chat, or null when it does not exist or belongs to someone else. */

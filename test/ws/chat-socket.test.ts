@@ -64,7 +64,7 @@ describe('a chat turn over the socket', () => {
     expect([typeof first.chatId, typeof first.userMessageId, String(first.messageId).startsWith('live-')]).toEqual(['string', 'number', true])
     expect(deltas.map((frame) => frame.index)).toEqual(deltas.map((_, i) => i))
     expect(text).toBe(QUESTION)
-    expect(end).toMatchObject({ type: 'chat:done', chatId: first.chatId, cancelled: false, stats: { evalCount: deltas.length } })
+    expect(end).toMatchObject({ type: 'chat:done', chatId: first.chatId, cancelled: false, stats: { evalCount: QUESTION.split(' ').length } })
 
     const messages = messagesOf(ada.id, first.chatId)
     expect(messages.map(({ role, content }) => [role, content])).toEqual([['user', QUESTION], ['assistant', QUESTION]])
@@ -95,6 +95,26 @@ describe('a chat turn over the socket', () => {
     expect(b.end.type).toBe('chat:done')
     await Bun.sleep(20)
     expect(theirs.frames).toEqual([])
+  })
+
+  test('a burst from Ollama (no delay) arrives as fewer, larger deltas: numbered without gaps, the text whole, on every tab, stored whole', async () => {
+    const [mine, alsoMine] = [await socketOf(ada), await socketOf(ada)]
+    fake.setBehaviour({ chunkDelayMs: 0, chunkCount: 3_000 })
+    try {
+      mine.send({ type: 'chat:send', model: MODEL, content: QUESTION })
+      const [a, b] = await Promise.all([answerOf(mine), answerOf(alsoMine)])
+      const expected = Array.from({ length: 3_000 }, (_, i) => (i === 0 ? '' : ' ') + QUESTION.split(' ')[i % 8]).join('')
+      expect(a.deltas.length).toBeLessThan(3_000)
+      expect(a.deltas[0]?.content).toBe('why') // note: the first chunk goes out alone, before the rest of its read
+      for (const { deltas, text } of [a, b]) {
+        expect(deltas.map((frame) => frame.index)).toEqual(deltas.map((_, i) => i))
+        expect(text).toBe(expected)
+      }
+      expect(a.end).toMatchObject({ type: 'chat:done', stats: { evalCount: 3_000 } })
+      expect(messagesOf(ada.id, a.started.chatId).at(-1)?.content).toBe(expected)
+    } finally {
+      fake.setBehaviour({ chunkDelayMs: 2, chunkCount: null })
+    }
   })
 
   test('another user cannot send into, cancel or resume someone else\'s chat', async () => {
