@@ -55,6 +55,25 @@ test('a listing is reused until the clock moves past the TTL', async () => {
   expect(tagsRequests(pair.first)).toBe(before + 3)
 })
 
+test('listedClientFor answers at once from the last listing; past the TTL it still answers while a fresh listing is fetched behind it', async () => {
+  const { connections, clock } = connectionsFor([pair.first.url, pair.second.url])
+  expect(connections.listedClientFor('llama3.2:1b')).toBeNull() // nothing listed yet: the caller waits on clientFor
+  await connections.clientFor('llama3.2:1b')
+  expect(connections.listedClientFor('llama3.2:1b')?.map(({ connection }) => connection)).toEqual([0, 1])
+  expect(connections.listedClientFor('no-such-model:1b')).toBeNull()
+
+  const before = tagsRequests(pair.first)
+  clock.at += MODEL_LIST_TTL_MS
+  expect(connections.listedClientFor('mistral:7b')?.map(({ connection }) => connection)).toEqual([1])
+  await Bun.sleep(50)
+  expect(tagsRequests(pair.first)).toBe(before + 1) // the refresh went out behind the answer
+  await connections.listModels()
+  expect(tagsRequests(pair.first)).toBe(before + 1) // and is the listing now reused
+
+  connections.forgetModels() // after a pull or delete the old listing is not trusted
+  expect(connections.listedClientFor('mistral:7b')).toBeNull()
+})
+
 test('clientFor gives the connections that have the model in list order, and skips one that went down', async () => {
   const spare = await startFakeOllama({ models: [llama] })
   const { connections, clock } = connectionsFor([spare.url, pair.first.url, pair.second.url])

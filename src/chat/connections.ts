@@ -52,6 +52,8 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
   let saved = readSavedUrls(settings)
   let clients = clientsFor(saved ?? envUrls)
   let cached: { at: number; clients: typeof clients; listing: Promise<ModelListing> } | null = null
+  /** The newest listing that has arrived, with the clients it was made with; kept while a fresher one is on its way. */
+  let lastArrived: { clients: typeof clients; listing: ModelListing } | null = null
 
   function clientsFor(urls: readonly string[]) {
     return urls.map((url) => ({
@@ -79,8 +81,19 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
 
   /** The cached listing with the clients it was made with, refreshed after MODEL_LIST_TTL_MS. */
   function currentListing() {
-    if (cached === null || now() - cached.at >= MODEL_LIST_TTL_MS) cached = { at: now(), clients, listing: fetchListing(clients) }
+    if (cached === null || now() - cached.at >= MODEL_LIST_TTL_MS) {
+      const entry = { at: now(), clients, listing: fetchListing(clients) }
+      cached = entry
+      entry.listing.then((listing) => {
+        if (cached === entry) lastArrived = { clients: entry.clients, listing }
+      }, () => {})
+    }
     return cached
+  }
+
+  function connectionsFor(listing: ModelListing, listedClients: typeof clients, model: string): Connection[] | null {
+    const listed = listing.models.find((candidate) => fullModelName(candidate.name) === fullModelName(model))
+    return listed === undefined ? null : listed.connections.map((connection) => ({ connection, client: listedClients[connection]!.client }))
   }
 
   return {
@@ -100,6 +113,7 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
       saved = parsed
       clients = clientsFor(parsed ?? envUrls)
       cached = null
+      lastArrived = null
       return { ok: true }
     },
 
@@ -111,14 +125,25 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
     /** Drops the cached listing, after a pull or delete changed what a server has. */
     forgetModels(): void {
       cached = null
+      lastArrived = null
     },
 
     /** The connections that have `model`, in list order: try the first, fall back to the next. Empty when none has it. */
     async clientFor(model: string): Promise<Connection[]> {
       const { clients: listedClients, listing } = currentListing()
-      const { models } = await listing
-      const listed = models.find((candidate) => fullModelName(candidate.name) === fullModelName(model))
-      return (listed?.connections ?? []).map((connection) => ({ connection, client: listedClients[connection]!.client }))
+      return connectionsFor(await listing, listedClients, model) ?? []
+    },
+
+    /**
+     * As `clientFor`, at once, when the last listing that arrived names the model; a listing past
+     * MODEL_LIST_TTL_MS still answers while a fresh one is fetched behind it, so a chat never waits
+     * on /api/tags for a model it has seen. Null when an answer needs a wait (use `clientFor`).
+     */
+    listedClientFor(model: string): Connection[] | null {
+      const last = lastArrived
+      const found = last === null ? null : connectionsFor(last.listing, last.clients, model)
+      if (found !== null) currentListing()
+      return found
     },
 
     /** The connection at `index` in the list, or null when there is none. */
