@@ -15,7 +15,7 @@
  */
 import type { ChatConfig } from '../config/chat-variables.ts'
 import type { ChatRepo, Message } from '../db/chats.ts'
-import { parseChatId, type ChatId, type MessageId, type UserId } from '../db/ids.ts'
+import { newChatId, parseChatId, type ChatId, type MessageId, type UserId } from '../db/ids.ts'
 import type { Logger } from '../log/logger.ts'
 import { buildTitlePrompt, DEFAULT_TITLE_TEMPLATE, generateTitle } from './chat-title.ts'
 import type { Connections } from './connections.ts'
@@ -44,6 +44,11 @@ const TITLE_TIMEOUT_MS = 60_000
  * Stores the user's message (in a new chat when `chatId` is absent), tells every socket of the
  * user with `chat:started`, and streams the answer in the background; `done` settles when the
  * turn has ended (it never rejects).
+ *
+ * The request to Ollama is sent before the message is stored, so the model starts while the
+ * message is encrypted and written; but nothing of the answer is relayed or stored, and no socket
+ * hears of the turn, until the message is stored. If storing fails, the request is aborted and
+ * the turn is refused.
  */
 export function startChatTurn(deps: ChatTurnDeps, userId: UserId, frame: ChatSend): TurnStart {
   if (deps.streams.countLiveStreamsOfUser(userId) >= deps.maxConcurrentAnswers) {
@@ -54,13 +59,23 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, frame: ChatSen
     return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
   }
   const firstTitle = titleFrom(frame.content)
-  const stored = storeUserMessage(deps.chats, userId, chatId, frame, firstTitle)
-  if (stored === null) return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
-  const { chat, userMessage, history } = stored
+  const input = { role: 'user', content: frame.content, images: frame.images ?? null } as const
+  const earlier = chatId === null ? [] : deps.chats.listMessagesInChat(userId, chatId)
+  const chat = chatId ?? newChatId()
 
   const stream = deps.streams.start(userId, chat, deps.hub.socketsOf(userId))
+  const asked: Asked = { userMessageId: null }
+  const answered = streamAnswer(deps, stream, asked, frame, [...earlier, input].map(toChatMessage))
+  let userMessage: Message | null = null
+  try {
+    userMessage = chatId === null ? deps.chats.startChat(userId, chat, firstTitle, input).message : deps.chats.addMessage(userId, chatId, input)
+  } finally {
+    if (userMessage === null) deps.streams.discard(stream)
+  }
+  if (userMessage === null) return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
+  asked.userMessageId = userMessage.id
   deps.streams.send(stream, { type: 'chat:started', chatId: chat, userMessageId: userMessage.id, messageId: stream.id, model: frame.model })
-  const answered = streamAnswer(deps, stream, userMessage, frame, history.map(toChatMessage))
+
   const titles = deps.titles
   const done = chatId !== null || titles === null ? answered : answered.then(async (isAnswered) => {
     if (isAnswered) await retitleNewChat(deps, titles, userId, chat, frame.model, firstTitle)
@@ -68,23 +83,14 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, frame: ChatSen
   return { ok: true, stream, done: done.then(() => undefined) }
 }
 
-/**
- * Appends the user's message to the chat, or starts a new chat with it; returns the conversation so
- * far, or null when the chat is gone. A new chat's conversation is that one message, so nothing is
- * read back.
- */
-function storeUserMessage(chats: ChatRepo, userId: UserId, chatId: ChatId | null, frame: ChatSend, firstTitle: string) {
-  const input = { role: 'user', content: frame.content, images: frame.images ?? null } as const
-  if (chatId === null) {
-    const started = chats.startChat(userId, firstTitle, input)
-    return { chat: started.chat.id, userMessage: started.message, history: [started.message] }
-  }
-  const userMessage = chats.addMessage(userId, chatId, input)
-  return userMessage === null ? null : { chat: chatId, userMessage, history: chats.listMessagesInChat(userId, chatId) }
-}
+/** The stored user message the answer replies to: null until it is stored, and for good when storing failed. */
+type Asked = { userMessageId: MessageId | null }
 
-/** Streams and stores the answer; resolves true when a whole answer was stored (never rejects). */
-async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, userMessage: Message, frame: ChatSend, history: ChatMessage[]): Promise<boolean> {
+/**
+ * Streams and stores the answer; resolves true when a whole answer was stored (never rejects).
+ * Resolves false, quietly, when the user's message could not be stored (`asked` stays empty).
+ */
+async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked, frame: ChatSend, history: ChatMessage[]): Promise<boolean> {
   const { streams } = deps
   const base = { chatId: stream.chatId, messageId: stream.id }
   let saved: { id: MessageId; deltaCount: number } | null = null
@@ -96,7 +102,7 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, userMessage:
       saved.deltaCount = stream.deltas.length
       return isStored ? saved.id : null
     }
-    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: frame.model, content, stats, parentId: userMessage.id })
+    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: frame.model, content, stats, parentId: asked.userMessageId })
     if (added !== null) saved = { id: added.id, deltaCount: stream.deltas.length }
     return added?.id ?? null
   }
@@ -112,9 +118,10 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, userMessage:
   }
   try {
     const stats = await requestAnswer(deps, stream, frame, history)
-    return store(stats)
+    return asked.userMessageId !== null && store(stats)
   } catch (error) {
     clearInterval(checkpoint)
+    if (asked.userMessageId === null) return false // note: the turn was refused and its stream discarded
     if (error instanceof OllamaError && error.reason === 'aborted') return store({ cancelled: true })
     if (error instanceof OllamaError) streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
     else {
@@ -146,7 +153,7 @@ async function retitleNewChat(deps: ChatTurnDeps, titles: NonNullable<ChatConfig
 
 /** Streams the answer into `stream`, failing over to the next connection while nothing has arrived yet. */
 async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, frame: ChatSend, messages: ChatMessage[]): Promise<TurnStats> {
-  const candidates = await deps.connections.clientFor(frame.model)
+  const candidates = deps.connections.listedClientFor(frame.model) ?? await deps.connections.clientFor(frame.model)
   if (candidates.length === 0) throw await whyNoConnection(deps.connections, frame.model)
   for (const [position, { client }] of candidates.entries()) {
     try {
@@ -173,7 +180,7 @@ async function whyNoConnection(connections: Connections, model: string): Promise
   return new OllamaError('model_not_found', `Ollama has no model named ${JSON.stringify(excerpt(model))}.`)
 }
 
-function toChatMessage(message: Message): ChatMessage {
+function toChatMessage(message: Pick<Message, 'role' | 'content' | 'images'>): ChatMessage {
   const images = message.images?.filter((image): image is string => typeof image === 'string')
   return { role: message.role, content: message.content, ...(images !== undefined && images.length > 0 ? { images } : {}) }
 }

@@ -139,6 +139,15 @@ describe('LiveStreams', () => {
     expect([gone.frames.length, stays.frames.length]).toEqual([0, 1])
   })
 
+  test('discard aborts the stream\'s signal, sends nothing, and forgets it', () => {
+    const { streams } = registry()
+    const socket = fakeSocket()
+    const stream = streams.start(ADA, CHAT, [socket])
+    expect(streams.countLiveStreamsOfUser(ADA)).toBe(1)
+    streams.discard(stream)
+    expect([stream.signal.aborted, socket.frames, streams.countLiveStreamsOfUser(ADA), streams.findStreamForUser(ADA, stream.id)]).toEqual([true, [], 0, null])
+  })
+
   test('cancel aborts the signal behind the stream, and only that stream\'s', () => {
     const { streams } = registry()
     const stream = streams.start(ADA, CHAT, [])

@@ -106,6 +106,13 @@ export class LiveStreams {
     else entry.watchers.add(socket)
   }
 
+  /** Aborts the request behind a stream nobody was told of yet and forgets the stream, sending nothing. */
+  discard(stream: LiveStream): void {
+    const entry = this.#entry(stream)
+    entry.controller.abort()
+    this.#entries.delete(entry.id)
+  }
+
   /** Stops sending to a socket that closed. */
   unwatch(socket: HubSocket): void {
     for (const entry of this.#entries.values()) entry.watchers.delete(socket)

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import type { ChatId, MessageId } from './ids.ts'
+import { newChatId, type ChatId, type MessageId } from './ids.ts'
 import { openMemoryStore, type Store } from './open-store.ts'
 
 function setup() {
@@ -31,7 +31,9 @@ describe('chats', () => {
 
   test('startChat creates the chat with its first message and returns both, as stored; search finds it', () => {
     const { store, ada, eve } = setup()
-    const { chat, message } = store.chats.startChat(ada.id, 'Trip plans', { role: 'user', content: 'Which way up Kilimanjaro?', images: ['aW1n'] })
+    const id = newChatId()
+    const { chat, message } = store.chats.startChat(ada.id, id, 'Trip plans', { role: 'user', content: 'Which way up Kilimanjaro?', images: ['aW1n'] })
+    expect(chat.id).toBe(id)
     expect(store.chats.findChatForUser(ada.id, chat.id)).toEqual(chat)
     expect(messages(store, ada.id, chat.id)).toEqual([message])
     expect(message).toMatchObject({ chatId: chat.id, parentId: null, role: 'user', content: 'Which way up Kilimanjaro?', images: ['aW1n'] })

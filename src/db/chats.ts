@@ -183,9 +183,10 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       return insertChat(owner, title, messages, imported).chat
     },
 
-    /** Creates a chat whose first message is `first`, in one transaction; returns both. */
-    startChat(owner: UserId, title: string, first: NewMessage): { chat: Chat; message: Message } {
-      const { chat, messages } = insertChat(owner, title, [first])
+    /** Creates the chat `id` (from `newChatId`) with its first message, in one transaction; returns both. */
+    startChat(owner: UserId, id: ChatId, title: string, first: NewMessage): { chat: Chat; message: Message } {
+      const at = now()
+      const { chat, messages } = insertChat(owner, title, [first], { id, createdAt: at, updatedAt: at })
       return { chat, message: messages[0]! }
     },
 

@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import type { UserId } from '../../src/db/ids.ts'
+import { startFakeOllama } from '../fakes/ollama.ts'
 import { signUp } from '../helpers/accounts.ts'
 import { startTestApp } from '../helpers/test-app.ts'
 import { connect, ofType } from '../helpers/ws.ts'
@@ -22,5 +23,41 @@ test('a chat whose stored data no longer decrypts answers an internal_error fram
   } finally {
     socket.ws.close()
     await app.stop(true)
+  }
+})
+
+test('storing the user message fails after the request to Ollama went out: the request is aborted, no socket hears of the turn, nothing is stored, and the user may send again', async () => {
+  const fake = await startFakeOllama({ behaviour: { chunkDelayMs: 20 } })
+  const { app, deps, logLines } = startTestApp({ OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false', CHAT_MAX_CONCURRENT_ANSWERS: '1' })
+  const user = await signUp(app, 'ada@example.com')
+  app.listen({ hostname: '127.0.0.1', port: 0 })
+  const socket = await connect(`ws://127.0.0.1:${app.server!.port}/api/ws`, { token: user.token })
+  const chats = deps.store.chats
+  const startChat = chats.startChat
+  try {
+    socket.send({ type: 'chat:send', model: 'qwen2.5:0.5b', content: 'warm the model list' }) // note: so the next request leaves before the store
+    await socket.nextFrame(ofType('chat:done'))
+    chats.startChat = () => {
+      throw new Error('disk full')
+    }
+    socket.send({ type: 'chat:send', model: 'qwen2.5:0.5b', content: 'MARKER-58 a question that cannot be stored' })
+    expect(await socket.nextFrame(ofType('error'))).toMatchObject({ code: 'internal_error' })
+    const request = fake.requests.findLast((entry) => entry.path === '/api/chat')
+    expect(JSON.stringify(request?.body)).toContain('MARKER-58')
+    expect(await request!.settled).toBe('aborted')
+    await Bun.sleep(50)
+    expect(socket.frames.filter((frame) => frame.type.startsWith('chat:')).map((frame) => frame.type)).toEqual(['chat:started', ...socket.frames.filter(ofType('chat:delta')).map(() => 'chat:delta'), 'chat:done'])
+    expect(chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(1)
+    expect(logLines.join('')).not.toContain('MARKER-58')
+
+    chats.startChat = startChat // the slot the refused turn held is free again (CHAT_MAX_CONCURRENT_ANSWERS=1)
+    socket.send({ type: 'chat:send', model: 'qwen2.5:0.5b', content: 'and now it can' })
+    expect(await socket.nextFrame((frame) => frame.type === 'chat:done' || frame.type === 'error')).toMatchObject({ type: 'chat:done' })
+    expect(chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(2)
+  } finally {
+    chats.startChat = startChat
+    socket.ws.close()
+    await app.stop(true)
+    await fake.stop()
   }
 })
