@@ -17,11 +17,12 @@ export type ClientJobSpec = { label: string; tokens: string[] } & ({ kind: 'sequ
 export type ClientJob = ClientJobSpec & { wsUrl: string; ollamaUrl: string; model: string }
 
 /**
- * One answer as a client saw it: ms from request to first text and to the end, what came, and when
- * each of Ollama's chunks arrived (for the socket: with the delta that completed it).
+ * One answer as a client saw it: ms from request to its first and its last piece of text, and to its
+ * end (`chat:done`, once the answer is stored; Ollama's final line); what came, and when each of
+ * Ollama's chunks arrived (for the socket: with the delta that completed it).
  */
 export type StreamTiming = {
-  firstMs: number; totalMs: number; arrivals: number[]; text: string; chunks: number; bytes: number; frames: number
+  firstMs: number; lastMs: number; endMs: number; arrivals: number[]; text: string; chunks: number; bytes: number; frames: number
   /** The length of each piece of text as it arrived: a delta's, or a chunk's. */
   pieceLengths: number[]
 }
@@ -108,7 +109,10 @@ function openClient(url: string, token: string, model: string): Promise<Client> 
           } else if (frame.type === 'chat:done') {
             onFrame = null
             const pieceLengths = pieces.map((piece) => piece.length)
-            done({ firstMs: (arrivals[0] ?? Number.NaN) - start, totalMs: at - start, arrivals, text: pieces.join(''), chunks: Number.NaN, bytes, frames, pieceLengths })
+            done({
+              firstMs: (arrivals[0] ?? Number.NaN) - start, lastMs: (arrivals.at(-1) ?? Number.NaN) - start, endMs: at - start,
+              arrivals, text: pieces.join(''), chunks: Number.NaN, bytes, frames, pieceLengths,
+            })
           } else if (frame.type !== 'chat:started') {
             onFrame = null
             fail(new Error(`socket answered ${raw.slice(0, 200)}`))
@@ -139,7 +143,7 @@ async function readDirect(job: ClientJob, question: string, into: StreamTiming[]
   let pending = ''
   let bytes = 0
   let frames = 0
-  let totalMs = Number.NaN
+  let endMs = Number.NaN
   const reader = response.body!.getReader()
   for (let read = await reader.read(); !read.done; read = await reader.read()) {
     const piece = read.value
@@ -153,7 +157,7 @@ async function readDirect(job: ClientJob, question: string, into: StreamTiming[]
       const at = nowMs()
       frames++
       const chunk = JSON.parse(line) as { done: boolean; message: { content: string } }
-      if (chunk.done) totalMs = at - start
+      if (chunk.done) endMs = at - start
       else if (chunk.message.content !== '') {
         arrivals.push(at)
         pieces.push(chunk.message.content)
@@ -161,7 +165,8 @@ async function readDirect(job: ClientJob, question: string, into: StreamTiming[]
     }
   }
   const run = {
-    firstMs: (arrivals[0] ?? Number.NaN) - start, totalMs, arrivals, text: pieces.join(''), chunks: arrivals.length, bytes, frames,
+    firstMs: (arrivals[0] ?? Number.NaN) - start, lastMs: (arrivals.at(-1) ?? Number.NaN) - start, endMs,
+    arrivals, text: pieces.join(''), chunks: arrivals.length, bytes, frames,
     pieceLengths: pieces.map((piece) => piece.length),
   }
   into.push(run)
