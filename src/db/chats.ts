@@ -36,6 +36,8 @@ export type NewMessage = Pick<Message, 'role' | 'content'> & Partial<Pick<Messag
 export type ChatFilter = 'live' | 'archived' | 'pinned'
 
 export type Page = { limit: number; offset: number }
+/** Every row: SQLite reads a negative LIMIT as none. */
+export const ALL_ROWS: Page = { limit: -1, offset: 0 }
 
 /** A change to a chat: a new title, and the whole linear conversation as the client holds it. */
 export type ChatUpdate = { title?: string; conversation?: readonly NewMessage[] }

@@ -148,7 +148,9 @@ describe('lists in pages', async () => {
 
   test.each([
     ['page 1', '?page=1', newestFirst.slice(0, 60)],
-    ['no page is page 1', '', newestFirst.slice(0, 60)],
+    ['no page: every chat, as Open WebUI', '', newestFirst],
+    ['/list is the same list', 'list', newestFirst],
+    ['/list, page 2', 'list?page=2', newestFirst.slice(60, 120)],
     ['page 2', '?page=2', newestFirst.slice(60, 120)],
     ['page 3 is the rest', '?page=3', newestFirst.slice(120)],
     ['past the end', '?page=4', []],

@@ -6,8 +6,9 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Principal } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
-import type { Chat, Message, NewMessage } from '../../db/chats.ts'
+import { ALL_ROWS, type Chat, type Message, type NewMessage } from '../../db/chats.ts'
 import { parseChatId, type UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -47,6 +48,7 @@ const requireChatObject = ({ body }: { body: unknown }) => {
 const chatNotFound = () => new HttpError(404, 'chat_not_found', 'Chat not found.')
 const seconds = (ms: number) => Math.floor(ms / 1000)
 const titleOrDefault = (title: string | undefined) => (title === undefined || title.trim() === '' ? DEFAULT_TITLE : title)
+const isPaged = (query: { page?: number; limit?: number }) => query.page !== undefined || query.limit !== undefined
 const pageOf = (query: { page?: number; limit?: number }) => {
   const limit = query.limit ?? OPEN_WEBUI_PAGE_SIZE
   return { limit, offset: ((query.page ?? 1) - 1) * limit }
@@ -105,11 +107,14 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     return openChat(owner, changed)
   }
 
+  // note: as Open WebUI, without `page` (or `limit`) the list is every chat, not the first page.
+  const listLive = ({ principal, query }: { principal: Principal; query: { page?: number; limit?: number } }) =>
+    chats.listFilteredChatsForUser(principal.user.id, 'live', isPaged(query) ? pageOf(query) : ALL_ROWS).map(describeChatSummary)
+
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, trustedProxies))
-    .get('/', ({ principal, query }) =>
-      chats.listFilteredChatsForUser(principal.user.id, 'live', pageOf(query)).map(describeChatSummary),
-    { auth: 'active', query: PageQuery })
+    .get('/', listLive, { auth: 'active', query: PageQuery })
+    .get('/list', listLive, { auth: 'active', query: PageQuery })
 
     .get('/archived', ({ principal, query }) =>
       chats.listFilteredChatsForUser(principal.user.id, 'archived', pageOf(query)).map(describeChatSummary),
