@@ -1,9 +1,12 @@
 /**
- * Chat list and search: 10,000 chats of one user (a title and one short message each), listed a
- * page of 60 at a time as Open WebUI asks, and searched for a word in about 1% of them (half in
- * titles, half in messages). Search reads an in-memory index of decrypted text: the first search
- * builds it (decrypting every title and message), later ones scan it.
+ * Chat list and search: 10,000 chats of one user (a title and one short message each), listed in
+ * one request (GET /api/v1/chats/ without a page, as Open WebUI answers it), a page of 60 at a time
+ * as the sidebar asks, and searched for a word in about 1% of them (half in titles, half in
+ * messages). Search reads an in-memory index of decrypted text: the first search builds it
+ * (decrypting every title and message), later ones scan it, and listing reuses its titles. Each
+ * figure is given warm (index built) and cold (every title decrypted on the spot).
  */
+import { ALL_ROWS } from '../src/db/chats.ts'
 import type { BenchStore } from './bench-store.ts'
 import { median, medianMs, timeOnceMs } from './measure.ts'
 import { formatNumber, type BenchRow } from './report.ts'
@@ -16,6 +19,10 @@ const NEEDLE = 'Kilimanjaro'
 
 export type ListSearchFigures = {
   firstPageMs: number; allPagesMs: number; allPagesIndexedMs: number; pages: number; searchMs: number; coldSearchMs: number; hits: number
+  /** The whole list in one request: titles decrypted on the spot, and taken from the search index. */
+  allColdMs: number; allIndexedMs: number
+  /** The deepest page alone (offset 9,960), the slowest the sidebar asks for, titles from the index. */
+  lastPageMs: number
 }
 
 /** Creates the chats for a new user of the bench store in one transaction, then times listing and search. */
@@ -40,6 +47,10 @@ export function measureChatListSearch({ store }: BenchStore): ListSearchFigures 
     }
   }
   const allPagesMs = medianMs(listAllPages, { warmups: 1, repetitions: 5 })
+  const listAll = () => {
+    if (store.chats.listFilteredChatsForUser(owner, 'live', ALL_ROWS).length !== CHATS) throw new Error('the whole list lost chats')
+  }
+  const allColdMs = medianMs(listAll, { warmups: 1, repetitions: 5 })
 
   const query = NEEDLE.toUpperCase()
   const search = () => store.chats.searchChatsForUser(owner, query, { limit: 100, offset: 0 })
@@ -53,16 +64,32 @@ export function measureChatListSearch({ store }: BenchStore): ListSearchFigures 
   const searchMs = medianMs(search, RUNS)
   // note: with the search index in memory, listing reuses its decrypted titles.
   const allPagesIndexedMs = medianMs(listAllPages, { warmups: 1, repetitions: 5 })
-  return { firstPageMs, allPagesMs, allPagesIndexedMs, pages, searchMs, coldSearchMs: median(cold), hits }
+  const allIndexedMs = medianMs(listAll, { warmups: 1, repetitions: 5 })
+  const lastPage = { limit: PAGE.limit, offset: (pages - 1) * PAGE.limit }
+  const lastPageMs = medianMs(() => store.chats.listFilteredChatsForUser(owner, 'live', lastPage), RUNS)
+  return { firstPageMs, allPagesMs, allPagesIndexedMs, pages, searchMs, coldSearchMs: median(cold), hits, allColdMs, allIndexedMs, lastPageMs }
 }
 
-/** Returns the first page, all pages (titles decrypted, no index yet) and the warm search against ≤50 ms each. */
-export function chatListSearchRows({ firstPageMs, allPagesMs, allPagesIndexedMs, pages, searchMs, coldSearchMs, hits }: ListSearchFigures): BenchRow[] {
+/**
+ * Returns the whole list in one request, the slowest page request and the warm search against
+ * ≤50 ms each, with the index built (the steady state the issue asks for: decrypted per user, in
+ * memory); the cold figures, and all pages one after another, beside them.
+ */
+export function chatListSearchRows(figures: ListSearchFigures): BenchRow[] {
+  const { firstPageMs, allPagesMs, allPagesIndexedMs, pages, searchMs, coldSearchMs, hits, allColdMs, allIndexedMs, lastPageMs } = figures
   const target = { kind: 'atMost', limit: 50, label: '≤50 ms' } as const
   const ms = (value: number) => `${formatNumber(value, 2)} ms`
   return [
-    { name: `list ${formatNumber(CHATS)} chats, first page`, figures: [`${ms(firstPageMs)} median`, '60 chats'], measured: firstPageMs, measuredText: ms(firstPageMs), target },
-    { name: `list ${formatNumber(CHATS)} chats, all pages`, figures: [`${ms(allPagesMs)} median`, `${pages} pages of 60`, `${ms(allPagesIndexedMs)} after a search`], measured: allPagesMs, measuredText: ms(allPagesMs), target },
+    {
+      name: `list ${formatNumber(CHATS)} chats, one request`,
+      figures: [`${ms(allIndexedMs)} median, titles from the index`, `${ms(allColdMs)} with every title decrypted`, `first page of 60 ${ms(firstPageMs)}`],
+      measured: allIndexedMs, measuredText: ms(allIndexedMs), target,
+    },
+    {
+      name: `list ${formatNumber(CHATS)} chats, slowest page`,
+      figures: [`page ${pages} of ${pages} (60 a page): ${ms(lastPageMs)} median`, `all ${pages} pages one after another: ${ms(allPagesIndexedMs)}`, `${ms(allPagesMs)} with every title decrypted`],
+      measured: lastPageMs, measuredText: ms(lastPageMs), target,
+    },
     {
       name: `search ${formatNumber(CHATS)} chats (1% hits)`, figures: [`${ms(searchMs)} median`, `${hits} hits`, `first search ${ms(coldSearchMs)} (builds index)`],
       measured: searchMs, measuredText: ms(searchMs), target,
