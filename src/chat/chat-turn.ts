@@ -118,7 +118,9 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
   }
   try {
     const stats = await requestAnswer(deps, stream, frame, history)
-    return asked.userMessageId !== null && store(stats)
+    if (asked.userMessageId !== null) return store(stats)
+    clearInterval(checkpoint)
+    return false
   } catch (error) {
     clearInterval(checkpoint)
     if (asked.userMessageId === null) return false // note: the turn was refused and its stream discarded

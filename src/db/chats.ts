@@ -109,11 +109,11 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     return message
   }
 
-  /** Inserts a chat with its messages in order, each the child of the one before, in one transaction. */
-  function insertChat(owner: UserId, title: string, messages: readonly NewMessage[], imported?: { id: ChatId; createdAt: number; updatedAt: number }): { chat: Chat; messages: Message[] } {
-    const id = imported?.id ?? newChatId()
-    const at = imported?.createdAt ?? now()
-    const updatedAt = imported?.updatedAt ?? at
+  /** Inserts a chat with its messages in order, each the child of the one before, in one transaction; `given` fixes its id and times. */
+  function insertChat(owner: UserId, title: string, messages: readonly NewMessage[], given?: { id: ChatId; createdAt: number; updatedAt: number }): { chat: Chat; messages: Message[] } {
+    const id = given?.id ?? newChatId()
+    const at = given?.createdAt ?? now()
+    const updatedAt = given?.updatedAt ?? at
     const chat: Chat = { id, userId: owner, title, pinned: false, archived: false, createdAt: at, updatedAt }
     const sealedTitle = chatTable.sealColumn('title', id, title, keys.keysForOwner(owner))!
     const insertedMessages: Message[] = []
