@@ -7,15 +7,13 @@
 import { expect } from 'bun:test'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
 import { makeTempDir, startBinary, type RunningBinary } from '../helpers/binary.ts'
+import { CHROMIUM, launchChromium } from './launch-chromium.ts'
 
-export const CHROMIUM = '/usr/bin/chromium'
-export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
-]
+export { CHROMIUM, CHROMIUM_ARGS } from './launch-chromium.ts'
+
 /** Screenshots go here (git-ignored). */
 export const SCREENSHOT_DIR = join(import.meta.dir, '..', '..', 'artifacts', 'screenshots')
 
@@ -28,7 +26,7 @@ export async function startStage(env: Record<string, string> = {}): Promise<Stag
   const dataDir = makeTempDir('enclave-ui-')
   // note: titles off unless a suite turns them on (titles.test.ts): most suites find chats by the first line they asked.
   const server = await startBinary({ cwd: dataDir, env: { OLLAMA_BASE_URL: ollama.url, ENABLE_TITLE_GENERATION: 'false', ...env } })
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 })
+  const browser = await launchChromium()
   return {
     server, ollama, browser, dataDir,
     async stop() {

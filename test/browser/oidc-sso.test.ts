@@ -4,16 +4,10 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.ts'
 import { startSsoApp, type SsoApp } from '../helpers/sso-app.ts'
-
-const CHROMIUM = '/usr/bin/chromium'
-// The flags that keep Chromium quiet on a machine without internet access.
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
-]
+import { CHROMIUM, launchChromium } from './launch-chromium.ts'
 
 let op: TestOidcProvider
 let app: SsoApp
@@ -22,7 +16,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
   op = await startOidcProvider()
   app = await startSsoApp(op, { ENABLE_OAUTH_SIGNUP: 'true', ENABLE_OAUTH_GROUP_MANAGEMENT: 'true', ENABLE_OAUTH_GROUP_CREATION: 'true' })
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 })
+  browser = await launchChromium()
 })
 afterAll(async () => {
   await browser?.close()
