@@ -127,7 +127,8 @@ function fieldsOf(value: unknown, what: string): Fields {
 
 /**
  * The checked reads of one object's fields. A class rather than closures: a long answer checks
- * thousands of chunks a second, and methods on a prototype cost no allocation per chunk.
+ * thousands of chunks a second, and methods on a prototype cost one small object per chunk instead
+ * of three new functions.
  */
 class Fields {
   constructor(private readonly value: Record<string, unknown>, private readonly what: string) {}
