@@ -169,6 +169,43 @@ describe('LiveStreams', () => {
     expect(streams.findStreamForUser(ADA, live.id)).toBe(live)
   })
 
+  test('countLiveStreamsOfUser counts each user\'s live answers: finish and discard take one off, others\' never count', () => {
+    const { streams } = registry()
+    const [first, second] = [streams.start(ADA, CHAT, []), streams.start(ADA, CHAT, [])]
+    const bobs = streams.start(BOB, CHAT, [])
+    expect([streams.countLiveStreamsOfUser(ADA), streams.countLiveStreamsOfUser(BOB)]).toEqual([2, 1])
+    streams.finish(first, doneFrame(CHAT, first.id))
+    streams.finish(first, doneFrame(CHAT, first.id)) // a second finish changes nothing
+    expect(streams.countLiveStreamsOfUser(ADA)).toBe(1)
+    streams.discard(second)
+    streams.discard(bobs)
+    expect([streams.countLiveStreamsOfUser(ADA), streams.countLiveStreamsOfUser(BOB)]).toEqual([0, 0])
+  })
+
+  test('a second finish keeps the first final frame, which is what the watchers were sent', () => {
+    const { streams } = registry()
+    const socket = fakeSocket()
+    const stream = streams.start(ADA, CHAT, [socket])
+    streams.finish(stream, doneFrame(CHAT, stream.id))
+    streams.finish(stream, { type: 'chat:error', chatId: CHAT, messageId: stream.id, code: 'internal_error', message: 'late' })
+    const late = fakeSocket()
+    streams.resume(stream, late, 0)
+    expect([socket.frames.map((frame) => frame.type), late.frames.map((frame) => frame.type)]).toEqual([['chat:done'], ['chat:done']])
+  })
+
+  test('finished streams expire in the order they finished, each keepFinishedMs after its own end', () => {
+    const { clock, streams } = registry()
+    const ended = Array.from({ length: 5 }, () => streams.start(ADA, CHAT, []))
+    for (const stream of ended) {
+      streams.finish(stream, doneFrame(CHAT, stream.id))
+      clock.time += 1_000
+    }
+    clock.time += KEEP_MS - 5_000 // the first ended KEEP_MS ago, the second KEEP_MS - 1 s ago
+    expect(ended.map((stream) => streams.findStreamForUser(ADA, stream.id) !== null)).toEqual([false, true, true, true, true])
+    clock.time += 2_000
+    expect(ended.map((stream) => streams.findStreamForUser(ADA, stream.id) !== null)).toEqual([false, false, false, true, true])
+  })
+
   test.each([
     ['its owner', ADA, (id: string) => id, true],
     ['another user', BOB, (id: string) => id, false],

@@ -33,9 +33,16 @@ type Entry = LiveStream & {
   finishedAt: number | null
 }
 
-/** A class because it is state with an identity: one registry per server. */
+/**
+ * A class because it is state with an identity: one registry per server. Every call costs the same
+ * however many answers finished in the last `keepFinishedMs`: live streams are indexed by user, and
+ * finished ones are kept in the order they finished, which is the order they expire in.
+ */
 export class LiveStreams {
   readonly #entries = new Map<LiveStreamId, Entry>()
+  readonly #liveByUser = new Map<UserId, Set<Entry>>()
+  /** Finished entries, oldest first. */
+  readonly #finished = new Set<Entry>()
 
   /** `now` is unix ms; finished streams are dropped `keepFinishedMs` after they end. */
   constructor(private readonly now: () => number, private readonly keepFinishedMs: number) {}
@@ -49,6 +56,9 @@ export class LiveStreams {
       watchers: new Set(watchers), final: null, finishedAt: null,
     }
     this.#entries.set(entry.id, entry)
+    const live = this.#liveByUser.get(userId)
+    if (live === undefined) this.#liveByUser.set(userId, new Set([entry]))
+    else live.add(entry)
     return entry
   }
 
@@ -61,9 +71,7 @@ export class LiveStreams {
 
   /** How many of the user's answers are still streaming. */
   countLiveStreamsOfUser(userId: UserId): number {
-    let count = 0
-    for (const entry of this.#entries.values()) if (entry.userId === userId && entry.final === null) count += 1
-    return count
+    return this.#liveByUser.get(userId)?.size ?? 0
   }
 
   /** Sends a frame about the stream to its watchers (no-op once finished). */
@@ -86,8 +94,11 @@ export class LiveStreams {
   finish(stream: LiveStream, frame: ServerFrame): void {
     const entry = this.#entry(stream)
     this.send(stream, frame)
+    if (entry.final !== null) return
+    this.#endLife(entry)
     entry.final = frame
     entry.finishedAt = this.now()
+    this.#finished.add(entry)
   }
 
   /** Aborts the request behind the stream; the producer then stores what it has. */
@@ -110,20 +121,35 @@ export class LiveStreams {
   discard(stream: LiveStream): void {
     const entry = this.#entry(stream)
     entry.controller.abort()
+    this.#endLife(entry)
     this.#entries.delete(entry.id)
+    this.#finished.delete(entry)
   }
 
   /** Stops sending to a socket that closed. */
   unwatch(socket: HubSocket): void {
-    for (const entry of this.#entries.values()) entry.watchers.delete(socket)
+    // note: a finished stream sends nothing more, so only live ones need looking at.
+    for (const live of this.#liveByUser.values()) for (const entry of live) entry.watchers.delete(socket)
   }
 
   #entry(stream: LiveStream): Entry {
     return stream as Entry
   }
 
+  /** Takes a stream off its user's live ones. */
+  #endLife(entry: Entry): void {
+    const live = this.#liveByUser.get(entry.userId)
+    if (live === undefined || !live.delete(entry)) return
+    if (live.size === 0) this.#liveByUser.delete(entry.userId)
+  }
+
+  /** Drops finished streams past `keepFinishedMs`, oldest first, stopping at the first one still kept. */
   #sweep(): void {
     const cutoff = this.now() - this.keepFinishedMs
-    for (const [id, entry] of this.#entries) if (entry.finishedAt !== null && entry.finishedAt <= cutoff) this.#entries.delete(id)
+    for (const entry of this.#finished) {
+      if (entry.finishedAt! > cutoff) break
+      this.#finished.delete(entry)
+      this.#entries.delete(entry.id)
+    }
   }
 }
