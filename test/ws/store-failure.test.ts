@@ -26,7 +26,7 @@ test('a chat whose stored data no longer decrypts answers an internal_error fram
   }
 })
 
-test('storing the user message fails after the request to Ollama went out: the request is aborted, no socket hears of the turn, nothing is stored, and the user may send again', async () => {
+test('storing the user message fails after the request to Ollama was started: the request is aborted (at Ollama, if it got there), no socket hears of the turn, nothing is stored, and the user may send again', async () => {
   const fake = await startFakeOllama({ behaviour: { chunkDelayMs: 20 } })
   const { app, deps, logLines } = startTestApp({ OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false', CHAT_MAX_CONCURRENT_ANSWERS: '1' })
   const user = await signUp(app, 'ada@example.com')
@@ -42,10 +42,11 @@ test('storing the user message fails after the request to Ollama went out: the r
     }
     socket.send({ type: 'chat:send', model: 'qwen2.5:0.5b', content: 'MARKER-58 a question that cannot be stored' })
     expect(await socket.nextFrame(ofType('error'))).toMatchObject({ code: 'internal_error' })
-    const request = fake.requests.findLast((entry) => entry.path === '/api/chat')
-    expect(JSON.stringify(request?.body)).toContain('MARKER-58')
-    expect(await request!.settled).toBe('aborted')
     await Bun.sleep(50)
+    // note: the abort can stop the request before it leaves (on a loaded machine it often does); one that reached Ollama was aborted there.
+    const asked = fake.requests.filter((entry) => entry.path === '/api/chat' && JSON.stringify(entry.body).includes('MARKER-58'))
+    expect(asked.length).toBeLessThanOrEqual(1)
+    for (const request of asked) expect(await request.settled).toBe('aborted')
     expect(socket.frames.filter((frame) => frame.type.startsWith('chat:')).map((frame) => frame.type)).toEqual(['chat:started', ...socket.frames.filter(ofType('chat:delta')).map(() => 'chat:delta'), 'chat:done'])
     expect(chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(1)
     expect(logLines.join('')).not.toContain('MARKER-58')
