@@ -180,6 +180,21 @@ describe('batches', () => {
     expect([error.reason, error.lineNumber]).toEqual(['invalid_json', 6])
   })
 
+  test('a parse of its own: a SyntaxError from it is invalid_json with the line number, any other error comes out as it is, after the values before it', async () => {
+    const parse = (text: string) => {
+      if (text === 'odd') throw new RangeError('an odd line')
+      return JSON.parse(text) as unknown
+    }
+    const reads = () => chunksOf([encode('1\n2\n3\nodd\n{bad\n')])
+    const seen: unknown[][] = []
+    const error = await (async () => {
+      for await (const batch of readNdjsonBatches(reads(), undefined, parse)) seen.push(batch)
+    })().then(() => null, (caught: unknown) => caught)
+    expect([seen, error instanceof RangeError]).toEqual([[[1], [2, 3]], true])
+    const invalid = await failureOf(collect(readNdjsonBatches(chunksOf([encode('1\n{bad\n')]), undefined, parse)))
+    expect([invalid.reason, invalid.lineNumber]).toEqual(['invalid_json', 2])
+  })
+
   test('lines of whitespace other than ASCII (no-break space, BOM) are blank, as before', async () => {
     expect(await collect(readNdjsonLines(chunksOf([encode('\u00a0\n\ufeff \n{}\n')])))).toEqual(['{}'])
   })

@@ -39,21 +39,23 @@ export async function* readNdjsonValues(source: ByteSource, limits?: NdjsonLimit
 }
 
 /**
- * Yields the lines parsed as JSON, a batch for each read of the source that completed at least one
- * line: what arrived together is handed over together, without a promise per line. The first line
- * comes in a batch of its own. A failing line first yields the values before it, then throws.
+ * Yields the lines parsed as JSON (or by `parse`), a batch for each read of the source that
+ * completed at least one line: what arrived together is handed over together, without a promise
+ * per line. The first line comes in a batch of its own. A failing line first yields the values
+ * before it, then throws: a `SyntaxError` from `parse` as `NdjsonError('invalid_json')`, any other
+ * error as it is.
  */
-export async function* readNdjsonBatches(source: ByteSource, limits?: NdjsonLimits): AsyncGenerator<unknown[]> {
+export async function* readNdjsonBatches<T = unknown>(source: ByteSource, limits?: NdjsonLimits, parse: (text: string) => T = JSON.parse): AsyncGenerator<T[]> {
   for await (const { firstNumber, texts } of readLineRuns(source, limits)) {
-    const values: unknown[] = []
+    const values: T[] = []
     for (let i = 0; i < texts.length; i++) {
       const text = texts[i]!
       if (isBlank(text)) continue
       try {
-        values.push(JSON.parse(text))
-      } catch {
+        values.push(parse(text))
+      } catch (error) {
         if (values.length > 0) yield values
-        throw new NdjsonError('invalid_json', firstNumber + i, 'not valid JSON')
+        throw error instanceof SyntaxError ? new NdjsonError('invalid_json', firstNumber + i, 'not valid JSON') : error
       }
     }
     if (values.length > 0) yield values

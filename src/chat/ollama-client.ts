@@ -12,9 +12,10 @@
  * so a prompt never travels to another host. Lines are capped (`ndjson.ts`), every chunk is checked
  * before use, and an error message quotes at most a short excerpt of what Ollama said.
  */
+import { readChatLine } from './chat-line.ts'
 import { NdjsonError, readNdjsonBatches, readNdjsonValues } from './ndjson.ts'
 import {
-  excerpt, isRecord, toChatChunk, toOllamaModel, toPullProgress, type ChatChunk, type OllamaModel, type PullProgress,
+  excerpt, isRecord, toOllamaModel, toPullProgress, type ChatChunk, type OllamaModel, type PullProgress,
 } from './ollama-chunks.ts'
 import { OllamaError } from './ollama-error.ts'
 
@@ -96,15 +97,13 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
   function chatBatches({ model, messages, options, signal }: ChatRequest): AsyncGenerator<ChatChunk[]> {
     return streamCall(signal, async function* (call) {
       const response = await send(call, 'POST', '/api/chat', { model, messages, ...(options ? { options } : {}), stream: true }, model)
-      for await (const values of readNdjsonBatches(watchBody(response, call))) {
-        const { checked, failure } = checkEach(values, toChatChunk)
-        const doneAt = checked.findIndex((chunk) => chunk.done)
+      for await (const chunks of readNdjsonBatches(watchBody(response, call), undefined, readChatLine)) {
+        const doneAt = chunks.findIndex((chunk) => chunk.done)
         if (doneAt !== -1) {
-          yield checked.slice(0, doneAt + 1)
+          yield chunks.slice(0, doneAt + 1)
           return
         }
-        if (checked.length > 0) yield checked
-        if (failure !== null) throw failure
+        yield chunks
       }
       throw new OllamaError('bad_response', "Ollama's answer ended before its final chunk.")
     })
@@ -156,19 +155,6 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
 }
 
 type Call = ReturnType<typeof startCall>
-
-/** Checks values in order until one fails: the good ones before it, and its error (or null). */
-function checkEach<T>(values: readonly unknown[], check: (value: unknown) => T): { checked: T[]; failure: unknown } {
-  const checked: T[] = []
-  for (const value of values) {
-    try {
-      checked.push(check(value))
-    } catch (error) {
-      return { checked, failure: error }
-    }
-  }
-  return { checked, failure: null }
-}
 
 /** One request's deadlines and abort wiring; `end()` releases them and closes the request. */
 function startCall(callerSignal: AbortSignal | undefined, timeouts: OllamaTimeouts) {
