@@ -180,7 +180,7 @@ describe('batches', () => {
     expect([error.reason, error.lineNumber]).toEqual(['invalid_json', 6])
   })
 
-  test('a parse of its own: a SyntaxError from it is invalid_json with the line number, any other error comes out as it is, after the values before it', async () => {
+  test('a reader of its own: a SyntaxError from it is invalid_json with the line number, any other error comes out as it is, after the values before it', async () => {
     const parse = (text: string) => {
       if (text === 'odd') throw new RangeError('an odd line')
       return JSON.parse(text) as unknown
@@ -188,11 +188,25 @@ describe('batches', () => {
     const reads = () => chunksOf([encode('1\n2\n3\nodd\n{bad\n')])
     const seen: unknown[][] = []
     const error = await (async () => {
-      for await (const batch of readNdjsonBatches(reads(), undefined, parse)) seen.push(batch)
+      for await (const batch of readNdjsonBatches(reads(), undefined, { parse })) seen.push(batch)
     })().then(() => null, (caught: unknown) => caught)
     expect([seen, error instanceof RangeError]).toEqual([[[1], [2, 3]], true])
-    const invalid = await failureOf(collect(readNdjsonBatches(chunksOf([encode('1\n{bad\n')]), undefined, parse)))
+    const invalid = await failureOf(collect(readNdjsonBatches(chunksOf([encode('1\n{bad\n')]), undefined, { parse })))
     expect([invalid.reason, invalid.lineNumber]).toEqual(['invalid_json', 2])
+  })
+
+  test('a fast path: its matches count as lines (numbers, CRLF, the last line without LF), other lines are parsed, blanks skipped', async () => {
+    const reader = { parse: (line: string) => `parsed ${line}`, fastPath: { pattern: /ok(\d)\r?(?:\n|$)/y, read: (match: RegExpExecArray) => `fast ${match[1]}` } }
+    const reads = [encode('ok1\n'), encode('ok2\r\n\n  \nother\nok3 trailing\nok4'), encode('\nok5')]
+    expect((await collect(readNdjsonBatches(chunksOf(reads), undefined, reader))).flat()).toEqual(['fast 1', 'fast 2', 'parsed other', 'parsed ok3 trailing', 'fast 4', 'fast 5'])
+    const failing = { ...reader, parse: (line: string) => (line === 'bad' ? JSON.parse(line) as string : line) }
+    const error = await failureOf(collect(readNdjsonBatches(chunksOf([encode('ok1\nok2\n\nbad\n')]), undefined, failing)))
+    expect([error.reason, error.lineNumber]).toEqual(['invalid_json', 4])
+  })
+
+  test('a fast path pattern that is not sticky is refused before anything is read', async () => {
+    const reader = { parse: (line: string) => line, fastPath: { pattern: /ok\n/, read: () => 'fast' } }
+    await expect(collect(readNdjsonBatches(chunksOf([encode('ok\n')]), undefined, reader))).rejects.toThrow('sticky')
   })
 
   test('lines of whitespace other than ASCII (no-break space, BOM) are blank, as before', async () => {

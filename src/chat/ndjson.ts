@@ -28,9 +28,19 @@ const OPENING_BRACE = 0x7b
 // note: ignoreBOM keeps a U+FEFF where it was, so a line reads the same wherever the chunks split.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
 
+/**
+ * How to read the lines of a block: `parse` reads any line (without its line ending). `fastPath`,
+ * when given, is tried first at the start of each line: a sticky pattern that matches one whole
+ * line with its LF (or up to the end of the text), and the value for such a match; `read` must
+ * give what `parse` gives for the same line.
+ */
+export type LineReader<T> = { parse: (line: string) => T; fastPath?: { pattern: RegExp; read: (match: RegExpExecArray) => T } }
+
+const JSON_LINES: LineReader<unknown> = { parse: JSON.parse }
+
 /** Yields each non-blank line, without its line ending. Stopping early cancels the source. */
 export async function* readNdjsonLines(source: ByteSource, limits?: NdjsonLimits): AsyncGenerator<string> {
-  for await (const { texts } of readLineRuns(source, limits)) for (const text of texts) if (!isBlank(text)) yield text
+  for await (const block of readLineBlocks(source, limits)) yield* readBlock(block, { parse: (line) => line }).values
 }
 
 /** Yields each line parsed as JSON; a line that is not JSON throws `NdjsonError('invalid_json')`. */
@@ -39,37 +49,58 @@ export async function* readNdjsonValues(source: ByteSource, limits?: NdjsonLimit
 }
 
 /**
- * Yields the lines parsed as JSON (or by `parse`), a batch for each read of the source that
+ * Yields the lines parsed as JSON (or read by `reader`), a batch for each read of the source that
  * completed at least one line: what arrived together is handed over together, without a promise
  * per line. The first line comes in a batch of its own. A failing line first yields the values
- * before it, then throws: a `SyntaxError` from `parse` as `NdjsonError('invalid_json')`, any other
- * error as it is.
+ * before it, then throws: a `SyntaxError` from the reader as `NdjsonError('invalid_json')`, any
+ * other error as it is.
  */
-export async function* readNdjsonBatches<T = unknown>(source: ByteSource, limits?: NdjsonLimits, parse: (text: string) => T = JSON.parse): AsyncGenerator<T[]> {
-  for await (const { firstNumber, texts } of readLineRuns(source, limits)) {
-    const values: T[] = []
-    for (let i = 0; i < texts.length; i++) {
-      const text = texts[i]!
-      if (isBlank(text)) continue
-      try {
-        values.push(parse(text))
-      } catch (error) {
-        if (values.length > 0) yield values
-        throw error instanceof SyntaxError ? new NdjsonError('invalid_json', firstNumber + i, 'not valid JSON') : error
-      }
-    }
+export async function* readNdjsonBatches<T = unknown>(source: ByteSource, limits?: NdjsonLimits, reader: LineReader<T> = JSON_LINES as LineReader<T>): AsyncGenerator<T[]> {
+  if (reader.fastPath !== undefined && !reader.fastPath.pattern.sticky) throw new TypeError('a fast path pattern must be sticky (flag y)')
+  for await (const block of readLineBlocks(source, limits)) {
+    const { values, failure } = readBlock(block, reader)
     if (values.length > 0) yield values
+    if (failure !== null) throw failure
   }
 }
 
-/** Consecutive lines without their line endings, blank ones included; the first is line `firstNumber` (from 1). */
-type LineRun = { firstNumber: number; texts: string[] }
+/** The lines one read completed, decoded as one text: joined by their own endings, the last one's left off. The first is line `firstNumber` (from 1). */
+type LineBlock = { firstNumber: number; text: string }
+
+/** Reads a block's lines in order, blank ones skipped, until one fails: the values before it, and its error or null. */
+function readBlock<T>(block: LineBlock, { parse, fastPath }: LineReader<T>): { values: T[]; failure: unknown } {
+  const { text } = block
+  const values: T[] = []
+  let number = block.firstNumber
+  for (let start = 0; start <= text.length; number++) {
+    if (fastPath !== undefined) {
+      fastPath.pattern.lastIndex = start
+      const match = fastPath.pattern.exec(text)
+      if (match !== null) {
+        values.push(fastPath.read(match))
+        start = fastPath.pattern.lastIndex === text.length ? text.length + 1 : fastPath.pattern.lastIndex
+        continue
+      }
+    }
+    const newline = text.indexOf('\n', start)
+    const end = newline === -1 ? text.length : newline
+    const line = end > start && text.charCodeAt(end - 1) === CARRIAGE_RETURN ? text.slice(start, end - 1) : text.slice(start, end)
+    start = end + 1
+    if (isBlank(line)) continue
+    try {
+      values.push(parse(line))
+    } catch (error) {
+      return { values, failure: error instanceof SyntaxError ? new NdjsonError('invalid_json', number, 'not valid JSON') : error }
+    }
+  }
+  return { values, failure: null }
+}
 
 /**
- * Yields the lines each read completed (the stream's first line in a run of its own), or throws
+ * Yields the lines each read completed (the stream's first line in a block of its own), or throws
  * `line_too_long` after yielding the lines before the long one.
  */
-async function* readLineRuns(source: ByteSource, limits: NdjsonLimits = { maxLineBytes: DEFAULT_MAX_LINE_BYTES }): AsyncGenerator<LineRun> {
+async function* readLineBlocks(source: ByteSource, limits: NdjsonLimits = { maxLineBytes: DEFAULT_MAX_LINE_BYTES }): AsyncGenerator<LineBlock> {
   let pending: Uint8Array[] = []
   let pendingBytes = 0
   let lineNumber = 1
@@ -85,10 +116,10 @@ async function* readLineRuns(source: ByteSource, limits: NdjsonLimits = { maxLin
       // note: the first line goes alone, so the first token is out before the rest of its read is parsed.
       const firstEnd = lineNumber === 1 ? complete.indexOf(NEWLINE) + 1 : 0
       for (const part of firstEnd > 0 && firstEnd < complete.length ? [complete.subarray(0, firstEnd), complete.subarray(firstEnd)] : [complete]) {
-        const { texts, longLine } = splitLines(part, lineNumber, limits.maxLineBytes)
-        if (texts.length > 0) yield { firstNumber: lineNumber, texts }
+        const { text, lineCount, longLine } = decodeLines(part, lineNumber, limits.maxLineBytes)
+        if (lineCount > 0) yield { firstNumber: lineNumber, text }
         if (longLine !== null) throw tooLong(longLine)
-        lineNumber += texts.length
+        lineNumber += lineCount
       }
     }
     if (rest.length > 0) {
@@ -97,33 +128,30 @@ async function* readLineRuns(source: ByteSource, limits: NdjsonLimits = { maxLin
       pending.push(rest.slice()) // a copy: some sources reuse their buffers
     }
   }
-  const last = decodeLine(concat(pending, pendingBytes, new Uint8Array(0)))
-  if (!isBlank(last)) yield { firstNumber: lineNumber, texts: [last] }
+  const last = concat(pending, pendingBytes, new Uint8Array(0))
+  if (last.length > 0) yield { firstNumber: lineNumber, text: decoder.decode(last) }
 }
 
 /**
- * Splits bytes that end in a newline into lines without their endings, decoded in one go. A line
- * longer than `maxLineBytes` (its LF excluded) ends the split: the lines before it are returned,
- * and its number as `longLine`.
+ * Decodes bytes that end in a newline as one text without that last newline, and counts their
+ * lines. A line longer than `maxLineBytes` (its LF excluded) ends the block: the lines before it
+ * are returned, and its number as `longLine`.
  */
-function splitLines(bytes: Uint8Array, firstNumber: number, maxLineBytes: number): { texts: string[]; longLine: number | null } {
+function decodeLines(bytes: Uint8Array, firstNumber: number, maxLineBytes: number): { text: string; lineCount: number; longLine: number | null } {
   let keptBytes = bytes.length
+  let lineCount = 0
   let longLine: number | null = null
-  if (bytes.length - 1 > maxLineBytes) {
-    for (let start = 0, number = firstNumber; start < bytes.length; number++) {
-      const end = bytes.indexOf(NEWLINE, start)
-      if (end - start > maxLineBytes) {
-        keptBytes = start
-        longLine = number
-        break
-      }
-      start = end + 1
+  for (let start = 0; start < bytes.length; lineCount++) {
+    const end = bytes.indexOf(NEWLINE, start)
+    if (end - start > maxLineBytes) {
+      keptBytes = start
+      longLine = firstNumber + lineCount
+      break
     }
+    start = end + 1
   }
   // note: LF never occurs inside a multi-byte character, so decoding all lines at once reads them as one at a time would.
-  const texts = keptBytes === 0 ? [] : decoder.decode(bytes.subarray(0, keptBytes - 1)).split('\n')
-  for (let i = 0; i < texts.length; i++) if (texts[i]!.endsWith('\r')) texts[i] = texts[i]!.slice(0, -1)
-  return { texts, longLine }
+  return { text: keptBytes === 0 ? '' : decoder.decode(bytes.subarray(0, keptBytes - 1)), lineCount, longLine }
 }
 
 /** Whether a line holds nothing but whitespace; a line that starts with `{` (almost every one) is answered without trimming. */
@@ -158,9 +186,4 @@ function concat(parts: Uint8Array[], partsBytes: number, tail: Uint8Array): Uint
   }
   joined.set(tail, offset)
   return joined
-}
-
-function decodeLine(bytes: Uint8Array): string {
-  const end = bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN ? bytes.length - 1 : bytes.length
-  return decoder.decode(bytes.subarray(0, end))
 }

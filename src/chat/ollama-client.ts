@@ -12,7 +12,7 @@
  * so a prompt never travels to another host. Lines are capped (`ndjson.ts`), every chunk is checked
  * before use, and an error message quotes at most a short excerpt of what Ollama said.
  */
-import { readChatLine } from './chat-line.ts'
+import { CHAT_LINES } from './chat-line.ts'
 import { NdjsonError, readNdjsonBatches, readNdjsonValues } from './ndjson.ts'
 import {
   excerpt, isRecord, toOllamaModel, toPullProgress, type ChatChunk, type OllamaModel, type PullProgress,
@@ -97,7 +97,7 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
   function chatBatches({ model, messages, options, signal }: ChatRequest): AsyncGenerator<ChatChunk[]> {
     return streamCall(signal, async function* (call) {
       const response = await send(call, 'POST', '/api/chat', { model, messages, ...(options ? { options } : {}), stream: true }, model)
-      for await (const chunks of readNdjsonBatches(watchBody(response, call), undefined, readChatLine)) {
+      for await (const chunks of readNdjsonBatches(watchBody(response, call), undefined, CHAT_LINES)) {
         const doneAt = chunks.findIndex((chunk) => chunk.done)
         if (doneAt !== -1) {
           yield chunks.slice(0, doneAt + 1)
