@@ -40,7 +40,7 @@ const JSON_LINES: LineReader<unknown> = { parse: JSON.parse }
 
 /** Yields each non-blank line, without its line ending. Stopping early cancels the source. */
 export async function* readNdjsonLines(source: ByteSource, limits?: NdjsonLimits): AsyncGenerator<string> {
-  for await (const block of readLineBlocks(source, limits)) yield* readBlock(block, { parse: (line) => line }).values
+  for await (const batch of readNdjsonBatches(source, limits, { parse: (line) => line })) yield* batch
 }
 
 /** Yields each line parsed as JSON; a line that is not JSON throws `NdjsonError('invalid_json')`. */
@@ -55,30 +55,33 @@ export async function* readNdjsonValues(source: ByteSource, limits?: NdjsonLimit
  * before it, then throws: a `SyntaxError` from the reader as `NdjsonError('invalid_json')`, any
  * other error as it is.
  */
-export async function* readNdjsonBatches<T = unknown>(source: ByteSource, limits?: NdjsonLimits, reader: LineReader<T> = JSON_LINES as LineReader<T>): AsyncGenerator<T[]> {
+export async function* readNdjsonBatches<T = unknown>(source: ByteSource, limits: NdjsonLimits = { maxLineBytes: DEFAULT_MAX_LINE_BYTES }, reader: LineReader<T> = JSON_LINES as LineReader<T>): AsyncGenerator<T[]> {
   if (reader.fastPath !== undefined && !reader.fastPath.pattern.sticky) throw new TypeError('a fast path pattern must be sticky (flag y)')
-  for await (const block of readLineBlocks(source, limits)) {
-    const { values, failure } = readBlock(block, reader)
+  let lineNumber = 1
+  for await (const piece of readPieces(source, limits.maxLineBytes)) {
+    if (piece === TOO_LONG) throw new NdjsonError('line_too_long', lineNumber, `longer than ${limits.maxLineBytes} bytes`)
+    const { values, failure, lineCount } = readLines(piece, lineNumber, reader)
     if (values.length > 0) yield values
     if (failure !== null) throw failure
+    lineNumber += lineCount
   }
 }
 
-/** The lines one read completed, decoded as one text: joined by their own endings, the last one's left off. The first is line `firstNumber` (from 1). */
-type LineBlock = { firstNumber: number; text: string }
-
-/** Reads a block's lines in order, blank ones skipped, until one fails: the values before it, and its error or null. */
-function readBlock<T>(block: LineBlock, { parse, fastPath }: LineReader<T>): { values: T[]; failure: unknown } {
-  const { text } = block
+/**
+ * Reads the lines of `text` in order, blank ones skipped, until one fails: the values before it,
+ * its error or null, and how many lines were read (blank ones included). The first is line `firstNumber`.
+ */
+function readLines<T>(text: string, firstNumber: number, { parse, fastPath }: LineReader<T>): { values: T[]; failure: unknown; lineCount: number } {
   const values: T[] = []
-  let number = block.firstNumber
+  let number = firstNumber
   for (let start = 0; start <= text.length; number++) {
     if (fastPath !== undefined) {
       fastPath.pattern.lastIndex = start
       const match = fastPath.pattern.exec(text)
       if (match !== null) {
+        const end = fastPath.pattern.lastIndex
+        start = text.charCodeAt(end - 1) === NEWLINE ? end : text.length + 1 // note: a match that took the text's end leaves no line after it
         values.push(fastPath.read(match))
-        start = fastPath.pattern.lastIndex === text.length ? text.length + 1 : fastPath.pattern.lastIndex
         continue
       }
     }
@@ -90,21 +93,25 @@ function readBlock<T>(block: LineBlock, { parse, fastPath }: LineReader<T>): { v
     try {
       values.push(parse(line))
     } catch (error) {
-      return { values, failure: error instanceof SyntaxError ? new NdjsonError('invalid_json', number, 'not valid JSON') : error }
+      const failure = error instanceof SyntaxError ? new NdjsonError('invalid_json', number, 'not valid JSON') : error
+      return { values, failure, lineCount: number - firstNumber + 1 }
     }
   }
-  return { values, failure: null }
+  return { values, failure: null, lineCount: number - firstNumber }
 }
 
+/** In place of a text: the next line is longer than the limit. */
+const TOO_LONG = Symbol('line too long')
+
 /**
- * Yields the lines each read completed (the stream's first line in a block of its own), or throws
- * `line_too_long` after yielding the lines before the long one.
+ * Yields, for each read, the lines it completed, decoded as one text: joined by their own line
+ * endings, the last one's left off. The stream's first line comes alone; a line longer than
+ * `maxLineBytes` (line ending excluded) ends the stream with `TOO_LONG` after the lines before it.
  */
-async function* readLineBlocks(source: ByteSource, limits: NdjsonLimits = { maxLineBytes: DEFAULT_MAX_LINE_BYTES }): AsyncGenerator<LineBlock> {
+async function* readPieces(source: ByteSource, maxLineBytes: number): AsyncGenerator<string | typeof TOO_LONG> {
   let pending: Uint8Array[] = []
   let pendingBytes = 0
-  let lineNumber = 1
-  const tooLong = (number: number) => new NdjsonError('line_too_long', number, `longer than ${limits.maxLineBytes} bytes`)
+  let isFirstLine = true
 
   for await (const chunk of iterateBytes(source)) {
     const lastNewline = chunk.lastIndexOf(NEWLINE)
@@ -114,44 +121,36 @@ async function* readLineBlocks(source: ByteSource, limits: NdjsonLimits = { maxL
       pending = []
       pendingBytes = 0
       // note: the first line goes alone, so the first token is out before the rest of its read is parsed.
-      const firstEnd = lineNumber === 1 ? complete.indexOf(NEWLINE) + 1 : 0
+      const firstEnd = isFirstLine ? complete.indexOf(NEWLINE) + 1 : 0
+      isFirstLine = false
       for (const part of firstEnd > 0 && firstEnd < complete.length ? [complete.subarray(0, firstEnd), complete.subarray(firstEnd)] : [complete]) {
-        const { text, lineCount, longLine } = decodeLines(part, lineNumber, limits.maxLineBytes)
-        if (lineCount > 0) yield { firstNumber: lineNumber, text }
-        if (longLine !== null) throw tooLong(longLine)
-        lineNumber += lineCount
+        const keptBytes = bytesBeforeLongLine(part, maxLineBytes)
+        if (keptBytes > 0) yield decoder.decode(part.subarray(0, keptBytes - 1))
+        if (keptBytes < part.length) return yield TOO_LONG
       }
     }
     if (rest.length > 0) {
       pendingBytes += rest.length
-      if (pendingBytes > limits.maxLineBytes) throw tooLong(lineNumber)
+      if (pendingBytes > maxLineBytes) return yield TOO_LONG
       pending.push(rest.slice()) // a copy: some sources reuse their buffers
     }
   }
   const last = concat(pending, pendingBytes, new Uint8Array(0))
-  if (last.length > 0) yield { firstNumber: lineNumber, text: decoder.decode(last) }
+  if (last.length > 0) yield decoder.decode(last)
 }
 
 /**
- * Decodes bytes that end in a newline as one text without that last newline, and counts their
- * lines. A line longer than `maxLineBytes` (its LF excluded) ends the block: the lines before it
- * are returned, and its number as `longLine`.
+ * How many bytes of `bytes` (lines that each end in LF) come before the first line longer than
+ * `maxLineBytes`, LF excluded; all of them when there is none. Only a text that long is searched.
  */
-function decodeLines(bytes: Uint8Array, firstNumber: number, maxLineBytes: number): { text: string; lineCount: number; longLine: number | null } {
-  let keptBytes = bytes.length
-  let lineCount = 0
-  let longLine: number | null = null
-  for (let start = 0; start < bytes.length; lineCount++) {
+function bytesBeforeLongLine(bytes: Uint8Array, maxLineBytes: number): number {
+  if (bytes.length - 1 <= maxLineBytes) return bytes.length
+  for (let start = 0; start < bytes.length;) {
     const end = bytes.indexOf(NEWLINE, start)
-    if (end - start > maxLineBytes) {
-      keptBytes = start
-      longLine = firstNumber + lineCount
-      break
-    }
+    if (end - start > maxLineBytes) return start
     start = end + 1
   }
-  // note: LF never occurs inside a multi-byte character, so decoding all lines at once reads them as one at a time would.
-  return { text: keptBytes === 0 ? '' : decoder.decode(bytes.subarray(0, keptBytes - 1)), lineCount, longLine }
+  return bytes.length
 }
 
 /** Whether a line holds nothing but whitespace; a line that starts with `{` (almost every one) is answered without trimming. */
