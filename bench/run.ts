@@ -31,9 +31,9 @@ try {
   const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
 
   const auth = await measureAuthOverhead()
-  // note: the socket figures run client, Enclave and the Ollama stand-in in this one process, on the same cores.
-  const { measureSocketStreaming, socketStreamingRows } = await import('./socket-streaming.ts')
-  const socket = await measureSocketStreaming()
+  // note: the socket figures run Enclave, the Ollama stand-in and the clients as three fresh processes, on the same cores.
+  const { measureSocketStreamingApart, socketStreamingRows } = await import('./socket-streaming.ts')
+  const socket = await measureSocketStreamingApart()
   const lifecycle = await measureKeyLifecycle()
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
