@@ -14,12 +14,13 @@ import { toChatChunk, type ChatChunk } from './ollama-chunks.ts'
 /**
  * The body of a JSON string as RFC 8259 allows it: no quote, backslash or control character
  * unescaped, and only the defined escapes. Unrolled (runs of plain characters between escapes).
+ * Only the content and thinking bodies are captured; `model` and `created_at` are checked, not kept.
  */
-const STRING_BODY = String.raw`([^"\\\u0000-\u001f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\u0000-\u001f]*)*)`
+const STRING_BODY = String.raw`[^"\\\u0000-\u001f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\u0000-\u001f]*)*`
 /** One whole content line and its line ending (or the end of the text); sticky, so it matches only where a line starts. */
 const CONTENT_LINE = new RegExp(
-  String.raw`\{"model":"${STRING_BODY}","created_at":"${STRING_BODY}","message":\{"role":"assistant","content":"${STRING_BODY}"` +
-  String.raw`(?:,"thinking":"${STRING_BODY}")?\},"done":false\}\r?(?:\n|$)`,
+  String.raw`\{"model":"${STRING_BODY}","created_at":"${STRING_BODY}","message":\{"role":"assistant","content":"(${STRING_BODY})"` +
+  String.raw`(?:,"thinking":"(${STRING_BODY})")?\},"done":false\}\r?(?:\n|$)`,
   'y',
 )
 const BACKSLASH = '\\'
@@ -29,9 +30,7 @@ export const CHAT_LINES: LineReader<ChatChunk> = {
   parse: (line) => toChatChunk(JSON.parse(line)),
   fastPath: {
     pattern: CONTENT_LINE,
-    read: ([, model, createdAt, content, thinking]) => ({
-      done: false, model: unescape(model!), createdAt: unescape(createdAt!), content: unescape(content!), thinking: thinking === undefined ? null : unescape(thinking),
-    }),
+    read: ([, content, thinking]) => ({ done: false, content: unescape(content!), thinking: thinking === undefined ? null : unescape(thinking) }),
   },
 }
 

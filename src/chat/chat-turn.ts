@@ -162,7 +162,8 @@ async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, frame: Chat
       for await (const chunks of client.chatBatches({ model: frame.model, messages, ...(frame.options ? { options: frame.options } : {}), signal: stream.signal })) {
         // note: the chunks of one read go out as one delta: when Ollama outpaces the relay, the
         // client gets fewer, larger frames instead of a backlog; a delta is never held back to wait for more.
-        const text = chunks.map((chunk) => chunk.content).join('')
+        let text = ''
+        for (const chunk of chunks) text += chunk.content
         if (text !== '') deps.streams.appendDelta(stream, text)
         const last = chunks.at(-1)
         if (last?.done === true) return last.stats

@@ -16,7 +16,8 @@ export type ChatStats = {
   evalDurationNs: number | null
 }
 
-type ChunkBase = { model: string; createdAt: string; content: string; thinking: string | null }
+/** `model` and `created_at` are checked on every chunk but not kept: nothing reads them. */
+type ChunkBase = { content: string; thinking: string | null }
 
 /** A piece of the assistant's message; the final chunk (`done: true`) carries the statistics. */
 export type ChatChunk =
@@ -47,8 +48,8 @@ export type OllamaModel = {
 export function toChatChunk(value: unknown): ChatChunk {
   const chunk = fieldsOf(value, 'chat chunk')
   const done = chunk.required('done', isBoolean)
-  const model = chunk.required('model', isString)
-  const createdAt = chunk.required('created_at', isString)
+  chunk.required('model', isString)
+  chunk.required('created_at', isString)
   // note: older Ollama versions leave `message` out of the final chunk (docs/api.md, "Final response")
   const rawMessage = done ? chunk.optional('message', isRecord) : chunk.required('message', isRecord)
   const message = rawMessage === null ? null : fieldsOf(rawMessage, 'chat message')
@@ -56,9 +57,9 @@ export function toChatChunk(value: unknown): ChatChunk {
   const content = message?.required('content', isString) ?? ''
   const thinking = message?.optional('thinking', isString) ?? null
   // note: literals rather than spreads: this runs for every chunk of every answer.
-  if (!done) return { done, model, createdAt, content, thinking }
+  if (!done) return { done, content, thinking }
   return {
-    done, model, createdAt, content, thinking,
+    done, content, thinking,
     doneReason: chunk.optional('done_reason', isString),
     stats: {
       totalDurationNs: chunk.optional('total_duration', isCount),
