@@ -81,9 +81,8 @@ test('the data is really there: reopening reads every marker back', () => {
   first.close()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
-    expect(store.users.findUserByEmail(`${MARKERS.email.toLowerCase()}@EXAMPLE.com`)).toMatchObject({
-      id: owner, name: MARKERS.renamed, preferences: { note: MARKERS.preference },
-    })
+    expect(store.users.findUserByEmail(`${MARKERS.email.toLowerCase()}@EXAMPLE.com`)).toMatchObject({ id: owner, name: MARKERS.renamed })
+    expect(store.users.findUserPreferences(owner)).toEqual({ note: MARKERS.preference })
     expect(store.chats.findChatForUser(owner, chatId)?.title).toBe(MARKERS.renamed)
     const messages = store.chats.listMessagesInChat(owner, chatId)
     expect(messages.map((message) => message.content.split(' number ')[0])).toEqual(Array(50).fill(MARKERS.content))

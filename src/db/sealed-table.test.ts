@@ -105,7 +105,7 @@ describe('a sealed value that was altered or moved fails to open, naming the pla
       (f) => f.store.users.findUserByEmail('eve@example.com'), (f) => ['user', 'name', f.eve.id]],
     ["preferences copied to another user",
       (f) => writeBlob(f.store, 'user', 'preferences', 'id', f.eve.id, readBlob(f.store, 'user', 'preferences', 'id', f.ada.id)),
-      (f) => f.store.users.listUsers({ limit: 10, offset: 0 }), (f) => ['user', 'preferences', f.eve.id]],
+      (f) => f.store.users.findUserPreferences(f.eve.id), (f) => ['user', 'preferences', f.eve.id]],
     ['a flipped byte in a setting',
       (f) => writeBlob(f.store, 'setting', 'value', 'name', 'connections', flipped(readBlob(f.store, 'setting', 'value', 'name', 'connections'), 40)),
       (f) => f.store.settings.readSetting('connections'), () => ['setting', 'value', 'connections']],

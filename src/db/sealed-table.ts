@@ -54,6 +54,10 @@ export function sealedTable<const C extends Record<string, FieldKind>>(table: st
     sealColumn<K extends keyof C & string>(column: K, rowId: string | number, value: PlainValue<C[K]> | null, keys: KeyRing): Uint8Array | null {
       return sealValue(column, rowId, value, keys)
     },
+    /** Opens one column's stored value, for reads that need only that column; throws FieldOpenError when it fails. */
+    openColumn<K extends keyof C & string>(column: K, rowId: string | number, sealed: Uint8Array | null, keys: KeyRing): PlainValue<C[K]> | null {
+      return openValue(column, rowId, sealed, keys) as PlainValue<C[K]> | null
+    },
     /** Opens every declared column of a stored row; throws FieldOpenError naming the first that fails. */
     open(rowId: string | number, row: SealedFields<C>, keys: KeyRing): PlainFields<C> {
       const plain = {} as PlainFields<C>

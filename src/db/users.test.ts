@@ -23,7 +23,8 @@ describe('create and find', () => {
   test('a created user is found by id with every field', () => {
     const { store } = storeWithClock()
     const user = createdUser(store, { role: 'admin', preferences: { theme: 'dark' } })
-    expect(user).toMatchObject({ email: 'ada@example.com', name: 'Ada Lovelace', role: 'admin', preferences: { theme: 'dark' } })
+    expect(user).toMatchObject({ email: 'ada@example.com', name: 'Ada Lovelace', role: 'admin' })
+    expect(store.users.findUserPreferences(user.id)).toEqual({ theme: 'dark' })
     expect(user.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
     expect(store.users.findUserById(user.id)).toEqual(user)
   })
@@ -99,7 +100,8 @@ describe('list, count and update', () => {
     const preferences = { theme: 'dark', models: ['llama3', 'qwen'], nested: { a: [1, null, true] }, text: 'ü 🛡️' }
     store.users.setUserPreferences(user.id, preferences)
     const found = store.users.findUserById(user.id)
-    expect(found).toEqual({ ...user, name: 'Augusta Ada King', role: 'admin', preferences, updatedAt: user.createdAt + 5000 })
+    expect(found).toEqual({ ...user, name: 'Augusta Ada King', role: 'admin', updatedAt: user.createdAt + 5000 })
+    expect(store.users.findUserPreferences(user.id)).toEqual(preferences)
     expect(store.users.findUserByEmail('ada@example.com')?.id).toBe(user.id)
   })
 
@@ -108,13 +110,14 @@ describe('list, count and update', () => {
     const user = createdUser(store)
     fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (preferences) => {
       store.users.setUserPreferences(user.id, preferences)
-      expect(store.users.findUserById(user.id)?.preferences).toEqual(JSON.parse(JSON.stringify(preferences)))
+      expect(store.users.findUserPreferences(user.id)).toEqual(JSON.parse(JSON.stringify(preferences)))
     }), { numRuns: 50 })
   })
 
-  test('a user created without preferences has {}', () => {
+  test('a user created without preferences has {}; an unknown user has none', () => {
     const { store } = storeWithClock()
-    expect(store.users.findUserById(createdUser(store).id)?.preferences).toEqual({})
+    expect(store.users.findUserPreferences(createdUser(store).id)).toEqual({})
+    expect(store.users.findUserPreferences('00000000-0000-4000-8000-000000000000' as UserId)).toBeNull()
   })
 })
 

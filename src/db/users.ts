@@ -11,7 +11,6 @@ export type User = {
   email: string
   name: string
   role: Role
-  preferences: Record<string, unknown>
   createdAt: number
   updatedAt: number
 }
@@ -34,11 +33,11 @@ export const EMAIL_INDEX_OWNER = 'email-index'
 
 const userTable = sealedTable('user', { email: 'text', name: 'text', preferences: 'json' })
 
+/** A user row as read: every column but `preferences`, which only `findUserPreferences` opens. */
 type UserRow = {
   id: string
   email: Uint8Array
   name: Uint8Array
-  preferences: Uint8Array | null
   role: Role
   created_at: number
   updated_at: number
@@ -50,12 +49,14 @@ export function normaliseEmail(email: string): string {
 }
 
 export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => number) {
-  const columns = 'id, email, name, preferences, role, created_at, updated_at'
+  // note: preferences are left out: every authenticated request reads its user, and none needs them.
+  const columns = 'id, email, name, role, created_at, updated_at'
   const insertUser = db.query<void, [string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null, Role, number, number]>(
     `INSERT INTO user (id, email_index, email, name, preferences, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
   const selectById = db.query<UserRow, [string]>(`SELECT ${columns} FROM user WHERE id = ?`)
   const selectByIndex = db.query<UserRow, [Uint8Array]>(`SELECT ${columns} FROM user WHERE email_index = ?`)
   const selectIdByIndex = db.query<{ id: string }, [Uint8Array]>('SELECT id FROM user WHERE email_index = ?')
+  const selectPreferences = db.query<{ preferences: Uint8Array | null }, [string]>('SELECT preferences FROM user WHERE id = ?')
   const selectPage = db.query<UserRow, [number, number]>(`SELECT ${columns} FROM user ORDER BY created_at, id LIMIT ? OFFSET ?`)
   const countAll = db.query<{ n: number }, []>('SELECT count(*) AS n FROM user')
   const countAdmins = db.query<{ n: number }, []>("SELECT count(*) AS n FROM user WHERE role = 'admin'")
@@ -68,13 +69,12 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   const emailIndex = (email: string) => blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'user.email', normaliseEmail(email))
 
   function toUser(row: UserRow): User {
-    const plain = userTable.open(row.id, row, keys.keysForOwner(row.id))
+    const ring = keys.keysForOwner(row.id)
     return {
       id: row.id as UserId,
-      email: plain.email!,
-      name: plain.name!,
+      email: userTable.openColumn('email', row.id, row.email, ring)!,
+      name: userTable.openColumn('name', row.id, row.name, ring)!,
       role: row.role,
-      preferences: (plain.preferences ?? {}) as Record<string, unknown>,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     }
@@ -93,7 +93,7 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
         const sealed = userTable.seal(id, { email: input.email.trim(), name: input.name, preferences }, ring)
         const at = input.imported?.createdAt ?? now()
         insertUser.run(id, index, sealed.email!, sealed.name!, sealed.preferences, role, at, at)
-        return { ok: true, user: { id, email: input.email.trim(), name: input.name, role, preferences, createdAt: at, updatedAt: at } }
+        return { ok: true, user: { id, email: input.email.trim(), name: input.name, role, createdAt: at, updatedAt: at } }
       }).immediate()
     },
 
@@ -142,6 +142,13 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     /** Changes the user's role; false when there is no such user. */
     setUserRole(id: UserId, role: Role): boolean {
       return updateRole.run(role, now(), id).changes === 1
+    },
+
+    /** The user's preferences ({} when none were set), or null when there is no such user. */
+    findUserPreferences(id: UserId): Record<string, unknown> | null {
+      const row = selectPreferences.get(id)
+      if (row === null) return null
+      return (userTable.openColumn('preferences', id, row.preferences, keys.keysForOwner(id)) ?? {}) as Record<string, unknown>
     },
 
     /** Replaces the user's preferences; false when there is no such user. */
