@@ -25,7 +25,8 @@ export const searchableText = (text: string): string => text.toLowerCase().repla
 /** What a write changed in a chat the index may hold. */
 export type ChatChange = Partial<Pick<Chat, 'title' | 'pinned' | 'archived' | 'updatedAt'>> & { addedContents?: readonly string[] }
 
-type UserIndex = { chats: Map<ChatId, IndexedChat>; chars: number }
+/** One user's index; `stale` chats had a message rewritten and are read again before the next search. */
+type UserIndex = { chats: Map<ChatId, IndexedChat>; chars: number; stale: Set<ChatId> }
 
 /** Creates an empty cache of per-user search indexes. */
 export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH_CACHE_LIMITS) {
@@ -46,21 +47,32 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
     totalChars += delta
   }
 
+  function replaceChat(index: UserIndex, chatId: ChatId, entry: IndexedChat | null): void {
+    const known = index.chats.get(chatId)
+    if (entry === null) index.chats.delete(chatId)
+    else index.chats.set(chatId, entry)
+    adjust(index, (entry?.text.length ?? 0) - (known?.text.length ?? 0))
+  }
+
   return {
     /**
      * Returns the owner's chats with their searchable text: cached, or built by `load` (which
-     * decrypts them) and cached when `cacheable`, that is, when no transaction could still roll back.
+     * decrypts them all) and cached when `cacheable`, that is, when no transaction could still roll
+     * back. Stale chats of a cached index are read again with `loadChat` (null: the chat is gone).
      */
-    chatsOf(owner: UserId, load: () => IndexedChat[], cacheable: boolean): Iterable<IndexedChat> {
+    chatsOf(owner: UserId, load: () => IndexedChat[], loadChat: (chatId: ChatId) => IndexedChat | null, cacheable: boolean): Iterable<IndexedChat> {
       const cached = users.get(owner)
-      if (cached !== undefined) {
+      if (cached !== undefined && (cached.stale.size === 0 || cacheable)) {
         users.delete(owner)
         users.set(owner, cached)
+        for (const chatId of cached.stale) replaceChat(cached, chatId, loadChat(chatId))
+        cached.stale.clear()
+        evictBeyondLimits()
         return cached.chats.values()
       }
       const loaded = load()
       if (!cacheable) return loaded
-      const index: UserIndex = { chats: new Map(loaded.map((entry) => [entry.chat.id, entry])), chars: 0 }
+      const index: UserIndex = { chats: new Map(loaded.map((entry) => [entry.chat.id, entry])), chars: 0, stale: new Set() }
       users.set(owner, index)
       adjust(index, loaded.reduce((sum, entry) => sum + entry.text.length, 0))
       evictBeyondLimits()
@@ -95,6 +107,12 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
       index.chats.set(chatId, { chat: { ...known.chat, ...fields }, text })
       adjust(index, text.length - known.text.length)
       evictBeyondLimits()
+    },
+
+    /** Marks a chat whose message was rewritten: the index only appends, so the chat is read again before the next search. */
+    noteRewrite(owner: UserId, chatId: ChatId): void {
+      const index = users.get(owner)
+      if (index !== undefined && index.chats.has(chatId)) index.stale.add(chatId)
     },
 
     /** Returns the chat's plaintext title when the owner's index is cached, without counting as a use. */

@@ -154,6 +154,33 @@ describe('replaceMessageContentForUser', () => {
     expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(0)
   })
 
+  test('a rewrite reads only its own chat again at the next search; the rest of the index is kept, not rebuilt', () => {
+    const { store, ada } = setup()
+    const chat = store.chats.createChat(ada.id, 'Plans', [{ role: 'user', content: 'hello' }])
+    const answer = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'partial wor', stats: { partial: true } })!
+    const other = store.chats.createChat(ada.id, 'Other', [{ role: 'user', content: 'untouched words' }])
+    expect(store.chats.searchChatsForUser(ada.id, 'words', page).map(({ id }) => id)).toEqual([other.id])
+    // note: another chat's stored text made unreadable: a rebuild of the whole index would fail on it.
+    const [otherMessage] = messages(store, ada.id, other.id)
+    store.db.query('UPDATE message SET content = ? WHERE id = ?').run(new Uint8Array(64), otherMessage!.id)
+    for (const content of ['partial words', 'finished words']) {
+      expect(store.chats.replaceMessageContentForUser(ada.id, chat.id, answer.id, { content, stats: null })).toBe(true)
+    }
+    expect(store.chats.searchChatsForUser(ada.id, 'words', page).map(({ id }) => id).sort()).toEqual([chat.id, other.id].sort())
+    expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toEqual([])
+    expect(store.chats.searchChatsForUser(ada.id, 'finished', page).map(({ id }) => id)).toEqual([chat.id])
+  })
+
+  test('a chat rewritten and then deleted before the next search is not found', () => {
+    const { store, ada } = setup()
+    const chat = store.chats.createChat(ada.id, 'Plans', [{ role: 'assistant', content: 'partial' }])
+    const [answer] = messages(store, ada.id, chat.id)
+    expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(1)
+    store.chats.replaceMessageContentForUser(ada.id, chat.id, answer!.id, { content: 'finished', stats: null })
+    expect(store.chats.deleteChatForUser(ada.id, chat.id)).toBe(true)
+    expect(store.chats.searchChatsForUser(ada.id, 'finished', page)).toEqual([])
+  })
+
   test.each([
     ['another user', 'eve', 'own chat', 'own message'],
     ['a chat id that is not the message\'s', 'ada', 'other chat', 'own message'],

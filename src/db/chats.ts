@@ -75,6 +75,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   const selectAllChats = db.query<ChatRow, [string]>(`SELECT ${chatColumns} FROM chat WHERE user_id = ?`)
   const selectAllContents = db.query<ContentRow, [string]>(`
     SELECT m.chat_seq, m.id, m.content FROM chat c JOIN message m ON m.chat_seq = c.seq WHERE c.user_id = ?`)
+  const selectChatContents = db.query<ContentRow, [number]>('SELECT chat_seq, id, content FROM message WHERE chat_seq = ?')
   const updatePinned = db.query<void, [number, string, string]>('UPDATE chat SET pinned = ? WHERE id = ? AND user_id = ?')
   const updateArchived = db.query<void, [number, string, string]>('UPDATE chat SET archived = ? WHERE id = ? AND user_id = ?')
   const selectLastMessage = db.query<{ n: number; last: number | null }, [number]>(
@@ -153,6 +154,15 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     return selectAllChats.all(owner).map((row) => indexedChat(toChat(row), contents.get(row.seq) ?? []))
   }
 
+  /** Decrypts one chat of the owner with its message contents, for the search index; null when it is not there. */
+  function loadSearchableChat(owner: UserId, chatId: ChatId): IndexedChat | null {
+    const row = selectChat.get(chatId, owner)
+    if (row === null) return null
+    const ring = keys.keysForOwner(owner)
+    const contents = selectChatContents.all(row.seq).map((message) => messageTable.openColumn('content', message.id, message.content, ring)!)
+    return indexedChat(toChat(row), contents)
+  }
+
   function setFlag(statement: typeof updatePinned, field: 'pinned' | 'archived', owner: UserId, chatId: ChatId, value: boolean): Chat | null {
     if (statement.run(value ? 1 : 0, chatId, owner).changes !== 1) return null
     afterWrite(owner, () => search.noteChange(owner, chatId, { [field]: value }))
@@ -219,7 +229,8 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     searchChatsForUser(owner: UserId, text: string, page: Page): Chat[] {
       const query = searchableText(text)
       const matches: Chat[] = []
-      for (const entry of search.chatsOf(owner, () => loadSearchable(owner), !db.inTransaction)) {
+      const cacheable = !db.inTransaction
+      for (const entry of search.chatsOf(owner, () => loadSearchable(owner), (chatId) => loadSearchableChat(owner, chatId), cacheable)) {
         if (!entry.chat.archived && chatMatches(entry, query)) matches.push(entry.chat)
       }
       matches.sort((a, b) => b.updatedAt - a.updatedAt || b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
@@ -316,8 +327,8 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       const content = messageTable.sealColumn('content', messageId, update.content, ring)!
       const stats = messageTable.sealColumn('stats', messageId, update.stats, ring)
       if (updateMessageContent.run(content, stats, messageId, chatId, owner).changes !== 1) return false
-      // note: the index only appends contents, so a rewritten one means rebuilding it on the next search.
-      search.forgetUser(owner)
+      // note: an answer is rewritten every second while it streams: only its chat is read again, at the next search.
+      afterWrite(owner, () => search.noteRewrite(owner, chatId))
       return true
     },
 
