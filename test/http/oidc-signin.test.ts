@@ -212,7 +212,7 @@ describe('accounts from single sign-on', () => {
 
   test('a forged Host or X-Forwarded-Host never reaches the callback URL: it is WEBUI_URL\'s', async () => {
     const app = await appWith({ WEBUI_URL: 'https://chat.example.com', FORWARDED_ALLOW_IPS: '127.0.0.1' })
-    for (const headers of [{ host: 'evil.example' }, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }, { host: 'evil.example', forwarded: 'host=evil.example;proto=https' }]) {
+    for (const headers of [{ host: 'evil.example' }, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }, { host: 'evil.example', forwarded: 'host=evil.example;proto=https' }] as Record<string, string>[]) {
       const res = await fetch(`${app.url}/oauth/oidc/login`, { redirect: 'manual', headers })
       expect(res.status).toBe(302)
       expect(new URL(res.headers.get('location')!).searchParams.get('redirect_uri')).toBe('https://chat.example.com/oauth/oidc/login/callback')
