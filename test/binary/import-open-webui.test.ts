@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { openStore } from '../../src/db/open-store.ts'
+import { openStore, type Store } from '../../src/db/open-store.ts'
 import type { UserId } from '../../src/db/ids.ts'
 import { requireBinary, runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
 import { writeLargeOpenWebUiDatabase, writeOpenWebUiDatabase, type FixtureChat, type FixtureUser } from '../helpers/open-webui-fixture.ts'
@@ -34,6 +34,16 @@ async function fixture(cwd: string, name = 'webui.db', chatList = chats, userLis
   const path = join(cwd, name)
   await writeOpenWebUiDatabase(path, userList, chatList)
   return path
+}
+
+/** Runs `use` on the store in cwd/data, closed afterwards. */
+function withStore<T>(cwd: string, use: (store: Store) => T): T {
+  const store = openStore({ dataDir: join(cwd, 'data'), masterKey: generatedKey(join(cwd, 'data')), now: Date.now })
+  try {
+    return use(store)
+  } finally {
+    store.close()
+  }
 }
 
 async function signIn(url: string, email: string, password: string) {
@@ -70,9 +80,7 @@ describe('enclave import open-webui', () => {
       await server.stop()
     }
     // the bcrypt hash was upgraded at sign-in
-    const store = openStore({ dataDir: join(cwd, 'data'), masterKey: generatedKey(join(cwd, 'data')), now: Date.now })
-    expect(store.credentials.findPasswordHash(adaId as UserId)).toMatch(/^\$argon2id\$/)
-    store.close()
+    withStore(cwd, (store) => expect(store.credentials.findPasswordHash(adaId as UserId)).toMatch(/^\$argon2id\$/))
 
     const second = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
     expect(second.code).toBe(0)
@@ -118,16 +126,13 @@ describe('imported users never merge into existing accounts', () => {
     expect(run.stdout).toContain('2 chats with 2 messages')
     expect(run.stdout).toContain('mallory@example.com: its Open WebUI id belongs to another account here, so it was given a new one')
     expect(chatsOf(cwd, existing)).toBe(1)
-    const store = openStore({ dataDir: join(cwd, 'data'), masterKey: generatedKey(join(cwd, 'data')), now: Date.now })
-    try {
+    withStore(cwd, (store) => {
       expect(store.users.findUserById(existing)!.email).toBe('user0@example.com')
       const mallory = store.users.findUserByEmail('mallory@example.com')!
       expect(mallory.id).not.toBe(existing)
       expect(chatsOf(cwd, mallory.id)).toBe(2)
       expect(store.credentials.findPasswordHash(existing)).toBeNull()
-    } finally {
-      store.close()
-    }
+    })
   })
 
   test('a source user whose email belongs to an existing account is left out with a line naming it, even with the same id', async () => {
@@ -167,13 +172,10 @@ describe('bcrypt hashes above cost 12 are not imported', () => {
     expect(run.stdout).toContain('costly@example.com: its password hash (bcrypt cost 15, above 12) was not imported')
     expect(run.stdout).not.toContain('twelve@example.com')
     expect(run.output).not.toContain(costly)
-    const store = openStore({ dataDir: join(cwd, 'data'), masterKey: generatedKey(join(cwd, 'data')), now: Date.now })
-    try {
+    withStore(cwd, (store) => {
       expect(store.credentials.findPasswordHash(store.users.findUserByEmail('costly@example.com')!.id)).toBeNull()
       expect(store.credentials.findPasswordHash(store.users.findUserByEmail('twelve@example.com')!.id)).toBe(twelve)
-    } finally {
-      store.close()
-    }
+    })
   })
 })
 
