@@ -81,14 +81,19 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
   if (config.publicUrl !== null) listedOrigins.add(new URL(config.publicUrl).origin)
   let timers: ReturnType<typeof setInterval>[] = []
 
-  changes.subscribe((change: AccountChange) => {
+  changes.subscribe((change: AccountChange) => sweepSafely(change.kind, () => {
+    if (change.kind === 'access') revokeWhatNoLongerAdmits(change.userId)
+    else stopAnswersInDeletedChats(change.userId)
+  }))
+
+  /** Runs a sweep; a failure is logged, never thrown into the write or the timer that started it. */
+  function sweepSafely(cause: string, sweep: () => void) {
     try {
-      if (change.kind === 'access') return revokeWhatNoLongerAdmits(change.userId)
-      stopAnswersInDeletedChats(change.userId)
+      sweep()
     } catch (error) {
-      log.error('socket revocation failed', { kind: change.kind, error: error instanceof Error ? error.name : 'unknown' })
+      log.error('socket revocation failed', { cause, error: error instanceof Error ? error.name : 'unknown' })
     }
-  })
+  }
 
   /**
    * Closes the sockets (of the user; null: everyone's) whose credential no longer admits an active
@@ -203,7 +208,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
       hub.join(admission.userId, ws.raw)
       // note: a revocation between the upgrade and now found no socket to close; this one closes it.
       if (!isFrameAdmitted(state)) return
-      if (timers.length === 0) timers = [setInterval(() => revokeWhatNoLongerAdmits(null), limits.recheckIntervalMs), setInterval(pingSockets, limits.pingIntervalMs)]
+      if (timers.length === 0) timers = [setInterval(() => sweepSafely('recheck', () => revokeWhatNoLongerAdmits(null)), limits.recheckIntervalMs), setInterval(pingSockets, limits.pingIntervalMs)]
     },
 
     pong(ws) {
