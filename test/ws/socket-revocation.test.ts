@@ -205,6 +205,26 @@ describe('a revoked credential', () => {
   })
 })
 
+test('another user\'s revocations and deletions, and their attempt to delete this chat, leave this user\'s socket and answer running', async () => {
+  const bystander = await newVictim('user')
+  const socket = await socketWith(bystander.token)
+  const answer = await startSlowAnswer(socket)
+  const intruder = await newVictim('user')
+  const intruderSocket = await socketWith(intruder.token)
+
+  await expectStatus('DELETE', `/api/v1/chats/${answer.chatId}`, intruder.token, 404)
+  await expectStatus('DELETE', '/api/v1/chats/', intruder.token, 200)
+  await expectStatus('POST', '/api/v1/auths/signout/all', intruder.token, 200)
+  expect((await closedWithin(intruderSocket, AT_ONCE_MS))?.code).toBe(4401)
+  await expectStatus('DELETE', `/api/v1/users/${intruder.id}`, admin.token, 200)
+
+  expect(await settledWithin(answer.request, 50)).toBe('running')
+  expect(socket.ws.readyState).toBe(WebSocket.OPEN)
+  expect(socket.frames.some((frame) => frame.type === 'chat:error')).toBe(false)
+  socket.send({ type: 'chat:cancel', messageId: answer.messageId })
+  await socket.nextFrame(ofType('chat:done', answer.messageId))
+})
+
 describe('a deleted chat', () => {
   test.each<[string, (victim: Victim, chatId: ChatId) => string]>([
     ['the chat deleted', (_, chatId) => `/api/v1/chats/${chatId}`],
