@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import type { AccountChanges } from './account-changes.ts'
 import type { DataKeyRepo } from './data-keys.ts'
 import { chatMatches, createChatSearchIndex, indexedChat, searchableText, type IndexedChat } from './chats-search.ts'
 import { createIdBlocks } from './id-blocks.ts'
@@ -52,7 +53,8 @@ type MessageRow = {
   model: Uint8Array | null; content: Uint8Array; images: Uint8Array | null; artifacts: Uint8Array | null; stats: Uint8Array | null
 }
 
-export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+/** Chats and their messages; deletions are announced to `changes`, so answers streaming into them stop. */
+export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
   const chatColumns = 'seq, id, user_id, title, pinned, archived, created_at, updated_at'
   const messageIds = createIdBlocks(db, 'message')
   const insertChatRow = db.query<void, [string, string, Uint8Array, number, number]>(
@@ -286,14 +288,16 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     deleteChatForUser(owner: UserId, chatId: ChatId): boolean {
       if (deleteChatRow.run(chatId, owner).changes !== 1) return false
       afterWrite(owner, () => search.forgetChat(owner, chatId))
+      changes.chatsDeleted(owner)
       return true
     },
 
     /** Deletes every chat of the owner with their messages; returns how many went. */
     deleteAllChatsForUser(owner: UserId): number {
-      const { changes } = deleteChatsOfUser.run(owner)
+      const deleted = deleteChatsOfUser.run(owner).changes
       search.forgetUser(owner)
-      return changes
+      if (deleted > 0) changes.chatsDeleted(owner)
+      return deleted
     },
 
     /** Drops the owner's decrypted search index from memory; call when their account is deleted. */

@@ -11,6 +11,7 @@ import { writeNewKeyFile } from '../crypto/key-files.ts'
 import { readMasterKeyMaterial, type MasterKeyMaterial } from '../crypto/master-key.ts'
 import type { PreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { generateKey } from '../crypto/random.ts'
+import { createAccountChanges } from './account-changes.ts'
 import { createApiKeyRepo } from './api-keys.ts'
 import { createChatRepo } from './chats.ts'
 import { createCredentialRepo } from './credentials.ts'
@@ -125,19 +126,22 @@ export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () =
 
 function createStore(db: Database, masterKey: Uint8Array, now: () => number, info: StoreInfo) {
   const dataKeys = createDataKeyRepo(db, masterKey, now)
+  const accountChanges = createAccountChanges()
   return {
     db,
     info,
     dataKeys,
-    users: createUserRepo(db, dataKeys, now),
-    chats: createChatRepo(db, dataKeys, now),
+    /** Announces revocations, role changes and deletions to what is open in this process (sockets, answers). */
+    accountChanges,
+    users: createUserRepo(db, dataKeys, now, accountChanges),
+    chats: createChatRepo(db, dataKeys, now, accountChanges),
     settings: createSettingsRepo(db, dataKeys, now),
     credentials: createCredentialRepo(db, dataKeys, now),
-    sessions: createSessionRepo(db, dataKeys, now),
-    apiKeys: createApiKeyRepo(db, dataKeys, now),
+    sessions: createSessionRepo(db, dataKeys, now, accountChanges),
+    apiKeys: createApiKeyRepo(db, dataKeys, now, accountChanges),
     identities: createIdentityRepo(db, dataKeys, now),
     groups: createGroupRepo(db, dataKeys, now),
-    oidcSessions: createOidcSessionRepo(db, dataKeys, now),
+    oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**
@@ -147,6 +151,7 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     rotateMasterKey(material: MasterKeyMaterial) {
       const rotation = rotateMasterKey(db, dataKeys, info.keyFingerprint, material)
       info.keyFingerprint = rotation.fingerprint
+      accountChanges.accessChanged(null)
       return { fingerprint: rotation.fingerprint, previousFingerprint: rotation.previousFingerprint, rewrappedKeys: rotation.rewrappedKeys }
     },
     /** Checkpoints the WAL into the database file and closes it. */
