@@ -15,6 +15,7 @@ import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } 
 import { openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
+import { listenFailure } from './listen-error.ts'
 import type { Logger } from '../log/logger.ts'
 import { COMMIT, VERSION } from '../version.ts'
 
@@ -43,7 +44,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes })
   } catch (error) {
     store.close()
-    throw error
+    throw listenFailure(error, config.host, config.port)
   }
   const server = app.server!
   const url = `http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`
