@@ -7,7 +7,7 @@ import { isLifecycleCommand } from './cli/parse-lifecycle-args.ts'
 import { parseArgs } from './cli/parse-args.ts'
 import { renderConfig } from './cli/print-config.ts'
 import { serve } from './cli/serve.ts'
-import { USAGE } from './cli/usage.ts'
+import { formatUsageError, USAGE } from './cli/usage.ts'
 import { loadConfig, readDotenvFile } from './config/load-config.ts'
 import { createLogger } from './log/logger.ts'
 import { COMMIT, VERSION } from './version.ts'
@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
   if (isLifecycleCommand(argv)) return runLifecycleCommand(argv)
   const parsed = parseArgs(argv)
   if (!parsed.ok) {
-    process.stderr.write(`enclave: ${parsed.problem}\n\n${USAGE}`)
+    process.stderr.write(formatUsageError(parsed.problem))
     return 2
   }
   if (parsed.command === 'help') {
@@ -35,8 +35,11 @@ async function main(argv: string[]): Promise<number> {
     case 'config':
       process.stdout.write(renderConfig(config))
       return 0
-    case 'healthcheck':
-      return (await checkHealth(config)) ? 0 : 1
+    case 'healthcheck': {
+      const health = await checkHealth(config)
+      if (!health.ok) process.stderr.write(`enclave healthcheck: ${health.problem}\n`)
+      return health.ok ? 0 : 1
+    }
     case 'serve': {
       const log = createLogger(config.logLevel)
       const starting = serve(config, log)
