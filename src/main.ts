@@ -9,6 +9,7 @@ import { renderConfig } from './cli/print-config.ts'
 import { serve } from './cli/serve.ts'
 import { formatUsageError, USAGE } from './cli/usage.ts'
 import { loadConfig, readDotenvFile } from './config/load-config.ts'
+import { describeUnknownVariables } from './config/unknown-variables.ts'
 import { createLogger } from './log/logger.ts'
 import { COMMIT, VERSION } from './version.ts'
 
@@ -32,9 +33,12 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })
   switch (parsed.command) {
-    case 'config':
+    case 'config': {
       process.stdout.write(renderConfig(config))
+      const { warnings, notice } = describeUnknownVariables(config.unknownVariables)
+      for (const line of [...warnings, ...(notice === null ? [] : [notice])]) process.stderr.write(`${line}\n`)
       return 0
+    }
     case 'healthcheck': {
       const health = await checkHealth(config)
       if (!health.ok) process.stderr.write(`enclave healthcheck: ${health.problem}\n`)
