@@ -30,6 +30,7 @@ function describeListenError(code: unknown, host: string, port: number): string 
       return `HOST=${host} is not an address of this machine: use 127.0.0.1, 0.0.0.0 (every interface) or one of this machine's addresses.`
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
+    case 'ENOENT': // note: Bun's listen reports a host name that does not resolve this way
       return `HOST=${host} does not resolve to an address: use an IP address, or a name this machine resolves.`
     default:
       return null

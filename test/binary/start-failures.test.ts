@@ -128,10 +128,14 @@ describe('where to listen', () => {
     expect(run.stderr).toContain('AmbientCapabilities')
   })
 
-  test('a HOST that is not an address of this machine', async () => {
-    const run = await runBinary(['serve', '--port', '0'], { cwd: tempDir(), env: { HOST: '192.0.2.1' } })
+  test.each([
+    ['192.0.2.1', 'HOST=192.0.2.1 is not an address of this machine'],
+    ['nohost.invalid', 'HOST=nohost.invalid does not resolve to an address'],
+  ])('HOST=%p, not an address of this machine', async (host, message) => {
+    const run = await runBinary(['serve', '--port', '0'], { cwd: tempDir(), env: { HOST: host } })
     expectRefused(run)
-    expect(run.stderr).toContain('HOST=192.0.2.1 is not an address of this machine')
+    expect(run.stderr).toContain(message)
+    expect(run.output).not.toContain('ENOENT')
   })
 })
 
