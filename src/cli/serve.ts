@@ -5,10 +5,10 @@
 import { join } from 'node:path'
 import { createAuditLog } from '../audit/audit-log.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
-import { createConnections } from '../chat/connections.ts'
 import { bootstrapAdmin } from '../auth/bootstrap-admin.ts'
 import { createOidcProviders } from '../auth/oidc-providers.ts'
 import { openGate, openSetupGate, readSetupToken } from '../auth/setup-token.ts'
+import { createConnections } from '../chat/connections.ts'
 import type { Config } from '../config/load-config.ts'
 import { describeUnknownVariables } from '../config/unknown-variables.ts'
 import { describeMasterKeySource } from '../crypto/master-key.ts'
@@ -17,9 +17,9 @@ import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } 
 import { openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
-import { listenFailure } from './listen-error.ts'
 import type { Logger } from '../log/logger.ts'
 import { COMMIT, VERSION } from '../version.ts'
+import { listenFailure } from './listen-error.ts'
 
 export type RunningServer = { url: string; stop: (reason: string) => Promise<void> }
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { startFakeOllama } from '../fakes/ollama.ts'
-import { startBinary, tempDirsRemovedAfterAll, type RunningBinary } from '../helpers/binary.ts'
+import { runBinary, startBinary, tempDirsRemovedAfterAll, type RunningBinary } from '../helpers/binary.ts'
 import { chatOverSocket, signUpRemote } from '../helpers/remote-session.ts'
 
 const tempDir = tempDirsRemovedAfterAll()
@@ -96,5 +96,12 @@ describe('variables that look like settings', () => {
     } finally {
       await server.stop()
     }
+  })
+
+  test('enclave config points them out too, on stderr', async () => {
+    const run = await runBinary(['config'], { cwd: tempDir(), env: { GLOBAL_LOG_LEVLE: 'DEBUG' } })
+    expect(run.code).toBe(0)
+    expect(run.stderr).toBe('GLOBAL_LOG_LEVLE is set but is not a setting Enclave reads: did you mean GLOBAL_LOG_LEVEL?\n')
+    expect(run.stdout).not.toContain('GLOBAL_LOG_LEVLE')
   })
 })
