@@ -16,7 +16,7 @@ export async function importFromOpenWebUi(config: Config, file: string, io: Outp
     io.err(`enclave: ${path} does not exist.\n`)
     return 1
   }
-  if (await checkHealth(config, 1000)) {
+  if ((await checkHealth(config, 1000)).ok) {
     io.err('enclave: a server answers on this port: stop it before importing.\n')
     return 1
   }

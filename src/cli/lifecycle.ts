@@ -6,7 +6,7 @@ import { printKeyStatus, verifyKeys } from './keys.ts'
 import { parseLifecycleArgs } from './parse-lifecycle-args.ts'
 import { rotateDataKeysOffline } from './rotate-data-keys.ts'
 import { rotateMasterKeyOffline } from './rotate-master-key.ts'
-import { USAGE } from './usage.ts'
+import { formatUsageError } from './usage.ts'
 
 const io = { out: (text: string) => void process.stdout.write(text), err: (text: string) => void process.stderr.write(text) }
 
@@ -14,7 +14,7 @@ const io = { out: (text: string) => void process.stdout.write(text), err: (text:
 export async function runLifecycleCommand(argv: readonly string[]): Promise<number> {
   const parsed = parseLifecycleArgs(argv)
   if (!parsed.ok) {
-    io.err(`enclave: ${parsed.problem}\n\n${USAGE}`)
+    io.err(formatUsageError(parsed.problem))
     return 2
   }
   const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })

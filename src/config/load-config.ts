@@ -11,6 +11,7 @@ import { isParseFailure } from './parsers.ts'
 import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './security-header-settings.ts'
 import { socketConfigFrom, type SocketConfig } from './socket-variables.ts'
 import { chatConfigFrom, type ChatConfig } from './chat-variables.ts'
+import { findUnknownVariables, type UnknownVariables } from './unknown-variables.ts'
 import { variables, type Variable, type VariableName, type VariableValues } from './variables.ts'
 
 /** Where a setting's value came from, in order of precedence. */
@@ -56,6 +57,8 @@ export type Config = Readonly<{
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
+  /** Names in the environment or .env that look like settings but are not read (typos, Open WebUI-only settings). */
+  unknownVariables: UnknownVariables
 }>
 
 export type Rate = { limit: number; windowMs: number }
@@ -152,6 +155,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     ldap: ldap.config,
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
+    unknownVariables: findUnknownVariables([...Object.keys(env), ...Object.keys(parsedDotenv.values)]),
   })
 }
 

@@ -7,8 +7,8 @@ import type { Variable } from './variable.ts'
 export const serverVariables = {
   PORT: { parse: integerFrom(0, 65535), default: 8080, flag: '--port', doc: 'HTTP port; 0 picks a free one (the log says which).' },
   HOST: {
-    parse: hostName, default: '127.0.0.1', flag: '--host',
-    doc: 'Address to listen on. The binary listens on loopback only unless told otherwise; the Docker image sets 0.0.0.0.',
+    parse: hostName('PORT'), default: '127.0.0.1', flag: '--host',
+    doc: 'Address to listen on: an IP address or host name, without port or scheme. The binary listens on loopback only unless told otherwise; the Docker image sets 0.0.0.0.',
   },
   DATA_DIR: {
     parse: path, default: './data', flag: '--data-dir',

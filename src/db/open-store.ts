@@ -27,6 +27,8 @@ import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
 import { keyForNewDatabase, materialMatches, unlockExistingDatabase } from './unlock.ts'
 import { createUserRepo, EMAIL_INDEX_OWNER } from './users.ts'
+import { checkDataDirAccess } from './data-dir-access.ts'
+import { refuseToReplaceLostDatabase } from './lost-database.ts'
 
 export const DATABASE_FILE = 'enclave.db'
 
@@ -50,11 +52,14 @@ export type StoreInfo = {
 
 /** Opens the store in DATA_DIR, creating the directory, key file and database on first start. */
 export function openStore({ dataDir, masterKey, now, previousMasterKey = null }: StoreOptions): Store {
+  checkDataDirAccess(dataDir, DATABASE_FILE)
   const material = readMasterKeyMaterial(masterKey)
   const databasePath = join(dataDir, DATABASE_FILE)
   const warnings: string[] = []
 
-  if (existsSync(databasePath)) {
+  const hasDatabaseFile = existsSync(databasePath)
+  // note: a 0-byte file is not opened, as opening it would write SQLite's header into it.
+  if (hasDatabaseFile && statSync(databasePath).size > 0) {
     const db = openDatabase(databasePath)
     const stored = readKeyCheck(db)
     if (stored !== null) {
@@ -78,6 +83,7 @@ export function openStore({ dataDir, masterKey, now, previousMasterKey = null }:
     }
     db.close()
   }
+  refuseToReplaceLostDatabase(dataDir, databasePath, hasDatabaseFile, masterKey)
 
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   // note: an empty directory (a fresh clone's ./data holds only .gitkeep) is taken as ours to make private.
