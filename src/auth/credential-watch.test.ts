@@ -84,3 +84,10 @@ test('a deleted user revokes the watch', () => {
   deps.store.users.deleteUser(ada.user.id)
   expect(running.revoked.aborted).toBe(true)
 })
+
+test('a credential revoked before the watch starts is revoked at once, with no listener left', () => {
+  const { deps, ada, idle, watch, listeners } = seeded()
+  deps.store.sessions.revokeSession(ada.user.id, ada.session.sessionId)
+  expect(watch().revoked.aborted).toBe(true)
+  expect(listeners()).toBe(idle)
+})

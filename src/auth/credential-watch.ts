@@ -4,10 +4,10 @@
  * revocation (sign-out, a session or API key deleted, a password change, the user deleted or made
  * pending, the master key changed) must stop it at once, not when it ends.
  *
- * While a watch runs it listens to the store's account changes (db/account-changes.ts). When the
- * user's generation moves, it authenticates the credential again through the one auth path; if that
- * no longer admits the user, `revoked` aborts (and with it `signal`, which the upstream request
- * carries). A check that throws counts as revoked: the listener must not throw, and a stream on a
+ * While a watch runs it listens to the store's account changes (db/account-changes.ts). When it
+ * starts and whenever the user's generation moves, it authenticates the credential again through
+ * the one auth path; if that no longer admits the user, `revoked` aborts (and with it `signal`,
+ * which the upstream request carries). A check that throws counts as revoked: the listener must not throw, and a stream on a
  * credential that can't be checked is not worth keeping. The listener lives exactly as long as the
  * stream: `stop()`, the revocation itself or `until` aborting (the client went away) removes it.
  */
@@ -47,13 +47,16 @@ export function watchCredential(deps: AuthDeps, watched: WatchedCredential, unti
       return false
     }
   }
+  const revokeUnlessAdmitted = () => {
+    if (admits()) return
+    stop()
+    revocation.abort(new Error('The credential was revoked.'))
+  }
   const unsubscribe = changes.subscribe(() => {
     const now = changes.generationOf(watched.userId)
     if (now === generation) return // note: another user's change, or one about chats only
     generation = now
-    if (admits()) return
-    stop()
-    revocation.abort(new Error('The credential was revoked.'))
+    revokeUnlessAdmitted()
   })
   const stop = () => {
     unsubscribe()
@@ -61,5 +64,7 @@ export function watchCredential(deps: AuthDeps, watched: WatchedCredential, unti
   }
   until.addEventListener('abort', stop, { once: true })
   if (until.aborted) stop()
+  // note: the request was authenticated a moment ago, but a revocation since then moved a generation this watch never saw.
+  else revokeUnlessAdmitted()
   return { revoked: revocation.signal, signal: AbortSignal.any([until, revocation.signal]), stop }
 }
