@@ -64,8 +64,8 @@ const askedFor: Record<Shape, { path: string; body: object }> = {
   ollama: { path: '/ollama/api/chat', body: { model: MODEL, stream: true, messages: [{ role: 'user', content: 'a long story' }] } },
 }
 
-/** A running stream: what the client has read so far, how it ends, and Ollama's request for it. */
-type Running = { text: () => string; ended: Promise<string>; request: FakeRequest; client: AbortController }
+/** A running stream: what the client reads until it ends, Ollama's request for it, and the client's abort. */
+type Running = { ended: Promise<string>; request: FakeRequest; client: AbortController }
 
 /** Starts a stream and waits until answer text has arrived, so it is mid-stream. */
 async function startStream(shape: Shape, credential: string): Promise<Running> {
@@ -79,9 +79,10 @@ async function startStream(shape: Shape, credential: string): Promise<Running> {
   const contentSeen = new Promise<void>((resolve) => (sawContent = resolve))
   const ended = (async () => {
     const decoder = new TextDecoder()
+    const reader = res.body!.getReader()
     try {
-      for await (const chunk of res.body!) {
-        text += decoder.decode(chunk, { stream: true })
+      for (let step = await reader.read(); !step.done; step = await reader.read()) {
+        text += decoder.decode(step.value, { stream: true })
         if (/"content":"[^"]/.test(text)) sawContent()
       }
     } catch {
@@ -92,7 +93,7 @@ async function startStream(shape: Shape, credential: string): Promise<Running> {
   await Promise.race([contentSeen, ended])
   const request = fake.requests.slice(before).find((entry) => entry.path === '/api/chat')
   if (request === undefined) throw new Error('the stream never reached the fake Ollama')
-  return { text: () => text, ended, request, client }
+  return { ended, request, client }
 }
 
 const json = (token: string) => ({ ...bearer(token), 'content-type': 'application/json' })
