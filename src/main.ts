@@ -60,8 +60,7 @@ main(process.argv.slice(2)).then(
 
 function describeStartFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
-  if ((error as { code?: string }).code === 'EADDRINUSE') return 'the port is already in use: stop the other server or choose another --port.'
-  // Config, key and schema errors carry messages written for operators; others show their name only.
-  const known = ['ConfigError', 'KeyMaterialError', 'KeyMismatchError', 'SchemaTooNewError', 'FieldOpenError']
+  // Config, key, schema, port and lock errors carry messages written for operators; others show their name only.
+  const known = ['ConfigError', 'KeyMaterialError', 'KeyMismatchError', 'SchemaTooNewError', 'FieldOpenError', 'PortInUseError', 'DataDirLockedError']
   return known.includes(error.name) ? error.message : `${error.name}: ${error.message}`
 }

@@ -12,6 +12,7 @@ import type { Config } from '../config/load-config.ts'
 import { describeMasterKeySource } from '../crypto/master-key.ts'
 import { createSessionSecretFile, readSessionSecretFile } from '../crypto/session-secret.ts'
 import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } from '../crypto/previous-master-key.ts'
+import { lockDataDir } from '../db/data-dir-lock.ts'
 import { openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
@@ -23,6 +24,8 @@ export type RunningServer = { url: string; stop: (reason: string) => Promise<voi
 export async function serve(config: Config, log: Logger): Promise<RunningServer> {
   // Files this process creates (database, WAL, keys) are for its own user only.
   process.umask(0o077)
+  // One process writes a data directory at a time; the lock goes at exit if a later step throws.
+  const dataDirLock = lockDataDir(config.dataDir, 'enclave serve', { createDirectory: true })
   const persistedSecret = config.sessionSecret === null ? readSessionSecretFile(config.dataDir) : null
   // note: reads the *_FILE client secrets first, so a loose or missing file refuses the start before anything is written.
   const oidcProviders = createOidcProviders(config.oauth)
@@ -40,10 +43,12 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const lifecycle = createLifecycle({ config: effective, store, log, audit, now: Date.now })
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle })
   try {
-    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes })
+    // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
+    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes, reusePort: false })
   } catch (error) {
     store.close()
-    throw error
+    dataDirLock.release()
+    throw (error as { code?: string }).code === 'EADDRINUSE' ? new PortInUseError(config.port) : error
   }
   const server = app.server!
   const url = `http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`
@@ -75,11 +80,20 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       await lifecycle.stop()
       audit.close()
       store.close()
+      dataDirLock.release()
       log.info('Stopped; database checkpointed and closed')
     })()
     return stopping
   }
   return { url, stop }
+}
+
+/** The port is taken by another process (a second `enclave serve`, say). */
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} is already in use: stop the other server or choose another --port.`)
+    this.name = 'PortInUseError'
+  }
 }
 
 /** The one-time notice of the first start with a generated key: shown once, as the key is generated once. */

@@ -79,7 +79,7 @@ for (const [target, start] of targets) {
 
     test.each(scenarios)(`%s %s %j → %d`, async (method, path, body, status) => {
       const url = path.replace(':id', chatId).replace(':user', admin.id)
-      const json = typeof body === 'string' ? { 'content-type': 'application/json' } : {}
+      const json: Record<string, string> = typeof body === 'string' ? { 'content-type': 'application/json' } : {}
       const res = await app.handle(req(method, url, body, { ...bearer(admin.token), ...json }))
       const text = await res.text()
       expect(res.status).toBe(status)
