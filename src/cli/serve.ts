@@ -14,7 +14,9 @@ import { describeUnknownVariables } from '../config/unknown-variables.ts'
 import { describeMasterKeySource } from '../crypto/master-key.ts'
 import { createSessionSecretFile, readSessionSecretFile } from '../crypto/session-secret.ts'
 import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } from '../crypto/previous-master-key.ts'
-import { openStore, type Store } from '../db/open-store.ts'
+import { checkDataDirAccess } from '../db/data-dir-access.ts'
+import { lockDataDir } from '../db/data-dir-lock.ts'
+import { DATABASE_FILE, openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
@@ -28,6 +30,10 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   process.umask(0o077)
   // note: first, so a misspelt name is pointed out even when the start is then refused for it.
   reportUnknownVariables(config, log)
+  // note: before the lock, which writes in DATA_DIR: a directory this user may not use is named, with the fix.
+  checkDataDirAccess(config.dataDir, DATABASE_FILE)
+  // One process writes a data directory at a time; the lock goes at exit if a later step throws.
+  const dataDirLock = lockDataDir(config.dataDir, 'enclave serve', { createDirectory: true })
   const persistedSecret = config.sessionSecret === null ? readSessionSecretFile(config.dataDir) : null
   // note: reads the *_FILE client secrets first, so a loose or missing file refuses the start before anything is written.
   const oidcProviders = createOidcProviders(config.oauth)
@@ -46,9 +52,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const connections = createConnections({ ...config.ollama, settings: store.settings, now: Date.now, log })
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections })
   try {
-    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes })
+    // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
+    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes, reusePort: false })
   } catch (error) {
     store.close()
+    dataDirLock.release()
     throw listenFailure(error, config.host, config.port)
   }
   const server = app.server!
@@ -83,6 +91,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       await lifecycle.stop()
       audit.close()
       store.close()
+      dataDirLock.release()
       log.info('Stopped; database checkpointed and closed')
     })()
     return stopping

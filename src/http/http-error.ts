@@ -5,6 +5,7 @@
 import { Elysia } from 'elysia'
 import { FieldOpenError } from '../db/field-open-error.ts'
 import type { Logger } from '../log/logger.ts'
+import { requestPath } from './request-path.ts'
 
 export class HttpError extends Error {
   constructor(
@@ -37,7 +38,7 @@ export const httpErrors = (log: Logger) =>
       case 'INVALID_COOKIE_SIGNATURE':
         return new HttpError(400, 'invalid_cookie', 'A cookie was altered.').toResponse()
     }
-    const path = new URL(request.url).pathname
+    const path = requestPath(request)
     if (error instanceof FieldOpenError) {
       log.error('stored data failed to decrypt', { table: error.table, column: error.column, row: error.rowId, path })
       return new HttpError(500, 'stored_data_unreadable', 'Some stored data could not be decrypted. The administrator has been told where.').toResponse()

@@ -11,13 +11,17 @@ import type { Principal } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
+import { requestPath } from '../request-path.ts'
 
 export type AuthLevel = 'any' | 'active' | 'admin' | 'session'
 
 export const requireAuth = (deps: AuthDeps, trustedProxies: AddressList) =>
   new Elysia({ name: 'require-auth' }).macro({
     auth: (level: AuthLevel) => ({
-      resolve({ request, path, server }): { principal: Principal } {
+      // note: an arrow reading the path from the request: Elysia fills context fields it finds in
+      // the hook's source text, and a compiled build's text of a method hid `path` (500 on every key).
+      resolve: ({ request, server }): { principal: Principal } => {
+        const path = requestPath(request)
         const result = authenticate(deps, findCredential(request.headers), path)
         if (!result.ok) {
           if (result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied') {
