@@ -20,7 +20,7 @@ describe("Libre WebUI's names", () => {
   test('JWT_SECRET and CORS_ORIGIN are read when ours are unset, and `enclave config` names them', () => {
     const config = loadConfig({ env: { JWT_SECRET: 'libre-secret-value', CORS_ORIGIN: 'http://localhost:5173,http://localhost:3000' }, cwd })
     expect(config.sessionSecret).toBe('libre-secret-value')
-    expect(config.cors.allowedOrigins).toEqual(['http://localhost:5173', 'http://localhost:3000'])
+    expect('allowedOrigins' in config.cors && config.cors.allowedOrigins).toEqual(['http://localhost:5173', 'http://localhost:3000'])
     expect(config.sourceNames).toEqual({ WEBUI_SECRET_KEY: 'JWT_SECRET', CORS_ALLOW_ORIGIN: 'CORS_ORIGIN' })
     const printed = renderConfig(config)
     expect(printed).toMatch(/WEBUI_SECRET_KEY\s+\*\*\*\s+\[env as JWT_SECRET\]/)
@@ -67,7 +67,7 @@ describe("Libre WebUI's names", () => {
     [{ SINGLE_USER_MODE: 'false', WEBUI_AUTH: 'true' }, false],
   ])('single-user mode from %p: %p, and sign-up closes with it', (env, singleUser) => {
     const config = loadConfig({ env, cwd })
-    expect(config.singleUser).toBe(singleUser)
+    expect(config.auth.singleUser).toBe(singleUser)
     if (singleUser) expect(config.auth.enableSignup).toBe(false)
   })
 

@@ -54,8 +54,6 @@ export type Config = Readonly<{
   oauth: OAuthConfig
   /** LDAP sign-in (ENABLE_LDAP, LDAP_*), or null when it is off. */
   ldap: LdapConfig | null
-  /** No sign-in: the browser on this machine is the one user, an admin (SINGLE_USER_MODE, or WEBUI_AUTH=false). */
-  singleUser: boolean
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
@@ -68,6 +66,8 @@ export type Config = Readonly<{
 export type Rate = { limit: number; windowMs: number }
 
 export type AuthConfig = Readonly<{
+  /** No sign-in: the browser on this machine is the one user, an admin (SINGLE_USER_MODE, or WEBUI_AUTH=false). */
+  singleUser: boolean
   enableSignup: boolean
   defaultUserRole: 'pending' | 'user' | 'admin'
   enableLoginForm: boolean
@@ -144,7 +144,6 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const dataDir = resolve(cwd, typed.DATA_DIR)
-  const singleUser = typed.SINGLE_USER_MODE || !typed.WEBUI_AUTH
   return Object.freeze({
     port: typed.PORT,
     host: typed.HOST,
@@ -161,13 +160,11 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     shutdownTimeoutMs: typed.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     securityHeaders: securityHeaderSettingsFrom(typed),
     cors: corsPolicyFrom(typed.CORS_ALLOW_ORIGIN, typed.CORS_ALLOW_CUSTOM_SCHEME),
-    // note: the single user is the only account, so sign-up stays closed.
-    auth: singleUser ? { ...authConfigFrom(typed, cwd), enableSignup: false } : authConfigFrom(typed, cwd),
+    auth: authConfigFrom(typed, cwd),
     socket: socketConfigFrom(typed),
     chat: chatConfigFrom(typed),
     oauth: oauth!.oauth,
     ldap: ldap.config,
-    singleUser,
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
     sourceNames: Object.freeze(sourceNames),
@@ -253,8 +250,11 @@ function checkAuthSettings(values: VariableValues): ConfigProblem[] {
 function authConfigFrom(values: VariableValues, cwd: string): AuthConfig {
   const adminPassword = values.WEBUI_ADMIN_PASSWORD !== null ? { value: values.WEBUI_ADMIN_PASSWORD }
     : values.WEBUI_ADMIN_PASSWORD_FILE !== null ? { file: resolve(cwd, values.WEBUI_ADMIN_PASSWORD_FILE) } : null
+  const singleUser = values.SINGLE_USER_MODE || !values.WEBUI_AUTH
   return {
-    enableSignup: values.ENABLE_SIGNUP,
+    singleUser,
+    // note: the single user is the only account, so sign-up stays closed.
+    enableSignup: values.ENABLE_SIGNUP && !singleUser,
     defaultUserRole: values.DEFAULT_USER_ROLE,
     enableLoginForm: values.ENABLE_LOGIN_FORM,
     enablePasswordAuth: values.ENABLE_PASSWORD_AUTH,

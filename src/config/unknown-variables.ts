@@ -17,7 +17,7 @@ export type UnknownVariables = Readonly<{
 const PREFIXES = ['OLLAMA_', 'WEBUI_', 'ENABLE_', 'LDAP_', 'OAUTH_', 'OPENID_', 'ENCRYPTION_', 'WEBSOCKET_', 'CORS_', 'JWT_', 'AUDIT_', 'CHAT_', 'GOOGLE_', 'MICROSOFT_', 'DEFAULT_', 'USER_', 'ADMIN_']
 const known = Object.keys(variables)
 /** Other products' names for our settings (Libre WebUI's JWT_SECRET, ...): read, so not unknown. */
-const otherNames = new Set(Object.values(variables).flatMap((variable) => ('otherName' in variable ? [variable.otherName.name] : [])))
+const otherNames = new Set<string>(Object.values(variables).flatMap((variable) => ('otherName' in variable ? [variable.otherName.name] : [])))
 // note: short names get one edit, not two: HOME is two edits from HOST, and every shell has it.
 const longNames = known.filter((name) => name.length >= 8)
 const shortNames = known.filter((name) => name.length < 8)

@@ -15,7 +15,7 @@ import type { MessageRole, NewMessage } from './chats.ts'
 import type { ChatId, UserId } from './ids.ts'
 import type { Role } from './users.ts'
 
-export type SourceUser = { sourceId: string; id: UserId; email: string; name: string; role: Role; createdAt: number; passwordHash: string | null }
+export type SourceUser = { sourceId: string; id: UserId; email: string; name: string; role: Role; createdAt: number; passwordHash: string | null; preferences?: Record<string, unknown> }
 export type SourceChat = { sourceId: string; id: ChatId; ownerSourceId: string; title: string; createdAt: number; updatedAt: number; pinned: boolean; archived: boolean; messages: NewMessage[] }
 
 /** An open, checked source: its users, and its chats read again on every call. Close it when done. */
@@ -41,10 +41,10 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 const bcryptPattern = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/
 const MAX_TEXT = 1_000_000
 
-/** Enclave's id for an Open WebUI id: the same when it is a UUID, else a UUID derived from it, so re-imports find it. */
-export function enclaveIdFor(kind: 'user' | 'chat', sourceId: string): string {
+/** Enclave's id for another product's id: the same when it is a UUID, else a UUID derived from it, so re-imports find it. */
+export function enclaveIdFor(kind: 'user' | 'chat', sourceId: string, product: 'open-webui' | 'libre-webui' = 'open-webui'): string {
   if (uuidPattern.test(sourceId)) return sourceId
-  const hex = createHash('sha256').update(`open-webui/${kind}/${sourceId}`).digest('hex')
+  const hex = createHash('sha256').update(`${product}/${kind}/${sourceId}`).digest('hex')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
 }
 
