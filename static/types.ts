@@ -13,6 +13,8 @@ export type AppConfig = {
   name: string
   version: string
   features: {
+    /** false in single-user mode: no sign-in, the page asks for the one user's session. */
+    auth?: boolean
     enable_signup: boolean
     enable_login_form: boolean
     enable_password_auth?: boolean

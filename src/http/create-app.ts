@@ -18,6 +18,7 @@ import { bodyLimit } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
 import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
+import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
 import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
@@ -28,6 +29,7 @@ import { healthRoutes } from './routes/health.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
+import { singleUserRoutes } from './routes/single-user.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
 import { userRoutes } from './routes/users.ts'
 
@@ -67,10 +69,12 @@ export function createApp(deps: Deps) {
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
     .use(cors(deps.config.cors))
     .use(originCheck({ publicUrl: deps.config.publicUrl, cors: deps.config.cors, trustedProxies: deps.config.trustedProxies }))
+    .use(singleUserGuard(deps.config.auth.singleUser))
     .use(bodyLimit(deps.config.maxRequestBodyBytes))
     .use(healthRoutes())
     .use(appConfigRoutes(deps.config, () => deps.store.users.countUsers() === 0))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
+    .use(singleUserRoutes(auth, deps.config.trustedProxies))
     .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
     .use(ldapAuthRoutes(auth, deps.config.ldap, deps.log, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
