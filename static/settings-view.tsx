@@ -53,7 +53,10 @@ function PasswordSection() {
           setBusy(false)
         }
       }}>
-        <label>Current password<input name="password" type="password" autoComplete="current-password" required maxLength={4096} /></label>
+        {/* note: single-user mode's account has no password until it sets one, for the day the mode is turned off. */}
+        {config.value?.features.auth === false
+          ? <label>Current password (empty if you have none yet)<input name="password" type="password" autoComplete="current-password" maxLength={4096} /></label>
+          : <label>Current password<input name="password" type="password" autoComplete="current-password" required maxLength={4096} /></label>}
         <label>New password<input name="new_password" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>
         <label>Repeat the new password<input name="confirm" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>
         {message !== null && <p class={message.ok ? 'notice' : 'alert'} role={message.ok ? 'status' : 'alert'}>{message.text}</p>}

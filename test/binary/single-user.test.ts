@@ -92,6 +92,31 @@ describe('a single-user server', () => {
     }
   })
 
+  test('turned off later, the account signs in with the password it set in single-user mode', async () => {
+    const cwd = tempDir()
+    const password = `pw-${crypto.randomUUID()}`
+    const single = await startBinary({ cwd, env: SINGLE })
+    try {
+      const own = `http://localhost:${new URL(single.url).port}`
+      const headers = { host: new URL(own).host, origin: own }
+      const entered = await fetch(`${single.url}/api/v1/auths/single-user`, { method: 'POST', headers })
+      const cookie = /token=[^;]+/.exec(entered.headers.get('set-cookie') ?? '')![0]
+      const set = await fetch(`${single.url}/api/v1/auths/update/password`, { method: 'POST', headers: { ...headers, cookie, 'content-type': 'application/json' }, body: JSON.stringify({ password: '', new_password: password }) })
+      expect(set.status).toBe(200)
+    } finally {
+      await single.stop()
+    }
+    const normal = await startBinary({ cwd })
+    try {
+      const signIn = (body: unknown) => fetch(`${normal.url}/api/v1/auths/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      expect((await signIn({ email: 'admin@localhost', password })).status).toBe(200)
+      expect((await signIn({ email: 'admin@localhost', password: '' })).status).toBe(400)
+      expect((await fetch(`${normal.url}/api/v1/auths/single-user`, { method: 'POST', headers: { origin: normal.url } })).status).toBe(404)
+    } finally {
+      await normal.stop()
+    }
+  })
+
   test("after a Libre WebUI import, its default user is the single user, with its chats", async () => {
     const cwd = tempDir()
     const key = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')

@@ -4,7 +4,7 @@
  * and no session.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { askThroughPage, expectNothingUnsafe, openWatchedPage, startStage, waitForComposer, type Stage } from './harness.ts'
+import { askThroughPage, expectNothingUnsafe, newPassword, openWatchedPage, startStage, waitForComposer, type Stage } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 60_000
 let stage: Stage
@@ -36,6 +36,18 @@ describe('single-user mode in the browser', () => {
     await watched.page.locator('.message.assistant', { hasText: 'hello from the only user' }).first().waitFor()
     const cookies = await watched.context.cookies()
     expect(cookies.some((cookie) => cookie.name === 'token')).toBe(true)
+    expectNothingUnsafe(watched)
+    await watched.context.close()
+  }, TEST_TIMEOUT_MS)
+
+  test('the single user sets a first password in Settings, for when the mode is turned off', async () => {
+    const watched = await openWatchedPage(stage)
+    await watched.page.goto(`${stage.server.url}/settings`)
+    const password = newPassword()
+    await watched.page.getByLabel('New password', { exact: true }).fill(password)
+    await watched.page.getByLabel('Repeat the new password').fill(password)
+    await watched.page.getByRole('button', { name: 'Change password' }).click()
+    await watched.page.getByText('Password changed.').waitFor()
     expectNothingUnsafe(watched)
     await watched.context.close()
   }, TEST_TIMEOUT_MS)
