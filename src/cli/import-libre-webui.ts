@@ -16,8 +16,8 @@ import { readPreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { importUsersAndChats } from '../db/import-open-webui.ts'
 import { openLibreWebUiDatabase } from '../db/libre-webui-source.ts'
 import { openStore } from '../db/open-store.ts'
-import { MalformedSourceError } from '../db/open-webui-source.ts'
 import { checkHealth } from './healthcheck.ts'
+import { printImportSummary, refuseChangedSource } from './import-open-webui.ts'
 
 type Output = { out: (text: string) => void; err: (text: string) => void }
 type FoundKey = { key: Uint8Array | null; from: string } | { problem: string }
@@ -57,20 +57,13 @@ export async function importFromLibreWebUi(config: Config, from: string, keyFile
       done++
       if (done % PROGRESS_EVERY === 0) io.err(`  ${done} of ${source.chatCount} chats...\n`)
     }
-    const { counts, notes } = importUsersAndChats(store, source, 'Libre WebUI', onChat)
-    io.out(`Imported from ${path}: ${counts.usersImported} users (${counts.usersAlreadyThere} already here, ${counts.usersConflicting} left out because their email belongs to another account), ` +
-      `${counts.chatsImported} chats with ${counts.messagesImported} messages (${counts.chatsAlreadyThere} already here, ${counts.chatsLeftOut} of left-out users).\n`)
-    for (const note of notes) io.out(`${note}\n`)
+    printImportSummary(path, importUsersAndChats(store, source, 'Libre WebUI', onChat), 'Libre WebUI', io)
     for (const user of source.users.filter((each) => each.email.endsWith('@localhost'))) io.out(`${user.name} had no email in Libre WebUI and signs in here as ${user.email}.\n`)
     for (const user of source.users.filter((each) => each.passwordHash === null)) io.out(`${user.email} has no password here: it is the single user with SINGLE_USER_MODE=true, where it can set one in Settings.\n`)
     for (const [table, n] of Object.entries(source.leftBehind)) io.out(`Not imported: ${n} rows of ${table} (Enclave has no such feature yet).\n`)
-    if (counts.usersImported > 0) io.out('Imported users sign in with their Libre WebUI passwords; each is upgraded to argon2id at its first sign-in.\n')
     return 0
   } catch (error) {
-    // note: the file changed between the check and the import; the transaction rolled back.
-    if (!(error instanceof MalformedSourceError)) throw error
-    io.err(`enclave: import refused (malformed): ${error.message} Nothing was imported.\n`)
-    return 1
+    return refuseChangedSource(error, io)
   } finally {
     source.close()
     store.close()

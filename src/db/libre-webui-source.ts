@@ -10,11 +10,12 @@
  * does not open with the key given refuses the whole import, counted, so ciphertext is never
  * imported as text. Rows are read from statement iterators, a chat at a time, so memory stays flat.
  */
-import { Database } from 'bun:sqlite'
+import type { Database } from 'bun:sqlite'
 import { looksEncrypted, openLibreValue } from '../crypto/libre-webui-cipher.ts'
 import type { MessageRole, NewMessage } from './chats.ts'
 import type { ChatId, UserId } from './ids.ts'
 import { enclaveIdFor, MalformedSourceError, type SourceChat, type SourceUser } from './open-webui-source.ts'
+import { openSourceDatabase } from './source-database.ts'
 import type { Role } from './users.ts'
 
 /** An open, checked source. `chats()` reads the chats again on every call; close it when done. */
@@ -45,20 +46,11 @@ const MAX_TEXT = 1_000_000
  * Libre WebUI's, a malformed row, or any sealed value the key does not open.
  */
 export function openLibreWebUiDatabase(path: string, key: Uint8Array | null): OpenLibreResult {
-  let db: Database
-  try {
-    db = new Database(path, { readonly: true, strict: true })
-    db.query('SELECT count(*) FROM sqlite_master').get()
-  } catch {
-    return { ok: false, reason: 'not_a_database', detail: `${path} is not a readable SQLite database.` }
-  }
+  const opened = openSourceDatabase(path, requiredColumns, 'a Libre WebUI')
+  if (!opened.ok) return opened
+  const { db } = opened
   const refuse = (result: OpenLibreResult) => (db.close(), result)
   try {
-    for (const [table, columns] of Object.entries(requiredColumns)) {
-      const present = new Set(db.query<{ name: string }, []>(`SELECT name FROM pragma_table_info('${table}')`).all().map((row) => row.name))
-      const missing = columns.filter((column) => !present.has(column))
-      if (missing.length > 0) return refuse({ ok: false, reason: 'unknown_version', detail: `Table "${table}" ${present.size === 0 ? 'is missing' : `lacks ${missing.join(', ')}`}: this is not a Libre WebUI database of a version this importer knows.` })
-    }
     const reader = createReader(db, key)
     const users = reader.readUsers()
     const owners = new Set(users.map((user) => user.sourceId))

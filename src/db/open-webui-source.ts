@@ -9,10 +9,11 @@
  * one row at a time from a statement iterator, once to check them all and once more to import
  * them, so no more than one chat is ever held (a 225 MB file used to take 921 MB).
  */
-import { Database } from 'bun:sqlite'
+import type { Database } from 'bun:sqlite'
 import { createHash } from 'node:crypto'
 import type { MessageRole, NewMessage } from './chats.ts'
 import type { ChatId, UserId } from './ids.ts'
+import { openSourceDatabase } from './source-database.ts'
 import type { Role } from './users.ts'
 
 export type SourceUser = { sourceId: string; id: UserId; email: string; name: string; role: Role; createdAt: number; passwordHash: string | null; preferences?: Record<string, unknown> }
@@ -50,26 +51,14 @@ export function enclaveIdFor(kind: 'user' | 'chat', sourceId: string, product: '
 
 /** Opens the source and checks all of it, chat by chat; refuses with the first problem found. */
 export function openOpenWebUiDatabase(path: string): ReadSourceResult {
-  let db: Database
+  const opened = openSourceDatabase(path, requiredColumns, 'an Open WebUI')
+  if (!opened.ok) return opened
+  const { db } = opened
   try {
-    db = new Database(path, { readonly: true, strict: true })
-    db.query('SELECT count(*) FROM sqlite_master').get()
-  } catch {
-    return { ok: false, reason: 'not_a_database', detail: `${path} is not a readable SQLite database.` }
-  }
-  try {
-    const quick = db.query<{ quick_check: string }, []>('PRAGMA quick_check').get()
-    if (quick?.quick_check !== 'ok') return refuse(db, 'malformed', 'The database fails SQLite\'s integrity check.')
-    for (const [table, columns] of Object.entries(requiredColumns)) {
-      const present = new Set(db.query<{ name: string }, []>(`SELECT name FROM pragma_table_info('${table}')`).all().map((row) => row.name))
-      const missing = columns.filter((column) => !present.has(column))
-      if (missing.length > 0) return refuse(db, 'unknown_version', `Table "${table}" ${present.size === 0 ? 'is missing' : `lacks ${missing.join(', ')}`}: this is not an Open WebUI database of a version this importer knows.`)
-    }
     const users = readUsers(db)
     const owners = new Set(users.map((user) => user.sourceId))
     for (const chat of readChats(db, owners)) void chat // note: this first pass only checks; nothing is kept.
-    const source = db
-    return { ok: true, source: { users, chats: () => readChats(source, owners), close: () => source.close() } }
+    return { ok: true, source: { users, chats: () => readChats(db, owners), close: () => db.close() } }
   } catch (error) {
     return refuse(db, 'malformed', error instanceof MalformedSourceError ? error.message : 'The database could not be read.')
   }

@@ -85,7 +85,8 @@ describe('single-user mode', () => {
   test('a cross-site or foreign-host request with the session cookie is refused too, reads included', async () => {
     const { app } = singleUserApp()
     const cookie = await sessionCookieOf(app)
-    for (const headers of [{ origin: 'https://evil.example' }, { origin: null, 'sec-fetch-site': 'cross-site' }, { host: 'attacker.example:8080', origin: 'http://attacker.example:8080' }]) {
+    const hostile: Record<string, string | null>[] = [{ origin: 'https://evil.example' }, { origin: null, 'sec-fetch-site': 'cross-site' }, { host: 'attacker.example:8080', origin: 'http://attacker.example:8080' }]
+    for (const headers of hostile) {
       expect((await app.handle(browserRequest('GET', '/api/v1/chats/', { cookie, ...headers }))).status).toBe(403)
       expect((await app.handle(browserRequest('POST', '/api/v1/chats/new', { cookie, ...headers }, { chat: { title: 'x', messages: [] } }))).status).toBe(403)
     }
