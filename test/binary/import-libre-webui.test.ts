@@ -77,6 +77,7 @@ describe('enclave import libre-webui', () => {
     expect(first.stdout).toContain('admin had no email in Libre WebUI and signs in here as admin@localhost')
     expect(first.stdout).toContain('Not imported: 1 rows of documents')
     expect(first.output).not.toContain(key)
+    expect(dataDirBytes(cwd).includes(Buffer.from(MARKER))).toBe(false)
 
     const server = await startBinary({ cwd })
     try {
@@ -150,6 +151,18 @@ describe('enclave import libre-webui', () => {
     expect(existsSync(join(cwd, 'data', 'enclave.db'))).toBe(false)
   })
 
+  test('a key file others may read is refused, naming the fix', async () => {
+    const key = keyHex()
+    const { cwd, libreDir } = await libreDataDir(key, { users: users.slice(1, 2), sessions: [] })
+    const keyFile = join(cwd, 'libre.key')
+    writeFileSync(keyFile, key, { mode: 0o644 })
+    const run = await runBinary(['import', 'libre-webui', '--from', libreDir, '--encryption-key-file', keyFile], { cwd, env: NO_SERVER })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`chmod 600 ${keyFile}`)
+    expect(run.output).not.toContain(key)
+    expect(existsSync(join(cwd, 'data', 'enclave.db'))).toBe(false)
+  })
+
   test("Libre WebUI's Docker key file in its data directory and its ENCRYPTION_KEY are found", async () => {
     const key = keyHex()
     const docker = await libreDataDir(key, { users: users.slice(1, 2), sessions: sessions.slice(0, 1) })
@@ -194,6 +207,17 @@ describe('enclave import libre-webui', () => {
     expect(run.code).toBe(1)
     expect(run.stderr).toContain(`(${reason})`)
   })
+
+  test('a large database shows progress on the terminal', async () => {
+    const key = keyHex()
+    const many: LibreSession[] = Array.from({ length: 1001 }, (_, i) => ({ id: `s-${i}`, userId: adaId, title: `chat ${i}`, messages: [{ role: 'user', content: `question ${i}` }] }))
+    const { cwd, libreDir } = await libreDataDir(key, { users: users.slice(1, 2), sessions: many })
+    const run = await runBinary(['import', 'libre-webui', '--from', libreDir], { cwd, env: { ...NO_SERVER, LIBRE_WEBUI_ENCRYPTION_KEY: key } })
+    expect(run.code).toBe(0)
+    expect(run.stderr).toContain('500 of 1001 chats')
+    expect(run.stderr).toContain('1000 of 1001 chats')
+    expect(run.stdout).toContain('1001 chats with 1001 messages')
+  }, 60_000)
 
   test('a missing source is named', async () => {
     const cwd = tempDir()
