@@ -50,11 +50,11 @@ export function importOpenWebUi(store: Store, data: OpenWebUiData): ImportCounts
         counts.chatsAlreadyThere++
         continue
       }
-      store.chats.createChat(owner, chat.title, chat.messages, { id: chat.id, createdAt: chat.createdAt, updatedAt: chat.updatedAt })
+      store.chats.createChatFromContent(owner, { ...chat.content, title: chat.title }, { id: chat.id, createdAt: chat.createdAt, updatedAt: chat.updatedAt })
       if (chat.pinned) store.chats.setChatPinned(owner, chat.id, true)
       if (chat.archived) store.chats.setChatArchived(owner, chat.id, true)
       counts.chatsImported++
-      counts.messagesImported += chat.messages.length
+      counts.messagesImported += chat.messageCount
     }
   })
   return counts
