@@ -142,7 +142,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     let messages: Message[] = []
     let currentId: MessageId | null = null
     if (content.messages !== undefined) {
-      const plan = planChatSave(id, [], null, content.messages, allocate, at)
+      const plan = planChatSave(id, [], null, content.messages, allocate, at, () => false)
       if (isSaveProblem(plan)) throw new BadTreeError(plan)
       for (const message of plan.inserts) rows.insert(seq, message, ring)
       updateCurrent.run(plan.currentId, seq)
@@ -225,11 +225,15 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       let currentId = row.current_id as MessageId | null
       const counts: SaveCounts = { inserted: 0, rewritten: 0, removed: 0 }
       if (content.messages !== undefined) {
-        const stored = rows.list(row.seq, chatId, ring)
-        const plan = planChatSave(chatId, stored, currentId, content.messages, allocate, at)
+        const stored = rows.listStored(row.seq)
+        const plan = planChatSave(chatId, stored, currentId, content.messages, allocate, at, (known, next) => rows.hasSameContent(row.seq, chatId, known, next, ring))
         if (isSaveProblem(plan)) throw new BadTreeError(plan)
         for (const id of plan.removes) rows.remove(row.seq, id)
-        for (const message of plan.rewrites) rows.rewrite(row.seq, message, ring)
+        for (const message of plan.rewrites) {
+          // note: Enclave's own fields, which Open WebUI's clients never see, stay as the server wrote them.
+          const old = rows.find(row.seq, chatId, message.id, ring)!
+          rows.rewrite(row.seq, { ...message, stats: old.stats, artifacts: old.artifacts }, ring)
+        }
         for (const message of plan.inserts) rows.insert(row.seq, message, ring)
         counts.inserted = plan.inserts.length
         counts.rewritten = plan.rewrites.length

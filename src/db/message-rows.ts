@@ -4,8 +4,15 @@
  * to another chat of the same user (same data key) gets a row that refuses to open, never a
  * message served in the wrong conversation. Structure (parent, role, status, times, client id) is
  * plain, as queries need it.
+ *
+ * A row also holds a digest of what its client sees (`digest`: key version, then the first 16 bytes
+ * of an HMAC-SHA-256 under a key derived from the owner's data key, over the row id and the sealed
+ * fields), so a whole-chat save can tell which messages changed without opening each one. Without
+ * the data key it confirms no guess, and, binding the row id, it does not show two rows alike.
  */
 import type { Database } from 'bun:sqlite'
+import { createHmac } from 'node:crypto'
+import type { VersionedKey } from '../crypto/field-cipher.ts'
 import type { ChatId, MessageId } from './ids.ts'
 import type { Message, MessageRole, MessageStatus } from './chat-tree.ts'
 import type { KeyRing } from './data-keys.ts'
@@ -28,16 +35,43 @@ export type MessageRow = SealedFields<typeof messageColumns> & {
 /** The plain, sealed-free part of a row: enough to walk a chat's tree without opening anything. */
 export type MessageShape = { id: MessageId; uid: string; parentId: MessageId | null }
 
+/** A stored message without its sealed fields, and the digest of them. */
+export type StoredMessage = MessageShape & Pick<Message, 'role' | 'status' | 'createdAt'> & { digest: Uint8Array | null }
+
+const DIGEST_BYTES = 16
+const digestKeys = new WeakMap<VersionedKey, Buffer>()
+
+/** The digest key for a data key: derived once, so the data key itself never keys two things. */
+function digestKeyOf(key: VersionedKey): Buffer {
+  let derived = digestKeys.get(key)
+  if (derived === undefined) digestKeys.set(key, derived = createHmac('sha256', key.key).update('enclave/message-digest/v1').digest())
+  return derived
+}
+
+/** Digests what a client sees of a message (its sealed fields) for the row `rowId`, under `key`. */
+function digestOf(rowId: string, message: Message, key: VersionedKey): Uint8Array {
+  const { model, content, images, error, usage, sources, files, extra } = message
+  const mac = createHmac('sha256', digestKeyOf(key)).update(rowId).update('\0').update(JSON.stringify([model, content, images, error, usage, sources, files, extra])).digest()
+  const digest = new Uint8Array(4 + DIGEST_BYTES)
+  new DataView(digest.buffer).setUint32(0, key.version)
+  digest.set(mac.subarray(0, DIGEST_BYTES), 4)
+  return digest
+}
+
+const sameJson = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b)
+
 const SEALED_COLUMNS = 'model, content, images, artifacts, stats, error, usage, sources, files, extra'
 
 /** Prepared statements for one chat's message rows; callers check ownership first. */
 export function createMessageRows(db: Database) {
   const insert = db.query<void, [number, number, string, number | null, MessageRole, MessageStatus | null, ...(Uint8Array | null)[], number]>(
-    `INSERT INTO message (id, chat_seq, uid, parent_id, role, status, ${SEALED_COLUMNS}, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    `INSERT INTO message (id, chat_seq, uid, parent_id, role, status, ${SEALED_COLUMNS}, digest, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const rewrite = db.query<void, [string, number | null, MessageRole, MessageStatus | null, ...(Uint8Array | null)[], number, number, number]>(
     `UPDATE message SET uid = ?, parent_id = ?, role = ?, status = ?, model = ?, content = ?, images = ?, artifacts = ?, stats = ?,
-       error = ?, usage = ?, sources = ?, files = ?, extra = ?, created_at = ? WHERE id = ? AND chat_seq = ?`)
+       error = ?, usage = ?, sources = ?, files = ?, extra = ?, digest = ?, created_at = ? WHERE id = ? AND chat_seq = ?`)
+  const selectStored = db.query<{ id: number; uid: string; parent_id: number | null; role: MessageRole; status: MessageStatus | null; created_at: number; digest: Uint8Array | null }, [number]>(
+    'SELECT id, uid, parent_id, role, status, created_at, digest FROM message WHERE chat_seq = ? ORDER BY id')
   const selectRows = db.query<MessageRow, [number]>(
     `SELECT id, uid, parent_id, role, status, ${SEALED_COLUMNS}, created_at FROM message WHERE chat_seq = ? ORDER BY id`)
   const selectRow = db.query<MessageRow, [number, number]>(
@@ -48,9 +82,11 @@ export function createMessageRows(db: Database) {
   const selectUid = db.query<{ id: number }, [number, string]>('SELECT id FROM message WHERE chat_seq = ? AND uid = ?')
   const deleteRow = db.query<void, [number, number]>('DELETE FROM message WHERE id = ? AND chat_seq = ?')
 
+  /** The sealed columns and the digest, in the order the statements name them. */
   const sealedValues = (chatId: ChatId, message: Message, ring: KeyRing): (Uint8Array | null)[] => {
-    const sealed = messageTable.seal(messageRowId(chatId, message.id), message, ring)
-    return [sealed.model, sealed.content, sealed.images, sealed.artifacts, sealed.stats, sealed.error, sealed.usage, sealed.sources, sealed.files, sealed.extra]
+    const rowId = messageRowId(chatId, message.id)
+    const sealed = messageTable.seal(rowId, message, ring)
+    return [sealed.model, sealed.content, sealed.images, sealed.artifacts, sealed.stats, sealed.error, sealed.usage, sealed.sources, sealed.files, sealed.extra, digestOf(rowId, message, ring.current)]
   }
 
   return {
@@ -70,6 +106,24 @@ export function createMessageRows(db: Database) {
     find(chatSeq: number, chatId: ChatId, id: MessageId, ring: KeyRing): Message | null {
       const row = selectRow.get(id, chatSeq)
       return row === null ? null : openMessage(chatId, row, ring)
+    },
+    /** The chat's messages without their sealed fields: for a save to compare against without opening them. */
+    listStored(chatSeq: number): StoredMessage[] {
+      return selectStored.all(chatSeq).map((row) => ({
+        id: row.id as MessageId, uid: row.uid, parentId: row.parent_id as MessageId | null, role: row.role, status: row.status, createdAt: row.created_at, digest: row.digest,
+      }))
+    },
+    /**
+     * Says whether `next` has the sealed fields of the stored row: by digest when its key version is
+     * still at hand, else by opening the row (written before digests, or under a destroyed key).
+     */
+    hasSameContent(chatSeq: number, chatId: ChatId, stored: StoredMessage, next: Message, ring: KeyRing): boolean {
+      const version = stored.digest === null || stored.digest.length !== 4 + DIGEST_BYTES ? null : new DataView(stored.digest.buffer, stored.digest.byteOffset, 4).getUint32(0)
+      const key = version === null ? null : ring.byVersion(version)
+      if (key !== null) return Buffer.from(digestOf(messageRowId(chatId, stored.id), next, key)).equals(stored.digest!)
+      const old = this.find(chatSeq, chatId, stored.id, ring)!
+      return old.content === next.content && old.model === next.model && sameJson(old.images, next.images) && sameJson(old.error, next.error)
+        && sameJson(old.usage, next.usage) && sameJson(old.sources, next.sources) && sameJson(old.files, next.files) && sameJson(old.extra, next.extra)
     },
     /** The chat's tree without opening anything. */
     shapes(chatSeq: number): MessageShape[] {

@@ -175,7 +175,7 @@ function readMessage(uid: string, parentUid: string | null, raw: Record<string, 
     const value = raw[key]
     if (value === undefined) return null
     if (accepts(value)) return bounded(value, `Message ${uid}'s ${key}`) as T
-    extra[key] = value
+    keep(extra, key, value)
     return null
   }
   const model = column<string>('model', (value) => typeof value === 'string' && value.length <= CHAT_LIMITS.modelChars)
@@ -186,10 +186,10 @@ function readMessage(uid: string, parentUid: string | null, raw: Record<string, 
   const files = column<unknown>('files', (value) => value !== null)
   const timestamp = raw.timestamp
   const createdAt = Number.isSafeInteger(timestamp) && (timestamp as number) >= 0 && (timestamp as number) < 1e11 ? (timestamp as number) * 1000 : null
-  if (timestamp !== undefined && createdAt === null) extra.timestamp = timestamp
+  if (timestamp !== undefined && createdAt === null) keep(extra, 'timestamp', timestamp)
   const status = statusOf(raw, extra)
   for (const [key, value] of Object.entries(raw)) {
-    if (!STRUCTURE_KEYS.has(key) && !(key in COLUMN_KEYS)) extra[key] = value
+    if (!STRUCTURE_KEYS.has(key) && !Object.hasOwn(COLUMN_KEYS, key)) keep(extra, key, value)
   }
   return {
     uid, parentUid, role: role as MessageRole, content, model, images, error, usage, sources, files, status, createdAt,
@@ -199,14 +199,19 @@ function readMessage(uid: string, parentUid: string | null, raw: Record<string, 
 
 const COLUMN_KEYS = { model: 1, images: 1, error: 1, usage: 1, sources: 1, files: 1, timestamp: 1, done: 1, cancelled: 1 }
 
+/** Keeps a field as a field, even one named `__proto__`, which plain assignment would take as the prototype. */
+function keep(extra: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(extra, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 /** `done` and `cancelled` as a status; values that do not fit one are kept in extra as sent. */
 function statusOf(raw: Record<string, unknown>, extra: Record<string, unknown>): MessageStatus | null {
   const { done, cancelled } = raw
   let status: MessageStatus | null = null
   if (done === true) status = 'done'
   else if (done === false) status = cancelled === true ? 'cancelled' : 'pending'
-  else if (done !== undefined) extra.done = done
-  if (cancelled !== undefined && status !== 'cancelled') extra.cancelled = cancelled
+  else if (done !== undefined) keep(extra, 'done', done)
+  if (cancelled !== undefined && status !== 'cancelled') keep(extra, 'cancelled', cancelled)
   return status
 }
 
@@ -214,45 +219,53 @@ const seconds = (ms: number) => Math.floor(ms / 1000)
 
 /** One stored message as Open WebUI holds it. */
 export function describeMessage(message: Message, uidOf: ReadonlyMap<number, string>, childrenIds: string[]): Record<string, unknown> {
-  // note: the structure comes last, so nothing kept in extra can stand in for it.
-  return {
-    timestamp: seconds(message.createdAt),
-    ...(message.model === null ? {} : { model: message.model }),
-    ...(message.status === null ? {} : { done: message.status === 'done' }),
-    ...(message.status === 'cancelled' ? { cancelled: true } : {}),
-    ...(message.images === null ? {} : { images: message.images }),
-    ...(message.error === null ? {} : { error: message.error }),
-    ...(message.usage === null ? {} : { usage: message.usage }),
-    ...(message.sources === null ? {} : { sources: message.sources }),
-    ...(message.files === null ? {} : { files: message.files }),
-    ...message.extra,
-    id: message.uid,
-    parentId: message.parentId === null ? null : uidOf.get(message.parentId) ?? null,
-    childrenIds,
-    role: message.role,
-    content: message.content,
-  }
+  // note: built field by field (a chat of 1,000 messages is described on every open); the structure
+  // comes last, so nothing kept in extra can stand in for it.
+  const columns: Record<string, unknown> = { timestamp: seconds(message.createdAt) }
+  if (message.model !== null) columns.model = message.model
+  if (message.status !== null) columns.done = message.status === 'done'
+  if (message.status === 'cancelled') columns.cancelled = true
+  if (message.images !== null) columns.images = message.images
+  if (message.error !== null) columns.error = message.error
+  if (message.usage !== null) columns.usage = message.usage
+  if (message.sources !== null) columns.sources = message.sources
+  if (message.files !== null) columns.files = message.files
+  // note: spread, not assigned, so a kept `__proto__` field stays a field.
+  const described: Record<string, unknown> = message.extra === null ? columns : { ...columns, ...message.extra }
+  described.id = message.uid
+  described.parentId = message.parentId === null ? null : uidOf.get(message.parentId) ?? null
+  described.childrenIds = childrenIds
+  described.role = message.role
+  described.content = message.content
+  return described
 }
 
 /** A stored chat's `chat` object as Open WebUI holds it: settings, the whole tree, and the path to the selected leaf. */
 export function describeChatObject(tree: ChatTree) {
   const { chat, settings, messages } = tree
-  const uidOf = new Map<number, string>(messages.map((message) => [message.id, message.uid]))
+  const uidOf = new Map<number, string>()
   const children = new Map<number, string[]>()
   for (const message of messages) {
+    uidOf.set(message.id, message.uid)
     if (message.parentId === null) continue
     const list = children.get(message.parentId)
     if (list === undefined) children.set(message.parentId, [message.uid])
     else list.push(message.uid)
   }
-  const described = new Map(messages.map((message) => [message.id, describeMessage(message, uidOf, children.get(message.id) ?? [])]))
+  const history: Record<string, Record<string, unknown>> = {}
+  const described = new Map<number, Record<string, unknown>>()
+  for (const message of messages) {
+    const entry = describeMessage(message, uidOf, children.get(message.id) ?? [])
+    history[message.uid] = entry
+    described.set(message.id, entry)
+  }
   const current = chat.currentId === null ? null : uidOf.get(chat.currentId) ?? null
   return {
     ...settings.extra,
     id: chat.id, title: chat.title,
     models: settings.models ?? [], params: settings.params ?? {},
     ...(settings.system === null ? {} : { system: settings.system }),
-    history: { messages: Object.fromEntries(messages.map((message) => [message.uid, described.get(message.id)!])), currentId: current },
+    history: { messages: history, currentId: current },
     messages: pathTo(messages, chat.currentId).map((message) => described.get(message.id)!),
     tags: settings.tags ?? [],
     timestamp: chat.createdAt,

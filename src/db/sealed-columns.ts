@@ -43,5 +43,5 @@ export const sealedPlaces: readonly SealedPlace[] = [
 
 /** BLOB columns that are not sealed under a data key: blind indexes, hashes, wrapped keys, meta. */
 export const unsealedBlobColumns: readonly string[] = [
-  'user.email_index', 'api_key.key_hash', 'data_key.wrapped', 'meta.value', 'identity.subject_index', 'user_group.name_index', 'oidc_session.sid_index',
+  'user.email_index', 'api_key.key_hash', 'data_key.wrapped', 'meta.value', 'identity.subject_index', 'user_group.name_index', 'oidc_session.sid_index', 'message.digest',
 ]

@@ -163,6 +163,19 @@ describe("Open WebUI's page", async () => {
   })
 })
 
+test('odd fields round-trip as sent: __proto__, a null model, a done that is not a boolean, a timestamp in ms', async () => {
+  const { app, ada } = await start()
+  const raw = `{"chat":{"history":{"currentId":"b","messages":{
+    "a":{"id":"a","parentId":null,"childrenIds":["b"],"role":"user","content":"q","timestamp":1750000000,"__proto__":{"polluted":true},"model":null},
+    "b":{"id":"b","parentId":"a","childrenIds":[],"role":"assistant","content":"r","timestamp":1750000000123,"done":"yes","cancelled":false,"error":null}}}}}`
+  const res = await app.handle(req('POST', `${CHATS}/new`, raw, { ...ada, 'content-type': 'application/json' }))
+  expect(res.status).toBe(200)
+  const stored = (await res.json()) as OpenChat
+  expect(stored.chat.history).toEqual(JSON.parse(raw).chat.history)
+  expect(Object.getOwnPropertyDescriptor(stored.chat.history.messages.a, '__proto__')?.value).toEqual({ polluted: true })
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+})
+
 describe('the Conduit app', async () => {
   const { app, ada } = await start()
 
@@ -203,6 +216,7 @@ describe('a save that cannot be stored whole is refused, saying what, and change
     ['an unknown role', withMessages({ [userId]: user, [answerId]: { ...answer, role: 'tool' } }), 422, 'unknown_role'],
     ['content that is not text', withMessages({ [userId]: user, [answerId]: { ...answer, content: [{ type: 'text' }] } }), 422, 'invalid_message'],
     ['a message id with a space', withMessages({ [userId]: user, 'bad id': { ...answer, id: 'bad id' } }, 'bad id'), 422, 'invalid_message_id'],
+    ['a message id __proto__', { chat: { history: JSON.parse(`{"messages":{"__proto__":{"role":"user","content":"x"}},"currentId":null}`) } }, 422, 'invalid_message_id'],
     ['a message id of 129 characters', withMessages({ [userId]: user, ['x'.repeat(129)]: { ...answer, id: 'x'.repeat(129) } }, userId), 422, 'invalid_message_id'],
     ['an id that differs from its key', withMessages({ [userId]: user, [answerId]: { ...answer, id: 'other' } }), 422, 'message_id_mismatch'],
     ['a currentId the chat does not hold', withMessages({ [userId]: user, [answerId]: answer }, 'nowhere'), 422, 'bad_current_id'],

@@ -27,6 +27,8 @@ CREATE TABLE message_tree (
   files      BLOB,
   -- Other per-message fields clients save (JSON), kept so a save round-trips.
   extra      BLOB,
+  -- A keyed digest of the sealed fields, to tell a changed message without opening it (message-rows.ts).
+  digest     BLOB,
   created_at INTEGER NOT NULL
 ) STRICT;
 
