@@ -42,7 +42,7 @@ test('every branch, id, the selected leaf, models, params and the system prompt 
 
   const tree = store.chats.readChatTree(adaId as UserId, enclaveIdFor('chat', branching.id) as never)!
   const described = describeChatObject(tree)
-  const source = JSON.parse(chatJson(branching)) as { history: { messages: Record<string, unknown>; currentId: string } }
+  const source = JSON.parse(chatJson(branching)) as { history: { messages: Record<string, Record<string, unknown>>; currentId: string } }
   expect(described.history).toEqual(source.history)
   expect(described.messages.map((message) => message.content)).toEqual(['first question', 'the answer kept', 'follow-up'])
   expect(described.models).toEqual(['llama3.2'])

@@ -81,7 +81,7 @@ test('linear chats become single-branch trees, ids kept, the last message select
       expect(tree.chat.title).toBe(old.title)
       expect(tree.messages.map((message) => ({ uid: message.uid, role: message.role, content: message.content, model: message.model }))).toEqual(
         old.messages.map((message) => ({ uid: String(message.id), role: message.role, content: message.content, model: message.model })))
-      expect(tree.messages.map((message) => message.parentId)).toEqual([null, ...old.messages.slice(0, -1).map((message) => message.id)])
+      expect(tree.messages.map((message) => message.parentId as number | null)).toEqual([null, ...old.messages.slice(0, -1).map((message) => message.id)])
       expect(tree.chat.currentId as number).toBe(old.messages.at(-1)!.id)
       expect(store.chats.listCurrentPath(old.owner, old.id).map((message) => message.id as number)).toEqual(old.messages.map((message) => message.id))
       expect(tree.messages.map((message) => message.status)).toEqual(old.messages.map((message) => (message.role === 'assistant' ? 'done' : null)))
