@@ -107,6 +107,23 @@ test('linear chats become single-branch trees, ids kept, the last message select
   }
 })
 
+test('between the migration and the next start (a restored backup), verify still opens the old messages', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'enclave-tree-'))
+  dirs.push(dataDir)
+  const masterKey: MasterKeySource = { kind: 'env', value: Buffer.from(generateKey()).toString('hex') }
+  const { messageIds } = writeSchema5Database(dataDir, masterKey)
+  const db = openDatabase(join(dataDir, DATABASE_FILE))
+  try {
+    migrate(db)
+    const { key } = keyForNewDatabase(readMasterKeyMaterial(masterKey)!)
+    const report = verifySealedFields(db, createDataKeyRepo(db, key, Date.now))
+    expect(report.failures).toEqual([])
+    expect(report.checkedValues).toBeGreaterThanOrEqual(messageIds.length)
+  } finally {
+    closeDatabase(db)
+  }
+})
+
 test('after the upgrade, an old message moved to another chat of its owner does not open', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-tree-'))
   dirs.push(dataDir)
