@@ -7,7 +7,7 @@
 import type { Database } from 'bun:sqlite'
 import { isSaveProblem, planChatSave, type SaveProblem } from './chat-save.ts'
 import {
-  EMPTY_SETTINGS, newestLeaf, pathTo, subtreeOf,
+  CHAT_LIMITS, EMPTY_SETTINGS, newestLeaf, pathTo, subtreeOf,
   type Chat, type ChatContent, type ChatSettings, type ChatTree, type Message, type MessagePatch, type NewMessage,
 } from './chat-tree.ts'
 import { chatMatches, createChatSearchIndex, indexedChat, searchableText, type IndexedChat } from './chats-search.ts'
@@ -29,7 +29,10 @@ export type ImportedChat = { id: ChatId; createdAt: number; updatedAt: number; p
 
 /** What a whole-chat save did: how many message rows it inserted, rewrote and removed. */
 export type SaveCounts = { inserted: number; rewritten: number; removed: number }
-export type SaveResult = { ok: true; chat: Chat; counts: SaveCounts } | { ok: false; reason: 'chat_not_found' } | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
+export type SaveResult =
+  | { ok: true; chat: Chat; counts: SaveCounts }
+  | { ok: false; reason: 'chat_not_found' | 'too_large' }
+  | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
 
 const chatTable = sealedTable('chat', { title: 'text', models: 'json', params: 'json', system: 'text', tags: 'json', extra: 'json' })
 
@@ -222,6 +225,14 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     const result = writeMessages((): SaveResult => {
       const row = selectChat.get(chatId, owner)
       if (row === null) return { ok: false, reason: 'chat_not_found' }
+      const storedSettings = openSettings(row)
+      const incoming = content.settings ?? {}
+      const settings: ChatSettings = {
+        ...storedSettings, ...incoming,
+        extra: incoming.extra === undefined ? storedSettings.extra : { ...storedSettings.extra, ...incoming.extra },
+      }
+      // note: other fields merge key by key, so saves could grow them past what one save may send.
+      if (JSON.stringify(settings.extra ?? {}).length > CHAT_LIMITS.jsonBytes) return { ok: false, reason: 'too_large' }
       let currentId = row.current_id as MessageId | null
       const counts: SaveCounts = { inserted: 0, rewritten: 0, removed: 0 }
       if (content.messages !== undefined) {
@@ -239,12 +250,6 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
         counts.rewritten = plan.rewrites.length
         counts.removed = plan.removes.length
         currentId = plan.currentId
-      }
-      const storedSettings = openSettings(row)
-      const incoming = content.settings ?? {}
-      const settings: ChatSettings = {
-        ...storedSettings, ...incoming,
-        extra: incoming.extra === undefined ? storedSettings.extra : { ...storedSettings.extra, ...incoming.extra },
       }
       const title = content.title ?? toChat(row).title
       const folderId = content.folderId === undefined ? row.folder_id : content.folderId

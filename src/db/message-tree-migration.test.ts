@@ -67,11 +67,16 @@ function writeSchema5Database(dataDir: string, masterKey: MasterKeySource): { ch
   return { chats, messageIds: chats.flatMap((chat) => chat.messages.map((message) => message.id)) }
 }
 
-test('linear chats become single-branch trees, ids kept, the last message selected, re-sealed with the chat id', () => {
+/** A new data directory holding a schema-5 database under a new raw master key. */
+function schema5DataDir() {
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-tree-'))
   dirs.push(dataDir)
   const masterKey: MasterKeySource = { kind: 'env', value: Buffer.from(generateKey()).toString('hex') }
-  const { chats } = writeSchema5Database(dataDir, masterKey)
+  return { dataDir, masterKey, ...writeSchema5Database(dataDir, masterKey) }
+}
+
+test('linear chats become single-branch trees, ids kept, the last message selected, re-sealed with the chat id', () => {
+  const { dataDir, masterKey, chats } = schema5DataDir()
 
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
@@ -108,10 +113,7 @@ test('linear chats become single-branch trees, ids kept, the last message select
 })
 
 test('between the migration and the next start (a restored backup), verify still opens the old messages', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'enclave-tree-'))
-  dirs.push(dataDir)
-  const masterKey: MasterKeySource = { kind: 'env', value: Buffer.from(generateKey()).toString('hex') }
-  const { messageIds } = writeSchema5Database(dataDir, masterKey)
+  const { dataDir, masterKey, messageIds } = schema5DataDir()
   const db = openDatabase(join(dataDir, DATABASE_FILE))
   try {
     migrate(db)
@@ -125,10 +127,7 @@ test('between the migration and the next start (a restored backup), verify still
 })
 
 test('after the upgrade, an old message moved to another chat of its owner does not open', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'enclave-tree-'))
-  dirs.push(dataDir)
-  const masterKey: MasterKeySource = { kind: 'env', value: Buffer.from(generateKey()).toString('hex') }
-  const { chats } = writeSchema5Database(dataDir, masterKey)
+  const { dataDir, masterKey, chats } = schema5DataDir()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
     const [from, to] = chats as [OldChat, OldChat]

@@ -72,3 +72,10 @@ describe("Open WebUI's chat object", () => {
     expect(read).toMatchObject({ ok: true, content: { messages: { kind: 'list', messages: [{ uid: 'a', content: 'q' }, { uid: null, content: 'r', status: 'done' }] } } })
   })
 })
+
+test('a branch of 10,000 messages reads without a deep stack; 10,001 is too many', () => {
+  const chain = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`m${i}`, { id: `m${i}`, parentId: i === 0 ? null : `m${i - 1}`, role: 'user', content: '' }]))
+  const read = readOpenWebUiChat({ history: { messages: chain(10_000), currentId: 'm9999' } })
+  expect(read.ok && read.content.messages?.messages.length).toBe(10_000)
+  expect(readOpenWebUiChat({ history: { messages: chain(10_001), currentId: 'm0' } })).toMatchObject({ ok: false, code: 'too_large' })
+})

@@ -12,15 +12,9 @@
  * whose value is not of the usual type (a `model: null`), so a save round-trips exactly.
  */
 import {
-  MESSAGE_UID_PATTERN, pathTo,
+  CHAT_LIMITS, MESSAGE_UID_PATTERN, pathTo,
   type ChatContent, type ChatSettings, type ChatTree, type Message, type MessageRole, type MessageStatus, type SavedMessage,
 } from './chat-tree.ts'
-
-export const CHAT_LIMITS = {
-  messages: 10_000, contentChars: 1_000_000, titleChars: 1000, systemChars: 100_000, modelChars: 200,
-  /** Serialised JSON of one sealed field: a message's extra fields, sources, files, usage, error; the chat's params, tags, extra. */
-  jsonBytes: 1_000_000,
-}
 
 export type ChatReadCode =
   | 'invalid_chat' | 'invalid_message' | 'invalid_message_id' | 'message_id_mismatch' | 'unknown_role'
@@ -129,19 +123,21 @@ function parentsFirst(read: Map<string, { message: SavedMessage; childrenIds: un
     if (list === undefined) children.set(message.parentUid, [uid])
     else list.push(uid)
   }
+  // note: breadth first, with a queue rather than recursion, so a 10,000-message branch needs no deep stack.
   const ordered: SavedMessage[] = []
-  const visit = (parent: string | null) => {
+  const queue: (string | null)[] = [null]
+  for (let at = 0; at < queue.length; at++) {
+    const parent = queue[at] as string | null
     const kids = children.get(parent) ?? []
     const listed = parent === null ? [] : read.get(parent)!.childrenIds
     const rank = new Map((Array.isArray(listed) ? listed : []).map((id, index) => [id, index]))
-    const sorted = [...kids].sort((a, b) => (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity))
-    for (const uid of sorted) {
+    const place = (uid: string, index: number) => rank.get(uid) ?? rank.size + index
+    const sorted = kids.map((uid, index) => [uid, place(uid, index)] as const).sort((a, b) => a[1] - b[1])
+    for (const [uid] of sorted) {
       ordered.push(read.get(uid)!.message)
-      visit(uid)
+      queue.push(uid)
     }
   }
-  // note: iterative depth would need no stack; 10,000 nested calls fit Bun's default stack.
-  visit(null)
   if (ordered.length !== read.size) fail('cycle', 'The messages\' parent ids form a cycle.')
   return ordered
 }

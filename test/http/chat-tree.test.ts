@@ -236,6 +236,17 @@ describe('a save that cannot be stored whole is refused, saying what, and change
     expect(await call<OpenChat>(app, 'GET', `${CHATS}/${created.id}`, ada)).toEqual(before)
   })
 
+  test('chat-level fields merge across saves, but not past 1,000,000 bytes together', async () => {
+    const other = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
+    await call(app, 'POST', `${CHATS}/${other.id}`, ada, { chat: { notes_a: 'a'.repeat(600_000) } })
+    const res = await app.handle(req('POST', `${CHATS}/${other.id}`, { chat: { notes_b: 'b'.repeat(600_000) } }, ada))
+    expect(res.status).toBe(413)
+    expect(await res.json()).toMatchObject({ code: 'too_large' })
+    const kept = await call<OpenChat & { chat: Record<string, unknown> }>(app, 'GET', `${CHATS}/${other.id}`, ada)
+    expect(kept.chat.notes_b).toBeUndefined()
+    expect((kept.chat.notes_a as string).length).toBe(600_000)
+  })
+
   test.each([
     ['POST /:id', 'POST', () => `${CHATS}/${created.id}`, good],
     ['DELETE /:id/messages/:mid', 'DELETE', () => `${CHATS}/${created.id}/messages/${answerId}`, undefined],

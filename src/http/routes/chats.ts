@@ -67,8 +67,11 @@ function readChatOrRefuse(raw: unknown, folderId: string | null | undefined): Ch
 
 /** Maps a refused save to its 4xx. */
 function refusedSave(result: Exclude<SaveResult, { ok: true }>): HttpError {
-  if (result.reason === 'chat_not_found') return chatNotFound()
-  return new HttpError(422, result.problem, `Message ${result.uid} ${result.problem === 'bad_parent' ? 'has a parent the chat does not hold' : 'appears twice'}.`)
+  switch (result.reason) {
+    case 'chat_not_found': return chatNotFound()
+    case 'too_large': return new HttpError(413, 'too_large', "The chat's other fields, with those stored, are over 1,000,000 bytes.")
+    case 'bad_tree': return new HttpError(422, result.problem, `Message ${result.uid} ${result.problem === 'bad_parent' ? 'has a parent the chat does not hold' : 'appears twice'}.`)
+  }
 }
 
 /** A chat as Open WebUI lists it. */
