@@ -80,6 +80,9 @@ export function createMessageRows(db: Database) {
     'SELECT id, uid, parent_id FROM message WHERE chat_seq = ? ORDER BY id')
   const selectId = db.query<{ id: number }, [number, number]>('SELECT id FROM message WHERE id = ? AND chat_seq = ?')
   const selectUid = db.query<{ id: number }, [number, string]>('SELECT id FROM message WHERE chat_seq = ? AND uid = ?')
+  const selectContents = db.query<{ id: number; content: Uint8Array }, [number]>('SELECT id, content FROM message WHERE chat_seq = ?')
+  const selectOwnerContents = db.query<{ chat_seq: number; chat_id: string; id: number; content: Uint8Array }, [string]>(`
+    SELECT m.chat_seq, c.id AS chat_id, m.id, m.content FROM chat c JOIN message m ON m.chat_seq = c.seq WHERE c.user_id = ?`)
   const deleteRow = db.query<void, [number, number]>('DELETE FROM message WHERE id = ? AND chat_seq = ?')
 
   /** The sealed columns and the digest, in the order the statements name them. */
@@ -136,6 +139,21 @@ export function createMessageRows(db: Database) {
     /** The internal id of the chat's message with the client id `uid`, or null. */
     idOfUid(chatSeq: number, uid: string): MessageId | null {
       return (selectUid.get(chatSeq, uid)?.id ?? null) as MessageId | null
+    },
+    /** Opens the content of every message of the chat (every branch), for search. */
+    contentsOf(chatSeq: number, chatId: ChatId, ring: KeyRing): string[] {
+      return selectContents.all(chatSeq).map((row) => messageTable.openColumn('content', messageRowId(chatId, row.id), row.content, ring)!)
+    },
+    /** Opens the content of every message of every chat of the owner, by chat seq, for search. */
+    contentsOfOwner(owner: string, ring: KeyRing): Map<number, string[]> {
+      const contents = new Map<number, string[]>()
+      for (const row of selectOwnerContents.iterate(owner)) {
+        const content = messageTable.openColumn('content', messageRowId(row.chat_id as ChatId, row.id), row.content, ring)!
+        const list = contents.get(row.chat_seq)
+        if (list === undefined) contents.set(row.chat_seq, [content])
+        else list.push(content)
+      }
+      return contents
     },
     remove(chatSeq: number, id: MessageId): void {
       deleteRow.run(id, chatSeq)
