@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import { createDataKeyRotator } from './data-key-rotation.ts'
 import { newChatId, type ChatId, type MessageId } from './ids.ts'
 import { openMemoryStore, type Store } from './open-store.ts'
 
@@ -275,4 +276,22 @@ describe('message trees', () => {
       .toEqual({ ok: false, reason: 'bad_tree', problem: 'bad_parent', uid: 'x' })
     expect(store.chats.listMessagesInChat(ada.id, chat.id)).toHaveLength(2)
   })
+})
+
+test('after a data key rotation, an unchanged save still writes no message, and a changed one writes one', () => {
+  const { store, ada } = setup()
+  const chat = store.chats.createChat(ada.id, 'rotated', [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'two', uid: 'a2' }])
+  const saved = store.chats.readChatTree(ada.id, chat.id)!.messages
+  const tree = (last: string) => ({
+    kind: 'tree' as const, currentUid: 'a2',
+    messages: saved.map((message, i) => ({ uid: message.uid, parentUid: i === 0 ? null : saved[0]!.uid, role: message.role, content: i === 1 ? last : message.content, createdAt: message.createdAt })),
+  })
+  const rotator = createDataKeyRotator(store.db, store.dataKeys)
+  rotator.beginRotation([ada.id])
+  // note: mid-rotation the digests are under the old version, still at hand; after it, that version is gone
+  expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('two') })).toMatchObject({ counts: { rewritten: 0 } })
+  while (rotator.pendingOwners().length > 0) rotator.step(100)
+  expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('two') })).toMatchObject({ counts: { rewritten: 0 } })
+  expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('three') })).toMatchObject({ counts: { rewritten: 1 } })
+  expect(store.chats.listCurrentPath(ada.id, chat.id).map((message) => message.content)).toEqual(['one', 'three'])
 })
