@@ -176,6 +176,21 @@ test('odd fields round-trip as sent: __proto__, a null model, a done that is not
   expect(({} as Record<string, unknown>).polluted).toBeUndefined()
 })
 
+test('a message moved by a database writer into another chat of its owner is refused, never served', async () => {
+  const { app, ada, deps } = await start()
+  const page = new OpenWebUiPage()
+  const secret = page.ask('MOVED-SECRET-71d2')
+  const from = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
+  const to = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, new OpenWebUiPage().newChatBody())
+  deps.store.db.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE uid = ?').run(to.id, secret.id)
+  const res = await app.handle(req('GET', `${CHATS}/${to.id}`, undefined, ada))
+  expect(res.status).toBe(500)
+  const body = await res.text()
+  expect(JSON.parse(body)).toMatchObject({ code: 'stored_data_unreadable' })
+  expect(body).not.toContain('MOVED-SECRET')
+  expect((await app.handle(req('GET', `${CHATS}/${from.id}`, undefined, ada))).status).toBe(200)
+})
+
 describe('the Conduit app', async () => {
   const { app, ada } = await start()
 
