@@ -59,7 +59,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   const serverUid = (chatSeq: number, id: MessageId) => (rows.idOfUid(chatSeq, String(id)) === null ? String(id) : crypto.randomUUID())
 
   /** Inserts one message under `parentId` (undefined: the chat's selected leaf) and selects it; call inside a transaction. */
-  function appendMessage(owner: UserId, chat: ChatRow, input: NewMessage, at: number): Message {
+  function appendMessage(owner: UserId, chat: Pick<ChatRow, 'seq' | 'id' | 'current_id'>, input: NewMessage, at: number): Message {
     const id = allocate()
     const message: Message = {
       id, uid: input.uid ?? serverUid(chat.seq, id), chatId: chat.id as ChatId,
@@ -74,7 +74,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   }
 
   /** Inserts a chat with the given content; `given` fixes its id, times and flags. Call inside writeMessages. */
-  function insertChatRows(owner: UserId, content: ChatContent, given?: ImportedChat): { chat: Chat; row: ChatRow; messages: Message[] } {
+  function insertChatRows(owner: UserId, content: ChatContent, given?: ImportedChat): { chat: Chat; seq: number; messages: Message[] } {
     const id = given?.id ?? newChatId()
     const at = given?.createdAt ?? now()
     const updatedAt = given?.updatedAt ?? at
@@ -94,9 +94,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       messages = plan.inserts
       currentId = plan.currentId
     }
-    const chat: Chat = { id, userId: owner, title, pinned, archived, folderId, currentId, createdAt: at, updatedAt }
-    const row: ChatRow = { seq, id, user_id: owner, title: new Uint8Array(), pinned: pinned ? 1 : 0, archived: archived ? 1 : 0, folder_id: folderId, current_id: currentId, created_at: at, updated_at: updatedAt }
-    return { chat, row, messages }
+    return { chat: { id, userId: owner, title, pinned, archived, folderId, currentId, createdAt: at, updatedAt }, seq, messages }
   }
 
   /** Creates a chat with the given content in one transaction. */
@@ -208,9 +206,9 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     startChat(owner: UserId, id: ChatId, title: string, first: NewMessage): { chat: Chat; message: Message } {
       const at = now()
       const created = writeMessages(() => {
-        const { chat, row } = insertChatRows(owner, { title }, { id, createdAt: at, updatedAt: at })
-        const message = appendMessage(owner, row, first, at)
-        chats.select(row.seq, message.id)
+        const { chat, seq } = insertChatRows(owner, { title }, { id, createdAt: at, updatedAt: at })
+        const message = appendMessage(owner, { seq, id, current_id: null }, first, at)
+        chats.select(seq, message.id)
         return { chat: { ...chat, currentId: message.id }, message }
       })
       afterWrite(owner, () => search.noteNewChat(created.chat, [created.message.content]))
