@@ -256,13 +256,16 @@ export function describeChatObject(tree: ChatTree) {
     described.set(message.id, entry)
   }
   const current = chat.currentId === null ? null : uidOf.get(chat.currentId) ?? null
+  const path = pathTo(messages, chat.currentId)
+  // note: a chat no client saved models for (one made over Enclave's socket, or before schema 6) offers the model of its last answer, so a client reopening it has one selected.
+  const lastModel = path.findLast((message) => message.role === 'assistant' && message.model !== null)?.model
   return {
     ...settings.extra,
     id: chat.id, title: chat.title,
-    models: settings.models ?? [], params: settings.params ?? {},
+    models: settings.models ?? (lastModel === undefined || lastModel === null ? [] : [lastModel]), params: settings.params ?? {},
     ...(settings.system === null ? {} : { system: settings.system }),
     history: { messages: history, currentId: current },
-    messages: pathTo(messages, chat.currentId).map((message) => described.get(message.id)!),
+    messages: path.map((message) => described.get(message.id)!),
     tags: settings.tags ?? [],
     timestamp: chat.createdAt,
   }
