@@ -3,7 +3,9 @@
  * message's id and its chat's id (`<chat id>/<message id>`), so a database writer who moves a row
  * to another chat of the same user (same data key) gets a row that refuses to open, never a
  * message served in the wrong conversation. Structure (parent, role, status, times, client id) is
- * plain, as queries need it.
+ * plain, as queries need it. What Open WebUI's clients save besides content and model (error, usage,
+ * sources, files, any other field) is sealed together in `fields`: one decryption per message
+ * instead of one per field, as opening a chat decrypts every message of every branch.
  *
  * A row also holds a digest of what its client sees (`digest`: key version, then the first 16 bytes
  * of an HMAC-SHA-256 under a key derived from the owner's data key, over the row id and the sealed
@@ -18,10 +20,7 @@ import type { Message, MessageRole, MessageStatus } from './chat-tree.ts'
 import type { KeyRing } from './data-keys.ts'
 import { sealedTable, type SealedFields } from './sealed-table.ts'
 
-const messageColumns = {
-  model: 'text', content: 'text', images: 'json', artifacts: 'json', stats: 'json',
-  error: 'json', usage: 'json', sources: 'json', files: 'json', extra: 'json',
-} as const
+const messageColumns = { model: 'text', content: 'text', images: 'json', artifacts: 'json', stats: 'json', fields: 'json' } as const
 export const messageTable = sealedTable('message', messageColumns)
 
 /** The row id a message's AAD binds: its chat's id and its own. */
@@ -60,16 +59,29 @@ function digestOf(rowId: string, message: Message, key: VersionedKey): Uint8Arra
 
 const sameJson = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b)
 
-const SEALED_COLUMNS = 'model, content, images, artifacts, stats, error, usage, sources, files, extra'
+const SEALED_COLUMNS = 'model, content, images, artifacts, stats, fields'
+
+/** The client's other fields of a message, as sealed in `fields`; null when it has none. */
+type OtherFields = Partial<Pick<Message, 'error' | 'usage' | 'sources' | 'files' | 'extra'>>
+
+function otherFieldsOf({ error, usage, sources, files, extra }: Message): OtherFields | null {
+  const fields: OtherFields = {}
+  if (error !== null) fields.error = error
+  if (usage !== null) fields.usage = usage
+  if (sources !== null) fields.sources = sources
+  if (files !== null) fields.files = files
+  if (extra !== null) fields.extra = extra
+  return Object.keys(fields).length === 0 ? null : fields
+}
 
 /** Prepared statements for one chat's message rows; callers check ownership first. */
 export function createMessageRows(db: Database) {
   const insert = db.query<void, [number, number, string, number | null, MessageRole, MessageStatus | null, ...(Uint8Array | null)[], number]>(
     `INSERT INTO message (id, chat_seq, uid, parent_id, role, status, ${SEALED_COLUMNS}, digest, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const rewrite = db.query<void, [string, number | null, MessageRole, MessageStatus | null, ...(Uint8Array | null)[], number, number, number]>(
     `UPDATE message SET uid = ?, parent_id = ?, role = ?, status = ?, model = ?, content = ?, images = ?, artifacts = ?, stats = ?,
-       error = ?, usage = ?, sources = ?, files = ?, extra = ?, digest = ?, created_at = ? WHERE id = ? AND chat_seq = ?`)
+       fields = ?, digest = ?, created_at = ? WHERE id = ? AND chat_seq = ?`)
   const selectStored = db.query<{ id: number; uid: string; parent_id: number | null; role: MessageRole; status: MessageStatus | null; created_at: number; digest: Uint8Array | null }, [number]>(
     'SELECT id, uid, parent_id, role, status, created_at, digest FROM message WHERE chat_seq = ? ORDER BY id')
   const selectRows = db.query<MessageRow, [number]>(
@@ -88,8 +100,8 @@ export function createMessageRows(db: Database) {
   /** The sealed columns and the digest, in the order the statements name them. */
   const sealedValues = (chatId: ChatId, message: Message, ring: KeyRing): (Uint8Array | null)[] => {
     const rowId = messageRowId(chatId, message.id)
-    const sealed = messageTable.seal(rowId, message, ring)
-    return [sealed.model, sealed.content, sealed.images, sealed.artifacts, sealed.stats, sealed.error, sealed.usage, sealed.sources, sealed.files, sealed.extra, digestOf(rowId, message, ring.current)]
+    const sealed = messageTable.seal(rowId, { ...message, fields: otherFieldsOf(message) }, ring)
+    return [sealed.model, sealed.content, sealed.images, sealed.artifacts, sealed.stats, sealed.fields, digestOf(rowId, message, ring.current)]
   }
 
   return {
@@ -166,10 +178,11 @@ export type MessageRows = ReturnType<typeof createMessageRows>
 /** Opens a stored row into a message; throws FieldOpenError when a field does not open here. */
 export function openMessage(chatId: ChatId, row: MessageRow, ring: KeyRing): Message {
   const plain = messageTable.open(messageRowId(chatId, row.id), row, ring)
+  const fields = (plain.fields ?? {}) as OtherFields
   return {
     id: row.id as MessageId, uid: row.uid, chatId, parentId: row.parent_id as MessageId | null, role: row.role,
     model: plain.model, content: plain.content!, images: plain.images as unknown[] | null, artifacts: plain.artifacts,
-    stats: plain.stats as Record<string, unknown> | null, status: row.status, error: plain.error, usage: plain.usage,
-    sources: plain.sources, files: plain.files, extra: plain.extra as Record<string, unknown> | null, createdAt: row.created_at,
+    stats: plain.stats as Record<string, unknown> | null, status: row.status, error: fields.error ?? null, usage: fields.usage ?? null,
+    sources: fields.sources ?? null, files: fields.files ?? null, extra: fields.extra ?? null, createdAt: row.created_at,
   }
 }

@@ -27,7 +27,7 @@ export const sealedPlaces: readonly SealedPlace[] = [
   { table: 'chat', columns: ['title', 'models', 'params', 'system', 'tags', 'extra'], from: 'chat t', rowId: 't.id', owner: 't.user_id', cursor: 't.seq', ownedBy: 't.user_id = ?' },
   {
     // note: a message's AAD binds its chat's id too (src/db/message-rows.ts).
-    table: 'message', columns: ['model', 'content', 'images', 'artifacts', 'stats', 'error', 'usage', 'sources', 'files', 'extra'],
+    table: 'message', columns: ['model', 'content', 'images', 'artifacts', 'stats', 'fields'],
     from: 'message t JOIN chat c ON c.seq = t.chat_seq', rowId: "c.id || '/' || t.id", owner: 'c.user_id', cursor: 't.id',
     ownedBy: 't.chat_seq IN (SELECT seq FROM chat WHERE user_id = ?)',
   },
