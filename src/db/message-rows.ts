@@ -21,7 +21,7 @@ import type { KeyRing } from './data-keys.ts'
 import { sealedTable, type SealedFields } from './sealed-table.ts'
 
 const messageColumns = { model: 'text', content: 'text', images: 'json', artifacts: 'json', stats: 'json', fields: 'json' } as const
-export const messageTable = sealedTable('message', messageColumns)
+const messageTable = sealedTable('message', messageColumns)
 
 /** The row id a message's AAD binds: its chat's id and its own. */
 export const messageRowId = (chatId: ChatId, id: MessageId | number): string => `${chatId}/${id}`
@@ -176,7 +176,7 @@ export function createMessageRows(db: Database) {
 export type MessageRows = ReturnType<typeof createMessageRows>
 
 /** Opens a stored row into a message; throws FieldOpenError when a field does not open here. */
-export function openMessage(chatId: ChatId, row: MessageRow, ring: KeyRing): Message {
+function openMessage(chatId: ChatId, row: MessageRow, ring: KeyRing): Message {
   const plain = messageTable.open(messageRowId(chatId, row.id), row, ring)
   const fields = (plain.fields ?? {}) as OtherFields
   return {
