@@ -44,7 +44,7 @@ describe('a fresh server (no account yet) is not taken over from another site', 
 
   test.each([['http://localhost'], ['same-origin']])('from the server\'s own page (%s) it works', async (marker) => {
     const { app } = startTestApp()
-    const headers = marker === 'same-origin' ? { 'sec-fetch-site': 'same-origin' } : { origin: marker, 'sec-fetch-site': 'same-origin' }
+    const headers: Record<string, string> = marker === 'same-origin' ? { 'sec-fetch-site': 'same-origin' } : { origin: marker, 'sec-fetch-site': 'same-origin' }
     const res = await app.handle(req('POST', '/api/v1/auths/signup', { name: 'Ada', email: 'ada@example.com', password: PASSWORD }, headers))
     expect(res.status).toBe(200)
   })
