@@ -13,6 +13,7 @@ import { addressBytes } from '../config/network.ts'
 import type { AuthDeps } from './auth-deps.ts'
 import type { RateCheck } from './rate-limiter.ts'
 
+/** Why an attempt may not go ahead, and for how long. */
 export type SigninRefusal = { reason: 'per_ip' | 'per_account'; retryAfterSeconds: number }
 
 /** Counts this attempt against the address and says whether it may go ahead; `account` is e.g. `email:ada@example.com`. */

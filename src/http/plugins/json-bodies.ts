@@ -19,7 +19,7 @@ export const jsonBodies = () =>
   }).as('global')
 
 /** Whether the request carries a body that is not empty. */
-export function hasBody(request: Request): boolean {
+function hasBody(request: Request): boolean {
   const declared = request.headers.get('content-length')
   if (declared !== null) return declared !== '0'
   return request.headers.has('transfer-encoding') || request.body !== null

@@ -21,6 +21,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /** GET routes that change state all the same; refused from other sites like a POST. */
 const STATE_CHANGING_GETS = new Set(['/api/v1/auths/signout'])
 
+/** Answers 403 `cross_site_request` to a state-changing request from another site (see above). */
 export const originCheck = (options: { publicUrl: string | null; cors: CorsPolicy; trustedProxies: AddressList }) => {
   const listed = new Set(options.cors.allowsAnyOrigin ? [] : options.cors.allowedOrigins)
   if (options.publicUrl !== null) listed.add(new URL(options.publicUrl).origin)
