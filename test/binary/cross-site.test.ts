@@ -92,6 +92,26 @@ test('bodies: anonymous over 64 KB and anyone over MAX_REQUEST_BODY_SIZE get our
   expect(huge).toContain('"code":"body_too_large"')
 })
 
+test('chunked bodies (no declared length) are stopped at the limit as they are read', async () => {
+  const streamOf = (bytes: number) => new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"email":"ada@example.com","password":"'))
+      for (let sent = 0; sent < bytes; sent += 64 * 1024) controller.enqueue(new Uint8Array(64 * 1024).fill(120))
+      controller.enqueue(new TextEncoder().encode('"}'))
+      controller.close()
+    },
+  })
+  const anonymous = await fetch(`${server.url}/api/v1/auths/signin`, { method: 'POST', body: streamOf(256 * 1024), headers: { 'content-type': 'application/json' } })
+  expect(anonymous.status).toBe(413)
+  expect(anonymous.headers.get('x-content-type-options')).toBe('nosniff')
+  const signin = await post('/api/v1/auths/signin', JSON.stringify({ email: 'ada@example.com', password: PASSWORD }), { 'content-type': 'application/json' })
+  const { token } = (await signin.json()) as { token: string }
+  const signedIn = await fetch(`${server.url}/api/v1/chats/new`, { method: 'POST', body: streamOf(17 * 1024 * 1024), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } })
+  expect(signedIn.status).toBe(413)
+  expect(((await signedIn.json()) as { code: string }).code).toBe('body_too_large')
+  expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: true })
+})
+
 test('an anonymous POST to a protected route with a bad body gets 401, naming no field', async () => {
   const res = await post('/api/v1/chats/new', JSON.stringify({ chat: 5 }), { 'content-type': 'application/json' })
   expect(res.status).toBe(401)

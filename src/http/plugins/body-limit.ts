@@ -39,12 +39,22 @@ export const bodyLimit = (maxBytes: number, hasCredential: (request: Request) =>
       if (length <= ANONYMOUS_MAX_BODY_BYTES && length <= maxBytes) return
       if (length > limitFor(request)) throw tooLarge(limitFor(request))
     })
-    // note: reads a copy up to the limit; the original keeps what was read for Elysia's own parser.
+    // note: a chunked body is read here, counted, and parsed as Elysia would (json-bodies has let
+    // through only JSON, and a form on its one form route); a clone can't be used to count it:
+    // Bun's tee of a streaming request stalls while the other branch is unread.
     .onParse(async ({ request }) => {
       const limit = chunkedLimits.get(request)
-      if (limit !== undefined) await ensureBodyWithin(request.clone(), limit)
+      if (limit === undefined) return
+      return parseBody(await readBodyWithin(request, limit), request.headers.get('content-type'))
     })
     .as('global')
+}
+
+function parseBody(text: string, contentType: string | null): unknown {
+  const media = contentType?.split(';')[0]?.trim().toLowerCase() ?? ''
+  if (media === 'application/x-www-form-urlencoded') return Object.fromEntries(new URLSearchParams(text))
+  if (media === 'application/json' || media.endsWith('+json')) return JSON.parse(text)
+  return text
 }
 
 /** Whether a request carries a credential that authenticates (an API key refused for this path counts: it is a user's). */
@@ -53,8 +63,10 @@ export const carriesCredential = (auth: AuthDeps) => (request: Request): boolean
   return result.ok || result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied'
 }
 
-async function ensureBodyWithin(request: Request, limit: number): Promise<void> {
+/** Reads the whole body as text, or throws 413 as soon as it passes the limit. */
+async function readBodyWithin(request: Request, limit: number): Promise<string> {
   const reader = request.body!.getReader()
+  const chunks: Uint8Array[] = []
   let total = 0
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
     total += chunk.value.byteLength
@@ -62,7 +74,9 @@ async function ensureBodyWithin(request: Request, limit: number): Promise<void> 
       await reader.cancel()
       throw tooLarge(limit)
     }
+    chunks.push(chunk.value)
   }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 const tooLarge = (limit: number) =>

@@ -4,7 +4,10 @@
  * session, not an API key: managing API keys and changing passwords). The macro resolves a typed
  * `principal` or throws an HttpError: 401 without a valid credential, 403 when the account may not.
  * The check runs before the body is parsed and validated, so an anonymous caller gets 401, never a
- * 422 naming a protected route's fields, and its body is not parsed; resolve hands on the principal.
+ * 422 naming a protected route's fields (nor is a body of declared length parsed for it; a chunked
+ * one has been read by body-limit, within the anonymous limit); resolve hands on the principal.
+ * note: a route's own `transform` would run before the macro's; one that must see the body before
+ * validation is declared as a macro listed after `auth` instead (see chatObject in routes/chats.ts).
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
