@@ -24,7 +24,7 @@ export const requireAuth = (deps: AuthDeps, trustedProxies: AddressList) => {
   return new Elysia({ name: 'require-auth' }).macro({
     auth: (level: AuthLevel) => ({
       // note: parse runs before the body is read (routes with a body), transform before validation
-      // and before the route's own transforms (every route); the first to run does the check.
+      // (every route); the first of them to run does the check.
       parse(context: RequestContext) {
         checked.set(context.request, check(level, context))
       },
