@@ -71,13 +71,17 @@ describe('login CSRF: another site can\'t sign the visitor\'s browser in to the 
     expect(res.status).toBe(200)
   })
 
-  test('with CORS_ALLOW_ORIGIN=*, another origin may call with a token it holds, but not sign in', async () => {
+  test('with CORS_ALLOW_ORIGIN=*, another origin may call with a token it holds, but not sign in or out, token or not', async () => {
     const { app } = startTestApp({ CORS_ALLOW_ORIGIN: '*' })
     const ada = await signUp(app, 'ada@example.com')
     const withToken = await app.handle(req('POST', '/api/v1/chats/new', { chat: { title: 'from a tool' } }, { ...FOREIGN, ...bearer(ada.token) }))
     expect(withToken.status).toBe(200)
-    const signin = await app.handle(req('POST', '/api/v1/auths/signin', { email: 'ada@example.com', password: PASSWORD }, FOREIGN))
-    expect(signin.status).toBe(403)
+    for (const headers of [FOREIGN, { ...FOREIGN, ...bearer('made-up') }, { ...FOREIGN, ...bearer(ada.token) }, { ...FOREIGN, 'x-api-key': 'sk-made-up' }]) {
+      const signin = await app.handle(req('POST', '/api/v1/auths/signin', { email: 'ada@example.com', password: PASSWORD }, headers))
+      expect(signin.status).toBe(403)
+      expect(signin.headers.get('set-cookie')).toBeNull()
+    }
+    expect((await app.handle(req('POST', '/api/v1/auths/signout/all', undefined, { ...FOREIGN, ...bearer(ada.token) }))).status).toBe(403)
   })
 })
 

@@ -6,7 +6,8 @@
  * page calls) must not come from another site, cookie or not:
  * - an Origin header must be this server's own, WEBUI_URL's or listed in CORS_ALLOW_ORIGIN (with
  *   CORS_ALLOW_ORIGIN=*, any origin that sends an Authorization or x-api-key header, which no form
- *   can and no page has without the credential);
+ *   can, except on the account routes under /api/v1/auths: they set and clear the session cookie,
+ *   and a made-up header would do to sign the visitor in to another account);
  * - without an Origin, Sec-Fetch-Site must not say cross-site or same-site.
  * API clients (curl, the openai and ollama libraries, an identity provider's back-channel logout)
  * send neither header and pass; browsers send Origin on every such request.
@@ -20,6 +21,7 @@ import { HttpError } from '../http-error.ts'
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /** GET routes that change state all the same; refused from other sites like a POST. */
 const STATE_CHANGING_GETS = new Set(['/api/v1/auths/signout'])
+const ACCOUNT_ROUTES = '/api/v1/auths'
 
 /** Answers 403 `cross_site_request` to a state-changing request from another site (see above). */
 export const originCheck = (options: { publicUrl: string | null; cors: CorsPolicy; trustedProxies: AddressList }) => {
@@ -27,7 +29,8 @@ export const originCheck = (options: { publicUrl: string | null; cors: CorsPolic
   if (options.publicUrl !== null) listed.add(new URL(options.publicUrl).origin)
 
   return new Elysia({ name: 'origin-check' }).onRequest(({ request, server }) => {
-    if (SAFE_METHODS.has(request.method) && !STATE_CHANGING_GETS.has(pathOf(request.url))) return
+    const path = pathOf(request.url)
+    if (SAFE_METHODS.has(request.method) && !STATE_CHANGING_GETS.has(path)) return
     const origin = request.headers.get('origin')
     if (origin === null) {
       const site = request.headers.get('sec-fetch-site')
@@ -35,7 +38,8 @@ export const originCheck = (options: { publicUrl: string | null; cors: CorsPolic
       return
     }
     if (listed.has(origin) || origin === originOfServer(request, server, options.trustedProxies)) return
-    if (options.cors.allowsAnyOrigin && (request.headers.has('authorization') || request.headers.has('x-api-key'))) return
+    const isAccountRoute = path === ACCOUNT_ROUTES || path.startsWith(`${ACCOUNT_ROUTES}/`)
+    if (options.cors.allowsAnyOrigin && !isAccountRoute && (request.headers.has('authorization') || request.headers.has('x-api-key'))) return
     throw refusal()
   }).as('global')
 }
