@@ -25,7 +25,10 @@ describe('the default policy, from HOST and WEBUI_URL', () => {
     ['192.168.1.5', null, 'llm', false],
     ['::1', null, '[::1]:8080', true],
     ['0.0.0.0', null, 'anything.example', true],
-    ['0.0.0.0', 'https://chat.example.com', '192.168.1.5:8080', true],
+    ['0.0.0.0', 'https://chat.example.com', 'chat.example.com', true],
+    ['0.0.0.0', 'https://chat.example.com', '127.0.0.1:8080', true],
+    ['0.0.0.0', 'https://chat.example.com', '192.168.1.5:8080', false],
+    ['0.0.0.0', 'https://chat.example.com', '0.0.0.0:8080', false],
     ['::', null, 'anything.example', true],
   ])('HOST=%s WEBUI_URL=%s: Host %p allowed: %p', (host, publicUrl, header, allowed) => {
     expect(isHostAllowed(hostPolicyFrom(null, host, publicUrl), header)).toBe(allowed)

@@ -26,14 +26,17 @@ export const hostList: Parser<'*' | readonly string[]> = (raw) => {
 }
 
 /**
- * The host policy from ALLOWED_HOSTS, HOST and WEBUI_URL. Unset ALLOWED_HOSTS means: any host when
- * the server listens on every address (0.0.0.0, as in Docker, where it is reached by many names),
- * otherwise WEBUI_URL's host, the HOST address and the loopback names. Set, it lists the names
- * besides WEBUI_URL's host and the loopback names.
+ * The host policy from ALLOWED_HOSTS, HOST and WEBUI_URL. Set, ALLOWED_HOSTS lists the names
+ * besides WEBUI_URL's host and the loopback names. Unset, it means: any name when the server
+ * listens on every address (0.0.0.0, as in Docker, where it is reached under many names) and no
+ * WEBUI_URL says which one is its own; otherwise WEBUI_URL's host, the HOST address (unless it is
+ * every address) and the loopback names.
  */
 export function hostPolicyFrom(listed: '*' | readonly string[] | null, listenHost: string, publicUrl: string | null): HostPolicy {
-  if (listed === '*' || (listed === null && WILDCARD_LISTENS.has(listenHost))) return { allowsAnyHost: true }
-  const entries = [...LOOPBACK_NAMES, ...(listed ?? [normalizeHostEntry(listenHost.toLowerCase())].filter((name) => name !== null))]
+  const listensEverywhere = WILDCARD_LISTENS.has(listenHost)
+  if (listed === '*' || (listed === null && publicUrl === null && listensEverywhere)) return { allowsAnyHost: true }
+  const listenName = listensEverywhere ? null : normalizeHostEntry(listenHost.toLowerCase())
+  const entries = [...LOOPBACK_NAMES, ...(listed ?? (listenName === null ? [] : [listenName]))]
   if (publicUrl !== null) entries.push(new URL(publicUrl).hostname)
   const unique = [...new Set(entries)]
   return {

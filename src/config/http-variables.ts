@@ -18,7 +18,7 @@ export const httpVariables = {
   },
   ALLOWED_HOSTS: {
     parse: hostList, default: null, show: (hosts: unknown) => (Array.isArray(hosts) ? hosts.join(',') : String(hosts)),
-    doc: 'Host names the server answers to (the Host header), comma-separated; *.example.com matches subdomains, * any name. WEBUI_URL\'s host, localhost, 127.0.0.1 and [::1] are always allowed, with any port. Unset means: any name when HOST is 0.0.0.0 (Docker), else also the HOST address. Other names get 421, so a foreign page can\'t reach a loopback server through DNS rebinding.',
+    doc: 'Host names the server answers to (the Host header), comma-separated; *.example.com matches subdomains, * any name. WEBUI_URL\'s host, localhost, 127.0.0.1 and [::1] are always allowed, with any port. Unset means: any name when HOST is 0.0.0.0 (Docker) and WEBUI_URL is unset, else also the HOST address. Other names get 421, so a foreign page can\'t reach a loopback server through DNS rebinding.',
   },
   HSTS: {
     parse: headerValueOrOff(strictTransportSecurity), default: DEFAULT_STRICT_TRANSPORT_SECURITY, emptyTurnsOff: true,
