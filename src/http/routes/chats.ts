@@ -113,6 +113,9 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
 
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, trustedProxies))
+    // note: a macro, not a route's `transform`, so that it runs after the `auth` check listed before
+    // it (a route's own transform would run first, and answer an anonymous caller 422 before 401).
+    .macro({ chatObject: (isRequired: boolean) => (isRequired ? { transform: requireChatObject } : {}) })
     .get('/', listLive, { auth: 'active', query: PageQuery })
     .get('/list', listLive, { auth: 'active', query: PageQuery })
 
@@ -132,7 +135,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       const owner = principal.user.id
       const chat = chats.createChat(owner, titleOrDefault(body.chat.title), (body.chat.messages ?? []).map(toNewMessage))
       return openChat(owner, chat)
-    }, { auth: 'active', body: ChatBody, transform: requireChatObject })
+    }, { auth: 'active', chatObject: true, body: ChatBody })
 
     .get('/:id', ({ principal, params }) => openChat(principal.user.id, findOwnChat(principal.user.id, params.id)),
       { auth: 'active', params: ChatParams })
@@ -145,7 +148,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       const chat = id === null ? null : chats.updateChatForUser(owner, id, { ...(title === undefined ? {} : { title }), ...(conversation === undefined ? {} : { conversation }) })
       if (chat === null) throw chatNotFound()
       return openChat(owner, chat)
-    }, { auth: 'active', params: ChatParams, body: ChatBody, transform: requireChatObject })
+    }, { auth: 'active', chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/rename', ({ principal, params, body }) => {
       const owner = principal.user.id
