@@ -12,6 +12,7 @@ import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticate, findCredential } from '../../auth/authenticate.ts'
 import { HttpError } from '../http-error.ts'
+import { requestPath } from '../request-path.ts'
 
 /** The most an anonymous request may send: sign-in and sign-up bodies are far smaller. */
 export const ANONYMOUS_MAX_BODY_BYTES = 64 * 1024
@@ -59,7 +60,7 @@ function parseBody(text: string, contentType: string | null): unknown {
 
 /** Whether a request carries a credential that authenticates (an API key refused for this path counts: it is a user's). */
 export const carriesCredential = (auth: AuthDeps) => (request: Request): boolean => {
-  const result = authenticate(auth, findCredential(request.headers), new URL(request.url).pathname)
+  const result = authenticate(auth, findCredential(request.headers), requestPath(request))
   return result.ok || result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied'
 }
 

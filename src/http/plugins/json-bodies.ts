@@ -7,6 +7,7 @@
  */
 import { Elysia } from 'elysia'
 import { HttpError } from '../http-error.ts'
+import { requestPath } from '../request-path.ts'
 
 const FORM_ROUTES = new Set(['/oauth/backchannel-logout'])
 
@@ -14,7 +15,7 @@ const FORM_ROUTES = new Set(['/oauth/backchannel-logout'])
 export const jsonBodies = () =>
   new Elysia({ name: 'json-bodies' }).onRequest(({ request }) => {
     if (!hasBody(request) || isJson(request.headers.get('content-type'))) return
-    if (FORM_ROUTES.has(new URL(request.url).pathname)) return
+    if (FORM_ROUTES.has(requestPath(request))) return
     throw new HttpError(415, 'unsupported_media_type', 'Send the request body as JSON, with Content-Type: application/json.')
   }).as('global')
 

@@ -17,6 +17,7 @@ import type { CorsPolicy } from '../../config/cors-origins.ts'
 import type { AddressList } from '../../config/network.ts'
 import { originOfServer } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
+import { requestPath } from '../request-path.ts'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /** GET routes that change state all the same; refused from other sites like a POST. */
@@ -29,7 +30,7 @@ export const originCheck = (options: { publicUrl: string | null; cors: CorsPolic
   if (options.publicUrl !== null) listed.add(new URL(options.publicUrl).origin)
 
   return new Elysia({ name: 'origin-check' }).onRequest(({ request, server }) => {
-    const path = pathOf(request.url)
+    const path = pathOf(request)
     if (SAFE_METHODS.has(request.method) && !STATE_CHANGING_GETS.has(path)) return
     const origin = request.headers.get('origin')
     if (origin === null) {
@@ -45,8 +46,8 @@ export const originCheck = (options: { publicUrl: string | null; cors: CorsPolic
 }
 
 /** The request's path without a trailing slash. */
-function pathOf(url: string): string {
-  const path = new URL(url).pathname
+function pathOf(request: Request): string {
+  const path = requestPath(request)
   return path.length > 1 ? path.replace(/\/+$/, '') : path
 }
 
