@@ -7,8 +7,9 @@ import { isLifecycleCommand } from './cli/parse-lifecycle-args.ts'
 import { parseArgs } from './cli/parse-args.ts'
 import { renderConfig } from './cli/print-config.ts'
 import { serve } from './cli/serve.ts'
-import { USAGE } from './cli/usage.ts'
+import { formatUsageError, USAGE } from './cli/usage.ts'
 import { loadConfig, readDotenvFile } from './config/load-config.ts'
+import { describeUnknownVariables } from './config/unknown-variables.ts'
 import { createLogger } from './log/logger.ts'
 import { COMMIT, VERSION } from './version.ts'
 
@@ -18,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   if (isLifecycleCommand(argv)) return runLifecycleCommand(argv)
   const parsed = parseArgs(argv)
   if (!parsed.ok) {
-    process.stderr.write(`enclave: ${parsed.problem}\n\n${USAGE}`)
+    process.stderr.write(formatUsageError(parsed.problem))
     return 2
   }
   if (parsed.command === 'help') {
@@ -32,11 +33,17 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })
   switch (parsed.command) {
-    case 'config':
+    case 'config': {
       process.stdout.write(renderConfig(config))
+      const { warnings, notice } = describeUnknownVariables(config.unknownVariables)
+      for (const line of [...warnings, ...(notice === null ? [] : [notice])]) process.stderr.write(`${line}\n`)
       return 0
-    case 'healthcheck':
-      return (await checkHealth(config)) ? 0 : 1
+    }
+    case 'healthcheck': {
+      const health = await checkHealth(config)
+      if (!health.ok) process.stderr.write(`enclave healthcheck: ${health.problem}\n`)
+      return health.ok ? 0 : 1
+    }
     case 'serve': {
       const log = createLogger(config.logLevel)
       const starting = serve(config, log)
@@ -60,8 +67,7 @@ main(process.argv.slice(2)).then(
 
 function describeStartFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
-  if ((error as { code?: string }).code === 'EADDRINUSE') return 'the port is already in use: stop the other server or choose another --port.'
-  // Config, key and schema errors carry messages written for operators; others show their name only.
-  const known = ['ConfigError', 'KeyMaterialError', 'KeyMismatchError', 'SchemaTooNewError', 'FieldOpenError']
+  // Config, key, schema, listen, data directory and lock errors carry messages written for operators; others show their name only.
+  const known = ['ConfigError', 'KeyMaterialError', 'KeyMismatchError', 'SchemaTooNewError', 'FieldOpenError', 'ListenError', 'DataDirAccessError', 'LostDatabaseError', 'DataDirLockedError']
   return known.includes(error.name) ? error.message : `${error.name}: ${error.message}`
 }

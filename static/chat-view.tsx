@@ -5,7 +5,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { Composer } from './composer.tsx'
 import {
-  askAgainFrom, chatError, chatLoading, lives, openChat, pendingSend, sendError, sendMessage, socketOpen, stopAnswer, type Live,
+  askAgainFrom, chatError, chatLoading, lives, openChat, pendingSend, sendError, sendMessage, socketOpen, socketReconnecting, stopAnswer, type Live,
 } from './conversation.ts'
 import { CopyButton, Markdown, StreamingMarkdown } from './message-view.tsx'
 import { loadModels, models, modelsError, modelsLoaded, selectedModel } from './models.ts'
@@ -171,7 +171,7 @@ export function ChatView({ chatId }: { chatId: string | null }) {
       <header class="chat-header">
         <h1 class="chat-title">{chat?.title ?? (chatId === null ? 'New chat' : '')}</h1>
         <ModelPicker />
-        {!socketOpen.value && <span class="muted" role="status">Connecting…</span>}
+        {!socketOpen.value && <span class="muted" role="status">{socketReconnecting.value ? 'Reconnecting…' : 'Connecting…'}</span>}
       </header>
       <p class="offscreen" role="status">{isStreaming ? 'The answer is arriving.' : pending !== null ? 'Sending.' : ''}</p>
       <div class="messages" ref={listRef} onScroll={onScroll}>

@@ -42,6 +42,8 @@ export const chatError = signal<string | null>(null)
 export const pendingSend = signal<{ content: string; chatId: string | null; model: string } | null>(null)
 export const sendError = signal<string | null>(null)
 export const socketOpen = signal(false)
+/** The socket was open and dropped (a restarted server, say): it is trying again. */
+export const socketReconnecting = signal(false)
 
 const LIVE_KEY = 'enclave.live'
 let socket: ChatSocket | null = null
@@ -80,6 +82,7 @@ const findLive = (messageId: string) => lives.value.find((live) => live.messageI
 export function startConversations(): void {
   if (socket !== null) return
   lives.value = restoreLives()
+  let hasOpened = false
   socket = openChatSocket({
     onFrame: handleFrame,
     onOpen: () => {
@@ -88,12 +91,19 @@ export function startConversations(): void {
         live.awaitingResume = true
         socket?.send({ type: 'chat:resume', messageId: live.messageId, index: live.next })
       }
+      // note: after a drop, the server may have stored more of the open chat (a restarted server
+      // ends its answers, keeping what was checkpointed), so the chat is read again, not cleared.
+      if (hasOpened) void refreshOpenChat()
+      hasOpened = true
     },
     onRevoked: () => {
       stopConversations()
       forgetUser()
     },
-    onStatus: (open) => (socketOpen.value = open),
+    onStatus: (open) => batch(() => {
+      socketOpen.value = open
+      socketReconnecting.value = !open && hasOpened
+    }),
   })
 }
 
@@ -153,6 +163,8 @@ function handleFrame(frame: ServerFrame): void {
       if (frame.code === 'stream_not_found') {
         lives.value = lives.value.filter((live) => !live.awaitingResume)
         saveLives()
+        // note: the answer ended while this page was away; the stored chat shows what was kept of it.
+        void refreshOpenChat()
         return
       }
       if (pendingSend.value !== null) {

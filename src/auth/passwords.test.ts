@@ -37,6 +37,12 @@ test('an imported bcrypt hash signs in and is upgraded to argon2id', async () =>
   expect((await localLogin(deps, { email: 'imported@example.com', password: 'imported password' }, '127.0.0.1')).ok).toBe(true)
 })
 
+test('a stored bcrypt hash above cost 12 never matches, even with the right password; cost 12 still does', async () => {
+  const costly = await Bun.password.hash('right password', { algorithm: 'bcrypt', cost: 13 })
+  expect(await verifyPassword('right password', costly)).toEqual({ matches: false, needsRehash: false })
+  expect(await verifyPassword('right password', await Bun.password.hash('right password', { algorithm: 'bcrypt', cost: 12 }))).toEqual({ matches: true, needsRehash: true })
+})
+
 test.each([
   ['short', 'seven77', 'password_too_short'],
   ['long enough', 'eight888', null],

@@ -1,10 +1,12 @@
 /**
  * Passwords: argon2id through Bun.password, with no 72-byte truncation. bcrypt hashes (imported
  * from an Open WebUI database) still verify and are flagged for an upgrade to argon2id at the next
- * sign-in. An unknown account costs the same hashing work as a wrong password, so timing can't tell
- * them apart.
+ * sign-in, up to MAX_BCRYPT_COST: a costlier stored hash never matches, so no hash can make a sign-in
+ * attempt cost seconds of CPU. An unknown account costs the same hashing work as a wrong password, so
+ * timing can't tell them apart.
  */
 import type { AuthConfig } from '../config/load-config.ts'
+import { bcryptCost, MAX_BCRYPT_COST } from '../crypto/bcrypt-cost.ts'
 
 export const MIN_PASSWORD_LENGTH = 8
 // note: bounded so a megabyte "password" can't make the server hash a megabyte.
@@ -21,6 +23,10 @@ export type PasswordCheck = { matches: boolean; needsRehash: boolean }
 
 /** Checks a password against a stored argon2id or bcrypt hash; never throws on a malformed hash. */
 export async function verifyPassword(password: string, hash: string): Promise<PasswordCheck> {
+  if ((bcryptCost(hash) ?? 0) > MAX_BCRYPT_COST) {
+    await spendPasswordWork(password)
+    return { matches: false, needsRehash: false }
+  }
   try {
     const matches = await Bun.password.verify(password, hash)
     return { matches, needsRehash: matches && !hash.startsWith('$argon2id$') }

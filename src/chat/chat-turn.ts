@@ -9,6 +9,9 @@
  * and the final store rewrite that one row. An answer that fails after a checkpoint keeps the row,
  * still marked partial. An answer shorter than one interval is stored once, at the end.
  *
+ * An answer stopped because its chat (or its user) was deleted stores nothing more: no checkpoint
+ * after the stop, no final store; the turn ends with `chat:error` `chat_not_found`.
+ *
  * A user may have `maxConcurrentAnswers` answers streaming at once. After the first answer in a
  * new chat, the model is asked for a title (when titles are on), which every socket of the user
  * receives as `chat:title`.
@@ -108,12 +111,14 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
     return added?.id ?? null
   }
   const checkpoint = setInterval(() => {
-    if (stream.deltas.length > (saved?.deltaCount ?? 0)) save({ partial: true })
+    // note: a stopped answer saves only in its final store (if at all), never from here.
+    if (!stream.signal.aborted && stream.deltas.length > (saved?.deltaCount ?? 0)) save({ partial: true })
   }, deps.checkpointIntervalMs)
+  const endChatGone = () => streams.finish(stream, { type: 'chat:error', ...base, code: 'chat_not_found', message: 'The chat was deleted during the answer.' })
   const store = (stats: TurnStats): boolean => {
     clearInterval(checkpoint)
     const storedId = save(stats)
-    if (storedId === null) streams.finish(stream, { type: 'chat:error', ...base, code: 'chat_not_found', message: 'The chat was deleted during the answer.' })
+    if (storedId === null) endChatGone()
     else streams.finish(stream, { type: 'chat:done', ...base, storedMessageId: storedId, cancelled: stats.cancelled === true, stats })
     return storedId !== null && stats.cancelled !== true
   }
@@ -125,7 +130,11 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
   } catch (error) {
     clearInterval(checkpoint)
     if (asked.userMessageId === null) return false // note: the turn was refused and its stream discarded
-    if (error instanceof OllamaError && error.reason === 'aborted') return store({ cancelled: true })
+    if (error instanceof OllamaError && error.reason === 'aborted') {
+      if (streams.stopReasonOf(stream) !== 'chat_deleted') return store({ cancelled: true })
+      endChatGone()
+      return false
+    }
     // note: a checkpointed answer that fails stays unfinished, with the reason, as Open WebUI shows an error.
     const checkpointed = saved as { id: MessageId } | null // note: assigned in the save closure, which TypeScript does not follow
     if (checkpointed !== null) deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, { content: stream.deltas.join(''), status: 'pending', error: { content: error instanceof OllamaError ? error.message : 'Something went wrong on the server.' } })

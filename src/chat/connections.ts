@@ -10,7 +10,8 @@
 import { isParseFailure } from '../config/parsers.ts'
 import { parseOllamaUrls } from '../config/ollama-variables.ts'
 import type { SettingsRepo } from '../db/settings.ts'
-import { createOllamaClient, OllamaError, type Fetch, type OllamaClient, type OllamaFailureReason, type OllamaModel, type OllamaTimeouts } from './ollama-client.ts'
+import type { Logger } from '../log/logger.ts'
+import { createOllamaClient, OllamaError, parseBaseUrl, type Fetch, type OllamaClient, type OllamaFailureReason, type OllamaModel, type OllamaTimeouts } from './ollama-client.ts'
 
 /** The setting the admin-saved list lives in: a JSON array of URLs. */
 export const CONNECTIONS_SETTING = 'ollama.connections'
@@ -44,10 +45,12 @@ type Options = {
   /** Unix time in ms. */
   now: () => number
   fetch?: Fetch
+  /** Hears of failed calls, and of each connection's listing when it answers or fails after it did not. */
+  log?: Logger
 }
 
 /** Builds the connection list over the settings; nothing is fetched until a listing is asked for. */
-export function createConnections({ urls: envUrls, timeouts, settings, now, fetch }: Options) {
+export function createConnections({ urls: envUrls, timeouts, settings, now, fetch, log }: Options) {
   const listTimeouts = { firstByteMs: Math.min(timeouts.firstByteMs, MODEL_LIST_TIMEOUT_MS), idleMs: Math.min(timeouts.idleMs, MODEL_LIST_TIMEOUT_MS) }
   let saved = readSavedUrls(settings)
   let clients = clientsFor(saved ?? envUrls)
@@ -55,10 +58,16 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
   /** The newest listing that has arrived, with the clients it was made with; kept while a fresher one is on its way. */
   let lastArrived: { clients: typeof clients; listing: ModelListing } | null = null
 
+  /** How each URL's last listing went ('ok' or the failure reason), so a change is logged once, not every listing. */
+  const listedStates = new Map<string, string>()
+
   function clientsFor(urls: readonly string[]) {
-    return urls.map((url) => ({
+    return urls.map((url, connection) => ({
       url,
-      client: createOllamaClient({ baseUrl: url, timeouts, ...(fetch ? { fetch } : {}) }),
+      client: createOllamaClient({
+        baseUrl: url, timeouts, ...(fetch ? { fetch } : {}),
+        onFailure: (error, path) => log?.warn(`Ollama request failed: ${error.message}`, { connection, url: shownUrl(url), path, reason: error.reason, status: error.status }),
+      }),
       lister: createOllamaClient({ baseUrl: url, timeouts: listTimeouts, ...(fetch ? { fetch } : {}) }),
     }))
   }
@@ -76,7 +85,18 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
       }
       return { connection, url, ok: true, modelCount: answer.models.length }
     })
+    for (const status of statuses) logListingChange(status)
     return { models: [...byName.values()], statuses }
+  }
+
+  /** Logs a connection's listing the first time, and again only when it starts or stops failing. */
+  function logListingChange(status: ConnectionStatus): void {
+    const state = status.ok ? 'ok' : status.reason
+    if (listedStates.get(status.url) === state) return
+    listedStates.set(status.url, state)
+    const fields = { connection: status.connection, url: shownUrl(status.url) }
+    if (status.ok) log?.info(`Ollama answers with ${status.modelCount} model${status.modelCount === 1 ? '' : 's'}`, fields)
+    else log?.warn(`Ollama did not list its models: ${status.message}`, { ...fields, reason: status.reason })
   }
 
   /** The cached listing with the clients it was made with, refreshed after MODEL_LIST_TTL_MS. */
@@ -161,6 +181,11 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
         )))
     },
   }
+}
+
+/** The URL as logs show it: without any user name or password. */
+function shownUrl(url: string): string {
+  return parseBaseUrl(url).root
 }
 
 /** Adds Ollama's default tag, so `llama3.2` and `llama3.2:latest` name the same model. */

@@ -228,4 +228,25 @@ describe('LiveStreams', () => {
     expect(streams.findStreamForUser(BOB, mine.id)).toBeNull()
     expect(streams.findStreamForUser(BOB, theirs.id)).toBe(theirs)
   })
+
+  test('listLiveStreams lists a user\'s live answers (or everyone\'s), never finished or discarded ones', () => {
+    const { streams } = registry()
+    const [ada1, ada2, bob] = [streams.start(ADA, CHAT, []), streams.start(ADA, CHAT, []), streams.start(BOB, CHAT, [])]
+    streams.finish(ada2, doneFrame(CHAT, ada2.id))
+    expect(streams.listLiveStreams(ADA)).toEqual([ada1])
+    expect(streams.listLiveStreams(null)).toEqual([ada1, bob])
+    streams.discard(bob)
+    expect([streams.listLiveStreams(BOB), streams.listLiveStreams('user-nobody' as UserId)]).toEqual([[], []])
+  })
+
+  test('cancel aborts with its reason, which stopReasonOf tells; the first reason stays; a discard has none', () => {
+    const { streams } = registry()
+    const [running, cancelled, deleted, discarded] = [0, 1, 2, 3].map(() => streams.start(ADA, CHAT, []))
+    streams.cancel(cancelled!)
+    streams.cancel(deleted!, 'chat_deleted')
+    streams.cancel(deleted!, 'revoked')
+    streams.discard(discarded!)
+    expect([running, cancelled, deleted, discarded].map((stream) => streams.stopReasonOf(stream!))).toEqual([null, 'cancelled', 'chat_deleted', null])
+    expect([cancelled, deleted, discarded].every((stream) => stream!.signal.aborted)).toBe(true)
+  })
 })

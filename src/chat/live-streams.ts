@@ -15,6 +15,12 @@ import type { HubSocket } from './socket-hub.ts'
 
 export type LiveStreamId = string & { readonly brand: 'LiveStreamId' }
 
+/**
+ * Why an answer was stopped: the user asked (`cancelled`), the credential that started it was
+ * revoked (`revoked`), or its chat was deleted (`chat_deleted`, so nothing more of it is stored).
+ */
+export type StopReason = 'cancelled' | 'revoked' | 'chat_deleted'
+
 /** One answer in flight (or just finished). Read-only outside this module. */
 export type LiveStream = {
   readonly id: LiveStreamId
@@ -74,6 +80,12 @@ export class LiveStreams {
     return this.#liveByUser.get(userId)?.size ?? 0
   }
 
+  /** The user's answers still streaming, as a copy (every user's when `userId` is null). */
+  listLiveStreams(userId: UserId | null): LiveStream[] {
+    if (userId !== null) return [...(this.#liveByUser.get(userId) ?? [])]
+    return [...this.#liveByUser.values()].flatMap((live) => [...live])
+  }
+
   /** Sends a frame about the stream to its watchers (no-op once finished). */
   send(stream: LiveStream, frame: ServerFrame): void {
     const entry = this.#entry(stream)
@@ -101,9 +113,15 @@ export class LiveStreams {
     this.#finished.add(entry)
   }
 
-  /** Aborts the request behind the stream; the producer then stores what it has. */
-  cancel(stream: LiveStream): void {
-    this.#entry(stream).controller.abort()
+  /** Aborts the request behind the stream; the producer then stores what it has, unless the chat was deleted. */
+  cancel(stream: LiveStream, reason: StopReason = 'cancelled'): void {
+    this.#entry(stream).controller.abort(reason)
+  }
+
+  /** Why the stream was stopped by `cancel`; null while it runs, or when it was stopped otherwise. */
+  stopReasonOf(stream: LiveStream): StopReason | null {
+    const reason: unknown = stream.signal.aborted ? stream.signal.reason : null
+    return reason === 'cancelled' || reason === 'revoked' || reason === 'chat_deleted' ? reason : null
   }
 
   /** Sends `socket` the deltas from `fromIndex` on, then the final frame or, while live, the rest as it comes. */

@@ -314,3 +314,20 @@ describe('the base URL', () => {
     }
   })
 })
+
+describe('onFailure hears of failed calls, not of cancelled ones', () => {
+  test('a cut stream, a failing status and a cancelled call', async () => {
+    const heard: [OllamaFailureReason, string][] = []
+    const client = createOllamaClient({ baseUrl: fake.url, timeouts, onFailure: (error, path) => heard.push([error.reason, path]) })
+    fake.setBehaviour({ fault: { kind: 'close', afterChunks: 1 } })
+    await failureOf(collect(client.chat({ model: 'qwen2.5:0.5b', messages: question, signal: new AbortController().signal })))
+    fake.setBehaviour({ fault: { kind: 'status', status: 500, error: 'boom' } })
+    await failureOf(client.listModels())
+    fake.setBehaviour({ fault: { kind: 'hang_before_first_byte' } })
+    const cancel = new AbortController()
+    const cancelled = failureOf(client.listModels({ signal: cancel.signal }))
+    cancel.abort()
+    expect((await cancelled).reason).toBe('aborted')
+    expect(heard).toEqual([['unreachable', '/api/chat'], ['ollama_error', '/api/tags']])
+  })
+})

@@ -38,9 +38,19 @@ export type OllamaClient = ReturnType<typeof createOllamaClient>
 const MAX_JSON_BODY_BYTES = 8 * 1024 * 1024 // a model list with thousands of entries still fits
 const MAX_ERROR_BODY_BYTES = 4 * 1024
 
+/** Hears of every call that failed other than by the caller's cancelling, with its API path (for the log). */
+export type OnOllamaFailure = (error: OllamaError, path: string) => void
+
 /** Builds a client for the Ollama at `baseUrl`; `fetch` is for tests and proxies. */
-export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts }: { baseUrl: string; fetch?: Fetch; timeouts: OllamaTimeouts }) {
+export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts, onFailure }: { baseUrl: string; fetch?: Fetch; timeouts: OllamaTimeouts; onFailure?: OnOllamaFailure }) {
   const endpoint = parseBaseUrl(baseUrl)
+
+  /** Explains a failed call, and tells `onFailure` unless the caller cancelled it. */
+  function failed(error: unknown, call: Call, path: string): OllamaError {
+    const explained = explainFailure(error, call, timeouts)
+    if (explained.reason !== 'aborted') onFailure?.(explained, path)
+    return explained
+  }
 
   /** Sends one request; a status that is not 2xx becomes an OllamaError. The body stays unread. */
   async function send(call: Call, method: 'GET' | 'POST' | 'DELETE', path: string, body: object | null, model: string | null) {
@@ -56,24 +66,24 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
   }
 
   /** Runs `work` under one call's deadlines; any failure comes out as an OllamaError. */
-  async function runCall<T>(signal: AbortSignal | undefined, work: (call: Call) => Promise<T>): Promise<T> {
+  async function runCall<T>(path: string, signal: AbortSignal | undefined, work: (call: Call) => Promise<T>): Promise<T> {
     const call = startCall(signal, timeouts)
     try {
       return await work(call)
     } catch (error) {
-      throw explainFailure(error, call, timeouts)
+      throw failed(error, call, path)
     } finally {
       call.end()
     }
   }
 
   /** As `runCall`, for a stream; stopping the loop early closes the request. */
-  async function* streamCall<T>(signal: AbortSignal, work: (call: Call) => AsyncGenerator<T>): AsyncGenerator<T> {
+  async function* streamCall<T>(path: string, signal: AbortSignal, work: (call: Call) => AsyncGenerator<T>): AsyncGenerator<T> {
     const call = startCall(signal, timeouts)
     try {
       yield* work(call)
     } catch (error) {
-      throw explainFailure(error, call, timeouts)
+      throw failed(error, call, path)
     } finally {
       call.end()
     }
@@ -81,7 +91,7 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
 
   /** Sends a request without a streamed answer and parses its JSON body (`null` when empty). */
   function requestJson(method: 'GET' | 'DELETE', path: string, body: object | null, model: string | null, signal?: AbortSignal): Promise<unknown> {
-    return runCall(signal, async (call) => {
+    return runCall(path, signal, async (call) => {
       const response = await send(call, method, path, body, model)
       const text = await readText(response, call, MAX_JSON_BODY_BYTES)
       if (text === null) throw new OllamaError('bad_response', `Ollama's answer to ${path} was larger than ${MAX_JSON_BODY_BYTES} bytes.`)
@@ -95,7 +105,7 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
    * its error after the batch of the good ones before it.
    */
   function chatBatches({ model, messages, options, signal }: ChatRequest): AsyncGenerator<ChatChunk[]> {
-    return streamCall(signal, async function* (call) {
+    return streamCall('/api/chat', signal, async function* (call) {
       const response = await send(call, 'POST', '/api/chat', { model, messages, ...(options ? { options } : {}), stream: true }, model)
       for await (const chunks of readNdjsonBatches(watchBody(response, call), undefined, CHAT_LINES)) {
         const doneAt = chunks.findIndex((chunk) => chunk.done)
@@ -129,7 +139,7 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
 
     /** Streams download progress for a model (POST /api/pull); the last item has status `success`. */
     pull({ name, signal }: { name: string; signal: AbortSignal }): AsyncGenerator<PullProgress> {
-      return streamCall(signal, async function* (call) {
+      return streamCall('/api/pull', signal, async function* (call) {
         const response = await send(call, 'POST', '/api/pull', { model: name, stream: true }, name)
         for await (const value of readNdjsonValues(watchBody(response, call))) {
           const progress = toPullProgress(value)

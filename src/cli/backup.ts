@@ -54,7 +54,7 @@ export function backupDatabase(config: Config, file: string, options: { passphra
 
 /** Checks FILE and restores it into DATA_DIR (--data-dir). Exit 0, or 1 with the reason, DATA_DIR untouched. */
 export async function restoreDatabase(config: Config, file: string, options: { passphraseFile?: string; force: boolean }, io: Output): Promise<number> {
-  if (options.force && await checkHealth(config, 1000)) {
+  if (options.force && (await checkHealth(config, 1000)).ok) {
     io.err('enclave: a server answers on this port: stop it before replacing its database with --force.\n')
     return 1
   }

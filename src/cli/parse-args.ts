@@ -1,3 +1,4 @@
+import { closestName } from '../config/closest-name.ts'
 import type { VariableName } from '../config/variables.ts'
 
 export type CommandName = 'serve' | 'config' | 'healthcheck' | 'version' | 'help'
@@ -11,8 +12,17 @@ const commands: readonly CommandName[] = ['serve', 'config', 'healthcheck', 'ver
 /** Flags every command that reads the configuration accepts, and the variable each overrides. */
 export const settingFlags: Record<string, VariableName> = { '--port': 'PORT', '--host': 'HOST', '--data-dir': 'DATA_DIR' }
 
+/** Every first word main accepts, for "did you mean" (the lifecycle commands and install-service parse their own). */
+const allCommands = [...commands, 'install-service', 'keys', 'backup', 'restore', 'import']
+
 /** Quotes an argument for an error message, cut short so a huge one is not echoed whole. */
-const quote = (arg: string) => JSON.stringify(arg.length > 60 ? `${arg.slice(0, 60)}…` : arg)
+export const quote = (arg: string) => JSON.stringify(arg.length > 60 ? `${arg.slice(0, 60)}…` : arg)
+
+/** Says that `given` is unknown, suggesting the nearest of `known` when one is close. */
+export function unknownName(what: string, given: string, known: Iterable<string>): string {
+  const near = closestName(given, known, 2)
+  return `unknown ${what} ${quote(given)}${near === null ? '' : `; did you mean ${near}?`}`
+}
 
 /** Reads `enclave [command] [--flag value | --flag=value]...`; the command defaults to serve. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -22,7 +32,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let command: CommandName = 'serve'
   if (args[0] !== undefined && !args[0].startsWith('-')) {
     const named = commands.find((name) => name === args[0])
-    if (named === undefined) return { ok: false, problem: `unknown command ${quote(args[0])}` }
+    if (named === undefined) return { ok: false, problem: unknownName('command', args[0], allCommands) }
     command = named
     args.shift()
   }
@@ -31,7 +41,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const arg = args.shift()!
     const [name, inlineValue] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
     const variable = settingFlags[name]
-    if (variable === undefined || command === 'version' || command === 'help') return { ok: false, problem: `unknown option ${quote(name)}` }
+    if (variable === undefined || command === 'version' || command === 'help') {
+      return { ok: false, problem: unknownName('option', name, command === 'version' || command === 'help' ? [] : Object.keys(settingFlags)) }
+    }
     const value = inlineValue ?? args.shift()
     if (value === undefined || (inlineValue === undefined && value.startsWith('--'))) return { ok: false, problem: `${name} needs a value` }
     flags[variable] = value

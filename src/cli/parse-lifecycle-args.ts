@@ -4,7 +4,7 @@
  * options, and the setting flags every command reads (--data-dir, ...).
  */
 import type { VariableName } from '../config/variables.ts'
-import { settingFlags } from './parse-args.ts'
+import { quote, settingFlags, unknownName } from './parse-args.ts'
 
 export type LifecycleCommand = 'keys status' | 'keys verify' | 'keys rotate' | 'keys rotate-data' | 'backup' | 'restore' | 'import open-webui'
 
@@ -24,8 +24,6 @@ export type LifecycleArgs =
   | { ok: true; command: LifecycleCommand; positionals: string[]; options: Record<string, string | true>; flags: Partial<Record<VariableName, string>> }
   | { ok: false; problem: string }
 
-const quote = (arg: string) => JSON.stringify(arg.length > 60 ? `${arg.slice(0, 60)}…` : arg)
-
 /** Tells whether argv starts with one of these commands (so main hands it here). */
 export function isLifecycleCommand(argv: readonly string[]): boolean {
   return ['keys', 'backup', 'restore', 'import'].includes(argv[0] ?? '')
@@ -39,7 +37,7 @@ export function parseLifecycleArgs(argv: readonly string[]): LifecycleArgs {
   if (first === 'keys' || first === 'import') {
     const sub = args.shift()
     const name = `${first} ${sub ?? ''}` as LifecycleCommand
-    if (sub === undefined || !(name in specs)) return { ok: false, problem: sub === undefined ? `${first} needs a subcommand` : `unknown ${first} subcommand ${quote(sub)}` }
+    if (sub === undefined || !(name in specs)) return { ok: false, problem: sub === undefined ? `${first} needs a subcommand` : unknownName(`${first} subcommand`, sub, Object.keys(specs).filter((known) => known.startsWith(`${first} `)).map((known) => known.slice(first.length + 1))) }
     command = name
   } else {
     command = first as LifecycleCommand
@@ -57,7 +55,7 @@ export function parseLifecycleArgs(argv: readonly string[]): LifecycleArgs {
     }
     const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
     const kind = spec.options[name] ?? (settingFlags[name] !== undefined ? 'value' : undefined)
-    if (kind === undefined) return { ok: false, problem: `unknown option ${quote(name)}` }
+    if (kind === undefined) return { ok: false, problem: unknownName('option', name, [...Object.keys(spec.options), ...Object.keys(settingFlags)]) }
     if (kind === 'switch') {
       if (inline !== undefined) return { ok: false, problem: `${name} takes no value` }
       options[name] = true

@@ -24,7 +24,7 @@ export async function rotateDataKeysOffline(config: Config, options: { user?: st
     io.err('enclave: --user must be a user id (a UUID)\n')
     return 2
   }
-  if (await checkHealth(config, 1000)) {
+  if ((await checkHealth(config, 1000)).ok) {
     io.err('enclave: a server answers on this port: stop it first, or rotate through the admin API (POST /api/v1/admin/keys/rotate-data).\n')
     return 1
   }

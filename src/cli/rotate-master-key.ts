@@ -21,7 +21,7 @@ type Output = { out: (text: string) => void; err: (text: string) => void }
 
 /** Rotates the master key offline. Exit 0 when the database ends under the new key, 1 when refused. */
 export async function rotateMasterKeyOffline(config: Config, newKeyFile: string, io: Output): Promise<number> {
-  if (await checkHealth(config, 1000)) {
+  if ((await checkHealth(config, 1000)).ok) {
     io.err('enclave: a server answers on this port: stop it first, or rotate through the admin API (POST /api/v1/admin/keys/rotate-master).\n')
     return 1
   }

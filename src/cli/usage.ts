@@ -27,3 +27,8 @@ Options (override the environment and .env):
 
 Every setting can also be given as an environment variable or in ./.env; see the README.
 `
+
+/** A usage error as printed: the usage first, then the one line that says what was wrong, last, where the eye lands. */
+export function formatUsageError(problem: string): string {
+  return `${USAGE}\nenclave: ${problem}\n`
+}

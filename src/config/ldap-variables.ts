@@ -83,7 +83,7 @@ const showGroups = (groups: unknown) => (Array.isArray(groups) ? groups.join(';'
 export const ldapVariables = {
   ENABLE_LDAP: { parse: boolean, default: false, doc: 'Accept sign-in with a directory account at POST /api/v1/auths/ldap (see LDAP sign-in).' },
   LDAP_SERVER_LABEL: { parse: nonEmptyText, default: 'LDAP Server', doc: 'Name of the directory shown on the sign-in form.' },
-  LDAP_SERVER_HOST: { parse: hostName, default: null, doc: 'Host name or IP address of the directory server; required when ENABLE_LDAP is true.' },
+  LDAP_SERVER_HOST: { parse: hostName('LDAP_SERVER_PORT'), default: null, doc: 'Host name or IP address of the directory server; required when ENABLE_LDAP is true.' },
   LDAP_SERVER_PORT: { parse: integerFrom(1, 65535), default: null, doc: 'Port of the directory server; unset means 636 with LDAP_USE_TLS, else 389.' },
   LDAP_ATTRIBUTE_FOR_USERNAME: { parse: attributeName, default: 'uid', doc: 'Attribute matched against the name typed at sign-in (uid; sAMAccountName for Active Directory).' },
   LDAP_ATTRIBUTE_FOR_MAIL: { parse: attributeName, default: 'mail', doc: 'Attribute holding the email address of the local account.' },

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { hostPolicyFrom, type HostPolicy } from './allowed-hosts.ts'
 import { ConfigError, type ConfigProblem } from './config-error.ts'
 import { corsPolicyFrom, type CorsPolicy } from './cors-origins.ts'
 import { parseDotenv } from './dotenv.ts'
@@ -11,6 +12,7 @@ import { isParseFailure } from './parsers.ts'
 import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './security-header-settings.ts'
 import { socketConfigFrom, type SocketConfig } from './socket-variables.ts'
 import { chatConfigFrom, type ChatConfig } from './chat-variables.ts'
+import { findUnknownVariables, type UnknownVariables } from './unknown-variables.ts'
 import { variables, type Variable, type VariableName, type VariableValues } from './variables.ts'
 
 /** Where a setting's value came from, in order of precedence. */
@@ -44,6 +46,8 @@ export type Config = Readonly<{
   securityHeaders: SecurityHeaderSettings
   /** Cross-origin callers allowed (CORS_ALLOW_ORIGIN); by default none, same origin only. */
   cors: CorsPolicy
+  /** Host names requests may name (ALLOWED_HOSTS, HOST, WEBUI_URL). */
+  allowedHosts: HostPolicy
   auth: AuthConfig
   /** The chat socket's heartbeat and frame limits (WEBSOCKET_*). */
   socket: SocketConfig
@@ -56,6 +60,8 @@ export type Config = Readonly<{
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
+  /** Names in the environment or .env that look like settings but are not read (typos, Open WebUI-only settings). */
+  unknownVariables: UnknownVariables
 }>
 
 export type Rate = { limit: number; windowMs: number }
@@ -145,6 +151,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     shutdownTimeoutMs: typed.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     securityHeaders: securityHeaderSettingsFrom(typed),
     cors: corsPolicyFrom(typed.CORS_ALLOW_ORIGIN, typed.CORS_ALLOW_CUSTOM_SCHEME),
+    allowedHosts: hostPolicyFrom(typed.ALLOWED_HOSTS, typed.HOST, typed.WEBUI_URL),
     auth: authConfigFrom(typed, cwd),
     socket: socketConfigFrom(typed),
     chat: chatConfigFrom(typed),
@@ -152,6 +159,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     ldap: ldap.config,
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
+    unknownVariables: findUnknownVariables([...Object.keys(env), ...Object.keys(parsedDotenv.values)]),
   })
 }
 

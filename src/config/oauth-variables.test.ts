@@ -3,7 +3,7 @@ import { ConfigError } from './config-error.ts'
 import { loadConfig } from './load-config.ts'
 
 const cwd = '/srv/enclave'
-const generic = { OAUTH_CLIENT_ID: 'enclave', OPENID_PROVIDER_URL: 'https://sso.example.com/realms/main/.well-known/openid-configuration' }
+const generic = { OAUTH_CLIENT_ID: 'enclave', OPENID_PROVIDER_URL: 'https://sso.example.com/realms/main/.well-known/openid-configuration', WEBUI_URL: 'https://chat.example.com' }
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -39,7 +39,7 @@ describe('single sign-on settings', () => {
     const { oauth } = loadConfig({
       env: {
         GOOGLE_CLIENT_ID: 'g', GOOGLE_CLIENT_SECRET: 'gs', MICROSOFT_CLIENT_ID: 'm', MICROSOFT_CLIENT_SECRET_FILE: '/run/ms',
-        MICROSOFT_CLIENT_TENANT_ID: 'contoso.onmicrosoft.com', GITHUB_CLIENT_ID: 'h', GITHUB_CLIENT_SECRET: 'hs',
+        MICROSOFT_CLIENT_TENANT_ID: 'contoso.onmicrosoft.com', GITHUB_CLIENT_ID: 'h', GITHUB_CLIENT_SECRET: 'hs', WEBUI_URL: 'https://chat.example.com',
       },
       cwd,
     })
@@ -90,6 +90,26 @@ describe('single sign-on settings', () => {
     ['scopes with a quote', { OAUTH_SCOPES: 'openid "email"' }, 'OAUTH_SCOPES: scopes separated by spaces, such as openid email profile'],
   ])('refuses the start: %s, naming the variable', (_, env, problem) => {
     expect(problemsOf(env)).toContain(problem)
+  })
+
+  test.each<[string, Record<string, string>, string]>([
+    ['the generic provider', { OAUTH_CLIENT_ID: 'enclave', OPENID_PROVIDER_URL: 'https://sso.example.com' }, 'OAUTH_CLIENT_ID is set, so set WEBUI_URL or OPENID_REDIRECT_URI'],
+    ['Google', { GOOGLE_CLIENT_ID: 'g', GOOGLE_CLIENT_SECRET: 's' }, 'GOOGLE_CLIENT_ID is set, so set WEBUI_URL or GOOGLE_REDIRECT_URI'],
+    ['Microsoft', { MICROSOFT_CLIENT_ID: 'm', MICROSOFT_CLIENT_SECRET: 's', MICROSOFT_CLIENT_TENANT_ID: 'contoso' }, 'MICROSOFT_CLIENT_ID is set, so set WEBUI_URL or MICROSOFT_REDIRECT_URI'],
+    ['GitHub', { GITHUB_CLIENT_ID: 'h', GITHUB_CLIENT_SECRET: 's' }, 'GITHUB_CLIENT_ID is set, so set WEBUI_URL or GITHUB_CLIENT_REDIRECT_URI'],
+  ])('%s without WEBUI_URL or its own callback URL refuses the start, naming both variables', (_, env, named) => {
+    const problems = problemsOf(env)
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toStartWith('WEBUI_URL: ')
+    expect(problems[0]).toContain(named)
+  })
+
+  test('a provider with its own callback URL needs no WEBUI_URL; the others still do', () => {
+    expect(loadConfig({ env: { GITHUB_CLIENT_ID: 'h', GITHUB_CLIENT_SECRET: 's', GITHUB_CLIENT_REDIRECT_URI: 'https://chat.example.com/oauth/github/login/callback' }, cwd }).oauth.providers).toHaveLength(1)
+    const problems = problemsOf({ GITHUB_CLIENT_ID: 'h', GITHUB_CLIENT_SECRET: 's', GITHUB_CLIENT_REDIRECT_URI: 'https://chat.example.com/cb', GOOGLE_CLIENT_ID: 'g', GOOGLE_CLIENT_SECRET: 's' })
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toContain('GOOGLE_CLIENT_ID')
+    expect(problems[0]).not.toContain('GITHUB')
   })
 
   test('a refused secret is never echoed', () => {

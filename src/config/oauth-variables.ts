@@ -21,7 +21,7 @@ export type OAuthProviderConfig = Readonly<{
   /** OpenID discovery URL (issuer, or its .well-known/openid-configuration); null for GitHub. */
   discoveryUrl: string | null
   scopes: string
-  /** null: built from WEBUI_URL, else from the request, as /oauth/{id}/login/callback. */
+  /** null: WEBUI_URL + /oauth/{id}/login/callback (loadConfig requires WEBUI_URL then; never the request's Host). */
   redirectUri: string | null
   tokenEndpointAuthMethod: TokenEndpointAuthMethod
   /** Sent as `audience` in the authorization request when set (OAUTH_AUDIENCE). */
@@ -85,7 +85,7 @@ export const oauthVariables = {
   OPENID_PROVIDER_URL: { parse: httpUrl, default: null, doc: 'The provider\'s discovery document, e.g. https://sso.example.com/realms/main/.well-known/openid-configuration (the issuer URL alone also works).' },
   OAUTH_PROVIDER_NAME: { parse: nonEmptyText, default: 'SSO', doc: 'Name of the generic provider on the sign-in page.' },
   OAUTH_SCOPES: { parse: scopes, default: 'openid email profile', doc: 'Scopes asked of the generic provider.' },
-  OPENID_REDIRECT_URI: { parse: httpUrl, default: null, doc: 'Callback URL registered at the generic provider; by default WEBUI_URL (or the request\'s origin) + /oauth/oidc/login/callback.' },
+  OPENID_REDIRECT_URI: { parse: httpUrl, default: null, doc: 'Callback URL registered at the generic provider; by default WEBUI_URL + /oauth/oidc/login/callback (WEBUI_URL is required when this is unset).' },
   OAUTH_TOKEN_ENDPOINT_AUTH_METHOD: { parse: authMethod, default: null, doc: 'client_secret_basic, client_secret_post or none; by default client_secret_basic with a secret and none without.' },
   OAUTH_AUDIENCE: { parse: nonEmptyText, default: null, doc: 'Sent as the audience parameter of the authorization request (some providers need it for access tokens).' },
   OAUTH_TIMEOUT: { parse: integerFrom(1, 300), default: 10, doc: 'Seconds to wait for a provider on each request (discovery, tokens, userinfo, keys).' },
@@ -110,21 +110,29 @@ export const oauthVariables = {
   GOOGLE_CLIENT_SECRET: { ...secret, doc: 'Google client secret.' },
   GOOGLE_CLIENT_SECRET_FILE: { parse: path, default: null, doc: 'File holding GOOGLE_CLIENT_SECRET (mode 0600).' },
   GOOGLE_OAUTH_SCOPE: { parse: scopes, default: 'openid email profile', doc: 'Scopes asked of Google.' },
-  GOOGLE_REDIRECT_URI: { parse: httpUrl, default: null, doc: 'Callback URL registered at Google; by default /oauth/google/login/callback on this server.' },
+  GOOGLE_REDIRECT_URI: { parse: httpUrl, default: null, doc: 'Callback URL registered at Google; by default WEBUI_URL + /oauth/google/login/callback (WEBUI_URL is required when this is unset).' },
   MICROSOFT_CLIENT_ID: { parse: nonEmptyText, default: null, doc: 'Microsoft Entra ID client id; enables the "microsoft" provider.' },
   MICROSOFT_CLIENT_SECRET: { ...secret, doc: 'Microsoft client secret.' },
   MICROSOFT_CLIENT_SECRET_FILE: { parse: path, default: null, doc: 'File holding MICROSOFT_CLIENT_SECRET (mode 0600).' },
   MICROSOFT_CLIENT_TENANT_ID: { parse: nonEmptyText, default: null, doc: 'Microsoft Entra tenant id (needed with MICROSOFT_CLIENT_ID).' },
   MICROSOFT_OAUTH_SCOPE: { parse: scopes, default: 'openid email profile', doc: 'Scopes asked of Microsoft.' },
-  MICROSOFT_REDIRECT_URI: { parse: httpUrl, default: null, doc: 'Callback URL registered at Microsoft; by default /oauth/microsoft/login/callback on this server.' },
+  MICROSOFT_REDIRECT_URI: { parse: httpUrl, default: null, doc: 'Callback URL registered at Microsoft; by default WEBUI_URL + /oauth/microsoft/login/callback (WEBUI_URL is required when this is unset).' },
   GITHUB_CLIENT_ID: { parse: nonEmptyText, default: null, doc: 'GitHub OAuth app client id; enables the "github" provider (plain OAuth 2: the primary verified email comes from GitHub\'s API).' },
   GITHUB_CLIENT_SECRET: { ...secret, doc: 'GitHub client secret.' },
   GITHUB_CLIENT_SECRET_FILE: { parse: path, default: null, doc: 'File holding GITHUB_CLIENT_SECRET (mode 0600).' },
   GITHUB_CLIENT_SCOPE: { parse: scopes, default: 'user:email', doc: 'Scopes asked of GitHub.' },
-  GITHUB_CLIENT_REDIRECT_URI: { parse: httpUrl, default: null, doc: 'Callback URL registered at GitHub; by default /oauth/github/login/callback on this server.' },
+  GITHUB_CLIENT_REDIRECT_URI: { parse: httpUrl, default: null, doc: 'Callback URL registered at GitHub; by default WEBUI_URL + /oauth/github/login/callback (WEBUI_URL is required when this is unset).' },
 } as const satisfies Record<string, Variable<unknown>>
 
 type Values = VariableValues
+
+/** The variable that turns each provider on, and the one that gives its callback URL. */
+const providerVariables: Record<OAuthProviderConfig['id'], { enabledBy: string; redirectUri: string }> = {
+  oidc: { enabledBy: 'OAUTH_CLIENT_ID', redirectUri: 'OPENID_REDIRECT_URI' },
+  google: { enabledBy: 'GOOGLE_CLIENT_ID', redirectUri: 'GOOGLE_REDIRECT_URI' },
+  microsoft: { enabledBy: 'MICROSOFT_CLIENT_ID', redirectUri: 'MICROSOFT_REDIRECT_URI' },
+  github: { enabledBy: 'GITHUB_CLIENT_ID', redirectUri: 'GITHUB_CLIENT_REDIRECT_URI' },
+}
 
 /** Picks a secret from its variable or its *_FILE variant; both set is a problem. */
 function secretFrom(values: Values, name: 'OAUTH_CLIENT_SECRET' | 'GOOGLE_CLIENT_SECRET' | 'MICROSOFT_CLIENT_SECRET' | 'GITHUB_CLIENT_SECRET', cwd: string, problems: ConfigProblem[]): SecretSource {
@@ -192,6 +200,13 @@ export function oauthConfigFrom(values: Values, cwd: string): { oauth: OAuthConf
     })
   }
 
+  // note: the callback URL must not come from a request: a forged Host header would send the
+  // provider's code to another site, or make the provider refuse every sign-in.
+  const withoutCallback = providers.filter((provider) => provider.redirectUri === null)
+  if (values.WEBUI_URL === null && withoutCallback.length > 0) {
+    const named = withoutCallback.map((provider) => `${providerVariables[provider.id].enabledBy} is set, so set WEBUI_URL or ${providerVariables[provider.id].redirectUri}`).join('; ')
+    problems.push({ variable: 'WEBUI_URL', value: '', expected: `this server's public URL (such as https://chat.example.com) with single sign-on, as the callback URL sent to the provider is built from it (${named})` })
+  }
   if (values.ENABLE_OAUTH_GROUP_CREATION && !values.ENABLE_OAUTH_GROUP_MANAGEMENT) {
     problems.push({ variable: 'ENABLE_OAUTH_GROUP_CREATION', value: 'true', expected: 'ENABLE_OAUTH_GROUP_MANAGEMENT=true as well' })
   }

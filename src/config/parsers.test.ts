@@ -101,11 +101,17 @@ describe('small parsers', () => {
   })
 
   test.each<[string, string, string | null, Parser<string>]>([
-    ['hostName', '127.0.0.1', '127.0.0.1', hostName],
-    ['hostName', 'fe80::1%eth0', 'fe80::1%eth0', hostName],
-    ['hostName', 'a b', null, hostName],
-    ['hostName', 'host/path', null, hostName],
-    ['hostName', '', null, hostName],
+    ['hostName', '127.0.0.1', '127.0.0.1', hostName('PORT')],
+    ['hostName', 'fe80::1%eth0', 'fe80::1%eth0', hostName('PORT')],
+    ['hostName', '::', '::', hostName('PORT')],
+    ['hostName', '[::1]', '[::1]', hostName('PORT')],
+    ['hostName', 'ldap_1.internal', 'ldap_1.internal', hostName('PORT')],
+    ['hostName', 'a b', null, hostName('PORT')],
+    ['hostName', 'host/path', null, hostName('PORT')],
+    ['hostName', '', null, hostName('PORT')],
+    ['hostName', '-bad.example', null, hostName('PORT')],
+    ['hostName', 'a:b', null, hostName('PORT')],
+    ['hostName', '1.2.3.4.5:', null, hostName('PORT')],
     ['path', ' ./data ', './data', path],
     ['path', 'a\0b', null, path],
     ['path', '   ', null, path],
@@ -118,8 +124,18 @@ describe('small parsers', () => {
     else expect(parsed).toBe(result)
   })
 
+  test.each([
+    ['0.0.0.0:8080', 'an address without a port; put the port in PORT'],
+    ['[::1]:8080', 'an address without a port; put the port in PORT'],
+    ['localhost:', 'an address without a port; put the port in PORT'],
+    ['http://0.0.0.0', 'an address without a scheme (no http://), such as 0.0.0.0 or localhost'],
+    ['https://example.com:443', 'an address without a scheme (no https://), such as 0.0.0.0 or localhost'],
+  ])('hostName(%p) names what to change', (raw, expected) => {
+    expect(hostName('PORT')(raw)).toEqual({ expected })
+  })
+
   test('no parser throws, whatever the input (fast-check)', () => {
-    const parsers: Parser<unknown>[] = [portNumber, byteSize, httpUrl, hostName, path, nonEmptyText, boolean, oneOf(['A'])]
+    const parsers: Parser<unknown>[] = [portNumber, byteSize, httpUrl, hostName('PORT'), path, nonEmptyText, boolean, oneOf(['A'])]
     fc.assert(fc.property(fc.string({ unit: 'binary' }), (raw) => {
       for (const parse of parsers) parse(raw)
     }))

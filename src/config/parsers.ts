@@ -2,6 +2,8 @@
  * Parsers turn one raw setting into a typed value, or return a ParseFailure that says what was
  * expected. They never see the variable name: loadConfig adds it when it reports the problem.
  */
+import { isIP } from 'node:net'
+
 export type ParseFailure = { expected: string }
 export type Parser<T> = (raw: string) => T | ParseFailure
 
@@ -25,9 +27,23 @@ export const text: Parser<string> = (raw) => raw
 export const nonEmptyText: Parser<string> = (raw) =>
   raw.trim() === '' ? { expected: 'a non-empty value' } : raw.trim()
 
-export const hostName: Parser<string> = (raw) => {
-  const host = raw.trim()
-  return /^[A-Za-z0-9.:\-\[\]%]+$/.test(host) ? host : { expected: 'a host name or IP address, such as 127.0.0.1 or 0.0.0.0' }
+// note: underscores are allowed, as container and compose service names often have them.
+const dnsName = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/
+
+/**
+ * Accepts a host name or an IP address (IPv6 bare or in brackets, with a zone), without scheme or
+ * port; a port is refused with the variable that takes it, `portVariable`.
+ */
+export function hostName(portVariable: string): Parser<string> {
+  return (raw) => {
+    const host = raw.trim()
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(host)
+    if (scheme !== null) return { expected: `an address without a scheme (no ${scheme[1]}://), such as 0.0.0.0 or localhost` }
+    if (/^\[[^\]]*\]:\d*$/.test(host) || /^[^:]+:\d*$/.test(host)) return { expected: `an address without a port; put the port in ${portVariable}` }
+    const address = host.replace(/^\[(.*)\]$/, '$1').replace(/%[A-Za-z0-9_.-]+$/, '')
+    if ((address.includes(':') && isIP(address) === 6) || isIP(host) === 4 || dnsName.test(host)) return host
+    return { expected: 'a host name or IP address, such as 127.0.0.1 or 0.0.0.0' }
+  }
 }
 
 export const path: Parser<string> = (raw) =>

@@ -7,15 +7,15 @@ import type { Variable } from './variable.ts'
 export const serverVariables = {
   PORT: { parse: integerFrom(0, 65535), default: 8080, flag: '--port', doc: 'HTTP port; 0 picks a free one (the log says which).' },
   HOST: {
-    parse: hostName, default: '127.0.0.1', flag: '--host',
-    doc: 'Address to listen on. The binary listens on loopback only unless told otherwise; the Docker image sets 0.0.0.0.',
+    parse: hostName('PORT'), default: '127.0.0.1', flag: '--host',
+    doc: 'Address to listen on: an IP address or host name, without port or scheme. The binary listens on loopback only unless told otherwise; the Docker image sets 0.0.0.0.',
   },
   DATA_DIR: {
     parse: path, default: './data', flag: '--data-dir',
     doc: 'Directory for the database and key files, created with mode 0700. Relative paths start at the working directory.',
   },
   WEBUI_NAME: { parse: nonEmptyText, default: 'Enclave', doc: 'Name shown in the UI and the API.' },
-  WEBUI_URL: { parse: httpUrl, default: null, doc: 'Public URL of this server, when it runs behind a proxy.' },
+  WEBUI_URL: { parse: httpUrl, default: null, doc: 'Public URL of this server, when it runs behind a proxy. Required with single sign-on (unless each provider has its own *_REDIRECT_URI): callback URLs are built from it, never from a request\'s Host header.' },
   WEBUI_SECRET_KEY: {
     parse: nonEmptyText, default: null, secret: true,
     doc: 'Secret that signs sessions. When unset, 32 random bytes are generated once into DATA_DIR/.webui_secret_key (0600).',

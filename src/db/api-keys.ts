@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import type { AccountChanges } from './account-changes.ts'
 import type { DataKeyRepo } from './data-keys.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
@@ -14,8 +15,8 @@ type ApiKeyRow = { id: string; user_id: string; name: Uint8Array; created_at: nu
 // note: last_used_at is written at most once a minute per key.
 const LAST_USED_RESOLUTION_MS = 60_000
 
-/** API keys, stored only as their SHA-256; the key itself is shown once, at creation. */
-export function createApiKeyRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+/** API keys, stored only as their SHA-256; the key itself is shown once, at creation. Deletions are announced to `changes`. */
+export function createApiKeyRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
   const insertKey = db.query<void, [string, string, Uint8Array, Uint8Array, number, number | null]>(
     'INSERT INTO api_key (id, user_id, key_hash, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
   const selectByHash = db.query<{ id: string; user_id: string; expires_at: number | null; last_used_at: number | null }, [Uint8Array]>(
@@ -54,11 +55,16 @@ export function createApiKeyRepo(db: Database, keys: DataKeyRepo, now: () => num
 
     /** Deletes one of the user's keys; false when it is not theirs. */
     deleteApiKey(userId: UserId, id: ApiKeyId): boolean {
-      return deleteOne.run(id, userId).changes === 1
+      const isDeleted = deleteOne.run(id, userId).changes === 1
+      if (isDeleted) changes.accessChanged(userId)
+      return isDeleted
     },
 
+    /** Deletes every key of the user; returns how many. */
     deleteAllApiKeys(userId: UserId): number {
-      return deleteAll.run(userId).changes
+      const deleted = deleteAll.run(userId).changes
+      if (deleted > 0) changes.accessChanged(userId)
+      return deleted
     },
   }
 }

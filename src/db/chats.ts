@@ -5,6 +5,7 @@
  * only the messages that changed (chat-save.ts).
  */
 import type { Database } from 'bun:sqlite'
+import type { AccountChanges } from './account-changes.ts'
 import { isSaveProblem, planChatSave, type SaveProblem } from './chat-save.ts'
 import { createChatRows, type ChatFilter, type ChatRow, type Page } from './chat-rows.ts'
 import {
@@ -30,7 +31,8 @@ export type SaveResult =
   | { ok: false; reason: 'chat_not_found' | 'too_large' }
   | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
 
-export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+/** Chats and their messages; deletions are announced to `changes`, so answers streaming into them stop. */
+export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
   const messageIds = createIdBlocks(db, 'message')
   const rows = createMessageRows(db)
   const chats = createChatRows(db, keys)
@@ -288,6 +290,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     deleteChatForUser(owner: UserId, chatId: ChatId): boolean {
       if (!chats.remove(owner, chatId)) return false
       afterWrite(owner, () => search.forgetChat(owner, chatId))
+      changes.chatsDeleted(owner)
       return true
     },
 
@@ -295,6 +298,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     deleteAllChatsForUser(owner: UserId): number {
       const removed = chats.removeAllOf(owner)
       search.forgetUser(owner)
+      if (removed > 0) changes.chatsDeleted(owner)
       return removed
     },
 

@@ -7,7 +7,7 @@ import type { UserId } from './ids.ts'
 import { importOpenWebUi } from './import-open-webui.ts'
 import { openMemoryStore } from './open-store.ts'
 import { describeChatObject } from './open-webui-chat.ts'
-import { enclaveIdFor, readOpenWebUiDatabase } from './open-webui-source.ts'
+import { enclaveIdFor, openOpenWebUiDatabase } from './open-webui-source.ts'
 
 // `enclave import open-webui` keeps each chat as Open WebUI held it: every branch, the message ids,
 // the selected leaf, the models, params and system prompt.
@@ -36,10 +36,11 @@ test('contents that older versions left empty or not text come across as before:
   const odd: FixtureChat = { id: crypto.randomUUID(), userId: adaId, title: 'Odd', currentId: 'b', messages: [] }
   odd.rawChat = JSON.stringify({ history: { currentId: 'b', messages: { a: { id: 'a', parentId: null, role: 'user', content: null }, b: { id: 'b', parentId: 'a', role: 'assistant', content: [{ type: 'text', text: 'hi' }] } } } })
   await writeOpenWebUiDatabase(path, [{ id: adaId, name: 'Ada', email: 'ada@example.com', role: 'admin', password: null }], [odd])
-  const read = readOpenWebUiDatabase(path)
+  const read = openOpenWebUiDatabase(path)
   if (!read.ok) throw new Error(read.detail)
   const store = openMemoryStore()
-  importOpenWebUi(store, read.data)
+  importOpenWebUi(store, read.source)
+  read.source.close()
   expect(store.chats.listCurrentPath(adaId as UserId, odd.id as never).map((message) => message.content)).toEqual(['', '[{"type":"text","text":"hi"}]'])
   store.close()
 })
@@ -47,10 +48,11 @@ test('contents that older versions left empty or not text come across as before:
 test('every branch, id, the selected leaf, models, params and the system prompt come across', async () => {
   const path = join(dir, 'webui.db')
   await writeOpenWebUiDatabase(path, [{ id: adaId, name: 'Ada', email: 'ada@example.com', role: 'admin', password: null }], [branching, withSettings])
-  const read = readOpenWebUiDatabase(path)
+  const read = openOpenWebUiDatabase(path)
   if (!read.ok) throw new Error(read.detail)
   const store = openMemoryStore()
-  const counts = importOpenWebUi(store, read.data)
+  const { counts } = importOpenWebUi(store, read.source)
+  read.source.close()
   expect(counts).toMatchObject({ chatsImported: 2, messagesImported: 6 })
 
   const tree = store.chats.readChatTree(adaId as UserId, enclaveIdFor('chat', branching.id) as never)!

@@ -1,61 +1,87 @@
 /**
- * Imports what readOpenWebUiDatabase read into the store, encrypted on the way in, in one
- * transaction: either all of it lands or none. Idempotent: users and chats keep ids derived from
- * Open WebUI's, so a second run finds them and imports nothing twice. Password hashes are kept as
- * Open WebUI's bcrypt; sign-in accepts them and upgrades them to argon2id.
+ * Imports an open Open WebUI source into the store, encrypted on the way in, in one transaction:
+ * either all of it lands or none. Chats are read from the source one at a time (see
+ * open-webui-source.ts), and SQLite spills the transaction's pages to its WAL, so memory stays flat.
+ *
+ * Threat: the source file may be made by someone who wants into an account here. An imported user
+ * never merges into an existing account: a user whose email is taken is left out with their chats;
+ * a user whose id is taken gets a fresh id, and so do their chats if theirs are taken. Idempotent: a
+ * second run finds the users it made by email and id, and imports nothing twice. bcrypt hashes are
+ * kept up to MAX_BCRYPT_COST (sign-in upgrades them to argon2id); a costlier one is not imported.
  */
-import type { UserId } from './ids.ts'
-import type { OpenWebUiData } from './open-webui-source.ts'
+import { bcryptCost, MAX_BCRYPT_COST } from '../crypto/bcrypt-cost.ts'
+import { newChatId, newUserId, type UserId } from './ids.ts'
+import type { OpenWebUiSource, SourceUser } from './open-webui-source.ts'
 import type { Store } from './open-store.ts'
 
 export type ImportCounts = {
   usersImported: number
+  /** Users an earlier import made (same email, same id); their chats are not imported again. */
   usersAlreadyThere: number
   /** Users whose email already belongs to another Enclave account; they and their chats are left out. */
   usersConflicting: number
   chatsImported: number
   chatsAlreadyThere: number
-  /** Chats of users left out (see usersConflicting). */
+  /** Chats of users not imported in this run (already here or left out) that are not here yet. */
   chatsLeftOut: number
   messagesImported: number
 }
 
-export function importOpenWebUi(store: Store, data: OpenWebUiData): ImportCounts {
+/** The counts, and one line for each user handled otherwise than as asked (named by email, never a hash). */
+export type ImportReport = { counts: ImportCounts; notes: string[] }
+
+export function importOpenWebUi(store: Store, source: OpenWebUiSource): ImportReport {
   const counts: ImportCounts = { usersImported: 0, usersAlreadyThere: 0, usersConflicting: 0, chatsImported: 0, chatsAlreadyThere: 0, chatsLeftOut: 0, messagesImported: 0 }
+  const notes: string[] = []
   const chatExists = store.db.query<{ one: number }, [string]>('SELECT 1 AS one FROM chat WHERE id = ?')
   store.inTransaction(() => {
+    // note: only users created by this run receive chats; an existing account never does.
     const owners = new Map<string, UserId>()
-    for (const user of data.users) {
-      if (store.users.findUserById(user.id) !== null) {
-        counts.usersAlreadyThere++
-        owners.set(user.sourceId, user.id)
-        continue
-      }
-      const created = store.users.createUser({ email: user.email, name: user.name, role: user.role, imported: { id: user.id, createdAt: user.createdAt } })
-      if (!created.ok) {
-        counts.usersConflicting++
-        continue
-      }
-      if (user.passwordHash !== null) store.credentials.setPasswordHash(user.id, user.passwordHash)
-      owners.set(user.sourceId, user.id)
-      counts.usersImported++
+    for (const user of source.users) {
+      const owner = importUser(store, user, counts, notes)
+      if (owner !== null) owners.set(user.sourceId, owner)
     }
-    for (const chat of data.chats) {
+    for (const chat of source.chats()) {
       const owner = owners.get(chat.ownerSourceId)
+      const taken = chatExists.get(chat.id) !== null
       if (owner === undefined) {
-        counts.chatsLeftOut++
+        if (taken) counts.chatsAlreadyThere++
+        else counts.chatsLeftOut++
         continue
       }
-      if (chatExists.get(chat.id) !== null) {
-        counts.chatsAlreadyThere++
-        continue
-      }
-      store.chats.createChatFromContent(owner, { ...chat.content, title: chat.title }, { id: chat.id, createdAt: chat.createdAt, updatedAt: chat.updatedAt })
-      if (chat.pinned) store.chats.setChatPinned(owner, chat.id, true)
-      if (chat.archived) store.chats.setChatArchived(owner, chat.id, true)
+      const id = taken ? newChatId() : chat.id
+      store.chats.createChatFromContent(owner, { ...chat.content, title: chat.title }, { id, createdAt: chat.createdAt, updatedAt: chat.updatedAt })
+      if (chat.pinned) store.chats.setChatPinned(owner, id, true)
+      if (chat.archived) store.chats.setChatArchived(owner, id, true)
       counts.chatsImported++
       counts.messagesImported += chat.messageCount
     }
   })
-  return counts
+  return { counts, notes }
+}
+
+/** Creates the user as a new account and returns its id, or null when it is left out. */
+function importUser(store: Store, user: SourceUser, counts: ImportCounts, notes: string[]): UserId | null {
+  const sameEmail = store.users.findUserByEmail(user.email)
+  if (sameEmail !== null) {
+    if (sameEmail.id === user.id) counts.usersAlreadyThere++
+    else {
+      counts.usersConflicting++
+      notes.push(`Left out ${user.email}: that email belongs to an existing account here; its chats were not imported.`)
+    }
+    return null
+  }
+  let id = user.id
+  if (store.users.findUserById(id) !== null) {
+    id = newUserId()
+    notes.push(`${user.email}: its Open WebUI id belongs to another account here, so it was given a new one.`)
+  }
+  const created = store.users.createUser({ email: user.email, name: user.name, role: user.role, imported: { id, createdAt: user.createdAt } })
+  if (!created.ok) throw new Error(`unreachable: ${created.reason} after the email was found free`)
+  const cost = user.passwordHash === null ? null : bcryptCost(user.passwordHash)
+  if (cost !== null && cost > MAX_BCRYPT_COST) {
+    notes.push(`${user.email}: its password hash (bcrypt cost ${cost}, above ${MAX_BCRYPT_COST}) was not imported; an admin must set a new password for this account.`)
+  } else if (user.passwordHash !== null) store.credentials.setPasswordHash(id, user.passwordHash)
+  counts.usersImported++
+  return id
 }

@@ -6,6 +6,7 @@ import type { MasterKeySource } from '../config/load-config.ts'
 import { sealField } from '../crypto/field-cipher.ts'
 import { readMasterKeyMaterial } from '../crypto/master-key.ts'
 import { generateKey } from '../crypto/random.ts'
+import { createAccountChanges } from './account-changes.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
 import { newChatId, type ChatId, type UserId } from './ids.ts'
 import { writeKeyCheck } from './key-check.ts'
@@ -38,7 +39,7 @@ function writeSchema5Database(dataDir: string, masterKey: MasterKeySource): { ch
   const dataKeys = createDataKeyRepo(db, key, Date.now)
   dataKeys.createKeyForOwner(SYSTEM_OWNER)
   dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
-  const users = createUserRepo(db, dataKeys, Date.now)
+  const users = createUserRepo(db, dataKeys, Date.now, createAccountChanges())
   const chats: OldChat[] = []
   let nextId = 1
   for (const email of ['ada@example.com', 'bob@example.com']) {

@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import { blindIndex } from '../crypto/blind-index.ts'
+import type { AccountChanges } from './account-changes.ts'
 import type { DataKeyRepo } from './data-keys.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
@@ -16,9 +17,9 @@ type TokenRow = { session_id: string; id_token: Uint8Array | null; access_token:
 /**
  * Sessions started through single sign-on: which provider, the provider's session id (as a blind
  * index, for back-channel logout) and its tokens, sealed under the user's data key. A row lives and
- * dies with its session.
+ * dies with its session. Revocations are announced to `changes`.
  */
-export function createOidcSessionRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+export function createOidcSessionRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
   const insertRow = db.query<void, [string, string, string, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array | null, number]>(
     `INSERT INTO oidc_session (session_id, user_id, provider, sid_index, id_token, access_token, refresh_token, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -36,6 +37,11 @@ export function createOidcSessionRepo(db: Database, keys: DataKeyRepo, now: () =
     `UPDATE session SET revoked_at = ? WHERE revoked_at IS NULL AND id IN
      (SELECT session_id FROM oidc_session WHERE user_id = ? AND provider = ? AND sid_index = ?)`)
 
+  /** Announces `revoked` sessions of the user, if any, and returns the count. */
+  const announced = (userId: UserId, revoked: number) => {
+    if (revoked > 0) changes.accessChanged(userId)
+    return revoked
+  }
   const sidIndex = (provider: string, sid: string) => blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'oidc_session.sid', `${provider}\0${sid}`)
 
   return {
@@ -69,12 +75,12 @@ export function createOidcSessionRepo(db: Database, keys: DataKeyRepo, now: () =
 
     /** Revokes the user's sessions that came from `provider` with that provider session id; returns how many. */
     revokeOidcSessionsOfSid(userId: UserId, provider: string, sid: string): number {
-      return revokeOfSid.run(now(), userId, provider, sidIndex(provider, sid)).changes
+      return announced(userId, revokeOfSid.run(now(), userId, provider, sidIndex(provider, sid)).changes)
     },
 
     /** Revokes every session of the user that came from `provider`; returns how many. */
     revokeOidcSessionsOfUser(userId: UserId, provider: string): number {
-      return revokeOfProvider.run(now(), userId, provider).changes
+      return announced(userId, revokeOfProvider.run(now(), userId, provider).changes)
     },
   }
 }

@@ -11,9 +11,11 @@ import { writeNewKeyFile } from '../crypto/key-files.ts'
 import { readMasterKeyMaterial, type MasterKeyMaterial } from '../crypto/master-key.ts'
 import type { PreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { generateKey } from '../crypto/random.ts'
+import { createAccountChanges } from './account-changes.ts'
 import { createApiKeyRepo } from './api-keys.ts'
 import { createChatRepo } from './chats.ts'
 import { createCredentialRepo } from './credentials.ts'
+import { LOCK_FILE } from './data-dir-lock.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
 import { createGroupRepo } from './groups.ts'
 import { createIdentityRepo } from './identities.ts'
@@ -27,6 +29,8 @@ import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
 import { keyForNewDatabase, materialMatches, unlockExistingDatabase } from './unlock.ts'
 import { createUserRepo, EMAIL_INDEX_OWNER } from './users.ts'
+import { checkDataDirAccess } from './data-dir-access.ts'
+import { refuseToReplaceLostDatabase } from './lost-database.ts'
 
 export const DATABASE_FILE = 'enclave.db'
 
@@ -50,11 +54,14 @@ export type StoreInfo = {
 
 /** Opens the store in DATA_DIR, creating the directory, key file and database on first start. */
 export function openStore({ dataDir, masterKey, now, previousMasterKey = null }: StoreOptions): Store {
+  checkDataDirAccess(dataDir, DATABASE_FILE)
   const material = readMasterKeyMaterial(masterKey)
   const databasePath = join(dataDir, DATABASE_FILE)
   const warnings: string[] = []
 
-  if (existsSync(databasePath)) {
+  const hasDatabaseFile = existsSync(databasePath)
+  // note: a 0-byte file is not opened, as opening it would write SQLite's header into it.
+  if (hasDatabaseFile && statSync(databasePath).size > 0) {
     const db = openDatabase(databasePath)
     const stored = readKeyCheck(db)
     if (stored !== null) {
@@ -78,10 +85,11 @@ export function openStore({ dataDir, masterKey, now, previousMasterKey = null }:
     }
     db.close()
   }
+  refuseToReplaceLostDatabase(dataDir, databasePath, hasDatabaseFile, masterKey)
 
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   // note: an empty directory (a fresh clone's ./data holds only .gitkeep) is taken as ours to make private.
-  else if (readdirSync(dataDir).every((name) => name === '.gitkeep')) chmodSync(dataDir, 0o700)
+  else if (readdirSync(dataDir).every((name) => name === '.gitkeep' || name === LOCK_FILE)) chmodSync(dataDir, 0o700)
   else warnings.push(...warnDataDirMode(dataDir))
   let chosen = material
   let generatedKeyFile: string | null = null
@@ -127,19 +135,22 @@ export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () =
 function createStore(db: Database, masterKey: Uint8Array, now: () => number, info: StoreInfo) {
   const dataKeys = createDataKeyRepo(db, masterKey, now)
   resealLegacyMessages(db, dataKeys)
+  const accountChanges = createAccountChanges()
   return {
     db,
     info,
     dataKeys,
-    users: createUserRepo(db, dataKeys, now),
-    chats: createChatRepo(db, dataKeys, now),
+    /** Announces revocations, role changes and deletions to what is open in this process (sockets, answers). */
+    accountChanges,
+    users: createUserRepo(db, dataKeys, now, accountChanges),
+    chats: createChatRepo(db, dataKeys, now, accountChanges),
     settings: createSettingsRepo(db, dataKeys, now),
     credentials: createCredentialRepo(db, dataKeys, now),
-    sessions: createSessionRepo(db, dataKeys, now),
-    apiKeys: createApiKeyRepo(db, dataKeys, now),
+    sessions: createSessionRepo(db, dataKeys, now, accountChanges),
+    apiKeys: createApiKeyRepo(db, dataKeys, now, accountChanges),
     identities: createIdentityRepo(db, dataKeys, now),
     groups: createGroupRepo(db, dataKeys, now),
-    oidcSessions: createOidcSessionRepo(db, dataKeys, now),
+    oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**
@@ -149,6 +160,7 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     rotateMasterKey(material: MasterKeyMaterial) {
       const rotation = rotateMasterKey(db, dataKeys, info.keyFingerprint, material)
       info.keyFingerprint = rotation.fingerprint
+      accountChanges.accessChanged(null)
       return { fingerprint: rotation.fingerprint, previousFingerprint: rotation.previousFingerprint, rewrappedKeys: rotation.rewrappedKeys }
     },
     /** Checkpoints the WAL into the database file and closes it. */

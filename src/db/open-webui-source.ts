@@ -4,6 +4,10 @@
  * column is JSON with `history.messages` keyed by message id and `history.currentId` naming the
  * last message of the branch shown). Everything is checked before anything is imported, so a
  * malformed or unknown-version file is refused whole.
+ *
+ * Memory: a webui.db can hold gigabytes of chats. Users are few and read at once; chats are read
+ * one row at a time from a statement iterator, once to check them all and once more to import
+ * them, so no more than one chat is ever held (a 225 MB file used to take 921 MB).
  */
 import { Database } from 'bun:sqlite'
 import { createHash } from 'node:crypto'
@@ -14,10 +18,17 @@ import type { Role } from './users.ts'
 
 export type SourceUser = { sourceId: string; id: UserId; email: string; name: string; role: Role; createdAt: number; passwordHash: string | null }
 export type SourceChat = { sourceId: string; id: ChatId; ownerSourceId: string; title: string; createdAt: number; updatedAt: number; pinned: boolean; archived: boolean; content: ChatContent; messageCount: number }
-export type OpenWebUiData = { users: SourceUser[]; chats: SourceChat[] }
+
+/** An open, checked source: its users, and its chats read again on every call. Close it when done. */
+export type OpenWebUiSource = {
+  users: SourceUser[]
+  /** Yields the chats of the users above one at a time, in table order; throws MalformedSourceError if the file changed since it was checked. */
+  chats(): Generator<SourceChat>
+  close(): void
+}
 
 export type ReadSourceResult =
-  | { ok: true; data: OpenWebUiData }
+  | { ok: true; source: OpenWebUiSource }
   | { ok: false; reason: 'not_a_database' | 'unknown_version' | 'malformed'; detail: string }
 
 /** The columns this importer reads; a database without them is from a version it does not know. */
@@ -37,8 +48,8 @@ export function enclaveIdFor(kind: 'user' | 'chat', sourceId: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
 }
 
-/** Reads and validates the whole source; refuses with the first problem found. */
-export function readOpenWebUiDatabase(path: string): ReadSourceResult {
+/** Opens the source and checks all of it, chat by chat; refuses with the first problem found. */
+export function openOpenWebUiDatabase(path: string): ReadSourceResult {
   let db: Database
   try {
     db = new Database(path, { readonly: true, strict: true })
@@ -48,33 +59,40 @@ export function readOpenWebUiDatabase(path: string): ReadSourceResult {
   }
   try {
     const quick = db.query<{ quick_check: string }, []>('PRAGMA quick_check').get()
-    if (quick?.quick_check !== 'ok') return { ok: false, reason: 'malformed', detail: 'The database fails SQLite\'s integrity check.' }
+    if (quick?.quick_check !== 'ok') return refuse(db, 'malformed', 'The database fails SQLite\'s integrity check.')
     for (const [table, columns] of Object.entries(requiredColumns)) {
       const present = new Set(db.query<{ name: string }, []>(`SELECT name FROM pragma_table_info('${table}')`).all().map((row) => row.name))
       const missing = columns.filter((column) => !present.has(column))
-      if (missing.length > 0) return { ok: false, reason: 'unknown_version', detail: `Table "${table}" ${present.size === 0 ? 'is missing' : `lacks ${missing.join(', ')}`}: this is not an Open WebUI database of a version this importer knows.` }
+      if (missing.length > 0) return refuse(db, 'unknown_version', `Table "${table}" ${present.size === 0 ? 'is missing' : `lacks ${missing.join(', ')}`}: this is not an Open WebUI database of a version this importer knows.`)
     }
-    return readRecords(db)
+    const users = readUsers(db)
+    const owners = new Set(users.map((user) => user.sourceId))
+    for (const chat of readChats(db, owners)) void chat // note: this first pass only checks; nothing is kept.
+    const source = db
+    return { ok: true, source: { users, chats: () => readChats(source, owners), close: () => source.close() } }
   } catch (error) {
-    return { ok: false, reason: 'malformed', detail: error instanceof SourceProblem ? error.message : 'The database could not be read.' }
-  } finally {
-    db.close()
+    return refuse(db, 'malformed', error instanceof MalformedSourceError ? error.message : 'The database could not be read.')
   }
 }
 
-class SourceProblem extends Error {}
-
-function fail(detail: string): never {
-  throw new SourceProblem(detail)
+function refuse(db: Database, reason: 'unknown_version' | 'malformed', detail: string): ReadSourceResult {
+  db.close()
+  return { ok: false, reason, detail }
 }
 
-function readRecords(db: Database): ReadSourceResult {
-  const chatColumns = new Set(db.query<{ name: string }, []>("SELECT name FROM pragma_table_info('chat')").all().map((row) => row.name))
+/** A source row that is not what Open WebUI writes; the message names the row, never its content. */
+export class MalformedSourceError extends Error {}
+
+function fail(detail: string): never {
+  throw new MalformedSourceError(detail)
+}
+
+function readUsers(db: Database): SourceUser[] {
   const hashes = new Map<string, { password: unknown; active: unknown }>()
-  for (const row of db.query<{ id: unknown; password: unknown; active: unknown }, []>('SELECT id, password, active FROM auth').all()) hashes.set(String(row.id), row)
+  for (const row of db.query<{ id: unknown; password: unknown; active: unknown }, []>('SELECT id, password, active FROM auth').iterate()) hashes.set(String(row.id), row)
   const users: SourceUser[] = []
   const seen = new Set<string>()
-  for (const row of db.query<Record<string, unknown>, []>('SELECT id, name, email, role, created_at FROM user ORDER BY created_at, id').all()) {
+  for (const row of db.query<Record<string, unknown>, []>('SELECT id, name, email, role, created_at FROM user ORDER BY created_at, id').iterate()) {
     const sourceId = text(row.id, 'user.id', 200)
     if (seen.has(sourceId)) fail(`User id ${JSON.stringify(sourceId)} appears twice.`)
     seen.add(sourceId)
@@ -90,21 +108,30 @@ function readRecords(db: Database): ReadSourceResult {
       role: active ? role : 'pending', createdAt: seconds(row.created_at, `user ${sourceId} created_at`), passwordHash: hash,
     })
   }
-  const chats: SourceChat[] = []
+  return users
+}
+
+/** Yields the chats owned by `owners`, one row at a time in table (rowid) order, so no sort holds the table. */
+function* readChats(db: Database, owners: Set<string>): Generator<SourceChat> {
+  const chatColumns = new Set(db.query<{ name: string }, []>("SELECT name FROM pragma_table_info('chat')").all().map((row) => row.name))
   const optional = (column: string) => (chatColumns.has(column) ? column : `0 AS ${column}`)
-  for (const row of db.query<Record<string, unknown>, []>(`SELECT id, user_id, title, chat, created_at, updated_at, ${optional('pinned')}, ${optional('archived')} FROM chat ORDER BY created_at, id`).all()) {
-    const sourceId = text(row.id, 'chat.id', 200)
-    const owner = text(row.user_id, `chat ${sourceId} user_id`, 200)
-    if (!seen.has(owner)) continue // note: Open WebUI keeps chats of deleted users and shared copies under synthetic owners; they have no account to go to.
-    chats.push({
-      sourceId, id: enclaveIdFor('chat', sourceId) as ChatId, ownerSourceId: owner,
-      title: text(row.title ?? 'New Chat', `chat ${sourceId} title`, 1000) || 'New Chat',
-      createdAt: seconds(row.created_at, `chat ${sourceId} created_at`), updatedAt: seconds(row.updated_at, `chat ${sourceId} updated_at`),
-      pinned: row.pinned === 1 || row.pinned === true, archived: row.archived === 1 || row.archived === true,
-      ...contentOf(row.chat, sourceId),
-    })
+  const statement = db.prepare<Record<string, unknown>, []>(`SELECT id, user_id, title, chat, created_at, updated_at, ${optional('pinned')}, ${optional('archived')} FROM chat`)
+  try {
+    for (const row of statement.iterate()) {
+      const sourceId = text(row.id, 'chat.id', 200)
+      const owner = text(row.user_id, `chat ${sourceId} user_id`, 200)
+      if (!owners.has(owner)) continue // note: Open WebUI keeps chats of deleted users and shared copies under synthetic owners; they have no account to go to.
+      yield {
+        sourceId, id: enclaveIdFor('chat', sourceId) as ChatId, ownerSourceId: owner,
+        title: text(row.title ?? 'New Chat', `chat ${sourceId} title`, 1000) || 'New Chat',
+        createdAt: seconds(row.created_at, `chat ${sourceId} created_at`), updatedAt: seconds(row.updated_at, `chat ${sourceId} updated_at`),
+        pinned: row.pinned === 1 || row.pinned === true, archived: row.archived === 1 || row.archived === true,
+        ...contentOf(row.chat, sourceId),
+      }
+    }
+  } finally {
+    statement.finalize()
   }
-  return { ok: true, data: { users, chats } }
 }
 
 function text(value: unknown, what: string, max: number): string {

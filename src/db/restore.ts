@@ -3,8 +3,9 @@
  * may write, unlike DATA_DIR's parent in a container) before DATA_DIR is touched; the checked
  * database is then copied into DATA_DIR and put in place by one rename on that filesystem. Refused: a file that is not a backup, a wrong passphrase,
  * a bad checksum, a schema newer than this Enclave, a key that is not the one the backup was
- * written under, and an existing database unless forced. An older schema is migrated forward on
- * the copy.
+ * written under, a schema that is not exactly Enclave's own at its version (a trigger, view, extra
+ * table or altered table: see schema-match.ts), and an existing database unless forced. An older
+ * schema is migrated forward on the copy.
  */
 import { Database } from 'bun:sqlite'
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
@@ -19,11 +20,12 @@ import { migrate, readSchemaVersion } from './migrate.ts'
 import { LATEST_SCHEMA_VERSION } from './migrations.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
 import { DATABASE_FILE } from './open-store.ts'
+import { findSchemaDifference } from './schema-match.ts'
 import { materialMatches } from './unlock.ts'
 
 export type RestoreRefusalReason =
   | 'not_a_backup' | 'malformed_header' | 'unknown_format' | 'needs_passphrase' | 'wrong_passphrase_or_damaged' | 'truncated'
-  | 'checksum_mismatch' | 'not_a_database' | 'schema_too_new' | 'no_key' | 'key_mismatch' | 'database_exists'
+  | 'checksum_mismatch' | 'not_a_database' | 'schema_too_new' | 'unexpected_schema' | 'no_key' | 'key_mismatch' | 'database_exists'
 
 export type RestoreResult =
   | { ok: true; header: BackupHeader; schemaVersion: number; databasePath: string }
@@ -74,6 +76,9 @@ function restoreVia(work: string, { backupPath, dataDir, passphrase, masterKey, 
   if (facts === null || facts.fingerprint !== header.keyFingerprint || facts.schemaVersion !== header.schemaVersion) {
     return refuse('not_a_database', 'The backup does not hold an Enclave database matching its header.')
   }
+  if (facts.schemaDifference !== null) {
+    return refuse('unexpected_schema', `The backup's database is not Enclave's schema version ${facts.schemaVersion}: ${facts.schemaDifference}. It was changed after it was written, so it is not restored.`)
+  }
   const material = readMasterKeyMaterial(masterKey)
   if (material === null) {
     return refuse('no_key', `No master key is configured for ${dataDir}: put the key the backup was written under (fingerprint ${header.keyFingerprint}) in ${masterKey.kind === 'generated' ? masterKey.path : 'ENCRYPTION_KEY_FILE'}, or set ENCRYPTION_KEY or ENCRYPTION_KEY_FILE.`)
@@ -118,7 +123,9 @@ function readCandidate(path: string) {
     const db = new Database(path, { readonly: true, strict: true })
     try {
       const stored = readKeyCheck(db)
-      return stored === null ? null : { stored, fingerprint: stored.fingerprint, schemaVersion: readSchemaVersion(db) }
+      if (stored === null) return null
+      const schemaVersion = readSchemaVersion(db)
+      return { stored, fingerprint: stored.fingerprint, schemaVersion, schemaDifference: findSchemaDifference(db, schemaVersion) }
     } finally {
       db.close()
     }

@@ -3,13 +3,15 @@
  * it installs the new key file first (the old one kept as `.previous`, so a crash at any point is
  * finished by the next start), re-wraps every data key in one transaction, then moves the old key
  * aside. With ENCRYPTION_KEY or ENCRYPTION_KEY_FILE the new key must come from a file the operator
- * wrote, and the operator points the configuration at it before the next start.
+ * wrote, and the operator points the configuration at it before the next start. The new key file
+ * may only be in the places crypto/new-key-file.ts accepts, as an admin's request names it.
  */
 import { statSync } from 'node:fs'
 import type { MasterKeySource } from '../config/load-config.ts'
 import { KeyMaterialError } from '../crypto/key-errors.ts'
 import { readKeyFile } from '../crypto/key-files.ts'
 import { parseMasterKey, type MasterKeyMaterial } from '../crypto/master-key.ts'
+import { checkNewKeyFilePath } from '../crypto/new-key-file.ts'
 import { installRotatedKeyFile, readPreviousMasterKey, retirePreviousKeyFile } from '../crypto/previous-master-key.ts'
 import { generateKey } from '../crypto/random.ts'
 import { readKeyCheck } from './key-check.ts'
@@ -20,12 +22,16 @@ const MAX_KEY_FILE_BYTES = 4096
 
 export type OnlineRotationResult =
   | { ok: true; fingerprint: string; previousFingerprint: string; rewrappedKeys: number; keyFile: string; configurationChangeNeeded: boolean; retiredKeyFile: string | null }
-  | { ok: false; reason: 'new_key_file_required' | 'new_key_unusable' | 'same_key'; message: string }
+  | { ok: false; reason: 'new_key_file_required' | 'new_key_file_not_allowed' | 'new_key_unusable' | 'same_key'; message: string }
 
 /** Rotates the running store's master key; `newKeyFile` null asks for a generated key (generated source only). */
-export function rotateMasterKeyOnline(store: Store, source: MasterKeySource, newKeyFile: string | null): OnlineRotationResult {
+export function rotateMasterKeyOnline(store: Store, source: MasterKeySource, dataDir: string, newKeyFile: string | null): OnlineRotationResult {
   if (newKeyFile === null && source.kind !== 'generated') {
-    return { ok: false, reason: 'new_key_file_required', message: 'The master key comes from ENCRYPTION_KEY or ENCRYPTION_KEY_FILE: write the new key to a file (mode 0600) and give its path as new_key_file.' }
+    return { ok: false, reason: 'new_key_file_required', message: 'The master key comes from ENCRYPTION_KEY or ENCRYPTION_KEY_FILE: write the new key to DATA_DIR/.encryption_key.new (mode 0600) and give its path as new_key_file.' }
+  }
+  if (newKeyFile !== null) {
+    const place = checkNewKeyFilePath(newKeyFile, { dataDir, configuredKeyFile: source.kind === 'file' ? source.path : null })
+    if (!place.ok) return { ok: false, reason: 'new_key_file_not_allowed', message: place.message }
   }
   let text: string
   let material: MasterKeyMaterial

@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import type { AccountChanges } from './account-changes.ts'
 import type { DataKeyRepo } from './data-keys.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
@@ -28,8 +29,8 @@ type SessionState = Pick<SessionRow, 'user_id' | 'expires_at' | 'revoked_at' | '
 // note: last_seen_at is written at most once a minute per session, so reads don't become writes.
 const LAST_SEEN_RESOLUTION_MS = 60_000
 
-/** Issued sessions, so that any one of them can be revoked before its token expires. */
-export function createSessionRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+/** Issued sessions, so that any one of them can be revoked before its token expires; each revocation is announced to `changes`. */
+export function createSessionRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
   const insertSession = db.query<void, [string, string, number, number, number | null, Uint8Array | null, Uint8Array | null]>(
     'INSERT INTO session (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?)')
   const selectState = db.query<SessionState, [string]>('SELECT user_id, expires_at, revoked_at, last_seen_at FROM session WHERE id = ?')
@@ -73,12 +74,16 @@ export function createSessionRepo(db: Database, keys: DataKeyRepo, now: () => nu
 
     /** Revokes one of the user's sessions; false when it is not theirs or already revoked. */
     revokeSession(userId: UserId, id: SessionId): boolean {
-      return revokeOne.run(now(), id, userId).changes === 1
+      const isRevoked = revokeOne.run(now(), id, userId).changes === 1
+      if (isRevoked) changes.accessChanged(userId)
+      return isRevoked
     },
 
     /** Revokes every session of the user except `keep` (pass null to revoke all); returns how many. */
     revokeOtherSessions(userId: UserId, keep: SessionId | null): number {
-      return revokeAllBut.run(now(), userId, keep ?? '').changes
+      const revoked = revokeAllBut.run(now(), userId, keep ?? '').changes
+      if (revoked > 0) changes.accessChanged(userId)
+      return revoked
     },
 
     /** Deletes expired sessions and those revoked before `revokedBefore`. */

@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import { blindIndex } from '../crypto/blind-index.ts'
+import type { AccountChanges } from './account-changes.ts'
 import type { DataKeyRepo } from './data-keys.ts'
 import { newUserId, type UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
@@ -48,7 +49,8 @@ export function normaliseEmail(email: string): string {
   return email.trim().normalize('NFC').toLowerCase()
 }
 
-export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+/** Users; a role change or a deletion is announced to `changes`. */
+export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
   // note: preferences are left out: every authenticated request reads its user, and none needs them.
   const columns = 'id, email, name, role, created_at, updated_at'
   const insertUser = db.query<void, [string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null, Role, number, number]>(
@@ -141,7 +143,9 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     /** Changes the user's role; false when there is no such user. */
     setUserRole(id: UserId, role: Role): boolean {
-      return updateRole.run(role, now(), id).changes === 1
+      const isChanged = updateRole.run(role, now(), id).changes === 1
+      if (isChanged) changes.accessChanged(id)
+      return isChanged
     },
 
     /** The user's preferences ({} when none were set), or null when there is no such user. */
@@ -166,6 +170,7 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       // note: the WAL still holds the deleted pages (the wrapped key among them) until a checkpoint
       // copies the zeroed pages back and resets it; TRUNCATE does both now.
       if (!db.inTransaction) db.run('PRAGMA wal_checkpoint(TRUNCATE)')
+      changes.accessChanged(id)
     },
   }
 }

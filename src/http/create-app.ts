@@ -5,7 +5,7 @@ import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
 import { createOidcProviders, type OidcProviders } from '../auth/oidc-providers.ts'
 import { createSignOutRedirect } from '../auth/oidc-sign-out.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
-import { createConnections } from '../chat/connections.ts'
+import { createConnections, type Connections } from '../chat/connections.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
 import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
@@ -14,8 +14,10 @@ import { staticAssets } from './assets.ts'
 import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
 import { openAiRoutes } from './compat/openai.ts'
 import { httpErrors } from './http-error.ts'
-import { bodyLimit } from './plugins/body-limit.ts'
+import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
+import { hostCheck } from './plugins/host-check.ts'
+import { jsonBodies } from './plugins/json-bodies.ts'
 import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
@@ -45,6 +47,8 @@ export type Deps = {
   oidcProviders?: OidcProviders
   /** Background key rotation and retention; built here when not given (serve builds and stops its own). */
   lifecycle?: Lifecycle
+  /** The Ollama connections; built here when not given (serve builds its own, to list models once it listens). */
+  connections?: Connections
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
@@ -53,7 +57,7 @@ export function createApp(deps: Deps) {
   const providers = deps.oidcProviders ?? createOidcProviders(deps.config.oauth)
   const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds)
   const lifecycle = deps.lifecycle ?? createLifecycle(deps)
-  const connections = createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now })
+  const connections = deps.connections ?? createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now, log: deps.log })
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
@@ -63,9 +67,11 @@ export function createApp(deps: Deps) {
   return new Elysia({ handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes } })
     .use(httpErrors(deps.log))
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
+    .use(hostCheck(deps.config.allowedHosts))
     .use(cors(deps.config.cors))
     .use(originCheck({ publicUrl: deps.config.publicUrl, cors: deps.config.cors, trustedProxies: deps.config.trustedProxies }))
-    .use(bodyLimit(deps.config.maxRequestBodyBytes))
+    .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
+    .use(jsonBodies())
     .use(healthRoutes())
     .use(appConfigRoutes(deps.config, () => deps.store.users.countUsers() === 0))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))

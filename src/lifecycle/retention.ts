@@ -19,7 +19,7 @@ export function createRetention({ config, store, log, audit, now }: { config: Co
   /** Deletes the expired chats now; returns how many (0 when retention is off). */
   function runOnce(): number {
     if (days === null) return 0
-    const { deleted, owners } = deleteChatsNotUpdatedSince(store.db, now() - days * DAY_MS)
+    const { deleted, owners } = deleteChatsNotUpdatedSince(store.db, store.accountChanges, now() - days * DAY_MS)
     for (const owner of owners) store.chats.forgetSearchIndexForUser(owner)
     if (deleted > 0) {
       audit.record({ event: 'chats_expired', details: { count: deleted, retention_days: days } })

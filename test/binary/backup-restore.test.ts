@@ -248,6 +248,39 @@ describe('enclave restore refuses before touching the data directory', () => {
   })
 })
 
+describe('an edited plain backup (checksum fixed up) with objects Enclave did not create', () => {
+  test.each([
+    ['a trigger', "CREATE TRIGGER every_session_admin AFTER INSERT ON session BEGIN UPDATE user SET role = 'admin' WHERE id = NEW.user_id; END", 'trigger "every_session_admin"'],
+    ['a view', 'CREATE VIEW user_roles AS SELECT id, role FROM user', 'view "user_roles"'],
+    ['an extra table', 'CREATE TABLE stash (payload BLOB)', 'table "stash"'],
+    ['an extra index', 'CREATE INDEX user_by_role ON user (role)', 'index "user_by_role"'],
+    ['an extra column', 'ALTER TABLE user ADD COLUMN note TEXT', 'table "user"'],
+    ['a table defined otherwise', 'DROP TABLE group_member; CREATE TABLE group_member (group_id TEXT, user_id TEXT)', 'table "group_member"'],
+    ['a dropped index', 'DROP INDEX session_by_user', 'index "session_by_user"'],
+  ])('%s is refused, naming the object, and nothing is restored', async (_, edit, named) => {
+    const { cwd, keyFile } = seededDir()
+    const db = openDatabase(join(cwd, 'data', 'enclave.db'))
+    db.run(edit)
+    closeDatabase(db)
+    const fingerprint = (await runBinary(['keys', 'status'], { cwd })).stdout.match(/fingerprint ([0-9a-f-]{19})/)![1]!
+    writeBackupFile(join(cwd, 'data', 'enclave.db'), join(cwd, 'edited.backup'), { schemaVersion: LATEST_SCHEMA_VERSION, keyFingerprint: fingerprint, createdAt: new Date().toISOString() })
+    const target = join(cwd, 'target')
+    const run = await runBinary(['restore', 'edited.backup', '--data-dir', target], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('restore refused (unexpected_schema)')
+    expect(run.stderr).toContain(named)
+    expect(existsSync(target)).toBe(false)
+  })
+
+  test('an unedited backup of the same data restores', async () => {
+    const { cwd, keyFile } = seededDir()
+    expect((await runBinary(['backup', 'b.backup'], { cwd })).code).toBe(0)
+    const run = await runBinary(['restore', 'b.backup', '--data-dir', join(cwd, 'target')], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+  })
+})
+
 describe('an older schema', () => {
   test('is migrated forward on restore, and the server starts on it', async () => {
     const cwd = tempDir()

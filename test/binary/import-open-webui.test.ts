@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { openStore } from '../../src/db/open-store.ts'
+import { openStore, type Store } from '../../src/db/open-store.ts'
 import type { UserId } from '../../src/db/ids.ts'
-import { runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
-import { writeOpenWebUiDatabase, type FixtureChat, type FixtureUser } from '../helpers/open-webui-fixture.ts'
+import { requireBinary, runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
+import { writeLargeOpenWebUiDatabase, writeOpenWebUiDatabase, type FixtureChat, type FixtureUser } from '../helpers/open-webui-fixture.ts'
 import { generatedKey, seedDataDir } from '../helpers/seed-store.ts'
 
 const tempDir = tempDirsRemovedAfterAll()
@@ -34,6 +34,16 @@ async function fixture(cwd: string, name = 'webui.db', chatList = chats, userLis
   const path = join(cwd, name)
   await writeOpenWebUiDatabase(path, userList, chatList)
   return path
+}
+
+/** Runs `use` on the store in cwd/data, closed afterwards. */
+function withStore<T>(cwd: string, use: (store: Store) => T): T {
+  const store = openStore({ dataDir: join(cwd, 'data'), masterKey: generatedKey(join(cwd, 'data')), now: Date.now })
+  try {
+    return use(store)
+  } finally {
+    store.close()
+  }
 }
 
 async function signIn(url: string, email: string, password: string) {
@@ -70,9 +80,7 @@ describe('enclave import open-webui', () => {
       await server.stop()
     }
     // the bcrypt hash was upgraded at sign-in
-    const store = openStore({ dataDir: join(cwd, 'data'), masterKey: generatedKey(join(cwd, 'data')), now: Date.now })
-    expect(store.credentials.findPasswordHash(adaId as UserId)).toMatch(/^\$argon2id\$/)
-    store.close()
+    withStore(cwd, (store) => expect(store.credentials.findPasswordHash(adaId as UserId)).toMatch(/^\$argon2id\$/))
 
     const second = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
     expect(second.code).toBe(0)
@@ -94,6 +102,111 @@ describe('enclave import open-webui', () => {
     expect(run.stdout).toContain('1 users (0 already here, 1 left out')
     expect(run.stdout).toContain('1 chats with 1 messages (0 already here, 1 of left-out users)')
   })
+})
+
+describe('imported users never merge into existing accounts', () => {
+  const chatsOf = (cwd: string, userId: string) => {
+    const db = new Database(join(cwd, 'data', 'enclave.db'), { readonly: true })
+    try {
+      return (db.query('SELECT count(*) AS n FROM chat WHERE user_id = ?').get(userId) as { n: number }).n
+    } finally {
+      db.close()
+    }
+  }
+
+  test('a source user with the id of an existing account gets a new id, and their chats land in that new account only', async () => {
+    const cwd = tempDir()
+    const seeded = seedDataDir(join(cwd, 'data'), { users: 1, chats: 1, messages: 1 })
+    const existing = seeded.userIds[0]!
+    const planted: FixtureChat = { id: seeded.chatIds[0]!, userId: existing, title: 'planted', currentId: 'p1', messages: [{ id: 'p1', parentId: null, role: 'user', content: 'planted text' }] }
+    const source = await fixture(cwd, 'webui.db', [planted, { ...planted, id: crypto.randomUUID() }], [{ id: existing, name: 'Mallory', email: 'mallory@example.com', role: 'admin', password: 'mallory open webui password' }])
+    const run = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('1 users (0 already here, 0 left out')
+    expect(run.stdout).toContain('2 chats with 2 messages')
+    expect(run.stdout).toContain('mallory@example.com: its Open WebUI id belongs to another account here, so it was given a new one')
+    expect(chatsOf(cwd, existing)).toBe(1)
+    withStore(cwd, (store) => {
+      expect(store.users.findUserById(existing)!.email).toBe('user0@example.com')
+      const mallory = store.users.findUserByEmail('mallory@example.com')!
+      expect(mallory.id).not.toBe(existing)
+      expect(chatsOf(cwd, mallory.id)).toBe(2)
+      expect(store.credentials.findPasswordHash(existing)).toBeNull()
+    })
+  })
+
+  test('a source user whose email belongs to an existing account is left out with a line naming it, even with the same id', async () => {
+    const cwd = tempDir()
+    const seeded = seedDataDir(join(cwd, 'data'), { users: 2, chats: 1, messages: 1 })
+    const [first, second] = seeded.userIds as [UserId, UserId]
+    const source = await fixture(cwd, 'webui.db', [
+      { id: crypto.randomUUID(), userId: first, title: 'into the first', currentId: 'a', messages: [{ id: 'a', parentId: null, role: 'user', content: 'x' }] },
+      { id: crypto.randomUUID(), userId: 'other-id', title: 'into the second', currentId: 'b', messages: [{ id: 'b', parentId: null, role: 'user', content: 'y' }] },
+    ], [
+      { id: first, name: 'Same id and email', email: 'USER0@example.com', role: 'admin', password: 'a password here' },
+      { id: 'other-id', name: 'Same email', email: 'user1@example.com', role: 'admin', password: 'a password here' },
+    ])
+    const run = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('0 users')
+    expect(run.stdout).toContain('0 chats with 0 messages (0 already here, 2 of left-out users)')
+    expect(run.stdout).toContain('Left out user1@example.com: that email belongs to an existing account here; its chats were not imported.')
+    expect(chatsOf(cwd, first)).toBe(1)
+    expect(chatsOf(cwd, second)).toBe(1)
+  })
+})
+
+describe('bcrypt hashes above cost 12 are not imported', () => {
+  test('the user is imported without a password and the report says so; cost 12 and below are kept', async () => {
+    const cwd = tempDir()
+    const cheap = await Bun.password.hash('costly password', { algorithm: 'bcrypt', cost: 4 })
+    const costly = cheap.replace(/^\$2b\$04\$/, '$2b$15$')
+    const twelve = cheap.replace(/^\$2b\$04\$/, '$2b$12$')
+    const source = await fixture(cwd, 'webui.db', [], [
+      { id: crypto.randomUUID(), name: 'Costly', email: 'costly@example.com', role: 'user', password: null, passwordHash: costly },
+      { id: crypto.randomUUID(), name: 'Twelve', email: 'twelve@example.com', role: 'user', password: null, passwordHash: twelve },
+    ])
+    const run = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('2 users (0 already here')
+    expect(run.stdout).toContain('costly@example.com: its password hash (bcrypt cost 15, above 12) was not imported')
+    expect(run.stdout).not.toContain('twelve@example.com')
+    expect(run.output).not.toContain(costly)
+    withStore(cwd, (store) => {
+      expect(store.credentials.findPasswordHash(store.users.findUserByEmail('costly@example.com')!.id)).toBeNull()
+      expect(store.credentials.findPasswordHash(store.users.findUserByEmail('twelve@example.com')!.id)).toBe(twelve)
+    })
+  })
+})
+
+describe('the import streams its source', () => {
+  /** Runs the import and returns its exit code and peak resident memory in bytes (VmHWM, polled). */
+  async function importPeakRss(cwd: string, source: string): Promise<{ code: number; peakBytes: number }> {
+    const child = Bun.spawn([requireBinary(), 'import', 'open-webui', source], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, PORT: '1' }, stdout: 'ignore', stderr: 'ignore' })
+    let peakKb = 0
+    const poll = setInterval(() => {
+      try {
+        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0))
+      } catch { /* the process has just exited */ }
+    }, 5)
+    const code = await child.exited
+    clearInterval(poll)
+    return { code, peakBytes: peakKb * 1024 }
+  }
+
+  test('a 60 MB source grows the peak memory by well under its size', async () => {
+    const small = tempDir()
+    await writeLargeOpenWebUiDatabase(join(small, 'webui.db'), { megabytes: 1, users: 2 })
+    const baseline = await importPeakRss(small, join(small, 'webui.db'))
+    const large = tempDir()
+    await writeLargeOpenWebUiDatabase(join(large, 'webui.db'), { megabytes: 60, users: 2 })
+    const size = statSync(join(large, 'webui.db')).size
+    const run = await importPeakRss(large, join(large, 'webui.db'))
+    expect([baseline.code, run.code]).toEqual([0, 0])
+    expect(baseline.peakBytes).toBeGreaterThan(0)
+    // note: reading the whole source grew the peak by about three times the file size; streaming adds ~20 MB.
+    expect(run.peakBytes - baseline.peakBytes).toBeLessThan(size / 2)
+  }, 60_000)
 })
 
 describe('refused input leaves the database unchanged', () => {

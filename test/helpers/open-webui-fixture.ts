@@ -19,7 +19,7 @@ CREATE TABLE chat (
 );
 `
 
-export type FixtureUser = { id: string; name: string; email: string; role: string; password: string | null; active?: boolean; createdAt?: number }
+export type FixtureUser = { id: string; name: string; email: string; role: string; password: string | null; active?: boolean; createdAt?: number; passwordHash?: string }
 export type FixtureMessage = { id: string; parentId: string | null; role: string; content: string; model?: string }
 export type FixtureChat = { id: string; userId: string; title: string; messages: FixtureMessage[]; currentId: string | null; pinned?: boolean; archived?: boolean; updatedAt?: number; rawChat?: string }
 
@@ -39,12 +39,32 @@ export async function writeOpenWebUiDatabase(path: string, users: FixtureUser[],
     const at = user.createdAt ?? 1_700_000_000
     db.run('INSERT INTO user (id, name, email, role, profile_image_url, last_active_at, updated_at, created_at, settings, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [user.id, user.name, user.email, user.role, '/user.png', at, at, at, '{}', null])
-    const hash = user.password === null ? '' : await Bun.password.hash(user.password, { algorithm: 'bcrypt', cost: 4 })
+    const hash = user.passwordHash ?? (user.password === null ? '' : await Bun.password.hash(user.password, { algorithm: 'bcrypt', cost: 4 }))
     db.run('INSERT INTO auth (id, email, password, active) VALUES (?, ?, ?, ?)', [user.id, user.email, hash, user.active === false ? 0 : 1])
   }
   for (const chat of chats) {
     db.run('INSERT INTO chat (id, user_id, title, chat, created_at, updated_at, archived, pinned, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [chat.id, chat.userId, chat.title, chat.rawChat ?? chatJson(chat), 1_700_000_000, chat.updatedAt ?? 1_700_000_100, chat.archived === true ? 1 : 0, chat.pinned === true ? 1 : 0, '{}'])
   }
+  db.close()
+}
+
+/**
+ * Writes a webui.db of about `megabytes` MB: `users` users sharing chats of ~64 KB each (eight
+ * 4 KB messages of random text), for tests that check the import's memory use.
+ */
+export async function writeLargeOpenWebUiDatabase(path: string, options: { megabytes: number; users: number }): Promise<void> {
+  const users: FixtureUser[] = Array.from({ length: options.users }, (_, u) => ({ id: crypto.randomUUID(), name: `Large ${u}`, email: `large${u}@example.com`, role: 'user', password: `large password ${u}` }))
+  await writeOpenWebUiDatabase(path, users, [])
+  const db = new Database(path)
+  const insert = db.query('INSERT INTO chat (id, user_id, title, chat, created_at, updated_at, archived, pinned, meta) VALUES (?, ?, ?, ?, 1700000000, 1700000100, 0, 0, \'{}\')')
+  const chatCount = Math.ceil((options.megabytes * 1024 * 1024) / 65_536)
+  db.transaction(() => {
+    for (let c = 0; c < chatCount; c++) {
+      const messages = Array.from({ length: 8 }, (_, m) => ({ id: `m${m}`, parentId: m === 0 ? null : `m${m - 1}`, role: m % 2 === 0 ? 'user' : 'assistant', content: Buffer.from(crypto.getRandomValues(new Uint8Array(3000))).toString('base64') }))
+      const chat: FixtureChat = { id: crypto.randomUUID(), userId: users[c % users.length]!.id, title: `Large chat ${c}`, currentId: 'm7', messages }
+      insert.run(chat.id, chat.userId, chat.title, chatJson(chat))
+    }
+  })()
   db.close()
 }

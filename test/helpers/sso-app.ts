@@ -1,6 +1,7 @@
 /**
  * The real app, listening on 127.0.0.1 and a free port, configured for single sign-on against a
  * test provider, with its own client registered there (callback and back-channel URLs on its port).
+ * WEBUI_URL is that address, picked before the app is configured, as single sign-on requires it.
  */
 import type { TestOidcProvider } from './oidc-provider.ts'
 import { join } from 'node:path'
@@ -10,6 +11,7 @@ import { loadConfig } from '../../src/config/load-config.ts'
 import { openStore } from '../../src/db/open-store.ts'
 import { createApp, type Deps } from '../../src/http/create-app.ts'
 import { createLogger } from '../../src/log/logger.ts'
+import { freePort } from './nginx.ts'
 import { startTestApp } from './test-app.ts'
 
 /** Like startTestApp, but the store is a real database file in `dataDir` (with a generated key file). */
@@ -43,13 +45,14 @@ export async function startSsoApp(op: TestOidcProvider, env: Record<string, stri
   const { providerUrl = op.discoveryUrl, dataDir = null, setupGate = openGate, publicClient = false } = options
   const clientId = `enclave-${crypto.randomUUID()}`
   const clientSecret = `secret-${crypto.randomUUID()}`
+  const port = freePort()
+  const url = `http://127.0.0.1:${port}`
   const fullEnv = {
     OAUTH_CLIENT_ID: clientId, ...(publicClient ? {} : { OAUTH_CLIENT_SECRET: clientSecret }), OPENID_PROVIDER_URL: providerUrl,
-    OAUTH_SCOPES: 'openid email profile groups roles', OAUTH_TIMEOUT: '5', ...env,
+    OAUTH_SCOPES: 'openid email profile groups roles', OAUTH_TIMEOUT: '5', WEBUI_URL: url, ...env,
   }
   const started = dataDir === null ? startTestApp(fullEnv, Date.now, setupGate) : startFileBackedApp(fullEnv, dataDir, setupGate)
-  started.app.listen({ hostname: '127.0.0.1', port: 0 })
-  const url = `http://127.0.0.1:${started.app.server!.port}`
+  started.app.listen({ hostname: '127.0.0.1', port })
   op.registerClient({
     clientId, clientSecret: publicClient ? null : clientSecret,
     redirectUris: [`${url}/oauth/oidc/login/callback`, `${url}/oauth/oidc/callback`],

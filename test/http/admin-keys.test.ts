@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { bearer, signIn, signUp, PASSWORD } from '../helpers/accounts.ts'
 import { makeRoot, startKeyedApp, writeKeyFile, type KeyedApp } from '../helpers/keyed-test-app.ts'
@@ -111,7 +111,7 @@ describe('POST /api/v1/admin/backup', () => {
 describe('POST /api/v1/admin/keys/rotate-master', () => {
   test('re-wraps under the new key file; every session ends; data opens after a restart with the new key', async () => {
     await call('POST', '/api/v1/chats/new', user, { chat: { title: 'before rotation', messages: [{ role: 'user', content: 'secret words' }] } })
-    const next = writeKeyFile(root, 'next.key')
+    const next = writeKeyFile(join(root, 'data'), '.encryption_key.new')
     const res = await call('POST', '/api/v1/admin/keys/rotate-master', admin, { new_key_file: next.path })
     expect(res.status).toBe(200)
     const body = await res.json()
@@ -130,24 +130,53 @@ describe('POST /api/v1/admin/keys/rotate-master', () => {
     expect((await (await call('GET', '/api/v1/chats/', after)).json())[0].title).toBe('before rotation')
   })
 
+  const inDataDir = (name: string) => join(root, 'data', name)
   test.each([
-    ['a relative path', () => 'next.key', 422, 'invalid_request'],
-    ['a missing file', () => join(root, 'absent.key'), 422, 'new_key_unusable'],
-    ['a file others may read', () => { const file = writeKeyFile(root, 'open.key'); chmodSync(file.path, 0o644); return file.path }, 422, 'new_key_unusable'],
-    ['a file that is no key', () => { const path = join(root, 'junk.key'); writeFileSync(path, 'abc\n'); chmodSync(path, 0o600); return path }, 422, 'new_key_unusable'],
+    ['a relative path', () => '.encryption_key.new', 422, 'new_key_file_not_allowed'],
+    ['a missing file', () => inDataDir('.encryption_key.new'), 422, 'new_key_unusable'],
+    ['a file others may read', () => { const file = writeKeyFile(join(root, 'data'), '.encryption_key.new'); chmodSync(file.path, 0o644); return file.path }, 422, 'new_key_unusable'],
+    ['a file that is no key', () => { const path = inDataDir('.encryption_key.new-junk'); writeFileSync(path, 'abc\n'); chmodSync(path, 0o600); return path }, 422, 'new_key_unusable'],
     ['the current key', () => key.path, 409, 'same_key'],
-    ['a directory', () => root, 422, 'new_key_unusable'],
-    ['a huge file', () => { const path = join(root, 'huge.key'); writeFileSync(path, 'a'.repeat(1024 * 1024)); chmodSync(path, 0o600); return path }, 422, 'new_key_unusable'],
+    ['a directory', () => { mkdirSync(inDataDir('.encryption_key.new-dir')); return inDataDir('.encryption_key.new-dir') }, 422, 'new_key_unusable'],
+    ['a huge file', () => { const path = inDataDir('.encryption_key.new'); writeFileSync(path, 'a'.repeat(1024 * 1024)); chmodSync(path, 0o600); return path }, 422, 'new_key_unusable'],
     ['a path longer than any', () => `/${'x'.repeat(5000)}`, 422, 'invalid_request'],
     ['no file with ENCRYPTION_KEY_FILE configured', () => undefined, 400, 'new_key_file_required'],
+    ['/proc/self/environ', () => '/proc/self/environ', 422, 'new_key_file_not_allowed'],
+    ['a key file outside DATA_DIR', () => writeKeyFile(root, 'outside.key').path, 422, 'new_key_file_not_allowed'],
+    ['a way out of DATA_DIR with ..', () => { writeKeyFile(root, '.encryption_key.new'); return `${join(root, 'data')}/../.encryption_key.new` }, 422, 'new_key_file_not_allowed'],
+    ['a symbolic link in DATA_DIR to a key outside', () => { symlinkSync(writeKeyFile(root, 'outside.key').path, inDataDir('.encryption_key.new')); return inDataDir('.encryption_key.new') }, 422, 'new_key_file_not_allowed'],
+    ['a key in DATA_DIR under another name', () => writeKeyFile(join(root, 'data'), 'next.key').path, 422, 'new_key_file_not_allowed'],
+    ['the retired or previous key names', () => writeKeyFile(join(root, 'data'), '.encryption_key.previous').path, 422, 'new_key_file_not_allowed'],
+    ['a label with a slash', () => inDataDir('.encryption_key.new-a/b'), 422, 'new_key_file_not_allowed'],
+    ['a trailing slash', () => `${writeKeyFile(join(root, 'data'), '.encryption_key.new').path}/`, 422, 'new_key_file_not_allowed'],
+    ['a NUL byte', () => `${inDataDir('.encryption_key.new')}\0x`, 422, 'new_key_file_not_allowed'],
   ])('refuses %s and keeps every session', async (_, file, status, code) => {
     const path = file()
     const res = await call('POST', '/api/v1/admin/keys/rotate-master', admin, path === undefined ? {} : { new_key_file: path })
     expect(res.status).toBe(status)
     const body = await res.json()
     expect(body.code).toBe(code)
-    if (path !== undefined && existsSync(path) && statSync(path).isFile()) expect(JSON.stringify(body)).not.toContain(readFileSync(path, 'utf8').trim() || 'never')
+    if (path !== undefined && existsSync(path) && statSync(path).isFile() && !path.startsWith('/proc/')) expect(JSON.stringify(body)).not.toContain(readFileSync(path, 'utf8').trim() || 'never')
+    expect(JSON.stringify(body)).not.toContain('PATH=')
     expect((await call('GET', '/api/v1/chats/', admin)).status).toBe(200)
+    expect(running.audit.entries.filter((entry) => entry.event === 'master_key_rotated')).toEqual([])
+  })
+
+  test('a path outside the accepted places gets the same answer whether or not a file is there', async () => {
+    writeKeyFile(root, 'present.key')
+    const answers = new Set<string>()
+    for (const path of ['/proc/self/environ', '/proc/self/no-such-file', join(root, 'present.key'), join(root, 'absent.key'), `${join(root, 'data')}/../present.key`, `${join(root, 'data')}/../absent.key`]) {
+      const res = await call('POST', '/api/v1/admin/keys/rotate-master', admin, { new_key_file: path })
+      answers.add(`${res.status} ${JSON.stringify(await res.json())}`)
+    }
+    expect([...answers]).toHaveLength(1)
+  })
+
+  test('a key written to DATA_DIR/.encryption_key.new-LABEL is accepted', async () => {
+    const next = writeKeyFile(join(root, 'data'), '.encryption_key.new-2026')
+    const res = await call('POST', '/api/v1/admin/keys/rotate-master', admin, { new_key_file: next.path })
+    expect(res.status).toBe(200)
+    expect((await res.json()).key_fingerprint).toBe(keyFingerprint(Buffer.from(next.hex, 'hex')))
   })
 })
 
@@ -161,7 +190,7 @@ describe('online rotation with a generated key file', () => {
       const keyPath = join(genRoot, 'data', '.encryption_key')
       writeKeyFile(join(genRoot, 'data'), '.encryption_key.previous')
       const current = readFileSync(keyPath, 'utf8').trim()
-      const result = rotateMasterKeyOnline(store, config.masterKey, null)
+      const result = rotateMasterKeyOnline(store, config.masterKey, config.dataDir, null)
       expect(result.ok).toBe(true)
       if (!result.ok) return
       expect(readFileSync(result.retiredKeyFile!, 'utf8').trim()).toBe(current)

@@ -8,6 +8,7 @@ import { createApp, type Deps } from '../../src/http/create-app.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github.ts'
 import type { TestOidcProvider } from '../helpers/oidc-provider.ts'
+import { freePort } from '../helpers/nginx.ts'
 import { signIn, type CookieJar } from '../helpers/sso-browser.ts'
 
 const client = { id: 'Iv1.fake', secret: `github-secret-${crypto.randomUUID()}` }
@@ -23,15 +24,16 @@ beforeAll(() => {
     { id: 101, login: 'octo', name: 'Octo Cat', emails: [{ email: 'secondary@example.org', primary: false, verified: true }, { email: 'octo@example.org', primary: true, verified: true }] },
     { id: 102, login: 'unverified', name: null, emails: [{ email: 'unverified@example.org', primary: true, verified: false }] },
   ])
-  const config = loadConfig({ env: { GITHUB_CLIENT_ID: client.id, GITHUB_CLIENT_SECRET: client.secret, ENABLE_OAUTH_SIGNUP: 'true' }, cwd: process.cwd() })
+  const port = freePort()
+  url = `http://127.0.0.1:${port}`
+  const config = loadConfig({ env: { GITHUB_CLIENT_ID: client.id, GITHUB_CLIENT_SECRET: client.secret, ENABLE_OAUTH_SIGNUP: 'true', WEBUI_URL: url }, cwd: process.cwd() })
   deps = {
     config, store: openMemoryStore(), log: createLogger('DEBUG', () => {}), sessionSecret: `secret-${crypto.randomUUID()}`,
     audit: createMemoryAuditLog(), now: Date.now, setupGate: openGate,
     oidcProviders: createOidcProviders(config.oauth, { github: github.endpoints }),
   }
   app = createApp(deps)
-  app.listen({ hostname: '127.0.0.1', port: 0 })
-  url = `http://127.0.0.1:${app.server!.port}`
+  app.listen({ hostname: '127.0.0.1', port })
 })
 afterAll(async () => {
   await app.stop(true)

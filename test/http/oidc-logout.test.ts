@@ -86,12 +86,13 @@ describe('signing out', () => {
 })
 
 describe('back-channel logout', () => {
-  test('the provider\'s logout token ends every session of that user from it and closes a live socket', async () => {
+  test('the provider\'s logout token ends every session of that user from it and closes their live sockets at once', async () => {
     const app = await appWith({ ENABLE_OAUTH_BACKCHANNEL_LOGOUT: 'true' })
     const first = await signedIn(app, 'alice')
     const second = await signedIn(app, 'alice')
     const bystander = await signedIn(app, 'bob')
-    const socket = await connect(`${app.url.replace('http', 'ws')}/api/ws`, { cookie: first.get('token')!, origin: app.url })
+    // note: the socket is on the second session, which only the back-channel logout ends.
+    const socket = await connect(`${app.url.replace('http', 'ws')}/api/ws`, { cookie: second.get('token')!, origin: app.url })
     const { redirect_url: url } = await (await signOut(app, first)).json() as { redirect_url: string }
     const withReturn = new URL(url)
     withReturn.searchParams.set('post_logout_redirect_uri', `${app.url}/`)
@@ -101,7 +102,7 @@ describe('back-channel logout', () => {
     expect(op.backchannel.failed).toHaveLength(failed)
     expect(await statusOfMe(app, second)).toBe(401)
     expect(await statusOfMe(app, bystander)).toBe(200)
-    const closed = await Promise.race([socket.closed, Bun.sleep(9_000).then(() => null)])
+    const closed = await Promise.race([socket.closed, Bun.sleep(300).then(() => null)])
     expect(closed?.code).toBe(4401)
     expect(app.audit.entries.find((entry) => entry.event === 'backchannel_logout')).toMatchObject({ method: 'oidc', details: { provider: 'oidc' } })
   }, 15_000)

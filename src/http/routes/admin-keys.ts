@@ -5,7 +5,7 @@
 import { Elysia, t } from 'elysia'
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { isAbsolute, join } from 'node:path'
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Config } from '../../config/load-config.ts'
@@ -63,11 +63,9 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
     }, { auth: 'admin', body: BackupBody })
 
     .post('/keys/rotate-master', ({ body, principal, request, server }) => {
-      const file = body.new_key_file ?? null
-      if (file !== null && !isAbsolute(file)) throw new HttpError(422, 'invalid_request', 'new_key_file must be an absolute path on the server.')
-      const result = rotateMasterKeyOnline(store, config.masterKey, file)
+      const result = rotateMasterKeyOnline(store, config.masterKey, config.dataDir, body.new_key_file ?? null)
       if (!result.ok) {
-        const status = result.reason === 'new_key_unusable' ? 422 : result.reason === 'same_key' ? 409 : 400
+        const status = result.reason === 'new_key_unusable' || result.reason === 'new_key_file_not_allowed' ? 422 : result.reason === 'same_key' ? 409 : 400
         throw new HttpError(status, result.reason, result.message)
       }
       audit.record({ event: 'master_key_rotated', actorId: principal.user.id, ip: ipOf(request, server), details: { from: result.previousFingerprint, to: result.fingerprint, data_keys: result.rewrappedKeys } })

@@ -122,6 +122,9 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
 
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, trustedProxies))
+    // note: a macro, not a route's `transform`, so that it runs after the `auth` check listed before
+    // it (a route's own transform would run first, and answer an anonymous caller 422 before 401).
+    .macro({ chatObject: (isRequired: boolean) => (isRequired ? { transform: requireChatObject } : {}) })
     .get('/', listLive, { auth: 'active', query: PageQuery })
     .get('/list', listLive, { auth: 'active', query: PageQuery })
 
@@ -141,7 +144,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       const owner = principal.user.id
       const content = contentOf(body)
       return openChat(owner, chats.createChatFromContent(owner, { ...content, title: content.title ?? DEFAULT_TITLE }).id)
-    }, { auth: 'active', body: ChatBody, transform: requireChatObject })
+    }, { auth: 'active', chatObject: true, body: ChatBody })
 
     // note: as Open WebUI, each imported chat gets a new id; all are checked before any is stored.
     .post('/import', ({ principal, body }) => {
@@ -166,7 +169,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       const saved = chats.saveChatForUser(owner, id, content)
       if (!saved.ok) throw refusedSave(saved)
       return openChat(owner, id)
-    }, { auth: 'active', params: ChatParams, body: ChatBody, transform: requireChatObject })
+    }, { auth: 'active', chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/clone', ({ principal, params, body }) => {
       const owner = principal.user.id

@@ -21,7 +21,7 @@ import type { AddressList } from '../../config/network.ts'
 import type { OAuthConfig } from '../../config/oauth-variables.ts'
 import { deriveCookieKey, openCookieValue, sealCookieValue } from '../../crypto/sealed-cookie.ts'
 import type { Logger } from '../../log/logger.ts'
-import { originOfServer, resolveClientAddress } from '../client-address.ts'
+import { resolveClientAddress } from '../client-address.ts'
 import { sessionCookie } from '../session-cookie.ts'
 
 export type OAuthRouteDeps = {
@@ -80,15 +80,20 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
     return redirect(`/auth?error=${encodeURIComponent(failureMessages[reason])}`, [flowCookie('', isHttps, 0)])
   }
 
-  const callbackUrlOf = (providerId: string, request: Request, server: Server) =>
-    `${deps.publicUrl ?? originOfServer(request, server, deps.trustedProxies)}/oauth/${providerId}/login/callback`
+  // note: from configuration only, never from the request's Host header (loadConfig requires WEBUI_URL).
+  const callbackUrlOf = (provider: { id: string; redirectUri: string | null }) => {
+    if (provider.redirectUri !== null) return provider.redirectUri
+    if (deps.publicUrl === null) throw new Error(`unreachable: single sign-on provider ${provider.id} has no callback URL and WEBUI_URL is unset`)
+    return `${deps.publicUrl}/oauth/${provider.id}/login/callback`
+  }
 
   async function callback(providerId: string, request: Request, server: Server): Promise<Response> {
     const client = resolveClientAddress(request, server, deps.trustedProxies)
     const fail = (reason: LoginFailure, detail?: string) => refuse(reason, providerId, client.ip, client.isHttps, detail)
     const provider = providers.findProvider(providerId)
     if (provider === null) return fail('unknown_provider')
-    const query = new URL(request.url).searchParams
+    // note: with a base, as Bun gives a bare path as the URL for a Host it cannot put in one.
+    const query = new URL(request.url, 'http://localhost').searchParams
     const sealed = readCookie(request.headers.get('cookie'), FLOW_COOKIE)
     const flow = sealed === null ? null : openCookieValue(flowKey, FLOW_PURPOSE, sealed, auth.now()) as LoginFlow | null
     if (flow === null || flow.provider !== provider.id) return fail('missing_flow')
@@ -121,7 +126,7 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
       const client = resolveClientAddress(request, server, deps.trustedProxies)
       const provider = providers.findProvider(params.provider)
       if (provider === null) return refuse('unknown_provider', params.provider, client.ip, client.isHttps)
-      const started = await providers.startLogin(provider, provider.redirectUri ?? callbackUrlOf(provider.id, request, server))
+      const started = await providers.startLogin(provider, callbackUrlOf(provider))
       if (!started.ok) return refuse(started.reason, provider.id, client.ip, client.isHttps, started.detail)
       const cookie = sealCookieValue(flowKey, FLOW_PURPOSE, started.flow, auth.now() + FLOW_TTL_MS)
       return redirect(started.url.href, [flowCookie(cookie, client.isHttps, FLOW_TTL_MS / 1000)])

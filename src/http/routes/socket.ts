@@ -6,8 +6,13 @@
  *   offer `enclave, <token>` (answered with `enclave`); pending accounts are refused;
  * - an Origin must be this server's own, WEBUI_URL's, or listed in CORS_ALLOW_ORIGIN; a missing
  *   Origin passes only when the credential is not a cookie (browsers always send one);
- * - every `recheckIntervalMs` each open socket's credential is checked again, and a revoked one
- *   (signed out, user deleted or made pending) is closed with 4401;
+ * - a revocation (sign-out, a session or API key revoked, the user deleted or made pending, the
+ *   master key changed) is announced by the store (db/account-changes.ts): at once, each socket of
+ *   that user whose credential no longer admits it is closed with 4401, and each answer started
+ *   with such a credential is stopped at Ollama. Every frame also compares the user's generation
+ *   and authenticates again when it moved, so no frame is served on a revoked credential. Every
+ *   `recheckIntervalMs` all credentials are checked again, for what nothing announces (expiry);
+ * - deleting a chat (or all, or its user) stops the answers streaming into it;
  * - every `pingIntervalMs` each socket is pinged, and one that has not answered within
  *   `pingTimeoutMs` is dropped (a half-open connection would otherwise hold its state forever);
  * - frames over `maxFrameBytes` close the socket with 1009, and more than `frameRate.limit`
@@ -17,13 +22,15 @@
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticate, findCredential } from '../../auth/authenticate.ts'
+import { isStillAdmitted } from '../../auth/credential-watch.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
-import { LiveStreams } from '../../chat/live-streams.ts'
+import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { SocketConfig } from '../../config/socket-variables.ts'
+import type { AccountChange } from '../../db/account-changes.ts'
 import type { UserId } from '../../db/ids.ts'
 import type { Logger } from '../../log/logger.ts'
 import { originOfServer, type resolveClientAddress } from '../client-address.ts'
@@ -52,8 +59,13 @@ const CLOSE_REVOKED = 4401
 
 /** The part of Bun's ServerWebSocket used here; its identity keys the per-socket state. */
 type Socket = { send(text: string): unknown; close(code?: number, reason?: string): void; ping(): unknown; terminate(): void }
-type Admission = { userId: UserId; credential: string }
-type SocketState = Admission & { windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null }
+/** `generation` is the user's account generation when the credential was last found good. */
+type Admission = { userId: UserId; credential: string; generation: number }
+type SocketState = Admission & {
+  /** Set when the socket is closed for a revoked credential: frames still in flight are dropped. */
+  isRevoked: boolean
+  windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
+}
 
 export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
   const streams = new LiveStreams(auth.now, limits.keepFinishedMs)
@@ -63,15 +75,71 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
   }
   const admissions = new WeakMap<Request, Admission>()
   const states = new Map<Socket, SocketState>()
+  /** The credential each answer was started with: revoking it stops the answer. */
+  const startedWith = new WeakMap<LiveStream, string>()
+  const changes = auth.store.accountChanges
   const listedOrigins = new Set(config.cors.allowsAnyOrigin ? [] : config.cors.allowedOrigins)
   if (config.publicUrl !== null) listedOrigins.add(new URL(config.publicUrl).origin)
   let timers: ReturnType<typeof setInterval>[] = []
 
-  /** Closes every socket whose credential no longer authenticates an active account. */
-  function recheckCredentials() {
-    for (const [socket, state] of states) {
-      if (!isStillAdmitted(state)) socket.close(CLOSE_REVOKED, 'Credential revoked')
+  changes.subscribe((change: AccountChange) => sweepSafely(change.kind, () => {
+    if (change.kind === 'access') revokeWhatNoLongerAdmits(change.userId)
+    else stopAnswersInDeletedChats(change.userId)
+  }))
+
+  /** Runs a sweep; a failure is logged, never thrown into the write or the timer that started it. */
+  function sweepSafely(cause: string, sweep: () => void) {
+    try {
+      sweep()
+    } catch (error) {
+      log.error('socket revocation failed', { cause, error: error instanceof Error ? error.name : 'unknown' })
     }
+  }
+
+  /**
+   * Closes the sockets (of the user; null: everyone's) whose credential no longer admits an active
+   * account, and stops the answers started with such a credential or streaming into a deleted chat.
+   */
+  function revokeWhatNoLongerAdmits(userId: UserId | null) {
+    const verdicts = new Map<string, boolean>()
+    const admits = (owner: UserId, credential: string) => {
+      const key = `${owner}\0${credential}`
+      if (!verdicts.has(key)) verdicts.set(key, isStillAdmitted(auth, { userId: owner, credential, path: SOCKET_PATH, needs: 'active' }))
+      return verdicts.get(key)!
+    }
+    for (const [socket, state] of states) {
+      if (userId !== null && state.userId !== userId) continue
+      if (admits(state.userId, state.credential)) state.generation = changes.generationOf(state.userId)
+      else closeRevoked(socket, state)
+    }
+    for (const stream of streams.listLiveStreams(userId)) {
+      const credential = startedWith.get(stream)
+      if (isChatGone(stream)) streams.cancel(stream, 'chat_deleted')
+      else if (credential !== undefined && !admits(stream.userId, credential)) streams.cancel(stream, 'revoked')
+    }
+  }
+
+  function stopAnswersInDeletedChats(userId: UserId) {
+    for (const stream of streams.listLiveStreams(userId)) if (isChatGone(stream)) streams.cancel(stream, 'chat_deleted')
+  }
+
+  // note: a new chat's row is written in the same synchronous step that starts its stream, so a live stream's chat exists until deleted.
+  const isChatGone = (stream: LiveStream) => auth.store.chats.findChatForUser(stream.userId, stream.chatId) === null
+
+  /** Closes the socket with 4401 and, at once, stops sending it anything. */
+  function closeRevoked(socket: Socket, state: SocketState) {
+    state.isRevoked = true
+    hub.leave(state.userId, socket)
+    streams.unwatch(socket)
+    socket.close(CLOSE_REVOKED, 'Credential revoked')
+  }
+
+  /** Drops a frame unless the socket's credential still admits it: checked again only when the user's generation moved. */
+  function isFrameAdmitted(state: SocketState): boolean {
+    if (state.isRevoked) return false
+    if (changes.generationOf(state.userId) === state.generation) return true
+    revokeWhatNoLongerAdmits(state.userId)
+    return !state.isRevoked
   }
 
   /** Pings every socket not already owing a pong, and drops it unless the pong comes within `pingTimeoutMs`. */
@@ -81,11 +149,6 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
       state.pongDeadline = setTimeout(() => socket.terminate(), limits.pingTimeoutMs)
       socket.ping()
     }
-  }
-
-  function isStillAdmitted(state: SocketState): boolean {
-    const result = authenticate(auth, state.credential, SOCKET_PATH)
-    return result.ok && result.principal.user.id === state.userId && result.principal.user.role !== 'pending'
   }
 
   /** Counts a frame in the current rate window; says what to do about it. */
@@ -102,7 +165,8 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
     switch (frame.type) {
       case 'chat:send': {
         const started = startChatTurn(turnDeps, state.userId, frame)
-        if (!started.ok) send(socket, { type: 'error', code: started.code, message: started.message })
+        if (started.ok) startedWith.set(started.stream, state.credential)
+        else send(socket, { type: 'error', code: started.code, message: started.message })
         return
       }
       case 'chat:cancel':
@@ -127,16 +191,20 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
       const result = authenticate(auth, credential, SOCKET_PATH)
       if (!result.ok) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
       if (result.principal.user.role === 'pending') throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
-      admissions.set(request, { userId: result.principal.user.id as UserId, credential })
+      const userId = result.principal.user.id as UserId
+      admissions.set(request, { userId, credential, generation: changes.generationOf(userId) })
       if (offered.includes(SOCKET_PROTOCOL)) set.headers['sec-websocket-protocol'] = SOCKET_PROTOCOL
     },
 
     open(ws) {
       const admission = admissions.get(ws.data.request)
       if (admission === undefined) return ws.raw.close(1011, 'Not admitted')
-      states.set(ws.raw, { ...admission, windowStart: auth.now(), framesInWindow: 0, pongDeadline: null })
+      const state: SocketState = { ...admission, isRevoked: false, windowStart: auth.now(), framesInWindow: 0, pongDeadline: null }
+      states.set(ws.raw, state)
       hub.join(admission.userId, ws.raw)
-      if (timers.length === 0) timers = [setInterval(recheckCredentials, limits.recheckIntervalMs), setInterval(pingSockets, limits.pingIntervalMs)]
+      // note: a revocation between the upgrade and now found no socket to close; this one closes it.
+      if (!isFrameAdmitted(state)) return
+      if (timers.length === 0) timers = [setInterval(() => sweepSafely('recheck', () => revokeWhatNoLongerAdmits(null)), limits.recheckIntervalMs), setInterval(pingSockets, limits.pingIntervalMs)]
     },
 
     pong(ws) {
@@ -150,7 +218,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
     message(ws, message: unknown) {
       const socket = ws.raw
       const state = states.get(socket)
-      if (state === undefined) return
+      if (state === undefined || !isFrameAdmitted(state)) return
       if (frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
       const rate = rateOf(state)
       if (rate === 'abuse') return socket.close(1008, 'Too many frames')

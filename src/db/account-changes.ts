@@ -1,0 +1,64 @@
+/**
+ * In-memory notices of writes that narrow what a user's open connections may do. Threat: a socket
+ * or an answer in flight outlives the request that was allowed to start it, so a sign-out, a role
+ * change, a deleted user, API key or chat must reach them at once, not when something polls.
+ *
+ * The repositories announce each such write right after it (in this process; on the same SQLite
+ * connection, so a listener already reads the new state):
+ * - `access`: a session or API key revoked, the role changed, the user deleted; `userId` null
+ *   means everyone (the master key changed, which ends every session);
+ * - `chats`: one or more of the user's chats deleted.
+ *
+ * Each `access` notice also moves the user's generation, a number a socket compares on every
+ * frame (one integer compare) to know when to authenticate its credential again. Listeners run
+ * synchronously and must not throw: the write they follow has already happened.
+ */
+import type { UserId } from './ids.ts'
+
+export type AccountChange = { kind: 'access'; userId: UserId | null } | { kind: 'chats'; userId: UserId }
+
+export type AccountChangeListener = (change: AccountChange) => void
+
+/** A plain object of functions, one per store. */
+export function createAccountChanges() {
+  const generations = new Map<UserId, number>()
+  let everyone = 0
+  const listeners = new Set<AccountChangeListener>()
+
+  const announce = (change: AccountChange) => {
+    for (const listener of listeners) listener(change)
+  }
+
+  return {
+    /** A number that differs from any earlier one for this user after every `access` notice about them (or everyone). */
+    generationOf(userId: UserId): number {
+      // note: both counters only grow, so their sum changes whenever either does.
+      return everyone + (generations.get(userId) ?? 0)
+    },
+
+    /** Announces that the user's credentials or role may no longer admit them (null: everyone's). */
+    accessChanged(userId: UserId | null): void {
+      if (userId === null) everyone += 1
+      else generations.set(userId, (generations.get(userId) ?? 0) + 1)
+      announce({ kind: 'access', userId })
+    },
+
+    /** Announces that some of the user's chats were deleted. */
+    chatsDeleted(userId: UserId): void {
+      announce({ kind: 'chats', userId })
+    },
+
+    /** Calls `listener` after every notice from now on; returns the way to stop. */
+    subscribe(listener: AccountChangeListener): () => void {
+      listeners.add(listener)
+      return () => void listeners.delete(listener)
+    },
+
+    /** How many listeners are subscribed now (a stream's listener must go when the stream does). */
+    countListeners(): number {
+      return listeners.size
+    },
+  }
+}
+
+export type AccountChanges = ReturnType<typeof createAccountChanges>
