@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { createAuditLog } from '../audit/audit-log.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
-import { bootstrapAdmin } from '../auth/bootstrap-admin.ts'
+import { bootstrapAdmin, isSignupClosedByAdminBootstrap } from '../auth/bootstrap-admin.ts'
 import { createOidcProviders } from '../auth/oidc-providers.ts'
 import { isLoopbackHost, openGate, openSetupGate, readSetupToken } from '../auth/setup-token.ts'
 import { prepareSingleUser } from '../auth/single-user.ts'
@@ -20,6 +20,7 @@ import { checkDataDirAccess } from '../db/data-dir-access.ts'
 import { lockDataDir } from '../db/data-dir-lock.ts'
 import { DATABASE_FILE, openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
+import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
 import { COMMIT, VERSION } from '../version.ts'
@@ -51,15 +52,15 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
 
   const adminBootstrap = await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate }))
   const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: store.users.countUsers() > 0 })
-  if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up stays closed for this run.')
-  // As Open WebUI: an admin made from the environment invites the others, so sign-up closes.
-  const effective = adminBootstrap === 'created' ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
+  if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up is closed from now on.')
+  // As Open WebUI: an admin made from the environment invites the others, so sign-up closes, for good.
+  const effective = isSignupClosedByAdminBootstrap({ store }) ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
   const lifecycle = createLifecycle({ config: effective, store, log, audit, now: Date.now })
   const connections = createConnections({ ...config.ollama, settings: store.settings, now: Date.now, log })
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections })
   try {
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
-    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes, reusePort: false })
+    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(config.maxRequestBodyBytes), reusePort: false })
   } catch (error) {
     store.close()
     dataDirLock.release()

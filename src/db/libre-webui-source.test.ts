@@ -30,7 +30,9 @@ describe('openLibreWebUiDatabase', () => {
     if (!opened.ok) throw new Error(JSON.stringify(opened))
     expect(opened.source.users.map(({ email, name, role }) => ({ email, name, role }))).toEqual([{ email: 'ada@example.com', name: 'ada', role: 'user' }])
     const chats = [...opened.source.chats()]
-    expect(chats.map((chat) => chat.messages.map((message) => message.content))).toEqual([['10:30:00', 'noted']])
+    const listed = chats.map((chat) => (chat.content.messages?.kind === 'list' ? chat.content.messages.messages.map((message) => message.content) : null))
+    expect(listed).toEqual([['10:30:00', 'noted']])
+    expect(chats[0]!.content.settings).toEqual({ models: ['llama3.2'] })
     expect(opened.source.chatCount).toBe(1)
     opened.source.close()
   })

@@ -12,7 +12,7 @@
  */
 import type { Database } from 'bun:sqlite'
 import { looksEncrypted, openLibreValue } from '../crypto/libre-webui-cipher.ts'
-import type { MessageRole, NewMessage } from './chats.ts'
+import { CHAT_LIMITS, MESSAGE_UID_PATTERN, type ChatContent, type MessageRole } from './chat-tree.ts'
 import type { ChatId, UserId } from './ids.ts'
 import { enclaveIdFor, MalformedSourceError, type SourceChat, type SourceUser } from './open-webui-source.ts'
 import { openSourceDatabase } from './source-database.ts'
@@ -39,7 +39,10 @@ const requiredColumns: Record<string, string[]> = {
   session_messages: ['id', 'session_id', 'role', 'content', 'timestamp', 'message_index'],
 }
 const bcryptPattern = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/
-const MAX_TEXT = 1_000_000
+const MAX_TEXT = CHAT_LIMITS.contentChars
+
+/** One message of a linear conversation, as ChatContent lists them. */
+type ListedMessage = Extract<NonNullable<ChatContent['messages']>, { kind: 'list' }>['messages'][number]
 
 /**
  * Opens the source and reads all of it with the key (null: none given): refuses a file that is not
@@ -135,21 +138,31 @@ function createReader(db: Database, key: Uint8Array | null) {
     },
 
     *readChats(owners: Set<string>): Generator<SourceChat> {
-      const sessions = db.prepare<Record<string, unknown>, []>('SELECT id, user_id, title, created_at, updated_at FROM sessions')
+      const sessions = db.prepare<Record<string, unknown>, []>('SELECT id, user_id, title, model, created_at, updated_at FROM sessions')
       const messages = db.prepare<Record<string, unknown>, [string]>(
-        'SELECT role, content, model, images, statistics, artifacts FROM session_messages WHERE session_id = ? ORDER BY message_index, rowid')
+        'SELECT id, role, content, timestamp, model, images, statistics, artifacts FROM session_messages WHERE session_id = ? ORDER BY message_index, rowid')
       try {
         for (const row of sessions.iterate()) {
           const sourceId = plainText(row.id, 'sessions.id', 200)
           const owner = plainText(row.user_id ?? 'default', `session ${sourceId} user_id`, 200)
           if (!owners.has(owner)) continue // note: sessions of deleted users have no account to go to.
-          const list: NewMessage[] = []
-          for (const message of messages.iterate(sourceId)) list.push(reader.toMessage(message, sourceId))
+          const list: ListedMessage[] = []
+          const uids = new Set<string>()
+          for (const message of messages.iterate(sourceId)) {
+            if (list.length >= CHAT_LIMITS.messages) fail(`Session ${sourceId} has more than ${CHAT_LIMITS.messages} messages.`)
+            const listed = reader.toMessage(message, sourceId)
+            // note: an id seen twice in a chat (a copied row) would break the tree; the later one gets a new id.
+            const uid = listed.uid !== null && !uids.has(listed.uid) ? listed.uid : null
+            if (uid !== null) uids.add(uid)
+            list.push({ ...listed, uid })
+          }
+          const model = typeof row.model === 'string' && row.model !== '' ? row.model.slice(0, CHAT_LIMITS.modelChars) : null
           yield {
             sourceId, id: enclaveIdFor('chat', sourceId, 'libre-webui') as ChatId, ownerSourceId: owner,
-            title: reader.open(row.title, `session ${sourceId} title`, 1000).trim() || 'New Chat',
+            title: reader.open(row.title, `session ${sourceId} title`, CHAT_LIMITS.titleChars).trim() || 'New Chat',
             createdAt: time(row.created_at, `session ${sourceId} created_at`), updatedAt: time(row.updated_at, `session ${sourceId} updated_at`),
-            pinned: false, archived: false, messages: list,
+            pinned: false, archived: false, messageCount: list.length,
+            content: { ...(model === null ? {} : { settings: { models: [model] } }), messages: { kind: 'list', messages: list } },
           }
         }
       } finally {
@@ -158,19 +171,30 @@ function createReader(db: Database, key: Uint8Array | null) {
       }
     },
 
-    toMessage(row: Record<string, unknown>, chatId: string): NewMessage {
+    /**
+     * One message as the chat tree takes a linear conversation. Libre WebUI's statistics are
+     * Ollama's (durations, token counts), which Open WebUI keeps as a message's `usage`; its
+     * artifacts have no column of their own in a saved message, so they are kept, sealed, among
+     * the message's other fields and given back to clients as `artifacts`.
+     */
+    toMessage(row: Record<string, unknown>, chatId: string): ListedMessage {
       const role = row.role
       if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`Session ${chatId} has a message with an unknown role.`)
       const images = reader.openJson(row.images, `an image list in session ${chatId}`)
-      const stats = reader.openJson(row.statistics, `statistics in session ${chatId}`)
+      const usage = reader.openJson(row.statistics, `statistics in session ${chatId}`)
+      const artifacts = reader.openJson(row.artifacts, `artifacts in session ${chatId}`)
       if (images !== null && !Array.isArray(images)) fail(`Session ${chatId} has images that are not a list.`)
-      if (stats !== null && (typeof stats !== 'object' || Array.isArray(stats))) fail(`Session ${chatId} has statistics that are not an object.`)
+      if (usage !== null && (typeof usage !== 'object' || Array.isArray(usage))) fail(`Session ${chatId} has statistics that are not an object.`)
+      for (const [what, value] of [['statistics', usage], ['artifacts', artifacts]] as const) {
+        if (value !== null && JSON.stringify(value).length > CHAT_LIMITS.jsonBytes) fail(`Session ${chatId} has ${what} over ${CHAT_LIMITS.jsonBytes} bytes.`)
+      }
       return {
+        uid: typeof row.id === 'string' && MESSAGE_UID_PATTERN.test(row.id) ? row.id : null,
         role: role as MessageRole,
-        content: reader.open(row.content, `a message in session ${chatId}`),
-        model: typeof row.model === 'string' ? row.model.slice(0, 200) : null,
-        images: images as unknown[] | null, stats: stats as Record<string, unknown> | null,
-        artifacts: reader.openJson(row.artifacts, `artifacts in session ${chatId}`),
+        content: reader.open(row.content, `a message in session ${chatId}`, CHAT_LIMITS.contentChars),
+        model: typeof row.model === 'string' && row.model !== '' ? row.model.slice(0, CHAT_LIMITS.modelChars) : null,
+        images: images as unknown[] | null, usage, extra: artifacts === null ? null : { artifacts },
+        createdAt: typeof row.timestamp === 'number' && Number.isFinite(row.timestamp) && row.timestamp >= 0 ? Math.floor(row.timestamp) : null,
       }
     },
   }

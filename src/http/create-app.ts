@@ -14,8 +14,10 @@ import { staticAssets } from './assets.ts'
 import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
 import { openAiRoutes } from './compat/openai.ts'
 import { httpErrors } from './http-error.ts'
-import { bodyLimit } from './plugins/body-limit.ts'
+import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
+import { hostCheck } from './plugins/host-check.ts'
+import { jsonBodies } from './plugins/json-bodies.ts'
 import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { singleUserGuard } from './plugins/single-user-guard.ts'
@@ -67,10 +69,12 @@ export function createApp(deps: Deps) {
   return new Elysia({ handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes } })
     .use(httpErrors(deps.log))
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
+    .use(hostCheck(deps.config.allowedHosts))
     .use(cors(deps.config.cors))
     .use(originCheck({ publicUrl: deps.config.publicUrl, cors: deps.config.cors, trustedProxies: deps.config.trustedProxies }))
     .use(singleUserGuard(deps.config.auth.singleUser))
-    .use(bodyLimit(deps.config.maxRequestBodyBytes))
+    .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
+    .use(jsonBodies())
     .use(healthRoutes())
     .use(appConfigRoutes(deps.config, () => deps.store.users.countUsers() === 0))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))

@@ -32,6 +32,8 @@ export const httpErrors = (log: Logger) =>
       case 'NOT_FOUND':
         return new HttpError(404, 'not_found', 'Not found.').toResponse()
       case 'PARSE':
+        // note: a refusal from a parse hook (a body over the limit, no credential) arrives wrapped.
+        if ((error as Error).cause instanceof HttpError) return ((error as Error).cause as HttpError).toResponse()
         return new HttpError(400, 'malformed_body', 'The request body is not valid JSON or form data.').toResponse()
       case 'VALIDATION':
         return Response.json({ detail: 'The request is not in the expected shape.', code: 'invalid_request', errors: validationSummary(error) }, { status: 422 })

@@ -92,11 +92,13 @@ describe('enclave import libre-webui', () => {
       expect((await signIn(server.url, 'admin@localhost', 'default')).status).toBe(400)
       const list = await (await fetch(`${server.url}/api/v1/chats/`, { headers: { authorization: `Bearer ${session.token}` } })).json() as { id: string; title: string }[]
       expect(list.map((chat) => chat.title)).toEqual([`Ada's ${MARKER} chat`])
-      const chat = await (await fetch(`${server.url}/api/v1/chats/${list[0]!.id}`, { headers: { authorization: `Bearer ${session.token}` } })).json() as { created_at: number; chat: { messages: { role: string; content: string; model?: string | null; images?: string[] }[] } }
+      const chat = await (await fetch(`${server.url}/api/v1/chats/${list[0]!.id}`, { headers: { authorization: `Bearer ${session.token}` } })).json() as { created_at: number; chat: { messages: { role: string; content: string; model?: string | null; images?: string[]; usage?: unknown; artifacts?: unknown }[] } }
       expect(chat.created_at).toBe(1_730_000_000)
       expect(chat.chat.messages.map(({ role, content }) => ({ role, content }))).toEqual(sessions[0]!.messages.map(({ role, content }) => ({ role, content })))
       expect(chat.chat.messages[1]!.images).toEqual([image])
       expect(chat.chat.messages[2]!.model).toBe('llava')
+      // note: as Open WebUI keeps them: Ollama's statistics as `usage`, the rest of the message as sent.
+      expect(chat.chat.messages[2]).toMatchObject({ usage: { total_duration: 1234, eval_count: 7 }, artifacts: [{ type: 'code', content: `print("${MARKER}")` }] })
     } finally {
       await server.stop()
     }
@@ -105,8 +107,9 @@ describe('enclave import libre-webui', () => {
       expect(store.credentials.findPasswordHash(bobId as UserId)).toMatch(/^\$argon2id\$/)
       const [adaChat] = store.chats.listChatsForUser(adaId as UserId, { limit: 10, offset: 0 })
       const messages = store.chats.listMessagesInChat(adaId as UserId, adaChat!.id as ChatId)
-      expect(messages[2]!.stats).toEqual({ total_duration: 1234, eval_count: 7 })
-      expect(messages[2]!.artifacts).toEqual([{ type: 'code', content: `print("${MARKER}")` }])
+      expect(messages[2]!.usage).toEqual({ total_duration: 1234, eval_count: 7 })
+      expect(messages[2]!.extra).toEqual({ artifacts: [{ type: 'code', content: `print("${MARKER}")` }] })
+      expect(messages.map((message) => message.createdAt)).toEqual([0, 1, 2].map((index) => 1_735_000_000_000 + index))
       expect(store.users.findUserPreferences(adaId as UserId)).toEqual({ libreWebui: { theme: { mode: 'dark' }, defaultModel: 'llava' } })
       const admin = store.users.findUserByEmail('admin@localhost')!
       expect(admin.role).toBe('admin')

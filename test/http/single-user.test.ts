@@ -12,8 +12,12 @@ function browserRequest(method: string, path: string, headers: Record<string, st
   return new Request(`http://${OWN}${path}`, { method, headers: merged, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
 }
 
-function singleUserApp() {
-  const started = startTestApp({ SINGLE_USER_MODE: 'true' })
+/**
+ * A single-user app; `ALLOWED_HOSTS=*` by default turns the general Host check off, so these tests
+ * show that the single-user fence holds on its own.
+ */
+function singleUserApp(env: Record<string, string> = { ALLOWED_HOSTS: '*' }) {
+  const started = startTestApp({ SINGLE_USER_MODE: 'true', ...env })
   const prepared = prepareSingleUser(started.deps.store)
   if (!prepared.ok) throw new Error('expected one account')
   return { ...started, user: prepared.user }
@@ -118,8 +122,16 @@ describe('single-user mode', () => {
     expect(again.status).toBe(400)
   })
 
+  test('with the general Host check on too, a foreign name is refused by it first', async () => {
+    const { app } = singleUserApp({})
+    const res = await app.handle(browserRequest('POST', '/api/v1/auths/single-user', { host: 'attacker.example:8080', origin: 'http://attacker.example:8080' }))
+    expect(res.status).toBe(421)
+    expect(res.headers.get('set-cookie')).toBeNull()
+    expect((await app.handle(browserRequest('POST', '/api/v1/auths/single-user'))).status).toBe(200)
+  })
+
   test('off single-user mode the route does not exist and nothing is fenced', async () => {
-    const { app } = startTestApp()
+    const { app } = startTestApp({ ALLOWED_HOSTS: '*' })
     expect((await app.handle(browserRequest('POST', '/api/v1/auths/single-user'))).status).toBe(404)
     expect((await app.handle(browserRequest('GET', '/api/config', { host: 'chat.example.com', origin: null }))).status).toBe(200)
   })

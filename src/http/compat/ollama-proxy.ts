@@ -20,6 +20,7 @@ import { parseBaseUrl, type OllamaModel, type OllamaTimeouts } from '../../chat/
 import type { AddressList } from '../../config/network.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
+import { requestPath } from '../request-path.ts'
 
 /** Ollama's request bodies vary by path; the model is named by `model` (or the older `name`). */
 const ModelBody = t.Object({ model: t.Optional(t.String({ maxLength: 200 })), name: t.Optional(t.String({ maxLength: 200 })) }, { additionalProperties: true })
@@ -153,7 +154,7 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
   const allIndexes = () => connections.listUrls().urls.map((_, index) => index)
   /** Watches the request's credential from now until its answer ends (auth/credential-watch.ts). */
   const watch = ({ request, principal }: Asked, needs: 'active' | 'admin') =>
-    watchCredential(deps, credentialOf(principal, new URL(request.url).pathname, needs), request.signal)
+    watchCredential(deps, credentialOf(principal, requestPath(request), needs), request.signal)
   const toModel = (path: string) => (asked: Asked & { body: Body }) =>
     holders(asked.body).then((indexes) => forward(indexes, 'POST', path, asked.body, watch(asked, 'active')))
   /** Runs a management call on one connection, then forgets the cached model list. */

@@ -17,6 +17,7 @@ import { OllamaError, type ChatChunk, type ChatMessage, type ModelOptions } from
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaMessages, toOllamaOptions, usageOf } from './openai-shapes.ts'
+import { requestPath } from '../request-path.ts'
 
 type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
 
@@ -67,7 +68,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     .post('/api/chat/completions', async ({ body, request, principal }) => {
       refuseUnsupportedFields(body)
       const messages = toOllamaMessages(body.messages)
-      const watch = watchCredential(deps, credentialOf(principal, new URL(request.url).pathname, 'active'), request.signal)
+      const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const started = await startChat(body.model, messages, toOllamaOptions(body), watch.signal).catch((error: unknown) => {
         watch.stop()
         throw watch.revoked.aborted ? revoked() : error
