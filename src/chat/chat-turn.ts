@@ -17,7 +17,8 @@
  * receives as `chat:title`.
  */
 import type { ChatConfig } from '../config/chat-variables.ts'
-import type { ChatRepo, Message } from '../db/chats.ts'
+import type { Message, MessageStatus } from '../db/chat-tree.ts'
+import type { ChatRepo } from '../db/chats.ts'
 import { newChatId, parseChatId, type ChatId, type MessageId, type UserId } from '../db/ids.ts'
 import type { Logger } from '../log/logger.ts'
 import { buildTitlePrompt, DEFAULT_TITLE_TEMPLATE, generateTitle } from './chat-title.ts'
@@ -63,7 +64,7 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, frame: ChatSen
   }
   const firstTitle = titleFrom(frame.content)
   const input = { role: 'user', content: frame.content, images: frame.images ?? null } as const
-  const earlier = chatId === null ? [] : deps.chats.listMessagesInChat(userId, chatId)
+  const earlier = chatId === null ? [] : deps.chats.listCurrentPath(userId, chatId)
   const chat = chatId ?? newChatId()
 
   const stream = deps.streams.start(userId, chat, deps.hub.socketsOf(userId))
@@ -101,11 +102,11 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
   const save = (stats: Record<string, unknown>): MessageId | null => {
     const content = stream.deltas.join('')
     if (saved !== null) {
-      const isStored = deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, saved.id, { content, stats })
+      const isStored = deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, saved.id, { content, stats, status: statusOf(stats) })
       saved.deltaCount = stream.deltas.length
       return isStored ? saved.id : null
     }
-    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: frame.model, content, stats, parentId: asked.userMessageId })
+    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: frame.model, content, stats, status: statusOf(stats), parentId: asked.userMessageId })
     if (added !== null) saved = { id: added.id, deltaCount: stream.deltas.length }
     return added?.id ?? null
   }
@@ -134,6 +135,9 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
       endChatGone()
       return false
     }
+    // note: a checkpointed answer that fails stays unfinished, with the reason, as Open WebUI shows an error.
+    const checkpointed = saved as { id: MessageId } | null // note: assigned in the save closure, which TypeScript does not follow
+    if (checkpointed !== null) deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, { content: stream.deltas.join(''), status: 'pending', error: { content: error instanceof OllamaError ? error.message : 'Something went wrong on the server.' } })
     if (error instanceof OllamaError) streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
     else {
       deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
@@ -195,6 +199,11 @@ async function whyNoConnection(connections: Connections, model: string): Promise
 function toChatMessage(message: Pick<Message, 'role' | 'content' | 'images'>): ChatMessage {
   const images = message.images?.filter((image): image is string => typeof image === 'string')
   return { role: message.role, content: message.content, ...(images !== undefined && images.length > 0 ? { images } : {}) }
+}
+
+/** A checkpoint is unfinished until the final store: after a crash it shows as cut off. */
+function statusOf(stats: Record<string, unknown>): MessageStatus {
+  return stats.partial === true ? 'pending' : stats.cancelled === true ? 'cancelled' : 'done'
 }
 
 function titleFrom(content: string): string {

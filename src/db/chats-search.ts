@@ -5,7 +5,7 @@
  * memory only (never written, never logged), in a cache bounded by users and by characters, least
  * recently searched evicted first. The repository owns it: callers never see it.
  */
-import type { Chat } from './chats.ts'
+import type { Chat } from './chat-tree.ts'
 import type { ChatId, UserId } from './ids.ts'
 
 /** One chat as search sees it: its listing fields and everything searchable, lower-cased. */

@@ -1,37 +1,22 @@
+/**
+ * The chat repository: a user's chats, each a tree of messages (chat-tree.ts), sealed per field.
+ * Every lookup names the owner, so another user's chat id finds nothing. Appending a message is
+ * one insert and one small chat-row update whatever the chat's size; a whole-chat save rewrites
+ * only the messages that changed (chat-save.ts).
+ */
 import type { Database } from 'bun:sqlite'
 import type { AccountChanges } from './account-changes.ts'
-import type { DataKeyRepo } from './data-keys.ts'
+import { isSaveProblem, planChatSave, type SaveProblem } from './chat-save.ts'
+import {
+  EMPTY_SETTINGS, newestLeaf, pathTo, subtreeOf,
+  type Chat, type ChatContent, type ChatSettings, type ChatTree, type Message, type MessagePatch, type NewMessage,
+} from './chat-tree.ts'
 import { chatMatches, createChatSearchIndex, indexedChat, searchableText, type IndexedChat } from './chats-search.ts'
+import type { DataKeyRepo, KeyRing } from './data-keys.ts'
 import { createIdBlocks } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
+import { createMessageRows, messageRowId, messageTable } from './message-rows.ts'
 import { sealedTable } from './sealed-table.ts'
-
-export type Chat = {
-  id: ChatId
-  userId: UserId
-  title: string
-  pinned: boolean
-  archived: boolean
-  createdAt: number
-  updatedAt: number
-}
-
-export type MessageRole = 'system' | 'user' | 'assistant'
-
-export type Message = {
-  id: MessageId
-  chatId: ChatId
-  parentId: MessageId | null
-  role: MessageRole
-  model: string | null
-  content: string
-  images: unknown[] | null
-  artifacts: unknown | null
-  stats: Record<string, unknown> | null
-  createdAt: number
-}
-
-export type NewMessage = Pick<Message, 'role' | 'content'> & Partial<Pick<Message, 'parentId' | 'model' | 'images' | 'artifacts' | 'stats'>>
 
 /** Which of a user's chats a listing shows: the live ones (not archived), archived, or pinned and live. */
 export type ChatFilter = 'live' | 'archived' | 'pinned'
@@ -40,30 +25,39 @@ export type Page = { limit: number; offset: number }
 /** Every row: SQLite reads a negative LIMIT as none. */
 export const ALL_ROWS: Page = { limit: -1, offset: 0 }
 
-/** A change to a chat: a new title, and the whole linear conversation as the client holds it. */
-export type ChatUpdate = { title?: string; conversation?: readonly NewMessage[] }
+/** An id and times from elsewhere (an import), and the flags it had there. */
+export type ImportedChat = { id: ChatId; createdAt: number; updatedAt: number; pinned?: boolean; archived?: boolean }
 
-const chatTable = sealedTable('chat', { title: 'text' })
-const messageTable = sealedTable('message', { model: 'text', content: 'text', images: 'json', artifacts: 'json', stats: 'json' })
+/** What a whole-chat save did: how many message rows it inserted, rewrote and removed. */
+export type SaveCounts = { inserted: number; rewritten: number; removed: number }
+export type SaveResult = { ok: true; chat: Chat; counts: SaveCounts } | { ok: false; reason: 'chat_not_found' } | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
 
-type ChatRow = { seq: number; id: string; user_id: string; title: Uint8Array; pinned: number; archived: number; created_at: number; updated_at: number }
-type ContentRow = { chat_seq: number; id: number; content: Uint8Array }
-type MessageRow = {
-  id: number; parent_id: number | null; role: MessageRole; created_at: number
-  model: Uint8Array | null; content: Uint8Array; images: Uint8Array | null; artifacts: Uint8Array | null; stats: Uint8Array | null
+const chatTable = sealedTable('chat', { title: 'text', models: 'json', params: 'json', system: 'text', tags: 'json', extra: 'json' })
+
+type ChatRow = {
+  seq: number; id: string; user_id: string; title: Uint8Array; pinned: number; archived: number
+  folder_id: string | null; current_id: number | null; created_at: number; updated_at: number
 }
+type SettingsRow = { models: Uint8Array | null; params: Uint8Array | null; system: Uint8Array | null; tags: Uint8Array | null; extra: Uint8Array | null }
+type ContentRow = { chat_seq: number; chat_id: string; id: number; content: Uint8Array }
 
 /** Chats and their messages; deletions are announced to `changes`, so answers streaming into them stop. */
 export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
-  const chatColumns = 'seq, id, user_id, title, pinned, archived, created_at, updated_at'
+  const chatColumns = 'seq, id, user_id, title, pinned, archived, folder_id, current_id, created_at, updated_at'
   const messageIds = createIdBlocks(db, 'message')
-  const insertChatRow = db.query<void, [string, string, Uint8Array, number, number]>(
-    'INSERT INTO chat (id, user_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
+  const rows = createMessageRows(db)
+  const insertChatRow = db.query<void, [string, string, Uint8Array, number, number, number, number, string | null, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array | null]>(
+    `INSERT INTO chat (id, user_id, title, pinned, archived, created_at, updated_at, folder_id, models, params, system, tags, extra)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const selectChat = db.query<ChatRow, [string, string]>(`SELECT ${chatColumns} FROM chat WHERE id = ? AND user_id = ?`)
+  const selectSettings = db.query<SettingsRow, [number]>('SELECT models, params, system, tags, extra FROM chat WHERE seq = ?')
   const selectChatPage = db.query<ChatRow, [string, number, number]>(
     `SELECT ${chatColumns} FROM chat WHERE user_id = ? ORDER BY updated_at DESC, id LIMIT ? OFFSET ?`)
   const updateTitle = db.query<void, [Uint8Array, number, string, string]>('UPDATE chat SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?')
-  const touchChat = db.query<void, [number, number]>('UPDATE chat SET updated_at = ? WHERE seq = ?')
+  const updateChatContent = db.query<void, [Uint8Array, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array | null, string | null, number | null, number, number]>(
+    'UPDATE chat SET title = ?, models = ?, params = ?, system = ?, tags = ?, extra = ?, folder_id = ?, current_id = ?, updated_at = ? WHERE seq = ?')
+  const touchChat = db.query<void, [number, number | null, number]>('UPDATE chat SET updated_at = ?, current_id = ? WHERE seq = ?')
+  const updateCurrent = db.query<void, [number | null, number]>('UPDATE chat SET current_id = ? WHERE seq = ?')
   const deleteChatRow = db.query<void, [string, string]>('DELETE FROM chat WHERE id = ? AND user_id = ?')
   const deleteChatsOfUser = db.query<void, [string]>('DELETE FROM chat WHERE user_id = ?')
   // note: ordered by seq as the tie-break so chat_by_user_listing (003) serves each page, offset included.
@@ -76,21 +70,11 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   }
   const selectAllChats = db.query<ChatRow, [string]>(`SELECT ${chatColumns} FROM chat WHERE user_id = ?`)
   const selectAllContents = db.query<ContentRow, [string]>(`
-    SELECT m.chat_seq, m.id, m.content FROM chat c JOIN message m ON m.chat_seq = c.seq WHERE c.user_id = ?`)
-  const selectChatContents = db.query<ContentRow, [number]>('SELECT chat_seq, id, content FROM message WHERE chat_seq = ?')
+    SELECT m.chat_seq, c.id AS chat_id, m.id, m.content FROM chat c JOIN message m ON m.chat_seq = c.seq WHERE c.user_id = ?`)
+  const selectChatContents = db.query<ContentRow, [number]>(
+    'SELECT m.chat_seq, c.id AS chat_id, m.id, m.content FROM message m JOIN chat c ON c.seq = m.chat_seq WHERE m.chat_seq = ?')
   const updatePinned = db.query<void, [number, string, string]>('UPDATE chat SET pinned = ? WHERE id = ? AND user_id = ?')
   const updateArchived = db.query<void, [number, string, string]>('UPDATE chat SET archived = ? WHERE id = ? AND user_id = ?')
-  const selectLastMessage = db.query<{ n: number; last: number | null }, [number]>(
-    'SELECT count(*) AS n, max(id) AS last FROM message WHERE chat_seq = ?')
-  const insertMessage = db.query<void, [number, number, number | null, MessageRole, Uint8Array | null, Uint8Array, Uint8Array | null, Uint8Array | null, Uint8Array | null, number]>(
-    `INSERT INTO message (id, chat_seq, parent_id, role, model, content, images, artifacts, stats, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-  const updateMessageContent = db.query<void, [Uint8Array, Uint8Array | null, number, string, string]>(`
-    UPDATE message SET content = ?, stats = ? WHERE id = ? AND chat_seq = (SELECT seq FROM chat WHERE id = ? AND user_id = ?)`)
-  const selectMessages = db.query<MessageRow, [string, string]>(`
-    SELECT m.id, m.parent_id, m.role, m.model, m.content, m.images, m.artifacts, m.stats, m.created_at
-    FROM chat c JOIN message m ON m.chat_seq = c.seq
-    WHERE c.id = ? AND c.user_id = ? ORDER BY m.id`)
 
   const search = createChatSearchIndex()
 
@@ -98,39 +82,6 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   function afterWrite(owner: UserId, apply: () => void): void {
     if (db.inTransaction) search.forgetUser(owner)
     else apply()
-  }
-
-  /** Inserts one message into the chat row's conversation; call inside a transaction. */
-  function insertMessageRow(owner: UserId, chat: { seq: number; id: ChatId }, input: NewMessage, at: number): Message {
-    const id = messageIds.allocate() as MessageId
-    const message: Message = {
-      id, chatId: chat.id, parentId: input.parentId ?? null, role: input.role, model: input.model ?? null, content: input.content,
-      images: input.images ?? null, artifacts: input.artifacts ?? null, stats: input.stats ?? null, createdAt: at,
-    }
-    const sealed = messageTable.seal(id, message, keys.keysForOwner(owner))
-    insertMessage.run(id, chat.seq, message.parentId, message.role, sealed.model, sealed.content!, sealed.images, sealed.artifacts, sealed.stats, at)
-    return message
-  }
-
-  /** Inserts a chat with its messages in order, each the child of the one before, in one transaction; `given` fixes its id and times. */
-  function insertChat(owner: UserId, title: string, messages: readonly NewMessage[], given?: { id: ChatId; createdAt: number; updatedAt: number }): { chat: Chat; messages: Message[] } {
-    const id = given?.id ?? newChatId()
-    const at = given?.createdAt ?? now()
-    const updatedAt = given?.updatedAt ?? at
-    const chat: Chat = { id, userId: owner, title, pinned: false, archived: false, createdAt: at, updatedAt }
-    const sealedTitle = chatTable.sealColumn('title', id, title, keys.keysForOwner(owner))!
-    const insertedMessages: Message[] = []
-    writeMessages(() => {
-      const { lastInsertRowid } = insertChatRow.run(id, owner, sealedTitle, at, updatedAt)
-      let parentId: MessageId | null = null
-      for (const input of messages) {
-        const inserted = insertMessageRow(owner, { seq: Number(lastInsertRowid), id }, { ...input, parentId: input.parentId ?? parentId }, at)
-        insertedMessages.push(inserted)
-        parentId = inserted.id
-      }
-    })
-    afterWrite(owner, () => search.noteNewChat(chat, messages.map((message) => message.content)))
-    return { chat, messages: insertedMessages }
   }
 
   /** Runs a write that may allocate message ids, forgetting the id block if it rolls back. */
@@ -143,15 +94,87 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     }
   }
 
+  const allocate = () => messageIds.allocate() as MessageId
+
+  /** A client id for a message the server makes: its internal id, unless the chat already uses that. */
+  const serverUid = (chatSeq: number, id: MessageId) => (rows.idOfUid(chatSeq, String(id)) === null ? String(id) : crypto.randomUUID())
+
+  /** Inserts one message under `parentId` (undefined: the chat's selected leaf) and selects it; call inside a transaction. */
+  function appendMessage(owner: UserId, chat: ChatRow, input: NewMessage, at: number): Message {
+    const id = allocate()
+    const message: Message = {
+      id, uid: input.uid ?? serverUid(chat.seq, id), chatId: chat.id as ChatId,
+      parentId: input.parentId === undefined ? chat.current_id as MessageId | null : input.parentId,
+      role: input.role, model: input.model ?? null, content: input.content, images: input.images ?? null, artifacts: input.artifacts ?? null,
+      stats: input.stats ?? null, status: input.status ?? null, error: input.error ?? null, usage: input.usage ?? null,
+      sources: input.sources ?? null, files: input.files ?? null, extra: input.extra ?? null, createdAt: input.createdAt ?? at,
+    }
+    rows.insert(chat.seq, message, keys.keysForOwner(owner))
+    chat.current_id = id
+    return message
+  }
+
+  /** Seals a chat's settings for its row. */
+  function sealSettings(chatId: ChatId, settings: ChatSettings, ring: KeyRing) {
+    const sealed = chatTable.seal(chatId, { title: null, ...settings }, ring)
+    return [sealed.models, sealed.params, sealed.system, sealed.tags, sealed.extra] as const
+  }
+
+  function openSettings(row: ChatRow): ChatSettings {
+    const sealed = selectSettings.get(row.seq)!
+    const ring = keys.keysForOwner(row.user_id)
+    const open = <K extends keyof SettingsRow>(column: K) => chatTable.openColumn(column, row.id, sealed[column], ring)
+    return {
+      models: open('models') as unknown[] | null, params: open('params') as Record<string, unknown> | null, system: open('system'),
+      tags: open('tags') as unknown[] | null, extra: open('extra') as Record<string, unknown> | null,
+    }
+  }
+
+  /** Inserts a chat with the given content; `given` fixes its id, times and flags. Call inside writeMessages. */
+  function insertChatRows(owner: UserId, content: ChatContent, given?: ImportedChat): { chat: Chat; row: ChatRow; messages: Message[] } {
+    const id = given?.id ?? newChatId()
+    const at = given?.createdAt ?? now()
+    const updatedAt = given?.updatedAt ?? at
+    const ring = keys.keysForOwner(owner)
+    const title = content.title ?? 'New Chat'
+    const settings = { ...EMPTY_SETTINGS, ...content.settings }
+    const { lastInsertRowid } = insertChatRow.run(id, owner, chatTable.sealColumn('title', id, title, ring)!, given?.pinned ? 1 : 0, given?.archived ? 1 : 0,
+      at, updatedAt, content.folderId ?? null, ...sealSettings(id, settings, ring))
+    const seq = Number(lastInsertRowid)
+    let messages: Message[] = []
+    let currentId: MessageId | null = null
+    if (content.messages !== undefined) {
+      const plan = planChatSave(id, [], null, content.messages, allocate, at)
+      if (isSaveProblem(plan)) throw new BadTreeError(plan)
+      for (const message of plan.inserts) rows.insert(seq, message, ring)
+      updateCurrent.run(plan.currentId, seq)
+      messages = plan.inserts
+      currentId = plan.currentId
+    }
+    const chat: Chat = {
+      id, userId: owner, title, pinned: given?.pinned ?? false, archived: given?.archived ?? false, folderId: content.folderId ?? null,
+      currentId, createdAt: at, updatedAt,
+    }
+    const row: ChatRow = { seq, id, user_id: owner, title: new Uint8Array(), pinned: 0, archived: 0, folder_id: chat.folderId, current_id: currentId, created_at: at, updated_at: updatedAt }
+    return { chat, row, messages }
+  }
+
+  /** Creates a chat with the given content in one transaction. */
+  function insertChat(owner: UserId, content: ChatContent, given?: ImportedChat): Chat {
+    const { chat, messages } = writeMessages(() => insertChatRows(owner, content, given))
+    afterWrite(owner, () => search.noteNewChat(chat, messages.map((message) => message.content)))
+    return chat
+  }
+
   /** Decrypts every chat of the owner with its message contents, for the search index. */
   function loadSearchable(owner: UserId): IndexedChat[] {
     const ring = keys.keysForOwner(owner)
     const contents = new Map<number, string[]>()
     for (const row of selectAllContents.all(owner)) {
-      const { content } = messageTable.open(row.id, { content: row.content, model: null, images: null, artifacts: null, stats: null }, ring)
+      const content = messageTable.openColumn('content', messageRowId(row.chat_id as ChatId, row.id), row.content, ring)!
       const list = contents.get(row.chat_seq)
-      if (list === undefined) contents.set(row.chat_seq, [content!])
-      else list.push(content!)
+      if (list === undefined) contents.set(row.chat_seq, [content])
+      else list.push(content)
     }
     return selectAllChats.all(owner).map((row) => indexedChat(toChat(row), contents.get(row.seq) ?? []))
   }
@@ -161,7 +184,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     const row = selectChat.get(chatId, owner)
     if (row === null) return null
     const ring = keys.keysForOwner(owner)
-    const contents = selectChatContents.all(row.seq).map((message) => messageTable.openColumn('content', message.id, message.content, ring)!)
+    const contents = selectChatContents.all(row.seq).map((message) => messageTable.openColumn('content', messageRowId(chatId, message.id), message.content, ring)!)
     return indexedChat(toChat(row), contents)
   }
 
@@ -179,13 +202,60 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   function chatFields(row: ChatRow): Omit<Chat, 'title'> {
     return {
       id: row.id as ChatId, userId: row.user_id as UserId, pinned: row.pinned === 1, archived: row.archived === 1,
-      createdAt: row.created_at, updatedAt: row.updated_at,
+      folderId: row.folder_id, currentId: row.current_id as MessageId | null, createdAt: row.created_at, updatedAt: row.updated_at,
     }
   }
 
   function toChat(row: ChatRow): Chat {
-    const { title } = chatTable.open(row.id, row, keys.keysForOwner(row.user_id))
-    return { ...chatFields(row), title: title! }
+    return { ...chatFields(row), title: chatTable.openColumn('title', row.id, row.title, keys.keysForOwner(row.user_id))! }
+  }
+
+  /** Opens the owner's whole chat; null when it is not theirs. */
+  function readTree(owner: UserId, chatId: ChatId): ChatTree | null {
+    const row = selectChat.get(chatId, owner)
+    if (row === null) return null
+    return { chat: toChat(row), settings: openSettings(row), messages: rows.list(row.seq, row.id as ChatId, keys.keysForOwner(owner)) }
+  }
+
+  /** Applies a whole-chat save in one transaction; see saveChatForUser. */
+  function save(owner: UserId, chatId: ChatId, content: ChatContent): SaveResult {
+    const ring = keys.keysForOwner(owner)
+    const at = now()
+    const result = writeMessages((): SaveResult => {
+      const row = selectChat.get(chatId, owner)
+      if (row === null) return { ok: false, reason: 'chat_not_found' }
+      let currentId = row.current_id as MessageId | null
+      const counts: SaveCounts = { inserted: 0, rewritten: 0, removed: 0 }
+      if (content.messages !== undefined) {
+        const stored = rows.list(row.seq, chatId, ring)
+        const plan = planChatSave(chatId, stored, currentId, content.messages, allocate, at)
+        if (isSaveProblem(plan)) throw new BadTreeError(plan)
+        for (const id of plan.removes) rows.remove(row.seq, id)
+        for (const message of plan.rewrites) rows.rewrite(row.seq, message, ring)
+        for (const message of plan.inserts) rows.insert(row.seq, message, ring)
+        counts.inserted = plan.inserts.length
+        counts.rewritten = plan.rewrites.length
+        counts.removed = plan.removes.length
+        currentId = plan.currentId
+      }
+      const storedSettings = openSettings(row)
+      const incoming = content.settings ?? {}
+      const settings: ChatSettings = {
+        ...storedSettings, ...incoming,
+        extra: incoming.extra === undefined ? storedSettings.extra : { ...storedSettings.extra, ...incoming.extra },
+      }
+      const title = content.title ?? toChat(row).title
+      const folderId = content.folderId === undefined ? row.folder_id : content.folderId
+      updateChatContent.run(chatTable.sealColumn('title', chatId, title, ring)!, ...sealSettings(chatId, settings, ring), folderId, currentId, at, row.seq)
+      return { ok: true, chat: { ...chatFields(row), title, folderId, currentId, updatedAt: at }, counts }
+    })
+    if (result.ok) {
+      afterWrite(owner, () => {
+        search.noteChange(owner, chatId, { title: result.chat.title, updatedAt: at })
+        if (result.counts.inserted + result.counts.rewritten + result.counts.removed > 0) search.noteRewrite(owner, chatId)
+      })
+    }
+    return result
   }
 
   return {
@@ -193,15 +263,31 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * Creates a chat owned by the user, with the given messages in order, each the child of the one
      * before. `imported` keeps an id and times from elsewhere (an import).
      */
-    createChat(owner: UserId, title: string, messages: readonly NewMessage[] = [], imported?: { id: ChatId; createdAt: number; updatedAt: number }): Chat {
-      return insertChat(owner, title, messages, imported).chat
+    createChat(owner: UserId, title: string, messages: readonly NewMessage[] = [], imported?: ImportedChat): Chat {
+      const list = messages.map((message) => ({ ...message, uid: message.uid ?? null, createdAt: message.createdAt ?? null }))
+      return insertChat(owner, { title, messages: { kind: 'list', messages: list } }, imported)
+    },
+
+    /**
+     * Creates a chat owned by the user from a whole chat as a client holds it (a tree, its settings);
+     * `imported` keeps an id, times and flags from elsewhere. Throws BadTreeError for a tree the
+     * edge should have refused (a parent not listed before its child, an id twice).
+     */
+    createChatFromContent(owner: UserId, content: ChatContent, imported?: ImportedChat): Chat {
+      return insertChat(owner, content, imported)
     },
 
     /** Creates the chat `id` (from `newChatId`) with its first message, in one transaction; returns both. */
     startChat(owner: UserId, id: ChatId, title: string, first: NewMessage): { chat: Chat; message: Message } {
       const at = now()
-      const { chat, messages } = insertChat(owner, title, [first], { id, createdAt: at, updatedAt: at })
-      return { chat, message: messages[0]! }
+      const created = writeMessages(() => {
+        const { chat, row } = insertChatRows(owner, { title }, { id, createdAt: at, updatedAt: at })
+        const message = appendMessage(owner, row, first, at)
+        updateCurrent.run(message.id, row.seq)
+        return { chat: { ...chat, currentId: message.id }, message }
+      })
+      afterWrite(owner, () => search.noteNewChat(created.chat, [created.message.content]))
+      return created
     },
 
     /** Returns the owner's chat, or null when it does not exist or belongs to someone else. */
@@ -225,8 +311,9 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     },
 
     /**
-     * Lists one page of the owner's live chats whose title or any message contains the text, ignoring
-     * case, most recently updated first. Decrypts the owner's chats once into a memory-only index.
+     * Lists one page of the owner's live chats whose title or any message (of any branch) contains
+     * the text, ignoring case, most recently updated first. Decrypts the owner's chats once into a
+     * memory-only index.
      */
     searchChatsForUser(owner: UserId, text: string, page: Page): Chat[] {
       const query = searchableText(text)
@@ -250,28 +337,18 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     },
 
     /**
-     * Applies a client's copy of the owner's chat: the new title, and the messages of its linear
-     * conversation past those already stored, appended in order, each the child of the one before.
-     * Earlier messages are never rewritten. Returns the chat, or null when it is not theirs.
+     * Replaces the owner's chat with a whole chat as a client holds it, as Open WebUI does: fields
+     * left undefined keep what is stored (`settings.extra` merges key by key); when messages are
+     * given, new ones are inserted, changed ones rewritten (only those), and stored ones not given
+     * removed. Safe to retry: the same save twice writes no message the second time.
      */
-    updateChatForUser(owner: UserId, chatId: ChatId, update: ChatUpdate): Chat | null {
-      const ring = keys.keysForOwner(owner)
-      const at = now()
-      const added = writeMessages((): string[] | null => {
-        const chat = selectChat.get(chatId, owner)
-        if (chat === null) return null
-        if (update.title !== undefined) updateTitle.run(chatTable.sealColumn('title', chatId, update.title, ring)!, at, chatId, owner)
-        const stored = selectLastMessage.get(chat.seq)!
-        const fresh = (update.conversation ?? []).slice(stored.n)
-        let parentId = stored.last as MessageId | null
-        for (const input of fresh) parentId = insertMessageRow(owner, { seq: chat.seq, id: chatId }, { ...input, parentId: input.parentId ?? parentId }, at).id
-        if (fresh.length > 0) touchChat.run(at, chat.seq)
-        return fresh.map((message) => message.content)
-      })
-      if (added === null) return null
-      const changed = update.title !== undefined || added.length > 0
-      if (changed) afterWrite(owner, () => search.noteChange(owner, chatId, { ...(update.title === undefined ? {} : { title: update.title }), updatedAt: at, addedContents: added }))
-      return findChat(owner, chatId)
+    saveChatForUser(owner: UserId, chatId: ChatId, content: ChatContent): SaveResult {
+      try {
+        return save(owner, chatId, content)
+      } catch (error) {
+        if (error instanceof BadTreeError) return { ok: false, reason: 'bad_tree', ...error.problem }
+        throw error
+      }
     },
 
     /** Pins or unpins the owner's chat and returns it, or null when it is not theirs. */
@@ -306,16 +383,18 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     },
 
     /**
-     * Appends a message to the owner's chat and returns it, or null when the chat is not theirs.
-     * Costs one insert whatever the chat's length: earlier messages are never rewritten.
+     * Adds a message to the owner's chat under `input.parentId` (undefined: under the selected
+     * leaf; null: a new root), selects it, and returns it; null when the chat is not theirs or the
+     * parent is not in it. Costs one insert whatever the chat's size.
      */
     addMessage(owner: UserId, chatId: ChatId, input: NewMessage): Message | null {
       const message = writeMessages((): Message | null => {
         const chat = selectChat.get(chatId, owner)
         if (chat === null) return null
+        if (input.parentId !== undefined && input.parentId !== null && !rows.has(chat.seq, input.parentId)) return null
         const at = now()
-        const inserted = insertMessageRow(owner, { seq: chat.seq, id: chatId }, input, at)
-        touchChat.run(at, chat.seq)
+        const inserted = appendMessage(owner, chat, input, at)
+        touchChat.run(at, inserted.id, chat.seq)
         return inserted
       })
       if (message !== null) afterWrite(owner, () => search.noteChange(owner, chatId, { updatedAt: message.createdAt, addedContents: [message.content] }))
@@ -323,33 +402,102 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     },
 
     /**
-     * Rewrites the content and stats of one message in the owner's chat: the answer in progress,
-     * checkpointed while it streams. Returns false when the message is not in a chat of theirs.
+     * Rewrites some fields of one message in the owner's chat: the answer in progress, checkpointed
+     * while it streams, then finished, cancelled or failed. Returns false when the message is not
+     * in a chat of theirs.
      */
-    replaceMessageContentForUser(owner: UserId, chatId: ChatId, messageId: MessageId, update: Pick<Message, 'content' | 'stats'>): boolean {
+    replaceMessageContentForUser(owner: UserId, chatId: ChatId, messageId: MessageId, patch: MessagePatch): boolean {
       const ring = keys.keysForOwner(owner)
-      const content = messageTable.sealColumn('content', messageId, update.content, ring)!
-      const stats = messageTable.sealColumn('stats', messageId, update.stats, ring)
-      if (updateMessageContent.run(content, stats, messageId, chatId, owner).changes !== 1) return false
+      const isWritten = db.transaction(() => {
+        const chat = selectChat.get(chatId, owner)
+        const stored = chat === null ? null : rows.find(chat.seq, chatId, messageId, ring)
+        if (chat === null || stored === null) return false
+        rows.rewrite(chat.seq, { ...stored, ...patch }, ring)
+        return true
+      }).immediate()
       // note: an answer is rewritten every second while it streams: only its chat is read again, at the next search.
-      afterWrite(owner, () => search.noteRewrite(owner, chatId))
+      if (isWritten) afterWrite(owner, () => search.noteRewrite(owner, chatId))
+      return isWritten
+    },
+
+    /** Selects the leaf the chat shows; false when the chat is not theirs or holds no such message. */
+    setCurrentMessage(owner: UserId, chatId: ChatId, messageId: MessageId): boolean {
+      const chat = selectChat.get(chatId, owner)
+      if (chat === null || !rows.shapes(chat.seq).some((message) => message.id === messageId)) return false
+      updateCurrent.run(messageId, chat.seq)
       return true
     },
 
-    /** Returns the messages of the owner's chat in order; empty when the chat is not theirs. */
-    listMessagesInChat(owner: UserId, chatId: ChatId): Message[] {
-      const rows = selectMessages.all(chatId, owner)
-      if (rows.length === 0) return []
-      const ring = keys.keysForOwner(owner)
-      return rows.map((row) => {
-        const plain = messageTable.open(row.id, row, ring)
-        return {
-          id: row.id as MessageId, chatId, parentId: row.parent_id as MessageId | null, role: row.role,
-          model: plain.model, content: plain.content!, images: plain.images as unknown[] | null, artifacts: plain.artifacts,
-          stats: plain.stats as Record<string, unknown> | null, createdAt: row.created_at,
-        }
-      })
+    /** Returns the internal id of the message the client calls `uid` in the owner's chat, or null. */
+    findMessageIdByUid(owner: UserId, chatId: ChatId, uid: string): MessageId | null {
+      const chat = selectChat.get(chatId, owner)
+      return chat === null ? null : rows.idOfUid(chat.seq, uid)
     },
+
+    /**
+     * Removes the message the client calls `uid` and everything under it; when the selected leaf
+     * went with it, the parent's newest branch is selected. Returns how many messages went, or
+     * null when the chat is not theirs or holds no such message.
+     */
+    deleteMessageSubtree(owner: UserId, chatId: ChatId, uid: string): number | null {
+      const removed = db.transaction((): number | null => {
+        const chat = selectChat.get(chatId, owner)
+        if (chat === null) return null
+        const shapes = rows.shapes(chat.seq)
+        const target = shapes.find((message) => message.uid === uid)
+        if (target === undefined) return null
+        const gone = new Set(subtreeOf(shapes, target.id))
+        for (const id of gone) rows.remove(chat.seq, id)
+        const isSelectionGone = chat.current_id !== null && gone.has(chat.current_id as MessageId)
+        const left = shapes.filter((message) => !gone.has(message.id))
+        touchChat.run(now(), isSelectionGone ? newestLeaf(left, target.parentId) : chat.current_id, chat.seq)
+        return gone.size
+      }).immediate()
+      if (removed !== null) afterWrite(owner, () => search.noteRewrite(owner, chatId))
+      return removed
+    },
+
+    /** Copies the owner's chat, every branch and setting, under a new id and title (not archived); null when it is not theirs. */
+    cloneChat(owner: UserId, chatId: ChatId, title: string): Chat | null {
+      const tree = readTree(owner, chatId)
+      if (tree === null) return null
+      const uidOf = new Map(tree.messages.map((message) => [message.id, message.uid]))
+      const current = tree.chat.currentId === null ? null : uidOf.get(tree.chat.currentId) ?? null
+      return insertChat(owner, {
+        // note: as Open WebUI, the copy names where it came from and the message it branched at.
+        title, settings: { ...tree.settings, extra: { ...tree.settings.extra, originalChatId: chatId, branchPointMessageId: current } }, folderId: tree.chat.folderId,
+        messages: {
+          kind: 'tree', currentUid: current,
+          messages: tree.messages.map((message) => ({ ...message, parentUid: message.parentId === null ? null : uidOf.get(message.parentId)! })),
+        },
+      }, { id: newChatId(), createdAt: now(), updatedAt: now(), pinned: tree.chat.pinned })
+    },
+
+    /** Opens the owner's whole chat: its settings and every message of every branch; null when it is not theirs. */
+    readChatTree(owner: UserId, chatId: ChatId): ChatTree | null {
+      return readTree(owner, chatId)
+    },
+
+    /** Returns every message of the owner's chat (all branches) by id; empty when the chat is not theirs. */
+    listMessagesInChat(owner: UserId, chatId: ChatId): Message[] {
+      const chat = selectChat.get(chatId, owner)
+      return chat === null ? [] : rows.list(chat.seq, chatId, keys.keysForOwner(owner))
+    },
+
+    /** Returns the messages from the root to the selected leaf: the conversation the user sees. */
+    listCurrentPath(owner: UserId, chatId: ChatId): Message[] {
+      const chat = selectChat.get(chatId, owner)
+      if (chat === null) return []
+      return pathTo(rows.list(chat.seq, chatId, keys.keysForOwner(owner)), chat.current_id as MessageId | null)
+    },
+  }
+}
+
+/** A tree that reached the repository without passing the edge's checks. */
+export class BadTreeError extends Error {
+  constructor(readonly problem: SaveProblem) {
+    super(`The chat's message tree is not valid (${problem.problem}).`)
+    this.name = 'BadTreeError'
   }
 }
 

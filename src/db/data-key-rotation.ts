@@ -70,7 +70,7 @@ export function createDataKeyRotator(db: Database, dataKeys: DataKeyRepo) {
   function stepMessages(owner: OwnerId, ring: KeyRing, limit: number): number {
     const chatKey = `${owner}\0chat-cursor`
     const select = db.query<Record<string, unknown>, [Uint8Array, number, number, number]>(
-      `SELECT t.id AS k, t.id AS row_id, ${messagePlace.columns.map((column) => `t.${column}`).join(', ')} FROM message t
+      `SELECT t.id AS k, ${messagePlace.rowId} AS row_id, ${messagePlace.columns.map((column) => `t.${column}`).join(', ')} FROM ${messagePlace.from}
        WHERE t.chat_seq = ?2 AND t.id > ?3 AND ${stale(messagePlace.columns)} ORDER BY t.id LIMIT ?4`)
     let done = 0
     for (const { seq } of chatsOf.all(owner, cursors.get(chatKey) ?? 0)) {

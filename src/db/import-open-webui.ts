@@ -50,11 +50,11 @@ export function importOpenWebUi(store: Store, source: OpenWebUiSource): ImportRe
         continue
       }
       const id = taken ? newChatId() : chat.id
-      store.chats.createChat(owner, chat.title, chat.messages, { id, createdAt: chat.createdAt, updatedAt: chat.updatedAt })
+      store.chats.createChatFromContent(owner, { ...chat.content, title: chat.title }, { id, createdAt: chat.createdAt, updatedAt: chat.updatedAt })
       if (chat.pinned) store.chats.setChatPinned(owner, id, true)
       if (chat.archived) store.chats.setChatArchived(owner, id, true)
       counts.chatsImported++
-      counts.messagesImported += chat.messages.length
+      counts.messagesImported += chat.messageCount
     }
   })
   return { counts, notes }

@@ -20,6 +20,7 @@ import { createGroupRepo } from './groups.ts'
 import { createIdentityRepo } from './identities.ts'
 import { readKeyCheck, writeKeyCheck } from './key-check.ts'
 import { rotateMasterKey } from './master-key-rotation.ts'
+import { resealLegacyMessages } from './message-aad-upgrade.ts'
 import { migrate } from './migrate.ts'
 import { createOidcSessionRepo } from './oidc-sessions.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
@@ -133,6 +134,7 @@ export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () =
 function createStore(db: Database, masterKey: Uint8Array, now: () => number, info: StoreInfo) {
   const dataKeys = createDataKeyRepo(db, masterKey, now)
   const accountChanges = createAccountChanges()
+  resealLegacyMessages(db, dataKeys)
   return {
     db,
     info,

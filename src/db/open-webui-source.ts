@@ -11,12 +11,13 @@
  */
 import { Database } from 'bun:sqlite'
 import { createHash } from 'node:crypto'
-import type { MessageRole, NewMessage } from './chats.ts'
+import type { ChatContent } from './chat-tree.ts'
 import type { ChatId, UserId } from './ids.ts'
+import { readOpenWebUiChat } from './open-webui-chat.ts'
 import type { Role } from './users.ts'
 
 export type SourceUser = { sourceId: string; id: UserId; email: string; name: string; role: Role; createdAt: number; passwordHash: string | null }
-export type SourceChat = { sourceId: string; id: ChatId; ownerSourceId: string; title: string; createdAt: number; updatedAt: number; pinned: boolean; archived: boolean; messages: NewMessage[] }
+export type SourceChat = { sourceId: string; id: ChatId; ownerSourceId: string; title: string; createdAt: number; updatedAt: number; pinned: boolean; archived: boolean; content: ChatContent; messageCount: number }
 
 /** An open, checked source: its users, and its chats read again on every call. Close it when done. */
 export type OpenWebUiSource = {
@@ -39,7 +40,6 @@ const requiredColumns: Record<string, string[]> = {
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const bcryptPattern = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/
-const MAX_TEXT = 1_000_000
 
 /** Enclave's id for an Open WebUI id: the same when it is a UUID, else a UUID derived from it, so re-imports find it. */
 export function enclaveIdFor(kind: 'user' | 'chat', sourceId: string): string {
@@ -126,7 +126,7 @@ function* readChats(db: Database, owners: Set<string>): Generator<SourceChat> {
         title: text(row.title ?? 'New Chat', `chat ${sourceId} title`, 1000) || 'New Chat',
         createdAt: seconds(row.created_at, `chat ${sourceId} created_at`), updatedAt: seconds(row.updated_at, `chat ${sourceId} updated_at`),
         pinned: row.pinned === 1 || row.pinned === true, archived: row.archived === 1 || row.archived === true,
-        messages: messagesOf(row.chat, sourceId),
+        ...contentOf(row.chat, sourceId),
       }
     }
   } finally {
@@ -148,37 +148,17 @@ function seconds(value: unknown, what: string): number {
   return Math.floor(n * 1000)
 }
 
-type SourceMessage = { id?: unknown; parentId?: unknown; role?: unknown; content?: unknown; model?: unknown }
-
-/** The messages of the branch Open WebUI shows (currentId back to the root), else the flat `messages` list. */
-function messagesOf(raw: unknown, chatId: string): NewMessage[] {
-  let chat: { history?: { currentId?: unknown; messages?: Record<string, SourceMessage> }; messages?: SourceMessage[] }
+/** The chat as Open WebUI holds it: every branch, ids, the selected leaf, models, params and system prompt. */
+function contentOf(raw: unknown, chatId: string): { content: ChatContent; messageCount: number } {
+  let chat: unknown
   try {
-    chat = typeof raw === 'string' ? JSON.parse(raw) : (raw as typeof chat)
+    chat = typeof raw === 'string' ? JSON.parse(raw) : raw
   } catch {
     fail(`Chat ${chatId} holds JSON that does not parse.`)
   }
-  if (typeof chat !== 'object' || chat === null || Array.isArray(chat)) fail(`Chat ${chatId} is not a JSON object.`)
-  const history = chat.history
-  let path: SourceMessage[]
-  if (history !== undefined && history !== null && typeof history === 'object' && typeof history.messages === 'object' && history.messages !== null) {
-    path = []
-    const seen = new Set<string>()
-    for (let id = history.currentId; typeof id === 'string'; id = history.messages[id]?.parentId) {
-      if (seen.has(id)) fail(`Chat ${chatId} has a cycle in its message history.`)
-      seen.add(id)
-      const message = history.messages[id]
-      if (message === undefined) fail(`Chat ${chatId} refers to a message it does not hold.`)
-      path.unshift(message)
-    }
-  } else {
-    path = Array.isArray(chat.messages) ? chat.messages : []
-  }
-  return path.map((message) => {
-    const role = message.role
-    if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`Chat ${chatId} has a message with an unknown role.`)
-    const content = typeof message.content === 'string' ? message.content : message.content === undefined || message.content === null ? '' : JSON.stringify(message.content)
-    if (content.length > MAX_TEXT) fail(`Chat ${chatId} has a message over ${MAX_TEXT} characters.`)
-    return { role: role as MessageRole, content, model: typeof message.model === 'string' ? message.model.slice(0, 200) : null }
-  })
+  const read = readOpenWebUiChat(chat)
+  if (!read.ok) return fail(`Chat ${chatId}: ${read.detail}`)
+  // note: the row's title is the one Open WebUI lists; the copy inside the JSON may be stale.
+  const { title: _, ...content } = read.content
+  return { content, messageCount: content.messages?.messages.length ?? 0 }
 }

@@ -16,6 +16,16 @@ const MARKERS = {
   preference: 'MARKER-PREF-13c7',
   setting: 'MARKER-SETTING-b2d9',
   renamed: 'MARKER-RENAMED-6f11',
+  system: 'MARKER-SYSTEM-2d80',
+  param: 'MARKER-PARAM-71ac',
+  chatModel: 'MARKER-CHATMODEL-0b3e',
+  tag: 'MARKER-TAG-c9d1',
+  chatExtra: 'MARKER-CHATEXTRA-5e27',
+  messageExtra: 'MARKER-MSGEXTRA-8a40',
+  error: 'MARKER-ERROR-3f95',
+  usage: 'MARKER-USAGE-d6b2',
+  sources: 'MARKER-SOURCES-47e3',
+  files: 'MARKER-FILES-e01c',
 }
 
 let dataDir = ''
@@ -35,10 +45,22 @@ function fillStore(store: Store) {
       model: MARKERS.model, stats: { note: MARKERS.content }, images: [MARKERS.content],
     })
   }
+  const tree = store.chats.createChat(owner, MARKERS.title)
+  const saved = store.chats.saveChatForUser(owner, tree.id, {
+    settings: { system: MARKERS.system, params: { stop: [MARKERS.param] }, models: [MARKERS.chatModel], tags: [MARKERS.tag], extra: { files: [MARKERS.chatExtra] } },
+    messages: {
+      kind: 'tree', currentUid: 'b',
+      messages: [
+        { uid: 'a', parentUid: null, role: 'user', content: MARKERS.content, createdAt: null, extra: { statusHistory: [MARKERS.messageExtra] }, files: [MARKERS.files] },
+        { uid: 'b', parentUid: 'a', role: 'assistant', content: MARKERS.content, createdAt: null, status: 'done', error: { content: MARKERS.error }, usage: { note: MARKERS.usage }, sources: [MARKERS.sources] },
+      ],
+    },
+  })
+  expect(saved.ok).toBe(true)
   store.settings.writeSetting('connections', { apiKey: MARKERS.setting })
   store.users.renameUser(owner, MARKERS.renamed)
   store.chats.renameChat(owner, chat.id, MARKERS.renamed)
-  return { owner, chatId: chat.id }
+  return { owner, chatId: chat.id, treeId: tree.id }
 }
 
 /** Returns every marker found in the database files that exist, as UTF-8 or UTF-16LE. */
@@ -77,7 +99,7 @@ test('no marker appears in enclave.db, -wal or -shm, before or after close', () 
 test('the data is really there: reopening reads every marker back', () => {
   const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
   const first = openStore({ dataDir, masterKey, now: Date.now })
-  const { owner, chatId } = fillStore(first)
+  const { owner, chatId, treeId } = fillStore(first)
   first.close()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
@@ -87,6 +109,12 @@ test('the data is really there: reopening reads every marker back', () => {
     const messages = store.chats.listMessagesInChat(owner, chatId)
     expect(messages.map((message) => message.content.split(' number ')[0])).toEqual(Array(50).fill(MARKERS.content))
     expect(store.settings.readSetting('connections')).toEqual({ apiKey: MARKERS.setting })
+    const tree = store.chats.readChatTree(owner, treeId)!
+    expect(tree.settings).toEqual({ system: MARKERS.system, params: { stop: [MARKERS.param] }, models: [MARKERS.chatModel], tags: [MARKERS.tag], extra: { files: [MARKERS.chatExtra] } })
+    expect(tree.messages.map((message) => [message.extra, message.files, message.error, message.usage, message.sources])).toEqual([
+      [{ statusHistory: [MARKERS.messageExtra] }, [MARKERS.files], null, null, null],
+      [null, null, { content: MARKERS.error }, { note: MARKERS.usage }, [MARKERS.sources]],
+    ])
   } finally {
     store.close()
   }

@@ -24,10 +24,11 @@ export const sealedPlaces: readonly SealedPlace[] = [
   { table: 'credential', columns: ['password_hash'], from: 'credential t', rowId: 't.user_id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   { table: 'session', columns: ['user_agent', 'ip'], from: 'session t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   { table: 'api_key', columns: ['name'], from: 'api_key t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
-  { table: 'chat', columns: ['title'], from: 'chat t', rowId: 't.id', owner: 't.user_id', cursor: 't.seq', ownedBy: 't.user_id = ?' },
+  { table: 'chat', columns: ['title', 'models', 'params', 'system', 'tags', 'extra'], from: 'chat t', rowId: 't.id', owner: 't.user_id', cursor: 't.seq', ownedBy: 't.user_id = ?' },
   {
-    table: 'message', columns: ['model', 'content', 'images', 'artifacts', 'stats'],
-    from: 'message t JOIN chat c ON c.seq = t.chat_seq', rowId: 't.id', owner: 'c.user_id', cursor: 't.id',
+    // note: a message's AAD binds its chat's id too (src/db/message-rows.ts).
+    table: 'message', columns: ['model', 'content', 'images', 'artifacts', 'stats', 'error', 'usage', 'sources', 'files', 'extra'],
+    from: 'message t JOIN chat c ON c.seq = t.chat_seq', rowId: "c.id || '/' || t.id", owner: 'c.user_id', cursor: 't.id',
     ownedBy: 't.chat_seq IN (SELECT seq FROM chat WHERE user_id = ?)',
   },
   { table: 'setting', columns: ['value'], from: 'setting t', rowId: 't.name', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },

@@ -24,9 +24,12 @@ function setup() {
   const first = store.chats.addMessage(ada.id, adaChat.id, { role: 'user', content: CONTENT, stats: { tokens: 3 } })!
   const second = store.chats.addMessage(ada.id, adaChat.id, { role: 'assistant', content: 'second', model: 'llama3' })!
   store.chats.addMessage(eve.id, eveChat.id, { role: 'user', content: 'eve says hi' })
+  const other = store.chats.addMessage(ada.id, adaOther.id, { role: 'user', content: 'in the other chat' })!
+  store.chats.saveChatForUser(ada.id, adaChat.id, { settings: { system: 'PLAINTEXT-SYSTEM' } })
+  store.chats.saveChatForUser(ada.id, adaOther.id, { settings: { system: 'another prompt' } })
   store.settings.writeSetting('connections', { url: 'PLAINTEXT-SETTING' })
   store.settings.writeSetting('features', { on: true })
-  return { store, ada, eve, adaChat, adaOther, eveChat, first, second }
+  return { store, ada, eve, adaChat, adaOther, eveChat, first, second, other }
 }
 
 const readBlob = (store: Store, table: string, column: string, key: string, id: string | number) =>
@@ -70,22 +73,31 @@ describe('a sealed value that was altered or moved fails to open, naming the pla
       (f) => f.store.chats.findChatForUser(f.eve.id, f.eveChat.id), (f) => ['chat', 'title', f.eveChat.id]],
     ['a flipped byte in message content',
       (f) => writeBlob(f.store, 'message', 'content', 'id', f.first.id, flipped(readBlob(f.store, 'message', 'content', 'id', f.first.id), 20)),
-      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', f.first.id]],
+      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.first.id}`]],
     ['content copied into the next message',
       (f) => writeBlob(f.store, 'message', 'content', 'id', f.second.id, readBlob(f.store, 'message', 'content', 'id', f.first.id)),
-      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', f.second.id]],
+      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.second.id}`]],
     ['content copied into the model column of the same row',
       (f) => writeBlob(f.store, 'message', 'model', 'id', f.first.id, readBlob(f.store, 'message', 'content', 'id', f.first.id)),
-      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'model', f.first.id]],
+      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'model', `${f.adaChat.id}/${f.first.id}`]],
     ["a message row moved into another user's chat",
       (f) => f.store.db.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE id = ?').run(f.eveChat.id, f.first.id),
-      (f) => f.store.chats.listMessagesInChat(f.eve.id, f.eveChat.id), (f) => ['message', 'content', f.first.id]],
+      (f) => f.store.chats.listMessagesInChat(f.eve.id, f.eveChat.id), (f) => ['message', 'content', `${f.eveChat.id}/${f.first.id}`]],
+    ["a message row moved into the owner's other chat (same data key)",
+      (f) => f.store.db.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE id = ?').run(f.adaOther.id, f.first.id),
+      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaOther.id), (f) => ['message', 'content', `${f.adaOther.id}/${f.first.id}`]],
+    ["a message's content copied into a message of the owner's other chat",
+      (f) => writeBlob(f.store, 'message', 'content', 'id', f.other.id, readBlob(f.store, 'message', 'content', 'id', f.first.id)),
+      (f) => f.store.chats.readChatTree(f.ada.id, f.adaOther.id), (f) => ['message', 'content', `${f.adaOther.id}/${f.other.id}`]],
+    ['a chat\'s system prompt copied into the owner\'s other chat',
+      (f) => writeBlob(f.store, 'chat', 'system', 'id', f.adaOther.id, readBlob(f.store, 'chat', 'system', 'id', f.adaChat.id)),
+      (f) => f.store.chats.readChatTree(f.ada.id, f.adaOther.id), (f) => ['chat', 'system', f.adaOther.id]],
     ['a truncated message',
       (f) => writeBlob(f.store, 'message', 'content', 'id', f.first.id, readBlob(f.store, 'message', 'content', 'id', f.first.id).slice(0, -1)),
-      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', f.first.id]],
+      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.first.id}`]],
     ['plaintext written in place of a ciphertext',
       (f) => writeBlob(f.store, 'message', 'content', 'id', f.first.id, new TextEncoder().encode('hello, I am not sealed at all, just plain text in a blob')),
-      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', f.first.id]],
+      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.first.id}`]],
     ['a key version relabelled to 2',
       (f) => {
         const blob = readBlob(f.store, 'chat', 'title', 'id', f.adaChat.id).slice()
@@ -140,7 +152,7 @@ describe('a sealed value that was altered or moved fails to open, naming the pla
       const altered = original.slice()
       altered[at]! ^= 1 << bit
       writeBlob(fixture.store, 'message', 'content', 'id', fixture.first.id, altered)
-      expectFieldOpenError(() => fixture.store.chats.listMessagesInChat(fixture.ada.id, fixture.adaChat.id), 'message', 'content', fixture.first.id)
+      expectFieldOpenError(() => fixture.store.chats.listMessagesInChat(fixture.ada.id, fixture.adaChat.id), 'message', 'content', `${fixture.adaChat.id}/${fixture.first.id}`)
     }), { numRuns: 200 })
     writeBlob(fixture.store, 'message', 'content', 'id', fixture.first.id, original)
     expect(fixture.store.chats.listMessagesInChat(fixture.ada.id, fixture.adaChat.id)[0]?.content).toBe(CONTENT)

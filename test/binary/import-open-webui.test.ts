@@ -57,7 +57,7 @@ describe('enclave import open-webui', () => {
     const first = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
     expect(first.code).toBe(0)
     expect(first.stdout).toContain('3 users (0 already here, 0 left out')
-    expect(first.stdout).toContain('2 chats with 4 messages (0 already here, 0 of left-out users)')
+    expect(first.stdout).toContain('2 chats with 5 messages (0 already here, 0 of left-out users)')
 
     const server = await startBinary({ cwd })
     try {

@@ -21,7 +21,7 @@ export const chatExportRoutes = (deps: AuthDeps, config: Config) => {
     const all = []
     for (let offset = 0; ; offset += PAGE) {
       const page = chats.listChatsForUser(owner, { limit: PAGE, offset })
-      all.push(...page.map((chat) => describeChat(chat, chats.listMessagesInChat(owner, chat.id))))
+      all.push(...page.flatMap((chat) => { const tree = chats.readChatTree(owner, chat.id); return tree === null ? [] : [describeChat(tree)] }))
       if (page.length < PAGE) return all
     }
   }

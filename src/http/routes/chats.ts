@@ -1,40 +1,44 @@
 /**
  * Open WebUI's chat routes under /api/v1/chats, each for the signed-in user's own chats only: an id
  * that is malformed, unknown or someone else's is answered 404 chat_not_found alike, so nobody can
- * learn which chat ids exist. Messages are append-only: an update stores the messages past those
- * already stored and never rewrites earlier ones.
+ * learn which chat ids exist. A chat is a message tree (src/db/chat-tree.ts); a save replaces the
+ * stored chat with the client's, as Open WebUI does, and a save that cannot be applied whole is
+ * refused with what is wrong, never answered 200 with content dropped.
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
-import { ALL_ROWS, type Chat, type Message, type NewMessage } from '../../db/chats.ts'
-import { parseChatId, type UserId } from '../../db/ids.ts'
+import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
+import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
+import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
+import { describeChatObject, readOpenWebUiChat } from '../../db/open-webui-chat.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
 /** Open WebUI asks for chat lists in pages of 60. */
 const OPEN_WEBUI_PAGE_SIZE = 60
 const DEFAULT_TITLE = 'New Chat'
+/** Chats one import may carry. */
+const MAX_IMPORTED_CHATS = 1000
 
 const Title = t.String({ maxLength: 1000 })
-const IncomingMessage = t.Object({
-  role: t.Union([t.Literal('system'), t.Literal('user'), t.Literal('assistant')]),
-  content: t.String({ maxLength: 1_000_000 }),
-  model: t.Optional(t.Nullable(t.String({ maxLength: 200 }))),
-  images: t.Optional(t.Nullable(t.Array(t.String(), { maxItems: 16 }))),
-})
-const ChatBody = t.Object({
-  chat: t.Object({ title: t.Optional(Title), messages: t.Optional(t.Array(IncomingMessage, { maxItems: 10_000 })) }),
+const FolderId = t.Optional(t.Nullable(t.String({ maxLength: 128 })))
+// note: the chat object is checked by readOpenWebUiChat, which names what is wrong in it.
+const ChatBody = t.Object({ chat: t.Unknown(), folder_id: FolderId })
+const ImportBody = t.Object({
+  chats: t.Array(t.Object({
+    chat: t.Unknown(), folder_id: FolderId, meta: t.Optional(t.Unknown()), pinned: t.Optional(t.Nullable(t.Boolean())),
+    created_at: t.Optional(t.Nullable(t.Number({ minimum: 0 }))), updated_at: t.Optional(t.Nullable(t.Number({ minimum: 0 }))),
+  }), { maxItems: MAX_IMPORTED_CHATS }),
 })
 const ChatParams = t.Object({ id: t.String() })
+const MessageParams = t.Object({ id: t.String(), message_id: t.String({ maxLength: 200 }) })
 const PageQuery = t.Object({
   page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })),
   limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })),
 })
 const SearchQuery = t.Object({ ...PageQuery.properties, text: t.Optional(t.String({ maxLength: 500 })) })
-
-type Incoming = typeof IncomingMessage.static
 
 // note: Elysia's normalisation turns any value into {} where the schema has an all-optional object,
 // before validating; this keeps `{ chat: 5 }` a 422 instead of an empty chat.
@@ -53,8 +57,19 @@ const pageOf = (query: { page?: number; limit?: number }) => {
   const limit = query.limit ?? OPEN_WEBUI_PAGE_SIZE
   return { limit, offset: ((query.page ?? 1) - 1) * limit }
 }
-const toNewMessage = ({ role, content, model, images }: Incoming): NewMessage =>
-  ({ role, content, model: model ?? null, images: images ?? null })
+
+/** Reads a client's chat object, or throws the 4xx that says what is wrong with it. */
+function readChatOrRefuse(raw: unknown, folderId: string | null | undefined): ChatContent {
+  const read = readOpenWebUiChat(raw)
+  if (!read.ok) throw new HttpError(read.code === 'too_large' ? 413 : 422, read.code, read.detail)
+  return folderId === undefined ? read.content : { ...read.content, folderId }
+}
+
+/** Maps a refused save to its 4xx. */
+function refusedSave(result: Exclude<SaveResult, { ok: true }>): HttpError {
+  if (result.reason === 'chat_not_found') return chatNotFound()
+  return new HttpError(422, result.problem, `Message ${result.uid} ${result.problem === 'bad_parent' ? 'has a parent the chat does not hold' : 'appears twice'}.`)
+}
 
 /** A chat as Open WebUI lists it. */
 const describeChatSummary = (chat: Chat) => ({
@@ -62,31 +77,13 @@ const describeChatSummary = (chat: Chat) => ({
   pinned: chat.pinned, archived: chat.archived,
 })
 
-/** A chat as Open WebUI opens it: the messages in order, and the same messages as its history tree. */
-export function describeChat(chat: Chat, messages: readonly Message[]) {
-  const children = new Map<number, string[]>()
-  for (const message of messages) {
-    if (message.parentId !== null) children.set(message.parentId, [...(children.get(message.parentId) ?? []), String(message.id)])
-  }
-  const described = messages.map((message) => ({
-    id: String(message.id),
-    parentId: message.parentId === null ? null : String(message.parentId),
-    childrenIds: children.get(message.id) ?? [],
-    role: message.role,
-    content: message.content,
-    model: message.model,
-    ...(message.images === null ? {} : { images: message.images }),
-    timestamp: seconds(message.createdAt),
-  }))
+/** A chat as Open WebUI opens it: its settings, the whole message tree, and the path to the selected leaf. */
+export function describeChat(tree: ChatTree) {
+  const { chat } = tree
   return {
-    id: chat.id, user_id: chat.userId, title: chat.title,
-    chat: {
-      id: chat.id, title: chat.title, messages: described,
-      history: { currentId: described.at(-1)?.id ?? null, messages: Object.fromEntries(described.map((message) => [message.id, message])) },
-      timestamp: chat.createdAt,
-    },
+    id: chat.id, user_id: chat.userId, title: chat.title, chat: describeChatObject(tree),
     updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt),
-    pinned: chat.pinned, archived: chat.archived, share_id: null, folder_id: null, meta: {},
+    pinned: chat.pinned, archived: chat.archived, share_id: null, folder_id: chat.folderId, meta: {},
   }
 }
 
@@ -99,12 +96,21 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     if (chat === null) throw chatNotFound()
     return chat
   }
-  const openChat = (owner: UserId, chat: Chat) => describeChat(chat, chats.listMessagesInChat(owner, chat.id))
+  const openChat = (owner: UserId, chatId: ChatId) => {
+    const tree = chats.readChatTree(owner, chatId)
+    if (tree === null) throw chatNotFound()
+    return describeChat(tree)
+  }
+  /** A client's chat object as a save, its title defaulted when it is given empty. */
+  const contentOf = (body: { chat: unknown; folder_id?: string | null }): ChatContent => {
+    const content = readChatOrRefuse(body.chat, body.folder_id)
+    return content.title === undefined ? content : { ...content, title: titleOrDefault(content.title) }
+  }
   const toggle = (owner: UserId, raw: string, flag: 'pinned' | 'archived') => {
     const chat = findOwnChat(owner, raw)
     const changed = flag === 'pinned' ? chats.setChatPinned(owner, chat.id, !chat.pinned) : chats.setChatArchived(owner, chat.id, !chat.archived)
     if (changed === null) throw chatNotFound()
-    return openChat(owner, changed)
+    return openChat(owner, changed.id)
   }
 
   // note: as Open WebUI, without `page` (or `limit`) the list is every chat, not the first page.
@@ -130,28 +136,56 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
 
     .post('/new', ({ principal, body }) => {
       const owner = principal.user.id
-      const chat = chats.createChat(owner, titleOrDefault(body.chat.title), (body.chat.messages ?? []).map(toNewMessage))
-      return openChat(owner, chat)
+      const content = contentOf(body)
+      return openChat(owner, chats.createChatFromContent(owner, { ...content, title: content.title ?? DEFAULT_TITLE }).id)
     }, { auth: 'active', body: ChatBody, transform: requireChatObject })
 
-    .get('/:id', ({ principal, params }) => openChat(principal.user.id, findOwnChat(principal.user.id, params.id)),
+    // note: as Open WebUI, each imported chat gets a new id; all are checked before any is stored.
+    .post('/import', ({ principal, body }) => {
+      const owner = principal.user.id
+      const read = body.chats.map((entry) => ({ entry, content: contentOf(entry) }))
+      const created = deps.store.inTransaction(() => read.map(({ entry, content }) => {
+        const createdAt = entry.created_at == null ? deps.now() : entry.created_at * 1000
+        const given = { id: newChatId(), createdAt, updatedAt: entry.updated_at == null ? createdAt : entry.updated_at * 1000, pinned: entry.pinned === true }
+        return chats.createChatFromContent(owner, { ...content, title: content.title ?? DEFAULT_TITLE }, given).id
+      }))
+      return created.map((id) => openChat(owner, id))
+    }, { auth: 'active', body: ImportBody })
+
+    .get('/:id', ({ principal, params }) => openChat(principal.user.id, findOwnChat(principal.user.id, params.id).id),
       { auth: 'active', params: ChatParams })
 
     .post('/:id', ({ principal, params, body }) => {
       const owner = principal.user.id
+      const content = contentOf(body)
       const id = parseChatId(params.id)
-      const title = body.chat.title === undefined ? undefined : titleOrDefault(body.chat.title)
-      const conversation = body.chat.messages?.map(toNewMessage)
-      const chat = id === null ? null : chats.updateChatForUser(owner, id, { ...(title === undefined ? {} : { title }), ...(conversation === undefined ? {} : { conversation }) })
-      if (chat === null) throw chatNotFound()
-      return openChat(owner, chat)
+      if (id === null) throw chatNotFound()
+      const saved = chats.saveChatForUser(owner, id, content)
+      if (!saved.ok) throw refusedSave(saved)
+      return openChat(owner, id)
     }, { auth: 'active', params: ChatParams, body: ChatBody, transform: requireChatObject })
+
+    .post('/:id/clone', ({ principal, params, body }) => {
+      const owner = principal.user.id
+      const chat = findOwnChat(owner, params.id)
+      const title = body?.title ? body.title : `Clone of ${chat.title}`
+      const clone = chats.cloneChat(owner, chat.id, title)
+      if (clone === null) throw chatNotFound()
+      return openChat(owner, clone.id)
+    }, { auth: 'active', params: ChatParams, body: t.Optional(t.Nullable(t.Object({ title: t.Optional(t.Nullable(Title)) }))) })
+
+    .delete('/:id/messages/:message_id', ({ principal, params }) => {
+      const owner = principal.user.id
+      const chat = findOwnChat(owner, params.id)
+      if (chats.deleteMessageSubtree(owner, chat.id, params.message_id) === null) throw new HttpError(404, 'message_not_found', 'Message not found.')
+      return openChat(owner, chat.id)
+    }, { auth: 'active', params: MessageParams })
 
     .post('/:id/rename', ({ principal, params, body }) => {
       const owner = principal.user.id
       const chat = findOwnChat(owner, params.id)
       if (!chats.renameChat(owner, chat.id, titleOrDefault(body.title))) throw chatNotFound()
-      return openChat(owner, findOwnChat(owner, chat.id))
+      return openChat(owner, chat.id)
     }, { auth: 'active', params: ChatParams, body: t.Object({ title: Title }) })
 
     .post('/:id/pin', ({ principal, params }) => toggle(principal.user.id, params.id, 'pinned'), { auth: 'active', params: ChatParams })

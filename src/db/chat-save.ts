@@ -1,0 +1,98 @@
+/**
+ * Plans a whole-chat save against what is stored: which messages are new, which changed (and only
+ * those are rewritten), which are gone, and the selected leaf. Pure: the repository opens the
+ * stored messages, runs the plan and writes it in one transaction, so a save retried, or sent
+ * twice, writes nothing the second time.
+ */
+import { newestLeaf, pathTo, type ChatContent, type Message, type SavedMessage } from './chat-tree.ts'
+import type { ChatId, MessageId } from './ids.ts'
+
+export type SavePlan = { inserts: Message[]; rewrites: Message[]; removes: MessageId[]; currentId: MessageId | null }
+
+/** Why a save could not be planned; the edge checks these first, so reaching one is a client bug the edge missed. */
+export type SaveProblem = { problem: 'bad_parent' | 'duplicate_id'; uid: string }
+
+type Tree = Extract<NonNullable<ChatContent['messages']>, { kind: 'tree' }>
+
+/**
+ * Plans replacing the stored messages with `incoming`. `allocate` hands out new internal ids (in
+ * order, so new siblings sort after older ones); `at` is the time given to new messages without one.
+ */
+export function planChatSave(chatId: ChatId, stored: readonly Message[], storedCurrent: MessageId | null,
+  incoming: NonNullable<ChatContent['messages']>, allocate: () => MessageId, at: number): SavePlan | SaveProblem {
+  const fresh = new Map<string, MessageId>()
+  const tree = incoming.kind === 'tree' ? incoming : listAsTree(stored, storedCurrent, incoming.messages, (uid, id) => fresh.set(uid, id), allocate)
+  const storedByUid = new Map(stored.map((message) => [message.uid, message]))
+  const kept = new Map<string, MessageId>()
+  const plan: SavePlan = { inserts: [], rewrites: [], removes: [], currentId: null }
+  for (const input of tree.messages) {
+    if (kept.has(input.uid)) return { problem: 'duplicate_id', uid: input.uid }
+    const parentId = input.parentUid === null ? null : kept.get(input.parentUid)
+    if (parentId === undefined) return { problem: 'bad_parent', uid: input.uid }
+    const known = storedByUid.get(input.uid)
+    const next = messageFrom(input, known ?? null, chatId, parentId, known?.id ?? fresh.get(input.uid) ?? allocate(), at)
+    if (known === undefined) plan.inserts.push(next)
+    else if (!isSameMessage(known, next)) plan.rewrites.push(next)
+    kept.set(input.uid, next.id)
+  }
+  plan.removes = stored.filter((message) => !kept.has(message.uid)).map((message) => message.id)
+  const all = [...stored.filter((message) => kept.has(message.uid)), ...plan.inserts]
+  if (tree.currentUid === null) plan.currentId = null
+  else if (tree.currentUid !== undefined && kept.has(tree.currentUid)) plan.currentId = kept.get(tree.currentUid)!
+  else plan.currentId = storedCurrent !== null && all.some((message) => message.id === storedCurrent) ? storedCurrent : newestLeaf(all)
+  return plan
+}
+
+/**
+ * A linear conversation as a one-branch tree. A message without an id takes the id of the stored
+ * message at its place on the current path when the role matches; else it is new, and its id is
+ * its internal id (allocated here and passed to `reserve`), as for messages the server makes.
+ */
+function listAsTree(stored: readonly Message[], storedCurrent: MessageId | null, list: Extract<NonNullable<ChatContent['messages']>, { kind: 'list' }>['messages'],
+  reserve: (uid: string, id: MessageId) => void, allocate: () => MessageId): Tree {
+  const path = pathTo(stored, storedCurrent)
+  const given = new Set(list.flatMap((message) => (message.uid === null ? [] : [message.uid])))
+  const used = new Set<string>()
+  const storedUids = new Set(stored.map((message) => message.uid))
+  const taken = (uid: string) => given.has(uid) || used.has(uid) || storedUids.has(uid)
+  const freshUid = () => {
+    const id = allocate()
+    const uid = taken(String(id)) ? crypto.randomUUID() : String(id)
+    reserve(uid, id)
+    return uid
+  }
+  let parentUid: string | null = null
+  const messages = list.map((message, place): SavedMessage => {
+    const onPath = path[place]
+    const inherited = onPath !== undefined && onPath.role === message.role && !given.has(onPath.uid) && !used.has(onPath.uid) ? onPath.uid : null
+    const uid = message.uid ?? inherited ?? freshUid()
+    used.add(uid)
+    const saved: SavedMessage = { ...message, uid, parentUid }
+    parentUid = uid
+    return saved
+  })
+  return { kind: 'tree', messages, currentUid: parentUid }
+}
+
+function messageFrom(input: SavedMessage, known: Message | null, chatId: ChatId, parentId: MessageId | null, id: MessageId, at: number): Message {
+  return {
+    id, uid: input.uid, chatId, parentId, role: input.role, content: input.content,
+    model: input.model ?? null, images: input.images ?? null, status: input.status ?? null, error: input.error ?? null,
+    usage: input.usage ?? null, sources: input.sources ?? null, files: input.files ?? null, extra: input.extra ?? null,
+    // note: Enclave's own fields, which Open WebUI's clients never see, stay as the server wrote them.
+    stats: known?.stats ?? null, artifacts: known?.artifacts ?? null,
+    createdAt: input.createdAt ?? known?.createdAt ?? at,
+  }
+}
+
+const sameJson = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b)
+
+/** Says whether two versions of a message would store the same thing. */
+function isSameMessage(a: Message, b: Message): boolean {
+  return a.parentId === b.parentId && a.role === b.role && a.status === b.status && a.createdAt === b.createdAt
+    && a.content === b.content && a.model === b.model && sameJson(a.images, b.images) && sameJson(a.error, b.error)
+    && sameJson(a.usage, b.usage) && sameJson(a.sources, b.sources) && sameJson(a.files, b.files) && sameJson(a.extra, b.extra)
+}
+
+/** Says whether a plan is a problem rather than a plan. */
+export const isSaveProblem = (result: SavePlan | SaveProblem): result is SaveProblem => 'problem' in result

@@ -1,0 +1,152 @@
+/**
+ * A chat as Open WebUI keeps it: a tree of messages. Each message names its parent; an answer
+ * regenerated, or a question edited, is a sibling under the same parent, and siblings are ordered
+ * by when they were stored. The chat selects one leaf (`currentId`); what the user sees is the
+ * path from the root to it. These are the plain shapes callers of the chat repository see, and
+ * the pure functions that walk them.
+ */
+import type { ChatId, MessageId, UserId } from './ids.ts'
+
+export type MessageRole = 'system' | 'user' | 'assistant'
+
+/**
+ * Whether an answer finished: 'done'; 'pending' while it streams, and for good when it was cut off
+ * (a crash, a lost Ollama); 'cancelled' when the user stopped it. Null when nothing was said (Open
+ * WebUI's user messages carry no `done`).
+ */
+export type MessageStatus = 'done' | 'pending' | 'cancelled'
+
+/** A client's message id (Open WebUI's are UUIDs): 1-128 of A-Z a-z 0-9 _ - . : */
+export const MESSAGE_UID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/
+
+export type Message = {
+  /** The internal id, which only grows; siblings are ordered by it. */
+  id: MessageId
+  /** The client's id for the message, unique in its chat; String(id) when the server made it. */
+  uid: string
+  chatId: ChatId
+  parentId: MessageId | null
+  role: MessageRole
+  model: string | null
+  content: string
+  images: unknown[] | null
+  artifacts: unknown | null
+  /** Enclave's own answer statistics (from Ollama); not part of Open WebUI's message. */
+  stats: Record<string, unknown> | null
+  status: MessageStatus | null
+  error: unknown | null
+  usage: unknown | null
+  sources: unknown | null
+  files: unknown | null
+  /** Any other fields the client saved with the message, kept as it sent them. */
+  extra: Record<string, unknown> | null
+  createdAt: number
+}
+
+/** What a new message needs; `parentId` undefined means "under the chat's selected leaf". */
+export type NewMessage = Pick<Message, 'role' | 'content'>
+  & Partial<Pick<Message, 'uid' | 'parentId' | 'model' | 'images' | 'artifacts' | 'stats' | 'status' | 'error' | 'usage' | 'sources' | 'files' | 'extra' | 'createdAt'>>
+
+/** The fields a rewrite of a stored message may change (an answer checkpointed, finished, or failed). */
+export type MessagePatch = Partial<Pick<Message, 'content' | 'stats' | 'status' | 'error' | 'usage' | 'model'>>
+
+export type Chat = {
+  id: ChatId
+  userId: UserId
+  title: string
+  pinned: boolean
+  archived: boolean
+  folderId: string | null
+  /** The selected leaf; null for a chat without messages. */
+  currentId: MessageId | null
+  createdAt: number
+  updatedAt: number
+}
+
+/** What clients save with a chat besides its messages; sealed, read only when the chat is opened. */
+export type ChatSettings = {
+  models: unknown[] | null
+  params: Record<string, unknown> | null
+  system: string | null
+  tags: unknown[] | null
+  /** Other chat-level fields clients saved (Open WebUI's `files`, ...), kept as sent. */
+  extra: Record<string, unknown> | null
+}
+
+/** A whole chat: its row, settings, every message of every branch (by id), and the selected leaf. */
+export type ChatTree = { chat: Chat; settings: ChatSettings; messages: Message[] }
+
+/** One message of a whole-chat save, as the client holds it: ids are the client's. */
+export type SavedMessage = Omit<NewMessage, 'uid' | 'parentId' | 'createdAt' | 'stats' | 'artifacts'> & {
+  uid: string
+  parentUid: string | null
+  /** Null when the client gave no usable time: a stored message keeps its own, a new one gets now. */
+  createdAt: number | null
+}
+
+/**
+ * A whole-chat save, as Open WebUI makes one: fields left undefined keep what is stored. `tree`
+ * replaces every message (parents listed before children); `list` is a linear conversation whose
+ * messages without an id take the id of the stored message at the same place on the current path.
+ */
+export type ChatContent = {
+  title?: string
+  settings?: Partial<ChatSettings>
+  folderId?: string | null
+  messages?:
+    | { kind: 'tree'; messages: readonly SavedMessage[]; currentUid: string | null | undefined }
+    | { kind: 'list'; messages: readonly (Omit<SavedMessage, 'uid' | 'parentUid'> & { uid: string | null })[] }
+}
+
+export const EMPTY_SETTINGS: ChatSettings = { models: null, params: null, system: null, tags: null, extra: null }
+
+/** Returns the path from the root to `leafId` (empty when it is null or unknown). */
+export function pathTo<M extends Pick<Message, 'id' | 'parentId'>>(messages: readonly M[], leafId: MessageId | null): M[] {
+  const byId = new Map(messages.map((message) => [message.id, message]))
+  const path: M[] = []
+  const seen = new Set<MessageId>()
+  for (let at = leafId === null ? undefined : byId.get(leafId); at !== undefined && !seen.has(at.id); at = at.parentId === null ? undefined : byId.get(at.parentId)) {
+    seen.add(at.id)
+    path.push(at)
+  }
+  return path.reverse()
+}
+
+/** Returns each message's children in sibling order (by id), keyed by parent id. */
+export function childrenByParent<M extends Pick<Message, 'id' | 'parentId'>>(messages: readonly M[]): Map<MessageId, M[]> {
+  const children = new Map<MessageId, M[]>()
+  for (const message of [...messages].sort((a, b) => a.id - b.id)) {
+    if (message.parentId === null) continue
+    const list = children.get(message.parentId)
+    if (list === undefined) children.set(message.parentId, [message])
+    else list.push(message)
+  }
+  return children
+}
+
+/** Returns the ids of `rootId` and everything under it. */
+export function subtreeOf(messages: readonly Pick<Message, 'id' | 'parentId'>[], rootId: MessageId): MessageId[] {
+  const children = childrenByParent(messages)
+  const found: MessageId[] = []
+  const queue = [rootId]
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    found.push(next)
+    for (const child of children.get(next) ?? []) queue.push(child.id)
+  }
+  return found
+}
+
+/**
+ * Returns the leaf reached from `fromId` by always taking the newest child (from the newest root
+ * when `fromId` is null): where a chat shows when its selection is gone. Null for no messages.
+ */
+export function newestLeaf<M extends Pick<Message, 'id' | 'parentId'>>(messages: readonly M[], fromId: MessageId | null = null): MessageId | null {
+  const children = childrenByParent(messages)
+  let at = fromId ?? messages.filter((message) => message.parentId === null).reduce<MessageId | null>((newest, message) => (newest === null || message.id > newest ? message.id : newest), null)
+  while (at !== null) {
+    const newest = children.get(at)?.at(-1)
+    if (newest === undefined) return at
+    at = newest.id
+  }
+  return null
+}

@@ -1,0 +1,124 @@
+import { afterEach, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { MasterKeySource } from '../config/load-config.ts'
+import { sealField } from '../crypto/field-cipher.ts'
+import { readMasterKeyMaterial } from '../crypto/master-key.ts'
+import { generateKey } from '../crypto/random.ts'
+import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
+import { newChatId, type ChatId, type UserId } from './ids.ts'
+import { writeKeyCheck } from './key-check.ts'
+import { migrate, readSchemaVersion } from './migrate.ts'
+import { migrations } from './migrations.ts'
+import { closeDatabase, openDatabase } from './open-database.ts'
+import { DATABASE_FILE, openStore } from './open-store.ts'
+import { keyForNewDatabase } from './unlock.ts'
+import { createAccountChanges } from './account-changes.ts'
+import { createUserRepo, EMAIL_INDEX_OWNER } from './users.ts'
+import { verifySealedFields } from './verify-fields.ts'
+
+// A database written by Enclave before chats were trees (schema 5: linear chats, message fields
+// sealed with the message id alone as AAD) opens after the upgrade with every chat a single branch,
+// the integer ids as the messages' ids, the last message selected, and every field re-sealed with
+// the chat's id in its AAD.
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+type OldChat = { id: ChatId; owner: UserId; title: string; messages: { id: number; role: 'user' | 'assistant'; content: string; model: string | null }[] }
+
+/** Writes a schema-5 database the way Enclave did then: raw rows, sealed with the old AAD. */
+function writeSchema5Database(dataDir: string, masterKey: MasterKeySource): { chats: OldChat[]; messageIds: number[] } {
+  const db = openDatabase(join(dataDir, DATABASE_FILE))
+  migrate(db, migrations, 5)
+  const { key, keyCheck } = keyForNewDatabase(readMasterKeyMaterial(masterKey)!)
+  writeKeyCheck(db, keyCheck)
+  const dataKeys = createDataKeyRepo(db, key, Date.now)
+  dataKeys.createKeyForOwner(SYSTEM_OWNER)
+  dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
+  const users = createUserRepo(db, dataKeys, Date.now, createAccountChanges())
+  const chats: OldChat[] = []
+  let nextId = 1
+  for (const email of ['ada@example.com', 'bob@example.com']) {
+    const created = users.createUser({ email, name: email, role: 'user' })
+    if (!created.ok) throw new Error(created.reason)
+    const owner = created.user.id
+    const ring = dataKeys.keysForOwner(owner)
+    for (let c = 0; c < 3; c++) {
+      const chat: OldChat = { id: newChatId(), owner, title: `OLD-TITLE ${email} ${c}`, messages: [] }
+      const { lastInsertRowid } = db.query('INSERT INTO chat (id, user_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
+        .run(chat.id, owner, sealField(ring.current, chat.title, { table: 'chat', column: 'title', rowId: chat.id }), 1000, 2000)
+      for (let m = 0; m < 4; m++) {
+        const message = { id: nextId, role: m % 2 === 0 ? 'user' as const : 'assistant' as const, content: `OLD-CONTENT ${c}/${m} ${'é'.repeat(m)}`, model: m % 2 === 0 ? null : 'llama3' }
+        // note: interleaved ids across chats, as concurrent chats produce.
+        nextId += 1 + (m % 2)
+        const seal = (column: string, value: string | null) => (value === null ? null : sealField(ring.current, value, { table: 'message', column, rowId: String(message.id) }))
+        db.query('INSERT INTO message (id, chat_seq, parent_id, role, model, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(message.id, Number(lastInsertRowid), null, message.role, seal('model', message.model), seal('content', message.content)!, 1000 + m)
+        chat.messages.push(message)
+      }
+      chats.push(chat)
+    }
+  }
+  expect(readSchemaVersion(db)).toBe(5)
+  closeDatabase(db)
+  return { chats, messageIds: chats.flatMap((chat) => chat.messages.map((message) => message.id)) }
+}
+
+test('linear chats become single-branch trees, ids kept, the last message selected, re-sealed with the chat id', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'enclave-tree-'))
+  dirs.push(dataDir)
+  const masterKey: MasterKeySource = { kind: 'env', value: Buffer.from(generateKey()).toString('hex') }
+  const { chats } = writeSchema5Database(dataDir, masterKey)
+
+  const store = openStore({ dataDir, masterKey, now: Date.now })
+  try {
+    expect(readSchemaVersion(store.db)).toBe(migrations.length)
+    for (const old of chats) {
+      const tree = store.chats.readChatTree(old.owner, old.id)!
+      expect(tree.chat.title).toBe(old.title)
+      expect(tree.messages.map((message) => ({ uid: message.uid, role: message.role, content: message.content, model: message.model }))).toEqual(
+        old.messages.map((message) => ({ uid: String(message.id), role: message.role, content: message.content, model: message.model })))
+      expect(tree.messages.map((message) => message.parentId)).toEqual([null, ...old.messages.slice(0, -1).map((message) => message.id)])
+      expect(tree.chat.currentId as number).toBe(old.messages.at(-1)!.id)
+      expect(store.chats.listCurrentPath(old.owner, old.id).map((message) => message.id as number)).toEqual(old.messages.map((message) => message.id))
+      expect(tree.messages.map((message) => message.status)).toEqual(old.messages.map((message) => (message.role === 'assistant' ? 'done' : null)))
+    }
+    expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
+    expect(store.db.query("SELECT count(*) AS n FROM meta WHERE name = 'message_legacy_aad_up_to'").get()).toEqual({ n: 0 })
+    // an answer added after the upgrade continues the branch
+    const [first] = chats
+    const added = store.chats.addMessage(first!.owner, first!.id, { role: 'user', content: 'after the upgrade' })!
+    expect(added.parentId as number).toBe(first!.messages.at(-1)!.id)
+    expect(store.chats.searchChatsForUser(first!.owner, 'old-content 0/3', { limit: 10, offset: 0 }).map((chat) => chat.id)).toContain(first!.id)
+  } finally {
+    store.close()
+  }
+  expect(readFileSync(join(dataDir, DATABASE_FILE)).includes(Buffer.from('OLD-CONTENT'))).toBe(false)
+
+  // a second start finds nothing left to re-seal and reads the same
+  const again = openStore({ dataDir, masterKey, now: Date.now })
+  try {
+    expect(again.chats.listMessagesInChat(chats[1]!.owner, chats[1]!.id).map((message) => message.content)).toEqual(chats[1]!.messages.map((message) => message.content))
+  } finally {
+    again.close()
+  }
+})
+
+test('after the upgrade, an old message moved to another chat of its owner does not open', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'enclave-tree-'))
+  dirs.push(dataDir)
+  const masterKey: MasterKeySource = { kind: 'env', value: Buffer.from(generateKey()).toString('hex') }
+  const { chats } = writeSchema5Database(dataDir, masterKey)
+  const store = openStore({ dataDir, masterKey, now: Date.now })
+  try {
+    const [from, to] = chats as [OldChat, OldChat]
+    store.db.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE id = ?').run(to.id, from.messages[0]!.id)
+    expect(() => store.chats.listMessagesInChat(to.owner, to.id)).toThrow(`message.content`)
+  } finally {
+    store.close()
+  }
+})

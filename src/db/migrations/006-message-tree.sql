@@ -1,0 +1,56 @@
+-- Schema 6: a chat is a tree of messages, as Open WebUI keeps it. Each message names its parent
+-- (an answer regenerated or a question edited is a sibling under the same parent), keeps the id
+-- its client gave it (`uid`, unique in the chat), and says whether its answer finished (`status`).
+-- The chat names the selected leaf (`current_id`) and holds the settings clients save with it.
+--
+-- Every existing chat was a list: it becomes a single branch, each message the child of the one
+-- before, its integer id kept as its client id, the last message selected. Message fields are now
+-- sealed with the chat's id in their AAD (src/db/chats.ts), so the rows written before are marked
+-- for re-sealing, which the store does at its next start, holding the keys (src/db/message-aad.ts).
+
+CREATE TABLE message_tree (
+  id         INTEGER PRIMARY KEY,
+  chat_seq   INTEGER NOT NULL REFERENCES chat (seq) ON DELETE CASCADE,
+  uid        TEXT NOT NULL CHECK (length(uid) BETWEEN 1 AND 128),
+  parent_id  INTEGER,
+  role       TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+  -- NULL: the client stated nothing; 'done'; 'pending' (still streaming, or cut off); 'cancelled'.
+  status     TEXT CHECK (status IN ('done', 'pending', 'cancelled')),
+  model      BLOB,
+  content    BLOB NOT NULL,
+  images     BLOB,
+  artifacts  BLOB,
+  stats      BLOB,
+  error      BLOB,
+  usage      BLOB,
+  sources    BLOB,
+  files      BLOB,
+  -- Other per-message fields clients save (JSON), kept so a save round-trips.
+  extra      BLOB,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+INSERT INTO message_tree (id, chat_seq, uid, parent_id, role, status, model, content, images, artifacts, stats, created_at)
+  SELECT m.id, m.chat_seq, CAST(m.id AS TEXT),
+    (SELECT max(p.id) FROM message p WHERE p.chat_seq = m.chat_seq AND p.id < m.id),
+    m.role, CASE WHEN m.role = 'assistant' THEN 'done' END, m.model, m.content, m.images, m.artifacts, m.stats, m.created_at
+  FROM message m;
+
+-- Messages up to this id were sealed without the chat id in their AAD.
+INSERT INTO meta (name, value) SELECT 'message_legacy_aad_up_to', max(id) FROM message HAVING count(*) > 0;
+
+DROP TABLE message;
+ALTER TABLE message_tree RENAME TO message;
+CREATE INDEX message_by_chat ON message (chat_seq, id);
+CREATE UNIQUE INDEX message_uid_in_chat ON message (chat_seq, uid);
+
+ALTER TABLE chat ADD COLUMN current_id INTEGER;
+ALTER TABLE chat ADD COLUMN folder_id TEXT;
+ALTER TABLE chat ADD COLUMN models BLOB;
+ALTER TABLE chat ADD COLUMN params BLOB;
+ALTER TABLE chat ADD COLUMN system BLOB;
+ALTER TABLE chat ADD COLUMN tags BLOB;
+-- Other chat-level fields clients save (JSON), kept so a save round-trips.
+ALTER TABLE chat ADD COLUMN extra BLOB;
+
+UPDATE chat SET current_id = (SELECT max(m.id) FROM message m WHERE m.chat_seq = chat.seq);

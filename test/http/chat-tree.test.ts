@@ -1,0 +1,241 @@
+import { describe, expect, test } from 'bun:test'
+import type { App } from '../../src/http/create-app.ts'
+import { bearer, signUp, startClockedApp } from '../helpers/accounts.ts'
+import { conduitSyncBody, messagesList, OpenWebUiPage, type ClientHistory } from '../helpers/open-webui-client.ts'
+import { req } from '../helpers/test-app.ts'
+
+// The saves Open WebUI's page and the Conduit app really make, replayed: every one is stored whole,
+// and GET gives back exactly the tree that was saved. A save that cannot be stored is refused with
+// what is wrong; the stored chat is then as before.
+
+const CHATS = '/api/v1/chats'
+
+type OpenChat = {
+  id: string; title: string; folder_id: string | null
+  chat: { title: string; models: string[]; params: Record<string, unknown>; system?: string; files?: unknown[]; history: ClientHistory; messages: unknown[] }
+}
+
+async function start() {
+  const started = startClockedApp()
+  const ada = bearer((await signUp(started.app, 'ada@example.com')).token)
+  const bob = await signUp(started.app, 'bob@example.com')
+  const promoted = await started.app.handle(req('POST', `/api/v1/users/${bob.id}/update`, { role: 'user' }, ada))
+  expect(promoted.status).toBe(200)
+  return { ...started, ada, bob: bearer(bob.token) }
+}
+
+async function call<T>(app: App, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<T> {
+  const res = await app.handle(req(method, path, body, headers))
+  if (res.status !== 200) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`)
+  return (await res.json()) as T
+}
+
+/** Checks the stored chat is the page's: the whole history, the path shown, models and params. */
+async function expectStoredAsPage(app: App, headers: Record<string, string>, id: string, page: OpenWebUiPage) {
+  const stored = await call<OpenChat>(app, 'GET', `${CHATS}/${id}`, headers)
+  expect(stored.chat.history).toEqual(page.history)
+  expect(stored.chat.messages).toEqual(messagesList(page.history, page.history.currentId))
+  expect(stored.chat.models).toEqual(page.models)
+  expect(stored.chat.params).toEqual(page.params)
+  return stored
+}
+
+/** The sealed message blobs by id: a rewritten row gets a fresh nonce, so a changed blob is a row written. */
+const messageBlobs = (deps: ReturnType<typeof startClockedApp>['deps']) =>
+  new Map(deps.store.db.query<{ id: number; content: Uint8Array }, []>('SELECT id, content FROM message').all().map((row) => [row.id, Buffer.from(row.content).toString('hex')]))
+
+describe("Open WebUI's page", async () => {
+  const { app, ada, deps } = await start()
+
+  test('saves after each step (ask, answer, regenerate, edit, branch switch, failure) are stored whole', async () => {
+    const page = new OpenWebUiPage()
+    const first = page.ask('What is the capital of Portugal?')
+    const created = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
+    await expectStoredAsPage(app, ada, created.id, page)
+
+    const answer = page.startAnswer(first.id)
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
+    const pending = await expectStoredAsPage(app, ada, created.id, page)
+    expect(pending.chat.history.messages[answer.id]).toMatchObject({ done: false, content: '' })
+
+    // the save that fills in the answer: the old code answered 200 and dropped it
+    page.finishAnswer(answer, 'Lisbon.')
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
+    await expectStoredAsPage(app, ada, created.id, page)
+
+    const second = page.regenerate(first.id, 'It is Lisbon, on the Tagus.')
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
+    const regenerated = await expectStoredAsPage(app, ada, created.id, page)
+    expect(regenerated.chat.history.messages[first.id]!.childrenIds).toEqual([answer.id, second.id])
+
+    const edited = page.ask('What is the capital of Spain?', null)
+    const editAnswer = page.startAnswer(edited.id)
+    page.failAnswer(editAnswer, 'Ollama could not be reached.')
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
+    await expectStoredAsPage(app, ada, created.id, page)
+
+    page.switchTo(first.id)
+    expect(page.history.currentId).toBe(second.id)
+    page.params = { ...page.params, temperature: 0.2, system: 'Answer in French.' }
+    page.models = ['qwen2.5:7b']
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
+    const switched = await expectStoredAsPage(app, ada, created.id, page)
+    expect(switched.chat.messages.map((message) => (message as { id: string }).id)).toEqual([first.id, second.id])
+    expect(deps.store.db.query('SELECT count(*) AS n FROM message').get()).toEqual({ n: 5 })
+  })
+
+  test('a save sent twice (a retry) writes no message the second time; a save with one change rewrites one row', async () => {
+    const page = new OpenWebUiPage()
+    const created = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
+    for (let turn = 0; turn < 10; turn++) page.finishAnswer(page.startAnswer(page.ask(`question ${turn}`).id), `answer ${turn}.`)
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
+    const before = messageBlobs(deps)
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
+    expect(messageBlobs(deps)).toEqual(before)
+
+    const target = Object.values(page.history.messages)[7]!
+    target.content = 'an edited answer.'
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
+    const after = messageBlobs(deps)
+    expect([...after].filter(([id, blob]) => before.get(id) !== blob)).toHaveLength(1)
+    await expectStoredAsPage(app, ada, created.id, page)
+  })
+
+  test('a message absent from the saved history is removed; DELETE removes a message and its branch', async () => {
+    const page = new OpenWebUiPage()
+    const q1 = page.ask('one')
+    const created = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
+    const a1 = page.regenerate(q1.id, 'first')
+    const a2 = page.regenerate(q1.id, 'second')
+    const q2 = page.ask('two', a2.id)
+    page.regenerate(q2.id, 'third')
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
+
+    // the page's own delete: the branch leaves the history, and the parent's child list
+    delete page.history.messages[a1.id]
+    page.history.messages[q1.id]!.childrenIds = [a2.id]
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
+    await expectStoredAsPage(app, ada, created.id, page)
+
+    const afterDelete = await call<OpenChat>(app, 'DELETE', `${CHATS}/${created.id}/messages/${a2.id}`, ada)
+    expect(Object.keys(afterDelete.chat.history.messages)).toEqual([q1.id])
+    expect(afterDelete.chat.history.currentId).toBe(q1.id)
+    expect((await app.handle(req('DELETE', `${CHATS}/${created.id}/messages/${a2.id}`, undefined, ada))).status).toBe(404)
+  })
+
+  test('clone copies every branch under a new id, titled "Clone of …" unless a title is given', async () => {
+    const page = new OpenWebUiPage()
+    const q = page.ask('clone me')
+    page.regenerate(q.id, 'one')
+    page.regenerate(q.id, 'two')
+    const created = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody('Original'))
+    const copy = await call<OpenChat>(app, 'POST', `${CHATS}/${created.id}/clone`, ada, {})
+    expect(copy.id).not.toBe(created.id)
+    expect(copy.title).toBe('Clone of Original')
+    expect(copy.chat.history).toEqual(page.history)
+    expect(copy.chat).toMatchObject({ originalChatId: created.id, branchPointMessageId: page.history.currentId })
+    expect((await call<OpenChat>(app, 'POST', `${CHATS}/${created.id}/clone`, ada, { title: 'Mine' })).title).toBe('Mine')
+  })
+
+  test('a save without history keeps the tree; fields not sent are kept (title, system prompt only)', async () => {
+    const page = new OpenWebUiPage()
+    page.regenerate(page.ask('hello').id, 'hi')
+    const created = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
+    const renamed = await call<OpenChat>(app, 'POST', `${CHATS}/${created.id}`, ada, { chat: { title: 'Greetings', system: 'Be terse.' } })
+    expect(renamed.title).toBe('Greetings')
+    expect(renamed.chat.system).toBe('Be terse.')
+    expect(renamed.chat.history).toEqual(page.history)
+    expect(renamed.chat.params).toEqual(page.params)
+  })
+
+  test('import takes Open WebUI export objects with their trees, times and flags', async () => {
+    const page = new OpenWebUiPage()
+    const q = page.ask('imported question')
+    page.regenerate(q.id, 'a')
+    page.regenerate(q.id, 'b')
+    const body = { chats: [{ chat: { ...page.saveBody().chat, title: 'Imported' }, folder_id: null, meta: { tags: [] }, pinned: true, created_at: 1_700_000_000, updated_at: 1_700_000_500 }] }
+    const [imported] = await call<(OpenChat & { pinned: boolean; created_at: number; updated_at: number })[]>(app, 'POST', `${CHATS}/import`, ada, body)
+    expect(imported).toMatchObject({ title: 'Imported', pinned: true, created_at: 1_700_000_000, updated_at: 1_700_000_500 })
+    expect(imported!.chat.history).toEqual(page.history)
+    const refused = await app.handle(req('POST', `${CHATS}/import`, { chats: [body.chats[0], { chat: { history: { messages: { x: { role: 'tool', content: '' } } } } }] }, ada))
+    expect(refused.status).toBe(422)
+    expect((await call<OpenChat[]>(app, 'GET', `${CHATS}/`, ada)).filter((chat) => chat.title === 'Imported')).toHaveLength(1)
+  })
+})
+
+describe('the Conduit app', async () => {
+  const { app, ada } = await start()
+
+  test('its full sync (system prompt, its own message fields) round-trips; its title-and-system update keeps the tree', async () => {
+    const page = new OpenWebUiPage()
+    const q = page.ask('from my phone')
+    const created = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
+    page.regenerate(q.id, 'an answer')
+    const body = conduitSyncBody(page, 'You are a phone assistant.')
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, body)
+    const stored = await call<OpenChat>(app, 'GET', `${CHATS}/${created.id}`, ada)
+    expect(stored.chat.history).toEqual(body.chat.history)
+    expect(stored.chat).toMatchObject({ title: 'From Conduit', system: 'You are a phone assistant.', params: {}, files: [], models: page.models })
+
+    await call(app, 'POST', `${CHATS}/${created.id}`, ada, { chat: { title: 'Renamed', system: 'Shorter.' } })
+    const updated = await call<OpenChat>(app, 'GET', `${CHATS}/${created.id}`, ada)
+    expect(updated.chat.history).toEqual(body.chat.history)
+    expect(updated.chat.system).toBe('Shorter.')
+    expect(updated.title).toBe('Renamed')
+  })
+})
+
+describe('a save that cannot be stored whole is refused, saying what, and changes nothing', async () => {
+  const { app, ada, bob } = await start()
+  const page = new OpenWebUiPage()
+  page.regenerate(page.ask('keep me').id, 'kept')
+  const created = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
+  const good = page.saveBody()
+  const [userId, answerId] = Object.keys(good.chat.history.messages) as [string, string]
+  const withMessages = (messages: Record<string, unknown>, currentId: unknown = answerId) => ({ chat: { history: { messages, currentId } } })
+  const user = { ...good.chat.history.messages[userId] }
+  const answer = { ...good.chat.history.messages[answerId] }
+
+  test.each<[string, unknown, number, string]>([
+    ['a parent the chat does not hold', withMessages({ [userId]: user, [answerId]: { ...answer, parentId: 'missing' } }), 422, 'bad_parent'],
+    ['a cycle of two', withMessages({ [userId]: { ...user, parentId: answerId }, [answerId]: answer }), 422, 'cycle'],
+    ['a message its own parent', withMessages({ [userId]: user, [answerId]: { ...answer, parentId: answerId } }), 422, 'cycle'],
+    ['an unknown role', withMessages({ [userId]: user, [answerId]: { ...answer, role: 'tool' } }), 422, 'unknown_role'],
+    ['content that is not text', withMessages({ [userId]: user, [answerId]: { ...answer, content: [{ type: 'text' }] } }), 422, 'invalid_message'],
+    ['a message id with a space', withMessages({ [userId]: user, 'bad id': { ...answer, id: 'bad id' } }, 'bad id'), 422, 'invalid_message_id'],
+    ['a message id of 129 characters', withMessages({ [userId]: user, ['x'.repeat(129)]: { ...answer, id: 'x'.repeat(129) } }, userId), 422, 'invalid_message_id'],
+    ['an id that differs from its key', withMessages({ [userId]: user, [answerId]: { ...answer, id: 'other' } }), 422, 'message_id_mismatch'],
+    ['a currentId the chat does not hold', withMessages({ [userId]: user, [answerId]: answer }, 'nowhere'), 422, 'bad_current_id'],
+    ['a message that is not an object', withMessages({ [userId]: user, [answerId]: 'text' }), 422, 'invalid_message'],
+    ['history that is a list', { chat: { history: [] } }, 422, 'invalid_chat'],
+    ['models that are not names', { chat: { models: [1, 2] } }, 422, 'invalid_chat'],
+    ['params that are a string', { chat: { params: 'hot' } }, 422, 'invalid_chat'],
+    ['a system prompt of 100,001 characters', { chat: { system: 'x'.repeat(100_001) } }, 422, 'invalid_chat'],
+    ['extra message fields over 1 MB', withMessages({ [userId]: user, [answerId]: { ...answer, statusHistory: 'x'.repeat(1_000_001) } }), 413, 'too_large'],
+    ['a message over 1,000,000 characters', withMessages({ [userId]: user, [answerId]: { ...answer, content: 'x'.repeat(1_000_001) } }), 413, 'too_large'],
+    ['a list of messages with the same id twice', { chat: { messages: [{ id: 'a', role: 'user', content: 'x' }, { id: 'a', role: 'assistant', content: 'y' }] } }, 422, 'invalid_message_id'],
+  ])('%s', async (_, body, status, code) => {
+    const before = await call<OpenChat>(app, 'GET', `${CHATS}/${created.id}`, ada)
+    const res = await app.handle(req('POST', `${CHATS}/${created.id}`, body, ada))
+    expect(res.status).toBe(status)
+    expect(await res.json()).toMatchObject({ code })
+    expect(await call<OpenChat>(app, 'GET', `${CHATS}/${created.id}`, ada)).toEqual(before)
+  })
+
+  test.each([
+    ['POST /:id', 'POST', () => `${CHATS}/${created.id}`, good],
+    ['DELETE /:id/messages/:mid', 'DELETE', () => `${CHATS}/${created.id}/messages/${answerId}`, undefined],
+    ['POST /:id/clone', 'POST', () => `${CHATS}/${created.id}/clone`, {}],
+  ])("another user's chat is 404 chat_not_found: %s", async (_, method, path, body) => {
+    const res = await app.handle(req(method, path(), body, bob))
+    expect(res.status).toBe(404)
+    expect(await res.json()).toMatchObject({ code: 'chat_not_found' })
+  })
+
+  test.each([
+    ['POST /new', 'POST', `${CHATS}/new`], ['POST /import', 'POST', `${CHATS}/import`],
+    ['POST /:id/clone', 'POST', `${CHATS}/${crypto.randomUUID()}/clone`], ['DELETE /:id/messages/:mid', 'DELETE', `${CHATS}/${crypto.randomUUID()}/messages/x`],
+  ])('without a session: %s is 401', async (_, method, path) => {
+    expect((await app.handle(req(method, path, { chat: {}, chats: [] }))).status).toBe(401)
+  })
+})
