@@ -76,7 +76,7 @@ export function createApp(deps: Deps) {
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatExportRoutes(auth, deps.config))
-    .use(chatRoutes(auth, deps.config.trustedProxies))
+    .use(chatRoutes(auth, deps.config.trustedProxies, hub))
     .use(adminKeyRoutes(auth, deps.config, lifecycle))
     .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
     .use(openAiRoutes(auth, deps.config.trustedProxies, connections))
