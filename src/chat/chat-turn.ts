@@ -29,8 +29,9 @@ import type { Connections } from './connections.ts'
 import type { FrameErrorCode, TurnStats } from './frames.ts'
 import type { LiveStream, LiveStreams } from './live-streams.ts'
 import { excerpt } from './ollama-chunks.ts'
-import { OllamaError, type ChatMessage, type ChatStats, type ModelOptions } from './ollama-client.ts'
+import { OllamaError, type ChatMessage, type ModelOptions } from './ollama-client.ts'
 import type { SocketHub } from './socket-hub.ts'
+import { usageOf } from './turn-usage.ts'
 import { placeTurn, type TurnRequest } from './turn-place.ts'
 
 export type ChatTurnDeps = {
@@ -221,23 +222,6 @@ async function whyNoConnection(connections: Connections, model: string): Promise
 /** A checkpoint is unfinished until the final store: after a crash it shows as cut off. */
 function statusOf(stats: Record<string, unknown>): MessageStatus {
   return stats.partial === true ? 'pending' : stats.cancelled === true ? 'cancelled' : 'done'
-}
-
-/**
- * Open WebUI's `usage` of an Ollama answer (what its page shows on hover): token counts,
- * durations in ns, tokens per second; null for an answer without Ollama's final statistics.
- */
-function usageOf(stats: Record<string, unknown>): Record<string, number> | null {
-  const { evalCount, evalDurationNs, promptEvalCount, promptEvalDurationNs, totalDurationNs, loadDurationNs } = stats as Partial<ChatStats>
-  if (typeof evalCount !== 'number') return null
-  const perSecond = (tokens: number | null | undefined, ns: number | null | undefined) => (tokens != null && ns != null && ns > 0 ? Math.round((tokens / ns) * 1e11) / 100 : null)
-  const usage: Record<string, number | null | undefined> = {
-    'response_token/s': perSecond(evalCount, evalDurationNs), 'prompt_token/s': perSecond(promptEvalCount, promptEvalDurationNs),
-    total_duration: totalDurationNs, load_duration: loadDurationNs, prompt_eval_count: promptEvalCount, prompt_eval_duration: promptEvalDurationNs,
-    eval_count: evalCount, eval_duration: evalDurationNs,
-    prompt_tokens: promptEvalCount, completion_tokens: evalCount, total_tokens: (promptEvalCount ?? 0) + evalCount,
-  }
-  return Object.fromEntries(Object.entries(usage).filter((entry): entry is [string, number] => typeof entry[1] === 'number'))
 }
 
 function titleFrom(content: string): string {
