@@ -16,7 +16,6 @@ let context: BrowserContext
 let page: Page
 
 const answers = (target: Page = page) => target.locator('article.message.assistant .markdown')
-const questions = (target: Page = page) => target.locator('article.message.user .bubble')
 const versionsOf = (article: ReturnType<Page['locator']>) => article.getByRole('group', { name: 'Versions' })
 const lastChatRequest = () => stage.ollama.requests.filter((request) => request.path === '/api/chat').at(-1)!.body as { messages: { role: string; content: string }[]; options?: Record<string, unknown> }
 
