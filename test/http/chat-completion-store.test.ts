@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
-import { bearer, signUp, statusOf } from '../helpers/accounts.ts'
+import { bearer, signUpAdminAndUser } from '../helpers/accounts.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
 
 const MODEL = 'llama3.2:1b'
@@ -24,10 +24,7 @@ beforeAll(async () => {
   ollama = await startFakeOllama()
   started = startTestApp({ OLLAMA_BASE_URL: ollama.url, ENABLE_TITLE_GENERATION: 'false' })
   const { app } = started
-  ada = await signUp(app, 'ada@example.com')
-  const other = await signUp(app, 'bob@example.com')
-  expect(await statusOf(app, 'POST', `/api/v1/users/${other.id}/update`, bearer(ada.token), { role: 'user' })).toBe(200)
-  bob = other
+  ;({ ada, bob } = await signUpAdminAndUser(app))
   app.listen({ hostname: '127.0.0.1', port: 0 })
   url = `http://127.0.0.1:${app.server!.port}`
 })

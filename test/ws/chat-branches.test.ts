@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { ChatId, UserId } from '../../src/db/ids.ts'
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
-import { bearer, signUp, statusOf } from '../helpers/accounts.ts'
+import { bearer, signUpAdminAndUser } from '../helpers/accounts.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
-import { connect, ofType, type Frame, type TestSocket } from '../helpers/ws.ts'
+import { ofType, socketPool, type Frame, type TestSocket } from '../helpers/ws.ts'
 
 const MODEL = 'qwen2.5:0.5b'
 
@@ -17,32 +17,23 @@ let started: ReturnType<typeof startTestApp>
 let url: string
 let ada: { id: UserId; token: string }
 let bob: { id: UserId; token: string }
-const open: TestSocket[] = []
+const sockets = socketPool(() => url)
+const socketOf = sockets.socketOf
 
 beforeAll(async () => {
   fake = await startFakeOllama({ behaviour: { chunkDelayMs: 1 } })
   started = startTestApp({ OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false' })
   const { app } = started
-  const admin = await signUp(app, 'ada@example.com')
-  const other = await signUp(app, 'bob@example.com')
-  expect(await statusOf(app, 'POST', `/api/v1/users/${other.id}/update`, bearer(admin.token), { role: 'user' })).toBe(200)
-  ada = { id: admin.id as UserId, token: admin.token }
-  bob = { id: other.id as UserId, token: other.token }
+  ;({ ada, bob } = await signUpAdminAndUser(app))
   app.listen({ hostname: '127.0.0.1', port: 0 })
   url = `ws://127.0.0.1:${app.server!.port}/api/ws`
 })
 
 afterAll(async () => {
-  for (const socket of open) socket.ws.close()
+  sockets.closeAll()
   await started.app.stop(true)
   await fake.stop()
 })
-
-async function socketOf(user: { token: string }): Promise<TestSocket> {
-  const socket = await connect(url, { token: user.token })
-  open.push(socket)
-  return socket
-}
 
 /** Sends a frame and waits for its turn's end; fails on an error frame. */
 async function turn(socket: TestSocket, frame: object) {
