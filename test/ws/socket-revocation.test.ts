@@ -187,7 +187,7 @@ describe('a revoked credential', () => {
     expect(await settledWithin(request, AT_ONCE_MS)).toBe('aborted')
     const answers = () => started.deps.store.chats.listMessagesInChat(victim.userId, first.chatId).filter((message) => message.role === 'assistant')
     await Bun.sleep(150)
-    expect(answers().map((message) => [message.status, message.parentId])).toEqual([['cancelled', begun.userMessageId], ['cancelled', begun.userMessageId]])
+    expect(answers().map((message) => [message.status, message.parentId as number | null])).toEqual([['cancelled', Number(begun.userMessageId)], ['cancelled', Number(begun.userMessageId)]])
   })
 
   test('an admin made a user keeps the socket and the answer: users may chat', async () => {
