@@ -2,15 +2,15 @@
  * One turn of a chat over the socket: the user's message is stored first (so a failed answer never
  * loses it), then the answer streams from the first connection that has the model, then it is
  * stored. A cancelled answer is stored as far as it got, with stats `{ cancelled: true }`; a failed
- * one is not stored, and the turn ends with `chat:error`. A finished answer keeps Open WebUI's
+ * one as far as it got, unfinished (`pending`) with the reason as its `error`, and the turn ends
+ * with `chat:error`. A finished answer keeps Open WebUI's
  * `usage` (tokens, durations, tokens per second). A question may go anywhere in the chat's tree,
  * and a regenerate adds an answer beside the earlier ones (turn-place.ts); when an answer's row is
  * first stored it becomes the chat's selected leaf (`chat:done` names it).
  *
  * A long answer is checkpointed every `checkpointIntervalMs`, so a crash loses at most that much of
  * it: the first checkpoint appends the assistant message with stats `{ partial: true }`, later ones
- * and the final store rewrite that one row. An answer that fails after a checkpoint keeps the row,
- * still marked partial. An answer shorter than one interval is stored once, at the end.
+ * and the final store rewrite that one row. An answer shorter than one interval is stored once, at the end.
  *
  * An answer stopped because its chat (or its user) was deleted stores nothing more: no checkpoint
  * after the stop, no final store; the turn ends with `chat:error` `chat_not_found`.
@@ -158,9 +158,11 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
       endChatGone()
       return false
     }
-    // note: a checkpointed answer that fails stays unfinished, with the reason, as Open WebUI shows an error.
+    // note: a failed answer is stored unfinished, with what arrived and the reason, as Open WebUI shows an error.
+    const failed = { content: stream.deltas.join(''), status: 'pending', error: { content: error instanceof OllamaError ? error.message : 'Something went wrong on the server.' } } as const
     const checkpointed = saved as { id: MessageId } | null // note: assigned in the save closure, which TypeScript does not follow
-    if (checkpointed !== null) deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, { content: stream.deltas.join(''), status: 'pending', error: { content: error instanceof OllamaError ? error.message : 'Something went wrong on the server.' } })
+    if (checkpointed !== null) deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, failed)
+    else deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.model, parentId: asked.userMessageId, ...failed })
     if (error instanceof OllamaError) streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
     else {
       deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })

@@ -128,6 +128,24 @@ const expectPirate = (request: ReturnType<typeof lastChatRequest>) => {
   expect(request.messages[0]).toEqual({ role: 'system', content: 'Answer like a pirate.' })
 }
 
+test('a failed answer stays marked with its reason after a reload, and Regenerate asks again beside it', async () => {
+  await newChat()
+  stage.ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null, fault: { kind: 'status', status: 500, error: 'model crashed' } })
+  try {
+    await askThroughPage(page, 'will this fail')
+    await page.locator('article[data-live="error"]').waitFor()
+  } finally {
+    stage.ollama.setBehaviour({ fault: null })
+  }
+  await page.reload()
+  const failed = page.locator('article.message.assistant[data-status="error"]')
+  await failed.locator('.ending').waitFor()
+  expect(await failed.locator('.ending').textContent()).toContain('model crashed')
+  await page.getByRole('button', { name: 'Regenerate', exact: true }).click()
+  await shows(page, ['will this fail', 'will this fail'])
+  expect(await versionsOf(page.locator('article.message.assistant')).textContent()).toContain('2/2')
+}, TEST_TIMEOUT_MS)
+
 describe('system prompt and parameters', () => {
   test('set in the chat settings panel, shown in the header, sent with every turn, kept after a reload', async () => {
     await newChat()

@@ -181,12 +181,14 @@ describe('a chat turn over the socket', () => {
 })
 
 describe('upstream failures', () => {
-  test('a model no connection has: chat:error model_not_found, and the user message stays stored', async () => {
+  test('a model no connection has: chat:error model_not_found; the user message stays stored, the answer stored failed with the reason', async () => {
     const socket = await socketOf(ada)
     socket.send({ type: 'chat:send', model: 'no-such-model:7b', content: 'hello there' })
     const { started: begun, end } = await answerOf(socket)
     expect(end).toMatchObject({ type: 'chat:error', chatId: begun.chatId, messageId: begun.messageId, code: 'model_not_found' })
-    expect(messagesOf(ada.id, begun.chatId).map(({ role, content }) => [role, content])).toEqual([['user', 'hello there']])
+    const stored = messagesOf(ada.id, begun.chatId)
+    expect(stored.map(({ role, content }) => [role, content])).toEqual([['user', 'hello there'], ['assistant', '']])
+    expect(stored[1]).toMatchObject({ status: 'pending', error: { content: end.message }, model: 'no-such-model:7b', parentId: begun.userMessageId })
   })
 
   test('Ollama answering 404 for a listed model: chat:error model_not_found', async () => {
@@ -197,21 +199,24 @@ describe('upstream failures', () => {
     socket.send({ type: 'chat:send', model: 'llama3.2:1b', content: 'hello again' })
     const { started: begun, end } = await answerOf(socket)
     expect(end).toMatchObject({ type: 'chat:error', code: 'model_not_found' })
-    expect(messagesOf(ada.id, begun.chatId).map(({ content }) => content)).toEqual(['hello again'])
+    expect(messagesOf(ada.id, begun.chatId).map(({ content, status }) => [content, status])).toEqual([['hello again', null], ['', 'pending']])
   })
 
-  test('a failure mid-stream: chat:error ollama_error, nothing of the answer stored', async () => {
+  test('a failure mid-stream: chat:error ollama_error; what arrived is stored unfinished, with the reason', async () => {
     const socket = await socketOf(ada)
     fake.setBehaviour({ fault: { kind: 'error_line', afterChunks: 2, error: 'out of memory' } })
     socket.send({ type: 'chat:send', model: MODEL, content: QUESTION })
     const { started: begun, end } = await answerOf(socket)
     fake.setBehaviour({ fault: null })
     expect(end).toMatchObject({ type: 'chat:error', code: 'ollama_error' })
-    expect(messagesOf(ada.id, begun.chatId).map(({ role }) => role)).toEqual(['user'])
+    const stored = messagesOf(ada.id, begun.chatId)
+    expect(stored.map(({ role }) => role)).toEqual(['user', 'assistant'])
+    expect(stored[1]).toMatchObject({ status: 'pending', error: { content: end.message } })
+    expect(QUESTION.startsWith(stored[1]!.content)).toBe(true)
   })
 })
 
-test('Ollama down: chat:error unreachable, with no URL, and the user message stays stored', async () => {
+test('Ollama down: chat:error unreachable, with no URL; the user message stays stored, the answer stored failed', async () => {
   const down = await startFakeOllama()
   const downUrl = down.url
   await down.stop()
@@ -224,7 +229,7 @@ test('Ollama down: chat:error unreachable, with no URL, and the user message sta
     const { started: begun, end } = await answerOf(socket)
     expect(end).toMatchObject({ type: 'chat:error', code: 'unreachable' })
     expect(JSON.stringify(end)).not.toContain('127.0.0.1')
-    expect(app.deps.store.chats.listMessagesInChat(user.id as UserId, begun.chatId as ChatId)).toHaveLength(1)
+    expect(app.deps.store.chats.listMessagesInChat(user.id as UserId, begun.chatId as ChatId).map(({ role, status }) => [role, status])).toEqual([['user', null], ['assistant', 'pending']])
     socket.ws.close()
   } finally {
     await app.app.stop(true)
