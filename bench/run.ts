@@ -10,6 +10,7 @@ import { authOverheadRows, measureAuthOverhead } from './auth-overhead.ts'
 import { openBenchStore } from './bench-store.ts'
 import { chatListSearchRows, measureChatListSearch } from './chat-list-search.ts'
 import { chatReadRows, measureChatRead } from './chat-read.ts'
+import { chatTreeRows, measureChatTree } from './chat-tree.ts'
 import { databaseSizeRows, measureDatabaseSize } from './database-size.ts'
 import { fieldLayerRows, measureFieldLayer } from './field-layer.ts'
 import { keyLifecycleRows, measureKeyLifecycle } from './key-lifecycle.ts'
@@ -29,6 +30,8 @@ try {
   const inserts = measureMessageInserts(bench)
   const read = measureChatRead(bench)
   const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
+  // note: after the size figure, which counts only what the parts above wrote.
+  const tree = measureChatTree(bench)
 
   const auth = await measureAuthOverhead()
   // note: the socket figures run Enclave, the Ollama stand-in and the clients as three fresh processes, on the same cores.
@@ -38,7 +41,7 @@ try {
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

@@ -16,10 +16,21 @@ export type AuthDeps = {
   setupGate: SetupGate
 }
 
-export type SigninLimits = { perEmail: RateLimiter; perIp: RateLimiter }
+/**
+ * Attempts per client address (sign-in and sign-up); sign-in failures per account and per account
+ * and address (see signin-throttle.ts); password-change attempts per user (perAccount too).
+ */
+export type SigninLimits = { perIp: RateLimiter; perAccount: RateLimiter; perAccountAndIp: RateLimiter }
 
 /** Builds the sign-in dependencies with fresh rate limiters. */
 export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits'>): AuthDeps {
   const limits = deps.auth.signinRateLimit
-  return { ...deps, signinLimits: { perEmail: new RateLimiter(limits.perEmail, deps.now), perIp: new RateLimiter(limits.perIp, deps.now) } }
+  return {
+    ...deps,
+    signinLimits: {
+      perIp: new RateLimiter(limits.perIp, deps.now),
+      perAccount: new RateLimiter(limits.perEmail, deps.now),
+      perAccountAndIp: new RateLimiter(limits.perEmail, deps.now),
+    },
+  }
 }

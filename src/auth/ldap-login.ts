@@ -19,7 +19,7 @@ import { syncLdapAccount, type DirectoryPerson } from './ldap-account.ts'
 import { DirectoryError, openDirectory } from './ldap-directory.ts'
 import { userSearchFilter } from './ldap-filter.ts'
 import { groupsFromAttribute, isInAnyGroup, normaliseDn } from './ldap-groups.ts'
-import { ipBucket } from './local-login.ts'
+import { admitSigninAttempt, recordSigninFailure } from './signin-throttle.ts'
 import { isValidEmail } from './sign-up.ts'
 
 export type LdapLoginResult =
@@ -40,6 +40,7 @@ export async function ldapLogin(deps: LdapLoginDeps, input: { user: string; pass
   const limited = checkRateLimits(deps, username, ip)
   if (limited !== null) return limited
   const refuse = (reason: string): LdapLoginResult => {
+    recordSigninFailure(deps, ldapAccount(username), ip)
     deps.audit.record({ event: 'signin_failed', ip, method: 'ldap', reason })
     return { ok: false, reason: 'invalid_credentials' }
   }
@@ -108,17 +109,15 @@ async function findAndBind(deps: LdapLoginDeps, ldap: LdapConfig, username: stri
   }
 }
 
-/** The same limits as password sign-in: per client IP (shared with it) and per username. */
+/** The same rule as password sign-in (signin-throttle.ts): per client IP (shared with it) and per username. */
 function checkRateLimits(deps: LdapLoginDeps, username: string, ip: string): LdapLoginResult | null {
-  for (const [limiter, key] of [[deps.signinLimits.perIp, `ip:${ipBucket(ip)}`], [deps.signinLimits.perEmail, `ldap:${username.toLowerCase()}`]] as const) {
-    const check = limiter.hit(key)
-    if (!check.allowed) {
-      deps.audit.record({ event: 'rate_limited', ip, method: 'ldap', reason: key.startsWith('ip:') ? 'per_ip' : 'per_account' })
-      return { ok: false, reason: 'rate_limited', retryAfterSeconds: check.retryAfterSeconds }
-    }
-  }
-  return null
+  const refused = admitSigninAttempt(deps, ldapAccount(username), ip)
+  if (refused === null) return null
+  deps.audit.record({ event: 'rate_limited', ip, method: 'ldap', reason: refused.reason })
+  return { ok: false, reason: 'rate_limited', retryAfterSeconds: refused.retryAfterSeconds }
 }
+
+const ldapAccount = (username: string) => `ldap:${username.toLowerCase()}`
 
 /** An attribute of the entry by name, compared case-insensitively (directories return their own spelling). */
 function attributeOf(entry: Entry, name: string): unknown {

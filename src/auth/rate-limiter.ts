@@ -14,14 +14,39 @@ export class RateLimiter {
   /** Counts one hit for the key and says whether it is within the limit. */
   hit(key: string): RateCheck {
     const at = this.now()
+    const window = this.currentWindow(key, at)
+    window.hits++
+    return this.checkOf(window, at, 0)
+  }
+
+  /** Says whether one more hit would be within the limit, without counting it. */
+  peek(key: string): RateCheck {
+    const at = this.now()
+    return this.checkOf(this.liveWindow(key, at) ?? { startedAt: at, hits: 0 }, at, 1)
+  }
+
+  /** The hits counted for the key in its current window. */
+  hitsOf(key: string): number {
+    return this.liveWindow(key, this.now())?.hits ?? 0
+  }
+
+  private liveWindow(key: string, at: number): { startedAt: number; hits: number } | null {
+    const window = this.windows.get(key)
+    return window === undefined || at - window.startedAt >= this.rate.windowMs ? null : window
+  }
+
+  private currentWindow(key: string, at: number): { startedAt: number; hits: number } {
     this.sweep(at)
-    let window = this.windows.get(key)
-    if (window === undefined || at - window.startedAt >= this.rate.windowMs) {
+    let window = this.liveWindow(key, at)
+    if (window === null) {
       window = { startedAt: at, hits: 0 }
       this.windows.set(key, window)
     }
-    window.hits++
-    if (window.hits <= this.rate.limit) return { allowed: true }
+    return window
+  }
+
+  private checkOf(window: { startedAt: number; hits: number }, at: number, extra: number): RateCheck {
+    if (window.hits + extra <= this.rate.limit) return { allowed: true }
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((window.startedAt + this.rate.windowMs - at) / 1000)) }
   }
 

@@ -8,7 +8,7 @@
 import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { t, type Static } from 'elysia'
-import { CHAT_LIMITS } from '../db/open-webui-chat.ts'
+import { CHAT_LIMITS } from '../db/chat-tree.ts'
 import { ModelOptionsSchema } from './model-options.ts'
 import type { ChatStats } from './ollama-client.ts'
 

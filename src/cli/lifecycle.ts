@@ -1,9 +1,10 @@
 /** Runs the key and data lifecycle commands: parse, load the configuration, dispatch. */
 import { loadConfig, readDotenvFile } from '../config/load-config.ts'
+import { lockDataDir, type DataDirLock } from '../db/data-dir-lock.ts'
 import { backupDatabase, restoreDatabase } from './backup.ts'
 import { importFromOpenWebUi } from './import-open-webui.ts'
 import { printKeyStatus, verifyKeys } from './keys.ts'
-import { parseLifecycleArgs } from './parse-lifecycle-args.ts'
+import { parseLifecycleArgs, type LifecycleCommand } from './parse-lifecycle-args.ts'
 import { rotateDataKeysOffline } from './rotate-data-keys.ts'
 import { rotateMasterKeyOffline } from './rotate-master-key.ts'
 import { formatUsageError } from './usage.ts'
@@ -20,15 +21,24 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
   const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })
   // Files these commands create (backups, restored databases, keys) are for their owner only.
   process.umask(0o077)
+  let lock: DataDirLock | null = null
   try {
+    // note: backup reads one consistent snapshot (VACUUM INTO) beside a running server, so it, like keys status and verify, takes no lock.
+    if (writers.has(parsed.command)) lock = lockDataDir(config.dataDir, `enclave ${parsed.command}`, { createDirectory: createsDataDir.has(parsed.command) })
     return await dispatch(parsed, config)
   } catch (error) {
     const problem = describeFailure(error)
     if (problem === null) throw error
     io.err(`enclave: ${problem}\n`)
     return 1
+  } finally {
+    lock?.release()
   }
 }
+
+/** The commands that write DATA_DIR, and of those the ones that may make it. */
+const writers = new Set<LifecycleCommand>(['keys rotate', 'keys rotate-data', 'restore', 'import open-webui'])
+const createsDataDir = new Set<LifecycleCommand>(['restore', 'import open-webui'])
 
 async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, { ok: true }>, config: ReturnType<typeof loadConfig>): Promise<number> {
   switch (parsed.command) {
@@ -43,7 +53,7 @@ async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, {
 }
 
 // Key, database and file errors carry messages written for operators (never key material); others propagate.
-const operatorErrors = ['KeyMaterialError', 'KeyMismatchError', 'NoDatabaseError', 'SchemaTooNewError', 'FieldOpenError']
+const operatorErrors = ['KeyMaterialError', 'KeyMismatchError', 'NoDatabaseError', 'SchemaTooNewError', 'FieldOpenError', 'DataDirLockedError']
 const fileErrorCodes = ['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EROFS']
 
 function describeFailure(error: unknown): string | null {

@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { createAuditLog } from '../audit/audit-log.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
-import { bootstrapAdmin } from '../auth/bootstrap-admin.ts'
+import { bootstrapAdmin, isSignupClosedByAdminBootstrap } from '../auth/bootstrap-admin.ts'
 import { createOidcProviders } from '../auth/oidc-providers.ts'
 import { openGate, openSetupGate, readSetupToken } from '../auth/setup-token.ts'
 import { createConnections } from '../chat/connections.ts'
@@ -14,8 +14,11 @@ import { describeUnknownVariables } from '../config/unknown-variables.ts'
 import { describeMasterKeySource } from '../crypto/master-key.ts'
 import { createSessionSecretFile, readSessionSecretFile } from '../crypto/session-secret.ts'
 import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } from '../crypto/previous-master-key.ts'
-import { openStore, type Store } from '../db/open-store.ts'
+import { checkDataDirAccess } from '../db/data-dir-access.ts'
+import { lockDataDir } from '../db/data-dir-lock.ts'
+import { DATABASE_FILE, openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
+import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
 import { COMMIT, VERSION } from '../version.ts'
@@ -28,6 +31,10 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   process.umask(0o077)
   // note: first, so a misspelt name is pointed out even when the start is then refused for it.
   reportUnknownVariables(config, log)
+  // note: before the lock, which writes in DATA_DIR: a directory this user may not use is named, with the fix.
+  checkDataDirAccess(config.dataDir, DATABASE_FILE)
+  // One process writes a data directory at a time; the lock goes at exit if a later step throws.
+  const dataDirLock = lockDataDir(config.dataDir, 'enclave serve', { createDirectory: true })
   const persistedSecret = config.sessionSecret === null ? readSessionSecretFile(config.dataDir) : null
   // note: reads the *_FILE client secrets first, so a loose or missing file refuses the start before anything is written.
   const oidcProviders = createOidcProviders(config.oauth)
@@ -39,16 +46,18 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
 
   const adminBootstrap = await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate }))
   const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: store.users.countUsers() > 0 })
-  if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up stays closed for this run.')
-  // As Open WebUI: an admin made from the environment invites the others, so sign-up closes.
-  const effective = adminBootstrap === 'created' ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
+  if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up is closed from now on.')
+  // As Open WebUI: an admin made from the environment invites the others, so sign-up closes, for good.
+  const effective = isSignupClosedByAdminBootstrap({ store }) ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
   const lifecycle = createLifecycle({ config: effective, store, log, audit, now: Date.now })
   const connections = createConnections({ ...config.ollama, settings: store.settings, now: Date.now, log })
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections })
   try {
-    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxRequestBodyBytes })
+    // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
+    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(config.maxRequestBodyBytes), reusePort: false })
   } catch (error) {
     store.close()
+    dataDirLock.release()
     throw listenFailure(error, config.host, config.port)
   }
   const server = app.server!
@@ -83,6 +92,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       await lifecycle.stop()
       audit.close()
       store.close()
+      dataDirLock.release()
       log.info('Stopped; database checkpointed and closed')
     })()
     return stopping

@@ -1,3 +1,4 @@
+import { hostList } from './allowed-hosts.ts'
 import { corsOriginList, urlSchemeList } from './cors-origins.ts'
 import {
   DEFAULT_CONTENT_SECURITY_POLICY, DEFAULT_STRICT_TRANSPORT_SECURITY, cacheControl, contentSecurityPolicy, contentTypeOptions,
@@ -14,6 +15,10 @@ export const httpVariables = {
   FORWARDED_ALLOW_IPS: {
     parse: addressList, default: null,
     doc: 'Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: IP addresses or CIDR ranges, comma-separated, or * (any peer; logs a warning). Unset means loopback only (127.0.0.1, ::1).',
+  },
+  ALLOWED_HOSTS: {
+    parse: hostList, default: null, show: (hosts: unknown) => (Array.isArray(hosts) ? hosts.join(',') : String(hosts)),
+    doc: 'Host names the server answers to (the Host header), comma-separated; *.example.com matches subdomains, * any name. WEBUI_URL\'s host, localhost, 127.0.0.1 and [::1] are always allowed, with any port. Unset means: any name when HOST is 0.0.0.0 (Docker) and WEBUI_URL is unset, else also the HOST address. Other names get 421, so a foreign page can\'t reach a loopback server through DNS rebinding.',
   },
   HSTS: {
     parse: headerValueOrOff(strictTransportSecurity), default: DEFAULT_STRICT_TRANSPORT_SECURITY, emptyTurnsOff: true,

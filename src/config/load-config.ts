@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { hostPolicyFrom, type HostPolicy } from './allowed-hosts.ts'
 import { ConfigError, type ConfigProblem } from './config-error.ts'
 import { corsPolicyFrom, type CorsPolicy } from './cors-origins.ts'
 import { parseDotenv } from './dotenv.ts'
@@ -45,6 +46,8 @@ export type Config = Readonly<{
   securityHeaders: SecurityHeaderSettings
   /** Cross-origin callers allowed (CORS_ALLOW_ORIGIN); by default none, same origin only. */
   cors: CorsPolicy
+  /** Host names requests may name (ALLOWED_HOSTS, HOST, WEBUI_URL). */
+  allowedHosts: HostPolicy
   auth: AuthConfig
   /** The chat socket's heartbeat and frame limits (WEBSOCKET_*). */
   socket: SocketConfig
@@ -148,6 +151,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     shutdownTimeoutMs: typed.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     securityHeaders: securityHeaderSettingsFrom(typed),
     cors: corsPolicyFrom(typed.CORS_ALLOW_ORIGIN, typed.CORS_ALLOW_CUSTOM_SCHEME),
+    allowedHosts: hostPolicyFrom(typed.ALLOWED_HOSTS, typed.HOST, typed.WEBUI_URL),
     auth: authConfigFrom(typed, cwd),
     socket: socketConfigFrom(typed),
     chat: chatConfigFrom(typed),

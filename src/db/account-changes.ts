@@ -53,6 +53,11 @@ export function createAccountChanges() {
       listeners.add(listener)
       return () => void listeners.delete(listener)
     },
+
+    /** How many listeners are subscribed now (a stream's listener must go when the stream does). */
+    countListeners(): number {
+      return listeners.size
+    },
   }
 }
 

@@ -1,12 +1,16 @@
 /**
  * Plans a whole-chat save against what is stored: which messages are new, which changed (and only
- * those are rewritten), which are gone, and the selected leaf. Pure: the repository opens the
- * stored messages, runs the plan and writes it in one transaction, so a save retried, or sent
- * twice, writes nothing the second time.
+ * those are rewritten), which are gone, and the selected leaf. Pure: the repository reads the
+ * stored rows (without opening them), says how to tell a changed message, runs the plan and writes
+ * it in one transaction, so a save retried, or sent twice, writes nothing the second time.
  */
 import { newestLeaf, pathTo, type ChatContent, type Message, type SavedMessage } from './chat-tree.ts'
 import type { ChatId, MessageId } from './ids.ts'
 
+/** What a plan needs of a stored message: its place in the tree and its plain fields. */
+export type PlannedAgainst = Pick<Message, 'id' | 'uid' | 'parentId' | 'role' | 'status' | 'createdAt'>
+
+/** Rewrites carry no `stats` or `artifacts`: the repository keeps the stored ones (Enclave's own, never sent by clients). */
 export type SavePlan = { inserts: Message[]; rewrites: Message[]; removes: MessageId[]; currentId: MessageId | null }
 
 /** Why a save could not be planned; the edge checks these first, so reaching one is a client bug the edge missed. */
@@ -16,10 +20,11 @@ type Tree = Extract<NonNullable<ChatContent['messages']>, { kind: 'tree' }>
 
 /**
  * Plans replacing the stored messages with `incoming`. `allocate` hands out new internal ids (in
- * order, so new siblings sort after older ones); `at` is the time given to new messages without one.
+ * order, so new siblings sort after older ones); `at` is the time given to new messages without
+ * one; `hasSameContent` says whether a stored message's sealed fields equal the incoming one's.
  */
-export function planChatSave(chatId: ChatId, stored: readonly Message[], storedCurrent: MessageId | null,
-  incoming: NonNullable<ChatContent['messages']>, allocate: () => MessageId, at: number): SavePlan | SaveProblem {
+export function planChatSave<S extends PlannedAgainst>(chatId: ChatId, stored: readonly S[], storedCurrent: MessageId | null,
+  incoming: NonNullable<ChatContent['messages']>, allocate: () => MessageId, at: number, hasSameContent: (stored: S, next: Message) => boolean): SavePlan | SaveProblem {
   const fresh = new Map<string, MessageId>()
   const tree = incoming.kind === 'tree' ? incoming : listAsTree(stored, storedCurrent, incoming.messages, (uid, id) => fresh.set(uid, id), allocate)
   const storedByUid = new Map(stored.map((message) => [message.uid, message]))
@@ -32,7 +37,7 @@ export function planChatSave(chatId: ChatId, stored: readonly Message[], storedC
     const known = storedByUid.get(input.uid)
     const next = messageFrom(input, known ?? null, chatId, parentId, known?.id ?? fresh.get(input.uid) ?? allocate(), at)
     if (known === undefined) plan.inserts.push(next)
-    else if (!isSameMessage(known, next)) plan.rewrites.push(next)
+    else if (!hasSamePlace(known, next) || !hasSameContent(known, next)) plan.rewrites.push(next)
     kept.set(input.uid, next.id)
   }
   plan.removes = stored.filter((message) => !kept.has(message.uid)).map((message) => message.id)
@@ -48,7 +53,7 @@ export function planChatSave(chatId: ChatId, stored: readonly Message[], storedC
  * message at its place on the current path when the role matches; else it is new, and its id is
  * its internal id (allocated here and passed to `reserve`), as for messages the server makes.
  */
-function listAsTree(stored: readonly Message[], storedCurrent: MessageId | null, list: Extract<NonNullable<ChatContent['messages']>, { kind: 'list' }>['messages'],
+function listAsTree(stored: readonly PlannedAgainst[], storedCurrent: MessageId | null, list: Extract<NonNullable<ChatContent['messages']>, { kind: 'list' }>['messages'],
   reserve: (uid: string, id: MessageId) => void, allocate: () => MessageId): Tree {
   const path = pathTo(stored, storedCurrent)
   const given = new Set(list.flatMap((message) => (message.uid === null ? [] : [message.uid])))
@@ -74,25 +79,18 @@ function listAsTree(stored: readonly Message[], storedCurrent: MessageId | null,
   return { kind: 'tree', messages, currentUid: parentUid }
 }
 
-function messageFrom(input: SavedMessage, known: Message | null, chatId: ChatId, parentId: MessageId | null, id: MessageId, at: number): Message {
+function messageFrom(input: SavedMessage, known: PlannedAgainst | null, chatId: ChatId, parentId: MessageId | null, id: MessageId, at: number): Message {
   return {
     id, uid: input.uid, chatId, parentId, role: input.role, content: input.content,
     model: input.model ?? null, images: input.images ?? null, status: input.status ?? null, error: input.error ?? null,
     usage: input.usage ?? null, sources: input.sources ?? null, files: input.files ?? null, extra: input.extra ?? null,
-    // note: Enclave's own fields, which Open WebUI's clients never see, stay as the server wrote them.
-    stats: known?.stats ?? null, artifacts: known?.artifacts ?? null,
+    stats: null, artifacts: null,
     createdAt: input.createdAt ?? known?.createdAt ?? at,
   }
 }
 
-const sameJson = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b)
-
-/** Says whether two versions of a message would store the same thing. */
-function isSameMessage(a: Message, b: Message): boolean {
-  return a.parentId === b.parentId && a.role === b.role && a.status === b.status && a.createdAt === b.createdAt
-    && a.content === b.content && a.model === b.model && sameJson(a.images, b.images) && sameJson(a.error, b.error)
-    && sameJson(a.usage, b.usage) && sameJson(a.sources, b.sources) && sameJson(a.files, b.files) && sameJson(a.extra, b.extra)
-}
+/** Says whether a stored message keeps its place and plain fields. */
+const hasSamePlace = (a: PlannedAgainst, b: Message) => a.parentId === b.parentId && a.role === b.role && a.status === b.status && a.createdAt === b.createdAt
 
 /** Says whether a plan is a problem rather than a plan. */
 export const isSaveProblem = (result: SavePlan | SaveProblem): result is SaveProblem => 'problem' in result

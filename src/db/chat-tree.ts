@@ -16,8 +16,15 @@ export type MessageRole = 'system' | 'user' | 'assistant'
  */
 export type MessageStatus = 'done' | 'pending' | 'cancelled'
 
-/** A client's message id (Open WebUI's are UUIDs): 1-128 of A-Z a-z 0-9 _ - . : */
-export const MESSAGE_UID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/
+/** How large a chat may grow: refused beyond, never cut. */
+export const CHAT_LIMITS = {
+  messages: 10_000, contentChars: 1_000_000, titleChars: 1000, systemChars: 100_000, modelChars: 200,
+  /** Serialised JSON of one sealed field: a message's extra fields, sources, files, usage, error; the chat's params, tags, extra. */
+  jsonBytes: 1_000_000,
+}
+
+/** A client's message id (Open WebUI's are UUIDs): 1-128 of A-Z a-z 0-9 _ - . : but not `__proto__`, which a JSON object can't hold as a key. */
+export const MESSAGE_UID_PATTERN = /^(?!__proto__$)[A-Za-z0-9_.:-]{1,128}$/
 
 export type Message = {
   /** The internal id, which only grows; siblings are ordered by it. */

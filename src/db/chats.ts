@@ -7,21 +7,17 @@
 import type { Database } from 'bun:sqlite'
 import type { AccountChanges } from './account-changes.ts'
 import { isSaveProblem, planChatSave, type SaveProblem } from './chat-save.ts'
+import { createChatRows, type ChatFilter, type ChatRow, type Page } from './chat-rows.ts'
 import {
-  EMPTY_SETTINGS, newestLeaf, pathTo, subtreeOf,
+  CHAT_LIMITS, EMPTY_SETTINGS, newestLeaf, pathTo, subtreeOf,
   type Chat, type ChatContent, type ChatSettings, type ChatTree, type Message, type MessagePatch, type NewMessage,
 } from './chat-tree.ts'
 import { chatMatches, createChatSearchIndex, indexedChat, searchableText, type IndexedChat } from './chats-search.ts'
-import type { DataKeyRepo, KeyRing } from './data-keys.ts'
+import type { DataKeyRepo } from './data-keys.ts'
 import { createIdBlocks } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
-import { createMessageRows, messageRowId, messageTable } from './message-rows.ts'
-import { sealedTable } from './sealed-table.ts'
+import { createMessageRows } from './message-rows.ts'
 
-/** Which of a user's chats a listing shows: the live ones (not archived), archived, or pinned and live. */
-export type ChatFilter = 'live' | 'archived' | 'pinned'
-
-export type Page = { limit: number; offset: number }
 /** Every row: SQLite reads a negative LIMIT as none. */
 export const ALL_ROWS: Page = { limit: -1, offset: 0 }
 
@@ -30,51 +26,16 @@ export type ImportedChat = { id: ChatId; createdAt: number; updatedAt: number; p
 
 /** What a whole-chat save did: how many message rows it inserted, rewrote and removed. */
 export type SaveCounts = { inserted: number; rewritten: number; removed: number }
-export type SaveResult = { ok: true; chat: Chat; counts: SaveCounts } | { ok: false; reason: 'chat_not_found' } | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
-
-const chatTable = sealedTable('chat', { title: 'text', models: 'json', params: 'json', system: 'text', tags: 'json', extra: 'json' })
-
-type ChatRow = {
-  seq: number; id: string; user_id: string; title: Uint8Array; pinned: number; archived: number
-  folder_id: string | null; current_id: number | null; created_at: number; updated_at: number
-}
-type SettingsRow = { models: Uint8Array | null; params: Uint8Array | null; system: Uint8Array | null; tags: Uint8Array | null; extra: Uint8Array | null }
-type ContentRow = { chat_seq: number; chat_id: string; id: number; content: Uint8Array }
+export type SaveResult =
+  | { ok: true; chat: Chat; counts: SaveCounts }
+  | { ok: false; reason: 'chat_not_found' | 'too_large' }
+  | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
 
 /** Chats and their messages; deletions are announced to `changes`, so answers streaming into them stop. */
 export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
-  const chatColumns = 'seq, id, user_id, title, pinned, archived, folder_id, current_id, created_at, updated_at'
   const messageIds = createIdBlocks(db, 'message')
   const rows = createMessageRows(db)
-  const insertChatRow = db.query<void, [string, string, Uint8Array, number, number, number, number, string | null, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array | null]>(
-    `INSERT INTO chat (id, user_id, title, pinned, archived, created_at, updated_at, folder_id, models, params, system, tags, extra)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-  const selectChat = db.query<ChatRow, [string, string]>(`SELECT ${chatColumns} FROM chat WHERE id = ? AND user_id = ?`)
-  const selectSettings = db.query<SettingsRow, [number]>('SELECT models, params, system, tags, extra FROM chat WHERE seq = ?')
-  const selectChatPage = db.query<ChatRow, [string, number, number]>(
-    `SELECT ${chatColumns} FROM chat WHERE user_id = ? ORDER BY updated_at DESC, id LIMIT ? OFFSET ?`)
-  const updateTitle = db.query<void, [Uint8Array, number, string, string]>('UPDATE chat SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?')
-  const updateChatContent = db.query<void, [Uint8Array, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array | null, string | null, number | null, number, number]>(
-    'UPDATE chat SET title = ?, models = ?, params = ?, system = ?, tags = ?, extra = ?, folder_id = ?, current_id = ?, updated_at = ? WHERE seq = ?')
-  const touchChat = db.query<void, [number, number | null, number]>('UPDATE chat SET updated_at = ?, current_id = ? WHERE seq = ?')
-  const updateCurrent = db.query<void, [number | null, number]>('UPDATE chat SET current_id = ? WHERE seq = ?')
-  const deleteChatRow = db.query<void, [string, string]>('DELETE FROM chat WHERE id = ? AND user_id = ?')
-  const deleteChatsOfUser = db.query<void, [string]>('DELETE FROM chat WHERE user_id = ?')
-  // note: ordered by seq as the tie-break so chat_by_user_listing (003) serves each page, offset included.
-  const filteredPage = (where: string) => db.query<ChatRow, [string, number, number]>(
-    `SELECT ${chatColumns} FROM chat WHERE user_id = ? AND ${where} ORDER BY updated_at DESC, seq DESC LIMIT ? OFFSET ?`)
-  const selectFilteredPage: Record<ChatFilter, ReturnType<typeof filteredPage>> = {
-    live: filteredPage('archived = 0'),
-    archived: filteredPage('archived = 1'),
-    pinned: filteredPage('archived = 0 AND pinned = 1'),
-  }
-  const selectAllChats = db.query<ChatRow, [string]>(`SELECT ${chatColumns} FROM chat WHERE user_id = ?`)
-  const selectAllContents = db.query<ContentRow, [string]>(`
-    SELECT m.chat_seq, c.id AS chat_id, m.id, m.content FROM chat c JOIN message m ON m.chat_seq = c.seq WHERE c.user_id = ?`)
-  const selectChatContents = db.query<ContentRow, [number]>(
-    'SELECT m.chat_seq, c.id AS chat_id, m.id, m.content FROM message m JOIN chat c ON c.seq = m.chat_seq WHERE m.chat_seq = ?')
-  const updatePinned = db.query<void, [number, string, string]>('UPDATE chat SET pinned = ? WHERE id = ? AND user_id = ?')
-  const updateArchived = db.query<void, [number, string, string]>('UPDATE chat SET archived = ? WHERE id = ? AND user_id = ?')
+  const chats = createChatRows(db, keys)
 
   const search = createChatSearchIndex()
 
@@ -100,7 +61,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   const serverUid = (chatSeq: number, id: MessageId) => (rows.idOfUid(chatSeq, String(id)) === null ? String(id) : crypto.randomUUID())
 
   /** Inserts one message under `parentId` (undefined: the chat's selected leaf) and selects it; call inside a transaction. */
-  function appendMessage(owner: UserId, chat: ChatRow, input: NewMessage, at: number): Message {
+  function appendMessage(owner: UserId, chat: Pick<ChatRow, 'seq' | 'id' | 'current_id'>, input: NewMessage, at: number): Message {
     const id = allocate()
     const message: Message = {
       id, uid: input.uid ?? serverUid(chat.seq, id), chatId: chat.id as ChatId,
@@ -114,49 +75,28 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     return message
   }
 
-  /** Seals a chat's settings for its row. */
-  function sealSettings(chatId: ChatId, settings: ChatSettings, ring: KeyRing) {
-    const sealed = chatTable.seal(chatId, { title: null, ...settings }, ring)
-    return [sealed.models, sealed.params, sealed.system, sealed.tags, sealed.extra] as const
-  }
-
-  function openSettings(row: ChatRow): ChatSettings {
-    const sealed = selectSettings.get(row.seq)!
-    const ring = keys.keysForOwner(row.user_id)
-    const open = <K extends keyof SettingsRow>(column: K) => chatTable.openColumn(column, row.id, sealed[column], ring)
-    return {
-      models: open('models') as unknown[] | null, params: open('params') as Record<string, unknown> | null, system: open('system'),
-      tags: open('tags') as unknown[] | null, extra: open('extra') as Record<string, unknown> | null,
-    }
-  }
-
   /** Inserts a chat with the given content; `given` fixes its id, times and flags. Call inside writeMessages. */
-  function insertChatRows(owner: UserId, content: ChatContent, given?: ImportedChat): { chat: Chat; row: ChatRow; messages: Message[] } {
+  function insertChatRows(owner: UserId, content: ChatContent, given?: ImportedChat): { chat: Chat; seq: number; messages: Message[] } {
     const id = given?.id ?? newChatId()
     const at = given?.createdAt ?? now()
     const updatedAt = given?.updatedAt ?? at
     const ring = keys.keysForOwner(owner)
     const title = content.title ?? 'New Chat'
-    const settings = { ...EMPTY_SETTINGS, ...content.settings }
-    const { lastInsertRowid } = insertChatRow.run(id, owner, chatTable.sealColumn('title', id, title, ring)!, given?.pinned ? 1 : 0, given?.archived ? 1 : 0,
-      at, updatedAt, content.folderId ?? null, ...sealSettings(id, settings, ring))
-    const seq = Number(lastInsertRowid)
+    const folderId = content.folderId ?? null
+    const pinned = given?.pinned ?? false
+    const archived = given?.archived ?? false
+    const seq = chats.insert({ id, userId: owner, title, pinned, archived, folderId, createdAt: at, updatedAt, settings: { ...EMPTY_SETTINGS, ...content.settings } })
     let messages: Message[] = []
     let currentId: MessageId | null = null
     if (content.messages !== undefined) {
-      const plan = planChatSave(id, [], null, content.messages, allocate, at)
+      const plan = planChatSave(id, [], null, content.messages, allocate, at, () => false)
       if (isSaveProblem(plan)) throw new BadTreeError(plan)
       for (const message of plan.inserts) rows.insert(seq, message, ring)
-      updateCurrent.run(plan.currentId, seq)
+      chats.select(seq, plan.currentId)
       messages = plan.inserts
       currentId = plan.currentId
     }
-    const chat: Chat = {
-      id, userId: owner, title, pinned: given?.pinned ?? false, archived: given?.archived ?? false, folderId: content.folderId ?? null,
-      currentId, createdAt: at, updatedAt,
-    }
-    const row: ChatRow = { seq, id, user_id: owner, title: new Uint8Array(), pinned: 0, archived: 0, folder_id: chat.folderId, current_id: currentId, created_at: at, updated_at: updatedAt }
-    return { chat, row, messages }
+    return { chat: { id, userId: owner, title, pinned, archived, folderId, currentId, createdAt: at, updatedAt }, seq, messages }
   }
 
   /** Creates a chat with the given content in one transaction. */
@@ -168,53 +108,34 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
   /** Decrypts every chat of the owner with its message contents, for the search index. */
   function loadSearchable(owner: UserId): IndexedChat[] {
-    const ring = keys.keysForOwner(owner)
-    const contents = new Map<number, string[]>()
-    for (const row of selectAllContents.all(owner)) {
-      const content = messageTable.openColumn('content', messageRowId(row.chat_id as ChatId, row.id), row.content, ring)!
-      const list = contents.get(row.chat_seq)
-      if (list === undefined) contents.set(row.chat_seq, [content])
-      else list.push(content)
-    }
-    return selectAllChats.all(owner).map((row) => indexedChat(toChat(row), contents.get(row.seq) ?? []))
+    const contents = rows.contentsOfOwner(owner, keys.keysForOwner(owner))
+    return chats.allOf(owner).map((row) => indexedChat(toChat(row), contents.get(row.seq) ?? []))
   }
 
   /** Decrypts one chat of the owner with its message contents, for the search index; null when it is not there. */
   function loadSearchableChat(owner: UserId, chatId: ChatId): IndexedChat | null {
-    const row = selectChat.get(chatId, owner)
-    if (row === null) return null
-    const ring = keys.keysForOwner(owner)
-    const contents = selectChatContents.all(row.seq).map((message) => messageTable.openColumn('content', messageRowId(chatId, message.id), message.content, ring)!)
-    return indexedChat(toChat(row), contents)
+    const row = chats.find(owner, chatId)
+    return row === null ? null : indexedChat(toChat(row), rows.contentsOf(row.seq, chatId, keys.keysForOwner(owner)))
   }
 
-  function setFlag(statement: typeof updatePinned, field: 'pinned' | 'archived', owner: UserId, chatId: ChatId, value: boolean): Chat | null {
-    if (statement.run(value ? 1 : 0, chatId, owner).changes !== 1) return null
+  function setFlag(field: 'pinned' | 'archived', owner: UserId, chatId: ChatId, value: boolean): Chat | null {
+    if (!chats.setFlag(owner, chatId, field, value)) return null
     afterWrite(owner, () => search.noteChange(owner, chatId, { [field]: value }))
     return findChat(owner, chatId)
   }
 
   function findChat(owner: UserId, chatId: ChatId): Chat | null {
-    const row = selectChat.get(chatId, owner)
+    const row = chats.find(owner, chatId)
     return row === null ? null : toChat(row)
   }
 
-  function chatFields(row: ChatRow): Omit<Chat, 'title'> {
-    return {
-      id: row.id as ChatId, userId: row.user_id as UserId, pinned: row.pinned === 1, archived: row.archived === 1,
-      folderId: row.folder_id, currentId: row.current_id as MessageId | null, createdAt: row.created_at, updatedAt: row.updated_at,
-    }
-  }
-
-  function toChat(row: ChatRow): Chat {
-    return { ...chatFields(row), title: chatTable.openColumn('title', row.id, row.title, keys.keysForOwner(row.user_id))! }
-  }
+  const toChat = (row: ChatRow): Chat => ({ ...chats.fieldsOf(row), title: chats.titleOf(row) })
 
   /** Opens the owner's whole chat; null when it is not theirs. */
   function readTree(owner: UserId, chatId: ChatId): ChatTree | null {
-    const row = selectChat.get(chatId, owner)
+    const row = chats.find(owner, chatId)
     if (row === null) return null
-    return { chat: toChat(row), settings: openSettings(row), messages: rows.list(row.seq, row.id as ChatId, keys.keysForOwner(owner)) }
+    return { chat: toChat(row), settings: chats.settingsOf(row), messages: rows.list(row.seq, row.id as ChatId, keys.keysForOwner(owner)) }
   }
 
   /** Applies a whole-chat save in one transaction; see saveChatForUser. */
@@ -222,32 +143,38 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     const ring = keys.keysForOwner(owner)
     const at = now()
     const result = writeMessages((): SaveResult => {
-      const row = selectChat.get(chatId, owner)
+      const row = chats.find(owner, chatId)
       if (row === null) return { ok: false, reason: 'chat_not_found' }
+      const storedSettings = chats.settingsOf(row)
+      const incoming = content.settings ?? {}
+      const settings: ChatSettings = {
+        ...storedSettings, ...incoming,
+        extra: incoming.extra === undefined ? storedSettings.extra : { ...storedSettings.extra, ...incoming.extra },
+      }
+      // note: other fields merge key by key, so saves could grow them past what one save may send.
+      if (JSON.stringify(settings.extra ?? {}).length > CHAT_LIMITS.jsonBytes) return { ok: false, reason: 'too_large' }
       let currentId = row.current_id as MessageId | null
       const counts: SaveCounts = { inserted: 0, rewritten: 0, removed: 0 }
       if (content.messages !== undefined) {
-        const stored = rows.list(row.seq, chatId, ring)
-        const plan = planChatSave(chatId, stored, currentId, content.messages, allocate, at)
+        const stored = rows.listStored(row.seq)
+        const plan = planChatSave(chatId, stored, currentId, content.messages, allocate, at, (known, next) => rows.hasSameContent(row.seq, chatId, known, next, ring))
         if (isSaveProblem(plan)) throw new BadTreeError(plan)
         for (const id of plan.removes) rows.remove(row.seq, id)
-        for (const message of plan.rewrites) rows.rewrite(row.seq, message, ring)
+        for (const message of plan.rewrites) {
+          // note: Enclave's own fields, which Open WebUI's clients never see, stay as the server wrote them.
+          const old = rows.find(row.seq, chatId, message.id, ring)!
+          rows.rewrite(row.seq, { ...message, stats: old.stats, artifacts: old.artifacts }, ring)
+        }
         for (const message of plan.inserts) rows.insert(row.seq, message, ring)
         counts.inserted = plan.inserts.length
         counts.rewritten = plan.rewrites.length
         counts.removed = plan.removes.length
         currentId = plan.currentId
       }
-      const storedSettings = openSettings(row)
-      const incoming = content.settings ?? {}
-      const settings: ChatSettings = {
-        ...storedSettings, ...incoming,
-        extra: incoming.extra === undefined ? storedSettings.extra : { ...storedSettings.extra, ...incoming.extra },
-      }
       const title = content.title ?? toChat(row).title
       const folderId = content.folderId === undefined ? row.folder_id : content.folderId
-      updateChatContent.run(chatTable.sealColumn('title', chatId, title, ring)!, ...sealSettings(chatId, settings, ring), folderId, currentId, at, row.seq)
-      return { ok: true, chat: { ...chatFields(row), title, folderId, currentId, updatedAt: at }, counts }
+      chats.writeContent(row, { title, settings, folderId, currentId }, at)
+      return { ok: true, chat: { ...chats.fieldsOf(row), title, folderId, currentId, updatedAt: at }, counts }
     })
     if (result.ok) {
       afterWrite(owner, () => {
@@ -281,9 +208,9 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     startChat(owner: UserId, id: ChatId, title: string, first: NewMessage): { chat: Chat; message: Message } {
       const at = now()
       const created = writeMessages(() => {
-        const { chat, row } = insertChatRows(owner, { title }, { id, createdAt: at, updatedAt: at })
-        const message = appendMessage(owner, row, first, at)
-        updateCurrent.run(message.id, row.seq)
+        const { chat, seq } = insertChatRows(owner, { title }, { id, createdAt: at, updatedAt: at })
+        const message = appendMessage(owner, { seq, id, current_id: null }, first, at)
+        chats.select(seq, message.id)
         return { chat: { ...chat, currentId: message.id }, message }
       })
       afterWrite(owner, () => search.noteNewChat(created.chat, [created.message.content]))
@@ -297,16 +224,16 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     /** Lists the owner's chats, most recently updated first. */
     listChatsForUser(owner: UserId, page: Page): Chat[] {
-      return selectChatPage.all(owner, page.limit, page.offset).map(toChat)
+      return chats.page(owner, page).map(toChat)
     },
 
     /** Lists one page of the owner's live, archived or pinned chats, most recently updated first. */
     listFilteredChatsForUser(owner: UserId, filter: ChatFilter, page: Page): Chat[] {
       // note: titles already decrypted for search are reused, unless a write in progress may roll back.
       const cached = (row: ChatRow) => (db.inTransaction ? undefined : search.cachedTitleOf(owner, row.id as ChatId))
-      return selectFilteredPage[filter].all(owner, page.limit, page.offset).map((row) => {
+      return chats.filteredPage(owner, filter, page).map((row) => {
         const title = cached(row)
-        return title === undefined ? toChat(row) : { ...chatFields(row), title }
+        return title === undefined ? toChat(row) : { ...chats.fieldsOf(row), title }
       })
     },
 
@@ -328,10 +255,8 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     /** Renames the owner's chat; false when it is not theirs. */
     renameChat(owner: UserId, chatId: ChatId, title: string): boolean {
-      if (selectChat.get(chatId, owner) === null) return false
-      const sealed = chatTable.sealColumn('title', chatId, title, keys.keysForOwner(owner))!
       const at = now()
-      if (updateTitle.run(sealed, at, chatId, owner).changes !== 1) return false
+      if (!chats.rename(owner, chatId, title, at)) return false
       afterWrite(owner, () => search.noteChange(owner, chatId, { title, updatedAt: at }))
       return true
     },
@@ -353,17 +278,17 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     /** Pins or unpins the owner's chat and returns it, or null when it is not theirs. */
     setChatPinned(owner: UserId, chatId: ChatId, pinned: boolean): Chat | null {
-      return setFlag(updatePinned, 'pinned', owner, chatId, pinned)
+      return setFlag('pinned', owner, chatId, pinned)
     },
 
     /** Archives or restores the owner's chat and returns it, or null when it is not theirs. */
     setChatArchived(owner: UserId, chatId: ChatId, archived: boolean): Chat | null {
-      return setFlag(updateArchived, 'archived', owner, chatId, archived)
+      return setFlag('archived', owner, chatId, archived)
     },
 
     /** Deletes the owner's chat with its messages; false when it is not theirs. */
     deleteChatForUser(owner: UserId, chatId: ChatId): boolean {
-      if (deleteChatRow.run(chatId, owner).changes !== 1) return false
+      if (!chats.remove(owner, chatId)) return false
       afterWrite(owner, () => search.forgetChat(owner, chatId))
       changes.chatsDeleted(owner)
       return true
@@ -371,10 +296,10 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     /** Deletes every chat of the owner with their messages; returns how many went. */
     deleteAllChatsForUser(owner: UserId): number {
-      const deleted = deleteChatsOfUser.run(owner).changes
+      const removed = chats.removeAllOf(owner)
       search.forgetUser(owner)
-      if (deleted > 0) changes.chatsDeleted(owner)
-      return deleted
+      if (removed > 0) changes.chatsDeleted(owner)
+      return removed
     },
 
     /** Drops the owner's decrypted search index from memory; call when their account is deleted. */
@@ -389,12 +314,12 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      */
     addMessage(owner: UserId, chatId: ChatId, input: NewMessage): Message | null {
       const message = writeMessages((): Message | null => {
-        const chat = selectChat.get(chatId, owner)
+        const chat = chats.find(owner, chatId)
         if (chat === null) return null
         if (input.parentId !== undefined && input.parentId !== null && !rows.has(chat.seq, input.parentId)) return null
         const at = now()
         const inserted = appendMessage(owner, chat, input, at)
-        touchChat.run(at, inserted.id, chat.seq)
+        chats.touch(chat.seq, at, inserted.id)
         return inserted
       })
       if (message !== null) afterWrite(owner, () => search.noteChange(owner, chatId, { updatedAt: message.createdAt, addedContents: [message.content] }))
@@ -409,7 +334,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     replaceMessageContentForUser(owner: UserId, chatId: ChatId, messageId: MessageId, patch: MessagePatch): boolean {
       const ring = keys.keysForOwner(owner)
       const isWritten = db.transaction(() => {
-        const chat = selectChat.get(chatId, owner)
+        const chat = chats.find(owner, chatId)
         const stored = chat === null ? null : rows.find(chat.seq, chatId, messageId, ring)
         if (chat === null || stored === null) return false
         rows.rewrite(chat.seq, { ...stored, ...patch }, ring)
@@ -422,15 +347,15 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     /** Selects the leaf the chat shows; false when the chat is not theirs or holds no such message. */
     setCurrentMessage(owner: UserId, chatId: ChatId, messageId: MessageId): boolean {
-      const chat = selectChat.get(chatId, owner)
-      if (chat === null || !rows.shapes(chat.seq).some((message) => message.id === messageId)) return false
-      updateCurrent.run(messageId, chat.seq)
+      const chat = chats.find(owner, chatId)
+      if (chat === null || !rows.has(chat.seq, messageId)) return false
+      chats.select(chat.seq, messageId)
       return true
     },
 
     /** Returns the internal id of the message the client calls `uid` in the owner's chat, or null. */
     findMessageIdByUid(owner: UserId, chatId: ChatId, uid: string): MessageId | null {
-      const chat = selectChat.get(chatId, owner)
+      const chat = chats.find(owner, chatId)
       return chat === null ? null : rows.idOfUid(chat.seq, uid)
     },
 
@@ -441,7 +366,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      */
     deleteMessageSubtree(owner: UserId, chatId: ChatId, uid: string): number | null {
       const removed = db.transaction((): number | null => {
-        const chat = selectChat.get(chatId, owner)
+        const chat = chats.find(owner, chatId)
         if (chat === null) return null
         const shapes = rows.shapes(chat.seq)
         const target = shapes.find((message) => message.uid === uid)
@@ -450,7 +375,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
         for (const id of gone) rows.remove(chat.seq, id)
         const isSelectionGone = chat.current_id !== null && gone.has(chat.current_id as MessageId)
         const left = shapes.filter((message) => !gone.has(message.id))
-        touchChat.run(now(), isSelectionGone ? newestLeaf(left, target.parentId) : chat.current_id, chat.seq)
+        chats.touch(chat.seq, now(), isSelectionGone ? newestLeaf(left, target.parentId) : chat.current_id as MessageId | null)
         return gone.size
       }).immediate()
       if (removed !== null) afterWrite(owner, () => search.noteRewrite(owner, chatId))
@@ -480,13 +405,13 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     /** Returns every message of the owner's chat (all branches) by id; empty when the chat is not theirs. */
     listMessagesInChat(owner: UserId, chatId: ChatId): Message[] {
-      const chat = selectChat.get(chatId, owner)
+      const chat = chats.find(owner, chatId)
       return chat === null ? [] : rows.list(chat.seq, chatId, keys.keysForOwner(owner))
     },
 
     /** Returns the messages from the root to the selected leaf: the conversation the user sees. */
     listCurrentPath(owner: UserId, chatId: ChatId): Message[] {
-      const chat = selectChat.get(chatId, owner)
+      const chat = chats.find(owner, chatId)
       if (chat === null) return []
       return pathTo(rows.list(chat.seq, chatId, keys.keysForOwner(owner)), chat.current_id as MessageId | null)
     },
@@ -497,7 +422,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * chat is not theirs or holds no such message.
      */
     listPathTo(owner: UserId, chatId: ChatId, leafId?: MessageId | null): Message[] | null {
-      const chat = selectChat.get(chatId, owner)
+      const chat = chats.find(owner, chatId)
       if (chat === null) return null
       const leaf = leafId === undefined ? chat.current_id as MessageId | null : leafId
       const path = pathTo(rows.shapes(chat.seq), leaf)
@@ -508,8 +433,8 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     /** Opens the owner's chat's settings (system prompt, params, ...); null when the chat is not theirs. */
     findChatSettingsForUser(owner: UserId, chatId: ChatId): ChatSettings | null {
-      const chat = selectChat.get(chatId, owner)
-      return chat === null ? null : openSettings(chat)
+      const chat = chats.find(owner, chatId)
+      return chat === null ? null : chats.settingsOf(chat)
     },
   }
 }

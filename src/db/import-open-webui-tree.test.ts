@@ -31,6 +31,20 @@ withSettings.rawChat = JSON.stringify({
   ...JSON.parse(chatJson(withSettings)), system: 'You are terse.', params: { temperature: 0.3, num_ctx: 8192, stop: ['###'] }, models: ['qwen2.5', 'llama3.2'],
 })
 
+test('contents that older versions left empty or not text come across as before: empty, or as their JSON', async () => {
+  const path = join(dir, 'odd.db')
+  const odd: FixtureChat = { id: crypto.randomUUID(), userId: adaId, title: 'Odd', currentId: 'b', messages: [] }
+  odd.rawChat = JSON.stringify({ history: { currentId: 'b', messages: { a: { id: 'a', parentId: null, role: 'user', content: null }, b: { id: 'b', parentId: 'a', role: 'assistant', content: [{ type: 'text', text: 'hi' }] } } } })
+  await writeOpenWebUiDatabase(path, [{ id: adaId, name: 'Ada', email: 'ada@example.com', role: 'admin', password: null }], [odd])
+  const read = openOpenWebUiDatabase(path)
+  if (!read.ok) throw new Error(read.detail)
+  const store = openMemoryStore()
+  importOpenWebUi(store, read.source)
+  read.source.close()
+  expect(store.chats.listCurrentPath(adaId as UserId, odd.id as never).map((message) => message.content)).toEqual(['', '[{"type":"text","text":"hi"}]'])
+  store.close()
+})
+
 test('every branch, id, the selected leaf, models, params and the system prompt come across', async () => {
   const path = join(dir, 'webui.db')
   await writeOpenWebUiDatabase(path, [{ id: adaId, name: 'Ada', email: 'ada@example.com', role: 'admin', password: null }], [branching, withSettings])
@@ -43,7 +57,7 @@ test('every branch, id, the selected leaf, models, params and the system prompt 
 
   const tree = store.chats.readChatTree(adaId as UserId, enclaveIdFor('chat', branching.id) as never)!
   const described = describeChatObject(tree)
-  const source = JSON.parse(chatJson(branching)) as { history: { messages: Record<string, unknown>; currentId: string } }
+  const source = JSON.parse(chatJson(branching)) as { history: { messages: Record<string, Record<string, unknown>>; currentId: string } }
   expect(described.history).toEqual(source.history)
   expect(described.messages.map((message) => message.content)).toEqual(['first question', 'the answer kept', 'follow-up'])
   expect(described.models).toEqual(['llama3.2'])

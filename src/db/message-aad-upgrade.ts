@@ -20,10 +20,15 @@ const LEGACY_COLUMNS = ['model', 'content', 'images', 'artifacts', 'stats'] as c
 
 type LegacyRow = { id: number; chat_id: string; user_id: string } & Record<(typeof LEGACY_COLUMNS)[number], Uint8Array | null>
 
+/** The highest message id still sealed the old way, or null when none is (the store has started since schema 6). */
+export function readLegacyMessageMark(db: Database): number | null {
+  return db.query<{ value: number }, [string]>('SELECT value FROM meta WHERE name = ?').get(MARK)?.value ?? null
+}
+
 /** Re-seals the messages schema 6 marked, if any; returns how many rows were rewritten. */
 export function resealLegacyMessages(db: Database, dataKeys: DataKeyRepo): number {
-  const mark = db.query<{ value: number }, [string]>('SELECT value FROM meta WHERE name = ?').get(MARK)
-  if (mark === null) return 0
+  const upTo = readLegacyMessageMark(db)
+  if (upTo === null) return 0
   return db.transaction(() => {
     // note: read in batches by id, so no statement is reading the rows it rewrites.
     const batch = db.query<LegacyRow, [number, number]>(
@@ -33,7 +38,7 @@ export function resealLegacyMessages(db: Database, dataKeys: DataKeyRepo): numbe
       `UPDATE message SET ${LEGACY_COLUMNS.map((column) => `${column} = ?`).join(', ')} WHERE id = ?`)
     const rings = new Map<string, KeyRing>()
     let count = 0
-    for (let rows = batch.all(0, mark.value); rows.length > 0; rows = batch.all(rows.at(-1)!.id, mark.value)) {
+    for (let rows = batch.all(0, upTo); rows.length > 0; rows = batch.all(rows.at(-1)!.id, upTo)) {
       for (const row of rows) {
         let ring = rings.get(row.user_id)
         if (ring === undefined) rings.set(row.user_id, ring = dataKeys.keysForOwner(row.user_id))

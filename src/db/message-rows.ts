@@ -3,19 +3,25 @@
  * message's id and its chat's id (`<chat id>/<message id>`), so a database writer who moves a row
  * to another chat of the same user (same data key) gets a row that refuses to open, never a
  * message served in the wrong conversation. Structure (parent, role, status, times, client id) is
- * plain, as queries need it.
+ * plain, as queries need it. What Open WebUI's clients save besides content and model (error, usage,
+ * sources, files, any other field) is sealed together in `fields`: one decryption per message
+ * instead of one per field, as opening a chat decrypts every message of every branch.
+ *
+ * A row also holds a digest of what its client sees (`digest`: key version, then the first 16 bytes
+ * of an HMAC-SHA-256 under a key derived from the owner's data key, over the row id and the sealed
+ * fields), so a whole-chat save can tell which messages changed without opening each one. Without
+ * the data key it confirms no guess, and, binding the row id, it does not show two rows alike.
  */
 import type { Database } from 'bun:sqlite'
+import { createHmac } from 'node:crypto'
+import type { VersionedKey } from '../crypto/field-cipher.ts'
 import type { ChatId, MessageId } from './ids.ts'
 import type { Message, MessageRole, MessageStatus } from './chat-tree.ts'
 import type { KeyRing } from './data-keys.ts'
 import { sealedTable, type SealedFields } from './sealed-table.ts'
 
-const messageColumns = {
-  model: 'text', content: 'text', images: 'json', artifacts: 'json', stats: 'json',
-  error: 'json', usage: 'json', sources: 'json', files: 'json', extra: 'json',
-} as const
-export const messageTable = sealedTable('message', messageColumns)
+const messageColumns = { model: 'text', content: 'text', images: 'json', artifacts: 'json', stats: 'json', fields: 'json' } as const
+const messageTable = sealedTable('message', messageColumns)
 
 /** The row id a message's AAD binds: its chat's id and its own. */
 export const messageRowId = (chatId: ChatId, id: MessageId | number): string => `${chatId}/${id}`
@@ -28,16 +34,56 @@ export type MessageRow = SealedFields<typeof messageColumns> & {
 /** The plain, sealed-free part of a row: enough to walk a chat's tree without opening anything. */
 export type MessageShape = { id: MessageId; uid: string; parentId: MessageId | null }
 
-const SEALED_COLUMNS = 'model, content, images, artifacts, stats, error, usage, sources, files, extra'
+/** A stored message without its sealed fields, and the digest of them. */
+export type StoredMessage = MessageShape & Pick<Message, 'role' | 'status' | 'createdAt'> & { digest: Uint8Array | null }
+
+const DIGEST_BYTES = 16
+const digestKeys = new WeakMap<VersionedKey, Buffer>()
+
+/** The digest key for a data key: derived once, so the data key itself never keys two things. */
+function digestKeyOf(key: VersionedKey): Buffer {
+  let derived = digestKeys.get(key)
+  if (derived === undefined) digestKeys.set(key, derived = createHmac('sha256', key.key).update('enclave/message-digest/v1').digest())
+  return derived
+}
+
+/** Digests what a client sees of a message (its sealed fields) for the row `rowId`, under `key`. */
+function digestOf(rowId: string, message: Message, key: VersionedKey): Uint8Array {
+  const { model, content, images, error, usage, sources, files, extra } = message
+  const mac = createHmac('sha256', digestKeyOf(key)).update(rowId).update('\0').update(JSON.stringify([model, content, images, error, usage, sources, files, extra])).digest()
+  const digest = new Uint8Array(4 + DIGEST_BYTES)
+  new DataView(digest.buffer).setUint32(0, key.version)
+  digest.set(mac.subarray(0, DIGEST_BYTES), 4)
+  return digest
+}
+
+const sameJson = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b)
+
+const SEALED_COLUMNS = 'model, content, images, artifacts, stats, fields'
+
+/** The client's other fields of a message, as sealed in `fields`; null when it has none. */
+type OtherFields = Partial<Pick<Message, 'error' | 'usage' | 'sources' | 'files' | 'extra'>>
+
+function otherFieldsOf({ error, usage, sources, files, extra }: Message): OtherFields | null {
+  const fields: OtherFields = {}
+  if (error !== null) fields.error = error
+  if (usage !== null) fields.usage = usage
+  if (sources !== null) fields.sources = sources
+  if (files !== null) fields.files = files
+  if (extra !== null) fields.extra = extra
+  return Object.keys(fields).length === 0 ? null : fields
+}
 
 /** Prepared statements for one chat's message rows; callers check ownership first. */
 export function createMessageRows(db: Database) {
   const insert = db.query<void, [number, number, string, number | null, MessageRole, MessageStatus | null, ...(Uint8Array | null)[], number]>(
-    `INSERT INTO message (id, chat_seq, uid, parent_id, role, status, ${SEALED_COLUMNS}, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    `INSERT INTO message (id, chat_seq, uid, parent_id, role, status, ${SEALED_COLUMNS}, digest, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const rewrite = db.query<void, [string, number | null, MessageRole, MessageStatus | null, ...(Uint8Array | null)[], number, number, number]>(
     `UPDATE message SET uid = ?, parent_id = ?, role = ?, status = ?, model = ?, content = ?, images = ?, artifacts = ?, stats = ?,
-       error = ?, usage = ?, sources = ?, files = ?, extra = ?, created_at = ? WHERE id = ? AND chat_seq = ?`)
+       fields = ?, digest = ?, created_at = ? WHERE id = ? AND chat_seq = ?`)
+  const selectStored = db.query<{ id: number; uid: string; parent_id: number | null; role: MessageRole; status: MessageStatus | null; created_at: number; digest: Uint8Array | null }, [number]>(
+    'SELECT id, uid, parent_id, role, status, created_at, digest FROM message WHERE chat_seq = ? ORDER BY id')
   const selectRows = db.query<MessageRow, [number]>(
     `SELECT id, uid, parent_id, role, status, ${SEALED_COLUMNS}, created_at FROM message WHERE chat_seq = ? ORDER BY id`)
   const selectRow = db.query<MessageRow, [number, number]>(
@@ -46,11 +92,16 @@ export function createMessageRows(db: Database) {
     'SELECT id, uid, parent_id FROM message WHERE chat_seq = ? ORDER BY id')
   const selectId = db.query<{ id: number }, [number, number]>('SELECT id FROM message WHERE id = ? AND chat_seq = ?')
   const selectUid = db.query<{ id: number }, [number, string]>('SELECT id FROM message WHERE chat_seq = ? AND uid = ?')
+  const selectContents = db.query<{ id: number; content: Uint8Array }, [number]>('SELECT id, content FROM message WHERE chat_seq = ?')
+  const selectOwnerContents = db.query<{ chat_seq: number; chat_id: string; id: number; content: Uint8Array }, [string]>(`
+    SELECT m.chat_seq, c.id AS chat_id, m.id, m.content FROM chat c JOIN message m ON m.chat_seq = c.seq WHERE c.user_id = ?`)
   const deleteRow = db.query<void, [number, number]>('DELETE FROM message WHERE id = ? AND chat_seq = ?')
 
+  /** The sealed columns and the digest, in the order the statements name them. */
   const sealedValues = (chatId: ChatId, message: Message, ring: KeyRing): (Uint8Array | null)[] => {
-    const sealed = messageTable.seal(messageRowId(chatId, message.id), message, ring)
-    return [sealed.model, sealed.content, sealed.images, sealed.artifacts, sealed.stats, sealed.error, sealed.usage, sealed.sources, sealed.files, sealed.extra]
+    const rowId = messageRowId(chatId, message.id)
+    const sealed = messageTable.seal(rowId, { ...message, fields: otherFieldsOf(message) }, ring)
+    return [sealed.model, sealed.content, sealed.images, sealed.artifacts, sealed.stats, sealed.fields, digestOf(rowId, message, ring.current)]
   }
 
   return {
@@ -71,6 +122,24 @@ export function createMessageRows(db: Database) {
       const row = selectRow.get(id, chatSeq)
       return row === null ? null : openMessage(chatId, row, ring)
     },
+    /** The chat's messages without their sealed fields: for a save to compare against without opening them. */
+    listStored(chatSeq: number): StoredMessage[] {
+      return selectStored.all(chatSeq).map((row) => ({
+        id: row.id as MessageId, uid: row.uid, parentId: row.parent_id as MessageId | null, role: row.role, status: row.status, createdAt: row.created_at, digest: row.digest,
+      }))
+    },
+    /**
+     * Says whether `next` has the sealed fields of the stored row: by digest when its key version is
+     * still at hand, else by opening the row (written before digests, or under a destroyed key).
+     */
+    hasSameContent(chatSeq: number, chatId: ChatId, stored: StoredMessage, next: Message, ring: KeyRing): boolean {
+      const version = stored.digest === null || stored.digest.length !== 4 + DIGEST_BYTES ? null : new DataView(stored.digest.buffer, stored.digest.byteOffset, 4).getUint32(0)
+      const key = version === null ? null : ring.byVersion(version)
+      if (key !== null) return Buffer.from(digestOf(messageRowId(chatId, stored.id), next, key)).equals(stored.digest!)
+      const old = this.find(chatSeq, chatId, stored.id, ring)!
+      return old.content === next.content && old.model === next.model && sameJson(old.images, next.images) && sameJson(old.error, next.error)
+        && sameJson(old.usage, next.usage) && sameJson(old.sources, next.sources) && sameJson(old.files, next.files) && sameJson(old.extra, next.extra)
+    },
     /** The chat's tree without opening anything. */
     shapes(chatSeq: number): MessageShape[] {
       return selectShapes.all(chatSeq).map((row) => ({ id: row.id as MessageId, uid: row.uid, parentId: row.parent_id as MessageId | null }))
@@ -83,6 +152,21 @@ export function createMessageRows(db: Database) {
     idOfUid(chatSeq: number, uid: string): MessageId | null {
       return (selectUid.get(chatSeq, uid)?.id ?? null) as MessageId | null
     },
+    /** Opens the content of every message of the chat (every branch), for search. */
+    contentsOf(chatSeq: number, chatId: ChatId, ring: KeyRing): string[] {
+      return selectContents.all(chatSeq).map((row) => messageTable.openColumn('content', messageRowId(chatId, row.id), row.content, ring)!)
+    },
+    /** Opens the content of every message of every chat of the owner, by chat seq, for search. */
+    contentsOfOwner(owner: string, ring: KeyRing): Map<number, string[]> {
+      const contents = new Map<number, string[]>()
+      for (const row of selectOwnerContents.iterate(owner)) {
+        const content = messageTable.openColumn('content', messageRowId(row.chat_id as ChatId, row.id), row.content, ring)!
+        const list = contents.get(row.chat_seq)
+        if (list === undefined) contents.set(row.chat_seq, [content])
+        else list.push(content)
+      }
+      return contents
+    },
     remove(chatSeq: number, id: MessageId): void {
       deleteRow.run(id, chatSeq)
     },
@@ -92,12 +176,13 @@ export function createMessageRows(db: Database) {
 export type MessageRows = ReturnType<typeof createMessageRows>
 
 /** Opens a stored row into a message; throws FieldOpenError when a field does not open here. */
-export function openMessage(chatId: ChatId, row: MessageRow, ring: KeyRing): Message {
+function openMessage(chatId: ChatId, row: MessageRow, ring: KeyRing): Message {
   const plain = messageTable.open(messageRowId(chatId, row.id), row, ring)
+  const fields = (plain.fields ?? {}) as OtherFields
   return {
     id: row.id as MessageId, uid: row.uid, chatId, parentId: row.parent_id as MessageId | null, role: row.role,
     model: plain.model, content: plain.content!, images: plain.images as unknown[] | null, artifacts: plain.artifacts,
-    stats: plain.stats as Record<string, unknown> | null, status: row.status, error: plain.error, usage: plain.usage,
-    sources: plain.sources, files: plain.files, extra: plain.extra as Record<string, unknown> | null, createdAt: row.created_at,
+    stats: plain.stats as Record<string, unknown> | null, status: row.status, error: fields.error ?? null, usage: fields.usage ?? null,
+    sources: fields.sources ?? null, files: fields.files ?? null, extra: fields.extra ?? null, createdAt: row.created_at,
   }
 }

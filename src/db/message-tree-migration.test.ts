@@ -6,6 +6,7 @@ import type { MasterKeySource } from '../config/load-config.ts'
 import { sealField } from '../crypto/field-cipher.ts'
 import { readMasterKeyMaterial } from '../crypto/master-key.ts'
 import { generateKey } from '../crypto/random.ts'
+import { createAccountChanges } from './account-changes.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
 import { newChatId, type ChatId, type UserId } from './ids.ts'
 import { writeKeyCheck } from './key-check.ts'
@@ -14,7 +15,6 @@ import { migrations } from './migrations.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
 import { DATABASE_FILE, openStore } from './open-store.ts'
 import { keyForNewDatabase } from './unlock.ts'
-import { createAccountChanges } from './account-changes.ts'
 import { createUserRepo, EMAIL_INDEX_OWNER } from './users.ts'
 import { verifySealedFields } from './verify-fields.ts'
 
@@ -68,11 +68,16 @@ function writeSchema5Database(dataDir: string, masterKey: MasterKeySource): { ch
   return { chats, messageIds: chats.flatMap((chat) => chat.messages.map((message) => message.id)) }
 }
 
-test('linear chats become single-branch trees, ids kept, the last message selected, re-sealed with the chat id', () => {
+/** A new data directory holding a schema-5 database under a new raw master key. */
+function schema5DataDir() {
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-tree-'))
   dirs.push(dataDir)
   const masterKey: MasterKeySource = { kind: 'env', value: Buffer.from(generateKey()).toString('hex') }
-  const { chats } = writeSchema5Database(dataDir, masterKey)
+  return { dataDir, masterKey, ...writeSchema5Database(dataDir, masterKey) }
+}
+
+test('linear chats become single-branch trees, ids kept, the last message selected, re-sealed with the chat id', () => {
+  const { dataDir, masterKey, chats } = schema5DataDir()
 
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
@@ -82,7 +87,7 @@ test('linear chats become single-branch trees, ids kept, the last message select
       expect(tree.chat.title).toBe(old.title)
       expect(tree.messages.map((message) => ({ uid: message.uid, role: message.role, content: message.content, model: message.model }))).toEqual(
         old.messages.map((message) => ({ uid: String(message.id), role: message.role, content: message.content, model: message.model })))
-      expect(tree.messages.map((message) => message.parentId)).toEqual([null, ...old.messages.slice(0, -1).map((message) => message.id)])
+      expect(tree.messages.map((message) => message.parentId as number | null)).toEqual([null, ...old.messages.slice(0, -1).map((message) => message.id)])
       expect(tree.chat.currentId as number).toBe(old.messages.at(-1)!.id)
       expect(store.chats.listCurrentPath(old.owner, old.id).map((message) => message.id as number)).toEqual(old.messages.map((message) => message.id))
       expect(tree.messages.map((message) => message.status)).toEqual(old.messages.map((message) => (message.role === 'assistant' ? 'done' : null)))
@@ -108,11 +113,22 @@ test('linear chats become single-branch trees, ids kept, the last message select
   }
 })
 
+test('between the migration and the next start (a restored backup), verify still opens the old messages', () => {
+  const { dataDir, masterKey, messageIds } = schema5DataDir()
+  const db = openDatabase(join(dataDir, DATABASE_FILE))
+  try {
+    migrate(db)
+    const { key } = keyForNewDatabase(readMasterKeyMaterial(masterKey)!)
+    const report = verifySealedFields(db, createDataKeyRepo(db, key, Date.now))
+    expect(report.failures).toEqual([])
+    expect(report.checkedValues).toBeGreaterThanOrEqual(messageIds.length)
+  } finally {
+    closeDatabase(db)
+  }
+})
+
 test('after the upgrade, an old message moved to another chat of its owner does not open', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'enclave-tree-'))
-  dirs.push(dataDir)
-  const masterKey: MasterKeySource = { kind: 'env', value: Buffer.from(generateKey()).toString('hex') }
-  const { chats } = writeSchema5Database(dataDir, masterKey)
+  const { dataDir, masterKey, chats } = schema5DataDir()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
     const [from, to] = chats as [OldChat, OldChat]

@@ -15,6 +15,7 @@ import { createAccountChanges } from './account-changes.ts'
 import { createApiKeyRepo } from './api-keys.ts'
 import { createChatRepo } from './chats.ts'
 import { createCredentialRepo } from './credentials.ts'
+import { LOCK_FILE } from './data-dir-lock.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
 import { createGroupRepo } from './groups.ts'
 import { createIdentityRepo } from './identities.ts'
@@ -88,7 +89,7 @@ export function openStore({ dataDir, masterKey, now, previousMasterKey = null }:
 
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   // note: an empty directory (a fresh clone's ./data holds only .gitkeep) is taken as ours to make private.
-  else if (readdirSync(dataDir).every((name) => name === '.gitkeep')) chmodSync(dataDir, 0o700)
+  else if (readdirSync(dataDir).every((name) => name === '.gitkeep' || name === LOCK_FILE)) chmodSync(dataDir, 0o700)
   else warnings.push(...warnDataDirMode(dataDir))
   let chosen = material
   let generatedKeyFile: string | null = null
@@ -133,8 +134,8 @@ export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () =
 
 function createStore(db: Database, masterKey: Uint8Array, now: () => number, info: StoreInfo) {
   const dataKeys = createDataKeyRepo(db, masterKey, now)
-  const accountChanges = createAccountChanges()
   resealLegacyMessages(db, dataKeys)
+  const accountChanges = createAccountChanges()
   return {
     db,
     info,

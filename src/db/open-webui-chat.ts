@@ -12,15 +12,9 @@
  * whose value is not of the usual type (a `model: null`), so a save round-trips exactly.
  */
 import {
-  MESSAGE_UID_PATTERN, pathTo,
+  CHAT_LIMITS, MESSAGE_UID_PATTERN, pathTo,
   type ChatContent, type ChatSettings, type ChatTree, type Message, type MessageRole, type MessageStatus, type SavedMessage,
 } from './chat-tree.ts'
-
-export const CHAT_LIMITS = {
-  messages: 10_000, contentChars: 1_000_000, titleChars: 1000, systemChars: 100_000, modelChars: 200,
-  /** Serialised JSON of one sealed field: a message's extra fields, sources, files, usage, error; the chat's params, tags, extra. */
-  jsonBytes: 1_000_000,
-}
 
 export type ChatReadCode =
   | 'invalid_chat' | 'invalid_message' | 'invalid_message_id' | 'message_id_mismatch' | 'unknown_role'
@@ -129,19 +123,21 @@ function parentsFirst(read: Map<string, { message: SavedMessage; childrenIds: un
     if (list === undefined) children.set(message.parentUid, [uid])
     else list.push(uid)
   }
+  // note: breadth first, with a queue rather than recursion, so a 10,000-message branch needs no deep stack.
   const ordered: SavedMessage[] = []
-  const visit = (parent: string | null) => {
+  const queue: (string | null)[] = [null]
+  for (let at = 0; at < queue.length; at++) {
+    const parent = queue[at] as string | null
     const kids = children.get(parent) ?? []
     const listed = parent === null ? [] : read.get(parent)!.childrenIds
     const rank = new Map((Array.isArray(listed) ? listed : []).map((id, index) => [id, index]))
-    const sorted = [...kids].sort((a, b) => (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity))
-    for (const uid of sorted) {
+    const place = (uid: string, index: number) => rank.get(uid) ?? rank.size + index
+    const sorted = kids.map((uid, index) => [uid, place(uid, index)] as const).sort((a, b) => a[1] - b[1])
+    for (const [uid] of sorted) {
       ordered.push(read.get(uid)!.message)
-      visit(uid)
+      queue.push(uid)
     }
   }
-  // note: iterative depth would need no stack; 10,000 nested calls fit Bun's default stack.
-  visit(null)
   if (ordered.length !== read.size) fail('cycle', 'The messages\' parent ids form a cycle.')
   return ordered
 }
@@ -175,7 +171,7 @@ function readMessage(uid: string, parentUid: string | null, raw: Record<string, 
     const value = raw[key]
     if (value === undefined) return null
     if (accepts(value)) return bounded(value, `Message ${uid}'s ${key}`) as T
-    extra[key] = value
+    keep(extra, key, value)
     return null
   }
   const model = column<string>('model', (value) => typeof value === 'string' && value.length <= CHAT_LIMITS.modelChars)
@@ -186,10 +182,10 @@ function readMessage(uid: string, parentUid: string | null, raw: Record<string, 
   const files = column<unknown>('files', (value) => value !== null)
   const timestamp = raw.timestamp
   const createdAt = Number.isSafeInteger(timestamp) && (timestamp as number) >= 0 && (timestamp as number) < 1e11 ? (timestamp as number) * 1000 : null
-  if (timestamp !== undefined && createdAt === null) extra.timestamp = timestamp
+  if (timestamp !== undefined && createdAt === null) keep(extra, 'timestamp', timestamp)
   const status = statusOf(raw, extra)
   for (const [key, value] of Object.entries(raw)) {
-    if (!STRUCTURE_KEYS.has(key) && !(key in COLUMN_KEYS)) extra[key] = value
+    if (!STRUCTURE_KEYS.has(key) && !Object.hasOwn(COLUMN_KEYS, key)) keep(extra, key, value)
   }
   return {
     uid, parentUid, role: role as MessageRole, content, model, images, error, usage, sources, files, status, createdAt,
@@ -199,14 +195,19 @@ function readMessage(uid: string, parentUid: string | null, raw: Record<string, 
 
 const COLUMN_KEYS = { model: 1, images: 1, error: 1, usage: 1, sources: 1, files: 1, timestamp: 1, done: 1, cancelled: 1 }
 
+/** Keeps a field as a field, even one named `__proto__`, which plain assignment would take as the prototype. */
+function keep(extra: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(extra, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 /** `done` and `cancelled` as a status; values that do not fit one are kept in extra as sent. */
 function statusOf(raw: Record<string, unknown>, extra: Record<string, unknown>): MessageStatus | null {
   const { done, cancelled } = raw
   let status: MessageStatus | null = null
   if (done === true) status = 'done'
   else if (done === false) status = cancelled === true ? 'cancelled' : 'pending'
-  else if (done !== undefined) extra.done = done
-  if (cancelled !== undefined && status !== 'cancelled') extra.cancelled = cancelled
+  else if (done !== undefined) keep(extra, 'done', done)
+  if (cancelled !== undefined && status !== 'cancelled') keep(extra, 'cancelled', cancelled)
   return status
 }
 
@@ -214,46 +215,57 @@ const seconds = (ms: number) => Math.floor(ms / 1000)
 
 /** One stored message as Open WebUI holds it. */
 export function describeMessage(message: Message, uidOf: ReadonlyMap<number, string>, childrenIds: string[]): Record<string, unknown> {
-  // note: the structure comes last, so nothing kept in extra can stand in for it.
-  return {
-    timestamp: seconds(message.createdAt),
-    ...(message.model === null ? {} : { model: message.model }),
-    ...(message.status === null ? {} : { done: message.status === 'done' }),
-    ...(message.status === 'cancelled' ? { cancelled: true } : {}),
-    ...(message.images === null ? {} : { images: message.images }),
-    ...(message.error === null ? {} : { error: message.error }),
-    ...(message.usage === null ? {} : { usage: message.usage }),
-    ...(message.sources === null ? {} : { sources: message.sources }),
-    ...(message.files === null ? {} : { files: message.files }),
-    ...message.extra,
-    id: message.uid,
-    parentId: message.parentId === null ? null : uidOf.get(message.parentId) ?? null,
-    childrenIds,
-    role: message.role,
-    content: message.content,
-  }
+  // note: built field by field (a chat of 1,000 messages is described on every open); the structure
+  // comes last, so nothing kept in extra can stand in for it.
+  const columns: Record<string, unknown> = { timestamp: seconds(message.createdAt) }
+  if (message.model !== null) columns.model = message.model
+  if (message.status !== null) columns.done = message.status === 'done'
+  if (message.status === 'cancelled') columns.cancelled = true
+  if (message.images !== null) columns.images = message.images
+  if (message.error !== null) columns.error = message.error
+  if (message.usage !== null) columns.usage = message.usage
+  if (message.sources !== null) columns.sources = message.sources
+  if (message.files !== null) columns.files = message.files
+  // note: spread, not assigned, so a kept `__proto__` field stays a field.
+  const described: Record<string, unknown> = message.extra === null ? columns : { ...columns, ...message.extra }
+  described.id = message.uid
+  described.parentId = message.parentId === null ? null : uidOf.get(message.parentId) ?? null
+  described.childrenIds = childrenIds
+  described.role = message.role
+  described.content = message.content
+  return described
 }
 
 /** A stored chat's `chat` object as Open WebUI holds it: settings, the whole tree, and the path to the selected leaf. */
 export function describeChatObject(tree: ChatTree) {
   const { chat, settings, messages } = tree
-  const uidOf = new Map<number, string>(messages.map((message) => [message.id, message.uid]))
+  const uidOf = new Map<number, string>()
   const children = new Map<number, string[]>()
   for (const message of messages) {
+    uidOf.set(message.id, message.uid)
     if (message.parentId === null) continue
     const list = children.get(message.parentId)
     if (list === undefined) children.set(message.parentId, [message.uid])
     else list.push(message.uid)
   }
-  const described = new Map(messages.map((message) => [message.id, describeMessage(message, uidOf, children.get(message.id) ?? [])]))
+  const history: Record<string, Record<string, unknown>> = {}
+  const described = new Map<number, Record<string, unknown>>()
+  for (const message of messages) {
+    const entry = describeMessage(message, uidOf, children.get(message.id) ?? [])
+    history[message.uid] = entry
+    described.set(message.id, entry)
+  }
   const current = chat.currentId === null ? null : uidOf.get(chat.currentId) ?? null
+  const path = pathTo(messages, chat.currentId)
+  // note: a chat no client saved models for (one made over Enclave's socket, or before schema 6) offers the model of its last answer, so a client reopening it has one selected.
+  const lastModel = path.findLast((message) => message.role === 'assistant' && message.model !== null)?.model
   return {
     ...settings.extra,
     id: chat.id, title: chat.title,
-    models: settings.models ?? [], params: settings.params ?? {},
+    models: settings.models ?? (lastModel === undefined || lastModel === null ? [] : [lastModel]), params: settings.params ?? {},
     ...(settings.system === null ? {} : { system: settings.system }),
-    history: { messages: Object.fromEntries(messages.map((message) => [message.uid, described.get(message.id)!])), currentId: current },
-    messages: pathTo(messages, chat.currentId).map((message) => described.get(message.id)!),
+    history: { messages: history, currentId: current },
+    messages: path.map((message) => described.get(message.id)!),
     tags: settings.tags ?? [],
     timestamp: chat.createdAt,
   }

@@ -148,6 +148,23 @@ function seconds(value: unknown, what: string): number {
   return Math.floor(n * 1000)
 }
 
+/** Older Open WebUI versions left some message contents empty or not text: kept as '' or as their JSON, as before. */
+function withTextContent(chat: unknown): unknown {
+  const text = (message: unknown) => {
+    if (typeof message !== 'object' || message === null || typeof (message as { content?: unknown }).content === 'string') return message
+    const { content } = message as { content?: unknown }
+    return { ...message, content: content === undefined || content === null ? '' : JSON.stringify(content) }
+  }
+  if (typeof chat !== 'object' || chat === null) return chat
+  const { history, messages } = chat as { history?: { messages?: unknown }; messages?: unknown }
+  const map = history?.messages
+  return {
+    ...chat,
+    ...(typeof map === 'object' && map !== null ? { history: { ...history, messages: Object.fromEntries(Object.entries(map).map(([id, message]) => [id, text(message)])) } } : {}),
+    ...(Array.isArray(messages) ? { messages: messages.map(text) } : {}),
+  }
+}
+
 /** The chat as Open WebUI holds it: every branch, ids, the selected leaf, models, params and system prompt. */
 function contentOf(raw: unknown, chatId: string): { content: ChatContent; messageCount: number } {
   let chat: unknown
@@ -156,7 +173,7 @@ function contentOf(raw: unknown, chatId: string): { content: ChatContent; messag
   } catch {
     fail(`Chat ${chatId} holds JSON that does not parse.`)
   }
-  const read = readOpenWebUiChat(chat)
+  const read = readOpenWebUiChat(withTextContent(chat))
   if (!read.ok) return fail(`Chat ${chatId}: ${read.detail}`)
   // note: the row's title is the one Open WebUI lists; the copy inside the JSON may be stale.
   const { title: _, ...content } = read.content

@@ -6,6 +6,7 @@
 import type { Database } from 'bun:sqlite'
 import { openField, sealedKeyVersion } from '../crypto/field-cipher.ts'
 import type { DataKeyRepo, KeyRing } from './data-keys.ts'
+import { readLegacyMessageMark } from './message-aad-upgrade.ts'
 import { sealedPlaces } from './sealed-columns.ts'
 
 export type FieldFailure = { table: string; column: string; rowId: string }
@@ -25,6 +26,12 @@ export function verifySealedFields(db: Database, dataKeys: DataKeyRepo, maxFailu
     }
     return rings.get(owner)!
   }
+  // note: a restored backup from before schema 6 holds messages sealed without their chat id until the store next starts.
+  const legacyUpTo = readLegacyMessageMark(db)
+  const legacyRowId = (table: string, rowId: string) => {
+    const id = table === 'message' && legacyUpTo !== null ? Number(rowId.slice(rowId.lastIndexOf('/') + 1)) : NaN
+    return id <= legacyUpTo! ? String(id) : null
+  }
   let checkedValues = 0
   for (const place of sealedPlaces) {
     const select = db.query<Record<string, unknown>, []>(
@@ -38,7 +45,9 @@ export function verifySealedFields(db: Database, dataKeys: DataKeyRepo, maxFailu
         checkedValues++
         const version = sealed instanceof Uint8Array ? sealedKeyVersion(sealed) : null
         const key = version === null || ring === null ? null : ring.byVersion(version)
+        const legacy = legacyRowId(place.table, rowId)
         const opened = key === null ? null : openField(key, sealed as Uint8Array, { table: place.table, column, rowId })
+          ?? (legacy === null ? null : openField(key, sealed as Uint8Array, { table: place.table, column, rowId: legacy }))
         if (opened === null && failures.length < maxFailures) failures.push({ table: place.table, column, rowId })
       }
     }

@@ -8,6 +8,7 @@
 import { Elysia } from 'elysia'
 import { uiFiles } from '../../build/ui-assets.gen.ts'
 import { HttpError } from './http-error.ts'
+import { requestPath } from './request-path.ts'
 
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 
@@ -48,7 +49,8 @@ export const staticAssets = () => {
 
   return new Elysia({ name: 'static-assets' })
     .get('/', ({ request }) => serveIndex(request))
-    .get('/*', ({ path, request }) => {
+    .get('/*', ({ request }) => {
+      const path = requestPath(request)
       const filePath = files.get(path)
       if (filePath !== undefined && path !== '/index.html') {
         return serveFile(request, filePath, { 'cache-control': path.startsWith('/assets/') ? IMMUTABLE : 'no-cache' })

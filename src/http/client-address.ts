@@ -34,6 +34,6 @@ export function resolveClientAddress(request: Request, server: PeerSource, trust
 export function originOfServer(request: Request, server: PeerSource, trustedProxies: AddressList): string {
   const client = resolveClientAddress(request, server, trustedProxies)
   const forwardedHost = client.viaTrustedProxy ? request.headers.get('x-forwarded-host')?.split(',')[0]?.trim() : undefined
-  const host = forwardedHost ?? request.headers.get('host') ?? new URL(request.url).host
+  const host = forwardedHost ?? request.headers.get('host') ?? URL.parse(request.url)?.host ?? ''
   return `${client.isHttps ? 'https' : 'http'}://${host.toLowerCase()}`
 }

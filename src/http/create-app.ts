@@ -17,8 +17,10 @@ import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
 import { openAiRoutes } from './compat/openai.ts'
 import { taskRoutes } from './compat/task-routes.ts'
 import { httpErrors } from './http-error.ts'
-import { bodyLimit } from './plugins/body-limit.ts'
+import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
+import { hostCheck } from './plugins/host-check.ts'
+import { jsonBodies } from './plugins/json-bodies.ts'
 import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
@@ -71,9 +73,11 @@ export function createApp(deps: Deps) {
   return new Elysia({ handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes } })
     .use(httpErrors(deps.log))
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
+    .use(hostCheck(deps.config.allowedHosts))
     .use(cors(deps.config.cors))
     .use(originCheck({ publicUrl: deps.config.publicUrl, cors: deps.config.cors, trustedProxies: deps.config.trustedProxies }))
-    .use(bodyLimit(deps.config.maxRequestBodyBytes))
+    .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
+    .use(jsonBodies())
     .use(healthRoutes())
     .use(appConfigRoutes(deps.config, () => deps.store.users.countUsers() === 0))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))

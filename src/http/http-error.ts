@@ -5,6 +5,7 @@
 import { Elysia } from 'elysia'
 import { FieldOpenError } from '../db/field-open-error.ts'
 import type { Logger } from '../log/logger.ts'
+import { requestPath } from './request-path.ts'
 
 export class HttpError extends Error {
   constructor(
@@ -31,13 +32,15 @@ export const httpErrors = (log: Logger) =>
       case 'NOT_FOUND':
         return new HttpError(404, 'not_found', 'Not found.').toResponse()
       case 'PARSE':
+        // note: a refusal from a parse hook (a body over the limit, no credential) arrives wrapped.
+        if ((error as Error).cause instanceof HttpError) return ((error as Error).cause as HttpError).toResponse()
         return new HttpError(400, 'malformed_body', 'The request body is not valid JSON or form data.').toResponse()
       case 'VALIDATION':
         return Response.json({ detail: 'The request is not in the expected shape.', code: 'invalid_request', errors: validationSummary(error) }, { status: 422 })
       case 'INVALID_COOKIE_SIGNATURE':
         return new HttpError(400, 'invalid_cookie', 'A cookie was altered.').toResponse()
     }
-    const path = new URL(request.url).pathname
+    const path = requestPath(request)
     if (error instanceof FieldOpenError) {
       log.error('stored data failed to decrypt', { table: error.table, column: error.column, row: error.rowId, path })
       return new HttpError(500, 'stored_data_unreadable', 'Some stored data could not be decrypted. The administrator has been told where.').toResponse()

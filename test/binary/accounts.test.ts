@@ -69,3 +69,19 @@ test('WEBUI_ADMIN_EMAIL creates the admin at start and closes sign-up', async ()
   }
   expect(server.output()).not.toContain('bootstrap password 42')
 })
+
+test('sign-up stays closed after a restart without WEBUI_ADMIN_EMAIL', async () => {
+  const cwd = tempDir()
+  const first = await startBinary({ cwd, env: { WEBUI_ADMIN_EMAIL: 'boot@example.com', WEBUI_ADMIN_PASSWORD: 'bootstrap password 42' } })
+  await first.stop()
+
+  const server = await startBinary({ cwd })
+  try {
+    expect((await post(`${server.url}/api/v1/auths/signup`, { name: 'Late', email: 'late@example.com', password: 'late password 42' })).status).toBe(403)
+    const config = (await (await fetch(`${server.url}/api/config`)).json()) as { features: { enable_signup: boolean } }
+    expect(config.features.enable_signup).toBe(false)
+    expect((await post(`${server.url}/api/v1/auths/signin`, { email: 'boot@example.com', password: 'bootstrap password 42' })).status).toBe(200)
+  } finally {
+    await server.stop()
+  }
+})

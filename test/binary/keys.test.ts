@@ -87,7 +87,7 @@ describe('enclave keys verify', () => {
     expect(ok.stdout).toMatch(/OK: all \d+ sealed values open/)
 
     const db = new Database(join(dataDir, 'enclave.db'))
-    const row = db.query<{ id: number }, []>('SELECT id FROM message ORDER BY id LIMIT 1').get()!
+    const row = db.query<{ id: number; chat_id: string }, []>('SELECT m.id, c.id AS chat_id FROM message m JOIN chat c ON c.seq = m.chat_seq ORDER BY m.id LIMIT 1').get()!
     db.run('UPDATE message SET content = CAST(substr(content, 1, 20) || X\'00\' || substr(content, 22) AS BLOB) WHERE id = ?', [row.id])
     const chat = db.query<{ id: string; user_id: string }, []>('SELECT id, user_id FROM chat LIMIT 1').get()!
     // a title moved to another chat row must not open there either
@@ -96,7 +96,7 @@ describe('enclave keys verify', () => {
     const before = readFileSync(join(dataDir, 'enclave.db'))
     const bad = await runBinary(['keys', 'verify'], { cwd })
     expect(bad.code).toBe(1)
-    expect(bad.stdout).toContain(`FAILED  message.content  row ${row.id}`)
+    expect(bad.stdout).toContain(`FAILED  message.content  row ${row.chat_id}/${row.id}`)
     expect(bad.stdout).toContain(`FAILED  chat.title  row ${chat.id}`)
     expect(readFileSync(join(dataDir, 'enclave.db')).equals(before)).toBe(true)
   })

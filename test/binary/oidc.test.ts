@@ -24,7 +24,9 @@ describe('single sign-on in the compiled binary', () => {
     })
     try {
       op.registerClient({ clientId, clientSecret: secret, redirectUris: [`${server.url}/oauth/oidc/login/callback`] })
-      const forged = await fetch(`${server.url}/oauth/oidc/login`, { redirect: 'manual', headers: { host: 'evil.example' } })
+      // note: a foreign Host is refused outright (the Host check); a loopback name WEBUI_URL does not use still gets WEBUI_URL's callback.
+      expect((await fetch(`${server.url}/oauth/oidc/login`, { redirect: 'manual', headers: { host: 'evil.example' } })).status).toBe(421)
+      const forged = await fetch(`${server.url}/oauth/oidc/login`, { redirect: 'manual', headers: { host: `localhost:${port}` } })
       expect(new URL(forged.headers.get('location')!).searchParams.get('redirect_uri')).toBe(`http://127.0.0.1:${port}/oauth/oidc/login/callback`)
       const config = await (await fetch(`${server.url}/api/config`)).json() as { oauth: { providers: Record<string, string> } }
       expect(config.oauth.providers).toEqual({ oidc: 'Test SSO' })

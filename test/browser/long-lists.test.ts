@@ -25,9 +25,14 @@ beforeAll(async () => {
   stage = await startStage()
   watched = await openWatchedPage(stage)
   page = watched.page
-  await signUpThroughPage(page, stage.server.url, { name: 'Lister', email: 'lister@example.com', password: newPassword() })
+  const password = newPassword()
+  await signUpThroughPage(page, stage.server.url, { name: 'Lister', email: 'lister@example.com', password })
   await page.getByRole('textbox', { name: 'Message' }).waitFor()
-  token = (await page.evaluate(() => fetch('/api/v1/auths/').then((response) => response.json())) as { token: string }).token
+  // note: the page's own session stays in its HttpOnly cookie; the test signs in as an API client for its token.
+  const signedIn = await fetch(`${stage.server.url}/api/v1/auths/signin`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'lister@example.com', password }),
+  })
+  token = ((await signedIn.json()) as { token: string }).token
   for (let i = 0; i < CHATS; i++) expect((await postJson('/api/v1/chats/new', { chat: { title: `Chat number ${i}` } })).status).toBe(200)
   const messages = Array.from({ length: MESSAGES }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: `Message number ${i}` }))
   const created = await postJson('/api/v1/chats/new', { chat: { title: 'The long one', messages } })

@@ -16,21 +16,21 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 export const apiKeyHeader = (key: string) => ({ 'x-api-key': key })
 
 /** Signs up through the route and fails the test unless it answers 200. */
-export async function signUp(app: App, email: string, password = PASSWORD, name = 'Ada'): Promise<SessionBody> {
+export async function signUp(app: Pick<App, 'handle'>, email: string, password = PASSWORD, name = 'Ada'): Promise<SessionBody> {
   const res = await app.handle(req('POST', '/api/v1/auths/signup', { name, email, password }))
   expect(res.status).toBe(200)
   return (await res.json()) as SessionBody
 }
 
 /** Signs in through the route and fails the test unless it answers 200. */
-export async function signIn(app: App, email: string, password = PASSWORD): Promise<SessionBody> {
+export async function signIn(app: Pick<App, 'handle'>, email: string, password = PASSWORD): Promise<SessionBody> {
   const res = await app.handle(req('POST', '/api/v1/auths/signin', { email, password }))
   expect(res.status).toBe(200)
   return (await res.json()) as SessionBody
 }
 
 /** GET with a credential header set; returns the status only. */
-export async function statusOf(app: App, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<number> {
+export async function statusOf(app: Pick<App, 'handle'>, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<number> {
   return (await app.handle(req(method, path, body, headers))).status
 }
 

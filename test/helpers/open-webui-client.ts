@@ -26,7 +26,7 @@ export class OpenWebUiPage {
   files: unknown[] = []
 
   private add(message: Omit<ClientMessage, 'childrenIds' | 'timestamp'> & Record<string, unknown>): ClientMessage {
-    const full = { childrenIds: [], timestamp: clock++, ...message } as ClientMessage
+    const full = { childrenIds: [], timestamp: clock++, ...message } as unknown as ClientMessage
     this.history.messages[full.id] = full
     if (full.parentId !== null) this.history.messages[full.parentId]!.childrenIds.push(full.id)
     this.history.currentId = full.id

@@ -163,6 +163,44 @@ describe("Open WebUI's page", async () => {
   })
 })
 
+test('odd fields round-trip as sent: __proto__, a null model, a done that is not a boolean, a timestamp in ms', async () => {
+  const { app, ada } = await start()
+  const raw = `{"chat":{"history":{"currentId":"b","messages":{
+    "a":{"id":"a","parentId":null,"childrenIds":["b"],"role":"user","content":"q","timestamp":1750000000,"__proto__":{"polluted":true},"model":null},
+    "b":{"id":"b","parentId":"a","childrenIds":[],"role":"assistant","content":"r","timestamp":1750000000123,"done":"yes","cancelled":false,"error":null}}}}}`
+  const res = await app.handle(req('POST', `${CHATS}/new`, raw, { ...ada, 'content-type': 'application/json' }))
+  expect(res.status).toBe(200)
+  const stored = (await res.json()) as OpenChat
+  expect(stored.chat.history).toEqual(JSON.parse(raw).chat.history)
+  expect(Object.getOwnPropertyDescriptor(stored.chat.history.messages.a, '__proto__')?.value).toEqual({ polluted: true })
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+})
+
+test('a chat made over the socket, with no models saved, offers the model of its last answer', async () => {
+  const { app, ada, deps } = await start()
+  const owner = deps.store.users.findUserByEmail('ada@example.com')!.id
+  const { chat } = deps.store.chats.startChat(owner, crypto.randomUUID() as never, 'socket chat', { role: 'user', content: 'hi' })
+  deps.store.chats.addMessage(owner, chat.id, { role: 'assistant', content: 'hello', model: 'qwen2.5:7b', status: 'done' })
+  const opened = await call<OpenChat>(app, 'GET', `${CHATS}/${chat.id}`, ada)
+  expect(opened.chat.models).toEqual(['qwen2.5:7b'])
+  expect(opened.chat.messages.map((message) => (message as { done?: boolean }).done)).toEqual([undefined, true])
+})
+
+test('a message moved by a database writer into another chat of its owner is refused, never served', async () => {
+  const { app, ada, deps } = await start()
+  const page = new OpenWebUiPage()
+  const secret = page.ask('MOVED-SECRET-71d2')
+  const from = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
+  const to = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, new OpenWebUiPage().newChatBody())
+  deps.store.db.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE uid = ?').run(to.id, secret.id)
+  const res = await app.handle(req('GET', `${CHATS}/${to.id}`, undefined, ada))
+  expect(res.status).toBe(500)
+  const body = await res.text()
+  expect(JSON.parse(body)).toMatchObject({ code: 'stored_data_unreadable' })
+  expect(body).not.toContain('MOVED-SECRET')
+  expect((await app.handle(req('GET', `${CHATS}/${from.id}`, undefined, ada))).status).toBe(200)
+})
+
 describe('the Conduit app', async () => {
   const { app, ada } = await start()
 
@@ -203,6 +241,7 @@ describe('a save that cannot be stored whole is refused, saying what, and change
     ['an unknown role', withMessages({ [userId]: user, [answerId]: { ...answer, role: 'tool' } }), 422, 'unknown_role'],
     ['content that is not text', withMessages({ [userId]: user, [answerId]: { ...answer, content: [{ type: 'text' }] } }), 422, 'invalid_message'],
     ['a message id with a space', withMessages({ [userId]: user, 'bad id': { ...answer, id: 'bad id' } }, 'bad id'), 422, 'invalid_message_id'],
+    ['a message id __proto__', { chat: { history: JSON.parse(`{"messages":{"__proto__":{"role":"user","content":"x"}},"currentId":null}`) } }, 422, 'invalid_message_id'],
     ['a message id of 129 characters', withMessages({ [userId]: user, ['x'.repeat(129)]: { ...answer, id: 'x'.repeat(129) } }, userId), 422, 'invalid_message_id'],
     ['an id that differs from its key', withMessages({ [userId]: user, [answerId]: { ...answer, id: 'other' } }), 422, 'message_id_mismatch'],
     ['a currentId the chat does not hold', withMessages({ [userId]: user, [answerId]: answer }, 'nowhere'), 422, 'bad_current_id'],
@@ -222,6 +261,17 @@ describe('a save that cannot be stored whole is refused, saying what, and change
     expect(await call<OpenChat>(app, 'GET', `${CHATS}/${created.id}`, ada)).toEqual(before)
   })
 
+  test('chat-level fields merge across saves, but not past 1,000,000 bytes together', async () => {
+    const other = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
+    await call(app, 'POST', `${CHATS}/${other.id}`, ada, { chat: { notes_a: 'a'.repeat(600_000) } })
+    const res = await app.handle(req('POST', `${CHATS}/${other.id}`, { chat: { notes_b: 'b'.repeat(600_000) } }, ada))
+    expect(res.status).toBe(413)
+    expect(await res.json()).toMatchObject({ code: 'too_large' })
+    const kept = await call<OpenChat & { chat: Record<string, unknown> }>(app, 'GET', `${CHATS}/${other.id}`, ada)
+    expect(kept.chat.notes_b).toBeUndefined()
+    expect((kept.chat.notes_a as string).length).toBe(600_000)
+  })
+
   test.each([
     ['POST /:id', 'POST', () => `${CHATS}/${created.id}`, good],
     ['DELETE /:id/messages/:mid', 'DELETE', () => `${CHATS}/${created.id}/messages/${answerId}`, undefined],
@@ -236,6 +286,6 @@ describe('a save that cannot be stored whole is refused, saying what, and change
     ['POST /new', 'POST', `${CHATS}/new`], ['POST /import', 'POST', `${CHATS}/import`],
     ['POST /:id/clone', 'POST', `${CHATS}/${crypto.randomUUID()}/clone`], ['DELETE /:id/messages/:mid', 'DELETE', `${CHATS}/${crypto.randomUUID()}/messages/x`],
   ])('without a session: %s is 401', async (_, method, path) => {
-    expect((await app.handle(req(method, path, { chat: {}, chats: [] }))).status).toBe(401)
+    expect((await app.handle(req(method, path, { chat: 5, chats: 5 }))).status).toBe(401)
   })
 })

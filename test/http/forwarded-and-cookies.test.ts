@@ -108,14 +108,28 @@ function rawGet(port: number, path: string, host: string): Promise<string> {
   })
 }
 
-// A LAN name such as http://llm/ or http://ai/ (port 80, behind a proxy that keeps Host) must route like any other.
+// A LAN name such as http://llm/ or http://ai/ (port 80, behind a proxy that keeps Host), once allowed, must route like any other.
 test.each([['chat.example.com'], ['llm'], ['ai']])('Host: %s still reaches the API, not the page', async (host) => {
-  const { app } = startTestApp()
+  const { app } = startTestApp({ ALLOWED_HOSTS: 'chat.example.com,llm,ai' })
   app.listen({ hostname: '127.0.0.1', port: 0 })
   try {
     const answer = await rawGet(app.server!.port!, '/api/v1/auths/', host)
     expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized')
     expect(answer).toContain('"code":"not_authenticated"')
+  } finally {
+    await app.stop()
+  }
+})
+
+test.each([['evil.example'], ['evil.example:8080'], ['llm'], ['127.0.0.1.evil.example']])('Host: %s, not allowed, gets 421 with the security headers', async (host) => {
+  const { app } = startTestApp()
+  app.listen({ hostname: '127.0.0.1', port: 0 })
+  try {
+    const answer = await rawGet(app.server!.port!, '/api/v1/auths/', host)
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 421 Misdirected Request')
+    expect(answer).toContain('"code":"host_not_allowed"')
+    expect(answer.toLowerCase()).toContain('x-content-type-options: nosniff')
+    expect(answer.toLowerCase()).toContain('content-security-policy:')
   } finally {
     await app.stop()
   }

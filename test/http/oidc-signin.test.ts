@@ -211,7 +211,8 @@ describe('accounts from single sign-on', () => {
   })
 
   test('a forged Host or X-Forwarded-Host never reaches the callback URL: it is WEBUI_URL\'s', async () => {
-    const app = await appWith({ WEBUI_URL: 'https://chat.example.com', FORWARDED_ALLOW_IPS: '127.0.0.1' })
+    // note: every Host is let through here (ALLOWED_HOSTS=*), so that the callback URL itself is what is checked.
+    const app = await appWith({ WEBUI_URL: 'https://chat.example.com', FORWARDED_ALLOW_IPS: '127.0.0.1', ALLOWED_HOSTS: '*' })
     for (const headers of [{ host: 'evil.example' }, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }, { host: 'evil.example', forwarded: 'host=evil.example;proto=https' }] as Record<string, string>[]) {
       const res = await fetch(`${app.url}/oauth/oidc/login`, { redirect: 'manual', headers })
       expect(res.status).toBe(302)

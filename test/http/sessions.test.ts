@@ -15,11 +15,16 @@ describe('who am I, and who may go where', async () => {
   const user = await signUp(app, 'user@example.com')
   await app.handle(req('POST', `/api/v1/users/${user.id}/update`, { role: 'user' }, bearer(admin.token)))
 
-  test('GET /api/v1/auths/ works with a Bearer token and with the cookie', async () => {
-    for (const headers of [bearer(admin.token), { cookie: `other=1; token=${admin.token}` }]) {
+  test('GET /api/v1/auths/ works with a Bearer token and with the cookie; only the Bearer caller gets the token back', async () => {
+    const cases: [Record<string, string>, string | null][] = [
+      [bearer(admin.token), admin.token],
+      [{ cookie: `other=1; token=${admin.token}` }, null],
+      [{ authorization: `Basic ${btoa('proxy:secret')}`, cookie: `token=${admin.token}` }, null],
+    ]
+    for (const [headers, token] of cases) {
       const res = await app.handle(req('GET', ME, undefined, headers))
       expect(res.status).toBe(200)
-      expect(await res.json()).toMatchObject({ id: admin.id, email: 'admin@example.com', role: 'admin', token: admin.token, token_type: 'Bearer' })
+      expect(await res.json()).toMatchObject({ id: admin.id, email: 'admin@example.com', role: 'admin', token, token_type: 'Bearer' })
     }
   })
 

@@ -21,12 +21,11 @@ CREATE TABLE message_tree (
   images     BLOB,
   artifacts  BLOB,
   stats      BLOB,
-  error      BLOB,
-  usage      BLOB,
-  sources    BLOB,
-  files      BLOB,
-  -- Other per-message fields clients save (JSON), kept so a save round-trips.
-  extra      BLOB,
+  -- What clients save besides content and model (JSON: error, usage, sources, files, any other
+  -- field, kept so a save round-trips), sealed as one value.
+  fields     BLOB,
+  -- A keyed digest of the sealed fields, to tell a changed message without opening it (message-rows.ts).
+  digest     BLOB,
   created_at INTEGER NOT NULL
 ) STRICT;
 

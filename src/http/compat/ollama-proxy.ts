@@ -3,8 +3,9 @@
  * session token or an API key. Model calls go to the connections that have the model (the next one
  * when one cannot be reached); /api/tags and /api/ps merge every connection's answer. Streams pass
  * through chunk by chunk, and a client going away closes the request to Ollama. An Ollama that
- * goes silent mid-answer for `timeouts.idleMs` is dropped: a stream ends with Ollama's own
- * `{"error": ...}` line, as Ollama reports a failure mid-stream.
+ * goes silent mid-answer for `timeouts.idleMs` is dropped, and so is every request whose credential
+ * is revoked while it runs (auth/credential-watch.ts; admin calls also when the role drops below
+ * admin): a stream ends with Ollama's own `{"error": ...}` line, as Ollama reports a failure mid-stream.
  *
  * Threat: this route makes the server send requests. Only the listed paths go through, model
  * management (pull, delete, create, copy, push) is for administrators, and the client's
@@ -12,16 +13,21 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
+import { credentialOf, watchCredential, type CredentialWatch } from '../../auth/credential-watch.ts'
+import type { Principal } from '../../auth/principal.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { parseBaseUrl, type OllamaModel, type OllamaTimeouts } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
+import { requestPath } from '../request-path.ts'
 
 /** Ollama's request bodies vary by path; the model is named by `model` (or the older `name`). */
 const ModelBody = t.Object({ model: t.Optional(t.String({ maxLength: 200 })), name: t.Optional(t.String({ maxLength: 200 })) }, { additionalProperties: true })
 const CopyBody = t.Object({ source: t.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: true })
 type Body = Record<string, unknown>
+/** What a handler needs of its request to watch the credential it came with. */
+type Asked = { request: Request; principal: Principal }
 
 /** A failure in Ollama's `{ "error": "..." }` shape, which Ollama's clients read. */
 class OllamaShapedError extends HttpError {
@@ -32,14 +38,28 @@ class OllamaShapedError extends HttpError {
 
 const unreachable = () => new OllamaShapedError(502, 'ollama_unreachable', 'Ollama is not reachable.')
 const timedOut = () => new OllamaShapedError(504, 'ollama_timeout', 'Ollama did not answer in time.')
+const revokedError = () => new OllamaShapedError(401, 'credential_revoked', REVOKED_MESSAGE)
 const modelNotFound = (name: string) => new OllamaShapedError(404, 'model_not_found', `model ${JSON.stringify(name.slice(0, 200))} not found`)
 
-/** Passes Ollama's body on as it comes; silence longer than `idleMs` closes the upstream request and ends the body. */
-function passThroughUntilIdle(body: ReadableStream<Uint8Array>, isNdjson: boolean, idleMs: number, closeUpstream: () => void): ReadableStream<Uint8Array> {
+type PassThrough = { isNdjson: boolean; idleMs: number; closeUpstream: () => void; revoked: AbortSignal; onEnd: () => void }
+
+/**
+ * Passes Ollama's body on as it comes. Silence longer than `idleMs`, or a revoked credential, closes
+ * the upstream request and ends the body: an NDJSON stream with an `{"error": ...}` line, anything
+ * else by failing it. `onEnd` runs once the body ends in any way.
+ */
+function passThrough(body: ReadableStream<Uint8Array>, { isNdjson, idleMs, closeUpstream, revoked, onEnd }: PassThrough): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   const stop = () => {
     closeUpstream()
     reader.cancel().catch(() => {})
+    onEnd()
+  }
+  const endWith = (controller: ReadableStreamDefaultController<Uint8Array>, message: string) => {
+    stop()
+    if (!isNdjson) return controller.error(new Error(message))
+    controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + '\n'))
+    controller.close()
   }
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -47,15 +67,14 @@ function passThroughUntilIdle(body: ReadableStream<Uint8Array>, isNdjson: boolea
       const silence = new Promise<'idle'>((resolve) => (timer = setTimeout(() => resolve('idle'), idleMs)))
       try {
         const step = await Promise.race([reader.read(), silence])
-        if (step === 'idle') {
-          stop()
-          if (!isNdjson) return controller.error(new Error('Ollama went silent'))
-          controller.enqueue(idleErrorLine(idleMs))
-          return controller.close()
-        }
-        if (step.done) controller.close()
-        else controller.enqueue(step.value)
+        // note: what Ollama sent before the revocation may still be buffered; none of it goes out after it.
+        if (revoked.aborted) return endWith(controller, REVOKED_MESSAGE)
+        if (step === 'idle') return endWith(controller, `Ollama sent nothing for ${idleMs / 1000} s and was stopped.`)
+        if (!step.done) return controller.enqueue(step.value)
+        onEnd()
+        controller.close()
       } catch (error) {
+        if (revoked.aborted) return endWith(controller, REVOKED_MESSAGE)
         stop()
         controller.error(error)
       } finally {
@@ -68,8 +87,7 @@ function passThroughUntilIdle(body: ReadableStream<Uint8Array>, isNdjson: boolea
   })
 }
 
-const idleErrorLine = (idleMs: number) =>
-  new TextEncoder().encode(JSON.stringify({ error: `Ollama sent nothing for ${idleMs / 1000} s and was stopped.` }) + '\n')
+const REVOKED_MESSAGE = 'The credential was revoked; sign in again.'
 
 /** The /ollama/api/* routes; `timeouts.firstByteMs` bounds the wait for Ollama's status line, `idleMs` each later wait. */
 export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, timeouts: OllamaTimeouts) => {
@@ -97,22 +115,31 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     }
   }
 
-  /** Tries each connection in `indexes` until one answers; its status and body pass through unread. */
-  async function forward(indexes: number[], method: string, path: string, body: Body | null, signal: AbortSignal): Promise<Response> {
+  /**
+   * Tries each connection in `indexes` until one answers; its status and body pass through unread.
+   * The watch ends with the body (or the failure); a revocation before then aborts the request.
+   */
+  async function forward(indexes: number[], method: string, path: string, body: Body | null, watch: CredentialWatch): Promise<Response> {
     let failure: unknown = unreachable()
     for (const index of indexes) {
       const upstreamRequest = new AbortController()
       try {
-        const upstream = await send(index, method, path, body, AbortSignal.any([signal, upstreamRequest.signal]))
+        const upstream = await send(index, method, path, body, AbortSignal.any([watch.signal, upstreamRequest.signal]))
         const contentType = upstream.headers.get('content-type')
-        const passed = upstream.body === null ? null
-          : passThroughUntilIdle(upstream.body, contentType?.includes('ndjson') === true, timeouts.idleMs, () => upstreamRequest.abort())
+        if (upstream.body === null) watch.stop()
+        const passed = upstream.body === null ? null : passThrough(upstream.body, {
+          isNdjson: contentType?.includes('ndjson') === true, idleMs: timeouts.idleMs, closeUpstream: () => upstreamRequest.abort(), revoked: watch.revoked, onEnd: watch.stop,
+        })
         return new Response(passed, { status: upstream.status, headers: contentType === null ? {} : { 'content-type': contentType } })
       } catch (error) {
-        if (signal.aborted) throw error
+        if (watch.signal.aborted) {
+          watch.stop()
+          throw watch.revoked.aborted ? revokedError() : error
+        }
         failure = error
       }
     }
+    watch.stop()
     throw failure
   }
 
@@ -125,13 +152,16 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     return found.map(({ connection }) => connection)
   }
   const allIndexes = () => connections.listUrls().urls.map((_, index) => index)
-  const toModel = (path: string) => ({ body, request }: { body: Body; request: Request }) =>
-    holders(body).then((indexes) => forward(indexes, 'POST', path, body, request.signal))
+  /** Watches the request's credential from now until its answer ends (auth/credential-watch.ts). */
+  const watch = ({ request, principal }: Asked, needs: 'active' | 'admin') =>
+    watchCredential(deps, credentialOf(principal, requestPath(request), needs), request.signal)
+  const toModel = (path: string) => (asked: Asked & { body: Body }) =>
+    holders(asked.body).then((indexes) => forward(indexes, 'POST', path, asked.body, watch(asked, 'active')))
   /** Runs a management call on one connection, then forgets the cached model list. */
-  const manage = (method: string, path: string, pick: (body: Body) => Promise<number[]>) => async ({ body, request }: { body: Body; request: Request }) => {
-    const indexes = await pick(body)
+  const manage = (method: string, path: string, pick: (body: Body) => Promise<number[]>) => async (asked: Asked & { body: Body }) => {
+    const indexes = await pick(asked.body)
     try {
-      return await forward(indexes.slice(0, 1), method, path, body, request.signal)
+      return await forward(indexes.slice(0, 1), method, path, asked.body, watch(asked, 'admin'))
     } finally {
       connections.forgetModels()
     }
@@ -140,7 +170,7 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
 
   return new Elysia({ prefix: '/ollama/api' })
     .use(requireAuth(deps, trustedProxies))
-    .get('/version', ({ request }) => forward(allIndexes(), 'GET', '/api/version', null, request.signal), { auth: 'active' })
+    .get('/version', (asked) => forward(allIndexes(), 'GET', '/api/version', null, watch(asked, 'active')), { auth: 'active' })
     .get('/tags', async () => ({ models: (await connections.listModels()).models.map(({ entry }) => tagsEntry(entry)) }), { auth: 'active' })
     .get('/ps', async ({ request }) => {
       const answers = await Promise.all(allIndexes().map((index) =>

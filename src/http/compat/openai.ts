@@ -6,18 +6,24 @@
  * With `chat_id`, the answer is also stored into that chat of the caller as it streams
  * (chat-completion-store.ts). The request goes to the first connection that has the model; when it fails before its first
  * chunk, the next one is tried. A client that goes away (request.signal, or cancelling the stream)
- * aborts the request to Ollama, so Ollama stops generating.
+ * aborts the request to Ollama, so Ollama stops generating; so does revoking the credential the
+ * answer was asked with (auth/credential-watch.ts), which ends a stream with an error event (the
+ * official client raises it as an APIError) and answers a whole completion 401.
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
+import { credentialOf, watchCredential, type CredentialWatch } from '../../auth/credential-watch.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { OllamaError, type ChatChunk, type ChatMessage, type ModelOptions } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { failRecord, recordChunks, type ChatCompletionStore } from './chat-completion-store.ts'
 import { CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaMessages, toOllamaOptions, usageOf } from './openai-shapes.ts'
+import { requestPath } from '../request-path.ts'
 
 type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
+
+const revoked = () => new OpenAiError(401, 'invalid_request_error', 'credential_revoked', 'The credential was revoked; sign in again.')
 
 const encoder = new TextEncoder()
 const sseEvent = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
@@ -65,17 +71,23 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       refuseUnsupportedFields(body)
       const messages = toOllamaMessages(body.messages)
       const record = store?.open(principal.user.id, body) ?? null
-      const signal = record === null ? request.signal : AbortSignal.any([request.signal, record.task.signal])
-      const started = await startChat(body.model, messages, toOllamaOptions(body), signal).catch((error: unknown) => {
+      const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
+      const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
+      const asked = await startChat(body.model, messages, toOllamaOptions(body), signal).catch((error: unknown) => {
+        watch.stop()
         failRecord(record, error)
-        throw error
+        throw watch.revoked.aborted ? revoked() : error
       })
-      const { first, rest } = record === null ? started : await recordChunks(record, started)
+      const started = record === null ? asked : await recordChunks(record, asked)
       // note: the task id lets the client stop the answer (POST /api/tasks/stop/{id}) or find it again (GET /api/tasks/chat/{chat_id}).
       if (record !== null) set.headers['x-task-id'] = record.task.id
       const head = { id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`, created: Math.floor(deps.now() / 1000), model: body.model }
-      if (body.stream !== true) return completeAnswer(head, first, rest)
-      const chunks = streamAnswer(head, first, rest, body.stream_options?.include_usage === true)
+      if (body.stream !== true) {
+        return completeAnswer(head, started).catch((error: unknown) => {
+          throw watch.revoked.aborted ? revoked() : error
+        }).finally(watch.stop)
+      }
+      const chunks = streamAnswer(head, started, body.stream_options?.include_usage === true, watch)
       const stream = new ReadableStream<Uint8Array>({
         async pull(controller) {
           const step = await chunks.next()
@@ -83,6 +95,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
           else controller.enqueue(step.value)
         },
         async cancel() {
+          watch.stop() // note: a generator cancelled before its first step never runs its `finally`
           await chunks.return(undefined)
         },
       })
@@ -93,7 +106,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
 type Head = { id: string; created: number; model: string }
 
 /** Collects the whole answer into one `chat.completion` object. */
-async function completeAnswer(head: Head, first: IteratorResult<ChatChunk>, rest: AsyncGenerator<ChatChunk>) {
+async function completeAnswer(head: Head, { first, rest }: Started) {
   let content = ''
   try {
     for (let step = first; !step.done; step = await rest.next()) {
@@ -114,12 +127,18 @@ async function completeAnswer(head: Head, first: IteratorResult<ChatChunk>, rest
   throw new OpenAiError(502, 'api_error', 'ollama_failed', 'Ollama ended the answer early.')
 }
 
-/** Yields the answer as Server-Sent Events: a role chunk, content chunks, the finishing chunk, usage if asked, `[DONE]`. */
-async function* streamAnswer(head: Head, first: IteratorResult<ChatChunk>, rest: AsyncGenerator<ChatChunk>, includeUsage: boolean) {
+/**
+ * Yields the answer as Server-Sent Events: a role chunk, content chunks, the finishing chunk, usage
+ * if asked, `[DONE]`; the watch ends with it. A revoked credential aborts the request to Ollama at
+ * once and ends the stream with an error event instead.
+ */
+async function* streamAnswer(head: Head, { first, rest }: Started, includeUsage: boolean, watch: CredentialWatch) {
   const chunk = (delta: object, finish: string | null) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })
+  const errorEvent = (failure: OpenAiError) => sseEvent({ error: { message: failure.message, type: failure.type, code: failure.code } })
   try {
     yield sseEvent(chunk({ role: 'assistant', content: '' }, null))
-    for (let step = first; !step.done; step = await rest.next()) {
+    // note: chunks Ollama sent before the revocation may still be buffered; none of them goes out after it.
+    for (let step = first; !step.done && !watch.revoked.aborted; step = await rest.next()) {
       const value = step.value
       if (value.content !== '') yield sseEvent(chunk({ content: value.content }, null))
       if (!value.done) continue
@@ -128,12 +147,13 @@ async function* streamAnswer(head: Head, first: IteratorResult<ChatChunk>, rest:
       yield encoder.encode('data: [DONE]\n\n')
       return
     }
+    if (watch.revoked.aborted) yield errorEvent(revoked())
   } catch (error) {
     if (!(error instanceof OllamaError)) throw error
     // note: the status line is sent by now, so the failure is an error event, which OpenAI's clients raise.
-    const failure = toOpenAiError(error) as OpenAiError
-    yield sseEvent({ error: { message: failure.message, type: failure.type, code: failure.code } })
+    yield errorEvent(watch.revoked.aborted ? revoked() : toOpenAiError(error) as OpenAiError)
   } finally {
+    watch.stop()
     await rest.return(undefined)
   }
 }

@@ -3,6 +3,11 @@
  * accounts too), `'active'` (user or admin), `'admin'`, or `'session'` (active and signed in with a
  * session, not an API key: managing API keys and changing passwords). The macro resolves a typed
  * `principal` or throws an HttpError: 401 without a valid credential, 403 when the account may not.
+ * The check runs before the body is parsed and validated, so an anonymous caller gets 401, never a
+ * 422 naming a protected route's fields (nor is a body of declared length parsed for it; a chunked
+ * one has been read by body-limit, within the anonymous limit); resolve hands on the principal.
+ * note: a route's own `transform` would run before the macro's; one that must see the body before
+ * validation is declared as a macro listed after `auth` instead (see chatObject in routes/chats.ts).
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
@@ -11,29 +16,49 @@ import type { Principal } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
+import { requestPath } from '../request-path.ts'
 
 export type AuthLevel = 'any' | 'active' | 'admin' | 'session'
 
-export const requireAuth = (deps: AuthDeps, trustedProxies: AddressList) =>
-  new Elysia({ name: 'require-auth' }).macro({
+export const requireAuth = (deps: AuthDeps, trustedProxies: AddressList) => {
+  const checked = new WeakMap<Request, Principal>()
+  return new Elysia({ name: 'require-auth' }).macro({
     auth: (level: AuthLevel) => ({
-      resolve({ request, path, server }): { principal: Principal } {
-        const result = authenticate(deps, findCredential(request.headers), path)
-        if (!result.ok) {
-          if (result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied') {
-            const ip = resolveClientAddress(request, server, trustedProxies).ip
-            deps.audit.record({ event: 'api_key_denied', ip, reason: result.reason, details: { path: path.slice(0, 120) } })
-            throw new HttpError(403, result.reason, 'This API key may not be used here.')
-          }
-          throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
-        }
-        const { principal } = result
-        if (level !== 'any' && principal.user.role === 'pending') {
-          throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
-        }
-        if (level === 'admin' && principal.user.role !== 'admin') throw new HttpError(403, 'admin_only', 'Only administrators may do this.')
-        if (level === 'session' && principal.via !== 'session') throw new HttpError(403, 'session_required', 'Sign in with a session to do this; API keys may not.')
-        return { principal }
+      // note: parse runs before the body is read (routes with a body), transform before validation
+      // (every route); the first of them to run does the check. Arrows taking the whole context:
+      // Elysia fills the context fields it finds in a hook's source text, and a compiled build's text
+      // of a method once hid `path` from it (500 on every API key); the path is read from the request.
+      parse: (context: RequestContext) => {
+        checked.set(context.request, check(level, context))
+      },
+      transform: (context: RequestContext) => {
+        if (!checked.has(context.request)) checked.set(context.request, check(level, context))
+      },
+      resolve: (context: RequestContext): { principal: Principal } => {
+        return { principal: checked.get(context.request) ?? check(level, context) }
       },
     }),
   })
+
+  function check(level: AuthLevel, { request, server }: RequestContext): Principal {
+    const path = requestPath(request)
+    const result = authenticate(deps, findCredential(request.headers), path)
+    if (!result.ok) {
+      if (result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied') {
+        const ip = resolveClientAddress(request, server, trustedProxies).ip
+        deps.audit.record({ event: 'api_key_denied', ip, reason: result.reason, details: { path: path.slice(0, 120) } })
+        throw new HttpError(403, result.reason, 'This API key may not be used here.')
+      }
+      throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+    }
+    const { principal } = result
+    if (level !== 'any' && principal.user.role === 'pending') {
+      throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
+    }
+    if (level === 'admin' && principal.user.role !== 'admin') throw new HttpError(403, 'admin_only', 'Only administrators may do this.')
+    if (level === 'session' && principal.via !== 'session') throw new HttpError(403, 'session_required', 'Sign in with a session to do this; API keys may not.')
+    return principal
+  }
+}
+
+type RequestContext = { request: Request; server: Parameters<typeof resolveClientAddress>[1] }

@@ -9,6 +9,7 @@ import { Elysia } from 'elysia'
 import type { AddressList } from '../../config/network.ts'
 import { DEFAULT_SECURITY_HEADERS, type SecurityHeaderSettings } from '../../config/security-header-settings.ts'
 import { resolveClientAddress } from '../client-address.ts'
+import { requestPath } from '../request-path.ts'
 
 const noTrustedProxies: AddressList = { any: false, entries: [], matches: () => false }
 
@@ -16,7 +17,7 @@ const noTrustedProxies: AddressList = { any: false, entries: [], matches: () => 
 export const securityHeaders = (settings: SecurityHeaderSettings = DEFAULT_SECURITY_HEADERS, trustedProxies: AddressList = noTrustedProxies) =>
   new Elysia({ name: 'security-headers' }).onRequest(({ set, request, server }) => {
     Object.assign(set.headers, settings.everyResponse)
-    if (settings.apiCacheControl !== null && new URL(request.url).pathname.startsWith('/api/')) {
+    if (settings.apiCacheControl !== null && requestPath(request).startsWith('/api/')) {
       set.headers['cache-control'] = settings.apiCacheControl
     }
     if (settings.strictTransportSecurity !== null && resolveClientAddress(request, server, trustedProxies).isHttps) {

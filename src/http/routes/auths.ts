@@ -8,7 +8,7 @@ import { authenticate, findCredential, mayUseApiKeys } from '../../auth/authenti
 import { localLogin } from '../../auth/local-login.ts'
 import type { SignOutRedirect } from '../../auth/oidc-sign-out.ts'
 import { describeSessionUser } from '../../auth/principal.ts'
-import { ipBucket } from '../../auth/local-login.ts'
+import { ipBucket } from '../../auth/signin-throttle.ts'
 import { signUp, type SignUpResult } from '../../auth/sign-up.ts'
 import { trustedHeaderLogin } from '../../auth/trusted-header-login.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -32,6 +32,9 @@ const AddUserBody = t.Object({
   name: t.String({ minLength: 1, maxLength: 200 }), email: t.String({ maxLength: 320 }), password: t.String({ maxLength: 4096 }),
   role: t.Optional(t.Union([t.Literal('pending'), t.Literal('user'), t.Literal('admin')])),
 })
+
+/** Whether the credential came in an Authorization: Bearer header (findCredential prefers it to the cookie). */
+const sentAsBearer = (request: Request) => /^Bearer\s/i.test(request.headers.get('authorization') ?? '')
 
 const invalidCredentials = () => new HttpError(400, 'invalid_credentials', 'The email or password provided is incorrect.')
 
@@ -76,9 +79,12 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
 
   return new Elysia({ prefix: '/api/v1/auths' })
     .use(requireAuth(deps, trustedProxies))
-    .get('/', ({ principal }) => ({
-      // note: an API key is never echoed back; a session token is (Open WebUI clients read it).
-      token: principal.via === 'session' ? principal.token : null, token_type: 'Bearer', ...describeSessionUser(principal.user, mayUseApiKeys(deps, principal.user)),
+    .get('/', ({ principal, request }) => ({
+      // note: an API key is never echoed back. A session token is only to a client that sent it as
+      // Bearer (Open WebUI clients read it); a browser signed in by the HttpOnly cookie gets null,
+      // so script on the page (an injected one included) can't lift the cookie's token from here.
+      token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
+      token_type: 'Bearer', ...describeSessionUser(principal.user, mayUseApiKeys(deps, principal.user)),
     }), { auth: 'any' })
 
     .post('/signin', async ({ body, request, server, set }) => {
@@ -129,6 +135,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
     }, { auth: 'admin', body: AddUserBody })
 
     .post('/signout', ({ request, server, set }) => signOut(request, server, set))
+    // note: Open WebUI's page signs out with a GET; origin-check refuses it from other sites like a POST.
     .get('/signout', ({ request, server, set }) => signOut(request, server, set))
 
     .post('/signout/all', ({ principal, request, server, set }) => {

@@ -14,7 +14,7 @@ export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList)
     .use(requireAuth(deps, trustedProxies))
     .post('/update/password', async ({ body, principal, request, server, set }) => {
       if (principal.via !== 'session') throw new HttpError(403, 'session_required', 'Sign in with a session to do this; API keys may not.')
-      const check = deps.signinLimits.perEmail.hit(`password-change:${principal.user.id}`)
+      const check = deps.signinLimits.perAccount.hit(`password-change:${principal.user.id}`)
       if (!check.allowed) {
         set.headers['retry-after'] = String(check.retryAfterSeconds)
         throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)

@@ -69,8 +69,11 @@ function readChatOrRefuse(raw: unknown, folderId: string | null | undefined): Ch
 
 /** Maps a refused save to its 4xx. */
 function refusedSave(result: Exclude<SaveResult, { ok: true }>): HttpError {
-  if (result.reason === 'chat_not_found') return chatNotFound()
-  return new HttpError(422, result.problem, `Message ${result.uid} ${result.problem === 'bad_parent' ? 'has a parent the chat does not hold' : 'appears twice'}.`)
+  switch (result.reason) {
+    case 'chat_not_found': return chatNotFound()
+    case 'too_large': return new HttpError(413, 'too_large', "The chat's other fields, with those stored, are over 1,000,000 bytes.")
+    case 'bad_tree': return new HttpError(422, result.problem, `Message ${result.uid} ${result.problem === 'bad_parent' ? 'has a parent the chat does not hold' : 'appears twice'}.`)
+  }
 }
 
 /** A chat as Open WebUI lists it. */
@@ -127,6 +130,9 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
 
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, trustedProxies))
+    // note: a macro, not a route's `transform`, so that it runs after the `auth` check listed before
+    // it (a route's own transform would run first, and answer an anonymous caller 422 before 401).
+    .macro({ chatObject: (isRequired: boolean) => (isRequired ? { transform: requireChatObject } : {}) })
     .get('/', listLive, { auth: 'active', query: PageQuery })
     .get('/list', listLive, { auth: 'active', query: PageQuery })
 
@@ -146,7 +152,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       const owner = principal.user.id
       const content = contentOf(body)
       return openChat(owner, chats.createChatFromContent(owner, { ...content, title: content.title ?? DEFAULT_TITLE }).id)
-    }, { auth: 'active', body: ChatBody, transform: requireChatObject })
+    }, { auth: 'active', chatObject: true, body: ChatBody })
 
     // note: as Open WebUI, each imported chat gets a new id; all are checked before any is stored.
     .post('/import', ({ principal, body }) => {
@@ -171,7 +177,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       const saved = chats.saveChatForUser(owner, id, content)
       if (!saved.ok) throw refusedSave(saved)
       return openChangedChat(owner, id)
-    }, { auth: 'active', params: ChatParams, body: ChatBody, transform: requireChatObject })
+    }, { auth: 'active', chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/clone', ({ principal, params, body }) => {
       const owner = principal.user.id

@@ -92,7 +92,8 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
     const fail = (reason: LoginFailure, detail?: string) => refuse(reason, providerId, client.ip, client.isHttps, detail)
     const provider = providers.findProvider(providerId)
     if (provider === null) return fail('unknown_provider')
-    const query = new URL(request.url).searchParams
+    // note: with a base, as Bun gives a bare path as the URL for a Host it cannot put in one.
+    const query = new URL(request.url, 'http://localhost').searchParams
     const sealed = readCookie(request.headers.get('cookie'), FLOW_COOKIE)
     const flow = sealed === null ? null : openCookieValue(flowKey, FLOW_PURPOSE, sealed, auth.now()) as LoginFlow | null
     if (flow === null || flow.provider !== provider.id) return fail('missing_flow')

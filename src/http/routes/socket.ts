@@ -22,6 +22,7 @@
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticate, findCredential } from '../../auth/authenticate.ts'
+import { isStillAdmitted } from '../../auth/credential-watch.ts'
 import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
 import type { Connections } from '../../chat/connections.ts'
@@ -105,7 +106,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
     const verdicts = new Map<string, boolean>()
     const admits = (owner: UserId, credential: string) => {
       const key = `${owner}\0${credential}`
-      if (!verdicts.has(key)) verdicts.set(key, isStillAdmitted(owner, credential))
+      if (!verdicts.has(key)) verdicts.set(key, isStillAdmitted(auth, { userId: owner, credential, path: SOCKET_PATH, needs: 'active' }))
       return verdicts.get(key)!
     }
     for (const [socket, state] of states) {
@@ -150,11 +151,6 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
       state.pongDeadline = setTimeout(() => socket.terminate(), limits.pingTimeoutMs)
       socket.ping()
     }
-  }
-
-  function isStillAdmitted(userId: UserId, credential: string): boolean {
-    const result = authenticate(auth, credential, SOCKET_PATH)
-    return result.ok && result.principal.user.id === userId && result.principal.user.role !== 'pending'
   }
 
   /** Counts a frame in the current rate window; says what to do about it. */
