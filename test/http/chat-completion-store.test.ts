@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
-import { bearer, signUpAdminAndUser } from '../helpers/accounts.ts'
+import type { ChatId, UserId } from '../../src/db/ids.ts'
+import { bearer, signUp, signUpAdminAndUser, statusOf } from '../helpers/accounts.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
 
 const MODEL = 'llama3.2:1b'
@@ -190,6 +191,29 @@ describe('tasks: Stop from Open WebUI clients', () => {
       ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null })
     }
   })
+})
+
+test('signing out mid-answer stops it at Ollama; the answer is kept in the chat, marked cancelled', async () => {
+  const carol = await signUp(started.app, 'carol@example.com')
+  expect(await statusOf(started.app, 'POST', `/api/v1/users/${carol.id}/update`, bearer(ada.token), { role: 'user' })).toBe(200)
+  const chatId = await newChat(carol)
+  ollama.setBehaviour({ chunkDelayMs: 40, replyChunks: Array.from({ length: 100 }, (_, i) => `s${i} `) })
+  try {
+    const res = await rawCompletion(carol, ask({ stream: true, chat_id: chatId, id: 'a1' }))
+    const reader = res.body!.getReader()
+    await reader.read()
+    await Bun.sleep(100)
+    const request = ollama.requests.findLast((entry) => entry.path === '/api/chat')!
+    expect((await call(carol, 'POST', '/api/v1/auths/signout')).status).toBe(200)
+    expect(await request.settled).toBe('aborted')
+    while (!(await reader.read()).done) { /* to the stream's end */ }
+    const { chats } = started.deps.store
+    const answer = chats.listMessagesInChat(carol.id as UserId, chatId as ChatId).find((message) => message.uid === 'a1')!
+    expect(answer.status).toBe('cancelled')
+    expect(answer.content).toStartWith('s0 ')
+  } finally {
+    ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null })
+  }
 })
 
 describe('POST /api/chat/completed', () => {
