@@ -5,14 +5,17 @@ import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
 import { createOidcProviders, type OidcProviders } from '../auth/oidc-providers.ts'
 import { createSignOutRedirect } from '../auth/oidc-sign-out.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
+import { AnswerTasks } from '../chat/answer-tasks.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
 import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
 import { staticAssets } from './assets.ts'
+import { createChatCompletionStore } from './compat/chat-completion-store.ts'
 import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
 import { openAiRoutes } from './compat/openai.ts'
+import { taskRoutes } from './compat/task-routes.ts'
 import { httpErrors } from './http-error.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
@@ -62,6 +65,9 @@ export function createApp(deps: Deps) {
   const connections = deps.connections ?? createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now, log: deps.log })
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
+  // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
+  const tasks = new AnswerTasks()
+  const completionStore = createChatCompletionStore({ chats: deps.store.chats, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs })
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
@@ -84,10 +90,11 @@ export function createApp(deps: Deps) {
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatExportRoutes(auth, deps.config))
-    .use(chatRoutes(auth, deps.config.trustedProxies))
+    .use(chatRoutes(auth, deps.config.trustedProxies, hub))
     .use(adminKeyRoutes(auth, deps.config, lifecycle))
     .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
-    .use(openAiRoutes(auth, deps.config.trustedProxies, connections))
+    .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))
+    .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
     .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
     .use(staticAssets())
 }

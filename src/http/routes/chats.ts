@@ -8,6 +8,8 @@
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
+import { announceCurrent } from '../../chat/branch-select.ts'
+import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { AddressList } from '../../config/network.ts'
 import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
 import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
@@ -91,7 +93,7 @@ export function describeChat(tree: ChatTree) {
 }
 
 /** The signed-in user's chats under /api/v1/chats. */
-export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
+export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: SocketHub | null = null) => {
   const { chats } = deps.store
   const findOwnChat = (owner: UserId, raw: string): Chat => {
     const id = parseChatId(raw)
@@ -103,6 +105,12 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     const tree = chats.readChatTree(owner, chatId)
     if (tree === null) throw chatNotFound()
     return describeChat(tree)
+  }
+  /** Opens the chat after a change that may have moved its selected leaf, and tells the owner's sockets where it is. */
+  const openChangedChat = (owner: UserId, chatId: ChatId) => {
+    const described = openChat(owner, chatId)
+    if (hub !== null) announceCurrent(hub, owner, chatId, described.chat.history.currentId)
+    return described
   }
   /** A client's chat object as a save, its title defaulted when it is given empty. */
   const contentOf = (body: { chat: unknown; folder_id?: string | null }): ChatContent => {
@@ -168,7 +176,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       if (id === null) throw chatNotFound()
       const saved = chats.saveChatForUser(owner, id, content)
       if (!saved.ok) throw refusedSave(saved)
-      return openChat(owner, id)
+      return openChangedChat(owner, id)
     }, { auth: 'active', chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/clone', ({ principal, params, body }) => {
@@ -184,7 +192,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       const owner = principal.user.id
       const chat = findOwnChat(owner, params.id)
       if (chats.deleteMessageSubtree(owner, chat.id, params.message_id) === null) throw new HttpError(404, 'message_not_found', 'Message not found.')
-      return openChat(owner, chat.id)
+      return openChangedChat(owner, chat.id)
     }, { auth: 'active', params: MessageParams })
 
     .post('/:id/rename', ({ principal, params, body }) => {
