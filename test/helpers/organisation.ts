@@ -15,14 +15,14 @@ export async function startWithThreeAccounts(env: Record<string, string> = {}) {
 }
 
 /** Sends a request and fails the test unless it answers 200; returns the JSON body. */
-export async function call<T>(app: App, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<T> {
+export async function call<T>(app: Pick<App, 'handle'>, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<T> {
   const res = await app.handle(req(method, path, body, headers))
   if (res.status !== 200) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`)
   return (await res.json()) as T
 }
 
 /** Creates a chat as Open WebUI's frontend does (POST /api/v1/chats/new); returns its id. */
-export async function newChat(app: App, headers: Record<string, string>, title: string, content = 'Hello'): Promise<string> {
+export async function newChat(app: Pick<App, 'handle'>, headers: Record<string, string>, title: string, content = 'Hello'): Promise<string> {
   const chat = await call<{ id: string }>(app, 'POST', '/api/v1/chats/new', headers, {
     chat: { id: '', title, models: ['llama3'], messages: [{ id: 'm1', parentId: null, childrenIds: [], role: 'user', content, timestamp: 1 }], tags: [], timestamp: 1 },
   })
