@@ -20,7 +20,7 @@ test('folders, tags and sharing against dist/enclave', async () => {
   const folder = await call<{ id: string; name: string }>(app, 'POST', '/api/v1/folders/', ada, { name: FOLDER })
   const chat = await newChat(app, ada, 'Filed')
   expect((await call<{ folder_id: string }>(app, 'POST', `/api/v1/chats/${chat}/folder`, ada, { folder_id: folder.id })).folder_id).toBe(folder.id)
-  expect(await call<{ id: string }[]>(app, 'GET', `/api/v1/chats/folder/${folder.id}/list?page=1`, ada)).toEqual([{ id: chat, title: 'Filed', updated_at: expect.any(Number) }])
+  expect(await call<{ id: string; title: string; updated_at: number }[]>(app, 'GET', `/api/v1/chats/folder/${folder.id}/list?page=1`, ada)).toEqual([{ id: chat, title: 'Filed', updated_at: expect.any(Number) }])
   await call(app, 'POST', `/api/v1/chats/${chat}/tags`, ada, { name: TAG })
   expect((await call<{ id: string }[]>(app, 'GET', `/api/v1/chats/search?text=${encodeURIComponent(`tag:${TAG}`)}`, ada)).map((found) => found.id)).toEqual([chat])
   expect(await statusOf(app, 'POST', `/api/v1/chats/${chat}/share`, ada)).toBe(403)

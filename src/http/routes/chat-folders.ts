@@ -7,12 +7,12 @@ import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { AddressList } from '../../config/network.ts'
 import { ALL_ROWS } from '../../db/chats.ts'
-import { parseFolderId, type FolderId } from '../../db/folders.ts'
+import type { FolderId } from '../../db/folders.ts'
 import { parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { describeChat } from './chats.ts'
-import { folderNotFound } from './folders.ts'
+import { ownFolderId } from './folders.ts'
 
 /** Open WebUI lists a folder's chats ten to a page. */
 const FOLDER_PAGE_SIZE = 10
@@ -27,11 +27,7 @@ export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
     if (id === null || chats.findChatForUser(owner, id) === null) throw chatNotFound()
     return id
   }
-  const ownFolderId = (owner: UserId, raw: string): FolderId => {
-    const id = parseFolderId(raw)
-    if (id === null || folders.findFolderForUser(owner, id) === null) throw folderNotFound()
-    return id
-  }
+  const folderIdOf = (owner: UserId, raw: string) => ownFolderId(folders, owner, raw)
   const openChat = (owner: UserId, id: ChatId) => {
     const tree = chats.readChatTree(owner, id)
     return tree === null ? [] : [describeChat(tree)]
@@ -50,13 +46,13 @@ export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
     .use(requireAuth(deps, trustedProxies))
     .get('/folder/:folder_id', ({ principal, params }) => {
       const owner = principal.user.id
-      return chatIdsUnder(owner, ownFolderId(owner, params.folder_id)).flatMap((id) => openChat(owner, id))
+      return chatIdsUnder(owner, folderIdOf(owner, params.folder_id)).flatMap((id) => openChat(owner, id))
     }, { auth: 'active', params: t.Object({ folder_id: t.String() }) })
 
     .get('/folder/:folder_id/list', ({ principal, params, query }) => {
       const owner = principal.user.id
       const offset = ((query.page ?? 1) - 1) * FOLDER_PAGE_SIZE
-      const ids = chatFolders.listChatIdsInFolder(owner, ownFolderId(owner, params.folder_id), 'listed').slice(offset, offset + FOLDER_PAGE_SIZE)
+      const ids = chatFolders.listChatIdsInFolder(owner, folderIdOf(owner, params.folder_id), 'listed').slice(offset, offset + FOLDER_PAGE_SIZE)
       return ids.flatMap((id) => {
         const chat = chats.findChatForUser(owner, id)
         return chat === null ? [] : [{ title: chat.title, id: chat.id, updated_at: seconds(chat.updatedAt) }]
@@ -67,7 +63,7 @@ export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
     .post('/:id/folder', ({ principal, params, body }) => {
       const owner = principal.user.id
       const chatId = ownChatId(owner, params.id)
-      const folderId = body.folder_id === null || body.folder_id === undefined ? null : ownFolderId(owner, body.folder_id)
+      const folderId = body.folder_id === null || body.folder_id === undefined ? null : folderIdOf(owner, body.folder_id)
       deps.store.inTransaction(() => {
         chatFolders.setChatFolder(owner, chatId, folderId, deps.now())
         chats.setChatPinned(owner, chatId, false)

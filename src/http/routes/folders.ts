@@ -6,7 +6,7 @@
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { AddressList } from '../../config/network.ts'
-import { parseFolderId, type Folder, type FolderId, type FolderResult } from '../../db/folders.ts'
+import { parseFolderId, type Folder, type FolderId, type FolderRepo, type FolderResult } from '../../db/folders.ts'
 import type { UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -47,6 +47,13 @@ const refuseNonObjects = ({ body }: { body: unknown }) => {
   if (!isDict(fields?.data) || !isDict(fields?.meta)) throw new HttpError(422, 'invalid_request', 'The request is not in the expected shape.')
 }
 
+/** The id of the owner's folder named by `raw`; throws 404 when it is malformed, unknown or someone else's. */
+export function ownFolderId(folders: FolderRepo, owner: UserId, raw: string): FolderId {
+  const id = parseFolderId(raw)
+  if (id === null || folders.findFolderForUser(owner, id) === null) throw folderNotFound()
+  return id
+}
+
 /** Reads a parent id from a body: absent or null is the top. */
 function parentOf(raw: string | null | undefined): FolderId | null {
   if (raw === undefined || raw === null) return null
@@ -58,11 +65,7 @@ function parentOf(raw: string | null | undefined): FolderId | null {
 /** The signed-in user's folders under /api/v1/folders. */
 export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   const { folders, chatFolders, chats } = deps.store
-  const folderIdOf = (owner: UserId, raw: string): FolderId => {
-    const id = parseFolderId(raw)
-    if (id === null || folders.findFolderForUser(owner, id) === null) throw folderNotFound()
-    return id
-  }
+  const folderIdOf = (owner: UserId, raw: string) => ownFolderId(folders, owner, raw)
 
   return new Elysia({ prefix: '/api/v1/folders' })
     .use(requireAuth(deps, trustedProxies))
