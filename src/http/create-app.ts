@@ -29,7 +29,11 @@ import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
 import { chatExportRoutes } from './routes/chat-export.ts'
+import { chatFolderRoutes } from './routes/chat-folders.ts'
+import { chatShareRoutes } from './routes/chat-shares.ts'
+import { chatTagRoutes } from './routes/chat-tags.ts'
 import { chatRoutes } from './routes/chats.ts'
+import { folderRoutes } from './routes/folders.ts'
 import { healthRoutes } from './routes/health.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
@@ -91,6 +95,10 @@ export function createApp(deps: Deps) {
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatExportRoutes(auth, deps.config))
     .use(chatRoutes(auth, deps.config.trustedProxies, hub))
+    .use(chatFolderRoutes(auth, deps.config.trustedProxies))
+    .use(chatTagRoutes(auth, deps.config.trustedProxies))
+    .use(chatShareRoutes(auth, deps.config))
+    .use(folderRoutes(auth, deps.config.trustedProxies))
     .use(adminKeyRoutes(auth, deps.config, lifecycle))
     .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
     .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))

@@ -11,6 +11,8 @@ import type { Principal } from '../../auth/principal.ts'
 import { announceCurrent } from '../../chat/branch-select.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { AddressList } from '../../config/network.ts'
+import type { ChatFilter, Page } from '../../db/chat-rows.ts'
+import { hasAllTags, readSearchTerms } from '../../db/chat-search-terms.ts'
 import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
 import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
@@ -41,6 +43,7 @@ const PageQuery = t.Object({
   limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })),
 })
 const SearchQuery = t.Object({ ...PageQuery.properties, text: t.Optional(t.String({ maxLength: 500 })) })
+const ListQuery = t.Object({ ...PageQuery.properties, include_pinned: t.Optional(t.BooleanString()), include_folders: t.Optional(t.BooleanString()) })
 
 // note: Elysia's normalisation turns any value into {} where the schema has an all-optional object,
 // before validating; this keeps `{ chat: 5 }` a 422 instead of an empty chat.
@@ -54,6 +57,11 @@ const requireChatObject = ({ body }: { body: unknown }) => {
 const chatNotFound = () => new HttpError(404, 'chat_not_found', 'Chat not found.')
 const seconds = (ms: number) => Math.floor(ms / 1000)
 const titleOrDefault = (title: string | undefined) => (title === undefined || title.trim() === '' ? DEFAULT_TITLE : title)
+/** Which live chats the list shows: Open WebUI leaves out the pinned and the filed unless asked. */
+const liveFilter = (includePinned: boolean, includeFolders: boolean): ChatFilter =>
+  includePinned ? (includeFolders ? 'live' : 'live-unfiled') : (includeFolders ? 'live-unpinned' : 'live-loose')
+/** Every match: the search index holds them in memory, so a page is cut after the tag filter. */
+const ALL_ROWS_PAGE: Page = { limit: Number.MAX_SAFE_INTEGER, offset: 0 }
 const isPaged = (query: { page?: number; limit?: number }) => query.page !== undefined || query.limit !== undefined
 const pageOf = (query: { page?: number; limit?: number }) => {
   const limit = query.limit ?? OPEN_WEBUI_PAGE_SIZE
@@ -124,17 +132,29 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     return openChat(owner, changed.id)
   }
 
-  // note: as Open WebUI, without `page` (or `limit`) the list is every chat, not the first page.
-  const listLive = ({ principal, query }: { principal: Principal; query: { page?: number; limit?: number } }) =>
-    chats.listFilteredChatsForUser(principal.user.id, 'live', isPaged(query) ? pageOf(query) : ALL_ROWS).map(describeChatSummary)
+  // note: as Open WebUI, without `page` (or `limit`) the list is every chat, not the first page, and
+  // it leaves out pinned chats and chats in folders (its sidebar lists those apart) unless asked.
+  const listLive = ({ principal, query }: { principal: Principal; query: { page?: number; limit?: number; include_pinned?: boolean; include_folders?: boolean } }) =>
+    chats.listFilteredChatsForUser(principal.user.id, liveFilter(query.include_pinned === true, query.include_folders === true), isPaged(query) ? pageOf(query) : ALL_ROWS)
+      .map(describeChatSummary)
+
+  /** The owner's live chats matching Open WebUI's search text, `tag:` words included. */
+  const search = (owner: UserId, raw: string, page: Page): Chat[] => {
+    const terms = readSearchTerms(raw)
+    if (terms.tagIds.length === 0) return chats.searchChatsForUser(owner, terms.text, page)
+    const tagsByChat = deps.store.chatTags.listTagIdsByChat(owner)
+    return chats.searchChatsForUser(owner, terms.text, ALL_ROWS_PAGE)
+      .filter((chat) => hasAllTags(tagsByChat.get(chat.id), terms.tagIds))
+      .slice(page.offset, page.offset + page.limit)
+  }
 
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, trustedProxies))
     // note: a macro, not a route's `transform`, so that it runs after the `auth` check listed before
     // it (a route's own transform would run first, and answer an anonymous caller 422 before 401).
     .macro({ chatObject: (isRequired: boolean) => (isRequired ? { transform: requireChatObject } : {}) })
-    .get('/', listLive, { auth: 'active', query: PageQuery })
-    .get('/list', listLive, { auth: 'active', query: PageQuery })
+    .get('/', listLive, { auth: 'active', query: ListQuery })
+    .get('/list', listLive, { auth: 'active', query: ListQuery })
 
     .get('/archived', ({ principal, query }) =>
       chats.listFilteredChatsForUser(principal.user.id, 'archived', pageOf(query)).map(describeChatSummary),
@@ -145,7 +165,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     { auth: 'active', query: PageQuery })
 
     .get('/search', ({ principal, query }) =>
-      chats.searchChatsForUser(principal.user.id, query.text ?? '', pageOf(query)).map(describeChatSummary),
+      search(principal.user.id, query.text ?? '', pageOf(query)).map(describeChatSummary),
     { auth: 'active', query: SearchQuery })
 
     .post('/new', ({ principal, body }) => {
