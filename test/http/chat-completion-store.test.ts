@@ -216,6 +216,44 @@ test('signing out mid-answer stops it at Ollama; the answer is kept in the chat,
   }
 })
 
+test('deleting the chat mid-answer stops it at Ollama; the chat stays gone', async () => {
+  const chatId = await newChat()
+  ollama.setBehaviour({ chunkDelayMs: 40, replyChunks: Array.from({ length: 100 }, (_, i) => `d${i} `) })
+  try {
+    const res = await rawCompletion(ada, ask({ stream: true, chat_id: chatId, id: 'a1' }))
+    const reader = res.body!.getReader()
+    await reader.read()
+    await Bun.sleep(100)
+    const request = ollama.requests.findLast((entry) => entry.path === '/api/chat')!
+    expect((await call(ada, 'DELETE', `/api/v1/chats/${chatId}`)).status).toBe(200)
+    expect(await request.settled).toBe('aborted')
+    while (!(await reader.read()).done) { /* to the stream's end */ }
+    expect((await call(ada, 'GET', `/api/v1/chats/${chatId}`)).status).toBe(404)
+  } finally {
+    ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null })
+  }
+})
+
+test('deleting another chat, or all of another user\'s chats, leaves the answer running', async () => {
+  const chatId = await newChat()
+  const other = await newChat()
+  const bobsChat = await newChat(bob)
+  ollama.setBehaviour({ chunkDelayMs: 10, replyChunks: Array.from({ length: 30 }, (_, i) => `k${i} `) })
+  try {
+    const res = await rawCompletion(ada, ask({ stream: true, chat_id: chatId, id: 'a1' }))
+    const reader = res.body!.getReader()
+    await reader.read()
+    const request = ollama.requests.findLast((entry) => entry.path === '/api/chat')!
+    expect((await call(ada, 'DELETE', `/api/v1/chats/${other}`)).status).toBe(200)
+    expect((await call(bob, 'DELETE', `/api/v1/chats/${bobsChat}`)).status).toBe(200)
+    while (!(await reader.read()).done) { /* to the stream's end */ }
+    expect(await request.settled).toBe('completed')
+    expect((await getChat(chatId)).history.messages.a1).toMatchObject({ done: true, content: Array.from({ length: 30 }, (_, i) => `k${i} `).join('') })
+  } finally {
+    ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null })
+  }
+})
+
 describe('POST /api/chat/completed', () => {
   test('takes the finished chat back: changed text on the path is stored, the form is answered as sent', async () => {
     const chatId = await newChat()
