@@ -13,6 +13,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { AnswerTasks } from '../../chat/answer-tasks.ts'
 import { openCompletionRecord, type CompletionRecord, type CompletionTarget } from '../../chat/completion-record.ts'
 import type { ChatChunk } from '../../chat/ollama-client.ts'
+import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { AccountChanges } from '../../db/account-changes.ts'
 import type { ChatRepo } from '../../db/chats.ts'
 import type { UserId } from '../../db/ids.ts'
@@ -44,7 +45,7 @@ function readTarget(raw: Record<string, unknown>, model: string): CompletionTarg
 }
 
 /** Starts recording the answer when the request names a chat; throws the 4xx when it names one not theirs. */
-export function createChatCompletionStore(deps: { chats: ChatRepo; changes: AccountChanges; tasks: AnswerTasks; checkpointIntervalMs: number }) {
+export function createChatCompletionStore(deps: { chats: ChatRepo; changes: AccountChanges; hub: SocketHub; tasks: AnswerTasks; checkpointIntervalMs: number }) {
   // note: announced right after the delete, on the same connection, so the chat is already gone here.
   deps.changes.subscribe((change) => {
     if (change.kind === 'chats') deps.tasks.stopTasksInGoneChats(change.userId, (chatId) => deps.chats.findChatForUser(change.userId, chatId) === null)
