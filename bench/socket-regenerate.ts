@@ -18,6 +18,7 @@ import { createApp } from '../src/http/create-app.ts'
 import { silentLogger } from '../src/log/logger.ts'
 import { startFakeOllama } from '../test/fakes/ollama.ts'
 import { openBenchStore } from './bench-store.ts'
+import { runBenchApart } from './run-apart.ts'
 import { median, nowMs } from './measure.ts'
 import { formatNumber, formatRatio, type BenchRow } from './report.ts'
 
@@ -37,11 +38,8 @@ if (import.meta.main) {
 }
 
 /** Runs this file in a fresh process and returns its figures. */
-export async function measureSocketRegenerateApart(): Promise<SocketRegenerateFigures> {
-  const child = Bun.spawn([process.execPath, import.meta.path], { stdout: 'pipe', stderr: 'inherit' })
-  const [said, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited])
-  if (exitCode !== 0) throw new Error(`the socket regenerate benchmark failed (exit ${exitCode})`)
-  return JSON.parse(said) as SocketRegenerateFigures
+export function measureSocketRegenerateApart(): Promise<SocketRegenerateFigures> {
+  return runBenchApart<SocketRegenerateFigures>(import.meta.path, 'socket regenerate')
 }
 
 type Frame = { type: string; [field: string]: unknown }
