@@ -37,11 +37,13 @@ try {
   // note: the socket figures run Enclave, the Ollama stand-in and the clients as three fresh processes, on the same cores.
   const { measureSocketStreamingApart, socketStreamingRows } = await import('./socket-streaming.ts')
   const socket = await measureSocketStreamingApart()
+  const { measureSocketRegenerateApart, socketRegenerateRows } = await import('./socket-regenerate.ts')
+  const regenerate = await measureSocketRegenerateApart()
   const lifecycle = await measureKeyLifecycle()
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

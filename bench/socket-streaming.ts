@@ -19,6 +19,7 @@ import { openMemoryStore } from '../src/db/open-store.ts'
 import { createApp } from '../src/http/create-app.ts'
 import { silentLogger } from '../src/log/logger.ts'
 import type { FakeBehaviour } from '../test/fakes/ollama.ts'
+import { runBenchApart } from './run-apart.ts'
 import { median } from './measure.ts'
 import { formatNumber, formatRatio, type BenchRow } from './report.ts'
 import type { ClientJob, ClientJobSpec, ClientResult, StreamTiming } from './socket-bench-client.ts'
@@ -69,11 +70,8 @@ if (import.meta.main) {
 }
 
 /** Runs this file in a fresh process and returns its figures. */
-export async function measureSocketStreamingApart(): Promise<SocketStreamingFigures> {
-  const child = Bun.spawn([process.execPath, import.meta.path], { stdout: 'pipe', stderr: 'inherit' })
-  const [said, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited])
-  if (exitCode !== 0) throw new Error(`the socket streaming benchmark failed (exit ${exitCode})`)
-  return JSON.parse(said) as SocketStreamingFigures
+export function measureSocketStreamingApart(): Promise<SocketStreamingFigures> {
+  return runBenchApart<SocketStreamingFigures>(import.meta.path, 'socket streaming')
 }
 
 /** Runs all five measurements against one app and one stand-in. */

@@ -175,6 +175,11 @@ function handleFrame(frame: ServerFrame): void {
       else void refreshOpenChat()
       return
     }
+    case 'chat:changed': {
+      // note: an answer asked for through /api/chat/completions (another client) was added or finished.
+      if (openChat.value?.id === frame.chatId) void refreshOpenChat()
+      return
+    }
     case 'chat:title': {
       titlesHeard.set(frame.chatId, frame.title)
       batch(() => {

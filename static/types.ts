@@ -67,5 +67,6 @@ export type ServerFrame =
   | { type: 'chat:delta'; chatId: string; messageId: string; index: number; content: string }
   | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; storedMessageUid: string; parentId: string; cancelled: boolean }
   | { type: 'chat:current'; chatId: string; currentId: string | null }
+  | { type: 'chat:changed'; chatId: string }
   | { type: 'chat:error'; chatId: string; messageId: string; code: string; message: string }
   | { type: 'chat:title'; chatId: string; title: string }

@@ -2,7 +2,8 @@
  * Answers running for Open WebUI's task API (/api/tasks/...): each answer asked for through
  * /api/chat/completions with a `chat_id` is a task, with an id its user can list per chat and
  * stop. Threat: a task id is a handle on someone's request to Ollama, so every lookup names the
- * owner; another user's task id is not found, the same as an unknown one.
+ * owner; another user's task id is not found, the same as an unknown one. A deleted chat stops its
+ * tasks (`stopTasksInGoneChats`), so Ollama is not kept answering into nothing.
  */
 import type { ChatId, UserId } from '../db/ids.ts'
 
@@ -34,6 +35,17 @@ export class AnswerTasks {
     if (entry === undefined || entry.userId !== userId) return false
     entry.controller.abort('cancelled')
     return true
+  }
+
+  /** Stops the user's tasks whose chat `isChatGone` says was deleted; returns how many. */
+  stopTasksInGoneChats(userId: UserId, isChatGone: (chatId: ChatId) => boolean): number {
+    let stopped = 0
+    for (const entry of this.#entries.values()) {
+      if (entry.userId !== userId || !isChatGone(entry.chatId)) continue
+      entry.controller.abort('chat_deleted')
+      stopped += 1
+    }
+    return stopped
   }
 
   /** The ids of the user's tasks running in the chat. */

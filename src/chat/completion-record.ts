@@ -3,7 +3,8 @@
  * streams, as Open WebUI does for its page and Conduit (`chat_id` and `id` in the request): the
  * assistant message `id` (made under the question when the chat does not hold it yet) is
  * checkpointed while the answer streams (`pending`), then stored `done` with its usage,
- * `cancelled` when stopped, or `pending` with the error when it failed.
+ * `cancelled` when stopped, or `pending` with the error when it failed. The user's sockets hear
+ * `chat:changed` when the answer is added and when it ends, so an Enclave tab showing the chat reads it again.
  *
  * Threat: the chat id comes from the request body. The chat is looked up with the caller as owner,
  * so another user's chat is not found and nothing is written into it (Open WebUI's CVE-2026-45349
@@ -14,10 +15,12 @@ import { MESSAGE_UID_PATTERN, type Message, type MessagePatch } from '../db/chat
 import type { ChatRepo } from '../db/chats.ts'
 import { parseChatId, type ChatId, type MessageId, type UserId } from '../db/ids.ts'
 import type { AnswerTask, AnswerTasks } from './answer-tasks.ts'
+import type { ServerFrame } from './frames.ts'
 import { OllamaError, type ChatStats } from './ollama-client.ts'
+import type { SocketHub } from './socket-hub.ts'
 import { usageOf } from './turn-usage.ts'
 
-export type CompletionRecordDeps = { chats: ChatRepo; tasks: AnswerTasks; checkpointIntervalMs: number }
+export type CompletionRecordDeps = { chats: ChatRepo; tasks: AnswerTasks; hub: SocketHub; checkpointIntervalMs: number }
 
 /**
  * Where the answer goes, as the client names it: the chat, the answer's id, and the question:
@@ -59,6 +62,7 @@ export function openCompletionRecord(deps: CompletionRecordDeps, owner: UserId, 
   if (answer === 'not_an_answer') return { ok: false, reason: answer }
   if (answer === null) return { ok: false, reason: 'chat_not_found' }
   const task = deps.tasks.start(owner, chatId)
+  announceChange(deps.hub, owner, chatId)
   return { ok: true, record: recordInto(deps, task, answer) }
 }
 
@@ -91,6 +95,11 @@ function findOrAddQuestion(chats: ChatRepo, owner: UserId, chatId: ChatId, targe
   return added?.id ?? null
 }
 
+/** Tells every socket of the owner that the chat's messages changed. */
+function announceChange(hub: SocketHub, owner: UserId, chatId: ChatId): void {
+  hub.publish(owner, { type: 'chat:changed', chatId } satisfies ServerFrame)
+}
+
 function recordInto(deps: CompletionRecordDeps, task: AnswerTask, answer: Message): CompletionRecord {
   const { chats, tasks } = deps
   // note: the answer is what streams now; a placeholder the client saved, or an earlier try, is replaced.
@@ -108,7 +117,7 @@ function recordInto(deps: CompletionRecordDeps, task: AnswerTask, answer: Messag
     isOver = true
     clearInterval(checkpoint)
     tasks.end(task)
-    write(patch)
+    if (write(patch)) announceChange(deps.hub, task.userId, task.chatId)
   }
   return {
     task,

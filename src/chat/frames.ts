@@ -82,7 +82,9 @@ export type FrameErrorCode =
  * What the server sends. `messageId` is the live-stream id; `userMessageId` and `storedMessageId`
  * are stored messages' internal ids, `parentId`, `storedMessageUid` and `currentId` their ids as
  * clients see them: `parentId` is the user message the answer replies to, `currentId` the chat's
- * selected leaf. `chat:current` tells every socket of the user that a chat's selected leaf moved.
+ * selected leaf. `chat:current` tells every socket of the user that a chat's selected leaf moved;
+ * `chat:changed` that a chat's messages changed outside the socket (an answer asked for through
+ * /api/chat/completions), so a tab showing it reads it again.
  */
 export type ServerFrame =
   | { type: 'error'; code: FrameErrorCode; message: string }
@@ -91,6 +93,7 @@ export type ServerFrame =
   | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; storedMessageUid: string; parentId: string; cancelled: boolean; stats: TurnStats }
   | { type: 'chat:error'; chatId: string; messageId: string; code: string; message: string }
   | { type: 'chat:current'; chatId: string; currentId: string | null }
+  | { type: 'chat:changed'; chatId: string }
   | { type: 'chat:title'; chatId: string; title: string }
   | { type: 'model:pull'; name: string; connection: number; status: string; total?: number; completed?: number; error?: string }
 

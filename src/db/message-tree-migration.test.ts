@@ -2,82 +2,38 @@ import { afterEach, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { LINEAR_CHAT_VERSIONS, writeLinearChatDatabase, type OldChat } from '../../test/helpers/linear-chat-database.ts'
 import type { MasterKeySource } from '../config/load-config.ts'
-import { sealField } from '../crypto/field-cipher.ts'
 import { readMasterKeyMaterial } from '../crypto/master-key.ts'
 import { generateKey } from '../crypto/random.ts'
-import { createAccountChanges } from './account-changes.ts'
-import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
-import { newChatId, type ChatId, type UserId } from './ids.ts'
-import { writeKeyCheck } from './key-check.ts'
+import { createDataKeyRepo } from './data-keys.ts'
 import { migrate, readSchemaVersion } from './migrate.ts'
 import { migrations } from './migrations.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
 import { DATABASE_FILE, openStore } from './open-store.ts'
 import { keyForNewDatabase } from './unlock.ts'
-import { createUserRepo, EMAIL_INDEX_OWNER } from './users.ts'
 import { verifySealedFields } from './verify-fields.ts'
 
-// A database written by Enclave before chats were trees (schema 5: linear chats, message fields
-// sealed with the message id alone as AAD) opens after the upgrade with every chat a single branch,
-// the integer ids as the messages' ids, the last message selected, and every field re-sealed with
-// the chat's id in its AAD.
+// A database written by Enclave before chats were trees (any schema from 1 to 5: linear chats,
+// message fields sealed with the message id alone as AAD; test/helpers/linear-chat-database.ts)
+// opens after the upgrade with every chat a single branch, the integer ids as the messages' ids,
+// the last message selected, and every field re-sealed with the chat's id in its AAD.
 
 const dirs: string[] = []
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-type OldChat = { id: ChatId; owner: UserId; title: string; messages: { id: number; role: 'user' | 'assistant'; content: string; model: string | null }[] }
-
-/** Writes a schema-5 database the way Enclave did then: raw rows, sealed with the old AAD. */
-function writeSchema5Database(dataDir: string, masterKey: MasterKeySource): { chats: OldChat[]; messageIds: number[] } {
-  const db = openDatabase(join(dataDir, DATABASE_FILE))
-  migrate(db, migrations, 5)
-  const { key, keyCheck } = keyForNewDatabase(readMasterKeyMaterial(masterKey)!)
-  writeKeyCheck(db, keyCheck)
-  const dataKeys = createDataKeyRepo(db, key, Date.now)
-  dataKeys.createKeyForOwner(SYSTEM_OWNER)
-  dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
-  const users = createUserRepo(db, dataKeys, Date.now, createAccountChanges())
-  const chats: OldChat[] = []
-  let nextId = 1
-  for (const email of ['ada@example.com', 'bob@example.com']) {
-    const created = users.createUser({ email, name: email, role: 'user' })
-    if (!created.ok) throw new Error(created.reason)
-    const owner = created.user.id
-    const ring = dataKeys.keysForOwner(owner)
-    for (let c = 0; c < 3; c++) {
-      const chat: OldChat = { id: newChatId(), owner, title: `OLD-TITLE ${email} ${c}`, messages: [] }
-      const { lastInsertRowid } = db.query('INSERT INTO chat (id, user_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
-        .run(chat.id, owner, sealField(ring.current, chat.title, { table: 'chat', column: 'title', rowId: chat.id }), 1000, 2000)
-      for (let m = 0; m < 4; m++) {
-        const message = { id: nextId, role: m % 2 === 0 ? 'user' as const : 'assistant' as const, content: `OLD-CONTENT ${c}/${m} ${'é'.repeat(m)}`, model: m % 2 === 0 ? null : 'llama3' }
-        // note: interleaved ids across chats, as concurrent chats produce.
-        nextId += 1 + (m % 2)
-        const seal = (column: string, value: string | null) => (value === null ? null : sealField(ring.current, value, { table: 'message', column, rowId: String(message.id) }))
-        db.query('INSERT INTO message (id, chat_seq, parent_id, role, model, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(message.id, Number(lastInsertRowid), null, message.role, seal('model', message.model), seal('content', message.content)!, 1000 + m)
-        chat.messages.push(message)
-      }
-      chats.push(chat)
-    }
-  }
-  expect(readSchemaVersion(db)).toBe(5)
-  closeDatabase(db)
-  return { chats, messageIds: chats.flatMap((chat) => chat.messages.map((message) => message.id)) }
-}
-
-/** A new data directory holding a schema-5 database under a new raw master key. */
-function schema5DataDir() {
+/** A new data directory holding a database at schema `version` under a new raw master key. */
+function oldDataDir(version = 5) {
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-tree-'))
   dirs.push(dataDir)
   const masterKey: MasterKeySource = { kind: 'env', value: Buffer.from(generateKey()).toString('hex') }
-  return { dataDir, masterKey, ...writeSchema5Database(dataDir, masterKey) }
+  return { dataDir, masterKey, ...writeLinearChatDatabase(join(dataDir, DATABASE_FILE), masterKey, version) }
 }
 
-test('linear chats become single-branch trees, ids kept, the last message selected, re-sealed with the chat id', () => {
-  const { dataDir, masterKey, chats } = schema5DataDir()
+test.each(LINEAR_CHAT_VERSIONS)('schema %i: linear chats become single-branch trees, ids kept, the last message selected, re-sealed with the chat id', (version) => {
+  const { dataDir, masterKey, chats } = oldDataDir(version)
 
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
@@ -114,7 +70,7 @@ test('linear chats become single-branch trees, ids kept, the last message select
 })
 
 test('between the migration and the next start (a restored backup), verify still opens the old messages', () => {
-  const { dataDir, masterKey, messageIds } = schema5DataDir()
+  const { dataDir, masterKey, messageIds } = oldDataDir()
   const db = openDatabase(join(dataDir, DATABASE_FILE))
   try {
     migrate(db)
@@ -128,7 +84,7 @@ test('between the migration and the next start (a restored backup), verify still
 })
 
 test('after the upgrade, an old message moved to another chat of its owner does not open', () => {
-  const { dataDir, masterKey, chats } = schema5DataDir()
+  const { dataDir, masterKey, chats } = oldDataDir()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
     const [from, to] = chats as [OldChat, OldChat]

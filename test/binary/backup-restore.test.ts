@@ -11,7 +11,9 @@ import { closeDatabase, openDatabase } from '../../src/db/open-database.ts'
 import { keyForNewDatabase } from '../../src/db/unlock.ts'
 import { EMAIL_INDEX_OWNER } from '../../src/db/users.ts'
 import { generateKey } from '../../src/crypto/random.ts'
+import { hashPassword } from '../../src/auth/passwords.ts'
 import { binaryForAnyUser, runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
+import { writeLinearChatDatabase } from '../helpers/linear-chat-database.ts'
 import { seedDataDir } from '../helpers/seed-store.ts'
 
 const tempDir = tempDirsRemovedAfterAll()
@@ -303,4 +305,45 @@ describe('an older schema', () => {
     const server = await startBinary({ cwd, args: ['--data-dir', join(cwd, 'target')], env: { ENCRYPTION_KEY_FILE: keyFile } })
     expect(await server.stop()).toBe(0)
   })
+  test('a schema-5 backup of linear chats: restored and started, each chat is one branch, ids kept, readable, re-sealed with its chat id', async () => {
+    const cwd = tempDir()
+    const hex = Buffer.from(generateKey()).toString('hex')
+    const keyFile = secretFile(cwd, 'master.key', hex)
+    mkdirSync(join(cwd, 'old'))
+    const password = 'correct horse battery'
+    const { chats, fingerprint } = writeLinearChatDatabase(join(cwd, 'old', 'enclave.db'), { kind: 'env', value: hex }, 5, await hashPassword(password))
+    writeBackupFile(join(cwd, 'old', 'enclave.db'), join(cwd, 'old.backup'), { schemaVersion: 5, keyFingerprint: fingerprint, createdAt: new Date().toISOString() })
+    rmSync(join(cwd, 'old'), { recursive: true })
+    const target = join(cwd, 'target')
+    const run = await runBinary(['restore', 'old.backup', '--data-dir', target], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`schema migrated from version 5 to ${LATEST_SCHEMA_VERSION}`)
+    const server = await startBinary({ cwd, args: ['--data-dir', target], env: { ENCRYPTION_KEY_FILE: keyFile } })
+    try {
+      const signin = await fetch(`${server.url}/api/v1/auths/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.com', password }) })
+      expect(signin.status).toBe(200)
+      const { token } = (await signin.json()) as { token: string }
+      const adas = chats.filter((chat) => chat.email === 'ada@example.com')
+      for (const old of adas) {
+        const res = await fetch(`${server.url}/api/v1/chats/${old.id}`, { headers: { authorization: `Bearer ${token}` } })
+        expect(res.status).toBe(200)
+        const { title, chat } = (await res.json()) as { title: string; chat: { history: { currentId: string; messages: Record<string, { id: string; parentId: string | null; childrenIds: string[]; role: string; content: string }> } } }
+        expect(title).toBe(old.title)
+        const ids = old.messages.map((message) => String(message.id))
+        expect(chat.history.currentId).toBe(ids.at(-1)!)
+        expect(Object.values(chat.history.messages).map(({ id, parentId, childrenIds, role, content }) => ({ id, parentId, childrenIds, role, content }))).toEqual(
+          old.messages.map((message, i) => ({ id: ids[i]!, parentId: ids[i - 1] ?? null, childrenIds: ids.slice(i + 1, i + 2), role: message.role, content: message.content })))
+      }
+      const bobs = chats.find((chat) => chat.email === 'bob@example.com')!
+      expect((await fetch(`${server.url}/api/v1/chats/${bobs.id}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404)
+    } finally {
+      expect(await server.stop()).toBe(0)
+    }
+    const db = new Database(join(target, 'enclave.db'), { readonly: true })
+    // note: the upgrade at start re-sealed every old message; nothing is left waiting for it.
+    expect(db.query("SELECT count(*) AS n FROM meta WHERE name = 'message_legacy_aad_up_to'").get()).toEqual({ n: 0 })
+    db.close()
+    expect(readFileSync(join(target, 'enclave.db')).includes(Buffer.from('OLD-CONTENT'))).toBe(false)
+    expect((await runBinary(['keys', 'verify', '--data-dir', target], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })).code).toBe(0)
+  }, 60_000)
 })

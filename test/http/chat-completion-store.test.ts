@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
-import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
+import { startFakeOllama, type FakeOllama, type FakeRequest } from '../fakes/ollama.ts'
 import type { ChatId, UserId } from '../../src/db/ids.ts'
 import { bearer, signUp, signUpAdminAndUser, statusOf } from '../helpers/accounts.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
@@ -193,24 +193,58 @@ describe('tasks: Stop from Open WebUI clients', () => {
   })
 })
 
+/** Starts a slow answer of `user` into the chat, runs `interrupt` once it streams, then reads the response to its end. */
+async function interruptMidAnswer(user: { token: string }, chatId: string, word: string, interrupt: (request: FakeRequest) => Promise<void>): Promise<void> {
+  ollama.setBehaviour({ chunkDelayMs: 40, replyChunks: Array.from({ length: 100 }, (_, i) => `${word}${i} `) })
+  try {
+    const res = await rawCompletion(user, ask({ stream: true, chat_id: chatId, id: 'a1' }))
+    const reader = res.body!.getReader()
+    await reader.read()
+    await Bun.sleep(100)
+    await interrupt(ollama.requests.findLast((entry) => entry.path === '/api/chat')!)
+    while (!(await reader.read()).done) { /* to the stream's end */ }
+  } finally {
+    ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null })
+  }
+}
+
 test('signing out mid-answer stops it at Ollama; the answer is kept in the chat, marked cancelled', async () => {
   const carol = await signUp(started.app, 'carol@example.com')
   expect(await statusOf(started.app, 'POST', `/api/v1/users/${carol.id}/update`, bearer(ada.token), { role: 'user' })).toBe(200)
   const chatId = await newChat(carol)
-  ollama.setBehaviour({ chunkDelayMs: 40, replyChunks: Array.from({ length: 100 }, (_, i) => `s${i} `) })
-  try {
-    const res = await rawCompletion(carol, ask({ stream: true, chat_id: chatId, id: 'a1' }))
-    const reader = res.body!.getReader()
-    await reader.read()
-    await Bun.sleep(100)
-    const request = ollama.requests.findLast((entry) => entry.path === '/api/chat')!
+  await interruptMidAnswer(carol, chatId, 's', async (request) => {
     expect((await call(carol, 'POST', '/api/v1/auths/signout')).status).toBe(200)
     expect(await request.settled).toBe('aborted')
+  })
+  const answer = started.deps.store.chats.listMessagesInChat(carol.id as UserId, chatId as ChatId).find((message) => message.uid === 'a1')!
+  expect(answer.status).toBe('cancelled')
+  expect(answer.content).toStartWith('s0 ')
+})
+
+test('deleting the chat mid-answer stops it at Ollama; the chat stays gone', async () => {
+  const chatId = await newChat()
+  await interruptMidAnswer(ada, chatId, 'd', async (request) => {
+    expect((await call(ada, 'DELETE', `/api/v1/chats/${chatId}`)).status).toBe(200)
+    expect(await request.settled).toBe('aborted')
+  })
+  expect((await call(ada, 'GET', `/api/v1/chats/${chatId}`)).status).toBe(404)
+})
+
+test('deleting another chat, or all of another user\'s chats, leaves the answer running', async () => {
+  const chatId = await newChat()
+  const other = await newChat()
+  const bobsChat = await newChat(bob)
+  ollama.setBehaviour({ chunkDelayMs: 10, replyChunks: Array.from({ length: 30 }, (_, i) => `k${i} `) })
+  try {
+    const res = await rawCompletion(ada, ask({ stream: true, chat_id: chatId, id: 'a1' }))
+    const reader = res.body!.getReader()
+    await reader.read()
+    const request = ollama.requests.findLast((entry) => entry.path === '/api/chat')!
+    expect((await call(ada, 'DELETE', `/api/v1/chats/${other}`)).status).toBe(200)
+    expect((await call(bob, 'DELETE', `/api/v1/chats/${bobsChat}`)).status).toBe(200)
     while (!(await reader.read()).done) { /* to the stream's end */ }
-    const { chats } = started.deps.store
-    const answer = chats.listMessagesInChat(carol.id as UserId, chatId as ChatId).find((message) => message.uid === 'a1')!
-    expect(answer.status).toBe('cancelled')
-    expect(answer.content).toStartWith('s0 ')
+    expect(await request.settled).toBe('completed')
+    expect((await getChat(chatId)).history.messages.a1).toMatchObject({ done: true, content: Array.from({ length: 30 }, (_, i) => `k${i} `).join('') })
   } finally {
     ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null })
   }

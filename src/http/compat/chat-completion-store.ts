@@ -5,13 +5,16 @@
  * user can stop (/api/tasks/stop/{id}); without `chat_id` (or with Open WebUI's `local` chat of a
  * temporary conversation) the request stays stateless. The request fields read are those of
  * Open WebUI 0.6-0.9 (`chat_id`, `id`, `parent_id`, `user_message` or `parent_message`); a chat id
- * that is not the caller's is answered 404 before anything is asked or written.
+ * that is not the caller's is answered 404 before anything is asked or written. Deleting the chat
+ * stops its running answers at Ollama.
  */
 import { t } from 'elysia'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { AnswerTasks } from '../../chat/answer-tasks.ts'
 import { openCompletionRecord, type CompletionRecord, type CompletionTarget } from '../../chat/completion-record.ts'
 import type { ChatChunk } from '../../chat/ollama-client.ts'
+import type { SocketHub } from '../../chat/socket-hub.ts'
+import type { AccountChanges } from '../../db/account-changes.ts'
 import type { ChatRepo } from '../../db/chats.ts'
 import type { UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
@@ -42,7 +45,11 @@ function readTarget(raw: Record<string, unknown>, model: string): CompletionTarg
 }
 
 /** Starts recording the answer when the request names a chat; throws the 4xx when it names one not theirs. */
-export function createChatCompletionStore(deps: { chats: ChatRepo; tasks: AnswerTasks; checkpointIntervalMs: number }) {
+export function createChatCompletionStore(deps: { chats: ChatRepo; changes: AccountChanges; hub: SocketHub; tasks: AnswerTasks; checkpointIntervalMs: number }) {
+  // note: announced right after the delete, on the same connection, so the chat is already gone here.
+  deps.changes.subscribe((change) => {
+    if (change.kind === 'chats') deps.tasks.stopTasksInGoneChats(change.userId, (chatId) => deps.chats.findChatForUser(change.userId, chatId) === null)
+  })
   return {
     /** The record for this request, or null when the request is stateless. */
     open(owner: UserId, body: Record<string, unknown> & { model: string }): CompletionRecord | null {
