@@ -7,13 +7,22 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createAuthDeps } from '../../src/auth/auth-deps.ts'
+import { issueSession } from '../../src/auth/issue-session.ts'
 import { openSetupGate, readSetupToken, type SetupGate } from '../../src/auth/setup-token.ts'
 import { prepareSingleUser, SINGLE_USER_EMAIL } from '../../src/auth/single-user.ts'
+import type { User } from '../../src/db/users.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
 
 const dirs: string[] = []
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
 const password = () => `pw-${crypto.randomUUID()}`
+
+/** A session token for the user, as single-user mode handed one out before the switch. */
+function sessionTokenFor({ deps }: ReturnType<typeof startTestApp>, user: User): string {
+  const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
+  return issueSession(auth, user, { ip: '127.0.0.1', userAgent: null }).token
+}
 
 /** A server started without single-user mode on a data directory that mode left behind. */
 function afterSingleUser(env: Record<string, string> = {}, gate?: SetupGate) {
@@ -138,6 +147,23 @@ test('claims are rate-limited per address, like sign-up', async () => {
   expect(limited.status).toBe(429)
   expect(limited.headers.get('retry-after')).not.toBeNull()
   expect(await claimOf(app)).toEqual({ email: SINGLE_USER_EMAIL })
+})
+
+test('a session single-user mode gave before the switch may set the first password in Settings; an SSO account may not', async () => {
+  const started = afterSingleUser()
+  const { app } = started
+  const token = sessionTokenFor(started, started.admin)
+  const change = (body: unknown) => app.handle(req('POST', '/api/v1/auths/update/password', body, { authorization: `Bearer ${token}` }))
+  const chosen = password()
+  expect((await change({ password: '', new_password: chosen })).status).toBe(200)
+  expect((await signIn(app, { email: SINGLE_USER_EMAIL, password: chosen })).status).toBe(200)
+  expect(await claimOf(app)).toBeUndefined()
+
+  const linked = afterSingleUser()
+  linked.deps.store.identities.linkIdentity('oidc:corp', 'subject-2', linked.admin.id)
+  const refused = await linked.app.handle(req('POST', '/api/v1/auths/update/password', { password: '', new_password: password() }, { authorization: `Bearer ${sessionTokenFor(linked, linked.admin)}` }))
+  expect(refused.status).toBe(400)
+  expect(await refused.json()).toMatchObject({ code: 'no_local_password' })
 })
 
 describe('servers that never offer the claim', () => {
