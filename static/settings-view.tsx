@@ -57,6 +57,7 @@ function PasswordSection() {
         try {
           await api('POST', '/api/v1/auths/update/password', { password: data.get('password'), new_password: data.get('new_password') })
           form.reset()
+          if (config.value?.account_claim !== undefined) config.value = { ...config.value, account_claim: undefined }
           setMessage({ ok: true, text: 'Password changed. Your other sessions were signed out.' })
         } catch (error) {
           setMessage({ ok: false, text: describeError(error) })
@@ -64,8 +65,8 @@ function PasswordSection() {
           setBusy(false)
         }
       }}>
-        {/* note: single-user mode's account has no password until it sets one, for the day the mode is turned off. */}
-        {config.value?.features.auth === false
+        {/* note: single-user mode's account has no password until it sets one, for the day the mode is turned off (also after the switch). */}
+        {config.value?.features.auth === false || (config.value?.account_claim !== undefined && config.value.account_claim.email === user.value?.email)
           ? <label>Current password (empty if you have none yet)<input name="password" type="password" autoComplete="current-password" maxLength={4096} /></label>
           : <label>Current password<input name="password" type="password" autoComplete="current-password" required maxLength={4096} /></label>}
         <label>New password<input name="new_password" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>

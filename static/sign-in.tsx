@@ -1,7 +1,8 @@
 /**
  * The sign-in page: the email/password form (unless ENABLE_LOGIN_FORM=false), an LDAP form when
  * LDAP is on, a link per SSO provider, and sign-up when it is enabled. A failed SSO round trip
- * lands on /auth?error=... and the message is shown here.
+ * lands on /auth?error=... and the message is shown here. While the only admin has no password
+ * (single-user mode turned off), the page first offers to set it.
  */
 import { useEffect, useState } from 'preact/hooks'
 import { api, ApiError, describeError } from './api.ts'
@@ -39,6 +40,7 @@ export function SignIn() {
   const settings = config.value!
   const features = settings.features
   if (features.auth === false) return <SingleUserEntry name={settings.name} />
+  if (settings.account_claim !== undefined) return <ClaimPassword email={settings.account_claim.email} />
   const providers = Object.entries(settings.oauth?.providers ?? {})
   const hasPasswordForm = features.enable_login_form && features.enable_password_auth !== false
   const hasLdap = features.enable_ldap === true
@@ -152,6 +154,54 @@ function SingleUserEntry({ name }: { name: string }) {
         <p class="muted">This server runs in single-user mode: no sign-in, on this machine only.</p>
         {refused && <p class="alert" role="alert">The server refused: open it at http://localhost on this machine.</p>}
         <button type="button" onClick={() => void enter()}>Continue</button>
+      </div>
+    </main>
+  )
+}
+
+/** The first visit after single-user mode was turned off: the admin sets its password and is signed in. */
+function ClaimPassword({ email }: { email: string }) {
+  const [busy, setBusy] = useState(false)
+  const [needsSetupToken, setNeedsSetupToken] = useState(false)
+  const [differ, setDiffer] = useState(false)
+  const refusal = useRefusal()
+  const submit = async (event: Event) => {
+    event.preventDefault()
+    const form = new FormData(event.currentTarget as HTMLFormElement)
+    const field = (name: string) => String(form.get(name) ?? '')
+    refusal.clear()
+    setDiffer(field('password') !== field('confirm'))
+    if (field('password') !== field('confirm')) return
+    setBusy(true)
+    try {
+      const session = await api<SessionUser>('POST', '/api/v1/auths/claim', { password: field('password'), ...(needsSetupToken ? { setup_token: field('setup_token') } : {}) })
+      config.value = { ...config.value!, account_claim: undefined }
+      user.value = { id: session.id, email: session.email, name: session.name, role: session.role, permissions: session.permissions }
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'setup_token_required') setNeedsSetupToken(true)
+      if (error instanceof ApiError && error.code === 'nothing_to_claim') config.value = { ...config.value!, account_claim: undefined }
+      refusal.show(error)
+    } finally {
+      setBusy(false)
+    }
+  }
+  const title = `Set a password for ${email}`
+  return (
+    <main class="auth-page" id="main">
+      <div class="auth-card">
+        <h1>{title}</h1>
+        {refusal.message !== null && <p class="alert" role="alert">{refusal.message}</p>}
+        {differ && <p class="alert" role="alert">The two passwords differ.</p>}
+        <p class="muted">This administrator account has no password yet (single-user mode was turned off). Choose one: you will sign in with it from now on.</p>
+        <form onSubmit={submit} class="stack" aria-label={title}>
+          <input type="hidden" name="username" autoComplete="username" value={email} />
+          <label>New password<input name="password" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>
+          <label>Repeat the new password<input name="confirm" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>
+          {needsSetupToken && (
+            <label>Setup token<input name="setup_token" autoComplete="off" required maxLength={200} /></label>
+          )}
+          <button type="submit" disabled={busy || refusal.isWaiting}>Set password and sign in</button>
+        </form>
       </div>
     </main>
   )

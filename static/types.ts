@@ -23,6 +23,8 @@ export type AppConfig = {
   }
   /** True while the server has no account: the first sign-up makes its administrator. */
   onboarding?: boolean
+  /** Present while the server's only admin has no password (single-user mode turned off): the page offers to set it. */
+  account_claim?: { email: string }
   ldap?: { label?: string }
   oauth?: { providers?: Record<string, string> }
 }

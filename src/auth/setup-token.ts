@@ -2,7 +2,8 @@
  * First-run safety: while no account exists and the server listens beyond loopback, the first
  * sign-up (which becomes admin) must present a one-time setup token. Without it, whoever reaches a
  * freshly started server first would own it. The token is written to DATA_DIR/.setup_token (0600)
- * and shown on an interactive console; it is removed once the first account exists.
+ * and shown on an interactive console; it is removed once the first account exists. The same gate
+ * guards setting the first password of a passwordless admin (account-claim.ts), for the same reason.
  */
 import { existsSync, rmSync } from 'node:fs'
 import { isIP } from 'node:net'
@@ -32,7 +33,10 @@ export type SetupGate = {
 /** A gate that admits every first sign-up, for servers on loopback and for tests. */
 export const openGate: SetupGate = { tokenFile: null, admits: () => true, close: () => {} }
 
-/** Opens the gate: no token on loopback or once users exist; else reuse or create the token file. */
+/**
+ * Opens the gate: no token on loopback or once users exist (pass false while a passwordless admin
+ * awaits its first password); else reuse or create the token file.
+ */
 export function openSetupGate(options: { dataDir: string; host: string; hasUsers: boolean }): SetupGate {
   const path = join(options.dataDir, SETUP_TOKEN_FILE)
   if (options.hasUsers || isLoopbackHost(options.host)) {

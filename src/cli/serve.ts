@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path'
 import { createAuditLog } from '../audit/audit-log.ts'
+import { findClaimableAdmin } from '../auth/account-claim.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
 import { bootstrapAdmin, isSignupClosedByAdminBootstrap } from '../auth/bootstrap-admin.ts'
 import { createOidcProviders } from '../auth/oidc-providers.ts'
@@ -51,7 +52,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
 
   const adminBootstrap = await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate }))
-  const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: store.users.countUsers() > 0 })
+  // note: a passwordless admin waiting for its first password is claimed through the same gate as the first account.
+  const claimable = findClaimableAdmin({ store, auth: config.auth })
+  const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: store.users.countUsers() > 0 && claimable === null })
   if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up is closed from now on.')
   // As Open WebUI: an admin made from the environment invites the others, so sign-up closes, for good.
   const effective = isSignupClosedByAdminBootstrap({ store }) ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
@@ -71,10 +74,15 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
 
   log.info(`Enclave ${VERSION} (commit ${COMMIT}) listening on ${url}`)
   log.info(`Data in ${config.dataDir}; master key from ${describeMasterKeySource(config.masterKey)}, fingerprint ${store.info.keyFingerprint}`)
-  if (setupGate.tokenFile !== null) {
+  if (claimable !== null) {
+    const how = setupGate.tokenFile === null ? 'on this machine' : `with the setup token in ${setupGate.tokenFile}`
+    log.warn(`The admin account ${claimable.email} has no password: open the sign-in page and set one there, ${how}.`)
+  } else if (setupGate.tokenFile !== null) {
     log.warn(`No account exists and the server listens beyond loopback: the first sign-up needs the setup token in ${setupGate.tokenFile}.`)
-    // note: the token goes to an interactive console only, never into a log file or journal.
-    if (process.stdout.isTTY) process.stdout.write(`\n  Setup token for the first (admin) account: ${readSetupToken(setupGate)}\n\n`)
+  }
+  // note: the token goes to an interactive console only, never into a log file or journal.
+  if (setupGate.tokenFile !== null && process.stdout.isTTY) {
+    process.stdout.write(`\n  Setup token for the ${claimable === null ? 'first (admin) account' : `password of ${claimable.email}`}: ${readSetupToken(setupGate)}\n\n`)
   }
   if (store.info.generatedKeyFile !== null) {
     log.warn(`A new master key was generated at ${store.info.generatedKeyFile}. Back it up now, apart from the database: without it the data cannot be read by anyone.`)

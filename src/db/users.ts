@@ -62,6 +62,7 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   const selectPage = db.query<UserRow, [number, number]>(`SELECT ${columns} FROM user ORDER BY created_at, id LIMIT ? OFFSET ?`)
   const countAll = db.query<{ n: number }, []>('SELECT count(*) AS n FROM user')
   const countAdmins = db.query<{ n: number }, []>("SELECT count(*) AS n FROM user WHERE role = 'admin'")
+  const selectAdmins = db.query<UserRow, []>(`SELECT ${columns} FROM user WHERE role = 'admin' ORDER BY created_at, id LIMIT 2`)
   const updateName = db.query<void, [Uint8Array, number, string]>('UPDATE user SET name = ?, updated_at = ? WHERE id = ?')
   const updateEmail = db.query<void, [Uint8Array, Uint8Array, number, string]>('UPDATE user SET email_index = ?, email = ?, updated_at = ? WHERE id = ?')
   const updateRole = db.query<void, [Role, number, string]>('UPDATE user SET role = ?, updated_at = ? WHERE id = ?')
@@ -122,6 +123,12 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
 
     countAdmins(): number {
       return countAdmins.get()!.n
+    },
+
+    /** Returns the server's one admin, or null when it has none or several. */
+    findOnlyAdmin(): User | null {
+      const admins = selectAdmins.all()
+      return admins.length === 1 ? toUser(admins[0]!) : null
     },
 
     /** Renames the user; false when there is no such user. */

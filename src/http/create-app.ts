@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import type { AuditLog } from '../audit/audit-log.ts'
+import { findClaimableAdmin } from '../auth/account-claim.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
 import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
 import { createOidcProviders, type OidcProviders } from '../auth/oidc-providers.ts'
@@ -25,6 +26,7 @@ import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
+import { accountClaimRoutes } from './routes/account-claim.ts'
 import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
@@ -86,9 +88,10 @@ export function createApp(deps: Deps) {
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
     .use(jsonBodies())
     .use(healthRoutes())
-    .use(appConfigRoutes(deps.config, () => deps.store.users.countUsers() === 0))
+    .use(appConfigRoutes(deps.config, { hasNoUsers: () => deps.store.users.countUsers() === 0, findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null }))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
     .use(singleUserRoutes(auth, deps.config.trustedProxies))
+    .use(accountClaimRoutes(auth, deps.config.trustedProxies))
     .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
     .use(ldapAuthRoutes(auth, deps.config.ldap, deps.log, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))

@@ -19,11 +19,12 @@ export const SCREENSHOT_DIR = join(import.meta.dir, '..', '..', 'artifacts', 'sc
 
 export type Stage = { server: RunningBinary; ollama: FakeOllama; browser: Browser; dataDir: string; stop(): Promise<void> }
 
-/** Starts the stand-in, the binary pointed at it, and Chromium. */
-export async function startStage(env: Record<string, string> = {}): Promise<Stage> {
+/** Starts the stand-in, the binary pointed at it, and Chromium; `prepare` may fill the data directory first. */
+export async function startStage(env: Record<string, string> = {}, prepare?: (dataDir: string) => Promise<void>): Promise<Stage> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the chromium package (see .ci/run).`)
   const ollama = await startFakeOllama()
   const dataDir = makeTempDir('enclave-ui-')
+  await prepare?.(dataDir)
   // note: titles off unless a suite turns them on (titles.test.ts): most suites find chats by the first line they asked.
   const server = await startBinary({ cwd: dataDir, env: { OLLAMA_BASE_URL: ollama.url, ENABLE_TITLE_GENERATION: 'false', ...env } })
   const browser = await launchChromium()

@@ -2,18 +2,26 @@ import { Elysia } from 'elysia'
 import type { Config } from '../../config/load-config.ts'
 import { VERSION } from '../../version.ts'
 
+/** What the page needs to know about the server's accounts, asked at each request. */
+export type AccountState = {
+  hasNoUsers: () => boolean
+  /** The email of the passwordless admin whose first password may be set (auth/account-claim.ts), or null. */
+  findClaimableEmail: () => string | null
+}
+
 /**
  * GET /api/config: what a sign-in page needs to draw itself (Open WebUI's shape); nothing secret.
  * `onboarding` (as Open WebUI) says the server has no account yet, so the page offers to create
- * the first one, the administrator, even where sign-up is off.
+ * the first one, the administrator, even where sign-up is off. `account_claim` (Enclave's own; Open
+ * WebUI clients ignore it) says the only admin has no password yet, so the page offers to set it.
  */
-export const appConfigRoutes = (config: Config, hasNoUsers: () => boolean) =>
+export const appConfigRoutes = (config: Config, accounts: AccountState) =>
   new Elysia().get('/api/config', () => ({
     status: true,
     name: config.name,
     version: VERSION,
     // note: single-user mode has its one account from the start, and no sign-in (Open WebUI's WEBUI_AUTH=False reads `features.auth`).
-    onboarding: !config.auth.singleUser && hasNoUsers(),
+    onboarding: !config.auth.singleUser && accounts.hasNoUsers(),
     auth: !config.auth.singleUser,
     features: {
       auth: !config.auth.singleUser,
@@ -28,4 +36,7 @@ export const appConfigRoutes = (config: Config, hasNoUsers: () => boolean) =>
     oauth: { providers: Object.fromEntries(config.oauth.providers.map((provider) => [provider.id, provider.displayName])) },
     // note: the sign-in page draws its LDAP form from exactly this shape.
     ...(config.ldap !== null && config.auth.enablePasswordAuth ? { ldap: { label: config.ldap.label } } : {}),
+    ...claimOf(accounts.findClaimableEmail()),
   }))
+
+const claimOf = (email: string | null) => (email === null ? {} : { account_claim: { email } })

@@ -1,4 +1,5 @@
 import { Elysia, t } from 'elysia'
+import { findClaimableAdmin } from '../../auth/account-claim.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { findPasswordProblem, hashPassword, verifyPassword } from '../../auth/passwords.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -8,7 +9,7 @@ import { requireAuth } from '../plugins/require-auth.ts'
 
 const Body = t.Object({ password: t.String({ maxLength: 4096 }), new_password: t.String({ maxLength: 4096 }) })
 
-/** POST /update/password: needs the current password (none for single-user mode's first one); ends every other session of the user. */
+/** POST /update/password: needs the current password (none for single-user mode's first one, or its claimable admin's); ends every other session of the user. */
 export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList) =>
   new Elysia()
     .use(requireAuth(deps, trustedProxies))
@@ -20,8 +21,9 @@ export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList)
         throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)
       }
       const hash = deps.store.credentials.findPasswordHash(principal.user.id)
-      // note: single-user mode's account has no password until it sets one here, for the day the mode is turned off.
-      if (hash === null && !deps.auth.singleUser) throw new HttpError(400, 'no_local_password', 'This account signs in through single sign-on and has no password here.')
+      // note: single-user mode's account has no password until it sets one here, for the day the mode is turned off;
+      // after the switch, a session it still holds may set it here too, as the sign-in page's claim would.
+      if (hash === null && !deps.auth.singleUser && findClaimableAdmin(deps)?.id !== principal.user.id) throw new HttpError(400, 'no_local_password', 'This account signs in through single sign-on and has no password here.')
       if (hash !== null && !(await verifyPassword(body.password, hash)).matches) throw new HttpError(400, 'invalid_credentials', 'The current password is incorrect.')
       const problem = findPasswordProblem(body.new_password, deps.auth.passwordPattern)
       if (problem !== null) throw new HttpError(400, problem.code, problem.message)
