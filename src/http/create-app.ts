@@ -22,6 +22,7 @@ import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
+import { adminConfigRoutes } from './routes/admin-config.ts'
 import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
@@ -31,8 +32,10 @@ import { healthRoutes } from './routes/health.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
+import { serverInfoRoutes } from './routes/server-info.ts'
 import { singleUserRoutes } from './routes/single-user.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
+import { userSettingsRoutes } from './routes/user-settings.ts'
 import { userRoutes } from './routes/users.ts'
 
 /** Everything the HTTP layer needs, built once by cli/serve.ts (tests build their own). */
@@ -76,12 +79,15 @@ export function createApp(deps: Deps) {
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
     .use(jsonBodies())
     .use(healthRoutes())
-    .use(appConfigRoutes(deps.config, () => deps.store.users.countUsers() === 0))
+    .use(appConfigRoutes(deps.config, auth, () => deps.store.users.countUsers() === 0))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
     .use(singleUserRoutes(auth, deps.config.trustedProxies))
     .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
     .use(ldapAuthRoutes(auth, deps.config.ldap, deps.log, deps.config.trustedProxies))
+    .use(userSettingsRoutes(auth, deps.config.trustedProxies))
+    .use(adminConfigRoutes(auth, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
+    .use(serverInfoRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatExportRoutes(auth, deps.config))
     .use(chatRoutes(auth, deps.config.trustedProxies))
