@@ -33,7 +33,7 @@ describe('UI settings (web getUserSettings/updateUserSettings, Conduit getUserSe
     expect((await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body.ui.system).toBe('Be brief.')
   })
 
-  test('each user sees only their own; pending 403; anonymous 401; non-object 422; oversized 413', async () => {
+  test('each user sees only their own; pending 403; anonymous 401; malformed 400; oversized 413', async () => {
     const { app } = startTestApp()
     const admin = await signUp(app, 'admin@example.com')
     const pending = await signUp(app, 'pending@example.com')
@@ -41,7 +41,7 @@ describe('UI settings (web getUserSettings/updateUserSettings, Conduit getUserSe
     expect(await statusOf(app, 'GET', '/api/v1/users/user/settings', bearer(pending.token))).toBe(403)
     expect(await statusOf(app, 'POST', '/api/v1/users/user/settings/update', bearer(pending.token), { ui: {} })).toBe(403)
     expect(await statusOf(app, 'GET', '/api/v1/users/user/settings', {})).toBe(401)
-    expect(await statusOf(app, 'POST', '/api/v1/users/user/settings/update', bearer(admin.token), [1, 2])).toBe(422)
+    expect(await statusOf(app, 'POST', '/api/v1/users/user/settings/update', { ...bearer(admin.token), 'content-type': 'application/json' }, '{not json')).toBe(400)
     expect(await statusOf(app, 'POST', '/api/v1/users/user/settings/update', bearer(admin.token), { ui: { big: 'x'.repeat(300_000) } })).toBe(413)
   })
 })

@@ -51,8 +51,6 @@ const isTimeZone = (zone: string) => {
 }
 
 const checkSize = (value: unknown) => {
-  // note: TypeBox's Record admits an array; Open WebUI's settings and info are objects.
-  if (Array.isArray(value)) throw new HttpError(422, 'validation_failed', 'Expected a JSON object.')
   if (JSON.stringify(value).length > SETTINGS_MAX_CHARS) throw new HttpError(413, 'settings_too_large', 'The settings are too large.')
 }
 
