@@ -37,10 +37,13 @@ const describeAdminConfig = (config: AdminConfig) => ({
   API_KEY_ALLOWED_ENDPOINTS: config.API_KEYS_ALLOWED_ENDPOINTS,
 })
 
-/** Merges a posted admin config over the current one; null names the invalid field. */
+/** Merges a posted admin config over the current one, or names the invalid field. */
 function mergeAdminConfig(current: AdminConfig, body: typeof AdminConfigBody.static): AdminConfig | { invalid: string } {
   const pick = <K extends keyof AdminConfig>(key: K, value: AdminConfig[K] | undefined): AdminConfig[K] => (value === undefined ? current[key] : value)
-  const endpoints = body.API_KEYS_ALLOWED_ENDPOINTS ?? body.API_KEY_ALLOWED_ENDPOINTS
+  // note: a page that read both spellings posts both back and edits one: the one that changed wins.
+  const either = <K extends keyof AdminConfig, V>(key: K, newName: V | undefined, oldName: V | undefined): V | undefined =>
+    newName !== undefined && newName !== current[key] ? newName : oldName !== undefined && oldName !== current[key] ? oldName : newName ?? oldName
+  const endpoints = either('API_KEYS_ALLOWED_ENDPOINTS', body.API_KEYS_ALLOWED_ENDPOINTS, body.API_KEY_ALLOWED_ENDPOINTS)
   if (endpoints !== undefined && endpoints !== null && endpoints.trim() !== '' && !Array.isArray(pathList(endpoints))) return { invalid: 'API_KEYS_ALLOWED_ENDPOINTS' }
   if (body.JWT_EXPIRES_IN !== undefined) {
     const ttl = durationOrNever(body.JWT_EXPIRES_IN)
@@ -50,8 +53,9 @@ function mergeAdminConfig(current: AdminConfig, body: typeof AdminConfigBody.sta
     SHOW_ADMIN_DETAILS: pick('SHOW_ADMIN_DETAILS', body.SHOW_ADMIN_DETAILS),
     WEBUI_URL: pick('WEBUI_URL', body.WEBUI_URL ?? undefined),
     ENABLE_SIGNUP: pick('ENABLE_SIGNUP', body.ENABLE_SIGNUP),
-    ENABLE_API_KEYS: pick('ENABLE_API_KEYS', body.ENABLE_API_KEYS ?? body.ENABLE_API_KEY),
-    ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS: pick('ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS', body.ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS ?? body.ENABLE_API_KEY_ENDPOINT_RESTRICTIONS),
+    ENABLE_API_KEYS: pick('ENABLE_API_KEYS', either('ENABLE_API_KEYS', body.ENABLE_API_KEYS, body.ENABLE_API_KEY)),
+    ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS: pick('ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS',
+      either('ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS', body.ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS, body.ENABLE_API_KEY_ENDPOINT_RESTRICTIONS)),
     API_KEYS_ALLOWED_ENDPOINTS: pick('API_KEYS_ALLOWED_ENDPOINTS', endpoints ?? undefined),
     DEFAULT_USER_ROLE: pick('DEFAULT_USER_ROLE', body.DEFAULT_USER_ROLE),
     JWT_EXPIRES_IN: pick('JWT_EXPIRES_IN', body.JWT_EXPIRES_IN?.trim()),
