@@ -4,6 +4,7 @@ import { createAuthDeps } from '../auth/auth-deps.ts'
 import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
 import { createOidcProviders, type OidcProviders } from '../auth/oidc-providers.ts'
 import { createSignOutRedirect } from '../auth/oidc-sign-out.ts'
+import { createRuntimeLdap } from '../auth/runtime-ldap.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
@@ -65,6 +66,8 @@ export function createApp(deps: Deps) {
   const connections = deps.connections ?? createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now, log: deps.log })
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
+  // note: LDAP settings an admin may change at runtime, over LDAP_* (see runtime-ldap.ts).
+  const ldap = createRuntimeLdap(deps.config.ldap, deps.store.settings)
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
@@ -79,11 +82,11 @@ export function createApp(deps: Deps) {
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
     .use(jsonBodies())
     .use(healthRoutes())
-    .use(appConfigRoutes(deps.config, auth, () => deps.store.users.countUsers() === 0))
+    .use(appConfigRoutes(deps.config, auth, ldap, () => deps.store.users.countUsers() === 0))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
     .use(singleUserRoutes(auth, deps.config.trustedProxies))
     .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
-    .use(ldapAuthRoutes(auth, deps.config.ldap, deps.log, deps.config.trustedProxies))
+    .use(ldapAuthRoutes(auth, ldap, deps.log, deps.config.trustedProxies))
     .use(userSettingsRoutes(auth, deps.config.trustedProxies))
     .use(adminConfigRoutes(auth, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))

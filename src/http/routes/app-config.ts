@@ -1,14 +1,15 @@
 import { Elysia } from 'elysia'
+import type { RuntimeLdap } from '../../auth/runtime-ldap.ts'
 import type { AuthConfig, Config } from '../../config/load-config.ts'
 import { VERSION } from '../../version.ts'
 
 /**
  * GET /api/config: what a sign-in page needs to draw itself (Open WebUI's shape); nothing secret.
  * `onboarding` (as Open WebUI) says the server has no account yet, so the page offers to create
- * the first one, the administrator, even where sign-up is off. Sign-up and API keys are read from
- * `runtime` (an admin may change them without a restart).
+ * the first one, the administrator, even where sign-up is off. Sign-up, API keys and LDAP are read
+ * from the runtime settings (an admin may change them without a restart).
  */
-export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthConfig }, hasNoUsers: () => boolean) =>
+export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthConfig }, ldap: RuntimeLdap, hasNoUsers: () => boolean) =>
   new Elysia().get('/api/config', () => ({
     status: true,
     name: config.name,
@@ -22,11 +23,11 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
       enable_signup: runtime.auth.enableSignup && config.auth.enableLoginForm && config.auth.enablePasswordAuth,
       enable_login_form: config.auth.enableLoginForm,
       enable_password_auth: config.auth.enablePasswordAuth,
-      enable_ldap: config.ldap !== null && config.auth.enablePasswordAuth,
+      enable_ldap: ldap.current() !== null && config.auth.enablePasswordAuth,
       enable_api_keys: runtime.auth.apiKeys !== null,
     },
     // note: the sign-in page draws one button per provider, linking to /oauth/{id}/login.
     oauth: { providers: Object.fromEntries(config.oauth.providers.map((provider) => [provider.id, provider.displayName])) },
     // note: the sign-in page draws its LDAP form from exactly this shape.
-    ...(config.ldap !== null && config.auth.enablePasswordAuth ? { ldap: { label: config.ldap.label } } : {}),
+    ...(ldap.current() !== null && config.auth.enablePasswordAuth ? { ldap: { label: ldap.current()!.label } } : {}),
   }))
