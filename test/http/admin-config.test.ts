@@ -62,6 +62,14 @@ describe('admin config', () => {
     expect((await json(app, 'GET', CONFIG, admin.token)).body.JWT_EXPIRES_IN).toBe('4w')
   })
 
+  test('a save tells open sockets and answers to check their credential again (API keys may be off now)', async () => {
+    const { app, deps } = startTestApp({ ENABLE_API_KEYS: 'true' })
+    const admin = await signUp(app, 'admin@example.com')
+    const before = deps.store.accountChanges.generationOf(admin.id as never)
+    await json(app, 'POST', CONFIG, admin.token, { ENABLE_API_KEYS: false })
+    expect(deps.store.accountChanges.generationOf(admin.id as never)).toBeGreaterThan(before)
+  })
+
   test('a user or a pending account gets 403, an anonymous caller 401, a wrong type 422', async () => {
     const { app } = startTestApp({ DEFAULT_USER_ROLE: 'user' })
     const admin = await signUp(app, 'admin@example.com')

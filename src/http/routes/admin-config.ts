@@ -94,6 +94,8 @@ export const adminConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList) =
       if ('invalid' in merged) throw new HttpError(400, 'invalid_admin_config', `${merged.invalid} has an invalid value.`)
       const changes = describeChanges(before, merged)
       deps.runtime.saveAdminConfig(merged)
+      // note: API keys turned off or restricted must stop sockets and answers already running on one.
+      deps.store.accountChanges.accessChanged(null)
       // note: an admin made from WEBUI_ADMIN_EMAIL closed sign-up for good; opening it here lifts that.
       if (merged.ENABLE_SIGNUP) reopenSignupClosedByAdminBootstrap(deps)
       if (Object.keys(changes).length > 0) deps.audit.record({ event: 'admin_config_changed', actorId: principal.user.id, ip: ipOf(request, server), details: changes })
@@ -111,6 +113,7 @@ export const adminConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList) =
 
     .post('/api/v1/users/default/permissions', ({ body, principal, request, server }) => {
       const saved = deps.runtime.savePermissions(body as Permissions)
+      deps.store.accountChanges.accessChanged(null)
       deps.audit.record({ event: 'default_permissions_changed', actorId: principal.user.id, ip: ipOf(request, server), details: { api_keys: saved.features?.api_keys ?? false } })
       return saved
     }, { auth: 'admin', body: PermissionsBody })
