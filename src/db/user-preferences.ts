@@ -34,3 +34,27 @@ export function updateUserPreferences(users: UserRepo, id: UserId, patch: UserPr
 export function profileImageOf(preferences: UserPreferences | null): string {
   return preferences?.profile_image_url ?? '/user.png'
 }
+
+/** The largest profile image accepted, as data URL characters (Open WebUI's page sends a 250x250 picture, well under this). */
+export const PROFILE_IMAGE_MAX_CHARS = 512 * 1024
+
+// note: raster images only: an SVG data URL may carry script; a remote URL would tell its host who looks.
+const DATA_IMAGE = /^data:image\/(png|jpeg|jpg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}$/
+
+export type ProfileImageResult = { ok: true; preferences: UserPreferences } | { ok: false; reason: 'invalid_profile_image' | 'profile_image_too_large' }
+
+/**
+ * Applies a posted profile image: '' or the default picture resets it, the user's own image URL
+ * (as a client may send back) keeps it, a raster data URL within the limit replaces it.
+ */
+export function withProfileImage(preferences: UserPreferences, posted: string, userId: UserId): ProfileImageResult {
+  const value = posted.trim()
+  if (value === `/api/v1/users/${userId}/profile/image`) return { ok: true, preferences }
+  if (value === '' || value === '/user.png') {
+    const { profile_image_url: _, ...rest } = preferences
+    return { ok: true, preferences: rest }
+  }
+  if (value.length > PROFILE_IMAGE_MAX_CHARS) return { ok: false, reason: 'profile_image_too_large' }
+  if (!DATA_IMAGE.test(value)) return { ok: false, reason: 'invalid_profile_image' }
+  return { ok: true, preferences: { ...preferences, profile_image_url: value } }
+}

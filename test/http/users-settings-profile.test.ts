@@ -71,10 +71,12 @@ describe('profile (web updateUserProfile, Conduit updateAccountMetadata)', () =>
     expect(new Uint8Array(await image.arrayBuffer()).slice(1, 4)).toEqual(new TextEncoder().encode('PNG'))
   })
 
-  test('the web page body (name and image only); an empty image goes back to the default', async () => {
+  test('the web page body (name and image only); its own image URL keeps it; an empty image goes back to the default', async () => {
     const { app } = startTestApp()
     const ada = await signUp(app, 'ada@example.com')
     await json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada', profile_image_url: PNG })
+    const kept = await json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada', profile_image_url: `/api/v1/users/${ada.id}/profile/image` })
+    expect(kept.body.profile_image_url).toBe(PNG)
     const reset = await json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada', profile_image_url: '' })
     expect(reset.body.profile_image_url).toBe('/user.png')
   })
@@ -173,6 +175,16 @@ describe('admin user management', () => {
     expect(events).toContain('user_email_changed')
     expect(events).toContain('user_password_set_by_admin')
     expect(JSON.stringify(audit.entries)).not.toContain('another good passphrase')
+  })
+
+  test('older pages change a role with POST /users/update/role {id, role}; an admin\'s own role change writes nothing', async () => {
+    const { app } = startTestApp()
+    const admin = await signUp(app, 'admin@example.com')
+    const bea = await signUp(app, 'bea@example.com', PASSWORD, 'Bea')
+    expect((await json(app, 'POST', '/api/v1/users/update/role', admin.token, { id: bea.id, role: 'user' })).body).toMatchObject({ id: bea.id, role: 'user' })
+    expect(await statusOf(app, 'POST', '/api/v1/users/update/role', bearer(admin.token), { id: 'nobody', role: 'user' })).toBe(404)
+    expect(await statusOf(app, 'POST', `/api/v1/users/${admin.id}/update`, bearer(admin.token), { role: 'user', name: 'Renamed', email: 'moved@example.com' })).toBe(403)
+    expect((await json(app, 'GET', `/api/v1/users/${admin.id}`, admin.token)).body).toMatchObject({ role: 'admin', name: 'Ada', email: 'admin@example.com' })
   })
 
   test('update refuses a taken email, a bad email and a weak password, changing nothing', async () => {

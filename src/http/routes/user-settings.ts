@@ -10,18 +10,15 @@ import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { mayUseApiKeys } from '../../auth/authenticate.ts'
 import { describeSessionUser } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
-import { profileImageOf, readUserPreferences, updateUserPreferences, type UserPreferences } from '../../db/user-preferences.ts'
+import {
+  PROFILE_IMAGE_MAX_CHARS, profileImageOf, readUserPreferences, updateUserPreferences, withProfileImage, type ProfileImageResult, type UserPreferences,
+} from '../../db/user-preferences.ts'
 import type { UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
-/** The largest profile image accepted, as data URL characters (Open WebUI's page sends a 250x250 picture, well under this). */
-export const PROFILE_IMAGE_MAX_CHARS = 512 * 1024
 /** The largest settings or info object accepted, as JSON characters. */
 const SETTINGS_MAX_CHARS = 256 * 1024
-
-// note: raster images only: an SVG data URL may carry script.
-const DATA_IMAGE = /^data:image\/(png|jpeg|jpg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}$/
 
 const JsonObject = t.Record(t.String({ maxLength: 200 }), t.Unknown())
 const ProfileBody = t.Object({
@@ -34,11 +31,12 @@ const ProfileBody = t.Object({
 })
 const TimezoneBody = t.Object({ timezone: t.String({ minLength: 1, maxLength: 64 }) })
 
-/** Checks a profile image: '' or the default picture resets it; a raster data URL within the limit is kept; null: refused. */
-export function acceptProfileImage(value: string, userId: UserId): string | null | undefined {
-  if (value === '' || value === '/user.png' || value === `/api/v1/users/${userId}/profile/image`) return undefined
-  if (value.length > PROFILE_IMAGE_MAX_CHARS) throw new HttpError(413, 'profile_image_too_large', 'The profile image is too large; use a smaller picture.')
-  return DATA_IMAGE.test(value) ? value : null
+/** Maps a refused profile image to its answer. */
+export function profileImageRefusal(reason: Extract<ProfileImageResult, { ok: false }>['reason']): HttpError {
+  switch (reason) {
+    case 'profile_image_too_large': return new HttpError(413, reason, 'The profile image is too large; use a smaller picture.')
+    case 'invalid_profile_image': return new HttpError(400, reason, 'The profile image must be a PNG, JPEG, GIF or WebP picture sent as a data URL.')
+  }
 }
 
 const isTimeZone = (zone: string) => {
@@ -87,19 +85,18 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
 
     .post('/api/v1/auths/update/profile', ({ principal, body }) => {
       const user = principal.user
-      const image = body.profile_image_url === undefined ? undefined : acceptProfileImage(body.profile_image_url.trim(), user.id)
-      if (image === null) throw new HttpError(400, 'invalid_profile_image', 'The profile image must be a PNG, JPEG, GIF or WebP picture sent as a data URL.')
       const name = body.name.trim()
       if (name === '') throw new HttpError(400, 'blank_name', 'Please give a name.')
-      deps.store.users.renameUser(user.id, name)
-      const next: UserPreferences = { ...preferencesOf(user.id) }
+      let next: UserPreferences = { ...preferencesOf(user.id) }
       if (body.profile_image_url !== undefined) {
-        if (image === undefined) delete next.profile_image_url
-        else next.profile_image_url = image
+        const result = withProfileImage(next, body.profile_image_url, user.id)
+        if (!result.ok) throw profileImageRefusal(result.reason)
+        next = result.preferences
       }
       if (body.bio !== undefined) next.bio = body.bio
       if (body.gender !== undefined) next.gender = body.gender
       if (body.date_of_birth !== undefined) next.date_of_birth = body.date_of_birth
+      deps.store.users.renameUser(user.id, name)
       deps.store.users.setUserPreferences(user.id, next)
       const renamed = deps.store.users.findUserById(user.id)!
       return {

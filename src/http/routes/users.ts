@@ -9,12 +9,12 @@ import { findPasswordProblem, hashPassword } from '../../auth/passwords.ts'
 import { isValidEmail } from '../../auth/sign-up.ts'
 import type { AddressList } from '../../config/network.ts'
 import { parseUserId, type UserId } from '../../db/ids.ts'
-import { profileImageOf, readUserPreferences } from '../../db/user-preferences.ts'
+import { profileImageOf, readUserPreferences, withProfileImage } from '../../db/user-preferences.ts'
 import { normaliseEmail, type User } from '../../db/users.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
-import { acceptProfileImage } from './user-settings.ts'
+import { profileImageRefusal } from './user-settings.ts'
 
 /** Open WebUI's page size for the user list and search. */
 const PAGE_ITEM_COUNT = 30
@@ -32,6 +32,7 @@ const UpdateBody = t.Object({
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
 
 const seconds = (ms: number) => Math.floor(ms / 1000)
+const emailTaken = () => new HttpError(400, 'email_taken', 'An account with this email already exists.')
 
 export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   const findTarget = (raw: string): User => {
@@ -89,33 +90,38 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       return new Response(Buffer.from(data, 'base64'), { headers: { 'content-type': header.slice(5, header.indexOf(';')), 'cache-control': 'private, max-age=60' } })
     }, { auth: 'active', params: IdParams })
 
+    // note: Open WebUI's older pages change a role here (updateUserRole); newer ones through /{id}/update.
+    .post('/update/role', ({ body, principal, request, server }) => {
+      const target = findTarget(body.id)
+      changeRole(target, body.role, principal.user.id, ipOf(request, server))
+      return describeUser(deps.store.users.findUserById(target.id)!)
+    }, { auth: 'admin', body: t.Object({ id: t.String({ maxLength: 64 }), role: Role }) })
+
     .post('/:id/update', async ({ params, body, principal, request, server }) => {
       const target = findTarget(params.id)
       const actorId = principal.user.id
-      const image = body.profile_image_url === undefined ? undefined : acceptProfileImage(body.profile_image_url.trim(), target.id)
-      if (image === null) throw new HttpError(400, 'invalid_profile_image', 'The profile image must be a PNG, JPEG, GIF or WebP picture sent as a data URL.')
+      const image = body.profile_image_url === undefined ? null : withProfileImage(readUserPreferences(deps.store.users, target.id) ?? {}, body.profile_image_url, target.id)
+      if (image !== null && !image.ok) throw profileImageRefusal(image.reason)
       const email = body.email?.trim().normalize('NFC')
       const isNewEmail = email !== undefined && normaliseEmail(email) !== normaliseEmail(target.email)
       if (isNewEmail && !isValidEmail(email)) throw new HttpError(400, 'invalid_email', 'That is not a valid email address.')
+      if (isNewEmail && deps.store.users.findUserByEmail(email) !== null) throw emailTaken()
       const password = body.password ?? ''
       if (password !== '') {
         const problem = findPasswordProblem(password, deps.auth.passwordPattern)
         if (problem !== null) throw new HttpError(400, problem.code, problem.message)
       }
-      if (body.role !== undefined && body.role !== target.role && target.id === actorId) throw new HttpError(403, 'cannot_change_own_role', 'You cannot change your own role.')
       const hash = password === '' ? null : await hashPassword(password)
 
+      // note: the role first: changing one's own is refused before anything else is written.
+      if (body.role !== undefined) changeRole(target, body.role, actorId, ipOf(request, server))
       if (isNewEmail) {
         const changed = deps.store.users.changeUserEmail(target.id, email)
-        if ('reason' in changed) throw new HttpError(400, 'email_taken', 'An account with this email already exists.')
+        if ('reason' in changed) throw emailTaken()
         deps.audit.record({ event: 'user_email_changed', actorId, targetId: target.id, ip: ipOf(request, server) })
       }
-      if (body.role !== undefined && body.role !== target.role) {
-        deps.store.users.setUserRole(target.id, body.role)
-        deps.audit.record({ event: 'role_changed', actorId, targetId: target.id, ip: ipOf(request, server), details: { from: target.role, to: body.role } })
-      }
       if (body.name !== undefined && body.name.trim() !== '') deps.store.users.renameUser(target.id, body.name.trim())
-      if (body.profile_image_url !== undefined) setProfileImage(target.id, image ?? null)
+      if (image?.ok) deps.store.users.setUserPreferences(target.id, image.preferences)
       if (hash !== null) {
         deps.store.credentials.setPasswordHash(target.id, hash)
         // note: a password set by an admin ends every session of that user, the admin's own included when it is theirs.
@@ -134,8 +140,11 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       return true
     }, { auth: 'admin', params: IdParams })
 
-  function setProfileImage(id: UserId, image: string | null) {
-    const { profile_image_url: _, ...rest } = readUserPreferences(deps.store.users, id) ?? {}
-    deps.store.users.setUserPreferences(id, image === null ? rest : { ...rest, profile_image_url: image })
+  /** Changes a user's role and audits it; an admin may not change their own. */
+  function changeRole(target: User, role: User['role'], actorId: UserId, ip: string | null) {
+    if (role === target.role) return
+    if (target.id === actorId) throw new HttpError(403, 'cannot_change_own_role', 'You cannot change your own role.')
+    deps.store.users.setUserRole(target.id, role)
+    deps.audit.record({ event: 'role_changed', actorId, targetId: target.id, ip, details: { from: target.role, to: role } })
   }
 }
