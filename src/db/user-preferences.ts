@@ -7,6 +7,9 @@
 import type { UserId } from './ids.ts'
 import type { UserRepo } from './users.ts'
 
+// note: raster images only: an SVG data URL may carry script; a remote URL would tell its host who looks.
+const DATA_IMAGE = /^data:image\/(png|jpeg|jpg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}$/
+
 export type UserPreferences = {
   settings?: Record<string, unknown>
   info?: Record<string, unknown>
@@ -32,14 +35,21 @@ export function updateUserPreferences(users: UserRepo, id: UserId, patch: UserPr
 
 /** The user's profile image as clients show it: the stored data URL, or the default picture. */
 export function profileImageOf(preferences: UserPreferences | null): string {
-  return preferences?.profile_image_url ?? '/user.png'
+  const image = preferences?.profile_image_url
+  return image !== undefined && DATA_IMAGE.test(image) ? image : '/user.png'
+}
+
+/** The stored picture's media type and bytes, or null when there is none (or an imported value is not a raster data URL). */
+export function profileImageBytes(preferences: UserPreferences | null): { type: string; bytes: Buffer } | null {
+  const image = profileImageOf(preferences)
+  if (image === '/user.png') return null
+  const comma = image.indexOf(',')
+  return { type: image.slice('data:'.length, image.indexOf(';')), bytes: Buffer.from(image.slice(comma + 1), 'base64') }
 }
 
 /** The largest profile image accepted, as data URL characters (Open WebUI's page sends a 250x250 picture, well under this). */
 export const PROFILE_IMAGE_MAX_CHARS = 512 * 1024
 
-// note: raster images only: an SVG data URL may carry script; a remote URL would tell its host who looks.
-const DATA_IMAGE = /^data:image\/(png|jpeg|jpg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}$/
 
 export type ProfileImageResult = { ok: true; preferences: UserPreferences } | { ok: false; reason: 'invalid_profile_image' | 'profile_image_too_large' }
 

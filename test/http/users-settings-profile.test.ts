@@ -79,6 +79,9 @@ describe('profile (web updateUserProfile, Conduit updateAccountMetadata)', () =>
     expect(kept.body.profile_image_url).toBe(PNG)
     const reset = await json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada', profile_image_url: '' })
     expect(reset.body.profile_image_url).toBe('/user.png')
+    const picture = await app.handle(req('GET', `/api/v1/users/${ada.id}/profile/image`, undefined, bearer(ada.token)))
+    expect([picture.status, picture.headers.get('content-type')]).toEqual([200, 'image/svg+xml'])
+    expect(await statusOf(app, 'GET', '/api/v1/users/00000000-0000-4000-8000-000000000000/profile/image', bearer(ada.token))).toBe(404)
   })
 
   test.each([

@@ -108,7 +108,8 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
     .post('/api/v1/auths/update/timezone', ({ principal, body }) => {
       const zone = body.timezone.trim()
       if (!isTimeZone(zone)) throw new HttpError(400, 'invalid_timezone', 'That is not a known time zone.')
-      update(principal.user.id, { timezone: zone })
+      // note: the web page sends this on every load; an unchanged zone is not written again.
+      if (preferencesOf(principal.user.id).timezone !== zone) update(principal.user.id, { timezone: zone })
       return { status: true }
     }, { auth: 'active', body: TimezoneBody })
 }

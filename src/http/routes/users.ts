@@ -9,7 +9,7 @@ import { findPasswordProblem, hashPassword } from '../../auth/passwords.ts'
 import { isValidEmail } from '../../auth/sign-up.ts'
 import type { AddressList } from '../../config/network.ts'
 import { parseUserId, type UserId } from '../../db/ids.ts'
-import { profileImageOf, readUserPreferences, withProfileImage } from '../../db/user-preferences.ts'
+import { profileImageBytes, profileImageOf, readUserPreferences, withProfileImage } from '../../db/user-preferences.ts'
 import { normaliseEmail, type User } from '../../db/users.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
@@ -32,6 +32,9 @@ const UpdateBody = t.Object({
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
 
 const seconds = (ms: number) => Math.floor(ms / 1000)
+/** The picture of a user who set none: a plain silhouette (Open WebUI serves its user.png). */
+const DEFAULT_PICTURE = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#d4d4d8"/>'
+  + '<circle cx="32" cy="24" r="12" fill="#f4f4f5"/><path d="M10 60c2-14 12-20 22-20s20 6 22 20z" fill="#f4f4f5"/></svg>'
 const emailTaken = () => new HttpError(400, 'email_taken', 'An account with this email already exists.')
 
 export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
@@ -84,10 +87,9 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     }, { auth: 'active', params: IdParams })
 
     .get('/:id/profile/image', ({ params }) => {
-      const image = readUserPreferences(deps.store.users, findTarget(params.id).id)?.profile_image_url
-      if (image === undefined) return Response.redirect('/user.png', 302)
-      const [header, data] = image.split(',', 2) as [string, string]
-      return new Response(Buffer.from(data, 'base64'), { headers: { 'content-type': header.slice(5, header.indexOf(';')), 'cache-control': 'private, max-age=60' } })
+      const image = profileImageBytes(readUserPreferences(deps.store.users, findTarget(params.id).id))
+      const headers = { 'content-type': image?.type ?? 'image/svg+xml', 'cache-control': 'private, max-age=60' }
+      return new Response(image?.bytes ?? DEFAULT_PICTURE, { headers })
     }, { auth: 'active', params: IdParams })
 
     // note: Open WebUI's older pages change a role here (updateUserRole); newer ones through /{id}/update.
