@@ -40,11 +40,11 @@ export function profileImageOf(preferences: UserPreferences | null): string {
 }
 
 /** The stored picture's media type and bytes, or null when there is none (or an imported value is not a raster data URL). */
-export function profileImageBytes(preferences: UserPreferences | null): { type: string; bytes: Buffer } | null {
+export function profileImageBytes(preferences: UserPreferences | null): { type: string; bytes: Uint8Array<ArrayBuffer> } | null {
   const image = profileImageOf(preferences)
   if (image === '/user.png') return null
   const comma = image.indexOf(',')
-  return { type: image.slice('data:'.length, image.indexOf(';')), bytes: Buffer.from(image.slice(comma + 1), 'base64') }
+  return { type: image.slice('data:'.length, image.indexOf(';')), bytes: new Uint8Array(Buffer.from(image.slice(comma + 1), 'base64')) }
 }
 
 /** The largest profile image accepted, as data URL characters (Open WebUI's page sends a 250x250 picture, well under this). */
