@@ -137,6 +137,7 @@ describe('admin user management', () => {
     expect(list.body.total).toBe(3)
     expect(list.body.users.map((u: any) => u.name)).toEqual(['Bea', 'Cy', 'Zed Admin'])
     expect(typeof list.body.users[0].last_active_at).toBe('number')
+    expect(list.body.users[0].group_ids).toEqual([])
     const found = await json(app, 'GET', '/api/v1/users/?query=BEA', admin.token)
     expect(found.body.users.map((u: any) => u.email)).toEqual(['bea@example.com'])
     expect(await statusOf(app, 'GET', '/api/v1/users/', bearer(bea.token))).toBe(403)

@@ -70,7 +70,11 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
 
   return new Elysia({ prefix: '/api/v1/users' })
     .use(requireAuth(deps, trustedProxies))
-    .get('/', ({ query }) => pageOf(findUsers(query), query), { auth: 'admin', query: ListQuery })
+    // note: Open WebUI's list adds each user's group ids (UserGroupIdsModel).
+    .get('/', ({ query }) => {
+      const page = pageOf(findUsers(query), query)
+      return { ...page, users: page.users.map((user) => ({ ...user, group_ids: deps.store.groups.listGroupsOfUser(user.id).map((group) => group.id) })) }
+    }, { auth: 'admin', query: ListQuery })
 
     // note: Open WebUI lets every active user search (to share with them); only an admin sees emails and roles.
     .get('/search', ({ query, principal }) => {
