@@ -46,6 +46,15 @@ describe('UI settings (web getUserSettings/updateUserSettings, Conduit getUserSe
   })
 })
 
+test('a user without direct_tool_servers loses ui.toolServers (as Open WebUI); an admin keeps them', async () => {
+  const { app } = startTestApp(USER_ON)
+  const admin = await signUp(app, 'admin@example.com')
+  const bea = await signUp(app, 'bea@example.com')
+  const settings = { ui: { system: 's', toolServers: [{ url: 'http://127.0.0.1:9/openapi.json' }] } }
+  expect((await json(app, 'POST', '/api/v1/users/user/settings/update', bea.token, settings)).body).toEqual({ ui: { system: 's' } })
+  expect((await json(app, 'POST', '/api/v1/users/user/settings/update', admin.token, settings)).body).toEqual(settings)
+})
+
 describe('user info (Conduit getAccountMetadata/updateUserInfo)', () => {
   test('null at first, then merged key by key', async () => {
     const { app } = startTestApp()

@@ -48,6 +48,8 @@ const isTimeZone = (zone: string) => {
   }
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
 const checkSize = (value: unknown) => {
   if (JSON.stringify(value).length > SETTINGS_MAX_CHARS) throw new HttpError(413, 'settings_too_large', 'The settings are too large.')
 }
@@ -71,6 +73,12 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
 
     .post('/api/v1/users/user/settings/update', ({ principal, body }) => {
       checkSize(body)
+      // note: as Open WebUI, a user without features.direct_tool_servers may not keep tool servers.
+      const ui = body.ui
+      if (principal.user.role !== 'admin' && deps.runtime.readPermissions().features?.direct_tool_servers !== true && isObject(ui) && 'toolServers' in ui) {
+        const { toolServers: _, ...rest } = ui
+        return update(principal.user.id, { settings: { ...body, ui: rest } }).settings
+      }
       return update(principal.user.id, { settings: body }).settings
     }, { auth: 'active', body: JsonObject })
 
