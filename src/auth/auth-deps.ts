@@ -2,12 +2,16 @@ import type { AuditLog } from '../audit/audit-log.ts'
 import type { AuthConfig } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import { RateLimiter } from './rate-limiter.ts'
+import { createRuntimeAuth, type RuntimeAuth } from './runtime-auth.ts'
 import type { SetupGate } from './setup-token.ts'
 
 /** What the sign-in functions need: the store, settings, signing secret, audit log and clock. */
 export type AuthDeps = {
   store: Store
-  auth: AuthConfig
+  /** The auth settings in effect now (the environment's, overlaid with what an admin saved; see runtime-auth.ts). */
+  readonly auth: AuthConfig
+  /** Where an admin reads and changes the runtime settings. */
+  runtime: RuntimeAuth
   sessionSecret: string
   audit: AuditLog
   now: () => number
@@ -22,11 +26,21 @@ export type AuthDeps = {
  */
 export type SigninLimits = { perIp: RateLimiter; perAccount: RateLimiter; perAccountAndIp: RateLimiter }
 
-/** Builds the sign-in dependencies with fresh rate limiters. */
-export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits'>): AuthDeps {
+/** Builds the sign-in dependencies with fresh rate limiters; `auth` is the environment's, the runtime layer's base. */
+export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime'>): AuthDeps {
   const limits = deps.auth.signinRateLimit
+  const runtime = createRuntimeAuth(deps.auth, deps.store.settings)
   return {
-    ...deps,
+    store: deps.store,
+    // note: a getter, so every reader sees an admin's change at once; a spread copy (`{ ...deps }`) holds the value of its moment.
+    get auth() {
+      return runtime.current()
+    },
+    runtime,
+    sessionSecret: deps.sessionSecret,
+    audit: deps.audit,
+    now: deps.now,
+    setupGate: deps.setupGate,
     signinLimits: {
       perIp: new RateLimiter(limits.perIp, deps.now),
       perAccount: new RateLimiter(limits.perEmail, deps.now),

@@ -34,3 +34,8 @@ export async function bootstrapAdmin(deps: AuthDeps): Promise<BootstrapResult> {
 export function isSignupClosedByAdminBootstrap(deps: Pick<AuthDeps, 'store'>): boolean {
   return deps.store.settings.readSetting(SIGNUP_CLOSED_SETTING) === true
 }
+
+/** Lifts the closure of sign-up made by the environment's admin: an admin opened sign-up on purpose. */
+export function reopenSignupClosedByAdminBootstrap(deps: Pick<AuthDeps, 'store'>): void {
+  deps.store.settings.removeSetting(SIGNUP_CLOSED_SETTING)
+}

@@ -8,13 +8,13 @@ export type Principal =
   | { user: User; via: 'api_key'; apiKeyId: ApiKeyId; token: string }
 
 /** What a signed-in client sees of its account (Open WebUI's session object, minus the token). */
-export function describeSessionUser(user: User, mayUseApiKeys: boolean) {
+export function describeSessionUser(user: User, mayUseApiKeys: boolean, profileImageUrl = '/user.png') {
   return {
     id: user.id,
     email: user.email,
     name: user.name,
     role: user.role,
-    profile_image_url: '/user.png',
+    profile_image_url: profileImageUrl,
     permissions: { features: { api_keys: mayUseApiKeys } },
   }
 }

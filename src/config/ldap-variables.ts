@@ -44,11 +44,12 @@ export type LdapConfig = Readonly<{
   timeoutMs: number
 }>
 
-const attributeName: Parser<string> = (raw) =>
+/** An LDAP attribute name (or OID), trimmed. */
+export const attributeName: Parser<string> = (raw) =>
   /^([A-Za-z][A-Za-z0-9-]{0,63}|\d+(\.\d+)+)$/.test(raw.trim()) ? raw.trim() : { expected: 'an LDAP attribute name such as uid or sAMAccountName' }
 
 /** An RFC 4515 filter in parentheses, checked by the same parser that later sends it. */
-const ldapFilter: Parser<string> = (raw) => {
+export const ldapFilter: Parser<string> = (raw) => {
   const filter = raw.trim()
   const expected = 'an LDAP filter in parentheses, such as (objectClass=person)'
   if (!filter.startsWith('(') || !filter.endsWith(')') || filter.length > 4096 || !isOneBalancedGroup(filter)) return { expected }

@@ -39,6 +39,7 @@ export function createSessionRepo(db: Database, keys: DataKeyRepo, now: () => nu
     'SELECT * FROM session WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at DESC')
   const revokeOne = db.query<void, [number, string, string]>('UPDATE session SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL')
   const revokeAllBut = db.query<void, [number, string, string]>('UPDATE session SET revoked_at = ? WHERE user_id = ? AND id != ? AND revoked_at IS NULL')
+  const selectLastSeen = db.query<{ user_id: string; at: number }, []>('SELECT user_id, max(last_seen_at) AS at FROM session GROUP BY user_id')
   const pruneExpired = db.query<void, [number, number]>('DELETE FROM session WHERE (expires_at IS NOT NULL AND expires_at < ?) OR revoked_at < ?')
 
   return {
@@ -84,6 +85,11 @@ export function createSessionRepo(db: Database, keys: DataKeyRepo, now: () => nu
       const revoked = revokeAllBut.run(now(), userId, keep ?? '').changes
       if (revoked > 0) changes.accessChanged(userId)
       return revoked
+    },
+
+    /** When each user was last seen through a session (unix ms, to the minute); users never signed in are absent. */
+    lastSeenByUser(): Map<UserId, number> {
+      return new Map(selectLastSeen.all().map((row) => [row.user_id as UserId, row.at]))
     },
 
     /** Deletes expired sessions and those revoked before `revokedBefore`. */

@@ -60,6 +60,7 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   const selectIdByIndex = db.query<{ id: string }, [Uint8Array]>('SELECT id FROM user WHERE email_index = ?')
   const selectPreferences = db.query<{ preferences: Uint8Array | null }, [string]>('SELECT preferences FROM user WHERE id = ?')
   const selectPage = db.query<UserRow, [number, number]>(`SELECT ${columns} FROM user ORDER BY created_at, id LIMIT ? OFFSET ?`)
+  const selectFirstAdmin = db.query<UserRow, []>(`SELECT ${columns} FROM user WHERE role = 'admin' ORDER BY created_at, id LIMIT 1`)
   const countAll = db.query<{ n: number }, []>('SELECT count(*) AS n FROM user')
   const countAdmins = db.query<{ n: number }, []>("SELECT count(*) AS n FROM user WHERE role = 'admin'")
   const selectAdmins = db.query<UserRow, []>(`SELECT ${columns} FROM user WHERE role = 'admin' ORDER BY created_at, id LIMIT 2`)
@@ -115,6 +116,12 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     /** Lists users oldest first, one page at a time. */
     listUsers(page: { limit: number; offset: number }): User[] {
       return selectPage.all(page.limit, page.offset).map(toUser)
+    },
+
+    /** The oldest admin (whom a pending user should ask), or null when there is none. */
+    findFirstAdmin(): User | null {
+      const row = selectFirstAdmin.get()
+      return row === null ? null : toUser(row)
     },
 
     countUsers(): number {

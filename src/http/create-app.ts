@@ -5,6 +5,7 @@ import { createAuthDeps } from '../auth/auth-deps.ts'
 import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
 import { createOidcProviders, type OidcProviders } from '../auth/oidc-providers.ts'
 import { createSignOutRedirect } from '../auth/oidc-sign-out.ts'
+import { createRuntimeLdap } from '../auth/runtime-ldap.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
 import { AnswerTasks } from '../chat/answer-tasks.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
@@ -27,6 +28,7 @@ import { securityHeaders } from './plugins/security-headers.ts'
 import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
 import { accountClaimRoutes } from './routes/account-claim.ts'
+import { adminConfigRoutes } from './routes/admin-config.ts'
 import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
@@ -40,8 +42,10 @@ import { healthRoutes } from './routes/health.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
+import { serverInfoRoutes } from './routes/server-info.ts'
 import { singleUserRoutes } from './routes/single-user.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
+import { userSettingsRoutes } from './routes/user-settings.ts'
 import { userRoutes } from './routes/users.ts'
 
 /** Everything the HTTP layer needs, built once by cli/serve.ts (tests build their own). */
@@ -74,6 +78,8 @@ export function createApp(deps: Deps) {
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
   const completionStore = createChatCompletionStore({ chats: deps.store.chats, changes: deps.store.accountChanges, hub, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs })
+  // note: LDAP settings an admin may change at runtime, over LDAP_* (see runtime-ldap.ts).
+  const ldap = createRuntimeLdap(deps.config.ldap, deps.store.settings)
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
@@ -88,13 +94,16 @@ export function createApp(deps: Deps) {
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
     .use(jsonBodies())
     .use(healthRoutes())
-    .use(appConfigRoutes(deps.config, { hasNoUsers: () => deps.store.users.countUsers() === 0, findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null }))
+    .use(appConfigRoutes(deps.config, auth, ldap, { hasNoUsers: () => deps.store.users.countUsers() === 0, findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null }))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
     .use(singleUserRoutes(auth, deps.config.trustedProxies))
     .use(accountClaimRoutes(auth, deps.config.trustedProxies))
     .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
-    .use(ldapAuthRoutes(auth, deps.config.ldap, deps.log, deps.config.trustedProxies))
+    .use(ldapAuthRoutes(auth, ldap, deps.log, deps.config.trustedProxies))
+    .use(userSettingsRoutes(auth, deps.config.trustedProxies))
+    .use(adminConfigRoutes(auth, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
+    .use(serverInfoRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatExportRoutes(auth, deps.config))
     .use(chatRoutes(auth, deps.config.trustedProxies, hub))

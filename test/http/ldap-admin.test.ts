@@ -31,7 +31,7 @@ describe('GET admin/config/ldap', () => {
     const text = await res.text()
     expect(res.status).toBe(200)
     expect(JSON.parse(text)).toEqual({
-      enable_ldap: true, active: true, label: 'LDAP Server', host: '127.0.0.1', port: slapd.ports.ldap, use_tls: false, use_starttls: true,
+      ENABLE_LDAP: true, enable_ldap: true, active: true, label: 'LDAP Server', host: '127.0.0.1', port: slapd.ports.ldap, use_tls: false, use_starttls: true,
       validate_cert: true, certificate_path: slapd.caFile, ciphers: null, app_dn: slapd.appDn, app_dn_password: '***',
       search_base: 'dc=example,dc=org', search_filter: '(objectClass=person)', attribute_for_username: 'uid', attribute_for_mail: 'mail',
       attribute_for_groups: 'memberOf', enable_group_management: false, enable_group_creation: false,
@@ -42,7 +42,7 @@ describe('GET admin/config/ldap', () => {
 
   test('says LDAP is off when it is', async () => {
     const { app, adminToken } = await withAccounts({})
-    expect(await (await app.handle(req('GET', CONFIG, undefined, bearer(adminToken)))).json()).toEqual({ enable_ldap: false })
+    expect(await (await app.handle(req('GET', CONFIG, undefined, bearer(adminToken)))).json()).toEqual({ ENABLE_LDAP: false, enable_ldap: false })
   })
 
   test.each([
@@ -105,5 +105,68 @@ describe('POST admin/config/ldap/test', () => {
     const { app } = startLdapApp(slapd.env('plain', { LDAP_ADMIN_GROUPS: 'admins' }))
     const alice = await ldapSignIn(app, 'alice', slapd.users.alice!.password)
     expect((await app.handle(req('POST', TEST, { user: 'carol' }, bearer(alice.body.token as string)))).status).toBe(200)
+  })
+})
+
+describe('LDAP at runtime (Open WebUI\'s admin page: toggle and server form)', () => {
+  const SERVER = '/api/v1/auths/admin/config/ldap/server'
+
+  test('the server form shows the environment\'s settings, the password as a placeholder only', async () => {
+    const { app, adminToken } = await withAccounts(slapd.env('ldaps'))
+    const res = await app.handle(req('GET', SERVER, undefined, bearer(adminToken)))
+    const text = await res.text()
+    expect(JSON.parse(text)).toEqual({
+      label: 'LDAP Server', host: '127.0.0.1', port: slapd.ports.ldaps, attribute_for_mail: 'mail', attribute_for_username: 'uid',
+      app_dn: slapd.appDn, app_dn_password: '***', search_base: 'dc=example,dc=org', search_filters: '', use_tls: true,
+      certificate_path: slapd.caFile, validate_cert: true, ciphers: null,
+    })
+    expect(text).not.toContain(slapd.appPassword)
+  })
+
+  test('with LDAP off in the environment, an admin sets the server (web page body), turns it on, and users sign in', async () => {
+    const { app, adminToken } = await withAccounts({})
+    const bob = slapd.users.bob!
+    expect((await app.handle(req('POST', CONFIG, { enable_ldap: true }, bearer(adminToken)))).status).toBe(400)
+    // Open WebUI's updateLdapServer(token, ldapServerConfig): every field of LdapServerConfig
+    const form = {
+      label: 'Corp', host: '127.0.0.1', port: slapd.ports.ldap, attribute_for_mail: 'mail', attribute_for_username: 'uid',
+      app_dn: slapd.appDn, app_dn_password: slapd.appPassword, search_base: 'dc=example,dc=org', search_filters: '', use_tls: false,
+      certificate_path: '', validate_cert: true, ciphers: 'ALL',
+    }
+    const saved = await app.handle(req('POST', SERVER, form, bearer(adminToken)))
+    const savedText = await saved.text()
+    expect(saved.status).toBe(200)
+    expect(JSON.parse(savedText)).toMatchObject({ label: 'Corp', app_dn_password: '***', use_tls: false })
+    expect(savedText).not.toContain(slapd.appPassword)
+    expect((await ldapSignIn(app, 'bob', bob.password)).status).toBe(403)
+    expect(await (await app.handle(req('POST', CONFIG, { enable_ldap: true }, bearer(adminToken)))).json()).toEqual({ ENABLE_LDAP: true })
+    expect((await (await app.handle(req('GET', '/api/config'))).json()).ldap).toEqual({ label: 'Corp' })
+    expect((await ldapSignIn(app, 'bob', bob.password)).status).toBe(200)
+
+    // the placeholder posted back keeps the stored password
+    expect((await app.handle(req('POST', SERVER, { ...form, label: 'Corp 2', app_dn_password: '***' }, bearer(adminToken)))).status).toBe(200)
+    expect((await ldapSignIn(app, 'bob', bob.password)).status).toBe(200)
+
+    await app.handle(req('POST', CONFIG, { enable_ldap: false }, bearer(adminToken)))
+    expect((await ldapSignIn(app, 'bob', bob.password)).status).toBe(403)
+  })
+
+  test.each([
+    ['an empty required field', { search_base: '' }],
+    ['a host with a scheme', { host: 'ldap://127.0.0.1' }],
+    ['a malformed filter', { search_filters: 'objectClass=person' }],
+    ['an unreadable CA file', { certificate_path: '/nonexistent/ca.pem' }],
+  ])('refuses %s with 400', async (_, change) => {
+    const { app, adminToken } = await withAccounts({})
+    const form = {
+      label: 'Corp', host: '127.0.0.1', port: 389, app_dn: 'cn=app', app_dn_password: 'x', search_base: 'dc=example,dc=org', use_tls: false, ...change,
+    }
+    expect((await app.handle(req('POST', SERVER, form, bearer(adminToken)))).status).toBe(400)
+  })
+
+  test('a user gets 403 on the toggle and the server form', async () => {
+    const { app, userToken } = await withAccounts(slapd.env('plain'))
+    expect((await app.handle(req('GET', SERVER, undefined, bearer(userToken)))).status).toBe(403)
+    expect((await app.handle(req('POST', CONFIG, { enable_ldap: false }, bearer(userToken)))).status).toBe(403)
   })
 })

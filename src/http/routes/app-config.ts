@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
-import type { Config } from '../../config/load-config.ts'
+import type { RuntimeLdap } from '../../auth/runtime-ldap.ts'
+import type { AuthConfig, Config } from '../../config/load-config.ts'
 import { VERSION } from '../../version.ts'
 
 /** What the page needs to know about the server's accounts, asked at each request. */
@@ -14,8 +15,9 @@ export type AccountState = {
  * `onboarding` (as Open WebUI) says the server has no account yet, so the page offers to create
  * the first one, the administrator, even where sign-up is off. `account_claim` (Enclave's own; Open
  * WebUI clients ignore it) says the only admin has no password yet, so the page offers to set it.
+ * Sign-up, API keys and LDAP are read from the runtime settings (an admin may change them without a restart).
  */
-export const appConfigRoutes = (config: Config, accounts: AccountState) =>
+export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthConfig }, ldap: RuntimeLdap, accounts: AccountState) =>
   new Elysia().get('/api/config', () => ({
     status: true,
     name: config.name,
@@ -26,16 +28,16 @@ export const appConfigRoutes = (config: Config, accounts: AccountState) =>
     features: {
       auth: !config.auth.singleUser,
       auth_trusted_header: config.auth.trustedHeaders !== null,
-      enable_signup: config.auth.enableSignup && config.auth.enableLoginForm && config.auth.enablePasswordAuth,
+      enable_signup: runtime.auth.enableSignup && config.auth.enableLoginForm && config.auth.enablePasswordAuth,
       enable_login_form: config.auth.enableLoginForm,
       enable_password_auth: config.auth.enablePasswordAuth,
-      enable_ldap: config.ldap !== null && config.auth.enablePasswordAuth,
-      enable_api_keys: config.auth.apiKeys !== null,
+      enable_ldap: ldap.current() !== null && config.auth.enablePasswordAuth,
+      enable_api_keys: runtime.auth.apiKeys !== null,
     },
     // note: the sign-in page draws one button per provider, linking to /oauth/{id}/login.
     oauth: { providers: Object.fromEntries(config.oauth.providers.map((provider) => [provider.id, provider.displayName])) },
     // note: the sign-in page draws its LDAP form from exactly this shape.
-    ...(config.ldap !== null && config.auth.enablePasswordAuth ? { ldap: { label: config.ldap.label } } : {}),
+    ...(ldap.current() !== null && config.auth.enablePasswordAuth ? { ldap: { label: ldap.current()!.label } } : {}),
     ...claimOf(accounts.findClaimableEmail()),
   }))
 

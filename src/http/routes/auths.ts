@@ -13,6 +13,7 @@ import { signUp, type SignUpResult } from '../../auth/sign-up.ts'
 import { trustedHeaderLogin } from '../../auth/trusted-header-login.ts'
 import type { AddressList } from '../../config/network.ts'
 import type { SessionId } from '../../db/sessions.ts'
+import { profileImageOf, readUserPreferences } from '../../db/user-preferences.ts'
 import type { User } from '../../db/users.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
@@ -84,7 +85,8 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
       // Bearer (Open WebUI clients read it); a browser signed in by the HttpOnly cookie gets null,
       // so script on the page (an injected one included) can't lift the cookie's token from here.
       token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
-      token_type: 'Bearer', ...describeSessionUser(principal.user, mayUseApiKeys(deps, principal.user)),
+      token_type: 'Bearer',
+      ...describeSessionUser(principal.user, mayUseApiKeys(deps, principal.user), profileImageOf(readUserPreferences(deps.store.users, principal.user.id))),
     }), { auth: 'any' })
 
     .post('/signin', async ({ body, request, server, set }) => {

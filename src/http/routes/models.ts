@@ -89,6 +89,20 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
       return { data, errors }
     }, { auth: 'active' })
 
+    // note: Open WebUI's base models are the connections' own, before any workspace model wraps them.
+    .get('/api/models/base', async () => {
+      const createdSeconds = Math.floor(deps.now() / 1000)
+      return { data: (await connections.listModels()).models.map((model) => describeModel(model, createdSeconds)) }
+    }, { auth: 'admin' })
+
+    .get('/api/v1/models/base', async () => {
+      const createdSeconds = Math.floor(deps.now() / 1000)
+      return (await connections.listModels()).models.map((model) => ({
+        ...describeModel(model, createdSeconds), base_model_id: null, meta: { description: null, profile_image_url: '/static/favicon.png' }, params: {},
+        is_active: true, user_id: null, access_control: null, created_at: createdSeconds, updated_at: createdSeconds,
+      }))
+    }, { auth: 'admin' })
+
     .group('/api/v1/ollama', (ollama) => ollama
       .get('/connections', describeConnections, { auth: 'admin' })
 

@@ -1,0 +1,122 @@
+/**
+ * The admin's runtime settings over the environment: Open WebUI's admin config (sign-up, default
+ * role, API keys, session lifetime, ...) and default user permissions, changed from the admin pages
+ * without a restart. The environment's values are the defaults until an admin saves; what is saved
+ * is stored sealed (setting table) and wins on every later start, as Open WebUI's persistent config.
+ * Threat: a stale cache would let a closed sign-up or a revoked API key permission keep working, so
+ * every write goes through `save*` here, which replaces the cached effective config at once.
+ */
+import type { AuthConfig } from '../config/load-config.ts'
+import { durationOrNever, pathList } from '../config/parsers.ts'
+import type { SettingsRepo } from '../db/settings.ts'
+import type { Role } from '../db/users.ts'
+
+/** Open WebUI's AdminConfig, field for field (ENABLE_API_KEY and ENABLE_API_KEYS both spelled). */
+export type AdminConfig = {
+  SHOW_ADMIN_DETAILS: boolean
+  WEBUI_URL: string
+  ENABLE_SIGNUP: boolean
+  ENABLE_API_KEYS: boolean
+  ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS: boolean
+  API_KEYS_ALLOWED_ENDPOINTS: string
+  DEFAULT_USER_ROLE: Role
+  JWT_EXPIRES_IN: string
+  ENABLE_COMMUNITY_SHARING: boolean
+  ENABLE_MESSAGE_RATING: boolean
+  ENABLE_CHANNELS: boolean
+  ENABLE_NOTES: boolean
+  ENABLE_FOLDERS: boolean
+  ENABLE_USER_WEBHOOKS: boolean
+  PENDING_USER_OVERLAY_TITLE: string | null
+  PENDING_USER_OVERLAY_CONTENT: string | null
+  RESPONSE_WATERMARK: string | null
+}
+
+/** Open WebUI's USER_PERMISSIONS: section -> flag -> allowed. */
+export type Permissions = Record<string, Record<string, boolean>>
+
+const ADMIN_CONFIG_SETTING = 'admin_config'
+const PERMISSIONS_SETTING = 'default_user_permissions'
+
+/** Open WebUI's defaults for the permissions Enclave has no variable for. */
+const DEFAULT_PERMISSIONS: Permissions = {
+  workspace: { models: false, knowledge: false, prompts: false, tools: false, models_import: false, models_export: false, prompts_import: false, prompts_export: false, tools_import: false, tools_export: false },
+  sharing: { public_models: true, public_knowledge: true, public_prompts: true, public_tools: true, public_notes: true },
+  chat: {
+    controls: true, valves: true, system_prompt: true, params: true, file_upload: true, delete: true, delete_message: true, continue_response: true,
+    regenerate_response: true, rate_response: true, edit: true, share: true, export: true, stt: true, tts: true, call: true, multiple_models: true,
+    temporary: true, temporary_enforced: false,
+  },
+  features: { api_keys: false, direct_tool_servers: false, web_search: true, image_generation: true, code_interpreter: true, notes: true, folders: true },
+  ui: { interface_settings: true },
+}
+
+/** Writes a session lifetime as Open WebUI spells JWT_EXPIRES_IN: `-1`, or a number and one unit. */
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '-1'
+  for (const [unit, size] of [['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`
+  }
+  return `${ms}ms`
+}
+
+/** Builds the runtime layer over the environment's auth settings. */
+export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo) {
+  // note: USER_PERMISSIONS_FEATURES_API_KEYS is the default of features.api_keys (off when ENABLE_API_KEYS is).
+  const usersMayCreateApiKeys = base.apiKeys?.usersMayCreate ?? false
+  const defaults = (): AdminConfig => ({
+    SHOW_ADMIN_DETAILS: true, WEBUI_URL: '', ENABLE_SIGNUP: base.enableSignup, ENABLE_API_KEYS: base.apiKeys !== null,
+    ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS: (base.apiKeys?.allowedEndpoints ?? null) !== null,
+    API_KEYS_ALLOWED_ENDPOINTS: (base.apiKeys?.allowedEndpoints ?? []).join(','), DEFAULT_USER_ROLE: base.defaultUserRole,
+    JWT_EXPIRES_IN: formatDuration(base.sessionTtlMs), ENABLE_COMMUNITY_SHARING: false, ENABLE_MESSAGE_RATING: true, ENABLE_CHANNELS: false,
+    ENABLE_NOTES: false, ENABLE_FOLDERS: true, ENABLE_USER_WEBHOOKS: false, PENDING_USER_OVERLAY_TITLE: null, PENDING_USER_OVERLAY_CONTENT: null, RESPONSE_WATERMARK: null,
+  })
+  const defaultPermissions = (): Permissions => ({ ...DEFAULT_PERMISSIONS, features: { ...DEFAULT_PERMISSIONS.features!, api_keys: usersMayCreateApiKeys } })
+
+  const readAdminConfig = (): AdminConfig => ({ ...defaults(), ...(settings.readSetting(ADMIN_CONFIG_SETTING) as Partial<AdminConfig> | null) })
+  const readPermissions = (): Permissions => {
+    const stored = (settings.readSetting(PERMISSIONS_SETTING) ?? {}) as Permissions
+    const merged = defaultPermissions()
+    for (const [section, flags] of Object.entries(merged)) merged[section] = { ...flags, ...stored[section] }
+    return merged
+  }
+
+  const effective = (admin: AdminConfig, permissions: Permissions): AuthConfig => {
+    const ttl = durationOrNever(admin.JWT_EXPIRES_IN)
+    const endpoints = pathList(admin.API_KEYS_ALLOWED_ENDPOINTS)
+    return Object.freeze({
+      ...base,
+      // note: single-user mode has its one account and no sign-up, whatever is saved.
+      enableSignup: admin.ENABLE_SIGNUP && !base.singleUser,
+      defaultUserRole: admin.DEFAULT_USER_ROLE,
+      sessionTtlMs: typeof ttl === 'object' && ttl !== null ? base.sessionTtlMs : ttl,
+      apiKeys: admin.ENABLE_API_KEYS
+        ? { usersMayCreate: permissions.features?.api_keys === true, allowedEndpoints: admin.ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS && Array.isArray(endpoints) ? endpoints : null }
+        : null,
+    })
+  }
+
+  let current = effective(readAdminConfig(), readPermissions())
+
+  return {
+    /** The auth settings in effect now: the environment's, overlaid with what an admin saved. */
+    current: (): AuthConfig => current,
+    readAdminConfig,
+    /** Stores the admin config (already validated) and puts it in effect at once. */
+    saveAdminConfig(config: AdminConfig): AdminConfig {
+      settings.writeSetting(ADMIN_CONFIG_SETTING, config)
+      current = effective(config, readPermissions())
+      return config
+    },
+    /** The default permissions of every user (Open WebUI's shape, every flag present). */
+    readPermissions,
+    /** Stores the default permissions and puts them in effect at once. */
+    savePermissions(permissions: Permissions): Permissions {
+      settings.writeSetting(PERMISSIONS_SETTING, permissions)
+      current = effective(readAdminConfig(), readPermissions())
+      return readPermissions()
+    },
+  }
+}
+
+export type RuntimeAuth = ReturnType<typeof createRuntimeAuth>

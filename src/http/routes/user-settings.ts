@@ -1,0 +1,123 @@
+/**
+ * A user's own settings and profile, as Open WebUI's web page and Conduit call them:
+ * GET /api/v1/users/user/settings and POST .../settings/update (the UI settings object, `{ ui }`),
+ * GET /api/v1/users/user/info and POST .../info/update (merged), POST /api/v1/auths/update/profile
+ * (name, profile image as a data URL, bio, gender, date of birth; answers the session user) and
+ * POST /api/v1/auths/update/timezone. Everything is kept in the user's sealed preferences.
+ */
+import { Elysia, t } from 'elysia'
+import type { AuthDeps } from '../../auth/auth-deps.ts'
+import { mayUseApiKeys } from '../../auth/authenticate.ts'
+import { describeSessionUser } from '../../auth/principal.ts'
+import type { AddressList } from '../../config/network.ts'
+import {
+  PROFILE_IMAGE_MAX_CHARS, profileImageOf, readUserPreferences, updateUserPreferences, withProfileImage, type ProfileImageResult, type UserPreferences,
+} from '../../db/user-preferences.ts'
+import type { UserId } from '../../db/ids.ts'
+import { HttpError } from '../http-error.ts'
+import { requireAuth } from '../plugins/require-auth.ts'
+
+/** The largest settings or info object accepted, as JSON characters. */
+const SETTINGS_MAX_CHARS = 256 * 1024
+
+const JsonObject = t.Record(t.String({ maxLength: 200 }), t.Unknown())
+const ProfileBody = t.Object({
+  name: t.String({ minLength: 1, maxLength: 200 }),
+  // note: longer than the limit, so an oversized picture is told apart (413) from a malformed body.
+  profile_image_url: t.Optional(t.String({ maxLength: PROFILE_IMAGE_MAX_CHARS * 4 })),
+  bio: t.Optional(t.Nullable(t.String({ maxLength: 2000 }))),
+  gender: t.Optional(t.Nullable(t.String({ maxLength: 100 }))),
+  date_of_birth: t.Optional(t.Nullable(t.String({ maxLength: 40 }))),
+})
+const TimezoneBody = t.Object({ timezone: t.String({ minLength: 1, maxLength: 64 }) })
+
+/** Maps a refused profile image to its answer. */
+export function profileImageRefusal(reason: Extract<ProfileImageResult, { ok: false }>['reason']): HttpError {
+  switch (reason) {
+    case 'profile_image_too_large': return new HttpError(413, reason, 'The profile image is too large; use a smaller picture.')
+    case 'invalid_profile_image': return new HttpError(400, reason, 'The profile image must be a PNG, JPEG, GIF or WebP picture sent as a data URL.')
+  }
+}
+
+const isTimeZone = (zone: string) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const checkSize = (value: unknown) => {
+  if (JSON.stringify(value).length > SETTINGS_MAX_CHARS) throw new HttpError(413, 'settings_too_large', 'The settings are too large.')
+}
+
+export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
+  const preferencesOf = (id: UserId): UserPreferences => {
+    const found = readUserPreferences(deps.store.users, id)
+    if (found === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+    return found
+  }
+  const update = (id: UserId, patch: UserPreferences): UserPreferences => {
+    const updated = updateUserPreferences(deps.store.users, id, patch)
+    if (updated === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+    return updated
+  }
+
+  return new Elysia()
+    .use(requireAuth(deps, trustedProxies))
+    // note: null for an account that never saved settings, as Open WebUI answers; both clients expect it.
+    .get('/api/v1/users/user/settings', ({ principal }) => preferencesOf(principal.user.id).settings ?? null, { auth: 'active' })
+
+    .post('/api/v1/users/user/settings/update', ({ principal, body }) => {
+      checkSize(body)
+      // note: as Open WebUI, a user without features.direct_tool_servers may not keep tool servers.
+      const ui = body.ui
+      if (principal.user.role !== 'admin' && deps.runtime.readPermissions().features?.direct_tool_servers !== true && isObject(ui) && 'toolServers' in ui) {
+        const { toolServers: _, ...rest } = ui
+        return update(principal.user.id, { settings: { ...body, ui: rest } }).settings
+      }
+      return update(principal.user.id, { settings: body }).settings
+    }, { auth: 'active', body: JsonObject })
+
+    .get('/api/v1/users/user/info', ({ principal }) => preferencesOf(principal.user.id).info ?? null, { auth: 'active' })
+
+    .post('/api/v1/users/user/info/update', ({ principal, body }) => {
+      checkSize(body)
+      const info = { ...preferencesOf(principal.user.id).info, ...body }
+      checkSize(info)
+      return update(principal.user.id, { info }).info
+    }, { auth: 'active', body: JsonObject })
+
+    .post('/api/v1/auths/update/profile', ({ principal, body }) => {
+      const user = principal.user
+      const name = body.name.trim()
+      if (name === '') throw new HttpError(400, 'blank_name', 'Please give a name.')
+      let next: UserPreferences = { ...preferencesOf(user.id) }
+      if (body.profile_image_url !== undefined) {
+        const result = withProfileImage(next, body.profile_image_url, user.id)
+        if (!result.ok) throw profileImageRefusal(result.reason)
+        next = result.preferences
+      }
+      if (body.bio !== undefined) next.bio = body.bio
+      if (body.gender !== undefined) next.gender = body.gender
+      if (body.date_of_birth !== undefined) next.date_of_birth = body.date_of_birth
+      deps.store.users.renameUser(user.id, name)
+      deps.store.users.setUserPreferences(user.id, next)
+      const renamed = deps.store.users.findUserById(user.id)!
+      return {
+        ...describeSessionUser(renamed, mayUseApiKeys(deps, renamed), profileImageOf(next)),
+        bio: next.bio ?? null, gender: next.gender ?? null, date_of_birth: next.date_of_birth ?? null, timezone: next.timezone ?? null,
+      }
+    }, { auth: 'active', body: ProfileBody })
+
+    .post('/api/v1/auths/update/timezone', ({ principal, body }) => {
+      const zone = body.timezone.trim()
+      if (!isTimeZone(zone)) throw new HttpError(400, 'invalid_timezone', 'That is not a known time zone.')
+      // note: the web page sends this on every load; an unchanged zone is not written again.
+      if (preferencesOf(principal.user.id).timezone !== zone) update(principal.user.id, { timezone: zone })
+      return { status: true }
+    }, { auth: 'active', body: TimezoneBody })
+}
