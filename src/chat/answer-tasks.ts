@@ -48,6 +48,17 @@ export class AnswerTasks {
     return stopped
   }
 
+  /** The ids of every task of the user. */
+  listTaskIdsOfUser(userId: UserId): string[] {
+    return [...this.#entries.values()].filter((entry) => entry.userId === userId).map((entry) => entry.id)
+  }
+
+  /** Of `chatIds`, those where the user has an answer running. */
+  findActiveChats(userId: UserId, chatIds: readonly string[]): string[] {
+    const active = new Set([...this.#entries.values()].filter((entry) => entry.userId === userId).map((entry) => entry.chatId as string))
+    return chatIds.filter((chatId) => active.has(chatId))
+  }
+
   /** The ids of the user's tasks running in the chat. */
   listTaskIds(userId: UserId, chatId: ChatId): string[] {
     return [...this.#entries.values()].filter((entry) => entry.userId === userId && entry.chatId === chatId).map((entry) => entry.id)

@@ -32,6 +32,11 @@ export class SocketHub<Socket extends HubSocket = HubSocket> {
     return [...(this.#byUser.get(userId) ?? [])]
   }
 
+  /** The users with at least one socket open. */
+  connectedUserIds(): UserId[] {
+    return [...this.#byUser.keys()]
+  }
+
   /** Sends one frame, serialised once, to every socket of the user. */
   publish(userId: UserId, frame: object): void {
     const text = JSON.stringify(frame)

@@ -35,6 +35,8 @@ export function createChatShareRepo(db: Database, keys: DataKeyRepo, now: () => 
     'INSERT INTO chat_share (id, chat_seq, snapshot, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
   const update = db.query<void, [Uint8Array, number, string]>('UPDATE chat_share SET snapshot = ?, updated_at = ? WHERE id = ?')
   const remove = db.query<void, [number]>('DELETE FROM chat_share WHERE chat_seq = ?')
+  const selectOfOwner = db.query<{ id: string; chat_id: string }, [string, number, number]>(
+    'SELECT s.id, c.id AS chat_id FROM chat_share s JOIN chat c ON c.seq = s.chat_seq WHERE c.user_id = ? ORDER BY s.updated_at DESC, s.id LIMIT ? OFFSET ?')
 
   const seal = (id: string, snapshot: ChatTree) => shareTable.sealColumn('snapshot', id, snapshot, keys.keysForOwner(SYSTEM_OWNER))!
 
@@ -70,6 +72,11 @@ export function createChatShareRepo(db: Database, keys: DataKeyRepo, now: () => 
       if (row === null) return null
       const snapshot = shareTable.openColumn('snapshot', row.id, row.snapshot, keys.keysForOwner(SYSTEM_OWNER)) as ChatTree
       return { id, chatId: row.chat_id as ChatId, snapshot, createdAt: row.created_at, updatedAt: row.updated_at }
+    },
+
+    /** The owner's shares (share id and chat id), the most recently shared first. */
+    listSharesOfOwner(owner: UserId, page: { limit: number; offset: number }): { id: ShareId; chatId: ChatId }[] {
+      return selectOfOwner.all(owner, page.limit, page.offset).map((row) => ({ id: row.id as ShareId, chatId: row.chat_id as ChatId }))
     },
 
     /** Revokes the share of the owner's chat; false when it had none (or is not theirs). */

@@ -38,15 +38,19 @@ import { chatShareRoutes } from './routes/chat-shares.ts'
 import { chatTagRoutes } from './routes/chat-tags.ts'
 import { chatRoutes } from './routes/chats.ts'
 import { folderRoutes } from './routes/folders.ts'
+import { groupRoutes } from './routes/groups.ts'
 import { healthRoutes } from './routes/health.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
+import { presenceRoutes } from './routes/presence.ts'
 import { serverInfoRoutes } from './routes/server-info.ts'
 import { singleUserRoutes } from './routes/single-user.ts'
+import { taskStatusRoutes } from './routes/task-status.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
 import { userSettingsRoutes } from './routes/user-settings.ts'
 import { userRoutes } from './routes/users.ts'
+import { workspaceListRoutes } from './routes/workspace-lists.ts'
 
 /** Everything the HTTP layer needs, built once by cli/serve.ts (tests build their own). */
 export type Deps = {
@@ -103,6 +107,8 @@ export function createApp(deps: Deps) {
     .use(userSettingsRoutes(auth, deps.config.trustedProxies))
     .use(adminConfigRoutes(auth, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
+    .use(groupRoutes(auth, deps.config.trustedProxies))
+    .use(presenceRoutes(auth, deps.config.trustedProxies, hub))
     .use(serverInfoRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatExportRoutes(auth, deps.config))
@@ -111,10 +117,12 @@ export function createApp(deps: Deps) {
     .use(chatTagRoutes(auth, deps.config.trustedProxies))
     .use(chatShareRoutes(auth, deps.config))
     .use(folderRoutes(auth, deps.config.trustedProxies))
+    .use(workspaceListRoutes(auth, deps.config.trustedProxies))
     .use(adminKeyRoutes(auth, deps.config, lifecycle))
     .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
     .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))
     .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
+    .use(taskStatusRoutes(auth, deps.config.trustedProxies, tasks))
     .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
     .use(staticAssets())
 }

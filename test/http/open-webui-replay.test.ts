@@ -26,7 +26,8 @@ const MODEL = 'qwen2.5:0.5b'
 
 const ollama = await startFakeOllama()
 afterAll(() => ollama.stop())
-const { app } = startTestApp({ OLLAMA_BASE_URL: ollama.url, ENABLE_COMMUNITY_SHARING: 'true' })
+// note: sharing and the admin export are Open WebUI's defaults and Enclave's opt-ins; both are on here.
+const { app } = startTestApp({ OLLAMA_BASE_URL: ollama.url, ENABLE_COMMUNITY_SHARING: 'true', ENABLE_ADMIN_EXPORT: 'true' })
 const { ada, bob } = await signUpAdminAndUser(app)
 let counter = 0
 
@@ -67,9 +68,10 @@ function shapeOf(body: unknown): Shape {
 
 /** Sends one client call; answers null when it matches Open WebUI, else what was wrong. */
 export async function replay(endpoint: Endpoint): Promise<string | null> {
-  const acting = endpoint.fresh_session || endpoint.path.includes('{victim_id}') ? await throwaway() : null
+  const namesVictim = JSON.stringify(endpoint).includes('{victim_id}')
+  const acting = endpoint.fresh_session || namesVictim ? await throwaway() : null
   const token = endpoint.as === 'anon' ? null : endpoint.as === 'admin' ? ada.token : (acting?.token ?? bob.token)
-  const victim = endpoint.path.includes('{victim_id}') ? acting : null
+  const victim = namesVictim ? acting : null
   const ids = {
     ...(await world(endpoint.as === 'admin' ? ada.token : (acting?.token ?? bob.token))),
     model: MODEL, model_copy: `${MODEL}-copy-${counter}`, task_id: crypto.randomUUID(), ollama_url: ollama.url, n: String(++counter),

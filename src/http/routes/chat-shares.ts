@@ -43,6 +43,16 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
 
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, config.trustedProxies))
+    // note: Open WebUI's "shared chats" list (settings), 60 a page: the chat's id and title with its link's id.
+    .get('/shared', ({ principal, query }) => {
+      refuseUnlessEnabled()
+      const size = 60
+      return chatShares.listSharesOfOwner(principal.user.id, { limit: size, offset: ((query.page ?? 1) - 1) * size }).flatMap((share) => {
+        const chat = chats.findChatForUser(principal.user.id, share.chatId)
+        return chat === null ? [] : [{ id: chat.id, title: chat.title, share_id: share.id, updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt) }]
+      })
+    }, { auth: 'active', query: t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: true }) })
+
     .post('/:id/share', ({ principal, params }) => {
       refuseUnlessEnabled()
       const owner = principal.user.id

@@ -76,6 +76,12 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       return { ...page, users: page.users.map((user) => ({ ...user, group_ids: deps.store.groups.listGroupsOfUser(user.id).map((group) => group.id) })) }
     }, { auth: 'admin', query: ListQuery })
 
+    // note: every user at once (Open WebUI's getAllUsers, for pickers in the admin pages).
+    .get('/all', () => {
+      const all = findUsers({})
+      return { users: all, total: all.length }
+    }, { auth: 'admin' })
+
     // note: Open WebUI lets every active user search (to share with them); only an admin sees emails and roles.
     .get('/search', ({ query, principal }) => {
       const found = pageOf(findUsers(query), query)
