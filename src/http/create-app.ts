@@ -40,6 +40,7 @@ import { chatRoutes } from './routes/chats.ts'
 import { folderRoutes } from './routes/folders.ts'
 import { groupRoutes } from './routes/groups.ts'
 import { healthRoutes } from './routes/health.ts'
+import { interfaceConfigRoutes } from './routes/interface-config.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
@@ -110,6 +111,7 @@ export function createApp(deps: Deps) {
     .use(groupRoutes(auth, deps.config.trustedProxies))
     .use(presenceRoutes(auth, deps.config.trustedProxies, hub))
     .use(serverInfoRoutes(auth, deps.config.trustedProxies))
+    .use(interfaceConfigRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatExportRoutes(auth, deps.config))
     .use(chatRoutes(auth, deps.config.trustedProxies, hub))

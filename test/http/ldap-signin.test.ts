@@ -260,9 +260,9 @@ describe('refusals', () => {
     expect(res.headers.get('set-cookie')).toBeNull()
   })
 
-  test('LDAP off: 403 ldap_disabled, and /api/config says so', async () => {
+  test('LDAP off: 400 ldap_disabled (as Open WebUI), and /api/config says so', async () => {
     const { app } = startLdapApp({})
-    expect(await ldapSignIn(app, 'bob', 'x')).toMatchObject({ status: 403, body: { code: 'ldap_disabled' } })
+    expect(await ldapSignIn(app, 'bob', 'x')).toMatchObject({ status: 400, body: { code: 'ldap_disabled' } })
     const config = (await (await app.handle(req('GET', '/api/config'))).json()) as Record<string, unknown>
     expect((config.features as Record<string, unknown>).enable_ldap).toBe(false)
     expect(config).not.toHaveProperty('ldap')

@@ -70,7 +70,7 @@ export const ldapAuthRoutes = (deps: AuthDeps, runtime: RuntimeLdap, log: Logger
         switch (result.reason) {
           case 'invalid_credentials': throw new HttpError(400, 'invalid_credentials', 'The username or password provided is incorrect.')
           case 'password_auth_disabled': throw new HttpError(403, 'password_auth_disabled', 'Password sign-in is turned off on this server.')
-          case 'ldap_disabled': throw new HttpError(403, 'ldap_disabled', 'LDAP sign-in is not enabled on this server.')
+          case 'ldap_disabled': throw new HttpError(400, 'ldap_disabled', 'LDAP sign-in is not enabled on this server.')
           case 'no_email': throw new HttpError(400, 'ldap_no_email', 'Your directory entry has no valid email address; ask your directory administrator.')
           case 'email_taken': throw new HttpError(409, 'email_taken', 'An account with your directory email address already exists here; ask an administrator.')
           case 'setup_token_required': throw new HttpError(403, 'setup_token_required', 'This server has no administrator yet: create the first account with the setup token shown on the server console (also in DATA_DIR/.setup_token), or set LDAP_ADMIN_GROUPS.')

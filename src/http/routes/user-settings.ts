@@ -48,6 +48,8 @@ const isTimeZone = (zone: string) => {
   }
 }
 
+/** JSON `null` (Elysia would send an empty body for a returned null, which neither client can parse). */
+const jsonOrNull = (value: unknown) => (value ?? new Response('null', { headers: { 'content-type': 'application/json' } }))
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 const checkSize = (value: unknown) => {
@@ -69,7 +71,7 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
     // note: null for an account that never saved settings, as Open WebUI answers; both clients expect it.
-    .get('/api/v1/users/user/settings', ({ principal }) => preferencesOf(principal.user.id).settings ?? null, { auth: 'active' })
+    .get('/api/v1/users/user/settings', ({ principal }) => jsonOrNull(preferencesOf(principal.user.id).settings), { auth: 'active' })
 
     .post('/api/v1/users/user/settings/update', ({ principal, body }) => {
       checkSize(body)
@@ -82,7 +84,7 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       return update(principal.user.id, { settings: body }).settings
     }, { auth: 'active', body: JsonObject })
 
-    .get('/api/v1/users/user/info', ({ principal }) => preferencesOf(principal.user.id).info ?? null, { auth: 'active' })
+    .get('/api/v1/users/user/info', ({ principal }) => jsonOrNull(preferencesOf(principal.user.id).info), { auth: 'active' })
 
     .post('/api/v1/users/user/info/update', ({ principal, body }) => {
       checkSize(body)
