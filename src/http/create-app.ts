@@ -17,6 +17,7 @@ import { staticAssets } from './assets.ts'
 import { createChatCompletionStore } from './compat/chat-completion-store.ts'
 import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
 import { openAiRoutes } from './compat/openai.ts'
+import { taskCompletionRoutes } from './compat/task-completions.ts'
 import { taskRoutes } from './compat/task-routes.ts'
 import { httpErrors } from './http-error.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
@@ -125,6 +126,7 @@ export function createApp(deps: Deps) {
     .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))
     .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
     .use(taskStatusRoutes(auth, deps.config.trustedProxies, tasks))
+    .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat))
     .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
     .use(staticAssets())
 }
