@@ -41,7 +41,7 @@ import { chatRoutes } from './routes/chats.ts'
 import { folderRoutes } from './routes/folders.ts'
 import { groupRoutes } from './routes/groups.ts'
 import { healthRoutes } from './routes/health.ts'
-import { interfaceConfigRoutes } from './routes/interface-config.ts'
+import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
@@ -100,7 +100,7 @@ export function createApp(deps: Deps) {
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
     .use(jsonBodies())
     .use(healthRoutes())
-    .use(appConfigRoutes(deps.config, auth, ldap, { hasNoUsers: () => deps.store.users.countUsers() === 0, findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null }))
+    .use(appConfigRoutes(deps.config, auth, ldap, { hasNoUsers: () => deps.store.users.countUsers() === 0, findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null }, interfaceDefaultsFor(auth)))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
     .use(singleUserRoutes(auth, deps.config.trustedProxies))
     .use(accountClaimRoutes(auth, deps.config.trustedProxies))

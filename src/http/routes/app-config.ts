@@ -16,9 +16,10 @@ export type AccountState = {
  * the first one, the administrator, even where sign-up is off. `account_claim` (Enclave's own; Open
  * WebUI clients ignore it) says the only admin has no password yet, so the page offers to set it.
  * Sign-up, API keys and LDAP are read from the runtime settings (an admin may change them without a restart).
+ * An active signed-in caller also gets `default_models` and `default_prompt_suggestions` (routes/interface-config.ts).
  */
-export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthConfig }, ldap: RuntimeLdap, accounts: AccountState) =>
-  new Elysia().get('/api/config', () => ({
+export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthConfig }, ldap: RuntimeLdap, accounts: AccountState, forSignedIn: (request: Request) => object = () => ({})) =>
+  new Elysia().get('/api/config', ({ request }) => ({
     status: true,
     name: config.name,
     version: VERSION,
@@ -39,6 +40,8 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
     // note: the sign-in page draws its LDAP form from exactly this shape.
     ...(ldap.current() !== null && config.auth.enablePasswordAuth ? { ldap: { label: ldap.current()!.label } } : {}),
     ...claimOf(accounts.findClaimableEmail()),
+    // note: as Open WebUI, a signed-in (active) caller also gets the admin's interface defaults.
+    ...forSignedIn(request),
   }))
 
 const claimOf = (email: string | null) => (email === null ? {} : { account_claim: { email } })

@@ -8,6 +8,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
+import { authenticate, findCredential } from '../../auth/authenticate.ts'
 import type { AddressList } from '../../config/network.ts'
 import type { SettingsRepo } from '../../db/settings.ts'
 import { resolveClientAddress } from '../client-address.ts'
@@ -36,6 +37,13 @@ export const readModelsConfig = (settings: SettingsRepo): ModelsConfig =>
 /** The stored prompt suggestions (none set: none). */
 export const readPromptSuggestions = (settings: SettingsRepo): PromptSuggestion[] =>
   (settings.readSetting(SUGGESTIONS_SETTING) as PromptSuggestion[] | null) ?? []
+
+/** What /api/config adds for an active signed-in caller: the model a new chat starts with, and the suggestions. */
+export const interfaceDefaultsFor = (deps: AuthDeps) => (request: Request): object => {
+  const found = authenticate(deps, findCredential(request.headers), '/api/config')
+  if (!found.ok || found.principal.user.role === 'pending') return {}
+  return { default_models: readModelsConfig(deps.store.settings).DEFAULT_MODELS, default_prompt_suggestions: readPromptSuggestions(deps.store.settings) }
+}
 
 export const interfaceConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   const { settings } = deps.store
