@@ -11,8 +11,10 @@ import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
 import { staticAssets } from './assets.ts'
+import { ollamaAdminRoutes } from './compat/ollama-admin.ts'
 import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
 import { openAiRoutes } from './compat/openai.ts'
+import { openAiEmbeddingRoutes } from './compat/openai-embeddings.ts'
 import { httpErrors } from './http-error.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
@@ -88,7 +90,9 @@ export function createApp(deps: Deps) {
     .use(adminKeyRoutes(auth, deps.config, lifecycle))
     .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
     .use(openAiRoutes(auth, deps.config.trustedProxies, connections))
+    .use(openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections))
     .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
+    .use(ollamaAdminRoutes(auth, deps.config.trustedProxies, connections))
     .use(staticAssets())
 }
 
