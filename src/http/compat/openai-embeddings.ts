@@ -18,7 +18,7 @@ import { OpenAiError } from './openai-shapes.ts'
 const Text = t.String({ maxLength: 1_000_000 })
 const EmbeddingBody = t.Object({
   model: t.String({ minLength: 1, maxLength: 200 }),
-  input: t.Union([Text, t.Array(t.Union([Text, t.Array(t.Number())]), { minItems: 1, maxItems: 2048 }), t.Array(t.Number())]),
+  input: t.Union([Text, t.Array(t.Union([Text, t.Array(t.Number())]), { minItems: 1, maxItems: 2048 }), t.Array(t.Number(), { minItems: 1 })]),
   encoding_format: t.Optional(t.Union([t.Literal('float'), t.Literal('base64')])),
   dimensions: t.Optional(t.Integer({ minimum: 1, maximum: 65_536 })),
   user: t.Optional(t.String({ maxLength: 256 })),
