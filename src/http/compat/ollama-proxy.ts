@@ -176,10 +176,16 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     }
   }
   const firstConnection = async () => [0]
+  /** The connection at `index` alone; 404 when there is none. */
+  const onlyConnection = (index: number) => {
+    if (connections.listUrls().urls[index] === undefined) throw new OllamaShapedError(404, 'connection_not_found', 'There is no Ollama connection with that index.')
+    return [index]
+  }
 
   const ollamaApi = new Elysia({ prefix: '/ollama/api' })
     .use(requireAuth(deps, trustedProxies))
     .get('/version', (asked) => forward(allIndexes(), 'GET', '/api/version', null, watch(asked, 'active')), { auth: 'active' })
+    .get('/version/:index', (asked) => forward(onlyConnection(asked.params.index), 'GET', '/api/version', null, watch(asked, 'active')), { auth: 'active', params: IndexParams })
     .get('/tags', async () => ({ models: (await connections.listModels()).models.map(({ entry }) => tagsEntry(entry)) }), { auth: 'active' })
     .get('/ps', async ({ request }) => {
       const answers = await Promise.all(allIndexes().map((index) =>
@@ -196,7 +202,7 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     .post('/create', manage('POST', '/api/create', firstConnection), { auth: 'admin', body: ModelBody })
     .post('/copy', manage('POST', '/api/copy', (body) => holders({ model: body.source })), { auth: 'admin', body: CopyBody })
     .delete('/delete', manage('DELETE', '/api/delete', holders), { auth: 'admin', body: ModelBody })
-    .post('/pull/:index', (asked) => manage('POST', '/api/pull', async () => [asked.params.index])(asked), { auth: 'admin', body: ModelBody, params: IndexParams })
+    .post('/pull/:index', (asked) => manage('POST', '/api/pull', async () => onlyConnection(asked.params.index))(asked), { auth: 'admin', body: ModelBody, params: IndexParams })
 
   // note: Ollama's OpenAI-compatible API, passed through as it is (tools, JSON mode, streams included).
   const openAiApi = new Elysia({ prefix: '/ollama/v1' })
