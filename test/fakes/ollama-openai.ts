@@ -9,7 +9,6 @@ import { chatReply, embedReply, generateReply, type FakeMessage, type FakeModel 
 
 type Json = Record<string, unknown>
 const isJson = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
-const encoder = new TextEncoder()
 
 /** An error as Ollama's /v1 writes it. */
 export function openAiError(status: number, message: string, type = 'invalid_request_error'): Response {
@@ -54,17 +53,19 @@ function toolCallsOf(message: Json, withIndex: boolean): Json[] | null {
   })
 }
 
-function sse(events: Json[]): Response {
-  const text = events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('') + 'data: [DONE]\n\n'
-  return new Response(encoder.encode(text), { headers: { 'content-type': 'text/event-stream' } })
+/** A streamed answer: the Server-Sent Events to write, each a `data:` line, the last one `[DONE]`. */
+export type SseEvents = { sse: string[] }
+
+function sse(events: Json[]): SseEvents {
+  return { sse: [...events.map((event) => `data: ${JSON.stringify(event)}\n\n`), 'data: [DONE]\n\n'] }
 }
 
 /** POST /v1/chat/completions for a model the stand-in has. */
-export function v1ChatCompletion(model: string, body: Json): Response {
+export function v1ChatCompletion(model: string, body: Json, chunkCount: number | null): Response | SseEvents {
   const isStreamed = body.stream === true
   const tools = Array.isArray(body.tools) ? body.tools : undefined
   const format = formatOf(body)
-  const lines = chatReply(model, messagesOf(body.messages), null, isStreamed, null, { ...(tools ? { tools } : {}), ...(format === undefined ? {} : { format }) })
+  const lines = chatReply(model, messagesOf(body.messages), chunkCount, isStreamed, null, { ...(tools ? { tools } : {}), ...(format === undefined ? {} : { format }) })
   const head = { id: `chatcmpl-${Math.floor(Math.random() * 1000)}`, created: Math.floor(Date.now() / 1000), model, system_fingerprint: 'fp_ollama' }
   const final = lines.at(-1)!
   const calls = lines.flatMap((line) => (isJson(line.message) ? toolCallsOf(line.message, isStreamed) ?? [] : []))
@@ -88,7 +89,7 @@ export function v1ChatCompletion(model: string, body: Json): Response {
 }
 
 /** POST /v1/completions for a model the stand-in has. */
-export function v1Completion(model: string, body: Json): Response {
+export function v1Completion(model: string, body: Json): Response | SseEvents {
   const prompt = typeof body.prompt === 'string' ? body.prompt : ''
   const isStreamed = body.stream === true
   const lines = generateReply(model, prompt, null, isStreamed)
