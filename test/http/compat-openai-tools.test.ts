@@ -133,7 +133,7 @@ describe('failures on OpenAI paths are OpenAI-shaped', () => {
     expect(((await waiting.json()) as { error: { type: string } }).error.type).toBe('permission_error')
   })
 
-  test.each(paths)('%s: an unknown model is 404 model_not_found; a body that is not JSON is a 400 in OpenAI's shape', async (path) => {
+  test.each(paths)('%s: an unknown model is 404 model_not_found; a body that is not JSON is a 400 in OpenAI\'s shape', async (path) => {
     const missing = await post(path, { ...bodyFor(path), model: 'nope:1b' })
     expect(missing.status).toBe(404)
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('model_not_found')
