@@ -4,52 +4,31 @@
  * bindTools; the AI SDK (`@ai-sdk/openai-compatible` at /api and /ollama/v1, `ollama-ai-provider-v2`
  * at /ollama/api) with generateText, streamText, tools and embeddings. One binary for the file.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
 import { ChatOllama, OllamaEmbeddings } from '@langchain/ollama'
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai'
 import { embedMany, generateText, jsonSchema, streamText, tool, type EmbeddingModel, type LanguageModel } from 'ai'
 import { createOllama } from 'ollama-ai-provider-v2'
-import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
-import { startBinary, tempDirsRemovedAfterAll, type RunningBinary } from '../helpers/binary.ts'
+import { binaryWithAdmin } from '../helpers/binary-clients.ts'
 
-const tempDir = tempDirsRemovedAfterAll()
+const binary = binaryWithAdmin()
 const MODEL = 'qwen2.5:0.5b'
-const PASSWORD = 'binary framework password 81fd'
 const WEATHER_SCHEMA = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } as const
-
-let fake: FakeOllama
-let server: RunningBinary
-let token: string
-
-beforeAll(async () => {
-  fake = await startFakeOllama()
-  server = await startBinary({ cwd: tempDir(), env: { OLLAMA_BASE_URL: fake.url } })
-  const signup = await fetch(`${server.url}/api/v1/auths/signup`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Ada', email: 'ada@example.com', password: PASSWORD }),
-  })
-  expect(signup.status).toBe(200)
-  token = ((await signup.json()) as { token: string }).token
-})
-
-afterAll(async () => {
-  await server?.stop()
-  await fake?.stop()
-})
 
 type LangChainClients = { chat: () => ChatOpenAI | ChatOllama; embeddings: () => OpenAIEmbeddings | OllamaEmbeddings }
 const langChainAt: [string, () => LangChainClients][] = [
   ['@langchain/openai at /api/v1', () => ({
-    chat: () => new ChatOpenAI({ model: MODEL, apiKey: token, configuration: { baseURL: `${server.url}/api/v1` }, maxRetries: 0 }),
-    embeddings: () => new OpenAIEmbeddings({ model: MODEL, apiKey: token, configuration: { baseURL: `${server.url}/api/v1` }, maxRetries: 0 }),
+    chat: () => new ChatOpenAI({ model: MODEL, apiKey: binary.token, configuration: { baseURL: `${binary.url}/api/v1` }, maxRetries: 0 }),
+    embeddings: () => new OpenAIEmbeddings({ model: MODEL, apiKey: binary.token, configuration: { baseURL: `${binary.url}/api/v1` }, maxRetries: 0 }),
   })],
   ['@langchain/openai at /ollama/v1', () => ({
-    chat: () => new ChatOpenAI({ model: MODEL, apiKey: token, configuration: { baseURL: `${server.url}/ollama/v1` }, maxRetries: 0 }),
-    embeddings: () => new OpenAIEmbeddings({ model: MODEL, apiKey: token, configuration: { baseURL: `${server.url}/ollama/v1` }, maxRetries: 0 }),
+    chat: () => new ChatOpenAI({ model: MODEL, apiKey: binary.token, configuration: { baseURL: `${binary.url}/ollama/v1` }, maxRetries: 0 }),
+    embeddings: () => new OpenAIEmbeddings({ model: MODEL, apiKey: binary.token, configuration: { baseURL: `${binary.url}/ollama/v1` }, maxRetries: 0 }),
   })],
   ['@langchain/ollama at /ollama', () => ({
-    chat: () => new ChatOllama({ model: MODEL, baseUrl: `${server.url}/ollama`, headers: { authorization: `Bearer ${token}` } }),
-    embeddings: () => new OllamaEmbeddings({ model: MODEL, baseUrl: `${server.url}/ollama`, headers: { authorization: `Bearer ${token}` } }),
+    chat: () => new ChatOllama({ model: MODEL, baseUrl: `${binary.url}/ollama`, headers: { authorization: `Bearer ${binary.token}` } }),
+    embeddings: () => new OllamaEmbeddings({ model: MODEL, baseUrl: `${binary.url}/ollama`, headers: { authorization: `Bearer ${binary.token}` } }),
   })],
 ]
 
@@ -78,15 +57,15 @@ describe.each(langChainAt)('%s', (_, clients) => {
 
 const aiSdkAt: [string, () => { model: LanguageModel; embedder: EmbeddingModel }][] = [
   ['@ai-sdk/openai-compatible at /api', () => {
-    const provider = createOpenAICompatible({ name: 'enclave', baseURL: `${server.url}/api`, apiKey: token })
+    const provider = createOpenAICompatible({ name: 'enclave', baseURL: `${binary.url}/api`, apiKey: binary.token })
     return { model: provider.chatModel(MODEL), embedder: provider.textEmbeddingModel(MODEL) }
   }],
   ['@ai-sdk/openai-compatible at /ollama/v1', () => {
-    const provider = createOpenAICompatible({ name: 'enclave', baseURL: `${server.url}/ollama/v1`, apiKey: token })
+    const provider = createOpenAICompatible({ name: 'enclave', baseURL: `${binary.url}/ollama/v1`, apiKey: binary.token })
     return { model: provider.chatModel(MODEL), embedder: provider.textEmbeddingModel(MODEL) }
   }],
   ['ollama-ai-provider-v2 at /ollama/api', () => {
-    const provider = createOllama({ baseURL: `${server.url}/ollama/api`, headers: { authorization: `Bearer ${token}` } })
+    const provider = createOllama({ baseURL: `${binary.url}/ollama/api`, headers: { authorization: `Bearer ${binary.token}` } })
     return { model: provider(MODEL), embedder: provider.textEmbeddingModel(MODEL) }
   }],
 ]

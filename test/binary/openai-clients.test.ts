@@ -3,15 +3,13 @@
  * would try (/api, /api/v1, /ollama/v1): models, a completion, a stream, embeddings, a tool-call
  * round trip and JSON mode; and the official `ollama` client at /ollama. One binary for the file.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { Ollama } from 'ollama'
 import OpenAI from 'openai'
-import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
-import { startBinary, tempDirsRemovedAfterAll, type RunningBinary } from '../helpers/binary.ts'
+import { binaryWithAdmin } from '../helpers/binary-clients.ts'
 
-const tempDir = tempDirsRemovedAfterAll()
+const binary = binaryWithAdmin()
 const MODEL = 'qwen2.5:0.5b'
-const PASSWORD = 'binary client password 3c7e'
 const WEATHER_TOOL = {
   type: 'function' as const,
   function: {
@@ -20,26 +18,7 @@ const WEATHER_TOOL = {
   },
 }
 
-let fake: FakeOllama
-let server: RunningBinary
-let token: string
-
-beforeAll(async () => {
-  fake = await startFakeOllama()
-  server = await startBinary({ cwd: tempDir(), env: { OLLAMA_BASE_URL: fake.url } })
-  const signup = await fetch(`${server.url}/api/v1/auths/signup`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Ada', email: 'ada@example.com', password: PASSWORD }),
-  })
-  expect(signup.status).toBe(200)
-  token = ((await signup.json()) as { token: string }).token
-})
-
-afterAll(async () => {
-  await server?.stop()
-  await fake?.stop()
-})
-
-const openAiAt = (path: string, apiKey = token) => new OpenAI({ baseURL: server.url + path, apiKey, maxRetries: 0 })
+const openAiAt = (path: string, apiKey = binary.token) => new OpenAI({ baseURL: binary.url + path, apiKey, maxRetries: 0 })
 
 describe.each(['/api', '/api/v1', '/ollama/v1'])('openai at %s', (path) => {
   test('models.list() names the models', async () => {
@@ -112,7 +91,7 @@ describe.each(['/api', '/api/v1', '/ollama/v1'])('openai at %s', (path) => {
 })
 
 describe('ollama at /ollama', () => {
-  const client = () => new Ollama({ host: `${server.url}/ollama`, headers: { authorization: `Bearer ${token}` } })
+  const client = () => new Ollama({ host: `${binary.url}/ollama`, headers: { authorization: `Bearer ${binary.token}` } })
 
   test('list, chat, a stream, embed and a tool call', async () => {
     const ollama = client()
@@ -130,7 +109,7 @@ describe('ollama at /ollama', () => {
   })
 
   test('GET /ollama/ says Ollama is running', async () => {
-    const res = await fetch(`${server.url}/ollama/`)
+    const res = await fetch(`${binary.url}/ollama/`)
     expect(res.status).toBe(200)
     expect(await res.text()).toBe('Ollama is running')
   })
