@@ -16,8 +16,8 @@ export type ChatStats = {
   evalDurationNs: number | null
 }
 
-/** A function the model asks to have called; `arguments` is an object, as Ollama sends it (not a JSON string). */
-export type ToolCall = { name: string; arguments: Record<string, unknown> }
+/** A function the model asks to have called; `arguments` is an object, as Ollama sends it (not a JSON string); `id` only from Ollama versions that send one. */
+export type ToolCall = { name: string; arguments: Record<string, unknown>; id?: string }
 
 /** `model` and `created_at` are checked on every chunk but not kept: nothing reads them. `toolCalls` is absent on text chunks. */
 type ChunkBase = { content: string; thinking: string | null; toolCalls?: ToolCall[] }
@@ -80,7 +80,8 @@ export function toChatChunk(value: unknown): ChatChunk {
 function toToolCall(value: unknown): ToolCall {
   const call = fieldsOf(value, 'tool call')
   const fn = fieldsOf(call.required('function', isRecord), 'tool call function')
-  return { name: fn.required('name', isString), arguments: fn.optional('arguments', isRecord) ?? {} }
+  const id = call.optional('id', isString)
+  return { name: fn.required('name', isString), arguments: fn.optional('arguments', isRecord) ?? {}, ...(id === null ? {} : { id }) }
 }
 
 /** The vectors /api/embed answers, one per input, and the tokens it read. */

@@ -287,6 +287,14 @@ describe('tools, format and embeddings', () => {
     expect(chunks.at(-1)!.done).toBe(true)
   })
 
+  test('a call id, which newer Ollama versions send, is kept', async () => {
+    const lines = '{"model":"m","created_at":"t","message":{"role":"assistant","content":"","tool_calls":[{"id":"call_abc","function":{"index":0,"name":"f","arguments":{"a":1}}}]},"done":false}\n'
+      + '{"model":"m","created_at":"t","message":{"role":"assistant","content":""},"done_reason":"stop","done":true}\n'
+    const answering: Fetch = async () => new Response(lines, { headers: { 'content-type': 'application/x-ndjson' } })
+    const chunks = await collect(clientFor(fake.url, answering).chat({ model: 'm', messages: question, signal: new AbortController().signal }))
+    expect(chunks[0]!.toolCalls).toEqual([{ id: 'call_abc', name: 'f', arguments: { a: 1 } }])
+  })
+
   test('no tools and no format leave both out of the request', async () => {
     await collect(clientFor().chat({ model: 'qwen2.5:0.5b', messages: question, tools: [], signal: new AbortController().signal }))
     expect(Object.keys(fake.requests[0]!.body as object).sort()).toEqual(['messages', 'model', 'stream'])

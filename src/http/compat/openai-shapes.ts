@@ -165,11 +165,11 @@ export function toOllamaOptions(body: CompletionRequest): ModelOptions {
 /** OpenAI's `finish_reason` for Ollama's `done_reason`; Ollama says `stop` after a tool call too. */
 export const finishReason = (doneReason: string | null, calledTools = false) => (calledTools ? 'tool_calls' : doneReason === 'length' ? 'length' : 'stop')
 
-/** OpenAI's `tool_calls` entries for Ollama's calls, numbered from `first`; ids are made here, as Ollama sends none. */
+/** OpenAI's `tool_calls` entries for Ollama's calls, numbered from `first`; an id is made here when Ollama sent none. */
 export function toOpenAiToolCalls(calls: readonly ToolCall[], first: number) {
   return calls.map((call, offset) => ({
     index: first + offset,
-    id: `call_${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`,
+    id: call.id ?? `call_${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`,
     type: 'function' as const,
     function: { name: call.name, arguments: JSON.stringify(call.arguments) },
   }))
