@@ -1,10 +1,11 @@
-/** Settings: theme, default model, password, API keys, and signing out here or everywhere. */
+/** Settings: theme, default model, new chats' system prompt and parameters, password, API keys, and signing out here or everywhere. */
 import { useEffect, useState } from 'preact/hooks'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { CopyButton } from './message-view.tsx'
 import { models } from './models.ts'
-import { defaultModel, theme, type Theme } from './preferences.ts'
+import { ChatSettingsForm } from './chat-settings.tsx'
+import { defaultChatSettings, defaultModel, theme, type Theme } from './preferences.ts'
 import { config, user } from './session.ts'
 import type { ApiKeyInfo } from './types.ts'
 
@@ -27,6 +28,16 @@ function ThemeSection() {
           {models.value.map((model) => <option value={model.id}>{model.name}</option>)}
         </select>
       </label>
+    </section>
+  )
+}
+
+function ChatDefaultsSection() {
+  return (
+    <section aria-labelledby="chat-defaults-heading">
+      <h2 id="chat-defaults-heading">New chats</h2>
+      <p class="muted">The system prompt and parameters each new chat starts with; a chat's own settings can change them after.</p>
+      <ChatSettingsForm settings={defaultChatSettings.value} idPrefix="defaults" saveLabel="Save defaults" onSave={(settings) => void (defaultChatSettings.value = settings)} />
     </section>
   )
 }
@@ -133,6 +144,7 @@ export function SettingsView({ onSignOut }: { onSignOut: (everywhere: boolean) =
       <h1 id="settings-heading">Settings</h1>
       <p class="muted">Signed in as {user.value?.name} ({user.value?.email}).</p>
       <ThemeSection />
+      <ChatDefaultsSection />
       <PasswordSection />
       {mayUseKeys && <ApiKeySection />}
       <section aria-labelledby="session-heading">

@@ -5,8 +5,9 @@
  * clients read. Tools and `response_format` go to Ollama as its `tools` and `format`; the calls
  * Ollama asks for come back as OpenAI's `tool_calls`, with ids made here.
  *
- * The request goes to the first connection that has the model; when it fails before its first
- * chunk, the next one is tried. A client that goes away (request.signal, or cancelling the stream)
+ * With `chat_id`, the answer is also stored into that chat of the caller as it streams
+ * (chat-completion-store.ts). The request goes to the first connection that has the model; when it
+ * fails before its first chunk, the next one is tried. A client that goes away (request.signal, or cancelling the stream)
  * aborts the request to Ollama, so Ollama stops generating; so does revoking the credential the
  * answer was asked with (auth/credential-watch.ts), which ends a stream with an error event (the
  * official client raises it as an APIError) and answers a whole completion 401.
@@ -18,6 +19,7 @@ import type { Connections } from '../../chat/connections.ts'
 import { OllamaError, type ChatChunk, type ChatRequest, type ToolCall } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
+import { failRecord, recordChunks, type ChatCompletionStore } from './chat-completion-store.ts'
 import {
   CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaFormat, toOllamaMessages, toOllamaOptions, toOllamaTools, toOpenAiToolCalls, usageOf,
   type CompletionRequest,
@@ -56,8 +58,11 @@ function toChatRequest(body: CompletionRequest): Omit<ChatRequest, 'signal'> {
   return { model: body.model, messages: toOllamaMessages(body.messages), options: toOllamaOptions(body), ...(tools ? { tools } : {}), ...(format === undefined ? {} : { format }) }
 }
 
-/** POST /api/chat/completions (and /api/v1/chat/completions) for active users and their API keys. */
-export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections) => {
+/**
+ * POST /api/chat/completions (and /api/v1/chat/completions) for active users and their API keys;
+ * with `store`, a request naming a chat has its answer stored there.
+ */
+export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, store: ChatCompletionStore | null = null) => {
   /** Starts the chat on each connection that has the model in turn, until one yields its first chunk. */
   async function startChat(request: ChatRequest): Promise<Started> {
     const targets = await connections.clientFor(request.model)
@@ -77,14 +82,20 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
 
   const completionsAt = (prefix: '/api' | '/api/v1') => new Elysia({ prefix })
     .use(requireAuth(deps, trustedProxies))
-    .post('/chat/completions', async ({ body, request, principal }) => {
+    .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
       const chatRequest = toChatRequest(body)
+      const record = store?.open(principal.user.id, body) ?? null
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
-      const started = await startChat({ ...chatRequest, signal: watch.signal }).catch((error: unknown) => {
+      const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
+      const asked = await startChat({ ...chatRequest, signal }).catch((error: unknown) => {
         watch.stop()
+        failRecord(record, error)
         throw watch.revoked.aborted ? revoked() : error
       })
+      const started = record === null ? asked : await recordChunks(record, asked)
+      // note: the task id lets the client stop the answer (POST /api/tasks/stop/{id}) or find it again (GET /api/tasks/chat/{chat_id}).
+      if (record !== null) set.headers['x-task-id'] = record.task.id
       const head = { id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`, created: Math.floor(deps.now() / 1000), model: body.model }
       if (body.stream !== true) {
         return completeAnswer(head, started).catch((error: unknown) => {
@@ -103,7 +114,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
           await chunks.return(undefined)
         },
       })
-      return new Response(stream, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } })
+      return new Response(stream, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...(record === null ? {} : { 'x-task-id': record.task.id }) } })
     }, { auth: 'active', body: CompletionBody })
   return new Elysia().use(completionsAt('/api')).use(completionsAt('/api/v1'))
 }
