@@ -20,7 +20,7 @@ let pending: Record<string, string>
 beforeAll(async () => {
   first = await startFakeOllama({ version: '0.12.6' })
   second = await startFakeOllama({ version: '0.13.0', models: [] })
-  started = startTestApp({ OLLAMA_BASE_URL: first.url, OLLAMA_TIMEOUT: '2', OLLAMA_IDLE_TIMEOUT: '2' })
+  started = startTestApp({ OLLAMA_BASE_URL: first.url, OLLAMA_TIMEOUT: '2', OLLAMA_IDLE_TIMEOUT: '2', MAX_REQUEST_BODY_SIZE: '1mb' })
   const { app } = started
   admin = bearer((await signUp(app, 'admin@example.com')).token)
   pending = bearer((await signUp(app, 'pending@example.com')).token)
@@ -86,6 +86,29 @@ describe('/ollama/config and /ollama/urls', () => {
     expect((await call(method, path, {}, body)).status).toBe(401)
     expect((await call(method, path, user, body)).status).toBe(403)
     expect((await call(method, path, pending, body)).status).toBe(403)
+  })
+})
+
+describe('refused before any route', () => {
+  test.each<[string, string, unknown]>([
+    ['POST', '/ollama/config/update', { OLLAMA_BASE_URLS: ['http://127.0.0.1:9'], OLLAMA_API_CONFIGS: {} }],
+    ['POST', '/ollama/urls/update', { urls: ['http://127.0.0.1:9'] }],
+    ['DELETE', '/ollama/api/delete/0', { name: 'qwen2.5:0.5b' }],
+    ['POST', '/ollama/v1/chat/completions', { model: 'qwen2.5:0.5b', messages: [{ role: 'user', content: 'x' }] }],
+    ['POST', '/api/v1/embeddings', { model: 'qwen2.5:0.5b', input: 'x' }],
+  ])('%s %s from another site is 403 and changes nothing', async (method, path, body) => {
+    const before = (await call('GET', '/ollama/config', admin)).text
+    const requests = first.requests.length + second.requests.length
+    const res = await started.app.handle(req(method, path, body, { ...admin, origin: 'https://evil.example' }))
+    expect(res.status).toBe(403)
+    expect((await call('GET', '/ollama/config', admin)).text).toBe(before)
+    expect(first.requests.length + second.requests.length).toBe(requests)
+  })
+
+  test.each(['/ollama/config/update', '/ollama/v1/chat/completions', '/api/embeddings'])('%s: a body that is not JSON is 415, one over MAX_REQUEST_BODY_SIZE 413', async (path) => {
+    expect((await started.app.handle(req('POST', path, 'urls=x', { ...admin, 'content-type': 'application/x-www-form-urlencoded' }))).status).toBe(415)
+    const huge = JSON.stringify({ model: 'qwen2.5:0.5b', input: 'x'.repeat(2 * 1024 * 1024) })
+    expect((await started.app.handle(req('POST', path, huge, { ...admin, 'content-type': 'application/json' }))).status).toBe(413)
   })
 })
 
