@@ -158,3 +158,16 @@ describe('failures on OpenAI paths are OpenAI-shaped', () => {
     expect(ollama.requests.length).toBe(before)
   })
 })
+
+test('API key restrictions hold on the new paths: a key limited to /api/v1/embeddings embeds and is refused elsewhere in OpenAI\'s shape', async () => {
+  const { app: keyed } = startTestApp({ OLLAMA_BASE_URL: ollama.url, ENABLE_API_KEYS: 'true', ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS: 'true', API_KEYS_ALLOWED_ENDPOINTS: '/api/v1/embeddings' })
+  const owner = await signUp(keyed, 'keys@example.com')
+  const created = await keyed.handle(req('POST', '/api/v1/auths/api_key', {}, bearer(owner.token)))
+  const key = bearer(((await created.json()) as { api_key: string }).api_key)
+  expect((await keyed.handle(req('POST', '/api/v1/embeddings', { model: MODEL, input: 'x' }, key))).status).toBe(200)
+  for (const path of ['/api/embeddings', '/api/v1/chat/completions', '/ollama/v1/chat/completions']) {
+    const refused = await keyed.handle(req('POST', path, path.endsWith('embeddings') ? { model: MODEL, input: 'x' } : ask('x'), key))
+    expect(refused.status).toBe(403)
+    expect(((await refused.json()) as { error: { type: string } }).error.type).toBe('permission_error')
+  }
+})
