@@ -61,7 +61,11 @@ export const ollamaAdminRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     const result = connections.replaceUrls(urls)
     if (!result.ok) throw new HttpError(400, 'invalid_connection_urls', `Expected ${result.expected}.`)
   }
-  const connectionAt = (index: number) => connections.connectionAt(index) ?? (() => { throw notFound() })()
+  const connectionAt = (index: number) => {
+    const found = connections.connectionAt(index)
+    if (found === null) throw notFound()
+    return found
+  }
   const ollamaFailure = (error: unknown) => {
     if (error instanceof OllamaError && error.reason === 'model_not_found') return new HttpError(404, 'model_not_found', 'Ollama has no model of that name.', { cause: error })
     if (error instanceof OllamaError) return new HttpError(502, 'ollama_failed', 'Ollama did not answer as expected.', { cause: error })
