@@ -15,8 +15,10 @@ import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
 import { staticAssets } from './assets.ts'
 import { createChatCompletionStore } from './compat/chat-completion-store.ts'
+import { ollamaAdminRoutes } from './compat/ollama-admin.ts'
 import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
 import { openAiRoutes } from './compat/openai.ts'
+import { openAiEmbeddingRoutes } from './compat/openai-embeddings.ts'
 import { taskRoutes } from './compat/task-routes.ts'
 import { httpErrors } from './http-error.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
@@ -115,7 +117,9 @@ export function createApp(deps: Deps) {
     .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
     .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))
     .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
+    .use(openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections))
     .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
+    .use(ollamaAdminRoutes(auth, deps.config.trustedProxies, connections))
     .use(staticAssets())
 }
 
