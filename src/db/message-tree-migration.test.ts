@@ -129,6 +129,22 @@ test('between the migration and the next start (a restored backup), verify still
   }
 })
 
+test("between the migration and the next start, verify names an old message's altered model", () => {
+  const { dataDir, masterKey } = schema5DataDir()
+  const db = openDatabase(join(dataDir, DATABASE_FILE))
+  try {
+    migrate(db)
+    const row = db.query<{ id: number; model: Uint8Array }, []>('SELECT id, model FROM message_legacy WHERE model IS NOT NULL LIMIT 1').get()!
+    const altered = new Uint8Array(row.model)
+    altered[20]! ^= 1
+    db.query('UPDATE message_legacy SET model = ? WHERE id = ?').run(altered, row.id)
+    const { key } = keyForNewDatabase(readMasterKeyMaterial(masterKey)!)
+    expect(verifySealedFields(db, createDataKeyRepo(db, key, Date.now)).failures).toEqual([{ table: 'message_legacy', column: 'model', rowId: String(row.id) }])
+  } finally {
+    closeDatabase(db)
+  }
+})
+
 test('after the upgrade, an old message moved to another chat of its owner does not open', () => {
   const { dataDir, masterKey, chats } = schema5DataDir()
   const store = openStore({ dataDir, masterKey, now: Date.now })
