@@ -18,7 +18,8 @@ export function renderConfigTable(): string {
     const variable: Variable<unknown> = entry
     const shown = variable.default === null ? '(unset)' : `\`${showValue(variable, variable.default)}\``
     const flag = variable.flag === undefined ? '' : `\`${variable.flag}\``
-    return `| \`${name}\` | ${shown} | ${flag} | ${variable.doc}${variable.secret ? ' Secret: never printed.' : ''} |`
+    const otherName = variable.otherName === undefined ? '' : ` Also read as \`${variable.otherName.name}\` (${variable.otherName.product}'s name).`
+    return `| \`${name}\` | ${shown} | ${flag} | ${variable.doc}${otherName}${variable.secret ? ' Secret: never printed.' : ''} |`
   })
   return ['| Variable | Default | Flag | Meaning |', '|---|---|---|---|', ...rows].join('\n')
 }

@@ -25,7 +25,8 @@ let generation = 0
 const listPath = (nextPage: number) => {
   const query = searchText.value.trim()
   if (query !== '') return `/api/v1/chats/search?text=${encodeURIComponent(query)}&page=${nextPage}`
-  return listMode.value === 'archived' ? `/api/v1/chats/archived?page=${nextPage}` : `/api/v1/chats/?page=${nextPage}`
+  // note: pinned chats are in the list too (the sidebar shows them on top and drops them below), and so are chats in folders, which this sidebar does not show.
+  return listMode.value === 'archived' ? `/api/v1/chats/archived?page=${nextPage}` : `/api/v1/chats/?page=${nextPage}&include_pinned=true&include_folders=true`
 }
 
 /** Starts the list again from its first page (after a mode or search change). */

@@ -1,15 +1,21 @@
 /**
- * The chat screen: the model picker, the messages (stored ones, then any answer streaming in), and
- * the message box. Regenerate, edit-and-resend and retry ask again from a user message.
+ * The chat screen: the model picker and chat settings, the messages (the path to the chat's
+ * selected leaf, then any answer streaming in), and the message box. Regenerate and retry ask for
+ * a new answer beside the earlier ones, edit sends a new version of a question; ‹ 2/3 › switches
+ * between versions. The chat keeps its id and URL throughout.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { Composer } from './composer.tsx'
+import { describeError } from './api.ts'
+import { ChatSettingsForm, summariseSettings } from './chat-settings.tsx'
 import {
-  askAgainFrom, chatError, chatLoading, lives, openChat, pendingSend, sendError, sendMessage, socketOpen, socketReconnecting, stopAnswer, type Live,
+  chatError, chatLoading, lives, newChatSettings, openChat, pendingSend, regenerate, saveChatSettings, sendError, sendMessage, showVersion, socketOpen,
+  socketReconnecting, stopAnswer, type Live, type OpenChat, type PendingSend,
 } from './conversation.ts'
+import { describeUsage, pathTo, siblingIdsOf, type MessageMap } from './message-tree.ts'
 import { CopyButton, Markdown, StreamingMarkdown } from './message-view.tsx'
 import { loadModels, models, modelsError, modelsLoaded, selectedModel } from './models.ts'
-import { lastModel } from './preferences.ts'
+import { defaultChatSettings, lastModel } from './preferences.ts'
 import { config } from './session.ts'
 import type { StoredMessage } from './types.ts'
 
@@ -34,20 +40,36 @@ function ModelPicker() {
   )
 }
 
-function UserMessage({ message, index, model, isBusy }: { message: { content: string }; index: number | null; model: string | null; isBusy: boolean }) {
+/** ‹ 2/3 ›: the message's versions (its siblings), when it has more than one. */
+function Versions({ messages, message, isBusy }: { messages: MessageMap; message: StoredMessage; isBusy: boolean }) {
+  const ids = siblingIdsOf(messages, message)
+  if (ids.length < 2) return null
+  const at = ids.indexOf(message.id)
+  return (
+    <span class="versions" role="group" aria-label="Versions">
+      <button type="button" class="icon" aria-label="Previous version" disabled={isBusy || at <= 0} onClick={() => showVersion(ids[at - 1]!)}>‹</button>
+      <span class="muted small">{at + 1}/{ids.length}</span>
+      <button type="button" class="icon" aria-label="Next version" disabled={isBusy || at >= ids.length - 1} onClick={() => showVersion(ids[at + 1]!)}>›</button>
+    </span>
+  )
+}
+
+function UserMessage({ message, messages, model, isBusy }: { message: StoredMessage | { content: string }; messages: MessageMap; model: string | null; isBusy: boolean }) {
   const [editing, setEditing] = useState(false)
   const [draft, setDraft] = useState(message.content)
-  if (editing && index !== null) {
+  const stored = 'id' in message ? message : null
+  if (editing && stored !== null) {
     return (
       <article class="message user editing" aria-label="Edit your message">
-        <label class="offscreen" for={`edit-${index}`}>Edit message</label>
-        <textarea id={`edit-${index}`} value={draft} rows={4} onInput={(event) => setDraft(event.currentTarget.value)}
+        <label class="offscreen" for={`edit-${stored.id}`}>Edit message</label>
+        <textarea id={`edit-${stored.id}`} value={draft} rows={4} onInput={(event) => setDraft(event.currentTarget.value)}
           onKeyDown={(event) => { if (event.key === 'Escape') setEditing(false) }} />
         <div class="row end">
           <button type="button" class="secondary" onClick={() => setEditing(false)}>Cancel</button>
           <button type="button" disabled={draft.trim() === '' || model === null || isBusy} onClick={() => {
             setEditing(false)
-            void askAgainFrom(index, draft.trim(), model!)
+            // note: the edited question is a new version beside the old one, under the same parent.
+            sendMessage(draft.trim(), model!, openChat.value?.id ?? null, stored.parentId)
           }}>Save and send</button>
         </div>
       </article>
@@ -57,18 +79,32 @@ function UserMessage({ message, index, model, isBusy }: { message: { content: st
     <article class="message user" aria-label="You said">
       <div class="bubble"><Markdown text={message.content} /></div>
       <div class="actions">
+        {stored !== null && <Versions messages={messages} message={stored} isBusy={isBusy} />}
         <CopyButton text={message.content} />
-        {index !== null && <button type="button" class="icon" disabled={isBusy} onClick={() => { setDraft(message.content); setEditing(true) }}>Edit</button>}
+        {stored !== null && <button type="button" class="icon" disabled={isBusy} onClick={() => { setDraft(message.content); setEditing(true) }}>Edit</button>}
       </div>
     </article>
   )
 }
 
-function AssistantMessage({ message, onRegenerate, isBusy }: { message: StoredMessage; onRegenerate: (() => void) | null; isBusy: boolean }) {
+/** How a stored answer ended, when not whole: stopped, failed, or cut off (the server stopped mid-answer). */
+function endingOf(message: StoredMessage): { status: 'cancelled' | 'error' | 'cut'; text: string } | null {
+  if (message.done !== false) return null
+  if (message.cancelled === true) return { status: 'cancelled', text: 'Stopped.' }
+  const error = message.error?.content
+  if (typeof error === 'string' && error !== '') return { status: 'error', text: error }
+  return { status: 'cut', text: 'This answer was cut off before it finished.' }
+}
+
+function AssistantMessage({ message, messages, onRegenerate, isBusy }: { message: StoredMessage; messages: MessageMap; onRegenerate: (() => void) | null; isBusy: boolean }) {
+  const ending = endingOf(message)
   return (
-    <article class="message assistant" aria-label={`Answer from ${message.model ?? 'the model'}`}>
+    <article class="message assistant" aria-label={`Answer from ${message.model ?? 'the model'}`} data-status={ending?.status}>
+      {message.model != null && <p class="model-name muted small" title={describeUsage(message.usage) ?? undefined}>{message.model}</p>}
       <Markdown text={message.content} />
+      {ending !== null && <p class={ending.status === 'error' ? 'alert inline ending' : 'muted ending'}>{ending.text}</p>}
       <div class="actions">
+        <Versions messages={messages} message={message} isBusy={isBusy} />
         <CopyButton text={message.content} />
         {onRegenerate !== null && <button type="button" class="icon" disabled={isBusy} onClick={onRegenerate}>Regenerate</button>}
       </div>
@@ -80,6 +116,7 @@ function LiveAnswer({ live, onRetry }: { live: Live; onRetry: (() => void) | nul
   const status = live.status.value
   return (
     <article class="message assistant" aria-label={`Answer from ${live.model}`} aria-busy={status === 'streaming'} data-live={status}>
+      <p class="model-name muted small">{live.model}</p>
       <StreamingMarkdown text={live.text} />
       {status === 'streaming' && live.text.value === '' && <p class="muted typing" role="status">Thinking…</p>}
       {status === 'cancelled' && <p class="muted">Stopped.</p>}
@@ -92,6 +129,42 @@ function LiveAnswer({ live, onRetry }: { live: Live; onRetry: (() => void) | nul
       {status !== 'streaming' && status !== 'error' && <div class="actions"><CopyButton text={live.text.value} /></div>}
     </article>
   )
+}
+
+/** The chat's system prompt and parameters: a summary when set, and the panel that edits them. */
+function ChatSettingsPanel({ chat }: { chat: OpenChat | null }) {
+  const [isOpen, setOpen] = useState(false)
+  const settings = chat?.settings ?? newChatSettings.value ?? defaultChatSettings.value
+  const summary = summariseSettings(settings)
+  return (
+    <>
+      {summary !== null && <span class="muted small settings-summary" title={settings.system ?? undefined}>{summary}</span>}
+      <button type="button" class="secondary small" aria-expanded={isOpen} aria-controls="chat-settings" onClick={() => setOpen(!isOpen)}>Chat settings</button>
+      {isOpen && (
+        <section id="chat-settings" class="chat-settings" aria-label="Chat settings">
+          <ChatSettingsForm key={chat?.id ?? 'new'} settings={settings} idPrefix="chat" saveLabel="Save chat settings" onSave={async (changed) => {
+            try {
+              await saveChatSettings(changed)
+            } catch (error) {
+              throw new Error(describeError(error))
+            }
+          }} />
+        </section>
+      )}
+    </>
+  )
+}
+
+/** What the chat shows: the stored path, and the question and answer of a turn under way. */
+function visibleTurn(chat: OpenChat | null, live: Live | null, pending: PendingSend | null): { path: StoredMessage[]; question: string | null } {
+  const messages = chat?.messages ?? {}
+  if (pending !== null) {
+    const after = pending.parentId === undefined ? chat?.currentId ?? null : pending.parentId
+    return { path: pathTo(messages, after), question: pending.content }
+  }
+  if (live !== null && messages[live.parentId] !== undefined) return { path: pathTo(messages, live.parentId), question: null }
+  if (live !== null && live.userContent !== null) return { path: pathTo(messages, live.afterId), question: live.userContent }
+  return { path: pathTo(messages, chat?.currentId ?? null), question: null }
 }
 
 /** Messages rendered at first, and added each time the reader scrolls to the top of a long chat. */
@@ -113,14 +186,15 @@ export function ChatView({ chatId }: { chatId: string | null }) {
   const [windowStart, setWindowStart] = useState({ chatId: shownId, from: Number.POSITIVE_INFINITY })
   const keepScrollFrom = useRef<number | null>(null)
 
-  const liveParents = new Set(chatLives.map((live) => live.userMessageId))
-  const stored = (chat?.messages ?? []).filter((message) => !(message.role === 'assistant' && message.parentId !== null && liveParents.has(message.parentId)))
+  const live = chatLives.at(-1) ?? null
+  const { path: stored, question } = visibleTurn(chat, live, pending !== null && pending.chatId === shownId ? pending : null)
+  const messages = chat?.messages ?? {}
   const from = windowStart.chatId === shownId ? Math.min(windowStart.from, Math.max(0, stored.length - FIRST_WINDOW)) : Math.max(0, stored.length - FIRST_WINDOW)
   const lastAssistant = stored.findLastIndex((message) => message.role === 'assistant')
   const lastUser = stored.findLastIndex((message) => message.role === 'user')
 
-  const askFromLastUser = () => {
-    if (lastUser >= 0 && model !== null) void askAgainFrom(lastUser, stored[lastUser]!.content, model)
+  const askAgainFromLastUser = () => {
+    if (lastUser >= 0 && model !== null) regenerate(stored[lastUser]!.id, model)
   }
 
   useEffect(() => {
@@ -144,7 +218,7 @@ export function ChatView({ chatId }: { chatId: string | null }) {
   useLayoutEffect(() => {
     stickToBottom.current = true
     // note: the benchmark reads this mark: the frame after an opened chat's messages are in the DOM.
-    if (chat !== null && chat.messages.length > 0) requestAnimationFrame(() => performance.mark('enclave:chat-rendered'))
+    if (chat !== null && chat.currentId !== null) requestAnimationFrame(() => performance.mark('enclave:chat-rendered'))
   }, [chat?.id])
 
   /** Adds earlier messages above the ones shown, keeping what the reader sees in place. */
@@ -165,12 +239,13 @@ export function ChatView({ chatId }: { chatId: string | null }) {
     if (list.scrollTop < 600) showEarlier(list)
   }
 
-  const isEmpty = stored.length === 0 && chatLives.length === 0 && pending === null
+  const isEmpty = stored.length === 0 && live === null && pending === null
   return (
     <section class="chat" aria-label="Chat">
       <header class="chat-header">
         <h1 class="chat-title">{chat?.title ?? (chatId === null ? 'New chat' : '')}</h1>
         <ModelPicker />
+        <ChatSettingsPanel chat={chat} />
         {!socketOpen.value && <span class="muted" role="status">{socketReconnecting.value ? 'Reconnecting…' : 'Connecting…'}</span>}
       </header>
       <p class="offscreen" role="status">{isStreaming ? 'The answer is arriving.' : pending !== null ? 'Sending.' : ''}</p>
@@ -183,28 +258,19 @@ export function ChatView({ chatId }: { chatId: string | null }) {
         {from > 0 && <p class="earlier muted small">Scroll up for earlier messages</p>}
         {stored.slice(from).map((message, offset) => {
           const index = from + offset
-          if (message.role === 'user') return <UserMessage key={message.id} message={message} index={index} model={model} isBusy={isBusy} />
+          if (message.role === 'user') return <UserMessage key={message.id} message={message} messages={messages} model={model} isBusy={isBusy} />
           if (message.role !== 'assistant') return null
-          const mayRegenerate = index === lastAssistant && lastAssistant > lastUser && chatLives.length === 0 && model !== null
-          return <AssistantMessage key={message.id} message={message} isBusy={isBusy} onRegenerate={mayRegenerate ? askFromLastUser : null} />
+          const mayRegenerate = index === lastAssistant && lastAssistant > lastUser && live === null && model !== null && message.parentId !== null
+          return <AssistantMessage key={message.id} message={message} messages={messages} isBusy={isBusy} onRegenerate={mayRegenerate ? () => regenerate(message.parentId!, model!) : null} />
         })}
-        {chatLives.map((live) => (
-          <>
-            {!stored.some((message) => message.id === live.userMessageId) && live.userContent !== null && (
-              <UserMessage key={`q-${live.messageId}`} message={{ content: live.userContent }} index={null} model={model} isBusy />
-            )}
-            <LiveAnswer key={live.messageId} live={live} onRetry={live.status.value === 'error' && lastUser >= 0 && model !== null ? askFromLastUser : null} />
-          </>
-        ))}
-        {pending !== null && pending.chatId === shownId && (
-          <>
-            <UserMessage message={{ content: pending.content }} index={null} model={model} isBusy />
-            <p class="muted typing" role="status">Sending…</p>
-          </>
+        {question !== null && <UserMessage key={`q-${live?.messageId ?? 'pending'}`} message={{ content: question }} messages={messages} model={model} isBusy />}
+        {live !== null && pending === null && (
+          <LiveAnswer key={live.messageId} live={live} onRetry={live.status.value === 'error' && model !== null ? () => regenerate(live.parentId, model) : null} />
         )}
+        {pending !== null && pending.chatId === shownId && <p class="muted typing" role="status">Sending…</p>}
         {sendError.value !== null && <p class="alert" role="alert">{sendError.value}</p>}
-        {!isBusy && chatLives.length === 0 && lastUser > lastAssistant && lastUser >= 0 && model !== null && (
-          <div class="alert" role="status"><p>This question has no answer.</p><button type="button" onClick={askFromLastUser}>Retry</button></div>
+        {!isBusy && live === null && lastUser > lastAssistant && lastUser >= 0 && model !== null && (
+          <div class="alert" role="status"><p>This question has no answer.</p><button type="button" onClick={askAgainFromLastUser}>Retry</button></div>
         )}
       </div>
       <Composer isStreaming={isStreaming} canSend={model !== null && !isBusy} onStop={stopAnswer}

@@ -4,26 +4,32 @@
  * (its ids) in sessionStorage, so a reload mid-answer resumes it from the first delta. When an
  * answer ends, the chat is fetched again and the stored message takes the Live's place.
  *
- * Stored messages are append-only on the server, so regenerate and edit-and-resend copy the chat
- * up to that point into a new chat, ask there, and delete the old one.
+ * A chat is a tree (message-tree.ts): regenerate asks for a new answer beside the earlier ones,
+ * edit sends the new question beside the old one, and switching versions selects another leaf;
+ * the chat keeps its id and URL. Every tab of the user follows the chat's selected leaf.
  */
 import { batch, signal, type Signal } from '@preact/signals'
 import { api, describeError } from './api.ts'
-import { bumpChat, dropChat, retitleChat } from './chat-list.ts'
+import { bumpChat, retitleChat } from './chat-list.ts'
 import { openChatSocket, type ChatSocket } from './chat-socket.ts'
 import { navigate, route } from './router.ts'
 import { forgetUser } from './session.ts'
-import type { FullChat, ServerFrame, StoredMessage } from './types.ts'
+import { newestLeafFrom } from './message-tree.ts'
+import { defaultChatSettings } from './preferences.ts'
+import type { ChatSettings, FullChat, ServerFrame, StoredMessage } from './types.ts'
 
 export type LiveStatus = 'streaming' | 'done' | 'cancelled' | 'error'
 
 export type Live = {
   messageId: string
   chatId: string
-  userMessageId: string
+  /** The question the answer replies to (its id as the chat shows it). */
+  parentId: string
   model: string
   /** The question, when this tab asked it and the stored chat may not show it yet. */
   userContent: string | null
+  /** Where this tab put the question (its parent; null: a new root). */
+  afterId: string | null
   text: Signal<string>
   status: Signal<LiveStatus>
   error: Signal<string | null>
@@ -32,14 +38,26 @@ export type Live = {
   awaitingResume: boolean
 }
 
-export type OpenChat = { id: string; title: string; pinned: boolean; messages: StoredMessage[] }
+export type OpenChat = {
+  id: string; title: string; pinned: boolean
+  messages: Record<string, StoredMessage>
+  /** The selected leaf: the chat shows the path from the root to it. */
+  currentId: string | null
+  settings: ChatSettings
+}
 
 export const lives = signal<Live[]>([])
 export const openChat = signal<OpenChat | null>(null)
 export const chatLoading = signal(false)
 export const chatError = signal<string | null>(null)
-/** A question sent and not yet acknowledged by chat:started. */
-export const pendingSend = signal<{ content: string; chatId: string | null; model: string } | null>(null)
+/**
+ * A question (or, with `content` null, a regenerate) sent and not yet acknowledged by chat:started;
+ * `parentId` is where it goes (null: a new root; undefined: under the selected leaf).
+ */
+export type PendingSend = { content: string | null; chatId: string | null; model: string; parentId: string | null | undefined }
+export const pendingSend = signal<PendingSend | null>(null)
+/** The settings a new chat starts with (set in its settings panel before the first question). */
+export const newChatSettings = signal<ChatSettings | null>(null)
 export const sendError = signal<string | null>(null)
 export const socketOpen = signal(false)
 /** The socket was open and dropped (a restarted server, say): it is trying again. */
@@ -48,11 +66,11 @@ export const socketReconnecting = signal(false)
 const LIVE_KEY = 'enclave.live'
 let socket: ChatSocket | null = null
 
-type SavedLive = Pick<Live, 'messageId' | 'chatId' | 'userMessageId' | 'model'>
+type SavedLive = Pick<Live, 'messageId' | 'chatId' | 'parentId' | 'model'>
 
 function saveLives(): void {
   const saved: SavedLive[] = lives.value.filter((live) => live.status.value === 'streaming')
-    .map(({ messageId, chatId, userMessageId, model }) => ({ messageId, chatId, userMessageId, model }))
+    .map(({ messageId, chatId, parentId, model }) => ({ messageId, chatId, parentId, model }))
   try {
     if (saved.length === 0) sessionStorage.removeItem(LIVE_KEY)
     else sessionStorage.setItem(LIVE_KEY, JSON.stringify(saved))
@@ -66,14 +84,14 @@ function restoreLives(): Live[] {
     const saved = JSON.parse(sessionStorage.getItem(LIVE_KEY) ?? '[]') as SavedLive[]
     if (!Array.isArray(saved)) return []
     return saved.filter((entry) => typeof entry?.messageId === 'string' && typeof entry.chatId === 'string')
-      .map((entry) => newLive({ ...entry, userMessageId: String(entry.userMessageId), model: String(entry.model) }, null, true))
+      .map((entry) => newLive({ ...entry, parentId: String(entry.parentId), model: String(entry.model) }, null, null, true))
   } catch {
     return []
   }
 }
 
-function newLive(ids: SavedLive, userContent: string | null, awaitingResume: boolean): Live {
-  return { ...ids, userContent, text: signal(''), status: signal('streaming'), error: signal(null), next: 0, early: new Map(), awaitingResume }
+function newLive(ids: SavedLive, userContent: string | null, afterId: string | null, awaitingResume: boolean): Live {
+  return { ...ids, userContent, afterId, text: signal(''), status: signal('streaming'), error: signal(null), next: 0, early: new Map(), awaitingResume }
 }
 
 const findLive = (messageId: string) => lives.value.find((live) => live.messageId === messageId)
@@ -150,6 +168,13 @@ function handleFrame(frame: ServerFrame): void {
       void absorb(live)
       return
     }
+    case 'chat:current': {
+      const open = openChat.value
+      if (open === null || open.id !== frame.chatId || open.currentId === frame.currentId) return
+      if (frame.currentId === null || open.messages[frame.currentId] !== undefined) openChat.value = { ...open, currentId: frame.currentId }
+      else void refreshOpenChat()
+      return
+    }
     case 'chat:title': {
       titlesHeard.set(frame.chatId, frame.title)
       batch(() => {
@@ -181,15 +206,21 @@ function onStarted(frame: Extract<ServerFrame, { type: 'chat:started' }>): void 
   if (findLive(frame.messageId) !== undefined) return
   const pending = pendingSend.value
   const isMine = pending !== null && (pending.chatId === frame.chatId || pending.chatId === null)
-  const live = newLive({ messageId: frame.messageId, chatId: frame.chatId, userMessageId: String(frame.userMessageId), model: frame.model }, isMine ? pending.content : null, false)
+  // note: a question sent under the selected leaf sits where that leaf was before the turn moved it.
+  const afterId = !isMine ? null : pending.parentId === undefined ? openChat.value?.currentId ?? null : pending.parentId
+  const live = newLive({ messageId: frame.messageId, chatId: frame.chatId, parentId: frame.parentId, model: frame.model }, isMine ? pending.content : null, afterId, false)
   const now = Math.floor(Date.now() / 1000)
   batch(() => {
-    lives.value = [...lives.value, live]
+    // note: a finished answer still shown (an error) gives way to the new one in its chat.
+    lives.value = [...lives.value.filter((entry) => entry.chatId !== frame.chatId || entry.status.value === 'streaming'), live]
+    const open = openChat.value
+    if (open !== null && open.id === frame.chatId && open.messages[frame.currentId] !== undefined) openChat.value = { ...open, currentId: frame.currentId }
     if (isMine) {
       pendingSend.value = null
       if (pending.chatId === null) {
-        const title = titleFrom(pending.content)
-        openChat.value = { id: frame.chatId, title, pinned: false, messages: [] }
+        const title = titleFrom(pending.content ?? '')
+        openChat.value = { id: frame.chatId, title, pinned: false, messages: {}, currentId: null, settings: newChatSettings.value ?? defaultChatSettings.value }
+        newChatSettings.value = null
         navigate(`/c/${frame.chatId}`, true)
         bumpChat({ id: frame.chatId, title, updated_at: now, created_at: now, pinned: false, archived: false })
       }
@@ -220,7 +251,10 @@ async function refreshOpenChat(): Promise<void> {
   }
 }
 
-const toOpenChat = (chat: FullChat): OpenChat => ({ id: chat.id, title: chat.title, pinned: chat.pinned, messages: chat.chat.messages })
+const toOpenChat = (chat: FullChat): OpenChat => ({
+  id: chat.id, title: chat.title, pinned: chat.pinned, messages: chat.chat.history.messages, currentId: chat.chat.history.currentId,
+  settings: { system: chat.chat.system ?? null, params: chat.chat.params ?? {} },
+})
 
 /**
  * Titles heard by chat:title, by chat. A fetch that was already under way when the title came
@@ -241,6 +275,7 @@ export async function showChat(id: string | null): Promise<void> {
   if (id === null) {
     batch(() => {
       openChat.value = null
+      newChatSettings.value = null
       chatError.value = null
       chatLoading.value = false
     })
@@ -263,15 +298,68 @@ export async function showChat(id: string | null): Promise<void> {
   }
 }
 
-/** Asks `model` the question, in the open chat or a new one. */
-export function sendMessage(content: string, model: string, chatId: string | null = openChat.value?.id ?? null): boolean {
+/** The settings a question in a new chat carries: those set for it, else the user's defaults. */
+function settingsForNewChat(): { system?: string; options?: Record<string, unknown> } {
+  const settings = newChatSettings.value ?? defaultChatSettings.value
+  return {
+    ...(settings.system === null || settings.system === '' ? {} : { system: settings.system }),
+    ...(Object.keys(settings.params).length === 0 ? {} : { options: settings.params }),
+  }
+}
+
+/** Sends a turn frame and notes it as pending; false when the socket cannot take it. */
+function sendTurn(frame: object, pending: PendingSend): boolean {
   sendError.value = null
-  if (socket === null || !socket.send({ type: 'chat:send', model, content, ...(chatId === null ? {} : { chatId }) })) {
+  if (socket === null || !socket.send(frame)) {
     sendError.value = 'Not connected to the server yet. Try again in a moment.'
     return false
   }
-  pendingSend.value = { content, chatId, model }
+  batch(() => {
+    // note: an answer that failed gives way to the next turn in its chat.
+    lives.value = lives.value.filter((live) => live.chatId !== pending.chatId || live.status.value === 'streaming')
+    pendingSend.value = pending
+  })
   return true
+}
+
+/**
+ * Asks `model` the question, in the open chat or a new one; `parentId` puts it under that message
+ * (null: a new root, as editing the first question does; undefined: under the selected leaf).
+ */
+export function sendMessage(content: string, model: string, chatId: string | null = openChat.value?.id ?? null, parentId?: string | null): boolean {
+  const where = chatId === null ? settingsForNewChat() : { chatId, ...(parentId === undefined ? {} : { parentId }) }
+  return sendTurn({ type: 'chat:send', model, content, ...where }, { content, chatId, model, parentId })
+}
+
+/** Asks `model` again for an answer to the open chat's question `questionId`, beside the earlier answers. */
+export function regenerate(questionId: string, model: string): boolean {
+  const chat = openChat.value
+  if (chat === null) return false
+  return sendTurn({ type: 'chat:regenerate', chatId: chat.id, parentId: questionId, model }, { content: null, chatId: chat.id, model, parentId: questionId })
+}
+
+/** Shows another version of a message: the chat selects the newest leaf under it, here and in every tab. */
+export function showVersion(messageId: string): void {
+  const chat = openChat.value
+  if (chat === null || chat.messages[messageId] === undefined) return
+  const leaf = newestLeafFrom(chat.messages, messageId)
+  batch(() => {
+    lives.value = lives.value.filter((live) => live.chatId !== chat.id || live.status.value === 'streaming')
+    openChat.value = { ...chat, currentId: leaf }
+  })
+  socket?.send({ type: 'chat:select', chatId: chat.id, messageId: leaf })
+}
+
+/** Stores the open chat's system prompt and parameters (a new chat keeps them for its first question). */
+export async function saveChatSettings(settings: ChatSettings): Promise<void> {
+  const chat = openChat.value
+  if (chat === null) {
+    newChatSettings.value = settings
+    return
+  }
+  const saved = await api<FullChat>('POST', `/api/v1/chats/${chat.id}`, { chat: { system: settings.system ?? '', params: settings.params } })
+  const open = openChat.value
+  if (open?.id === chat.id) openChat.value = { ...open, settings: toOpenChat(saved).settings }
 }
 
 /** Stops the answer streaming into the open chat; what arrived so far is kept. */
@@ -279,34 +367,6 @@ export function stopAnswer(): void {
   const chatId = openChat.value?.id
   for (const live of lives.value) {
     if (live.chatId === chatId && live.status.value === 'streaming') socket?.send({ type: 'chat:cancel', messageId: live.messageId })
-  }
-}
-
-/**
- * Asks again from the user message at `index` (of the open chat's stored messages), with
- * `content` as its text: the messages before it are copied into a new chat, the question is asked
- * there, and the old chat is deleted.
- */
-export async function askAgainFrom(index: number, content: string, model: string): Promise<void> {
-  const chat = openChat.value
-  if (chat === null) return
-  sendError.value = null
-  try {
-    const kept = chat.messages.slice(0, index).map(({ role, content: text, model: used, images }) => ({ role, content: text, model: used, ...(images ? { images } : {}) }))
-    const created = await api<FullChat>('POST', '/api/v1/chats/new', { chat: { title: chat.title, messages: kept } })
-    const copy = chat.pinned ? await api<FullChat>('POST', `/api/v1/chats/${created.id}/pin`) : created
-    batch(() => {
-      lives.value = lives.value.filter((live) => live.chatId !== chat.id)
-      openChat.value = toOpenChat(copy)
-      navigate(`/c/${copy.id}`, true)
-    })
-    saveLives()
-    sendMessage(content, model, copy.id)
-    await api('DELETE', `/api/v1/chats/${chat.id}`).catch(() => undefined)
-    dropChat(chat.id)
-    bumpChat(copy)
-  } catch (error) {
-    sendError.value = describeError(error)
   }
 }
 

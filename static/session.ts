@@ -19,11 +19,16 @@ export async function loadSession(): Promise<void> {
       }),
     ])
     config.value = loadedConfig
-    user.value = session
+    user.value = session ?? (loadedConfig.features.auth === false ? await startSingleUserSession() : null)
     if (loadedConfig.name) document.title = loadedConfig.name
   } catch {
     bootError.value = 'The server could not be reached. Reload the page to try again.'
   }
+}
+
+/** In single-user mode (no sign-in), asks the server for the one user's session; null when it refuses. */
+export async function startSingleUserSession(): Promise<SessionUser | null> {
+  return api<SessionUser>('POST', '/api/v1/auths/single-user').catch(() => null)
 }
 
 /** Ends this session on the server and forgets the user here. */

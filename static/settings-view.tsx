@@ -1,10 +1,11 @@
-/** Settings: theme, default model, password, API keys, and signing out here or everywhere. */
+/** Settings: theme, default model, new chats' system prompt and parameters, password, API keys, and signing out here or everywhere. */
 import { useEffect, useState } from 'preact/hooks'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { CopyButton } from './message-view.tsx'
 import { models } from './models.ts'
-import { defaultModel, theme, type Theme } from './preferences.ts'
+import { ChatSettingsForm } from './chat-settings.tsx'
+import { defaultChatSettings, defaultModel, theme, type Theme } from './preferences.ts'
 import { config, user } from './session.ts'
 import type { ApiKeyInfo } from './types.ts'
 
@@ -31,6 +32,16 @@ function ThemeSection() {
   )
 }
 
+function ChatDefaultsSection() {
+  return (
+    <section aria-labelledby="chat-defaults-heading">
+      <h2 id="chat-defaults-heading">New chats</h2>
+      <p class="muted">The system prompt and parameters each new chat starts with; a chat's own settings can change them after.</p>
+      <ChatSettingsForm settings={defaultChatSettings.value} idPrefix="defaults" saveLabel="Save defaults" onSave={(settings) => void (defaultChatSettings.value = settings)} />
+    </section>
+  )
+}
+
 function PasswordSection() {
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null)
   const [busy, setBusy] = useState(false)
@@ -53,7 +64,10 @@ function PasswordSection() {
           setBusy(false)
         }
       }}>
-        <label>Current password<input name="password" type="password" autoComplete="current-password" required maxLength={4096} /></label>
+        {/* note: single-user mode's account has no password until it sets one, for the day the mode is turned off. */}
+        {config.value?.features.auth === false
+          ? <label>Current password (empty if you have none yet)<input name="password" type="password" autoComplete="current-password" maxLength={4096} /></label>
+          : <label>Current password<input name="password" type="password" autoComplete="current-password" required maxLength={4096} /></label>}
         <label>New password<input name="new_password" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>
         <label>Repeat the new password<input name="confirm" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>
         {message !== null && <p class={message.ok ? 'notice' : 'alert'} role={message.ok ? 'status' : 'alert'}>{message.text}</p>}
@@ -130,6 +144,7 @@ export function SettingsView({ onSignOut }: { onSignOut: (everywhere: boolean) =
       <h1 id="settings-heading">Settings</h1>
       <p class="muted">Signed in as {user.value?.name} ({user.value?.email}).</p>
       <ThemeSection />
+      <ChatDefaultsSection />
       <PasswordSection />
       {mayUseKeys && <ApiKeySection />}
       <section aria-labelledby="session-heading">

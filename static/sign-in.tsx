@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks'
 import { api, ApiError, describeError } from './api.ts'
-import { config, user } from './session.ts'
+import { config, startSingleUserSession, user } from './session.ts'
 import type { SessionUser } from './types.ts'
 
 type Mode = 'signin' | 'signup' | 'ldap'
@@ -38,6 +38,7 @@ function useRefusal() {
 export function SignIn() {
   const settings = config.value!
   const features = settings.features
+  if (features.auth === false) return <SingleUserEntry name={settings.name} />
   const providers = Object.entries(settings.oauth?.providers ?? {})
   const hasPasswordForm = features.enable_login_form && features.enable_password_auth !== false
   const hasLdap = features.enable_ldap === true
@@ -131,6 +132,26 @@ export function SignIn() {
         {!canSignUp && hasPasswordForm && mode === 'signin' && (
           <p class="muted">Sign-up is turned off on this server; an administrator can create your account.</p>
         )}
+      </div>
+    </main>
+  )
+}
+
+/** Single-user mode after a sign-out or a refused start: one button to be this machine's user again. */
+function SingleUserEntry({ name }: { name: string }) {
+  const [refused, setRefused] = useState(false)
+  const enter = async () => {
+    const session = await startSingleUserSession()
+    if (session === null) setRefused(true)
+    else user.value = session
+  }
+  return (
+    <main class="auth-page" id="main">
+      <div class="auth-card stack">
+        <h1>{name}</h1>
+        <p class="muted">This server runs in single-user mode: no sign-in, on this machine only.</p>
+        {refused && <p class="alert" role="alert">The server refused: open it at http://localhost on this machine.</p>}
+        <button type="button" onClick={() => void enter()}>Continue</button>
       </div>
     </main>
   )

@@ -13,6 +13,8 @@ export type AppConfig = {
   name: string
   version: string
   features: {
+    /** false in single-user mode: no sign-in, the page asks for the one user's session. */
+    auth?: boolean
     enable_signup: boolean
     enable_login_form: boolean
     enable_password_auth?: boolean
@@ -27,17 +29,28 @@ export type AppConfig = {
 
 export type ChatSummary = { id: string; title: string; updated_at: number; created_at: number; pinned: boolean; archived: boolean }
 
+/** One message of a chat's tree, as Open WebUI keeps it; `done: false` marks an answer cut off or (with `cancelled`) stopped. */
 export type StoredMessage = {
   id: string
   parentId: string | null
+  childrenIds: string[]
   role: 'system' | 'user' | 'assistant'
   content: string
-  model: string | null
+  model?: string | null
   timestamp: number
   images?: unknown[]
+  done?: boolean
+  cancelled?: boolean
+  error?: { content?: unknown } | null
+  usage?: Record<string, unknown>
 }
 
-export type FullChat = ChatSummary & { chat: { messages: StoredMessage[] } }
+/** A chat's system prompt and model parameters (Ollama's option names). */
+export type ChatSettings = { system: string | null; params: Record<string, unknown> }
+
+export type FullChat = ChatSummary & {
+  chat: { history: { messages: Record<string, StoredMessage>; currentId: string | null }; system?: string; params?: Record<string, unknown> }
+}
 
 export type Model = { id: string; name: string }
 
@@ -50,8 +63,9 @@ export type ConnectionStatus = { connection: number; url: string; reachable: boo
 /** Frames the chat socket sends (README: Streaming chat over WebSocket). */
 export type ServerFrame =
   | { type: 'error'; code: string; message: string }
-  | { type: 'chat:started'; chatId: string; userMessageId: number; messageId: string; model: string }
+  | { type: 'chat:started'; chatId: string; userMessageId: number; parentId: string; currentId: string; messageId: string; model: string; regenerate: boolean }
   | { type: 'chat:delta'; chatId: string; messageId: string; index: number; content: string }
-  | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; cancelled: boolean }
+  | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; storedMessageUid: string; parentId: string; cancelled: boolean }
+  | { type: 'chat:current'; chatId: string; currentId: string | null }
   | { type: 'chat:error'; chatId: string; messageId: string; code: string; message: string }
   | { type: 'chat:title'; chatId: string; title: string }

@@ -2,12 +2,15 @@
  * One turn of a chat over the socket: the user's message is stored first (so a failed answer never
  * loses it), then the answer streams from the first connection that has the model, then it is
  * stored. A cancelled answer is stored as far as it got, with stats `{ cancelled: true }`; a failed
- * one is not stored, and the turn ends with `chat:error`.
+ * one as far as it got, unfinished (`pending`) with the reason as its `error`, and the turn ends
+ * with `chat:error`. A finished answer keeps Open WebUI's
+ * `usage` (tokens, durations, tokens per second). A question may go anywhere in the chat's tree,
+ * and a regenerate adds an answer beside the earlier ones (turn-place.ts); when an answer's row is
+ * first stored it becomes the chat's selected leaf (`chat:done` names it).
  *
  * A long answer is checkpointed every `checkpointIntervalMs`, so a crash loses at most that much of
  * it: the first checkpoint appends the assistant message with stats `{ partial: true }`, later ones
- * and the final store rewrite that one row. An answer that fails after a checkpoint keeps the row,
- * still marked partial. An answer shorter than one interval is stored once, at the end.
+ * and the final store rewrite that one row. An answer shorter than one interval is stored once, at the end.
  *
  * An answer stopped because its chat (or its user) was deleted stores nothing more: no checkpoint
  * after the stop, no final store; the turn ends with `chat:error` `chat_not_found`.
@@ -23,11 +26,13 @@ import { newChatId, parseChatId, type ChatId, type MessageId, type UserId } from
 import type { Logger } from '../log/logger.ts'
 import { buildTitlePrompt, DEFAULT_TITLE_TEMPLATE, generateTitle } from './chat-title.ts'
 import type { Connections } from './connections.ts'
-import type { ChatSend, FrameErrorCode, TurnStats } from './frames.ts'
+import type { FrameErrorCode, TurnStats } from './frames.ts'
 import type { LiveStream, LiveStreams } from './live-streams.ts'
 import { excerpt } from './ollama-chunks.ts'
-import { OllamaError, type ChatMessage } from './ollama-client.ts'
+import { OllamaError, type ChatMessage, type ModelOptions } from './ollama-client.ts'
 import type { SocketHub } from './socket-hub.ts'
+import { usageOf } from './turn-usage.ts'
+import { placeTurn, type TurnRequest } from './turn-place.ts'
 
 export type ChatTurnDeps = {
   chats: ChatRepo; connections: Connections; streams: LiveStreams; hub: SocketHub; log: Logger
@@ -45,70 +50,85 @@ const DEFAULT_TITLE = 'New Chat'
 const TITLE_TIMEOUT_MS = 60_000
 
 /**
- * Stores the user's message (in a new chat when `chatId` is absent), tells every socket of the
- * user with `chat:started`, and streams the answer in the background; `done` settles when the
- * turn has ended (it never rejects).
+ * Stores the user's message (in a new chat when `chatId` is absent) under its parent, or, for a
+ * regenerate, selects the user message answered again; tells every socket of the user with
+ * `chat:started`, and streams the answer in the background; `done` settles when the turn has
+ * ended (it never rejects). Settings sent with the turn are stored with the chat.
  *
  * The request to Ollama is sent before the message is stored, so the model starts while the
  * message is encrypted and written; but nothing of the answer is relayed or stored, and no socket
  * hears of the turn, until the message is stored. If storing fails, the request is aborted and
  * the turn is refused.
  */
-export function startChatTurn(deps: ChatTurnDeps, userId: UserId, frame: ChatSend): TurnStart {
+export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnRequest): TurnStart {
   if (deps.streams.countLiveStreamsOfUser(userId) >= deps.maxConcurrentAnswers) {
     return { ok: false, code: 'too_many_answers', message: `At most ${deps.maxConcurrentAnswers} answers may stream at once; wait for one to end or stop it.` }
   }
-  const chatId = frame.chatId === undefined ? null : parseChatId(frame.chatId)
-  if (frame.chatId !== undefined && (chatId === null || deps.chats.findChatForUser(userId, chatId) === null)) {
+  const chatId = request.chatId === undefined ? null : parseChatId(request.chatId)
+  if (request.chatId !== undefined && (chatId === null || deps.chats.findChatForUser(userId, chatId) === null)) {
     return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
   }
-  const firstTitle = titleFrom(frame.content)
-  const input = { role: 'user', content: frame.content, images: frame.images ?? null } as const
-  const earlier = chatId === null ? [] : deps.chats.listCurrentPath(userId, chatId)
+  const place = placeTurn(deps.chats, userId, chatId, request)
+  if (!place.ok) return place
+  const firstTitle = titleFrom(request.ask?.content ?? '')
   const chat = chatId ?? newChatId()
 
   const stream = deps.streams.start(userId, chat, deps.hub.socketsOf(userId))
-  const asked: Asked = { userMessageId: null }
-  const answered = streamAnswer(deps, stream, asked, frame, [...earlier, input].map(toChatMessage))
+  const asked: Asked = { userMessageId: null, userMessageUid: '' }
+  const answered = streamAnswer(deps, stream, asked, { model: request.model, options: place.options }, place.messages)
   let userMessage: Message | null = null
   try {
-    userMessage = chatId === null ? deps.chats.startChat(userId, chat, firstTitle, input).message : deps.chats.addMessage(userId, chatId, input)
+    userMessage = storeQuestion(deps.chats, userId, chatId, chat, firstTitle, request, place.parent)
+    if (userMessage !== null && place.settings !== null) deps.chats.saveChatForUser(userId, chat, { settings: place.settings })
   } finally {
     if (userMessage === null) deps.streams.discard(stream)
   }
   if (userMessage === null) return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
-  asked.userMessageId = userMessage.id
-  deps.streams.send(stream, { type: 'chat:started', chatId: chat, userMessageId: userMessage.id, messageId: stream.id, model: frame.model })
+  Object.assign(asked, { userMessageId: userMessage.id, userMessageUid: userMessage.uid })
+  deps.streams.send(stream, {
+    type: 'chat:started', chatId: chat, userMessageId: userMessage.id, parentId: userMessage.uid, currentId: userMessage.uid,
+    messageId: stream.id, model: request.model, regenerate: request.ask === null,
+  })
 
   const titles = deps.titles
   const done = chatId !== null || titles === null ? answered : answered.then(async (isAnswered) => {
-    if (isAnswered) await retitleNewChat(deps, titles, userId, chat, frame.model, firstTitle)
+    if (isAnswered) await retitleNewChat(deps, titles, userId, chat, request.model, firstTitle)
   })
   return { ok: true, stream, done: done.then(() => undefined) }
 }
 
+/** Stores the question under `parent` (a regenerate: selects `parent`, the question asked again); null when the chat is gone. */
+function storeQuestion(chats: ChatRepo, userId: UserId, chatId: ChatId | null, chat: ChatId, title: string, request: TurnRequest, parent: Message | null): Message | null {
+  if (request.ask === null) return parent !== null && chats.setCurrentMessage(userId, chat, parent.id) ? parent : null
+  const input = { role: 'user', content: request.ask.content, images: request.ask.images, parentId: parent?.id ?? null } as const
+  return chatId === null ? chats.startChat(userId, chat, title, input).message : chats.addMessage(userId, chatId, input)
+}
+
 /** The stored user message the answer replies to: null until it is stored, and for good when storing failed. */
-type Asked = { userMessageId: MessageId | null }
+type Asked = { userMessageId: MessageId | null; userMessageUid: string }
+/** What the model is asked with. */
+type Ask = { model: string; options: ModelOptions }
 
 /**
  * Streams and stores the answer; resolves true when a whole answer was stored (never rejects).
  * Resolves false, quietly, when the user's message could not be stored (`asked` stays empty).
  */
-async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked, frame: ChatSend, history: ChatMessage[]): Promise<boolean> {
+async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked, ask: Ask, history: ChatMessage[]): Promise<boolean> {
   const { streams } = deps
   const base = { chatId: stream.chatId, messageId: stream.id }
-  let saved: { id: MessageId; deltaCount: number } | null = null
+  let saved: { id: MessageId; uid: string; deltaCount: number } | null = null
   /** Saves the answer so far, appending its row the first time and rewriting it after; null when the chat is gone. */
   const save = (stats: Record<string, unknown>): MessageId | null => {
     const content = stream.deltas.join('')
     if (saved !== null) {
-      const isStored = deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, saved.id, { content, stats, status: statusOf(stats) })
+      const isStored = deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, saved.id, { content, stats, status: statusOf(stats), usage: usageOf(stats) })
       saved.deltaCount = stream.deltas.length
       return isStored ? saved.id : null
     }
-    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: frame.model, content, stats, status: statusOf(stats), parentId: asked.userMessageId })
-    if (added !== null) saved = { id: added.id, deltaCount: stream.deltas.length }
-    return added?.id ?? null
+    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.model, content, stats, status: statusOf(stats), usage: usageOf(stats), parentId: asked.userMessageId })
+    if (added === null) return null
+    saved = { id: added.id, uid: added.uid, deltaCount: stream.deltas.length }
+    return added.id
   }
   const checkpoint = setInterval(() => {
     // note: a stopped answer saves only in its final store (if at all), never from here.
@@ -119,11 +139,14 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
     clearInterval(checkpoint)
     const storedId = save(stats)
     if (storedId === null) endChatGone()
-    else streams.finish(stream, { type: 'chat:done', ...base, storedMessageId: storedId, cancelled: stats.cancelled === true, stats })
+    else {
+      const storedMessageUid = (saved as { uid: string } | null)?.uid ?? String(storedId) // note: assigned in the save closure, which TypeScript does not follow
+      streams.finish(stream, { type: 'chat:done', ...base, storedMessageId: storedId, storedMessageUid, parentId: asked.userMessageUid, cancelled: stats.cancelled === true, stats })
+    }
     return storedId !== null && stats.cancelled !== true
   }
   try {
-    const stats = await requestAnswer(deps, stream, frame, history)
+    const stats = await requestAnswer(deps, stream, ask, history)
     if (asked.userMessageId !== null) return store(stats)
     clearInterval(checkpoint)
     return false
@@ -135,9 +158,11 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
       endChatGone()
       return false
     }
-    // note: a checkpointed answer that fails stays unfinished, with the reason, as Open WebUI shows an error.
+    // note: a failed answer is stored unfinished, with what arrived and the reason, as Open WebUI shows an error.
+    const failed = { content: stream.deltas.join(''), status: 'pending', error: { content: error instanceof OllamaError ? error.message : 'Something went wrong on the server.' } } as const
     const checkpointed = saved as { id: MessageId } | null // note: assigned in the save closure, which TypeScript does not follow
-    if (checkpointed !== null) deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, { content: stream.deltas.join(''), status: 'pending', error: { content: error instanceof OllamaError ? error.message : 'Something went wrong on the server.' } })
+    if (checkpointed !== null) deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, failed)
+    else deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.model, parentId: asked.userMessageId, ...failed })
     if (error instanceof OllamaError) streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
     else {
       deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
@@ -167,12 +192,12 @@ async function retitleNewChat(deps: ChatTurnDeps, titles: NonNullable<ChatConfig
 }
 
 /** Streams the answer into `stream`, failing over to the next connection while nothing has arrived yet. */
-async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, frame: ChatSend, messages: ChatMessage[]): Promise<TurnStats> {
-  const candidates = deps.connections.listedClientFor(frame.model) ?? await deps.connections.clientFor(frame.model)
-  if (candidates.length === 0) throw await whyNoConnection(deps.connections, frame.model)
+async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, messages: ChatMessage[]): Promise<TurnStats> {
+  const candidates = deps.connections.listedClientFor(ask.model) ?? await deps.connections.clientFor(ask.model)
+  if (candidates.length === 0) throw await whyNoConnection(deps.connections, ask.model)
   for (const [position, { client }] of candidates.entries()) {
     try {
-      for await (const chunks of client.chatBatches({ model: frame.model, messages, ...(frame.options ? { options: frame.options } : {}), signal: stream.signal })) {
+      for await (const chunks of client.chatBatches({ model: ask.model, messages, ...(Object.keys(ask.options).length > 0 ? { options: ask.options } : {}), signal: stream.signal })) {
         // note: the chunks of one read go out as one delta: when Ollama outpaces the relay, the
         // client gets fewer, larger frames instead of a backlog; a delta is never held back to wait for more.
         let text = ''
@@ -194,11 +219,6 @@ async function whyNoConnection(connections: Connections, model: string): Promise
   const { statuses } = await connections.listModels()
   if (statuses.some((status) => !status.ok)) return new OllamaError('unreachable', 'No Ollama server that might have this model is reachable.')
   return new OllamaError('model_not_found', `Ollama has no model named ${JSON.stringify(excerpt(model))}.`)
-}
-
-function toChatMessage(message: Pick<Message, 'role' | 'content' | 'images'>): ChatMessage {
-  const images = message.images?.filter((image): image is string => typeof image === 'string')
-  return { role: message.role, content: message.content, ...(images !== undefined && images.length > 0 ? { images } : {}) }
 }
 
 /** A checkpoint is unfinished until the final store: after a crash it shows as cut off. */

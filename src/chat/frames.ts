@@ -1,22 +1,53 @@
 /**
  * The frames of the chat socket (/api/ws): JSON text, each an object with a `type`. Clients send
- * `chat:send`, `chat:cancel` and `chat:resume`, one TypeBox schema each; the server answers with
- * the ServerFrame types below. `parseClientFrame` is the one place a client frame is checked.
+ * `chat:send`, `chat:regenerate`, `chat:select`, `chat:cancel` and `chat:resume`, one TypeBox
+ * schema each; the server answers with the ServerFrame types below. `parseClientFrame` is the one
+ * place a client frame is checked. Message ids in frames that name a stored message (`parentId`,
+ * `currentId`, `chat:select`'s `messageId`) are the ids clients see (Open WebUI's, the REST API's).
  */
 import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { t, type Static } from 'elysia'
+import { CHAT_LIMITS } from '../db/chat-tree.ts'
+import { ModelOptionsSchema } from './model-options.ts'
 import type { ChatStats } from './ollama-client.ts'
 
-/** Starts a turn: the user's message to `model`, in a new chat when `chatId` is absent. */
+/** A stored message's id as clients see it (chat-tree.ts MESSAGE_UID_PATTERN). */
+const MessageUid = t.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' })
+const ChatIdField = t.String({ maxLength: 64 })
+const Model = t.String({ minLength: 1, maxLength: CHAT_LIMITS.modelChars })
+/** The chat's system prompt and model parameters: given, they are stored with the chat and apply to every later turn. */
+const TurnSettings = {
+  system: t.Optional(t.String({ maxLength: CHAT_LIMITS.systemChars })),
+  options: t.Optional(ModelOptionsSchema),
+}
+
+/**
+ * Starts a turn: the user's message to `model`, in a new chat when `chatId` is absent. The message
+ * goes under `parentId` (null: a new root, as editing the first message does; absent: the chat's
+ * selected leaf), so an edit is a new message under the edited one's parent.
+ */
 export const ChatSendFrame = t.Object({
   type: t.Literal('chat:send'),
-  chatId: t.Optional(t.String({ maxLength: 64 })),
-  model: t.String({ minLength: 1, maxLength: 200 }),
+  chatId: t.Optional(ChatIdField),
+  parentId: t.Optional(t.Nullable(MessageUid)),
+  model: Model,
   content: t.String({ maxLength: 1_000_000 }),
   images: t.Optional(t.Array(t.String(), { maxItems: 16 })),
-  options: t.Optional(t.Record(t.String(), t.Unknown())),
+  ...TurnSettings,
 })
+
+/** Asks again: a new answer from `model` under the user message `parentId`, a sibling of its earlier answers. */
+export const ChatRegenerateFrame = t.Object({
+  type: t.Literal('chat:regenerate'),
+  chatId: ChatIdField,
+  parentId: MessageUid,
+  model: Model,
+  ...TurnSettings,
+})
+
+/** Selects the branch the chat shows: `messageId` becomes its current leaf. */
+export const ChatSelectFrame = t.Object({ type: t.Literal('chat:select'), chatId: ChatIdField, messageId: MessageUid })
 
 /** Stops a live answer; what arrived so far is stored. `messageId` is the live-stream id. */
 export const ChatCancelFrame = t.Object({ type: t.Literal('chat:cancel'), messageId: t.String({ maxLength: 64 }) })
@@ -32,25 +63,34 @@ export const ChatResumeFrame = t.Object({
 
 const schemas = {
   'chat:send': TypeCompiler.Compile(ChatSendFrame),
+  'chat:regenerate': TypeCompiler.Compile(ChatRegenerateFrame),
+  'chat:select': TypeCompiler.Compile(ChatSelectFrame),
   'chat:cancel': TypeCompiler.Compile(ChatCancelFrame),
   'chat:resume': TypeCompiler.Compile(ChatResumeFrame),
 }
 
-export type ClientFrame = Static<typeof ChatSendFrame> | Static<typeof ChatCancelFrame> | Static<typeof ChatResumeFrame>
 export type ChatSend = Static<typeof ChatSendFrame>
+export type ChatRegenerate = Static<typeof ChatRegenerateFrame>
+export type ClientFrame = ChatSend | ChatRegenerate | Static<typeof ChatSelectFrame> | Static<typeof ChatCancelFrame> | Static<typeof ChatResumeFrame>
 
 /** Why a frame was refused, or a turn could not start; clients switch on it. */
 export type FrameErrorCode =
   | 'invalid_json' | 'unknown_type' | 'invalid_frame' | 'rate_limited'
-  | 'chat_not_found' | 'stream_not_found' | 'too_many_answers' | 'internal_error'
+  | 'chat_not_found' | 'message_not_found' | 'stream_not_found' | 'too_many_answers' | 'internal_error'
 
-/** What the server sends. `messageId` is the live-stream id; `storedMessageId` the stored message's. */
+/**
+ * What the server sends. `messageId` is the live-stream id; `userMessageId` and `storedMessageId`
+ * are stored messages' internal ids, `parentId`, `storedMessageUid` and `currentId` their ids as
+ * clients see them: `parentId` is the user message the answer replies to, `currentId` the chat's
+ * selected leaf. `chat:current` tells every socket of the user that a chat's selected leaf moved.
+ */
 export type ServerFrame =
   | { type: 'error'; code: FrameErrorCode; message: string }
-  | { type: 'chat:started'; chatId: string; userMessageId: number; messageId: string; model: string }
+  | { type: 'chat:started'; chatId: string; userMessageId: number; parentId: string; currentId: string; messageId: string; model: string; regenerate: boolean }
   | { type: 'chat:delta'; chatId: string; messageId: string; index: number; content: string }
-  | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; cancelled: boolean; stats: TurnStats }
+  | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; storedMessageUid: string; parentId: string; cancelled: boolean; stats: TurnStats }
   | { type: 'chat:error'; chatId: string; messageId: string; code: string; message: string }
+  | { type: 'chat:current'; chatId: string; currentId: string | null }
   | { type: 'chat:title'; chatId: string; title: string }
   | { type: 'model:pull'; name: string; connection: number; status: string; total?: number; completed?: number; error?: string }
 

@@ -23,7 +23,7 @@ function registry() {
 
 const deltasOf = (frames: ServerFrame[]) => frames.flatMap((frame) => (frame.type === 'chat:delta' ? [frame] : []))
 const doneFrame = (chatId: string, messageId: string): ServerFrame =>
-  ({ type: 'chat:done', chatId, messageId, storedMessageId: 7, cancelled: false, stats: { cancelled: true } })
+  ({ type: 'chat:done', chatId, messageId, storedMessageId: 7, storedMessageUid: '7', parentId: '6', cancelled: false, stats: { cancelled: true } })
 
 describe('LiveStreams', () => {
   test('start: a fresh live- id, the user and chat, no deltas, a signal not yet aborted', () => {
@@ -51,7 +51,7 @@ describe('LiveStreams', () => {
     const { streams } = registry()
     const socket = fakeSocket()
     const stream = streams.start(ADA, CHAT, [socket])
-    const started: ServerFrame = { type: 'chat:started', chatId: CHAT, userMessageId: 1, messageId: stream.id, model: 'm' }
+    const started: ServerFrame = { type: 'chat:started', chatId: CHAT, userMessageId: 1, parentId: '1', currentId: '1', messageId: stream.id, model: 'm', regenerate: false }
     streams.send(stream, started)
     streams.finish(stream, doneFrame(CHAT, stream.id))
     streams.send(stream, started)

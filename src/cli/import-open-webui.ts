@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Config } from '../config/load-config.ts'
 import { readPreviousMasterKey } from '../crypto/previous-master-key.ts'
-import { importOpenWebUi } from '../db/import-open-webui.ts'
+import { importOpenWebUi, type ImportReport } from '../db/import-open-webui.ts'
 import { openStore } from '../db/open-store.ts'
 import { MalformedSourceError, openOpenWebUiDatabase } from '../db/open-webui-source.ts'
 import { checkHealth } from './healthcheck.ts'
@@ -27,19 +27,27 @@ export async function importFromOpenWebUi(config: Config, file: string, io: Outp
   }
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey: readPreviousMasterKey(config.values, config.masterKey, process.cwd()) })
   try {
-    const { counts, notes } = importOpenWebUi(store, opened.source)
-    io.out(`Imported from ${path}: ${counts.usersImported} users (${counts.usersAlreadyThere} already here, ${counts.usersConflicting} left out because their email belongs to another account), ` +
-      `${counts.chatsImported} chats with ${counts.messagesImported} messages (${counts.chatsAlreadyThere} already here, ${counts.chatsLeftOut} of left-out users).\n`)
-    for (const note of notes) io.out(`${note}\n`)
-    if (counts.usersImported > 0) io.out('Imported users sign in with their Open WebUI passwords; each is upgraded to argon2id at its first sign-in.\n')
+    printImportSummary(path, importOpenWebUi(store, opened.source), 'Open WebUI', io)
     return 0
   } catch (error) {
-    // note: the file changed between the check and the import; the transaction rolled back.
-    if (!(error instanceof MalformedSourceError)) throw error
-    io.err(`enclave: import refused (malformed): ${error.message} Nothing was imported.\n`)
-    return 1
+    return refuseChangedSource(error, io)
   } finally {
     opened.source.close()
     store.close()
   }
+}
+
+/** Prints what an import did: the counts, a line per user handled otherwise, and how imported users sign in. */
+export function printImportSummary(path: string, { counts, notes }: ImportReport, product: string, io: Output): void {
+  io.out(`Imported from ${path}: ${counts.usersImported} users (${counts.usersAlreadyThere} already here, ${counts.usersConflicting} left out because their email belongs to another account), ` +
+    `${counts.chatsImported} chats with ${counts.messagesImported} messages (${counts.chatsAlreadyThere} already here, ${counts.chatsLeftOut} of left-out users).\n`)
+  for (const note of notes) io.out(`${note}\n`)
+  if (counts.usersImported > 0) io.out(`Imported users sign in with their ${product} passwords; each is upgraded to argon2id at its first sign-in.\n`)
+}
+
+/** Answers a source that changed between its check and the import (the transaction rolled back); other errors propagate. */
+export function refuseChangedSource(error: unknown, io: Output): number {
+  if (!(error instanceof MalformedSourceError)) throw error
+  io.err(`enclave: import refused (malformed): ${error.message} Nothing was imported.\n`)
+  return 1
 }

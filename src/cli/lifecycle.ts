@@ -2,6 +2,7 @@
 import { loadConfig, readDotenvFile } from '../config/load-config.ts'
 import { lockDataDir, type DataDirLock } from '../db/data-dir-lock.ts'
 import { backupDatabase, restoreDatabase } from './backup.ts'
+import { importFromLibreWebUi } from './import-libre-webui.ts'
 import { importFromOpenWebUi } from './import-open-webui.ts'
 import { printKeyStatus, verifyKeys } from './keys.ts'
 import { parseLifecycleArgs, type LifecycleCommand } from './parse-lifecycle-args.ts'
@@ -37,8 +38,8 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
 }
 
 /** The commands that write DATA_DIR, and of those the ones that may make it. */
-const writers = new Set<LifecycleCommand>(['keys rotate', 'keys rotate-data', 'restore', 'import open-webui'])
-const createsDataDir = new Set<LifecycleCommand>(['restore', 'import open-webui'])
+const writers = new Set<LifecycleCommand>(['keys rotate', 'keys rotate-data', 'restore', 'import open-webui', 'import libre-webui'])
+const createsDataDir = new Set<LifecycleCommand>(['restore', 'import open-webui', 'import libre-webui'])
 
 async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, { ok: true }>, config: ReturnType<typeof loadConfig>): Promise<number> {
   switch (parsed.command) {
@@ -49,6 +50,7 @@ async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, {
     case 'backup': return backupDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
     case 'restore': return restoreDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
     case 'import open-webui': return importFromOpenWebUi(config, parsed.positionals[0]!, io)
+    case 'import libre-webui': return importFromLibreWebUi(config, parsed.options['--from'] as string, parsed.options['--encryption-key-file'] as string | undefined, io)
   }
 }
 

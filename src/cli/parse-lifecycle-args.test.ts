@@ -9,6 +9,7 @@ test.each([
   [['backup', 'out.backup', '--force'], { command: 'backup', positionals: ['out.backup'], options: { '--force': true }, flags: {} }],
   [['restore', 'b', '--data-dir', 'd', '--passphrase-file', 'p'], { command: 'restore', positionals: ['b'], options: { '--data-dir': 'd', '--passphrase-file': 'p' }, flags: { DATA_DIR: 'd' } }],
   [['import', 'open-webui', 'webui.db', '--port', '9'], { command: 'import open-webui', positionals: ['webui.db'], options: { '--port': '9' }, flags: { PORT: '9' } }],
+  [['import', 'libre-webui', '--from', 'libre/data', '--encryption-key-file=k'], { command: 'import libre-webui', positionals: [], options: { '--from': 'libre/data', '--encryption-key-file': 'k' }, flags: {} }],
 ])('%p parses', (argv, expected) => {
   expect(parseLifecycleArgs(argv)).toEqual({ ok: true, ...expected } as never)
 })
@@ -23,6 +24,10 @@ test.each([
   [['backup', 'a', 'b'], 'unexpected argument "b"'],
   [['restore', 'a'], 'restore needs --data-dir'],
   [['import'], 'import needs a subcommand'],
+  [['import', 'libre-webui'], 'import libre-webui needs --from'],
+  [['import', 'libre-webui', '--from'], '--from needs a value'],
+  [['import', 'libre-webui', '--from', 'd', 'extra'], 'unexpected argument "extra"'],
+  [['import', 'libre-webui', '--from', 'd', '--key', 'k'], 'unknown option "--key"'],
   [['import', 'x'.repeat(1024 * 1024)], 'unknown import subcommand'],
 ])('%p is refused', (argv, problem) => {
   const parsed = parseLifecycleArgs(argv)

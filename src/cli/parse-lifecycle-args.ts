@@ -1,12 +1,12 @@
 /**
  * Arguments of the key and data lifecycle commands: `keys status|verify|rotate|rotate-data`,
- * `backup`, `restore` and `import open-webui`. Each takes fixed positional arguments, its own
+ * `backup`, `restore`, `import open-webui` and `import libre-webui`. Each takes fixed positional arguments, its own
  * options, and the setting flags every command reads (--data-dir, ...).
  */
 import type { VariableName } from '../config/variables.ts'
 import { quote, settingFlags, unknownName } from './parse-args.ts'
 
-export type LifecycleCommand = 'keys status' | 'keys verify' | 'keys rotate' | 'keys rotate-data' | 'backup' | 'restore' | 'import open-webui'
+export type LifecycleCommand = 'keys status' | 'keys verify' | 'keys rotate' | 'keys rotate-data' | 'backup' | 'restore' | 'import open-webui' | 'import libre-webui'
 
 type Spec = { positionals: string[]; options: Record<string, 'value' | 'switch'>; required?: string[] }
 
@@ -18,6 +18,7 @@ const specs: Record<LifecycleCommand, Spec> = {
   backup: { positionals: ['FILE'], options: { '--passphrase-file': 'value', '--force': 'switch' } },
   restore: { positionals: ['FILE'], options: { '--passphrase-file': 'value', '--force': 'switch' }, required: ['--data-dir'] },
   'import open-webui': { positionals: ['PATH'], options: {} },
+  'import libre-webui': { positionals: [], options: { '--from': 'value', '--encryption-key-file': 'value' }, required: ['--from'] },
 }
 
 export type LifecycleArgs =

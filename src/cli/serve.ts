@@ -7,7 +7,9 @@ import { createAuditLog } from '../audit/audit-log.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
 import { bootstrapAdmin, isSignupClosedByAdminBootstrap } from '../auth/bootstrap-admin.ts'
 import { createOidcProviders } from '../auth/oidc-providers.ts'
-import { openGate, openSetupGate, readSetupToken } from '../auth/setup-token.ts'
+import { isLoopbackHost, openGate, openSetupGate, readSetupToken } from '../auth/setup-token.ts'
+import { prepareSingleUser } from '../auth/single-user.ts'
+import { ConfigError } from '../config/config-error.ts'
 import { createConnections } from '../chat/connections.ts'
 import type { Config } from '../config/load-config.ts'
 import { describeUnknownVariables } from '../config/unknown-variables.ts'
@@ -31,6 +33,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   process.umask(0o077)
   // note: first, so a misspelt name is pointed out even when the start is then refused for it.
   reportUnknownVariables(config, log)
+  if (config.auth.singleUser && !isLoopbackHost(config.host)) {
+    throw new ConfigError([{ ...singleUserSetting(config), expected: `HOST to be a loopback address (127.0.0.1, ::1 or localhost), not ${config.host}: single-user mode has no sign-in, so whoever reaches the server would be its admin` }])
+  }
   // note: before the lock, which writes in DATA_DIR: a directory this user may not use is named, with the fix.
   checkDataDirAccess(config.dataDir, DATABASE_FILE)
   // One process writes a data directory at a time; the lock goes at exit if a later step throws.
@@ -41,6 +46,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const previousMasterKey = readPreviousMasterKey(config.values, config.masterKey, process.cwd())
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey })
   const sessionSecret = config.sessionSecret ?? persistedSecret ?? createSessionSecretFile(config.dataDir)
+  if (config.auth.singleUser) startSingleUser(config, store, dataDirLock, log)
   for (const warning of [...store.info.warnings, ...riskySettingWarnings(config)]) log.warn(warning)
   const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
 
@@ -98,6 +104,22 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     return stopping
   }
   return { url, stop }
+}
+
+/** Prepares single-user mode's one account, or refuses a data directory with several (closing what is open). */
+function startSingleUser(config: Config, store: Store, dataDirLock: { release(): void }, log: Logger): void {
+  const prepared = prepareSingleUser(store)
+  if (!prepared.ok) {
+    store.close()
+    dataDirLock.release()
+    throw new ConfigError([{ ...singleUserSetting(config), expected: `a data directory with at most one account, as Open WebUI requires (${config.dataDir} has ${prepared.accounts}): whose would the browser be? Start without it, or import into an empty DATA_DIR` }])
+  }
+  log.warn(`Single-user mode: no sign-in; the browser on this machine is ${prepared.user.email}, an admin${prepared.created ? ' (created now, without a password)' : ''}.`)
+}
+
+/** The setting single-user mode was asked for by, for messages. */
+function singleUserSetting(config: Config): { variable: string; value: string } {
+  return config.values.SINGLE_USER_MODE ? { variable: 'SINGLE_USER_MODE', value: 'true' } : { variable: 'WEBUI_AUTH', value: 'false' }
 }
 
 /** The one-time notice of the first start with a generated key: shown once, as the key is generated once. */

@@ -19,6 +19,9 @@ Keys and data (see the README, "Keys and backups"):
   restore FILE --data-dir D [--passphrase-file P] [--force]
                                    Check a backup, then restore it into D
   import open-webui PATH           Import users and chats from Open WebUI's webui.db
+  import libre-webui --from DIR [--encryption-key-file F]
+                                   Import users, chats and preferences from Libre WebUI's
+                                   data.sqlite, opened with its key (or LIBRE_WEBUI_ENCRYPTION_KEY)
 
 Options (override the environment and .env):
   --port N         PORT, default 8080

@@ -10,6 +10,14 @@ const sameSite = oneOf(['lax', 'strict', 'none'])
 
 /** Accounts, sessions, API keys and sign-in defences, with Open WebUI's names and meanings. */
 export const authVariables = {
+  SINGLE_USER_MODE: {
+    parse: boolean, default: false,
+    doc: 'Libre WebUI\'s name: true runs without sign-in, the browser being the one local user, an admin (the same as WEBUI_AUTH=false). Allowed only when HOST is a loopback address and DATA_DIR has at most one account; requests must come from this server\'s own page on a loopback host name. API keys still work.',
+  },
+  WEBUI_AUTH: {
+    parse: boolean, default: true,
+    doc: 'Open WebUI\'s name: false is single-user mode (see SINGLE_USER_MODE); set both only if they agree.',
+  },
   ENABLE_SIGNUP: { parse: boolean, default: true, doc: 'Allow new accounts to sign up (the first account, which becomes admin, always may).' },
   DEFAULT_USER_ROLE: { parse: oneOf(['pending', 'user', 'admin']), default: 'pending', doc: 'Role of accounts after the first: pending accounts wait for an admin.' },
   ENABLE_LOGIN_FORM: { parse: boolean, default: true, doc: 'Show the email/password form and allow password sign-up.' },

@@ -17,6 +17,10 @@ export const chatVariables = {
     doc: 'Prompt that asks for a title. {{MESSAGES:END:N}} stands for the last N messages, {{prompt}} for the first user message ({{prompt:start:N}}, {{prompt:end:N}}, {{prompt:middletruncate:N}} for parts of it). The answer may be a JSON object {"title": ...} or plain text. Unset uses a built-in prompt.',
   },
   TASK_MODEL: { parse: nonEmptyText, default: null, doc: 'Model that writes titles; unset uses the model of the chat.' },
+  ENABLE_COMMUNITY_SHARING: {
+    parse: boolean, default: false,
+    doc: 'Let users share a chat as a link any signed-in user can open (a snapshot, revocable). Off answers 403 to share requests; Open WebUI defaults to true.',
+  },
   CHAT_MAX_CONCURRENT_ANSWERS: {
     parse: integerFrom(1, 100), default: 3,
     doc: 'Answers one user may have streaming at once; a further chat:send gets a too_many_answers error until one ends.',

@@ -69,7 +69,7 @@ export const httpVariables = {
     doc: `Cross-Origin-Resource-Policy: same-origin, same-site or cross-origin. ${emptySendsNone}`,
   },
   CORS_ALLOW_ORIGIN: {
-    parse: corsOriginList, default: null, show: (origins: unknown) => (Array.isArray(origins) ? origins.join(';') : String(origins)),
+    parse: corsOriginList, default: null, otherName: { name: 'CORS_ORIGIN', product: 'Libre WebUI', rewrite: (raw) => raw.replaceAll(',', ';') }, show: (origins: unknown) => (Array.isArray(origins) ? origins.join(';') : String(origins)),
     doc: 'Other web origins allowed to call the API from a browser, separated by ; (e.g. https://chat.example.com;http://localhost:5173): they get their origin back with credentials allowed. * allows any origin without credentials (logs a warning). Unset means same origin only: no CORS headers at all (Open WebUI defaults to *).',
   },
   CORS_ALLOW_CUSTOM_SCHEME: {

@@ -11,6 +11,10 @@ export const lifecycleVariables = {
     parse: path, default: null,
     doc: 'File holding ENCRYPTION_KEY_PREVIOUS (mode 0600). With a generated key, DATA_DIR/.encryption_key.previous plays this part during `enclave keys rotate`.',
   },
+  LIBRE_WEBUI_ENCRYPTION_KEY: {
+    parse: nonEmptyText, default: null, secret: true,
+    doc: 'Libre WebUI\'s ENCRYPTION_KEY (64 hex characters), read only by `enclave import libre-webui` to open the data it imports; never used for Enclave\'s own data. When unset (and no --encryption-key-file is given), the import tries the source\'s DATA_DIR/.encryption_key, then ENCRYPTION_KEY.',
+  },
   ENABLE_ADMIN_EXPORT: {
     parse: boolean, default: false,
     doc: 'Let administrators download every user\'s chats, decrypted, from /api/v1/chats/all/db (audited). Off: the route does not exist.',

@@ -158,7 +158,7 @@ describe('secrets never appear in errors', () => {
   test('exactly the secret variables are marked secret (they print as ***)', () => {
     const secret = Object.entries(variables).filter(([, variable]) => 'secret' in variable && variable.secret).map(([name]) => name)
     expect(secret.sort()).toEqual([
-      'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS', 'GITHUB_CLIENT_SECRET', 'GOOGLE_CLIENT_SECRET', 'LDAP_APP_PASSWORD', 'MICROSOFT_CLIENT_SECRET',
+      'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS', 'GITHUB_CLIENT_SECRET', 'GOOGLE_CLIENT_SECRET', 'LDAP_APP_PASSWORD', 'LIBRE_WEBUI_ENCRYPTION_KEY', 'MICROSOFT_CLIENT_SECRET',
       'OAUTH_CLIENT_SECRET', 'WEBUI_ADMIN_PASSWORD', 'WEBUI_JWT_SECRET_KEY', 'WEBUI_SECRET_KEY',
     ])
   })

@@ -60,6 +60,8 @@ export type Config = Readonly<{
   /** Every variable's typed value and where it came from, for `enclave config`. */
   values: Readonly<VariableValues>
   sources: Readonly<Record<VariableName, ValueSource>>
+  /** For values read under another product's name (JWT_SECRET for WEBUI_SECRET_KEY), that name. */
+  sourceNames: Readonly<Partial<Record<VariableName, string>>>
   /** Names in the environment or .env that look like settings but are not read (typos, Open WebUI-only settings). */
   unknownVariables: UnknownVariables
 }>
@@ -67,6 +69,8 @@ export type Config = Readonly<{
 export type Rate = { limit: number; windowMs: number }
 
 export type AuthConfig = Readonly<{
+  /** No sign-in: the browser on this machine is the one user, an admin (SINGLE_USER_MODE, or WEBUI_AUTH=false). */
+  singleUser: boolean
   enableSignup: boolean
   defaultUserRole: 'pending' | 'user' | 'admin'
   enableLoginForm: boolean
@@ -104,10 +108,17 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
   const problems: ConfigProblem[] = [...parsedDotenv.problems]
   const values: Record<string, unknown> = {}
   const sources: Record<string, ValueSource> = {}
+  const sourceNames: Partial<Record<VariableName, string>> = {}
 
   for (const [name, variable] of Object.entries(variables) as [VariableName, Variable<unknown>][]) {
-    const [raw, source] = pickRawValue(name, flags, env, parsedDotenv.values)
+    const picked = pickUnderEitherName(name, variable, flags, env, parsedDotenv.values)
+    if ('problem' in picked) {
+      problems.push(picked.problem)
+      continue
+    }
+    const { raw, source } = picked
     sources[name] = source
+    if (picked.otherName !== undefined) sourceNames[name] = picked.otherName
     if (raw === null) {
       values[name] = variable.default
       continue
@@ -126,6 +137,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     problems.push({ variable: 'ENCRYPTION_KEY_FILE', value: typed.ENCRYPTION_KEY_FILE, expected: 'to be unset when ENCRYPTION_KEY is set (choose one)' })
   }
   problems.push(...checkAuthSettings(typed))
+  problems.push(...checkSingleUserNames(typed, sources as Record<VariableName, ValueSource>))
   // note: the providers are checked only once every variable parsed, as they combine several.
   const oauth = problems.length === 0 ? oauthConfigFrom(typed, cwd) : null
   problems.push(...(oauth?.problems ?? []))
@@ -159,6 +171,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     ldap: ldap.config,
     values: Object.freeze(typed),
     sources: Object.freeze(sources as Record<VariableName, ValueSource>),
+    sourceNames: Object.freeze(sourceNames),
     unknownVariables: findUnknownVariables([...Object.keys(env), ...Object.keys(parsedDotenv.values)]),
   })
 }
@@ -172,6 +185,38 @@ export function readDotenvFile(cwd: string): string | null {
 /** Masks a password or user name written into a URL, so a refused value can be shown safely. */
 function withoutUrlCredentials(raw: string): string {
   return raw.replace(/\/\/[^/@\s]*@/g, '//***@')
+}
+
+type Picked = { raw: string | null; source: ValueSource; otherName?: string } | { problem: ConfigProblem }
+
+/**
+ * Picks the value under our name, else under the other product's name (JWT_SECRET, CORS_ORIGIN);
+ * refuses one set under both that differs, as either could be the one meant.
+ */
+function pickUnderEitherName(
+  name: VariableName,
+  variable: Variable<unknown>,
+  flags: Partial<Record<VariableName, string>>,
+  env: Record<string, string | undefined>,
+  dotenv: Record<string, string>,
+): Picked {
+  const [raw, source] = pickRawValue(name, flags, env, dotenv)
+  const other = variable.otherName
+  if (other === undefined) return { raw, source }
+  const [otherRaw, otherSource] = pickRawValue(name, {}, { [name]: env[other.name] }, { [name]: dotenv[other.name]! })
+  if (otherRaw === null) return { raw, source }
+  const rewritten = other.rewrite?.(otherRaw) ?? otherRaw
+  if (raw === null) return { raw: rewritten, source: otherSource, otherName: other.name }
+  if (rewritten.trim() === raw.trim()) return { raw, source }
+  const shown = variable.secret ? '***' : otherRaw
+  return { problem: { variable: other.name, value: shown, expected: `to equal ${name} (${other.product}'s name for the same setting), which is set to another value: set one of them` } }
+}
+
+/** SINGLE_USER_MODE=true and WEBUI_AUTH=false say the same; both set and saying otherwise is refused. */
+function checkSingleUserNames(values: VariableValues, sources: Record<VariableName, ValueSource>): ConfigProblem[] {
+  const bothSet = sources.SINGLE_USER_MODE !== 'default' && sources.WEBUI_AUTH !== 'default'
+  if (!bothSet || values.SINGLE_USER_MODE !== values.WEBUI_AUTH) return []
+  return [{ variable: 'SINGLE_USER_MODE', value: String(values.SINGLE_USER_MODE), expected: `to agree with WEBUI_AUTH=${String(values.WEBUI_AUTH)} (single-user mode is SINGLE_USER_MODE=true or WEBUI_AUTH=false): set one of them` }]
 }
 
 // note: an empty value counts as unset, as env files often carry `KEY=` placeholders, except
@@ -209,8 +254,11 @@ function checkAuthSettings(values: VariableValues): ConfigProblem[] {
 function authConfigFrom(values: VariableValues, cwd: string): AuthConfig {
   const adminPassword = values.WEBUI_ADMIN_PASSWORD !== null ? { value: values.WEBUI_ADMIN_PASSWORD }
     : values.WEBUI_ADMIN_PASSWORD_FILE !== null ? { file: resolve(cwd, values.WEBUI_ADMIN_PASSWORD_FILE) } : null
+  const singleUser = values.SINGLE_USER_MODE || !values.WEBUI_AUTH
   return {
-    enableSignup: values.ENABLE_SIGNUP,
+    singleUser,
+    // note: the single user is the only account, so sign-up stays closed.
+    enableSignup: values.ENABLE_SIGNUP && !singleUser,
     defaultUserRole: values.DEFAULT_USER_ROLE,
     enableLoginForm: values.ENABLE_LOGIN_FORM,
     enablePasswordAuth: values.ENABLE_PASSWORD_AUTH,

@@ -17,7 +17,7 @@ export const serverVariables = {
   WEBUI_NAME: { parse: nonEmptyText, default: 'Enclave', doc: 'Name shown in the UI and the API.' },
   WEBUI_URL: { parse: httpUrl, default: null, doc: 'Public URL of this server, when it runs behind a proxy. Required with single sign-on (unless each provider has its own *_REDIRECT_URI): callback URLs are built from it, never from a request\'s Host header.' },
   WEBUI_SECRET_KEY: {
-    parse: nonEmptyText, default: null, secret: true,
+    parse: nonEmptyText, default: null, secret: true, otherName: { name: 'JWT_SECRET', product: 'Libre WebUI' },
     doc: 'Secret that signs sessions. When unset, 32 random bytes are generated once into DATA_DIR/.webui_secret_key (0600).',
   },
   WEBUI_JWT_SECRET_KEY: {

@@ -16,6 +16,8 @@ export type UnknownVariables = Readonly<{
 
 const PREFIXES = ['OLLAMA_', 'WEBUI_', 'ENABLE_', 'LDAP_', 'OAUTH_', 'OPENID_', 'ENCRYPTION_', 'WEBSOCKET_', 'CORS_', 'JWT_', 'AUDIT_', 'CHAT_', 'GOOGLE_', 'MICROSOFT_', 'DEFAULT_', 'USER_', 'ADMIN_']
 const known = Object.keys(variables)
+/** Other products' names for our settings (Libre WebUI's JWT_SECRET, ...): read, so not unknown. */
+const otherNames = new Set<string>(Object.values(variables).flatMap((variable) => ('otherName' in variable ? [variable.otherName.name] : [])))
 // note: short names get one edit, not two: HOME is two edits from HOST, and every shell has it.
 const longNames = known.filter((name) => name.length >= 8)
 const shortNames = known.filter((name) => name.length < 8)
@@ -27,7 +29,7 @@ export function findUnknownVariables(names: Iterable<string>): UnknownVariables 
   const misspelt: { name: string; known: string }[] = []
   const unsupported: string[] = []
   for (const name of new Set(names)) {
-    if (name in variables || !/^[A-Za-z][A-Za-z0-9_]{1,99}$/.test(name)) continue
+    if (name in variables || otherNames.has(name) || !/^[A-Za-z][A-Za-z0-9_]{1,99}$/.test(name)) continue
     const near = closestName(name, longNames, 2) ?? closestName(name, shortNames, 1)
     if (near !== null) misspelt.push({ name, known: near })
     else if (PREFIXES.some((prefix) => name.toUpperCase().startsWith(prefix))) unsupported.push(name)

@@ -13,6 +13,12 @@ export type Variable<T> = {
   secret?: true
   flag?: string
   emptyTurnsOff?: true
+  /**
+   * Another product's name for the same setting (Libre WebUI's), read when this name is unset; a
+   * value set under both names that differs is refused, naming both. `rewrite` turns the other
+   * product's spelling of the value into ours (e.g. its comma-separated list into ours).
+   */
+  otherName?: { name: string; product: string; rewrite?: (raw: string) => string }
   /** How to print the value (in `enclave config` and the README) when String() would not do. */
   show?: (value: T) => string
 }

@@ -12,8 +12,12 @@ import { sealedTable } from './sealed-table.ts'
 
 const chatTable = sealedTable('chat', { title: 'text', models: 'json', params: 'json', system: 'text', tags: 'json', extra: 'json' })
 
-/** Which of a user's chats a listing shows: the live ones (not archived), archived, or pinned and live. */
-export type ChatFilter = 'live' | 'archived' | 'pinned'
+/**
+ * Which of a user's chats a listing shows: the live ones (not archived), archived, or pinned and
+ * live; `loose` live ones leave out the pinned, the filed (in a folder), or both, as Open WebUI's
+ * sidebar list does.
+ */
+export type ChatFilter = 'live' | 'archived' | 'pinned' | 'live-unpinned' | 'live-unfiled' | 'live-loose'
 
 export type Page = { limit: number; offset: number }
 
@@ -44,6 +48,9 @@ export function createChatRows(db: Database, keys: DataKeyRepo) {
     live: filteredPage('archived = 0'),
     archived: filteredPage('archived = 1'),
     pinned: filteredPage('archived = 0 AND pinned = 1'),
+    'live-unpinned': filteredPage('archived = 0 AND pinned = 0'),
+    'live-unfiled': filteredPage('archived = 0 AND folder_id IS NULL'),
+    'live-loose': filteredPage('archived = 0 AND pinned = 0 AND folder_id IS NULL'),
   }
   const updateTitle = db.query<void, [Uint8Array, number, string, string]>('UPDATE chat SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?')
   const updateContent = db.query<void, [Uint8Array, Sealed, Sealed, Sealed, Sealed, Sealed, string | null, number | null, number, number]>(

@@ -415,6 +415,27 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       if (chat === null) return []
       return pathTo(rows.list(chat.seq, chatId, keys.keysForOwner(owner)), chat.current_id as MessageId | null)
     },
+
+    /**
+     * Returns the messages from the root to `leafId` (the selected leaf when undefined), opening
+     * only those: what a turn sends the model, however many branches the chat has. Null when the
+     * chat is not theirs or holds no such message.
+     */
+    listPathTo(owner: UserId, chatId: ChatId, leafId?: MessageId | null): Message[] | null {
+      const chat = chats.find(owner, chatId)
+      if (chat === null) return null
+      const leaf = leafId === undefined ? chat.current_id as MessageId | null : leafId
+      const path = pathTo(rows.shapes(chat.seq), leaf)
+      if (leaf !== null && path.length === 0) return null
+      const ring = keys.keysForOwner(owner)
+      return path.map((shape) => rows.find(chat.seq, chatId, shape.id, ring)!)
+    },
+
+    /** Opens the owner's chat's settings (system prompt, params, ...); null when the chat is not theirs. */
+    findChatSettingsForUser(owner: UserId, chatId: ChatId): ChatSettings | null {
+      const chat = chats.find(owner, chatId)
+      return chat === null ? null : chats.settingsOf(chat)
+    },
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import { bcryptCost, MAX_BCRYPT_COST } from '../crypto/bcrypt-cost.ts'
 import { newChatId, newUserId, type UserId } from './ids.ts'
-import type { OpenWebUiSource, SourceUser } from './open-webui-source.ts'
+import type { OpenWebUiSource, SourceChat, SourceUser } from './open-webui-source.ts'
 import type { Store } from './open-store.ts'
 
 export type ImportCounts = {
@@ -31,6 +31,17 @@ export type ImportCounts = {
 export type ImportReport = { counts: ImportCounts; notes: string[] }
 
 export function importOpenWebUi(store: Store, source: OpenWebUiSource): ImportReport {
+  return importUsersAndChats(store, source, 'Open WebUI')
+}
+
+/** A checked source of another product: its users, and its chats read one at a time. */
+export type AccountSource = { users: readonly SourceUser[]; chats(): Iterable<SourceChat> }
+
+/**
+ * Imports a checked source in one transaction, under the rules above; `product` names the source
+ * in the notes, and `onChat` hears of each chat handled (for progress).
+ */
+export function importUsersAndChats(store: Store, source: AccountSource, product: string, onChat: () => void = () => {}): ImportReport {
   const counts: ImportCounts = { usersImported: 0, usersAlreadyThere: 0, usersConflicting: 0, chatsImported: 0, chatsAlreadyThere: 0, chatsLeftOut: 0, messagesImported: 0 }
   const notes: string[] = []
   const chatExists = store.db.query<{ one: number }, [string]>('SELECT 1 AS one FROM chat WHERE id = ?')
@@ -38,10 +49,11 @@ export function importOpenWebUi(store: Store, source: OpenWebUiSource): ImportRe
     // note: only users created by this run receive chats; an existing account never does.
     const owners = new Map<string, UserId>()
     for (const user of source.users) {
-      const owner = importUser(store, user, counts, notes)
+      const owner = importUser(store, user, product, counts, notes)
       if (owner !== null) owners.set(user.sourceId, owner)
     }
     for (const chat of source.chats()) {
+      onChat()
       const owner = owners.get(chat.ownerSourceId)
       const taken = chatExists.get(chat.id) !== null
       if (owner === undefined) {
@@ -61,7 +73,7 @@ export function importOpenWebUi(store: Store, source: OpenWebUiSource): ImportRe
 }
 
 /** Creates the user as a new account and returns its id, or null when it is left out. */
-function importUser(store: Store, user: SourceUser, counts: ImportCounts, notes: string[]): UserId | null {
+function importUser(store: Store, user: SourceUser, product: string, counts: ImportCounts, notes: string[]): UserId | null {
   const sameEmail = store.users.findUserByEmail(user.email)
   if (sameEmail !== null) {
     if (sameEmail.id === user.id) counts.usersAlreadyThere++
@@ -74,9 +86,9 @@ function importUser(store: Store, user: SourceUser, counts: ImportCounts, notes:
   let id = user.id
   if (store.users.findUserById(id) !== null) {
     id = newUserId()
-    notes.push(`${user.email}: its Open WebUI id belongs to another account here, so it was given a new one.`)
+    notes.push(`${user.email}: its ${product} id belongs to another account here, so it was given a new one.`)
   }
-  const created = store.users.createUser({ email: user.email, name: user.name, role: user.role, imported: { id, createdAt: user.createdAt } })
+  const created = store.users.createUser({ email: user.email, name: user.name, role: user.role, imported: { id, createdAt: user.createdAt }, ...(user.preferences === undefined ? {} : { preferences: user.preferences }) })
   if (!created.ok) throw new Error(`unreachable: ${created.reason} after the email was found free`)
   const cost = user.passwordHash === null ? null : bcryptCost(user.passwordHash)
   if (cost !== null && cost > MAX_BCRYPT_COST) {

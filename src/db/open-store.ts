@@ -13,10 +13,14 @@ import type { PreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { generateKey } from '../crypto/random.ts'
 import { createAccountChanges } from './account-changes.ts'
 import { createApiKeyRepo } from './api-keys.ts'
+import { createChatFolderRepo } from './chat-folders.ts'
+import { createChatShareRepo } from './chat-shares.ts'
+import { createChatTagRepo } from './chat-tags.ts'
 import { createChatRepo } from './chats.ts'
 import { createCredentialRepo } from './credentials.ts'
 import { LOCK_FILE } from './data-dir-lock.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
+import { createFolderRepo } from './folders.ts'
 import { createGroupRepo } from './groups.ts'
 import { createIdentityRepo } from './identities.ts'
 import { readKeyCheck, writeKeyCheck } from './key-check.ts'
@@ -144,6 +148,10 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     accountChanges,
     users: createUserRepo(db, dataKeys, now, accountChanges),
     chats: createChatRepo(db, dataKeys, now, accountChanges),
+    folders: createFolderRepo(db, dataKeys, now),
+    chatFolders: createChatFolderRepo(db),
+    chatTags: createChatTagRepo(db, dataKeys),
+    chatShares: createChatShareRepo(db, dataKeys, now),
     settings: createSettingsRepo(db, dataKeys, now),
     credentials: createCredentialRepo(db, dataKeys, now),
     sessions: createSessionRepo(db, dataKeys, now, accountChanges),

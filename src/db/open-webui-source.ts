@@ -9,14 +9,15 @@
  * one row at a time from a statement iterator, once to check them all and once more to import
  * them, so no more than one chat is ever held (a 225 MB file used to take 921 MB).
  */
-import { Database } from 'bun:sqlite'
+import type { Database } from 'bun:sqlite'
 import { createHash } from 'node:crypto'
 import type { ChatContent } from './chat-tree.ts'
 import type { ChatId, UserId } from './ids.ts'
 import { readOpenWebUiChat } from './open-webui-chat.ts'
+import { openSourceDatabase } from './source-database.ts'
 import type { Role } from './users.ts'
 
-export type SourceUser = { sourceId: string; id: UserId; email: string; name: string; role: Role; createdAt: number; passwordHash: string | null }
+export type SourceUser = { sourceId: string; id: UserId; email: string; name: string; role: Role; createdAt: number; passwordHash: string | null; preferences?: Record<string, unknown> }
 export type SourceChat = { sourceId: string; id: ChatId; ownerSourceId: string; title: string; createdAt: number; updatedAt: number; pinned: boolean; archived: boolean; content: ChatContent; messageCount: number }
 
 /** An open, checked source: its users, and its chats read again on every call. Close it when done. */
@@ -41,35 +42,23 @@ const requiredColumns: Record<string, string[]> = {
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const bcryptPattern = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/
 
-/** Enclave's id for an Open WebUI id: the same when it is a UUID, else a UUID derived from it, so re-imports find it. */
-export function enclaveIdFor(kind: 'user' | 'chat', sourceId: string): string {
+/** Enclave's id for another product's id: the same when it is a UUID, else a UUID derived from it, so re-imports find it. */
+export function enclaveIdFor(kind: 'user' | 'chat', sourceId: string, product: 'open-webui' | 'libre-webui' = 'open-webui'): string {
   if (uuidPattern.test(sourceId)) return sourceId
-  const hex = createHash('sha256').update(`open-webui/${kind}/${sourceId}`).digest('hex')
+  const hex = createHash('sha256').update(`${product}/${kind}/${sourceId}`).digest('hex')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
 }
 
 /** Opens the source and checks all of it, chat by chat; refuses with the first problem found. */
 export function openOpenWebUiDatabase(path: string): ReadSourceResult {
-  let db: Database
+  const opened = openSourceDatabase(path, requiredColumns, 'an Open WebUI')
+  if (!opened.ok) return opened
+  const { db } = opened
   try {
-    db = new Database(path, { readonly: true, strict: true })
-    db.query('SELECT count(*) FROM sqlite_master').get()
-  } catch {
-    return { ok: false, reason: 'not_a_database', detail: `${path} is not a readable SQLite database.` }
-  }
-  try {
-    const quick = db.query<{ quick_check: string }, []>('PRAGMA quick_check').get()
-    if (quick?.quick_check !== 'ok') return refuse(db, 'malformed', 'The database fails SQLite\'s integrity check.')
-    for (const [table, columns] of Object.entries(requiredColumns)) {
-      const present = new Set(db.query<{ name: string }, []>(`SELECT name FROM pragma_table_info('${table}')`).all().map((row) => row.name))
-      const missing = columns.filter((column) => !present.has(column))
-      if (missing.length > 0) return refuse(db, 'unknown_version', `Table "${table}" ${present.size === 0 ? 'is missing' : `lacks ${missing.join(', ')}`}: this is not an Open WebUI database of a version this importer knows.`)
-    }
     const users = readUsers(db)
     const owners = new Set(users.map((user) => user.sourceId))
     for (const chat of readChats(db, owners)) void chat // note: this first pass only checks; nothing is kept.
-    const source = db
-    return { ok: true, source: { users, chats: () => readChats(source, owners), close: () => source.close() } }
+    return { ok: true, source: { users, chats: () => readChats(db, owners), close: () => db.close() } }
   } catch (error) {
     return refuse(db, 'malformed', error instanceof MalformedSourceError ? error.message : 'The database could not be read.')
   }

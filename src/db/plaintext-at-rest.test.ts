@@ -26,6 +26,10 @@ const MARKERS = {
   usage: 'MARKER-USAGE-d6b2',
   sources: 'MARKER-SOURCES-47e3',
   files: 'MARKER-FILES-e01c',
+  folder: 'MARKER-FOLDER-4b1d',
+  folderData: 'MARKER-FOLDERDATA-90ce',
+  tagName: 'MARKER-TAGNAME-5c3f',
+  share: 'MARKER-SHARE-e6a8',
 }
 
 let dataDir = ''
@@ -60,7 +64,12 @@ function fillStore(store: Store) {
   store.settings.writeSetting('connections', { apiKey: MARKERS.setting })
   store.users.renameUser(owner, MARKERS.renamed)
   store.chats.renameChat(owner, chat.id, MARKERS.renamed)
-  return { owner, chatId: chat.id, treeId: tree.id }
+  const folder = store.folders.createFolder(owner, { name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
+  if (!folder.ok) throw new Error(folder.reason)
+  store.chatTags.addTagToChat(owner, tree.id, `${MARKERS.tagName} Word`)
+  const opened = store.chats.readChatTree(owner, tree.id)!
+  const shareId = store.chatShares.shareChat(owner, tree.id, { ...opened, chat: { ...opened.chat, title: MARKERS.share } })!
+  return { owner, chatId: chat.id, treeId: tree.id, folderId: folder.folder.id, shareId }
 }
 
 /** Returns every marker found in the database files that exist, as UTF-8 or UTF-16LE. */
@@ -99,7 +108,7 @@ test('no marker appears in enclave.db, -wal or -shm, before or after close', () 
 test('the data is really there: reopening reads every marker back', () => {
   const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
   const first = openStore({ dataDir, masterKey, now: Date.now })
-  const { owner, chatId, treeId } = fillStore(first)
+  const { owner, chatId, treeId, folderId, shareId } = fillStore(first)
   first.close()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
@@ -115,6 +124,9 @@ test('the data is really there: reopening reads every marker back', () => {
       [{ statusHistory: [MARKERS.messageExtra] }, [MARKERS.files], null, null, null],
       [null, null, { content: MARKERS.error }, { note: MARKERS.usage }, [MARKERS.sources]],
     ])
+    expect(store.folders.findFolderForUser(owner, folderId)).toMatchObject({ name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
+    expect(store.chatTags.listTagsOfChat(owner, treeId)).toEqual([{ id: `${MARKERS.tagName.toLowerCase()}_word`, name: `${MARKERS.tagName} Word` }])
+    expect(store.chatShares.readShare(shareId)?.snapshot.chat.title).toBe(MARKERS.share)
   } finally {
     store.close()
   }

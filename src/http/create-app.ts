@@ -5,14 +5,17 @@ import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
 import { createOidcProviders, type OidcProviders } from '../auth/oidc-providers.ts'
 import { createSignOutRedirect } from '../auth/oidc-sign-out.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
+import { AnswerTasks } from '../chat/answer-tasks.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
 import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
 import { staticAssets } from './assets.ts'
+import { createChatCompletionStore } from './compat/chat-completion-store.ts'
 import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
 import { openAiRoutes } from './compat/openai.ts'
+import { taskRoutes } from './compat/task-routes.ts'
 import { httpErrors } from './http-error.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
@@ -20,16 +23,22 @@ import { hostCheck } from './plugins/host-check.ts'
 import { jsonBodies } from './plugins/json-bodies.ts'
 import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
+import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
 import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
 import { authRoutes } from './routes/auths.ts'
 import { chatExportRoutes } from './routes/chat-export.ts'
+import { chatFolderRoutes } from './routes/chat-folders.ts'
+import { chatShareRoutes } from './routes/chat-shares.ts'
+import { chatTagRoutes } from './routes/chat-tags.ts'
 import { chatRoutes } from './routes/chats.ts'
+import { folderRoutes } from './routes/folders.ts'
 import { healthRoutes } from './routes/health.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
+import { singleUserRoutes } from './routes/single-user.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
 import { userRoutes } from './routes/users.ts'
 
@@ -60,6 +69,9 @@ export function createApp(deps: Deps) {
   const connections = deps.connections ?? createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now, log: deps.log })
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
+  // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
+  const tasks = new AnswerTasks()
+  const completionStore = createChatCompletionStore({ chats: deps.store.chats, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs })
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
@@ -70,20 +82,27 @@ export function createApp(deps: Deps) {
     .use(hostCheck(deps.config.allowedHosts))
     .use(cors(deps.config.cors))
     .use(originCheck({ publicUrl: deps.config.publicUrl, cors: deps.config.cors, trustedProxies: deps.config.trustedProxies }))
+    .use(singleUserGuard(deps.config.auth.singleUser))
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
     .use(jsonBodies())
     .use(healthRoutes())
     .use(appConfigRoutes(deps.config, () => deps.store.users.countUsers() === 0))
     .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
+    .use(singleUserRoutes(auth, deps.config.trustedProxies))
     .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
     .use(ldapAuthRoutes(auth, deps.config.ldap, deps.log, deps.config.trustedProxies))
     .use(userRoutes(auth, deps.config.trustedProxies))
     .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
     .use(chatExportRoutes(auth, deps.config))
-    .use(chatRoutes(auth, deps.config.trustedProxies))
+    .use(chatRoutes(auth, deps.config.trustedProxies, hub))
+    .use(chatFolderRoutes(auth, deps.config.trustedProxies))
+    .use(chatTagRoutes(auth, deps.config.trustedProxies))
+    .use(chatShareRoutes(auth, deps.config))
+    .use(folderRoutes(auth, deps.config.trustedProxies))
     .use(adminKeyRoutes(auth, deps.config, lifecycle))
     .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
-    .use(openAiRoutes(auth, deps.config.trustedProxies, connections))
+    .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))
+    .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
     .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
     .use(staticAssets())
 }

@@ -1,4 +1,5 @@
 import { expect } from 'bun:test'
+import type { UserId } from '../../src/db/ids.ts'
 import type { App } from '../../src/http/create-app.ts'
 import { req, startTestApp } from './test-app.ts'
 
@@ -38,4 +39,12 @@ export function startClockedApp(env: Record<string, string> = {}) {
   let at = Date.now()
   const base = startTestApp(env, () => at)
   return { ...base, advance: (ms: number) => void (at += ms) }
+}
+
+/** Signs up an administrator (ada) and a user the administrator approved (bob). */
+export async function signUpAdminAndUser(app: App): Promise<{ ada: { id: UserId; token: string }; bob: { id: UserId; token: string } }> {
+  const admin = await signUp(app, 'ada@example.com')
+  const other = await signUp(app, 'bob@example.com')
+  expect(await statusOf(app, 'POST', `/api/v1/users/${other.id}/update`, bearer(admin.token), { role: 'user' })).toBe(200)
+  return { ada: { id: admin.id as UserId, token: admin.token }, bob: { id: other.id as UserId, token: other.token } }
 }

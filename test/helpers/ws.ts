@@ -83,3 +83,22 @@ export function connect(url: string, { token, cookie, origin = null, protocols, 
 /** Frames of one type with a given field value, e.g. all deltas of one answer. */
 export const ofType = (type: string, messageId?: unknown) => (frame: Frame) =>
   frame.type === type && (messageId === undefined || frame.messageId === messageId)
+
+/** Opens sockets as users to the URL `url()` gives, and closes every one of them at the end. */
+export function socketPool(url: () => string) {
+  const open: TestSocket[] = []
+  return {
+    async socketOf(user: { token: string }): Promise<TestSocket> {
+      const socket = await connect(url(), { token: user.token })
+      open.push(socket)
+      return socket
+    },
+    /** Keeps a socket opened elsewhere, to be closed at the end too. */
+    keep(socket: TestSocket): void {
+      open.push(socket)
+    },
+    closeAll(): void {
+      for (const socket of open) socket.ws.close()
+    },
+  }
+}

@@ -159,7 +159,7 @@ describe("Open WebUI's page", async () => {
     expect(imported!.chat.history).toEqual(page.history)
     const refused = await app.handle(req('POST', `${CHATS}/import`, { chats: [body.chats[0], { chat: { history: { messages: { x: { role: 'tool', content: '' } } } } }] }, ada))
     expect(refused.status).toBe(422)
-    expect((await call<OpenChat[]>(app, 'GET', `${CHATS}/`, ada)).filter((chat) => chat.title === 'Imported')).toHaveLength(1)
+    expect((await call<OpenChat[]>(app, 'GET', `${CHATS}/?include_pinned=true`, ada)).filter((chat) => chat.title === 'Imported')).toHaveLength(1)
   })
 })
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { ChatId, UserId } from '../../src/db/ids.ts'
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
-import { bearer, signUp, statusOf } from '../helpers/accounts.ts'
+import { signUp, signUpAdminAndUser } from '../helpers/accounts.ts'
 import { startTestApp } from '../helpers/test-app.ts'
-import { connect, ofType, type Frame, type TestSocket } from '../helpers/ws.ts'
+import { connect, ofType, socketPool, type Frame, type TestSocket } from '../helpers/ws.ts'
 
 const MODEL = 'qwen2.5:0.5b'
 const QUESTION = 'why is the sky blue at noon today'
@@ -14,33 +14,24 @@ let url: string
 let origin: string
 let ada: { id: UserId; token: string }
 let bob: { id: UserId; token: string }
-const open: TestSocket[] = []
+const sockets = socketPool(() => url)
+const socketOf = sockets.socketOf
 
 beforeAll(async () => {
   fake = await startFakeOllama({ behaviour: { chunkDelayMs: 2 } })
   started = startTestApp({ OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false' }) // note: titles are tested in chat-titles-and-limits.test.ts; here a title frame would land among the frames a test waits for
   const { app } = started
-  const admin = await signUp(app, 'ada@example.com')
-  const other = await signUp(app, 'bob@example.com')
-  expect(await statusOf(app, 'POST', `/api/v1/users/${other.id}/update`, bearer(admin.token), { role: 'user' })).toBe(200)
-  ada = { id: admin.id as UserId, token: admin.token }
-  bob = { id: other.id as UserId, token: other.token }
+  ;({ ada, bob } = await signUpAdminAndUser(app))
   app.listen({ hostname: '127.0.0.1', port: 0 })
   origin = `http://127.0.0.1:${app.server!.port}`
   url = `ws://127.0.0.1:${app.server!.port}/api/ws`
 })
 
 afterAll(async () => {
-  for (const socket of open) socket.ws.close()
+  sockets.closeAll()
   await started.app.stop(true)
   await fake.stop()
 })
-
-async function socketOf(user: { token: string }): Promise<TestSocket> {
-  const socket = await connect(url, { token: user.token })
-  open.push(socket)
-  return socket
-}
 
 /** Waits for the turn's started frame, then collects its deltas up to the final frame. */
 async function answerOf(socket: TestSocket) {
@@ -86,7 +77,7 @@ describe('a chat turn over the socket', () => {
 
   test('every socket of the same user sees the stream; another user\'s socket sees nothing', async () => {
     const alsoMine = await connect(url, { cookie: ada.token, origin }) // a browser tab, signed in by cookie
-    open.push(alsoMine)
+    sockets.keep(alsoMine)
     const [mine, theirs] = [await socketOf(ada), await socketOf(bob)]
     mine.send({ type: 'chat:send', model: MODEL, content: QUESTION })
     const [a, b] = await Promise.all([answerOf(mine), answerOf(alsoMine)])
@@ -190,12 +181,14 @@ describe('a chat turn over the socket', () => {
 })
 
 describe('upstream failures', () => {
-  test('a model no connection has: chat:error model_not_found, and the user message stays stored', async () => {
+  test('a model no connection has: chat:error model_not_found; the user message stays stored, the answer stored failed with the reason', async () => {
     const socket = await socketOf(ada)
     socket.send({ type: 'chat:send', model: 'no-such-model:7b', content: 'hello there' })
     const { started: begun, end } = await answerOf(socket)
     expect(end).toMatchObject({ type: 'chat:error', chatId: begun.chatId, messageId: begun.messageId, code: 'model_not_found' })
-    expect(messagesOf(ada.id, begun.chatId).map(({ role, content }) => [role, content])).toEqual([['user', 'hello there']])
+    const stored = messagesOf(ada.id, begun.chatId)
+    expect(stored.map(({ role, content }) => [role, content])).toEqual([['user', 'hello there'], ['assistant', '']])
+    expect(stored[1]).toMatchObject({ status: 'pending', error: { content: end.message }, model: 'no-such-model:7b', parentId: begun.userMessageId })
   })
 
   test('Ollama answering 404 for a listed model: chat:error model_not_found', async () => {
@@ -206,21 +199,24 @@ describe('upstream failures', () => {
     socket.send({ type: 'chat:send', model: 'llama3.2:1b', content: 'hello again' })
     const { started: begun, end } = await answerOf(socket)
     expect(end).toMatchObject({ type: 'chat:error', code: 'model_not_found' })
-    expect(messagesOf(ada.id, begun.chatId).map(({ content }) => content)).toEqual(['hello again'])
+    expect(messagesOf(ada.id, begun.chatId).map(({ content, status }) => [content, status])).toEqual([['hello again', null], ['', 'pending']])
   })
 
-  test('a failure mid-stream: chat:error ollama_error, nothing of the answer stored', async () => {
+  test('a failure mid-stream: chat:error ollama_error; what arrived is stored unfinished, with the reason', async () => {
     const socket = await socketOf(ada)
     fake.setBehaviour({ fault: { kind: 'error_line', afterChunks: 2, error: 'out of memory' } })
     socket.send({ type: 'chat:send', model: MODEL, content: QUESTION })
     const { started: begun, end } = await answerOf(socket)
     fake.setBehaviour({ fault: null })
     expect(end).toMatchObject({ type: 'chat:error', code: 'ollama_error' })
-    expect(messagesOf(ada.id, begun.chatId).map(({ role }) => role)).toEqual(['user'])
+    const stored = messagesOf(ada.id, begun.chatId)
+    expect(stored.map(({ role }) => role)).toEqual(['user', 'assistant'])
+    expect(stored[1]).toMatchObject({ status: 'pending', error: { content: end.message } })
+    expect(QUESTION.startsWith(stored[1]!.content)).toBe(true)
   })
 })
 
-test('Ollama down: chat:error unreachable, with no URL, and the user message stays stored', async () => {
+test('Ollama down: chat:error unreachable, with no URL; the user message stays stored, the answer stored failed', async () => {
   const down = await startFakeOllama()
   const downUrl = down.url
   await down.stop()
@@ -233,7 +229,7 @@ test('Ollama down: chat:error unreachable, with no URL, and the user message sta
     const { started: begun, end } = await answerOf(socket)
     expect(end).toMatchObject({ type: 'chat:error', code: 'unreachable' })
     expect(JSON.stringify(end)).not.toContain('127.0.0.1')
-    expect(app.deps.store.chats.listMessagesInChat(user.id as UserId, begun.chatId as ChatId)).toHaveLength(1)
+    expect(app.deps.store.chats.listMessagesInChat(user.id as UserId, begun.chatId as ChatId).map(({ role, status }) => [role, status])).toEqual([['user', null], ['assistant', 'pending']])
     socket.ws.close()
   } finally {
     await app.app.stop(true)

@@ -34,7 +34,12 @@ async function startSetup(env: Record<string, string> = {}) {
   cleanups.push(() => socket.ws.close())
   const messagesOf = (chatId: unknown) =>
     started.deps.store.chats.listMessagesInChat(user.id as UserId, chatId as ChatId).map(({ role, content }) => [role, content])
-  return { first, second, socket, messagesOf }
+  /** The stored answer's status and error: a failed answer is kept unfinished, with the reason. */
+  const failureOf = (chatId: unknown) => {
+    const answer = started.deps.store.chats.listMessagesInChat(user.id as UserId, chatId as ChatId).find((message) => message.role === 'assistant')
+    return answer === undefined ? null : { status: answer.status, error: answer.error }
+  }
+  return { first, second, socket, messagesOf, failureOf }
 }
 
 /** Sends a question and collects the turn up to its final frame. */
@@ -84,7 +89,7 @@ test.each<[string, FakeFault, string]>([
   ['a failing status (Ollama answered)', { kind: 'status', status: 500, error: 'boom' }, 'ollama_error'],
   ['a drop after part of the answer', { kind: 'close', afterChunks: 2 }, 'unreachable'],
   ['an error line after part of the answer', { kind: 'error_line', afterChunks: 2, error: 'out of memory' }, 'ollama_error'],
-])('no failover on %s: chat:error, the second is never asked, the user message kept', async (_, fault, code) => {
+])('no failover on %s: chat:error, the second is never asked, the user message kept, the answer stored failed', async (_, fault, code) => {
   const setup = await startSetup()
   await warmUp(setup)
   // note: paced chunks, so the part before the fault has surely reached Enclave when it strikes;
@@ -94,10 +99,11 @@ test.each<[string, FakeFault, string]>([
   const { begun, end } = await turn(setup.socket, QUESTION)
   expect(end).toMatchObject({ type: 'chat:error', code })
   expect(chatRequests(setup.second)).toHaveLength(0)
-  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION]])
+  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', expect.any(String)]])
+  expect(setup.failureOf(begun.chatId)).toEqual({ status: 'pending', error: { content: end.message } })
 })
 
-test('both connections down after listing the model: chat:error unreachable, with no URL, the user message kept', async () => {
+test('both connections down after listing the model: chat:error unreachable, with no URL, the user message kept, the answer stored failed', async () => {
   const setup = await startSetup()
   await warmUp(setup)
   await setup.first.stop()
@@ -106,10 +112,11 @@ test('both connections down after listing the model: chat:error unreachable, wit
   const { begun, end } = await turn(setup.socket, QUESTION)
   expect(end).toMatchObject({ type: 'chat:error', chatId: begun.chatId, messageId: begun.messageId, code: 'unreachable' })
   expect(JSON.stringify(end)).not.toContain('127.0.0.1')
-  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION]])
+  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', expect.any(String)]])
+  expect(setup.failureOf(begun.chatId)).toEqual({ status: 'pending', error: { content: end.message } })
 })
 
-test('both connections down from the start: chat:error unreachable, the user message kept', async () => {
+test('both connections down from the start: chat:error unreachable, the user message kept, the answer stored failed', async () => {
   const setup = await startSetup()
   await setup.first.stop()
   await setup.second.stop()
@@ -117,7 +124,8 @@ test('both connections down from the start: chat:error unreachable, the user mes
   const { begun, end } = await turn(setup.socket, QUESTION)
   expect(end).toMatchObject({ type: 'chat:error', code: 'unreachable' })
   expect(JSON.stringify(end)).not.toContain('127.0.0.1')
-  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION]])
+  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', expect.any(String)]])
+  expect(setup.failureOf(begun.chatId)).toEqual({ status: 'pending', error: { content: end.message } })
 })
 
 test('the first down from the start (never listed): the second answers', async () => {

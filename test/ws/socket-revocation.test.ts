@@ -169,6 +169,27 @@ describe('a revoked credential', () => {
     expect(storedAnswer(victim, answer.chatId)).toEqual(stopped)
   })
 
+  test('a regenerate is stopped too: signing out ends the new answer at Ollama, stored cancelled beside the first', async () => {
+    const victim = await newVictim('user')
+    const socket = await socketWith(victim.token)
+    const first = await startSlowAnswer(socket)
+    socket.send({ type: 'chat:cancel', messageId: first.messageId })
+    await socket.nextFrame(ofType('chat:done', first.messageId))
+    const begun = socket.frames.find(ofType('chat:started', first.messageId))!
+    const before = chatRequests().length
+    socket.send({ type: 'chat:regenerate', chatId: first.chatId, parentId: begun.parentId, model: MODEL })
+    const again = await socket.nextFrame(ofType('chat:started'))
+    await socket.nextFrame(ofType('chat:delta', again.messageId))
+    const request = chatRequests()[before]!
+
+    await expectStatus('POST', '/api/v1/auths/signout', victim.token, 200)
+    expect((await closedWithin(socket, AT_ONCE_MS))?.code).toBe(4401)
+    expect(await settledWithin(request, AT_ONCE_MS)).toBe('aborted')
+    const answers = () => started.deps.store.chats.listMessagesInChat(victim.userId, first.chatId).filter((message) => message.role === 'assistant')
+    await Bun.sleep(150)
+    expect(answers().map((message) => [message.status, message.parentId as number | null])).toEqual([['cancelled', Number(begun.userMessageId)], ['cancelled', Number(begun.userMessageId)]])
+  })
+
   test('an admin made a user keeps the socket and the answer: users may chat', async () => {
     const victim = await newVictim('admin')
     const socket = await socketWith(victim.token)

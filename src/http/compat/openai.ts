@@ -3,7 +3,8 @@
  * OpenAI's clients work against Enclave with a session token or an API key. The model list is
  * GET /api/models (routes/models.ts), whose `data[].id` is what OpenAI clients read.
  *
- * The request goes to the first connection that has the model; when it fails before its first
+ * With `chat_id`, the answer is also stored into that chat of the caller as it streams
+ * (chat-completion-store.ts). The request goes to the first connection that has the model; when it fails before its first
  * chunk, the next one is tried. A client that goes away (request.signal, or cancelling the stream)
  * aborts the request to Ollama, so Ollama stops generating; so does revoking the credential the
  * answer was asked with (auth/credential-watch.ts), which ends a stream with an error event (the
@@ -16,6 +17,7 @@ import type { Connections } from '../../chat/connections.ts'
 import { OllamaError, type ChatChunk, type ChatMessage, type ModelOptions } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
+import { failRecord, recordChunks, type ChatCompletionStore } from './chat-completion-store.ts'
 import { CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaMessages, toOllamaOptions, usageOf } from './openai-shapes.ts'
 import { requestPath } from '../request-path.ts'
 
@@ -44,8 +46,8 @@ function toOpenAiError(error: unknown): unknown {
   }
 }
 
-/** POST /api/chat/completions for active users and their API keys. */
-export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections) => {
+/** POST /api/chat/completions for active users and their API keys; with `store`, a request naming a chat has its answer stored there. */
+export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, store: ChatCompletionStore | null = null) => {
   /** Starts the chat on each connection that has `model` in turn, until one yields its first chunk. */
   async function startChat(model: string, messages: ChatMessage[], options: ModelOptions, signal: AbortSignal): Promise<Started> {
     const targets = await connections.clientFor(model)
@@ -65,14 +67,20 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
 
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
-    .post('/api/chat/completions', async ({ body, request, principal }) => {
+    .post('/api/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
       const messages = toOllamaMessages(body.messages)
+      const record = store?.open(principal.user.id, body) ?? null
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
-      const started = await startChat(body.model, messages, toOllamaOptions(body), watch.signal).catch((error: unknown) => {
+      const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
+      const asked = await startChat(body.model, messages, toOllamaOptions(body), signal).catch((error: unknown) => {
         watch.stop()
+        failRecord(record, error)
         throw watch.revoked.aborted ? revoked() : error
       })
+      const started = record === null ? asked : await recordChunks(record, asked)
+      // note: the task id lets the client stop the answer (POST /api/tasks/stop/{id}) or find it again (GET /api/tasks/chat/{chat_id}).
+      if (record !== null) set.headers['x-task-id'] = record.task.id
       const head = { id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`, created: Math.floor(deps.now() / 1000), model: body.model }
       if (body.stream !== true) {
         return completeAnswer(head, started).catch((error: unknown) => {
@@ -91,7 +99,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
           await chunks.return(undefined)
         },
       })
-      return new Response(stream, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } })
+      return new Response(stream, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...(record === null ? {} : { 'x-task-id': record.task.id }) } })
     }, { auth: 'active', body: CompletionBody })
 }
 

@@ -12,9 +12,11 @@ export const appConfigRoutes = (config: Config, hasNoUsers: () => boolean) =>
     status: true,
     name: config.name,
     version: VERSION,
-    onboarding: hasNoUsers(),
+    // note: single-user mode has its one account from the start, and no sign-in (Open WebUI's WEBUI_AUTH=False reads `features.auth`).
+    onboarding: !config.auth.singleUser && hasNoUsers(),
+    auth: !config.auth.singleUser,
     features: {
-      auth: true,
+      auth: !config.auth.singleUser,
       auth_trusted_header: config.auth.trustedHeaders !== null,
       enable_signup: config.auth.enableSignup && config.auth.enableLoginForm && config.auth.enablePasswordAuth,
       enable_login_form: config.auth.enableLoginForm,

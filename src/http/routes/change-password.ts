@@ -8,7 +8,7 @@ import { requireAuth } from '../plugins/require-auth.ts'
 
 const Body = t.Object({ password: t.String({ maxLength: 4096 }), new_password: t.String({ maxLength: 4096 }) })
 
-/** POST /update/password: needs the current password; ends every other session of the user. */
+/** POST /update/password: needs the current password (none for single-user mode's first one); ends every other session of the user. */
 export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList) =>
   new Elysia()
     .use(requireAuth(deps, trustedProxies))
@@ -20,8 +20,9 @@ export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList)
         throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)
       }
       const hash = deps.store.credentials.findPasswordHash(principal.user.id)
-      if (hash === null) throw new HttpError(400, 'no_local_password', 'This account signs in through single sign-on and has no password here.')
-      if (!(await verifyPassword(body.password, hash)).matches) throw new HttpError(400, 'invalid_credentials', 'The current password is incorrect.')
+      // note: single-user mode's account has no password until it sets one here, for the day the mode is turned off.
+      if (hash === null && !deps.auth.singleUser) throw new HttpError(400, 'no_local_password', 'This account signs in through single sign-on and has no password here.')
+      if (hash !== null && !(await verifyPassword(body.password, hash)).matches) throw new HttpError(400, 'invalid_credentials', 'The current password is incorrect.')
       const problem = findPasswordProblem(body.new_password, deps.auth.passwordPattern)
       if (problem !== null) throw new HttpError(400, problem.code, problem.message)
       deps.store.credentials.setPasswordHash(principal.user.id, await hashPassword(body.new_password))

@@ -8,7 +8,11 @@
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
+import { announceCurrent } from '../../chat/branch-select.ts'
+import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { AddressList } from '../../config/network.ts'
+import type { ChatFilter, Page } from '../../db/chat-rows.ts'
+import { hasAllTags, readSearchTerms } from '../../db/chat-search-terms.ts'
 import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
 import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
@@ -39,6 +43,7 @@ const PageQuery = t.Object({
   limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })),
 })
 const SearchQuery = t.Object({ ...PageQuery.properties, text: t.Optional(t.String({ maxLength: 500 })) })
+const ListQuery = t.Object({ ...PageQuery.properties, include_pinned: t.Optional(t.BooleanString()), include_folders: t.Optional(t.BooleanString()) })
 
 // note: Elysia's normalisation turns any value into {} where the schema has an all-optional object,
 // before validating; this keeps `{ chat: 5 }` a 422 instead of an empty chat.
@@ -52,6 +57,11 @@ const requireChatObject = ({ body }: { body: unknown }) => {
 const chatNotFound = () => new HttpError(404, 'chat_not_found', 'Chat not found.')
 const seconds = (ms: number) => Math.floor(ms / 1000)
 const titleOrDefault = (title: string | undefined) => (title === undefined || title.trim() === '' ? DEFAULT_TITLE : title)
+/** Which live chats the list shows: Open WebUI leaves out the pinned and the filed unless asked. */
+const liveFilter = (includePinned: boolean, includeFolders: boolean): ChatFilter =>
+  includePinned ? (includeFolders ? 'live' : 'live-unfiled') : (includeFolders ? 'live-unpinned' : 'live-loose')
+/** Every match: the search index holds them in memory, so a page is cut after the tag filter. */
+const ALL_ROWS_PAGE: Page = { limit: Number.MAX_SAFE_INTEGER, offset: 0 }
 const isPaged = (query: { page?: number; limit?: number }) => query.page !== undefined || query.limit !== undefined
 const pageOf = (query: { page?: number; limit?: number }) => {
   const limit = query.limit ?? OPEN_WEBUI_PAGE_SIZE
@@ -98,7 +108,7 @@ const chatJson = (tree: ChatTree, set: { headers: Record<string, unknown> }): st
 }
 
 /** The signed-in user's chats under /api/v1/chats. */
-export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
+export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: SocketHub | null = null) => {
   const { chats } = deps.store
   const findOwnChat = (owner: UserId, raw: string): Chat => {
     const id = parseChatId(raw)
@@ -112,6 +122,12 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     return tree
   }
   const openChat = (owner: UserId, chatId: ChatId) => describeChat(readTree(owner, chatId))
+  /** Opens the chat after a change that may have moved its selected leaf, and tells the owner's sockets where it is. */
+  const openChangedChat = (owner: UserId, chatId: ChatId) => {
+    const described = openChat(owner, chatId)
+    if (hub !== null) announceCurrent(hub, owner, chatId, described.chat.history.currentId)
+    return described
+  }
   /** A client's chat object as a save, its title defaulted when it is given empty. */
   const contentOf = (body: { chat: unknown; folder_id?: string | null }): ChatContent => {
     const content = readChatOrRefuse(body.chat, body.folder_id)
@@ -124,17 +140,29 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     return openChat(owner, changed.id)
   }
 
-  // note: as Open WebUI, without `page` (or `limit`) the list is every chat, not the first page.
-  const listLive = ({ principal, query }: { principal: Principal; query: { page?: number; limit?: number } }) =>
-    chats.listFilteredChatsForUser(principal.user.id, 'live', isPaged(query) ? pageOf(query) : ALL_ROWS).map(describeChatSummary)
+  // note: as Open WebUI, without `page` (or `limit`) the list is every chat, not the first page, and
+  // it leaves out pinned chats and chats in folders (its sidebar lists those apart) unless asked.
+  const listLive = ({ principal, query }: { principal: Principal; query: { page?: number; limit?: number; include_pinned?: boolean; include_folders?: boolean } }) =>
+    chats.listFilteredChatsForUser(principal.user.id, liveFilter(query.include_pinned === true, query.include_folders === true), isPaged(query) ? pageOf(query) : ALL_ROWS)
+      .map(describeChatSummary)
+
+  /** The owner's live chats matching Open WebUI's search text, `tag:` words included. */
+  const search = (owner: UserId, raw: string, page: Page): Chat[] => {
+    const terms = readSearchTerms(raw)
+    if (terms.tagIds.length === 0) return chats.searchChatsForUser(owner, terms.text, page)
+    const tagsByChat = deps.store.chatTags.listTagIdsByChat(owner)
+    return chats.searchChatsForUser(owner, terms.text, ALL_ROWS_PAGE)
+      .filter((chat) => hasAllTags(tagsByChat.get(chat.id), terms.tagIds))
+      .slice(page.offset, page.offset + page.limit)
+  }
 
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, trustedProxies))
     // note: a macro, not a route's `transform`, so that it runs after the `auth` check listed before
     // it (a route's own transform would run first, and answer an anonymous caller 422 before 401).
     .macro({ chatObject: (isRequired: boolean) => (isRequired ? { transform: requireChatObject } : {}) })
-    .get('/', listLive, { auth: 'active', query: PageQuery })
-    .get('/list', listLive, { auth: 'active', query: PageQuery })
+    .get('/', listLive, { auth: 'active', query: ListQuery })
+    .get('/list', listLive, { auth: 'active', query: ListQuery })
 
     .get('/archived', ({ principal, query }) =>
       chats.listFilteredChatsForUser(principal.user.id, 'archived', pageOf(query)).map(describeChatSummary),
@@ -145,7 +173,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     { auth: 'active', query: PageQuery })
 
     .get('/search', ({ principal, query }) =>
-      chats.searchChatsForUser(principal.user.id, query.text ?? '', pageOf(query)).map(describeChatSummary),
+      search(principal.user.id, query.text ?? '', pageOf(query)).map(describeChatSummary),
     { auth: 'active', query: SearchQuery })
 
     .post('/new', ({ principal, body }) => {
@@ -176,7 +204,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       if (id === null) throw chatNotFound()
       const saved = chats.saveChatForUser(owner, id, content)
       if (!saved.ok) throw refusedSave(saved)
-      return openChat(owner, id)
+      return openChangedChat(owner, id)
     }, { auth: 'active', chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/clone', ({ principal, params, body }) => {
@@ -192,7 +220,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       const owner = principal.user.id
       const chat = findOwnChat(owner, params.id)
       if (chats.deleteMessageSubtree(owner, chat.id, params.message_id) === null) throw new HttpError(404, 'message_not_found', 'Message not found.')
-      return openChat(owner, chat.id)
+      return openChangedChat(owner, chat.id)
     }, { auth: 'active', params: MessageParams })
 
     .post('/:id/rename', ({ principal, params, body }) => {

@@ -23,11 +23,13 @@ import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticate, findCredential } from '../../auth/authenticate.ts'
 import { isStillAdmitted } from '../../auth/credential-watch.ts'
+import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
+import { turnOfRegenerate, turnOfSend } from '../../chat/turn-place.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { SocketConfig } from '../../config/socket-variables.ts'
 import type { AccountChange } from '../../db/account-changes.ts'
@@ -163,10 +165,16 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
 
   function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
     switch (frame.type) {
-      case 'chat:send': {
-        const started = startChatTurn(turnDeps, state.userId, frame)
+      case 'chat:send':
+      case 'chat:regenerate': {
+        const started = startChatTurn(turnDeps, state.userId, frame.type === 'chat:send' ? turnOfSend(frame) : turnOfRegenerate(frame))
         if (started.ok) startedWith.set(started.stream, state.credential)
         else send(socket, { type: 'error', code: started.code, message: started.message })
+        return
+      }
+      case 'chat:select': {
+        const selected = selectBranch(auth.store.chats, hub, state.userId, frame.chatId, frame.messageId)
+        if (selected !== 'ok') send(socket, { type: 'error', code: selected, message: selected === 'chat_not_found' ? 'Chat not found.' : 'No such message in this chat.' })
         return
       }
       case 'chat:cancel':

@@ -1,0 +1,43 @@
+/**
+ * Answers running for Open WebUI's task API (/api/tasks/...): each answer asked for through
+ * /api/chat/completions with a `chat_id` is a task, with an id its user can list per chat and
+ * stop. Threat: a task id is a handle on someone's request to Ollama, so every lookup names the
+ * owner; another user's task id is not found, the same as an unknown one.
+ */
+import type { ChatId, UserId } from '../db/ids.ts'
+
+/** One running answer; `signal` aborts the request to Ollama when the task is stopped. */
+export type AnswerTask = { readonly id: string; readonly userId: UserId; readonly chatId: ChatId; readonly signal: AbortSignal }
+
+type Entry = AnswerTask & { controller: AbortController }
+
+/** A class because it is state with an identity: one registry per server. */
+export class AnswerTasks {
+  readonly #entries = new Map<string, Entry>()
+
+  /** Registers a running answer of the user in the chat. */
+  start(userId: UserId, chatId: ChatId): AnswerTask {
+    const controller = new AbortController()
+    const entry: Entry = { id: crypto.randomUUID(), userId, chatId, signal: controller.signal, controller }
+    this.#entries.set(entry.id, entry)
+    return entry
+  }
+
+  /** Forgets a task that ended. */
+  end(task: AnswerTask): void {
+    this.#entries.delete(task.id)
+  }
+
+  /** Stops the user's task; false when it is unknown, ended or someone else's. */
+  stop(userId: UserId, taskId: string): boolean {
+    const entry = this.#entries.get(taskId)
+    if (entry === undefined || entry.userId !== userId) return false
+    entry.controller.abort('cancelled')
+    return true
+  }
+
+  /** The ids of the user's tasks running in the chat. */
+  listTaskIds(userId: UserId, chatId: ChatId): string[] {
+    return [...this.#entries.values()].filter((entry) => entry.userId === userId && entry.chatId === chatId).map((entry) => entry.id)
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * An answer asked for through the OpenAI-compatible API, recorded into the user's chat as it
+ * streams, as Open WebUI does for its page and Conduit (`chat_id` and `id` in the request): the
+ * assistant message `id` (made under the question when the chat does not hold it yet) is
+ * checkpointed while the answer streams (`pending`), then stored `done` with its usage,
+ * `cancelled` when stopped, or `pending` with the error when it failed.
+ *
+ * Threat: the chat id comes from the request body. The chat is looked up with the caller as owner,
+ * so another user's chat is not found and nothing is written into it (Open WebUI's CVE-2026-45349
+ * let one user write into another's chat this way); a message id naming a question is refused, so
+ * a question is never overwritten by an answer.
+ */
+import { MESSAGE_UID_PATTERN, type Message, type MessagePatch } from '../db/chat-tree.ts'
+import type { ChatRepo } from '../db/chats.ts'
+import { parseChatId, type ChatId, type MessageId, type UserId } from '../db/ids.ts'
+import type { AnswerTask, AnswerTasks } from './answer-tasks.ts'
+import { OllamaError, type ChatStats } from './ollama-client.ts'
+import { usageOf } from './turn-usage.ts'
+
+export type CompletionRecordDeps = { chats: ChatRepo; tasks: AnswerTasks; checkpointIntervalMs: number }
+
+/**
+ * Where the answer goes, as the client names it: the chat, the answer's id, and the question:
+ * `userMessage` (Open WebUI's `user_message`, or `parent_message` before 0.9) when the client
+ * sends it, else `parentId` names the question (or, with a `userMessage`, the question's parent).
+ */
+export type CompletionTarget = {
+  chatId: string
+  messageUid: string | null
+  parentUid: string | null
+  userMessage: { uid: string; parentUid: string | null; content: string } | null
+  model: string
+}
+
+export type RecordOpening =
+  | { ok: true; record: CompletionRecord }
+  | { ok: false; reason: 'chat_not_found' | 'not_an_answer' | 'invalid_id' }
+
+/** The answer being recorded; the task's signal aborts the request to Ollama when stopped. */
+export type CompletionRecord = {
+  task: AnswerTask
+  /** The answer's id as clients see it. */
+  messageUid: string
+  append(text: string): void
+  finish(stats: ChatStats): void
+  /** Ends the record after a failure: cancelled when the request was aborted, else failed with `reason` (safe to show). */
+  fail(error: unknown, reason?: string): void
+  /** Ends the record when the client stopped reading: what arrived is kept, marked cancelled. */
+  stop(): void
+}
+
+/** Finds (or makes) the answer's message in the owner's chat and starts a task for it; writes nothing into a chat not theirs. */
+export function openCompletionRecord(deps: CompletionRecordDeps, owner: UserId, target: CompletionTarget): RecordOpening {
+  const chatId = parseChatId(target.chatId)
+  if (chatId === null || deps.chats.findChatForUser(owner, chatId) === null) return { ok: false, reason: 'chat_not_found' }
+  const ids = [target.messageUid, target.parentUid, target.userMessage?.uid, target.userMessage?.parentUid]
+  if (ids.some((id) => id != null && !MESSAGE_UID_PATTERN.test(id))) return { ok: false, reason: 'invalid_id' }
+  const answer = findOrAddAnswer(deps.chats, owner, chatId, target)
+  if (answer === 'not_an_answer') return { ok: false, reason: answer }
+  if (answer === null) return { ok: false, reason: 'chat_not_found' }
+  const task = deps.tasks.start(owner, chatId)
+  return { ok: true, record: recordInto(deps, task, answer) }
+}
+
+/** The stored answer the client names, or a new pending one under its question; null when the chat went. */
+function findOrAddAnswer(chats: ChatRepo, owner: UserId, chatId: ChatId, target: CompletionTarget): Message | 'not_an_answer' | null {
+  const idOf = (uid: string | null | undefined) => (uid == null ? null : chats.findMessageIdByUid(owner, chatId, uid))
+  const storedId = idOf(target.messageUid)
+  if (storedId !== null) {
+    const stored = chats.listPathTo(owner, chatId, storedId)?.at(-1) ?? null
+    if (stored !== null && stored.role !== 'assistant') return 'not_an_answer'
+    if (stored !== null) chats.replaceMessageContentForUser(owner, chatId, stored.id, { status: 'pending', error: null, model: target.model })
+    return stored
+  }
+  const question = findOrAddQuestion(chats, owner, chatId, target, idOf)
+  if (question === null) return null
+  return chats.addMessage(owner, chatId, {
+    role: 'assistant', content: '', model: target.model, status: 'pending', parentId: question,
+    ...(target.messageUid === null ? {} : { uid: target.messageUid }),
+  })
+}
+
+/** The question the answer goes under: the one the client sent (stored first when new), the named parent, or the selected leaf. */
+function findOrAddQuestion(chats: ChatRepo, owner: UserId, chatId: ChatId, target: CompletionTarget, idOf: (uid: string | null | undefined) => MessageId | null): MessageId | null | undefined {
+  const { userMessage } = target
+  if (userMessage === null) return idOf(target.parentUid) ?? undefined
+  const known = idOf(userMessage.uid)
+  if (known !== null) return known
+  const parentUid = userMessage.parentUid ?? (target.parentUid === userMessage.uid ? null : target.parentUid)
+  const added = chats.addMessage(owner, chatId, { role: 'user', uid: userMessage.uid, content: userMessage.content, parentId: idOf(parentUid) ?? undefined })
+  return added?.id ?? null
+}
+
+function recordInto(deps: CompletionRecordDeps, task: AnswerTask, answer: Message): CompletionRecord {
+  const { chats, tasks } = deps
+  // note: the answer is what streams now; a placeholder the client saved, or an earlier try, is replaced.
+  let content = ''
+  let written = answer.content
+  let isOver = false
+  const write = (patch: MessagePatch) => chats.replaceMessageContentForUser(task.userId, task.chatId, answer.id, { content, ...patch })
+  const checkpoint = setInterval(() => {
+    if (content === written) return
+    written = content
+    write({ status: 'pending' })
+  }, deps.checkpointIntervalMs)
+  const end = (patch: MessagePatch) => {
+    if (isOver) return
+    isOver = true
+    clearInterval(checkpoint)
+    tasks.end(task)
+    write(patch)
+  }
+  return {
+    task,
+    messageUid: answer.uid,
+    append(text) {
+      content += text
+    },
+    finish(stats) {
+      end({ status: 'done', error: null, stats: { ...stats }, usage: usageOf({ ...stats }) })
+    },
+    fail(error, reason) {
+      if (task.signal.aborted || (error instanceof OllamaError && error.reason === 'aborted')) return end({ status: 'cancelled', stats: { cancelled: true } })
+      end({ status: 'pending', error: { content: reason ?? (error instanceof OllamaError ? error.message : 'Something went wrong on the server.') } })
+    },
+    stop() {
+      end({ status: 'cancelled', stats: { cancelled: true } })
+    },
+  }
+}

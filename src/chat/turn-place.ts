@@ -1,0 +1,80 @@
+/**
+ * Where a turn goes in a chat's message tree, and what the model is sent for it. A new question
+ * goes under the message the client names (`parentId`, an id as clients see it; the selected leaf
+ * when absent; a new root when null), so editing a question is a sibling under the edited one's
+ * parent. A regenerate adds no question: the new answer goes under the named user message, a
+ * sibling of its earlier answers. The model gets the path from the root to the parent (only that
+ * path is opened, whatever the chat's size), after the chat's system prompt, with the chat's
+ * params as Ollama options; settings sent with the turn replace the stored ones and are kept.
+ */
+import { EMPTY_SETTINGS, type ChatSettings, type Message } from '../db/chat-tree.ts'
+import type { ChatRepo } from '../db/chats.ts'
+import type { ChatId, MessageId, UserId } from '../db/ids.ts'
+import type { ChatRegenerate, ChatSend, FrameErrorCode } from './frames.ts'
+import { ollamaOptionsOf, withOllamaOptions } from './model-options.ts'
+import type { ChatMessage, ModelOptions } from './ollama-client.ts'
+
+/** A turn as a client asks for it: a question (`ask`), or null to answer the user message `parentId` again. */
+export type TurnRequest = {
+  chatId: string | undefined
+  model: string
+  parentId: string | null | undefined
+  ask: { content: string; images: string[] | null } | null
+  system: string | undefined
+  options: ModelOptions | undefined
+}
+
+export const turnOfSend = (frame: ChatSend): TurnRequest => ({
+  chatId: frame.chatId, model: frame.model, parentId: frame.parentId, ask: { content: frame.content, images: frame.images ?? null },
+  system: frame.system, options: frame.options,
+})
+
+export const turnOfRegenerate = (frame: ChatRegenerate): TurnRequest => ({
+  chatId: frame.chatId, model: frame.model, parentId: frame.parentId, ask: null, system: frame.system, options: frame.options,
+})
+
+/**
+ * The turn's place: `parent` is where the question goes (for a regenerate, the question answered
+ * again), `messages` what the model is sent, `settings` what to store with the chat (null: none).
+ */
+export type TurnPlace = {
+  parent: Message | null
+  messages: ChatMessage[]
+  options: ModelOptions
+  settings: Partial<ChatSettings> | null
+}
+
+export type PlaceResult = ({ ok: true } & TurnPlace) | { ok: false; code: FrameErrorCode; message: string }
+
+const messageNotFound = { ok: false, code: 'message_not_found', message: 'No such message in this chat.' } as const
+
+/** Finds the turn's place in the owner's chat (`chatId` null: a new chat); reads only the path it needs. */
+export function placeTurn(chats: ChatRepo, owner: UserId, chatId: ChatId | null, request: TurnRequest): PlaceResult {
+  let parentId: MessageId | null | undefined = request.parentId === null ? null : undefined
+  if (typeof request.parentId === 'string') {
+    parentId = chatId === null ? null : chats.findMessageIdByUid(owner, chatId, request.parentId)
+    if (parentId === null) return messageNotFound
+  }
+  const path = chatId === null ? [] : chats.listPathTo(owner, chatId, parentId)
+  if (path === null) return messageNotFound
+  const parent = path.at(-1) ?? null
+  if (request.ask === null && parent?.role !== 'user') return { ok: false, code: 'message_not_found', message: 'Only an answer to a question of yours can be asked again.' }
+  const stored = (chatId === null ? null : chats.findChatSettingsForUser(owner, chatId)) ?? EMPTY_SETTINGS
+  const system = request.system === undefined ? stored.system : request.system
+  const options = request.options ?? ollamaOptionsOf(stored.params)
+  const settings: Partial<ChatSettings> = {
+    ...(request.system === undefined ? {} : { system: request.system === '' ? null : request.system }),
+    ...(request.options === undefined ? {} : { params: withOllamaOptions(stored.params, request.options) }),
+  }
+  const question = request.ask === null ? [] : [{ role: 'user' as const, content: request.ask.content, images: request.ask.images }]
+  const messages = [
+    ...(system === null || system === '' ? [] : [{ role: 'system' as const, content: system }]),
+    ...[...path, ...question].map(toChatMessage),
+  ]
+  return { ok: true, parent, messages, options, settings: Object.keys(settings).length === 0 ? null : settings }
+}
+
+function toChatMessage(message: Pick<Message, 'role' | 'content' | 'images'>): ChatMessage {
+  const images = message.images?.filter((image): image is string => typeof image === 'string')
+  return { role: message.role, content: message.content, ...(images !== undefined && images.length > 0 ? { images } : {}) }
+}

@@ -1,0 +1,95 @@
+/**
+ * The part of POST /api/chat/completions that stores the answer into a chat, as Open WebUI's page
+ * and Conduit ask for it: with `chat_id` (and `id`, the assistant message's id), the answer is
+ * recorded into that chat of the caller as it streams (chat/completion-record.ts), as a task its
+ * user can stop (/api/tasks/stop/{id}); without `chat_id` (or with Open WebUI's `local` chat of a
+ * temporary conversation) the request stays stateless. The request fields read are those of
+ * Open WebUI 0.6-0.9 (`chat_id`, `id`, `parent_id`, `user_message` or `parent_message`); a chat id
+ * that is not the caller's is answered 404 before anything is asked or written.
+ */
+import { t } from 'elysia'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { AnswerTasks } from '../../chat/answer-tasks.ts'
+import { openCompletionRecord, type CompletionRecord, type CompletionTarget } from '../../chat/completion-record.ts'
+import type { ChatChunk } from '../../chat/ollama-client.ts'
+import type { ChatRepo } from '../../db/chats.ts'
+import type { UserId } from '../../db/ids.ts'
+import { HttpError } from '../http-error.ts'
+import { OpenAiError } from './openai-shapes.ts'
+
+type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
+
+const Question = t.Object({ id: t.String({ maxLength: 128 }), content: t.String(), parentId: t.Optional(t.Nullable(t.String({ maxLength: 128 }))) })
+const RecordFields = t.Object({
+  chat_id: t.Optional(t.Nullable(t.String({ maxLength: 64 }))),
+  id: t.Optional(t.Nullable(t.String({ maxLength: 128 }))),
+  parent_id: t.Optional(t.Nullable(t.String({ maxLength: 128 }))),
+})
+const checkFields = TypeCompiler.Compile(RecordFields)
+const checkQuestion = TypeCompiler.Compile(Question)
+
+const invalid = (message: string) => new OpenAiError(400, 'invalid_request_error', 'invalid_request', message)
+
+/** Reads where the answer goes from a completion request; null when it is not to be stored. */
+function readTarget(raw: Record<string, unknown>, model: string): CompletionTarget | null {
+  const body = raw
+  if (!checkFields.Check(body)) throw invalid('chat_id, id and parent_id must be strings of at most 64, 128 and 128 characters.')
+  const chatId = body.chat_id
+  if (chatId == null || chatId === 'local' || chatId.startsWith('local:')) return null
+  const question = raw.user_message ?? raw.parent_message
+  const userMessage = checkQuestion.Check(question) ? { uid: question.id, parentUid: question.parentId ?? null, content: question.content } : null
+  return { chatId, messageUid: body.id ?? null, parentUid: body.parent_id ?? null, userMessage, model }
+}
+
+/** Starts recording the answer when the request names a chat; throws the 4xx when it names one not theirs. */
+export function createChatCompletionStore(deps: { chats: ChatRepo; tasks: AnswerTasks; checkpointIntervalMs: number }) {
+  return {
+    /** The record for this request, or null when the request is stateless. */
+    open(owner: UserId, body: Record<string, unknown> & { model: string }): CompletionRecord | null {
+      const target = readTarget(body, body.model)
+      if (target === null) return null
+      const opened = openCompletionRecord(deps, owner, target)
+      if (opened.ok) return opened.record
+      switch (opened.reason) {
+        case 'chat_not_found': throw new OpenAiError(404, 'invalid_request_error', 'chat_not_found', 'Chat not found.')
+        case 'not_an_answer': throw invalid('The message id names a question, not an answer.')
+        case 'invalid_id': throw invalid('Message ids are 1-128 of A-Z a-z 0-9 _ - . :')
+      }
+    },
+  }
+}
+export type ChatCompletionStore = ReturnType<typeof createChatCompletionStore>
+
+/** Ends the record for a request that failed before its first chunk. */
+export function failRecord(record: CompletionRecord | null, error: unknown): void {
+  record?.fail(error, error instanceof HttpError ? error.message : undefined)
+}
+
+/** Passes the answer's chunks through, recording each into the chat, and ends the record however the stream ends. */
+export async function recordChunks(record: CompletionRecord, started: Started): Promise<Started> {
+  const chunks = recorded(record, started)
+  return { first: await chunks.next(), rest: chunks }
+}
+
+async function* recorded(record: CompletionRecord, { first, rest }: Started): AsyncGenerator<ChatChunk> {
+  let isEnded = false
+  try {
+    for (let step = first; !step.done; step = await rest.next()) {
+      const chunk = step.value
+      record.append(chunk.content)
+      if (chunk.done) {
+        record.finish(chunk.stats)
+        isEnded = true
+      }
+      yield chunk
+    }
+  } catch (error) {
+    isEnded = true
+    failRecord(record, error)
+    throw error
+  } finally {
+    // note: the client stopped reading (or the stream ended without its final chunk): what arrived is kept, marked cancelled.
+    if (!isEnded) record.stop()
+    await rest.return(undefined)
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Open WebUI's routes that file, pin and archive the signed-in user's chats in bulk or by folder,
+ * under /api/v1/chats: a chat's folder, a folder's chats, whether a chat is pinned, and archiving
+ * every chat at once. Another user's chat or folder id is 404, as an unknown one.
+ */
+import { Elysia, t } from 'elysia'
+import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { AddressList } from '../../config/network.ts'
+import { ALL_ROWS } from '../../db/chats.ts'
+import type { FolderId } from '../../db/folders.ts'
+import { parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
+import { HttpError } from '../http-error.ts'
+import { requireAuth } from '../plugins/require-auth.ts'
+import { describeChat } from './chats.ts'
+import { ownFolderId } from './folders.ts'
+
+/** Open WebUI lists a folder's chats ten to a page. */
+const FOLDER_PAGE_SIZE = 10
+
+const seconds = (ms: number) => Math.floor(ms / 1000)
+const chatNotFound = () => new HttpError(404, 'chat_not_found', 'Chat not found.')
+
+export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
+  const { chats, folders, chatFolders } = deps.store
+  const ownChatId = (owner: UserId, raw: string): ChatId => {
+    const id = parseChatId(raw)
+    if (id === null || chats.findChatForUser(owner, id) === null) throw chatNotFound()
+    return id
+  }
+  const folderIdOf = (owner: UserId, raw: string) => ownFolderId(folders, owner, raw)
+  const openChat = (owner: UserId, id: ChatId) => {
+    const tree = chats.readChatTree(owner, id)
+    return tree === null ? [] : [describeChat(tree)]
+  }
+  /** The listed (neither pinned nor archived) chats of the folder and the folders under it. */
+  const chatIdsUnder = (owner: UserId, folderId: FolderId) =>
+    folders.listFolderTreeIds(owner, folderId).flatMap((id) => chatFolders.listChatIdsInFolder(owner, id, 'listed'))
+  const setArchivedForAll = (owner: UserId, archived: boolean) => {
+    deps.store.inTransaction(() => {
+      for (const chat of chats.listFilteredChatsForUser(owner, archived ? 'live' : 'archived', ALL_ROWS)) chats.setChatArchived(owner, chat.id, archived)
+    })
+    return true
+  }
+
+  return new Elysia({ prefix: '/api/v1/chats' })
+    .use(requireAuth(deps, trustedProxies))
+    .get('/folder/:folder_id', ({ principal, params }) => {
+      const owner = principal.user.id
+      return chatIdsUnder(owner, folderIdOf(owner, params.folder_id)).flatMap((id) => openChat(owner, id))
+    }, { auth: 'active', params: t.Object({ folder_id: t.String() }) })
+
+    .get('/folder/:folder_id/list', ({ principal, params, query }) => {
+      const owner = principal.user.id
+      const offset = ((query.page ?? 1) - 1) * FOLDER_PAGE_SIZE
+      const ids = chatFolders.listChatIdsInFolder(owner, folderIdOf(owner, params.folder_id), 'listed').slice(offset, offset + FOLDER_PAGE_SIZE)
+      return ids.flatMap((id) => {
+        const chat = chats.findChatForUser(owner, id)
+        return chat === null ? [] : [{ title: chat.title, id: chat.id, updated_at: seconds(chat.updatedAt) }]
+      })
+    }, { auth: 'active', params: t.Object({ folder_id: t.String() }), query: t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })) }) })
+
+    // note: as Open WebUI, a chat put in a folder (or taken out: folder_id null) is no longer pinned.
+    .post('/:id/folder', ({ principal, params, body }) => {
+      const owner = principal.user.id
+      const chatId = ownChatId(owner, params.id)
+      const folderId = body.folder_id === null || body.folder_id === undefined ? null : folderIdOf(owner, body.folder_id)
+      deps.store.inTransaction(() => {
+        chatFolders.setChatFolder(owner, chatId, folderId, deps.now())
+        chats.setChatPinned(owner, chatId, false)
+      })
+      const [chat] = openChat(owner, chatId)
+      if (chat === undefined) throw chatNotFound()
+      return chat
+    }, { auth: 'active', params: t.Object({ id: t.String() }), body: t.Object({ folder_id: t.Optional(t.Nullable(t.String({ maxLength: 128 }))) }) })
+
+    .get('/:id/pinned', ({ principal, params }) => {
+      const owner = principal.user.id
+      return chats.findChatForUser(owner, ownChatId(owner, params.id))?.pinned ?? false
+    }, { auth: 'active', params: t.Object({ id: t.String() }) })
+
+    .get('/all/archived', ({ principal }) => {
+      const owner = principal.user.id
+      return chats.listFilteredChatsForUser(owner, 'archived', ALL_ROWS).flatMap((chat) => openChat(owner, chat.id))
+    }, { auth: 'active' })
+
+    .post('/archive/all', ({ principal }) => setArchivedForAll(principal.user.id, true), { auth: 'active' })
+    .post('/unarchive/all', ({ principal }) => setArchivedForAll(principal.user.id, false), { auth: 'active' })
+}

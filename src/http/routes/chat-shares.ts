@@ -1,0 +1,88 @@
+/**
+ * Open WebUI's chat sharing under /api/v1/chats: an owner shares a chat as a link (a snapshot taken
+ * then, renewed by sharing again), revokes it, and any signed-in user holding the link reads or
+ * clones the snapshot. Off unless ENABLE_COMMUNITY_SHARING is true (Open WebUI's default is on):
+ * then every route here answers 403. A share is sealed at rest (src/db/chat-shares.ts); an unknown
+ * or revoked link and another user's chat are 404 alike.
+ */
+import { Elysia, t } from 'elysia'
+import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Config } from '../../config/load-config.ts'
+import { parseShareId, type ChatShare, type ShareId } from '../../db/chat-shares.ts'
+import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
+import { HttpError } from '../http-error.ts'
+import { requireAuth } from '../plugins/require-auth.ts'
+import { describeChat } from './chats.ts'
+
+const Params = t.Object({ id: t.String() })
+const seconds = (ms: number) => Math.floor(ms / 1000)
+const chatNotFound = () => new HttpError(404, 'chat_not_found', 'Chat not found.')
+
+/** A share as Open WebUI answers a shared chat: its own id (the link's), both as `id` and `share_id`. */
+const describeShare = (share: ChatShare) => ({
+  ...describeChat(share.snapshot), id: share.id, share_id: share.id, user_id: `shared-${share.chatId}`,
+  created_at: seconds(share.createdAt), updated_at: seconds(share.updatedAt), pinned: false, archived: false, folder_id: null,
+})
+
+export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
+  const { chats, chatShares } = deps.store
+  const refuseUnlessEnabled = () => {
+    if (!config.values.ENABLE_COMMUNITY_SHARING) throw new HttpError(403, 'sharing_disabled', 'Sharing chats is turned off on this server.')
+  }
+  const ownChatId = (owner: UserId, raw: string): ChatId => {
+    const id = parseChatId(raw)
+    if (id === null || chats.findChatForUser(owner, id) === null) throw chatNotFound()
+    return id
+  }
+  const readShare = (raw: string): ChatShare => {
+    const id = parseShareId(raw)
+    const share = id === null ? null : chatShares.readShare(id as ShareId)
+    if (share === null) throw chatNotFound()
+    return share
+  }
+
+  return new Elysia({ prefix: '/api/v1/chats' })
+    .use(requireAuth(deps, config.trustedProxies))
+    .post('/:id/share', ({ principal, params }) => {
+      refuseUnlessEnabled()
+      const owner = principal.user.id
+      const chatId = ownChatId(owner, params.id)
+      const tree = chats.readChatTree(owner, chatId)
+      const shareId = tree === null ? null : chatShares.shareChat(owner, chatId, tree)
+      const share = shareId === null ? null : chatShares.readShare(shareId)
+      if (share === null) throw chatNotFound()
+      return describeShare(share)
+    }, { auth: 'active', params: Params })
+
+    // note: as Open WebUI, false when the chat had no link to revoke.
+    .delete('/:id/share', ({ principal, params }) => {
+      refuseUnlessEnabled()
+      const owner = principal.user.id
+      return chatShares.unshareChat(owner, ownChatId(owner, params.id))
+    }, { auth: 'active', params: Params })
+
+    .get('/share/:id', ({ params }) => {
+      refuseUnlessEnabled()
+      return describeShare(readShare(params.id))
+    }, { auth: 'active', params: Params })
+
+    // note: as Open WebUI, the copy is the reader's own chat, titled as the share, naming the chat it came from.
+    .post('/:id/clone/shared', ({ principal, params }) => {
+      refuseUnlessEnabled()
+      const owner = principal.user.id
+      const { snapshot, chatId } = readShare(params.id)
+      const uidOf = new Map(snapshot.messages.map((message) => [message.id, message.uid]))
+      const currentUid = snapshot.chat.currentId === null ? null : uidOf.get(snapshot.chat.currentId) ?? null
+      const clone = chats.createChatFromContent(owner, {
+        title: `Clone of ${snapshot.chat.title}`,
+        settings: { ...snapshot.settings, extra: { ...snapshot.settings.extra, originalChatId: chatId, branchPointMessageId: currentUid } },
+        messages: {
+          kind: 'tree', currentUid,
+          messages: snapshot.messages.map((message) => ({ ...message, parentUid: message.parentId === null ? null : uidOf.get(message.parentId)! })),
+        },
+      }, { id: newChatId(), createdAt: deps.now(), updatedAt: deps.now() })
+      const tree = chats.readChatTree(owner, clone.id)
+      if (tree === null) throw chatNotFound()
+      return describeChat(tree)
+    }, { auth: 'active', params: Params })
+}
