@@ -16,7 +16,7 @@ import { hasAllTags, readSearchTerms } from '../../db/chat-search-terms.ts'
 import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
 import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
-import { describeChatObject, readOpenWebUiChat } from '../../db/open-webui-chat.ts'
+import { describeChatJson, describeChatObject, readOpenWebUiChat } from '../../db/open-webui-chat.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
@@ -92,12 +92,19 @@ const describeChatSummary = (chat: Chat) => ({
 
 /** A chat as Open WebUI opens it: its settings, the whole message tree, and the path to the selected leaf. */
 export function describeChat(tree: ChatTree) {
-  const { chat } = tree
-  return {
-    id: chat.id, user_id: chat.userId, title: chat.title, chat: describeChatObject(tree),
-    updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt),
-    pinned: chat.pinned, archived: chat.archived, share_id: null, folder_id: chat.folderId, meta: {},
-  }
+  return chatAnswer(tree, describeChatObject(tree))
+}
+
+const chatAnswer = <T>({ chat }: ChatTree, object: T) => ({
+  id: chat.id, user_id: chat.userId, title: chat.title, chat: object,
+  updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt),
+  pinned: chat.pinned, archived: chat.archived, share_id: null, folder_id: chat.folderId, meta: {},
+})
+
+/** describeChat's answer as JSON text, built with each message serialised once (describeChatJson); sent as is, with the type Elysia gives objects. */
+const chatJson = (tree: ChatTree, set: { headers: Record<string, unknown> }): string => {
+  set.headers['content-type'] = 'application/json;charset=utf-8'
+  return describeChatJson(tree, (object) => chatAnswer(tree, object))
 }
 
 /** The signed-in user's chats under /api/v1/chats. */
@@ -109,11 +116,12 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     if (chat === null) throw chatNotFound()
     return chat
   }
-  const openChat = (owner: UserId, chatId: ChatId) => {
+  const readTree = (owner: UserId, chatId: ChatId): ChatTree => {
     const tree = chats.readChatTree(owner, chatId)
     if (tree === null) throw chatNotFound()
-    return describeChat(tree)
+    return tree
   }
+  const openChat = (owner: UserId, chatId: ChatId) => describeChat(readTree(owner, chatId))
   /** Opens the chat after a change that may have moved its selected leaf, and tells the owner's sockets where it is. */
   const openChangedChat = (owner: UserId, chatId: ChatId) => {
     const described = openChat(owner, chatId)
@@ -186,7 +194,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       return created.map((id) => openChat(owner, id))
     }, { auth: 'active', body: ImportBody })
 
-    .get('/:id', ({ principal, params }) => openChat(principal.user.id, findOwnChat(principal.user.id, params.id).id),
+    .get('/:id', ({ principal, params, set }) => chatJson(readTree(principal.user.id, findOwnChat(principal.user.id, params.id).id), set),
       { auth: 'active', params: ChatParams })
 
     .post('/:id', ({ principal, params, body }) => {
