@@ -86,7 +86,7 @@ test('between the migration and the next start (a restored backup), verify still
 })
 
 test("between the migration and the next start, verify names an old message's altered model", () => {
-  const { dataDir, masterKey } = schema5DataDir()
+  const { dataDir, masterKey } = oldDataDir()
   const db = openDatabase(join(dataDir, DATABASE_FILE))
   try {
     migrate(db)
