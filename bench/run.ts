@@ -8,6 +8,7 @@
 import { cpus } from 'node:os'
 import { authOverheadRows, measureAuthOverhead } from './auth-overhead.ts'
 import { openBenchStore } from './bench-store.ts'
+import { chatHttpReadRows, measureChatHttpRead } from './chat-http-read.ts'
 import { chatListSearchRows, measureChatListSearch } from './chat-list-search.ts'
 import { chatReadRows, measureChatRead } from './chat-read.ts'
 import { chatTreeRows, measureChatTree } from './chat-tree.ts'
@@ -34,6 +35,7 @@ try {
   const tree = measureChatTree(bench)
 
   const auth = await measureAuthOverhead()
+  const httpRead = await measureChatHttpRead()
   // note: the socket figures run Enclave, the Ollama stand-in and the clients as three fresh processes, on the same cores.
   const { measureSocketStreamingApart, socketStreamingRows } = await import('./socket-streaming.ts')
   const socket = await measureSocketStreamingApart()
@@ -43,7 +45,7 @@ try {
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

@@ -16,8 +16,11 @@ export type ChatStats = {
   evalDurationNs: number | null
 }
 
-/** `model` and `created_at` are checked on every chunk but not kept: nothing reads them. */
-type ChunkBase = { content: string; thinking: string | null }
+/** A function the model asks to have called; `arguments` is an object, as Ollama sends it (not a JSON string); `id` only from Ollama versions that send one. */
+export type ToolCall = { name: string; arguments: Record<string, unknown>; id?: string }
+
+/** `model` and `created_at` are checked on every chunk but not kept: nothing reads them. `toolCalls` is absent on text chunks. */
+type ChunkBase = { content: string; thinking: string | null; toolCalls?: ToolCall[] }
 
 /** A piece of the assistant's message; the final chunk (`done: true`) carries the statistics. */
 export type ChatChunk =
@@ -56,10 +59,11 @@ export function toChatChunk(value: unknown): ChatChunk {
   message?.required('role', isString)
   const content = message?.required('content', isString) ?? ''
   const thinking = message?.optional('thinking', isString) ?? null
-  // note: literals rather than spreads: this runs for every chunk of every answer.
-  if (!done) return { done, content, thinking }
+  const rawCalls = message?.optional('tool_calls', isArray) ?? null
+  const calls = rawCalls === null || rawCalls.length === 0 ? {} : { toolCalls: rawCalls.map(toToolCall) }
+  if (!done) return { done, content, thinking, ...calls }
   return {
-    done, content, thinking,
+    done, content, thinking, ...calls,
     doneReason: chunk.optional('done_reason', isString),
     stats: {
       totalDurationNs: chunk.optional('total_duration', isCount),
@@ -70,6 +74,23 @@ export function toChatChunk(value: unknown): ChatChunk {
       evalDurationNs: chunk.optional('eval_duration', isCount),
     },
   }
+}
+
+/** Checks one `message.tool_calls` entry: `{ "function": { "name": "...", "arguments": { ... } } }`. */
+function toToolCall(value: unknown): ToolCall {
+  const call = fieldsOf(value, 'tool call')
+  const fn = fieldsOf(call.required('function', isRecord), 'tool call function')
+  const id = call.optional('id', isString)
+  return { name: fn.required('name', isString), arguments: fn.optional('arguments', isRecord) ?? {}, ...(id === null ? {} : { id }) }
+}
+
+/** The vectors /api/embed answers, one per input, and the tokens it read. */
+export type Embeddings = { embeddings: number[][]; promptEvalCount: number | null }
+
+/** Checks an /api/embed answer: `{ "embeddings": [[...], ...], "prompt_eval_count": n }`. */
+export function toEmbeddings(value: unknown): Embeddings {
+  const answer = fieldsOf(value, 'embed answer')
+  return { embeddings: answer.required('embeddings', isVectorList), promptEvalCount: answer.optional('prompt_eval_count', isCount) }
 }
 
 /** Checks one /api/pull line. */
@@ -155,4 +176,7 @@ class Fields {
 const isString = (value: unknown): value is string => typeof value === 'string'
 const isBoolean = (value: unknown): value is boolean => typeof value === 'boolean'
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+const isArray = (value: unknown): value is unknown[] => Array.isArray(value)
+const isVectorList = (value: unknown): value is number[][] =>
+  Array.isArray(value) && value.every((vector) => Array.isArray(vector) && vector.every((x) => typeof x === 'number' && Number.isFinite(x)))
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString)

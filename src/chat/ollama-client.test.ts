@@ -277,6 +277,57 @@ describe('models, delete and version', () => {
   })
 })
 
+describe('tools, format and embeddings', () => {
+  const weather = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }
+
+  test('tools and format go in the request; a tool call comes back as a typed chunk with object arguments', async () => {
+    const chunks = await collect(clientFor().chat({ model: 'qwen2.5:0.5b', messages: question, tools: [weather], format: 'json', signal: new AbortController().signal }))
+    expect(fake.requests[0]!.body).toMatchObject({ tools: [weather], format: 'json' })
+    expect(chunks[0]).toEqual({ done: false, content: '', thinking: null, toolCalls: [{ name: 'get_weather', arguments: { city: 'why is the sky blue?' } }] })
+    expect(chunks.at(-1)!.done).toBe(true)
+  })
+
+  test('a call id, which newer Ollama versions send, is kept', async () => {
+    const lines = '{"model":"m","created_at":"t","message":{"role":"assistant","content":"","tool_calls":[{"id":"call_abc","function":{"index":0,"name":"f","arguments":{"a":1}}}]},"done":false}\n'
+      + '{"model":"m","created_at":"t","message":{"role":"assistant","content":""},"done_reason":"stop","done":true}\n'
+    const answering: Fetch = async () => new Response(lines, { headers: { 'content-type': 'application/x-ndjson' } })
+    const chunks = await collect(clientFor(fake.url, answering).chat({ model: 'm', messages: question, signal: new AbortController().signal }))
+    expect(chunks[0]!.toolCalls).toEqual([{ id: 'call_abc', name: 'f', arguments: { a: 1 } }])
+  })
+
+  test('no tools and no format leave both out of the request', async () => {
+    await collect(clientFor().chat({ model: 'qwen2.5:0.5b', messages: question, tools: [], signal: new AbortController().signal }))
+    expect(Object.keys(fake.requests[0]!.body as object).sort()).toEqual(['messages', 'model', 'stream'])
+  })
+
+  test.each([
+    ['a call without a function', '{"model":"m","created_at":"t","message":{"role":"assistant","content":"","tool_calls":[{}]},"done":false}\n'],
+    ['a call whose arguments are a string', '{"model":"m","created_at":"t","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":"{}"}}]},"done":false}\n'],
+    ['tool_calls that are not a list', '{"model":"m","created_at":"t","message":{"role":"assistant","content":"","tool_calls":{}},"done":false}\n'],
+  ])('%s is `bad_response`', async (_, line) => {
+    const answering: Fetch = async () => new Response(line, { headers: { 'content-type': 'application/x-ndjson' } })
+    const error = await failureOf(collect(clientFor(fake.url, answering).chat({ model: 'm', messages: question, signal: new AbortController().signal })))
+    expect(error.reason).toBe('bad_response')
+  })
+
+  test('embed returns one vector per text and the tokens read; an unknown model is `model_not_found`', async () => {
+    const answer = await clientFor().embed({ model: 'qwen2.5:0.5b', input: ['one', 'two words'] })
+    expect(answer.embeddings.map((vector) => vector.length)).toEqual([8, 8])
+    expect(answer.promptEvalCount).toBe(3)
+    expect(fake.requests[0]!.body).toEqual({ model: 'qwen2.5:0.5b', input: ['one', 'two words'] })
+    expect((await failureOf(clientFor().embed({ model: 'nope:1b', input: ['x'] }))).reason).toBe('model_not_found')
+  })
+
+  test.each([
+    ['a vector count that differs from the inputs', '{"embeddings":[[0.1]]}'],
+    ['a vector with a string in it', '{"embeddings":[[0.1,"x"]]}'],
+    ['no embeddings', '{"embedding":[0.1]}'],
+  ])('an embed answer with %s is `bad_response`', async (_, body) => {
+    const answering: Fetch = async () => new Response(body, { headers: { 'content-type': 'application/json' } })
+    expect((await failureOf(clientFor(fake.url, answering).embed({ model: 'm', input: ['a', 'b'] }))).reason).toBe('bad_response')
+  })
+})
+
 describe('the base URL', () => {
   test('a trailing slash and an injected fetch are honoured', async () => {
     const urls: string[] = []

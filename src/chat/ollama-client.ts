@@ -15,23 +15,35 @@
 import { CHAT_LINES } from './chat-line.ts'
 import { NdjsonError, readNdjsonBatches, readNdjsonValues } from './ndjson.ts'
 import {
-  excerpt, isRecord, toOllamaModel, toPullProgress, type ChatChunk, type OllamaModel, type PullProgress,
+  excerpt, isRecord, toEmbeddings, toOllamaModel, toPullProgress, type ChatChunk, type Embeddings, type OllamaModel, type PullProgress, type ToolCall,
 } from './ollama-chunks.ts'
 import { OllamaError } from './ollama-error.ts'
 
-export type { ChatChunk, ChatStats, OllamaModel, PullProgress } from './ollama-chunks.ts'
+export type { ChatChunk, ChatStats, Embeddings, OllamaModel, PullProgress, ToolCall } from './ollama-chunks.ts'
 export { OllamaError, type OllamaFailureReason } from './ollama-error.ts'
 
 /** How long to wait for the first byte of an answer, and then between reads, in milliseconds. */
 export type OllamaTimeouts = { firstByteMs: number; idleMs: number }
 /** The part of `fetch` the client uses. */
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>
-/** One message of a conversation, as /api/chat takes it; `images` are base64. */
-export type ChatMessage = { role: 'system' | 'user' | 'assistant' | 'tool'; content: string; images?: string[] }
+/** One message of a conversation, as /api/chat takes it; `images` are base64, `tool_name` names the tool a `tool` message answers. */
+export type ChatMessage = {
+  role: 'system' | 'user' | 'assistant' | 'tool'
+  content: string
+  images?: string[]
+  tool_calls?: { function: ToolCall }[]
+  tool_name?: string
+}
 /** Model parameters as the Modelfile names them (`temperature`, `num_ctx`, `seed`, ...). */
 export type ModelOptions = Readonly<Record<string, unknown>>
-/** One /api/chat request; aborting `signal` closes it. */
-export type ChatRequest = { model: string; messages: readonly ChatMessage[]; options?: ModelOptions; signal: AbortSignal }
+/**
+ * One /api/chat request; aborting `signal` closes it. `tools` are function definitions in Ollama's
+ * (and OpenAI's) shape; `format` is `"json"` or a JSON schema the answer must follow.
+ */
+export type ChatRequest = { model: string; messages: readonly ChatMessage[]; options?: ModelOptions; tools?: readonly unknown[]; format?: unknown; signal: AbortSignal }
+/** One /api/embed request: the texts to embed, in order. */
+export type EmbedRequest = { model: string; input: readonly string[]; dimensions?: number; signal?: AbortSignal }
+
 
 export type OllamaClient = ReturnType<typeof createOllamaClient>
 
@@ -90,7 +102,7 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
   }
 
   /** Sends a request without a streamed answer and parses its JSON body (`null` when empty). */
-  function requestJson(method: 'GET' | 'DELETE', path: string, body: object | null, model: string | null, signal?: AbortSignal): Promise<unknown> {
+  function requestJson(method: 'GET' | 'POST' | 'DELETE', path: string, body: object | null, model: string | null, signal?: AbortSignal): Promise<unknown> {
     return runCall(path, signal, async (call) => {
       const response = await send(call, method, path, body, model)
       const text = await readText(response, call, MAX_JSON_BODY_BYTES)
@@ -104,9 +116,10 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
    * pass a burst on at once. Nothing follows the `done` chunk. A bad chunk ends the stream with
    * its error after the batch of the good ones before it.
    */
-  function chatBatches({ model, messages, options, signal }: ChatRequest): AsyncGenerator<ChatChunk[]> {
+  function chatBatches({ model, messages, options, tools, format, signal }: ChatRequest): AsyncGenerator<ChatChunk[]> {
     return streamCall('/api/chat', signal, async function* (call) {
-      const response = await send(call, 'POST', '/api/chat', { model, messages, ...(options ? { options } : {}), stream: true }, model)
+      const body = { model, messages, ...(options ? { options } : {}), ...(tools?.length ? { tools } : {}), ...(format === undefined ? {} : { format }), stream: true }
+      const response = await send(call, 'POST', '/api/chat', body, model)
       for await (const chunks of readNdjsonBatches(watchBody(response, call), undefined, CHAT_LINES)) {
         const doneAt = chunks.findIndex((chunk) => chunk.done)
         if (doneAt !== -1) {
@@ -153,6 +166,14 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
     /** Deletes an installed model (DELETE /api/delete); an unknown name fails with `model_not_found`. */
     async deleteModel(name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
       await requestJson('DELETE', '/api/delete', { model: name }, name, options.signal)
+    },
+
+    /** Embeds each text (POST /api/embed); an unknown model fails with `model_not_found`. */
+    async embed({ model, input, dimensions, signal }: EmbedRequest): Promise<Embeddings> {
+      const body = { model, input, ...(dimensions === undefined ? {} : { dimensions }) }
+      const answer = toEmbeddings(await requestJson('POST', '/api/embed', body, model, signal))
+      if (answer.embeddings.length !== input.length) throw new OllamaError('bad_response', 'Ollama sent a different number of embeddings than texts.')
+      return answer
     },
 
     /** Reads Ollama's version string (GET /api/version), e.g. "0.12.6". */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import { createDecipheriv } from 'node:crypto'
 import {
   FIELD_FORMAT_VERSION, FIELD_OVERHEAD_BYTES, openField, sealField, sealedKeyVersion, type FieldContext, type VersionedKey,
 } from './field-cipher.ts'
@@ -161,4 +162,40 @@ describe('tampering fails to open', () => {
     const sealed = sealField(key, encode('x'), { ...place, rowId: '\uFFFD' })
     expect(openField(key, sealed, { ...place, rowId: '\uD800' })).toBeNull()
   })
+})
+
+// The associated data is stored nowhere, so its bytes are the format: every value sealed before
+// must open after any change to how they are built. ASCII contexts take a faster encoding path.
+describe('associated data bytes', () => {
+  const openWith = (sealed: Uint8Array, aad: string) => {
+    const decipher = createDecipheriv('aes-256-gcm', key.key, sealed.subarray(5, 17))
+    decipher.setAAD(Buffer.from(aad, 'utf8'))
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16))
+    const body = decipher.update(sealed.subarray(17, sealed.length - 16))
+    decipher.final()
+    return body.toString('utf8')
+  }
+  test.each<[FieldContext, string]>([
+    [{ table: 'message', column: 'content', rowId: 'abc/42' }, '2:v17:message7:content6:abc/421:1'],
+    [{ table: 'message', column: 'content', rowId: 'é/42' }, '2:v17:message7:content5:é/421:1'],
+    [{ table: 'tablé', column: 'c', rowId: '1' }, '2:v16:tablé1:c1:11:1'],
+    [{ table: 't', column: 'c', rowId: '😀' }, '2:v11:t1:c4:😀1:1'],
+  ])('%o is bound as %s', (context, aad) => {
+    expect(openWith(sealField(key, 'plain', context), aad)).toBe('plain')
+  })
+})
+
+// Values up to 16 KB are opened from copies of their parts, larger ones from views: both ways open
+// what was sealed and refuse any altered byte.
+test.each([100, 16 * 1024 - FIELD_OVERHEAD_BYTES, 16 * 1024 - FIELD_OVERHEAD_BYTES + 1, 40_000])('a %i-byte value opens, and refuses a flipped byte anywhere', (length) => {
+  const plaintext = crypto.getRandomValues(new Uint8Array(length))
+  // note: as SQLite gives it, a plain Uint8Array (a Buffer's slice would be a view, not a copy)
+  const sealed = new Uint8Array(sealField(key, plaintext, place))
+  expect(bytes(openField(key, sealed, place))).toEqual(Array.from(plaintext))
+  for (const at of [5, 16, 17, sealed.length - 17, sealed.length - 1]) {
+    const altered = new Uint8Array(sealed) // a copy: a Buffer's slice is a view
+    altered[at]! ^= 1
+    expect(openField(key, altered, place)).toBeNull()
+  }
+  expect(bytes(openField(key, sealed, place))).toEqual(Array.from(plaintext))
 })

@@ -19,6 +19,7 @@ export const FIELD_FORMAT_VERSION = 1
 const HEADER_BYTES = 1 + 4 + 12
 const TAG_BYTES = 16
 export const FIELD_OVERHEAD_BYTES = HEADER_BYTES + TAG_BYTES
+const COPY_LIMIT_BYTES = 16 * 1024
 
 /** A 256-bit AES key and the version number stored with everything sealed under it. */
 export type VersionedKey = { readonly version: number; readonly key: Uint8Array }
@@ -54,11 +55,15 @@ export function sealedKeyVersion(sealed: Uint8Array): number | null {
  */
 export function openField(key: VersionedKey, sealed: Uint8Array, context: FieldContext): Buffer | null {
   if (sealedKeyVersion(sealed) !== key.version) return null
+  // note: a small value's parts are copied, not viewed: the first view of an array read from SQLite
+  // costs more than copying a few kilobytes (Bun gives the array its own buffer object then).
+  const isSmall = sealed.length <= COPY_LIMIT_BYTES
+  const part = (start: number, end?: number) => (isSmall ? sealed.slice(start, end) : sealed.subarray(start, end))
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key.key, sealed.subarray(5, HEADER_BYTES))
+    const decipher = createDecipheriv('aes-256-gcm', key.key, part(5, HEADER_BYTES))
     decipher.setAAD(associatedData(context, key.version))
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES))
-    const body = decipher.update(sealed.subarray(HEADER_BYTES, sealed.length - TAG_BYTES))
+    decipher.setAuthTag(part(sealed.length - TAG_BYTES))
+    const body = decipher.update(part(HEADER_BYTES, sealed.length - TAG_BYTES))
     decipher.final() // throws when the tag does not match
     return body
   } catch {

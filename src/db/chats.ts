@@ -1,8 +1,8 @@
 /**
- * The chat repository: a user's chats, each a tree of messages (chat-tree.ts), sealed per field.
- * Every lookup names the owner, so another user's chat id finds nothing. Appending a message is
- * one insert and one small chat-row update whatever the chat's size; a whole-chat save rewrites
- * only the messages that changed (chat-save.ts).
+ * The chat repository: a user's chats, each a tree of messages (chat-tree.ts), a chat sealed per
+ * field and a message as one value (message-rows.ts). Every lookup names the owner, so another
+ * user's chat id finds nothing. Appending a message is one insert and one small chat-row update
+ * whatever the chat's size; a whole-chat save rewrites only the messages that changed (chat-save.ts).
  */
 import type { Database } from 'bun:sqlite'
 import type { AccountChanges } from './account-changes.ts'

@@ -1,11 +1,15 @@
 /**
- * Message rows: how one message is sealed, stored and opened. Every sealed field's AAD binds the
- * message's id and its chat's id (`<chat id>/<message id>`), so a database writer who moves a row
- * to another chat of the same user (same data key) gets a row that refuses to open, never a
- * message served in the wrong conversation. Structure (parent, role, status, times, client id) is
- * plain, as queries need it. What Open WebUI's clients save besides content and model (error, usage,
- * sources, files, any other field) is sealed together in `fields`: one decryption per message
- * instead of one per field, as opening a chat decrypts every message of every branch.
+ * Message rows: how one message is sealed, stored and opened. Everything sensitive of a message is
+ * sealed as ONE value in its `content` column, so opening a chat costs one decryption per message:
+ *
+ *   plaintext   UTF-8 of: its other fields as a JSON object (model, images, artifacts, stats, error,
+ *               usage, sources, files, extra; only those not null), or nothing when it has none;
+ *               then a line feed (JSON text never holds a raw one); then its content
+ *
+ * The AAD binds the message's id and its chat's id (`<chat id>/<message id>`), column and key
+ * version, so a database writer who moves a row to another chat of the same user (same data key)
+ * gets a row that refuses to open, never a message served in the wrong conversation. Structure
+ * (parent, role, status, times, client id) is plain, as queries need it.
  *
  * A row also holds a digest of what its client sees (`digest`: key version, then the first 16 bytes
  * of an HMAC-SHA-256 under a key derived from the owner's data key, over the row id and the sealed
@@ -14,19 +18,16 @@
  */
 import type { Database } from 'bun:sqlite'
 import { createHmac } from 'node:crypto'
-import type { VersionedKey } from '../crypto/field-cipher.ts'
+import { openField, sealedKeyVersion, sealField, type VersionedKey } from '../crypto/field-cipher.ts'
 import type { ChatId, MessageId } from './ids.ts'
 import type { Message, MessageRole, MessageStatus } from './chat-tree.ts'
 import type { KeyRing } from './data-keys.ts'
-import { sealedTable, type SealedFields } from './sealed-table.ts'
-
-const messageColumns = { model: 'text', content: 'text', images: 'json', artifacts: 'json', stats: 'json', fields: 'json' } as const
-const messageTable = sealedTable('message', messageColumns)
+import { FieldOpenError } from './field-open-error.ts'
 
 /** The row id a message's AAD binds: its chat's id and its own. */
 export const messageRowId = (chatId: ChatId, id: MessageId | number): string => `${chatId}/${id}`
 
-export type MessageRow = SealedFields<typeof messageColumns> & {
+export type MessageRow = {
   id: number; uid: string; parent_id: number | null; role: MessageRole; status: MessageStatus | null; created_at: number
   content: Uint8Array
 }
@@ -36,6 +37,45 @@ export type MessageShape = { id: MessageId; uid: string; parentId: MessageId | n
 
 /** A stored message without its sealed fields, and the digest of them. */
 export type StoredMessage = MessageShape & Pick<Message, 'role' | 'status' | 'createdAt'> & { digest: Uint8Array | null }
+
+/** A message's sealed fields besides its content, as the sealed value's JSON holds them (null ones left out). */
+export type OtherFields = Partial<Pick<Message, 'model' | 'images' | 'artifacts' | 'stats' | 'error' | 'usage' | 'sources' | 'files' | 'extra'>>
+
+const SEALED_COLUMN = 'content'
+const utf8 = new TextDecoder()
+
+/** Seals a message's content and other fields as its row's one sealed value, under `key`. */
+export function sealMessageBody(key: VersionedKey, rowId: string, content: string, fields: OtherFields): Uint8Array {
+  let header = ''
+  for (const name in fields) {
+    if (fields[name as keyof OtherFields] != null) {
+      header = JSON.stringify(fields)
+      break
+    }
+  }
+  return sealField(key, `${header}\n${content}`, { table: 'message', column: SEALED_COLUMN, rowId })
+}
+
+/**
+ * Opens a row's sealed value into its text and where the content starts (after the first line
+ * feed); throws FieldOpenError when it does not open here. Decoded whole and split as text, which
+ * costs less than decoding two views of the bytes.
+ */
+function openBody(rowId: string, sealed: Uint8Array, ring: KeyRing): { text: string; split: number } {
+  const version = sealedKeyVersion(sealed)
+  const key = version === null ? null : ring.byVersion(version)
+  const bytes = key === null ? null : openField(key, sealed, { table: 'message', column: SEALED_COLUMN, rowId })
+  const text = bytes === null ? '' : utf8.decode(bytes)
+  const split = text.indexOf('\n')
+  if (split < 0) throw new FieldOpenError('message', SEALED_COLUMN, rowId)
+  return { text, split }
+}
+
+/** Opens only the content of a row's sealed value. */
+function openContent(rowId: string, sealed: Uint8Array, ring: KeyRing): string {
+  const { text, split } = openBody(rowId, sealed, ring)
+  return text.slice(split + 1)
+}
 
 const DIGEST_BYTES = 16
 const digestKeys = new WeakMap<VersionedKey, Buffer>()
@@ -59,35 +99,33 @@ function digestOf(rowId: string, message: Message, key: VersionedKey): Uint8Arra
 
 const sameJson = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b)
 
-const SEALED_COLUMNS = 'model, content, images, artifacts, stats, fields'
-
-/** The client's other fields of a message, as sealed in `fields`; null when it has none. */
-type OtherFields = Partial<Pick<Message, 'error' | 'usage' | 'sources' | 'files' | 'extra'>>
-
-function otherFieldsOf({ error, usage, sources, files, extra }: Message): OtherFields | null {
+/** A message's sealed fields besides content, the null ones left out. */
+function otherFieldsOf({ model, images, artifacts, stats, error, usage, sources, files, extra }: Message): OtherFields {
   const fields: OtherFields = {}
+  if (model !== null) fields.model = model
+  if (images !== null) fields.images = images
+  if (artifacts !== null) fields.artifacts = artifacts
+  if (stats !== null) fields.stats = stats
   if (error !== null) fields.error = error
   if (usage !== null) fields.usage = usage
   if (sources !== null) fields.sources = sources
   if (files !== null) fields.files = files
   if (extra !== null) fields.extra = extra
-  return Object.keys(fields).length === 0 ? null : fields
+  return fields
 }
 
 /** Prepared statements for one chat's message rows; callers check ownership first. */
 export function createMessageRows(db: Database) {
-  const insert = db.query<void, [number, number, string, number | null, MessageRole, MessageStatus | null, ...(Uint8Array | null)[], number]>(
-    `INSERT INTO message (id, chat_seq, uid, parent_id, role, status, ${SEALED_COLUMNS}, digest, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-  const rewrite = db.query<void, [string, number | null, MessageRole, MessageStatus | null, ...(Uint8Array | null)[], number, number, number]>(
-    `UPDATE message SET uid = ?, parent_id = ?, role = ?, status = ?, model = ?, content = ?, images = ?, artifacts = ?, stats = ?,
-       fields = ?, digest = ?, created_at = ? WHERE id = ? AND chat_seq = ?`)
+  const insert = db.query<void, [number, number, string, number | null, MessageRole, MessageStatus | null, Uint8Array, Uint8Array, number]>(
+    'INSERT INTO message (id, chat_seq, uid, parent_id, role, status, content, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+  const rewrite = db.query<void, [string, number | null, MessageRole, MessageStatus | null, Uint8Array, Uint8Array, number, number, number]>(
+    `UPDATE message SET uid = ?, parent_id = ?, role = ?, status = ?, content = ?, digest = ?, created_at = ? WHERE id = ? AND chat_seq = ?`)
   const selectStored = db.query<{ id: number; uid: string; parent_id: number | null; role: MessageRole; status: MessageStatus | null; created_at: number; digest: Uint8Array | null }, [number]>(
     'SELECT id, uid, parent_id, role, status, created_at, digest FROM message WHERE chat_seq = ? ORDER BY id')
   const selectRows = db.query<MessageRow, [number]>(
-    `SELECT id, uid, parent_id, role, status, ${SEALED_COLUMNS}, created_at FROM message WHERE chat_seq = ? ORDER BY id`)
+    'SELECT id, uid, parent_id, role, status, content, created_at FROM message WHERE chat_seq = ? ORDER BY id')
   const selectRow = db.query<MessageRow, [number, number]>(
-    `SELECT id, uid, parent_id, role, status, ${SEALED_COLUMNS}, created_at FROM message WHERE id = ? AND chat_seq = ?`)
+    'SELECT id, uid, parent_id, role, status, content, created_at FROM message WHERE id = ? AND chat_seq = ?')
   const selectShapes = db.query<{ id: number; uid: string; parent_id: number | null }, [number]>(
     'SELECT id, uid, parent_id FROM message WHERE chat_seq = ? ORDER BY id')
   const selectId = db.query<{ id: number }, [number, number]>('SELECT id FROM message WHERE id = ? AND chat_seq = ?')
@@ -97,11 +135,10 @@ export function createMessageRows(db: Database) {
     SELECT m.chat_seq, c.id AS chat_id, m.id, m.content FROM chat c JOIN message m ON m.chat_seq = c.seq WHERE c.user_id = ?`)
   const deleteRow = db.query<void, [number, number]>('DELETE FROM message WHERE id = ? AND chat_seq = ?')
 
-  /** The sealed columns and the digest, in the order the statements name them. */
-  const sealedValues = (chatId: ChatId, message: Message, ring: KeyRing): (Uint8Array | null)[] => {
+  /** The sealed value and the digest, in the order the statements name them. */
+  const sealedValues = (chatId: ChatId, message: Message, ring: KeyRing): [Uint8Array, Uint8Array] => {
     const rowId = messageRowId(chatId, message.id)
-    const sealed = messageTable.seal(rowId, { ...message, fields: otherFieldsOf(message) }, ring)
-    return [sealed.model, sealed.content, sealed.images, sealed.artifacts, sealed.stats, sealed.fields, digestOf(rowId, message, ring.current)]
+    return [sealMessageBody(ring.current, rowId, message.content, otherFieldsOf(message)), digestOf(rowId, message, ring.current)]
   }
 
   return {
@@ -115,12 +152,13 @@ export function createMessageRows(db: Database) {
     },
     /** Opens every message of the chat, in id order. */
     list(chatSeq: number, chatId: ChatId, ring: KeyRing): Message[] {
-      return selectRows.all(chatSeq).map((row) => openMessage(chatId, row, ring))
+      const prefix = `${chatId}/`
+      return selectRows.all(chatSeq).map((row) => openMessage(chatId, prefix + row.id, row, ring))
     },
     /** Opens one message of the chat; null when the chat has none with that id. */
     find(chatSeq: number, chatId: ChatId, id: MessageId, ring: KeyRing): Message | null {
       const row = selectRow.get(id, chatSeq)
-      return row === null ? null : openMessage(chatId, row, ring)
+      return row === null ? null : openMessage(chatId, messageRowId(chatId, row.id), row, ring)
     },
     /** The chat's messages without their sealed fields: for a save to compare against without opening them. */
     listStored(chatSeq: number): StoredMessage[] {
@@ -154,13 +192,13 @@ export function createMessageRows(db: Database) {
     },
     /** Opens the content of every message of the chat (every branch), for search. */
     contentsOf(chatSeq: number, chatId: ChatId, ring: KeyRing): string[] {
-      return selectContents.all(chatSeq).map((row) => messageTable.openColumn('content', messageRowId(chatId, row.id), row.content, ring)!)
+      return selectContents.all(chatSeq).map((row) => openContent(messageRowId(chatId, row.id), row.content, ring))
     },
     /** Opens the content of every message of every chat of the owner, by chat seq, for search. */
     contentsOfOwner(owner: string, ring: KeyRing): Map<number, string[]> {
       const contents = new Map<number, string[]>()
       for (const row of selectOwnerContents.iterate(owner)) {
-        const content = messageTable.openColumn('content', messageRowId(row.chat_id as ChatId, row.id), row.content, ring)!
+        const content = openContent(messageRowId(row.chat_id as ChatId, row.id), row.content, ring)
         const list = contents.get(row.chat_seq)
         if (list === undefined) contents.set(row.chat_seq, [content])
         else list.push(content)
@@ -175,14 +213,14 @@ export function createMessageRows(db: Database) {
 
 export type MessageRows = ReturnType<typeof createMessageRows>
 
-/** Opens a stored row into a message; throws FieldOpenError when a field does not open here. */
-function openMessage(chatId: ChatId, row: MessageRow, ring: KeyRing): Message {
-  const plain = messageTable.open(messageRowId(chatId, row.id), row, ring)
-  const fields = (plain.fields ?? {}) as OtherFields
+/** Opens a stored row into a message; throws FieldOpenError when its sealed value does not open here. */
+function openMessage(chatId: ChatId, rowId: string, row: MessageRow, ring: KeyRing): Message {
+  const { text, split } = openBody(rowId, row.content, ring)
+  const fields: OtherFields = split === 0 ? {} : JSON.parse(text.slice(0, split))
   return {
     id: row.id as MessageId, uid: row.uid, chatId, parentId: row.parent_id as MessageId | null, role: row.role,
-    model: plain.model, content: plain.content!, images: plain.images as unknown[] | null, artifacts: plain.artifacts,
-    stats: plain.stats as Record<string, unknown> | null, status: row.status, error: fields.error ?? null, usage: fields.usage ?? null,
+    model: fields.model ?? null, content: text.slice(split + 1), images: fields.images ?? null, artifacts: fields.artifacts ?? null,
+    stats: fields.stats ?? null, status: row.status, error: fields.error ?? null, usage: fields.usage ?? null,
     sources: fields.sources ?? null, files: fields.files ?? null, extra: fields.extra ?? null, createdAt: row.created_at,
   }
 }

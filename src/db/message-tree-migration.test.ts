@@ -50,6 +50,7 @@ test.each(LINEAR_CHAT_VERSIONS)('schema %i: linear chats become single-branch tr
     }
     expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
     expect(store.db.query("SELECT count(*) AS n FROM meta WHERE name = 'message_legacy_aad_up_to'").get()).toEqual({ n: 0 })
+    expect(store.db.query('SELECT count(*) AS n FROM message_legacy').get()).toEqual({ n: 0 })
     // an answer added after the upgrade continues the branch
     const [first] = chats
     const added = store.chats.addMessage(first!.owner, first!.id, { role: 'user', content: 'after the upgrade' })!
@@ -77,7 +78,24 @@ test('between the migration and the next start (a restored backup), verify still
     const { key } = keyForNewDatabase(readMasterKeyMaterial(masterKey)!)
     const report = verifySealedFields(db, createDataKeyRepo(db, key, Date.now))
     expect(report.failures).toEqual([])
-    expect(report.checkedValues).toBeGreaterThanOrEqual(messageIds.length)
+    // every content, and every answer's model, waiting in message_legacy
+    expect(report.checkedValues).toBeGreaterThanOrEqual(messageIds.length * 1.5)
+  } finally {
+    closeDatabase(db)
+  }
+})
+
+test("between the migration and the next start, verify names an old message's altered model", () => {
+  const { dataDir, masterKey } = oldDataDir()
+  const db = openDatabase(join(dataDir, DATABASE_FILE))
+  try {
+    migrate(db)
+    const row = db.query<{ id: number; model: Uint8Array }, []>('SELECT id, model FROM message_legacy WHERE model IS NOT NULL LIMIT 1').get()!
+    const altered = new Uint8Array(row.model)
+    altered[20]! ^= 1
+    db.query('UPDATE message_legacy SET model = ? WHERE id = ?').run(altered, row.id)
+    const { key } = keyForNewDatabase(readMasterKeyMaterial(masterKey)!)
+    expect(verifySealedFields(db, createDataKeyRepo(db, key, Date.now)).failures).toEqual([{ table: 'message_legacy', column: 'model', rowId: String(row.id) }])
   } finally {
     closeDatabase(db)
   }

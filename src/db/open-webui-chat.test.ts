@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import type { ChatId, MessageId, UserId } from './ids.ts'
 import type { ChatTree, Message, SavedMessage } from './chat-tree.ts'
-import { describeChatObject, readOpenWebUiChat } from './open-webui-chat.ts'
+import { describeChatJson, describeChatObject, readOpenWebUiChat } from './open-webui-chat.ts'
 
 /** Stores a read tree the way the repository does (ids in order, parents first), without a database. */
 function storedFrom(messages: readonly SavedMessage[], currentUid: string | null | undefined, settings: ChatTree['settings']): ChatTree {
@@ -78,4 +78,30 @@ test('a branch of 10,000 messages reads without a deep stack; 10,001 is too many
   const read = readOpenWebUiChat({ history: { messages: chain(10_000), currentId: 'm9999' } })
   expect(read.ok && read.content.messages?.messages.length).toBe(10_000)
   expect(readOpenWebUiChat({ history: { messages: chain(10_001), currentId: 'm0' } })).toMatchObject({ ok: false, code: 'too_large' })
+})
+
+describe('the chat object as JSON text, each message serialised once', () => {
+  const wrap = (chat: unknown) => ({ id: 'c', chat, meta: {} })
+  const treeOf = (sent: { messages: Record<string, Record<string, unknown>>; currentId: string | null }, extra: Record<string, unknown>) => {
+    const read = readOpenWebUiChat({ history: sent, models: ['m'], ...extra })
+    if (!read.ok) throw new Error(read.detail)
+    const messages = read.content.messages!
+    if (messages.kind !== 'tree') throw new Error('a history reads as a tree')
+    return storedFrom(messages.messages, messages.currentUid, { models: ['m'], params: null, system: null, tags: null, extra: read.content.settings!.extra! })
+  }
+
+  test('is exactly the text of the described object, key order included (fast-check)', () => {
+    const extra = fc.dictionary(fc.constantFrom('history', 'messages', 'files', 'x', '1', 'enclave-message-'), extraValue, { maxKeys: 4 })
+    fc.assert(fc.property(history, extra, (sent, settings) => {
+      // note: set on the stored tree, since a client's `history` or `messages` is never kept as an other field.
+      const read = treeOf(sent, {})
+      const tree = { ...read, settings: { ...read.settings, extra: settings } }
+      expect(describeChatJson(tree, wrap)).toBe(JSON.stringify(wrap(describeChatObject(tree))))
+    }), { numRuns: 300 })
+  })
+
+  test('stored text that looks like a mark stays text', () => {
+    const tree = treeOf({ messages: { a: { id: 'a', parentId: null, childrenIds: [], role: 'user', content: 'enclave-message-0', timestamp: 1 } }, currentId: 'a' }, { title: 'enclave-message-0' })
+    expect(JSON.parse(describeChatJson(tree, wrap))).toEqual(JSON.parse(JSON.stringify(wrap(describeChatObject(tree)))))
+  })
 })

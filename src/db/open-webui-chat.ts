@@ -238,6 +238,35 @@ export function describeMessage(message: Message, uidOf: ReadonlyMap<number, str
 
 /** A stored chat's `chat` object as Open WebUI holds it: settings, the whole tree, and the path to the selected leaf. */
 export function describeChatObject(tree: ChatTree) {
+  return chatObjectOf(tree, (described) => described)
+}
+
+/**
+ * The JSON text of `wrap(describeChatObject(tree))`, each message serialised once although both the
+ * history and the path hold it (opening a chat of 1,000 messages would otherwise serialise most of
+ * them twice): the object is built with a mark standing for each message, serialised, and each
+ * mark is then replaced by its message's JSON. The mark holds a random token made at start, so no
+ * stored text can stand for one.
+ */
+export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): string {
+  const texts: string[] = []
+  const chat = chatObjectOf(tree, (described) => `${ENTRY_MARK}${texts.push(JSON.stringify(described)) - 1}`)
+  const skeleton = JSON.stringify(wrap(chat as unknown as ReturnType<typeof describeChatObject>))
+  const quotedMark = `"${ENTRY_MARK}`
+  let json = ''
+  let from = 0
+  for (let at = skeleton.indexOf(quotedMark); at !== -1; at = skeleton.indexOf(quotedMark, from)) {
+    const end = skeleton.indexOf('"', at + quotedMark.length)
+    json += skeleton.slice(from, at) + texts[Number(skeleton.slice(at + quotedMark.length, end))]!
+    from = end + 1
+  }
+  return json + skeleton.slice(from)
+}
+
+const ENTRY_MARK = `enclave-message-${crypto.randomUUID()}-`
+
+/** The chat object, each message given as `entry` makes it from its description. */
+function chatObjectOf<T>(tree: ChatTree, entry: (described: Record<string, unknown>) => T) {
   const { chat, settings, messages } = tree
   const uidOf = new Map<number, string>()
   const children = new Map<number, string[]>()
@@ -248,12 +277,12 @@ export function describeChatObject(tree: ChatTree) {
     if (list === undefined) children.set(message.parentId, [message.uid])
     else list.push(message.uid)
   }
-  const history: Record<string, Record<string, unknown>> = {}
-  const described = new Map<number, Record<string, unknown>>()
+  const history: Record<string, T> = {}
+  const described = new Map<number, T>()
   for (const message of messages) {
-    const entry = describeMessage(message, uidOf, children.get(message.id) ?? [])
-    history[message.uid] = entry
-    described.set(message.id, entry)
+    const value = entry(describeMessage(message, uidOf, children.get(message.id) ?? []))
+    history[message.uid] = value
+    described.set(message.id, value)
   }
   const current = chat.currentId === null ? null : uidOf.get(chat.currentId) ?? null
   const path = pathTo(messages, chat.currentId)

@@ -27,7 +27,7 @@ export const sealedPlaces: readonly SealedPlace[] = [
   { table: 'chat', columns: ['title', 'models', 'params', 'system', 'tags', 'extra', 'tag_names'], from: 'chat t', rowId: 't.id', owner: 't.user_id', cursor: 't.seq', ownedBy: 't.user_id = ?' },
   {
     // note: a message's AAD binds its chat's id too (src/db/message-rows.ts).
-    table: 'message', columns: ['model', 'content', 'images', 'artifacts', 'stats', 'fields'],
+    table: 'message', columns: ['content'],
     from: 'message t JOIN chat c ON c.seq = t.chat_seq', rowId: "c.id || '/' || t.id", owner: 'c.user_id', cursor: 't.id',
     ownedBy: 't.chat_seq IN (SELECT seq FROM chat WHERE user_id = ?)',
   },
@@ -47,4 +47,8 @@ export const sealedPlaces: readonly SealedPlace[] = [
 /** BLOB columns that are not sealed under a data key: blind indexes, hashes, wrapped keys, meta. */
 export const unsealedBlobColumns: readonly string[] = [
   'user.email_index', 'api_key.key_hash', 'data_key.wrapped', 'meta.value', 'identity.subject_index', 'user_group.name_index', 'oidc_session.sid_index', 'message.digest',
+  // note: sealed, but only between schema 6's migration and the store's next start, which re-seals
+  // them into their message rows and empties the table before anything rotates keys
+  // (message-aad-upgrade.ts); verify opens them in that window (verify-fields.ts).
+  'message_legacy.model', 'message_legacy.images', 'message_legacy.artifacts', 'message_legacy.stats',
 ]

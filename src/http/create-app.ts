@@ -15,8 +15,11 @@ import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
 import { staticAssets } from './assets.ts'
 import { createChatCompletionStore } from './compat/chat-completion-store.ts'
+import { ollamaAdminRoutes } from './compat/ollama-admin.ts'
 import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
 import { openAiRoutes } from './compat/openai.ts'
+import { openAiConnectionRoutes } from './compat/openai-connections.ts'
+import { openAiEmbeddingRoutes } from './compat/openai-embeddings.ts'
 import { taskCompletionRoutes } from './compat/task-completions.ts'
 import { taskRoutes } from './compat/task-routes.ts'
 import { httpErrors } from './http-error.ts'
@@ -100,34 +103,44 @@ export function createApp(deps: Deps) {
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
     .use(jsonBodies())
     .use(healthRoutes())
-    .use(appConfigRoutes(deps.config, auth, ldap, { hasNoUsers: () => deps.store.users.countUsers() === 0, findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null }, interfaceDefaultsFor(auth)))
-    .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
-    .use(singleUserRoutes(auth, deps.config.trustedProxies))
-    .use(accountClaimRoutes(auth, deps.config.trustedProxies))
-    .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
-    .use(ldapAuthRoutes(auth, ldap, deps.log, deps.config.trustedProxies))
-    .use(userSettingsRoutes(auth, deps.config.trustedProxies))
-    .use(adminConfigRoutes(auth, deps.config.trustedProxies))
-    .use(userRoutes(auth, deps.config.trustedProxies))
-    .use(groupRoutes(auth, deps.config.trustedProxies))
-    .use(presenceRoutes(auth, deps.config.trustedProxies, hub))
-    .use(serverInfoRoutes(auth, deps.config.trustedProxies))
-    .use(interfaceConfigRoutes(auth, deps.config.trustedProxies))
-    .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
-    .use(chatExportRoutes(auth, deps.config))
-    .use(chatRoutes(auth, deps.config.trustedProxies, hub))
-    .use(chatFolderRoutes(auth, deps.config.trustedProxies))
-    .use(chatTagRoutes(auth, deps.config.trustedProxies))
-    .use(chatShareRoutes(auth, deps.config))
-    .use(folderRoutes(auth, deps.config.trustedProxies))
-    .use(workspaceListRoutes(auth, deps.config.trustedProxies))
-    .use(adminKeyRoutes(auth, deps.config, lifecycle))
-    .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }))
-    .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))
-    .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
-    .use(taskStatusRoutes(auth, deps.config.trustedProxies, tasks))
-    .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat))
-    .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
+    // note: the routes go in three groups, each an app of its own, which keeps TypeScript's type of the
+    // whole chain within its depth limit; the plugins above still apply to every route in them.
+    .use(new Elysia()
+      .use(appConfigRoutes(deps.config, auth, ldap, { hasNoUsers: () => deps.store.users.countUsers() === 0, findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null }, interfaceDefaultsFor(auth)))
+      .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
+      .use(singleUserRoutes(auth, deps.config.trustedProxies))
+      .use(accountClaimRoutes(auth, deps.config.trustedProxies))
+      .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))
+      .use(ldapAuthRoutes(auth, ldap, deps.log, deps.config.trustedProxies))
+      .use(userSettingsRoutes(auth, deps.config.trustedProxies))
+      .use(adminConfigRoutes(auth, deps.config.trustedProxies))
+      .use(userRoutes(auth, deps.config.trustedProxies))
+      .use(serverInfoRoutes(auth, deps.config.trustedProxies)))
+    .use(new Elysia()
+      .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
+      .use(chatExportRoutes(auth, deps.config))
+      .use(chatRoutes(auth, deps.config.trustedProxies, hub))
+      .use(chatFolderRoutes(auth, deps.config.trustedProxies))
+      .use(chatTagRoutes(auth, deps.config.trustedProxies))
+      .use(chatShareRoutes(auth, deps.config))
+      .use(folderRoutes(auth, deps.config.trustedProxies))
+      .use(adminKeyRoutes(auth, deps.config, lifecycle))
+      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
+    .use(new Elysia()
+      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))
+      .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
+      .use(openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections))
+      .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
+      .use(ollamaAdminRoutes(auth, deps.config.trustedProxies, connections)))
+    // note: the smaller routes Open WebUI's page and Conduit call around chats (groups, presence, task state, settings).
+    .use(new Elysia()
+      .use(groupRoutes(auth, deps.config.trustedProxies))
+      .use(presenceRoutes(auth, deps.config.trustedProxies, hub))
+      .use(interfaceConfigRoutes(auth, deps.config.trustedProxies))
+      .use(workspaceListRoutes(auth, deps.config.trustedProxies))
+      .use(taskStatusRoutes(auth, deps.config.trustedProxies, tasks))
+      .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat))
+      .use(openAiConnectionRoutes(auth, deps.config.trustedProxies)))
     .use(staticAssets())
 }
 

@@ -24,29 +24,47 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * The paths OpenAI's clients call (chat completions, embeddings, and Ollama's own /v1 under
+ * /ollama): their failures take OpenAI's `{ error: { message, type, code } }` shape, which those
+ * clients read, even when refused before the route (no credential, a malformed body).
+ */
+const OPENAI_PATHS = /^\/(?:api(?:\/v1)?\/(?:chat\/completions|embeddings)|ollama\/v1\/)/
+
+/** OpenAI's error `type` for a status. */
+const openAiType = (status: number) => (status === 401 ? 'authentication_error' : status === 403 ? 'permission_error' : status >= 500 ? 'api_error' : 'invalid_request_error')
+
+/** `error` in OpenAI's shape, keeping its status and code. */
+function toOpenAiResponse(error: HttpError): Response {
+  const type = 'type' in error && typeof error.type === 'string' ? error.type : openAiType(error.status)
+  return Response.json({ error: { message: error.message, type, code: error.code } }, { status: error.status })
+}
+
 /** The only onError: known failures keep their status, anything else is logged and answered 500. */
 export const httpErrors = (log: Logger) =>
   new Elysia({ name: 'http-errors' }).onError({ as: 'global' }, ({ code, error, request }) => {
-    if (error instanceof HttpError) return error.toResponse()
+    const path = requestPath(request)
+    const render = OPENAI_PATHS.test(path) ? toOpenAiResponse : (known: HttpError) => known.toResponse()
+    if (error instanceof HttpError) return render(error)
     switch (code) {
       case 'NOT_FOUND':
-        return new HttpError(404, 'not_found', 'Not found.').toResponse()
+        return render(new HttpError(404, 'not_found', 'Not found.'))
       case 'PARSE':
         // note: a refusal from a parse hook (a body over the limit, no credential) arrives wrapped.
-        if ((error as Error).cause instanceof HttpError) return ((error as Error).cause as HttpError).toResponse()
-        return new HttpError(400, 'malformed_body', 'The request body is not valid JSON or form data.').toResponse()
+        if ((error as Error).cause instanceof HttpError) return render((error as Error).cause as HttpError)
+        return render(new HttpError(400, 'malformed_body', 'The request body is not valid JSON or form data.'))
       case 'VALIDATION':
+        if (OPENAI_PATHS.test(path)) return render(new HttpError(422, 'invalid_request', 'The request is not in the expected shape: ' + validationSummary(error).map((item) => `${item.field} ${item.problem}`).join('; ')))
         return Response.json({ detail: 'The request is not in the expected shape.', code: 'invalid_request', errors: validationSummary(error) }, { status: 422 })
       case 'INVALID_COOKIE_SIGNATURE':
-        return new HttpError(400, 'invalid_cookie', 'A cookie was altered.').toResponse()
+        return render(new HttpError(400, 'invalid_cookie', 'A cookie was altered.'))
     }
-    const path = requestPath(request)
     if (error instanceof FieldOpenError) {
       log.error('stored data failed to decrypt', { table: error.table, column: error.column, row: error.rowId, path })
-      return new HttpError(500, 'stored_data_unreadable', 'Some stored data could not be decrypted. The administrator has been told where.').toResponse()
+      return render(new HttpError(500, 'stored_data_unreadable', 'Some stored data could not be decrypted. The administrator has been told where.'))
     }
     log.error('request failed', { path, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
-    return new HttpError(500, 'internal_error', 'Something went wrong on the server.').toResponse()
+    return render(new HttpError(500, 'internal_error', 'Something went wrong on the server.'))
   })
 
 // note: names the fields that failed and why, never echoes the values sent.

@@ -1,8 +1,11 @@
 /**
  * What the Ollama stand-in says, field for field as Ollama's API documents it
  * (https://github.com/ollama/ollama/blob/main/docs/api.md, https://docs.ollama.com/api): the model
- * list, /api/show, /api/ps, the chat and generate chunks with their final statistics, and pull
- * progress. Answers are deterministic: the last user message echoed back, one word per chunk.
+ * list, /api/show, /api/ps, the chat and generate chunks with their final statistics, pull
+ * progress and embeddings. Answers are deterministic: the last user message echoed back, one word
+ * per chunk. With `tools`, a user's question gets a call of the first tool (arguments filled from
+ * its schema) and a tool's result is answered `The tool said: <result>`. With `format`, the answer
+ * is one JSON object: `{"answer": question}` for `"json"`, the schema's properties filled otherwise.
  */
 export type FakeModel = {
   name: string
@@ -21,6 +24,8 @@ export type FakeModel = {
 }
 
 export type FakeMessage = { role: string; content: string }
+/** What a chat request asks beyond its messages. */
+export type FakeChatOptions = { tools?: unknown[]; format?: unknown }
 
 type Json = Record<string, unknown>
 
@@ -71,19 +76,70 @@ export function finalStats(promptText: string, evalCount: number): Json {
 }
 
 const now = () => new Date().toISOString()
+const isJson = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** A value of the JSON schema's type, strings being `text`; objects get every property. */
+export function valueFor(schema: unknown, text: string): unknown {
+  const node = isJson(schema) ? schema : {}
+  if (Array.isArray(node.enum) && node.enum.length > 0) return node.enum[0]
+  switch (node.type) {
+    case 'number': case 'integer': return 1
+    case 'boolean': return true
+    case 'array': return [valueFor(node.items, text)]
+    case 'object': return Object.fromEntries(Object.entries(isJson(node.properties) ? node.properties : {}).map(([key, value]) => [key, valueFor(value, text)]))
+    default: return text
+  }
+}
+
+/** The call of the first tool that a question gets: `{ function: { name, arguments } }`, arguments as an object. */
+export function toolCallFor(tools: unknown[], question: string): Json {
+  const first = tools.find(isJson)
+  const fn = isJson(first?.function) ? first.function : {}
+  return { function: { name: typeof fn.name === 'string' ? fn.name : 'tool', arguments: valueFor({ type: 'object', ...(isJson(fn.parameters) ? fn.parameters : {}) }, question) } }
+}
+
+/** The answer text: the question echoed, a tool's result acknowledged, or JSON when a format is asked. */
+function answerText(messages: FakeMessage[], format: unknown): string {
+  const last = messages.at(-1)
+  const question = messages.findLast((message) => message.role === 'user')?.content ?? ''
+  if (format === 'json') return JSON.stringify({ answer: question })
+  if (isJson(format)) return JSON.stringify(valueFor({ type: 'object', ...format }, question))
+  return last?.role === 'tool' ? `The tool said: ${last.content}` : question
+}
 
 /** /api/chat: the streamed chunks and the final one, or one object when not streamed. */
-export function chatReply(model: string, messages: FakeMessage[], chunkCount: number | null, isStreamed: boolean, replyChunks: readonly string[] | null = null): Json[] {
+export function chatReply(model: string, messages: FakeMessage[], chunkCount: number | null, isStreamed: boolean, replyChunks: readonly string[] | null = null, asked: FakeChatOptions = {}): Json[] {
   const assistant = (content: string) => ({ role: 'assistant', content })
   if (messages.length === 0) return [{ model, created_at: now(), message: assistant(''), done_reason: 'load', done: true }]
-  const question = messages.findLast((message) => message.role === 'user')?.content ?? ''
-  const pieces = replyChunks === null ? answerPieces(question, chunkCount) : [...replyChunks]
-  const stats = finalStats(messages.map((message) => message.content).join(' '), pieces.length)
+  const statsFor = (count: number) => finalStats(messages.map((message) => message.content).join(' '), count)
+  if (asked.tools !== undefined && asked.tools.length > 0 && messages.at(-1)?.role === 'user') {
+    // note: Ollama sends a call whole in one chunk with empty content, then the final chunk (done_reason `stop`).
+    const called = { ...assistant(''), tool_calls: [toolCallFor(asked.tools, messages.at(-1)!.content)] }
+    if (!isStreamed) return [{ model, created_at: now(), message: called, done_reason: 'stop', done: true, ...statsFor(1) }]
+    return [{ model, created_at: now(), message: called, done: false }, { model, created_at: now(), message: assistant(''), done_reason: 'stop', done: true, ...statsFor(1) }]
+  }
+  const text = answerText(messages, asked.format)
+  const pieces = replyChunks !== null ? [...replyChunks] : asked.format !== undefined ? [text] : answerPieces(text, chunkCount)
+  const stats = statsFor(pieces.length)
   if (!isStreamed) return [{ model, created_at: now(), message: assistant(pieces.join('')), done_reason: 'stop', done: true, ...stats }]
   return [
     ...pieces.map((piece) => ({ model, created_at: now(), message: assistant(piece), done: false })),
     { model, created_at: now(), message: assistant(''), done_reason: 'stop', done: true, ...stats },
   ]
+}
+
+/** A unit vector of 8 dimensions that depends only on `text`. */
+export function embeddingOf(text: string): number[] {
+  const bytes = new Bun.CryptoHasher('sha256').update(text).digest()
+  const raw = Array.from({ length: 8 }, (_, i) => (bytes[i]! - 127.5) / 127.5)
+  const norm = Math.hypot(...raw) || 1
+  return raw.map((x) => x / norm)
+}
+
+/** /api/embed: one vector per input, with the statistics Ollama adds. */
+export function embedReply(model: string, input: string[]): Json {
+  const tokens = input.reduce((sum, text) => sum + Math.max(1, text.split(/\s+/).filter((word) => word !== '').length), 0)
+  return { model, embeddings: input.map(embeddingOf), total_duration: 14_143_917, load_duration: 1_019_500, prompt_eval_count: tokens }
 }
 
 /** /api/generate: as chat, with `response` text and a `context`. */

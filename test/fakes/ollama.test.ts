@@ -214,3 +214,57 @@ describe('behaviours', () => {
     expect(await ndjson(await call('POST', '/api/chat', ask('x')))).toHaveLength(3)
   })
 })
+
+describe('tools, format, embeddings and the OpenAI-compatible API', () => {
+  const weather = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city'] } } }
+
+  test('POST /api/chat with tools: a user question gets one call chunk (arguments an object), then the final chunk', async () => {
+    await start()
+    const lines = await ndjson(await call('POST', '/api/chat', { ...ask('Paris'), tools: [weather] }))
+    expect(lines[0]!.message).toEqual({ role: 'assistant', content: '', tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Paris', days: 1 } } }] })
+    expect(lines.at(-1)).toMatchObject({ done: true, done_reason: 'stop' })
+    const answered = await (await call('POST', '/api/chat', {
+      model: 'qwen2.5:0.5b', stream: false, tools: [weather],
+      messages: [{ role: 'user', content: 'Paris' }, { role: 'assistant', content: '', tool_calls: (lines[0]!.message as { tool_calls: unknown }).tool_calls }, { role: 'tool', content: 'rain', tool_name: 'get_weather' }],
+    })).json() as { message: { content: string } }
+    expect(answered.message.content).toBe('The tool said: rain')
+  })
+
+  test('POST /api/chat with format: "json" or a schema answers one JSON object', async () => {
+    await start()
+    const json = await (await call('POST', '/api/chat', { ...ask('Oslo'), stream: false, format: 'json' })).json() as { message: { content: string } }
+    expect(JSON.parse(json.message.content)).toEqual({ answer: 'Oslo' })
+    const schema = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' }, kind: { enum: ['a', 'b'] } } }
+    const shaped = await (await call('POST', '/api/chat', { ...ask('Oslo'), stream: false, format: schema })).json() as { message: { content: string } }
+    expect(JSON.parse(shaped.message.content)).toEqual({ city: 'Oslo', sunny: true, kind: 'a' })
+  })
+
+  test('POST /api/embed answers unit vectors, one per input, with statistics; /api/embeddings the older single vector', async () => {
+    await start()
+    const answer = await (await call('POST', '/api/embed', { model: 'qwen2.5:0.5b', input: ['a', 'b'] })).json() as Record<string, unknown>
+    expect(Object.keys(answer).sort()).toEqual(['embeddings', 'load_duration', 'model', 'prompt_eval_count', 'total_duration'])
+    const [a, b] = answer.embeddings as number[][]
+    expect(Math.hypot(...a!)).toBeCloseTo(1, 6)
+    expect(a).not.toEqual(b)
+    const single = await (await call('POST', '/api/embeddings', { model: 'qwen2.5:0.5b', prompt: 'a' })).json() as { embedding: number[] }
+    expect(single.embedding).toEqual(a!)
+    expect((await call('POST', '/api/embed', { model: 'nope:1b', input: 'a' })).status).toBe(404)
+  })
+
+  test('/v1: models, a completion with a tool call, a stream ending in [DONE], embeddings, and an OpenAI-shaped 404', async () => {
+    await start()
+    const models = await (await call('GET', '/v1/models')).json() as { object: string; data: { id: string; owned_by: string }[] }
+    expect(models.data.map((model) => [model.id, model.owned_by])).toEqual([['qwen2.5:0.5b', 'library'], ['llama3.2:1b', 'library']])
+    const completion = await (await call('POST', '/v1/chat/completions', { model: 'qwen2.5:0.5b', messages: [{ role: 'user', content: 'Rome' }], tools: [weather] })).json() as { choices: { message: { tool_calls: { function: { arguments: string } }[] }; finish_reason: string }[] }
+    expect(completion.choices[0]!.finish_reason).toBe('tool_calls')
+    expect(JSON.parse(completion.choices[0]!.message.tool_calls[0]!.function.arguments)).toEqual({ city: 'Rome', days: 1 })
+    const stream = await call('POST', '/v1/chat/completions', { model: 'qwen2.5:0.5b', stream: true, messages: [{ role: 'user', content: 'a b' }] })
+    expect(stream.headers.get('content-type')).toBe('text/event-stream')
+    expect((await stream.text()).trim().split('\n\n').at(-1)).toBe('data: [DONE]')
+    const embedded = await (await call('POST', '/v1/embeddings', { model: 'qwen2.5:0.5b', input: 'a' })).json() as { data: { embedding: number[] }[] }
+    expect(embedded.data[0]!.embedding).toHaveLength(8)
+    const missing = await call('POST', '/v1/chat/completions', { model: 'nope:1b', messages: [] })
+    expect(missing.status).toBe(404)
+    expect(await missing.json()).toEqual({ error: { message: expect.stringContaining('not found'), type: 'api_error', param: null, code: null } })
+  })
+})

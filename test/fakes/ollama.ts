@@ -5,8 +5,9 @@
  * raw line (malformed, wrongly shaped or huge), an error line, or a failure status. It stops
  * writing when its client goes away, and records each request and how it ended.
  */
+import { listV1Models, openAiError, v1ChatCompletion, v1Completion, v1Embeddings, type SseEvents } from './ollama-openai.ts'
 import {
-  chatReply, defaultFakeModels, fullModelName, generateReply, layerDigest, pulledModel, pullProgress, runningModel, showReply,
+  chatReply, defaultFakeModels, embedReply, embeddingOf, fullModelName, generateReply, layerDigest, pulledModel, pullProgress, runningModel, showReply,
   type FakeMessage, type FakeModel,
 } from './ollama-replies.ts'
 
@@ -82,8 +83,13 @@ export async function startFakeOllama(options: { models?: readonly FakeModel[]; 
       case 'GET /api/version': return Response.json({ version: options.version ?? '0.12.6' })
       case 'GET /api/tags': return Response.json({ models })
       case 'GET /api/ps': return Response.json({ models: models.filter((model) => loaded.has(model.name)).map(runningModel) })
+      case 'GET /v1/models': return Response.json(listV1Models(models))
     }
-    if (!['POST /api/chat', 'POST /api/generate', 'POST /api/show', 'POST /api/pull', 'DELETE /api/delete'].includes(route)) {
+    if (route.startsWith('POST /v1/')) {
+      const answered = answerOpenAi(route, body, current.chunkCount)
+      return answered instanceof Response ? answered : streamLines(answered.sse, current, signal, settle, () => {}, 'text/event-stream')
+    }
+    if (!['POST /api/chat', 'POST /api/generate', 'POST /api/show', 'POST /api/pull', 'DELETE /api/delete', 'POST /api/embed', 'POST /api/embeddings'].includes(route)) {
       return new Response('404 page not found', { status: 404, headers: { 'content-type': 'text/plain' } }) // as Go's router says it
     }
     if (text === '') return errorResponse(400, 'missing request body')
@@ -111,10 +117,29 @@ export async function startFakeOllama(options: { models?: readonly FakeModel[]; 
     }
     if (model === null) return errorResponse(404, `model ${JSON.stringify(name)} not found, try pulling it first`)
     loaded.add(model.name)
+    if (route === 'POST /api/embed') {
+      const input = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input.map(String) : null
+      return input === null ? errorResponse(400, 'invalid input type') : Response.json(embedReply(name, input))
+    }
+    if (route === 'POST /api/embeddings') return Response.json({ embedding: embeddingOf(typeof body.prompt === 'string' ? body.prompt : '') })
+    const asked = { ...(Array.isArray(body.tools) ? { tools: body.tools } : {}), ...(body.format === undefined ? {} : { format: body.format }) }
     const lines = route === 'POST /api/chat'
-      ? chatReply(name, messagesOf(body.messages), current.chunkCount, isStreamRequested, current.replyChunks)
+      ? chatReply(name, messagesOf(body.messages), current.chunkCount, isStreamRequested, current.replyChunks, asked)
       : generateReply(name, typeof body.prompt === 'string' ? body.prompt : '', current.chunkCount, isStreamRequested)
     return isStreamRequested ? stream(lines) : Response.json(lines[0])
+  }
+
+  /** Ollama's OpenAI-compatible routes, for a model it has. */
+  function answerOpenAi(route: string, body: unknown, chunkCount: number | null): Response | SseEvents {
+    if (!isRecord(body)) return openAiError(400, 'invalid request body')
+    const model = findModel(body.model)
+    if (model === null) return openAiError(404, `model ${JSON.stringify(String(body.model))} not found, try pulling it first`, 'api_error')
+    switch (route) {
+      case 'POST /v1/chat/completions': return v1ChatCompletion(String(body.model), body, chunkCount)
+      case 'POST /v1/completions': return v1Completion(String(body.model), body)
+      case 'POST /v1/embeddings': return v1Embeddings(String(body.model), body)
+    }
+    return new Response('404 page not found', { status: 404, headers: { 'content-type': 'text/plain' } })
   }
 
   const server = Bun.serve({
@@ -140,8 +165,11 @@ export async function startFakeOllama(options: { models?: readonly FakeModel[]; 
   }
 }
 
-/** Writes `lines` as NDJSON, as the behaviour says; stops writing as soon as the client leaves. */
-function streamLines(lines: object[], behaviour: FakeBehaviour, clientSignal: AbortSignal, settle: Settle, onAllWritten: () => void): Response {
+/**
+ * Writes `lines` as NDJSON (a string goes out as it is: a Server-Sent Event), as the behaviour says;
+ * stops writing as soon as the client leaves.
+ */
+function streamLines(lines: (object | string)[], behaviour: FakeBehaviour, clientSignal: AbortSignal, settle: Settle, onAllWritten: () => void, contentType = 'application/x-ndjson'): Response {
   const gone = new AbortController()
   const leave = () => {
     gone.abort()
@@ -166,11 +194,11 @@ function streamLines(lines: object[], behaviour: FakeBehaviour, clientSignal: Ab
     },
     cancel: leave,
   })
-  return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
+  return new Response(body, { headers: { 'content-type': contentType } })
 }
 
 /** Yields the text to write; returns whether every line was written (no fault, no client leaving). */
-async function* writeScript(lines: object[], { chunkDelayMs, fault }: FakeBehaviour, gone: AbortSignal): AsyncGenerator<string, boolean> {
+async function* writeScript(lines: (object | string)[], { chunkDelayMs, fault }: FakeBehaviour, gone: AbortSignal): AsyncGenerator<string, boolean> {
   const faultAt = fault !== null && 'afterChunks' in fault ? Math.min(fault.afterChunks, lines.length) : -1
   for (let i = 0; i <= lines.length; i++) {
     if (i === faultAt && fault !== null) {
@@ -193,7 +221,7 @@ async function* writeScript(lines: object[], { chunkDelayMs, fault }: FakeBehavi
     if (line === undefined) break
     if (chunkDelayMs > 0) await sleepUnlessAborted(chunkDelayMs, gone)
     if (gone.aborted) return false
-    yield JSON.stringify(line) + '\n'
+    yield typeof line === 'string' ? line : JSON.stringify(line) + '\n'
   }
   return true
 }
@@ -220,7 +248,7 @@ function errorResponse(status: number, error: string): Response {
   return Response.json({ error }, { status })
 }
 
-const isStreamed = (response: Response) => response.headers.get('content-type') === 'application/x-ndjson'
+const isStreamed = (response: Response) => ['application/x-ndjson', 'text/event-stream'].includes(response.headers.get('content-type') ?? '')
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -34,6 +34,8 @@ describe('sharing on (ENABLE_COMMUNITY_SHARING=true)', async () => {
     expect(shared.id).not.toBe(chat)
     expect(shared.share_id).toBe(shared.id)
     expect(shared.title).toBe('Recipe')
+    // The owner's chat names its link, so the share dialog shows it instead of offering a new one.
+    expect((await call<OpenChat>(app, 'GET', `${CHATS}/${chat}`, ada)).share_id).toBe(shared.id)
 
     const read = await call<OpenChat>(app, 'GET', `${CHATS}/share/${shared.id}`, bob)
     expect(read).toMatchObject({ id: shared.id, title: 'Recipe' })
@@ -55,6 +57,7 @@ describe('sharing on (ENABLE_COMMUNITY_SHARING=true)', async () => {
 
     expect(await call<boolean>(app, 'DELETE', `${CHATS}/${chat}/share`, ada)).toBe(true)
     expect(await statusOf(app, 'GET', `${CHATS}/share/${shared.id}`, bob)).toBe(404)
+    expect((await call<OpenChat>(app, 'GET', `${CHATS}/${chat}`, ada)).share_id).toBeNull()
     expect(await call<boolean>(app, 'DELETE', `${CHATS}/${chat}/share`, ada)).toBe(false)
   })
 

@@ -149,7 +149,6 @@ describe('the official Ollama client through /ollama', () => {
   test.each([
     ['GET', '/ollama/api/unknown'],
     ['POST', '/ollama/api/blobs/sha256:abc'],
-    ['GET', '/ollama/'],
   ])('%s %s is 404', async (method, path) => {
     const res = await fetch(url + path, { method, headers: bearer(adminToken) })
     expect(res.status).toBe(404)

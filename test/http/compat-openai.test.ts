@@ -102,8 +102,9 @@ describe('the official OpenAI client', () => {
 
   test.each<[string, Record<string, unknown>, string]>([
     ['n = 2', { n: 2 }, 'one choice'],
-    ['tools', { tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }] }, 'Tool calling'],
-    ['functions', { functions: [{ name: 'get_weather', parameters: {} }] }, 'Function calling'],
+    ['functions', { functions: [{ name: 'get_weather', parameters: {} }] }, 'send `tools` instead'],
+    ['a tool_choice naming no offered tool', { tools: [{ type: 'function', function: { name: 'get_weather' } }], tool_choice: { type: 'function', function: { name: 'other' } } }, 'not among the tools'],
+    ['tool-call arguments that are not a JSON object', { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '[1' } }] }, { role: 'user', content: 'hi' }] }, 'JSON object'],
   ])('a request with %s is refused as a 400 the client raises, and Ollama is never asked', async (_, extra, message) => {
     const { token, client } = await startServer()
     const before = ollama.requests.length

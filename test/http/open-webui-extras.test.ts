@@ -22,13 +22,13 @@ const TASK_BODY = { model: MODEL, messages: [{ role: 'user', content: 'Plan a tr
 const ACTIVE_ROUTES: [string, string, unknown?][] = [
   ['GET', '/api/v1/groups/'], ['GET', '/api/v1/users/groups'], ['GET', '/api/usage'], ['GET', `/api/v1/users/${unknownId}/active`],
   ['GET', '/api/tasks'], ['POST', '/api/v1/tasks/active/chats', { chat_ids: [] }], ['GET', '/api/v1/chats/shared'],
-  ['GET', '/api/v1/models/'], ['GET', '/api/v1/models/list'], ['GET', '/api/v1/models/tags'], ['GET', '/api/v1/models/model/profile/image?id=x'],
+  ['GET', '/api/v1/models/list'], ['GET', '/openai/models'], ['GET', '/api/v1/models/tags'], ['GET', '/api/v1/models/model/profile/image?id=x'],
   ['GET', '/api/v1/prompts/'], ['GET', '/api/v1/prompts/list'], ['POST', '/api/v1/tasks/title/completions', TASK_BODY],
 ]
 const ADMIN_ROUTES: [string, string, unknown?][] = [
   ['GET', '/api/v1/users/all'], ['GET', `/api/v1/users/${unknownId}/groups`], ['GET', '/api/v1/configs/models'],
   ['POST', '/api/v1/configs/models', { DEFAULT_MODELS: MODEL }], ['POST', '/api/v1/configs/suggestions', { suggestions: [] }],
-  ['GET', '/api/v1/configs/connections'], ['POST', '/api/v1/configs/connections', { ENABLE_DIRECT_CONNECTIONS: false }], ['GET', '/api/v1/tasks/config'],
+  ['GET', '/api/v1/configs/connections'], ['POST', '/api/v1/configs/connections', { ENABLE_DIRECT_CONNECTIONS: false }], ['GET', '/api/v1/tasks/config'], ['GET', '/openai/config'],
 ]
 
 describe('who may call', () => {
@@ -92,7 +92,9 @@ describe('what each answers', () => {
   })
 
   test('workspace lists are empty; a model picture is an image', async () => {
-    expect(await call(app, 'GET', '/api/v1/models/', bob)).toEqual([])
+    expect(await call(app, 'GET', '/api/v1/models/tags', bob)).toEqual([])
+    expect(await call(app, 'GET', '/openai/models', bob)).toEqual({ data: [] })
+    expect(await call(app, 'GET', '/openai/config', ada)).toEqual({ ENABLE_OPENAI_API: false, OPENAI_API_BASE_URLS: [], OPENAI_API_KEYS: [], OPENAI_API_CONFIGS: {} })
     expect(await call(app, 'GET', '/api/v1/prompts/list', bob)).toEqual({ items: [], total: 0 })
     const picture = await app.handle(req('GET', `/api/v1/models/model/profile/image?id=${encodeURIComponent(MODEL)}`, undefined, bob))
     expect(picture.headers.get('content-type')).toBe('image/svg+xml')

@@ -58,10 +58,11 @@ async function expectStatus(method: string, path: string, token: string, status:
   expect(await statusOf(started.app, method, path, bearer(token), body)).toBe(status)
 }
 
-type Shape = 'openai' | 'ollama'
-const askedFor: Record<Shape, { path: string; body: object }> = {
-  openai: { path: '/api/chat/completions', body: { model: MODEL, stream: true, messages: [{ role: 'user', content: 'a long story' }] } },
-  ollama: { path: '/ollama/api/chat', body: { model: MODEL, stream: true, messages: [{ role: 'user', content: 'a long story' }] } },
+type Shape = 'openai' | 'ollama' | 'ollama-v1'
+const askedFor: Record<Shape, { path: string; upstream: string; body: object }> = {
+  'openai': { path: '/api/chat/completions', upstream: '/api/chat', body: { model: MODEL, stream: true, messages: [{ role: 'user', content: 'a long story' }] } },
+  'ollama': { path: '/ollama/api/chat', upstream: '/api/chat', body: { model: MODEL, stream: true, messages: [{ role: 'user', content: 'a long story' }] } },
+  'ollama-v1': { path: '/ollama/v1/chat/completions', upstream: '/v1/chat/completions', body: { model: MODEL, stream: true, messages: [{ role: 'user', content: 'a long story' }] } },
 }
 
 /** A running stream: what the client reads until it ends, Ollama's request for it, and the client's abort. */
@@ -71,7 +72,7 @@ type Running = { ended: Promise<string>; request: FakeRequest; client: AbortCont
 async function startStream(shape: Shape, credential: string): Promise<Running> {
   const before = fake.requests.length
   const client = new AbortController()
-  const { path, body } = askedFor[shape]
+  const { path, upstream, body } = askedFor[shape]
   const res = await fetch(base + path, { method: 'POST', headers: json(credential), body: JSON.stringify(body), signal: client.signal })
   expect(res.status).toBe(200)
   let text = ''
@@ -91,7 +92,7 @@ async function startStream(shape: Shape, credential: string): Promise<Running> {
     return text
   })()
   await Promise.race([contentSeen, ended])
-  const request = fake.requests.slice(before).find((entry) => entry.path === '/api/chat')
+  const request = fake.requests.slice(before).find((entry) => entry.path === upstream)
   if (request === undefined) throw new Error('the stream never reached the fake Ollama')
   return { ended, request, client }
 }
@@ -132,7 +133,7 @@ const revocations: Record<string, { credentials: Credential[]; revoke: (account:
   'deleted': { credentials: ['session', 'apiKey'], revoke: (account) => expectStatus('DELETE', `/api/v1/users/${account.id}`, admin.token, 200) },
 }
 
-const rows = (['openai', 'ollama'] as const).flatMap((shape) => Object.entries(revocations).flatMap(([how, { credentials, revoke }]) =>
+const rows = (['openai', 'ollama', 'ollama-v1'] as const).flatMap((shape) => Object.entries(revocations).flatMap(([how, { credentials, revoke }]) =>
   credentials.map((credential) => [`${shape} stream on ${credential === 'session' ? 'a session' : 'an API key'}, the account ${how}`, shape, credential, revoke] as const)))
 
 describe('a revoked credential', () => {
@@ -148,7 +149,7 @@ describe('a revoked credential', () => {
     expect(performance.now() - revokedAt).toBeLessThan(AT_ONCE_MS)
     expect(text).not.toBe('running')
     const last = String(text).trim().split('\n').filter((line) => line !== '').at(-1)!
-    if (shape === 'openai') {
+    if (shape !== 'ollama') {
       expect(text).not.toContain('[DONE]')
       expect(JSON.parse(last.slice('data: '.length))).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', code: 'credential_revoked' } })
     } else {

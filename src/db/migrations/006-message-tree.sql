@@ -5,8 +5,10 @@
 --
 -- Every existing chat was a list: it becomes a single branch, each message the child of the one
 -- before, its integer id kept as its client id, the last message selected. Message fields are now
--- sealed with the chat's id in their AAD (src/db/chats.ts), so the rows written before are marked
--- for re-sealing, which the store does at its next start, holding the keys (src/db/message-aad.ts).
+-- sealed with the chat's id in their AAD, and as one value per message (src/db/message-rows.ts), so
+-- the rows written before are marked for re-sealing, which the store does at its next start, holding
+-- the keys (src/db/message-aad-upgrade.ts). Until then their content stays where it was and their
+-- other sealed fields wait in message_legacy, which that start empties.
 
 CREATE TABLE message_tree (
   id         INTEGER PRIMARY KEY,
@@ -16,24 +18,34 @@ CREATE TABLE message_tree (
   role       TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
   -- NULL: the client stated nothing; 'done'; 'pending' (still streaming, or cut off); 'cancelled'.
   status     TEXT CHECK (status IN ('done', 'pending', 'cancelled')),
-  model      BLOB,
+  -- Everything sensitive of the message sealed as one value, so opening a chat costs one decryption
+  -- per message: its other fields (model, images, artifacts, stats, and what clients save besides,
+  -- kept so a save round-trips) as JSON, a line feed, then its content (message-rows.ts).
   content    BLOB NOT NULL,
-  images     BLOB,
-  artifacts  BLOB,
-  stats      BLOB,
-  -- What clients save besides content and model (JSON: error, usage, sources, files, any other
-  -- field, kept so a save round-trips), sealed as one value.
-  fields     BLOB,
   -- A keyed digest of the sealed fields, to tell a changed message without opening it (message-rows.ts).
   digest     BLOB,
   created_at INTEGER NOT NULL
 ) STRICT;
 
-INSERT INTO message_tree (id, chat_seq, uid, parent_id, role, status, model, content, images, artifacts, stats, created_at)
+INSERT INTO message_tree (id, chat_seq, uid, parent_id, role, status, content, created_at)
   SELECT m.id, m.chat_seq, CAST(m.id AS TEXT),
     (SELECT max(p.id) FROM message p WHERE p.chat_seq = m.chat_seq AND p.id < m.id),
-    m.role, CASE WHEN m.role = 'assistant' THEN 'done' END, m.model, m.content, m.images, m.artifacts, m.stats, m.created_at
+    m.role, CASE WHEN m.role = 'assistant' THEN 'done' END, m.content, m.created_at
   FROM message m;
+
+-- A schema-5 message's other sealed fields, each as it was sealed then, until the store re-seals
+-- them into its message row; empty from then on.
+CREATE TABLE message_legacy (
+  id        INTEGER PRIMARY KEY,
+  model     BLOB,
+  images    BLOB,
+  artifacts BLOB,
+  stats     BLOB
+) STRICT;
+
+INSERT INTO message_legacy (id, model, images, artifacts, stats)
+  SELECT id, model, images, artifacts, stats FROM message
+  WHERE model IS NOT NULL OR images IS NOT NULL OR artifacts IS NOT NULL OR stats IS NOT NULL;
 
 -- Messages up to this id were sealed without the chat id in their AAD.
 INSERT INTO meta (name, value) SELECT 'message_legacy_aad_up_to', max(id) FROM message HAVING count(*) > 0;

@@ -1,11 +1,12 @@
 /**
- * Ollama's own API under /ollama/api/*, as Open WebUI proxies it, for Ollama's clients holding a
- * session token or an API key. Model calls go to the connections that have the model (the next one
+ * Ollama's own API under /ollama/api/*, and its OpenAI-compatible one under /ollama/v1/*, as Open
+ * WebUI proxies them, for Ollama's and OpenAI's clients holding a session token or an API key. Model calls go to the connections that have the model (the next one
  * when one cannot be reached); /api/tags and /api/ps merge every connection's answer. Streams pass
  * through chunk by chunk, and a client going away closes the request to Ollama. An Ollama that
  * goes silent mid-answer for `timeouts.idleMs` is dropped, and so is every request whose credential
  * is revoked while it runs (auth/credential-watch.ts; admin calls also when the role drops below
- * admin): a stream ends with Ollama's own `{"error": ...}` line, as Ollama reports a failure mid-stream.
+ * admin): a stream ends with Ollama's own `{"error": ...}` line, as Ollama reports a failure mid-stream,
+ * or under /v1 with an event in OpenAI's error shape.
  *
  * Threat: this route makes the server send requests. Only the listed paths go through, model
  * management (pull, delete, create, copy, push) is for administrators, and the client's
@@ -18,12 +19,14 @@ import type { Principal } from '../../auth/principal.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { parseBaseUrl, type OllamaModel, type OllamaTimeouts } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
+import { MAX_OLLAMA_CONNECTIONS } from '../../config/ollama-variables.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { requestPath } from '../request-path.ts'
 
 /** Ollama's request bodies vary by path; the model is named by `model` (or the older `name`). */
 const ModelBody = t.Object({ model: t.Optional(t.String({ maxLength: 200 })), name: t.Optional(t.String({ maxLength: 200 })) }, { additionalProperties: true })
+const IndexParams = t.Object({ index: t.Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 }) })
 const CopyBody = t.Object({ source: t.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: true })
 type Body = Record<string, unknown>
 /** What a handler needs of its request to watch the credential it came with. */
@@ -41,14 +44,16 @@ const timedOut = () => new OllamaShapedError(504, 'ollama_timeout', 'Ollama did 
 const revokedError = () => new OllamaShapedError(401, 'credential_revoked', REVOKED_MESSAGE)
 const modelNotFound = (name: string) => new OllamaShapedError(404, 'model_not_found', `model ${JSON.stringify(name.slice(0, 200))} not found`)
 
-type PassThrough = { isNdjson: boolean; idleMs: number; closeUpstream: () => void; revoked: AbortSignal; onEnd: () => void }
+/** How a failure mid-body is told: a last NDJSON line, a last Server-Sent Event, or by breaking the body. */
+type BodyKind = 'ndjson' | 'sse' | 'other'
+type PassThrough = { kind: BodyKind; idleMs: number; closeUpstream: () => void; revoked: AbortSignal; onEnd: () => void }
 
 /**
  * Passes Ollama's body on as it comes. Silence longer than `idleMs`, or a revoked credential, closes
  * the upstream request and ends the body: an NDJSON stream with an `{"error": ...}` line, anything
  * else by failing it. `onEnd` runs once the body ends in any way.
  */
-function passThrough(body: ReadableStream<Uint8Array>, { isNdjson, idleMs, closeUpstream, revoked, onEnd }: PassThrough): ReadableStream<Uint8Array> {
+function passThrough(body: ReadableStream<Uint8Array>, { kind, idleMs, closeUpstream, revoked, onEnd }: PassThrough): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   const stop = () => {
     closeUpstream()
@@ -57,8 +62,12 @@ function passThrough(body: ReadableStream<Uint8Array>, { isNdjson, idleMs, close
   }
   const endWith = (controller: ReadableStreamDefaultController<Uint8Array>, message: string) => {
     stop()
-    if (!isNdjson) return controller.error(new Error(message))
-    controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + '\n'))
+    if (kind === 'other') return controller.error(new Error(message))
+    const code = message === REVOKED_MESSAGE ? 'credential_revoked' : 'ollama_timeout'
+    const last = kind === 'ndjson'
+      ? JSON.stringify({ error: message }) + '\n'
+      : `data: ${JSON.stringify({ error: { message, type: code === 'credential_revoked' ? 'invalid_request_error' : 'api_error', code } })}\n\n`
+    controller.enqueue(new TextEncoder().encode(last))
     controller.close()
   }
   return new ReadableStream<Uint8Array>({
@@ -128,7 +137,7 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
         const contentType = upstream.headers.get('content-type')
         if (upstream.body === null) watch.stop()
         const passed = upstream.body === null ? null : passThrough(upstream.body, {
-          isNdjson: contentType?.includes('ndjson') === true, idleMs: timeouts.idleMs, closeUpstream: () => upstreamRequest.abort(), revoked: watch.revoked, onEnd: watch.stop,
+          kind: bodyKind(contentType), idleMs: timeouts.idleMs, closeUpstream: () => upstreamRequest.abort(), revoked: watch.revoked, onEnd: watch.stop,
         })
         return new Response(passed, { status: upstream.status, headers: contentType === null ? {} : { 'content-type': contentType } })
       } catch (error) {
@@ -167,10 +176,16 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     }
   }
   const firstConnection = async () => [0]
+  /** The connection at `index` alone; 404 when there is none. */
+  const onlyConnection = (index: number) => {
+    if (connections.listUrls().urls[index] === undefined) throw new OllamaShapedError(404, 'connection_not_found', 'There is no Ollama connection with that index.')
+    return [index]
+  }
 
-  return new Elysia({ prefix: '/ollama/api' })
+  const ollamaApi = new Elysia({ prefix: '/ollama/api' })
     .use(requireAuth(deps, trustedProxies))
     .get('/version', (asked) => forward(allIndexes(), 'GET', '/api/version', null, watch(asked, 'active')), { auth: 'active' })
+    .get('/version/:index', (asked) => forward(onlyConnection(asked.params.index), 'GET', '/api/version', null, watch(asked, 'active')), { auth: 'active', params: IndexParams })
     .get('/tags', async () => ({ models: (await connections.listModels()).models.map(({ entry }) => tagsEntry(entry)) }), { auth: 'active' })
     .get('/ps', async ({ request }) => {
       const answers = await Promise.all(allIndexes().map((index) =>
@@ -187,10 +202,29 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     .post('/create', manage('POST', '/api/create', firstConnection), { auth: 'admin', body: ModelBody })
     .post('/copy', manage('POST', '/api/copy', (body) => holders({ model: body.source })), { auth: 'admin', body: CopyBody })
     .delete('/delete', manage('DELETE', '/api/delete', holders), { auth: 'admin', body: ModelBody })
+    .post('/pull/:index', (asked) => manage('POST', '/api/pull', async () => onlyConnection(asked.params.index))(asked), { auth: 'admin', body: ModelBody, params: IndexParams })
+
+  // note: Ollama's OpenAI-compatible API, passed through as it is (tools, JSON mode, streams included).
+  const openAiApi = new Elysia({ prefix: '/ollama/v1' })
+    .use(requireAuth(deps, trustedProxies))
+    .get('/models', async () => ({ object: 'list', data: (await connections.listModels()).models.map(({ entry }) => v1Model(entry)) }), { auth: 'active' })
+    .post('/chat/completions', toModel('/v1/chat/completions'), { auth: 'active', body: ModelBody })
+    .post('/completions', toModel('/v1/completions'), { auth: 'active', body: ModelBody })
+    .post('/embeddings', toModel('/v1/embeddings'), { auth: 'active', body: ModelBody })
+  return new Elysia().use(ollamaApi).use(openAiApi)
+}
+
+/** A /v1/models entry as Ollama writes it: `created` is the model's modification time in seconds. */
+const v1Model = (entry: OllamaModel) => ({ id: entry.name, object: 'model', created: Math.floor(Date.parse(entry.modifiedAt) / 1000) || 0, owned_by: 'library' })
+
+/** How a body of this content type ends when it must stop early. */
+function bodyKind(contentType: string | null): BodyKind {
+  if (contentType?.includes('ndjson')) return 'ndjson'
+  return contentType?.includes('text/event-stream') ? 'sse' : 'other'
 }
 
 /** A /api/tags entry in Ollama's spelling. */
-const tagsEntry = (entry: OllamaModel) => ({
+export const tagsEntry = (entry: OllamaModel) => ({
   name: entry.name, model: entry.model, modified_at: entry.modifiedAt, size: entry.sizeBytes, digest: entry.digest,
   details: {
     parent_model: entry.details.parentModel ?? '', format: entry.details.format, family: entry.details.family,

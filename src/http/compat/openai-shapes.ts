@@ -4,7 +4,7 @@
  * errors in OpenAI's `{ error: { message, type, code } }` shape.
  */
 import { t, type Static } from 'elysia'
-import type { ChatMessage, ChatStats, ModelOptions } from '../../chat/ollama-client.ts'
+import type { ChatMessage, ChatStats, ModelOptions, ToolCall } from '../../chat/ollama-client.ts'
 import { HttpError } from '../http-error.ts'
 
 const ContentPart = t.Object({
@@ -12,10 +12,36 @@ const ContentPart = t.Object({
   text: t.Optional(t.String()),
   image_url: t.Optional(t.Object({ url: t.String() })),
 })
+/** A call the assistant asked for earlier in the conversation; `arguments` is a JSON string, as OpenAI sends it. */
+const ToolCallPart = t.Object({
+  id: t.Optional(t.String({ maxLength: 200 })),
+  type: t.Optional(t.Literal('function')),
+  function: t.Object({ name: t.String({ minLength: 1, maxLength: 200 }), arguments: t.Optional(t.String()) }),
+}, { additionalProperties: true })
 const Message = t.Object({
   role: t.Union([t.Literal('system'), t.Literal('developer'), t.Literal('user'), t.Literal('assistant'), t.Literal('tool')]),
   content: t.Optional(t.Union([t.String(), t.Array(ContentPart, { maxItems: 256 }), t.Null()])),
-})
+  tool_calls: t.Optional(t.Nullable(t.Array(ToolCallPart, { maxItems: 128 }))),
+  tool_call_id: t.Optional(t.String({ maxLength: 200 })),
+  name: t.Optional(t.String({ maxLength: 200 })),
+}, { additionalProperties: true })
+const FunctionTool = t.Object({
+  type: t.Literal('function'),
+  function: t.Object({
+    name: t.String({ minLength: 1, maxLength: 200 }),
+    description: t.Optional(t.String()),
+    parameters: t.Optional(t.Record(t.String(), t.Unknown())),
+  }, { additionalProperties: true }),
+}, { additionalProperties: true })
+const ToolChoice = t.Union([
+  t.Literal('none'), t.Literal('auto'), t.Literal('required'),
+  t.Object({ type: t.Literal('function'), function: t.Object({ name: t.String({ maxLength: 200 }) }) }),
+])
+const ResponseFormat = t.Union([
+  t.Object({ type: t.Literal('text') }),
+  t.Object({ type: t.Literal('json_object') }),
+  t.Object({ type: t.Literal('json_schema'), json_schema: t.Object({ name: t.Optional(t.String()), schema: t.Optional(t.Record(t.String(), t.Unknown())), strict: t.Optional(t.Nullable(t.Boolean())) }, { additionalProperties: true }) }),
+])
 
 /** The fields of a chat completion request Enclave reads; others are accepted and ignored. */
 export const CompletionBody = t.Object({
@@ -31,6 +57,9 @@ export const CompletionBody = t.Object({
   seed: t.Optional(t.Nullable(t.Integer())),
   frequency_penalty: t.Optional(t.Nullable(t.Number({ minimum: -2, maximum: 2 }))),
   presence_penalty: t.Optional(t.Nullable(t.Number({ minimum: -2, maximum: 2 }))),
+  tools: t.Optional(t.Nullable(t.Array(FunctionTool, { maxItems: 128 }))),
+  tool_choice: t.Optional(t.Nullable(ToolChoice)),
+  response_format: t.Optional(t.Nullable(ResponseFormat)),
 }, { additionalProperties: true })
 export type CompletionRequest = Static<typeof CompletionBody>
 
@@ -49,19 +78,61 @@ const invalid = (message: string) => new OpenAiError(400, 'invalid_request_error
 
 /**
  * Refuses what Enclave can't honour rather than answering as if it had: several choices (`n`), and
- * tool definitions, which would otherwise be dropped and leave a client waiting for tool calls.
+ * the deprecated `functions`, which would otherwise be dropped and leave a client waiting for a call.
  */
 export function refuseUnsupportedFields(body: Record<string, unknown>): void {
   if (body.n !== undefined && body.n !== null && body.n !== 1) throw invalid('Only one choice per request is supported: leave n out or set it to 1.')
-  if (Array.isArray(body.tools) && body.tools.length > 0) throw invalid('Tool calling is not supported on this endpoint yet; send the request without tools.')
-  if (Array.isArray(body.functions) && body.functions.length > 0) throw invalid('Function calling is not supported on this endpoint yet; send the request without functions.')
+  if (Array.isArray(body.functions) && body.functions.length > 0) throw invalid('Function calling with `functions` is not supported; send `tools` instead.')
 }
 
-/** Turns OpenAI messages into Ollama's: text parts joined, base64 data-URL images kept, `developer` as `system`. */
+/**
+ * The tools to offer Ollama, which has no `tool_choice`: `none` offers none, a named function offers
+ * only that one, `auto` and `required` offer all (Ollama then decides whether to call one).
+ */
+export function toOllamaTools({ tools, tool_choice: choice }: CompletionRequest): unknown[] | undefined {
+  if (tools === undefined || tools === null || tools.length === 0 || choice === 'none') return undefined
+  if (typeof choice !== 'object' || choice === null) return tools
+  const chosen = tools.filter((tool) => tool.function.name === choice.function.name)
+  if (chosen.length === 0) throw invalid('tool_choice names a function that is not among the tools.')
+  return chosen
+}
+
+/** Ollama's `format` for OpenAI's `response_format`: `"json"` for JSON mode, the schema itself for structured output. */
+export function toOllamaFormat({ response_format: format }: CompletionRequest): unknown {
+  if (format === undefined || format === null || format.type === 'text') return undefined
+  if (format.type === 'json_object') return 'json'
+  return format.json_schema.schema ?? 'json'
+}
+
+/** The arguments of an earlier call as the object Ollama takes; OpenAI sends them as a JSON string. */
+function parseArguments(text: string | undefined): Record<string, unknown> {
+  if (text === undefined || text.trim() === '') return {}
+  try {
+    const value = JSON.parse(text) as unknown
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
+  } catch {
+    // falls through to the refusal
+  }
+  throw invalid('The arguments of a tool call must be a JSON object.')
+}
+
+/**
+ * Turns OpenAI messages into Ollama's: text parts joined, base64 data-URL images kept, `developer`
+ * as `system`, an assistant's `tool_calls` with their arguments as objects, and a `tool` message
+ * named after the call it answers (`tool_name`, found by its `tool_call_id`).
+ */
 export function toOllamaMessages(messages: CompletionRequest['messages']): ChatMessage[] {
-  return messages.map(({ role, content }) => {
+  const toolNames = new Map<string, string>()
+  return messages.map(({ role, content, tool_calls: calls, tool_call_id: callId, name }) => {
     const ollamaRole = role === 'developer' ? 'system' : role
-    if (content === undefined || content === null || typeof content === 'string') return { role: ollamaRole, content: content ?? '' }
+    const extra: Pick<ChatMessage, 'tool_calls' | 'tool_name'> = {}
+    if (role === 'assistant' && calls) {
+      for (const call of calls) if (call.id !== undefined) toolNames.set(call.id, call.function.name)
+      if (calls.length > 0) extra.tool_calls = calls.map((call) => ({ function: { name: call.function.name, arguments: parseArguments(call.function.arguments) } }))
+    }
+    const toolName = role === 'tool' ? (callId === undefined ? undefined : toolNames.get(callId)) ?? name : undefined
+    if (toolName !== undefined) extra.tool_name = toolName
+    if (content === undefined || content === null || typeof content === 'string') return { role: ollamaRole, content: content ?? '', ...extra }
     const texts: string[] = []
     const images: string[] = []
     for (const part of content) {
@@ -69,7 +140,7 @@ export function toOllamaMessages(messages: CompletionRequest['messages']): ChatM
       else if (part.type === 'image_url' && part.image_url !== undefined) images.push(imageData(part.image_url.url))
       else throw invalid(`Message content parts of type ${JSON.stringify(part.type.slice(0, 40))} are not supported.`)
     }
-    return { role: ollamaRole, content: texts.join('\n'), ...(images.length > 0 ? { images } : {}) }
+    return { role: ollamaRole, content: texts.join('\n'), ...(images.length > 0 ? { images } : {}), ...extra }
   })
 }
 
@@ -91,8 +162,18 @@ export function toOllamaOptions(body: CompletionRequest): ModelOptions {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined && value !== null))
 }
 
-/** OpenAI's `finish_reason` for Ollama's `done_reason`. */
-export const finishReason = (doneReason: string | null) => (doneReason === 'length' ? 'length' : 'stop')
+/** OpenAI's `finish_reason` for Ollama's `done_reason`; Ollama says `stop` after a tool call too. */
+export const finishReason = (doneReason: string | null, calledTools = false) => (calledTools ? 'tool_calls' : doneReason === 'length' ? 'length' : 'stop')
+
+/** OpenAI's `tool_calls` entries for Ollama's calls, numbered from `first`; an id is made here when Ollama sent none. */
+export function toOpenAiToolCalls(calls: readonly ToolCall[], first: number) {
+  return calls.map((call, offset) => ({
+    index: first + offset,
+    id: call.id ?? `call_${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`,
+    type: 'function' as const,
+    function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+  }))
+}
 
 /** Token counts from Ollama's final statistics (0 when Ollama left them out). */
 export function usageOf(stats: ChatStats) {

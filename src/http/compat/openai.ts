@@ -1,11 +1,13 @@
 /**
- * OpenAI-compatible chat completions (POST /api/chat/completions), as Open WebUI offers them, so
- * OpenAI's clients work against Enclave with a session token or an API key. The model list is
- * GET /api/models (routes/models.ts), whose `data[].id` is what OpenAI clients read.
+ * OpenAI-compatible chat completions (POST /api/chat/completions, and /api/v1/chat/completions as
+ * Open WebUI also serves it), so OpenAI's clients work against Enclave with a session token or an
+ * API key. The model list is GET /api/models (routes/models.ts), whose `data[].id` is what OpenAI
+ * clients read. Tools and `response_format` go to Ollama as its `tools` and `format`; the calls
+ * Ollama asks for come back as OpenAI's `tool_calls`, with ids made here.
  *
  * With `chat_id`, the answer is also stored into that chat of the caller as it streams
- * (chat-completion-store.ts). The request goes to the first connection that has the model; when it fails before its first
- * chunk, the next one is tried. A client that goes away (request.signal, or cancelling the stream)
+ * (chat-completion-store.ts). The request goes to the first connection that has the model; when it
+ * fails before its first chunk, the next one is tried. A client that goes away (request.signal, or cancelling the stream)
  * aborts the request to Ollama, so Ollama stops generating; so does revoking the credential the
  * answer was asked with (auth/credential-watch.ts), which ends a stream with an error event (the
  * official client raises it as an APIError) and answers a whole completion 401.
@@ -14,11 +16,14 @@ import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { credentialOf, watchCredential, type CredentialWatch } from '../../auth/credential-watch.ts'
 import type { Connections } from '../../chat/connections.ts'
-import { OllamaError, type ChatChunk, type ChatMessage, type ModelOptions } from '../../chat/ollama-client.ts'
+import { OllamaError, type ChatChunk, type ChatRequest, type ToolCall } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { failRecord, recordChunks, type ChatCompletionStore } from './chat-completion-store.ts'
-import { CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaMessages, toOllamaOptions, usageOf } from './openai-shapes.ts'
+import {
+  CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaFormat, toOllamaMessages, toOllamaOptions, toOllamaTools, toOpenAiToolCalls, usageOf,
+  type CompletionRequest,
+} from './openai-shapes.ts'
 import { requestPath } from '../request-path.ts'
 
 type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
@@ -29,7 +34,7 @@ const encoder = new TextEncoder()
 const sseEvent = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
 
 /** Maps a failed Ollama call to OpenAI's error shape; anything else is passed on unchanged. */
-function toOpenAiError(error: unknown): unknown {
+export function toOpenAiError(error: unknown): unknown {
   if (!(error instanceof OllamaError)) return error
   switch (error.reason) {
     case 'model_not_found':
@@ -46,15 +51,25 @@ function toOpenAiError(error: unknown): unknown {
   }
 }
 
-/** POST /api/chat/completions for active users and their API keys; with `store`, a request naming a chat has its answer stored there. */
+/** The /api/chat request for an OpenAI chat completion request. */
+function toChatRequest(body: CompletionRequest): Omit<ChatRequest, 'signal'> {
+  const tools = toOllamaTools(body)
+  const format = toOllamaFormat(body)
+  return { model: body.model, messages: toOllamaMessages(body.messages), options: toOllamaOptions(body), ...(tools ? { tools } : {}), ...(format === undefined ? {} : { format }) }
+}
+
+/**
+ * POST /api/chat/completions (and /api/v1/chat/completions) for active users and their API keys;
+ * with `store`, a request naming a chat has its answer stored there.
+ */
 export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, store: ChatCompletionStore | null = null) => {
-  /** Starts the chat on each connection that has `model` in turn, until one yields its first chunk. */
-  async function startChat(model: string, messages: ChatMessage[], options: ModelOptions, signal: AbortSignal): Promise<Started> {
-    const targets = await connections.clientFor(model)
+  /** Starts the chat on each connection that has the model in turn, until one yields its first chunk. */
+  async function startChat(request: ChatRequest): Promise<Started> {
+    const targets = await connections.clientFor(request.model)
     if (targets.length === 0) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
     let failure: unknown = null
     for (const { client } of targets) {
-      const rest = client.chat({ model, messages, options, signal })
+      const rest = client.chat(request)
       try {
         return { first: await rest.next(), rest }
       } catch (error) {
@@ -65,15 +80,15 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     throw toOpenAiError(failure)
   }
 
-  return new Elysia()
+  const completionsAt = (prefix: '/api' | '/api/v1') => new Elysia({ prefix })
     .use(requireAuth(deps, trustedProxies))
-    .post('/api/chat/completions', async ({ body, request, principal, set }) => {
+    .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
-      const messages = toOllamaMessages(body.messages)
+      const chatRequest = toChatRequest(body)
       const record = store?.open(principal.user.id, body) ?? null
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
-      const asked = await startChat(body.model, messages, toOllamaOptions(body), signal).catch((error: unknown) => {
+      const asked = await startChat({ ...chatRequest, signal }).catch((error: unknown) => {
         watch.stop()
         failRecord(record, error)
         throw watch.revoked.aborted ? revoked() : error
@@ -101,6 +116,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       })
       return new Response(stream, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...(record === null ? {} : { 'x-task-id': record.task.id }) } })
     }, { auth: 'active', body: CompletionBody })
+  return new Elysia().use(completionsAt('/api')).use(completionsAt('/api/v1'))
 }
 
 type Head = { id: string; created: number; model: string }
@@ -108,14 +124,17 @@ type Head = { id: string; created: number; model: string }
 /** Collects the whole answer into one `chat.completion` object. */
 async function completeAnswer(head: Head, { first, rest }: Started) {
   let content = ''
+  const calls: ToolCall[] = []
   try {
     for (let step = first; !step.done; step = await rest.next()) {
       const chunk = step.value
       content += chunk.content
+      if (chunk.toolCalls) calls.push(...chunk.toolCalls)
       if (!chunk.done) continue
+      const toolCalls = calls.length === 0 ? {} : { tool_calls: toOpenAiToolCalls(calls, 0).map(({ index: _, ...call }) => call) }
       return {
         ...head, object: 'chat.completion',
-        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason(chunk.doneReason) }],
+        choices: [{ index: 0, message: { role: 'assistant', content: calls.length > 0 && content === '' ? null : content, ...toolCalls }, finish_reason: finishReason(chunk.doneReason, calls.length > 0) }],
         usage: usageOf(chunk.stats),
       }
     }
@@ -137,12 +156,18 @@ async function* streamAnswer(head: Head, { first, rest }: Started, includeUsage:
   const errorEvent = (failure: OpenAiError) => sseEvent({ error: { message: failure.message, type: failure.type, code: failure.code } })
   try {
     yield sseEvent(chunk({ role: 'assistant', content: '' }, null))
+    let callCount = 0
     // note: chunks Ollama sent before the revocation may still be buffered; none of them goes out after it.
     for (let step = first; !step.done && !watch.revoked.aborted; step = await rest.next()) {
       const value = step.value
       if (value.content !== '') yield sseEvent(chunk({ content: value.content }, null))
+      if (value.toolCalls) {
+        // note: Ollama sends each call whole, so each goes out in one delta with its full arguments.
+        yield sseEvent(chunk({ tool_calls: toOpenAiToolCalls(value.toolCalls, callCount) }, null))
+        callCount += value.toolCalls.length
+      }
       if (!value.done) continue
-      yield sseEvent(chunk({}, finishReason(value.doneReason)))
+      yield sseEvent(chunk({}, finishReason(value.doneReason, callCount > 0)))
       if (includeUsage) yield sseEvent({ ...head, object: 'chat.completion.chunk', choices: [], usage: usageOf(value.stats) })
       yield encoder.encode('data: [DONE]\n\n')
       return

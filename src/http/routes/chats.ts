@@ -16,7 +16,7 @@ import { hasAllTags, readSearchTerms } from '../../db/chat-search-terms.ts'
 import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
 import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
-import { describeChatObject, readOpenWebUiChat } from '../../db/open-webui-chat.ts'
+import { describeChatJson, describeChatObject, readOpenWebUiChat } from '../../db/open-webui-chat.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
@@ -90,14 +90,24 @@ const describeChatSummary = (chat: Chat) => ({
   pinned: chat.pinned, archived: chat.archived,
 })
 
-/** A chat as Open WebUI opens it: its settings, the whole message tree, and the path to the selected leaf. */
-export function describeChat(tree: ChatTree) {
-  const { chat } = tree
-  return {
-    id: chat.id, user_id: chat.userId, title: chat.title, chat: describeChatObject(tree),
-    updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt),
-    pinned: chat.pinned, archived: chat.archived, share_id: null, folder_id: chat.folderId, meta: {},
-  }
+/**
+ * A chat as Open WebUI opens it: its settings, the whole message tree, and the path to the selected
+ * leaf; `shareId` is the id of its share link when it has one (the share dialog reads it).
+ */
+export function describeChat(tree: ChatTree, shareId: string | null = null) {
+  return chatAnswer(tree, describeChatObject(tree), shareId)
+}
+
+const chatAnswer = <T>({ chat }: ChatTree, object: T, shareId: string | null) => ({
+  id: chat.id, user_id: chat.userId, title: chat.title, chat: object,
+  updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt),
+  pinned: chat.pinned, archived: chat.archived, share_id: shareId, folder_id: chat.folderId, meta: {},
+})
+
+/** describeChat's answer as JSON text, built with each message serialised once (describeChatJson); sent as is, with the type Elysia gives objects. */
+const chatJson = (tree: ChatTree, shareId: string | null, set: { headers: Record<string, unknown> }): string => {
+  set.headers['content-type'] = 'application/json;charset=utf-8'
+  return describeChatJson(tree, (object) => chatAnswer(tree, object, shareId))
 }
 
 /** The signed-in user's chats under /api/v1/chats. */
@@ -109,11 +119,13 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     if (chat === null) throw chatNotFound()
     return chat
   }
-  const openChat = (owner: UserId, chatId: ChatId) => {
+  const readTree = (owner: UserId, chatId: ChatId): ChatTree => {
     const tree = chats.readChatTree(owner, chatId)
     if (tree === null) throw chatNotFound()
-    return describeChat(tree)
+    return tree
   }
+  const shareIdOf = (owner: UserId, chatId: ChatId) => deps.store.chatShares.findShareIdOfChat(owner, chatId)
+  const openChat = (owner: UserId, chatId: ChatId) => describeChat(readTree(owner, chatId), shareIdOf(owner, chatId))
   /** Opens the chat after a change that may have moved its selected leaf, and tells the owner's sockets where it is. */
   const openChangedChat = (owner: UserId, chatId: ChatId) => {
     const described = openChat(owner, chatId)
@@ -186,8 +198,11 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       return created.map((id) => openChat(owner, id))
     }, { auth: 'active', body: ImportBody })
 
-    .get('/:id', ({ principal, params }) => openChat(principal.user.id, findOwnChat(principal.user.id, params.id).id),
-      { auth: 'active', params: ChatParams })
+    .get('/:id', ({ principal, params, set }) => {
+      const owner = principal.user.id
+      const { id } = findOwnChat(owner, params.id)
+      return chatJson(readTree(owner, id), shareIdOf(owner, id), set)
+    }, { auth: 'active', params: ChatParams })
 
     .post('/:id', ({ principal, params, body }) => {
       const owner = principal.user.id

@@ -69,7 +69,7 @@ function toHttpError(error: unknown): unknown {
   }
 }
 
-/** GET /api/models for active users, and Ollama management under /api/v1/ollama for admins. */
+/** GET /api/models (and /api/v1/models) for active users, and Ollama management under /api/v1/ollama for admins. */
 export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, hub: SocketHub) => {
   const connectionAt = (index: number | undefined): Connection => {
     const found = connections.connectionAt(index ?? 0)
@@ -77,17 +77,20 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
     return found
   }
   const describeConnections = () => connections.listUrls()
+  /** The merged list as Open WebUI answers it; admins also see which connections failed. */
+  async function listModels(isAdmin: boolean) {
+    const { models, statuses } = await connections.listModels()
+    const createdSeconds = Math.floor(deps.now() / 1000)
+    const data = models.map((model) => describeModel(model, createdSeconds))
+    if (!isAdmin) return { data }
+    const errors = statuses.flatMap((status) => (status.ok ? [] : [{ connection: status.connection, url: status.url, reason: status.reason, message: status.message }]))
+    return { data, errors }
+  }
 
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
-    .get('/api/models', async ({ principal }) => {
-      const { models, statuses } = await connections.listModels()
-      const createdSeconds = Math.floor(deps.now() / 1000)
-      const data = models.map((model) => describeModel(model, createdSeconds))
-      if (principal.user.role !== 'admin') return { data }
-      const errors = statuses.flatMap((status) => (status.ok ? [] : [{ connection: status.connection, url: status.url, reason: status.reason, message: status.message }]))
-      return { data, errors }
-    }, { auth: 'active' })
+    .get('/api/models', ({ principal }) => listModels(principal.user.role === 'admin'), { auth: 'active' })
+    .get('/api/v1/models', ({ principal }) => listModels(principal.user.role === 'admin'), { auth: 'active' })
 
     // note: Open WebUI's base models are the connections' own, before any workspace model wraps them.
     .get('/api/models/base', async () => {

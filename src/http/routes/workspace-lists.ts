@@ -1,7 +1,7 @@
 /**
  * Open WebUI's workspace lists as its pages and Conduit read them, answered empty: Enclave keeps no
- * model presets and no prompt library (models come from Ollama as they are). GET /api/v1/models/ and
- * /list and /tags, GET /api/v1/prompts/ and /list, and a model's picture (Conduit shows one beside
+ * model presets and no prompt library (models come from Ollama as they are). GET /api/v1/models/list
+ * and /tags, GET /api/v1/prompts/ and /list, and a model's picture (Conduit shows one beside
  * every model): the same neutral icon for every model, as Open WebUI serves its favicon for a model
  * without a picture. Nothing here reads or stores user data.
  */
@@ -17,7 +17,6 @@ const emptyPage = { items: [], total: 0 }
 
 export const workspaceListRoutes = (deps: AuthDeps, trustedProxies: AddressList) => new Elysia({ name: 'workspace-list-routes' })
   .use(requireAuth(deps, trustedProxies))
-  .get('/api/v1/models/', () => [], { auth: 'active' })
   .get('/api/v1/models/list', () => emptyPage, { auth: 'active' })
   .get('/api/v1/models/tags', () => [], { auth: 'active' })
   .get('/api/v1/models/model/profile/image', () => new Response(MODEL_PICTURE, { headers: { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' } }),
