@@ -29,7 +29,7 @@ export type AuditEvent =
   | 'api_key_denied' | 'rate_limited' | 'forged_trusted_header' | 'setup_token_used' | 'admin_bootstrapped' | 'account_claimed'
   | 'backchannel_logout' | 'backchannel_logout_refused'
   | 'backup_created' | 'master_key_rotated' | 'data_key_rotation_started' | 'chats_exported' | 'admin_export' | 'chats_expired'
-  | 'admin_config_changed' | 'default_permissions_changed' | 'banners_changed' | 'user_email_changed' | 'user_password_set_by_admin'
+  | 'admin_config_changed' | 'default_permissions_changed' | 'banners_changed' | 'models_config_changed' | 'prompt_suggestions_changed' | 'user_email_changed' | 'user_password_set_by_admin'
 
 export type AuditEntry = {
   event: AuditEvent

@@ -11,6 +11,7 @@ import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticate, findCredential } from '../../auth/authenticate.ts'
 import type { AddressList } from '../../config/network.ts'
 import type { SettingsRepo } from '../../db/settings.ts'
+import type { AuditEvent } from '../../audit/audit-log.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -47,7 +48,7 @@ export const interfaceDefaultsFor = (deps: AuthDeps) => (request: Request): obje
 
 export const interfaceConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   const { settings } = deps.store
-  const audit = (event: string, actorId: string, request: Request, server: Parameters<typeof resolveClientAddress>[1]) =>
+  const audit = (event: AuditEvent, actorId: string, request: Request, server: Parameters<typeof resolveClientAddress>[1]) =>
     deps.audit.record({ event, actorId, ip: resolveClientAddress(request, server, trustedProxies).ip })
   return new Elysia({ name: 'interface-config-routes' })
     .use(requireAuth(deps, trustedProxies))
