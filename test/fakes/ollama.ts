@@ -89,7 +89,7 @@ export async function startFakeOllama(options: { models?: readonly FakeModel[]; 
       const answered = answerOpenAi(route, body, current.chunkCount)
       return answered instanceof Response ? answered : streamLines(answered.sse, current, signal, settle, () => {}, 'text/event-stream')
     }
-    if (!['POST /api/chat', 'POST /api/generate', 'POST /api/show', 'POST /api/pull', 'DELETE /api/delete', 'POST /api/embed', 'POST /api/embeddings'].includes(route)) {
+    if (!['POST /api/chat', 'POST /api/generate', 'POST /api/show', 'POST /api/pull', 'POST /api/create', 'DELETE /api/delete', 'POST /api/embed', 'POST /api/embeddings'].includes(route)) {
       return new Response('404 page not found', { status: 404, headers: { 'content-type': 'text/plain' } }) // as Go's router says it
     }
     if (text === '') return errorResponse(400, 'missing request body')
@@ -104,6 +104,16 @@ export async function startFakeOllama(options: { models?: readonly FakeModel[]; 
         if (findModel(name) === null) models.push(pulled)
       }
       if (isStreamRequested) return stream(pullProgress(layerDigest(pulled.name), pullBytes), addModel)
+      addModel()
+      return Response.json({ status: 'success' })
+    }
+    if (route === 'POST /api/create') {
+      // note: as Ollama, a model made `from` another (a system prompt, parameters) under a new name.
+      const base = findModel(body.from)
+      if (base === null) return errorResponse(400, "neither 'from' or 'files' was specified")
+      const made = { ...structuredClone(base), name: fullModelName(name) }
+      const addModel = () => void (findModel(name) === null && models.push(made))
+      if (isStreamRequested) return stream([{ status: 'using existing layer' }, { status: 'writing manifest' }, { status: 'success' }], addModel)
       addModel()
       return Response.json({ status: 'success' })
     }
