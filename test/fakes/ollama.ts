@@ -126,6 +126,11 @@ export async function startFakeOllama(options: { models?: readonly FakeModel[]; 
       return new Response(null, { status: 200 })
     }
     if (model === null) return errorResponse(404, `model ${JSON.stringify(name)} not found, try pulling it first`)
+    if (route === 'POST /api/generate' && body.keep_alive === 0 && (body.prompt ?? '') === '') {
+      // note: as Ollama, a generate with no prompt and keep_alive 0 unloads the model.
+      loaded.delete(model.name)
+      return Response.json({ model: name, created_at: new Date().toISOString(), response: '', done: true, done_reason: 'unload' })
+    }
     loaded.add(model.name)
     if (route === 'POST /api/embed') {
       const input = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input.map(String) : null

@@ -28,7 +28,7 @@ const ACTIVE_ROUTES: [string, string, unknown?][] = [
 const ADMIN_ROUTES: [string, string, unknown?][] = [
   ['GET', '/api/v1/users/all'], ['GET', `/api/v1/users/${unknownId}/groups`], ['GET', '/api/v1/configs/models'],
   ['POST', '/api/v1/configs/models', { DEFAULT_MODELS: MODEL }], ['POST', '/api/v1/configs/suggestions', { suggestions: [] }],
-  ['GET', '/api/v1/configs/connections'], ['POST', '/api/v1/configs/connections', { ENABLE_DIRECT_CONNECTIONS: false }], ['GET', '/api/v1/tasks/config'], ['GET', '/openai/config'],
+  ['GET', '/api/v1/configs/connections'], ['POST', '/api/v1/configs/connections', { ENABLE_DIRECT_CONNECTIONS: false }], ['GET', '/api/v1/tasks/config'], ['GET', '/openai/config'], ['POST', '/ollama/api/unload', { model: MODEL }],
 ]
 
 describe('who may call', () => {
@@ -137,5 +137,14 @@ describe('what each answers', () => {
     expect(typeof answer.choices[0]!.message.content).toBe('string')
     expect(await statusOf(app, 'POST', '/api/v1/tasks/tags/completions', bob, { ...TASK_BODY, model: 'nope:1b' })).toBe(404)
     expect(await statusOf(app, 'POST', '/api/v1/tasks/follow_up/completions', bob, { model: MODEL })).toBe(422)
+  })
+
+  test('unload: the model leaves Ollama\'s memory; an unknown model is 404', async () => {
+    await call(app, 'POST', '/ollama/api/generate', bob, { model: MODEL, prompt: 'Hello', stream: false })
+    const loaded = async () => (await call<{ models: { name: string }[] }>(app, 'GET', '/ollama/api/ps', ada)).models.map((model) => model.name)
+    expect(await loaded()).toContain(MODEL)
+    expect(await call(app, 'POST', '/ollama/api/unload', ada, { model: MODEL })).toEqual({ status: true })
+    expect(await loaded()).not.toContain(MODEL)
+    expect(await statusOf(app, 'POST', '/ollama/api/unload', ada, { model: 'nope:1b' })).toBe(404)
   })
 })

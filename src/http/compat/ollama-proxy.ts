@@ -197,6 +197,14 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     .post('/embed', toModel('/api/embed'), { auth: 'active', body: ModelBody })
     .post('/embeddings', toModel('/api/embeddings'), { auth: 'active', body: ModelBody })
     .post('/show', toModel('/api/show'), { auth: 'active', body: ModelBody })
+    // note: Open WebUI's "unload": every connection holding the model drops it from memory (Ollama's keep_alive 0).
+    .post('/unload', async ({ body, request }) => {
+      const indexes = await holders(body)
+      const answers = await Promise.all(indexes.map((index) => send(index, 'POST', '/api/generate', { model: body.model ?? body.name, keep_alive: 0 }, request.signal)))
+      for (const answer of answers) await answer.body?.cancel()
+      if (answers.some((answer) => !answer.ok)) throw new OllamaShapedError(502, 'unload_failed', 'Ollama did not unload the model.')
+      return { status: true }
+    }, { auth: 'admin', body: ModelBody })
     .post('/pull', manage('POST', '/api/pull', firstConnection), { auth: 'admin', body: ModelBody })
     .post('/push', manage('POST', '/api/push', holders), { auth: 'admin', body: ModelBody })
     .post('/create', manage('POST', '/api/create', firstConnection), { auth: 'admin', body: ModelBody })
