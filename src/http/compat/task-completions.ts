@@ -34,7 +34,7 @@ export const taskCompletionRoutes = (deps: AuthDeps, trustedProxies: AddressList
     const content = await answerTask(connections, kind, model, messages, kind === 'title' ? chat.titles?.template ?? null : null, AbortSignal.timeout(TASK_TIMEOUT_MS))
     if (content === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
     return {
-      id: `chatcmpl-${crypto.randomUUID()}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model,
+      id: `chatcmpl-${crypto.randomUUID()}`, object: 'chat.completion', created: Math.floor(deps.now() / 1000), model,
       choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
     }
   }
