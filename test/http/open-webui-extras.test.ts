@@ -6,9 +6,9 @@
  * oversized and non-JSON bodies.
  */
 import { afterAll, describe, expect, test } from 'bun:test'
-import { statusOf } from '../helpers/accounts.ts'
+import { bearer, signUp, statusOf } from '../helpers/accounts.ts'
 import { call, newChat, startWithThreeAccounts } from '../helpers/organisation.ts'
-import { req } from '../helpers/test-app.ts'
+import { req, startTestApp } from '../helpers/test-app.ts'
 import { startFakeOllama } from '../fakes/ollama.ts'
 import type { UserId } from '../../src/db/ids.ts'
 
@@ -41,6 +41,15 @@ describe('who may call', () => {
   test('a user: 403 on the admin routes', async () => {
     for (const [method, path, body] of ADMIN_ROUTES) expect([method, path, await statusOf(app, method, path, bob, body)]).toEqual([method, path, 403])
   })
+  test('an API key limited to other paths: 403 everywhere, and /api/config keeps the admin defaults from it', async () => {
+    const limited = startTestApp({ ENABLE_API_KEYS: 'true', ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS: 'true', API_KEYS_ALLOWED_ENDPOINTS: '/api/v1/auths' })
+    const admin = await signUp(limited.app, 'admin@example.com')
+    const key = { authorization: `Bearer ${(await call<{ api_key: string }>(limited.app, 'POST', '/api/v1/auths/api_key', bearer(admin.token))).api_key}` }
+    for (const [method, path, body] of [...ACTIVE_ROUTES, ...ADMIN_ROUTES]) expect([method, path, await statusOf(limited.app, method, path, key, body)]).toEqual([method, path, 403])
+    expect(await call(limited.app, 'GET', '/api/config', key)).not.toHaveProperty('default_models')
+    expect(await call(limited.app, 'GET', '/api/config', bearer(admin.token))).toHaveProperty('default_models')
+  })
+
   test('an unknown user id: 404', async () => {
     expect(await statusOf(app, 'GET', `/api/v1/users/${unknownId}/active`, bob)).toBe(404)
     expect(await statusOf(app, 'GET', `/api/v1/users/${unknownId}/groups`, ada)).toBe(404)
