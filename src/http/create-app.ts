@@ -17,6 +17,7 @@ import { staticAssets } from './assets.ts'
 import { createChatCompletionStore } from './compat/chat-completion-store.ts'
 import { ollamaAdminRoutes } from './compat/ollama-admin.ts'
 import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
+import { ollamaVerifyRoutes } from './compat/ollama-verify.ts'
 import { openAiRoutes } from './compat/openai.ts'
 import { openAiConnectionRoutes } from './compat/openai-connections.ts'
 import { openAiEmbeddingRoutes } from './compat/openai-embeddings.ts'
@@ -140,7 +141,8 @@ export function createApp(deps: Deps) {
       .use(workspaceListRoutes(auth, deps.config.trustedProxies))
       .use(taskStatusRoutes(auth, deps.config.trustedProxies, tasks))
       .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat))
-      .use(openAiConnectionRoutes(auth, deps.config.trustedProxies)))
+      .use(openAiConnectionRoutes(auth, deps.config.trustedProxies))
+      .use(ollamaVerifyRoutes(auth, deps.config.trustedProxies, deps.config.ollama.timeouts)))
     .use(staticAssets())
 }
 

@@ -29,6 +29,7 @@ const ADMIN_ROUTES: [string, string, unknown?][] = [
   ['GET', '/api/v1/users/all'], ['GET', `/api/v1/users/${unknownId}/groups`], ['GET', '/api/v1/configs/models'],
   ['POST', '/api/v1/configs/models', { DEFAULT_MODELS: MODEL }], ['POST', '/api/v1/configs/suggestions', { suggestions: [] }],
   ['GET', '/api/v1/configs/connections'], ['POST', '/api/v1/configs/connections', { ENABLE_DIRECT_CONNECTIONS: false }], ['GET', '/api/v1/tasks/config'], ['GET', '/openai/config'], ['POST', '/ollama/api/unload', { model: MODEL }],
+  ['POST', '/ollama/verify', { url: 'http://127.0.0.1:9', key: '' }],
 ]
 
 describe('who may call', () => {
@@ -155,5 +156,15 @@ describe('what each answers', () => {
     expect(await call(app, 'POST', '/ollama/api/unload', ada, { model: MODEL })).toEqual({ status: true })
     expect(await loaded()).not.toContain(MODEL)
     expect(await statusOf(app, 'POST', '/ollama/api/unload', ada, { model: 'nope:1b' })).toBe(404)
+  })
+
+  test('verify: the version of the Ollama at the URL; an unreachable one or a URL that is not http(s) is 400', async () => {
+    expect(await call(app, 'POST', '/ollama/verify', ada, { url: ollama.url, key: 'k' })).toEqual({ version: expect.any(String) })
+    expect(ollama.requests.at(-1)?.headers.authorization).toBe('Bearer k')
+    const closed = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('nope', { status: 500 }) })
+    expect(await statusOf(app, 'POST', '/ollama/verify', ada, { url: `http://127.0.0.1:${closed.port}` })).toBe(400)
+    await closed.stop(true)
+    for (const url of ['file:///etc/passwd', 'not a url', 'ftp://127.0.0.1/']) expect([url, await statusOf(app, 'POST', '/ollama/verify', ada, { url })]).toEqual([url, 400])
+    expect(await statusOf(app, 'POST', '/ollama/verify', ada, { url: 'x'.repeat(2049) })).toBe(422)
   })
 })
