@@ -1,12 +1,11 @@
 #!/usr/bin/env bun
-/** Enclave's entry point: argv to one command, nothing else. */
-import { checkHealth } from './cli/healthcheck.ts'
-import { installService } from './cli/install-service.ts'
-import { runLifecycleCommand } from './cli/lifecycle.ts'
+/**
+ * Enclave's entry point: argv to one command, nothing else. Each command's module is imported when
+ * that command runs (`import()`, kept lazy in the compiled binary too), so a start evaluates only
+ * the code of the command it runs: `serve` never loads the importers, backup or key rotation.
+ */
 import { isLifecycleCommand } from './cli/parse-lifecycle-args.ts'
 import { parseArgs } from './cli/parse-args.ts'
-import { renderConfig } from './cli/print-config.ts'
-import { serve } from './cli/serve.ts'
 import { formatUsageError, USAGE } from './cli/usage.ts'
 import { loadConfig, readDotenvFile } from './config/load-config.ts'
 import { describeUnknownVariables } from './config/unknown-variables.ts'
@@ -15,8 +14,11 @@ import { COMMIT, VERSION } from './version.ts'
 
 async function main(argv: string[]): Promise<number> {
   // install-service has its own flags (paths for the unit), so it reads its arguments itself.
-  if (argv[0] === 'install-service') return installService(argv.slice(1), { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) })
-  if (isLifecycleCommand(argv)) return runLifecycleCommand(argv)
+  if (argv[0] === 'install-service') {
+    const { installService } = await import('./cli/install-service.ts')
+    return installService(argv.slice(1), { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) })
+  }
+  if (isLifecycleCommand(argv)) return (await import('./cli/lifecycle.ts')).runLifecycleCommand(argv)
   const parsed = parseArgs(argv)
   if (!parsed.ok) {
     process.stderr.write(formatUsageError(parsed.problem))
@@ -34,18 +36,21 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })
   switch (parsed.command) {
     case 'config': {
+      const { renderConfig } = await import('./cli/print-config.ts')
       process.stdout.write(renderConfig(config))
       const { warnings, notice } = describeUnknownVariables(config.unknownVariables)
       for (const line of [...warnings, ...(notice === null ? [] : [notice])]) process.stderr.write(`${line}\n`)
       return 0
     }
     case 'healthcheck': {
+      const { checkHealth } = await import('./cli/healthcheck.ts')
       const health = await checkHealth(config)
       if (!health.ok) process.stderr.write(`enclave healthcheck: ${health.problem}\n`)
       return health.ok ? 0 : 1
     }
     case 'serve': {
       const log = createLogger(config.logLevel)
+      const { serve } = await import('./cli/serve.ts')
       const starting = serve(config, log)
       // note: handlers go in before the server says it listens, so an early signal still stops it cleanly.
       const stopAndExit = (signal: string) => void starting.then((server) => server.stop(signal)).then(() => process.exit(0))

@@ -6,11 +6,11 @@
  *
  * Threat: the app password and the user's password cross this module. They go to ldapts and
  * nowhere else: DirectoryError messages are built from error codes and the steps taken, never from
- * the arguments.
+ * the arguments. ldapts is imported at the first conversation, so a server without LDAP never loads it.
  */
 import { isIP } from 'node:net'
 import { connect as connectTls, type ConnectionOptions } from 'node:tls'
-import { Client, InvalidCredentialsError, type Entry } from 'ldapts'
+import type { Client, Entry } from 'ldapts'
 import type { LdapConfig } from '../config/ldap-variables.ts'
 
 /** Where a conversation failed, and a message for the log and the admin (no secrets in it). */
@@ -40,6 +40,7 @@ export type DirectoryConnection = {
 
 /** Opens a connection as the settings say; throws DirectoryError when it can't. */
 export async function openDirectory(ldap: LdapConfig): Promise<DirectoryConnection> {
+  const { Client, InvalidCredentialsError } = await import('ldapts')
   const tls = tlsOptionsFor(ldap)
   const scheme = ldap.transport === 'ldaps' ? 'ldaps' : 'ldap'
   const host = isIP(ldap.host) === 6 ? `[${ldap.host}]` : ldap.host

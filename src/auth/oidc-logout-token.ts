@@ -5,8 +5,9 @@
  * it is signed by a key from the provider's own JWKS (asymmetric algorithms only), names that
  * provider as issuer and our client as audience, is fresh (iat), carries the back-channel logout
  * event, has no nonce (so an ID token can't pass as one), names sub or sid, and was not seen before.
+ * jose is imported at the first token, so a server without SSO never loads it.
  */
-import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose'
+import type { createRemoteJWKSet, JWTPayload } from 'jose'
 import type { OidcProviders } from './oidc-providers.ts'
 
 export type LogoutClaims = { providerId: string; issuer: string; sub: string | null; sid: string | null }
@@ -32,6 +33,7 @@ export function createLogoutTokenVerifier(providers: OidcProviders, now: () => n
   return {
     /** Checks a logout token; says which provider and whom it names. */
     async verifyLogoutToken(token: string): Promise<LogoutTokenResult> {
+      const { createRemoteJWKSet, decodeJwt, jwtVerify } = await import('jose')
       let unverified: JWTPayload
       try {
         unverified = decodeJwt(token)

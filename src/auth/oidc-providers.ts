@@ -4,8 +4,9 @@
  * audience, expiry, nonce, signature against the provider's keys). Discovery happens at the first
  * sign-in and is kept; a failed one is retried at the next, so a provider that was down at start
  * costs nothing once it is back. Every request to a provider is bounded by OAUTH_TIMEOUT.
+ * openid-client is imported at the first use, so a server without SSO never loads it.
  */
-import * as client from 'openid-client'
+import type * as OpenId from 'openid-client'
 import type { OAuthConfig, OAuthProviderConfig } from '../config/oauth-variables.ts'
 import { readKeyFile } from '../crypto/key-files.ts'
 import type { ProviderTokens } from '../db/oidc-sessions.ts'
@@ -35,9 +36,9 @@ const GITHUB: GitHubEndpoints = {
 export function createOidcProviders(oauth: OAuthConfig, options: { github?: GitHubEndpoints } = {}) {
   const github = options.github ?? GITHUB
   const secrets = new Map(oauth.providers.map((provider) => [provider.id, readSecret(provider)]))
-  const configurations = new Map<string, Promise<client.Configuration>>()
+  const configurations = new Map<string, Promise<OpenId.Configuration>>()
 
-  function clientAuthOf(provider: OAuthProviderConfig): client.ClientAuth {
+  function clientAuthOf(client: typeof OpenId, provider: OAuthProviderConfig): OpenId.ClientAuth {
     const secret = secrets.get(provider.id) ?? undefined
     switch (provider.tokenEndpointAuthMethod) {
       case 'client_secret_basic': return client.ClientSecretBasic(secret)
@@ -46,11 +47,12 @@ export function createOidcProviders(oauth: OAuthConfig, options: { github?: GitH
     }
   }
 
-  async function discover(provider: OAuthProviderConfig): Promise<client.Configuration> {
+  async function discover(provider: OAuthProviderConfig): Promise<OpenId.Configuration> {
+    const client = await loadOpenIdClient()
     const secret = secrets.get(provider.id) ?? undefined
     if (provider.kind === 'github') {
       const metadata = { issuer: GITHUB_ISSUER, authorization_endpoint: github.authorization, token_endpoint: github.token }
-      const configuration = new client.Configuration(metadata, provider.clientId, secret, clientAuthOf(provider))
+      const configuration = new client.Configuration(metadata, provider.clientId, secret, clientAuthOf(client, provider))
       if (github.token.startsWith('http:')) client.allowInsecureRequests(configuration)
       configuration.timeout = oauth.timeoutSeconds
       return configuration
@@ -58,13 +60,13 @@ export function createOidcProviders(oauth: OAuthConfig, options: { github?: GitH
     const url = new URL(provider.discoveryUrl!)
     // note: plain http is accepted only when the operator configured an http:// provider URL.
     const execute = url.protocol === 'http:' ? [client.allowInsecureRequests] : []
-    const configuration = await client.discovery(url, provider.clientId, secret, clientAuthOf(provider), { execute, timeout: oauth.timeoutSeconds })
+    const configuration = await client.discovery(url, provider.clientId, secret, clientAuthOf(client, provider), { execute, timeout: oauth.timeoutSeconds })
     configuration.timeout = oauth.timeoutSeconds
     return configuration
   }
 
   /** The provider's configuration, discovering it on first use; a failure is forgotten, so the next call retries. */
-  function configurationOf(provider: OAuthProviderConfig): Promise<client.Configuration> {
+  function configurationOf(provider: OAuthProviderConfig): Promise<OpenId.Configuration> {
     let pending = configurations.get(provider.id)
     if (pending === undefined) {
       pending = discover(provider)
@@ -86,12 +88,13 @@ export function createOidcProviders(oauth: OAuthConfig, options: { github?: GitH
 
     /** Builds the authorization URL with a fresh state, nonce and PKCE S256 verifier. */
     async startLogin(provider: OAuthProviderConfig, redirectUri: string): Promise<StartResult> {
-      let configuration: client.Configuration
+      let configuration: OpenId.Configuration
       try {
         configuration = await configurationOf(provider)
       } catch (error) {
         return { ok: false, reason: 'provider_unreachable', detail: describe(error) }
       }
+      const client = await loadOpenIdClient()
       const flow: LoginFlow = { provider: provider.id, state: client.randomState(), nonce: client.randomNonce(), verifier: client.randomPKCECodeVerifier(), redirectUri }
       const parameters: Record<string, string> = {
         redirect_uri: redirectUri, scope: provider.scopes, state: flow.state,
@@ -104,12 +107,13 @@ export function createOidcProviders(oauth: OAuthConfig, options: { github?: GitH
 
     /** Exchanges the callback's code and reads who signed in: ID token claims merged with userinfo. */
     async finishLogin(provider: OAuthProviderConfig, query: URLSearchParams, flow: LoginFlow): Promise<FinishResult> {
-      let configuration: client.Configuration
+      let configuration: OpenId.Configuration
       try {
         configuration = await configurationOf(provider)
       } catch (error) {
         return { ok: false, reason: 'provider_unreachable', detail: describe(error) }
       }
+      const client = await loadOpenIdClient()
       const currentUrl = new URL(flow.redirectUri)
       for (const [key, value] of query) currentUrl.searchParams.append(key, value)
       try {
@@ -139,13 +143,14 @@ export function createOidcProviders(oauth: OAuthConfig, options: { github?: GitH
     async buildSignOutUrl(providerId: string, idToken: string | null, postLogoutRedirect: string | null): Promise<URL | null> {
       const provider = oauth.providers.find((entry) => entry.id === providerId)
       if (provider === undefined || provider.kind !== 'oidc') return null
-      let configuration: client.Configuration
+      let configuration: OpenId.Configuration
       try {
         configuration = await configurationOf(provider)
       } catch {
         return null
       }
       if (configuration.serverMetadata().end_session_endpoint === undefined) return null
+      const client = await loadOpenIdClient()
       const parameters: Record<string, string> = { client_id: provider.clientId }
       if (idToken !== null) parameters.id_token_hint = idToken
       if (postLogoutRedirect !== null) parameters.post_logout_redirect_uri = postLogoutRedirect
@@ -155,6 +160,11 @@ export function createOidcProviders(oauth: OAuthConfig, options: { github?: GitH
 }
 
 export type OidcProviders = ReturnType<typeof createOidcProviders>
+
+/** openid-client, evaluated at the first sign-in rather than at start. */
+function loadOpenIdClient(): Promise<typeof OpenId> {
+  return import('openid-client')
+}
 
 function readSecret(provider: OAuthProviderConfig): string | null {
   const source = provider.clientSecret

@@ -1,13 +1,10 @@
-/** Runs the key and data lifecycle commands: parse, load the configuration, dispatch. */
+/**
+ * Runs the key and data lifecycle commands: parse, load the configuration, dispatch. Each command's
+ * module is imported when it runs, so one command never loads the others' code.
+ */
 import { loadConfig, readDotenvFile } from '../config/load-config.ts'
 import { lockDataDir, type DataDirLock } from '../db/data-dir-lock.ts'
-import { backupDatabase, restoreDatabase } from './backup.ts'
-import { importFromLibreWebUi } from './import-libre-webui.ts'
-import { importFromOpenWebUi } from './import-open-webui.ts'
-import { printKeyStatus, verifyKeys } from './keys.ts'
 import { parseLifecycleArgs, type LifecycleCommand } from './parse-lifecycle-args.ts'
-import { rotateDataKeysOffline } from './rotate-data-keys.ts'
-import { rotateMasterKeyOffline } from './rotate-master-key.ts'
 import { formatUsageError } from './usage.ts'
 
 const io = { out: (text: string) => void process.stdout.write(text), err: (text: string) => void process.stderr.write(text) }
@@ -43,14 +40,14 @@ const createsDataDir = new Set<LifecycleCommand>(['restore', 'import open-webui'
 
 async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, { ok: true }>, config: ReturnType<typeof loadConfig>): Promise<number> {
   switch (parsed.command) {
-    case 'keys status': return printKeyStatus(config, io)
-    case 'keys verify': return verifyKeys(config, io)
-    case 'keys rotate': return rotateMasterKeyOffline(config, parsed.options['--new-key-file'] as string, io)
-    case 'keys rotate-data': return rotateDataKeysOffline(config, { user: parsed.options['--user'] as string | undefined, batchSize: parsed.options['--batch-size'] as string | undefined }, io)
-    case 'backup': return backupDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
-    case 'restore': return restoreDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
-    case 'import open-webui': return importFromOpenWebUi(config, parsed.positionals[0]!, io)
-    case 'import libre-webui': return importFromLibreWebUi(config, parsed.options['--from'] as string, parsed.options['--encryption-key-file'] as string | undefined, io)
+    case 'keys status': return (await import('./keys.ts')).printKeyStatus(config, io)
+    case 'keys verify': return (await import('./keys.ts')).verifyKeys(config, io)
+    case 'keys rotate': return (await import('./rotate-master-key.ts')).rotateMasterKeyOffline(config, parsed.options['--new-key-file'] as string, io)
+    case 'keys rotate-data': return (await import('./rotate-data-keys.ts')).rotateDataKeysOffline(config, { user: parsed.options['--user'] as string | undefined, batchSize: parsed.options['--batch-size'] as string | undefined }, io)
+    case 'backup': return (await import('./backup.ts')).backupDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
+    case 'restore': return (await import('./backup.ts')).restoreDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
+    case 'import open-webui': return (await import('./import-open-webui.ts')).importFromOpenWebUi(config, parsed.positionals[0]!, io)
+    case 'import libre-webui': return (await import('./import-libre-webui.ts')).importFromLibreWebUi(config, parsed.options['--from'] as string, parsed.options['--encryption-key-file'] as string | undefined, io)
   }
 }
 

@@ -22,6 +22,7 @@ import { lockDataDir } from '../db/data-dir-lock.ts'
 import { DATABASE_FILE, openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
+import { warmUp } from '../http/warm-up.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
 import { COMMIT, VERSION } from '../version.ts'
@@ -61,6 +62,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const lifecycle = createLifecycle({ config: effective, store, log, audit, now: Date.now })
   const connections = createConnections({ ...config.ollama, settings: store.settings, now: Date.now, log })
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections })
+  await warmUp(app)
   try {
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
     app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(config.maxRequestBodyBytes), reusePort: false })

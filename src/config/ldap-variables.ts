@@ -1,6 +1,5 @@
 import { readFileSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { FilterParser } from 'ldapts'
 import type { ConfigProblem } from './config-error.ts'
 import { boolean, hostName, integerFrom, nonEmptyText, path, text, type Parser } from './parsers.ts'
 import type { Variable } from './variable.ts'
@@ -54,6 +53,8 @@ export const ldapFilter: Parser<string> = (raw) => {
   const expected = 'an LDAP filter in parentheses, such as (objectClass=person)'
   if (!filter.startsWith('(') || !filter.endsWith(')') || filter.length > 4096 || !isOneBalancedGroup(filter)) return { expected }
   try {
+    // note: required here, not imported, so a configuration without LDAP filters never loads ldapts.
+    const { FilterParser } = require('ldapts') as typeof import('ldapts')
     FilterParser.parseString(filter)
     return filter
   } catch {
