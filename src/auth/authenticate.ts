@@ -6,7 +6,6 @@
  * deps.principals instead of the database while its user's revision stands (see principal-cache.ts);
  * the API-key rules that depend on settings and path are checked on every request all the same.
  */
-import type { ApiKeyId } from '../db/api-keys.ts'
 import type { UserId } from '../db/ids.ts'
 import type { SessionId } from '../db/sessions.ts'
 import type { User } from '../db/users.ts'
