@@ -23,7 +23,7 @@ export const healthRoutes = (everyResponse: Readonly<Record<string, string>> = {
 /** Answers `body` as JSON with the request's headers, starting from a prepared copy of `everyResponse`. */
 function fixedJson(body: string, everyResponse: Readonly<Record<string, string>>) {
   const template = new Headers(everyResponse)
-  template.set('content-type', 'application/json')
+  template.set('content-type', 'application/json;charset=utf-8')
   return (set: SetHeaders): Response => {
     const headers = new Headers(template)
     for (const [name, value] of Object.entries(set.headers)) {
