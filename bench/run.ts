@@ -19,6 +19,7 @@ import { measureMessageInserts, messageInsertRows } from './message-inserts.ts'
 import { nowMs } from './measure.ts'
 import { formatReference } from './reference.ts'
 import { formatNumber, formatSummary, formatTable } from './report.ts'
+import { measureRequestRate, requestRateRows } from './request-rate.ts'
 
 const started = nowMs()
 console.log(`Enclave benchmark: Bun ${Bun.version}, ${process.platform}/${process.arch}, ` +
@@ -36,6 +37,8 @@ try {
 
   const auth = await measureAuthOverhead()
   const httpRead = await measureChatHttpRead()
+  // note: the compiled binary (npm run build) against a bare compiled Bun.serve, over loopback.
+  const requestRate = await measureRequestRate()
   // note: the socket figures run Enclave, the Ollama stand-in and the clients as three fresh processes, on the same cores.
   const { measureSocketStreamingApart, socketStreamingRows } = await import('./socket-streaming.ts')
   const socket = await measureSocketStreamingApart()
@@ -45,7 +48,7 @@ try {
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

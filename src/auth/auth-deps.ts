@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { AuthConfig } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
+import { createPrincipalCache, type PrincipalCache } from './principal-cache.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import { createRuntimeAuth, type RuntimeAuth } from './runtime-auth.ts'
 import type { SetupGate } from './setup-token.ts'
@@ -13,6 +14,8 @@ export type AuthDeps = {
   /** Where an admin reads and changes the runtime settings. */
   runtime: RuntimeAuth
   sessionSecret: string
+  /** Credentials admitted a moment ago, each good until its user's next revision (see principal-cache.ts). */
+  principals: PrincipalCache
   audit: AuditLog
   now: () => number
   signinLimits: SigninLimits
@@ -27,7 +30,7 @@ export type AuthDeps = {
 export type SigninLimits = { perIp: RateLimiter; perAccount: RateLimiter; perAccountAndIp: RateLimiter }
 
 /** Builds the sign-in dependencies with fresh rate limiters; `auth` is the environment's, the runtime layer's base. */
-export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime'>): AuthDeps {
+export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals'>): AuthDeps {
   const limits = deps.auth.signinRateLimit
   const runtime = createRuntimeAuth(deps.auth, deps.store.settings)
   return {
@@ -38,6 +41,7 @@ export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime'>)
     },
     runtime,
     sessionSecret: deps.sessionSecret,
+    principals: createPrincipalCache(deps.store.accountChanges, deps.now),
     audit: deps.audit,
     now: deps.now,
     setupGate: deps.setupGate,

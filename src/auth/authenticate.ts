@@ -2,13 +2,16 @@
  * The one authentication path. HTTP routes, the WebSocket and the compatible APIs all call this,
  * so every credential (Bearer token, `token` cookie, x-api-key header, Bearer sk-...) meets the
  * same rules: live session, current key fingerprint, existing user, API keys on and permitted, and
- * the API-key endpoint allow-list.
+ * the API-key endpoint allow-list. A credential admitted a moment ago is looked up in
+ * deps.principals instead of the database while its user's revision stands (see principal-cache.ts);
+ * the API-key rules that depend on settings and path are checked on every request all the same.
  */
-import type { ApiKeyId } from '../db/api-keys.ts'
+import type { UserId } from '../db/ids.ts'
 import type { SessionId } from '../db/sessions.ts'
 import type { User } from '../db/users.ts'
 import type { AuthDeps } from './auth-deps.ts'
 import { hashApiKey, looksLikeApiKey } from './api-key-secret.ts'
+import type { Admission } from './principal-cache.ts'
 import type { Principal } from './principal.ts'
 import { verifySessionToken } from './tokens.ts'
 
@@ -41,23 +44,42 @@ export function mayUseApiKeys(deps: AuthDeps, user: User): boolean {
 }
 
 function authenticateSession(deps: AuthDeps, token: string): AuthResult {
+  const known = deps.principals.find(token)
+  if (known?.via === 'session') return { ok: true, principal: { ...known, token } }
   const claims = verifySessionToken(token, deps.sessionSecret, deps.now())
   if (claims === null || claims.kfp !== deps.store.info.keyFingerprint) return { ok: false, reason: 'invalid_credential' }
-  const owner = deps.store.sessions.findLiveSessionOwner(claims.jti as SessionId)
-  if (owner === null || owner !== claims.id) return { ok: false, reason: 'invalid_credential' }
-  const user = deps.store.users.findUserById(owner)
+  const revision = deps.store.accountChanges.revisionOf(claims.id as UserId)
+  const session = deps.store.sessions.findLiveSession(claims.jti as SessionId)
+  if (session === null || session.userId !== claims.id) return { ok: false, reason: 'invalid_credential' }
+  const user = deps.store.users.findUserById(session.userId)
   if (user === null) return { ok: false, reason: 'invalid_credential' }
-  return { ok: true, principal: { user, via: 'session', sessionId: claims.jti as SessionId, token } }
+  const sessionId = claims.jti as SessionId
+  const expiresAt = Math.min(session.expiresAt ?? Number.POSITIVE_INFINITY, claims.exp === null ? Number.POSITIVE_INFINITY : claims.exp * 1000)
+  deps.principals.remember(token, { user, via: 'session', sessionId }, revision, expiresAt)
+  return { ok: true, principal: { user, via: 'session', sessionId, token } }
 }
 
 function authenticateApiKey(deps: AuthDeps, key: string, path: string): AuthResult {
-  const found = deps.store.apiKeys.useApiKey(hashApiKey(key))
-  const user = found === null ? null : deps.store.users.findUserById(found.userId)
-  if (found === null || user === null) return { ok: false, reason: 'invalid_credential' }
+  const admission = deps.principals.find(key) ?? admitApiKey(deps, key)
+  if (admission?.via !== 'api_key') return { ok: false, reason: 'invalid_credential' }
+  const { user, apiKeyId } = admission
   if (!mayUseApiKeys(deps, user)) return { ok: false, reason: 'api_key_not_allowed' }
   const allowed = deps.auth.apiKeys?.allowedEndpoints ?? null
   if (allowed !== null && !allowed.some((entry) => isPathWithin(path, entry))) return { ok: false, reason: 'api_key_endpoint_denied' }
-  return { ok: true, principal: { user, via: 'api_key', apiKeyId: found.id as ApiKeyId, token: key } }
+  return { ok: true, principal: { user, via: 'api_key', apiKeyId, token: key } }
+}
+
+/** Looks the key up in the database and remembers whom it admits; undefined when it admits no one. */
+function admitApiKey(deps: AuthDeps, key: string): Admission | undefined {
+  const used = deps.store.apiKeys.useApiKey(hashApiKey(key))
+  if (used === null) return undefined
+  // note: read with the rows below, in one synchronous run: no change can come in between.
+  const revision = deps.store.accountChanges.revisionOf(used.userId)
+  const user = deps.store.users.findUserById(used.userId)
+  if (user === null) return undefined
+  const admission: Admission = { user, via: 'api_key', apiKeyId: used.id }
+  deps.principals.remember(key, admission, revision, used.expiresAt)
+  return admission
 }
 
 /** A path matches an allow-list entry exactly or as `entry/...`; a trailing slash is ignored. */

@@ -10,7 +10,10 @@
  * - `chats`: one or more of the user's chats deleted.
  *
  * Each `access` notice also moves the user's generation, a number a socket compares on every
- * frame (one integer compare) to know when to authenticate its credential again. Listeners run
+ * frame (one integer compare) to know when to authenticate its credential again. A user's revision
+ * moves with the generation and also when their record changes in a way that grants nothing (a
+ * new name or email): a copy of the record is good while the revision is the one it was read at.
+ * Listeners run
  * synchronously and must not throw: the write they follow has already happened.
  */
 import type { UserId } from './ids.ts'
@@ -22,6 +25,7 @@ export type AccountChangeListener = (change: AccountChange) => void
 /** A plain object of functions, one per store. */
 export function createAccountChanges() {
   const generations = new Map<UserId, number>()
+  const edits = new Map<UserId, number>()
   let everyone = 0
   const listeners = new Set<AccountChangeListener>()
 
@@ -34,6 +38,16 @@ export function createAccountChanges() {
     generationOf(userId: UserId): number {
       // note: both counters only grow, so their sum changes whenever either does.
       return everyone + (generations.get(userId) ?? 0)
+    },
+
+    /** A number that differs from any earlier one for this user after every `access` notice about them and every recordChanged. */
+    revisionOf(userId: UserId): number {
+      return everyone + (generations.get(userId) ?? 0) + (edits.get(userId) ?? 0)
+    },
+
+    /** Notes that the user's record changed without changing what they may do (no notice: nothing is revoked). */
+    recordChanged(userId: UserId): void {
+      edits.set(userId, (edits.get(userId) ?? 0) + 1)
     },
 
     /** Announces that the user's credentials or role may no longer admit them (null: everyone's). */

@@ -35,12 +35,12 @@ export function createApiKeyRepo(db: Database, keys: DataKeyRepo, now: () => num
     },
 
     /** Finds the live key with this hash and notes its use; null when unknown or expired. */
-    useApiKey(keyHash: Uint8Array): { id: ApiKeyId; userId: UserId } | null {
+    useApiKey(keyHash: Uint8Array): { id: ApiKeyId; userId: UserId; expiresAt: number | null } | null {
       const row = selectByHash.get(keyHash)
       const at = now()
       if (row === null || (row.expires_at !== null && row.expires_at <= at)) return null
       if (row.last_used_at === null || row.last_used_at < at - LAST_USED_RESOLUTION_MS) touch.run(at, row.id)
-      return { id: row.id as ApiKeyId, userId: row.user_id as UserId }
+      return { id: row.id as ApiKeyId, userId: row.user_id as UserId, expiresAt: row.expires_at }
     },
 
     listApiKeys(userId: UserId): ApiKey[] {

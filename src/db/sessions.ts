@@ -42,6 +42,15 @@ export function createSessionRepo(db: Database, keys: DataKeyRepo, now: () => nu
   const selectLastSeen = db.query<{ user_id: string; at: number }, []>('SELECT user_id, max(last_seen_at) AS at FROM session GROUP BY user_id')
   const pruneExpired = db.query<void, [number, number]>('DELETE FROM session WHERE (expires_at IS NOT NULL AND expires_at < ?) OR revoked_at < ?')
 
+  /** Returns the session's owner and expiry (null: never) when it is live (exists, not revoked, not expired), else null. */
+  function findLiveSession(id: SessionId): { userId: UserId; expiresAt: number | null } | null {
+    const state = selectState.get(id)
+    const at = now()
+    if (state === null || state.revoked_at !== null || (state.expires_at !== null && state.expires_at <= at)) return null
+    if (state.last_seen_at < at - LAST_SEEN_RESOLUTION_MS) touch.run(at, id, at - LAST_SEEN_RESOLUTION_MS)
+    return { userId: state.user_id as UserId, expiresAt: state.expires_at }
+  }
+
   return {
     /** Records a new session for the user; the id becomes the token's jti. */
     createSession(input: { id: SessionId; userId: UserId; expiresAt: number | null; userAgent: string | null; ip: string | null }): void {
@@ -50,13 +59,11 @@ export function createSessionRepo(db: Database, keys: DataKeyRepo, now: () => nu
       insertSession.run(input.id, input.userId, at, at, input.expiresAt, sealed.user_agent, sealed.ip)
     },
 
+    findLiveSession,
+
     /** Returns the session's owner when it is live (exists, not revoked, not expired), else null. */
     findLiveSessionOwner(id: SessionId): UserId | null {
-      const state = selectState.get(id)
-      const at = now()
-      if (state === null || state.revoked_at !== null || (state.expires_at !== null && state.expires_at <= at)) return null
-      if (state.last_seen_at < at - LAST_SEEN_RESOLUTION_MS) touch.run(at, id, at - LAST_SEEN_RESOLUTION_MS)
-      return state.user_id as UserId
+      return findLiveSession(id)?.userId ?? null
     },
 
     /** Lists the user's live sessions, newest first. */

@@ -49,7 +49,7 @@ export function normaliseEmail(email: string): string {
   return email.trim().normalize('NFC').toLowerCase()
 }
 
-/** Users; a role change or a deletion is announced to `changes`. */
+/** Users; a role change or a deletion is announced to `changes`, a new name or email noted there. */
 export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
   // note: preferences are left out: every authenticated request reads its user, and none needs them.
   const columns = 'id, email, name, role, created_at, updated_at'
@@ -141,7 +141,9 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     /** Renames the user; false when there is no such user. */
     renameUser(id: UserId, name: string): boolean {
       if (selectById.get(id) === null) return false
-      return updateName.run(userTable.sealColumn('name', id, name, keys.keysForOwner(id))!, now(), id).changes === 1
+      const isChanged = updateName.run(userTable.sealColumn('name', id, name, keys.keysForOwner(id))!, now(), id).changes === 1
+      if (isChanged) changes.recordChanged(id)
+      return isChanged
     },
 
     /** Changes the user's email (and its blind index); refuses one another user has. False when there is no such user. */
@@ -151,7 +153,9 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
         const holder = selectIdByIndex.get(index)
         if (holder !== null && holder.id !== id) return { ok: false, reason: 'email_taken' }
         const sealed = userTable.sealColumn('email', id, email.trim(), keys.keysForOwner(id))!
-        return { ok: updateEmail.run(index, sealed, now(), id).changes === 1 }
+        const isChanged = updateEmail.run(index, sealed, now(), id).changes === 1
+        if (isChanged) changes.recordChanged(id)
+        return { ok: isChanged }
       }).immediate()
     },
 
@@ -172,7 +176,10 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     /** Replaces the user's preferences; false when there is no such user. */
     setUserPreferences(id: UserId, preferences: Record<string, unknown>): boolean {
       if (selectById.get(id) === null) return false
-      return updatePreferences.run(userTable.sealColumn('preferences', id, preferences, keys.keysForOwner(id))!, now(), id).changes === 1
+      const isChanged = updatePreferences.run(userTable.sealColumn('preferences', id, preferences, keys.keysForOwner(id))!, now(), id).changes === 1
+      // note: the row's updated_at moved, and a copy of the user carries it.
+      if (isChanged) changes.recordChanged(id)
+      return isChanged
     },
 
     /** Deletes the user, every row they own, and their data key, so no copy of their data opens again. */

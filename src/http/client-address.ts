@@ -28,6 +28,15 @@ export function resolveClientAddress(request: Request, server: PeerSource, trust
 }
 
 /**
+ * Whether the request arrived over HTTPS, as resolveClientAddress would say, without looking up the
+ * peer when it can't change the answer: without X-Forwarded-Proto, only the request's own scheme counts.
+ */
+export function arrivedOverHttps(request: Request, server: PeerSource, trustedProxies: AddressList): boolean {
+  if (!request.headers.has('x-forwarded-proto')) return request.url.startsWith('https:')
+  return resolveClientAddress(request, server, trustedProxies).isHttps
+}
+
+/**
  * The origin the client used to reach this server (scheme and host), as a browser would write it
  * in an Origin header. X-Forwarded-Host counts only from a trusted proxy.
  */

@@ -103,7 +103,7 @@ export function createApp(deps: Deps) {
     .use(singleUserGuard(deps.config.auth.singleUser))
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
     .use(jsonBodies())
-    .use(healthRoutes())
+    .use(healthRoutes(deps.config.securityHeaders.everyResponse))
     // note: the routes go in three groups, each an app of its own, which keeps TypeScript's type of the
     // whole chain within its depth limit; the plugins above still apply to every route in them.
     .use(new Elysia()

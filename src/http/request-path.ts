@@ -12,8 +12,17 @@
 /** Returns the request's path, starting with `/`, without query or fragment; `/` when it has none. */
 export function requestPath(request: Request): string {
   const url = request.url
-  const afterScheme = url.startsWith('/') ? 0 : url.indexOf('://') + 3
-  const start = afterScheme + url.slice(afterScheme).search(/[/?#]|$/)
-  const end = start + url.slice(start).search(/[?#]|$/)
-  return url[start] === '/' ? url.slice(start, end) : '/'
+  // note: character scans rather than regular expressions: every request asks, some several times.
+  let start = url.startsWith('/') ? 0 : url.indexOf('://') + 3
+  while (start < url.length && !startsPath(url.charCodeAt(start))) start++
+  if (url.charCodeAt(start) !== SLASH) return '/'
+  let end = start
+  while (end < url.length && !endsPath(url.charCodeAt(end))) end++
+  return url.slice(start, end)
 }
+
+const SLASH = 0x2f
+const QUESTION = 0x3f
+const HASH = 0x23
+const endsPath = (code: number) => code === QUESTION || code === HASH
+const startsPath = (code: number) => code === SLASH || endsPath(code)

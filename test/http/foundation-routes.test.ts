@@ -17,6 +17,17 @@ describe('health and version', () => {
     const res = await app.handle(req('GET', '/health'))
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ status: true })
+    expect(res.headers.get('content-type')).toBe('application/json;charset=utf-8')
+  })
+
+  test('HEAD /health answers like GET, without a body; a header a plugin set for the request is kept', async () => {
+    const head = await app.handle(req('HEAD', '/health'))
+    expect([head.status, await head.text()]).toEqual([200, ''])
+    const withCors = startTestApp({ CORS_ALLOW_ORIGIN: 'https://app.example' }).app
+    const res = await withCors.handle(req('GET', '/health', undefined, { origin: 'https://app.example' }))
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example')
+    expect(res.headers.get('vary')).toBe('Origin')
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
   })
 
   test('GET /api/version answers the package version, not cached', async () => {

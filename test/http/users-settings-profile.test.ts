@@ -80,6 +80,16 @@ describe('profile (web updateUserProfile, Conduit updateAccountMetadata)', () =>
     expect(new Uint8Array(await image.arrayBuffer()).slice(1, 4)).toEqual(new TextEncoder().encode('PNG'))
   })
 
+  test('the session user answers each change at once, though it is asked for again and again', async () => {
+    const { app } = startTestApp()
+    const ada = await signUp(app, 'ada@example.com')
+    for (let i = 0; i < 3; i++) expect((await json(app, 'GET', '/api/v1/auths/', ada.token)).body).toMatchObject({ name: 'Ada', profile_image_url: '/user.png' })
+    await json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada L.', profile_image_url: PNG })
+    expect((await json(app, 'GET', '/api/v1/auths/', ada.token)).body).toMatchObject({ name: 'Ada L.', profile_image_url: PNG })
+    await json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada', profile_image_url: '' })
+    expect((await json(app, 'GET', '/api/v1/auths/', ada.token)).body).toMatchObject({ name: 'Ada', profile_image_url: '/user.png' })
+  })
+
   test('the web page body (name and image only); its own image URL keeps it; an empty image goes back to the default', async () => {
     const { app } = startTestApp()
     const ada = await signUp(app, 'ada@example.com')

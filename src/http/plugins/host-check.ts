@@ -8,14 +8,28 @@ import { Elysia } from 'elysia'
 import { isHostAllowed, type HostPolicy } from '../../config/allowed-hosts.ts'
 import { HttpError } from '../http-error.ts'
 
+/** How many Host values' answers are kept (a flood of made-up names only empties the list). */
+const DECISIONS_KEPT = 256
+
 /** Answers 421 to a request naming a host outside the policy. */
 export const hostCheck = (policy: HostPolicy) => {
   const plugin = new Elysia({ name: 'host-check' })
   if (policy.allowsAnyHost) return plugin
+  // note: the answer for a Host value never changes; the few values a server sees are remembered.
+  const decided = new Map<string, boolean>()
+  const isAllowed = (host: string) => {
+    let allowed = decided.get(host)
+    if (allowed === undefined) {
+      allowed = isHostAllowed(policy, host)
+      if (decided.size >= DECISIONS_KEPT) decided.clear()
+      decided.set(host, allowed)
+    }
+    return allowed
+  }
   return plugin.onRequest(({ request }) => {
     // note: an HTTP/1.0 request may have no Host header and a bare path for its URL: nothing to allow.
     const host = request.headers.get('host') ?? URL.parse(request.url)?.host ?? ''
-    if (!isHostAllowed(policy, host)) {
+    if (!isAllowed(host)) {
       throw new HttpError(421, 'host_not_allowed', 'This server does not answer to this host name. If it is yours, add it to ALLOWED_HOSTS (or set WEBUI_URL).')
     }
   }).as('global')

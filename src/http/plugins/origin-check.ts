@@ -48,7 +48,7 @@ export const originCheck = (options: { publicUrl: string | null; cors: CorsPolic
 /** The request's path without a trailing slash. */
 function pathOf(request: Request): string {
   const path = requestPath(request)
-  return path.length > 1 ? path.replace(/\/+$/, '') : path
+  return path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') : path
 }
 
 const refusal = () => new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')

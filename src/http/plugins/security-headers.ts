@@ -8,19 +8,22 @@
 import { Elysia } from 'elysia'
 import type { AddressList } from '../../config/network.ts'
 import { DEFAULT_SECURITY_HEADERS, type SecurityHeaderSettings } from '../../config/security-header-settings.ts'
-import { resolveClientAddress } from '../client-address.ts'
+import { arrivedOverHttps } from '../client-address.ts'
 import { requestPath } from '../request-path.ts'
 
 const noTrustedProxies: AddressList = { any: false, entries: [], matches: () => false }
 
 /** Sets the configured security headers on every response; API answers get CACHE_CONTROL too. */
-export const securityHeaders = (settings: SecurityHeaderSettings = DEFAULT_SECURITY_HEADERS, trustedProxies: AddressList = noTrustedProxies) =>
-  new Elysia({ name: 'security-headers' }).onRequest(({ set, request, server }) => {
-    Object.assign(set.headers, settings.everyResponse)
-    if (settings.apiCacheControl !== null && requestPath(request).startsWith('/api/')) {
-      set.headers['cache-control'] = settings.apiCacheControl
-    }
-    if (settings.strictTransportSecurity !== null && resolveClientAddress(request, server, trustedProxies).isHttps) {
-      set.headers['strict-transport-security'] = settings.strictTransportSecurity
+export const securityHeaders = (settings: SecurityHeaderSettings = DEFAULT_SECURITY_HEADERS, trustedProxies: AddressList = noTrustedProxies) => {
+  // note: worked out once: the same names and values go on every response.
+  const everyResponse = Object.entries(settings.everyResponse)
+  const { apiCacheControl, strictTransportSecurity } = settings
+  return new Elysia({ name: 'security-headers' }).onRequest(({ set, request, server }) => {
+    const headers = set.headers
+    for (const [name, value] of everyResponse) headers[name] = value
+    if (apiCacheControl !== null && requestPath(request).startsWith('/api/')) headers['cache-control'] = apiCacheControl
+    if (strictTransportSecurity !== null && arrivedOverHttps(request, server, trustedProxies)) {
+      headers['strict-transport-security'] = strictTransportSecurity
     }
   }).as('global')
+}

@@ -10,9 +10,10 @@ import { Elysia } from 'elysia'
 import { HttpError } from '../http-error.ts'
 import { isCrossSiteRequest, isForwardedRequest, isLoopbackHostHeader } from '../request-origin.ts'
 
-export const singleUserGuard = (enabled: boolean) =>
-  new Elysia({ name: 'single-user-guard' }).onRequest(({ request }) => {
-    if (!enabled) return
+export const singleUserGuard = (enabled: boolean) => {
+  const plugin = new Elysia({ name: 'single-user-guard' })
+  if (!enabled) return plugin
+  return plugin.onRequest(({ request }) => {
     const host = request.headers.get('host')
     if (!isLoopbackHostHeader(host)) throw new HttpError(403, 'host_not_allowed', 'This single-user server answers only to localhost, 127.0.0.1 or [::1].')
     if (isForwardedRequest(request.headers)) throw new HttpError(403, 'proxied_request', 'This single-user server answers only to a browser on its own machine, not through a proxy.')
@@ -22,3 +23,4 @@ export const singleUserGuard = (enabled: boolean) =>
       throw new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')
     }
   }).as('global')
+}

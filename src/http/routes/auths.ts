@@ -78,6 +78,18 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
     return redirectUrl === null ? { status: true } : { status: true, redirect_url: redirectUrl }
   }
 
+  // note: keyed by the user object an admission holds (see principal-cache.ts): a new picture moves the
+  // user's revision, the next admission reads a new object, and the old entry goes with the old object.
+  const profileImages = new WeakMap<User, string>()
+  const profileImageFor = (user: User) => {
+    let image = profileImages.get(user)
+    if (image === undefined) {
+      image = profileImageOf(readUserPreferences(deps.store.users, user.id))
+      profileImages.set(user, image)
+    }
+    return image
+  }
+
   return new Elysia({ prefix: '/api/v1/auths' })
     .use(requireAuth(deps, trustedProxies))
     .get('/', ({ principal, request }) => ({
@@ -86,7 +98,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
       // so script on the page (an injected one included) can't lift the cookie's token from here.
       token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
       token_type: 'Bearer',
-      ...describeSessionUser(principal.user, mayUseApiKeys(deps, principal.user), profileImageOf(readUserPreferences(deps.store.users, principal.user.id))),
+      ...describeSessionUser(principal.user, mayUseApiKeys(deps, principal.user), profileImageFor(principal.user)),
     }), { auth: 'any' })
 
     .post('/signin', async ({ body, request, server, set }) => {

@@ -1,0 +1,154 @@
+/**
+ * Requests per second over loopback against the compiled binary (dist/enclave, `npm run build`):
+ * GET /health and an authenticated GET /api/v1/auths/, each against a bare compiled Bun.serve
+ * answering "ok" (the floor the runtime sets on this machine), measured in interleaved rounds in
+ * one run. The load comes from this process (raw HTTP/1.1 on keep-alive connections, a fixed number
+ * of requests in flight, for a fixed time); every request goes to 127.0.0.1.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { median, nowMs } from './measure.ts'
+import { formatNumber, formatRatio, type BenchRow } from './report.ts'
+
+const BINARY = join(import.meta.dir, '..', 'dist', 'enclave')
+const ROUNDS = 3
+const SECONDS_PER_ROUND = 2
+const CONCURRENCY = 32
+const PASSWORD = 'bench password, long enough'
+const BARE_SERVER = `Bun.serve({ hostname: '127.0.0.1', port: Number(process.env.PORT), fetch: () => new Response('ok') })\n`
+
+export type RequestRateFigures = { bareRps: number; healthRps: number; authedRps: number }
+
+/** Starts both servers, then measures bare, /health and the authenticated route in turn, ROUNDS times. */
+export async function measureRequestRate(): Promise<RequestRateFigures> {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`npm run build\` first`)
+  const dir = mkdtempSync(join(tmpdir(), 'enclave-request-rate-'))
+  const children: ReturnType<typeof Bun.spawn>[] = []
+  try {
+    writeFileSync(join(dir, 'bare.ts'), BARE_SERVER)
+    const built = Bun.spawnSync([process.execPath, 'build', '--compile', join(dir, 'bare.ts'), '--outfile', join(dir, 'bare')], { stdout: 'ignore', stderr: 'pipe' })
+    if (built.exitCode !== 0) throw new Error(`building the bare server failed: ${built.stderr.toString()}`)
+    const dataDir = join(dir, 'data')
+    const bare = await start([join(dir, 'bare')], dir, {}, children)
+    const enclave = await start([BINARY, 'serve'], dir, { DATA_DIR: dataDir, GLOBAL_LOG_LEVEL: 'ERROR' }, children, true)
+    const token = await signUp(enclave)
+    const runs = { bare: [] as number[], health: [] as number[], authed: [] as number[] }
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.bare.push(await requestsPerSecond(`${bare}/`, {}))
+      runs.health.push(await requestsPerSecond(`${enclave}/health`, {}))
+      runs.authed.push(await requestsPerSecond(`${enclave}/api/v1/auths/`, { authorization: `Bearer ${token}` }))
+    }
+    return { bareRps: median(runs.bare), healthRps: median(runs.health), authedRps: median(runs.authed) }
+  } finally {
+    for (const child of children) child.kill('SIGTERM')
+    await Promise.all(children.map((child) => child.exited))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** A loopback port that was free a moment ago. */
+function freePort(): number {
+  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = probe.port
+  probe.stop(true)
+  return port
+}
+
+/** Spawns a server on a free loopback port and waits until it answers; returns its base URL. */
+async function start(command: string[], cwd: string, env: Record<string, string>, children: ReturnType<typeof Bun.spawn>[], portFlag = false): Promise<string> {
+  const port = freePort()
+  const child = Bun.spawn(portFlag ? [...command, '--port', String(port)] : command, {
+    cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: String(port), ...env }, stdout: 'ignore', stderr: 'ignore', stdin: 'ignore',
+  })
+  children.push(child)
+  const url = `http://127.0.0.1:${port}`
+  const begin = nowMs()
+  for (;;) {
+    if (await fetch(`${url}/health`).then(() => true, () => false)) return url
+    if (child.exitCode !== null || nowMs() - begin > 15_000) throw new Error(`${command[0]} did not answer (exit ${child.exitCode})`)
+    await Bun.sleep(5)
+  }
+}
+
+async function signUp(base: string): Promise<string> {
+  const res = await fetch(`${base}/api/v1/auths/signup`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Bench', email: 'bench@example.com', password: PASSWORD }),
+  })
+  if (!res.ok) throw new Error(`sign-up answered ${res.status}`)
+  return ((await res.json()) as { token: string }).token
+}
+
+/**
+ * Keeps CONCURRENCY keep-alive connections busy for SECONDS_PER_ROUND, one request in flight on
+ * each; returns completed requests per second. Raw HTTP/1.1 over Bun.connect: fetch costs the
+ * client more than a bare server spends answering, so it would measure itself.
+ */
+async function requestsPerSecond(url: string, headers: Record<string, string>): Promise<number> {
+  const { hostname, port, pathname } = new URL(url)
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')
+  const request = `GET ${pathname} HTTP/1.1\r\nhost: ${hostname}:${port}\r\n${head}\r\n`
+  let done = 0
+  const begin = nowMs()
+  const deadline = begin + SECONDS_PER_ROUND * 1000
+  const connection = () => new Promise<void>((resolve, reject) => {
+    let buffered = ''
+    void Bun.connect({
+      hostname, port: Number(port),
+      socket: {
+        open: (socket) => void socket.write(request),
+        data(socket, chunk) {
+          buffered += chunk.toString('latin1')
+          for (;;) {
+            const headEnd = buffered.indexOf('\r\n\r\n')
+            if (headEnd === -1) return
+            const status = buffered.slice(9, 12)
+            if (status !== '200') return reject(new Error(`${url} answered ${status}`))
+            const length = Number(/\r\ncontent-length: *(\d+)/i.exec(buffered.slice(0, headEnd))?.[1] ?? Number.NaN)
+            if (Number.isNaN(length)) return reject(new Error(`${url} answered without a Content-Length`))
+            if (buffered.length < headEnd + 4 + length) return
+            buffered = buffered.slice(headEnd + 4 + length)
+            done++
+            if (nowMs() >= deadline) {
+              socket.end()
+              return resolve()
+            }
+            socket.write(request)
+          }
+        },
+        error: (_socket, error) => reject(error),
+        close: () => resolve(),
+      },
+    }).catch(reject)
+  })
+  await Promise.all(Array.from({ length: CONCURRENCY }, connection))
+  return done / ((nowMs() - begin) / 1000)
+}
+
+/** /health against 0.8x the bare server; the authenticated route against 0.5x /health. */
+export function requestRateRows({ bareRps, healthRps, authedRps }: RequestRateFigures): BenchRow[] {
+  const healthRatio = healthRps / bareRps
+  const authedRatio = authedRps / healthRps
+  return [
+    {
+      name: 'GET /health vs bare Bun.serve',
+      figures: [`${formatNumber(healthRps)} vs ${formatNumber(bareRps)} req/s (median of ${ROUNDS})`],
+      measured: healthRatio,
+      measuredText: formatRatio(healthRatio),
+      target: { kind: 'atLeast', limit: 0.8, label: '≥0.80x' },
+    },
+    {
+      name: 'authenticated GET /api/v1/auths/ vs /health',
+      figures: [`${formatNumber(authedRps)} vs ${formatNumber(healthRps)} req/s (median of ${ROUNDS})`],
+      measured: authedRatio,
+      measuredText: formatRatio(authedRatio),
+      target: { kind: 'atLeast', limit: 0.5, label: '≥0.50x' },
+    },
+  ]
+}
+
+if (import.meta.main) {
+  const { formatTable } = await import('./report.ts')
+  console.log(formatTable(requestRateRows(await measureRequestRate())))
+}

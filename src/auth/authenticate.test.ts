@@ -1,0 +1,163 @@
+import { describe, expect, test } from 'bun:test'
+import { createMemoryAuditLog } from '../audit/audit-log.ts'
+import { loadConfig } from '../config/load-config.ts'
+import type { ApiKeyId } from '../db/api-keys.ts'
+import { generateKey } from '../crypto/random.ts'
+import { openMemoryStore } from '../db/open-store.ts'
+import type { SessionId } from '../db/sessions.ts'
+import { generateApiKey, hashApiKey } from './api-key-secret.ts'
+import { createAuthDeps } from './auth-deps.ts'
+import { authenticate } from './authenticate.ts'
+import { openGate } from './setup-token.ts'
+import { signSessionToken } from './tokens.ts'
+
+const SECRET = 'unit-test-secret'
+const PATH = '/api/v1/auths/'
+
+/** Auth deps on a fresh store with a clock the test moves, one admin, and counters of the rows read. */
+function seeded() {
+  let clock = 1_700_000_000_000
+  const deps = createAuthDeps({
+    store: openMemoryStore(generateKey(), () => clock), auth: loadConfig({ env: { ENABLE_API_KEYS: 'true' }, cwd: process.cwd() }).auth, sessionSecret: SECRET,
+    audit: createMemoryAuditLog(), now: () => clock, setupGate: openGate,
+  })
+  const made = deps.store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'admin' })
+  if (!made.ok) throw new Error(made.reason)
+  const user = made.user
+  const reads = { users: 0 }
+  const findUserById = deps.store.users.findUserById
+  deps.store.users.findUserById = (id) => {
+    reads.users += 1
+    return findUserById(id)
+  }
+  /** A session for Ada; the row and the token expire when asked (null: never). */
+  const session = (expires: { row?: number | null; token?: number | null } = {}) => {
+    const id = crypto.randomUUID() as SessionId
+    deps.store.sessions.createSession({ id, userId: user.id, expiresAt: expires.row ?? null, userAgent: null, ip: null })
+    const token = signSessionToken({ userId: user.id, sessionId: id, issuedAtMs: clock, expiresAtMs: expires.token ?? null, keyFingerprint: deps.store.info.keyFingerprint }, SECRET)
+    return { id, token }
+  }
+  const apiKey = (expiresAt: number | null = null) => {
+    const key = generateApiKey()
+    const id = crypto.randomUUID() as ApiKeyId
+    deps.store.apiKeys.createApiKey({ id, userId: user.id, keyHash: hashApiKey(key), name: 'test', expiresAt })
+    return { id, key }
+  }
+  const check = (credential: string) => authenticate(deps, credential, PATH)
+  return { deps, user, reads, session, apiKey, check, advance: (ms: number) => void (clock += ms) }
+}
+
+describe('a credential admitted a moment ago', () => {
+  test('is not looked up again: the user row is read once for many requests', () => {
+    const { session, check, reads } = seeded()
+    const { token } = session()
+    for (let i = 0; i < 5; i++) expect(check(token).ok).toBe(true)
+    expect(reads.users).toBe(1)
+  })
+
+  test('is read again once it is older than its short life', () => {
+    const { session, check, reads, advance } = seeded()
+    const { token } = session()
+    check(token)
+    advance(11_000)
+    expect(check(token).ok).toBe(true)
+    expect(reads.users).toBe(2)
+  })
+
+  test('a revoked session is refused at once', () => {
+    const { deps, user, session, check } = seeded()
+    const { id, token } = session()
+    expect(check(token).ok).toBe(true)
+    deps.store.sessions.revokeSession(user.id, id)
+    expect(check(token)).toEqual({ ok: false, reason: 'invalid_credential' })
+  })
+
+  test('a session row that expires is refused from its expiry on', () => {
+    const { session, check, advance } = seeded()
+    const { token } = session({ row: 1_700_000_005_000 })
+    expect(check(token).ok).toBe(true)
+    advance(4_999)
+    expect(check(token).ok).toBe(true)
+    advance(1)
+    expect(check(token).ok).toBe(false)
+  })
+
+  test('a token that expires is refused from its expiry on', () => {
+    const { session, check, advance } = seeded()
+    const { token } = session({ token: 1_700_000_003_000 })
+    expect(check(token).ok).toBe(true)
+    advance(3_000)
+    expect(check(token).ok).toBe(false)
+  })
+
+  test('a role change counts at once', () => {
+    const { deps, user, session, check } = seeded()
+    const { token } = session()
+    expect(check(token).ok).toBe(true)
+    deps.store.users.setUserRole(user.id, 'pending')
+    const result = check(token)
+    expect(result.ok && result.principal.user.role).toBe('pending')
+  })
+
+  test('a new name or email shows at once', () => {
+    const { deps, user, session, check } = seeded()
+    const { token } = session()
+    check(token)
+    deps.store.users.renameUser(user.id, 'Ada L.')
+    const renamed = check(token)
+    expect(renamed.ok && renamed.principal.user.name).toBe('Ada L.')
+    deps.store.users.changeUserEmail(user.id, 'ada.l@example.com')
+    const moved = check(token)
+    expect(moved.ok && moved.principal.user.email).toBe('ada.l@example.com')
+  })
+
+  test('a deleted user is refused and nothing of theirs stays in memory', () => {
+    const { deps, user, session, apiKey, check } = seeded()
+    const { token } = session()
+    const { key } = apiKey()
+    expect(check(token).ok).toBe(true)
+    expect(check(key).ok).toBe(true)
+    expect(deps.principals.size()).toBe(2)
+    deps.store.users.deleteUser(user.id)
+    expect(deps.principals.size()).toBe(0)
+    expect(check(token).ok).toBe(false)
+    expect(check(key).ok).toBe(false)
+  })
+
+  test('a master-key change (a notice for everyone) empties the cache', () => {
+    const { deps, session, check } = seeded()
+    check(session().token)
+    deps.store.accountChanges.accessChanged(null)
+    expect(deps.principals.size()).toBe(0)
+  })
+
+  test('a deleted API key is refused at once; one that expires, from its expiry on', () => {
+    const { deps, user, apiKey, check, advance } = seeded()
+    const deleted = apiKey()
+    expect(check(deleted.key).ok).toBe(true)
+    deps.store.apiKeys.deleteApiKey(user.id, deleted.id)
+    expect(check(deleted.key).ok).toBe(false)
+    const expiring = apiKey(1_700_000_002_000)
+    expect(check(expiring.key).ok).toBe(true)
+    advance(2_000)
+    expect(check(expiring.key).ok).toBe(false)
+  })
+
+  test('an API key admitted a moment ago still meets the endpoint allow-list on every path', () => {
+    const { apiKey, deps, check } = seeded()
+    const { key } = apiKey()
+    expect(check(key).ok).toBe(true)
+    const restricted = { ...deps, auth: { ...deps.auth, apiKeys: { ...deps.auth.apiKeys!, allowedEndpoints: ['/api/models'] } } }
+    expect(authenticate(restricted, key, '/api/models').ok).toBe(true)
+    expect(authenticate(restricted, key, PATH)).toEqual({ ok: false, reason: 'api_key_endpoint_denied' })
+  })
+
+  test('a wrong or forged token is never remembered', () => {
+    const { deps, session, check } = seeded()
+    const { token } = session()
+    const forged = `${token.slice(0, -2)}xx`
+    expect(check(forged).ok).toBe(false)
+    expect(check('not-a-token').ok).toBe(false)
+    expect(deps.principals.size()).toBe(0)
+  })
+})
