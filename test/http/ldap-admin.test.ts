@@ -138,7 +138,7 @@ describe('LDAP at runtime (Open WebUI\'s admin page: toggle and server form)', (
     expect(saved.status).toBe(200)
     expect(JSON.parse(savedText)).toMatchObject({ label: 'Corp', app_dn_password: '***', use_tls: false })
     expect(savedText).not.toContain(slapd.appPassword)
-    expect((await ldapSignIn(app, 'bob', bob.password)).status).toBe(403)
+    expect(await ldapSignIn(app, 'bob', bob.password)).toMatchObject({ status: 400, body: { code: 'ldap_disabled' } })
     expect(await (await app.handle(req('POST', CONFIG, { enable_ldap: true }, bearer(adminToken)))).json()).toEqual({ ENABLE_LDAP: true })
     expect((await (await app.handle(req('GET', '/api/config'))).json()).ldap).toEqual({ label: 'Corp' })
     expect((await ldapSignIn(app, 'bob', bob.password)).status).toBe(200)
@@ -148,7 +148,7 @@ describe('LDAP at runtime (Open WebUI\'s admin page: toggle and server form)', (
     expect((await ldapSignIn(app, 'bob', bob.password)).status).toBe(200)
 
     await app.handle(req('POST', CONFIG, { enable_ldap: false }, bearer(adminToken)))
-    expect((await ldapSignIn(app, 'bob', bob.password)).status).toBe(403)
+    expect(await ldapSignIn(app, 'bob', bob.password)).toMatchObject({ status: 400, body: { code: 'ldap_disabled' } })
   })
 
   test.each([
