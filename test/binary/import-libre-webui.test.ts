@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ChatId, UserId } from '../../src/db/ids.ts'
 import { openStore, type Store } from '../../src/db/open-store.ts'
-import { runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
+import { countStoredRows, runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
 import { writeLibreWebUiDatabase, type LibreSession, type LibreUser } from '../helpers/libre-webui-fixture.ts'
 import { generatedKey } from '../helpers/seed-store.ts'
 
@@ -122,10 +122,7 @@ describe('enclave import libre-webui', () => {
     expect(second.code).toBe(0)
     expect(second.stdout).toContain('0 users (3 already here')
     expect(second.stdout).toContain('0 chats with 0 messages (3 already here')
-    const db = new Database(join(cwd, 'data', 'enclave.db'), { readonly: true })
-    expect(db.query('SELECT count(*) AS n FROM chat').get()).toEqual({ n: 3 })
-    expect(db.query('SELECT count(*) AS n FROM user').get()).toEqual({ n: 3 })
-    db.close()
+    expect([countStoredRows(cwd, 'chat'), countStoredRows(cwd, 'user')]).toEqual([3, 3])
   }, 60_000)
 
   test.each([

@@ -4,7 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openStore, type Store } from '../../src/db/open-store.ts'
 import type { UserId } from '../../src/db/ids.ts'
-import { requireBinary, runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
+import { countStoredRows, requireBinary, runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
 import { writeLargeOpenWebUiDatabase, writeOpenWebUiDatabase, type FixtureChat, type FixtureUser } from '../helpers/open-webui-fixture.ts'
 import { generatedKey, seedDataDir } from '../helpers/seed-store.ts'
 
@@ -86,10 +86,7 @@ describe('enclave import open-webui', () => {
     expect(second.code).toBe(0)
     expect(second.stdout).toContain('0 users (3 already here')
     expect(second.stdout).toContain('0 chats with 0 messages (2 already here, 0 of left-out users)')
-    const db = new Database(join(cwd, 'data', 'enclave.db'), { readonly: true })
-    expect(db.query('SELECT count(*) AS n FROM chat').get()).toEqual({ n: 2 })
-    expect(db.query('SELECT count(*) AS n FROM user').get()).toEqual({ n: 3 })
-    db.close()
+    expect([countStoredRows(cwd, 'chat'), countStoredRows(cwd, 'user')]).toEqual([2, 3])
     expect(readFileSync(join(cwd, 'data', 'enclave.db')).includes(Buffer.from('first question'))).toBe(false)
   })
 
@@ -105,14 +102,7 @@ describe('enclave import open-webui', () => {
 })
 
 describe('imported users never merge into existing accounts', () => {
-  const chatsOf = (cwd: string, userId: string) => {
-    const db = new Database(join(cwd, 'data', 'enclave.db'), { readonly: true })
-    try {
-      return (db.query('SELECT count(*) AS n FROM chat WHERE user_id = ?').get(userId) as { n: number }).n
-    } finally {
-      db.close()
-    }
-  }
+  const chatsOf = (cwd: string, userId: string) => countStoredRows(cwd, 'chat', 'user_id = ?', userId)
 
   test('a source user with the id of an existing account gets a new id, and their chats land in that new account only', async () => {
     const cwd = tempDir()

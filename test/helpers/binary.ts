@@ -3,6 +3,7 @@
  * directory, with a clean environment, and collects what it prints.
  */
 import { afterAll } from 'bun:test'
+import { Database } from 'bun:sqlite'
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -95,4 +96,14 @@ export function binaryForAnyUser(makeDir: () => string): string {
   copyFileSync(requireBinary(), copy)
   chmodSync(copy, 0o755)
   return copy
+}
+
+/** Counts the rows of `table` (optionally `where`) in the database the binary wrote under cwd/data, opened read-only. */
+export function countStoredRows(cwd: string, table: string, where = '1', ...params: string[]): number {
+  const db = new Database(join(cwd, 'data', 'enclave.db'), { readonly: true })
+  try {
+    return (db.query(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).get(...params) as { n: number }).n
+  } finally {
+    db.close()
+  }
 }
