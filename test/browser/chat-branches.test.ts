@@ -130,7 +130,9 @@ const expectPirate = (request: ReturnType<typeof lastChatRequest>) => {
 
 test('a failed answer stays marked with its reason after a reload, and Regenerate asks again beside it', async () => {
   await newChat()
-  stage.ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null, fault: { kind: 'status', status: 500, error: 'model crashed' } })
+  // note: a fault in the chat stream only: a status fault would fail every route, and a model listing
+  // refreshed meanwhile would leave the reloaded page with no model to regenerate with.
+  stage.ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null, fault: { kind: 'error_line', afterChunks: 0, error: 'model crashed' } })
   try {
     await askThroughPage(page, 'will this fail')
     await page.locator('article[data-live="error"]').waitFor()
