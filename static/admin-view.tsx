@@ -1,10 +1,11 @@
-/** Administration: approve pending accounts, change roles, delete users; Ollama connections and models. */
+/** Administration: approve pending accounts, change roles, delete users; the panels of admin-panels.tsx (accounts, Ollama, models). */
 import { useEffect, useState } from 'preact/hooks'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
-import { loadModels, models } from './models.ts'
+import { AdminPanels } from './admin-panels.tsx'
+import { accountsChanged } from './pending-users.ts'
 import { user } from './session.ts'
-import type { AdminUser, ConnectionStatus, Role } from './types.ts'
+import type { AdminUser, Role } from './types.ts'
 
 const PAGE_SIZE = 50
 
@@ -14,7 +15,7 @@ function UsersSection() {
   const [error, setError] = useState<string | null>(null)
   const load = () => api<{ users: AdminUser[]; total: number }>('GET', `/api/v1/users/?page=${page}&limit=${PAGE_SIZE}`)
     .then(setFound, (failure) => setError(describeError(failure)))
-  useEffect(() => void load(), [page])
+  useEffect(() => void load(), [page, accountsChanged.value])
   const act = async (action: () => Promise<unknown>) => {
     setError(null)
     try {
@@ -72,51 +73,13 @@ function UsersSection() {
   )
 }
 
-function OllamaSection() {
-  const [connections, setConnections] = useState<ConnectionStatus[] | null>(null)
-  const [error, setError] = useState<string | null>(null)
-  const check = async () => {
-    setError(null)
-    try {
-      setConnections((await api<{ connections: ConnectionStatus[] }>('GET', '/api/v1/ollama/status')).connections)
-      await loadModels()
-    } catch (failure) {
-      setError(describeError(failure))
-    }
-  }
-  useEffect(() => void check(), [])
-  return (
-    <section aria-labelledby="ollama-heading">
-      <h2 id="ollama-heading">Ollama</h2>
-      {error !== null && <p class="alert" role="alert">{error}</p>}
-      {connections === null && error === null && <p class="muted" role="status">Checking connections…</p>}
-      {connections !== null && (
-        <ul class="status-list">
-          {connections.map((connection) => (
-            <li data-ok={connection.reachable}>
-              <span class="dot" aria-hidden="true" />
-              <code>{connection.url}</code>{' '}
-              {connection.reachable ? <span>reachable, Ollama {connection.version}</span> : <span class="alert inline">unreachable: {connection.message ?? connection.reason}</span>}
-            </li>
-          ))}
-        </ul>
-      )}
-      <button type="button" class="secondary small" onClick={check}>Check again</button>
-      <h3>Models</h3>
-      {models.value.length === 0 ? <p class="muted">No models found.</p> : (
-        <ul class="model-list">{models.value.map((model) => <li><code>{model.id}</code></li>)}</ul>
-      )}
-    </section>
-  )
-}
-
 export function AdminView() {
   if (user.value?.role !== 'admin') return <section class="page"><p class="alert" role="alert">This page is for administrators.</p></section>
   return (
     <section class="page" aria-labelledby="admin-heading">
       <h1 id="admin-heading">Administration</h1>
       <UsersSection />
-      <OllamaSection />
+      <AdminPanels />
     </section>
   )
 }

@@ -14,21 +14,17 @@ import {
 } from './conversation.ts'
 import { describeUsage, pathTo, siblingIdsOf, type MessageMap } from './message-tree.ts'
 import { CopyButton, Markdown, StreamingMarkdown } from './message-view.tsx'
-import { loadModels, models, modelsError, modelsLoaded, selectedModel } from './models.ts'
+import { models, modelsLoaded, selectedModel } from './models.ts'
 import { defaultChatSettings, lastModel } from './preferences.ts'
-import { config } from './session.ts'
+import { NoModelsNotice } from './no-models.tsx'
+import { config, user } from './session.ts'
 import type { StoredMessage } from './types.ts'
 
 function ModelPicker() {
   const list = models.value
   if (!modelsLoaded.value) return <span class="muted">Loading models…</span>
   if (list.length === 0) {
-    return (
-      <span class="row">
-        <span class="alert inline" role="status">{modelsError.value ?? 'No models are available. An administrator can check the Ollama connection.'}</span>
-        <button type="button" class="secondary small" onClick={() => void loadModels()}>Try again</button>
-      </span>
-    )
+    return <NoModelsNotice />
   }
   return (
     <label class="model-picker">
@@ -253,6 +249,7 @@ export function ChatView({ chatId }: { chatId: string | null }) {
         {chatLoading.value && <p class="muted center" role="status">Loading chat…</p>}
         {chatError.value !== null && <p class="alert" role="alert">{chatError.value}</p>}
         {isEmpty && !chatLoading.value && chatError.value === null && (
+          models.value.length === 0 && modelsLoaded.value && user.value?.role === 'admin' ? <NoModelsNotice full /> :
           <div class="empty"><h2>How can I help?</h2><p class="muted">Answers come from your own models; chats are stored encrypted.</p></div>
         )}
         {from > 0 && <p class="earlier muted small">Scroll up for earlier messages</p>}

@@ -1,10 +1,11 @@
-/** Settings: theme, default model, new chats' system prompt and parameters, password, API keys, and signing out here or everywhere. */
+/** Settings: theme, default model, new chats' system prompt and parameters, password, API keys, where you are signed in (settings-access.tsx), and signing out here or everywhere. */
 import { useEffect, useState } from 'preact/hooks'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { CopyButton } from './message-view.tsx'
 import { models } from './models.ts'
 import { ChatSettingsForm } from './chat-settings.tsx'
+import { AccountAccess } from './settings-access.tsx'
 import { defaultChatSettings, defaultModel, theme, type Theme } from './preferences.ts'
 import { config, user } from './session.ts'
 import type { ApiKeyInfo } from './types.ts'
@@ -148,6 +149,7 @@ export function SettingsView({ onSignOut }: { onSignOut: (everywhere: boolean) =
       <ChatDefaultsSection />
       <PasswordSection />
       {mayUseKeys && <ApiKeySection />}
+      <AccountAccess />
       <section aria-labelledby="session-heading">
         <h2 id="session-heading">Sessions</h2>
         <div class="row">

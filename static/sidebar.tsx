@@ -9,6 +9,7 @@ import {
 } from './chat-list.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { openChat } from './conversation.ts'
+import { PendingBadge } from './pending-badge.tsx'
 import { navigate, route } from './router.ts'
 import { config, user } from './session.ts'
 import type { ChatSummary } from './types.ts'
@@ -142,7 +143,7 @@ export function Sidebar({ open, onClose }: { open: boolean; onClose: () => void 
         {listError.value !== null && <p class="alert small" role="alert">{listError.value}</p>}
       </div>
       <div class="sidebar-bottom">
-        {isAdmin && <a href="/admin" onClick={(event) => { event.preventDefault(); navigate('/admin'); onClose() }}>Admin</a>}
+        {isAdmin && <a href="/admin" onClick={(event) => { event.preventDefault(); navigate('/admin'); onClose() }}>Admin<PendingBadge /></a>}
         <a href="/settings" onClick={(event) => { event.preventDefault(); navigate('/settings'); onClose() }}>Settings</a>
         <span class="muted small user-name" title={user.value?.email}>{user.value?.name}</span>
       </div>

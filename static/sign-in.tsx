@@ -2,12 +2,15 @@
  * The sign-in page: the email/password form (unless ENABLE_LOGIN_FORM=false), an LDAP form when
  * LDAP is on, a link per SSO provider, and sign-up when it is enabled. A failed SSO round trip
  * lands on /auth?error=... and the message is shown here. While the only admin has no password
- * (single-user mode turned off), the page first offers to set it.
+ * (single-user mode turned off), the page first offers to set it. On a server reachable beyond
+ * loopback, that first step needs the setup token: the page asks for it up front and says where it is.
  */
 import { useEffect, useState } from 'preact/hooks'
 import { api, ApiError, describeError } from './api.ts'
 import { config, startSingleUserSession, user } from './session.ts'
 import type { SessionUser } from './types.ts'
+import { PasswordRules } from './admin-accounts.tsx'
+import { SetupTokenHelp } from './setup-token-help.tsx'
 
 type Mode = 'signin' | 'signup' | 'ldap'
 
@@ -49,7 +52,7 @@ export function SignIn() {
   const canSignUp = isOnboarding || (features.enable_signup && hasPasswordForm)
   const [mode, setMode] = useState<Mode>(isOnboarding ? 'signup' : hasPasswordForm ? 'signin' : hasLdap ? 'ldap' : 'signin')
   const [busy, setBusy] = useState(false)
-  const [needsSetupToken, setNeedsSetupToken] = useState(false)
+  const [needsSetupToken, setNeedsSetupToken] = useState(settings.setup_token_required === true)
   const refusal = useRefusal()
   const ssoError = new URLSearchParams(location.search).get('error')
 
@@ -85,6 +88,7 @@ export function SignIn() {
         {ssoError !== null && <p class="alert" role="alert">Single sign-on failed: {ssoError}</p>}
         {refusal.message !== null && <p class="alert" role="alert">{refusal.message}</p>}
         {isOnboarding && mode === 'signup' && <p class="muted">This server has no accounts yet: the first one becomes its administrator.</p>}
+        {mode === 'signup' && needsSetupToken && <SetupTokenHelp />}
 
         {hasLdap && hasPasswordForm && mode !== 'signup' && (
           <div class="tabs" role="group" aria-label="Sign-in method">
@@ -101,7 +105,9 @@ export function SignIn() {
             {mode === 'ldap'
               ? <label>Username<input name="user" autoComplete="username" required maxLength={320} /></label>
               : <label>Email<input name="email" type="email" autoComplete="email" required maxLength={320} /></label>}
-            <label>Password<input name="password" type="password" autoComplete={mode === 'signup' ? 'new-password' : 'current-password'} required maxLength={4096} /></label>
+            <label>Password<input name="password" type="password" autoComplete={mode === 'signup' ? 'new-password' : 'current-password'} required maxLength={4096}
+              {...(mode === 'signup' ? { minLength: settings.password_rules?.min_length ?? 8, 'aria-describedby': 'password-rules' } : {})} /></label>
+            {mode === 'signup' && <PasswordRules />}
             {mode === 'signup' && needsSetupToken && (
               <label>Setup token<input name="setup_token" autoComplete="off" required maxLength={200} /></label>
             )}
@@ -124,7 +130,8 @@ export function SignIn() {
           <p>No sign-in method is enabled on this server. Ask its administrator.</p>
         )}
 
-        {canSignUp && hasPasswordForm && (
+        {/* note: on a server with no account there is nobody to sign in as, so onboarding offers sign-up only. */}
+        {canSignUp && hasPasswordForm && !isOnboarding && (
           <p class="switch">
             {mode === 'signup'
               ? <>Already have an account? <button type="button" class="link" onClick={() => { refusal.clear(); setMode('signin') }}>Sign in</button></>
@@ -162,7 +169,7 @@ function SingleUserEntry({ name }: { name: string }) {
 /** The first visit after single-user mode was turned off: the admin sets its password and is signed in. */
 function ClaimPassword({ email }: { email: string }) {
   const [busy, setBusy] = useState(false)
-  const [needsSetupToken, setNeedsSetupToken] = useState(false)
+  const [needsSetupToken, setNeedsSetupToken] = useState(config.value?.setup_token_required === true)
   const [differ, setDiffer] = useState(false)
   const refusal = useRefusal()
   const submit = async (event: Event) => {
@@ -197,6 +204,8 @@ function ClaimPassword({ email }: { email: string }) {
           <input type="hidden" name="username" autoComplete="username" value={email} />
           <label>New password<input name="password" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>
           <label>Repeat the new password<input name="confirm" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>
+          <PasswordRules />
+          {needsSetupToken && <SetupTokenHelp />}
           {needsSetupToken && (
             <label>Setup token<input name="setup_token" autoComplete="off" required maxLength={200} /></label>
           )}

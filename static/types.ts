@@ -25,6 +25,10 @@ export type AppConfig = {
   onboarding?: boolean
   /** Present while the server's only admin has no password (single-user mode turned off): the page offers to set it. */
   account_claim?: { email: string }
+  /** True while the first account (or the claim) needs the one-time setup token from the server's data directory. */
+  setup_token_required?: boolean
+  /** What a new password must be: a minimum length and, with a pattern, the server's hint. */
+  password_rules?: { min_length: number; hint: string | null }
   ldap?: { label?: string }
   oauth?: { providers?: Record<string, string> }
 }

@@ -217,7 +217,7 @@ async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, m
 /** No connection lists the model: it is missing, unless a connection could not be asked. */
 async function whyNoConnection(connections: Connections, model: string): Promise<OllamaError> {
   const { statuses } = await connections.listModels()
-  if (statuses.some((status) => !status.ok)) return new OllamaError('unreachable', 'No Ollama server that might have this model is reachable.')
+  if (statuses.some((status) => !status.ok && status.reason !== 'disabled')) return new OllamaError('unreachable', 'No Ollama server that might have this model is reachable.')
   return new OllamaError('model_not_found', `Ollama has no model named ${JSON.stringify(excerpt(model))}.`)
 }
 

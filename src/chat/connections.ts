@@ -15,6 +15,8 @@ import { createOllamaClient, OllamaError, parseBaseUrl, type Fetch, type OllamaC
 
 /** The setting the admin-saved list lives in: a JSON array of URLs. */
 export const CONNECTIONS_SETTING = 'ollama.connections'
+/** The setting holding the URLs an administrator turned off (kept in the list, not asked): a JSON array. */
+export const DISABLED_CONNECTIONS_SETTING = 'ollama.connections.disabled'
 /** How long a model listing is reused before the servers are asked again. */
 export const MODEL_LIST_TTL_MS = 5_000
 /** A listing waits at most this long on a server, so one that hangs can't stall the model picker. */
@@ -26,6 +28,7 @@ export type ListedModel = { name: string; entry: OllamaModel; connections: numbe
 export type ConnectionStatus =
   | { connection: number; url: string; ok: true; modelCount: number }
   | { connection: number; url: string; ok: false; reason: OllamaFailureReason; message: string }
+  | { connection: number; url: string; ok: false; reason: 'disabled'; message: string }
 /** The merged model list with how each connection fared. */
 export type ModelListing = { models: ListedModel[]; statuses: ConnectionStatus[] }
 /** One connection's reachability and version, for the admin status page. */
@@ -53,6 +56,7 @@ type Options = {
 export function createConnections({ urls: envUrls, timeouts, settings, now, fetch, log }: Options) {
   const listTimeouts = { firstByteMs: Math.min(timeouts.firstByteMs, MODEL_LIST_TIMEOUT_MS), idleMs: Math.min(timeouts.idleMs, MODEL_LIST_TIMEOUT_MS) }
   let saved = readSavedUrls(settings)
+  let disabled = readDisabledUrls(settings)
   let clients = clientsFor(saved ?? envUrls)
   let cached: { at: number; clients: typeof clients; listing: Promise<ModelListing> } | null = null
   /** The newest listing that has arrived, with the clients it was made with; kept while a fresher one is on its way. */
@@ -73,11 +77,14 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
   }
 
   async function fetchListing(current: typeof clients): Promise<ModelListing> {
-    const answers = await Promise.all(current.map(({ lister }) => lister.listModels().then((models) => ({ models }), failureOf)))
+    const isOff = new Set(disabled)
+    const answers = await Promise.all(current.map(({ url, lister }) => isOff.has(url)
+      ? Promise.resolve({ reason: 'disabled' as const, message: 'Turned off by an administrator.' })
+      : lister.listModels().then((models) => ({ models }), failureOf)))
     const byName = new Map<string, ListedModel>()
     const statuses = answers.map((answer, connection): ConnectionStatus => {
       const { url } = current[connection]!
-      if ('reason' in answer) return { connection, url, ok: false, ...answer }
+      if ('reason' in answer) return answer.reason === 'disabled' ? { connection, url, ok: false, reason: 'disabled', message: answer.message } : { connection, url, ok: false, reason: answer.reason, message: answer.message }
       for (const entry of answer.models) {
         const listed = byName.get(fullModelName(entry.name))
         if (listed === undefined) byName.set(fullModelName(entry.name), { name: entry.name, entry, connections: [connection] })
@@ -92,7 +99,7 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
   /** Logs a connection's listing the first time, and again only when it starts or stops failing. */
   function logListingChange(status: ConnectionStatus): void {
     const state = status.ok ? 'ok' : status.reason
-    if (listedStates.get(status.url) === state) return
+    if (listedStates.get(status.url) === state || state === 'disabled') return
     listedStates.set(status.url, state)
     const fields = { connection: status.connection, url: shownUrl(status.url) }
     if (status.ok) log?.info(`Ollama answers with ${status.modelCount} model${status.modelCount === 1 ? '' : 's'}`, fields)
@@ -132,9 +139,29 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
       settings.writeSetting(CONNECTIONS_SETTING, parsed)
       saved = parsed
       clients = clientsFor(parsed ?? envUrls)
+      // note: a URL removed from the list is forgotten as turned off too, so adding it back turns it on.
+      const kept = disabled.filter((url) => clients.some((client) => client.url === url))
+      if (kept.length !== disabled.length) settings.writeSetting(DISABLED_CONNECTIONS_SETTING, kept.length === 0 ? null : kept)
+      disabled = kept
       cached = null
       lastArrived = null
       return { ok: true }
+    },
+
+    /** The URLs an administrator turned off: kept in the list, not asked for models, not used for chats. */
+    listDisabledUrls(): string[] {
+      return [...disabled]
+    },
+
+    /** Turns a connection of the list off or on again; false when the URL is not in the list. */
+    setConnectionEnabled(url: string, isEnabled: boolean): boolean {
+      if (!clients.some((client) => client.url === url)) return false
+      const next = isEnabled ? disabled.filter((candidate) => candidate !== url) : [...new Set([...disabled, url])]
+      settings.writeSetting(DISABLED_CONNECTIONS_SETTING, next.length === 0 ? null : next)
+      disabled = next
+      cached = null
+      lastArrived = null
+      return true
     },
 
     /** Lists every connection's models, merged by name; reused for MODEL_LIST_TTL_MS. Never throws for a down server. */
@@ -205,4 +232,12 @@ function readSavedUrls(settings: Pick<SettingsRepo, 'readSetting'>): string[] | 
   const urls = Array.isArray(stored) && stored.every((url) => typeof url === 'string') ? parseOllamaUrls(stored) : null
   if (urls === null || isParseFailure(urls)) throw new Error(`The stored setting ${CONNECTIONS_SETTING} is not a valid list of Ollama URLs.`)
   return urls
+}
+
+/** Reads the turned-off URLs; a stored value that is not a list of strings is a broken invariant. */
+function readDisabledUrls(settings: Pick<SettingsRepo, 'readSetting'>): string[] {
+  const stored = settings.readSetting(DISABLED_CONNECTIONS_SETTING)
+  if (stored === null) return []
+  if (!Array.isArray(stored) || !stored.every((url) => typeof url === 'string')) throw new Error(`The stored setting ${DISABLED_CONNECTIONS_SETTING} is not a list of URLs.`)
+  return stored
 }

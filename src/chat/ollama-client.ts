@@ -23,6 +23,18 @@ export type { ChatChunk, ChatStats, Embeddings, OllamaModel, PullProgress, ToolC
 export { OllamaError, type OllamaFailureReason } from './ollama-error.ts'
 
 /** How long to wait for the first byte of an answer, and then between reads, in milliseconds. */
+/** What POST /api/show tells about a model; null where Ollama did not say. */
+export type ModelDetails = {
+  family: string | null
+  parameterSize: string | null
+  parameterCount: number | null
+  quantizationLevel: string | null
+  format: string | null
+  contextLength: number | null
+  capabilities: string[]
+  modifiedAt: string | null
+}
+
 export type OllamaTimeouts = { firstByteMs: number; idleMs: number }
 /** The part of `fetch` the client uses. */
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>
@@ -168,6 +180,16 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
       await requestJson('DELETE', '/api/delete', { model: name }, name, options.signal)
     },
 
+    /**
+     * Reads a model's details (POST /api/show): family, parameter count, quantisation and context
+     * length; an unknown name fails with `model_not_found`.
+     */
+    async showModel(name: string, options: { signal?: AbortSignal } = {}): Promise<ModelDetails> {
+      const answer = await requestJson('POST', '/api/show', { model: name }, name, options.signal)
+      if (!isRecord(answer)) throw new OllamaError('bad_response', 'Ollama sent model details of an unexpected shape.')
+      return toModelDetails(answer)
+    },
+
     /** Embeds each text (POST /api/embed); an unknown model fails with `model_not_found`. */
     async embed({ model, input, dimensions, signal }: EmbedRequest): Promise<Embeddings> {
       const body = { model, input, ...(dimensions === undefined ? {} : { dimensions }) }
@@ -303,5 +325,24 @@ function parseJsonOrNull(text: string): unknown {
     return JSON.parse(text) as unknown
   } catch {
     return null
+  }
+}
+
+/** Reads the fields of /api/show the admin page shows; `model_info` keys are `<architecture>.context_length`. */
+function toModelDetails(answer: Record<string, unknown>): ModelDetails {
+  const details = isRecord(answer.details) ? answer.details : {}
+  const info = isRecord(answer.model_info) ? answer.model_info : {}
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null)
+  const count = (value: unknown) => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null)
+  const architecture = text(info['general.architecture'])
+  return {
+    family: text(details.family) ?? architecture,
+    parameterSize: text(details.parameter_size),
+    parameterCount: count(info['general.parameter_count']),
+    quantizationLevel: text(details.quantization_level),
+    format: text(details.format),
+    contextLength: architecture === null ? null : count(info[`${architecture}.context_length`]),
+    capabilities: Array.isArray(answer.capabilities) ? answer.capabilities.filter((item): item is string => typeof item === 'string') : [],
+    modifiedAt: text(answer.modified_at),
   }
 }

@@ -107,7 +107,11 @@ export function createApp(deps: Deps) {
     // note: the routes go in three groups, each an app of its own, which keeps TypeScript's type of the
     // whole chain within its depth limit; the plugins above still apply to every route in them.
     .use(new Elysia()
-      .use(appConfigRoutes(deps.config, auth, ldap, { hasNoUsers: () => deps.store.users.countUsers() === 0, findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null }, interfaceDefaultsFor(auth)))
+      .use(appConfigRoutes(deps.config, auth, ldap, {
+        hasNoUsers: () => deps.store.users.countUsers() === 0,
+        findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null,
+        isSetupTokenRequired: () => deps.setupGate.tokenFile !== null && (deps.store.users.countUsers() === 0 || findClaimableAdmin(auth) !== null),
+      }, interfaceDefaultsFor(auth)))
       .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
       .use(singleUserRoutes(auth, deps.config.trustedProxies))
       .use(accountClaimRoutes(auth, deps.config.trustedProxies))

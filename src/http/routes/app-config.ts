@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { MIN_PASSWORD_LENGTH } from '../../auth/passwords.ts'
 import type { RuntimeLdap } from '../../auth/runtime-ldap.ts'
 import type { AuthConfig, Config } from '../../config/load-config.ts'
 import { VERSION } from '../../version.ts'
@@ -8,6 +9,8 @@ export type AccountState = {
   hasNoUsers: () => boolean
   /** The email of the passwordless admin whose first password may be set (auth/account-claim.ts), or null. */
   findClaimableEmail: () => string | null
+  /** True while the first account (or a passwordless admin's first password) needs the setup token (auth/setup-token.ts). */
+  isSetupTokenRequired: () => boolean
 }
 
 /**
@@ -15,6 +18,9 @@ export type AccountState = {
  * `onboarding` (as Open WebUI) says the server has no account yet, so the page offers to create
  * the first one, the administrator, even where sign-up is off. `account_claim` (Enclave's own; Open
  * WebUI clients ignore it) says the only admin has no password yet, so the page offers to set it.
+ * `setup_token_required` (Enclave's own) says that step needs the one-time setup token from the
+ * server's data directory, so the page asks for it up front; `password_rules` says what a new
+ * password must be before one is sent.
  * Sign-up, API keys and LDAP are read from the runtime settings (an admin may change them without a restart).
  * An active signed-in caller also gets `default_models` and `default_prompt_suggestions` (routes/interface-config.ts).
  */
@@ -40,6 +46,8 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
     // note: the sign-in page draws its LDAP form from exactly this shape.
     ...(ldap.current() !== null && config.auth.enablePasswordAuth ? { ldap: { label: ldap.current()!.label } } : {}),
     ...claimOf(accounts.findClaimableEmail()),
+    setup_token_required: accounts.isSetupTokenRequired(),
+    password_rules: { min_length: MIN_PASSWORD_LENGTH, hint: config.auth.passwordPattern === null ? null : config.auth.passwordPattern.hint ?? 'The server has its own password rules.' },
     // note: as Open WebUI, a signed-in (active) caller also gets the admin's interface defaults.
     ...forSignedIn(request),
   }))

@@ -7,7 +7,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import type { Connection, Connections, ListedModel } from '../../chat/connections.ts'
+import { fullModelName, type Connection, type Connections, type ListedModel } from '../../chat/connections.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { ServerFrame } from '../../chat/frames.ts'
 import type { UserId } from '../../db/ids.ts'
@@ -76,14 +76,14 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
     if (found === null) throw new HttpError(404, 'connection_not_found', 'There is no Ollama connection with that index.')
     return found
   }
-  const describeConnections = () => connections.listUrls()
+  const describeConnections = () => ({ ...connections.listUrls(), disabled: connections.listDisabledUrls() })
   /** The merged list as Open WebUI answers it; admins also see which connections failed. */
   async function listModels(isAdmin: boolean) {
     const { models, statuses } = await connections.listModels()
     const createdSeconds = Math.floor(deps.now() / 1000)
     const data = models.map((model) => describeModel(model, createdSeconds))
     if (!isAdmin) return { data }
-    const errors = statuses.flatMap((status) => (status.ok ? [] : [{ connection: status.connection, url: status.url, reason: status.reason, message: status.message }]))
+    const errors = statuses.flatMap((status) => (status.ok || status.reason === 'disabled' ? [] : [{ connection: status.connection, url: status.url, reason: status.reason, message: status.message }]))
     return { data, errors }
   }
 
@@ -115,7 +115,40 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
         return describeConnections()
       }, { auth: 'admin', body: ConnectionsBody })
 
-      .get('/status', async () => ({ connections: await connections.checkHealth() }), { auth: 'admin' })
+      // note: a fresh listing too, so a server that answers its version but not its model list shows as broken, not green.
+      .get('/status', async () => {
+        connections.forgetModels()
+        const [health, listing] = await Promise.all([connections.checkHealth(), connections.listModels()])
+        const off = new Set(connections.listDisabledUrls())
+        return {
+          connections: health.map((entry) => {
+            const listed = listing.statuses[entry.connection]
+            const models = listed === undefined || listed.ok ? { ok: true as const, count: listed?.modelCount ?? 0 } : { ok: false as const, reason: listed.reason, message: listed.message }
+            return { ...entry, enabled: !off.has(entry.url), models }
+          }),
+        }
+      }, { auth: 'admin' })
+
+      .post('/connections/enabled', ({ body }) => {
+        if (!connections.setConnectionEnabled(body.url, body.enabled)) throw new HttpError(404, 'connection_not_found', 'There is no Ollama connection with that URL.')
+        return { ...describeConnections(), disabled: connections.listDisabledUrls() }
+      }, { auth: 'admin', body: t.Object({ url: t.String({ minLength: 1, maxLength: 2048 }), enabled: t.Boolean() }) })
+
+      .get('/models/:name/details', async ({ params, query, request }) => {
+        const targets = query.connection === undefined ? await connections.clientFor(params.name) : [connectionAt(query.connection)]
+        const target = targets[0]
+        if (target === undefined) throw new HttpError(404, 'model_not_found', 'Ollama has no model of that name.')
+        const listed = (await connections.listModels()).models.find((model) => fullModelName(model.name) === fullModelName(params.name))
+        const details = await target.client.showModel(params.name, { signal: request.signal }).catch((error: unknown) => {
+          throw toHttpError(error)
+        })
+        return {
+          name: params.name, connection: target.connection, size: listed?.entry.sizeBytes ?? null,
+          modified_at: details.modifiedAt ?? listed?.entry.modifiedAt ?? null, family: details.family, parameter_size: details.parameterSize,
+          parameter_count: details.parameterCount, quantization_level: details.quantizationLevel, format: details.format,
+          context_length: details.contextLength, capabilities: details.capabilities,
+        }
+      }, { auth: 'admin', params: t.Object({ name: ModelName }), query: t.Object({ connection: t.Optional(t.Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 })) }) })
 
       .post('/pull', async ({ body, request, principal }) => {
         const connection = body.connection ?? 0
