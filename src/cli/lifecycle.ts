@@ -35,7 +35,8 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
 }
 
 /** The commands that write DATA_DIR, and of those the ones that may make it. */
-const writers = new Set<LifecycleCommand>(['keys rotate', 'keys rotate-data', 'restore', 'import open-webui', 'import libre-webui'])
+// note: `users list` too: it opens the store, which a running server holds.
+const writers = new Set<LifecycleCommand>(['keys rotate', 'keys rotate-data', 'restore', 'import open-webui', 'import libre-webui', 'users list', 'users reset-password'])
 const createsDataDir = new Set<LifecycleCommand>(['restore', 'import open-webui', 'import libre-webui'])
 
 async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, { ok: true }>, config: ReturnType<typeof loadConfig>): Promise<number> {
@@ -47,6 +48,8 @@ async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, {
     case 'backup': return (await import('./backup.ts')).backupDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
     case 'restore': return (await import('./backup.ts')).restoreDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
     case 'import open-webui': return (await import('./import-open-webui.ts')).importFromOpenWebUi(config, parsed.positionals[0]!, io)
+    case 'users list': return (await import('./users.ts')).listUsers(config, io)
+    case 'users reset-password': return (await import('./users.ts')).resetPassword(config, parsed.positionals[0]!, (await import('./users.ts')).stdinPasswordSource(), io)
     case 'import libre-webui': return (await import('./import-libre-webui.ts')).importFromLibreWebUi(config, parsed.options['--from'] as string, parsed.options['--encryption-key-file'] as string | undefined, io)
   }
 }

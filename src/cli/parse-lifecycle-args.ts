@@ -1,12 +1,12 @@
 /**
  * Arguments of the key and data lifecycle commands: `keys status|verify|rotate|rotate-data`,
- * `backup`, `restore`, `import open-webui` and `import libre-webui`. Each takes fixed positional arguments, its own
+ * `backup`, `restore`, `import open-webui`, `import libre-webui` and `users list|reset-password`. Each takes fixed positional arguments, its own
  * options, and the setting flags every command reads (--data-dir, ...).
  */
 import type { VariableName } from '../config/variables.ts'
 import { quote, settingFlags, unknownName } from './parse-args.ts'
 
-export type LifecycleCommand = 'keys status' | 'keys verify' | 'keys rotate' | 'keys rotate-data' | 'backup' | 'restore' | 'import open-webui' | 'import libre-webui'
+export type LifecycleCommand = 'keys status' | 'keys verify' | 'keys rotate' | 'keys rotate-data' | 'backup' | 'restore' | 'import open-webui' | 'import libre-webui' | 'users list' | 'users reset-password'
 
 type Spec = { positionals: string[]; options: Record<string, 'value' | 'switch'>; required?: string[] }
 
@@ -19,6 +19,8 @@ const specs: Record<LifecycleCommand, Spec> = {
   restore: { positionals: ['FILE'], options: { '--passphrase-file': 'value', '--force': 'switch' }, required: ['--data-dir'] },
   'import open-webui': { positionals: ['PATH'], options: {} },
   'import libre-webui': { positionals: [], options: { '--from': 'value', '--encryption-key-file': 'value' }, required: ['--from'] },
+  'users list': { positionals: [], options: {} },
+  'users reset-password': { positionals: ['EMAIL'], options: {} },
 }
 
 export type LifecycleArgs =
@@ -27,7 +29,7 @@ export type LifecycleArgs =
 
 /** Tells whether argv starts with one of these commands (so main hands it here). */
 export function isLifecycleCommand(argv: readonly string[]): boolean {
-  return ['keys', 'backup', 'restore', 'import'].includes(argv[0] ?? '')
+  return ['keys', 'backup', 'restore', 'import', 'users'].includes(argv[0] ?? '')
 }
 
 /** Parses a lifecycle command line; `problem` is a sentence for the usage error. */
@@ -35,7 +37,7 @@ export function parseLifecycleArgs(argv: readonly string[]): LifecycleArgs {
   const args = [...argv]
   const first = args.shift()!
   let command: LifecycleCommand
-  if (first === 'keys' || first === 'import') {
+  if (first === 'keys' || first === 'import' || first === 'users') {
     const sub = args.shift()
     const name = `${first} ${sub ?? ''}` as LifecycleCommand
     if (sub === undefined || !(name in specs)) return { ok: false, problem: sub === undefined ? `${first} needs a subcommand` : unknownName(`${first} subcommand`, sub, Object.keys(specs).filter((known) => known.startsWith(`${first} `)).map((known) => known.slice(first.length + 1))) }
@@ -50,7 +52,11 @@ export function parseLifecycleArgs(argv: readonly string[]): LifecycleArgs {
   while (args.length > 0) {
     const arg = args.shift()!
     if (!arg.startsWith('--')) {
-      if (positionals.length >= spec.positionals.length) return { ok: false, problem: `unexpected argument ${quote(arg)}` }
+      if (positionals.length >= spec.positionals.length) {
+        // note: not echoed: after an email, the extra word is most likely a password typed where it does not belong.
+        if (command === 'users reset-password') return { ok: false, problem: 'unexpected argument after EMAIL: the password is read from stdin or the prompt, never from the command line' }
+        return { ok: false, problem: `unexpected argument ${quote(arg)}` }
+      }
       positionals.push(arg)
       continue
     }

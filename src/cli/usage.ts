@@ -9,7 +9,7 @@ Commands:
   version        Print the version (also --version)
   help           Print this help (also --help)
 
-Keys and data (see the README, "Keys and backups"):
+Keys and data (see docs/keys-and-backups.md):
   keys status                      Key source, fingerprints, key check, counts per key version
   keys verify                      Open every encrypted field read-only; exit 1 if any fails
   keys rotate --new-key-file F     Re-wrap every data key under a new master key (server stopped)
@@ -22,6 +22,11 @@ Keys and data (see the README, "Keys and backups"):
   import libre-webui --from DIR [--encryption-key-file F]
                                    Import users, chats and preferences from Libre WebUI's
                                    data.sqlite, opened with its key (or LIBRE_WEBUI_ENCRYPTION_KEY)
+
+Accounts (server stopped; see docs/accounts.md):
+  users list                       Every account: email, role, name, created, last seen
+  users reset-password EMAIL       Set a new password, read from stdin or typed at the prompt
+                                   (never an argument); ends that account's sessions; audited
 
 Options (override the environment and .env):
   --port N         PORT, default 8080
