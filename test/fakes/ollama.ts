@@ -28,6 +28,7 @@ export type FakeBehaviour = {
   chunkCount: number | null // answer chunks before the final one; null: one per word of the question
   fault: FakeFault | null
   replyChunks: readonly string[] | null // the answer's chunks, verbatim; null: echo the question
+  tagsBody?: unknown // when set, GET /api/tags answers this JSON instead of the models (a broken list, say)
 }
 
 /** One request the fake received. */
@@ -81,7 +82,7 @@ export async function startFakeOllama(options: { models?: readonly FakeModel[]; 
     const stream = (lines: object[], onAllWritten = () => {}) => streamLines(lines, current, signal, settle, onAllWritten)
     switch (route) {
       case 'GET /api/version': return Response.json({ version: options.version ?? '0.12.6' })
-      case 'GET /api/tags': return Response.json({ models })
+      case 'GET /api/tags': return Response.json(current.tagsBody === undefined ? { models } : current.tagsBody)
       case 'GET /api/ps': return Response.json({ models: models.filter((model) => loaded.has(model.name)).map(runningModel) })
       case 'GET /v1/models': return Response.json(listV1Models(models))
     }

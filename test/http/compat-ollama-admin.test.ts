@@ -50,7 +50,7 @@ describe('/ollama/config and /ollama/urls', () => {
     const updated = await call('POST', '/ollama/config/update', admin, panelUpdate([first.url, second.url]))
     expect(updated.status).toBe(200)
     expect(updated.json()).toEqual({ ENABLE_OLLAMA_API: true, OLLAMA_BASE_URLS: [first.url, second.url], OLLAMA_API_CONFIGS: {} })
-    expect((await call('GET', '/api/v1/ollama/connections', admin)).json()).toEqual({ urls: [first.url, second.url], source: 'settings' })
+    expect((await call('GET', '/api/v1/ollama/connections', admin)).json()).toEqual({ urls: [first.url, second.url], source: 'settings', disabled: [] })
     expect(started.deps.store.settings.readSetting(CONNECTIONS_SETTING)).toEqual([first.url, second.url])
     expect((await call('GET', '/ollama/urls', admin)).json()).toEqual({ OLLAMA_BASE_URLS: [first.url, second.url] })
     expect((await call('POST', '/ollama/urls/update', admin, { urls: [first.url] })).json()).toEqual({ OLLAMA_BASE_URLS: [first.url] })

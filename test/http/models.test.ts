@@ -94,7 +94,7 @@ describe('who may reach which route', () => {
     expect(pair.first.requests.some((request) => request.path === '/api/pull' || request.path === '/api/delete')).toBe(false)
     expect(pair.first.models()).toContain('qwen2.5:0.5b')
     const res = await app.handle(req('GET', '/api/v1/ollama/connections', undefined, admin))
-    expect(await res.json()).toEqual({ urls: [pair.first.url], source: 'env' })
+    expect(await res.json()).toEqual({ urls: [pair.first.url], source: 'env', disabled: [] })
   })
 
   test('GET /api/models: 401 without a credential, 403 while pending', async () => {
@@ -111,12 +111,12 @@ describe('admin: connections', () => {
 
     const saved = await app.handle(req('POST', '/api/v1/ollama/connections', { urls: [pair.second.url + '/', pair.first.url] }, admin))
     expect(saved.status).toBe(200)
-    expect(await saved.json()).toEqual({ urls: [pair.second.url, pair.first.url], source: 'settings' })
+    expect(await saved.json()).toEqual({ urls: [pair.second.url, pair.first.url], source: 'settings', disabled: [] })
     const { body } = await modelsOf(app, user)
     expect(body.data.map(({ id, ollama }) => [id, ollama.urls])).toEqual([['llama3.2:1b', [0, 1]], ['mistral:7b', [0]], ['qwen2.5:0.5b', [1]]])
 
     const reset = await app.handle(req('POST', '/api/v1/ollama/connections', { urls: null }, admin))
-    expect(await reset.json()).toEqual({ urls: [pair.first.url], source: 'env' })
+    expect(await reset.json()).toEqual({ urls: [pair.first.url], source: 'env', disabled: [] })
   })
 
   test.each<[string, unknown, number]>([
@@ -135,7 +135,7 @@ describe('admin: connections', () => {
     const text = await res.text()
     expect(text).not.toContain('hunter2')
     if (status === 400) expect(JSON.parse(text)).toMatchObject({ code: 'invalid_connection_urls' })
-    expect(await (await app.handle(req('GET', '/api/v1/ollama/connections', undefined, admin))).json()).toEqual({ urls: [pair.first.url], source: 'env' })
+    expect(await (await app.handle(req('GET', '/api/v1/ollama/connections', undefined, admin))).json()).toEqual({ urls: [pair.first.url], source: 'env', disabled: [] })
   })
 
   test('status shows each connection\'s URL, reachability and version', async () => {
@@ -144,9 +144,9 @@ describe('admin: connections', () => {
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({
       connections: [
-        { connection: 0, url: pair.first.url, reachable: true, version: '0.12.6' },
-        { connection: 1, url: pair.downUrl, reachable: false, reason: 'unreachable', message: 'Ollama is not reachable.' },
-        { connection: 2, url: pair.second.url, reachable: true, version: '0.13.0' },
+        { connection: 0, url: pair.first.url, reachable: true, version: '0.12.6', enabled: true, models: { ok: true, count: 2 } },
+        { connection: 1, url: pair.downUrl, reachable: false, reason: 'unreachable', message: 'Ollama is not reachable.', enabled: true, models: { ok: false, reason: 'unreachable', message: 'Ollama is not reachable.' } },
+        { connection: 2, url: pair.second.url, reachable: true, version: '0.13.0', enabled: true, models: { ok: true, count: 2 } },
       ],
     })
   })
