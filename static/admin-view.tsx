@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { AdminPanels } from './admin-panels.tsx'
-import { accountsChanged } from './pending-users.ts'
+import { accountsChanged, loadPendingUsers } from './pending-users.ts'
 import { user } from './session.ts'
 import type { AdminUser, Role } from './types.ts'
 
@@ -13,8 +13,8 @@ function UsersSection() {
   const [page, setPage] = useState(1)
   const [found, setFound] = useState<{ users: AdminUser[]; total: number } | null>(null)
   const [error, setError] = useState<string | null>(null)
-  const load = () => api<{ users: AdminUser[]; total: number }>('GET', `/api/v1/users/?page=${page}&limit=${PAGE_SIZE}`)
-    .then(setFound, (failure) => setError(describeError(failure)))
+  const load = () => Promise.all([api<{ users: AdminUser[]; total: number }>('GET', `/api/v1/users/?page=${page}&limit=${PAGE_SIZE}`), loadPendingUsers()])
+    .then(([users]) => setFound(users), (failure) => setError(describeError(failure)))
   useEffect(() => void load(), [page, accountsChanged.value])
   const act = async (action: () => Promise<unknown>) => {
     setError(null)

@@ -14,7 +14,7 @@ export function NoModelsNotice({ full = false }: { full?: boolean }) {
       <div class="no-models stack" role="region" aria-label="No models yet">
         <p><strong>No models yet.</strong> Pull one from the Ollama library to start chatting; small ones such as <code>llama3.2:1b</code> download in a minute or two.</p>
         <PullForm compact />
-        <p class="muted small">If a connection is down, check it in <a href="/admin" onClick={(event) => { event.preventDefault(); navigate('/admin') }}>Admin</a>.</p>
+        <p class="muted small">If a connection is down, check its state under <a href="/admin" onClick={(event) => { event.preventDefault(); navigate("/admin") }}>Ollama connections</a>.</p>
       </div>
     )
   }

@@ -1,0 +1,250 @@
+/**
+ * The first hour and the admin's day in the browser, against the compiled binary: the first
+ * account on a server bound beyond loopback (setup token asked for up front), an empty Ollama
+ * (the chat page offers the admin a pull; a user is told to ask), pulling with live progress,
+ * cancelling, a failed pull, model details and deletion, connection states (off, broken model
+ * list), pending accounts with a badge, adding an account, sessions in Settings. Screens are
+ * saved in light, dark and at phone width under artifacts/screenshots for a person to look at.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
+import { expectNothingUnsafe, newPassword, openWatchedPage, saveScreenshot, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+
+const TEST_TIMEOUT_MS = 120_000
+const PHONE = { width: 390, height: 800 }
+const admin = { name: 'Ada Admin', email: 'ada@example.com', password: newPassword() }
+const member = { name: 'Bob Member', email: 'bob@example.com', password: newPassword() }
+/** The sidebar's Admin link (its name grows a count while accounts wait; at phone width it is behind the menu). */
+const adminLink = (page: Page) => page.locator('nav a[href="/admin"]')
+
+describe('the first account on a server bound beyond loopback', () => {
+  let stage: Stage
+  beforeAll(async () => {
+    const started = await startStage({ HOST: '0.0.0.0' })
+    // note: the server listens on every interface; the browser reaches it on loopback.
+    stage = { ...started, server: { ...started.server, url: started.server.url.replace('0.0.0.0', '127.0.0.1') } }
+  }, TEST_TIMEOUT_MS)
+  afterAll(async () => {
+    await stage?.stop()
+  })
+
+  test.each([['light', null], ['dark', null], ['light', PHONE]] as const)('says up front that a setup token is needed and where it is (%s, %p)', async (scheme, viewport) => {
+    const watched = await openWatchedPage(stage, { colorScheme: scheme, ...(viewport === null ? {} : { viewport }) })
+    const { page, context } = watched
+    await page.goto(stage.server.url)
+    await page.getByRole('heading', { name: /Create your .* account/ }).waitFor()
+    expect(await page.getByLabel('Setup token').isVisible()).toBe(true)
+    expect(await page.getByText('docker exec <container> cat /data/.setup_token').isVisible()).toBe(true)
+    expect(await page.getByText('At least 8 characters').isVisible()).toBe(true)
+    expect(await page.getByText('Already have an account?').count()).toBe(0)
+    await saveScreenshot(page, `first-run-token-${scheme}${viewport === null ? '' : '-phone'}`)
+    expectNothingUnsafe(watched)
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+
+  test('a wrong token is refused; the token from the data directory makes the admin', async () => {
+    const watched = await openWatchedPage(stage)
+    const { page, context } = watched
+    await page.goto(stage.server.url)
+    await page.getByLabel('Name').fill(admin.name)
+    await page.getByLabel('Email').fill(admin.email)
+    await page.getByLabel('Password').fill(admin.password)
+    await page.getByLabel('Setup token').fill('not-the-token')
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await page.getByRole('alert').waitFor()
+    await page.getByLabel('Setup token').fill(readFileSync(join(stage.dataDir, 'data', '.setup_token'), 'utf8').trim())
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await adminLink(page).waitFor()
+    expectNothingUnsafe(watched)
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+})
+
+describe('an empty Ollama and the admin\'s day', () => {
+  let stage: Stage
+  let empty: FakeOllama
+  beforeAll(async () => {
+    empty = await startFakeOllama({ models: [] })
+    stage = await startStage({ OLLAMA_BASE_URL: empty.url })
+    const { page, context } = await openWatchedPage(stage)
+    await signUpThroughPage(page, stage.server.url, admin)
+    await adminLink(page).waitFor()
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+  afterAll(async () => {
+    await stage?.stop()
+    await empty?.stop()
+  })
+
+  const signedInAdmin = async (scheme: 'light' | 'dark' = 'light', viewport?: { width: number; height: number }) => {
+    const watched = await openWatchedPage(stage, { colorScheme: scheme, ...(viewport === undefined ? {} : { viewport }) })
+    await signInThroughPage(watched.page, stage.server.url, admin)
+    await adminLink(watched.page).waitFor({ state: 'attached' })
+    return watched
+  }
+  const goToAdmin = async (page: Page) => {
+    if (!(await adminLink(page).isVisible())) await page.getByRole('button', { name: 'Open menu' }).click()
+    await adminLink(page).click()
+    await page.getByRole('heading', { name: 'Models' }).waitFor()
+  }
+
+  test('the chat page offers the admin a pull; progress shows, a cancel stops it, a failure says why, a success makes the model usable', async () => {
+    const watched = await signedInAdmin()
+    const { page, context } = watched
+    const offer = page.getByRole('region', { name: 'No models yet' })
+    await offer.waitFor()
+    await saveScreenshot(page, 'no-models-admin-light')
+
+    empty.setBehaviour({ chunkDelayMs: 400 })
+    await offer.getByLabel('Model to pull').fill('slow-model:1b')
+    await offer.getByRole('button', { name: 'Pull' }).click()
+    await page.getByRole('progressbar', { name: 'Progress of slow-model:1b' }).waitFor()
+    await page.getByText(/Downloading \d+%/).waitFor()
+    await saveScreenshot(page, 'pull-progress-light')
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    await page.getByText('The pull of slow-model:1b was cancelled.').waitFor()
+    const cancelled = empty.requests.findLast((request) => request.path === '/api/pull')!
+    expect(await cancelled.settled).toBe('aborted')
+    expect(empty.models()).toEqual([])
+
+    empty.setBehaviour({ chunkDelayMs: 0, fault: { kind: 'error_line', afterChunks: 3, error: 'no space left on device' } })
+    await offer.getByLabel('Model to pull').fill('big-model:70b')
+    await offer.getByRole('button', { name: 'Pull' }).click()
+    await page.getByRole('alert').filter({ hasText: 'Pulling big-model:70b failed' }).waitFor()
+    expect(await page.getByRole('alert').filter({ hasText: 'no space left on device' }).count()).toBe(1)
+    await saveScreenshot(page, 'pull-failed-light')
+
+    empty.setBehaviour({ fault: null })
+    await offer.getByLabel('Model to pull').fill('tiny-model:1b')
+    await offer.getByRole('button', { name: 'Pull' }).click()
+    await page.getByRole('textbox', { name: 'Message' }).waitFor()
+    await page.locator('form.composer[data-ready]').waitFor()
+    expect(await page.getByLabel('Model').inputValue()).toBe('tiny-model:1b')
+    expectNothingUnsafe(watched)
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+
+  test('a user on a server without models is told to ask the administrator', async () => {
+    const watched = await openWatchedPage(stage)
+    const { page, context } = watched
+    const lonely = await startFakeOllama({ models: [] })
+    try {
+      const adminPage = await signedInAdmin()
+      await goToAdmin(adminPage.page)
+      const form = adminPage.page.getByRole('form', { name: 'Add an account' })
+      await form.getByLabel('Name', { exact: true }).fill(member.name)
+      await form.getByLabel('Email').fill(member.email)
+      await form.getByLabel('First password').fill(member.password)
+      await form.getByRole('button', { name: 'Add account' }).click()
+      await adminPage.page.getByText(`Added ${member.email}`).waitFor()
+      await adminPage.page.locator(`tr[data-user="${member.email}"]`).waitFor()
+      // note: the user's view of "no models" is the same whatever the reason; here, every connection turned off.
+      await adminPage.page.getByRole('button', { name: `Turn off ${empty.url}` }).click()
+      await adminPage.page.getByText('turned off').waitFor()
+      await saveScreenshot(adminPage.page, 'admin-connection-off-light')
+
+      await signInThroughPage(page, stage.server.url, member)
+      await page.getByText('No models are available yet. Ask your administrator to add one.').waitFor()
+      expect(await page.getByRole('region', { name: 'No models yet' }).count()).toBe(0)
+      await saveScreenshot(page, 'no-models-user-light')
+
+      await adminPage.page.getByRole('button', { name: `Turn on ${empty.url}` }).click()
+      await adminPage.page.getByText(/reachable, Ollama 0\.12\.6, 1 model/).waitFor()
+      await adminPage.context.close()
+    } finally {
+      await lonely.stop()
+    }
+    expectNothingUnsafe(watched)
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+
+  test.each([['light', undefined], ['dark', undefined], ['dark', PHONE]] as const)('admin screens (%s, %p): details, a broken model list, connections, delete', async (scheme, viewport) => {
+    const watched = await signedInAdmin(scheme, viewport)
+    const { page, context } = watched
+    await goToAdmin(page)
+    const row = page.locator('tr[data-model="tiny-model:1b"]')
+    await row.getByRole('button', { name: 'Details of tiny-model:1b' }).click()
+    const details = page.locator('dl[aria-label="Details of tiny-model:1b"]')
+    await details.getByText('131,072 tokens').waitFor()
+    expect(await details.innerText()).toContain('Q4_K_M')
+    expect(await details.innerText()).toContain('llama')
+
+    empty.setBehaviour({ tagsBody: { models: 'broken' } })
+    await page.getByRole('button', { name: 'Test again' }).click()
+    await page.getByText(/but its model list is broken/).waitFor()
+    empty.setBehaviour({ tagsBody: undefined })
+    await page.locator('#models-heading').scrollIntoViewIfNeeded()
+    await saveScreenshot(page, `admin-models-${scheme}${viewport === undefined ? '' : '-phone'}`)
+    await page.locator('#connections-heading').scrollIntoViewIfNeeded()
+    await saveScreenshot(page, `admin-connections-${scheme}${viewport === undefined ? '' : '-phone'}`)
+    await page.locator('#pending-heading').scrollIntoViewIfNeeded()
+    await saveScreenshot(page, `admin-accounts-${scheme}${viewport === undefined ? '' : '-phone'}`)
+
+    const tested = page.getByRole('form', { name: 'Add a connection' })
+    await tested.getByLabel('Add a connection (URL)').fill('http://127.0.0.1:1')
+    await tested.getByRole('button', { name: 'Test' }).click()
+    await tested.getByRole('alert').waitFor()
+    await page.getByRole('button', { name: 'Test again' }).click()
+    await page.getByText(/reachable, Ollama 0\.12\.6, 1 model/).waitFor()
+    expectNothingUnsafe(watched)
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+
+  test('a pending account shows as a badge on every page and is approved from the admin page', async () => {
+    const newcomer = { name: 'Cleo New', email: 'cleo@example.com', password: newPassword() }
+    const pending = await openWatchedPage(stage)
+    await signUpThroughPage(pending.page, stage.server.url, newcomer)
+    await pending.page.getByRole('heading', { name: 'Waiting for approval' }).waitFor()
+
+    const watched = await signedInAdmin()
+    const { page, context } = watched
+    const badge = page.getByRole('status', { name: '1 account waiting for approval' })
+    await badge.waitFor()
+    await page.getByRole('link', { name: 'Settings' }).click()
+    await page.getByRole('heading', { name: 'Settings' }).waitFor()
+    expect(await badge.isVisible()).toBe(true)
+    await goToAdmin(page)
+    await page.locator(`[data-pending="${newcomer.email}"]`).getByRole('button', { name: `Approve ${newcomer.name}` }).click()
+    await badge.waitFor({ state: 'detached' })
+    await page.waitForFunction((email) => document.querySelector<HTMLSelectElement>(`tr[data-user="${email}"] select`)?.value === 'user', newcomer.email)
+    expectNothingUnsafe(watched)
+    await context.close()
+    await pending.context.close()
+  }, TEST_TIMEOUT_MS)
+
+  test('the admin deletes a model after confirming', async () => {
+    const watched = await signedInAdmin()
+    const { page, context } = watched
+    await goToAdmin(page)
+    await page.getByRole('button', { name: 'Delete tiny-model:1b' }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
+    await page.getByText('No models yet: pull one above.').waitFor()
+    expect(empty.models()).toEqual([])
+    expectNothingUnsafe(watched)
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+
+  test.each([['light', undefined], ['dark', undefined], ['light', PHONE]] as const)('settings (%s, %p): API keys off says how to turn them on; another session is listed and signed out', async (scheme, viewport) => {
+    const other = await signedInAdmin()
+    const watched = await signedInAdmin(scheme, viewport)
+    const { page, context } = watched
+    if (!(await page.getByRole('link', { name: 'Settings' }).isVisible())) await page.getByRole('button', { name: 'Open menu' }).click()
+    await page.getByRole('link', { name: 'Settings' }).click()
+    await page.getByText('ENABLE_API_KEYS=true').waitFor()
+    await page.getByRole('heading', { name: 'Where you are signed in' }).scrollIntoViewIfNeeded()
+    expect(await page.getByText('this one').count()).toBe(1)
+    expect(await page.getByText('Chrome on Linux').count()).toBeGreaterThan(1)
+    await saveScreenshot(page, `settings-sessions-${scheme}${viewport === undefined ? '' : '-phone'}`)
+    const rowsBefore = await page.locator('tr[data-session]').count()
+    await page.locator('tr[data-session]').filter({ hasNotText: 'this one' }).first().getByRole('button', { name: /^Sign out / }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Sign out' }).click()
+    await expect(page.locator('tr[data-session]').count()).resolves.toBeLessThanOrEqual(rowsBefore)
+    await page.waitForFunction((before) => document.querySelectorAll('tr[data-session]').length === before - 1, rowsBefore)
+    expectNothingUnsafe(watched)
+    await context.close()
+    await other.context.close()
+  }, TEST_TIMEOUT_MS)
+})
