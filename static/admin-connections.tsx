@@ -72,7 +72,7 @@ export function AdminConnections() {
                 <span class="dot" aria-hidden="true" />
                 <code>{state.url}</code>
                 <span class={shown.ok ? '' : 'alert inline'}>{shown.text}</span>
-                <span class="row end grow">
+                <span class="row end connection-actions">
                   <button type="button" class="secondary small" disabled={busy} aria-label={`${state.enabled ? 'Turn off' : 'Turn on'} ${state.url}`}
                     onClick={() => act(() => api('POST', '/api/v1/ollama/connections/enabled', { url: state.url, enabled: !state.enabled }))}>{state.enabled ? 'Turn off' : 'Turn on'}</button>
                   <button type="button" class="danger small" disabled={busy || states.length === 1} aria-label={`Remove ${state.url}`} onClick={async () => {

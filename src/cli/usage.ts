@@ -33,7 +33,7 @@ Options (override the environment and .env):
   --host ADDR      HOST, default 127.0.0.1
   --data-dir DIR   DATA_DIR, default ./data
 
-Every setting can also be given as an environment variable or in ./.env; see the README.
+Every setting can also be given as an environment variable or in ./.env; see docs/configuration.md.
 `
 
 /** A usage error as printed: the usage first, then the one line that says what was wrong, last, where the eye lands. */

@@ -43,5 +43,5 @@ export function describeUnknownVariables({ misspelt, unsupported }: UnknownVaria
   if (unsupported.length === 0) return { warnings, notice: null }
   const listed = unsupported.slice(0, MAX_LISTED).join(', ')
   const more = unsupported.length > MAX_LISTED ? ` and ${unsupported.length - MAX_LISTED} more` : ''
-  return { warnings, notice: `Not read by Enclave (Open WebUI settings it does not implement, or typos): ${listed}${more}. See the README for the settings Enclave reads.` }
+  return { warnings, notice: `Not read by Enclave (Open WebUI settings it does not implement, or typos): ${listed}${more}. See docs/configuration.md for the settings Enclave reads.` }
 }

@@ -1,7 +1,7 @@
 import type { Parser } from './parsers.ts'
 
 /**
- * One setting: how to parse it, its default, and its documentation (the README's configuration
+ * One setting: how to parse it, its default, and its documentation (docs/configuration.md's
  * table is generated from these). `flag` names the serve flag that overrides it; `secret` values
  * print as ***; `emptyTurnsOff` passes an empty value to the parser (meaning "off") instead of
  * treating it as unset.
@@ -19,7 +19,7 @@ export type Variable<T> = {
    * product's spelling of the value into ours (e.g. its comma-separated list into ours).
    */
   otherName?: { name: string; product: string; rewrite?: (raw: string) => string }
-  /** How to print the value (in `enclave config` and the README) when String() would not do. */
+  /** How to print the value (in `enclave config` and docs/configuration.md) when String() would not do. */
   show?: (value: T) => string
 }
 
