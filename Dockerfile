@@ -1,6 +1,9 @@
 # Enclave: build the single binary with Bun, ship only the binary on a small base.
 #   docker build --build-arg ENCLAVE_COMMIT=$(git rev-parse --short=12 HEAD) -t enclave .
-#   docker run -p 127.0.0.1:8080:8080 -v enclave-data:/data enclave
+#   docker run -p 127.0.0.1:8080:8080 -v enclave-data:/data --add-host=host.docker.internal:host-gateway enclave
+# Ollama: 127.0.0.1 inside a container is the container itself, so the image looks for the host's
+# Ollama at host.docker.internal (Docker Desktop names it; on Linux, --add-host above does), which
+# must then listen beyond its loopback (OLLAMA_HOST=0.0.0.0). docker-compose.yml sets the service name.
 # No secret is baked in: the master key and session secret are generated into the volume on the
 # first start, or given at run time (ENCRYPTION_KEY_FILE=/run/secrets/..., see docker-compose.yml).
 # test/binary/dockerfile.test.ts checks these invariants and runs the final command line.
@@ -24,7 +27,7 @@ RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home 
 COPY --from=build /src/dist/enclave /usr/local/bin/enclave
 USER enclave
 WORKDIR /data
-ENV HOST=0.0.0.0 PORT=8080 DATA_DIR=/data
+ENV HOST=0.0.0.0 PORT=8080 DATA_DIR=/data OLLAMA_BASE_URL=http://host.docker.internal:11434
 VOLUME /data
 EXPOSE 8080
 STOPSIGNAL SIGTERM

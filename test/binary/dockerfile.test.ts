@@ -49,6 +49,12 @@ describe('Dockerfile', () => {
     expect(useradd).toContain(`chown ${user}:${user} ${env.DATA_DIR} && chmod 0700 ${env.DATA_DIR}`)
   })
 
+  test('looks for Ollama on the host, not in the container itself (127.0.0.1 there is the container)', () => {
+    expect(env.OLLAMA_BASE_URL).toBe('http://host.docker.internal:11434')
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    expect(readme).toContain('--add-host=host.docker.internal:host-gateway')
+  })
+
   test('HEALTHCHECK runs `enclave healthcheck` in exec form', () => {
     const [healthcheck] = argsOf(final, 'HEALTHCHECK')
     expect(execForm(/CMD (.*)$/.exec(healthcheck!)![1]!)).toEqual(['enclave', 'healthcheck'])
@@ -78,6 +84,15 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes)).toContain('enclave-data')
     expect(enclave?.ports).toEqual([`127.0.0.1:${env.PORT}:${env.PORT}`])
     expect(JSON.stringify(enclave?.environment)).not.toMatch(/KEY|SECRET|PASSWORD/i)
+  })
+
+  test('Ollama\'s image is pinned to a version; the GPU and key-secret sections are there, commented out', () => {
+    expect(compose.services.ollama?.image).toMatch(/^ollama\/ollama:\d+\.\d+\.\d+$/)
+    const text = readFileSync(join(root, 'docker-compose.yml'), 'utf8')
+    expect(text).toContain('#           capabilities: [gpu]')
+    expect(text).toContain('# ENCRYPTION_KEY_FILE: /run/secrets/enclave_key')
+    expect(text).toContain('#     file: ./enclave_key.txt')
+    expect(text).toContain('ollama pull')
   })
 })
 
