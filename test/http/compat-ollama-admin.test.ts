@@ -57,11 +57,20 @@ describe('/ollama/config and /ollama/urls', () => {
     expect((await call('POST', '/ollama/config/update', admin, panelUpdate([first.url, second.url]))).status).toBe(200)
   })
 
+  test('a connection the panel turns off (enable: false, by index or by URL) stays in the list, unasked, until it is turned on', async () => {
+    const off = await call('POST', '/ollama/config/update', admin, { ...panelUpdate([first.url, second.url]), OLLAMA_API_CONFIGS: { 0: { enable: true }, 1: { enable: false } } })
+    expect(off.json()).toEqual({ ENABLE_OLLAMA_API: true, OLLAMA_BASE_URLS: [first.url, second.url], OLLAMA_API_CONFIGS: { 1: { enable: false } } })
+    expect((await call('GET', '/api/v1/ollama/connections', admin)).json()).toMatchObject({ disabled: [second.url] })
+    const byUrl = await call('POST', '/ollama/config/update', admin, { OLLAMA_BASE_URLS: [first.url, second.url], OLLAMA_API_CONFIGS: { [first.url + '/']: { enable: false } } })
+    expect(byUrl.json()).toMatchObject({ OLLAMA_API_CONFIGS: { 0: { enable: false } } })
+    const on = await call('POST', '/ollama/config/update', admin, panelUpdate([first.url, second.url]))
+    expect(on.json()).toMatchObject({ OLLAMA_API_CONFIGS: {} })
+  })
+
   test.each<[string, object, number]>([
     ['Ollama switched off', { ...panelUpdate([first?.url ?? 'http://127.0.0.1:1']), ENABLE_OLLAMA_API: false }, 400],
     ['a per-connection key', { OLLAMA_BASE_URLS: ['http://127.0.0.1:11434'], OLLAMA_API_CONFIGS: { 0: { key: 'sk-something' } } }, 400],
     ['a model prefix', { OLLAMA_BASE_URLS: ['http://127.0.0.1:11434'], OLLAMA_API_CONFIGS: { 0: { prefix_id: 'local' } } }, 400],
-    ['a disabled connection', { OLLAMA_BASE_URLS: ['http://127.0.0.1:11434'], OLLAMA_API_CONFIGS: { 0: { enable: false } } }, 400],
     ['a file URL', { OLLAMA_BASE_URLS: ['file:///etc/passwd'], OLLAMA_API_CONFIGS: {} }, 400],
     ['a URL with credentials', { OLLAMA_BASE_URLS: ['http://user:secret@127.0.0.1:11434'], OLLAMA_API_CONFIGS: {} }, 400],
     ['no URL list', { OLLAMA_API_CONFIGS: {} }, 422],

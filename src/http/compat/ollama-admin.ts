@@ -5,8 +5,10 @@
  * connection (/ollama/api/delete/{idx}), and GET /ollama/, which says Ollama is running.
  *
  * The list is the connection list Enclave already keeps (chat/connections.ts, sealed in the
- * settings). Enclave has no per-connection settings (keys, prefixes, model filters) and Ollama
- * can't be switched off, so an update asking for any of them is refused rather than half-applied.
+ * settings). Of the per-connection settings only `enable` is kept (a connection turned off stays in
+ * the list, unasked; keyed by index as Open WebUI's panel sends it, or by URL as older ones did).
+ * Enclave has no per-connection keys, prefixes or model filters and Ollama can't be switched off, so
+ * an update asking for any of them is refused rather than half-applied.
  *
  * Threat: the URLs make the server send requests; only administrators read or change them.
  */
@@ -43,7 +45,6 @@ type ApiConfigs = Record<string, (typeof ApiConfig)['static']>
 /** Tells why a per-connection setting can't be honoured, or null when every one is a default. */
 function unsupportedSetting(configs: ApiConfigs): string | null {
   for (const config of Object.values(configs)) {
-    if (config.enable === false) return 'Connections cannot be disabled; remove the URL instead.'
     if ((config.key ?? '') !== '') return 'Per-connection API keys are not supported; put credentials in the URL instead.'
     if ((config.prefix_id ?? '') !== '' || (config.tags?.length ?? 0) > 0 || (config.model_ids?.length ?? 0) > 0) {
       return 'Model prefixes, tags and filters per connection are not supported.'
@@ -56,7 +57,18 @@ const notFound = () => new HttpError(404, 'connection_not_found', 'There is no O
 
 /** Open WebUI's /ollama settings routes for administrators, and the unauthenticated GET /ollama/. */
 export const ollamaAdminRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections) => {
-  const describeConfig = () => ({ ENABLE_OLLAMA_API: true, OLLAMA_BASE_URLS: connections.listUrls().urls, OLLAMA_API_CONFIGS: {} })
+  const describeConfig = () => {
+    const { urls } = connections.listUrls()
+    const off = new Set(connections.listDisabledUrls())
+    return { ENABLE_OLLAMA_API: true, OLLAMA_BASE_URLS: urls, OLLAMA_API_CONFIGS: Object.fromEntries(urls.flatMap((url, index) => (off.has(url) ? [[String(index), { enable: false }]] : []))) }
+  }
+  /** Applies `enable` from the configs to the saved list: a key is an index in `sent`, or a URL. */
+  const applyEnabled = (configs: ApiConfigs, sent: readonly string[]) => {
+    const { urls } = connections.listUrls()
+    const trimmed = (url: string) => url.replace(/\/+$/, '')
+    const offByIndex = new Set(Object.entries(configs).filter(([, config]) => config.enable === false).map(([key]) => (/^\d+$/.test(key) ? sent[Number(key)] : key)).filter((url): url is string => url !== undefined).map(trimmed))
+    urls.forEach((url) => connections.setConnectionEnabled(url, !offByIndex.has(trimmed(url))))
+  }
   const replaceUrls = (urls: string[]) => {
     const result = connections.replaceUrls(urls)
     if (!result.ok) throw new HttpError(400, 'invalid_connection_urls', `Expected ${result.expected}.`)
@@ -82,6 +94,7 @@ export const ollamaAdminRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
       const problem = unsupportedSetting(body.OLLAMA_API_CONFIGS ?? {})
       if (problem !== null) throw new HttpError(400, 'unsupported_connection_setting', problem)
       replaceUrls(body.OLLAMA_BASE_URLS)
+      applyEnabled(body.OLLAMA_API_CONFIGS ?? {}, body.OLLAMA_BASE_URLS)
       return describeConfig()
     }, { auth: 'admin', body: ConfigBody })
     .get('/urls', () => ({ OLLAMA_BASE_URLS: connections.listUrls().urls }), { auth: 'admin' })
