@@ -21,7 +21,7 @@ type ModelDetails = {
 /** The pull form and the progress of the pull under way (or how the last one ended). */
 export function PullForm({ compact = false }: { compact?: boolean }) {
   const pull = currentPull.value
-  const isRunning = pull?.phase === 'running'
+  const isRunning = pull?.phase === 'running' && pull.cancel !== null
   return (
     <div class="pull stack">
       <form class="row" aria-label="Pull a model" onSubmit={(event) => {
@@ -38,7 +38,7 @@ export function PullForm({ compact = false }: { compact?: boolean }) {
       {pull !== null && pull.phase === 'running' && (
         <div class="pull-progress" role="status" aria-live="polite">
           <div class="row"><span class="grow">Pulling <code>{pull.name}</code>: {pull.status}{pull.percent === null ? '' : ` ${pull.percent}%`}</span>
-            <button type="button" class="secondary small" onClick={pull.cancel}>Cancel</button></div>
+            {pull.cancel !== null && <button type="button" class="secondary small" onClick={pull.cancel}>Cancel</button>}</div>
           <progress max={100} value={pull.percent ?? undefined} aria-label={`Progress of ${pull.name}`} />
         </div>
       )}

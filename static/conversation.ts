@@ -8,6 +8,7 @@
  * edit sends the new question beside the old one, and switching versions selects another leaf;
  * the chat keeps its id and URL. Every tab of the user follows the chat's selected leaf.
  */
+import { followPullFrame } from './model-pull.ts'
 import { batch, signal, type Signal } from '@preact/signals'
 import { api, describeError } from './api.ts'
 import { bumpChat, retitleChat } from './chat-list.ts'
@@ -189,6 +190,7 @@ function handleFrame(frame: ServerFrame): void {
       })
       return
     }
+    case 'model:pull': return followPullFrame(frame)
     case 'error': {
       if (frame.code === 'stream_not_found') {
         lives.value = lives.value.filter((live) => !live.awaitingResume)

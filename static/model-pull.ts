@@ -1,25 +1,40 @@
 /**
  * Pulling a model as an administrator: POST /api/v1/ollama/pull answers Ollama's progress as NDJSON
  * lines (`{status, total?, completed?}`, a last `{error}` when Ollama fails midway). Aborting the
- * signal ends the request, and the server then ends its pull from Ollama.
+ * signal ends the request, and the server then ends its pull from Ollama. The admin's other tabs
+ * follow the same pull through the socket's `model:pull` frames (they cannot cancel it).
  */
 import { signal } from '@preact/signals'
 import { ApiError, api } from './api.ts'
 import { loadModels } from './models.ts'
+import type { ServerFrame } from './types.ts'
 
 /** One pull as the page shows it; `percent` is null until Ollama reports a size. */
 export type PullState =
-  | { name: string; phase: 'running'; status: string; percent: number | null; cancel: () => void }
+  | { name: string; phase: 'running'; status: string; percent: number | null; cancel: (() => void) | null }
   | { name: string; phase: 'done' }
   | { name: string; phase: 'cancelled' }
   | { name: string; phase: 'failed'; message: string }
 
 /** The page's pull (one at a time), shared by the admin page and the empty chat page. */
 export const currentPull = signal<PullState | null>(null)
+/** Names this tab pulled itself: its HTTP answer tells their progress, so their socket frames are not needed. */
+const pulledHere = new Set<string>()
+
+/** Shows a pull another tab of this admin runs, from its `model:pull` frame. */
+export function followPullFrame(frame: Extract<ServerFrame, { type: 'model:pull' }>): void {
+  if (pulledHere.has(frame.name) || currentPull.value?.phase === 'running' && currentPull.value.cancel !== null) return
+  if (frame.status === 'error') currentPull.value = { name: frame.name, phase: 'failed', message: frame.error ?? 'Ollama reported an error.' }
+  else if (frame.status === 'success') {
+    currentPull.value = { name: frame.name, phase: 'done' }
+    void loadModels()
+  } else currentPull.value = { name: frame.name, phase: 'running', status: describeStatus(frame.status), percent: percentOf(frame), cancel: null }
+}
 
 /** Pulls `name` onto the connection at index `connection`; the models list is reloaded when it is done. */
 export async function pullModel(name: string, connection = 0): Promise<void> {
-  if (currentPull.value?.phase === 'running') return
+  if (currentPull.value?.phase === 'running' && currentPull.value.cancel !== null) return
+  pulledHere.add(name)
   const controller = new AbortController()
   const running = (status: string, percent: number | null) => {
     currentPull.value = { name, phase: 'running', status, percent, cancel: () => controller.abort() }

@@ -76,3 +76,4 @@ export type ServerFrame =
   | { type: 'chat:changed'; chatId: string }
   | { type: 'chat:error'; chatId: string; messageId: string; code: string; message: string }
   | { type: 'chat:title'; chatId: string; title: string }
+  | { type: 'model:pull'; name: string; connection: number; status: string; total?: number; completed?: number; error?: string }

@@ -98,12 +98,18 @@ describe('an empty Ollama and the admin\'s day', () => {
     await offer.waitFor()
     await saveScreenshot(page, 'no-models-admin-light')
 
+    // note: a second tab of the same admin follows the pull through the socket's model:pull frames.
+    const otherTab = await context.newPage()
+    await otherTab.goto(stage.server.url + '/admin')
+    await otherTab.getByRole('heading', { name: 'Models' }).waitFor()
     empty.setBehaviour({ chunkDelayMs: 400 })
     await offer.getByLabel('Model to pull').fill('slow-model:1b')
     await offer.getByRole('button', { name: 'Pull' }).click()
     await page.getByRole('progressbar', { name: 'Progress of slow-model:1b' }).waitFor()
     await page.getByText(/Downloading \d+%/).waitFor()
     await saveScreenshot(page, 'pull-progress-light')
+    await otherTab.getByRole('progressbar', { name: 'Progress of slow-model:1b' }).waitFor()
+    expect(await otherTab.getByRole('button', { name: 'Cancel' }).count()).toBe(0)
     await page.getByRole('button', { name: 'Cancel' }).click()
     await page.getByText('The pull of slow-model:1b was cancelled.').waitFor()
     const cancelled = empty.requests.findLast((request) => request.path === '/api/pull')!
