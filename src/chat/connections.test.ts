@@ -148,3 +148,21 @@ test('a stored value that is not a list of URLs stops startup instead of being i
   store.settings.writeSetting(CONNECTIONS_SETTING, ['http://ok:1', 42])
   expect(() => createConnections({ urls: [pair.first.url], timeouts, settings: store.settings, now: Date.now })).toThrow(/not a valid list/)
 })
+
+test('a connection turned off keeps its index, is not asked, serves no chat, and stays off after a restart', async () => {
+  const { connections, store, clock } = connectionsFor([pair.first.url, pair.second.url])
+  expect(connections.setConnectionEnabled(pair.first.url, false)).toBe(true)
+  expect(connections.setConnectionEnabled('http://not-in-the-list:11434', false)).toBe(false)
+  const asked = tagsRequests(pair.first)
+  const { models, statuses } = await connections.listModels()
+  expect(tagsRequests(pair.first)).toBe(asked)
+  expect(statuses[0]).toEqual({ connection: 0, url: pair.first.url, ok: false, reason: 'disabled', message: 'Turned off by an administrator.' })
+  expect(models.every((model) => !model.connections.includes(0))).toBe(true)
+  expect(await connections.clientFor('qwen2.5:0.5b')).toEqual([])
+  expect(connections.connectionAt(0)?.connection).toBe(0)
+
+  const restarted = createConnections({ urls: [pair.first.url, pair.second.url], timeouts, settings: store.settings, now: () => clock.at })
+  expect(restarted.listDisabledUrls()).toEqual([pair.first.url])
+  expect(restarted.setConnectionEnabled(pair.first.url, true)).toBe(true)
+  expect(createConnections({ urls: [pair.first.url], timeouts, settings: store.settings, now: () => clock.at }).listDisabledUrls()).toEqual([])
+})

@@ -2,6 +2,8 @@
  * The Ollama servers Enclave uses: the list an administrator saved (sealed in the settings under
  * `ollama.connections`), else the one from the environment. Models are listed from all of them at
  * once and merged; a model several servers have is served by the first of them that answers.
+ * An administrator may turn a connection off (`ollama.connections.disabled`): it stays in the list,
+ * keeps its index, and is neither asked for models nor used for chats until turned on again.
  *
  * Threat: a URL here makes the server send requests, so only admin routes may change the list,
  * and only to URLs that passed `parseOllamaUrls` (no credentials, so none reach a log or an error).
