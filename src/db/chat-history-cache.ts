@@ -14,8 +14,8 @@
  *   deleted, by the user or by retention), each of which drops the owner's entries at once;
  * - it was used within `idleMs`;
  * - no other connection wrote to the database since (chats.ts checks SQLite's data_version).
- * Bounds: at most `maxBytesPerUser` per owner and `maxBytes` in all (an estimate: two bytes a
- * character plus a fixed cost per message), least recently used dropped first; a chat larger than
+ * Bounds: at most `maxBytesPerUser` per owner and `maxBytes` in all (an estimate: four bytes a
+ * character, the message and its JSON text, plus a fixed cost per message), least recently used dropped first; a chat larger than
  * an owner's bound is never held. Entries are per owner: a lookup names the owner, chat id and seq.
  */
 import type { AccountChanges } from './account-changes.ts'
@@ -40,14 +40,15 @@ export type CachedChatKey = { seq: number; chatId: ChatId; owner: UserId }
 
 const MESSAGE_OVERHEAD_BYTES = 320
 
-/** An estimate of the memory a message holds: its strings at two bytes a character, plus a fixed cost. */
+/** An estimate of the memory a held message takes, with its JSON text, plus a fixed cost. */
 function bytesOf(message: Message): number {
   let chars = message.content.length + message.uid.length + (message.model?.length ?? 0)
   if (message.images !== null) for (const image of message.images) chars += typeof image === 'string' ? image.length : 64
   for (const field of [message.artifacts, message.stats, message.error, message.usage, message.sources, message.files, message.extra]) {
     if (field !== null) chars += JSON.stringify(field).length
   }
-  return MESSAGE_OVERHEAD_BYTES + 2 * chars
+  // note: twice two bytes a character: the message, and its JSON text kept while it is held (open-webui-chat.ts).
+  return MESSAGE_OVERHEAD_BYTES + 4 * chars
 }
 
 /**

@@ -238,7 +238,7 @@ export function describeMessage(message: Message, uidOf: ReadonlyMap<number, str
 
 /** A stored chat's `chat` object as Open WebUI holds it: settings, the whole tree, and the path to the selected leaf. */
 export function describeChatObject(tree: ChatTree) {
-  return chatObjectOf(tree, (described) => described)
+  return chatObjectOf(tree, (described) => described())
 }
 
 /**
@@ -250,7 +250,7 @@ export function describeChatObject(tree: ChatTree) {
  */
 export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): string {
   const texts: string[] = []
-  const chat = chatObjectOf(tree, (described) => `${ENTRY_MARK}${texts.push(JSON.stringify(described)) - 1}`)
+  const chat = chatObjectOf(tree, (described, message, childrenIds) => `${ENTRY_MARK}${texts.push(messageJson(described, message, childrenIds)) - 1}`)
   const skeleton = JSON.stringify(wrap(chat as unknown as ReturnType<typeof describeChatObject>))
   const quotedMark = `"${ENTRY_MARK}`
   let json = ''
@@ -265,8 +265,25 @@ export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof 
 
 const ENTRY_MARK = `enclave-message-${crypto.randomUUID()}-`
 
+/**
+ * A held message's JSON from its last open, while its place (parent and children) is the same: a
+ * frozen message is one the chat history cache holds (chat-history-cache.ts), which never changes,
+ * so its text is kept as long as it is held (a write makes a new object).
+ */
+const writtenJson = new WeakMap<Message, { childrenKey: string; text: string }>()
+
+function messageJson(described: () => Record<string, unknown>, message: Message, childrenIds: string[]): string {
+  if (!Object.isFrozen(message)) return JSON.stringify(described())
+  const childrenKey = childrenIds.join('\n')
+  const known = writtenJson.get(message)
+  if (known !== undefined && known.childrenKey === childrenKey) return known.text
+  const text = JSON.stringify(described())
+  writtenJson.set(message, { childrenKey, text })
+  return text
+}
+
 /** The chat object, each message given as `entry` makes it from its description. */
-function chatObjectOf<T>(tree: ChatTree, entry: (described: Record<string, unknown>) => T) {
+function chatObjectOf<T>(tree: ChatTree, entry: (described: () => Record<string, unknown>, message: Message, childrenIds: string[]) => T) {
   const { chat, settings, messages } = tree
   const uidOf = new Map<number, string>()
   const children = new Map<number, string[]>()
@@ -280,7 +297,8 @@ function chatObjectOf<T>(tree: ChatTree, entry: (described: Record<string, unkno
   const history: Record<string, T> = {}
   const described = new Map<number, T>()
   for (const message of messages) {
-    const value = entry(describeMessage(message, uidOf, children.get(message.id) ?? []))
+    const childrenIds = children.get(message.id) ?? []
+    const value = entry(() => describeMessage(message, uidOf, childrenIds), message, childrenIds)
     history[message.uid] = value
     described.set(message.id, value)
   }
