@@ -122,7 +122,7 @@ describe('chat history cache', () => {
 
   test('each owner is bounded: least recently used chats go first, and a chat larger than the bound is never held', () => {
     const message = (chars: number) => [{ role: 'user' as const, content: 'x'.repeat(chars) }]
-    const { cached, ada, eve } = setup({ maxBytes: 1_000_000, maxBytesPerUser: 25_000, idleMs: 60_000 })
+    const { cached, ada, eve } = setup({ maxBytes: 1_000_000, maxBytesPerUser: 45_000, idleMs: 60_000 })
     const [a, b, c] = ['a', 'b', 'c'].map((title) => cached.createChat(ada, title, message(5_000)))
     const big = cached.createChat(ada, 'big', message(20_000))
     const theirs = cached.createChat(eve, 'eve', message(5_000))
