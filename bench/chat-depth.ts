@@ -5,8 +5,9 @@
  * - a socket turn (`chat:send` to `chat:done`), with the Ollama stand-in in a process of its own so
  *   its work is not counted; each turn goes under the same answer, so every turn's path is as long;
  *   target: the CPU at 2,000 messages at most 1.5x the CPU at 10;
- * - a REST save (`POST /api/v1/chats/{id}` with the whole conversation, one message changed, as
- *   Open WebUI's page sends it), in-process; target: at most 5 ms at 2,000 messages.
+ * - a REST save (`POST /api/v1/chats/{id}` with the whole conversation, history and path, one
+ *   message changed, as Open WebUI's page sends it), in-process, the body's parsing included;
+ *   target: at most 5 ms at 2,000 messages.
  * The depths alternate turn by turn, so a change in the machine's load falls on each alike.
  * `npm run bench` runs it as a process of its own (`bun bench/chat-depth.ts` prints JSON).
  */
@@ -92,13 +93,15 @@ export async function measureChatDepth(): Promise<ChatDepthFigures> {
     // note: the save is what Open WebUI's page sends after a turn: the whole conversation, one message changed.
     const bodies = await Promise.all(chats.map(async ({ id }) => {
       const res = await app.handle(new Request(`http://localhost/api/v1/chats/${id}`, { headers: { authorization: `Bearer ${token}` } }))
-      return (await res.json() as { chat: { messages: { content: string }[] } }).chat
+      return (await res.json() as { chat: { messages: { id: string; content: string }[]; history: { messages: Record<string, { content: string }> } } }).chat
     }))
     let edit = 0
     const save = async (d: number) => {
+      // note: as Open WebUI's page sends it: the history and the current path, both holding the edit.
       const chat = bodies[d]!
-      chat.messages[0]!.content = `edited ${edit++}`
-      const body = JSON.stringify({ chat: { ...chat, history: undefined } })
+      const first = chat.messages[0]!
+      first.content = chat.history.messages[first.id]!.content = `edited ${edit++}`
+      const body = JSON.stringify({ chat })
       const started = cpuMs()
       const res = await app.handle(new Request(`http://localhost/api/v1/chats/${chats[d]!.id}`, {
         method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body,
