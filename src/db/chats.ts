@@ -6,7 +6,7 @@
  */
 import type { Database } from 'bun:sqlite'
 import type { AccountChanges } from './account-changes.ts'
-import { isSaveProblem, planChatSave, type SaveProblem } from './chat-save.ts'
+import { isSaveProblem, planChatSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
 import { createChatRows, type ChatFilter, type ChatRow, type Page } from './chat-rows.ts'
 import {
   CHAT_LIMITS, EMPTY_SETTINGS, newestLeaf, pathThrough, pathTo, subtreeOf,
@@ -16,7 +16,7 @@ import { chatMatches, createChatSearchIndex, indexedChat, searchableText, type I
 import type { DataKeyRepo, KeyRing } from './data-keys.ts'
 import { createIdBlocks } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
-import { createMessageRows, hasSameClientFields } from './message-rows.ts'
+import { createMessageRows, hasSameClientFields, type StoredMessage } from './message-rows.ts'
 import { createChatHistoryCache, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
 
 /** Every row: SQLite reads a negative LIMIT as none. */
@@ -191,13 +191,11 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       let currentId = row.current_id as MessageId | null
       const counts: SaveCounts = { inserted: 0, rewritten: 0, removed: 0 }
       if (content.messages !== undefined) {
-        const stored = rows.listStored(row.seq)
+        // note: a held chat has every stored message's place and plain fields: the rows need not be read.
+        const stored: readonly PlannedAgainst[] = held === null ? rows.listStored(row.seq) : held.list()
         const sameContent = held === null
-          ? (known: typeof stored[number], next: Message) => rows.hasSameContent(row.seq, chatId, known, next, ring)
-          : (known: typeof stored[number], next: Message) => {
-            const old = held.get(known.id)
-            return old === undefined ? rows.hasSameContent(row.seq, chatId, known, next, ring) : hasSameClientFields(old, next)
-          }
+          ? (known: PlannedAgainst, next: Message) => rows.hasSameContent(row.seq, chatId, known as StoredMessage, next, ring)
+          : (known: PlannedAgainst, next: Message) => hasSameClientFields(held.get(known.id)!, next)
         const plan = planChatSave(chatId, stored, currentId, content.messages, allocate, at, sameContent)
         if (isSaveProblem(plan)) throw new BadTreeError(plan)
         for (const id of plan.removes) rows.remove(row.seq, id)

@@ -39,6 +39,8 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 const jsonSize = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8')
 
 function bounded<T>(value: T, what: string): T {
+  // note: a short string is within the bound whatever it holds (at most six bytes of JSON a character, quotes aside).
+  if (typeof value === 'string' && value.length * 6 + 2 <= CHAT_LIMITS.jsonBytes) return value
   if (jsonSize(value) > CHAT_LIMITS.jsonBytes) fail('too_large', `${what} is over ${CHAT_LIMITS.jsonBytes} bytes.`)
   return value
 }
@@ -129,17 +131,20 @@ function parentsFirst(read: Map<string, { message: SavedMessage; childrenIds: un
   for (let at = 0; at < queue.length; at++) {
     const parent = queue[at] as string | null
     const kids = children.get(parent) ?? []
-    const listed = parent === null ? [] : read.get(parent)!.childrenIds
-    const rank = new Map((Array.isArray(listed) ? listed : []).map((id, index) => [id, index]))
-    const place = (uid: string, index: number) => rank.get(uid) ?? rank.size + index
-    const sorted = kids.map((uid, index) => [uid, place(uid, index)] as const).sort((a, b) => a[1] - b[1])
-    for (const [uid] of sorted) {
+    for (const uid of kids.length < 2 ? kids : inListedOrder(kids, parent === null ? [] : read.get(parent)!.childrenIds)) {
       ordered.push(read.get(uid)!.message)
       queue.push(uid)
     }
   }
   if (ordered.length !== read.size) fail('cycle', 'The messages\' parent ids form a cycle.')
   return ordered
+}
+
+/** Siblings in the order their parent lists them (`childrenIds`), the unlisted after, as they came. */
+function inListedOrder(kids: string[], listed: unknown): string[] {
+  const rank = new Map((Array.isArray(listed) ? listed : []).map((id, index) => [id, index]))
+  const place = (uid: string, index: number) => rank.get(uid) ?? rank.size + index
+  return kids.map((uid, index) => [uid, place(uid, index)] as const).sort((a, b) => a[1] - b[1]).map(([uid]) => uid)
 }
 
 function readList(list: unknown): NonNullable<ChatContent['messages']> {
