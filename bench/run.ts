@@ -58,10 +58,10 @@ try {
   rows.push(...footprintRows(footprint))
   console.log(formatTable(rows))
   console.log(formatBinarySize(footprint))
-  console.log('\nfor context, a comparable product:')
+  console.log('\nfor context, a comparable product, public API against public API:')
   console.log(formatReference({
-    messagesPerSecond: inserts.messagesPerSecond,
-    readMs: read.medianMs,
+    turnMsAt2000: depth.turnWallMs.at(-1)!,
+    httpReadMs: httpRead.p50Ms,
     sizeRatio: size.databaseBytes / size.plaintextBytes,
   }))
   console.log(`\nsummary (${formatNumber((nowMs() - started) / 1000, 1)} s):`)
