@@ -1,10 +1,14 @@
 import { describe, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import fc from 'fast-check'
 import { createChatRepo } from './chats.ts'
 import { createChatHistoryCache } from './chat-history-cache.ts'
 import type { Message } from './chat-tree.ts'
 import type { ChatId, MessageId, UserId } from './ids.ts'
-import { openMemoryStore } from './open-store.ts'
+import { openMemoryStore, openStore } from './open-store.ts'
 
 /** A store whose chat repository holds chats, and a second repository on the same database that holds none. */
 function setup(limits = { maxBytes: 1 << 30, maxBytesPerUser: 1 << 28, idleMs: 60_000 }) {
@@ -153,4 +157,22 @@ describe('chat history cache', () => {
     time += 1
     expect(cache.size()).toEqual({ chats: 0, messages: 0, bytes: 0 })
   })
+})
+
+test('a write by another connection to the same file drops what is held', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'enclave-history-'))
+  try {
+    const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, 'master.key') }, now: Date.now })
+    const created = store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
+    if (!created.ok) throw new Error(created.reason)
+    const chat = store.chats.createChat(created.user.id, 'held', linear(3))
+    expect(store.chats.readChatTree(created.user.id, chat.id)?.messages).toHaveLength(3)
+    const other = new Database(store.info.databasePath)
+    other.run('DELETE FROM message WHERE id = (SELECT max(id) FROM message)')
+    other.close()
+    expect(store.chats.readChatTree(created.user.id, chat.id)?.messages).toHaveLength(2)
+    store.close()
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
 })

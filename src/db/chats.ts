@@ -50,18 +50,28 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
    */
   function openChat(row: ChatRow, ring: KeyRing): OpenedChat {
     const open = () => rows.list(row.seq, row.id as ChatId, ring)
-    const version = selectDataVersion.get()!.data_version
-    if (version !== seenDataVersion) {
-      // note: another connection (a tool on the same file) wrote: nothing held may be what the rows hold now.
-      history.clear()
-      seenDataVersion = version
-    }
     if (db.inTransaction) {
       const messages = open()
       const byId = new Map(messages.map((message) => [message.id, message]))
       return { get: (id) => byId.get(id), list: () => messages }
     }
+    forgetIfOthersWrote()
     return history.chatOf(keyOf(row), ring, open)
+  }
+
+  /** The chat when it is held and may be used: not inside an outer transaction (`isNested`), and nothing else wrote the file. */
+  function heldChat(row: ChatRow, ring: KeyRing, isNested: boolean): OpenedChat | null {
+    if (isNested) return null
+    forgetIfOthersWrote()
+    return history.heldChat(keyOf(row), ring)
+  }
+
+  /** Drops every held chat when another connection (a tool on the same file) wrote: nothing held may be what the rows hold now. */
+  function forgetIfOthersWrote(): void {
+    const version = selectDataVersion.get()!.data_version
+    if (version === seenDataVersion) return
+    history.clear()
+    seenDataVersion = version
   }
 
   /** Applies a committed write of messages to the history cache, or drops the chat while an outer transaction may roll back. */
@@ -179,7 +189,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       const row = chats.find(owner, chatId)
       if (row === null) return { ok: false, reason: 'chat_not_found' }
       // note: a held chat tells what changed by comparing plaintext, and gives the stats and artifacts kept, without a digest or an opening per message.
-      const held = isNested ? null : history.heldChat(keyOf(row), ring)
+      const held = heldChat(row, ring, isNested)
       const storedSettings = chats.settingsOf(row)
       const incoming = content.settings ?? {}
       const settings: ChatSettings = {
@@ -394,7 +404,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       const isWritten = db.transaction(() => {
         const chat = chats.find(owner, chatId)
         if (chat === null) return false
-        const held = isNested ? undefined : history.heldChat(keyOf(chat), ring)?.get(messageId)
+        const held = heldChat(chat, ring, isNested)?.get(messageId)
         const stored = held ?? rows.find(chat.seq, chatId, messageId, ring)
         if (stored === null) return false
         const message = { ...stored, ...patch }
