@@ -12,6 +12,7 @@ import { isLoopbackHost, openGate, openSetupGate, readSetupToken } from '../auth
 import { prepareSingleUser } from '../auth/single-user.ts'
 import { ConfigError } from '../config/config-error.ts'
 import { createConnections } from '../chat/connections.ts'
+import { warmChatTurn } from '../chat/turn-warm-up.ts'
 import type { Config } from '../config/load-config.ts'
 import { describeUnknownVariables } from '../config/unknown-variables.ts'
 import { describeMasterKeySource } from '../crypto/master-key.ts'
@@ -22,7 +23,7 @@ import { lockDataDir } from '../db/data-dir-lock.ts'
 import { DATABASE_FILE, openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
-import { warmUp } from '../http/warm-up.ts'
+import { warmUp, warmUpSocket } from '../http/warm-up.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
 import { COMMIT, VERSION } from '../version.ts'
@@ -63,6 +64,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const connections = createConnections({ ...config.ollama, settings: store.settings, now: Date.now, log })
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections })
   await warmUp(app)
+  await warmUpSocket(app)
+  await warmChatTurn()
   try {
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
     app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(config.maxRequestBodyBytes), reusePort: false })
