@@ -268,7 +268,8 @@ export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof 
   return json + skeleton.slice(from)
 }
 
-const ENTRY_MARK = `enclave-message-${crypto.randomUUID()}-`
+// note: 64 random bits, unknown outside this process, so no stored text can name one; short, as the skeleton holds one per message twice.
+const ENTRY_MARK = `m${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}-`
 
 /**
  * A held message's JSON from its last open, while its place (parent and children) is the same: a
