@@ -1,7 +1,8 @@
 /**
- * Warms what a chat turn runs, before the port opens. The engine compiles each function at its first
- * calls, so the first turn after a start waited for it (4-6 ms more to the first token than the
- * turns after it). This runs the turn's own code on stand-in values: a `chat:send` frame checked, a
+ * Warms what a chat turn runs, just after the port opens (serve.ts), in the background: the first
+ * request does not wait for it, and it is over long before a user has signed in and asked. The
+ * engine compiles each function at its first calls, so the first turn after a start waited for it
+ * (4-6 ms more to the first token than the turns after it). This runs the turn's own code on stand-in values: a `chat:send` frame checked, a
  * message body sealed and opened under a throwaway key, a canned Ollama answer read through the
  * client as it streams, a history bounded by a context window, and the usage worked out.
  * Threat: none added. Nothing is stored or sent anywhere (the client's fetch is a local function),

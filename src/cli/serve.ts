@@ -64,8 +64,6 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const connections = createConnections({ ...config.ollama, settings: store.settings, now: Date.now, log })
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections })
   await warmUp(app)
-  await warmUpSocket(app)
-  await warmChatTurn()
   try {
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
     app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(config.maxRequestBodyBytes), reusePort: false })
@@ -94,6 +92,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     process.stderr.write(firstStartKeyNotice(store.info.generatedKeyFile))
   }
   reportMasterKeyRotation(config, store, previousMasterKey, log)
+  // note: after the listen, in the background: a chat turn's code is warm long before anyone has signed in and asked,
+  // and the first 200 does not wait for it (tens of ms on a busy machine).
+  void warmUpSocket(app).then(warmChatTurn, () => warmChatTurn())
   // note: in the background, so the listen is not delayed; each connection's answer (or failure) is logged by the listing.
   connections.listModels().catch((error: unknown) => log.error('Listing the Ollama models failed', { error: error instanceof Error ? error.name : 'unknown' }))
   lifecycle.start()
