@@ -31,6 +31,9 @@ import { listenFailure } from './listen-error.ts'
 
 export type RunningServer = { url: string; stop: (reason: string) => Promise<void> }
 
+/** How long after the listen the chat turn's code is warmed: past a start's first requests, well before a first question. */
+const TURN_WARM_UP_DELAY_MS = 250
+
 export async function serve(config: Config, log: Logger): Promise<RunningServer> {
   // Files this process creates (database, WAL, keys) are for its own user only.
   process.umask(0o077)
@@ -92,9 +95,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     process.stderr.write(firstStartKeyNotice(store.info.generatedKeyFile))
   }
   reportMasterKeyRotation(config, store, previousMasterKey, log)
-  // note: after the listen, in the background: a chat turn's code is warm long before anyone has signed in and asked,
-  // and the first 200 does not wait for it (tens of ms on a busy machine).
-  void warmUpSocket(app).then(warmChatTurn, () => warmChatTurn())
+  // note: a moment after the listen, in the background: a chat turn's code is warm long before anyone has signed in
+  // and asked, and the first requests (a health probe, the page) do not wait behind it (tens of ms on a busy machine).
+  setTimeout(() => void warmUpSocket(app).then(warmChatTurn, () => warmChatTurn()), TURN_WARM_UP_DELAY_MS).unref()
   // note: in the background, so the listen is not delayed; each connection's answer (or failure) is logged by the listing.
   connections.listModels().catch((error: unknown) => log.error('Listing the Ollama models failed', { error: error instanceof Error ? error.name : 'unknown' }))
   lifecycle.start()
