@@ -57,7 +57,7 @@ export async function measureChatHttpRead(): Promise<ChatHttpReadFigures> {
 /** Returns the request's p50 against ≤6 ms. */
 export function chatHttpReadRows({ p50Ms, bodyBytes }: ChatHttpReadFigures): BenchRow[] {
   return [{
-    name: `GET ${formatNumber(MESSAGES)}-message chat over HTTP`,
+    name: `public API: GET ${formatNumber(MESSAGES)}-message chat over HTTP`,
     figures: [`${formatNumber(p50Ms, 2)} ms p50`, `${formatNumber(bodyBytes / 1e6, 1)} MB body`],
     measured: p50Ms, measuredText: `${formatNumber(p50Ms, 2)} ms`, target: { kind: 'atMost', limit: 6, label: '≤6 ms' },
   }]

@@ -112,22 +112,22 @@ export function chatTreeRows(figures: ChatTreeFigures): BenchRow[] {
   const ratio = figures.appendLongUs / figures.appendEmptyUs
   return [
     {
-      name: `append, ${formatNumber(TREE_MESSAGES)}-message chat vs empty`,
+      name: `layer: append, ${formatNumber(TREE_MESSAGES)}-message chat vs empty`,
       figures: [`empty ${formatNumber(figures.appendEmptyUs, 1)} µs`, `long ${formatNumber(figures.appendLongUs, 1)} µs`],
       measured: ratio, measuredText: formatRatio(ratio), target: { kind: 'atMost', limit: 1.2, label: '≤1.2x' },
     },
     {
-      name: `open ${formatNumber(TREE_MESSAGES)}-message tree + path`,
+      name: `layer: open ${formatNumber(TREE_MESSAGES)}-message tree + path, held`,
       figures: [`${formatNumber(figures.readTreeMs, 2)} ms median`],
       measured: figures.readTreeMs, measuredText: `${formatNumber(figures.readTreeMs, 2)} ms`, target: { kind: 'atMost', limit: 10, label: '≤10 ms' },
     },
     {
-      name: `save ${SAVE_MESSAGES}-message chat, one changed`,
+      name: `layer: save ${SAVE_MESSAGES}-message chat, one changed, held`,
       figures: [`${formatNumber(figures.saveOneChangeMs, 2)} ms median`, `${figures.rowsWrittenBySave} message row(s) written`],
       measured: figures.saveOneChangeMs, measuredText: `${formatNumber(figures.saveOneChangeMs, 2)} ms`, target: { kind: 'atMost', limit: 5, label: '≤5 ms' },
     },
     {
-      name: 'message rows written by that save',
+      name: 'layer: message rows written by that save',
       figures: [`${figures.rowsWrittenBySave}`],
       measured: figures.rowsWrittenBySave, measuredText: `${figures.rowsWrittenBySave}`, target: { kind: 'atMost', limit: 1, label: '1 row' },
     },

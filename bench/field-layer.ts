@@ -54,7 +54,7 @@ export function measureFieldLayer(ring: KeyRing): FieldLayerFigures {
 export function fieldLayerRows({ layerUsPerOp, rawUsPerOp }: FieldLayerFigures): BenchRow[] {
   const ratio = layerUsPerOp / rawUsPerOp
   return [{
-    name: 'field layer seal+open 1 KB',
+    name: 'layer: field cipher seal+open 1 KB vs raw AES-GCM',
     figures: [
       `${formatNumber(layerUsPerOp, 1)} µs/op`,
       `${formatNumber(1e6 / layerUsPerOp)} ops/s`,

@@ -176,7 +176,7 @@ export function footprintRows(figures: FootprintFigures): BenchRow[] {
   const perSocketKb = (figures.sessionsRssBytes - figures.idleRssBytes) / SESSIONS / 1024
   return [
     {
-      name: 'cold start to the first 200',
+      name: 'binary: cold start to the first 200',
       figures: [
         `p50 of ${STARTS} starts on an existing data directory, ${msRange(figures.coldStartRangeMs)}`,
         `bare compiled Bun ${formatNumber(figures.bare.startMs, 0)} ms (${msRange(figures.bare.startRangeMs)})`,
@@ -186,7 +186,7 @@ export function footprintRows(figures: FootprintFigures): BenchRow[] {
       target: { kind: 'atMost', limit: 25, label: '≤25 ms' },
     },
     {
-      name: 'idle RSS after start',
+      name: 'binary: idle RSS after start',
       figures: ['compiled binary, no SSO or LDAP', `bare Bun serving hello ${mb(figures.bare.idleRssBytes)}`],
       measured: figures.idleRssBytes / 1024 / 1024, measuredText: mb(figures.idleRssBytes),
       target: { kind: 'atMost', limit: 40, label: '≤40 MB' },

@@ -62,14 +62,14 @@ export function messageInsertRows({ messagesPerSecond, first, last }: InsertFigu
   const cost = ({ medianUs, meanUs }: BlockCost) => `${formatNumber(medianUs, 1)} µs (mean ${formatNumber(meanUs, 1)})`
   return [
     {
-      name: `inserts ${formatNumber(MESSAGES)} × 1 KB, one chat`,
+      name: `layer: inserts ${formatNumber(MESSAGES)} × 1 KB, one chat`,
       figures: [`${formatNumber(messagesPerSecond)} msg/s`, `${formatNumber(1e6 / messagesPerSecond, 1)} µs/insert`],
       measured: messagesPerSecond,
       measuredText: `${formatNumber(messagesPerSecond)} msg/s`,
       target: { kind: 'atLeast', limit: 20_000, label: '≥20,000 msg/s' },
     },
     {
-      name: `insert median, first vs last ${formatNumber(BLOCK)}`,
+      name: `layer: insert median, first vs last ${formatNumber(BLOCK)}`,
       figures: [`first ${cost(first)}`, `last ${cost(last)}`, `ratio ${formatRatio(growth)}`],
       measured: growth,
       measuredText: formatRatio(growth),

@@ -132,14 +132,14 @@ export function requestRateRows({ bareRps, healthRps, authedRps }: RequestRateFi
   const authedRatio = authedRps / healthRps
   return [
     {
-      name: 'GET /health vs bare Bun.serve',
+      name: 'public API: GET /health vs bare Bun.serve',
       figures: [`${formatNumber(healthRps)} vs ${formatNumber(bareRps)} req/s (median of ${ROUNDS})`],
       measured: healthRatio,
       measuredText: formatRatio(healthRatio),
       target: { kind: 'atLeast', limit: 0.8, label: '≥0.80x' },
     },
     {
-      name: 'authenticated GET /api/v1/auths/ vs /health',
+      name: 'public API: authenticated GET /api/v1/auths/ vs /health',
       figures: [`${formatNumber(authedRps)} vs ${formatNumber(healthRps)} req/s (median of ${ROUNDS})`],
       measured: authedRatio,
       measuredText: formatRatio(authedRatio),

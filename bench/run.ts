@@ -44,21 +44,27 @@ try {
   const socket = await measureSocketStreamingApart()
   const { measureSocketRegenerateApart, socketRegenerateRows } = await import('./socket-regenerate.ts')
   const regenerate = await measureSocketRegenerateApart()
+  // note: socket turns and REST saves at 10 / 1,000 / 2,000 messages, the stand-in in a process of its own.
+  const { measureChatDepthApart, chatDepthRows } = await import('./chat-depth.ts')
+  const depth = await measureChatDepthApart()
+  // note: fresh server processes (bun src/main.ts serve), the first turn after each start against the later ones.
+  const { measureFirstTurn, firstTurnRows } = await import('./first-turn.ts')
+  const firstTurn = await measureFirstTurn()
   const lifecycle = await measureKeyLifecycle()
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()
   rows.push(...footprintRows(footprint))
   console.log(formatTable(rows))
   console.log(formatBinarySize(footprint))
-  console.log('\nfor context, a comparable product:')
+  console.log('\nfor context, a comparable product, public API against public API:')
   console.log(formatReference({
-    messagesPerSecond: inserts.messagesPerSecond,
-    readMs: read.medianMs,
+    turnMsAt2000: depth.turnWallMs.at(-1)!,
+    httpReadMs: httpRead.p50Ms,
     sizeRatio: size.databaseBytes / size.plaintextBytes,
   }))
   console.log(`\nsummary (${formatNumber((nowMs() - started) / 1000, 1)} s):`)

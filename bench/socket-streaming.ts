@@ -157,7 +157,7 @@ function latencyTiming({ socket, direct }: ClientResult, pick: (run: StreamTimin
 }
 
 /** Starts bench/stand-in-process.ts; `setBehaviour` resolves once the stand-in has taken the change. */
-async function startStandInProcess(behaviour: Partial<FakeBehaviour>) {
+export async function startStandInProcess(behaviour: Partial<FakeBehaviour>) {
   let acknowledge: (() => void) | null = null
   const child = Bun.spawn([process.execPath, `${import.meta.dir}/stand-in-process.ts`, JSON.stringify(behaviour)], {
     stdout: 'pipe', stderr: 'inherit', ipc: () => acknowledge?.(),

@@ -7,6 +7,8 @@
  * `usage` (tokens, durations, tokens per second). A question may go anywhere in the chat's tree,
  * and a regenerate adds an answer beside the earlier ones (turn-place.ts); when an answer's row is
  * first stored it becomes the chat's selected leaf (`chat:done` names it).
+ * The model is sent no more of the chat than its context window holds (history-bound.ts), and the
+ * chat's path comes from the repository's history cache, so a turn costs the same in a long chat.
  *
  * A long answer is checkpointed every `checkpointIntervalMs`, so a crash loses at most that much of
  * it: the first checkpoint appends the assistant message with stats `{ partial: true }`, later ones
@@ -26,7 +28,9 @@ import { newChatId, parseChatId, type ChatId, type MessageId, type UserId } from
 import type { Logger } from '../log/logger.ts'
 import { buildTitlePrompt, DEFAULT_TITLE_TEMPLATE, generateTitle } from './chat-title.ts'
 import type { Connections } from './connections.ts'
+import type { ContextWindows } from './context-window.ts'
 import type { FrameErrorCode, TurnStats } from './frames.ts'
+import { boundHistory } from './history-bound.ts'
 import type { LiveStream, LiveStreams } from './live-streams.ts'
 import { excerpt } from './ollama-chunks.ts'
 import { OllamaError, type ChatMessage, type ModelOptions } from './ollama-client.ts'
@@ -41,6 +45,8 @@ export type ChatTurnDeps = {
   /** Null when titles are not generated. */
   titles: ChatConfig['titles']
   maxConcurrentAnswers: number
+  /** Each model's context window, which bounds what of the chat it is sent. */
+  contextWindows: ContextWindows
 }
 
 export type TurnStart = { ok: true; stream: LiveStream; done: Promise<void> } | { ok: false; code: FrameErrorCode; message: string }
@@ -197,7 +203,8 @@ async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, m
   if (candidates.length === 0) throw await whyNoConnection(deps.connections, ask.model)
   for (const [position, { client }] of candidates.entries()) {
     try {
-      for await (const chunks of client.chatBatches({ model: ask.model, messages, ...(Object.keys(ask.options).length > 0 ? { options: ask.options } : {}), signal: stream.signal })) {
+      const sent = boundHistory(messages, deps.contextWindows.windowFor(client, ask.model, ask.options))
+      for await (const chunks of client.chatBatches({ model: ask.model, messages: sent, ...(Object.keys(ask.options).length > 0 ? { options: ask.options } : {}), signal: stream.signal })) {
         // note: the chunks of one read go out as one delta: when Ollama outpaces the relay, the
         // client gets fewer, larger frames instead of a backlog; a delta is never held back to wait for more.
         let text = ''

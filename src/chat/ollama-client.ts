@@ -198,6 +198,16 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
       return answer
     },
 
+    /**
+     * Reads a model's context window in tokens (POST /api/show): the `num_ctx` its Modelfile sets,
+     * else the length it was trained for (`<architecture>.context_length`); null when it names neither.
+     */
+    async contextWindow(model: string, options: { signal?: AbortSignal } = {}): Promise<number | null> {
+      const answer = await requestJson('POST', '/api/show', { model }, model, options.signal)
+      if (!isRecord(answer)) throw new OllamaError('bad_response', 'Ollama sent a model description of an unexpected shape.')
+      return contextWindowOf(answer)
+    },
+
     /** Reads Ollama's version string (GET /api/version), e.g. "0.12.6". */
     async version(options: { signal?: AbortSignal } = {}): Promise<string> {
       const answer = await requestJson('GET', '/api/version', null, null, options.signal)
@@ -206,6 +216,18 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
     },
   }
 }
+
+/** The context window an /api/show answer names: the Modelfile's `num_ctx`, else the model's trained length; null when neither. */
+export function contextWindowOf(answer: Record<string, unknown>): number | null {
+  const parameter = typeof answer.parameters === 'string' ? /^num_ctx\s+(\d+)\s*$/m.exec(answer.parameters)?.[1] : undefined
+  if (parameter !== undefined) return positiveOrNull(Number(parameter))
+  const info = answer.model_info
+  if (!isRecord(info)) return null
+  const architecture = info['general.architecture']
+  return typeof architecture === 'string' ? positiveOrNull(info[`${architecture}.context_length`]) : null
+}
+
+const positiveOrNull = (value: unknown) => (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : null)
 
 type Call = ReturnType<typeof startCall>
 

@@ -12,6 +12,7 @@ import { isLoopbackHost, openGate, openSetupGate, readSetupToken } from '../auth
 import { prepareSingleUser } from '../auth/single-user.ts'
 import { ConfigError } from '../config/config-error.ts'
 import { createConnections } from '../chat/connections.ts'
+import { warmChatTurn } from '../chat/turn-warm-up.ts'
 import type { Config } from '../config/load-config.ts'
 import { describeUnknownVariables } from '../config/unknown-variables.ts'
 import { describeMasterKeySource } from '../crypto/master-key.ts'
@@ -22,13 +23,16 @@ import { lockDataDir } from '../db/data-dir-lock.ts'
 import { DATABASE_FILE, openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
-import { warmUp } from '../http/warm-up.ts'
+import { warmUp, warmUpSocket } from '../http/warm-up.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
 import { COMMIT, VERSION } from '../version.ts'
 import { listenFailure } from './listen-error.ts'
 
 export type RunningServer = { url: string; stop: (reason: string) => Promise<void> }
+
+/** How long after the listen the chat turn's code is warmed: past a start's first requests, well before a first question. */
+const TURN_WARM_UP_DELAY_MS = 250
 
 export async function serve(config: Config, log: Logger): Promise<RunningServer> {
   // Files this process creates (database, WAL, keys) are for its own user only.
@@ -91,6 +95,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     process.stderr.write(firstStartKeyNotice(store.info.generatedKeyFile))
   }
   reportMasterKeyRotation(config, store, previousMasterKey, log)
+  // note: a moment after the listen, in the background: a chat turn's code is warm long before anyone has signed in
+  // and asked, and the first requests (a health probe, the page) do not wait behind it (tens of ms on a busy machine).
+  setTimeout(() => void warmUpSocket(app).then(warmChatTurn, () => warmChatTurn()), TURN_WARM_UP_DELAY_MS).unref()
   // note: in the background, so the listen is not delayed; each connection's answer (or failure) is logged by the listing.
   connections.listModels().catch((error: unknown) => log.error('Listing the Ollama models failed', { error: error instanceof Error ? error.name : 'unknown' }))
   lifecycle.start()

@@ -199,3 +199,16 @@ test.each([100, 16 * 1024 - FIELD_OVERHEAD_BYTES, 16 * 1024 - FIELD_OVERHEAD_BYT
   }
   expect(bytes(openField(key, sealed, place))).toEqual(Array.from(plaintext))
 })
+
+// note: sealed before the associated data was built on a fast path for ASCII row ids; they must open the same.
+test.each([
+  ['chat-1/42', '0100000007f06fc457ea4e7f28c476cfaf81f5fd398689b03903bb4e1cf428e4f941c812acfc6808626136381b'],
+  ['9f1c2a7e-5b6d-4e3f-8a9b-0c1d2e3f4a5b', '0100000007bd209cdb14a1ff340dc86720d6e93a80b44ab146568aa768eb91abe42e0a8ee7fe3244ca21222a97'],
+  ['größe/ü', '01000000070be8d9a53672f8bb52087943110013755b29a29462488d29e65a22dc0faaffdeb977f6407e3670a9'],
+  ['', '0100000007033e6cdbea8683b132e6896dfd82218fec247417d6dc42552d612583b0b50fab5c72e3a0d551e01f'],
+])('known answer: a value sealed for row %p opens, and only there', (rowId, hex) => {
+  const key = { version: 7, key: new Uint8Array(32).map((_, i) => i) }
+  const sealed = Buffer.from(hex, 'hex')
+  expect(openField(key, sealed, { table: 'message', column: 'content', rowId })?.toString('utf8')).toBe('known answer')
+  expect(openField(key, sealed, { table: 'message', column: 'content', rowId: `${rowId}x` })).toBeNull()
+})

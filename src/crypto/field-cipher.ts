@@ -84,12 +84,16 @@ function associatedData({ table, column, rowId }: FieldContext, keyVersion: numb
     prefixCache.set(cacheKey, prefix)
   }
   const version = String(keyVersion)
-  const tail = `${lengthPrefixed(rowId)}${version.length}:${version}`
-  const aad = Buffer.allocUnsafe(prefix.length + Buffer.byteLength(tail, 'utf8'))
+  // note: an ASCII row id (numbers, UUIDs, `chat/message`) is its own UTF-8, one byte a character: no well-formedness or length pass.
+  const isAscii = ASCII.test(rowId)
+  const tail = `${isAscii ? `${rowId.length}:${rowId}` : lengthPrefixed(rowId)}${version.length}:${version}`
+  const aad = Buffer.allocUnsafe(prefix.length + (isAscii ? tail.length : Buffer.byteLength(tail, 'utf8')))
   prefix.copy(aad, 0)
-  aad.write(tail, prefix.length, 'utf8')
+  aad.write(tail, prefix.length, isAscii ? 'latin1' : 'utf8')
   return aad
 }
+
+const ASCII = /^[\x00-\x7f]*$/
 
 function lengthPrefixed(part: string): string {
   if (!part.isWellFormed()) throw new TypeError('A field context must be well-formed Unicode.')

@@ -110,9 +110,14 @@ export const EMPTY_SETTINGS: ChatSettings = { models: null, params: null, system
 /** Returns the path from the root to `leafId` (empty when it is null or unknown). */
 export function pathTo<M extends Pick<Message, 'id' | 'parentId'>>(messages: readonly M[], leafId: MessageId | null): M[] {
   const byId = new Map(messages.map((message) => [message.id, message]))
+  return pathThrough((id) => byId.get(id), leafId)
+}
+
+/** As pathTo, looking each message up with `get` (undefined: not in the chat). */
+export function pathThrough<M extends Pick<Message, 'id' | 'parentId'>>(get: (id: MessageId) => M | undefined, leafId: MessageId | null): M[] {
   const path: M[] = []
   const seen = new Set<MessageId>()
-  for (let at = leafId === null ? undefined : byId.get(leafId); at !== undefined && !seen.has(at.id); at = at.parentId === null ? undefined : byId.get(at.parentId)) {
+  for (let at = leafId === null ? undefined : get(leafId); at !== undefined && !seen.has(at.id); at = at.parentId === null ? undefined : get(at.parentId)) {
     seen.add(at.id)
     path.push(at)
   }

@@ -6,17 +6,18 @@
  */
 import type { Database } from 'bun:sqlite'
 import type { AccountChanges } from './account-changes.ts'
-import { isSaveProblem, planChatSave, type SaveProblem } from './chat-save.ts'
+import { isSaveProblem, planChatSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
 import { createChatRows, type ChatFilter, type ChatRow, type Page } from './chat-rows.ts'
 import {
-  CHAT_LIMITS, EMPTY_SETTINGS, newestLeaf, pathTo, subtreeOf,
+  CHAT_LIMITS, EMPTY_SETTINGS, newestLeaf, pathThrough, pathTo, subtreeOf,
   type Chat, type ChatContent, type ChatSettings, type ChatTree, type Message, type MessagePatch, type NewMessage,
 } from './chat-tree.ts'
 import { chatMatches, createChatSearchIndex, indexedChat, searchableText, type IndexedChat } from './chats-search.ts'
-import type { DataKeyRepo } from './data-keys.ts'
+import type { DataKeyRepo, KeyRing } from './data-keys.ts'
 import { createIdBlocks } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
-import { createMessageRows } from './message-rows.ts'
+import { createMessageRows, hasSameClientFields, type StoredMessage } from './message-rows.ts'
+import { createChatHistoryCache, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
 
 /** Every row: SQLite reads a negative LIMIT as none. */
 export const ALL_ROWS: Page = { limit: -1, offset: 0 }
@@ -32,12 +33,52 @@ export type SaveResult =
   | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
 
 /** Chats and their messages; deletions are announced to `changes`, so answers streaming into them stop. */
-export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
+export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges, historyLimits?: HistoryCacheLimits) {
   const messageIds = createIdBlocks(db, 'message')
   const rows = createMessageRows(db)
   const chats = createChatRows(db, keys)
 
   const search = createChatSearchIndex()
+  const history = createChatHistoryCache(changes, now, historyLimits)
+  const selectDataVersion = db.query<{ data_version: number }, []>('PRAGMA data_version')
+  let seenDataVersion = selectDataVersion.get()!.data_version
+  const keyOf = (row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>): CachedChatKey => ({ seq: row.seq, chatId: row.id as ChatId, owner: row.user_id as UserId })
+
+  /**
+   * The owner's chat row, opened: from the history cache, or from the rows (then held). Inside an
+   * outer transaction, which may roll back, the rows are read and nothing is held.
+   */
+  function openChat(row: ChatRow, ring: KeyRing): OpenedChat {
+    const open = () => rows.list(row.seq, row.id as ChatId, ring)
+    if (db.inTransaction) {
+      const messages = open()
+      const byId = new Map(messages.map((message) => [message.id, message]))
+      return { get: (id) => byId.get(id), list: () => messages }
+    }
+    forgetIfOthersWrote()
+    return history.chatOf(keyOf(row), ring, open)
+  }
+
+  /** The chat when it is held and may be used: not inside an outer transaction (`isNested`), and nothing else wrote the file. */
+  function heldChat(row: ChatRow, ring: KeyRing, isNested: boolean): OpenedChat | null {
+    if (isNested) return null
+    forgetIfOthersWrote()
+    return history.heldChat(keyOf(row), ring)
+  }
+
+  /** Drops every held chat when another connection (a tool on the same file) wrote: nothing held may be what the rows hold now. */
+  function forgetIfOthersWrote(): void {
+    const version = selectDataVersion.get()!.data_version
+    if (version === seenDataVersion) return
+    history.clear()
+    seenDataVersion = version
+  }
+
+  /** Applies a committed write of messages to the history cache, or drops the chat while an outer transaction may roll back. */
+  function afterMessagesWritten(row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>, ring: KeyRing, stored: readonly Message[], removed: readonly MessageId[] = []): void {
+    if (db.inTransaction) history.forgetChat(row.seq)
+    else history.noteWritten(keyOf(row), ring, stored, removed)
+  }
 
   /** Keeps the search index current after a committed write, or drops it while an outer transaction may roll back. */
   function afterWrite(owner: UserId, apply: () => void): void {
@@ -135,16 +176,20 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
   function readTree(owner: UserId, chatId: ChatId): ChatTree | null {
     const row = chats.find(owner, chatId)
     if (row === null) return null
-    return { chat: toChat(row), settings: chats.settingsOf(row), messages: rows.list(row.seq, row.id as ChatId, keys.keysForOwner(owner)) }
+    return { chat: toChat(row), settings: chats.settingsOf(row), messages: openChat(row, keys.keysForOwner(owner)).list() as Message[] }
   }
 
   /** Applies a whole-chat save in one transaction; see saveChatForUser. */
   function save(owner: UserId, chatId: ChatId, content: ChatContent): SaveResult {
     const ring = keys.keysForOwner(owner)
     const at = now()
+    const isNested = db.inTransaction
+    let written: { row: ChatRow; stored: Message[]; removed: MessageId[] } | null = null
     const result = writeMessages((): SaveResult => {
       const row = chats.find(owner, chatId)
       if (row === null) return { ok: false, reason: 'chat_not_found' }
+      // note: a held chat tells what changed by comparing plaintext, and gives the stats and artifacts kept, without a digest or an opening per message.
+      const held = heldChat(row, ring, isNested)
       const storedSettings = chats.settingsOf(row)
       const incoming = content.settings ?? {}
       const settings: ChatSettings = {
@@ -156,16 +201,23 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       let currentId = row.current_id as MessageId | null
       const counts: SaveCounts = { inserted: 0, rewritten: 0, removed: 0 }
       if (content.messages !== undefined) {
-        const stored = rows.listStored(row.seq)
-        const plan = planChatSave(chatId, stored, currentId, content.messages, allocate, at, (known, next) => rows.hasSameContent(row.seq, chatId, known, next, ring))
+        // note: a held chat has every stored message's place and plain fields: the rows need not be read.
+        const stored: readonly PlannedAgainst[] = held === null ? rows.listStored(row.seq) : held.list()
+        const sameContent = held === null
+          ? (known: PlannedAgainst, next: Message) => rows.hasSameContent(row.seq, chatId, known as StoredMessage, next, ring)
+          : (known: PlannedAgainst, next: Message) => hasSameClientFields(held.get(known.id)!, next)
+        const plan = planChatSave(chatId, stored, currentId, content.messages, allocate, at, sameContent)
         if (isSaveProblem(plan)) throw new BadTreeError(plan)
         for (const id of plan.removes) rows.remove(row.seq, id)
-        for (const message of plan.rewrites) {
+        const rewritten = plan.rewrites.map((message) => {
           // note: Enclave's own fields, which Open WebUI's clients never see, stay as the server wrote them.
-          const old = rows.find(row.seq, chatId, message.id, ring)!
-          rows.rewrite(row.seq, { ...message, stats: old.stats, artifacts: old.artifacts }, ring)
-        }
+          const old = held?.get(message.id) ?? rows.find(row.seq, chatId, message.id, ring)!
+          const next = { ...message, stats: old.stats, artifacts: old.artifacts }
+          rows.rewrite(row.seq, next, ring)
+          return next
+        })
         for (const message of plan.inserts) rows.insert(row.seq, message, ring)
+        written = { row, stored: [...rewritten, ...plan.inserts], removed: plan.removes }
         counts.inserted = plan.inserts.length
         counts.rewritten = plan.rewrites.length
         counts.removed = plan.removes.length
@@ -176,6 +228,8 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       chats.writeContent(row, { title, settings, folderId, currentId }, at)
       return { ok: true, chat: { ...chats.fieldsOf(row), title, folderId, currentId, updatedAt: at }, counts }
     })
+    const done = written as { row: ChatRow; stored: Message[]; removed: MessageId[] } | null // note: assigned in the transaction, which TypeScript does not follow
+    if (result.ok && done !== null) afterMessagesWritten(done.row, ring, done.stored, done.removed)
     if (result.ok) {
       afterWrite(owner, () => {
         search.noteChange(owner, chatId, { title: result.chat.title, updatedAt: at })
@@ -302,6 +356,16 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       return removed
     },
 
+    /** How many chats, messages and (estimated) bytes of opened history are held in memory now (chat-history-cache.ts). */
+    historyCacheSize(): HistoryCacheSize {
+      return history.size()
+    },
+
+    /** Drops held chats not used lately; reads sweep too, this is for a quiet server. */
+    sweepIdleHistory(): void {
+      history.sweepIdle()
+    },
+
     /** Drops the owner's decrypted search index from memory; call when their account is deleted. */
     forgetSearchIndexForUser(owner: UserId): void {
       search.forgetUser(owner)
@@ -313,8 +377,9 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * parent is not in it. Costs one insert whatever the chat's size.
      */
     addMessage(owner: UserId, chatId: ChatId, input: NewMessage): Message | null {
+      let row: ChatRow | null = null
       const message = writeMessages((): Message | null => {
-        const chat = chats.find(owner, chatId)
+        const chat = row = chats.find(owner, chatId)
         if (chat === null) return null
         if (input.parentId !== undefined && input.parentId !== null && !rows.has(chat.seq, input.parentId)) return null
         const at = now()
@@ -322,6 +387,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
         chats.touch(chat.seq, at, inserted.id)
         return inserted
       })
+      if (message !== null) afterMessagesWritten(row!, keys.keysForOwner(owner), [message])
       if (message !== null) afterWrite(owner, () => search.noteChange(owner, chatId, { updatedAt: message.createdAt, addedContents: [message.content] }))
       return message
     },
@@ -333,13 +399,21 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      */
     replaceMessageContentForUser(owner: UserId, chatId: ChatId, messageId: MessageId, patch: MessagePatch): boolean {
       const ring = keys.keysForOwner(owner)
+      const isNested = db.inTransaction
+      let written: { row: ChatRow; message: Message } | null = null
       const isWritten = db.transaction(() => {
         const chat = chats.find(owner, chatId)
-        const stored = chat === null ? null : rows.find(chat.seq, chatId, messageId, ring)
-        if (chat === null || stored === null) return false
-        rows.rewrite(chat.seq, { ...stored, ...patch }, ring)
+        if (chat === null) return false
+        const held = heldChat(chat, ring, isNested)?.get(messageId)
+        const stored = held ?? rows.find(chat.seq, chatId, messageId, ring)
+        if (stored === null) return false
+        const message = { ...stored, ...patch }
+        rows.rewrite(chat.seq, message, ring)
+        written = { row: chat, message }
         return true
       }).immediate()
+      const done = written as { row: ChatRow; message: Message } | null // note: assigned in the transaction, which TypeScript does not follow
+      if (done !== null) afterMessagesWritten(done.row, ring, [done.message])
       // note: an answer is rewritten every second while it streams: only its chat is read again, at the next search.
       if (isWritten) afterWrite(owner, () => search.noteRewrite(owner, chatId))
       return isWritten
@@ -376,6 +450,7 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
         const isSelectionGone = chat.current_id !== null && gone.has(chat.current_id as MessageId)
         const left = shapes.filter((message) => !gone.has(message.id))
         chats.touch(chat.seq, now(), isSelectionGone ? newestLeaf(left, target.parentId) : chat.current_id as MessageId | null)
+        history.forgetChat(chat.seq)
         return gone.size
       }).immediate()
       if (removed !== null) afterWrite(owner, () => search.noteRewrite(owner, chatId))
@@ -406,14 +481,14 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     /** Returns every message of the owner's chat (all branches) by id; empty when the chat is not theirs. */
     listMessagesInChat(owner: UserId, chatId: ChatId): Message[] {
       const chat = chats.find(owner, chatId)
-      return chat === null ? [] : rows.list(chat.seq, chatId, keys.keysForOwner(owner))
+      return chat === null ? [] : openChat(chat, keys.keysForOwner(owner)).list() as Message[]
     },
 
     /** Returns the messages from the root to the selected leaf: the conversation the user sees. */
     listCurrentPath(owner: UserId, chatId: ChatId): Message[] {
       const chat = chats.find(owner, chatId)
       if (chat === null) return []
-      return pathTo(rows.list(chat.seq, chatId, keys.keysForOwner(owner)), chat.current_id as MessageId | null)
+      return pathTo(openChat(chat, keys.keysForOwner(owner)).list(), chat.current_id as MessageId | null)
     },
 
     /**
@@ -425,10 +500,10 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       const chat = chats.find(owner, chatId)
       if (chat === null) return null
       const leaf = leafId === undefined ? chat.current_id as MessageId | null : leafId
-      const path = pathTo(rows.shapes(chat.seq), leaf)
+      const opened = openChat(chat, keys.keysForOwner(owner))
+      const path = pathThrough(opened.get, leaf)
       if (leaf !== null && path.length === 0) return null
-      const ring = keys.keysForOwner(owner)
-      return path.map((shape) => rows.find(chat.seq, chatId, shape.id, ring)!)
+      return path
     },
 
     /** Opens the owner's chat's settings (system prompt, params, ...); null when the chat is not theirs. */

@@ -99,6 +99,12 @@ function digestOf(rowId: string, message: Message, key: VersionedKey): Uint8Arra
 
 const sameJson = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b)
 
+/** Says whether two messages have the same fields a client sees and saves (all sealed ones but stats and artifacts). */
+export function hasSameClientFields(old: Message, next: Message): boolean {
+  return old.content === next.content && old.model === next.model && sameJson(old.images, next.images) && sameJson(old.error, next.error)
+    && sameJson(old.usage, next.usage) && sameJson(old.sources, next.sources) && sameJson(old.files, next.files) && sameJson(old.extra, next.extra)
+}
+
 /** A message's sealed fields besides content, the null ones left out. */
 function otherFieldsOf({ model, images, artifacts, stats, error, usage, sources, files, extra }: Message): OtherFields {
   const fields: OtherFields = {}
@@ -174,9 +180,7 @@ export function createMessageRows(db: Database) {
       const version = stored.digest === null || stored.digest.length !== 4 + DIGEST_BYTES ? null : new DataView(stored.digest.buffer, stored.digest.byteOffset, 4).getUint32(0)
       const key = version === null ? null : ring.byVersion(version)
       if (key !== null) return Buffer.from(digestOf(messageRowId(chatId, stored.id), next, key)).equals(stored.digest!)
-      const old = this.find(chatSeq, chatId, stored.id, ring)!
-      return old.content === next.content && old.model === next.model && sameJson(old.images, next.images) && sameJson(old.error, next.error)
-        && sameJson(old.usage, next.usage) && sameJson(old.sources, next.sources) && sameJson(old.files, next.files) && sameJson(old.extra, next.extra)
+      return hasSameClientFields(this.find(chatSeq, chatId, stored.id, ring)!, next)
     },
     /** The chat's tree without opening anything. */
     shapes(chatSeq: number): MessageShape[] {

@@ -39,6 +39,8 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 const jsonSize = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8')
 
 function bounded<T>(value: T, what: string): T {
+  // note: a short string is within the bound whatever it holds (at most six bytes of JSON a character, quotes aside).
+  if (typeof value === 'string' && value.length * 6 + 2 <= CHAT_LIMITS.jsonBytes) return value
   if (jsonSize(value) > CHAT_LIMITS.jsonBytes) fail('too_large', `${what} is over ${CHAT_LIMITS.jsonBytes} bytes.`)
   return value
 }
@@ -129,17 +131,20 @@ function parentsFirst(read: Map<string, { message: SavedMessage; childrenIds: un
   for (let at = 0; at < queue.length; at++) {
     const parent = queue[at] as string | null
     const kids = children.get(parent) ?? []
-    const listed = parent === null ? [] : read.get(parent)!.childrenIds
-    const rank = new Map((Array.isArray(listed) ? listed : []).map((id, index) => [id, index]))
-    const place = (uid: string, index: number) => rank.get(uid) ?? rank.size + index
-    const sorted = kids.map((uid, index) => [uid, place(uid, index)] as const).sort((a, b) => a[1] - b[1])
-    for (const [uid] of sorted) {
+    for (const uid of kids.length < 2 ? kids : inListedOrder(kids, parent === null ? [] : read.get(parent)!.childrenIds)) {
       ordered.push(read.get(uid)!.message)
       queue.push(uid)
     }
   }
   if (ordered.length !== read.size) fail('cycle', 'The messages\' parent ids form a cycle.')
   return ordered
+}
+
+/** Siblings in the order their parent lists them (`childrenIds`), the unlisted after, as they came. */
+function inListedOrder(kids: string[], listed: unknown): string[] {
+  const rank = new Map((Array.isArray(listed) ? listed : []).map((id, index) => [id, index]))
+  const place = (uid: string, index: number) => rank.get(uid) ?? rank.size + index
+  return kids.map((uid, index) => [uid, place(uid, index)] as const).sort((a, b) => a[1] - b[1]).map(([uid]) => uid)
 }
 
 function readList(list: unknown): NonNullable<ChatContent['messages']> {
@@ -238,7 +243,7 @@ export function describeMessage(message: Message, uidOf: ReadonlyMap<number, str
 
 /** A stored chat's `chat` object as Open WebUI holds it: settings, the whole tree, and the path to the selected leaf. */
 export function describeChatObject(tree: ChatTree) {
-  return chatObjectOf(tree, (described) => described)
+  return chatObjectOf(tree, (described) => described())
 }
 
 /**
@@ -250,7 +255,7 @@ export function describeChatObject(tree: ChatTree) {
  */
 export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): string {
   const texts: string[] = []
-  const chat = chatObjectOf(tree, (described) => `${ENTRY_MARK}${texts.push(JSON.stringify(described)) - 1}`)
+  const chat = chatObjectOf(tree, (described, message, childrenIds) => `${ENTRY_MARK}${texts.push(messageJson(described, message, childrenIds)) - 1}`)
   const skeleton = JSON.stringify(wrap(chat as unknown as ReturnType<typeof describeChatObject>))
   const quotedMark = `"${ENTRY_MARK}`
   let json = ''
@@ -263,10 +268,28 @@ export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof 
   return json + skeleton.slice(from)
 }
 
-const ENTRY_MARK = `enclave-message-${crypto.randomUUID()}-`
+// note: 64 random bits, unknown outside this process, so no stored text can name one; short, as the skeleton holds one per message twice.
+const ENTRY_MARK = `m${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}-`
+
+/**
+ * A held message's JSON from its last open, while its place (parent and children) is the same: a
+ * frozen message is one the chat history cache holds (chat-history-cache.ts), which never changes,
+ * so its text is kept as long as it is held (a write makes a new object).
+ */
+const writtenJson = new WeakMap<Message, { childrenKey: string; text: string }>()
+
+function messageJson(described: () => Record<string, unknown>, message: Message, childrenIds: string[]): string {
+  if (!Object.isFrozen(message)) return JSON.stringify(described())
+  const childrenKey = childrenIds.join('\n')
+  const known = writtenJson.get(message)
+  if (known !== undefined && known.childrenKey === childrenKey) return known.text
+  const text = JSON.stringify(described())
+  writtenJson.set(message, { childrenKey, text })
+  return text
+}
 
 /** The chat object, each message given as `entry` makes it from its description. */
-function chatObjectOf<T>(tree: ChatTree, entry: (described: Record<string, unknown>) => T) {
+function chatObjectOf<T>(tree: ChatTree, entry: (described: () => Record<string, unknown>, message: Message, childrenIds: string[]) => T) {
   const { chat, settings, messages } = tree
   const uidOf = new Map<number, string>()
   const children = new Map<number, string[]>()
@@ -280,7 +303,8 @@ function chatObjectOf<T>(tree: ChatTree, entry: (described: Record<string, unkno
   const history: Record<string, T> = {}
   const described = new Map<number, T>()
   for (const message of messages) {
-    const value = entry(describeMessage(message, uidOf, children.get(message.id) ?? []))
+    const childrenIds = children.get(message.id) ?? []
+    const value = entry(() => describeMessage(message, uidOf, childrenIds), message, childrenIds)
     history[message.uid] = value
     described.set(message.id, value)
   }

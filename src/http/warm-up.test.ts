@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
 import { startTestApp } from '../../test/helpers/test-app.ts'
-import { WARM_PATHS, warmUp } from './warm-up.ts'
+import { WARM_PATHS, warmUp, warmUpSocket } from './warm-up.ts'
 
 type Route = { method: string; path: string; composed: unknown }
 
@@ -35,4 +35,14 @@ test('the warm-up writes nothing: no account, no audit entry, no log line above 
   expect(deps.store.users.countUsers()).toBe(0)
   expect(audit.entries).toEqual([])
   expect(logLines.filter((line) => !/ DEBUG /.test(line))).toEqual([])
+})
+
+test('the socket warm-up composes the chat socket\'s handler, upgrading nothing and admitting no one', async () => {
+  const { app } = startTestApp()
+  const socketRoute = () => (app as unknown as { router: { history: Route[] } }).router.history.find((route) => route.path === '/api/ws')?.composed
+  const before = socketRoute()
+  const answered: number[] = []
+  await warmUpSocket({ handle: async (request) => { const response = await app.handle(request); answered.push(response.status); return response } })
+  expect(socketRoute()).not.toBe(before)
+  expect(answered).toEqual([401])
 })

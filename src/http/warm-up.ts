@@ -14,3 +14,12 @@ export async function warmUp(app: { handle(request: Request): Response | Promise
   // note: a loopback Host, which every host policy answers (config/allowed-hosts.ts).
   for (const path of paths) await (await app.handle(new Request(`http://localhost${path}`))).arrayBuffer()
 }
+
+/**
+ * Composes the chat socket's route the same way: an upgrade request with no valid credential, which
+ * the route refuses (401) after its handler is built. Nothing is upgraded in-process.
+ */
+export async function warmUpSocket(app: { handle(request: Request): Response | Promise<Response> }): Promise<void> {
+  const headers = { upgrade: 'websocket', connection: 'upgrade', 'sec-websocket-version': '13', 'sec-websocket-key': 'd2FybS11cC1yZXF1ZXN0', 'sec-websocket-protocol': 'enclave, warm-up' }
+  await (await app.handle(new Request('http://localhost/api/ws', { headers }))).arrayBuffer()
+}

@@ -174,7 +174,7 @@ describe('an empty Ollama and the admin\'s day', () => {
     const row = page.locator('tr[data-model="tiny-model:1b"]')
     await row.getByRole('button', { name: 'Details of tiny-model:1b' }).click()
     const details = page.locator('dl[aria-label="Details of tiny-model:1b"]')
-    await details.getByText('131,072 tokens').waitFor()
+    await details.getByText('32,768 tokens').waitFor()
     expect(await details.innerText()).toContain('Q4_K_M')
     expect(await details.innerText()).toContain('llama')
 

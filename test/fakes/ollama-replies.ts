@@ -187,7 +187,7 @@ export function showReply(model: FakeModel): Json {
     parameters: 'stop                           "<|eot_id|>"',
     template: '{{ if .System }}{{ .System }}\n{{ end }}{{ .Prompt }}',
     details: model.details,
-    model_info: { 'general.architecture': model.details.family, 'general.file_type': 15, 'general.parameter_count': 494032768, [`${model.details.family}.context_length`]: 131072 },
+    model_info: { 'general.architecture': model.details.family, 'general.file_type': 15, 'general.parameter_count': 494032768, [`${model.details.family}.context_length`]: 32768 },
     capabilities: ['completion'],
     modified_at: model.modified_at,
   }

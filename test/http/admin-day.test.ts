@@ -47,7 +47,7 @@ describe('model details', () => {
     expect(status).toBe(200)
     expect(body).toMatchObject({
       name: 'llama3.2:1b', connection: 0, size: llama.size, family: 'llama', parameter_size: '1.2B', parameter_count: 494032768,
-      quantization_level: 'Q8_0', format: 'gguf', context_length: 131072, modified_at: llama.modified_at,
+      quantization_level: 'Q8_0', format: 'gguf', context_length: 32768, modified_at: llama.modified_at,
     })
     expect(ollama.requests.at(-1)).toMatchObject({ method: 'POST', path: '/api/show', body: { model: 'llama3.2:1b' } })
   })

@@ -204,14 +204,17 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       return chatJson(readTree(owner, id), shareIdOf(owner, id), set)
     }, { auth: 'active', params: ChatParams })
 
-    .post('/:id', ({ principal, params, body }) => {
+    .post('/:id', ({ principal, params, body, set }) => {
       const owner = principal.user.id
       const content = contentOf(body)
       const id = parseChatId(params.id)
       if (id === null) throw chatNotFound()
       const saved = chats.saveChatForUser(owner, id, content)
       if (!saved.ok) throw refusedSave(saved)
-      return openChangedChat(owner, id)
+      // note: the chat just written is held opened (chat-history-cache.ts): the answer opens nothing again, and serialises each message once.
+      const tree = readTree(owner, id)
+      if (hub !== null) announceCurrent(hub, owner, id, tree.messages.find((message) => message.id === tree.chat.currentId)?.uid ?? null)
+      return chatJson(tree, shareIdOf(owner, id), set)
     }, { auth: 'active', chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/clone', ({ principal, params, body }) => {

@@ -25,6 +25,7 @@ import { authenticate, findCredential } from '../../auth/authenticate.ts'
 import { isStillAdmitted } from '../../auth/credential-watch.ts'
 import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
+import { createContextWindows } from '../../chat/context-window.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
@@ -73,7 +74,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
   const streams = new LiveStreams(auth.now, limits.keepFinishedMs)
   const turnDeps = {
     chats: auth.store.chats, connections, streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
-    titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser,
+    titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser, contextWindows: createContextWindows(auth.now),
   }
   const admissions = new WeakMap<Request, Admission>()
   const states = new Map<Socket, SocketState>()

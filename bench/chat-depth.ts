@@ -1,0 +1,157 @@
+/**
+ * What a message costs at any chat length, on the two public paths clients use, at 10, 1,000 and
+ * 2,000 messages (1 KB each), as server CPU (process.cpuUsage of the Enclave process: the server,
+ * and the client's small share of framing):
+ * - a socket turn (`chat:send` to `chat:done`), with the Ollama stand-in in a process of its own so
+ *   its work is not counted; each turn goes under the same answer, so every turn's path is as long;
+ *   target: the CPU at 2,000 messages at most 1.5x the CPU at 10;
+ * - a REST save (`POST /api/v1/chats/{id}` with the whole conversation, history and path, one
+ *   message changed, as Open WebUI's page sends it), in-process, the body's parsing included;
+ *   target: at most 5 ms at 2,000 messages.
+ * The depths alternate turn by turn, so a change in the machine's load falls on each alike.
+ * `npm run bench` runs it as a process of its own (`bun bench/chat-depth.ts` prints JSON).
+ */
+import { createMemoryAuditLog } from '../src/audit/audit-log.ts'
+import { createAuthDeps } from '../src/auth/auth-deps.ts'
+import { issueSession } from '../src/auth/issue-session.ts'
+import { openGate } from '../src/auth/setup-token.ts'
+import { loadConfig } from '../src/config/load-config.ts'
+import type { ChatId } from '../src/db/ids.ts'
+import { createApp } from '../src/http/create-app.ts'
+import { silentLogger } from '../src/log/logger.ts'
+import { openBenchStore } from './bench-store.ts'
+import { median } from './measure.ts'
+import { formatNumber, formatRatio, type BenchRow } from './report.ts'
+import { runBenchApart } from './run-apart.ts'
+import { sampleText } from './sample-text.ts'
+import { startStandInProcess } from './socket-streaming.ts'
+
+const MODEL = 'qwen2.5:0.5b'
+const DEPTHS = [10, 1_000, 2_000] as const
+const TEXT_BYTES = 1024
+const RUNS = { warmups: 10, repetitions: 40 }
+
+export type ChatDepthFigures = { turnCpuMs: number[]; turnWallMs: number[]; saveCpuMs: number[]; heldChats: number; heldBytes: number }
+
+/** Runs this file in a fresh process and returns its figures. */
+export function measureChatDepthApart(): Promise<ChatDepthFigures> {
+  return runBenchApart<ChatDepthFigures>(import.meta.path, 'chat depth')
+}
+
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1000
+}
+
+type Frame = { type: string; [field: string]: unknown }
+
+async function openTurnSocket(url: string, token: string) {
+  const ws = new WebSocket(url, { protocols: ['enclave', token] } as unknown as string[])
+  let waiting: ((frame: Frame) => void) | null = null
+  ws.addEventListener('message', (event) => {
+    const frame = JSON.parse(String(event.data)) as Frame
+    if (frame.type === 'chat:done' || frame.type === 'chat:error' || frame.type === 'error') waiting?.(frame)
+  })
+  await new Promise((resolve, reject) => {
+    ws.addEventListener('open', resolve, { once: true })
+    ws.addEventListener('error', reject, { once: true })
+  })
+  return {
+    /** Runs one turn; returns the process CPU it took and the time to chat:done, in ms. */
+    async turn(frame: object): Promise<{ cpu: number; wall: number }> {
+      const started = cpuMs()
+      const startedAt = performance.now()
+      const ended = new Promise<Frame>((resolve) => (waiting = resolve))
+      ws.send(JSON.stringify(frame))
+      const done = await ended
+      if (done.type !== 'chat:done') throw new Error(`turn refused: ${JSON.stringify(done)}`)
+      return { cpu: cpuMs() - started, wall: performance.now() - startedAt }
+    },
+    close: () => ws.close(),
+  }
+}
+
+export async function measureChatDepth(): Promise<ChatDepthFigures> {
+  const standIn = await startStandInProcess({ chunkDelayMs: 0, chunkCount: 20 })
+  const bench = openBenchStore()
+  const config = loadConfig({ env: { OLLAMA_BASE_URL: standIn.url, ENABLE_TITLE_GENERATION: 'false', WEBSOCKET_RATE_LIMIT: '10000/1s' }, cwd: process.cwd() })
+  const sessionSecret = crypto.randomUUID()
+  const audit = createMemoryAuditLog()
+  const app = createApp({ config, store: bench.store, log: silentLogger, sessionSecret, audit, now: Date.now, setupGate: openGate })
+  const auth = createAuthDeps({ store: bench.store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate })
+  const token = issueSession(auth, bench.store.users.findUserById(bench.owner)!, { ip: '127.0.0.1', userAgent: 'bench' }).token
+  app.listen({ hostname: '127.0.0.1', port: 0 })
+  const socket = await openTurnSocket(`ws://127.0.0.1:${app.server!.port}/api/ws`, token)
+  try {
+    const chats = DEPTHS.map((depth, d) => {
+      const chat = bench.store.chats.createChat(bench.owner, `${depth} messages`, Array.from({ length: depth }, (_, i) => (
+        i % 2 === 0 ? { role: 'user' as const, content: sampleText(TEXT_BYTES, d * 10_000 + i) } : { role: 'assistant' as const, content: sampleText(TEXT_BYTES, d * 10_000 + i), model: MODEL })))
+      const path = bench.store.chats.listCurrentPath(bench.owner, chat.id)
+      return { id: chat.id as ChatId, leafUid: path.at(-1)!.uid }
+    })
+    const turn = (d: number) => socket.turn({ type: 'chat:send', chatId: chats[d]!.id, parentId: chats[d]!.leafUid, model: MODEL, content: 'one more question' })
+
+    // note: the save is what Open WebUI's page sends after a turn: the whole conversation, one message changed.
+    const bodies = await Promise.all(chats.map(async ({ id }) => {
+      const res = await app.handle(new Request(`http://localhost/api/v1/chats/${id}`, { headers: { authorization: `Bearer ${token}` } }))
+      return (await res.json() as { chat: { messages: { id: string; content: string }[]; history: { messages: Record<string, { content: string }> } } }).chat
+    }))
+    let edit = 0
+    const save = async (d: number) => {
+      // note: as Open WebUI's page sends it: the history and the current path, both holding the edit.
+      const chat = bodies[d]!
+      const first = chat.messages[0]!
+      first.content = chat.history.messages[first.id]!.content = `edited ${edit++}`
+      const body = JSON.stringify({ chat })
+      const started = cpuMs()
+      const res = await app.handle(new Request(`http://localhost/api/v1/chats/${chats[d]!.id}`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body,
+      }))
+      await res.arrayBuffer()
+      if (res.status !== 200) throw new Error(`save answered ${res.status}`)
+      return cpuMs() - started
+    }
+    const turns = DEPTHS.map((): number[] => [])
+    const walls = DEPTHS.map((): number[] => [])
+    const saves = DEPTHS.map((): number[] => [])
+    for (let i = 0; i < RUNS.warmups + RUNS.repetitions; i++) {
+      for (let d = 0; d < DEPTHS.length; d++) {
+        const at = (i + d) % DEPTHS.length // note: the order rotates, so no depth always runs first
+        const [t, s] = [await turn(at), await save(at)]
+        if (i >= RUNS.warmups) {
+          turns[at]!.push(t.cpu)
+          walls[at]!.push(t.wall)
+          saves[at]!.push(s)
+        }
+      }
+    }
+    const held = bench.store.chats.historyCacheSize()
+    return { turnCpuMs: turns.map(median), turnWallMs: walls.map(median), saveCpuMs: saves.map(median), heldChats: held.chats, heldBytes: held.bytes }
+  } finally {
+    socket.close()
+    await app.stop(true)
+    standIn.stop()
+    bench.remove()
+  }
+}
+
+/** The socket turn's CPU at each depth against ≤1.5x of the shortest, and the REST save's at 2,000 against ≤5 ms. */
+export function chatDepthRows(figures: ChatDepthFigures): BenchRow[] {
+  const ms = (value: number) => `${formatNumber(value, 2)} ms`
+  const depths = DEPTHS.map((depth) => formatNumber(depth))
+  const turnRatio = figures.turnCpuMs.at(-1)! / figures.turnCpuMs[0]!
+  return [{
+    name: 'public API: ws turn, server CPU at 10 / 1,000 / 2,000 messages',
+    figures: [figures.turnCpuMs.map(ms).join(' / '), `to chat:done p50 ${figures.turnWallMs.map(ms).join(' / ')}`, `${depths.at(-1)} over ${depths[0]}`, `history cache ${figures.heldChats} chats, ${formatNumber(figures.heldBytes / 1e6, 1)} MB`],
+    measured: turnRatio, measuredText: formatRatio(turnRatio), target: { kind: 'atMost', limit: 1.5, label: '≤1.5x' },
+  }, {
+    name: 'public API: REST save, one message changed, server CPU at 10 / 1,000 / 2,000',
+    figures: [figures.saveCpuMs.map(ms).join(' / ')],
+    measured: figures.saveCpuMs.at(-1)!, measuredText: ms(figures.saveCpuMs.at(-1)!), target: { kind: 'atMost', limit: 5, label: '≤5 ms at 2,000' },
+  }]
+}
+
+if (import.meta.main) {
+  console.log(JSON.stringify(await measureChatDepth()))
+  process.exit(0)
+}

@@ -1,0 +1,178 @@
+import { describe, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { createChatRepo } from './chats.ts'
+import { createChatHistoryCache } from './chat-history-cache.ts'
+import type { Message } from './chat-tree.ts'
+import type { ChatId, MessageId, UserId } from './ids.ts'
+import { openMemoryStore, openStore } from './open-store.ts'
+
+/** A store whose chat repository holds chats, and a second repository on the same database that holds none. */
+function setup(limits = { maxBytes: 1 << 30, maxBytesPerUser: 1 << 28, idleMs: 60_000 }) {
+  let time = 1_700_000_000_000
+  const now = () => time
+  const store = openMemoryStore(undefined, now)
+  const user = (email: string) => {
+    const result = store.users.createUser({ email, name: email, role: 'user' })
+    if (!result.ok) throw new Error(result.reason)
+    return result.user.id
+  }
+  const cached = createChatRepo(store.db, store.dataKeys, now, store.accountChanges, limits)
+  const uncached = createChatRepo(store.db, store.dataKeys, now, store.accountChanges, { maxBytes: 0, maxBytesPerUser: 0, idleMs: 0 })
+  return { store, cached, uncached, ada: user('ada@example.com'), eve: user('eve@example.com'), advance: (ms: number) => { time += ms } }
+}
+
+const linear = (count: number) => Array.from({ length: count }, (_, i) => ({ role: i % 2 === 0 ? 'user' as const : 'assistant' as const, content: `message ${i} ✓` }))
+
+describe('chat history cache', () => {
+  test('a held chat stays what the rows hold through every kind of write (property)', () => {
+    type Op =
+      | { kind: 'add'; parent: number; content: string }
+      | { kind: 'replace'; target: number; content: string }
+      | { kind: 'save'; drop: number; edit: number; content: string }
+      | { kind: 'delete-subtree'; target: number }
+      | { kind: 'select'; target: number }
+      | { kind: 'rollback'; content: string }
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), parent: fc.nat(), content: fc.string() }),
+      fc.record({ kind: fc.constant('replace' as const), target: fc.nat(), content: fc.string() }),
+      fc.record({ kind: fc.constant('save' as const), drop: fc.nat(), edit: fc.nat(), content: fc.string() }),
+      fc.record({ kind: fc.constant('delete-subtree' as const), target: fc.nat() }),
+      fc.record({ kind: fc.constant('select' as const), target: fc.nat() }),
+      fc.record({ kind: fc.constant('rollback' as const), content: fc.string() }),
+    )
+    fc.assert(fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
+      const { store, cached, uncached, ada } = setup()
+      const chat = cached.createChat(ada, 'tree', linear(3))
+      const pick = (n: number): Message | undefined => { const all = uncached.listMessagesInChat(ada, chat.id); return all[n % Math.max(all.length, 1)] }
+      for (const step of ops) {
+        cached.readChatTree(ada, chat.id) // note: holds the chat before each write
+        const target = pick('target' in step ? step.target : 'parent' in step ? step.parent : 0)
+        if (step.kind === 'add') cached.addMessage(ada, chat.id, { role: 'user', content: step.content, parentId: target?.id ?? null })
+        if (step.kind === 'replace' && target !== undefined) cached.replaceMessageContentForUser(ada, chat.id, target.id, { content: step.content, status: 'done' })
+        if (step.kind === 'delete-subtree' && target !== undefined) cached.deleteMessageSubtree(ada, chat.id, target.uid)
+        if (step.kind === 'select' && target !== undefined) cached.setCurrentMessage(ada, chat.id, target.id)
+        if (step.kind === 'save') {
+          const path = uncached.listCurrentPath(ada, chat.id)
+          const kept = path.slice(0, Math.max(path.length - (step.drop % 2), 0))
+          const list = kept.map((message, i) => ({ ...message, uid: message.uid, createdAt: message.createdAt, content: i === step.edit % Math.max(kept.length, 1) ? step.content : message.content }))
+          cached.saveChatForUser(ada, chat.id, { messages: { kind: 'list', messages: [...list, { role: 'user', content: step.content, uid: null, createdAt: null }] } })
+        }
+        if (step.kind === 'rollback') {
+          expect(() => store.inTransaction(() => {
+            cached.addMessage(ada, chat.id, { role: 'user', content: step.content })
+            cached.readChatTree(ada, chat.id)
+            throw new Error('rolled back')
+          })).toThrow('rolled back')
+        }
+        expect(cached.readChatTree(ada, chat.id)).toEqual(uncached.readChatTree(ada, chat.id))
+        expect(cached.listPathTo(ada, chat.id)).toEqual(uncached.listPathTo(ada, chat.id))
+      }
+    }), { numRuns: 60 })
+  })
+
+  test('a chat is held after its first read, and dropped on sign-out everywhere, deletion, key rotation and when idle', () => {
+    const { store, cached, ada, eve, advance } = setup()
+    const chat = cached.createChat(ada, 'held', linear(4))
+    const other = cached.createChat(eve, 'eve', linear(2))
+    expect(cached.historyCacheSize()).toMatchObject({ chats: 0, messages: 0, bytes: 0 })
+    cached.readChatTree(ada, chat.id)
+    cached.readChatTree(eve, other.id)
+    expect(cached.historyCacheSize()).toMatchObject({ chats: 2, messages: 6 })
+    expect(cached.historyCacheSize().bytes).toBeGreaterThan(0)
+
+    store.sessions.revokeOtherSessions(ada, null) // no session to revoke: no notice, nothing dropped
+    store.accountChanges.accessChanged(ada) // sign-out everywhere, a role change, a deleted user
+    expect(cached.historyCacheSize()).toMatchObject({ chats: 1, messages: 2 })
+
+    cached.readChatTree(ada, chat.id)
+    store.accountChanges.chatsDeleted(ada)
+    expect(cached.historyCacheSize().chats).toBe(1)
+
+    cached.readChatTree(ada, chat.id)
+    store.dataKeys.addKeyVersion(ada) // a data key rotation begins: the old ring is no longer the owner's
+    expect(cached.readChatTree(ada, chat.id)?.messages).toHaveLength(4)
+    expect(cached.historyCacheSize().chats).toBe(2) // held again, under the new ring
+
+    advance(60_001)
+    expect(cached.findChatForUser(ada, chat.id)).not.toBeNull()
+    cached.listPathTo(ada, chat.id)
+    expect(cached.historyCacheSize()).toMatchObject({ chats: 1, messages: 4 }) // eve's went idle
+
+    store.accountChanges.accessChanged(null) // the master key changed: everyone's
+    expect(cached.historyCacheSize()).toEqual({ chats: 0, messages: 0, bytes: 0 })
+  })
+
+  test('a deleted user\'s chats are not served from memory', () => {
+    const { store, cached, ada } = setup()
+    const chat = cached.createChat(ada, 'gone', linear(2))
+    cached.readChatTree(ada, chat.id)
+    store.users.deleteUser(ada)
+    expect(cached.historyCacheSize().chats).toBe(0)
+    expect(cached.readChatTree(ada, chat.id)).toBeNull()
+  })
+
+  test('another user\'s chat id finds nothing, held or not', () => {
+    const { cached, ada, eve } = setup()
+    const chat = cached.createChat(ada, 'mine', linear(2))
+    cached.readChatTree(ada, chat.id)
+    expect(cached.readChatTree(eve, chat.id)).toBeNull()
+    expect(cached.listPathTo(eve, chat.id)).toBeNull()
+    expect(cached.listMessagesInChat(eve, chat.id)).toEqual([])
+  })
+
+  test('each owner is bounded: least recently used chats go first, and a chat larger than the bound is never held', () => {
+    const message = (chars: number) => [{ role: 'user' as const, content: 'x'.repeat(chars) }]
+    const { cached, ada, eve } = setup({ maxBytes: 1_000_000, maxBytesPerUser: 45_000, idleMs: 60_000 })
+    const [a, b, c] = ['a', 'b', 'c'].map((title) => cached.createChat(ada, title, message(5_000)))
+    const big = cached.createChat(ada, 'big', message(20_000))
+    const theirs = cached.createChat(eve, 'eve', message(5_000))
+    cached.readChatTree(eve, theirs.id)
+    for (const chat of [a!, b!, c!]) cached.readChatTree(ada, chat.id)
+    expect(cached.historyCacheSize().chats).toBe(3) // two of ada's (the bound) and eve's
+    cached.readChatTree(ada, big.id)
+    expect(cached.historyCacheSize().chats).toBe(3)
+    expect(cached.readChatTree(ada, big.id)?.messages[0]?.content).toHaveLength(20_000)
+    expect(cached.readChatTree(eve, theirs.id)?.messages).toHaveLength(1)
+  })
+
+  test('the cache alone: an entry is found only under its owner, chat id and seq, and held messages are frozen', () => {
+    const { store, ada } = setup()
+    let time = 0
+    const cache = createChatHistoryCache(store.accountChanges, () => time)
+    const ring = store.dataKeys.keysForOwner(ada)
+    const message: Message = {
+      id: 1 as MessageId, uid: '1', chatId: 'c' as ChatId, parentId: null, role: 'user', content: 'hi', model: null, images: null, artifacts: null,
+      stats: null, status: null, error: null, usage: null, sources: null, files: null, extra: null, createdAt: 0,
+    }
+    const key = { seq: 7, chatId: 'c' as ChatId, owner: ada }
+    const opened = cache.chatOf(key, ring, () => [{ ...message }])
+    expect(Object.isFrozen(opened.get(message.id))).toBe(true)
+    expect(cache.heldChat(key, ring)).not.toBeNull()
+    expect(cache.heldChat({ ...key, owner: 'someone-else' as UserId }, ring)).toBeNull()
+    expect(cache.heldChat(key, ring)).toBeNull() // note: a mismatch drops the entry
+    time += 1
+    expect(cache.size()).toEqual({ chats: 0, messages: 0, bytes: 0 })
+  })
+})
+
+test('a write by another connection to the same file drops what is held', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'enclave-history-'))
+  try {
+    const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, 'master.key') }, now: Date.now })
+    const created = store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
+    if (!created.ok) throw new Error(created.reason)
+    const chat = store.chats.createChat(created.user.id, 'held', linear(3))
+    expect(store.chats.readChatTree(created.user.id, chat.id)?.messages).toHaveLength(3)
+    const other = new Database(store.info.databasePath)
+    other.run('DELETE FROM message WHERE id = (SELECT max(id) FROM message)')
+    other.close()
+    expect(store.chats.readChatTree(created.user.id, chat.id)?.messages).toHaveLength(2)
+    store.close()
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+})
