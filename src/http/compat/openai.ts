@@ -84,6 +84,8 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     .use(requireAuth(deps, trustedProxies))
     .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
+      // note: a model the caller may not use is answered as one that does not exist (auth/model-access.ts).
+      if (!deps.models.mayUse(principal, body.model)) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
       const chatRequest = toChatRequest(body)
       const record = store?.open(principal.user.id, body) ?? null
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)

@@ -7,6 +7,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Principal } from '../../auth/principal.ts'
 import type { Connection, Connections, ListedModel } from '../../chat/connections.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { ServerFrame } from '../../chat/frames.ts'
@@ -77,11 +78,12 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
     return found
   }
   const describeConnections = () => connections.listUrls()
-  /** The merged list as Open WebUI answers it; admins also see which connections failed. */
-  async function listModels(isAdmin: boolean) {
+  /** The merged list as Open WebUI answers it, only the models the caller may use (auth/model-access.ts); admins also see which connections failed. */
+  async function listModels(principal: Principal) {
+    const isAdmin = principal.user.role === 'admin'
     const { models, statuses } = await connections.listModels()
     const createdSeconds = Math.floor(deps.now() / 1000)
-    const data = models.map((model) => describeModel(model, createdSeconds))
+    const data = deps.models.filter(principal, models, (model) => model.name).map((model) => describeModel(model, createdSeconds))
     if (!isAdmin) return { data }
     const errors = statuses.flatMap((status) => (status.ok ? [] : [{ connection: status.connection, url: status.url, reason: status.reason, message: status.message }]))
     return { data, errors }
@@ -89,8 +91,8 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
 
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
-    .get('/api/models', ({ principal }) => listModels(principal.user.role === 'admin'), { auth: 'active' })
-    .get('/api/v1/models', ({ principal }) => listModels(principal.user.role === 'admin'), { auth: 'active' })
+    .get('/api/models', ({ principal }) => listModels(principal), { auth: 'active' })
+    .get('/api/v1/models', ({ principal }) => listModels(principal), { auth: 'active' })
 
     // note: Open WebUI's base models are the connections' own, before any workspace model wraps them.
     .get('/api/models/base', async () => {
@@ -102,7 +104,7 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
       const createdSeconds = Math.floor(deps.now() / 1000)
       return (await connections.listModels()).models.map((model) => ({
         ...describeModel(model, createdSeconds), base_model_id: null, meta: { description: null, profile_image_url: '/static/favicon.png' }, params: {},
-        is_active: true, user_id: null, access_control: null, created_at: createdSeconds, updated_at: createdSeconds,
+        is_active: true, user_id: null, access_control: deps.store.modelGrants.findGrant(model.name)?.access ?? {}, created_at: createdSeconds, updated_at: createdSeconds,
       }))
     }, { auth: 'admin' })
 
