@@ -120,7 +120,7 @@ describe('the upgrade to grants', () => {
 
   test('a database that had accounts: the first listing makes its models public, once; later models are admins only', () => {
     const grants = upgradedDatabase(true)
-    const access = createModelAccess({ grants, groups: { groupIdsOfUser: () => [] }, policy: () => ({ bypassModelAccess: false, bypassAdmin: true }) })
+    const access = createModelAccess({ grants, groups: { groupIdsOfUser: () => [], version: () => 0 }, policy: () => ({ bypassModelAccess: false, bypassAdmin: true }) })
     const user = { id: 'u1', role: 'user' as const }
     // note: pending: nothing taken away before Ollama could be asked.
     expect(access.mayUse({ user }, 'llama3.2:1b')).toBe(true)

@@ -27,8 +27,8 @@ export type WorkspaceModelFinder = {
 export type ModelUser = { user: { id: string; role: 'admin' | 'user' | 'pending' }; allowedModels?: readonly string[] | null }
 
 export type ModelAccessDeps = {
-  grants: { findGrant(modelId: string): { access: AccessControl } | undefined; readUpgrade(): { pending: boolean } }
-  groups: { groupIdsOfUser(userId: string): readonly string[] }
+  grants: { findGrant(modelId: string): { access: AccessControl } | undefined; readUpgrade(): { pending: boolean }; version(): number }
+  groups: { groupIdsOfUser(userId: string): readonly string[]; version(): number }
   /** The switches in effect now. */
   policy: () => { bypassModelAccess: boolean; bypassAdmin: boolean }
   workspaceModels?: WorkspaceModelFinder
@@ -41,8 +41,15 @@ function isListed(allowed: readonly string[], modelId: string): boolean {
   return allowed.some((entry) => canonicalModelName(entry) === canonical)
 }
 
+/** Base-model decisions remembered at most; the memory is emptied when full. */
+const MAX_REMEMBERED = 10_000
+
 export function createModelAccess(deps: ModelAccessDeps) {
   const accessorOf = (asker: ModelUser): Accessor => ({ id: asker.user.id, role: asker.user.role, groupIds: deps.groups.groupIdsOfUser(asker.user.id) })
+  // note: a base-model decision depends on the user's id, role and groups, the grants and the policy
+  // only; it is reused until a write to groups or grants moves their versions (a role is in the key).
+  const remembered = new Map<string, boolean>()
+  let rememberedAt = { grants: -1, groups: -1 }
 
   function mayUseBase(who: Accessor, modelId: string, policy: ReturnType<ModelAccessDeps['policy']>): boolean {
     if (policy.bypassModelAccess) return true
@@ -54,17 +61,35 @@ export function createModelAccess(deps: ModelAccessDeps) {
     return hasAccess(who, { ownerId: null, access: grant.access }, 'read', { bypassAdmin: policy.bypassAdmin })
   }
 
+  /** mayUseBase, remembered per user, role and model while the grants and groups stand. */
+  function mayUseBaseRemembered(asker: ModelUser, modelId: string, policy: ReturnType<ModelAccessDeps['policy']>): boolean {
+    if (policy.bypassModelAccess) return true
+    const grantsVersion = deps.grants.version()
+    const groupsVersion = deps.groups.version()
+    if (rememberedAt.grants !== grantsVersion || rememberedAt.groups !== groupsVersion || remembered.size >= MAX_REMEMBERED) {
+      remembered.clear()
+      rememberedAt = { grants: grantsVersion, groups: groupsVersion }
+    }
+    const key = `${asker.user.role}\0${asker.user.id}\0${modelId}`
+    let decision = remembered.get(key)
+    if (decision === undefined) {
+      decision = mayUseBase(accessorOf(asker), modelId, policy)
+      remembered.set(key, decision)
+    }
+    return decision
+  }
+
   /** Whether the asker may send `modelId` a request (a base model's name or a workspace model's id). */
   function mayUse(asker: ModelUser, modelId: string): boolean {
     if (asker.user.role === 'pending') return false
     if (asker.allowedModels != null && !isListed(asker.allowedModels, modelId)) return false
     const policy = deps.policy()
-    const who = accessorOf(asker)
     const preset = deps.workspaceModels?.find(modelId) ?? null
-    if (preset === null) return mayUseBase(who, modelId, policy)
+    if (preset === null) return mayUseBaseRemembered(asker, modelId, policy)
+    const who = accessorOf(asker)
     if (!preset.isActive) return false
     if (!hasAccess(who, { ownerId: preset.ownerId, access: preset.access }, 'read', { bypassAdmin: policy.bypassAdmin })) return false
-    return mayUseBase(who, preset.baseModelId, policy)
+    return mayUseBaseRemembered(asker, preset.baseModelId, policy)
   }
 
   return {

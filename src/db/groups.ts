@@ -71,9 +71,11 @@ export function createGroupRepo(db: Database, keys: DataKeyRepo, now: () => numb
   // note: dropped on every write below; a user's entry is read once and then served from memory.
   const groupIdsByUser = new Map<string, readonly string[]>()
   let permissionsByGroup: Map<string, PermissionTree | null> | null = null
+  let version = 0
   const forget = () => {
     groupIdsByUser.clear()
     permissionsByGroup = null
+    version += 1
   }
 
   const system = () => keys.keysForOwner(SYSTEM_OWNER)
@@ -153,6 +155,9 @@ export function createGroupRepo(db: Database, keys: DataKeyRepo, now: () => numb
     listGroupsOfUser(userId: UserId): Group[] {
       return selectOfUser.all(userId).map(toGroup)
     },
+
+    /** A number that changes on every write to groups or memberships (decisions made from them may be reused until it does). */
+    version: (): number => version,
 
     /** The ids of the user's groups, from memory after the first read (no decryption). */
     groupIdsOfUser(userId: string): readonly string[] {

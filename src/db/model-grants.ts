@@ -42,6 +42,7 @@ export function createModelGrantRepo(db: Database, now: () => number) {
 
   let grants: Map<string, ModelGrant> | null = null
   let upgrade: GrantUpgrade | null = null
+  let version = 0
   const load = () => {
     grants ??= new Map(selectAll.all().map((row) => [row.model_id, {
       modelId: row.model_id, access: row.access_control === null ? null : JSON.parse(row.access_control) as AccessControl, updatedAt: row.updated_at, updatedBy: row.updated_by,
@@ -57,6 +58,9 @@ export function createModelGrantRepo(db: Database, now: () => number) {
   }
 
   return {
+    /** A number that changes on every write here (decisions made from the grants may be reused until it does). */
+    version: (): number => version,
+
     /** The model's grant; undefined when it has none (admins only). */
     findGrant(modelId: string): ModelGrant | undefined {
       return load().get(canonicalModelName(modelId))
@@ -72,6 +76,7 @@ export function createModelGrantRepo(db: Database, now: () => number) {
       const at = now()
       upsert.run(id, access === null ? null : JSON.stringify(access), at, by)
       grants = null
+      version += 1
       return { modelId: id, access, updatedAt: at, updatedBy: by }
     },
 
@@ -79,6 +84,7 @@ export function createModelGrantRepo(db: Database, now: () => number) {
     removeGrant(modelId: string): boolean {
       const removed = deleteOne.run(canonicalModelName(modelId)).changes > 0
       grants = null
+      version += 1
       return removed
     },
 
@@ -101,6 +107,7 @@ export function createModelGrantRepo(db: Database, now: () => number) {
       }).immediate()
       grants = null
       upgrade = null
+      version += 1
       return adopted
     },
   }
