@@ -1,5 +1,7 @@
 /** Administration: approve pending accounts, change roles, delete users; Ollama connections and models. */
 import { useEffect, useState } from 'preact/hooks'
+import { GroupsSection } from './admin-groups.tsx'
+import { ModelAccessSection } from './admin-model-access.tsx'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { loadModels, models } from './models.ts'
@@ -117,6 +119,8 @@ export function AdminView() {
       <h1 id="admin-heading">Administration</h1>
       <UsersSection />
       <OllamaSection />
+      <ModelAccessSection />
+      <GroupsSection />
     </section>
   )
 }

@@ -25,7 +25,7 @@ function ModelPicker() {
   if (list.length === 0) {
     return (
       <span class="row">
-        <span class="alert inline" role="status">{modelsError.value ?? 'No models are available. An administrator can check the Ollama connection.'}</span>
+        <span class="alert inline" role="status">{modelsError.value ?? 'No models are available to you. An administrator can grant you models or check the Ollama connection.'}</span>
         <button type="button" class="secondary small" onClick={() => void loadModels()}>Try again</button>
       </span>
     )
