@@ -55,7 +55,11 @@ export const groupRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       created_at: seconds(group.createdAt), updated_at: seconds(group.updatedAt),
     }
   }
-  const findGroupOr404 = (id: string): Group => groups.findGroup(id) ?? (() => { throw groupNotFound() })()
+  const findGroupOr404 = (id: string): Group => {
+    const group = groups.findGroup(id)
+    if (group === null) throw groupNotFound()
+    return group
+  }
   const written = (write: GroupWrite): Group => {
     if (write.ok) return write.group
     throw write.reason === 'name_taken' ? nameTaken() : groupNotFound()
