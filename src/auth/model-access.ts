@@ -94,6 +94,11 @@ export function createModelAccess(deps: ModelAccessDeps) {
 
   return {
     mayUse,
+    /**
+     * Whether an admin's model management (pull, delete, copy, unload) may name the model: only an
+     * API key's model list limits it; grants are about using a model, not managing Ollama.
+     */
+    mayManage: (asker: ModelUser, modelId: string): boolean => asker.allowedModels == null || isListed(asker.allowedModels, modelId),
     /** Whether the id names a workspace model (its grant is the workspace's, not a base model's). */
     isWorkspaceModel: (modelId: string): boolean => (deps.workspaceModels?.find(modelId) ?? null) !== null,
     /** The items of a listing the asker may use; `idOf` names each item's model. */

@@ -156,10 +156,10 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
    * The connections that have the model the body names; 404 when none has it, or when the caller
    * may not use it (auth/model-access.ts: the same answer, so a refusal tells nothing).
    */
-  async function holders(body: Body, principal: Principal): Promise<number[]> {
+  async function holders(body: Body, principal: Principal, purpose: 'use' | 'manage' = 'use'): Promise<number[]> {
     const name = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : ''
     if (name === '') throw new OllamaShapedError(400, 'model_required', 'model is required')
-    if (!deps.models.mayUse(principal, name)) throw modelNotFound(name)
+    if (!(purpose === 'use' ? deps.models.mayUse(principal, name) : deps.models.mayManage(principal, name))) throw modelNotFound(name)
     const found = await connections.clientFor(name)
     if (found.length === 0) throw modelNotFound(name)
     return found.map(({ connection }) => connection)
@@ -182,7 +182,7 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
   /** Connection 0, for a model not there yet (pull, create); the name must still be one the caller may use (an API key's list). */
   const firstConnection = async (body: Body, principal: Principal) => {
     const name = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : ''
-    if (name !== '' && !deps.models.mayUse(principal, name)) throw modelNotFound(name)
+    if (name !== '' && !deps.models.mayManage(principal, name)) throw modelNotFound(name)
     return [0]
   }
   /** The connection at `index` alone; 404 when there is none. */
@@ -212,17 +212,17 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     .post('/show', toModel('/api/show'), { auth: 'active', body: ModelBody })
     // note: Open WebUI's "unload": every connection holding the model drops it from memory (Ollama's keep_alive 0).
     .post('/unload', async ({ body, request, principal }) => {
-      const indexes = await holders(body, principal)
+      const indexes = await holders(body, principal, 'manage')
       const answers = await Promise.all(indexes.map((index) => send(index, 'POST', '/api/generate', { model: body.model ?? body.name, keep_alive: 0 }, request.signal)))
       for (const answer of answers) await answer.body?.cancel()
       if (answers.some((answer) => !answer.ok)) throw new OllamaShapedError(502, 'unload_failed', 'Ollama did not unload the model.')
       return { status: true }
     }, { auth: 'admin', body: ModelBody })
     .post('/pull', manage('POST', '/api/pull', firstConnection), { auth: 'admin', body: ModelBody })
-    .post('/push', manage('POST', '/api/push', holders), { auth: 'admin', body: ModelBody })
+    .post('/push', manage('POST', '/api/push', (body, principal) => holders(body, principal, 'manage')), { auth: 'admin', body: ModelBody })
     .post('/create', manage('POST', '/api/create', firstConnection), { auth: 'admin', body: ModelBody })
-    .post('/copy', manage('POST', '/api/copy', (body, principal) => holders({ model: body.source }, principal)), { auth: 'admin', body: CopyBody })
-    .delete('/delete', manage('DELETE', '/api/delete', holders), { auth: 'admin', body: ModelBody })
+    .post('/copy', manage('POST', '/api/copy', (body, principal) => holders({ model: body.source }, principal, 'manage')), { auth: 'admin', body: CopyBody })
+    .delete('/delete', manage('DELETE', '/api/delete', (body, principal) => holders(body, principal, 'manage')), { auth: 'admin', body: ModelBody })
     .post('/pull/:index', (asked) => manage('POST', '/api/pull', async (body, principal) => {
       await firstConnection(body, principal)
       return onlyConnection(asked.params.index)

@@ -120,6 +120,8 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
       .get('/status', async () => ({ connections: await connections.checkHealth() }), { auth: 'admin' })
 
       .post('/pull', async ({ body, request, principal }) => {
+        // note: an admin's API key limited to other models reaches no model here either (auth/model-access.ts).
+        if (!deps.models.mayManage(principal, body.name)) throw new HttpError(404, 'model_not_found', 'Ollama has no model of that name.')
         const connection = body.connection ?? 0
         const progress = connectionAt(connection).client.pull({ name: body.name, signal: request.signal })
         const tellSockets = (line: ReturnType<typeof describeProgress> | { error: string }) => {
@@ -159,7 +161,8 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
         return new Response(stream, { headers: { 'content-type': 'application/x-ndjson' } })
       }, { auth: 'admin', body: PullBody })
 
-      .delete('/models/:name', async ({ params, query }) => {
+      .delete('/models/:name', async ({ params, query, principal }) => {
+        if (!deps.models.mayManage(principal, params.name)) throw new HttpError(404, 'model_not_found', 'Ollama has no model of that name.')
         const targets = query.connection === undefined ? await connections.clientFor(params.name) : [connectionAt(query.connection)]
         if (targets.length === 0) throw new HttpError(404, 'model_not_found', 'Ollama has no model of that name.')
         try {
