@@ -8,8 +8,10 @@
  * admin): a stream ends with Ollama's own `{"error": ...}` line, as Ollama reports a failure mid-stream,
  * or under /v1 with an event in OpenAI's error shape.
  *
- * Threat: this route makes the server send requests. Only the listed paths go through, model
- * management (pull, delete, create, copy, push) is for administrators, and the client's
+ * Threat: this route makes the server send requests. Only the listed paths go through, a model the
+ * caller may not use answers as unknown and never reaches Ollama (auth/model-access.ts; Open WebUI's
+ * CVE-2026-44563), listings hold only the models the caller may use, model management (pull, delete, create, copy,
+ * push) is for administrators, and the client's
  * Authorization header and cookies never travel upstream: each request is built afresh here.
  */
 import { Elysia, t } from 'elysia'

@@ -5,6 +5,7 @@
  * clients read. Tools and `response_format` go to Ollama as its `tools` and `format`; the calls
  * Ollama asks for come back as OpenAI's `tool_calls`, with ids made here.
  *
+ * A model the caller may not use (auth/model-access.ts) answers 404 model_not_found, as an unknown one.
  * With `chat_id`, the answer is also stored into that chat of the caller as it streams
  * (chat-completion-store.ts). The request goes to the first connection that has the model; when it
  * fails before its first chunk, the next one is tried. A client that goes away (request.signal, or cancelling the stream)

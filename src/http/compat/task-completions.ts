@@ -4,8 +4,9 @@
  * GET /api/v1/tasks/config tells an admin how tasks run. Task settings are environment variables
  * (ENABLE_TITLE_GENERATION, TASK_MODEL, TITLE_GENERATION_PROMPT_TEMPLATE), so there is no update route.
  *
- * Threat: any active user may run a task, as any chat answer, on the models every user may use; the
- * conversation is the caller's own text, capped in size by the body schema and the prompt builder.
+ * Threat: any active user may run a task, as any chat answer, on a model they may use (the model
+ * named is checked by auth/model-access.ts, then TASK_MODEL answers when set); the conversation is
+ * the caller's own text, capped in size by the body schema and the prompt builder.
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'

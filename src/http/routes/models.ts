@@ -1,5 +1,6 @@
 /**
- * The model list every active user sees (Open WebUI's GET /api/models), and the admin routes that
+ * The models each active user may use (Open WebUI's GET /api/models, filtered by
+ * auth/model-access.ts), and the admin routes that
  * manage Ollama: the connection list, each connection's status, pulling and deleting models.
  * Only administrators see connection URLs and why a connection failed; users get model names.
  * A pull's progress is the HTTP answer, and also goes to every socket of the admin who asked
