@@ -6,6 +6,7 @@
  * prints figures and never fails on a slow machine: the exit code is 0 unless something crashes.
  */
 import { cpus } from 'node:os'
+import { accessOverheadRows, measureAccessOverhead } from './access-overhead.ts'
 import { authOverheadRows, measureAuthOverhead } from './auth-overhead.ts'
 import { openBenchStore } from './bench-store.ts'
 import { chatHttpReadRows, measureChatHttpRead } from './chat-http-read.ts'
@@ -36,6 +37,7 @@ try {
   const tree = measureChatTree(bench)
 
   const auth = await measureAuthOverhead()
+  const access = await measureAccessOverhead()
   const httpRead = await measureChatHttpRead()
   // note: the compiled binary (npm run build) against a bare compiled Bun.serve, over loopback.
   const requestRate = await measureRequestRate()
@@ -54,7 +56,7 @@ try {
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...accessOverheadRows(access), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

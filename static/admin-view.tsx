@@ -1,5 +1,7 @@
 /** Administration: approve pending accounts, change roles, delete users; the panels of admin-panels.tsx (accounts, Ollama, models). */
 import { useEffect, useState } from 'preact/hooks'
+import { GroupsSection } from './admin-groups.tsx'
+import { ModelAccessSection } from './admin-model-access.tsx'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { AdminPanels } from './admin-panels.tsx'
@@ -80,6 +82,8 @@ export function AdminView() {
       <h1 id="admin-heading">Administration</h1>
       <UsersSection />
       <AdminPanels />
+      <ModelAccessSection />
+      <GroupsSection />
     </section>
   )
 }

@@ -19,7 +19,7 @@ export function NoModelsNotice({ full = false }: { full?: boolean }) {
     )
   }
   const isAdmin = user.value?.role === 'admin'
-  const text = modelsError.value ?? (isAdmin ? 'No models are available yet: pull one below.' : 'No models are available yet. Ask your administrator to add one.')
+  const text = modelsError.value ?? (isAdmin ? 'No models are available yet: pull one below.' : 'No models are available to you yet. Ask your administrator to add one or to grant you access.')
   return (
     <span class="row">
       <span class="alert inline" role="status">{text}</span>

@@ -1,6 +1,8 @@
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { AuthConfig } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
+import { createModelAccess, type ModelAccess, type WorkspaceModelFinder } from './model-access.ts'
+import { createPermissions, type Permissions } from './permissions.ts'
 import { createPrincipalCache, type PrincipalCache } from './principal-cache.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import { createRuntimeAuth, type RuntimeAuth } from './runtime-auth.ts'
@@ -21,6 +23,10 @@ export type AuthDeps = {
   signinLimits: SigninLimits
   /** Guards the first sign-up on a server reachable beyond loopback. */
   setupGate: SetupGate
+  /** Open WebUI's permissions: the defaults combined with the user's groups (permissions.ts). */
+  permissions: Permissions
+  /** The one decision on who may use which model (model-access.ts). */
+  models: ModelAccess
 }
 
 /**
@@ -30,10 +36,18 @@ export type AuthDeps = {
 export type SigninLimits = { perIp: RateLimiter; perAccount: RateLimiter; perAccountAndIp: RateLimiter }
 
 /** Builds the sign-in dependencies with fresh rate limiters; `auth` is the environment's, the runtime layer's base. */
-export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals'>): AuthDeps {
+export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'permissions' | 'models'> & { workspaceModels?: WorkspaceModelFinder }): AuthDeps {
   const limits = deps.auth.signinRateLimit
   const runtime = createRuntimeAuth(deps.auth, deps.store.settings)
+  const { groups, modelGrants } = deps.store
+  const access = deps.auth.access
+  const models = createModelAccess({
+    grants: modelGrants, groups, policy: () => access,
+    ...(deps.workspaceModels === undefined ? {} : { workspaceModels: deps.workspaceModels }),
+  })
   return {
+    permissions: createPermissions({ defaults: runtime.currentPermissions, groups }),
+    models,
     store: deps.store,
     // note: a getter, so every reader sees an admin's change at once; a spread copy (`{ ...deps }`) holds the value of its moment.
     get auth() {

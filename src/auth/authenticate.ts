@@ -38,9 +38,15 @@ export function authenticate(deps: AuthDeps, credential: string | null, path: st
   return looksLikeApiKey(credential) ? authenticateApiKey(deps, credential, path) : authenticateSession(deps, credential)
 }
 
-/** Whether this user may hold and use API keys now. */
+/** Whether this user may hold and use API keys now: keys are on, and the features.api_keys permission (defaults or a group). */
 export function mayUseApiKeys(deps: AuthDeps, user: User): boolean {
-  return deps.auth.apiKeys !== null && (user.role === 'admin' || (user.role === 'user' && deps.auth.apiKeys.usersMayCreate))
+  return deps.auth.apiKeys !== null && deps.permissions.has({ user }, 'features.api_keys')
+}
+
+/** The user's effective permissions, as the session object carries them; features.api_keys only while keys are on. */
+export function permissionsOf(deps: AuthDeps, user: User) {
+  const tree = deps.permissions.effective({ user })
+  return { ...tree, features: { ...tree.features, api_keys: mayUseApiKeys(deps, user) } }
 }
 
 function authenticateSession(deps: AuthDeps, token: string): AuthResult {
@@ -62,11 +68,11 @@ function authenticateSession(deps: AuthDeps, token: string): AuthResult {
 function authenticateApiKey(deps: AuthDeps, key: string, path: string): AuthResult {
   const admission = deps.principals.find(key) ?? admitApiKey(deps, key)
   if (admission?.via !== 'api_key') return { ok: false, reason: 'invalid_credential' }
-  const { user, apiKeyId } = admission
+  const { user, apiKeyId, allowedModels } = admission
   if (!mayUseApiKeys(deps, user)) return { ok: false, reason: 'api_key_not_allowed' }
   const allowed = deps.auth.apiKeys?.allowedEndpoints ?? null
   if (allowed !== null && !allowed.some((entry) => isPathWithin(path, entry))) return { ok: false, reason: 'api_key_endpoint_denied' }
-  return { ok: true, principal: { user, via: 'api_key', apiKeyId, token: key } }
+  return { ok: true, principal: { user, via: 'api_key', apiKeyId, token: key, allowedModels } }
 }
 
 /** Looks the key up in the database and remembers whom it admits; undefined when it admits no one. */
@@ -77,7 +83,7 @@ function admitApiKey(deps: AuthDeps, key: string): Admission | undefined {
   const revision = deps.store.accountChanges.revisionOf(used.userId)
   const user = deps.store.users.findUserById(used.userId)
   if (user === null) return undefined
-  const admission: Admission = { user, via: 'api_key', apiKeyId: used.id }
+  const admission: Admission = { user, via: 'api_key', apiKeyId: used.id, allowedModels: used.allowedModels === null ? null : Object.freeze([...used.allowedModels]) }
   deps.principals.remember(key, admission, revision, used.expiresAt)
   return admission
 }

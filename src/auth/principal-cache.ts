@@ -21,7 +21,7 @@ const MAX_ENTRIES = 1024
 const MAX_AGE_MS = 10_000
 
 /** What a credential resolved to: the user and the session or API key that admitted them. */
-export type Admission = { user: User } & ({ via: 'session'; sessionId: SessionId } | { via: 'api_key'; apiKeyId: ApiKeyId })
+export type Admission = { user: User } & ({ via: 'session'; sessionId: SessionId } | { via: 'api_key'; apiKeyId: ApiKeyId; allowedModels: readonly string[] | null })
 
 type Entry = { admission: Admission; revision: number; usableUntil: number }
 

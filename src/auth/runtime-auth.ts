@@ -71,7 +71,12 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo) {
     JWT_EXPIRES_IN: formatDuration(base.sessionTtlMs), ENABLE_COMMUNITY_SHARING: false, ENABLE_MESSAGE_RATING: true, ENABLE_CHANNELS: false,
     ENABLE_NOTES: false, ENABLE_FOLDERS: true, ENABLE_USER_WEBHOOKS: false, PENDING_USER_OVERLAY_TITLE: null, PENDING_USER_OVERLAY_CONTENT: null, RESPONSE_WATERMARK: null,
   })
-  const defaultPermissions = (): Permissions => ({ ...DEFAULT_PERMISSIONS, features: { ...DEFAULT_PERMISSIONS.features!, api_keys: usersMayCreateApiKeys } })
+  // note: USER_PERMISSIONS_WORKSPACE_*_ACCESS are the defaults of workspace.models, .knowledge, .tools and .prompts.
+  const defaultPermissions = (): Permissions => ({
+    ...DEFAULT_PERMISSIONS,
+    workspace: { ...DEFAULT_PERMISSIONS.workspace!, ...base.access.workspace },
+    features: { ...DEFAULT_PERMISSIONS.features!, api_keys: usersMayCreateApiKeys },
+  })
 
   const readAdminConfig = (): AdminConfig => ({ ...defaults(), ...(settings.readSetting(ADMIN_CONFIG_SETTING) as Partial<AdminConfig> | null) })
   const readPermissions = (): Permissions => {
@@ -97,6 +102,8 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo) {
   }
 
   let current = effective(readAdminConfig(), readPermissions())
+  // note: read on every access decision, so kept in memory and replaced on save.
+  let permissions = Object.freeze(readPermissions())
 
   return {
     /** The auth settings in effect now: the environment's, overlaid with what an admin saved. */
@@ -110,10 +117,13 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo) {
     },
     /** The default permissions of every user (Open WebUI's shape, every flag present). */
     readPermissions,
+    /** The default permissions in effect now, from memory (do not modify). */
+    currentPermissions: (): Readonly<Permissions> => permissions,
     /** Stores the default permissions and puts them in effect at once. */
-    savePermissions(permissions: Permissions): Permissions {
-      settings.writeSetting(PERMISSIONS_SETTING, permissions)
+    savePermissions(saved: Permissions): Permissions {
+      settings.writeSetting(PERMISSIONS_SETTING, saved)
       current = effective(readAdminConfig(), readPermissions())
+      permissions = Object.freeze(readPermissions())
       return readPermissions()
     },
   }

@@ -23,6 +23,7 @@ import { lockDataDir } from '../db/data-dir-lock.ts'
 import { DATABASE_FILE, openStore, type Store } from '../db/open-store.ts'
 import { createApp } from '../http/create-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
+import { withGrantUpgrade } from '../http/model-grant-upgrade.ts'
 import { warmUp, warmUpSocket } from '../http/warm-up.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
@@ -64,7 +65,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   // As Open WebUI: an admin made from the environment invites the others, so sign-up closes, for good.
   const effective = isSignupClosedByAdminBootstrap({ store }) ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
   const lifecycle = createLifecycle({ config: effective, store, log, audit, now: Date.now })
-  const connections = createConnections({ ...config.ollama, settings: store.settings, now: Date.now, log })
+  const connections = withGrantUpgrade(createConnections({ ...config.ollama, settings: store.settings, now: Date.now, log }), store.modelGrants, log)
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections })
   await warmUp(app)
   try {

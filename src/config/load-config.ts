@@ -1,3 +1,4 @@
+import { accessConfigFrom, type AccessConfig } from './access-variables.ts'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { hostPolicyFrom, type HostPolicy } from './allowed-hosts.ts'
@@ -80,6 +81,8 @@ export type AuthConfig = Readonly<{
   /** Session lifetime; null means sessions never expire. */
   sessionTtlMs: number | null
   cookie: { sameSite: 'lax' | 'strict' | 'none'; alwaysSecure: boolean }
+  /** Grants on models, admins' reach and the workspace defaults (access-variables.ts). */
+  access: AccessConfig
   /** null when API keys are off. `allowedEndpoints` null means unrestricted. */
   apiKeys: { usersMayCreate: boolean; allowedEndpoints: readonly string[] | null } | null
   signinRateLimit: { perEmail: Rate; perIp: Rate }
@@ -264,6 +267,7 @@ function authConfigFrom(values: VariableValues, cwd: string): AuthConfig {
     enablePasswordAuth: values.ENABLE_PASSWORD_AUTH,
     passwordPattern: values.ENABLE_PASSWORD_VALIDATION ? { pattern: values.PASSWORD_VALIDATION_REGEX_PATTERN, hint: values.PASSWORD_VALIDATION_HINT } : null,
     sessionTtlMs: values.JWT_EXPIRES_IN,
+    access: accessConfigFrom(values),
     cookie: {
       sameSite: values.WEBUI_AUTH_COOKIE_SAME_SITE ?? values.WEBUI_SESSION_COOKIE_SAME_SITE,
       alwaysSecure: values.WEBUI_AUTH_COOKIE_SECURE ?? values.WEBUI_SESSION_COOKIE_SECURE,

@@ -1,5 +1,6 @@
 import type { Parser } from './parsers.ts'
 import { auditVariables } from './audit-variables.ts'
+import { accessVariables } from './access-variables.ts'
 import { authVariables } from './auth-variables.ts'
 import { chatVariables } from './chat-variables.ts'
 import { httpVariables } from './http-variables.ts'
@@ -23,6 +24,7 @@ export const variables = {
   ...ollamaVariables,
   ...httpVariables,
   ...authVariables,
+  ...accessVariables,
   ...auditVariables,
   ...socketVariables,
   ...chatVariables,

@@ -276,6 +276,11 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       return findChat(owner, chatId)
     },
 
+    /** Whose chat this is, or null when there is none: only for an admin's audited read of another user's chat. */
+    findChatOwner(chatId: ChatId): UserId | null {
+      return (db.query<{ user_id: string }, [string]>('SELECT user_id FROM chat WHERE id = ?').get(chatId)?.user_id ?? null) as UserId | null
+    },
+
     /** Lists the owner's chats, most recently updated first. */
     listChatsForUser(owner: UserId, page: Page): Chat[] {
       return chats.page(owner, page).map(toChat)

@@ -22,6 +22,7 @@ import { LOCK_FILE } from './data-dir-lock.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
 import { createFolderRepo } from './folders.ts'
 import { createGroupRepo } from './groups.ts'
+import { createModelGrantRepo } from './model-grants.ts'
 import { createIdentityRepo } from './identities.ts'
 import { readKeyCheck, writeKeyCheck } from './key-check.ts'
 import { rotateMasterKey } from './master-key-rotation.ts'
@@ -158,6 +159,8 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     apiKeys: createApiKeyRepo(db, dataKeys, now, accountChanges),
     identities: createIdentityRepo(db, dataKeys, now),
     groups: createGroupRepo(db, dataKeys, now),
+    /** Who may use each base model (Open WebUI's access_control). */
+    modelGrants: createModelGrantRepo(db, now),
     oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),

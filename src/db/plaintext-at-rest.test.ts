@@ -30,6 +30,9 @@ const MARKERS = {
   folderData: 'MARKER-FOLDERDATA-90ce',
   tagName: 'MARKER-TAGNAME-5c3f',
   share: 'MARKER-SHARE-e6a8',
+  groupName: 'MARKER-GROUPNAME-71d2',
+  groupDescription: 'MARKER-GROUPDESC-3b90',
+  keyModel: 'MARKER-KEYMODEL-a4c6',
 }
 
 let dataDir = ''
@@ -69,6 +72,9 @@ function fillStore(store: Store) {
   store.chatTags.addTagToChat(owner, tree.id, `${MARKERS.tagName} Word`)
   const opened = store.chats.readChatTree(owner, tree.id)!
   const shareId = store.chatShares.shareChat(owner, tree.id, { ...opened, chat: { ...opened.chat, title: MARKERS.share } })!
+  const group = store.groups.createLocalGroup({ name: MARKERS.groupName, description: MARKERS.groupDescription })
+  if (!group.ok) throw new Error(group.reason)
+  store.apiKeys.createApiKey({ id: crypto.randomUUID() as never, userId: owner, keyHash: new Uint8Array(32), name: 'k', expiresAt: null, allowedModels: [MARKERS.keyModel] })
   return { owner, chatId: chat.id, treeId: tree.id, folderId: folder.folder.id, shareId }
 }
 
@@ -127,6 +133,8 @@ test('the data is really there: reopening reads every marker back', () => {
     expect(store.folders.findFolderForUser(owner, folderId)).toMatchObject({ name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
     expect(store.chatTags.listTagsOfChat(owner, treeId)).toEqual([{ id: `${MARKERS.tagName.toLowerCase()}_word`, name: `${MARKERS.tagName} Word` }])
     expect(store.chatShares.readShare(shareId)?.snapshot.chat.title).toBe(MARKERS.share)
+    expect(store.groups.findGroupByName(MARKERS.groupName)?.description).toBe(MARKERS.groupDescription)
+    expect(store.apiKeys.listApiKeys(owner)[0]?.allowedModels).toEqual([MARKERS.keyModel])
   } finally {
     store.close()
   }

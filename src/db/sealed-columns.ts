@@ -23,7 +23,7 @@ export const sealedPlaces: readonly SealedPlace[] = [
   { table: 'user', columns: ['email', 'name', 'preferences'], from: 'user t', rowId: 't.id', owner: 't.id', cursor: 't.rowid', ownedBy: 't.id = ?' },
   { table: 'credential', columns: ['password_hash'], from: 'credential t', rowId: 't.user_id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   { table: 'session', columns: ['user_agent', 'ip'], from: 'session t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
-  { table: 'api_key', columns: ['name'], from: 'api_key t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  { table: 'api_key', columns: ['name', 'allowed_models'], from: 'api_key t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   { table: 'chat', columns: ['title', 'models', 'params', 'system', 'tags', 'extra', 'tag_names'], from: 'chat t', rowId: 't.id', owner: 't.user_id', cursor: 't.seq', ownedBy: 't.user_id = ?' },
   {
     // note: a message's AAD binds its chat's id too (src/db/message-rows.ts).
@@ -34,7 +34,7 @@ export const sealedPlaces: readonly SealedPlace[] = [
   { table: 'setting', columns: ['value'], from: 'setting t', rowId: 't.name', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },
   // note: an identity's row id is its blind index in hex (src/db/identities.ts).
   { table: 'identity', columns: ['subject'], from: 'identity t', rowId: 'lower(hex(t.subject_index))', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
-  { table: 'user_group', columns: ['name'], from: 'user_group t', rowId: 't.id', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },
+  { table: 'user_group', columns: ['name', 'description'], from: 'user_group t', rowId: 't.id', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },
   { table: 'folder', columns: ['name', 'data', 'meta'], from: 'folder t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   // note: a share is opened for any signed-in user with its link, so it is sealed under the system key.
   { table: 'chat_share', columns: ['snapshot'], from: 'chat_share t', rowId: 't.id', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { findClaimableAdmin } from '../auth/account-claim.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
+import type { WorkspaceModelFinder } from '../auth/model-access.ts'
 import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
 import { createOidcProviders, type OidcProviders } from '../auth/oidc-providers.ts'
 import { createSignOutRedirect } from '../auth/oidc-sign-out.ts'
@@ -24,6 +25,7 @@ import { openAiEmbeddingRoutes } from './compat/openai-embeddings.ts'
 import { taskCompletionRoutes } from './compat/task-completions.ts'
 import { taskRoutes } from './compat/task-routes.ts'
 import { httpErrors } from './http-error.ts'
+import { withGrantUpgrade } from './model-grant-upgrade.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
 import { cors } from './plugins/cors.ts'
 import { hostCheck } from './plugins/host-check.ts'
@@ -33,6 +35,7 @@ import { securityHeaders } from './plugins/security-headers.ts'
 import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
 import { accountClaimRoutes } from './routes/account-claim.ts'
+import { adminChatAccessRoutes } from './routes/admin-chat-access.ts'
 import { adminConfigRoutes } from './routes/admin-config.ts'
 import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { appConfigRoutes } from './routes/app-config.ts'
@@ -47,6 +50,7 @@ import { groupRoutes } from './routes/groups.ts'
 import { healthRoutes } from './routes/health.ts'
 import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
+import { modelAccessRoutes } from './routes/model-access.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
 import { presenceRoutes } from './routes/presence.ts'
@@ -74,15 +78,21 @@ export type Deps = {
   lifecycle?: Lifecycle
   /** The Ollama connections; built here when not given (serve builds its own, to list models once it listens). */
   connections?: Connections
+  /** Workspace models, for the model access decision (auth/model-access.ts); none when not given. */
+  workspaceModels?: WorkspaceModelFinder
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
 export function createApp(deps: Deps) {
-  const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
+  const auth = createAuthDeps({
+    store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate,
+    ...(deps.workspaceModels === undefined ? {} : { workspaceModels: deps.workspaceModels }),
+  })
   const providers = deps.oidcProviders ?? createOidcProviders(deps.config.oauth)
   const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds)
   const lifecycle = deps.lifecycle ?? createLifecycle(deps)
-  const connections = deps.connections ?? createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now, log: deps.log })
+  // note: the first listing after an upgrade to model grants makes the models that existed public (model-grant-upgrade.ts).
+  const connections = withGrantUpgrade(deps.connections ?? createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now, log: deps.log }), deps.store.modelGrants, deps.log)
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
@@ -140,6 +150,8 @@ export function createApp(deps: Deps) {
     // note: the smaller routes Open WebUI's page and Conduit call around chats (groups, presence, task state, settings).
     .use(new Elysia()
       .use(groupRoutes(auth, deps.config.trustedProxies))
+      .use(modelAccessRoutes(auth, deps.config.trustedProxies, connections))
+      .use(adminChatAccessRoutes(auth, deps.config.trustedProxies))
       .use(presenceRoutes(auth, deps.config.trustedProxies, hub))
       .use(interfaceConfigRoutes(auth, deps.config.trustedProxies))
       .use(workspaceListRoutes(auth, deps.config.trustedProxies))

@@ -1,6 +1,6 @@
 import type { HTTPHeaders } from 'elysia'
 import type { AuthDeps } from '../auth/auth-deps.ts'
-import { mayUseApiKeys } from '../auth/authenticate.ts'
+import { permissionsOf } from '../auth/authenticate.ts'
 import { issueSession } from '../auth/issue-session.ts'
 import { describeSessionUser } from '../auth/principal.ts'
 import type { User } from '../db/users.ts'
@@ -16,6 +16,6 @@ export function answerWithSession(deps: AuthDeps, user: User, request: Request, 
   set.headers['set-cookie'] = sessionCookie(session.token, session.expiresAt, deps.auth.cookie, client.isHttps)
   return {
     token: session.token, token_type: 'Bearer', expires_at: session.expiresAt === null ? null : Math.floor(session.expiresAt / 1000),
-    ...describeSessionUser(user, mayUseApiKeys(deps, user)),
+    ...describeSessionUser(user, permissionsOf(deps, user)),
   }
 }

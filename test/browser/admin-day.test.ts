@@ -153,7 +153,7 @@ describe('an empty Ollama and the admin\'s day', () => {
       await saveScreenshot(adminPage.page, 'admin-connection-off-light')
 
       await signInThroughPage(page, stage.server.url, member)
-      await page.getByText('No models are available yet. Ask your administrator to add one.').waitFor()
+      await page.getByText('No models are available to you yet. Ask your administrator to add one or to grant you access.').waitFor()
       expect(await page.getByRole('region', { name: 'No models yet' }).count()).toBe(0)
       await saveScreenshot(page, 'no-models-user-light')
 

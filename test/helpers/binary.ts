@@ -7,6 +7,7 @@ import { Database } from 'bun:sqlite'
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SUITE_DEFAULTS } from './suite-defaults.ts'
 
 export const BINARY = join(import.meta.dir, '..', '..', 'dist', 'enclave')
 
@@ -51,7 +52,7 @@ export type RunningBinary = { url: string; pid: number; output: () => string; st
  */
 export async function startBinary(options: { cwd: string; env?: Record<string, string>; args?: string[]; binary?: string; wrapper?: string[] }): Promise<RunningBinary> {
   const child = Bun.spawn([...(options.wrapper ?? []), options.binary ?? requireBinary(), 'serve', '--port', '0', ...(options.args ?? [])], {
-    cwd: options.cwd, env: { ...baseEnv(), ...options.env }, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore',
+    cwd: options.cwd, env: { ...baseEnv(), ...SUITE_DEFAULTS, ...options.env }, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore',
   })
   let output = ''
   const collect = async (stream: ReadableStream<Uint8Array>) => {

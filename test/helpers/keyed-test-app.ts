@@ -10,6 +10,7 @@ import { openStore } from '../../src/db/open-store.ts'
 import { createApp, type Deps } from '../../src/http/create-app.ts'
 import { createLifecycle } from '../../src/lifecycle/lifecycle.ts'
 import { createLogger } from '../../src/log/logger.ts'
+import { SUITE_DEFAULTS } from './suite-defaults.ts'
 
 export type KeyedApp = ReturnType<typeof startKeyedApp>
 
@@ -24,7 +25,7 @@ export function writeKeyFile(dir: string, name: string): { path: string; hex: st
 
 /** Starts the app on DATA_DIR `root/data` under ENCRYPTION_KEY_FILE `keyFile`; call again on the same root to "restart". */
 export function startKeyedApp(root: string, keyFile: string, env: Record<string, string> = {}, rotationBatchSize?: number) {
-  const config = loadConfig({ env: { DATA_DIR: join(root, 'data'), ENCRYPTION_KEY_FILE: keyFile, ...env }, cwd: root })
+  const config = loadConfig({ env: { ...SUITE_DEFAULTS, DATA_DIR: join(root, 'data'), ENCRYPTION_KEY_FILE: keyFile, ...env }, cwd: root })
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now })
   const logLines: string[] = []
   const audit = createMemoryAuditLog()

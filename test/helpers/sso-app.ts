@@ -13,13 +13,14 @@ import { createApp, type Deps } from '../../src/http/create-app.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { freePort } from './nginx.ts'
 import { startTestApp } from './test-app.ts'
+import { SUITE_DEFAULTS } from './suite-defaults.ts'
 
 /** Like startTestApp, but the store is a real database file in `dataDir` (with a generated key file). */
 function startFileBackedApp(env: Record<string, string>, dataDir: string, setupGate: SetupGate) {
   const logLines: string[] = []
   const audit = createMemoryAuditLog()
   const deps: Deps = {
-    config: loadConfig({ env: { ...env, DATA_DIR: dataDir }, cwd: process.cwd() }),
+    config: loadConfig({ env: { ...SUITE_DEFAULTS, ...env, DATA_DIR: dataDir }, cwd: process.cwd() }),
     store: openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, '.encryption_key') }, now: Date.now }),
     log: createLogger('DEBUG', (line) => void logLines.push(line)),
     sessionSecret: 'test-session-secret-generated-per-run-' + crypto.randomUUID(),

@@ -5,13 +5,14 @@ import { generateKey } from '../../src/crypto/random.ts'
 import { openMemoryStore } from '../../src/db/open-store.ts'
 import { createApp, type Deps } from '../../src/http/create-app.ts'
 import { createLogger } from '../../src/log/logger.ts'
+import { SUITE_DEFAULTS } from './suite-defaults.ts'
 
 /** Builds the real app over a fresh in-memory store (real migrations, real crypto); the log is captured. */
 export function startTestApp(env: Record<string, string> = {}, now: () => number = Date.now, setupGate: SetupGate = openGate) {
   const logLines: string[] = []
   const audit = createMemoryAuditLog(now)
   const deps: Deps = {
-    config: loadConfig({ env, cwd: process.cwd() }),
+    config: loadConfig({ env: { ...SUITE_DEFAULTS, ...env }, cwd: process.cwd() }),
     store: openMemoryStore(generateKey(), now),
     log: createLogger('DEBUG', (line) => void logLines.push(line)),
     sessionSecret: 'test-session-secret-generated-per-run-' + crypto.randomUUID(),

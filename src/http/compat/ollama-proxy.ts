@@ -8,8 +8,10 @@
  * admin): a stream ends with Ollama's own `{"error": ...}` line, as Ollama reports a failure mid-stream,
  * or under /v1 with an event in OpenAI's error shape.
  *
- * Threat: this route makes the server send requests. Only the listed paths go through, model
- * management (pull, delete, create, copy, push) is for administrators, and the client's
+ * Threat: this route makes the server send requests. Only the listed paths go through, a model the
+ * caller may not use answers as unknown and never reaches Ollama (auth/model-access.ts; Open WebUI's
+ * CVE-2026-44563), listings hold only the models the caller may use, model management (pull, delete, create, copy,
+ * push) is for administrators, and the client's
  * Authorization header and cookies never travel upstream: each request is built afresh here.
  */
 import { Elysia, t } from 'elysia'
@@ -152,10 +154,14 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     throw failure
   }
 
-  /** The connections that have the model the body names; 404 when none has it. */
-  async function holders(body: Body): Promise<number[]> {
+  /**
+   * The connections that have the model the body names; 404 when none has it, or when the caller
+   * may not use it (auth/model-access.ts: the same answer, so a refusal tells nothing).
+   */
+  async function holders(body: Body, principal: Principal, purpose: 'use' | 'manage' = 'use'): Promise<number[]> {
     const name = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : ''
     if (name === '') throw new OllamaShapedError(400, 'model_required', 'model is required')
+    if (!(purpose === 'use' ? deps.models.mayUse(principal, name) : deps.models.mayManage(principal, name))) throw modelNotFound(name)
     const found = await connections.clientFor(name)
     if (found.length === 0) throw modelNotFound(name)
     return found.map(({ connection }) => connection)
@@ -165,17 +171,22 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
   const watch = ({ request, principal }: Asked, needs: 'active' | 'admin') =>
     watchCredential(deps, credentialOf(principal, requestPath(request), needs), request.signal)
   const toModel = (path: string) => (asked: Asked & { body: Body }) =>
-    holders(asked.body).then((indexes) => forward(indexes, 'POST', path, asked.body, watch(asked, 'active')))
+    holders(asked.body, asked.principal).then((indexes) => forward(indexes, 'POST', path, asked.body, watch(asked, 'active')))
   /** Runs a management call on one connection, then forgets the cached model list. */
-  const manage = (method: string, path: string, pick: (body: Body) => Promise<number[]>) => async (asked: Asked & { body: Body }) => {
-    const indexes = await pick(asked.body)
+  const manage = (method: string, path: string, pick: (body: Body, principal: Principal) => Promise<number[]>) => async (asked: Asked & { body: Body }) => {
+    const indexes = await pick(asked.body, asked.principal)
     try {
       return await forward(indexes.slice(0, 1), method, path, asked.body, watch(asked, 'admin'))
     } finally {
       connections.forgetModels()
     }
   }
-  const firstConnection = async () => [0]
+  /** Connection 0, for a model not there yet (pull, create); the name must still be one the caller may use (an API key's list). */
+  const firstConnection = async (body: Body, principal: Principal) => {
+    const name = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : ''
+    if (name !== '' && !deps.models.mayManage(principal, name)) throw modelNotFound(name)
+    return [0]
+  }
   /** The connection at `index` alone; 404 when there is none. */
   const onlyConnection = (index: number) => {
     if (connections.listUrls().urls[index] === undefined) throw new OllamaShapedError(404, 'connection_not_found', 'There is no Ollama connection with that index.')
@@ -186,11 +197,15 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     .use(requireAuth(deps, trustedProxies))
     .get('/version', (asked) => forward(allIndexes(), 'GET', '/api/version', null, watch(asked, 'active')), { auth: 'active' })
     .get('/version/:index', (asked) => forward(onlyConnection(asked.params.index), 'GET', '/api/version', null, watch(asked, 'active')), { auth: 'active', params: IndexParams })
-    .get('/tags', async () => ({ models: (await connections.listModels()).models.map(({ entry }) => tagsEntry(entry)) }), { auth: 'active' })
-    .get('/ps', async ({ request }) => {
+    .get('/tags', async ({ principal }) => ({
+      models: deps.models.filter(principal, (await connections.listModels()).models, (model) => model.name).map(({ entry }) => tagsEntry(entry)),
+    }), { auth: 'active' })
+    .get('/ps', async ({ request, principal }) => {
       const answers = await Promise.all(allIndexes().map((index) =>
         send(index, 'GET', '/api/ps', null, request.signal).then((res) => (res.ok ? res.json() as Promise<{ models?: unknown[] }> : null), () => null)))
-      return { models: answers.flatMap((answer) => (Array.isArray(answer?.models) ? answer.models : [])) }
+      const running = answers.flatMap((answer) => (Array.isArray(answer?.models) ? answer.models : []))
+      // note: an entry that names no model is left out: it can't be checked.
+      return { models: deps.models.filter(principal, running, (entry) => nameOfRunning(entry) ?? '').filter((entry) => nameOfRunning(entry) !== null) }
     }, { auth: 'active' })
     .post('/chat', toModel('/api/chat'), { auth: 'active', body: ModelBody })
     .post('/generate', toModel('/api/generate'), { auth: 'active', body: ModelBody })
@@ -198,28 +213,40 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     .post('/embeddings', toModel('/api/embeddings'), { auth: 'active', body: ModelBody })
     .post('/show', toModel('/api/show'), { auth: 'active', body: ModelBody })
     // note: Open WebUI's "unload": every connection holding the model drops it from memory (Ollama's keep_alive 0).
-    .post('/unload', async ({ body, request }) => {
-      const indexes = await holders(body)
+    .post('/unload', async ({ body, request, principal }) => {
+      const indexes = await holders(body, principal, 'manage')
       const answers = await Promise.all(indexes.map((index) => send(index, 'POST', '/api/generate', { model: body.model ?? body.name, keep_alive: 0 }, request.signal)))
       for (const answer of answers) await answer.body?.cancel()
       if (answers.some((answer) => !answer.ok)) throw new OllamaShapedError(502, 'unload_failed', 'Ollama did not unload the model.')
       return { status: true }
     }, { auth: 'admin', body: ModelBody })
     .post('/pull', manage('POST', '/api/pull', firstConnection), { auth: 'admin', body: ModelBody })
-    .post('/push', manage('POST', '/api/push', holders), { auth: 'admin', body: ModelBody })
+    .post('/push', manage('POST', '/api/push', (body, principal) => holders(body, principal, 'manage')), { auth: 'admin', body: ModelBody })
     .post('/create', manage('POST', '/api/create', firstConnection), { auth: 'admin', body: ModelBody })
-    .post('/copy', manage('POST', '/api/copy', (body) => holders({ model: body.source })), { auth: 'admin', body: CopyBody })
-    .delete('/delete', manage('DELETE', '/api/delete', holders), { auth: 'admin', body: ModelBody })
-    .post('/pull/:index', (asked) => manage('POST', '/api/pull', async () => onlyConnection(asked.params.index))(asked), { auth: 'admin', body: ModelBody, params: IndexParams })
+    .post('/copy', manage('POST', '/api/copy', (body, principal) => holders({ model: body.source }, principal, 'manage')), { auth: 'admin', body: CopyBody })
+    .delete('/delete', manage('DELETE', '/api/delete', (body, principal) => holders(body, principal, 'manage')), { auth: 'admin', body: ModelBody })
+    .post('/pull/:index', (asked) => manage('POST', '/api/pull', async (body, principal) => {
+      await firstConnection(body, principal)
+      return onlyConnection(asked.params.index)
+    })(asked), { auth: 'admin', body: ModelBody, params: IndexParams })
 
   // note: Ollama's OpenAI-compatible API, passed through as it is (tools, JSON mode, streams included).
   const openAiApi = new Elysia({ prefix: '/ollama/v1' })
     .use(requireAuth(deps, trustedProxies))
-    .get('/models', async () => ({ object: 'list', data: (await connections.listModels()).models.map(({ entry }) => v1Model(entry)) }), { auth: 'active' })
+    .get('/models', async ({ principal }) => ({
+      object: 'list', data: deps.models.filter(principal, (await connections.listModels()).models, (model) => model.name).map(({ entry }) => v1Model(entry)),
+    }), { auth: 'active' })
     .post('/chat/completions', toModel('/v1/chat/completions'), { auth: 'active', body: ModelBody })
     .post('/completions', toModel('/v1/completions'), { auth: 'active', body: ModelBody })
     .post('/embeddings', toModel('/v1/embeddings'), { auth: 'active', body: ModelBody })
   return new Elysia().use(ollamaApi).use(openAiApi)
+}
+
+/** The model a /api/ps entry names (`model`, else `name`), or null. */
+function nameOfRunning(entry: unknown): string | null {
+  if (typeof entry !== 'object' || entry === null) return null
+  const { model, name } = entry as { model?: unknown; name?: unknown }
+  return typeof model === 'string' ? model : typeof name === 'string' ? name : null
 }
 
 /** A /v1/models entry as Ollama writes it: `created` is the model's modification time in seconds. */

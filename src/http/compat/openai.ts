@@ -5,6 +5,7 @@
  * clients read. Tools and `response_format` go to Ollama as its `tools` and `format`; the calls
  * Ollama asks for come back as OpenAI's `tool_calls`, with ids made here.
  *
+ * A model the caller may not use (auth/model-access.ts) answers 404 model_not_found, as an unknown one.
  * With `chat_id`, the answer is also stored into that chat of the caller as it streams
  * (chat-completion-store.ts). The request goes to the first connection that has the model; when it
  * fails before its first chunk, the next one is tried. A client that goes away (request.signal, or cancelling the stream)
@@ -84,6 +85,8 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     .use(requireAuth(deps, trustedProxies))
     .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
+      // note: a model the caller may not use is answered as one that does not exist (auth/model-access.ts).
+      if (!deps.models.mayUse(principal, body.model)) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
       const chatRequest = toChatRequest(body)
       const record = store?.open(principal.user.id, body) ?? null
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)

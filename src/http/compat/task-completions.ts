@@ -4,11 +4,13 @@
  * GET /api/v1/tasks/config tells an admin how tasks run. Task settings are environment variables
  * (ENABLE_TITLE_GENERATION, TASK_MODEL, TITLE_GENERATION_PROMPT_TEMPLATE), so there is no update route.
  *
- * Threat: any active user may run a task, as any chat answer, on the models every user may use; the
- * conversation is the caller's own text, capped in size by the body schema and the prompt builder.
+ * Threat: any active user may run a task, as any chat answer, on a model they may use (the model
+ * named is checked by auth/model-access.ts, then TASK_MODEL answers when set); the conversation is
+ * the caller's own text, capped in size by the body schema and the prompt builder.
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Principal } from '../../auth/principal.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { answerTask, type TaskKind } from '../../chat/task-answers.ts'
 import type { ChatConfig } from '../../config/chat-variables.ts'
@@ -28,7 +30,9 @@ const textOf = (content: unknown): string =>
   typeof content === 'string' ? content : Array.isArray(content) ? content.map((part) => (typeof part?.text === 'string' ? part.text : '')).join(' ') : ''
 
 export const taskCompletionRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, chat: ChatConfig) => {
-  const run = (kind: TaskKind) => async ({ body }: { body: typeof TaskBody.static }) => {
+  const run = (kind: TaskKind) => async ({ body, principal }: { body: typeof TaskBody.static; principal: Principal }) => {
+    // note: the model asked for must be one the caller may use; TASK_MODEL, the admin's choice, then answers in its place.
+    if (!deps.models.mayUse(principal, body.model)) throw new HttpError(404, 'model_not_found', 'Model not found.')
     const model = chat.titles?.taskModel ?? body.model
     const messages = body.messages.map((message) => ({ role: message.role, content: textOf(message.content) }))
     const content = await answerTask(connections, kind, model, messages, kind === 'title' ? chat.titles?.template ?? null : null, AbortSignal.timeout(TASK_TIMEOUT_MS))

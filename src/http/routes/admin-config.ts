@@ -6,7 +6,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import { mayUseApiKeys } from '../../auth/authenticate.ts'
+import { permissionsOf } from '../../auth/authenticate.ts'
 import { reopenSignupClosedByAdminBootstrap } from '../../auth/bootstrap-admin.ts'
 import type { AdminConfig, Permissions } from '../../auth/runtime-auth.ts'
 import { durationOrNever, pathList } from '../../config/parsers.ts'
@@ -118,9 +118,6 @@ export const adminConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList) =
       return saved
     }, { auth: 'admin', body: PermissionsBody })
 
-    // note: Enclave has no groups granting more yet: the defaults, with api_keys as this caller may use them.
-    .get('/api/v1/users/permissions', ({ principal }) => {
-      const permissions = deps.runtime.readPermissions()
-      return { ...permissions, features: { ...permissions.features, api_keys: mayUseApiKeys(deps, principal.user) } }
-    }, { auth: 'active' })
+    // note: the defaults combined with the caller's groups (auth/permissions.ts), api_keys as this caller may use them.
+    .get('/api/v1/users/permissions', ({ principal }) => permissionsOf(deps, principal.user), { auth: 'active' })
 }

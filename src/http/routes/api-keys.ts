@@ -12,11 +12,14 @@ const CreateBody = t.Optional(t.Object({
   name: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
   /** Lifetime in seconds; absent for a key that does not expire. */
   expires_in: t.Optional(t.Integer({ minimum: 60, maximum: 10 * 365 * 86_400 })),
+  /** The only models the key may reach, on every path (beyond Open WebUI); absent or null: every model its owner may use. */
+  allowed_models: t.Optional(t.Nullable(t.Array(t.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 100 }))),
 }))
 
 const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000))
 const describeKey = (key: ApiKey) => ({
   id: key.id, name: key.name, created_at: seconds(key.createdAt), expires_at: seconds(key.expiresAt), last_used_at: seconds(key.lastUsedAt),
+  allowed_models: key.allowedModels,
 })
 
 /**
@@ -32,12 +35,18 @@ export const apiKeyRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     .use(requireAuth(deps, trustedProxies))
     .post('/api_key', ({ body, principal, request, server }) => {
       ensureAllowed(principal.user)
+      const allowedModels = body?.allowed_models == null ? null : [...new Set(body.allowed_models.map((model) => model.trim()).filter((model) => model !== ''))]
+      if (allowedModels?.length === 0) throw new HttpError(422, 'invalid_request', 'allowed_models names no model.')
       const key = generateApiKey()
       const expiresAt = body?.expires_in === undefined ? null : deps.now() + body.expires_in * 1000
       const stored = deps.store.apiKeys.createApiKey({
         id: crypto.randomUUID() as ApiKeyId, userId: principal.user.id, keyHash: hashApiKey(key), name: body?.name ?? 'API key', expiresAt,
+        allowedModels,
       })
-      deps.audit.record({ event: 'api_key_created', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { key_id: stored.id } })
+      deps.audit.record({
+        event: 'api_key_created', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip,
+        details: { key_id: stored.id, model_limited: stored.allowedModels !== null },
+      })
       return { api_key: key, ...describeKey(stored) }
     }, { auth: 'session', body: CreateBody })
     .get('/api_key', ({ principal }) => {

@@ -4,7 +4,7 @@
  */
 import { Elysia, t, type HTTPHeaders } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import { authenticate, findCredential, mayUseApiKeys } from '../../auth/authenticate.ts'
+import { authenticate, findCredential, permissionsOf } from '../../auth/authenticate.ts'
 import { localLogin } from '../../auth/local-login.ts'
 import type { SignOutRedirect } from '../../auth/oidc-sign-out.ts'
 import { describeSessionUser } from '../../auth/principal.ts'
@@ -98,7 +98,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
       // so script on the page (an injected one included) can't lift the cookie's token from here.
       token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
       token_type: 'Bearer',
-      ...describeSessionUser(principal.user, mayUseApiKeys(deps, principal.user), profileImageFor(principal.user)),
+      ...describeSessionUser(principal.user, permissionsOf(deps, principal.user), profileImageFor(principal.user)),
     }), { auth: 'any' })
 
     .post('/signin', async ({ body, request, server, set }) => {
@@ -145,7 +145,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
       const result = await signUp(deps, body, true)
       if (!result.ok) throw signUpRefusal(result)
       deps.audit.record({ event: 'user_created', actorId: principal.user.id, targetId: result.user.id, ip: clientOf(request, server).ip, details: { role: result.user.role } })
-      return describeSessionUser(result.user, mayUseApiKeys(deps, result.user))
+      return describeSessionUser(result.user, permissionsOf(deps, result.user))
     }, { auth: 'admin', body: AddUserBody })
 
     .post('/signout', ({ request, server, set }) => signOut(request, server, set))

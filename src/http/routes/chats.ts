@@ -17,7 +17,9 @@ import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
 import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
 import { describeChatJson, describeChatObject, readOpenWebUiChat } from '../../db/open-webui-chat.ts'
+import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
+import { findChatForAdmin } from './admin-chat-access.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
 /** Open WebUI asks for chat lists in pages of 60. */
@@ -198,10 +200,13 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       return created.map((id) => openChat(owner, id))
     }, { auth: 'active', body: ImportBody })
 
-    .get('/:id', ({ principal, params, set }) => {
-      const owner = principal.user.id
-      const { id } = findOwnChat(owner, params.id)
-      return chatJson(readTree(owner, id), shareIdOf(owner, id), set)
+    .get('/:id', ({ principal, params, set, request, server }) => {
+      const parsed = parseChatId(params.id)
+      const own = parsed === null ? null : chats.findChatForUser(principal.user.id, parsed)
+      // note: another user's chat only for an admin with ENABLE_ADMIN_CHAT_ACCESS, audited (admin-chat-access.ts).
+      const found = own !== null ? { owner: principal.user.id, id: own.id } : findChatForAdmin(deps, principal, params.id, resolveClientAddress(request, server, trustedProxies).ip)
+      if (found === null) throw chatNotFound()
+      return chatJson(readTree(found.owner, found.id), found.owner === principal.user.id ? shareIdOf(found.owner, found.id) : null, set)
     }, { auth: 'active', params: ChatParams })
 
     .post('/:id', ({ principal, params, body, set }) => {

@@ -1,5 +1,6 @@
 /**
- * The model list every active user sees (Open WebUI's GET /api/models), and the admin routes that
+ * The models each active user may use (Open WebUI's GET /api/models, filtered by
+ * auth/model-access.ts), and the admin routes that
  * manage Ollama: the connection list, each connection's status, pulling and deleting models.
  * Only administrators see connection URLs and why a connection failed; users get model names.
  * A pull's progress is the HTTP answer, and also goes to every socket of the admin who asked
@@ -7,6 +8,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Principal } from '../../auth/principal.ts'
 import { fullModelName, type Connection, type Connections, type ListedModel } from '../../chat/connections.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { ServerFrame } from '../../chat/frames.ts'
@@ -77,11 +79,12 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
     return found
   }
   const describeConnections = () => ({ ...connections.listUrls(), disabled: connections.listDisabledUrls() })
-  /** The merged list as Open WebUI answers it; admins also see which connections failed. */
-  async function listModels(isAdmin: boolean) {
+  /** The merged list as Open WebUI answers it, only the models the caller may use (auth/model-access.ts); admins also see which connections failed. */
+  async function listModels(principal: Principal) {
+    const isAdmin = principal.user.role === 'admin'
     const { models, statuses } = await connections.listModels()
     const createdSeconds = Math.floor(deps.now() / 1000)
-    const data = models.map((model) => describeModel(model, createdSeconds))
+    const data = deps.models.filter(principal, models, (model) => model.name).map((model) => describeModel(model, createdSeconds))
     if (!isAdmin) return { data }
     const errors = statuses.flatMap((status) => (status.ok || status.reason === 'disabled' ? [] : [{ connection: status.connection, url: status.url, reason: status.reason, message: status.message }]))
     return { data, errors }
@@ -89,8 +92,8 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
 
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
-    .get('/api/models', ({ principal }) => listModels(principal.user.role === 'admin'), { auth: 'active' })
-    .get('/api/v1/models', ({ principal }) => listModels(principal.user.role === 'admin'), { auth: 'active' })
+    .get('/api/models', ({ principal }) => listModels(principal), { auth: 'active' })
+    .get('/api/v1/models', ({ principal }) => listModels(principal), { auth: 'active' })
 
     // note: Open WebUI's base models are the connections' own, before any workspace model wraps them.
     .get('/api/models/base', async () => {
@@ -102,7 +105,7 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
       const createdSeconds = Math.floor(deps.now() / 1000)
       return (await connections.listModels()).models.map((model) => ({
         ...describeModel(model, createdSeconds), base_model_id: null, meta: { description: null, profile_image_url: '/static/favicon.png' }, params: {},
-        is_active: true, user_id: null, access_control: null, created_at: createdSeconds, updated_at: createdSeconds,
+        is_active: true, user_id: null, access_control: deps.store.modelGrants.findGrant(model.name)?.access ?? {}, created_at: createdSeconds, updated_at: createdSeconds,
       }))
     }, { auth: 'admin' })
 
@@ -134,7 +137,8 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
         return { ...describeConnections(), disabled: connections.listDisabledUrls() }
       }, { auth: 'admin', body: t.Object({ url: t.String({ minLength: 1, maxLength: 2048 }), enabled: t.Boolean() }) })
 
-      .get('/models/:name/details', async ({ params, query, request }) => {
+      .get('/models/:name/details', async ({ params, query, request, principal }) => {
+        if (!deps.models.mayManage(principal, params.name)) throw new HttpError(404, 'model_not_found', 'Ollama has no model of that name.')
         const targets = query.connection === undefined ? await connections.clientFor(params.name) : [connectionAt(query.connection)]
         const target = targets[0]
         if (target === undefined) throw new HttpError(404, 'model_not_found', 'Ollama has no model of that name.')
@@ -151,6 +155,8 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
       }, { auth: 'admin', params: t.Object({ name: ModelName }), query: t.Object({ connection: t.Optional(t.Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 })) }) })
 
       .post('/pull', async ({ body, request, principal }) => {
+        // note: an admin's API key limited to other models reaches no model here either (auth/model-access.ts).
+        if (!deps.models.mayManage(principal, body.name)) throw new HttpError(404, 'model_not_found', 'Ollama has no model of that name.')
         const connection = body.connection ?? 0
         const progress = connectionAt(connection).client.pull({ name: body.name, signal: request.signal })
         const tellSockets = (line: ReturnType<typeof describeProgress> | { error: string }) => {
@@ -190,7 +196,8 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
         return new Response(stream, { headers: { 'content-type': 'application/x-ndjson' } })
       }, { auth: 'admin', body: PullBody })
 
-      .delete('/models/:name', async ({ params, query }) => {
+      .delete('/models/:name', async ({ params, query, principal }) => {
+        if (!deps.models.mayManage(principal, params.name)) throw new HttpError(404, 'model_not_found', 'Ollama has no model of that name.')
         const targets = query.connection === undefined ? await connections.clientFor(params.name) : [connectionAt(query.connection)]
         if (targets.length === 0) throw new HttpError(404, 'model_not_found', 'Ollama has no model of that name.')
         try {

@@ -164,10 +164,18 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
     return state.framesInWindow > limit ? 'over' : 'ok'
   }
 
+  /** Whether the socket's credential may use the model (auth/model-access.ts), an API key's model list included. */
+  function mayUseModel(state: SocketState, model: string): boolean {
+    const result = authenticate(auth, state.credential, SOCKET_PATH)
+    return result.ok && result.principal.user.id === state.userId && auth.models.mayUse(result.principal, model)
+  }
+
   function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
     switch (frame.type) {
       case 'chat:send':
       case 'chat:regenerate': {
+        // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
+        if (!mayUseModel(state, frame.model)) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
         const started = startChatTurn(turnDeps, state.userId, frame.type === 'chat:send' ? turnOfSend(frame) : turnOfRegenerate(frame))
         if (started.ok) startedWith.set(started.stream, state.credential)
         else send(socket, { type: 'error', code: started.code, message: started.message })

@@ -7,7 +7,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import { mayUseApiKeys } from '../../auth/authenticate.ts'
+import { permissionsOf } from '../../auth/authenticate.ts'
 import { describeSessionUser } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
 import {
@@ -110,7 +110,7 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       deps.store.users.setUserPreferences(user.id, next)
       const renamed = deps.store.users.findUserById(user.id)!
       return {
-        ...describeSessionUser(renamed, mayUseApiKeys(deps, renamed), profileImageOf(next)),
+        ...describeSessionUser(renamed, permissionsOf(deps, renamed), profileImageOf(next)),
         bio: next.bio ?? null, gender: next.gender ?? null, date_of_birth: next.date_of_birth ?? null, timezone: next.timezone ?? null,
       }
     }, { auth: 'active', body: ProfileBody })

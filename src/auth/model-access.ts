@@ -1,0 +1,111 @@
+/**
+ * The one decision on who may use which model, asked on every path that sends a model a request
+ * (the socket's chat:send and regenerate, /api/chat/completions and /api/v1, every /ollama route
+ * that names a model, tasks, embeddings) and by every listing (/api/models, /ollama/api/tags,
+ * /ollama/api/ps, /ollama/v1/models). Open WebUI's advisories are the reason it is one function:
+ * its proxy routes skipped the check (CVE-2026-44563) and a workspace model on a restricted base
+ * model reached it (CVE-2026-44555).
+ *
+ * Rules, in order:
+ * - an API key limited to models (allowed_models) reaches only those ids;
+ * - a workspace model must be active, granted to the user (auth/access-control.ts) and its base model too;
+ * - a base model: BYPASS_MODEL_ACCESS_CONTROL passes every active user; admins pass when
+ *   BYPASS_ADMIN_ACCESS_CONTROL; otherwise its grant decides (db/model-grants.ts), and a model
+ *   without one is for admins only (public while an upgrade is pending; see model-grants.ts).
+ * Pending accounts never pass. A refusal looks like an unknown model to the caller.
+ */
+import type { AccessControl } from './access-control.ts'
+import { hasAccess, type Accessor } from './access-control.ts'
+import { canonicalModelName } from '../db/model-grants.ts'
+
+/** A workspace model as the access decision needs it (the workspace repository provides it). */
+export type WorkspaceModelFinder = {
+  find(id: string): { baseModelId: string; ownerId: string; access: AccessControl; isActive: boolean } | null
+}
+
+/** Who asks: the user, and the API key's model list when the request came with a limited key. */
+export type ModelUser = { user: { id: string; role: 'admin' | 'user' | 'pending' }; allowedModels?: readonly string[] | null }
+
+export type ModelAccessDeps = {
+  grants: { findGrant(modelId: string): { access: AccessControl } | undefined; readUpgrade(): { pending: boolean }; version(): number }
+  groups: { groupIdsOfUser(userId: string): readonly string[]; version(): number }
+  /** The switches in effect now. */
+  policy: () => { bypassModelAccess: boolean; bypassAdmin: boolean }
+  workspaceModels?: WorkspaceModelFinder
+}
+
+/** Whether a key's list names the model: as written, or by the same canonical base-model name. */
+function isListed(allowed: readonly string[], modelId: string): boolean {
+  if (allowed.includes(modelId)) return true
+  const canonical = canonicalModelName(modelId)
+  return allowed.some((entry) => canonicalModelName(entry) === canonical)
+}
+
+/** Base-model decisions remembered at most; the memory is emptied when full. */
+const MAX_REMEMBERED = 10_000
+
+export function createModelAccess(deps: ModelAccessDeps) {
+  const accessorOf = (asker: ModelUser): Accessor => ({ id: asker.user.id, role: asker.user.role, groupIds: deps.groups.groupIdsOfUser(asker.user.id) })
+  // note: a base-model decision depends on the user's id, role and groups, the grants and the policy
+  // only; it is reused until a write to groups or grants moves their versions (a role is in the key).
+  const remembered = new Map<string, boolean>()
+  let rememberedAt = { grants: -1, groups: -1 }
+
+  function mayUseBase(who: Accessor, modelId: string, policy: ReturnType<ModelAccessDeps['policy']>): boolean {
+    if (policy.bypassModelAccess) return true
+    const grant = deps.grants.findGrant(modelId)
+    if (grant === undefined) {
+      if (who.role === 'admin' && policy.bypassAdmin) return true
+      return deps.grants.readUpgrade().pending
+    }
+    return hasAccess(who, { ownerId: null, access: grant.access }, 'read', { bypassAdmin: policy.bypassAdmin })
+  }
+
+  /** mayUseBase, remembered per user, role and model while the grants and groups stand. */
+  function mayUseBaseRemembered(asker: ModelUser, modelId: string, policy: ReturnType<ModelAccessDeps['policy']>): boolean {
+    if (policy.bypassModelAccess) return true
+    const grantsVersion = deps.grants.version()
+    const groupsVersion = deps.groups.version()
+    if (rememberedAt.grants !== grantsVersion || rememberedAt.groups !== groupsVersion || remembered.size >= MAX_REMEMBERED) {
+      remembered.clear()
+      rememberedAt = { grants: grantsVersion, groups: groupsVersion }
+    }
+    const key = `${asker.user.role}\0${asker.user.id}\0${modelId}`
+    let decision = remembered.get(key)
+    if (decision === undefined) {
+      decision = mayUseBase(accessorOf(asker), modelId, policy)
+      remembered.set(key, decision)
+    }
+    return decision
+  }
+
+  /** Whether the asker may send `modelId` a request (a base model's name or a workspace model's id). */
+  function mayUse(asker: ModelUser, modelId: string): boolean {
+    if (asker.user.role === 'pending') return false
+    if (asker.allowedModels != null && !isListed(asker.allowedModels, modelId)) return false
+    const policy = deps.policy()
+    const preset = deps.workspaceModels?.find(modelId) ?? null
+    if (preset === null) return mayUseBaseRemembered(asker, modelId, policy)
+    const who = accessorOf(asker)
+    if (!preset.isActive) return false
+    if (!hasAccess(who, { ownerId: preset.ownerId, access: preset.access }, 'read', { bypassAdmin: policy.bypassAdmin })) return false
+    return mayUseBaseRemembered(asker, preset.baseModelId, policy)
+  }
+
+  return {
+    mayUse,
+    /**
+     * Whether an admin's model management (pull, delete, copy, unload) may name the model: only an
+     * API key's model list limits it; grants are about using a model, not managing Ollama.
+     */
+    mayManage: (asker: ModelUser, modelId: string): boolean => asker.allowedModels == null || isListed(asker.allowedModels, modelId),
+    /** Whether the id names a workspace model (its grant is the workspace's, not a base model's). */
+    isWorkspaceModel: (modelId: string): boolean => (deps.workspaceModels?.find(modelId) ?? null) !== null,
+    /** The items of a listing the asker may use; `idOf` names each item's model. */
+    filter<T>(asker: ModelUser, items: readonly T[], idOf: (item: T) => string): T[] {
+      return items.filter((item) => mayUse(asker, idOf(item)))
+    },
+  }
+}
+
+export type ModelAccess = ReturnType<typeof createModelAccess>
