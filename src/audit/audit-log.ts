@@ -30,6 +30,8 @@ export type AuditEvent =
   | 'backchannel_logout' | 'backchannel_logout_refused'
   | 'backup_created' | 'master_key_rotated' | 'data_key_rotation_started' | 'chats_exported' | 'admin_export' | 'chats_expired'
   | 'admin_config_changed' | 'default_permissions_changed' | 'banners_changed' | 'models_config_changed' | 'prompt_suggestions_changed' | 'user_email_changed' | 'user_password_set_by_admin'
+  | 'second_factor_enrolled' | 'second_factor_removed' | 'second_factor_used' | 'second_factor_failed' | 'second_factor_challenge_issued'
+  | 'recovery_codes_regenerated' | 'second_factors_reset'
 
 export type AuditEntry = {
   event: AuditEvent

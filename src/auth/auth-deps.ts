@@ -3,6 +3,7 @@ import type { AuthConfig } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import { createPrincipalCache, type PrincipalCache } from './principal-cache.ts'
 import { RateLimiter } from './rate-limiter.ts'
+import { createSigninChallenges, type SigninChallenges } from './signin-challenges.ts'
 import { createRuntimeAuth, type RuntimeAuth } from './runtime-auth.ts'
 import type { SetupGate } from './setup-token.ts'
 
@@ -21,6 +22,8 @@ export type AuthDeps = {
   signinLimits: SigninLimits
   /** Guards the first sign-up on a server reachable beyond loopback. */
   setupGate: SetupGate
+  /** Sign-ins waiting for their second factor (see signin-challenges.ts). */
+  signinChallenges: SigninChallenges
 }
 
 /**
@@ -30,7 +33,7 @@ export type AuthDeps = {
 export type SigninLimits = { perIp: RateLimiter; perAccount: RateLimiter; perAccountAndIp: RateLimiter }
 
 /** Builds the sign-in dependencies with fresh rate limiters; `auth` is the environment's, the runtime layer's base. */
-export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals'>): AuthDeps {
+export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'signinChallenges'>): AuthDeps {
   const limits = deps.auth.signinRateLimit
   const runtime = createRuntimeAuth(deps.auth, deps.store.settings)
   return {
@@ -45,6 +48,7 @@ export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' |
     audit: deps.audit,
     now: deps.now,
     setupGate: deps.setupGate,
+    signinChallenges: createSigninChallenges(deps.sessionSecret, deps.now),
     signinLimits: {
       perIp: new RateLimiter(limits.perIp, deps.now),
       perAccount: new RateLimiter(limits.perEmail, deps.now),

@@ -29,6 +29,7 @@ import { resealLegacyMessages } from './message-aad-upgrade.ts'
 import { migrate } from './migrate.ts'
 import { createOidcSessionRepo } from './oidc-sessions.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
+import { createSecondFactorRepo } from './second-factors.ts'
 import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
 import { keyForNewDatabase, materialMatches, unlockExistingDatabase } from './unlock.ts'
@@ -159,6 +160,7 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     identities: createIdentityRepo(db, dataKeys, now),
     groups: createGroupRepo(db, dataKeys, now),
     oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
+    secondFactors: createSecondFactorRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**

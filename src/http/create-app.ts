@@ -47,6 +47,8 @@ import { groupRoutes } from './routes/groups.ts'
 import { healthRoutes } from './routes/health.ts'
 import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
+import { secondFactorRoutes } from './routes/second-factors.ts'
+import { secondStepSigninRoutes } from './routes/second-step-signin.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
 import { presenceRoutes } from './routes/presence.ts'
@@ -143,6 +145,9 @@ export function createApp(deps: Deps) {
       .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat))
       .use(openAiConnectionRoutes(auth, deps.config.trustedProxies))
       .use(ollamaVerifyRoutes(auth, deps.config.trustedProxies, deps.config.ollama.timeouts)))
+    .use(new Elysia()
+      .use(secondStepSigninRoutes(auth, deps.config.trustedProxies))
+      .use(secondFactorRoutes(auth, deps.config.trustedProxies)))
     .use(staticAssets())
 }
 

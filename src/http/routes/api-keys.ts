@@ -5,6 +5,7 @@ import { mayUseApiKeys } from '../../auth/authenticate.ts'
 import type { AddressList } from '../../config/network.ts'
 import type { ApiKey, ApiKeyId } from '../../db/api-keys.ts'
 import { resolveClientAddress } from '../client-address.ts'
+import { requireFreshCode } from '../fresh-code.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
@@ -12,6 +13,8 @@ const CreateBody = t.Optional(t.Object({
   name: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
   /** Lifetime in seconds; absent for a key that does not expire. */
   expires_in: t.Optional(t.Integer({ minimum: 60, maximum: 10 * 365 * 86_400 })),
+  /** A current authenticator code, needed when the account has TOTP (see fresh-code.ts). */
+  mfa_code: t.Optional(t.String({ maxLength: 64 })),
 }))
 
 const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000))
@@ -30,8 +33,9 @@ export const apiKeyRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   }
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
-    .post('/api_key', ({ body, principal, request, server }) => {
+    .post('/api_key', ({ body, principal, request, server, set }) => {
       ensureAllowed(principal.user)
+      requireFreshCode(deps, principal.user, body?.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
       const key = generateApiKey()
       const expiresAt = body?.expires_in === undefined ? null : deps.now() + body.expires_in * 1000
       const stored = deps.store.apiKeys.createApiKey({
