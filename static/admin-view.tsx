@@ -5,6 +5,7 @@ import { confirmAction } from './confirm-dialog.tsx'
 import { loadModels, models } from './models.ts'
 import { user } from './session.ts'
 import type { AdminUser, ConnectionStatus, Role } from './types.ts'
+import { SecondFactorsSection } from './admin-second-factors.tsx'
 
 const PAGE_SIZE = 50
 
@@ -116,6 +117,7 @@ export function AdminView() {
     <section class="page" aria-labelledby="admin-heading">
       <h1 id="admin-heading">Administration</h1>
       <UsersSection />
+      <SecondFactorsSection />
       <OllamaSection />
     </section>
   )

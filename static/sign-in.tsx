@@ -7,6 +7,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { api, ApiError, describeError } from './api.ts'
 import { config, startSingleUserSession, user } from './session.ts'
+import { adoptSession, SecondStep, secondStepChallengeOf, type SecondStepChallenge } from './sign-in-second-step.tsx'
 import type { SessionUser } from './types.ts'
 
 type Mode = 'signin' | 'signup' | 'ldap'
@@ -51,6 +52,7 @@ export function SignIn() {
   const [busy, setBusy] = useState(false)
   const [needsSetupToken, setNeedsSetupToken] = useState(false)
   const refusal = useRefusal()
+  const [challenge, setChallenge] = useState<SecondStepChallenge | null>(null)
   const ssoError = new URLSearchParams(location.search).get('error')
 
   const submit = async (event: Event) => {
@@ -68,8 +70,9 @@ export function SignIn() {
           })
           : await api<SessionUser>('POST', '/api/v1/auths/signin', { email: field('email'), password: field('password') })
       if (isOnboarding) config.value = { ...settings, onboarding: false }
-      user.value = { id: session.id, email: session.email, name: session.name, role: session.role, permissions: session.permissions }
+      adoptSession(session)
     } catch (error) {
+      if (secondStepChallengeOf(error) !== null) return setChallenge(secondStepChallengeOf(error))
       if (error instanceof ApiError && error.code === 'setup_token_required') setNeedsSetupToken(true)
       refusal.show(error)
     } finally {
@@ -77,6 +80,7 @@ export function SignIn() {
     }
   }
 
+  if (challenge !== null) return <SecondStep challenge={challenge} onCancel={() => setChallenge(null)} />
   const title = mode === 'signup' ? `Create your ${settings.name} account` : `Sign in to ${settings.name}`
   return (
     <main class="auth-page" id="main">

@@ -7,6 +7,8 @@ export type SessionUser = {
   name: string
   role: Role
   permissions?: { features?: { api_keys?: boolean } }
+  /** Set while MFA_REQUIRED holds this user to setting up a second factor (settings-security.tsx). */
+  mfa_enrolment_required?: boolean
 }
 
 export type AppConfig = {

@@ -19,7 +19,7 @@ import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { answerAfterPassword } from '../second-step.ts'
-import { answerWithSession } from '../session-answer.ts'
+import { answerWithSession, enrolmentFlag } from '../session-answer.ts'
 import { clearedSessionCookie } from '../session-cookie.ts'
 import { apiKeyRoutes } from './api-keys.ts'
 import { changePasswordRoute } from './change-password.ts'
@@ -100,6 +100,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
       token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
       token_type: 'Bearer',
       ...describeSessionUser(principal.user, mayUseApiKeys(deps, principal.user), profileImageFor(principal.user)),
+      ...enrolmentFlag(deps, principal.user),
     }), { auth: 'any' })
 
     .post('/signin', async ({ body, request, server, set }) => {
