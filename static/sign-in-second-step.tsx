@@ -56,8 +56,8 @@ export function SecondStep({ challenge, onCancel }: { challenge: SecondStepChall
             void finish(() => api<SessionUser>('POST', '/api/v1/auths/signin/mfa', { mfa_token: challenge.token, code }))
           }}>
             {useRecovery
-              ? <label>Recovery code<input name="code" autoComplete="off" required maxLength={64} placeholder="xxxx-xxxx-xxxx-xxxx" /></label>
-              : <label>Code from your authenticator app<input name="code" inputMode="numeric" autoComplete="one-time-code" required maxLength={12} pattern="[0-9 ]{6,8}" /></label>}
+              ? <label key="recovery">Recovery code<input name="code" autoComplete="off" required maxLength={64} placeholder="xxxx-xxxx-xxxx-xxxx" /></label>
+              : <label key="totp">Code from your authenticator app<input name="code" inputMode="numeric" autoComplete="one-time-code" required maxLength={12} /></label>}
             <button type="submit" disabled={busy}>Verify</button>
           </form>
         )}
