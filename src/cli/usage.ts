@@ -22,6 +22,8 @@ Keys and data (see the README, "Keys and backups"):
   import libre-webui --from DIR [--encryption-key-file F]
                                    Import users, chats and preferences from Libre WebUI's
                                    data.sqlite, opened with its key (or LIBRE_WEBUI_ENCRYPTION_KEY)
+  users reset-mfa EMAIL            Remove an account's second factors (authenticator app, recovery
+                                   codes, passkeys), e.g. when its owner lost them
 
 Options (override the environment and .env):
   --port N         PORT, default 8080

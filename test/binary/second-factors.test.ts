@@ -96,4 +96,33 @@ describe('two-step sign-in on the binary', () => {
       await server.stop()
     }
   })
+
+  test('enclave users reset-mfa EMAIL removes the factors beside the running server, audited', async () => {
+    const cwd = tempDir()
+    const server = await startBinary({ cwd })
+    try {
+      const signup = await post(`${server.url}/api/v1/auths/signup`, { name: 'Ada', email: 'ada@example.com', password: PASSWORD })
+      const auth = { authorization: `Bearer ${((await signup.json()) as { token: string }).token}` }
+      const setup = (await (await post(`${server.url}/api/v1/auths/mfa/totp/setup`, {}, auth)).json()) as { secret: string }
+      expect((await post(`${server.url}/api/v1/auths/mfa/totp/enable`, { code: codeAt(decodeBase32IgnorePadding(setup.secret), Date.now()) }, auth)).status).toBe(200)
+      expect((await post(`${server.url}/api/v1/auths/signin`, { email: 'ada@example.com', password: PASSWORD })).status).toBe(401)
+
+      const missing = await runBinary(['users', 'reset-mfa'], { cwd })
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toContain('needs EMAIL')
+      const unknown = await runBinary(['users', 'reset-mfa', 'nobody@example.com'], { cwd })
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toContain('no account has the email')
+      const reset = await runBinary(['users', 'reset-mfa', 'ADA@example.com'], { cwd })
+      expect(reset.code).toBe(0)
+      expect(reset.stdout).toContain('Second factors of ada@example.com removed')
+      expect((await post(`${server.url}/api/v1/auths/signin`, { email: 'ada@example.com', password: PASSWORD })).status).toBe(200)
+      expect(readFileSync(join(cwd, 'data/audit.log'), 'utf8')).toMatch(/"event":"second_factors_reset".*"method":"cli"/)
+      const noData = await runBinary(['users', 'reset-mfa', 'ada@example.com'], { cwd: tempDir() })
+      expect(noData.code).toBe(1)
+      expect(noData.stderr).toContain('no Enclave database')
+    } finally {
+      await server.stop()
+    }
+  })
 })
