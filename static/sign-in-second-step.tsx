@@ -5,7 +5,7 @@
  */
 import { useState } from 'preact/hooks'
 import { api, ApiError, describeError } from './api.ts'
-import { usePasskeyForChallenge } from './passkeys.ts'
+import { hasPasskeySupport, signInWithPasskey, usePasskeyForChallenge } from './passkeys.ts'
 import { user } from './session.ts'
 import type { SessionUser } from './types.ts'
 
@@ -72,5 +72,28 @@ export function SecondStep({ challenge, onCancel }: { challenge: SecondStepChall
         </p>
       </div>
     </main>
+  )
+}
+
+/** Passwordless sign-in with a passkey, when the server allows it (ENABLE_PASSKEY_LOGIN) and the browser can. */
+export function PasskeySignIn({ enabled }: { enabled: boolean }) {
+  const [message, setMessage] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  if (!enabled || !hasPasskeySupport()) return null
+  return (
+    <div class="stack">
+      {message !== null && <p class="alert" role="alert">{message}</p>}
+      <button type="button" class="secondary" disabled={busy} onClick={async () => {
+        setBusy(true)
+        setMessage(null)
+        try {
+          adoptSession(await signInWithPasskey(null))
+        } catch (error) {
+          setMessage(error instanceof DOMException ? `The browser did not use a passkey (${error.name}).` : describeError(error))
+        } finally {
+          setBusy(false)
+        }
+      }}>Sign in with a passkey</button>
+    </div>
   )
 }

@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { api, ApiError, describeError } from './api.ts'
 import { config, startSingleUserSession, user } from './session.ts'
-import { adoptSession, SecondStep, secondStepChallengeOf, type SecondStepChallenge } from './sign-in-second-step.tsx'
+import { adoptSession, PasskeySignIn, SecondStep, secondStepChallengeOf, type SecondStepChallenge } from './sign-in-second-step.tsx'
 import type { SessionUser } from './types.ts'
 
 type Mode = 'signin' | 'signup' | 'ldap'
@@ -115,6 +115,7 @@ export function SignIn() {
           </form>
         )}
 
+        {mode !== 'signup' && <PasskeySignIn enabled={features.enable_passkey_login === true} />}
         {providers.length > 0 && mode !== 'signup' && (
           <div class="stack sso">
             {(hasPasswordForm || hasLdap) && <p class="divider"><span>or</span></p>}

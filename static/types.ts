@@ -22,6 +22,7 @@ export type AppConfig = {
     enable_password_auth?: boolean
     enable_ldap?: boolean
     enable_api_keys?: boolean
+    enable_passkey_login?: boolean
   }
   /** True while the server has no account: the first sign-up makes its administrator. */
   onboarding?: boolean

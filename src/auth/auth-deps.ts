@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { AuthConfig } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
+import { createPasskeyChallenges, type PasskeyChallenges } from './passkey-challenges.ts'
 import { createPrincipalCache, type PrincipalCache } from './principal-cache.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import { createSigninChallenges, type SigninChallenges } from './signin-challenges.ts'
@@ -24,6 +25,8 @@ export type AuthDeps = {
   setupGate: SetupGate
   /** Sign-ins waiting for their second factor (see signin-challenges.ts). */
   signinChallenges: SigninChallenges
+  /** WebAuthn challenges waiting for their answer (see passkey-challenges.ts). */
+  passkeyChallenges: PasskeyChallenges
 }
 
 /**
@@ -33,7 +36,7 @@ export type AuthDeps = {
 export type SigninLimits = { perIp: RateLimiter; perAccount: RateLimiter; perAccountAndIp: RateLimiter }
 
 /** Builds the sign-in dependencies with fresh rate limiters; `auth` is the environment's, the runtime layer's base. */
-export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'signinChallenges'>): AuthDeps {
+export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'signinChallenges' | 'passkeyChallenges'>): AuthDeps {
   const limits = deps.auth.signinRateLimit
   const runtime = createRuntimeAuth(deps.auth, deps.store.settings)
   return {
@@ -49,6 +52,7 @@ export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' |
     now: deps.now,
     setupGate: deps.setupGate,
     signinChallenges: createSigninChallenges(deps.sessionSecret, deps.now),
+    passkeyChallenges: createPasskeyChallenges(deps.now),
     signinLimits: {
       perIp: new RateLimiter(limits.perIp, deps.now),
       perAccount: new RateLimiter(limits.perEmail, deps.now),

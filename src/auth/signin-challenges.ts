@@ -22,9 +22,9 @@ const MAX_WRONG_CODES = 5
 const MAX_LIVE = 10_000
 
 /** A challenge waiting for its second factor: `account` is the throttle's key (`email:...`, `ldap:...`). */
-export type SigninChallenge = { id: string; userId: UserId; account: string; method: 'password' | 'ldap'; webauthnChallenge: Uint8Array | null }
+export type SigninChallenge = { id: string; userId: UserId; account: string; method: 'password' | 'ldap' }
 
-type Live = { expiresAt: number; wrongCodes: number; webauthnChallenge: Uint8Array | null }
+type Live = { expiresAt: number; wrongCodes: number }
 
 export function createSigninChallenges(sessionSecret: string, now: () => number) {
   const key = deriveCookieKey(sessionSecret, PURPOSE)
@@ -42,7 +42,7 @@ export function createSigninChallenges(sessionSecret: string, now: () => number)
     if (value === null || typeof value.id !== 'string' || typeof value.userId !== 'string' || typeof value.account !== 'string') return null
     const entry = live.get(value.id)
     if (entry === undefined || entry.expiresAt <= now()) return null
-    return { id: value.id, userId: value.userId as UserId, account: value.account, method: value.method === 'ldap' ? 'ldap' : 'password', webauthnChallenge: entry.webauthnChallenge }
+    return { id: value.id, userId: value.userId as UserId, account: value.account, method: value.method === 'ldap' ? 'ldap' : 'password' }
   }
 
   return {
@@ -51,7 +51,7 @@ export function createSigninChallenges(sessionSecret: string, now: () => number)
       dropExpired()
       const id = crypto.randomUUID()
       const expiresAt = now() + LIFETIME_MS
-      live.set(id, { expiresAt, wrongCodes: 0, webauthnChallenge: null })
+      live.set(id, { expiresAt, wrongCodes: 0 })
       return { token: sealCookieValue(key, PURPOSE, { id, userId, account, method }, expiresAt), expiresAt }
     },
     /** The live challenge behind a token; null when forged, expired, used up or redeemed. */
@@ -60,11 +60,6 @@ export function createSigninChallenges(sessionSecret: string, now: () => number)
     recordWrongCode(challenge: SigninChallenge): void {
       const entry = live.get(challenge.id)
       if (entry !== undefined && ++entry.wrongCodes >= MAX_WRONG_CODES) live.delete(challenge.id)
-    },
-    /** Binds a fresh WebAuthn challenge to the sign-in challenge (the passkey step); returns it. */
-    attachWebauthnChallenge(challenge: SigninChallenge, bytes: Uint8Array): void {
-      const entry = live.get(challenge.id)
-      if (entry !== undefined) entry.webauthnChallenge = bytes
     },
     /** Ends the challenge; true when it was live (so exactly one redemption wins). */
     redeem(challenge: SigninChallenge): boolean {

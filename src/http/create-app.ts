@@ -47,6 +47,7 @@ import { groupRoutes } from './routes/groups.ts'
 import { healthRoutes } from './routes/health.ts'
 import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
+import { passkeyRoutes } from './routes/passkeys.ts'
 import { secondFactorRoutes } from './routes/second-factors.ts'
 import { secondStepSigninRoutes } from './routes/second-step-signin.ts'
 import { modelRoutes } from './routes/models.ts'
@@ -147,7 +148,8 @@ export function createApp(deps: Deps) {
       .use(ollamaVerifyRoutes(auth, deps.config.trustedProxies, deps.config.ollama.timeouts)))
     .use(new Elysia()
       .use(secondStepSigninRoutes(auth, deps.config.trustedProxies))
-      .use(secondFactorRoutes(auth, deps.config.trustedProxies)))
+      .use(secondFactorRoutes(auth, deps.config.trustedProxies))
+      .use(passkeyRoutes(auth, deps.config.trustedProxies, deps.config.publicUrl)))
     .use(staticAssets())
 }
 
