@@ -255,3 +255,61 @@ describe('refusals on every new route', () => {
     }
   })
 })
+
+describe('passkey routes refuse what they must', () => {
+  const same = { origin: 'http://localhost' }
+  const junk = Buffer.from('not really a passkey answer').toString('base64url')
+  const assertion = { id: junk, authenticator_data: junk, client_data_json: junk, signature: junk }
+
+  test.each([
+    ['POST', '/api/v1/auths/passkeys/register/options', undefined],
+    ['POST', '/api/v1/auths/passkeys', { name: 'x', credential: { attestation_object: junk, client_data_json: junk } }],
+    ['GET', '/api/v1/auths/passkeys', undefined],
+    ['DELETE', '/api/v1/auths/passkeys/x', undefined],
+  ])('%s %s without a credential: 401', async (method, path, body) => {
+    const { app } = startClockedApp()
+    expect((await app.handle(req(method, path, body, same))).status).toBe(401)
+  })
+
+  test('passwordless is off unless ENABLE_PASSKEY_LOGIN; a cross-site page gets nothing', async () => {
+    const { app } = startClockedApp()
+    expect(await (await app.handle(req('POST', '/api/v1/auths/signin/passkey/options', {}, same))).json()).toMatchObject({ code: 'passkey_login_disabled' })
+    expect((await app.handle(req('POST', '/api/v1/auths/signin/passkey', { credential: assertion }, same))).status).toBe(403)
+    const on = startClockedApp({ ENABLE_PASSKEY_LOGIN: 'true' })
+    const options = await on.app.handle(req('POST', '/api/v1/auths/signin/passkey/options', {}, same))
+    expect(await options.json()).toMatchObject({ rpId: 'localhost', userVerification: 'required', allowCredentials: [] })
+    const cross = { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }
+    expect((await on.app.handle(req('POST', '/api/v1/auths/signin/passkey/options', {}, cross))).status).toBe(403)
+    expect((await on.app.handle(req('POST', '/api/v1/auths/signin/passkey', { credential: assertion }, cross))).status).toBe(403)
+  })
+
+  test('malformed, oversized and forged answers are refused without a session', async () => {
+    const { app, audit } = startClockedApp({ ENABLE_PASSKEY_LOGIN: 'true' })
+    for (const credential of [{}, { ...assertion, id: 'has spaces' }, { ...assertion, signature: 'A'.repeat(1401) }, { ...assertion, client_data_json: 7 }]) {
+      expect((await app.handle(req('POST', '/api/v1/auths/signin/passkey', { credential }, same))).status).toBe(422)
+    }
+    const forged = await app.handle(req('POST', '/api/v1/auths/signin/passkey', { credential: assertion }, same))
+    expect(forged.status).toBe(400)
+    expect(forged.headers.get('set-cookie')).toBeNull()
+    const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: 'AAAA', origin: 'http://localhost' })).toString('base64url')
+    expect((await app.handle(req('POST', '/api/v1/auths/signin/passkey', { credential: { ...assertion, client_data_json: clientData } }, same))).status).toBe(400)
+    expect(audit.entries.filter((entry) => entry.event === 'signin_failed' && entry.method === 'passkey').map((entry) => entry.reason)).toEqual(['malformed', 'unknown_challenge'])
+    expect((await app.handle(req('POST', '/api/v1/auths/signin/passkey', { mfa_token: 'forged', credential: assertion }, same))).status).toBe(401)
+    expect((await app.handle(req('POST', '/api/v1/auths/signin/passkey/options', { mfa_token: 'forged' }, same))).status).toBe(401)
+  })
+
+  test('registration needs a session and the challenge it was given; another user\'s passkey id is 404', async () => {
+    const { app } = startClockedApp({ ENABLE_API_KEYS: 'true' })
+    const ada = await signUp(app, 'ada@example.com')
+    const headers = { ...bearer(ada.token), ...same }
+    const options = await app.handle(req('POST', '/api/v1/auths/passkeys/register/options', undefined, headers))
+    expect(await options.json()).toMatchObject({ rp: { id: 'localhost' }, authenticatorSelection: { userVerification: 'required' }, attestation: 'none' })
+    const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge: 'AAAA', origin: 'http://localhost' })).toString('base64url')
+    expect((await app.handle(req('POST', '/api/v1/auths/passkeys', { name: 'x', credential: { attestation_object: junk, client_data_json: clientData } }, headers))).status).toBe(400)
+    expect((await app.handle(req('POST', '/api/v1/auths/passkeys', { name: 'x'.repeat(101), credential: { attestation_object: junk, client_data_json: junk } }, headers))).status).toBe(422)
+    expect((await app.handle(req('DELETE', '/api/v1/auths/passkeys/00000000-0000-0000-0000-000000000000', undefined, headers))).status).toBe(404)
+    expect(await (await app.handle(req('GET', '/api/v1/auths/passkeys', undefined, headers))).json()).toEqual([])
+    const { api_key } = (await (await app.handle(req('POST', '/api/v1/auths/api_key', {}, bearer(ada.token)))).json()) as { api_key: string }
+    expect((await app.handle(req('POST', '/api/v1/auths/passkeys/register/options', undefined, { ...bearer(api_key), ...same }))).status).toBe(403)
+  })
+})
