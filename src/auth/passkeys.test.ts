@@ -52,12 +52,14 @@ describe('an assertion', () => {
   test('a changed byte anywhere breaks the signature', () => {
     const good = assert()
     for (const field of ['authenticatorData', 'clientDataJSON', 'signature'] as const) {
-      const copy = { ...good, [field]: new Uint8Array(good[field]) }
-      copy[field][field === 'authenticatorData' ? 36 : 20] ^= 1
+      const changed = new Uint8Array(good[field])
+      const at = field === 'authenticatorData' ? 36 : 20
+      changed[at] = changed[at]! ^ 1
+      const copy = { ...good, [field]: changed }
       expect(verifyAssertion(copy, { publicKey: stored, signCount: 0 }, rp, true).ok).toBe(false)
     }
     const otherKey = new Uint8Array(stored)
-    otherKey[10] ^= 1
+    otherKey[10] = otherKey[10]! ^ 1
     expect(verifyAssertion(good, { publicKey: otherKey, signCount: 0 }, rp, true).ok).toBe(false)
     expect(verifyAssertion(good, { publicKey: new Uint8Array([9, ...stored.subarray(1)]), signCount: 0 }, rp, true).ok).toBe(false)
   })
