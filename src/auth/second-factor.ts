@@ -27,15 +27,24 @@ export function checkSecondFactorCode(deps: Pick<AuthDeps, 'store' | 'now'>, use
   return recovery !== null && deps.store.secondFactors.useRecoveryCode(userId, recovery) ? { ok: true, method: 'recovery_code' } : { ok: false }
 }
 
-/** Whether MFA_REQUIRED covers this user (whether or not they have enrolled). */
-export function isSecondFactorRequired(deps: Pick<AuthDeps, 'auth'>, user: User): boolean {
+/** Whether MFA_REQUIRED covers this user (whether or not they have enrolled); single sign-on accounts never. */
+export function isSecondFactorRequired(deps: Pick<AuthDeps, 'auth' | 'store'>, user: User): boolean {
   const rule = deps.auth.mfaRequired
-  return rule === 'all' || (rule === 'admins' && user.role === 'admin')
+  if (deps.auth.singleUser || !(rule === 'all' || (rule === 'admins' && user.role === 'admin'))) return false
+  return !isSingleSignOnAccount(deps, user.id)
 }
 
 /** Whether this user must enrol a second factor before doing anything else. */
 export function mustEnrolSecondFactor(deps: Pick<AuthDeps, 'auth' | 'store'>, user: User): boolean {
-  return isSecondFactorRequired(deps, user) && !deps.store.secondFactors.hasSecondFactor(user.id)
+  // note: the factor check first: it is one indexed lookup, while the account's kind opens sealed rows.
+  return deps.auth.mfaRequired !== 'none' && !deps.store.secondFactors.hasSecondFactor(user.id) && isSecondFactorRequired(deps, user)
+}
+
+/** An account that signs in only through an OpenID provider: no password here, no directory entry. */
+function isSingleSignOnAccount(deps: Pick<AuthDeps, 'store'>, userId: UserId): boolean {
+  if (deps.store.credentials.findPasswordHash(userId) !== null) return false
+  const identities = deps.store.identities.listIdentitiesOfUser(userId)
+  return identities.length > 0 && identities.every((identity) => identity.provider !== 'ldap')
 }
 
 /**

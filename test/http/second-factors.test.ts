@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { mustEnrolSecondFactor } from '../../src/auth/second-factor.ts'
 import { TOTP_STEP_MS } from '../../src/auth/totp.ts'
 import { bearer, PASSWORD, signUp, signUpAdminAndUser, startClockedApp, type SessionBody } from '../helpers/accounts.ts'
 import { codeAt, enrolTotp, firstStep } from '../helpers/second-factor.ts'
@@ -183,6 +184,26 @@ describe('MFA_REQUIRED and the admin', () => {
     // the policy keeps the only factor on
     advance(TOTP_STEP_MS)
     expect(await (await app.handle(req('POST', '/api/v1/auths/mfa/totp/disable', { code: '123456' }, bearer(ada.token)))).json()).toMatchObject({ code: 'mfa_required_by_policy' })
+  })
+
+  test('all: single sign-on accounts are left to their provider; local and directory accounts must enrol', () => {
+    const { deps } = startClockedApp({ MFA_REQUIRED: 'all' })
+    const rules = { auth: deps.config.auth, store: deps.store }
+    const make = (email: string) => {
+      const created = deps.store.users.createUser({ email, name: email, role: 'user' })
+      if (!created.ok) throw new Error(created.reason)
+      return created.user
+    }
+    const sso = make('sso@example.com')
+    deps.store.identities.linkIdentity('oidc:corp', 'subject-1', sso.id)
+    const directory = make('dir@example.com')
+    deps.store.identities.linkIdentity('ldap', 'uuid:1', directory.id)
+    const local = make('local@example.com')
+    deps.store.credentials.setPasswordHash(local.id, '$argon2id$placeholder')
+    const linked = make('both@example.com')
+    deps.store.credentials.setPasswordHash(linked.id, '$argon2id$placeholder')
+    deps.store.identities.linkIdentity('oidc:corp', 'subject-2', linked.id)
+    expect([sso, directory, local, linked].map((user) => mustEnrolSecondFactor(rules, user))).toEqual([false, true, true, true])
   })
 
   test('an admin sees who has which factors and resets another user\'s, audited; users may not', async () => {
