@@ -35,7 +35,7 @@ export function PasskeySettings({ onChange }: { onChange: () => Promise<void> })
           setError(describePasskeyError(failure))
         }
       }}>
-        <label class="grow">Passkey name<input name="name" maxLength={100} placeholder="Passkey" /></label>
+        <label class="grow">Name of the new passkey<input name="name" maxLength={100} placeholder="Passkey" /></label>
         {factorStatus.value?.totp_enabled === true && <label>Code from your authenticator app<input name="mfa_code" inputMode="numeric" autoComplete="one-time-code" required maxLength={12} /></label>}
         <button type="submit" class="secondary">Add a passkey</button>
       </form>

@@ -69,7 +69,7 @@ describe('passkeys in the browser', () => {
     await signUpThroughPage(page, url, account)
     await page.getByLabel('Message').waitFor()
     await page.getByRole('link', { name: 'Settings' }).click()
-    await page.getByLabel('Passkey name').fill('Laptop')
+    await page.getByLabel('Name of the new passkey').fill('Laptop')
     await page.getByRole('button', { name: 'Add a passkey' }).click()
     await page.getByRole('table', { name: 'Passkeys' }).getByText('Laptop').waitFor()
     const [registered] = await credentialsOf(cdp, authenticator)
