@@ -15,7 +15,7 @@ let stage: Stage
 
 beforeAll(async () => {
   stage = await startStage({ ENABLE_PASSKEY_LOGIN: 'true' })
-})
+}, TEST_TIMEOUT_MS)
 afterAll(async () => {
   await stage?.stop()
 })

@@ -15,7 +15,7 @@ let enforcing: Stage
 
 beforeAll(async () => {
   ;[stage, enforcing] = await Promise.all([startStage(), startStage({ MFA_REQUIRED: 'admins' })])
-})
+}, TEST_TIMEOUT_MS)
 afterAll(async () => {
   await stage?.stop()
   await enforcing?.stop()
