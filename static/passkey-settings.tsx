@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { hasPasskeySupport, registerPasskey } from './passkeys.ts'
-import { factorStatus } from './settings-security.tsx'
+import { FreshCodeField } from './settings-security.tsx'
 
 type PasskeyInfo = { id: string; name: string; created_at: number; last_used_at: number | null }
 
@@ -36,7 +36,7 @@ export function PasskeySettings({ onChange }: { onChange: () => Promise<void> })
         }
       }}>
         <label class="grow">Name of the new passkey<input name="name" maxLength={100} placeholder="Passkey" /></label>
-        {factorStatus.value?.totp_enabled === true && <label>Code from your authenticator app<input name="mfa_code" inputMode="numeric" autoComplete="one-time-code" required maxLength={12} /></label>}
+        <FreshCodeField />
         <button type="submit" class="secondary">Add a passkey</button>
       </form>
       {error !== null && <p class="alert" role="alert">{error}</p>}

@@ -57,3 +57,18 @@ export async function signInWithPasskey(mfaToken: string | null): Promise<Sessio
 export function usePasskeyForChallenge(token: string): (() => Promise<SessionUser>) | null {
   return hasPasskeySupport() ? () => signInWithPasskey(token) : null
 }
+
+/** Confirms this session with one of the user's passkeys, for the next lasting change (an API key, a password). */
+export async function confirmWithPasskey(): Promise<void> {
+  const options = await api<RequestOptions>('POST', '/api/v1/auths/passkeys/confirm/options')
+  const credential = await navigator.credentials.get({
+    publicKey: { ...options, challenge: bytes(options.challenge), allowCredentials: descriptors(options.allowCredentials) },
+  }) as PublicKeyCredential | null
+  if (credential === null) throw new Error('No passkey was used.')
+  const response = credential.response as AuthenticatorAssertionResponse
+  await api('POST', '/api/v1/auths/passkeys/confirm', {
+    credential: {
+      id: text(credential.rawId), authenticator_data: text(response.authenticatorData), client_data_json: text(response.clientDataJSON), signature: text(response.signature),
+    },
+  })
+}

@@ -12,6 +12,7 @@ import { encode } from 'uqr'
 import { api, describeError } from './api.ts'
 import { CopyButton } from './message-view.tsx'
 import { PasskeySettings } from './passkey-settings.tsx'
+import { confirmWithPasskey } from './passkeys.ts'
 import { user } from './session.ts'
 
 /** What GET /api/v1/auths/mfa answers. */
@@ -183,13 +184,31 @@ export function RequiredEnrolment({ onSignOut }: { onSignOut: () => void }) {
   )
 }
 
-/** The code field of a form that makes a lasting change, shown when the account has TOTP on. */
+/**
+ * The second factor of a form that makes a lasting change: a code field when the account has an
+ * authenticator app, else a passkey confirmation when it has passkeys, else nothing.
+ */
 export function FreshCodeField() {
+  const [confirmed, setConfirmed] = useState<string | null>(null)
   useEffect(() => {
     if (factorStatus.value === null) void loadFactorStatus().catch(() => undefined)
   }, [])
-  if (factorStatus.value?.totp_enabled !== true) return null
-  return <label>Code from your authenticator app<input name="mfa_code" inputMode="numeric" autoComplete="one-time-code" required maxLength={12} /></label>
+  const status = factorStatus.value
+  if (status?.totp_enabled === true) return <label>Code from your authenticator app<input name="mfa_code" inputMode="numeric" autoComplete="one-time-code" required maxLength={12} /></label>
+  if (status === null || status.passkeys === 0) return null
+  return (
+    <div class="row">
+      <button type="button" class="secondary" onClick={async () => {
+        try {
+          await confirmWithPasskey()
+          setConfirmed('Confirmed with your passkey.')
+        } catch (failure) {
+          setConfirmed(failure instanceof DOMException ? `The browser did not use a passkey (${failure.name}).` : describeError(failure))
+        }
+      }}>Confirm with a passkey</button>
+      {confirmed !== null && <span role="status">{confirmed}</span>}
+    </div>
+  )
 }
 
 /** The `mfa_code` of a submitted form, for the request body ({} when the form has none). */

@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { AuthConfig } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
+import { createFreshConfirmations, type FreshConfirmations } from './fresh-confirmations.ts'
 import { createPasskeyChallenges, type PasskeyChallenges } from './passkey-challenges.ts'
 import { createPrincipalCache, type PrincipalCache } from './principal-cache.ts'
 import { RateLimiter } from './rate-limiter.ts'
@@ -27,6 +28,8 @@ export type AuthDeps = {
   signinChallenges: SigninChallenges
   /** WebAuthn challenges waiting for their answer (see passkey-challenges.ts). */
   passkeyChallenges: PasskeyChallenges
+  /** Sessions whose holder just confirmed with a passkey (see fresh-confirmations.ts). */
+  freshConfirmations: FreshConfirmations
 }
 
 /**
@@ -36,7 +39,7 @@ export type AuthDeps = {
 export type SigninLimits = { perIp: RateLimiter; perAccount: RateLimiter; perAccountAndIp: RateLimiter }
 
 /** Builds the sign-in dependencies with fresh rate limiters; `auth` is the environment's, the runtime layer's base. */
-export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'signinChallenges' | 'passkeyChallenges'>): AuthDeps {
+export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'signinChallenges' | 'passkeyChallenges' | 'freshConfirmations'>): AuthDeps {
   const limits = deps.auth.signinRateLimit
   const runtime = createRuntimeAuth(deps.auth, deps.store.settings)
   return {
@@ -53,6 +56,7 @@ export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' |
     setupGate: deps.setupGate,
     signinChallenges: createSigninChallenges(deps.sessionSecret, deps.now),
     passkeyChallenges: createPasskeyChallenges(deps.now),
+    freshConfirmations: createFreshConfirmations(deps.now),
     signinLimits: {
       perIp: new RateLimiter(limits.perIp, deps.now),
       perAccount: new RateLimiter(limits.perEmail, deps.now),

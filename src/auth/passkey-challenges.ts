@@ -6,7 +6,7 @@
  */
 import { encodeBase64urlNoPadding } from '@oslojs/encoding'
 
-export type PasskeyPurpose = 'register' | 'second_factor' | 'passwordless'
+export type PasskeyPurpose = 'register' | 'second_factor' | 'passwordless' | 'confirm'
 
 const LIFETIME_MS = 5 * 60_000
 const MAX_LIVE = 10_000

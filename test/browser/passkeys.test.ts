@@ -1,7 +1,7 @@
 /**
  * Passkeys in Chromium against the compiled binary, with the DevTools protocol's virtual
  * authenticator (WebAuthn.addVirtualAuthenticator): registering one in Settings, using it as the
- * second step after the password, signing in with it alone (ENABLE_PASSKEY_LOGIN), a clone of it
+ * second step after the password, confirming an API key with it, signing in with it alone (ENABLE_PASSKEY_LOGIN), a clone of it
  * with a stale signature counter refused, and removing it.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
@@ -14,7 +14,7 @@ const TEST_TIMEOUT_MS = 90_000
 let stage: Stage
 
 beforeAll(async () => {
-  stage = await startStage({ ENABLE_PASSKEY_LOGIN: 'true' })
+  stage = await startStage({ ENABLE_PASSKEY_LOGIN: 'true', ENABLE_API_KEYS: 'true' })
 }, TEST_TIMEOUT_MS)
 afterAll(async () => {
   await stage?.stop()
@@ -74,6 +74,15 @@ describe('passkeys in the browser', () => {
     await page.getByRole('table', { name: 'Passkeys' }).getByText('Laptop').waitFor()
     const [registered] = await credentialsOf(cdp, authenticator)
     expect(registered).toMatchObject({ rpId: 'localhost', isResidentCredential: true })
+
+    // a lasting change (an API key) needs a passkey confirmation first
+    await page.getByLabel('Key name').fill('laptop')
+    await page.getByRole('button', { name: 'Create key' }).click()
+    await page.getByRole('alert').filter({ hasText: 'Confirm with your passkey' }).waitFor()
+    await page.getByRole('button', { name: 'Confirm with a passkey' }).first().click()
+    await page.getByText('Confirmed with your passkey.').first().waitFor()
+    await page.getByRole('button', { name: 'Create key' }).click()
+    await page.getByText('Your new key').waitFor()
 
     // the second step after the password
     await signOutFromSettings(page)

@@ -4,6 +4,8 @@ import { TOTP_STEP_MS } from '../../src/auth/totp.ts'
 import { bearer, PASSWORD, signUp, signUpAdminAndUser, startClockedApp, type SessionBody } from '../helpers/accounts.ts'
 import { codeAt, enrolTotp, firstStep } from '../helpers/second-factor.ts'
 import { req } from '../helpers/test-app.ts'
+import type { UserId } from '../../src/db/ids.ts'
+import type { PasskeyId } from '../../src/db/second-factors.ts'
 
 const secondStep = (mfa_token: string, code: string, headers: Record<string, string> = {}) => req('POST', '/api/v1/auths/signin/mfa', { mfa_token, code }, headers)
 
@@ -332,5 +334,24 @@ describe('passkey routes refuse what they must', () => {
     expect(await (await app.handle(req('GET', '/api/v1/auths/passkeys', undefined, headers))).json()).toEqual([])
     const { api_key } = (await (await app.handle(req('POST', '/api/v1/auths/api_key', {}, bearer(ada.token)))).json()) as { api_key: string }
     expect((await app.handle(req('POST', '/api/v1/auths/passkeys/register/options', undefined, { ...bearer(api_key), ...same }))).status).toBe(403)
+  })
+
+  test('with passkeys only, a lasting change needs a passkey confirmation; a forged one is refused', async () => {
+    const { app, deps } = startClockedApp({ ENABLE_API_KEYS: 'true' })
+    const ada = await signUp(app, 'ada@example.com')
+    deps.store.secondFactors.addPasskey({ id: 'p1' as PasskeyId, userId: ada.id as UserId, credentialId: new Uint8Array([1, 2, 3]), publicKey: new Uint8Array([1, 4]), name: 'Laptop', signCount: 0 })
+    const headers = { ...bearer(ada.token), ...same }
+    const refused = await app.handle(req('POST', '/api/v1/auths/api_key', {}, headers))
+    expect(refused.status).toBe(403)
+    expect(await refused.json()).toMatchObject({ code: 'second_factor_required', detail: 'Confirm with your passkey to do this.' })
+    expect((await app.handle(req('POST', '/api/v1/auths/update/password', { password: PASSWORD, new_password: 'another horse battery' }, headers))).status).toBe(403)
+    const options = await app.handle(req('POST', '/api/v1/auths/passkeys/confirm/options', undefined, headers))
+    expect(await options.json()).toMatchObject({ rpId: 'localhost', allowCredentials: [{ type: 'public-key', id: 'AQID' }] })
+    expect((await app.handle(req('POST', '/api/v1/auths/passkeys/confirm', { credential: assertion }, headers))).status).toBe(400)
+    expect((await app.handle(req('POST', '/api/v1/auths/api_key', {}, headers))).status).toBe(403)
+    expect((await app.handle(req('POST', '/api/v1/auths/passkeys/confirm', { credential: assertion }, same))).status).toBe(401)
+    // the passkey is also the second step of a password sign-in
+    const first = await app.handle(req('POST', '/api/v1/auths/signin', { email: 'ada@example.com', password: PASSWORD }))
+    expect(await first.json()).toMatchObject({ code: 'second_factor_required', methods: ['passkey'] })
   })
 })

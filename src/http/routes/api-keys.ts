@@ -35,7 +35,7 @@ export const apiKeyRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     .use(requireAuth(deps, trustedProxies))
     .post('/api_key', ({ body, principal, request, server, set }) => {
       ensureAllowed(principal.user)
-      requireFreshCode(deps, principal.user, body?.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
+      requireFreshCode(deps, principal, body?.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
       const key = generateApiKey()
       const expiresAt = body?.expires_in === undefined ? null : deps.now() + body.expires_in * 1000
       const stored = deps.store.apiKeys.createApiKey({

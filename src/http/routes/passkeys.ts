@@ -6,6 +6,9 @@
  *   POST   /passkeys                    { name, credential, mfa_code? }: stores a new passkey
  *   GET    /passkeys                    the user's passkeys: id, name, when made and last used
  *   DELETE /passkeys/:id                removes one (not the last factor MFA_REQUIRED needs)
+ *   POST   /passkeys/confirm/options    request options for the user's own passkeys (session)
+ *   POST   /passkeys/confirm            { credential }: confirms the session for one lasting change
+ *                                       (an API key, a new password, another passkey; fresh-code.ts)
  *   POST   /signin/passkey/options      { mfa_token? }: request options, as a second factor for
  *                                       that sign-in, or passwordless (ENABLE_PASSKEY_LOGIN)
  *   POST   /signin/passkey              { mfa_token?, credential }: the session, as sign-in answers
@@ -36,6 +39,8 @@ const RegisterBody = t.Object({
   mfa_code: t.Optional(t.String({ maxLength: 64 })),
 })
 const OptionsBody = t.Optional(t.Object({ mfa_token: t.Optional(t.String({ minLength: 1, maxLength: 4096 })) }))
+const Assertion = t.Object({ id: Bytes(1400), authenticator_data: Bytes(4096), client_data_json: Bytes(4096), signature: Bytes(1400) })
+const ConfirmBody = t.Object({ credential: Assertion })
 const AssertionBody = t.Object({
   mfa_token: t.Optional(t.String({ minLength: 1, maxLength: 4096 })),
   credential: t.Object({ id: Bytes(1400), authenticator_data: Bytes(4096), client_data_json: Bytes(4096), signature: Bytes(1400) }),
@@ -92,7 +97,7 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
     .post('/passkeys', ({ body, principal, request, server, set }) => {
       const user = principal.user
       const ip = ipOf(request, server)
-      requireFreshCode(deps, user, body.mfa_code, ip, set)
+      requireFreshCode(deps, principal, body.mfa_code, ip, set)
       const bytes = decodeFields({ attestationObject: body.credential.attestation_object, clientDataJSON: body.credential.client_data_json })
       const challenge = readChallenge(bytes.clientDataJSON, 'create')
       if (challenge === null || deps.passkeyChallenges.take(challenge, 'register') !== user.id) throw refused()
@@ -121,6 +126,35 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
       deps.audit.record({ event: 'second_factor_removed', actorId: user.id, ip: ipOf(request, server), method: 'passkey', details: { passkey_id: params.id } })
       return true
     }, { auth: 'session', params: IdParams })
+
+    .post('/passkeys/confirm/options', ({ principal, request, set }) => {
+      const owned = factors.listPasskeys(principal.user.id)
+      if (owned.length === 0) throw new HttpError(409, 'no_passkeys', 'You have no passkey to confirm with.')
+      set.headers['cache-control'] = 'no-store'
+      return requestOptions(deps.passkeyChallenges.issue('confirm', principal.user.id), rpOf(request), owned, 'preferred')
+    }, { auth: 'session' })
+
+    .post('/passkeys/confirm', ({ body, principal, request, server }) => {
+      const user = principal.user
+      const ip = ipOf(request, server)
+      const bytes = decodeFields({
+        credentialId: body.credential.id, authenticatorData: body.credential.authenticator_data, clientDataJSON: body.credential.client_data_json, signature: body.credential.signature,
+      })
+      const refuse = (reason: string): never => {
+        deps.audit.record({ event: 'second_factor_failed', actorId: user.id, ip, method: 'passkey', reason: `confirm_${reason}` })
+        throw refused()
+      }
+      const challenge = readChallenge(bytes.clientDataJSON, 'get')
+      if (challenge === null || deps.passkeyChallenges.take(challenge, 'confirm') !== user.id) return refuse('unknown_challenge')
+      const passkey = factors.findPasskeyByCredentialId(bytes.credentialId)
+      if (passkey === null || passkey.userId !== user.id) return refuse('unknown_passkey')
+      const result = verifyAssertion(bytes, passkey, rpOf(request), false)
+      if (!result.ok) return refuse(result.reason)
+      if (!factors.recordPasskeyUse(passkey, result.signCount)) return refuse('cloned_authenticator')
+      if (principal.via === 'session') deps.freshConfirmations.confirm(principal.sessionId)
+      deps.audit.record({ event: 'second_factor_used', actorId: user.id, ip, method: 'passkey', details: { purpose: 'fresh_confirmation', passkey_id: passkey.id } })
+      return { status: true }
+    }, { auth: 'session', body: ConfirmBody })
 
     .post('/signin/passkey/options', ({ body, request, set }) => {
       const rp = rpOf(request)
