@@ -18,6 +18,7 @@ async function main(argv: string[]): Promise<number> {
     const { installService } = await import('./cli/install-service.ts')
     return installService(argv.slice(1), { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) })
   }
+  if (argv[0] === 'users' && argv[1] === 'reset-mfa') return (await import('./cli/users-reset-mfa.ts')).resetSecondFactorsFromCli(argv.slice(2), { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) })
   if (isLifecycleCommand(argv)) return (await import('./cli/lifecycle.ts')).runLifecycleCommand(argv)
   const parsed = parseArgs(argv)
   if (!parsed.ok) {

@@ -8,6 +8,7 @@ import { AdminPanels } from './admin-panels.tsx'
 import { accountsChanged, loadPendingUsers } from './pending-users.ts'
 import { user } from './session.ts'
 import type { AdminUser, Role } from './types.ts'
+import { SecondFactorsSection } from './admin-second-factors.tsx'
 
 const PAGE_SIZE = 50
 
@@ -81,6 +82,7 @@ export function AdminView() {
     <section class="page" aria-labelledby="admin-heading">
       <h1 id="admin-heading">Administration</h1>
       <UsersSection />
+      <SecondFactorsSection />
       <AdminPanels />
       <ModelAccessSection />
       <GroupsSection />

@@ -9,6 +9,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly retryAfterSeconds: number | null = null,
+    /** The whole refusal as sent (the second sign-in step reads its challenge from it). */
+    readonly body: unknown = null,
   ) {
     super(message)
   }
@@ -47,6 +49,7 @@ export async function api<T>(method: Method, path: string, body?: unknown): Prom
       typeof detail.code === 'string' ? detail.code : `http_${response.status}`,
       typeof detail.detail === 'string' ? detail.detail : `The server answered ${response.status}.`,
       retry !== null && /^\d+$/.test(retry) ? Number(retry) : null,
+      parsed,
     )
   }
   return parsed as T

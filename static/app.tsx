@@ -17,6 +17,7 @@ import './preferences.ts'
 import { navigate, route } from './router.ts'
 import { bootError, config, forgetUser, loadSession, signOut, user } from './session.ts'
 import { SettingsView } from './settings-view.tsx'
+import { RequiredEnrolment } from './settings-security.tsx'
 import { PendingApproval } from './pending-approval.tsx'
 import { SignIn } from './sign-in.tsx'
 import { Sidebar } from './sidebar.tsx'
@@ -37,7 +38,7 @@ const leave = async (everywhere: boolean) => {
 // effect, which Preact runs only after the next paint.
 effect(() => {
   const signedIn = user.value
-  if (signedIn === null || signedIn === undefined || signedIn.role === 'pending') return
+  if (signedIn === null || signedIn === undefined || signedIn.role === 'pending' || signedIn.mfa_enrolment_required === true) return
   // note: untracked, so the signals these read do not make this effect run again.
   untracked(() => {
     startConversations()
@@ -76,6 +77,7 @@ function App() {
   const signedIn = user.value
   if (signedIn === null) return <SignIn />
   if (signedIn.role === 'pending') return <PendingApproval onSignOut={() => void leave(false)} />
+  if (signedIn.mfa_enrolment_required === true) return <RequiredEnrolment onSignOut={() => void leave(false)} />
   return <><Workspace /><ConfirmDialog /></>
 }
 

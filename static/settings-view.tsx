@@ -8,6 +8,7 @@ import { ChatSettingsForm } from './chat-settings.tsx'
 import { AccountAccess } from './settings-access.tsx'
 import { defaultChatSettings, defaultModel, theme, type Theme } from './preferences.ts'
 import { config, user } from './session.ts'
+import { FreshCodeField, freshCodeOf, SecuritySection } from './settings-security.tsx'
 import type { ApiKeyInfo } from './types.ts'
 
 function ThemeSection() {
@@ -56,7 +57,7 @@ function PasswordSection() {
         if (data.get('new_password') !== data.get('confirm')) return setMessage({ ok: false, text: 'The new passwords do not match.' })
         setBusy(true)
         try {
-          await api('POST', '/api/v1/auths/update/password', { password: data.get('password'), new_password: data.get('new_password') })
+          await api('POST', '/api/v1/auths/update/password', { password: data.get('password'), new_password: data.get('new_password'), ...freshCodeOf(data) })
           form.reset()
           if (config.value?.account_claim !== undefined) config.value = { ...config.value, account_claim: undefined }
           setMessage({ ok: true, text: 'Password changed. Your other sessions were signed out.' })
@@ -72,6 +73,7 @@ function PasswordSection() {
           : <label>Current password<input name="password" type="password" autoComplete="current-password" required maxLength={4096} /></label>}
         <label>New password<input name="new_password" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>
         <label>Repeat the new password<input name="confirm" type="password" autoComplete="new-password" required minLength={8} maxLength={4096} /></label>
+        <FreshCodeField />
         {message !== null && <p class={message.ok ? 'notice' : 'alert'} role={message.ok ? 'status' : 'alert'}>{message.text}</p>}
         <button type="submit" disabled={busy}>Change password</button>
       </form>
@@ -92,10 +94,11 @@ function ApiKeySection() {
       <p class="muted">A key lets a program use the API as you. It is shown once, when it is created.</p>
       <form class="row" onSubmit={async (event) => {
         event.preventDefault()
-        const name = String(new FormData(event.currentTarget).get('name') ?? '').trim()
+        const data = new FormData(event.currentTarget)
+        const name = String(data.get('name') ?? '').trim()
         setError(null)
         try {
-          const made = await api<{ api_key: string }>('POST', '/api/v1/auths/api_key', name === '' ? {} : { name })
+          const made = await api<{ api_key: string }>('POST', '/api/v1/auths/api_key', { ...(name === '' ? {} : { name }), ...freshCodeOf(data) })
           setCreated(made.api_key)
           await load()
         } catch (failure) {
@@ -103,6 +106,7 @@ function ApiKeySection() {
         }
       }}>
         <label class="grow">Key name<input name="name" maxLength={100} placeholder="API key" /></label>
+        <FreshCodeField />
         <button type="submit">Create key</button>
       </form>
       {created !== null && (
@@ -148,6 +152,7 @@ export function SettingsView({ onSignOut }: { onSignOut: (everywhere: boolean) =
       <ThemeSection />
       <ChatDefaultsSection />
       <PasswordSection />
+      <SecuritySection />
       {mayUseKeys && <ApiKeySection />}
       <AccountAccess />
       <section aria-labelledby="session-heading">

@@ -8,6 +8,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { api, ApiError, describeError } from './api.ts'
 import { config, startSingleUserSession, user } from './session.ts'
+import { adoptSession, PasskeySignIn, SecondStep, secondStepChallengeOf, type SecondStepChallenge } from './sign-in-second-step.tsx'
 import type { SessionUser } from './types.ts'
 import { PasswordRules } from './admin-accounts.tsx'
 import { SetupTokenHelp } from './setup-token-help.tsx'
@@ -54,6 +55,7 @@ export function SignIn() {
   const [busy, setBusy] = useState(false)
   const [needsSetupToken, setNeedsSetupToken] = useState(settings.setup_token_required === true)
   const refusal = useRefusal()
+  const [challenge, setChallenge] = useState<SecondStepChallenge | null>(null)
   const ssoError = new URLSearchParams(location.search).get('error')
 
   const submit = async (event: Event) => {
@@ -71,8 +73,9 @@ export function SignIn() {
           })
           : await api<SessionUser>('POST', '/api/v1/auths/signin', { email: field('email'), password: field('password') })
       if (isOnboarding) config.value = { ...settings, onboarding: false }
-      user.value = { id: session.id, email: session.email, name: session.name, role: session.role, permissions: session.permissions }
+      adoptSession(session)
     } catch (error) {
+      if (secondStepChallengeOf(error) !== null) return setChallenge(secondStepChallengeOf(error))
       if (error instanceof ApiError && error.code === 'setup_token_required') setNeedsSetupToken(true)
       refusal.show(error)
     } finally {
@@ -80,6 +83,7 @@ export function SignIn() {
     }
   }
 
+  if (challenge !== null) return <SecondStep challenge={challenge} onCancel={() => setChallenge(null)} />
   const title = mode === 'signup' ? `Create your ${settings.name} account` : `Sign in to ${settings.name}`
   return (
     <main class="auth-page" id="main">
@@ -117,6 +121,7 @@ export function SignIn() {
           </form>
         )}
 
+        {mode !== 'signup' && <PasskeySignIn enabled={features.enable_passkey_login === true} />}
         {providers.length > 0 && mode !== 'signup' && (
           <div class="stack sso">
             {(hasPasswordForm || hasLdap) && <p class="divider"><span>or</span></p>}

@@ -7,6 +7,8 @@ export type SessionUser = {
   name: string
   role: Role
   permissions?: { features?: { api_keys?: boolean } }
+  /** Set while MFA_REQUIRED holds this user to setting up a second factor (settings-security.tsx). */
+  mfa_enrolment_required?: boolean
 }
 
 export type AppConfig = {
@@ -20,6 +22,7 @@ export type AppConfig = {
     enable_password_auth?: boolean
     enable_ldap?: boolean
     enable_api_keys?: boolean
+    enable_passkey_login?: boolean
   }
   /** True while the server has no account: the first sign-up makes its administrator. */
   onboarding?: boolean

@@ -31,6 +31,8 @@ export type AuditEvent =
   | 'backup_created' | 'master_key_rotated' | 'data_key_rotation_started' | 'chats_exported' | 'admin_export' | 'chats_expired'
   | 'admin_config_changed' | 'default_permissions_changed' | 'banners_changed' | 'models_config_changed' | 'prompt_suggestions_changed' | 'user_email_changed' | 'user_password_set_by_admin'
   | 'group_created' | 'group_updated' | 'group_deleted' | 'group_members_changed' | 'model_access_changed' | 'admin_chat_read'
+  | 'second_factor_enrolled' | 'second_factor_removed' | 'second_factor_used' | 'second_factor_failed' | 'second_factor_challenge_issued'
+  | 'recovery_codes_regenerated' | 'second_factors_reset'
 
 export type AuditEntry = {
   event: AuditEvent

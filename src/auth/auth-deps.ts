@@ -3,8 +3,11 @@ import type { AuthConfig } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import { createModelAccess, type ModelAccess, type WorkspaceModelFinder } from './model-access.ts'
 import { createPermissions, type Permissions } from './permissions.ts'
+import { createFreshConfirmations, type FreshConfirmations } from './fresh-confirmations.ts'
+import { createPasskeyChallenges, type PasskeyChallenges } from './passkey-challenges.ts'
 import { createPrincipalCache, type PrincipalCache } from './principal-cache.ts'
 import { RateLimiter } from './rate-limiter.ts'
+import { createSigninChallenges, type SigninChallenges } from './signin-challenges.ts'
 import { createRuntimeAuth, type RuntimeAuth } from './runtime-auth.ts'
 import type { SetupGate } from './setup-token.ts'
 
@@ -27,6 +30,12 @@ export type AuthDeps = {
   permissions: Permissions
   /** The one decision on who may use which model (model-access.ts). */
   models: ModelAccess
+  /** Sign-ins waiting for their second factor (see signin-challenges.ts). */
+  signinChallenges: SigninChallenges
+  /** WebAuthn challenges waiting for their answer (see passkey-challenges.ts). */
+  passkeyChallenges: PasskeyChallenges
+  /** Sessions whose holder just confirmed with a passkey (see fresh-confirmations.ts). */
+  freshConfirmations: FreshConfirmations
 }
 
 /**
@@ -36,7 +45,7 @@ export type AuthDeps = {
 export type SigninLimits = { perIp: RateLimiter; perAccount: RateLimiter; perAccountAndIp: RateLimiter }
 
 /** Builds the sign-in dependencies with fresh rate limiters; `auth` is the environment's, the runtime layer's base. */
-export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'permissions' | 'models'> & { workspaceModels?: WorkspaceModelFinder }): AuthDeps {
+export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'permissions' | 'models' | 'signinChallenges' | 'passkeyChallenges' | 'freshConfirmations'> & { workspaceModels?: WorkspaceModelFinder }): AuthDeps {
   const limits = deps.auth.signinRateLimit
   const runtime = createRuntimeAuth(deps.auth, deps.store.settings)
   const { groups, modelGrants } = deps.store
@@ -59,6 +68,9 @@ export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' |
     audit: deps.audit,
     now: deps.now,
     setupGate: deps.setupGate,
+    signinChallenges: createSigninChallenges(deps.sessionSecret, deps.now),
+    passkeyChallenges: createPasskeyChallenges(deps.now),
+    freshConfirmations: createFreshConfirmations(deps.now),
     signinLimits: {
       perIp: new RateLimiter(limits.perIp, deps.now),
       perAccount: new RateLimiter(limits.perEmail, deps.now),

@@ -13,9 +13,10 @@ import type { AuthDeps } from './auth-deps.ts'
 import { hashApiKey, looksLikeApiKey } from './api-key-secret.ts'
 import type { Admission } from './principal-cache.ts'
 import type { Principal } from './principal.ts'
+import { isEnrolmentPath, mustEnrolSecondFactor } from './second-factor.ts'
 import { verifySessionToken } from './tokens.ts'
 
-export type AuthFailure = 'missing_credential' | 'invalid_credential' | 'api_key_not_allowed' | 'api_key_endpoint_denied'
+export type AuthFailure = 'missing_credential' | 'invalid_credential' | 'api_key_not_allowed' | 'api_key_endpoint_denied' | 'second_factor_enrolment_required'
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: AuthFailure }
 
 /** Finds the credential a request carries: Authorization Bearer, then x-api-key, then the token cookie; '' when malformed. */
@@ -31,11 +32,18 @@ export function findCredential(headers: Headers): string | null {
   return readCookie(headers.get('cookie'), 'token')
 }
 
-/** Authenticates a credential for a request to `path`. */
+/**
+ * Authenticates a credential for a request to `path`. A user MFA_REQUIRED covers who has no second
+ * factor yet reaches only the enrolment paths (second-factor.ts), whatever the credential.
+ */
 export function authenticate(deps: AuthDeps, credential: string | null, path: string): AuthResult {
   if (credential === null) return { ok: false, reason: 'missing_credential' }
   if (credential === '' || credential.length > 4096) return { ok: false, reason: 'invalid_credential' }
-  return looksLikeApiKey(credential) ? authenticateApiKey(deps, credential, path) : authenticateSession(deps, credential)
+  const result = looksLikeApiKey(credential) ? authenticateApiKey(deps, credential, path) : authenticateSession(deps, credential)
+  if (result.ok && deps.auth.mfaRequired !== 'none' && !isEnrolmentPath(path) && mustEnrolSecondFactor(deps, result.principal.user)) {
+    return { ok: false, reason: 'second_factor_enrolment_required' }
+  }
+  return result
 }
 
 /** Whether this user may hold and use API keys now: keys are on, and the features.api_keys permission (defaults or a group). */

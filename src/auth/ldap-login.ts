@@ -117,7 +117,9 @@ function checkRateLimits(deps: LdapLoginDeps, username: string, ip: string): Lda
   return { ok: false, reason: 'rate_limited', retryAfterSeconds: refused.retryAfterSeconds }
 }
 
-const ldapAccount = (username: string) => `ldap:${username.toLowerCase()}`
+/** The sign-in throttle's account key for a directory username as typed. */
+export const ldapThrottleAccount = (username: string) => `ldap:${username.trim().normalize('NFC').toLowerCase()}`
+const ldapAccount = ldapThrottleAccount
 
 /** An attribute of the entry by name, compared case-insensitively (directories return their own spelling). */
 function attributeOf(entry: Entry, name: string): unknown {

@@ -8,6 +8,9 @@ export type LoginResult =
   | { ok: false; reason: 'invalid_credentials' | 'password_auth_disabled' }
   | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number }
 
+/** The sign-in throttle's account key for an email as typed (signin-throttle.ts). */
+export const passwordThrottleAccount = (email: string) => `email:${email.trim().normalize('NFC').toLowerCase()}`
+
 /**
  * Signs in with email and password. Rate limits (signin-throttle.ts) are checked before any
  * hashing; an unknown email costs the same hashing work as a wrong password, and both get the
@@ -16,7 +19,7 @@ export type LoginResult =
 export async function localLogin(deps: AuthDeps, input: { email: string; password: string }, ip: string): Promise<LoginResult> {
   if (!deps.auth.enablePasswordAuth) return { ok: false, reason: 'password_auth_disabled' }
   const email = input.email.trim().normalize('NFC').toLowerCase()
-  const account = `email:${email}`
+  const account = passwordThrottleAccount(input.email)
   const refused = admitSigninAttempt(deps, account, ip)
   if (refused !== null) {
     deps.audit.record({ event: 'rate_limited', ip, method: 'password', reason: refused.reason === 'per_ip' ? 'per_ip' : 'per_email' })

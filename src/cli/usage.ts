@@ -22,6 +22,8 @@ Keys and data (see docs/keys-and-backups.md):
   import libre-webui --from DIR [--encryption-key-file F]
                                    Import users, chats and preferences from Libre WebUI's
                                    data.sqlite, opened with its key (or LIBRE_WEBUI_ENCRYPTION_KEY)
+  users reset-mfa EMAIL            Remove an account's second factors (authenticator app, recovery
+                                   codes, passkeys), e.g. when its owner lost them
 
 Accounts (server stopped; see docs/accounts.md):
   users list                       Every account: email, role, name, created, last seen

@@ -39,6 +39,11 @@ export const authVariables = {
   API_KEYS_ALLOWED_ENDPOINTS: { parse: pathList, default: [], doc: 'Comma-separated paths an API key may call when restricted; a path matches an entry exactly or as entry/... .' },
   SIGNIN_RATE_LIMIT: { parse: rateLimit, default: { limit: 15, windowMs: 180_000 }, show: showRate, doc: 'Failed sign-ins allowed per account (email, or LDAP username) from one client address, e.g. 15/3m. Once an account has this many failures from all addresses together, every address that failed for it waits too; an address that has not failed (the owner, elsewhere) still signs in with the right password, so nobody can lock an account by failing on purpose.' },
   SIGNIN_RATE_LIMIT_PER_IP: { parse: rateLimit, default: { limit: 60, windowMs: 180_000 }, show: showRate, doc: 'Sign-in attempts, right or wrong, allowed per client IP address (IPv6: per /64), e.g. 60/3m.' },
+  MFA_REQUIRED: {
+    parse: oneOf(['none', 'admins', 'all']), default: 'none',
+    doc: 'Who must have a second factor (TOTP or a passkey; see docs/second-factors.md): none, admins, or all local and LDAP accounts. Such a user enrols at their next sign-in before anything else works. Single sign-on accounts are left to their provider.',
+  },
+  ENABLE_PASSKEY_LOGIN: { parse: boolean, default: false, doc: 'Allow passwordless sign-in with a passkey (user verification required). Passkeys always work as a second factor. The relying party id is WEBUI_URL\'s host name, or the request\'s when WEBUI_URL is unset.' },
   WEBUI_ADMIN_EMAIL: { parse: nonEmptyText, default: null, doc: 'With WEBUI_ADMIN_PASSWORD: create this admin at start when there are no users. Sign-up is then closed (stored in the database, as Open WebUI does), also after a restart without these variables, until an admin opens it in the admin settings.' },
   WEBUI_ADMIN_PASSWORD: { parse: nonEmptyText, default: null, secret: true, doc: 'Password of the admin created from WEBUI_ADMIN_EMAIL.' },
   WEBUI_ADMIN_PASSWORD_FILE: { parse: path, default: null, doc: 'File holding WEBUI_ADMIN_PASSWORD (mode 0600).' },

@@ -90,6 +90,10 @@ export type AuthConfig = Readonly<{
   bootstrapAdmin: { email: string; name: string; password: { value: string } | { file: string } } | null
   /** Headers a trusted proxy signs users in with, or null when not configured. */
   trustedHeaders: { email: string; name: string | null; groups: string | null; role: string | null } | null
+  /** Who must have a second factor (MFA_REQUIRED). */
+  mfaRequired: 'none' | 'admins' | 'all'
+  /** Passwordless sign-in with a passkey (ENABLE_PASSKEY_LOGIN). */
+  passkeyLogin: boolean
 }>
 
 export type ConfigInput = {
@@ -282,6 +286,8 @@ function authConfigFrom(values: VariableValues, cwd: string): AuthConfig {
       email: values.WEBUI_AUTH_TRUSTED_EMAIL_HEADER, name: values.WEBUI_AUTH_TRUSTED_NAME_HEADER,
       groups: values.WEBUI_AUTH_TRUSTED_GROUPS_HEADER, role: values.WEBUI_AUTH_TRUSTED_ROLE_HEADER,
     },
+    mfaRequired: values.MFA_REQUIRED,
+    passkeyLogin: values.ENABLE_PASSKEY_LOGIN,
   }
 }
 

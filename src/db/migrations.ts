@@ -5,6 +5,7 @@ import schema004 from './migrations/004-identities-groups.sql' with { type: 'tex
 import schema005 from './migrations/005-oidc-sessions.sql' with { type: 'text' }
 import schema006 from './migrations/006-message-tree.sql' with { type: 'text' }
 import schema007 from './migrations/007-folders.sql' with { type: 'text' }
+import schema008 from './migrations/008-second-factors.sql' with { type: 'text' }
 import schema009 from './migrations/009-access-control.sql' with { type: 'text' }
 
 /** A numbered, forward-only schema step. Version N brings a database from N-1 to N. */
@@ -19,8 +20,8 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: '005-oidc-sessions', sql: schema005 },
   { version: 6, name: '006-message-tree', sql: schema006 },
   { version: 7, name: '007-folders', sql: schema007 },
-  // note: 008 is another branch's; the integrator renumbers on merge.
-  { version: 8, name: '009-access-control', sql: schema009 },
+  { version: 8, name: '008-second-factors', sql: schema008 },
+  { version: 9, name: '009-access-control', sql: schema009 },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

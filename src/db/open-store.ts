@@ -30,6 +30,7 @@ import { resealLegacyMessages } from './message-aad-upgrade.ts'
 import { migrate } from './migrate.ts'
 import { createOidcSessionRepo } from './oidc-sessions.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
+import { createSecondFactorRepo } from './second-factors.ts'
 import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
 import { keyForNewDatabase, materialMatches, unlockExistingDatabase } from './unlock.ts'
@@ -162,6 +163,7 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     /** Who may use each base model (Open WebUI's access_control). */
     modelGrants: createModelGrantRepo(db, now),
     oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
+    secondFactors: createSecondFactorRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DATABASE_FILE, openStore, type Store } from './open-store.ts'
+import type { PasskeyId } from './second-factors.ts'
 
 // Plaintext never reaches disk: not in the database file, not in the WAL, not in the shared memory
 // file, while the store is open and after it is closed.
@@ -33,7 +34,12 @@ const MARKERS = {
   groupName: 'MARKER-GROUPNAME-71d2',
   groupDescription: 'MARKER-GROUPDESC-3b90',
   keyModel: 'MARKER-KEYMODEL-a4c6',
+  totpSecret: 'MARKER-TOTPSECRET-7c', // 20 bytes, a TOTP secret's length
+  passkeyName: 'MARKER-PASSKEY-3e91',
+  passkeyCredential: 'MARKER-CREDID-a5d2',
+  passkeyPublicKey: 'MARKER-PUBKEY-60f8',
 }
+const RECOVERY_CODE = 'mark-erre-cove-ryaa'
 
 let dataDir = ''
 beforeEach(() => { dataDir = join(mkdtempSync(join(tmpdir(), 'enclave-')), 'data') })
@@ -75,6 +81,12 @@ function fillStore(store: Store) {
   const group = store.groups.createLocalGroup({ name: MARKERS.groupName, description: MARKERS.groupDescription })
   if (!group.ok) throw new Error(group.reason)
   store.apiKeys.createApiKey({ id: crypto.randomUUID() as never, userId: owner, keyHash: new Uint8Array(32), name: 'k', expiresAt: null, allowedModels: [MARKERS.keyModel] })
+  const bytes = (text: string) => new TextEncoder().encode(text)
+  store.secondFactors.setPendingTotp(owner, bytes(MARKERS.totpSecret))
+  store.secondFactors.replaceRecoveryCodes(owner, [RECOVERY_CODE])
+  store.secondFactors.addPasskey({
+    id: 'passkey-1' as PasskeyId, userId: owner, credentialId: bytes(MARKERS.passkeyCredential), publicKey: bytes(MARKERS.passkeyPublicKey), name: MARKERS.passkeyName, signCount: 0,
+  })
   return { owner, chatId: chat.id, treeId: tree.id, folderId: folder.folder.id, shareId }
 }
 
@@ -85,7 +97,7 @@ function markersOnDisk(): string[] {
     const path = join(dataDir, name)
     if (!existsSync(path)) continue
     const bytes = readFileSync(path)
-    for (const marker of Object.values(MARKERS)) {
+    for (const marker of [...Object.values(MARKERS), RECOVERY_CODE, RECOVERY_CODE.replaceAll('-', '')]) {
       for (const encoding of ['utf8', 'utf16le'] as const) {
         if (bytes.indexOf(Buffer.from(marker, encoding)) !== -1) found.push(`${marker} (${encoding}) in ${name}`)
       }
@@ -135,6 +147,10 @@ test('the data is really there: reopening reads every marker back', () => {
     expect(store.chatShares.readShare(shareId)?.snapshot.chat.title).toBe(MARKERS.share)
     expect(store.groups.findGroupByName(MARKERS.groupName)?.description).toBe(MARKERS.groupDescription)
     expect(store.apiKeys.listApiKeys(owner)[0]?.allowedModels).toEqual([MARKERS.keyModel])
+    expect(new TextDecoder().decode(store.secondFactors.findTotp(owner)!.secret)).toBe(MARKERS.totpSecret)
+    expect(store.secondFactors.useRecoveryCode(owner, RECOVERY_CODE)).toBe(true)
+    expect(store.secondFactors.listPasskeys(owner).map((passkey) => [passkey.name, new TextDecoder().decode(passkey.credentialId), new TextDecoder().decode(passkey.publicKey)]))
+      .toEqual([[MARKERS.passkeyName, MARKERS.passkeyCredential, MARKERS.passkeyPublicKey]])
   } finally {
     store.close()
   }

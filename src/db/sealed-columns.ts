@@ -42,11 +42,14 @@ export const sealedPlaces: readonly SealedPlace[] = [
     table: 'oidc_session', columns: ['id_token', 'access_token', 'refresh_token'], from: 'oidc_session t', rowId: 't.session_id', owner: 't.user_id',
     cursor: 't.rowid', ownedBy: 't.user_id = ?',
   },
+  { table: 'totp_factor', columns: ['secret'], from: 'totp_factor t', rowId: 't.user_id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  { table: 'passkey', columns: ['credential_id', 'public_key', 'name'], from: 'passkey t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
 ]
 
 /** BLOB columns that are not sealed under a data key: blind indexes, hashes, wrapped keys, meta. */
 export const unsealedBlobColumns: readonly string[] = [
   'user.email_index', 'api_key.key_hash', 'data_key.wrapped', 'meta.value', 'identity.subject_index', 'user_group.name_index', 'oidc_session.sid_index', 'message.digest',
+  'recovery_code.code_hash', 'passkey.credential_index',
   // note: sealed, but only between schema 6's migration and the store's next start, which re-seals
   // them into their message rows and empties the table before anything rotates keys
   // (message-aad-upgrade.ts); verify opens them in that window (verify-fields.ts).

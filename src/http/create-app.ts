@@ -51,6 +51,9 @@ import { healthRoutes } from './routes/health.ts'
 import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelAccessRoutes } from './routes/model-access.ts'
+import { passkeyRoutes } from './routes/passkeys.ts'
+import { secondFactorRoutes } from './routes/second-factors.ts'
+import { secondStepSigninRoutes } from './routes/second-step-signin.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
 import { presenceRoutes } from './routes/presence.ts'
@@ -159,6 +162,10 @@ export function createApp(deps: Deps) {
       .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat))
       .use(openAiConnectionRoutes(auth, deps.config.trustedProxies))
       .use(ollamaVerifyRoutes(auth, deps.config.trustedProxies, deps.config.ollama.timeouts)))
+    .use(new Elysia()
+      .use(secondStepSigninRoutes(auth, deps.config.trustedProxies))
+      .use(secondFactorRoutes(auth, deps.config.trustedProxies))
+      .use(passkeyRoutes(auth, deps.config.trustedProxies, deps.config.publicUrl)))
     .use(staticAssets())
 }
 

@@ -3,6 +3,7 @@ import type { AuthDeps } from '../auth/auth-deps.ts'
 import { permissionsOf } from '../auth/authenticate.ts'
 import { issueSession } from '../auth/issue-session.ts'
 import { describeSessionUser } from '../auth/principal.ts'
+import { mustEnrolSecondFactor } from '../auth/second-factor.ts'
 import type { User } from '../db/users.ts'
 import type { ClientAddress } from './client-address.ts'
 import { sessionCookie } from './session-cookie.ts'
@@ -17,5 +18,9 @@ export function answerWithSession(deps: AuthDeps, user: User, request: Request, 
   return {
     token: session.token, token_type: 'Bearer', expires_at: session.expiresAt === null ? null : Math.floor(session.expiresAt / 1000),
     ...describeSessionUser(user, permissionsOf(deps, user)),
+    ...enrolmentFlag(deps, user),
   }
 }
+
+/** `mfa_enrolment_required: true` for a user MFA_REQUIRED holds to enrolment (the page shows only that); nothing otherwise. */
+export const enrolmentFlag = (deps: AuthDeps, user: User) => (mustEnrolSecondFactor(deps, user) ? { mfa_enrolment_required: true } : {})

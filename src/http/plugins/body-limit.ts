@@ -61,7 +61,7 @@ function parseBody(text: string, contentType: string | null): unknown {
 /** Whether a request carries a credential that authenticates (an API key refused for this path counts: it is a user's). */
 export const carriesCredential = (auth: AuthDeps) => (request: Request): boolean => {
   const result = authenticate(auth, findCredential(request.headers), requestPath(request))
-  return result.ok || result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied'
+  return result.ok || result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied' || result.reason === 'second_factor_enrolment_required'
 }
 
 /** Reads the whole body as text, or throws 413 as soon as it passes the limit. */

@@ -49,6 +49,9 @@ export const requireAuth = (deps: AuthDeps, trustedProxies: AddressList) => {
         deps.audit.record({ event: 'api_key_denied', ip, reason: result.reason, details: { path: path.slice(0, 120) } })
         throw new HttpError(403, result.reason, 'This API key may not be used here.')
       }
+      if (result.reason === 'second_factor_enrolment_required') {
+        throw new HttpError(403, 'mfa_enrolment_required', 'Set up a second factor (an authenticator app or a passkey) in Settings before anything else.')
+      }
       throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
     }
     const { principal } = result

@@ -5,6 +5,7 @@ import { mayUseApiKeys } from '../../auth/authenticate.ts'
 import type { AddressList } from '../../config/network.ts'
 import type { ApiKey, ApiKeyId } from '../../db/api-keys.ts'
 import { resolveClientAddress } from '../client-address.ts'
+import { requireFreshCode } from '../fresh-code.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
@@ -14,6 +15,8 @@ const CreateBody = t.Optional(t.Object({
   expires_in: t.Optional(t.Integer({ minimum: 60, maximum: 10 * 365 * 86_400 })),
   /** The only models the key may reach, on every path (beyond Open WebUI); absent or null: every model its owner may use. */
   allowed_models: t.Optional(t.Nullable(t.Array(t.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 100 }))),
+  /** A current authenticator code, needed when the account has TOTP (see fresh-code.ts). */
+  mfa_code: t.Optional(t.String({ maxLength: 64 })),
 }))
 
 const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000))
@@ -33,10 +36,11 @@ export const apiKeyRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   }
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
-    .post('/api_key', ({ body, principal, request, server }) => {
+    .post('/api_key', ({ body, principal, request, server, set }) => {
       ensureAllowed(principal.user)
       const allowedModels = body?.allowed_models == null ? null : [...new Set(body.allowed_models.map((model) => model.trim()).filter((model) => model !== ''))]
       if (allowedModels?.length === 0) throw new HttpError(422, 'invalid_request', 'allowed_models names no model.')
+      requireFreshCode(deps, principal, body?.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
       const key = generateApiKey()
       const expiresAt = body?.expires_in === undefined ? null : deps.now() + body.expires_in * 1000
       const stored = deps.store.apiKeys.createApiKey({

@@ -5,7 +5,7 @@
 import { Elysia, t, type HTTPHeaders } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticate, findCredential, permissionsOf } from '../../auth/authenticate.ts'
-import { localLogin } from '../../auth/local-login.ts'
+import { localLogin, passwordThrottleAccount } from '../../auth/local-login.ts'
 import type { SignOutRedirect } from '../../auth/oidc-sign-out.ts'
 import { describeSessionUser } from '../../auth/principal.ts'
 import { ipBucket } from '../../auth/signin-throttle.ts'
@@ -18,7 +18,8 @@ import type { User } from '../../db/users.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
-import { answerWithSession } from '../session-answer.ts'
+import { answerAfterPassword } from '../second-step.ts'
+import { answerWithSession, enrolmentFlag } from '../session-answer.ts'
 import { clearedSessionCookie } from '../session-cookie.ts'
 import { apiKeyRoutes } from './api-keys.ts'
 import { changePasswordRoute } from './change-password.ts'
@@ -99,6 +100,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
       token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
       token_type: 'Bearer',
       ...describeSessionUser(principal.user, permissionsOf(deps, principal.user), profileImageFor(principal.user)),
+      ...enrolmentFlag(deps, principal.user),
     }), { auth: 'any' })
 
     .post('/signin', async ({ body, request, server, set }) => {
@@ -124,8 +126,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
             throw new HttpError(429, 'rate_limited', `Too many sign-in attempts. Try again in ${result.retryAfterSeconds} seconds.`)
         }
       }
-      deps.audit.record({ event: 'signin_succeeded', actorId: result.user.id, ip: client.ip, method: 'password' })
-      return startSession(result.user, request, server, set)
+      return answerAfterPassword(deps, result.user, { account: passwordThrottleAccount(body.email), method: 'password' }, request, client, set)
     }, { body: Credentials })
 
     .post('/signup', async ({ body, request, server, set }) => {

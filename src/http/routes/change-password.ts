@@ -4,12 +4,17 @@ import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { findPasswordProblem, hashPassword, verifyPassword } from '../../auth/passwords.ts'
 import type { AddressList } from '../../config/network.ts'
 import { resolveClientAddress } from '../client-address.ts'
+import { requireFreshCode } from '../fresh-code.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
-const Body = t.Object({ password: t.String({ maxLength: 4096 }), new_password: t.String({ maxLength: 4096 }) })
+const Body = t.Object({
+  password: t.String({ maxLength: 4096 }), new_password: t.String({ maxLength: 4096 }),
+  /** A current authenticator code, needed when the account has TOTP (see fresh-code.ts). */
+  mfa_code: t.Optional(t.String({ maxLength: 64 })),
+})
 
-/** POST /update/password: needs the current password (none for single-user mode's first one, or its claimable admin's); ends every other session of the user. */
+/** POST /update/password: needs the current password (and a current authenticator code, `mfa_code`, with TOTP on) (none for single-user mode's first one, or its claimable admin's); ends every other session of the user. */
 export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList) =>
   new Elysia()
     .use(requireAuth(deps, trustedProxies))
@@ -27,6 +32,7 @@ export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList)
       if (hash !== null && !(await verifyPassword(body.password, hash)).matches) throw new HttpError(400, 'invalid_credentials', 'The current password is incorrect.')
       const problem = findPasswordProblem(body.new_password, deps.auth.passwordPattern)
       if (problem !== null) throw new HttpError(400, problem.code, problem.message)
+      requireFreshCode(deps, principal, body.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
       deps.store.credentials.setPasswordHash(principal.user.id, await hashPassword(body.new_password))
       const revoked = deps.store.sessions.revokeOtherSessions(principal.user.id, principal.sessionId)
       deps.audit.record({ event: 'password_changed', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { sessions_revoked: revoked } })

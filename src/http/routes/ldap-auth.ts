@@ -7,7 +7,7 @@
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { checkLdapSettings } from '../../auth/ldap-check.ts'
-import { ldapLogin } from '../../auth/ldap-login.ts'
+import { ldapLogin, ldapThrottleAccount } from '../../auth/ldap-login.ts'
 import { describeLdapServer, type RuntimeLdap } from '../../auth/runtime-ldap.ts'
 import type { LdapConfig } from '../../config/ldap-variables.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -15,7 +15,7 @@ import type { Logger } from '../../log/logger.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
-import { answerWithSession } from '../session-answer.ts'
+import { answerAfterPassword } from '../second-step.ts'
 
 // note: a 1 KB username must reach the directory escaped and match nothing, not bounce off the schema.
 const LdapCredentials = t.Object({ user: t.String({ maxLength: 2048 }), password: t.String({ maxLength: 4096 }) })
@@ -80,8 +80,7 @@ export const ldapAuthRoutes = (deps: AuthDeps, runtime: RuntimeLdap, log: Logger
             throw new HttpError(429, 'rate_limited', `Too many sign-in attempts. Try again in ${result.retryAfterSeconds} seconds.`)
         }
       }
-      deps.audit.record({ event: 'signin_succeeded', actorId: result.user.id, ip: client.ip, method: 'ldap' })
-      return answerWithSession(deps, result.user, request, client, set)
+      return answerAfterPassword(deps, result.user, { account: ldapThrottleAccount(body.user), method: 'ldap' }, request, client, set)
     }, { body: LdapCredentials })
 
     .get('/admin/config/ldap', () => describeLdapSettings(runtime.current(), deps.auth.enablePasswordAuth), { auth: 'admin' })
