@@ -233,6 +233,15 @@ describe('an empty Ollama and the admin\'s day', () => {
     await context.close()
   }, TEST_TIMEOUT_MS)
 
+  test.each([['dark', undefined], ['dark', PHONE], ['light', PHONE]] as const)('with no model again, the chat page offers the pull (%s, %p)', async (scheme, viewport) => {
+    const watched = await signedInAdmin(scheme, viewport)
+    const { page, context } = watched
+    await page.getByRole('region', { name: 'No models yet' }).waitFor()
+    await saveScreenshot(page, `no-models-admin-${scheme}${viewport === undefined ? '' : '-phone'}`)
+    expectNothingUnsafe(watched)
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+
   test.each([['light', undefined], ['dark', undefined], ['light', PHONE]] as const)('settings (%s, %p): API keys off says how to turn them on; another session is listed and signed out', async (scheme, viewport) => {
     const other = await signedInAdmin()
     const watched = await signedInAdmin(scheme, viewport)
