@@ -81,6 +81,9 @@ describe('an empty Ollama and the admin\'s day', () => {
 
   const signedInAdmin = async (scheme: 'light' | 'dark' = 'light', viewport?: { width: number; height: number }) => {
     const watched = await openWatchedPage(stage, { colorScheme: scheme, ...(viewport === undefined ? {} : { viewport }) })
+    // note: these tests build on each other (a model pulled in one is deleted in another), so a wait
+    // that runs out on a busy machine would fail the rest: they wait longer than Playwright's 30 s.
+    watched.page.setDefaultTimeout(60_000)
     await signInThroughPage(watched.page, stage.server.url, admin)
     await adminLink(watched.page).waitFor({ state: 'attached' })
     return watched
