@@ -208,6 +208,10 @@ describe('an empty Ollama and the admin\'s day', () => {
     await signUpThroughPage(pending.page, stage.server.url, newcomer)
     await pending.page.getByRole('heading', { name: 'Waiting for approval' }).waitFor()
 
+    const phone = await signedInAdmin('light', PHONE)
+    await phone.page.locator('button.open-sidebar .badge', { hasText: '1' }).waitFor()
+    await saveScreenshot(phone.page, 'pending-badge-light-phone')
+    await phone.context.close()
     const watched = await signedInAdmin()
     const { page, context } = watched
     const badge = page.getByRole('status', { name: '1 account waiting for approval' })
