@@ -19,6 +19,7 @@ import { bootError, config, forgetUser, loadSession, signOut, user } from './ses
 import { SettingsView } from './settings-view.tsx'
 import { RequiredEnrolment } from './settings-security.tsx'
 import { PendingApproval } from './pending-approval.tsx'
+import { PendingCount } from './pending-badge.tsx'
 import { SignIn } from './sign-in.tsx'
 import { Sidebar } from './sidebar.tsx'
 
@@ -59,7 +60,7 @@ function Workspace() {
   return (
     <div class="workspace">
       <a class="skip-link" href="#main">Skip to content</a>
-      <button type="button" class="icon open-sidebar" aria-label="Open menu" aria-expanded={menuOpen} onClick={() => setMenuOpen(true)}>☰</button>
+      <button type="button" class="icon open-sidebar" aria-label="Open menu" aria-expanded={menuOpen} onClick={() => setMenuOpen(true)}>☰<PendingCount /></button>
       <Sidebar open={menuOpen} onClose={() => setMenuOpen(false)} />
       {menuOpen && <div class="scrim" aria-hidden="true" onClick={() => setMenuOpen(false)} />}
       <main id="main" class="main">

@@ -1,4 +1,7 @@
-/** The count of accounts waiting for approval, beside the Admin link on every page; counts while it is shown. */
+/**
+ * The count of accounts waiting for approval: `PendingBadge` beside the Admin link on every page
+ * (counting while it is shown), `PendingCount` on the phone's menu button, which hides that link.
+ */
 import { useEffect } from 'preact/hooks'
 import { pendingUsers, stopPendingUsers, watchPendingUsers } from './pending-users.ts'
 
@@ -10,4 +13,10 @@ export function PendingBadge() {
   const count = pendingUsers.value.length
   if (count === 0) return null
   return <span class="badge" role="status" aria-label={`${count} account${count === 1 ? '' : 's'} waiting for approval`}>{count}</span>
+}
+
+/** The same count, shown only (the sidebar's badge keeps it fresh), for the phone's menu button. */
+export function PendingCount() {
+  const count = pendingUsers.value.length
+  return count === 0 ? null : <span class="badge" aria-hidden="true">{count}</span>
 }

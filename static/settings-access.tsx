@@ -6,20 +6,10 @@
 import { useEffect, useState } from 'preact/hooks'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
+import { describeDevice } from './device-name.ts'
 import { config, user } from './session.ts'
 
 type SessionInfo = { id: string; created_at: number; last_seen_at: number; expires_at: number | null; user_agent: string | null; ip: string | null; current: boolean }
-
-/** "Firefox on Linux" from a user agent; the raw string stays in the title. */
-export function describeDevice(agent: string | null): string {
-  if (agent === null || agent === '') return 'Unknown device'
-  const browser = /Edg\//.test(agent) ? 'Edge' : /OPR\//.test(agent) ? 'Opera' : /Firefox\//.test(agent) ? 'Firefox'
-    : /Chrome\/|Chromium\//.test(agent) ? 'Chrome' : /Safari\//.test(agent) ? 'Safari' : /^curl\//.test(agent) ? 'curl' : null
-  const system = /Android/.test(agent) ? 'Android' : /iPhone|iPad/.test(agent) ? 'iOS' : /Windows/.test(agent) ? 'Windows'
-    : /Mac OS X|Macintosh/.test(agent) ? 'macOS' : /Linux|X11/.test(agent) ? 'Linux' : null
-  if (browser === null) return agent.slice(0, 60)
-  return system === null ? browser : `${browser} on ${system}`
-}
 
 function SessionsList() {
   const [sessions, setSessions] = useState<SessionInfo[] | null>(null)

@@ -1,5 +1,5 @@
 /**
- * The README's Caddy configuration, run with Debian's Caddy in front of the compiled binary: TLS
+ * The documented Caddy configuration, run with Debian's Caddy in front of the compiled binary: TLS
  * from Caddy's local CA, sign-in over HTTPS (Secure cookie, HSTS), a streamed chat over the
  * WebSocket, a streamed answer passed on unbuffered, and a client's forged X-Forwarded-For dropped.
  */
@@ -25,11 +25,11 @@ let httpsUrl: string
 let ca = ''
 let adminToken: string
 
-/** The README's Caddy site, served at this test's address and pointed at this test's binary. */
-function readmeCaddySite(httpsPort: number, upstreamPort: string): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  const block = /<!-- caddy-config:start -->\n```caddy\n([\s\S]*?)```\n<!-- caddy-config:end -->/.exec(readme)?.[1]
-  if (block === undefined) throw new Error('README.md has no caddy-config block')
+/** The documented Caddy site, served at this test's address and pointed at this test's binary. */
+function documentedCaddySite(httpsPort: number, upstreamPort: string): string {
+  const doc = readFileSync(join(root, 'docs', 'reverse-proxy.md'), 'utf8')
+  const block = /<!-- caddy-config:start -->\n```caddy\n([\s\S]*?)```\n<!-- caddy-config:end -->/.exec(doc)?.[1]
+  if (block === undefined) throw new Error('docs/reverse-proxy.md has no caddy-config block')
   const site = block.replace('chat.example.com {', `https://127.0.0.1:${httpsPort} {`).replace('reverse_proxy 127.0.0.1:8080 {', `reverse_proxy 127.0.0.1:${upstreamPort} {`)
   expect(site).toContain(`:${httpsPort} {`)
   expect(site).toContain(`:${upstreamPort} {`)
@@ -41,7 +41,7 @@ beforeAll(async () => {
   server = await startBinary({ cwd: dir, env: { DATA_DIR: dataDir, OLLAMA_BASE_URL: fake.url, SHUTDOWN_TIMEOUT_SECONDS: '2' } })
   const ports = { http: freePort(), https: freePort() }
   httpsUrl = `https://127.0.0.1:${ports.https}`
-  const config = caddyfile(dir, ports, readmeCaddySite(ports.https, new URL(server.url).port))
+  const config = caddyfile(dir, ports, documentedCaddySite(ports.https, new URL(server.url).port))
   caddy = await startCaddy(dir, config, async () => {
     if (!existsSync(caddyRootCert(dir))) return false
     ca = readFileSync(caddyRootCert(dir), 'utf8')

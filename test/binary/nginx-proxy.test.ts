@@ -1,5 +1,5 @@
 /**
- * The README's nginx configuration, for real: Debian's nginx with TLS in front of the compiled
+ * The documented nginx configuration, for real: Debian's nginx with TLS in front of the compiled
  * binary (FORWARDED_ALLOW_IPS=127.0.0.1). Sign-in and a streamed chat over the WebSocket go through
  * the proxy; the audit log holds the client address nginx forwarded; a streamed answer is not held
  * back by buffering; and a forged X-Forwarded-For sent straight to the binary is ignored.
@@ -31,11 +31,11 @@ let httpUrl: string
 let ca: string
 let adminToken: string
 
-/** The README's nginx block, pointed at this test's certificate, ports and binary. */
-function readmeNginxConfig(upstreamPort: string, httpsPort: number, httpPort: number): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  const block = /<!-- nginx-config:start -->\n```nginx\n([\s\S]*?)```\n<!-- nginx-config:end -->/.exec(readme)?.[1]
-  if (block === undefined) throw new Error('README.md has no nginx-config block')
+/** The documented nginx block, pointed at this test's certificate, ports and binary. */
+function documentedNginxConfig(upstreamPort: string, httpsPort: number, httpPort: number): string {
+  const doc = readFileSync(join(root, 'docs', 'reverse-proxy.md'), 'utf8')
+  const block = /<!-- nginx-config:start -->\n```nginx\n([\s\S]*?)```\n<!-- nginx-config:end -->/.exec(doc)?.[1]
+  if (block === undefined) throw new Error('docs/reverse-proxy.md has no nginx-config block')
   const replaced = block
     .replace('listen 443 ssl http2;', `listen 127.0.0.1:${httpsPort} ssl http2;`)
     .replace('listen 80;', `listen 127.0.0.1:${httpPort};`)
@@ -58,7 +58,7 @@ beforeAll(async () => {
   const [httpsPort, httpPort] = [freePort(), freePort()]
   httpsUrl = `https://127.0.0.1:${httpsPort}`
   httpUrl = `http://127.0.0.1:${httpPort}`
-  const conf = nginxConf(dir, readmeNginxConfig(new URL(server.url).port, httpsPort, httpPort))
+  const conf = nginxConf(dir, documentedNginxConfig(new URL(server.url).port, httpsPort, httpPort))
   nginx = await startNginx(dir, conf, async () => (await fetch(`${httpsUrl}/health`, { tls: { ca } })).ok)
   adminToken = await signUpRemote(server.url, 'admin@example.com')
 }, 30_000)

@@ -81,6 +81,9 @@ describe('an empty Ollama and the admin\'s day', () => {
 
   const signedInAdmin = async (scheme: 'light' | 'dark' = 'light', viewport?: { width: number; height: number }) => {
     const watched = await openWatchedPage(stage, { colorScheme: scheme, ...(viewport === undefined ? {} : { viewport }) })
+    // note: these tests build on each other (a model pulled in one is deleted in another), so a wait
+    // that runs out on a busy machine would fail the rest: they wait longer than Playwright's 30 s.
+    watched.page.setDefaultTimeout(60_000)
     await signInThroughPage(watched.page, stage.server.url, admin)
     await adminLink(watched.page).waitFor({ state: 'attached' })
     return watched
@@ -205,6 +208,10 @@ describe('an empty Ollama and the admin\'s day', () => {
     await signUpThroughPage(pending.page, stage.server.url, newcomer)
     await pending.page.getByRole('heading', { name: 'Waiting for approval' }).waitFor()
 
+    const phone = await signedInAdmin('light', PHONE)
+    await phone.page.locator('button.open-sidebar .badge', { hasText: '1' }).waitFor()
+    await saveScreenshot(phone.page, 'pending-badge-light-phone')
+    await phone.context.close()
     const watched = await signedInAdmin()
     const { page, context } = watched
     const badge = page.getByRole('status', { name: '1 account waiting for approval' })
@@ -229,6 +236,15 @@ describe('an empty Ollama and the admin\'s day', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
     await page.getByText('No models yet: pull one above.').waitFor()
     expect(empty.models()).toEqual([])
+    expectNothingUnsafe(watched)
+    await context.close()
+  }, TEST_TIMEOUT_MS)
+
+  test.each([['dark', undefined], ['dark', PHONE], ['light', PHONE]] as const)('with no model again, the chat page offers the pull (%s, %p)', async (scheme, viewport) => {
+    const watched = await signedInAdmin(scheme, viewport)
+    const { page, context } = watched
+    await page.getByRole('region', { name: 'No models yet' }).waitFor()
+    await saveScreenshot(page, `no-models-admin-${scheme}${viewport === undefined ? '' : '-phone'}`)
     expectNothingUnsafe(watched)
     await context.close()
   }, TEST_TIMEOUT_MS)
