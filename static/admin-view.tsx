@@ -1,4 +1,4 @@
-/** Administration: approve pending accounts, change roles, delete users; Ollama connections and models. */
+/** Administration's sections: approve pending accounts, change roles, delete users; Ollama connections and models. admin-page.tsx lists them. */
 import { useEffect, useState } from 'preact/hooks'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
@@ -8,7 +8,7 @@ import type { AdminUser, ConnectionStatus, Role } from './types.ts'
 
 const PAGE_SIZE = 50
 
-function UsersSection() {
+export function UsersSection() {
   const [page, setPage] = useState(1)
   const [found, setFound] = useState<{ users: AdminUser[]; total: number } | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -72,7 +72,7 @@ function UsersSection() {
   )
 }
 
-function OllamaSection() {
+export function OllamaSection() {
   const [connections, setConnections] = useState<ConnectionStatus[] | null>(null)
   const [error, setError] = useState<string | null>(null)
   const check = async () => {
@@ -106,17 +106,6 @@ function OllamaSection() {
       {models.value.length === 0 ? <p class="muted">No models found.</p> : (
         <ul class="model-list">{models.value.map((model) => <li><code>{model.id}</code></li>)}</ul>
       )}
-    </section>
-  )
-}
-
-export function AdminView() {
-  if (user.value?.role !== 'admin') return <section class="page"><p class="alert" role="alert">This page is for administrators.</p></section>
-  return (
-    <section class="page" aria-labelledby="admin-heading">
-      <h1 id="admin-heading">Administration</h1>
-      <UsersSection />
-      <OllamaSection />
     </section>
   )
 }

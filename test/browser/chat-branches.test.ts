@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { BrowserContext, Page } from 'playwright-core'
-import { askThroughPage, expectNothingUnsafe, newPassword, openWatchedPage, signUpThroughPage, startStage, waitForComposer, type Stage, type Watched } from './harness.ts'
+import { askThroughPage, expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, signUpThroughPage, startStage, waitForComposer, type Stage, type Watched } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 60_000
 let stage: Stage
@@ -177,7 +177,7 @@ describe('system prompt and parameters', () => {
   }, TEST_TIMEOUT_MS)
 
   test('the defaults from Settings start each new chat', async () => {
-    await page.getByRole('link', { name: 'Settings', exact: true }).first().click()
+    await openFromUserMenu(page, 'Settings', 'New chats')
     const section = page.getByRole('region', { name: 'New chats' })
     await section.getByLabel('System prompt').fill('Be brief.')
     await section.getByLabel('Seed').fill('7')

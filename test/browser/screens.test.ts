@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Page } from 'playwright-core'
-import { askThroughPage, expectNothingUnsafe, newPassword, openWatchedPage, saveScreenshot, signInThroughPage, signUpThroughPage, startStage, type Stage, waitForComposer } from './harness.ts'
+import { askThroughPage, expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, saveScreenshot, signInThroughPage, signUpThroughPage, startStage, type Stage, waitForComposer } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 90_000
 let stage: Stage
@@ -62,12 +62,11 @@ describe.each(['light', 'dark'] as const)('screens in %s', (scheme) => {
     expect(await unnamedControls(page)).toEqual([])
     await saveScreenshot(page, `chat-${scheme}`)
 
-    await page.getByRole('link', { name: 'Settings' }).click()
-    await page.getByRole('heading', { name: 'Settings' }).waitFor()
+    await openFromUserMenu(page, 'Settings')
     expect(await unnamedControls(page)).toEqual([])
     await saveScreenshot(page, `settings-${scheme}`)
 
-    await page.getByRole('link', { name: 'Admin' }).click()
+    await openFromUserMenu(page, 'Admin', 'Ollama')
     await page.getByText('reachable, Ollama').waitFor()
     expect(await unnamedControls(page)).toEqual([])
     await saveScreenshot(page, `admin-${scheme}`)
