@@ -145,3 +145,17 @@ export async function userMenuEntries(page: Page): Promise<string[]> {
   await menu.waitFor({ state: 'detached' })
   return names
 }
+
+/** Names of controls that a screen reader could not name. */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const missing: string[] = []
+    for (const element of document.querySelectorAll<HTMLElement>('button, input, select, textarea, a[href]')) {
+      if (element.closest('[hidden], [aria-hidden="true"]') !== null || element.getClientRects().length === 0) continue
+      const labelled = element.getAttribute('aria-label') || element.getAttribute('aria-labelledby') ||
+        (element as HTMLInputElement).labels?.length || element.textContent?.trim() || element.getAttribute('title')
+      if (!labelled) missing.push(element.outerHTML.slice(0, 120))
+    }
+    return missing
+  })
+}
