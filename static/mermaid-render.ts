@@ -5,23 +5,32 @@
  * (SVG profile, no foreignObject, no links), and it is shown as an <img> from a data: URL: an
  * image runs no script and loads nothing, whatever its markup says.
  *
- * note: while Mermaid lays a diagram out it sets style attributes and adds a <style> element, both
- * of which the CSP's `style-src 'self'` refuses (and reports). For the length of one render,
- * style attributes go through the CSSOM (which the CSP allows, and which serialises the same) and a
- * new <style> element gets an inert type; the sheet is made live again in the image.
+ * note: while Mermaid lays a diagram out it sets style attributes, adds a <style> element and
+ * parses markup that holds both (DOMPurify, on its labels and its SVG): the CSP's `style-src 'self'`
+ * refuses each, and reports it (in Chromium, even in a DOMParser document). For the length of one
+ * render, style attributes go through the CSSOM (which the CSP allows, and which serialises the
+ * same), a new <style> element is made in a namespace that no browser styles, and markup parsed
+ * carries its styles and handlers under data- names; the sheet and styles come back in the image.
  */
 import DOMPurify from 'dompurify'
 import mermaid from 'mermaid'
 
-const INERT_STYLE_TYPE = 'text/x-enclave-inert'
+const INERT_NAMESPACE = 'urn:enclave:inert'
 const drawn = new Map<string, string>()
 let queue: Promise<void> = Promise.resolve()
 let counter = 0
 
-/** Runs `render` with style attributes set through the CSSOM and new <style> elements inert. */
+/** Markup with its style sheets, <base> elements and style and handler attributes renamed, so parsing it applies and reports nothing. */
+const neutralise = (markup: string) => markup
+  .replace(/<base\b/gi, '<enclave-base')
+  .replace(/<style\b[^>]*>/gi, '<desc data-enclave-css="">').replace(/<\/style\s*>/gi, '</desc>')
+  .replace(/(<[^<>]*?\s)(style|on[a-z]+)(\s*=)/gi, '$1data-enclave-$2$3')
+
+/** Runs `render` with styles kept out of the CSP's way (see the header). */
 async function withStylesThroughCssom<T>(render: () => Promise<T>): Promise<T> {
   const { setAttribute, setAttributeNS } = Element.prototype
-  const { createElement, createElementNS } = Document.prototype
+  const { createElement } = Document.prototype
+  const { parseFromString } = DOMParser.prototype
   const isStyle = (name: string) => name.toLowerCase() === 'style'
   Element.prototype.setAttribute = function (this: Element, name: string, value: string) {
     if (isStyle(name) && 'style' in this) return void ((this as HTMLElement).style.cssText = String(value))
@@ -31,41 +40,41 @@ async function withStylesThroughCssom<T>(render: () => Promise<T>): Promise<T> {
     if (namespace === null && isStyle(name) && 'style' in this) return void ((this as HTMLElement).style.cssText = String(value))
     return setAttributeNS.call(this, namespace, name, value)
   }
-  const inert = <E extends Element>(element: E) => {
-    if (element.localName === 'style') setAttribute.call(element, 'type', INERT_STYLE_TYPE)
-    return element
-  }
-  Document.prototype.createElement = function (this: Document, ...args: Parameters<Document['createElement']>) {
-    return inert(createElement.apply(this, args))
+  Document.prototype.createElement = function (this: Document, tagName: string, options?: ElementCreationOptions) {
+    return isStyle(tagName) ? this.createElementNS(INERT_NAMESPACE, 'style') : createElement.call(this, tagName, options)
   } as Document['createElement']
-  Document.prototype.createElementNS = function (this: Document, ...args: [string | null, string]) {
-    return inert(createElementNS.apply(this, args as never))
-  } as Document['createElementNS']
+  DOMParser.prototype.parseFromString = function (this: DOMParser, markup: string, type: DOMParserSupportedType) {
+    return parseFromString.call(this, neutralise(String(markup)), type)
+  }
   try {
     return await render()
   } finally {
     Object.assign(Element.prototype, { setAttribute, setAttributeNS })
-    Object.assign(Document.prototype, { createElement, createElementNS })
+    Object.assign(Document.prototype, { createElement })
+    Object.assign(DOMParser.prototype, { parseFromString })
   }
 }
 
 /** The sanitised diagram as a data: URL of an SVG image, sized from its viewBox. */
 function toImageUrl(svgMarkup: string): string {
-  const parsed = new DOMParser().parseFromString(svgMarkup, 'text/html')
+  const parsed = new DOMParser().parseFromString(neutralise(svgMarkup), 'text/html')
   const svg = parsed.querySelector('svg')
   if (svg === null) throw new Error('Mermaid drew no SVG')
   DOMPurify.sanitize(svg, {
-    IN_PLACE: true, USE_PROFILES: { svg: true, svgFilters: true }, ADD_TAGS: ['style'],
-    FORBID_TAGS: ['foreignObject', 'a', 'image', 'script'], FORBID_ATTR: ['href', 'xlink:href'],
+    IN_PLACE: true, USE_PROFILES: { svg: true, svgFilters: true }, ALLOW_DATA_ATTR: false, ADD_ATTR: ['data-enclave-css', 'data-enclave-style'],
+    FORBID_TAGS: ['foreignObject', 'a', 'image', 'script', 'style'], FORBID_ATTR: ['href', 'xlink:href'],
   })
-  for (const style of svg.querySelectorAll('style')) style.removeAttribute('type')
   const box = svg.getAttribute('viewBox')?.split(/[\s,]+/).map(Number)
   if (box !== undefined && box.length === 4 && box.every(Number.isFinite)) {
     svg.setAttribute('width', String(Math.ceil(box[2]!)))
     svg.setAttribute('height', String(Math.ceil(box[3]!)))
   }
-  svg.removeAttribute('style')
-  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(new XMLSerializer().serializeToString(svg))}`
+  svg.removeAttribute('data-enclave-style')
+  // note: the renamed sheet and styles come back here, in the image's own markup (no script runs in an image).
+  const markup = new XMLSerializer().serializeToString(svg)
+    .replace(/<desc([^>]*?) data-enclave-css=""([^>]*)>([^<]*)<\/desc>/g, '<style$1$2>$3</style>')
+    .replace(/ data-enclave-style="/g, ' style="')
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(markup)}`
 }
 
 async function drawDiagram(block: HTMLElement, source: string): Promise<void> {
