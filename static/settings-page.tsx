@@ -9,7 +9,7 @@ import { AccountSection, ApiKeySection, ChatDefaultsSection, mayUseApiKeys, Pass
 
 export const settingsSections: Section[] = [
   { id: 'appearance', label: 'Appearance', icon: 'palette', component: ThemeSection },
-  { id: 'new-chats', label: 'New chats', icon: 'sliders', component: ChatDefaultsSection },
+  { id: 'chat-defaults', label: 'Chat defaults', icon: 'sliders', component: ChatDefaultsSection },
   { id: 'chats', label: 'Export and import', icon: 'database', component: ChatDataSection },
   { id: 'password', label: 'Password', icon: 'lock', component: PasswordSection },
   { id: 'api-keys', label: 'API keys', icon: 'key', component: ApiKeySection, isShown: mayUseApiKeys },

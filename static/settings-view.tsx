@@ -40,7 +40,7 @@ export function ThemeSection() {
 export function ChatDefaultsSection() {
   return (
     <section aria-labelledby="chat-defaults-heading">
-      <h2 id="chat-defaults-heading">New chats</h2>
+      <h2 id="chat-defaults-heading">Chat defaults</h2>
       <p class="muted">The system prompt and parameters each new chat starts with; a chat's own settings can change them after.</p>
       <ChatSettingsForm settings={defaultChatSettings.value} idPrefix="defaults" saveLabel="Save defaults" onSave={(settings) => void (defaultChatSettings.value = settings)} />
     </section>

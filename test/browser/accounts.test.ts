@@ -36,6 +36,7 @@ describe('accounts in the browser', () => {
     await row.getByRole('button', { name: `Approve ${member.name}` }).click()
     await row.getByRole('button', { name: `Approve ${member.name}` }).waitFor({ state: 'detached' })
     await expect(row.getByLabel(`Role of ${member.email}`).inputValue()).resolves.toBe('user')
+    await first.page.getByRole('link', { name: 'Ollama', exact: true }).click()
     await first.page.getByText('reachable, Ollama').waitFor()
 
     await second.page.getByRole('button', { name: 'Check again' }).click()
