@@ -26,7 +26,7 @@ export function downloadText(fileName: string, text: string, type: string): void
 
 /** A file name from a title: letters, digits and dashes, at most 60 of them. */
 export function fileNameFor(title: string, extension: string): string {
-  const base = plainTitle(title).normalize('NFKD').replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 60)
+  const base = plainTitle(title).normalize('NFKD').replace(/\p{M}+/gu, '').replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 60)
   return `${base === '' ? 'chat' : base}.${extension}`
 }
 
