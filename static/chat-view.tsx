@@ -13,7 +13,7 @@ import {
   socketReconnecting, stopAnswer, type Live, type OpenChat, type PendingSend,
 } from './conversation.ts'
 import { describeUsage, pathTo, siblingIdsOf, type MessageMap } from './message-tree.ts'
-import { ChevronLeft, ChevronRight, Pencil, RefreshCw } from './icons.ts'
+import { ChevronLeft, ChevronRight, Pencil, RefreshCw, SlidersHorizontal } from './icons.ts'
 import { CopyButton, Markdown, StreamingMarkdown } from './message-view.tsx'
 import { loadModels, models, modelsError, modelsLoaded, selectedModel } from './models.ts'
 import { defaultChatSettings, lastModel } from './preferences.ts'
@@ -144,7 +144,7 @@ function ChatSettingsPanel({ chat }: { chat: OpenChat | null }) {
   return (
     <>
       {summary !== null && <span class="muted small settings-summary" title={settings.system ?? undefined}>{summary}</span>}
-      <button type="button" class="secondary small" aria-expanded={isOpen} aria-controls="chat-settings" onClick={() => setOpen(!isOpen)}>Chat settings</button>
+      <button type="button" class="secondary small" aria-expanded={isOpen} aria-controls="chat-settings" onClick={() => setOpen(!isOpen)}><SlidersHorizontal size={16} />Chat settings</button>
       {isOpen && (
         <section id="chat-settings" class="chat-settings" aria-label="Chat settings">
           <ChatSettingsForm key={chat?.id ?? 'new'} settings={settings} idPrefix="chat" saveLabel="Save chat settings" onSave={async (changed) => {

@@ -71,10 +71,11 @@ describe('temporary chat', () => {
     expect(await page.locator('.chat-list a', { hasText: marker }).count()).toBe(0)
     for (const file of filesUnder(stage.dataDir)) expect(file.includes(marker)).toBe(false)
 
-    // note: leaving ends it; coming back starts empty.
+    // note: leaving ends it; coming back (here through Open WebUI's link) starts empty.
     await page.getByRole('link', { name: 'New chat' }).click()
-    await page.getByRole('link', { name: 'Temporary chat' }).click()
+    await page.goto(`${stage.server.url}/?temporary-chat=true`)
     await page.getByRole('heading', { name: 'A chat that leaves no trace' }).waitFor()
+    expect(new URL(page.url()).pathname).toBe('/temporary')
     expect(await page.locator('article.message').count()).toBe(0)
     await page.getByRole('link', { name: 'New chat' }).click()
     expectNothingUnsafe(watched)
