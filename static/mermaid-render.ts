@@ -16,7 +16,9 @@ import DOMPurify from 'dompurify'
 import mermaid from 'mermaid'
 
 const INERT_NAMESPACE = 'urn:enclave:inert'
+/** Diagrams drawn, by theme and source, so a message shown again is not laid out again; the oldest go first. */
 const drawn = new Map<string, string>()
+const MAX_DRAWN = 50
 let queue: Promise<void> = Promise.resolve()
 let counter = 0
 
@@ -89,6 +91,7 @@ async function drawDiagram(block: HTMLElement, source: string): Promise<void> {
     const { svg } = await withStylesThroughCssom(() => mermaid.render(`diagram-${++counter}`, source))
     url = toImageUrl(svg)
     drawn.set(key, url)
+    if (drawn.size > MAX_DRAWN) drawn.delete(drawn.keys().next().value!)
   }
   if (!block.isConnected) return
   const image = document.createElement('img')

@@ -49,7 +49,8 @@ export const Markdown = memo(function Markdown({ text, live = false }: { text: s
   useLayoutEffect(() => {
     const root = ref.current
     if (root === null) return
-    for (const block of root.querySelectorAll('.code-block')) addCopyButton(block)
+    // note: the effect runs again when a streamed text becomes final with the same HTML; each block gets one button.
+    for (const block of root.querySelectorAll('.code-block')) if (block.querySelector(':scope > .copy-code') === null) addCopyButton(block)
     if (root.querySelector('.math') !== null) void import('./math-render.ts').then((module) => module.renderMathIn(root))
     // note: a diagram is drawn only once its text is whole; a half-streamed one would fail every frame.
     if (!live && root.querySelector('.mermaid-block') !== null) void import('./mermaid-render.ts').then((module) => module.renderDiagramsIn(root))

@@ -4,10 +4,9 @@
  * a section can be linked to and the Back button walks between them. The sections come from a
  * registry (settings-sections.tsx, admin-sections.tsx): one entry per section.
  */
-import type { ComponentType } from 'preact'
+import type { ComponentChildren, ComponentType } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { Circle } from 'lucide-preact'
-import { sectionIcons, type SectionIconName } from './icons.ts'
+import { Circle, sectionIcons, type SectionIconName } from './icons.ts'
 import { navigate } from './router.ts'
 
 /** One section of a page: its path segment, its name in the navigation, and what it shows. */
@@ -40,7 +39,7 @@ function LazySection({ section }: { section: Section }) {
 }
 
 /** The page: its title, the navigation between its shown sections, and the chosen one (the first when `sectionId` is null or unknown). */
-export function SectionPage({ title, base, sections, sectionId, intro }: { title: string; base: string; sections: readonly Section[]; sectionId: string | null; intro?: preact.ComponentChildren }) {
+export function SectionPage({ title, base, sections, sectionId, intro }: { title: string; base: string; sections: readonly Section[]; sectionId: string | null; intro?: ComponentChildren }) {
   const shown = sections.filter((section) => section.isShown?.() ?? true)
   const current = shown.find((section) => section.id === sectionId) ?? shown[0]
   const Shown = current?.component

@@ -58,7 +58,7 @@ export function UserMenu({ onNavigate }: { onNavigate: () => void }) {
           <button type="button" onClick={() => { close(false); void leave(false) }}><LogOut size={18} />Sign out</button>
         </div>
       )}
-      <button type="button" ref={button} class="user-button" aria-label="User menu" aria-expanded={isOpen} aria-controls="user-menu-items"
+      <button type="button" ref={button} class="user-button" aria-label="User menu" aria-expanded={isOpen} aria-controls={isOpen ? "user-menu-items" : undefined}
         onClick={() => setOpen(!isOpen)}>
         <span class="avatar" aria-hidden="true">{initialsOf(signedIn.name, signedIn.email)}</span>
         <span class="user-name">{signedIn.name}</span>
