@@ -42,7 +42,8 @@ export const shortcuts: Shortcut[] = [
     matches: (event) => mod(event) && !event.shiftKey && event.code === 'KeyK',
     run: () => {
       sidebarOpen.value = true
-      requestAnimationFrame(() => focusById('chat-search'))
+      // note: on a phone the closed sidebar is hidden and cannot take the focus until it has opened.
+      if (!focusById('chat-search') || document.activeElement?.id !== 'chat-search') requestAnimationFrame(() => focusById('chat-search'))
     },
   },
   { keys: ['Esc'], label: 'Stop the answer', matches: () => false },

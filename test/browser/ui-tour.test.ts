@@ -93,6 +93,14 @@ describe.each(['light', 'dark'] as const)('sections and menus in %s', (scheme) =
     await askThroughPage(page, `shortcut answer in ${scheme}`)
     await page.locator('article.message.assistant:not([data-live])', { hasText: `shortcut answer in ${scheme}` }).waitFor()
 
+    await page.getByRole('button', { name: `Actions for shortcut answer in ${scheme}` }).click()
+    const actions = page.getByRole('group', { name: `Actions for shortcut answer in ${scheme}` })
+    expect(await actions.getByRole('button').allInnerTexts()).toEqual(['Rename', 'Pin', 'Archive', 'Download JSON', 'Download Markdown', 'Delete'])
+    expect(await unnamedControls(page)).toEqual([])
+    await saveScreenshot(page, `chat-menu-${scheme}`)
+    await page.keyboard.press('Escape')
+    await actions.waitFor({ state: 'detached' })
+
     await page.locator('body').click({ position: { x: 700, y: 300 } })
     await page.keyboard.press('?')
     const dialog = page.getByRole('dialog', { name: 'Keyboard shortcuts' })
@@ -110,9 +118,9 @@ describe.each(['light', 'dark'] as const)('sections and menus in %s', (scheme) =
     expect(await page.evaluate(() => navigator.clipboard.readText())).toContain(`shortcut answer in ${scheme}`)
 
     await page.keyboard.press('Control+k')
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('chat-search')
+    await page.waitForFunction(() => document.activeElement?.id === 'chat-search')
     await page.keyboard.press('Shift+Escape')
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('message')
+    await page.waitForFunction(() => document.activeElement?.id === 'message')
 
     await page.keyboard.press('Control+Shift+O')
     await page.waitForURL((url) => url.pathname === '/')
