@@ -14,7 +14,7 @@ const member = { name: 'Bob Member', email: 'bob@example.com', password: newPass
 
 beforeAll(async () => {
   stage = await startStage({ SIGNIN_RATE_LIMIT: '4/180s', ENABLE_API_KEYS: 'true' })
-})
+}, 60_000)
 afterAll(async () => {
   await stage?.stop()
 })

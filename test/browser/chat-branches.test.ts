@@ -41,7 +41,7 @@ beforeAll(async () => {
   page = watched.page
   await signUpThroughPage(page, stage.server.url, { name: 'Brancher', email: 'brancher@example.com', password: newPassword() })
   await page.getByLabel('Message').waitFor()
-})
+}, 60_000)
 afterAll(async () => {
   await stage?.stop()
 })

@@ -16,7 +16,7 @@ beforeAll(async () => {
   await signUpThroughPage(page, stage.server.url, admin)
   await page.getByRole('textbox', { name: 'Message' }).waitFor()
   await context.close()
-})
+}, 60_000)
 afterAll(async () => {
   await stage?.stop()
 })
