@@ -2,28 +2,62 @@
  * Bundles the browser UI in static/ into build/ui/ (index.html plus content-hashed assets) and
  * writes build/ui-assets.gen.ts, which imports each file `with { type: 'file' }` so that
  * `bun build --compile` embeds them in the binary. src/http/assets.ts serves that list.
+ *
+ * Code is split: what only some messages need (KaTeX for math, Mermaid for diagrams) sits in
+ * chunks that the page imports when a message needs them, so the first load stays small. KaTeX's
+ * stylesheet and its woff2 fonts are copied as hashed files of their own (the bundler would
+ * inline the fonts as data: URLs, which the CSP's `font-src 'self'` refuses, and merge the sheet
+ * into the page's); the page learns the sheet's path through the KATEX_CSS_PATH define.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 const root = join(import.meta.dir, '..')
 const outDir = join(root, 'build', 'ui')
+const katexDir = join(root, 'node_modules', 'katex', 'dist')
+
+const shortHash = (bytes: Uint8Array | string) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex').slice(0, 10)
+
+/** Copies KaTeX's sheet and woff2 fonts into assets/ with hashed names; returns the sheet's URL path. */
+function copyKatexStyles(): string {
+  const fontPaths = new Map<string, string>()
+  const sheet = readFileSync(join(katexDir, 'katex.min.css'), 'utf8')
+    // note: every browser the UI supports reads woff2, so the woff and ttf copies are left out.
+    .replace(/,url\(fonts\/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)/g, '')
+    .replace(/url\(fonts\/([A-Za-z0-9_-]+)\.woff2\)/g, (_, name: string) => {
+      let path = fontPaths.get(name)
+      if (path === undefined) {
+        const source = join(katexDir, 'fonts', `${name}.woff2`)
+        path = `${name}-${shortHash(readFileSync(source))}.woff2`
+        copyFileSync(source, join(outDir, 'assets', path))
+        fontPaths.set(name, path)
+      }
+      return `url(${path})`
+    })
+  if (/url\((?!KaTeX_)/.test(sheet)) throw new Error('katex.min.css links a file the build does not copy')
+  const sheetPath = `assets/katex-${shortHash(sheet)}.css`
+  writeFileSync(join(outDir, sheetPath), sheet)
+  return `/${sheetPath}`
+}
 
 export async function buildUi(): Promise<string[]> {
   rmSync(outDir, { recursive: true, force: true })
-  mkdirSync(outDir, { recursive: true })
+  mkdirSync(join(outDir, 'assets'), { recursive: true })
+  const katexCssPath = copyKatexStyles()
   const result = await Bun.build({
     entrypoints: [join(root, 'static', 'index.html')],
     outdir: outDir,
     minify: true,
+    splitting: true,
     publicPath: '/',
+    define: { KATEX_CSS_PATH: JSON.stringify(katexCssPath) },
     naming: { entry: '[name].[ext]', chunk: 'assets/[name]-[hash].[ext]', asset: 'assets/[name]-[hash].[ext]' },
   })
   if (!result.success) {
     for (const message of result.logs) console.error(message)
     throw new Error('UI build failed')
   }
-  const files = result.outputs.map((output) => relative(outDir, output.path)).sort()
+  const files = [...new Bun.Glob('**/*').scanSync(outDir)].map((file) => relative(outDir, join(outDir, file))).sort()
   const imports = files.map((file, i) => `import file${i} from './ui/${file}' with { type: 'file' }`)
   const entries = files.map((file, i) => `  { urlPath: '/${file}', filePath: file${i} as string },`)
   writeFileSync(join(root, 'build', 'ui-assets.gen.ts'), [
@@ -40,5 +74,5 @@ export async function buildUi(): Promise<string[]> {
 
 if (import.meta.main) {
   const files = await buildUi()
-  console.log(`UI built: ${files.join(', ')}`)
+  console.log(`UI built: ${files.length} files`)
 }

@@ -1,18 +1,17 @@
-/** Administration: approve pending accounts, change roles, delete users; the panels of admin-panels.tsx (accounts, Ollama, models). */
+/** Administration's user list: change roles, delete users. admin-page.tsx lists the sections. */
 import { useEffect, useState } from 'preact/hooks'
-import { GroupsSection } from './admin-groups.tsx'
-import { ModelAccessSection } from './admin-model-access.tsx'
+import { AdminAccounts } from './admin-accounts.tsx'
+import { AdminConnections } from './admin-connections.tsx'
+import { AdminModels } from './admin-models.tsx'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
-import { AdminPanels } from './admin-panels.tsx'
 import { accountsChanged, loadPendingUsers } from './pending-users.ts'
 import { user } from './session.ts'
 import type { AdminUser, Role } from './types.ts'
-import { SecondFactorsSection } from './admin-second-factors.tsx'
 
 const PAGE_SIZE = 50
 
-function UsersSection() {
+export function UsersSection() {
   const [page, setPage] = useState(1)
   const [found, setFound] = useState<{ users: AdminUser[]; total: number } | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -76,16 +75,22 @@ function UsersSection() {
   )
 }
 
-export function AdminView() {
-  if (user.value?.role !== 'admin') return <section class="page"><p class="alert" role="alert">This page is for administrators.</p></section>
+/** The Users section: accounts waiting for approval and adding one (admin-accounts.tsx), then every account. */
+export function AccountsSection() {
   return (
-    <section class="page" aria-labelledby="admin-heading">
-      <h1 id="admin-heading">Administration</h1>
+    <>
+      <AdminAccounts />
       <UsersSection />
-      <SecondFactorsSection />
-      <AdminPanels />
-      <ModelAccessSection />
-      <GroupsSection />
-    </section>
+    </>
+  )
+}
+
+/** The Ollama section: connections and their state, then the models (pull, details, delete). */
+export function OllamaSection() {
+  return (
+    <>
+      <AdminConnections />
+      <AdminModels />
+    </>
   )
 }

@@ -1,39 +1,39 @@
 /**
  * The browser UI's entry: loads the session, then shows sign-in, the pending page, or the app
- * (sidebar plus chat, settings or admin). Works under the server's default CSP: no inline script
+ * (sidebar plus chat, temporary chat, settings or admin), with the keyboard shortcuts. Works under the server's default CSP: no inline script
  * or style anywhere, and the only HTML from strings is sanitised Markdown.
  */
 import { effect, untracked } from '@preact/signals'
 import { render } from 'preact'
-import { useState } from 'preact/hooks'
-import { AdminView } from './admin-view.tsx'
+import { useEffect } from 'preact/hooks'
+import { AdminPage } from './admin-page.tsx'
 import { whenSessionEnds } from './api.ts'
 import { reloadChats } from './chat-list.ts'
 import { ChatView } from './chat-view.tsx'
 import { ConfirmDialog } from './confirm-dialog.tsx'
 import { showChat, startConversations, stopConversations } from './conversation.ts'
+import { Menu } from './icons.ts'
+import { leave } from './leave.ts'
 import { loadModels } from './models.ts'
 import './preferences.ts'
 import { navigate, route } from './router.ts'
-import { bootError, config, forgetUser, loadSession, signOut, user } from './session.ts'
-import { SettingsView } from './settings-view.tsx'
+import { bootError, config, forgetUser, loadSession, user } from './session.ts'
+import { SettingsPage } from './settings-page.tsx'
 import { RequiredEnrolment } from './settings-security.tsx'
+import { handleShortcut, sidebarOpen } from './shortcuts.ts'
+import { ShortcutsDialog } from './shortcuts-dialog.tsx'
 import { PendingApproval } from './pending-approval.tsx'
 import { PendingCount } from './pending-badge.tsx'
 import { SignIn } from './sign-in.tsx'
 import { Sidebar } from './sidebar.tsx'
+import { TemporaryChatView } from './temporary-chat-view.tsx'
+import { Toast } from './toast.tsx'
 
 // note: a session revoked elsewhere or expired ends here too, on the next call that finds it gone.
 whenSessionEnds(() => {
   stopConversations()
   forgetUser()
 })
-
-const leave = async (everywhere: boolean) => {
-  stopConversations()
-  await signOut(everywhere)
-  navigate('/auth', true)
-}
 
 // note: the workspace's data starts loading as soon as an active user is known, not in a component
 // effect, which Preact runs only after the next paint.
@@ -55,19 +55,27 @@ effect(() => {
 })
 
 function Workspace() {
-  const [menuOpen, setMenuOpen] = useState(false)
+  const menuOpen = sidebarOpen.value
+  const setMenuOpen = (open: boolean) => void (sidebarOpen.value = open)
   const current = route.value
+  useEffect(() => {
+    addEventListener('keydown', handleShortcut)
+    return () => removeEventListener('keydown', handleShortcut)
+  }, [])
   return (
     <div class="workspace">
       <a class="skip-link" href="#main">Skip to content</a>
-      <button type="button" class="icon open-sidebar" aria-label="Open menu" aria-expanded={menuOpen} onClick={() => setMenuOpen(true)}>☰<PendingCount /></button>
+      <button type="button" class="icon open-sidebar" aria-label="Open menu" aria-expanded={menuOpen} onClick={() => setMenuOpen(true)}><Menu size={24} /><PendingCount /></button>
       <Sidebar open={menuOpen} onClose={() => setMenuOpen(false)} />
       {menuOpen && <div class="scrim" aria-hidden="true" onClick={() => setMenuOpen(false)} />}
       <main id="main" class="main">
-        {current.name === 'settings' ? <SettingsView onSignOut={leave} />
-          : current.name === 'admin' ? <AdminView />
-            : <ChatView chatId={current.name === 'chat' ? current.chatId : null} />}
+        {current.name === 'settings' ? <SettingsPage section={current.section} />
+          : current.name === 'admin' ? <AdminPage section={current.section} />
+            : current.name === 'temporary' ? <TemporaryChatView />
+              : <ChatView chatId={current.name === 'chat' ? current.chatId : null} />}
       </main>
+      <ShortcutsDialog />
+      <Toast />
     </div>
   )
 }

@@ -13,14 +13,17 @@ import {
   socketReconnecting, stopAnswer, type Live, type OpenChat, type PendingSend,
 } from './conversation.ts'
 import { describeUsage, pathTo, siblingIdsOf, type MessageMap } from './message-tree.ts'
+import { ChevronLeft, ChevronRight, Pencil, RefreshCw, SlidersHorizontal } from './icons.ts'
 import { CopyButton, Markdown, StreamingMarkdown } from './message-view.tsx'
 import { models, modelsLoaded, selectedModel } from './models.ts'
 import { defaultChatSettings, lastModel } from './preferences.ts'
 import { NoModelsNotice } from './no-models.tsx'
+import { plainTitle } from './plain-title.ts'
 import { config, user } from './session.ts'
+import { lastAnswerText } from './shortcuts.ts'
 import type { StoredMessage } from './types.ts'
 
-function ModelPicker() {
+export function ModelPicker() {
   const list = models.value
   if (!modelsLoaded.value) return <span class="muted">Loading models…</span>
   if (list.length === 0) {
@@ -43,9 +46,9 @@ function Versions({ messages, message, isBusy }: { messages: MessageMap; message
   const at = ids.indexOf(message.id)
   return (
     <span class="versions" role="group" aria-label="Versions">
-      <button type="button" class="icon" aria-label="Previous version" disabled={isBusy || at <= 0} onClick={() => showVersion(ids[at - 1]!)}>‹</button>
+      <button type="button" class="icon" aria-label="Previous version" disabled={isBusy || at <= 0} onClick={() => showVersion(ids[at - 1]!)}><ChevronLeft size={16} /></button>
       <span class="muted small">{at + 1}/{ids.length}</span>
-      <button type="button" class="icon" aria-label="Next version" disabled={isBusy || at >= ids.length - 1} onClick={() => showVersion(ids[at + 1]!)}>›</button>
+      <button type="button" class="icon" aria-label="Next version" disabled={isBusy || at >= ids.length - 1} onClick={() => showVersion(ids[at + 1]!)}><ChevronRight size={16} /></button>
     </span>
   )
 }
@@ -77,7 +80,7 @@ function UserMessage({ message, messages, model, isBusy }: { message: StoredMess
       <div class="actions">
         {stored !== null && <Versions messages={messages} message={stored} isBusy={isBusy} />}
         <CopyButton text={message.content} />
-        {stored !== null && <button type="button" class="icon" disabled={isBusy} onClick={() => { setDraft(message.content); setEditing(true) }}>Edit</button>}
+        {stored !== null && <button type="button" class="icon" aria-label="Edit" title="Edit" disabled={isBusy} onClick={() => { setDraft(message.content); setEditing(true) }}><Pencil size={16} /></button>}
       </div>
     </article>
   )
@@ -94,15 +97,17 @@ function endingOf(message: StoredMessage): { status: 'cancelled' | 'error' | 'cu
 
 function AssistantMessage({ message, messages, onRegenerate, isBusy }: { message: StoredMessage; messages: MessageMap; onRegenerate: (() => void) | null; isBusy: boolean }) {
   const ending = endingOf(message)
+  const stats = describeUsage(message.usage)
   return (
     <article class="message assistant" aria-label={`Answer from ${message.model ?? 'the model'}`} data-status={ending?.status}>
-      {message.model != null && <p class="model-name muted small" title={describeUsage(message.usage) ?? undefined}>{message.model}</p>}
+      {message.model != null && <p class="model-name">{message.model}</p>}
       <Markdown text={message.content} />
       {ending !== null && <p class={ending.status === 'error' ? 'alert inline ending' : 'muted ending'}>{ending.text}</p>}
       <div class="actions">
         <Versions messages={messages} message={message} isBusy={isBusy} />
         <CopyButton text={message.content} />
-        {onRegenerate !== null && <button type="button" class="icon" disabled={isBusy} onClick={onRegenerate}>Regenerate</button>}
+        {onRegenerate !== null && <button type="button" class="icon" aria-label="Regenerate" title="Regenerate" disabled={isBusy} onClick={onRegenerate}><RefreshCw size={16} /></button>}
+        {stats !== null && <span class="stats" aria-label={`Answer statistics: ${stats}`}>{stats}</span>}
       </div>
     </article>
   )
@@ -112,8 +117,8 @@ function LiveAnswer({ live, onRetry }: { live: Live; onRetry: (() => void) | nul
   const status = live.status.value
   return (
     <article class="message assistant" aria-label={`Answer from ${live.model}`} aria-busy={status === 'streaming'} data-live={status}>
-      <p class="model-name muted small">{live.model}</p>
-      <StreamingMarkdown text={live.text} />
+      <p class="model-name">{live.model}</p>
+      <StreamingMarkdown text={live.text} live={status === 'streaming'} />
       {status === 'streaming' && live.text.value === '' && <p class="muted typing" role="status">Thinking…</p>}
       {status === 'cancelled' && <p class="muted">Stopped.</p>}
       {status === 'error' && (
@@ -135,7 +140,7 @@ function ChatSettingsPanel({ chat }: { chat: OpenChat | null }) {
   return (
     <>
       {summary !== null && <span class="muted small settings-summary" title={settings.system ?? undefined}>{summary}</span>}
-      <button type="button" class="secondary small" aria-expanded={isOpen} aria-controls="chat-settings" onClick={() => setOpen(!isOpen)}>Chat settings</button>
+      <button type="button" class="secondary small" aria-expanded={isOpen} aria-controls="chat-settings" onClick={() => setOpen(!isOpen)}><SlidersHorizontal size={16} />Chat settings</button>
       {isOpen && (
         <section id="chat-settings" class="chat-settings" aria-label="Chat settings">
           <ChatSettingsForm key={chat?.id ?? 'new'} settings={settings} idPrefix="chat" saveLabel="Save chat settings" onSave={async (changed) => {
@@ -225,8 +230,14 @@ export function ChatView({ chatId }: { chatId: string | null }) {
   }
   useEffect(() => {
     const name = config.value?.name ?? 'Enclave'
-    document.title = chat === null ? name : `${chat.title} · ${name}`
+    document.title = chat === null ? name : `${plainTitle(chat.title)} · ${name}`
   }, [chat?.title])
+  const lastStoredAnswer = lastAssistant >= 0 ? stored[lastAssistant]!.content : null
+  const lastText = live !== null && live.status.value !== 'streaming' && pending === null ? live.text.value : lastStoredAnswer
+  useEffect(() => {
+    lastAnswerText.value = lastText
+    return () => void (lastAnswerText.value = null)
+  }, [lastText])
 
   const onScroll = () => {
     const list = listRef.current
@@ -239,7 +250,7 @@ export function ChatView({ chatId }: { chatId: string | null }) {
   return (
     <section class="chat" aria-label="Chat">
       <header class="chat-header">
-        <h1 class="chat-title">{chat?.title ?? (chatId === null ? 'New chat' : '')}</h1>
+        <h1 class="chat-title">{chat === null ? (chatId === null ? 'New chat' : '') : plainTitle(chat.title)}</h1>
         <ModelPicker />
         <ChatSettingsPanel chat={chat} />
         {!socketOpen.value && <span class="muted" role="status">{socketReconnecting.value ? 'Reconnecting…' : 'Connecting…'}</span>}

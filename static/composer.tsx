@@ -1,5 +1,10 @@
-/** The message box: Enter sends, Shift+Enter starts a new line, Esc stops the answer. */
+/**
+ * The message box: Enter sends, Shift+Enter starts a new line, Esc stops the answer. It takes the
+ * focus on load only where there is a keyboard (a fine pointer): on a phone that would open the
+ * on-screen keyboard over the chat.
+ */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { ArrowUp, CircleStop } from './icons.ts'
 
 export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming: boolean; canSend: boolean; onSend: (text: string) => boolean; onStop: () => void }) {
   const [text, setText] = useState('')
@@ -46,8 +51,8 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
         }}
       />
       {isStreaming
-        ? <button type="button" class="stop" onClick={onStop}>Stop</button>
-        : <button type="submit" disabled={!canSend || text.trim() === ''}>Send</button>}
+        ? <button type="button" class="stop round" aria-label="Stop" title="Stop (Esc)" onClick={onStop}><CircleStop size={20} /></button>
+        : <button type="submit" class="round" aria-label="Send" title="Send (Enter)" disabled={!canSend || text.trim() === ''}><ArrowUp size={20} /></button>}
     </form>
   )
 }

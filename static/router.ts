@@ -4,6 +4,9 @@ import { parseRoute, type Route } from './route-paths.ts'
 
 export type { Route } from './route-paths.ts'
 
+// note: Open WebUI links a temporary chat as /?temporary-chat=true; such a link opens ours.
+if (location.pathname === '/' && new URLSearchParams(location.search).get('temporary-chat') === 'true') history.replaceState(null, '', '/temporary')
+
 export const route = signal<Route>(parseRoute(location.pathname))
 
 /** Goes to `path`, adding a history entry unless `replace`. */

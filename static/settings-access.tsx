@@ -7,11 +7,11 @@ import { useEffect, useState } from 'preact/hooks'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { describeDevice } from './device-name.ts'
-import { config, user } from './session.ts'
+import { config } from './session.ts'
 
 type SessionInfo = { id: string; created_at: number; last_seen_at: number; expires_at: number | null; user_agent: string | null; ip: string | null; current: boolean }
 
-function SessionsList() {
+export function SessionsList() {
   const [sessions, setSessions] = useState<SessionInfo[] | null>(null)
   const [error, setError] = useState<string | null>(null)
   const load = () => api<SessionInfo[]>('GET', '/api/v1/auths/sessions').then(setSessions, (failure) => setError(describeError(failure)))
@@ -51,7 +51,7 @@ function SessionsList() {
 }
 
 /** Shown instead of the API key list when this account may not create keys. */
-function ApiKeysOff() {
+export function ApiKeysOff() {
   const isServerOff = config.value?.features.enable_api_keys !== true
   return (
     <section aria-labelledby="keys-off-heading">
@@ -60,16 +60,5 @@ function ApiKeysOff() {
         ? <p class="muted">API keys are turned off on this server. An administrator turns them on in Admin (or starts the server with <code>ENABLE_API_KEYS=true</code>); programs can then use the API as you with a key made here.</p>
         : <p class="muted">API keys are on, but not for your account: an administrator can allow them (the <code>api_keys</code> permission).</p>}
     </section>
-  )
-}
-
-/** Settings' mount point: the API key note when keys are off for this account, and the session list. */
-export function AccountAccess() {
-  const mayUseKeys = config.value?.features.enable_api_keys === true && user.value?.permissions?.features?.api_keys === true
-  return (
-    <>
-      {!mayUseKeys && <ApiKeysOff />}
-      <SessionsList />
-    </>
   )
 }

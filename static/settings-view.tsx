@@ -1,17 +1,22 @@
-/** Settings: theme, default model, new chats' system prompt and parameters, password, API keys, where you are signed in (settings-access.tsx), and signing out here or everywhere. */
+/**
+ * Settings' sections: theme and default model, new chats' system prompt and parameters, password,
+ * API keys, and signing out here or everywhere. settings-page.tsx lists them in its registry, with
+ * second factors (settings-security.tsx) and sessions (settings-access.tsx).
+ */
 import { useEffect, useState } from 'preact/hooks'
 import { api, describeError } from './api.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { CopyButton } from './message-view.tsx'
 import { models } from './models.ts'
 import { ChatSettingsForm } from './chat-settings.tsx'
-import { AccountAccess } from './settings-access.tsx'
 import { defaultChatSettings, defaultModel, theme, type Theme } from './preferences.ts'
 import { config, user } from './session.ts'
-import { FreshCodeField, freshCodeOf, SecuritySection } from './settings-security.tsx'
+import { FreshCodeField, freshCodeOf } from './settings-security.tsx'
 import type { ApiKeyInfo } from './types.ts'
+import { LogOut } from './icons.ts'
+import { leave } from './leave.ts'
 
-function ThemeSection() {
+export function ThemeSection() {
   return (
     <section aria-labelledby="theme-heading">
       <h2 id="theme-heading">Appearance</h2>
@@ -34,17 +39,17 @@ function ThemeSection() {
   )
 }
 
-function ChatDefaultsSection() {
+export function ChatDefaultsSection() {
   return (
     <section aria-labelledby="chat-defaults-heading">
-      <h2 id="chat-defaults-heading">New chats</h2>
+      <h2 id="chat-defaults-heading">Chat defaults</h2>
       <p class="muted">The system prompt and parameters each new chat starts with; a chat's own settings can change them after.</p>
       <ChatSettingsForm settings={defaultChatSettings.value} idPrefix="defaults" saveLabel="Save defaults" onSave={(settings) => void (defaultChatSettings.value = settings)} />
     </section>
   )
 }
 
-function PasswordSection() {
+export function PasswordSection() {
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null)
   const [busy, setBusy] = useState(false)
   return (
@@ -81,7 +86,7 @@ function PasswordSection() {
   )
 }
 
-function ApiKeySection() {
+export function ApiKeySection() {
   const [keys, setKeys] = useState<ApiKeyInfo[] | null>(null)
   const [created, setCreated] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -113,7 +118,7 @@ function ApiKeySection() {
         <div class="notice" role="status">
           <p>Your new key. Copy it now: it will not be shown again.</p>
           <div class="row"><code class="secret">{created}</code><CopyButton text={created} label="Copy key" ariaLabel="Copy key" /></div>
-          <button type="button" class="link" onClick={() => setCreated(null)}>Done</button>
+          <button type="button" class="secondary small" onClick={() => setCreated(null)}>Done</button>
         </div>
       )}
       {error !== null && <p class="alert" role="alert">{error}</p>}
@@ -143,27 +148,21 @@ function ApiKeySection() {
   )
 }
 
-export function SettingsView({ onSignOut }: { onSignOut: (everywhere: boolean) => void }) {
-  const mayUseKeys = config.value?.features.enable_api_keys === true && user.value?.permissions?.features?.api_keys === true
+/** Who is signed in, and signing out here or on every device. */
+export function AccountSection() {
   return (
-    <section class="page" aria-labelledby="settings-heading">
-      <h1 id="settings-heading">Settings</h1>
+    <section aria-labelledby="session-heading">
+      <h2 id="session-heading">Account</h2>
       <p class="muted">Signed in as {user.value?.name} ({user.value?.email}).</p>
-      <ThemeSection />
-      <ChatDefaultsSection />
-      <PasswordSection />
-      <SecuritySection />
-      {mayUseKeys && <ApiKeySection />}
-      <AccountAccess />
-      <section aria-labelledby="session-heading">
-        <h2 id="session-heading">Sessions</h2>
-        <div class="row">
-          <button type="button" class="secondary" onClick={() => onSignOut(false)}>Sign out</button>
-          <button type="button" class="danger" onClick={async () => {
-            if (await confirmAction('Sign out on every device, including this one?', 'Sign out everywhere')) onSignOut(true)
-          }}>Sign out everywhere</button>
-        </div>
-      </section>
+      <div class="row">
+        <button type="button" class="secondary" onClick={() => void leave(false)}><LogOut size={18} />Sign out</button>
+        <button type="button" class="danger" onClick={async () => {
+          if (await confirmAction('Sign out on every device, including this one?', 'Sign out everywhere')) void leave(true)
+        }}>Sign out everywhere</button>
+      </div>
     </section>
   )
 }
+
+/** True when this user may make API keys: the server allows them and so does the user's role. */
+export const mayUseApiKeys = () => config.value?.features.enable_api_keys === true && user.value?.permissions?.features?.api_keys === true

@@ -1,24 +1,29 @@
 /**
- * The sidebar: new chat, search, the chat history newest first (pinned ones on top), loaded a page
- * at a time as it scrolls, with rename, pin, archive and delete (after a confirmation) per chat.
+ * The sidebar: new chat and temporary chat, search, the chat history newest first (pinned ones on
+ * top), loaded a page at a time as it scrolls, with rename, pin, archive, download (JSON or
+ * Markdown) and delete (after a confirmation) per chat; the user menu at its foot.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { describeError } from './api.ts'
 import {
   chats, deleteChat, hasMore, listError, listLoading, listMode, loadMoreChats, pinned, reloadChats, renameChat, searchText, toggleArchive, togglePin,
 } from './chat-list.ts'
+import { exportChat } from './chat-export.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { openChat } from './conversation.ts'
-import { PendingBadge } from './pending-badge.tsx'
+import { Archive, Download, Ellipsis, FileDown, MessageSquareDashed, Pencil, Pin, Search, SquarePen, Trash2, X } from './icons.ts'
+import { plainTitle } from './plain-title.ts'
 import { navigate, route } from './router.ts'
-import { config, user } from './session.ts'
+import { config } from './session.ts'
 import type { ChatSummary } from './types.ts'
+import { UserMenu } from './user-menu.tsx'
 
 function ChatItem({ chat, onNavigate }: { chat: ChatSummary; onNavigate: () => void }) {
   const [menuOpen, setMenuOpen] = useState(false)
   const [renaming, setRenaming] = useState(false)
   const [error, setError] = useState<string | null>(null)
   const current = route.value.name === 'chat' && route.value.chatId === chat.id
+  const title = plainTitle(chat.title)
   const run = async (action: () => Promise<unknown>) => {
     setMenuOpen(false)
     setError(null)
@@ -56,19 +61,21 @@ function ChatItem({ chat, onNavigate }: { chat: ChatSummary; onNavigate: () => v
           event.preventDefault()
           navigate(`/c/${chat.id}`)
           onNavigate()
-        }}>{chat.pinned && <span aria-hidden="true" class="pin-mark">★ </span>}{chat.title}</a>
-        <button type="button" class="icon more" aria-label={`Actions for ${chat.title}`} aria-expanded={menuOpen} onClick={() => setMenuOpen(!menuOpen)}>⋯</button>
+        }}>{chat.pinned && <Pin size={14} class="pin-mark" />}{title}</a>
+        <button type="button" class="icon more" aria-label={`Actions for ${title}`} aria-expanded={menuOpen} onClick={() => setMenuOpen(!menuOpen)}><Ellipsis size={18} /></button>
       </div>
       {menuOpen && (
-        <div class="menu" role="group" aria-label={`Actions for ${chat.title}`} onKeyDown={(event) => { if (event.key === 'Escape') setMenuOpen(false) }}>
-          <button type="button" ref={(button) => button?.focus()} onClick={() => { setMenuOpen(false); setRenaming(true) }}>Rename</button>
-          {!chat.archived && <button type="button" onClick={() => run(() => togglePin(chat.id))}>{chat.pinned ? 'Unpin' : 'Pin'}</button>}
-          <button type="button" onClick={() => run(() => toggleArchive(chat.id))}>{chat.archived ? 'Unarchive' : 'Archive'}</button>
+        <div class="menu" role="group" aria-label={`Actions for ${title}`} onKeyDown={(event) => { if (event.key === 'Escape') setMenuOpen(false) }}>
+          <button type="button" ref={(button) => button?.focus()} onClick={() => { setMenuOpen(false); setRenaming(true) }}><Pencil size={16} />Rename</button>
+          {!chat.archived && <button type="button" onClick={() => run(() => togglePin(chat.id))}><Pin size={16} />{chat.pinned ? 'Unpin' : 'Pin'}</button>}
+          <button type="button" onClick={() => run(() => toggleArchive(chat.id))}><Archive size={16} />{chat.archived ? 'Unarchive' : 'Archive'}</button>
+          <button type="button" onClick={() => run(() => exportChat(chat.id, 'json'))}><Download size={16} />Download JSON</button>
+          <button type="button" onClick={() => run(() => exportChat(chat.id, 'markdown'))}><FileDown size={16} />Download Markdown</button>
           <button type="button" class="danger" onClick={() => run(async () => {
-            if (!(await confirmAction(`Delete “${chat.title}”? This cannot be undone.`))) return
+            if (!(await confirmAction(`Delete “${title}”? This cannot be undone.`))) return
             await deleteChat(chat.id)
             if (current) navigate('/')
-          })}>Delete</button>
+          })}><Trash2 size={16} />Delete</button>
         </div>
       )}
       {error !== null && <p class="alert small" role="alert">{error}</p>}
@@ -107,18 +114,24 @@ export function Sidebar({ open, onClose }: { open: boolean; onClose: () => void 
   const pinnedIds = new Set(pinned.value.map((chat) => chat.id))
   const showPinned = listMode.value === 'live' && !searching && pinned.value.length > 0
   const listed = showPinned ? chats.value.filter((chat) => !pinnedIds.has(chat.id)) : chats.value
-  const isAdmin = user.value?.role === 'admin'
 
   return (
     <nav class={`sidebar${open ? ' open' : ''}`} aria-label="Chats">
       <div class="sidebar-top">
         <strong class="brand">{config.value?.name ?? 'Enclave'}</strong>
-        <button type="button" class="icon close-sidebar" aria-label="Close menu" onClick={onClose}>✕</button>
+        <button type="button" class="icon close-sidebar" aria-label="Close menu" onClick={onClose}><X size={22} /></button>
       </div>
-      <a class="button new-chat" href="/" onClick={(event) => { event.preventDefault(); navigate('/'); onClose() }}>New chat</a>
+      <div class="sidebar-actions">
+        <a class="button new-chat" href="/" aria-current={route.value.name === 'chat' && route.value.chatId === null ? 'page' : undefined}
+          onClick={(event) => { event.preventDefault(); navigate('/'); onClose() }}><SquarePen size={18} />New chat</a>
+        <a class="button secondary icon-only" href="/temporary" aria-label="Temporary chat" title="Temporary chat: not stored"
+          aria-current={route.value.name === 'temporary' ? 'page' : undefined}
+          onClick={(event) => { event.preventDefault(); navigate('/temporary'); onClose() }}><MessageSquareDashed size={18} /></a>
+      </div>
       <label class="search">
         <span class="offscreen">Search chats</span>
-        <input type="search" placeholder="Search chats" value={query} maxLength={500} onInput={(event) => setQuery(event.currentTarget.value)} />
+        <Search size={16} class="search-icon" />
+        <input id="chat-search" type="search" placeholder="Search chats" value={query} maxLength={500} onInput={(event) => setQuery(event.currentTarget.value)} />
       </label>
       <div class="tabs small" role="group" aria-label="Which chats">
         <button type="button" aria-pressed={listMode.value === 'live'} onClick={() => { listMode.value = 'live'; void reloadChats() }}>Chats</button>
@@ -143,9 +156,7 @@ export function Sidebar({ open, onClose }: { open: boolean; onClose: () => void 
         {listError.value !== null && <p class="alert small" role="alert">{listError.value}</p>}
       </div>
       <div class="sidebar-bottom">
-        {isAdmin && <a href="/admin" onClick={(event) => { event.preventDefault(); navigate('/admin'); onClose() }}>Admin<PendingBadge /></a>}
-        <a href="/settings" onClick={(event) => { event.preventDefault(); navigate('/settings'); onClose() }}>Settings</a>
-        <span class="muted small user-name" title={user.value?.email}>{user.value?.name}</span>
+        <UserMenu onNavigate={onClose} />
       </div>
     </nav>
   )

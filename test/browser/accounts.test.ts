@@ -5,7 +5,7 @@
  * sign out everywhere.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { askThroughPage, expectNothingUnsafe, newPassword, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+import { askThroughPage, expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage, userMenuEntries } from './harness.ts'
 
 let stage: Stage
 const TEST_TIMEOUT_MS = 60_000
@@ -14,7 +14,7 @@ const member = { name: 'Bob Member', email: 'bob@example.com', password: newPass
 
 beforeAll(async () => {
   stage = await startStage({ SIGNIN_RATE_LIMIT: '4/180s', ENABLE_API_KEYS: 'true' })
-})
+}, 60_000)
 afterAll(async () => {
   await stage?.stop()
 })
@@ -24,24 +24,25 @@ describe('accounts in the browser', () => {
     const first = await openWatchedPage(stage)
     await signUpThroughPage(first.page, stage.server.url, admin)
     await first.page.getByLabel('Message').waitFor()
-    await expect(first.page.getByRole('link', { name: 'Admin' }).isVisible()).resolves.toBe(true)
+    expect(await userMenuEntries(first.page)).toContain('Admin')
 
     const second = await openWatchedPage(stage)
     await signUpThroughPage(second.page, stage.server.url, member)
     await second.page.getByRole('heading', { name: 'Waiting for approval' }).waitFor()
     expect(await second.page.getByText('An administrator must approve it').isVisible()).toBe(true)
 
-    await first.page.getByRole('link', { name: 'Admin' }).click()
+    await openFromUserMenu(first.page, 'Admin')
     const row = first.page.locator(`tr[data-user="${member.email}"]`)
     await row.getByRole('button', { name: `Approve ${member.name}` }).click()
     await row.getByRole('button', { name: `Approve ${member.name}` }).waitFor({ state: 'detached' })
     await expect(row.getByLabel(`Role of ${member.email}`).inputValue()).resolves.toBe('user')
+    await first.page.getByRole('link', { name: 'Ollama', exact: true }).click()
     await first.page.getByText('reachable, Ollama').waitFor()
 
     await second.page.getByRole('button', { name: 'Check again' }).click()
     await askThroughPage(second.page, 'approved and chatting')
     await second.page.locator('article.message.assistant .markdown', { hasText: 'approved and chatting' }).waitFor()
-    expect(await second.page.getByRole('link', { name: 'Admin' }).count()).toBe(0)
+    expect(await userMenuEntries(second.page)).not.toContain('Admin')
     expectNothingUnsafe(first)
     expectNothingUnsafe(second)
     await first.context.close()
@@ -68,7 +69,7 @@ describe('accounts in the browser', () => {
     const { page, context } = watched
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stage.server.url })
     await signInThroughPage(page, stage.server.url, admin)
-    await page.getByRole('link', { name: 'Settings' }).click()
+    await openFromUserMenu(page, 'Settings', 'API keys')
 
     await page.getByLabel('Key name').fill('laptop')
     await page.getByRole('button', { name: 'Create key' }).click()
@@ -84,6 +85,7 @@ describe('accounts in the browser', () => {
     expect(keyCheck.status).toBe(401)
 
     const changed = newPassword()
+    await page.getByRole('link', { name: 'Password', exact: true }).click()
     await page.getByLabel('Current password').fill(admin.password)
     await page.getByLabel('New password', { exact: true }).fill(changed)
     await page.getByLabel('Repeat the new password').fill(changed)
@@ -91,6 +93,7 @@ describe('accounts in the browser', () => {
     await page.getByText('Password changed').waitFor()
     admin.password = changed
 
+    await page.getByRole('link', { name: 'Account', exact: true }).click()
     await page.getByRole('button', { name: 'Sign out everywhere' }).click()
     await page.getByRole('dialog').getByRole('button', { name: 'Sign out everywhere' }).click()
     await page.getByRole('heading', { name: /Sign in to/ }).waitFor()

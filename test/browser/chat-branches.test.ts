@@ -2,12 +2,12 @@
  * Versions in the browser, against the compiled binary: regenerate and edit keep the chat and its
  * URL and add versions (‹ 2/3 ›) that survive a reload; switching versions changes the visible
  * path, and a second tab follows; a stopped answer is marked after a reload; each answer names its
- * model with its statistics on hover; a chat's system prompt and parameters are set in its
+ * model with its statistics; a chat's system prompt and parameters are set in its
  * settings panel (new chats start with the defaults from Settings) and reach the model.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { BrowserContext, Page } from 'playwright-core'
-import { askThroughPage, expectNothingUnsafe, newPassword, openWatchedPage, signUpThroughPage, startStage, waitForComposer, type Stage, type Watched } from './harness.ts'
+import { askThroughPage, expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, signUpThroughPage, startStage, waitForComposer, type Stage, type Watched } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 60_000
 let stage: Stage
@@ -41,7 +41,7 @@ beforeAll(async () => {
   page = watched.page
   await signUpThroughPage(page, stage.server.url, { name: 'Brancher', email: 'brancher@example.com', password: newPassword() })
   await page.getByLabel('Message').waitFor()
-})
+}, 60_000)
 afterAll(async () => {
   await stage?.stop()
 })
@@ -101,7 +101,7 @@ describe('versions of answers and questions', () => {
     expectNothingUnsafe(watched)
   }, TEST_TIMEOUT_MS)
 
-  test('a stopped answer is marked after a reload; each answer names its model, with its statistics on hover', async () => {
+  test('a stopped answer is marked after a reload; each answer names its model, with its statistics', async () => {
     await newChat()
     stage.ollama.setBehaviour({ chunkDelayMs: 150, replyChunks: Array.from({ length: 60 }, (_, i) => `slow${i} `) })
     await askThroughPage(page, 'Count slowly')
@@ -119,7 +119,7 @@ describe('versions of answers and questions', () => {
     const model = lastChatRequest() as unknown as { model: string }
     const line = page.locator('article.message.assistant').last().locator('.model-name')
     expect(await line.textContent()).toBe(model.model)
-    expect(await line.getAttribute('title')).toMatch(/^3 tokens · [\d.]+ tokens\/s · [\d.]+ s$/)
+    expect(await page.locator('article.message.assistant').last().locator('.stats').textContent()).toMatch(/^3 tokens · [\d.]+ tokens\/s · [\d.]+ s$/)
   }, TEST_TIMEOUT_MS)
 })
 
@@ -177,8 +177,8 @@ describe('system prompt and parameters', () => {
   }, TEST_TIMEOUT_MS)
 
   test('the defaults from Settings start each new chat', async () => {
-    await page.getByRole('link', { name: 'Settings', exact: true }).first().click()
-    const section = page.getByRole('region', { name: 'New chats' })
+    await openFromUserMenu(page, 'Settings', 'Chat defaults')
+    const section = page.getByRole('region', { name: 'Chat defaults' })
     await section.getByLabel('System prompt').fill('Be brief.')
     await section.getByLabel('Seed').fill('7')
     await section.getByRole('button', { name: 'Save defaults' }).click()

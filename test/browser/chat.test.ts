@@ -31,7 +31,7 @@ beforeAll(async () => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stage.server.url })
   await signUpThroughPage(page, stage.server.url, { name: 'Chatty', email: 'chatty@example.com', password: newPassword() })
   await page.getByLabel('Message').waitFor()
-})
+}, 60_000)
 afterAll(async () => {
   await stage?.stop()
 })

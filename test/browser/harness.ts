@@ -127,3 +127,35 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
   await page.screenshot({ path, fullPage: false })
   return path
 }
+
+/** Opens the user menu (the avatar at the foot of the sidebar) and follows Settings or Admin, then the named section, if any. */
+export async function openFromUserMenu(page: Page, name: 'Settings' | 'Admin', section?: string): Promise<void> {
+  await page.getByRole('button', { name: 'User menu' }).click()
+  await page.getByRole('group', { name: 'User menu' }).getByRole('link', { name, exact: true }).click()
+  await page.getByRole('heading', { level: 1, name: name === 'Admin' ? 'Administration' : 'Settings' }).waitFor()
+  if (section !== undefined) await page.getByRole('navigation', { name: /sections$/ }).getByRole('link', { name: section, exact: true }).click()
+}
+
+/** The entries of the user menu (opened, read, closed again). */
+export async function userMenuEntries(page: Page): Promise<string[]> {
+  await page.getByRole('button', { name: 'User menu' }).click()
+  const menu = page.getByRole('group', { name: 'User menu' })
+  const names = (await menu.locator('a, button').allInnerTexts()).map((text) => text.trim())
+  await page.keyboard.press('Escape')
+  await menu.waitFor({ state: 'detached' })
+  return names
+}
+
+/** Names of controls that a screen reader could not name. */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const missing: string[] = []
+    for (const element of document.querySelectorAll<HTMLElement>('button, input, select, textarea, a[href]')) {
+      if (element.closest('[hidden], [aria-hidden="true"]') !== null || element.getClientRects().length === 0) continue
+      const labelled = element.getAttribute('aria-label') || element.getAttribute('aria-labelledby') ||
+        (element as HTMLInputElement).labels?.length || element.textContent?.trim() || element.getAttribute('title')
+      if (!labelled) missing.push(element.outerHTML.slice(0, 120))
+    }
+    return missing
+  })
+}

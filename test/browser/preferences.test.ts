@@ -4,7 +4,7 @@
  * browser sends another browser of the same user back to sign-in.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { expectNothingUnsafe, newPassword, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+import { expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 60_000
 let stage: Stage
@@ -16,7 +16,7 @@ beforeAll(async () => {
   await signUpThroughPage(page, stage.server.url, admin)
   await page.getByRole('textbox', { name: 'Message' }).waitFor()
   await context.close()
-})
+}, 60_000)
 afterAll(async () => {
   await stage?.stop()
 })
@@ -29,7 +29,7 @@ describe('preferences and sessions', () => {
     await page.locator('form.composer[data-ready]').waitFor()
     expect(await page.getByLabel('Model').inputValue()).toBe('qwen2.5:0.5b')
     await page.getByLabel('Model').selectOption('llama3.2:1b')
-    await page.getByRole('link', { name: 'Settings' }).click()
+    await openFromUserMenu(page, 'Settings')
     await page.getByLabel('Dark').check()
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark')
     await page.reload()
@@ -58,7 +58,7 @@ describe('preferences and sessions', () => {
 
     const { page, context } = await openWatchedPage(stage)
     await signInThroughPage(page, stage.server.url, admin)
-    await page.getByRole('link', { name: 'Admin' }).click()
+    await openFromUserMenu(page, 'Admin')
     await page.getByRole('button', { name: `Delete ${member.email}` }).click()
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
     await page.locator(`tr[data-user="${member.email}"]`).waitFor({ state: 'detached' })
@@ -75,7 +75,7 @@ describe('preferences and sessions', () => {
     await signInThroughPage(here.page, stage.server.url, admin)
     await signInThroughPage(elsewhere.page, stage.server.url, admin)
     await elsewhere.page.locator('form.composer[data-ready]').waitFor()
-    await here.page.getByRole('link', { name: 'Settings' }).click()
+    await openFromUserMenu(here.page, 'Settings', 'Account')
     await here.page.getByRole('button', { name: 'Sign out everywhere' }).click()
     await here.page.getByRole('dialog').getByRole('button', { name: 'Sign out everywhere' }).click()
     await here.page.getByRole('heading', { name: /Sign in to/ }).waitFor()

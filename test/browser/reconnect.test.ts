@@ -16,7 +16,7 @@ beforeAll(async () => {
   watched = await openWatchedPage(stage)
   await signUpThroughPage(watched.page, stage.server.url, { name: 'Restart', email: 'restart@example.com', password: newPassword() })
   await watched.page.getByLabel('Message').waitFor()
-})
+}, 60_000)
 afterAll(async () => {
   // note: the browser closes first (in stage.stop), so the restarted server has no socket to wait for.
   await stage?.stop()

@@ -4,8 +4,7 @@
  * screenshot of each is saved under artifacts/screenshots (git-ignored) for a person to look at.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import type { Page } from 'playwright-core'
-import { askThroughPage, expectNothingUnsafe, newPassword, openWatchedPage, saveScreenshot, signInThroughPage, signUpThroughPage, startStage, type Stage, waitForComposer } from './harness.ts'
+import { askThroughPage, expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, saveScreenshot, signInThroughPage, unnamedControls, signUpThroughPage, startStage, type Stage, waitForComposer } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 90_000
 let stage: Stage
@@ -16,20 +15,6 @@ const sample = [
   '```typescript\n// greet someone\nexport function greet(name: string): string {\n  return `Hello, ${name}!`\n}\n```\n\n',
   '> Quoted text stays readable.\n\n1. first\n2. second',
 ]
-
-/** Names of controls that a screen reader could not name. */
-async function unnamedControls(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const missing: string[] = []
-    for (const element of document.querySelectorAll<HTMLElement>('button, input, select, textarea, a[href]')) {
-      if (element.closest('[hidden], [aria-hidden="true"]') !== null || element.getClientRects().length === 0) continue
-      const labelled = element.getAttribute('aria-label') || element.getAttribute('aria-labelledby') ||
-        (element as HTMLInputElement).labels?.length || element.textContent?.trim() || element.getAttribute('title')
-      if (!labelled) missing.push(element.outerHTML.slice(0, 120))
-    }
-    return missing
-  })
-}
 
 beforeAll(async () => {
   stage = await startStage({ ENABLE_API_KEYS: 'true' })
@@ -62,12 +47,11 @@ describe.each(['light', 'dark'] as const)('screens in %s', (scheme) => {
     expect(await unnamedControls(page)).toEqual([])
     await saveScreenshot(page, `chat-${scheme}`)
 
-    await page.getByRole('link', { name: 'Settings' }).click()
-    await page.getByRole('heading', { name: 'Settings' }).waitFor()
+    await openFromUserMenu(page, 'Settings')
     expect(await unnamedControls(page)).toEqual([])
     await saveScreenshot(page, `settings-${scheme}`)
 
-    await page.getByRole('link', { name: 'Admin' }).click()
+    await openFromUserMenu(page, 'Admin', 'Ollama')
     await page.getByText('reachable, Ollama').waitFor()
     expect(await unnamedControls(page)).toEqual([])
     await saveScreenshot(page, `admin-${scheme}`)

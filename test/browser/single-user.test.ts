@@ -42,7 +42,7 @@ describe('single-user mode in the browser', () => {
 
   test('the single user sets a first password in Settings, for when the mode is turned off', async () => {
     const watched = await openWatchedPage(stage)
-    await watched.page.goto(`${stage.server.url}/settings`)
+    await watched.page.goto(`${stage.server.url}/settings/password`)
     const password = newPassword()
     await watched.page.getByLabel('New password', { exact: true }).fill(password)
     await watched.page.getByLabel('Repeat the new password').fill(password)

@@ -58,6 +58,7 @@ async function getChat(chatId: string, user: { token: string } = ada): Promise<W
   return ((await res.json()) as WireChat).chat
 }
 
+const countChats = () => (started.deps.store.db.query('SELECT count(*) AS n FROM chat').get() as { n: number }).n
 const countMessages = () => (started.deps.store.db.query('SELECT count(*) AS n FROM message').get() as { n: number }).n
 const chatRequests = () => ollama.requests.filter((request) => request.path === '/api/chat').length
 const ask = (extra: Record<string, unknown>) => ({ model: MODEL, messages: [{ role: 'user', content: QUESTION }], ...extra })
@@ -113,7 +114,13 @@ describe('an answer stored into the chat it was asked for', () => {
     const openai = new OpenAI({ baseURL: `${url}/api`, apiKey: ada.token, maxRetries: 0 })
     await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: QUESTION }] })
     await (await rawCompletion(ada, ask({ stream: true, chat_id: 'local', id: 'x1' }))).text()
+    // note: the page's temporary chat sends `local:<random id>` with the whole conversation and asks for usage.
+    const chatsBefore = countChats()
+    const temporary = await rawCompletion(ada, ask({ stream: true, stream_options: { include_usage: true }, chat_id: `local:${crypto.randomUUID()}` }))
+    expect(temporary.status).toBe(200)
+    expect(await temporary.text()).toContain('"completion_tokens"')
     expect(countMessages()).toBe(before)
+    expect(countChats()).toBe(chatsBefore)
   })
 
   test('a model that does not exist: the answer is stored failed, with the reason', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'bun:test'
 import { Elysia, t } from 'elysia'
 import { uiFiles } from '../../build/ui-assets.gen.ts'
@@ -10,7 +11,9 @@ import { VERSION } from '../../src/version.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
 
 const { app } = startTestApp()
-const hashedAsset = uiFiles.find((file) => file.urlPath.startsWith('/assets/') && file.urlPath.endsWith('.js'))!.urlPath
+// note: the page's entry script, as index.html links it (the other scripts are chunks it imports).
+const indexHtml = readFileSync(uiFiles.find((file) => file.urlPath === '/index.html')!.filePath, 'utf8')
+const hashedAsset = /src="(\/assets\/[^"]+\.js)"/.exec(indexHtml)![1]!
 
 describe('health and version', () => {
   test('GET /health answers {"status":true}', async () => {

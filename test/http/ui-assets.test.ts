@@ -40,3 +40,29 @@ describe('gzip for the embedded UI', () => {
     expect(acceptsGzip(null)).toBe(false)
   })
 })
+
+describe('chunks loaded on demand', () => {
+  // note: the math and diagram renderers, KaTeX's sheet and its fonts are files of their own, embedded like the rest.
+  test.each([
+    [/^\/assets\/math-render-[\w-]+\.js$/, 'javascript'],
+    [/^\/assets\/mermaid-render-[\w-]+\.js$/, 'javascript'],
+    [/^\/assets\/katex-\w+\.css$/, 'text/css'],
+    [/^\/assets\/KaTeX_Main-Regular-\w+\.woff2$/, 'font/woff2'],
+  ])('%s is served, cached for good', async (pattern, type) => {
+    const file = uiFiles.find((entry) => pattern.test(entry.urlPath))
+    expect(file).toBeDefined()
+    const res = await app.handle(req('GET', file!.urlPath))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain(type)
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+  })
+
+  test('the KaTeX sheet links only fonts that are embedded', async () => {
+    const sheet = uiFiles.find((entry) => /^\/assets\/katex-\w+\.css$/.test(entry.urlPath))!
+    const text = await (await app.handle(req('GET', sheet.urlPath))).text()
+    const fonts = [...text.matchAll(/url\(([^)]+)\)/g)].map((match) => `/assets/${match[1]}`)
+    expect(fonts.length).toBeGreaterThan(10)
+    for (const font of fonts) expect(uiFiles.some((entry) => entry.urlPath === font)).toBe(true)
+    expect(text).not.toContain('data:')
+  })
+})
