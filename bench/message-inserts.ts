@@ -4,6 +4,8 @@
  * the first and last thousand are compared. Each insert is timed alone: flatness is judged on the
  * median, which the odd WAL checkpoint (an fsync every few hundred commits) cannot move.
  */
+import { join } from 'node:path'
+import { openDatabase } from '../src/db/open-database.ts'
 import type { BenchStore } from './bench-store.ts'
 import { median, nowMs } from './measure.ts'
 import { formatNumber, formatRatio, type BenchRow } from './report.ts'
@@ -19,14 +21,50 @@ export type BlockCost = { meanUs: number; medianUs: number }
 
 export type InsertFigures = {
   messagesPerSecond: number
+  /** One-row transactions per second into a bare table of the same settings, in the same directory and run, interleaved with the repository's. */
+  rawRowsPerSecond: number
+  /** The repository's rate over the raw rate, measured in alternating blocks. */
+  rawRatio: number
   first: BlockCost
   last: BlockCost
   /** UTF-8 bytes of every message content written, warm-up included. */
   plaintextBytes: number
 }
 
+/**
+ * The repository's insert rate against the floor: a one-row transaction (BEGIN IMMEDIATE, one
+ * INSERT of a sealed-size blob, COMMIT) into a bare table in its own database file beside the
+ * store's, with the same settings, blocks of each alternating.
+ */
+function measureAgainstRaw({ store, owner, dataDir }: BenchStore, texts: readonly string[]): { rawRowsPerSecond: number; rawRatio: number } {
+  const raw = openDatabase(join(dataDir, 'raw-baseline.db'))
+  try {
+    raw.run('CREATE TABLE row (id INTEGER PRIMARY KEY, chat INTEGER NOT NULL, content BLOB NOT NULL) STRICT')
+    const insert = raw.query<void, [number, Uint8Array]>('INSERT INTO row (chat, content) VALUES (?, ?)')
+    const blob = crypto.getRandomValues(new Uint8Array(TEXT_BYTES + 33))
+    const chat = store.chats.createChat(owner, 'against raw')
+    const rawRates: number[] = []
+    const repoRates: number[] = []
+    for (let block = 0; block < RAW_BLOCKS; block++) {
+      let start = nowMs()
+      for (let i = 0; i < RAW_BLOCK_ROWS; i++) raw.transaction(() => insert.run(1, blob)).immediate()
+      rawRates.push(RAW_BLOCK_ROWS / ((nowMs() - start) / 1000))
+      start = nowMs()
+      for (let i = 0; i < RAW_BLOCK_ROWS; i++) store.chats.addMessage(owner, chat.id, { role: 'user', content: texts[i]! })
+      repoRates.push(RAW_BLOCK_ROWS / ((nowMs() - start) / 1000))
+    }
+    return { rawRowsPerSecond: median(rawRates), rawRatio: median(repoRates.map((rate, block) => rate / rawRates[block]!)) }
+  } finally {
+    raw.close()
+  }
+}
+
+const RAW_BLOCKS = 7
+const RAW_BLOCK_ROWS = 500
+
 /** Appends the messages to a new chat of the bench user and times them, after a warm-up in another chat. */
-export function measureMessageInserts({ store, owner }: BenchStore): InsertFigures {
+export function measureMessageInserts(bench: BenchStore): InsertFigures {
+  const { store, owner } = bench
   const texts = Array.from({ length: MESSAGES }, (_, i) => sampleText(TEXT_BYTES, 1_000 + i))
   const warmupChat = store.chats.createChat(owner, 'insert warm-up')
   for (let i = 0; i < WARMUP_MESSAGES; i++) store.chats.addMessage(owner, warmupChat.id, { role: 'user', content: texts[i]! })
@@ -43,11 +81,13 @@ export function measureMessageInserts({ store, owner }: BenchStore): InsertFigur
   const totalMs = nowMs() - start
 
   const bytesOf = (list: string[]) => list.reduce((sum, text) => sum + utf8Bytes(text), 0)
+  const againstRaw = measureAgainstRaw(bench, texts)
   return {
     messagesPerSecond: MESSAGES / (totalMs / 1000),
+    ...againstRaw,
     first: blockCost(insertUs.subarray(0, BLOCK)),
     last: blockCost(insertUs.subarray(MESSAGES - BLOCK)),
-    plaintextBytes: bytesOf(texts) + bytesOf(texts.slice(0, WARMUP_MESSAGES)),
+    plaintextBytes: bytesOf(texts) + bytesOf(texts.slice(0, WARMUP_MESSAGES)) + bytesOf(texts.slice(0, RAW_BLOCKS * RAW_BLOCK_ROWS)),
   }
 }
 
@@ -57,7 +97,7 @@ function blockCost(times: Float64Array): BlockCost {
 }
 
 /** Returns the insert rate against ≥20,000/s and the last/first median insert cost against ≤1.3x. */
-export function messageInsertRows({ messagesPerSecond, first, last }: InsertFigures): BenchRow[] {
+export function messageInsertRows({ messagesPerSecond, rawRowsPerSecond, rawRatio, first, last }: InsertFigures): BenchRow[] {
   const growth = last.medianUs / first.medianUs
   const cost = ({ medianUs, meanUs }: BlockCost) => `${formatNumber(medianUs, 1)} µs (mean ${formatNumber(meanUs, 1)})`
   return [
@@ -67,6 +107,13 @@ export function messageInsertRows({ messagesPerSecond, first, last }: InsertFigu
       measured: messagesPerSecond,
       measuredText: `${formatNumber(messagesPerSecond)} msg/s`,
       target: { kind: 'atLeast', limit: 20_000, label: '≥20,000 msg/s' },
+    },
+    {
+      name: 'layer: inserts vs a raw one-row transaction, same run',
+      figures: [`ratio ${formatRatio(rawRatio)}`, `raw ${formatNumber(rawRowsPerSecond)} rows/s`, `${RAW_BLOCKS}×${RAW_BLOCK_ROWS} alternating`],
+      measured: rawRatio,
+      measuredText: formatRatio(rawRatio),
+      target: { kind: 'atLeast', limit: 1, label: '≥1.0x' },
     },
     {
       name: `layer: insert median, first vs last ${formatNumber(BLOCK)}`,

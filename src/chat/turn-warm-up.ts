@@ -2,55 +2,73 @@
  * Warms what a chat turn runs, just after the port opens (serve.ts), in the background: the first
  * request does not wait for it, and it is over long before a user has signed in and asked. The
  * engine compiles each function at its first calls, so the first turn after a start waited for it
- * (4-6 ms more to the first token than the turns after it). This runs the turn's own code on stand-in values: a `chat:send` frame checked, a
- * message body sealed and opened under a throwaway key, a canned Ollama answer read through the
- * client as it streams, a history bounded by a context window, and the usage worked out.
- * Threat: none added. Nothing is stored or sent anywhere (the client's fetch is a local function),
- * and the throwaway key is random and dropped at once.
+ * (4-6 ms more to the first token than the turns after it). This runs whole turns through the
+ * turn's own code (frame check, chat repository, sealing, the Ollama client reading a stream, live
+ * streams, the history bound) against stand-ins: a private in-memory store under a throwaway key,
+ * and a local function in place of Ollama.
+ * Threat: none added. Nothing reaches the server's store or the network, and the stand-in store,
+ * its keys and its one user are dropped when it ends.
  */
-import { openField, sealField } from '../crypto/field-cipher.ts'
-import { generateKey } from '../crypto/random.ts'
-import { sealMessageBody } from '../db/message-rows.ts'
-import { parseClientFrame } from './frames.ts'
-import { boundHistory } from './history-bound.ts'
-import { createOllamaClient, type ChatMessage } from './ollama-client.ts'
-import { usageOf } from './turn-usage.ts'
+import { openMemoryStore } from '../db/open-store.ts'
+import type { UserId } from '../db/ids.ts'
+import { silentLogger } from '../log/logger.ts'
+import { startChatTurn } from './chat-turn.ts'
+import { createConnections } from './connections.ts'
+import { createContextWindows } from './context-window.ts'
+import { parseClientFrame, type ChatSend } from './frames.ts'
+import { LiveStreams } from './live-streams.ts'
+import { SocketHub } from './socket-hub.ts'
+import { turnOfSend } from './turn-place.ts'
 
-const MODEL = 'warm-up'
-/** Rounds of the whole path: enough for the engine's first compiling tier, few enough to cost a few ms. */
-const ROUNDS = 8
+const MODEL = 'warm-up:latest'
+const STAND_IN_URL = 'http://127.0.0.1:1'
+/** Turns run: enough for the engine's first compiling tier, few enough to cost a few ms. */
+const TURNS = 8
 
+const at = '2026-01-01T00:00:00Z'
 const cannedAnswer = [
-  ...['Warm', 'ing ', 'up.'].map((content) => ({ model: MODEL, created_at: '2026-01-01T00:00:00Z', message: { role: 'assistant', content }, done: false })),
-  { model: MODEL, created_at: '2026-01-01T00:00:00Z', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', total_duration: 1, load_duration: 1, prompt_eval_count: 1, prompt_eval_duration: 1, eval_count: 3, eval_duration: 1 },
+  ...['Warm', 'ing ', 'up.'].map((content) => ({ model: MODEL, created_at: at, message: { role: 'assistant', content }, done: false })),
+  { model: MODEL, created_at: at, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', total_duration: 1, load_duration: 1, prompt_eval_count: 1, prompt_eval_duration: 1, eval_count: 3, eval_duration: 1 },
 ].map((chunk) => JSON.stringify(chunk)).join('\n') + '\n'
+const cannedListing = JSON.stringify({ models: [{ name: MODEL, model: MODEL, modified_at: at, size: 1, digest: 'warm-up', details: { family: 'warm-up' } }] })
+const cannedShow = JSON.stringify({ model_info: { 'general.architecture': 'warm-up', 'warm-up.context_length': 4096 } })
 
-/** Runs a chat turn's code paths on stand-in values; resolves true when every round ran to its end, false when one failed (never rejects). */
+/** Ollama's answers, from memory: a model list, a model description, a streamed chat answer. */
+async function standInOllama(url: string): Promise<Response> {
+  if (url.endsWith('/api/tags')) return new Response(cannedListing, { headers: { 'content-type': 'application/json' } })
+  if (url.endsWith('/api/show')) return new Response(cannedShow, { headers: { 'content-type': 'application/json' } })
+  return new Response(cannedAnswer, { headers: { 'content-type': 'application/x-ndjson' } })
+}
+
+/** Runs chat turns through a turn's code against stand-ins; resolves true when every turn ended stored, false otherwise (never rejects). */
 export async function warmChatTurn(): Promise<boolean> {
-  const key = { version: 1, key: generateKey() }
-  const client = createOllamaClient({
-    baseUrl: 'http://127.0.0.1:1', timeouts: { firstByteMs: 10_000, idleMs: 10_000 },
-    fetch: async () => new Response(cannedAnswer, { headers: { 'content-type': 'application/x-ndjson' } }),
-  })
+  const store = openMemoryStore()
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      const frame = { type: 'chat:send', chatId: crypto.randomUUID(), parentId: '1', model: MODEL, content: 'Warming up, a question.' }
-      const checked = parseClientFrame(JSON.parse(JSON.stringify(frame)))
-      const rowId = `${frame.chatId}/${round}`
-      const sealed = sealMessageBody(key, rowId, frame.content, round % 2 === 0 ? {} : { model: MODEL })
-      openField(key, sealed, { table: 'message', column: 'content', rowId })
-      openField(key, sealField(key, MODEL, { table: 'chat', column: 'title', rowId: frame.chatId }), { table: 'chat', column: 'title', rowId: frame.chatId })
-      const history: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: checked.ok ? checked.frame.type : '' }]
-      for await (const chunks of client.chatBatches({ model: MODEL, messages: boundHistory(history, 4096), signal: new AbortController().signal })) {
-        const last = chunks.at(-1)
-        if (last?.done === true) usageOf({ ...last.stats })
-      }
+    const created = store.users.createUser({ email: 'warm-up@localhost', name: 'Warm-up', role: 'user' })
+    if (!created.ok) return false
+    const userId = created.user.id as UserId
+    const connections = createConnections({ urls: [STAND_IN_URL], timeouts: { firstByteMs: 10_000, idleMs: 10_000 }, settings: store.settings, now: Date.now, fetch: standInOllama })
+    await connections.listModels()
+    const streams = new LiveStreams(Date.now, 0)
+    const deps = {
+      chats: store.chats, connections, streams, hub: new SocketHub(), log: silentLogger, checkpointIntervalMs: 60_000,
+      titles: null, maxConcurrentAnswers: 1, contextWindows: createContextWindows(Date.now),
+    }
+    let chatId: string | undefined
+    for (let turn = 0; turn < TURNS; turn++) {
+      const checked = parseClientFrame(JSON.parse(JSON.stringify({ type: 'chat:send', model: MODEL, content: `Warming up, question ${turn}.`, ...(chatId === undefined ? {} : { chatId }) })))
+      if (!checked.ok) return false
+      const started = startChatTurn(deps, userId, turnOfSend(checked.frame as ChatSend))
+      if (!started.ok) return false
+      await started.done
+      chatId = started.stream.chatId
+      if (store.chats.listPathTo(userId, started.stream.chatId)?.at(-1)?.role !== 'assistant') return false
     }
     return true
   } catch {
     // note: a warm-up that fails leaves the first turn as slow as before, nothing worse.
     return false
   } finally {
-    key.key.fill(0)
+    store.close()
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The server's background lifecycle work: the data key rotation job and the chat retention timer.
+ * The server's background lifecycle work: the data key rotation job, the chat retention timer, and
+ * the sweep that drops opened chats left idle (db/chat-history-cache.ts) on a server no one uses.
  * Built once by cli/serve.ts (tests let createApp build one) and stopped before the store closes.
  */
 import type { AuditLog } from '../audit/audit-log.ts'
@@ -16,9 +17,19 @@ export type LifecycleDeps = {
   rotationBatchSize?: number
 }
 
+/** How often opened chats are checked for idleness when no read does it. */
+const HISTORY_SWEEP_INTERVAL_MS = 60_000
+
 export function createLifecycle(deps: LifecycleDeps) {
   const rotationJob = createDataKeyRotationJob({ rotator: createDataKeyRotator(deps.store.db, deps.store.dataKeys), log: deps.log, now: deps.now, ...(deps.rotationBatchSize === undefined ? {} : { batchSize: deps.rotationBatchSize }) })
   const retention = createRetention(deps)
+  let historySweep: ReturnType<typeof setInterval> | null = null
+  /** Drops idle opened chats and reports what is held (GLOBAL_LOG_LEVEL=DEBUG shows it). */
+  const sweepHistory = () => {
+    deps.store.chats.sweepIdleHistory()
+    const held = deps.store.chats.historyCacheSize()
+    if (held.chats > 0) deps.log.debug('Chat history cache', { chats: held.chats, messages: held.messages, bytes: held.bytes })
+  }
   return {
     rotationJob,
     retention,
@@ -26,9 +37,13 @@ export function createLifecycle(deps: LifecycleDeps) {
     start(): void {
       if (rotationJob.resumeIfPending()) deps.log.info('Resuming an unfinished data key rotation')
       retention.startTimer()
+      historySweep ??= setInterval(sweepHistory, HISTORY_SWEEP_INTERVAL_MS)
+      historySweep.unref?.()
     },
     async stop(): Promise<void> {
       retention.stopTimer()
+      if (historySweep !== null) clearInterval(historySweep)
+      historySweep = null
       await rotationJob.stop()
     },
   }
