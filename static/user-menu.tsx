@@ -64,8 +64,8 @@ export function UserMenu({ onNavigate }: { onNavigate: () => void }) {
         onClick={() => setOpen(!isOpen)}>
         <span class="avatar" aria-hidden="true">{initialsOf(signedIn.name, signedIn.email)}</span>
         <span class="user-name">{signedIn.name}</span>
-        {signedIn.role === 'admin' && <PendingBadge />}
       </button>
+      {signedIn.role === 'admin' && <PendingBadge />}
     </div>
   )
 }

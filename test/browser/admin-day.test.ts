@@ -11,14 +11,20 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
-import { expectNothingUnsafe, newPassword, openWatchedPage, saveScreenshot, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+import { expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, saveScreenshot, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 120_000
 const PHONE = { width: 390, height: 800 }
 const admin = { name: 'Ada Admin', email: 'ada@example.com', password: newPassword() }
 const member = { name: 'Bob Member', email: 'bob@example.com', password: newPassword() }
-/** The sidebar's Admin link (its name grows a count while accounts wait; at phone width it is behind the menu). */
-const adminLink = (page: Page) => page.locator('nav a[href="/admin"]')
+/** The user menu's button at the foot of the sidebar: there once a page is signed in (at phone width it is behind the menu). */
+const adminLink = (page: Page) => page.locator('.user-menu button.user-button')
+
+/** Opens Settings or Admin at a section through the user menu, opening the phone's menu first when the sidebar is hidden. */
+async function openSection(page: Page, name: 'Settings' | 'Admin', section: string): Promise<void> {
+  if (!(await adminLink(page).isVisible())) await page.getByRole('button', { name: 'Open menu' }).click()
+  await openFromUserMenu(page, name, section)
+}
 
 describe('the first account on a server bound beyond loopback', () => {
   let stage: Stage
@@ -88,10 +94,9 @@ describe('an empty Ollama and the admin\'s day', () => {
     await adminLink(watched.page).waitFor({ state: 'attached' })
     return watched
   }
-  const goToAdmin = async (page: Page) => {
-    if (!(await adminLink(page).isVisible())) await page.getByRole('button', { name: 'Open menu' }).click()
-    await adminLink(page).click()
-    await page.getByRole('heading', { name: 'Models' }).waitFor()
+  const goToAdmin = async (page: Page, section: 'Ollama' | 'Users' = 'Ollama') => {
+    await openSection(page, 'Admin', section)
+    await page.getByRole('heading', { name: section === 'Ollama' ? 'Models' : 'Waiting for approval' }).waitFor()
   }
 
   test('the chat page offers the admin a pull; progress shows, a cancel stops it, a failure says why, a success makes the model usable', async () => {
@@ -103,7 +108,7 @@ describe('an empty Ollama and the admin\'s day', () => {
 
     // note: a second tab of the same admin follows the pull through the socket's model:pull frames.
     const otherTab = await context.newPage()
-    await otherTab.goto(stage.server.url + '/admin')
+    await otherTab.goto(stage.server.url + '/admin/ollama')
     await otherTab.getByRole('heading', { name: 'Models' }).waitFor()
     empty.setBehaviour({ chunkDelayMs: 400 })
     await offer.getByLabel('Model to pull').fill('slow-model:1b')
@@ -142,7 +147,7 @@ describe('an empty Ollama and the admin\'s day', () => {
     const lonely = await startFakeOllama({ models: [] })
     try {
       const adminPage = await signedInAdmin()
-      await goToAdmin(adminPage.page)
+      await goToAdmin(adminPage.page, 'Users')
       const form = adminPage.page.getByRole('form', { name: 'Add an account' })
       await form.getByLabel('Name', { exact: true }).fill(member.name)
       await form.getByLabel('Email').fill(member.email)
@@ -151,6 +156,7 @@ describe('an empty Ollama and the admin\'s day', () => {
       await adminPage.page.getByText(`Added ${member.email}`).waitFor()
       await adminPage.page.locator(`tr[data-user="${member.email}"]`).waitFor()
       // note: the user's view of "no models" is the same whatever the reason; here, every connection turned off.
+      await goToAdmin(adminPage.page)
       await adminPage.page.getByRole('button', { name: `Turn off ${empty.url}` }).click()
       await adminPage.page.getByText('turned off').waitFor()
       await saveScreenshot(adminPage.page, 'admin-connection-off-light')
@@ -189,8 +195,10 @@ describe('an empty Ollama and the admin\'s day', () => {
     await saveScreenshot(page, `admin-models-${scheme}${viewport === undefined ? '' : '-phone'}`)
     await page.locator('#connections-heading').scrollIntoViewIfNeeded()
     await saveScreenshot(page, `admin-connections-${scheme}${viewport === undefined ? '' : '-phone'}`)
+    await goToAdmin(page, 'Users')
     await page.locator('#pending-heading').scrollIntoViewIfNeeded()
     await saveScreenshot(page, `admin-accounts-${scheme}${viewport === undefined ? '' : '-phone'}`)
+    await goToAdmin(page)
 
     const tested = page.getByRole('form', { name: 'Add a connection' })
     await tested.getByLabel('Add a connection (URL)').fill('http://127.0.0.1:1')
@@ -216,10 +224,9 @@ describe('an empty Ollama and the admin\'s day', () => {
     const { page, context } = watched
     const badge = page.getByRole('status', { name: '1 account waiting for approval' })
     await badge.waitFor()
-    await page.getByRole('link', { name: 'Settings' }).click()
-    await page.getByRole('heading', { name: 'Settings' }).waitFor()
+    await openSection(page, 'Settings', 'Appearance')
     expect(await badge.isVisible()).toBe(true)
-    await goToAdmin(page)
+    await goToAdmin(page, 'Users')
     await page.locator(`[data-pending="${newcomer.email}"]`).getByRole('button', { name: `Approve ${newcomer.name}` }).click()
     await badge.waitFor({ state: 'detached' })
     await page.waitForFunction((email) => document.querySelector<HTMLSelectElement>(`tr[data-user="${email}"] select`)?.value === 'user', newcomer.email)
@@ -253,9 +260,9 @@ describe('an empty Ollama and the admin\'s day', () => {
     const other = await signedInAdmin()
     const watched = await signedInAdmin(scheme, viewport)
     const { page, context } = watched
-    if (!(await page.getByRole('link', { name: 'Settings' }).isVisible())) await page.getByRole('button', { name: 'Open menu' }).click()
-    await page.getByRole('link', { name: 'Settings' }).click()
+    await openSection(page, 'Settings', 'API keys')
     await page.getByText('ENABLE_API_KEYS=true').waitFor()
+    await page.getByRole('navigation', { name: /sections$/ }).getByRole('link', { name: 'Sessions', exact: true }).click()
     await page.getByRole('heading', { name: 'Where you are signed in' }).scrollIntoViewIfNeeded()
     expect(await page.getByText('this one').count()).toBe(1)
     expect(await page.getByText('Chrome on Linux').count()).toBeGreaterThan(1)

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
 import { defaultFakeModels } from '../fakes/ollama-replies.ts'
-import { expectNothingUnsafe, newPassword, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage, type Watched } from './harness.ts'
+import { expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage, type Watched } from './harness.ts'
 import { xssPayloads } from './xss-corpus.ts'
 
 const TEST_TIMEOUT_MS = 120_000
@@ -20,7 +20,7 @@ beforeAll(async () => {
   stage = await startStage({ OLLAMA_BASE_URL: ollama.url })
   const { page, context } = await openWatchedPage(stage)
   await signUpThroughPage(page, stage.server.url, admin)
-  await page.locator('nav a[href="/admin"]').waitFor()
+  await page.getByRole('button', { name: 'User menu' }).waitFor()
   await context.close()
   for (const [index, name] of hostile.entries()) {
     const res = await fetch(`${stage.server.url}/api/v1/auths/signup`, {
@@ -44,10 +44,13 @@ test('hostile model names, pull errors and account names show as text on the adm
   const watched = await openWatchedPage(stage)
   const { page, context } = watched
   await signInThroughPage(page, stage.server.url, admin)
-  await page.locator('nav a[href="/admin"]').click()
-  await page.getByRole('heading', { name: 'Models' }).waitFor()
+  await openFromUserMenu(page, 'Admin', 'Users')
   await page.locator('[data-pending]').first().waitFor()
   expect(await page.locator('[data-pending]').count()).toBe(hostile.length)
+  await expectInert(watched)
+  await openFromUserMenu(page, 'Admin', 'Ollama')
+  await page.getByRole('heading', { name: 'Models' }).waitFor()
+  await page.locator('tr[data-model]').first().waitFor()
   expect(await page.locator('tr[data-model]').count()).toBe(6)
   await page.locator('tr[data-model] button[aria-expanded]').first().click()
   ollama.setBehaviour({ fault: { kind: 'error_line', afterChunks: 1, error: hostile[1]! } })
@@ -65,11 +68,11 @@ test('a hostile user agent shows as text in Settings', async () => {
   const other = await stage.browser.newContext({ userAgent: agent })
   const elsewhere = await openWatchedPage(stage, { context: other })
   await signInThroughPage(elsewhere.page, stage.server.url, admin)
-  await elsewhere.page.locator('nav a[href="/admin"]').waitFor()
+  await elsewhere.page.getByRole('button', { name: 'User menu' }).waitFor()
   const watched = await openWatchedPage(stage)
   const { page, context } = watched
   await signInThroughPage(page, stage.server.url, admin)
-  await page.locator('nav a[href="/settings"]').click()
+  await openFromUserMenu(page, 'Settings', 'Sessions')
   await page.getByRole('heading', { name: 'Where you are signed in' }).waitFor()
   await page.locator(`td[title="${agent.replace(/"/g, '\\"')}"]`).waitFor()
   await expectInert(watched)

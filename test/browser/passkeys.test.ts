@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { CDPSession, Page } from 'playwright-core'
-import { newPassword, openWatchedPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+import { newPassword, openFromUserMenu, openWatchedPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 90_000
 let stage: Stage
@@ -43,7 +43,7 @@ async function swapAuthenticator(cdp: CDPSession, current: string, credential: V
 }
 
 async function signOutFromSettings(page: Page): Promise<void> {
-  await page.getByRole('link', { name: 'Settings' }).click()
+  await openFromUserMenu(page, 'Settings', 'Account')
   await page.getByRole('button', { name: 'Sign out', exact: true }).click()
   await page.getByLabel('Email').waitFor()
 }
@@ -68,7 +68,7 @@ describe('passkeys in the browser', () => {
     const account = { name: 'Ada', email: 'ada@example.com', password: newPassword() }
     await signUpThroughPage(page, url, account)
     await page.getByLabel('Message').waitFor()
-    await page.getByRole('link', { name: 'Settings' }).click()
+    await openFromUserMenu(page, 'Settings', 'Second factors')
     await page.getByLabel('Name of the new passkey').fill('Laptop')
     await page.getByRole('button', { name: 'Add a passkey' }).click()
     await page.getByRole('table', { name: 'Passkeys' }).getByText('Laptop').waitFor()
@@ -76,6 +76,7 @@ describe('passkeys in the browser', () => {
     expect(registered).toMatchObject({ rpId: 'localhost', isResidentCredential: true })
 
     // a lasting change (an API key) needs a passkey confirmation first
+    await openFromUserMenu(page, 'Settings', 'API keys')
     await page.getByLabel('Key name').fill('laptop')
     await page.getByRole('button', { name: 'Create key' }).click()
     await page.getByRole('alert').filter({ hasText: 'Confirm with your passkey' }).waitFor()
@@ -112,7 +113,7 @@ describe('passkeys in the browser', () => {
     authenticator = await swapAuthenticator(cdp, authenticator, used!)
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click()
     await page.getByLabel('Message').waitFor()
-    await page.getByRole('link', { name: 'Settings' }).click()
+    await openFromUserMenu(page, 'Settings', 'Second factors')
     await page.getByRole('button', { name: 'Remove passkey Laptop' }).click()
     await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click()
     await page.getByRole('table', { name: 'Passkeys' }).waitFor({ state: 'detached' })

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { decodeBase32IgnorePadding } from '@oslojs/encoding'
 import type { Page } from 'playwright-core'
 import { codeAt } from '../helpers/second-factor.ts'
-import { expectNothingUnsafe, newPassword, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+import { expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 60_000
 let stage: Stage
@@ -45,12 +45,14 @@ describe('second factors in the browser', () => {
     const account = { name: 'Ada', email: 'ada@example.com', password: newPassword() }
     await signUpThroughPage(page, stage.server.url, account)
     await page.getByLabel('Message').waitFor()
-    await page.getByRole('link', { name: 'Settings' }).click()
+    await openFromUserMenu(page, 'Settings', 'Second factors')
     const { secret, codes } = await setUpAuthenticator(page)
     await page.getByRole('button', { name: 'I have saved them' }).click()
     await page.getByText('Authenticator app: on. Recovery codes left: 10.').waitFor()
     // the password change now asks for a code too
+    await openFromUserMenu(page, 'Settings', 'Password')
     await page.getByLabel('Code from your authenticator app').first().waitFor()
+    await openFromUserMenu(page, 'Settings', 'Account')
     await page.getByRole('button', { name: 'Sign out', exact: true }).click()
 
     await signInThroughPage(page, stage.server.url, account)
@@ -62,7 +64,7 @@ describe('second factors in the browser', () => {
     await page.getByRole('button', { name: 'Verify' }).click()
     await page.getByLabel('Message').waitFor()
 
-    await page.getByRole('link', { name: 'Settings' }).click()
+    await openFromUserMenu(page, 'Settings', 'Account')
     await page.getByRole('button', { name: 'Sign out', exact: true }).click()
     await signInThroughPage(page, stage.server.url, account)
     await page.getByRole('button', { name: 'Use a recovery code' }).click()
@@ -82,7 +84,7 @@ describe('second factors in the browser', () => {
     await setUpAuthenticator(page)
     await page.getByRole('button', { name: 'I have saved them' }).click()
     await page.getByLabel('Message').waitFor()
-    await page.getByRole('link', { name: 'Admin' }).click()
+    await openFromUserMenu(page, 'Admin', 'Second factors')
     await page.getByRole('heading', { name: 'Second factors' }).waitFor()
     await page.getByRole('button', { name: 'Reset second factors of ada@example.com' }).waitFor()
     expectNothingUnsafe(watched)
