@@ -102,7 +102,10 @@ describe('through nginx', () => {
     const chat = await chatOverSocket(wsUrl, adminToken, question, { tls: { ca }, origin: httpsUrl })
     expect(chat.end.type).toBe('chat:done')
     expect(chat.text).toBe(question)
-    expect(chat.deltas).toBe(question.split(' ').length)
+    // note: the server sends one delta per read from Ollama, so on a busy machine two words that
+    // arrive in one read make one delta: passed along in pieces, never as one buffered answer.
+    expect(chat.deltas).toBeGreaterThan(1)
+    expect(chat.deltas).toBeLessThanOrEqual(question.split(' ').length)
   })
 
   test('a WebSocket from another Origin is still refused through the proxy', async () => {
