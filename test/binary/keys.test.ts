@@ -339,7 +339,7 @@ describe('rotation by configuration: ENCRYPTION_KEY plus ENCRYPTION_KEY_PREVIOUS
     await first.stop()
 
     const rotating = await startBinary({ cwd, env: { ENCRYPTION_KEY: newKey, ENCRYPTION_KEY_PREVIOUS: oldKey } })
-    expect(rotating.output()).toContain(`Finished the master key rotation from ${keyFingerprint(Buffer.from(oldKey, 'hex'))} to ${keyFingerprint(Buffer.from(newKey, 'hex'))}`)
+    expect(await rotating.outputWith('Finished the master key rotation')).toContain(`Finished the master key rotation from ${keyFingerprint(Buffer.from(oldKey, 'hex'))} to ${keyFingerprint(Buffer.from(newKey, 'hex'))}`)
     expect((await fetch(`${rotating.url}/api/v1/auths/`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401)
     expect((await fetch(`${rotating.url}/api/v1/auths/signin`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse battery' }) })).status).toBe(200)
     expect(rotating.output()).not.toContain(oldKey)
@@ -347,7 +347,7 @@ describe('rotation by configuration: ENCRYPTION_KEY plus ENCRYPTION_KEY_PREVIOUS
     await rotating.stop()
 
     const again = await startBinary({ cwd, env: { ENCRYPTION_KEY: newKey, ENCRYPTION_KEY_PREVIOUS: oldKey } })
-    expect(again.output()).toContain('the rotation is complete, so remove it')
+    expect(await again.outputWith('the rotation is complete, so remove it')).toContain('the rotation is complete, so remove it')
     await again.stop()
     const plain = await startBinary({ cwd, env: { ENCRYPTION_KEY: newKey } })
     await plain.stop()

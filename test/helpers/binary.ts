@@ -44,7 +44,14 @@ export async function runBinary(args: string[], options: { cwd: string; env?: Re
   return { code, stdout, stderr, output: stdout + stderr }
 }
 
-export type RunningBinary = { url: string; pid: number; output: () => string; stop: (signal?: 'SIGTERM' | 'SIGINT') => Promise<number> }
+export type RunningBinary = {
+  url: string
+  pid: number
+  output: () => string
+  /** The output once it holds `text` (start-up lines written after "listening" may come a moment later); throws after `timeoutMs`. */
+  outputWith: (text: string, timeoutMs?: number) => Promise<string>
+  stop: (signal?: 'SIGTERM' | 'SIGINT') => Promise<number>
+}
 
 /**
  * Starts `enclave serve` on a free port and resolves once it says where it listens. `wrapper` runs
@@ -75,6 +82,12 @@ export async function startBinary(options: { cwd: string; env?: Record<string, s
     url,
     pid: child.pid,
     output: () => output,
+    outputWith: async (text, timeoutMs = 10_000) => {
+      for (const deadline = Date.now() + timeoutMs; !output.includes(text); await Bun.sleep(20)) {
+        if (Date.now() > deadline) throw new Error(`enclave's output never held ${JSON.stringify(text)}:\n${output}`)
+      }
+      return output
+    },
     stop: async (signal = 'SIGTERM') => {
       child.kill(signal)
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
