@@ -30,12 +30,15 @@ import type { FrameErrorCode, TurnStats } from './frames.ts'
 import type { LiveStream, LiveStreams } from './live-streams.ts'
 import { excerpt } from './ollama-chunks.ts'
 import { OllamaError, type ChatMessage, type ModelOptions } from './ollama-client.ts'
+import { applyPreset, type ModelResolver } from './resolve-model.ts'
 import type { SocketHub } from './socket-hub.ts'
 import { usageOf } from './turn-usage.ts'
 import { placeTurn, type TurnRequest } from './turn-place.ts'
 
 export type ChatTurnDeps = {
   chats: ChatRepo; connections: Connections; streams: LiveStreams; hub: SocketHub; log: Logger
+  /** Turns the requested name into the base model and preset sent (and decides whether the user may use it). */
+  models: ModelResolver
   /** How often the answer so far is saved while it streams. */
   checkpointIntervalMs: number
   /** Null when titles are not generated. */
@@ -68,14 +71,18 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnR
   if (request.chatId !== undefined && (chatId === null || deps.chats.findChatForUser(userId, chatId) === null)) {
     return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
   }
+  const target = deps.models.resolve(userId, request.model)
+  if (target === null) return { ok: false, code: 'model_not_found', message: 'There is no model of that name you may use.' }
   const place = placeTurn(deps.chats, userId, chatId, request)
   if (!place.ok) return place
+  // note: the stored messages name the model as asked (a preset's id); Ollama gets its base model and the preset applied.
+  const sent = applyPreset(target.preset, place.messages, place.options)
   const firstTitle = titleFrom(request.ask?.content ?? '')
   const chat = chatId ?? newChatId()
 
   const stream = deps.streams.start(userId, chat, deps.hub.socketsOf(userId))
   const asked: Asked = { userMessageId: null, userMessageUid: '' }
-  const answered = streamAnswer(deps, stream, asked, { model: request.model, options: place.options }, place.messages)
+  const answered = streamAnswer(deps, stream, asked, { model: target.model, storedModel: request.model, options: sent.options }, sent.messages)
   let userMessage: Message | null = null
   try {
     userMessage = storeQuestion(deps.chats, userId, chatId, chat, firstTitle, request, place.parent)
@@ -92,7 +99,7 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnR
 
   const titles = deps.titles
   const done = chatId !== null || titles === null ? answered : answered.then(async (isAnswered) => {
-    if (isAnswered) await retitleNewChat(deps, titles, userId, chat, request.model, firstTitle)
+    if (isAnswered) await retitleNewChat(deps, titles, userId, chat, target.model, firstTitle)
   })
   return { ok: true, stream, done: done.then(() => undefined) }
 }
@@ -106,8 +113,8 @@ function storeQuestion(chats: ChatRepo, userId: UserId, chatId: ChatId | null, c
 
 /** The stored user message the answer replies to: null until it is stored, and for good when storing failed. */
 type Asked = { userMessageId: MessageId | null; userMessageUid: string }
-/** What the model is asked with. */
-type Ask = { model: string; options: ModelOptions }
+/** What the model is asked with; `storedModel` is the name the answer is stored under (the preset's id, or the model itself). */
+type Ask = { model: string; storedModel: string; options: ModelOptions }
 
 /**
  * Streams and stores the answer; resolves true when a whole answer was stored (never rejects).
@@ -125,7 +132,7 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
       saved.deltaCount = stream.deltas.length
       return isStored ? saved.id : null
     }
-    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.model, content, stats, status: statusOf(stats), usage: usageOf(stats), parentId: asked.userMessageId })
+    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, content, stats, status: statusOf(stats), usage: usageOf(stats), parentId: asked.userMessageId })
     if (added === null) return null
     saved = { id: added.id, uid: added.uid, deltaCount: stream.deltas.length }
     return added.id
@@ -162,7 +169,7 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
     const failed = { content: stream.deltas.join(''), status: 'pending', error: { content: error instanceof OllamaError ? error.message : 'Something went wrong on the server.' } } as const
     const checkpointed = saved as { id: MessageId } | null // note: assigned in the save closure, which TypeScript does not follow
     if (checkpointed !== null) deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, failed)
-    else deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.model, parentId: asked.userMessageId, ...failed })
+    else deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, parentId: asked.userMessageId, ...failed })
     if (error instanceof OllamaError) streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
     else {
       deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })

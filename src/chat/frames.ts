@@ -76,7 +76,7 @@ export type ClientFrame = ChatSend | ChatRegenerate | Static<typeof ChatSelectFr
 /** Why a frame was refused, or a turn could not start; clients switch on it. */
 export type FrameErrorCode =
   | 'invalid_json' | 'unknown_type' | 'invalid_frame' | 'rate_limited'
-  | 'chat_not_found' | 'message_not_found' | 'stream_not_found' | 'too_many_answers' | 'internal_error'
+  | 'chat_not_found' | 'message_not_found' | 'stream_not_found' | 'too_many_answers' | 'model_not_found' | 'internal_error'
 
 /**
  * What the server sends. `messageId` is the live-stream id; `userMessageId` and `storedMessageId`

@@ -33,6 +33,8 @@ import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
 import { keyForNewDatabase, materialMatches, unlockExistingDatabase } from './unlock.ts'
 import { createUserRepo, EMAIL_INDEX_OWNER } from './users.ts'
+import { createPromptRepo } from './prompts.ts'
+import { createWorkspaceModelRepo } from './workspace-models.ts'
 import { checkDataDirAccess } from './data-dir-access.ts'
 import { refuseToReplaceLostDatabase } from './lost-database.ts'
 
@@ -159,6 +161,8 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     identities: createIdentityRepo(db, dataKeys, now),
     groups: createGroupRepo(db, dataKeys, now),
     oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
+    workspaceModels: createWorkspaceModelRepo(db, dataKeys, now),
+    prompts: createPromptRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**

@@ -9,7 +9,12 @@ import { createRuntimeLdap } from '../auth/runtime-ldap.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
 import { AnswerTasks } from '../chat/answer-tasks.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
+import { createModelResolver } from '../chat/resolve-model.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
+import { createPermissionsStub, type PermissionCheck } from '../auth/permissions-stub.ts'
+import { createWorkspaceAccess } from '../auth/workspace-access.ts'
+import type { UserId } from '../db/ids.ts'
+import type { User } from '../db/users.ts'
 import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
@@ -56,7 +61,8 @@ import { taskStatusRoutes } from './routes/task-status.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
 import { userSettingsRoutes } from './routes/user-settings.ts'
 import { userRoutes } from './routes/users.ts'
-import { workspaceListRoutes } from './routes/workspace-lists.ts'
+import { promptRoutes } from './routes/prompts.ts'
+import { workspaceModelRoutes } from './routes/workspace-models.ts'
 
 /** Everything the HTTP layer needs, built once by cli/serve.ts (tests build their own). */
 export type Deps = {
@@ -74,6 +80,10 @@ export type Deps = {
   lifecycle?: Lifecycle
   /** The Ollama connections; built here when not given (serve builds its own, to list models once it listens). */
   connections?: Connections
+  /** Whether a user may use a base model (every one until base models carry grants); tests restrict it. */
+  mayUseBaseModel?: (userId: UserId, model: string) => boolean
+  /** Who holds a feature permission (`workspace.models`, ...); built from the default permissions when not given. */
+  permissions?: PermissionCheck
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
@@ -90,6 +100,18 @@ export function createApp(deps: Deps) {
   const completionStore = createChatCompletionStore({ chats: deps.store.chats, changes: deps.store.accountChanges, hub, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs })
   // note: LDAP settings an admin may change at runtime, over LDAP_* (see runtime-ldap.ts).
   const ldap = createRuntimeLdap(deps.config.ldap, deps.store.settings)
+  // note: workspace presets and prompts: who may read and change them, who may create them, and the one
+  // point a requested model name becomes the base model and preset sent (every chat path and the listing).
+  const access = createWorkspaceAccess({ groups: deps.store.groups, findUser: (id) => deps.store.users.findUserById(id) })
+  const permissions = deps.permissions ?? createPermissionsStub(auth.runtime)
+  const models = createModelResolver({
+    workspaceModels: deps.store.workspaceModels,
+    mayReadPreset: (userId, preset) => access.mayById(userId, preset, 'read'),
+    mayUseBaseModel: deps.mayUseBaseModel ?? (() => true),
+  })
+  const workspaceModels = workspaceModelRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions, connections })
+  const presetsFor = (user: User) => deps.store.workspaceModels.listModels((grant) => grant.isActive && access.may(user, grant, 'read'))
+    .filter((preset) => models.resolve(user.id, preset.id) !== null)
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
@@ -118,7 +140,7 @@ export function createApp(deps: Deps) {
       .use(userRoutes(auth, deps.config.trustedProxies))
       .use(serverInfoRoutes(auth, deps.config.trustedProxies)))
     .use(new Elysia()
-      .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
+      .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub, presetsFor, workspaceModels.listEditable))
       .use(chatExportRoutes(auth, deps.config))
       .use(chatRoutes(auth, deps.config.trustedProxies, hub))
       .use(chatFolderRoutes(auth, deps.config.trustedProxies))
@@ -126,9 +148,9 @@ export function createApp(deps: Deps) {
       .use(chatShareRoutes(auth, deps.config))
       .use(folderRoutes(auth, deps.config.trustedProxies))
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
-      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
+      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()
-      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))
+      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore))
       .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
       .use(openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections))
       .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
@@ -138,7 +160,8 @@ export function createApp(deps: Deps) {
       .use(groupRoutes(auth, deps.config.trustedProxies))
       .use(presenceRoutes(auth, deps.config.trustedProxies, hub))
       .use(interfaceConfigRoutes(auth, deps.config.trustedProxies))
-      .use(workspaceListRoutes(auth, deps.config.trustedProxies))
+      .use(workspaceModels.routes)
+      .use(promptRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions }))
       .use(taskStatusRoutes(auth, deps.config.trustedProxies, tasks))
       .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat))
       .use(openAiConnectionRoutes(auth, deps.config.trustedProxies))

@@ -16,6 +16,7 @@ import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { credentialOf, watchCredential, type CredentialWatch } from '../../auth/credential-watch.ts'
 import type { Connections } from '../../chat/connections.ts'
+import { applyPreset, type ModelResolver } from '../../chat/resolve-model.ts'
 import { OllamaError, type ChatChunk, type ChatRequest, type ToolCall } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -62,7 +63,16 @@ function toChatRequest(body: CompletionRequest): Omit<ChatRequest, 'signal'> {
  * POST /api/chat/completions (and /api/v1/chat/completions) for active users and their API keys;
  * with `store`, a request naming a chat has its answer stored there.
  */
-export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, store: ChatCompletionStore | null = null) => {
+export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, models: ModelResolver, store: ChatCompletionStore | null = null) => {
+  /** The request Ollama gets: a preset resolved to its base model, with its system prompt and options applied. */
+  function toResolvedRequest(userId: Parameters<ModelResolver['resolve']>[0], body: CompletionRequest): Omit<ChatRequest, 'signal'> {
+    const target = models.resolve(userId, body.model)
+    if (target === null) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
+    const asked = toChatRequest(body)
+    const sent = applyPreset(target.preset, asked.messages, asked.options ?? {})
+    return { ...asked, model: target.model, messages: sent.messages, options: sent.options }
+  }
+
   /** Starts the chat on each connection that has the model in turn, until one yields its first chunk. */
   async function startChat(request: ChatRequest): Promise<Started> {
     const targets = await connections.clientFor(request.model)
@@ -84,7 +94,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     .use(requireAuth(deps, trustedProxies))
     .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
-      const chatRequest = toChatRequest(body)
+      const chatRequest = toResolvedRequest(principal.user.id, body)
       const record = store?.open(principal.user.id, body) ?? null
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])

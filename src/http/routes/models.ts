@@ -7,7 +7,12 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import type { Connection, Connections, ListedModel } from '../../chat/connections.ts'
+import { fullModelName, type Connection, type Connections, type ListedModel } from '../../chat/connections.ts'
+import type { User } from '../../db/users.ts'
+import type { Principal } from '../../auth/principal.ts'
+import { requestPath } from '../request-path.ts'
+import type { WorkspaceModel } from '../../db/workspace-models.ts'
+import { presetImageOf } from './workspace-shapes.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { ServerFrame } from '../../chat/frames.ts'
 import type { UserId } from '../../db/ids.ts'
@@ -69,8 +74,22 @@ function toHttpError(error: unknown): unknown {
   }
 }
 
-/** GET /api/models (and /api/v1/models) for active users, and Ollama management under /api/v1/ollama for admins. */
-export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, hub: SocketHub) => {
+/** A workspace preset as Open WebUI lists it beside the base models: its own name, the stored record under `info`. */
+const describePreset = (preset: WorkspaceModel, base: ListedModel | undefined, createdSeconds: number) => ({
+  id: preset.id, name: preset.name, object: 'model' as const, created: createdSeconds, owned_by: 'ollama' as const, preset: true,
+  info: {
+    id: preset.id, user_id: preset.ownerId, base_model_id: preset.baseModelId, name: preset.name, params: preset.params,
+    meta: { ...preset.meta, profile_image_url: presetImageOf(preset.meta) ?? '/static/favicon.png' },
+    access_control: preset.access, is_active: preset.isActive, created_at: Math.floor(preset.createdAt / 1000), updated_at: Math.floor(preset.updatedAt / 1000),
+  },
+  ...(base === undefined ? {} : { ollama: { ...describeTagsEntry(base.entry), urls: base.connections } }),
+})
+
+/**
+ * GET /api/models (and /api/v1/models) for active users, and Ollama management under /api/v1/ollama
+ * for admins. `presetsFor` lists the workspace presets a user may use (resolve-model.ts decides).
+ */
+export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, hub: SocketHub, presetsFor: (user: User) => WorkspaceModel[] = () => [], workspaceList: ((principal: Principal) => unknown) | null = null) => {
   const connectionAt = (index: number | undefined): Connection => {
     const found = connections.connectionAt(index ?? 0)
     if (found === null) throw new HttpError(404, 'connection_not_found', 'There is no Ollama connection with that index.')
@@ -78,10 +97,14 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
   }
   const describeConnections = () => connections.listUrls()
   /** The merged list as Open WebUI answers it; admins also see which connections failed. */
-  async function listModels(isAdmin: boolean) {
+  async function listModels(user: User) {
+    const isAdmin = user.role === 'admin'
     const { models, statuses } = await connections.listModels()
     const createdSeconds = Math.floor(deps.now() / 1000)
-    const data = models.map((model) => describeModel(model, createdSeconds))
+    const baseByName = new Map(models.map((model) => [fullModelName(model.name), model]))
+    // note: a preset whose base model no connection lists is left out, as a chat with it could not be answered.
+    const presets = presetsFor(user).filter((preset) => baseByName.has(fullModelName(preset.baseModelId)))
+    const data = [...models.map((model) => describeModel(model, createdSeconds)), ...presets.map((preset) => describePreset(preset, baseByName.get(fullModelName(preset.baseModelId)), createdSeconds))]
     if (!isAdmin) return { data }
     const errors = statuses.flatMap((status) => (status.ok ? [] : [{ connection: status.connection, url: status.url, reason: status.reason, message: status.message }]))
     return { data, errors }
@@ -89,8 +112,9 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
 
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
-    .get('/api/models', ({ principal }) => listModels(principal.user.role === 'admin'), { auth: 'active' })
-    .get('/api/v1/models', ({ principal }) => listModels(principal.user.role === 'admin'), { auth: 'active' })
+    .get('/api/models', ({ principal }) => listModels(principal.user), { auth: 'active' })
+    // note: Elysia routes /api/v1/models/ here too; with the slash it is Open WebUI's workspace list (routes/workspace-models.ts).
+    .get('/api/v1/models', ({ principal, request }) => (workspaceList !== null && requestPath(request).endsWith('/') ? workspaceList(principal) : listModels(principal.user)), { auth: 'active' })
 
     // note: Open WebUI's base models are the connections' own, before any workspace model wraps them.
     .get('/api/models/base', async () => {

@@ -25,6 +25,9 @@ import { authenticate, findCredential } from '../../auth/authenticate.ts'
 import { isStillAdmitted } from '../../auth/credential-watch.ts'
 import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
+import type { ModelResolver } from '../../chat/resolve-model.ts'
+
+const baseModelsOnly: ModelResolver = { resolve: (_userId, requested) => ({ model: requested, preset: null }) }
 import type { Connections } from '../../chat/connections.ts'
 import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
@@ -52,7 +55,11 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
   frameRate: { limit: 20, windowMs: 1_000 }, keepFinishedMs: 60_000, checkpointIntervalMs: 1_000,
 }
 
-export type SocketDeps = { auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub }
+export type SocketDeps = {
+  auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub
+  /** Resolves a turn's model (create-app.ts builds the one every path shares); without it, base models only, no preset. */
+  models?: ModelResolver
+}
 
 /** The subprotocol a client offers alongside its token, and the one the server answers. */
 export const SOCKET_PROTOCOL = 'enclave'
@@ -69,10 +76,10 @@ type SocketState = Admission & {
   windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
 }
 
-export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
+export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
   const streams = new LiveStreams(auth.now, limits.keepFinishedMs)
   const turnDeps = {
-    chats: auth.store.chats, connections, streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
+    chats: auth.store.chats, connections, models, streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
     titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser,
   }
   const admissions = new WeakMap<Request, Admission>()
