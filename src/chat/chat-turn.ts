@@ -25,11 +25,12 @@ import type { ChatRepo } from '../db/chats.ts'
 import { newChatId, parseChatId, type ChatId, type MessageId, type UserId } from '../db/ids.ts'
 import type { Logger } from '../log/logger.ts'
 import { buildTitlePrompt, DEFAULT_TITLE_TEMPLATE, generateTitle } from './chat-title.ts'
-import type { Connections } from './connections.ts'
+import type { Connection, Connections } from './connections.ts'
 import type { FrameErrorCode, TurnStats } from './frames.ts'
 import type { LiveStream, LiveStreams } from './live-streams.ts'
 import { excerpt } from './ollama-chunks.ts'
 import { OllamaError, type ChatMessage, type ModelOptions } from './ollama-client.ts'
+import type { DirectConnections } from './direct-connections.ts'
 import { applyPreset, type ModelResolver } from './resolve-model.ts'
 import type { SocketHub } from './socket-hub.ts'
 import { usageOf } from './turn-usage.ts'
@@ -39,6 +40,8 @@ export type ChatTurnDeps = {
   chats: ChatRepo; connections: Connections; streams: LiveStreams; hub: SocketHub; log: Logger
   /** Turns the requested name into the base model and preset sent (and decides whether the user may use it). */
   models: ModelResolver
+  /** The user's own endpoints, asked for a model no Ollama connection lists; absent: none. */
+  direct?: Pick<DirectConnections, 'findModel' | 'clientFor'>
   /** How often the answer so far is saved while it streams. */
   checkpointIntervalMs: number
   /** Null when titles are not generated. */
@@ -200,8 +203,13 @@ async function retitleNewChat(deps: ChatTurnDeps, titles: NonNullable<ChatConfig
 
 /** Streams the answer into `stream`, failing over to the next connection while nothing has arrived yet. */
 async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, messages: ChatMessage[]): Promise<TurnStats> {
-  const candidates = deps.connections.listedClientFor(ask.model) ?? await deps.connections.clientFor(ask.model)
-  if (candidates.length === 0) throw await whyNoConnection(deps.connections, ask.model)
+  let candidates: { client: Pick<Connection['client'], 'chatBatches'> }[] = deps.connections.listedClientFor(ask.model) ?? await deps.connections.clientFor(ask.model)
+  if (candidates.length === 0) {
+    // note: a model no Ollama lists may be one of the user's own endpoints (direct-connections.ts); a base model of the same name wins.
+    const direct = await deps.direct?.findModel(stream.userId, ask.model) ?? null
+    if (direct === null) throw await whyNoConnection(deps.connections, ask.model)
+    candidates = [{ client: deps.direct!.clientFor(direct) }]
+  }
   for (const [position, { client }] of candidates.entries()) {
     try {
       for await (const chunks of client.chatBatches({ model: ask.model, messages, ...(Object.keys(ask.options).length > 0 ? { options: ask.options } : {}), signal: stream.signal })) {

@@ -9,7 +9,9 @@ import { createRuntimeLdap } from '../auth/runtime-ldap.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
 import { AnswerTasks } from '../chat/answer-tasks.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
+import { createDirectConnections } from '../chat/direct-connections.ts'
 import { createModelResolver } from '../chat/resolve-model.ts'
+import { readUserPreferences } from '../db/user-preferences.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
 import { createPermissionsStub, type PermissionCheck } from '../auth/permissions-stub.ts'
 import { createWorkspaceAccess } from '../auth/workspace-access.ts'
@@ -109,6 +111,11 @@ export function createApp(deps: Deps) {
     mayReadPreset: (userId, preset) => access.mayById(userId, preset, 'read'),
     mayUseBaseModel: deps.mayUseBaseModel ?? (() => true),
   })
+  // note: users' own OpenAI-compatible endpoints (ENABLE_DIRECT_CONNECTIONS), reached only through chat/outbound-address.ts.
+  const direct = createDirectConnections({
+    policy: deps.config.directConnections, now: deps.now, timeouts: deps.config.ollama.timeouts,
+    readSettings: (id) => readUserPreferences(deps.store.users, id)?.settings ?? null,
+  })
   const workspaceModels = workspaceModelRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions, connections })
   const presetsFor = (user: User) => deps.store.workspaceModels.listModels((grant) => grant.isActive && access.may(user, grant, 'read'))
     .filter((preset) => models.resolve(user.id, preset.id) !== null)
@@ -140,7 +147,7 @@ export function createApp(deps: Deps) {
       .use(userRoutes(auth, deps.config.trustedProxies))
       .use(serverInfoRoutes(auth, deps.config.trustedProxies)))
     .use(new Elysia()
-      .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub, presetsFor, workspaceModels.listEditable))
+      .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub, { presetsFor, directFor: (user) => direct.listModels(user.id), workspaceList: workspaceModels.listEditable }))
       .use(chatExportRoutes(auth, deps.config))
       .use(chatRoutes(auth, deps.config.trustedProxies, hub))
       .use(chatFolderRoutes(auth, deps.config.trustedProxies))
@@ -148,9 +155,9 @@ export function createApp(deps: Deps) {
       .use(chatShareRoutes(auth, deps.config))
       .use(folderRoutes(auth, deps.config.trustedProxies))
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
-      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
+      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()
-      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore))
+      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct))
       .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
       .use(openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections))
       .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))

@@ -15,7 +15,9 @@
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { credentialOf, watchCredential, type CredentialWatch } from '../../auth/credential-watch.ts'
-import type { Connections } from '../../chat/connections.ts'
+import type { Connection, Connections } from '../../chat/connections.ts'
+import type { DirectConnections } from '../../chat/direct-connections.ts'
+import type { UserId } from '../../db/ids.ts'
 import { applyPreset, type ModelResolver } from '../../chat/resolve-model.ts'
 import { OllamaError, type ChatChunk, type ChatRequest, type ToolCall } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -63,7 +65,7 @@ function toChatRequest(body: CompletionRequest): Omit<ChatRequest, 'signal'> {
  * POST /api/chat/completions (and /api/v1/chat/completions) for active users and their API keys;
  * with `store`, a request naming a chat has its answer stored there.
  */
-export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, models: ModelResolver, store: ChatCompletionStore | null = null) => {
+export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, models: ModelResolver, store: ChatCompletionStore | null = null, direct: Pick<DirectConnections, 'findModel' | 'clientFor'> | null = null) => {
   /** The request Ollama gets: a preset resolved to its base model, with its system prompt and options applied. */
   function toResolvedRequest(userId: Parameters<ModelResolver['resolve']>[0], body: CompletionRequest): Omit<ChatRequest, 'signal'> {
     const target = models.resolve(userId, body.model)
@@ -74,9 +76,14 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
   }
 
   /** Starts the chat on each connection that has the model in turn, until one yields its first chunk. */
-  async function startChat(request: ChatRequest): Promise<Started> {
-    const targets = await connections.clientFor(request.model)
-    if (targets.length === 0) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
+  async function startChat(userId: UserId, request: ChatRequest): Promise<Started> {
+    let targets: { client: Pick<Connection['client'], 'chat'> }[] = await connections.clientFor(request.model)
+    if (targets.length === 0) {
+      // note: a model no Ollama lists may be one of the caller's own endpoints (direct-connections.ts).
+      const found = await direct?.findModel(userId, request.model) ?? null
+      if (found === null) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
+      targets = [{ client: direct!.clientFor(found) }]
+    }
     let failure: unknown = null
     for (const { client } of targets) {
       const rest = client.chat(request)
@@ -98,7 +105,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       const record = store?.open(principal.user.id, body) ?? null
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
-      const asked = await startChat({ ...chatRequest, signal }).catch((error: unknown) => {
+      const asked = await startChat(principal.user.id, { ...chatRequest, signal }).catch((error: unknown) => {
         watch.stop()
         failRecord(record, error)
         throw watch.revoked.aborted ? revoked() : error

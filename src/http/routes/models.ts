@@ -12,6 +12,7 @@ import type { User } from '../../db/users.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { requestPath } from '../request-path.ts'
 import type { WorkspaceModel } from '../../db/workspace-models.ts'
+import type { DirectModel } from '../../chat/direct-connections.ts'
 import { presetImageOf } from './workspace-shapes.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { ServerFrame } from '../../chat/frames.ts'
@@ -89,7 +90,23 @@ const describePreset = (preset: WorkspaceModel, base: ListedModel | undefined, c
  * GET /api/models (and /api/v1/models) for active users, and Ollama management under /api/v1/ollama
  * for admins. `presetsFor` lists the workspace presets a user may use (resolve-model.ts decides).
  */
-export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, hub: SocketHub, presetsFor: (user: User) => WorkspaceModel[] = () => [], workspaceList: ((principal: Principal) => unknown) | null = null) => {
+export type ListingSources = {
+  /** The workspace presets the user may use (resolve-model.ts decides). */
+  presetsFor: (user: User) => WorkspaceModel[]
+  /** The models of the user's own endpoints (direct-connections.ts). */
+  directFor: (user: User) => Promise<DirectModel[]>
+  /** Open WebUI's GET /api/v1/models/ (with the slash): the presets the caller may edit. */
+  workspaceList: (principal: Principal) => unknown
+}
+
+/** A model of the user's own endpoint, as Open WebUI lists a direct connection's. */
+const describeDirect = (model: DirectModel, createdSeconds: number) => ({
+  id: model.id, name: model.id, object: 'model' as const, created: createdSeconds, owned_by: 'openai' as const, direct: true, connection_type: 'external',
+  urlIdx: model.connection.index,
+})
+
+export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, hub: SocketHub, sources: ListingSources | null = null) => {
+  const workspaceList = sources?.workspaceList ?? null
   const connectionAt = (index: number | undefined): Connection => {
     const found = connections.connectionAt(index ?? 0)
     if (found === null) throw new HttpError(404, 'connection_not_found', 'There is no Ollama connection with that index.')
@@ -103,8 +120,15 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
     const createdSeconds = Math.floor(deps.now() / 1000)
     const baseByName = new Map(models.map((model) => [fullModelName(model.name), model]))
     // note: a preset whose base model no connection lists is left out, as a chat with it could not be answered.
-    const presets = presetsFor(user).filter((preset) => baseByName.has(fullModelName(preset.baseModelId)))
-    const data = [...models.map((model) => describeModel(model, createdSeconds)), ...presets.map((preset) => describePreset(preset, baseByName.get(fullModelName(preset.baseModelId)), createdSeconds))]
+    const presets = (sources?.presetsFor(user) ?? []).filter((preset) => baseByName.has(fullModelName(preset.baseModelId)))
+    const ids = new Set([...baseByName.keys(), ...presets.map((preset) => preset.id)])
+    // note: a direct model named like a base model or a preset is not listed: chats with that name go to the other.
+    const direct = (await (sources?.directFor(user) ?? Promise.resolve([]))).filter((model) => !ids.has(model.id) && !ids.has(fullModelName(model.id)))
+    const data = [
+      ...models.map((model) => describeModel(model, createdSeconds)),
+      ...presets.map((preset) => describePreset(preset, baseByName.get(fullModelName(preset.baseModelId)), createdSeconds)),
+      ...direct.map((model) => describeDirect(model, createdSeconds)),
+    ]
     if (!isAdmin) return { data }
     const errors = statuses.flatMap((status) => (status.ok ? [] : [{ connection: status.connection, url: status.url, reason: status.reason, message: status.message }]))
     return { data, errors }

@@ -26,6 +26,7 @@ import { isStillAdmitted } from '../../auth/credential-watch.ts'
 import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
 import type { ModelResolver } from '../../chat/resolve-model.ts'
+import type { DirectConnections } from '../../chat/direct-connections.ts'
 
 const baseModelsOnly: ModelResolver = { resolve: (_userId, requested) => ({ model: requested, preset: null }) }
 import type { Connections } from '../../chat/connections.ts'
@@ -59,6 +60,8 @@ export type SocketDeps = {
   auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub
   /** Resolves a turn's model (create-app.ts builds the one every path shares); without it, base models only, no preset. */
   models?: ModelResolver
+  /** The users' own endpoints (direct-connections.ts); absent: none. */
+  direct?: Pick<DirectConnections, 'findModel' | 'clientFor'>
 }
 
 /** The subprotocol a client offers alongside its token, and the one the server answers. */
@@ -76,10 +79,10 @@ type SocketState = Admission & {
   windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
 }
 
-export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
+export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly, direct }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
   const streams = new LiveStreams(auth.now, limits.keepFinishedMs)
   const turnDeps = {
-    chats: auth.store.chats, connections, models, streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
+    chats: auth.store.chats, connections, models, ...(direct === undefined ? {} : { direct }), streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
     titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser,
   }
   const admissions = new WeakMap<Request, Admission>()
