@@ -1,0 +1,63 @@
+/**
+ * The workspace in the page, in real Chromium against the binary: typing `/` in the composer offers
+ * the saved prompts, Enter inserts the chosen one with Open WebUI's variables filled (an unknown
+ * location left as written), and a workspace model is offered in the model picker by its name and
+ * answers with its base model and system prompt.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import type { Page } from 'playwright-core'
+import { expectNothingUnsafe, newPassword, openWatchedPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+
+const TEST_TIMEOUT_MS = 60_000
+let stage: Stage
+const admin = { name: 'Ada Workspace', email: 'workspace@example.com', password: newPassword() }
+
+beforeAll(async () => {
+  stage = await startStage()
+})
+afterAll(async () => {
+  await stage?.stop()
+})
+
+/** Sends a same-origin JSON request with the page's session, as the page itself would. */
+const post = (page: Page, path: string, body: unknown) => page.evaluate(async ({ path, body }) => {
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return res.status
+}, { path, body })
+
+test('the / picker inserts a saved prompt with its variables filled; a preset answers through its base model', async () => {
+  const watched = await openWatchedPage(stage)
+  const { page, context } = watched
+  await signUpThroughPage(page, stage.server.url, admin)
+  await page.locator('form.composer[data-ready]').waitFor()
+  expect(await post(page, '/api/v1/prompts/create', { command: '/greet', title: 'Greeting', content: 'Hello {{USER_NAME}}, today is {{CURRENT_DATE}} ({{CURRENT_WEEKDAY}}) near {{USER_LOCATION}}.', access_control: {} })).toBe(200)
+  expect(await post(page, '/api/v1/prompts/create', { command: '/summarise', title: 'Summary', content: 'Summarise this.', access_control: {} })).toBe(200)
+  expect(await post(page, '/api/v1/models/create', {
+    id: 'pirate', base_model_id: 'llama3.2:1b', name: 'Pirate Helper', meta: { description: 'Talks like a pirate' }, params: { system: 'Answer like a pirate.', temperature: 0.3 }, access_control: {}, is_active: true,
+  })).toBe(200)
+  await page.reload()
+  await page.locator('form.composer[data-ready]').waitFor()
+
+  const box = page.getByRole('textbox', { name: 'Message' })
+  await box.pressSequentially('/gr')
+  const picker = page.getByRole('listbox', { name: 'Saved prompts' })
+  await picker.waitFor()
+  expect(await picker.getByRole('option').allTextContents()).toEqual(['/greet Greeting'])
+  await box.press('Enter')
+  const now = new Date()
+  const today = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`
+  const weekday = now.toLocaleDateString('en-US', { weekday: 'long' })
+  expect(await box.inputValue()).toBe(`Hello Ada Workspace, today is ${today} (${weekday}) near {{USER_LOCATION}}.`)
+  expect(await picker.count()).toBe(0)
+
+  await page.getByLabel('Model').selectOption({ label: 'Pirate Helper' })
+  await box.fill('ahoy there')
+  await box.press('Enter')
+  await page.locator('article.message.assistant', { hasText: 'ahoy' }).waitFor()
+  const asked = stage.ollama.requests.filter((request) => request.path === '/api/chat').at(-1)!.body as { model: string; messages: { role: string; content: string }[]; options?: Record<string, unknown> }
+  expect(asked.model).toBe('llama3.2:1b')
+  expect(asked.messages[0]).toEqual({ role: 'system', content: 'Answer like a pirate.' })
+  expect(asked.options).toMatchObject({ temperature: 0.3 })
+  expectNothingUnsafe(watched)
+  await context.close()
+}, TEST_TIMEOUT_MS)
