@@ -20,6 +20,8 @@ import { SettingsView } from './settings-view.tsx'
 import { PendingApproval } from './pending-approval.tsx'
 import { SignIn } from './sign-in.tsx'
 import { Sidebar } from './sidebar.tsx'
+import { WorkspaceModels } from './workspace-models.tsx'
+import { WorkspacePrompts } from './workspace-prompts.tsx'
 
 // note: a session revoked elsewhere or expired ends here too, on the next call that finds it gone.
 whenSessionEnds(() => {
@@ -64,6 +66,8 @@ function Workspace() {
       <main id="main" class="main">
         {current.name === 'settings' ? <SettingsView onSignOut={leave} />
           : current.name === 'admin' ? <AdminView />
+            : current.name === 'workspace-models' ? <WorkspaceModels />
+            : current.name === 'workspace-prompts' ? <WorkspacePrompts />
             : <ChatView chatId={current.name === 'chat' ? current.chatId : null} />}
       </main>
     </div>

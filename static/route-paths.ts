@@ -4,6 +4,8 @@ export type Route =
   | { name: 'settings' }
   | { name: 'admin' }
   | { name: 'auth' }
+  | { name: 'workspace-models' }
+  | { name: 'workspace-prompts' }
 
 /** Reads a path such as /c/abc into a route; anything unknown is a new chat. */
 export function parseRoute(path: string): Route {
@@ -12,5 +14,7 @@ export function parseRoute(path: string): Route {
   if (path === '/settings') return { name: 'settings' }
   if (path === '/admin') return { name: 'admin' }
   if (path === '/auth') return { name: 'auth' }
+  if (path === '/workspace/models') return { name: 'workspace-models' }
+  if (path === '/workspace/prompts') return { name: 'workspace-prompts' }
   return { name: 'chat', chatId: null }
 }

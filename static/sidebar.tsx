@@ -143,6 +143,8 @@ export function Sidebar({ open, onClose }: { open: boolean; onClose: () => void 
       </div>
       <div class="sidebar-bottom">
         {isAdmin && <a href="/admin" onClick={(event) => { event.preventDefault(); navigate('/admin'); onClose() }}>Admin</a>}
+        <a href="/workspace/models" onClick={(event) => { event.preventDefault(); navigate('/workspace/models'); onClose() }}>Models</a>
+        <a href="/workspace/prompts" onClick={(event) => { event.preventDefault(); navigate('/workspace/prompts'); onClose() }}>Prompts</a>
         <a href="/settings" onClick={(event) => { event.preventDefault(); navigate('/settings'); onClose() }}>Settings</a>
         <span class="muted small user-name" title={user.value?.email}>{user.value?.name}</span>
       </div>

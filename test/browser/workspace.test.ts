@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Page } from 'playwright-core'
-import { expectNothingUnsafe, newPassword, openWatchedPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+import { expectNothingUnsafe, newPassword, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 60_000
 let stage: Stage
@@ -58,6 +58,48 @@ test('the / picker inserts a saved prompt with its variables filled; a preset an
   expect(asked.model).toBe('llama3.2:1b')
   expect(asked.messages[0]).toEqual({ role: 'system', content: 'Answer like a pirate.' })
   expect(asked.options).toMatchObject({ temperature: 0.3 })
+  expectNothingUnsafe(watched)
+  await context.close()
+}, TEST_TIMEOUT_MS)
+
+test('the workspace pages create, edit, turn off and delete a model and a prompt', async () => {
+  const watched = await openWatchedPage(stage)
+  const { page, context } = watched
+  await signInThroughPage(page, stage.server.url, admin)
+  await page.locator('form.composer[data-ready]').waitFor()
+
+  await page.getByRole('link', { name: 'Prompts' }).click()
+  await page.getByRole('button', { name: 'New prompt' }).click()
+  const promptForm = page.getByRole('form', { name: 'New prompt' })
+  await promptForm.getByLabel('Command').fill('haiku')
+  await promptForm.getByLabel('Title').fill('Haiku')
+  await promptForm.getByLabel('Content').fill('Write a haiku for {{USER_NAME}}.')
+  await promptForm.getByLabel('Everyone').check()
+  await promptForm.getByRole('button', { name: 'Save' }).click()
+  await page.locator('.workspace-list li', { hasText: '/haiku' }).getByText('Everyone').waitFor()
+
+  await page.getByRole('link', { name: 'Models' }).click()
+  await page.getByRole('button', { name: 'New model' }).click()
+  const modelForm = page.getByRole('form', { name: 'New model' })
+  await modelForm.getByLabel('Name').fill('Poet')
+  expect(await modelForm.getByLabel('Model id').inputValue()).toBe('poet')
+  await modelForm.getByLabel('Base model').selectOption('qwen2.5:0.5b')
+  await modelForm.getByLabel('System prompt').fill('Answer in verse.')
+  await modelForm.getByLabel('Temperature').fill('0.7')
+  await modelForm.getByRole('button', { name: 'Save' }).click()
+  const row = page.locator('.workspace-list li', { hasText: 'Poet' })
+  await row.waitFor()
+  await row.getByRole('button', { name: 'Edit' }).click()
+  await page.getByRole('form', { name: 'Edit model' }).getByLabel('Description').fill('Rhymes')
+  await page.getByRole('form', { name: 'Edit model' }).getByRole('button', { name: 'Save' }).click()
+  await page.getByRole('form', { name: 'Edit model' }).waitFor({ state: 'detached' })
+  const stored = await page.evaluate(async () => (await fetch('/api/v1/models/model?id=poet')).json())
+  expect(stored).toMatchObject({ name: 'Poet', base_model_id: 'qwen2.5:0.5b', params: { system: 'Answer in verse.', temperature: 0.7 }, meta: { description: 'Rhymes' }, access_control: {} })
+  await row.getByLabel('On').uncheck()
+  await row.getByText('· off').waitFor()
+  await row.getByRole('button', { name: 'Delete' }).click()
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
+  await row.waitFor({ state: 'detached' })
   expectNothingUnsafe(watched)
   await context.close()
 }, TEST_TIMEOUT_MS)
