@@ -5,6 +5,7 @@ import { confirmAction } from './confirm-dialog.tsx'
 import { CopyButton } from './message-view.tsx'
 import { models } from './models.ts'
 import { ChatSettingsForm } from './chat-settings.tsx'
+import { DirectConnectionsSection } from './direct-connections-section.tsx'
 import { defaultChatSettings, defaultModel, theme, type Theme } from './preferences.ts'
 import { config, user } from './session.ts'
 import type { ApiKeyInfo } from './types.ts'
@@ -148,6 +149,7 @@ export function SettingsView({ onSignOut }: { onSignOut: (everywhere: boolean) =
       <ChatDefaultsSection />
       <PasswordSection />
       {mayUseKeys && <ApiKeySection />}
+      {config.value?.features.enable_direct_connections === true && <DirectConnectionsSection />}
       <section aria-labelledby="session-heading">
         <h2 id="session-heading">Sessions</h2>
         <div class="row">

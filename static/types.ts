@@ -20,6 +20,8 @@ export type AppConfig = {
     enable_password_auth?: boolean
     enable_ldap?: boolean
     enable_api_keys?: boolean
+    /** Users may add their own OpenAI-compatible endpoints (ENABLE_DIRECT_CONNECTIONS). */
+    enable_direct_connections?: boolean
   }
   /** True while the server has no account: the first sign-up makes its administrator. */
   onboarding?: boolean

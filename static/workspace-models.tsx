@@ -75,7 +75,7 @@ export function WorkspaceModels() {
   const set = (patch: Partial<Draft>) => draft !== null && setDraft({ ...draft, ...patch })
 
   return (
-    <div class="settings workspace-page">
+    <section class="page workspace-page">
       <h1>Models</h1>
       <p class="muted">A workspace model is a base model with your system prompt and parameters; it appears in the model picker of everyone who may use it.</p>
       {error !== null && <p class="alert" role="alert">{error}</p>}
@@ -125,6 +125,6 @@ export function WorkspaceModels() {
         ))}
       </ul>
       {presets.length === 0 && <p class="muted">No workspace models yet.</p>}
-    </div>
+    </section>
   )
 }

@@ -35,7 +35,7 @@ export function WorkspacePrompts() {
   }
 
   return (
-    <div class="settings workspace-page">
+    <section class="page workspace-page">
       <h1>Prompts</h1>
       <p class="muted">Type / in a message to insert one. {'{{CURRENT_DATE}}'}, {'{{CURRENT_TIME}}'}, {'{{USER_NAME}}'} and Open WebUI's other variables are filled in.</p>
       {error !== null && <p class="alert" role="alert">{error}</p>}
@@ -63,6 +63,6 @@ export function WorkspacePrompts() {
         ))}
       </ul>
       {prompts.length === 0 && <p class="muted">No prompts yet.</p>}
-    </div>
+    </section>
   )
 }

@@ -13,7 +13,7 @@ let stage: Stage
 const admin = { name: 'Ada Workspace', email: 'workspace@example.com', password: newPassword() }
 
 beforeAll(async () => {
-  stage = await startStage()
+  stage = await startStage({ ENABLE_DIRECT_CONNECTIONS: 'true', DIRECT_CONNECTIONS_ALLOWED_HOSTS: '127.0.0.1' })
 })
 afterAll(async () => {
   await stage?.stop()
@@ -100,6 +100,33 @@ test('the workspace pages create, edit, turn off and delete a model and a prompt
   await row.getByRole('button', { name: 'Delete' }).click()
   await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
   await row.waitFor({ state: 'detached' })
+  expectNothingUnsafe(watched)
+  await context.close()
+}, TEST_TIMEOUT_MS)
+
+test('Settings saves a direct connection; its models join the picker, prefixed, and answer through the server', async () => {
+  const watched = await openWatchedPage(stage)
+  const { page, context } = watched
+  await signInThroughPage(page, stage.server.url, admin)
+  await page.locator('form.composer[data-ready]').waitFor()
+  await page.getByRole('link', { name: 'Settings' }).click()
+  const form = page.getByRole('form', { name: 'Direct connections' })
+  await form.getByRole('button', { name: 'Add connection' }).click()
+  await form.getByLabel('URL').fill(`${stage.ollama.url}/v1`)
+  await form.getByLabel('API key').fill('sk-browser-test-key')
+  await form.getByLabel('Model name prefix (optional)').fill('mine')
+  await form.getByRole('button', { name: 'Save connections' }).click()
+  await form.getByText('Saved.').waitFor()
+  await page.getByRole('link', { name: 'New chat' }).click()
+  await page.locator('form.composer[data-ready]').waitFor()
+  await page.getByLabel('Model').selectOption('mine.qwen2.5:0.5b')
+  const box = page.getByRole('textbox', { name: 'Message' })
+  await box.fill('direct hello')
+  await box.press('Enter')
+  await page.locator('article.message.assistant', { hasText: 'direct' }).waitFor()
+  const sent = stage.ollama.requests.filter((request) => request.path === '/v1/chat/completions').at(-1)!
+  expect(sent.headers.authorization).toBe('Bearer sk-browser-test-key')
+  expect(sent.body).toMatchObject({ model: 'qwen2.5:0.5b' })
   expectNothingUnsafe(watched)
   await context.close()
 }, TEST_TIMEOUT_MS)
