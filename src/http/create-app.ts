@@ -166,7 +166,7 @@ export function createApp(deps: Deps) {
     .use(new Elysia()
       .use(groupRoutes(auth, deps.config.trustedProxies))
       .use(presenceRoutes(auth, deps.config.trustedProxies, hub))
-      .use(interfaceConfigRoutes(auth, deps.config.trustedProxies))
+      .use(interfaceConfigRoutes(auth, deps.config.trustedProxies, deps.config.directConnections !== null))
       .use(workspaceModels.routes)
       .use(promptRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions }))
       .use(taskStatusRoutes(auth, deps.config.trustedProxies, tasks))
