@@ -170,7 +170,7 @@ export function createApp(deps: Deps) {
       .use(workspaceModels.routes)
       .use(promptRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions }))
       .use(taskStatusRoutes(auth, deps.config.trustedProxies, tasks))
-      .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat))
+      .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat, models))
       .use(openAiConnectionRoutes(auth, deps.config.trustedProxies))
       .use(ollamaVerifyRoutes(auth, deps.config.trustedProxies, deps.config.ollama.timeouts)))
     .use(staticAssets())

@@ -173,6 +173,18 @@ test('a chat through a preset reaches Ollama with its base model, system prompt 
   expect(sent.model).toBe('qwen2.5:0.5b')
   expect(sent.messages[0]).toEqual({ role: 'system', content: 'You are terse.\nChat system.' })
   expect(sent.options).toMatchObject({ temperature: 0.9, num_ctx: 4096 })
+  const title = await send(bob.token, 'POST', '/api/v1/tasks/title/completions', { model: 'shared', messages: [{ role: 'user', content: 'name this chat' }] })
+  expect(title.status).toBe(200)
+  expect((ollama.requests.filter((request) => request.path === '/api/chat').at(-1)!.body as { model: string }).model).toBe('qwen2.5:0.5b')
+})
+
+test('a cross-site request with the session cookie changes nothing', async () => {
+  const { app, admin, send } = await startApp()
+  const res = await app.handle(new Request('http://localhost/api/v1/models/create', {
+    method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', cookie: `token=${admin.token}` }, body: JSON.stringify(preset('evil')),
+  }))
+  expect(res.status).toBeGreaterThanOrEqual(400)
+  expect((await send(admin.token, 'GET', '/api/v1/models/list')).body.total).toBe(0)
 })
 
 test('a preset on a base model the user may not use is neither listed nor answered, on any path', async () => {
@@ -181,7 +193,7 @@ test('a preset on a base model the user may not use is neither listed nor answer
   expect((await send(admin.token, 'GET', '/api/models')).body.data.map((m: { id: string }) => m.id)).toContain('wrapped')
   expect((await send(bob.token, 'GET', '/api/models')).body.data.map((m: { id: string }) => m.id)).not.toContain('wrapped')
   const before = ollama.requests.length
-  for (const path of ['/api/chat/completions', '/api/v1/chat/completions']) {
+  for (const path of ['/api/chat/completions', '/api/v1/chat/completions', '/api/v1/tasks/title/completions']) {
     expect((await send(bob.token, 'POST', path, { model: 'wrapped', messages: [{ role: 'user', content: 'hi' }] })).status).toBe(404)
   }
   const server = app.listen({ port: 0, hostname: '127.0.0.1' })

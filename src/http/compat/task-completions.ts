@@ -9,7 +9,9 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Principal } from '../../auth/principal.ts'
 import type { Connections } from '../../chat/connections.ts'
+import type { ModelResolver } from '../../chat/resolve-model.ts'
 import { answerTask, type TaskKind } from '../../chat/task-answers.ts'
 import type { ChatConfig } from '../../config/chat-variables.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -27,14 +29,18 @@ const TaskBody = t.Object({
 const textOf = (content: unknown): string =>
   typeof content === 'string' ? content : Array.isArray(content) ? content.map((part) => (typeof part?.text === 'string' ? part.text : '')).join(' ') : ''
 
-export const taskCompletionRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, chat: ChatConfig) => {
-  const run = (kind: TaskKind) => async ({ body }: { body: typeof TaskBody.static }) => {
-    const model = chat.titles?.taskModel ?? body.model
+export const taskCompletionRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, chat: ChatConfig, models: ModelResolver | null = null) => {
+  const run = (kind: TaskKind) => async ({ body, principal }: { body: typeof TaskBody.static; principal: Principal }) => {
+    // note: a workspace preset runs its task on its base model, decided where every chat path decides.
+    const asked = chat.titles?.taskModel ?? body.model
+    const target = models === null ? { model: asked } : models.resolve(principal.user.id, asked)
+    if (target === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
+    const model = target.model
     const messages = body.messages.map((message) => ({ role: message.role, content: textOf(message.content) }))
     const content = await answerTask(connections, kind, model, messages, kind === 'title' ? chat.titles?.template ?? null : null, AbortSignal.timeout(TASK_TIMEOUT_MS))
     if (content === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
     return {
-      id: `chatcmpl-${crypto.randomUUID()}`, object: 'chat.completion', created: Math.floor(deps.now() / 1000), model,
+      id: `chatcmpl-${crypto.randomUUID()}`, object: 'chat.completion', created: Math.floor(deps.now() / 1000), model: asked,
       choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
     }
   }
