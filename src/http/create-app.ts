@@ -117,8 +117,11 @@ export function createApp(deps: Deps) {
     readSettings: (id) => readUserPreferences(deps.store.users, id)?.settings ?? null,
   })
   const workspaceModels = workspaceModelRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions, connections })
-  const presetsFor = (user: User) => deps.store.workspaceModels.listModels((grant) => grant.isActive && access.may(user, grant, 'read'))
-    .filter((preset) => models.resolve(user.id, preset.id) !== null)
+  const presetsFor = (user: User) => {
+    const mayRead = access.deciderFor(user, 'read')
+    // note: each preset then goes through the resolver too, so the listing refuses what a chat would (its base model).
+    return deps.store.workspaceModels.listModels((grant) => grant.isActive && mayRead(grant)).filter((preset) => models.resolve(user.id, preset.id) !== null)
+  }
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.

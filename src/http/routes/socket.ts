@@ -27,8 +27,6 @@ import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
 import type { ModelResolver } from '../../chat/resolve-model.ts'
 import type { DirectConnections } from '../../chat/direct-connections.ts'
-
-const baseModelsOnly: ModelResolver = { resolve: (_userId, requested) => ({ model: requested, preset: null }) }
 import type { Connections } from '../../chat/connections.ts'
 import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
@@ -55,6 +53,9 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
   recheckIntervalMs: 5_000, pingIntervalMs: 25_000, pingTimeoutMs: 20_000, maxFrameBytes: 64 * 1024,
   frameRate: { limit: 20, windowMs: 1_000 }, keepFinishedMs: 60_000, checkpointIntervalMs: 1_000,
 }
+
+/** Without create-app's resolver: every name is a base model, no preset is applied. */
+const baseModelsOnly: ModelResolver = { resolve: (_userId, requested) => ({ model: requested, preset: null }) }
 
 export type SocketDeps = {
   auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub
