@@ -2,7 +2,7 @@
  * The composer's `/` picker: typing `/` (alone, or after a space) lists the saved prompts the user
  * may read (GET /api/v1/prompts/), narrowed by what follows; Up/Down move, Enter or Tab inserts the
  * chosen prompt in place of the `/word`, with Open WebUI's variables filled (prompt-variables.ts),
- * Escape closes. The list is fetched when the picker first opens, and again after each insertion.
+ * Escape closes. The list is fetched each time the picker opens.
  */
 import { useEffect, useState } from 'preact/hooks'
 import type { JSX, TargetedKeyboardEvent } from 'preact'
@@ -18,11 +18,8 @@ export function commandBeingTyped(text: string): string | null {
   return match === null ? null : match[1]!
 }
 
-let cached: Promise<Prompt[]> | null = null
-const loadPrompts = () => (cached ??= api<Prompt[]>('GET', '/api/v1/prompts/').catch(() => {
-  cached = null
-  return []
-}))
+/** The prompts the user may read, fetched each time the picker opens (a prompt saved meanwhile shows at once). */
+const loadPrompts = () => api<Prompt[]>('GET', '/api/v1/prompts/').catch(() => [] as Prompt[])
 
 async function readClipboard(): Promise<string | null> {
   try {
@@ -53,7 +50,6 @@ export function usePromptPicker(text: string, setText: (next: string) => void): 
       now: new Date(), userName: user.value?.name ?? null, language: navigator.language, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone, location: null, clipboard,
     })
     setText(text.slice(0, text.length - (typed?.length ?? 0) - 1) + filled)
-    cached = null
   }
 
   const onKeyDown = (event: TargetedKeyboardEvent<HTMLTextAreaElement>): boolean => {

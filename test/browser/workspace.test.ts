@@ -35,6 +35,7 @@ test('the / picker inserts a saved prompt with its variables filled; a preset an
   expect(await post(page, '/api/v1/models/create', {
     id: 'pirate', base_model_id: 'llama3.2:1b', name: 'Pirate Helper', meta: { description: 'Talks like a pirate' }, params: { system: 'Answer like a pirate.', temperature: 0.3 }, access_control: {}, is_active: true,
   })).toBe(200)
+  // note: the model picker learns of the preset on the next listing; the / picker asks each time it opens.
   await page.reload()
   await page.locator('form.composer[data-ready]').waitFor()
 
