@@ -86,3 +86,40 @@ test('an admin may not point Ollama at a link-local or metadata address, in any 
   expect((await send(admin.token, 'GET', '/api/v1/ollama/connections')).body.urls).toEqual([ollama.url])
   expect((await send(admin.token, 'POST', '/api/v1/ollama/connections', { urls: ['http://10.0.0.5:11434'] })).status).toBe(200)
 })
+
+test('with grants deciding, a user\'s own direct model answers them on every chat path; another user naming it gets model_not_found, and a restricted Ollama model of the same name stays refused', async () => {
+  const { app, admin, bob, send, saveConnection, listed } = await startApp({ ENABLE_DIRECT_CONNECTIONS: 'true', DIRECT_CONNECTIONS_ALLOWED_HOSTS: '127.0.0.1', BYPASS_MODEL_ACCESS_CONTROL: 'false' })
+  const carol = await signUp(app, 'carol@example.com')
+  expect(await statusOf(app, 'POST', `/api/v1/users/${carol.id}/update`, bearer(admin.token), { role: 'user' })).toBe(200)
+  // note: every Ollama model is admins-only, so only the direct-model exemption can let bob chat.
+  for (const model of ['qwen2.5:0.5b', 'llama3.2:1b']) {
+    expect((await send(admin.token, 'POST', '/api/v1/models/model/access/update', { id: model, access_grants: [] })).status).toBe(200)
+  }
+  expect((await saveConnection(bob.token, `${remote.url}/v1`)).status).toBe(200)
+  expect((await saveConnection(carol.token, `${remote.url}/v1`.replace('/v1', '/nowhere'))).status).toBe(200)
+  expect(await listed(bob.token)).toEqual(['mine.remote-model:latest'])
+
+  const before = remoteRequests().length
+  const answer = await send(bob.token, 'POST', '/api/v1/chat/completions', { model: 'mine.remote-model:latest', messages: [{ role: 'user', content: 'hello again' }] })
+  expect(answer.status).toBe(200)
+  expect(remoteRequests().slice(before).filter((request) => request.path === '/v1/chat/completions')).toHaveLength(1)
+
+  const server = app.listen({ port: 0, hostname: '127.0.0.1' })
+  try {
+    const { connect } = await import('../helpers/ws.ts')
+    const socket = await connect(`ws://127.0.0.1:${server.server!.port}/api/ws`, { token: bob.token })
+    socket.send({ type: 'chat:send', model: 'mine.remote-model:latest', content: 'over the socket' })
+    expect(await socket.nextFrame((frame) => frame.type === 'chat:done' || frame.type === 'error' || frame.type === 'chat:error')).toMatchObject({ type: 'chat:done' })
+    await socket.close()
+    const other = await connect(`ws://127.0.0.1:${server.server!.port}/api/ws`, { token: carol.token })
+    other.send({ type: 'chat:send', model: 'mine.remote-model:latest', content: 'not mine' })
+    expect(await other.nextFrame((frame) => frame.type === 'error')).toMatchObject({ code: 'model_not_found' })
+    await other.close()
+  } finally {
+    await server.stop()
+  }
+  const afterSocket = remoteRequests().length
+  expect((await send(carol.token, 'POST', '/api/chat/completions', { model: 'mine.remote-model:latest', messages: [{ role: 'user', content: 'hi' }] })).status).toBe(404)
+  expect((await send(bob.token, 'POST', '/api/chat/completions', { model: 'qwen2.5:0.5b', messages: [{ role: 'user', content: 'hi' }] })).status).toBe(404)
+  expect(remoteRequests().length).toBe(afterSocket)
+})

@@ -204,3 +204,45 @@ test('a preset on a base model the user may not use is neither listed nor answer
   }
   expect(ollama.requests.slice(before).filter((request) => request.path === '/api/chat')).toEqual([])
 })
+
+test('Open WebUI\'s admin page saving a base model (base_model_id null) sets its grant, on create and on update alike; no preset is made, and no one else may', async () => {
+  const { admin, bob, send } = await startApp({ restricted: new Set(['qwen2.5:0.5b']) })
+  const chat = () => send(bob.token, 'POST', '/api/chat/completions', { model: 'qwen2.5:0.5b', messages: [{ role: 'user', content: 'hi' }] })
+  expect((await chat()).status).toBe(404)
+  // note: the bodies as the admin page's upsertModelHandler sends them: createNewModel the first time, updateModelById after.
+  const opened = await send(admin.token, 'POST', '/api/v1/models/create', { id: 'qwen2.5:0.5b', name: 'qwen2.5:0.5b', base_model_id: null, meta: {}, params: {}, access_grants: [{ principal_type: 'user', principal_id: '*', permission: 'read' }] })
+  expect(opened.status).toBe(200)
+  expect(opened.body).toMatchObject({ id: 'qwen2.5:0.5b', base_model_id: null, access_control: null })
+  expect((await chat()).status).toBe(200)
+  expect((await send(admin.token, 'GET', '/api/v1/models/list')).body.total).toBe(0)
+  const closed = await send(admin.token, 'POST', '/api/v1/models/model/update?id=qwen2.5:0.5b', { id: 'qwen2.5:0.5b', name: 'qwen2.5:0.5b', base_model_id: null, meta: {}, params: {}, access_control: {} })
+  expect(closed.status).toBe(200)
+  expect((await chat()).status).toBe(404)
+  const access = (await send(admin.token, 'GET', '/api/v1/models/access')).body.models.find((model: { id: string }) => model.id === 'qwen2.5:0.5b')
+  expect(access).toMatchObject({ has_grant: true, access_control: {} })
+
+  for (const [token, body, status] of [
+    [bob.token, { id: 'qwen2.5:0.5b', name: 'x', base_model_id: null, access_control: null }, 400],
+    [admin.token, { id: 'qwen2.5:0.5b', name: 'x', base_model_id: null, access_control: null, is_active: false }, 400],
+    [admin.token, { id: 'qwen2.5:0.5b', name: 'x', base_model_id: null, access_control: null, params: { system: 'Be terse.' } }, 400],
+    [admin.token, { id: 'qwen2.5:0.5b', name: 'x', base_model_id: null }, 422],
+  ] as const) {
+    expect((await send(token, 'POST', '/api/v1/models/create', body)).status).toBe(status)
+  }
+  expect((await chat()).status).toBe(404)
+})
+
+test('the access update route saves a preset\'s access for its owner or an admin; a reader who is not the owner is 403, anyone else 404', async () => {
+  const { admin, bob, carol, send } = await startApp()
+  expect((await send(admin.token, 'POST', '/api/v1/models/create', preset('team', { access_control: { read: { group_ids: [], user_ids: [bob.id] } } }))).status).toBe(200)
+  const update = (token: string, body: Record<string, unknown>) => send(token, 'POST', '/api/v1/models/model/access/update', { id: 'team', ...body })
+  expect((await update(bob.token, { access_grants: [{ principal_type: 'user', principal_id: '*', permission: 'read' }] })).status).toBe(403)
+  expect((await update(carol.token, { access_grants: [] })).status).toBe(404)
+  expect((await send(carol.token, 'GET', '/api/v1/models/model?id=team')).status).toBe(404)
+  const opened = await update(admin.token, { access_grants: [{ principal_type: 'user', principal_id: '*', permission: 'read' }] })
+  expect(opened.status).toBe(200)
+  expect(opened.body).toMatchObject({ id: 'team', access_control: null, base_model_id: 'qwen2.5:0.5b' })
+  expect((await send(carol.token, 'GET', '/api/v1/models/model?id=team')).status).toBe(200)
+  expect((await send(admin.token, 'GET', '/api/v1/models/model?id=team')).body).toMatchObject({ name: 'Preset team', params: { system: 'You are terse.' } })
+  expect((await update(admin.token, { access_grants: [{ principal_type: 'role', principal_id: 'x', permission: 'read' }] })).status).toBe(422)
+})

@@ -121,7 +121,8 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
   }
   /** The access a posted body asks for: its access_grants (Open WebUI's newer page) or access_control; undefined when neither. */
   function accessOfBody(body: { access_grants?: unknown[] | undefined; access_control?: Parameters<typeof toAccessControl>[0] }): AccessControl | undefined {
-    if (body.access_grants !== undefined) {
+    // note: an empty access_grants beside an access_control is what older pages send with it: the access_control decides.
+    if (body.access_grants !== undefined && (body.access_grants.length > 0 || body.access_control === undefined)) {
       if (!body.access_grants.every(isGrantEntry)) throw new HttpError(400, 'invalid_access_grants', 'Each grant needs principal_type user or group, principal_id and permission read or write.')
       return accessControlOfGrants(body.access_grants)
     }
