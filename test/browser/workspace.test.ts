@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Page } from 'playwright-core'
-import { expectNothingUnsafe, newPassword, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
+import { expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, signInThroughPage, signUpThroughPage, startStage, type Stage } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 60_000
 let stage: Stage
@@ -110,7 +110,7 @@ test('Settings saves a direct connection; its models join the picker, prefixed, 
   const { page, context } = watched
   await signInThroughPage(page, stage.server.url, admin)
   await page.locator('form.composer[data-ready]').waitFor()
-  await page.getByRole('link', { name: 'Settings' }).click()
+  await openFromUserMenu(page, 'Settings', 'Direct connections')
   const form = page.getByRole('form', { name: 'Direct connections' })
   await form.getByRole('button', { name: 'Add connection' }).click()
   await form.getByLabel('URL').fill(`${stage.ollama.url}/v1`)
