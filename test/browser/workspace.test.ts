@@ -13,7 +13,7 @@ let stage: Stage
 const admin = { name: 'Ada Workspace', email: 'workspace@example.com', password: newPassword() }
 
 beforeAll(async () => {
-  stage = await startStage({ ENABLE_DIRECT_CONNECTIONS: 'true', DIRECT_CONNECTIONS_ALLOWED_HOSTS: '127.0.0.1' })
+  stage = await startStage({ ENABLE_DIRECT_CONNECTIONS: 'true', DIRECT_CONNECTIONS_ALLOWED_HOSTS: '127.0.0.1', DEFAULT_USER_ROLE: 'user' })
 })
 afterAll(async () => {
   await stage?.stop()
@@ -128,6 +128,25 @@ test('Settings saves a direct connection; its models join the picker, prefixed, 
   const sent = stage.ollama.requests.filter((request) => request.path === '/v1/chat/completions').at(-1)!
   expect(sent.headers.authorization).toBe('Bearer sk-browser-test-key')
   expect(sent.body).toMatchObject({ model: 'qwen2.5:0.5b' })
+  expectNothingUnsafe(watched)
+  await context.close()
+}, TEST_TIMEOUT_MS)
+
+test('a user without the workspace permissions gets no Models or Prompts link, and the pages say what they may do', async () => {
+  const watched = await openWatchedPage(stage)
+  const { page, context } = watched
+  await signUpThroughPage(page, stage.server.url, { name: 'Bo Plain', email: 'plain@example.com', password: newPassword() })
+  await page.locator('form.composer[data-ready]').waitFor()
+  const sidebar = page.getByRole('navigation').filter({ has: page.getByRole('link', { name: 'New chat' }) })
+  expect(await sidebar.getByRole('link', { name: 'New chat' }).count()).toBe(1)
+  expect(await sidebar.getByRole('link', { name: 'Models', exact: true }).count()).toBe(0)
+  expect(await sidebar.getByRole('link', { name: 'Prompts', exact: true }).count()).toBe(0)
+  await page.goto(`${stage.server.url}/workspace/models`)
+  await page.getByText('making your own needs the Models permission').waitFor()
+  expect(await page.getByRole('button', { name: 'New model' }).count()).toBe(0)
+  await page.goto(`${stage.server.url}/workspace/prompts`)
+  await page.getByText('making your own needs the Prompts permission').waitFor()
+  expect(await page.getByRole('button', { name: 'New prompt' }).count()).toBe(0)
   expectNothingUnsafe(watched)
   await context.close()
 }, TEST_TIMEOUT_MS)
