@@ -4,7 +4,7 @@
  * granted model (it reads /api/models); every control named, nothing unsafe on the page.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { expectNothingUnsafe, newPassword, openWatchedPage, signUpThroughPage, startStage, type Stage, waitForComposer } from './harness.ts'
+import { expectNothingUnsafe, newPassword, openFromUserMenu, openWatchedPage, signUpThroughPage, startStage, type Stage, waitForComposer } from './harness.ts'
 
 const TEST_TIMEOUT_MS = 90_000
 let stage: Stage
@@ -28,7 +28,7 @@ test('an admin makes a group, adds a member and grants it a model; the member\'s
   await memberPage.page.getByText('No models are available to you').waitFor()
 
   const { page } = adminPage
-  await page.getByRole('link', { name: 'Admin' }).click()
+  await openFromUserMenu(page, 'Admin', 'Groups')
   await page.getByRole('heading', { name: 'Groups and permissions' }).waitFor()
   await page.getByLabel('New group').fill('Team')
   await page.getByRole('button', { name: 'Create group' }).click()
@@ -36,6 +36,7 @@ test('an admin makes a group, adds a member and grants it a model; the member\'s
   await page.getByRole('button', { name: 'Add', exact: true }).click()
   await page.getByRole('list', { name: 'Members of Team' }).getByText(member.email).waitFor()
 
+  await page.getByRole('navigation', { name: /sections$/ }).getByRole('link', { name: 'Model access', exact: true }).click()
   await page.getByLabel('Who may use llama3.2:1b').selectOption('groups')
   await page.getByLabel('Team may use llama3.2:1b').waitFor()
   expect(await page.getByLabel('Team may use llama3.2:1b').isChecked()).toBe(true)
