@@ -28,6 +28,8 @@ import { SignIn } from './sign-in.tsx'
 import { Sidebar } from './sidebar.tsx'
 import { TemporaryChatView } from './temporary-chat-view.tsx'
 import { Toast } from './toast.tsx'
+import { WorkspaceModels } from './workspace-models.tsx'
+import { WorkspacePrompts } from './workspace-prompts.tsx'
 
 // note: a session revoked elsewhere or expired ends here too, on the next call that finds it gone.
 whenSessionEnds(() => {
@@ -72,7 +74,9 @@ function Workspace() {
         {current.name === 'settings' ? <SettingsPage section={current.section} />
           : current.name === 'admin' ? <AdminPage section={current.section} />
             : current.name === 'temporary' ? <TemporaryChatView />
-              : <ChatView chatId={current.name === 'chat' ? current.chatId : null} />}
+              : current.name === 'workspace-models' ? <WorkspaceModels />
+                : current.name === 'workspace-prompts' ? <WorkspacePrompts />
+                  : <ChatView chatId={current.name === 'chat' ? current.chatId : null} />}
       </main>
       <ShortcutsDialog />
       <Toast />

@@ -5,10 +5,12 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { ArrowUp, CircleStop } from './icons.ts'
+import { usePromptPicker } from './prompt-picker.tsx'
 
 export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming: boolean; canSend: boolean; onSend: (text: string) => boolean; onStop: () => void }) {
   const [text, setText] = useState('')
   const ref = useRef<HTMLTextAreaElement>(null)
+  const picker = usePromptPicker(text, setText)
   useEffect(() => {
     const area = ref.current
     if (area === null) return
@@ -29,6 +31,7 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
   }
   return (
     <form class="composer" data-ready={canSend && !isStreaming ? '' : undefined} onSubmit={(event) => { event.preventDefault(); send() }}>
+      {picker.view}
       <label for="message" class="offscreen">Message</label>
       <span id="message-keys" class="offscreen">Enter sends, Shift+Enter starts a new line, Escape stops the answer.</span>
       <textarea
@@ -41,6 +44,7 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
         maxLength={200_000}
         onInput={(event) => setText(event.currentTarget.value)}
         onKeyDown={(event) => {
+          if (picker.onKeyDown(event)) return
           if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
             event.preventDefault()
             send()

@@ -7,6 +7,8 @@ export type Route =
   | { name: 'settings'; section: string | null }
   | { name: 'admin'; section: string | null }
   | { name: 'auth' }
+  | { name: 'workspace-models' }
+  | { name: 'workspace-prompts' }
 
 const SECTION = '([a-z0-9][a-z0-9-]{0,39})'
 
@@ -18,5 +20,7 @@ export function parseRoute(path: string): Route {
   if (page !== null) return { name: page[1] as 'settings' | 'admin', section: page[2] ?? null }
   if (path === '/temporary') return { name: 'temporary' }
   if (path === '/auth') return { name: 'auth' }
+  if (path === '/workspace/models') return { name: 'workspace-models' }
+  if (path === '/workspace/prompts') return { name: 'workspace-prompts' }
   return { name: 'chat', chatId: null }
 }

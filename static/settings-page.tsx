@@ -5,6 +5,7 @@
  */
 import { ChatDataSection } from './chat-data-section.tsx'
 import { SectionPage, type Section } from './section-page.tsx'
+import { config } from './session.ts'
 import { ApiKeysOff, SessionsList } from './settings-access.tsx'
 import { SecuritySection } from './settings-security.tsx'
 import { AccountSection, ApiKeySection, ChatDefaultsSection, mayUseApiKeys, PasswordSection, ThemeSection } from './settings-view.tsx'
@@ -16,6 +17,10 @@ export const settingsSections: Section[] = [
   { id: 'password', label: 'Password', icon: 'lock', component: PasswordSection },
   { id: 'security', label: 'Second factors', icon: 'shield', component: SecuritySection },
   { id: 'api-keys', label: 'API keys', icon: 'key', component: () => (mayUseApiKeys() ? <ApiKeySection /> : <ApiKeysOff />) },
+  {
+    id: 'direct-connections', label: 'Direct connections', icon: 'plug', isShown: () => config.value?.features.enable_direct_connections === true,
+    load: () => import('./direct-connections-section.tsx').then((module) => module.DirectConnectionsSection),
+  },
   { id: 'sessions', label: 'Sessions', icon: 'monitor', component: SessionsList },
   { id: 'account', label: 'Account', icon: 'user', component: AccountSection },
 ]

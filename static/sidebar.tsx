@@ -11,12 +11,14 @@ import {
 import { exportChat } from './chat-export.ts'
 import { confirmAction } from './confirm-dialog.tsx'
 import { openChat } from './conversation.ts'
-import { Archive, Download, Ellipsis, FileDown, MessageSquareDashed, Pencil, Pin, Search, SquarePen, Trash2, X } from './icons.ts'
+import { Archive, Boxes, Download, Ellipsis, FileDown, FileText, MessageSquareDashed, Pencil, Pin, Search, SquarePen, Trash2, X } from './icons.ts'
 import { plainTitle } from './plain-title.ts'
 import { navigate, route } from './router.ts'
 import { config } from './session.ts'
 import type { ChatSummary } from './types.ts'
 import { UserMenu } from './user-menu.tsx'
+import { mayCreate } from './workspace-access.tsx'
+import type { ComponentChildren } from 'preact'
 
 function ChatItem({ chat, onNavigate }: { chat: ChatSummary; onNavigate: () => void }) {
   const [menuOpen, setMenuOpen] = useState(false)
@@ -155,9 +157,23 @@ export function Sidebar({ open, onClose }: { open: boolean; onClose: () => void 
         )}
         {listError.value !== null && <p class="alert small" role="alert">{listError.value}</p>}
       </div>
+      {(mayCreate('models') || mayCreate('prompts')) && (
+        <ul class="sidebar-links" aria-label="Workspace">
+          {mayCreate('models') && <li><WorkspaceLink path="/workspace/models" current={route.value.name === 'workspace-models'} onNavigate={onClose}><Boxes size={18} />Models</WorkspaceLink></li>}
+          {mayCreate('prompts') && <li><WorkspaceLink path="/workspace/prompts" current={route.value.name === 'workspace-prompts'} onNavigate={onClose}><FileText size={18} />Prompts</WorkspaceLink></li>}
+        </ul>
+      )}
       <div class="sidebar-bottom">
         <UserMenu onNavigate={onClose} />
       </div>
     </nav>
+  )
+}
+
+/** A workspace page's entry in the sidebar: icon and label, marked when it is the page shown. */
+function WorkspaceLink({ path, current, onNavigate, children }: { path: string; current: boolean; onNavigate: () => void; children: ComponentChildren }) {
+  return (
+    <a class="button secondary sidebar-link" href={path} aria-current={current ? 'page' : undefined}
+      onClick={(event) => { event.preventDefault(); navigate(path); onNavigate() }}>{children}</a>
   )
 }

@@ -6,7 +6,8 @@ export type SessionUser = {
   email: string
   name: string
   role: Role
-  permissions?: { features?: { api_keys?: boolean } }
+  /** Open WebUI's effective permissions tree (defaults and groups), as the session answers it. */
+  permissions?: { features?: { api_keys?: boolean }; workspace?: { models?: boolean; prompts?: boolean } }
   /** Set while MFA_REQUIRED holds this user to setting up a second factor (settings-security.tsx). */
   mfa_enrolment_required?: boolean
 }
@@ -23,6 +24,8 @@ export type AppConfig = {
     enable_ldap?: boolean
     enable_api_keys?: boolean
     enable_passkey_login?: boolean
+    /** Users may add their own OpenAI-compatible endpoints (ENABLE_DIRECT_CONNECTIONS). */
+    enable_direct_connections?: boolean
   }
   /** True while the server has no account: the first sign-up makes its administrator. */
   onboarding?: boolean

@@ -27,19 +27,23 @@ import type { ChatRepo } from '../db/chats.ts'
 import { newChatId, parseChatId, type ChatId, type MessageId, type UserId } from '../db/ids.ts'
 import type { Logger } from '../log/logger.ts'
 import { buildTitlePrompt, DEFAULT_TITLE_TEMPLATE, generateTitle } from './chat-title.ts'
-import type { Connections } from './connections.ts'
+import type { Connection, Connections } from './connections.ts'
 import type { ContextWindows } from './context-window.ts'
 import type { FrameErrorCode, TurnStats } from './frames.ts'
 import { boundHistory } from './history-bound.ts'
 import type { LiveStream, LiveStreams } from './live-streams.ts'
 import { excerpt } from './ollama-chunks.ts'
 import { OllamaError, type ChatMessage, type ModelOptions } from './ollama-client.ts'
+import type { DirectConnections } from './direct-connections.ts'
+import { applyPreset, baseTarget, type ModelTarget } from './resolve-model.ts'
 import type { SocketHub } from './socket-hub.ts'
 import { usageOf } from './turn-usage.ts'
 import { placeTurn, type TurnRequest } from './turn-place.ts'
 
 export type ChatTurnDeps = {
   chats: ChatRepo; connections: Connections; streams: LiveStreams; hub: SocketHub; log: Logger
+  /** The user's own endpoints, asked for a model no Ollama connection lists; absent: none. */
+  direct?: Pick<DirectConnections, 'findModel' | 'clientFor'>
   /** How often the answer so far is saved while it streams. */
   checkpointIntervalMs: number
   /** Null when titles are not generated. */
@@ -66,7 +70,11 @@ const TITLE_TIMEOUT_MS = 60_000
  * hears of the turn, until the message is stored. If storing fails, the request is aborted and
  * the turn is refused.
  */
-export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnRequest): TurnStart {
+/**
+ * `target` is what resolve-model.ts decided for the asker (the caller asks it, with the caller's
+ * credential); without it the name is sent as a base model, no preset applied.
+ */
+export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnRequest, target: ModelTarget = baseTarget(request.model)): TurnStart {
   if (deps.streams.countLiveStreamsOfUser(userId) >= deps.maxConcurrentAnswers) {
     return { ok: false, code: 'too_many_answers', message: `At most ${deps.maxConcurrentAnswers} answers may stream at once; wait for one to end or stop it.` }
   }
@@ -76,12 +84,14 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnR
   }
   const place = placeTurn(deps.chats, userId, chatId, request)
   if (!place.ok) return place
+  // note: the stored messages name the model as asked (a preset's id); Ollama gets its base model and the preset applied.
+  const sent = applyPreset(target.preset, place.messages, place.options)
   const firstTitle = titleFrom(request.ask?.content ?? '')
   const chat = chatId ?? newChatId()
 
   const stream = deps.streams.start(userId, chat, deps.hub.socketsOf(userId))
   const asked: Asked = { userMessageId: null, userMessageUid: '' }
-  const answered = streamAnswer(deps, stream, asked, { model: request.model, options: place.options }, place.messages)
+  const answered = streamAnswer(deps, stream, asked, { model: target.model, storedModel: request.model, direct: target.direct, options: sent.options }, sent.messages)
   let userMessage: Message | null = null
   try {
     userMessage = storeQuestion(deps.chats, userId, chatId, chat, firstTitle, request, place.parent)
@@ -98,7 +108,7 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnR
 
   const titles = deps.titles
   const done = chatId !== null || titles === null ? answered : answered.then(async (isAnswered) => {
-    if (isAnswered) await retitleNewChat(deps, titles, userId, chat, request.model, firstTitle)
+    if (isAnswered) await retitleNewChat(deps, titles, userId, chat, target.model, firstTitle)
   })
   return { ok: true, stream, done: done.then(() => undefined) }
 }
@@ -112,8 +122,11 @@ function storeQuestion(chats: ChatRepo, userId: UserId, chatId: ChatId | null, c
 
 /** The stored user message the answer replies to: null until it is stored, and for good when storing failed. */
 type Asked = { userMessageId: MessageId | null; userMessageUid: string }
-/** What the model is asked with. */
-type Ask = { model: string; options: ModelOptions }
+/**
+ * What the model is asked with; `storedModel` is the name the answer is stored under (the preset's
+ * id, or the model itself); `direct` when it is the user's own endpoint's, which no Ollama then answers.
+ */
+type Ask = { model: string; storedModel: string; direct: boolean; options: ModelOptions }
 
 /**
  * Streams and stores the answer; resolves true when a whole answer was stored (never rejects).
@@ -131,7 +144,7 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
       saved.deltaCount = stream.deltas.length
       return isStored ? saved.id : null
     }
-    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.model, content, stats, status: statusOf(stats), usage: usageOf(stats), parentId: asked.userMessageId })
+    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, content, stats, status: statusOf(stats), usage: usageOf(stats), parentId: asked.userMessageId })
     if (added === null) return null
     saved = { id: added.id, uid: added.uid, deltaCount: stream.deltas.length }
     return added.id
@@ -168,7 +181,7 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
     const failed = { content: stream.deltas.join(''), status: 'pending', error: { content: error instanceof OllamaError ? error.message : 'Something went wrong on the server.' } } as const
     const checkpointed = saved as { id: MessageId } | null // note: assigned in the save closure, which TypeScript does not follow
     if (checkpointed !== null) deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, failed)
-    else deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.model, parentId: asked.userMessageId, ...failed })
+    else deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, parentId: asked.userMessageId, ...failed })
     if (error instanceof OllamaError) streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
     else {
       deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
@@ -199,11 +212,18 @@ async function retitleNewChat(deps: ChatTurnDeps, titles: NonNullable<ChatConfig
 
 /** Streams the answer into `stream`, failing over to the next connection while nothing has arrived yet. */
 async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, messages: ChatMessage[]): Promise<TurnStats> {
-  const candidates = deps.connections.listedClientFor(ask.model) ?? await deps.connections.clientFor(ask.model)
-  if (candidates.length === 0) throw await whyNoConnection(deps.connections, ask.model)
-  for (const [position, { client }] of candidates.entries()) {
+  // note: `ollama` is the connection's client, whose model's context window bounds the history; a direct endpoint's is not known.
+  let candidates: { client: Pick<Connection['client'], 'chatBatches'>; ollama: Connection['client'] | null }[] = ask.direct ? []
+    : (deps.connections.listedClientFor(ask.model) ?? await deps.connections.clientFor(ask.model)).map((connection) => ({ client: connection.client, ollama: connection.client }))
+  if (candidates.length === 0) {
+    // note: a model no Ollama lists may be one of the user's own endpoints (direct-connections.ts), when resolve-model.ts decided so.
+    const direct = ask.direct ? await deps.direct?.findModel(stream.userId, ask.model) ?? null : null
+    if (direct === null) throw await whyNoConnection(deps.connections, ask.model)
+    candidates = [{ client: deps.direct!.clientFor(direct), ollama: null }]
+  }
+  for (const [position, { client, ollama }] of candidates.entries()) {
     try {
-      const sent = boundHistory(messages, deps.contextWindows.windowFor(client, ask.model, ask.options))
+      const sent = boundHistory(messages, ollama === null ? null : deps.contextWindows.windowFor(ollama, ask.model, ask.options))
       for await (const chunks of client.chatBatches({ model: ask.model, messages: sent, ...(Object.keys(ask.options).length > 0 ? { options: ask.options } : {}), signal: stream.signal })) {
         // note: the chunks of one read go out as one delta: when Ollama outpaces the relay, the
         // client gets fewer, larger frames instead of a backlog; a delta is never held back to wait for more.

@@ -59,3 +59,8 @@ export function withOllamaOptions(params: Readonly<Record<string, unknown>> | nu
   const kept = Object.entries(params ?? {}).filter(([name]) => !checks.has(name) && name !== 'max_tokens')
   return { ...Object.fromEntries(kept), ...options }
 }
+
+/** The names of known options in `params` whose values are of the wrong type or out of range (null counts as unset). */
+export function invalidOptionNames(params: Readonly<Record<string, unknown>>): string[] {
+  return Object.entries(params).filter(([name, value]) => value !== null && checks.has(name === 'max_tokens' ? 'num_predict' : name) && checks.get(name === 'max_tokens' ? 'num_predict' : name)!.Check(value) !== true).map(([name]) => name)
+}

@@ -57,7 +57,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   for (const warning of [...store.info.warnings, ...riskySettingWarnings(config)]) log.warn(warning)
   const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
 
-  const adminBootstrap = await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate }))
+  const adminBootstrap = await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate, workspaceModels: store.workspaceModels }))
   // note: a passwordless admin waiting for its first password is claimed through the same gate as the first account.
   const claimable = findClaimableAdmin({ store, auth: config.auth })
   const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: store.users.countUsers() > 0 && claimable === null })

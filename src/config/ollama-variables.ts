@@ -1,3 +1,4 @@
+import { refusedOllamaHost } from './address-class.ts'
 import { httpUrl, integerFrom, isParseFailure, type ParseFailure, type Parser } from './parsers.ts'
 import type { Variable } from './variable.ts'
 import type { VariableValues } from './variables.ts'
@@ -14,7 +15,8 @@ export const MAX_OLLAMA_CONNECTIONS = 32
 
 /**
  * Checks a list of Ollama URLs, from OLLAMA_BASE_URLS or an admin's request: each an absolute
- * http(s) URL without credentials (so none can surface in a log or an error), none twice.
+ * http(s) URL without credentials (so none can surface in a log or an error), none twice, none
+ * on a link-local or cloud metadata address (address-class.ts).
  * Returns them without trailing slashes.
  */
 export function parseOllamaUrls(raw: readonly string[]): string[] | ParseFailure {
@@ -24,9 +26,17 @@ export function parseOllamaUrls(raw: readonly string[]): string[] | ParseFailure
     const url = httpUrl(entry)
     if (isParseFailure(url)) return { expected: `${url.expected} for each entry` }
     if (urls.includes(url)) return { expected: 'each URL at most once' }
+    const refused = refusedOllamaHost(url)
+    if (refused !== null) return { expected: `an Ollama URL on loopback, a private network or a public host, not ${refused}` }
     urls.push(url)
   }
   return urls
+}
+
+/** Parses OLLAMA_BASE_URL: one URL, checked as a list entry is. */
+const ollamaUrl: Parser<string> = (raw) => {
+  const urls = parseOllamaUrls([raw])
+  return isParseFailure(urls) ? { expected: urls.expected.replace(' for each entry', '') } : urls[0]!
 }
 
 /** Parses OLLAMA_BASE_URLS: URLs separated by semicolons, as Open WebUI writes them. */
@@ -37,7 +47,7 @@ const ollamaUrlList: Parser<string[]> = (raw) => {
 
 /** Where Ollama is. Names and meanings follow Open WebUI, except the two timeouts (see their docs). */
 export const ollamaVariables = {
-  OLLAMA_BASE_URL: { parse: httpUrl, default: 'http://127.0.0.1:11434', doc: 'Ollama endpoint.' },
+  OLLAMA_BASE_URL: { parse: ollamaUrl, default: 'http://127.0.0.1:11434', doc: 'Ollama endpoint.' },
   OLLAMA_BASE_URLS: {
     parse: ollamaUrlList, default: null, show: (urls: unknown) => (Array.isArray(urls) ? urls.join(';') : String(urls)),
     doc: 'Several Ollama endpoints, separated by semicolons; when set it replaces OLLAMA_BASE_URL. Models are listed from all of them, and a model on several is served by the first that answers. Administrators can replace the list at runtime (stored encrypted).',

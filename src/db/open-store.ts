@@ -35,6 +35,8 @@ import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
 import { keyForNewDatabase, materialMatches, unlockExistingDatabase } from './unlock.ts'
 import { createUserRepo, EMAIL_INDEX_OWNER } from './users.ts'
+import { createPromptRepo } from './prompts.ts'
+import { createWorkspaceModelRepo } from './workspace-models.ts'
 import { checkDataDirAccess } from './data-dir-access.ts'
 import { refuseToReplaceLostDatabase } from './lost-database.ts'
 
@@ -164,6 +166,8 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     modelGrants: createModelGrantRepo(db, now),
     oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
     secondFactors: createSecondFactorRepo(db, dataKeys, now),
+    workspaceModels: createWorkspaceModelRepo(db, dataKeys, now),
+    prompts: createPromptRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**

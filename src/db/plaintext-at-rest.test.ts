@@ -38,6 +38,14 @@ const MARKERS = {
   passkeyName: 'MARKER-PASSKEY-3e91',
   passkeyCredential: 'MARKER-CREDID-a5d2',
   passkeyPublicKey: 'MARKER-PUBKEY-60f8',
+  presetId: 'MARKER-PRESETID-a17c',
+  presetName: 'MARKER-PRESETNAME-3b90',
+  presetSystem: 'MARKER-PRESETSYSTEM-c2e4',
+  presetMeta: 'MARKER-PRESETMETA-58d1',
+  promptCommand: 'MARKER-PROMPTCMD-9e02',
+  promptTitle: 'MARKER-PROMPTTITLE-64fa',
+  promptContent: 'MARKER-PROMPTCONTENT-d83b',
+  directKey: 'MARKER-DIRECTKEY-1f6e',
 }
 const RECOVERY_CODE = 'mark-erre-cove-ryaa'
 
@@ -47,7 +55,8 @@ afterEach(() => { rmSync(join(dataDir, '..'), { recursive: true, force: true }) 
 
 function fillStore(store: Store) {
   const result = store.users.createUser({
-    email: `${MARKERS.email}@example.com`, name: MARKERS.name, role: 'user', preferences: { note: MARKERS.preference },
+    email: `${MARKERS.email}@example.com`, name: MARKERS.name, role: 'user',
+    preferences: { note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_BASE_URLS: ['https://api.example.com/v1'], OPENAI_API_KEYS: [MARKERS.directKey], OPENAI_API_CONFIGS: {} } } } },
   })
   if (!result.ok) throw new Error(result.reason)
   const owner = result.user.id
@@ -87,6 +96,12 @@ function fillStore(store: Store) {
   store.secondFactors.addPasskey({
     id: 'passkey-1' as PasskeyId, userId: owner, credentialId: bytes(MARKERS.passkeyCredential), publicKey: bytes(MARKERS.passkeyPublicKey), name: MARKERS.passkeyName, signCount: 0,
   })
+  const preset = store.workspaceModels.createModel(owner, MARKERS.presetId, {
+    baseModelId: 'qwen2.5:0.5b', name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem }, access: {}, isActive: true,
+  })
+  if (!preset.ok) throw new Error(preset.reason)
+  const prompt = store.prompts.createPrompt(owner, MARKERS.promptCommand, { title: MARKERS.promptTitle, content: MARKERS.promptContent, access: null })
+  if (!prompt.ok) throw new Error(prompt.reason)
   return { owner, chatId: chat.id, treeId: tree.id, folderId: folder.folder.id, shareId }
 }
 
@@ -131,7 +146,9 @@ test('the data is really there: reopening reads every marker back', () => {
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
     expect(store.users.findUserByEmail(`${MARKERS.email.toLowerCase()}@EXAMPLE.com`)).toMatchObject({ id: owner, name: MARKERS.renamed })
-    expect(store.users.findUserPreferences(owner)).toEqual({ note: MARKERS.preference })
+    expect(store.users.findUserPreferences(owner)).toMatchObject({ note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_KEYS: [MARKERS.directKey] } } } })
+    expect(store.workspaceModels.findModel(MARKERS.presetId)).toMatchObject({ name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem } })
+    expect(store.prompts.findOwnPrompt(owner, MARKERS.promptCommand)).toMatchObject({ title: MARKERS.promptTitle, content: MARKERS.promptContent })
     expect(store.chats.findChatForUser(owner, chatId)?.title).toBe(MARKERS.renamed)
     const messages = store.chats.listMessagesInChat(owner, chatId)
     expect(messages.map((message) => message.content.split(' number ')[0])).toEqual(Array(50).fill(MARKERS.content))

@@ -38,6 +38,8 @@ export const sealedPlaces: readonly SealedPlace[] = [
   { table: 'folder', columns: ['name', 'data', 'meta'], from: 'folder t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   // note: a share is opened for any signed-in user with its link, so it is sealed under the system key.
   { table: 'chat_share', columns: ['snapshot'], from: 'chat_share t', rowId: 't.id', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },
+  { table: 'workspace_model', columns: ['model_id', 'base_model_id', 'name', 'meta', 'params'], from: 'workspace_model t', rowId: 't.row_id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  { table: 'prompt', columns: ['command', 'title', 'content'], from: 'prompt t', rowId: 't.row_id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   {
     table: 'oidc_session', columns: ['id_token', 'access_token', 'refresh_token'], from: 'oidc_session t', rowId: 't.session_id', owner: 't.user_id',
     cursor: 't.rowid', ownedBy: 't.user_id = ?',
@@ -50,6 +52,7 @@ export const sealedPlaces: readonly SealedPlace[] = [
 export const unsealedBlobColumns: readonly string[] = [
   'user.email_index', 'api_key.key_hash', 'data_key.wrapped', 'meta.value', 'identity.subject_index', 'user_group.name_index', 'oidc_session.sid_index', 'message.digest',
   'recovery_code.code_hash', 'passkey.credential_index',
+  'workspace_model.model_index', 'prompt.command_index',
   // note: sealed, but only between schema 6's migration and the store's next start, which re-seals
   // them into their message rows and empties the table before anything rotates keys
   // (message-aad-upgrade.ts); verify opens them in that window (verify-fields.ts).

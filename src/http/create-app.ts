@@ -10,7 +10,13 @@ import { createRuntimeLdap } from '../auth/runtime-ldap.ts'
 import type { SetupGate } from '../auth/setup-token.ts'
 import { AnswerTasks } from '../chat/answer-tasks.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
+import { createDirectConnections } from '../chat/direct-connections.ts'
+import { createModelResolver } from '../chat/resolve-model.ts'
+import { readUserPreferences } from '../db/user-preferences.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
+import { createWorkspaceAccess } from '../auth/workspace-access.ts'
+import type { UserId } from '../db/ids.ts'
+import type { Principal } from '../auth/principal.ts'
 import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
@@ -63,7 +69,8 @@ import { taskStatusRoutes } from './routes/task-status.ts'
 import { DEFAULT_SOCKET_LIMITS, socketRoutes } from './routes/socket.ts'
 import { userSettingsRoutes } from './routes/user-settings.ts'
 import { userRoutes } from './routes/users.ts'
-import { workspaceListRoutes } from './routes/workspace-lists.ts'
+import { promptRoutes } from './routes/prompts.ts'
+import { workspaceModelRoutes } from './routes/workspace-models.ts'
 
 /** Everything the HTTP layer needs, built once by cli/serve.ts (tests build their own). */
 export type Deps = {
@@ -81,7 +88,7 @@ export type Deps = {
   lifecycle?: Lifecycle
   /** The Ollama connections; built here when not given (serve builds its own, to list models once it listens). */
   connections?: Connections
-  /** Workspace models, for the model access decision (auth/model-access.ts); none when not given. */
+  /** Workspace models, for the model access decision (auth/model-access.ts); the store's when not given. */
   workspaceModels?: WorkspaceModelFinder
 }
 
@@ -89,7 +96,7 @@ export type Deps = {
 export function createApp(deps: Deps) {
   const auth = createAuthDeps({
     store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate,
-    ...(deps.workspaceModels === undefined ? {} : { workspaceModels: deps.workspaceModels }),
+    workspaceModels: deps.workspaceModels ?? deps.store.workspaceModels,
   })
   const providers = deps.oidcProviders ?? createOidcProviders(deps.config.oauth)
   const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds)
@@ -103,6 +110,27 @@ export function createApp(deps: Deps) {
   const completionStore = createChatCompletionStore({ chats: deps.store.chats, changes: deps.store.accountChanges, hub, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs })
   // note: LDAP settings an admin may change at runtime, over LDAP_* (see runtime-ldap.ts).
   const ldap = createRuntimeLdap(deps.config.ldap, deps.store.settings)
+  // note: users' own OpenAI-compatible endpoints (ENABLE_DIRECT_CONNECTIONS), reached only through chat/outbound-address.ts.
+  const direct = createDirectConnections({
+    policy: deps.config.directConnections, now: deps.now, timeouts: deps.config.ollama.timeouts,
+    readSettings: (id) => readUserPreferences(deps.store.users, id)?.settings ?? null,
+  })
+  // note: workspace presets and prompts: who may read and change them (access), who may create them
+  // (auth.permissions), and the one point a requested model name becomes what is sent, decided by
+  // auth.models.mayUse for every chat path and the listing; a user's own direct model is exempt from
+  // base-model grants when no Ollama lists a model of that name (resolve-model.ts).
+  const access = createWorkspaceAccess({ groups: deps.store.groups, findUser: (id) => deps.store.users.findUserById(id), policy: { bypassAdmin: deps.config.auth.access.bypassAdmin } })
+  const models = createModelResolver({
+    workspaceModels: deps.store.workspaceModels,
+    mayUse: auth.models.mayUse,
+    ownsDirectModel: (userId, id) => (connections.listedClientFor(id)?.length ?? 0) === 0 && direct.ownsModel(userId as UserId, id),
+  })
+  const workspaceModels = workspaceModelRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions: auth.permissions, connections })
+  const presetsFor = (principal: Principal) => {
+    const mayRead = access.deciderFor(principal.user, 'read')
+    // note: each preset then goes through the resolver too, so the listing refuses what a chat would (its base model).
+    return deps.store.workspaceModels.listModels((grant) => grant.isActive && mayRead(grant)).filter((preset) => models.resolve(principal, preset.id) !== null)
+  }
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
@@ -135,7 +163,7 @@ export function createApp(deps: Deps) {
       .use(userRoutes(auth, deps.config.trustedProxies))
       .use(serverInfoRoutes(auth, deps.config.trustedProxies)))
     .use(new Elysia()
-      .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub))
+      .use(modelRoutes(auth, deps.config.trustedProxies, connections, hub, { presetsFor, directFor: (principal) => direct.listModels(principal.user.id as UserId), workspaceList: workspaceModels.listEditable }))
       .use(chatExportRoutes(auth, deps.config))
       .use(chatRoutes(auth, deps.config.trustedProxies, hub))
       .use(chatFolderRoutes(auth, deps.config.trustedProxies))
@@ -143,9 +171,9 @@ export function createApp(deps: Deps) {
       .use(chatShareRoutes(auth, deps.config))
       .use(folderRoutes(auth, deps.config.trustedProxies))
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
-      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
+      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()
-      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))
+      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct))
       .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
       .use(openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections))
       .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
@@ -153,13 +181,14 @@ export function createApp(deps: Deps) {
     // note: the smaller routes Open WebUI's page and Conduit call around chats (groups, presence, task state, settings).
     .use(new Elysia()
       .use(groupRoutes(auth, deps.config.trustedProxies))
-      .use(modelAccessRoutes(auth, deps.config.trustedProxies, connections))
+      .use(modelAccessRoutes(auth, deps.config.trustedProxies, connections, workspaceModels.updatePresetAccess))
       .use(adminChatAccessRoutes(auth, deps.config.trustedProxies))
       .use(presenceRoutes(auth, deps.config.trustedProxies, hub))
-      .use(interfaceConfigRoutes(auth, deps.config.trustedProxies))
-      .use(workspaceListRoutes(auth, deps.config.trustedProxies))
+      .use(interfaceConfigRoutes(auth, deps.config.trustedProxies, deps.config.directConnections !== null))
+      .use(workspaceModels.routes)
+      .use(promptRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions: auth.permissions }))
       .use(taskStatusRoutes(auth, deps.config.trustedProxies, tasks))
-      .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat))
+      .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat, models))
       .use(openAiConnectionRoutes(auth, deps.config.trustedProxies))
       .use(ollamaVerifyRoutes(auth, deps.config.trustedProxies, deps.config.ollama.timeouts)))
     .use(new Elysia()

@@ -11,6 +11,7 @@ import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { createOllamaClient, type OllamaTimeouts } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
+import { refusedOllamaHost } from '../../config/address-class.ts'
 import { httpUrl } from '../../config/parsers.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -23,6 +24,8 @@ export const ollamaVerifyRoutes = (deps: AuthDeps, trustedProxies: AddressList, 
   .post('/ollama/verify', async ({ body }) => {
     const url = httpUrl(body.url)
     if (typeof url !== 'string') throw new HttpError(400, 'invalid_url', 'The URL must be an absolute http:// or https:// URL.')
+    const refused = refusedOllamaHost(url)
+    if (refused !== null) throw new HttpError(400, 'refused_address', `Ollama can't be on ${refused}.`)
     const key = body.key ?? ''
     const withKey = (target: string, init: RequestInit) => {
       const headers = new Headers(init.headers)

@@ -16,7 +16,11 @@
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { credentialOf, watchCredential, type CredentialWatch } from '../../auth/credential-watch.ts'
-import type { Connections } from '../../chat/connections.ts'
+import type { Connection, Connections } from '../../chat/connections.ts'
+import type { DirectConnections } from '../../chat/direct-connections.ts'
+import type { Principal } from '../../auth/principal.ts'
+import type { UserId } from '../../db/ids.ts'
+import { applyPreset, type ModelResolver } from '../../chat/resolve-model.ts'
 import { OllamaError, type ChatChunk, type ChatRequest, type ToolCall } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -63,11 +67,28 @@ function toChatRequest(body: CompletionRequest): Omit<ChatRequest, 'signal'> {
  * POST /api/chat/completions (and /api/v1/chat/completions) for active users and their API keys;
  * with `store`, a request naming a chat has its answer stored there.
  */
-export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, store: ChatCompletionStore | null = null) => {
+export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, models: ModelResolver, store: ChatCompletionStore | null = null, direct: Pick<DirectConnections, 'findModel' | 'clientFor' | 'listModels'> | null = null) => {
+  /** The request Ollama gets: a preset resolved to its base model, with its system prompt and options applied. */
+  // note: a model the caller may not use is answered as one that does not exist (resolve-model.ts, auth/model-access.ts).
+  async function toResolvedRequest(principal: Principal, body: CompletionRequest): Promise<{ request: Omit<ChatRequest, 'signal'>; direct: boolean }> {
+    // note: the caller's own endpoints are listed first (reused for 30 seconds), so a name only they hold is known to the decision.
+    if (direct !== null) await direct.listModels(principal.user.id as UserId)
+    const target = models.resolve(principal, body.model)
+    if (target === null) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
+    const asked = toChatRequest(body)
+    const sent = applyPreset(target.preset, asked.messages, asked.options ?? {})
+    return { request: { ...asked, model: target.model, messages: sent.messages, options: sent.options }, direct: target.direct }
+  }
+
   /** Starts the chat on each connection that has the model in turn, until one yields its first chunk. */
-  async function startChat(request: ChatRequest): Promise<Started> {
-    const targets = await connections.clientFor(request.model)
-    if (targets.length === 0) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
+  async function startChat(userId: UserId, request: ChatRequest, isDirect: boolean): Promise<Started> {
+    let targets: { client: Pick<Connection['client'], 'chat'> }[] = isDirect ? [] : await connections.clientFor(request.model)
+    if (targets.length === 0) {
+      // note: a model no Ollama lists may be one of the caller's own endpoints (direct-connections.ts), when resolve-model.ts decided so.
+      const found = isDirect ? await direct?.findModel(userId, request.model) ?? null : null
+      if (found === null) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
+      targets = [{ client: direct!.clientFor(found) }]
+    }
     let failure: unknown = null
     for (const { client } of targets) {
       const rest = client.chat(request)
@@ -85,13 +106,11 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     .use(requireAuth(deps, trustedProxies))
     .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
-      // note: a model the caller may not use is answered as one that does not exist (auth/model-access.ts).
-      if (!deps.models.mayUse(principal, body.model)) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
-      const chatRequest = toChatRequest(body)
+      const { request: chatRequest, direct: isDirect } = await toResolvedRequest(principal, body)
       const record = store?.open(principal.user.id, body) ?? null
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
-      const asked = await startChat({ ...chatRequest, signal }).catch((error: unknown) => {
+      const asked = await startChat(principal.user.id, { ...chatRequest, signal }, isDirect).catch((error: unknown) => {
         watch.stop()
         failRecord(record, error)
         throw watch.revoked.aborted ? revoked() : error

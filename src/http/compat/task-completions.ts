@@ -12,6 +12,7 @@ import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { Connections } from '../../chat/connections.ts'
+import type { ModelResolver } from '../../chat/resolve-model.ts'
 import { answerTask, type TaskKind } from '../../chat/task-answers.ts'
 import type { ChatConfig } from '../../config/chat-variables.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -29,16 +30,18 @@ const TaskBody = t.Object({
 const textOf = (content: unknown): string =>
   typeof content === 'string' ? content : Array.isArray(content) ? content.map((part) => (typeof part?.text === 'string' ? part.text : '')).join(' ') : ''
 
-export const taskCompletionRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, chat: ChatConfig) => {
+export const taskCompletionRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, chat: ChatConfig, models: Pick<ModelResolver, 'resolve'> | null = null) => {
   const run = (kind: TaskKind) => async ({ body, principal }: { body: typeof TaskBody.static; principal: Principal }) => {
-    // note: the model asked for must be one the caller may use; TASK_MODEL, the admin's choice, then answers in its place.
-    if (!deps.models.mayUse(principal, body.model)) throw new HttpError(404, 'model_not_found', 'Model not found.')
-    const model = chat.titles?.taskModel ?? body.model
+    // note: the model asked for must be one the caller may use (resolve-model.ts, auth/model-access.ts); a
+    // workspace preset runs its task on its base model; TASK_MODEL, the admin's choice, then answers in its place.
+    const target = models === null ? (deps.models.mayUse(principal, body.model) ? { model: body.model } : null) : models.resolve(principal, body.model)
+    if (target === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
+    const model = chat.titles?.taskModel ?? target.model
     const messages = body.messages.map((message) => ({ role: message.role, content: textOf(message.content) }))
     const content = await answerTask(connections, kind, model, messages, kind === 'title' ? chat.titles?.template ?? null : null, AbortSignal.timeout(TASK_TIMEOUT_MS))
     if (content === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
     return {
-      id: `chatcmpl-${crypto.randomUUID()}`, object: 'chat.completion', created: Math.floor(deps.now() / 1000), model,
+      id: `chatcmpl-${crypto.randomUUID()}`, object: 'chat.completion', created: Math.floor(deps.now() / 1000), model: chat.titles?.taskModel ?? body.model,
       choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
     }
   }

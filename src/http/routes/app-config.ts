@@ -41,6 +41,7 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
       enable_ldap: ldap.current() !== null && config.auth.enablePasswordAuth,
       enable_api_keys: runtime.auth.apiKeys !== null,
       enable_passkey_login: config.auth.passkeyLogin,
+      enable_direct_connections: config.directConnections !== null,
     },
     // note: the sign-in page draws one button per provider, linking to /oauth/{id}/login.
     oauth: { providers: Object.fromEntries(config.oauth.providers.map((provider) => [provider.id, provider.displayName])) },

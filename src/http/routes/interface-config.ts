@@ -46,7 +46,7 @@ export const interfaceDefaultsFor = (deps: AuthDeps) => (request: Request): obje
   return { default_models: readModelsConfig(deps.store.settings).DEFAULT_MODELS, default_prompt_suggestions: readPromptSuggestions(deps.store.settings) }
 }
 
-export const interfaceConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
+export const interfaceConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList, directConnections = false) => {
   const { settings } = deps.store
   const audit = (event: AuditEvent, actorId: string, request: Request, server: Parameters<typeof resolveClientAddress>[1]) =>
     deps.audit.record({ event, actorId, ip: resolveClientAddress(request, server, trustedProxies).ip })
@@ -69,11 +69,12 @@ export const interfaceConfigRoutes = (deps: AuthDeps, trustedProxies: AddressLis
       audit('prompt_suggestions_changed', principal.user.id, request, server)
       return suggestions
     }, { auth: 'admin', body: SuggestionsBody })
-    .get('/api/v1/configs/connections', () => ({ ENABLE_DIRECT_CONNECTIONS: false, ENABLE_BASE_MODELS_CACHE: false }), { auth: 'admin' })
+    // note: direct connections are ENABLE_DIRECT_CONNECTIONS, read at start; a post may only confirm it.
+    .get('/api/v1/configs/connections', () => ({ ENABLE_DIRECT_CONNECTIONS: directConnections, ENABLE_BASE_MODELS_CACHE: false }), { auth: 'admin' })
     .post('/api/v1/configs/connections', ({ body }) => {
-      if (body.ENABLE_DIRECT_CONNECTIONS || body.ENABLE_BASE_MODELS_CACHE === true) {
-        throw new HttpError(400, 'not_offered', 'Enclave offers neither direct connections nor a model-list cache.')
+      if (body.ENABLE_DIRECT_CONNECTIONS !== directConnections || body.ENABLE_BASE_MODELS_CACHE === true) {
+        throw new HttpError(400, 'not_offered', 'Direct connections are set with ENABLE_DIRECT_CONNECTIONS; Enclave offers no model-list cache.')
       }
-      return { ENABLE_DIRECT_CONNECTIONS: false, ENABLE_BASE_MODELS_CACHE: false }
+      return { ENABLE_DIRECT_CONNECTIONS: directConnections, ENABLE_BASE_MODELS_CACHE: false }
     }, { auth: 'admin', body: ConnectionsBody })
 }

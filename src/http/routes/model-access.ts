@@ -1,7 +1,8 @@
 /**
  * Who may use which base model, set by admins: GET /api/v1/models/access (every base model Ollama
  * lists or that has a grant, with its access_control, and what the upgrade made public) and
- * POST /api/v1/models/model/access/update, as Open WebUI's admin page saves a model's access:
+ * POST /api/v1/models/model/access/update, as Open WebUI's admin page saves a model's access (for a
+ * workspace model id, its preset's access, by its owner or an admin; see routes/workspace-models.ts):
  * `{id, name, access_grants: [{principal_type: 'user'|'group', principal_id, permission: 'read'|'write'}]}`
  * (`user:*:read` is public), or the older `{id, access_control}` (null public, {} admins only).
  * A change is in effect on the next request and the next socket frame (db/model-grants.ts); an
@@ -10,6 +11,7 @@
 import { Elysia, t } from 'elysia'
 import type { AccessControl, AccessGrant } from '../../auth/access-control.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Principal } from '../../auth/principal.ts'
 import type { Connections } from '../../chat/connections.ts'
 import type { AddressList } from '../../config/network.ts'
 import { canonicalModelName } from '../../db/model-grants.ts'
@@ -65,7 +67,10 @@ function normaliseAccessControl(body: typeof AccessControlBody.static): AccessCo
   return body.read == null && body.write == null ? {} : { read: list(body.read), write: list(body.write) }
 }
 
-export const modelAccessRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections) => {
+/** Saves a workspace model's access (routes/workspace-models.ts decides who may); absent: workspace ids answer 404. */
+export type PresetAccessUpdate = (principal: Principal, id: string, body: { access_grants?: GrantEntry[]; access_control?: AccessControl }) => unknown
+
+export const modelAccessRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, presetAccess: PresetAccessUpdate | null = null) => {
   const grants = deps.store.modelGrants
   const describe = (id: string, listed: boolean) => {
     const grant = grants.findGrant(id)
@@ -94,10 +99,18 @@ export const modelAccessRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
       if (body.access_grants === undefined && body.access_control === undefined) {
         throw new HttpError(422, 'invalid_request', 'Send access_grants or access_control.')
       }
-      if (deps.models.isWorkspaceModel(body.id)) throw new HttpError(404, 'model_not_found', 'No base model of that name; a workspace model\'s access is saved with the model.')
+      // note: a workspace model's access is its preset's: its owner (or an admin) saves it there; a base model's is the admins'.
+      if (deps.models.isWorkspaceModel(body.id)) {
+        if (presetAccess === null) throw new HttpError(404, 'model_not_found', 'No base model of that name; a workspace model\'s access is saved with the model.')
+        return presetAccess(principal, body.id, {
+          ...(body.access_grants === undefined ? {} : { access_grants: body.access_grants }),
+          ...(body.access_control === undefined ? {} : { access_control: normaliseAccessControl(body.access_control) }),
+        })
+      }
+      if (principal.user.role !== 'admin') throw new HttpError(403, 'admin_only', 'Only administrators may do this.')
       const access = body.access_grants !== undefined ? accessControlOfGrants(body.access_grants) : normaliseAccessControl(body.access_control!)
       const saved = grants.setGrant(body.id, access, principal.user.id)
       deps.audit.record({ event: 'model_access_changed', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { model_id: saved.modelId.slice(0, 200), public: access === null } })
       return describe(saved.modelId, true)
-    }, { auth: 'admin', body: UpdateBody })
+    }, { auth: 'active', body: UpdateBody })
 }

@@ -10,6 +10,10 @@ import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { fullModelName, type Connection, type Connections, type ListedModel } from '../../chat/connections.ts'
+import { requestPath } from '../request-path.ts'
+import type { WorkspaceModel } from '../../db/workspace-models.ts'
+import type { DirectModel } from '../../chat/direct-connections.ts'
+import { presetImageOf } from './workspace-shapes.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { ServerFrame } from '../../chat/frames.ts'
 import type { UserId } from '../../db/ids.ts'
@@ -71,20 +75,65 @@ function toHttpError(error: unknown): unknown {
   }
 }
 
-/** GET /api/models (and /api/v1/models) for active users, and Ollama management under /api/v1/ollama for admins. */
-export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, hub: SocketHub) => {
+/** A workspace preset as Open WebUI lists it beside the base models: its own name, the stored record under `info`. */
+const describePreset = (preset: WorkspaceModel, base: ListedModel | undefined, createdSeconds: number) => ({
+  id: preset.id, name: preset.name, object: 'model' as const, created: createdSeconds, owned_by: 'ollama' as const, preset: true,
+  info: {
+    id: preset.id, user_id: preset.ownerId, base_model_id: preset.baseModelId, name: preset.name, params: preset.params,
+    meta: { ...preset.meta, profile_image_url: presetImageOf(preset.meta) ?? '/static/favicon.png' },
+    access_control: preset.access, is_active: preset.isActive, created_at: Math.floor(preset.createdAt / 1000), updated_at: Math.floor(preset.updatedAt / 1000),
+  },
+  ...(base === undefined ? {} : { ollama: { ...describeTagsEntry(base.entry), urls: base.connections } }),
+})
+
+/**
+ * GET /api/models (and /api/v1/models) for active users, and Ollama management under /api/v1/ollama
+ * for admins. `presetsFor` lists the workspace presets a user may use (resolve-model.ts decides).
+ */
+export type ListingSources = {
+  /** The workspace presets the user may use (resolve-model.ts decides). */
+  presetsFor: (principal: Principal) => WorkspaceModel[]
+  /** The models of the user's own endpoints (direct-connections.ts). */
+  directFor: (principal: Principal) => Promise<DirectModel[]>
+  /** Open WebUI's GET /api/v1/models/ (with the slash): the presets the caller may edit. */
+  workspaceList: (principal: Principal) => unknown
+}
+
+/** A model of the user's own endpoint, as Open WebUI lists a direct connection's. */
+const describeDirect = (model: DirectModel, createdSeconds: number) => ({
+  id: model.id, name: model.id, object: 'model' as const, created: createdSeconds, owned_by: 'openai' as const, direct: true, connection_type: 'external',
+  urlIdx: model.connection.index,
+})
+
+export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, hub: SocketHub, sources: ListingSources | null = null) => {
+  const workspaceList = sources?.workspaceList ?? null
   const connectionAt = (index: number | undefined): Connection => {
     const found = connections.connectionAt(index ?? 0)
     if (found === null) throw new HttpError(404, 'connection_not_found', 'There is no Ollama connection with that index.')
     return found
   }
   const describeConnections = () => ({ ...connections.listUrls(), disabled: connections.listDisabledUrls() })
-  /** The merged list as Open WebUI answers it, only the models the caller may use (auth/model-access.ts); admins also see which connections failed. */
+  /**
+   * The merged list as Open WebUI answers it, only the models the caller may use (base models and
+   * presets by auth/model-access.ts, through create-app's `presetsFor`), then the caller's own
+   * direct models; admins also see which connections failed.
+   */
   async function listModels(principal: Principal) {
     const isAdmin = principal.user.role === 'admin'
     const { models, statuses } = await connections.listModels()
     const createdSeconds = Math.floor(deps.now() / 1000)
-    const data = deps.models.filter(principal, models, (model) => model.name).map((model) => describeModel(model, createdSeconds))
+    const baseByName = new Map(models.map((model) => [fullModelName(model.name), model]))
+    // note: a preset whose base model no connection lists is left out, as a chat with it could not be answered.
+    const presets = (sources?.presetsFor(principal) ?? []).filter((preset) => baseByName.has(fullModelName(preset.baseModelId)))
+    const ids = new Set([...baseByName.keys(), ...presets.map((preset) => preset.id)])
+    // note: a direct model named like a base model or a preset is not listed: chats with that name go to the other.
+    const direct = (await (sources?.directFor(principal) ?? Promise.resolve([])))
+      .filter((model) => !ids.has(model.id) && !ids.has(fullModelName(model.id)) && (principal.via !== 'api_key' || principal.allowedModels == null || principal.allowedModels.includes(model.id)))
+    const data = [
+      ...deps.models.filter(principal, models, (model) => model.name).map((model) => describeModel(model, createdSeconds)),
+      ...presets.map((preset) => describePreset(preset, baseByName.get(fullModelName(preset.baseModelId)), createdSeconds)),
+      ...direct.map((model) => describeDirect(model, createdSeconds)),
+    ]
     if (!isAdmin) return { data }
     const errors = statuses.flatMap((status) => (status.ok || status.reason === 'disabled' ? [] : [{ connection: status.connection, url: status.url, reason: status.reason, message: status.message }]))
     return { data, errors }
@@ -93,7 +142,8 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
     .get('/api/models', ({ principal }) => listModels(principal), { auth: 'active' })
-    .get('/api/v1/models', ({ principal }) => listModels(principal), { auth: 'active' })
+    // note: Elysia routes /api/v1/models/ here too; with the slash it is Open WebUI's workspace list (routes/workspace-models.ts).
+    .get('/api/v1/models', ({ principal, request }) => (workspaceList !== null && requestPath(request).endsWith('/') ? workspaceList(principal) : listModels(principal)), { auth: 'active' })
 
     // note: Open WebUI's base models are the connections' own, before any workspace model wraps them.
     .get('/api/models/base', async () => {

@@ -26,6 +26,8 @@ import { isStillAdmitted } from '../../auth/credential-watch.ts'
 import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
 import { createContextWindows } from '../../chat/context-window.ts'
+import { baseTarget, type ModelResolver, type ModelTarget } from '../../chat/resolve-model.ts'
+import type { DirectConnections } from '../../chat/direct-connections.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
@@ -53,7 +55,16 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
   frameRate: { limit: 20, windowMs: 1_000 }, keepFinishedMs: 60_000, checkpointIntervalMs: 1_000,
 }
 
-export type SocketDeps = { auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub }
+/** Without create-app's resolver: every name is a base model, no preset is applied, decided by the model access check alone. */
+const baseModelsOnly = (auth: AuthDeps): Pick<ModelResolver, 'resolve'> => ({ resolve: (asker, requested) => (auth.models.mayUse(asker, requested) ? baseTarget(requested) : null) })
+
+export type SocketDeps = {
+  auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub
+  /** Resolves a turn's model (create-app.ts builds the one every path shares); without it, base models only, no preset. */
+  models?: Pick<ModelResolver, 'resolve'>
+  /** The users' own endpoints (direct-connections.ts); absent: none. */
+  direct?: Pick<DirectConnections, 'findModel' | 'clientFor'>
+}
 
 /** The subprotocol a client offers alongside its token, and the one the server answers. */
 export const SOCKET_PROTOCOL = 'enclave'
@@ -70,10 +81,10 @@ type SocketState = Admission & {
   windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
 }
 
-export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
+export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
   const streams = new LiveStreams(auth.now, limits.keepFinishedMs)
   const turnDeps = {
-    chats: auth.store.chats, connections, streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
+    chats: auth.store.chats, connections, ...(direct === undefined ? {} : { direct }), streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
     titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser, contextWindows: createContextWindows(auth.now),
   }
   const admissions = new WeakMap<Request, Admission>()
@@ -164,10 +175,10 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
     return state.framesInWindow > limit ? 'over' : 'ok'
   }
 
-  /** Whether the socket's credential may use the model (auth/model-access.ts), an API key's model list included. */
-  function mayUseModel(state: SocketState, model: string): boolean {
+  /** What the socket's credential may send for the model (resolve-model.ts, auth/model-access.ts), an API key's model list included; null when nothing. */
+  function resolveModel(state: SocketState, model: string): ModelTarget | null {
     const result = authenticate(auth, state.credential, SOCKET_PATH)
-    return result.ok && result.principal.user.id === state.userId && auth.models.mayUse(result.principal, model)
+    return result.ok && result.principal.user.id === state.userId ? models.resolve(result.principal, model) : null
   }
 
   function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
@@ -175,8 +186,9 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
       case 'chat:send':
       case 'chat:regenerate': {
         // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
-        if (!mayUseModel(state, frame.model)) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
-        const started = startChatTurn(turnDeps, state.userId, frame.type === 'chat:send' ? turnOfSend(frame) : turnOfRegenerate(frame))
+        const target = resolveModel(state, frame.model)
+        if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
+        const started = startChatTurn(turnDeps, state.userId, frame.type === 'chat:send' ? turnOfSend(frame) : turnOfRegenerate(frame), target)
         if (started.ok) startedWith.set(started.stream, state.credential)
         else send(socket, { type: 'error', code: started.code, message: started.message })
         return

@@ -1,0 +1,98 @@
+/**
+ * Prompts, as Open WebUI keeps them: a `/command`, a title and content, with an `access_control`
+ * grant. Each belongs to one user; the command, title and content are sealed under their data key.
+ * A command is unique per owner and found by a blind index of (owner, command), so a lookup needs
+ * no plaintext; two users may each have `/summary`. The grant holds only group and user ids, kept
+ * plain so a listing can decide who may see a row before opening it. Access is decided by callers.
+ */
+import type { Database } from 'bun:sqlite'
+import type { AccessControl } from '../auth/access-control.ts'
+import { blindIndex } from '../crypto/blind-index.ts'
+import type { DataKeyRepo } from './data-keys.ts'
+import type { UserId } from './ids.ts'
+import { sealedTable } from './sealed-table.ts'
+import { EMAIL_INDEX_OWNER } from './users.ts'
+
+const promptTable = sealedTable('prompt', { command: 'text', title: 'text', content: 'text' })
+
+export type Prompt = { id: string; ownerId: UserId; command: string; title: string; content: string; access: AccessControl; createdAt: number; updatedAt: number }
+
+export type PromptInput = { title: string; content: string; access: AccessControl }
+
+type PromptRow = {
+  row_id: string; user_id: string; command: Uint8Array; title: Uint8Array; content: Uint8Array; access_control: string | null; created_at: number; updated_at: number
+}
+
+const parseAccess = (stored: string | null): AccessControl => (stored === null ? null : JSON.parse(stored) as AccessControl)
+const storeAccess = (access: AccessControl): string | null => (access === null ? null : JSON.stringify(access))
+
+export function createPromptRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+  const insert = db.query<void, [string, Uint8Array, string, Uint8Array, Uint8Array, Uint8Array, string | null, number, number]>(
+    'INSERT INTO prompt (row_id, command_index, user_id, command, title, content, access_control, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+  const selectByIndex = db.query<PromptRow, [Uint8Array]>('SELECT * FROM prompt WHERE command_index = ?')
+  const selectGrants = db.query<Pick<PromptRow, 'row_id' | 'user_id' | 'access_control'>, []>('SELECT row_id, user_id, access_control FROM prompt ORDER BY updated_at DESC, row_id')
+  const selectRow = db.query<PromptRow, [string]>('SELECT * FROM prompt WHERE row_id = ?')
+  const update = db.query<void, [Uint8Array, Uint8Array, string | null, number, string]>('UPDATE prompt SET title = ?, content = ?, access_control = ?, updated_at = ? WHERE row_id = ?')
+  const remove = db.query<void, [string]>('DELETE FROM prompt WHERE row_id = ?')
+
+  const commandIndex = (owner: string, command: string) => blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'prompt.command', `${owner}\0${command}`)
+  const toPrompt = (row: PromptRow): Prompt => {
+    const plain = promptTable.open(row.row_id, row, keys.keysForOwner(row.user_id))
+    return {
+      id: row.row_id, ownerId: row.user_id as UserId, command: plain.command!, title: plain.title!, content: plain.content!,
+      access: parseAccess(row.access_control), createdAt: row.created_at, updatedAt: row.updated_at,
+    }
+  }
+
+  return {
+    /** The owner's prompt with this command, or null. */
+    findOwnPrompt(owner: UserId, command: string): Prompt | null {
+      const row = selectByIndex.get(commandIndex(owner, command))
+      return row === null ? null : toPrompt(row)
+    },
+
+    /** The prompt with this id, whoever owns it (callers decide access); null when there is none. */
+    findPrompt(id: string): Prompt | null {
+      const row = selectRow.get(id)
+      return row === null ? null : toPrompt(row)
+    },
+
+    /** Every prompt `isVisible` admits (asked with plain owner and grant, before anything is opened), newest first. */
+    listPrompts(isVisible: (grant: { ownerId: string; access: AccessControl }) => boolean): Prompt[] {
+      return selectGrants.all()
+        .filter((row) => isVisible({ ownerId: row.user_id, access: parseAccess(row.access_control) }))
+        .map((row) => toPrompt(selectRow.get(row.row_id)!))
+    },
+
+    /** Creates the owner's prompt; refused when they already have one with this command. */
+    createPrompt(owner: UserId, command: string, input: PromptInput): { ok: true; prompt: Prompt } | { ok: false; reason: 'command_taken' } {
+      return db.transaction(() => {
+        const index = commandIndex(owner, command)
+        if (selectByIndex.get(index) !== null) return { ok: false as const, reason: 'command_taken' as const }
+        const rowId = crypto.randomUUID()
+        const at = now()
+        const sealed = promptTable.seal(rowId, { command, title: input.title, content: input.content }, keys.keysForOwner(owner))
+        insert.run(rowId, index, owner, sealed.command!, sealed.title!, sealed.content!, storeAccess(input.access), at, at)
+        return { ok: true as const, prompt: toPrompt(selectRow.get(rowId)!) }
+      }).immediate()
+    },
+
+    /** Replaces the prompt's title, content and grant (sealed under its owner's key); null when there is no such prompt. */
+    updatePrompt(id: string, input: PromptInput): Prompt | null {
+      const row = selectRow.get(id)
+      if (row === null) return null
+      const key = keys.keysForOwner(row.user_id)
+      update.run(promptTable.sealColumn('title', id, input.title, key)!, promptTable.sealColumn('content', id, input.content, key)!, storeAccess(input.access), now(), id)
+      return toPrompt(selectRow.get(id)!)
+    },
+
+    /** Deletes the prompt; false when there is no such prompt. */
+    deletePrompt(id: string): boolean {
+      if (selectRow.get(id) === null) return false
+      remove.run(id)
+      return true
+    },
+  }
+}
+
+export type PromptRepo = ReturnType<typeof createPromptRepo>
