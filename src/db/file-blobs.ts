@@ -115,6 +115,11 @@ export function createFileBlobs(dir: string | null) {
       return existsSync(path) ? statSync(path).size : null
     },
 
+    /** Removes the private temporary directory of an in-memory store; a DATA_DIR's blobs stay. */
+    disposeTemporary(): void {
+      if (dir === null && root !== null) rmSync(root, { recursive: true, force: true })
+    },
+
     /** Removes temporary files and every blob `isKnown` does not claim; returns how many went. */
     sweepOrphans(isKnown: (fileId: string) => boolean): number {
       if (root === null && dir === null) return 0

@@ -143,7 +143,8 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
   const dataKeys = createDataKeyRepo(db, masterKey, now)
   resealLegacyMessages(db, dataKeys)
   const accountChanges = createAccountChanges()
-  const files = createFileRepo(db, dataKeys, createFileBlobs(filesDir), now)
+  const blobs = createFileBlobs(filesDir)
+  const files = createFileRepo(db, dataKeys, blobs, now)
   // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being written.
   files.sweepOrphans()
   const users = createUserRepo(db, dataKeys, now, accountChanges)
@@ -187,7 +188,10 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
       return { fingerprint: rotation.fingerprint, previousFingerprint: rotation.previousFingerprint, rewrappedKeys: rotation.rewrappedKeys }
     },
     /** Checkpoints the WAL into the database file and closes it. */
-    close: () => closeDatabase(db),
+    close: () => {
+      closeDatabase(db)
+      blobs.disposeTemporary()
+    },
   }
 }
 
