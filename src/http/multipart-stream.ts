@@ -83,7 +83,7 @@ export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundar
       if (headerEnd > MAX_HEADER_BYTES) throw malformed('a part\'s headers are too long')
       // note: the delimiter's own CRLF, then the headers; browsers send names in UTF-8.
       const headers = parseHeaders(pending.subarray(0, headerEnd).toString('utf8'))
-      if (headers === null) throw malformed('a part lacks a form-data Content-Disposition')
+      if (headers === null) throw malformed('a part lacks a well-formed form-data Content-Disposition')
       pending = pending.subarray(headerEnd + 4)
       let done = false
       const body = (async function* () {
@@ -132,6 +132,8 @@ function parseHeaders(block: string): { name: string; filename: string | null } 
     if (colon < 0 || line.slice(0, colon).trim().toLowerCase() !== 'content-disposition') continue
     const value = line.slice(colon + 1)
     if (value.split(';')[0]!.trim().toLowerCase() !== 'form-data') return null
+    // note: a quote left open (a name with a line break sent raw) would let the next header line into the name.
+    if ((value.replace(/\\./g, '').match(/"/g)?.length ?? 0) % 2 === 1) return null
     const params = new Map<string, string>()
     for (const match of value.matchAll(/;\s*([^=\s;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g)) {
       params.set(match[1]!.toLowerCase(), match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3]!.trim())
