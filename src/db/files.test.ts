@@ -73,6 +73,8 @@ describe('stored files', () => {
     expect(store.files.list(bob)).toEqual([])
     expect(store.files.setData(owner, file.id, { content: 'extracted', status: 'completed' })).toBe(true)
     expect(store.files.get(owner, file.id)!.data).toEqual({ content: 'extracted', status: 'completed' })
+    expect(store.files.setHash(owner, file.id, 'c0ffee')).toBe(true)
+    expect(store.files.get(owner, file.id)!.hash).toBe('c0ffee')
     const row = store.db.query<Record<string, unknown>, [string]>('SELECT * FROM file WHERE id = ?').get(file.id)!
     for (const column of ['name', 'content_type', 'meta', 'data', 'hash', 'file_key']) expect(row[column]).toBeInstanceOf(Uint8Array)
     expect(Buffer.from(row.name as Uint8Array).includes('Réunion')).toBe(false)
