@@ -57,8 +57,11 @@ export function createFileRepo(db: Database, keys: DataKeyRepo, blobs: FileBlobs
     'INSERT OR IGNORE INTO file_use (file_id, kind, ref_id) SELECT id, ?, ? FROM file WHERE id = ? AND user_id = ?')
   const deleteUse = db.query<void, [string, string, string]>('DELETE FROM file_use WHERE file_id = ? AND kind = ? AND ref_id = ?')
   const deleteUsesOf = db.query<{ file_id: string }, [string, string]>('DELETE FROM file_use WHERE kind = ? AND ref_id = ? RETURNING file_id')
-  const selectUses = db.query<{ kind: FileUseKind; ref_id: string }, [string, string]>(
-    'SELECT u.kind, u.ref_id FROM file_use u JOIN file f ON f.id = u.file_id WHERE u.file_id = ? AND f.user_id = ? ORDER BY u.kind, u.ref_id')
+  // note: a chat's use ends with the chat: a deleted chat's rows no longer count, without a hook in every way a chat goes.
+  const selectUses = db.query<{ kind: FileUseKind; ref_id: string }, [string, string]>(`
+    SELECT u.kind, u.ref_id FROM file_use u JOIN file f ON f.id = u.file_id
+    WHERE u.file_id = ? AND f.user_id = ? AND (u.kind != 'chat' OR EXISTS (SELECT 1 FROM chat c WHERE c.id = u.ref_id AND c.user_id = f.user_id))
+    ORDER BY u.kind, u.ref_id`)
 
   const toFile = (row: FileRow): StoredFile => {
     const plain = fileTable.open(row.id, row, keys.keysForOwner(row.user_id))
