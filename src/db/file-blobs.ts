@@ -122,8 +122,9 @@ export function createFileBlobs(dir: string | null) {
 
     /** Removes temporary files and every blob `isKnown` does not claim; returns how many went. */
     sweepOrphans(isKnown: (fileId: string) => boolean): number {
-      if (root === null && dir === null) return 0
-      const base = directory()
+      // note: the directory is made by the first upload, not by a sweep: a start writes nothing it does not need.
+      const base = root ?? dir
+      if (base === null || !existsSync(base)) return 0
       let removed = 0
       for (const name of readdirSync(base)) {
         if (namePattern.test(name) && isKnown(name)) continue
