@@ -109,7 +109,7 @@ export function createApp(deps: Deps) {
     // note: the routes go in three groups, each an app of its own, which keeps TypeScript's type of the
     // whole chain within its depth limit; the plugins above still apply to every route in them.
     .use(new Elysia()
-      .use(appConfigRoutes(deps.config, auth, ldap, { hasNoUsers: () => deps.store.users.countUsers() === 0, findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null }, interfaceDefaultsFor(auth)))
+      .use(appConfigRoutes(deps.config, auth, ldap, { hasNoUsers: () => deps.store.users.countUsers() === 0, findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null }, withFileLimits(interfaceDefaultsFor(auth), deps.config)))
       .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
       .use(singleUserRoutes(auth, deps.config.trustedProxies))
       .use(accountClaimRoutes(auth, deps.config.trustedProxies))
@@ -150,6 +150,15 @@ export function createApp(deps: Deps) {
 }
 
 export type App = ReturnType<typeof createApp>
+
+/** Adds Open WebUI's `file` limits (MB and count, as its page checks them before an upload) to what a signed-in caller's /api/config gets. */
+function withFileLimits(forSignedIn: (request: Request) => object, config: Config): (request: Request) => object {
+  const file = { max_size: config.values.RAG_FILE_MAX_SIZE, max_count: config.values.RAG_FILE_MAX_COUNT }
+  return (request) => {
+    const extra = forSignedIn(request)
+    return Object.keys(extra).length === 0 ? extra : { ...extra, file }
+  }
+}
 
 /** The routes whose bodies are streamed, with their own limits: uploads take a file of RAG_FILE_MAX_SIZE and its framing. */
 export function uploadBodyLimits(config: Config): ReadonlyMap<string, number> {

@@ -203,6 +203,11 @@ describe('files through dist/enclave', async () => {
     expect(noFile.status).toBe(400)
   })
 
+  test('/api/config tells a signed-in page the upload limits, as Open WebUI\'s does', async () => {
+    expect((await get(bob.token, '/api/config').then((r) => r.json()) as { file?: unknown }).file).toEqual({ max_size: 2, max_count: 10 })
+    expect((await fetch(`${url()}/api/config`).then((r) => r.json()) as { file?: unknown }).file).toBeUndefined()
+  })
+
   test('list, search, rename; delete removes the blob and the row', async () => {
     const listed = await get(bob.token, `${FILES}/`).then((r) => r.json()) as FileBody[]
     expect(listed.length).toBe(stored.length)
