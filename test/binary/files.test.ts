@@ -6,7 +6,7 @@
  * content is readable in DATA_DIR.
  */
 import { describe, expect, test } from 'bun:test'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { bearer, signUpAdminAndUser } from '../helpers/accounts.ts'
 import { binaryAppStarter } from '../helpers/binary-app.ts'
@@ -222,6 +222,14 @@ describe('files through dist/enclave', async () => {
     expect(readdirSync(join(dataDir, 'files'))).not.toContain(target.id)
     expect(countStoredRows(binary.cwd, 'file', 'id = ?', target.id)).toBe(0)
     expect((await get(bob.token, `${FILES}/${target.id}`)).status).toBe(404)
+  })
+
+  test('the files directory is 0700 and each blob 0600, named by its random id', () => {
+    expect(statSync(join(dataDir, 'files')).mode & 0o777).toBe(0o700)
+    for (const name of readdirSync(join(dataDir, 'files'))) {
+      expect(name).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+      expect(statSync(join(dataDir, 'files', name)).mode & 0o777).toBe(0o600)
+    }
   })
 
   test('no file name or content is readable anywhere in DATA_DIR', () => {
