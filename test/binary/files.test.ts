@@ -6,7 +6,7 @@
  * content is readable in DATA_DIR.
  */
 import { describe, expect, test } from 'bun:test'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { bearer, signUpAdminAndUser } from '../helpers/accounts.ts'
 import { binaryAppStarter } from '../helpers/binary-app.ts'
@@ -222,6 +222,18 @@ describe('files through dist/enclave', async () => {
     expect(readdirSync(join(dataDir, 'files'))).not.toContain(target.id)
     expect(countStoredRows(binary.cwd, 'file', 'id = ?', target.id)).toBe(0)
     expect((await get(bob.token, `${FILES}/${target.id}`)).status).toBe(404)
+  })
+
+  test('a blob altered on disk is refused with file_damaged before any byte is served', async () => {
+    const id = await upload(bob.token, 'fragile.txt', Buffer.from('fragile text '.repeat(100))).then((r) => r.json()).then((file) => (file as FileBody).id)
+    const path = join(dataDir, 'files', id)
+    const bytes = readFileSync(path)
+    bytes[bytes.length - 20]! ^= 1
+    writeFileSync(path, bytes)
+    const res = await get(bob.token, `${FILES}/${id}/content`)
+    expect(res.status).toBe(500)
+    expect(await res.json()).toEqual({ code: 'file_damaged', detail: 'The stored file is damaged: it failed its integrity check, so it is not served.' })
+    expect((await get(bob.token, `${FILES}/${id}`, { method: 'DELETE' })).status).toBe(200)
   })
 
   test('the files directory is 0700 and each blob 0600, named by its random id', () => {
