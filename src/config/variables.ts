@@ -3,6 +3,7 @@ import { auditVariables } from './audit-variables.ts'
 import { accessVariables } from './access-variables.ts'
 import { authVariables } from './auth-variables.ts'
 import { chatVariables } from './chat-variables.ts'
+import { fileVariables } from './file-variables.ts'
 import { httpVariables } from './http-variables.ts'
 import { ldapVariables } from './ldap-variables.ts'
 import { oauthVariables } from './oauth-variables.ts'
@@ -28,6 +29,7 @@ export const variables = {
   ...auditVariables,
   ...socketVariables,
   ...chatVariables,
+  ...fileVariables,
   ...oauthVariables,
   ...ldapVariables,
   ...lifecycleVariables,

@@ -38,6 +38,8 @@ export const sealedPlaces: readonly SealedPlace[] = [
   { table: 'folder', columns: ['name', 'data', 'meta'], from: 'folder t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   // note: a share is opened for any signed-in user with its link, so it is sealed under the system key.
   { table: 'chat_share', columns: ['snapshot'], from: 'chat_share t', rowId: 't.id', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },
+  // note: file_key is the random key of the file's encrypted bytes (src/db/files.ts); rotation re-seals it, the bytes stay under it.
+  { table: 'file', columns: ['name', 'content_type', 'meta', 'data', 'hash', 'file_key'], from: 'file t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   {
     table: 'oidc_session', columns: ['id_token', 'access_token', 'refresh_token'], from: 'oidc_session t', rowId: 't.session_id', owner: 't.user_id',
     cursor: 't.rowid', ownedBy: 't.user_id = ?',

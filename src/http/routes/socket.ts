@@ -27,13 +27,15 @@ import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
 import { createContextWindows } from '../../chat/context-window.ts'
 import type { Connections } from '../../chat/connections.ts'
-import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
+import { checkVision, resolveAttachments } from '../../chat/attachments.ts'
+import { parseClientFrame, type ChatSend, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
-import { turnOfRegenerate, turnOfSend } from '../../chat/turn-place.ts'
+import { turnOfRegenerate, turnOfSend, type TurnRequest } from '../../chat/turn-place.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { SocketConfig } from '../../config/socket-variables.ts'
 import type { AccountChange } from '../../db/account-changes.ts'
+import type { FileId } from '../../db/files.ts'
 import type { UserId } from '../../db/ids.ts'
 import type { Logger } from '../../log/logger.ts'
 import { originOfServer, type resolveClientAddress } from '../client-address.ts'
@@ -170,17 +172,45 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
     return result.ok && result.principal.user.id === state.userId && auth.models.mayUse(result.principal, model)
   }
 
+  /** Starts a turn; returns the chat it went to, or null (the client was told why). */
+  function startTurn(socket: Socket, state: SocketState, request: TurnRequest): string | null {
+    const started = startChatTurn(turnDeps, state.userId, request)
+    if (started.ok) startedWith.set(started.stream, state.credential)
+    else send(socket, { type: 'error', code: started.code, message: started.message })
+    return started.ok ? started.stream.chatId : null
+  }
+
+  /** Resolves the attached files (the user's own only) and checks the model reads images, then starts the turn. */
+  async function sendWithAttachments(socket: Socket, state: SocketState, frame: ChatSend) {
+    try {
+      const attached = await resolveAttachments(auth.store.files, state.userId, frame.files ?? [], { maxFilesPerMessage: config.files.maxFilesPerMessage, maxImageBytes: config.files.maxInlineImageBytes })
+      if (!attached.ok) return send(socket, { type: 'error', code: attached.code, message: attached.message })
+      const images = [...(frame.images ?? []), ...attached.images]
+      if (images.length > 0) {
+        const vision = await checkVision(connections, frame.model)
+        if (!vision.ok) return send(socket, { type: 'error', code: vision.code, message: vision.message })
+      }
+      if (!isFrameAdmitted(state)) return
+      const request = turnOfSend(frame)
+      const chatId = startTurn(socket, state, { ...request, ask: { content: frame.content, images: images.length > 0 ? images : null, files: attached.references.length > 0 ? attached.references : null } })
+      // note: what uses a file is recorded, so deleting one user of it (a chat, a knowledge base) can tell whether others remain.
+      if (chatId !== null) for (const reference of attached.references) auth.store.files.addUse(state.userId, reference.id as FileId, 'chat', chatId)
+    } catch (error) {
+      log.error('attaching files failed', { error: error instanceof Error ? error.name : 'unknown' })
+      send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
+    }
+  }
+
   function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
     switch (frame.type) {
       case 'chat:send':
-      case 'chat:regenerate': {
+      case 'chat:regenerate':
         // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
         if (!mayUseModel(state, frame.model)) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
-        const started = startChatTurn(turnDeps, state.userId, frame.type === 'chat:send' ? turnOfSend(frame) : turnOfRegenerate(frame))
-        if (started.ok) startedWith.set(started.stream, state.credential)
-        else send(socket, { type: 'error', code: started.code, message: started.message })
+        if (frame.type === 'chat:regenerate') return void startTurn(socket, state, turnOfRegenerate(frame))
+        if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame)
+        startTurn(socket, state, turnOfSend(frame))
         return
-      }
       case 'chat:select': {
         const selected = selectBranch(auth.store.chats, hub, state.userId, frame.chatId, frame.messageId)
         if (selected !== 'ok') send(socket, { type: 'error', code: selected, message: selected === 'chat_not_found' ? 'Chat not found.' : 'No such message in this chat.' })
