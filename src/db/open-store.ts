@@ -23,6 +23,8 @@ import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
 import { createFolderRepo } from './folders.ts'
 import { createGroupRepo } from './groups.ts'
 import { createIdentityRepo } from './identities.ts'
+import { createKnowledgeRepo } from './knowledge.ts'
+import { createRagDocumentRepo } from './rag-documents.ts'
 import { readKeyCheck, writeKeyCheck } from './key-check.ts'
 import { rotateMasterKey } from './master-key-rotation.ts'
 import { resealLegacyMessages } from './message-aad-upgrade.ts'
@@ -159,6 +161,8 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     identities: createIdentityRepo(db, dataKeys, now),
     groups: createGroupRepo(db, dataKeys, now),
     oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
+    knowledge: createKnowledgeRepo(db, dataKeys, now),
+    ragDocuments: createRagDocumentRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**

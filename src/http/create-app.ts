@@ -32,6 +32,9 @@ import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
+import { knowledgePermissionsStub, type Permissions } from '../auth/permissions-stub-knowledge.ts'
+import { createRag } from '../knowledge/create-rag.ts'
+import type { FileSource } from '../knowledge/rag-deps.ts'
 import { accountClaimRoutes } from './routes/account-claim.ts'
 import { adminConfigRoutes } from './routes/admin-config.ts'
 import { adminKeyRoutes } from './routes/admin-keys.ts'
@@ -46,6 +49,8 @@ import { folderRoutes } from './routes/folders.ts'
 import { groupRoutes } from './routes/groups.ts'
 import { healthRoutes } from './routes/health.ts'
 import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
+import { knowledgeRoutes } from './routes/knowledge.ts'
+import { retrievalRoutes } from './routes/retrieval.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelRoutes } from './routes/models.ts'
 import { oauthRoutes } from './routes/oauth.ts'
@@ -74,6 +79,10 @@ export type Deps = {
   lifecycle?: Lifecycle
   /** The Ollama connections; built here when not given (serve builds its own, to list models once it listens). */
   connections?: Connections
+  /** Who holds which workspace permission (`workspace.knowledge`); a stand-in granting users and admins when not given. */
+  permissions?: Permissions
+  /** Where uploaded files are read for indexing; none when not given. */
+  files?: FileSource | null
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
@@ -87,6 +96,7 @@ export function createApp(deps: Deps) {
   const hub = new SocketHub()
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
+  const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: deps.permissions ?? knowledgePermissionsStub, files: deps.files ?? null, now: deps.now })
   const completionStore = createChatCompletionStore({ chats: deps.store.chats, changes: deps.store.accountChanges, hub, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs })
   // note: LDAP settings an admin may change at runtime, over LDAP_* (see runtime-ldap.ts).
   const ldap = createRuntimeLdap(deps.config.ldap, deps.store.settings)
@@ -128,7 +138,7 @@ export function createApp(deps: Deps) {
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
       .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()
-      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore))
+      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore, rag))
       .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
       .use(openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections))
       .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
@@ -143,6 +153,10 @@ export function createApp(deps: Deps) {
       .use(taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat))
       .use(openAiConnectionRoutes(auth, deps.config.trustedProxies))
       .use(ollamaVerifyRoutes(auth, deps.config.trustedProxies, deps.config.ollama.timeouts)))
+    // note: knowledge bases and the retrieval that feeds them (src/knowledge/).
+    .use(new Elysia()
+      .use(knowledgeRoutes(auth, deps.config.trustedProxies, rag))
+      .use(retrievalRoutes(auth, deps.config.trustedProxies, rag)))
     .use(staticAssets())
 }
 
