@@ -2,6 +2,7 @@ import type { Parser } from './parsers.ts'
 import { auditVariables } from './audit-variables.ts'
 import { authVariables } from './auth-variables.ts'
 import { chatVariables } from './chat-variables.ts'
+import { fileVariables } from './file-variables.ts'
 import { httpVariables } from './http-variables.ts'
 import { ldapVariables } from './ldap-variables.ts'
 import { oauthVariables } from './oauth-variables.ts'
@@ -27,6 +28,7 @@ export const variables = {
   ...auditVariables,
   ...socketVariables,
   ...chatVariables,
+  ...fileVariables,
   ...oauthVariables,
   ...ldapVariables,
   ...lifecycleVariables,

@@ -5,6 +5,7 @@ import schema004 from './migrations/004-identities-groups.sql' with { type: 'tex
 import schema005 from './migrations/005-oidc-sessions.sql' with { type: 'text' }
 import schema006 from './migrations/006-message-tree.sql' with { type: 'text' }
 import schema007 from './migrations/007-folders.sql' with { type: 'text' }
+import schema011 from './migrations/011-files.sql' with { type: 'text' }
 import schema012 from './migrations/012-knowledge.sql' with { type: 'text' }
 
 /** A numbered, forward-only schema step. Version N brings a database from N-1 to N. */
@@ -19,8 +20,9 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: '005-oidc-sessions', sql: schema005 },
   { version: 6, name: '006-message-tree', sql: schema006 },
   { version: 7, name: '007-folders', sql: schema007 },
+  { version: 8, name: '011-files', sql: schema011 },
   // note: numbered 012 for the merge order of work in progress; its version follows the list.
-  { version: 8, name: '012-knowledge', sql: schema012 },
+  { version: 9, name: '012-knowledge', sql: schema012 },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createBackup } from './backup.ts'
+import type { UserId } from './ids.ts'
 import { DATABASE_FILE, openStore, type Store } from './open-store.ts'
+import { restoreBackup } from './restore.ts'
 
 // Plaintext never reaches disk: not in the database file, not in the WAL, not in the shared memory
 // file, while the store is open and after it is closed.
@@ -30,6 +33,25 @@ const MARKERS = {
   folderData: 'MARKER-FOLDERDATA-90ce',
   tagName: 'MARKER-TAGNAME-5c3f',
   share: 'MARKER-SHARE-e6a8',
+  fileName: 'MARKER-FILENAME-77c2',
+  fileContent: 'MARKER-FILECONTENT-a9d4',
+  fileMeta: 'MARKER-FILEMETA-3be0',
+  fileData: 'MARKER-FILEDATA-c58f',
+  imageBytes: 'MARKER-IMAGEBYTES-1e6d',
+}
+
+// A PNG's signature and header, then the marker where its pixel data would be.
+const IMAGE = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.from(MARKERS.imageBytes.repeat(50))])
+const TEXT = `${MARKERS.fileContent} ${'line of a document '.repeat(10_000)} ${MARKERS.fileContent}`
+
+async function fillFiles(store: Store, owner: UserId) {
+  const limits = { maxFileBytes: 10 ** 8, quotaBytes: 10 ** 9 }
+  const source = async function* (bytes: Uint8Array) { yield bytes }
+  const text = await store.files.create(owner, { name: `${MARKERS.fileName}.md`, contentType: 'text/markdown', meta: { note: MARKERS.fileMeta } }, source(Buffer.from(TEXT)), limits)
+  const image = await store.files.create(owner, { name: `${MARKERS.fileName}.png`, contentType: 'image/png' }, source(IMAGE), limits)
+  if (!text.ok || !image.ok) throw new Error('upload refused')
+  store.files.setData(owner, text.file.id, { content: MARKERS.fileData, status: 'completed' })
+  return { textId: text.file.id, imageId: image.file.id }
 }
 
 let dataDir = ''
@@ -72,10 +94,11 @@ function fillStore(store: Store) {
   return { owner, chatId: chat.id, treeId: tree.id, folderId: folder.folder.id, shareId }
 }
 
-/** Returns every marker found in the database files that exist, as UTF-8 or UTF-16LE. */
-function markersOnDisk(): string[] {
+/** Returns every marker found in the database files, the file blobs and `extra` files that exist, as UTF-8 or UTF-16LE. */
+function markersOnDisk(extra: string[] = []): string[] {
   const found: string[] = []
-  for (const name of [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`]) {
+  const blobs = existsSync(join(dataDir, 'files')) ? readdirSync(join(dataDir, 'files')).map((name) => join('files', name)) : []
+  for (const name of [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, ...blobs, ...extra]) {
     const path = join(dataDir, name)
     if (!existsSync(path)) continue
     const bytes = readFileSync(path)
@@ -89,11 +112,13 @@ function markersOnDisk(): string[] {
   return found
 }
 
-test('no marker appears in enclave.db, -wal or -shm, before or after close', () => {
+test('no marker appears in enclave.db, -wal, -shm or the file blobs, before or after close', async () => {
   const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, '.encryption_key') }, now: Date.now })
   let closed = false
   try {
     const { owner, chatId } = fillStore(store)
+    await fillFiles(store, owner)
+    expect(readdirSync(join(dataDir, 'files'))).toHaveLength(2)
     expect(store.chats.listMessagesInChat(owner, chatId)).toHaveLength(50)
     expect(existsSync(join(dataDir, `${DATABASE_FILE}-wal`))).toBe(true)
     expect(markersOnDisk()).toEqual([])
@@ -105,10 +130,11 @@ test('no marker appears in enclave.db, -wal or -shm, before or after close', () 
   }
 })
 
-test('the data is really there: reopening reads every marker back', () => {
+test('the data is really there: reopening reads every marker back', async () => {
   const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
   const first = openStore({ dataDir, masterKey, now: Date.now })
   const { owner, chatId, treeId, folderId, shareId } = fillStore(first)
+  const { textId, imageId } = await fillFiles(first, owner)
   first.close()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
@@ -127,10 +153,40 @@ test('the data is really there: reopening reads every marker back', () => {
     expect(store.folders.findFolderForUser(owner, folderId)).toMatchObject({ name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
     expect(store.chatTags.listTagsOfChat(owner, treeId)).toEqual([{ id: `${MARKERS.tagName.toLowerCase()}_word`, name: `${MARKERS.tagName} Word` }])
     expect(store.chatShares.readShare(shareId)?.snapshot.chat.title).toBe(MARKERS.share)
+    expect(store.files.get(owner, textId)).toMatchObject({ name: `${MARKERS.fileName}.md`, meta: { note: MARKERS.fileMeta }, data: { content: MARKERS.fileData } })
+    expect(Buffer.from((await store.files.readBytes(owner, textId, 10 ** 8))!).toString()).toBe(TEXT)
+    expect(Buffer.from((await store.files.readBytes(owner, imageId, 10 ** 8))!).equals(IMAGE)).toBe(true)
   } finally {
     store.close()
   }
   expect(markersOnDisk()).toEqual([])
+})
+
+test('a backup carries the files with no marker readable, and a restore brings them back', async () => {
+  const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
+  const store = openStore({ dataDir, masterKey, now: Date.now })
+  const { owner } = fillStore(store)
+  const { textId, imageId } = await fillFiles(store, owner)
+  const backupPath = join(dataDir, 'files.backup')
+  try {
+    createBackup(store.db, backupPath, { passphrase: null, now: Date.now, filesDir: join(dataDir, 'files') })
+    // deleted after the backup: the restore brings it back; a file made after it goes.
+    store.files.delete(owner, textId)
+  } finally {
+    store.close()
+  }
+  expect(markersOnDisk(['files.backup'])).toEqual([])
+  const restoredDir = join(dataDir, '..', 'restored')
+  const result = restoreBackup({ backupPath, dataDir: restoredDir, passphrase: null, masterKey: { kind: 'file', path: masterKey.path }, force: false })
+  expect(result.ok).toBe(true)
+  expect(readdirSync(join(restoredDir, 'files')).sort()).toEqual([imageId, textId].sort())
+  const restored = openStore({ dataDir: restoredDir, masterKey: { kind: 'file', path: masterKey.path }, now: Date.now })
+  try {
+    expect(Buffer.from((await restored.files.readBytes(owner, textId, 10 ** 8))!).toString()).toBe(TEXT)
+    expect(Buffer.from((await restored.files.readBytes(owner, imageId, 10 ** 8))!).equals(IMAGE)).toBe(true)
+  } finally {
+    restored.close()
+  }
 })
 
 test('the scan does find plaintext when some is written (the check above can fail)', () => {

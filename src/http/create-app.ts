@@ -45,6 +45,8 @@ import { chatFolderRoutes } from './routes/chat-folders.ts'
 import { chatShareRoutes } from './routes/chat-shares.ts'
 import { chatTagRoutes } from './routes/chat-tags.ts'
 import { chatRoutes } from './routes/chats.ts'
+import { UPLOAD_OVERHEAD_BYTES } from './routes/file-upload.ts'
+import { fileRoutes } from './routes/files.ts'
 import { folderRoutes } from './routes/folders.ts'
 import { groupRoutes } from './routes/groups.ts'
 import { healthRoutes } from './routes/health.ts'
@@ -111,7 +113,7 @@ export function createApp(deps: Deps) {
     .use(cors(deps.config.cors))
     .use(originCheck({ publicUrl: deps.config.publicUrl, cors: deps.config.cors, trustedProxies: deps.config.trustedProxies }))
     .use(singleUserGuard(deps.config.auth.singleUser))
-    .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
+    .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth), uploadBodyLimits(deps.config)))
     .use(jsonBodies())
     .use(healthRoutes(deps.config.securityHeaders.everyResponse))
     // note: the routes go in three groups, each an app of its own, which keeps TypeScript's type of the
@@ -135,6 +137,7 @@ export function createApp(deps: Deps) {
       .use(chatTagRoutes(auth, deps.config.trustedProxies))
       .use(chatShareRoutes(auth, deps.config))
       .use(folderRoutes(auth, deps.config.trustedProxies))
+      .use(fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log))
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
       .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()
@@ -161,3 +164,9 @@ export function createApp(deps: Deps) {
 }
 
 export type App = ReturnType<typeof createApp>
+
+/** The routes whose bodies are streamed, with their own limits: uploads take a file of RAG_FILE_MAX_SIZE and its framing. */
+export function uploadBodyLimits(config: Config): ReadonlyMap<string, number> {
+  const limit = Math.max(config.maxRequestBodyBytes, config.files.maxFileBytes + UPLOAD_OVERHEAD_BYTES)
+  return new Map([['/api/v1/files/', limit], ['/api/v1/files', limit]])
+}
