@@ -11,6 +11,7 @@ import { AnswerTasks } from '../chat/answer-tasks.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
 import type { Config } from '../config/load-config.ts'
+import type { UserId } from '../db/ids.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
 import { staticAssets } from './assets.ts'
@@ -34,7 +35,8 @@ import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
 import { knowledgePermissionsStub, type Permissions } from '../auth/permissions-stub-knowledge.ts'
 import { createRag } from '../knowledge/create-rag.ts'
-import type { FileSource } from '../knowledge/rag-deps.ts'
+import { fileSourceOf } from '../knowledge/file-source.ts'
+import { processUploadedFile, type FileSource } from '../knowledge/rag-deps.ts'
 import { accountClaimRoutes } from './routes/account-claim.ts'
 import { adminConfigRoutes } from './routes/admin-config.ts'
 import { adminKeyRoutes } from './routes/admin-keys.ts'
@@ -98,7 +100,11 @@ export function createApp(deps: Deps) {
   const hub = new SocketHub()
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
-  const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: deps.permissions ?? knowledgePermissionsStub, files: deps.files ?? null, now: deps.now })
+  const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: deps.permissions ?? knowledgePermissionsStub, files: deps.files ?? fileSourceOf(deps.store.files, deps.config.files.maxFileBytes), now: deps.now })
+  // note: as Open WebUI, an uploaded document is read, chunked and embedded in the background; its status shows the progress.
+  const processUpload = (owner: UserId, fileId: string) => {
+    processUploadedFile(rag, owner, fileId).catch((error: unknown) => deps.log.error('Processing an uploaded file failed', { error: error instanceof Error ? error.name : 'unknown' }))
+  }
   const completionStore = createChatCompletionStore({ chats: deps.store.chats, changes: deps.store.accountChanges, hub, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs })
   // note: LDAP settings an admin may change at runtime, over LDAP_* (see runtime-ldap.ts).
   const ldap = createRuntimeLdap(deps.config.ldap, deps.store.settings)
@@ -137,7 +143,7 @@ export function createApp(deps: Deps) {
       .use(chatTagRoutes(auth, deps.config.trustedProxies))
       .use(chatShareRoutes(auth, deps.config))
       .use(folderRoutes(auth, deps.config.trustedProxies))
-      .use(fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log))
+      .use(fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log, (owner, fileId) => processUpload(owner, fileId)))
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
       .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()

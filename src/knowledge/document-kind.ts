@@ -33,3 +33,8 @@ function startsWith(bytes: Uint8Array, signature: string): boolean {
   for (let i = 0; i < signature.length; i++) if (bytes[i] !== signature.charCodeAt(i)) return false
   return true
 }
+
+/** Whether a file of this (detected) media type is a document retrieval reads: text or JSON, PDF or DOCX. */
+export function isDocumentMediaType(mediaType: string): boolean {
+  return mediaType.startsWith('text/') || mediaType === 'application/json' || mediaType === 'application/pdf' || mediaType === 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
+}

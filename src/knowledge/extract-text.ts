@@ -10,8 +10,11 @@ import type { ExtractionResult } from './extract-formats.ts'
 
 export type { ExtractionFailure, ExtractionResult } from './extract-formats.ts'
 
-// note: the path is relative to the project root, as `bun build --compile` names the extra entry point.
-const workerPath = new URL('./extract-worker.ts', import.meta.url).href
+// note: in the compiled binary every module shares the bundle's URL (file:///$bunfs/root/enclave) and
+// the worker, a second entry point, sits at its path under src/ (scripts/compile-binary.ts).
+const workerPath = import.meta.url.includes('/$bunfs/')
+  ? new URL('./knowledge/extract-worker.ts', import.meta.url).href
+  : new URL('./extract-worker.ts', import.meta.url).href
 
 /** Creates the extractor; `concurrency` bounds the workers alive at once (2 cores: 1 by default). */
 export function createTextExtractor(limits: ExtractionLimits, concurrency = 1) {

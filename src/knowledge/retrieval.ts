@@ -16,7 +16,7 @@ import type { IndexCache } from './index-cache.ts'
 import { bm25Scores, buildTermIndex, termIndexBytes, topK, vectorScores, type VectorIndex } from './vector-index.ts'
 
 export type IndexFailure = ExtractionFailure | EmbedFailure | 'empty'
-export type IndexResult = { ok: true; document: RagDocument } | { ok: false; reason: IndexFailure }
+export type IndexResult = { ok: true; document: RagDocument; text: string } | { ok: false; reason: IndexFailure }
 
 /** Where an ingestion is: extracting, then embedding `done` of `total` chunks. */
 export type IngestProgress = { stage: 'extracting' } | { stage: 'embedding'; done: number; total: number }
@@ -41,7 +41,7 @@ export function createRetrieval({ config, documents, embedder, extractor, cache 
     const document = documents.saveDocument(owner, { fileId: source.fileId, name: source.name, model: embedder.model, dimensions: vectors[0]!.length },
       chunks.map((content, i) => ({ content, embedding: vectors[i]! })))
     if (earlier !== null) cache.dropDocument(earlier.id)
-    return { ok: true, document }
+    return { ok: true, document, text: source.text }
   }
 
   function buildIndex(document: RagDocument): VectorIndex {

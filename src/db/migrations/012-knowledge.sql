@@ -43,3 +43,9 @@ CREATE TABLE rag_chunk (
   embedding   BLOB NOT NULL,
   PRIMARY KEY (document_id, position)
 ) STRICT;
+
+-- A deleted file takes its chunks and embeddings with it, and leaves the knowledge bases that listed it.
+CREATE TRIGGER rag_document_of_deleted_file AFTER DELETE ON file BEGIN
+  DELETE FROM rag_document WHERE file_id = OLD.id AND user_id = OLD.user_id;
+  DELETE FROM knowledge_file WHERE file_id = OLD.id;
+END;

@@ -95,24 +95,28 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
         if (processed === null) throw fileNotFound()
         if (!processed.ok) throw indexFailure(processed.reason, rag.config.embedding.model)
       }
+      rag.files?.recordKnowledgeUse(owner, body.file_id, knowledge.id, true)
       return withFiles(rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, true)!)
     }, { auth: 'active', params: Params, body: FileBody })
 
     .post('/:id/file/remove', ({ principal, params, body }) => {
       const knowledge = knowledgeFor(principal, params.id, 'write')
       if (!knowledge.fileIds.includes(body.file_id)) throw fileNotFound()
+      for (const document of rag.ragDocuments.listDocumentsForFiles([body.file_id])) rag.files?.recordKnowledgeUse(document.userId, body.file_id, knowledge.id, false)
       return withFiles(rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, false)!)
     }, { auth: 'active', params: Params, body: FileBody })
 
     .post('/:id/reset', ({ principal, params }) => {
       const knowledge = knowledgeFor(principal, params.id, 'write')
       for (const document of rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
+      rag.files?.forgetKnowledgeUses(knowledge.id)
       return withFiles(rag.knowledge.resetKnowledge(knowledge.id)!)
     }, { auth: 'active', params: Params })
 
     .delete('/:id/delete', ({ principal, params }) => {
       const knowledge = knowledgeFor(principal, params.id, 'write')
       for (const document of rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
+      rag.files?.forgetKnowledgeUses(knowledge.id)
       return rag.knowledge.deleteKnowledge(knowledge.id)
     }, { auth: 'active', params: Params })
 }
