@@ -45,10 +45,13 @@ try {
   const { measureSocketRegenerateApart, socketRegenerateRows } = await import('./socket-regenerate.ts')
   const regenerate = await measureSocketRegenerateApart()
   const lifecycle = await measureKeyLifecycle()
+  // note: documents and retrieval: a 100-page PDF, then 100,000 sealed chunks in a store of their own.
+  const { knowledgeRows, measureKnowledge } = await import('./knowledge.ts')
+  const knowledge = await measureKnowledge()
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

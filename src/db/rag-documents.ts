@@ -1,9 +1,12 @@
 /**
  * Documents ready for retrieval: the extracted text of one file (or of text given directly), cut
  * into chunks, each with its embedding. Format: a chunk's `content` is sealed JSON
- * `{ text, start }` (start: its offset in the document's text) and its `embedding` sealed bytes,
- * the vector packed as little-endian float32 (4 bytes a dimension); both bind
- * `documentId/position` in their AAD, so a chunk moved to another document or place fails to open.
+ * `{ text, start }` (start: its offset in the document's text), binding `documentId/position` in
+ * its AAD. Embeddings are sealed in blocks of EMBEDDING_BLOCK consecutive chunks, each block the
+ * vectors packed as little-endian float32 one after the other (4 bytes a dimension), binding
+ * `documentId/block`: blocks fill SQLite's pages (a lone 3 KB vector would waste a quarter of
+ * its page) and an index opens one block per 64 chunks. A chunk or block moved to another
+ * document or place fails to open.
  * Everything is sealed under the owner's data key: deleting the user (or their key) leaves nothing
  * readable. The document's name is sealed; the model and dimension are plain, as the index needs
  * them before it opens anything.
@@ -14,7 +17,11 @@ import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 
 const documentTable = sealedTable('rag_document', { name: 'text' })
-const chunkTable = sealedTable('rag_chunk', { content: 'json', embedding: 'bytes' })
+const chunkTable = sealedTable('rag_chunk', { content: 'json' })
+const embeddingTable = sealedTable('rag_embedding', { vectors: 'bytes' })
+
+/** Chunks whose embeddings are sealed together. */
+export const EMBEDDING_BLOCK = 64
 
 export type RagDocumentId = string & { readonly brand: 'RagDocumentId' }
 
@@ -40,12 +47,13 @@ const chunkRowId = (documentId: string, position: number) => `${documentId}/${po
 export function createRagDocumentRepo(db: Database, keys: DataKeyRepo, now: () => number) {
   const insertDocument = db.query<void, [string, string, string | null, Uint8Array, string, number, number, number]>(
     'INSERT INTO rag_document (id, user_id, file_id, name, model, dimensions, chunk_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-  const insertChunk = db.query<void, [string, number, Uint8Array, Uint8Array]>('INSERT INTO rag_chunk (document_id, position, content, embedding) VALUES (?, ?, ?, ?)')
+  const insertChunk = db.query<void, [string, number, Uint8Array]>('INSERT INTO rag_chunk (document_id, position, content) VALUES (?, ?, ?)')
+  const insertBlock = db.query<void, [string, number, Uint8Array]>('INSERT INTO rag_embedding (document_id, block, vectors) VALUES (?, ?, ?)')
   const selectDocument = db.query<DocumentRow, [string, string]>('SELECT * FROM rag_document WHERE id = ? AND user_id = ?')
   const selectForFile = db.query<DocumentRow, [string, string]>('SELECT * FROM rag_document WHERE file_id = ? AND user_id = ?')
   const selectForFiles = db.query<DocumentRow, [string]>('SELECT * FROM rag_document WHERE file_id IN (SELECT value FROM json_each(?))')
   const deleteDocument = db.query<void, [string, string]>('DELETE FROM rag_document WHERE id = ? AND user_id = ?')
-  const selectEmbeddings = db.query<{ position: number; embedding: Uint8Array }, [string]>('SELECT position, embedding FROM rag_chunk WHERE document_id = ? ORDER BY position')
+  const selectBlocks = db.query<{ block: number; vectors: Uint8Array }, [string]>('SELECT block, vectors FROM rag_embedding WHERE document_id = ? ORDER BY block')
   const selectChunk = db.query<{ content: Uint8Array }, [string, number]>('SELECT content FROM rag_chunk WHERE document_id = ? AND position = ?')
 
   const toDocument = (row: DocumentRow): RagDocument => ({
@@ -70,9 +78,14 @@ export function createRagDocumentRepo(db: Database, keys: DataKeyRepo, now: () =
         insertDocument.run(id, owner, input.fileId, documentTable.sealColumn('name', id, input.name, ring)!, input.model, input.dimensions, chunks.length, now())
         chunks.forEach((chunk, position) => {
           if (chunk.embedding.length !== input.dimensions) throw new Error('An embedding has the wrong dimension')
-          const sealed = chunkTable.seal(chunkRowId(id, position), { content: chunk.content, embedding: new Uint8Array(chunk.embedding.buffer, chunk.embedding.byteOffset, chunk.embedding.byteLength) }, ring)
-          insertChunk.run(id, position, sealed.content!, sealed.embedding!)
+          insertChunk.run(id, position, chunkTable.sealColumn('content', chunkRowId(id, position), chunk.content, ring)!)
         })
+        for (let block = 0; block * EMBEDDING_BLOCK < chunks.length; block++) {
+          const members = chunks.slice(block * EMBEDDING_BLOCK, (block + 1) * EMBEDDING_BLOCK)
+          const packed = new Float32Array(members.length * input.dimensions)
+          members.forEach((chunk, i) => packed.set(chunk.embedding, i * input.dimensions))
+          insertBlock.run(id, block, embeddingTable.sealColumn('vectors', chunkRowId(id, block), new Uint8Array(packed.buffer), ring)!)
+        }
         return toDocument(selectDocument.get(id, owner)!)
       }).immediate()
     },
@@ -96,9 +109,10 @@ export function createRagDocumentRepo(db: Database, keys: DataKeyRepo, now: () =
     readEmbeddings(document: RagDocument): Float32Array {
       const ring = keys.keysForOwner(document.userId)
       const matrix = new Float32Array(document.chunkCount * document.dimensions)
-      for (const row of selectEmbeddings.iterate(document.id)) {
-        const bytes = chunkTable.openColumn('embedding', chunkRowId(document.id, row.position), row.embedding, ring)!
-        matrix.set(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), row.position * document.dimensions)
+      for (const row of selectBlocks.iterate(document.id)) {
+        const bytes = embeddingTable.openColumn('vectors', chunkRowId(document.id, row.block), row.vectors, ring)!
+        // note: a copy, as the opened bytes need not be aligned for a Float32Array view.
+        matrix.set(new Float32Array(new Uint8Array(bytes).buffer), row.block * EMBEDDING_BLOCK * document.dimensions)
       }
       return matrix
     },

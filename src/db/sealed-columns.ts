@@ -41,9 +41,14 @@ export const sealedPlaces: readonly SealedPlace[] = [
   { table: 'knowledge', columns: ['name', 'description', 'data'], from: 'knowledge t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   { table: 'rag_document', columns: ['name'], from: 'rag_document t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   {
-    // note: a chunk's AAD binds its document and position (src/db/rag-documents.ts).
-    table: 'rag_chunk', columns: ['content', 'embedding'],
+    // note: a chunk's AAD binds its document and position, an embedding block's its document and block (src/db/rag-documents.ts).
+    table: 'rag_chunk', columns: ['content'],
     from: 'rag_chunk t JOIN rag_document d ON d.id = t.document_id', rowId: "t.document_id || '/' || t.position", owner: 'd.user_id', cursor: 't.rowid',
+    ownedBy: 't.document_id IN (SELECT id FROM rag_document WHERE user_id = ?)',
+  },
+  {
+    table: 'rag_embedding', columns: ['vectors'],
+    from: 'rag_embedding t JOIN rag_document d ON d.id = t.document_id', rowId: "t.document_id || '/' || t.block", owner: 'd.user_id', cursor: 't.rowid',
     ownedBy: 't.document_id IN (SELECT id FROM rag_document WHERE user_id = ?)',
   },
   // note: file_key is the random key of the file's encrypted bytes (src/db/files.ts); rotation re-seals it, the bytes stay under it.

@@ -2,8 +2,8 @@
 -- description and data are sealed under the owner's data key, its grant (Open WebUI's
 -- access_control: group and user ids, no content) is plain JSON so the server can decide who may
 -- read it. A document is the extracted text of one file (or of text given directly), cut into
--- chunks; each chunk's text and its embedding (packed float32) are sealed apart, so the search
--- index opens only the embeddings and a search opens only the chunks it returns.
+-- chunks; each chunk's text is sealed on its own and the embeddings (packed float32) in blocks,
+-- so the search index opens only the embeddings and a search opens only the chunks it returns.
 CREATE TABLE knowledge (
   id             TEXT PRIMARY KEY,
   user_id        TEXT NOT NULL REFERENCES user (id) ON DELETE CASCADE,
@@ -40,8 +40,16 @@ CREATE TABLE rag_chunk (
   document_id TEXT NOT NULL REFERENCES rag_document (id) ON DELETE CASCADE,
   position    INTEGER NOT NULL,
   content     BLOB NOT NULL,
-  embedding   BLOB NOT NULL,
   PRIMARY KEY (document_id, position)
+) STRICT;
+
+-- The embeddings of up to 64 consecutive chunks sealed together: one 3 KB vector a row would
+-- take a 4 KB page each, and one seal a vector would make building an index slow.
+CREATE TABLE rag_embedding (
+  document_id TEXT NOT NULL REFERENCES rag_document (id) ON DELETE CASCADE,
+  block       INTEGER NOT NULL,
+  vectors     BLOB NOT NULL,
+  PRIMARY KEY (document_id, block)
 ) STRICT;
 
 -- A deleted file takes its chunks and embeddings with it, and leaves the knowledge bases that listed it.
