@@ -54,7 +54,7 @@ describe('text extraction in a worker', () => {
   })
 
   test.each([
-    ['a zip bomb DOCX', () => makeZipBombDocx(64 * 1024 * 1024), 'bomb.docx', 'too_large'],
+    ['a zip bomb DOCX', () => makeZipBombDocx(24 * 1024 * 1024), 'bomb.docx', 'too_large'],
     ['a PDF with more pages than allowed', () => makePdf(Array.from({ length: 51 }, (_, i) => `page ${i}`)), 'many.pdf', 'too_many_pages'],
     ['a PDF cut in half', () => makePdf(['Some text here.']).subarray(0, 120), 'cut.pdf', 'unreadable'],
     ['a PDF that is garbage after its header', () => encode('%PDF-1.7\n' + 'x'.repeat(5000)), 'junk.pdf', 'unreadable'],
@@ -67,7 +67,7 @@ describe('text extraction in a worker', () => {
     ['a DOCX that is a broken zip', () => makeDocx(['text']).subarray(0, 60), 'broken.docx', 'unreadable'],
   ])('%s is refused', async (_, make, name, reason) => {
     expect(await extract(make(), name)).toEqual({ ok: false, reason: reason as never })
-  })
+  }, 30_000)
 
   test('a PDF whose page tree claims a million pages is read as the pages it has', async () => {
     expect(await extract(makePdf(['only one'], { claimedPageCount: 1_000_000 }), 'claims.pdf')).toEqual({ ok: true, text: 'only one', pages: 1 })

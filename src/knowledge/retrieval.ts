@@ -13,7 +13,8 @@ import { detectDocumentKind } from './document-kind.ts'
 import { EmbedError, type Embedder, type EmbedFailure } from './embedder.ts'
 import type { ExtractionFailure, TextExtractor } from './extract-text.ts'
 import type { IndexCache } from './index-cache.ts'
-import { bm25Scores, buildTermIndex, termIndexBytes, topK, vectorScores, type VectorIndex } from './vector-index.ts'
+import { createInt8Scan } from './int8-scan.ts'
+import { bm25Scores, buildTermIndex, searchIndex, termIndexBytes, type VectorIndex } from './vector-index.ts'
 
 export type IndexFailure = ExtractionFailure | EmbedFailure | 'empty'
 export type IndexResult = { ok: true; document: RagDocument; text: string } | { ok: false; reason: IndexFailure }
@@ -51,7 +52,8 @@ export function createRetrieval({ config, documents, embedder, extractor, cache 
       const texts = Array.from({ length: document.chunkCount }, (_, position) => documents.readChunk(document, position)?.text ?? '')
       terms = buildTermIndex(texts)
     }
-    return { rows: document.chunkCount, dimensions: document.dimensions, matrix, terms, bytes: matrix.byteLength + (terms === null ? 0 : termIndexBytes(terms)) }
+    const scan = createInt8Scan(matrix, document.chunkCount, document.dimensions)
+    return { rows: document.chunkCount, dimensions: document.dimensions, matrix, terms, scan, bytes: matrix.byteLength + scan.bytes + (terms === null ? 0 : termIndexBytes(terms)) }
   }
 
   return {
@@ -77,13 +79,8 @@ export function createRetrieval({ config, documents, embedder, extractor, cache 
       for (const document of searchable) {
         const index = cache.get(document.userId, document.id, () => buildIndex(document))
         if (index.dimensions !== vector!.length) continue
-        const scores = vectorScores(index, vector!)
-        if (config.hybrid !== null && index.terms !== null) {
-          const keyword = bm25Scores(index.terms, query)
-          const weight = config.hybrid.bm25Weight
-          for (let row = 0; row < scores.length; row++) scores[row] = (1 - weight) * scores[row]! + weight * keyword[row]!
-        }
-        for (const hit of topK(scores, k)) hits.push({ document, ...hit })
+        const keyword = config.hybrid !== null && index.terms !== null ? bm25Scores(index.terms, query) : null
+        for (const hit of searchIndex(index, vector!, k, keyword, config.hybrid?.bm25Weight ?? 0)) hits.push({ document, ...hit })
       }
       return hits
         .filter((hit) => hit.score >= config.relevanceThreshold)
