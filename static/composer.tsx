@@ -1,5 +1,6 @@
 /** The message box: Enter sends, Shift+Enter starts a new line, Esc stops the answer. */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { AttachButton, attachmentEvents, AttachmentTray, isUploading } from './attachments.tsx'
 
 export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming: boolean; canSend: boolean; onSend: (text: string) => boolean; onStop: () => void }) {
   const [text, setText] = useState('')
@@ -19,11 +20,13 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
   }, [canSend])
   const send = () => {
     const content = text.trim()
-    if (content === '' || !canSend || isStreaming) return
+    if (content === '' || !canSend || isStreaming || isUploading()) return
     if (onSend(content)) setText('')
   }
   return (
-    <form class="composer" data-ready={canSend && !isStreaming ? '' : undefined} onSubmit={(event) => { event.preventDefault(); send() }}>
+    <form class="composer" data-ready={canSend && !isStreaming ? '' : undefined} onSubmit={(event) => { event.preventDefault(); send() }} onDragOver={attachmentEvents.onDragOver} onDrop={attachmentEvents.onDrop}>
+      <AttachmentTray />
+      <AttachButton disabled={!canSend} />
       <label for="message" class="offscreen">Message</label>
       <span id="message-keys" class="offscreen">Enter sends, Shift+Enter starts a new line, Escape stops the answer.</span>
       <textarea
@@ -35,6 +38,7 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
         aria-describedby="message-keys"
         maxLength={200_000}
         onInput={(event) => setText(event.currentTarget.value)}
+        onPaste={attachmentEvents.onPaste}
         onKeyDown={(event) => {
           if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
             event.preventDefault()

@@ -32,13 +32,13 @@ describe('files through dist/enclave', async () => {
 
   async function upload(token: string, name: string, bytes: Uint8Array, extra: Record<string, string> = {}) {
     const form = new FormData()
-    form.append('file', new File([bytes], name, { type: 'application/octet-stream' }))
+    form.append('file', new File([Buffer.from(bytes)], name, { type: 'application/octet-stream' }))
     for (const [key, value] of Object.entries(extra)) form.append(key, value)
     return fetch(`${url()}${FILES}/?process=true`, { method: 'POST', headers: { ...bearer(token), accept: 'application/json' }, body: form })
   }
   async function uploadRaw(token: string, name: string, bytes: Uint8Array) {
     const { body, contentType } = rawMultipart(name, bytes)
-    return fetch(`${url()}${FILES}/`, { method: 'POST', headers: { ...bearer(token), 'content-type': contentType }, body })
+    return fetch(`${url()}${FILES}/`, { method: 'POST', headers: { ...bearer(token), 'content-type': contentType }, body: new Uint8Array(body) })
   }
   const get = (token: string, path: string, init: RequestInit = {}) => fetch(`${url()}${path}`, { ...init, headers: { ...bearer(token), ...init.headers } })
 
@@ -188,7 +188,8 @@ describe('files through dist/enclave', async () => {
     expect(await get(ada.token, `${FILES}/`).then((r) => r.json())).toEqual([])
     expect((await get(ada.token, `${FILES}/search?filename=*`).then((r) => r.json()) as unknown[]).length).toBe(0)
     // bob's file is untouched
-    expect(Buffer.from(await get(bob.token, `${FILES}/${id}/content`).then((r) => r.arrayBuffer())).equals(Buffer.from(stored[0]!.bytes))).toBe(true)
+    const untouched = await get(bob.token, `${FILES}/${id}/content`)
+    expect(Buffer.from(await untouched.arrayBuffer()).equals(Buffer.from(stored[0]!.bytes))).toBe(true)
   })
 
   test('a cross-site upload is refused; a body that is not multipart is 415', async () => {

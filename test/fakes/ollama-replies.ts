@@ -21,6 +21,8 @@ export type FakeModel = {
     parameter_size: string
     quantization_level: string
   }
+  /** What /api/show lists under `capabilities`; absent: `["completion"]`. A model with "vision" reads `images`. */
+  capabilities?: string[]
 }
 
 export type FakeMessage = { role: string; content: string }
@@ -219,9 +221,20 @@ export function showReply(model: FakeModel): Json {
     template: '{{ if .System }}{{ .System }}\n{{ end }}{{ .Prompt }}',
     details: model.details,
     model_info: { 'general.architecture': model.details.family, 'general.file_type': 15, 'general.parameter_count': 494032768 },
-    capabilities: ['completion'],
+    capabilities: model.capabilities ?? ['completion'],
     modified_at: model.modified_at,
   }
+}
+
+/** A model that reads images, as llava and gemma3 do (add it to a stand-in's models). */
+export const visionFakeModel: FakeModel = {
+  name: 'llava:7b',
+  model: 'llava:7b',
+  modified_at: '2025-02-01T09:00:00.000000000+01:00',
+  size: 4733363377,
+  digest: '8dd30f6b0cb19f555f2c7a7ebda861449ea2cc76bf1f44e262931f45fc81d081',
+  details: { parent_model: '', format: 'gguf', family: 'llama', families: ['llama', 'clip'], parameter_size: '7B', quantization_level: 'Q4_0' },
+  capabilities: ['completion', 'vision'],
 }
 
 /** One /api/ps entry: a loaded model and when it unloads. */

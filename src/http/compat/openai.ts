@@ -15,11 +15,13 @@
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { credentialOf, watchCredential, type CredentialWatch } from '../../auth/credential-watch.ts'
+import { checkVision } from '../../chat/attachments.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { OllamaError, type ChatChunk, type ChatRequest, type ToolCall } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { failRecord, recordChunks, type ChatCompletionStore } from './chat-completion-store.ts'
+import { hasImageParts, inlineImageParts } from './openai-images.ts'
 import {
   CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaFormat, toOllamaMessages, toOllamaOptions, toOllamaTools, toOpenAiToolCalls, usageOf,
   type CompletionRequest,
@@ -63,7 +65,7 @@ function toChatRequest(body: CompletionRequest): Omit<ChatRequest, 'signal'> {
  * POST /api/chat/completions (and /api/v1/chat/completions) for active users and their API keys;
  * with `store`, a request naming a chat has its answer stored there.
  */
-export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, store: ChatCompletionStore | null = null, rag: ChatRetrievalDeps | null = null) => {
+export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, store: ChatCompletionStore | null = null, maxImageBytes = 20 * 1024 * 1024, rag: ChatRetrievalDeps | null = null) => {
   /** Starts the chat on each connection that has the model in turn, until one yields its first chunk. */
   async function startChat(request: ChatRequest): Promise<Started> {
     const targets = await connections.clientFor(request.model)
@@ -85,13 +87,18 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     .use(requireAuth(deps, trustedProxies))
     .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
+      const messages = await inlineImageParts(deps.store.files, principal.user.id, body.messages, maxImageBytes)
+      if (hasImageParts(messages)) {
+        const vision = await checkVision(connections, body.model)
+        if (!vision.ok) throw new OpenAiError(400, 'invalid_request_error', vision.code, vision.message)
+      }
       // note: the files and knowledge bases the request names put their best passages into the prompt (knowledge/chat-retrieval.ts).
       const references = fileReferencesOf((body as { files?: unknown }).files)
       if (references.length > 0 && rag === null) throw new OpenAiError(400, 'invalid_request_error', 'retrieval_unavailable', 'Files and knowledge bases are not available on this server.')
-      const retrieved = rag === null ? null : await retrieveForChat(rag, principal.user, references, body.messages)
+      const retrieved = rag === null ? null : await retrieveForChat(rag, principal.user, references, messages)
       if (retrieved?.ok === false) throw new OpenAiError(404, 'invalid_request_error', 'file_not_found', 'A file or knowledge base in the request was not found.')
       const sources = retrieved?.sources ?? []
-      const chatRequest = toChatRequest(retrieved === null ? body : { ...body, messages: retrieved.messages })
+      const chatRequest = toChatRequest({ ...body, messages: retrieved?.ok === true ? retrieved.messages : messages })
       const record = store?.open(principal.user.id, body) ?? null
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])

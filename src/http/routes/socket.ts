@@ -26,10 +26,11 @@ import { isStillAdmitted } from '../../auth/credential-watch.ts'
 import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
 import type { Connections } from '../../chat/connections.ts'
-import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
+import { checkVision, resolveAttachments } from '../../chat/attachments.ts'
+import { parseClientFrame, type ChatSend, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
-import { turnOfRegenerate, turnOfSend } from '../../chat/turn-place.ts'
+import { turnOfRegenerate, turnOfSend, type TurnRequest } from '../../chat/turn-place.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { SocketConfig } from '../../config/socket-variables.ts'
 import type { AccountChange } from '../../db/account-changes.ts'
@@ -163,15 +164,38 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
     return state.framesInWindow > limit ? 'over' : 'ok'
   }
 
+  function startTurn(socket: Socket, state: SocketState, request: TurnRequest) {
+    const started = startChatTurn(turnDeps, state.userId, request)
+    if (started.ok) startedWith.set(started.stream, state.credential)
+    else send(socket, { type: 'error', code: started.code, message: started.message })
+  }
+
+  /** Resolves the attached files (the user's own only) and checks the model reads images, then starts the turn. */
+  async function sendWithAttachments(socket: Socket, state: SocketState, frame: ChatSend) {
+    try {
+      const attached = await resolveAttachments(auth.store.files, state.userId, frame.files ?? [], { maxFilesPerMessage: config.files.maxFilesPerMessage, maxImageBytes: config.files.maxInlineImageBytes })
+      if (!attached.ok) return send(socket, { type: 'error', code: attached.code, message: attached.message })
+      const images = [...(frame.images ?? []), ...attached.images]
+      if (images.length > 0) {
+        const vision = await checkVision(connections, frame.model)
+        if (!vision.ok) return send(socket, { type: 'error', code: vision.code, message: vision.message })
+      }
+      if (!isFrameAdmitted(state)) return
+      const request = turnOfSend(frame)
+      startTurn(socket, state, { ...request, ask: { content: frame.content, images: images.length > 0 ? images : null, files: attached.references.length > 0 ? attached.references : null } })
+    } catch (error) {
+      log.error('attaching files failed', { error: error instanceof Error ? error.name : 'unknown' })
+      send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
+    }
+  }
+
   function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
     switch (frame.type) {
       case 'chat:send':
-      case 'chat:regenerate': {
-        const started = startChatTurn(turnDeps, state.userId, frame.type === 'chat:send' ? turnOfSend(frame) : turnOfRegenerate(frame))
-        if (started.ok) startedWith.set(started.stream, state.credential)
-        else send(socket, { type: 'error', code: started.code, message: started.message })
-        return
-      }
+        if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame)
+        return startTurn(socket, state, turnOfSend(frame))
+      case 'chat:regenerate':
+        return startTurn(socket, state, turnOfRegenerate(frame))
       case 'chat:select': {
         const selected = selectBranch(auth.store.chats, hub, state.userId, frame.chatId, frame.messageId)
         if (selected !== 'ok') send(socket, { type: 'error', code: selected, message: selected === 'chat_not_found' ? 'Chat not found.' : 'No such message in this chat.' })
