@@ -167,6 +167,23 @@ describe('retrieval in chat completions', () => {
     expect(chat.messages[0]!.content).toEndWith('to answer sourdough bread\nBe brief.')
   })
 
+  test('with a chat_id the sources are stored, sealed, with the answer in the chat tree', async () => {
+    const app = await start()
+    const { id, fileIds } = await bobsKnowledge(app)
+    const question = 'Why do comets grow bright tails?'
+    const messages = {
+      q1: { id: 'q1', parentId: null, childrenIds: ['a1'], role: 'user', content: question, timestamp: 1 },
+      a1: { id: 'a1', parentId: 'q1', childrenIds: [], role: 'assistant', content: '', model: MODEL, done: false, timestamp: 1 },
+    }
+    const chat = await app.call(app.bob.token, 'POST', '/api/v1/chats/new', { chat: { title: 'comets', history: { messages, currentId: 'a1' }, messages: Object.values(messages) } })
+    const asked = await app.call(app.bob.token, 'POST', '/api/chat/completions', { model: MODEL, messages: [{ role: 'user', content: question }], files: [{ type: 'collection', id }], chat_id: chat.body.id, id: 'a1' })
+    expect(asked.status).toBe(200)
+    const stored = await app.call(app.bob.token, 'GET', `/api/v1/chats/${chat.body.id}`)
+    expect(stored.body.chat.history.messages.a1.sources[0]).toMatchObject({ source: { id: fileIds.comets, name: 'comets.md' } })
+    const rows = app.deps.store.db.query('SELECT content FROM message').all() as { content: Uint8Array }[]
+    expect(rows.some((row) => Buffer.from(row.content).includes('perihelion'))).toBe(false)
+  })
+
   test('hybrid search ranks the passage sharing the question\'s words first', async () => {
     const app = await start({ ENABLE_RAG_HYBRID_SEARCH: 'true' })
     const { id } = await bobsKnowledge(app)

@@ -100,6 +100,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       const sources = retrieved?.sources ?? []
       const chatRequest = toChatRequest({ ...body, messages: retrieved?.ok === true ? retrieved.messages : messages })
       const record = store?.open(principal.user.id, body) ?? null
+      if (record !== null && sources.length > 0) record.setSources(sources)
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
       const asked = await startChat({ ...chatRequest, signal }).catch((error: unknown) => {
