@@ -33,3 +33,9 @@ test('every chunk is within the size, points at its text, and the chunks cover t
     expect(text.slice(covered).trim()).toBe('')
   }), { numRuns: 300 })
 })
+
+test('a long text without any break is cut in linear time', () => {
+  const chunks = chunkText('q'.repeat(2_000_000), 1000, 100)
+  expect(chunks).toHaveLength(Math.ceil((2_000_000 - 100) / 900))
+  expect(chunks.every((chunk) => chunk.text.length === 1000 || chunk === chunks.at(-1))).toBe(true)
+})

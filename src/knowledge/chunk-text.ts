@@ -31,9 +31,12 @@ export function chunkText(text: string, size: number, overlap: number): ChunkCon
 
 function cutPoint(text: string, start: number, end: number): number {
   const half = start + Math.floor((end - start) / 2)
+  // note: the search stays within the chunk's second half: a lastIndexOf over the whole text would
+  // make a long document without breaks cost quadratic time (seconds of a blocked server for 2 MB).
+  const window = text.slice(half + 1, end)
   for (const separator of breaks) {
-    const at = text.lastIndexOf(separator, end - separator.length)
-    if (at > half) return at + separator.length
+    const at = window.lastIndexOf(separator)
+    if (at !== -1) return half + 1 + at + separator.length
   }
   return end
 }

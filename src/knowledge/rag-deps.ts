@@ -60,7 +60,8 @@ export async function processFileForUser(deps: RagDeps, owner: UserId, fileId: s
     files.recordStatus(owner, fileId, { status: 'completed', content: result.text })
     deps.hub.publish(owner, { type: 'file:progress', fileId, stage: 'ready', done: result.document.chunkCount, total: result.document.chunkCount })
   } else {
-    files.recordStatus(owner, fileId, { status: 'failed', error: result.reason })
+    // note: text read before a later step failed (Ollama away) is kept, as /data/content serves it.
+    files.recordStatus(owner, fileId, { status: 'failed', error: result.reason, ...(result.text === undefined ? {} : { content: result.text }) })
     deps.hub.publish(owner, { type: 'file:progress', fileId, stage: 'failed', reason: result.reason })
   }
   return result

@@ -17,7 +17,8 @@ import { createInt8Scan } from './int8-scan.ts'
 import { bm25Scores, buildTermIndex, searchIndex, termIndexBytes, type VectorIndex } from './vector-index.ts'
 
 export type IndexFailure = ExtractionFailure | EmbedFailure | 'empty'
-export type IndexResult = { ok: true; document: RagDocument; text: string } | { ok: false; reason: IndexFailure }
+/** `text`: what was extracted, when extraction succeeded and a later step failed. */
+export type IndexResult = { ok: true; document: RagDocument; text: string } | { ok: false; reason: IndexFailure; text?: string }
 
 /** Where an ingestion is: extracting, then embedding `done` of `total` chunks. */
 export type IngestProgress = { stage: 'extracting' } | { stage: 'embedding'; done: number; total: number }
@@ -65,7 +66,8 @@ export function createRetrieval({ config, documents, embedder, extractor, cache 
       onProgress({ stage: 'extracting' })
       const extracted = await extractor.extract(file.bytes, kind)
       if (!extracted.ok) return extracted
-      return indexText(owner, { fileId: file.fileId, name: file.name, text: extracted.text }, onProgress)
+      const indexed = await indexText(owner, { fileId: file.fileId, name: file.name, text: extracted.text }, onProgress)
+      return indexed.ok ? indexed : { ...indexed, text: extracted.text }
     },
     /**
      * The best chunks of these documents for `query`, best first. Documents embedded with another
