@@ -3,6 +3,8 @@ import { defaultFakeModels } from '../fakes/ollama-replies.ts'
 import { embeddingModel, startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
 import { bearer, signUp, statusOf } from '../helpers/accounts.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
+import { connect } from '../helpers/ws.ts'
+import { makePdf } from '../helpers/make-documents.ts'
 
 const MODEL = 'llama3.2:1b'
 const PASSAGES = {
@@ -221,4 +223,32 @@ describe('retrieval in chat completions', () => {
     const response = await app.app.handle(req('POST', '/api/v1/knowledge/create', { name: 'x' }))
     expect(response.status).toBe(401)
   })
+})
+
+describe('uploads', () => {
+  test('an uploaded PDF is processed in the background, with its progress on the owner\'s socket only', async () => {
+    const app = await start()
+    app.app.listen({ hostname: '127.0.0.1', port: 0 })
+    try {
+      const url = `ws://127.0.0.1:${app.app.server!.port}/api/ws`
+      const bobSocket = await connect(url, { token: app.bob.token })
+      const adaSocket = await connect(url, { token: app.ada.token })
+      const form = new FormData()
+      form.append('file', new File([makePdf(['Kestrels hover over motorway verges while hunting voles.']) as Uint8Array<ArrayBuffer>], 'kestrels.pdf'))
+      const uploaded = await app.app.handle(new Request('http://localhost/api/v1/files/?process=true', { method: 'POST', headers: bearer(app.bob.token), body: form }))
+      expect(uploaded.status).toBe(200)
+      const fileId = ((await uploaded.json()) as { id: string }).id
+      expect(await bobSocket.nextFrame((frame) => frame.type === 'file:progress' && frame.stage === 'extracting')).toMatchObject({ fileId })
+      expect(await bobSocket.nextFrame((frame) => frame.type === 'file:progress' && frame.stage === 'ready', 10_000)).toMatchObject({ fileId, done: 1, total: 1 })
+      expect(adaSocket.frames.some((frame) => frame.type === 'file:progress')).toBe(false)
+      const file = await app.call(app.bob.token, 'GET', `/api/v1/files/${fileId}`)
+      expect(file.body.data.status).toBe('completed')
+      const asked = await app.call(app.bob.token, 'POST', '/api/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'What do kestrels hunt?' }], files: [{ type: 'file', id: fileId }] })
+      expect(asked.body.sources[0].document[0]).toContain('hunting voles')
+      await bobSocket.close()
+      await adaSocket.close()
+    } finally {
+      await app.app.stop(true)
+    }
+  }, 20_000)
 })
