@@ -42,18 +42,19 @@ function associatedData(fileId: string, index: number, isLast: boolean): Buffer 
   return aad
 }
 
-/** Seals chunk `index` of the file (plaintext at most FILE_CHUNK_BYTES; exactly that unless last). */
-export function sealChunk(key: Uint8Array, fileId: string, index: number, isLast: boolean, plaintext: Uint8Array): Buffer {
+/** Seals chunk `index` of the file (plaintext at most FILE_CHUNK_BYTES; exactly that unless last), as its three stored parts in order. */
+export function sealChunkParts(key: Uint8Array, fileId: string, index: number, isLast: boolean, plaintext: Uint8Array): [Uint8Array, Buffer, Buffer] {
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES))
   const cipher = createCipheriv('aes-256-gcm', key, nonce)
   cipher.setAAD(associatedData(fileId, index, isLast))
   const body = cipher.update(plaintext)
   cipher.final()
-  const sealed = Buffer.allocUnsafe(NONCE_BYTES + body.length + TAG_BYTES)
-  sealed.set(nonce, 0)
-  sealed.set(body, NONCE_BYTES)
-  sealed.set(cipher.getAuthTag(), NONCE_BYTES + body.length)
-  return sealed
+  return [nonce, body, cipher.getAuthTag()]
+}
+
+/** Seals chunk `index` of the file into one buffer: nonce, ciphertext, tag. */
+export function sealChunk(key: Uint8Array, fileId: string, index: number, isLast: boolean, plaintext: Uint8Array): Buffer {
+  return Buffer.concat(sealChunkParts(key, fileId, index, isLast, plaintext))
 }
 
 /** Opens chunk `index`; throws FileChunkError when it does not authenticate for that place. */

@@ -73,6 +73,8 @@ describe('stored files', () => {
     expect(store.files.list(bob)).toEqual([])
     expect(store.files.setData(owner, file.id, { content: 'extracted', status: 'completed' })).toBe(true)
     expect(store.files.get(owner, file.id)!.data).toEqual({ content: 'extracted', status: 'completed' })
+    expect(store.files.setHash(owner, file.id, 'c0ffee')).toBe(true)
+    expect(store.files.get(owner, file.id)!.hash).toBe('c0ffee')
     const row = store.db.query<Record<string, unknown>, [string]>('SELECT * FROM file WHERE id = ?').get(file.id)!
     for (const column of ['name', 'content_type', 'meta', 'data', 'hash', 'file_key']) expect(row[column]).toBeInstanceOf(Uint8Array)
     expect(Buffer.from(row.name as Uint8Array).includes('Réunion')).toBe(false)
@@ -115,11 +117,18 @@ describe('stored files', () => {
   test('uses: a file says what refers to it, for the owner only', async () => {
     const { store, owner } = storeWithUser()
     const file = await upload(store.files, owner, random(10))
-    expect(store.files.addUse(owner, file.id, 'chat', 'c1')).toBe(true)
+    const chat = store.chats.createChat(owner, 'with a file')
+    const other = store.chats.createChat(owner, 'another')
+    expect(store.files.addUse(owner, file.id, 'chat', chat.id)).toBe(true)
+    expect(store.files.addUse(owner, file.id, 'chat', other.id)).toBe(true)
     expect(store.files.addUse(owner, file.id, 'knowledge', 'k1')).toBe(true)
-    expect(store.files.listUses(owner, file.id)).toEqual([{ kind: 'chat', refId: 'c1' }, { kind: 'knowledge', refId: 'k1' }])
-    expect(store.files.removeUsesOf('chat', 'c1')).toEqual([file.id])
+    const expected = [{ kind: 'chat' as const, refId: chat.id as string }, { kind: 'chat' as const, refId: other.id as string }, { kind: 'knowledge' as const, refId: 'k1' }]
+    expect(store.files.listUses(owner, file.id)).toEqual(expected.sort((a, b) => (a.kind + a.refId).localeCompare(b.kind + b.refId)))
+    expect(store.files.removeUsesOf('chat', other.id)).toEqual([file.id])
+    // deleting the chat ends its use; the file stays while a knowledge base uses it
+    store.chats.deleteChatForUser(owner, chat.id)
     expect(store.files.listUses(owner, file.id)).toEqual([{ kind: 'knowledge', refId: 'k1' }])
+    expect(store.files.get(owner, file.id)).not.toBeNull()
   })
 
   test('data key rotation re-seals the file key; the bytes still open', async () => {

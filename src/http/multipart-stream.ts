@@ -95,8 +95,11 @@ export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundar
             done = true
             return
           }
-          // Everything but a tail that could be the start of the delimiter is body.
-          const safe = pending.length - (delimiter.length - 1)
+          // Everything but a tail that could be the start of the delimiter is body; a tail without a
+          // CR cannot be, so then all of it is, and the next read needs no copy to join it.
+          const tailStart = Math.max(0, pending.length - (delimiter.length - 1))
+          const carriage = pending.indexOf(0x0d, tailStart)
+          const safe = carriage === -1 ? pending.length : carriage
           if (safe > 0) {
             const piece = pending.subarray(0, safe)
             pending = pending.subarray(safe)

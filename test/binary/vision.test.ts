@@ -9,13 +9,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { defaultFakeModels, visionFakeModel } from '../fakes/ollama-replies.ts'
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
 import { bearer, PASSWORD } from '../helpers/accounts.ts'
-import { startBinary, tempDirsRemovedAfterAll, type RunningBinary } from '../helpers/binary.ts'
+import { countStoredRows, startBinary, tempDirsRemovedAfterAll, type RunningBinary } from '../helpers/binary.ts'
 import { makePng } from '../helpers/sample-files.ts'
 import { connect, ofType } from '../helpers/ws.ts'
 
 const tempDir = tempDirsRemovedAfterAll()
 let fake: FakeOllama
 let server: RunningBinary
+let cwd: string
 let ada: { id: string; token: string }
 let bob: { id: string; token: string }
 
@@ -44,7 +45,8 @@ const chatRequests = () => fake.requests.filter((request) => request.path === '/
 
 beforeAll(async () => {
   fake = await startFakeOllama({ models: [...defaultFakeModels, visionFakeModel] })
-  server = await startBinary({ cwd: tempDir(), env: { OLLAMA_BASE_URL: fake.url } })
+  cwd = tempDir()
+  server = await startBinary({ cwd, env: { OLLAMA_BASE_URL: fake.url } })
   ada = await signUp('ada@example.com')
   bob = await signUp('bob@example.com')
   expect((await call('POST', `/api/v1/users/${bob.id}/update`, ada.token, { role: 'user' })).status).toBe(200)
@@ -74,6 +76,10 @@ describe('on the chat socket', () => {
       const chat = await (await call('GET', `/api/v1/chats/${started.chatId}`, bob.token)).json() as { chat: { messages: { role: string; files?: { id: string; type: string; url: string }[] }[] } }
       const stored = chat.chat.messages.find((message) => message.role === 'user')!
       expect(stored.files).toEqual([expect.objectContaining({ id: fileId, type: 'image', url: `/api/v1/files/${fileId}/content` })])
+      // the chat is recorded as a user of the file; deleting the chat leaves the file
+      expect(countStoredRows(cwd, 'file_use', "kind = 'chat' AND ref_id = ?", String(started.chatId))).toBe(1)
+      expect((await call('DELETE', `/api/v1/chats/${started.chatId}`, bob.token)).status).toBe(200)
+      expect((await call('GET', `/api/v1/files/${fileId}`, bob.token)).status).toBe(200)
     } finally {
       await socket.close()
     }

@@ -34,6 +34,7 @@ import { turnOfRegenerate, turnOfSend, type TurnRequest } from '../../chat/turn-
 import type { Config } from '../../config/load-config.ts'
 import type { SocketConfig } from '../../config/socket-variables.ts'
 import type { AccountChange } from '../../db/account-changes.ts'
+import type { FileId } from '../../db/files.ts'
 import type { UserId } from '../../db/ids.ts'
 import type { Logger } from '../../log/logger.ts'
 import { originOfServer, type resolveClientAddress } from '../client-address.ts'
@@ -164,10 +165,12 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
     return state.framesInWindow > limit ? 'over' : 'ok'
   }
 
-  function startTurn(socket: Socket, state: SocketState, request: TurnRequest) {
+  /** Starts a turn; returns the chat it went to, or null (the client was told why). */
+  function startTurn(socket: Socket, state: SocketState, request: TurnRequest): string | null {
     const started = startChatTurn(turnDeps, state.userId, request)
     if (started.ok) startedWith.set(started.stream, state.credential)
     else send(socket, { type: 'error', code: started.code, message: started.message })
+    return started.ok ? started.stream.chatId : null
   }
 
   /** Resolves the attached files (the user's own only) and checks the model reads images, then starts the turn. */
@@ -182,7 +185,9 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
       }
       if (!isFrameAdmitted(state)) return
       const request = turnOfSend(frame)
-      startTurn(socket, state, { ...request, ask: { content: frame.content, images: images.length > 0 ? images : null, files: attached.references.length > 0 ? attached.references : null } })
+      const chatId = startTurn(socket, state, { ...request, ask: { content: frame.content, images: images.length > 0 ? images : null, files: attached.references.length > 0 ? attached.references : null } })
+      // note: what uses a file is recorded, so deleting one user of it (a chat, a knowledge base) can tell whether others remain.
+      if (chatId !== null) for (const reference of attached.references) auth.store.files.addUse(state.userId, reference.id as FileId, 'chat', chatId)
     } catch (error) {
       log.error('attaching files failed', { error: error instanceof Error ? error.name : 'unknown' })
       send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
@@ -193,9 +198,11 @@ export const socketRoutes = ({ auth, connections, config, log, hub }: SocketDeps
     switch (frame.type) {
       case 'chat:send':
         if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame)
-        return startTurn(socket, state, turnOfSend(frame))
+        startTurn(socket, state, turnOfSend(frame))
+        return
       case 'chat:regenerate':
-        return startTurn(socket, state, turnOfRegenerate(frame))
+        startTurn(socket, state, turnOfRegenerate(frame))
+        return
       case 'chat:select': {
         const selected = selectBranch(auth.store.chats, hub, state.userId, frame.chatId, frame.messageId)
         if (selected !== 'ok') send(socket, { type: 'error', code: selected, message: selected === 'chat_not_found' ? 'Chat not found.' : 'No such message in this chat.' })
