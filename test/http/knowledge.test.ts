@@ -55,6 +55,7 @@ describe('knowledge bases', () => {
     const got = await app.call(app.bob.token, 'GET', `/api/v1/knowledge/${id}`)
     expect(got.body.files.map((file: { meta: { name: string } }) => file.meta.name).sort()).toEqual(['bread.md', 'comets.md', 'herons.md'])
     expect((await app.call(app.bob.token, 'POST', `/api/v1/knowledge/${id}/update`, { name: 'Notes', description: 'Renamed' })).body).toMatchObject({ name: 'Notes', description: 'Renamed' })
+    expect((await app.call(app.bob.token, 'GET', `/api/v1/knowledge/${id}/files?page=1&query=bread`)).body).toMatchObject({ total: 1, items: [{ id: fileIds.bread, meta: { name: 'bread.md' } }] })
     const removed = await app.call(app.bob.token, 'POST', `/api/v1/knowledge/${id}/file/remove`, { file_id: fileIds.bread })
     expect(removed.body.files).toHaveLength(2)
     expect((await app.call(app.bob.token, 'POST', `/api/v1/knowledge/${id}/file/add`, { file_id: fileIds.bread })).body.files).toHaveLength(3)
@@ -83,6 +84,7 @@ describe('knowledge bases', () => {
     await app.call(app.ada.token, 'POST', `/api/v1/users/${eve.id}/update`, { role: 'user' })
     for (const token of [app.ada.token, eve.token]) {
       expect((await app.call(token, 'GET', `/api/v1/knowledge/${id}`)).status).toBe(404)
+      expect((await app.call(token, 'GET', `/api/v1/knowledge/${id}/files`)).status).toBe(404)
       expect((await app.call(token, 'POST', `/api/v1/knowledge/${id}/update`, { name: 'mine' })).status).toBe(404)
       expect((await app.call(token, 'POST', `/api/v1/knowledge/${id}/file/add`, { file_id: fileIds.herons })).status).toBe(404)
       expect((await app.call(token, 'POST', `/api/v1/knowledge/${id}/file/remove`, { file_id: fileIds.herons })).status).toBe(404)

@@ -1,6 +1,6 @@
 /**
  * Open WebUI's knowledge base routes under /api/v1/knowledge, as its frontend calls them
- * (src/lib/apis/knowledge/index.ts): create, list, search, get, update, add and remove a file,
+ * (src/lib/apis/knowledge/index.ts): create, list, search, get, list its files, update, add and remove a file,
  * reset, delete. Reading follows the base's grant (hasAccess, admins included); changing it needs
  * write access. A base the asker may not read, or an id that is malformed or unknown, is 404 alike;
  * a file added must be the asker's own, and is read, chunked and embedded first if it was not yet.
@@ -14,7 +14,7 @@ import { findKnowledgeFor, listKnowledgeFor } from '../../knowledge/knowledge-ac
 import { processFileForUser, type RagDeps } from '../../knowledge/rag-deps.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
-import { AccessControlField, AccessGrantsField, accessControlOf, describeKnowledge, fileNotFound, indexFailure, knowledgeNotFound } from './knowledge-answers.ts'
+import { AccessControlField, AccessGrantsField, accessControlOf, describeKnowledge, describeKnowledgeFile, fileNotFound, indexFailure, knowledgeNotFound } from './knowledge-answers.ts'
 
 const Name = t.String({ minLength: 1, maxLength: 1000 })
 const Description = t.String({ maxLength: 100_000 })
@@ -77,6 +77,15 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
       const knowledge = knowledgeFor(principal, params.id, 'read')
       return withFiles(knowledge, findKnowledgeFor(rag, principal.user, knowledge.id, 'write') !== null)
     }, { auth: 'active', params: Params })
+
+    // note: the files of a base, a page at a time, as Open WebUI's knowledge page lists them (searchKnowledgeFilesById).
+    .get('/:id/files', ({ principal, params, query }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'read')
+      const needle = query.query?.trim().toLowerCase() ?? ''
+      const files = rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds).filter((document) => needle === '' || document.name.toLowerCase().includes(needle))
+      const page = query.page ?? 1
+      return { items: files.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map(describeKnowledgeFile), total: files.length }
+    }, { auth: 'active', params: Params, query: ListQuery })
 
     .post('/:id/update', ({ principal, params, body }) => {
       const knowledge = knowledgeFor(principal, params.id, 'write')
