@@ -99,6 +99,8 @@ export type ServerFrame =
   | { type: 'chat:changed'; chatId: string }
   | { type: 'chat:title'; chatId: string; title: string }
   | { type: 'model:pull'; name: string; connection: number; status: string; total?: number; completed?: number; error?: string }
+  // note: a document being read and embedded: `done` of `total` chunks, then `ready` or `failed` with the reason.
+  | { type: 'file:progress'; fileId: string; stage: 'extracting' | 'embedding' | 'ready' | 'failed'; done?: number; total?: number; reason?: string }
 
 /** Ollama's statistics for the answer, or `{ cancelled: true }` for one cut short. */
 export type TurnStats = (ChatStats & { cancelled?: false }) | { cancelled: true }

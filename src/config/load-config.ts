@@ -13,6 +13,7 @@ import { isParseFailure } from './parsers.ts'
 import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './security-header-settings.ts'
 import { socketConfigFrom, type SocketConfig } from './socket-variables.ts'
 import { chatConfigFrom, type ChatConfig } from './chat-variables.ts'
+import { ragConfigFrom, type RagConfig } from './rag-variables.ts'
 import { fileConfigFrom, type FileConfig } from './file-variables.ts'
 import { findUnknownVariables, type UnknownVariables } from './unknown-variables.ts'
 import { variables, type Variable, type VariableName, type VariableValues } from './variables.ts'
@@ -55,6 +56,8 @@ export type Config = Readonly<{
   socket: SocketConfig
   /** Title generation and the per-user answer limit. */
   chat: ChatConfig
+  /** Documents, embeddings and retrieval (CHUNK_*, RAG_*). */
+  rag: RagConfig
   /** Upload limits (RAG_FILE_MAX_SIZE, RAG_FILE_MAX_COUNT, USER_FILE_STORAGE_QUOTA). */
   files: FileConfig
   /** Single sign-on providers and their account rules (OAUTH_*, OPENID_*, GOOGLE_*, MICROSOFT_*, GITHUB_*). */
@@ -177,6 +180,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     auth: authConfigFrom(typed, cwd),
     socket: socketConfigFrom(typed),
     chat: chatConfigFrom(typed),
+    rag: ragConfigFrom(typed),
     files: fileConfigFrom(typed),
     oauth: oauth!.oauth,
     ldap: ldap.config,

@@ -8,6 +8,7 @@ import { httpVariables } from './http-variables.ts'
 import { ldapVariables } from './ldap-variables.ts'
 import { oauthVariables } from './oauth-variables.ts'
 import { lifecycleVariables } from './lifecycle-variables.ts'
+import { ragVariables } from './rag-variables.ts'
 import { ollamaVariables } from './ollama-variables.ts'
 import { serverVariables } from './server-variables.ts'
 import { socketVariables } from './socket-variables.ts'
@@ -33,6 +34,7 @@ export const variables = {
   ...oauthVariables,
   ...ldapVariables,
   ...lifecycleVariables,
+  ...ragVariables,
 } as const satisfies Record<string, Variable<unknown>>
 
 export type VariableName = keyof typeof variables

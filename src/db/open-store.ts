@@ -26,6 +26,8 @@ import { createFolderRepo } from './folders.ts'
 import { createGroupRepo } from './groups.ts'
 import { createModelGrantRepo } from './model-grants.ts'
 import { createIdentityRepo } from './identities.ts'
+import { createKnowledgeRepo } from './knowledge.ts'
+import { createRagDocumentRepo } from './rag-documents.ts'
 import { readKeyCheck, writeKeyCheck } from './key-check.ts'
 import { rotateMasterKey } from './master-key-rotation.ts'
 import { resealLegacyMessages } from './message-aad-upgrade.ts'
@@ -180,6 +182,8 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
     modelGrants: createModelGrantRepo(db, now),
     oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
     secondFactors: createSecondFactorRepo(db, dataKeys, now),
+    knowledge: createKnowledgeRepo(db, dataKeys, now),
+    ragDocuments: createRagDocumentRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**

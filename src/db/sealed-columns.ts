@@ -38,6 +38,19 @@ export const sealedPlaces: readonly SealedPlace[] = [
   { table: 'folder', columns: ['name', 'data', 'meta'], from: 'folder t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   // note: a share is opened for any signed-in user with its link, so it is sealed under the system key.
   { table: 'chat_share', columns: ['snapshot'], from: 'chat_share t', rowId: 't.id', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },
+  { table: 'knowledge', columns: ['name', 'description', 'data'], from: 'knowledge t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  { table: 'rag_document', columns: ['name'], from: 'rag_document t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  {
+    // note: a chunk's AAD binds its document and position, an embedding block's its document and block (src/db/rag-documents.ts).
+    table: 'rag_chunk', columns: ['content'],
+    from: 'rag_chunk t JOIN rag_document d ON d.id = t.document_id', rowId: "t.document_id || '/' || t.position", owner: 'd.user_id', cursor: 't.rowid',
+    ownedBy: 't.document_id IN (SELECT id FROM rag_document WHERE user_id = ?)',
+  },
+  {
+    table: 'rag_embedding', columns: ['vectors'],
+    from: 'rag_embedding t JOIN rag_document d ON d.id = t.document_id', rowId: "t.document_id || '/' || t.block", owner: 'd.user_id', cursor: 't.rowid',
+    ownedBy: 't.document_id IN (SELECT id FROM rag_document WHERE user_id = ?)',
+  },
   // note: file_key is the random key of the file's encrypted bytes (src/db/files.ts); rotation re-seals it, the bytes stay under it.
   { table: 'file', columns: ['name', 'content_type', 'meta', 'data', 'hash', 'file_key'], from: 'file t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   {

@@ -12,6 +12,7 @@ import { AnswerTasks } from '../chat/answer-tasks.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
 import type { Config } from '../config/load-config.ts'
+import type { UserId } from '../db/ids.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
 import { staticAssets } from './assets.ts'
@@ -34,6 +35,10 @@ import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
+import { knowledgePermissionsStub, type Permissions } from '../auth/permissions-stub-knowledge.ts'
+import { createRag } from '../knowledge/create-rag.ts'
+import { fileSourceOf } from '../knowledge/file-source.ts'
+import { processUploadedFile, type FileSource } from '../knowledge/rag-deps.ts'
 import { accountClaimRoutes } from './routes/account-claim.ts'
 import { adminChatAccessRoutes } from './routes/admin-chat-access.ts'
 import { adminConfigRoutes } from './routes/admin-config.ts'
@@ -51,6 +56,8 @@ import { folderRoutes } from './routes/folders.ts'
 import { groupRoutes } from './routes/groups.ts'
 import { healthRoutes } from './routes/health.ts'
 import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
+import { knowledgeRoutes } from './routes/knowledge.ts'
+import { retrievalRoutes } from './routes/retrieval.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelAccessRoutes } from './routes/model-access.ts'
 import { passkeyRoutes } from './routes/passkeys.ts'
@@ -85,6 +92,10 @@ export type Deps = {
   connections?: Connections
   /** Workspace models, for the model access decision (auth/model-access.ts); none when not given. */
   workspaceModels?: WorkspaceModelFinder
+  /** Who holds which workspace permission (`workspace.knowledge`); a stand-in granting users and admins when not given. */
+  permissions?: Permissions
+  /** Where uploaded files are read for indexing; none when not given. */
+  files?: FileSource | null
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
@@ -102,6 +113,11 @@ export function createApp(deps: Deps) {
   const hub = new SocketHub()
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
+  const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: deps.permissions ?? knowledgePermissionsStub, files: deps.files ?? fileSourceOf(deps.store.files, deps.config.files.maxFileBytes), now: deps.now })
+  // note: as Open WebUI, an uploaded document is read, chunked and embedded in the background; its status shows the progress.
+  const processUpload = (owner: UserId, fileId: string) => {
+    processUploadedFile(rag, owner, fileId).catch((error: unknown) => deps.log.error('Processing an uploaded file failed', { error: error instanceof Error ? error.name : 'unknown' }))
+  }
   const completionStore = createChatCompletionStore({ chats: deps.store.chats, changes: deps.store.accountChanges, hub, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs })
   // note: LDAP settings an admin may change at runtime, over LDAP_* (see runtime-ldap.ts).
   const ldap = createRuntimeLdap(deps.config.ldap, deps.store.settings)
@@ -144,11 +160,11 @@ export function createApp(deps: Deps) {
       .use(chatTagRoutes(auth, deps.config.trustedProxies))
       .use(chatShareRoutes(auth, deps.config))
       .use(folderRoutes(auth, deps.config.trustedProxies))
-      .use(fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log))
+      .use(fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log, (owner, fileId) => processUpload(owner, fileId)))
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
       .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()
-      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore, deps.config.files.maxInlineImageBytes))
+      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, completionStore, deps.config.files.maxInlineImageBytes, rag))
       .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
       .use(openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections))
       .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
@@ -169,6 +185,10 @@ export function createApp(deps: Deps) {
       .use(secondStepSigninRoutes(auth, deps.config.trustedProxies))
       .use(secondFactorRoutes(auth, deps.config.trustedProxies))
       .use(passkeyRoutes(auth, deps.config.trustedProxies, deps.config.publicUrl)))
+    // note: knowledge bases and the retrieval that feeds them (src/knowledge/).
+    .use(new Elysia()
+      .use(knowledgeRoutes(auth, deps.config.trustedProxies, rag))
+      .use(retrievalRoutes(auth, deps.config.trustedProxies, rag)))
     .use(staticAssets())
 }
 

@@ -7,11 +7,12 @@
  */
 import { listV1Models, openAiError, v1ChatCompletion, v1Completion, v1Embeddings, type SseEvents } from './ollama-openai.ts'
 import {
-  chatReply, defaultFakeModels, embedReply, embeddingOf, fullModelName, generateReply, layerDigest, pulledModel, pullProgress, runningModel, showReply,
+  bagOfWordsEmbedding, chatReply, defaultFakeModels, embeddingDimensions, embedReply, embeddingOf, fullModelName, generateReply, layerDigest, pulledModel, pullProgress, runningModel, showReply,
   type FakeMessage, type FakeModel,
 } from './ollama-replies.ts'
 
 export type { FakeModel } from './ollama-replies.ts'
+export { embeddingModel } from './ollama-replies.ts'
 
 /** Faults; `afterChunks` counts the lines written first. Stream faults apply to chat, generate and pull. */
 export type FakeFault =
@@ -135,9 +136,13 @@ export async function startFakeOllama(options: { models?: readonly FakeModel[]; 
     loaded.add(model.name)
     if (route === 'POST /api/embed') {
       const input = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input.map(String) : null
-      return input === null ? errorResponse(400, 'invalid input type') : Response.json(embedReply(name, input))
+      return input === null ? errorResponse(400, 'invalid input type') : Response.json(embedReply(name, input, embeddingDimensions(model)))
     }
-    if (route === 'POST /api/embeddings') return Response.json({ embedding: embeddingOf(typeof body.prompt === 'string' ? body.prompt : '') })
+    if (route === 'POST /api/embeddings') {
+      const prompt = typeof body.prompt === 'string' ? body.prompt : ''
+      const dimensions = embeddingDimensions(model)
+      return Response.json({ embedding: dimensions === null ? embeddingOf(prompt) : bagOfWordsEmbedding(prompt, dimensions) })
+    }
     const imageRefusal = checkImages(route === 'POST /api/chat' ? body.messages : [{ images: body.images }], model)
     if (imageRefusal !== null) return imageRefusal
     const asked = { ...(Array.isArray(body.tools) ? { tools: body.tools } : {}), ...(body.format === undefined ? {} : { format: body.format }) }

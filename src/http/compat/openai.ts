@@ -28,6 +28,7 @@ import {
   type CompletionRequest,
 } from './openai-shapes.ts'
 import { requestPath } from '../request-path.ts'
+import { fileReferencesOf, retrieveForChat, type ChatRetrievalDeps } from '../../knowledge/chat-retrieval.ts'
 
 type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
 
@@ -65,7 +66,7 @@ function toChatRequest(body: CompletionRequest): Omit<ChatRequest, 'signal'> {
  * POST /api/chat/completions (and /api/v1/chat/completions) for active users and their API keys;
  * with `store`, a request naming a chat has its answer stored there.
  */
-export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, store: ChatCompletionStore | null = null, maxImageBytes = 20 * 1024 * 1024) => {
+export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, store: ChatCompletionStore | null = null, maxImageBytes = 20 * 1024 * 1024, rag: ChatRetrievalDeps | null = null) => {
   /** Starts the chat on each connection that has the model in turn, until one yields its first chunk. */
   async function startChat(request: ChatRequest): Promise<Started> {
     const targets = await connections.clientFor(request.model)
@@ -94,8 +95,15 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
         const vision = await checkVision(connections, body.model)
         if (!vision.ok) throw new OpenAiError(400, 'invalid_request_error', vision.code, vision.message)
       }
-      const chatRequest = toChatRequest({ ...body, messages })
+      // note: the files and knowledge bases the request names put their best passages into the prompt (knowledge/chat-retrieval.ts).
+      const references = fileReferencesOf((body as { files?: unknown }).files)
+      if (references.length > 0 && rag === null) throw new OpenAiError(400, 'invalid_request_error', 'retrieval_unavailable', 'Files and knowledge bases are not available on this server.')
+      const retrieved = rag === null ? null : await retrieveForChat(rag, principal.user, references, messages)
+      if (retrieved?.ok === false) throw new OpenAiError(404, 'invalid_request_error', 'file_not_found', 'A file or knowledge base in the request was not found.')
+      const sources = retrieved?.sources ?? []
+      const chatRequest = toChatRequest({ ...body, messages: retrieved?.ok === true ? retrieved.messages : messages })
       const record = store?.open(principal.user.id, body) ?? null
+      if (record !== null && sources.length > 0) record.setSources(sources)
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
       const asked = await startChat({ ...chatRequest, signal }).catch((error: unknown) => {
@@ -108,11 +116,11 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       if (record !== null) set.headers['x-task-id'] = record.task.id
       const head = { id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`, created: Math.floor(deps.now() / 1000), model: body.model }
       if (body.stream !== true) {
-        return completeAnswer(head, started).catch((error: unknown) => {
+        return completeAnswer(head, started, sources).catch((error: unknown) => {
           throw watch.revoked.aborted ? revoked() : error
         }).finally(watch.stop)
       }
-      const chunks = streamAnswer(head, started, body.stream_options?.include_usage === true, watch)
+      const chunks = streamAnswer(head, started, body.stream_options?.include_usage === true, watch, sources)
       const stream = new ReadableStream<Uint8Array>({
         async pull(controller) {
           const step = await chunks.next()
@@ -132,7 +140,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
 type Head = { id: string; created: number; model: string }
 
 /** Collects the whole answer into one `chat.completion` object. */
-async function completeAnswer(head: Head, { first, rest }: Started) {
+async function completeAnswer(head: Head, { first, rest }: Started, sources: readonly unknown[]) {
   let content = ''
   const calls: ToolCall[] = []
   try {
@@ -146,6 +154,7 @@ async function completeAnswer(head: Head, { first, rest }: Started) {
         ...head, object: 'chat.completion',
         choices: [{ index: 0, message: { role: 'assistant', content: calls.length > 0 && content === '' ? null : content, ...toolCalls }, finish_reason: finishReason(chunk.doneReason, calls.length > 0) }],
         usage: usageOf(chunk.stats),
+        ...(sources.length === 0 ? {} : { sources }),
       }
     }
   } catch (error) {
@@ -161,10 +170,12 @@ async function completeAnswer(head: Head, { first, rest }: Started) {
  * if asked, `[DONE]`; the watch ends with it. A revoked credential aborts the request to Ollama at
  * once and ends the stream with an error event instead.
  */
-async function* streamAnswer(head: Head, { first, rest }: Started, includeUsage: boolean, watch: CredentialWatch) {
+async function* streamAnswer(head: Head, { first, rest }: Started, includeUsage: boolean, watch: CredentialWatch, sources: readonly unknown[]) {
   const chunk = (delta: object, finish: string | null) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })
   const errorEvent = (failure: OpenAiError) => sseEvent({ error: { message: failure.message, type: failure.type, code: failure.code } })
   try {
+    // note: as Open WebUI, the sources go first, in an event of their own.
+    if (sources.length > 0) yield sseEvent({ sources })
     yield sseEvent(chunk({ role: 'assistant', content: '' }, null))
     let callCount = 0
     // note: chunks Ollama sent before the revocation may still be buffered; none of them goes out after it.

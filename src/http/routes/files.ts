@@ -64,7 +64,7 @@ export function attachmentDisposition(name: string): string {
 }
 
 /** The signed-in user's files under /api/v1/files. */
-export const fileRoutes = (deps: AuthDeps, trustedProxies: AddressList, limits: FileConfig, log: Logger) => {
+export const fileRoutes = (deps: AuthDeps, trustedProxies: AddressList, limits: FileConfig, log: Logger, onUploaded: (owner: UserId, fileId: FileId) => void = () => {}) => {
   const { files } = deps.store
   const wantsContent = (raw: string | undefined) => raw !== 'false'
 
@@ -72,6 +72,8 @@ export const fileRoutes = (deps: AuthDeps, trustedProxies: AddressList, limits: 
     .use(requireAuth(deps, trustedProxies))
     .post('/', async ({ principal, request }) => {
       const file = await receiveUpload(files, principal.user.id, request, limits)
+      // note: a document is then read and embedded in the background (knowledge/rag-deps.ts), as Open WebUI processes uploads.
+      onUploaded(principal.user.id, file.id)
       return { status: true, ...describeFile(file) }
     }, { auth: 'active', parse: () => STREAMED_BODY })
     .get('/', ({ principal, query }) => files.list(principal.user.id).map((file) => describeFile(file, wantsContent(query.content))), { auth: 'active', query: ListQuery })
