@@ -33,9 +33,12 @@ function seed(masterKey: MasterKeySource = generated()): string {
   return result.user.id
 }
 
-/** Every file in the directory with a hash of its bytes, to prove a refusal wrote nothing. */
+/** Every entry under the directory (the blob directory `files/` included) with a hash of each file's bytes, to prove a refusal wrote nothing. */
 function snapshot(dir: string): [string, string][] {
-  return readdirSync(dir).sort().map((name) => [name, createHash('sha256').update(readFileSync(join(dir, name))).digest('hex')])
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().map((name) => {
+    const path = join(dir, name)
+    return [name, statSync(path).isDirectory() ? 'directory' : createHash('sha256').update(readFileSync(path)).digest('hex')]
+  })
 }
 
 function thrownBy(action: () => unknown): Error {

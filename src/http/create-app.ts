@@ -35,7 +35,6 @@ import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
-import { knowledgePermissionsStub, type Permissions } from '../auth/permissions-stub-knowledge.ts'
 import { createRag } from '../knowledge/create-rag.ts'
 import { fileSourceOf } from '../knowledge/file-source.ts'
 import { processUploadedFile, type FileSource } from '../knowledge/rag-deps.ts'
@@ -92,8 +91,6 @@ export type Deps = {
   connections?: Connections
   /** Workspace models, for the model access decision (auth/model-access.ts); none when not given. */
   workspaceModels?: WorkspaceModelFinder
-  /** Who holds which workspace permission (`workspace.knowledge`); a stand-in granting users and admins when not given. */
-  permissions?: Permissions
   /** Where uploaded files are read for indexing; none when not given. */
   files?: FileSource | null
 }
@@ -113,7 +110,7 @@ export function createApp(deps: Deps) {
   const hub = new SocketHub()
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
-  const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: deps.permissions ?? knowledgePermissionsStub, files: deps.files ?? fileSourceOf(deps.store.files, deps.config.files.maxFileBytes), now: deps.now })
+  const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: auth.permissions, files: deps.files ?? fileSourceOf(deps.store.files, deps.config.files.maxFileBytes), now: deps.now })
   // note: as Open WebUI, an uploaded document is read, chunked and embedded in the background; its status shows the progress.
   const processUpload = (owner: UserId, fileId: string) => {
     processUploadedFile(rag, owner, fileId).catch((error: unknown) => deps.log.error('Processing an uploaded file failed', { error: error instanceof Error ? error.name : 'unknown' }))

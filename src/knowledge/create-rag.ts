@@ -4,7 +4,7 @@
  * the account watch that drops a user's decrypted indexes when their access changes (sign-out
  * everywhere, password or role change, deletion).
  */
-import type { Permissions } from '../auth/permissions-stub-knowledge.ts'
+import type { Permissions } from '../auth/permissions.ts'
 import type { SocketHub } from '../chat/socket-hub.ts'
 import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'

@@ -3,7 +3,7 @@
  * retrieval pipeline and its index cache, the socket hub for ingestion progress, the permission
  * check, and where uploaded files are read from (null until a file store is wired in).
  */
-import type { Permissions } from '../auth/permissions-stub-knowledge.ts'
+import type { Permissions } from '../auth/permissions.ts'
 import type { SocketHub } from '../chat/socket-hub.ts'
 import type { RagConfig } from '../config/rag-variables.ts'
 import type { UserId } from '../db/ids.ts'
