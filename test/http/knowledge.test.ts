@@ -22,7 +22,8 @@ afterAll(async () => {
 })
 
 async function start(env: Record<string, string> = {}) {
-  const started = startTestApp({ OLLAMA_BASE_URL: ollama.url, CHUNK_SIZE: '200', CHUNK_OVERLAP: '20', RAG_TOP_K: '2', ...env })
+  // note: Open WebUI's default withholds workspace.knowledge from users; most tests grant it to everyone.
+  const started = startTestApp({ OLLAMA_BASE_URL: ollama.url, CHUNK_SIZE: '200', CHUNK_OVERLAP: '20', RAG_TOP_K: '2', USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS: 'true', ...env })
   const ada = await signUp(started.app, 'ada@example.com') // the first account: an admin
   const bob = await signUp(started.app, 'bob@example.com')
   expect(await statusOf(started.app, 'POST', `/api/v1/users/${bob.id}/update`, bearer(ada.token), { role: 'user' })).toBe(200)
@@ -129,6 +130,31 @@ describe('knowledge bases', () => {
     expect((await app.call(eve.token, 'GET', `/api/v1/knowledge/${id}`)).status).toBe(200)
     expect((await app.call(eve.token, 'POST', `/api/v1/knowledge/${id}/reset`)).status).toBe(404)
     expect((await app.call(app.ada.token, 'GET', `/api/v1/knowledge/${id}`)).status).toBe(404)
+  })
+})
+
+describe('the workspace.knowledge permission and model grants', () => {
+  test('a user without workspace.knowledge cannot create a base until a group grants it; an admin always can', async () => {
+    const app = await start({ USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS: 'false' })
+    const refused = await app.call(app.bob.token, 'POST', '/api/v1/knowledge/create', { name: 'Mine', description: '' })
+    expect(refused.status).toBe(401)
+    expect((await app.call(app.ada.token, 'POST', '/api/v1/knowledge/create', { name: 'Admin\'s', description: '' })).status).toBe(200)
+    const group = await app.call(app.ada.token, 'POST', '/api/v1/groups/create', { name: 'Librarians', description: '' })
+    expect(group.status).toBe(200)
+    expect((await app.call(app.ada.token, 'POST', `/api/v1/groups/id/${group.body.id}/update`, { name: 'Librarians', description: '', permissions: { workspace: { knowledge: true } }, user_ids: [app.bob.id] })).status).toBe(200)
+    expect((await app.call(app.bob.token, 'POST', '/api/v1/knowledge/create', { name: 'Mine', description: '' })).status).toBe(200)
+    // note: the permission is asked on each request: out of the group, the next create is refused.
+    expect((await app.call(app.ada.token, 'POST', `/api/v1/groups/id/${group.body.id}/update`, { name: 'Librarians', description: '', permissions: { workspace: { knowledge: true } }, user_ids: [] })).status).toBe(200)
+    expect((await app.call(app.bob.token, 'POST', '/api/v1/knowledge/create', { name: 'Again', description: '' })).status).toBe(401)
+  })
+
+  test('a completion with files on a model the user may not use is 404 before retrieval; the admin\'s embedding model needs no grant', async () => {
+    const app = await start({ BYPASS_MODEL_ACCESS_CONTROL: 'false' })
+    const { id } = await bobsKnowledge(app)
+    const asked = await app.call(app.bob.token, 'POST', '/api/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'Where do herons nest?' }], files: [{ type: 'collection', id }] })
+    expect(asked.status).toBe(404)
+    expect(JSON.stringify(asked.body)).toContain('model_not_found')
+    expect(JSON.stringify(asked.body)).not.toContain('herons')
   })
 })
 
