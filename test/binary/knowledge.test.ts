@@ -65,7 +65,7 @@ describe('knowledge through dist/enclave', async () => {
   let knowledgeId = ''
 
   test('documents uploaded are read inside the binary, embedded and gathered into a knowledge base', async () => {
-    binary = await startApp({ OLLAMA_BASE_URL: ollama.url, CHUNK_SIZE: '300', CHUNK_OVERLAP: '30', RAG_TOP_K: '3', RAG_EXTRACT_MAX_DECOMPRESSED: '4mb', RAG_EXTRACT_MAX_CHARS: '200000', RAG_EXTRACT_MAX_PAGES: '20' })
+    binary = await startApp({ OLLAMA_BASE_URL: ollama.url, USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS: 'true', CHUNK_SIZE: '300', CHUNK_OVERLAP: '30', RAG_TOP_K: '3', RAG_EXTRACT_MAX_DECOMPRESSED: '4mb', RAG_EXTRACT_MAX_CHARS: '200000', RAG_EXTRACT_MAX_PAGES: '20' })
     users = await signUpAdminAndUser(binary.app as never)
     for (const [name, bytes] of Object.entries(DOCUMENTS)) {
       const uploaded = await upload(users.bob.token, name, bytes)
