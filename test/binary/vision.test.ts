@@ -156,3 +156,36 @@ describe('on /api/chat/completions', () => {
     expect(chatRequests().length).toBe(before)
   })
 })
+
+describe('with model access control on', () => {
+  test('an image to a model the user may not use is model_not_found on the socket and on /api/chat/completions; Ollama is not asked', async () => {
+    const guarded = await startBinary({ cwd: tempDir(), env: { OLLAMA_BASE_URL: fake.url, BYPASS_MODEL_ACCESS_CONTROL: 'false' } })
+    try {
+      const post = (path: string, token: string | null, body: unknown) =>
+        fetch(`${guarded.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === null ? {} : bearer(token)) }, body: JSON.stringify(body) })
+      const admin = await (await post('/api/v1/auths/signup', null, { name: 'grace', email: 'grace@example.com', password: PASSWORD })).json() as { id: string; token: string }
+      const user = await (await post('/api/v1/auths/signup', null, { name: 'linus', email: 'linus@example.com', password: PASSWORD })).json() as { id: string; token: string }
+      expect((await post(`/api/v1/users/${user.id}/update`, admin.token, { role: 'user' })).status).toBe(200)
+      const png = makePng(4, 4, 5)
+      const form = new FormData()
+      form.append('file', new File([Buffer.from(png)], 'photo.png'))
+      const uploaded = await fetch(`${guarded.url}/api/v1/files/`, { method: 'POST', headers: bearer(user.token), body: form })
+      expect(uploaded.status).toBe(200)
+      const fileId = (await uploaded.json() as { id: string }).id
+      const before = chatRequests().length
+      const socket = await connect(`${guarded.url.replace('http', 'ws')}/api/ws`, { token: user.token })
+      try {
+        socket.send({ type: 'chat:send', model: visionFakeModel.name, content: 'What is in this picture?', files: [fileId] })
+        expect(await socket.nextFrame(ofType('error'), 5_000)).toMatchObject({ code: 'model_not_found' })
+      } finally {
+        await socket.close()
+      }
+      const url = `data:image/png;base64,${Buffer.from(png).toString('base64')}`
+      const asked = await post('/api/chat/completions', user.token, { model: visionFakeModel.name, stream: false, messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url } }] }] })
+      expect(asked.status).toBe(404)
+      expect(chatRequests().length).toBe(before)
+    } finally {
+      await guarded.stop()
+    }
+  })
+})
