@@ -1,7 +1,7 @@
 /**
  * Benchmarks, run by `npm run bench`: one file-backed store in a fresh temp directory, measured for
  * field-layer cost, insert rate, read time and size; then the cost of authentication, then key
- * rotation and backups. Each figure
+ * rotation and backups, then a 100 MB upload. Each figure
  * is printed against its target. It
  * prints figures and never fails on a slow machine: the exit code is 0 unless something crashes.
  */
@@ -53,10 +53,16 @@ try {
   const { measureFirstTurn, firstTurnRows } = await import('./first-turn.ts')
   const firstTurn = await measureFirstTurn()
   const lifecycle = await measureKeyLifecycle()
+  // note: documents and retrieval: a 100-page PDF, then 100,000 sealed chunks in a store of their own.
+  const { knowledgeRows, measureKnowledge } = await import('./knowledge.ts')
+  const knowledge = await measureKnowledge()
+  // note: a 100 MB upload into the compiled binary, its memory read from /proc meanwhile.
+  const { fileUploadRows, measureFileUpload } = await import('./file-upload.ts')
+  const upload = await measureFileUpload()
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...accessOverheadRows(access), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn), ...keyLifecycleRows(lifecycle), ...uiRows(ui)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...accessOverheadRows(access), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn), ...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge), ...fileUploadRows(upload), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

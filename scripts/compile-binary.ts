@@ -40,11 +40,13 @@ export function compileBinary(options: { outfile: string; commit: string; target
     // context fields (path, query, server...) to fill, and compares error class names
     // ('TransformDecodeError'); renamed identifiers and joined lines made it drop `path` (500s on API
     // keys) and let `?page=-1` past t.Numeric's minimum. Costs ~0.6 MB and no start time.
-    process.execPath, 'build', '--compile', '--minify-syntax', '--bytecode',
+    // note: ESM output, as bytecode for CommonJS failed on the extraction worker's pdf.js bundle.
+    process.execPath, 'build', '--compile', '--minify-syntax', '--bytecode', '--format=esm',
     ...(options.target === undefined ? [] : [`--target=${options.target}`]),
     '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig',
     '--define', `ENCLAVE_COMMIT=${JSON.stringify(options.commit)}`,
-    join(root, 'src', 'main.ts'), '--outfile', options.outfile,
+    // note: the document extraction worker is a second entry point, so `new Worker()` finds it in the binary.
+    join(root, 'src', 'main.ts'), join(root, 'src', 'knowledge', 'extract-worker.ts'), '--outfile', options.outfile,
   ], { cwd: root, stdout: 'inherit', stderr: 'inherit' })
   return compile.exitCode === 0
 }

@@ -5,6 +5,7 @@
  * between versions. The chat keeps its id and URL throughout.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { MessageFiles } from './attachments.tsx'
 import { Composer } from './composer.tsx'
 import { describeError } from './api.ts'
 import { ChatSettingsForm, summariseSettings } from './chat-settings.tsx'
@@ -76,7 +77,7 @@ function UserMessage({ message, messages, model, isBusy }: { message: StoredMess
   }
   return (
     <article class="message user" aria-label="You said">
-      <div class="bubble"><Markdown text={message.content} /></div>
+      <div class="bubble">{stored !== null && <MessageFiles files={stored.files} />}<Markdown text={message.content} /></div>
       <div class="actions">
         {stored !== null && <Versions messages={messages} message={stored} isBusy={isBusy} />}
         <CopyButton text={message.content} />

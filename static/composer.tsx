@@ -6,6 +6,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { ArrowUp, CircleStop } from './icons.ts'
 import { usePromptPicker } from './prompt-picker.tsx'
+import { AttachButton, attachmentEvents, AttachmentTray, isUploading } from './attachments.tsx'
 
 export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming: boolean; canSend: boolean; onSend: (text: string) => boolean; onStop: () => void }) {
   const [text, setText] = useState('')
@@ -26,12 +27,14 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
   }, [canSend])
   const send = () => {
     const content = text.trim()
-    if (content === '' || !canSend || isStreaming) return
+    if (content === '' || !canSend || isStreaming || isUploading()) return
     if (onSend(content)) setText('')
   }
   return (
-    <form class="composer" data-ready={canSend && !isStreaming ? '' : undefined} onSubmit={(event) => { event.preventDefault(); send() }}>
+    <form class="composer" data-ready={canSend && !isStreaming ? '' : undefined} onSubmit={(event) => { event.preventDefault(); send() }} onDragOver={attachmentEvents.onDragOver} onDrop={attachmentEvents.onDrop}>
       {picker.view}
+      <AttachmentTray />
+      <AttachButton disabled={!canSend} />
       <label for="message" class="offscreen">Message</label>
       <span id="message-keys" class="offscreen">Enter sends, Shift+Enter starts a new line, Escape stops the answer.</span>
       <textarea
@@ -43,6 +46,7 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
         aria-describedby="message-keys"
         maxLength={200_000}
         onInput={(event) => setText(event.currentTarget.value)}
+        onPaste={attachmentEvents.onPaste}
         onKeyDown={(event) => {
           if (picker.onKeyDown(event)) return
           if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {

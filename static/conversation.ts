@@ -11,6 +11,7 @@
 import { followPullFrame } from './model-pull.ts'
 import { batch, signal, type Signal } from '@preact/signals'
 import { api, describeError } from './api.ts'
+import { takeAttachedFileIds } from './attachments.tsx'
 import { bumpChat, retitleChat } from './chat-list.ts'
 import { openChatSocket, type ChatSocket } from './chat-socket.ts'
 import { navigate, route } from './router.ts'
@@ -335,7 +336,8 @@ function sendTurn(frame: object, pending: PendingSend): boolean {
  */
 export function sendMessage(content: string, model: string, chatId: string | null = openChat.value?.id ?? null, parentId?: string | null): boolean {
   const where = chatId === null ? settingsForNewChat() : { chatId, ...(parentId === undefined ? {} : { parentId }) }
-  return sendTurn({ type: 'chat:send', model, content, ...where }, { content, chatId, model, parentId })
+  const files = takeAttachedFileIds()
+  return sendTurn({ type: 'chat:send', model, content, ...where, ...(files.length > 0 ? { files } : {}) }, { content, chatId, model, parentId })
 }
 
 /** Asks `model` again for an answer to the open chat's question `questionId`, beside the earlier answers. */

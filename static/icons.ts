@@ -4,7 +4,7 @@
  */
 export {
   Archive, ArrowUp, Boxes, Check, Circle, ChevronLeft, ChevronRight, CircleStop, Copy, Database, Download, Ellipsis, FileDown, FileText, FileUp,
-  Info, Keyboard, KeyRound, Lock, LogOut, Menu, MessageSquare, MessageSquareDashed, Monitor, Moon, Palette, Pencil, Pin,
+  Info, Keyboard, KeyRound, Lock, LogOut, Menu, MessageSquare, MessageSquareDashed, Monitor, Moon, Palette, Paperclip, Pencil, Pin,
   RefreshCw, Search, Server, Settings, Shield, SlidersHorizontal, SquarePen, Sun, Trash2, Upload, User, Users, X,
 } from 'lucide-preact'
 import {

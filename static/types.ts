@@ -51,6 +51,8 @@ export type StoredMessage = {
   model?: string | null
   timestamp: number
   images?: unknown[]
+  /** The files the message references (Open WebUI's entries: type, id, name, url). */
+  files?: unknown[]
   done?: boolean
   cancelled?: boolean
   error?: { content?: unknown } | null

@@ -116,7 +116,7 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnR
 /** Stores the question under `parent` (a regenerate: selects `parent`, the question asked again); null when the chat is gone. */
 function storeQuestion(chats: ChatRepo, userId: UserId, chatId: ChatId | null, chat: ChatId, title: string, request: TurnRequest, parent: Message | null): Message | null {
   if (request.ask === null) return parent !== null && chats.setCurrentMessage(userId, chat, parent.id) ? parent : null
-  const input = { role: 'user', content: request.ask.content, images: request.ask.images, parentId: parent?.id ?? null } as const
+  const input = { role: 'user', content: request.ask.content, images: request.ask.images, files: request.ask.files ?? null, parentId: parent?.id ?? null } as const
   return chatId === null ? chats.startChat(userId, chat, title, input).message : chats.addMessage(userId, chatId, input)
 }
 

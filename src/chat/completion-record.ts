@@ -46,6 +46,8 @@ export type CompletionRecord = {
   messageUid: string
   append(text: string): void
   finish(stats: ChatStats): void
+  /** Keeps the retrieval sources the answer was given (Open WebUI's `sources`), sealed with it. */
+  setSources(sources: unknown[]): void
   /** Ends the record after a failure: cancelled when the request was aborted, else failed with `reason` (safe to show). */
   fail(error: unknown, reason?: string): void
   /** Ends the record when the client stopped reading: what arrived is kept, marked cancelled. */
@@ -106,7 +108,8 @@ function recordInto(deps: CompletionRecordDeps, task: AnswerTask, answer: Messag
   let content = ''
   let written = answer.content
   let isOver = false
-  const write = (patch: MessagePatch) => chats.replaceMessageContentForUser(task.userId, task.chatId, answer.id, { content, ...patch })
+  let sources: unknown[] | null = null
+  const write = (patch: MessagePatch) => chats.replaceMessageContentForUser(task.userId, task.chatId, answer.id, { content, ...(sources === null ? {} : { sources }), ...patch })
   const checkpoint = setInterval(() => {
     if (content === written) return
     written = content
@@ -124,6 +127,9 @@ function recordInto(deps: CompletionRecordDeps, task: AnswerTask, answer: Messag
     messageUid: answer.uid,
     append(text) {
       content += text
+    },
+    setSources(given) {
+      sources = given
     },
     finish(stats) {
       end({ status: 'done', error: null, stats: { ...stats }, usage: usageOf({ ...stats }) })

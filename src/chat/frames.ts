@@ -34,6 +34,8 @@ export const ChatSendFrame = t.Object({
   model: Model,
   content: t.String({ maxLength: 1_000_000 }),
   images: t.Optional(t.Array(t.String(), { maxItems: 16 })),
+  /** Ids of the user's uploaded files (/api/v1/files) to attach: images go to the model, every file is referenced by the message. */
+  files: t.Optional(t.Array(t.String({ maxLength: 64 }), { maxItems: 64 })),
   ...TurnSettings,
 })
 
@@ -77,6 +79,7 @@ export type ClientFrame = ChatSend | ChatRegenerate | Static<typeof ChatSelectFr
 export type FrameErrorCode =
   | 'invalid_json' | 'unknown_type' | 'invalid_frame' | 'rate_limited'
   | 'chat_not_found' | 'message_not_found' | 'stream_not_found' | 'too_many_answers' | 'internal_error' | 'model_not_found'
+  | 'file_not_found' | 'too_many_files' | 'image_too_large' | 'model_without_vision'
 
 /**
  * What the server sends. `messageId` is the live-stream id; `userMessageId` and `storedMessageId`
@@ -96,6 +99,8 @@ export type ServerFrame =
   | { type: 'chat:changed'; chatId: string }
   | { type: 'chat:title'; chatId: string; title: string }
   | { type: 'model:pull'; name: string; connection: number; status: string; total?: number; completed?: number; error?: string }
+  // note: a document being read and embedded: `done` of `total` chunks, then `ready` or `failed` with the reason.
+  | { type: 'file:progress'; fileId: string; stage: 'extracting' | 'embedding' | 'ready' | 'failed'; done?: number; total?: number; reason?: string }
 
 /** Ollama's statistics for the answer, or `{ cancelled: true }` for one cut short. */
 export type TurnStats = (ChatStats & { cancelled?: false }) | { cancelled: true }

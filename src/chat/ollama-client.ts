@@ -208,6 +208,17 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
       return contextWindowOf(answer)
     },
 
+    /**
+     * Reads what a model can do (POST /api/show's `capabilities`: "completion", "vision", "tools",
+     * ...); null when this Ollama does not say (versions before 0.6.4). An unknown model fails with `model_not_found`.
+     */
+    async capabilities(model: string, options: { signal?: AbortSignal } = {}): Promise<string[] | null> {
+      const answer = await requestJson('POST', '/api/show', { model }, model, options.signal)
+      if (!isRecord(answer)) throw new OllamaError('bad_response', 'Ollama sent model details of an unexpected shape.')
+      const listed = answer.capabilities
+      return Array.isArray(listed) ? listed.filter((item): item is string => typeof item === 'string') : null
+    },
+
     /** Reads Ollama's version string (GET /api/version), e.g. "0.12.6". */
     async version(options: { signal?: AbortSignal } = {}): Promise<string> {
       const answer = await requestJson('GET', '/api/version', null, null, options.signal)

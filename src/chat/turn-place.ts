@@ -19,7 +19,8 @@ export type TurnRequest = {
   chatId: string | undefined
   model: string
   parentId: string | null | undefined
-  ask: { content: string; images: string[] | null } | null
+  /** `files`: references to the user's attached files, stored with the question (see attachments.ts). */
+  ask: { content: string; images: string[] | null; files?: unknown[] | null } | null
   system: string | undefined
   options: ModelOptions | undefined
 }

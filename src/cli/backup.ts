@@ -3,10 +3,11 @@
  * read-only connection, so the server keeps serving while it runs.
  */
 import { existsSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { Config } from '../config/load-config.ts'
 import { readKeyFile } from '../crypto/key-files.ts'
 import { createBackup } from '../db/backup.ts'
+import { FILES_DIRECTORY } from '../db/file-blobs.ts'
 import { openExistingDatabase } from '../db/open-existing.ts'
 import { restoreBackup } from '../db/restore.ts'
 import { checkHealth } from './healthcheck.ts'
@@ -42,7 +43,7 @@ export function backupDatabase(config: Config, file: string, options: { passphra
   const db = openExistingDatabase(config.dataDir, false)
   try {
     const started = performance.now()
-    const header = createBackup(db, output, { passphrase, now: Date.now })
+    const header = createBackup(db, output, { passphrase, now: Date.now, filesDir: join(config.dataDir, FILES_DIRECTORY) })
     const seconds = ((performance.now() - started) / 1000).toFixed(1)
     io.out(`Backup written to ${output}: schema version ${header.schemaVersion}, key fingerprint ${header.keyFingerprint}, ${header.databaseBytes} bytes of database, ${passphrase === null ? 'not passphrase-encrypted (its fields stay encrypted under the master key)' : 'encrypted with the passphrase'}, ${seconds} s.\n`)
     io.out('Restoring it needs the master key with that fingerprint: keep the key, apart from the backups.\n')

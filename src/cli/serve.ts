@@ -21,7 +21,7 @@ import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } 
 import { checkDataDirAccess } from '../db/data-dir-access.ts'
 import { lockDataDir } from '../db/data-dir-lock.ts'
 import { DATABASE_FILE, openStore, type Store } from '../db/open-store.ts'
-import { createApp } from '../http/create-app.ts'
+import { createApp, uploadBodyLimits } from '../http/create-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
 import { withGrantUpgrade } from '../http/model-grant-upgrade.ts'
 import { warmUp, warmUpSocket } from '../http/warm-up.ts'
@@ -70,7 +70,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   await warmUp(app)
   try {
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
-    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(config.maxRequestBodyBytes), reusePort: false })
+    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(Math.max(...uploadBodyLimits(config).values())), reusePort: false })
   } catch (error) {
     store.close()
     dataDirLock.release()

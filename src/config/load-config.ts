@@ -14,6 +14,8 @@ import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './secur
 import { socketConfigFrom, type SocketConfig } from './socket-variables.ts'
 import { chatConfigFrom, type ChatConfig } from './chat-variables.ts'
 import { directConnectionConfigFrom, type DirectConnectionConfig } from './direct-connection-variables.ts'
+import { ragConfigFrom, type RagConfig } from './rag-variables.ts'
+import { fileConfigFrom, type FileConfig } from './file-variables.ts'
 import { findUnknownVariables, type UnknownVariables } from './unknown-variables.ts'
 import { variables, type Variable, type VariableName, type VariableValues } from './variables.ts'
 
@@ -57,6 +59,10 @@ export type Config = Readonly<{
   chat: ChatConfig
   /** Users' own OpenAI-compatible endpoints (ENABLE_DIRECT_CONNECTIONS), or null when they are off. */
   directConnections: DirectConnectionConfig
+  /** Documents, embeddings and retrieval (CHUNK_*, RAG_*). */
+  rag: RagConfig
+  /** Upload limits (RAG_FILE_MAX_SIZE, RAG_FILE_MAX_COUNT, USER_FILE_STORAGE_QUOTA). */
+  files: FileConfig
   /** Single sign-on providers and their account rules (OAUTH_*, OPENID_*, GOOGLE_*, MICROSOFT_*, GITHUB_*). */
   oauth: OAuthConfig
   /** LDAP sign-in (ENABLE_LDAP, LDAP_*), or null when it is off. */
@@ -178,6 +184,8 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     socket: socketConfigFrom(typed),
     chat: chatConfigFrom(typed),
     directConnections: directConnectionConfigFrom(typed),
+    rag: ragConfigFrom(typed),
+    files: fileConfigFrom(typed),
     oauth: oauth!.oauth,
     ldap: ldap.config,
     values: Object.freeze(typed),

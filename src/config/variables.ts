@@ -4,10 +4,12 @@ import { accessVariables } from './access-variables.ts'
 import { authVariables } from './auth-variables.ts'
 import { chatVariables } from './chat-variables.ts'
 import { directConnectionVariables } from './direct-connection-variables.ts'
+import { fileVariables } from './file-variables.ts'
 import { httpVariables } from './http-variables.ts'
 import { ldapVariables } from './ldap-variables.ts'
 import { oauthVariables } from './oauth-variables.ts'
 import { lifecycleVariables } from './lifecycle-variables.ts'
+import { ragVariables } from './rag-variables.ts'
 import { ollamaVariables } from './ollama-variables.ts'
 import { serverVariables } from './server-variables.ts'
 import { socketVariables } from './socket-variables.ts'
@@ -30,9 +32,11 @@ export const variables = {
   ...socketVariables,
   ...chatVariables,
   ...directConnectionVariables,
+  ...fileVariables,
   ...oauthVariables,
   ...ldapVariables,
   ...lifecycleVariables,
+  ...ragVariables,
 } as const satisfies Record<string, Variable<unknown>>
 
 export type VariableName = keyof typeof variables

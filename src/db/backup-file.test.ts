@@ -34,7 +34,7 @@ test('writes and reads back the header; the checksum covers every payload byte',
 test.each([
   ['not JSON', '{nope', 'malformed_header'],
   ['JSON null', 'null', 'malformed_header'],
-  ['a format from the future', JSON.stringify({ format: 2 }), 'unknown_format'],
+  ['a format from the future', JSON.stringify({ format: 3 }), 'unknown_format'],
   ['a negative size', JSON.stringify({ format: 1, ...facts, databaseBytes: -5, sha256: 'a'.repeat(64) }), 'malformed_header'],
   ['a fingerprint that is no fingerprint', JSON.stringify({ format: 1, ...facts, keyFingerprint: '../../etc', databaseBytes: 7, sha256: 'a'.repeat(64) }), 'malformed_header'],
   ['a schema version that is text', JSON.stringify({ format: 1, ...facts, schemaVersion: '3', databaseBytes: 7, sha256: 'a'.repeat(64) }), 'malformed_header'],

@@ -55,7 +55,7 @@ export type NewMessage = Pick<Message, 'role' | 'content'>
   & Partial<Pick<Message, 'uid' | 'parentId' | 'model' | 'images' | 'artifacts' | 'stats' | 'status' | 'error' | 'usage' | 'sources' | 'files' | 'extra' | 'createdAt'>>
 
 /** The fields a rewrite of a stored message may change (an answer checkpointed, finished, or failed). */
-export type MessagePatch = Partial<Pick<Message, 'content' | 'stats' | 'status' | 'error' | 'usage' | 'model'>>
+export type MessagePatch = Partial<Pick<Message, 'content' | 'stats' | 'status' | 'error' | 'usage' | 'model' | 'sources'>>
 
 export type Chat = {
   id: ChatId

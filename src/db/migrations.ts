@@ -8,6 +8,8 @@ import schema007 from './migrations/007-folders.sql' with { type: 'text' }
 import schema008 from './migrations/008-second-factors.sql' with { type: 'text' }
 import schema009 from './migrations/009-access-control.sql' with { type: 'text' }
 import schema010 from './migrations/010-workspace.sql' with { type: 'text' }
+import schema011 from './migrations/011-files.sql' with { type: 'text' }
+import schema012 from './migrations/012-knowledge.sql' with { type: 'text' }
 
 /** A numbered, forward-only schema step. Version N brings a database from N-1 to N. */
 export type Migration = { readonly version: number; readonly name: string; readonly sql: string }
@@ -24,6 +26,8 @@ export const migrations: readonly Migration[] = [
   { version: 8, name: '008-second-factors', sql: schema008 },
   { version: 9, name: '009-access-control', sql: schema009 },
   { version: 10, name: '010-workspace', sql: schema010 },
+  { version: 11, name: '011-files', sql: schema011 },
+  { version: 12, name: '012-knowledge', sql: schema012 },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { MasterKeySource } from '../config/load-config.ts'
 import { keyFingerprint } from '../crypto/key-derivation.ts'
 import { KeyMaterialError, KeyMismatchError } from '../crypto/key-errors.ts'
+import type { UserId } from './ids.ts'
 import { DATABASE_FILE, openStore } from './open-store.ts'
 
 const PASSPHRASE = 'correct horse battery staple, and more words'
@@ -33,9 +34,12 @@ function seed(masterKey: MasterKeySource = generated()): string {
   return result.user.id
 }
 
-/** Every file in the directory with a hash of its bytes, to prove a refusal wrote nothing. */
+/** Every entry under the directory (the blob directory `files/` included) with a hash of each file's bytes, to prove a refusal wrote nothing. */
 function snapshot(dir: string): [string, string][] {
-  return readdirSync(dir).sort().map((name) => [name, createHash('sha256').update(readFileSync(join(dir, name))).digest('hex')])
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().map((name) => {
+    const path = join(dir, name)
+    return [name, statSync(path).isDirectory() ? 'directory' : createHash('sha256').update(readFileSync(path)).digest('hex')]
+  })
 }
 
 function thrownBy(action: () => unknown): Error {
@@ -130,6 +134,22 @@ describe('reopening', () => {
     expect(error.message).toContain(expected)
     expect(error.message).toContain(given)
     for (const secret of [keyHex, OTHER_HEX, keyHex.slice(0, 16), OTHER_HEX.slice(0, 16)]) expect(error.message).not.toContain(secret)
+    expect(snapshot(dataDir)).toEqual(before)
+  })
+
+  test('with uploaded files (the blob directory files/), a different key is refused and no blob or directory changes', async () => {
+    const owner = seed() as UserId
+    const store = open()
+    try {
+      const source = async function* () { yield new TextEncoder().encode('a note kept as a file') }
+      const uploaded = await store.files.create(owner, { name: 'note.txt', contentType: 'text/plain' }, source(), { maxFileBytes: 10 ** 6, quotaBytes: 10 ** 7 })
+      expect(uploaded.ok).toBe(true)
+    } finally {
+      store.close()
+    }
+    const before = snapshot(dataDir)
+    expect(before.some(([name]) => name.startsWith('files/'))).toBe(true)
+    expect(thrownBy(() => open({ kind: 'env', value: OTHER_HEX }))).toBeInstanceOf(KeyMismatchError)
     expect(snapshot(dataDir)).toEqual(before)
   })
 

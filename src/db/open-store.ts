@@ -20,10 +20,14 @@ import { createChatRepo } from './chats.ts'
 import { createCredentialRepo } from './credentials.ts'
 import { LOCK_FILE } from './data-dir-lock.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
+import { createFileBlobs, FILES_DIRECTORY } from './file-blobs.ts'
+import { createFileRepo } from './files.ts'
 import { createFolderRepo } from './folders.ts'
 import { createGroupRepo } from './groups.ts'
 import { createModelGrantRepo } from './model-grants.ts'
 import { createIdentityRepo } from './identities.ts'
+import { createKnowledgeRepo } from './knowledge.ts'
+import { createRagDocumentRepo } from './rag-documents.ts'
 import { readKeyCheck, writeKeyCheck } from './key-check.ts'
 import { rotateMasterKey } from './master-key-rotation.ts'
 import { resealLegacyMessages } from './message-aad-upgrade.ts'
@@ -80,12 +84,12 @@ export function openStore({ dataDir, masterKey, now, previousMasterKey = null }:
           const previous = unlockExistingDatabase(stored, previousMasterKey.material, masterKey)
           migrate(db)
           const rotation = rotateMasterKey(db, createDataKeyRepo(db, previous, now), stored.fingerprint, material)
-          return createStore(db, rotation.key, now, { ...info, keyFingerprint: rotation.fingerprint, finishedRotationFrom: stored.fingerprint })
+          return createStore(db, rotation.key, now, join(dataDir, FILES_DIRECTORY), { ...info, keyFingerprint: rotation.fingerprint, finishedRotationFrom: stored.fingerprint })
         }
         const key = unlockExistingDatabase(stored, material, masterKey)
         if (previousMasterKey !== null && masterKey.kind !== 'generated') info.warnings.push(`${previousMasterKey.origin} is set, but the database is already under the current key: the rotation is complete, so remove it.`)
         migrate(db)
-        return createStore(db, key, now, info)
+        return createStore(db, key, now, join(dataDir, FILES_DIRECTORY), info)
       } catch (error) {
         db.close()
         throw error
@@ -119,7 +123,7 @@ export function openStore({ dataDir, masterKey, now, previousMasterKey = null }:
       dataKeys.createKeyForOwner(SYSTEM_OWNER)
       dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
     }).immediate()
-    return createStore(db, key, now, { databasePath, keyFingerprint: keyCheck.fingerprint, generatedKeyFile, warnings })
+    return createStore(db, key, now, join(dataDir, FILES_DIRECTORY), { databasePath, keyFingerprint: keyCheck.fingerprint, generatedKeyFile, warnings })
   } catch (error) {
     db.close()
     throw error
@@ -137,20 +141,34 @@ export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () =
     dataKeys.createKeyForOwner(SYSTEM_OWNER)
     dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
   }).immediate()
-  return createStore(db, key, now, { databasePath: ':memory:', keyFingerprint: keyCheck.fingerprint, generatedKeyFile: null, warnings: [] })
+  return createStore(db, key, now, null, { databasePath: ':memory:', keyFingerprint: keyCheck.fingerprint, generatedKeyFile: null, warnings: [] })
 }
 
-function createStore(db: Database, masterKey: Uint8Array, now: () => number, info: StoreInfo) {
+/** `filesDir` holds the encrypted file blobs; null keeps them in a private temporary directory (in-memory stores). */
+function createStore(db: Database, masterKey: Uint8Array, now: () => number, filesDir: string | null, info: StoreInfo) {
   const dataKeys = createDataKeyRepo(db, masterKey, now)
   resealLegacyMessages(db, dataKeys)
   const accountChanges = createAccountChanges()
+  const blobs = createFileBlobs(filesDir)
+  const files = createFileRepo(db, dataKeys, blobs, now)
+  // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being written.
+  files.sweepOrphans()
+  const users = createUserRepo(db, dataKeys, now, accountChanges)
   return {
     db,
     info,
     dataKeys,
     /** Announces revocations, role changes and deletions to what is open in this process (sockets, answers). */
     accountChanges,
-    users: createUserRepo(db, dataKeys, now, accountChanges),
+    users: {
+      ...users,
+      /** Deletes the user (their data keys first go, so nothing of theirs opens again), then their files' blobs. */
+      deleteUser(id: Parameters<typeof users.deleteUser>[0]): void {
+        users.deleteUser(id)
+        files.sweepOrphans()
+      },
+    },
+    files,
     chats: createChatRepo(db, dataKeys, now, accountChanges),
     folders: createFolderRepo(db, dataKeys, now),
     chatFolders: createChatFolderRepo(db),
@@ -168,6 +186,8 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
     secondFactors: createSecondFactorRepo(db, dataKeys, now),
     workspaceModels: createWorkspaceModelRepo(db, dataKeys, now),
     prompts: createPromptRepo(db, dataKeys, now),
+    knowledge: createKnowledgeRepo(db, dataKeys, now),
+    ragDocuments: createRagDocumentRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**
@@ -181,7 +201,10 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, inf
       return { fingerprint: rotation.fingerprint, previousFingerprint: rotation.previousFingerprint, rewrappedKeys: rotation.rewrappedKeys }
     },
     /** Checkpoints the WAL into the database file and closes it. */
-    close: () => closeDatabase(db),
+    close: () => {
+      closeDatabase(db)
+      blobs.disposeTemporary()
+    },
   }
 }
 

@@ -1,9 +1,12 @@
 import { afterEach, beforeEach, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createBackup } from './backup.ts'
+import type { UserId } from './ids.ts'
 import { DATABASE_FILE, openStore, type Store } from './open-store.ts'
 import type { PasskeyId } from './second-factors.ts'
+import { restoreBackup } from './restore.ts'
 
 // Plaintext never reaches disk: not in the database file, not in the WAL, not in the shared memory
 // file, while the store is open and after it is closed.
@@ -46,6 +49,43 @@ const MARKERS = {
   promptTitle: 'MARKER-PROMPTTITLE-64fa',
   promptContent: 'MARKER-PROMPTCONTENT-d83b',
   directKey: 'MARKER-DIRECTKEY-1f6e',
+  fileName: 'MARKER-FILENAME-77c2',
+  fileContent: 'MARKER-FILECONTENT-a9d4',
+  fileMeta: 'MARKER-FILEMETA-3be0',
+  fileData: 'MARKER-FILEDATA-c58f',
+  imageBytes: 'MARKER-IMAGEBYTES-1e6d',
+  knowledgeName: 'MARKER-KNOWLEDGE-5f0a',
+  knowledgeDescription: 'MARKER-KNOWLEDGEDESC-2b7c',
+  documentName: 'MARKER-DOCNAME-8e13',
+  chunkText: 'MARKER-CHUNKTEXT-d402',
+}
+
+// An embedding whose packed float32 bytes are looked for on disk like the markers' text.
+const EMBEDDING = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i + 0.5) / 4)
+const EMBEDDING_BYTES = Buffer.from(EMBEDDING.buffer)
+
+/** A knowledge base and a document of two chunks, each with its embedding. */
+function fillKnowledge(store: Store, owner: UserId) {
+  const knowledge = store.knowledge.createKnowledge(owner, { name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
+  const document = store.ragDocuments.saveDocument(owner, { fileId: null, name: MARKERS.documentName, model: 'nomic-embed-text', dimensions: EMBEDDING.length }, [
+    { content: { text: `${MARKERS.chunkText} first passage`, start: 0 }, embedding: EMBEDDING },
+    { content: { text: `${MARKERS.chunkText} second passage`, start: 30 }, embedding: EMBEDDING.map((x) => -x) },
+  ])
+  return { knowledgeId: knowledge.id, document }
+}
+
+// A PNG's signature and header, then the marker where its pixel data would be.
+const IMAGE = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.from(MARKERS.imageBytes.repeat(50))])
+const TEXT = `${MARKERS.fileContent} ${'line of a document '.repeat(10_000)} ${MARKERS.fileContent}`
+
+async function fillFiles(store: Store, owner: UserId) {
+  const limits = { maxFileBytes: 10 ** 8, quotaBytes: 10 ** 9 }
+  const source = async function* (bytes: Uint8Array) { yield bytes }
+  const text = await store.files.create(owner, { name: `${MARKERS.fileName}.md`, contentType: 'text/markdown', meta: { note: MARKERS.fileMeta } }, source(Buffer.from(TEXT)), limits)
+  const image = await store.files.create(owner, { name: `${MARKERS.fileName}.png`, contentType: 'image/png' }, source(IMAGE), limits)
+  if (!text.ok || !image.ok) throw new Error('upload refused')
+  store.files.setData(owner, text.file.id, { content: MARKERS.fileData, status: 'completed' })
+  return { textId: text.file.id, imageId: image.file.id }
 }
 const RECOVERY_CODE = 'mark-erre-cove-ryaa'
 
@@ -105,10 +145,11 @@ function fillStore(store: Store) {
   return { owner, chatId: chat.id, treeId: tree.id, folderId: folder.folder.id, shareId }
 }
 
-/** Returns every marker found in the database files that exist, as UTF-8 or UTF-16LE. */
-function markersOnDisk(): string[] {
+/** Returns every marker found in the database files, the file blobs and `extra` files that exist, as UTF-8 or UTF-16LE. */
+function markersOnDisk(extra: string[] = []): string[] {
   const found: string[] = []
-  for (const name of [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`]) {
+  const blobs = existsSync(join(dataDir, 'files')) ? readdirSync(join(dataDir, 'files')).map((name) => join('files', name)) : []
+  for (const name of [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, ...blobs, ...extra]) {
     const path = join(dataDir, name)
     if (!existsSync(path)) continue
     const bytes = readFileSync(path)
@@ -118,15 +159,19 @@ function markersOnDisk(): string[] {
       }
       if (bytes.indexOf(Buffer.from(marker.toLowerCase(), 'utf8')) !== -1) found.push(`${marker} (lower-case) in ${name}`)
     }
+    if (bytes.indexOf(EMBEDDING_BYTES.subarray(0, 16)) !== -1) found.push(`the embedding's float32 bytes in ${name}`)
   }
   return found
 }
 
-test('no marker appears in enclave.db, -wal or -shm, before or after close', () => {
+test('no marker appears in enclave.db, -wal, -shm or the file blobs, before or after close', async () => {
   const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, '.encryption_key') }, now: Date.now })
   let closed = false
   try {
     const { owner, chatId } = fillStore(store)
+    await fillFiles(store, owner)
+    fillKnowledge(store, owner)
+    expect(readdirSync(join(dataDir, 'files'))).toHaveLength(2)
     expect(store.chats.listMessagesInChat(owner, chatId)).toHaveLength(50)
     expect(existsSync(join(dataDir, `${DATABASE_FILE}-wal`))).toBe(true)
     expect(markersOnDisk()).toEqual([])
@@ -138,10 +183,12 @@ test('no marker appears in enclave.db, -wal or -shm, before or after close', () 
   }
 })
 
-test('the data is really there: reopening reads every marker back', () => {
+test('the data is really there: reopening reads every marker back', async () => {
   const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
   const first = openStore({ dataDir, masterKey, now: Date.now })
   const { owner, chatId, treeId, folderId, shareId } = fillStore(first)
+  const { textId, imageId } = await fillFiles(first, owner)
+  const { knowledgeId, document } = fillKnowledge(first, owner)
   first.close()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
@@ -168,10 +215,49 @@ test('the data is really there: reopening reads every marker back', () => {
     expect(store.secondFactors.useRecoveryCode(owner, RECOVERY_CODE)).toBe(true)
     expect(store.secondFactors.listPasskeys(owner).map((passkey) => [passkey.name, new TextDecoder().decode(passkey.credentialId), new TextDecoder().decode(passkey.publicKey)]))
       .toEqual([[MARKERS.passkeyName, MARKERS.passkeyCredential, MARKERS.passkeyPublicKey]])
+    expect(store.files.get(owner, textId)).toMatchObject({ name: `${MARKERS.fileName}.md`, meta: { note: MARKERS.fileMeta }, data: { content: MARKERS.fileData } })
+    expect(Buffer.from((await store.files.readBytes(owner, textId, 10 ** 8))!).toString()).toBe(TEXT)
+    expect(Buffer.from((await store.files.readBytes(owner, imageId, 10 ** 8))!).equals(IMAGE)).toBe(true)
+    expect(store.knowledge.findKnowledge(knowledgeId)).toMatchObject({ name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
+    const stored = store.ragDocuments.findDocumentForUser(owner, document.id)!
+    expect(stored.name).toBe(MARKERS.documentName)
+    expect(store.ragDocuments.readChunk(stored, 1)).toEqual({ text: `${MARKERS.chunkText} second passage`, start: 30 })
+    const matrix = store.ragDocuments.readEmbeddings(stored)
+    expect(Buffer.from(matrix.buffer, 0, EMBEDDING_BYTES.length).equals(EMBEDDING_BYTES)).toBe(true)
+    expect(matrix[EMBEDDING.length]).toBe(-EMBEDDING[0]!)
   } finally {
     store.close()
   }
   expect(markersOnDisk()).toEqual([])
+})
+
+test('a backup carries the files with no marker readable, and a restore brings them back', async () => {
+  const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
+  const store = openStore({ dataDir, masterKey, now: Date.now })
+  const { owner } = fillStore(store)
+  const { textId, imageId } = await fillFiles(store, owner)
+  const { document } = fillKnowledge(store, owner)
+  const backupPath = join(dataDir, 'files.backup')
+  try {
+    createBackup(store.db, backupPath, { passphrase: null, now: Date.now, filesDir: join(dataDir, 'files') })
+    // deleted after the backup: the restore brings it back; a file made after it goes.
+    store.files.delete(owner, textId)
+  } finally {
+    store.close()
+  }
+  expect(markersOnDisk(['files.backup'])).toEqual([])
+  const restoredDir = join(dataDir, '..', 'restored')
+  const result = restoreBackup({ backupPath, dataDir: restoredDir, passphrase: null, masterKey: { kind: 'file', path: masterKey.path }, force: false })
+  expect(result.ok).toBe(true)
+  expect(readdirSync(join(restoredDir, 'files')).sort()).toEqual([imageId, textId].sort())
+  const restored = openStore({ dataDir: restoredDir, masterKey: { kind: 'file', path: masterKey.path }, now: Date.now })
+  try {
+    expect(Buffer.from((await restored.files.readBytes(owner, textId, 10 ** 8))!).toString()).toBe(TEXT)
+    expect(Buffer.from((await restored.files.readBytes(owner, imageId, 10 ** 8))!).equals(IMAGE)).toBe(true)
+    expect(restored.ragDocuments.readChunk(restored.ragDocuments.findDocumentForUser(owner, document.id)!, 0)?.text).toBe(`${MARKERS.chunkText} first passage`)
+  } finally {
+    restored.close()
+  }
 })
 
 test('the scan does find plaintext when some is written (the check above can fail)', () => {

@@ -5,7 +5,8 @@
  * a bad checksum, a schema newer than this Enclave, a key that is not the one the backup was
  * written under, a schema that is not exactly Enclave's own at its version (a trigger, view, extra
  * table or altered table: see schema-match.ts), and an existing database unless forced. An older
- * schema is migrated forward on the copy.
+ * schema is migrated forward on the copy. The uploaded files' blobs the restored database names
+ * replace DATA_DIR/files once the database is in place.
  */
 import { Database } from 'bun:sqlite'
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
@@ -14,7 +15,8 @@ import { join } from 'node:path'
 import type { MasterKeySource } from '../config/load-config.ts'
 import { readMasterKeyMaterial } from '../crypto/master-key.ts'
 import { decryptFileWithPassphrase, isEncryptedFile } from '../crypto/stream-cipher.ts'
-import { extractPayload, payloadMatchesChecksum, readBackupHeader, type BackupHeader } from './backup-file.ts'
+import { extractBlobs, extractPayload, payloadMatchesChecksum, readBackupHeader, type BackupHeader } from './backup-file.ts'
+import { FILES_DIRECTORY } from './file-blobs.ts'
 import { readKeyCheck } from './key-check.ts'
 import { migrate, readSchemaVersion } from './migrate.ts'
 import { LATEST_SCHEMA_VERSION } from './migrations.ts'
@@ -90,9 +92,19 @@ function restoreVia(work: string, { backupPath, dataDir, passphrase, masterKey, 
   if (existsSync(target) && !force) return refuse('database_exists', `${target} already exists: restoring would replace it. Stop the server and add --force to replace it.`)
   const db = openDatabase(candidate)
   const schemaVersion = migrate(db)
+  const fileIds = new Set(db.query<{ id: string }, []>('SELECT id FROM file').all().map((row) => row.id))
   closeDatabase(db)
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  installDatabase(candidate, target)
+  const staging = join(dataDir, `.files-restoring-${crypto.randomUUID()}`)
+  mkdirSync(staging, { mode: 0o700 })
+  try {
+    extractBlobs(plainPath, header, payloadOffset, staging, (id) => fileIds.has(id))
+    installDatabase(candidate, target)
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true })
+    throw error
+  }
+  installFiles(staging, join(dataDir, FILES_DIRECTORY))
   return { ok: true, header, schemaVersion, databasePath: target }
 }
 
@@ -116,6 +128,14 @@ function installDatabase(candidate: string, target: string): void {
     throw error
   }
   for (const path of walFiles) rmSync(`${path}.replaced`, { force: true })
+}
+
+/** Puts the restored blobs in place of the files directory there was (whose files belonged to the replaced database). */
+function installFiles(staging: string, target: string): void {
+  const replaced = `${target}.replaced-${crypto.randomUUID()}`
+  if (existsSync(target)) renameSync(target, replaced)
+  renameSync(staging, target)
+  rmSync(replaced, { recursive: true, force: true })
 }
 
 function readCandidate(path: string) {

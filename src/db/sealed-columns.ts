@@ -40,6 +40,21 @@ export const sealedPlaces: readonly SealedPlace[] = [
   { table: 'chat_share', columns: ['snapshot'], from: 'chat_share t', rowId: 't.id', owner: "'system'", cursor: 't.rowid', ownedBy: "'system' = ?" },
   { table: 'workspace_model', columns: ['model_id', 'base_model_id', 'name', 'meta', 'params'], from: 'workspace_model t', rowId: 't.row_id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   { table: 'prompt', columns: ['command', 'title', 'content'], from: 'prompt t', rowId: 't.row_id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  { table: 'knowledge', columns: ['name', 'description', 'data'], from: 'knowledge t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  { table: 'rag_document', columns: ['name'], from: 'rag_document t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
+  {
+    // note: a chunk's AAD binds its document and position, an embedding block's its document and block (src/db/rag-documents.ts).
+    table: 'rag_chunk', columns: ['content'],
+    from: 'rag_chunk t JOIN rag_document d ON d.id = t.document_id', rowId: "t.document_id || '/' || t.position", owner: 'd.user_id', cursor: 't.rowid',
+    ownedBy: 't.document_id IN (SELECT id FROM rag_document WHERE user_id = ?)',
+  },
+  {
+    table: 'rag_embedding', columns: ['vectors'],
+    from: 'rag_embedding t JOIN rag_document d ON d.id = t.document_id', rowId: "t.document_id || '/' || t.block", owner: 'd.user_id', cursor: 't.rowid',
+    ownedBy: 't.document_id IN (SELECT id FROM rag_document WHERE user_id = ?)',
+  },
+  // note: file_key is the random key of the file's encrypted bytes (src/db/files.ts); rotation re-seals it, the bytes stay under it.
+  { table: 'file', columns: ['name', 'content_type', 'meta', 'data', 'hash', 'file_key'], from: 'file t', rowId: 't.id', owner: 't.user_id', cursor: 't.rowid', ownedBy: 't.user_id = ?' },
   {
     table: 'oidc_session', columns: ['id_token', 'access_token', 'refresh_token'], from: 'oidc_session t', rowId: 't.session_id', owner: 't.user_id',
     cursor: 't.rowid', ownedBy: 't.user_id = ?',

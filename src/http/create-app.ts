@@ -40,6 +40,9 @@ import { originCheck } from './plugins/origin-check.ts'
 import { securityHeaders } from './plugins/security-headers.ts'
 import { singleUserGuard } from './plugins/single-user-guard.ts'
 import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.ts'
+import { createRag } from '../knowledge/create-rag.ts'
+import { fileSourceOf } from '../knowledge/file-source.ts'
+import { processUploadedFile, type FileSource } from '../knowledge/rag-deps.ts'
 import { accountClaimRoutes } from './routes/account-claim.ts'
 import { adminChatAccessRoutes } from './routes/admin-chat-access.ts'
 import { adminConfigRoutes } from './routes/admin-config.ts'
@@ -51,10 +54,14 @@ import { chatFolderRoutes } from './routes/chat-folders.ts'
 import { chatShareRoutes } from './routes/chat-shares.ts'
 import { chatTagRoutes } from './routes/chat-tags.ts'
 import { chatRoutes } from './routes/chats.ts'
+import { UPLOAD_OVERHEAD_BYTES } from './routes/file-upload.ts'
+import { fileRoutes } from './routes/files.ts'
 import { folderRoutes } from './routes/folders.ts'
 import { groupRoutes } from './routes/groups.ts'
 import { healthRoutes } from './routes/health.ts'
 import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
+import { knowledgeRoutes } from './routes/knowledge.ts'
+import { retrievalRoutes } from './routes/retrieval.ts'
 import { ldapAuthRoutes } from './routes/ldap-auth.ts'
 import { modelAccessRoutes } from './routes/model-access.ts'
 import { passkeyRoutes } from './routes/passkeys.ts'
@@ -90,6 +97,8 @@ export type Deps = {
   connections?: Connections
   /** Workspace models, for the model access decision (auth/model-access.ts); the store's when not given. */
   workspaceModels?: WorkspaceModelFinder
+  /** Where uploaded files are read for indexing; none when not given. */
+  files?: FileSource | null
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
@@ -107,6 +116,11 @@ export function createApp(deps: Deps) {
   const hub = new SocketHub()
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
+  const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: auth.permissions, files: deps.files ?? fileSourceOf(deps.store.files, deps.config.files.maxFileBytes), now: deps.now })
+  // note: as Open WebUI, an uploaded document is read, chunked and embedded in the background; its status shows the progress.
+  const processUpload = (owner: UserId, fileId: string) => {
+    processUploadedFile(rag, owner, fileId).catch((error: unknown) => deps.log.error('Processing an uploaded file failed', { error: error instanceof Error ? error.name : 'unknown' }))
+  }
   const completionStore = createChatCompletionStore({ chats: deps.store.chats, changes: deps.store.accountChanges, hub, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs })
   // note: LDAP settings an admin may change at runtime, over LDAP_* (see runtime-ldap.ts).
   const ldap = createRuntimeLdap(deps.config.ldap, deps.store.settings)
@@ -142,7 +156,7 @@ export function createApp(deps: Deps) {
     .use(cors(deps.config.cors))
     .use(originCheck({ publicUrl: deps.config.publicUrl, cors: deps.config.cors, trustedProxies: deps.config.trustedProxies }))
     .use(singleUserGuard(deps.config.auth.singleUser))
-    .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth)))
+    .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth), uploadBodyLimits(deps.config)))
     .use(jsonBodies())
     .use(healthRoutes(deps.config.securityHeaders.everyResponse))
     // note: the routes go in three groups, each an app of its own, which keeps TypeScript's type of the
@@ -152,7 +166,7 @@ export function createApp(deps: Deps) {
         hasNoUsers: () => deps.store.users.countUsers() === 0,
         findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null,
         isSetupTokenRequired: () => deps.setupGate.tokenFile !== null && (deps.store.users.countUsers() === 0 || findClaimableAdmin(auth) !== null),
-      }, interfaceDefaultsFor(auth)))
+      }, withFileLimits(interfaceDefaultsFor(auth), deps.config)))
       .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
       .use(singleUserRoutes(auth, deps.config.trustedProxies))
       .use(accountClaimRoutes(auth, deps.config.trustedProxies))
@@ -170,10 +184,11 @@ export function createApp(deps: Deps) {
       .use(chatTagRoutes(auth, deps.config.trustedProxies))
       .use(chatShareRoutes(auth, deps.config))
       .use(folderRoutes(auth, deps.config.trustedProxies))
+      .use(fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log, (owner, fileId) => processUpload(owner, fileId)))
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
       .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()
-      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct))
+      .use(openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct, deps.config.files.maxInlineImageBytes, rag))
       .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
       .use(openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections))
       .use(ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts))
@@ -195,7 +210,26 @@ export function createApp(deps: Deps) {
       .use(secondStepSigninRoutes(auth, deps.config.trustedProxies))
       .use(secondFactorRoutes(auth, deps.config.trustedProxies))
       .use(passkeyRoutes(auth, deps.config.trustedProxies, deps.config.publicUrl)))
+    // note: knowledge bases and the retrieval that feeds them (src/knowledge/).
+    .use(new Elysia()
+      .use(knowledgeRoutes(auth, deps.config.trustedProxies, rag))
+      .use(retrievalRoutes(auth, deps.config.trustedProxies, rag)))
     .use(staticAssets())
 }
 
 export type App = ReturnType<typeof createApp>
+
+/** Adds Open WebUI's `file` limits (MB and count, as its page checks them before an upload) to what a signed-in caller's /api/config gets. */
+function withFileLimits(forSignedIn: (request: Request) => object, config: Config): (request: Request) => object {
+  const file = { max_size: config.values.RAG_FILE_MAX_SIZE, max_count: config.values.RAG_FILE_MAX_COUNT }
+  return (request) => {
+    const extra = forSignedIn(request)
+    return Object.keys(extra).length === 0 ? extra : { ...extra, file }
+  }
+}
+
+/** The routes whose bodies are streamed, with their own limits: uploads take a file of RAG_FILE_MAX_SIZE and its framing. */
+export function uploadBodyLimits(config: Config): ReadonlyMap<string, number> {
+  const limit = Math.max(config.maxRequestBodyBytes, config.files.maxFileBytes + UPLOAD_OVERHEAD_BYTES)
+  return new Map([['/api/v1/files/', limit], ['/api/v1/files', limit]])
+}

@@ -240,7 +240,7 @@ describe('enclave restore refuses before touching the data directory', () => {
     await refusedRestore(cwd, 'short.backup', { ENCRYPTION_KEY_FILE: keyFile }, 'checksum_mismatch')
     writeFileSync(join(cwd, 'plain.db'), readFileSync(join(cwd, 'data', 'enclave.db')))
     await refusedRestore(cwd, 'plain.db', { ENCRYPTION_KEY_FILE: keyFile }, 'not_a_backup')
-    const headerEnd = bytes.indexOf(Buffer.from('"format":1'))
+    const headerEnd = bytes.indexOf(Buffer.from('"format":2'))
     const future = Buffer.from(bytes)
     future.write('"format":9', headerEnd)
     writeFileSync(join(cwd, 'future.backup'), future)

@@ -8,7 +8,7 @@ import { expect } from 'bun:test'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
+import { startFakeOllama, type FakeModel, type FakeOllama } from '../fakes/ollama.ts'
 import { makeTempDir, startBinary, type RunningBinary } from '../helpers/binary.ts'
 import { CHROMIUM, launchChromium } from './launch-chromium.ts'
 
@@ -20,9 +20,9 @@ export const SCREENSHOT_DIR = join(import.meta.dir, '..', '..', 'artifacts', 'sc
 export type Stage = { server: RunningBinary; ollama: FakeOllama; browser: Browser; dataDir: string; stop(): Promise<void> }
 
 /** Starts the stand-in, the binary pointed at it, and Chromium; `prepare` may fill the data directory first. */
-export async function startStage(env: Record<string, string> = {}, prepare?: (dataDir: string) => Promise<void>): Promise<Stage> {
+export async function startStage(env: Record<string, string> = {}, prepare?: (dataDir: string) => Promise<void>, models?: readonly FakeModel[]): Promise<Stage> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the chromium package (see .ci/run).`)
-  const ollama = await startFakeOllama()
+  const ollama = await startFakeOllama(models === undefined ? {} : { models })
   const dataDir = makeTempDir('enclave-ui-')
   await prepare?.(dataDir)
   // note: titles off unless a suite turns them on (titles.test.ts): most suites find chats by the first line they asked.

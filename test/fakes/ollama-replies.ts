@@ -21,6 +21,8 @@ export type FakeModel = {
     parameter_size: string
     quantization_level: string
   }
+  /** What /api/show lists under `capabilities`; absent: `["completion"]`. A model with "vision" reads `images`. */
+  capabilities?: string[]
 }
 
 export type FakeMessage = { role: string; content: string }
@@ -136,10 +138,41 @@ export function embeddingOf(text: string): number[] {
   return raw.map((x) => x / norm)
 }
 
-/** /api/embed: one vector per input, with the statistics Ollama adds. */
-export function embedReply(model: string, input: string[]): Json {
+/** An embedding model as Ollama lists it: nomic-embed-text (768 dimensions) or all-minilm (384). */
+export function embeddingModel(name: 'nomic-embed-text:latest' | 'all-minilm:latest'): FakeModel {
+  const isNomic = name.startsWith('nomic')
+  return {
+    name, model: name, modified_at: '2025-02-03T09:12:44.1123+01:00', size: isNomic ? 274302450 : 45960996,
+    digest: isNomic ? '0a109f422b47e3a30ba2b10eca18548e944e8a23073ee3f3e947efcf3c45e59f' : '1b226e2802dbb772b5fc32a58f103ca1804ef7501331012de126ab22f67475ef',
+    details: { parent_model: '', format: 'gguf', family: isNomic ? 'nomic-bert' : 'bert', families: [isNomic ? 'nomic-bert' : 'bert'], parameter_size: isNomic ? '137M' : '23M', quantization_level: 'F16' },
+  }
+}
+
+/** The vector length of an embedding model's family, or null for a chat model. */
+export function embeddingDimensions(model: FakeModel): number | null {
+  return model.details.family === 'nomic-bert' ? 768 : model.details.family === 'bert' ? 384 : null
+}
+
+/**
+ * A deterministic stand-in for a real embedding: a bag of words, each lower-cased word hashed to
+ * one of `dimensions` slots, normalised to unit length. Texts sharing words score high against
+ * each other, so a test can assert which passage a question retrieves.
+ */
+export function bagOfWordsEmbedding(text: string, dimensions: number): number[] {
+  const vector = new Array<number>(dimensions).fill(0)
+  for (const word of text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? []) {
+    const hash = new Bun.CryptoHasher('sha256').update(word).digest()
+    vector[hash.readUInt32LE(0) % dimensions]! += 1
+  }
+  const norm = Math.hypot(...vector) || 1
+  return vector.map((x) => x / norm)
+}
+
+/** /api/embed: one vector per input, with the statistics Ollama adds; an embedding model's are bags of words. */
+export function embedReply(model: string, input: string[], dimensions: number | null = null): Json {
   const tokens = input.reduce((sum, text) => sum + Math.max(1, text.split(/\s+/).filter((word) => word !== '').length), 0)
-  return { model, embeddings: input.map(embeddingOf), total_duration: 14_143_917, load_duration: 1_019_500, prompt_eval_count: tokens }
+  const embed = (text: string) => (dimensions === null ? embeddingOf(text) : bagOfWordsEmbedding(text, dimensions))
+  return { model, embeddings: input.map(embed), total_duration: 14_143_917, load_duration: 1_019_500, prompt_eval_count: tokens }
 }
 
 /** /api/generate: as chat, with `response` text and a `context`. */
@@ -188,9 +221,20 @@ export function showReply(model: FakeModel): Json {
     template: '{{ if .System }}{{ .System }}\n{{ end }}{{ .Prompt }}',
     details: model.details,
     model_info: { 'general.architecture': model.details.family, 'general.file_type': 15, 'general.parameter_count': 494032768, [`${model.details.family}.context_length`]: 32768 },
-    capabilities: ['completion'],
+    capabilities: model.capabilities ?? ['completion'],
     modified_at: model.modified_at,
   }
+}
+
+/** A model that reads images, as llava and gemma3 do (add it to a stand-in's models). */
+export const visionFakeModel: FakeModel = {
+  name: 'llava:7b',
+  model: 'llava:7b',
+  modified_at: '2025-02-01T09:00:00.000000000+01:00',
+  size: 4733363377,
+  digest: '8dd30f6b0cb19f555f2c7a7ebda861449ea2cc76bf1f44e262931f45fc81d081',
+  details: { parent_model: '', format: 'gguf', family: 'llama', families: ['llama', 'clip'], parameter_size: '7B', quantization_level: 'Q4_0' },
+  capabilities: ['completion', 'vision'],
 }
 
 /** One /api/ps entry: a loaded model and when it unloads. */

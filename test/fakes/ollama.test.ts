@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { startFakeOllama, type FakeOllama } from './ollama.ts'
-import { defaultFakeModels } from './ollama-replies.ts'
+import { defaultFakeModels, visionFakeModel } from './ollama-replies.ts'
 
 let fake: FakeOllama
 afterEach(async () => {
@@ -266,5 +266,29 @@ describe('tools, format, embeddings and the OpenAI-compatible API', () => {
     const missing = await call('POST', '/v1/chat/completions', { model: 'nope:1b', messages: [] })
     expect(missing.status).toBe(404)
     expect(await missing.json()).toEqual({ error: { message: expect.stringContaining('not found'), type: 'api_error', param: null, code: null } })
+  })
+})
+
+describe('images, as Ollama documents them', () => {
+  const withImage = (model: string, image: unknown) => ({ model, stream: false, messages: [{ role: 'user', content: 'what is this?', images: [image] }] })
+
+  test('/api/show lists capabilities: vision only for a vision model', async () => {
+    await start({ models: [...defaultFakeModels, visionFakeModel] })
+    const show = async (model: string) => ((await (await call('POST', '/api/show', { model })).json()) as { capabilities: string[] }).capabilities
+    expect(await show('qwen2.5:0.5b')).toEqual(['completion'])
+    expect(await show(visionFakeModel.name)).toEqual(['completion', 'vision'])
+  })
+
+  test.each([
+    ['base64 images to a vision model are answered', visionFakeModel.name, Buffer.from('image bytes').toString('base64'), 200],
+    ['images to a model without vision are refused', 'qwen2.5:0.5b', Buffer.from('image bytes').toString('base64'), 400],
+    ['an image that is not base64 is refused', visionFakeModel.name, 'not base64!', 400],
+    ['an image that is not a string is refused', visionFakeModel.name, 42, 400],
+  ])('%s', async (_, model, image, status) => {
+    await start({ models: [...defaultFakeModels, visionFakeModel] })
+    const res = await call('POST', '/api/chat', withImage(model, image))
+    expect(res.status).toBe(status)
+    if (status !== 200) expect(typeof ((await res.json()) as { error: unknown }).error).toBe('string')
+    expect((fake.requests.at(-1)!.body as { messages: { images: unknown[] }[] }).messages[0]!.images).toEqual([image])
   })
 })

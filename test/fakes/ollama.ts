@@ -7,11 +7,12 @@
  */
 import { listV1Models, openAiError, v1ChatCompletion, v1Completion, v1Embeddings, type SseEvents } from './ollama-openai.ts'
 import {
-  chatReply, defaultFakeModels, embedReply, embeddingOf, fullModelName, generateReply, layerDigest, pulledModel, pullProgress, runningModel, showReply,
+  bagOfWordsEmbedding, chatReply, defaultFakeModels, embeddingDimensions, embedReply, embeddingOf, fullModelName, generateReply, layerDigest, pulledModel, pullProgress, runningModel, showReply,
   type FakeMessage, type FakeModel,
 } from './ollama-replies.ts'
 
 export type { FakeModel } from './ollama-replies.ts'
+export { embeddingModel } from './ollama-replies.ts'
 
 /** Faults; `afterChunks` counts the lines written first. Stream faults apply to chat, generate and pull. */
 export type FakeFault =
@@ -135,14 +136,38 @@ export async function startFakeOllama(options: { models?: readonly FakeModel[]; 
     loaded.add(model.name)
     if (route === 'POST /api/embed') {
       const input = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input.map(String) : null
-      return input === null ? errorResponse(400, 'invalid input type') : Response.json(embedReply(name, input))
+      return input === null ? errorResponse(400, 'invalid input type') : Response.json(embedReply(name, input, embeddingDimensions(model)))
     }
-    if (route === 'POST /api/embeddings') return Response.json({ embedding: embeddingOf(typeof body.prompt === 'string' ? body.prompt : '') })
+    if (route === 'POST /api/embeddings') {
+      const prompt = typeof body.prompt === 'string' ? body.prompt : ''
+      const dimensions = embeddingDimensions(model)
+      return Response.json({ embedding: dimensions === null ? embeddingOf(prompt) : bagOfWordsEmbedding(prompt, dimensions) })
+    }
+    const imageRefusal = checkImages(route === 'POST /api/chat' ? body.messages : [{ images: body.images }], model)
+    if (imageRefusal !== null) return imageRefusal
     const asked = { ...(Array.isArray(body.tools) ? { tools: body.tools } : {}), ...(body.format === undefined ? {} : { format: body.format }) }
     const lines = route === 'POST /api/chat'
       ? chatReply(name, messagesOf(body.messages), current.chunkCount, isStreamRequested, current.replyChunks, asked)
       : generateReply(name, typeof body.prompt === 'string' ? body.prompt : '', current.chunkCount, isStreamRequested)
     return isStreamRequested ? stream(lines) : Response.json(lines[0])
+  }
+
+  /**
+   * Ollama's documented `images`: a list of base64 strings on a message (chat) or the request
+   * (generate). Not base64 is 400 as Go's decoder words it; images for a model without the
+   * "vision" capability are refused.
+   */
+  function checkImages(messages: unknown, model: FakeModel): Response | null {
+    const lists = Array.isArray(messages) ? messages.map((message) => (isRecord(message) ? message.images : undefined)).filter((images) => images !== undefined && images !== null) : []
+    if (lists.length === 0) return null
+    for (const images of lists) {
+      if (!Array.isArray(images)) return errorResponse(400, 'json: cannot unmarshal into images')
+      for (const image of images) {
+        if (typeof image !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(image) || image.length % 4 !== 0) return errorResponse(400, 'illegal base64 data at input byte 0')
+      }
+    }
+    if (!(model.capabilities ?? ['completion']).includes('vision')) return errorResponse(400, `${model.name} does not support images`)
+    return null
   }
 
   /** Ollama's OpenAI-compatible routes, for a model it has. */

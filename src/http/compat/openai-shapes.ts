@@ -147,7 +147,7 @@ export function toOllamaMessages(messages: CompletionRequest['messages']): ChatM
 /** The base64 of a `data:image/...;base64,` URL; Enclave never fetches an image URL for a client. */
 function imageData(url: string): string {
   const match = /^data:image\/[a-z0-9.+-]+;base64,([A-Za-z0-9+/=\s]+)$/i.exec(url)
-  if (match === null) throw invalid('Images must be base64 data URLs.')
+  if (match === null) throw invalid('Images must be base64 data: URLs; Enclave never fetches an image URL.')
   return match[1]!.replace(/\s+/g, '')
 }
 

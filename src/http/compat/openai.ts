@@ -21,15 +21,18 @@ import type { DirectConnections } from '../../chat/direct-connections.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { UserId } from '../../db/ids.ts'
 import { applyPreset, type ModelResolver } from '../../chat/resolve-model.ts'
+import { checkVision } from '../../chat/attachments.ts'
 import { OllamaError, type ChatChunk, type ChatRequest, type ToolCall } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { failRecord, recordChunks, type ChatCompletionStore } from './chat-completion-store.ts'
+import { hasImageParts, inlineImageParts } from './openai-images.ts'
 import {
   CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaFormat, toOllamaMessages, toOllamaOptions, toOllamaTools, toOpenAiToolCalls, usageOf,
   type CompletionRequest,
 } from './openai-shapes.ts'
 import { requestPath } from '../request-path.ts'
+import { fileReferencesOf, retrieveForChat, type ChatRetrievalDeps } from '../../knowledge/chat-retrieval.ts'
 
 type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
 
@@ -67,17 +70,15 @@ function toChatRequest(body: CompletionRequest): Omit<ChatRequest, 'signal'> {
  * POST /api/chat/completions (and /api/v1/chat/completions) for active users and their API keys;
  * with `store`, a request naming a chat has its answer stored there.
  */
-export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, models: ModelResolver, store: ChatCompletionStore | null = null, direct: Pick<DirectConnections, 'findModel' | 'clientFor' | 'listModels'> | null = null) => {
-  /** The request Ollama gets: a preset resolved to its base model, with its system prompt and options applied. */
+export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, models: ModelResolver, store: ChatCompletionStore | null = null, direct: Pick<DirectConnections, 'findModel' | 'clientFor' | 'listModels'> | null = null, maxImageBytes = 20 * 1024 * 1024, rag: ChatRetrievalDeps | null = null) => {
+  /** The model the request names, resolved: a preset to its base model, a user's own endpoint's model; null is answered as no such model. */
   // note: a model the caller may not use is answered as one that does not exist (resolve-model.ts, auth/model-access.ts).
-  async function toResolvedRequest(principal: Principal, body: CompletionRequest): Promise<{ request: Omit<ChatRequest, 'signal'>; direct: boolean }> {
+  async function resolveTarget(principal: Principal, model: string) {
     // note: the caller's own endpoints are listed first (reused for 30 seconds), so a name only they hold is known to the decision.
     if (direct !== null) await direct.listModels(principal.user.id as UserId)
-    const target = models.resolve(principal, body.model)
+    const target = models.resolve(principal, model)
     if (target === null) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
-    const asked = toChatRequest(body)
-    const sent = applyPreset(target.preset, asked.messages, asked.options ?? {})
-    return { request: { ...asked, model: target.model, messages: sent.messages, options: sent.options }, direct: target.direct }
+    return target
   }
 
   /** Starts the chat on each connection that has the model in turn, until one yields its first chunk. */
@@ -106,8 +107,25 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     .use(requireAuth(deps, trustedProxies))
     .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
-      const { request: chatRequest, direct: isDirect } = await toResolvedRequest(principal, body)
+      const target = await resolveTarget(principal, body.model)
+      const isDirect = target.direct
+      const messages = await inlineImageParts(deps.store.files, principal.user.id, body.messages, maxImageBytes)
+      // note: the model that reads the images is the base model a preset stands for; a user's own endpoint answers for itself.
+      if (hasImageParts(messages) && !isDirect) {
+        const vision = await checkVision(connections, target.model)
+        if (!vision.ok) throw new OpenAiError(400, 'invalid_request_error', vision.code, vision.message)
+      }
+      // note: the files and knowledge bases the request names put their best passages into the prompt (knowledge/chat-retrieval.ts).
+      const references = fileReferencesOf((body as { files?: unknown }).files)
+      if (references.length > 0 && rag === null) throw new OpenAiError(400, 'invalid_request_error', 'retrieval_unavailable', 'Files and knowledge bases are not available on this server.')
+      const retrieved = rag === null ? null : await retrieveForChat(rag, principal.user, references, messages)
+      if (retrieved?.ok === false) throw new OpenAiError(404, 'invalid_request_error', 'file_not_found', 'A file or knowledge base in the request was not found.')
+      const sources = retrieved?.sources ?? []
+      const requested = toChatRequest({ ...body, messages: retrieved?.ok === true ? retrieved.messages : messages })
+      const sent = applyPreset(target.preset, requested.messages, requested.options ?? {})
+      const chatRequest = { ...requested, model: target.model, messages: sent.messages, options: sent.options }
       const record = store?.open(principal.user.id, body) ?? null
+      if (record !== null && sources.length > 0) record.setSources(sources)
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
       const asked = await startChat(principal.user.id, { ...chatRequest, signal }, isDirect).catch((error: unknown) => {
@@ -120,11 +138,11 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       if (record !== null) set.headers['x-task-id'] = record.task.id
       const head = { id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`, created: Math.floor(deps.now() / 1000), model: body.model }
       if (body.stream !== true) {
-        return completeAnswer(head, started).catch((error: unknown) => {
+        return completeAnswer(head, started, sources).catch((error: unknown) => {
           throw watch.revoked.aborted ? revoked() : error
         }).finally(watch.stop)
       }
-      const chunks = streamAnswer(head, started, body.stream_options?.include_usage === true, watch)
+      const chunks = streamAnswer(head, started, body.stream_options?.include_usage === true, watch, sources)
       const stream = new ReadableStream<Uint8Array>({
         async pull(controller) {
           const step = await chunks.next()
@@ -144,7 +162,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
 type Head = { id: string; created: number; model: string }
 
 /** Collects the whole answer into one `chat.completion` object. */
-async function completeAnswer(head: Head, { first, rest }: Started) {
+async function completeAnswer(head: Head, { first, rest }: Started, sources: readonly unknown[]) {
   let content = ''
   const calls: ToolCall[] = []
   try {
@@ -158,6 +176,7 @@ async function completeAnswer(head: Head, { first, rest }: Started) {
         ...head, object: 'chat.completion',
         choices: [{ index: 0, message: { role: 'assistant', content: calls.length > 0 && content === '' ? null : content, ...toolCalls }, finish_reason: finishReason(chunk.doneReason, calls.length > 0) }],
         usage: usageOf(chunk.stats),
+        ...(sources.length === 0 ? {} : { sources }),
       }
     }
   } catch (error) {
@@ -173,10 +192,12 @@ async function completeAnswer(head: Head, { first, rest }: Started) {
  * if asked, `[DONE]`; the watch ends with it. A revoked credential aborts the request to Ollama at
  * once and ends the stream with an error event instead.
  */
-async function* streamAnswer(head: Head, { first, rest }: Started, includeUsage: boolean, watch: CredentialWatch) {
+async function* streamAnswer(head: Head, { first, rest }: Started, includeUsage: boolean, watch: CredentialWatch, sources: readonly unknown[]) {
   const chunk = (delta: object, finish: string | null) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })
   const errorEvent = (failure: OpenAiError) => sseEvent({ error: { message: failure.message, type: failure.type, code: failure.code } })
   try {
+    // note: as Open WebUI, the sources go first, in an event of their own.
+    if (sources.length > 0) yield sseEvent({ sources })
     yield sseEvent(chunk({ role: 'assistant', content: '' }, null))
     let callCount = 0
     // note: chunks Ollama sent before the revocation may still be buffered; none of them goes out after it.

@@ -7,6 +7,8 @@
  * the anonymous limit); a body without one (chunked) is counted as it is read, and stops at the limit.
  * The runtime's own limit is set above ours (SERVER_BODY_CEILING), so the 413 is ours and carries
  * the security headers; the runtime answers only bodies declared beyond that ceiling.
+ * A streamed route (uploads) has its own, larger limit: a declared length is checked against it
+ * here, and a chunked body is left unread for the route, which counts it as it streams.
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
@@ -24,15 +26,19 @@ export const serverBodyCeiling = (maxBytes: number) => maxBytes + 1024 ** 3
  * Answers 413 to a body over the caller's limit: declared ones on arrival, chunked ones as they are
  * read. `hasCredential` says whether a request is signed in (see carriesCredential).
  */
-export const bodyLimit = (maxBytes: number, hasCredential: (request: Request) => boolean) => {
+export const bodyLimit = (maxBytes: number, hasCredential: (request: Request) => boolean, streamedRoutes: ReadonlyMap<string, number> = new Map()) => {
   const chunkedLimits = new WeakMap<Request, number>()
-  const limitFor = (request: Request) => (hasCredential(request) ? maxBytes : Math.min(maxBytes, ANONYMOUS_MAX_BODY_BYTES))
+  const limitFor = (request: Request) => {
+    const routeLimit = request.method === 'POST' ? streamedRoutes.get(requestPath(request)) : undefined
+    return hasCredential(request) ? routeLimit ?? maxBytes : Math.min(maxBytes, ANONYMOUS_MAX_BODY_BYTES)
+  }
 
   return new Elysia({ name: 'body-limit' })
     .onRequest(({ request }) => {
       const declared = request.headers.get('content-length')
       if (declared === null) {
-        if (request.body !== null) chunkedLimits.set(request, limitFor(request))
+        const isStreamed = request.method === 'POST' && streamedRoutes.has(requestPath(request))
+        if (request.body !== null && !isStreamed) chunkedLimits.set(request, limitFor(request))
         return
       }
       if (!/^\d+$/.test(declared)) throw new HttpError(400, 'invalid_content_length', 'The Content-Length header is not a number.')

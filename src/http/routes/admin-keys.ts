@@ -44,7 +44,7 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
       const dir = mkdtempSync(join(tmpdir(), 'enclave-backup-'))
       const path = join(dir, 'enclave.backup')
       try {
-        const header = createBackup(store.db, path, { passphrase: body.passphrase ?? null, now: deps.now })
+        const header = createBackup(store.db, path, { passphrase: body.passphrase ?? null, now: deps.now, filesDir: store.files.blobDirectory() })
         const size = statSync(path).size
         // note: the file is unlinked once open, so nothing is left on disk whatever happens to the download.
         const fd = openSync(path, 'r')

@@ -29,13 +29,15 @@ import { createContextWindows } from '../../chat/context-window.ts'
 import { baseTarget, type ModelResolver, type ModelTarget } from '../../chat/resolve-model.ts'
 import type { DirectConnections } from '../../chat/direct-connections.ts'
 import type { Connections } from '../../chat/connections.ts'
-import { parseClientFrame, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
+import { checkVision, resolveAttachments } from '../../chat/attachments.ts'
+import { parseClientFrame, type ChatSend, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
-import { turnOfRegenerate, turnOfSend } from '../../chat/turn-place.ts'
+import { turnOfRegenerate, turnOfSend, type TurnRequest } from '../../chat/turn-place.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { SocketConfig } from '../../config/socket-variables.ts'
 import type { AccountChange } from '../../db/account-changes.ts'
+import type { FileId } from '../../db/files.ts'
 import type { UserId } from '../../db/ids.ts'
 import type { Logger } from '../../log/logger.ts'
 import { originOfServer, type resolveClientAddress } from '../client-address.ts'
@@ -181,6 +183,36 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     return result.ok && result.principal.user.id === state.userId ? models.resolve(result.principal, model) : null
   }
 
+  /** Starts a turn; returns the chat it went to, or null (the client was told why). */
+  function startTurn(socket: Socket, state: SocketState, request: TurnRequest, target: ModelTarget): string | null {
+    const started = startChatTurn(turnDeps, state.userId, request, target)
+    if (started.ok) startedWith.set(started.stream, state.credential)
+    else send(socket, { type: 'error', code: started.code, message: started.message })
+    return started.ok ? started.stream.chatId : null
+  }
+
+  /** Resolves the attached files (the user's own only) and checks the model reads images, then starts the turn. */
+  async function sendWithAttachments(socket: Socket, state: SocketState, frame: ChatSend, target: ModelTarget) {
+    try {
+      const attached = await resolveAttachments(auth.store.files, state.userId, frame.files ?? [], { maxFilesPerMessage: config.files.maxFilesPerMessage, maxImageBytes: config.files.maxInlineImageBytes })
+      if (!attached.ok) return send(socket, { type: 'error', code: attached.code, message: attached.message })
+      const images = [...(frame.images ?? []), ...attached.images]
+      // note: the model that reads the images is the base model a preset stands for; a user's own endpoint answers for itself.
+      if (images.length > 0 && !target.direct) {
+        const vision = await checkVision(connections, target.model)
+        if (!vision.ok) return send(socket, { type: 'error', code: vision.code, message: vision.message })
+      }
+      if (!isFrameAdmitted(state)) return
+      const request = turnOfSend(frame)
+      const chatId = startTurn(socket, state, { ...request, ask: { content: frame.content, images: images.length > 0 ? images : null, files: attached.references.length > 0 ? attached.references : null } }, target)
+      // note: what uses a file is recorded, so deleting one user of it (a chat, a knowledge base) can tell whether others remain.
+      if (chatId !== null) for (const reference of attached.references) auth.store.files.addUse(state.userId, reference.id as FileId, 'chat', chatId)
+    } catch (error) {
+      log.error('attaching files failed', { error: error instanceof Error ? error.name : 'unknown' })
+      send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
+    }
+  }
+
   function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
     switch (frame.type) {
       case 'chat:send':
@@ -188,9 +220,9 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
         // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
         const target = resolveModel(state, frame.model)
         if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
-        const started = startChatTurn(turnDeps, state.userId, frame.type === 'chat:send' ? turnOfSend(frame) : turnOfRegenerate(frame), target)
-        if (started.ok) startedWith.set(started.stream, state.credential)
-        else send(socket, { type: 'error', code: started.code, message: started.message })
+        if (frame.type === 'chat:regenerate') return void startTurn(socket, state, turnOfRegenerate(frame), target)
+        if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame, target)
+        startTurn(socket, state, turnOfSend(frame), target)
         return
       }
       case 'chat:select': {

@@ -1,0 +1,180 @@
+import { describe, expect, test } from 'bun:test'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { FILE_CHUNK_BYTES, FILE_MAGIC, SEALED_CHUNK_BYTES } from '../crypto/chunk-cipher.ts'
+import { createDataKeyRotator } from './data-key-rotation.ts'
+import type { FileId, FileRepo } from './files.ts'
+import type { UserId } from './ids.ts'
+import { openMemoryStore, type Store } from './open-store.ts'
+
+const limits = { maxFileBytes: 8 * 1024 * 1024, quotaBytes: 64 * 1024 * 1024 }
+
+async function* pieces(bytes: Uint8Array, size: number) {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size)
+}
+
+function newUser(store: Store, email: string): UserId {
+  const result = store.users.createUser({ email, name: 'Ada', role: 'user' })
+  if (!result.ok) throw new Error(result.reason)
+  return result.user.id
+}
+
+function storeWithUser() {
+  const store = openMemoryStore()
+  return { store, owner: newUser(store, 'ada@example.com') }
+}
+
+async function upload(files: FileRepo, owner: UserId, bytes: Uint8Array, name = 'notes.txt', pieceBytes = 1000) {
+  const created = await files.create(owner, { name, contentType: 'text/plain' }, pieces(bytes, pieceBytes), limits)
+  if (!created.ok) throw new Error(created.reason)
+  return created.file
+}
+
+async function readAll(files: FileRepo, owner: UserId, id: FileId): Promise<Uint8Array> {
+  const stream = files.readStream(owner, id)!
+  return new Uint8Array(await new Response(stream).arrayBuffer())
+}
+
+const random = (length: number) => {
+  const bytes = new Uint8Array(length)
+  for (let at = 0; at < length; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(length, at + 65536)))
+  return bytes
+}
+
+describe('stored files', () => {
+  test('round trip at chunk edges, whatever the pieces the upload arrives in', async () => {
+    const { store, owner } = storeWithUser()
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom(0, 1, FILE_CHUNK_BYTES - 1, FILE_CHUNK_BYTES, FILE_CHUNK_BYTES + 1, 3 * FILE_CHUNK_BYTES, 2 * FILE_CHUNK_BYTES + 17),
+      fc.integer({ min: 1, max: 3 * FILE_CHUNK_BYTES }),
+      async (length, pieceBytes) => {
+        const bytes = random(length)
+        const file = await upload(store.files, owner, bytes, 'x.bin', pieceBytes)
+        expect(file.size).toBe(length)
+        expect(Buffer.from(await readAll(store.files, owner, file.id)).equals(Buffer.from(bytes))).toBe(true)
+        const blob = join(store.files.blobDirectory(), file.id)
+        // one chunk flagged last always ends the file, so a file cut at a chunk boundary is caught.
+        expect(statSync(blob).size).toBe(FILE_MAGIC.length + Math.floor(length / FILE_CHUNK_BYTES) * SEALED_CHUNK_BYTES + (length % FILE_CHUNK_BYTES) + 28)
+        store.files.delete(owner, file.id)
+      }), { numRuns: 12 })
+  })
+
+  test('get, list and the sealed name, type and metadata; another user finds nothing', async () => {
+    const { store, owner } = storeWithUser()
+    const bob = newUser(store, 'bob@example.com')
+    const file = await upload(store.files, owner, new TextEncoder().encode('hello'), 'Réunion ✈.md')
+    expect(store.files.get(owner, file.id)).toMatchObject({ id: file.id, ownerId: owner, name: 'Réunion ✈.md', contentType: 'text/plain', size: 5 })
+    expect(store.files.list(owner).map((f) => f.id)).toEqual([file.id])
+    expect(store.files.get(bob, file.id)).toBeNull()
+    expect(store.files.readStream(bob, file.id)).toBeNull()
+    expect(store.files.delete(bob, file.id)).toBe(false)
+    expect(store.files.setData(bob, file.id, { content: 'x' })).toBe(false)
+    expect(store.files.list(bob)).toEqual([])
+    expect(store.files.setData(owner, file.id, { content: 'extracted', status: 'completed' })).toBe(true)
+    expect(store.files.get(owner, file.id)!.data).toEqual({ content: 'extracted', status: 'completed' })
+    expect(store.files.setHash(owner, file.id, 'c0ffee')).toBe(true)
+    expect(store.files.get(owner, file.id)!.hash).toBe('c0ffee')
+    const row = store.db.query<Record<string, unknown>, [string]>('SELECT * FROM file WHERE id = ?').get(file.id)!
+    for (const column of ['name', 'content_type', 'meta', 'data', 'hash', 'file_key']) expect(row[column]).toBeInstanceOf(Uint8Array)
+    expect(Buffer.from(row.name as Uint8Array).includes('Réunion')).toBe(false)
+  })
+
+  test('size limit and quota stop the upload midway and leave nothing behind', async () => {
+    const { store, owner } = storeWithUser()
+    const tooBig = await store.files.create(owner, { name: 'big', contentType: 'text/plain' }, pieces(random(200_000), 4096), { maxFileBytes: 100_000, quotaBytes: 10 ** 9 })
+    expect(tooBig).toEqual({ ok: false, reason: 'file_too_large' })
+    await upload(store.files, owner, random(60_000))
+    const over = await store.files.create(owner, { name: 'more', contentType: 'text/plain' }, pieces(random(60_000), 4096), { maxFileBytes: 10 ** 9, quotaBytes: 100_000 })
+    expect(over).toEqual({ ok: false, reason: 'file_quota_exceeded' })
+    expect(readdirSync(store.files.blobDirectory())).toHaveLength(1)
+    expect(store.files.usage(owner)).toEqual({ bytes: 60_000, count: 1 })
+  })
+
+  test('a failing source leaves neither blob nor row', async () => {
+    const { store, owner } = storeWithUser()
+    async function* broken() {
+      yield random(100_000)
+      throw new Error('client went away')
+    }
+    await expect(store.files.create(owner, { name: 'x', contentType: 'text/plain' }, broken(), limits)).rejects.toThrow('client went away')
+    expect(readdirSync(store.files.blobDirectory())).toEqual([])
+    expect(store.files.list(owner)).toEqual([])
+  })
+
+  test('deleting a file, or its owner, leaves no blob and no row', async () => {
+    const { store, owner } = storeWithUser()
+    const one = await upload(store.files, owner, random(10))
+    const two = await upload(store.files, owner, random(10))
+    expect(store.files.delete(owner, one.id)).toBe(true)
+    expect(existsSync(join(store.files.blobDirectory(), one.id))).toBe(false)
+    store.users.deleteUser(owner)
+    expect(readdirSync(store.files.blobDirectory())).toEqual([])
+    expect(store.db.query('SELECT count(*) AS n FROM file').get()).toEqual({ n: 0 })
+    expect(store.files.get(owner, two.id)).toBeNull()
+  })
+
+  test('uses: a file says what refers to it, for the owner only', async () => {
+    const { store, owner } = storeWithUser()
+    const file = await upload(store.files, owner, random(10))
+    const chat = store.chats.createChat(owner, 'with a file')
+    const other = store.chats.createChat(owner, 'another')
+    expect(store.files.addUse(owner, file.id, 'chat', chat.id)).toBe(true)
+    expect(store.files.addUse(owner, file.id, 'chat', other.id)).toBe(true)
+    expect(store.files.addUse(owner, file.id, 'knowledge', 'k1')).toBe(true)
+    const expected = [{ kind: 'chat' as const, refId: chat.id as string }, { kind: 'chat' as const, refId: other.id as string }, { kind: 'knowledge' as const, refId: 'k1' }]
+    expect(store.files.listUses(owner, file.id)).toEqual(expected.sort((a, b) => (a.kind + a.refId).localeCompare(b.kind + b.refId)))
+    expect(store.files.removeUsesOf('chat', other.id)).toEqual([file.id])
+    // deleting the chat ends its use; the file stays while a knowledge base uses it
+    store.chats.deleteChatForUser(owner, chat.id)
+    expect(store.files.listUses(owner, file.id)).toEqual([{ kind: 'knowledge', refId: 'k1' }])
+    expect(store.files.get(owner, file.id)).not.toBeNull()
+  })
+
+  test('data key rotation re-seals the file key; the bytes still open', async () => {
+    const { store, owner } = storeWithUser()
+    const bytes = random(3 * FILE_CHUNK_BYTES + 5)
+    const file = await upload(store.files, owner, bytes)
+    const rotator = createDataKeyRotator(store.db, store.dataKeys)
+    rotator.beginRotation([owner])
+    for (let i = 0; i < 100 && rotator.pendingOwners().length > 0; i++) rotator.step(100)
+    expect(rotator.countStaleValues()).toBe(0)
+    expect(Buffer.from(await readAll(store.files, owner, file.id)).equals(Buffer.from(bytes))).toBe(true)
+  })
+
+  test('an orphan blob (a crash between the blob and its row) is swept', async () => {
+    const { store, owner } = storeWithUser()
+    const kept = await upload(store.files, owner, random(10))
+    writeFileSync(join(store.files.blobDirectory(), crypto.randomUUID()), 'orphan')
+    writeFileSync(join(store.files.blobDirectory(), '.upload-x'), 'partial')
+    expect(store.files.sweepOrphans()).toBe(2)
+    expect(readdirSync(store.files.blobDirectory())).toEqual([kept.id])
+  })
+})
+
+describe('a tampered blob fails to open, with a clear error', () => {
+  const bytes = random(3 * FILE_CHUNK_BYTES + 100)
+
+  async function tampered(change: (blob: Buffer, other: Buffer) => Buffer) {
+    const { store, owner } = storeWithUser()
+    const file = await upload(store.files, owner, bytes)
+    const other = await upload(store.files, owner, bytes)
+    const path = join(store.files.blobDirectory(), file.id)
+    writeFileSync(path, change(readFileSync(path), readFileSync(join(store.files.blobDirectory(), other.id))))
+    return readAll(store.files, owner, file.id)
+  }
+  const chunkAt = (index: number) => FILE_MAGIC.length + index * SEALED_CHUNK_BYTES
+
+  test.each([
+    ['a flipped bit', (blob: Buffer) => { blob[chunkAt(1) + 40]! ^= 1; return blob }, /chunk 1 was altered/],
+    ['cut after the first chunk', (blob: Buffer) => blob.subarray(0, chunkAt(1)), /chunk 1 is missing/],
+    ['cut inside the last chunk', (blob: Buffer) => blob.subarray(0, blob.length - 5), /chunk 3 was altered/],
+    ['the last chunk dropped', (blob: Buffer) => blob.subarray(0, chunkAt(3)), /chunk 3 is missing/],
+    ['two chunks swapped', (blob: Buffer) => Buffer.concat([blob.subarray(0, chunkAt(0)), blob.subarray(chunkAt(1), chunkAt(2)), blob.subarray(chunkAt(0), chunkAt(1)), blob.subarray(chunkAt(2))]), /chunk 0 was altered/],
+    ['a chunk from another file', (blob: Buffer, other: Buffer) => Buffer.concat([blob.subarray(0, chunkAt(1)), other.subarray(chunkAt(1), chunkAt(2)), blob.subarray(chunkAt(2))]), /chunk 1 was altered/],
+    ['a chunk appended', (blob: Buffer) => Buffer.concat([blob, blob.subarray(chunkAt(0), chunkAt(1))]), /chunk 3 was altered/],
+    ['the header replaced', (blob: Buffer) => Buffer.concat([Buffer.from('ENCLFIL9'), blob.subarray(8)]), /not in the stored-file format/],
+  ])('%s', async (_, change, message) => {
+    await expect(tampered(change)).rejects.toThrow(message)
+  })
+})

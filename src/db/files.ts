@@ -1,0 +1,236 @@
+/**
+ * Uploaded files, as Open WebUI keeps them: each belongs to one user. The row holds the sealed name,
+ * detected type, metadata, extracted data (`data: { content, status }`), content hash and the file's
+ * own random key, all under the owner's data key with the file's id in their AAD; the bytes are in
+ * a blob encrypted under the file key (src/db/file-blobs.ts). Every lookup names the owner, so
+ * another user's file id finds nothing. Deleting the row (secure_delete, then a WAL checkpoint)
+ * destroys the file key, and the blob goes with it; deleting the owner destroys their data keys.
+ * Data key rotation re-seals the file key (the bytes stay under it). Writes stream: a file never
+ * sits whole in memory. No content hash is computed on upload (SHA-256 halved the upload rate, and
+ * each chunk's tag already authenticates the bytes); `hash` is there for whoever extracts the file.
+ */
+import type { Database } from 'bun:sqlite'
+import { generateKey } from '../crypto/random.ts'
+import type { DataKeyRepo } from './data-keys.ts'
+import type { FileBlobs } from './file-blobs.ts'
+import type { UserId } from './ids.ts'
+import { sealedTable } from './sealed-table.ts'
+
+const fileTable = sealedTable('file', { name: 'text', content_type: 'text', meta: 'json', data: 'json', hash: 'text', file_key: 'bytes' })
+
+export type FileId = string & { readonly brand: 'FileId' }
+export type FileUseKind = 'chat' | 'knowledge'
+
+/** A stored file as callers see it: plaintext, never its key. */
+export type StoredFile = {
+  id: FileId; ownerId: UserId; name: string; contentType: string; size: number; hash: string | null
+  meta: Record<string, unknown>; data: Record<string, unknown>; createdAt: number; updatedAt: number
+}
+
+export type FileInput = { name: string; contentType: string; meta?: Record<string, unknown>; data?: Record<string, unknown> }
+export type FileLimits = { maxFileBytes: number; quotaBytes: number }
+export type CreateFileResult = { ok: true; file: StoredFile } | { ok: false; reason: 'file_too_large' | 'file_quota_exceeded' }
+
+type FileRow = {
+  id: string; user_id: string; name: Uint8Array; content_type: Uint8Array; meta: Uint8Array | null; data: Uint8Array | null
+  hash: Uint8Array | null; file_key: Uint8Array; size: number; created_at: number; updated_at: number
+}
+
+const fileIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** Reads a file id from outside input, or null when it can't be one. */
+export const parseFileId = (raw: string): FileId | null => (fileIdPattern.test(raw) ? (raw as FileId) : null)
+
+export function createFileRepo(db: Database, keys: DataKeyRepo, blobs: FileBlobs, now: () => number) {
+  const insert = db.query<void, [string, string, Uint8Array, Uint8Array, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array, number, number, number]>(
+    'INSERT INTO file (id, user_id, name, content_type, meta, data, hash, file_key, size, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+  const select = db.query<FileRow, [string, string]>('SELECT * FROM file WHERE id = ? AND user_id = ?')
+  const selectAll = db.query<FileRow, [string]>('SELECT * FROM file WHERE user_id = ? ORDER BY created_at DESC, id')
+  const selectUsed = db.query<{ used: number; n: number }, [string]>('SELECT coalesce(sum(size), 0) AS used, count(*) AS n FROM file WHERE user_id = ?')
+  const selectKnown = db.query<{ n: number }, [string]>('SELECT count(*) AS n FROM file WHERE id = ?')
+  const updateColumn = (column: 'data' | 'meta' | 'name' | 'hash') =>
+    db.query<void, [Uint8Array | null, number, string, string]>(`UPDATE file SET ${column} = ?, updated_at = ? WHERE id = ? AND user_id = ?`)
+  const updates = { data: updateColumn('data'), meta: updateColumn('meta'), name: updateColumn('name'), hash: updateColumn('hash') }
+  const remove = db.query<{ id: string }, [string, string]>('DELETE FROM file WHERE id = ? AND user_id = ? RETURNING id')
+  const removeAll = db.query<{ id: string }, [string]>('DELETE FROM file WHERE user_id = ? RETURNING id')
+  const insertUse = db.query<void, [string, string, string, string]>(
+    'INSERT OR IGNORE INTO file_use (file_id, kind, ref_id) SELECT id, ?, ? FROM file WHERE id = ? AND user_id = ?')
+  const deleteUse = db.query<void, [string, string, string]>('DELETE FROM file_use WHERE file_id = ? AND kind = ? AND ref_id = ?')
+  const deleteUsesOf = db.query<{ file_id: string }, [string, string]>('DELETE FROM file_use WHERE kind = ? AND ref_id = ? RETURNING file_id')
+  // note: a chat's use ends with the chat: a deleted chat's rows no longer count, without a hook in every way a chat goes.
+  const selectUses = db.query<{ kind: FileUseKind; ref_id: string }, [string, string]>(`
+    SELECT u.kind, u.ref_id FROM file_use u JOIN file f ON f.id = u.file_id
+    WHERE u.file_id = ? AND f.user_id = ? AND (u.kind != 'chat' OR EXISTS (SELECT 1 FROM chat c WHERE c.id = u.ref_id AND c.user_id = f.user_id))
+    ORDER BY u.kind, u.ref_id`)
+
+  const toFile = (row: FileRow): StoredFile => {
+    const plain = fileTable.open(row.id, row, keys.keysForOwner(row.user_id))
+    return {
+      id: row.id as FileId, ownerId: row.user_id as UserId, name: plain.name!, contentType: plain.content_type!, size: row.size,
+      hash: plain.hash, meta: (plain.meta ?? {}) as Record<string, unknown>, data: (plain.data ?? {}) as Record<string, unknown>,
+      createdAt: row.created_at, updatedAt: row.updated_at,
+    }
+  }
+  const fileKeyOf = (row: FileRow) => fileTable.openColumn('file_key', row.id, row.file_key, keys.keysForOwner(row.user_id))!
+  // note: the pages a deleted row held are zeroed (secure_delete), but the WAL keeps older copies of
+  // them until a checkpoint resets it; TRUNCATE does that now, as for a deleted user.
+  const forgetDeletedPages = () => {
+    if (!db.inTransaction) db.run('PRAGMA wal_checkpoint(TRUNCATE)')
+  }
+
+  const get = (owner: UserId, id: FileId): StoredFile | null => {
+    const row = select.get(id, owner)
+    return row === null ? null : toFile(row)
+  }
+  const update = (owner: UserId, id: FileId, column: 'data' | 'meta' | 'name' | 'hash', value: unknown): boolean => {
+    if (select.get(id, owner) === null) return false
+    const sealed = fileTable.sealColumn(column, id, value as never, keys.keysForOwner(owner))
+    updates[column].run(sealed, now(), id, owner)
+    return true
+  }
+
+  return {
+    /** Returns the owner's file, or null when it is unknown or someone else's. */
+    get,
+
+    /** Lists the owner's files, newest first. */
+    list(owner: UserId): StoredFile[] {
+      return selectAll.all(owner).map(toFile)
+    },
+
+    /** Bytes and count of the owner's stored files (plaintext sizes). */
+    usage(owner: UserId): { bytes: number; count: number } {
+      const row = selectUsed.get(owner)!
+      return { bytes: row.used, count: row.n }
+    },
+
+    /**
+     * Streams `source` into a new file of the owner's, encrypted as it arrives. Refused, leaving
+     * nothing behind, when it passes the size limit or would take the owner past their quota.
+     */
+    async create(owner: UserId, input: FileInput, source: AsyncIterable<Uint8Array>, limits: FileLimits): Promise<CreateFileResult> {
+      const id = crypto.randomUUID() as FileId
+      const fileKey = generateKey()
+      const usedBefore = selectUsed.get(owner)!.used
+      const written = await blobs.write(id, fileKey, source, (total) =>
+        total > limits.maxFileBytes ? { stop: true, reason: 'file_too_large' }
+          : usedBefore + total > limits.quotaBytes ? { stop: true, reason: 'file_quota_exceeded' } : null)
+      if (!written.ok) return { ok: false, reason: written.reason as 'file_too_large' | 'file_quota_exceeded' }
+      const at = now()
+      const meta = { ...input.meta, name: input.name, content_type: input.contentType, size: written.size }
+      try {
+        const admitted = db.transaction(() => {
+          // note: checked again here, so two uploads racing each other cannot pass the quota together.
+          if (selectUsed.get(owner)!.used + written.size > limits.quotaBytes) return false
+          const sealed = fileTable.seal(id, { name: input.name, content_type: input.contentType, meta, data: input.data ?? {}, hash: null, file_key: fileKey }, keys.keysForOwner(owner))
+          insert.run(id, owner, sealed.name!, sealed.content_type!, sealed.meta, sealed.data, sealed.hash, sealed.file_key!, written.size, at, at)
+          return true
+        }).immediate()
+        if (!admitted) {
+          blobs.remove(id)
+          return { ok: false, reason: 'file_quota_exceeded' }
+        }
+      } catch (error) {
+        blobs.remove(id)
+        throw error
+      }
+      return { ok: true, file: get(owner, id)! }
+    },
+
+    /** The decrypted bytes of the owner's file as a stream, or null when it is not theirs; the stream errors with FileChunkError when the stored bytes were altered. */
+    readStream(owner: UserId, id: FileId): ReadableStream<Uint8Array> | null {
+      const row = select.get(id, owner)
+      if (row === null) return null
+      const chunks = blobs.read(id, fileKeyOf(row))
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const next = await chunks.next()
+          if (next.done) controller.close()
+          else controller.enqueue(next.value)
+        },
+        async cancel() {
+          await chunks.return(undefined)
+        },
+      })
+    },
+
+    /** The decrypted bytes of the owner's file whole, for small files (images for a model); null when not theirs or larger than `maxBytes`. */
+    async readBytes(owner: UserId, id: FileId, maxBytes: number): Promise<Uint8Array | null> {
+      const row = select.get(id, owner)
+      if (row === null || row.size > maxBytes) return null
+      const parts: Uint8Array[] = []
+      for await (const chunk of blobs.read(id, fileKeyOf(row))) parts.push(chunk)
+      return Buffer.concat(parts)
+    },
+
+    /** Replaces the file's extracted data (Open WebUI's `data`: content, status, error); false when not the owner's. */
+    setData(owner: UserId, id: FileId, data: Record<string, unknown>): boolean {
+      return update(owner, id, 'data', data)
+    },
+
+    /** Records a hash of the file's content (Open WebUI's `hash`, for de-duplication); false when not the owner's. */
+    setHash(owner: UserId, id: FileId, hash: string): boolean {
+      return update(owner, id, 'hash', hash)
+    },
+
+    /** Replaces the file's metadata; false when not the owner's. */
+    setMeta(owner: UserId, id: FileId, meta: Record<string, unknown>): boolean {
+      return update(owner, id, 'meta', meta)
+    },
+
+    /** Renames the file (its metadata's name follows); false when not the owner's. */
+    rename(owner: UserId, id: FileId, name: string): boolean {
+      const file = get(owner, id)
+      if (file === null) return false
+      return db.transaction(() => update(owner, id, 'name', name) && update(owner, id, 'meta', { ...file.meta, name })).immediate()
+    },
+
+    /** Deletes the owner's file and its bytes; false when it is not theirs. */
+    delete(owner: UserId, id: FileId): boolean {
+      const removed = remove.all(id, owner)
+      for (const row of removed) blobs.remove(row.id)
+      forgetDeletedPages()
+      return removed.length > 0
+    },
+
+    /** Deletes every file of the owner; returns how many. */
+    deleteAll(owner: UserId): number {
+      const removed = removeAll.all(owner)
+      for (const row of removed) blobs.remove(row.id)
+      forgetDeletedPages()
+      return removed.length
+    },
+
+    /** Records that a chat or knowledge base (`refId`) refers to the owner's file; false when it is not theirs. */
+    addUse(owner: UserId, id: FileId, kind: FileUseKind, refId: string): boolean {
+      if (select.get(id, owner) === null) return false
+      insertUse.run(kind, refId, id, owner)
+      return true
+    },
+
+    /** Forgets that `refId` refers to the file. */
+    removeUse(id: FileId, kind: FileUseKind, refId: string): void {
+      deleteUse.run(id, kind, refId)
+    },
+
+    /** Forgets every file `refId` referred to (a chat or knowledge base being deleted); returns those files' ids. */
+    removeUsesOf(kind: FileUseKind, refId: string): FileId[] {
+      return deleteUsesOf.all(kind, refId).map((row) => row.file_id as FileId)
+    },
+
+    /** What refers to the owner's file (empty when nothing, or when it is not theirs). */
+    listUses(owner: UserId, id: FileId): { kind: FileUseKind; refId: string }[] {
+      return selectUses.all(id, owner).map((row) => ({ kind: row.kind, refId: row.ref_id }))
+    },
+
+    /** Removes blobs no row claims (a crash mid-upload, a deleted owner's files); returns how many. */
+    sweepOrphans(): number {
+      return blobs.sweepOrphans((fileId) => selectKnown.get(fileId)!.n > 0)
+    },
+
+    /** The directory of the encrypted blobs (for backups and tests). */
+    blobDirectory: () => blobs.directory(),
+  }
+}
+
+export type FileRepo = ReturnType<typeof createFileRepo>

@@ -1,0 +1,127 @@
+/**
+ * Documents ready for retrieval: the extracted text of one file (or of text given directly), cut
+ * into chunks, each with its embedding. Format: a chunk's `content` is sealed JSON
+ * `{ text, start }` (start: its offset in the document's text), binding `documentId/position` in
+ * its AAD. Embeddings are sealed in blocks of EMBEDDING_BLOCK consecutive chunks, each block the
+ * vectors packed as little-endian float32 one after the other (4 bytes a dimension), binding
+ * `documentId/block`: blocks fill SQLite's pages (a lone 3 KB vector would waste a quarter of
+ * its page) and an index opens one block per 64 chunks. A chunk or block moved to another
+ * document or place fails to open.
+ * Everything is sealed under the owner's data key: deleting the user (or their key) leaves nothing
+ * readable. The document's name is sealed; the model and dimension are plain, as the index needs
+ * them before it opens anything.
+ */
+import type { Database } from 'bun:sqlite'
+import type { DataKeyRepo } from './data-keys.ts'
+import type { UserId } from './ids.ts'
+import { sealedTable } from './sealed-table.ts'
+
+const documentTable = sealedTable('rag_document', { name: 'text' })
+const chunkTable = sealedTable('rag_chunk', { content: 'json' })
+const embeddingTable = sealedTable('rag_embedding', { vectors: 'bytes' })
+
+/** Chunks whose embeddings are sealed together. */
+export const EMBEDDING_BLOCK = 64
+
+export type RagDocumentId = string & { readonly brand: 'RagDocumentId' }
+
+export type RagDocument = {
+  id: RagDocumentId; userId: UserId; fileId: string | null; name: string
+  model: string; dimensions: number; chunkCount: number; createdAt: number
+}
+
+/** One chunk's text and where it starts in the document's text. */
+export type ChunkContent = { text: string; start: number }
+
+type DocumentRow = {
+  id: string; user_id: string; file_id: string | null; name: Uint8Array; model: string; dimensions: number; chunk_count: number; created_at: number
+}
+
+const idPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** Reads a document id from outside input, or null when it can't be one. */
+export const parseRagDocumentId = (raw: string): RagDocumentId | null => (idPattern.test(raw) ? (raw as RagDocumentId) : null)
+
+const chunkRowId = (documentId: string, position: number) => `${documentId}/${position}`
+
+export function createRagDocumentRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+  const insertDocument = db.query<void, [string, string, string | null, Uint8Array, string, number, number, number]>(
+    'INSERT INTO rag_document (id, user_id, file_id, name, model, dimensions, chunk_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+  const insertChunk = db.query<void, [string, number, Uint8Array]>('INSERT INTO rag_chunk (document_id, position, content) VALUES (?, ?, ?)')
+  const insertBlock = db.query<void, [string, number, Uint8Array]>('INSERT INTO rag_embedding (document_id, block, vectors) VALUES (?, ?, ?)')
+  const selectDocument = db.query<DocumentRow, [string, string]>('SELECT * FROM rag_document WHERE id = ? AND user_id = ?')
+  const selectForFile = db.query<DocumentRow, [string, string]>('SELECT * FROM rag_document WHERE file_id = ? AND user_id = ?')
+  const selectForFiles = db.query<DocumentRow, [string]>('SELECT * FROM rag_document WHERE file_id IN (SELECT value FROM json_each(?))')
+  const deleteDocument = db.query<void, [string, string]>('DELETE FROM rag_document WHERE id = ? AND user_id = ?')
+  const selectBlocks = db.query<{ block: number; vectors: Uint8Array }, [string]>('SELECT block, vectors FROM rag_embedding WHERE document_id = ? ORDER BY block')
+  const selectChunk = db.query<{ content: Uint8Array }, [string, number]>('SELECT content FROM rag_chunk WHERE document_id = ? AND position = ?')
+
+  const toDocument = (row: DocumentRow): RagDocument => ({
+    id: row.id as RagDocumentId, userId: row.user_id as UserId, fileId: row.file_id,
+    name: documentTable.openColumn('name', row.id, row.name, keys.keysForOwner(row.user_id))!,
+    model: row.model, dimensions: row.dimensions, chunkCount: row.chunk_count, createdAt: row.created_at,
+  })
+
+  return {
+    /**
+     * Stores a document and its chunks in one transaction, replacing the owner's earlier document
+     * of the same file. Every embedding must have `dimensions` values.
+     */
+    saveDocument(owner: UserId, input: { fileId: string | null; name: string; model: string; dimensions: number }, chunks: readonly { content: ChunkContent; embedding: Float32Array }[]): RagDocument {
+      const id = crypto.randomUUID()
+      const ring = keys.keysForOwner(owner)
+      return db.transaction(() => {
+        if (input.fileId !== null) {
+          const earlier = selectForFile.get(input.fileId, owner)
+          if (earlier !== null) deleteDocument.run(earlier.id, owner)
+        }
+        insertDocument.run(id, owner, input.fileId, documentTable.sealColumn('name', id, input.name, ring)!, input.model, input.dimensions, chunks.length, now())
+        chunks.forEach((chunk, position) => {
+          if (chunk.embedding.length !== input.dimensions) throw new Error('An embedding has the wrong dimension')
+          insertChunk.run(id, position, chunkTable.sealColumn('content', chunkRowId(id, position), chunk.content, ring)!)
+        })
+        for (let block = 0; block * EMBEDDING_BLOCK < chunks.length; block++) {
+          const members = chunks.slice(block * EMBEDDING_BLOCK, (block + 1) * EMBEDDING_BLOCK)
+          const packed = new Float32Array(members.length * input.dimensions)
+          members.forEach((chunk, i) => packed.set(chunk.embedding, i * input.dimensions))
+          insertBlock.run(id, block, embeddingTable.sealColumn('vectors', chunkRowId(id, block), new Uint8Array(packed.buffer), ring)!)
+        }
+        return toDocument(selectDocument.get(id, owner)!)
+      }).immediate()
+    },
+    findDocumentForUser(owner: UserId, id: RagDocumentId): RagDocument | null {
+      const row = selectDocument.get(id, owner)
+      return row === null ? null : toDocument(row)
+    },
+    /** The owner's document made from this file, or null when the file was not processed. */
+    findDocumentForFile(owner: UserId, fileId: string): RagDocument | null {
+      const row = selectForFile.get(fileId, owner)
+      return row === null ? null : toDocument(row)
+    },
+    /** The documents made from any of these files, whoever owns them (a knowledge base's files; the caller checked access to the base). */
+    listDocumentsForFiles(fileIds: readonly string[]): RagDocument[] {
+      return fileIds.length === 0 ? [] : selectForFiles.all(JSON.stringify(fileIds)).map(toDocument)
+    },
+    deleteDocumentForUser(owner: UserId, id: RagDocumentId): boolean {
+      return deleteDocument.run(id, owner).changes > 0
+    },
+    /** Opens every embedding of a document into one row-major matrix (chunkCount × dimensions). */
+    readEmbeddings(document: RagDocument): Float32Array {
+      const ring = keys.keysForOwner(document.userId)
+      const matrix = new Float32Array(document.chunkCount * document.dimensions)
+      for (const row of selectBlocks.iterate(document.id)) {
+        const bytes = embeddingTable.openColumn('vectors', chunkRowId(document.id, row.block), row.vectors, ring)!
+        // note: a copy, as the opened bytes need not be aligned for a Float32Array view.
+        matrix.set(new Float32Array(new Uint8Array(bytes).buffer), row.block * EMBEDDING_BLOCK * document.dimensions)
+      }
+      return matrix
+    },
+    /** Opens one chunk's text, or null when the document has no such chunk. */
+    readChunk(document: RagDocument, position: number): ChunkContent | null {
+      const row = selectChunk.get(document.id, position)
+      return row === null ? null : chunkTable.openColumn('content', chunkRowId(document.id, position), row.content, keys.keysForOwner(document.userId)) as ChunkContent
+    },
+  }
+}
+
+export type RagDocumentRepo = ReturnType<typeof createRagDocumentRepo>

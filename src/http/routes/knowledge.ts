@@ -1,0 +1,131 @@
+/**
+ * Open WebUI's knowledge base routes under /api/v1/knowledge, as its frontend calls them
+ * (src/lib/apis/knowledge/index.ts): create, list, search, get, list its files, update, add and remove a file,
+ * reset, delete. Reading follows the base's grant (hasAccess, admins included); changing it needs
+ * write access. A base the asker may not read, or an id that is malformed or unknown, is 404 alike;
+ * a file added must be the asker's own, and is read, chunked and embedded first if it was not yet.
+ */
+import { Elysia, t } from 'elysia'
+import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Principal } from '../../auth/principal.ts'
+import type { AddressList } from '../../config/network.ts'
+import { parseKnowledgeId, type Knowledge } from '../../db/knowledge.ts'
+import { findKnowledgeFor, listKnowledgeFor } from '../../knowledge/knowledge-access.ts'
+import { processFileForUser, type RagDeps } from '../../knowledge/rag-deps.ts'
+import { HttpError } from '../http-error.ts'
+import { requireAuth } from '../plugins/require-auth.ts'
+import { AccessControlField, AccessGrantsField, accessControlOf, describeKnowledge, describeKnowledgeFile, fileNotFound, indexFailure, knowledgeNotFound } from './knowledge-answers.ts'
+
+const Name = t.String({ minLength: 1, maxLength: 1000 })
+const Description = t.String({ maxLength: 100_000 })
+const Data = t.Optional(t.Nullable(t.Object({}, { additionalProperties: true })))
+const CreateBody = t.Object({ name: Name, description: t.Optional(Description), data: Data, access_control: AccessControlField, access_grants: AccessGrantsField })
+const UpdateBody = t.Object({ name: t.Optional(Name), description: t.Optional(Description), data: Data, access_control: AccessControlField, access_grants: AccessGrantsField })
+const FileBody = t.Object({ file_id: t.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: true })
+const Params = t.Object({ id: t.String() })
+const ListQuery = t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 100_000 })), query: t.Optional(t.String({ maxLength: 1000 })) }, { additionalProperties: true })
+
+const PAGE_SIZE = 30
+
+// note: Elysia's normalisation would turn a string or a list into {} (a private grant) before validation;
+// a grant is an object or null. Run as a macro's transform, after the `auth` check (see routes/folders.ts).
+const refuseMalformedGrant = ({ body }: { body: unknown }) => {
+  const grant = (body as { access_control?: unknown } | null)?.access_control
+  if (grant !== undefined && grant !== null && (typeof grant !== 'object' || Array.isArray(grant))) {
+    throw new HttpError(422, 'invalid_request', 'The request is not in the expected shape.')
+  }
+}
+
+export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag: RagDeps) => {
+  const requirePermission = (principal: Principal) => {
+    if (!rag.permissions.has(principal, 'workspace.knowledge')) throw new HttpError(401, 'not_permitted', 'You do not have permission to use knowledge bases.')
+  }
+  /** The base if the principal may `kind` it; 404 otherwise. */
+  const knowledgeFor = (principal: Principal, raw: string, kind: 'read' | 'write'): Knowledge => {
+    const id = parseKnowledgeId(raw)
+    const found = id === null ? null : findKnowledgeFor(rag, principal.user, id, kind)
+    if (found === null) throw knowledgeNotFound()
+    return found
+  }
+  const withFiles = (knowledge: Knowledge, writeAccess?: boolean) =>
+    describeKnowledge(knowledge, { files: rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds), ...(writeAccess === undefined ? {} : { writeAccess }) })
+  const listPage = (principal: Principal, page: number, query: string | undefined) => {
+    const needle = query?.trim().toLowerCase() ?? ''
+    const all = listKnowledgeFor(rag, principal.user)
+      .filter(({ knowledge }) => needle === '' || knowledge.name.toLowerCase().includes(needle) || knowledge.description.toLowerCase().includes(needle))
+    return {
+      items: all.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map(({ knowledge, canWrite }) => describeKnowledge(knowledge, { writeAccess: canWrite })),
+      total: all.length,
+    }
+  }
+
+  return new Elysia({ prefix: '/api/v1/knowledge' })
+    .use(requireAuth(auth, trustedProxies))
+    .macro({ plainGrant: (isRequired: boolean) => (isRequired ? { transform: refuseMalformedGrant } : {}) })
+    .post('/create', ({ principal, body }) => {
+      requirePermission(principal)
+      const created = rag.knowledge.createKnowledge(principal.user.id, {
+        name: body.name, description: body.description ?? '', data: body.data ?? null, accessControl: accessControlOf(body, {}),
+      })
+      return describeKnowledge(created, { files: [] })
+    }, { auth: 'active', body: CreateBody, plainGrant: true })
+
+    .get('/', ({ principal, query }) => listPage(principal, query.page ?? 1, undefined), { auth: 'active', query: ListQuery })
+    .get('/search', ({ principal, query }) => listPage(principal, query.page ?? 1, query.query), { auth: 'active', query: ListQuery })
+
+    .get('/:id', ({ principal, params }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'read')
+      return withFiles(knowledge, findKnowledgeFor(rag, principal.user, knowledge.id, 'write') !== null)
+    }, { auth: 'active', params: Params })
+
+    // note: the files of a base, a page at a time, as Open WebUI's knowledge page lists them (searchKnowledgeFilesById).
+    .get('/:id/files', ({ principal, params, query }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'read')
+      const needle = query.query?.trim().toLowerCase() ?? ''
+      const files = rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds).filter((document) => needle === '' || document.name.toLowerCase().includes(needle))
+      const page = query.page ?? 1
+      return { items: files.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map(describeKnowledgeFile), total: files.length }
+    }, { auth: 'active', params: Params, query: ListQuery })
+
+    .post('/:id/update', ({ principal, params, body }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'write')
+      // note: only the owner changes who else may see the base, as in Open WebUI.
+      const access = accessControlOf(body, undefined)
+      if (access !== undefined && knowledge.userId !== principal.user.id) throw knowledgeNotFound()
+      const updated = rag.knowledge.updateKnowledge(knowledge.id, { name: body.name, description: body.description, data: body.data, accessControl: access })
+      return withFiles(updated!)
+    }, { auth: 'active', params: Params, body: UpdateBody, plainGrant: true })
+
+    .post('/:id/file/add', async ({ principal, params, body }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'write')
+      const owner = principal.user.id
+      if (rag.ragDocuments.findDocumentForFile(owner, body.file_id) === null) {
+        const processed = await processFileForUser(rag, owner, body.file_id)
+        if (processed === null) throw fileNotFound()
+        if (!processed.ok) throw indexFailure(processed.reason, rag.config.embedding.model)
+      }
+      rag.files?.recordKnowledgeUse(owner, body.file_id, knowledge.id, true)
+      return withFiles(rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, true)!)
+    }, { auth: 'active', params: Params, body: FileBody })
+
+    .post('/:id/file/remove', ({ principal, params, body }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'write')
+      if (!knowledge.fileIds.includes(body.file_id)) throw fileNotFound()
+      for (const document of rag.ragDocuments.listDocumentsForFiles([body.file_id])) rag.files?.recordKnowledgeUse(document.userId, body.file_id, knowledge.id, false)
+      return withFiles(rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, false)!)
+    }, { auth: 'active', params: Params, body: FileBody })
+
+    .post('/:id/reset', ({ principal, params }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'write')
+      for (const document of rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
+      rag.files?.forgetKnowledgeUses(knowledge.id)
+      return withFiles(rag.knowledge.resetKnowledge(knowledge.id)!)
+    }, { auth: 'active', params: Params })
+
+    .delete('/:id/delete', ({ principal, params }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'write')
+      for (const document of rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
+      rag.files?.forgetKnowledgeUses(knowledge.id)
+      return rag.knowledge.deleteKnowledge(knowledge.id)
+    }, { auth: 'active', params: Params })
+}

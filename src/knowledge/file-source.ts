@@ -1,0 +1,34 @@
+/**
+ * Uploaded files as retrieval sees them, over the file repository (src/db/files.ts): read whole for
+ * extraction (bounded by the upload limit), the processing status and extracted text written back
+ * into the file's sealed `data` as Open WebUI keeps it (`status`, `content`, `error`), and the
+ * file's uses by knowledge bases recorded, so deleting a chat that referred to the file keeps it.
+ */
+import type { FileId, FileRepo } from '../db/files.ts'
+import type { UserId } from '../db/ids.ts'
+import type { FileSource } from './rag-deps.ts'
+
+export function fileSourceOf(files: FileRepo, maxBytes: number): FileSource {
+  return {
+    mediaTypeOf: (owner, fileId) => files.get(owner, fileId as FileId)?.contentType ?? null,
+    async readFileForUser(owner, fileId) {
+      const file = files.get(owner, fileId as FileId)
+      if (file === null) return null
+      const bytes = await files.readBytes(owner, file.id, maxBytes)
+      return bytes === null ? null : { name: file.name, mediaType: file.contentType, bytes }
+    },
+    recordStatus(owner: UserId, fileId: string, status) {
+      const file = files.get(owner, fileId as FileId)
+      if (file === null) return
+      const { content: _, error: __, ...rest } = file.data
+      files.setData(owner, file.id, { ...rest, ...status })
+    },
+    recordKnowledgeUse(owner, fileId, knowledgeId, isUsed) {
+      if (isUsed) files.addUse(owner, fileId as FileId, 'knowledge', knowledgeId)
+      else files.removeUse(fileId as FileId, 'knowledge', knowledgeId)
+    },
+    forgetKnowledgeUses(knowledgeId) {
+      files.removeUsesOf('knowledge', knowledgeId)
+    },
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Who may use which knowledge base and which processed file, decided in one place. A knowledge
+ * base is read or written per its grant through the shared hasAccess, with admins held to the same
+ * grants (Enclave's privacy default: an admin is another user for private data). A file is usable
+ * by its owner only, or through a knowledge base that lists it and that the asker may read. Anything
+ * else is `null`, which routes answer 404, so an id's existence is not revealed.
+ */
+import { hasAccess, type Accessor, type AccessKind } from '../auth/access-control.ts'
+import type { GroupRepo } from '../db/groups.ts'
+import type { UserId } from '../db/ids.ts'
+import type { Knowledge, KnowledgeId, KnowledgeRepo } from '../db/knowledge.ts'
+import type { RagDocument, RagDocumentRepo } from '../db/rag-documents.ts'
+import type { User } from '../db/users.ts'
+
+export type KnowledgeAccessDeps = { knowledge: KnowledgeRepo; ragDocuments: RagDocumentRepo; groups: GroupRepo }
+
+/** A file or knowledge base a chat message refers to, as Open WebUI's frontend sends it. */
+export type FileReference = { type: 'file' | 'collection'; id: string }
+
+const policy = { bypassAdmin: false }
+
+export function accessorOf(user: User, groups: GroupRepo): Accessor {
+  return { id: user.id, role: user.role, groupIds: groups.listGroupsOfUser(user.id as UserId).map((group) => group.id) }
+}
+
+/** The knowledge base if `user` may `kind` it, else null. */
+export function findKnowledgeFor(deps: KnowledgeAccessDeps, user: User, id: KnowledgeId, kind: AccessKind): Knowledge | null {
+  const found = deps.knowledge.findKnowledge(id)
+  if (found === null) return null
+  return hasAccess(accessorOf(user, deps.groups), { ownerId: found.userId, access: found.accessControl }, kind, policy) ? found : null
+}
+
+/** Every knowledge base `user` may read, with whether they may write it. */
+export function listKnowledgeFor(deps: KnowledgeAccessDeps, user: User): { knowledge: Knowledge; canWrite: boolean }[] {
+  const who = accessorOf(user, deps.groups)
+  return deps.knowledge.listKnowledge().flatMap((knowledge) => {
+    const resource = { ownerId: knowledge.userId, access: knowledge.accessControl }
+    return hasAccess(who, resource, 'read', policy) ? [{ knowledge, canWrite: hasAccess(who, resource, 'write', policy) }] : []
+  })
+}
+
+/**
+ * The documents a message's files stand for, or null when any reference is not the asker's to use
+ * (unknown, another user's, or not processed): the whole request is then refused.
+ */
+export function resolveFileReferences(deps: KnowledgeAccessDeps, user: User, references: readonly FileReference[]): RagDocument[] | null {
+  const documents = new Map<string, RagDocument>()
+  for (const reference of references) {
+    if (reference.type === 'file') {
+      const document = deps.ragDocuments.findDocumentForFile(user.id as UserId, reference.id)
+      if (document === null) return null
+      documents.set(document.id, document)
+    } else {
+      const knowledge = findKnowledgeFor(deps, user, reference.id as KnowledgeId, 'read')
+      if (knowledge === null) return null
+      for (const document of deps.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) documents.set(document.id, document)
+    }
+  }
+  return [...documents.values()]
+}

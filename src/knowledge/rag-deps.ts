@@ -1,0 +1,68 @@
+/**
+ * What the knowledge and retrieval routes need, built once in create-app.ts: the repositories, the
+ * retrieval pipeline and its index cache, the socket hub for ingestion progress, the permission
+ * check, and where uploaded files are read from (null until a file store is wired in).
+ */
+import type { Permissions } from '../auth/permissions.ts'
+import type { SocketHub } from '../chat/socket-hub.ts'
+import type { RagConfig } from '../config/rag-variables.ts'
+import type { UserId } from '../db/ids.ts'
+import { isDocumentMediaType } from './document-kind.ts'
+import type { IndexCache } from './index-cache.ts'
+import type { KnowledgeAccessDeps } from './knowledge-access.ts'
+import type { IndexResult, Retrieval } from './retrieval.ts'
+
+/** Where retrieval reads uploaded files and writes back what it learnt of them (see file-source.ts). */
+export type FileSource = {
+  /** The owner's file's detected media type, or null when they have no such file. */
+  mediaTypeOf(owner: UserId, fileId: string): string | null
+  /** The owner's file whole, or null when they have no such file. */
+  readFileForUser(owner: UserId, fileId: string): Promise<{ name: string; mediaType: string | null; bytes: Uint8Array } | null>
+  /** Open WebUI's processing status of the file, with its extracted text once done. */
+  recordStatus(owner: UserId, fileId: string, status: { status: 'pending' | 'processing' | 'completed' | 'failed'; content?: string; error?: string }): void
+  /** Notes that a knowledge base lists (or no longer lists) the owner's file. */
+  recordKnowledgeUse(owner: UserId, fileId: string, knowledgeId: string, isUsed: boolean): void
+  forgetKnowledgeUses(knowledgeId: string): void
+}
+
+export type RagDeps = KnowledgeAccessDeps & {
+  config: RagConfig
+  retrieval: Retrieval
+  cache: IndexCache
+  hub: SocketHub
+  permissions: Permissions
+  files: FileSource | null
+}
+
+/**
+ * Starts processing an uploaded file when it is a document (images and other files are not
+ * retrieval's): marks it `pending` at once, so a client polling its status waits for the outcome.
+ */
+export function processUploadedFile(deps: RagDeps, owner: UserId, fileId: string): Promise<IndexResult | null> {
+  const mediaType = deps.files?.mediaTypeOf(owner, fileId) ?? null
+  if (mediaType === null || !isDocumentMediaType(mediaType)) return Promise.resolve(null)
+  deps.files!.recordStatus(owner, fileId, { status: 'pending' })
+  return processFileForUser(deps, owner, fileId)
+}
+
+/**
+ * Extracts, chunks and embeds one of the owner's files, reporting progress to their sockets as
+ * `file:progress` frames; null when the owner has no such file.
+ */
+export async function processFileForUser(deps: RagDeps, owner: UserId, fileId: string): Promise<IndexResult | null> {
+  const files = deps.files
+  const file = files === null ? null : await files.readFileForUser(owner, fileId)
+  if (files === null || file === null) return null
+  files.recordStatus(owner, fileId, { status: 'processing' })
+  const result = await deps.retrieval.indexFile(owner, { fileId, ...file }, (progress) =>
+    deps.hub.publish(owner, { type: 'file:progress', fileId, ...progress }))
+  if (result.ok) {
+    files.recordStatus(owner, fileId, { status: 'completed', content: result.text })
+    deps.hub.publish(owner, { type: 'file:progress', fileId, stage: 'ready', done: result.document.chunkCount, total: result.document.chunkCount })
+  } else {
+    // note: text read before a later step failed (Ollama away) is kept, as /data/content serves it.
+    files.recordStatus(owner, fileId, { status: 'failed', error: result.reason, ...(result.text === undefined ? {} : { content: result.text }) })
+    deps.hub.publish(owner, { type: 'file:progress', fileId, stage: 'failed', reason: result.reason })
+  }
+  return result
+}
