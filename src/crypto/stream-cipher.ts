@@ -127,7 +127,7 @@ function nonceFor(header: StreamHeader, counter: number, isLast: boolean): Buffe
 }
 
 /** Reads from `position` until the buffer is full or the file ends; returns the bytes read. */
-function readFully(fd: number, buffer: Buffer, position: number): number {
+export function readFully(fd: number, buffer: Buffer, position: number): number {
   let total = 0
   while (total < buffer.length) {
     const read = readSync(fd, buffer, total, buffer.length - total, position + total)

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FILE_CHUNK_BYTES, FILE_MAGIC, FileChunkError, openChunk, SEALED_CHUNK_BYTES, sealChunkParts } from '../crypto/chunk-cipher.ts'
 import { writeAll } from '../crypto/framed-header.ts'
+import { readFully } from '../crypto/stream-cipher.ts'
 
 export const FILES_DIRECTORY = 'files'
 const TEMPORARY_PREFIX = '.upload-'
@@ -145,12 +146,3 @@ function writeParts(fd: number, parts: Uint8Array[]): void {
   if (written < total) writeAll(fd, Buffer.concat(parts).subarray(written))
 }
 
-function readFully(fd: number, buffer: Buffer, position: number): number {
-  let total = 0
-  while (total < buffer.length) {
-    const read = readSync(fd, buffer, total, buffer.length - total, position + total)
-    if (read === 0) break
-    total += read
-  }
-  return total
-}
