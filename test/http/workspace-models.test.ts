@@ -226,6 +226,8 @@ test('Open WebUI\'s admin page saving a base model (base_model_id null) sets its
     [admin.token, { id: 'qwen2.5:0.5b', name: 'x', base_model_id: null, access_control: null, is_active: false }, 400],
     [admin.token, { id: 'qwen2.5:0.5b', name: 'x', base_model_id: null, access_control: null, params: { system: 'Be terse.' } }, 400],
     [admin.token, { id: 'qwen2.5:0.5b', name: 'x', base_model_id: null }, 422],
+    [admin.token, { id: 'qwen2.5:0.5b', name: 'Renamed', base_model_id: null, access_control: null }, 400],
+    [admin.token, { id: 'qwen2.5:0.5b', name: 'qwen2.5:0.5b', base_model_id: null, meta: { description: 'A new description' }, access_control: null }, 400],
   ] as const) {
     expect((await send(token, 'POST', '/api/v1/models/create', body)).status).toBe(status)
   }

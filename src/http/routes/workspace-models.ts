@@ -101,7 +101,7 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
   /**
    * Open WebUI's admin page saves a base model's access as a model with `base_model_id: null`
    * (create the first time, update after): that is the base model's grant (db/model-grants.ts),
-   * admins only, never a preset. Its display fields are the listing's own, so they are not stored;
+   * admins only, never a preset. Its display fields are the listing's own: a new name or description,
    * options and turning a base model off are refused rather than dropped.
    */
   function saveBaseModelAccess(principal: Principal, id: string, body: Omit<ModelBodyType, 'id'>, ip: string) {
@@ -111,10 +111,15 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
     if (body.params != null && Object.keys(body.params).length > 0) throw new HttpError(400, 'base_model_params_unsupported', 'A base model keeps its own options; make a workspace model to set a system prompt or options.')
     const access = accessOfBody(body)
     if (access === undefined) throw new HttpError(422, 'invalid_request', 'Send access_grants or access_control.')
+    // note: a new display name or description would be dropped, so it is refused instead of answered as saved.
+    const description = (body.meta as { description?: unknown } | null | undefined)?.description
+    if (body.name.trim() !== id || (typeof description === 'string' && description.trim() !== '')) {
+      throw new HttpError(400, 'base_model_display_unsupported', 'A base model keeps the name and description Ollama gives it; make a workspace model to show another.')
+    }
     const saved = auth.store.modelGrants.setGrant(id, access, principal.user.id)
     auth.audit.record({ event: 'model_access_changed', actorId: principal.user.id, ip, details: { model_id: saved.modelId.slice(0, 200), public: access === null } })
     return {
-      id: saved.modelId, user_id: principal.user.id, base_model_id: null, name: body.name, params: {}, meta: body.meta ?? {},
+      id: saved.modelId, user_id: principal.user.id, base_model_id: null, name: saved.modelId, params: {}, meta: body.meta ?? {},
       access_control: saved.access, access_grants: grantsOfAccessControl(saved.access), is_active: true,
       created_at: seconds(saved.updatedAt), updated_at: seconds(saved.updatedAt),
     }
