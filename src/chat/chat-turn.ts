@@ -19,7 +19,8 @@
  *
  * A user may have `maxConcurrentAnswers` answers streaming at once. After the first answer in a
  * new chat, the model is asked for a title (when titles are on), which every socket of the user
- * receives as `chat:title`.
+ * receives as `chat:title`. A turn may carry what retrieval found (`request.retrieval`): its passages go
+ * into the prompt, its sources are stored with the answer and sent in `chat:done`.
  */
 import type { ChatConfig } from '../config/chat-variables.ts'
 import type { Message, MessageStatus } from '../db/chat-tree.ts'
@@ -85,13 +86,14 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnR
   const place = placeTurn(deps.chats, userId, chatId, request)
   if (!place.ok) return place
   // note: the stored messages name the model as asked (a preset's id); Ollama gets its base model and the preset applied.
-  const sent = applyPreset(target.preset, place.messages, place.options)
+  const retrieval = request.retrieval ?? null
+  const sent = applyPreset(target.preset, retrieval === null ? place.messages : retrieval.apply(place.messages), place.options)
   const firstTitle = titleFrom(request.ask?.content ?? '')
   const chat = chatId ?? newChatId()
 
   const stream = deps.streams.start(userId, chat, deps.hub.socketsOf(userId))
   const asked: Asked = { userMessageId: null, userMessageUid: '' }
-  const answered = streamAnswer(deps, stream, asked, { model: target.model, storedModel: request.model, direct: target.direct, options: sent.options }, sent.messages)
+  const answered = streamAnswer(deps, stream, asked, { model: target.model, storedModel: request.model, direct: target.direct, options: sent.options, sources: retrieval?.sources ?? [] }, sent.messages)
   let userMessage: Message | null = null
   try {
     userMessage = storeQuestion(deps.chats, userId, chatId, chat, firstTitle, request, place.parent)
@@ -124,9 +126,10 @@ function storeQuestion(chats: ChatRepo, userId: UserId, chatId: ChatId | null, c
 type Asked = { userMessageId: MessageId | null; userMessageUid: string }
 /**
  * What the model is asked with; `storedModel` is the name the answer is stored under (the preset's
- * id, or the model itself); `direct` when it is the user's own endpoint's, which no Ollama then answers.
+ * id, or the model itself); `direct` when it is the user's own endpoint's, which no Ollama then answers;
+ * `sources` what retrieval gave the model, stored with the answer and sent in `chat:done`.
  */
-type Ask = { model: string; storedModel: string; direct: boolean; options: ModelOptions }
+type Ask = { model: string; storedModel: string; direct: boolean; options: ModelOptions; sources: unknown[] }
 
 /**
  * Streams and stores the answer; resolves true when a whole answer was stored (never rejects).
@@ -136,6 +139,7 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
   const { streams } = deps
   const base = { chatId: stream.chatId, messageId: stream.id }
   let saved: { id: MessageId; uid: string; deltaCount: number } | null = null
+  const sourcesField = ask.sources.length === 0 ? {} : { sources: ask.sources }
   /** Saves the answer so far, appending its row the first time and rewriting it after; null when the chat is gone. */
   const save = (stats: Record<string, unknown>): MessageId | null => {
     const content = stream.deltas.join('')
@@ -144,7 +148,7 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
       saved.deltaCount = stream.deltas.length
       return isStored ? saved.id : null
     }
-    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, content, stats, status: statusOf(stats), usage: usageOf(stats), parentId: asked.userMessageId })
+    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, content, stats, status: statusOf(stats), usage: usageOf(stats), parentId: asked.userMessageId, ...sourcesField })
     if (added === null) return null
     saved = { id: added.id, uid: added.uid, deltaCount: stream.deltas.length }
     return added.id
@@ -160,7 +164,7 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
     if (storedId === null) endChatGone()
     else {
       const storedMessageUid = (saved as { uid: string } | null)?.uid ?? String(storedId) // note: assigned in the save closure, which TypeScript does not follow
-      streams.finish(stream, { type: 'chat:done', ...base, storedMessageId: storedId, storedMessageUid, parentId: asked.userMessageUid, cancelled: stats.cancelled === true, stats })
+      streams.finish(stream, { type: 'chat:done', ...base, storedMessageId: storedId, storedMessageUid, parentId: asked.userMessageUid, cancelled: stats.cancelled === true, stats, ...sourcesField })
     }
     return storedId !== null && stats.cancelled !== true
   }
@@ -181,7 +185,7 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
     const failed = { content: stream.deltas.join(''), status: 'pending', error: { content: error instanceof OllamaError ? error.message : 'Something went wrong on the server.' } } as const
     const checkpointed = saved as { id: MessageId } | null // note: assigned in the save closure, which TypeScript does not follow
     if (checkpointed !== null) deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, failed)
-    else deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, parentId: asked.userMessageId, ...failed })
+    else deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, parentId: asked.userMessageId, ...sourcesField, ...failed })
     if (error instanceof OllamaError) streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
     else {
       deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })

@@ -34,8 +34,16 @@ export const ChatSendFrame = t.Object({
   model: Model,
   content: t.String({ maxLength: 1_000_000 }),
   images: t.Optional(t.Array(t.String(), { maxItems: 16 })),
-  /** Ids of the user's uploaded files (/api/v1/files) to attach: images go to the model, every file is referenced by the message. */
-  files: t.Optional(t.Array(t.String({ maxLength: 64 }), { maxItems: 64 })),
+  /**
+   * What the message attaches: the user's uploaded files (/api/v1/files) by id, or Open WebUI's
+   * `files` entries (`{ type: 'file' | 'image' | 'collection', id, ... }`, other fields ignored).
+   * Images go to the model; documents and knowledge bases (`collection`) put their passages that
+   * best match the question into the prompt; every entry is referenced by the message.
+   */
+  files: t.Optional(t.Array(t.Union([
+    t.String({ maxLength: 64 }),
+    t.Object({ type: t.Optional(t.Union([t.Literal('file'), t.Literal('image'), t.Literal('collection')])), id: t.String({ minLength: 1, maxLength: 128 }) }),
+  ]), { maxItems: 64 })),
   ...TurnSettings,
 })
 
@@ -79,7 +87,7 @@ export type ClientFrame = ChatSend | ChatRegenerate | Static<typeof ChatSelectFr
 export type FrameErrorCode =
   | 'invalid_json' | 'unknown_type' | 'invalid_frame' | 'rate_limited'
   | 'chat_not_found' | 'message_not_found' | 'stream_not_found' | 'too_many_answers' | 'internal_error' | 'model_not_found'
-  | 'file_not_found' | 'too_many_files' | 'image_too_large' | 'model_without_vision'
+  | 'file_not_found' | 'too_many_files' | 'image_too_large' | 'model_without_vision' | 'retrieval_unavailable'
 
 /**
  * What the server sends. `messageId` is the live-stream id; `userMessageId` and `storedMessageId`
@@ -93,7 +101,8 @@ export type ServerFrame =
   | { type: 'error'; code: FrameErrorCode; message: string }
   | { type: 'chat:started'; chatId: string; userMessageId: number; parentId: string; currentId: string; messageId: string; model: string; regenerate: boolean }
   | { type: 'chat:delta'; chatId: string; messageId: string; index: number; content: string }
-  | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; storedMessageUid: string; parentId: string; cancelled: boolean; stats: TurnStats }
+  // note: `sources` (Open WebUI's shape: which passages of which file the answer was given) only when retrieval found some.
+  | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; storedMessageUid: string; parentId: string; cancelled: boolean; stats: TurnStats; sources?: unknown[] }
   | { type: 'chat:error'; chatId: string; messageId: string; code: string; message: string }
   | { type: 'chat:current'; chatId: string; currentId: string | null }
   | { type: 'chat:changed'; chatId: string }

@@ -23,6 +23,11 @@ export type TurnRequest = {
   ask: { content: string; images: string[] | null; files?: unknown[] | null } | null
   system: string | undefined
   options: ModelOptions | undefined
+  /**
+   * What retrieval found for the question (knowledge/chat-retrieval.ts): `apply` puts the passages
+   * into the messages the model is sent, `sources` are stored with the answer; absent: none.
+   */
+  retrieval?: { sources: unknown[]; apply(messages: ChatMessage[]): ChatMessage[] }
 }
 
 export const turnOfSend = (frame: ChatSend): TurnRequest => ({

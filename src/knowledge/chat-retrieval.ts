@@ -34,16 +34,30 @@ function textOf(content: unknown): string {
   return content.map((part) => (typeof part === 'object' && part !== null && (part as { type?: unknown }).type === 'text' ? String((part as { text?: unknown }).text ?? '') : '')).join('\n')
 }
 
-/** The messages with the retrieved context put in, and the sources it came from; unchanged when nothing is referenced. */
-export async function retrieveForChat<M extends ChatMessage>(deps: ChatRetrievalDeps, user: User, references: readonly FileReference[], messages: readonly M[]): Promise<ChatRetrieval<M>> {
-  if (references.length === 0) return { ok: true, messages: [...messages], sources: [] }
+/** The passages of the referenced documents that best answer `query`, as Open WebUI's `sources`; `file_not_found` when any reference is not the asker's to use. */
+export async function findSources(deps: ChatRetrievalDeps, user: User, references: readonly FileReference[], query: string): Promise<{ ok: true; sources: Source[] } | { ok: false; reason: 'file_not_found' }> {
+  if (references.length === 0) return { ok: true, sources: [] }
   const documents = resolveFileReferences(deps, user, references)
   if (documents === null) return { ok: false, reason: 'file_not_found' }
-  const query = textOf([...messages].reverse().find((message) => message.role === 'user')?.content)
-  const sources = sourcesFrom(await deps.retrieval.search(documents, query))
-  if (sources.length === 0) return { ok: true, messages: [...messages], sources }
-  const prompt = fillRagTemplate(deps.config.template, contextFrom(sources), query)
+  return { ok: true, sources: sourcesFrom(await deps.retrieval.search(documents, query)) }
+}
+
+/** The messages with the sources put in through the RAG template: prepended to the first system message, or as a new one. */
+export function withRetrievedContext<M extends ChatMessage>(template: string, sources: readonly Source[], query: string, messages: readonly M[]): M[] {
+  if (sources.length === 0) return [...messages]
+  const prompt = fillRagTemplate(template, contextFrom(sources), query)
   const [first, ...rest] = messages
-  if (first?.role === 'system' && typeof first.content === 'string') return { ok: true, messages: [{ ...first, content: `${prompt}\n${first.content}` }, ...rest], sources }
-  return { ok: true, messages: [{ role: 'system', content: prompt } as M, ...messages], sources }
+  if (first?.role === 'system' && typeof first.content === 'string') return [{ ...first, content: `${prompt}\n${first.content}` }, ...rest]
+  return [{ role: 'system', content: prompt } as M, ...messages]
+}
+
+/** The question of a chat request: the text of its last user message. */
+export const questionOf = (messages: readonly ChatMessage[]): string => textOf([...messages].reverse().find((message) => message.role === 'user')?.content)
+
+/** The messages with the retrieved context put in, and the sources it came from; unchanged when nothing is referenced. */
+export async function retrieveForChat<M extends ChatMessage>(deps: ChatRetrievalDeps, user: User, references: readonly FileReference[], messages: readonly M[]): Promise<ChatRetrieval<M>> {
+  const query = questionOf(messages)
+  const found = await findSources(deps, user, references, query)
+  if (!found.ok) return found
+  return { ok: true, messages: withRetrievedContext(deps.config.template, found.sources, query, messages), sources: found.sources }
 }

@@ -30,7 +30,7 @@ import { baseTarget, type ModelResolver, type ModelTarget } from '../../chat/res
 import type { DirectConnections } from '../../chat/direct-connections.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { checkVision, resolveAttachments } from '../../chat/attachments.ts'
-import { parseClientFrame, type ChatSend, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
+import { parseClientFrame, type ChatRegenerate, type ChatSend, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import { turnOfRegenerate, turnOfSend, type TurnRequest } from '../../chat/turn-place.ts'
@@ -38,7 +38,10 @@ import type { Config } from '../../config/load-config.ts'
 import type { SocketConfig } from '../../config/socket-variables.ts'
 import type { AccountChange } from '../../db/account-changes.ts'
 import type { FileId } from '../../db/files.ts'
-import type { UserId } from '../../db/ids.ts'
+import { parseChatId, type UserId } from '../../db/ids.ts'
+import type { ChatRetrievalDeps } from '../../knowledge/chat-retrieval.ts'
+import type { FileReference } from '../../knowledge/knowledge-access.ts'
+import { collectionReferences, retrievalReferencesOf, retrieveForTurn, splitAttached } from '../../knowledge/turn-retrieval.ts'
 import type { Logger } from '../../log/logger.ts'
 import { originOfServer, type resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
@@ -66,6 +69,8 @@ export type SocketDeps = {
   models?: Pick<ModelResolver, 'resolve'>
   /** The users' own endpoints (direct-connections.ts); absent: none. */
   direct?: Pick<DirectConnections, 'findModel' | 'clientFor'>
+  /** Retrieval for the documents and knowledge bases a message names (knowledge/turn-retrieval.ts); absent: documents are only referenced, knowledge bases refused. */
+  rag?: ChatRetrievalDeps
 }
 
 /** The subprotocol a client offers alongside its token, and the one the server answers. */
@@ -83,7 +88,7 @@ type SocketState = Admission & {
   windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
 }
 
-export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
+export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
   const streams = new LiveStreams(auth.now, limits.keepFinishedMs)
   const turnDeps = {
     chats: auth.store.chats, connections, ...(direct === undefined ? {} : { direct }), streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
@@ -191,11 +196,27 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     return started.ok ? started.stream.chatId : null
   }
 
-  /** Resolves the attached files (the user's own only) and checks the model reads images, then starts the turn. */
+  /**
+   * Resolves the attached files (the user's own only) and knowledge bases (those they may read),
+   * finds the passages that answer the question, and checks the model reads images; then starts the turn.
+   */
   async function sendWithAttachments(socket: Socket, state: SocketState, frame: ChatSend, target: ModelTarget) {
     try {
-      const attached = await resolveAttachments(auth.store.files, state.userId, frame.files ?? [], { maxFilesPerMessage: config.files.maxFilesPerMessage, maxImageBytes: config.files.maxInlineImageBytes })
+      const entries = frame.files ?? []
+      if (entries.length > config.files.maxFilesPerMessage) {
+        return send(socket, { type: 'error', code: 'too_many_files', message: `A message may carry at most ${config.files.maxFilesPerMessage} files (RAG_FILE_MAX_COUNT).` })
+      }
+      const { fileIds, knowledgeIds } = splitAttached(entries)
+      const attached = await resolveAttachments(auth.store.files, state.userId, fileIds, { maxFilesPerMessage: config.files.maxFilesPerMessage, maxImageBytes: config.files.maxInlineImageBytes })
       if (!attached.ok) return send(socket, { type: 'error', code: attached.code, message: attached.message })
+      const user = auth.store.users.findUserById(state.userId)
+      if (user === null) return
+      if (knowledgeIds.length > 0 && rag === undefined) return send(socket, { type: 'error', code: 'retrieval_unavailable', message: 'Knowledge bases are not available on this server.' })
+      const collections = rag === undefined ? [] : collectionReferences(rag, user, knowledgeIds)
+      if (collections === null) return send(socket, { type: 'error', code: 'file_not_found', message: 'A knowledge base of the message was not found.' })
+      const references = [...attached.references, ...collections]
+      const retrieved = rag === undefined ? { ok: true as const, retrieval: undefined } : await retrieveForTurn(rag, user, retrievalReferencesOf(references), frame.content)
+      if (!retrieved.ok) return send(socket, { type: 'error', code: retrieved.code, message: retrieved.message })
       const images = [...(frame.images ?? []), ...attached.images]
       // note: the model that reads the images is the base model a preset stands for; a user's own endpoint answers for itself.
       if (images.length > 0 && !target.direct) {
@@ -204,11 +225,37 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       }
       if (!isFrameAdmitted(state)) return
       const request = turnOfSend(frame)
-      const chatId = startTurn(socket, state, { ...request, ask: { content: frame.content, images: images.length > 0 ? images : null, files: attached.references.length > 0 ? attached.references : null } }, target)
+      const ask = { content: frame.content, images: images.length > 0 ? images : null, files: references.length > 0 ? references : null }
+      const chatId = startTurn(socket, state, { ...request, ask, ...(retrieved.retrieval === undefined ? {} : { retrieval: retrieved.retrieval }) }, target)
       // note: what uses a file is recorded, so deleting one user of it (a chat, a knowledge base) can tell whether others remain.
       if (chatId !== null) for (const reference of attached.references) auth.store.files.addUse(state.userId, reference.id as FileId, 'chat', chatId)
     } catch (error) {
       log.error('attaching files failed', { error: error instanceof Error ? error.name : 'unknown' })
+      send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
+    }
+  }
+
+  /** The stored question a regenerate answers again, when its documents or knowledge bases call for retrieval; null otherwise. */
+  function questionWithDocuments(state: SocketState, frame: ChatRegenerate) {
+    if (rag === undefined) return null
+    const chatId = parseChatId(frame.chatId)
+    const messageId = chatId === null ? null : auth.store.chats.findMessageIdByUid(state.userId, chatId, frame.parentId)
+    const question = chatId === null || messageId === null ? undefined : auth.store.chats.listPathTo(state.userId, chatId, messageId)?.at(-1)
+    const references = retrievalReferencesOf(question?.files)
+    return question === undefined || question.role !== 'user' || references.length === 0 ? null : { content: question.content, references }
+  }
+
+  /** Asks again with the question's documents and knowledge bases searched again (a grant lost since refuses it). */
+  async function regenerateWithDocuments(socket: Socket, state: SocketState, frame: ChatRegenerate, target: ModelTarget, question: { content: string; references: FileReference[] }) {
+    try {
+      const user = auth.store.users.findUserById(state.userId)
+      if (user === null) return
+      const retrieved = await retrieveForTurn(rag!, user, question.references, question.content)
+      if (!retrieved.ok) return send(socket, { type: 'error', code: retrieved.code, message: retrieved.message })
+      if (!isFrameAdmitted(state)) return
+      startTurn(socket, state, { ...turnOfRegenerate(frame), ...(retrieved.retrieval === undefined ? {} : { retrieval: retrieved.retrieval }) }, target)
+    } catch (error) {
+      log.error('retrieval for a regenerate failed', { error: error instanceof Error ? error.name : 'unknown' })
       send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
     }
   }
@@ -220,7 +267,11 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
         // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
         const target = resolveModel(state, frame.model)
         if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
-        if (frame.type === 'chat:regenerate') return void startTurn(socket, state, turnOfRegenerate(frame), target)
+        if (frame.type === 'chat:regenerate') {
+          const question = questionWithDocuments(state, frame)
+          if (question !== null) return void regenerateWithDocuments(socket, state, frame, target, question)
+          return void startTurn(socket, state, turnOfRegenerate(frame), target)
+        }
         if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame, target)
         startTurn(socket, state, turnOfSend(frame), target)
         return
