@@ -6,6 +6,7 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { MessageFiles } from './attachments.tsx'
+import { CitationDialog, Citations, sourcesOf } from './citations.tsx'
 import { Composer } from './composer.tsx'
 import { describeError } from './api.ts'
 import { ChatSettingsForm, summariseSettings } from './chat-settings.tsx'
@@ -99,10 +100,15 @@ function endingOf(message: StoredMessage): { status: 'cancelled' | 'error' | 'cu
 function AssistantMessage({ message, messages, onRegenerate, isBusy }: { message: StoredMessage; messages: MessageMap; onRegenerate: (() => void) | null; isBusy: boolean }) {
   const ending = endingOf(message)
   const stats = describeUsage(message.usage)
+  const sources = sourcesOf(message.sources)
+  const [cited, setCited] = useState<number | null>(null)
+  const shown = cited === null ? undefined : sources[cited - 1]
   return (
     <article class="message assistant" aria-label={`Answer from ${message.model ?? 'the model'}`} data-status={ending?.status}>
       {message.model != null && <p class="model-name">{message.model}</p>}
-      <Markdown text={message.content} />
+      <Markdown text={message.content} citations={sources.length} onCite={setCited} />
+      <Citations sources={sources} onOpen={setCited} />
+      {shown !== undefined && <CitationDialog source={shown} index={cited!} onClose={() => setCited(null)} />}
       {ending !== null && <p class={ending.status === 'error' ? 'alert inline ending' : 'muted ending'}>{ending.text}</p>}
       <div class="actions">
         <Versions messages={messages} message={message} isBusy={isBusy} />

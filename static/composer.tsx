@@ -1,17 +1,21 @@
 /**
- * The message box: Enter sends, Shift+Enter starts a new line, Esc stops the answer. It takes the
+ * The message box: Enter sends, Shift+Enter starts a new line, Esc stops the answer; `/` picks a
+ * saved prompt, `#` a knowledge base or document to ask about. It takes the
  * focus on load only where there is a keyboard (a fine pointer): on a phone that would open the
  * on-screen keyboard over the chat.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { ArrowUp, CircleStop } from './icons.ts'
 import { usePromptPicker } from './prompt-picker.tsx'
+import { useFilePicker } from './file-picker.tsx'
 import { AttachButton, attachmentEvents, AttachmentTray, isUploading } from './attachments.tsx'
 
 export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming: boolean; canSend: boolean; onSend: (text: string) => boolean; onStop: () => void }) {
   const [text, setText] = useState('')
   const ref = useRef<HTMLTextAreaElement>(null)
-  const picker = usePromptPicker(text, setText)
+  const prompts = usePromptPicker(text, setText)
+  // note: `/` and `#` never open together: each needs its own character right before the word being typed.
+  const references = useFilePicker(text, setText)
   useEffect(() => {
     const area = ref.current
     if (area === null) return
@@ -32,7 +36,8 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
   }
   return (
     <form class="composer" data-ready={canSend && !isStreaming ? '' : undefined} onSubmit={(event) => { event.preventDefault(); send() }} onDragOver={attachmentEvents.onDragOver} onDrop={attachmentEvents.onDrop}>
-      {picker.view}
+      {prompts.view}
+      {references.view}
       <AttachmentTray />
       <AttachButton disabled={!canSend} />
       <label for="message" class="offscreen">Message</label>
@@ -48,7 +53,7 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
         onInput={(event) => setText(event.currentTarget.value)}
         onPaste={attachmentEvents.onPaste}
         onKeyDown={(event) => {
-          if (picker.onKeyDown(event)) return
+          if (prompts.onKeyDown(event) || references.onKeyDown(event)) return
           if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
             event.preventDefault()
             send()

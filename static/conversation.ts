@@ -11,7 +11,7 @@
 import { followPullFrame } from './model-pull.ts'
 import { batch, signal, type Signal } from '@preact/signals'
 import { api, describeError } from './api.ts'
-import { takeAttachedFileIds } from './attachments.tsx'
+import { takeAttachedFiles } from './attachments.tsx'
 import { bumpChat, retitleChat } from './chat-list.ts'
 import { openChatSocket, type ChatSocket } from './chat-socket.ts'
 import { navigate, route } from './router.ts'
@@ -336,7 +336,7 @@ function sendTurn(frame: object, pending: PendingSend): boolean {
  */
 export function sendMessage(content: string, model: string, chatId: string | null = openChat.value?.id ?? null, parentId?: string | null): boolean {
   const where = chatId === null ? settingsForNewChat() : { chatId, ...(parentId === undefined ? {} : { parentId }) }
-  const files = takeAttachedFileIds()
+  const files = takeAttachedFiles()
   return sendTurn({ type: 'chat:send', model, content, ...where, ...(files.length > 0 ? { files } : {}) }, { content, chatId, model, parentId })
 }
 

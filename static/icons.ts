@@ -3,7 +3,7 @@
  * with no label of its own is aria-hidden; the control around it carries the name.
  */
 export {
-  Archive, ArrowUp, Boxes, Check, Circle, ChevronLeft, ChevronRight, CircleStop, Copy, Database, Download, Ellipsis, FileDown, FileText, FileUp,
+  Archive, ArrowUp, BookOpen, Boxes, Check, Circle, ChevronLeft, ChevronRight, CircleStop, Copy, Database, Download, Ellipsis, FileDown, FileText, FileUp,
   Info, Keyboard, KeyRound, Lock, LogOut, Menu, MessageSquare, MessageSquareDashed, Monitor, Moon, Palette, Paperclip, Pencil, Pin,
   RefreshCw, Search, Server, Settings, Shield, SlidersHorizontal, SquarePen, Sun, Trash2, Upload, User, Users, X,
 } from 'lucide-preact'

@@ -5,6 +5,7 @@
 import type { Signal } from '@preact/signals'
 import { memo } from 'preact/compat'
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { linkCitations } from './citations.tsx'
 import { copyText } from './copy-text.ts'
 import { Check, Copy } from './icons.ts'
 import { renderMarkdown } from './markdown.ts'
@@ -40,10 +41,11 @@ function addCopyButton(block: Element): void {
 }
 
 /**
- * The sanitised HTML of `text`, with a Copy button on each code block, its math drawn, and (once
- * the text is final, not `live`) its diagrams.
+ * The sanitised HTML of `text`, with a Copy button on each code block, its math drawn, (once
+ * the text is final, not `live`) its diagrams, and its `[N]` markers as buttons calling `onCite`
+ * when it has `citations` sources.
  */
-export const Markdown = memo(function Markdown({ text, live = false }: { text: string; live?: boolean }) {
+export const Markdown = memo(function Markdown({ text, live = false, citations = 0, onCite }: { text: string; live?: boolean; citations?: number; onCite?: (index: number) => void }) {
   const ref = useRef<HTMLDivElement>(null)
   const html = useMemo(() => renderMarkdown(text), [text])
   useLayoutEffect(() => {
@@ -54,8 +56,13 @@ export const Markdown = memo(function Markdown({ text, live = false }: { text: s
     if (root.querySelector('.math') !== null) void import('./math-render.ts').then((module) => module.renderMathIn(root))
     // note: a diagram is drawn only once its text is whole; a half-streamed one would fail every frame.
     if (!live && root.querySelector('.mermaid-block') !== null) void import('./mermaid-render.ts').then((module) => module.renderDiagramsIn(root))
-  }, [html, live])
-  return <div ref={ref} class="markdown" dangerouslySetInnerHTML={{ __html: html }} />
+    if (!live) linkCitations(root, citations)
+  }, [html, live, citations])
+  const onClick = onCite === undefined ? undefined : (event: MouseEvent) => {
+    const marker = (event.target as Element | null)?.closest?.('button.citation-marker') as HTMLElement | null | undefined
+    if (marker != null) onCite(Number(marker.dataset.citation))
+  }
+  return <div ref={ref} class="markdown" onClick={onClick} dangerouslySetInnerHTML={{ __html: html }} />
 })
 
 /** Markdown of a streaming text, re-rendered at most once a frame however fast the deltas come. */

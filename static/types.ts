@@ -53,6 +53,8 @@ export type StoredMessage = {
   images?: unknown[]
   /** The files the message references (Open WebUI's entries: type, id, name, url). */
   files?: unknown[]
+  /** The passages retrieval gave the answer (Open WebUI's `sources`), shown as its citations. */
+  sources?: unknown[]
   done?: boolean
   cancelled?: boolean
   error?: { content?: unknown } | null
@@ -79,7 +81,7 @@ export type ServerFrame =
   | { type: 'error'; code: string; message: string }
   | { type: 'chat:started'; chatId: string; userMessageId: number; parentId: string; currentId: string; messageId: string; model: string; regenerate: boolean }
   | { type: 'chat:delta'; chatId: string; messageId: string; index: number; content: string }
-  | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; storedMessageUid: string; parentId: string; cancelled: boolean }
+  | { type: 'chat:done'; chatId: string; messageId: string; storedMessageId: number; storedMessageUid: string; parentId: string; cancelled: boolean; sources?: unknown[] }
   | { type: 'chat:current'; chatId: string; currentId: string | null }
   | { type: 'chat:changed'; chatId: string }
   | { type: 'chat:error'; chatId: string; messageId: string; code: string; message: string }

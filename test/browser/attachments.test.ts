@@ -48,7 +48,7 @@ describe('images in the browser', () => {
     await page.locator('input[type=file]').setInputFiles({ name: 'one.png', mimeType: 'image/png', buffer: pngs[0]! })
     await transfer('paste', [{ name: 'two.png', type: 'image/png', bytes: pngs[1]! }])
     await transfer('drop', [{ name: 'three.png', type: 'image/png', bytes: pngs[2]! }])
-    const tray = page.getByRole('list', { name: 'Attached images' })
+    const tray = page.getByRole('list', { name: 'Attached files' })
     await tray.getByRole('img').nth(2).waitFor()
     expect(await tray.getByRole('img').count()).toBe(3)
     await page.waitForFunction(() => document.querySelector('.attachment-tray li[data-status="uploading"]') === null)

@@ -1,0 +1,141 @@
+/**
+ * Documents and knowledge bases in the browser, against the compiled binary and the Ollama
+ * stand-in (whose embeddings are a hashed bag of words, so the right passage is known): a DOCX made
+ * here is uploaded through the paperclip, read by the server, attached, asked about; the streamed
+ * answer shows numbered citations, its `[1]` marker opens the cited passage with the file's name.
+ * A knowledge base is picked with `#` (filtered as one types, keyboard and mouse), shown as a
+ * removable chip, and cited the same way. Passages are user data: markup in them shows as text.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { Page } from 'playwright-core'
+import { defaultFakeModels } from '../fakes/ollama-replies.ts'
+import { embeddingModel } from '../fakes/ollama.ts'
+import { makeDocx } from '../helpers/make-documents.ts'
+import { expectNothingUnsafe, newPassword, openWatchedPage, signUpThroughPage, startStage, waitForComposer, type Stage, type Watched } from './harness.ts'
+
+const TEST_TIMEOUT_MS = 90_000
+const MODEL = 'llama3.2:1b'
+const LIGHTHOUSE = 'The Zanzibarite lantern burns whale oil and is polished every morning at dawn <img src=x onerror="window.__pwned=1">.'
+const ORCHARD = 'The Quokkafjord orchard grows quinces that ripen in late October.'
+
+let stage: Stage
+let watched: Watched
+let page: Page
+
+const lastSystemPrompt = () => {
+  const sent = stage.ollama.requests.filter((request) => request.path === '/api/chat').at(-1)!.body as { messages: { role: string; content: string }[] }
+  return sent.messages.filter((message) => message.role === 'system').map((message) => message.content).join('\n')
+}
+
+/** Calls the API from the page, with its session cookie (same origin). */
+function callFromPage<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return page.evaluate(async ({ method, path, body }) => {
+    const response = await fetch(path, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+    return await response.json()
+  }, { method, path, body }) as Promise<T>
+}
+
+beforeAll(async () => {
+  stage = await startStage({ USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS: 'true', CHUNK_SIZE: '300', CHUNK_OVERLAP: '30', RAG_TOP_K: '1' }, undefined, [...defaultFakeModels, embeddingModel('nomic-embed-text:latest')])
+  watched = await openWatchedPage(stage)
+  page = watched.page
+  await signUpThroughPage(page, stage.server.url, { name: 'Reader', email: 'reader@example.com', password: newPassword() })
+  await page.getByLabel('Message').waitFor()
+}, TEST_TIMEOUT_MS)
+afterAll(async () => {
+  await stage?.stop()
+})
+
+describe('documents and knowledge in the browser', () => {
+  test('a DOCX uploaded with the paperclip is read, asked about, and the answer\'s citation opens the right passage', async () => {
+    stage.ollama.setBehaviour({ replyChunks: ['The lantern ', 'burns whale oil [1].'] })
+    await waitForComposer(page)
+    await page.getByLabel('Model').selectOption(MODEL)
+    const docx = Buffer.from(makeDocx(['Annual report of the lighthouse society.', LIGHTHOUSE]))
+    await page.locator('input[type=file]').setInputFiles({ name: 'lighthouse.docx', mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', buffer: docx })
+    const tray = page.getByRole('list', { name: 'Attached files' })
+    await tray.getByText('lighthouse.docx').waitFor()
+    await page.locator('.attachment-tray li[data-kind="file"][data-status="ready"]').waitFor()
+    await page.getByRole('textbox', { name: 'Message' }).fill('What oil does the lantern burn, and when is it polished?')
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter')
+    const answer = page.locator('article.message.assistant').last()
+    await answer.getByRole('list', { name: 'Sources' }).waitFor()
+    expect(await answer.locator('.markdown').innerText()).toContain('The lantern burns whale oil')
+    expect(lastSystemPrompt()).toContain('burns whale oil')
+    await page.locator('article.message.user').last().getByText('lighthouse.docx').waitFor()
+
+    await answer.getByRole('button', { name: 'Citation 1' }).click()
+    const dialog = page.getByRole('dialog', { name: /lighthouse\.docx/ })
+    await dialog.waitFor()
+    const passage = await dialog.locator('blockquote').first().innerText()
+    expect(passage).toContain('burns whale oil and is polished every morning')
+    expect(passage).toContain('<img src=x onerror="window.__pwned=1">')
+    expect(await dialog.locator('img').count()).toBe(0)
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    await dialog.waitFor({ state: 'hidden' })
+    await answer.getByRole('button', { name: 'Source 1: lighthouse.docx' }).click()
+    await page.getByRole('dialog', { name: /lighthouse\.docx/ }).waitFor()
+    await page.keyboard.press('Escape')
+    await page.getByRole('dialog').waitFor({ state: 'hidden' })
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+    expectNothingUnsafe(watched)
+  }, TEST_TIMEOUT_MS)
+
+  test('a knowledge base picked with # is attached as a removable chip, and its answer cites the right file', async () => {
+    stage.ollama.setBehaviour({ replyChunks: ['Quinces ripen in late October [1].'] })
+    const uploaded = await page.evaluate(async (text) => {
+      const form = new FormData()
+      form.append('file', new File([text], 'orchard.md', { type: 'text/markdown' }))
+      return await (await fetch('/api/v1/files/', { method: 'POST', body: form })).json() as { id: string }
+    }, `# Orchard\n\n${ORCHARD}\n`)
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const file = await callFromPage<{ data?: { status?: string } }>('GET', `/api/v1/files/${uploaded.id}`)
+      if (file.data?.status === 'completed') break
+      await Bun.sleep(50)
+    }
+    const knowledge = await callFromPage<{ id: string }>('POST', '/api/v1/knowledge/create', { name: 'Orchard papers', description: 'Meetings' })
+    await callFromPage('POST', `/api/v1/knowledge/${knowledge.id}/file/add`, { file_id: uploaded.id })
+    await callFromPage('POST', '/api/v1/knowledge/create', { name: 'Harbour papers', description: '' })
+
+    await page.getByRole('link', { name: 'New chat' }).first().click()
+    await waitForComposer(page)
+    const box = page.getByRole('textbox', { name: 'Message' })
+    const picker = page.getByRole('listbox', { name: 'Knowledge and documents' })
+    await box.fill('#')
+    await picker.waitFor()
+    const everything = await picker.getByRole('option').allInnerTexts()
+    expect(everything.some((text) => text.includes('Orchard papers'))).toBe(true)
+    expect(everything.some((text) => text.includes('Harbour papers'))).toBe(true)
+    expect(everything.some((text) => text.includes('lighthouse.docx'))).toBe(true)
+    await box.fill('#zzzz')
+    await picker.waitFor({ state: 'detached' })
+    // note: the keyboard: filter to the harbour, choose it with Enter, then remove its chip.
+    await box.fill('#harb')
+    await picker.getByRole('option', { name: /Harbour papers/ }).waitFor()
+    expect(await picker.getByRole('option').count()).toBe(1)
+    await box.press('Enter')
+    const chips = page.getByRole('list', { name: 'Attached files' })
+    await chips.getByText('Harbour papers').waitFor()
+    expect(await box.inputValue()).toBe('')
+    await chips.getByRole('button', { name: 'Remove Harbour papers' }).click()
+    await chips.waitFor({ state: 'detached' })
+    // note: the mouse: filter to the orchard and click it.
+    await box.fill('When do the quinces ripen? #orch')
+    await picker.getByRole('option', { name: /Orchard papers/ }).click()
+    await chips.getByText('Orchard papers').waitFor()
+    expect(await box.inputValue()).toBe('When do the quinces ripen? ')
+    await box.press('Enter')
+
+    const answer = page.locator('article.message.assistant').last()
+    await answer.getByRole('list', { name: 'Sources' }).waitFor()
+    expect(await answer.locator('.markdown').innerText()).toContain('Quinces ripen in late October')
+    expect(lastSystemPrompt()).toContain('ripen in late October')
+    await page.locator('article.message.user').last().getByText('Orchard papers').waitFor()
+    await answer.getByRole('button', { name: 'Citation 1' }).click()
+    const dialog = page.getByRole('dialog', { name: /orchard\.md/ })
+    await dialog.waitFor()
+    expect(await dialog.locator('blockquote').first().innerText()).toContain('quinces that ripen in late October')
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    expectNothingUnsafe(watched)
+  }, TEST_TIMEOUT_MS)
+})
