@@ -86,7 +86,7 @@ export function useFilePicker(text: string, setText: (next: string) => void): { 
           class={index === active ? 'active' : undefined}
           onMouseDown={(event) => { event.preventDefault(); choose(item) }}
         >
-          <span class="prompt-command">{item.name}</span> <span class="muted small">{item.detail}</span>
+          <span class="picker-name">{item.name}</span> <span class="muted small">{item.detail}</span>
         </li>
       ))}
     </ul>
