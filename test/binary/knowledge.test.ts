@@ -136,6 +136,52 @@ describe('knowledge through dist/enclave', async () => {
     }
   })
 
+  test('files/batch/add adds the caller\'s files at once; one that cannot be read is named in warnings, the others added', async () => {
+    const base = await call(users.bob.token, 'POST', '/api/v1/knowledge/create', { name: 'Batch', description: '' })
+    const broken = await upload(users.bob.token, 'broken.pdf', makePdf(['Half a page.']).subarray(0, 150))
+    await settledStatus(users.bob.token, broken.body.id)
+    const added = await call(users.bob.token, 'POST', `/api/v1/knowledge/${base.body.id}/files/batch/add`, [{ file_id: fileIds['guide.md'] }, { file_id: fileIds['report.pdf'] }, { file_id: broken.body.id }])
+    expect(added.status).toBe(200)
+    expect(added.body.files.map((file: { id: string }) => file.id).sort()).toEqual([fileIds['guide.md'], fileIds['report.pdf']].sort())
+    expect(added.body.warnings.message).toBe('Some files failed to process')
+    expect(added.body.warnings.errors).toHaveLength(1)
+    expect(added.body.warnings.errors[0]).toStartWith(`${broken.body.id}: `)
+    const asked = await call(users.bob.token, 'POST', '/api/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'When does the mountain pass close with snow on the ridge?' }], files: [{ type: 'collection', id: base.body.id }] })
+    expect(asked.body.sources[0].source.id).toBe(fileIds['guide.md'])
+    const whole = await call(users.bob.token, 'POST', `/api/v1/knowledge/${base.body.id}/files/batch/add`, [{ file_id: fileIds['tides.csv'] }])
+    expect(whole.body.warnings).toBeUndefined()
+    expect(whole.body.files).toHaveLength(3)
+  }, 30_000)
+
+  test('files/batch/add with another user\'s file adds nothing; another user\'s base is 404; malformed lists are refused', async () => {
+    const adas = await upload(users.ada.token, 'admin-notes.md', new TextEncoder().encode('# Notes\n\nThe admin keeps notes.\n'))
+    await settledStatus(users.ada.token, adas.body.id)
+    const own = await call(users.ada.token, 'POST', '/api/v1/knowledge/create', { name: 'Admin batch' })
+    const mixed = await call(users.ada.token, 'POST', `/api/v1/knowledge/${own.body.id}/files/batch/add`, [{ file_id: adas.body.id }, { file_id: fileIds['guide.md'] }])
+    expect(mixed.status).toBe(404)
+    expect((await call(users.ada.token, 'GET', `/api/v1/knowledge/${own.body.id}`)).body.files).toEqual([])
+    expect((await call(users.ada.token, 'POST', `/api/v1/knowledge/${knowledgeId}/files/batch/add`, [{ file_id: adas.body.id }])).status).toBe(404)
+    for (const body of [[], { file_id: adas.body.id }, 'x', [{ id: adas.body.id }], Array.from({ length: 101 }, () => ({ file_id: adas.body.id }))]) {
+      const refused = await call(users.ada.token, 'POST', `/api/v1/knowledge/${own.body.id}/files/batch/add`, body)
+      expect(refused.status).toBeGreaterThanOrEqual(400)
+      expect(refused.status).toBeLessThan(500)
+    }
+    expect((await call(users.ada.token, 'GET', `/api/v1/knowledge/${own.body.id}`)).body.files).toEqual([])
+  }, 30_000)
+
+  test('file/update reads a file of the base again; a file not in it, or another user\'s base, is 404', async () => {
+    const before = (await call(users.bob.token, 'GET', `/api/v1/knowledge/${knowledgeId}`)).body.files.length
+    const updated = await call(users.bob.token, 'POST', `/api/v1/knowledge/${knowledgeId}/file/update`, { file_id: fileIds['guide.md'] })
+    expect(updated.status).toBe(200)
+    expect(updated.body.files).toHaveLength(before)
+    const asked = await call(users.bob.token, 'POST', '/api/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'When does the mountain pass close with snow on the ridge?' }], files: [{ type: 'collection', id: knowledgeId }] })
+    expect(asked.body.sources[0].source.id).toBe(fileIds['guide.md'])
+    const outside = await upload(users.bob.token, 'outside.md', new TextEncoder().encode('# Outside\n\nNot in the base.\n'))
+    expect((await call(users.bob.token, 'POST', `/api/v1/knowledge/${knowledgeId}/file/update`, { file_id: outside.body.id })).status).toBe(404)
+    expect((await call(users.ada.token, 'POST', `/api/v1/knowledge/${knowledgeId}/file/update`, { file_id: fileIds['guide.md'] })).status).toBe(404)
+    expect((await call(users.bob.token, 'POST', `/api/v1/knowledge/${knowledgeId}/file/update`, { id: fileIds['guide.md'] })).status).toBeGreaterThanOrEqual(400)
+  }, 30_000)
+
   test('no document text, chunk or file name is readable in DATA_DIR, and a deleted file takes its chunks with it', async () => {
     const dataDir = join(binary.cwd, 'data')
     const everyFile = (dir: string): string[] => readdirSync(dir).flatMap((name) => {

@@ -1,7 +1,7 @@
 /**
  * Open WebUI's knowledge base routes under /api/v1/knowledge, as its frontend calls them
- * (src/lib/apis/knowledge/index.ts): create, list, search, get, list its files, update, add and remove a file,
- * reset, delete. Reading follows the base's grant (hasAccess, admins included); changing it needs
+ * (src/lib/apis/knowledge/index.ts): create, list, search, get, list its files, update, add, add many
+ * (files/batch/add), re-read (file/update) and remove a file, reset, delete. Reading follows the base's grant (hasAccess, admins included); changing it needs
  * write access. A base the asker may not read, or an id that is malformed or unknown, is 404 alike;
  * a file added must be the asker's own, and is read, chunked and embedded first if it was not yet.
  */
@@ -22,6 +22,7 @@ const Data = t.Optional(t.Nullable(t.Object({}, { additionalProperties: true }))
 const CreateBody = t.Object({ name: Name, description: t.Optional(Description), data: Data, access_control: AccessControlField, access_grants: AccessGrantsField })
 const UpdateBody = t.Object({ name: t.Optional(Name), description: t.Optional(Description), data: Data, access_control: AccessControlField, access_grants: AccessGrantsField })
 const FileBody = t.Object({ file_id: t.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: true })
+const BatchBody = t.Array(FileBody, { minItems: 1, maxItems: 100 })
 const Params = t.Object({ id: t.String() })
 const ListQuery = t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 100_000 })), query: t.Optional(t.String({ maxLength: 1000 })) }, { additionalProperties: true })
 
@@ -106,6 +107,39 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
       }
       rag.files?.recordKnowledgeUse(owner, body.file_id, knowledge.id, true)
       return withFiles(rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, true)!)
+    }, { auth: 'active', params: Params, body: FileBody })
+
+    // note: Open WebUI's batch: every file must be the caller's own, or nothing is added (404); those that
+    // cannot be read are left out and named in `warnings`, the others added.
+    .post('/:id/files/batch/add', async ({ principal, params, body }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'write')
+      const owner = principal.user.id
+      const fileIds = [...new Set(body.map((entry) => entry.file_id))]
+      if (fileIds.some((id) => rag.files?.mediaTypeOf(owner, id) == null)) throw fileNotFound()
+      const errors: string[] = []
+      for (const fileId of fileIds) {
+        if (rag.ragDocuments.findDocumentForFile(owner, fileId) === null) {
+          const processed = await processFileForUser(rag, owner, fileId)
+          if (processed === null || !processed.ok) {
+            errors.push(`${fileId}: ${processed === null ? 'not found' : indexFailure(processed.reason, rag.config.embedding.model).message}`)
+            continue
+          }
+        }
+        rag.files?.recordKnowledgeUse(owner, fileId, knowledge.id, true)
+        rag.knowledge.setKnowledgeFile(knowledge.id, fileId, true)
+      }
+      const answer = withFiles(rag.knowledge.findKnowledge(knowledge.id)!)
+      return errors.length === 0 ? answer : { ...answer, warnings: { message: 'Some files failed to process', errors } }
+    }, { auth: 'active', params: Params, body: BatchBody })
+
+    // note: reads a file of the base again (its content changed, or a new embedding model): the caller's own files only.
+    .post('/:id/file/update', async ({ principal, params, body }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'write')
+      if (!knowledge.fileIds.includes(body.file_id)) throw fileNotFound()
+      const processed = await processFileForUser(rag, principal.user.id, body.file_id)
+      if (processed === null) throw fileNotFound()
+      if (!processed.ok) throw indexFailure(processed.reason, rag.config.embedding.model)
+      return withFiles(rag.knowledge.findKnowledge(knowledge.id)!)
     }, { auth: 'active', params: Params, body: FileBody })
 
     .post('/:id/file/remove', ({ principal, params, body }) => {
