@@ -65,6 +65,46 @@ describe('untrusted content in the browser', () => {
     expect(await page.locator('.chat-list a').first().textContent()).toContain('<img src=x')
   }, TEST_TIMEOUT_MS)
 
+  test('hostile citations (a saved chat\'s sources: names and passages from the corpus) are plain text in the list and the dialog', async () => {
+    const hostileName = '<img src=x onerror="window.__xss=\'source\'">.pdf'
+    const sources = [
+      { source: { id: crypto.randomUUID(), name: hostileName, type: 'file' }, document: [xssDocument], metadata: [{ name: hostileName }], distances: [0.9] },
+      { source: { id: crypto.randomUUID(), name: '<svg onload="window.__xss=1">', type: 'file' }, document: ['<script>window.__xss=2</script>'], metadata: [], distances: [0.5] },
+    ]
+    const chatId = await page.evaluate(async (sources) => {
+      const question = crypto.randomUUID()
+      const answer = crypto.randomUUID()
+      const history = {
+        currentId: answer,
+        messages: {
+          [question]: { id: question, parentId: null, childrenIds: [answer], role: 'user', content: 'Cite it', timestamp: 1 },
+          [answer]: { id: answer, parentId: question, childrenIds: [], role: 'assistant', content: 'As written [1] and [2], not [3] `[1]`.', timestamp: 2, done: true, sources },
+        },
+      }
+      const response = await fetch('/api/v1/chats/new', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chat: { title: 'Hostile citations', history } }) })
+      return (await response.json() as { id: string }).id
+    }, sources)
+    await page.goto(`${stage.server.url}/c/${chatId}`)
+    const answer = page.locator('article.message.assistant').last()
+    await answer.getByRole('list', { name: 'Sources' }).waitFor()
+    // note: markers name only the sources there are, and none inside code.
+    expect(await answer.locator('button.citation-marker').count()).toBe(2)
+    expect(await answer.locator('code').innerText()).toBe('[1]')
+    await answer.getByRole('button', { name: 'Citation 1' }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.waitFor()
+    expect(await dialog.getByRole('heading').innerText()).toContain(hostileName)
+    expect(await dialog.locator('blockquote').innerText()).toContain('<img src=x')
+    expect(await dialog.locator('img, script, svg:not(button svg), iframe, [onerror], [onload]').count()).toBe(0)
+    await expectInert(watched)
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    await answer.getByRole('button', { name: /^Source 2:/ }).click()
+    expect(await page.getByRole('dialog').locator('blockquote').innerText()).toBe('<script>window.__xss=2</script>')
+    expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss === undefined)).toBe(true)
+    await page.keyboard.press('Escape')
+    expectNothingUnsafe(watched)
+  }, TEST_TIMEOUT_MS)
+
   test('a hostile chat title set by rename is plain text', async () => {
     const hostile = '<img src=x onerror="window.__xss=\'rename\'">'
     await page.getByRole('button', { name: /^Actions for/ }).first().click()
