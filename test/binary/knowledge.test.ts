@@ -182,6 +182,22 @@ describe('knowledge through dist/enclave', async () => {
     expect((await call(users.bob.token, 'POST', `/api/v1/knowledge/${knowledgeId}/file/update`, { id: fileIds['guide.md'] })).status).toBeGreaterThanOrEqual(400)
   }, 30_000)
 
+  test('search/files finds the files of the bases the caller may read, by name, each with its base', async () => {
+    const found = await call(users.bob.token, 'GET', '/api/v1/knowledge/search/files?query=GUIDE')
+    expect(found.status).toBe(200)
+    expect(found.body.total).toBeGreaterThanOrEqual(1)
+    const inSociety = found.body.items.find((item: { collection: { id: string } }) => item.collection.id === knowledgeId)
+    expect(inSociety).toMatchObject({ id: fileIds['guide.md'], filename: 'guide.md', collection: { name: 'Society papers' } })
+    expect(found.body.items.every((item: { filename: string }) => item.filename === 'guide.md')).toBe(true)
+    const everything = await call(users.bob.token, 'GET', '/api/v1/knowledge/search/files')
+    expect(everything.body.items.length).toBe(everything.body.total)
+    const admins = await call(users.ada.token, 'GET', '/api/v1/knowledge/search/files?query=guide')
+    expect(admins.status).toBe(200)
+    expect(admins.body).toEqual({ items: [], total: 0 })
+    expect((await call(users.ada.token, 'GET', `/api/v1/knowledge/search/files?query=${'x'.repeat(2000)}`)).status).toBeGreaterThanOrEqual(400)
+    expect((await fetch(`${url()}/api/v1/knowledge/search/files`)).status).toBe(401)
+  })
+
   test('no document text, chunk or file name is readable in DATA_DIR, and a deleted file takes its chunks with it', async () => {
     const dataDir = join(binary.cwd, 'data')
     const everyFile = (dir: string): string[] => readdirSync(dir).flatMap((name) => {

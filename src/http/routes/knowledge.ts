@@ -1,6 +1,6 @@
 /**
  * Open WebUI's knowledge base routes under /api/v1/knowledge, as its frontend calls them
- * (src/lib/apis/knowledge/index.ts): create, list, search, get, list its files, update, add, add many
+ * (src/lib/apis/knowledge/index.ts): create, list, search, search the files of every readable base, get, list its files, update, add, add many
  * (files/batch/add), re-read (file/update) and remove a file, reset, delete. Reading follows the base's grant (hasAccess, admins included); changing it needs
  * write access. A base the asker may not read, or an id that is malformed or unknown, is 404 alike;
  * a file added must be the asker's own, and is read, chunked and embedded first if it was not yet.
@@ -73,6 +73,15 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
 
     .get('/', ({ principal, query }) => listPage(principal, query.page ?? 1, undefined), { auth: 'active', query: ListQuery })
     .get('/search', ({ principal, query }) => listPage(principal, query.page ?? 1, query.query), { auth: 'active', query: ListQuery })
+    // note: the files of every base the caller may read, each with its base as `collection`, by name (Open WebUI's `#` menu, searchKnowledgeFiles).
+    .get('/search/files', ({ principal, query }) => {
+      const needle = query.query?.trim().toLowerCase() ?? ''
+      const found = listKnowledgeFor(rag, principal.user).flatMap(({ knowledge }) => rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)
+        .filter((document) => needle === '' || document.name.toLowerCase().includes(needle))
+        .map((document) => ({ ...describeKnowledgeFile(document), collection: describeKnowledge(knowledge) })))
+      const page = query.page ?? 1
+      return { items: found.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), total: found.length }
+    }, { auth: 'active', query: ListQuery })
 
     .get('/:id', ({ principal, params }) => {
       const knowledge = knowledgeFor(principal, params.id, 'read')
