@@ -198,6 +198,30 @@ describe('knowledge through dist/enclave', async () => {
     expect((await fetch(`${url()}/api/v1/knowledge/search/files`)).status).toBe(401)
   })
 
+  test('access/update lets the owner share a base by access_grants and take it back; nobody else changes it', async () => {
+    const base = await call(users.bob.token, 'POST', '/api/v1/knowledge/create', { name: 'Shared by grant' })
+    await call(users.bob.token, 'POST', `/api/v1/knowledge/${base.body.id}/file/add`, { file_id: fileIds['guide.md'] })
+    expect((await call(users.ada.token, 'GET', `/api/v1/knowledge/${base.body.id}`)).status).toBe(404)
+    const shared = await call(users.bob.token, 'POST', `/api/v1/knowledge/${base.body.id}/access/update`, { access_grants: [{ principal_type: 'user', principal_id: users.ada.id, permission: 'read' }] })
+    expect(shared.status).toBe(200)
+    expect(shared.body.access_control.read.user_ids).toEqual([users.ada.id])
+    expect(shared.body.files).toHaveLength(1)
+    expect((await call(users.ada.token, 'GET', `/api/v1/knowledge/${base.body.id}`)).status).toBe(200)
+    const seen = await call(users.ada.token, 'GET', '/api/v1/knowledge/search/files?query=guide')
+    expect(seen.body.items.map((item: { collection: { id: string } }) => item.collection.id)).toEqual([base.body.id])
+    // note: a reader may not change the grant, nor may a writer who is not the owner.
+    expect((await call(users.ada.token, 'POST', `/api/v1/knowledge/${base.body.id}/access/update`, { access_grants: [] })).status).toBe(404)
+    await call(users.bob.token, 'POST', `/api/v1/knowledge/${base.body.id}/access/update`, { access_grants: [{ principal_type: 'user', principal_id: users.ada.id, permission: 'write' }, { principal_type: 'user', principal_id: users.ada.id, permission: 'read' }] })
+    expect((await call(users.ada.token, 'POST', `/api/v1/knowledge/${base.body.id}/access/update`, { access_grants: [{ principal_type: 'user', principal_id: '*', permission: 'read' }] })).status).toBe(404)
+    for (const body of [{}, { access_grants: 'everyone' }, { access_grants: [{ principal_type: 'robot', principal_id: 'x', permission: 'read' }] }, { access_grants: null }]) {
+      const refused = await call(users.bob.token, 'POST', `/api/v1/knowledge/${base.body.id}/access/update`, body)
+      expect(refused.status).toBeGreaterThanOrEqual(400)
+      expect(refused.status).toBeLessThan(500)
+    }
+    expect((await call(users.bob.token, 'POST', `/api/v1/knowledge/${base.body.id}/access/update`, { access_grants: [] })).status).toBe(200)
+    expect((await call(users.ada.token, 'GET', `/api/v1/knowledge/${base.body.id}`)).status).toBe(404)
+  })
+
   test('no document text, chunk or file name is readable in DATA_DIR, and a deleted file takes its chunks with it', async () => {
     const dataDir = join(binary.cwd, 'data')
     const everyFile = (dir: string): string[] => readdirSync(dir).flatMap((name) => {

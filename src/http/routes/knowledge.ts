@@ -1,6 +1,6 @@
 /**
  * Open WebUI's knowledge base routes under /api/v1/knowledge, as its frontend calls them
- * (src/lib/apis/knowledge/index.ts): create, list, search, search the files of every readable base, get, list its files, update, add, add many
+ * (src/lib/apis/knowledge/index.ts): create, list, search, search the files of every readable base, get, list its files, update (and its grant alone: access/update), add, add many
  * (files/batch/add), re-read (file/update) and remove a file, reset, delete. Reading follows the base's grant (hasAccess, admins included); changing it needs
  * write access. A base the asker may not read, or an id that is malformed or unknown, is 404 alike;
  * a file added must be the asker's own, and is read, chunked and embedded first if it was not yet.
@@ -22,6 +22,7 @@ const Data = t.Optional(t.Nullable(t.Object({}, { additionalProperties: true }))
 const CreateBody = t.Object({ name: Name, description: t.Optional(Description), data: Data, access_control: AccessControlField, access_grants: AccessGrantsField })
 const UpdateBody = t.Object({ name: t.Optional(Name), description: t.Optional(Description), data: Data, access_control: AccessControlField, access_grants: AccessGrantsField })
 const FileBody = t.Object({ file_id: t.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: true })
+const AccessBody = t.Object({ access_grants: AccessGrantsField }, { additionalProperties: true })
 const BatchBody = t.Array(FileBody, { minItems: 1, maxItems: 100 })
 const Params = t.Object({ id: t.String() })
 const ListQuery = t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 100_000 })), query: t.Optional(t.String({ maxLength: 1000 })) }, { additionalProperties: true })
@@ -105,6 +106,14 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
       const updated = rag.knowledge.updateKnowledge(knowledge.id, { name: body.name, description: body.description, data: body.data, accessControl: access })
       return withFiles(updated!)
     }, { auth: 'active', params: Params, body: UpdateBody, plainGrant: true })
+
+    // note: Open WebUI's grant-only update; as with /update, only the owner changes who else may see the base.
+    .post('/:id/access/update', ({ principal, params, body }) => {
+      const knowledge = knowledgeFor(principal, params.id, 'write')
+      if (knowledge.userId !== principal.user.id) throw knowledgeNotFound()
+      if (body.access_grants === undefined || body.access_grants === null) throw new HttpError(422, 'invalid_request', 'The request is not in the expected shape: access_grants is a list.')
+      return withFiles(rag.knowledge.updateKnowledge(knowledge.id, { accessControl: accessControlOf(body, undefined) })!)
+    }, { auth: 'active', params: Params, body: AccessBody })
 
     .post('/:id/file/add', async ({ principal, params, body }) => {
       const knowledge = knowledgeFor(principal, params.id, 'write')
