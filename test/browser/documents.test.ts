@@ -78,6 +78,15 @@ describe('documents and knowledge in the browser', () => {
     await page.keyboard.press('Escape')
     await page.getByRole('dialog').waitFor({ state: 'hidden' })
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+
+    // note: a regenerate asks again with the question's document: the new version cites it too.
+    stage.ollama.setBehaviour({ replyChunks: ['Whale oil, polished at dawn [1].'] })
+    await waitForComposer(page)
+    await answer.getByRole('button', { name: 'Regenerate' }).click()
+    const again = page.locator('article.message.assistant', { hasText: 'polished at dawn' })
+    await again.getByRole('list', { name: 'Sources' }).waitFor()
+    await again.getByText('2/2').waitFor()
+    expect(lastSystemPrompt()).toContain('burns whale oil')
     expectNothingUnsafe(watched)
   }, TEST_TIMEOUT_MS)
 
