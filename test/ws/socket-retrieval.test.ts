@@ -188,6 +188,28 @@ describe('who may name which file or knowledge base', () => {
     }
   })
 
+  test('a regenerate after the grant is taken back is refused, and Ollama is not asked again', async () => {
+    const socket = await connect(wsUrl(), { token: carol.token })
+    const answersWithContext = () => chatRequests().filter((request) => {
+      const messages = (request.body as { messages: { role: string; content: string }[] }).messages
+      return messages.some((message) => message.content.includes('Carol wonders')) && messages[0]?.role === 'system' && messages[0].content.includes('<source')
+    }).length
+    try {
+      const shared = await call('POST', '/api/v1/knowledge/create', bob.token, { name: 'Briefly shared', access_control: { read: { user_ids: [carol.id], group_ids: [] }, write: { user_ids: [], group_ids: [] } } })
+      expect((await call('POST', `/api/v1/knowledge/${shared.body.id}/file/add`, bob.token, { file_id: ids.orchard })).status).toBe(200)
+      socket.send({ type: 'chat:send', model: MODEL, content: 'Carol wonders when the orchard quinces ripen', files: [{ type: 'collection', id: shared.body.id }] })
+      const started = await socket.nextFrame(ofType('chat:started'), 10_000)
+      await socket.nextFrame(ofType('chat:done'), 10_000)
+      expect(answersWithContext()).toBe(1)
+      expect((await call('POST', `/api/v1/knowledge/${shared.body.id}/update`, bob.token, { access_control: {} })).status).toBe(200)
+      socket.send({ type: 'chat:regenerate', chatId: started.chatId, parentId: started.parentId, model: MODEL })
+      expect(await socket.nextFrame(ofType('error'), 10_000)).toMatchObject({ code: 'file_not_found' })
+      expect(answersWithContext()).toBe(1)
+    } finally {
+      socket.close()
+    }
+  })
+
   test('an admin naming another user\'s file or knowledge base is refused as not found, and Ollama is not asked', async () => {
     const socket = await connect(wsUrl(), { token: ada.token })
     try {
