@@ -8,6 +8,8 @@
  * another user) and Ollama is never asked; a knowledge base read by grant is usable by its grantee.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { defaultFakeModels } from '../fakes/ollama-replies.ts'
 import { embeddingModel, startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
 import { bearer, PASSWORD } from '../helpers/accounts.ts'
@@ -22,6 +24,7 @@ const ORCHARD = 'The Quokkafjord orchard grows quinces that ripen in late Octobe
 
 let fake: FakeOllama
 let server: RunningBinary
+let cwd: string
 let ada: { id: string; token: string }
 let bob: { id: string; token: string }
 let carol: { id: string; token: string }
@@ -68,7 +71,8 @@ const lastSystemPrompt = () => {
 
 beforeAll(async () => {
   fake = await startFakeOllama({ models: [...defaultFakeModels, embeddingModel('nomic-embed-text:latest')] })
-  server = await startBinary({ cwd: tempDir(), env: { OLLAMA_BASE_URL: fake.url, USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS: 'true', CHUNK_SIZE: '300', CHUNK_OVERLAP: '30', RAG_TOP_K: '1', RAG_FILE_MAX_COUNT: '5' } })
+  cwd = tempDir()
+  server = await startBinary({ cwd, env: { OLLAMA_BASE_URL: fake.url, USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS: 'true', CHUNK_SIZE: '300', CHUNK_OVERLAP: '30', RAG_TOP_K: '1', RAG_FILE_MAX_COUNT: '5' } })
   ada = await signUp('ada@example.com')
   bob = await signUp('bob@example.com')
   carol = await signUp('carol@example.com')
@@ -248,6 +252,21 @@ describe('who may name which file or knowledge base', () => {
       expect(await socket.nextFrame(ofType('error'), 10_000)).toMatchObject({ code: 'too_many_files' })
     } finally {
       socket.close()
+    }
+  })
+})
+
+describe('at rest', () => {
+  test('the passages stored as sources with the answers are readable nowhere in DATA_DIR', async () => {
+    const everyFile = (dir: string): string[] => readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name)
+      return statSync(path).isDirectory() ? everyFile(path) : [path]
+    })
+    const files = everyFile(join(cwd, 'data'))
+    expect(files.length).toBeGreaterThan(0)
+    for (const path of files) {
+      const bytes = readFileSync(path)
+      for (const marker of ['Zanzibarite', 'Quokkafjord', 'whale oil', 'Society papers', 'lighthouse.md']) expect(bytes.includes(marker), `${marker} in ${path}`).toBe(false)
     }
   })
 })
