@@ -20,22 +20,14 @@
  */
 import { SQL } from 'bun'
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { PostgresConfig } from '../config/database-variables.ts'
 import { DatabaseStatementError, DatabaseUnavailableError, isTransactionConflict } from './database-errors.ts'
 import type { RunResult, SqlEngine, SqlValue } from './engine.ts'
 import { toPostgresPlaceholders } from './postgres-placeholders.ts'
 
-/** Pool settings, from DATABASE_POOL_* (config/database-variables.ts). */
-export type PostgresPool = {
-  readonly maxConnections: number
-  /** Seconds an unused connection stays open; 0 keeps it. */
-  readonly idleTimeoutSeconds: number
-  /** Seconds to wait for a new connection, or for a free one for a transaction. */
-  readonly connectionTimeoutSeconds: number
-  /** Seconds after which a connection is replaced once it is free; 0 never. */
-  readonly maxLifetimeSeconds: number
-}
-
-export type PostgresOptions = { readonly url: string; readonly pool: PostgresPool }
+/** The URL and pool settings, from DATABASE_URL and DATABASE_POOL_* (config/database-variables.ts). */
+export type PostgresOptions = PostgresConfig
+export type PostgresPool = PostgresConfig['pool']
 
 type OpenTransaction = { readonly tx: SQL; isOpen: boolean }
 type Rows = Record<string, unknown>[]
