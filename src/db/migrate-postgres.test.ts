@@ -9,7 +9,7 @@ import { createPostgresEngine, type PostgresPool } from './postgres-engine.ts'
 
 const pool: PostgresPool = { maxConnections: 4, idleTimeoutSeconds: 0, connectionTimeoutSeconds: 10, maxLifetimeSeconds: 0 }
 let server: PostgresServer
-beforeAll(async () => { server = await startPostgres() })
+beforeAll(async () => { server = await startPostgres() }, 60_000)
 afterAll(async () => { await server.remove() })
 
 const freshEngine = async () => createPostgresEngine({ url: await server.createDatabase(), pool })

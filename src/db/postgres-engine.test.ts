@@ -6,7 +6,7 @@ import { createPostgresEngine, type PostgresPool } from './postgres-engine.ts'
 
 const pool: PostgresPool = { maxConnections: 4, idleTimeoutSeconds: 0, connectionTimeoutSeconds: 5, maxLifetimeSeconds: 0 }
 let server: PostgresServer
-beforeAll(async () => { server = await startPostgres() })
+beforeAll(async () => { server = await startPostgres() }, 60_000)
 afterAll(async () => { await server.remove() })
 
 describeEngineContract('PostgreSQL', async () => createPostgresEngine({ url: await server.createDatabase(), pool }))
@@ -50,6 +50,20 @@ describe('PostgreSQL engine', () => {
     await server.restart()
     await sql.transaction(() => sql.run('INSERT INTO t (id) VALUES (?)', 5))
     expect((await sql.all('SELECT id FROM t')).length).toBe(5)
+    await sql.close()
+  })
+
+  test('a server lost in the middle of a transaction: it fails as unavailable and nothing of it is kept', async () => {
+    const sql = createPostgresEngine({ url: await server.createDatabase(), pool })
+    await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+    const error = await sql.transaction(async () => {
+      await sql.run('INSERT INTO t (id) VALUES (?)', 1)
+      await server.stop()
+      await sql.run('INSERT INTO t (id) VALUES (?)', 2)
+    }).then(() => null, (caught: unknown) => caught)
+    expect(error).toBeInstanceOf(DatabaseUnavailableError)
+    await server.restart()
+    expect(await sql.all('SELECT id FROM t')).toEqual([])
     await sql.close()
   })
 

@@ -14,7 +14,8 @@
  * A lost connection: every call fails with DatabaseUnavailableError (nothing else: no SQL, no values,
  * no URL). A connection the server ended (restart, failover) is dropped with the whole pool, and a
  * statement the server refused that way is sent once more on a new connection, as the server ran
- * none of it. The pool reconnects by itself once the server is back.
+ * none of it. The pool reconnects by itself once the server is back. A transaction whose connection
+ * is lost rejects at once; what its fn still sends fails too, and never runs outside it.
  *
  * Threat: the URL holds the database password; it goes to Bun.SQL and nowhere else.
  */

@@ -50,6 +50,7 @@ export async function startPostgres() {
 
   let port = await freePort()
   let child: ReturnType<typeof Bun.spawn> | null = null
+  let stopping: Promise<void> | null = null
   const log = join(dir, 'postgres.log')
   const launch = async () => {
     for (let attempt = 0; ; attempt++) {
@@ -94,13 +95,19 @@ export async function startPostgres() {
     },
     /** Fast shutdown (SIGINT to the postmaster): open transactions roll back, clients lose their connections. */
     async stop() {
-      if (child === null) return
-      child.kill('SIGINT')
-      await child.exited
-      child = null
+      if (stopping === null && child !== null) {
+        const stopped = child
+        stopped.kill('SIGINT')
+        stopping = stopped.exited.then(() => {
+          child = null
+          stopping = null
+        })
+      }
+      await stopping
     },
-    /** Starts it again on the same port with the same data. */
+    /** Starts it again on the same port with the same data (after a stop under way has ended). */
     async restart() {
+      await stopping
       if (child === null) await launch()
     },
     /** Stops the server and deletes its directory. */

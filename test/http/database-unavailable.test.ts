@@ -20,7 +20,7 @@ beforeAll(async () => {
     .post('/api/v1/notes', async () => sql.run('INSERT INTO note (id, body) VALUES (?, ?)', 1, 'private words'))
     .post('/api/chat/completions', async () => sql.get('SELECT body FROM note WHERE body = ?', 'private words'))
     .get('/api/v1/notes', async () => sql.all('SELECT id FROM note'))
-})
+}, 60_000)
 afterAll(async () => {
   await sql.close()
   await server.remove()
