@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describeEngineContract } from '../../test/helpers/engine-contract.ts'
-import { startPostgres, type PostgresServer } from '../../test/helpers/postgres.ts'
+import { findPostgresBin, startPostgres, type PostgresServer } from '../../test/helpers/postgres.ts'
 import { DatabaseUnavailableError } from './database-errors.ts'
 import { createPostgresEngine, type PostgresPool } from './postgres-engine.ts'
 
@@ -12,6 +15,18 @@ afterAll(async () => { await server.remove() })
 describeEngineContract('PostgreSQL', async () => createPostgresEngine({ url: await server.createDatabase(), pool }))
 
 describe('PostgreSQL engine', () => {
+  test('the test server is the newest installed version, and missing binaries are a loud error', () => {
+    const root = mkdtempSync(join(tmpdir(), 'enclave-pg-bin-'))
+    try {
+      expect(() => findPostgresBin(root)).toThrow(/install the Debian package postgresql/)
+      for (const version of ['9.6', '13', '15']) mkdirSync(join(root, version, 'bin'), { recursive: true })
+      for (const version of ['9.6', '13']) writeFileSync(join(root, version, 'bin', 'postgres'), '')
+      expect(findPostgresBin(root)).toBe(join(root, '13', 'bin'))
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
   test('a lost server fails every call with DatabaseUnavailableError, and the engine recovers when it is back', async () => {
     const url = await server.createDatabase()
     const sql = createPostgresEngine({ url, pool })

@@ -123,7 +123,7 @@ export function createPostgresEngine(options: PostgresOptions): SqlEngine {
     dialect: 'postgresql',
     async get<Row>(sql: string, ...params: SqlValue[]): Promise<Row | null> {
       const result = await query(sql, params)
-      return result.length === 0 ? null : (normalizeRows(result)[0] as Row)
+      return result.length === 0 ? null : (normalizeRows(result, 1)[0] as Row)
     },
     async all<Row>(sql: string, ...params: SqlValue[]): Promise<Row[]> {
       return normalizeRows(await query(sql, params)) as Row[]
@@ -190,14 +190,15 @@ const convertByType = new Map<number, (value: unknown) => unknown>([
   [3802, (value) => (value === null ? null : JSON.stringify(value))],
 ])
 
-/** Plain rows as the SQLite engine returns them. */
-function normalizeRows(result: Rows & { columns?: { name: string; type: number }[] | null }): Rows {
+/** Plain rows as the SQLite engine returns them: the first `limit` of them. */
+function normalizeRows(result: Rows & { columns?: { name: string; type: number }[] | null }, limit = result.length): Rows {
   const conversions = (result.columns ?? []).flatMap((column) => {
     const convert = convertByType.get(column.type)
     return convert === undefined ? [] : [[column.name, convert] as const]
   })
-  const rows: Rows = new Array(result.length)
-  for (let i = 0; i < result.length; i++) {
+  const count = Math.min(limit, result.length)
+  const rows: Rows = new Array(count)
+  for (let i = 0; i < count; i++) {
     const row = result[i]!
     for (const [name, convert] of conversions) {
       const value = row[name]

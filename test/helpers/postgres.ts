@@ -15,14 +15,14 @@ import { join } from 'node:path'
 
 const PG_ROOT = '/usr/lib/postgresql'
 
-/** The bin directory of the newest PostgreSQL installed, or an error saying what to install. */
-export function findPostgresBin(): string {
-  const versions = existsSync(PG_ROOT) ? readdirSync(PG_ROOT).filter((name) => existsSync(join(PG_ROOT, name, 'bin', 'postgres'))) : []
+/** The bin directory of the newest PostgreSQL installed under `root`, or an error saying what to install. */
+export function findPostgresBin(root = PG_ROOT): string {
+  const versions = existsSync(root) ? readdirSync(root).filter((name) => existsSync(join(root, name, 'bin', 'postgres'))) : []
   const newest = versions.sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))[0]
   if (newest === undefined) {
-    throw new Error(`PostgreSQL server binaries are missing (no ${PG_ROOT}/<version>/bin/postgres): install the Debian package postgresql (see .ci/run)`)
+    throw new Error(`PostgreSQL server binaries are missing (no ${root}/<version>/bin/postgres): install the Debian package postgresql (see .ci/run)`)
   }
-  return join(PG_ROOT, newest, 'bin')
+  return join(root, newest, 'bin')
 }
 
 export type PostgresServer = Awaited<ReturnType<typeof startPostgres>>
