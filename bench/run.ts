@@ -35,6 +35,9 @@ try {
   const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
   // note: after the size figure, which counts only what the parts above wrote.
   const tree = measureChatTree(bench)
+  // note: both engines through the SqlEngine contract, PostgreSQL on a server started for the run.
+  const { enginePostgresRows, measureEnginePostgres } = await import('./engine-postgres.ts')
+  const engines = await measureEnginePostgres()
 
   const auth = await measureAuthOverhead()
   const access = await measureAccessOverhead()
@@ -62,7 +65,7 @@ try {
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...accessOverheadRows(access), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn), ...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge), ...fileUploadRows(upload), ...uiRows(ui)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...enginePostgresRows(engines), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...accessOverheadRows(access), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn), ...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge), ...fileUploadRows(upload), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { hostPolicyFrom, type HostPolicy } from './allowed-hosts.ts'
 import { ConfigError, type ConfigProblem } from './config-error.ts'
 import { corsPolicyFrom, type CorsPolicy } from './cors-origins.ts'
+import { checkDatabaseSettings, postgresConfigFrom, type PostgresConfig } from './database-variables.ts'
 import { parseDotenv } from './dotenv.ts'
 import { ldapConfigFrom, type LdapConfig } from './ldap-variables.ts'
 import { addressList, type AddressList } from './network.ts'
@@ -38,6 +39,8 @@ export type Config = Readonly<{
   /** WEBUI_SECRET_KEY, else WEBUI_JWT_SECRET_KEY; null means: use or generate the persisted one. */
   sessionSecret: string | null
   masterKey: MasterKeySource
+  /** PostgreSQL (DATABASE_URL, DATABASE_POOL_*), or null for SQLite in dataDir. */
+  postgres: PostgresConfig | null
   ollamaBaseUrl: string
   /** Ollama connections from the environment (OLLAMA_BASE_URLS, else OLLAMA_BASE_URL) and their timeouts. */
   ollama: OllamaConfig
@@ -153,6 +156,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     problems.push({ variable: 'ENCRYPTION_KEY_FILE', value: typed.ENCRYPTION_KEY_FILE, expected: 'to be unset when ENCRYPTION_KEY is set (choose one)' })
   }
   problems.push(...checkAuthSettings(typed))
+  if (!problems.some((problem) => problem.variable.startsWith('DATABASE_'))) problems.push(...checkDatabaseSettings(typed))
   problems.push(...checkSingleUserNames(typed, sources as Record<VariableName, ValueSource>))
   // note: the providers are checked only once every variable parsed, as they combine several.
   const oauth = problems.length === 0 ? oauthConfigFrom(typed, cwd) : null
@@ -171,6 +175,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     publicUrl: typed.WEBUI_URL,
     sessionSecret: typed.WEBUI_SECRET_KEY ?? typed.WEBUI_JWT_SECRET_KEY,
     masterKey: pickMasterKeySource(typed, cwd, dataDir),
+    postgres: postgresConfigFrom(typed),
     ollamaBaseUrl: typed.OLLAMA_BASE_URL,
     ollama: ollamaConfigFrom(typed),
     logLevel: typed.GLOBAL_LOG_LEVEL,

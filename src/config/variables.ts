@@ -3,6 +3,7 @@ import { auditVariables } from './audit-variables.ts'
 import { accessVariables } from './access-variables.ts'
 import { authVariables } from './auth-variables.ts'
 import { chatVariables } from './chat-variables.ts'
+import { databaseVariables } from './database-variables.ts'
 import { directConnectionVariables } from './direct-connection-variables.ts'
 import { fileVariables } from './file-variables.ts'
 import { httpVariables } from './http-variables.ts'
@@ -24,6 +25,7 @@ export type { Variable } from './variable.ts'
  */
 export const variables = {
   ...serverVariables,
+  ...databaseVariables,
   ...ollamaVariables,
   ...httpVariables,
   ...authVariables,

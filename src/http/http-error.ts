@@ -3,6 +3,7 @@
  * short fixed sentence safe to show anyone; the cause is logged with the request, never sent.
  */
 import { Elysia } from 'elysia'
+import { DatabaseUnavailableError } from '../db/database-errors.ts'
 import { FieldOpenError } from '../db/field-open-error.ts'
 import type { Logger } from '../log/logger.ts'
 import { requestPath } from './request-path.ts'
@@ -58,6 +59,11 @@ export const httpErrors = (log: Logger) =>
         return Response.json({ detail: 'The request is not in the expected shape.', code: 'invalid_request', errors: validationSummary(error) }, { status: 422 })
       case 'INVALID_COOKIE_SIGNATURE':
         return render(new HttpError(400, 'invalid_cookie', 'A cookie was altered.'))
+    }
+    if (error instanceof DatabaseUnavailableError) {
+      // note: the engine reconnects by itself; the client is told to try again, nothing was written.
+      log.warn('database unavailable', { code: error.code, path })
+      return render(new HttpError(503, 'database_unavailable', 'The database is unavailable right now. Nothing was saved; try again in a moment.'))
     }
     if (error instanceof FieldOpenError) {
       log.error('stored data failed to decrypt', { table: error.table, column: error.column, row: error.rowId, path })

@@ -1,0 +1,140 @@
+/**
+ * The SqlEngine contract (src/db/engine.ts) as one set of tests, run on each engine: SQLite in
+ * src/db/engine.test.ts, PostgreSQL in src/db/postgres-engine.test.ts. A repository that passes on
+ * one engine must find the same values, the same errors and the same transactions on the other.
+ */
+import { describe, expect, test } from 'bun:test'
+import type { SqlEngine } from '../../src/db/engine.ts'
+
+/** Runs the contract; `open` gives a new engine on an empty database for each test. */
+export function describeEngineContract(name: string, open: () => Promise<SqlEngine>) {
+  const blob = (sql: SqlEngine) => (sql.dialect === 'postgresql' ? 'BYTEA' : 'BLOB')
+  const bigint = (sql: SqlEngine) => (sql.dialect === 'postgresql' ? 'BIGINT' : 'INTEGER')
+
+  describe(`${name}: the engine contract`, () => {
+    test('binds values and returns rows as plain values, null for none', async () => {
+      const sql = await open()
+      await sql.exec(`CREATE TABLE t (id ${bigint(sql)} PRIMARY KEY, name TEXT NOT NULL, body ${blob(sql)}, at ${bigint(sql)} NOT NULL, flag INTEGER NOT NULL)`)
+      expect(await sql.run('INSERT INTO t (id, name, body, at, flag) VALUES (?, ?, ?, ?, ?)', 1, 'a', new Uint8Array([1, 2]), 1_764_000_000_123, true)).toEqual({ changes: 1 })
+      await sql.run('INSERT INTO t (id, name, body, at, flag) VALUES (?, ?, ?, ?, ?)', 2, 'b', null, 5, false)
+      expect(await sql.get<{ name: string }>('SELECT name FROM t WHERE id = ?', 1)).toEqual({ name: 'a' })
+      expect(await sql.get('SELECT name FROM t WHERE id = ?', 3)).toBeNull()
+      const row = await sql.get<{ body: Uint8Array; at: number; flag: number }>('SELECT body, at, flag FROM t WHERE id = ?', 1)
+      expect(row!.body).toBeInstanceOf(Uint8Array)
+      expect(row!.body.constructor).toBe(Uint8Array)
+      expect([...row!.body]).toEqual([1, 2])
+      expect(row!.at).toBe(1_764_000_000_123)
+      expect(row!.flag).toBe(1)
+      expect(await sql.get('SELECT count(*) AS n, sum(at) AS total, max(id) AS top FROM t')).toEqual({ n: 2, total: 1_764_000_000_128, top: 2 })
+      expect(await sql.get('SELECT EXISTS (SELECT 1 FROM t WHERE id = ?) AS found', 2)).toEqual({ found: 1 })
+      expect(await sql.all('SELECT id FROM t WHERE body IS NULL')).toEqual([{ id: 2 }])
+      expect(await sql.all('SELECT id FROM t WHERE id > ? ORDER BY id', 5)).toEqual([])
+      await sql.close()
+    })
+
+    test('numbered placeholders, and a question mark inside a literal is text', async () => {
+      const sql = await open()
+      await sql.exec('CREATE TABLE t (a INTEGER NOT NULL, b TEXT NOT NULL)')
+      await sql.run('INSERT INTO t (a, b) VALUES (?2, ?1)', 'x', 7)
+      expect(await sql.get("SELECT a, b, 'why?' AS q FROM t WHERE a = ?1 AND (b = ?2 OR ?1 > 100)", 7, 'x')).toEqual({ a: 7, b: 'x', q: 'why?' })
+      await sql.close()
+    })
+
+    test('run reports the rows it changed', async () => {
+      const sql = await open()
+      await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO t (id, n) VALUES (1, 0), (2, 0), (3, 5)')
+      expect(await sql.run('UPDATE t SET n = n + 1 WHERE n = ?', 0)).toEqual({ changes: 2 })
+      expect(await sql.run('DELETE FROM t WHERE id = ?', 9)).toEqual({ changes: 0 })
+      await sql.close()
+    })
+
+    test('an error rejects the promise and names no value', async () => {
+      const sql = await open()
+      await expect(sql.get('SELECT * FROM missing WHERE x = ?', 'secret-value')).rejects.toThrow(/missing/)
+      await sql.exec('CREATE TABLE t (name TEXT NOT NULL UNIQUE)')
+      await sql.run('INSERT INTO t (name) VALUES (?)', 'secret-value')
+      const error = await sql.run('INSERT INTO t (name) VALUES (?)', 'secret-value').catch((caught: unknown) => caught)
+      expect(error).toBeInstanceOf(Error)
+      expect(`${String(error)} ${(error as Error).stack} ${JSON.stringify(error)} ${Bun.inspect(error)}`).not.toContain('secret-value')
+      await sql.close()
+    })
+
+    test('a failing transaction leaves nothing behind', async () => {
+      const sql = await open()
+      await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+      await expect(sql.transaction(async () => {
+        await sql.run('INSERT INTO t (id) VALUES (?)', 1)
+        throw new Error('stop')
+      })).rejects.toThrow('stop')
+      expect(await sql.all('SELECT id FROM t')).toEqual([])
+      expect(await sql.transaction(async () => {
+        await sql.run('INSERT INTO t (id) VALUES (?)', 2)
+        return 'done'
+      })).toBe('done')
+      expect(await sql.all('SELECT id FROM t')).toEqual([{ id: 2 }])
+      await sql.close()
+    })
+
+    test('a write from another context is not rolled back with an open transaction', async () => {
+      const sql = await open()
+      await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => { release = resolve })
+      let inserted!: () => void
+      const insertedFirst = new Promise<void>((resolve) => { inserted = resolve })
+      const failing = sql.transaction(async () => {
+        await sql.run('INSERT INTO t (id) VALUES (?)', 1)
+        inserted()
+        await gate
+        throw new Error('stop')
+      })
+      await insertedFirst
+      const outside = sql.run('INSERT INTO t (id) VALUES (?)', 2)
+      release()
+      await expect(failing).rejects.toThrow('stop')
+      await outside
+      expect(await sql.all('SELECT id FROM t')).toEqual([{ id: 2 }])
+      await sql.close()
+    })
+
+    test('nested transactions join the open one, and fail with it', async () => {
+      const sql = await open()
+      await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+      await sql.transaction(async () => {
+        await sql.run('INSERT INTO t (id) VALUES (?)', 1)
+        await sql.transaction(async () => { await sql.run('INSERT INTO t (id) VALUES (?)', 2) })
+      })
+      expect((await sql.all('SELECT id FROM t')).length).toBe(2)
+      await expect(sql.transaction(async () => {
+        await sql.transaction(async () => { await sql.run('INSERT INTO t (id) VALUES (?)', 3) })
+        throw new Error('stop')
+      })).rejects.toThrow('stop')
+      expect((await sql.all('SELECT id FROM t')).length).toBe(2)
+      await sql.close()
+    })
+
+    test('concurrent transactions run one after the other', async () => {
+      const sql = await open()
+      await sql.exec('CREATE TABLE n (v INTEGER NOT NULL)')
+      await sql.run('INSERT INTO n (v) VALUES (0)')
+      await Promise.all(Array.from({ length: 20 }, () => sql.transaction(async () => {
+        const row = await sql.get<{ v: number }>('SELECT v FROM n')
+        await Promise.resolve()
+        await sql.run('UPDATE n SET v = ?', row!.v + 1)
+      })))
+      expect(await sql.get('SELECT v FROM n')).toEqual({ v: 20 })
+      await sql.close()
+    })
+
+    test('a statement failing inside a transaction rolls all of it back', async () => {
+      const sql = await open()
+      await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+      await expect(sql.transaction(async () => {
+        await sql.run('INSERT INTO t (id) VALUES (?)', 1)
+        await sql.run('INSERT INTO t (id) VALUES (?)', 1)
+      })).rejects.toThrow()
+      expect(await sql.all('SELECT id FROM t')).toEqual([])
+      await sql.close()
+    })
+  })
+}
