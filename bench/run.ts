@@ -14,6 +14,7 @@ import { chatListSearchRows, measureChatListSearch } from './chat-list-search.ts
 import { chatReadRows, measureChatRead } from './chat-read.ts'
 import { chatTreeRows, measureChatTree } from './chat-tree.ts'
 import { databaseSizeRows, measureDatabaseSize } from './database-size.ts'
+import { groupCommitRows, measureGroupCommit } from './engine-group-commit.ts'
 import { fieldLayerRows, measureFieldLayer } from './field-layer.ts'
 import { keyLifecycleRows, measureKeyLifecycle } from './key-lifecycle.ts'
 import { measureMessageInserts, messageInsertRows } from './message-inserts.ts'
@@ -31,6 +32,8 @@ try {
   console.log(`store: ${bench.dataDir} (file-backed, WAL)\n`)
   const fieldLayer = measureFieldLayer(bench.store.dataKeys.keysForOwner(bench.owner))
   const inserts = measureMessageInserts(bench)
+  // note: the async engine's group commit, in database files of its own beside the store's.
+  const groupCommit = await measureGroupCommit()
   const read = measureChatRead(bench)
   const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
   // note: after the size figure, which counts only what the parts above wrote.
@@ -62,7 +65,7 @@ try {
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...accessOverheadRows(access), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn), ...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge), ...fileUploadRows(upload), ...uiRows(ui)]
+  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...groupCommitRows(groupCommit), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...accessOverheadRows(access), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn), ...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge), ...fileUploadRows(upload), ...uiRows(ui)]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()
