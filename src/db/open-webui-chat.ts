@@ -92,7 +92,12 @@ function readChat(raw: unknown): ChatContent {
   return content
 }
 
-const isEmptyHistory = (history: unknown) => isObject(history) && (history.messages === undefined || (isObject(history.messages) && Object.keys(history.messages).length === 0))
+const isEmptyHistory = (history: unknown) => isObject(history) && (history.messages === undefined || (isObject(history.messages) && !hasOwnKey(history.messages)))
+
+const hasOwnKey = (object: object) => {
+  for (const key in object) if (Object.hasOwn(object, key)) return true
+  return false
+}
 
 function readHistory(history: unknown): NonNullable<ChatContent['messages']> {
   if (!isObject(history) || !isObject(history.messages ?? {})) return fail('invalid_chat', 'history is not {messages: {id: message}, currentId}.')
@@ -171,31 +176,48 @@ function readMessage(uid: string, parentUid: string | null, raw: Record<string, 
   const content = raw.content
   if (typeof content !== 'string') return fail('invalid_message', `Message ${uid} has no content, or content that is not text.`)
   if (content.length > CHAT_LIMITS.contentChars) fail('too_large', `Message ${uid} is over ${CHAT_LIMITS.contentChars} characters.`)
-  const extra: Record<string, unknown> = {}
-  const column = <T>(key: string, accepts: (value: unknown) => boolean): T | null => {
-    const value = raw[key]
-    if (value === undefined) return null
-    if (accepts(value)) return bounded(value, `Message ${uid}'s ${key}`) as T
-    keep(extra, key, value)
-    return null
-  }
-  const model = column<string>('model', (value) => typeof value === 'string' && value.length <= CHAT_LIMITS.modelChars)
-  const images = column<unknown[]>('images', (value) => Array.isArray(value) && value.length <= 16)
-  const error = column<unknown>('error', (value) => value !== null)
-  const usage = column<unknown>('usage', (value) => value !== null)
-  const sources = column<unknown>('sources', (value) => value !== null)
-  const files = column<unknown>('files', (value) => value !== null)
+  // note: written out rather than through a helper closure per field: a save of 2,000 messages reads every one.
+  let extra: Record<string, unknown> | null = null
+  const keepExtra = (key: string, value: unknown) => keep((extra ??= {}), key, value)
+  const rawModel = raw.model
+  let model: string | null = null
+  if (typeof rawModel === 'string' && rawModel.length <= CHAT_LIMITS.modelChars) model = boundedField(rawModel, uid, 'model')
+  else if (rawModel !== undefined) keepExtra('model', rawModel)
+  const rawImages = raw.images
+  let images: unknown[] | null = null
+  if (Array.isArray(rawImages) && rawImages.length <= 16) images = boundedField(rawImages, uid, 'images')
+  else if (rawImages !== undefined) keepExtra('images', rawImages)
+  const error = nonNullField(raw, 'error', uid, keepExtra)
+  const usage = nonNullField(raw, 'usage', uid, keepExtra)
+  const sources = nonNullField(raw, 'sources', uid, keepExtra)
+  const files = nonNullField(raw, 'files', uid, keepExtra)
   const timestamp = raw.timestamp
   const createdAt = Number.isSafeInteger(timestamp) && (timestamp as number) >= 0 && (timestamp as number) < 1e11 ? (timestamp as number) * 1000 : null
-  if (timestamp !== undefined && createdAt === null) keep(extra, 'timestamp', timestamp)
-  const status = statusOf(raw, extra)
-  for (const [key, value] of Object.entries(raw)) {
-    if (!STRUCTURE_KEYS.has(key) && !Object.hasOwn(COLUMN_KEYS, key)) keep(extra, key, value)
+  if (timestamp !== undefined && createdAt === null) keepExtra('timestamp', timestamp)
+  const status = statusOf(raw, keepExtra)
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key) || STRUCTURE_KEYS.has(key) || Object.hasOwn(COLUMN_KEYS, key)) continue
+    keepExtra(key, raw[key])
   }
   return {
     uid, parentUid, role: role as MessageRole, content, model, images, error, usage, sources, files, status, createdAt,
-    extra: Object.keys(extra).length === 0 ? null : bounded(extra, `Message ${uid}'s other fields`),
+    extra: extra === null ? null : boundedField(extra, uid, 'other fields'),
   }
+}
+
+/** A named field that takes any value but null: the value (within the bound), or null with a null kept in extra. */
+function nonNullField(raw: Record<string, unknown>, key: string, uid: string, keepExtra: (key: string, value: unknown) => void): unknown {
+  const value = raw[key]
+  if (value === undefined) return null
+  if (value !== null) return boundedField(value, uid, key)
+  keepExtra(key, value)
+  return null
+}
+
+/** bounded() for a message's field, its name built only when it is over. */
+function boundedField<T>(value: T, uid: string, key: string): T {
+  if (typeof value === 'string' && value.length * 6 + 2 <= CHAT_LIMITS.jsonBytes) return value
+  return bounded(value, `Message ${uid}'s ${key}`)
 }
 
 const COLUMN_KEYS = { model: 1, images: 1, error: 1, usage: 1, sources: 1, files: 1, timestamp: 1, done: 1, cancelled: 1 }
@@ -206,13 +228,13 @@ function keep(extra: Record<string, unknown>, key: string, value: unknown): void
 }
 
 /** `done` and `cancelled` as a status; values that do not fit one are kept in extra as sent. */
-function statusOf(raw: Record<string, unknown>, extra: Record<string, unknown>): MessageStatus | null {
+function statusOf(raw: Record<string, unknown>, keepExtra: (key: string, value: unknown) => void): MessageStatus | null {
   const { done, cancelled } = raw
   let status: MessageStatus | null = null
   if (done === true) status = 'done'
   else if (done === false) status = cancelled === true ? 'cancelled' : 'pending'
-  else if (done !== undefined) keep(extra, 'done', done)
-  if (cancelled !== undefined && status !== 'cancelled') keep(extra, 'cancelled', cancelled)
+  else if (done !== undefined) keepExtra('done', done)
+  if (cancelled !== undefined && status !== 'cancelled') keepExtra('cancelled', cancelled)
   return status
 }
 
@@ -249,27 +271,55 @@ export function describeChatObject(tree: ChatTree) {
 /**
  * The JSON text of `wrap(describeChatObject(tree))`, each message serialised once although both the
  * history and the path hold it (opening a chat of 1,000 messages would otherwise serialise most of
- * them twice): the object is built with a mark standing for each message, serialised, and each
- * mark is then replaced by its message's JSON. The mark holds a random token made at start, so no
- * stored text can stand for one.
+ * them twice), and a held message not at all (messageJson): the history and the path are joined
+ * from the messages' texts, the rest serialised with a mark standing for each of the two and the
+ * marks then replaced. The mark holds a random token made at start, so no stored text can stand
+ * for one. Joined, not concatenated piece by piece, so the answer is one flat string to send.
  */
 export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): string {
-  const texts: string[] = []
-  const chat = chatObjectOf(tree, (described, message, childrenIds) => `${ENTRY_MARK}${texts.push(messageJson(described, message, childrenIds)) - 1}`)
-  const skeleton = JSON.stringify(wrap(chat as unknown as ReturnType<typeof describeChatObject>))
-  const quotedMark = `"${ENTRY_MARK}`
-  let json = ''
+  const history: string[] = []
+  const chat = chatObjectOf(tree, messageJson, (uids, texts) => {
+    // note: in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added.
+    const indexes: { index: number; at: number }[] = []
+    const named: number[] = []
+    for (let i = 0; i < uids.length; i++) {
+      const index = ARRAY_INDEX.test(uids[i]!) ? Number(uids[i]) : Number.NaN
+      if (index < 2 ** 32 - 1) indexes.push({ index, at: i })
+      else named.push(i)
+    }
+    const add = (i: number) => history.push(history.length === 0 ? '' : ',', JSON.stringify(uids[i]!), ':', texts[i]!)
+    for (const { at } of indexes.sort((a, b) => a.index - b.index)) add(at)
+    for (const at of named) add(at)
+    return HISTORY_MARK
+  })
+  const skeleton = JSON.stringify(wrap({ ...chat, messages: PATH_MARK } as unknown as ReturnType<typeof describeChatObject>))
+  const path = chat.messages as unknown as string[]
+  const pathParts = ['[']
+  for (let i = 0; i < path.length; i++) pathParts.push(i === 0 ? '' : ',', path[i]!)
+  pathParts.push(']')
+  // note: the two marks in the order they stand (an other field named `messages` puts the path first).
+  const marks = [
+    { at: skeleton.indexOf(`"${HISTORY_MARK}"`), length: HISTORY_MARK.length + 2, parts: ['{', ...history, '}'] },
+    { at: skeleton.indexOf(`"${PATH_MARK}"`), length: PATH_MARK.length + 2, parts: pathParts },
+  ].sort((a, b) => a.at - b.at)
+  if (marks[0]!.at === -1) throw new Error('The chat skeleton lost a mark.')
+  const parts: string[] = []
   let from = 0
-  for (let at = skeleton.indexOf(quotedMark); at !== -1; at = skeleton.indexOf(quotedMark, from)) {
-    const end = skeleton.indexOf('"', at + quotedMark.length)
-    json += skeleton.slice(from, at) + texts[Number(skeleton.slice(at + quotedMark.length, end))]!
-    from = end + 1
+  for (const { at, length, parts: text } of marks) {
+    parts.push(skeleton.slice(from, at))
+    for (const part of text) parts.push(part)
+    from = at + length
   }
-  return json + skeleton.slice(from)
+  parts.push(skeleton.slice(from))
+  return parts.join('')
 }
 
-// note: 64 random bits, unknown outside this process, so no stored text can name one; short, as the skeleton holds one per message twice.
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/
+
+// note: 64 random bits, unknown outside this process, so no stored text can name one.
 const ENTRY_MARK = `m${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}-`
+const HISTORY_MARK = `${ENTRY_MARK}history`
+const PATH_MARK = `${ENTRY_MARK}path`
 
 /**
  * A held message's JSON from its last open, while its place (parent and children) is the same: a
@@ -288,8 +338,19 @@ function messageJson(described: () => Record<string, unknown>, message: Message,
   return text
 }
 
-/** The chat object, each message given as `entry` makes it from its description. */
-function chatObjectOf<T>(tree: ChatTree, entry: (described: () => Record<string, unknown>, message: Message, childrenIds: string[]) => T) {
+/** `history.messages` as an object: each message under its id, in the order messages are given. */
+function historyObject<T>(uids: readonly string[], values: readonly T[]): Record<string, T> {
+  const history: Record<string, T> = {}
+  for (let i = 0; i < uids.length; i++) history[uids[i]!] = values[i]!
+  return history
+}
+
+/**
+ * The chat object, each message given as `entry` makes it from its description, and
+ * `history.messages` as `historyOf` makes it from the messages' ids and entries (parents first).
+ */
+function chatObjectOf<T, H = Record<string, T>>(tree: ChatTree, entry: (described: () => Record<string, unknown>, message: Message, childrenIds: string[]) => T,
+  historyOf: (uids: readonly string[], values: readonly T[]) => H = historyObject as never) {
   const { chat, settings, messages } = tree
   const uidOf = new Map<number, string>()
   const children = new Map<number, string[]>()
@@ -300,12 +361,14 @@ function chatObjectOf<T>(tree: ChatTree, entry: (described: () => Record<string,
     if (list === undefined) children.set(message.parentId, [message.uid])
     else list.push(message.uid)
   }
-  const history: Record<string, T> = {}
+  const uids: string[] = []
+  const values: T[] = []
   const described = new Map<number, T>()
   for (const message of messages) {
     const childrenIds = children.get(message.id) ?? []
     const value = entry(() => describeMessage(message, uidOf, childrenIds), message, childrenIds)
-    history[message.uid] = value
+    uids.push(message.uid)
+    values.push(value)
     described.set(message.id, value)
   }
   const current = chat.currentId === null ? null : uidOf.get(chat.currentId) ?? null
@@ -317,7 +380,7 @@ function chatObjectOf<T>(tree: ChatTree, entry: (described: () => Record<string,
     id: chat.id, title: chat.title,
     models: settings.models ?? (lastModel === undefined || lastModel === null ? [] : [lastModel]), params: settings.params ?? {},
     ...(settings.system === null ? {} : { system: settings.system }),
-    history: { messages: history, currentId: current },
+    history: { messages: historyOf(uids, values), currentId: current },
     messages: path.map((message) => described.get(message.id)!),
     tags: settings.tags ?? [],
     timestamp: chat.createdAt,
