@@ -87,22 +87,17 @@ function readChat(raw: unknown): ChatContent {
   if (Object.keys(settings).length > 0) content.settings = settings
   // note: a history without messages beside a list of messages (older clients) is read from the list.
   const hasList = Array.isArray(raw.messages) && raw.messages.length > 0
-  if (raw.history !== undefined && raw.history !== null && !(hasList && isEmptyHistory(raw.history))) content.messages = readHistory(raw.history)
+  // note: the history's entries are listed once, here, both to tell it empty and to read it.
+  const history = raw.history
+  const entries = isObject(history) && isObject(history.messages ?? {}) ? Object.entries((history.messages ?? {}) as Record<string, unknown>) : null
+  if (history !== undefined && history !== null && !(hasList && entries?.length === 0 && (history as { messages?: unknown }).messages !== null)) content.messages = readHistory(history, entries)
   else if (raw.messages !== undefined && raw.messages !== null) content.messages = readList(raw.messages)
   return content
 }
 
-const isEmptyHistory = (history: unknown) => isObject(history) && (history.messages === undefined || (isObject(history.messages) && !hasOwnKey(history.messages)))
-
-const hasOwnKey = (object: object) => {
-  for (const key in object) if (Object.hasOwn(object, key)) return true
-  return false
-}
-
-function readHistory(history: unknown): NonNullable<ChatContent['messages']> {
-  if (!isObject(history) || !isObject(history.messages ?? {})) return fail('invalid_chat', 'history is not {messages: {id: message}, currentId}.')
+function readHistory(history: unknown, entries: [string, unknown][] | null): NonNullable<ChatContent['messages']> {
+  if (!isObject(history) || entries === null) return fail('invalid_chat', 'history is not {messages: {id: message}, currentId}.')
   const map = (history.messages ?? {}) as Record<string, unknown>
-  const entries = Object.entries(map)
   if (entries.length > CHAT_LIMITS.messages) fail('too_large', `The chat has over ${CHAT_LIMITS.messages} messages.`)
   const read = new Map<string, { message: SavedMessage; childrenIds: unknown }>()
   for (const [key, raw] of entries) {
@@ -269,16 +264,16 @@ export function describeChatObject(tree: ChatTree) {
 }
 
 /**
- * The JSON text of `wrap(describeChatObject(tree))`, each message serialised once although both the
- * history and the path hold it (opening a chat of 1,000 messages would otherwise serialise most of
- * them twice), and a held message not at all (messageJson): the history and the path are joined
- * from the messages' texts, the rest serialised with a mark standing for each of the two and the
- * marks then replaced. The mark holds a random token made at start, so no stored text can stand
- * for one. Joined, not concatenated piece by piece, so the answer is one flat string to send.
+ * `wrap(describeChatObject(tree))` as JSON, in UTF-8 bytes ready to send, each message serialised
+ * once although both the history and the path hold it (opening a chat of 1,000 messages would
+ * otherwise serialise most of them twice), and a held message not at all (messageBytes): the
+ * history and the path are copied together from the messages' bytes, the rest serialised with a
+ * mark standing for each of the two and the marks then replaced. The mark holds a random token
+ * made at start, so no stored text can stand for one.
  */
-export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): string {
-  const history: string[] = []
-  const chat = chatObjectOf(tree, messageJson, (uids, texts) => {
+export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): Buffer {
+  const history: Uint8Array[] = [OPEN_BRACE]
+  const chat = chatObjectOf(tree, messageBytes, (uids, texts) => {
     // note: in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added.
     const indexes: { index: number; at: number }[] = []
     const named: number[] = []
@@ -287,55 +282,81 @@ export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof 
       if (index < 2 ** 32 - 1) indexes.push({ index, at: i })
       else named.push(i)
     }
-    const add = (i: number) => history.push(history.length === 0 ? '' : ',', JSON.stringify(uids[i]!), ':', texts[i]!)
+    const add = (i: number) => {
+      if (history.length > 1) history.push(COMMA)
+      history.push(texts[i]!.entry)
+    }
     for (const { at } of indexes.sort((a, b) => a.index - b.index)) add(at)
     for (const at of named) add(at)
+    history.push(CLOSE_BRACE)
     return HISTORY_MARK
   })
   const skeleton = JSON.stringify(wrap({ ...chat, messages: PATH_MARK } as unknown as ReturnType<typeof describeChatObject>))
-  const path = chat.messages as unknown as string[]
-  const pathParts = ['[']
-  for (let i = 0; i < path.length; i++) pathParts.push(i === 0 ? '' : ',', path[i]!)
-  pathParts.push(']')
+  const path = chat.messages as unknown as MessageBytes[]
+  const pathParts: Uint8Array[] = [OPEN_BRACKET]
+  for (let i = 0; i < path.length; i++) {
+    if (i > 0) pathParts.push(COMMA)
+    pathParts.push(path[i]!.text)
+  }
+  pathParts.push(CLOSE_BRACKET)
   // note: the two marks in the order they stand (an other field named `messages` puts the path first).
   const marks = [
-    { at: skeleton.indexOf(`"${HISTORY_MARK}"`), length: HISTORY_MARK.length + 2, parts: ['{', ...history, '}'] },
+    { at: skeleton.indexOf(`"${HISTORY_MARK}"`), length: HISTORY_MARK.length + 2, parts: history },
     { at: skeleton.indexOf(`"${PATH_MARK}"`), length: PATH_MARK.length + 2, parts: pathParts },
   ].sort((a, b) => a.at - b.at)
   if (marks[0]!.at === -1) throw new Error('The chat skeleton lost a mark.')
-  const parts: string[] = []
+  const parts: Uint8Array[] = []
   let from = 0
-  for (const { at, length, parts: text } of marks) {
-    parts.push(skeleton.slice(from, at))
-    for (const part of text) parts.push(part)
+  for (const { at, length, parts: bytes } of marks) {
+    parts.push(Buffer.from(skeleton.slice(from, at)))
+    for (const part of bytes) parts.push(part)
     from = at + length
   }
-  parts.push(skeleton.slice(from))
-  return parts.join('')
+  parts.push(Buffer.from(skeleton.slice(from)))
+  let length = 0
+  for (const part of parts) length += part.length
+  const json = Buffer.allocUnsafe(length) // note: every byte is copied in below
+  let at = 0
+  for (const part of parts) {
+    json.set(part, at)
+    at += part.length
+  }
+  return json
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/
+const [OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, COMMA] = ['{', '}', '[', ']', ','].map((text) => Buffer.from(text))
 
 // note: 64 random bits, unknown outside this process, so no stored text can name one.
 const ENTRY_MARK = `m${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}-`
 const HISTORY_MARK = `${ENTRY_MARK}history`
 const PATH_MARK = `${ENTRY_MARK}path`
 
-/**
- * A held message's JSON from its last open, while its place (parent and children) is the same: a
- * frozen message is one the chat history cache holds (chat-history-cache.ts), which never changes,
- * so its text is kept as long as it is held (a write makes a new object).
- */
-const writtenJson = new WeakMap<Message, { childrenKey: string; text: string }>()
+/** A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the same bytes, the message alone. */
+type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array }
 
-function messageJson(described: () => Record<string, unknown>, message: Message, childrenIds: string[]): string {
-  if (!Object.isFrozen(message)) return JSON.stringify(described())
-  const childrenKey = childrenIds.join('\n')
-  const known = writtenJson.get(message)
-  if (known !== undefined && known.childrenKey === childrenKey) return known.text
-  const text = JSON.stringify(described())
-  writtenJson.set(message, { childrenKey, text })
-  return text
+/**
+ * A held message's bytes from its last open, while its place (parent and children) is the same: a
+ * frozen message is one the chat history cache holds (chat-history-cache.ts), which never changes,
+ * so its bytes are kept as long as it is held (a write makes a new object).
+ */
+const writtenJson = new WeakMap<Message, MessageBytes & { childrenIds: readonly string[] }>()
+
+function messageBytes(described: () => Record<string, unknown>, message: Message, childrenIds: string[]): MessageBytes {
+  const isHeld = Object.isFrozen(message)
+  const known = isHeld ? writtenJson.get(message) : undefined
+  if (known !== undefined && sameIds(known.childrenIds, childrenIds)) return known
+  const key = JSON.stringify(message.uid)
+  const entry = Buffer.from(`${key}:${JSON.stringify(described())}`)
+  const made = { entry, text: entry.subarray(Buffer.byteLength(key) + 1), childrenIds: childrenIds.slice() }
+  if (isHeld) writtenJson.set(message, made)
+  return made
+}
+
+const sameIds = (a: readonly string[], b: readonly string[]) => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** `history.messages` as an object: each message under its id, in the order messages are given. */
