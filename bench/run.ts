@@ -20,7 +20,7 @@ import { keyLifecycleRows, measureKeyLifecycle } from './key-lifecycle.ts'
 import { measureMessageInserts, messageInsertRows } from './message-inserts.ts'
 import { nowMs } from './measure.ts'
 import { formatReference } from './reference.ts'
-import { formatNumber, formatSummary, formatTable } from './report.ts'
+import { formatNumber, formatSummary, formatTable, labelled } from './report.ts'
 import { measureRequestRate, requestRateRows } from './request-rate.ts'
 
 const started = nowMs()
@@ -65,11 +65,20 @@ try {
   // note: the UI figures drive headless Chromium against the compiled binary (rebuilt first).
   const { measureUi, uiRows } = await import('./ui.ts')
   const ui = await measureUi()
-  const rows = [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...groupCommitRows(groupCommit), ...chatReadRows(read), ...chatTreeRows(tree), ...chatHttpReadRows(httpRead), ...databaseSizeRows(size), ...authOverheadRows(auth), ...accessOverheadRows(access), ...requestRateRows(requestRate), ...chatListSearchRows(measureChatListSearch(bench)), ...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn), ...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge), ...fileUploadRows(upload), ...uiRows(ui)]
+  // note: every row names what it measures through, so like is compared with like (labelled keeps a name that already says).
+  const [authRow, hashRow] = authOverheadRows(auth)
+  const rows = [
+    ...labelled('layer', [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...groupCommitRows(groupCommit), ...chatReadRows(read), ...chatTreeRows(tree)]),
+    ...labelled('public API', chatHttpReadRows(httpRead)), ...labelled('storage', databaseSizeRows(size)),
+    ...labelled('public API', [authRow!]), ...labelled('layer', [hashRow!, ...accessOverheadRows(access)]), ...labelled('public API', requestRateRows(requestRate)),
+    ...labelled('layer', chatListSearchRows(measureChatListSearch(bench))),
+    ...labelled('public API', [...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn)]),
+    ...labelled('layer', [...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge)]), ...labelled('public API', fileUploadRows(upload)), ...labelled('browser', uiRows(ui)),
+  ]
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()
-  rows.push(...footprintRows(footprint))
+  rows.push(...labelled('binary', footprintRows(footprint)))
   console.log(formatTable(rows))
   console.log(formatBinarySize(footprint))
   console.log('\nfor context, a comparable product, public API against public API:')

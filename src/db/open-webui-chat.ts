@@ -325,7 +325,11 @@ export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof 
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/
-const [OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, COMMA] = ['{', '}', '[', ']', ','].map((text) => Buffer.from(text))
+const OPEN_BRACE = Buffer.from('{')
+const CLOSE_BRACE = Buffer.from('}')
+const OPEN_BRACKET = Buffer.from('[')
+const CLOSE_BRACKET = Buffer.from(']')
+const COMMA = Buffer.from(',')
 
 // note: 64 random bits, unknown outside this process, so no stored text can name one.
 const ENTRY_MARK = `m${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}-`
