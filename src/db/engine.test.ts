@@ -188,3 +188,22 @@ describe('SQLite engine: group commit', () => {
     expect(await sql.all('SELECT id FROM t ORDER BY id')).toEqual([{ id: 2 }, { id: 3 }])
   })
 })
+
+test('SQLite engine: a transaction waiting for a batch goes before writes made after it', async () => {
+  const sql = engine()
+  await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+  const order: string[] = []
+  // note: each write, once committed, makes another at once, as a busy server's writes keep coming.
+  const chain = sql.run('INSERT INTO t (id) VALUES (?)', 1).then(async () => {
+    order.push('write 1')
+    await sql.run('INSERT INTO t (id) VALUES (?)', 2)
+    order.push('write 2')
+  })
+  const waiting = sql.transaction(async () => {
+    const rows = await sql.all<{ id: number }>('SELECT id FROM t')
+    order.push(`transaction saw ${rows.length}`)
+  })
+  await Promise.all([chain, waiting])
+  expect(order).toEqual(['write 1', 'transaction saw 1', 'write 2'])
+  expect((await sql.all('SELECT id FROM t')).length).toBe(2)
+})

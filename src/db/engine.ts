@@ -17,7 +17,8 @@
  * undoes the failed statement alone; should it have rolled the whole transaction back, the batch's
  * earlier statements are run again in a new one); a failed COMMIT rejects every write of the batch.
  * Reads and `exec` from outside, and `transaction`, wait for an open batch to commit, as they wait
- * for another context's transaction, so nothing outside sees a write before it is committed.
+ * for another context's transaction, so nothing outside sees a write before it is committed; a
+ * transaction that waits for a batch goes next, before any batch of writes made meanwhile.
  *
  * Threat: none of its own; it carries ciphertext and blind indexes the repositories made. It keeps
  * SQL text and values out of its errors, which callers may log.
@@ -63,6 +64,8 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
   const context = new AsyncLocalStorage<OpenTransaction>()
   let open: OpenTransaction | null = null
   let batch: Batch | null = null
+  /** Set while a transaction waits for a batch to end: writes from outside queue behind that transaction rather than open the next batch. */
+  let claim: Promise<void> | null = null
 
   const statement = (sql: string): Statement => {
     let found = statements.get(sql)
@@ -171,7 +174,7 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
       }
     },
     run(sql: string, ...params: SqlValue[]): Promise<RunResult> {
-      if (open === null) return runBatched(sql, params)
+      if (open === null) return claim === null ? runBatched(sql, params) : claim.then(() => engine.run(sql, ...params))
       if (context.getStore() !== open) return waitForNone().then(() => engine.run(sql, ...params))
       try {
         return Promise.resolve({ changes: statement(sql).run(...(params as never[])).changes })
@@ -185,30 +188,40 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
     },
     async transaction<T>(fn: () => Promise<T>): Promise<T> {
       if (open !== null && context.getStore() === open) return fn()
-      // note: checked again after every wait, in the same turn as taking it, as several wait for one.
-      while (open !== null || batch !== null) await (batch ?? open)!.done
-      let finish!: () => void
-      const mine: OpenTransaction = { done: new Promise<void>((resolve) => { finish = resolve }) }
-      open = mine
+      // note: one that finds a batch open claims the next turn, so writes that keep coming cannot hold it off.
+      const claimed = { release: null as (() => void) | null }
+      if (batch !== null && claim === null) claim = new Promise<void>((resolve) => { claimed.release = resolve })
       try {
-        db.run('BEGIN IMMEDIATE')
-        let result: T
+        // note: checked again after every wait, in the same turn as taking it, as several wait for one.
+        while (open !== null || batch !== null) await (batch ?? open)!.done
+        let finish!: () => void
+        const mine: OpenTransaction = { done: new Promise<void>((resolve) => { finish = resolve }) }
+        open = mine
         try {
-          result = await context.run(mine, fn)
-        } catch (error) {
-          db.run('ROLLBACK')
-          throw error
+          db.run('BEGIN IMMEDIATE')
+          let result: T
+          try {
+            result = await context.run(mine, fn)
+          } catch (error) {
+            db.run('ROLLBACK')
+            throw error
+          }
+          try {
+            db.run('COMMIT')
+          } catch (error) {
+            if (db.inTransaction) db.run('ROLLBACK')
+            throw error
+          }
+          return result
+        } finally {
+          open = null
+          finish()
         }
-        try {
-          db.run('COMMIT')
-        } catch (error) {
-          if (db.inTransaction) db.run('ROLLBACK')
-          throw error
-        }
-        return result
       } finally {
-        open = null
-        finish()
+        if (claimed.release !== null) {
+          claim = null
+          claimed.release()
+        }
       }
     },
     async close(): Promise<void> {
