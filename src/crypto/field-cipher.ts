@@ -119,27 +119,14 @@ function writeAscii(bytes: Uint8Array, at: number, text: string): number {
   return at
 }
 
-/** Writes a non-negative integer in decimal and a colon at `at`; returns the end. */
-function writeDecimal(bytes: Uint8Array, at: number, value: number): number {
-  if (value >= 10) at = writeDecimal(bytes, at, Math.floor(value / 10))
-  else {
-    bytes[at] = 0x30 + value
-    bytes[at + 1] = 0x3a
-    return at + 2
-  }
-  bytes[at - 1] = 0x30 + (value % 10)
-  bytes[at] = 0x3a
-  return at + 1
-}
-
 function associatedData({ table, column, rowId }: FieldContext, keyVersion: number): Uint8Array {
   const place = placeOf(table, column)
   const { bytes, prefixBytes } = place
   const version = String(keyVersion)
   // note: an ASCII row id (numbers, UUIDs, `chat/message`) is its own UTF-8, one byte a character: no well-formedness or length pass.
-  let end = rowId.length <= PLACE_ROW_ID_CHARS ? writeAscii(bytes, writeDecimal(bytes, prefixBytes, rowId.length), rowId) : -1
+  let end = rowId.length <= PLACE_ROW_ID_CHARS ? writeAscii(bytes, writeAscii(bytes, prefixBytes, `${rowId.length}:`), rowId) : -1
   if (end !== -1) {
-    end = writeAscii(bytes, writeDecimal(bytes, end, version.length), version)
+    end = writeAscii(bytes, end, `${version.length}:${version}`)
     return (place.views[end] ??= bytes.subarray(0, end))
   }
   const tail = Buffer.from(lengthPrefixed(rowId) + `${version.length}:${version}`, 'utf8')
