@@ -58,7 +58,7 @@ type BatchedWrite = {
 /** The open group-commit transaction: its writes, and a promise that settles (never rejects) once it has ended. */
 type Batch = { readonly writes: BatchedWrite[]; readonly done: Promise<void>; readonly end: () => void }
 
-/** SQLite through bun:sqlite: statements run at once (the promise is already settled) unless a transaction of another context is open. */
+/** SQLite through bun:sqlite: statements run at once unless a transaction of another context (or a batch, for reads) is open; a write outside a transaction settles at its batch's commit. */
 export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Database } {
   const statements = new Map<string, Statement>()
   const context = new AsyncLocalStorage<OpenTransaction>()
