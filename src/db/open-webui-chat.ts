@@ -366,7 +366,8 @@ const sameIds = (a: readonly string[], b: readonly string[]) => {
 /** `history.messages` as an object: each message under its id, in the order messages are given. */
 function historyObject<T>(uids: readonly string[], values: readonly T[]): Record<string, T> {
   const history: Record<string, T> = {}
-  for (let i = 0; i < uids.length; i++) history[uids[i]!] = values[i]!
+  // note: kept as fields, so an id named `__proto__` is a message as in the JSON, not the object's prototype.
+  for (let i = 0; i < uids.length; i++) keep(history, uids[i]!, values[i]!)
   return history
 }
 
