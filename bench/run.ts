@@ -1,8 +1,9 @@
 /**
  * Benchmarks, run by `npm run bench`: one file-backed store in a fresh temp directory, measured for
- * field-layer cost, insert rate, read time and size; then the cost of authentication, then key
- * rotation and backups, then a 100 MB upload. Each figure
- * is printed against its target. It
+ * field-layer cost, insert rate (and the async engine's group commit), read time and size; then the
+ * cost of authentication, then key rotation and backups, then a 100 MB upload. Each figure is
+ * printed against its target, each row named for what it measures through (public API, layer,
+ * binary, storage, browser), and the reference table compares public API with public API. It
  * prints figures and never fails on a slow machine: the exit code is 0 unless something crashes.
  */
 import { cpus } from 'node:os'
