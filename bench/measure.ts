@@ -43,3 +43,18 @@ export function medianMsInterleaved(runs: readonly (() => void)[], { warmups, re
   for (let i = 0; i < repetitions; i++) runs.forEach((run, index) => times[index]!.push(timeOnceMs(run)))
   return times.map(median)
 }
+
+/**
+ * Times contenders in alternation like medianMsInterleaved, and also returns the median of each
+ * contender's time over the first's within the same round: a ratio that a change of load between
+ * rounds moves less than the ratio of the medians does.
+ */
+export function pairedInterleaved(runs: readonly (() => void)[], { warmups, repetitions }: Repetitions): { medianMs: number[]; ratioToFirst: number[] } {
+  for (let i = 0; i < warmups; i++) for (const run of runs) run()
+  const times = runs.map((): number[] => [])
+  for (let i = 0; i < repetitions; i++) runs.forEach((run, index) => times[index]!.push(timeOnceMs(run)))
+  return {
+    medianMs: times.map(median),
+    ratioToFirst: times.map((own) => median(own.map((ms, round) => ms / times[0]![round]!))),
+  }
+}

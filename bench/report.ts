@@ -14,6 +14,16 @@ export type BenchRow = {
   target: Target
 }
 
+/** What a row measures through: a public API (HTTP or WebSocket, as clients use it), a layer inside, the compiled binary, storage on disk, or the browser UI. */
+export type RowKind = 'public API' | 'layer' | 'binary' | 'storage' | 'browser'
+
+const KIND_PREFIX = /^(public API|layer|binary|storage|browser)( \(|:)/
+
+/** Prefixes each row's name with what it measures through (`layer: ...`), unless its name already says. */
+export function labelled(kind: RowKind, rows: readonly BenchRow[]): BenchRow[] {
+  return rows.map((row) => (KIND_PREFIX.test(row.name) ? row : { ...row, name: `${kind}: ${row.name}` }))
+}
+
 /** Says whether the measured value is within its target. */
 export function isTargetMet({ measured, target }: BenchRow): boolean {
   return target.kind === 'atMost' ? measured <= target.limit : measured >= target.limit

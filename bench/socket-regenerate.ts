@@ -73,7 +73,7 @@ async function openTurnSocket(url: string, token: string) {
 export async function measureSocketRegenerate(): Promise<SocketRegenerateFigures> {
   const ollama = await startFakeOllama({ behaviour: { chunkDelayMs: 0, chunkCount: CHUNKS } })
   const bench = openBenchStore()
-  const config = loadConfig({ env: { OLLAMA_BASE_URL: ollama.url, ENABLE_TITLE_GENERATION: 'false', WEBSOCKET_RATE_LIMIT: '10000/1s' }, cwd: process.cwd() })
+  const config = loadConfig({ env: { OLLAMA_BASE_URL: ollama.url, ENABLE_TITLE_GENERATION: 'false', WEBSOCKET_RATE_LIMIT: '10000/1s', BYPASS_MODEL_ACCESS_CONTROL: 'true' }, cwd: process.cwd() })
   const sessionSecret = crypto.randomUUID()
   const audit = createMemoryAuditLog()
   const app = createApp({ config, store: bench.store, log: silentLogger, sessionSecret, audit, now: Date.now, setupGate: openGate })

@@ -19,7 +19,6 @@ export const FIELD_FORMAT_VERSION = 1
 const HEADER_BYTES = 1 + 4 + 12
 const TAG_BYTES = 16
 export const FIELD_OVERHEAD_BYTES = HEADER_BYTES + TAG_BYTES
-const COPY_LIMIT_BYTES = 16 * 1024
 
 /** A 256-bit AES key and the version number stored with everything sealed under it. */
 export type VersionedKey = { readonly version: number; readonly key: Uint8Array }
@@ -29,18 +28,33 @@ export type FieldContext = { readonly table: string; readonly column: string; re
 
 /** Encrypts plaintext (bytes, or text as UTF-8) for one table, column and row under the given key. */
 export function sealField(key: VersionedKey, plaintext: Uint8Array | string, context: FieldContext): Uint8Array {
-  const nonce = crypto.getRandomValues(new Uint8Array(12)) // the OS CSPRNG, without node's slower wrapper
+  const nonce = crypto.getRandomValues(scratch.nonce) // the OS CSPRNG, without node's slower wrapper
   const cipher = createCipheriv('aes-256-gcm', key.key, nonce)
   cipher.setAAD(associatedData(context, key.version))
-  const body = typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext)
+  const body = cipher.update(typeof plaintext === 'string' ? utf8Bytes(plaintext) : plaintext)
   cipher.final() // GCM emits nothing here; it completes the tag
-  const sealed = Buffer.allocUnsafe(HEADER_BYTES + body.length + TAG_BYTES)
+  const sealed = Buffer.allocUnsafe(HEADER_BYTES + body.length + TAG_BYTES) // every byte is written below
+  const { version } = key
   sealed[0] = FIELD_FORMAT_VERSION
-  sealed.writeUInt32BE(key.version, 1)
+  sealed[1] = version >>> 24
+  sealed[2] = version >>> 16
+  sealed[3] = version >>> 8
+  sealed[4] = version
   sealed.set(nonce, 5)
   sealed.set(body, HEADER_BYTES)
   sealed.set(cipher.getAuthTag(), HEADER_BYTES + body.length)
   return sealed
+}
+
+// note: the nonce, the tag and text to seal (as UTF-8) are written into arrays made once and reused,
+// rather than new ones per call: the cipher reads each before this module writes it again, as every
+// call here is synchronous. Text longer than the text buffer gets its own.
+const scratch = { nonce: new Uint8Array(12), tag: new Uint8Array(TAG_BYTES) }
+const textBuffer = Buffer.alloc(48 * 1024)
+
+function utf8Bytes(text: string): Uint8Array {
+  if (text.length * 3 > textBuffer.length) return Buffer.from(text, 'utf8')
+  return textBuffer.subarray(0, textBuffer.write(text, 0, 'utf8'))
 }
 
 /** Reads the key version a sealed value names, or null when it is not in a known format. */
@@ -55,15 +69,15 @@ export function sealedKeyVersion(sealed: Uint8Array): number | null {
  */
 export function openField(key: VersionedKey, sealed: Uint8Array, context: FieldContext): Buffer | null {
   if (sealedKeyVersion(sealed) !== key.version) return null
-  // note: a small value's parts are copied, not viewed: the first view of an array read from SQLite
-  // costs more than copying a few kilobytes (Bun gives the array its own buffer object then).
-  const isSmall = sealed.length <= COPY_LIMIT_BYTES
-  const part = (start: number, end?: number) => (isSmall ? sealed.slice(start, end) : sealed.subarray(start, end))
+  const { nonce, tag } = scratch
+  for (let i = 0; i < nonce.length; i++) nonce[i] = sealed[5 + i]!
+  const tagAt = sealed.length - TAG_BYTES
+  for (let i = 0; i < TAG_BYTES; i++) tag[i] = sealed[tagAt + i]!
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key.key, part(5, HEADER_BYTES))
+    const decipher = createDecipheriv('aes-256-gcm', key.key, nonce)
     decipher.setAAD(associatedData(context, key.version))
-    decipher.setAuthTag(part(sealed.length - TAG_BYTES))
-    const body = decipher.update(part(HEADER_BYTES, sealed.length - TAG_BYTES))
+    decipher.setAuthTag(tag)
+    const body = decipher.update(sealed.subarray(HEADER_BYTES, sealed.length - TAG_BYTES))
     decipher.final() // throws when the tag does not match
     return body
   } catch {
@@ -72,28 +86,56 @@ export function openField(key: VersionedKey, sealed: Uint8Array, context: FieldC
 }
 
 // Each part is prefixed with its UTF-8 byte length. Lone surrogates are refused, because UTF-8
-// encoding would turn them into U+FFFD and let two different contexts encode alike. The table and
-// column part is encoded once per place and cached; only the row id and version are written per call.
-const prefixCache = new Map<string, Buffer>()
+// encoding would turn them into U+FFFD and let two different contexts encode alike. Each place
+// (table and column) has an array holding its encoded prefix, made once; a call writes an ASCII row
+// id and the key version after it and hands the cipher a view (one per length, kept), which setAAD
+// consumes before the array is written again (everything here is synchronous). A long or non-ASCII
+// row id gets an array of its own.
+type Place = { readonly bytes: Uint8Array; readonly prefixBytes: number; readonly views: Uint8Array[] }
+const places = new Map<string, Map<string, Place>>()
+const PLACE_ROW_ID_CHARS = 200
 
-function associatedData({ table, column, rowId }: FieldContext, keyVersion: number): Buffer {
-  const cacheKey = `${table}\0${column}`
-  let prefix = prefixCache.get(cacheKey)
-  if (prefix === undefined) {
-    prefix = Buffer.from(lengthPrefixed(`v${FIELD_FORMAT_VERSION}`) + lengthPrefixed(table) + lengthPrefixed(column), 'utf8')
-    prefixCache.set(cacheKey, prefix)
+function placeOf(table: string, column: string): Place {
+  let columns = places.get(table)
+  if (columns === undefined) places.set(table, (columns = new Map()))
+  let place = columns.get(column)
+  if (place === undefined) {
+    const prefix = Buffer.from(lengthPrefixed(`v${FIELD_FORMAT_VERSION}`) + lengthPrefixed(table) + lengthPrefixed(column), 'utf8')
+    const bytes = new Uint8Array(prefix.length + PLACE_ROW_ID_CHARS + 32)
+    bytes.set(prefix, 0)
+    place = { bytes, prefixBytes: prefix.length, views: [] }
+    columns.set(column, place)
   }
+  return place
+}
+
+/** Writes ASCII text at `at`; returns the end, or -1 at the first character past ASCII. */
+function writeAscii(bytes: Uint8Array, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code > 0x7f) return -1
+    bytes[at++] = code
+  }
+  return at
+}
+
+function associatedData({ table, column, rowId }: FieldContext, keyVersion: number): Uint8Array {
+  const place = placeOf(table, column)
+  const { bytes, prefixBytes } = place
   const version = String(keyVersion)
   // note: an ASCII row id (numbers, UUIDs, `chat/message`) is its own UTF-8, one byte a character: no well-formedness or length pass.
-  const isAscii = ASCII.test(rowId)
-  const tail = `${isAscii ? `${rowId.length}:${rowId}` : lengthPrefixed(rowId)}${version.length}:${version}`
-  const aad = Buffer.allocUnsafe(prefix.length + (isAscii ? tail.length : Buffer.byteLength(tail, 'utf8')))
-  prefix.copy(aad, 0)
-  aad.write(tail, prefix.length, isAscii ? 'latin1' : 'utf8')
+  let end = rowId.length <= PLACE_ROW_ID_CHARS ? writeAscii(bytes, writeAscii(bytes, prefixBytes, `${rowId.length}:`), rowId) : -1
+  if (end !== -1) {
+    end = writeAscii(bytes, end, `${version.length}:${version}`)
+    return (place.views[end] ??= bytes.subarray(0, end))
+  }
+  const tail = Buffer.from(lengthPrefixed(rowId) + `${version.length}:${version}`, 'utf8')
+  const aad = new Uint8Array(prefixBytes + tail.length)
+  aad.set(bytes.subarray(0, prefixBytes), 0)
+  aad.set(tail, prefixBytes)
   return aad
 }
 
-const ASCII = /^[\x00-\x7f]*$/
 
 function lengthPrefixed(part: string): string {
   if (!part.isWellFormed()) throw new TypeError('A field context must be well-formed Unicode.')

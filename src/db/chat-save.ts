@@ -40,11 +40,13 @@ export function planChatSave<S extends PlannedAgainst>(chatId: ChatId, stored: r
     else if (!hasSamePlace(known, next) || !hasSameContent(known, next)) plan.rewrites.push(next)
     kept.set(input.uid, next.id)
   }
-  plan.removes = stored.filter((message) => !kept.has(message.uid)).map((message) => message.id)
-  const all = [...stored.filter((message) => kept.has(message.uid)), ...plan.inserts]
+  if (kept.size !== stored.length || plan.inserts.length > 0) plan.removes = stored.filter((message) => !kept.has(message.uid)).map((message) => message.id)
   if (tree.currentUid === null) plan.currentId = null
   else if (tree.currentUid !== undefined && kept.has(tree.currentUid)) plan.currentId = kept.get(tree.currentUid)!
-  else plan.currentId = storedCurrent !== null && all.some((message) => message.id === storedCurrent) ? storedCurrent : newestLeaf(all)
+  else {
+    const all = [...stored.filter((message) => kept.has(message.uid)), ...plan.inserts]
+    plan.currentId = storedCurrent !== null && all.some((message) => message.id === storedCurrent) ? storedCurrent : newestLeaf(all)
+  }
   return plan
 }
 

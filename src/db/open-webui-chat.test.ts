@@ -96,12 +96,12 @@ describe('the chat object as JSON text, each message serialised once', () => {
       // note: set on the stored tree, since a client's `history` or `messages` is never kept as an other field.
       const read = treeOf(sent, {})
       const tree = { ...read, settings: { ...read.settings, extra: settings } }
-      expect(describeChatJson(tree, wrap)).toBe(JSON.stringify(wrap(describeChatObject(tree))))
+      expect(describeChatJson(tree, wrap).toString('utf8')).toBe(JSON.stringify(wrap(describeChatObject(tree))))
     }), { numRuns: 300 })
   })
 
   test('stored text that looks like a mark stays text', () => {
     const tree = treeOf({ messages: { a: { id: 'a', parentId: null, childrenIds: [], role: 'user', content: 'enclave-message-0', timestamp: 1 } }, currentId: 'a' }, { title: 'enclave-message-0' })
-    expect(JSON.parse(describeChatJson(tree, wrap))).toEqual(JSON.parse(JSON.stringify(wrap(describeChatObject(tree)))))
+    expect(JSON.parse(describeChatJson(tree, wrap).toString('utf8'))).toEqual(JSON.parse(JSON.stringify(wrap(describeChatObject(tree)))))
   })
 })

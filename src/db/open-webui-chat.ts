@@ -87,17 +87,17 @@ function readChat(raw: unknown): ChatContent {
   if (Object.keys(settings).length > 0) content.settings = settings
   // note: a history without messages beside a list of messages (older clients) is read from the list.
   const hasList = Array.isArray(raw.messages) && raw.messages.length > 0
-  if (raw.history !== undefined && raw.history !== null && !(hasList && isEmptyHistory(raw.history))) content.messages = readHistory(raw.history)
+  // note: the history's entries are listed once, here, both to tell it empty and to read it.
+  const history = raw.history
+  const entries = isObject(history) && isObject(history.messages ?? {}) ? Object.entries((history.messages ?? {}) as Record<string, unknown>) : null
+  if (history !== undefined && history !== null && !(hasList && entries?.length === 0 && (history as { messages?: unknown }).messages !== null)) content.messages = readHistory(history, entries)
   else if (raw.messages !== undefined && raw.messages !== null) content.messages = readList(raw.messages)
   return content
 }
 
-const isEmptyHistory = (history: unknown) => isObject(history) && (history.messages === undefined || (isObject(history.messages) && Object.keys(history.messages).length === 0))
-
-function readHistory(history: unknown): NonNullable<ChatContent['messages']> {
-  if (!isObject(history) || !isObject(history.messages ?? {})) return fail('invalid_chat', 'history is not {messages: {id: message}, currentId}.')
+function readHistory(history: unknown, entries: [string, unknown][] | null): NonNullable<ChatContent['messages']> {
+  if (!isObject(history) || entries === null) return fail('invalid_chat', 'history is not {messages: {id: message}, currentId}.')
   const map = (history.messages ?? {}) as Record<string, unknown>
-  const entries = Object.entries(map)
   if (entries.length > CHAT_LIMITS.messages) fail('too_large', `The chat has over ${CHAT_LIMITS.messages} messages.`)
   const read = new Map<string, { message: SavedMessage; childrenIds: unknown }>()
   for (const [key, raw] of entries) {
@@ -171,31 +171,48 @@ function readMessage(uid: string, parentUid: string | null, raw: Record<string, 
   const content = raw.content
   if (typeof content !== 'string') return fail('invalid_message', `Message ${uid} has no content, or content that is not text.`)
   if (content.length > CHAT_LIMITS.contentChars) fail('too_large', `Message ${uid} is over ${CHAT_LIMITS.contentChars} characters.`)
-  const extra: Record<string, unknown> = {}
-  const column = <T>(key: string, accepts: (value: unknown) => boolean): T | null => {
-    const value = raw[key]
-    if (value === undefined) return null
-    if (accepts(value)) return bounded(value, `Message ${uid}'s ${key}`) as T
-    keep(extra, key, value)
-    return null
-  }
-  const model = column<string>('model', (value) => typeof value === 'string' && value.length <= CHAT_LIMITS.modelChars)
-  const images = column<unknown[]>('images', (value) => Array.isArray(value) && value.length <= 16)
-  const error = column<unknown>('error', (value) => value !== null)
-  const usage = column<unknown>('usage', (value) => value !== null)
-  const sources = column<unknown>('sources', (value) => value !== null)
-  const files = column<unknown>('files', (value) => value !== null)
+  // note: written out rather than through a helper closure per field: a save of 2,000 messages reads every one.
+  let extra: Record<string, unknown> | null = null
+  const keepExtra = (key: string, value: unknown) => keep((extra ??= {}), key, value)
+  const rawModel = raw.model
+  let model: string | null = null
+  if (typeof rawModel === 'string' && rawModel.length <= CHAT_LIMITS.modelChars) model = boundedField(rawModel, uid, 'model')
+  else if (rawModel !== undefined) keepExtra('model', rawModel)
+  const rawImages = raw.images
+  let images: unknown[] | null = null
+  if (Array.isArray(rawImages) && rawImages.length <= 16) images = boundedField(rawImages, uid, 'images')
+  else if (rawImages !== undefined) keepExtra('images', rawImages)
+  const error = nonNullField(raw, 'error', uid, keepExtra)
+  const usage = nonNullField(raw, 'usage', uid, keepExtra)
+  const sources = nonNullField(raw, 'sources', uid, keepExtra)
+  const files = nonNullField(raw, 'files', uid, keepExtra)
   const timestamp = raw.timestamp
   const createdAt = Number.isSafeInteger(timestamp) && (timestamp as number) >= 0 && (timestamp as number) < 1e11 ? (timestamp as number) * 1000 : null
-  if (timestamp !== undefined && createdAt === null) keep(extra, 'timestamp', timestamp)
-  const status = statusOf(raw, extra)
-  for (const [key, value] of Object.entries(raw)) {
-    if (!STRUCTURE_KEYS.has(key) && !Object.hasOwn(COLUMN_KEYS, key)) keep(extra, key, value)
+  if (timestamp !== undefined && createdAt === null) keepExtra('timestamp', timestamp)
+  const status = statusOf(raw, keepExtra)
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key) || STRUCTURE_KEYS.has(key) || Object.hasOwn(COLUMN_KEYS, key)) continue
+    keepExtra(key, raw[key])
   }
   return {
     uid, parentUid, role: role as MessageRole, content, model, images, error, usage, sources, files, status, createdAt,
-    extra: Object.keys(extra).length === 0 ? null : bounded(extra, `Message ${uid}'s other fields`),
+    extra: extra === null ? null : boundedField(extra, uid, 'other fields'),
   }
+}
+
+/** A named field that takes any value but null: the value (within the bound), or null with a null kept in extra. */
+function nonNullField(raw: Record<string, unknown>, key: string, uid: string, keepExtra: (key: string, value: unknown) => void): unknown {
+  const value = raw[key]
+  if (value === undefined) return null
+  if (value !== null) return boundedField(value, uid, key)
+  keepExtra(key, value)
+  return null
+}
+
+/** bounded() for a message's field, its name built only when it is over. */
+function boundedField<T>(value: T, uid: string, key: string): T {
+  if (typeof value === 'string' && value.length * 6 + 2 <= CHAT_LIMITS.jsonBytes) return value
+  return bounded(value, `Message ${uid}'s ${key}`)
 }
 
 const COLUMN_KEYS = { model: 1, images: 1, error: 1, usage: 1, sources: 1, files: 1, timestamp: 1, done: 1, cancelled: 1 }
@@ -206,13 +223,13 @@ function keep(extra: Record<string, unknown>, key: string, value: unknown): void
 }
 
 /** `done` and `cancelled` as a status; values that do not fit one are kept in extra as sent. */
-function statusOf(raw: Record<string, unknown>, extra: Record<string, unknown>): MessageStatus | null {
+function statusOf(raw: Record<string, unknown>, keepExtra: (key: string, value: unknown) => void): MessageStatus | null {
   const { done, cancelled } = raw
   let status: MessageStatus | null = null
   if (done === true) status = 'done'
   else if (done === false) status = cancelled === true ? 'cancelled' : 'pending'
-  else if (done !== undefined) keep(extra, 'done', done)
-  if (cancelled !== undefined && status !== 'cancelled') keep(extra, 'cancelled', cancelled)
+  else if (done !== undefined) keepExtra('done', done)
+  if (cancelled !== undefined && status !== 'cancelled') keepExtra('cancelled', cancelled)
   return status
 }
 
@@ -247,49 +264,119 @@ export function describeChatObject(tree: ChatTree) {
 }
 
 /**
- * The JSON text of `wrap(describeChatObject(tree))`, each message serialised once although both the
- * history and the path hold it (opening a chat of 1,000 messages would otherwise serialise most of
- * them twice): the object is built with a mark standing for each message, serialised, and each
- * mark is then replaced by its message's JSON. The mark holds a random token made at start, so no
- * stored text can stand for one.
+ * `wrap(describeChatObject(tree))` as JSON, in UTF-8 bytes ready to send, each message serialised
+ * once although both the history and the path hold it (opening a chat of 1,000 messages would
+ * otherwise serialise most of them twice), and a held message not at all (messageBytes): the
+ * history and the path are copied together from the messages' bytes, the rest serialised with a
+ * mark standing for each of the two and the marks then replaced. The mark holds a random token
+ * made at start, so no stored text can stand for one.
  */
-export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): string {
-  const texts: string[] = []
-  const chat = chatObjectOf(tree, (described, message, childrenIds) => `${ENTRY_MARK}${texts.push(messageJson(described, message, childrenIds)) - 1}`)
-  const skeleton = JSON.stringify(wrap(chat as unknown as ReturnType<typeof describeChatObject>))
-  const quotedMark = `"${ENTRY_MARK}`
-  let json = ''
-  let from = 0
-  for (let at = skeleton.indexOf(quotedMark); at !== -1; at = skeleton.indexOf(quotedMark, from)) {
-    const end = skeleton.indexOf('"', at + quotedMark.length)
-    json += skeleton.slice(from, at) + texts[Number(skeleton.slice(at + quotedMark.length, end))]!
-    from = end + 1
+export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): Buffer {
+  const history: Uint8Array[] = [OPEN_BRACE]
+  const chat = chatObjectOf(tree, messageBytes, (uids, texts) => {
+    // note: in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added.
+    const indexes: { index: number; at: number }[] = []
+    const named: number[] = []
+    for (let i = 0; i < uids.length; i++) {
+      const index = ARRAY_INDEX.test(uids[i]!) ? Number(uids[i]) : Number.NaN
+      if (index < 2 ** 32 - 1) indexes.push({ index, at: i })
+      else named.push(i)
+    }
+    const add = (i: number) => {
+      if (history.length > 1) history.push(COMMA)
+      history.push(texts[i]!.entry)
+    }
+    for (const { at } of indexes.sort((a, b) => a.index - b.index)) add(at)
+    for (const at of named) add(at)
+    history.push(CLOSE_BRACE)
+    return HISTORY_MARK
+  })
+  const skeleton = JSON.stringify(wrap({ ...chat, messages: PATH_MARK } as unknown as ReturnType<typeof describeChatObject>))
+  const path = chat.messages as unknown as MessageBytes[]
+  const pathParts: Uint8Array[] = [OPEN_BRACKET]
+  for (let i = 0; i < path.length; i++) {
+    if (i > 0) pathParts.push(COMMA)
+    pathParts.push(path[i]!.text)
   }
-  return json + skeleton.slice(from)
+  pathParts.push(CLOSE_BRACKET)
+  // note: the two marks in the order they stand (an other field named `messages` puts the path first).
+  const marks = [
+    { at: skeleton.indexOf(`"${HISTORY_MARK}"`), length: HISTORY_MARK.length + 2, parts: history },
+    { at: skeleton.indexOf(`"${PATH_MARK}"`), length: PATH_MARK.length + 2, parts: pathParts },
+  ].sort((a, b) => a.at - b.at)
+  if (marks[0]!.at === -1) throw new Error('The chat skeleton lost a mark.')
+  const parts: Uint8Array[] = []
+  let from = 0
+  for (const { at, length, parts: bytes } of marks) {
+    parts.push(Buffer.from(skeleton.slice(from, at)))
+    for (const part of bytes) parts.push(part)
+    from = at + length
+  }
+  parts.push(Buffer.from(skeleton.slice(from)))
+  let length = 0
+  for (const part of parts) length += part.length
+  const json = Buffer.allocUnsafe(length) // note: every byte is copied in below
+  let at = 0
+  for (const part of parts) {
+    json.set(part, at)
+    at += part.length
+  }
+  return json
 }
 
-// note: 64 random bits, unknown outside this process, so no stored text can name one; short, as the skeleton holds one per message twice.
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/
+const OPEN_BRACE = Buffer.from('{')
+const CLOSE_BRACE = Buffer.from('}')
+const OPEN_BRACKET = Buffer.from('[')
+const CLOSE_BRACKET = Buffer.from(']')
+const COMMA = Buffer.from(',')
+
+// note: 64 random bits, unknown outside this process, so no stored text can name one.
 const ENTRY_MARK = `m${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}-`
+const HISTORY_MARK = `${ENTRY_MARK}history`
+const PATH_MARK = `${ENTRY_MARK}path`
+
+/** A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the same bytes, the message alone. */
+type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array }
 
 /**
- * A held message's JSON from its last open, while its place (parent and children) is the same: a
+ * A held message's bytes from its last open, while its place (parent and children) is the same: a
  * frozen message is one the chat history cache holds (chat-history-cache.ts), which never changes,
- * so its text is kept as long as it is held (a write makes a new object).
+ * so its bytes are kept as long as it is held (a write makes a new object).
  */
-const writtenJson = new WeakMap<Message, { childrenKey: string; text: string }>()
+const writtenJson = new WeakMap<Message, MessageBytes & { childrenIds: readonly string[] }>()
 
-function messageJson(described: () => Record<string, unknown>, message: Message, childrenIds: string[]): string {
-  if (!Object.isFrozen(message)) return JSON.stringify(described())
-  const childrenKey = childrenIds.join('\n')
-  const known = writtenJson.get(message)
-  if (known !== undefined && known.childrenKey === childrenKey) return known.text
-  const text = JSON.stringify(described())
-  writtenJson.set(message, { childrenKey, text })
-  return text
+function messageBytes(described: () => Record<string, unknown>, message: Message, childrenIds: string[]): MessageBytes {
+  const isHeld = Object.isFrozen(message)
+  const known = isHeld ? writtenJson.get(message) : undefined
+  if (known !== undefined && sameIds(known.childrenIds, childrenIds)) return known
+  const key = JSON.stringify(message.uid)
+  const entry = Buffer.from(`${key}:${JSON.stringify(described())}`)
+  const made = { entry, text: entry.subarray(Buffer.byteLength(key) + 1), childrenIds: childrenIds.slice() }
+  if (isHeld) writtenJson.set(message, made)
+  return made
 }
 
-/** The chat object, each message given as `entry` makes it from its description. */
-function chatObjectOf<T>(tree: ChatTree, entry: (described: () => Record<string, unknown>, message: Message, childrenIds: string[]) => T) {
+const sameIds = (a: readonly string[], b: readonly string[]) => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** `history.messages` as an object: each message under its id, in the order messages are given. */
+function historyObject<T>(uids: readonly string[], values: readonly T[]): Record<string, T> {
+  const history: Record<string, T> = {}
+  // note: kept as fields, so an id named `__proto__` is a message as in the JSON, not the object's prototype.
+  for (let i = 0; i < uids.length; i++) keep(history, uids[i]!, values[i]!)
+  return history
+}
+
+/**
+ * The chat object, each message given as `entry` makes it from its description, and
+ * `history.messages` as `historyOf` makes it from the messages' ids and entries (parents first).
+ */
+function chatObjectOf<T, H = Record<string, T>>(tree: ChatTree, entry: (described: () => Record<string, unknown>, message: Message, childrenIds: string[]) => T,
+  historyOf: (uids: readonly string[], values: readonly T[]) => H = historyObject as never) {
   const { chat, settings, messages } = tree
   const uidOf = new Map<number, string>()
   const children = new Map<number, string[]>()
@@ -300,12 +387,14 @@ function chatObjectOf<T>(tree: ChatTree, entry: (described: () => Record<string,
     if (list === undefined) children.set(message.parentId, [message.uid])
     else list.push(message.uid)
   }
-  const history: Record<string, T> = {}
+  const uids: string[] = []
+  const values: T[] = []
   const described = new Map<number, T>()
   for (const message of messages) {
     const childrenIds = children.get(message.id) ?? []
     const value = entry(() => describeMessage(message, uidOf, childrenIds), message, childrenIds)
-    history[message.uid] = value
+    uids.push(message.uid)
+    values.push(value)
     described.set(message.id, value)
   }
   const current = chat.currentId === null ? null : uidOf.get(chat.currentId) ?? null
@@ -317,7 +406,7 @@ function chatObjectOf<T>(tree: ChatTree, entry: (described: () => Record<string,
     id: chat.id, title: chat.title,
     models: settings.models ?? (lastModel === undefined || lastModel === null ? [] : [lastModel]), params: settings.params ?? {},
     ...(settings.system === null ? {} : { system: settings.system }),
-    history: { messages: history, currentId: current },
+    history: { messages: historyOf(uids, values), currentId: current },
     messages: path.map((message) => described.get(message.id)!),
     tags: settings.tags ?? [],
     timestamp: chat.createdAt,

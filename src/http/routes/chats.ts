@@ -106,8 +106,8 @@ const chatAnswer = <T>({ chat }: ChatTree, object: T, shareId: string | null) =>
   pinned: chat.pinned, archived: chat.archived, share_id: shareId, folder_id: chat.folderId, meta: {},
 })
 
-/** describeChat's answer as JSON text, built with each message serialised once (describeChatJson); sent as is, with the type Elysia gives objects. */
-const chatJson = (tree: ChatTree, shareId: string | null, set: { headers: Record<string, unknown> }): string => {
+/** describeChat's answer as JSON bytes, built with each message serialised once (describeChatJson); sent as is, with the type Elysia gives objects. */
+const chatJson = (tree: ChatTree, shareId: string | null, set: { headers: Record<string, unknown> }): Buffer => {
   set.headers['content-type'] = 'application/json;charset=utf-8'
   return describeChatJson(tree, (object) => chatAnswer(tree, object, shareId))
 }
