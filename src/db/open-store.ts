@@ -20,6 +20,7 @@ import { createChatRepo } from './chats.ts'
 import { createCredentialRepo } from './credentials.ts'
 import { LOCK_FILE } from './data-dir-lock.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
+import { createSqliteEngine } from './engine.ts'
 import { createFileBlobs, FILES_DIRECTORY } from './file-blobs.ts'
 import { createFileRepo } from './files.ts'
 import { createFolderRepo } from './folders.ts'
@@ -154,8 +155,11 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
   // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being written.
   files.sweepOrphans()
   const users = createUserRepo(db, dataKeys, now, accountChanges)
+  /** The engine every converted repository talks to; `db` stays for what is inherently about the SQLite file. */
+  const sql = createSqliteEngine(db)
   return {
     db,
+    sql,
     info,
     dataKeys,
     /** Announces revocations, role changes and deletions to what is open in this process (sockets, answers). */
@@ -185,7 +189,7 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
     oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
     secondFactors: createSecondFactorRepo(db, dataKeys, now),
     workspaceModels: createWorkspaceModelRepo(db, dataKeys, now),
-    prompts: createPromptRepo(db, dataKeys, now),
+    prompts: createPromptRepo(sql, dataKeys, now),
     knowledge: createKnowledgeRepo(db, dataKeys, now),
     ragDocuments: createRagDocumentRepo(db, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */

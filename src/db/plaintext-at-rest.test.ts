@@ -93,7 +93,7 @@ let dataDir = ''
 beforeEach(() => { dataDir = join(mkdtempSync(join(tmpdir(), 'enclave-')), 'data') })
 afterEach(() => { rmSync(join(dataDir, '..'), { recursive: true, force: true }) })
 
-function fillStore(store: Store) {
+async function fillStore(store: Store) {
   const result = store.users.createUser({
     email: `${MARKERS.email}@example.com`, name: MARKERS.name, role: 'user',
     preferences: { note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_BASE_URLS: ['https://api.example.com/v1'], OPENAI_API_KEYS: [MARKERS.directKey], OPENAI_API_CONFIGS: {} } } } },
@@ -140,7 +140,7 @@ function fillStore(store: Store) {
     baseModelId: 'qwen2.5:0.5b', name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem }, access: {}, isActive: true,
   })
   if (!preset.ok) throw new Error(preset.reason)
-  const prompt = store.prompts.createPrompt(owner, MARKERS.promptCommand, { title: MARKERS.promptTitle, content: MARKERS.promptContent, access: null })
+  const prompt = await store.prompts.createPrompt(owner, MARKERS.promptCommand, { title: MARKERS.promptTitle, content: MARKERS.promptContent, access: null })
   if (!prompt.ok) throw new Error(prompt.reason)
   return { owner, chatId: chat.id, treeId: tree.id, folderId: folder.folder.id, shareId }
 }
@@ -168,7 +168,7 @@ test('no marker appears in enclave.db, -wal, -shm or the file blobs, before or a
   const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, '.encryption_key') }, now: Date.now })
   let closed = false
   try {
-    const { owner, chatId } = fillStore(store)
+    const { owner, chatId } = await fillStore(store)
     await fillFiles(store, owner)
     fillKnowledge(store, owner)
     expect(readdirSync(join(dataDir, 'files'))).toHaveLength(2)
@@ -186,7 +186,7 @@ test('no marker appears in enclave.db, -wal, -shm or the file blobs, before or a
 test('the data is really there: reopening reads every marker back', async () => {
   const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
   const first = openStore({ dataDir, masterKey, now: Date.now })
-  const { owner, chatId, treeId, folderId, shareId } = fillStore(first)
+  const { owner, chatId, treeId, folderId, shareId } = await fillStore(first)
   const { textId, imageId } = await fillFiles(first, owner)
   const { knowledgeId, document } = fillKnowledge(first, owner)
   first.close()
@@ -195,7 +195,7 @@ test('the data is really there: reopening reads every marker back', async () => 
     expect(store.users.findUserByEmail(`${MARKERS.email.toLowerCase()}@EXAMPLE.com`)).toMatchObject({ id: owner, name: MARKERS.renamed })
     expect(store.users.findUserPreferences(owner)).toMatchObject({ note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_KEYS: [MARKERS.directKey] } } } })
     expect(store.workspaceModels.findModel(MARKERS.presetId)).toMatchObject({ name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem } })
-    expect(store.prompts.findOwnPrompt(owner, MARKERS.promptCommand)).toMatchObject({ title: MARKERS.promptTitle, content: MARKERS.promptContent })
+    expect(await store.prompts.findOwnPrompt(owner, MARKERS.promptCommand)).toMatchObject({ title: MARKERS.promptTitle, content: MARKERS.promptContent })
     expect(store.chats.findChatForUser(owner, chatId)?.title).toBe(MARKERS.renamed)
     const messages = store.chats.listMessagesInChat(owner, chatId)
     expect(messages.map((message) => message.content.split(' number ')[0])).toEqual(Array(50).fill(MARKERS.content))
@@ -234,7 +234,7 @@ test('the data is really there: reopening reads every marker back', async () => 
 test('a backup carries the files with no marker readable, and a restore brings them back', async () => {
   const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
   const store = openStore({ dataDir, masterKey, now: Date.now })
-  const { owner } = fillStore(store)
+  const { owner } = await fillStore(store)
   const { textId, imageId } = await fillFiles(store, owner)
   const { document } = fillKnowledge(store, owner)
   const backupPath = join(dataDir, 'files.backup')
