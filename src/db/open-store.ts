@@ -190,8 +190,8 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
     secondFactors: createSecondFactorRepo(db, dataKeys, now),
     workspaceModels: createWorkspaceModelRepo(db, dataKeys, now),
     prompts: createPromptRepo(sql, dataKeys, now),
-    knowledge: createKnowledgeRepo(db, dataKeys, now),
-    ragDocuments: createRagDocumentRepo(db, dataKeys, now),
+    knowledge: createKnowledgeRepo(sql, dataKeys, now),
+    ragDocuments: createRagDocumentRepo(sql, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**

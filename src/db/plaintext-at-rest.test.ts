@@ -65,9 +65,9 @@ const EMBEDDING = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i + 0.5) 
 const EMBEDDING_BYTES = Buffer.from(EMBEDDING.buffer)
 
 /** A knowledge base and a document of two chunks, each with its embedding. */
-function fillKnowledge(store: Store, owner: UserId) {
-  const knowledge = store.knowledge.createKnowledge(owner, { name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
-  const document = store.ragDocuments.saveDocument(owner, { fileId: null, name: MARKERS.documentName, model: 'nomic-embed-text', dimensions: EMBEDDING.length }, [
+async function fillKnowledge(store: Store, owner: UserId) {
+  const knowledge = await store.knowledge.createKnowledge(owner, { name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
+  const document = await store.ragDocuments.saveDocument(owner, { fileId: null, name: MARKERS.documentName, model: 'nomic-embed-text', dimensions: EMBEDDING.length }, [
     { content: { text: `${MARKERS.chunkText} first passage`, start: 0 }, embedding: EMBEDDING },
     { content: { text: `${MARKERS.chunkText} second passage`, start: 30 }, embedding: EMBEDDING.map((x) => -x) },
   ])
@@ -170,7 +170,7 @@ test('no marker appears in enclave.db, -wal, -shm or the file blobs, before or a
   try {
     const { owner, chatId } = await fillStore(store)
     await fillFiles(store, owner)
-    fillKnowledge(store, owner)
+    await fillKnowledge(store, owner)
     expect(readdirSync(join(dataDir, 'files'))).toHaveLength(2)
     expect(store.chats.listMessagesInChat(owner, chatId)).toHaveLength(50)
     expect(existsSync(join(dataDir, `${DATABASE_FILE}-wal`))).toBe(true)
@@ -188,7 +188,7 @@ test('the data is really there: reopening reads every marker back', async () => 
   const first = openStore({ dataDir, masterKey, now: Date.now })
   const { owner, chatId, treeId, folderId, shareId } = await fillStore(first)
   const { textId, imageId } = await fillFiles(first, owner)
-  const { knowledgeId, document } = fillKnowledge(first, owner)
+  const { knowledgeId, document } = await fillKnowledge(first, owner)
   first.close()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
@@ -218,11 +218,11 @@ test('the data is really there: reopening reads every marker back', async () => 
     expect(store.files.get(owner, textId)).toMatchObject({ name: `${MARKERS.fileName}.md`, meta: { note: MARKERS.fileMeta }, data: { content: MARKERS.fileData } })
     expect(Buffer.from((await store.files.readBytes(owner, textId, 10 ** 8))!).toString()).toBe(TEXT)
     expect(Buffer.from((await store.files.readBytes(owner, imageId, 10 ** 8))!).equals(IMAGE)).toBe(true)
-    expect(store.knowledge.findKnowledge(knowledgeId)).toMatchObject({ name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
-    const stored = store.ragDocuments.findDocumentForUser(owner, document.id)!
+    expect(await store.knowledge.findKnowledge(knowledgeId)).toMatchObject({ name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
+    const stored = (await store.ragDocuments.findDocumentForUser(owner, document.id))!
     expect(stored.name).toBe(MARKERS.documentName)
-    expect(store.ragDocuments.readChunk(stored, 1)).toEqual({ text: `${MARKERS.chunkText} second passage`, start: 30 })
-    const matrix = store.ragDocuments.readEmbeddings(stored)
+    expect(await store.ragDocuments.readChunk(stored, 1)).toEqual({ text: `${MARKERS.chunkText} second passage`, start: 30 })
+    const matrix = await store.ragDocuments.readEmbeddings(stored)
     expect(Buffer.from(matrix.buffer, 0, EMBEDDING_BYTES.length).equals(EMBEDDING_BYTES)).toBe(true)
     expect(matrix[EMBEDDING.length]).toBe(-EMBEDDING[0]!)
   } finally {
@@ -236,7 +236,7 @@ test('a backup carries the files with no marker readable, and a restore brings t
   const store = openStore({ dataDir, masterKey, now: Date.now })
   const { owner } = await fillStore(store)
   const { textId, imageId } = await fillFiles(store, owner)
-  const { document } = fillKnowledge(store, owner)
+  const { document } = await fillKnowledge(store, owner)
   const backupPath = join(dataDir, 'files.backup')
   try {
     createBackup(store.db, backupPath, { passphrase: null, now: Date.now, filesDir: join(dataDir, 'files') })
@@ -254,7 +254,7 @@ test('a backup carries the files with no marker readable, and a restore brings t
   try {
     expect(Buffer.from((await restored.files.readBytes(owner, textId, 10 ** 8))!).toString()).toBe(TEXT)
     expect(Buffer.from((await restored.files.readBytes(owner, imageId, 10 ** 8))!).equals(IMAGE)).toBe(true)
-    expect(restored.ragDocuments.readChunk(restored.ragDocuments.findDocumentForUser(owner, document.id)!, 0)?.text).toBe(`${MARKERS.chunkText} first passage`)
+    expect((await restored.ragDocuments.readChunk((await restored.ragDocuments.findDocumentForUser(owner, document.id))!, 0))?.text).toBe(`${MARKERS.chunkText} first passage`)
   } finally {
     restored.close()
   }

@@ -37,7 +37,7 @@ function textOf(content: unknown): string {
 /** The messages with the retrieved context put in, and the sources it came from; unchanged when nothing is referenced. */
 export async function retrieveForChat<M extends ChatMessage>(deps: ChatRetrievalDeps, user: User, references: readonly FileReference[], messages: readonly M[]): Promise<ChatRetrieval<M>> {
   if (references.length === 0) return { ok: true, messages: [...messages], sources: [] }
-  const documents = resolveFileReferences(deps, user, references)
+  const documents = await resolveFileReferences(deps, user, references)
   if (documents === null) return { ok: false, reason: 'file_not_found' }
   const query = textOf([...messages].reverse().find((message) => message.role === 'user')?.content)
   const sources = sourcesFrom(await deps.retrieval.search(documents, query))

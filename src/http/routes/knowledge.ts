@@ -41,17 +41,17 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
     if (!rag.permissions.has(principal, 'workspace.knowledge')) throw new HttpError(401, 'not_permitted', 'You do not have permission to use knowledge bases.')
   }
   /** The base if the principal may `kind` it; 404 otherwise. */
-  const knowledgeFor = (principal: Principal, raw: string, kind: 'read' | 'write'): Knowledge => {
+  const knowledgeFor = async (principal: Principal, raw: string, kind: 'read' | 'write'): Promise<Knowledge> => {
     const id = parseKnowledgeId(raw)
-    const found = id === null ? null : findKnowledgeFor(rag, principal.user, id, kind)
+    const found = id === null ? null : await findKnowledgeFor(rag, principal.user, id, kind)
     if (found === null) throw knowledgeNotFound()
     return found
   }
-  const withFiles = (knowledge: Knowledge, writeAccess?: boolean) =>
-    describeKnowledge(knowledge, { files: rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds), ...(writeAccess === undefined ? {} : { writeAccess }) })
-  const listPage = (principal: Principal, page: number, query: string | undefined) => {
+  const withFiles = async (knowledge: Knowledge, writeAccess?: boolean) =>
+    describeKnowledge(knowledge, { files: await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds), ...(writeAccess === undefined ? {} : { writeAccess }) })
+  const listPage = async (principal: Principal, page: number, query: string | undefined) => {
     const needle = query?.trim().toLowerCase() ?? ''
-    const all = listKnowledgeFor(rag, principal.user)
+    const all = (await listKnowledgeFor(rag, principal.user))
       .filter(({ knowledge }) => needle === '' || knowledge.name.toLowerCase().includes(needle) || knowledge.description.toLowerCase().includes(needle))
     return {
       items: all.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map(({ knowledge, canWrite }) => describeKnowledge(knowledge, { writeAccess: canWrite })),
@@ -62,9 +62,9 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
   return new Elysia({ prefix: '/api/v1/knowledge' })
     .use(requireAuth(auth, trustedProxies))
     .macro({ plainGrant: (isRequired: boolean) => (isRequired ? { transform: refuseMalformedGrant } : {}) })
-    .post('/create', ({ principal, body }) => {
+    .post('/create', async ({ principal, body }) => {
       requirePermission(principal)
-      const created = rag.knowledge.createKnowledge(principal.user.id, {
+      const created = await rag.knowledge.createKnowledge(principal.user.id, {
         name: body.name, description: body.description ?? '', data: body.data ?? null, accessControl: accessControlOf(body, {}),
       })
       return describeKnowledge(created, { files: [] })
@@ -73,58 +73,58 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
     .get('/', ({ principal, query }) => listPage(principal, query.page ?? 1, undefined), { auth: 'active', query: ListQuery })
     .get('/search', ({ principal, query }) => listPage(principal, query.page ?? 1, query.query), { auth: 'active', query: ListQuery })
 
-    .get('/:id', ({ principal, params }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'read')
-      return withFiles(knowledge, findKnowledgeFor(rag, principal.user, knowledge.id, 'write') !== null)
+    .get('/:id', async ({ principal, params }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'read')
+      return withFiles(knowledge, (await findKnowledgeFor(rag, principal.user, knowledge.id, 'write')) !== null)
     }, { auth: 'active', params: Params })
 
     // note: the files of a base, a page at a time, as Open WebUI's knowledge page lists them (searchKnowledgeFilesById).
-    .get('/:id/files', ({ principal, params, query }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'read')
+    .get('/:id/files', async ({ principal, params, query }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'read')
       const needle = query.query?.trim().toLowerCase() ?? ''
-      const files = rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds).filter((document) => needle === '' || document.name.toLowerCase().includes(needle))
+      const files = (await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)).filter((document) => needle === '' || document.name.toLowerCase().includes(needle))
       const page = query.page ?? 1
       return { items: files.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map(describeKnowledgeFile), total: files.length }
     }, { auth: 'active', params: Params, query: ListQuery })
 
-    .post('/:id/update', ({ principal, params, body }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
+    .post('/:id/update', async ({ principal, params, body }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
       // note: only the owner changes who else may see the base, as in Open WebUI.
       const access = accessControlOf(body, undefined)
       if (access !== undefined && knowledge.userId !== principal.user.id) throw knowledgeNotFound()
-      const updated = rag.knowledge.updateKnowledge(knowledge.id, { name: body.name, description: body.description, data: body.data, accessControl: access })
+      const updated = await rag.knowledge.updateKnowledge(knowledge.id, { name: body.name, description: body.description, data: body.data, accessControl: access })
       return withFiles(updated!)
     }, { auth: 'active', params: Params, body: UpdateBody, plainGrant: true })
 
     .post('/:id/file/add', async ({ principal, params, body }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
       const owner = principal.user.id
-      if (rag.ragDocuments.findDocumentForFile(owner, body.file_id) === null) {
+      if (await rag.ragDocuments.findDocumentForFile(owner, body.file_id) === null) {
         const processed = await processFileForUser(rag, owner, body.file_id)
         if (processed === null) throw fileNotFound()
         if (!processed.ok) throw indexFailure(processed.reason, rag.config.embedding.model)
       }
       rag.files?.recordKnowledgeUse(owner, body.file_id, knowledge.id, true)
-      return withFiles(rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, true)!)
+      return withFiles((await rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, true))!)
     }, { auth: 'active', params: Params, body: FileBody })
 
-    .post('/:id/file/remove', ({ principal, params, body }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
+    .post('/:id/file/remove', async ({ principal, params, body }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
       if (!knowledge.fileIds.includes(body.file_id)) throw fileNotFound()
-      for (const document of rag.ragDocuments.listDocumentsForFiles([body.file_id])) rag.files?.recordKnowledgeUse(document.userId, body.file_id, knowledge.id, false)
-      return withFiles(rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, false)!)
+      for (const document of await rag.ragDocuments.listDocumentsForFiles([body.file_id])) rag.files?.recordKnowledgeUse(document.userId, body.file_id, knowledge.id, false)
+      return withFiles((await rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, false))!)
     }, { auth: 'active', params: Params, body: FileBody })
 
-    .post('/:id/reset', ({ principal, params }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
-      for (const document of rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
+    .post('/:id/reset', async ({ principal, params }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
+      for (const document of await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
       rag.files?.forgetKnowledgeUses(knowledge.id)
-      return withFiles(rag.knowledge.resetKnowledge(knowledge.id)!)
+      return withFiles((await rag.knowledge.resetKnowledge(knowledge.id))!)
     }, { auth: 'active', params: Params })
 
-    .delete('/:id/delete', ({ principal, params }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
-      for (const document of rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
+    .delete('/:id/delete', async ({ principal, params }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
+      for (const document of await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
       rag.files?.forgetKnowledgeUses(knowledge.id)
       return rag.knowledge.deleteKnowledge(knowledge.id)
     }, { auth: 'active', params: Params })
