@@ -122,11 +122,11 @@ async function fillStore(store: Store) {
   store.settings.writeSetting('connections', { apiKey: MARKERS.setting })
   store.users.renameUser(owner, MARKERS.renamed)
   store.chats.renameChat(owner, chat.id, MARKERS.renamed)
-  const folder = store.folders.createFolder(owner, { name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
+  const folder = await store.folders.createFolder(owner, { name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
   if (!folder.ok) throw new Error(folder.reason)
-  store.chatTags.addTagToChat(owner, tree.id, `${MARKERS.tagName} Word`)
+  await store.chatTags.addTagToChat(owner, tree.id, `${MARKERS.tagName} Word`)
   const opened = store.chats.readChatTree(owner, tree.id)!
-  const shareId = store.chatShares.shareChat(owner, tree.id, { ...opened, chat: { ...opened.chat, title: MARKERS.share } })!
+  const shareId = (await store.chatShares.shareChat(owner, tree.id, { ...opened, chat: { ...opened.chat, title: MARKERS.share } }))!
   const group = store.groups.createLocalGroup({ name: MARKERS.groupName, description: MARKERS.groupDescription })
   if (!group.ok) throw new Error(group.reason)
   store.apiKeys.createApiKey({ id: crypto.randomUUID() as never, userId: owner, keyHash: new Uint8Array(32), name: 'k', expiresAt: null, allowedModels: [MARKERS.keyModel] })
@@ -206,9 +206,9 @@ test('the data is really there: reopening reads every marker back', async () => 
       [{ statusHistory: [MARKERS.messageExtra] }, [MARKERS.files], null, null, null],
       [null, null, { content: MARKERS.error }, { note: MARKERS.usage }, [MARKERS.sources]],
     ])
-    expect(store.folders.findFolderForUser(owner, folderId)).toMatchObject({ name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
-    expect(store.chatTags.listTagsOfChat(owner, treeId)).toEqual([{ id: `${MARKERS.tagName.toLowerCase()}_word`, name: `${MARKERS.tagName} Word` }])
-    expect(store.chatShares.readShare(shareId)?.snapshot.chat.title).toBe(MARKERS.share)
+    expect(await store.folders.findFolderForUser(owner, folderId)).toMatchObject({ name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
+    expect(await store.chatTags.listTagsOfChat(owner, treeId)).toEqual([{ id: `${MARKERS.tagName.toLowerCase()}_word`, name: `${MARKERS.tagName} Word` }])
+    expect((await store.chatShares.readShare(shareId))?.snapshot.chat.title).toBe(MARKERS.share)
     expect(store.groups.findGroupByName(MARKERS.groupName)?.description).toBe(MARKERS.groupDescription)
     expect(store.apiKeys.listApiKeys(owner)[0]?.allowedModels).toEqual([MARKERS.keyModel])
     expect(new TextDecoder().decode(store.secondFactors.findTotp(owner)!.secret)).toBe(MARKERS.totpSecret)
