@@ -186,7 +186,7 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
     groups: createGroupRepo(db, dataKeys, now),
     /** Who may use each base model (Open WebUI's access_control). */
     modelGrants: createModelGrantRepo(db, now),
-    oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
+    oidcSessions: createOidcSessionRepo(sql, dataKeys, now, accountChanges),
     secondFactors: createSecondFactorRepo(db, dataKeys, now),
     workspaceModels: createWorkspaceModelRepo(db, dataKeys, now),
     prompts: createPromptRepo(sql, dataKeys, now),
