@@ -40,7 +40,7 @@ test.each<[string, (seed: Awaited<ReturnType<typeof seeded>>) => unknown, 'acces
   ['every API key deleted', ({ store, userId }) => store.apiKeys.deleteAllApiKeys(userId), 'access'],
   ['a chat deleted', ({ store, userId, chats }) => store.chats.deleteChatForUser(userId, chats[0]!), 'chats'],
   ['every chat deleted', ({ store, userId }) => store.chats.deleteAllChatsForUser(userId), 'chats'],
-  ['chats past retention deleted', ({ store }) => deleteChatsNotUpdatedSince(store.db, store.accountChanges, Date.now() + 1_000), 'chats'],
+  ['chats past retention deleted', ({ store }) => deleteChatsNotUpdatedSince(store.sql, store.accountChanges, Date.now() + 1_000), 'chats'],
   ['the master key rotated (every session ends)', ({ store }) => store.rotateMasterKey({ kind: 'raw', key: generateKey() }), 'everyone'],
 ])('%s is announced once, and an access change moves the generation', async (_, write, kind) => {
   const seed = await seeded()
@@ -63,7 +63,7 @@ test.each<[string, (seed: Awaited<ReturnType<typeof seeded>>) => unknown]>([
   ['a role change for nobody', ({ store }) => store.users.setUserRole('no-such-user' as UserId, 'pending')],
   ['deleting another user\'s API key', ({ store, keyId }) => store.apiKeys.deleteApiKey('someone-else' as UserId, keyId)],
   ['deleting another user\'s chat', ({ store, chats }) => store.chats.deleteChatForUser('someone-else' as UserId, chats[0]!)],
-  ['retention with nothing old enough', ({ store }) => deleteChatsNotUpdatedSince(store.db, store.accountChanges, 0)],
+  ['retention with nothing old enough', ({ store }) => deleteChatsNotUpdatedSince(store.sql, store.accountChanges, 0)],
   ['a new session, a rename, a new API key', ({ store, userId }) => {
     addSession(store, userId)
     store.users.renameUser(userId, 'Ada L.')
