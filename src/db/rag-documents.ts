@@ -44,6 +44,8 @@ export const parseRagDocumentId = (raw: string): RagDocumentId | null => (idPatt
 
 const chunkRowId = (documentId: string, position: number) => `${documentId}/${position}`
 
+const IN_LIST_MAX = 8192
+
 export function createRagDocumentRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
   const selectDocument = (id: string, owner: string) => sql.get<DocumentRow>('SELECT * FROM rag_document WHERE id = ? AND user_id = ?', id, owner)
   const selectForFile = (fileId: string, owner: string) => sql.get<DocumentRow>('SELECT * FROM rag_document WHERE file_id = ? AND user_id = ?', fileId, owner)
@@ -98,8 +100,16 @@ export function createRagDocumentRepo(sql: SqlEngine, keys: DataKeyRepo, now: ()
     },
     /** The documents made from any of these files, whoever owns them (a knowledge base's files; the caller checked access to the base). */
     async listDocumentsForFiles(fileIds: readonly string[]): Promise<RagDocument[]> {
-      if (fileIds.length === 0) return []
-      const rows = await sql.all<DocumentRow>(`SELECT * FROM rag_document WHERE file_id IN (${fileIds.map(() => '?').join(', ')})`, ...fileIds)
+      const rows: DocumentRow[] = []
+      // note: each list padded (with a repeat) to a power of two, so a few prepared statements serve any length;
+      // past IN_LIST_MAX ids (more than SQLite binds at once) in several lists.
+      for (let at = 0; at < fileIds.length; at += IN_LIST_MAX) {
+        const part = fileIds.slice(at, at + IN_LIST_MAX)
+        let length = 8
+        while (length < part.length) length *= 2
+        const padded = Array.from({ length }, (_, i) => part[Math.min(i, part.length - 1)]!)
+        rows.push(...await sql.all<DocumentRow>(`SELECT * FROM rag_document WHERE file_id IN (${padded.map(() => '?').join(', ')})`, ...padded))
+      }
       return rows.map(toDocument)
     },
     async deleteDocumentForUser(owner: UserId, id: RagDocumentId): Promise<boolean> {
