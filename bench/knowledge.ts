@@ -77,7 +77,7 @@ export async function measureKnowledge(): Promise<KnowledgeFigures> {
       texts.push(text)
       return { content: { text, start: i * CHUNK_CHARS }, embedding: randomUnitVector(i + 1) }
     })
-    const document = store.ragDocuments.saveDocument(owner, { fileId: null, name: 'bench corpus', model: 'nomic-embed-text', dimensions: DIMENSIONS }, rows)
+    const document = await store.ragDocuments.saveDocument(owner, { fileId: null, name: 'bench corpus', model: 'nomic-embed-text', dimensions: DIMENSIONS }, rows)
     rows.length = 0
     store.db.run('PRAGMA wal_checkpoint(TRUNCATE)')
     const databaseBytes = (store.db.query<{ n: number }, []>('SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()').get()!.n)
@@ -86,7 +86,7 @@ export async function measureKnowledge(): Promise<KnowledgeFigures> {
     Bun.gc(true)
     const rssBefore = process.memoryUsage().rss
     started = nowMs()
-    const matrix = store.ragDocuments.readEmbeddings(document)
+    const matrix = await store.ragDocuments.readEmbeddings(document)
     const scan = createInt8Scan(matrix, CHUNKS, DIMENSIONS)
     const coldBuildMs = nowMs() - started
     const index: VectorIndex = { rows: CHUNKS, dimensions: DIMENSIONS, matrix, terms: null, scan, bytes: matrix.byteLength + scan.bytes }

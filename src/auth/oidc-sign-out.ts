@@ -12,7 +12,7 @@ import type { OidcProviders } from './oidc-providers.ts'
  */
 export function createSignOutRedirect(deps: AuthDeps, oauth: OAuthConfig, providers: OidcProviders) {
   return async (userId: UserId, sessionId: SessionId): Promise<string | null> => {
-    const found = deps.store.oidcSessions.findOidcSessionTokens(userId, sessionId)
+    const found = await deps.store.oidcSessions.findOidcSessionTokens(userId, sessionId)
     if (found !== null) {
       const url = await providers.buildSignOutUrl(found.provider, found.tokens.idToken, oauth.signoutRedirectUrl)
       if (url !== null) return url.href

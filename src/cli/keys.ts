@@ -8,6 +8,7 @@ import { describeMasterKeySource, readMasterKeyMaterial } from '../crypto/master
 import { readPreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { keyFingerprint } from '../crypto/key-derivation.ts'
 import { createDataKeyRepo } from '../db/data-keys.ts'
+import { createSqliteEngine } from '../db/engine.ts'
 import { readKeyCheck } from '../db/key-check.ts'
 import { readKeyInventory } from '../db/key-inventory.ts'
 import { readSchemaVersion } from '../db/migrate.ts'
@@ -18,7 +19,7 @@ import { verifySealedFields } from '../db/verify-fields.ts'
 type Output = { out: (text: string) => void; err: (text: string) => void }
 
 /** Prints where the master key comes from, the fingerprints, the key check and counts per key version. Exit 0, or 1 without a database. */
-export function printKeyStatus(config: Config, io: Output): number {
+export async function printKeyStatus(config: Config, io: Output): Promise<number> {
   const db = openExistingDatabase(config.dataDir, false)
   try {
     const stored = readKeyCheck(db)
@@ -30,7 +31,7 @@ export function printKeyStatus(config: Config, io: Output): number {
     io.out(`Database key:      fingerprint ${stored.fingerprint}${stored.kdf === null ? '' : ' (passphrase, scrypt)'}\n`)
     io.out(`Key check:         ${describeKeyCheck(config, stored)}\n`)
     io.out(`Schema version:    ${readSchemaVersion(db)}\n`)
-    const inventory = readKeyInventory(db)
+    const inventory = await readKeyInventory(createSqliteEngine(db))
     io.out(`Data keys:         ${inventory.owners} owners; ${inventory.dataKeysByVersion.map((row) => `version ${row.version}: ${row.count}`).join(', ') || 'none'}\n`)
     io.out(`Sealed values:     ${inventory.valuesByVersion.map((row) => `key version ${row.version}: ${row.count}`).join(', ') || 'none'}\n`)
     for (const row of inventory.valuesByColumn) io.out(`  ${row.place.padEnd(22)} key version ${row.version}: ${row.count}\n`)

@@ -53,7 +53,7 @@ export async function rotateMasterKeyOffline(config: Config, newKeyFile: string,
   try {
     const before = store.info.finishedRotationFrom ?? stored.fingerprint
     if (!materialMatches(readKeyCheck(store.db)!, newMaterial)) store.rotateMasterKey(newMaterial)
-    const keys = readKeyInventory(store.db).dataKeysByVersion.reduce((sum, row) => sum + row.count, 0)
+    const keys = (await readKeyInventory(store.sql)).dataKeysByVersion.reduce((sum, row) => sum + row.count, 0)
     io.out(before === store.info.keyFingerprint
       ? `The database is already under the key in ${path} (fingerprint ${before}); nothing to rotate.\n`
       : `Rotated the master key from ${before} to ${store.info.keyFingerprint}: ${keys} data keys re-wrapped. Sessions signed before now have ended.\n`)

@@ -8,13 +8,13 @@ import { openMemoryStore, type Store } from './open-store.ts'
 import type { SessionId } from './sessions.ts'
 
 /** A store, a user with a session (from single sign-on), an API key and two chats, and the notices heard from then on. */
-function seeded() {
+async function seeded() {
   const store = openMemoryStore()
   const made = store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'admin' })
   if (!made.ok) throw new Error(made.reason)
   const userId = made.user.id
   const sessionId = addSession(store, userId)
-  store.oidcSessions.recordOidcSession({ sessionId, userId, provider: 'oidc', sid: 'sid-1', tokens: { idToken: null, accessToken: null, refreshToken: null } })
+  await store.oidcSessions.recordOidcSession({ sessionId, userId, provider: 'oidc', sid: 'sid-1', tokens: { idToken: null, accessToken: null, refreshToken: null } })
   const keyId = crypto.randomUUID() as ApiKeyId
   store.apiKeys.createApiKey({ id: keyId, userId, keyHash: new Uint8Array(32).fill(7), name: 'k', expiresAt: null })
   const chats = [store.chats.createChat(userId, 'one', []).id, store.chats.createChat(userId, 'two', []).id]
@@ -29,7 +29,7 @@ function addSession(store: Store, userId: UserId): SessionId {
   return id
 }
 
-test.each<[string, (seed: ReturnType<typeof seeded>) => unknown, 'access' | 'chats' | 'everyone']>([
+test.each<[string, (seed: Awaited<ReturnType<typeof seeded>>) => unknown, 'access' | 'chats' | 'everyone']>([
   ['a session revoked', ({ store, userId, sessionId }) => store.sessions.revokeSession(userId, sessionId), 'access'],
   ['the other sessions revoked', ({ store, userId }) => store.sessions.revokeOtherSessions(userId, null), 'access'],
   ['single sign-on sessions of a provider sid revoked', ({ store, userId }) => store.oidcSessions.revokeOidcSessionsOfSid(userId, 'oidc', 'sid-1'), 'access'],
@@ -40,18 +40,18 @@ test.each<[string, (seed: ReturnType<typeof seeded>) => unknown, 'access' | 'cha
   ['every API key deleted', ({ store, userId }) => store.apiKeys.deleteAllApiKeys(userId), 'access'],
   ['a chat deleted', ({ store, userId, chats }) => store.chats.deleteChatForUser(userId, chats[0]!), 'chats'],
   ['every chat deleted', ({ store, userId }) => store.chats.deleteAllChatsForUser(userId), 'chats'],
-  ['chats past retention deleted', ({ store }) => deleteChatsNotUpdatedSince(store.db, store.accountChanges, Date.now() + 1_000), 'chats'],
+  ['chats past retention deleted', ({ store }) => deleteChatsNotUpdatedSince(store.sql, store.accountChanges, Date.now() + 1_000), 'chats'],
   ['the master key rotated (every session ends)', ({ store }) => store.rotateMasterKey({ kind: 'raw', key: generateKey() }), 'everyone'],
-])('%s is announced once, and an access change moves the generation', (_, write, kind) => {
-  const seed = seeded()
+])('%s is announced once, and an access change moves the generation', async (_, write, kind) => {
+  const seed = await seeded()
   const before = seed.store.accountChanges.generationOf(seed.userId)
-  write(seed)
+  await write(seed)
   const expected: AccountChange = kind === 'everyone' ? { kind: 'access', userId: null } : { kind, userId: seed.userId }
   expect(seed.heard).toEqual([expected])
   expect(seed.store.accountChanges.generationOf(seed.userId) !== before).toBe(kind !== 'chats')
 })
 
-test.each<[string, (seed: ReturnType<typeof seeded>) => unknown]>([
+test.each<[string, (seed: Awaited<ReturnType<typeof seeded>>) => unknown]>([
   ['revoking another user\'s session', ({ store, sessionId }) => store.sessions.revokeSession('someone-else' as UserId, sessionId)],
   ['revoking a session twice', ({ store, userId, sessionId, heard }) => {
     store.sessions.revokeSession(userId, sessionId)
@@ -63,20 +63,20 @@ test.each<[string, (seed: ReturnType<typeof seeded>) => unknown]>([
   ['a role change for nobody', ({ store }) => store.users.setUserRole('no-such-user' as UserId, 'pending')],
   ['deleting another user\'s API key', ({ store, keyId }) => store.apiKeys.deleteApiKey('someone-else' as UserId, keyId)],
   ['deleting another user\'s chat', ({ store, chats }) => store.chats.deleteChatForUser('someone-else' as UserId, chats[0]!)],
-  ['retention with nothing old enough', ({ store }) => deleteChatsNotUpdatedSince(store.db, store.accountChanges, 0)],
+  ['retention with nothing old enough', ({ store }) => deleteChatsNotUpdatedSince(store.sql, store.accountChanges, 0)],
   ['a new session, a rename, a new API key', ({ store, userId }) => {
     addSession(store, userId)
     store.users.renameUser(userId, 'Ada L.')
     store.apiKeys.createApiKey({ id: crypto.randomUUID() as ApiKeyId, userId, keyHash: new Uint8Array(32).fill(9), name: 'k2', expiresAt: null })
   }],
-])('%s announces nothing', (_, write) => {
-  const seed = seeded()
-  write(seed)
+])('%s announces nothing', async (_, write) => {
+  const seed = await seeded()
+  await write(seed)
   expect(seed.heard).toEqual([])
 })
 
-test('generations are per user; an announcement about everyone moves them all; unsubscribing stops the notices', () => {
-  const { store, userId, heard } = seeded()
+test('generations are per user; an announcement about everyone moves them all; unsubscribing stops the notices', async () => {
+  const { store, userId, heard } = await seeded()
   const other = 'someone-else' as UserId
   const [mine, theirs] = [store.accountChanges.generationOf(userId), store.accountChanges.generationOf(other)]
   store.accountChanges.accessChanged(userId)

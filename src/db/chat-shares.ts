@@ -5,7 +5,7 @@
  * when its owner revokes it, with its chat (ON DELETE CASCADE), and with its owner's account.
  * Share ids are random UUIDs: the link is the only way to name a share.
  */
-import type { Database } from 'bun:sqlite'
+import type { SqlEngine } from './engine.ts'
 import type { ChatTree } from './chat-tree.ts'
 import { SYSTEM_OWNER, type DataKeyRepo } from './data-keys.ts'
 import type { ChatId, UserId } from './ids.ts'
@@ -25,18 +25,10 @@ const shareIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 /** Reads a share id from outside input, or null when it can't be one. */
 export const parseShareId = (raw: string): ShareId | null => (shareIdPattern.test(raw) ? (raw as ShareId) : null)
 
-export function createChatShareRepo(db: Database, keys: DataKeyRepo, now: () => number) {
-  const selectChat = db.query<{ seq: number }, [string, string]>('SELECT seq FROM chat WHERE id = ? AND user_id = ?')
-  const selectOfChat = db.query<{ id: string }, [string, string]>(
-    'SELECT s.id FROM chat_share s JOIN chat c ON c.seq = s.chat_seq WHERE c.id = ? AND c.user_id = ?')
-  const selectShare = db.query<ShareRow, [string]>(
-    'SELECT s.id, c.id AS chat_id, s.snapshot, s.created_at, s.updated_at FROM chat_share s JOIN chat c ON c.seq = s.chat_seq WHERE s.id = ?')
-  const insert = db.query<void, [string, number, Uint8Array, number, number]>(
-    'INSERT INTO chat_share (id, chat_seq, snapshot, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
-  const update = db.query<void, [Uint8Array, number, string]>('UPDATE chat_share SET snapshot = ?, updated_at = ? WHERE id = ?')
-  const remove = db.query<void, [number]>('DELETE FROM chat_share WHERE chat_seq = ?')
-  const selectOfOwner = db.query<{ id: string; chat_id: string }, [string, number, number]>(
-    'SELECT s.id, c.id AS chat_id FROM chat_share s JOIN chat c ON c.seq = s.chat_seq WHERE c.user_id = ? ORDER BY s.updated_at DESC, s.id LIMIT ? OFFSET ?')
+export function createChatShareRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
+  const selectChat = (chatId: string, owner: string) => sql.get<{ seq: number }>('SELECT seq FROM chat WHERE id = ? AND user_id = ?', chatId, owner)
+  const selectOfChat = (chatId: string, owner: string) => sql.get<{ id: string }>(
+    'SELECT s.id FROM chat_share s JOIN chat c ON c.seq = s.chat_seq WHERE c.id = ? AND c.user_id = ?', chatId, owner)
 
   const seal = (id: string, snapshot: ChatTree) => shareTable.sealColumn('snapshot', id, snapshot, keys.keysForOwner(SYSTEM_OWNER))!
 
@@ -45,44 +37,47 @@ export function createChatShareRepo(db: Database, keys: DataKeyRepo, now: () => 
      * Shares the owner's chat as `snapshot` (the chat as it is now), or renews the snapshot of its
      * existing share, keeping the link; returns the share id, or null when the chat is not theirs.
      */
-    shareChat(owner: UserId, chatId: ChatId, snapshot: ChatTree): ShareId | null {
-      return db.transaction(() => {
-        const chat = selectChat.get(chatId, owner)
+    shareChat(owner: UserId, chatId: ChatId, snapshot: ChatTree): Promise<ShareId | null> {
+      return sql.transaction(async () => {
+        const chat = await selectChat(chatId, owner)
         if (chat === null) return null
         const at = now()
-        const existing = selectOfChat.get(chatId, owner)
+        const existing = await selectOfChat(chatId, owner)
         if (existing !== null) {
-          update.run(seal(existing.id, snapshot), at, existing.id)
+          await sql.run('UPDATE chat_share SET snapshot = ?, updated_at = ? WHERE id = ?', seal(existing.id, snapshot), at, existing.id)
           return existing.id as ShareId
         }
         const id = crypto.randomUUID() as ShareId
-        insert.run(id, chat.seq, seal(id, snapshot), at, at)
+        await sql.run('INSERT INTO chat_share (id, chat_seq, snapshot, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', id, chat.seq, seal(id, snapshot), at, at)
         return id
-      }).immediate()
+      })
     },
 
     /** The id of the share of the owner's chat, or null when it is not shared (or not theirs). */
-    findShareIdOfChat(owner: UserId, chatId: ChatId): ShareId | null {
-      return (selectOfChat.get(chatId, owner)?.id ?? null) as ShareId | null
+    async findShareIdOfChat(owner: UserId, chatId: ChatId): Promise<ShareId | null> {
+      return ((await selectOfChat(chatId, owner))?.id ?? null) as ShareId | null
     },
 
     /** Opens a share by its id, for any signed-in reader; null when there is none. */
-    readShare(id: ShareId): ChatShare | null {
-      const row = selectShare.get(id)
+    async readShare(id: ShareId): Promise<ChatShare | null> {
+      const row = await sql.get<ShareRow>(
+        'SELECT s.id, c.id AS chat_id, s.snapshot, s.created_at, s.updated_at FROM chat_share s JOIN chat c ON c.seq = s.chat_seq WHERE s.id = ?', id)
       if (row === null) return null
       const snapshot = shareTable.openColumn('snapshot', row.id, row.snapshot, keys.keysForOwner(SYSTEM_OWNER)) as ChatTree
       return { id, chatId: row.chat_id as ChatId, snapshot, createdAt: row.created_at, updatedAt: row.updated_at }
     },
 
     /** The owner's shares (share id and chat id), the most recently shared first. */
-    listSharesOfOwner(owner: UserId, page: { limit: number; offset: number }): { id: ShareId; chatId: ChatId }[] {
-      return selectOfOwner.all(owner, page.limit, page.offset).map((row) => ({ id: row.id as ShareId, chatId: row.chat_id as ChatId }))
+    async listSharesOfOwner(owner: UserId, page: { limit: number; offset: number }): Promise<{ id: ShareId; chatId: ChatId }[]> {
+      const rows = await sql.all<{ id: string; chat_id: string }>(
+        'SELECT s.id, c.id AS chat_id FROM chat_share s JOIN chat c ON c.seq = s.chat_seq WHERE c.user_id = ? ORDER BY s.updated_at DESC, s.id LIMIT ? OFFSET ?', owner, page.limit, page.offset)
+      return rows.map((row) => ({ id: row.id as ShareId, chatId: row.chat_id as ChatId }))
     },
 
     /** Revokes the share of the owner's chat; false when it had none (or is not theirs). */
-    unshareChat(owner: UserId, chatId: ChatId): boolean {
-      const chat = selectChat.get(chatId, owner)
-      return chat !== null && remove.run(chat.seq).changes === 1
+    async unshareChat(owner: UserId, chatId: ChatId): Promise<boolean> {
+      const chat = await selectChat(chatId, owner)
+      return chat !== null && (await sql.run('DELETE FROM chat_share WHERE chat_seq = ?', chat.seq)).changes === 1
     },
   }
 }

@@ -4,7 +4,7 @@
  * are sealed in the chat row (`tag_names`, the chat's id in the AAD); nothing about a tag is plain
  * on disk, so listing a user's tags opens the tags of each of their chats that has any.
  */
-import type { Database } from 'bun:sqlite'
+import type { SqlEngine } from './engine.ts'
 import type { DataKeyRepo } from './data-keys.ts'
 import type { ChatId, UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
@@ -17,70 +17,70 @@ export type Tag = { id: string; name: string }
 /** Open WebUI's tag id for a name: lower-case, spaces as underscores. */
 export const tagIdOf = (name: string): string => name.replaceAll(' ', '_').toLowerCase()
 
-export function createChatTagRepo(db: Database, keys: DataKeyRepo) {
-  const select = db.query<{ tag_names: Uint8Array | null }, [string, string]>('SELECT tag_names FROM chat WHERE id = ? AND user_id = ?')
-  const selectTagged = db.query<{ id: string; tag_names: Uint8Array }, [string]>('SELECT id, tag_names FROM chat WHERE user_id = ? AND tag_names IS NOT NULL')
-  const update = db.query<void, [Uint8Array | null, string, string]>('UPDATE chat SET tag_names = ? WHERE id = ? AND user_id = ?')
+export function createChatTagRepo(sql: SqlEngine, keys: DataKeyRepo) {
+  const select = (chatId: string, owner: string) => sql.get<{ tag_names: Uint8Array | null }>('SELECT tag_names FROM chat WHERE id = ? AND user_id = ?', chatId, owner)
 
   const open = (owner: UserId, chatId: string, sealed: Uint8Array | null): Tag[] =>
     ((tagTable.openColumn('tag_names', chatId, sealed, keys.keysForOwner(owner)) ?? []) as string[]).map((name) => ({ id: tagIdOf(name), name }))
   const write = (owner: UserId, chatId: ChatId, tags: readonly Tag[]) =>
-    update.run(tags.length === 0 ? null : tagTable.sealColumn('tag_names', chatId, tags.map((tag) => tag.name), keys.keysForOwner(owner)), chatId, owner)
+    sql.run('UPDATE chat SET tag_names = ? WHERE id = ? AND user_id = ?',
+      tags.length === 0 ? null : tagTable.sealColumn('tag_names', chatId, tags.map((tag) => tag.name), keys.keysForOwner(owner)), chatId, owner)
 
   /** Every tagged chat of the owner with its tags. */
-  function taggedChatsOf(owner: UserId): Map<ChatId, Tag[]> {
-    return new Map(selectTagged.all(owner).map((row) => [row.id as ChatId, open(owner, row.id, row.tag_names)]))
+  async function taggedChatsOf(owner: UserId): Promise<Map<ChatId, Tag[]>> {
+    const rows = await sql.all<{ id: string; tag_names: Uint8Array }>('SELECT id, tag_names FROM chat WHERE user_id = ? AND tag_names IS NOT NULL', owner)
+    return new Map(rows.map((row) => [row.id as ChatId, open(owner, row.id, row.tag_names)]))
   }
 
   return {
     /** The tags of the owner's chat, or null when the chat is not theirs. */
-    listTagsOfChat(owner: UserId, chatId: ChatId): Tag[] | null {
-      const row = select.get(chatId, owner)
+    async listTagsOfChat(owner: UserId, chatId: ChatId): Promise<Tag[] | null> {
+      const row = await select(chatId, owner)
       return row === null ? null : open(owner, chatId, row.tag_names)
     },
 
     /** Adds a tag to the owner's chat (a tag it has already is kept as it is); returns its tags, or null when the chat is not theirs. */
-    addTagToChat(owner: UserId, chatId: ChatId, name: string): Tag[] | null {
-      return db.transaction(() => {
-        const row = select.get(chatId, owner)
+    addTagToChat(owner: UserId, chatId: ChatId, name: string): Promise<Tag[] | null> {
+      return sql.transaction(async () => {
+        const row = await select(chatId, owner)
         if (row === null) return null
         const tags = open(owner, chatId, row.tag_names)
         const id = tagIdOf(name)
         if (tags.some((tag) => tag.id === id)) return tags
         // note: as Open WebUI's tag table, the first spelling of a tag the user has is the one kept.
-        const known = [...taggedChatsOf(owner).values()].flat().find((tag) => tag.id === id)
+        const known = [...(await taggedChatsOf(owner)).values()].flat().find((tag) => tag.id === id)
         const next = [...tags, known ?? { id, name }]
-        write(owner, chatId, next)
+        await write(owner, chatId, next)
         return next
-      }).immediate()
+      })
     },
 
     /** Removes a tag (by name or id) from the owner's chat; returns its tags, or null when the chat is not theirs. */
-    removeTagFromChat(owner: UserId, chatId: ChatId, name: string): Tag[] | null {
-      return db.transaction(() => {
-        const row = select.get(chatId, owner)
+    removeTagFromChat(owner: UserId, chatId: ChatId, name: string): Promise<Tag[] | null> {
+      return sql.transaction(async () => {
+        const row = await select(chatId, owner)
         if (row === null) return null
         const next = open(owner, chatId, row.tag_names).filter((tag) => tag.id !== tagIdOf(name))
-        write(owner, chatId, next)
+        await write(owner, chatId, next)
         return next
-      }).immediate()
+      })
     },
 
     /** Removes every tag of the owner's chat; false when the chat is not theirs. */
-    clearTagsOfChat(owner: UserId, chatId: ChatId): boolean {
-      return write(owner, chatId, []).changes === 1
+    async clearTagsOfChat(owner: UserId, chatId: ChatId): Promise<boolean> {
+      return (await write(owner, chatId, [])).changes === 1
     },
 
     /** Every tag the owner's chats carry, once each, in the order first met. */
-    listTagsOfUser(owner: UserId): Tag[] {
+    async listTagsOfUser(owner: UserId): Promise<Tag[]> {
       const byId = new Map<string, Tag>()
-      for (const tags of taggedChatsOf(owner).values()) for (const tag of tags) if (!byId.has(tag.id)) byId.set(tag.id, tag)
+      for (const tags of (await taggedChatsOf(owner)).values()) for (const tag of tags) if (!byId.has(tag.id)) byId.set(tag.id, tag)
       return [...byId.values()]
     },
 
     /** Every tagged chat of the owner with the ids of its tags. */
-    listTagIdsByChat(owner: UserId): Map<ChatId, Set<string>> {
-      return new Map([...taggedChatsOf(owner)].map(([chatId, tags]) => [chatId, new Set(tags.map((tag) => tag.id))]))
+    async listTagIdsByChat(owner: UserId): Promise<Map<ChatId, Set<string>>> {
+      return new Map([...(await taggedChatsOf(owner))].map(([chatId, tags]) => [chatId, new Set(tags.map((tag) => tag.id))]))
     },
   }
 }

@@ -33,17 +33,17 @@ function seed(store: Store, users: number, chats: number, messages: number): Use
   return ids
 }
 
-const versionsInUse = (store: Store) => readKeyInventory(store.db).valuesByVersion.map((row) => row.version)
+const versionsInUse = async (store: Store) => (await readKeyInventory(store.sql)).valuesByVersion.map((row) => row.version)
 
-test('every value ends under the new version, old keys are destroyed, everything opens', () => {
+test('every value ends under the new version, old keys are destroyed, everything opens', async () => {
   const store = open()
   const users = seed(store, 3, 4, 5)
   const rotator = createDataKeyRotator(store.db, store.dataKeys)
   expect(rotator.beginRotation(null)).toBe(4)
-  expect(versionsInUse(store)).toEqual([1])
+  expect(await versionsInUse(store)).toEqual([1])
   for (let i = 0; i < 1000 && rotator.step(7).pendingOwners > 0; i++);
   expect(rotator.pendingOwners()).toEqual([])
-  expect(versionsInUse(store)).toEqual([2])
+  expect(await versionsInUse(store)).toEqual([2])
   expect(store.db.query('SELECT DISTINCT version FROM data_key WHERE owner_id != ?').all('email-index')).toEqual([{ version: 2 }])
   expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
   expect(store.chats.listChatsForUser(users[1]!, { limit: 10, offset: 0 }).map((chat) => chat.title).sort()).toEqual(['title 1/0', 'title 1/1', 'title 1/2', 'title 1/3'])
@@ -54,7 +54,7 @@ test('every value ends under the new version, old keys are destroyed, everything
   store.close()
 })
 
-test('interrupted at random points with writes in between, resumed after a reopen: nothing lost, nothing left old', () => {
+test('interrupted at random points with writes in between, resumed after a reopen: nothing lost, nothing left old', async () => {
   for (let round = 0; round < 4; round++) {
     rmSync(dir, { recursive: true, force: true })
     let store = open()
@@ -79,7 +79,7 @@ test('interrupted at random points with writes in between, resumed after a reope
     rotator = createDataKeyRotator(store.db, store.dataKeys)
     expect(rotator.pendingOwners().length).toBeGreaterThan(0)
     for (let batch = 0; rotator.step(5).pendingOwners > 0; batch++) write(100 + batch)
-    expect(versionsInUse(store)).toEqual([2])
+    expect(await versionsInUse(store)).toEqual([2])
     expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
     for (const [chatId, contents] of expected) {
       const chat = store.db.query<{ user_id: string }, [string]>('SELECT user_id FROM chat WHERE id = ?').get(chatId)!

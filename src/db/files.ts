@@ -54,7 +54,7 @@ export function createFileRepo(db: Database, keys: DataKeyRepo, blobs: FileBlobs
   const remove = db.query<{ id: string }, [string, string]>('DELETE FROM file WHERE id = ? AND user_id = ? RETURNING id')
   const removeAll = db.query<{ id: string }, [string]>('DELETE FROM file WHERE user_id = ? RETURNING id')
   const insertUse = db.query<void, [string, string, string, string]>(
-    'INSERT OR IGNORE INTO file_use (file_id, kind, ref_id) SELECT id, ?, ? FROM file WHERE id = ? AND user_id = ?')
+    'INSERT INTO file_use (file_id, kind, ref_id) SELECT id, ?, ? FROM file WHERE id = ? AND user_id = ? ON CONFLICT DO NOTHING')
   const deleteUse = db.query<void, [string, string, string]>('DELETE FROM file_use WHERE file_id = ? AND kind = ? AND ref_id = ?')
   const deleteUsesOf = db.query<{ file_id: string }, [string, string]>('DELETE FROM file_use WHERE kind = ? AND ref_id = ? RETURNING file_id')
   // note: a chat's use ends with the chat: a deleted chat's rows no longer count, without a hook in every way a chat goes.

@@ -5,7 +5,7 @@
  * names the owner, so another user's folder id finds nothing; a move that would put a folder under
  * itself or one of its own descendants is refused.
  */
-import type { Database } from 'bun:sqlite'
+import type { SqlEngine } from './engine.ts'
 import type { DataKeyRepo } from './data-keys.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
@@ -35,15 +35,7 @@ const folderIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 /** Reads a folder id from outside input, or null when it can't be one. */
 export const parseFolderId = (raw: string): FolderId | null => (folderIdPattern.test(raw) ? (raw as FolderId) : null)
 
-export function createFolderRepo(db: Database, keys: DataKeyRepo, now: () => number) {
-  const insert = db.query<void, [string, string, string | null, Uint8Array, Uint8Array | null, Uint8Array | null, number, number]>(
-    'INSERT INTO folder (id, user_id, parent_id, name, data, meta, is_expanded, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)')
-  const select = db.query<FolderRow, [string, string]>('SELECT * FROM folder WHERE id = ? AND user_id = ?')
-  const selectAll = db.query<FolderRow, [string]>('SELECT * FROM folder WHERE user_id = ? ORDER BY created_at, id')
-  const update = db.query<void, [Uint8Array, Uint8Array | null, Uint8Array | null, string | null, number, number, string, string]>(
-    'UPDATE folder SET name = ?, data = ?, meta = ?, parent_id = ?, is_expanded = ?, updated_at = ? WHERE id = ? AND user_id = ?')
-  const remove = db.query<void, [string, string]>('DELETE FROM folder WHERE id = ? AND user_id = ?')
-
+export function createFolderRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
   const toFolder = (row: FolderRow): Folder => {
     const plain = folderTable.open(row.id, row, keys.keysForOwner(row.user_id))
     return {
@@ -52,17 +44,18 @@ export function createFolderRepo(db: Database, keys: DataKeyRepo, now: () => num
       isExpanded: row.is_expanded === 1, createdAt: row.created_at, updatedAt: row.updated_at,
     }
   }
-  const find = (owner: UserId, id: FolderId): Folder | null => {
-    const row = select.get(id, owner)
+  const find = async (owner: UserId, id: FolderId): Promise<Folder | null> => {
+    const row = await sql.get<FolderRow>('SELECT * FROM folder WHERE id = ? AND user_id = ?', id, owner)
     return row === null ? null : toFolder(row)
   }
-  const list = (owner: UserId) => selectAll.all(owner).map(toFolder)
+  const list = async (owner: UserId): Promise<Folder[]> => (await sql.all<FolderRow>('SELECT * FROM folder WHERE user_id = ? ORDER BY created_at, id', owner)).map(toFolder)
   /** Whether another of the owner's folders under `parentId` already has this name (Open WebUI compares names exactly). */
-  const isNameTaken = (owner: UserId, parentId: FolderId | null, name: string, except: FolderId | null) =>
-    list(owner).some((folder) => folder.parentId === parentId && folder.name === name && folder.id !== except)
-  const write = (folder: Folder): Folder => {
+  const isNameTaken = (folders: readonly Folder[], parentId: FolderId | null, name: string, except: FolderId | null) =>
+    folders.some((folder) => folder.parentId === parentId && folder.name === name && folder.id !== except)
+  const write = async (folder: Folder): Promise<Folder> => {
     const sealed = folderTable.seal(folder.id, { name: folder.name, data: folder.data, meta: folder.meta }, keys.keysForOwner(folder.userId))
-    update.run(sealed.name!, sealed.data, sealed.meta, folder.parentId, folder.isExpanded ? 1 : 0, folder.updatedAt, folder.id, folder.userId)
+    await sql.run('UPDATE folder SET name = ?, data = ?, meta = ?, parent_id = ?, is_expanded = ?, updated_at = ? WHERE id = ? AND user_id = ?',
+      sealed.name!, sealed.data, sealed.meta, folder.parentId, folder.isExpanded ? 1 : 0, folder.updatedAt, folder.id, folder.userId)
     return folder
   }
   const merge = (stored: Record<string, unknown> | null, given: Record<string, unknown> | null | undefined) =>
@@ -77,16 +70,18 @@ export function createFolderRepo(db: Database, keys: DataKeyRepo, now: () => num
 
   return {
     /** Creates a folder of the owner under `parentId` (null: at the top); refused when the parent is not theirs or the name is taken there. */
-    createFolder(owner: UserId, input: FolderInput & { name: string }, parentId: FolderId | null = null): FolderResult {
-      return db.transaction((): FolderResult => {
-        if (parentId !== null && find(owner, parentId) === null) return { ok: false, reason: 'parent_not_found' }
-        if (isNameTaken(owner, parentId, input.name, null)) return { ok: false, reason: 'name_taken' }
+    createFolder(owner: UserId, input: FolderInput & { name: string }, parentId: FolderId | null = null): Promise<FolderResult> {
+      return sql.transaction(async (): Promise<FolderResult> => {
+        const folders = await list(owner)
+        if (parentId !== null && !folders.some((folder) => folder.id === parentId)) return { ok: false, reason: 'parent_not_found' }
+        if (isNameTaken(folders, parentId, input.name, null)) return { ok: false, reason: 'name_taken' }
         const id = crypto.randomUUID() as FolderId
         const at = now()
         const sealed = folderTable.seal(id, { name: input.name, data: input.data ?? null, meta: input.meta ?? null }, keys.keysForOwner(owner))
-        insert.run(id, owner, parentId, sealed.name!, sealed.data, sealed.meta, at, at)
-        return { ok: true, folder: find(owner, id)! }
-      }).immediate()
+        await sql.run('INSERT INTO folder (id, user_id, parent_id, name, data, meta, is_expanded, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)',
+          id, owner, parentId, sealed.name!, sealed.data, sealed.meta, at, at)
+        return { ok: true, folder: (await find(owner, id))! }
+      })
     },
 
     /** Returns the owner's folder, or null when it does not exist or is someone else's. */
@@ -96,49 +91,51 @@ export function createFolderRepo(db: Database, keys: DataKeyRepo, now: () => num
     listFoldersForUser: list,
 
     /** The folder and every folder under it, the folder first; empty when it is not the owner's. */
-    listFolderTreeIds(owner: UserId, id: FolderId): FolderId[] {
-      const folders = list(owner)
+    async listFolderTreeIds(owner: UserId, id: FolderId): Promise<FolderId[]> {
+      const folders = await list(owner)
       return folders.some((folder) => folder.id === id) ? subtreeOf(folders, id) : []
     },
 
     /** Renames the folder and merges data and meta into what is stored. */
-    updateFolder(owner: UserId, id: FolderId, input: FolderInput): FolderResult {
-      return db.transaction((): FolderResult => {
-        const folder = find(owner, id)
-        if (folder === null) return { ok: false, reason: 'folder_not_found' }
+    updateFolder(owner: UserId, id: FolderId, input: FolderInput): Promise<FolderResult> {
+      return sql.transaction(async (): Promise<FolderResult> => {
+        const folders = await list(owner)
+        const folder = folders.find((candidate) => candidate.id === id)
+        if (folder === undefined) return { ok: false, reason: 'folder_not_found' }
         const name = input.name ?? folder.name
-        if (isNameTaken(owner, folder.parentId, name, id)) return { ok: false, reason: 'name_taken' }
-        return { ok: true, folder: write({ ...folder, name, data: merge(folder.data, input.data), meta: merge(folder.meta, input.meta), updatedAt: now() }) }
-      }).immediate()
+        if (isNameTaken(folders, folder.parentId, name, id)) return { ok: false, reason: 'name_taken' }
+        return { ok: true, folder: await write({ ...folder, name, data: merge(folder.data, input.data), meta: merge(folder.meta, input.meta), updatedAt: now() }) }
+      })
     },
 
     /** Moves the folder under `parentId` (null: to the top); a parent under the folder itself is a cycle. */
-    moveFolder(owner: UserId, id: FolderId, parentId: FolderId | null): FolderResult {
-      return db.transaction((): FolderResult => {
-        const folders = list(owner)
+    moveFolder(owner: UserId, id: FolderId, parentId: FolderId | null): Promise<FolderResult> {
+      return sql.transaction(async (): Promise<FolderResult> => {
+        const folders = await list(owner)
         const folder = folders.find((candidate) => candidate.id === id)
         if (folder === undefined) return { ok: false, reason: 'folder_not_found' }
         if (parentId !== null && !folders.some((candidate) => candidate.id === parentId)) return { ok: false, reason: 'parent_not_found' }
         if (parentId !== null && subtreeOf(folders, id).includes(parentId)) return { ok: false, reason: 'cycle' }
-        if (isNameTaken(owner, parentId, folder.name, id)) return { ok: false, reason: 'name_taken' }
-        return { ok: true, folder: write({ ...folder, parentId, updatedAt: now() }) }
-      }).immediate()
+        if (isNameTaken(folders, parentId, folder.name, id)) return { ok: false, reason: 'name_taken' }
+        return { ok: true, folder: await write({ ...folder, parentId, updatedAt: now() }) }
+      })
     },
 
     /** Opens or closes the folder in the sidebar. */
-    setFolderExpanded(owner: UserId, id: FolderId, isExpanded: boolean): Folder | null {
-      const folder = find(owner, id)
+    async setFolderExpanded(owner: UserId, id: FolderId, isExpanded: boolean): Promise<Folder | null> {
+      const folder = await find(owner, id)
       return folder === null ? null : write({ ...folder, isExpanded, updatedAt: now() })
     },
 
     /** Deletes the folder and every folder under it; returns their ids (empty when the folder is not theirs). */
-    deleteFolderTree(owner: UserId, id: FolderId): FolderId[] {
-      return db.transaction(() => {
-        if (find(owner, id) === null) return []
-        const gone = subtreeOf(list(owner), id)
-        for (const folderId of gone) remove.run(folderId, owner)
+    deleteFolderTree(owner: UserId, id: FolderId): Promise<FolderId[]> {
+      return sql.transaction(async () => {
+        const folders = await list(owner)
+        if (!folders.some((folder) => folder.id === id)) return []
+        const gone = subtreeOf(folders, id)
+        for (const folderId of gone) await sql.run('DELETE FROM folder WHERE id = ? AND user_id = ?', folderId, owner)
         return gone
-      }).immediate()
+      })
     },
   }
 }

@@ -3,7 +3,7 @@
  * values per key version in each encrypted column. Reads only headers (bytes 1-4 of each value),
  * never decrypts, so it runs in one pass of plain SQL.
  */
-import type { Database } from 'bun:sqlite'
+import type { SqlEngine } from './engine.ts'
 import { FIELD_FORMAT_VERSION } from '../crypto/field-cipher.ts'
 import { sealedPlaces } from './sealed-columns.ts'
 
@@ -18,19 +18,20 @@ export type KeyInventory = {
 }
 
 /** Counts data keys and sealed values per key version. */
-export function readKeyInventory(db: Database): KeyInventory {
-  const dataKeysByVersion = db.query<{ version: number; count: number }, []>('SELECT version, count(*) AS count FROM data_key GROUP BY version ORDER BY version').all()
-  const owners = db.query<{ n: number }, []>('SELECT count(DISTINCT owner_id) AS n FROM data_key').get()!.n
+export async function readKeyInventory(sql: SqlEngine): Promise<KeyInventory> {
+  const dataKeysByVersion = (await sql.all<{ version: number; count: number }>('SELECT version, count(*) AS count FROM data_key GROUP BY version ORDER BY version'))
+    .map((row) => ({ version: row.version, count: Number(row.count) }))
+  const owners = Number((await sql.get<{ n: number }>('SELECT count(DISTINCT owner_id) AS n FROM data_key'))!.n)
   const valuesByColumn: KeyInventory['valuesByColumn'] = []
   const totals = new Map<number | 'unknown', number>()
   for (const place of sealedPlaces) {
     for (const column of place.columns) {
-      const rows = db.query<{ header: Uint8Array | null; count: number }, []>(
-        `SELECT substr(${column}, 1, 5) AS header, count(*) AS count FROM ${place.table} WHERE ${column} IS NOT NULL GROUP BY header`).all()
+      const rows = await sql.all<{ header: Uint8Array | null; count: number }>(
+        `SELECT substr(${column}, 1, 5) AS header, count(*) AS count FROM ${place.table} WHERE ${column} IS NOT NULL GROUP BY header`)
       const byVersion = new Map<number | 'unknown', number>()
       for (const row of rows) {
         const version = headerVersion(row.header)
-        byVersion.set(version, (byVersion.get(version) ?? 0) + row.count)
+        byVersion.set(version, (byVersion.get(version) ?? 0) + Number(row.count))
       }
       for (const [version, count] of byVersion) {
         valuesByColumn.push({ place: `${place.table}.${column}`, version, count })

@@ -5,9 +5,9 @@
  * as it names only user and group ids and the server must read it for anyone asking. Lookups by
  * owner put the owner in their WHERE clause; the decision for others is the caller's (hasAccess).
  */
-import type { Database } from 'bun:sqlite'
 import type { AccessControl } from '../auth/access-control.ts'
 import type { DataKeyRepo } from './data-keys.ts'
+import type { SqlEngine } from './engine.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 
@@ -34,81 +34,79 @@ const idPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 /** Reads a knowledge id from outside input, or null when it can't be one. */
 export const parseKnowledgeId = (raw: string): KnowledgeId | null => (idPattern.test(raw) ? (raw as KnowledgeId) : null)
 
-export function createKnowledgeRepo(db: Database, keys: DataKeyRepo, now: () => number) {
-  const insert = db.query<void, [string, string, Uint8Array, Uint8Array | null, Uint8Array | null, string, number, number]>(
-    'INSERT INTO knowledge (id, user_id, name, description, data, access_control, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-  const selectById = db.query<KnowledgeRow, [string]>('SELECT * FROM knowledge WHERE id = ?')
-  const selectAll = db.query<KnowledgeRow, []>('SELECT * FROM knowledge ORDER BY updated_at DESC, id')
-  const update = db.query<void, [Uint8Array, Uint8Array | null, Uint8Array | null, string, number, string]>(
-    'UPDATE knowledge SET name = ?, description = ?, data = ?, access_control = ?, updated_at = ? WHERE id = ?')
-  const touch = db.query<void, [number, string]>('UPDATE knowledge SET updated_at = ? WHERE id = ?')
-  const remove = db.query<void, [string]>('DELETE FROM knowledge WHERE id = ?')
-  const selectFiles = db.query<{ file_id: string }, [string]>('SELECT file_id FROM knowledge_file WHERE knowledge_id = ? ORDER BY created_at, file_id')
-  const insertFile = db.query<void, [string, string, number]>('INSERT OR IGNORE INTO knowledge_file (knowledge_id, file_id, created_at) VALUES (?, ?, ?)')
-  const removeFile = db.query<void, [string, string]>('DELETE FROM knowledge_file WHERE knowledge_id = ? AND file_id = ?')
-  const removeFiles = db.query<void, [string]>('DELETE FROM knowledge_file WHERE knowledge_id = ?')
-  const countUses = db.query<{ n: number }, [string]>('SELECT count(*) AS n FROM knowledge_file WHERE file_id = ?')
-
-  const toKnowledge = (row: KnowledgeRow): Knowledge => {
+export function createKnowledgeRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
+  const toKnowledge = (row: KnowledgeRow, fileIds: string[]): Knowledge => {
     const plain = knowledgeTable.open(row.id, row, keys.keysForOwner(row.user_id))
     return {
       id: row.id as KnowledgeId, userId: row.user_id as UserId, name: plain.name!, description: plain.description ?? '',
       data: plain.data as Knowledge['data'], accessControl: JSON.parse(row.access_control ?? 'null') as AccessControl,
-      fileIds: selectFiles.all(row.id).map((file) => file.file_id), createdAt: row.created_at, updatedAt: row.updated_at,
+      fileIds, createdAt: row.created_at, updatedAt: row.updated_at,
     }
   }
 
-  const find = (id: KnowledgeId): Knowledge | null => {
-    const row = selectById.get(id)
-    return row === null ? null : toKnowledge(row)
+  const find = async (id: KnowledgeId): Promise<Knowledge | null> => {
+    const row = await sql.get<KnowledgeRow>('SELECT * FROM knowledge WHERE id = ?', id)
+    if (row === null) return null
+    const files = await sql.all<{ file_id: string }>('SELECT file_id FROM knowledge_file WHERE knowledge_id = ? ORDER BY created_at, file_id', id)
+    return toKnowledge(row, files.map((file) => file.file_id))
   }
+  const touch = (id: KnowledgeId) => sql.run('UPDATE knowledge SET updated_at = ? WHERE id = ?', now(), id)
 
   return {
     /** Creates a knowledge base of the owner, private unless `accessControl` says otherwise. */
-    createKnowledge(owner: UserId, input: KnowledgeInput & { name: string }): Knowledge {
-      const id = crypto.randomUUID()
+    async createKnowledge(owner: UserId, input: KnowledgeInput & { name: string }): Promise<Knowledge> {
+      const id = crypto.randomUUID() as KnowledgeId
       const at = now()
       const sealed = knowledgeTable.seal(id, { name: input.name, description: input.description ?? '', data: input.data ?? null }, keys.keysForOwner(owner))
-      insert.run(id, owner, sealed.name!, sealed.description, sealed.data, JSON.stringify(input.accessControl === undefined ? {} : input.accessControl), at, at)
-      return toKnowledge(selectById.get(id)!)
+      await sql.run('INSERT INTO knowledge (id, user_id, name, description, data, access_control, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        id, owner, sealed.name!, sealed.description, sealed.data, JSON.stringify(input.accessControl === undefined ? {} : input.accessControl), at, at)
+      return (await find(id))!
     },
     /** The knowledge base with this id, whoever owns it (the caller decides access), or null. */
     findKnowledge: find,
     /** Every knowledge base, newest first; the caller keeps those the asker may read. */
-    listKnowledge(): Knowledge[] {
-      return selectAll.all().map(toKnowledge)
+    async listKnowledge(): Promise<Knowledge[]> {
+      // note: two queries for the whole list, not one per base.
+      const rows = await sql.all<KnowledgeRow>('SELECT * FROM knowledge ORDER BY updated_at DESC, id')
+      const files = new Map<string, string[]>()
+      for (const file of await sql.all<{ knowledge_id: string; file_id: string }>('SELECT knowledge_id, file_id FROM knowledge_file ORDER BY created_at, file_id')) {
+        const list = files.get(file.knowledge_id)
+        if (list === undefined) files.set(file.knowledge_id, [file.file_id])
+        else list.push(file.file_id)
+      }
+      return rows.map((row) => toKnowledge(row, files.get(row.id) ?? []))
     },
     /** Applies the given fields; null when there is no such base. */
-    updateKnowledge(id: KnowledgeId, input: KnowledgeInput): Knowledge | null {
-      const stored = find(id)
+    async updateKnowledge(id: KnowledgeId, input: KnowledgeInput): Promise<Knowledge | null> {
+      const stored = await find(id)
       if (stored === null) return null
       const next = { name: input.name ?? stored.name, description: input.description ?? stored.description, data: input.data === undefined ? stored.data : input.data }
       const sealed = knowledgeTable.seal(id, next, keys.keysForOwner(stored.userId))
       const access = input.accessControl === undefined ? stored.accessControl : input.accessControl
-      update.run(sealed.name!, sealed.description, sealed.data, JSON.stringify(access), now(), id)
+      await sql.run('UPDATE knowledge SET name = ?, description = ?, data = ?, access_control = ?, updated_at = ? WHERE id = ?', sealed.name!, sealed.description, sealed.data, JSON.stringify(access), now(), id)
       return find(id)
     },
     /** Adds (true) or removes (false) a file id; returns the updated base. */
-    setKnowledgeFile(id: KnowledgeId, fileId: string, present: boolean): Knowledge | null {
-      db.transaction(() => {
-        if (present) insertFile.run(id, fileId, now())
-        else removeFile.run(id, fileId)
-        touch.run(now(), id)
-      }).immediate()
+    async setKnowledgeFile(id: KnowledgeId, fileId: string, present: boolean): Promise<Knowledge | null> {
+      await sql.transaction(async () => {
+        if (present) await sql.run('INSERT INTO knowledge_file (knowledge_id, file_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', id, fileId, now())
+        else await sql.run('DELETE FROM knowledge_file WHERE knowledge_id = ? AND file_id = ?', id, fileId)
+        await touch(id)
+      })
       return find(id)
     },
     /** Empties the base's file list. */
-    resetKnowledge(id: KnowledgeId): Knowledge | null {
-      removeFiles.run(id)
-      touch.run(now(), id)
+    async resetKnowledge(id: KnowledgeId): Promise<Knowledge | null> {
+      await sql.run('DELETE FROM knowledge_file WHERE knowledge_id = ?', id)
+      await touch(id)
       return find(id)
     },
-    deleteKnowledge(id: KnowledgeId): boolean {
-      return remove.run(id).changes > 0
+    async deleteKnowledge(id: KnowledgeId): Promise<boolean> {
+      return (await sql.run('DELETE FROM knowledge WHERE id = ?', id)).changes > 0
     },
     /** Whether any knowledge base lists this file (such a file outlives the chats that referenced it). */
-    isFileInKnowledge(fileId: string): boolean {
-      return countUses.get(fileId)!.n > 0
+    async isFileInKnowledge(fileId: string): Promise<boolean> {
+      return (await sql.get('SELECT 1 FROM knowledge_file WHERE file_id = ? LIMIT 1', fileId)) !== null
     },
   }
 }

@@ -20,6 +20,7 @@ import { createChatRepo } from './chats.ts'
 import { createCredentialRepo } from './credentials.ts'
 import { LOCK_FILE } from './data-dir-lock.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
+import { createSqliteEngine } from './engine.ts'
 import { createFileBlobs, FILES_DIRECTORY } from './file-blobs.ts'
 import { createFileRepo } from './files.ts'
 import { createFolderRepo } from './folders.ts'
@@ -154,8 +155,11 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
   // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being written.
   files.sweepOrphans()
   const users = createUserRepo(db, dataKeys, now, accountChanges)
+  /** The engine every converted repository talks to; `db` stays for what is inherently about the SQLite file. */
+  const sql = createSqliteEngine(db)
   return {
     db,
+    sql,
     info,
     dataKeys,
     /** Announces revocations, role changes and deletions to what is open in this process (sockets, answers). */
@@ -170,10 +174,10 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
     },
     files,
     chats: createChatRepo(db, dataKeys, now, accountChanges),
-    folders: createFolderRepo(db, dataKeys, now),
-    chatFolders: createChatFolderRepo(db),
-    chatTags: createChatTagRepo(db, dataKeys),
-    chatShares: createChatShareRepo(db, dataKeys, now),
+    folders: createFolderRepo(sql, dataKeys, now),
+    chatFolders: createChatFolderRepo(sql),
+    chatTags: createChatTagRepo(sql, dataKeys),
+    chatShares: createChatShareRepo(sql, dataKeys, now),
     settings: createSettingsRepo(db, dataKeys, now),
     credentials: createCredentialRepo(db, dataKeys, now),
     sessions: createSessionRepo(db, dataKeys, now, accountChanges),
@@ -182,12 +186,12 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
     groups: createGroupRepo(db, dataKeys, now),
     /** Who may use each base model (Open WebUI's access_control). */
     modelGrants: createModelGrantRepo(db, now),
-    oidcSessions: createOidcSessionRepo(db, dataKeys, now, accountChanges),
+    oidcSessions: createOidcSessionRepo(sql, dataKeys, now, accountChanges),
     secondFactors: createSecondFactorRepo(db, dataKeys, now),
     workspaceModels: createWorkspaceModelRepo(db, dataKeys, now),
-    prompts: createPromptRepo(db, dataKeys, now),
-    knowledge: createKnowledgeRepo(db, dataKeys, now),
-    ragDocuments: createRagDocumentRepo(db, dataKeys, now),
+    prompts: createPromptRepo(sql, dataKeys, now),
+    knowledge: createKnowledgeRepo(sql, dataKeys, now),
+    ragDocuments: createRagDocumentRepo(sql, dataKeys, now),
     /** Runs fn in one write transaction (nested repository transactions become savepoints). */
     inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**

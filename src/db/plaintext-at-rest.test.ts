@@ -65,9 +65,9 @@ const EMBEDDING = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i + 0.5) 
 const EMBEDDING_BYTES = Buffer.from(EMBEDDING.buffer)
 
 /** A knowledge base and a document of two chunks, each with its embedding. */
-function fillKnowledge(store: Store, owner: UserId) {
-  const knowledge = store.knowledge.createKnowledge(owner, { name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
-  const document = store.ragDocuments.saveDocument(owner, { fileId: null, name: MARKERS.documentName, model: 'nomic-embed-text', dimensions: EMBEDDING.length }, [
+async function fillKnowledge(store: Store, owner: UserId) {
+  const knowledge = await store.knowledge.createKnowledge(owner, { name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
+  const document = await store.ragDocuments.saveDocument(owner, { fileId: null, name: MARKERS.documentName, model: 'nomic-embed-text', dimensions: EMBEDDING.length }, [
     { content: { text: `${MARKERS.chunkText} first passage`, start: 0 }, embedding: EMBEDDING },
     { content: { text: `${MARKERS.chunkText} second passage`, start: 30 }, embedding: EMBEDDING.map((x) => -x) },
   ])
@@ -93,7 +93,7 @@ let dataDir = ''
 beforeEach(() => { dataDir = join(mkdtempSync(join(tmpdir(), 'enclave-')), 'data') })
 afterEach(() => { rmSync(join(dataDir, '..'), { recursive: true, force: true }) })
 
-function fillStore(store: Store) {
+async function fillStore(store: Store) {
   const result = store.users.createUser({
     email: `${MARKERS.email}@example.com`, name: MARKERS.name, role: 'user',
     preferences: { note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_BASE_URLS: ['https://api.example.com/v1'], OPENAI_API_KEYS: [MARKERS.directKey], OPENAI_API_CONFIGS: {} } } } },
@@ -122,11 +122,11 @@ function fillStore(store: Store) {
   store.settings.writeSetting('connections', { apiKey: MARKERS.setting })
   store.users.renameUser(owner, MARKERS.renamed)
   store.chats.renameChat(owner, chat.id, MARKERS.renamed)
-  const folder = store.folders.createFolder(owner, { name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
+  const folder = await store.folders.createFolder(owner, { name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
   if (!folder.ok) throw new Error(folder.reason)
-  store.chatTags.addTagToChat(owner, tree.id, `${MARKERS.tagName} Word`)
+  await store.chatTags.addTagToChat(owner, tree.id, `${MARKERS.tagName} Word`)
   const opened = store.chats.readChatTree(owner, tree.id)!
-  const shareId = store.chatShares.shareChat(owner, tree.id, { ...opened, chat: { ...opened.chat, title: MARKERS.share } })!
+  const shareId = (await store.chatShares.shareChat(owner, tree.id, { ...opened, chat: { ...opened.chat, title: MARKERS.share } }))!
   const group = store.groups.createLocalGroup({ name: MARKERS.groupName, description: MARKERS.groupDescription })
   if (!group.ok) throw new Error(group.reason)
   store.apiKeys.createApiKey({ id: crypto.randomUUID() as never, userId: owner, keyHash: new Uint8Array(32), name: 'k', expiresAt: null, allowedModels: [MARKERS.keyModel] })
@@ -140,7 +140,7 @@ function fillStore(store: Store) {
     baseModelId: 'qwen2.5:0.5b', name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem }, access: {}, isActive: true,
   })
   if (!preset.ok) throw new Error(preset.reason)
-  const prompt = store.prompts.createPrompt(owner, MARKERS.promptCommand, { title: MARKERS.promptTitle, content: MARKERS.promptContent, access: null })
+  const prompt = await store.prompts.createPrompt(owner, MARKERS.promptCommand, { title: MARKERS.promptTitle, content: MARKERS.promptContent, access: null })
   if (!prompt.ok) throw new Error(prompt.reason)
   return { owner, chatId: chat.id, treeId: tree.id, folderId: folder.folder.id, shareId }
 }
@@ -168,9 +168,9 @@ test('no marker appears in enclave.db, -wal, -shm or the file blobs, before or a
   const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, '.encryption_key') }, now: Date.now })
   let closed = false
   try {
-    const { owner, chatId } = fillStore(store)
+    const { owner, chatId } = await fillStore(store)
     await fillFiles(store, owner)
-    fillKnowledge(store, owner)
+    await fillKnowledge(store, owner)
     expect(readdirSync(join(dataDir, 'files'))).toHaveLength(2)
     expect(store.chats.listMessagesInChat(owner, chatId)).toHaveLength(50)
     expect(existsSync(join(dataDir, `${DATABASE_FILE}-wal`))).toBe(true)
@@ -186,16 +186,16 @@ test('no marker appears in enclave.db, -wal, -shm or the file blobs, before or a
 test('the data is really there: reopening reads every marker back', async () => {
   const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
   const first = openStore({ dataDir, masterKey, now: Date.now })
-  const { owner, chatId, treeId, folderId, shareId } = fillStore(first)
+  const { owner, chatId, treeId, folderId, shareId } = await fillStore(first)
   const { textId, imageId } = await fillFiles(first, owner)
-  const { knowledgeId, document } = fillKnowledge(first, owner)
+  const { knowledgeId, document } = await fillKnowledge(first, owner)
   first.close()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
     expect(store.users.findUserByEmail(`${MARKERS.email.toLowerCase()}@EXAMPLE.com`)).toMatchObject({ id: owner, name: MARKERS.renamed })
     expect(store.users.findUserPreferences(owner)).toMatchObject({ note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_KEYS: [MARKERS.directKey] } } } })
     expect(store.workspaceModels.findModel(MARKERS.presetId)).toMatchObject({ name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem } })
-    expect(store.prompts.findOwnPrompt(owner, MARKERS.promptCommand)).toMatchObject({ title: MARKERS.promptTitle, content: MARKERS.promptContent })
+    expect(await store.prompts.findOwnPrompt(owner, MARKERS.promptCommand)).toMatchObject({ title: MARKERS.promptTitle, content: MARKERS.promptContent })
     expect(store.chats.findChatForUser(owner, chatId)?.title).toBe(MARKERS.renamed)
     const messages = store.chats.listMessagesInChat(owner, chatId)
     expect(messages.map((message) => message.content.split(' number ')[0])).toEqual(Array(50).fill(MARKERS.content))
@@ -206,9 +206,9 @@ test('the data is really there: reopening reads every marker back', async () => 
       [{ statusHistory: [MARKERS.messageExtra] }, [MARKERS.files], null, null, null],
       [null, null, { content: MARKERS.error }, { note: MARKERS.usage }, [MARKERS.sources]],
     ])
-    expect(store.folders.findFolderForUser(owner, folderId)).toMatchObject({ name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
-    expect(store.chatTags.listTagsOfChat(owner, treeId)).toEqual([{ id: `${MARKERS.tagName.toLowerCase()}_word`, name: `${MARKERS.tagName} Word` }])
-    expect(store.chatShares.readShare(shareId)?.snapshot.chat.title).toBe(MARKERS.share)
+    expect(await store.folders.findFolderForUser(owner, folderId)).toMatchObject({ name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
+    expect(await store.chatTags.listTagsOfChat(owner, treeId)).toEqual([{ id: `${MARKERS.tagName.toLowerCase()}_word`, name: `${MARKERS.tagName} Word` }])
+    expect((await store.chatShares.readShare(shareId))?.snapshot.chat.title).toBe(MARKERS.share)
     expect(store.groups.findGroupByName(MARKERS.groupName)?.description).toBe(MARKERS.groupDescription)
     expect(store.apiKeys.listApiKeys(owner)[0]?.allowedModels).toEqual([MARKERS.keyModel])
     expect(new TextDecoder().decode(store.secondFactors.findTotp(owner)!.secret)).toBe(MARKERS.totpSecret)
@@ -218,11 +218,11 @@ test('the data is really there: reopening reads every marker back', async () => 
     expect(store.files.get(owner, textId)).toMatchObject({ name: `${MARKERS.fileName}.md`, meta: { note: MARKERS.fileMeta }, data: { content: MARKERS.fileData } })
     expect(Buffer.from((await store.files.readBytes(owner, textId, 10 ** 8))!).toString()).toBe(TEXT)
     expect(Buffer.from((await store.files.readBytes(owner, imageId, 10 ** 8))!).equals(IMAGE)).toBe(true)
-    expect(store.knowledge.findKnowledge(knowledgeId)).toMatchObject({ name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
-    const stored = store.ragDocuments.findDocumentForUser(owner, document.id)!
+    expect(await store.knowledge.findKnowledge(knowledgeId)).toMatchObject({ name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
+    const stored = (await store.ragDocuments.findDocumentForUser(owner, document.id))!
     expect(stored.name).toBe(MARKERS.documentName)
-    expect(store.ragDocuments.readChunk(stored, 1)).toEqual({ text: `${MARKERS.chunkText} second passage`, start: 30 })
-    const matrix = store.ragDocuments.readEmbeddings(stored)
+    expect(await store.ragDocuments.readChunk(stored, 1)).toEqual({ text: `${MARKERS.chunkText} second passage`, start: 30 })
+    const matrix = await store.ragDocuments.readEmbeddings(stored)
     expect(Buffer.from(matrix.buffer, 0, EMBEDDING_BYTES.length).equals(EMBEDDING_BYTES)).toBe(true)
     expect(matrix[EMBEDDING.length]).toBe(-EMBEDDING[0]!)
   } finally {
@@ -234,9 +234,9 @@ test('the data is really there: reopening reads every marker back', async () => 
 test('a backup carries the files with no marker readable, and a restore brings them back', async () => {
   const masterKey = { kind: 'generated', path: join(dataDir, '.encryption_key') } as const
   const store = openStore({ dataDir, masterKey, now: Date.now })
-  const { owner } = fillStore(store)
+  const { owner } = await fillStore(store)
   const { textId, imageId } = await fillFiles(store, owner)
-  const { document } = fillKnowledge(store, owner)
+  const { document } = await fillKnowledge(store, owner)
   const backupPath = join(dataDir, 'files.backup')
   try {
     createBackup(store.db, backupPath, { passphrase: null, now: Date.now, filesDir: join(dataDir, 'files') })
@@ -254,7 +254,7 @@ test('a backup carries the files with no marker readable, and a restore brings t
   try {
     expect(Buffer.from((await restored.files.readBytes(owner, textId, 10 ** 8))!).toString()).toBe(TEXT)
     expect(Buffer.from((await restored.files.readBytes(owner, imageId, 10 ** 8))!).equals(IMAGE)).toBe(true)
-    expect(restored.ragDocuments.readChunk(restored.ragDocuments.findDocumentForUser(owner, document.id)!, 0)?.text).toBe(`${MARKERS.chunkText} first passage`)
+    expect((await restored.ragDocuments.readChunk((await restored.ragDocuments.findDocumentForUser(owner, document.id))!, 0))?.text).toBe(`${MARKERS.chunkText} first passage`)
   } finally {
     restored.close()
   }

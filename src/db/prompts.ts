@@ -5,10 +5,10 @@
  * no plaintext; two users may each have `/summary`. The grant holds only group and user ids, kept
  * plain so a listing can decide who may see a row before opening it. Access is decided by callers.
  */
-import type { Database } from 'bun:sqlite'
 import type { AccessControl } from '../auth/access-control.ts'
 import { blindIndex } from '../crypto/blind-index.ts'
 import type { DataKeyRepo } from './data-keys.ts'
+import type { SqlEngine } from './engine.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 import { EMAIL_INDEX_OWNER } from './users.ts'
@@ -26,14 +26,8 @@ type PromptRow = {
 const parseAccess = (stored: string | null): AccessControl => (stored === null ? null : JSON.parse(stored) as AccessControl)
 const storeAccess = (access: AccessControl): string | null => (access === null ? null : JSON.stringify(access))
 
-export function createPromptRepo(db: Database, keys: DataKeyRepo, now: () => number) {
-  const insert = db.query<void, [string, Uint8Array, string, Uint8Array, Uint8Array, Uint8Array, string | null, number, number]>(
-    'INSERT INTO prompt (row_id, command_index, user_id, command, title, content, access_control, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-  const selectByIndex = db.query<PromptRow, [Uint8Array]>('SELECT * FROM prompt WHERE command_index = ?')
-  const selectGrants = db.query<Pick<PromptRow, 'row_id' | 'user_id' | 'access_control'>, []>('SELECT row_id, user_id, access_control FROM prompt ORDER BY updated_at DESC, row_id')
-  const selectRow = db.query<PromptRow, [string]>('SELECT * FROM prompt WHERE row_id = ?')
-  const update = db.query<void, [Uint8Array, Uint8Array, string | null, number, string]>('UPDATE prompt SET title = ?, content = ?, access_control = ?, updated_at = ? WHERE row_id = ?')
-  const remove = db.query<void, [string]>('DELETE FROM prompt WHERE row_id = ?')
+export function createPromptRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
+  const selectRow = (id: string) => sql.get<PromptRow>('SELECT * FROM prompt WHERE row_id = ?', id)
 
   const commandIndex = (owner: string, command: string) => blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'prompt.command', `${owner}\0${command}`)
   const toPrompt = (row: PromptRow): Prompt => {
@@ -46,51 +40,51 @@ export function createPromptRepo(db: Database, keys: DataKeyRepo, now: () => num
 
   return {
     /** The owner's prompt with this command, or null. */
-    findOwnPrompt(owner: UserId, command: string): Prompt | null {
-      const row = selectByIndex.get(commandIndex(owner, command))
+    async findOwnPrompt(owner: UserId, command: string): Promise<Prompt | null> {
+      const row = await sql.get<PromptRow>('SELECT * FROM prompt WHERE command_index = ?', commandIndex(owner, command))
       return row === null ? null : toPrompt(row)
     },
 
     /** The prompt with this id, whoever owns it (callers decide access); null when there is none. */
-    findPrompt(id: string): Prompt | null {
-      const row = selectRow.get(id)
+    async findPrompt(id: string): Promise<Prompt | null> {
+      const row = await selectRow(id)
       return row === null ? null : toPrompt(row)
     },
 
     /** Every prompt `isVisible` admits (asked with plain owner and grant, before anything is opened), newest first. */
-    listPrompts(isVisible: (grant: { ownerId: string; access: AccessControl }) => boolean): Prompt[] {
-      return selectGrants.all()
-        .filter((row) => isVisible({ ownerId: row.user_id, access: parseAccess(row.access_control) }))
-        .map((row) => toPrompt(selectRow.get(row.row_id)!))
+    async listPrompts(isVisible: (grant: { ownerId: string; access: AccessControl }) => boolean): Promise<Prompt[]> {
+      // note: one query for the rows; the grant is decided before any sealed column is opened.
+      const rows = await sql.all<PromptRow>('SELECT * FROM prompt ORDER BY updated_at DESC, row_id')
+      return rows.filter((row) => isVisible({ ownerId: row.user_id, access: parseAccess(row.access_control) })).map(toPrompt)
     },
 
     /** Creates the owner's prompt; refused when they already have one with this command. */
-    createPrompt(owner: UserId, command: string, input: PromptInput): { ok: true; prompt: Prompt } | { ok: false; reason: 'command_taken' } {
-      return db.transaction(() => {
+    createPrompt(owner: UserId, command: string, input: PromptInput): Promise<{ ok: true; prompt: Prompt } | { ok: false; reason: 'command_taken' }> {
+      return sql.transaction(async () => {
         const index = commandIndex(owner, command)
-        if (selectByIndex.get(index) !== null) return { ok: false as const, reason: 'command_taken' as const }
+        if (await sql.get('SELECT 1 FROM prompt WHERE command_index = ?', index) !== null) return { ok: false as const, reason: 'command_taken' as const }
         const rowId = crypto.randomUUID()
         const at = now()
         const sealed = promptTable.seal(rowId, { command, title: input.title, content: input.content }, keys.keysForOwner(owner))
-        insert.run(rowId, index, owner, sealed.command!, sealed.title!, sealed.content!, storeAccess(input.access), at, at)
-        return { ok: true as const, prompt: toPrompt(selectRow.get(rowId)!) }
-      }).immediate()
+        await sql.run('INSERT INTO prompt (row_id, command_index, user_id, command, title, content, access_control, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          rowId, index, owner, sealed.command!, sealed.title!, sealed.content!, storeAccess(input.access), at, at)
+        return { ok: true as const, prompt: toPrompt((await selectRow(rowId))!) }
+      })
     },
 
     /** Replaces the prompt's title, content and grant (sealed under its owner's key); null when there is no such prompt. */
-    updatePrompt(id: string, input: PromptInput): Prompt | null {
-      const row = selectRow.get(id)
+    async updatePrompt(id: string, input: PromptInput): Promise<Prompt | null> {
+      const row = await selectRow(id)
       if (row === null) return null
       const key = keys.keysForOwner(row.user_id)
-      update.run(promptTable.sealColumn('title', id, input.title, key)!, promptTable.sealColumn('content', id, input.content, key)!, storeAccess(input.access), now(), id)
-      return toPrompt(selectRow.get(id)!)
+      await sql.run('UPDATE prompt SET title = ?, content = ?, access_control = ?, updated_at = ? WHERE row_id = ?',
+        promptTable.sealColumn('title', id, input.title, key)!, promptTable.sealColumn('content', id, input.content, key)!, storeAccess(input.access), now(), id)
+      return toPrompt((await selectRow(id))!)
     },
 
     /** Deletes the prompt; false when there is no such prompt. */
-    deletePrompt(id: string): boolean {
-      if (selectRow.get(id) === null) return false
-      remove.run(id)
-      return true
+    async deletePrompt(id: string): Promise<boolean> {
+      return (await sql.run('DELETE FROM prompt WHERE row_id = ?', id)).changes > 0
     },
   }
 }

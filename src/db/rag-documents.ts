@@ -11,8 +11,8 @@
  * readable. The document's name is sealed; the model and dimension are plain, as the index needs
  * them before it opens anything.
  */
-import type { Database } from 'bun:sqlite'
 import type { DataKeyRepo } from './data-keys.ts'
+import type { SqlEngine } from './engine.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 
@@ -44,17 +44,12 @@ export const parseRagDocumentId = (raw: string): RagDocumentId | null => (idPatt
 
 const chunkRowId = (documentId: string, position: number) => `${documentId}/${position}`
 
-export function createRagDocumentRepo(db: Database, keys: DataKeyRepo, now: () => number) {
-  const insertDocument = db.query<void, [string, string, string | null, Uint8Array, string, number, number, number]>(
-    'INSERT INTO rag_document (id, user_id, file_id, name, model, dimensions, chunk_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-  const insertChunk = db.query<void, [string, number, Uint8Array]>('INSERT INTO rag_chunk (document_id, position, content) VALUES (?, ?, ?)')
-  const insertBlock = db.query<void, [string, number, Uint8Array]>('INSERT INTO rag_embedding (document_id, block, vectors) VALUES (?, ?, ?)')
-  const selectDocument = db.query<DocumentRow, [string, string]>('SELECT * FROM rag_document WHERE id = ? AND user_id = ?')
-  const selectForFile = db.query<DocumentRow, [string, string]>('SELECT * FROM rag_document WHERE file_id = ? AND user_id = ?')
-  const selectForFiles = db.query<DocumentRow, [string]>('SELECT * FROM rag_document WHERE file_id IN (SELECT value FROM json_each(?))')
-  const deleteDocument = db.query<void, [string, string]>('DELETE FROM rag_document WHERE id = ? AND user_id = ?')
-  const selectBlocks = db.query<{ block: number; vectors: Uint8Array }, [string]>('SELECT block, vectors FROM rag_embedding WHERE document_id = ? ORDER BY block')
-  const selectChunk = db.query<{ content: Uint8Array }, [string, number]>('SELECT content FROM rag_chunk WHERE document_id = ? AND position = ?')
+const IN_LIST_MAX = 8192
+
+export function createRagDocumentRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
+  const selectDocument = (id: string, owner: string) => sql.get<DocumentRow>('SELECT * FROM rag_document WHERE id = ? AND user_id = ?', id, owner)
+  const selectForFile = (fileId: string, owner: string) => sql.get<DocumentRow>('SELECT * FROM rag_document WHERE file_id = ? AND user_id = ?', fileId, owner)
+  const deleteDocument = (id: string, owner: string) => sql.run('DELETE FROM rag_document WHERE id = ? AND user_id = ?', id, owner)
 
   const toDocument = (row: DocumentRow): RagDocument => ({
     id: row.id as RagDocumentId, userId: row.user_id as UserId, fileId: row.file_id,
@@ -67,49 +62,64 @@ export function createRagDocumentRepo(db: Database, keys: DataKeyRepo, now: () =
      * Stores a document and its chunks in one transaction, replacing the owner's earlier document
      * of the same file. Every embedding must have `dimensions` values.
      */
-    saveDocument(owner: UserId, input: { fileId: string | null; name: string; model: string; dimensions: number }, chunks: readonly { content: ChunkContent; embedding: Float32Array }[]): RagDocument {
+    async saveDocument(owner: UserId, input: { fileId: string | null; name: string; model: string; dimensions: number }, chunks: readonly { content: ChunkContent; embedding: Float32Array }[]): Promise<RagDocument> {
       const id = crypto.randomUUID()
       const ring = keys.keysForOwner(owner)
-      return db.transaction(() => {
+      // note: sealed before the transaction opens, so it holds the write lock only for the inserts.
+      chunks.forEach((chunk) => {
+        if (chunk.embedding.length !== input.dimensions) throw new Error('An embedding has the wrong dimension')
+      })
+      const sealedChunks = chunks.map((chunk, position) => chunkTable.sealColumn('content', chunkRowId(id, position), chunk.content, ring)!)
+      const sealedBlocks: Uint8Array[] = []
+      for (let block = 0; block * EMBEDDING_BLOCK < chunks.length; block++) {
+        const members = chunks.slice(block * EMBEDDING_BLOCK, (block + 1) * EMBEDDING_BLOCK)
+        const packed = new Float32Array(members.length * input.dimensions)
+        members.forEach((chunk, i) => packed.set(chunk.embedding, i * input.dimensions))
+        sealedBlocks.push(embeddingTable.sealColumn('vectors', chunkRowId(id, block), new Uint8Array(packed.buffer), ring)!)
+      }
+      return sql.transaction(async () => {
         if (input.fileId !== null) {
-          const earlier = selectForFile.get(input.fileId, owner)
-          if (earlier !== null) deleteDocument.run(earlier.id, owner)
+          const earlier = await selectForFile(input.fileId, owner)
+          if (earlier !== null) await deleteDocument(earlier.id, owner)
         }
-        insertDocument.run(id, owner, input.fileId, documentTable.sealColumn('name', id, input.name, ring)!, input.model, input.dimensions, chunks.length, now())
-        chunks.forEach((chunk, position) => {
-          if (chunk.embedding.length !== input.dimensions) throw new Error('An embedding has the wrong dimension')
-          insertChunk.run(id, position, chunkTable.sealColumn('content', chunkRowId(id, position), chunk.content, ring)!)
-        })
-        for (let block = 0; block * EMBEDDING_BLOCK < chunks.length; block++) {
-          const members = chunks.slice(block * EMBEDDING_BLOCK, (block + 1) * EMBEDDING_BLOCK)
-          const packed = new Float32Array(members.length * input.dimensions)
-          members.forEach((chunk, i) => packed.set(chunk.embedding, i * input.dimensions))
-          insertBlock.run(id, block, embeddingTable.sealColumn('vectors', chunkRowId(id, block), new Uint8Array(packed.buffer), ring)!)
-        }
-        return toDocument(selectDocument.get(id, owner)!)
-      }).immediate()
+        await sql.run('INSERT INTO rag_document (id, user_id, file_id, name, model, dimensions, chunk_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          id, owner, input.fileId, documentTable.sealColumn('name', id, input.name, ring)!, input.model, input.dimensions, chunks.length, now())
+        for (const [position, content] of sealedChunks.entries()) await sql.run('INSERT INTO rag_chunk (document_id, position, content) VALUES (?, ?, ?)', id, position, content)
+        for (const [block, vectors] of sealedBlocks.entries()) await sql.run('INSERT INTO rag_embedding (document_id, block, vectors) VALUES (?, ?, ?)', id, block, vectors)
+        return toDocument((await selectDocument(id, owner))!)
+      })
     },
-    findDocumentForUser(owner: UserId, id: RagDocumentId): RagDocument | null {
-      const row = selectDocument.get(id, owner)
+    async findDocumentForUser(owner: UserId, id: RagDocumentId): Promise<RagDocument | null> {
+      const row = await selectDocument(id, owner)
       return row === null ? null : toDocument(row)
     },
     /** The owner's document made from this file, or null when the file was not processed. */
-    findDocumentForFile(owner: UserId, fileId: string): RagDocument | null {
-      const row = selectForFile.get(fileId, owner)
+    async findDocumentForFile(owner: UserId, fileId: string): Promise<RagDocument | null> {
+      const row = await selectForFile(fileId, owner)
       return row === null ? null : toDocument(row)
     },
     /** The documents made from any of these files, whoever owns them (a knowledge base's files; the caller checked access to the base). */
-    listDocumentsForFiles(fileIds: readonly string[]): RagDocument[] {
-      return fileIds.length === 0 ? [] : selectForFiles.all(JSON.stringify(fileIds)).map(toDocument)
+    async listDocumentsForFiles(fileIds: readonly string[]): Promise<RagDocument[]> {
+      const rows: DocumentRow[] = []
+      // note: each list padded (with a repeat) to a power of two, so a few prepared statements serve any length;
+      // past IN_LIST_MAX ids (more than SQLite binds at once) in several lists.
+      for (let at = 0; at < fileIds.length; at += IN_LIST_MAX) {
+        const part = fileIds.slice(at, at + IN_LIST_MAX)
+        let length = 8
+        while (length < part.length) length *= 2
+        const padded = Array.from({ length }, (_, i) => part[Math.min(i, part.length - 1)]!)
+        rows.push(...await sql.all<DocumentRow>(`SELECT * FROM rag_document WHERE file_id IN (${padded.map(() => '?').join(', ')})`, ...padded))
+      }
+      return rows.map(toDocument)
     },
-    deleteDocumentForUser(owner: UserId, id: RagDocumentId): boolean {
-      return deleteDocument.run(id, owner).changes > 0
+    async deleteDocumentForUser(owner: UserId, id: RagDocumentId): Promise<boolean> {
+      return (await deleteDocument(id, owner)).changes > 0
     },
     /** Opens every embedding of a document into one row-major matrix (chunkCount × dimensions). */
-    readEmbeddings(document: RagDocument): Float32Array {
+    async readEmbeddings(document: RagDocument): Promise<Float32Array> {
       const ring = keys.keysForOwner(document.userId)
       const matrix = new Float32Array(document.chunkCount * document.dimensions)
-      for (const row of selectBlocks.iterate(document.id)) {
+      for (const row of await sql.all<{ block: number; vectors: Uint8Array }>('SELECT block, vectors FROM rag_embedding WHERE document_id = ? ORDER BY block', document.id)) {
         const bytes = embeddingTable.openColumn('vectors', chunkRowId(document.id, row.block), row.vectors, ring)!
         // note: a copy, as the opened bytes need not be aligned for a Float32Array view.
         matrix.set(new Float32Array(new Uint8Array(bytes).buffer), row.block * EMBEDDING_BLOCK * document.dimensions)
@@ -117,9 +127,15 @@ export function createRagDocumentRepo(db: Database, keys: DataKeyRepo, now: () =
       return matrix
     },
     /** Opens one chunk's text, or null when the document has no such chunk. */
-    readChunk(document: RagDocument, position: number): ChunkContent | null {
-      const row = selectChunk.get(document.id, position)
+    async readChunk(document: RagDocument, position: number): Promise<ChunkContent | null> {
+      const row = await sql.get<{ content: Uint8Array }>('SELECT content FROM rag_chunk WHERE document_id = ? AND position = ?', document.id, position)
       return row === null ? null : chunkTable.openColumn('content', chunkRowId(document.id, position), row.content, keys.keysForOwner(document.userId)) as ChunkContent
+    },
+    /** Opens every chunk's text of a document, in order (one query, for building an index). */
+    async readChunks(document: RagDocument): Promise<ChunkContent[]> {
+      const ring = keys.keysForOwner(document.userId)
+      const rows = await sql.all<{ position: number; content: Uint8Array }>('SELECT position, content FROM rag_chunk WHERE document_id = ? ORDER BY position', document.id)
+      return rows.map((row) => chunkTable.openColumn('content', chunkRowId(document.id, row.position), row.content, ring) as ChunkContent)
     },
   }
 }

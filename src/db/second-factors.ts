@@ -51,8 +51,8 @@ export function createSecondFactorRepo(db: Database, keys: DataKeyRepo, now: () 
     INSERT INTO totp_factor (user_id, secret, enabled_at, last_used_step, created_at) VALUES (?, ?, NULL, NULL, ?)
     ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, enabled_at = NULL, last_used_step = NULL, created_at = excluded.created_at`)
   const selectTotp = db.query<TotpRow, [string]>('SELECT secret, enabled_at, last_used_step FROM totp_factor WHERE user_id = ?')
-  const useStep = db.query<void, [number, string]>(
-    'UPDATE totp_factor SET last_used_step = ?1 WHERE user_id = ?2 AND enabled_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < ?1)')
+  const useStep = db.query<void, [number, string, number]>(
+    'UPDATE totp_factor SET last_used_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < ?)')
   const enable = db.query<void, [number, number, string]>('UPDATE totp_factor SET enabled_at = ?, last_used_step = ? WHERE user_id = ? AND enabled_at IS NULL')
   const deleteTotpOf = db.query<void, [string]>('DELETE FROM totp_factor WHERE user_id = ?')
   const deleteCodesOf = db.query<void, [string]>('DELETE FROM recovery_code WHERE user_id = ?')
@@ -68,13 +68,13 @@ export function createSecondFactorRepo(db: Database, keys: DataKeyRepo, now: () 
   const deletePasskeysOf = db.query<void, [string]>('DELETE FROM passkey WHERE user_id = ?')
   const selectSummaries = db.query<{ user_id: string; totp: number; passkeys: number; codes: number }, []>(`
     SELECT u.id AS user_id,
-      EXISTS (SELECT 1 FROM totp_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL) AS totp,
+      CASE WHEN EXISTS (SELECT 1 FROM totp_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL) THEN 1 ELSE 0 END AS totp,
       (SELECT count(*) FROM passkey p WHERE p.user_id = u.id) AS passkeys,
       (SELECT count(*) FROM recovery_code r WHERE r.user_id = u.id AND r.used_at IS NULL) AS codes
     FROM user u`)
   const selectHasFactor = db.query<{ has: number }, [string, string]>(`
-    SELECT EXISTS (SELECT 1 FROM totp_factor WHERE user_id = ? AND enabled_at IS NOT NULL)
-        OR EXISTS (SELECT 1 FROM passkey WHERE user_id = ?) AS has`)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM totp_factor WHERE user_id = ? AND enabled_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM passkey WHERE user_id = ?) THEN 1 ELSE 0 END AS has`)
 
   const toPasskey = (row: PasskeyRow): Passkey => {
     const plain = passkeyTable.open(row.id, row, keys.keysForOwner(row.user_id))
@@ -105,7 +105,7 @@ export function createSecondFactorRepo(db: Database, keys: DataKeyRepo, now: () 
 
     /** Marks `step` used if it is newer than the last accepted one; false when it is not (a replay). */
     useTotpStep(userId: UserId, step: number): boolean {
-      return useStep.run(step, userId).changes === 1
+      return useStep.run(step, userId, step).changes === 1
     },
 
     /** Removes the user's TOTP factor and recovery codes. */

@@ -37,7 +37,7 @@ function textOf(content: unknown): string {
 /** The passages of the referenced documents that best answer `query`, as Open WebUI's `sources`; `file_not_found` when any reference is not the asker's to use. */
 export async function findSources(deps: ChatRetrievalDeps, user: User, references: readonly FileReference[], query: string): Promise<{ ok: true; sources: Source[] } | { ok: false; reason: 'file_not_found' }> {
   if (references.length === 0) return { ok: true, sources: [] }
-  const documents = resolveFileReferences(deps, user, references)
+  const documents = await resolveFileReferences(deps, user, references)
   if (documents === null) return { ok: false, reason: 'file_not_found' }
   return { ok: true, sources: sourcesFrom(await deps.retrieval.search(documents, query)) }
 }

@@ -32,7 +32,7 @@ export function createIndexCache(options: { maxBytes: number; idleMs: number; no
 
   return {
     /** The index of `documentId`, built with `build` when not held. An index over the bound is used once and not kept. */
-    get(owner: string, documentId: string, build: () => VectorIndex): VectorIndex {
+    async get(owner: string, documentId: string, build: () => Promise<VectorIndex>): Promise<VectorIndex> {
       sweepIdle()
       const held = entries.get(documentId)
       if (held !== undefined) {
@@ -40,8 +40,10 @@ export function createIndexCache(options: { maxBytes: number; idleMs: number; no
         entries.set(documentId, { ...held, usedAt: options.now() })
         return held.index
       }
-      const index = build()
+      const index = await build()
       builds++
+      // note: another search may have built the same index meanwhile; keep one.
+      if (entries.has(documentId)) drop(documentId)
       if (index.bytes > options.maxBytes) return index
       for (const key of entries.keys()) {
         if (bytes + index.bytes <= options.maxBytes) break

@@ -24,16 +24,16 @@ export function accessorOf(user: User, groups: GroupRepo): Accessor {
 }
 
 /** The knowledge base if `user` may `kind` it, else null. */
-export function findKnowledgeFor(deps: KnowledgeAccessDeps, user: User, id: KnowledgeId, kind: AccessKind): Knowledge | null {
-  const found = deps.knowledge.findKnowledge(id)
+export async function findKnowledgeFor(deps: KnowledgeAccessDeps, user: User, id: KnowledgeId, kind: AccessKind): Promise<Knowledge | null> {
+  const found = await deps.knowledge.findKnowledge(id)
   if (found === null) return null
   return hasAccess(accessorOf(user, deps.groups), { ownerId: found.userId, access: found.accessControl }, kind, policy) ? found : null
 }
 
 /** Every knowledge base `user` may read, with whether they may write it. */
-export function listKnowledgeFor(deps: KnowledgeAccessDeps, user: User): { knowledge: Knowledge; canWrite: boolean }[] {
+export async function listKnowledgeFor(deps: KnowledgeAccessDeps, user: User): Promise<{ knowledge: Knowledge; canWrite: boolean }[]> {
   const who = accessorOf(user, deps.groups)
-  return deps.knowledge.listKnowledge().flatMap((knowledge) => {
+  return (await deps.knowledge.listKnowledge()).flatMap((knowledge) => {
     const resource = { ownerId: knowledge.userId, access: knowledge.accessControl }
     return hasAccess(who, resource, 'read', policy) ? [{ knowledge, canWrite: hasAccess(who, resource, 'write', policy) }] : []
   })
@@ -43,17 +43,17 @@ export function listKnowledgeFor(deps: KnowledgeAccessDeps, user: User): { knowl
  * The documents a message's files stand for, or null when any reference is not the asker's to use
  * (unknown, another user's, or not processed): the whole request is then refused.
  */
-export function resolveFileReferences(deps: KnowledgeAccessDeps, user: User, references: readonly FileReference[]): RagDocument[] | null {
+export async function resolveFileReferences(deps: KnowledgeAccessDeps, user: User, references: readonly FileReference[]): Promise<RagDocument[] | null> {
   const documents = new Map<string, RagDocument>()
   for (const reference of references) {
     if (reference.type === 'file') {
-      const document = deps.ragDocuments.findDocumentForFile(user.id as UserId, reference.id)
+      const document = await deps.ragDocuments.findDocumentForFile(user.id as UserId, reference.id)
       if (document === null) return null
       documents.set(document.id, document)
     } else {
-      const knowledge = findKnowledgeFor(deps, user, reference.id as KnowledgeId, 'read')
+      const knowledge = await findKnowledgeFor(deps, user, reference.id as KnowledgeId, 'read')
       if (knowledge === null) return null
-      for (const document of deps.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) documents.set(document.id, document)
+      for (const document of await deps.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) documents.set(document.id, document)
     }
   }
   return [...documents.values()]

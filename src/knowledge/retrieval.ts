@@ -39,18 +39,19 @@ export function createRetrieval({ config, documents, embedder, extractor, cache 
       if (error instanceof EmbedError) return { ok: false, reason: error.reason }
       throw error
     }
-    const earlier = source.fileId === null ? null : documents.findDocumentForFile(owner, source.fileId)
-    const document = documents.saveDocument(owner, { fileId: source.fileId, name: source.name, model: embedder.model, dimensions: vectors[0]!.length },
+    const earlier = source.fileId === null ? null : await documents.findDocumentForFile(owner, source.fileId)
+    const document = await documents.saveDocument(owner, { fileId: source.fileId, name: source.name, model: embedder.model, dimensions: vectors[0]!.length },
       chunks.map((content, i) => ({ content, embedding: vectors[i]! })))
     if (earlier !== null) cache.dropDocument(earlier.id)
     return { ok: true, document, text: source.text }
   }
 
-  function buildIndex(document: RagDocument): VectorIndex {
-    const matrix = documents.readEmbeddings(document)
+  async function buildIndex(document: RagDocument): Promise<VectorIndex> {
+    const matrix = await documents.readEmbeddings(document)
     let terms = null
     if (config.hybrid !== null) {
-      const texts = Array.from({ length: document.chunkCount }, (_, position) => documents.readChunk(document, position)?.text ?? '')
+      const chunks = await documents.readChunks(document)
+      const texts = Array.from({ length: document.chunkCount }, (_, position) => chunks[position]?.text ?? '')
       terms = buildTermIndex(texts)
     }
     const scan = createInt8Scan(matrix, document.chunkCount, document.dimensions)
@@ -79,19 +80,21 @@ export function createRetrieval({ config, documents, embedder, extractor, cache 
       const [vector] = await embedder.embed([query])
       const hits: { document: RagDocument; row: number; score: number }[] = []
       for (const document of searchable) {
-        const index = cache.get(document.userId, document.id, () => buildIndex(document))
+        const index = await cache.get(document.userId, document.id, () => buildIndex(document))
         if (index.dimensions !== vector!.length) continue
         const keyword = config.hybrid !== null && index.terms !== null ? bm25Scores(index.terms, query) : null
         for (const hit of searchIndex(index, vector!, k, keyword, config.hybrid?.bm25Weight ?? 0)) hits.push({ document, ...hit })
       }
-      return hits
+      const best = hits
         .filter((hit) => hit.score >= config.relevanceThreshold)
         .sort((a, b) => b.score - a.score)
         .slice(0, k)
-        .flatMap((hit) => {
-          const chunk = documents.readChunk(hit.document, hit.row)
-          return chunk === null ? [] : [{ document: hit.document, position: hit.row, text: chunk.text, start: chunk.start, score: hit.score }]
-        })
+      const found: RetrievedChunk[] = []
+      for (const hit of best) {
+        const chunk = await documents.readChunk(hit.document, hit.row)
+        if (chunk !== null) found.push({ document: hit.document, position: hit.row, text: chunk.text, start: chunk.start, score: hit.score })
+      }
+      return found
     },
   }
 }

@@ -34,10 +34,10 @@ export function splitAttached(entries: readonly AttachedEntry[]): { fileIds: str
 }
 
 /** The references of the knowledge bases the asker may read; null when any is not (unknown, another's, no grant). */
-export function collectionReferences(deps: ChatRetrievalDeps, user: User, ids: readonly string[]): CollectionReference[] | null {
+export async function collectionReferences(deps: ChatRetrievalDeps, user: User, ids: readonly string[]): Promise<CollectionReference[] | null> {
   const references: CollectionReference[] = []
   for (const id of ids) {
-    const knowledge = findKnowledgeFor(deps, user, id as KnowledgeId, 'read')
+    const knowledge = await findKnowledgeFor(deps, user, id as KnowledgeId, 'read')
     if (knowledge === null) return null
     references.push({ type: 'collection', id: knowledge.id, name: knowledge.name })
   }

@@ -17,9 +17,9 @@ export function createRetention({ config, store, log, audit, now }: { config: Co
   let timer: ReturnType<typeof setInterval> | null = null
 
   /** Deletes the expired chats now; returns how many (0 when retention is off). */
-  function runOnce(): number {
+  async function runOnce(): Promise<number> {
     if (days === null) return 0
-    const { deleted, owners } = deleteChatsNotUpdatedSince(store.db, store.accountChanges, now() - days * DAY_MS)
+    const { deleted, owners } = await deleteChatsNotUpdatedSince(store.sql, store.accountChanges, now() - days * DAY_MS)
     for (const owner of owners) store.chats.forgetSearchIndexForUser(owner)
     if (deleted > 0) {
       audit.record({ event: 'chats_expired', details: { count: deleted, retention_days: days } })
@@ -32,14 +32,11 @@ export function createRetention({ config, store, log, audit, now }: { config: Co
     runOnce,
     startTimer(): void {
       if (days === null || timer !== null) return
-      runOnce()
-      timer = setInterval(() => {
-        try {
-          runOnce()
-        } catch (error) {
-          log.error('Chat retention run failed', { error: error instanceof Error ? error.name : 'unknown' })
-        }
-      }, INTERVAL_MS)
+      const runLogged = () => runOnce().catch((error: unknown) => {
+        log.error('Chat retention run failed', { error: error instanceof Error ? error.name : 'unknown' })
+      })
+      void runLogged()
+      timer = setInterval(runLogged, INTERVAL_MS)
       timer.unref?.()
     },
     stopTimer(): void {

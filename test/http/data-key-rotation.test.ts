@@ -77,7 +77,7 @@ test('rotating every key while users read and write, interrupted by a restart an
   const finished = await waitUntilFinished(admin.token, writeAndRead)
   expect(finished.state).toBe('finished')
 
-  const inventory = readKeyInventory(running.store.db)
+  const inventory = await readKeyInventory(running.store.sql)
   expect(inventory.valuesByVersion.map((row) => row.version)).toEqual([2])
   expect(running.store.db.query("SELECT count(*) AS n FROM data_key WHERE version = 1 AND owner_id != 'email-index'").get()).toEqual({ n: 0 })
   expect(verifySealedFields(running.store.db, running.store.dataKeys).failures).toEqual([])

@@ -150,9 +150,9 @@ describe('back-channel logout', () => {
       const sessions = app.deps.store.oidcSessions
       const userId = app.audit.entries.find((entry) => entry.event === 'signin_succeeded')!.actorId! as never
       const other = await signedIn(app, 'alice') // another browser: its own provider session, so another sid
-      const [firstSessionId] = sessions.listLiveOidcSessionIds(userId)
+      const [firstSessionId] = await sessions.listLiveOidcSessionIds(userId)
       // the sid is only known to the provider and sealed here: read the first browser's from its stored ID token
-      const idToken = sessions.findOidcSessionTokens(userId, firstSessionId!)!.tokens.idToken!
+      const idToken = (await sessions.findOidcSessionTokens(userId, firstSessionId!))!.tokens.idToken!
       const sid = JSON.parse(Buffer.from(idToken.split('.')[1]!, 'base64url').toString()).sid as string
       const token = await logoutToken({ sub: undefined, sid })
       expect((await post(new URLSearchParams({ logout_token: token }))).status).toBe(200)
@@ -177,7 +177,7 @@ describe('at rest', () => {
     const jar = await signedIn(app, 'alice')
     const userId = app.audit.entries.find((entry) => entry.event === 'signin_succeeded')!.actorId!
     const sessionId = app.deps.store.sessions.listLiveSessions(userId as never)[0]!.id
-    const stored = app.deps.store.oidcSessions.findOidcSessionTokens(userId as never, sessionId)!
+    const stored = (await app.deps.store.oidcSessions.findOidcSessionTokens(userId as never, sessionId))!
     expect(stored.tokens.idToken).toStartWith('eyJ')
     expect(stored.tokens.accessToken!.length).toBeGreaterThan(20)
     expect(stored.tokens.refreshToken).toBeNull() // no offline_access asked

@@ -37,13 +37,13 @@ describe('CHAT_RETENTION_DAYS', () => {
     store.db.run('UPDATE chat SET updated_at = ? WHERE id = ?', [Date.now() - 29 * DAY, recent])
     // the search index was warm before the deletion; it must not keep the deleted chat
     expect((await (await app.handle(req('GET', '/api/v1/chats/search?text=old', undefined, bearer(ada.token)))).json()).length).toBe(2)
-    expect(running.lifecycle.retention.runOnce()).toBe(1)
+    expect(await running.lifecycle.retention.runOnce()).toBe(1)
     const left = await (await app.handle(req('GET', '/api/v1/chats/?include_pinned=true', undefined, bearer(ada.token)))).json()
     expect(left.map((chat: { title: string }) => chat.title).sort()).toEqual(['old but pinned', 'recent'])
     expect((await (await app.handle(req('GET', '/api/v1/chats/search?text=old', undefined, bearer(ada.token)))).json()).map((chat: { id: string }) => chat.id)).toEqual([pinned])
     expect(store.db.query('SELECT count(*) AS n FROM message WHERE chat_seq NOT IN (SELECT seq FROM chat)').get()).toEqual({ n: 0 })
     expect(running.audit.entries.at(-1)).toMatchObject({ event: 'chats_expired', details: { count: 1, retention_days: 30 } })
-    expect(running.lifecycle.retention.runOnce()).toBe(0)
+    expect(await running.lifecycle.retention.runOnce()).toBe(0)
   })
 
   test('off by default: nothing is deleted', async () => {
@@ -51,7 +51,7 @@ describe('CHAT_RETENTION_DAYS', () => {
     const ada = await signUp(running.app, 'ada@example.com')
     const old = await newChat(running.app, ada.token, 'ancient')
     running.store.db.run('UPDATE chat SET updated_at = 0 WHERE id = ?', [old])
-    expect(running.lifecycle.retention.runOnce()).toBe(0)
+    expect(await running.lifecycle.retention.runOnce()).toBe(0)
   })
 
   test.each(['0', '-1', 'abc', '36501', '1.5'])('CHAT_RETENTION_DAYS=%s is refused at start', (value) => {

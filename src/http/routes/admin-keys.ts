@@ -30,8 +30,8 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
 
   return new Elysia({ prefix: '/api/v1/admin' })
     .use(requireAuth(deps, config.trustedProxies))
-    .get('/keys/status', () => {
-      const inventory = readKeyInventory(store.db)
+    .get('/keys/status', async () => {
+      const inventory = await readKeyInventory(store.sql)
       return {
         key_fingerprint: store.info.keyFingerprint,
         data_keys_by_version: inventory.dataKeysByVersion, owners: inventory.owners,

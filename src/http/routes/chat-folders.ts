@@ -33,8 +33,11 @@ export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
     return tree === null ? [] : [describeChat(tree)]
   }
   /** The listed (neither pinned nor archived) chats of the folder and the folders under it. */
-  const chatIdsUnder = (owner: UserId, folderId: FolderId) =>
-    folders.listFolderTreeIds(owner, folderId).flatMap((id) => chatFolders.listChatIdsInFolder(owner, id, 'listed'))
+  const chatIdsUnder = async (owner: UserId, folderId: FolderId) => {
+    const ids: ChatId[] = []
+    for (const id of await folders.listFolderTreeIds(owner, folderId)) ids.push(...await chatFolders.listChatIdsInFolder(owner, id, 'listed'))
+    return ids
+  }
   const setArchivedForAll = (owner: UserId, archived: boolean) => {
     deps.store.inTransaction(() => {
       for (const chat of chats.listFilteredChatsForUser(owner, archived ? 'live' : 'archived', ALL_ROWS)) chats.setChatArchived(owner, chat.id, archived)
@@ -44,15 +47,15 @@ export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
 
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, trustedProxies))
-    .get('/folder/:folder_id', ({ principal, params }) => {
+    .get('/folder/:folder_id', async ({ principal, params }) => {
       const owner = principal.user.id
-      return chatIdsUnder(owner, folderIdOf(owner, params.folder_id)).flatMap((id) => openChat(owner, id))
+      return (await chatIdsUnder(owner, await folderIdOf(owner, params.folder_id))).flatMap((id) => openChat(owner, id))
     }, { auth: 'active', params: t.Object({ folder_id: t.String() }) })
 
-    .get('/folder/:folder_id/list', ({ principal, params, query }) => {
+    .get('/folder/:folder_id/list', async ({ principal, params, query }) => {
       const owner = principal.user.id
       const offset = ((query.page ?? 1) - 1) * FOLDER_PAGE_SIZE
-      const ids = chatFolders.listChatIdsInFolder(owner, folderIdOf(owner, params.folder_id), 'listed').slice(offset, offset + FOLDER_PAGE_SIZE)
+      const ids = (await chatFolders.listChatIdsInFolder(owner, await folderIdOf(owner, params.folder_id), 'listed')).slice(offset, offset + FOLDER_PAGE_SIZE)
       return ids.flatMap((id) => {
         const chat = chats.findChatForUser(owner, id)
         return chat === null ? [] : [{ title: chat.title, id: chat.id, updated_at: seconds(chat.updatedAt) }]
@@ -60,12 +63,12 @@ export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
     }, { auth: 'active', params: t.Object({ folder_id: t.String() }), query: t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })) }) })
 
     // note: as Open WebUI, a chat put in a folder (or taken out: folder_id null) is no longer pinned.
-    .post('/:id/folder', ({ principal, params, body }) => {
+    .post('/:id/folder', async ({ principal, params, body }) => {
       const owner = principal.user.id
       const chatId = ownChatId(owner, params.id)
-      const folderId = body.folder_id === null || body.folder_id === undefined ? null : folderIdOf(owner, body.folder_id)
-      deps.store.inTransaction(() => {
-        chatFolders.setChatFolder(owner, chatId, folderId, deps.now())
+      const folderId = body.folder_id === null || body.folder_id === undefined ? null : await folderIdOf(owner, body.folder_id)
+      await deps.store.sql.transaction(async () => {
+        await chatFolders.setChatFolder(owner, chatId, folderId, deps.now())
         chats.setChatPinned(owner, chatId, false)
       })
       const [chat] = openChat(owner, chatId)

@@ -34,9 +34,9 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
     if (id === null || chats.findChatForUser(owner, id) === null) throw chatNotFound()
     return id
   }
-  const readShare = (raw: string): ChatShare => {
+  const readShare = async (raw: string): Promise<ChatShare> => {
     const id = parseShareId(raw)
-    const share = id === null ? null : chatShares.readShare(id as ShareId)
+    const share = id === null ? null : await chatShares.readShare(id as ShareId)
     if (share === null) throw chatNotFound()
     return share
   }
@@ -44,22 +44,22 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, config.trustedProxies))
     // note: Open WebUI's "shared chats" list (settings), 60 a page: the chat's id and title with its link's id.
-    .get('/shared', ({ principal, query }) => {
+    .get('/shared', async ({ principal, query }) => {
       refuseUnlessEnabled()
       const size = 60
-      return chatShares.listSharesOfOwner(principal.user.id, { limit: size, offset: ((query.page ?? 1) - 1) * size }).flatMap((share) => {
+      return (await chatShares.listSharesOfOwner(principal.user.id, { limit: size, offset: ((query.page ?? 1) - 1) * size })).flatMap((share) => {
         const chat = chats.findChatForUser(principal.user.id, share.chatId)
         return chat === null ? [] : [{ id: chat.id, title: chat.title, share_id: share.id, updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt) }]
       })
     }, { auth: 'active', query: t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: true }) })
 
-    .post('/:id/share', ({ principal, params }) => {
+    .post('/:id/share', async ({ principal, params }) => {
       refuseUnlessEnabled()
       const owner = principal.user.id
       const chatId = ownChatId(owner, params.id)
       const tree = chats.readChatTree(owner, chatId)
-      const shareId = tree === null ? null : chatShares.shareChat(owner, chatId, tree)
-      const share = shareId === null ? null : chatShares.readShare(shareId)
+      const shareId = tree === null ? null : await chatShares.shareChat(owner, chatId, tree)
+      const share = shareId === null ? null : await chatShares.readShare(shareId)
       if (share === null) throw chatNotFound()
       return describeShare(share)
     }, { auth: 'active', params: Params })
@@ -71,16 +71,16 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
       return chatShares.unshareChat(owner, ownChatId(owner, params.id))
     }, { auth: 'active', params: Params })
 
-    .get('/share/:id', ({ params }) => {
+    .get('/share/:id', async ({ params }) => {
       refuseUnlessEnabled()
-      return describeShare(readShare(params.id))
+      return describeShare(await readShare(params.id))
     }, { auth: 'active', params: Params })
 
     // note: as Open WebUI, the copy is the reader's own chat, titled as the share, naming the chat it came from.
-    .post('/:id/clone/shared', ({ principal, params }) => {
+    .post('/:id/clone/shared', async ({ principal, params }) => {
       refuseUnlessEnabled()
       const owner = principal.user.id
-      const { snapshot, chatId } = readShare(params.id)
+      const { snapshot, chatId } = await readShare(params.id)
       const uidOf = new Map(snapshot.messages.map((message) => [message.id, message.uid]))
       const currentUid = snapshot.chat.currentId === null ? null : uidOf.get(snapshot.chat.currentId) ?? null
       const clone = chats.createChatFromContent(owner, {

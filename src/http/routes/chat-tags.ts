@@ -36,7 +36,7 @@ export const chatTagRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     if (tags === null) throw chatNotFound()
     return tags.map(describeTag(owner))
   }
-  const allTags = ({ principal }: { principal: { user: { id: UserId } } }) => chatTags.listTagsOfUser(principal.user.id).map(describeTag(principal.user.id))
+  const allTags = async ({ principal }: { principal: { user: { id: UserId } } }) => (await chatTags.listTagsOfUser(principal.user.id)).map(describeTag(principal.user.id))
 
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, trustedProxies))
@@ -44,10 +44,10 @@ export const chatTagRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     .get('/tags', allTags, { auth: 'active' })
 
     // note: as Open WebUI, the chats carrying the tag, newest first, as id, title and times.
-    .post('/tags', ({ principal, body }) => {
+    .post('/tags', async ({ principal, body }) => {
       const owner = principal.user.id
       const id = tagIdOf(body.name)
-      const tagged = chatTags.listTagIdsByChat(owner)
+      const tagged = await chatTags.listTagIdsByChat(owner)
       const skip = body.skip ?? 0
       return chats.listFilteredChatsForUser(owner, 'live', ALL_ROWS)
         .filter((chat) => tagged.get(chat.id)?.has(id) === true)
@@ -55,20 +55,20 @@ export const chatTagRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
         .map((chat) => ({ id: chat.id, title: chat.title, updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt) }))
     }, { auth: 'active', body: ChatsByTagBody })
 
-    .get('/:id/tags', ({ principal, params }) => orNotFound(chatTags.listTagsOfChat(principal.user.id, ownChatId(params.id)), principal.user.id),
+    .get('/:id/tags', async ({ principal, params }) => orNotFound(await chatTags.listTagsOfChat(principal.user.id, ownChatId(params.id)), principal.user.id),
       { auth: 'active', params: Params })
 
-    .post('/:id/tags', ({ principal, params, body }) => {
+    .post('/:id/tags', async ({ principal, params, body }) => {
       if (body.name === 'None') throw new HttpError(400, 'invalid_tag', "Tag name cannot be 'None'")
-      return orNotFound(chatTags.addTagToChat(principal.user.id, ownChatId(params.id), body.name), principal.user.id)
+      return orNotFound(await chatTags.addTagToChat(principal.user.id, ownChatId(params.id), body.name), principal.user.id)
     }, { auth: 'active', params: Params, body: TagBody })
 
-    .delete('/:id/tags', ({ principal, params, body }) =>
-      orNotFound(chatTags.removeTagFromChat(principal.user.id, ownChatId(params.id), body.name), principal.user.id),
+    .delete('/:id/tags', async ({ principal, params, body }) =>
+      orNotFound(await chatTags.removeTagFromChat(principal.user.id, ownChatId(params.id), body.name), principal.user.id),
     { auth: 'active', params: Params, body: TagBody })
 
-    .delete('/:id/tags/all', ({ principal, params }) => {
-      if (!chatTags.clearTagsOfChat(principal.user.id, ownChatId(params.id))) throw chatNotFound()
+    .delete('/:id/tags/all', async ({ principal, params }) => {
+      if (!await chatTags.clearTagsOfChat(principal.user.id, ownChatId(params.id))) throw chatNotFound()
       return true
     }, { auth: 'active', params: Params })
 }

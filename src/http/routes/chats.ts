@@ -127,10 +127,10 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     return tree
   }
   const shareIdOf = (owner: UserId, chatId: ChatId) => deps.store.chatShares.findShareIdOfChat(owner, chatId)
-  const openChat = (owner: UserId, chatId: ChatId) => describeChat(readTree(owner, chatId), shareIdOf(owner, chatId))
+  const openChat = async (owner: UserId, chatId: ChatId) => describeChat(readTree(owner, chatId), await shareIdOf(owner, chatId))
   /** Opens the chat after a change that may have moved its selected leaf, and tells the owner's sockets where it is. */
-  const openChangedChat = (owner: UserId, chatId: ChatId) => {
-    const described = openChat(owner, chatId)
+  const openChangedChat = async (owner: UserId, chatId: ChatId) => {
+    const described = await openChat(owner, chatId)
     if (hub !== null) announceCurrent(hub, owner, chatId, described.chat.history.currentId)
     return described
   }
@@ -153,10 +153,10 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       .map(describeChatSummary)
 
   /** The owner's live chats matching Open WebUI's search text, `tag:` words included. */
-  const search = (owner: UserId, raw: string, page: Page): Chat[] => {
+  const search = async (owner: UserId, raw: string, page: Page): Promise<Chat[]> => {
     const terms = readSearchTerms(raw)
     if (terms.tagIds.length === 0) return chats.searchChatsForUser(owner, terms.text, page)
-    const tagsByChat = deps.store.chatTags.listTagIdsByChat(owner)
+    const tagsByChat = await deps.store.chatTags.listTagIdsByChat(owner)
     return chats.searchChatsForUser(owner, terms.text, ALL_ROWS_PAGE)
       .filter((chat) => hasAllTags(tagsByChat.get(chat.id), terms.tagIds))
       .slice(page.offset, page.offset + page.limit)
@@ -178,8 +178,8 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       chats.listFilteredChatsForUser(principal.user.id, 'pinned', pageOf(query)).map(describeChatSummary),
     { auth: 'active', query: PageQuery })
 
-    .get('/search', ({ principal, query }) =>
-      search(principal.user.id, query.text ?? '', pageOf(query)).map(describeChatSummary),
+    .get('/search', async ({ principal, query }) =>
+      (await search(principal.user.id, query.text ?? '', pageOf(query))).map(describeChatSummary),
     { auth: 'active', query: SearchQuery })
 
     .post('/new', ({ principal, body }) => {
@@ -197,19 +197,19 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
         const given = { id: newChatId(), createdAt, updatedAt: entry.updated_at == null ? createdAt : entry.updated_at * 1000, pinned: entry.pinned === true }
         return chats.createChatFromContent(owner, { ...content, title: content.title ?? DEFAULT_TITLE }, given).id
       }))
-      return created.map((id) => openChat(owner, id))
+      return Promise.all(created.map((id) => openChat(owner, id)))
     }, { auth: 'active', body: ImportBody })
 
-    .get('/:id', ({ principal, params, set, request, server }) => {
+    .get('/:id', async ({ principal, params, set, request, server }) => {
       const parsed = parseChatId(params.id)
       const own = parsed === null ? null : chats.findChatForUser(principal.user.id, parsed)
       // note: another user's chat only for an admin with ENABLE_ADMIN_CHAT_ACCESS, audited (admin-chat-access.ts).
       const found = own !== null ? { owner: principal.user.id, id: own.id } : findChatForAdmin(deps, principal, params.id, resolveClientAddress(request, server, trustedProxies).ip)
       if (found === null) throw chatNotFound()
-      return chatJson(readTree(found.owner, found.id), found.owner === principal.user.id ? shareIdOf(found.owner, found.id) : null, set)
+      return chatJson(readTree(found.owner, found.id), found.owner === principal.user.id ? await shareIdOf(found.owner, found.id) : null, set)
     }, { auth: 'active', params: ChatParams })
 
-    .post('/:id', ({ principal, params, body, set }) => {
+    .post('/:id', async ({ principal, params, body, set }) => {
       const owner = principal.user.id
       const content = contentOf(body)
       const id = parseChatId(params.id)
@@ -219,7 +219,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       // note: the chat just written is held opened (chat-history-cache.ts): the answer opens nothing again, and serialises each message once.
       const tree = readTree(owner, id)
       if (hub !== null) announceCurrent(hub, owner, id, tree.messages.find((message) => message.id === tree.chat.currentId)?.uid ?? null)
-      return chatJson(tree, shareIdOf(owner, id), set)
+      return chatJson(tree, await shareIdOf(owner, id), set)
     }, { auth: 'active', chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/clone', ({ principal, params, body }) => {

@@ -48,9 +48,9 @@ const refuseNonObjects = ({ body }: { body: unknown }) => {
 }
 
 /** The id of the owner's folder named by `raw`; throws 404 when it is malformed, unknown or someone else's. */
-export function ownFolderId(folders: FolderRepo, owner: UserId, raw: string): FolderId {
+export async function ownFolderId(folders: FolderRepo, owner: UserId, raw: string): Promise<FolderId> {
   const id = parseFolderId(raw)
-  if (id === null || folders.findFolderForUser(owner, id) === null) throw folderNotFound()
+  if (id === null || await folders.findFolderForUser(owner, id) === null) throw folderNotFound()
   return id
 }
 
@@ -70,57 +70,62 @@ export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   return new Elysia({ prefix: '/api/v1/folders' })
     .use(requireAuth(deps, trustedProxies))
     .macro({ plainFields: (isRequired: boolean) => (isRequired ? { transform: refuseNonObjects } : {}) })
-    .get('/', ({ principal }) => {
+    .get('/', async ({ principal }) => {
       const owner = principal.user.id
-      return folders.listFoldersForUser(owner).map((folder) => ({
-        ...describeFolder(folder),
-        items: {
-          chats: chatFolders.listChatIdsInFolder(owner, folder.id, 'listed').flatMap((id) => {
-            const chat = chats.findChatForUser(owner, id)
-            return chat === null ? [] : [{ title: chat.title, id: chat.id, updated_at: seconds(chat.updatedAt) }]
-          }),
-        },
-      }))
+      const answer = []
+      for (const folder of await folders.listFoldersForUser(owner)) {
+        answer.push({
+          ...describeFolder(folder),
+          items: {
+            chats: (await chatFolders.listChatIdsInFolder(owner, folder.id, 'listed')).flatMap((id) => {
+              const chat = chats.findChatForUser(owner, id)
+              return chat === null ? [] : [{ title: chat.title, id: chat.id, updated_at: seconds(chat.updatedAt) }]
+            }),
+          },
+        })
+      }
+      return answer
     }, { auth: 'active' })
 
-    .post('/', ({ principal, body }) =>
-      answerOf(folders.createFolder(principal.user.id, { name: body.name, data: body.data, meta: body.meta }, parentOf(body.parent_id))),
+    .post('/', async ({ principal, body }) =>
+      answerOf(await folders.createFolder(principal.user.id, { name: body.name, data: body.data, meta: body.meta }, parentOf(body.parent_id))),
     { auth: 'active', body: FolderBody, plainFields: true })
 
-    .get('/:id', ({ principal, params }) => {
+    .get('/:id', async ({ principal, params }) => {
       const id = parseFolderId(params.id)
-      const folder = id === null ? null : folders.findFolderForUser(principal.user.id, id)
+      const folder = id === null ? null : await folders.findFolderForUser(principal.user.id, id)
       if (folder === null) throw folderNotFound()
       return describeFolder(folder)
     }, { auth: 'active', params: Params })
 
-    .post('/:id/update', ({ principal, params, body }) => {
+    .post('/:id/update', async ({ principal, params, body }) => {
       const owner = principal.user.id
-      return answerOf(folders.updateFolder(owner, folderIdOf(owner, params.id), { name: body.name ?? undefined, data: body.data, meta: body.meta }))
+      return answerOf(await folders.updateFolder(owner, await folderIdOf(owner, params.id), { name: body.name ?? undefined, data: body.data, meta: body.meta }))
     }, { auth: 'active', params: Params, body: UpdateBody, plainFields: true })
 
-    .post('/:id/update/parent', ({ principal, params, body }) => {
+    .post('/:id/update/parent', async ({ principal, params, body }) => {
       const owner = principal.user.id
-      return answerOf(folders.moveFolder(owner, folderIdOf(owner, params.id), parentOf(body.parent_id)))
+      return answerOf(await folders.moveFolder(owner, await folderIdOf(owner, params.id), parentOf(body.parent_id)))
     }, { auth: 'active', params: Params, body: t.Object({ parent_id: t.Optional(t.Nullable(t.String({ maxLength: 128 }))) }) })
 
-    .post('/:id/update/expanded', ({ principal, params, body }) => {
+    .post('/:id/update/expanded', async ({ principal, params, body }) => {
       const owner = principal.user.id
-      const folder = folders.setFolderExpanded(owner, folderIdOf(owner, params.id), body.is_expanded)
+      const folder = await folders.setFolderExpanded(owner, await folderIdOf(owner, params.id), body.is_expanded)
       if (folder === null) throw folderNotFound()
       return describeFolder(folder)
     }, { auth: 'active', params: Params, body: t.Object({ is_expanded: t.Boolean() }) })
 
     // note: as Open WebUI, the folder's chats go with it unless `delete_contents=false` leaves them outside any folder.
-    .delete('/:id', ({ principal, params, query }) => {
+    .delete('/:id', async ({ principal, params, query }) => {
       const owner = principal.user.id
-      const gone = deps.store.inTransaction(() => {
-        const ids = folders.deleteFolderTree(owner, folderIdOf(owner, params.id))
-        if (query.delete_contents === false) chatFolders.unfileChats(owner, ids)
+      const folderId = await folderIdOf(owner, params.id)
+      const gone = await deps.store.sql.transaction(async () => {
+        const ids = await folders.deleteFolderTree(owner, folderId)
+        if (query.delete_contents === false) await chatFolders.unfileChats(owner, ids)
         return ids
       })
       if (query.delete_contents !== false) {
-        for (const folderId of gone) for (const chatId of chatFolders.listChatIdsInFolder(owner, folderId, 'all')) chats.deleteChatForUser(owner, chatId)
+        for (const folderId of gone) for (const chatId of await chatFolders.listChatIdsInFolder(owner, folderId, 'all')) chats.deleteChatForUser(owner, chatId)
       }
       return true
     }, { auth: 'active', params: Params, query: DeleteQuery })

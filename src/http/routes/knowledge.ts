@@ -43,17 +43,17 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
     if (!rag.permissions.has(principal, 'workspace.knowledge')) throw new HttpError(401, 'not_permitted', 'You do not have permission to use knowledge bases.')
   }
   /** The base if the principal may `kind` it; 404 otherwise. */
-  const knowledgeFor = (principal: Principal, raw: string, kind: 'read' | 'write'): Knowledge => {
+  const knowledgeFor = async (principal: Principal, raw: string, kind: 'read' | 'write'): Promise<Knowledge> => {
     const id = parseKnowledgeId(raw)
-    const found = id === null ? null : findKnowledgeFor(rag, principal.user, id, kind)
+    const found = id === null ? null : await findKnowledgeFor(rag, principal.user, id, kind)
     if (found === null) throw knowledgeNotFound()
     return found
   }
-  const withFiles = (knowledge: Knowledge, writeAccess?: boolean) =>
-    describeKnowledge(knowledge, { files: rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds), ...(writeAccess === undefined ? {} : { writeAccess }) })
-  const listPage = (principal: Principal, page: number, query: string | undefined) => {
+  const withFiles = async (knowledge: Knowledge, writeAccess?: boolean) =>
+    describeKnowledge(knowledge, { files: await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds), ...(writeAccess === undefined ? {} : { writeAccess }) })
+  const listPage = async (principal: Principal, page: number, query: string | undefined) => {
     const needle = query?.trim().toLowerCase() ?? ''
-    const all = listKnowledgeFor(rag, principal.user)
+    const all = (await listKnowledgeFor(rag, principal.user))
       .filter(({ knowledge }) => needle === '' || knowledge.name.toLowerCase().includes(needle) || knowledge.description.toLowerCase().includes(needle))
     return {
       items: all.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map(({ knowledge, canWrite }) => describeKnowledge(knowledge, { writeAccess: canWrite })),
@@ -64,9 +64,9 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
   return new Elysia({ prefix: '/api/v1/knowledge' })
     .use(requireAuth(auth, trustedProxies))
     .macro({ plainGrant: (isRequired: boolean) => (isRequired ? { transform: refuseMalformedGrant } : {}) })
-    .post('/create', ({ principal, body }) => {
+    .post('/create', async ({ principal, body }) => {
       requirePermission(principal)
-      const created = rag.knowledge.createKnowledge(principal.user.id, {
+      const created = await rag.knowledge.createKnowledge(principal.user.id, {
         name: body.name, description: body.description ?? '', data: body.data ?? null, accessControl: accessControlOf(body, {}),
       })
       return describeKnowledge(created, { files: [] })
@@ -75,68 +75,71 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
     .get('/', ({ principal, query }) => listPage(principal, query.page ?? 1, undefined), { auth: 'active', query: ListQuery })
     .get('/search', ({ principal, query }) => listPage(principal, query.page ?? 1, query.query), { auth: 'active', query: ListQuery })
     // note: the files of every base the caller may read, each with its base as `collection`, by name (Open WebUI's `#` menu, searchKnowledgeFiles).
-    .get('/search/files', ({ principal, query }) => {
+    .get('/search/files', async ({ principal, query }) => {
       const needle = query.query?.trim().toLowerCase() ?? ''
-      const found = listKnowledgeFor(rag, principal.user).flatMap(({ knowledge }) => rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)
-        .filter((document) => needle === '' || document.name.toLowerCase().includes(needle))
-        .map((document) => ({ ...describeKnowledgeFile(document), collection: describeKnowledge(knowledge) })))
+      const found: unknown[] = []
+      for (const { knowledge } of await listKnowledgeFor(rag, principal.user)) {
+        for (const document of await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) {
+          if (needle === '' || document.name.toLowerCase().includes(needle)) found.push({ ...describeKnowledgeFile(document), collection: describeKnowledge(knowledge) })
+        }
+      }
       const page = query.page ?? 1
       return { items: found.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), total: found.length }
     }, { auth: 'active', query: ListQuery })
 
-    .get('/:id', ({ principal, params }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'read')
-      return withFiles(knowledge, findKnowledgeFor(rag, principal.user, knowledge.id, 'write') !== null)
+    .get('/:id', async ({ principal, params }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'read')
+      return withFiles(knowledge, (await findKnowledgeFor(rag, principal.user, knowledge.id, 'write')) !== null)
     }, { auth: 'active', params: Params })
 
     // note: the files of a base, a page at a time, as Open WebUI's knowledge page lists them (searchKnowledgeFilesById).
-    .get('/:id/files', ({ principal, params, query }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'read')
+    .get('/:id/files', async ({ principal, params, query }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'read')
       const needle = query.query?.trim().toLowerCase() ?? ''
-      const files = rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds).filter((document) => needle === '' || document.name.toLowerCase().includes(needle))
+      const files = (await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)).filter((document) => needle === '' || document.name.toLowerCase().includes(needle))
       const page = query.page ?? 1
       return { items: files.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map(describeKnowledgeFile), total: files.length }
     }, { auth: 'active', params: Params, query: ListQuery })
 
-    .post('/:id/update', ({ principal, params, body }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
+    .post('/:id/update', async ({ principal, params, body }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
       // note: only the owner changes who else may see the base, as in Open WebUI.
       const access = accessControlOf(body, undefined)
       if (access !== undefined && knowledge.userId !== principal.user.id) throw knowledgeNotFound()
-      const updated = rag.knowledge.updateKnowledge(knowledge.id, { name: body.name, description: body.description, data: body.data, accessControl: access })
+      const updated = await rag.knowledge.updateKnowledge(knowledge.id, { name: body.name, description: body.description, data: body.data, accessControl: access })
       return withFiles(updated!)
     }, { auth: 'active', params: Params, body: UpdateBody, plainGrant: true })
 
     // note: Open WebUI's grant-only update; as with /update, only the owner changes who else may see the base.
-    .post('/:id/access/update', ({ principal, params, body }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
+    .post('/:id/access/update', async ({ principal, params, body }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
       if (knowledge.userId !== principal.user.id) throw knowledgeNotFound()
       if (body.access_grants === undefined || body.access_grants === null) throw new HttpError(422, 'invalid_request', 'The request is not in the expected shape: access_grants is a list.')
-      return withFiles(rag.knowledge.updateKnowledge(knowledge.id, { accessControl: accessControlOf(body, undefined) })!)
+      return withFiles((await rag.knowledge.updateKnowledge(knowledge.id, { accessControl: accessControlOf(body, undefined) }))!)
     }, { auth: 'active', params: Params, body: AccessBody })
 
     .post('/:id/file/add', async ({ principal, params, body }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
       const owner = principal.user.id
-      if (rag.ragDocuments.findDocumentForFile(owner, body.file_id) === null) {
+      if (await rag.ragDocuments.findDocumentForFile(owner, body.file_id) === null) {
         const processed = await processFileForUser(rag, owner, body.file_id)
         if (processed === null) throw fileNotFound()
         if (!processed.ok) throw indexFailure(processed.reason, rag.config.embedding.model)
       }
       rag.files?.recordKnowledgeUse(owner, body.file_id, knowledge.id, true)
-      return withFiles(rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, true)!)
+      return withFiles((await rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, true))!)
     }, { auth: 'active', params: Params, body: FileBody })
 
     // note: Open WebUI's batch: every file must be the caller's own, or nothing is added (404); those that
     // cannot be read are left out and named in `warnings`, the others added.
     .post('/:id/files/batch/add', async ({ principal, params, body }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
       const owner = principal.user.id
       const fileIds = [...new Set(body.map((entry) => entry.file_id))]
       if (fileIds.some((id) => rag.files?.mediaTypeOf(owner, id) == null)) throw fileNotFound()
       const errors: string[] = []
       for (const fileId of fileIds) {
-        if (rag.ragDocuments.findDocumentForFile(owner, fileId) === null) {
+        if (await rag.ragDocuments.findDocumentForFile(owner, fileId) === null) {
           const processed = await processFileForUser(rag, owner, fileId)
           if (processed === null || !processed.ok) {
             errors.push(`${fileId}: ${processed === null ? 'not found' : indexFailure(processed.reason, rag.config.embedding.model).message}`)
@@ -144,39 +147,39 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
           }
         }
         rag.files?.recordKnowledgeUse(owner, fileId, knowledge.id, true)
-        rag.knowledge.setKnowledgeFile(knowledge.id, fileId, true)
+        await rag.knowledge.setKnowledgeFile(knowledge.id, fileId, true)
       }
-      const answer = withFiles(rag.knowledge.findKnowledge(knowledge.id)!)
+      const answer = withFiles((await rag.knowledge.findKnowledge(knowledge.id))!)
       return errors.length === 0 ? answer : { ...answer, warnings: { message: 'Some files failed to process', errors } }
     }, { auth: 'active', params: Params, body: BatchBody })
 
     // note: reads a file of the base again (its content changed, or a new embedding model): the caller's own files only.
     .post('/:id/file/update', async ({ principal, params, body }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
       if (!knowledge.fileIds.includes(body.file_id)) throw fileNotFound()
       const processed = await processFileForUser(rag, principal.user.id, body.file_id)
       if (processed === null) throw fileNotFound()
       if (!processed.ok) throw indexFailure(processed.reason, rag.config.embedding.model)
-      return withFiles(rag.knowledge.findKnowledge(knowledge.id)!)
+      return withFiles((await rag.knowledge.findKnowledge(knowledge.id))!)
     }, { auth: 'active', params: Params, body: FileBody })
 
-    .post('/:id/file/remove', ({ principal, params, body }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
+    .post('/:id/file/remove', async ({ principal, params, body }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
       if (!knowledge.fileIds.includes(body.file_id)) throw fileNotFound()
-      for (const document of rag.ragDocuments.listDocumentsForFiles([body.file_id])) rag.files?.recordKnowledgeUse(document.userId, body.file_id, knowledge.id, false)
-      return withFiles(rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, false)!)
+      for (const document of await rag.ragDocuments.listDocumentsForFiles([body.file_id])) rag.files?.recordKnowledgeUse(document.userId, body.file_id, knowledge.id, false)
+      return withFiles((await rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, false))!)
     }, { auth: 'active', params: Params, body: FileBody })
 
-    .post('/:id/reset', ({ principal, params }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
-      for (const document of rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
+    .post('/:id/reset', async ({ principal, params }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
+      for (const document of await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
       rag.files?.forgetKnowledgeUses(knowledge.id)
-      return withFiles(rag.knowledge.resetKnowledge(knowledge.id)!)
+      return withFiles((await rag.knowledge.resetKnowledge(knowledge.id))!)
     }, { auth: 'active', params: Params })
 
-    .delete('/:id/delete', ({ principal, params }) => {
-      const knowledge = knowledgeFor(principal, params.id, 'write')
-      for (const document of rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
+    .delete('/:id/delete', async ({ principal, params }) => {
+      const knowledge = await knowledgeFor(principal, params.id, 'write')
+      for (const document of await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
       rag.files?.forgetKnowledgeUses(knowledge.id)
       return rag.knowledge.deleteKnowledge(knowledge.id)
     }, { auth: 'active', params: Params })

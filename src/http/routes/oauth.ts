@@ -106,8 +106,8 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
 
     const user = result.user
     const session = issueSession(auth, user, { ip: client.ip, userAgent: request.headers.get('user-agent') })
-    auth.store.oidcSessions.recordOidcSession({ sessionId: session.sessionId, userId: user.id, provider: provider.id, sid: finished.login.sid, tokens: finished.login.tokens })
-    const live = auth.store.oidcSessions.listLiveOidcSessionIds(user.id)
+    await auth.store.oidcSessions.recordOidcSession({ sessionId: session.sessionId, userId: user.id, provider: provider.id, sid: finished.login.sid, tokens: finished.login.tokens })
+    const live = await auth.store.oidcSessions.listLiveOidcSessionIds(user.id)
     const pruned = live.slice(0, Math.max(0, live.length - oauth.maxSessionsPerUser))
     for (const id of pruned) auth.store.sessions.revokeSession(user.id, id)
 
@@ -155,12 +155,12 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
       const { providerId, issuer, sub, sid } = verified.logout
       const identity = sub === null ? null : oidcIdentityOf(providerId, issuer, sub)
       const userId = identity !== null ? auth.store.identities.findUserIdByIdentity(identity.provider, identity.subject)
-        : auth.store.oidcSessions.findUserIdBySid(providerId, sid!)
+        : await auth.store.oidcSessions.findUserIdBySid(providerId, sid!)
       // note: a token naming a sub ends every session of that user from the provider; one naming only a
       // sid ends the sessions of that one provider session (one device), as the spec says.
       const revoked = userId === null ? 0 : sub === null
-        ? auth.store.oidcSessions.revokeOidcSessionsOfSid(userId, providerId, sid!)
-        : auth.store.oidcSessions.revokeOidcSessionsOfUser(userId, providerId)
+        ? await auth.store.oidcSessions.revokeOidcSessionsOfSid(userId, providerId, sid!)
+        : await auth.store.oidcSessions.revokeOidcSessionsOfUser(userId, providerId)
       auth.audit.record({ event: 'backchannel_logout', targetId: userId, ip, method: 'oidc', details: { provider: providerId, sessions_revoked: revoked, by_sid: sub === null } })
       return answer(200)
     })

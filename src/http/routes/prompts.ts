@@ -58,17 +58,17 @@ export const promptRoutes = ({ auth, trustedProxies, access, permissions }: Prom
     access_control: prompt.access, write_access: access.may(principal.user, prompt, 'write'), ...(withOwner ? { user: ownerOf(prompt.ownerId) } : {}),
   })
   /** The prompt named `command` the caller may `kind`: their own first, then one shared with them. */
-  const promptFor = (principal: Principal, command: string, kind: 'read' | 'write'): Prompt => {
+  const promptFor = async (principal: Principal, command: string, kind: 'read' | 'write'): Promise<Prompt> => {
     const name = commandOf(command)
-    const found = repo.findOwnPrompt(principal.user.id, name)
-      ?? repo.listPrompts(access.deciderFor(principal.user, 'read')).find((prompt) => prompt.command === name) ?? null
+    const found = await repo.findOwnPrompt(principal.user.id, name)
+      ?? (await repo.listPrompts(access.deciderFor(principal.user, 'read'))).find((prompt) => prompt.command === name) ?? null
     if (found === null) throw new HttpError(404, 'prompt_not_found', 'Prompt not found.')
     if (kind === 'write' && !access.may(principal.user, found, 'write')) throw new HttpError(403, 'access_prohibited', 'You may not change this prompt.')
     return found
   }
 
-  const promptById = (principal: Principal, id: string, kind: 'read' | 'write'): Prompt => {
-    const found = repo.findPrompt(id)
+  const promptById = async (principal: Principal, id: string, kind: 'read' | 'write'): Promise<Prompt> => {
+    const found = await repo.findPrompt(id)
     if (found === null || !access.may(principal.user, found, 'read')) throw new HttpError(404, 'prompt_not_found', 'Prompt not found.')
     if (kind === 'write' && !access.may(principal.user, found, 'write')) throw new HttpError(403, 'access_prohibited', 'You may not change this prompt.')
     return found
@@ -76,42 +76,42 @@ export const promptRoutes = ({ auth, trustedProxies, access, permissions }: Prom
 
   return new Elysia({ name: 'prompt-routes', prefix: '/api/v1/prompts' })
     .use(requireAuth(auth, trustedProxies))
-    .get('/', ({ principal }) => repo.listPrompts(access.deciderFor(principal.user, 'read')).map((prompt) => describe(prompt, principal)), { auth: 'active' })
+    .get('/', async ({ principal }) => (await repo.listPrompts(access.deciderFor(principal.user, 'read'))).map((prompt) => describe(prompt, principal)), { auth: 'active' })
 
     // note: paged as Open WebUI's newer page and Conduit read it; every prompt fits one page here.
-    .get('/list', ({ principal }) => {
-      const items = repo.listPrompts(access.deciderFor(principal.user, 'write')).map((prompt) => describe(prompt, principal, true))
+    .get('/list', async ({ principal }) => {
+      const items = (await repo.listPrompts(access.deciderFor(principal.user, 'write'))).map((prompt) => describe(prompt, principal, true))
       return { items, total: items.length }
     }, { auth: 'active' })
 
-    .post('/create', ({ principal, body }) => {
+    .post('/create', async ({ principal, body }) => {
       if (!permissions.has(principal, 'workspace.prompts')) throw new HttpError(403, 'permission_denied', 'You do not have permission to do this.')
-      const created = repo.createPrompt(principal.user.id, commandOf(body.command), { title: body.title, content: body.content, access: toAccessControl(body.access_control) })
+      const created = await repo.createPrompt(principal.user.id, commandOf(body.command), { title: body.title, content: body.content, access: toAccessControl(body.access_control) })
       if (!created.ok) throw new HttpError(409, 'command_taken', 'You already have a prompt with this command.')
       return describe(created.prompt, principal)
     }, { auth: 'active', body: PromptBody })
 
-    .get('/command/:command', ({ principal, params }) => describe(promptFor(principal, params.command, 'read'), principal), { auth: 'active', params: CommandParams })
+    .get('/command/:command', async ({ principal, params }) => describe(await promptFor(principal, params.command, 'read'), principal), { auth: 'active', params: CommandParams })
 
-    .post('/command/:command/update', ({ principal, params, body }) => {
-      const stored = promptFor(principal, params.command, 'write')
+    .post('/command/:command/update', async ({ principal, params, body }) => {
+      const stored = await promptFor(principal, params.command, 'write')
       if (commandOf(body.command) !== stored.command) throw new HttpError(400, 'command_mismatch', 'A prompt keeps its command; create a new one instead.')
       // note: only the owner (or an admin) changes who may use it.
       const mayShare = stored.ownerId === principal.user.id || principal.user.role === 'admin'
       const accessControl = mayShare && body.access_control !== undefined ? toAccessControl(body.access_control) : stored.access
-      return describe(repo.updatePrompt(stored.id, { title: body.title, content: body.content, access: accessControl })!, principal)
+      return describe((await repo.updatePrompt(stored.id, { title: body.title, content: body.content, access: accessControl }))!, principal)
     }, { auth: 'active', params: CommandParams, body: PromptBody })
 
-    .delete('/command/:command/delete', ({ principal, params }) => repo.deletePrompt(promptFor(principal, params.command, 'write').id), { auth: 'active', params: CommandParams })
+    .delete('/command/:command/delete', async ({ principal, params }) => repo.deletePrompt((await promptFor(principal, params.command, 'write')).id), { auth: 'active', params: CommandParams })
 
     // note: Open WebUI's newer page names a prompt by its id; the same decisions apply.
-    .get('/id/:id', ({ principal, params }) => describe(promptById(principal, params.id, 'read'), principal), { auth: 'active', params: IdParams })
-    .post('/id/:id/update', ({ principal, params, body }) => {
-      const stored = promptById(principal, params.id, 'write')
+    .get('/id/:id', async ({ principal, params }) => describe(await promptById(principal, params.id, 'read'), principal), { auth: 'active', params: IdParams })
+    .post('/id/:id/update', async ({ principal, params, body }) => {
+      const stored = await promptById(principal, params.id, 'write')
       if (commandOf(body.command) !== stored.command) throw new HttpError(400, 'command_mismatch', 'A prompt keeps its command; create a new one instead.')
       const mayShare = stored.ownerId === principal.user.id || principal.user.role === 'admin'
       const accessControl = mayShare && body.access_control !== undefined ? toAccessControl(body.access_control) : stored.access
-      return describe(repo.updatePrompt(stored.id, { title: body.title, content: body.content, access: accessControl })!, principal)
+      return describe((await repo.updatePrompt(stored.id, { title: body.title, content: body.content, access: accessControl }))!, principal)
     }, { auth: 'active', params: IdParams, body: PromptBody })
-    .delete('/id/:id/delete', ({ principal, params }) => repo.deletePrompt(promptById(principal, params.id, 'write').id), { auth: 'active', params: IdParams })
+    .delete('/id/:id/delete', async ({ principal, params }) => repo.deletePrompt((await promptById(principal, params.id, 'write')).id), { auth: 'active', params: IdParams })
 }

@@ -19,10 +19,10 @@ const CollectionName = t.Optional(t.Nullable(t.String({ maxLength: 128 })))
 
 export const retrievalRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag: RagDeps) => {
   /** The knowledge base named by `collection_name`, which must be writable by the caller; null when none is named. */
-  const collectionFor = (principal: Principal, raw: string | null | undefined): Knowledge | null => {
+  const collectionFor = async (principal: Principal, raw: string | null | undefined): Promise<Knowledge | null> => {
     if (raw === undefined || raw === null || raw === '' || raw.startsWith('file-')) return null
     const id = parseKnowledgeId(raw)
-    const found = id === null ? null : findKnowledgeFor(rag, principal.user, id, 'write')
+    const found = id === null ? null : await findKnowledgeFor(rag, principal.user, id, 'write')
     if (found === null) throw knowledgeNotFound()
     return found
   }
@@ -30,11 +30,11 @@ export const retrievalRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
   return new Elysia({ prefix: '/api/v1/retrieval' })
     .use(requireAuth(auth, trustedProxies))
     .post('/process/text', async ({ principal, body }) => {
-      const collection = collectionFor(principal, body.collection_name)
+      const collection = await collectionFor(principal, body.collection_name)
       const fileId = crypto.randomUUID()
       const result = await rag.retrieval.indexText(principal.user.id, { fileId, name: body.name, text: body.content })
       if (!result.ok) throw indexFailure(result.reason, rag.config.embedding.model)
-      if (collection !== null) rag.knowledge.setKnowledgeFile(collection.id, fileId, true)
+      if (collection !== null) await rag.knowledge.setKnowledgeFile(collection.id, fileId, true)
       return { status: true, collection_name: collection?.id ?? `file-${fileId}`, file_id: fileId, chunks: result.document.chunkCount }
     }, {
       auth: 'active',
@@ -45,11 +45,11 @@ export const retrievalRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
     .get('/status', () => ({ index: rag.cache.stats(), embedding_model: rag.config.embedding.model }), { auth: 'admin' })
 
     .post('/process/file', async ({ principal, body }) => {
-      const collection = collectionFor(principal, body.collection_name)
+      const collection = await collectionFor(principal, body.collection_name)
       const result = await processFileForUser(rag, principal.user.id, body.file_id)
       if (result === null) throw fileNotFound()
       if (!result.ok) throw indexFailure(result.reason, rag.config.embedding.model)
-      if (collection !== null) rag.knowledge.setKnowledgeFile(collection.id, body.file_id, true)
+      if (collection !== null) await rag.knowledge.setKnowledgeFile(collection.id, body.file_id, true)
       return { status: true, collection_name: collection?.id ?? `file-${body.file_id}`, filename: result.document.name, chunks: result.document.chunkCount }
     }, { auth: 'active', body: t.Object({ file_id: t.String({ minLength: 1, maxLength: 128 }), collection_name: CollectionName }, { additionalProperties: true }) })
 }

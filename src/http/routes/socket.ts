@@ -212,7 +212,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       const user = auth.store.users.findUserById(state.userId)
       if (user === null) return
       if (knowledgeIds.length > 0 && rag === undefined) return send(socket, { type: 'error', code: 'retrieval_unavailable', message: 'Knowledge bases are not available on this server.' })
-      const collections = rag === undefined ? [] : collectionReferences(rag, user, knowledgeIds)
+      const collections = rag === undefined ? [] : await collectionReferences(rag, user, knowledgeIds)
       if (collections === null) return send(socket, { type: 'error', code: 'file_not_found', message: 'A knowledge base of the message was not found.' })
       const references = [...attached.references, ...collections]
       const retrieved = rag === undefined ? { ok: true as const, retrieval: undefined } : await retrieveForTurn(rag, user, retrievalReferencesOf(references), frame.content)
