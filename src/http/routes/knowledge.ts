@@ -149,7 +149,7 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
         rag.files?.recordKnowledgeUse(owner, fileId, knowledge.id, true)
         await rag.knowledge.setKnowledgeFile(knowledge.id, fileId, true)
       }
-      const answer = withFiles((await rag.knowledge.findKnowledge(knowledge.id))!)
+      const answer = await withFiles((await rag.knowledge.findKnowledge(knowledge.id))!)
       return errors.length === 0 ? answer : { ...answer, warnings: { message: 'Some files failed to process', errors } }
     }, { auth: 'active', params: Params, body: BatchBody })
 
