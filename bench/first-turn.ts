@@ -5,7 +5,7 @@
  * minus the median of the next ten in the same process, the median over the starts; target ≤2 ms.
  * The Ollama stand-in runs in a process of its own. Run alone with `bun bench/first-turn.ts`.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { median, nowMs } from './measure.ts'
@@ -83,6 +83,7 @@ async function oneStart(ollamaUrl: string): Promise<{ first: number; later: numb
 }
 
 export async function measureFirstTurn(): Promise<FirstTurnFigures> {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`npm run build\` first`)
   const standIn = await startStandInProcess({ chunkDelayMs: 0, chunkCount: 20 })
   try {
     const firstMs: number[] = []
