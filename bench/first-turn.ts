@@ -1,11 +1,11 @@
 /**
  * The first chat turn after a start against the turns after it: time from the `chat:send` frame to
- * the first `chat:delta`, at the client, in a fresh server process each start (`bun src/main.ts
- * serve` on a new data directory, signed up, then one socket). The figure is the first turn's time
+ * the first `chat:delta`, at the client, in a fresh server process each start (the compiled binary,
+ * dist/enclave or ENCLAVE_BINARY, as users run it, on a new data directory, signed up, then one socket). The figure is the first turn's time
  * minus the median of the next ten in the same process, the median over the starts; target ≤2 ms.
  * The Ollama stand-in runs in a process of its own. Run alone with `bun bench/first-turn.ts`.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { median, nowMs } from './measure.ts'
@@ -15,7 +15,7 @@ import { startStandInProcess } from './socket-streaming.ts'
 const STARTS = 5
 const LATER_TURNS = 10
 const MODEL = 'qwen2.5:0.5b'
-const MAIN = join(import.meta.dir, '..', 'src', 'main.ts')
+const BINARY = process.env.ENCLAVE_BINARY ?? join(import.meta.dir, '..', 'dist', 'enclave')
 
 export type FirstTurnFigures = { addedMs: number; firstMs: number[]; laterMs: number[] }
 
@@ -33,7 +33,7 @@ async function oneStart(ollamaUrl: string): Promise<{ first: number; later: numb
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-first-turn-'))
   const port = freePort()
   const url = `http://127.0.0.1:${port}`
-  const child = Bun.spawn([process.execPath, MAIN, 'serve', '--port', String(port)], {
+  const child = Bun.spawn([BINARY, 'serve', '--port', String(port)], {
     cwd: dataDir, stdout: 'ignore', stderr: 'ignore', stdin: 'ignore',
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATA_DIR: dataDir, OLLAMA_BASE_URL: ollamaUrl, ENABLE_TITLE_GENERATION: 'false', GLOBAL_LOG_LEVEL: 'ERROR' },
   })
@@ -83,6 +83,7 @@ async function oneStart(ollamaUrl: string): Promise<{ first: number; later: numb
 }
 
 export async function measureFirstTurn(): Promise<FirstTurnFigures> {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`npm run build\` first`)
   const standIn = await startStandInProcess({ chunkDelayMs: 0, chunkCount: 20 })
   try {
     const firstMs: number[] = []

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { median, nowMs } from './measure.ts'
 import { formatNumber, formatRatio, type BenchRow } from './report.ts'
 
-const BINARY = join(import.meta.dir, '..', 'dist', 'enclave')
+const BINARY = process.env.ENCLAVE_BINARY ?? join(import.meta.dir, '..', 'dist', 'enclave')
 const ROUNDS = 3
 const SECONDS_PER_ROUND = 2
 const CONCURRENCY = 32

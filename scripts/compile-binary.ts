@@ -41,7 +41,10 @@ export function compileBinary(options: { outfile: string; commit: string; target
     // ('TransformDecodeError'); renamed identifiers and joined lines made it drop `path` (500s on API
     // keys) and let `?page=-1` past t.Numeric's minimum. Costs ~0.6 MB and no start time.
     // note: ESM output, as bytecode for CommonJS failed on the extraction worker's pdf.js bundle.
-    process.execPath, 'build', '--compile', '--minify-syntax', '--bytecode', '--format=esm',
+    // note: --splitting puts each dynamically imported module graph in a chunk of its own, loaded
+    // from the binary only when imported: a start no longer parses and maps the code of commands and
+    // features it does not run (`enclave version` 24 -> 16 ms; idle RSS ~2 MB less).
+    process.execPath, 'build', '--compile', '--minify-syntax', '--bytecode', '--format=esm', '--splitting',
     ...(options.target === undefined ? [] : [`--target=${options.target}`]),
     '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig',
     '--define', `ENCLAVE_COMMIT=${JSON.stringify(options.commit)}`,

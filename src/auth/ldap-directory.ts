@@ -8,8 +8,8 @@
  * nowhere else: DirectoryError messages are built from error codes and the steps taken, never from
  * the arguments. ldapts is imported at the first conversation, so a server without LDAP never loads it.
  */
-import { isIP } from 'node:net'
-import { connect as connectTls, type ConnectionOptions } from 'node:tls'
+import { ipVersionOf } from '../config/ip-address.ts'
+import type { ConnectionOptions, connect as ConnectTls } from 'node:tls'
 import type { Client, Entry } from 'ldapts'
 import type { LdapConfig } from '../config/ldap-variables.ts'
 
@@ -41,19 +41,21 @@ export type DirectoryConnection = {
 /** Opens a connection as the settings say; throws DirectoryError when it can't. */
 export async function openDirectory(ldap: LdapConfig): Promise<DirectoryConnection> {
   const { Client, InvalidCredentialsError } = await import('ldapts')
+  // note: imported here, as ldapts is: node:tls (and node:net under it) cost a start several MB it never uses without LDAP.
+  const { connect: connectTls } = await import('node:tls')
   const tls = tlsOptionsFor(ldap)
   const scheme = ldap.transport === 'ldaps' ? 'ldaps' : 'ldap'
-  const host = isIP(ldap.host) === 6 ? `[${ldap.host}]` : ldap.host
+  const host = ipVersionOf(ldap.host) === 6 ? `[${ldap.host}]` : ldap.host
   // note: under Bun, TLS options given to the constructor of an ldap:// client break a later
   // StartTLS; they go to startTLS() instead, and to the constructor only for ldaps://.
   // note: ldapts watches only the socket it opened for closing, not the one StartTLS makes, so
   // this watches every TLS socket itself: a closed one ends the conversation at once.
   let isTlsLost = false
-  const watchedTls = ((...args: Parameters<typeof connectTls>) => {
-    const socket = (connectTls as (...a: unknown[]) => ReturnType<typeof connectTls>)(...args)
+  const watchedTls = ((...args: Parameters<typeof ConnectTls>) => {
+    const socket = (connectTls as (...a: unknown[]) => ReturnType<typeof ConnectTls>)(...args)
     socket.once('close', () => { isTlsLost = true })
     return socket
-  }) as typeof connectTls
+  }) as typeof ConnectTls
   const client = new Client({
     url: `${scheme}://${host}:${ldap.port}`, connectTimeout: ldap.timeoutMs, timeout: ldap.timeoutMs, strictDN: false,
     createSecureConnection: watchedTls,
@@ -120,7 +122,7 @@ function tlsOptionsFor(ldap: LdapConfig): ConnectionOptions {
     // note: `host` is what the certificate's name is checked against; without it a StartTLS upgrade
     // of an existing socket would check "localhost". SNI can't carry an IP address, so only names get it.
     host: ldap.host,
-    ...(isIP(ldap.host) === 0 ? { servername: ldap.host } : {}),
+    ...(ipVersionOf(ldap.host) === 0 ? { servername: ldap.host } : {}),
     rejectUnauthorized: ldap.tls.validateCert,
     ...(ldap.tls.ca === null ? {} : { ca: ldap.tls.ca }),
     ...(ldap.tls.ciphers === null ? {} : { ciphers: ldap.tls.ciphers }),

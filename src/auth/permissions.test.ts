@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
 import { openMemoryStore } from '../db/open-store.ts'
 import type { UserId } from '../db/ids.ts'
 import { createPermissions } from './permissions.ts'
@@ -76,4 +77,20 @@ describe('permissions', () => {
     setDefaults({ workspace: { models: true } })
     expect(permissions.has({ user: { id: user.id as UserId, role: 'user' } }, 'workspace.models')).toBe(true)
   })
+})
+
+test('the effective tree says for every flag what has() says, for any defaults, groups and role', () => {
+  const name = fc.constantFrom('chat', 'workspace', 'features', 'a.b', 'x', 'delete', 'models', 'c.d.e', '', 'temporary_enforced')
+  const tree = fc.dictionary(name, fc.dictionary(name, fc.oneof(fc.boolean(), fc.constant(null), fc.constant('true')), { maxKeys: 4 }), { maxKeys: 4 })
+  fc.assert(fc.property(tree, fc.array(tree, { maxLength: 3 }), fc.constantFrom('user', 'admin', 'pending'), (defaults, groupTrees, role) => {
+    const permissions = createPermissions({
+      defaults: () => defaults as never,
+      groups: { groupIdsOfUser: () => groupTrees.map((_, i) => `g${i}`), permissionsOfGroup: (id) => (groupTrees[Number(id.slice(1))] ?? null) as never },
+    })
+    const holder = { user: { id: 'u', role } as const }
+    const effective = permissions.effective(holder)
+    for (const [section, flags] of Object.entries(effective)) {
+      for (const [flag, granted] of Object.entries(flags)) expect(granted).toBe(permissions.has(holder, `${section}.${flag}`))
+    }
+  }), { numRuns: 2_000 })
 })

@@ -28,6 +28,11 @@ function isGranted(tree: Readonly<PermissionTree> | null, section: string, flag:
   return tree?.[section]?.[flag] === true
 }
 
+function isGrantedByAny(trees: readonly (Readonly<PermissionTree> | null)[], section: string, flag: string): boolean {
+  for (const tree of trees) if (isGranted(tree, section, flag)) return true
+  return false
+}
+
 export function createPermissions(deps: PermissionDeps) {
   /** Whether the holder has the permission `key`, a dotted path such as 'workspace.models'. */
   function has(holder: PermissionHolder, key: string): boolean {
@@ -49,11 +54,16 @@ export function createPermissions(deps: PermissionDeps) {
   function effective(holder: PermissionHolder): PermissionTree {
     const tree: PermissionTree = {}
     const trees = [deps.defaults(), ...deps.groups.groupIdsOfUser(holder.user.id).map((groupId) => deps.groups.permissionsOfGroup(groupId))]
+    const isUser = holder.user.role === 'user'
     for (const source of trees) {
       for (const [section, flags] of Object.entries(source ?? {})) {
         if (typeof flags !== 'object' || flags === null) continue
         tree[section] ??= {}
-        for (const flag of Object.keys(flags)) tree[section]![flag] = has(holder, `${section}.${flag}`)
+        // note: a user's flag is looked up in the trees read once above (every session answer carries
+        // the whole tree: one has() per flag made it most of an authenticated request); a section has()
+        // would split differently (empty, or with a dot), and admins and pending accounts, go through has().
+        const isPlainSection = isUser && section !== '' && !section.includes('.')
+        for (const flag of Object.keys(flags)) tree[section]![flag] = isPlainSection ? isGrantedByAny(trees, section, flag) : has(holder, `${section}.${flag}`)
       }
     }
     return tree

@@ -6,7 +6,7 @@
  * guards setting the first password of a passwordless admin (account-claim.ts), for the same reason.
  */
 import { existsSync, rmSync } from 'node:fs'
-import { isIP } from 'node:net'
+import { ipVersionOf } from '../config/ip-address.ts'
 import { join } from 'node:path'
 import { readKeyFile, writeNewKeyFile } from '../crypto/key-files.ts'
 import { bytesEqual } from '../crypto/key-derivation.ts'
@@ -17,7 +17,7 @@ export const SETUP_TOKEN_FILE = '.setup_token'
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '')
   if (bare === 'localhost') return true
-  if (isIP(bare) === 4) return bare.startsWith('127.')
+  if (ipVersionOf(bare) === 4) return bare.startsWith('127.')
   return bare === '::1'
 }
 

@@ -5,8 +5,8 @@
  * place a client frame is checked. Message ids in frames that name a stored message (`parentId`,
  * `currentId`, `chat:select`'s `messageId`) are the ids clients see (Open WebUI's, the REST API's).
  */
-import { Type } from '@sinclair/typebox'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { Type, type TSchema } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { t, type Static } from 'elysia'
 import { CHAT_LIMITS } from '../db/chat-tree.ts'
 import { ModelOptionsSchema } from './model-options.ts'
@@ -71,12 +71,19 @@ export const ChatResumeFrame = t.Object({
   index: Type.Integer({ minimum: 0 }),
 })
 
-const schemas = {
-  'chat:send': TypeCompiler.Compile(ChatSendFrame),
-  'chat:regenerate': TypeCompiler.Compile(ChatRegenerateFrame),
-  'chat:select': TypeCompiler.Compile(ChatSelectFrame),
-  'chat:cancel': TypeCompiler.Compile(ChatCancelFrame),
-  'chat:resume': TypeCompiler.Compile(ChatResumeFrame),
+const frameSchemas = {
+  'chat:send': ChatSendFrame,
+  'chat:regenerate': ChatRegenerateFrame,
+  'chat:select': ChatSelectFrame,
+  'chat:cancel': ChatCancelFrame,
+  'chat:resume': ChatResumeFrame,
+}
+// note: compiled at the first frame of each type (the turn warm-up's, after the port opens), not when the module loads.
+const compiledFrameChecks = new Map<keyof typeof frameSchemas, TypeCheck<TSchema>>()
+function frameCheckOf(type: keyof typeof frameSchemas): TypeCheck<TSchema> {
+  let check = compiledFrameChecks.get(type)
+  if (check === undefined) compiledFrameChecks.set(type, (check = TypeCompiler.Compile(frameSchemas[type])))
+  return check
 }
 
 export type ChatSend = Static<typeof ChatSendFrame>
@@ -128,10 +135,10 @@ export function parseClientFrame(value: unknown): FrameCheck {
     return { ok: false, code: 'invalid_frame', message: 'A frame must be a JSON object with a type.' }
   }
   const type = (value as { type?: unknown }).type
-  if (typeof type !== 'string' || !Object.hasOwn(schemas, type)) {
+  if (typeof type !== 'string' || !Object.hasOwn(frameSchemas, type)) {
     return { ok: false, code: 'unknown_type', message: 'This frame type is not known.' }
   }
-  if (!schemas[type as keyof typeof schemas].Check(value)) {
+  if (!frameCheckOf(type as keyof typeof frameSchemas).Check(value)) {
     return { ok: false, code: 'invalid_frame', message: `This ${type} frame is not in the expected shape.` }
   }
   return { ok: true, frame: value as ClientFrame }

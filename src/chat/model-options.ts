@@ -6,7 +6,7 @@
  * where a number belongs is refused at the socket and dropped from stored params.
  */
 import { Type, type TSchema } from '@sinclair/typebox'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { ModelOptions } from './ollama-client.ts'
 
 // note: TypeBox's own Number and Integer: Elysia's also accept digit strings.
@@ -38,7 +38,18 @@ const OPTION_SCHEMAS = {
 /** The options object a client may send: only the names above, each optional. */
 export const ModelOptionsSchema = Type.Partial(Type.Object(OPTION_SCHEMAS), { additionalProperties: false })
 
-const checks = new Map(Object.entries(OPTION_SCHEMAS).map(([name, schema]) => [name, TypeCompiler.Compile(schema)]))
+// note: each check is compiled at its first use, not when the module loads: a start compiles none of them.
+const compiledChecks = new Map<string, TypeCheck<TSchema>>()
+const checks = {
+  has: (name: string): boolean => Object.hasOwn(OPTION_SCHEMAS, name),
+  /** The compiled check for a known option name; undefined for any other. */
+  get(name: string): TypeCheck<TSchema> | undefined {
+    if (!checks.has(name)) return undefined
+    let check = compiledChecks.get(name)
+    if (check === undefined) compiledChecks.set(name, (check = TypeCompiler.Compile(OPTION_SCHEMAS[name as keyof typeof OPTION_SCHEMAS])))
+    return check
+  },
+}
 
 /**
  * Returns the Ollama options in a chat's stored params: the listed names with valid values, and

@@ -11,10 +11,9 @@
  * - the connection goes to the checked address (the resolver is not asked again, so a second
  *   answer can't differ), with the URL's host in the Host header and TLS SNI;
  * - no redirect is followed: a 3xx is a failure.
+ * node:http, node:https and node:dns are imported at their first use: a server without direct
+ * connections never loads them (they cost several ms and MB of every start).
  */
-import { lookup as dnsLookup } from 'node:dns/promises'
-import http from 'node:http'
-import https from 'node:https'
 import { classifyAddress, isMetadataName } from '../config/address-class.ts'
 import type { DirectConnectionConfig } from '../config/direct-connection-variables.ts'
 
@@ -28,7 +27,7 @@ export type OutboundCheck = { ok: true; target: CheckedUrl } | { ok: false; reas
 
 /** Resolves a host name to every address it has. */
 export type Resolve = (hostname: string) => Promise<{ address: string; family: number }[]>
-const resolveAll: Resolve = (hostname) => dnsLookup(hostname, { all: true, verbatim: true })
+const resolveAll: Resolve = async (hostname) => (await import('node:dns/promises')).lookup(hostname, { all: true, verbatim: true })
 
 const refused = (message: string): OutboundCheck => ({ ok: false, reason: 'refused_address', message })
 
@@ -74,9 +73,9 @@ export type OutboundResponse = { status: number; headers: Record<string, string>
  * Sends one request to `path` under the checked URL, connecting to its checked address only.
  * Rejects on a redirect (3xx), on `signal`, and when no byte arrives within `timeoutMs`.
  */
-export function requestChecked(target: CheckedUrl, path: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal?: AbortSignal; timeoutMs: number }): Promise<OutboundResponse> {
+export async function requestChecked(target: CheckedUrl, path: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal?: AbortSignal; timeoutMs: number }): Promise<OutboundResponse> {
   const base = target.url.pathname.replace(/\/+$/, '')
-  const module = target.url.protocol === 'https:' ? https : http
+  const module = target.url.protocol === 'https:' ? await import('node:https') : await import('node:http')
   return new Promise((resolvePromise, reject) => {
     const request = module.request({
       protocol: target.url.protocol, hostname: target.url.hostname.replace(/^\[|\]$/g, ''), port: target.url.port || undefined,

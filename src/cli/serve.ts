@@ -32,8 +32,13 @@ import { listenFailure } from './listen-error.ts'
 
 export type RunningServer = { url: string; stop: (reason: string) => Promise<void> }
 
-/** How long after the listen the chat turn's code is warmed: past a start's first requests, well before a first question. */
-const TURN_WARM_UP_DELAY_MS = 250
+/**
+ * How long after the listen the chat turn's code is warmed: past a start's first requests (a health
+ * probe answers within a few ms of the listen), and before a client that kept its token (a page
+ * reloaded after a restart) can reconnect and ask: at 250 ms such a client often asked first, and
+ * its turn ran cold, interleaved with the warm-up.
+ */
+const TURN_WARM_UP_DELAY_MS = 50
 
 export async function serve(config: Config, log: Logger): Promise<RunningServer> {
   // Files this process creates (database, WAL, keys) are for its own user only.

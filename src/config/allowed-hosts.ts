@@ -5,7 +5,7 @@
  * `Host: evil.example`. A browser can't forge Host, so refusing unknown names stops it.
  * Names match without their port, case-insensitively; `*.example.com` matches any subdomain.
  */
-import { isIP } from 'node:net'
+import { ipVersionOf } from './ip-address.ts'
 import type { Parser } from './parsers.ts'
 
 /** Any host (`*`), or the names and `.suffix`es allowed. */
@@ -64,7 +64,7 @@ function hostNameOf(hostHeader: string): string | null {
 /** A list entry as it will be compared: IPv6 addresses in brackets; null when it is not a host. */
 function normalizeHostEntry(entry: string): string | null {
   const bare = entry.replace(/^\[|\]$/g, '')
-  if (isIP(bare) === 6) return `[${bare}]`
+  if (ipVersionOf(bare) === 6) return `[${bare}]`
   const name = entry.replace(/\.$/, '')
   return /^(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(name) ? name : null
 }

@@ -4,7 +4,7 @@
  * lower-case, default port dropped), so matching a request is one exact lookup. Anything that
  * would make matching loose (paths, wildcards in hosts, `null`) is refused at start.
  */
-import { isIP } from 'node:net'
+import { ipVersionOf } from './ip-address.ts'
 import { ConfigError } from './config-error.ts'
 import type { Parser } from './parsers.ts'
 
@@ -82,7 +82,7 @@ function normalizeOrigin(entry: string): string | null {
 /** Lower-cases a host name (IDN to punycode) or canonicalises an IP address; null when it is neither. */
 function canonicalHost(host: string): string | null {
   if (host.startsWith('[')) {
-    if (!host.endsWith(']') || isIP(host.slice(1, -1)) !== 6) return null
+    if (!host.endsWith(']') || ipVersionOf(host.slice(1, -1)) !== 6) return null
   } else if (!/^[^:*%]+$/.test(host)) {
     return null
   }

@@ -2,7 +2,7 @@
  * Address lists for FORWARDED_ALLOW_IPS: IPv4 and IPv6 addresses and CIDR ranges, or `*`.
  * Matching is exact on parsed addresses; IPv4-mapped IPv6 (::ffff:a.b.c.d) counts as IPv4.
  */
-import { isIP } from 'node:net'
+import { ipVersionOf } from './ip-address.ts'
 import type { Parser } from './parsers.ts'
 
 export type AddressList = { readonly any: boolean; readonly entries: readonly string[]; matches(address: string | null): boolean }
@@ -47,7 +47,7 @@ export function addressBytes(address: string): Uint8Array | null {
   const plain = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '')
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(plain)
   const candidate = mapped?.[1] ?? plain
-  const family = isIP(candidate)
+  const family = ipVersionOf(candidate)
   if (family === 4) return new Uint8Array(candidate.split('.').map(Number))
   if (family === 6) return ipv6Bytes(candidate)
   return null

@@ -2,7 +2,7 @@
  * Parsers turn one raw setting into a typed value, or return a ParseFailure that says what was
  * expected. They never see the variable name: loadConfig adds it when it reports the problem.
  */
-import { isIP } from 'node:net'
+import { ipVersionOf } from './ip-address.ts'
 
 export type ParseFailure = { expected: string }
 export type Parser<T> = (raw: string) => T | ParseFailure
@@ -41,7 +41,7 @@ export function hostName(portVariable: string): Parser<string> {
     if (scheme !== null) return { expected: `an address without a scheme (no ${scheme[1]}://), such as 0.0.0.0 or localhost` }
     if (/^\[[^\]]*\]:\d*$/.test(host) || /^[^:]+:\d*$/.test(host)) return { expected: `an address without a port; put the port in ${portVariable}` }
     const address = host.replace(/^\[(.*)\]$/, '$1').replace(/%[A-Za-z0-9_.-]+$/, '')
-    if ((address.includes(':') && isIP(address) === 6) || isIP(host) === 4 || dnsName.test(host)) return host
+    if ((address.includes(':') && ipVersionOf(address) === 6) || ipVersionOf(host) === 4 || dnsName.test(host)) return host
     return { expected: 'a host name or IP address, such as 127.0.0.1 or 0.0.0.0' }
   }
 }

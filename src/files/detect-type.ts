@@ -7,8 +7,8 @@
  * PPTX containers), SVG and unknown binaries are refused with a sentence that says why; HTML is kept
  * as a document but only ever served as plain text, as an attachment (see servedContentType).
  * The name only picks among text types that are served alike (Markdown, CSV), never the safety.
+ * `file-type` is imported at the first upload, so a start does not load it.
  */
-import { fileTypeFromBuffer } from 'file-type'
 
 /** How many leading bytes detection reads. */
 export const DETECTION_HEAD_BYTES = 128 * 1024
@@ -53,6 +53,7 @@ export async function detectFileType(head: Uint8Array, name: string): Promise<De
 }
 
 async function detectBinary(head: Uint8Array): Promise<string | null> {
+  const { fileTypeFromBuffer } = await import('file-type')
   try {
     return (await fileTypeFromBuffer(head))?.mime ?? null
   } catch {

@@ -9,7 +9,7 @@
  * stops its running answers at Ollama.
  */
 import { t } from 'elysia'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { AnswerTasks } from '../../chat/answer-tasks.ts'
 import { openCompletionRecord, type CompletionRecord, type CompletionTarget } from '../../chat/completion-record.ts'
 import type { ChatChunk } from '../../chat/ollama-client.ts'
@@ -28,19 +28,20 @@ const RecordFields = t.Object({
   id: t.Optional(t.Nullable(t.String({ maxLength: 128 }))),
   parent_id: t.Optional(t.Nullable(t.String({ maxLength: 128 }))),
 })
-const checkFields = TypeCompiler.Compile(RecordFields)
-const checkQuestion = TypeCompiler.Compile(Question)
+// note: compiled at the first completion that carries them, not when a start loads the module.
+let compiledChecks: { fields: TypeCheck<typeof RecordFields>; question: TypeCheck<typeof Question> } | null = null
+const checks = () => (compiledChecks ??= { fields: TypeCompiler.Compile(RecordFields), question: TypeCompiler.Compile(Question) })
 
 const invalid = (message: string) => new OpenAiError(400, 'invalid_request_error', 'invalid_request', message)
 
 /** Reads where the answer goes from a completion request; null when it is not to be stored. */
 function readTarget(raw: Record<string, unknown>, model: string): CompletionTarget | null {
   const body = raw
-  if (!checkFields.Check(body)) throw invalid('chat_id, id and parent_id must be strings of at most 64, 128 and 128 characters.')
+  if (!checks().fields.Check(body)) throw invalid('chat_id, id and parent_id must be strings of at most 64, 128 and 128 characters.')
   const chatId = body.chat_id
   if (chatId == null || chatId === 'local' || chatId.startsWith('local:')) return null
   const question = raw.user_message ?? raw.parent_message
-  const userMessage = checkQuestion.Check(question) ? { uid: question.id, parentUid: question.parentId ?? null, content: question.content } : null
+  const userMessage = checks().question.Check(question) ? { uid: question.id, parentUid: question.parentId ?? null, content: question.content } : null
   return { chatId, messageUid: body.id ?? null, parentUid: body.parent_id ?? null, userMessage, model }
 }
 

@@ -6,7 +6,6 @@ import { Elysia, t } from 'elysia'
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Config } from '../../config/load-config.ts'
 import { createBackup } from '../../db/backup.ts'
@@ -40,7 +39,9 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
       }
     }, { auth: 'admin' })
 
-    .post('/backup', ({ body, principal, request, server }) => {
+    .post('/backup', async ({ body, principal, request, server }) => {
+      // note: imported at the first backup: node:stream costs a start several MB it otherwise never uses.
+      const { Readable } = await import('node:stream')
       const dir = mkdtempSync(join(tmpdir(), 'enclave-backup-'))
       const path = join(dir, 'enclave.backup')
       try {

@@ -25,14 +25,19 @@ function fixedJson(body: string, everyResponse: Readonly<Record<string, string>>
   const template = new Headers(everyResponse)
   template.set('content-type', 'application/json;charset=utf-8')
   return (set: SetHeaders): Response => {
-    const headers = new Headers(template)
-    for (const [name, value] of Object.entries(set.headers)) {
+    const fromPlugins = set.headers
+    // note: copied only when a plugin set something beyond the every-response headers; otherwise the
+    // Response copies the template itself (it never shares the Headers it is given).
+    let headers: Headers | null = null
+    for (const name of Object.keys(fromPlugins)) {
+      const value = fromPlugins[name]!
       if (everyResponse[name] === value) continue
+      headers ??= new Headers(template)
       if (Array.isArray(value)) for (const each of value) headers.append(name, each)
       else headers.set(name, String(value))
     }
     // note: emptied, so the framework hands on this Response as it is instead of merging the headers again.
     set.headers = {}
-    return new Response(body, { headers })
+    return new Response(body, { headers: headers ?? template })
   }
 }

@@ -15,11 +15,13 @@
  *
  * Byte fields travel as base64url. A refused passkey counts as a sign-in failure and is audited
  * with its reason (a cloned authenticator's stale counter among them).
+ * The WebAuthn checks (and the ASN.1, CBOR and signature code under them) load at the first passkey
+ * answered, so a start does not parse them.
  */
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding'
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import { readChallenge, verifyAssertion, verifyRegistration, type RelyingParty } from '../../auth/passkeys.ts'
+import type { RelyingParty } from '../../auth/passkeys.ts'
 import { isSecondFactorRequired } from '../../auth/second-factor.ts'
 import { admitSigninAttempt, recordSigninFailure } from '../../auth/signin-throttle.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -49,6 +51,7 @@ const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
 const TIMEOUT_MS = 120_000
 
 const b64 = encodeBase64urlNoPadding
+const loadPasskeyChecks = () => import('../../auth/passkeys.ts')
 const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000))
 const describePasskey = (passkey: Passkey) => ({ id: passkey.id, name: passkey.name, created_at: seconds(passkey.createdAt), last_used_at: seconds(passkey.lastUsedAt) })
 const refused = () => new HttpError(400, 'passkey_refused', 'That passkey was not accepted. Try again, or use another way to sign in.')
@@ -94,7 +97,8 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
       }
     }, { auth: 'session' })
 
-    .post('/passkeys', ({ body, principal, request, server, set }) => {
+    .post('/passkeys', async ({ body, principal, request, server, set }) => {
+      const { readChallenge, verifyRegistration } = await loadPasskeyChecks()
       const user = principal.user
       const ip = ipOf(request, server)
       requireFreshCode(deps, principal, body.mfa_code, ip, set)
@@ -134,7 +138,8 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
       return requestOptions(deps.passkeyChallenges.issue('confirm', principal.user.id), rpOf(request), owned, 'preferred')
     }, { auth: 'session' })
 
-    .post('/passkeys/confirm', ({ body, principal, request, server }) => {
+    .post('/passkeys/confirm', async ({ body, principal, request, server }) => {
+      const { readChallenge, verifyAssertion } = await loadPasskeyChecks()
       const user = principal.user
       const ip = ipOf(request, server)
       const bytes = decodeFields({
@@ -168,7 +173,8 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
       return requestOptions(deps.passkeyChallenges.issue('passwordless', ''), rp, [], 'required')
     }, { body: OptionsBody })
 
-    .post('/signin/passkey', ({ body, request, server, set }) => {
+    .post('/signin/passkey', async ({ body, request, server, set }) => {
+      const { readChallenge, verifyAssertion } = await loadPasskeyChecks()
       const client = resolveClientAddress(request, server, trustedProxies)
       const isSecondFactor = body.mfa_token !== undefined
       if (!isSecondFactor && !deps.auth.passkeyLogin) throw new HttpError(403, 'passkey_login_disabled', 'Signing in with a passkey alone is turned off on this server.')

@@ -9,7 +9,8 @@
  * Threat: reading or changing another user's preset. A preset the caller may not read is 404, as
  * an unknown id; one they may read but not change is 403. Creating needs `workspace.models`.
  */
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { CloneType } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Permissions } from '../../auth/permissions.ts'
@@ -248,8 +249,11 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
   return { routes, listEditable, updatePresetAccess }
 }
 
-const ModelBodyCheck = (value: unknown): boolean => modelBodyChecker.Check(value)
-const modelBodyChecker = TypeCompiler.Compile(ModelBody)
+const ModelBodyCheck = (value: unknown): boolean => (modelBodyChecker ??= TypeCompiler.Compile(ModelBodyAsDeclared)).Check(value)
+// note: compiled at the first import, not when a start loads the module; from a copy taken now,
+// as the route that takes ModelBody as its body schema changes that object when it is composed.
+const ModelBodyAsDeclared = CloneType(ModelBody)
+let modelBodyChecker: TypeCheck<typeof ModelBody> | null = null
 
 /** One of Open WebUI's access_grants entries. */
 function isGrantEntry(value: unknown): value is { principal_type: 'user' | 'group'; principal_id: string; permission: 'read' | 'write' } {
