@@ -3,6 +3,7 @@ import { auditVariables } from './audit-variables.ts'
 import { accessVariables } from './access-variables.ts'
 import { authVariables } from './auth-variables.ts'
 import { chatVariables } from './chat-variables.ts'
+import { clusterVariables } from './cluster-variables.ts'
 import { directConnectionVariables } from './direct-connection-variables.ts'
 import { fileVariables } from './file-variables.ts'
 import { httpVariables } from './http-variables.ts'
@@ -30,6 +31,7 @@ export const variables = {
   ...accessVariables,
   ...auditVariables,
   ...socketVariables,
+  ...clusterVariables,
   ...chatVariables,
   ...directConnectionVariables,
   ...fileVariables,

@@ -14,6 +14,9 @@ import { createDirectConnections } from '../chat/direct-connections.ts'
 import { createModelResolver } from '../chat/resolve-model.ts'
 import { readUserPreferences } from '../db/user-preferences.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
+import type { Cluster } from '../cluster/cluster.ts'
+import { connectRevocationRelay } from '../cluster/revocation-relay.ts'
+import { connectSocketFanOut } from '../cluster/socket-fan-out.ts'
 import { createWorkspaceAccess } from '../auth/workspace-access.ts'
 import type { UserId } from '../db/ids.ts'
 import type { Principal } from '../auth/principal.ts'
@@ -58,7 +61,7 @@ import { UPLOAD_OVERHEAD_BYTES } from './routes/file-upload.ts'
 import { fileRoutes } from './routes/files.ts'
 import { folderRoutes } from './routes/folders.ts'
 import { groupRoutes } from './routes/groups.ts'
-import { healthRoutes } from './routes/health.ts'
+import { healthRoutes, readinessOf } from './routes/health.ts'
 import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
 import { knowledgeRoutes } from './routes/knowledge.ts'
 import { retrievalRoutes } from './routes/retrieval.ts'
@@ -99,6 +102,8 @@ export type Deps = {
   workspaceModels?: WorkspaceModelFinder
   /** Where uploaded files are read for indexing; none when not given. */
   files?: FileSource | null
+  /** The other instances, through Redis (cluster/cluster.ts); none: this instance alone, as without REDIS_URL. */
+  cluster?: Cluster | null
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
@@ -114,6 +119,10 @@ export function createApp(deps: Deps) {
   const connections = withGrantUpgrade(deps.connections ?? createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now, log: deps.log }), deps.store.modelGrants, deps.log)
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
+  // note: with Redis, a user's frames reach their sockets on every instance, and account changes every instance's sockets and caches.
+  const cluster = deps.cluster ?? null
+  const fanOut = cluster?.socketBus == null ? null : connectSocketFanOut(cluster.socketBus, hub)
+  if (cluster !== null) void connectRevocationRelay(cluster.bus, deps.store.accountChanges)
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
   const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: auth.permissions, files: deps.files ?? fileSourceOf(deps.store.files, deps.config.files.maxFileBytes), now: deps.now })
@@ -158,7 +167,7 @@ export function createApp(deps: Deps) {
     .use(singleUserGuard(deps.config.auth.singleUser))
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth), uploadBodyLimits(deps.config)))
     .use(jsonBodies())
-    .use(healthRoutes(deps.config.securityHeaders.everyResponse))
+    .use(healthRoutes(deps.config.securityHeaders.everyResponse, readinessOf(deps.store, cluster)))
     // note: the routes go in three groups, each an app of its own, which keeps TypeScript's type of the
     // whole chain within its depth limit; the plugins above still apply to every route in them.
     .use(new Elysia()
@@ -186,7 +195,7 @@ export function createApp(deps: Deps) {
       .use(folderRoutes(auth, deps.config.trustedProxies))
       .use(fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log, (owner, fileId) => processUpload(owner, fileId)))
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
-      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
+      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct, fanOut }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()
       .use(openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct, deps.config.files.maxInlineImageBytes, rag))
       .use(taskRoutes(auth, deps.config.trustedProxies, tasks))
