@@ -1,0 +1,132 @@
+/**
+ * Two instances in one process, each with its own store on one shared database file and its own
+ * Redis connection, as two machines behind a balancer would be (the shared database will be
+ * PostgreSQL there): a user's tabs on both see an answer live wherever it runs, a cancel from the
+ * other instance stops it where it runs, a resume there falls back to the checkpoint, and a
+ * sign-out on one closes the user's sockets and stops their answers on the other.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createMemoryAuditLog } from '../../src/audit/audit-log.ts'
+import { openGate } from '../../src/auth/setup-token.ts'
+import { openCluster, type Cluster } from '../../src/cluster/cluster.ts'
+import { loadConfig } from '../../src/config/load-config.ts'
+import { openStore, type Store } from '../../src/db/open-store.ts'
+import { createApp } from '../../src/http/create-app.ts'
+import { createLogger } from '../../src/log/logger.ts'
+import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
+import { bearer, signIn, signUp, statusOf } from '../helpers/accounts.ts'
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts'
+import { SUITE_DEFAULTS } from '../helpers/suite-defaults.ts'
+import { connect, ofType, type TestSocket } from '../helpers/ws.ts'
+
+const MODEL = 'qwen2.5:0.5b'
+/** Within a second, as the issue asks; the periodic recheck is 5 s. */
+const WITHIN_A_SECOND_MS = 1_000
+
+type Instance = { app: ReturnType<typeof createApp>; store: Store; cluster: Cluster; url: string; logLines: string[] }
+
+let redis: TestRedis
+let fake: FakeOllama
+let dir: string
+const instances: Instance[] = []
+const sockets: TestSocket[] = []
+const sessionSecret = 'cluster-test-secret-' + crypto.randomUUID()
+
+async function startInstance(): Promise<Instance> {
+  const logLines: string[] = []
+  const log = createLogger('DEBUG', (line) => void logLines.push(line))
+  const config = loadConfig({ env: { ...SUITE_DEFAULTS, OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false', DEFAULT_USER_ROLE: 'user', REDIS_URL: redis.url, WEBSOCKET_MANAGER: 'redis', REDIS_KEY_PREFIX: 'enclave-test' }, cwd: dir })
+  const store = openStore({ dataDir: dir, masterKey: { kind: 'generated', path: join(dir, 'master.key') }, now: Date.now })
+  const cluster = openCluster({ config: config.cluster!, keys: store.clusterKeys, log, retryMs: 50 })
+  await cluster.bus.link.ready
+  const app = createApp({ config, store, log, sessionSecret, audit: createMemoryAuditLog(Date.now), now: Date.now, setupGate: openGate, cluster })
+  app.listen({ hostname: '127.0.0.1', port: 0 })
+  const instance = { app, store, cluster, url: `ws://127.0.0.1:${app.server!.port}/api/ws`, logLines }
+  instances.push(instance)
+  return instance
+}
+
+async function socketOn(instance: Instance, token: string): Promise<TestSocket> {
+  const socket = await connect(instance.url, { token })
+  sockets.push(socket)
+  return socket
+}
+
+beforeAll(async () => {
+  redis = await startTestRedis()
+  fake = await startFakeOllama({ behaviour: { chunkDelayMs: 20, chunkCount: 400 } })
+  dir = mkdtempSync(join(tmpdir(), 'enclave-cluster-'))
+  await startInstance()
+  await startInstance()
+  // note: the subscriptions are made in the background; a PUBSUB NUMSUB shows both instances listening.
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if ((await redis.cli('PUBSUB', 'NUMSUB', 'enclave-test:cluster:frames', 'enclave-test:cluster:access')).split('\n').filter((line) => line === '2').length === 2) break
+    await Bun.sleep(10)
+  }
+})
+
+afterAll(async () => {
+  for (const socket of sockets) socket.ws.close()
+  for (const instance of instances) {
+    await instance.app.stop(true)
+    instance.cluster.close()
+    instance.store.close()
+  }
+  await fake.stop()
+  await redis.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const chatRequests = () => fake.requests.filter((request) => request.path === '/api/chat')
+
+test('a tab on the other instance sees the answer live, cancels it where it runs, and a resume there falls back to the checkpoint', async () => {
+  const [first, second] = instances as [Instance, Instance]
+  const ada = await signUp(first.app, 'ada@example.com')
+  const here = await socketOn(first, ada.token)
+  const there = await socketOn(second, ada.token)
+  const before = chatRequests().length
+
+  here.send({ type: 'chat:send', model: MODEL, content: 'PLAINTEXT-QUESTION tell me a long story' })
+  const started = await there.nextFrame(ofType('chat:started'))
+  const delta = await there.nextFrame(ofType('chat:delta', started.messageId))
+  expect(delta.chatId).toBe(started.chatId)
+
+  there.send({ type: 'chat:resume', messageId: started.messageId, index: 0 })
+  expect((await there.nextFrame(ofType('error'))).code).toBe('stream_not_found')
+
+  there.send({ type: 'chat:cancel', messageId: started.messageId })
+  const done = await there.nextFrame(ofType('chat:done', started.messageId))
+  expect(done.cancelled).toBe(true)
+  expect(await chatRequests()[before]!.settled).not.toBe('completed')
+  expect((await here.nextFrame(ofType('chat:done', started.messageId))).cancelled).toBe(true)
+  const stored = second.store.chats.listMessagesInChat(ada.id as never, started.chatId as never)
+  expect(stored.some((message) => message.role === 'assistant')).toBe(true)
+})
+
+test('a sign-out on one instance closes the user\'s sockets and stops their answer on the other within a second', async () => {
+  const [first, second] = instances as [Instance, Instance]
+  await signUp(first.app, 'bob@example.com')
+  const bob = await signIn(second.app, 'bob@example.com')
+  const there = await socketOn(second, bob.token)
+  const before = chatRequests().length
+  there.send({ type: 'chat:send', model: MODEL, content: 'a long story please' })
+  const started = await there.nextFrame(ofType('chat:started'))
+  await there.nextFrame(ofType('chat:delta', started.messageId))
+
+  expect(await statusOf(first.app, 'POST', '/api/v1/auths/signout', bearer(bob.token))).toBe(200)
+  const closed = await Promise.race([there.closed, Bun.sleep(WITHIN_A_SECOND_MS).then(() => null)])
+  expect(closed?.code).toBe(4401)
+  const outcome = await Promise.race([chatRequests()[before]!.settled, Bun.sleep(WITHIN_A_SECOND_MS).then(() => 'running')])
+  expect(outcome).not.toBe('running')
+  expect(outcome).not.toBe('completed')
+})
+
+test('Redis holds nothing readable after the traffic, and its channels name no user', async () => {
+  const dump = await redis.dump()
+  for (const marker of ['PLAINTEXT-QUESTION', 'ada@example.com', 'bob@example.com']) expect(dump.includes(Buffer.from(marker))).toBe(false)
+  const channels = await redis.cli('PUBSUB', 'CHANNELS', '*')
+  expect(channels.split('\n').sort()).toEqual(['enclave-test:cluster:access', 'enclave-test:cluster:cancel', 'enclave-test:cluster:frames'])
+})
