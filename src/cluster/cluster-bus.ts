@@ -25,6 +25,7 @@ export function createClusterBus({ link, keys, keyPrefix, log, instanceId = cryp
   return {
     instanceId,
     link,
+    keyPrefix,
     /** Whether messages reach the other instances now (Redis is up). */
     isShared: () => link.state() === 'up',
     /** Seals and publishes a message to every other instance; false when Redis is down (it is then dropped). */

@@ -15,6 +15,8 @@ import { createModelResolver } from '../chat/resolve-model.ts'
 import { readUserPreferences } from '../db/user-preferences.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
 import type { Cluster } from '../cluster/cluster.ts'
+import { createRedisClaims } from '../cluster/redis-claims.ts'
+import { redisRateLimiters } from '../cluster/redis-rate-limiter.ts'
 import { connectRevocationRelay } from '../cluster/revocation-relay.ts'
 import { connectSocketFanOut } from '../cluster/socket-fan-out.ts'
 import { createWorkspaceAccess } from '../auth/workspace-access.ts'
@@ -108,19 +110,23 @@ export type Deps = {
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
 export function createApp(deps: Deps) {
+  const cluster = deps.cluster ?? null
   const auth = createAuthDeps({
     store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate,
     workspaceModels: deps.workspaceModels ?? deps.store.workspaceModels,
+    // note: with Redis, sign-in limits hold across instances (cluster/redis-rate-limiter.ts).
+    ...(cluster === null ? {} : { rateLimiters: redisRateLimiters({ link: cluster.bus.link, keys: deps.store.clusterKeys, keyPrefix: cluster.bus.keyPrefix, now: deps.now }) }),
   })
   const providers = deps.oidcProviders ?? createOidcProviders(deps.config.oauth)
-  const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds)
+  // note: with Redis, a logout token used on one instance is refused on every other (cluster/redis-claims.ts).
+  const usedLogoutTokens = cluster === null ? undefined : createRedisClaims({ link: cluster.bus.link, keys: deps.store.clusterKeys, keyPrefix: cluster.bus.keyPrefix, now: deps.now })
+  const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds, usedLogoutTokens)
   const lifecycle = deps.lifecycle ?? createLifecycle(deps)
   // note: the first listing after an upgrade to model grants makes the models that existed public (model-grant-upgrade.ts).
   const connections = withGrantUpgrade(deps.connections ?? createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now, log: deps.log }), deps.store.modelGrants, deps.log)
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
   // note: with Redis, a user's frames reach their sockets on every instance, and account changes every instance's sockets and caches.
-  const cluster = deps.cluster ?? null
   const fanOut = cluster?.socketBus == null ? null : connectSocketFanOut(cluster.socketBus, hub)
   if (cluster !== null) void connectRevocationRelay(cluster.bus, deps.store.accountChanges)
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
