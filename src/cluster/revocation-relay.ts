@@ -5,7 +5,8 @@
  * socket route closes the user's sockets and stops their answers, and the principal cache drops
  * what it held (it is keyed on the user's generation, which the notice moves). Each instance then
  * reads the new state from the shared database, so a lost notice costs at most the socket route's
- * periodic recheck, never a wrong grant.
+ * periodic recheck, never a wrong grant. A new name or email (a record change, which revokes
+ * nothing) travels too, so no instance serves the old one from its principal cache.
  */
 import type { AccountChange, AccountChanges } from '../db/account-changes.ts'
 import type { UserId } from '../db/ids.ts'
@@ -18,23 +19,27 @@ export function connectRevocationRelay(bus: ClusterBus, changes: AccountChanges)
   changes.subscribe((change) => {
     if (!isApplyingRemote) void bus.publish('access', change)
   })
+  changes.onRecordChanged((userId) => {
+    if (!isApplyingRemote) void bus.publish('access', { kind: 'record', userId })
+  })
   return bus.subscribe('access', (body) => {
     const change = parseChange(body)
     if (change === null) return
     isApplyingRemote = true
     try {
       if (change.kind === 'access') changes.accessChanged(change.userId)
-      else changes.chatsDeleted(change.userId)
+      else if (change.kind === 'chats') changes.chatsDeleted(change.userId)
+      else changes.recordChanged(change.userId)
     } finally {
       isApplyingRemote = false
     }
   })
 }
 
-function parseChange(body: unknown): AccountChange | null {
+function parseChange(body: unknown): AccountChange | { kind: 'record'; userId: UserId } | null {
   const value = body as { kind?: unknown; userId?: unknown }
   if (typeof value !== 'object' || value === null) return null
   if (value.kind === 'access' && (value.userId === null || typeof value.userId === 'string')) return { kind: 'access', userId: value.userId as UserId | null }
-  if (value.kind === 'chats' && typeof value.userId === 'string') return { kind: 'chats', userId: value.userId as UserId }
+  if ((value.kind === 'chats' || value.kind === 'record') && typeof value.userId === 'string') return { kind: value.kind, userId: value.userId as UserId }
   return null
 }

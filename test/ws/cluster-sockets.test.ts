@@ -35,10 +35,10 @@ const instances: Instance[] = []
 const sockets: TestSocket[] = []
 const sessionSecret = 'cluster-test-secret-' + crypto.randomUUID()
 
-async function startInstance(): Promise<Instance> {
+async function startInstance(extraEnv: Record<string, string> = {}): Promise<Instance> {
   const logLines: string[] = []
   const log = createLogger('DEBUG', (line) => void logLines.push(line))
-  const config = loadConfig({ env: { ...SUITE_DEFAULTS, OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false', DEFAULT_USER_ROLE: 'user', REDIS_URL: redis.url, WEBSOCKET_MANAGER: 'redis', REDIS_KEY_PREFIX: 'enclave-test' }, cwd: dir })
+  const config = loadConfig({ env: { ...SUITE_DEFAULTS, OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false', DEFAULT_USER_ROLE: 'user', REDIS_URL: redis.url, WEBSOCKET_MANAGER: 'redis', REDIS_KEY_PREFIX: 'enclave-test', ...extraEnv }, cwd: dir })
   const store = openStore({ dataDir: dir, masterKey: { kind: 'generated', path: join(dir, 'master.key') }, now: Date.now })
   const cluster = openCluster({ config: config.cluster!, keys: store.clusterKeys, log, retryMs: 50 })
   await cluster.bus.link.ready
@@ -129,4 +129,34 @@ test('Redis holds nothing readable after the traffic, and its channels name no u
   for (const marker of ['PLAINTEXT-QUESTION', 'ada@example.com', 'bob@example.com']) expect(dump.includes(Buffer.from(marker))).toBe(false)
   const channels = await redis.cli('PUBSUB', 'CHANNELS', '*')
   expect(channels.split('\n').sort()).toEqual(['enclave-test:cluster:access', 'enclave-test:cluster:cancel', 'enclave-test:cluster:frames'])
+})
+
+test('a new name set on one instance is what the other serves next, not its cached copy', async () => {
+  const [first, second] = instances as [Instance, Instance]
+  const cy = await signUp(first.app, 'cy@example.com')
+  const nameOn = async (instance: Instance) => {
+    const res = await instance.app.handle(new Request('http://localhost/api/v1/auths/', { headers: bearer(cy.token) }))
+    return ((await res.json()) as { name: string }).name
+  }
+  expect(await nameOn(second)).toBe('Ada')
+  const update = await first.app.handle(new Request('http://localhost/api/v1/auths/update/profile', { method: 'POST', headers: { ...bearer(cy.token), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Cy Renamed', profile_image_url: '' }) }))
+  expect(update.status).toBe(200)
+  let seen = ''
+  for (let attempt = 0; attempt < 100 && seen !== 'Cy Renamed'; attempt++) {
+    seen = await nameOn(second)
+    if (seen !== 'Cy Renamed') await Bun.sleep(10)
+  }
+  expect(seen).toBe('Cy Renamed')
+})
+
+test('20 concurrent sign-ins over two instances share one per-address limit: exactly 5 get through to the password check', async () => {
+  const env = { SIGNIN_RATE_LIMIT_PER_IP: '5/3m', REDIS_KEY_PREFIX: 'enclave-limits' }
+  const pair = [await startInstance(env), await startInstance(env)]
+  const attempt = (i: number) => pair[i % 2]!.app.handle(new Request('http://localhost/api/v1/auths/signin', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nobody@example.com', password: 'wrong password 123' }),
+  }))
+  const statuses = (await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(i)))).map((res) => res.status)
+  expect(statuses.filter((status) => status === 400)).toHaveLength(5)
+  expect(statuses.filter((status) => status === 429)).toHaveLength(15)
+  expect(await redis.cli('--scan', '--pattern', 'enclave-limits:*')).not.toContain('nobody')
 })
