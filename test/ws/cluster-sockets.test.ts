@@ -35,11 +35,11 @@ const instances: Instance[] = []
 const sockets: TestSocket[] = []
 const sessionSecret = 'cluster-test-secret-' + crypto.randomUUID()
 
-async function startInstance(extraEnv: Record<string, string> = {}): Promise<Instance> {
+async function startInstance(extraEnv: Record<string, string> = {}, dataDir = dir): Promise<Instance> {
   const logLines: string[] = []
   const log = createLogger('DEBUG', (line) => void logLines.push(line))
-  const config = loadConfig({ env: { ...SUITE_DEFAULTS, OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false', DEFAULT_USER_ROLE: 'user', REDIS_URL: redis.url, WEBSOCKET_MANAGER: 'redis', REDIS_KEY_PREFIX: 'enclave-test', ...extraEnv }, cwd: dir })
-  const store = openStore({ dataDir: dir, masterKey: { kind: 'generated', path: join(dir, 'master.key') }, now: Date.now })
+  const config = loadConfig({ env: { ...SUITE_DEFAULTS, OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false', DEFAULT_USER_ROLE: 'user', REDIS_URL: redis.url, WEBSOCKET_MANAGER: 'redis', REDIS_KEY_PREFIX: 'enclave-test', ...extraEnv }, cwd: dataDir })
+  const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, 'master.key') }, now: Date.now })
   const cluster = openCluster({ config: config.cluster!, keys: store.clusterKeys, log, retryMs: 50 })
   await cluster.bus.link.ready
   const app = createApp({ config, store, log, sessionSecret, audit: createMemoryAuditLog(Date.now), now: Date.now, setupGate: openGate, cluster })
@@ -159,4 +159,26 @@ test('20 concurrent sign-ins over two instances share one per-address limit: exa
   expect(statuses.filter((status) => status === 400)).toHaveLength(5)
   expect(statuses.filter((status) => status === 429)).toHaveLength(15)
   expect(await redis.cli('--scan', '--pattern', 'enclave-limits:*')).not.toContain('nobody')
+})
+
+test('20 concurrent first sign-ups over two instances on one database make exactly one admin', async () => {
+  const fresh = mkdtempSync(join(tmpdir(), 'enclave-cluster-first-'))
+  try {
+    const env = { REDIS_KEY_PREFIX: 'enclave-first', ENABLE_SIGNUP: 'true' }
+    const pair = [await startInstance(env, fresh), await startInstance(env, fresh)]
+    const signUpOn = (i: number) => pair[i % 2]!.app.handle(new Request('http://localhost/api/v1/auths/signup', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `User ${i}`, email: `first${i}@example.com`, password: 'correct horse battery' }),
+    }))
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => signUpOn(i)))
+    const roles = await Promise.all(answers.map(async (res) => ((await res.json()) as { role?: string }).role))
+    expect(answers.every((res) => res.status === 200)).toBe(true)
+    expect(roles.filter((role) => role === 'admin')).toHaveLength(1)
+  } finally {
+    for (const instance of instances.splice(-2)) {
+      await instance.app.stop(true)
+      instance.cluster.close()
+      instance.store.close()
+    }
+    rmSync(fresh, { recursive: true, force: true })
+  }
 })
