@@ -127,7 +127,7 @@ export function createApp(deps: Deps) {
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
   // note: with Redis, a user's frames reach their sockets on every instance, and account changes every instance's sockets and caches.
-  const fanOut = cluster?.socketBus == null ? null : connectSocketFanOut(cluster.socketBus, hub)
+  const fanOut = cluster?.socketBus == null ? null : connectSocketFanOut(cluster.socketBus, hub, deps.now)
   if (cluster !== null) void connectRevocationRelay(cluster.bus, deps.store.accountChanges)
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()

@@ -182,3 +182,27 @@ test('20 concurrent first sign-ups over two instances on one database make exact
     rmSync(fresh, { recursive: true, force: true })
   }
 })
+
+test('an answer running on one instance counts against the per-user cap on the other', async () => {
+  const env = { CHAT_MAX_CONCURRENT_ANSWERS: '1', REDIS_KEY_PREFIX: 'enclave-cap' }
+  const [first, second] = [await startInstance(env), await startInstance(env)]
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if ((await redis.cli('PUBSUB', 'NUMSUB', 'enclave-cap:cluster:frames')).endsWith('\n2')) break
+    await Bun.sleep(10)
+  }
+  await signUp(first.app, 'dee@example.com')
+  const dee = await signIn(first.app, 'dee@example.com')
+  const here = await socketOn(first, dee.token)
+  const there = await socketOn(second, dee.token)
+  here.send({ type: 'chat:send', model: MODEL, content: 'a long story please' })
+  const started = await there.nextFrame(ofType('chat:started'))
+  await there.nextFrame(ofType('chat:delta', started.messageId))
+  there.send({ type: 'chat:send', model: MODEL, content: 'and another at once' })
+  expect((await there.nextFrame(ofType('error'))).code).toBe('too_many_answers')
+  there.send({ type: 'chat:cancel', messageId: started.messageId })
+  await there.nextFrame(ofType('chat:done', started.messageId))
+  there.send({ type: 'chat:send', model: MODEL, content: 'now one more' })
+  const next = await there.nextFrame(ofType('chat:started'))
+  there.send({ type: 'chat:cancel', messageId: next.messageId })
+  await there.nextFrame(ofType('chat:done', next.messageId))
+})

@@ -96,6 +96,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   const turnDeps = {
     chats: auth.store.chats, connections, ...(direct === undefined ? {} : { direct }), streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
     titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser, contextWindows: createContextWindows(auth.now),
+    ...(fanOut === null ? {} : { countRemoteAnswers: fanOut.countRemoteStreams }),
   }
   const admissions = new WeakMap<Request, Admission>()
   const states = new Map<Socket, SocketState>()
