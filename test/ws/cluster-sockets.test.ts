@@ -34,6 +34,8 @@ let dir: string
 const instances: Instance[] = []
 const sockets: TestSocket[] = []
 const sessionSecret = 'cluster-test-secret-' + crypto.randomUUID()
+/** The first account on the shared database, so its admin. */
+let adminToken = ''
 
 async function startInstance(extraEnv: Record<string, string> = {}, dataDir = dir): Promise<Instance> {
   const logLines: string[] = []
@@ -85,6 +87,7 @@ const chatRequests = () => fake.requests.filter((request) => request.path === '/
 test('a tab on the other instance sees the answer live, cancels it where it runs, and a resume there falls back to the checkpoint', async () => {
   const [first, second] = instances as [Instance, Instance]
   const ada = await signUp(first.app, 'ada@example.com')
+  adminToken = ada.token
   const here = await socketOn(first, ada.token)
   const there = await socketOn(second, ada.token)
   const before = chatRequests().length
@@ -122,6 +125,20 @@ test('a sign-out on one instance closes the user\'s sockets and stops their answ
   const outcome = await Promise.race([chatRequests()[before]!.settled, Bun.sleep(WITHIN_A_SECOND_MS).then(() => 'running')])
   expect(outcome).not.toBe('running')
   expect(outcome).not.toBe('completed')
+})
+
+test.each([
+  ['sign-out everywhere', (victim: { id: string; token: string }) => ['POST', '/api/v1/auths/signout/all', victim.token, undefined] as const],
+  ['made pending by an admin', (victim: { id: string; token: string }) => ['POST', `/api/v1/users/${victim.id}/update`, adminToken, { role: 'pending' }] as const],
+  ['deleted by an admin', (victim: { id: string; token: string }) => ['DELETE', `/api/v1/users/${victim.id}`, adminToken, undefined] as const],
+])('%s on one instance closes the user\'s socket on the other within a second', async (name, revocation) => {
+  const [first, second] = instances as [Instance, Instance]
+  const victim = await signUp(first.app, `victim-${name.replaceAll(' ', '-')}@example.com`)
+  const there = await socketOn(second, victim.token)
+  const [method, path, token, body] = revocation(victim)
+  expect(await statusOf(first.app, method, path, bearer(token), body)).toBe(200)
+  const closed = await Promise.race([there.closed, Bun.sleep(WITHIN_A_SECOND_MS).then(() => null)])
+  expect(closed?.code).toBe(4401)
 })
 
 test('Redis holds nothing readable after the traffic, and its channels name no user', async () => {
