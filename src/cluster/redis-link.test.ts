@@ -62,3 +62,12 @@ test.each([
   expect(describeRedisUrl(url)).toBe(shown)
   expect(describeRedisUrl(url)).not.toContain('s3cret')
 })
+
+test('an unreachable Redis with a password in its URL is logged by host and port only', async () => {
+  const lines: string[] = []
+  const link = createRedisLink({ url: `redis://:S3CRET-redis-pw@127.0.0.1:${redis.port + 1}/0`, log: createLogger('INFO', (line) => void lines.push(line)), retryMs: 50 })
+  await link.ready
+  link.close()
+  expect(lines.join('\n')).toContain(`Redis at 127.0.0.1:${redis.port + 1} is unreachable`)
+  expect(lines.join('\n')).not.toContain('S3CRET')
+})
