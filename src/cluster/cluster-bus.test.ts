@@ -46,13 +46,12 @@ test('a message reaches both other instances, sealed on the wire, and not its se
   await first.subscribe('frames', (body) => heard.first!.push(body))
   await second.subscribe('frames', (body) => heard.second!.push(body))
 
-  const monitor = Bun.spawn(['redis-cli', '-p', String(redis.port), 'MONITOR'], { stdout: 'pipe' })
-  await Bun.sleep(100)
+  const monitor = await redis.monitor()
   expect(await sender.publish('frames', { userId: 'u1', text: MARKER })).toBe(true)
   await until(() => heard.first!.length === 1 && heard.second!.length === 1, 'both subscribers')
-  await Bun.sleep(50)
-  monitor.kill()
-  const wire = await new Response(monitor.stdout).text()
+  await monitor.until('"PUBLISH"')
+  monitor.stop()
+  const wire = monitor.text()
 
   expect(heard.first).toEqual([{ userId: 'u1', text: MARKER }])
   expect(heard.second).toEqual([{ userId: 'u1', text: MARKER }])

@@ -65,8 +65,7 @@ test('a chat end to end, its frames published sealed for the other instances', a
   const heard: { userId: string; text: string }[] = []
   const bus = createClusterBus({ link: observer, keys: deriveClusterKeys(Buffer.from(MASTER_KEY, 'hex')), keyPrefix: 'bin', log: createLogger('CRITICAL') })
   await bus.subscribe('frames', (body) => void heard.push(body as { userId: string; text: string }))
-  const monitor = Bun.spawn(['redis-cli', '-p', String(redis.port), 'MONITOR'], { stdout: 'pipe' })
-  await Bun.sleep(100)
+  const monitor = await redis.monitor()
 
   const signup = await fetch(`${server.url}/api/v1/auths/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Ada', email: 'ada@example.com', password: PASSWORD }) })
   expect(signup.status).toBe(200)
@@ -77,8 +76,9 @@ test('a chat end to end, its frames published sealed for the other instances', a
   const done = await socket.nextFrame(ofType('chat:done', turn.messageId), 5_000)
   expect(done.cancelled).toBe(false)
   await until(() => heard.some((frame) => frame.text.includes('"chat:done"')), 'the done frame through Redis')
-  monitor.kill()
-  const wire = await new Response(monitor.stdout).text()
+  await monitor.until('"PUBLISH" "bin:cluster:frames"')
+  monitor.stop()
+  const wire = monitor.text()
   socket.ws.close()
 
   expect(heard.every((frame) => frame.userId === id)).toBe(true)

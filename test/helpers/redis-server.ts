@@ -10,6 +10,14 @@ import { join } from 'node:path'
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server'
 
+export type RedisMonitor = {
+  /** What MONITOR printed so far. */
+  text(): string
+  /** Waits (bounded) until the output holds `fragment`. */
+  until(fragment: string): Promise<void>
+  stop(): void
+}
+
 export type TestRedis = {
   url: string
   port: number
@@ -22,6 +30,8 @@ export type TestRedis = {
   restart(): Promise<void>
   /** Writes the dump file (SAVE) and returns its bytes. */
   dump(): Promise<Buffer>
+  /** Starts MONITOR (resolves once Redis says OK): every command from then on, as Redis saw it. */
+  monitor(): Promise<RedisMonitor>
   stop(): Promise<void>
 }
 
@@ -61,6 +71,23 @@ export async function startTestRedis(): Promise<TestRedis> {
     async dump() {
       await cli('SAVE')
       return readFileSync(join(dir, 'dump.rdb'))
+    },
+    async monitor() {
+      const child = Bun.spawn(['redis-cli', '-h', '127.0.0.1', '-p', String(port), 'MONITOR'], { stdout: 'pipe', stderr: 'ignore' })
+      let text = ''
+      const decoder = new TextDecoder()
+      void (async () => {
+        for await (const chunk of child.stdout) text += decoder.decode(chunk, { stream: true })
+      })()
+      const until = async (fragment: string) => {
+        for (let attempt = 0; attempt < 500; attempt++) {
+          if (text.includes(fragment)) return
+          await Bun.sleep(10)
+        }
+        throw new Error(`MONITOR never showed ${fragment}`)
+      }
+      await until('OK')
+      return { text: () => text, until, stop: () => child.kill() }
     },
     async stop() {
       await kill()
