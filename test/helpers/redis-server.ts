@@ -76,8 +76,9 @@ export async function startTestRedis(): Promise<TestRedis> {
       const child = Bun.spawn(['redis-cli', '-h', '127.0.0.1', '-p', String(port), 'MONITOR'], { stdout: 'pipe', stderr: 'ignore' })
       let text = ''
       const decoder = new TextDecoder()
+      const reader = child.stdout.getReader()
       void (async () => {
-        for await (const chunk of child.stdout) text += decoder.decode(chunk, { stream: true })
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true })
       })()
       const until = async (fragment: string) => {
         for (let attempt = 0; attempt < 500; attempt++) {
