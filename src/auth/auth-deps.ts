@@ -6,7 +6,7 @@ import { createPermissions, type Permissions } from './permissions.ts'
 import { createFreshConfirmations, type FreshConfirmations } from './fresh-confirmations.ts'
 import { createPasskeyChallenges, type PasskeyChallenges } from './passkey-challenges.ts'
 import { createPrincipalCache, type PrincipalCache } from './principal-cache.ts'
-import { RateLimiter } from './rate-limiter.ts'
+import { createMemoryRateLimiter, type RateLimiterFactory, type SharedRateLimiter } from './rate-limiter.ts'
 import { createSigninChallenges, type SigninChallenges } from './signin-challenges.ts'
 import { createRuntimeAuth, type RuntimeAuth } from './runtime-auth.ts'
 import type { SetupGate } from './setup-token.ts'
@@ -42,11 +42,13 @@ export type AuthDeps = {
  * Attempts per client address (sign-in and sign-up); sign-in failures per account and per account
  * and address (see signin-throttle.ts); password-change attempts per user (perAccount too).
  */
-export type SigninLimits = { perIp: RateLimiter; perAccount: RateLimiter; perAccountAndIp: RateLimiter }
+export type SigninLimits = { perIp: SharedRateLimiter; perAccount: SharedRateLimiter; perAccountAndIp: SharedRateLimiter }
 
 /** Builds the sign-in dependencies with fresh rate limiters; `auth` is the environment's, the runtime layer's base. */
-export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'permissions' | 'models' | 'signinChallenges' | 'passkeyChallenges' | 'freshConfirmations'> & { workspaceModels?: WorkspaceModelFinder }): AuthDeps {
+/** `rateLimiters` makes the sign-in counters: shared through Redis between instances, or (by default) this instance's own. */
+export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'permissions' | 'models' | 'signinChallenges' | 'passkeyChallenges' | 'freshConfirmations'> & { workspaceModels?: WorkspaceModelFinder; rateLimiters?: RateLimiterFactory }): AuthDeps {
   const limits = deps.auth.signinRateLimit
+  const limiterFor = deps.rateLimiters ?? ((_name, rate) => createMemoryRateLimiter(rate, deps.now))
   const runtime = createRuntimeAuth(deps.auth, deps.store.settings)
   const { groups, modelGrants } = deps.store
   const access = deps.auth.access
@@ -72,9 +74,9 @@ export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' |
     passkeyChallenges: createPasskeyChallenges(deps.now),
     freshConfirmations: createFreshConfirmations(deps.now),
     signinLimits: {
-      perIp: new RateLimiter(limits.perIp, deps.now),
-      perAccount: new RateLimiter(limits.perEmail, deps.now),
-      perAccountAndIp: new RateLimiter(limits.perEmail, deps.now),
+      perIp: limiterFor('signin-ip', limits.perIp),
+      perAccount: limiterFor('signin-account', limits.perEmail),
+      perAccountAndIp: limiterFor('signin-account-ip', limits.perEmail),
     },
   }
 }

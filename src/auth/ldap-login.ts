@@ -37,10 +37,10 @@ export async function ldapLogin(deps: LdapLoginDeps, input: { user: string; pass
   const ldap = deps.ldap
   if (ldap === null) return { ok: false, reason: 'ldap_disabled' }
   const username = input.user.trim().normalize('NFC')
-  const limited = checkRateLimits(deps, username, ip)
+  const limited = await checkRateLimits(deps, username, ip)
   if (limited !== null) return limited
-  const refuse = (reason: string): LdapLoginResult => {
-    recordSigninFailure(deps, ldapAccount(username), ip)
+  const refuse = async (reason: string): Promise<LdapLoginResult> => {
+    await recordSigninFailure(deps, ldapAccount(username), ip)
     deps.audit.record({ event: 'signin_failed', ip, method: 'ldap', reason })
     return { ok: false, reason: 'invalid_credentials' }
   }
@@ -110,8 +110,8 @@ async function findAndBind(deps: LdapLoginDeps, ldap: LdapConfig, username: stri
 }
 
 /** The same rule as password sign-in (signin-throttle.ts): per client IP (shared with it) and per username. */
-function checkRateLimits(deps: LdapLoginDeps, username: string, ip: string): LdapLoginResult | null {
-  const refused = admitSigninAttempt(deps, ldapAccount(username), ip)
+async function checkRateLimits(deps: LdapLoginDeps, username: string, ip: string): Promise<LdapLoginResult | null> {
+  const refused = await admitSigninAttempt(deps, ldapAccount(username), ip)
   if (refused === null) return null
   deps.audit.record({ event: 'rate_limited', ip, method: 'ldap', reason: refused.reason })
   return { ok: false, reason: 'rate_limited', retryAfterSeconds: refused.retryAfterSeconds }

@@ -20,7 +20,7 @@ export async function localLogin(deps: AuthDeps, input: { email: string; passwor
   if (!deps.auth.enablePasswordAuth) return { ok: false, reason: 'password_auth_disabled' }
   const email = input.email.trim().normalize('NFC').toLowerCase()
   const account = passwordThrottleAccount(input.email)
-  const refused = admitSigninAttempt(deps, account, ip)
+  const refused = await admitSigninAttempt(deps, account, ip)
   if (refused !== null) {
     deps.audit.record({ event: 'rate_limited', ip, method: 'password', reason: refused.reason === 'per_ip' ? 'per_ip' : 'per_email' })
     return { ok: false, reason: 'rate_limited', retryAfterSeconds: refused.retryAfterSeconds }
@@ -30,13 +30,13 @@ export async function localLogin(deps: AuthDeps, input: { email: string; passwor
   const hash = user === null ? null : deps.store.credentials.findPasswordHash(user.id)
   if (user === null || hash === null) {
     await spendPasswordWork(password)
-    recordSigninFailure(deps, account, ip)
+    await recordSigninFailure(deps, account, ip)
     deps.audit.record({ event: 'signin_failed', ip, method: 'password', reason: user === null ? 'unknown_account' : 'no_local_password', targetId: user?.id ?? null })
     return { ok: false, reason: 'invalid_credentials' }
   }
   const check = await verifyPassword(password, hash)
   if (!check.matches) {
-    recordSigninFailure(deps, account, ip)
+    await recordSigninFailure(deps, account, ip)
     deps.audit.record({ event: 'signin_failed', ip, method: 'password', reason: 'wrong_password', targetId: user.id })
     return { ok: false, reason: 'invalid_credentials' }
   }

@@ -9,6 +9,7 @@
  */
 import type { createRemoteJWKSet, JWTPayload } from 'jose'
 import type { OidcProviders } from './oidc-providers.ts'
+import { createMemoryClaims, type OneTimeClaims } from './one-time-claims.ts'
 
 export type LogoutClaims = { providerId: string; issuer: string; sub: string | null; sid: string | null }
 export type LogoutTokenResult = { ok: true; logout: LogoutClaims } | { ok: false; reason: 'malformed' | 'unknown_issuer' | 'invalid_token' | 'replayed' }
@@ -17,18 +18,11 @@ const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
 const MAX_AGE_SECONDS = 300
 const ASYMMETRIC = /^(RS|PS|ES)(256|384|512)$|^EdDSA$|^Ed25519$/
 
-/** Builds the checker; it keeps each provider's key set and the ids of tokens already used. */
-export function createLogoutTokenVerifier(providers: OidcProviders, now: () => number, timeoutSeconds: number) {
+/** Builds the checker; it keeps each provider's key set, and the ids of tokens already used in `usedTokens` (shared between instances with Redis). */
+export function createLogoutTokenVerifier(providers: OidcProviders, now: () => number, timeoutSeconds: number, usedTokens: OneTimeClaims = createMemoryClaims(now)) {
   const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>()
-  const seen = new Map<string, number>()
-
-  function rememberJti(key: string): boolean {
-    const at = now()
-    for (const [entry, expiresAt] of seen) if (expiresAt <= at) seen.delete(entry)
-    if (seen.has(key)) return false
-    seen.set(key, at + 2 * MAX_AGE_SECONDS * 1000)
-    return true
-  }
+  // note: a token is fresh for MAX_AGE_SECONDS by its iat, so remembering it twice as long outlives any replay.
+  const rememberJti = (key: string) => usedTokens.claim(`logout-token\0${key}`, 2 * MAX_AGE_SECONDS * 1000)
 
   return {
     /** Checks a logout token; says which provider and whom it names. */
@@ -69,7 +63,7 @@ export function createLogoutTokenVerifier(providers: OidcProviders, now: () => n
         const sid = typeof payload.sid === 'string' ? payload.sid : null
         const hasEvent = typeof events === 'object' && events !== null && typeof events[LOGOUT_EVENT] === 'object' && events[LOGOUT_EVENT] !== null
         if (!hasEvent || 'nonce' in payload || (sub === null && sid === null)) return { ok: false, reason: 'invalid_token' }
-        if (!rememberJti(`${provider.id}\0${String(payload.jti)}`)) return { ok: false, reason: 'replayed' }
+        if (!(await rememberJti(`${provider.id}\0${String(payload.jti)}`))) return { ok: false, reason: 'replayed' }
         return { ok: true, logout: { providerId: provider.id, issuer: metadata.issuer, sub, sid } }
       }
       return { ok: false, reason: 'unknown_issuer' }

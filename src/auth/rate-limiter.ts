@@ -56,3 +56,29 @@ export class RateLimiter {
     for (const [key, window] of this.windows) if (at - window.startedAt >= this.rate.windowMs) this.windows.delete(key)
   }
 }
+
+/**
+ * The same counter where several instances share it (cluster/redis-rate-limiter.ts) or not: every
+ * call is async, as a shared count lives in Redis. `createMemoryRateLimiter` is one instance's own.
+ */
+export type SharedRateLimiter = {
+  /** Counts one hit for the key and says whether it is within the limit. */
+  hit(key: string): Promise<RateCheck>
+  /** Says whether one more hit would be within the limit, without counting it. */
+  peek(key: string): Promise<RateCheck>
+  /** The hits counted for the key in its current window. */
+  hitsOf(key: string): Promise<number>
+}
+
+/** Makes the limiter for one named limit (`signin-ip`, ...); the memory one unless several instances share Redis. */
+export type RateLimiterFactory = (name: string, rate: { limit: number; windowMs: number }) => SharedRateLimiter
+
+/** One instance's own counter, in memory. */
+export function createMemoryRateLimiter(rate: { limit: number; windowMs: number }, now: () => number): SharedRateLimiter {
+  const limiter = new RateLimiter(rate, now)
+  return {
+    hit: async (key) => limiter.hit(key),
+    peek: async (key) => limiter.peek(key),
+    hitsOf: async (key) => limiter.hitsOf(key),
+  }
+}

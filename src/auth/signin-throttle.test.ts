@@ -1,48 +1,48 @@
 import { expect, test } from 'bun:test'
-import { RateLimiter } from './rate-limiter.ts'
+import { createMemoryRateLimiter, RateLimiter } from './rate-limiter.ts'
 import { admitSigninAttempt, ipBucket, recordSigninFailure } from './signin-throttle.ts'
 
 function throttle(perAccount = 3, perIp = 100) {
   let at = 0
   const now = () => at
   const rate = (limit: number) => ({ limit, windowMs: 60_000 })
-  const deps = { signinLimits: { perIp: new RateLimiter(rate(perIp), now), perAccount: new RateLimiter(rate(perAccount), now), perAccountAndIp: new RateLimiter(rate(perAccount), now) } }
-  const fail = (ip: string) => {
-    const refused = admitSigninAttempt(deps, 'email:ada@example.com', ip)
-    if (refused === null) recordSigninFailure(deps, 'email:ada@example.com', ip)
+  const deps = { signinLimits: { perIp: createMemoryRateLimiter(rate(perIp), now), perAccount: createMemoryRateLimiter(rate(perAccount), now), perAccountAndIp: createMemoryRateLimiter(rate(perAccount), now) } }
+  const fail = async (ip: string) => {
+    const refused = await admitSigninAttempt(deps, 'email:ada@example.com', ip)
+    if (refused === null) await recordSigninFailure(deps, 'email:ada@example.com', ip)
     return refused
   }
   return { deps, fail, admit: (ip: string) => admitSigninAttempt(deps, 'email:ada@example.com', ip), advance: (ms: number) => void (at += ms) }
 }
 
-test('an address stops at its own failures; another address is still admitted', () => {
+test('an address stops at its own failures; another address is still admitted', async () => {
   const { fail, admit } = throttle()
-  for (let i = 0; i < 3; i++) expect(fail('198.51.100.1')).toBeNull()
-  expect(admit('198.51.100.1')).toEqual({ reason: 'per_account', retryAfterSeconds: 60 })
-  expect(admit('203.0.113.7')).toBeNull()
+  for (let i = 0; i < 3; i++) expect(await fail('198.51.100.1')).toBeNull()
+  expect(await admit('198.51.100.1')).toEqual({ reason: 'per_account', retryAfterSeconds: 60 })
+  expect(await admit('203.0.113.7')).toBeNull()
 })
 
-test('once the account has its failures, each address that failed waits; a fresh one does not', () => {
+test('once the account has its failures, each address that failed waits; a fresh one does not', async () => {
   const { fail, admit } = throttle()
-  for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) expect(fail(ip)).toBeNull()
-  expect(admit('198.51.100.2')?.reason).toBe('per_account')
-  expect(admit('203.0.113.7')).toBeNull()
+  for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) expect(await fail(ip)).toBeNull()
+  expect((await admit('198.51.100.2'))?.reason).toBe('per_account')
+  expect(await admit('203.0.113.7')).toBeNull()
 })
 
-test('the window passes and every address may try again', () => {
+test('the window passes and every address may try again', async () => {
   const { fail, admit, advance } = throttle()
-  for (let i = 0; i < 3; i++) fail('198.51.100.1')
+  for (let i = 0; i < 3; i++) await fail('198.51.100.1')
   advance(59_999)
-  expect(admit('198.51.100.1')?.retryAfterSeconds).toBe(1)
+  expect((await admit('198.51.100.1'))?.retryAfterSeconds).toBe(1)
   advance(1)
-  expect(admit('198.51.100.1')).toBeNull()
+  expect(await admit('198.51.100.1')).toBeNull()
 })
 
-test('every attempt, admitted or not, counts against the address', () => {
+test('every attempt, admitted or not, counts against the address', async () => {
   const { admit } = throttle(3, 2)
-  expect(admit('198.51.100.1')).toBeNull()
-  expect(admit('198.51.100.1')).toBeNull()
-  expect(admit('198.51.100.1')?.reason).toBe('per_ip')
+  expect(await admit('198.51.100.1')).toBeNull()
+  expect(await admit('198.51.100.1')).toBeNull()
+  expect((await admit('198.51.100.1'))?.reason).toBe('per_ip')
 })
 
 test('peek counts nothing and stores nothing for unseen keys', () => {

@@ -17,22 +17,21 @@ import type { RateCheck } from './rate-limiter.ts'
 export type SigninRefusal = { reason: 'per_ip' | 'per_account'; retryAfterSeconds: number }
 
 /** Counts this attempt against the address and says whether it may go ahead; `account` is e.g. `email:ada@example.com`. */
-export function admitSigninAttempt(deps: Pick<AuthDeps, 'signinLimits'>, account: string, ip: string): SigninRefusal | null {
+export async function admitSigninAttempt(deps: Pick<AuthDeps, 'signinLimits'>, account: string, ip: string): Promise<SigninRefusal | null> {
   const limits = deps.signinLimits
-  const perIp = limits.perIp.hit(`ip:${ipBucket(ip)}`)
+  const perIp = await limits.perIp.hit(`ip:${ipBucket(ip)}`)
   if (!perIp.allowed) return { reason: 'per_ip', retryAfterSeconds: perIp.retryAfterSeconds }
   const pair = pairKey(account, ip)
-  const byAddress = limits.perAccountAndIp.peek(pair)
+  const byAddress = await limits.perAccountAndIp.peek(pair)
   if (!byAddress.allowed) return { reason: 'per_account', retryAfterSeconds: byAddress.retryAfterSeconds }
-  const byAccount: RateCheck = limits.perAccount.peek(account)
-  if (!byAccount.allowed && limits.perAccountAndIp.hitsOf(pair) > 0) return { reason: 'per_account', retryAfterSeconds: byAccount.retryAfterSeconds }
+  const byAccount: RateCheck = await limits.perAccount.peek(account)
+  if (!byAccount.allowed && (await limits.perAccountAndIp.hitsOf(pair)) > 0) return { reason: 'per_account', retryAfterSeconds: byAccount.retryAfterSeconds }
   return null
 }
 
 /** Records a failed attempt (wrong password, unknown account) for the account from this address. */
-export function recordSigninFailure(deps: Pick<AuthDeps, 'signinLimits'>, account: string, ip: string): void {
-  deps.signinLimits.perAccountAndIp.hit(pairKey(account, ip))
-  deps.signinLimits.perAccount.hit(account)
+export async function recordSigninFailure(deps: Pick<AuthDeps, 'signinLimits'>, account: string, ip: string): Promise<void> {
+  await Promise.all([deps.signinLimits.perAccountAndIp.hit(pairKey(account, ip)), deps.signinLimits.perAccount.hit(account)])
 }
 
 const pairKey = (account: string, ip: string) => `${account}|${ipBucket(ip)}`

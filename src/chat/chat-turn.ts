@@ -50,6 +50,8 @@ export type ChatTurnDeps = {
   /** Null when titles are not generated. */
   titles: ChatConfig['titles']
   maxConcurrentAnswers: number
+  /** The user's answers streaming on other instances, counted against maxConcurrentAnswers too; absent: none. */
+  countRemoteAnswers?: (userId: UserId) => number
   /** Each model's context window, which bounds what of the chat it is sent. */
   contextWindows: ContextWindows
 }
@@ -76,7 +78,7 @@ const TITLE_TIMEOUT_MS = 60_000
  * credential); without it the name is sent as a base model, no preset applied.
  */
 export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnRequest, target: ModelTarget = baseTarget(request.model)): TurnStart {
-  if (deps.streams.countLiveStreamsOfUser(userId) >= deps.maxConcurrentAnswers) {
+  if (deps.streams.countLiveStreamsOfUser(userId) + (deps.countRemoteAnswers?.(userId) ?? 0) >= deps.maxConcurrentAnswers) {
     return { ok: false, code: 'too_many_answers', message: `At most ${deps.maxConcurrentAnswers} answers may stream at once; wait for one to end or stop it.` }
   }
   const chatId = request.chatId === undefined ? null : parseChatId(request.chatId)

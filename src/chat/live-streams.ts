@@ -50,8 +50,11 @@ export class LiveStreams {
   /** Finished entries, oldest first. */
   readonly #finished = new Set<Entry>()
 
-  /** `now` is unix ms; finished streams are dropped `keepFinishedMs` after they end. */
-  constructor(private readonly now: () => number, private readonly keepFinishedMs: number) {}
+  /**
+   * `now` is unix ms; finished streams are dropped `keepFinishedMs` after they end. `relay` hands
+   * each frame on to the user's sockets on other instances (SocketHub.relay), which watch every stream.
+   */
+  constructor(private readonly now: () => number, private readonly keepFinishedMs: number, private readonly relay: (userId: UserId, text: string) => void = () => {}) {}
 
   /** Starts a stream watched by `watchers` (the user's sockets open now). */
   start(userId: UserId, chatId: ChatId, watchers: Iterable<HubSocket>): LiveStream {
@@ -92,6 +95,7 @@ export class LiveStreams {
     if (entry.final !== null) return
     const text = JSON.stringify(frame)
     for (const socket of entry.watchers) socket.send(text)
+    this.relay(entry.userId, text)
   }
 
   /** Records the next piece of the answer and sends it as `chat:delta`; returns its index. */

@@ -11,6 +11,22 @@ export type HubSocket = { send(text: string): unknown }
 /** A class because it is state with an identity: one hub per server. */
 export class SocketHub<Socket extends HubSocket = HubSocket> {
   readonly #byUser = new Map<UserId, Set<Socket>>()
+  #relay: ((userId: UserId, text: string) => void) | null = null
+
+  /** Also hands every frame for a user to `relay` (the other instances, cluster/socket-fan-out.ts). */
+  relayTo(relay: (userId: UserId, text: string) => void): void {
+    this.#relay = relay
+  }
+
+  /** Hands a frame already sent to this instance's sockets on to the other instances (no-op without a relay). */
+  relay(userId: UserId, text: string): void {
+    this.#relay?.(userId, text)
+  }
+
+  /** Sends a serialised frame to this instance's sockets of the user only (a frame from another instance). */
+  deliverLocally(userId: UserId, text: string): void {
+    for (const socket of this.#byUser.get(userId) ?? []) socket.send(text)
+  }
 
   /** Adds a socket to its user's set. */
   join(userId: UserId, socket: Socket): void {
@@ -37,10 +53,11 @@ export class SocketHub<Socket extends HubSocket = HubSocket> {
     return [...this.#byUser.keys()]
   }
 
-  /** Sends one frame, serialised once, to every socket of the user. */
+  /** Sends one frame, serialised once, to every socket of the user, on this instance and (through the relay) the others. */
   publish(userId: UserId, frame: object): void {
     const text = JSON.stringify(frame)
-    for (const socket of this.#byUser.get(userId) ?? []) socket.send(text)
+    this.deliverLocally(userId, text)
+    this.relay(userId, text)
   }
 
   /** How many sockets are open in all. */

@@ -21,6 +21,7 @@ import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } 
 import { checkDataDirAccess } from '../db/data-dir-access.ts'
 import { lockDataDir } from '../db/data-dir-lock.ts'
 import { DATABASE_FILE, openStore, type Store } from '../db/open-store.ts'
+import { openCluster, type Cluster } from '../cluster/cluster.ts'
 import { createApp, uploadBodyLimits } from '../http/create-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
 import { withGrantUpgrade } from '../http/model-grant-upgrade.ts'
@@ -71,7 +72,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const effective = isSignupClosedByAdminBootstrap({ store }) ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
   const lifecycle = createLifecycle({ config: effective, store, log, audit, now: Date.now })
   const connections = withGrantUpgrade(createConnections({ ...config.ollama, settings: store.settings, now: Date.now, log }), store.modelGrants, log)
-  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections })
+  const cluster = config.cluster === null ? null : openCluster({ config: config.cluster, keys: store.clusterKeys, log })
+  if (cluster !== null) await cluster.bus.link.ready
+  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections, cluster })
   await warmUp(app)
   try {
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
@@ -101,6 +104,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     process.stderr.write(firstStartKeyNotice(store.info.generatedKeyFile))
   }
   reportMasterKeyRotation(config, store, previousMasterKey, log)
+  if (cluster !== null) log.info(describeCluster(config, cluster))
   // note: a moment after the listen, in the background: a chat turn's code is warm long before anyone has signed in
   // and asked, and the first requests (a health probe, the page) do not wait behind it (tens of ms on a busy machine).
   setTimeout(() => void warmUpSocket(app).then(warmChatTurn, () => warmChatTurn()), TURN_WARM_UP_DELAY_MS).unref()
@@ -119,6 +123,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
         await server.stop(true)
       }
       await lifecycle.stop()
+      cluster?.close()
       audit.close()
       store.close()
       dataDirLock.release()
@@ -127,6 +132,13 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     return stopping
   }
   return { url, stop }
+}
+
+/** One line on what this instance shares through Redis (no URL: it may hold a password). */
+function describeCluster(config: Config, cluster: Cluster): string {
+  const { redis, websocketRedis } = cluster.states()
+  const sockets = websocketRedis === null ? 'each instance serves its own sockets (WEBSOCKET_MANAGER=local)' : `socket frames reach every instance (Redis ${websocketRedis})`
+  return `Several instances through Redis at ${cluster.bus.link.where} (${redis}), keys under ${config.cluster!.keyPrefix}: revocations reach every instance; ${sockets}.`
 }
 
 /** Prepares single-user mode's one account, or refuses a data directory with several (closing what is open). */

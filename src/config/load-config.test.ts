@@ -159,7 +159,7 @@ describe('secrets never appear in errors', () => {
     const secret = Object.entries(variables).filter(([, variable]) => 'secret' in variable && variable.secret).map(([name]) => name)
     expect(secret.sort()).toEqual([
       'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS', 'GITHUB_CLIENT_SECRET', 'GOOGLE_CLIENT_SECRET', 'LDAP_APP_PASSWORD', 'LIBRE_WEBUI_ENCRYPTION_KEY', 'MICROSOFT_CLIENT_SECRET',
-      'OAUTH_CLIENT_SECRET', 'WEBUI_ADMIN_PASSWORD', 'WEBUI_JWT_SECRET_KEY', 'WEBUI_SECRET_KEY',
+      'OAUTH_CLIENT_SECRET', 'REDIS_URL', 'WEBSOCKET_REDIS_URL', 'WEBUI_ADMIN_PASSWORD', 'WEBUI_JWT_SECRET_KEY', 'WEBUI_SECRET_KEY',
     ])
   })
 

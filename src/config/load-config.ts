@@ -14,6 +14,7 @@ import { isParseFailure } from './parsers.ts'
 import { securityHeaderSettingsFrom, type SecurityHeaderSettings } from './security-header-settings.ts'
 import { socketConfigFrom, type SocketConfig } from './socket-variables.ts'
 import { chatConfigFrom, type ChatConfig } from './chat-variables.ts'
+import { checkClusterSettings, clusterConfigFrom, type ClusterConfig } from './cluster-variables.ts'
 import { directConnectionConfigFrom, type DirectConnectionConfig } from './direct-connection-variables.ts'
 import { ragConfigFrom, type RagConfig } from './rag-variables.ts'
 import { fileConfigFrom, type FileConfig } from './file-variables.ts'
@@ -58,6 +59,8 @@ export type Config = Readonly<{
   auth: AuthConfig
   /** The chat socket's heartbeat and frame limits (WEBSOCKET_*). */
   socket: SocketConfig
+  /** Several instances through Redis (REDIS_URL, WEBSOCKET_MANAGER), or null: one instance. */
+  cluster: ClusterConfig
   /** Title generation and the per-user answer limit. */
   chat: ChatConfig
   /** Users' own OpenAI-compatible endpoints (ENABLE_DIRECT_CONNECTIONS), or null when they are off. */
@@ -157,6 +160,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
   }
   problems.push(...checkAuthSettings(typed))
   if (!problems.some((problem) => problem.variable.startsWith('DATABASE_'))) problems.push(...checkDatabaseSettings(typed))
+  problems.push(...checkClusterSettings(typed))
   problems.push(...checkSingleUserNames(typed, sources as Record<VariableName, ValueSource>))
   // note: the providers are checked only once every variable parsed, as they combine several.
   const oauth = problems.length === 0 ? oauthConfigFrom(typed, cwd) : null
@@ -187,6 +191,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     allowedHosts: hostPolicyFrom(typed.ALLOWED_HOSTS, typed.HOST, typed.WEBUI_URL),
     auth: authConfigFrom(typed, cwd),
     socket: socketConfigFrom(typed),
+    cluster: clusterConfigFrom(typed),
     chat: chatConfigFrom(typed),
     directConnections: directConnectionConfigFrom(typed),
     rag: ragConfigFrom(typed),

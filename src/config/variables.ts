@@ -3,6 +3,7 @@ import { auditVariables } from './audit-variables.ts'
 import { accessVariables } from './access-variables.ts'
 import { authVariables } from './auth-variables.ts'
 import { chatVariables } from './chat-variables.ts'
+import { clusterVariables } from './cluster-variables.ts'
 import { databaseVariables } from './database-variables.ts'
 import { directConnectionVariables } from './direct-connection-variables.ts'
 import { fileVariables } from './file-variables.ts'
@@ -32,6 +33,7 @@ export const variables = {
   ...accessVariables,
   ...auditVariables,
   ...socketVariables,
+  ...clusterVariables,
   ...chatVariables,
   ...directConnectionVariables,
   ...fileVariables,

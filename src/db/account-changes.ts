@@ -28,6 +28,7 @@ export function createAccountChanges() {
   const edits = new Map<UserId, number>()
   let everyone = 0
   const listeners = new Set<AccountChangeListener>()
+  const recordListeners = new Set<(userId: UserId) => void>()
 
   const announce = (change: AccountChange) => {
     for (const listener of listeners) listener(change)
@@ -48,6 +49,13 @@ export function createAccountChanges() {
     /** Notes that the user's record changed without changing what they may do (no notice: nothing is revoked). */
     recordChanged(userId: UserId): void {
       edits.set(userId, (edits.get(userId) ?? 0) + 1)
+      for (const listener of recordListeners) listener(userId)
+    },
+
+    /** Calls `listener` after every recordChanged from now on (the other instances hear of it: cluster/revocation-relay.ts); returns the way to stop. */
+    onRecordChanged(listener: (userId: UserId) => void): () => void {
+      recordListeners.add(listener)
+      return () => void recordListeners.delete(listener)
     },
 
     /** Announces that the user's credentials or role may no longer admit them (null: everyone's). */

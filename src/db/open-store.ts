@@ -3,6 +3,7 @@
  * (unusable key material, a key file others can read, a key that does not match the database) is
  * checked before anything is written, so a refused start leaves the disk as it found it.
  */
+import { deriveClusterKeys } from '../crypto/cluster-seal.ts'
 import type { Database } from 'bun:sqlite'
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -162,6 +163,8 @@ function createStore(db: Database, masterKey: Uint8Array, now: () => number, fil
     sql,
     info,
     dataKeys,
+    /** Keys for what passes through Redis between instances (crypto/cluster-seal.ts), derived from the master key. */
+    clusterKeys: deriveClusterKeys(masterKey),
     /** Announces revocations, role changes and deletions to what is open in this process (sockets, answers). */
     accountChanges,
     users: {

@@ -14,6 +14,11 @@ import { createDirectConnections } from '../chat/direct-connections.ts'
 import { createModelResolver } from '../chat/resolve-model.ts'
 import { readUserPreferences } from '../db/user-preferences.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
+import type { Cluster } from '../cluster/cluster.ts'
+import { createRedisClaims } from '../cluster/redis-claims.ts'
+import { redisRateLimiters } from '../cluster/redis-rate-limiter.ts'
+import { connectRevocationRelay } from '../cluster/revocation-relay.ts'
+import { connectSocketFanOut } from '../cluster/socket-fan-out.ts'
 import { createWorkspaceAccess } from '../auth/workspace-access.ts'
 import type { UserId } from '../db/ids.ts'
 import type { Principal } from '../auth/principal.ts'
@@ -58,7 +63,7 @@ import { UPLOAD_OVERHEAD_BYTES } from './routes/file-upload.ts'
 import { fileRoutes } from './routes/files.ts'
 import { folderRoutes } from './routes/folders.ts'
 import { groupRoutes } from './routes/groups.ts'
-import { healthRoutes } from './routes/health.ts'
+import { healthRoutes, readinessOf } from './routes/health.ts'
 import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
 import { knowledgeRoutes } from './routes/knowledge.ts'
 import { retrievalRoutes } from './routes/retrieval.ts'
@@ -99,21 +104,31 @@ export type Deps = {
   workspaceModels?: WorkspaceModelFinder
   /** Where uploaded files are read for indexing; none when not given. */
   files?: FileSource | null
+  /** The other instances, through Redis (cluster/cluster.ts); none: this instance alone, as without REDIS_URL. */
+  cluster?: Cluster | null
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
 export function createApp(deps: Deps) {
+  const cluster = deps.cluster ?? null
   const auth = createAuthDeps({
     store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate,
     workspaceModels: deps.workspaceModels ?? deps.store.workspaceModels,
+    // note: with Redis, sign-in limits hold across instances (cluster/redis-rate-limiter.ts).
+    ...(cluster === null ? {} : { rateLimiters: redisRateLimiters({ link: cluster.bus.link, keys: deps.store.clusterKeys, keyPrefix: cluster.bus.keyPrefix, now: deps.now }) }),
   })
   const providers = deps.oidcProviders ?? createOidcProviders(deps.config.oauth)
-  const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds)
+  // note: with Redis, a logout token used on one instance is refused on every other (cluster/redis-claims.ts).
+  const usedLogoutTokens = cluster === null ? undefined : createRedisClaims({ link: cluster.bus.link, keys: deps.store.clusterKeys, keyPrefix: cluster.bus.keyPrefix, now: deps.now })
+  const logoutTokens = createLogoutTokenVerifier(providers, deps.now, deps.config.oauth.timeoutSeconds, usedLogoutTokens)
   const lifecycle = deps.lifecycle ?? createLifecycle(deps)
   // note: the first listing after an upgrade to model grants makes the models that existed public (model-grant-upgrade.ts).
   const connections = withGrantUpgrade(deps.connections ?? createConnections({ ...deps.config.ollama, settings: deps.store.settings, now: deps.now, log: deps.log }), deps.store.modelGrants, deps.log)
   // note: one hub of open sockets per server: chat streams, titles and pull progress reach a user through it.
   const hub = new SocketHub()
+  // note: with Redis, a user's frames reach their sockets on every instance, and account changes every instance's sockets and caches.
+  const fanOut = cluster?.socketBus == null ? null : connectSocketFanOut(cluster.socketBus, hub, deps.now)
+  if (cluster !== null) void connectRevocationRelay(cluster.bus, deps.store.accountChanges)
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
   const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: auth.permissions, files: deps.files ?? fileSourceOf(deps.store.files, deps.config.files.maxFileBytes), now: deps.now })
@@ -158,7 +173,7 @@ export function createApp(deps: Deps) {
     .use(singleUserGuard(deps.config.auth.singleUser))
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth), uploadBodyLimits(deps.config)))
     .use(jsonBodies())
-    .use(healthRoutes(deps.config.securityHeaders.everyResponse))
+    .use(healthRoutes(deps.config.securityHeaders.everyResponse, readinessOf(deps.store, cluster)))
     // note: the routes go in three groups, each an app of its own, which keeps TypeScript's type of the
     // whole chain within its depth limit; the plugins above still apply to every route in them.
     .use(new Elysia()
@@ -186,7 +201,7 @@ export function createApp(deps: Deps) {
       .use(folderRoutes(auth, deps.config.trustedProxies))
       .use(fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log, (owner, fileId) => processUpload(owner, fileId)))
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
-      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct, rag }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
+      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct, rag, fanOut }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()
       .use(openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct, deps.config.files.maxInlineImageBytes, rag))
       .use(taskRoutes(auth, deps.config.trustedProxies, tasks))

@@ -11,7 +11,7 @@ import { checkTotpCode } from '../auth/second-factor.ts'
 import { HttpError } from './http-error.ts'
 
 /** Throws unless the user has no second factor, or proves one now. */
-export function requireFreshCode(deps: AuthDeps, principal: Principal, code: string | undefined, ip: string, set: { headers: Record<string, string | number> }): void {
+export async function requireFreshCode(deps: AuthDeps, principal: Principal, code: string | undefined, ip: string, set: { headers: Record<string, string | number> }): Promise<void> {
   const user = principal.user
   const hasTotp = deps.store.secondFactors.findTotp(user.id)?.enabled === true
   if (!hasTotp && deps.store.secondFactors.listPasskeys(user.id).length === 0) return
@@ -19,7 +19,7 @@ export function requireFreshCode(deps: AuthDeps, principal: Principal, code: str
   if (!hasCode && principal.via === 'session' && deps.freshConfirmations.consume(principal.sessionId)) return
   if (!hasTotp) throw new HttpError(403, 'second_factor_required', 'Confirm with your passkey to do this.')
   if (!hasCode) throw new HttpError(403, 'second_factor_required', 'Enter a current code from your authenticator app to do this.')
-  const check = deps.signinLimits.perAccount.hit(`second-factor:${user.id}`)
+  const check = await deps.signinLimits.perAccount.hit(`second-factor:${user.id}`)
   if (!check.allowed) {
     set.headers['retry-after'] = String(check.retryAfterSeconds)
     throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)

@@ -31,7 +31,7 @@ function claimRefusal(result: Exclude<ClaimResult, { ok: true }>): HttpError {
 export const accountClaimRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
   new Elysia().post('/api/v1/auths/claim', async ({ body, request, server, set }) => {
     const client = resolveClientAddress(request, server, trustedProxies)
-    const check = deps.signinLimits.perIp.hit(`claim:${ipBucket(client.ip)}`)
+    const check = await deps.signinLimits.perIp.hit(`claim:${ipBucket(client.ip)}`)
     if (!check.allowed) {
       set.headers['retry-after'] = String(check.retryAfterSeconds)
       throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)

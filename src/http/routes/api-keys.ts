@@ -36,11 +36,11 @@ export const apiKeyRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   }
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
-    .post('/api_key', ({ body, principal, request, server, set }) => {
+    .post('/api_key', async ({ body, principal, request, server, set }) => {
       ensureAllowed(principal.user)
       const allowedModels = body?.allowed_models == null ? null : [...new Set(body.allowed_models.map((model) => model.trim()).filter((model) => model !== ''))]
       if (allowedModels?.length === 0) throw new HttpError(422, 'invalid_request', 'allowed_models names no model.')
-      requireFreshCode(deps, principal, body?.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
+      await requireFreshCode(deps, principal, body?.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
       const key = generateApiKey()
       const expiresAt = body?.expires_in === undefined ? null : deps.now() + body.expires_in * 1000
       const stored = deps.store.apiKeys.createApiKey({

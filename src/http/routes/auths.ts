@@ -131,7 +131,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
 
     .post('/signup', async ({ body, request, server, set }) => {
       const ip = clientOf(request, server).ip
-      const check = deps.signinLimits.perIp.hit(`signup:${ipBucket(ip)}`)
+      const check = await deps.signinLimits.perIp.hit(`signup:${ipBucket(ip)}`)
       if (!check.allowed) {
         set.headers['retry-after'] = String(check.retryAfterSeconds)
         throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)

@@ -6,17 +6,56 @@
  * carried over, so the answer has exactly the headers any other would have.
  */
 import { Elysia } from 'elysia'
+import type { Cluster } from '../../cluster/cluster.ts'
+import type { RedisState } from '../../cluster/redis-link.ts'
+import type { Store } from '../../db/open-store.ts'
 import { VERSION } from '../../version.ts'
+
+/**
+ * What /health and /health/ready ask: Redis's state for /health (null without Redis: the answer
+ * stays Open WebUI's `{status: true}`), and whether this instance can serve now, for a load balancer.
+ */
+export type Readiness = {
+  redisStates(): { redis: RedisState; websocketRedis: RedisState | null } | null
+  /** Null when ready, else a short reason naming what does not answer (no detail, no address). */
+  notReadyReason(): Promise<'database_unavailable' | 'redis_unavailable' | null>
+}
+
+/** Readiness from the store (a query answers) and the cluster (every Redis answers a PING), if any. */
+export function readinessOf(store: Pick<Store, 'users'>, cluster: Pick<Cluster, 'states' | 'isAnswering'> | null): Readiness {
+  return {
+    redisStates: () => cluster?.states() ?? null,
+    async notReadyReason() {
+      try {
+        await store.users.countUsers()
+      } catch {
+        return 'database_unavailable'
+      }
+      return cluster === null || (await cluster.isAnswering()) ? null : 'redis_unavailable'
+    },
+  }
+}
 
 /** Elysia's `set`: header values are strings, numbers, or (Set-Cookie) a list. */
 type SetHeaders = { headers: Record<string, string | number | string[]> }
 
 /** `everyResponse`: the security headers every answer carries (see plugins/security-headers.ts). */
-export const healthRoutes = (everyResponse: Readonly<Record<string, string>> = {}) => {
+export const healthRoutes = (everyResponse: Readonly<Record<string, string>> = {}, readiness: Readiness | null = null) => {
   const health = fixedJson(JSON.stringify({ status: true }), everyResponse)
   const version = fixedJson(JSON.stringify({ version: VERSION }), everyResponse)
+  const ready = fixedJson(JSON.stringify({ status: true }), everyResponse)
   return new Elysia()
-    .get('/health', ({ set }) => health(set))
+    .get('/health', ({ set }) => {
+      const states = readiness?.redisStates() ?? null
+      // note: still 200 while Redis is down: this instance serves on alone; /health/ready is what a balancer asks.
+      return states === null ? health(set) : fixedJson(JSON.stringify({ status: true, ...states }), everyResponse)(set)
+    })
+    .get('/health/ready', async ({ set }) => {
+      const reason = (await readiness?.notReadyReason()) ?? null
+      if (reason === null) return ready(set)
+      const answer = fixedJson(JSON.stringify({ status: false, reason }), everyResponse)(set)
+      return new Response(answer.body, { status: 503, headers: answer.headers })
+    })
     .get('/api/version', ({ set }) => version(set))
 }
 

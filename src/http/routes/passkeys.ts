@@ -101,7 +101,7 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
       const { readChallenge, verifyRegistration } = await loadPasskeyChecks()
       const user = principal.user
       const ip = ipOf(request, server)
-      requireFreshCode(deps, principal, body.mfa_code, ip, set)
+      await requireFreshCode(deps, principal, body.mfa_code, ip, set)
       const bytes = decodeFields({ attestationObject: body.credential.attestation_object, clientDataJSON: body.credential.client_data_json })
       const challenge = readChallenge(bytes.clientDataJSON, 'create')
       if (challenge === null || deps.passkeyChallenges.take(challenge, 'register') !== user.id) throw refused()
@@ -181,10 +181,10 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
       const bytes = decodeFields({
         credentialId: body.credential.id, authenticatorData: body.credential.authenticator_data, clientDataJSON: body.credential.client_data_json, signature: body.credential.signature,
       })
-      const signin = isSecondFactor ? admitChallengeAttempt(deps, body.mfa_token!, client.ip, set) : null
+      const signin = isSecondFactor ? await admitChallengeAttempt(deps, body.mfa_token!, client.ip, set) : null
       const account = signin?.account ?? `passkey:${body.credential.id.slice(0, 200)}`
       if (signin === null) {
-        const refusal = admitSigninAttempt(deps, account, client.ip)
+        const refusal = await admitSigninAttempt(deps, account, client.ip)
         if (refusal !== null) {
           set.headers['retry-after'] = String(refusal.retryAfterSeconds)
           throw new HttpError(429, 'rate_limited', `Too many sign-in attempts. Try again in ${refusal.retryAfterSeconds} seconds.`)

@@ -38,8 +38,8 @@ export const secondFactorRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
   const factors = deps.store.secondFactors
 
   /** Counts an attempt at a code for this user; throws 429 past the limit. */
-  const admitCodeAttempt = (user: User, set: SetHeaders) => {
-    const check = deps.signinLimits.perAccount.hit(`second-factor:${user.id}`)
+  const admitCodeAttempt = async (user: User, set: SetHeaders) => {
+    const check = await deps.signinLimits.perAccount.hit(`second-factor:${user.id}`)
     if (check.allowed) return
     set.headers['retry-after'] = String(check.retryAfterSeconds)
     throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)
@@ -73,11 +73,11 @@ export const secondFactorRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       return { secret: encodeBase32UpperCaseNoPadding(secret), otpauth_uri: totpKeyUri(ISSUER, principal.user.email, secret) }
     }, { auth: 'session' })
 
-    .post('/totp/enable', ({ body, principal, request, server, set }) => {
+    .post('/totp/enable', async ({ body, principal, request, server, set }) => {
       const user = principal.user
       const pending = factors.findTotp(user.id)
       if (pending === null || pending.enabled) throw new HttpError(409, 'totp_not_pending', 'Start the set-up again: there is no authenticator app waiting to be confirmed.')
-      admitCodeAttempt(user, set)
+      await admitCodeAttempt(user, set)
       const step = findTotpStep(pending.secret, body.code.replace(/\s/g, ''), deps.now())
       if (step === null || !factors.enableTotp(user.id, step)) {
         deps.audit.record({ event: 'second_factor_failed', actorId: user.id, ip: ipOf(request, server), method: 'totp', reason: 'wrong_enrolment_code' })
@@ -90,13 +90,13 @@ export const secondFactorRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       return { recovery_codes: codes }
     }, { auth: 'session', body: CodeBody })
 
-    .post('/totp/disable', ({ body, principal, request, server, set }) => {
+    .post('/totp/disable', async ({ body, principal, request, server, set }) => {
       const user = principal.user
       if (factors.findTotp(user.id)?.enabled !== true) throw new HttpError(409, 'totp_not_enabled', 'No authenticator app is set up.')
       if (isSecondFactorRequired(deps, user) && factors.listPasskeys(user.id).length === 0) {
         throw new HttpError(403, 'mfa_required_by_policy', 'This server requires a second factor for your account: add a passkey before turning the authenticator app off.')
       }
-      admitCodeAttempt(user, set)
+      await admitCodeAttempt(user, set)
       const check = checkSecondFactorCode(deps, user.id, body.code)
       if (!check.ok) {
         deps.audit.record({ event: 'second_factor_failed', actorId: user.id, ip: ipOf(request, server), method: 'totp', reason: 'wrong_code' })
@@ -107,10 +107,10 @@ export const secondFactorRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       return describeFactors(user)
     }, { auth: 'session', body: CodeBody })
 
-    .post('/recovery_codes', ({ body, principal, request, server, set }) => {
+    .post('/recovery_codes', async ({ body, principal, request, server, set }) => {
       const user = principal.user
       if (factors.findTotp(user.id)?.enabled !== true) throw new HttpError(409, 'totp_not_enabled', 'Recovery codes come with an authenticator app; set one up first.')
-      admitCodeAttempt(user, set)
+      await admitCodeAttempt(user, set)
       if (!checkTotpCode(deps, user.id, body.code)) {
         deps.audit.record({ event: 'second_factor_failed', actorId: user.id, ip: ipOf(request, server), method: 'totp', reason: 'wrong_code' })
         throw wrongCode()

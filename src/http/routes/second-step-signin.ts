@@ -22,10 +22,10 @@ const StepBody = t.Object({ mfa_token: t.String({ minLength: 1, maxLength: 4096 
 export const challengeExpired = () => new HttpError(401, 'mfa_token_invalid', 'This sign-in has expired or was already used. Sign in again.')
 
 /** Finds the live challenge behind a token, after the throttle admits the attempt; throws otherwise. */
-export function admitChallengeAttempt(deps: AuthDeps, token: string, ip: string, set: { headers: Record<string, string | number> }): SigninChallenge {
+export async function admitChallengeAttempt(deps: AuthDeps, token: string, ip: string, set: { headers: Record<string, string | number> }): Promise<SigninChallenge> {
   const challenge = deps.signinChallenges.find(token)
   if (challenge === null) throw challengeExpired()
-  const refused = admitSigninAttempt(deps, challenge.account, ip)
+  const refused = await admitSigninAttempt(deps, challenge.account, ip)
   if (refused !== null) {
     deps.audit.record({ event: 'rate_limited', ip, method: 'second_factor', reason: refused.reason })
     set.headers['retry-after'] = String(refused.retryAfterSeconds)
@@ -36,14 +36,14 @@ export function admitChallengeAttempt(deps: AuthDeps, token: string, ip: string,
 
 export const secondStepSigninRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
   new Elysia({ prefix: '/api/v1/auths' })
-    .post('/signin/mfa', ({ body, request, server, set }) => {
+    .post('/signin/mfa', async ({ body, request, server, set }) => {
       const client = resolveClientAddress(request, server, trustedProxies)
-      const challenge = admitChallengeAttempt(deps, body.mfa_token, client.ip, set)
+      const challenge = await admitChallengeAttempt(deps, body.mfa_token, client.ip, set)
       const user = deps.store.users.findUserById(challenge.userId)
       if (user === null) throw challengeExpired()
       const check = checkSecondFactorCode(deps, user.id, body.code)
       if (!check.ok) {
-        recordSigninFailure(deps, challenge.account, client.ip)
+        await recordSigninFailure(deps, challenge.account, client.ip)
         deps.signinChallenges.recordWrongCode(challenge)
         deps.audit.record({ event: 'second_factor_failed', actorId: user.id, ip: client.ip, method: challenge.method, reason: 'wrong_code' })
         throw new HttpError(400, 'invalid_code', 'That code is not right, or it was used already.')

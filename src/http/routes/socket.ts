@@ -33,6 +33,7 @@ import { checkVision, resolveAttachments } from '../../chat/attachments.ts'
 import { parseClientFrame, type ChatRegenerate, type ChatSend, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
+import type { SocketFanOut } from '../../cluster/socket-fan-out.ts'
 import { turnOfRegenerate, turnOfSend, type TurnRequest } from '../../chat/turn-place.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { SocketConfig } from '../../config/socket-variables.ts'
@@ -71,6 +72,8 @@ export type SocketDeps = {
   direct?: Pick<DirectConnections, 'findModel' | 'clientFor'>
   /** Retrieval for the documents and knowledge bases a message names (knowledge/turn-retrieval.ts); absent: documents are only referenced, knowledge bases refused. */
   rag?: ChatRetrievalDeps
+  /** The other instances' sockets (cluster/socket-fan-out.ts); absent or null: this instance's only. */
+  fanOut?: SocketFanOut | null
 }
 
 /** The subprotocol a client offers alongside its token, and the one the server answers. */
@@ -88,11 +91,17 @@ type SocketState = Admission & {
   windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
 }
 
-export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
-  const streams = new LiveStreams(auth.now, limits.keepFinishedMs)
+export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag, fanOut = null }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
+  const streams = new LiveStreams(auth.now, limits.keepFinishedMs, (userId, text) => hub.relay(userId, text))
+  // note: another instance's tab cancelling an answer running here stops it as a tab here would.
+  fanOut?.onCancelRequest(({ userId, messageId }) => {
+    const stream = streams.findStreamForUser(userId, messageId)
+    if (stream !== null) streams.cancel(stream)
+  })
   const turnDeps = {
     chats: auth.store.chats, connections, ...(direct === undefined ? {} : { direct }), streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
     titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser, contextWindows: createContextWindows(auth.now),
+    ...(fanOut === null ? {} : { countRemoteAnswers: fanOut.countRemoteStreams }),
   }
   const admissions = new WeakMap<Request, Admission>()
   const states = new Map<Socket, SocketState>()
@@ -284,6 +293,8 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       case 'chat:cancel':
       case 'chat:resume': {
         const stream = streams.findStreamForUser(state.userId, frame.messageId)
+        // note: an answer running on another instance is stopped there; its chat:done comes back through the fan-out.
+        if (stream === null && frame.type === 'chat:cancel' && fanOut?.isRemoteStream(state.userId, frame.messageId) === true) return void fanOut.requestCancel({ userId: state.userId, messageId: frame.messageId })
         if (stream === null) return send(socket, { type: 'error', code: 'stream_not_found', message: 'No such answer in progress.' })
         if (frame.type === 'chat:cancel') streams.cancel(stream)
         else streams.resume(stream, socket, frame.index)
