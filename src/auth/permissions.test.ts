@@ -25,6 +25,15 @@ describe('permissions', () => {
     }
   })
 
+  test('a stored tree with a section named __proto__ stays a plain key and reaches no other object', () => {
+    const hostile = JSON.parse('{"__proto__": {"polluted": true}, "chat": {"delete": true}}') as Record<string, Record<string, boolean>>
+    const { user, permissions } = setUp(hostile)
+    const tree = permissions.effective({ user })
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false)
+    expect(JSON.parse(JSON.stringify(tree)).chat).toEqual({ delete: true })
+  })
+
   test('any group granting it is enough; a group can not take a default away', () => {
     const { store, user, permissions } = setUp()
     const builders = store.groups.createLocalGroup({ name: 'Builders', permissions: { workspace: { models: true } } })

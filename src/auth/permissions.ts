@@ -52,13 +52,15 @@ export function createPermissions(deps: PermissionDeps) {
 
   /** The holder's whole tree, every flag of the defaults and their groups, as Open WebUI's page reads `user.permissions`. */
   function effective(holder: PermissionHolder): PermissionTree {
-    const tree: PermissionTree = {}
+    // note: null-prototype objects: a section or flag named `__proto__` in a stored tree stays a plain key
+    // instead of reaching Object.prototype.
+    const tree: PermissionTree = Object.create(null)
     const trees = [deps.defaults(), ...deps.groups.groupIdsOfUser(holder.user.id).map((groupId) => deps.groups.permissionsOfGroup(groupId))]
     const isUser = holder.user.role === 'user'
     for (const source of trees) {
       for (const [section, flags] of Object.entries(source ?? {})) {
         if (typeof flags !== 'object' || flags === null) continue
-        tree[section] ??= {}
+        tree[section] ??= Object.create(null)
         // note: a user's flag is looked up in the trees read once above (every session answer carries
         // the whole tree: one has() per flag made it most of an authenticated request); a section has()
         // would split differently (empty, or with a dot), and admins and pending accounts, go through has().
