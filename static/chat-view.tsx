@@ -4,9 +4,10 @@
  * a new answer beside the earlier ones, edit sends a new version of a question; ‹ 2/3 › switches
  * between versions. The chat keeps its id and URL throughout.
  */
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { signal } from '@preact/signals'
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { MessageFiles } from './attachments.tsx'
-import { CitationDialog, Citations, sourcesOf } from './citations.tsx'
+import { CitationDialog, Citations, sourcesOf, type Source } from './citations.tsx'
 import { Composer } from './composer.tsx'
 import { describeError } from './api.ts'
 import { ChatSettingsForm, summariseSettings } from './chat-settings.tsx'
@@ -97,18 +98,37 @@ function endingOf(message: StoredMessage): { status: 'cancelled' | 'error' | 'cu
   return { status: 'cut', text: 'This answer was cut off before it finished.' }
 }
 
+/**
+ * The citation open in the chat, by the answer's stored id: an answer that finished here shows its
+ * citations from chat:done and is then replaced by the stored message, which keeps the dialog open.
+ */
+const openCitation = signal<{ messageId: string; index: number } | null>(null)
+
+/** An answer's citations under it, and the dialog of the one chosen. */
+function AnswerCitations({ messageId, sources }: { messageId: string; sources: Source[] }) {
+  const open = openCitation.value
+  const index = open?.messageId === messageId ? open.index : null
+  const shown = index === null ? undefined : sources[index - 1]
+  return (
+    <>
+      <Citations sources={sources} onOpen={(chosen) => (openCitation.value = { messageId, index: chosen })} />
+      {shown !== undefined && <CitationDialog source={shown} index={index!} onClose={() => (openCitation.value = null)} />}
+    </>
+  )
+}
+
+const citeIn = (messageId: string) => (index: number) => (openCitation.value = { messageId, index })
+
 function AssistantMessage({ message, messages, onRegenerate, isBusy }: { message: StoredMessage; messages: MessageMap; onRegenerate: (() => void) | null; isBusy: boolean }) {
   const ending = endingOf(message)
   const stats = describeUsage(message.usage)
   const sources = sourcesOf(message.sources)
-  const [cited, setCited] = useState<number | null>(null)
-  const shown = cited === null ? undefined : sources[cited - 1]
+  const onCite = useMemo(() => citeIn(message.id), [message.id])
   return (
     <article class="message assistant" aria-label={`Answer from ${message.model ?? 'the model'}`} data-status={ending?.status}>
       {message.model != null && <p class="model-name">{message.model}</p>}
-      <Markdown text={message.content} citations={sources.length} onCite={setCited} />
-      <Citations sources={sources} onOpen={setCited} />
-      {shown !== undefined && <CitationDialog source={shown} index={cited!} onClose={() => setCited(null)} />}
+      <Markdown text={message.content} citations={sources.length} onCite={onCite} />
+      <AnswerCitations messageId={message.id} sources={sources} />
       {ending !== null && <p class={ending.status === 'error' ? 'alert inline ending' : 'muted ending'}>{ending.text}</p>}
       <div class="actions">
         <Versions messages={messages} message={message} isBusy={isBusy} />
@@ -122,10 +142,14 @@ function AssistantMessage({ message, messages, onRegenerate, isBusy }: { message
 
 function LiveAnswer({ live, onRetry }: { live: Live; onRetry: (() => void) | null }) {
   const status = live.status.value
+  const sources = sourcesOf(live.sources.value)
+  const citedId = live.storedId ?? live.messageId
+  const onCite = useMemo(() => citeIn(citedId), [citedId])
   return (
     <article class="message assistant" aria-label={`Answer from ${live.model}`} aria-busy={status === 'streaming'} data-live={status}>
       <p class="model-name">{live.model}</p>
-      <StreamingMarkdown text={live.text} live={status === 'streaming'} />
+      <StreamingMarkdown text={live.text} live={status === 'streaming'} citations={sources.length} onCite={onCite} />
+      <AnswerCitations messageId={citedId} sources={sources} />
       {status === 'streaming' && live.text.value === '' && <p class="muted typing" role="status">Thinking…</p>}
       {status === 'cancelled' && <p class="muted">Stopped.</p>}
       {status === 'error' && (

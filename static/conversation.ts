@@ -2,7 +2,9 @@
  * The open chat and the answers streaming into it. Every socket of the user gets every frame, so
  * this tab shows answers another tab asked for, too. An answer in flight is a Live entry, kept
  * (its ids) in sessionStorage, so a reload mid-answer resumes it from the first delta. When an
- * answer ends, the chat is fetched again and the stored message takes the Live's place.
+ * answer ends, its chat:done frame (sent to every tab, and again to a tab that resumes) carries the
+ * retrieval `sources`, shown as citations at once; then the chat is fetched again and the stored
+ * message takes the Live's place.
  *
  * A chat is a tree (message-tree.ts): regenerate asks for a new answer beside the earlier ones,
  * edit sends the new question beside the old one, and switching versions selects another leaf;
@@ -35,6 +37,10 @@ export type Live = {
   text: Signal<string>
   status: Signal<LiveStatus>
   error: Signal<string | null>
+  /** The passages retrieval gave the answer, from chat:done (Open WebUI's `sources`); empty until then. */
+  sources: Signal<unknown[]>
+  /** The stored answer's id, from chat:done: the message that takes this Live's place. */
+  storedId: string | null
   next: number
   early: Map<number, string>
   awaitingResume: boolean
@@ -93,7 +99,7 @@ function restoreLives(): Live[] {
 }
 
 function newLive(ids: SavedLive, userContent: string | null, afterId: string | null, awaitingResume: boolean): Live {
-  return { ...ids, userContent, afterId, text: signal(''), status: signal('streaming'), error: signal(null), next: 0, early: new Map(), awaitingResume }
+  return { ...ids, userContent, afterId, text: signal(''), status: signal('streaming'), error: signal(null), sources: signal([]), storedId: null, next: 0, early: new Map(), awaitingResume }
 }
 
 const findLive = (messageId: string) => lives.value.find((live) => live.messageId === messageId)
@@ -165,7 +171,13 @@ function handleFrame(frame: ServerFrame): void {
           live.status.value = 'error'
           live.error.value = frame.message
         })
-      } else live.status.value = frame.cancelled ? 'cancelled' : 'done'
+      } else {
+        live.storedId = frame.storedMessageUid
+        batch(() => {
+          live.sources.value = Array.isArray(frame.sources) ? frame.sources : []
+          live.status.value = frame.cancelled ? 'cancelled' : 'done'
+        })
+      }
       saveLives()
       void absorb(live)
       return

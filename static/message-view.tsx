@@ -66,7 +66,7 @@ export const Markdown = memo(function Markdown({ text, live = false, citations =
 })
 
 /** Markdown of a streaming text, re-rendered at most once a frame however fast the deltas come. */
-export function StreamingMarkdown({ text, live = true }: { text: Signal<string>; live?: boolean }) {
+export function StreamingMarkdown({ text, live = true, citations = 0, onCite }: { text: Signal<string>; live?: boolean; citations?: number; onCite?: (index: number) => void }) {
   const [shown, setShown] = useState(text.peek())
   useEffect(() => {
     let frame = 0
@@ -83,7 +83,7 @@ export function StreamingMarkdown({ text, live = true }: { text: Signal<string>;
       if (frame !== 0) cancelAnimationFrame(frame)
     }
   }, [text])
-  return <Markdown text={shown} live={live} />
+  return <Markdown text={shown} live={live} citations={citations} onCite={onCite} />
 }
 
 /** The Copy button of a whole message (or of another text, with its own labels). */

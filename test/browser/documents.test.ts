@@ -3,11 +3,13 @@
  * stand-in (whose embeddings are a hashed bag of words, so the right passage is known): a DOCX made
  * here is uploaded through the paperclip, read by the server, attached, asked about; the streamed
  * answer shows numbered citations, its `[1]` marker opens the cited passage with the file's name.
+ * The citations come with the answer's end (chat:done), before the chat is read again from the
+ * server (those reads are held back here), in every tab of the user and in a tab that resumed.
  * A knowledge base is picked with `#` (filtered as one types, keyboard and mouse), shown as a
  * removable chip, and cited the same way. Passages are user data: markup in them shows as text.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import type { Page } from 'playwright-core'
+import type { Page, Route } from 'playwright-core'
 import { defaultFakeModels } from '../fakes/ollama-replies.ts'
 import { embeddingModel } from '../fakes/ollama.ts'
 import { makeDocx } from '../helpers/make-documents.ts'
@@ -25,6 +27,24 @@ let page: Page
 const lastSystemPrompt = () => {
   const sent = stage.ollama.requests.filter((request) => request.path === '/api/chat').at(-1)!.body as { messages: { role: string; content: string }[] }
   return sent.messages.filter((message) => message.role === 'system').map((message) => message.content).join('\n')
+}
+
+/**
+ * Holds back the page's reads of a whole chat (GET /api/v1/chats/{id}) until the returned function
+ * is called, so what shows meanwhile came over the socket alone.
+ */
+async function holdChatReads(target: Page): Promise<() => Promise<void>> {
+  const held: Route[] = []
+  const matches = (url: URL) => /^\/api\/v1\/chats\/[0-9a-f-]{36}$/.test(url.pathname)
+  const hold = (route: Route) => {
+    if (route.request().method() === 'GET') held.push(route)
+    else void route.fallback()
+  }
+  await target.route(matches, hold)
+  return async () => {
+    await target.unroute(matches, hold)
+    for (const route of held.splice(0)) await route.fallback()
+  }
 }
 
 /** Calls the API from the page, with its session cookie (same origin). */
@@ -57,15 +77,20 @@ describe('documents and knowledge in the browser', () => {
     await tray.getByText('lighthouse.docx').waitFor()
     await page.locator('.attachment-tray li[data-kind="file"][data-status="ready"]').waitFor()
     await page.getByRole('textbox', { name: 'Message' }).fill('What oil does the lantern burn, and when is it polished?')
+    let release = await holdChatReads(page)
     await page.getByRole('textbox', { name: 'Message' }).press('Enter')
     const answer = page.locator('article.message.assistant').last()
-    await answer.getByRole('list', { name: 'Sources' }).waitFor()
+    // note: the chat is not read again yet: the citations came with the answer's end.
+    await page.locator('article[data-live="done"]').getByRole('list', { name: 'Sources' }).waitFor()
     expect(await answer.locator('.markdown').innerText()).toContain('The lantern burns whale oil')
     expect(lastSystemPrompt()).toContain('burns whale oil')
-    await page.locator('article.message.user').last().getByText('lighthouse.docx').waitFor()
-
     await answer.getByRole('button', { name: 'Citation 1' }).click()
     const dialog = page.getByRole('dialog', { name: /lighthouse\.docx/ })
+    await dialog.waitFor()
+    // note: the stored answer then takes the live one's place, and the open dialog stays.
+    await release()
+    await page.locator('article[data-live]').waitFor({ state: 'detached' })
+    await page.locator('article.message.user').last().getByText('lighthouse.docx').waitFor()
     await dialog.waitFor()
     const passage = await dialog.locator('blockquote').first().innerText()
     expect(passage).toContain('burns whale oil and is polished every morning')
@@ -79,15 +104,35 @@ describe('documents and knowledge in the browser', () => {
     await page.getByRole('dialog').waitFor({ state: 'hidden' })
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
 
-    // note: a regenerate asks again with the question's document: the new version cites it too.
+    // note: a regenerate asks again with the question's document: the new version cites it too,
+    // at once, in this tab and in a second tab of the same user watching the chat.
+    const second = await openWatchedPage(stage, { context: watched.context })
+    await second.page.goto(page.url())
+    await second.page.locator('article.message.assistant').last().getByRole('list', { name: 'Sources' }).waitFor()
     stage.ollama.setBehaviour({ replyChunks: ['Whale oil, polished at dawn [1].'] })
     await waitForComposer(page)
+    release = await holdChatReads(page)
+    const releaseSecond = await holdChatReads(second.page)
     await answer.getByRole('button', { name: 'Regenerate' }).click()
+    for (const tab of [page, second.page]) {
+      const regenerated = tab.locator('article[data-live="done"]', { hasText: 'polished at dawn' })
+      await regenerated.getByRole('list', { name: 'Sources' }).waitFor()
+      await regenerated.getByRole('button', { name: 'Citation 1' }).click()
+      const cited = tab.getByRole('dialog', { name: /lighthouse\.docx/ })
+      expect(await cited.locator('blockquote').first().innerText()).toContain('burns whale oil')
+      await tab.keyboard.press('Escape')
+      await cited.waitFor({ state: 'hidden' })
+    }
+    await release()
+    await releaseSecond()
     const again = page.locator('article.message.assistant', { hasText: 'polished at dawn' })
     await again.getByRole('list', { name: 'Sources' }).waitFor()
     await again.getByText('2/2').waitFor()
+    await second.page.locator('article.message.assistant', { hasText: 'polished at dawn' }).getByText('2/2').waitFor()
     expect(lastSystemPrompt()).toContain('burns whale oil')
     expectNothingUnsafe(watched)
+    expectNothingUnsafe(second)
+    await second.page.close()
   }, TEST_TIMEOUT_MS)
 
   test('a knowledge base picked with # is attached as a removable chip, and its answer cites the right file', async () => {
@@ -145,6 +190,27 @@ describe('documents and knowledge in the browser', () => {
     await dialog.waitFor()
     expect(await dialog.locator('blockquote').first().innerText()).toContain('quinces that ripen in late October')
     await dialog.getByRole('button', { name: 'Close' }).click()
+    expectNothingUnsafe(watched)
+  }, TEST_TIMEOUT_MS)
+
+  test('a tab reloaded while the answer streams resumes it and shows its citations at its end', async () => {
+    const chunks = [...Array.from({ length: 30 }, (_, at) => `word${at} `), 'Late October [1].']
+    stage.ollama.setBehaviour({ chunkDelayMs: 100, replyChunks: chunks })
+    await waitForComposer(page)
+    await page.locator('article.message.assistant').last().getByRole('button', { name: 'Regenerate' }).click()
+    await page.locator('article[data-live="streaming"]', { hasText: 'word3' }).waitFor()
+    await page.reload()
+    await page.locator('article.message.user').last().getByText('Orchard papers').waitFor()
+    const release = await holdChatReads(page)
+    const resumed = page.locator('article[data-live="done"]', { hasText: 'Late October' })
+    await resumed.getByRole('list', { name: 'Sources' }).waitFor()
+    await resumed.getByRole('button', { name: 'Citation 1' }).click()
+    expect(await page.getByRole('dialog', { name: /orchard\.md/ }).locator('blockquote').first().innerText()).toContain('ripen in late October')
+    await page.keyboard.press('Escape')
+    await release()
+    await page.locator('article[data-live]').waitFor({ state: 'detached' })
+    await page.locator('article.message.assistant', { hasText: 'Late October' }).getByRole('list', { name: 'Sources' }).waitFor()
+    stage.ollama.setBehaviour({ chunkDelayMs: 0 })
     expectNothingUnsafe(watched)
   }, TEST_TIMEOUT_MS)
 })
