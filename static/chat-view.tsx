@@ -231,7 +231,8 @@ export function ChatView({ chatId }: { chatId: string | null }) {
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape' && isStreaming) stopAnswer()
+      // note: an Escape that closes a dialog or the composer's picker is not meant to stop the answer.
+      if (event.key === 'Escape' && isStreaming && !event.defaultPrevented && document.querySelector('dialog[open]') === null) stopAnswer()
     }
     addEventListener('keydown', onKey)
     return () => removeEventListener('keydown', onKey)

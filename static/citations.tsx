@@ -64,8 +64,8 @@ export function Citations({ sources, onOpen }: { sources: Source[]; onOpen: (ind
     <ol class="citations" aria-label="Sources">
       {sources.map((source, index) => (
         <li key={index}>
-          <button type="button" class="secondary small" onClick={() => onOpen(index + 1)} aria-label={`Source ${index + 1}: ${source.name}`}>
-            <span class="citation-number">{index + 1}</span><BookOpen size={14} /><span>{source.name}</span>
+          <button type="button" class="secondary small" onClick={() => onOpen(index + 1)} aria-label={`Source ${index + 1}: ${source.name}`} title={source.name}>
+            <span class="citation-number">{index + 1}</span><BookOpen size={14} /><span class="citation-name">{source.name}</span>
           </button>
         </li>
       ))}
@@ -73,15 +73,31 @@ export function Citations({ sources, onOpen }: { sources: Source[]; onOpen: (ind
   )
 }
 
-/** The dialog showing citation `index` (from 1): the file's name and the passages the answer was given. */
+/**
+ * The dialog showing citation `index` (from 1): the file's name and the passages the answer was
+ * given. Escape or Close closes it; focus goes back to what opened it, or to the message box when
+ * that is gone (the streamed answer replaced by the stored one) or was never focused.
+ */
 export function CitationDialog({ source, index, onClose }: { source: Source; index: number; onClose: () => void }) {
   const ref = useRef<HTMLDialogElement>(null)
+  const mounted = useRef(true)
   useEffect(() => {
+    const opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : null
     const dialog = ref.current
     if (dialog !== null && !dialog.open) dialog.showModal()
+    return () => {
+      // note: the page outside a modal dialog takes no focus, so it is closed before focus moves.
+      mounted.current = false
+      if (dialog?.open === true) dialog.close()
+      const back = opener?.isConnected === true && opener.closest('dialog') === null ? opener : document.getElementById('message')
+      back?.focus()
+    }
   }, [])
+  const close = () => {
+    if (mounted.current) onClose()
+  }
   return (
-    <dialog ref={ref} class="citation-dialog" aria-labelledby="citation-title" onCancel={(event) => { event.preventDefault(); onClose() }} onClose={onClose}>
+    <dialog ref={ref} class="citation-dialog" aria-labelledby="citation-title" onCancel={(event) => { event.preventDefault(); close() }} onClose={close}>
       <div class="dialog-header">
         <h2 id="citation-title"><span class="citation-number">{index}</span> {source.name}</h2>
         <button type="button" class="icon" aria-label="Close" onClick={onClose}><X size={16} /></button>

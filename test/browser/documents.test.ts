@@ -98,10 +98,13 @@ describe('documents and knowledge in the browser', () => {
     expect(await dialog.locator('img').count()).toBe(0)
     await dialog.getByRole('button', { name: 'Close' }).click()
     await dialog.waitFor({ state: 'hidden' })
+    // note: the marker that opened it went with the streamed answer, so focus goes to the message box.
+    await page.waitForFunction(() => document.activeElement?.id === 'message')
     await answer.getByRole('button', { name: 'Source 1: lighthouse.docx' }).click()
     await page.getByRole('dialog', { name: /lighthouse\.docx/ }).waitFor()
     await page.keyboard.press('Escape')
     await page.getByRole('dialog').waitFor({ state: 'hidden' })
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Source 1: lighthouse.docx')
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
 
     // note: a regenerate asks again with the question's document: the new version cites it too,
@@ -161,6 +164,9 @@ describe('documents and knowledge in the browser', () => {
     expect(everything.some((text) => text.includes('Orchard papers'))).toBe(true)
     expect(everything.some((text) => text.includes('Harbour papers'))).toBe(true)
     expect(everything.some((text) => text.includes('lighthouse.docx'))).toBe(true)
+    await box.press('Escape')
+    await picker.waitFor({ state: 'detached' })
+    await page.waitForFunction(() => document.activeElement?.id === 'message')
     await box.fill('#zzzz')
     await picker.waitFor({ state: 'detached' })
     // note: the keyboard: filter to the harbour, choose it with Enter, then remove its chip.
