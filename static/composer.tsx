@@ -49,6 +49,9 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
         value={text}
         placeholder="Send a message"
         aria-describedby="message-keys"
+        aria-autocomplete="list"
+        aria-controls={references.view !== null ? 'file-picker' : prompts.view !== null ? 'prompt-picker' : undefined}
+        aria-activedescendant={references.activeId ?? prompts.activeId ?? undefined}
         maxLength={200_000}
         onInput={(event) => setText(event.currentTarget.value)}
         onPaste={attachmentEvents.onPaste}

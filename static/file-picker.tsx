@@ -37,9 +37,10 @@ async function loadPickables(): Promise<Pickable[]> {
 
 /**
  * The picker for the composer's `text`: `onKeyDown` takes the keys it handles (true: handled),
- * `view` is the list to draw above the box (null while closed). `setText` receives the new text.
+ * `view` is the list to draw above the box (null while closed), `activeId` the id of its highlighted
+ * option, for the box's aria-activedescendant. `setText` receives the new text.
  */
-export function useFilePicker(text: string, setText: (next: string) => void): { onKeyDown: (event: TargetedKeyboardEvent<HTMLTextAreaElement>) => boolean; view: JSX.Element | null } {
+export function useFilePicker(text: string, setText: (next: string) => void): { onKeyDown: (event: TargetedKeyboardEvent<HTMLTextAreaElement>) => boolean; view: JSX.Element | null; activeId: string | null } {
   const typed = referenceBeingTyped(text)
   const [pickables, setPickables] = useState<Pickable[]>([])
   const [active, setActive] = useState(0)
@@ -77,10 +78,11 @@ export function useFilePicker(text: string, setText: (next: string) => void): { 
   }
 
   const view = matches.length === 0 ? null : (
-    <ul class="prompt-picker file-picker" role="listbox" aria-label="Knowledge and documents">
+    <ul class="prompt-picker file-picker" id="file-picker" role="listbox" aria-label="Knowledge and documents">
       {matches.map((item, index) => (
         <li
           key={`${item.kind}:${item.id}`}
+          id={`file-pick-${index}`}
           role="option"
           aria-selected={index === active}
           class={index === active ? 'active' : undefined}
@@ -91,5 +93,5 @@ export function useFilePicker(text: string, setText: (next: string) => void): { 
       ))}
     </ul>
   )
-  return { onKeyDown, view }
+  return { onKeyDown, view, activeId: matches.length === 0 ? null : `file-pick-${Math.min(active, matches.length - 1)}` }
 }

@@ -31,9 +31,10 @@ async function readClipboard(): Promise<string | null> {
 
 /**
  * The picker for the composer's `text`: `onKeyDown` takes the keys it handles (true: handled),
- * `view` is the list to draw above the box (null while closed). `setText` receives the new text.
+ * `view` is the list to draw above the box (null while closed), `activeId` the id of its highlighted
+ * option, for the box's aria-activedescendant. `setText` receives the new text.
  */
-export function usePromptPicker(text: string, setText: (next: string) => void): { onKeyDown: (event: TargetedKeyboardEvent<HTMLTextAreaElement>) => boolean; view: JSX.Element | null } {
+export function usePromptPicker(text: string, setText: (next: string) => void): { onKeyDown: (event: TargetedKeyboardEvent<HTMLTextAreaElement>) => boolean; view: JSX.Element | null; activeId: string | null } {
   const typed = commandBeingTyped(text)
   const [prompts, setPrompts] = useState<Prompt[]>([])
   const [active, setActive] = useState(0)
@@ -73,9 +74,10 @@ export function usePromptPicker(text: string, setText: (next: string) => void): 
   }
 
   const view = matches.length === 0 ? null : (
-    <ul class="prompt-picker" role="listbox" aria-label="Saved prompts">
+    <ul class="prompt-picker" id="prompt-picker" role="listbox" aria-label="Saved prompts">
       {matches.map((prompt, index) => (
         <li
+          id={`prompt-pick-${index}`}
           role="option"
           aria-selected={index === active}
           class={index === active ? 'active' : undefined}
@@ -86,5 +88,5 @@ export function usePromptPicker(text: string, setText: (next: string) => void): 
       ))}
     </ul>
   )
-  return { onKeyDown, view }
+  return { onKeyDown, view, activeId: matches.length === 0 ? null : `prompt-pick-${Math.min(active, matches.length - 1)}` }
 }

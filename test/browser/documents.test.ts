@@ -173,6 +173,10 @@ describe('documents and knowledge in the browser', () => {
     await box.fill('#harb')
     await picker.getByRole('option', { name: /Harbour papers/ }).waitFor()
     expect(await picker.getByRole('option').count()).toBe(1)
+    // note: a screen reader hears the highlighted option: the box names it as its active descendant.
+    const highlighted = await box.getAttribute('aria-activedescendant')
+    expect(await page.locator(`#${highlighted}`).innerText()).toContain('Harbour papers')
+    expect(await box.getAttribute('aria-controls')).toBe(await picker.getAttribute('id'))
     await box.press('Enter')
     const chips = page.getByRole('list', { name: 'Attached files' })
     await chips.getByText('Harbour papers').waitFor()
