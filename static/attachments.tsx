@@ -128,7 +128,7 @@ export function AttachmentTray() {
         <li key={item.key} data-status={item.status} data-kind={item.kind}>
           {item.preview !== null
             ? <img src={item.preview} alt={item.name} />
-            : <span class="file-chip">{item.kind === 'collection' ? <BookOpen size={14} /> : <FileText size={14} />}<span>{item.name}</span></span>}
+            : <span class="file-chip" title={item.name}>{item.kind === 'collection' ? <BookOpen size={14} /> : <FileText size={14} />}<span>{item.name}</span></span>}
           {(item.status === 'uploading' || item.status === 'reading') && <span class="muted small" role="status">{STATUS_TEXT[item.status]}</span>}
           {item.status === 'failed' && <span class="small error-text" role="alert">{item.error}</span>}
           <button type="button" class="icon" aria-label={`Remove ${item.name}`} onClick={() => remove(item.key)}><X size={14} /></button>
