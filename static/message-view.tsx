@@ -83,7 +83,8 @@ export function StreamingMarkdown({ text, live = true, citations = 0, onCite }: 
       if (frame !== 0) cancelAnimationFrame(frame)
     }
   }, [text])
-  return <Markdown text={shown} live={live} citations={citations} onCite={onCite} />
+  // note: once the text is final it is drawn whole at once, with its citations, not a frame later.
+  return <Markdown text={live ? shown : text.peek()} live={live} citations={citations} onCite={onCite} />
 }
 
 /** The Copy button of a whole message (or of another text, with its own labels). */

@@ -82,7 +82,7 @@ describe('documents and knowledge in the browser', () => {
     const answer = page.locator('article.message.assistant').last()
     // note: the chat is not read again yet: the citations came with the answer's end.
     await page.locator('article[data-live="done"]').getByRole('list', { name: 'Sources' }).waitFor()
-    expect(await answer.locator('.markdown').innerText()).toContain('The lantern burns whale oil')
+    await answer.locator('.markdown', { hasText: 'The lantern burns whale oil' }).waitFor()
     expect(lastSystemPrompt()).toContain('burns whale oil')
     await answer.getByRole('button', { name: 'Citation 1' }).click()
     const dialog = page.getByRole('dialog', { name: /lighthouse\.docx/ })
@@ -192,7 +192,7 @@ describe('documents and knowledge in the browser', () => {
 
     const answer = page.locator('article.message.assistant').last()
     await answer.getByRole('list', { name: 'Sources' }).waitFor()
-    expect(await answer.locator('.markdown').innerText()).toContain('Quinces ripen in late October')
+    await answer.locator('.markdown', { hasText: 'Quinces ripen in late October' }).waitFor()
     expect(lastSystemPrompt()).toContain('ripen in late October')
     await page.locator('article.message.user').last().getByText('Orchard papers').waitFor()
     await answer.getByRole('button', { name: 'Citation 1' }).click()
