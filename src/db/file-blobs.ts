@@ -85,13 +85,17 @@ export function createFileBlobs(dir: string | null) {
       }
     },
 
-    /** Yields the decrypted bytes of `fileId`'s blob chunk by chunk; throws FileChunkError when any chunk fails to open. */
-    async *read(fileId: string, key: Uint8Array): AsyncGenerator<Uint8Array> {
+    /**
+     * Yields the decrypted bytes of `fileId`'s blob chunk by chunk, from chunk `fromChunk` on (each
+     * chunk is bound to its index, so starting later still detects a moved or cut chunk); throws
+     * FileChunkError when any chunk read fails to open.
+     */
+    async *read(fileId: string, key: Uint8Array, fromChunk = 0): AsyncGenerator<Uint8Array> {
       const fd = openSync(pathOf(fileId), 'r')
       try {
         const magic = Buffer.alloc(FILE_MAGIC.length)
         if (readSync(fd, magic, 0, magic.length, 0) !== magic.length || magic.toString('latin1') !== FILE_MAGIC) throw new FileChunkError(fileId, 0, 'bad_header')
-        for (let index = 0; ; index++) {
+        for (let index = fromChunk; ; index++) {
           const buffer = Buffer.allocUnsafe(SEALED_CHUNK_BYTES)
           const read = readFully(fd, buffer, FILE_MAGIC.length + index * SEALED_CHUNK_BYTES)
           if (read === 0) throw new FileChunkError(fileId, index, 'truncated')

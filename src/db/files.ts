@@ -137,11 +137,14 @@ export function createFileRepo(db: Database, keys: DataKeyRepo, blobs: FileBlobs
       return { ok: true, file: get(owner, id)! }
     },
 
-    /** The decrypted bytes of the owner's file as a stream, or null when it is not theirs; the stream errors with FileChunkError when the stored bytes were altered. */
-    readStream(owner: UserId, id: FileId): ReadableStream<Uint8Array> | null {
+    /**
+     * The decrypted bytes of the owner's file as a stream, from chunk `fromChunk` (of FILE_CHUNK_BYTES)
+     * on, or null when it is not theirs; the stream errors with FileChunkError when the stored bytes were altered.
+     */
+    readStream(owner: UserId, id: FileId, fromChunk = 0): ReadableStream<Uint8Array> | null {
       const row = select.get(id, owner)
       if (row === null) return null
-      const chunks = blobs.read(id, fileKeyOf(row))
+      const chunks = blobs.read(id, fileKeyOf(row), fromChunk)
       return new ReadableStream<Uint8Array>({
         async pull(controller) {
           const next = await chunks.next()

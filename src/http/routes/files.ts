@@ -10,12 +10,13 @@ import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { FileConfig } from '../../config/file-variables.ts'
 import type { AddressList } from '../../config/network.ts'
-import { FileChunkError } from '../../crypto/chunk-cipher.ts'
+import { FILE_CHUNK_BYTES, FileChunkError } from '../../crypto/chunk-cipher.ts'
 import { parseFileId, type FileId, type FileRepo, type StoredFile } from '../../db/files.ts'
 import type { UserId } from '../../db/ids.ts'
 import { isTextType, servedContentType } from '../../files/detect-type.ts'
 import { cleanFileName } from '../../files/file-name.ts'
 import type { Logger } from '../../log/logger.ts'
+import { parseByteRange } from '../byte-range.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { receiveUpload } from './file-upload.ts'
@@ -84,16 +85,31 @@ export const fileRoutes = (deps: AuthDeps, trustedProxies: AddressList, limits: 
       return found.slice(skip, skip + (query.limit ?? 100)).map((file) => describeFile(file, wantsContent(query.content)))
     }, { auth: 'active', query: SearchQuery })
     .get('/:id', ({ principal, params }) => describeFile(ownFile(files, principal.user.id, params.id)), { auth: 'active', params: Params })
-    .get('/:id/content', async ({ principal, params, set }) => {
+    .get('/:id/content', async ({ principal, params, set, headers }) => {
       const file = ownFile(files, principal.user.id, params.id)
-      const body = await openForServing(files, principal.user.id, file, log)
+      // note: there is no validator to match an If-Range against, so a conditional range gets the whole file.
+      const range = headers['if-range'] === undefined ? parseByteRange(headers.range, file.size) : { kind: 'full' as const }
       set.headers['content-type'] = servedContentType(file.contentType)
       set.headers['content-disposition'] = attachmentDisposition(file.name)
       set.headers['x-content-type-options'] = 'nosniff'
       set.headers['content-security-policy'] = "default-src 'none'; sandbox"
       set.headers['cache-control'] = 'private, no-store'
-      set.headers['content-length'] = String(file.size)
-      return new Response(body)
+      set.headers['accept-ranges'] = 'bytes'
+      if (range.kind === 'unsatisfiable') {
+        set.status = 416
+        set.headers['content-range'] = `bytes */${file.size}`
+        return new Response(null, { status: 416 })
+      }
+      if (range.kind === 'full') {
+        set.headers['content-length'] = String(file.size)
+        return new Response(await openForServing(files, principal.user.id, file, log))
+      }
+      const fromChunk = Math.floor(range.start / FILE_CHUNK_BYTES)
+      const body = await openForServing(files, principal.user.id, file, log, fromChunk)
+      set.status = 206
+      set.headers['content-range'] = `bytes ${range.start}-${range.end}/${file.size}`
+      set.headers['content-length'] = String(range.end - range.start + 1)
+      return new Response(sliceStream(body, range.start - fromChunk * FILE_CHUNK_BYTES, range.end - range.start + 1), { status: 206 })
     }, { auth: 'active', params: Params })
     .get('/:id/data/content', async ({ principal, params }) => {
       const file = ownFile(files, principal.user.id, params.id)
@@ -133,8 +149,36 @@ const statusOf = (file: StoredFile) => (typeof file.data.status === 'string' ? f
 const isSettled = (status: string) => status !== 'pending' && status !== 'processing'
 
 /** Opens the file's first chunk before any header is sent, so a damaged file is a clear 500 rather than a cut download. */
-async function openForServing(files: FileRepo, owner: UserId, file: StoredFile, log: Logger): Promise<ReadableStream<Uint8Array>> {
-  const stream = files.readStream(owner, file.id)
+/** `length` bytes of `stream` after its first `skip`; the rest of it is not read. */
+function sliceStream(stream: ReadableStream<Uint8Array>, skip: number, length: number): ReadableStream<Uint8Array> {
+  const reader = stream.getReader()
+  let toSkip = skip
+  let left = length
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (left > 0) {
+        const next = await reader.read()
+        if (next.done) break
+        let bytes = next.value
+        if (toSkip >= bytes.length) {
+          toSkip -= bytes.length
+          continue
+        }
+        bytes = bytes.subarray(toSkip, Math.min(bytes.length, toSkip + left))
+        toSkip = 0
+        left -= bytes.length
+        controller.enqueue(bytes)
+        if (left > 0) return
+      }
+      controller.close()
+      await reader.cancel()
+    },
+    cancel: () => reader.cancel(),
+  })
+}
+
+async function openForServing(files: FileRepo, owner: UserId, file: StoredFile, log: Logger, fromChunk = 0): Promise<ReadableStream<Uint8Array>> {
+  const stream = files.readStream(owner, file.id, fromChunk)
   if (stream === null) throw fileNotFound()
   const reader = stream.getReader()
   let first: Awaited<ReturnType<typeof reader.read>>
