@@ -178,3 +178,27 @@ describe('a tampered blob fails to open, with a clear error', () => {
     await expect(tampered(change)).rejects.toThrow(message)
   })
 })
+
+describe('reading from a later chunk (a byte range)', () => {
+  const bytes = random(3 * FILE_CHUNK_BYTES + 100)
+  const chunkAt = (index: number) => FILE_MAGIC.length + index * SEALED_CHUNK_BYTES
+  const readFrom = async (files: FileRepo, owner: UserId, id: FileId, chunk: number) => new Uint8Array(await new Response(files.readStream(owner, id, chunk)!).arrayBuffer())
+
+  test('yields the bytes from that chunk on', async () => {
+    const { store, owner } = storeWithUser()
+    const file = await upload(store.files, owner, bytes)
+    for (const chunk of [0, 1, 3]) expect(Buffer.from(await readFrom(store.files, owner, file.id, chunk)).equals(Buffer.from(bytes.subarray(chunk * FILE_CHUNK_BYTES)))).toBe(true)
+  })
+
+  test.each([
+    ['two later chunks swapped', (blob: Buffer) => Buffer.concat([blob.subarray(0, chunkAt(1)), blob.subarray(chunkAt(2), chunkAt(3)), blob.subarray(chunkAt(1), chunkAt(2)), blob.subarray(chunkAt(3))]), /chunk 1 was altered/],
+    ['the tail cut', (blob: Buffer) => blob.subarray(0, chunkAt(3)), /chunk 3 is missing/],
+    ['the chunk moved to the start', (blob: Buffer) => Buffer.concat([blob.subarray(0, chunkAt(0)), blob.subarray(chunkAt(2))]), /chunk 2 is missing|chunk 1 was altered/],
+  ])('still fails to open when %s', async (_, change, message) => {
+    const { store, owner } = storeWithUser()
+    const file = await upload(store.files, owner, bytes)
+    const path = join(store.files.blobDirectory(), file.id)
+    writeFileSync(path, change(readFileSync(path)))
+    await expect(readFrom(store.files, owner, file.id, 1)).rejects.toThrow(message)
+  })
+})
