@@ -7,8 +7,14 @@ import { openMemoryStore } from '../db/open-store.ts'
 import type { SessionId } from '../db/sessions.ts'
 import { generateApiKey, hashApiKey } from './api-key-secret.ts'
 import { createAuthDeps } from './auth-deps.ts'
-import { authenticate } from './authenticate.ts'
+import { type AuthResult, authenticate } from './authenticate.ts'
 import { openGate } from './setup-token.ts'
+
+/** Without MFA_REQUIRED, authenticate answers synchronously: no await on any request's path. */
+function answeredAtOnce(result: AuthResult | Promise<AuthResult>): AuthResult {
+  if (result instanceof Promise) throw new Error('authenticate returned a promise')
+  return result
+}
 import { signSessionToken } from './tokens.ts'
 
 const SECRET = 'unit-test-secret'
@@ -43,7 +49,7 @@ function seeded() {
     deps.store.apiKeys.createApiKey({ id, userId: user.id, keyHash: hashApiKey(key), name: 'test', expiresAt })
     return { id, key }
   }
-  const check = (credential: string) => authenticate(deps, credential, PATH)
+  const check = (credential: string) => answeredAtOnce(authenticate(deps, credential, PATH))
   return { deps, user, reads, session, apiKey, check, advance: (ms: number) => void (clock += ms) }
 }
 
@@ -148,8 +154,8 @@ describe('a credential admitted a moment ago', () => {
     const { key } = apiKey()
     expect(check(key).ok).toBe(true)
     const restricted = { ...deps, auth: { ...deps.auth, apiKeys: { ...deps.auth.apiKeys!, allowedEndpoints: ['/api/models'] } } }
-    expect(authenticate(restricted, key, '/api/models').ok).toBe(true)
-    expect(authenticate(restricted, key, PATH)).toEqual({ ok: false, reason: 'api_key_endpoint_denied' })
+    expect(answeredAtOnce(authenticate(restricted, key, '/api/models')).ok).toBe(true)
+    expect(answeredAtOnce(authenticate(restricted, key, PATH))).toEqual({ ok: false, reason: 'api_key_endpoint_denied' })
   })
 
   test('a wrong or forged token is never remembered', () => {
