@@ -22,29 +22,29 @@ export type ClaimResult =
   | { ok: false; reason: 'weak_password'; problem: PasswordProblem }
 
 /** Returns the admin whose password may be claimed, or null when there is none (the usual case). */
-export function findClaimableAdmin(deps: { store: Store; auth: AuthConfig }): User | null {
+export async function findClaimableAdmin(deps: { store: Store; auth: AuthConfig }): Promise<User | null> {
   const { store, auth } = deps
   // note: single-user mode needs no password, password sign-in off has no use for one, and behind a
   // trusted-header proxy a passwordless admin is normal: the proxy is its way in.
   if (auth.singleUser || !auth.enablePasswordAuth || auth.trustedHeaders !== null) return null
   const admin = store.users.findOnlyAdmin()
   if (admin === null) return null
-  if (store.credentials.findPasswordHash(admin.id) !== null) return null
-  return store.identities.listIdentitiesOfUser(admin.id).length === 0 ? admin : null
+  if (await store.credentials.findPasswordHash(admin.id) !== null) return null
+  return (await store.identities.listIdentitiesOfUser(admin.id)).length === 0 ? admin : null
 }
 
 /** Sets the claimable admin's first password (policy checked, argon2id) if the setup gate admits it. */
 export async function claimAdminAccount(deps: AuthDeps, input: { password: string; setupToken?: string }): Promise<ClaimResult> {
-  if (findClaimableAdmin(deps) === null) return { ok: false, reason: 'nothing_to_claim' }
+  if (await findClaimableAdmin(deps) === null) return { ok: false, reason: 'nothing_to_claim' }
   const problem = findPasswordProblem(input.password, deps.auth.passwordPattern)
   if (problem !== null) return { ok: false, reason: 'weak_password', problem }
   const hash = await hashPassword(input.password)
-  return deps.store.inTransaction((): ClaimResult => {
+  return deps.store.sql.transaction(async (): Promise<ClaimResult> => {
     // Checked again inside the transaction: a claim that finished meanwhile leaves nothing to claim.
-    const admin = findClaimableAdmin(deps)
+    const admin = await findClaimableAdmin(deps)
     if (admin === null) return { ok: false, reason: 'nothing_to_claim' }
     if (!deps.setupGate.admits(input.setupToken)) return { ok: false, reason: 'setup_token_required' }
-    deps.store.credentials.setPasswordHash(admin.id, hash)
+    await deps.store.credentials.setPasswordHash(admin.id, hash)
     deps.setupGate.close()
     return { ok: true, user: admin }
   })

@@ -4,21 +4,28 @@ import { loadConfig } from '../config/load-config.ts'
 import type { ApiKeyId } from '../db/api-keys.ts'
 import { generateKey } from '../crypto/random.ts'
 import { openMemoryStore } from '../db/open-store.ts'
+import type { PasskeyId } from '../db/second-factors.ts'
 import type { SessionId } from '../db/sessions.ts'
 import { generateApiKey, hashApiKey } from './api-key-secret.ts'
 import { createAuthDeps } from './auth-deps.ts'
-import { authenticate } from './authenticate.ts'
+import { type AuthResult, authenticate } from './authenticate.ts'
 import { openGate } from './setup-token.ts'
+
+/** Without MFA_REQUIRED, authenticate answers synchronously: no await on any request's path. */
+function answeredAtOnce(result: AuthResult | Promise<AuthResult>): AuthResult {
+  if (result instanceof Promise) throw new Error('authenticate returned a promise')
+  return result
+}
 import { signSessionToken } from './tokens.ts'
 
 const SECRET = 'unit-test-secret'
 const PATH = '/api/v1/auths/'
 
 /** Auth deps on a fresh store with a clock the test moves, one admin, and counters of the rows read. */
-function seeded() {
+function seeded(env: Record<string, string> = {}) {
   let clock = 1_700_000_000_000
   const deps = createAuthDeps({
-    store: openMemoryStore(generateKey(), () => clock), auth: loadConfig({ env: { ENABLE_API_KEYS: 'true' }, cwd: process.cwd() }).auth, sessionSecret: SECRET,
+    store: openMemoryStore(generateKey(), () => clock), auth: loadConfig({ env: { ENABLE_API_KEYS: 'true', ...env }, cwd: process.cwd() }).auth, sessionSecret: SECRET,
     audit: createMemoryAuditLog(), now: () => clock, setupGate: openGate,
   })
   const made = deps.store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'admin' })
@@ -43,7 +50,7 @@ function seeded() {
     deps.store.apiKeys.createApiKey({ id, userId: user.id, keyHash: hashApiKey(key), name: 'test', expiresAt })
     return { id, key }
   }
-  const check = (credential: string) => authenticate(deps, credential, PATH)
+  const check = (credential: string) => answeredAtOnce(authenticate(deps, credential, PATH))
   return { deps, user, reads, session, apiKey, check, advance: (ms: number) => void (clock += ms) }
 }
 
@@ -148,8 +155,8 @@ describe('a credential admitted a moment ago', () => {
     const { key } = apiKey()
     expect(check(key).ok).toBe(true)
     const restricted = { ...deps, auth: { ...deps.auth, apiKeys: { ...deps.auth.apiKeys!, allowedEndpoints: ['/api/models'] } } }
-    expect(authenticate(restricted, key, '/api/models').ok).toBe(true)
-    expect(authenticate(restricted, key, PATH)).toEqual({ ok: false, reason: 'api_key_endpoint_denied' })
+    expect(answeredAtOnce(authenticate(restricted, key, '/api/models')).ok).toBe(true)
+    expect(answeredAtOnce(authenticate(restricted, key, PATH))).toEqual({ ok: false, reason: 'api_key_endpoint_denied' })
   })
 
   test('a wrong or forged token is never remembered', () => {
@@ -159,5 +166,32 @@ describe('a credential admitted a moment ago', () => {
     expect(check(forged).ok).toBe(false)
     expect(check('not-a-token').ok).toBe(false)
     expect(deps.principals.size()).toBe(0)
+  })
+})
+
+describe('with MFA_REQUIRED, the enrolment rule', () => {
+  test('asks the database once per admission, then answers at once', async () => {
+    const { session, deps } = seeded({ MFA_REQUIRED: 'all' })
+    const { token } = session()
+    await deps.store.credentials.setPasswordHash(deps.store.users.findOnlyAdmin()!.id, '$argon2id$placeholder')
+    const first = authenticate(deps, token, '/api/models')
+    expect(first).toBeInstanceOf(Promise)
+    expect(await first).toEqual({ ok: false, reason: 'second_factor_enrolment_required' })
+    expect(answeredAtOnce(authenticate(deps, token, '/api/models'))).toEqual({ ok: false, reason: 'second_factor_enrolment_required' })
+    // note: the enrolment paths are reached at once, without the rule.
+    expect(answeredAtOnce(authenticate(deps, token, '/api/v1/auths/mfa')).ok).toBe(true)
+  })
+
+  test('is asked again once a factor is added: the new passkey admits the next request', async () => {
+    const { session, deps } = seeded({ MFA_REQUIRED: 'all' })
+    const { token } = session()
+    const admin = deps.store.users.findOnlyAdmin()!
+    await deps.store.credentials.setPasswordHash(admin.id, '$argon2id$placeholder')
+    expect((await authenticate(deps, token, '/api/models')).ok).toBe(false)
+    await deps.store.secondFactors.addPasskey({ id: 'p1' as PasskeyId, userId: admin.id, credentialId: new Uint8Array([1]), publicKey: new Uint8Array([2]), name: 'Key', signCount: 0 })
+    expect((await authenticate(deps, token, '/api/models')).ok).toBe(true)
+    expect(answeredAtOnce(authenticate(deps, token, '/api/models')).ok).toBe(true)
+    await deps.store.secondFactors.resetSecondFactors(admin.id)
+    expect(await authenticate(deps, token, '/api/models')).toEqual({ ok: false, reason: 'second_factor_enrolment_required' })
   })
 })

@@ -34,16 +34,33 @@ export function findCredential(headers: Headers): string | null {
 
 /**
  * Authenticates a credential for a request to `path`. A user MFA_REQUIRED covers who has no second
- * factor yet reaches only the enrolment paths (second-factor.ts), whatever the credential.
+ * factor yet reaches only the enrolment paths (second-factor.ts), whatever the credential. The answer
+ * is synchronous unless that rule needs the database: once per admission, as its answer is kept with
+ * the admitted user (principal-cache.ts), so a remembered credential is answered without an await.
  */
-export function authenticate(deps: AuthDeps, credential: string | null, path: string): AuthResult {
+export function authenticate(deps: AuthDeps, credential: string | null, path: string): AuthResult | Promise<AuthResult> {
+  const result = admitCredential(deps, credential, path)
+  if (!result.ok || deps.auth.mfaRequired === 'none' || isEnrolmentPath(path)) return result
+  const { user } = result.principal
+  const known = deps.principals.enrolmentOf(user)
+  if (known !== undefined) return known ? ENROLMENT_REQUIRED : result
+  return mustEnrolSecondFactor(deps, user).then((must) => {
+    deps.principals.rememberEnrolment(user, must)
+    return must ? ENROLMENT_REQUIRED : result
+  })
+}
+
+const ENROLMENT_REQUIRED: AuthResult = Object.freeze({ ok: false, reason: 'second_factor_enrolment_required' })
+
+/**
+ * The credential's own rules, without the enrolment rule: live session or key, current key
+ * fingerprint, existing user, API keys on and permitted, the endpoint allow-list. Synchronous, for
+ * what must decide at once: a revocation notice (credential-watch.ts), a socket frame, the body limit.
+ */
+export function admitCredential(deps: AuthDeps, credential: string | null, path: string): AuthResult {
   if (credential === null) return { ok: false, reason: 'missing_credential' }
   if (credential === '' || credential.length > 4096) return { ok: false, reason: 'invalid_credential' }
-  const result = looksLikeApiKey(credential) ? authenticateApiKey(deps, credential, path) : authenticateSession(deps, credential)
-  if (result.ok && deps.auth.mfaRequired !== 'none' && !isEnrolmentPath(path) && mustEnrolSecondFactor(deps, result.principal.user)) {
-    return { ok: false, reason: 'second_factor_enrolment_required' }
-  }
-  return result
+  return looksLikeApiKey(credential) ? authenticateApiKey(deps, credential, path) : authenticateSession(deps, credential)
 }
 
 /** Whether this user may hold and use API keys now: keys are on, and the features.api_keys permission (defaults or a group). */

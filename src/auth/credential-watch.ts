@@ -13,7 +13,7 @@
  */
 import type { UserId } from '../db/ids.ts'
 import type { AuthDeps } from './auth-deps.ts'
-import { authenticate } from './authenticate.ts'
+import { admitCredential } from './authenticate.ts'
 import type { Principal } from './principal.ts'
 
 /** A credential as it was admitted: whose, for which path (API keys may be limited to some), and what role it needs. */
@@ -27,9 +27,13 @@ export function credentialOf(principal: Principal, path: string, needs: WatchedC
   return { userId: principal.user.id, credential: principal.token, path, needs }
 }
 
-/** Whether the credential still authenticates the same user for `path`, with a role that may do what it started. */
+/**
+ * Whether the credential still authenticates the same user for `path`, with a role that may do what it
+ * started. Synchronous (admitCredential: no second-factor enrolment rule, which held when it started),
+ * so a revocation is decided within the notice that announced it.
+ */
 export function isStillAdmitted(deps: AuthDeps, watched: WatchedCredential): boolean {
-  const result = authenticate(deps, watched.credential, watched.path)
+  const result = admitCredential(deps, watched.credential, watched.path)
   if (!result.ok || result.principal.user.id !== watched.userId) return false
   const { role } = result.principal.user
   return watched.needs === 'admin' ? role === 'admin' : role !== 'pending'

@@ -20,11 +20,14 @@ export type LdapAccountResult = { ok: true; user: User; created: boolean } | { o
  * its email, name and (with LDAP_ADMIN_GROUPS) role in line with the directory. An existing local
  * account with the same email is never taken over: the link is by entry, not by address.
  */
-export function syncLdapAccount(deps: AuthDeps, ldap: LdapConfig, log: Logger, person: DirectoryPerson, ip: string): LdapAccountResult {
+export function syncLdapAccount(deps: AuthDeps, ldap: LdapConfig, log: Logger, person: DirectoryPerson, ip: string): Promise<LdapAccountResult> {
+  // note: lookup, creation and link in one transaction, so two sign-ins of one entry can't both create an account.
+  return deps.store.sql.transaction(() => syncInTransaction(deps, ldap, log, person, ip))
+}
+
+async function syncInTransaction(deps: AuthDeps, ldap: LdapConfig, log: Logger, person: DirectoryPerson, ip: string): Promise<LdapAccountResult> {
   const isAdminByDirectory = ldap.adminGroups === null ? null : isInAnyGroup(person.groups, ldap.adminGroups)
-  // note: this runs without an await between lookup, creation and link, so two sign-ins of one
-  // entry can't both create an account.
-  const userId = deps.store.identities.findUserIdByIdentity('ldap', person.subject)
+  const userId = await deps.store.identities.findUserIdByIdentity('ldap', person.subject)
   if (userId === null) {
     // note: as for password sign-up and single sign-on, the first account (the admin) is made beyond
     // loopback only with the setup token, unless LDAP_ADMIN_GROUPS decides; so whoever has any entry in
@@ -35,11 +38,11 @@ export function syncLdapAccount(deps: AuthDeps, ldap: LdapConfig, log: Logger, p
     const result = deps.store.users.createUser({ email: person.email, name: person.name, role, adminIfFirst: isAdminByDirectory === null })
     if (!result.ok) return { ok: false, reason: 'email_taken' }
     if (isFirst) deps.setupGate.close()
-    deps.store.identities.linkIdentity('ldap', person.subject, result.user.id)
+    await deps.store.identities.linkIdentity('ldap', person.subject, result.user.id)
     deps.audit.record({ event: 'signup', actorId: result.user.id, ip, method: 'ldap', details: { role: result.user.role } })
     return { ok: true, user: result.user, created: true }
   }
-  deps.store.identities.recordIdentityLogin('ldap', person.subject)
+  await deps.store.identities.recordIdentityLogin('ldap', person.subject)
   const user = deps.store.users.findUserById(userId)
   if (user === null) return { ok: false, reason: 'email_taken' }
   return { ok: true, user: updateFromDirectory(deps, log, user, person, isAdminByDirectory, ip), created: false }

@@ -65,7 +65,7 @@ export async function ldapLogin(deps: LdapLoginDeps, input: { user: string; pass
     name: (firstString(attributeOf(entry, 'cn')) ?? username).trim().slice(0, 200) || username.slice(0, 200),
     groups,
   }
-  const account = syncLdapAccount(deps, ldap, deps.log, person, ip)
+  const account = await syncLdapAccount(deps, ldap, deps.log, person, ip)
   if (!account.ok) {
     deps.audit.record({ event: 'signin_failed', ip, method: 'ldap', reason: account.reason })
     return { ok: false, reason: account.reason }

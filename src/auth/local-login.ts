@@ -27,7 +27,7 @@ export async function localLogin(deps: AuthDeps, input: { email: string; passwor
   }
   const password = input.password.slice(0, MAX_PASSWORD_LENGTH + 1)
   const user = deps.store.users.findUserByEmail(email)
-  const hash = user === null ? null : deps.store.credentials.findPasswordHash(user.id)
+  const hash = user === null ? null : await deps.store.credentials.findPasswordHash(user.id)
   if (user === null || hash === null) {
     await spendPasswordWork(password)
     await recordSigninFailure(deps, account, ip)
@@ -40,6 +40,6 @@ export async function localLogin(deps: AuthDeps, input: { email: string; passwor
     deps.audit.record({ event: 'signin_failed', ip, method: 'password', reason: 'wrong_password', targetId: user.id })
     return { ok: false, reason: 'invalid_credentials' }
   }
-  if (check.needsRehash) deps.store.credentials.setPasswordHash(user.id, await hashPassword(password))
+  if (check.needsRehash) await deps.store.credentials.setPasswordHash(user.id, await hashPassword(password))
   return { ok: true, user }
 }

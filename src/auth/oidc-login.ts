@@ -27,7 +27,7 @@ export function oidcIdentityOf(providerId: string, issuer: string, sub: string):
  * Accounts are linked by (issuer, sub); an email match links only with OAUTH_MERGE_ACCOUNTS_BY_EMAIL
  * and email_verified=true, so a provider can't take over a local account by claiming its address.
  */
-export function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcIdentity): OidcLoginResult {
+export async function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcIdentity): Promise<OidcLoginResult> {
   const { claims } = input
   const email = readClaimText(claims, oauth.claims.email)
   if (email === null || !isValidEmail(email)) return { ok: false, reason: 'email_missing' }
@@ -44,18 +44,19 @@ export function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcIdentit
   if (role === 'refused') return { ok: false, reason: 'role_not_allowed' }
 
   const identity = oidcIdentityOf(input.providerId, input.issuer, String(claims.sub))
-  const linkedId = deps.store.identities.findUserIdByIdentity(identity.provider, identity.subject)
-  const linkedUser = linkedId === null ? null : deps.store.users.findUserById(linkedId)
-  const byEmail = linkedUser === null ? deps.store.users.findUserByEmail(email) : null
-  if (linkedUser === null && byEmail !== null) {
-    if (!oauth.mergeAccountsByEmail) return { ok: false, reason: 'email_taken' }
-    if (!isEmailVerified(claims)) return { ok: false, reason: 'email_not_verified' }
-    // note: an account already linked to another person at this provider (an address handed on) is not theirs.
-    if (deps.store.identities.listIdentitiesOfUser(byEmail.id).some((link) => link.provider === identity.provider)) return { ok: false, reason: 'email_taken' }
-  }
-  if (linkedUser === null && byEmail === null && !oauth.enableSignup) return { ok: false, reason: 'signup_disabled' }
+  // note: the lookups and refusals run in the transaction of the writes, so two sign-ins of one account can't both create it.
+  return deps.store.sql.transaction(async (): Promise<OidcLoginResult> => {
+    const linkedId = await deps.store.identities.findUserIdByIdentity(identity.provider, identity.subject)
+    const linkedUser = linkedId === null ? null : deps.store.users.findUserById(linkedId)
+    const byEmail = linkedUser === null ? deps.store.users.findUserByEmail(email) : null
+    if (linkedUser === null && byEmail !== null) {
+      if (!oauth.mergeAccountsByEmail) return { ok: false, reason: 'email_taken' }
+      if (!isEmailVerified(claims)) return { ok: false, reason: 'email_not_verified' }
+      // note: an account already linked to another person at this provider (an address handed on) is not theirs.
+      if ((await deps.store.identities.listIdentitiesOfUser(byEmail.id)).some((link) => link.provider === identity.provider)) return { ok: false, reason: 'email_taken' }
+    }
+    if (linkedUser === null && byEmail === null && !oauth.enableSignup) return { ok: false, reason: 'signup_disabled' }
 
-  return deps.store.inTransaction((): OidcLoginResult => {
     let user = linkedUser ?? byEmail
     const created = user === null
     const isFirst = user === null && deps.store.users.countUsers() === 0
@@ -70,8 +71,8 @@ export function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcIdentit
       if (isFirst) deps.setupGate.close()
     }
     const linked = linkedUser === null
-    if (linked) deps.store.identities.linkIdentity(identity.provider, identity.subject, user.id)
-    else deps.store.identities.recordIdentityLogin(identity.provider, identity.subject)
+    if (linked) await deps.store.identities.linkIdentity(identity.provider, identity.subject, user.id)
+    else await deps.store.identities.recordIdentityLogin(identity.provider, identity.subject)
     if (role !== null && role !== user.role) {
       deps.store.users.setUserRole(user.id, role)
       user = { ...user, role }

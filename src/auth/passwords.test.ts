@@ -30,10 +30,10 @@ test('an imported bcrypt hash signs in and is upgraded to argon2id', async () =>
   const deps = authDeps()
   const created = await signUp(deps, { name: 'Imported', email: 'imported@example.com', password: 'imported password' }, false)
   if (!created.ok) throw new Error('not created')
-  deps.store.credentials.setPasswordHash(created.user.id, await Bun.password.hash('imported password', { algorithm: 'bcrypt', cost: 4 }))
-  expect(deps.store.credentials.findPasswordHash(created.user.id)).toStartWith('$2')
+  await deps.store.credentials.setPasswordHash(created.user.id, await Bun.password.hash('imported password', { algorithm: 'bcrypt', cost: 4 }))
+  expect(await deps.store.credentials.findPasswordHash(created.user.id)).toStartWith('$2')
   expect((await localLogin(deps, { email: 'imported@example.com', password: 'imported password' }, '127.0.0.1')).ok).toBe(true)
-  expect(deps.store.credentials.findPasswordHash(created.user.id)).toStartWith('$argon2id$')
+  expect(await deps.store.credentials.findPasswordHash(created.user.id)).toStartWith('$argon2id$')
   expect((await localLogin(deps, { email: 'imported@example.com', password: 'imported password' }, '127.0.0.1')).ok).toBe(true)
 })
 

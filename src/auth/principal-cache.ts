@@ -8,6 +8,8 @@
  *   email), so nothing revoked or changed is ever served from here;
  * - the credential has not expired: the token's exp, the session's or key's expires_at;
  * - it is younger than MAX_AGE_MS (so a session's last_seen is written within a minute or so of use).
+ * With MFA_REQUIRED, whether the admitted user must enrol a second factor is kept with the
+ * admission's user record; factor, password and link changes move the revision, so it is asked again.
  * Threat: a deleted or revoked user's data held in memory. Every `access` notice drops that user's
  * entries at once (everyone's on a master-key change); at most MAX_ENTRIES are held, oldest dropped
  * first. Failures are never remembered: a wrong token pays the full check every time.
@@ -27,6 +29,8 @@ type Entry = { admission: Admission; revision: number; usableUntil: number }
 
 export function createPrincipalCache(changes: AccountChanges, now: () => number, limits = { maxEntries: MAX_ENTRIES, maxAgeMs: MAX_AGE_MS }) {
   const entries = new Map<string, Entry>()
+  /** Whether an admitted user must enrol a second factor, by the admission's user record (a new admission, a new record: asked again). */
+  const enrolment = new WeakMap<User, boolean>()
   changes.subscribe((change) => {
     if (change.kind !== 'access') return
     if (change.userId === null) return entries.clear()
@@ -54,6 +58,16 @@ export function createPrincipalCache(changes: AccountChanges, now: () => number,
       const usableUntil = Math.min(now() + limits.maxAgeMs, expiresAt ?? Number.POSITIVE_INFINITY)
       Object.freeze(admission.user)
       entries.set(credential, { admission, revision, usableUntil })
+    },
+
+    /** Whether this admitted user must enrol a second factor, when already asked for this admission; else undefined. */
+    enrolmentOf(user: User): boolean | undefined {
+      return enrolment.get(user)
+    },
+
+    /** Keeps the enrolment answer with the admission's user record (a factor change moves the revision, which ends the admission). */
+    rememberEnrolment(user: User, mustEnrol: boolean): void {
+      enrolment.set(user, mustEnrol)
     },
 
     /** How many credentials are remembered now. */

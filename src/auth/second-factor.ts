@@ -13,37 +13,41 @@ import { findTotpStep } from './totp.ts'
 export type CodeCheck = { ok: true; method: 'totp' | 'recovery_code' } | { ok: false }
 
 /** Accepts a current TOTP code of the user's enabled factor, once. */
-export function checkTotpCode(deps: Pick<AuthDeps, 'store' | 'now'>, userId: UserId, code: string): boolean {
-  const factor = deps.store.secondFactors.findTotp(userId)
+export async function checkTotpCode(deps: Pick<AuthDeps, 'store' | 'now'>, userId: UserId, code: string): Promise<boolean> {
+  const factor = await deps.store.secondFactors.findTotp(userId)
   if (factor === null || !factor.enabled) return false
   const step = findTotpStep(factor.secret, code.replace(/\s/g, ''), deps.now())
-  return step !== null && deps.store.secondFactors.useTotpStep(userId, step)
+  return step !== null && await deps.store.secondFactors.useTotpStep(userId, step)
 }
 
 /** Accepts a TOTP code (six digits) or an unused recovery code of the user. */
-export function checkSecondFactorCode(deps: Pick<AuthDeps, 'store' | 'now'>, userId: UserId, code: string): CodeCheck {
-  if (/^\d{6}$/.test(code.replace(/\s/g, ''))) return checkTotpCode(deps, userId, code) ? { ok: true, method: 'totp' } : { ok: false }
+export async function checkSecondFactorCode(deps: Pick<AuthDeps, 'store' | 'now'>, userId: UserId, code: string): Promise<CodeCheck> {
+  if (/^\d{6}$/.test(code.replace(/\s/g, ''))) return await checkTotpCode(deps, userId, code) ? { ok: true, method: 'totp' } : { ok: false }
   const recovery = normaliseRecoveryCode(code)
-  return recovery !== null && deps.store.secondFactors.useRecoveryCode(userId, recovery) ? { ok: true, method: 'recovery_code' } : { ok: false }
+  return recovery !== null && await deps.store.secondFactors.useRecoveryCode(userId, recovery) ? { ok: true, method: 'recovery_code' } : { ok: false }
 }
 
 /** Whether MFA_REQUIRED covers this user (whether or not they have enrolled); single sign-on accounts never. */
-export function isSecondFactorRequired(deps: Pick<AuthDeps, 'auth' | 'store'>, user: User): boolean {
+export async function isSecondFactorRequired(deps: Pick<AuthDeps, 'auth' | 'store'>, user: User): Promise<boolean> {
+  return isCoveredByRule(deps, user) && !await isSingleSignOnAccount(deps, user.id)
+}
+
+/** Whether MFA_REQUIRED names this user's role (the account's kind aside). */
+function isCoveredByRule(deps: Pick<AuthDeps, 'auth'>, user: User): boolean {
   const rule = deps.auth.mfaRequired
-  if (deps.auth.singleUser || !(rule === 'all' || (rule === 'admins' && user.role === 'admin'))) return false
-  return !isSingleSignOnAccount(deps, user.id)
+  return !deps.auth.singleUser && (rule === 'all' || (rule === 'admins' && user.role === 'admin'))
 }
 
 /** Whether this user must enrol a second factor before doing anything else. */
-export function mustEnrolSecondFactor(deps: Pick<AuthDeps, 'auth' | 'store'>, user: User): boolean {
-  // note: the factor check first: it is one indexed lookup, while the account's kind opens sealed rows.
-  return deps.auth.mfaRequired !== 'none' && !deps.store.secondFactors.hasSecondFactor(user.id) && isSecondFactorRequired(deps, user)
+export async function mustEnrolSecondFactor(deps: Pick<AuthDeps, 'auth' | 'store'>, user: User): Promise<boolean> {
+  // note: the rule first (no lookup), then the factor check: one indexed lookup, while the account's kind opens sealed rows.
+  return isCoveredByRule(deps, user) && !await deps.store.secondFactors.hasSecondFactor(user.id) && !await isSingleSignOnAccount(deps, user.id)
 }
 
 /** An account that signs in only through an OpenID provider: no password here, no directory entry. */
-function isSingleSignOnAccount(deps: Pick<AuthDeps, 'store'>, userId: UserId): boolean {
-  if (deps.store.credentials.findPasswordHash(userId) !== null) return false
-  const identities = deps.store.identities.listIdentitiesOfUser(userId)
+async function isSingleSignOnAccount(deps: Pick<AuthDeps, 'store'>, userId: UserId): Promise<boolean> {
+  if (await deps.store.credentials.findPasswordHash(userId) !== null) return false
+  const identities = await deps.store.identities.listIdentitiesOfUser(userId)
   return identities.length > 0 && identities.every((identity) => identity.provider !== 'ldap')
 }
 

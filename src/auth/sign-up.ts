@@ -32,14 +32,14 @@ export async function signUp(
   if (problem !== null) return { ok: false, reason: 'weak_password', problem }
   const hash = await hashPassword(input.password)
   const role = input.role ?? deps.auth.defaultUserRole
-  return deps.store.inTransaction((): SignUpResult => {
+  return deps.store.sql.transaction(async (): Promise<SignUpResult> => {
     // Checked again inside the transaction: only the very first account may skip a closed sign-up.
     const isFirst = deps.store.users.countUsers() === 0
     if (!isOpen && !isFirst) return { ok: false, reason: 'signup_disabled' }
     if (isFirst && !byAdmin && !deps.setupGate.admits(input.setupToken)) return { ok: false, reason: 'setup_token_required' }
     const created = deps.store.users.createUser({ email: input.email.trim().normalize('NFC'), name: input.name.trim(), role, adminIfFirst: !byAdmin })
     if (!created.ok) return created
-    deps.store.credentials.setPasswordHash(created.user.id, hash)
+    await deps.store.credentials.setPasswordHash(created.user.id, hash)
     if (isFirst) deps.setupGate.close()
     return created
   })

@@ -57,7 +57,7 @@ export async function importFromLibreWebUi(config: Config, from: string, keyFile
       done++
       if (done % PROGRESS_EVERY === 0) io.err(`  ${done} of ${source.chatCount} chats...\n`)
     }
-    printImportSummary(path, importUsersAndChats(store, source, 'Libre WebUI', onChat), 'Libre WebUI', io)
+    printImportSummary(path, await importUsersAndChats(store, source, 'Libre WebUI', onChat), 'Libre WebUI', io)
     for (const user of source.users.filter((each) => each.email.endsWith('@localhost'))) io.out(`${user.name} had no email in Libre WebUI and signs in here as ${user.email}.\n`)
     for (const user of source.users.filter((each) => each.passwordHash === null)) io.out(`${user.email} has no password here: it is the single user with SINGLE_USER_MODE=true, where it can set one in Settings.\n`)
     for (const [table, n] of Object.entries(source.leftBehind)) io.out(`Not imported: ${n} rows of ${table} (Enclave has no such feature yet).\n`)

@@ -27,7 +27,7 @@ export async function importFromOpenWebUi(config: Config, file: string, io: Outp
   }
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey: readPreviousMasterKey(config.values, config.masterKey, process.cwd()) })
   try {
-    printImportSummary(path, importOpenWebUi(store, opened.source), 'Open WebUI', io)
+    printImportSummary(path, await importOpenWebUi(store, opened.source), 'Open WebUI', io)
     return 0
   } catch (error) {
     return refuseChangedSource(error, io)

@@ -65,7 +65,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
 
   const adminBootstrap = await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate, workspaceModels: store.workspaceModels }))
   // note: a passwordless admin waiting for its first password is claimed through the same gate as the first account.
-  const claimable = findClaimableAdmin({ store, auth: config.auth })
+  const claimable = await findClaimableAdmin({ store, auth: config.auth })
   const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: store.users.countUsers() > 0 && claimable === null })
   if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up is closed from now on.')
   // As Open WebUI: an admin made from the environment invites the others, so sign-up closes, for good.

@@ -16,7 +16,7 @@ import { formatUsageError } from './usage.ts'
 type Output = { out: (text: string) => void; err: (text: string) => void }
 
 /** Runs the command on argv after `users reset-mfa`; returns the exit code (0 done, 1 refused, 2 usage). */
-export function resetSecondFactorsFromCli(argv: readonly string[], io: Output, env: Record<string, string | undefined> = process.env): number {
+export async function resetSecondFactorsFromCli(argv: readonly string[], io: Output, env: Record<string, string | undefined> = process.env): Promise<number> {
   const args = [...argv]
   const flags: Record<string, string> = {}
   let email: string | null = null
@@ -48,7 +48,7 @@ export function resetSecondFactorsFromCli(argv: readonly string[], io: Output, e
       io.err(`enclave: no account has the email ${quote(email)}.\n`)
       return 1
     }
-    const removed = store.secondFactors.resetSecondFactors(user.id)
+    const removed = await store.secondFactors.resetSecondFactors(user.id)
     audit.record({ event: 'second_factors_reset', targetId: user.id, method: 'cli', details: { totp: removed.totp, passkeys: removed.passkeys } })
     io.out(removed.totp || removed.passkeys > 0
       ? `Second factors of ${user.email} removed: ${removed.totp ? 'the authenticator app and its recovery codes' : 'no authenticator app'}, ${removed.passkeys} passkey${removed.passkeys === 1 ? '' : 's'}. They sign in with their password now${config.auth.mfaRequired === 'none' ? '' : ' and set up a new factor first if MFA_REQUIRED covers them'}.\n`

@@ -56,7 +56,7 @@ export async function resetPassword(config: Config, email: string, source: Passw
       io.err(`enclave: ${problem.message}\n`)
       return 1
     }
-    store.credentials.setPasswordHash(user.id, await hashPassword(password))
+    await store.credentials.setPasswordHash(user.id, await hashPassword(password))
     const revoked = store.sessions.revokeOtherSessions(user.id, null)
     const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
     audit.record({ event: 'user_password_set_by_admin', targetId: user.id, method: 'cli', details: { sessions_revoked: revoked } })

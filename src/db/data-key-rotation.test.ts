@@ -16,17 +16,17 @@ afterEach(() => { rmSync(dir, { recursive: true, force: true }) })
 const masterKey = (): MasterKeySource => ({ kind: 'generated', path: join(dir, '.encryption_key') })
 const open = () => openStore({ dataDir: dir, masterKey: masterKey(), now: Date.now })
 
-function seed(store: Store, users: number, chats: number, messages: number): UserId[] {
+async function seed(store: Store, users: number, chats: number, messages: number): Promise<UserId[]> {
   const ids: UserId[] = []
   for (let u = 0; u < users; u++) {
     const created = store.users.createUser({ email: `u${u}@example.com`, name: `U${u}`, role: 'user' })
     if (!created.ok) throw new Error('seed')
     ids.push(created.user.id)
-    store.credentials.setPasswordHash(created.user.id, '$argon2id$placeholder')
-    store.identities.linkIdentity('ldap', `entry-${u}`, created.user.id)
+    await store.credentials.setPasswordHash(created.user.id, '$argon2id$placeholder')
+    await store.identities.linkIdentity('ldap', `entry-${u}`, created.user.id)
     store.groups.syncMembershipsFromSource(created.user.id, 'ldap', [`group-${u % 2}`], true)
-    store.secondFactors.setPendingTotp(created.user.id, new Uint8Array(20).fill(u + 1))
-    store.secondFactors.addPasskey({ id: `passkey-${u}` as PasskeyId, userId: created.user.id, credentialId: new Uint8Array([u, 1]), publicKey: new Uint8Array([1, u]), name: `Key ${u}`, signCount: 0 })
+    await store.secondFactors.setPendingTotp(created.user.id, new Uint8Array(20).fill(u + 1))
+    await store.secondFactors.addPasskey({ id: `passkey-${u}` as PasskeyId, userId: created.user.id, credentialId: new Uint8Array([u, 1]), publicKey: new Uint8Array([1, u]), name: `Key ${u}`, signCount: 0 })
     for (let c = 0; c < chats; c++) store.chats.createChat(created.user.id, `title ${u}/${c}`, Array.from({ length: messages }, (_, m) => ({ role: 'user' as const, content: `m ${u}/${c}/${m}` })))
   }
   store.settings.writeSetting('greeting', { hello: 'world' })
@@ -37,7 +37,7 @@ const versionsInUse = async (store: Store) => (await readKeyInventory(store.sql)
 
 test('every value ends under the new version, old keys are destroyed, everything opens', async () => {
   const store = open()
-  const users = seed(store, 3, 4, 5)
+  const users = await seed(store, 3, 4, 5)
   const rotator = createDataKeyRotator(store.db, store.dataKeys)
   expect(rotator.beginRotation(null)).toBe(4)
   expect(await versionsInUse(store)).toEqual([1])
@@ -49,8 +49,8 @@ test('every value ends under the new version, old keys are destroyed, everything
   expect(store.chats.listChatsForUser(users[1]!, { limit: 10, offset: 0 }).map((chat) => chat.title).sort()).toEqual(['title 1/0', 'title 1/1', 'title 1/2', 'title 1/3'])
   expect(store.settings.readSetting('greeting')).toEqual({ hello: 'world' })
   expect(store.users.findUserByEmail('u2@example.com')?.name).toBe('U2')
-  expect(store.secondFactors.findTotp(users[2]!)?.secret).toEqual(new Uint8Array(20).fill(3))
-  expect(store.secondFactors.listPasskeys(users[1]!).map((passkey) => passkey.name)).toEqual(['Key 1'])
+  expect((await store.secondFactors.findTotp(users[2]!))?.secret).toEqual(new Uint8Array(20).fill(3))
+  expect((await store.secondFactors.listPasskeys(users[1]!)).map((passkey) => passkey.name)).toEqual(['Key 1'])
   store.close()
 })
 
@@ -58,7 +58,7 @@ test('interrupted at random points with writes in between, resumed after a reope
   for (let round = 0; round < 4; round++) {
     rmSync(dir, { recursive: true, force: true })
     let store = open()
-    const users = seed(store, 4, 3, 6)
+    const users = await seed(store, 4, 3, 6)
     const expected = new Map<string, string[]>()
     const write = (n: number) => {
       const owner = users[n % users.length]!
@@ -89,9 +89,9 @@ test('interrupted at random points with writes in between, resumed after a reope
   }
 })
 
-test('one user only: the others keep version 1', () => {
+test('one user only: the others keep version 1', async () => {
   const store = open()
-  const [first, second] = seed(store, 2, 1, 2)
+  const [first, second] = await seed(store, 2, 1, 2)
   const rotator = createDataKeyRotator(store.db, store.dataKeys)
   expect(rotator.beginRotation([first!])).toBe(1)
   while (rotator.step(3).pendingOwners > 0);

@@ -8,54 +8,54 @@ function createdUser(store: Store, email = 'ada@example.com') {
 }
 
 describe('identity links', () => {
-  test('a linked subject finds its user; an unknown one finds nobody', () => {
+  test('a linked subject finds its user; an unknown one finds nobody', async () => {
     const store = openMemoryStore()
     const user = createdUser(store)
-    expect(store.identities.linkIdentity('ldap', 'uid=ada,ou=people,dc=example,dc=org', user.id)).toBe(true)
-    expect(store.identities.findUserIdByIdentity('ldap', 'uid=ada,ou=people,dc=example,dc=org')).toBe(user.id)
-    expect(store.identities.findUserIdByIdentity('ldap', 'uid=bob,ou=people,dc=example,dc=org')).toBeNull()
+    expect(await store.identities.linkIdentity('ldap', 'uid=ada,ou=people,dc=example,dc=org', user.id)).toBe(true)
+    expect(await store.identities.findUserIdByIdentity('ldap', 'uid=ada,ou=people,dc=example,dc=org')).toBe(user.id)
+    expect(await store.identities.findUserIdByIdentity('ldap', 'uid=bob,ou=people,dc=example,dc=org')).toBeNull()
   })
 
-  test('the same subject at another provider is another account', () => {
+  test('the same subject at another provider is another account', async () => {
     const store = openMemoryStore()
     const user = createdUser(store)
-    store.identities.linkIdentity('oidc:keycloak', 'https://idp.example\0sub-1', user.id)
-    expect(store.identities.findUserIdByIdentity('oidc:other', 'https://idp.example\0sub-1')).toBeNull()
-    expect(store.identities.findUserIdByIdentity('ldap', 'https://idp.example\0sub-1')).toBeNull()
+    await store.identities.linkIdentity('oidc:keycloak', 'https://idp.example\0sub-1', user.id)
+    expect(await store.identities.findUserIdByIdentity('oidc:other', 'https://idp.example\0sub-1')).toBeNull()
+    expect(await store.identities.findUserIdByIdentity('ldap', 'https://idp.example\0sub-1')).toBeNull()
   })
 
-  test('a subject already linked is not linked again, to anyone', () => {
+  test('a subject already linked is not linked again, to anyone', async () => {
     const store = openMemoryStore()
     const ada = createdUser(store)
     const bob = createdUser(store, 'bob@example.com')
-    expect(store.identities.linkIdentity('ldap', 'entry-1', ada.id)).toBe(true)
-    expect(store.identities.linkIdentity('ldap', 'entry-1', bob.id)).toBe(false)
-    expect(store.identities.findUserIdByIdentity('ldap', 'entry-1')).toBe(ada.id)
+    expect(await store.identities.linkIdentity('ldap', 'entry-1', ada.id)).toBe(true)
+    expect(await store.identities.linkIdentity('ldap', 'entry-1', bob.id)).toBe(false)
+    expect(await store.identities.findUserIdByIdentity('ldap', 'entry-1')).toBe(ada.id)
   })
 
-  test('lists a user\'s links with their subjects; unlink and user deletion remove them', () => {
+  test('lists a user\'s links with their subjects; unlink and user deletion remove them', async () => {
     let time = 1_000
     const store = openMemoryStore(undefined, () => time)
     const user = createdUser(store)
-    store.identities.linkIdentity('ldap', 'entry-1', user.id)
+    await store.identities.linkIdentity('ldap', 'entry-1', user.id)
     time = 2_000
-    store.identities.linkIdentity('oidc:google', 'sub-9', user.id)
+    await store.identities.linkIdentity('oidc:google', 'sub-9', user.id)
     time = 3_000
-    store.identities.recordIdentityLogin('ldap', 'entry-1')
-    expect(store.identities.listIdentitiesOfUser(user.id)).toEqual([
+    await store.identities.recordIdentityLogin('ldap', 'entry-1')
+    expect(await store.identities.listIdentitiesOfUser(user.id)).toEqual([
       { provider: 'ldap', subject: 'entry-1', createdAt: 1_000, lastLoginAt: 3_000 },
       { provider: 'oidc:google', subject: 'sub-9', createdAt: 2_000, lastLoginAt: 2_000 },
     ])
-    store.identities.unlinkIdentity('ldap', 'entry-1')
-    expect(store.identities.findUserIdByIdentity('ldap', 'entry-1')).toBeNull()
+    await store.identities.unlinkIdentity('ldap', 'entry-1')
+    expect(await store.identities.findUserIdByIdentity('ldap', 'entry-1')).toBeNull()
     store.users.deleteUser(user.id)
-    expect(store.identities.findUserIdByIdentity('oidc:google', 'sub-9')).toBeNull()
+    expect(await store.identities.findUserIdByIdentity('oidc:google', 'sub-9')).toBeNull()
   })
 
-  test('the subject is not stored in the clear', () => {
+  test('the subject is not stored in the clear', async () => {
     const store = openMemoryStore()
     const user = createdUser(store)
-    store.identities.linkIdentity('ldap', 'uid=marker-4c1e,dc=example', user.id)
+    await store.identities.linkIdentity('ldap', 'uid=marker-4c1e,dc=example', user.id)
     const raw = store.db.query<{ subject: Uint8Array; subject_index: Uint8Array }, []>('SELECT subject, subject_index FROM identity').get()!
     for (const bytes of [raw.subject, raw.subject_index]) expect(Buffer.from(bytes).toString('latin1')).not.toContain('marker-4c1e')
   })

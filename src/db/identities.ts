@@ -1,6 +1,7 @@
-import type { Database } from 'bun:sqlite'
 import { blindIndex } from '../crypto/blind-index.ts'
+import type { AccountChanges } from './account-changes.ts'
 import type { DataKeyRepo } from './data-keys.ts'
+import type { SqlEngine } from './engine.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 import { EMAIL_INDEX_OWNER } from './users.ts'
@@ -17,17 +18,10 @@ type IdentityRow = { subject_index: Uint8Array; provider: IdentityProvider; subj
 /**
  * Links between local users and accounts held elsewhere: an LDAP entry (by entryUUID or DN) or an
  * OpenID subject (issuer and sub). A link is found by the blind index of (provider, subject), never
- * by email, so a directory or provider can't take over an account by reusing an address.
+ * by email, so a directory or provider can't take over an account by reusing an address. A link
+ * made or removed moves the user's revision (it decides whether MFA_REQUIRED covers them).
  */
-export function createIdentityRepo(db: Database, keys: DataKeyRepo, now: () => number) {
-  const insertIdentity = db.query<void, [Uint8Array, string, string, Uint8Array, number, number]>(
-    'INSERT INTO identity (subject_index, provider, user_id, subject, created_at, last_login_at) VALUES (?, ?, ?, ?, ?, ?)')
-  const selectUserId = db.query<{ user_id: string }, [Uint8Array]>('SELECT user_id FROM identity WHERE subject_index = ?')
-  const selectByUser = db.query<IdentityRow, [string]>(
-    'SELECT subject_index, provider, subject, created_at, last_login_at FROM identity WHERE user_id = ? ORDER BY created_at')
-  const updateLastLogin = db.query<void, [number, Uint8Array]>('UPDATE identity SET last_login_at = ? WHERE subject_index = ?')
-  const deleteIdentity = db.query<void, [Uint8Array]>('DELETE FROM identity WHERE subject_index = ?')
-
+export function createIdentityRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
   // note: the index covers the provider too, so the same subject at two providers stays two links.
   const subjectIndex = (provider: IdentityProvider, subject: string) =>
     blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'identity.subject', `${provider}\0${subject}`)
@@ -36,28 +30,33 @@ export function createIdentityRepo(db: Database, keys: DataKeyRepo, now: () => n
 
   return {
     /** Returns the local user linked to that external account, or null when none is. */
-    findUserIdByIdentity(provider: IdentityProvider, subject: string): UserId | null {
-      return (selectUserId.get(subjectIndex(provider, subject))?.user_id ?? null) as UserId | null
+    async findUserIdByIdentity(provider: IdentityProvider, subject: string): Promise<UserId | null> {
+      const row = await sql.get<{ user_id: string }>('SELECT user_id FROM identity WHERE subject_index = ?', subjectIndex(provider, subject))
+      return (row?.user_id ?? null) as UserId | null
     },
 
     /** Links the external account to the user; false when it is already linked (to anyone). */
-    linkIdentity(provider: IdentityProvider, subject: string, userId: UserId): boolean {
+    async linkIdentity(provider: IdentityProvider, subject: string, userId: UserId): Promise<boolean> {
       const index = subjectIndex(provider, subject)
-      if (selectUserId.get(index) !== null) return false
       const sealed = identityTable.sealColumn('subject', rowIdOf(index), subject, keys.keysForOwner(userId))!
       const at = now()
-      insertIdentity.run(index, provider, userId, sealed, at, at)
-      return true
+      // note: the index is the primary key, so a second link of the same account inserts nothing.
+      const inserted = await sql.run(`INSERT INTO identity (subject_index, provider, user_id, subject, created_at, last_login_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (subject_index) DO NOTHING`, index, provider, userId, sealed, at, at)
+      if (inserted.changes === 1) changes.recordChanged(userId)
+      return inserted.changes === 1
     },
 
     /** Records a sign-in through that external account. */
-    recordIdentityLogin(provider: IdentityProvider, subject: string): void {
-      updateLastLogin.run(now(), subjectIndex(provider, subject))
+    async recordIdentityLogin(provider: IdentityProvider, subject: string): Promise<void> {
+      await sql.run('UPDATE identity SET last_login_at = ? WHERE subject_index = ?', now(), subjectIndex(provider, subject))
     },
 
     /** The external accounts linked to the user, oldest first. */
-    listIdentitiesOfUser(userId: UserId): Identity[] {
-      return selectByUser.all(userId).map((row) => ({
+    async listIdentitiesOfUser(userId: UserId): Promise<Identity[]> {
+      const rows = await sql.all<IdentityRow>(
+        'SELECT subject_index, provider, subject, created_at, last_login_at FROM identity WHERE user_id = ? ORDER BY created_at', userId)
+      return rows.map((row) => ({
         provider: row.provider,
         subject: identityTable.open(rowIdOf(row.subject_index), row, keys.keysForOwner(userId)).subject!,
         createdAt: row.created_at,
@@ -66,8 +65,10 @@ export function createIdentityRepo(db: Database, keys: DataKeyRepo, now: () => n
     },
 
     /** Removes a link; the local user stays. */
-    unlinkIdentity(provider: IdentityProvider, subject: string): void {
-      deleteIdentity.run(subjectIndex(provider, subject))
+    async unlinkIdentity(provider: IdentityProvider, subject: string): Promise<void> {
+      const row = await sql.get<{ user_id: string }>('SELECT user_id FROM identity WHERE subject_index = ?', subjectIndex(provider, subject))
+      await sql.run('DELETE FROM identity WHERE subject_index = ?', subjectIndex(provider, subject))
+      if (row !== null) changes.recordChanged(row.user_id as UserId)
     },
   }
 }

@@ -39,7 +39,7 @@ test('contents that older versions left empty or not text come across as before:
   const read = openOpenWebUiDatabase(path)
   if (!read.ok) throw new Error(read.detail)
   const store = openMemoryStore()
-  importOpenWebUi(store, read.source)
+  await importOpenWebUi(store, read.source)
   read.source.close()
   expect(store.chats.listCurrentPath(adaId as UserId, odd.id as never).map((message) => message.content)).toEqual(['', '[{"type":"text","text":"hi"}]'])
   store.close()
@@ -51,7 +51,7 @@ test('every branch, id, the selected leaf, models, params and the system prompt 
   const read = openOpenWebUiDatabase(path)
   if (!read.ok) throw new Error(read.detail)
   const store = openMemoryStore()
-  const { counts } = importOpenWebUi(store, read.source)
+  const { counts } = await importOpenWebUi(store, read.source)
   read.source.close()
   expect(counts).toMatchObject({ chatsImported: 2, messagesImported: 6 })
 

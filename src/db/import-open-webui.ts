@@ -30,7 +30,7 @@ export type ImportCounts = {
 /** The counts, and one line for each user handled otherwise than as asked (named by email, never a hash). */
 export type ImportReport = { counts: ImportCounts; notes: string[] }
 
-export function importOpenWebUi(store: Store, source: OpenWebUiSource): ImportReport {
+export function importOpenWebUi(store: Store, source: OpenWebUiSource): Promise<ImportReport> {
   return importUsersAndChats(store, source, 'Open WebUI')
 }
 
@@ -41,15 +41,15 @@ export type AccountSource = { users: readonly SourceUser[]; chats(): Iterable<So
  * Imports a checked source in one transaction, under the rules above; `product` names the source
  * in the notes, and `onChat` hears of each chat handled (for progress).
  */
-export function importUsersAndChats(store: Store, source: AccountSource, product: string, onChat: () => void = () => {}): ImportReport {
+export async function importUsersAndChats(store: Store, source: AccountSource, product: string, onChat: () => void = () => {}): Promise<ImportReport> {
   const counts: ImportCounts = { usersImported: 0, usersAlreadyThere: 0, usersConflicting: 0, chatsImported: 0, chatsAlreadyThere: 0, chatsLeftOut: 0, messagesImported: 0 }
   const notes: string[] = []
   const chatExists = store.db.query<{ one: number }, [string]>('SELECT 1 AS one FROM chat WHERE id = ?')
-  store.inTransaction(() => {
+  await store.sql.transaction(async () => {
     // note: only users created by this run receive chats; an existing account never does.
     const owners = new Map<string, UserId>()
     for (const user of source.users) {
-      const owner = importUser(store, user, product, counts, notes)
+      const owner = await importUser(store, user, product, counts, notes)
       if (owner !== null) owners.set(user.sourceId, owner)
     }
     for (const chat of source.chats()) {
@@ -73,7 +73,7 @@ export function importUsersAndChats(store: Store, source: AccountSource, product
 }
 
 /** Creates the user as a new account and returns its id, or null when it is left out. */
-function importUser(store: Store, user: SourceUser, product: string, counts: ImportCounts, notes: string[]): UserId | null {
+async function importUser(store: Store, user: SourceUser, product: string, counts: ImportCounts, notes: string[]): Promise<UserId | null> {
   const sameEmail = store.users.findUserByEmail(user.email)
   if (sameEmail !== null) {
     if (sameEmail.id === user.id) counts.usersAlreadyThere++
@@ -93,7 +93,7 @@ function importUser(store: Store, user: SourceUser, product: string, counts: Imp
   const cost = user.passwordHash === null ? null : bcryptCost(user.passwordHash)
   if (cost !== null && cost > MAX_BCRYPT_COST) {
     notes.push(`${user.email}: its password hash (bcrypt cost ${cost}, above ${MAX_BCRYPT_COST}) was not imported; an admin must set a new password for this account.`)
-  } else if (user.passwordHash !== null) store.credentials.setPasswordHash(id, user.passwordHash)
+  } else if (user.passwordHash !== null) await store.credentials.setPasswordHash(id, user.passwordHash)
   counts.usersImported++
   return id
 }

@@ -131,9 +131,9 @@ async function fillStore(store: Store) {
   if (!group.ok) throw new Error(group.reason)
   store.apiKeys.createApiKey({ id: crypto.randomUUID() as never, userId: owner, keyHash: new Uint8Array(32), name: 'k', expiresAt: null, allowedModels: [MARKERS.keyModel] })
   const bytes = (text: string) => new TextEncoder().encode(text)
-  store.secondFactors.setPendingTotp(owner, bytes(MARKERS.totpSecret))
-  store.secondFactors.replaceRecoveryCodes(owner, [RECOVERY_CODE])
-  store.secondFactors.addPasskey({
+  await store.secondFactors.setPendingTotp(owner, bytes(MARKERS.totpSecret))
+  await store.secondFactors.replaceRecoveryCodes(owner, [RECOVERY_CODE])
+  await store.secondFactors.addPasskey({
     id: 'passkey-1' as PasskeyId, userId: owner, credentialId: bytes(MARKERS.passkeyCredential), publicKey: bytes(MARKERS.passkeyPublicKey), name: MARKERS.passkeyName, signCount: 0,
   })
   const preset = store.workspaceModels.createModel(owner, MARKERS.presetId, {
@@ -211,9 +211,9 @@ test('the data is really there: reopening reads every marker back', async () => 
     expect((await store.chatShares.readShare(shareId))?.snapshot.chat.title).toBe(MARKERS.share)
     expect(store.groups.findGroupByName(MARKERS.groupName)?.description).toBe(MARKERS.groupDescription)
     expect(store.apiKeys.listApiKeys(owner)[0]?.allowedModels).toEqual([MARKERS.keyModel])
-    expect(new TextDecoder().decode(store.secondFactors.findTotp(owner)!.secret)).toBe(MARKERS.totpSecret)
-    expect(store.secondFactors.useRecoveryCode(owner, RECOVERY_CODE)).toBe(true)
-    expect(store.secondFactors.listPasskeys(owner).map((passkey) => [passkey.name, new TextDecoder().decode(passkey.credentialId), new TextDecoder().decode(passkey.publicKey)]))
+    expect(new TextDecoder().decode((await store.secondFactors.findTotp(owner))!.secret)).toBe(MARKERS.totpSecret)
+    expect(await store.secondFactors.useRecoveryCode(owner, RECOVERY_CODE)).toBe(true)
+    expect((await store.secondFactors.listPasskeys(owner)).map((passkey) => [passkey.name, new TextDecoder().decode(passkey.credentialId), new TextDecoder().decode(passkey.publicKey)]))
       .toEqual([[MARKERS.passkeyName, MARKERS.passkeyCredential, MARKERS.passkeyPublicKey]])
     expect(store.files.get(owner, textId)).toMatchObject({ name: `${MARKERS.fileName}.md`, meta: { note: MARKERS.fileMeta }, data: { content: MARKERS.fileData } })
     expect(Buffer.from((await store.files.readBytes(owner, textId, 10 ** 8))!).toString()).toBe(TEXT)

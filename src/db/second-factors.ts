@@ -12,9 +12,10 @@
  * is accepted only when it is newer than the last one accepted, in one UPDATE, and a recovery code
  * only while its used_at is null, in one UPDATE.
  */
-import type { Database } from 'bun:sqlite'
 import { createHash } from 'node:crypto'
+import type { AccountChanges } from './account-changes.ts'
 import type { DataKeyRepo } from './data-keys.ts'
+import type { SqlEngine } from './engine.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 
@@ -35,6 +36,8 @@ const totpTable = sealedTable('totp_factor', { secret: 'bytes' })
 const passkeyTable = sealedTable('passkey', { credential_id: 'bytes', public_key: 'bytes', name: 'text' })
 
 type TotpRow = { secret: Uint8Array; enabled_at: number | null; last_used_step: number | null }
+const PASSKEY_COLUMNS = 'id, user_id, credential_id, public_key, name, sign_count, created_at, last_used_at'
+
 type PasskeyRow = {
   id: string; user_id: string; credential_id: Uint8Array; public_key: Uint8Array; name: Uint8Array
   sign_count: number; created_at: number; last_used_at: number | null
@@ -46,36 +49,23 @@ export const hashRecoveryCode = (userId: UserId, code: string) => new Uint8Array
 /** The lookup form of a credential id (not secret, but sealed like the rest; this finds it). */
 export const indexCredentialId = (credentialId: Uint8Array) => new Uint8Array(createHash('sha256').update(credentialId).digest())
 
-export function createSecondFactorRepo(db: Database, keys: DataKeyRepo, now: () => number) {
-  const upsertTotp = db.query<void, [string, Uint8Array, number]>(`
-    INSERT INTO totp_factor (user_id, secret, enabled_at, last_used_step, created_at) VALUES (?, ?, NULL, NULL, ?)
-    ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, enabled_at = NULL, last_used_step = NULL, created_at = excluded.created_at`)
-  const selectTotp = db.query<TotpRow, [string]>('SELECT secret, enabled_at, last_used_step FROM totp_factor WHERE user_id = ?')
-  const useStep = db.query<void, [number, string, number]>(
-    'UPDATE totp_factor SET last_used_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < ?)')
-  const enable = db.query<void, [number, number, string]>('UPDATE totp_factor SET enabled_at = ?, last_used_step = ? WHERE user_id = ? AND enabled_at IS NULL')
-  const deleteTotpOf = db.query<void, [string]>('DELETE FROM totp_factor WHERE user_id = ?')
-  const deleteCodesOf = db.query<void, [string]>('DELETE FROM recovery_code WHERE user_id = ?')
-  const insertCode = db.query<void, [string, Uint8Array, number]>('INSERT INTO recovery_code (user_id, code_hash, used_at, created_at) VALUES (?, ?, NULL, ?)')
-  const useCode = db.query<void, [number, string, Uint8Array]>('UPDATE recovery_code SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL')
-  const countCodes = db.query<{ n: number }, [string]>('SELECT count(*) AS n FROM recovery_code WHERE user_id = ? AND used_at IS NULL')
-  const insertPasskey = db.query<void, [string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array, number, number]>(
-    'INSERT INTO passkey (id, user_id, credential_index, credential_id, public_key, name, sign_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-  const selectPasskeys = db.query<PasskeyRow, [string]>('SELECT * FROM passkey WHERE user_id = ? ORDER BY created_at, id')
-  const selectPasskeyByIndex = db.query<PasskeyRow, [Uint8Array]>('SELECT * FROM passkey WHERE credential_index = ?')
-  const updateCount = db.query<void, [number, number, string, number]>('UPDATE passkey SET sign_count = ?, last_used_at = ? WHERE id = ? AND sign_count = ?')
-  const deletePasskeyOf = db.query<void, [string, string]>('DELETE FROM passkey WHERE id = ? AND user_id = ?')
-  const deletePasskeysOf = db.query<void, [string]>('DELETE FROM passkey WHERE user_id = ?')
-  const selectSummaries = db.query<{ user_id: string; totp: number; passkeys: number; codes: number }, []>(`
-    SELECT u.id AS user_id,
-      CASE WHEN EXISTS (SELECT 1 FROM totp_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL) THEN 1 ELSE 0 END AS totp,
-      (SELECT count(*) FROM passkey p WHERE p.user_id = u.id) AS passkeys,
-      (SELECT count(*) FROM recovery_code r WHERE r.user_id = u.id AND r.used_at IS NULL) AS codes
-    FROM user u`)
-  const selectHasFactor = db.query<{ has: number }, [string, string]>(`
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM totp_factor WHERE user_id = ? AND enabled_at IS NOT NULL)
-        OR EXISTS (SELECT 1 FROM passkey WHERE user_id = ?) THEN 1 ELSE 0 END AS has`)
+/** Every user's factors, one row each; "user" quoted: a reserved word in PostgreSQL. */
+const SUMMARIES = `
+  SELECT u.id AS user_id,
+    CASE WHEN EXISTS (SELECT 1 FROM totp_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL) THEN 1 ELSE 0 END AS totp,
+    (SELECT count(*) FROM passkey p WHERE p.user_id = u.id) AS passkeys,
+    (SELECT count(*) FROM recovery_code r WHERE r.user_id = u.id AND r.used_at IS NULL) AS codes
+  FROM "user" u`
+const HAS_FACTOR = `
+  SELECT CASE WHEN EXISTS (SELECT 1 FROM totp_factor WHERE user_id = ? AND enabled_at IS NOT NULL)
+      OR EXISTS (SELECT 1 FROM passkey WHERE user_id = ?) THEN 1 ELSE 0 END AS has`
 
+/** Factor changes move the user's revision (account-changes.ts), so an admission remembered with the old enrolment rule is read again. */
+export function createSecondFactorRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
+  const changed = <T>(userId: UserId, value: T): T => {
+    changes.recordChanged(userId)
+    return value
+  }
   const toPasskey = (row: PasskeyRow): Passkey => {
     const plain = passkeyTable.open(row.id, row, keys.keysForOwner(row.user_id))
     return {
@@ -86,98 +76,114 @@ export function createSecondFactorRepo(db: Database, keys: DataKeyRepo, now: () 
 
   return {
     /** Stores a new, not yet enabled TOTP secret for the user, replacing any pending or enabled one. */
-    setPendingTotp(userId: UserId, secret: Uint8Array): void {
-      upsertTotp.run(userId, totpTable.sealColumn('secret', userId, secret, keys.keysForOwner(userId))!, now())
+    async setPendingTotp(userId: UserId, secret: Uint8Array): Promise<void> {
+      await sql.run(`INSERT INTO totp_factor (user_id, secret, enabled_at, last_used_step, created_at) VALUES (?, ?, NULL, NULL, ?)
+        ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, enabled_at = NULL, last_used_step = NULL, created_at = excluded.created_at`,
+      userId, totpTable.sealColumn('secret', userId, secret, keys.keysForOwner(userId))!, now())
     },
 
     /** The user's TOTP factor, enabled or pending; null when they have none. */
-    findTotp(userId: UserId): TotpFactor | null {
-      const row = selectTotp.get(userId)
+    async findTotp(userId: UserId): Promise<TotpFactor | null> {
+      const row = await sql.get<TotpRow>('SELECT secret, enabled_at, last_used_step FROM totp_factor WHERE user_id = ?', userId)
       if (row === null) return null
       const secret = totpTable.openColumn('secret', userId, row.secret, keys.keysForOwner(userId))!
       return { secret, enabled: row.enabled_at !== null, lastUsedStep: row.last_used_step }
     },
 
     /** Switches the pending TOTP factor on, `step` being the one its first code used; false when there is none pending. */
-    enableTotp(userId: UserId, step: number): boolean {
-      return enable.run(now(), step, userId).changes === 1
+    async enableTotp(userId: UserId, step: number): Promise<boolean> {
+      const result = await sql.run('UPDATE totp_factor SET enabled_at = ?, last_used_step = ? WHERE user_id = ? AND enabled_at IS NULL', now(), step, userId)
+      return changed(userId, result.changes === 1)
     },
 
     /** Marks `step` used if it is newer than the last accepted one; false when it is not (a replay). */
-    useTotpStep(userId: UserId, step: number): boolean {
-      return useStep.run(step, userId, step).changes === 1
+    async useTotpStep(userId: UserId, step: number): Promise<boolean> {
+      const result = await sql.run(
+        'UPDATE totp_factor SET last_used_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < ?)', step, userId, step)
+      return result.changes === 1
     },
 
     /** Removes the user's TOTP factor and recovery codes. */
-    deleteTotp(userId: UserId): void {
-      db.transaction(() => {
-        deleteTotpOf.run(userId)
-        deleteCodesOf.run(userId)
-      }).immediate()
+    async deleteTotp(userId: UserId): Promise<void> {
+      await sql.transaction(async () => {
+        await sql.run('DELETE FROM totp_factor WHERE user_id = ?', userId)
+        await sql.run('DELETE FROM recovery_code WHERE user_id = ?', userId)
+      })
+      changed(userId, undefined)
     },
 
     /** Replaces the user's recovery codes with these (plain codes in, hashes stored). */
-    replaceRecoveryCodes(userId: UserId, codes: readonly string[]): void {
+    async replaceRecoveryCodes(userId: UserId, codes: readonly string[]): Promise<void> {
       const at = now()
-      db.transaction(() => {
-        deleteCodesOf.run(userId)
-        for (const code of codes) insertCode.run(userId, hashRecoveryCode(userId, code), at)
-      }).immediate()
+      await sql.transaction(async () => {
+        await sql.run('DELETE FROM recovery_code WHERE user_id = ?', userId)
+        for (const code of codes) {
+          await sql.run('INSERT INTO recovery_code (user_id, code_hash, used_at, created_at) VALUES (?, ?, NULL, ?)', userId, hashRecoveryCode(userId, code), at)
+        }
+      })
     },
 
     /** Uses one recovery code; false when it is not one of the user's or was used already. */
-    useRecoveryCode(userId: UserId, code: string): boolean {
-      return useCode.run(now(), userId, hashRecoveryCode(userId, code)).changes === 1
+    async useRecoveryCode(userId: UserId, code: string): Promise<boolean> {
+      const result = await sql.run('UPDATE recovery_code SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL', now(), userId, hashRecoveryCode(userId, code))
+      return result.changes === 1
     },
 
-    countRecoveryCodesLeft(userId: UserId): number {
-      return countCodes.get(userId)?.n ?? 0
+    async countRecoveryCodesLeft(userId: UserId): Promise<number> {
+      const row = await sql.get<{ n: number | string }>('SELECT count(*) AS n FROM recovery_code WHERE user_id = ? AND used_at IS NULL', userId)
+      return Number(row?.n ?? 0)
     },
 
     /** Whether the user has an enabled TOTP factor or a passkey. */
-    hasSecondFactor(userId: UserId): boolean {
-      return selectHasFactor.get(userId, userId)?.has === 1
+    async hasSecondFactor(userId: UserId): Promise<boolean> {
+      return Number((await sql.get<{ has: number | string }>(HAS_FACTOR, userId, userId))?.has) === 1
     },
 
     /** Every user's factors, by user id. */
-    summariseFactors(): Map<UserId, FactorSummary> {
-      return new Map(selectSummaries.all().map((row) => [row.user_id as UserId, { totp: row.totp === 1, passkeys: row.passkeys, recoveryCodesLeft: row.codes }]))
+    async summariseFactors(): Promise<Map<UserId, FactorSummary>> {
+      const rows = await sql.all<{ user_id: string; totp: number | string; passkeys: number | string; codes: number | string }>(SUMMARIES)
+      return new Map(rows.map((row) => [row.user_id as UserId, { totp: Number(row.totp) === 1, passkeys: Number(row.passkeys), recoveryCodesLeft: Number(row.codes) }]))
     },
 
     /** Removes every second factor of the user; says what there was. */
-    resetSecondFactors(userId: UserId): { totp: boolean; passkeys: number } {
-      return db.transaction(() => {
-        const totp = deleteTotpOf.run(userId).changes > 0
-        deleteCodesOf.run(userId)
-        const passkeys = deletePasskeysOf.run(userId).changes
+    async resetSecondFactors(userId: UserId): Promise<{ totp: boolean; passkeys: number }> {
+      const removed = await sql.transaction(async () => {
+        const totp = (await sql.run('DELETE FROM totp_factor WHERE user_id = ?', userId)).changes > 0
+        await sql.run('DELETE FROM recovery_code WHERE user_id = ?', userId)
+        const passkeys = (await sql.run('DELETE FROM passkey WHERE user_id = ?', userId)).changes
         return { totp, passkeys }
-      }).immediate()
+      })
+      return changed(userId, removed)
     },
 
     /** Stores a registered passkey. */
-    addPasskey(input: { id: PasskeyId; userId: UserId; credentialId: Uint8Array; publicKey: Uint8Array; name: string; signCount: number }): void {
+    async addPasskey(input: { id: PasskeyId; userId: UserId; credentialId: Uint8Array; publicKey: Uint8Array; name: string; signCount: number }): Promise<void> {
       const sealed = passkeyTable.seal(input.id, { credential_id: input.credentialId, public_key: input.publicKey, name: input.name }, keys.keysForOwner(input.userId))
-      insertPasskey.run(input.id, input.userId, indexCredentialId(input.credentialId), sealed.credential_id!, sealed.public_key!, sealed.name!, input.signCount, now())
+      await sql.run('INSERT INTO passkey (id, user_id, credential_index, credential_id, public_key, name, sign_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        input.id, input.userId, indexCredentialId(input.credentialId), sealed.credential_id!, sealed.public_key!, sealed.name!, input.signCount, now())
+      changed(input.userId, undefined)
     },
 
-    listPasskeys(userId: UserId): Passkey[] {
-      return selectPasskeys.all(userId).map(toPasskey)
+    async listPasskeys(userId: UserId): Promise<Passkey[]> {
+      return (await sql.all<PasskeyRow>(`SELECT ${PASSKEY_COLUMNS} FROM passkey WHERE user_id = ? ORDER BY created_at, id`, userId)).map(toPasskey)
     },
 
     /** The passkey with this credential id, whoever owns it; null when unknown. */
-    findPasskeyByCredentialId(credentialId: Uint8Array): Passkey | null {
-      const row = selectPasskeyByIndex.get(indexCredentialId(credentialId))
+    async findPasskeyByCredentialId(credentialId: Uint8Array): Promise<Passkey | null> {
+      const row = await sql.get<PasskeyRow>(`SELECT ${PASSKEY_COLUMNS} FROM passkey WHERE credential_index = ?`, indexCredentialId(credentialId))
       return row === null ? null : toPasskey(row)
     },
 
     /** Records a use with its new counter, if the counter is still the one read; false when another use came first. */
-    recordPasskeyUse(passkey: Passkey, signCount: number): boolean {
-      return updateCount.run(signCount, now(), passkey.id, passkey.signCount).changes === 1
+    async recordPasskeyUse(passkey: Passkey, signCount: number): Promise<boolean> {
+      const result = await sql.run('UPDATE passkey SET sign_count = ?, last_used_at = ? WHERE id = ? AND sign_count = ?', signCount, now(), passkey.id, passkey.signCount)
+      return result.changes === 1
     },
 
     /** Deletes one of the user's passkeys; false when it is not theirs. */
-    deletePasskey(userId: UserId, id: PasskeyId): boolean {
-      return deletePasskeyOf.run(id, userId).changes === 1
+    async deletePasskey(userId: UserId, id: PasskeyId): Promise<boolean> {
+      const result = await sql.run('DELETE FROM passkey WHERE id = ? AND user_id = ?', id, userId)
+      return changed(userId, result.changes === 1)
     },
   }
 }

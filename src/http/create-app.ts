@@ -179,8 +179,8 @@ export function createApp(deps: Deps) {
     .use(new Elysia()
       .use(appConfigRoutes(deps.config, auth, ldap, {
         hasNoUsers: () => deps.store.users.countUsers() === 0,
-        findClaimableEmail: () => findClaimableAdmin(auth)?.email ?? null,
-        isSetupTokenRequired: () => deps.setupGate.tokenFile !== null && (deps.store.users.countUsers() === 0 || findClaimableAdmin(auth) !== null),
+        findClaimableEmail: async () => (await findClaimableAdmin(auth))?.email ?? null,
+        isSetupTokenRequired: async () => deps.setupGate.tokenFile !== null && (deps.store.users.countUsers() === 0 || await findClaimableAdmin(auth) !== null),
       }, withFileLimits(interfaceDefaultsFor(auth), deps.config)))
       .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
       .use(singleUserRoutes(auth, deps.config.trustedProxies))
@@ -235,10 +235,10 @@ export function createApp(deps: Deps) {
 export type App = ReturnType<typeof createApp>
 
 /** Adds Open WebUI's `file` limits (MB and count, as its page checks them before an upload) to what a signed-in caller's /api/config gets. */
-function withFileLimits(forSignedIn: (request: Request) => object, config: Config): (request: Request) => object {
+function withFileLimits(forSignedIn: (request: Request) => Promise<object>, config: Config): (request: Request) => Promise<object> {
   const file = { max_size: config.values.RAG_FILE_MAX_SIZE, max_count: config.values.RAG_FILE_MAX_COUNT }
-  return (request) => {
-    const extra = forSignedIn(request)
+  return async (request) => {
+    const extra = await forSignedIn(request)
     return Object.keys(extra).length === 0 ? extra : { ...extra, file }
   }
 }

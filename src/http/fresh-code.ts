@@ -13,8 +13,8 @@ import { HttpError } from './http-error.ts'
 /** Throws unless the user has no second factor, or proves one now. */
 export async function requireFreshCode(deps: AuthDeps, principal: Principal, code: string | undefined, ip: string, set: { headers: Record<string, string | number> }): Promise<void> {
   const user = principal.user
-  const hasTotp = deps.store.secondFactors.findTotp(user.id)?.enabled === true
-  if (!hasTotp && deps.store.secondFactors.listPasskeys(user.id).length === 0) return
+  const hasTotp = (await deps.store.secondFactors.findTotp(user.id))?.enabled === true
+  if (!hasTotp && (await deps.store.secondFactors.listPasskeys(user.id)).length === 0) return
   const hasCode = code !== undefined && code.trim() !== ''
   if (!hasCode && principal.via === 'session' && deps.freshConfirmations.consume(principal.sessionId)) return
   if (!hasTotp) throw new HttpError(403, 'second_factor_required', 'Confirm with your passkey to do this.')
@@ -24,7 +24,7 @@ export async function requireFreshCode(deps: AuthDeps, principal: Principal, cod
     set.headers['retry-after'] = String(check.retryAfterSeconds)
     throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)
   }
-  if (!checkTotpCode(deps, user.id, code)) {
+  if (!await checkTotpCode(deps, user.id, code)) {
     deps.audit.record({ event: 'second_factor_failed', actorId: user.id, ip, method: 'totp', reason: 'wrong_code' })
     throw new HttpError(400, 'invalid_code', 'That code is not right, or it was used already. Wait for the next one.')
   }

@@ -28,12 +28,12 @@ export class SecondFactorRequired extends HttpError {
 }
 
 /** The second factors a user can answer a challenge with. */
-export function secondFactorMethods(deps: AuthDeps, user: User): string[] {
+export async function secondFactorMethods(deps: AuthDeps, user: User): Promise<string[]> {
   const methods: string[] = []
-  const totp = deps.store.secondFactors.findTotp(user.id)
+  const totp = await deps.store.secondFactors.findTotp(user.id)
   if (totp?.enabled === true) methods.push('totp')
-  if (deps.store.secondFactors.countRecoveryCodesLeft(user.id) > 0) methods.push('recovery_code')
-  if (deps.store.secondFactors.listPasskeys(user.id).length > 0) methods.push('passkey')
+  if (await deps.store.secondFactors.countRecoveryCodesLeft(user.id) > 0) methods.push('recovery_code')
+  if ((await deps.store.secondFactors.listPasskeys(user.id)).length > 0) methods.push('passkey')
   return methods
 }
 
@@ -41,14 +41,14 @@ export function secondFactorMethods(deps: AuthDeps, user: User): string[] {
  * Answers a correct password: a session when the user has no second factor, else throws
  * SecondFactorRequired with a fresh challenge. `account` is the throttle's key for the first step.
  */
-export function answerAfterPassword(
+export async function answerAfterPassword(
   deps: AuthDeps, user: User, first: { account: string; method: 'password' | 'ldap' }, request: Request, client: ClientAddress, set: { headers: HTTPHeaders },
 ) {
-  if (!deps.store.secondFactors.hasSecondFactor(user.id)) {
+  if (!await deps.store.secondFactors.hasSecondFactor(user.id)) {
     deps.audit.record({ event: 'signin_succeeded', actorId: user.id, ip: client.ip, method: first.method })
     return answerWithSession(deps, user, request, client, set)
   }
   const challenge = deps.signinChallenges.issue(user.id, first.account, first.method)
   deps.audit.record({ event: 'second_factor_challenge_issued', actorId: user.id, ip: client.ip, method: first.method })
-  throw new SecondFactorRequired(challenge.token, secondFactorMethods(deps, user), challenge.expiresAt)
+  throw new SecondFactorRequired(challenge.token, await secondFactorMethods(deps, user), challenge.expiresAt)
 }

@@ -12,15 +12,16 @@ import { sessionCookie } from './session-cookie.ts'
  * Starts a session for a user who just signed in and builds Open WebUI's session object, setting
  * the `token` cookie: the same answer for every sign-in method.
  */
-export function answerWithSession(deps: AuthDeps, user: User, request: Request, client: ClientAddress, set: { headers: HTTPHeaders }) {
+export async function answerWithSession(deps: AuthDeps, user: User, request: Request, client: ClientAddress, set: { headers: HTTPHeaders }) {
+  const enrolment = await enrolmentFlag(deps, user)
   const session = issueSession(deps, user, { ip: client.ip, userAgent: request.headers.get('user-agent') })
   set.headers['set-cookie'] = sessionCookie(session.token, session.expiresAt, deps.auth.cookie, client.isHttps)
   return {
     token: session.token, token_type: 'Bearer', expires_at: session.expiresAt === null ? null : Math.floor(session.expiresAt / 1000),
     ...describeSessionUser(user, permissionsOf(deps, user)),
-    ...enrolmentFlag(deps, user),
+    ...enrolment,
   }
 }
 
 /** `mfa_enrolment_required: true` for a user MFA_REQUIRED holds to enrolment (the page shows only that); nothing otherwise. */
-export const enrolmentFlag = (deps: AuthDeps, user: User) => (mustEnrolSecondFactor(deps, user) ? { mfa_enrolment_required: true } : {})
+export const enrolmentFlag = async (deps: AuthDeps, user: User) => (await mustEnrolSecondFactor(deps, user) ? { mfa_enrolment_required: true } : {})

@@ -48,10 +48,10 @@ async function libreDataDir(key: string, extra: Partial<{ sessions: LibreSession
   return { cwd, libreDir }
 }
 
-function withStore<T>(cwd: string, use: (store: Store) => T): T {
+async function withStore<T>(cwd: string, use: (store: Store) => T | Promise<T>): Promise<T> {
   const store = openStore({ dataDir: join(cwd, 'data'), masterKey: generatedKey(join(cwd, 'data')), now: Date.now })
   try {
-    return use(store)
+    return await use(store)
   } finally {
     store.close()
   }
@@ -102,9 +102,9 @@ describe('enclave import libre-webui', () => {
     } finally {
       await server.stop()
     }
-    withStore(cwd, (store) => {
-      expect(store.credentials.findPasswordHash(adaId as UserId)).toMatch(/^\$argon2id\$/)
-      expect(store.credentials.findPasswordHash(bobId as UserId)).toMatch(/^\$argon2id\$/)
+    await withStore(cwd, async (store) => {
+      expect(await store.credentials.findPasswordHash(adaId as UserId)).toMatch(/^\$argon2id\$/)
+      expect(await store.credentials.findPasswordHash(bobId as UserId)).toMatch(/^\$argon2id\$/)
       const [adaChat] = store.chats.listChatsForUser(adaId as UserId, { limit: 10, offset: 0 })
       const messages = store.chats.listMessagesInChat(adaId as UserId, adaChat!.id as ChatId)
       expect(messages[2]!.usage).toEqual({ total_duration: 1234, eval_count: 7 })
@@ -237,6 +237,6 @@ describe('enclave import libre-webui', () => {
     } finally {
       await server.stop()
     }
-    withStore(cwd, (store) => expect(store.users.countUsers()).toBe(0))
+    await withStore(cwd, (store) => expect(store.users.countUsers()).toBe(0))
   })
 })

@@ -37,10 +37,10 @@ async function fixture(cwd: string, name = 'webui.db', chatList = chats, userLis
 }
 
 /** Runs `use` on the store in cwd/data, closed afterwards. */
-function withStore<T>(cwd: string, use: (store: Store) => T): T {
+async function withStore<T>(cwd: string, use: (store: Store) => T | Promise<T>): Promise<T> {
   const store = openStore({ dataDir: join(cwd, 'data'), masterKey: generatedKey(join(cwd, 'data')), now: Date.now })
   try {
-    return use(store)
+    return await use(store)
   } finally {
     store.close()
   }
@@ -80,7 +80,7 @@ describe('enclave import open-webui', () => {
       await server.stop()
     }
     // the bcrypt hash was upgraded at sign-in
-    withStore(cwd, (store) => expect(store.credentials.findPasswordHash(adaId as UserId)).toMatch(/^\$argon2id\$/))
+    await withStore(cwd, async (store) => expect(await store.credentials.findPasswordHash(adaId as UserId)).toMatch(/^\$argon2id\$/))
 
     const second = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
     expect(second.code).toBe(0)
@@ -116,12 +116,12 @@ describe('imported users never merge into existing accounts', () => {
     expect(run.stdout).toContain('2 chats with 2 messages')
     expect(run.stdout).toContain('mallory@example.com: its Open WebUI id belongs to another account here, so it was given a new one')
     expect(chatsOf(cwd, existing)).toBe(1)
-    withStore(cwd, (store) => {
+    await withStore(cwd, async (store) => {
       expect(store.users.findUserById(existing)!.email).toBe('user0@example.com')
       const mallory = store.users.findUserByEmail('mallory@example.com')!
       expect(mallory.id).not.toBe(existing)
       expect(chatsOf(cwd, mallory.id)).toBe(2)
-      expect(store.credentials.findPasswordHash(existing)).toBeNull()
+      expect(await store.credentials.findPasswordHash(existing)).toBeNull()
     })
   })
 
@@ -162,9 +162,9 @@ describe('bcrypt hashes above cost 12 are not imported', () => {
     expect(run.stdout).toContain('costly@example.com: its password hash (bcrypt cost 15, above 12) was not imported')
     expect(run.stdout).not.toContain('twelve@example.com')
     expect(run.output).not.toContain(costly)
-    withStore(cwd, (store) => {
-      expect(store.credentials.findPasswordHash(store.users.findUserByEmail('costly@example.com')!.id)).toBeNull()
-      expect(store.credentials.findPasswordHash(store.users.findUserByEmail('twelve@example.com')!.id)).toBe(twelve)
+    await withStore(cwd, async (store) => {
+      expect(await store.credentials.findPasswordHash(store.users.findUserByEmail('costly@example.com')!.id)).toBeNull()
+      expect(await store.credentials.findPasswordHash(store.users.findUserByEmail('twelve@example.com')!.id)).toBe(twelve)
     })
   })
 })

@@ -9,7 +9,6 @@ import type { MasterKeySource } from '../../src/config/load-config.ts'
 import { sealField } from '../../src/crypto/field-cipher.ts'
 import { readMasterKeyMaterial } from '../../src/crypto/master-key.ts'
 import { createAccountChanges } from '../../src/db/account-changes.ts'
-import { createCredentialRepo } from '../../src/db/credentials.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
 import { newChatId, type ChatId, type UserId } from '../../src/db/ids.ts'
 import { writeKeyCheck } from '../../src/db/key-check.ts'
@@ -17,6 +16,7 @@ import { migrate, readSchemaVersion } from '../../src/db/migrate.ts'
 import { migrations } from '../../src/db/migrations.ts'
 import { closeDatabase, openDatabase } from '../../src/db/open-database.ts'
 import { keyForNewDatabase } from '../../src/db/unlock.ts'
+import { sealedTable } from '../../src/db/sealed-table.ts'
 import { createUserRepo, EMAIL_INDEX_OWNER } from '../../src/db/users.ts'
 
 export type OldChat = { id: ChatId; owner: UserId; email: string; title: string; messages: { id: number; role: 'user' | 'assistant'; content: string; model: string | null }[] }
@@ -38,14 +38,18 @@ export function writeLinearChatDatabase(path: string, masterKey: MasterKeySource
   dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
   const users = createUserRepo(db, dataKeys, Date.now, createAccountChanges())
   // note: schema 1 had no credential table; passwords came with schema 2.
-  const credentials = passwordHash === undefined ? null : createCredentialRepo(db, dataKeys, Date.now)
+  // note: written as the credential repository writes it, synchronously (the repository is on the async engine).
+  const credentialTable = sealedTable('credential', { password_hash: 'text' })
   const chats: OldChat[] = []
   let nextId = 1
   for (const email of ['ada@example.com', 'bob@example.com']) {
     const created = users.createUser({ email, name: email, role: 'user' })
     if (!created.ok) throw new Error(created.reason)
     const owner = created.user.id
-    if (credentials !== null && passwordHash !== undefined) credentials.setPasswordHash(owner, passwordHash)
+    if (passwordHash !== undefined) {
+      db.query('INSERT INTO credential (user_id, password_hash, updated_at) VALUES (?, ?, ?)')
+        .run(owner, credentialTable.sealColumn('password_hash', owner, passwordHash, dataKeys.keysForOwner(owner))!, Date.now())
+    }
     const ring = dataKeys.keysForOwner(owner)
     for (let c = 0; c < 3; c++) {
       const chat: OldChat = { id: newChatId(), owner, email, title: `OLD-TITLE ${email} ${c}`, messages: [] }

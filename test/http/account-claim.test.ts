@@ -64,7 +64,7 @@ describe('a passwordless admin on a server listening on loopback', () => {
     expect(res.status).toBe(status)
     if (code !== null) expect(await res.json()).toMatchObject({ code })
     expect(res.headers.get('set-cookie')).toBeNull()
-    expect(deps.store.credentials.findPasswordHash(deps.store.users.findOnlyAdmin()!.id)).toBeNull()
+    expect(await deps.store.credentials.findPasswordHash(deps.store.users.findOnlyAdmin()!.id)).toBeNull()
   })
 
   test('refuses a form post and another site, setting nothing', async () => {
@@ -88,7 +88,7 @@ describe('a passwordless admin on a server listening on loopback', () => {
     const me = await app.handle(req('GET', '/api/v1/auths/', undefined, { cookie }))
     expect(me.status).toBe(200)
     expect(await me.json()).toMatchObject({ email: SINGLE_USER_EMAIL })
-    expect(deps.store.credentials.findPasswordHash(deps.store.users.findOnlyAdmin()!.id)).toStartWith('$argon2id$')
+    expect(await deps.store.credentials.findPasswordHash(deps.store.users.findOnlyAdmin()!.id)).toStartWith('$argon2id$')
     expect(audit.entries.map((entry) => entry.event)).toContain('account_claimed')
     expect(JSON.stringify(audit.entries)).not.toContain(chosen)
   })
@@ -160,7 +160,7 @@ test('a session single-user mode gave before the switch may set the first passwo
   expect(await claimOf(app)).toBeUndefined()
 
   const linked = afterSingleUser()
-  linked.deps.store.identities.linkIdentity('oidc:corp', 'subject-2', linked.admin.id)
+  await linked.deps.store.identities.linkIdentity('oidc:corp', 'subject-2', linked.admin.id)
   const refused = await linked.app.handle(req('POST', '/api/v1/auths/update/password', { password: '', new_password: password() }, { authorization: `Bearer ${sessionTokenFor(linked, linked.admin)}` }))
   expect(refused.status).toBe(400)
   expect(await refused.json()).toMatchObject({ code: 'no_local_password' })
@@ -186,7 +186,7 @@ describe('servers that never offer the claim', () => {
 
   test('an admin linked to LDAP or single sign-on', async () => {
     const { app, deps, admin } = afterSingleUser()
-    deps.store.identities.linkIdentity('oidc:corp', 'subject-1', admin.id)
+    await deps.store.identities.linkIdentity('oidc:corp', 'subject-1', admin.id)
     await expectNoClaim(app)
   })
 

@@ -49,7 +49,7 @@ describe('GitHub (plain OAuth 2)', () => {
     expect((await signIn(jar, url, noProvider, 'octo', { providerId: 'github' })).location).toBe('/')
     const me = await (await fetch(`${url}/api/v1/auths/`, { headers: { cookie: `token=${jar.get('token')}` } })).json() as { id: string }
     expect(me).toMatchObject({ email: 'octo@example.org', name: 'Octo Cat' })
-    expect(deps.store.identities.listIdentitiesOfUser(me.id as never)).toMatchObject([{ provider: 'oidc:github', subject: 'https://github.com\u0000101' }])
+    expect(await deps.store.identities.listIdentitiesOfUser(me.id as never)).toMatchObject([{ provider: 'oidc:github', subject: 'https://github.com\u0000101' }])
     const again: CookieJar = new Map()
     await signIn(again, url, noProvider, 'octo', { providerId: 'github' })
     expect(deps.store.users.countUsers()).toBe(1)

@@ -37,7 +37,7 @@ describe('accounts from single sign-on', () => {
     expect(res.status).toBe(200)
     const user = await res.json() as { id: string; email: string; name: string; role: string }
     expect(user).toMatchObject({ email: 'bob@example.org', name: 'Bob Builder', role: 'admin' }) // the first account
-    expect(app.deps.store.identities.listIdentitiesOfUser(user.id as never)).toHaveLength(1)
+    expect(await app.deps.store.identities.listIdentitiesOfUser(user.id as never)).toHaveLength(1)
     expect(app.audit.entries.map((entry) => [entry.event, entry.method])).toEqual([['signup', 'oidc'], ['signin_succeeded', 'oidc']])
     // no token, email or secret in the audit log or the server log
     const written = JSON.stringify(app.audit.entries) + app.logLines.join('\n')
@@ -133,7 +133,7 @@ describe('accounts from single sign-on', () => {
     const local = await signUp(app.app, 'bob@example.org')
     const refused = await signIn(new Map(), app.url, op, 'bob')
     expect(errorOf(refused.location)).toContain('already exists')
-    expect(app.deps.store.identities.listIdentitiesOfUser(local.id as never)).toHaveLength(0)
+    expect(await app.deps.store.identities.listIdentitiesOfUser(local.id as never)).toHaveLength(0)
     expect(app.deps.store.users.countUsers()).toBe(1)
   })
 
@@ -147,7 +147,7 @@ describe('accounts from single sign-on', () => {
     // carol's provider has not verified her address: no link, no new account
     const refused = await signIn(new Map(), app.url, op, 'carol')
     expect(errorOf(refused.location)).toContain('not verified')
-    expect(app.deps.store.identities.listIdentitiesOfUser(carolLocal.id as never)).toHaveLength(0)
+    expect(await app.deps.store.identities.listIdentitiesOfUser(carolLocal.id as never)).toHaveLength(0)
     expect(app.deps.store.users.countUsers()).toBe(2)
     // the merged account keeps its local password
     const signin = await app.app.handle(req('POST', '/api/v1/auths/signin', { email: 'bob@example.org', password: PASSWORD }))
@@ -164,7 +164,7 @@ describe('accounts from single sign-on', () => {
     try {
       const refused = await signIn(new Map(), app.url, op, 'dave')
       expect(errorOf(refused.location)).toContain('already exists')
-      expect(app.deps.store.identities.listIdentitiesOfUser(bobLocal.id as never)).toHaveLength(1)
+      expect(await app.deps.store.identities.listIdentitiesOfUser(bobLocal.id as never)).toHaveLength(1)
     } finally {
       if (original === undefined) op.accounts.delete('dave')
       else op.accounts.set('dave', original)

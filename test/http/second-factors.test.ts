@@ -188,7 +188,7 @@ describe('MFA_REQUIRED and the admin', () => {
     expect(await (await app.handle(req('POST', '/api/v1/auths/mfa/totp/disable', { code: '123456' }, bearer(ada.token)))).json()).toMatchObject({ code: 'mfa_required_by_policy' })
   })
 
-  test('all: single sign-on accounts are left to their provider; local and directory accounts must enrol', () => {
+  test('all: single sign-on accounts are left to their provider; local and directory accounts must enrol', async () => {
     const { deps } = startClockedApp({ MFA_REQUIRED: 'all' })
     const rules = { auth: deps.config.auth, store: deps.store }
     const make = (email: string) => {
@@ -197,15 +197,15 @@ describe('MFA_REQUIRED and the admin', () => {
       return created.user
     }
     const sso = make('sso@example.com')
-    deps.store.identities.linkIdentity('oidc:corp', 'subject-1', sso.id)
+    await deps.store.identities.linkIdentity('oidc:corp', 'subject-1', sso.id)
     const directory = make('dir@example.com')
-    deps.store.identities.linkIdentity('ldap', 'uuid:1', directory.id)
+    await deps.store.identities.linkIdentity('ldap', 'uuid:1', directory.id)
     const local = make('local@example.com')
-    deps.store.credentials.setPasswordHash(local.id, '$argon2id$placeholder')
+    await deps.store.credentials.setPasswordHash(local.id, '$argon2id$placeholder')
     const linked = make('both@example.com')
-    deps.store.credentials.setPasswordHash(linked.id, '$argon2id$placeholder')
-    deps.store.identities.linkIdentity('oidc:corp', 'subject-2', linked.id)
-    expect([sso, directory, local, linked].map((user) => mustEnrolSecondFactor(rules, user))).toEqual([false, true, true, true])
+    await deps.store.credentials.setPasswordHash(linked.id, '$argon2id$placeholder')
+    await deps.store.identities.linkIdentity('oidc:corp', 'subject-2', linked.id)
+    expect(await Promise.all([sso, directory, local, linked].map((user) => mustEnrolSecondFactor(rules, user)))).toEqual([false, true, true, true])
   })
 
   test('an admin sees who has which factors and resets another user\'s, audited; users may not', async () => {
@@ -339,7 +339,7 @@ describe('passkey routes refuse what they must', () => {
   test('with passkeys only, a lasting change needs a passkey confirmation; a forged one is refused', async () => {
     const { app, deps } = startClockedApp({ ENABLE_API_KEYS: 'true' })
     const ada = await signUp(app, 'ada@example.com')
-    deps.store.secondFactors.addPasskey({ id: 'p1' as PasskeyId, userId: ada.id as UserId, credentialId: new Uint8Array([1, 2, 3]), publicKey: new Uint8Array([1, 4]), name: 'Laptop', signCount: 0 })
+    await deps.store.secondFactors.addPasskey({ id: 'p1' as PasskeyId, userId: ada.id as UserId, credentialId: new Uint8Array([1, 2, 3]), publicKey: new Uint8Array([1, 4]), name: 'Laptop', signCount: 0 })
     const headers = { ...bearer(ada.token), ...same }
     const refused = await app.handle(req('POST', '/api/v1/auths/api_key', {}, headers))
     expect(refused.status).toBe(403)

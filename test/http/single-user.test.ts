@@ -116,7 +116,7 @@ describe('single-user mode', () => {
     const cookie = await sessionCookieOf(app)
     const res = await app.handle(browserRequest('POST', '/api/v1/auths/update/password', { cookie }, { password: '', new_password: 'my new long password' }))
     expect(res.status).toBe(200)
-    expect(deps.store.credentials.findPasswordHash(user.id)).toMatch(/^\$argon2id\$/)
+    expect(await deps.store.credentials.findPasswordHash(user.id)).toMatch(/^\$argon2id\$/)
     // once set, changing it needs it
     const again = await app.handle(browserRequest('POST', '/api/v1/auths/update/password', { cookie }, { password: 'wrong', new_password: 'another long password' }))
     expect(again.status).toBe(400)

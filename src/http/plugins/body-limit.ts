@@ -12,7 +12,7 @@
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import { authenticate, findCredential } from '../../auth/authenticate.ts'
+import { admitCredential, findCredential } from '../../auth/authenticate.ts'
 import { HttpError } from '../http-error.ts'
 import { requestPath } from '../request-path.ts'
 
@@ -64,10 +64,13 @@ function parseBody(text: string, contentType: string | null): unknown {
   return text
 }
 
-/** Whether a request carries a credential that authenticates (an API key refused for this path counts: it is a user's). */
+/**
+ * Whether a request carries a credential that authenticates (an API key refused for this path counts:
+ * it is a user's; so does one held to second-factor enrolment, so that rule is not asked here).
+ */
 export const carriesCredential = (auth: AuthDeps) => (request: Request): boolean => {
-  const result = authenticate(auth, findCredential(request.headers), requestPath(request))
-  return result.ok || result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied' || result.reason === 'second_factor_enrolment_required'
+  const result = admitCredential(auth, findCredential(request.headers), requestPath(request))
+  return result.ok || result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied'
 }
 
 /** Reads the whole body as text, or throws 413 as soon as it passes the limit. */

@@ -11,7 +11,7 @@
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import { authenticate, findCredential } from '../../auth/authenticate.ts'
+import { authenticate, findCredential, type AuthResult } from '../../auth/authenticate.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
 import { resolveClientAddress } from '../client-address.ts'
@@ -28,21 +28,32 @@ export const requireAuth = (deps: AuthDeps, trustedProxies: AddressList) => {
       // (every route); the first of them to run does the check. Arrows taking the whole context:
       // Elysia fills the context fields it finds in a hook's source text, and a compiled build's text
       // of a method once hid `path` from it (500 on every API key); the path is read from the request.
-      parse: (context: RequestContext) => {
-        checked.set(context.request, check(level, context))
+      // The hooks are async (Elysia awaits them, whatever their text): `check` answers at once for a
+      // remembered credential and with a promise only when the database must be asked.
+      parse: async (context: RequestContext) => {
+        const found = check(level, context)
+        checked.set(context.request, found instanceof Promise ? await found : found)
       },
-      transform: (context: RequestContext) => {
-        if (!checked.has(context.request)) checked.set(context.request, check(level, context))
+      transform: async (context: RequestContext) => {
+        if (checked.has(context.request)) return
+        const found = check(level, context)
+        checked.set(context.request, found instanceof Promise ? await found : found)
       },
-      resolve: (context: RequestContext): { principal: Principal } => {
-        return { principal: checked.get(context.request) ?? check(level, context) }
+      resolve: async (context: RequestContext): Promise<{ principal: Principal }> => {
+        const found = checked.get(context.request) ?? check(level, context)
+        return { principal: found instanceof Promise ? await found : found }
       },
     }),
   })
 
-  function check(level: AuthLevel, { request, server }: RequestContext): Principal {
-    const path = requestPath(request)
-    const result = authenticate(deps, findCredential(request.headers), path)
+  /** The principal the request's credential admits at `level`, or throws; a promise only when authenticate needs the database. */
+  function check(level: AuthLevel, context: RequestContext): Principal | Promise<Principal> {
+    const path = requestPath(context.request)
+    const result = authenticate(deps, findCredential(context.request.headers), path)
+    return result instanceof Promise ? result.then((settled) => decide(level, context, path, settled)) : decide(level, context, path, result)
+  }
+
+  function decide(level: AuthLevel, { request, server }: RequestContext, path: string, result: AuthResult): Principal {
     if (!result.ok) {
       if (result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied') {
         const ip = resolveClientAddress(request, server, trustedProxies).ip

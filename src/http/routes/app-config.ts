@@ -8,9 +8,9 @@ import { VERSION } from '../../version.ts'
 export type AccountState = {
   hasNoUsers: () => boolean
   /** The email of the passwordless admin whose first password may be set (auth/account-claim.ts), or null. */
-  findClaimableEmail: () => string | null
+  findClaimableEmail: () => Promise<string | null>
   /** True while the first account (or a passwordless admin's first password) needs the setup token (auth/setup-token.ts). */
-  isSetupTokenRequired: () => boolean
+  isSetupTokenRequired: () => Promise<boolean>
 }
 
 /**
@@ -24,8 +24,8 @@ export type AccountState = {
  * Sign-up, API keys and LDAP are read from the runtime settings (an admin may change them without a restart).
  * An active signed-in caller also gets `default_models` and `default_prompt_suggestions` (routes/interface-config.ts).
  */
-export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthConfig }, ldap: RuntimeLdap, accounts: AccountState, forSignedIn: (request: Request) => object = () => ({})) =>
-  new Elysia().get('/api/config', ({ request }) => ({
+export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthConfig }, ldap: RuntimeLdap, accounts: AccountState, forSignedIn: (request: Request) => object | Promise<object> = () => ({})) =>
+  new Elysia().get('/api/config', async ({ request }) => ({
     status: true,
     name: config.name,
     version: VERSION,
@@ -47,11 +47,11 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
     oauth: { providers: Object.fromEntries(config.oauth.providers.map((provider) => [provider.id, provider.displayName])) },
     // note: the sign-in page draws its LDAP form from exactly this shape.
     ...(ldap.current() !== null && config.auth.enablePasswordAuth ? { ldap: { label: ldap.current()!.label } } : {}),
-    ...claimOf(accounts.findClaimableEmail()),
-    setup_token_required: accounts.isSetupTokenRequired(),
+    ...claimOf(await accounts.findClaimableEmail()),
+    setup_token_required: await accounts.isSetupTokenRequired(),
     password_rules: { min_length: MIN_PASSWORD_LENGTH, hint: config.auth.passwordPattern === null ? null : config.auth.passwordPattern.hint ?? 'The server has its own password rules.' },
     // note: as Open WebUI, a signed-in (active) caller also gets the admin's interface defaults.
-    ...forSignedIn(request),
+    ...await forSignedIn(request),
   }))
 
 const claimOf = (email: string | null) => (email === null ? {} : { account_claim: { email } })

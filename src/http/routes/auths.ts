@@ -68,7 +68,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
    */
   const signOut = async (request: Request, server: PeerSource, set: SetHeaders) => {
     const client = clientOf(request, server)
-    const result = authenticate(deps, findCredential(request.headers), '/api/v1/auths/signout')
+    const result = await authenticate(deps, findCredential(request.headers), '/api/v1/auths/signout')
     let redirectUrl: string | null = null
     if (result.ok && result.principal.via === 'session') {
       deps.store.sessions.revokeSession(result.principal.user.id, result.principal.sessionId)
@@ -93,14 +93,14 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
 
   return new Elysia({ prefix: '/api/v1/auths' })
     .use(requireAuth(deps, trustedProxies))
-    .get('/', ({ principal, request }) => ({
+    .get('/', async ({ principal, request }) => ({
       // note: an API key is never echoed back. A session token is only to a client that sent it as
       // Bearer (Open WebUI clients read it); a browser signed in by the HttpOnly cookie gets null,
       // so script on the page (an injected one included) can't lift the cookie's token from here.
       token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
       token_type: 'Bearer',
       ...describeSessionUser(principal.user, permissionsOf(deps, principal.user), profileImageFor(principal.user)),
-      ...enrolmentFlag(deps, principal.user),
+      ...await enrolmentFlag(deps, principal.user),
     }), { auth: 'any' })
 
     .post('/signin', async ({ body, request, server, set }) => {

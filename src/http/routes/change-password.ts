@@ -25,15 +25,15 @@ export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList)
         set.headers['retry-after'] = String(check.retryAfterSeconds)
         throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)
       }
-      const hash = deps.store.credentials.findPasswordHash(principal.user.id)
+      const hash = await deps.store.credentials.findPasswordHash(principal.user.id)
       // note: single-user mode's account has no password until it sets one here, for the day the mode is turned off;
       // after the switch, a session it still holds may set it here too, as the sign-in page's claim would.
-      if (hash === null && !deps.auth.singleUser && findClaimableAdmin(deps)?.id !== principal.user.id) throw new HttpError(400, 'no_local_password', 'This account signs in through single sign-on and has no password here.')
+      if (hash === null && !deps.auth.singleUser && (await findClaimableAdmin(deps))?.id !== principal.user.id) throw new HttpError(400, 'no_local_password', 'This account signs in through single sign-on and has no password here.')
       if (hash !== null && !(await verifyPassword(body.password, hash)).matches) throw new HttpError(400, 'invalid_credentials', 'The current password is incorrect.')
       const problem = findPasswordProblem(body.new_password, deps.auth.passwordPattern)
       if (problem !== null) throw new HttpError(400, problem.code, problem.message)
       await requireFreshCode(deps, principal, body.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
-      deps.store.credentials.setPasswordHash(principal.user.id, await hashPassword(body.new_password))
+      await deps.store.credentials.setPasswordHash(principal.user.id, await hashPassword(body.new_password))
       const revoked = deps.store.sessions.revokeOtherSessions(principal.user.id, principal.sessionId)
       deps.audit.record({ event: 'password_changed', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { sessions_revoked: revoked } })
       return true

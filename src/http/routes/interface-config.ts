@@ -40,8 +40,8 @@ export const readPromptSuggestions = (settings: SettingsRepo): PromptSuggestion[
   (settings.readSetting(SUGGESTIONS_SETTING) as PromptSuggestion[] | null) ?? []
 
 /** What /api/config adds for an active signed-in caller: the model a new chat starts with, and the suggestions. */
-export const interfaceDefaultsFor = (deps: AuthDeps) => (request: Request): object => {
-  const found = authenticate(deps, findCredential(request.headers), '/api/config')
+export const interfaceDefaultsFor = (deps: AuthDeps) => async (request: Request): Promise<object> => {
+  const found = await authenticate(deps, findCredential(request.headers), '/api/config')
   if (!found.ok || found.principal.user.role === 'pending') return {}
   return { default_models: readModelsConfig(deps.store.settings).DEFAULT_MODELS, default_prompt_suggestions: readPromptSuggestions(deps.store.settings) }
 }

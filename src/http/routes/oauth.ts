@@ -101,7 +101,7 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
 
     const finished = await providers.finishLogin(provider, query, flow)
     if (!finished.ok) return fail(finished.reason, finished.detail)
-    const result = oidcLogin(auth, oauth, { providerId: provider.id, issuer: finished.login.issuer, claims: finished.login.claims })
+    const result = await oidcLogin(auth, oauth, { providerId: provider.id, issuer: finished.login.issuer, claims: finished.login.claims })
     if (!result.ok) return fail(result.reason)
 
     const user = result.user
@@ -154,7 +154,7 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
       }
       const { providerId, issuer, sub, sid } = verified.logout
       const identity = sub === null ? null : oidcIdentityOf(providerId, issuer, sub)
-      const userId = identity !== null ? auth.store.identities.findUserIdByIdentity(identity.provider, identity.subject)
+      const userId = identity !== null ? await auth.store.identities.findUserIdByIdentity(identity.provider, identity.subject)
         : await auth.store.oidcSessions.findUserIdBySid(providerId, sid!)
       // note: a token naming a sub ends every session of that user from the provider; one naming only a
       // sid ends the sessions of that one provider session (one device), as the spec says.

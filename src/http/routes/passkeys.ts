@@ -82,7 +82,7 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
 
   return new Elysia({ prefix: '/api/v1/auths' })
     .use(requireAuth(deps, trustedProxies))
-    .post('/passkeys/register/options', ({ principal, request, set }) => {
+    .post('/passkeys/register/options', async ({ principal, request, set }) => {
       const rp = rpOf(request)
       const user = principal.user
       const challenge = deps.passkeyChallenges.issue('register', user.id)
@@ -92,7 +92,7 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
         user: { id: b64(new TextEncoder().encode(user.id)), name: user.email, displayName: user.name },
         pubKeyCredParams: [{ type: 'public-key', alg: -7 }, { type: 'public-key', alg: -257 }],
         authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
-        excludeCredentials: factors.listPasskeys(user.id).map((passkey) => ({ type: 'public-key', id: b64(passkey.credentialId) })),
+        excludeCredentials: (await factors.listPasskeys(user.id)).map((passkey) => ({ type: 'public-key', id: b64(passkey.credentialId) })),
         attestation: 'none', timeout: TIMEOUT_MS,
       }
     }, { auth: 'session' })
@@ -110,29 +110,29 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
         deps.audit.record({ event: 'second_factor_failed', actorId: user.id, ip, method: 'passkey', reason: `registration_${result.reason}` })
         throw refused()
       }
-      if (factors.findPasskeyByCredentialId(result.registration.credentialId) !== null) throw new HttpError(409, 'passkey_exists', 'This passkey is registered already.')
+      if (await factors.findPasskeyByCredentialId(result.registration.credentialId) !== null) throw new HttpError(409, 'passkey_exists', 'This passkey is registered already.')
       const id = crypto.randomUUID() as PasskeyId
-      factors.addPasskey({ id, userId: user.id, ...result.registration, name: body.name.trim() || 'Passkey' })
+      await factors.addPasskey({ id, userId: user.id, ...result.registration, name: body.name.trim() || 'Passkey' })
       deps.audit.record({ event: 'second_factor_enrolled', actorId: user.id, ip, method: 'passkey', details: { passkey_id: id } })
-      return describePasskey(factors.listPasskeys(user.id).find((passkey) => passkey.id === id)!)
+      return describePasskey((await factors.listPasskeys(user.id)).find((passkey) => passkey.id === id)!)
     }, { auth: 'session', body: RegisterBody })
 
-    .get('/passkeys', ({ principal }) => factors.listPasskeys(principal.user.id).map(describePasskey), { auth: 'any' })
+    .get('/passkeys', async ({ principal }) => (await factors.listPasskeys(principal.user.id)).map(describePasskey), { auth: 'any' })
 
-    .delete('/passkeys/:id', ({ params, principal, request, server }) => {
+    .delete('/passkeys/:id', async ({ params, principal, request, server }) => {
       const user = principal.user
-      const owned = factors.listPasskeys(user.id)
+      const owned = await factors.listPasskeys(user.id)
       if (!owned.some((passkey) => passkey.id === params.id)) throw new HttpError(404, 'passkey_not_found', 'Passkey not found.')
-      if (isSecondFactorRequired(deps, user) && owned.length === 1 && factors.findTotp(user.id)?.enabled !== true) {
+      if (await isSecondFactorRequired(deps, user) && owned.length === 1 && (await factors.findTotp(user.id))?.enabled !== true) {
         throw new HttpError(403, 'mfa_required_by_policy', 'This server requires a second factor for your account: set up another before removing this one.')
       }
-      factors.deletePasskey(user.id, params.id as PasskeyId)
+      await factors.deletePasskey(user.id, params.id as PasskeyId)
       deps.audit.record({ event: 'second_factor_removed', actorId: user.id, ip: ipOf(request, server), method: 'passkey', details: { passkey_id: params.id } })
       return true
     }, { auth: 'session', params: IdParams })
 
-    .post('/passkeys/confirm/options', ({ principal, request, set }) => {
-      const owned = factors.listPasskeys(principal.user.id)
+    .post('/passkeys/confirm/options', async ({ principal, request, set }) => {
+      const owned = await factors.listPasskeys(principal.user.id)
       if (owned.length === 0) throw new HttpError(409, 'no_passkeys', 'You have no passkey to confirm with.')
       set.headers['cache-control'] = 'no-store'
       return requestOptions(deps.passkeyChallenges.issue('confirm', principal.user.id), rpOf(request), owned, 'preferred')
@@ -151,23 +151,23 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
       }
       const challenge = readChallenge(bytes.clientDataJSON, 'get')
       if (challenge === null || deps.passkeyChallenges.take(challenge, 'confirm') !== user.id) return refuse('unknown_challenge')
-      const passkey = factors.findPasskeyByCredentialId(bytes.credentialId)
+      const passkey = await factors.findPasskeyByCredentialId(bytes.credentialId)
       if (passkey === null || passkey.userId !== user.id) return refuse('unknown_passkey')
       const result = verifyAssertion(bytes, passkey, rpOf(request), false)
       if (!result.ok) return refuse(result.reason)
-      if (!factors.recordPasskeyUse(passkey, result.signCount)) return refuse('cloned_authenticator')
+      if (!await factors.recordPasskeyUse(passkey, result.signCount)) return refuse('cloned_authenticator')
       if (principal.via === 'session') deps.freshConfirmations.confirm(principal.sessionId)
       deps.audit.record({ event: 'second_factor_used', actorId: user.id, ip, method: 'passkey', details: { purpose: 'fresh_confirmation', passkey_id: passkey.id } })
       return { status: true }
     }, { auth: 'session', body: ConfirmBody })
 
-    .post('/signin/passkey/options', ({ body, request, set }) => {
+    .post('/signin/passkey/options', async ({ body, request, set }) => {
       const rp = rpOf(request)
       set.headers['cache-control'] = 'no-store'
       if (body?.mfa_token !== undefined) {
         const challenge = deps.signinChallenges.find(body.mfa_token)
         if (challenge === null) throw challengeExpired()
-        return requestOptions(deps.passkeyChallenges.issue('second_factor', challenge.id), rp, factors.listPasskeys(challenge.userId), 'preferred')
+        return requestOptions(deps.passkeyChallenges.issue('second_factor', challenge.id), rp, await factors.listPasskeys(challenge.userId), 'preferred')
       }
       if (!deps.auth.passkeyLogin) throw new HttpError(403, 'passkey_login_disabled', 'Signing in with a passkey alone is turned off on this server.')
       return requestOptions(deps.passkeyChallenges.issue('passwordless', ''), rp, [], 'required')
@@ -200,11 +200,11 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
       if (challenge === null) return refuse('malformed', signin?.userId ?? null)
       const subject = deps.passkeyChallenges.take(challenge, isSecondFactor ? 'second_factor' : 'passwordless')
       if (subject === null || (signin !== null && subject !== signin.id)) return refuse('unknown_challenge', signin?.userId ?? null)
-      const passkey = factors.findPasskeyByCredentialId(bytes.credentialId)
+      const passkey = await factors.findPasskeyByCredentialId(bytes.credentialId)
       if (passkey === null || (signin !== null && passkey.userId !== signin.userId)) return refuse('unknown_passkey', signin?.userId ?? null)
       const result = verifyAssertion(bytes, passkey, rpOf(request), !isSecondFactor)
       if (!result.ok) return refuse(result.reason, passkey.userId)
-      if (!factors.recordPasskeyUse(passkey, result.signCount)) return refuse('cloned_authenticator', passkey.userId)
+      if (!await factors.recordPasskeyUse(passkey, result.signCount)) return refuse('cloned_authenticator', passkey.userId)
       const user = deps.store.users.findUserById(passkey.userId)
       if (user === null) return refuse('unknown_account', null)
       if (signin !== null && !deps.signinChallenges.redeem(signin)) throw challengeExpired()

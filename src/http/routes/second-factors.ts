@@ -45,15 +45,15 @@ export const secondFactorRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
     throw new HttpError(429, 'rate_limited', `Too many attempts. Try again in ${check.retryAfterSeconds} seconds.`)
   }
 
-  const describeFactors = (user: User) => {
-    const totp = factors.findTotp(user.id)
+  const describeFactors = async (user: User) => {
+    const totp = await factors.findTotp(user.id)
     return {
       totp_enabled: totp?.enabled === true,
       totp_pending: totp !== null && !totp.enabled,
-      recovery_codes_left: factors.countRecoveryCodesLeft(user.id),
-      passkeys: factors.listPasskeys(user.id).length,
-      required: isSecondFactorRequired(deps, user),
-      enrolment_required: mustEnrolSecondFactor(deps, user),
+      recovery_codes_left: await factors.countRecoveryCodesLeft(user.id),
+      passkeys: (await factors.listPasskeys(user.id)).length,
+      required: await isSecondFactorRequired(deps, user),
+      enrolment_required: await mustEnrolSecondFactor(deps, user),
       passkey_login: deps.auth.passkeyLogin,
     }
   }
@@ -65,26 +65,26 @@ export const secondFactorRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       return describeFactors(principal.user)
     }, { auth: 'any' })
 
-    .post('/totp/setup', ({ principal, set }) => {
-      if (factors.findTotp(principal.user.id)?.enabled === true) throw new HttpError(409, 'totp_already_enabled', 'An authenticator app is already set up; turn it off first to set up another.')
+    .post('/totp/setup', async ({ principal, set }) => {
+      if ((await factors.findTotp(principal.user.id))?.enabled === true) throw new HttpError(409, 'totp_already_enabled', 'An authenticator app is already set up; turn it off first to set up another.')
       const secret = newTotpSecret()
-      factors.setPendingTotp(principal.user.id, secret)
+      await factors.setPendingTotp(principal.user.id, secret)
       set.headers['cache-control'] = 'no-store'
       return { secret: encodeBase32UpperCaseNoPadding(secret), otpauth_uri: totpKeyUri(ISSUER, principal.user.email, secret) }
     }, { auth: 'session' })
 
     .post('/totp/enable', async ({ body, principal, request, server, set }) => {
       const user = principal.user
-      const pending = factors.findTotp(user.id)
+      const pending = await factors.findTotp(user.id)
       if (pending === null || pending.enabled) throw new HttpError(409, 'totp_not_pending', 'Start the set-up again: there is no authenticator app waiting to be confirmed.')
       await admitCodeAttempt(user, set)
       const step = findTotpStep(pending.secret, body.code.replace(/\s/g, ''), deps.now())
-      if (step === null || !factors.enableTotp(user.id, step)) {
+      if (step === null || !await factors.enableTotp(user.id, step)) {
         deps.audit.record({ event: 'second_factor_failed', actorId: user.id, ip: ipOf(request, server), method: 'totp', reason: 'wrong_enrolment_code' })
         throw wrongCode()
       }
       const codes = generateRecoveryCodes()
-      factors.replaceRecoveryCodes(user.id, codes)
+      await factors.replaceRecoveryCodes(user.id, codes)
       deps.audit.record({ event: 'second_factor_enrolled', actorId: user.id, ip: ipOf(request, server), method: 'totp', details: { recovery_codes: codes.length } })
       set.headers['cache-control'] = 'no-store'
       return { recovery_codes: codes }
@@ -92,52 +92,52 @@ export const secondFactorRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
 
     .post('/totp/disable', async ({ body, principal, request, server, set }) => {
       const user = principal.user
-      if (factors.findTotp(user.id)?.enabled !== true) throw new HttpError(409, 'totp_not_enabled', 'No authenticator app is set up.')
-      if (isSecondFactorRequired(deps, user) && factors.listPasskeys(user.id).length === 0) {
+      if ((await factors.findTotp(user.id))?.enabled !== true) throw new HttpError(409, 'totp_not_enabled', 'No authenticator app is set up.')
+      if (await isSecondFactorRequired(deps, user) && (await factors.listPasskeys(user.id)).length === 0) {
         throw new HttpError(403, 'mfa_required_by_policy', 'This server requires a second factor for your account: add a passkey before turning the authenticator app off.')
       }
       await admitCodeAttempt(user, set)
-      const check = checkSecondFactorCode(deps, user.id, body.code)
+      const check = await checkSecondFactorCode(deps, user.id, body.code)
       if (!check.ok) {
         deps.audit.record({ event: 'second_factor_failed', actorId: user.id, ip: ipOf(request, server), method: 'totp', reason: 'wrong_code' })
         throw wrongCode()
       }
-      factors.deleteTotp(user.id)
+      await factors.deleteTotp(user.id)
       deps.audit.record({ event: 'second_factor_removed', actorId: user.id, ip: ipOf(request, server), method: 'totp', details: { confirmed_with: check.method } })
       return describeFactors(user)
     }, { auth: 'session', body: CodeBody })
 
     .post('/recovery_codes', async ({ body, principal, request, server, set }) => {
       const user = principal.user
-      if (factors.findTotp(user.id)?.enabled !== true) throw new HttpError(409, 'totp_not_enabled', 'Recovery codes come with an authenticator app; set one up first.')
+      if ((await factors.findTotp(user.id))?.enabled !== true) throw new HttpError(409, 'totp_not_enabled', 'Recovery codes come with an authenticator app; set one up first.')
       await admitCodeAttempt(user, set)
-      if (!checkTotpCode(deps, user.id, body.code)) {
+      if (!await checkTotpCode(deps, user.id, body.code)) {
         deps.audit.record({ event: 'second_factor_failed', actorId: user.id, ip: ipOf(request, server), method: 'totp', reason: 'wrong_code' })
         throw wrongCode()
       }
       const codes = generateRecoveryCodes()
-      factors.replaceRecoveryCodes(user.id, codes)
+      await factors.replaceRecoveryCodes(user.id, codes)
       deps.audit.record({ event: 'recovery_codes_regenerated', actorId: user.id, ip: ipOf(request, server), details: { recovery_codes: codes.length } })
       set.headers['cache-control'] = 'no-store'
       return { recovery_codes: codes }
     }, { auth: 'session', body: CodeBody })
 
-    .get('/users', () => {
-      const summaries = factors.summariseFactors()
-      return deps.store.users.listUsers({ limit: 100_000, offset: 0 }).map((user) => {
+    .get('/users', async () => {
+      const summaries = await factors.summariseFactors()
+      return Promise.all(deps.store.users.listUsers({ limit: 100_000, offset: 0 }).map(async (user) => {
         const summary = summaries.get(user.id) ?? { totp: false, passkeys: 0, recoveryCodesLeft: 0 }
         return {
           id: user.id, name: user.name, email: user.email, role: user.role,
-          totp: summary.totp, passkeys: summary.passkeys, recovery_codes_left: summary.recoveryCodesLeft, required: isSecondFactorRequired(deps, user),
+          totp: summary.totp, passkeys: summary.passkeys, recovery_codes_left: summary.recoveryCodesLeft, required: await isSecondFactorRequired(deps, user),
         }
-      })
+      }))
     }, { auth: 'admin' })
 
-    .delete('/users/:id', ({ params, principal, request, server }) => {
+    .delete('/users/:id', async ({ params, principal, request, server }) => {
       const id = parseUserId(params.id)
       const target = id === null ? null : deps.store.users.findUserById(id)
       if (target === null) throw new HttpError(404, 'user_not_found', 'User not found.')
-      const removed = factors.resetSecondFactors(target.id)
+      const removed = await factors.resetSecondFactors(target.id)
       deps.audit.record({ event: 'second_factors_reset', actorId: principal.user.id, targetId: target.id, ip: ipOf(request, server), method: 'admin', details: { totp: removed.totp, passkeys: removed.passkeys } })
       return { status: true, totp: removed.totp, passkeys: removed.passkeys }
     }, { auth: 'admin', params: IdParams })

@@ -41,7 +41,7 @@ export const secondStepSigninRoutes = (deps: AuthDeps, trustedProxies: AddressLi
       const challenge = await admitChallengeAttempt(deps, body.mfa_token, client.ip, set)
       const user = deps.store.users.findUserById(challenge.userId)
       if (user === null) throw challengeExpired()
-      const check = checkSecondFactorCode(deps, user.id, body.code)
+      const check = await checkSecondFactorCode(deps, user.id, body.code)
       if (!check.ok) {
         await recordSigninFailure(deps, challenge.account, client.ip)
         deps.signinChallenges.recordWrongCode(challenge)

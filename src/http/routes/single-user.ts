@@ -15,7 +15,7 @@ import { isLoopbackHostHeader } from '../request-origin.ts'
 import { answerWithSession } from '../session-answer.ts'
 
 export const singleUserRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
-  new Elysia().post('/api/v1/auths/single-user', ({ request, server, set }) => {
+  new Elysia().post('/api/v1/auths/single-user', async ({ request, server, set }) => {
     if (!deps.auth.singleUser) throw new HttpError(404, 'not_found', 'Not found.')
     const host = request.headers.get('host')
     if (!isLoopbackHostHeader(host) || request.headers.get('origin')?.toLowerCase() !== `http://${host!.toLowerCase()}`) {

@@ -21,7 +21,7 @@
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import { authenticate, findCredential } from '../../auth/authenticate.ts'
+import { admitCredential, authenticate, findCredential } from '../../auth/authenticate.ts'
 import { isStillAdmitted } from '../../auth/credential-watch.ts'
 import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
@@ -191,9 +191,12 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     return state.framesInWindow > limit ? 'over' : 'ok'
   }
 
-  /** What the socket's credential may send for the model (resolve-model.ts, auth/model-access.ts), an API key's model list included; null when nothing. */
+  /**
+   * What the socket's credential may send for the model (resolve-model.ts, auth/model-access.ts), an API key's model list included; null when nothing.
+   * note: admitCredential, synchronous, so frames stay in order: the second-factor enrolment rule was met at the upgrade.
+   */
   function resolveModel(state: SocketState, model: string): ModelTarget | null {
-    const result = authenticate(auth, state.credential, SOCKET_PATH)
+    const result = admitCredential(auth, state.credential, SOCKET_PATH)
     return result.ok && result.principal.user.id === state.userId ? models.resolve(result.principal, model) : null
   }
 
@@ -304,14 +307,16 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   }
 
   return new Elysia({ name: 'socket-routes' }).ws(SOCKET_PATH, {
-    upgrade({ request, server, set }) {
+    async upgrade({ request, server, set }) {
       const offered = offeredProtocols(request.headers)
       const protocolToken = offered.includes(SOCKET_PROTOCOL) ? offered.find((entry) => entry !== SOCKET_PROTOCOL) ?? null : null
       const credential = protocolToken ?? findCredential(request.headers)
       if (credential === null) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
       const isCookie = protocolToken === null && !request.headers.has('authorization') && !request.headers.has('x-api-key')
       if (!isAllowedOrigin(request, server, isCookie)) throw new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')
-      const result = authenticate(auth, credential, SOCKET_PATH)
+      const checked = await authenticate(auth, credential, SOCKET_PATH)
+      // note: admitted again, synchronously with reading the generation below, so a revocation during the await is not missed.
+      const result = checked.ok ? admitCredential(auth, credential, SOCKET_PATH) : checked
       if (!result.ok) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
       if (result.principal.user.role === 'pending') throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
       const userId = result.principal.user.id as UserId

@@ -135,7 +135,7 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       if (body.name !== undefined && body.name.trim() !== '') deps.store.users.renameUser(target.id, body.name.trim())
       if (image?.ok) deps.store.users.setUserPreferences(target.id, image.preferences)
       if (hash !== null) {
-        deps.store.credentials.setPasswordHash(target.id, hash)
+        await deps.store.credentials.setPasswordHash(target.id, hash)
         // note: a password set by an admin ends every session of that user, the admin's own included when it is theirs.
         const revoked = deps.store.sessions.revokeOtherSessions(target.id, null)
         deps.audit.record({ event: 'user_password_set_by_admin', actorId, targetId: target.id, ip: ipOf(request, server), details: { sessions_revoked: revoked } })
