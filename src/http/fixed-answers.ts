@@ -6,7 +6,8 @@
  * (the configured security headers, CACHE_CONTROL on /api/ paths, HSTS only over HTTPS as
  * client-address.ts decides it) and the same body (routes/health.ts makes both).
  * Threat: a fast path that skips a check. Every request a plugin could refuse or change goes to the
- * app instead: a Host outside ALLOWED_HOSTS, a request with a body, any method but GET. With CORS
+ * app instead: a Host outside ALLOWED_HOSTS, a request with a body, any method but GET (and HEAD,
+ * which Bun answers from the GET handler, without the body). With CORS
  * configured or in single-user mode (plugins that look at every request) there is no fast path.
  */
 import type { Server } from 'bun'
