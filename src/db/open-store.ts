@@ -35,6 +35,7 @@ import { rotateMasterKey } from './master-key-rotation.ts'
 import { resealLegacyMessages } from './message-aad-upgrade.ts'
 import { migrate } from './migrate.ts'
 import { createOidcSessionRepo } from './oidc-sessions.ts'
+import { withLazyStatements } from './lazy-statements.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
 import { createSecondFactorRepo } from './second-factors.ts'
 import { createSessionRepo } from './sessions.ts'
@@ -147,7 +148,9 @@ export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () =
 }
 
 /** `filesDir` holds the encrypted file blobs; null keeps them in a private temporary directory (in-memory stores). */
-function createStore(db: Database, masterKey: Uint8Array, now: () => number, filesDir: string | null, info: StoreInfo) {
+function createStore(file: Database, masterKey: Uint8Array, now: () => number, filesDir: string | null, info: StoreInfo) {
+  // note: the repositories prepare their statements when first run, not here (lazy-statements.ts).
+  const db = withLazyStatements(file)
   const dataKeys = createDataKeyRepo(db, masterKey, now)
   resealLegacyMessages(db, dataKeys)
   const accountChanges = createAccountChanges()

@@ -35,6 +35,7 @@ import { openAiConnectionRoutes } from './compat/openai-connections.ts'
 import { openAiEmbeddingRoutes } from './compat/openai-embeddings.ts'
 import { taskCompletionRoutes } from './compat/task-completions.ts'
 import { taskRoutes } from './compat/task-routes.ts'
+import { fixedAnswerRoutes } from './fixed-answers.ts'
 import { httpErrors } from './http-error.ts'
 import { withGrantUpgrade } from './model-grant-upgrade.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
@@ -63,7 +64,7 @@ import { UPLOAD_OVERHEAD_BYTES } from './routes/file-upload.ts'
 import { fileRoutes } from './routes/files.ts'
 import { folderRoutes } from './routes/folders.ts'
 import { groupRoutes } from './routes/groups.ts'
-import { healthRoutes, readinessOf } from './routes/health.ts'
+import { healthBodyOf, healthRoutes, readinessOf, VERSION_BODY } from './routes/health.ts'
 import { interfaceConfigRoutes, interfaceDefaultsFor } from './routes/interface-config.ts'
 import { knowledgeRoutes } from './routes/knowledge.ts'
 import { retrievalRoutes } from './routes/retrieval.ts'
@@ -164,7 +165,14 @@ export function createApp(deps: Deps) {
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
   // `http://`, which every request URL here begins with: Enclave serves HTTP, TLS ends at a proxy.
   // note: Bun refuses a socket frame over the limit (close 1009) before it is read into memory.
-  return new Elysia({ handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes } })
+  const readiness = readinessOf(deps.store, cluster)
+  // note: /health and /api/version are answered by Bun's router when served, with the app's headers (fixed-answers.ts).
+  const fixedAnswers = fixedAnswerRoutes(
+    { securityHeaders: deps.config.securityHeaders, trustedProxies: deps.config.trustedProxies, allowedHosts: deps.config.allowedHosts, cors: deps.config.cors, singleUser: deps.config.auth.singleUser },
+    { '/health': healthBodyOf(readiness), '/api/version': () => VERSION_BODY },
+    (request) => app.fetch(request),
+  )
+  const app = new Elysia({ handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes }, serve: { routes: fixedAnswers } })
     .use(httpErrors(deps.log))
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
     .use(hostCheck(deps.config.allowedHosts))
@@ -173,7 +181,7 @@ export function createApp(deps: Deps) {
     .use(singleUserGuard(deps.config.auth.singleUser))
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth), uploadBodyLimits(deps.config)))
     .use(jsonBodies())
-    .use(healthRoutes(deps.config.securityHeaders.everyResponse, readinessOf(deps.store, cluster)))
+    .use(healthRoutes(deps.config.securityHeaders.everyResponse, readiness))
     // note: the routes go in three groups, each an app of its own, which keeps TypeScript's type of the
     // whole chain within its depth limit; the plugins above still apply to every route in them.
     .use(new Elysia()
@@ -230,6 +238,7 @@ export function createApp(deps: Deps) {
       .use(knowledgeRoutes(auth, deps.config.trustedProxies, rag))
       .use(retrievalRoutes(auth, deps.config.trustedProxies, rag)))
     .use(staticAssets())
+  return app
 }
 
 export type App = ReturnType<typeof createApp>

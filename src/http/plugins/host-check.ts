@@ -15,9 +15,22 @@ const DECISIONS_KEPT = 256
 export const hostCheck = (policy: HostPolicy) => {
   const plugin = new Elysia({ name: 'host-check' })
   if (policy.allowsAnyHost) return plugin
+  const isAllowed = hostDecider(policy)
+  return plugin.onRequest(({ request }) => {
+    if (!isAllowed(request)) {
+      throw new HttpError(421, 'host_not_allowed', 'This server does not answer to this host name. If it is yours, add it to ALLOWED_HOSTS (or set WEBUI_URL).')
+    }
+  }).as('global')
+}
+
+/** Whether a request's host is within the policy, remembering the answer for each Host value seen. */
+export function hostDecider(policy: HostPolicy): (request: Request) => boolean {
+  if (policy.allowsAnyHost) return () => true
   // note: the answer for a Host value never changes; the few values a server sees are remembered.
   const decided = new Map<string, boolean>()
-  const isAllowed = (host: string) => {
+  return (request) => {
+    // note: an HTTP/1.0 request may have no Host header and a bare path for its URL: nothing to allow.
+    const host = request.headers.get('host') ?? URL.parse(request.url)?.host ?? ''
     let allowed = decided.get(host)
     if (allowed === undefined) {
       allowed = isHostAllowed(policy, host)
@@ -26,11 +39,4 @@ export const hostCheck = (policy: HostPolicy) => {
     }
     return allowed
   }
-  return plugin.onRequest(({ request }) => {
-    // note: an HTTP/1.0 request may have no Host header and a bare path for its URL: nothing to allow.
-    const host = request.headers.get('host') ?? URL.parse(request.url)?.host ?? ''
-    if (!isAllowed(host)) {
-      throw new HttpError(421, 'host_not_allowed', 'This server does not answer to this host name. If it is yours, add it to ALLOWED_HOSTS (or set WEBUI_URL).')
-    }
-  }).as('global')
 }

@@ -36,19 +36,34 @@ export function readinessOf(store: Pick<Store, 'users'>, cluster: Pick<Cluster, 
   }
 }
 
+/** /health's answer without Redis: Open WebUI's. */
+const HEALTHY_BODY = JSON.stringify({ status: true })
+
+/** /api/version's answer. */
+export const VERSION_BODY = JSON.stringify({ version: VERSION })
+
+/** /health's JSON body now: Open WebUI's `{status: true}`, with each Redis's state when Redis is configured. */
+export function healthBodyOf(readiness: Readiness | null): () => string {
+  return () => {
+    const states = readiness?.redisStates() ?? null
+    // note: still `status: true` while Redis is down: this instance serves on alone; /health/ready is what a balancer asks.
+    return states === null ? HEALTHY_BODY : JSON.stringify({ status: true, ...states })
+  }
+}
+
 /** Elysia's `set`: header values are strings, numbers, or (Set-Cookie) a list. */
 type SetHeaders = { headers: Record<string, string | number | string[]> }
 
 /** `everyResponse`: the security headers every answer carries (see plugins/security-headers.ts). */
 export const healthRoutes = (everyResponse: Readonly<Record<string, string>> = {}, readiness: Readiness | null = null) => {
+  const healthBody = healthBodyOf(readiness)
   const health = fixedJson(JSON.stringify({ status: true }), everyResponse)
-  const version = fixedJson(JSON.stringify({ version: VERSION }), everyResponse)
+  const version = fixedJson(VERSION_BODY, everyResponse)
   const ready = fixedJson(JSON.stringify({ status: true }), everyResponse)
   return new Elysia()
     .get('/health', ({ set }) => {
-      const states = readiness?.redisStates() ?? null
-      // note: still 200 while Redis is down: this instance serves on alone; /health/ready is what a balancer asks.
-      return states === null ? health(set) : fixedJson(JSON.stringify({ status: true, ...states }), everyResponse)(set)
+      const body = healthBody()
+      return body === HEALTHY_BODY ? health(set) : fixedJson(body, everyResponse)(set)
     })
     .get('/health/ready', async ({ set }) => {
       const reason = (await readiness?.notReadyReason()) ?? null
