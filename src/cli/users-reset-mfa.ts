@@ -49,7 +49,9 @@ export async function resetSecondFactorsFromCli(argv: readonly string[], io: Out
       return 1
     }
     const removed = await store.secondFactors.resetSecondFactors(user.id)
-    audit.record({ event: 'second_factors_reset', targetId: user.id, method: 'cli', details: { totp: removed.totp, passkeys: removed.passkeys } })
+    // note: the account's sessions end with its factors, as when an admin resets them in the page.
+    const revoked = store.sessions.revokeOtherSessions(user.id, null)
+    audit.record({ event: 'second_factors_reset', targetId: user.id, method: 'cli', details: { totp: removed.totp, passkeys: removed.passkeys, sessions: revoked } })
     io.out(removed.totp || removed.passkeys > 0
       ? `Second factors of ${user.email} removed: ${removed.totp ? 'the authenticator app and its recovery codes' : 'no authenticator app'}, ${removed.passkeys} passkey${removed.passkeys === 1 ? '' : 's'}. They sign in with their password now${config.auth.mfaRequired === 'none' ? '' : ' and set up a new factor first if MFA_REQUIRED covers them'}.\n`
       : `${user.email} had no second factor; nothing changed.\n`)

@@ -114,6 +114,7 @@ const revocations: [string, Revocation][] = [
   }],
   ['a user made pending', { role: 'user', revoke: (victim) => expectStatus('POST', `/api/v1/users/${victim.id}/update`, admin.token, 200, { role: 'pending' }) }],
   ['an admin made pending', { role: 'admin', revoke: (victim) => expectStatus('POST', `/api/v1/users/${victim.id}/update`, admin.token, 200, { role: 'pending' }) }],
+  ['second factors reset by an admin', { role: 'user', revoke: (victim) => expectStatus('DELETE', `/api/v1/auths/mfa/users/${victim.id}`, admin.token, 200) }],
   ['the user deleted', { role: 'user', revoke: (victim) => expectStatus('DELETE', `/api/v1/users/${victim.id}`, admin.token, 200) }],
   ['the API key the socket opened with deleted', {
     role: 'admin',

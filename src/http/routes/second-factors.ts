@@ -138,7 +138,11 @@ export const secondFactorRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       const target = id === null ? null : deps.store.users.findUserById(id)
       if (target === null) throw new HttpError(404, 'user_not_found', 'User not found.')
       const removed = await factors.resetSecondFactors(target.id)
-      deps.audit.record({ event: 'second_factors_reset', actorId: principal.user.id, targetId: target.id, ip: ipOf(request, server), method: 'admin', details: { totp: removed.totp, passkeys: removed.passkeys } })
+      // note: the account's sessions end with its factors (the admin's own current one excepted), so no tab or
+      // socket opened under the old factors goes on past the reset; the next sign-in meets MFA_REQUIRED anew.
+      const keep = principal.via === 'session' && target.id === principal.user.id ? principal.sessionId : null
+      const revoked = deps.store.sessions.revokeOtherSessions(target.id, keep)
+      deps.audit.record({ event: 'second_factors_reset', actorId: principal.user.id, targetId: target.id, ip: ipOf(request, server), method: 'admin', details: { totp: removed.totp, passkeys: removed.passkeys, sessions: revoked } })
       return { status: true, totp: removed.totp, passkeys: removed.passkeys }
     }, { auth: 'admin', params: IdParams })
 }
