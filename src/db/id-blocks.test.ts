@@ -1,8 +1,10 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterAll, afterEach, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startPostgres, type PostgresServer } from '../../test/helpers/postgres.ts'
 import { createSqliteEngine, type SqlEngine } from './engine.ts'
+import { createPostgresEngine, type PostgresPool } from './postgres-engine.ts'
 import { createEngineIdBlocks, type EngineIdBlocks, type IdAttempt } from './id-blocks.ts'
 import type { ChatId, UserId } from './ids.ts'
 import { openDatabase } from './open-database.ts'
@@ -50,13 +52,30 @@ test('a rolled-back append hands out no id that a later commit reuses', () => {
   store.close()
 })
 
-describe('engine id blocks', () => {
-  const open = async () => {
+const pgPool: PostgresPool = { maxConnections: 2, idleTimeoutSeconds: 0, connectionTimeoutSeconds: 5, maxLifetimeSeconds: 0 }
+let pg: PostgresServer | null = null
+afterAll(async () => { await pg?.remove() })
+
+const engines: [string, () => Promise<SqlEngine>][] = [
+  ['SQLite', async () => {
     const sql = createSqliteEngine(openDatabase(':memory:'))
     await sql.exec('CREATE TABLE meta (name TEXT PRIMARY KEY, value ANY NOT NULL) STRICT; CREATE TABLE message (id INTEGER PRIMARY KEY) STRICT')
     return sql
+  }],
+  ['PostgreSQL', async () => {
+    pg ??= await startPostgres()
+    const sql = createPostgresEngine({ url: await pg.createDatabase(), pool: pgPool })
+    // note: as the PostgreSQL schema has them (migrations/postgresql/001-init.sql): meta.value holds a number as UTF-8 text.
+    await sql.exec('CREATE TABLE meta (name TEXT PRIMARY KEY, value BYTEA NOT NULL); CREATE TABLE message (id BIGINT PRIMARY KEY)')
+    return sql
+  }],
+]
+
+describe.each(engines)('%s: engine id blocks', (_name, open) => {
+  const reservedUpTo = async (sql: SqlEngine) => {
+    const row = await sql.get<{ value: number | Uint8Array }>("SELECT value FROM meta WHERE name = 'message_id_reserved'")
+    return row === null ? 0 : Number(row.value instanceof Uint8Array ? new TextDecoder().decode(row.value) : row.value)
   }
-  const reservedUpTo = async (sql: SqlEngine) => (await sql.get<{ value: number }>("SELECT value FROM meta WHERE name = 'message_id_reserved'"))?.value ?? 0
 
   /** Inserts one row in its own transaction, keeping the block once it commits; returns its id. */
   const insertOne = async (sql: SqlEngine, ids: EngineIdBlocks) => {
@@ -71,7 +90,7 @@ describe('engine id blocks', () => {
     return id
   }
 
-  test('ids grow across transactions and blocks, each below what meta reserves', async () => {
+  test('ids grow across transactions and blocks, each below what meta reserves', { timeout: 60_000 }, async () => {
     const sql = await open()
     const ids = createEngineIdBlocks(sql, 'message')
     const got: number[] = []
@@ -118,4 +137,33 @@ describe('engine id blocks', () => {
     expect(after).toBeLessThanOrEqual(await reservedUpTo(sql))
     await sql.close()
   })
+})
+
+test('PostgreSQL: two instances reserving at once never hand out one id twice (a conflict runs the transaction again, with a fresh attempt)', { timeout: 60_000 }, async () => {
+  pg ??= await startPostgres()
+  const url = await pg.createDatabase()
+  const first = createPostgresEngine({ url, pool: pgPool })
+  const second = createPostgresEngine({ url, pool: pgPool })
+  await first.exec('CREATE TABLE meta (name TEXT PRIMARY KEY, value BYTEA NOT NULL); CREATE TABLE message (id BIGINT PRIMARY KEY)')
+  const instances = [first, second].map((sql) => ({ sql, ids: createEngineIdBlocks(sql, 'message') }))
+  const insertOne = async ({ sql, ids }: (typeof instances)[number]) => {
+    let attempt: IdAttempt | null = null
+    await sql.transaction(async () => {
+      attempt = ids.attempt()
+      await sql.run('INSERT INTO message (id) VALUES (?)', await attempt.next())
+    })
+    attempt!.keep()
+  }
+  // note: each instance forgets its block every few inserts, so the two keep reserving side by side.
+  await Promise.all(instances.map(async (instance) => {
+    for (let i = 0; i < 40; i++) {
+      if (i % 4 === 0) instance.ids.forgetBlock()
+      await insertOne(instance)
+    }
+  }))
+  const stored = await first.all<{ id: number }>('SELECT id FROM message')
+  expect(stored.length).toBe(80)
+  expect(new Set(stored.map((row) => row.id)).size).toBe(80)
+  await first.close()
+  await second.close()
 })
