@@ -159,6 +159,69 @@ describe('chat history cache', () => {
   })
 })
 
+describe('chat history cache, loaded asynchronously', () => {
+  const messageOf = (id: number, content: string): Message => ({
+    id: id as MessageId, uid: String(id), chatId: 'c' as ChatId, parentId: null, role: 'user', content, model: null, images: null, artifacts: null,
+    stats: null, status: null, error: null, usage: null, sources: null, files: null, extra: null, createdAt: 0,
+  })
+  /** A load that the test finishes when it chooses. */
+  const deferredLoad = () => {
+    let finish!: (messages: Message[]) => void
+    let calls = 0
+    const load = () => {
+      calls++
+      return new Promise<Message[]>((resolve) => { finish = resolve })
+    }
+    return { load, finish: (messages: Message[]) => finish(messages), calls: () => calls }
+  }
+  const cacheFor = () => {
+    const { store, ada } = setup()
+    const cache = createChatHistoryCache(store.accountChanges, () => 0)
+    return { store, ada, cache, ring: store.dataKeys.keysForOwner(ada), key: { seq: 7, chatId: 'c' as ChatId, owner: ada } }
+  }
+
+  test('callers asking while a load runs share it, and the chat is held once it is done', async () => {
+    const { cache, ring, key } = cacheFor()
+    const deferred = deferredLoad()
+    const both = Promise.all([cache.openChat(key, ring, deferred.load), cache.openChat(key, ring, deferred.load)])
+    deferred.finish([messageOf(1, 'one')])
+    const [first, second] = await both
+    expect(deferred.calls()).toBe(1)
+    expect(first.list().map((message) => message.content)).toEqual(['one'])
+    expect(second.list().map((message) => message.content)).toEqual(['one'])
+    expect(cache.heldChat(key, ring)?.list().map((message) => message.content)).toEqual(['one'])
+  })
+
+  test('a load that a write, a forget or an account notice raced is served but not held', async () => {
+    const { store, ada, cache, ring, key } = cacheFor()
+    const changes: ((() => void))[] = [
+      () => cache.noteWritten(key, ring, [messageOf(2, 'two')]),
+      () => cache.forgetChat(key.seq),
+      () => cache.forgetOwner(ada),
+      () => store.accountChanges.accessChanged(ada),
+    ]
+    for (const change of changes) {
+      const deferred = deferredLoad()
+      const opening = cache.openChat(key, ring, deferred.load)
+      change()
+      // note: the rows read before the write: the caller gets them, the cache does not keep them.
+      deferred.finish([messageOf(1, 'one')])
+      expect((await opening).list().map((message) => message.content)).toEqual(['one'])
+      expect(cache.heldChat(key, ring)).toBeNull()
+    }
+  })
+
+  test('a failed load rejects every caller and leaves nothing behind', async () => {
+    const { cache, ring, key } = cacheFor()
+    const failing = () => Promise.reject(new Error('read failed'))
+    await expect(cache.openChat(key, ring, failing)).rejects.toThrow('read failed')
+    expect(cache.heldChat(key, ring)).toBeNull()
+    const opened = await cache.openChat(key, ring, async () => [messageOf(1, 'one')])
+    expect(opened.list()).toHaveLength(1)
+    expect(cache.heldChat(key, ring)).not.toBeNull()
+  })
+})
+
 test('a write by another connection to the same file drops what is held', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-history-'))
   try {

@@ -30,6 +30,9 @@ export const DEFAULT_HISTORY_CACHE_LIMITS: HistoryCacheLimits = { maxBytes: 128 
 /** What the cache holds now. */
 export type HistoryCacheSize = { chats: number; messages: number; bytes: number }
 
+/** A load under way: `stale` once something changed what it reads. */
+type Loading = { seq: number; owner: UserId; chatId: ChatId; ring: KeyRing; stale: boolean; waiters: number; done: Promise<Message[]> }
+
 type Entry = { owner: UserId; chatId: ChatId; ring: KeyRing; byId: Map<MessageId, Message>; bytes: number; usedAt: number; lastId: number; isSorted: boolean }
 
 /** An opened chat: its messages by id, and in id order. Shared and frozen: never change them. */
@@ -95,12 +98,41 @@ export function createChatHistoryCache(changes: AccountChanges, now: () => numbe
     }
   }
 
+  /** Loads under way (openChat): one per chat shared by whoever asks meanwhile, marked stale by any change to what it reads. */
+  const loading = new Map<number, Loading>()
+  const active = new Set<Loading>()
+  const staleLoads = (matches: (load: Loading) => boolean) => {
+    for (const load of active) {
+      if (!matches(load)) continue
+      load.stale = true
+      if (loading.get(load.seq) === load) loading.delete(load.seq)
+    }
+  }
+
   const clear = () => {
     entries.clear()
     bytesByOwner.clear()
     totalBytes = 0
+    staleLoads(() => true)
   }
-  changes.subscribe((change) => (change.userId === null ? clear() : dropOwner(change.userId)))
+  const forgetOwner = (owner: UserId) => {
+    dropOwner(owner)
+    staleLoads((load) => load.owner === owner)
+  }
+  changes.subscribe((change) => (change.userId === null ? clear() : forgetOwner(change.userId)))
+
+  /** Holds a chat just opened, when it fits the bounds; its view either way. */
+  function hold(key: CachedChatKey, ring: KeyRing, messages: Message[]): OpenedChat {
+    let bytes = 0
+    for (const message of messages) bytes += bytesOf(Object.freeze(message))
+    const byId = new Map(messages.map((message) => [message.id, message]))
+    if (bytes > limits.maxBytesPerUser || bytes > limits.maxBytes) return { get: (id) => byId.get(id), list: () => messages }
+    const fresh: Entry = { owner: key.owner, chatId: key.chatId, ring, byId, bytes: 0, usedAt: now(), lastId: messages.at(-1)?.id ?? 0, isSorted: true }
+    entries.set(key.seq, fresh)
+    resize(fresh, bytes)
+    enforceBounds(key.owner, key.seq)
+    return viewOf(fresh)
+  }
 
   /** The live entry at `key`, touched; undefined (and dropped when stale) otherwise. */
   function live(key: CachedChatKey, ring: KeyRing): Entry | undefined {
@@ -144,16 +176,41 @@ export function createChatHistoryCache(changes: AccountChanges, now: () => numbe
     chatOf(key: CachedChatKey, ring: KeyRing, open: () => Message[]): OpenedChat {
       const entry = live(key, ring)
       if (entry !== undefined) return viewOf(entry)
-      const messages = open()
-      let bytes = 0
-      for (const message of messages) bytes += bytesOf(Object.freeze(message))
-      const byId = new Map(messages.map((message) => [message.id, message]))
-      if (bytes > limits.maxBytesPerUser || bytes > limits.maxBytes) return { get: (id) => byId.get(id), list: () => messages }
-      const fresh: Entry = { owner: key.owner, chatId: key.chatId, ring, byId, bytes: 0, usedAt: now(), lastId: messages.at(-1)?.id ?? 0, isSorted: true }
-      entries.set(key.seq, fresh)
-      resize(fresh, bytes)
-      enforceBounds(key.owner, key.seq)
-      return viewOf(fresh)
+      return hold(key, ring, open())
+    },
+
+    /**
+     * The chat, loaded with `load` (every message, in id order, read after any write already
+     * reported committed) when it is not held. Whoever asks while a load is under way shares it. A
+     * load is held only when nothing changed the chat or its owner while it ran (a write noted, the
+     * chat or owner forgotten, an account notice): a load that raced a write may have read the rows
+     * before or after it, so it is served to its callers and not kept.
+     */
+    async openChat(key: CachedChatKey, ring: KeyRing, load: () => Promise<Message[]>): Promise<OpenedChat> {
+      const entry = live(key, ring)
+      if (entry !== undefined) return viewOf(entry)
+      let pending = loading.get(key.seq)
+      if (pending === undefined || pending.owner !== key.owner || pending.chatId !== key.chatId || pending.ring !== ring) {
+        pending = { seq: key.seq, owner: key.owner, chatId: key.chatId, ring, stale: false, waiters: 0, done: load() }
+        loading.set(key.seq, pending)
+        active.add(pending)
+      }
+      const mine = pending
+      mine.waiters++
+      let messages: Message[]
+      try {
+        messages = await mine.done
+      } finally {
+        if (--mine.waiters === 0) active.delete(mine)
+        if (loading.get(key.seq) === mine) loading.delete(key.seq)
+      }
+      if (mine.stale) {
+        const byId = new Map(messages.map((message) => [message.id, message]))
+        return { get: (id) => byId.get(id), list: () => messages }
+      }
+      // note: another caller of the same load may have held it already, and writes since then updated that entry.
+      const held = live(key, ring)
+      return held === undefined ? hold(key, ring, messages) : viewOf(held)
     },
 
     /** The chat when it is held now; null otherwise (nothing is opened). */
@@ -164,6 +221,7 @@ export function createChatHistoryCache(changes: AccountChanges, now: () => numbe
 
     /** Applies a committed write to the chat, when it is held: messages stored (new or rewritten) and removed. */
     noteWritten(key: CachedChatKey, ring: KeyRing, stored: readonly Message[], removed: readonly MessageId[] = []): void {
+      staleLoads((load) => load.seq === key.seq)
       const entry = live(key, ring)
       if (entry === undefined) return
       let delta = 0
@@ -189,12 +247,11 @@ export function createChatHistoryCache(changes: AccountChanges, now: () => numbe
     /** Drops the chat, when a write could not be applied (a rollback may follow, or it changed too much). */
     forgetChat(seq: number): void {
       drop(seq)
+      staleLoads((load) => load.seq === seq)
     },
 
     /** Drops every chat of the owner. */
-    forgetOwner(owner: UserId): void {
-      dropOwner(owner)
-    },
+    forgetOwner,
 
     /** Drops every chat: another connection wrote to the database. */
     clear,

@@ -34,9 +34,10 @@ export type NewChatRow = Pick<Chat, 'id' | 'userId' | 'title' | 'pinned' | 'arch
 const COLUMNS = 'seq, id, user_id, title, pinned, archived, folder_id, current_id, created_at, updated_at'
 
 export function createChatRows(db: Database, keys: DataKeyRepo) {
-  const insert = db.query<void, [string, string, Uint8Array, number, number, number, number, string | null, Sealed, Sealed, Sealed, Sealed, Sealed]>(
+  // note: RETURNING (SQLite ≥3.35, PostgreSQL) rather than lastInsertRowid, which only SQLite has.
+  const insert = db.query<{ seq: number }, [string, string, Uint8Array, number, number, number, number, string | null, Sealed, Sealed, Sealed, Sealed, Sealed]>(
     `INSERT INTO chat (id, user_id, title, pinned, archived, created_at, updated_at, folder_id, models, params, system, tags, extra)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`)
   const select = db.query<ChatRow, [string, string]>(`SELECT ${COLUMNS} FROM chat WHERE id = ? AND user_id = ?`)
   const selectSettings = db.query<SettingsRow, [number]>('SELECT models, params, system, tags, extra FROM chat WHERE seq = ?')
   const selectPage = db.query<ChatRow, [string, number, number]>(`SELECT ${COLUMNS} FROM chat WHERE user_id = ? ORDER BY updated_at DESC, id LIMIT ? OFFSET ?`)
@@ -74,9 +75,9 @@ export function createChatRows(db: Database, keys: DataKeyRepo) {
   return {
     /** Inserts a chat row; returns its seq. */
     insert(chat: NewChatRow): number {
-      const { lastInsertRowid } = insert.run(chat.id, chat.userId, sealTitle(chat.id, chat.title, chat.userId), chat.pinned ? 1 : 0, chat.archived ? 1 : 0,
+      const inserted = insert.get(chat.id, chat.userId, sealTitle(chat.id, chat.title, chat.userId), chat.pinned ? 1 : 0, chat.archived ? 1 : 0,
         chat.createdAt, chat.updatedAt, chat.folderId, ...sealSettings(chat.id, chat.settings, chat.userId))
-      return Number(lastInsertRowid)
+      return Number(inserted!.seq)
     },
     /** The owner's chat row, or null. */
     find: (owner: UserId, chatId: ChatId): ChatRow | null => select.get(chatId, owner),

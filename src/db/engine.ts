@@ -41,6 +41,11 @@ export interface SqlEngine {
   exec(script: string): Promise<void>
   /** Runs fn in one write transaction: all of it commits, or none of it (fn's error is rethrown). */
   transaction<T>(fn: () => Promise<T>): Promise<T>
+  /**
+   * Whether this async context runs inside a transaction: a write made now commits or rolls back
+   * with it, so what a caller keeps in memory of that write waits for, or forgets, the outcome.
+   */
+  inTransaction(): boolean
   close(): Promise<void>
 }
 
@@ -223,6 +228,9 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
           claimed.release()
         }
       }
+    },
+    inTransaction(): boolean {
+      return open !== null && context.getStore() === open
     },
     async close(): Promise<void> {
       await waitForNone()

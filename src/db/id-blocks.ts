@@ -3,10 +3,16 @@
  * are deleted and the server restarts. A block of ids is reserved by writing its upper end to
  * `meta` once per block, instead of touching a sequence row on every insert (AUTOINCREMENT would
  * add a page write to each commit). Allocate only inside the transaction that inserts the row.
+ *
+ * Two forms while the chat repository moves to the engine contract: `createIdBlocks` on a
+ * bun:sqlite handle (the repository's today) and `createEngineIdBlocks` on `SqlEngine`.
  */
 import type { Database } from 'bun:sqlite'
+import type { SqlEngine, SqlValue } from './engine.ts'
 
 const BLOCK_SIZE = 1000
+const utf8Encoder = new TextEncoder()
+const utf8Decoder = new TextDecoder()
 
 export function createIdBlocks(db: Database, table: 'message') {
   const metaName = `${table}_id_reserved`
@@ -36,3 +42,69 @@ export function createIdBlocks(db: Database, table: 'message') {
 }
 
 export type IdBlocks = ReturnType<typeof createIdBlocks>
+
+/** The ids one attempt of one transaction hands out; see createEngineIdBlocks. */
+export type IdAttempt = {
+  /** The next id: from the committed block, else from a block this attempt reserves in its transaction. */
+  next(): Promise<number>
+  /** Call once the transaction this attempt ran in has committed (the outermost one): what is left of its block serves later attempts. */
+  keep(): void
+}
+
+/**
+ * Id blocks on the engine contract. A block reserved inside a transaction is the attempt's own until
+ * that transaction commits: an attempt that fails, or that PostgreSQL runs again after a conflict,
+ * is dropped with its block, so no id is handed out whose reservation was rolled back. Ids taken
+ * from the committed block are gone from it at once, committed or not: a failed transaction leaves
+ * a gap, never an id twice. Reserving reads and writes `meta` in the transaction: SQLite has one
+ * writer, and PostgreSQL (SERIALIZABLE) refuses one of two concurrent reservations, which runs
+ * again and reads the other's.
+ */
+export function createEngineIdBlocks(sql: SqlEngine, table: 'message') {
+  const metaName = `${table}_id_reserved`
+  /** The committed block: ids next..reservedUpTo are reserved and not handed out yet. */
+  let next = 0
+  let reservedUpTo = -1
+
+  // note: meta.value is ANY on SQLite (an integer here) and BYTEA on PostgreSQL (the number as UTF-8 text).
+  const decode = (value: unknown): number => Number(value instanceof Uint8Array ? utf8Decoder.decode(value) : value)
+  const encode = (value: number): SqlValue => (sql.dialect === 'sqlite' ? value : utf8Encoder.encode(String(value)))
+
+  /** Reserves the next block in the open transaction; returns its first and last ids. */
+  async function reserve(): Promise<{ first: number; last: number }> {
+    const reserved = await sql.get<{ value: unknown }>('SELECT value FROM meta WHERE name = ?', metaName)
+    const highest = await sql.get<{ id: number | null }>(`SELECT max(id) AS id FROM ${table}`)
+    const floor = Math.max(reserved === null ? 0 : decode(reserved.value), Number(highest?.id ?? 0))
+    const last = floor + BLOCK_SIZE
+    await sql.run('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', metaName, encode(last))
+    return { first: floor + 1, last }
+  }
+
+  return {
+    /** Ids for one attempt of a transaction: call inside the transaction's fn, so an attempt run again starts afresh. */
+    attempt(): IdAttempt {
+      let own: { next: number; last: number } | null = null
+      return {
+        async next(): Promise<number> {
+          if (own === null && next <= reservedUpTo) return next++
+          if (own === null || own.next > own.last) {
+            const block = await reserve()
+            own = { next: block.first, last: block.last }
+          }
+          return own.next++
+        },
+        keep(): void {
+          if (own === null || own.next > own.last || own.last <= reservedUpTo) return
+          next = own.next
+          reservedUpTo = own.last
+        },
+      }
+    },
+    /** Forgets the committed block; the next attempt reserves one. */
+    forgetBlock(): void {
+      reservedUpTo = -1
+    },
+  }
+}
+
+export type EngineIdBlocks = ReturnType<typeof createEngineIdBlocks>

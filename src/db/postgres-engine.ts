@@ -146,6 +146,9 @@ export function createPostgresEngine(options: PostgresOptions): SqlEngine {
       if (open !== undefined && open.isOpen) return fn()
       return oneAtATime(() => runTransaction(fn))
     },
+    inTransaction(): boolean {
+      return context.getStore()?.isOpen === true
+    },
     async close(): Promise<void> {
       await oneAtATime(async () => {})
       await pool.close({ timeout: 5 })

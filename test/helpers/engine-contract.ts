@@ -75,6 +75,33 @@ export function describeEngineContract(name: string, open: () => Promise<SqlEngi
       await sql.close()
     })
 
+    test('inTransaction tells a call inside a transaction (and what it awaits) from one outside', async () => {
+      const sql = await open()
+      await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+      expect(sql.inTransaction()).toBe(false)
+      let release!: () => void
+      let enter!: () => void
+      const held = new Promise<void>((resolve) => { release = resolve })
+      const entered = new Promise<void>((resolve) => { enter = resolve })
+      const seen: boolean[] = []
+      const running = sql.transaction(async () => {
+        seen.push(sql.inTransaction())
+        await sql.transaction(async () => { seen.push(sql.inTransaction()) })
+        enter()
+        await held
+        await sql.run('INSERT INTO t (id) VALUES (?)', 1)
+        seen.push(sql.inTransaction())
+      })
+      await entered
+      // note: another context while that transaction is open is outside it.
+      seen.push(sql.inTransaction())
+      release()
+      await running
+      expect(seen).toEqual([true, true, false, true])
+      expect(sql.inTransaction()).toBe(false)
+      await sql.close()
+    })
+
     test('a write from another context is not rolled back with an open transaction', async () => {
       const sql = await open()
       await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
