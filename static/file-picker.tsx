@@ -8,6 +8,7 @@
  */
 import { useEffect, useState } from 'preact/hooks'
 import type { JSX, TargetedKeyboardEvent } from 'preact'
+import { handlePickerKey } from './picker-keys.ts'
 import { api } from './api.ts'
 import { attachExisting } from './attachments.tsx'
 
@@ -57,25 +58,8 @@ export function useFilePicker(text: string, setText: (next: string) => void): { 
     setText(text.slice(0, text.length - (typed?.length ?? 0) - 1))
   }
 
-  const onKeyDown = (event: TargetedKeyboardEvent<HTMLTextAreaElement>): boolean => {
-    if (matches.length === 0) return false
-    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-      event.preventDefault()
-      setActive((active + (event.key === 'ArrowDown' ? 1 : matches.length - 1)) % matches.length)
-      return true
-    }
-    if ((event.key === 'Enter' && !event.shiftKey) || event.key === 'Tab') {
-      event.preventDefault()
-      choose(matches[active] ?? matches[0]!)
-      return true
-    }
-    if (event.key === 'Escape') {
-      event.preventDefault()
-      setDismissed(text)
-      return true
-    }
-    return false
-  }
+  const onKeyDown = (event: TargetedKeyboardEvent<HTMLTextAreaElement>): boolean =>
+    handlePickerKey(event, { count: matches.length, active, setActive, choose: (index) => choose(matches[index]!), dismiss: () => setDismissed(text) })
 
   const view = matches.length === 0 ? null : (
     <ul class="prompt-picker file-picker" id="file-picker" role="listbox" aria-label="Knowledge and documents">

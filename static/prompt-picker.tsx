@@ -6,6 +6,7 @@
  */
 import { useEffect, useState } from 'preact/hooks'
 import type { JSX, TargetedKeyboardEvent } from 'preact'
+import { handlePickerKey } from './picker-keys.ts'
 import { api } from './api.ts'
 import { fillPromptVariables, usesClipboard } from './prompt-variables.ts'
 import { user } from './session.ts'
@@ -53,25 +54,8 @@ export function usePromptPicker(text: string, setText: (next: string) => void): 
     setText(text.slice(0, text.length - (typed?.length ?? 0) - 1) + filled)
   }
 
-  const onKeyDown = (event: TargetedKeyboardEvent<HTMLTextAreaElement>): boolean => {
-    if (matches.length === 0) return false
-    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-      event.preventDefault()
-      setActive((active + (event.key === 'ArrowDown' ? 1 : matches.length - 1)) % matches.length)
-      return true
-    }
-    if ((event.key === 'Enter' && !event.shiftKey) || event.key === 'Tab') {
-      event.preventDefault()
-      void insert(matches[active] ?? matches[0]!)
-      return true
-    }
-    if (event.key === 'Escape') {
-      event.preventDefault()
-      setDismissed(text)
-      return true
-    }
-    return false
-  }
+  const onKeyDown = (event: TargetedKeyboardEvent<HTMLTextAreaElement>): boolean =>
+    handlePickerKey(event, { count: matches.length, active, setActive, choose: (index) => void insert(matches[index]!), dismiss: () => setDismissed(text) })
 
   const view = matches.length === 0 ? null : (
     <ul class="prompt-picker" id="prompt-picker" role="listbox" aria-label="Saved prompts">
