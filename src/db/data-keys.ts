@@ -52,7 +52,7 @@ export function createDataKeyRepo(db: Database, masterKey: Uint8Array, now: () =
     return { current, byVersion: (version) => byVersion.get(version) ?? null }
   }
 
-  return {
+  const repo = {
     /** Creates the owner's first data key. Call inside the transaction that creates the owner. */
     createKeyForOwner(owner: OwnerId): KeyRing {
       const key: VersionedKey = { version: 1, key: generateKey() }
@@ -69,6 +69,25 @@ export function createDataKeyRepo(db: Database, masterKey: Uint8Array, now: () =
       if (ring === null) throw new FieldOpenError('data_key', 'wrapped', `${owner}/current`)
       cache.set(owner, ring)
       return ring
+    },
+
+    /**
+     * The owner's keys for code on the async engine contract (engine.ts): the same ring and the
+     * same FieldOpenError as keysForOwner. Repositories on the contract call this one; it reads
+     * through the engine once the data keys move onto it, so callers do not change again.
+     */
+    async ringFor(owner: OwnerId): Promise<KeyRing> {
+      return repo.keysForOwner(owner)
+    },
+
+    /** createKeyForOwner for code on the async engine contract; call inside the owner's creating transaction. */
+    async createKey(owner: OwnerId): Promise<KeyRing> {
+      return repo.createKeyForOwner(owner)
+    },
+
+    /** destroyKeysOfOwner for code on the async engine contract. */
+    async destroyKeys(owner: OwnerId): Promise<void> {
+      repo.destroyKeysOfOwner(owner)
     },
 
     /**
@@ -134,6 +153,7 @@ export function createDataKeyRepo(db: Database, masterKey: Uint8Array, now: () =
       cache.delete(owner)
     },
   }
+  return repo
 }
 
 export type DataKeyRepo = ReturnType<typeof createDataKeyRepo>
