@@ -17,8 +17,12 @@ export type StoredKeyCheck = {
 export function readKeyCheck(db: Database): StoredKeyCheck | null {
   const hasMeta = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== null
   if (!hasMeta) return null
-  const rows = db.query<{ name: string; value: Uint8Array | string }, []>('SELECT name, value FROM meta').all()
-  const meta = new Map(rows.map((row) => [row.name, row.value]))
+  const rows = db.query<{ name: string; value: unknown }, []>('SELECT name, value FROM meta').all()
+  return keyCheckFromMeta(new Map(rows.map((row) => [row.name, row.value])))
+}
+
+/** The key check held by `meta` entries as SQLite keeps them (copy-store.ts's readMeta gives them from either engine); null when absent or malformed. */
+export function keyCheckFromMeta(meta: ReadonlyMap<string, unknown>): StoredKeyCheck | null {
   const check = meta.get('key_check')
   const fingerprint = meta.get('key_fingerprint')
   if (!(check instanceof Uint8Array) || typeof fingerprint !== 'string') return null
