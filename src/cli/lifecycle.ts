@@ -16,13 +16,14 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
     io.err(formatUsageError(parsed.problem))
     return 2
   }
-  const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })
+  const config = loadConfig({ flags: parsed.flags, env: process.env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd(), allowDatabaseUrl: onPostgres.has(parsed.command) })
   // Files these commands create (backups, restored databases, keys) are for their owner only.
   process.umask(0o077)
   let lock: DataDirLock | null = null
   try {
     // note: backup reads one consistent snapshot (VACUUM INTO) beside a running server, so it, like keys status and verify, takes no lock.
-    if (writers.has(parsed.command)) lock = lockDataDir(config.dataDir, `enclave ${parsed.command}`, { createDirectory: createsDataDir.has(parsed.command) })
+    // note: on PostgreSQL, DATA_DIR holds only the file blobs; restore still takes its lock, as it replaces them.
+    if (writers.has(parsed.command) && !(config.postgres !== null && parsed.command !== 'restore')) lock = lockDataDir(config.dataDir, `enclave ${parsed.command}`, { createDirectory: createsDataDir.has(parsed.command) })
     return await dispatch(parsed, config)
   } catch (error) {
     const problem = describeFailure(error)
@@ -36,8 +37,10 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
 
 /** The commands that write DATA_DIR, and of those the ones that may make it. */
 // note: `users list` too: it opens the store, which a running server holds.
-const writers = new Set<LifecycleCommand>(['keys rotate', 'keys rotate-data', 'restore', 'import open-webui', 'import libre-webui', 'users list', 'users reset-password'])
+const writers = new Set<LifecycleCommand>(['migrate-db', 'keys rotate', 'keys rotate-data', 'restore', 'import open-webui', 'import libre-webui', 'users list', 'users reset-password'])
 const createsDataDir = new Set<LifecycleCommand>(['restore', 'import open-webui', 'import libre-webui'])
+/** The commands that work on PostgreSQL already (DATABASE_URL), before the store does. */
+const onPostgres = new Set<LifecycleCommand>(['backup', 'restore', 'migrate-db'])
 
 async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, { ok: true }>, config: ReturnType<typeof loadConfig>): Promise<number> {
   switch (parsed.command) {
@@ -47,6 +50,7 @@ async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, {
     case 'keys rotate-data': return (await import('./rotate-data-keys.ts')).rotateDataKeysOffline(config, { user: parsed.options['--user'] as string | undefined, batchSize: parsed.options['--batch-size'] as string | undefined }, io)
     case 'backup': return (await import('./backup.ts')).backupDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
     case 'restore': return (await import('./backup.ts')).restoreDatabase(config, parsed.positionals[0]!, fileOptions(parsed.options), io)
+    case 'migrate-db': return (await import('./migrate-db.ts')).migrateDatabase(config, parsed.options['--to'] as string, io)
     case 'import open-webui': return (await import('./import-open-webui.ts')).importFromOpenWebUi(config, parsed.positionals[0]!, io)
     case 'users list': return (await import('./users.ts')).listUsers(config, io)
     case 'users reset-password': return (await import('./users.ts')).resetPassword(config, parsed.positionals[0]!, (await import('./users.ts')).stdinPasswordSource(), io)
@@ -55,7 +59,7 @@ async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, {
 }
 
 // Key, database and file errors carry messages written for operators (never key material); others propagate.
-const operatorErrors = ['KeyMaterialError', 'KeyMismatchError', 'NoDatabaseError', 'SchemaTooNewError', 'FieldOpenError', 'DataDirLockedError']
+const operatorErrors = ['KeyMaterialError', 'KeyMismatchError', 'NoDatabaseError', 'SchemaTooNewError', 'FieldOpenError', 'DataDirLockedError', 'CopyCheckError']
 const fileErrorCodes = ['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EROFS']
 
 function describeFailure(error: unknown): string | null {

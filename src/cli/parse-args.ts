@@ -1,4 +1,5 @@
 import { closestName } from '../config/closest-name.ts'
+import { withoutPassword } from '../config/database-variables.ts'
 import type { VariableName } from '../config/variables.ts'
 
 export type CommandName = 'serve' | 'config' | 'healthcheck' | 'version' | 'help'
@@ -13,10 +14,13 @@ const commands: readonly CommandName[] = ['serve', 'config', 'healthcheck', 'ver
 export const settingFlags: Record<string, VariableName> = { '--port': 'PORT', '--host': 'HOST', '--data-dir': 'DATA_DIR' }
 
 /** Every first word main accepts, for "did you mean" (the lifecycle commands and install-service parse their own). */
-const allCommands = [...commands, 'install-service', 'keys', 'backup', 'restore', 'import']
+const allCommands = [...commands, 'install-service', 'keys', 'backup', 'restore', 'import', 'migrate-db']
 
-/** Quotes an argument for an error message, cut short so a huge one is not echoed whole. */
-export const quote = (arg: string) => JSON.stringify(arg.length > 60 ? `${arg.slice(0, 60)}…` : arg)
+/** Quotes an argument for an error message, cut short so a huge one is not echoed whole, a URL's password masked. */
+export const quote = (raw: string) => {
+  const arg = /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(raw) ? withoutPassword(raw) : raw
+  return JSON.stringify(arg.length > 60 ? `${arg.slice(0, 60)}…` : arg)
+}
 
 /** Says that `given` is unknown, suggesting the nearest of `known` when one is close. */
 export function unknownName(what: string, given: string, known: Iterable<string>): string {

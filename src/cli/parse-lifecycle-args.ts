@@ -1,12 +1,12 @@
 /**
  * Arguments of the key and data lifecycle commands: `keys status|verify|rotate|rotate-data`,
- * `backup`, `restore`, `import open-webui`, `import libre-webui` and `users list|reset-password`. Each takes fixed positional arguments, its own
+ * `backup`, `restore`, `migrate-db`, `import open-webui`, `import libre-webui` and `users list|reset-password`. Each takes fixed positional arguments, its own
  * options, and the setting flags every command reads (--data-dir, ...).
  */
 import type { VariableName } from '../config/variables.ts'
 import { quote, settingFlags, unknownName } from './parse-args.ts'
 
-export type LifecycleCommand = 'keys status' | 'keys verify' | 'keys rotate' | 'keys rotate-data' | 'backup' | 'restore' | 'import open-webui' | 'import libre-webui' | 'users list' | 'users reset-password'
+export type LifecycleCommand = 'keys status' | 'keys verify' | 'keys rotate' | 'keys rotate-data' | 'backup' | 'restore' | 'migrate-db' | 'import open-webui' | 'import libre-webui' | 'users list' | 'users reset-password'
 
 type Spec = { positionals: string[]; options: Record<string, 'value' | 'switch'>; required?: string[] }
 
@@ -17,6 +17,7 @@ const specs: Record<LifecycleCommand, Spec> = {
   'keys rotate-data': { positionals: [], options: { '--user': 'value', '--batch-size': 'value' } },
   backup: { positionals: ['FILE'], options: { '--passphrase-file': 'value', '--force': 'switch' } },
   restore: { positionals: ['FILE'], options: { '--passphrase-file': 'value', '--force': 'switch' }, required: ['--data-dir'] },
+  'migrate-db': { positionals: [], options: { '--to': 'value' }, required: ['--to'] },
   'import open-webui': { positionals: ['PATH'], options: {} },
   'import libre-webui': { positionals: [], options: { '--from': 'value', '--encryption-key-file': 'value' }, required: ['--from'] },
   'users list': { positionals: [], options: {} },
@@ -29,7 +30,7 @@ export type LifecycleArgs =
 
 /** Tells whether argv starts with one of these commands (so main hands it here). */
 export function isLifecycleCommand(argv: readonly string[]): boolean {
-  return ['keys', 'backup', 'restore', 'import', 'users'].includes(argv[0] ?? '')
+  return ['keys', 'backup', 'restore', 'migrate-db', 'import', 'users'].includes(argv[0] ?? '')
 }
 
 /** Parses a lifecycle command line; `problem` is a sentence for the usage error. */

@@ -18,6 +18,9 @@ Keys and data (see docs/keys-and-backups.md):
                                    Consistent snapshot, also while the server runs
   restore FILE --data-dir D [--passphrase-file P] [--force]
                                    Check a backup, then restore it into D
+                                   (with DATABASE_URL: back up / restore PostgreSQL, same format)
+  migrate-db --to URL|PATH         Copy the store to an empty PostgreSQL database (from DATA_DIR),
+                                   or with DATABASE_URL back to a new SQLite file; see docs/postgresql.md
   import open-webui PATH           Import users and chats from Open WebUI's webui.db
   import libre-webui --from DIR [--encryption-key-file F]
                                    Import users, chats and preferences from Libre WebUI's

@@ -119,13 +119,15 @@ export type ConfigInput = {
   dotenv?: string | null
   /** Relative paths (DATA_DIR, ENCRYPTION_KEY_FILE) resolve against this directory. */
   cwd: string
+  /** Accept DATABASE_URL before the store runs on it: for the commands that already do (migrate-db, backup, restore). */
+  allowDatabaseUrl?: boolean
 }
 
 /**
  * Reads every setting once: flag over environment over .env over default. Returns a frozen Config,
  * or throws one ConfigError that names each bad variable, its value and what was expected.
  */
-export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput): Config {
+export function loadConfig({ flags = {}, env, dotenv = null, cwd, allowDatabaseUrl = false }: ConfigInput): Config {
   const parsedDotenv = dotenv === null ? { values: {}, problems: [] } : parseDotenv(dotenv)
   const problems: ConfigProblem[] = [...parsedDotenv.problems]
   const values: Record<string, unknown> = {}
@@ -159,7 +161,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd }: ConfigInput)
     problems.push({ variable: 'ENCRYPTION_KEY_FILE', value: typed.ENCRYPTION_KEY_FILE, expected: 'to be unset when ENCRYPTION_KEY is set (choose one)' })
   }
   problems.push(...checkAuthSettings(typed))
-  if (!problems.some((problem) => problem.variable.startsWith('DATABASE_'))) problems.push(...checkDatabaseSettings(typed))
+  if (!allowDatabaseUrl && !problems.some((problem) => problem.variable.startsWith('DATABASE_'))) problems.push(...checkDatabaseSettings(typed))
   problems.push(...checkClusterSettings(typed))
   problems.push(...checkSingleUserNames(typed, sources as Record<VariableName, ValueSource>))
   // note: the providers are checked only once every variable parsed, as they combine several.

@@ -17,7 +17,7 @@ import { readMasterKeyMaterial } from '../crypto/master-key.ts'
 import { decryptFileWithPassphrase, isEncryptedFile } from '../crypto/stream-cipher.ts'
 import { extractBlobs, extractPayload, payloadMatchesChecksum, readBackupHeader, type BackupHeader } from './backup-file.ts'
 import { FILES_DIRECTORY } from './file-blobs.ts'
-import { readKeyCheck } from './key-check.ts'
+import { readKeyCheck, type StoredKeyCheck } from './key-check.ts'
 import { migrate, readSchemaVersion } from './migrate.ts'
 import { LATEST_SCHEMA_VERSION } from './migrations.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
@@ -45,11 +45,15 @@ export function restoreBackup(options: RestoreOptions): RestoreResult {
   }
 }
 
-function refuse(reason: RestoreRefusalReason, message: string): RestoreResult {
+function refuse(reason: RestoreRefusalReason, message: string): Extract<RestoreResult, { ok: false }> {
   return { ok: false, reason, message }
 }
 
-function restoreVia(work: string, { backupPath, dataDir, passphrase, masterKey, force }: RestoreOptions): RestoreResult {
+/** A backup that passed every check, extracted into the work directory: its database (`candidate`) not yet migrated. */
+export type CheckedBackup = { header: BackupHeader; plainPath: string; payloadOffset: number; candidate: string; stored: StoredKeyCheck }
+
+/** Runs every check of a restore on a private copy in `work`; touches nothing else. */
+export function checkBackup(work: string, { backupPath, dataDir, passphrase, masterKey }: Omit<RestoreOptions, 'force'>): { ok: true; checked: CheckedBackup } | Extract<RestoreResult, { ok: false }> {
   let plainPath = backupPath
   if (isEncryptedFile(backupPath)) {
     if (passphrase === null) return refuse('needs_passphrase', 'This backup is encrypted with a passphrase: give it with --passphrase-file.')
@@ -88,17 +92,22 @@ function restoreVia(work: string, { backupPath, dataDir, passphrase, masterKey, 
   if (!materialMatches(facts.stored, material)) {
     return refuse('key_mismatch', `The configured master key is not the one this backup was written under (backup key fingerprint ${header.keyFingerprint}). Configure that key, then restore again.`)
   }
+  return { ok: true, checked: { header, plainPath, payloadOffset, candidate, stored: facts.stored } }
+}
+
+function restoreVia(work: string, options: RestoreOptions): RestoreResult {
+  const checking = checkBackup(work, options)
+  if (!checking.ok) return checking
+  const { header, candidate } = checking.checked
+  const { dataDir, force } = options
   const target = join(dataDir, DATABASE_FILE)
   if (existsSync(target) && !force) return refuse('database_exists', `${target} already exists: restoring would replace it. Stop the server and add --force to replace it.`)
   const db = openDatabase(candidate)
   const schemaVersion = migrate(db)
   const fileIds = new Set(db.query<{ id: string }, []>('SELECT id FROM file').all().map((row) => row.id))
   closeDatabase(db)
-  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const staging = join(dataDir, `.files-restoring-${crypto.randomUUID()}`)
-  mkdirSync(staging, { mode: 0o700 })
+  const staging = stageBlobs(checking.checked, dataDir, fileIds)
   try {
-    extractBlobs(plainPath, header, payloadOffset, staging, (id) => fileIds.has(id))
     installDatabase(candidate, target)
   } catch (error) {
     rmSync(staging, { recursive: true, force: true })
@@ -106,6 +115,20 @@ function restoreVia(work: string, { backupPath, dataDir, passphrase, masterKey, 
   }
   installFiles(staging, join(dataDir, FILES_DIRECTORY))
   return { ok: true, header, schemaVersion, databasePath: target }
+}
+
+/** Extracts the blobs of `fileIds` into a new staging directory inside DATA_DIR (made when missing); returns it. */
+export function stageBlobs({ header, plainPath, payloadOffset }: CheckedBackup, dataDir: string, fileIds: ReadonlySet<string>): string {
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const staging = join(dataDir, `.files-restoring-${crypto.randomUUID()}`)
+  mkdirSync(staging, { mode: 0o700 })
+  try {
+    extractBlobs(plainPath, header, payloadOffset, staging, (id) => fileIds.has(id))
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true })
+    throw error
+  }
+  return staging
 }
 
 /**
@@ -131,7 +154,7 @@ function installDatabase(candidate: string, target: string): void {
 }
 
 /** Puts the restored blobs in place of the files directory there was (whose files belonged to the replaced database). */
-function installFiles(staging: string, target: string): void {
+export function installFiles(staging: string, target: string): void {
   const replaced = `${target}.replaced-${crypto.randomUUID()}`
   if (existsSync(target)) renameSync(target, replaced)
   renameSync(staging, target)

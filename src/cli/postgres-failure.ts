@@ -1,0 +1,17 @@
+/**
+ * What the commands that copy a store to or from PostgreSQL (migrate-db, backup, restore) share:
+ * their small pool, and PostgreSQL's failures as sentences that name the database without its
+ * password (the engine's errors carry no URL and no values).
+ */
+import type { PostgresConfig } from '../config/database-variables.ts'
+import { DatabaseStatementError, DatabaseUnavailableError } from '../db/database-errors.ts'
+
+/** A small pool for one copy: a few connections, none kept after it. */
+export const COPY_POOL: PostgresConfig['pool'] = { maxConnections: 2, idleTimeoutSeconds: 30, connectionTimeoutSeconds: 10, maxLifetimeSeconds: 0 }
+
+/** What went wrong with PostgreSQL at `shown` (a URL without its password), as a sentence; null for other errors. */
+export function describePostgresFailure(error: unknown, shown: string): string | null {
+  if (error instanceof DatabaseUnavailableError) return `PostgreSQL at ${shown} cannot be reached (${error.code}): check the host, port and that the server runs.`
+  if (error instanceof DatabaseStatementError) return `PostgreSQL at ${shown} refused: ${error.message}`
+  return null
+}
