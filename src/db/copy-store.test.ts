@@ -133,3 +133,16 @@ describe('copying a store between engines', () => {
     await source.close()
   }, 60_000)
 })
+
+test('a copy that fails its check is rolled back: the target stays empty', async () => {
+  const { snapshot } = await seededSource('rollback-marker')
+  const source = createSqliteEngine(openDatabase(snapshot))
+  const pg = createPostgresEngine({ url: await server.createDatabase(), pool })
+  await migratePostgres(pg)
+  const migrated = await countRows(pg)
+  await expect(copyAndCheckStore(source, pg, new Uint8Array(32).fill(9))).rejects.toBeInstanceOf(CopyCheckError)
+  expect(await isPostgresWithoutStore(pg)).toBe(true)
+  expect(await countRows(pg)).toEqual(migrated)
+  await pg.close()
+  await source.close()
+}, 60_000)

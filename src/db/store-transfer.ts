@@ -18,14 +18,14 @@ import { migrate } from './migrate.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
 import { checkCopiedStore, isCopyIntact, type CopyCheck } from './verify-copy.ts'
 
-/** The copy on the target does not match what was read from the source; the target transaction was committed, so the caller reports and the operator starts again. */
+/** The copy on the target does not match what was read from the source; its transaction was rolled back. */
 export class CopyCheckError extends Error {
   constructor(readonly check: CopyCheck) {
     const problems = [
       ...check.countMismatches.map((table) => `${table}: row count differs`),
       ...check.unopened.map(({ place, values }) => `${place}: ${values} sampled value(s) do not open`),
     ]
-    super(`The copy does not match its source (${problems.join('; ')}).`)
+    super(`The copy does not match its source (${problems.join('; ')}); it was rolled back, and the target is as it was.`)
     this.name = 'CopyCheckError'
   }
 }
@@ -69,12 +69,18 @@ export async function isPostgresWithoutStore(sql: SqlEngine): Promise<boolean> {
   return Number((await sql.get<{ n: number }>('SELECT count(*) AS n FROM meta'))?.n ?? 0) === 0
 }
 
-/** Copies the source store over the target's and checks the target (counts; a sample of sealed values when the master key is given). */
+/**
+ * Copies the source store over the target's and checks the target (counts; a sample of sealed
+ * values when the master key is given) in the same target transaction, so a copy that fails its
+ * check is rolled back with it.
+ */
 export async function copyAndCheckStore(source: SqlEngine, target: SqlEngine, masterKey: Uint8Array | null): Promise<{ report: CopyReport; check: CopyCheck }> {
-  const report = await copyStore(source, target)
-  const check = await checkCopiedStore(target, report, masterKey)
-  if (!isCopyIntact(check)) throw new CopyCheckError(check)
-  return { report, check }
+  return target.transaction(async () => {
+    const report = await copyStore(source, target)
+    const check = await checkCopiedStore(target, report, masterKey)
+    if (!isCopyIntact(check)) throw new CopyCheckError(check)
+    return { report, check }
+  })
 }
 
 /** Total rows of a copy report. */
