@@ -146,3 +146,69 @@ test('a copy that fails its check is rolled back: the target stays empty', async
   await pg.close()
   await source.close()
 }, 60_000)
+
+test('tables longer than a page, with single and composite keys, go there and back whole', async () => {
+  const { key, snapshot } = await seededSource('paging-marker')
+  const db = openDatabase(snapshot)
+  const insertKey = db.query('INSERT INTO data_key (owner_id, version, wrapped, created_at) VALUES (?, ?, ?, ?)')
+  const insertMeta = db.query('INSERT INTO meta (name, value) VALUES (?, ?)')
+  db.transaction(() => {
+    for (let i = 0; i < 400; i++) {
+      for (const version of [1, 2]) insertKey.run(`pad-${i}`, version, crypto.getRandomValues(new Uint8Array(60)), i)
+      insertMeta.run(`pad_${i}`, crypto.getRandomValues(new Uint8Array(8)))
+    }
+  })()
+  db.close()
+  const source = createSqliteEngine(openDatabase(snapshot))
+  const pg = createPostgresEngine({ url: await server.createDatabase(), pool })
+  await migratePostgres(pg)
+  const there = await copyAndCheckStore(source, pg, key)
+  expect(there.report.rows.get('data_key')).toBeGreaterThan(800)
+  const backPath = join(tempDir(), 'back.db')
+  const backDb = openDatabase(backPath)
+  migrate(backDb)
+  const back = createSqliteEngine(backDb)
+  await copyAndCheckStore(pg, back, key)
+  await back.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  await back.close()
+  await source.close()
+  await pg.close()
+  expect(dumpSqlite(backPath)).toEqual(dumpSqlite(snapshot))
+}, 60_000)
+
+test('a PostgreSQL source is read as one committed state while another connection keeps writing', async () => {
+  const { key, snapshot } = await seededSource('snapshot-marker')
+  const source = createSqliteEngine(openDatabase(snapshot))
+  const url = await server.createDatabase()
+  const pg = createPostgresEngine({ url, pool })
+  await migratePostgres(pg)
+  await copyAndCheckStore(source, pg, key)
+  await source.close()
+  // each write adds a data key row and a meta row together: a consistent copy holds as many of each
+  const writer = createPostgresEngine({ url, pool })
+  let done = false
+  let written = 0
+  const writing = (async () => {
+    for (let i = 0; i < 2000 && !done; i++) {
+      await writer.transaction(async () => {
+        await writer.run('INSERT INTO data_key (owner_id, version, wrapped, created_at) VALUES (?, 1, ?, 0)', `pair-${i}`, new Uint8Array(8))
+        await writer.run('INSERT INTO meta (name, value) VALUES (?, ?)', `pair_${i}`, new Uint8Array(8))
+      })
+      written++
+    }
+  })()
+  while (written < 5) await Bun.sleep(5)
+  const backDb = openDatabase(join(tempDir(), 'back.db'))
+  migrate(backDb)
+  const back = createSqliteEngine(backDb)
+  await copyAndCheckStore(pg, back, key)
+  done = true
+  await writing
+  const keys = await back.get<{ n: number }>("SELECT count(*) AS n FROM data_key WHERE owner_id LIKE 'pair-%'")
+  const metas = await back.get<{ n: number }>("SELECT count(*) AS n FROM meta WHERE name LIKE 'pair_%'")
+  expect(keys!.n).toBeGreaterThan(0)
+  expect(metas!.n).toBe(keys!.n)
+  await back.close()
+  await writer.close()
+  await pg.close()
+}, 60_000)

@@ -2,7 +2,7 @@
  * Copies a whole store from one engine to the other (SQLite ↔ PostgreSQL), table by table: what
  * `enclave migrate-db` and backup/restore on PostgreSQL run. Both databases are at the latest
  * schema when it starts (the callers migrate them). Every table of the schema is copied in
- * foreign-key order, in pages, inside ONE target transaction that first empties the target's
+ * foreign-key order, in pages by primary key, inside ONE target transaction that first empties the target's
  * tables, so the target ends with the source's rows or, on any failure, as it was. A PostgreSQL
  * source is read in one REPEATABLE READ READ ONLY transaction: one committed state, however long
  * the copy takes. A SQLite source must be a private snapshot nobody writes.
@@ -31,7 +31,7 @@ const META_TEXT = new Set(['key_fingerprint', 'kdf_params'])
 /** `meta` entries that are integers on SQLite: id block reservations and schema 6's upgrade mark. */
 const isMetaInteger = (name: string) => name.endsWith('_id_reserved') || name === 'message_legacy_aad_up_to'
 
-const PAGE_ROWS = 500
+const PAGE_ROWS = 256
 const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder()
 
@@ -118,12 +118,17 @@ export async function copyStore(source: SqlEngine, target: SqlEngine): Promise<C
 
 async function copyTable(source: SqlEngine, target: SqlEngine, table: StoreTable): Promise<number> {
   const columns = table.columns.map(quote).join(', ')
-  const select = `SELECT ${columns} FROM ${quote(table.name)} ORDER BY ${table.orderBy.map(quote).join(', ')} LIMIT ${PAGE_ROWS} OFFSET ?`
+  const key = table.orderBy.map(quote).join(', ')
+  // note: keyset pages (after the last key read), so each page costs the same however far the copy is.
+  const from = `SELECT ${columns} FROM ${quote(table.name)}`
+  const firstPage = `${from} ORDER BY ${key} LIMIT ${PAGE_ROWS}`
+  const nextPage = `${from} WHERE (${key}) > (${table.orderBy.map(() => '?').join(', ')}) ORDER BY ${key} LIMIT ${PAGE_ROWS}`
   const rowPlaceholders = `(${table.columns.map(() => '?').join(', ')})`
   const metaValue = table.name === 'meta' ? table.columns.indexOf('value') : -1
   let copied = 0
+  let last: SqlValue[] | null = null
   for (;;) {
-    const rows = await source.all<Record<string, unknown>>(select, copied)
+    const rows: Record<string, unknown>[] = last === null ? await source.all(firstPage) : await source.all(nextPage, ...last)
     if (rows.length === 0) return copied
     const values: SqlValue[] = []
     for (const row of rows) {
@@ -135,6 +140,8 @@ async function copyTable(source: SqlEngine, target: SqlEngine, table: StoreTable
     await target.run(`INSERT INTO ${quote(table.name)} (${columns}) VALUES ${rows.map(() => rowPlaceholders).join(', ')}`, ...values)
     copied += rows.length
     if (rows.length < PAGE_ROWS) return copied
+    const end = rows.at(-1)!
+    last = table.orderBy.map((column) => (end[column] ?? null) as SqlValue)
   }
 }
 
