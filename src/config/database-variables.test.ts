@@ -51,6 +51,12 @@ describe('DATABASE_URL', () => {
     expect(printed).toMatch(/DATABASE_URL\s+\(not set\)/)
   })
 
+  test('accepted for the commands that already work on PostgreSQL (migrate-db, backup, restore); still parsed and checked', () => {
+    const url = `postgresql://enclave:${password}@db.internal:5432/enclave`
+    expect(loadConfig({ env: { DATABASE_URL: url }, cwd: '/srv/enclave', allowDatabaseUrl: true }).postgres?.url).toBe(url)
+    expect(() => loadConfig({ env: { DATABASE_URL: 'sqlite:///data/webui.db' }, cwd: '/srv/enclave', allowDatabaseUrl: true })).toThrow(ConfigError)
+  })
+
   test('unset: SQLite in DATA_DIR, as before', () => {
     expect(loadConfig({ env: {}, cwd: '/srv/enclave' }).postgres).toBeNull()
   })

@@ -25,6 +25,15 @@ describe('DATABASE_URL', () => {
     expect(existsSync(join(cwd, 'data', 'enclave.db'))).toBe(false)
   })
 
+  test('keys and import commands are refused too: only migrate-db, backup and restore work on PostgreSQL yet', async () => {
+    for (const args of [['keys', 'status'], ['users', 'list'], ['import', 'open-webui', 'webui.db']]) {
+      const run = await runBinary(args, { cwd: tempDir(), env: { DATABASE_URL: `postgresql://enclave:${password}@db.internal:5432/enclave` } })
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain('DATABASE_URL')
+      expect(run.stdout + run.stderr).not.toContain(password)
+    }
+  })
+
   test("Open WebUI's sqlite:/// URL is refused with what to do instead", async () => {
     const run = await runBinary(['config'], { cwd: tempDir(), env: { DATABASE_URL: 'sqlite:////app/backend/data/webui.db' } })
     expect(run.code).toBe(1)
