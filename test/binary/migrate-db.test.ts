@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKey } from '../../src/crypto/random.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
@@ -260,6 +260,35 @@ describe('enclave migrate-db from every earlier schema version', () => {
     closeDatabase(db)
     return { cwd, env, chats: [] }
   }
+
+  test('a passphrase-encrypted backup of a schema 5 store restores into PostgreSQL, its old messages re-sealed; a file that is no backup is refused, PostgreSQL untouched', async () => {
+    const { cwd, env, chats } = oldDataDir(5)
+    writeFileSync(join(cwd, 'pass'), 'a long enough passphrase\n', { mode: 0o600 })
+    const backup = await runBinary(['backup', 'old.backup', '--passphrase-file', 'pass'], { cwd, env })
+    expect(backup.code).toBe(0)
+    const url = await server.createDatabase()
+    const target = tempDir()
+    const refused = await runBinary(['restore', join(cwd, 'pass'), '--data-dir', join(target, 'data')], { cwd: target, env: { ...env, DATABASE_URL: url } })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('not_a_backup')
+    expect(await tableCount(url)).toBe(0)
+    const restored = await runBinary(['restore', join(cwd, 'old.backup'), '--data-dir', join(target, 'data'), '--passphrase-file', join(cwd, 'pass')], { cwd: target, env: { ...env, DATABASE_URL: url } })
+    expect(restored.stderr).toBe('')
+    expect(restored.code).toBe(0)
+    expect(restored.stdout).toContain(`schema migrated from version 5 to ${LATEST_SCHEMA_VERSION}`)
+    const legacy = await server.asSuperuser(url, async (sql) => Number((await sql.unsafe('SELECT count(*) AS n FROM message_legacy'))[0].n))
+    expect(legacy).toBe(0)
+    const back = tempDir()
+    expect((await runBinary(['migrate-db', '--to', 'enclave.db'], { cwd: back, env: { ...env, DATABASE_URL: url } })).code).toBe(0)
+    mkdirSync(join(back, 'data'), { mode: 0o700 })
+    copyFileSync(join(back, 'enclave.db'), join(back, 'data', DATABASE_FILE))
+    const store = openStore({ dataDir: join(back, 'data'), masterKey: { kind: 'env', value: env.ENCRYPTION_KEY! }, now: Date.now })
+    try {
+      for (const old of chats) expect((await store.chats.readChatTree(old.owner as UserId, old.id as ChatId))!.messages.map((message) => message.content)).toEqual(old.messages.map((message) => message.content))
+    } finally {
+      store.close()
+    }
+  }, 60_000)
 
   test.each(earlier)('schema %i goes to PostgreSQL and back, at the latest schema, its chats whole', async (version) => {
     const { cwd, env, chats } = oldDataDir(version)
