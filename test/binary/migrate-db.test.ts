@@ -243,7 +243,7 @@ describe('enclave migrate-db from every earlier schema version', () => {
   const earlier = Array.from({ length: LATEST_SCHEMA_VERSION - 1 }, (_, index) => index + 1)
 
   /** A data dir holding a database at schema `version` (with chats from 1 to 5), under a raw key given as ENCRYPTION_KEY. */
-  function oldDataDir(version: number): { cwd: string; env: Record<string, string>; chats: OldChat[] } {
+  function oldDataDir(version: number): { cwd: string; env: { ENCRYPTION_KEY: string }; chats: OldChat[] } {
     const cwd = tempDir()
     mkdirSync(join(cwd, 'data'), { mode: 0o700 })
     const key = generateKey()
@@ -282,7 +282,7 @@ describe('enclave migrate-db from every earlier schema version', () => {
     expect((await runBinary(['migrate-db', '--to', 'enclave.db'], { cwd: back, env: { ...env, DATABASE_URL: url } })).code).toBe(0)
     mkdirSync(join(back, 'data'), { mode: 0o700 })
     copyFileSync(join(back, 'enclave.db'), join(back, 'data', DATABASE_FILE))
-    const store = openStore({ dataDir: join(back, 'data'), masterKey: { kind: 'env', value: env.ENCRYPTION_KEY! }, now: Date.now })
+    const store = openStore({ dataDir: join(back, 'data'), masterKey: { kind: 'env', value: env.ENCRYPTION_KEY }, now: Date.now })
     try {
       for (const old of chats) expect((await store.chats.readChatTree(old.owner as UserId, old.id as ChatId))!.messages.map((message) => message.content)).toEqual(old.messages.map((message) => message.content))
     } finally {
