@@ -129,8 +129,9 @@ describe('enclave migrate-db', () => {
 
   test('the scan finds a marker PostgreSQL holds in plaintext (it would catch a leak)', async () => {
     const other = await server.createDatabase()
-    await server.asSuperuser(other, (sql) => sql.unsafe(`CREATE TABLE leak (t text); INSERT INTO leak VALUES ('${MARKER}-control')`))
-    expect((await postgresFilesHolding(other, `${MARKER}-control`)).length).toBeGreaterThan(0)
+    const control = `CONTROL-${crypto.randomUUID()}`
+    await server.asSuperuser(other, (sql) => sql.unsafe(`CREATE TABLE leak (t text); INSERT INTO leak VALUES ('${control}')`))
+    expect((await postgresFilesHolding(other, control)).length).toBeGreaterThan(0)
   }, 60_000)
 
   test('a target that holds data is refused, and left as it was', async () => {
@@ -206,7 +207,9 @@ describe('enclave migrate-db', () => {
   }, 60_000)
 
   test('backup on PostgreSQL restores into SQLite, and into PostgreSQL (refused over a store unless --force), and the chats come back', async () => {
-    const backup = await runBinary(['backup', 'pg.backup'], { cwd: seeded.cwd, env: { DATABASE_URL: url } })
+    const source = await server.createDatabase()
+    expect((await runBinary(['migrate-db', '--to', source], { cwd: seeded.cwd })).code).toBe(0)
+    const backup = await runBinary(['backup', 'pg.backup'], { cwd: seeded.cwd, env: { DATABASE_URL: source } })
     expect(backup.stderr).toBe('')
     expect(backup.code).toBe(0)
     expect(backup.output).not.toContain(server.appPassword)
@@ -232,6 +235,7 @@ describe('enclave migrate-db', () => {
     const forced = await runBinary(['restore', file, '--data-dir', join(onPostgres, 'data'), '--force'], { cwd: onPostgres, env })
     expect(forced.stderr).toBe('')
     expect(forced.code).toBe(0)
+    expect(await postgresFilesHolding(target, MARKER)).toEqual([])
 
     const back = dirWithKeyAndFiles(seeded.cwd)
     expect((await runBinary(['migrate-db', '--to', 'data'], { cwd: back, env: { DATABASE_URL: target, ...keyFileEnv(back) } })).code).toBe(0)
