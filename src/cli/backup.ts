@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Config } from '../config/load-config.ts'
 import { readKeyFile } from '../crypto/key-files.ts'
-import { withoutPassword } from '../config/database-variables.ts'
 import { createBackup, createPostgresBackup, type BackupOptions } from '../db/backup.ts'
 import type { BackupHeader } from '../db/backup-file.ts'
 import { readPostgresSchemaVersion } from '../db/migrate-postgres.ts'
@@ -15,7 +14,7 @@ import { LATEST_SCHEMA_VERSION } from '../db/migrations.ts'
 import { createPostgresEngine } from '../db/postgres-engine.ts'
 import { restoreBackupIntoPostgres } from '../db/restore-postgres.ts'
 import { readEngineKeyCheck } from '../db/store-transfer.ts'
-import { COPY_POOL, describePostgresFailure } from './postgres-failure.ts'
+import { COPY_POOL, describePostgresFailure, showUrl } from './postgres-failure.ts'
 import { FILES_DIRECTORY } from '../db/file-blobs.ts'
 import { openExistingDatabase } from '../db/open-existing.ts'
 import { restoreBackup } from '../db/restore.ts'
@@ -73,7 +72,7 @@ export async function backupDatabase(config: Config, file: string, options: { pa
 /** The backup of a PostgreSQL store, or null with the reason printed. */
 async function backupPostgres(url: string, output: string, options: BackupOptions, io: Output): Promise<BackupHeader | null> {
   const sql = createPostgresEngine({ url, pool: COPY_POOL })
-  const shown = withoutPassword(url)
+  const shown = showUrl(url)
   try {
     if ((await readEngineKeyCheck(sql)) === null) {
       io.err(`enclave: ${shown} holds no Enclave store: there is nothing to back up.\n`)
@@ -112,7 +111,7 @@ export async function restoreDatabase(config: Config, file: string, options: { p
   const result = config.postgres === null ? restoreBackup(restoreOptions) : await restoreIntoPostgres(config.postgres.url, restoreOptions, io)
   if (result === null) return 1
   if (!result.ok) {
-    io.err(`enclave: restore refused (${result.reason}): ${result.message} Nothing in ${config.postgres === null ? config.dataDir : `${config.dataDir} or ${withoutPassword(config.postgres.url)}`} was changed.\n`)
+    io.err(`enclave: restore refused (${result.reason}): ${result.message} Nothing in ${config.postgres === null ? config.dataDir : `${config.dataDir} or ${showUrl(config.postgres.url)}`} was changed.\n`)
     return 1
   }
   const migrated = result.schemaVersion === result.header.schemaVersion ? `schema version ${result.schemaVersion}` : `schema migrated from version ${result.header.schemaVersion} to ${result.schemaVersion}`
@@ -123,7 +122,7 @@ export async function restoreDatabase(config: Config, file: string, options: { p
 /** Restores into DATABASE_URL's PostgreSQL; null with the reason printed when PostgreSQL failed. */
 async function restoreIntoPostgres(url: string, options: Parameters<typeof restoreBackupIntoPostgres>[2], io: Output) {
   const sql = createPostgresEngine({ url, pool: COPY_POOL })
-  const shown = withoutPassword(url)
+  const shown = showUrl(url)
   try {
     return await restoreBackupIntoPostgres(sql, url, options)
   } catch (error) {

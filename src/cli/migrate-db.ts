@@ -8,13 +8,13 @@
  * transaction (a SQLite target is written beside its path and renamed into place at the end), and
  * is checked (row counts, a sample of every sealed column opened) before it is reported done.
  *
- * Threat: the URL's password goes to the engine only; messages show withoutPassword(url).
+ * Threat: the URL's password goes to the engine only; messages show showUrl(url), without it.
  */
 import { Database } from 'bun:sqlite'
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Config } from '../config/load-config.ts'
-import { postgresUrl, withoutPassword, type PostgresConfig } from '../config/database-variables.ts'
+import { postgresUrl, type PostgresConfig } from '../config/database-variables.ts'
 import { isParseFailure } from '../config/parsers.ts'
 import { readMasterKeyMaterial } from '../crypto/master-key.ts'
 import { createSqliteEngine, type SqlEngine } from '../db/engine.ts'
@@ -28,7 +28,8 @@ import { DATABASE_FILE } from '../db/open-store.ts'
 import { createPostgresEngine } from '../db/postgres-engine.ts'
 import { bringSqliteForward, copiedRows, copyAndCheckStore, isPostgresWithoutStore, readEngineKeyCheck, snapshotSqliteDatabase } from '../db/store-transfer.ts'
 import { unlockExistingDatabase } from '../db/unlock.ts'
-import { COPY_POOL, describePostgresFailure } from './postgres-failure.ts'
+import { quote } from './parse-args.ts'
+import { COPY_POOL, describePostgresFailure, showUrl } from './postgres-failure.ts'
 
 type Output = { out: (text: string) => void; err: (text: string) => void }
 
@@ -37,11 +38,13 @@ export async function migrateDatabase(config: Config, to: string, io: Output): P
   const looksLikeUrl = /^[a-z][a-z0-9+.-]*:/i.test(to) && to.includes('://')
   if (config.postgres !== null) {
     if (looksLikeUrl) return refuse(io, 'the store is on PostgreSQL already (DATABASE_URL): --to takes the path of a new SQLite file. To copy a SQLite store to PostgreSQL, unset DATABASE_URL.')
+    // note: PATH_MAX; a longer one could not be created, and is not echoed back whole.
+    if (to.length > 4096) return refuse(io, '--to: the path is too long.')
     return toSqlite(config, config.postgres, resolve(process.cwd(), to), io)
   }
   if (!looksLikeUrl) return refuse(io, 'the store is in SQLite already (DATA_DIR): --to takes a postgresql:// URL. To copy a PostgreSQL store back to SQLite, set DATABASE_URL to it and give --to a file path.')
   const url = postgresUrl(to)
-  if (isParseFailure(url)) return refuse(io, `--to ${withoutPassword(to)}: expected ${url.expected}.`)
+  if (isParseFailure(url)) return refuse(io, `--to ${quote(to)}: expected ${url.expected}.`)
   return toPostgres(config, url, io)
 }
 
@@ -80,7 +83,7 @@ async function toPostgres(config: Config, url: string, io: Output): Promise<numb
   }
   if (stored === null) return refuse(io, `${databasePath} holds no Enclave store yet (it was never started): there is nothing to copy.`)
   const key = masterKeyFor(config, stored)
-  const shown = withoutPassword(url)
+  const shown = showUrl(url)
   const target = createPostgresEngine({ url, pool: COPY_POOL })
   const snapshot = join(config.dataDir, `.enclave-migrate-${crypto.randomUUID()}.db`)
   let source: SqlEngine | null = null
@@ -117,7 +120,7 @@ async function toSqlite(config: Config, postgres: PostgresConfig, to: string, io
   const path = existsSync(to) && statSync(to).isDirectory() ? join(to, DATABASE_FILE) : to
   if (existsSync(path) && statSync(path).size > 0) return refuse(io, `${path} already exists: give the path of a new file, so nothing is overwritten.`)
   if (!existsSync(dirname(path))) return refuse(io, `the directory ${dirname(path)} does not exist: create it first.`)
-  const shown = withoutPassword(postgres.url)
+  const shown = showUrl(postgres.url)
   const source = createPostgresEngine({ url: postgres.url, pool: COPY_POOL })
   const incoming = `${path}.migrating-${crypto.randomUUID()}`
   let target: SqlEngine | null = null
