@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Config } from '../config/load-config.ts'
 import { readKeyFile } from '../crypto/key-files.ts'
-import { createBackup, createPostgresBackup, type BackupOptions } from '../db/backup.ts'
+import { createBackup, createPostgresBackup, type BackupOptions, type PackedBackup } from '../db/backup.ts'
 import type { BackupHeader } from '../db/backup-file.ts'
 import { readPostgresSchemaVersion } from '../db/migrate-postgres.ts'
 import { LATEST_SCHEMA_VERSION } from '../db/migrations.ts'
@@ -54,7 +54,9 @@ export async function backupDatabase(config: Config, file: string, options: { pa
   if (config.postgres !== null) {
     const taken = await backupPostgres(config.postgres.url, output, backupOptions, io)
     if (taken === null) return 1
-    header = taken
+    header = taken.header
+    // note: on SQLite a missing blob is a file deleted since the snapshot; on PostgreSQL it is more likely a DATA_DIR that is not the instances' shared one.
+    if (taken.missingBlobs > 0) io.err(`enclave: warning: ${taken.missingBlobs} uploaded file(s) the database names have no blob in ${backupOptions.filesDir}, so the backup holds them without their content: is DATA_DIR the volume the instances share?\n`)
   } else {
     const db = openExistingDatabase(config.dataDir, false)
     try {
@@ -70,7 +72,7 @@ export async function backupDatabase(config: Config, file: string, options: { pa
 }
 
 /** The backup of a PostgreSQL store, or null with the reason printed. */
-async function backupPostgres(url: string, output: string, options: BackupOptions, io: Output): Promise<BackupHeader | null> {
+async function backupPostgres(url: string, output: string, options: BackupOptions, io: Output): Promise<PackedBackup | null> {
   const sql = createPostgresEngine({ url, pool: COPY_POOL })
   const shown = showUrl(url)
   try {

@@ -30,7 +30,7 @@ export function createBackup(db: Database, outputPath: string, options: BackupOp
   const paths = backupPaths(outputPath)
   try {
     db.query('VACUUM INTO ?').run(paths.snapshot)
-    return packSnapshot(paths, outputPath, options)
+    return packSnapshot(paths, outputPath, options).header
   } finally {
     removeLeftovers(paths)
   }
@@ -42,7 +42,7 @@ export function createBackup(db: Database, outputPath: string, options: BackupOp
  * into a temporary SQLite database at the latest schema, which is then packed as above. The
  * PostgreSQL store must be at the latest schema (the caller checks).
  */
-export async function createPostgresBackup(sql: SqlEngine, outputPath: string, options: BackupOptions): Promise<BackupHeader> {
+export async function createPostgresBackup(sql: SqlEngine, outputPath: string, options: BackupOptions): Promise<PackedBackup> {
   const paths = backupPaths(outputPath)
   try {
     const db = openDatabase(paths.snapshot)
@@ -61,6 +61,9 @@ export async function createPostgresBackup(sql: SqlEngine, outputPath: string, o
   }
 }
 
+/** A written backup, and how many of the files it names had no blob in filesDir (left out). */
+export type PackedBackup = { header: BackupHeader; missingBlobs: number }
+
 type BackupPaths = { snapshot: string; plain: string; encrypted: string }
 
 /** Temporary files beside the output, so the final rename stays on one filesystem. */
@@ -75,11 +78,11 @@ function removeLeftovers({ snapshot, plain, encrypted }: BackupPaths): void {
 }
 
 /** Wraps a snapshot database (and the blobs it names) in the backup format, encrypted when a passphrase is given. */
-function packSnapshot({ snapshot, plain, encrypted }: BackupPaths, outputPath: string, options: BackupOptions): BackupHeader {
+function packSnapshot({ snapshot, plain, encrypted }: BackupPaths, outputPath: string, options: BackupOptions): PackedBackup {
   chmodSync(snapshot, 0o600)
   const copy = new Database(snapshot, { readonly: true, strict: true })
   const facts = { schemaVersion: readSchemaVersion(copy), keyFingerprint: readKeyCheck(copy)?.fingerprint ?? '', createdAt: new Date(options.now()).toISOString() }
-  const blobs = blobsOf(copy, options.filesDir ?? null)
+  const { blobs, named } = blobsOf(copy, options.filesDir ?? null)
   copy.close()
   if (facts.keyFingerprint === '') throw new Error('the database has no key check: it was never initialised')
   const header = writeBackupFile(snapshot, plain, facts, blobs)
@@ -90,14 +93,14 @@ function packSnapshot({ snapshot, plain, encrypted }: BackupPaths, outputPath: s
   } else {
     renameSync(plain, outputPath)
   }
-  return header
+  return { header, missingBlobs: named - blobs.length }
 }
 
 /** The blobs of the files the snapshot names; a file deleted since the snapshot has none and is left out. */
-function blobsOf(snapshot: Database, filesDir: string | null): BackupBlob[] {
+function blobsOf(snapshot: Database, filesDir: string | null): { blobs: BackupBlob[]; named: number } {
   const hasFiles = snapshot.query<{ n: number }, []>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'file'").get()!.n > 0
-  if (filesDir === null || !hasFiles) return []
-  return snapshot.query<{ id: string }, []>('SELECT id FROM file ORDER BY id').all()
-    .map(({ id }) => ({ id, path: join(filesDir, id) }))
-    .filter((blob) => existsSync(blob.path))
+  if (!hasFiles) return { blobs: [], named: 0 }
+  const ids = snapshot.query<{ id: string }, []>('SELECT id FROM file ORDER BY id').all()
+  if (filesDir === null) return { blobs: [], named: ids.length }
+  return { blobs: ids.map(({ id }) => ({ id, path: join(filesDir, id) })).filter((blob) => existsSync(blob.path)), named: ids.length }
 }

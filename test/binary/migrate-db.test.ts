@@ -216,6 +216,9 @@ describe('enclave migrate-db', () => {
     expect(backup.stderr).toBe('')
     expect(backup.code).toBe(0)
     expect(backup.output).not.toContain(server.appPassword)
+    const elsewhere = await runBinary(['backup', 'no-files.backup'], { cwd: tempDir(), env: { DATABASE_URL: source } })
+    expect(elsewhere.code).toBe(0)
+    expect(elsewhere.stderr).toContain('1 uploaded file(s) the database names have no blob')
     const file = join(seeded.cwd, 'pg.backup')
     expect(readFileSync(file).includes(Buffer.from(MARKER))).toBe(false)
 
