@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKey } from '../../src/crypto/random.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
@@ -155,6 +155,16 @@ describe('enclave migrate-db', () => {
     const over = await runBinary(['migrate-db', '--to', 'data'], { cwd: back, env: { DATABASE_URL: target, ...keyFileEnv(back) } })
     expect(over.code).toBe(1)
     expect(over.stderr).toContain('already exists')
+    rmSync(join(back, 'data', DATABASE_FILE))
+    writeFileSync(join(back, 'data', `${DATABASE_FILE}-wal`), 'left over')
+    const leftover = await runBinary(['migrate-db', '--to', 'data'], { cwd: back, env: { DATABASE_URL: target, ...keyFileEnv(back) } })
+    expect(leftover.code).toBe(1)
+    expect(leftover.stderr).toContain('left by another database')
+    expect(existsSync(join(back, 'data', DATABASE_FILE))).toBe(false)
+    const tooLong = await runBinary(['migrate-db', '--to', 'x'.repeat(10_000)], { cwd: back, env: { DATABASE_URL: target, ...keyFileEnv(back) } })
+    expect(tooLong.code).toBe(1)
+    expect(tooLong.stderr).toContain('too long')
+    expect(tooLong.output.length).toBeLessThan(500)
   }, 60_000)
 
   test('a wrong key is refused before anything is written, on either side', async () => {
