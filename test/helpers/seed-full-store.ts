@@ -1,7 +1,7 @@
 /**
  * Fills a data directory with one of everything the store keeps, each text carrying `marker`:
  * users, chats with a branched message tree, a file with its blob, a knowledge base, a folder,
- * settings and a group with a member. For the engine-copy tests (migrate-db, backup on PostgreSQL).
+ * settings, a group with a member, an LDAP identity, a prompt, a session and an API key. For the engine-copy tests (migrate-db, backup on PostgreSQL).
  * Every repository call is awaited, whether it is synchronous or already on the engine contract.
  */
 import type { MasterKeySource } from '../../src/config/load-config.ts'
@@ -30,6 +30,10 @@ export async function seedFullDataDir(dataDir: string, marker: string, masterKey
     const group = await store.groups.createLocalGroup({ name: `${marker} group`, description: `${marker} group about` })
     if (!group.ok) throw new Error(String(group.reason))
     await store.groups.addMember(group.group.id, owner, 'local')
+    await store.identities.linkIdentity('ldap', `${marker}-subject`, owner)
+    await store.prompts.createPrompt(owner, `/${marker.toLowerCase()}`, { title: `${marker} prompt`, content: `${marker} prompt body`, access: null })
+    await store.sessions.createSession({ id: crypto.randomUUID() as never, userId: owner, expiresAt: null, userAgent: `${marker} agent`, ip: '192.0.2.1' })
+    await store.apiKeys.createApiKey({ id: crypto.randomUUID() as never, userId: owner, keyHash: crypto.getRandomValues(new Uint8Array(32)), name: `${marker} key`, expiresAt: null })
     return { userIds: seeded.userIds, chatIds: seeded.chatIds as ChatId[], fileId: file.file.id }
   } finally {
     store.close()
