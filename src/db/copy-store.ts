@@ -2,14 +2,15 @@
  * Copies a whole store from one engine to the other (SQLite ↔ PostgreSQL), table by table: what
  * `enclave migrate-db` and backup/restore on PostgreSQL run. Both databases are at the latest
  * schema when it starts (the callers migrate them). Every table of the schema is copied in
- * foreign-key order, in pages by primary key, inside ONE target transaction that first empties the target's
- * tables, so the target ends with the source's rows or, on any failure, as it was. A PostgreSQL
+ * foreign-key order, in pages by primary key, inside ONE target transaction that first empties
+ * the target's tables, so the target ends with the source's rows or, on any failure, as it was
+ * (store-transfer.ts checks the copy inside that transaction too). A PostgreSQL
  * source is read in one REPEATABLE READ READ ONLY transaction: one committed state, however long
  * the copy takes. A SQLite source must be a private snapshot nobody writes.
  *
  * Types: blobs (BLOB ↔ BYTEA), integers and 0/1 flags are the same values on both engines; only
  * `meta.value` differs (ANY on SQLite: blobs, text and integers; BYTEA on PostgreSQL, with text and
- * integers as their UTF-8 text, as id-blocks.ts writes them): META_TEXT and META_INTEGER name the
+ * integers as their UTF-8 text, as id-blocks.ts writes them): META_TEXT and isMetaInteger name the
  * entries that are not blobs on SQLite. Identity columns (chat.seq) are advanced past the copied
  * ids on PostgreSQL.
  *
