@@ -157,9 +157,10 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
   resealLegacyMessages(db, dataKeys)
   const accountChanges = createAccountChanges()
   const blobs = createFileBlobs(filesDir)
-  const files = createFileRepo(db, dataKeys, blobs, now)
-  // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being written.
-  files.sweepOrphans()
+  const files = createFileRepo(sql, dataKeys, blobs, now)
+  // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being
+  // written; in the background, and only what is older than FILES_ORPHAN_GRACE_MS (file-blobs.ts).
+  const orphansSwept = files.sweepOrphans().catch(() => 0)
   const users = createUserRepo(db, dataKeys, now, accountChanges)
   return {
     db,
@@ -174,11 +175,15 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
       ...users,
       /** Deletes the user (their data keys first go, so nothing of theirs opens again), then their files' blobs. */
       deleteUser(id: Parameters<typeof users.deleteUser>[0]): void {
+        // note: read from the SQLite file at once, as users.deleteUser is still synchronous; the rows go with the user.
+        const fileIds = db.query<{ id: string }, [string]>('SELECT id FROM file WHERE user_id = ?').all(id).map((row) => row.id)
         users.deleteUser(id)
-        files.sweepOrphans()
+        files.removeBlobsOf(fileIds)
       },
     },
     files,
+    /** The start-up sweep of orphaned file blobs: how many it removed, once done. */
+    orphansSwept,
     chats: createChatRepo(db, dataKeys, now, accountChanges),
     folders: createFolderRepo(sql, dataKeys, now),
     chatFolders: createChatFolderRepo(sql),
