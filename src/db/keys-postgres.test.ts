@@ -13,6 +13,8 @@ import { generateKey } from '../crypto/random.ts'
 import { createAccountChanges } from './account-changes.ts'
 import { createCredentialRepo } from './credentials.ts'
 import { createDataKeyRotator } from './data-key-rotation.ts'
+import { createFileBlobs } from './file-blobs.ts'
+import { createFileRepo } from './files.ts'
 import { SYSTEM_OWNER, type DataKeyRepo } from './data-keys.ts'
 import type { SqlEngine } from './engine.ts'
 import { createFolderRepo } from './folders.ts'
@@ -187,4 +189,32 @@ test('verify on PostgreSQL counts every value and names each damaged one by tabl
   expect(report.failures.filter((failure) => failure.rowId.startsWith(users[1]!) || failure.rowId === index)).toHaveLength(1)
   expect(report.checkedValues).toBe(clean.checkedValues)
   await other.close()
+})
+
+test('files on PostgreSQL: an upload stored, read, renamed, used, re-sealed by a rotation, deleted with its blob', async () => {
+  const store = await open(await server.createDatabase(), raw(generateKey()))
+  const [ada, bob] = await seed(store.sql, store.dataKeys)
+  const blobs = createFileBlobs(null)
+  const files = createFileRepo(store.sql, store.dataKeys, blobs, Date.now)
+  const bytes = crypto.getRandomValues(new Uint8Array(70_000))
+  const created = await files.create(ada!, { name: 'notes.txt', contentType: 'text/plain' }, (async function* () { yield bytes })(), { maxFileBytes: 10 ** 6, quotaBytes: 10 ** 6 })
+  if (!created.ok) throw new Error(created.reason)
+  const id = created.file.id
+  expect(await files.usage(ada!)).toEqual({ bytes: 70_000, count: 1 })
+  expect(await files.get(bob!, id)).toBeNull()
+  expect(await files.rename(ada!, id, 'renamed.txt')).toBe(true)
+  expect(await files.get(ada!, id)).toMatchObject({ name: 'renamed.txt', meta: { name: 'renamed.txt' }, size: 70_000 })
+  expect(await files.addUse(ada!, id, 'knowledge', 'k1')).toBe(true)
+  expect(await files.addUse(bob!, id, 'knowledge', 'k2')).toBe(false)
+  expect(await files.listUses(ada!, id)).toEqual([{ kind: 'knowledge', refId: 'k1' }])
+  const rotator = createDataKeyRotator(store.sql, store.dataKeys)
+  await rotator.beginRotation([ada!])
+  for (let i = 0; i < 100 && (await rotator.step(50)).pendingOwners > 0; i++);
+  expect(Buffer.from((await files.readBytes(ada!, id, 10 ** 6))!).equals(Buffer.from(bytes))).toBe(true)
+  expect(await files.delete(bob!, id)).toBe(false)
+  expect(await files.delete(ada!, id)).toBe(true)
+  expect(blobs.storedBytes(id)).toBeNull()
+  expect(await files.list(ada!)).toEqual([])
+  blobs.disposeTemporary()
+  await store.close()
 })
