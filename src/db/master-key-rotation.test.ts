@@ -80,3 +80,15 @@ test('a start with the new key and the previous one finishes the rotation; the p
   again.close()
   expect(() => open(env(old))).toThrow(KeyMismatchError)
 })
+
+test('two rotations asked at once run one after the other: the database ends under the second key, and it opens everything', async () => {
+  const store = seeded(generateKey())
+  const [first, second] = [generateKey(), generateKey()]
+  const [a, b] = await Promise.all([store.rotateMasterKey({ kind: 'raw', key: first }), store.rotateMasterKey({ kind: 'raw', key: second })])
+  expect(b.previousFingerprint).toBe(a.fingerprint)
+  expect(store.info.keyFingerprint).toBe(keyFingerprint(second))
+  store.close()
+  const reopened = open(env(second))
+  expect((await verifySealedFields(reopened.sql, reopened.dataKeys)).failures).toEqual([])
+  reopened.close()
+})

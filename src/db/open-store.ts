@@ -156,6 +156,7 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
   const dataKeys = createDataKeyRepo(sql, masterKey, now)
   resealLegacyMessages(db, dataKeys)
   const accountChanges = createAccountChanges()
+  let masterRotations: Promise<unknown> = Promise.resolve()
   const blobs = createFileBlobs(filesDir)
   const files = createFileRepo(sql, dataKeys, blobs, now)
   // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being
@@ -210,7 +211,10 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
      * session ends, as sessions are bound to the key fingerprint.
      */
     async rotateMasterKey(material: MasterKeyMaterial) {
-      const rotation = await rotateMasterKeyOn(sql, dataKeys, info.keyFingerprint, material)
+      // note: one at a time, so a second starts from the key the first left (its re-wrap reads under the new key).
+      const turn = masterRotations.then(() => rotateMasterKeyOn(sql, dataKeys, info.keyFingerprint, material))
+      masterRotations = turn.catch(() => undefined)
+      const rotation = await turn
       info.keyFingerprint = rotation.fingerprint
       accountChanges.accessChanged(null)
       return { fingerprint: rotation.fingerprint, previousFingerprint: rotation.previousFingerprint, rewrappedKeys: rotation.rewrappedKeys }
