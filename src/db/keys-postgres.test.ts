@@ -21,6 +21,7 @@ import { createFolderRepo } from './folders.ts'
 import { createIdentityRepo } from './identities.ts'
 import type { UserId } from './ids.ts'
 import { readKeyCheckOn } from './key-check.ts'
+import { readKeyInventory } from './key-inventory.ts'
 import { rotateMasterKeyOn } from './master-key-rotation.ts'
 import { migratePostgres, readPostgresSchemaVersion } from './migrate-postgres.ts'
 import { migrations } from './migrations.ts'
@@ -144,6 +145,10 @@ test('a data key rotation on PostgreSQL: every value re-sealed under version 2, 
   expect(versions.map((row) => [...row.v])).toEqual([[0, 0, 0, 2]])
   expect(await verifySealedFields(store.sql, store.dataKeys)).toMatchObject({ failures: [] })
   expect(await readBack(store.sql, store.dataKeys, users)).toEqual(expected)
+  // `enclave keys status`'s counts: 3 owners at version 2 and the email index at 1; 25 values, all under version 2
+  const inventory = await readKeyInventory(store.sql)
+  expect(inventory.dataKeysByVersion).toEqual([{ version: 1, count: 1 }, { version: 2, count: 3 }])
+  expect(inventory.valuesByVersion).toEqual([{ version: 2, count: 25 }])
   await store.close()
 })
 
