@@ -120,7 +120,7 @@ async function repositoryMBps(dir: string): Promise<number> {
       })(), { maxFileBytes: FILE_BYTES, quotaBytes: 10 * FILE_BYTES })
       times.push(nowMs() - started)
       if (!result.ok) throw new Error(result.reason)
-      store.files.delete(owner, result.file.id)
+      await store.files.delete(owner, result.file.id)
     }
     return FILE_BYTES / MB / (median(times) / 1000)
   } finally {

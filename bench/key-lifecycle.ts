@@ -40,12 +40,12 @@ function withStore<T>(use: (store: Store, dir: string) => T | Promise<T>): Promi
 }
 
 /** 10,000 owners' data keys re-wrapped in one transaction. */
-function measureMasterRotation(store: Store): number {
+async function measureMasterRotation(store: Store): Promise<number> {
   store.inTransaction(() => {
     for (let i = 0; i < ROTATION_USERS; i++) store.dataKeys.createKeyForOwner(crypto.randomUUID())
   })
   const started = nowMs()
-  const rotation = store.rotateMasterKey({ kind: 'raw', key: generateKey() })
+  const rotation = await store.rotateMasterKey({ kind: 'raw', key: generateKey() })
   const ms = nowMs() - started
   if (rotation.rewrappedKeys !== ROTATION_USERS + 2) throw new Error(`re-wrapped ${rotation.rewrappedKeys} keys`)
   return ms
@@ -62,8 +62,8 @@ async function measureDataRotation(store: Store): Promise<{ valuesPerSecond: num
       for (let c = 0; c < 10; c++) store.chats.createChat(created.user.id, `chat ${c}`, Array.from({ length: 50 }, (_, m) => ({ role: 'user' as const, content: sampleText(1024, u * 1000 + c * 50 + m) })))
     }
   })
-  const rotator = createDataKeyRotator(store.db, store.dataKeys)
-  rotator.beginRotation(null)
+  const rotator = createDataKeyRotator(store.sql, store.dataKeys)
+  await rotator.beginRotation(null)
   let values = 0
   let reads = 0
   let reading = true
@@ -78,7 +78,7 @@ async function measureDataRotation(store: Store): Promise<{ valuesPerSecond: num
   })()
   const started = nowMs()
   for (;;) {
-    const step = rotator.step(200)
+    const step = (await rotator.step(200))
     values += step.reencrypted
     if (step.pendingOwners === 0) break
     await new Promise((resolve) => setImmediate(resolve))

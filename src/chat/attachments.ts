@@ -34,7 +34,7 @@ export async function resolveAttachments(files: FileRepo, owner: UserId, ids: re
   const references: FileReference[] = []
   for (const raw of new Set(ids)) {
     const id = parseFileId(raw)
-    const file = id === null ? null : files.get(owner, id)
+    const file = id === null ? null : await files.get(owner, id)
     if (file === null) return { ok: false, code: 'file_not_found', message: 'An attached file was not found: it may have been deleted.' }
     const isImage = IMAGE_TYPES.has(file.contentType)
     references.push({ type: isImage ? 'image' : 'file', id: file.id, name: file.name, url: fileContentUrl(file.id), content_type: file.contentType, size: file.size })

@@ -57,7 +57,7 @@ function describeKeyCheck(config: Config, stored: NonNullable<ReturnType<typeof 
 }
 
 /** Opens every sealed value read-only; prints each failure. Exit 0 when all open, 1 otherwise. */
-export function verifyKeys(config: Config, io: Output): number {
+export async function verifyKeys(config: Config, io: Output): Promise<number> {
   const db = openExistingDatabase(config.dataDir, false)
   try {
     const stored = readKeyCheck(db)
@@ -66,7 +66,8 @@ export function verifyKeys(config: Config, io: Output): number {
       return 1
     }
     const key = unlockExistingDatabase(stored, readMasterKeyMaterial(config.masterKey), config.masterKey)
-    const report = verifySealedFields(db, createDataKeyRepo(db, key, Date.now))
+    const sql = createSqliteEngine(db)
+    const report = await verifySealedFields(sql, createDataKeyRepo(sql, key, Date.now))
     for (const failure of report.failures) io.out(`FAILED  ${failure.table}.${failure.column}  row ${failure.rowId}\n`)
     if (report.failures.length === 0) {
       io.out(`OK: all ${report.checkedValues} sealed values open under key fingerprint ${stored.fingerprint}\n`)

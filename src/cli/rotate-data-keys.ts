@@ -35,15 +35,15 @@ export async function rotateDataKeysOffline(config: Config, options: { user?: st
       io.err(`enclave: there is no user ${user}\n`)
       return 1
     }
-    const rotator = createDataKeyRotator(store.db, store.dataKeys)
+    const rotator = createDataKeyRotator(store.sql, store.dataKeys)
     // note: an unfinished rotation is finished first, not begun again for owners already done.
-    const resumed = rotator.pendingOwners().length
+    const resumed = (await rotator.pendingOwners()).length
     if (resumed > 0) io.out(`Resuming an unfinished data key rotation: ${resumed} owners to go. Run again afterwards to start a new one.\n`)
-    else io.out(`Rotating data keys: ${rotator.beginRotation(user === null ? null : [user])} owners given a new key.\n`)
+    else io.out(`Rotating data keys: ${await rotator.beginRotation(user === null ? null : [user])} owners given a new key.\n`)
     let values = 0
     let finished = 0
     for (let batch = 1; ; batch++) {
-      const step = rotator.step(batchSize)
+      const step = await rotator.step(batchSize)
       values += step.reencrypted
       finished += step.finishedOwners.length
       if (batch % 20 === 0) io.out(`  ${values} values re-encrypted, ${finished} owners done, ${step.pendingOwners} to go\n`)

@@ -10,7 +10,7 @@ import type { Config } from '../config/load-config.ts'
 import { readKeyFile } from '../crypto/key-files.ts'
 import { parseMasterKey, readMasterKeyMaterial } from '../crypto/master-key.ts'
 import { installRotatedKeyFile, readPreviousMasterKey, retirePreviousKeyFile } from '../crypto/previous-master-key.ts'
-import { readKeyCheck } from '../db/key-check.ts'
+import { readKeyCheck, readKeyCheckOn } from '../db/key-check.ts'
 import { readKeyInventory } from '../db/key-inventory.ts'
 import { openExistingDatabase } from '../db/open-existing.ts'
 import { openStore } from '../db/open-store.ts'
@@ -52,7 +52,7 @@ export async function rotateMasterKeyOffline(config: Config, newKeyFile: string,
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey: previous })
   try {
     const before = store.info.finishedRotationFrom ?? stored.fingerprint
-    if (!materialMatches(readKeyCheck(store.db)!, newMaterial)) store.rotateMasterKey(newMaterial)
+    if (!materialMatches((await readKeyCheckOn(store.sql))!, newMaterial)) await store.rotateMasterKey(newMaterial)
     const keys = (await readKeyInventory(store.sql)).dataKeysByVersion.reduce((sum, row) => sum + row.count, 0)
     io.out(before === store.info.keyFingerprint
       ? `The database is already under the key in ${path} (fingerprint ${before}); nothing to rotate.\n`

@@ -74,7 +74,7 @@ describe('chat history cache', () => {
     }), { numRuns: 30 })
   }, 30_000)
 
-  test('a chat is held after its first read, and dropped on sign-out everywhere, deletion, key rotation and when idle', () => {
+  test('a chat is held after its first read, and dropped on sign-out everywhere, deletion, key rotation and when idle', async () => {
     const { store, cached, ada, eve, advance } = setup()
     const chat = cached.createChat(ada, 'held', linear(4))
     const other = cached.createChat(eve, 'eve', linear(2))
@@ -93,7 +93,7 @@ describe('chat history cache', () => {
     expect(cached.historyCacheSize().chats).toBe(1)
 
     cached.readChatTree(ada, chat.id)
-    store.dataKeys.addKeyVersion(ada) // a data key rotation begins: the old ring is no longer the owner's
+    await store.dataKeys.addKeyVersion(ada) // a data key rotation begins: the old ring is no longer the owner's
     expect(cached.readChatTree(ada, chat.id)?.messages).toHaveLength(4)
     expect(cached.historyCacheSize().chats).toBe(2) // held again, under the new ring
 

@@ -30,7 +30,7 @@ export function createChatShareRepo(sql: SqlEngine, keys: DataKeyRepo, now: () =
   const selectOfChat = (chatId: string, owner: string) => sql.get<{ id: string }>(
     'SELECT s.id FROM chat_share s JOIN chat c ON c.seq = s.chat_seq WHERE c.id = ? AND c.user_id = ?', chatId, owner)
 
-  const seal = (id: string, snapshot: ChatTree) => shareTable.sealColumn('snapshot', id, snapshot, keys.keysForOwner(SYSTEM_OWNER))!
+  const seal = async (id: string, snapshot: ChatTree) => shareTable.sealColumn('snapshot', id, snapshot, await keys.ringFor(SYSTEM_OWNER))!
 
   return {
     /**
@@ -44,11 +44,11 @@ export function createChatShareRepo(sql: SqlEngine, keys: DataKeyRepo, now: () =
         const at = now()
         const existing = await selectOfChat(chatId, owner)
         if (existing !== null) {
-          await sql.run('UPDATE chat_share SET snapshot = ?, updated_at = ? WHERE id = ?', seal(existing.id, snapshot), at, existing.id)
+          await sql.run('UPDATE chat_share SET snapshot = ?, updated_at = ? WHERE id = ?', await seal(existing.id, snapshot), at, existing.id)
           return existing.id as ShareId
         }
         const id = crypto.randomUUID() as ShareId
-        await sql.run('INSERT INTO chat_share (id, chat_seq, snapshot, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', id, chat.seq, seal(id, snapshot), at, at)
+        await sql.run('INSERT INTO chat_share (id, chat_seq, snapshot, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', id, chat.seq, await seal(id, snapshot), at, at)
         return id
       })
     },
@@ -63,7 +63,7 @@ export function createChatShareRepo(sql: SqlEngine, keys: DataKeyRepo, now: () =
       const row = await sql.get<ShareRow>(
         'SELECT s.id, c.id AS chat_id, s.snapshot, s.created_at, s.updated_at FROM chat_share s JOIN chat c ON c.seq = s.chat_seq WHERE s.id = ?', id)
       if (row === null) return null
-      const snapshot = shareTable.openColumn('snapshot', row.id, row.snapshot, keys.keysForOwner(SYSTEM_OWNER)) as ChatTree
+      const snapshot = shareTable.openColumn('snapshot', row.id, row.snapshot, await keys.ringFor(SYSTEM_OWNER)) as ChatTree
       return { id, chatId: row.chat_id as ChatId, snapshot, createdAt: row.created_at, updatedAt: row.updated_at }
     },
 

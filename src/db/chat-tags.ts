@@ -20,16 +20,16 @@ export const tagIdOf = (name: string): string => name.replaceAll(' ', '_').toLow
 export function createChatTagRepo(sql: SqlEngine, keys: DataKeyRepo) {
   const select = (chatId: string, owner: string) => sql.get<{ tag_names: Uint8Array | null }>('SELECT tag_names FROM chat WHERE id = ? AND user_id = ?', chatId, owner)
 
-  const open = (owner: UserId, chatId: string, sealed: Uint8Array | null): Tag[] =>
-    ((tagTable.openColumn('tag_names', chatId, sealed, keys.keysForOwner(owner)) ?? []) as string[]).map((name) => ({ id: tagIdOf(name), name }))
-  const write = (owner: UserId, chatId: ChatId, tags: readonly Tag[]) =>
+  const open = async (owner: UserId, chatId: string, sealed: Uint8Array | null): Promise<Tag[]> =>
+    ((tagTable.openColumn('tag_names', chatId, sealed, await keys.ringFor(owner)) ?? []) as string[]).map((name) => ({ id: tagIdOf(name), name }))
+  const write = async (owner: UserId, chatId: ChatId, tags: readonly Tag[]) =>
     sql.run('UPDATE chat SET tag_names = ? WHERE id = ? AND user_id = ?',
-      tags.length === 0 ? null : tagTable.sealColumn('tag_names', chatId, tags.map((tag) => tag.name), keys.keysForOwner(owner)), chatId, owner)
+      tags.length === 0 ? null : tagTable.sealColumn('tag_names', chatId, tags.map((tag) => tag.name), await keys.ringFor(owner)), chatId, owner)
 
   /** Every tagged chat of the owner with its tags. */
   async function taggedChatsOf(owner: UserId): Promise<Map<ChatId, Tag[]>> {
     const rows = await sql.all<{ id: string; tag_names: Uint8Array }>('SELECT id, tag_names FROM chat WHERE user_id = ? AND tag_names IS NOT NULL', owner)
-    return new Map(rows.map((row) => [row.id as ChatId, open(owner, row.id, row.tag_names)]))
+    return new Map(await Promise.all(rows.map(async (row) => [row.id as ChatId, await open(owner, row.id, row.tag_names)] as const)))
   }
 
   return {
@@ -44,7 +44,7 @@ export function createChatTagRepo(sql: SqlEngine, keys: DataKeyRepo) {
       return sql.transaction(async () => {
         const row = await select(chatId, owner)
         if (row === null) return null
-        const tags = open(owner, chatId, row.tag_names)
+        const tags = await open(owner, chatId, row.tag_names)
         const id = tagIdOf(name)
         if (tags.some((tag) => tag.id === id)) return tags
         // note: as Open WebUI's tag table, the first spelling of a tag the user has is the one kept.
@@ -60,7 +60,7 @@ export function createChatTagRepo(sql: SqlEngine, keys: DataKeyRepo) {
       return sql.transaction(async () => {
         const row = await select(chatId, owner)
         if (row === null) return null
-        const next = open(owner, chatId, row.tag_names).filter((tag) => tag.id !== tagIdOf(name))
+        const next = (await open(owner, chatId, row.tag_names)).filter((tag) => tag.id !== tagIdOf(name))
         await write(owner, chatId, next)
         return next
       })

@@ -278,7 +278,7 @@ describe('message trees', () => {
   })
 })
 
-test('after a data key rotation, an unchanged save still writes no message, and a changed one writes one', () => {
+test('after a data key rotation, an unchanged save still writes no message, and a changed one writes one', async () => {
   const { store, ada } = setup()
   const chat = store.chats.createChat(ada.id, 'rotated', [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'two', uid: 'a2' }])
   const saved = store.chats.readChatTree(ada.id, chat.id)!.messages
@@ -286,11 +286,11 @@ test('after a data key rotation, an unchanged save still writes no message, and 
     kind: 'tree' as const, currentUid: 'a2',
     messages: saved.map((message, i) => ({ uid: message.uid, parentUid: i === 0 ? null : saved[0]!.uid, role: message.role, content: i === 1 ? last : message.content, createdAt: message.createdAt })),
   })
-  const rotator = createDataKeyRotator(store.db, store.dataKeys)
-  rotator.beginRotation([ada.id])
+  const rotator = createDataKeyRotator(store.sql, store.dataKeys)
+  await rotator.beginRotation([ada.id])
   // note: mid-rotation the digests are under the old version, still at hand; after it, that version is gone
   expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('two') })).toMatchObject({ counts: { rewritten: 0 } })
-  while (rotator.pendingOwners().length > 0) rotator.step(100)
+  while ((await rotator.pendingOwners()).length > 0) await rotator.step(100)
   expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('two') })).toMatchObject({ counts: { rewritten: 0 } })
   expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('three') })).toMatchObject({ counts: { rewritten: 1 } })
   expect(store.chats.listCurrentPath(ada.id, chat.id).map((message) => message.content)).toEqual(['one', 'three'])

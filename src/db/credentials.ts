@@ -15,12 +15,12 @@ export function createCredentialRepo(sql: SqlEngine, keys: DataKeyRepo, now: () 
     /** Returns the user's password hash, or null when they have no local password (SSO-only). */
     async findPasswordHash(userId: UserId): Promise<string | null> {
       const row = await sql.get<{ password_hash: Uint8Array }>('SELECT password_hash FROM credential WHERE user_id = ?', userId)
-      return row === null ? null : credentialTable.open(userId, row, keys.keysForOwner(userId)).password_hash
+      return row === null ? null : credentialTable.open(userId, row, await keys.ringFor(userId)).password_hash
     },
     async setPasswordHash(userId: UserId, hash: string): Promise<void> {
       await sql.run(`INSERT INTO credential (user_id, password_hash, updated_at) VALUES (?, ?, ?)
         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
-      userId, credentialTable.sealColumn('password_hash', userId, hash, keys.keysForOwner(userId))!, now())
+      userId, credentialTable.sealColumn('password_hash', userId, hash, await keys.ringFor(userId))!, now())
       changes.recordChanged(userId)
     },
   }

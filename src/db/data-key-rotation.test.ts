@@ -38,14 +38,14 @@ const versionsInUse = async (store: Store) => (await readKeyInventory(store.sql)
 test('every value ends under the new version, old keys are destroyed, everything opens', async () => {
   const store = open()
   const users = await seed(store, 3, 4, 5)
-  const rotator = createDataKeyRotator(store.db, store.dataKeys)
-  expect(rotator.beginRotation(null)).toBe(4)
+  const rotator = createDataKeyRotator(store.sql, store.dataKeys)
+  expect((await rotator.beginRotation(null))).toBe(4)
   expect(await versionsInUse(store)).toEqual([1])
-  for (let i = 0; i < 1000 && rotator.step(7).pendingOwners > 0; i++);
-  expect(rotator.pendingOwners()).toEqual([])
+  for (let i = 0; i < 1000 && (await rotator.step(7)).pendingOwners > 0; i++);
+  expect((await rotator.pendingOwners())).toEqual([])
   expect(await versionsInUse(store)).toEqual([2])
   expect(store.db.query('SELECT DISTINCT version FROM data_key WHERE owner_id != ?').all('email-index')).toEqual([{ version: 2 }])
-  expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
+  expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
   expect(store.chats.listChatsForUser(users[1]!, { limit: 10, offset: 0 }).map((chat) => chat.title).sort()).toEqual(['title 1/0', 'title 1/1', 'title 1/2', 'title 1/3'])
   expect(store.settings.readSetting('greeting')).toEqual({ hello: 'world' })
   expect(store.users.findUserByEmail('u2@example.com')?.name).toBe('U2')
@@ -67,20 +67,20 @@ test('interrupted at random points with writes in between, resumed after a reope
       const existing = store.chats.listChatsForUser(owner, { limit: 1, offset: 2 })[0]
       if (existing !== undefined) store.chats.renameChat(owner, existing.id, `renamed ${n}`)
     }
-    let rotator = createDataKeyRotator(store.db, store.dataKeys)
-    rotator.beginRotation(null)
+    let rotator = createDataKeyRotator(store.sql, store.dataKeys)
+    await rotator.beginRotation(null)
     const stopAfter = 1 + Math.floor(Math.random() * 12)
     for (let batch = 0; batch < stopAfter; batch++) {
-      rotator.step(5)
+      await rotator.step(5)
       write(batch)
     }
     store.close()
     store = open()
-    rotator = createDataKeyRotator(store.db, store.dataKeys)
-    expect(rotator.pendingOwners().length).toBeGreaterThan(0)
-    for (let batch = 0; rotator.step(5).pendingOwners > 0; batch++) write(100 + batch)
+    rotator = createDataKeyRotator(store.sql, store.dataKeys)
+    expect((await rotator.pendingOwners()).length).toBeGreaterThan(0)
+    for (let batch = 0; (await rotator.step(5)).pendingOwners > 0; batch++) write(100 + batch)
     expect(await versionsInUse(store)).toEqual([2])
-    expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
+    expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
     for (const [chatId, contents] of expected) {
       const chat = store.db.query<{ user_id: string }, [string]>('SELECT user_id FROM chat WHERE id = ?').get(chatId)!
       expect(store.chats.listMessagesInChat(chat.user_id as UserId, chatId as never).map((message) => message.content)).toEqual(contents)
@@ -92,12 +92,12 @@ test('interrupted at random points with writes in between, resumed after a reope
 test('one user only: the others keep version 1', async () => {
   const store = open()
   const [first, second] = await seed(store, 2, 1, 2)
-  const rotator = createDataKeyRotator(store.db, store.dataKeys)
-  expect(rotator.beginRotation([first!])).toBe(1)
-  while (rotator.step(3).pendingOwners > 0);
+  const rotator = createDataKeyRotator(store.sql, store.dataKeys)
+  expect((await rotator.beginRotation([first!]))).toBe(1)
+  while ((await rotator.step(3)).pendingOwners > 0);
   const versionOf = (owner: string) => store.db.query<{ version: number }, [string]>('SELECT version FROM data_key WHERE owner_id = ?').all(owner).map((row) => row.version)
   expect(versionOf(first!)).toEqual([2])
   expect(versionOf(second!)).toEqual([1])
-  expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
+  expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
   store.close()
 })

@@ -4,10 +4,16 @@
  * user's data key makes their rows in the live database unreadable. A backup carries its own copy of
  * the wrapped keys, so it opens again for as long as the master key it was taken under exists.
  * Unwrapped keys are kept in memory only, in a cache this repository owns.
+ *
+ * The keys live on the engine (engine.ts): `ringFor`, `createKey`, `destroyKeys` and the rotation
+ * calls read and write through it, on SQLite or PostgreSQL. A ring not in the cache is read from
+ * the database, so an owner another instance created is found. The synchronous `keysForOwner` &
+ * co. read the same SQLite file directly, for repositories not yet on the engine; they share the cache.
  */
 import type { Database } from 'bun:sqlite'
 import { openField, sealField, sealedKeyVersion, type VersionedKey } from '../crypto/field-cipher.ts'
 import { generateKey } from '../crypto/random.ts'
+import type { SqlEngine } from './engine.ts'
 import { FieldOpenError } from './field-open-error.ts'
 
 /** The keys one owner's rows may be sealed under: the current one seals, any version opens. */
@@ -23,95 +29,147 @@ const MASTER_KEY_VERSION = 1
 
 type DataKeyRow = { owner_id: string; version: number; wrapped: Uint8Array }
 
-export function createDataKeyRepo(db: Database, masterKey: Uint8Array, now: () => number) {
+/** Rows read per page when every key is walked (re-wrap, unopenable keys). */
+const PAGE_ROWS = 500
+
+/**
+ * Opens the data keys on `sql` under `masterKey`. On SQLite (`sql.db` set) the synchronous calls
+ * work too; on PostgreSQL they throw, as nothing there may read synchronously.
+ */
+export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, masterKey: Uint8Array, now: () => number) {
   let master: VersionedKey = { version: MASTER_KEY_VERSION, key: masterKey }
   const cache = new Map<OwnerId, KeyRing>()
-  const selectKeys = db.query<DataKeyRow, [string]>('SELECT owner_id, version, wrapped FROM data_key WHERE owner_id = ? ORDER BY version')
-  const insertKey = db.query<void, [string, number, Uint8Array, number]>('INSERT INTO data_key (owner_id, version, wrapped, created_at) VALUES (?, ?, ?, ?)')
-  const deleteKeys = db.query<void, [string]>('DELETE FROM data_key WHERE owner_id = ?')
-  const selectAll = db.query<DataKeyRow, []>('SELECT owner_id, version, wrapped FROM data_key ORDER BY owner_id, version')
-  const updateWrapped = db.query<void, [Uint8Array, string, number]>('UPDATE data_key SET wrapped = ? WHERE owner_id = ? AND version = ?')
-  const selectLatestVersion = db.query<{ v: number | null }, [string]>('SELECT max(version) AS v FROM data_key WHERE owner_id = ?')
-  const deleteOlder = db.query<void, [string, number]>('DELETE FROM data_key WHERE owner_id = ? AND version < ?')
-  const selectRotating = db.query<{ owner_id: string }, []>('SELECT owner_id FROM data_key GROUP BY owner_id HAVING count(*) > 1 ORDER BY owner_id')
+  // note: moved by every write to the keys, so a read that a write raced is served but not cached.
+  let generation = 0
+  const file = () => {
+    if (sql.db === undefined) throw new Error('synchronous data key calls need the SQLite engine')
+    return sql.db
+  }
 
   const wrapContext = (owner: OwnerId, version: number) => ({ table: 'data_key', column: 'wrapped', rowId: `${owner}/${version}` })
 
   function unwrap(row: DataKeyRow): VersionedKey {
-    const context = wrapContext(row.owner_id, row.version)
+    const version = Number(row.version)
+    const context = wrapContext(row.owner_id, version)
     const key = sealedKeyVersion(row.wrapped) === MASTER_KEY_VERSION ? openField(master, row.wrapped, context) : null
     if (key === null || key.length !== 32) throw new FieldOpenError('data_key', 'wrapped', context.rowId)
-    return { version: row.version, key: new Uint8Array(key) }
+    return { version, key: new Uint8Array(key) }
   }
 
-  function loadRing(owner: OwnerId): KeyRing | null {
-    const keys = selectKeys.all(owner).map(unwrap)
+  function ringOf(rows: DataKeyRow[]): KeyRing | null {
+    const keys = rows.map(unwrap)
     const current = keys.at(-1)
     if (current === undefined) return null
     const byVersion = new Map(keys.map((key) => [key.version, key]))
     return { current, byVersion: (version) => byVersion.get(version) ?? null }
   }
 
+  const wrapNew = (owner: OwnerId, key: VersionedKey) => sealField(master, key.key, wrapContext(owner, key.version))
+  const forget = (owner: OwnerId) => {
+    generation++
+    cache.delete(owner)
+  }
+  const onlyKey = (key: VersionedKey): KeyRing => ({ current: key, byVersion: (version) => (version === key.version ? key : null) })
+  const noKeys = (owner: OwnerId) => new FieldOpenError('data_key', 'wrapped', `${owner}/current`)
+
+  const SELECT_KEYS = 'SELECT owner_id, version, wrapped FROM data_key WHERE owner_id = ? ORDER BY version'
+  const INSERT_KEY = 'INSERT INTO data_key (owner_id, version, wrapped, created_at) VALUES (?, ?, ?, ?)'
+  const DELETE_KEYS = 'DELETE FROM data_key WHERE owner_id = ?'
+
+  /** Every data key row, page by page in (owner, version) order. */
+  async function* everyKey(): AsyncGenerator<DataKeyRow> {
+    let after: [string, number] = ['', 0]
+    for (;;) {
+      const rows = await sql.all<DataKeyRow>(
+        'SELECT owner_id, version, wrapped FROM data_key WHERE owner_id > ? OR (owner_id = ? AND version > ?) ORDER BY owner_id, version LIMIT ?',
+        after[0], after[0], after[1], PAGE_ROWS)
+      yield* rows
+      if (rows.length < PAGE_ROWS) return
+      const last = rows.at(-1)!
+      after = [last.owner_id, Number(last.version)]
+    }
+  }
+
   const repo = {
-    /** Creates the owner's first data key. Call inside the transaction that creates the owner. */
+    /** Creates the owner's first data key. Call inside the transaction that creates the owner (SQLite only). */
     createKeyForOwner(owner: OwnerId): KeyRing {
       const key: VersionedKey = { version: 1, key: generateKey() }
-      insertKey.run(owner, key.version, sealField(master, key.key, wrapContext(owner, key.version)), now())
-      cache.delete(owner)
-      return { current: key, byVersion: (version) => (version === key.version ? key : null) }
+      file().query(INSERT_KEY).run(owner, key.version, wrapNew(owner, key), now())
+      forget(owner)
+      return onlyKey(key)
     },
 
-    /** Returns the owner's keys, or throws FieldOpenError('data_key', ...) when they have none. */
+    /** Returns the owner's keys, or throws FieldOpenError('data_key', ...) when they have none (SQLite only). */
     keysForOwner(owner: OwnerId): KeyRing {
       const cached = cache.get(owner)
       if (cached !== undefined) return cached
-      const ring = loadRing(owner)
-      if (ring === null) throw new FieldOpenError('data_key', 'wrapped', `${owner}/current`)
+      const ring = ringOf(file().query<DataKeyRow, [string]>(SELECT_KEYS).all(owner))
+      if (ring === null) throw noKeys(owner)
       cache.set(owner, ring)
       return ring
     },
 
+    /** Destroys every data key of the owner, which makes their sealed rows unreadable for good (SQLite only). */
+    destroyKeysOfOwner(owner: OwnerId): void {
+      file().query(DELETE_KEYS).run(owner)
+      forget(owner)
+    },
+
     /**
-     * The owner's keys for code on the async engine contract (engine.ts): the same ring and the
-     * same FieldOpenError as keysForOwner. Repositories on the contract call this one; it reads
-     * through the engine once the data keys move onto it, so callers do not change again.
+     * Returns the owner's keys, or throws FieldOpenError('data_key', ...) when they have none. Read
+     * from the database when not cached; a ring read inside a transaction is not cached (it may roll back).
      */
     async ringFor(owner: OwnerId): Promise<KeyRing> {
-      return repo.keysForOwner(owner)
+      const cached = cache.get(owner)
+      if (cached !== undefined) return cached
+      const seen = generation
+      const ring = ringOf(await sql.all<DataKeyRow>(SELECT_KEYS, owner))
+      if (ring === null) throw noKeys(owner)
+      if (seen === generation && !sql.inTransaction()) cache.set(owner, ring)
+      return ring
     },
 
-    /** createKeyForOwner for code on the async engine contract; call inside the owner's creating transaction. */
+    /** Creates the owner's first data key; call inside the transaction that creates the owner. */
     async createKey(owner: OwnerId): Promise<KeyRing> {
-      return repo.createKeyForOwner(owner)
+      const key: VersionedKey = { version: 1, key: generateKey() }
+      forget(owner)
+      await sql.run(INSERT_KEY, owner, key.version, wrapNew(owner, key), now())
+      forget(owner)
+      return onlyKey(key)
     },
 
-    /** destroyKeysOfOwner for code on the async engine contract. */
+    /** Destroys every data key of the owner, which makes their sealed rows unreadable for good. */
     async destroyKeys(owner: OwnerId): Promise<void> {
-      repo.destroyKeysOfOwner(owner)
+      forget(owner)
+      await sql.run(DELETE_KEYS, owner)
+      forget(owner)
     },
 
     /**
      * Adds a new current data key version for the owner: new rows are sealed under it, older
      * versions still open. Returns the new version. Call before re-encrypting the owner's rows.
      */
-    addKeyVersion(owner: OwnerId): number {
-      const latest = selectLatestVersion.get(owner)?.v ?? null
-      if (latest === null) throw new FieldOpenError('data_key', 'wrapped', `${owner}/current`)
-      const version = latest + 1
-      insertKey.run(owner, version, sealField(master, generateKey(), wrapContext(owner, version)), now())
-      cache.delete(owner)
+    async addKeyVersion(owner: OwnerId): Promise<number> {
+      const latest = (await sql.get<{ v: number | null }>('SELECT max(version) AS v FROM data_key WHERE owner_id = ?', owner))?.v ?? null
+      if (latest === null) throw noKeys(owner)
+      const version = Number(latest) + 1
+      forget(owner)
+      await sql.run(INSERT_KEY, owner, version, wrapNew(owner, { version, key: generateKey() }), now())
+      forget(owner)
       return version
     },
 
     /** Destroys the owner's key versions older than `version`; call once no row is sealed under them. */
-    destroyKeyVersionsBefore(owner: OwnerId, version: number): void {
-      deleteOlder.run(owner, version)
-      cache.delete(owner)
+    async destroyKeyVersionsBefore(owner: OwnerId, version: number): Promise<void> {
+      forget(owner)
+      await sql.run('DELETE FROM data_key WHERE owner_id = ? AND version < ?', owner, version)
+      forget(owner)
     },
 
     /** Lists owners holding more than one key version: a data key rotation that has not finished. */
-    listOwnersWithOldKeyVersions(): OwnerId[] {
-      return selectRotating.all().map((row) => row.owner_id)
+    async listOwnersWithOldKeyVersions(): Promise<OwnerId[]> {
+      const rows = await sql.all<{ owner_id: string }>('SELECT owner_id FROM data_key GROUP BY owner_id HAVING count(*) > 1 ORDER BY owner_id')
+      return rows.map((row) => row.owner_id)
     },
 
     /**
@@ -119,24 +177,38 @@ export function createDataKeyRepo(db: Database, masterKey: Uint8Array, now: () =
      * row is touched. Call inside the transaction that also records the new key check, then call
      * useMasterKey after it commits. Returns how many keys were re-wrapped.
      */
-    rewrapEveryKey(newMaster: Uint8Array): number {
+    async rewrapEveryKey(newMaster: Uint8Array): Promise<number> {
       const next: VersionedKey = { version: MASTER_KEY_VERSION, key: newMaster }
-      const rows = selectAll.all()
+      let count = 0
+      // note: a re-wrap changes no (owner, version), so the pages go on from the last one read.
+      for await (const row of everyKey()) {
+        const { key, version } = unwrap(row)
+        await sql.run('UPDATE data_key SET wrapped = ? WHERE owner_id = ? AND version = ?', sealField(next, key, wrapContext(row.owner_id, version)), row.owner_id, version)
+        count++
+      }
+      return count
+    },
+
+    /** rewrapEveryKey for the synchronous start-up (openStore finishing a rotation), SQLite only. */
+    rewrapEveryKeyNow(newMaster: Uint8Array): number {
+      const next: VersionedKey = { version: MASTER_KEY_VERSION, key: newMaster }
+      const rows = file().query<DataKeyRow, []>('SELECT owner_id, version, wrapped FROM data_key ORDER BY owner_id, version').all()
+      const update = file().query('UPDATE data_key SET wrapped = ? WHERE owner_id = ? AND version = ?')
       for (const row of rows) {
-        const { key } = unwrap(row)
-        updateWrapped.run(sealField(next, key, wrapContext(row.owner_id, row.version)), row.owner_id, row.version)
+        const { key, version } = unwrap(row)
+        update.run(sealField(next, key, wrapContext(row.owner_id, version)), row.owner_id, version)
       }
       return rows.length
     },
 
     /** Lists every data key (as owner/version) that does not unwrap under the master key; empty when all do. */
-    findUnopenableKeys(): string[] {
+    async findUnopenableKeys(): Promise<string[]> {
       const failed: string[] = []
-      for (const row of selectAll.iterate()) {
+      for await (const row of everyKey()) {
         try {
           unwrap(row)
         } catch {
-          failed.push(`${row.owner_id}/${row.version}`)
+          failed.push(`${row.owner_id}/${Number(row.version)}`)
         }
       }
       return failed
@@ -145,12 +217,6 @@ export function createDataKeyRepo(db: Database, masterKey: Uint8Array, now: () =
     /** Switches the master key this repository wraps new keys with, after a committed re-wrap. */
     useMasterKey(newMaster: Uint8Array): void {
       master = { version: MASTER_KEY_VERSION, key: newMaster }
-    },
-
-    /** Destroys every data key of the owner, which makes their sealed rows unreadable for good. */
-    destroyKeysOfOwner(owner: OwnerId): void {
-      deleteKeys.run(owner)
-      cache.delete(owner)
     },
   }
   return repo

@@ -3,7 +3,7 @@
  * by the file's random id: never by anything a user sent. The format and its threat are in
  * src/crypto/chunk-cipher.ts. A blob is written under a temporary name and renamed into place only
  * complete and synced; what a crash leaves (a temporary file, a blob whose row was never committed)
- * is removed by sweepOrphans at the next start. Measured on this machine: files reach about 1 GB/s
+ * is removed by sweepOrphans at the next start, once older than a grace period (FILES_ORPHAN_GRACE_MS). Measured on this machine: files reach about 1 GB/s
  * through encryption, SQLite BLOB rows about 140 MB/s, so the bytes live here, not in the database.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writevSync } from 'node:fs'
@@ -14,6 +14,8 @@ import { writeAll } from '../crypto/framed-header.ts'
 import { readFully } from '../crypto/stream-cipher.ts'
 
 export const FILES_DIRECTORY = 'files'
+/** How long a blob or temporary file no row claims is left alone: an upload in progress, maybe another instance's on a shared volume. */
+export const FILES_ORPHAN_GRACE_MS = 60 * 60 * 1000
 const TEMPORARY_PREFIX = '.upload-'
 const namePattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -46,7 +48,8 @@ export function createFileBlobs(dir: string | null) {
      */
     async write(fileId: string, key: Uint8Array, source: AsyncIterable<Uint8Array>, admit: (total: number) => WriteStop | null): Promise<WriteResult> {
       const target = pathOf(fileId)
-      const temporary = join(directory(), `${TEMPORARY_PREFIX}${crypto.randomUUID()}`)
+      // note: named by the file id (random, used once), so a sweep can tell whose upload it is.
+      const temporary = join(directory(), `${TEMPORARY_PREFIX}${fileId}`)
       const fd = openSync(temporary, 'wx', 0o600)
       let renamed = false
       try {
@@ -125,15 +128,24 @@ export function createFileBlobs(dir: string | null) {
       if (dir === null && root !== null) rmSync(root, { recursive: true, force: true })
     },
 
-    /** Removes temporary files and every blob `isKnown` does not claim; returns how many went. */
-    sweepOrphans(isKnown: (fileId: string) => boolean): number {
+    /**
+     * Removes every blob and temporary file whose file id `isKnown` does not claim, among those last written
+     * before `writtenBefore` (ms since the epoch); returns how many went. The bound spares what is
+     * being written now: on a volume several instances share, another's upload in progress (its
+     * temporary file, or its blob renamed into place before its row commits).
+     */
+    async sweepOrphans(isKnown: (fileId: string) => Promise<boolean>, writtenBefore: number): Promise<number> {
       // note: the directory is made by the first upload, not by a sweep: a start writes nothing it does not need.
       const base = root ?? dir
       if (base === null || !existsSync(base)) return 0
       let removed = 0
       for (const name of readdirSync(base)) {
-        if (namePattern.test(name) && isKnown(name)) continue
-        rmSync(join(base, name), { force: true, recursive: true })
+        const path = join(base, name)
+        const modifiedAt = statSync(path, { throwIfNoEntry: false })?.mtimeMs
+        if (modifiedAt === undefined || modifiedAt > writtenBefore) continue
+        const fileId = name.startsWith(TEMPORARY_PREFIX) ? name.slice(TEMPORARY_PREFIX.length) : name
+        if (namePattern.test(fileId) && await isKnown(fileId)) continue
+        rmSync(path, { force: true, recursive: true })
         removed++
       }
       return removed

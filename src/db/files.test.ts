@@ -1,12 +1,14 @@
 import { describe, expect, test } from 'bun:test'
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { FILE_CHUNK_BYTES, FILE_MAGIC, SEALED_CHUNK_BYTES } from '../crypto/chunk-cipher.ts'
 import { createDataKeyRotator } from './data-key-rotation.ts'
 import type { FileId, FileRepo } from './files.ts'
 import type { UserId } from './ids.ts'
-import { openMemoryStore, type Store } from './open-store.ts'
+import { FILES_DIRECTORY, FILES_ORPHAN_GRACE_MS } from './file-blobs.ts'
+import { openMemoryStore, openStore, type Store } from './open-store.ts'
 
 const limits = { maxFileBytes: 8 * 1024 * 1024, quotaBytes: 64 * 1024 * 1024 }
 
@@ -32,7 +34,7 @@ async function upload(files: FileRepo, owner: UserId, bytes: Uint8Array, name = 
 }
 
 async function readAll(files: FileRepo, owner: UserId, id: FileId): Promise<Uint8Array> {
-  const stream = files.readStream(owner, id)!
+  const stream = (await files.readStream(owner, id))!
   return new Uint8Array(await new Response(stream).arrayBuffer())
 }
 
@@ -56,7 +58,7 @@ describe('stored files', () => {
         const blob = join(store.files.blobDirectory(), file.id)
         // one chunk flagged last always ends the file, so a file cut at a chunk boundary is caught.
         expect(statSync(blob).size).toBe(FILE_MAGIC.length + Math.floor(length / FILE_CHUNK_BYTES) * SEALED_CHUNK_BYTES + (length % FILE_CHUNK_BYTES) + 28)
-        store.files.delete(owner, file.id)
+        await store.files.delete(owner, file.id)
       }), { numRuns: 12 })
   })
 
@@ -64,17 +66,17 @@ describe('stored files', () => {
     const { store, owner } = storeWithUser()
     const bob = newUser(store, 'bob@example.com')
     const file = await upload(store.files, owner, new TextEncoder().encode('hello'), 'Réunion ✈.md')
-    expect(store.files.get(owner, file.id)).toMatchObject({ id: file.id, ownerId: owner, name: 'Réunion ✈.md', contentType: 'text/plain', size: 5 })
-    expect(store.files.list(owner).map((f) => f.id)).toEqual([file.id])
-    expect(store.files.get(bob, file.id)).toBeNull()
-    expect(store.files.readStream(bob, file.id)).toBeNull()
-    expect(store.files.delete(bob, file.id)).toBe(false)
-    expect(store.files.setData(bob, file.id, { content: 'x' })).toBe(false)
-    expect(store.files.list(bob)).toEqual([])
-    expect(store.files.setData(owner, file.id, { content: 'extracted', status: 'completed' })).toBe(true)
-    expect(store.files.get(owner, file.id)!.data).toEqual({ content: 'extracted', status: 'completed' })
-    expect(store.files.setHash(owner, file.id, 'c0ffee')).toBe(true)
-    expect(store.files.get(owner, file.id)!.hash).toBe('c0ffee')
+    expect(await store.files.get(owner, file.id)).toMatchObject({ id: file.id, ownerId: owner, name: 'Réunion ✈.md', contentType: 'text/plain', size: 5 })
+    expect((await store.files.list(owner)).map((f) => f.id)).toEqual([file.id])
+    expect(await store.files.get(bob, file.id)).toBeNull()
+    expect(await store.files.readStream(bob, file.id)).toBeNull()
+    expect(await store.files.delete(bob, file.id)).toBe(false)
+    expect(await store.files.setData(bob, file.id, { content: 'x' })).toBe(false)
+    expect(await store.files.list(bob)).toEqual([])
+    expect(await store.files.setData(owner, file.id, { content: 'extracted', status: 'completed' })).toBe(true)
+    expect((await store.files.get(owner, file.id))!.data).toEqual({ content: 'extracted', status: 'completed' })
+    expect(await store.files.setHash(owner, file.id, 'c0ffee')).toBe(true)
+    expect((await store.files.get(owner, file.id))!.hash).toBe('c0ffee')
     const row = store.db.query<Record<string, unknown>, [string]>('SELECT * FROM file WHERE id = ?').get(file.id)!
     for (const column of ['name', 'content_type', 'meta', 'data', 'hash', 'file_key']) expect(row[column]).toBeInstanceOf(Uint8Array)
     expect(Buffer.from(row.name as Uint8Array).includes('Réunion')).toBe(false)
@@ -88,7 +90,7 @@ describe('stored files', () => {
     const over = await store.files.create(owner, { name: 'more', contentType: 'text/plain' }, pieces(random(60_000), 4096), { maxFileBytes: 10 ** 9, quotaBytes: 100_000 })
     expect(over).toEqual({ ok: false, reason: 'file_quota_exceeded' })
     expect(readdirSync(store.files.blobDirectory())).toHaveLength(1)
-    expect(store.files.usage(owner)).toEqual({ bytes: 60_000, count: 1 })
+    expect(await store.files.usage(owner)).toEqual({ bytes: 60_000, count: 1 })
   })
 
   test('a failing source leaves neither blob nor row', async () => {
@@ -99,19 +101,19 @@ describe('stored files', () => {
     }
     await expect(store.files.create(owner, { name: 'x', contentType: 'text/plain' }, broken(), limits)).rejects.toThrow('client went away')
     expect(readdirSync(store.files.blobDirectory())).toEqual([])
-    expect(store.files.list(owner)).toEqual([])
+    expect(await store.files.list(owner)).toEqual([])
   })
 
   test('deleting a file, or its owner, leaves no blob and no row', async () => {
     const { store, owner } = storeWithUser()
     const one = await upload(store.files, owner, random(10))
     const two = await upload(store.files, owner, random(10))
-    expect(store.files.delete(owner, one.id)).toBe(true)
+    expect(await store.files.delete(owner, one.id)).toBe(true)
     expect(existsSync(join(store.files.blobDirectory(), one.id))).toBe(false)
     store.users.deleteUser(owner)
     expect(readdirSync(store.files.blobDirectory())).toEqual([])
     expect(store.db.query('SELECT count(*) AS n FROM file').get()).toEqual({ n: 0 })
-    expect(store.files.get(owner, two.id)).toBeNull()
+    expect(await store.files.get(owner, two.id)).toBeNull()
   })
 
   test('uses: a file says what refers to it, for the owner only', async () => {
@@ -119,26 +121,26 @@ describe('stored files', () => {
     const file = await upload(store.files, owner, random(10))
     const chat = store.chats.createChat(owner, 'with a file')
     const other = store.chats.createChat(owner, 'another')
-    expect(store.files.addUse(owner, file.id, 'chat', chat.id)).toBe(true)
-    expect(store.files.addUse(owner, file.id, 'chat', other.id)).toBe(true)
-    expect(store.files.addUse(owner, file.id, 'knowledge', 'k1')).toBe(true)
+    expect(await store.files.addUse(owner, file.id, 'chat', chat.id)).toBe(true)
+    expect(await store.files.addUse(owner, file.id, 'chat', other.id)).toBe(true)
+    expect(await store.files.addUse(owner, file.id, 'knowledge', 'k1')).toBe(true)
     const expected = [{ kind: 'chat' as const, refId: chat.id as string }, { kind: 'chat' as const, refId: other.id as string }, { kind: 'knowledge' as const, refId: 'k1' }]
-    expect(store.files.listUses(owner, file.id)).toEqual(expected.sort((a, b) => (a.kind + a.refId).localeCompare(b.kind + b.refId)))
-    expect(store.files.removeUsesOf('chat', other.id)).toEqual([file.id])
+    expect(await store.files.listUses(owner, file.id)).toEqual(expected.sort((a, b) => (a.kind + a.refId).localeCompare(b.kind + b.refId)))
+    expect(await store.files.removeUsesOf('chat', other.id)).toEqual([file.id])
     // deleting the chat ends its use; the file stays while a knowledge base uses it
     store.chats.deleteChatForUser(owner, chat.id)
-    expect(store.files.listUses(owner, file.id)).toEqual([{ kind: 'knowledge', refId: 'k1' }])
-    expect(store.files.get(owner, file.id)).not.toBeNull()
+    expect(await store.files.listUses(owner, file.id)).toEqual([{ kind: 'knowledge', refId: 'k1' }])
+    expect(await store.files.get(owner, file.id)).not.toBeNull()
   })
 
   test('data key rotation re-seals the file key; the bytes still open', async () => {
     const { store, owner } = storeWithUser()
     const bytes = random(3 * FILE_CHUNK_BYTES + 5)
     const file = await upload(store.files, owner, bytes)
-    const rotator = createDataKeyRotator(store.db, store.dataKeys)
-    rotator.beginRotation([owner])
-    for (let i = 0; i < 100 && rotator.pendingOwners().length > 0; i++) rotator.step(100)
-    expect(rotator.countStaleValues()).toBe(0)
+    const rotator = createDataKeyRotator(store.sql, store.dataKeys)
+    await rotator.beginRotation([owner])
+    for (let i = 0; i < 100 && (await rotator.pendingOwners()).length > 0; i++) await rotator.step(100)
+    expect((await rotator.countStaleValues())).toBe(0)
     expect(Buffer.from(await readAll(store.files, owner, file.id)).equals(Buffer.from(bytes))).toBe(true)
   })
 
@@ -147,8 +149,53 @@ describe('stored files', () => {
     const kept = await upload(store.files, owner, random(10))
     writeFileSync(join(store.files.blobDirectory(), crypto.randomUUID()), 'orphan')
     writeFileSync(join(store.files.blobDirectory(), '.upload-x'), 'partial')
-    expect(store.files.sweepOrphans()).toBe(2)
+    expect(await store.files.sweepOrphans({ graceMs: 0 })).toBe(2)
     expect(readdirSync(store.files.blobDirectory())).toEqual([kept.id])
+  })
+
+  test("a sweep never takes this instance's upload in progress, even with no grace period", async () => {
+    const { store, owner } = storeWithUser()
+    let resume!: () => void
+    const paused = new Promise<void>((resolve) => { resume = resolve })
+    let sent = 0
+    const source = (async function* () {
+      yield random(FILE_CHUNK_BYTES + 10)
+      sent++
+      await paused
+      yield random(10)
+    })()
+    const uploading = store.files.create(owner, { name: 'slow.bin', contentType: 'text/plain' }, source, limits)
+    for (let i = 0; i < 100 && sent === 0; i++) await Bun.sleep(5)
+    expect(readdirSync(store.files.blobDirectory()).filter((name) => name.startsWith('.upload-'))).toHaveLength(1)
+    expect(await store.files.sweepOrphans({ graceMs: 0 })).toBe(0)
+    resume()
+    const created = await uploading
+    expect(created.ok).toBe(true)
+    expect(readdirSync(store.files.blobDirectory())).toEqual([created.ok ? created.file.id : ''])
+  })
+})
+
+describe('the start-up sweep on a blob directory several instances share (DATA_DIR/files on PostgreSQL)', () => {
+  test('removes orphans older than the grace period, and leaves a recent blob or upload alone: another instance may still be writing it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'enclave-sweep-'))
+    try {
+      const masterKey = { kind: 'generated' as const, path: join(dataDir, '.encryption_key') }
+      let store = openStore({ dataDir, masterKey, now: Date.now })
+      const owner = newUser(store, 'ada@example.com')
+      const kept = await upload(store.files, owner, random(10))
+      store.close()
+      const dir = join(dataDir, FILES_DIRECTORY)
+      const longAgo = (Date.now() - FILES_ORPHAN_GRACE_MS - 60_000) / 1000
+      const [oldBlob, oldUpload, newBlob, newUpload] = [crypto.randomUUID(), `.upload-${crypto.randomUUID()}`, crypto.randomUUID(), `.upload-${crypto.randomUUID()}`]
+      for (const name of [oldBlob, oldUpload, newBlob, newUpload]) writeFileSync(join(dir, name), 'bytes')
+      for (const name of [oldBlob, oldUpload, kept.id]) utimesSync(join(dir, name), longAgo, longAgo)
+      store = openStore({ dataDir, masterKey, now: Date.now })
+      expect(await store.orphansSwept).toBe(2)
+      expect(readdirSync(dir).sort()).toEqual([kept.id, newBlob, newUpload].sort())
+      store.close()
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })
 
@@ -182,7 +229,7 @@ describe('a tampered blob fails to open, with a clear error', () => {
 describe('reading from a later chunk (a byte range)', () => {
   const bytes = random(3 * FILE_CHUNK_BYTES + 100)
   const chunkAt = (index: number) => FILE_MAGIC.length + index * SEALED_CHUNK_BYTES
-  const readFrom = async (files: FileRepo, owner: UserId, id: FileId, chunk: number) => new Uint8Array(await new Response(files.readStream(owner, id, chunk)!).arrayBuffer())
+  const readFrom = async (files: FileRepo, owner: UserId, id: FileId, chunk: number) => new Uint8Array(await new Response((await files.readStream(owner, id, chunk))!).arrayBuffer())
 
   test('yields the bytes from that chunk on', async () => {
     const { store, owner } = storeWithUser()

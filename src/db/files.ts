@@ -8,11 +8,13 @@
  * Data key rotation re-seals the file key (the bytes stay under it). Writes stream: a file never
  * sits whole in memory. No content hash is computed on upload (SHA-256 halved the upload rate, and
  * each chunk's tag already authenticates the bytes); `hash` is there for whoever extracts the file.
+ * The rows live on the engine (SQLite or PostgreSQL); the blobs in DATA_DIR/files, a volume several
+ * instances share on PostgreSQL, so a sweep leaves recent blobs alone (file-blobs.ts).
  */
-import type { Database } from 'bun:sqlite'
 import { generateKey } from '../crypto/random.ts'
 import type { DataKeyRepo } from './data-keys.ts'
-import type { FileBlobs } from './file-blobs.ts'
+import type { SqlEngine } from './engine.ts'
+import { FILES_ORPHAN_GRACE_MS, type FileBlobs } from './file-blobs.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 
@@ -41,52 +43,42 @@ const fileIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 /** Reads a file id from outside input, or null when it can't be one. */
 export const parseFileId = (raw: string): FileId | null => (fileIdPattern.test(raw) ? (raw as FileId) : null)
 
-export function createFileRepo(db: Database, keys: DataKeyRepo, blobs: FileBlobs, now: () => number) {
-  const insert = db.query<void, [string, string, Uint8Array, Uint8Array, Uint8Array | null, Uint8Array | null, Uint8Array | null, Uint8Array, number, number, number]>(
-    'INSERT INTO file (id, user_id, name, content_type, meta, data, hash, file_key, size, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-  const select = db.query<FileRow, [string, string]>('SELECT * FROM file WHERE id = ? AND user_id = ?')
-  const selectAll = db.query<FileRow, [string]>('SELECT * FROM file WHERE user_id = ? ORDER BY created_at DESC, id')
-  const selectUsed = db.query<{ used: number; n: number }, [string]>('SELECT coalesce(sum(size), 0) AS used, count(*) AS n FROM file WHERE user_id = ?')
-  const selectKnown = db.query<{ n: number }, [string]>('SELECT count(*) AS n FROM file WHERE id = ?')
-  const updateColumn = (column: 'data' | 'meta' | 'name' | 'hash') =>
-    db.query<void, [Uint8Array | null, number, string, string]>(`UPDATE file SET ${column} = ?, updated_at = ? WHERE id = ? AND user_id = ?`)
-  const updates = { data: updateColumn('data'), meta: updateColumn('meta'), name: updateColumn('name'), hash: updateColumn('hash') }
-  const remove = db.query<{ id: string }, [string, string]>('DELETE FROM file WHERE id = ? AND user_id = ? RETURNING id')
-  const removeAll = db.query<{ id: string }, [string]>('DELETE FROM file WHERE user_id = ? RETURNING id')
-  const insertUse = db.query<void, [string, string, string, string]>(
-    'INSERT INTO file_use (file_id, kind, ref_id) SELECT id, ?, ? FROM file WHERE id = ? AND user_id = ? ON CONFLICT DO NOTHING')
-  const deleteUse = db.query<void, [string, string, string]>('DELETE FROM file_use WHERE file_id = ? AND kind = ? AND ref_id = ?')
-  const deleteUsesOf = db.query<{ file_id: string }, [string, string]>('DELETE FROM file_use WHERE kind = ? AND ref_id = ? RETURNING file_id')
-  // note: a chat's use ends with the chat: a deleted chat's rows no longer count, without a hook in every way a chat goes.
-  const selectUses = db.query<{ kind: FileUseKind; ref_id: string }, [string, string]>(`
-    SELECT u.kind, u.ref_id FROM file_use u JOIN file f ON f.id = u.file_id
-    WHERE u.file_id = ? AND f.user_id = ? AND (u.kind != 'chat' OR EXISTS (SELECT 1 FROM chat c WHERE c.id = u.ref_id AND c.user_id = f.user_id))
-    ORDER BY u.kind, u.ref_id`)
+export function createFileRepo(sql: SqlEngine, keys: DataKeyRepo, blobs: FileBlobs, now: () => number) {
+  const select = (id: string, owner: string) => sql.get<FileRow>('SELECT * FROM file WHERE id = ? AND user_id = ?', id, owner)
+  const usedBy = async (owner: string) => {
+    const row = (await sql.get<{ used: number; n: number }>('SELECT coalesce(sum(size), 0) AS used, count(*) AS n FROM file WHERE user_id = ?', owner))!
+    return { used: Number(row.used), n: Number(row.n) }
+  }
+  // note: ids this instance is writing or committing, which no sweep may take for orphans.
+  const writing = new Set<string>()
 
-  const toFile = (row: FileRow): StoredFile => {
-    const plain = fileTable.open(row.id, row, keys.keysForOwner(row.user_id))
+  const toFile = async (row: FileRow): Promise<StoredFile> => {
+    const plain = fileTable.open(row.id, row, await keys.ringFor(row.user_id))
     return {
-      id: row.id as FileId, ownerId: row.user_id as UserId, name: plain.name!, contentType: plain.content_type!, size: row.size,
+      id: row.id as FileId, ownerId: row.user_id as UserId, name: plain.name!, contentType: plain.content_type!, size: Number(row.size),
       hash: plain.hash, meta: (plain.meta ?? {}) as Record<string, unknown>, data: (plain.data ?? {}) as Record<string, unknown>,
       createdAt: row.created_at, updatedAt: row.updated_at,
     }
   }
-  const fileKeyOf = (row: FileRow) => fileTable.openColumn('file_key', row.id, row.file_key, keys.keysForOwner(row.user_id))!
-  // note: the pages a deleted row held are zeroed (secure_delete), but the WAL keeps older copies of
-  // them until a checkpoint resets it; TRUNCATE does that now, as for a deleted user.
-  const forgetDeletedPages = () => {
-    if (!db.inTransaction) db.run('PRAGMA wal_checkpoint(TRUNCATE)')
+  const fileKeyOf = async (row: FileRow) => fileTable.openColumn('file_key', row.id, row.file_key, await keys.ringFor(row.user_id))!
+  // note: the pages a deleted row held are zeroed (secure_delete), but SQLite's WAL keeps older copies
+  // of them until a checkpoint resets it; TRUNCATE does that now, as for a deleted user.
+  const forgetDeletedPages = async () => {
+    if (sql.dialect === 'sqlite' && !sql.inTransaction()) await sql.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   }
 
-  const get = (owner: UserId, id: FileId): StoredFile | null => {
-    const row = select.get(id, owner)
+  const get = async (owner: UserId, id: FileId): Promise<StoredFile | null> => {
+    const row = await select(id, owner)
     return row === null ? null : toFile(row)
   }
-  const update = (owner: UserId, id: FileId, column: 'data' | 'meta' | 'name' | 'hash', value: unknown): boolean => {
-    if (select.get(id, owner) === null) return false
-    const sealed = fileTable.sealColumn(column, id, value as never, keys.keysForOwner(owner))
-    updates[column].run(sealed, now(), id, owner)
-    return true
+  const update = async (owner: UserId, id: FileId, column: 'data' | 'meta' | 'name' | 'hash', value: unknown): Promise<boolean> => {
+    const sealed = fileTable.sealColumn(column, id, value as never, await keys.ringFor(owner))
+    return (await sql.run(`UPDATE file SET ${column} = ?, updated_at = ? WHERE id = ? AND user_id = ?`, sealed, now(), id, owner)).changes > 0
+  }
+  const removeBlobs = async (rows: { id: string }[]) => {
+    for (const row of rows) blobs.remove(row.id)
+    await forgetDeletedPages()
+    return rows.length
   }
 
   return {
@@ -94,14 +86,14 @@ export function createFileRepo(db: Database, keys: DataKeyRepo, blobs: FileBlobs
     get,
 
     /** Lists the owner's files, newest first. */
-    list(owner: UserId): StoredFile[] {
-      return selectAll.all(owner).map(toFile)
+    async list(owner: UserId): Promise<StoredFile[]> {
+      return Promise.all((await sql.all<FileRow>('SELECT * FROM file WHERE user_id = ? ORDER BY created_at DESC, id', owner)).map(toFile))
     },
 
     /** Bytes and count of the owner's stored files (plaintext sizes). */
-    usage(owner: UserId): { bytes: number; count: number } {
-      const row = selectUsed.get(owner)!
-      return { bytes: row.used, count: row.n }
+    async usage(owner: UserId): Promise<{ bytes: number; count: number }> {
+      const { used, n } = await usedBy(owner)
+      return { bytes: used, count: n }
     },
 
     /**
@@ -111,40 +103,47 @@ export function createFileRepo(db: Database, keys: DataKeyRepo, blobs: FileBlobs
     async create(owner: UserId, input: FileInput, source: AsyncIterable<Uint8Array>, limits: FileLimits): Promise<CreateFileResult> {
       const id = crypto.randomUUID() as FileId
       const fileKey = generateKey()
-      const usedBefore = selectUsed.get(owner)!.used
-      const written = await blobs.write(id, fileKey, source, (total) =>
-        total > limits.maxFileBytes ? { stop: true, reason: 'file_too_large' }
-          : usedBefore + total > limits.quotaBytes ? { stop: true, reason: 'file_quota_exceeded' } : null)
-      if (!written.ok) return { ok: false, reason: written.reason as 'file_too_large' | 'file_quota_exceeded' }
-      const at = now()
-      const meta = { ...input.meta, name: input.name, content_type: input.contentType, size: written.size }
+      writing.add(id)
       try {
-        const admitted = db.transaction(() => {
-          // note: checked again here, so two uploads racing each other cannot pass the quota together.
-          if (selectUsed.get(owner)!.used + written.size > limits.quotaBytes) return false
-          const sealed = fileTable.seal(id, { name: input.name, content_type: input.contentType, meta, data: input.data ?? {}, hash: null, file_key: fileKey }, keys.keysForOwner(owner))
-          insert.run(id, owner, sealed.name!, sealed.content_type!, sealed.meta, sealed.data, sealed.hash, sealed.file_key!, written.size, at, at)
-          return true
-        }).immediate()
-        if (!admitted) {
+        const usedBefore = (await usedBy(owner)).used
+        const written = await blobs.write(id, fileKey, source, (total) =>
+          total > limits.maxFileBytes ? { stop: true, reason: 'file_too_large' }
+            : usedBefore + total > limits.quotaBytes ? { stop: true, reason: 'file_quota_exceeded' } : null)
+        if (!written.ok) return { ok: false, reason: written.reason as 'file_too_large' | 'file_quota_exceeded' }
+        const at = now()
+        const meta = { ...input.meta, name: input.name, content_type: input.contentType, size: written.size }
+        try {
+          // note: sealed before the transaction, which holds only the quota check and the insert.
+          const sealed = fileTable.seal(id, { name: input.name, content_type: input.contentType, meta, data: input.data ?? {}, hash: null, file_key: fileKey }, await keys.ringFor(owner))
+          const admitted = await sql.transaction(async () => {
+            // note: checked again here, so two uploads racing each other cannot pass the quota together.
+            if ((await usedBy(owner)).used + written.size > limits.quotaBytes) return false
+            await sql.run('INSERT INTO file (id, user_id, name, content_type, meta, data, hash, file_key, size, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+              id, owner, sealed.name!, sealed.content_type!, sealed.meta, sealed.data, sealed.hash, sealed.file_key!, written.size, at, at)
+            return true
+          })
+          if (!admitted) {
+            blobs.remove(id)
+            return { ok: false, reason: 'file_quota_exceeded' }
+          }
+        } catch (error) {
           blobs.remove(id)
-          return { ok: false, reason: 'file_quota_exceeded' }
+          throw error
         }
-      } catch (error) {
-        blobs.remove(id)
-        throw error
+        return { ok: true, file: (await get(owner, id))! }
+      } finally {
+        writing.delete(id)
       }
-      return { ok: true, file: get(owner, id)! }
     },
 
     /**
      * The decrypted bytes of the owner's file as a stream, from chunk `fromChunk` (of FILE_CHUNK_BYTES)
      * on, or null when it is not theirs; the stream errors with FileChunkError when the stored bytes were altered.
      */
-    readStream(owner: UserId, id: FileId, fromChunk = 0): ReadableStream<Uint8Array> | null {
-      const row = select.get(id, owner)
+    async readStream(owner: UserId, id: FileId, fromChunk = 0): Promise<ReadableStream<Uint8Array> | null> {
+      const row = await select(id, owner)
       if (row === null) return null
-      const chunks = blobs.read(id, fileKeyOf(row), fromChunk)
+      const chunks = blobs.read(id, await fileKeyOf(row), fromChunk)
       return new ReadableStream<Uint8Array>({
         async pull(controller) {
           const next = await chunks.next()
@@ -159,76 +158,92 @@ export function createFileRepo(db: Database, keys: DataKeyRepo, blobs: FileBlobs
 
     /** The decrypted bytes of the owner's file whole, for small files (images for a model); null when not theirs or larger than `maxBytes`. */
     async readBytes(owner: UserId, id: FileId, maxBytes: number): Promise<Uint8Array | null> {
-      const row = select.get(id, owner)
-      if (row === null || row.size > maxBytes) return null
+      const row = await select(id, owner)
+      if (row === null || Number(row.size) > maxBytes) return null
       const parts: Uint8Array[] = []
-      for await (const chunk of blobs.read(id, fileKeyOf(row))) parts.push(chunk)
+      for await (const chunk of blobs.read(id, await fileKeyOf(row))) parts.push(chunk)
       return Buffer.concat(parts)
     },
 
     /** Replaces the file's extracted data (Open WebUI's `data`: content, status, error); false when not the owner's. */
-    setData(owner: UserId, id: FileId, data: Record<string, unknown>): boolean {
+    setData(owner: UserId, id: FileId, data: Record<string, unknown>): Promise<boolean> {
       return update(owner, id, 'data', data)
     },
 
     /** Records a hash of the file's content (Open WebUI's `hash`, for de-duplication); false when not the owner's. */
-    setHash(owner: UserId, id: FileId, hash: string): boolean {
+    setHash(owner: UserId, id: FileId, hash: string): Promise<boolean> {
       return update(owner, id, 'hash', hash)
     },
 
     /** Replaces the file's metadata; false when not the owner's. */
-    setMeta(owner: UserId, id: FileId, meta: Record<string, unknown>): boolean {
+    setMeta(owner: UserId, id: FileId, meta: Record<string, unknown>): Promise<boolean> {
       return update(owner, id, 'meta', meta)
     },
 
     /** Renames the file (its metadata's name follows); false when not the owner's. */
-    rename(owner: UserId, id: FileId, name: string): boolean {
-      const file = get(owner, id)
-      if (file === null) return false
-      return db.transaction(() => update(owner, id, 'name', name) && update(owner, id, 'meta', { ...file.meta, name })).immediate()
+    async rename(owner: UserId, id: FileId, name: string): Promise<boolean> {
+      const ring = await keys.ringFor(owner)
+      return sql.transaction(async () => {
+        const file = await get(owner, id)
+        if (file === null) return false
+        await sql.run('UPDATE file SET name = ?, meta = ?, updated_at = ? WHERE id = ? AND user_id = ?',
+          fileTable.sealColumn('name', id, name, ring), fileTable.sealColumn('meta', id, { ...file.meta, name }, ring), now(), id, owner)
+        return true
+      })
     },
 
     /** Deletes the owner's file and its bytes; false when it is not theirs. */
-    delete(owner: UserId, id: FileId): boolean {
-      const removed = remove.all(id, owner)
-      for (const row of removed) blobs.remove(row.id)
-      forgetDeletedPages()
-      return removed.length > 0
+    async delete(owner: UserId, id: FileId): Promise<boolean> {
+      return await removeBlobs(await sql.all<{ id: string }>('DELETE FROM file WHERE id = ? AND user_id = ? RETURNING id', id, owner)) > 0
     },
 
     /** Deletes every file of the owner; returns how many. */
-    deleteAll(owner: UserId): number {
-      const removed = removeAll.all(owner)
-      for (const row of removed) blobs.remove(row.id)
-      forgetDeletedPages()
-      return removed.length
+    async deleteAll(owner: UserId): Promise<number> {
+      return removeBlobs(await sql.all<{ id: string }>('DELETE FROM file WHERE user_id = ? RETURNING id', owner))
     },
 
     /** Records that a chat or knowledge base (`refId`) refers to the owner's file; false when it is not theirs. */
-    addUse(owner: UserId, id: FileId, kind: FileUseKind, refId: string): boolean {
-      if (select.get(id, owner) === null) return false
-      insertUse.run(kind, refId, id, owner)
-      return true
+    async addUse(owner: UserId, id: FileId, kind: FileUseKind, refId: string): Promise<boolean> {
+      return sql.transaction(async () => {
+        if (await select(id, owner) === null) return false
+        await sql.run('INSERT INTO file_use (file_id, kind, ref_id) SELECT id, ?, ? FROM file WHERE id = ? AND user_id = ? ON CONFLICT DO NOTHING', kind, refId, id, owner)
+        return true
+      })
     },
 
     /** Forgets that `refId` refers to the file. */
-    removeUse(id: FileId, kind: FileUseKind, refId: string): void {
-      deleteUse.run(id, kind, refId)
+    async removeUse(id: FileId, kind: FileUseKind, refId: string): Promise<void> {
+      await sql.run('DELETE FROM file_use WHERE file_id = ? AND kind = ? AND ref_id = ?', id, kind, refId)
     },
 
     /** Forgets every file `refId` referred to (a chat or knowledge base being deleted); returns those files' ids. */
-    removeUsesOf(kind: FileUseKind, refId: string): FileId[] {
-      return deleteUsesOf.all(kind, refId).map((row) => row.file_id as FileId)
+    async removeUsesOf(kind: FileUseKind, refId: string): Promise<FileId[]> {
+      return (await sql.all<{ file_id: string }>('DELETE FROM file_use WHERE kind = ? AND ref_id = ? RETURNING file_id', kind, refId)).map((row) => row.file_id as FileId)
     },
 
     /** What refers to the owner's file (empty when nothing, or when it is not theirs). */
-    listUses(owner: UserId, id: FileId): { kind: FileUseKind; refId: string }[] {
-      return selectUses.all(id, owner).map((row) => ({ kind: row.kind, refId: row.ref_id }))
+    async listUses(owner: UserId, id: FileId): Promise<{ kind: FileUseKind; refId: string }[]> {
+      // note: a chat's use ends with the chat: a deleted chat's rows no longer count, without a hook in every way a chat goes.
+      const rows = await sql.all<{ kind: FileUseKind; ref_id: string }>(`
+        SELECT u.kind, u.ref_id FROM file_use u JOIN file f ON f.id = u.file_id
+        WHERE u.file_id = ? AND f.user_id = ? AND (u.kind != 'chat' OR EXISTS (SELECT 1 FROM chat c WHERE c.id = u.ref_id AND c.user_id = f.user_id))
+        ORDER BY u.kind, u.ref_id`, id, owner)
+      return rows.map((row) => ({ kind: row.kind, refId: row.ref_id }))
     },
 
-    /** Removes blobs no row claims (a crash mid-upload, a deleted owner's files); returns how many. */
-    sweepOrphans(): number {
-      return blobs.sweepOrphans((fileId) => selectKnown.get(fileId)!.n > 0)
+    /**
+     * Removes blobs no row claims (a crash mid-upload, a deleted owner's files) last written more
+     * than `graceMs` ago (FILES_ORPHAN_GRACE_MS unless given), never one this instance is writing; returns how many.
+     */
+    sweepOrphans({ graceMs = FILES_ORPHAN_GRACE_MS }: { graceMs?: number } = {}): Promise<number> {
+      // note: a temporary file of a finished upload (its row committed) cannot be left: it was renamed into the blob.
+      return blobs.sweepOrphans(async (fileId) =>
+        writing.has(fileId) || await sql.get('SELECT 1 AS found FROM file WHERE id = ?', fileId) !== null, now() - graceMs)
+    },
+
+    /** Removes the blobs of these files, whose rows are gone (their owner was deleted). */
+    removeBlobsOf(fileIds: readonly string[]): void {
+      for (const id of fileIds) if (!writing.has(id)) blobs.remove(id)
     },
 
     /** The directory of the encrypted blobs (for backups and tests). */

@@ -36,8 +36,8 @@ const folderIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 export const parseFolderId = (raw: string): FolderId | null => (folderIdPattern.test(raw) ? (raw as FolderId) : null)
 
 export function createFolderRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
-  const toFolder = (row: FolderRow): Folder => {
-    const plain = folderTable.open(row.id, row, keys.keysForOwner(row.user_id))
+  const toFolder = async (row: FolderRow): Promise<Folder> => {
+    const plain = folderTable.open(row.id, row, await keys.ringFor(row.user_id))
     return {
       id: row.id as FolderId, userId: row.user_id as UserId, parentId: row.parent_id as FolderId | null, name: plain.name!,
       data: plain.data as Folder['data'], meta: plain.meta as Folder['meta'],
@@ -48,12 +48,12 @@ export function createFolderRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => n
     const row = await sql.get<FolderRow>('SELECT * FROM folder WHERE id = ? AND user_id = ?', id, owner)
     return row === null ? null : toFolder(row)
   }
-  const list = async (owner: UserId): Promise<Folder[]> => (await sql.all<FolderRow>('SELECT * FROM folder WHERE user_id = ? ORDER BY created_at, id', owner)).map(toFolder)
+  const list = async (owner: UserId): Promise<Folder[]> => Promise.all((await sql.all<FolderRow>('SELECT * FROM folder WHERE user_id = ? ORDER BY created_at, id', owner)).map(toFolder))
   /** Whether another of the owner's folders under `parentId` already has this name (Open WebUI compares names exactly). */
   const isNameTaken = (folders: readonly Folder[], parentId: FolderId | null, name: string, except: FolderId | null) =>
     folders.some((folder) => folder.parentId === parentId && folder.name === name && folder.id !== except)
   const write = async (folder: Folder): Promise<Folder> => {
-    const sealed = folderTable.seal(folder.id, { name: folder.name, data: folder.data, meta: folder.meta }, keys.keysForOwner(folder.userId))
+    const sealed = folderTable.seal(folder.id, { name: folder.name, data: folder.data, meta: folder.meta }, await keys.ringFor(folder.userId))
     await sql.run('UPDATE folder SET name = ?, data = ?, meta = ?, parent_id = ?, is_expanded = ?, updated_at = ? WHERE id = ? AND user_id = ?',
       sealed.name!, sealed.data, sealed.meta, folder.parentId, folder.isExpanded ? 1 : 0, folder.updatedAt, folder.id, folder.userId)
     return folder
@@ -77,7 +77,7 @@ export function createFolderRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => n
         if (isNameTaken(folders, parentId, input.name, null)) return { ok: false, reason: 'name_taken' }
         const id = crypto.randomUUID() as FolderId
         const at = now()
-        const sealed = folderTable.seal(id, { name: input.name, data: input.data ?? null, meta: input.meta ?? null }, keys.keysForOwner(owner))
+        const sealed = folderTable.seal(id, { name: input.name, data: input.data ?? null, meta: input.meta ?? null }, await keys.ringFor(owner))
         await sql.run('INSERT INTO folder (id, user_id, parent_id, name, data, meta, is_expanded, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)',
           id, owner, parentId, sealed.name!, sealed.data, sealed.meta, at, at)
         return { ok: true, folder: (await find(owner, id))! }

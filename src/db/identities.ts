@@ -23,22 +23,22 @@ type IdentityRow = { subject_index: Uint8Array; provider: IdentityProvider; subj
  */
 export function createIdentityRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
   // note: the index covers the provider too, so the same subject at two providers stays two links.
-  const subjectIndex = (provider: IdentityProvider, subject: string) =>
-    blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'identity.subject', `${provider}\0${subject}`)
+  const subjectIndex = async (provider: IdentityProvider, subject: string) =>
+    blindIndex((await keys.ringFor(EMAIL_INDEX_OWNER)).current.key, 'identity.subject', `${provider}\0${subject}`)
   // note: the index is the row's identity, and the AAD binds the sealed subject to it.
   const rowIdOf = (index: Uint8Array) => Buffer.from(index).toString('hex')
 
   return {
     /** Returns the local user linked to that external account, or null when none is. */
     async findUserIdByIdentity(provider: IdentityProvider, subject: string): Promise<UserId | null> {
-      const row = await sql.get<{ user_id: string }>('SELECT user_id FROM identity WHERE subject_index = ?', subjectIndex(provider, subject))
+      const row = await sql.get<{ user_id: string }>('SELECT user_id FROM identity WHERE subject_index = ?', await subjectIndex(provider, subject))
       return (row?.user_id ?? null) as UserId | null
     },
 
     /** Links the external account to the user; false when it is already linked (to anyone). */
     async linkIdentity(provider: IdentityProvider, subject: string, userId: UserId): Promise<boolean> {
-      const index = subjectIndex(provider, subject)
-      const sealed = identityTable.sealColumn('subject', rowIdOf(index), subject, keys.keysForOwner(userId))!
+      const index = await subjectIndex(provider, subject)
+      const sealed = identityTable.sealColumn('subject', rowIdOf(index), subject, await keys.ringFor(userId))!
       const at = now()
       // note: the index is the primary key, so a second link of the same account inserts nothing.
       const inserted = await sql.run(`INSERT INTO identity (subject_index, provider, user_id, subject, created_at, last_login_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -49,16 +49,17 @@ export function createIdentityRepo(sql: SqlEngine, keys: DataKeyRepo, now: () =>
 
     /** Records a sign-in through that external account. */
     async recordIdentityLogin(provider: IdentityProvider, subject: string): Promise<void> {
-      await sql.run('UPDATE identity SET last_login_at = ? WHERE subject_index = ?', now(), subjectIndex(provider, subject))
+      await sql.run('UPDATE identity SET last_login_at = ? WHERE subject_index = ?', now(), await subjectIndex(provider, subject))
     },
 
     /** The external accounts linked to the user, oldest first. */
     async listIdentitiesOfUser(userId: UserId): Promise<Identity[]> {
       const rows = await sql.all<IdentityRow>(
         'SELECT subject_index, provider, subject, created_at, last_login_at FROM identity WHERE user_id = ? ORDER BY created_at', userId)
+      const ring = await keys.ringFor(userId)
       return rows.map((row) => ({
         provider: row.provider,
-        subject: identityTable.open(rowIdOf(row.subject_index), row, keys.keysForOwner(userId)).subject!,
+        subject: identityTable.open(rowIdOf(row.subject_index), row, ring).subject!,
         createdAt: row.created_at,
         lastLoginAt: row.last_login_at,
       }))
@@ -66,8 +67,8 @@ export function createIdentityRepo(sql: SqlEngine, keys: DataKeyRepo, now: () =>
 
     /** Removes a link; the local user stays. */
     async unlinkIdentity(provider: IdentityProvider, subject: string): Promise<void> {
-      const row = await sql.get<{ user_id: string }>('SELECT user_id FROM identity WHERE subject_index = ?', subjectIndex(provider, subject))
-      await sql.run('DELETE FROM identity WHERE subject_index = ?', subjectIndex(provider, subject))
+      const row = await sql.get<{ user_id: string }>('SELECT user_id FROM identity WHERE subject_index = ?', await subjectIndex(provider, subject))
+      await sql.run('DELETE FROM identity WHERE subject_index = ?', await subjectIndex(provider, subject))
       if (row !== null) changes.recordChanged(row.user_id as UserId)
     },
   }

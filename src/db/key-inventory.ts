@@ -27,7 +27,7 @@ export async function readKeyInventory(sql: SqlEngine): Promise<KeyInventory> {
   for (const place of sealedPlaces) {
     for (const column of place.columns) {
       const rows = await sql.all<{ header: Uint8Array | null; count: number }>(
-        `SELECT substr(${column}, 1, 5) AS header, count(*) AS count FROM ${place.table} WHERE ${column} IS NOT NULL GROUP BY header`)
+        `SELECT substr(${column}, 1, 5) AS header, count(*) AS count FROM "${place.table}" WHERE ${column} IS NOT NULL GROUP BY header`)
       const byVersion = new Map<number | 'unknown', number>()
       for (const row of rows) {
         const version = headerVersion(row.header)

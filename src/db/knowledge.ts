@@ -35,8 +35,8 @@ const idPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 export const parseKnowledgeId = (raw: string): KnowledgeId | null => (idPattern.test(raw) ? (raw as KnowledgeId) : null)
 
 export function createKnowledgeRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
-  const toKnowledge = (row: KnowledgeRow, fileIds: string[]): Knowledge => {
-    const plain = knowledgeTable.open(row.id, row, keys.keysForOwner(row.user_id))
+  const toKnowledge = async (row: KnowledgeRow, fileIds: string[]): Promise<Knowledge> => {
+    const plain = knowledgeTable.open(row.id, row, await keys.ringFor(row.user_id))
     return {
       id: row.id as KnowledgeId, userId: row.user_id as UserId, name: plain.name!, description: plain.description ?? '',
       data: plain.data as Knowledge['data'], accessControl: JSON.parse(row.access_control ?? 'null') as AccessControl,
@@ -57,7 +57,7 @@ export function createKnowledgeRepo(sql: SqlEngine, keys: DataKeyRepo, now: () =
     async createKnowledge(owner: UserId, input: KnowledgeInput & { name: string }): Promise<Knowledge> {
       const id = crypto.randomUUID() as KnowledgeId
       const at = now()
-      const sealed = knowledgeTable.seal(id, { name: input.name, description: input.description ?? '', data: input.data ?? null }, keys.keysForOwner(owner))
+      const sealed = knowledgeTable.seal(id, { name: input.name, description: input.description ?? '', data: input.data ?? null }, await keys.ringFor(owner))
       await sql.run('INSERT INTO knowledge (id, user_id, name, description, data, access_control, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         id, owner, sealed.name!, sealed.description, sealed.data, JSON.stringify(input.accessControl === undefined ? {} : input.accessControl), at, at)
       return (await find(id))!
@@ -74,14 +74,14 @@ export function createKnowledgeRepo(sql: SqlEngine, keys: DataKeyRepo, now: () =
         if (list === undefined) files.set(file.knowledge_id, [file.file_id])
         else list.push(file.file_id)
       }
-      return rows.map((row) => toKnowledge(row, files.get(row.id) ?? []))
+      return Promise.all(rows.map((row) => toKnowledge(row, files.get(row.id) ?? [])))
     },
     /** Applies the given fields; null when there is no such base. */
     async updateKnowledge(id: KnowledgeId, input: KnowledgeInput): Promise<Knowledge | null> {
       const stored = await find(id)
       if (stored === null) return null
       const next = { name: input.name ?? stored.name, description: input.description ?? stored.description, data: input.data === undefined ? stored.data : input.data }
-      const sealed = knowledgeTable.seal(id, next, keys.keysForOwner(stored.userId))
+      const sealed = knowledgeTable.seal(id, next, await keys.ringFor(stored.userId))
       const access = input.accessControl === undefined ? stored.accessControl : input.accessControl
       await sql.run('UPDATE knowledge SET name = ?, description = ?, data = ?, access_control = ?, updated_at = ? WHERE id = ?', sealed.name!, sealed.description, sealed.data, JSON.stringify(access), now(), id)
       return find(id)

@@ -28,11 +28,11 @@ function seeded(key: Uint8Array, users = 5) {
   return store
 }
 
-test('rotating to a passphrase: the new key opens, the old is refused, every field still opens', () => {
+test('rotating to a passphrase: the new key opens, the old is refused, every field still opens', async () => {
   const old = generateKey()
   const store = seeded(old)
   const passphrase = `a passphrase for this test run ${crypto.randomUUID()}`
-  const rotated = store.rotateMasterKey({ kind: 'passphrase', passphrase })
+  const rotated = await store.rotateMasterKey({ kind: 'passphrase', passphrase })
   expect(rotated.rewrappedKeys).toBe(7)
   expect(rotated.previousFingerprint).toBe(keyFingerprint(old))
   expect(store.info.keyFingerprint).toBe(rotated.fingerprint)
@@ -41,12 +41,12 @@ test('rotating to a passphrase: the new key opens, the old is refused, every fie
   store.close()
   expect(() => open(env(old))).toThrow(KeyMismatchError)
   const reopened = open(env(passphrase))
-  expect(verifySealedFields(reopened.db, reopened.dataKeys).failures).toEqual([])
+  expect((await verifySealedFields(reopened.sql, reopened.dataKeys)).failures).toEqual([])
   expect(reopened.users.findUserByEmail('late@example.com')?.name).toBe('Late')
   reopened.close()
 })
 
-test('a failure in the middle of the re-wrap rolls back whole: the database stays under the old key', () => {
+test('a failure in the middle of the re-wrap rolls back whole: the database stays under the old key', async () => {
   const old = generateKey()
   const store = seeded(old, 20)
   // a data key that does not unwrap makes the re-wrap throw partway through the owners
@@ -54,29 +54,41 @@ test('a failure in the middle of the re-wrap rolls back whole: the database stay
   const original = store.db.query<{ wrapped: Uint8Array }, [string]>('SELECT wrapped FROM data_key WHERE owner_id = ?').get(victim)!.wrapped
   store.db.run("UPDATE data_key SET wrapped = CAST(substr(wrapped, 1, 30) || X'00' || substr(wrapped, 32) AS BLOB) WHERE owner_id = ?", [victim])
   const before = readKeyCheck(store.db)!.fingerprint
-  expect(() => store.rotateMasterKey({ kind: 'raw', key: generateKey() })).toThrow(FieldOpenError)
+  await expect(store.rotateMasterKey({ kind: 'raw', key: generateKey() })).rejects.toThrow(FieldOpenError)
   expect(readKeyCheck(store.db)!.fingerprint).toBe(before)
   expect(store.info.keyFingerprint).toBe(before)
   store.db.run('UPDATE data_key SET wrapped = ? WHERE owner_id = ?', [original, victim])
-  expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
+  expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
   store.close()
   const reopened = open(env(old))
-  expect(verifySealedFields(reopened.db, reopened.dataKeys).failures).toEqual([])
+  expect((await verifySealedFields(reopened.sql, reopened.dataKeys)).failures).toEqual([])
   reopened.close()
 })
 
-test('a start with the new key and the previous one finishes the rotation; the previous alone is then refused', () => {
+test('a start with the new key and the previous one finishes the rotation; the previous alone is then refused', async () => {
   const old = generateKey()
   const next = generateKey()
   seeded(old).close()
   const store = open(env(next), old)
   expect(store.info.finishedRotationFrom).toBe(keyFingerprint(old))
   expect(store.info.keyFingerprint).toBe(keyFingerprint(next))
-  expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
+  expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
   store.close()
   const again = open(env(next), old)
   expect(again.info.finishedRotationFrom).toBeUndefined()
   expect(again.info.warnings.join(' ')).toContain('the rotation is complete')
   again.close()
   expect(() => open(env(old))).toThrow(KeyMismatchError)
+})
+
+test('two rotations asked at once run one after the other: the database ends under the second key, and it opens everything', async () => {
+  const store = seeded(generateKey())
+  const [first, second] = [generateKey(), generateKey()]
+  const [a, b] = await Promise.all([store.rotateMasterKey({ kind: 'raw', key: first }), store.rotateMasterKey({ kind: 'raw', key: second })])
+  expect(b.previousFingerprint).toBe(a.fingerprint)
+  expect(store.info.keyFingerprint).toBe(keyFingerprint(second))
+  store.close()
+  const reopened = open(env(second))
+  expect((await verifySealedFields(reopened.sql, reopened.dataKeys)).failures).toEqual([])
+  reopened.close()
 })

@@ -7,6 +7,7 @@ import type { MasterKeySource } from '../config/load-config.ts'
 import { readMasterKeyMaterial } from '../crypto/master-key.ts'
 import { generateKey } from '../crypto/random.ts'
 import { createDataKeyRepo } from './data-keys.ts'
+import { createSqliteEngine } from './engine.ts'
 import { migrate, readSchemaVersion } from './migrate.ts'
 import { migrations } from './migrations.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
@@ -32,7 +33,7 @@ function oldDataDir(version = 5) {
   return { dataDir, masterKey, ...writeLinearChatDatabase(join(dataDir, DATABASE_FILE), masterKey, version) }
 }
 
-test.each(LINEAR_CHAT_VERSIONS)('schema %i: linear chats become single-branch trees, ids kept, the last message selected, re-sealed with the chat id', (version) => {
+test.each(LINEAR_CHAT_VERSIONS)('schema %i: linear chats become single-branch trees, ids kept, the last message selected, re-sealed with the chat id', async (version) => {
   const { dataDir, masterKey, chats } = oldDataDir(version)
 
   const store = openStore({ dataDir, masterKey, now: Date.now })
@@ -48,7 +49,7 @@ test.each(LINEAR_CHAT_VERSIONS)('schema %i: linear chats become single-branch tr
       expect(store.chats.listCurrentPath(old.owner, old.id).map((message) => message.id as number)).toEqual(old.messages.map((message) => message.id))
       expect(tree.messages.map((message) => message.status)).toEqual(old.messages.map((message) => (message.role === 'assistant' ? 'done' : null)))
     }
-    expect(verifySealedFields(store.db, store.dataKeys).failures).toEqual([])
+    expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
     expect(store.db.query("SELECT count(*) AS n FROM meta WHERE name = 'message_legacy_aad_up_to'").get()).toEqual({ n: 0 })
     expect(store.db.query('SELECT count(*) AS n FROM message_legacy').get()).toEqual({ n: 0 })
     // an answer added after the upgrade continues the branch
@@ -70,13 +71,14 @@ test.each(LINEAR_CHAT_VERSIONS)('schema %i: linear chats become single-branch tr
   }
 })
 
-test('between the migration and the next start (a restored backup), verify still opens the old messages', () => {
+test('between the migration and the next start (a restored backup), verify still opens the old messages', async () => {
   const { dataDir, masterKey, messageIds } = oldDataDir()
   const db = openDatabase(join(dataDir, DATABASE_FILE))
   try {
     migrate(db)
     const { key } = keyForNewDatabase(readMasterKeyMaterial(masterKey)!)
-    const report = verifySealedFields(db, createDataKeyRepo(db, key, Date.now))
+    const sql = createSqliteEngine(db)
+    const report = await verifySealedFields(sql, createDataKeyRepo(sql, key, Date.now))
     expect(report.failures).toEqual([])
     // every content, and every answer's model, waiting in message_legacy
     expect(report.checkedValues).toBeGreaterThanOrEqual(messageIds.length * 1.5)
@@ -85,7 +87,7 @@ test('between the migration and the next start (a restored backup), verify still
   }
 })
 
-test("between the migration and the next start, verify names an old message's altered model", () => {
+test("between the migration and the next start, verify names an old message's altered model", async () => {
   const { dataDir, masterKey } = oldDataDir()
   const db = openDatabase(join(dataDir, DATABASE_FILE))
   try {
@@ -95,7 +97,8 @@ test("between the migration and the next start, verify names an old message's al
     altered[20]! ^= 1
     db.query('UPDATE message_legacy SET model = ? WHERE id = ?').run(altered, row.id)
     const { key } = keyForNewDatabase(readMasterKeyMaterial(masterKey)!)
-    expect(verifySealedFields(db, createDataKeyRepo(db, key, Date.now)).failures).toEqual([{ table: 'message_legacy', column: 'model', rowId: String(row.id) }])
+    const sql = createSqliteEngine(db)
+    expect((await verifySealedFields(sql, createDataKeyRepo(sql, key, Date.now))).failures).toEqual([{ table: 'message_legacy', column: 'model', rowId: String(row.id) }])
   } finally {
     closeDatabase(db)
   }

@@ -25,15 +25,15 @@ export function createOidcSessionRepo(sql: SqlEngine, keys: DataKeyRepo, now: ()
     if (revoked > 0) changes.accessChanged(userId)
     return revoked
   }
-  const sidIndex = (provider: string, sid: string) => blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'oidc_session.sid', `${provider}\0${sid}`)
+  const sidIndex = async (provider: string, sid: string) => blindIndex((await keys.ringFor(EMAIL_INDEX_OWNER)).current.key, 'oidc_session.sid', `${provider}\0${sid}`)
 
   return {
     /** Records that the session came from `provider`, with its sid and tokens (sealed). */
     async recordOidcSession(input: { sessionId: SessionId; userId: UserId; provider: string; sid: string | null; tokens: ProviderTokens }): Promise<void> {
       const sealed = tokenTable.seal(input.sessionId, {
         id_token: input.tokens.idToken, access_token: input.tokens.accessToken, refresh_token: input.tokens.refreshToken,
-      }, keys.keysForOwner(input.userId))
-      const index = input.sid === null ? null : sidIndex(input.provider, input.sid)
+      }, await keys.ringFor(input.userId))
+      const index = input.sid === null ? null : await sidIndex(input.provider, input.sid)
       await sql.run(`INSERT INTO oidc_session (session_id, user_id, provider, sid_index, id_token, access_token, refresh_token, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, input.sessionId, input.userId, input.provider, index, sealed.id_token, sealed.access_token, sealed.refresh_token, now())
     },
@@ -43,7 +43,7 @@ export function createOidcSessionRepo(sql: SqlEngine, keys: DataKeyRepo, now: ()
       const row = await sql.get<TokenRow & { provider: string }>(
         'SELECT session_id, provider, id_token, access_token, refresh_token FROM oidc_session WHERE session_id = ? AND user_id = ?', sessionId, userId)
       if (row === null) return null
-      const plain = tokenTable.open(row.session_id, row, keys.keysForOwner(userId))
+      const plain = tokenTable.open(row.session_id, row, await keys.ringFor(userId))
       return { provider: row.provider, tokens: { idToken: plain.id_token, accessToken: plain.access_token, refreshToken: plain.refresh_token } }
     },
 
@@ -56,14 +56,14 @@ export function createOidcSessionRepo(sql: SqlEngine, keys: DataKeyRepo, now: ()
 
     /** The user whose sessions carry that provider sid, or null when none does. */
     async findUserIdBySid(provider: string, sid: string): Promise<UserId | null> {
-      const rows = await sql.all<{ user_id: string }>('SELECT DISTINCT user_id FROM oidc_session WHERE sid_index = ?', sidIndex(provider, sid))
+      const rows = await sql.all<{ user_id: string }>('SELECT DISTINCT user_id FROM oidc_session WHERE sid_index = ?', await sidIndex(provider, sid))
       return rows.length === 1 ? (rows[0]!.user_id as UserId) : null
     },
 
     /** Revokes the user's sessions that came from `provider` with that provider session id; returns how many. */
     async revokeOidcSessionsOfSid(userId: UserId, provider: string, sid: string): Promise<number> {
       const { changes: revoked } = await sql.run(`UPDATE session SET revoked_at = ? WHERE revoked_at IS NULL AND id IN
-        (SELECT session_id FROM oidc_session WHERE user_id = ? AND provider = ? AND sid_index = ?)`, now(), userId, provider, sidIndex(provider, sid))
+        (SELECT session_id FROM oidc_session WHERE user_id = ? AND provider = ? AND sid_index = ?)`, now(), userId, provider, await sidIndex(provider, sid))
       return announced(userId, revoked)
     },
 

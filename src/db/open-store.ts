@@ -31,7 +31,7 @@ import { createIdentityRepo } from './identities.ts'
 import { createKnowledgeRepo } from './knowledge.ts'
 import { createRagDocumentRepo } from './rag-documents.ts'
 import { readKeyCheck, writeKeyCheck } from './key-check.ts'
-import { rotateMasterKey } from './master-key-rotation.ts'
+import { rotateMasterKey, rotateMasterKeyOn } from './master-key-rotation.ts'
 import { resealLegacyMessages } from './message-aad-upgrade.ts'
 import { migrate } from './migrate.ts'
 import { createOidcSessionRepo } from './oidc-sessions.ts'
@@ -86,7 +86,7 @@ export function openStore({ dataDir, masterKey, now, previousMasterKey = null }:
           // note: the database is still under the previous key: a rotation was started and not committed, so finish it.
           const previous = unlockExistingDatabase(stored, previousMasterKey.material, masterKey)
           migrate(db)
-          const rotation = rotateMasterKey(db, createDataKeyRepo(db, previous, now), stored.fingerprint, material)
+          const rotation = rotateMasterKey(db, createDataKeyRepo(createSqliteEngine(db), previous, now), stored.fingerprint, material)
           return createStore(db, rotation.key, now, join(dataDir, FILES_DIRECTORY), { ...info, keyFingerprint: rotation.fingerprint, finishedRotationFrom: stored.fingerprint })
         }
         const key = unlockExistingDatabase(stored, material, masterKey)
@@ -122,7 +122,7 @@ export function openStore({ dataDir, masterKey, now, previousMasterKey = null }:
     const { key, keyCheck } = keyForNewDatabase(chosen)
     db.transaction(() => {
       writeKeyCheck(db, keyCheck)
-      const dataKeys = createDataKeyRepo(db, key, now)
+      const dataKeys = createDataKeyRepo(createSqliteEngine(db), key, now)
       dataKeys.createKeyForOwner(SYSTEM_OWNER)
       dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
     }).immediate()
@@ -140,7 +140,7 @@ export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () =
   const { key, keyCheck } = keyForNewDatabase({ kind: 'raw', key: masterKey })
   db.transaction(() => {
     writeKeyCheck(db, keyCheck)
-    const dataKeys = createDataKeyRepo(db, key, now)
+    const dataKeys = createDataKeyRepo(createSqliteEngine(db), key, now)
     dataKeys.createKeyForOwner(SYSTEM_OWNER)
     dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
   }).immediate()
@@ -151,16 +151,18 @@ export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () =
 function createStore(file: Database, masterKey: Uint8Array, now: () => number, filesDir: string | null, info: StoreInfo) {
   // note: the repositories prepare their statements when first run, not here (lazy-statements.ts).
   const db = withLazyStatements(file)
-  const dataKeys = createDataKeyRepo(db, masterKey, now)
-  resealLegacyMessages(db, dataKeys)
-  const accountChanges = createAccountChanges()
-  const blobs = createFileBlobs(filesDir)
-  const files = createFileRepo(db, dataKeys, blobs, now)
-  // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being written.
-  files.sweepOrphans()
-  const users = createUserRepo(db, dataKeys, now, accountChanges)
   /** The engine every converted repository talks to; `db` stays for what is inherently about the SQLite file. */
   const sql = createSqliteEngine(db)
+  const dataKeys = createDataKeyRepo(sql, masterKey, now)
+  resealLegacyMessages(db, dataKeys)
+  const accountChanges = createAccountChanges()
+  let masterRotations: Promise<unknown> = Promise.resolve()
+  const blobs = createFileBlobs(filesDir)
+  const files = createFileRepo(sql, dataKeys, blobs, now)
+  // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being
+  // written; in the background, and only what is older than FILES_ORPHAN_GRACE_MS (file-blobs.ts).
+  const orphansSwept = files.sweepOrphans().catch(() => 0)
+  const users = createUserRepo(db, dataKeys, now, accountChanges)
   return {
     db,
     sql,
@@ -174,11 +176,15 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
       ...users,
       /** Deletes the user (their data keys first go, so nothing of theirs opens again), then their files' blobs. */
       deleteUser(id: Parameters<typeof users.deleteUser>[0]): void {
+        // note: read from the SQLite file at once, as users.deleteUser is still synchronous; the rows go with the user.
+        const fileIds = db.query<{ id: string }, [string]>('SELECT id FROM file WHERE user_id = ?').all(id).map((row) => row.id)
         users.deleteUser(id)
-        files.sweepOrphans()
+        files.removeBlobsOf(fileIds)
       },
     },
     files,
+    /** The start-up sweep of orphaned file blobs: how many it removed, once done. */
+    orphansSwept,
     chats: createChatRepo(db, dataKeys, now, accountChanges),
     folders: createFolderRepo(sql, dataKeys, now),
     chatFolders: createChatFolderRepo(sql),
@@ -204,8 +210,11 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
      * Re-wraps every data key under a new master key in one transaction and switches to it. Every
      * session ends, as sessions are bound to the key fingerprint.
      */
-    rotateMasterKey(material: MasterKeyMaterial) {
-      const rotation = rotateMasterKey(db, dataKeys, info.keyFingerprint, material)
+    async rotateMasterKey(material: MasterKeyMaterial) {
+      // note: one at a time, so a second starts from the key the first left (its re-wrap reads under the new key).
+      const turn = masterRotations.then(() => rotateMasterKeyOn(sql, dataKeys, info.keyFingerprint, material))
+      masterRotations = turn.catch(() => undefined)
+      const rotation = await turn
       info.keyFingerprint = rotation.fingerprint
       accountChanges.accessChanged(null)
       return { fingerprint: rotation.fingerprint, previousFingerprint: rotation.previousFingerprint, rewrappedKeys: rotation.rewrappedKeys }

@@ -84,7 +84,7 @@ async function fillFiles(store: Store, owner: UserId) {
   const text = await store.files.create(owner, { name: `${MARKERS.fileName}.md`, contentType: 'text/markdown', meta: { note: MARKERS.fileMeta } }, source(Buffer.from(TEXT)), limits)
   const image = await store.files.create(owner, { name: `${MARKERS.fileName}.png`, contentType: 'image/png' }, source(IMAGE), limits)
   if (!text.ok || !image.ok) throw new Error('upload refused')
-  store.files.setData(owner, text.file.id, { content: MARKERS.fileData, status: 'completed' })
+  await store.files.setData(owner, text.file.id, { content: MARKERS.fileData, status: 'completed' })
   return { textId: text.file.id, imageId: image.file.id }
 }
 const RECOVERY_CODE = 'mark-erre-cove-ryaa'
@@ -215,7 +215,7 @@ test('the data is really there: reopening reads every marker back', async () => 
     expect(await store.secondFactors.useRecoveryCode(owner, RECOVERY_CODE)).toBe(true)
     expect((await store.secondFactors.listPasskeys(owner)).map((passkey) => [passkey.name, new TextDecoder().decode(passkey.credentialId), new TextDecoder().decode(passkey.publicKey)]))
       .toEqual([[MARKERS.passkeyName, MARKERS.passkeyCredential, MARKERS.passkeyPublicKey]])
-    expect(store.files.get(owner, textId)).toMatchObject({ name: `${MARKERS.fileName}.md`, meta: { note: MARKERS.fileMeta }, data: { content: MARKERS.fileData } })
+    expect(await store.files.get(owner, textId)).toMatchObject({ name: `${MARKERS.fileName}.md`, meta: { note: MARKERS.fileMeta }, data: { content: MARKERS.fileData } })
     expect(Buffer.from((await store.files.readBytes(owner, textId, 10 ** 8))!).toString()).toBe(TEXT)
     expect(Buffer.from((await store.files.readBytes(owner, imageId, 10 ** 8))!).equals(IMAGE)).toBe(true)
     expect(await store.knowledge.findKnowledge(knowledgeId)).toMatchObject({ name: MARKERS.knowledgeName, description: MARKERS.knowledgeDescription, data: { note: MARKERS.knowledgeName } })
@@ -241,7 +241,7 @@ test('a backup carries the files with no marker readable, and a restore brings t
   try {
     createBackup(store.db, backupPath, { passphrase: null, now: Date.now, filesDir: join(dataDir, 'files') })
     // deleted after the backup: the restore brings it back; a file made after it goes.
-    store.files.delete(owner, textId)
+    await store.files.delete(owner, textId)
   } finally {
     store.close()
   }

@@ -29,9 +29,9 @@ const storeAccess = (access: AccessControl): string | null => (access === null ?
 export function createPromptRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
   const selectRow = (id: string) => sql.get<PromptRow>('SELECT * FROM prompt WHERE row_id = ?', id)
 
-  const commandIndex = (owner: string, command: string) => blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'prompt.command', `${owner}\0${command}`)
-  const toPrompt = (row: PromptRow): Prompt => {
-    const plain = promptTable.open(row.row_id, row, keys.keysForOwner(row.user_id))
+  const commandIndex = async (owner: string, command: string) => blindIndex((await keys.ringFor(EMAIL_INDEX_OWNER)).current.key, 'prompt.command', `${owner}\0${command}`)
+  const toPrompt = async (row: PromptRow): Promise<Prompt> => {
+    const plain = promptTable.open(row.row_id, row, await keys.ringFor(row.user_id))
     return {
       id: row.row_id, ownerId: row.user_id as UserId, command: plain.command!, title: plain.title!, content: plain.content!,
       access: parseAccess(row.access_control), createdAt: row.created_at, updatedAt: row.updated_at,
@@ -41,34 +41,34 @@ export function createPromptRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => n
   return {
     /** The owner's prompt with this command, or null. */
     async findOwnPrompt(owner: UserId, command: string): Promise<Prompt | null> {
-      const row = await sql.get<PromptRow>('SELECT * FROM prompt WHERE command_index = ?', commandIndex(owner, command))
-      return row === null ? null : toPrompt(row)
+      const row = await sql.get<PromptRow>('SELECT * FROM prompt WHERE command_index = ?', await commandIndex(owner, command))
+      return row === null ? null : await toPrompt(row)
     },
 
     /** The prompt with this id, whoever owns it (callers decide access); null when there is none. */
     async findPrompt(id: string): Promise<Prompt | null> {
       const row = await selectRow(id)
-      return row === null ? null : toPrompt(row)
+      return row === null ? null : await toPrompt(row)
     },
 
     /** Every prompt `isVisible` admits (asked with plain owner and grant, before anything is opened), newest first. */
     async listPrompts(isVisible: (grant: { ownerId: string; access: AccessControl }) => boolean): Promise<Prompt[]> {
       // note: one query for the rows; the grant is decided before any sealed column is opened.
       const rows = await sql.all<PromptRow>('SELECT * FROM prompt ORDER BY updated_at DESC, row_id')
-      return rows.filter((row) => isVisible({ ownerId: row.user_id, access: parseAccess(row.access_control) })).map(toPrompt)
+      return Promise.all(rows.filter((row) => isVisible({ ownerId: row.user_id, access: parseAccess(row.access_control) })).map(toPrompt))
     },
 
     /** Creates the owner's prompt; refused when they already have one with this command. */
     createPrompt(owner: UserId, command: string, input: PromptInput): Promise<{ ok: true; prompt: Prompt } | { ok: false; reason: 'command_taken' }> {
       return sql.transaction(async () => {
-        const index = commandIndex(owner, command)
+        const index = await commandIndex(owner, command)
         if (await sql.get('SELECT 1 FROM prompt WHERE command_index = ?', index) !== null) return { ok: false as const, reason: 'command_taken' as const }
         const rowId = crypto.randomUUID()
         const at = now()
-        const sealed = promptTable.seal(rowId, { command, title: input.title, content: input.content }, keys.keysForOwner(owner))
+        const sealed = promptTable.seal(rowId, { command, title: input.title, content: input.content }, await keys.ringFor(owner))
         await sql.run('INSERT INTO prompt (row_id, command_index, user_id, command, title, content, access_control, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
           rowId, index, owner, sealed.command!, sealed.title!, sealed.content!, storeAccess(input.access), at, at)
-        return { ok: true as const, prompt: toPrompt((await selectRow(rowId))!) }
+        return { ok: true as const, prompt: await toPrompt((await selectRow(rowId))!) }
       })
     },
 
@@ -76,10 +76,10 @@ export function createPromptRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => n
     async updatePrompt(id: string, input: PromptInput): Promise<Prompt | null> {
       const row = await selectRow(id)
       if (row === null) return null
-      const key = keys.keysForOwner(row.user_id)
+      const key = await keys.ringFor(row.user_id)
       await sql.run('UPDATE prompt SET title = ?, content = ?, access_control = ?, updated_at = ? WHERE row_id = ?',
         promptTable.sealColumn('title', id, input.title, key)!, promptTable.sealColumn('content', id, input.content, key)!, storeAccess(input.access), now(), id)
-      return toPrompt((await selectRow(id))!)
+      return await toPrompt((await selectRow(id))!)
     },
 
     /** Deletes the prompt; false when there is no such prompt. */

@@ -51,9 +51,9 @@ export function createRagDocumentRepo(sql: SqlEngine, keys: DataKeyRepo, now: ()
   const selectForFile = (fileId: string, owner: string) => sql.get<DocumentRow>('SELECT * FROM rag_document WHERE file_id = ? AND user_id = ?', fileId, owner)
   const deleteDocument = (id: string, owner: string) => sql.run('DELETE FROM rag_document WHERE id = ? AND user_id = ?', id, owner)
 
-  const toDocument = (row: DocumentRow): RagDocument => ({
+  const toDocument = async (row: DocumentRow): Promise<RagDocument> => ({
     id: row.id as RagDocumentId, userId: row.user_id as UserId, fileId: row.file_id,
-    name: documentTable.openColumn('name', row.id, row.name, keys.keysForOwner(row.user_id))!,
+    name: documentTable.openColumn('name', row.id, row.name, await keys.ringFor(row.user_id))!,
     model: row.model, dimensions: row.dimensions, chunkCount: row.chunk_count, createdAt: row.created_at,
   })
 
@@ -64,7 +64,7 @@ export function createRagDocumentRepo(sql: SqlEngine, keys: DataKeyRepo, now: ()
      */
     async saveDocument(owner: UserId, input: { fileId: string | null; name: string; model: string; dimensions: number }, chunks: readonly { content: ChunkContent; embedding: Float32Array }[]): Promise<RagDocument> {
       const id = crypto.randomUUID()
-      const ring = keys.keysForOwner(owner)
+      const ring = await keys.ringFor(owner)
       // note: sealed before the transaction opens, so it holds the write lock only for the inserts.
       chunks.forEach((chunk) => {
         if (chunk.embedding.length !== input.dimensions) throw new Error('An embedding has the wrong dimension')
@@ -86,7 +86,7 @@ export function createRagDocumentRepo(sql: SqlEngine, keys: DataKeyRepo, now: ()
           id, owner, input.fileId, documentTable.sealColumn('name', id, input.name, ring)!, input.model, input.dimensions, chunks.length, now())
         for (const [position, content] of sealedChunks.entries()) await sql.run('INSERT INTO rag_chunk (document_id, position, content) VALUES (?, ?, ?)', id, position, content)
         for (const [block, vectors] of sealedBlocks.entries()) await sql.run('INSERT INTO rag_embedding (document_id, block, vectors) VALUES (?, ?, ?)', id, block, vectors)
-        return toDocument((await selectDocument(id, owner))!)
+        return await toDocument((await selectDocument(id, owner))!)
       })
     },
     async findDocumentForUser(owner: UserId, id: RagDocumentId): Promise<RagDocument | null> {
@@ -110,14 +110,14 @@ export function createRagDocumentRepo(sql: SqlEngine, keys: DataKeyRepo, now: ()
         const padded = Array.from({ length }, (_, i) => part[Math.min(i, part.length - 1)]!)
         rows.push(...await sql.all<DocumentRow>(`SELECT * FROM rag_document WHERE file_id IN (${padded.map(() => '?').join(', ')})`, ...padded))
       }
-      return rows.map(toDocument)
+      return Promise.all(rows.map(toDocument))
     },
     async deleteDocumentForUser(owner: UserId, id: RagDocumentId): Promise<boolean> {
       return (await deleteDocument(id, owner)).changes > 0
     },
     /** Opens every embedding of a document into one row-major matrix (chunkCount × dimensions). */
     async readEmbeddings(document: RagDocument): Promise<Float32Array> {
-      const ring = keys.keysForOwner(document.userId)
+      const ring = await keys.ringFor(document.userId)
       const matrix = new Float32Array(document.chunkCount * document.dimensions)
       for (const row of await sql.all<{ block: number; vectors: Uint8Array }>('SELECT block, vectors FROM rag_embedding WHERE document_id = ? ORDER BY block', document.id)) {
         const bytes = embeddingTable.openColumn('vectors', chunkRowId(document.id, row.block), row.vectors, ring)!
@@ -129,11 +129,11 @@ export function createRagDocumentRepo(sql: SqlEngine, keys: DataKeyRepo, now: ()
     /** Opens one chunk's text, or null when the document has no such chunk. */
     async readChunk(document: RagDocument, position: number): Promise<ChunkContent | null> {
       const row = await sql.get<{ content: Uint8Array }>('SELECT content FROM rag_chunk WHERE document_id = ? AND position = ?', document.id, position)
-      return row === null ? null : chunkTable.openColumn('content', chunkRowId(document.id, position), row.content, keys.keysForOwner(document.userId)) as ChunkContent
+      return row === null ? null : chunkTable.openColumn('content', chunkRowId(document.id, position), row.content, await keys.ringFor(document.userId)) as ChunkContent
     },
     /** Opens every chunk's text of a document, in order (one query, for building an index). */
     async readChunks(document: RagDocument): Promise<ChunkContent[]> {
-      const ring = keys.keysForOwner(document.userId)
+      const ring = await keys.ringFor(document.userId)
       const rows = await sql.all<{ position: number; content: Uint8Array }>('SELECT position, content FROM rag_chunk WHERE document_id = ? ORDER BY position', document.id)
       return rows.map((row) => chunkTable.openColumn('content', chunkRowId(document.id, row.position), row.content, ring) as ChunkContent)
     },

@@ -14,7 +14,7 @@ import { parseMasterKey, type MasterKeyMaterial } from '../crypto/master-key.ts'
 import { checkNewKeyFilePath } from '../crypto/new-key-file.ts'
 import { installRotatedKeyFile, readPreviousMasterKey, retirePreviousKeyFile } from '../crypto/previous-master-key.ts'
 import { generateKey } from '../crypto/random.ts'
-import { readKeyCheck } from './key-check.ts'
+import { readKeyCheckOn } from './key-check.ts'
 import type { Store } from './open-store.ts'
 import { materialMatches } from './unlock.ts'
 
@@ -25,7 +25,7 @@ export type OnlineRotationResult =
   | { ok: false; reason: 'new_key_file_required' | 'new_key_file_not_allowed' | 'new_key_unusable' | 'same_key'; message: string }
 
 /** Rotates the running store's master key; `newKeyFile` null asks for a generated key (generated source only). */
-export function rotateMasterKeyOnline(store: Store, source: MasterKeySource, dataDir: string, newKeyFile: string | null): OnlineRotationResult {
+export async function rotateMasterKeyOnline(store: Store, source: MasterKeySource, dataDir: string, newKeyFile: string | null): Promise<OnlineRotationResult> {
   if (newKeyFile === null && source.kind !== 'generated') {
     return { ok: false, reason: 'new_key_file_required', message: 'The master key comes from ENCRYPTION_KEY or ENCRYPTION_KEY_FILE: write the new key to DATA_DIR/.encryption_key.new (mode 0600) and give its path as new_key_file.' }
   }
@@ -46,14 +46,15 @@ export function rotateMasterKeyOnline(store: Store, source: MasterKeySource, dat
     if (error instanceof KeyMaterialError) return { ok: false, reason: 'new_key_unusable', message: error.message }
     throw error
   }
-  if (materialMatches(readKeyCheck(store.db)!, material)) return { ok: false, reason: 'same_key', message: 'The database is already under this key.' }
+  const stored = (await readKeyCheckOn(store.sql))!
+  if (materialMatches(stored, material)) return { ok: false, reason: 'same_key', message: 'The database is already under this key.' }
   if (source.kind === 'generated') {
     // note: a `.previous` that is not the database's key is stale; moved aside, the copy made next is the right one.
     const previous = readPreviousMasterKey({ ENCRYPTION_KEY_PREVIOUS: null, ENCRYPTION_KEY_PREVIOUS_FILE: null }, source, process.cwd())
-    if (previous !== null && !materialMatches(readKeyCheck(store.db)!, previous.material)) retirePreviousKeyFile(source.path, 'stale')
+    if (previous !== null && !materialMatches(stored, previous.material)) retirePreviousKeyFile(source.path, 'stale')
     installRotatedKeyFile(source.path, text)
   }
-  const rotation = store.rotateMasterKey(material)
+  const rotation = await store.rotateMasterKey(material)
   const retiredKeyFile = source.kind === 'generated' ? retirePreviousKeyFile(source.path, rotation.previousFingerprint) : null
   return {
     ok: true, ...rotation, retiredKeyFile,

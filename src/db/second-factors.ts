@@ -66,8 +66,8 @@ export function createSecondFactorRepo(sql: SqlEngine, keys: DataKeyRepo, now: (
     changes.recordChanged(userId)
     return value
   }
-  const toPasskey = (row: PasskeyRow): Passkey => {
-    const plain = passkeyTable.open(row.id, row, keys.keysForOwner(row.user_id))
+  const toPasskey = async (row: PasskeyRow): Promise<Passkey> => {
+    const plain = passkeyTable.open(row.id, row, await keys.ringFor(row.user_id))
     return {
       id: row.id as PasskeyId, userId: row.user_id as UserId, credentialId: plain.credential_id!, publicKey: plain.public_key!, name: plain.name!,
       signCount: row.sign_count, createdAt: row.created_at, lastUsedAt: row.last_used_at,
@@ -79,14 +79,14 @@ export function createSecondFactorRepo(sql: SqlEngine, keys: DataKeyRepo, now: (
     async setPendingTotp(userId: UserId, secret: Uint8Array): Promise<void> {
       await sql.run(`INSERT INTO totp_factor (user_id, secret, enabled_at, last_used_step, created_at) VALUES (?, ?, NULL, NULL, ?)
         ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, enabled_at = NULL, last_used_step = NULL, created_at = excluded.created_at`,
-      userId, totpTable.sealColumn('secret', userId, secret, keys.keysForOwner(userId))!, now())
+      userId, totpTable.sealColumn('secret', userId, secret, await keys.ringFor(userId))!, now())
     },
 
     /** The user's TOTP factor, enabled or pending; null when they have none. */
     async findTotp(userId: UserId): Promise<TotpFactor | null> {
       const row = await sql.get<TotpRow>('SELECT secret, enabled_at, last_used_step FROM totp_factor WHERE user_id = ?', userId)
       if (row === null) return null
-      const secret = totpTable.openColumn('secret', userId, row.secret, keys.keysForOwner(userId))!
+      const secret = totpTable.openColumn('secret', userId, row.secret, await keys.ringFor(userId))!
       return { secret, enabled: row.enabled_at !== null, lastUsedStep: row.last_used_step }
     },
 
@@ -158,14 +158,14 @@ export function createSecondFactorRepo(sql: SqlEngine, keys: DataKeyRepo, now: (
 
     /** Stores a registered passkey. */
     async addPasskey(input: { id: PasskeyId; userId: UserId; credentialId: Uint8Array; publicKey: Uint8Array; name: string; signCount: number }): Promise<void> {
-      const sealed = passkeyTable.seal(input.id, { credential_id: input.credentialId, public_key: input.publicKey, name: input.name }, keys.keysForOwner(input.userId))
+      const sealed = passkeyTable.seal(input.id, { credential_id: input.credentialId, public_key: input.publicKey, name: input.name }, await keys.ringFor(input.userId))
       await sql.run('INSERT INTO passkey (id, user_id, credential_index, credential_id, public_key, name, sign_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         input.id, input.userId, indexCredentialId(input.credentialId), sealed.credential_id!, sealed.public_key!, sealed.name!, input.signCount, now())
       changed(input.userId, undefined)
     },
 
     async listPasskeys(userId: UserId): Promise<Passkey[]> {
-      return (await sql.all<PasskeyRow>(`SELECT ${PASSKEY_COLUMNS} FROM passkey WHERE user_id = ? ORDER BY created_at, id`, userId)).map(toPasskey)
+      return Promise.all((await sql.all<PasskeyRow>(`SELECT ${PASSKEY_COLUMNS} FROM passkey WHERE user_id = ? ORDER BY created_at, id`, userId)).map(toPasskey))
     },
 
     /** The passkey with this credential id, whoever owns it; null when unknown. */

@@ -11,7 +11,7 @@ import { Database } from 'bun:sqlite'
 import { chmodSync } from 'node:fs'
 import { copyStore, readMeta, type CopyReport } from './copy-store.ts'
 import { createDataKeyRepo } from './data-keys.ts'
-import type { SqlEngine } from './engine.ts'
+import { createSqliteEngine, type SqlEngine } from './engine.ts'
 import { keyCheckFromMeta, type StoredKeyCheck } from './key-check.ts'
 import { resealLegacyMessages } from './message-aad-upgrade.ts'
 import { migrate } from './migrate.ts'
@@ -41,7 +41,7 @@ export function bringSqliteForward(path: string, masterKey: Uint8Array, now: () 
   const db = openDatabase(path)
   try {
     const version = migrate(db)
-    resealLegacyMessages(db, createDataKeyRepo(db, masterKey, now))
+    resealLegacyMessages(db, createDataKeyRepo(createSqliteEngine(db), masterKey, now))
     return version
   } finally {
     closeDatabase(db)

@@ -10,25 +10,25 @@ import type { FileSource } from './rag-deps.ts'
 
 export function fileSourceOf(files: FileRepo, maxBytes: number): FileSource {
   return {
-    mediaTypeOf: (owner, fileId) => files.get(owner, fileId as FileId)?.contentType ?? null,
+    mediaTypeOf: async (owner, fileId) => (await files.get(owner, fileId as FileId))?.contentType ?? null,
     async readFileForUser(owner, fileId) {
-      const file = files.get(owner, fileId as FileId)
+      const file = await files.get(owner, fileId as FileId)
       if (file === null) return null
       const bytes = await files.readBytes(owner, file.id, maxBytes)
       return bytes === null ? null : { name: file.name, mediaType: file.contentType, bytes }
     },
-    recordStatus(owner: UserId, fileId: string, status) {
-      const file = files.get(owner, fileId as FileId)
+    async recordStatus(owner: UserId, fileId: string, status) {
+      const file = await files.get(owner, fileId as FileId)
       if (file === null) return
       const { content: _, error: __, ...rest } = file.data
-      files.setData(owner, file.id, { ...rest, ...status })
+      await files.setData(owner, file.id, { ...rest, ...status })
     },
-    recordKnowledgeUse(owner, fileId, knowledgeId, isUsed) {
-      if (isUsed) files.addUse(owner, fileId as FileId, 'knowledge', knowledgeId)
-      else files.removeUse(fileId as FileId, 'knowledge', knowledgeId)
+    async recordKnowledgeUse(owner, fileId, knowledgeId, isUsed) {
+      if (isUsed) await files.addUse(owner, fileId as FileId, 'knowledge', knowledgeId)
+      else await files.removeUse(fileId as FileId, 'knowledge', knowledgeId)
     },
-    forgetKnowledgeUses(knowledgeId) {
-      files.removeUsesOf('knowledge', knowledgeId)
+    async forgetKnowledgeUses(knowledgeId) {
+      await files.removeUsesOf('knowledge', knowledgeId)
     },
   }
 }

@@ -15,14 +15,14 @@ import type { IndexResult, Retrieval } from './retrieval.ts'
 /** Where retrieval reads uploaded files and writes back what it learnt of them (see file-source.ts). */
 export type FileSource = {
   /** The owner's file's detected media type, or null when they have no such file. */
-  mediaTypeOf(owner: UserId, fileId: string): string | null
+  mediaTypeOf(owner: UserId, fileId: string): Promise<string | null>
   /** The owner's file whole, or null when they have no such file. */
   readFileForUser(owner: UserId, fileId: string): Promise<{ name: string; mediaType: string | null; bytes: Uint8Array } | null>
   /** Open WebUI's processing status of the file, with its extracted text once done. */
-  recordStatus(owner: UserId, fileId: string, status: { status: 'pending' | 'processing' | 'completed' | 'failed'; content?: string; error?: string }): void
+  recordStatus(owner: UserId, fileId: string, status: { status: 'pending' | 'processing' | 'completed' | 'failed'; content?: string; error?: string }): Promise<void>
   /** Notes that a knowledge base lists (or no longer lists) the owner's file. */
-  recordKnowledgeUse(owner: UserId, fileId: string, knowledgeId: string, isUsed: boolean): void
-  forgetKnowledgeUses(knowledgeId: string): void
+  recordKnowledgeUse(owner: UserId, fileId: string, knowledgeId: string, isUsed: boolean): Promise<void>
+  forgetKnowledgeUses(knowledgeId: string): Promise<void>
 }
 
 export type RagDeps = KnowledgeAccessDeps & {
@@ -38,10 +38,10 @@ export type RagDeps = KnowledgeAccessDeps & {
  * Starts processing an uploaded file when it is a document (images and other files are not
  * retrieval's): marks it `pending` at once, so a client polling its status waits for the outcome.
  */
-export function processUploadedFile(deps: RagDeps, owner: UserId, fileId: string): Promise<IndexResult | null> {
-  const mediaType = deps.files?.mediaTypeOf(owner, fileId) ?? null
-  if (mediaType === null || !isDocumentMediaType(mediaType)) return Promise.resolve(null)
-  deps.files!.recordStatus(owner, fileId, { status: 'pending' })
+export async function processUploadedFile(deps: RagDeps, owner: UserId, fileId: string): Promise<IndexResult | null> {
+  const mediaType = (await deps.files?.mediaTypeOf(owner, fileId)) ?? null
+  if (mediaType === null || !isDocumentMediaType(mediaType)) return null
+  await deps.files!.recordStatus(owner, fileId, { status: 'pending' })
   return processFileForUser(deps, owner, fileId)
 }
 
@@ -53,15 +53,15 @@ export async function processFileForUser(deps: RagDeps, owner: UserId, fileId: s
   const files = deps.files
   const file = files === null ? null : await files.readFileForUser(owner, fileId)
   if (files === null || file === null) return null
-  files.recordStatus(owner, fileId, { status: 'processing' })
+  await files.recordStatus(owner, fileId, { status: 'processing' })
   const result = await deps.retrieval.indexFile(owner, { fileId, ...file }, (progress) =>
     deps.hub.publish(owner, { type: 'file:progress', fileId, ...progress }))
   if (result.ok) {
-    files.recordStatus(owner, fileId, { status: 'completed', content: result.text })
+    await files.recordStatus(owner, fileId, { status: 'completed', content: result.text })
     deps.hub.publish(owner, { type: 'file:progress', fileId, stage: 'ready', done: result.document.chunkCount, total: result.document.chunkCount })
   } else {
     // note: text read before a later step failed (Ollama away) is kept, as /data/content serves it.
-    files.recordStatus(owner, fileId, { status: 'failed', error: result.reason, ...(result.text === undefined ? {} : { content: result.text }) })
+    await files.recordStatus(owner, fileId, { status: 'failed', error: result.reason, ...(result.text === undefined ? {} : { content: result.text }) })
     deps.hub.publish(owner, { type: 'file:progress', fileId, stage: 'failed', reason: result.reason })
   }
   return result

@@ -29,7 +29,7 @@ export function createDataKeyRotationJob({ rotator, log, now, batchSize = 200, p
     while (!stopRequested) {
       let step
       try {
-        step = rotator.step(batchSize)
+        step = await rotator.step(batchSize)
       } catch (error) {
         progress = { ...progress, state: 'failed', finishedAt: now() }
         log.error('Data key rotation stopped: a value could not be re-encrypted', { error: error instanceof Error ? error.message : String(error) })
@@ -49,25 +49,31 @@ export function createDataKeyRotationJob({ rotator, log, now, batchSize = 200, p
     progress = { ...progress, state: 'idle' }
   }
 
-  function launch(): void {
+  /** Takes the job at once (so two callers cannot both start), then runs it when `prepare` says there is work. */
+  function claim(prepare: () => Promise<boolean>): Promise<boolean> {
+    if (running !== null) return Promise.resolve(false)
     stopRequested = false
-    progress = { state: 'running', pendingOwners: rotator.pendingOwners().length, finishedOwners: 0, reencryptedValues: 0, batches: 0, startedAt: now(), finishedAt: null }
-    running = run().finally(() => { running = null })
+    const started = (async () => {
+      if (!(await prepare())) return false
+      progress = { state: 'running', pendingOwners: (await rotator.pendingOwners()).length, finishedOwners: 0, reencryptedValues: 0, batches: 0, startedAt: now(), finishedAt: null }
+      return true
+    })()
+    // note: a failure to prepare reaches the caller through `started`; the job is free again.
+    running = started.then((go) => (go ? run() : undefined), () => undefined).finally(() => { running = null })
+    return started
   }
 
   return {
     /** Starts rotating the owners' keys (null: every user and the server's own); false when one is already running. */
-    start(owners: OwnerId[] | null): boolean {
-      if (running !== null) return false
-      rotator.beginRotation(owners)
-      launch()
-      return true
+    start(owners: OwnerId[] | null): Promise<boolean> {
+      return claim(async () => {
+        await rotator.beginRotation(owners)
+        return true
+      })
     },
     /** Carries on with an unfinished rotation found at start; false when there is none. */
-    resumeIfPending(): boolean {
-      if (running !== null || rotator.pendingOwners().length === 0) return false
-      launch()
-      return true
+    resumeIfPending(): Promise<boolean> {
+      return claim(async () => (await rotator.pendingOwners()).length > 0)
     },
     progress: (): RotationProgress => ({ ...progress }),
     /** Stops after the batch in progress; the rotation stays pending and resumes on the next start. */

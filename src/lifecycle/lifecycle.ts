@@ -21,7 +21,7 @@ export type LifecycleDeps = {
 const HISTORY_SWEEP_INTERVAL_MS = 60_000
 
 export function createLifecycle(deps: LifecycleDeps) {
-  const rotationJob = createDataKeyRotationJob({ rotator: createDataKeyRotator(deps.store.db, deps.store.dataKeys), log: deps.log, now: deps.now, ...(deps.rotationBatchSize === undefined ? {} : { batchSize: deps.rotationBatchSize }) })
+  const rotationJob = createDataKeyRotationJob({ rotator: createDataKeyRotator(deps.store.sql, deps.store.dataKeys), log: deps.log, now: deps.now, ...(deps.rotationBatchSize === undefined ? {} : { batchSize: deps.rotationBatchSize }) })
   const retention = createRetention(deps)
   let historySweep: ReturnType<typeof setInterval> | null = null
   /** Drops idle opened chats and reports what is held (GLOBAL_LOG_LEVEL=DEBUG shows it). */
@@ -35,7 +35,9 @@ export function createLifecycle(deps: LifecycleDeps) {
     retention,
     /** Resumes an unfinished data key rotation and starts the retention timer. */
     start(): void {
-      if (rotationJob.resumeIfPending()) deps.log.info('Resuming an unfinished data key rotation')
+      void rotationJob.resumeIfPending().then(
+        (resumed) => { if (resumed) deps.log.info('Resuming an unfinished data key rotation') },
+        (error: unknown) => deps.log.error('Could not resume the unfinished data key rotation', { error: error instanceof Error ? error.message : String(error) }))
       retention.startTimer()
       historySweep ??= setInterval(sweepHistory, HISTORY_SWEEP_INTERVAL_MS)
       historySweep.unref?.()

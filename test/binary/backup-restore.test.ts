@@ -4,6 +4,7 @@ import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync,
 import { join } from 'node:path'
 import { writeBackupFile } from '../../src/db/backup-file.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
+import { createSqliteEngine } from '../../src/db/engine.ts'
 import { writeKeyCheck } from '../../src/db/key-check.ts'
 import { migrate } from '../../src/db/migrate.ts'
 import { LATEST_SCHEMA_VERSION, migrations } from '../../src/db/migrations.ts'
@@ -293,7 +294,7 @@ describe('an older schema', () => {
     migrate(db, migrations, 2)
     const { keyCheck } = keyForNewDatabase({ kind: 'raw', key })
     writeKeyCheck(db, keyCheck)
-    const dataKeys = createDataKeyRepo(db, key, Date.now)
+    const dataKeys = createDataKeyRepo(createSqliteEngine(db), key, Date.now)
     dataKeys.createKeyForOwner(SYSTEM_OWNER)
     dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
     closeDatabase(db)

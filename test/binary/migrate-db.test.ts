@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, re
 import { join } from 'node:path'
 import { generateKey } from '../../src/crypto/random.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
+import { createSqliteEngine } from '../../src/db/engine.ts'
 import type { ChatId, UserId } from '../../src/db/ids.ts'
 import { writeKeyCheck } from '../../src/db/key-check.ts'
 import { migrate, readSchemaVersion } from '../../src/db/migrate.ts'
@@ -274,7 +275,7 @@ describe('enclave migrate-db from every earlier schema version', () => {
     migrate(db, migrations, version)
     const { keyCheck } = keyForNewDatabase({ kind: 'raw', key })
     writeKeyCheck(db, keyCheck)
-    const dataKeys = createDataKeyRepo(db, key, Date.now)
+    const dataKeys = createDataKeyRepo(createSqliteEngine(db), key, Date.now)
     dataKeys.createKeyForOwner(SYSTEM_OWNER)
     dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
     closeDatabase(db)

@@ -10,6 +10,7 @@ import { sealField } from '../../src/crypto/field-cipher.ts'
 import { readMasterKeyMaterial } from '../../src/crypto/master-key.ts'
 import { createAccountChanges } from '../../src/db/account-changes.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
+import { createSqliteEngine } from '../../src/db/engine.ts'
 import { newChatId, type ChatId, type UserId } from '../../src/db/ids.ts'
 import { writeKeyCheck } from '../../src/db/key-check.ts'
 import { migrate, readSchemaVersion } from '../../src/db/migrate.ts'
@@ -33,7 +34,7 @@ export function writeLinearChatDatabase(path: string, masterKey: MasterKeySource
   migrate(db, migrations, version)
   const { key, keyCheck } = keyForNewDatabase(readMasterKeyMaterial(masterKey)!)
   writeKeyCheck(db, keyCheck)
-  const dataKeys = createDataKeyRepo(db, key, Date.now)
+  const dataKeys = createDataKeyRepo(createSqliteEngine(db), key, Date.now)
   dataKeys.createKeyForOwner(SYSTEM_OWNER)
   dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
   const users = createUserRepo(db, dataKeys, Date.now, createAccountChanges())

@@ -190,7 +190,7 @@ describe('online rotation with a generated key file', () => {
       const keyPath = join(genRoot, 'data', '.encryption_key')
       writeKeyFile(join(genRoot, 'data'), '.encryption_key.previous')
       const current = readFileSync(keyPath, 'utf8').trim()
-      const result = rotateMasterKeyOnline(store, config.masterKey, config.dataDir, null)
+      const result = await rotateMasterKeyOnline(store, config.masterKey, config.dataDir, null)
       expect(result.ok).toBe(true)
       if (!result.ok) return
       expect(readFileSync(result.retiredKeyFile!, 'utf8').trim()).toBe(current)

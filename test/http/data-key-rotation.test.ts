@@ -73,14 +73,14 @@ test('rotating every key while users read and write, interrupted by a restart an
   // interrupted: the server stops mid-rotation and starts again
   await running.close()
   running = startKeyedApp(root, keyPath, {}, 10)
-  expect(running.lifecycle.rotationJob.resumeIfPending()).toBe(true)
+  expect(await running.lifecycle.rotationJob.resumeIfPending()).toBe(true)
   const finished = await waitUntilFinished(admin.token, writeAndRead)
   expect(finished.state).toBe('finished')
 
   const inventory = await readKeyInventory(running.store.sql)
   expect(inventory.valuesByVersion.map((row) => row.version)).toEqual([2])
   expect(running.store.db.query("SELECT count(*) AS n FROM data_key WHERE version = 1 AND owner_id != 'email-index'").get()).toEqual({ n: 0 })
-  expect(verifySealedFields(running.store.db, running.store.dataKeys).failures).toEqual([])
+  expect((await verifySealedFields(running.store.sql, running.store.dataKeys)).failures).toEqual([])
   expect(written.size).toBeGreaterThan(3)
   for (const [chatId, { token, content }] of written) {
     const chat = await call('GET', `/api/v1/chats/${chatId}`, token)

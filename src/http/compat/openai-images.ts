@@ -49,7 +49,7 @@ async function inlineUrl(files: FileRepo, owner: UserId, url: string, maxImageBy
   const own = ownFilePattern.exec(url)
   const id = own === null ? null : parseFileId(own[1]!)
   if (id !== null) {
-    const file = files.get(owner, id)
+    const file = await files.get(owner, id)
     if (file === null) throw new OpenAiError(404, 'invalid_request_error', 'file_not_found', 'An image names a file that was not found.')
     const image = file.contentType.startsWith('image/') ? await imageOf(files, owner, id, maxImageBytes) : null
     if (image === null) throw refused(file.contentType.startsWith('image/') ? `An image is larger than the ${limitMb} MB a model is sent.` : 'An image part names a file that is not an image.')

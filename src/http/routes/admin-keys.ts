@@ -63,8 +63,8 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
       }
     }, { auth: 'admin', body: BackupBody })
 
-    .post('/keys/rotate-master', ({ body, principal, request, server }) => {
-      const result = rotateMasterKeyOnline(store, config.masterKey, config.dataDir, body.new_key_file ?? null)
+    .post('/keys/rotate-master', async ({ body, principal, request, server }) => {
+      const result = await rotateMasterKeyOnline(store, config.masterKey, config.dataDir, body.new_key_file ?? null)
       if (!result.ok) {
         const status = result.reason === 'new_key_unusable' || result.reason === 'new_key_file_not_allowed' ? 422 : result.reason === 'same_key' ? 409 : 400
         throw new HttpError(status, result.reason, result.message)
@@ -79,14 +79,14 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
       }
     }, { auth: 'admin', body: RotateMasterBody })
 
-    .post('/keys/rotate-data', ({ body, principal, request, server, set }) => {
+    .post('/keys/rotate-data', async ({ body, principal, request, server, set }) => {
       let owners: string[] | null = null
       if (body.user_id !== undefined) {
         const id = parseUserId(body.user_id)
         if (id === null || store.users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
         owners = [id]
       }
-      if (!lifecycle.rotationJob.start(owners)) throw new HttpError(409, 'rotation_running', 'A data key rotation is already running.')
+      if (!(await lifecycle.rotationJob.start(owners))) throw new HttpError(409, 'rotation_running', 'A data key rotation is already running.')
       audit.record({ event: 'data_key_rotation_started', actorId: principal.user.id, targetId: owners?.[0] ?? null, ip: ipOf(request, server), details: { scope: owners === null ? 'all' : 'user' } })
       set.status = 202
       return lifecycle.rotationJob.progress()

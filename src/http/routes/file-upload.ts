@@ -20,7 +20,7 @@ const MAX_METADATA_BYTES = 64 * 1024
 export async function receiveUpload(files: FileRepo, owner: UserId, request: Request, limits: FileConfig): Promise<StoredFile> {
   const boundary = multipartBoundary(request.headers.get('content-type'))
   if (boundary === null || request.body === null) throw new HttpError(415, 'unsupported_media_type', 'Send the file as multipart/form-data, in a field named file.')
-  if (files.usage(owner).bytes >= limits.userQuotaBytes) throw quotaExceeded(limits)
+  if ((await files.usage(owner)).bytes >= limits.userQuotaBytes) throw quotaExceeded(limits)
   let stored: StoredFile | null = null
   let metadata: Record<string, unknown> | null = null
   try {
@@ -34,12 +34,12 @@ export async function receiveUpload(files: FileRepo, owner: UserId, request: Req
     }
     if (stored === null) throw new HttpError(400, 'file_missing', 'The form has no file: send it in a field named file.')
     if (metadata !== null) {
-      files.setMeta(owner, stored.id, { ...stored.meta, data: metadata })
-      stored = files.get(owner, stored.id)!
+      await files.setMeta(owner, stored.id, { ...stored.meta, data: metadata })
+      stored = (await files.get(owner, stored.id))!
     }
     return stored
   } catch (error) {
-    if (stored !== null) files.delete(owner, stored.id)
+    if (stored !== null) await files.delete(owner, stored.id)
     if (error instanceof MultipartError) {
       throw error.reason === 'too_large' ? tooLarge(limits) : new HttpError(400, 'malformed_upload', error.message)
     }

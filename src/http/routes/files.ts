@@ -50,9 +50,9 @@ export const describeFile = (file: StoredFile, withContent = true) => {
 }
 
 /** The owner's file named by `raw`; throws 404 when it is malformed, unknown or someone else's. */
-export function ownFile(files: FileRepo, owner: UserId, raw: string): StoredFile {
+export async function ownFile(files: FileRepo, owner: UserId, raw: string): Promise<StoredFile> {
   const id = parseFileId(raw)
-  const file = id === null ? null : files.get(owner, id)
+  const file = id === null ? null : await files.get(owner, id)
   if (file === null) throw fileNotFound()
   return file
 }
@@ -77,16 +77,16 @@ export const fileRoutes = (deps: AuthDeps, trustedProxies: AddressList, limits: 
       onUploaded(principal.user.id, file.id)
       return { status: true, ...describeFile(file) }
     }, { auth: 'active', parse: () => STREAMED_BODY })
-    .get('/', ({ principal, query }) => files.list(principal.user.id).map((file) => describeFile(file, wantsContent(query.content))), { auth: 'active', query: ListQuery })
-    .get('/search', ({ principal, query }) => {
+    .get('/', async ({ principal, query }) => (await files.list(principal.user.id)).map((file) => describeFile(file, wantsContent(query.content))), { auth: 'active', query: ListQuery })
+    .get('/search', async ({ principal, query }) => {
       const pattern = globPattern(query.filename ?? '*')
-      const found = files.list(principal.user.id).filter((file) => pattern.test(file.name))
+      const found = (await files.list(principal.user.id)).filter((file) => pattern.test(file.name))
       const skip = query.skip ?? 0
       return found.slice(skip, skip + (query.limit ?? 100)).map((file) => describeFile(file, wantsContent(query.content)))
     }, { auth: 'active', query: SearchQuery })
-    .get('/:id', ({ principal, params }) => describeFile(ownFile(files, principal.user.id, params.id)), { auth: 'active', params: Params })
+    .get('/:id', async ({ principal, params }) => describeFile(await ownFile(files, principal.user.id, params.id)), { auth: 'active', params: Params })
     .get('/:id/content', async ({ principal, params, set, headers }) => {
-      const file = ownFile(files, principal.user.id, params.id)
+      const file = await ownFile(files, principal.user.id, params.id)
       // note: there is no validator to match an If-Range against, so a conditional range gets the whole file.
       const range = headers['if-range'] === undefined ? parseByteRange(headers.range, file.size) : { kind: 'full' as const }
       set.headers['content-type'] = servedContentType(file.contentType)
@@ -112,7 +112,7 @@ export const fileRoutes = (deps: AuthDeps, trustedProxies: AddressList, limits: 
       return new Response(sliceStream(body, range.start - fromChunk * FILE_CHUNK_BYTES, range.end - range.start + 1), { status: 206 })
     }, { auth: 'active', params: Params })
     .get('/:id/data/content', async ({ principal, params }) => {
-      const file = ownFile(files, principal.user.id, params.id)
+      const file = await ownFile(files, principal.user.id, params.id)
       if (typeof file.data.content === 'string') return { content: file.data.content, status: file.data.status ?? 'completed' }
       if (isTextType(file.contentType) && file.size <= MAX_TEXT_CONTENT_BYTES) {
         const bytes = await files.readBytes(principal.user.id, file.id, MAX_TEXT_CONTENT_BYTES)
@@ -121,26 +121,26 @@ export const fileRoutes = (deps: AuthDeps, trustedProxies: AddressList, limits: 
       const status = typeof file.data.status === 'string' ? file.data.status : 'not_extracted'
       return { content: '', status, detail: isTextType(file.contentType) ? 'The text file is too large to return whole.' : 'No text has been extracted from this file.' }
     }, { auth: 'active', params: Params })
-    .post('/:id/data/content/update', ({ principal, params, body }) => {
-      const file = ownFile(files, principal.user.id, params.id)
-      files.setData(principal.user.id, file.id, { ...file.data, content: body.content })
-      return describeFile(files.get(principal.user.id, file.id)!)
+    .post('/:id/data/content/update', async ({ principal, params, body }) => {
+      const file = await ownFile(files, principal.user.id, params.id)
+      await files.setData(principal.user.id, file.id, { ...file.data, content: body.content })
+      return describeFile((await files.get(principal.user.id, file.id))!)
     }, { auth: 'active', params: Params, body: ContentBody })
-    .post('/:id/rename', ({ principal, params, body }) => {
-      const file = ownFile(files, principal.user.id, params.id)
+    .post('/:id/rename', async ({ principal, params, body }) => {
+      const file = await ownFile(files, principal.user.id, params.id)
       const name = cleanFileName(body.filename)
       if (!name.ok) throw new HttpError(400, 'invalid_file_name', name.message)
-      files.rename(principal.user.id, file.id, name.name)
-      return describeFile(files.get(principal.user.id, file.id)!)
+      await files.rename(principal.user.id, file.id, name.name)
+      return describeFile((await files.get(principal.user.id, file.id))!)
     }, { auth: 'active', params: Params, body: RenameBody })
     .get('/:id/process/status', async ({ principal, params, query }) => {
-      const file = ownFile(files, principal.user.id, params.id)
+      const file = await ownFile(files, principal.user.id, params.id)
       if (query.stream !== 'true') return { status: statusOf(file) }
       return new Response(processStatusEvents(files, principal.user.id, file.id), { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' } })
     }, { auth: 'active', params: Params, query: t.Object({ stream: t.Optional(t.String({ maxLength: 8 })) }) })
-    .delete('/:id', ({ principal, params }) => {
-      const file = ownFile(files, principal.user.id, params.id)
-      files.delete(principal.user.id, file.id)
+    .delete('/:id', async ({ principal, params }) => {
+      const file = await ownFile(files, principal.user.id, params.id)
+      await files.delete(principal.user.id, file.id)
       return { message: 'File deleted successfully' }
     }, { auth: 'active', params: Params })
 }
@@ -178,7 +178,7 @@ function sliceStream(stream: ReadableStream<Uint8Array>, skip: number, length: n
 }
 
 async function openForServing(files: FileRepo, owner: UserId, file: StoredFile, log: Logger, fromChunk = 0): Promise<ReadableStream<Uint8Array>> {
-  const stream = files.readStream(owner, file.id, fromChunk)
+  const stream = await files.readStream(owner, file.id, fromChunk)
   if (stream === null) throw fileNotFound()
   const reader = stream.getReader()
   let first: Awaited<ReturnType<typeof reader.read>>
@@ -219,7 +219,7 @@ function processStatusEvents(files: FileRepo, owner: UserId, id: FileId): Readab
   return new ReadableStream<Uint8Array>({
     async start(controller) {
       for (let attempt = 0; attempt < 120; attempt++) {
-        const file = files.get(owner, id)
+        const file = await files.get(owner, id)
         const status = file === null ? 'not_found' : statusOf(file)
         if (isSettled(status) || attempt === 119) {
           const event = file === null ? { status, error: 'File not found.' } : { status, ...(typeof file.data.error === 'string' ? { error: file.data.error } : {}) }

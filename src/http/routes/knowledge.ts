@@ -126,7 +126,7 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
         if (processed === null) throw fileNotFound()
         if (!processed.ok) throw indexFailure(processed.reason, rag.config.embedding.model)
       }
-      rag.files?.recordKnowledgeUse(owner, body.file_id, knowledge.id, true)
+      await rag.files?.recordKnowledgeUse(owner, body.file_id, knowledge.id, true)
       return withFiles((await rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, true))!)
     }, { auth: 'active', params: Params, body: FileBody })
 
@@ -136,7 +136,7 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
       const knowledge = await knowledgeFor(principal, params.id, 'write')
       const owner = principal.user.id
       const fileIds = [...new Set(body.map((entry) => entry.file_id))]
-      if (fileIds.some((id) => rag.files?.mediaTypeOf(owner, id) == null)) throw fileNotFound()
+      for (const id of fileIds) if (await rag.files?.mediaTypeOf(owner, id) == null) throw fileNotFound()
       const errors: string[] = []
       for (const fileId of fileIds) {
         if (await rag.ragDocuments.findDocumentForFile(owner, fileId) === null) {
@@ -146,7 +146,7 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
             continue
           }
         }
-        rag.files?.recordKnowledgeUse(owner, fileId, knowledge.id, true)
+        await rag.files?.recordKnowledgeUse(owner, fileId, knowledge.id, true)
         await rag.knowledge.setKnowledgeFile(knowledge.id, fileId, true)
       }
       const answer = await withFiles((await rag.knowledge.findKnowledge(knowledge.id))!)
@@ -166,21 +166,21 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
     .post('/:id/file/remove', async ({ principal, params, body }) => {
       const knowledge = await knowledgeFor(principal, params.id, 'write')
       if (!knowledge.fileIds.includes(body.file_id)) throw fileNotFound()
-      for (const document of await rag.ragDocuments.listDocumentsForFiles([body.file_id])) rag.files?.recordKnowledgeUse(document.userId, body.file_id, knowledge.id, false)
+      for (const document of await rag.ragDocuments.listDocumentsForFiles([body.file_id])) await rag.files?.recordKnowledgeUse(document.userId, body.file_id, knowledge.id, false)
       return withFiles((await rag.knowledge.setKnowledgeFile(knowledge.id, body.file_id, false))!)
     }, { auth: 'active', params: Params, body: FileBody })
 
     .post('/:id/reset', async ({ principal, params }) => {
       const knowledge = await knowledgeFor(principal, params.id, 'write')
       for (const document of await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
-      rag.files?.forgetKnowledgeUses(knowledge.id)
+      await rag.files?.forgetKnowledgeUses(knowledge.id)
       return withFiles((await rag.knowledge.resetKnowledge(knowledge.id))!)
     }, { auth: 'active', params: Params })
 
     .delete('/:id/delete', async ({ principal, params }) => {
       const knowledge = await knowledgeFor(principal, params.id, 'write')
       for (const document of await rag.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) rag.cache.dropDocument(document.id)
-      rag.files?.forgetKnowledgeUses(knowledge.id)
+      await rag.files?.forgetKnowledgeUses(knowledge.id)
       return rag.knowledge.deleteKnowledge(knowledge.id)
     }, { auth: 'active', params: Params })
 }

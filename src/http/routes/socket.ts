@@ -240,7 +240,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       const ask = { content: frame.content, images: images.length > 0 ? images : null, files: references.length > 0 ? references : null }
       const chatId = startTurn(socket, state, { ...request, ask, ...(retrieved.retrieval === undefined ? {} : { retrieval: retrieved.retrieval }) }, target)
       // note: what uses a file is recorded, so deleting one user of it (a chat, a knowledge base) can tell whether others remain.
-      if (chatId !== null) for (const reference of attached.references) auth.store.files.addUse(state.userId, reference.id as FileId, 'chat', chatId)
+      if (chatId !== null) for (const reference of attached.references) await auth.store.files.addUse(state.userId, reference.id as FileId, 'chat', chatId)
     } catch (error) {
       log.error('attaching files failed', { error: error instanceof Error ? error.name : 'unknown' })
       send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
