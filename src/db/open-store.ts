@@ -179,7 +179,7 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
       },
     },
     files,
-    chats: createChatRepo(db, dataKeys, now, accountChanges),
+    chats: createChatRepo(sql, dataKeys, now, accountChanges),
     folders: createFolderRepo(sql, dataKeys, now),
     chatFolders: createChatFolderRepo(sql),
     chatTags: createChatTagRepo(sql, dataKeys),

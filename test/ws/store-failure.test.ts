@@ -8,7 +8,7 @@ import { connect, ofType } from '../helpers/ws.ts'
 test('a chat whose stored data no longer decrypts answers an internal_error frame; the socket lives on', async () => {
   const { app, deps, logLines } = startTestApp({})
   const user = await signUp(app, 'ada@example.com')
-  const chat = deps.store.chats.createChat(user.id as UserId, 'TITLE-MARKER-31')
+  const chat = await deps.store.chats.createChat(user.id as UserId, 'TITLE-MARKER-31')
   deps.store.db.query('UPDATE chat SET title = ? WHERE id = ?').run(new Uint8Array(40), chat.id)
   app.listen({ hostname: '127.0.0.1', port: 0 })
   const socket = await connect(`ws://127.0.0.1:${app.server!.port}/api/ws`, { token: user.token })
@@ -48,13 +48,13 @@ test('storing the user message fails after the request to Ollama was started: th
     expect(asked.length).toBeLessThanOrEqual(1)
     for (const request of asked) expect(await request.settled).toBe('aborted')
     expect(socket.frames.filter((frame) => frame.type.startsWith('chat:')).map((frame) => frame.type)).toEqual(['chat:started', ...socket.frames.filter(ofType('chat:delta')).map(() => 'chat:delta'), 'chat:done'])
-    expect(chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(1)
+    expect(await chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(1)
     expect(logLines.join('')).not.toContain('MARKER-58')
 
     chats.startChat = startChat // the slot the refused turn held is free again (CHAT_MAX_CONCURRENT_ANSWERS=1)
     socket.send({ type: 'chat:send', model: 'qwen2.5:0.5b', content: 'and now it can' })
     expect(await socket.nextFrame((frame) => frame.type === 'chat:done' || frame.type === 'error')).toMatchObject({ type: 'chat:done' })
-    expect(chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(2)
+    expect(await chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(2)
   } finally {
     chats.startChat = startChat
     socket.ws.close()
