@@ -534,11 +534,14 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     },
 
     /** Selects the leaf the chat shows; false when the chat is not theirs or holds no such message. */
-    async setCurrentMessage(owner: UserId, chatId: ChatId, messageId: MessageId): Promise<boolean> {
-      const chat = await chats.find(owner, chatId)
-      if (chat === null || !(await rows.has(chat.seq, messageId))) return false
-      await chats.select(chat.seq, messageId)
-      return true
+    setCurrentMessage(owner: UserId, chatId: ChatId, messageId: MessageId): Promise<boolean> {
+      // note: in one transaction, so a message deleted meanwhile (by another instance) is never selected.
+      return sql.transaction(async () => {
+        const chat = await chats.find(owner, chatId)
+        if (chat === null || !(await rows.has(chat.seq, messageId))) return false
+        await chats.select(chat.seq, messageId)
+        return true
+      })
     },
 
     /** Returns the internal id of the message the client calls `uid` in the owner's chat, or null. */
