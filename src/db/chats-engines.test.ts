@@ -167,6 +167,16 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     await close()
   })
 
+  test("search reads an owner's messages in pages: a match past the first page (2,000 rows) is found", async () => {
+    const { chats, ada, close } = await open(dialect)
+    const long = await chats.createChat(ada, 'Long', Array.from({ length: 1_999 }, (_, i) => ({ role: 'user' as const, content: i === 1_998 ? 'needle-one' : `filler ${i}` })))
+    const short = await chats.createChat(ada, 'Short', [{ role: 'user', content: 'filler' }, { role: 'assistant', content: 'and needle-two at the end' }])
+    expect((await chats.searchChatsForUser(ada, 'needle-two', page)).map((found) => found.id)).toEqual([short.id])
+    expect((await chats.searchChatsForUser(ada, 'needle-one', page)).map((found) => found.id)).toEqual([long.id])
+    expect((await chats.searchChatsForUser(ada, 'needle', page)).map((found) => found.id).sort()).toEqual([long.id, short.id].sort())
+    await close()
+  }, 30_000)
+
   test('a write that fails inside a transaction leaves no chat and no message, and later ids still grow', async () => {
     const { chats, ada, close } = await open(dialect)
     const chat = await chats.createChat(ada, 'Ids')
