@@ -94,12 +94,13 @@ export async function measureChatDepth(): Promise<ChatDepthFigures> {
   app.listen({ hostname: '127.0.0.1', port: 0 })
   const socket = await openTurnSocket(`ws://127.0.0.1:${app.server!.port}/api/ws`, token)
   try {
-    const chats = DEPTHS.map((depth, d) => {
-      const chat = bench.store.chats.createChat(bench.owner, `${depth} messages`, Array.from({ length: depth }, (_, i) => (
+    const chats: { id: ChatId; leafUid: string }[] = []
+    for (const [d, depth] of DEPTHS.entries()) {
+      const chat = await bench.store.chats.createChat(bench.owner, `${depth} messages`, Array.from({ length: depth }, (_, i) => (
         i % 2 === 0 ? { role: 'user' as const, content: sampleText(TEXT_BYTES, d * 10_000 + i) } : { role: 'assistant' as const, content: sampleText(TEXT_BYTES, d * 10_000 + i), model: MODEL })))
-      const path = bench.store.chats.listCurrentPath(bench.owner, chat.id)
-      return { id: chat.id as ChatId, leafUid: path.at(-1)!.uid }
-    })
+      const path = await bench.store.chats.listCurrentPath(bench.owner, chat.id)
+      chats.push({ id: chat.id as ChatId, leafUid: path.at(-1)!.uid })
+    }
     const turn = (d: number) => socket.turn({ type: 'chat:send', chatId: chats[d]!.id, parentId: chats[d]!.leafUid, model: MODEL, content: 'one more question' })
 
     // note: the save is what Open WebUI's page sends after a turn: the whole conversation, one message changed.

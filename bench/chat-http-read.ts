@@ -31,7 +31,7 @@ export async function measureChatHttpRead(): Promise<ChatHttpReadFigures> {
     body: JSON.stringify({ name: 'Bench', email: 'bench@example.com', password: 'bench password, long enough' }),
   }))
   const { token, id } = (await signup.json()) as { token: string; id: string }
-  const chat = store.chats.createChat(id as UserId, 'one thousand messages', Array.from({ length: MESSAGES }, (_, i) => (
+  const chat = await store.chats.createChat(id as UserId, 'one thousand messages', Array.from({ length: MESSAGES }, (_, i) => (
     i % 2 === 0 ? { role: 'user' as const, content: sampleText(TEXT_BYTES, 200_000 + i) } : { role: 'assistant' as const, content: sampleText(TEXT_BYTES, 200_000 + i), model: 'llama3.2' })))
   app.listen({ hostname: '127.0.0.1', port: 0 })
   try {

@@ -8,7 +8,7 @@
  */
 import { ALL_ROWS } from '../src/db/chats.ts'
 import type { BenchStore } from './bench-store.ts'
-import { median, medianMs, timeOnceMs } from './measure.ts'
+import { median, medianMsAsync, timeOnceMsAsync } from './measure.ts'
 import { formatNumber, type BenchRow } from './report.ts'
 
 const CHATS = 10_000
@@ -28,54 +28,54 @@ export type ListSearchFigures = {
 }
 
 /** Creates the chats for a new user of the bench store in one transaction, then times listing and search. */
-export function measureChatListSearch({ store }: BenchStore): ListSearchFigures {
+export async function measureChatListSearch({ store }: BenchStore): Promise<ListSearchFigures> {
   const created = store.users.createUser({ email: 'search-bench@example.com', name: 'Search Bench', role: 'user' })
   if (!created.ok) throw new Error(`could not create the search benchmark user: ${created.reason}`)
   const owner = created.user.id
-  store.inTransaction(() => {
+  await store.sql.transaction(async () => {
     for (let i = 0; i < CHATS; i++) {
       const title = i % 200 === 0 ? `Trip to ${NEEDLE} ${i}` : `Chat number ${i} about gardening`
       const content = i % 200 === 100 ? `How long does climbing ${NEEDLE.toLowerCase()} take? (${i})` : `A short question, number ${i}.`
-      store.chats.createChat(owner, title, [{ role: 'user', content }])
+      await store.chats.createChat(owner, title, [{ role: 'user', content }])
     }
   })
 
-  const firstPageMs = medianMs(() => store.chats.listFilteredChatsForUser(owner, 'live', PAGE), RUNS)
+  const firstPageMs = await medianMsAsync(async () => await store.chats.listFilteredChatsForUser(owner, 'live', PAGE), RUNS)
   let pages = 0
-  const listAllPages = () => {
+  const listAllPages = async () => {
     pages = 0
     for (let offset = 0; ; offset += PAGE.limit, pages++) {
-      if (store.chats.listFilteredChatsForUser(owner, 'live', { limit: PAGE.limit, offset }).length === 0) break
+      if ((await store.chats.listFilteredChatsForUser(owner, 'live', { limit: PAGE.limit, offset })).length === 0) break
     }
   }
-  const allPagesMs = medianMs(listAllPages, { warmups: 1, repetitions: 5 })
-  const listAll = () => {
-    if (store.chats.listFilteredChatsForUser(owner, 'live', ALL_ROWS).length !== CHATS) throw new Error('the whole list lost chats')
+  const allPagesMs = await medianMsAsync(listAllPages, { warmups: 1, repetitions: 5 })
+  const listAll = async () => {
+    if ((await store.chats.listFilteredChatsForUser(owner, 'live', ALL_ROWS)).length !== CHATS) throw new Error('the whole list lost chats')
   }
-  const allColdMs = medianMs(listAll, { warmups: 1, repetitions: 5 })
+  const allColdMs = await medianMsAsync(listAll, { warmups: 1, repetitions: 5 })
 
   const query = NEEDLE.toUpperCase()
-  const search = () => store.chats.searchChatsForUser(owner, query, { limit: 100, offset: 0 })
+  const search = async () => await store.chats.searchChatsForUser(owner, query, { limit: 100, offset: 0 })
   const cold: number[] = []
   for (let i = 0; i < COLD_RUNS; i++) {
     store.chats.forgetSearchIndexForUser(owner)
-    cold.push(timeOnceMs(search))
+    cold.push(await timeOnceMsAsync(search))
   }
-  const hits = search().length
+  const hits = (await search()).length
   if (hits !== CHATS / 100) throw new Error(`search found ${hits} chats, expected ${CHATS / 100}`)
-  const searchMs = medianMs(search, RUNS)
-  const [answered] = store.chats.listChatsForUser(owner, { limit: 1, offset: 0 })
-  const answer = store.chats.addMessage(owner, answered!.id, { role: 'assistant', content: 'An answer in progress' })!
+  const searchMs = await medianMsAsync(search, RUNS)
+  const [answered] = await store.chats.listChatsForUser(owner, { limit: 1, offset: 0 })
+  const answer = (await store.chats.addMessage(owner, answered!.id, { role: 'assistant', content: 'An answer in progress' }))!
   const afterRewrite: number[] = []
   for (let i = 0; i < COLD_RUNS; i++) {
-    store.chats.replaceMessageContentForUser(owner, answered!.id, answer.id, { content: `An answer in progress, checkpoint ${i}`, stats: { partial: true } })
-    afterRewrite.push(timeOnceMs(search))
+    await store.chats.replaceMessageContentForUser(owner, answered!.id, answer.id, { content: `An answer in progress, checkpoint ${i}`, stats: { partial: true } })
+    afterRewrite.push(await timeOnceMsAsync(search))
   }
   // note: with the search index in memory, listing reuses its decrypted titles.
-  const allPagesIndexedMs = medianMs(listAllPages, { warmups: 1, repetitions: 5 })
-  const allIndexedMs = medianMs(listAll, { warmups: 1, repetitions: 5 })
+  const allPagesIndexedMs = await medianMsAsync(listAllPages, { warmups: 1, repetitions: 5 })
+  const allIndexedMs = await medianMsAsync(listAll, { warmups: 1, repetitions: 5 })
   const lastPage = { limit: PAGE.limit, offset: (pages - 1) * PAGE.limit }
-  const lastPageMs = medianMs(() => store.chats.listFilteredChatsForUser(owner, 'live', lastPage), RUNS)
+  const lastPageMs = await medianMsAsync(async () => await store.chats.listFilteredChatsForUser(owner, 'live', lastPage), RUNS)
   return { firstPageMs, allPagesMs, allPagesIndexedMs, pages, searchMs, coldSearchMs: median(cold), hits, afterRewriteMs: median(afterRewrite), allColdMs, allIndexedMs, lastPageMs }
 }
 

@@ -5,7 +5,7 @@
  */
 import { createChatRepo } from '../src/db/chats.ts'
 import type { BenchStore } from './bench-store.ts'
-import { medianMs } from './measure.ts'
+import { medianMsAsync } from './measure.ts'
 import { formatNumber, type BenchRow } from './report.ts'
 import { sampleText, utf8Bytes } from './sample-text.ts'
 
@@ -20,14 +20,14 @@ export type ReadFigures = {
 }
 
 /** Fills a new chat with 1,000 messages, then times reading it back in full. */
-export function measureChatRead({ store, owner }: BenchStore): ReadFigures {
-  const chat = store.chats.createChat(owner, 'one thousand messages')
+export async function measureChatRead({ store, owner }: BenchStore): Promise<ReadFigures> {
+  const chat = await store.chats.createChat(owner, 'one thousand messages')
   const texts = Array.from({ length: MESSAGES }, (_, i) => sampleText(TEXT_BYTES, 100_000 + i))
-  texts.forEach((content, i) => store.chats.addMessage(owner, chat.id, { role: i % 2 === 0 ? 'user' : 'assistant', content }))
-  const uncached = createChatRepo(store.db, store.dataKeys, Date.now, store.accountChanges, { maxBytes: 0, maxBytesPerUser: 0, idleMs: 0 })
-  let messages = uncached.listMessagesInChat(owner, chat.id)
-  const ms = medianMs(() => {
-    messages = uncached.listMessagesInChat(owner, chat.id)
+  for (const [i, content] of texts.entries()) await store.chats.addMessage(owner, chat.id, { role: i % 2 === 0 ? 'user' : 'assistant', content })
+  const uncached = createChatRepo(store.sql, store.dataKeys, Date.now, store.accountChanges, { maxBytes: 0, maxBytesPerUser: 0, idleMs: 0 })
+  let messages = await uncached.listMessagesInChat(owner, chat.id)
+  const ms = await medianMsAsync(async () => {
+    messages = await uncached.listMessagesInChat(owner, chat.id)
   }, RUNS)
   const misread = messages.length !== MESSAGES || messages.some((message, i) => message.content !== texts[i])
   if (misread) throw new Error(`the chat read back differs from the ${MESSAGES} messages written`)

@@ -8,7 +8,7 @@
 import { describeChatObject, readOpenWebUiChat } from '../src/db/open-webui-chat.ts'
 import type { ChatId } from '../src/db/ids.ts'
 import { openBenchStore, type BenchStore } from './bench-store.ts'
-import { median, medianMs, nowMs } from './measure.ts'
+import { median, medianMsAsync, nowMs } from './measure.ts'
 import { formatNumber, formatRatio, formatTable, type BenchRow } from './report.ts'
 import { sampleText } from './sample-text.ts'
 
@@ -26,42 +26,43 @@ export type ChatTreeFigures = {
 }
 
 /** Times one call, in microseconds. */
-const timeUs = (run: () => void) => {
+const timeUs = async (run: () => Promise<unknown>) => {
   const before = nowMs()
-  run()
+  await run()
   return (nowMs() - before) * 1000
 }
 
 /** Appends alternately to fresh empty chats and to one chat already 1,000 messages long; medians of each. */
-function measureAppends({ store, owner }: BenchStore): { emptyUs: number; longUs: number } {
-  const long = store.chats.createChat(owner, 'a long chat')
-  for (let i = 0; i < TREE_MESSAGES; i++) store.chats.addMessage(owner, long.id, { role: i % 2 === 0 ? 'user' : 'assistant', content: sampleText(512, i) })
-  const empties = Array.from({ length: APPENDS }, (_, i) => store.chats.createChat(owner, `empty ${i}`).id)
+async function measureAppends({ store, owner }: BenchStore): Promise<{ emptyUs: number; longUs: number }> {
+  const long = await store.chats.createChat(owner, 'a long chat')
+  for (let i = 0; i < TREE_MESSAGES; i++) await store.chats.addMessage(owner, long.id, { role: i % 2 === 0 ? 'user' : 'assistant', content: sampleText(512, i) })
+  const empties: ChatId[] = []
+  for (let i = 0; i < APPENDS; i++) empties.push((await store.chats.createChat(owner, `empty ${i}`)).id)
   const empty: number[] = []
   const longer: number[] = []
   for (let i = 0; i < APPENDS; i++) {
     const content = sampleText(512, 10_000 + i)
-    empty.push(timeUs(() => store.chats.addMessage(owner, empties[i]!, { role: 'user', content })))
-    longer.push(timeUs(() => store.chats.addMessage(owner, long.id, { role: 'user', content })))
+    empty.push(await timeUs(async () => await store.chats.addMessage(owner, empties[i]!, { role: 'user', content })))
+    longer.push(await timeUs(async () => await store.chats.addMessage(owner, long.id, { role: 'user', content })))
   }
   return { emptyUs: median(empty), longUs: median(longer) }
 }
 
 /** A 1,000-message tree: turns of a question and an answer, every fourth answer regenerated twice. */
-function measureTreeRead({ store, owner }: BenchStore): number {
-  const chat = store.chats.createChat(owner, 'a branching chat')
+async function measureTreeRead({ store, owner }: BenchStore): Promise<number> {
+  const chat = await store.chats.createChat(owner, 'a branching chat')
   let written = 0
   for (let turn = 0; written < TREE_MESSAGES; turn++) {
-    const question = store.chats.addMessage(owner, chat.id, { role: 'user', content: sampleText(512, 20_000 + turn) })!
+    const question = (await store.chats.addMessage(owner, chat.id, { role: 'user', content: sampleText(512, 20_000 + turn) }))!
     written++
     const siblings = turn % 4 === 0 ? 3 : 1
     for (let s = 0; s < siblings && written < TREE_MESSAGES; s++, written++) {
-      store.chats.addMessage(owner, chat.id, { role: 'assistant', content: sampleText(512, 30_000 + written), parentId: question.id, status: 'done', model: 'llama3.2' })
+      await store.chats.addMessage(owner, chat.id, { role: 'assistant', content: sampleText(512, 30_000 + written), parentId: question.id, status: 'done', model: 'llama3.2' })
     }
   }
-  let described = describeChatObject(store.chats.readChatTree(owner, chat.id)!)
-  const ms = medianMs(() => {
-    described = describeChatObject(store.chats.readChatTree(owner, chat.id)!)
+  let described = describeChatObject((await store.chats.readChatTree(owner, chat.id))!)
+  const ms = await medianMsAsync(async () => {
+    described = describeChatObject((await store.chats.readChatTree(owner, chat.id))!)
   }, RUNS)
   if (Object.keys(described.history.messages).length !== TREE_MESSAGES) throw new Error('the tree read back is not the one written')
   return ms
@@ -78,33 +79,33 @@ function pageBody(contents: string[]) {
 }
 
 /** Saves the whole chat object again and again, one message's content changed each time. */
-function measureSave({ store, owner }: BenchStore): { ms: number; rowsWritten: number } {
+async function measureSave({ store, owner }: BenchStore): Promise<{ ms: number; rowsWritten: number }> {
   const body = pageBody(Array.from({ length: SAVE_MESSAGES }, (_, i) => sampleText(512, 40_000 + i)))
-  const chat = store.chats.createChat(owner, 'saved whole')
-  const save = (chatId: ChatId) => {
+  const chat = await store.chats.createChat(owner, 'saved whole')
+  const save = async (chatId: ChatId) => {
     const read = readOpenWebUiChat(body)
     if (!read.ok) throw new Error(read.detail)
-    const saved = store.chats.saveChatForUser(owner, chatId, read.content)
+    const saved = await store.chats.saveChatForUser(owner, chatId, read.content)
     if (!saved.ok) throw new Error(saved.reason)
     return saved.counts
   }
-  save(chat.id)
+  await save(chat.id)
   const target = Object.values(body.history.messages)[SAVE_MESSAGES / 2]! as { content: string }
   let round = 0
   const change = () => void (target.content = `edited ${round++}`)
   change()
-  const counts = save(chat.id)
-  const ms = medianMs(() => {
+  const counts = await save(chat.id)
+  const ms = await medianMsAsync(async () => {
     change()
-    save(chat.id)
+    await save(chat.id)
   }, RUNS)
   return { ms, rowsWritten: counts.inserted + counts.rewritten + counts.removed }
 }
 
-export function measureChatTree(bench: BenchStore): ChatTreeFigures {
-  const appends = measureAppends(bench)
-  const save = measureSave(bench)
-  return { appendEmptyUs: appends.emptyUs, appendLongUs: appends.longUs, readTreeMs: measureTreeRead(bench), saveOneChangeMs: save.ms, rowsWrittenBySave: save.rowsWritten }
+export async function measureChatTree(bench: BenchStore): Promise<ChatTreeFigures> {
+  const appends = await measureAppends(bench)
+  const save = await measureSave(bench)
+  return { appendEmptyUs: appends.emptyUs, appendLongUs: appends.longUs, readTreeMs: await measureTreeRead(bench), saveOneChangeMs: save.ms, rowsWrittenBySave: save.rowsWritten }
 }
 
 /** Returns the append ratio against ≤1.2x, the tree read against ≤10 ms and the one-change save against ≤5 ms and one row. */
@@ -137,7 +138,7 @@ export function chatTreeRows(figures: ChatTreeFigures): BenchRow[] {
 if (import.meta.main) {
   const bench = openBenchStore()
   try {
-    console.log(formatTable(chatTreeRows(measureChatTree(bench))))
+    console.log(formatTable(chatTreeRows(await measureChatTree(bench))))
   } finally {
     bench.remove()
   }

@@ -54,12 +54,12 @@ async function measureMasterRotation(store: Store): Promise<number> {
 /** Re-encrypts 20 users' 1 KB messages in 200-value batches while a reader opens their chats between batches. */
 async function measureDataRotation(store: Store): Promise<{ valuesPerSecond: number; reads: number }> {
   const users: UserId[] = []
-  store.inTransaction(() => {
+  await store.sql.transaction(async () => {
     for (let u = 0; u < 20; u++) {
       const created = store.users.createUser({ email: `rot${u}@example.com`, name: `R${u}`, role: 'user' })
       if (!created.ok) throw new Error('seed')
       users.push(created.user.id)
-      for (let c = 0; c < 10; c++) store.chats.createChat(created.user.id, `chat ${c}`, Array.from({ length: 50 }, (_, m) => ({ role: 'user' as const, content: sampleText(1024, u * 1000 + c * 50 + m) })))
+      for (let c = 0; c < 10; c++) await store.chats.createChat(created.user.id, `chat ${c}`, Array.from({ length: 50 }, (_, m) => ({ role: 'user' as const, content: sampleText(1024, u * 1000 + c * 50 + m) })))
     }
   })
   const rotator = createDataKeyRotator(store.sql, store.dataKeys)
@@ -70,8 +70,8 @@ async function measureDataRotation(store: Store): Promise<{ valuesPerSecond: num
   const reader = (async () => {
     while (reading) {
       const owner = users[reads % users.length]!
-      const chat = store.chats.listChatsForUser(owner, { limit: 1, offset: reads % 10 })[0]!
-      store.chats.listMessagesInChat(owner, chat.id)
+      const chat = (await store.chats.listChatsForUser(owner, { limit: 1, offset: reads % 10 }))[0]!
+      await store.chats.listMessagesInChat(owner, chat.id)
       reads++
       await new Promise((resolve) => setImmediate(resolve))
     }
@@ -90,13 +90,13 @@ async function measureDataRotation(store: Store): Promise<{ valuesPerSecond: num
 }
 
 /** Fills about 64 MB of 1 KB messages, then times a plain and a passphrase-encrypted backup. */
-function measureBackup(store: Store, dir: string) {
+async function measureBackup(store: Store, dir: string) {
   const created = store.users.createUser({ email: 'backup@example.com', name: 'B', role: 'user' })
   if (!created.ok) throw new Error('seed')
   const databasePath = join(dir, 'enclave.db')
   for (let batch = 0; statSync(databasePath).size + (statSync(`${databasePath}-wal`, { throwIfNoEntry: false })?.size ?? 0) < BACKUP_TARGET_BYTES; batch++) {
-    store.inTransaction(() => {
-      for (let c = 0; c < 10; c++) store.chats.createChat(created.user.id, `c ${batch}/${c}`, Array.from({ length: 100 }, (_, m) => ({ role: 'user' as const, content: sampleText(1024, batch * 1000 + c * 100 + m) })))
+    await store.sql.transaction(async () => {
+      for (let c = 0; c < 10; c++) await store.chats.createChat(created.user.id, `c ${batch}/${c}`, Array.from({ length: 100 }, (_, m) => ({ role: 'user' as const, content: sampleText(1024, batch * 1000 + c * 100 + m) })))
     })
   }
   store.db.run('PRAGMA wal_checkpoint(TRUNCATE)')

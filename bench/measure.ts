@@ -58,3 +58,18 @@ export function pairedInterleaved(runs: readonly (() => void)[], { warmups, repe
     ratioToFirst: times.map((own) => median(own.map((ms, round) => ms / times[0]![round]!))),
   }
 }
+
+/** Returns how many milliseconds one awaited call of `run` takes. */
+export async function timeOnceMsAsync(run: () => Promise<unknown>): Promise<number> {
+  const start = nowMs()
+  await run()
+  return nowMs() - start
+}
+
+/** medianMs for a run that returns a promise: each run awaited before the next starts. */
+export async function medianMsAsync(run: () => Promise<unknown>, { warmups, repetitions }: Repetitions): Promise<number> {
+  for (let i = 0; i < warmups; i++) await run()
+  const times: number[] = []
+  for (let i = 0; i < repetitions; i++) times.push(await timeOnceMsAsync(run))
+  return median(times)
+}

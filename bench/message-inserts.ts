@@ -36,13 +36,13 @@ export type InsertFigures = {
  * INSERT of a sealed-size blob, COMMIT) into a bare table in its own database file beside the
  * store's, with the same settings, blocks of each alternating.
  */
-function measureAgainstRaw({ store, owner, dataDir }: BenchStore, texts: readonly string[]): { rawRowsPerSecond: number; rawRatio: number } {
+async function measureAgainstRaw({ store, owner, dataDir }: BenchStore, texts: readonly string[]): Promise<{ rawRowsPerSecond: number; rawRatio: number }> {
   const raw = openDatabase(join(dataDir, 'raw-baseline.db'))
   try {
     raw.run('CREATE TABLE row (id INTEGER PRIMARY KEY, chat INTEGER NOT NULL, content BLOB NOT NULL) STRICT')
     const insert = raw.query<void, [number, Uint8Array]>('INSERT INTO row (chat, content) VALUES (?, ?)')
     const blob = crypto.getRandomValues(new Uint8Array(TEXT_BYTES + 33))
-    const chat = store.chats.createChat(owner, 'against raw')
+    const chat = await store.chats.createChat(owner, 'against raw')
     const rawRates: number[] = []
     const repoRates: number[] = []
     for (let block = 0; block < RAW_BLOCKS; block++) {
@@ -50,7 +50,7 @@ function measureAgainstRaw({ store, owner, dataDir }: BenchStore, texts: readonl
       for (let i = 0; i < RAW_BLOCK_ROWS; i++) raw.transaction(() => insert.run(1, blob)).immediate()
       rawRates.push(RAW_BLOCK_ROWS / ((nowMs() - start) / 1000))
       start = nowMs()
-      for (let i = 0; i < RAW_BLOCK_ROWS; i++) store.chats.addMessage(owner, chat.id, { role: 'user', content: texts[i]! })
+      for (let i = 0; i < RAW_BLOCK_ROWS; i++) await store.chats.addMessage(owner, chat.id, { role: 'user', content: texts[i]! })
       repoRates.push(RAW_BLOCK_ROWS / ((nowMs() - start) / 1000))
     }
     return { rawRowsPerSecond: median(rawRates), rawRatio: median(repoRates.map((rate, block) => rate / rawRates[block]!)) }
@@ -63,25 +63,25 @@ const RAW_BLOCKS = 7
 const RAW_BLOCK_ROWS = 500
 
 /** Appends the messages to a new chat of the bench user and times them, after a warm-up in another chat. */
-export function measureMessageInserts(bench: BenchStore): InsertFigures {
+export async function measureMessageInserts(bench: BenchStore): Promise<InsertFigures> {
   const { store, owner } = bench
   const texts = Array.from({ length: MESSAGES }, (_, i) => sampleText(TEXT_BYTES, 1_000 + i))
-  const warmupChat = store.chats.createChat(owner, 'insert warm-up')
-  for (let i = 0; i < WARMUP_MESSAGES; i++) store.chats.addMessage(owner, warmupChat.id, { role: 'user', content: texts[i]! })
+  const warmupChat = await store.chats.createChat(owner, 'insert warm-up')
+  for (let i = 0; i < WARMUP_MESSAGES; i++) await store.chats.addMessage(owner, warmupChat.id, { role: 'user', content: texts[i]! })
 
-  const chat = store.chats.createChat(owner, 'ten thousand messages')
+  const chat = await store.chats.createChat(owner, 'ten thousand messages')
   const insertUs = new Float64Array(MESSAGES)
   const start = nowMs()
   for (let i = 0; i < MESSAGES; i++) {
     const before = nowMs()
-    const added = store.chats.addMessage(owner, chat.id, { role: i % 2 === 0 ? 'user' : 'assistant', content: texts[i]! })
+    const added = await store.chats.addMessage(owner, chat.id, { role: i % 2 === 0 ? 'user' : 'assistant', content: texts[i]! })
     insertUs[i] = (nowMs() - before) * 1000
     if (added === null) throw new Error('addMessage refused the chat')
   }
   const totalMs = nowMs() - start
 
   const bytesOf = (list: string[]) => list.reduce((sum, text) => sum + utf8Bytes(text), 0)
-  const againstRaw = measureAgainstRaw(bench, texts)
+  const againstRaw = await measureAgainstRaw(bench, texts)
   return {
     messagesPerSecond: MESSAGES / (totalMs / 1000),
     ...againstRaw,

@@ -32,13 +32,13 @@ const bench = openBenchStore()
 try {
   console.log(`store: ${bench.dataDir} (file-backed, WAL)\n`)
   const fieldLayer = measureFieldLayer(bench.store.dataKeys.keysForOwner(bench.owner))
-  const inserts = measureMessageInserts(bench)
+  const inserts = await measureMessageInserts(bench)
   // note: the async engine's group commit, in database files of its own beside the store's.
   const groupCommit = await measureGroupCommit()
-  const read = measureChatRead(bench)
+  const read = await measureChatRead(bench)
   const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
   // note: after the size figure, which counts only what the parts above wrote.
-  const tree = measureChatTree(bench)
+  const tree = await measureChatTree(bench)
   // note: both engines through the SqlEngine contract, PostgreSQL on a server started for the run.
   const { enginePostgresRows, measureEnginePostgres } = await import('./engine-postgres.ts')
   const engines = await measureEnginePostgres()
@@ -75,7 +75,7 @@ try {
     ...labelled('layer', [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...groupCommitRows(groupCommit), ...chatReadRows(read), ...chatTreeRows(tree), ...enginePostgresRows(engines)]),
     ...labelled('public API', chatHttpReadRows(httpRead)), ...labelled('storage', databaseSizeRows(size)),
     ...labelled('public API', [authRow!]), ...labelled('layer', [hashRow!, ...accessOverheadRows(access)]), ...labelled('public API', requestRateRows(requestRate)),
-    ...labelled('layer', chatListSearchRows(measureChatListSearch(bench))),
+    ...labelled('layer', chatListSearchRows(await measureChatListSearch(bench))),
     ...labelled('public API', [...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn)]),
     ...labelled('layer', [...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge)]), ...labelled('public API', fileUploadRows(upload)), ...labelled('browser', uiRows(ui)),
   ]

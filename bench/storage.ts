@@ -14,11 +14,11 @@ import { formatTable } from './report.ts'
 
 const bench = openBenchStore()
 try {
-  const inserts = measureMessageInserts(bench)
-  const read = measureChatRead(bench)
+  const inserts = await measureMessageInserts(bench)
+  const read = await measureChatRead(bench)
   const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
-  const tree = measureChatTree(bench)
-  const listSearch = measureChatListSearch(bench)
+  const tree = await measureChatTree(bench)
+  const listSearch = await measureChatListSearch(bench)
   const httpRead = await measureChatHttpRead()
   console.log(formatTable([...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size),
     ...chatTreeRows(tree), ...chatListSearchRows(listSearch), ...chatHttpReadRows(httpRead)]))

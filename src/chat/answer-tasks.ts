@@ -48,6 +48,11 @@ export class AnswerTasks {
     return stopped
   }
 
+  /** The chats where the user has an answer running (one per task). */
+  listChatIdsOfUser(userId: UserId): ChatId[] {
+    return [...this.#entries.values()].filter((entry) => entry.userId === userId).map((entry) => entry.chatId)
+  }
+
   /** The ids of every task of the user. */
   listTaskIdsOfUser(userId: UserId): string[] {
     return [...this.#entries.values()].filter((entry) => entry.userId === userId).map((entry) => entry.id)

@@ -9,11 +9,11 @@ import type { ServerFrame } from './frames.ts'
 import type { SocketHub } from './socket-hub.ts'
 
 /** Selects the message the client calls `messageUid` in the owner's chat and tells their sockets; says why not otherwise. */
-export function selectBranch(chats: ChatRepo, hub: SocketHub, owner: UserId, rawChatId: string, messageUid: string): 'ok' | 'chat_not_found' | 'message_not_found' {
+export async function selectBranch(chats: ChatRepo, hub: SocketHub, owner: UserId, rawChatId: string, messageUid: string): Promise<'ok' | 'chat_not_found' | 'message_not_found'> {
   const chatId = parseChatId(rawChatId)
-  if (chatId === null || chats.findChatForUser(owner, chatId) === null) return 'chat_not_found'
-  const messageId = chats.findMessageIdByUid(owner, chatId, messageUid)
-  if (messageId === null || !chats.setCurrentMessage(owner, chatId, messageId)) return 'message_not_found'
+  if (chatId === null || (await chats.findChatForUser(owner, chatId)) === null) return 'chat_not_found'
+  const messageId = await chats.findMessageIdByUid(owner, chatId, messageUid)
+  if (messageId === null || !(await chats.setCurrentMessage(owner, chatId, messageId))) return 'message_not_found'
   announceCurrent(hub, owner, chatId, messageUid)
   return 'ok'
 }

@@ -77,16 +77,18 @@ const TITLE_TIMEOUT_MS = 60_000
  * `target` is what resolve-model.ts decided for the asker (the caller asks it, with the caller's
  * credential); without it the name is sent as a base model, no preset applied.
  */
-export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnRequest, target: ModelTarget = baseTarget(request.model)): TurnStart {
-  if (deps.streams.countLiveStreamsOfUser(userId) + (deps.countRemoteAnswers?.(userId) ?? 0) >= deps.maxConcurrentAnswers) {
-    return { ok: false, code: 'too_many_answers', message: `At most ${deps.maxConcurrentAnswers} answers may stream at once; wait for one to end or stop it.` }
-  }
+export async function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnRequest, target: ModelTarget = baseTarget(request.model)): Promise<TurnStart> {
+  const tooMany = () => deps.streams.countLiveStreamsOfUser(userId) + (deps.countRemoteAnswers?.(userId) ?? 0) >= deps.maxConcurrentAnswers
+  const tooManyAnswers = { ok: false, code: 'too_many_answers', message: `At most ${deps.maxConcurrentAnswers} answers may stream at once; wait for one to end or stop it.` } as const
+  if (tooMany()) return tooManyAnswers
   const chatId = request.chatId === undefined ? null : parseChatId(request.chatId)
-  if (request.chatId !== undefined && (chatId === null || deps.chats.findChatForUser(userId, chatId) === null)) {
+  if (request.chatId !== undefined && (chatId === null || (await deps.chats.findChatForUser(userId, chatId)) === null)) {
     return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
   }
-  const place = placeTurn(deps.chats, userId, chatId, request)
+  const place = await placeTurn(deps.chats, userId, chatId, request)
   if (!place.ok) return place
+  // note: asked again after the reads, in the same step that starts the stream, so turns started together keep to the cap.
+  if (tooMany()) return tooManyAnswers
   // note: the stored messages name the model as asked (a preset's id); Ollama gets its base model and the preset applied.
   const retrieval = request.retrieval ?? null
   const sent = applyPreset(target.preset, retrieval === null ? place.messages : retrieval.apply(place.messages), place.options)
@@ -95,13 +97,22 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnR
 
   const stream = deps.streams.start(userId, chat, deps.hub.socketsOf(userId))
   const asked: Asked = { userMessageId: null, userMessageUid: '' }
-  const answered = streamAnswer(deps, stream, asked, { model: target.model, storedModel: request.model, direct: target.direct, options: sent.options, sources: retrieval?.sources ?? [] }, sent.messages)
+  // note: the model is asked at once, but nothing of its answer is relayed before the question is stored (or refused).
+  let questionSettled!: () => void
+  const questionStored = new Promise<void>((resolve) => { questionSettled = resolve })
+  const answered = streamAnswer(deps, stream, asked, { model: target.model, storedModel: request.model, direct: target.direct, options: sent.options, sources: retrieval?.sources ?? [] }, sent.messages, questionStored)
   let userMessage: Message | null = null
+  let isAsked = false
   try {
-    userMessage = storeQuestion(deps.chats, userId, chatId, chat, firstTitle, request, place.parent)
-    if (userMessage !== null && place.settings !== null) deps.chats.saveChatForUser(userId, chat, { settings: place.settings })
+    userMessage = await storeQuestion(deps.chats, userId, chatId, chat, firstTitle, request, place.parent)
+    if (userMessage !== null && place.settings !== null) await deps.chats.saveChatForUser(userId, chat, { settings: place.settings })
+    isAsked = userMessage !== null
   } finally {
-    if (userMessage === null) deps.streams.discard(stream)
+    // note: a refused or failed store (the error goes to the caller) ends the stream; the answer's task then ends quietly.
+    if (!isAsked) {
+      deps.streams.discard(stream)
+      questionSettled()
+    }
   }
   if (userMessage === null) return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
   Object.assign(asked, { userMessageId: userMessage.id, userMessageUid: userMessage.uid })
@@ -109,6 +120,7 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnR
     type: 'chat:started', chatId: chat, userMessageId: userMessage.id, parentId: userMessage.uid, currentId: userMessage.uid,
     messageId: stream.id, model: request.model, regenerate: request.ask === null,
   })
+  questionSettled()
 
   const titles = deps.titles
   const done = chatId !== null || titles === null ? answered : answered.then(async (isAnswered) => {
@@ -118,10 +130,10 @@ export function startChatTurn(deps: ChatTurnDeps, userId: UserId, request: TurnR
 }
 
 /** Stores the question under `parent` (a regenerate: selects `parent`, the question asked again); null when the chat is gone. */
-function storeQuestion(chats: ChatRepo, userId: UserId, chatId: ChatId | null, chat: ChatId, title: string, request: TurnRequest, parent: Message | null): Message | null {
-  if (request.ask === null) return parent !== null && chats.setCurrentMessage(userId, chat, parent.id) ? parent : null
+async function storeQuestion(chats: ChatRepo, userId: UserId, chatId: ChatId | null, chat: ChatId, title: string, request: TurnRequest, parent: Message | null): Promise<Message | null> {
+  if (request.ask === null) return parent !== null && (await chats.setCurrentMessage(userId, chat, parent.id)) ? parent : null
   const input = { role: 'user', content: request.ask.content, images: request.ask.images, files: request.ask.files ?? null, parentId: parent?.id ?? null } as const
-  return chatId === null ? chats.startChat(userId, chat, title, input).message : chats.addMessage(userId, chatId, input)
+  return chatId === null ? (await chats.startChat(userId, chat, title, input)).message : chats.addMessage(userId, chatId, input)
 }
 
 /** The stored user message the answer replies to: null until it is stored, and for good when storing failed. */
@@ -137,32 +149,42 @@ type Ask = { model: string; storedModel: string; direct: boolean; options: Model
  * Streams and stores the answer; resolves true when a whole answer was stored (never rejects).
  * Resolves false, quietly, when the user's message could not be stored (`asked` stays empty).
  */
-async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked, ask: Ask, history: ChatMessage[]): Promise<boolean> {
+async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked, ask: Ask, history: ChatMessage[], questionStored: Promise<void>): Promise<boolean> {
   const { streams } = deps
   const base = { chatId: stream.chatId, messageId: stream.id }
   let saved: { id: MessageId; uid: string; deltaCount: number } | null = null
   const sourcesField = ask.sources.length === 0 ? {} : { sources: ask.sources }
   /** Saves the answer so far, appending its row the first time and rewriting it after; null when the chat is gone. */
-  const save = (stats: Record<string, unknown>): MessageId | null => {
+  const saveNow = async (stats: Record<string, unknown>): Promise<MessageId | null> => {
     const content = stream.deltas.join('')
+    const deltaCount = stream.deltas.length
     if (saved !== null) {
-      const isStored = deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, saved.id, { content, stats, status: statusOf(stats), usage: usageOf(stats) })
-      saved.deltaCount = stream.deltas.length
+      const isStored = await deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, saved.id, { content, stats, status: statusOf(stats), usage: usageOf(stats) })
+      saved.deltaCount = deltaCount
       return isStored ? saved.id : null
     }
-    const added = deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, content, stats, status: statusOf(stats), usage: usageOf(stats), parentId: asked.userMessageId, ...sourcesField })
+    const added = await deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, content, stats, status: statusOf(stats), usage: usageOf(stats), parentId: asked.userMessageId, ...sourcesField })
     if (added === null) return null
-    saved = { id: added.id, uid: added.uid, deltaCount: stream.deltas.length }
+    saved = { id: added.id, uid: added.uid, deltaCount }
     return added.id
+  }
+  // note: saves run one after another, so a checkpoint still writing when the answer ends is not appended twice.
+  let saving: Promise<unknown> = Promise.resolve()
+  const save = (stats: Record<string, unknown>): Promise<MessageId | null> => {
+    const next = saving.then(() => saveNow(stats))
+    saving = next.catch(() => undefined)
+    return next
   }
   const checkpoint = setInterval(() => {
     // note: a stopped answer saves only in its final store (if at all), never from here.
-    if (!stream.signal.aborted && stream.deltas.length > (saved?.deltaCount ?? 0)) save({ partial: true })
+    if (!stream.signal.aborted && stream.deltas.length > (saved?.deltaCount ?? 0)) {
+      save({ partial: true }).catch((error: unknown) => deps.log.warn('answer checkpoint not stored', { error: error instanceof Error ? error.name : 'unknown' }))
+    }
   }, deps.checkpointIntervalMs)
   const endChatGone = () => streams.finish(stream, { type: 'chat:error', ...base, code: 'chat_not_found', message: 'The chat was deleted during the answer.' })
-  const store = (stats: TurnStats): boolean => {
+  const store = async (stats: TurnStats): Promise<boolean> => {
     clearInterval(checkpoint)
-    const storedId = save(stats)
+    const storedId = await save(stats)
     if (storedId === null) endChatGone()
     else {
       const storedMessageUid = (saved as { uid: string } | null)?.uid ?? String(storedId) // note: assigned in the save closure, which TypeScript does not follow
@@ -170,29 +192,44 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
     }
     return storedId !== null && stats.cancelled !== true
   }
+  let outcome: { stats: TurnStats } | { error: unknown }
   try {
-    const stats = await requestAnswer(deps, stream, ask, history)
-    if (asked.userMessageId !== null) return store(stats)
-    clearInterval(checkpoint)
-    return false
+    outcome = { stats: await requestAnswer(deps, stream, ask, history, questionStored) }
   } catch (error) {
-    clearInterval(checkpoint)
-    if (asked.userMessageId === null) return false // note: the turn was refused and its stream discarded
+    outcome = { error }
+  }
+  clearInterval(checkpoint)
+  // note: the model may answer (or fail) before the question is stored: what to do is decided once it is.
+  await questionStored
+  if (asked.userMessageId === null) return false // note: the turn was refused and its stream discarded
+  try {
+    if ('stats' in outcome) return await store(outcome.stats)
+    const { error } = outcome
     if (error instanceof OllamaError && error.reason === 'aborted') {
-      if (streams.stopReasonOf(stream) !== 'chat_deleted') return store({ cancelled: true })
+      if (streams.stopReasonOf(stream) !== 'chat_deleted') return await store({ cancelled: true })
       endChatGone()
       return false
     }
     // note: a failed answer is stored unfinished, with what arrived and the reason, as Open WebUI shows an error.
     const failed = { content: stream.deltas.join(''), status: 'pending', error: { content: error instanceof OllamaError ? error.message : 'Something went wrong on the server.' } } as const
+    await saving
     const checkpointed = saved as { id: MessageId } | null // note: assigned in the save closure, which TypeScript does not follow
-    if (checkpointed !== null) deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, failed)
-    else deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, parentId: asked.userMessageId, ...sourcesField, ...failed })
+    try {
+      if (checkpointed !== null) await deps.chats.replaceMessageContentForUser(stream.userId, stream.chatId, checkpointed.id, failed)
+      else await deps.chats.addMessage(stream.userId, stream.chatId, { role: 'assistant', model: ask.storedModel, parentId: asked.userMessageId, ...sourcesField, ...failed })
+    } catch (storeError) {
+      deps.log.error('failed answer not stored', { error: storeError instanceof Error ? storeError.name : 'unknown' })
+    }
     if (error instanceof OllamaError) streams.finish(stream, { type: 'chat:error', ...base, code: error.reason, message: error.message })
     else {
       deps.log.error('chat turn failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
       streams.finish(stream, { type: 'chat:error', ...base, code: 'internal_error', message: 'Something went wrong on the server.' })
     }
+    return false
+  } catch (storeError) {
+    // note: the store failed (the database unreachable, the owner gone): the answer ends with an error, the process lives on.
+    deps.log.error('answer not stored', { error: storeError instanceof Error ? storeError.name : 'unknown' })
+    streams.finish(stream, { type: 'chat:error', ...base, code: 'internal_error', message: 'Something went wrong on the server.' })
     return false
   }
 }
@@ -202,22 +239,22 @@ async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked
  * in the meantime, stores it and tells the user's sockets. A failure keeps the first-line title.
  */
 async function retitleNewChat(deps: ChatTurnDeps, titles: NonNullable<ChatConfig['titles']>, userId: UserId, chatId: ChatId, model: string, firstTitle: string): Promise<void> {
-  const isStillFirstTitle = () => deps.chats.findChatForUser(userId, chatId)?.title === firstTitle
+  const isStillFirstTitle = async () => (await deps.chats.findChatForUser(userId, chatId))?.title === firstTitle
   try {
-    if (!isStillFirstTitle()) return
-    const messages = deps.chats.listMessagesInChat(userId, chatId)
+    if (!(await isStillFirstTitle())) return
+    const messages = await deps.chats.listMessagesInChat(userId, chatId)
     const prompt = buildTitlePrompt(titles.template ?? DEFAULT_TITLE_TEMPLATE, messages)
     const title = await generateTitle(deps.connections, titles.taskModel ?? model, prompt, AbortSignal.timeout(TITLE_TIMEOUT_MS))
     if (title === null) return
-    if (!isStillFirstTitle()) return
-    if (deps.chats.renameChat(userId, chatId, title)) deps.hub.publish(userId, { type: 'chat:title', chatId, title })
+    if (!(await isStillFirstTitle())) return
+    if (await deps.chats.renameChat(userId, chatId, title)) deps.hub.publish(userId, { type: 'chat:title', chatId, title })
   } catch (error) {
     deps.log.warn('chat title not generated', { reason: error instanceof OllamaError ? error.reason : error instanceof Error ? error.name : 'unknown' })
   }
 }
 
 /** Streams the answer into `stream`, failing over to the next connection while nothing has arrived yet. */
-async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, messages: ChatMessage[]): Promise<TurnStats> {
+async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, messages: ChatMessage[], questionStored: Promise<void>): Promise<TurnStats> {
   // note: `ollama` is the connection's client, whose model's context window bounds the history; a direct endpoint's is not known.
   let candidates: { client: Pick<Connection['client'], 'chatBatches'>; ollama: Connection['client'] | null }[] = ask.direct ? []
     : (deps.connections.listedClientFor(ask.model) ?? await deps.connections.clientFor(ask.model)).map((connection) => ({ client: connection.client, ollama: connection.client }))
@@ -231,6 +268,8 @@ async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, m
     try {
       const sent = boundHistory(messages, ollama === null ? null : deps.contextWindows.windowFor(ollama, ask.model, ask.options))
       for await (const chunks of client.chatBatches({ model: ask.model, messages: sent, ...(Object.keys(ask.options).length > 0 ? { options: ask.options } : {}), signal: stream.signal })) {
+        await questionStored
+        if (stream.signal.aborted) throw new OllamaError('aborted', 'The answer was stopped.')
         // note: the chunks of one read go out as one delta: when Ollama outpaces the relay, the
         // client gets fewer, larger frames instead of a backlog; a delta is never held back to wait for more.
         let text = ''

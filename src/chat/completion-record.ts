@@ -55,12 +55,12 @@ export type CompletionRecord = {
 }
 
 /** Finds (or makes) the answer's message in the owner's chat and starts a task for it; writes nothing into a chat not theirs. */
-export function openCompletionRecord(deps: CompletionRecordDeps, owner: UserId, target: CompletionTarget): RecordOpening {
+export async function openCompletionRecord(deps: CompletionRecordDeps, owner: UserId, target: CompletionTarget): Promise<RecordOpening> {
   const chatId = parseChatId(target.chatId)
-  if (chatId === null || deps.chats.findChatForUser(owner, chatId) === null) return { ok: false, reason: 'chat_not_found' }
+  if (chatId === null || (await deps.chats.findChatForUser(owner, chatId)) === null) return { ok: false, reason: 'chat_not_found' }
   const ids = [target.messageUid, target.parentUid, target.userMessage?.uid, target.userMessage?.parentUid]
   if (ids.some((id) => id != null && !MESSAGE_UID_PATTERN.test(id))) return { ok: false, reason: 'invalid_id' }
-  const answer = findOrAddAnswer(deps.chats, owner, chatId, target)
+  const answer = await findOrAddAnswer(deps.chats, owner, chatId, target)
   if (answer === 'not_an_answer') return { ok: false, reason: answer }
   if (answer === null) return { ok: false, reason: 'chat_not_found' }
   const task = deps.tasks.start(owner, chatId)
@@ -69,16 +69,16 @@ export function openCompletionRecord(deps: CompletionRecordDeps, owner: UserId, 
 }
 
 /** The stored answer the client names, or a new pending one under its question; null when the chat went. */
-function findOrAddAnswer(chats: ChatRepo, owner: UserId, chatId: ChatId, target: CompletionTarget): Message | 'not_an_answer' | null {
-  const idOf = (uid: string | null | undefined) => (uid == null ? null : chats.findMessageIdByUid(owner, chatId, uid))
-  const storedId = idOf(target.messageUid)
+async function findOrAddAnswer(chats: ChatRepo, owner: UserId, chatId: ChatId, target: CompletionTarget): Promise<Message | 'not_an_answer' | null> {
+  const idOf = async (uid: string | null | undefined) => (uid == null ? null : chats.findMessageIdByUid(owner, chatId, uid))
+  const storedId = await idOf(target.messageUid)
   if (storedId !== null) {
-    const stored = chats.listPathTo(owner, chatId, storedId)?.at(-1) ?? null
+    const stored = (await chats.listPathTo(owner, chatId, storedId))?.at(-1) ?? null
     if (stored !== null && stored.role !== 'assistant') return 'not_an_answer'
-    if (stored !== null) chats.replaceMessageContentForUser(owner, chatId, stored.id, { status: 'pending', error: null, model: target.model })
+    if (stored !== null) await chats.replaceMessageContentForUser(owner, chatId, stored.id, { status: 'pending', error: null, model: target.model })
     return stored
   }
-  const question = findOrAddQuestion(chats, owner, chatId, target, idOf)
+  const question = await findOrAddQuestion(chats, owner, chatId, target, idOf)
   if (question === null) return null
   return chats.addMessage(owner, chatId, {
     role: 'assistant', content: '', model: target.model, status: 'pending', parentId: question,
@@ -87,13 +87,13 @@ function findOrAddAnswer(chats: ChatRepo, owner: UserId, chatId: ChatId, target:
 }
 
 /** The question the answer goes under: the one the client sent (stored first when new), the named parent, or the selected leaf. */
-function findOrAddQuestion(chats: ChatRepo, owner: UserId, chatId: ChatId, target: CompletionTarget, idOf: (uid: string | null | undefined) => MessageId | null): MessageId | null | undefined {
+async function findOrAddQuestion(chats: ChatRepo, owner: UserId, chatId: ChatId, target: CompletionTarget, idOf: (uid: string | null | undefined) => Promise<MessageId | null>): Promise<MessageId | null | undefined> {
   const { userMessage } = target
-  if (userMessage === null) return idOf(target.parentUid) ?? undefined
-  const known = idOf(userMessage.uid)
+  if (userMessage === null) return (await idOf(target.parentUid)) ?? undefined
+  const known = await idOf(userMessage.uid)
   if (known !== null) return known
   const parentUid = userMessage.parentUid ?? (target.parentUid === userMessage.uid ? null : target.parentUid)
-  const added = chats.addMessage(owner, chatId, { role: 'user', uid: userMessage.uid, content: userMessage.content, parentId: idOf(parentUid) ?? undefined })
+  const added = await chats.addMessage(owner, chatId, { role: 'user', uid: userMessage.uid, content: userMessage.content, parentId: (await idOf(parentUid)) ?? undefined })
   return added?.id ?? null
 }
 
@@ -109,18 +109,24 @@ function recordInto(deps: CompletionRecordDeps, task: AnswerTask, answer: Messag
   let written = answer.content
   let isOver = false
   let sources: unknown[] | null = null
-  const write = (patch: MessagePatch) => chats.replaceMessageContentForUser(task.userId, task.chatId, answer.id, { content, ...(sources === null ? {} : { sources }), ...patch })
+  // note: writes run one after another (a checkpoint still writing when the answer ends goes first); one that fails leaves the answer as last written.
+  let writing: Promise<boolean> = Promise.resolve(true)
+  const write = (patch: MessagePatch): Promise<boolean> => {
+    const fields = { content, ...(sources === null ? {} : { sources }), ...patch }
+    writing = writing.then(() => chats.replaceMessageContentForUser(task.userId, task.chatId, answer.id, fields)).catch(() => false)
+    return writing
+  }
   const checkpoint = setInterval(() => {
     if (content === written) return
     written = content
-    write({ status: 'pending' })
+    void write({ status: 'pending' })
   }, deps.checkpointIntervalMs)
   const end = (patch: MessagePatch) => {
     if (isOver) return
     isOver = true
     clearInterval(checkpoint)
     tasks.end(task)
-    if (write(patch)) announceChange(deps.hub, task.userId, task.chatId)
+    void write(patch).then((isWritten) => { if (isWritten) announceChange(deps.hub, task.userId, task.chatId) })
   }
   return {
     task,

@@ -55,17 +55,17 @@ export type PlaceResult = ({ ok: true } & TurnPlace) | { ok: false; code: FrameE
 const messageNotFound = { ok: false, code: 'message_not_found', message: 'No such message in this chat.' } as const
 
 /** Finds the turn's place in the owner's chat (`chatId` null: a new chat); reads only the path it needs. */
-export function placeTurn(chats: ChatRepo, owner: UserId, chatId: ChatId | null, request: TurnRequest): PlaceResult {
+export async function placeTurn(chats: ChatRepo, owner: UserId, chatId: ChatId | null, request: TurnRequest): Promise<PlaceResult> {
   let parentId: MessageId | null | undefined = request.parentId === null ? null : undefined
   if (typeof request.parentId === 'string') {
-    parentId = chatId === null ? null : chats.findMessageIdByUid(owner, chatId, request.parentId)
+    parentId = chatId === null ? null : await chats.findMessageIdByUid(owner, chatId, request.parentId)
     if (parentId === null) return messageNotFound
   }
-  const path = chatId === null ? [] : chats.listPathTo(owner, chatId, parentId)
+  const path = chatId === null ? [] : await chats.listPathTo(owner, chatId, parentId)
   if (path === null) return messageNotFound
   const parent = path.at(-1) ?? null
   if (request.ask === null && parent?.role !== 'user') return { ok: false, code: 'message_not_found', message: 'Only an answer to a question of yours can be asked again.' }
-  const stored = (chatId === null ? null : chats.findChatSettingsForUser(owner, chatId)) ?? EMPTY_SETTINGS
+  const stored = (chatId === null ? null : await chats.findChatSettingsForUser(owner, chatId)) ?? EMPTY_SETTINGS
   const system = request.system === undefined ? stored.system : request.system
   const options = request.options ?? ollamaOptionsOf(stored.params)
   const settings: Partial<ChatSettings> = {

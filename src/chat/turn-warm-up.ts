@@ -58,11 +58,11 @@ export async function warmChatTurn(): Promise<boolean> {
     for (let turn = 0; turn < TURNS; turn++) {
       const checked = parseClientFrame(JSON.parse(JSON.stringify({ type: 'chat:send', model: MODEL, content: `Warming up, question ${turn}.`, ...(chatId === undefined ? {} : { chatId }) })))
       if (!checked.ok) return false
-      const started = startChatTurn(deps, userId, turnOfSend(checked.frame as ChatSend))
+      const started = await startChatTurn(deps, userId, turnOfSend(checked.frame as ChatSend))
       if (!started.ok) return false
       await started.done
       chatId = started.stream.chatId
-      if (store.chats.listPathTo(userId, started.stream.chatId)?.at(-1)?.role !== 'assistant') return false
+      if ((await store.chats.listPathTo(userId, started.stream.chatId))?.at(-1)?.role !== 'assistant') return false
     }
     return true
   } catch {

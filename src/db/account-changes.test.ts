@@ -17,7 +17,7 @@ async function seeded() {
   await store.oidcSessions.recordOidcSession({ sessionId, userId, provider: 'oidc', sid: 'sid-1', tokens: { idToken: null, accessToken: null, refreshToken: null } })
   const keyId = crypto.randomUUID() as ApiKeyId
   store.apiKeys.createApiKey({ id: keyId, userId, keyHash: new Uint8Array(32).fill(7), name: 'k', expiresAt: null })
-  const chats = [store.chats.createChat(userId, 'one', []).id, store.chats.createChat(userId, 'two', []).id]
+  const chats = [(await store.chats.createChat(userId, 'one', [])).id, (await store.chats.createChat(userId, 'two', [])).id]
   const heard: AccountChange[] = []
   store.accountChanges.subscribe((change) => void heard.push(change))
   return { store, userId, sessionId, keyId, chats, heard }
@@ -38,8 +38,8 @@ test.each<[string, (seed: Awaited<ReturnType<typeof seeded>>) => unknown, 'acces
   ['the user deleted', ({ store, userId }) => store.users.deleteUser(userId), 'access'],
   ['an API key deleted', ({ store, userId, keyId }) => store.apiKeys.deleteApiKey(userId, keyId), 'access'],
   ['every API key deleted', ({ store, userId }) => store.apiKeys.deleteAllApiKeys(userId), 'access'],
-  ['a chat deleted', ({ store, userId, chats }) => store.chats.deleteChatForUser(userId, chats[0]!), 'chats'],
-  ['every chat deleted', ({ store, userId }) => store.chats.deleteAllChatsForUser(userId), 'chats'],
+  ['a chat deleted', async ({ store, userId, chats }) => await store.chats.deleteChatForUser(userId, chats[0]!), 'chats'],
+  ['every chat deleted', async ({ store, userId }) => await store.chats.deleteAllChatsForUser(userId), 'chats'],
   ['chats past retention deleted', ({ store }) => deleteChatsNotUpdatedSince(store.sql, store.accountChanges, Date.now() + 1_000), 'chats'],
   ['the master key rotated (every session ends)', ({ store }) => store.rotateMasterKey({ kind: 'raw', key: generateKey() }), 'everyone'],
 ])('%s is announced once, and an access change moves the generation', async (_, write, kind) => {
@@ -62,7 +62,7 @@ test.each<[string, (seed: Awaited<ReturnType<typeof seeded>>) => unknown]>([
   ['an unknown provider sid', ({ store, userId }) => store.oidcSessions.revokeOidcSessionsOfSid(userId, 'oidc', 'no-such-sid')],
   ['a role change for nobody', ({ store }) => store.users.setUserRole('no-such-user' as UserId, 'pending')],
   ['deleting another user\'s API key', ({ store, keyId }) => store.apiKeys.deleteApiKey('someone-else' as UserId, keyId)],
-  ['deleting another user\'s chat', ({ store, chats }) => store.chats.deleteChatForUser('someone-else' as UserId, chats[0]!)],
+  ['deleting another user\'s chat', async ({ store, chats }) => await store.chats.deleteChatForUser('someone-else' as UserId, chats[0]!)],
   ['retention with nothing old enough', ({ store }) => deleteChatsNotUpdatedSince(store.sql, store.accountChanges, 0)],
   ['a new session, a rename, a new API key', ({ store, userId }) => {
     addSession(store, userId)

@@ -20,15 +20,15 @@ function setup(limits = { maxBytes: 1 << 30, maxBytesPerUser: 1 << 28, idleMs: 6
     if (!result.ok) throw new Error(result.reason)
     return result.user.id
   }
-  const cached = createChatRepo(store.db, store.dataKeys, now, store.accountChanges, limits)
-  const uncached = createChatRepo(store.db, store.dataKeys, now, store.accountChanges, { maxBytes: 0, maxBytesPerUser: 0, idleMs: 0 })
+  const cached = createChatRepo(store.sql, store.dataKeys, now, store.accountChanges, limits)
+  const uncached = createChatRepo(store.sql, store.dataKeys, now, store.accountChanges, { maxBytes: 0, maxBytesPerUser: 0, idleMs: 0 })
   return { store, cached, uncached, ada: user('ada@example.com'), eve: user('eve@example.com'), advance: (ms: number) => { time += ms } }
 }
 
 const linear = (count: number) => Array.from({ length: count }, (_, i) => ({ role: i % 2 === 0 ? 'user' as const : 'assistant' as const, content: `message ${i} ✓` }))
 
 describe('chat history cache', () => {
-  test('a held chat stays what the rows hold through every kind of write (property)', () => {
+  test('a held chat stays what the rows hold through every kind of write (property)', async () => {
     type Op =
       | { kind: 'add'; parent: number; content: string }
       | { kind: 'replace'; target: number; content: string }
@@ -44,43 +44,43 @@ describe('chat history cache', () => {
       fc.record({ kind: fc.constant('select' as const), target: fc.nat() }),
       fc.record({ kind: fc.constant('rollback' as const), content: fc.string() }),
     )
-    fc.assert(fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
-      const { store, cached, uncached, ada } = setup()
-      const chat = cached.createChat(ada, 'tree', linear(3))
-      const pick = (n: number): Message | undefined => { const all = uncached.listMessagesInChat(ada, chat.id); return all[n % Math.max(all.length, 1)] }
+    await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 12 }), async (ops) => {
+      const { store, cached, uncached, ada } = await setup()
+      const chat = await cached.createChat(ada, 'tree', linear(3))
+      const pick = async (n: number): Promise<Message | undefined> => { const all = await uncached.listMessagesInChat(ada, chat.id); return all[n % Math.max(all.length, 1)] }
       for (const step of ops) {
-        cached.readChatTree(ada, chat.id) // note: holds the chat before each write
-        const target = pick('target' in step ? step.target : 'parent' in step ? step.parent : 0)
-        if (step.kind === 'add') cached.addMessage(ada, chat.id, { role: 'user', content: step.content, parentId: target?.id ?? null })
-        if (step.kind === 'replace' && target !== undefined) cached.replaceMessageContentForUser(ada, chat.id, target.id, { content: step.content, status: 'done' })
-        if (step.kind === 'delete-subtree' && target !== undefined) cached.deleteMessageSubtree(ada, chat.id, target.uid)
-        if (step.kind === 'select' && target !== undefined) cached.setCurrentMessage(ada, chat.id, target.id)
+        await cached.readChatTree(ada, chat.id) // note: holds the chat before each write
+        const target = await pick('target' in step ? step.target : 'parent' in step ? step.parent : 0)
+        if (step.kind === 'add') await cached.addMessage(ada, chat.id, { role: 'user', content: step.content, parentId: target?.id ?? null })
+        if (step.kind === 'replace' && target !== undefined) await cached.replaceMessageContentForUser(ada, chat.id, target.id, { content: step.content, status: 'done' })
+        if (step.kind === 'delete-subtree' && target !== undefined) await cached.deleteMessageSubtree(ada, chat.id, target.uid)
+        if (step.kind === 'select' && target !== undefined) await cached.setCurrentMessage(ada, chat.id, target.id)
         if (step.kind === 'save') {
-          const path = uncached.listCurrentPath(ada, chat.id)
+          const path = await uncached.listCurrentPath(ada, chat.id)
           const kept = path.slice(0, Math.max(path.length - (step.drop % 2), 0))
           const list = kept.map((message, i) => ({ ...message, uid: message.uid, createdAt: message.createdAt, content: i === step.edit % Math.max(kept.length, 1) ? step.content : message.content }))
-          cached.saveChatForUser(ada, chat.id, { messages: { kind: 'list', messages: [...list, { role: 'user', content: step.content, uid: null, createdAt: null }] } })
+          await cached.saveChatForUser(ada, chat.id, { messages: { kind: 'list', messages: [...list, { role: 'user', content: step.content, uid: null, createdAt: null }] } })
         }
         if (step.kind === 'rollback') {
-          expect(() => store.inTransaction(() => {
-            cached.addMessage(ada, chat.id, { role: 'user', content: step.content })
-            cached.readChatTree(ada, chat.id)
+          await expect(store.sql.transaction(async () => {
+            await cached.addMessage(ada, chat.id, { role: 'user', content: step.content })
+            await cached.readChatTree(ada, chat.id)
             throw new Error('rolled back')
-          })).toThrow('rolled back')
+          })).rejects.toThrow('rolled back')
         }
-        expect(cached.readChatTree(ada, chat.id)).toEqual(uncached.readChatTree(ada, chat.id))
-        expect(cached.listPathTo(ada, chat.id)).toEqual(uncached.listPathTo(ada, chat.id))
+        expect(await cached.readChatTree(ada, chat.id)).toEqual(await uncached.readChatTree(ada, chat.id))
+        expect(await cached.listPathTo(ada, chat.id)).toEqual(await uncached.listPathTo(ada, chat.id))
       }
     }), { numRuns: 30 })
   }, 30_000)
 
   test('a chat is held after its first read, and dropped on sign-out everywhere, deletion, key rotation and when idle', async () => {
-    const { store, cached, ada, eve, advance } = setup()
-    const chat = cached.createChat(ada, 'held', linear(4))
-    const other = cached.createChat(eve, 'eve', linear(2))
+    const { store, cached, ada, eve, advance } = await setup()
+    const chat = await cached.createChat(ada, 'held', linear(4))
+    const other = await cached.createChat(eve, 'eve', linear(2))
     expect(cached.historyCacheSize()).toMatchObject({ chats: 0, messages: 0, bytes: 0 })
-    cached.readChatTree(ada, chat.id)
-    cached.readChatTree(eve, other.id)
+    await cached.readChatTree(ada, chat.id)
+    await cached.readChatTree(eve, other.id)
     expect(cached.historyCacheSize()).toMatchObject({ chats: 2, messages: 6 })
     expect(cached.historyCacheSize().bytes).toBeGreaterThan(0)
 
@@ -88,59 +88,61 @@ describe('chat history cache', () => {
     store.accountChanges.accessChanged(ada) // sign-out everywhere, a role change, a deleted user
     expect(cached.historyCacheSize()).toMatchObject({ chats: 1, messages: 2 })
 
-    cached.readChatTree(ada, chat.id)
+    await cached.readChatTree(ada, chat.id)
     store.accountChanges.chatsDeleted(ada)
     expect(cached.historyCacheSize().chats).toBe(1)
 
-    cached.readChatTree(ada, chat.id)
+    await cached.readChatTree(ada, chat.id)
     await store.dataKeys.addKeyVersion(ada) // a data key rotation begins: the old ring is no longer the owner's
-    expect(cached.readChatTree(ada, chat.id)?.messages).toHaveLength(4)
+    expect((await cached.readChatTree(ada, chat.id))?.messages).toHaveLength(4)
     expect(cached.historyCacheSize().chats).toBe(2) // held again, under the new ring
 
     advance(60_001)
-    expect(cached.findChatForUser(ada, chat.id)).not.toBeNull()
-    cached.listPathTo(ada, chat.id)
+    expect(await cached.findChatForUser(ada, chat.id)).not.toBeNull()
+    await cached.listPathTo(ada, chat.id)
     expect(cached.historyCacheSize()).toMatchObject({ chats: 1, messages: 4 }) // eve's went idle
 
     store.accountChanges.accessChanged(null) // the master key changed: everyone's
     expect(cached.historyCacheSize()).toEqual({ chats: 0, messages: 0, bytes: 0 })
   })
 
-  test('a deleted user\'s chats are not served from memory', () => {
-    const { store, cached, ada } = setup()
-    const chat = cached.createChat(ada, 'gone', linear(2))
-    cached.readChatTree(ada, chat.id)
+  test('a deleted user\'s chats are not served from memory', async () => {
+    const { store, cached, ada } = await setup()
+    const chat = await cached.createChat(ada, 'gone', linear(2))
+    await cached.readChatTree(ada, chat.id)
     store.users.deleteUser(ada)
     expect(cached.historyCacheSize().chats).toBe(0)
-    expect(cached.readChatTree(ada, chat.id)).toBeNull()
+    expect(await cached.readChatTree(ada, chat.id)).toBeNull()
   })
 
-  test('another user\'s chat id finds nothing, held or not', () => {
-    const { cached, ada, eve } = setup()
-    const chat = cached.createChat(ada, 'mine', linear(2))
-    cached.readChatTree(ada, chat.id)
-    expect(cached.readChatTree(eve, chat.id)).toBeNull()
-    expect(cached.listPathTo(eve, chat.id)).toBeNull()
-    expect(cached.listMessagesInChat(eve, chat.id)).toEqual([])
+  test('another user\'s chat id finds nothing, held or not', async () => {
+    const { cached, ada, eve } = await setup()
+    const chat = await cached.createChat(ada, 'mine', linear(2))
+    await cached.readChatTree(ada, chat.id)
+    expect(await cached.readChatTree(eve, chat.id)).toBeNull()
+    expect(await cached.listPathTo(eve, chat.id)).toBeNull()
+    expect(await cached.listMessagesInChat(eve, chat.id)).toEqual([])
   })
 
-  test('each owner is bounded: least recently used chats go first, and a chat larger than the bound is never held', () => {
+  test('each owner is bounded: least recently used chats go first, and a chat larger than the bound is never held', async () => {
     const message = (chars: number) => [{ role: 'user' as const, content: 'x'.repeat(chars) }]
-    const { cached, ada, eve } = setup({ maxBytes: 1_000_000, maxBytesPerUser: 45_000, idleMs: 60_000 })
-    const [a, b, c] = ['a', 'b', 'c'].map((title) => cached.createChat(ada, title, message(5_000)))
-    const big = cached.createChat(ada, 'big', message(20_000))
-    const theirs = cached.createChat(eve, 'eve', message(5_000))
-    cached.readChatTree(eve, theirs.id)
-    for (const chat of [a!, b!, c!]) cached.readChatTree(ada, chat.id)
+    const { cached, ada, eve } = await setup({ maxBytes: 1_000_000, maxBytesPerUser: 45_000, idleMs: 60_000 })
+    const a = await cached.createChat(ada, 'a', message(5_000))
+    const b = await cached.createChat(ada, 'b', message(5_000))
+    const c = await cached.createChat(ada, 'c', message(5_000))
+    const big = await cached.createChat(ada, 'big', message(20_000))
+    const theirs = await cached.createChat(eve, 'eve', message(5_000))
+    await cached.readChatTree(eve, theirs.id)
+    for (const chat of [a!, b!, c!]) await cached.readChatTree(ada, chat.id)
     expect(cached.historyCacheSize().chats).toBe(3) // two of ada's (the bound) and eve's
-    cached.readChatTree(ada, big.id)
+    await cached.readChatTree(ada, big.id)
     expect(cached.historyCacheSize().chats).toBe(3)
-    expect(cached.readChatTree(ada, big.id)?.messages[0]?.content).toHaveLength(20_000)
-    expect(cached.readChatTree(eve, theirs.id)?.messages).toHaveLength(1)
+    expect((await cached.readChatTree(ada, big.id))?.messages[0]?.content).toHaveLength(20_000)
+    expect((await cached.readChatTree(eve, theirs.id))?.messages).toHaveLength(1)
   })
 
-  test('the cache alone: an entry is found only under its owner, chat id and seq, and held messages are frozen', () => {
-    const { store, ada } = setup()
+  test('the cache alone: an entry is found only under its owner, chat id and seq, and held messages are frozen', async () => {
+    const { store, ada } = await setup()
     let time = 0
     const cache = createChatHistoryCache(store.accountChanges, () => time)
     const ring = store.dataKeys.keysForOwner(ada)
@@ -149,7 +151,7 @@ describe('chat history cache', () => {
       stats: null, status: null, error: null, usage: null, sources: null, files: null, extra: null, createdAt: 0,
     }
     const key = { seq: 7, chatId: 'c' as ChatId, owner: ada }
-    const opened = cache.chatOf(key, ring, () => [{ ...message }])
+    const opened = await cache.chatOf(key, ring, () => [{ ...message }])
     expect(Object.isFrozen(opened.get(message.id))).toBe(true)
     expect(cache.heldChat(key, ring)).not.toBeNull()
     expect(cache.heldChat({ ...key, owner: 'someone-else' as UserId }, ring)).toBeNull()
@@ -222,18 +224,18 @@ describe('chat history cache, loaded asynchronously', () => {
   })
 })
 
-test('a write by another connection to the same file drops what is held', () => {
+test('a write by another connection to the same file drops what is held', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-history-'))
   try {
     const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, 'master.key') }, now: Date.now })
     const created = store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
     if (!created.ok) throw new Error(created.reason)
-    const chat = store.chats.createChat(created.user.id, 'held', linear(3))
-    expect(store.chats.readChatTree(created.user.id, chat.id)?.messages).toHaveLength(3)
+    const chat = await store.chats.createChat(created.user.id, 'held', linear(3))
+    expect((await store.chats.readChatTree(created.user.id, chat.id))?.messages).toHaveLength(3)
     const other = new Database(store.info.databasePath)
     other.run('DELETE FROM message WHERE id = (SELECT max(id) FROM message)')
     other.close()
-    expect(store.chats.readChatTree(created.user.id, chat.id)?.messages).toHaveLength(2)
+    expect((await store.chats.readChatTree(created.user.id, chat.id))?.messages).toHaveLength(2)
     store.close()
   } finally {
     rmSync(dataDir, { recursive: true, force: true })

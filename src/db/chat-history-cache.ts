@@ -250,6 +250,12 @@ export function createChatHistoryCache(changes: AccountChanges, now: () => numbe
       staleLoads((load) => load.seq === seq)
     },
 
+    /** Drops the chat with this id wherever it is held, and any load of it under way: another instance wrote it. */
+    forgetChatById(chatId: ChatId): void {
+      for (const [seq, entry] of entries) if (entry.chatId === chatId) drop(seq)
+      staleLoads((load) => load.chatId === chatId)
+    },
+
     /** Drops every chat of the owner. */
     forgetOwner,
 

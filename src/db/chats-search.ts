@@ -42,6 +42,19 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
     }
   }
 
+  /** Counts the writes noted per owner, so a load can tell whether one came while it read. */
+  const generations = new Map<UserId, number>()
+  const generationOf = (owner: UserId) => generations.get(owner) ?? 0
+  const noted = (owner: UserId) => generations.set(owner, generationOf(owner) + 1)
+
+  function forgetUser(owner: UserId): void {
+    noted(owner)
+    const index = users.get(owner)
+    if (index === undefined) return
+    users.delete(owner)
+    totalChars -= index.chars
+  }
+
   function adjust(index: UserIndex, delta: number): void {
     index.chars += delta
     totalChars += delta
@@ -59,19 +72,33 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
      * Returns the owner's chats with their searchable text: cached, or built by `load` (which
      * decrypts them all) and cached when `cacheable`, that is, when no transaction could still roll
      * back. Stale chats of a cached index are read again with `loadChat` (null: the chat is gone).
+     * What a load read while a write to the owner's chats was noted is answered but not kept: it
+     * may have read the rows before or after that write.
      */
-    chatsOf(owner: UserId, load: () => IndexedChat[], loadChat: (chatId: ChatId) => IndexedChat | null, cacheable: boolean): Iterable<IndexedChat> {
+    async chatsOf(owner: UserId, load: () => Promise<IndexedChat[]>, loadChat: (chatId: ChatId) => Promise<IndexedChat | null>, cacheable: boolean): Promise<Iterable<IndexedChat>> {
+      const start = generationOf(owner)
       const cached = users.get(owner)
       if (cached !== undefined && (cached.stale.size === 0 || cacheable)) {
         users.delete(owner)
         users.set(owner, cached)
-        for (const chatId of cached.stale) replaceChat(cached, chatId, loadChat(chatId))
-        cached.stale.clear()
+        if (cached.stale.size > 0) {
+          const stale = [...cached.stale]
+          const fresh: (IndexedChat | null)[] = []
+          for (const chatId of stale) fresh.push(await loadChat(chatId))
+          if (generationOf(owner) !== start || users.get(owner) !== cached) {
+            const answer = new Map(cached.chats)
+            stale.forEach((chatId, i) => (fresh[i] === null ? answer.delete(chatId) : answer.set(chatId, fresh[i]!)))
+            forgetUser(owner)
+            return answer.values()
+          }
+          stale.forEach((chatId, i) => replaceChat(cached, chatId, fresh[i]!))
+          cached.stale.clear()
+        }
         evictBeyondLimits()
         return cached.chats.values()
       }
-      const loaded = load()
-      if (!cacheable) return loaded
+      const loaded = await load()
+      if (!cacheable || generationOf(owner) !== start || users.has(owner)) return loaded
       const index: UserIndex = { chats: new Map(loaded.map((entry) => [entry.chat.id, entry])), chars: 0, stale: new Set() }
       users.set(owner, index)
       adjust(index, loaded.reduce((sum, entry) => sum + entry.text.length, 0))
@@ -81,6 +108,7 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
 
     /** Adds a chat just created, with the contents of its first messages. */
     noteNewChat(chat: Chat, contents: readonly string[]): void {
+      noted(chat.userId)
       const index = users.get(chat.userId)
       if (index === undefined) return
       const entry = indexedChat(chat, contents)
@@ -91,6 +119,7 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
 
     /** Applies a change to one of the owner's chats: new fields, and message contents appended. */
     noteChange(owner: UserId, chatId: ChatId, change: ChatChange): void {
+      noted(owner)
       const index = users.get(owner)
       if (index === undefined) return
       const known = index.chats.get(chatId)
@@ -111,6 +140,7 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
 
     /** Marks a chat whose message was rewritten: the index only appends, so the chat is read again before the next search. */
     noteRewrite(owner: UserId, chatId: ChatId): void {
+      noted(owner)
       const index = users.get(owner)
       if (index !== undefined && index.chats.has(chatId)) index.stale.add(chatId)
     },
@@ -122,6 +152,7 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
 
     /** Forgets one chat of the owner. */
     forgetChat(owner: UserId, chatId: ChatId): void {
+      noted(owner)
       const index = users.get(owner)
       const known = index?.chats.get(chatId)
       if (index === undefined || known === undefined) return
@@ -130,12 +161,7 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
     },
 
     /** Drops the owner's whole index: after deleting them, or when a write may still roll back. */
-    forgetUser(owner: UserId): void {
-      const index = users.get(owner)
-      if (index === undefined) return
-      users.delete(owner)
-      totalChars -= index.chars
-    },
+    forgetUser,
 
     /** Returns how many users and characters the cache holds, for tests and the benchmark. */
     size: () => ({ users: users.size, chars: totalChars }),

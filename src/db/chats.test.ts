@@ -16,103 +16,105 @@ function setup() {
 }
 
 const page = { limit: 100, offset: 0 }
-const messages = (store: Store, owner: Parameters<Store['chats']['listMessagesInChat']>[0], chatId: ChatId) =>
-  store.chats.listMessagesInChat(owner, chatId)
+const messages = async (store: Store, owner: Parameters<Store['chats']['listMessagesInChat']>[0], chatId: ChatId) =>
+  await store.chats.listMessagesInChat(owner, chatId)
 
 describe('chats', () => {
-  test('create, find, list and rename for the owner', () => {
-    const { store, ada, advance } = setup()
-    const chat = store.chats.createChat(ada.id, 'First chat')
+  test('create, find, list and rename for the owner', async () => {
+    const { store, ada, advance } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'First chat')
     expect(chat).toMatchObject({ userId: ada.id, title: 'First chat', pinned: false, archived: false })
-    expect(store.chats.findChatForUser(ada.id, chat.id)).toEqual(chat)
+    expect(await store.chats.findChatForUser(ada.id, chat.id)).toEqual(chat)
     advance(10)
-    expect(store.chats.renameChat(ada.id, chat.id, 'Renamed 🛡️')).toBe(true)
-    expect(store.chats.findChatForUser(ada.id, chat.id)).toEqual({ ...chat, title: 'Renamed 🛡️', updatedAt: chat.createdAt + 10 })
+    expect(await store.chats.renameChat(ada.id, chat.id, 'Renamed 🛡️')).toBe(true)
+    expect(await store.chats.findChatForUser(ada.id, chat.id)).toEqual({ ...chat, title: 'Renamed 🛡️', updatedAt: chat.createdAt + 10 })
   })
 
-  test('startChat creates the chat with its first message and returns both, as stored; search finds it', () => {
-    const { store, ada, eve } = setup()
+  test('startChat creates the chat with its first message and returns both, as stored; search finds it', async () => {
+    const { store, ada, eve } = await setup()
     const id = newChatId()
-    const { chat, message } = store.chats.startChat(ada.id, id, 'Trip plans', { role: 'user', content: 'Which way up Kilimanjaro?', images: ['aW1n'] })
+    const { chat, message } = await store.chats.startChat(ada.id, id, 'Trip plans', { role: 'user', content: 'Which way up Kilimanjaro?', images: ['aW1n'] })
     expect(chat.id).toBe(id)
-    expect(store.chats.findChatForUser(ada.id, chat.id)).toEqual(chat)
-    expect(messages(store, ada.id, chat.id)).toEqual([message])
+    expect(await store.chats.findChatForUser(ada.id, chat.id)).toEqual(chat)
+    expect(await messages(store, ada.id, chat.id)).toEqual([message])
     expect(message).toMatchObject({ chatId: chat.id, parentId: null, role: 'user', content: 'Which way up Kilimanjaro?', images: ['aW1n'] })
-    expect(store.chats.searchChatsForUser(ada.id, 'kilimanjaro', page).map(({ id }) => id)).toEqual([chat.id])
-    expect(store.chats.searchChatsForUser(eve.id, 'kilimanjaro', page)).toEqual([])
+    expect((await store.chats.searchChatsForUser(ada.id, 'kilimanjaro', page)).map(({ id }) => id)).toEqual([chat.id])
+    expect(await store.chats.searchChatsForUser(eve.id, 'kilimanjaro', page)).toEqual([])
   })
 
-  test('lists the most recently updated first, in pages', () => {
-    const { store, ada, advance } = setup()
-    const createLater = (title: string) => {
+  test('lists the most recently updated first, in pages', async () => {
+    const { store, ada, advance } = await setup()
+    const createLater = async (title: string) => {
       advance(1000)
-      return store.chats.createChat(ada.id, title)
+      return await store.chats.createChat(ada.id, title)
     }
-    const [a, b, c] = [createLater('a'), createLater('b'), createLater('c')]
+    const a = await createLater('a')
+    const b = await createLater('b')
+    const c = await createLater('c')
     advance(1000)
-    store.chats.addMessage(ada.id, a.id, { role: 'user', content: 'bump' })
-    expect(store.chats.listChatsForUser(ada.id, page).map((chat) => chat.id)).toEqual([a.id, c.id, b.id])
-    expect(store.chats.listChatsForUser(ada.id, { limit: 1, offset: 1 }).map((chat) => chat.title)).toEqual(['c'])
+    await store.chats.addMessage(ada.id, a.id, { role: 'user', content: 'bump' })
+    expect((await store.chats.listChatsForUser(ada.id, page)).map((chat) => chat.id)).toEqual([a.id, c.id, b.id])
+    expect((await store.chats.listChatsForUser(ada.id, { limit: 1, offset: 1 })).map((chat) => chat.title)).toEqual(['c'])
   })
 
-  test('delete removes the chat and its messages', () => {
-    const { store, ada } = setup()
-    const chat = store.chats.createChat(ada.id, 'gone soon')
-    store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'x' })
-    expect(store.chats.deleteChatForUser(ada.id, chat.id)).toBe(true)
-    expect(store.chats.findChatForUser(ada.id, chat.id)).toBeNull()
+  test('delete removes the chat and its messages', async () => {
+    const { store, ada } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'gone soon')
+    await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'x' })
+    expect(await store.chats.deleteChatForUser(ada.id, chat.id)).toBe(true)
+    expect(await store.chats.findChatForUser(ada.id, chat.id)).toBeNull()
     expect(store.db.query('SELECT count(*) AS n FROM message').get()).toEqual({ n: 0 })
-    expect(store.chats.deleteChatForUser(ada.id, chat.id)).toBe(false)
+    expect(await store.chats.deleteChatForUser(ada.id, chat.id)).toBe(false)
   })
 
-  test('an unknown chat id finds null', () => {
-    const { store, ada } = setup()
-    expect(store.chats.findChatForUser(ada.id, crypto.randomUUID() as ChatId)).toBeNull()
-    expect(store.chats.addMessage(ada.id, crypto.randomUUID() as ChatId, { role: 'user', content: 'x' })).toBeNull()
+  test('an unknown chat id finds null', async () => {
+    const { store, ada } = await setup()
+    expect(await store.chats.findChatForUser(ada.id, crypto.randomUUID() as ChatId)).toBeNull()
+    expect(await store.chats.addMessage(ada.id, crypto.randomUUID() as ChatId, { role: 'user', content: 'x' })).toBeNull()
   })
 })
 
 describe("another user's chat is out of reach", () => {
   test.each<[string, (store: Store, eve: ReturnType<typeof setup>['eve'], chatId: ChatId) => unknown, unknown]>([
-    ['findChatForUser is null', (store, eve, id) => store.chats.findChatForUser(eve.id, id), null],
-    ['renameChat is false', (store, eve, id) => store.chats.renameChat(eve.id, id, 'pwned'), false],
-    ['deleteChatForUser is false', (store, eve, id) => store.chats.deleteChatForUser(eve.id, id), false],
-    ['addMessage is null', (store, eve, id) => store.chats.addMessage(eve.id, id, { role: 'user', content: 'pwned' }), null],
-    ['listMessagesInChat is empty', (store, eve, id) => store.chats.listMessagesInChat(eve.id, id), []],
-    ['listChatsForUser does not show it', (store, eve) => store.chats.listChatsForUser(eve.id, page), []],
-  ])('%s', (_, act, result) => {
-    const { store, ada, eve } = setup()
-    const chat = store.chats.createChat(ada.id, 'private')
-    store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'secret' })
-    expect(act(store, eve, chat.id)).toEqual(result)
-    expect(store.chats.findChatForUser(ada.id, chat.id)?.title).toBe('private')
-    expect(messages(store, ada.id, chat.id).map((message) => message.content)).toEqual(['secret'])
+    ['findChatForUser is null', async (store, eve, id) => await store.chats.findChatForUser(eve.id, id), null],
+    ['renameChat is false', async (store, eve, id) => await store.chats.renameChat(eve.id, id, 'pwned'), false],
+    ['deleteChatForUser is false', async (store, eve, id) => await store.chats.deleteChatForUser(eve.id, id), false],
+    ['addMessage is null', async (store, eve, id) => await store.chats.addMessage(eve.id, id, { role: 'user', content: 'pwned' }), null],
+    ['listMessagesInChat is empty', async (store, eve, id) => await store.chats.listMessagesInChat(eve.id, id), []],
+    ['listChatsForUser does not show it', async (store, eve) => await store.chats.listChatsForUser(eve.id, page), []],
+  ])('%s', async (_, act, result) => {
+    const { store, ada, eve } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'private')
+    await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'secret' })
+    expect(await act(store, eve, chat.id)).toEqual(result)
+    expect((await store.chats.findChatForUser(ada.id, chat.id))?.title).toBe('private')
+    expect((await messages(store, ada.id, chat.id)).map((message) => message.content)).toEqual(['secret'])
   })
 })
 
 describe('messages', () => {
-  test('come back in order, with increasing ids and every field', () => {
-    const { store, ada, advance } = setup()
-    const chat = store.chats.createChat(ada.id, 'chat')
-    const first = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'Why is the sky blue?' })!
+  test('come back in order, with increasing ids and every field', async () => {
+    const { store, ada, advance } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'chat')
+    const first = (await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'Why is the sky blue?' }))!
     advance(1)
-    const second = store.chats.addMessage(ada.id, chat.id, {
+    const second = (await store.chats.addMessage(ada.id, chat.id, {
       role: 'assistant', content: 'Rayleigh scattering.', parentId: first.id, model: 'llama3:8b',
       images: ['data:image/png;base64,AAAA', { url: 'x' }], artifacts: { code: 'print(1)' },
       stats: { eval_count: 12, total_duration: 3.5, nested: { ok: true, list: [1, 'two', null] } },
-    })!
+    }))!
     expect(second.id).toBeGreaterThan(first.id)
-    expect(messages(store, ada.id, chat.id)).toEqual([first, second])
+    expect(await messages(store, ada.id, chat.id)).toEqual([first, second])
     expect(first).toMatchObject({ parentId: null, model: null, images: null, artifacts: null, stats: null, chatId: chat.id })
   })
 
-  test('ids only grow, across chats and deletions', () => {
-    const { store, ada } = setup()
+  test('ids only grow, across chats and deletions', async () => {
+    const { store, ada } = await setup()
     const ids: MessageId[] = []
     for (let round = 0; round < 3; round++) {
-      const chat = store.chats.createChat(ada.id, `chat ${round}`)
-      for (let i = 0; i < 5; i++) ids.push(store.chats.addMessage(ada.id, chat.id, { role: 'user', content: `${i}` })!.id)
-      store.chats.deleteChatForUser(ada.id, chat.id)
+      const chat = await store.chats.createChat(ada.id, `chat ${round}`)
+      for (let i = 0; i < 5; i++) ids.push((await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: `${i}` }))!.id)
+      await store.chats.deleteChatForUser(ada.id, chat.id)
     }
     expect(ids).toEqual([...ids].sort((a, b) => a - b))
     expect(new Set(ids).size).toBe(ids.length)
@@ -123,20 +125,20 @@ describe('messages', () => {
     ['unicode', 'Grüße, 世界! 🛡️ \u0000 \u202e نص'],
     ['1 MB', 'x'.repeat(1024 * 1024)],
     ['1 MB of multi-byte text', '漢'.repeat(350_000)],
-  ])('%s content round-trips', (_, content) => {
-    const { store, ada } = setup()
-    const chat = store.chats.createChat(ada.id, content)
-    store.chats.addMessage(ada.id, chat.id, { role: 'user', content })
-    expect(store.chats.findChatForUser(ada.id, chat.id)?.title).toBe(content)
-    expect(messages(store, ada.id, chat.id)[0]?.content).toBe(content)
+  ])('%s content round-trips', async (_, content) => {
+    const { store, ada } = await setup()
+    const chat = await store.chats.createChat(ada.id, content)
+    await store.chats.addMessage(ada.id, chat.id, { role: 'user', content })
+    expect((await store.chats.findChatForUser(ada.id, chat.id))?.title).toBe(content)
+    expect((await messages(store, ada.id, chat.id))[0]?.content).toBe(content)
   })
 
-  test('images and stats round-trip any JSON (fast-check)', () => {
-    const { store, ada } = setup()
-    const chat = store.chats.createChat(ada.id, 'json')
-    fc.assert(fc.property(fc.array(fc.jsonValue()), fc.dictionary(fc.string(), fc.jsonValue()), (images, stats) => {
-      const message = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'x', images, stats })!
-      const stored = messages(store, ada.id, chat.id).find((found) => found.id === message.id)
+  test('images and stats round-trip any JSON (fast-check)', async () => {
+    const { store, ada } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'json')
+    await fc.assert(fc.asyncProperty(fc.array(fc.jsonValue()), fc.dictionary(fc.string(), fc.jsonValue()), async (images, stats) => {
+      const message = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'x', images, stats }))!
+      const stored = (await messages(store, ada.id, chat.id)).find((found) => found.id === message.id)
       expect(stored?.images).toEqual(JSON.parse(JSON.stringify(images)))
       expect(stored?.stats).toEqual(JSON.parse(JSON.stringify(stats)))
     }), { numRuns: 30 })
@@ -144,122 +146,122 @@ describe('messages', () => {
 })
 
 describe('replaceMessageContentForUser', () => {
-  test('rewrites one message of the owner\'s chat, leaves the others, and search sees the new text', () => {
-    const { store, ada } = setup()
-    const chat = store.chats.createChat(ada.id, 'Plans', [{ role: 'user', content: 'hello' }])
-    const answer = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'partial wor', stats: { partial: true } })!
-    expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(1)
-    expect(store.chats.replaceMessageContentForUser(ada.id, chat.id, answer.id, { content: 'finished words', stats: { evalCount: 2 } })).toBe(true)
-    expect(messages(store, ada.id, chat.id).map(({ content, stats }) => [content, stats])).toEqual([['hello', null], ['finished words', { evalCount: 2 }]])
-    expect(store.chats.searchChatsForUser(ada.id, 'finished', page)).toHaveLength(1)
-    expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(0)
+  test('rewrites one message of the owner\'s chat, leaves the others, and search sees the new text', async () => {
+    const { store, ada } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'Plans', [{ role: 'user', content: 'hello' }])
+    const answer = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'partial wor', stats: { partial: true } }))!
+    expect(await store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(1)
+    expect(await store.chats.replaceMessageContentForUser(ada.id, chat.id, answer.id, { content: 'finished words', stats: { evalCount: 2 } })).toBe(true)
+    expect((await messages(store, ada.id, chat.id)).map(({ content, stats }) => [content, stats])).toEqual([['hello', null], ['finished words', { evalCount: 2 }]])
+    expect(await store.chats.searchChatsForUser(ada.id, 'finished', page)).toHaveLength(1)
+    expect(await store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(0)
   })
 
-  test('a rewrite reads only its own chat again at the next search; the rest of the index is kept, not rebuilt', () => {
-    const { store, ada } = setup()
-    const chat = store.chats.createChat(ada.id, 'Plans', [{ role: 'user', content: 'hello' }])
-    const answer = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'partial wor', stats: { partial: true } })!
-    const other = store.chats.createChat(ada.id, 'Other', [{ role: 'user', content: 'untouched words' }])
-    expect(store.chats.searchChatsForUser(ada.id, 'words', page).map(({ id }) => id)).toEqual([other.id])
+  test('a rewrite reads only its own chat again at the next search; the rest of the index is kept, not rebuilt', async () => {
+    const { store, ada } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'Plans', [{ role: 'user', content: 'hello' }])
+    const answer = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'partial wor', stats: { partial: true } }))!
+    const other = await store.chats.createChat(ada.id, 'Other', [{ role: 'user', content: 'untouched words' }])
+    expect((await store.chats.searchChatsForUser(ada.id, 'words', page)).map(({ id }) => id)).toEqual([other.id])
     // note: another chat's stored text made unreadable: a rebuild of the whole index would fail on it.
-    const [otherMessage] = messages(store, ada.id, other.id)
+    const [otherMessage] = await messages(store, ada.id, other.id)
     store.db.query('UPDATE message SET content = ? WHERE id = ?').run(new Uint8Array(64), otherMessage!.id)
     for (const content of ['partial words', 'finished words']) {
-      expect(store.chats.replaceMessageContentForUser(ada.id, chat.id, answer.id, { content, stats: null })).toBe(true)
+      expect(await store.chats.replaceMessageContentForUser(ada.id, chat.id, answer.id, { content, stats: null })).toBe(true)
     }
-    expect(store.chats.searchChatsForUser(ada.id, 'words', page).map(({ id }) => id).sort()).toEqual([chat.id, other.id].sort())
-    expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toEqual([])
-    expect(store.chats.searchChatsForUser(ada.id, 'finished', page).map(({ id }) => id)).toEqual([chat.id])
+    expect((await store.chats.searchChatsForUser(ada.id, 'words', page)).map(({ id }) => id).sort()).toEqual([chat.id, other.id].sort())
+    expect(await store.chats.searchChatsForUser(ada.id, 'partial', page)).toEqual([])
+    expect((await store.chats.searchChatsForUser(ada.id, 'finished', page)).map(({ id }) => id)).toEqual([chat.id])
   })
 
-  test('a chat rewritten and then deleted before the next search is not found', () => {
-    const { store, ada } = setup()
-    const chat = store.chats.createChat(ada.id, 'Plans', [{ role: 'assistant', content: 'partial' }])
-    const [answer] = messages(store, ada.id, chat.id)
-    expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(1)
-    store.chats.replaceMessageContentForUser(ada.id, chat.id, answer!.id, { content: 'finished', stats: null })
-    expect(store.chats.deleteChatForUser(ada.id, chat.id)).toBe(true)
-    expect(store.chats.searchChatsForUser(ada.id, 'finished', page)).toEqual([])
+  test('a chat rewritten and then deleted before the next search is not found', async () => {
+    const { store, ada } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'Plans', [{ role: 'assistant', content: 'partial' }])
+    const [answer] = await messages(store, ada.id, chat.id)
+    expect(await store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(1)
+    await store.chats.replaceMessageContentForUser(ada.id, chat.id, answer!.id, { content: 'finished', stats: null })
+    expect(await store.chats.deleteChatForUser(ada.id, chat.id)).toBe(true)
+    expect(await store.chats.searchChatsForUser(ada.id, 'finished', page)).toEqual([])
   })
 
   test.each([
     ['another user', 'eve', 'own chat', 'own message'],
     ['a chat id that is not the message\'s', 'ada', 'other chat', 'own message'],
     ['an unknown message id', 'ada', 'own chat', 'unknown message'],
-  ] as const)('%s rewrites nothing', (_, who, whichChat, whichMessage) => {
-    const { store, ada, eve } = setup()
-    const chat = store.chats.createChat(ada.id, 'Plans')
-    const other = store.chats.createChat(ada.id, 'Other')
-    const answer = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'kept' })!
+  ] as const)('%s rewrites nothing', async (_, who, whichChat, whichMessage) => {
+    const { store, ada, eve } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'Plans')
+    const other = await store.chats.createChat(ada.id, 'Other')
+    const answer = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'kept' }))!
     const owner = who === 'eve' ? eve.id : ada.id
     const chatId = whichChat === 'own chat' ? chat.id : other.id
     const messageId = whichMessage === 'own message' ? answer.id : (answer.id + 1000) as MessageId
-    expect(store.chats.replaceMessageContentForUser(owner, chatId, messageId, { content: 'taken', stats: null })).toBe(false)
-    expect(messages(store, ada.id, chat.id).map((message) => message.content)).toEqual(['kept'])
+    expect(await store.chats.replaceMessageContentForUser(owner, chatId, messageId, { content: 'taken', stats: null })).toBe(false)
+    expect((await messages(store, ada.id, chat.id)).map((message) => message.content)).toEqual(['kept'])
   })
 })
 
 describe('message trees', () => {
-  test('addMessage goes under the selected leaf, or the parent given, and selects the new message', () => {
-    const { store, ada, eve } = setup()
-    const chat = store.chats.createChat(ada.id, 'tree')
-    const question = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q' })!
-    const first = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a1', status: 'done' })!
+  test('addMessage goes under the selected leaf, or the parent given, and selects the new message', async () => {
+    const { store, ada, eve } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'tree')
+    const question = (await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q' }))!
+    const first = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a1', status: 'done' }))!
     expect(first.parentId).toBe(question.id)
-    const regenerated = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a2', parentId: question.id, status: 'done' })!
+    const regenerated = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a2', parentId: question.id, status: 'done' }))!
     expect(regenerated.parentId).toBe(question.id)
-    expect(store.chats.findChatForUser(ada.id, chat.id)?.currentId).toBe(regenerated.id)
-    expect(store.chats.listCurrentPath(ada.id, chat.id).map((message) => message.content)).toEqual(['q', 'a2'])
-    const edited = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q, edited', parentId: null })!
+    expect((await store.chats.findChatForUser(ada.id, chat.id))?.currentId).toBe(regenerated.id)
+    expect((await store.chats.listCurrentPath(ada.id, chat.id)).map((message) => message.content)).toEqual(['q', 'a2'])
+    const edited = (await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q, edited', parentId: null }))!
     expect(edited.parentId).toBeNull()
-    expect(store.chats.listCurrentPath(ada.id, chat.id).map((message) => message.content)).toEqual(['q, edited'])
+    expect((await store.chats.listCurrentPath(ada.id, chat.id)).map((message) => message.content)).toEqual(['q, edited'])
 
-    expect(store.chats.setCurrentMessage(ada.id, chat.id, first.id)).toBe(true)
-    expect(store.chats.listCurrentPath(ada.id, chat.id).map((message) => message.content)).toEqual(['q', 'a1'])
-    expect(store.chats.setCurrentMessage(eve.id, chat.id, first.id)).toBe(false)
-    expect(store.chats.setCurrentMessage(ada.id, chat.id, 999_999 as MessageId)).toBe(false)
-    expect(store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'x', parentId: 999_999 as MessageId })).toBeNull()
-    expect(store.chats.findMessageIdByUid(ada.id, chat.id, first.uid)).toBe(first.id)
-    expect(store.chats.findMessageIdByUid(eve.id, chat.id, first.uid)).toBeNull()
+    expect(await store.chats.setCurrentMessage(ada.id, chat.id, first.id)).toBe(true)
+    expect((await store.chats.listCurrentPath(ada.id, chat.id)).map((message) => message.content)).toEqual(['q', 'a1'])
+    expect(await store.chats.setCurrentMessage(eve.id, chat.id, first.id)).toBe(false)
+    expect(await store.chats.setCurrentMessage(ada.id, chat.id, 999_999 as MessageId)).toBe(false)
+    expect(await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'x', parentId: 999_999 as MessageId })).toBeNull()
+    expect(await store.chats.findMessageIdByUid(ada.id, chat.id, first.uid)).toBe(first.id)
+    expect(await store.chats.findMessageIdByUid(eve.id, chat.id, first.uid)).toBeNull()
     expect(first.uid).toBe(String(first.id))
   })
 
-  test('a message made by the server takes a fresh id when its number is already a client id in the chat', () => {
-    const { store, ada } = setup()
-    const chat = store.chats.createChat(ada.id, 'ids')
-    const probe = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'probe' })!
+  test('a message made by the server takes a fresh id when its number is already a client id in the chat', async () => {
+    const { store, ada } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'ids')
+    const probe = (await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'probe' }))!
     const next = String(probe.id + 1)
-    expect(store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'client', uid: next })?.uid).toBe(next)
-    const server = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'server' })!
+    expect((await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'client', uid: next }))?.uid).toBe(next)
+    const server = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'server' }))!
     expect(server.uid).not.toBe(next)
-    expect(new Set(store.chats.listMessagesInChat(ada.id, chat.id).map((message) => message.uid)).size).toBe(3)
+    expect(new Set((await store.chats.listMessagesInChat(ada.id, chat.id)).map((message) => message.uid)).size).toBe(3)
   })
 
-  test('deleteMessageSubtree removes the branch and selects the newest branch left under its parent', () => {
-    const { store, ada, eve } = setup()
-    const chat = store.chats.createChat(ada.id, 'delete')
-    const q = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q' })!
-    const a1 = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a1' })!
-    store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q2' })
-    const a2 = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a2', parentId: q.id })!
-    const q3 = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q3' })!
-    expect(store.chats.deleteMessageSubtree(eve.id, chat.id, a2.uid)).toBeNull()
-    expect(store.chats.deleteMessageSubtree(ada.id, chat.id, a2.uid)).toBe(2)
-    expect(store.chats.listMessagesInChat(ada.id, chat.id).map((message) => message.content)).toEqual(['q', 'a1', 'q2'])
-    expect(store.chats.listCurrentPath(ada.id, chat.id).map((message) => message.content)).toEqual(['q', 'a1', 'q2'])
-    expect(store.chats.deleteMessageSubtree(ada.id, chat.id, q3.uid)).toBeNull()
-    expect(store.chats.deleteMessageSubtree(ada.id, chat.id, a1.uid)).toBe(2)
-    expect(store.chats.findChatForUser(ada.id, chat.id)?.currentId).toBe(q.id)
-    expect(store.chats.deleteMessageSubtree(ada.id, chat.id, q.uid)).toBe(1)
-    expect(store.chats.findChatForUser(ada.id, chat.id)?.currentId).toBeNull()
+  test('deleteMessageSubtree removes the branch and selects the newest branch left under its parent', async () => {
+    const { store, ada, eve } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'delete')
+    const q = (await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q' }))!
+    const a1 = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a1' }))!
+    await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q2' })
+    const a2 = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a2', parentId: q.id }))!
+    const q3 = (await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q3' }))!
+    expect(await store.chats.deleteMessageSubtree(eve.id, chat.id, a2.uid)).toBeNull()
+    expect(await store.chats.deleteMessageSubtree(ada.id, chat.id, a2.uid)).toBe(2)
+    expect((await store.chats.listMessagesInChat(ada.id, chat.id)).map((message) => message.content)).toEqual(['q', 'a1', 'q2'])
+    expect((await store.chats.listCurrentPath(ada.id, chat.id)).map((message) => message.content)).toEqual(['q', 'a1', 'q2'])
+    expect(await store.chats.deleteMessageSubtree(ada.id, chat.id, q3.uid)).toBeNull()
+    expect(await store.chats.deleteMessageSubtree(ada.id, chat.id, a1.uid)).toBe(2)
+    expect((await store.chats.findChatForUser(ada.id, chat.id))?.currentId).toBe(q.id)
+    expect(await store.chats.deleteMessageSubtree(ada.id, chat.id, q.uid)).toBe(1)
+    expect((await store.chats.findChatForUser(ada.id, chat.id))?.currentId).toBeNull()
   })
 
-  test('a save rewrites only what changed, keeps what the server wrote (stats), and search sees rewritten text', () => {
-    const { store, ada } = setup()
-    const chat = store.chats.createChat(ada.id, 'save')
-    const q = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'hello' })!
-    const a = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'world', stats: { eval_count: 3 }, status: 'done', model: 'm' })!
-    expect(store.chats.searchChatsForUser(ada.id, 'world', page)).toHaveLength(1)
+  test('a save rewrites only what changed, keeps what the server wrote (stats), and search sees rewritten text', async () => {
+    const { store, ada } = await setup()
+    const chat = await store.chats.createChat(ada.id, 'save')
+    const q = (await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'hello' }))!
+    const a = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'world', stats: { eval_count: 3 }, status: 'done', model: 'm' }))!
+    expect(await store.chats.searchChatsForUser(ada.id, 'world', page)).toHaveLength(1)
     const tree = (content: string) => ({
       kind: 'tree' as const, currentUid: a.uid,
       messages: [
@@ -267,21 +269,21 @@ describe('message trees', () => {
         { uid: a.uid, parentUid: q.uid, role: 'assistant' as const, content, model: 'm', status: 'done' as const, createdAt: a.createdAt },
       ],
     })
-    expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('world') })).toMatchObject({ ok: true, counts: { inserted: 0, rewritten: 0, removed: 0 } })
-    expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('planet') })).toMatchObject({ ok: true, counts: { inserted: 0, rewritten: 1, removed: 0 } })
-    expect(store.chats.listMessagesInChat(ada.id, chat.id)[1]).toMatchObject({ content: 'planet', stats: { eval_count: 3 } })
-    expect(store.chats.searchChatsForUser(ada.id, 'world', page)).toHaveLength(0)
-    expect(store.chats.searchChatsForUser(ada.id, 'planet', page)).toHaveLength(1)
-    expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: { kind: 'tree', currentUid: undefined, messages: [{ uid: 'x', parentUid: 'nope', role: 'user', content: '', createdAt: null }] } }))
+    expect(await store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('world') })).toMatchObject({ ok: true, counts: { inserted: 0, rewritten: 0, removed: 0 } })
+    expect(await store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('planet') })).toMatchObject({ ok: true, counts: { inserted: 0, rewritten: 1, removed: 0 } })
+    expect((await store.chats.listMessagesInChat(ada.id, chat.id))[1]).toMatchObject({ content: 'planet', stats: { eval_count: 3 } })
+    expect(await store.chats.searchChatsForUser(ada.id, 'world', page)).toHaveLength(0)
+    expect(await store.chats.searchChatsForUser(ada.id, 'planet', page)).toHaveLength(1)
+    expect(await store.chats.saveChatForUser(ada.id, chat.id, { messages: { kind: 'tree', currentUid: undefined, messages: [{ uid: 'x', parentUid: 'nope', role: 'user', content: '', createdAt: null }] } }))
       .toEqual({ ok: false, reason: 'bad_tree', problem: 'bad_parent', uid: 'x' })
-    expect(store.chats.listMessagesInChat(ada.id, chat.id)).toHaveLength(2)
+    expect(await store.chats.listMessagesInChat(ada.id, chat.id)).toHaveLength(2)
   })
 })
 
 test('after a data key rotation, an unchanged save still writes no message, and a changed one writes one', async () => {
-  const { store, ada } = setup()
-  const chat = store.chats.createChat(ada.id, 'rotated', [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'two', uid: 'a2' }])
-  const saved = store.chats.readChatTree(ada.id, chat.id)!.messages
+  const { store, ada } = await setup()
+  const chat = await store.chats.createChat(ada.id, 'rotated', [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'two', uid: 'a2' }])
+  const saved = (await store.chats.readChatTree(ada.id, chat.id))!.messages
   const tree = (last: string) => ({
     kind: 'tree' as const, currentUid: 'a2',
     messages: saved.map((message, i) => ({ uid: message.uid, parentUid: i === 0 ? null : saved[0]!.uid, role: message.role, content: i === 1 ? last : message.content, createdAt: message.createdAt })),
@@ -289,9 +291,9 @@ test('after a data key rotation, an unchanged save still writes no message, and 
   const rotator = createDataKeyRotator(store.sql, store.dataKeys)
   await rotator.beginRotation([ada.id])
   // note: mid-rotation the digests are under the old version, still at hand; after it, that version is gone
-  expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('two') })).toMatchObject({ counts: { rewritten: 0 } })
+  expect(await store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('two') })).toMatchObject({ counts: { rewritten: 0 } })
   while ((await rotator.pendingOwners()).length > 0) await rotator.step(100)
-  expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('two') })).toMatchObject({ counts: { rewritten: 0 } })
-  expect(store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('three') })).toMatchObject({ counts: { rewritten: 1 } })
-  expect(store.chats.listCurrentPath(ada.id, chat.id).map((message) => message.content)).toEqual(['one', 'three'])
+  expect(await store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('two') })).toMatchObject({ counts: { rewritten: 0 } })
+  expect(await store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('three') })).toMatchObject({ counts: { rewritten: 1 } })
+  expect((await store.chats.listCurrentPath(ada.id, chat.id)).map((message) => message.content)).toEqual(['one', 'three'])
 })

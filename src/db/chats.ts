@@ -3,8 +3,13 @@
  * field and a message as one value (message-rows.ts). Every lookup names the owner, so another
  * user's chat id finds nothing. Appending a message is one insert and one small chat-row update
  * whatever the chat's size; a whole-chat save rewrites only the messages that changed (chat-save.ts).
+ *
+ * On the engine contract (engine.ts): every method is async. What the repository keeps in memory of
+ * a write (the history cache, the search index, the id block) is applied only once the write has
+ * committed (after the awaited call: with group commit, after its batch), and dropped instead when
+ * the write runs inside an outer transaction, which may still roll back. While a chat's write is
+ * committed but not yet applied, its held copy is not used.
  */
-import type { Database } from 'bun:sqlite'
 import type { AccountChanges } from './account-changes.ts'
 import { isSaveProblem, planChatSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
 import { createChatRows, type ChatFilter, type ChatRow, type Page } from './chat-rows.ts'
@@ -14,10 +19,12 @@ import {
 } from './chat-tree.ts'
 import { chatMatches, createChatSearchIndex, indexedChat, searchableText, type IndexedChat } from './chats-search.ts'
 import type { DataKeyRepo, KeyRing } from './data-keys.ts'
-import { createIdBlocks } from './id-blocks.ts'
+import type { SqlEngine } from './engine.ts'
+import { createEngineIdBlocks, type IdAttempt } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
 import { createMessageRows, hasSameClientFields, type StoredMessage } from './message-rows.ts'
 import { createChatHistoryCache, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
+import type { ChatContent as Content } from './chat-tree.ts'
 
 /** Every row: SQLite reads a negative LIMIT as none. */
 export const ALL_ROWS: Page = { limit: -1, offset: 0 }
@@ -32,211 +39,289 @@ export type SaveResult =
   | { ok: false; reason: 'chat_not_found' | 'too_large' }
   | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
 
+/**
+ * Whether this instance hears of every chat write another instance makes (`forgetChat` and
+ * `forgetOwner` called from the cluster's bus). Only then does a repository on PostgreSQL hold
+ * decrypted chats and search indexes; on SQLite one process writes the file (a tool's write is seen
+ * through data_version).
+ */
+export type SharedWrites = { isAnnounced: boolean }
+
 /** Chats and their messages; deletions are announced to `changes`, so answers streaming into them stop. */
-export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges, historyLimits?: HistoryCacheLimits) {
-  const messageIds = createIdBlocks(db, 'message')
-  const rows = createMessageRows(db)
-  const chats = createChatRows(db, keys)
+export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number, changes: AccountChanges, historyLimits?: HistoryCacheLimits, shared: SharedWrites = { isAnnounced: false }) {
+  const messageIds = createEngineIdBlocks(sql, 'message')
+  const rows = createMessageRows(sql)
+  const chats = createChatRows(sql)
 
   const search = createChatSearchIndex()
-  const history = createChatHistoryCache(changes, now, historyLimits)
-  const selectDataVersion = db.query<{ data_version: number }, []>('PRAGMA data_version')
-  let seenDataVersion = selectDataVersion.get()!.data_version
+  // note: on PostgreSQL another instance may write any chat; unless it says so (SharedWrites), nothing held could tell: hold nothing there.
+  const mayHold = sql.dialect === 'sqlite' || shared.isAnnounced
+  const history = createChatHistoryCache(changes, now, mayHold ? historyLimits : { maxBytes: 0, maxBytesPerUser: 0, idleMs: 0 })
+  let seenDataVersion: number | null = null
+  /** Chats (by seq) with a write committed or under way whose change is not applied to the held copy yet: that copy is not used meanwhile. */
+  const writing = new Map<number, number>()
   const keyOf = (row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>): CachedChatKey => ({ seq: row.seq, chatId: row.id as ChatId, owner: row.user_id as UserId })
 
   /**
    * The owner's chat row, opened: from the history cache, or from the rows (then held). Inside an
    * outer transaction, which may roll back, the rows are read and nothing is held.
    */
-  function openChat(row: ChatRow, ring: KeyRing): OpenedChat {
+  async function openChat(row: ChatRow, ring: KeyRing): Promise<OpenedChat> {
     const open = () => rows.list(row.seq, row.id as ChatId, ring)
-    if (db.inTransaction) {
-      const messages = open()
+    if (sql.inTransaction() || writing.has(row.seq)) {
+      const messages = await open()
       const byId = new Map(messages.map((message) => [message.id, message]))
       return { get: (id) => byId.get(id), list: () => messages }
     }
-    forgetIfOthersWrote()
-    return history.chatOf(keyOf(row), ring, open)
+    await forgetIfOthersWrote()
+    return history.openChat(keyOf(row), ring, open)
   }
 
-  /** The chat when it is held and may be used: not inside an outer transaction (`isNested`), and nothing else wrote the file. */
-  function heldChat(row: ChatRow, ring: KeyRing, isNested: boolean): OpenedChat | null {
-    if (isNested) return null
-    forgetIfOthersWrote()
+  /** The chat when it is held and may be used: not inside an outer transaction (`isNested`), no write of it pending, and nothing else wrote the file. */
+  async function heldChat(row: ChatRow, ring: KeyRing, isNested: boolean): Promise<OpenedChat | null> {
+    if (isNested || writing.has(row.seq)) return null
+    await forgetIfOthersWrote()
     return history.heldChat(keyOf(row), ring)
   }
 
-  /** Drops every held chat when another connection (a tool on the same file) wrote: nothing held may be what the rows hold now. */
-  function forgetIfOthersWrote(): void {
-    const version = selectDataVersion.get()!.data_version
+  /** Drops every held chat when another connection (a tool on the same file) wrote: nothing held may be what the rows hold now. SQLite only. */
+  async function forgetIfOthersWrote(): Promise<void> {
+    if (sql.dialect !== 'sqlite') return
+    const version = (await sql.get<{ data_version: number }>('PRAGMA data_version'))!.data_version
     if (version === seenDataVersion) return
-    history.clear()
+    if (seenDataVersion !== null) history.clear()
     seenDataVersion = version
   }
 
+  const markWriting = (seq: number) => writing.set(seq, (writing.get(seq) ?? 0) + 1)
+  const unmarkWriting = (seq: number) => {
+    const left = (writing.get(seq) ?? 1) - 1
+    if (left <= 0) writing.delete(seq)
+    else writing.set(seq, left)
+  }
+
   /** Applies a committed write of messages to the history cache, or drops the chat while an outer transaction may roll back. */
-  function afterMessagesWritten(row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>, ring: KeyRing, stored: readonly Message[], removed: readonly MessageId[] = []): void {
-    if (db.inTransaction) history.forgetChat(row.seq)
+  function afterMessagesWritten(row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>, ring: KeyRing, stored: readonly Message[], removed: readonly MessageId[], isNested: boolean): void {
+    if (isNested) history.forgetChat(row.seq)
     else history.noteWritten(keyOf(row), ring, stored, removed)
   }
 
   /** Keeps the search index current after a committed write, or drops it while an outer transaction may roll back. */
-  function afterWrite(owner: UserId, apply: () => void): void {
-    if (db.inTransaction) search.forgetUser(owner)
+  function afterWrite(owner: UserId, isNested: boolean, apply: () => void): void {
+    if (isNested) search.forgetUser(owner)
     else apply()
   }
 
-  /** Runs a write that may allocate message ids, forgetting the id block if it rolls back. */
-  function writeMessages<T>(write: () => T): T {
+  /**
+   * Runs a write that may allocate message ids in one transaction. Ids come from an attempt made
+   * inside it, so an attempt that fails or runs again hands out none it did not reserve; a block
+   * the attempt reserved serves later writes only once the outermost transaction committed. Every
+   * chat marked with `mark` while it runs has its held copy set aside until `settle` ran.
+   */
+  async function writeMessages<T>(write: (ids: IdAttempt, mark: (seq: number) => void) => Promise<T>, settle: (result: T, isNested: boolean) => void): Promise<T> {
+    const isNested = sql.inTransaction()
+    const marked: number[] = []
+    let attempt: IdAttempt | null = null
     try {
-      return db.transaction(write).immediate()
+      const result = await sql.transaction(async () => {
+        const mine = attempt = messageIds.attempt()
+        return write(mine, (seq) => {
+          markWriting(seq)
+          marked.push(seq)
+        })
+      })
+      if (!isNested) attempt!.keep()
+      settle(result, isNested)
+      return result
     } catch (error) {
-      messageIds.forgetBlock()
+      for (const seq of marked) history.forgetChat(seq)
       throw error
+    } finally {
+      for (const seq of marked) unmarkWriting(seq)
     }
   }
 
-  const allocate = () => messageIds.allocate() as MessageId
-
   /** A client id for a message the server makes: its internal id, unless the chat already uses that. */
-  const serverUid = (chatSeq: number, id: MessageId) => (rows.idOfUid(chatSeq, String(id)) === null ? String(id) : crypto.randomUUID())
+  const serverUid = async (chatSeq: number, id: MessageId) => ((await rows.idOfUid(chatSeq, String(id))) === null ? String(id) : crypto.randomUUID())
 
   /** Inserts one message under `parentId` (undefined: the chat's selected leaf) and selects it; call inside a transaction. */
-  function appendMessage(owner: UserId, chat: Pick<ChatRow, 'seq' | 'id' | 'current_id'>, input: NewMessage, at: number): Message {
-    const id = allocate()
+  async function appendMessage(ring: KeyRing, chat: Pick<ChatRow, 'seq' | 'id' | 'current_id'>, input: NewMessage, at: number, ids: IdAttempt): Promise<Message> {
+    const id = await ids.next() as MessageId
     const message: Message = {
-      id, uid: input.uid ?? serverUid(chat.seq, id), chatId: chat.id as ChatId,
+      id, uid: input.uid ?? await serverUid(chat.seq, id), chatId: chat.id as ChatId,
       parentId: input.parentId === undefined ? chat.current_id as MessageId | null : input.parentId,
       role: input.role, model: input.model ?? null, content: input.content, images: input.images ?? null, artifacts: input.artifacts ?? null,
       stats: input.stats ?? null, status: input.status ?? null, error: input.error ?? null, usage: input.usage ?? null,
       sources: input.sources ?? null, files: input.files ?? null, extra: input.extra ?? null, createdAt: input.createdAt ?? at,
     }
-    rows.insert(chat.seq, message, keys.keysForOwner(owner))
+    await rows.insert(chat.seq, message, ring)
     chat.current_id = id
     return message
   }
 
+  /** How many ids a save of `incoming` may allocate at most: one for each message not stored yet (list messages without an id may take a stored one's). */
+  function idsNeeded(stored: readonly PlannedAgainst[], incoming: NonNullable<Content['messages']>): number {
+    const storedUids = new Set(stored.map((message) => message.uid))
+    let count = 0
+    for (const message of incoming.messages) if (message.uid === null || !storedUids.has(message.uid)) count++
+    return count
+  }
+
+  /** Allocation from ids taken beforehand, for the pure planner. */
+  function allocatorOf(ids: number[]): () => MessageId {
+    let next = 0
+    return () => {
+      if (next >= ids.length) throw new Error('A chat save allocated more message ids than it reserved.')
+      return ids[next++] as MessageId
+    }
+  }
+
   /** Inserts a chat with the given content; `given` fixes its id, times and flags. Call inside writeMessages. */
-  function insertChatRows(owner: UserId, content: ChatContent, given?: ImportedChat): { chat: Chat; seq: number; messages: Message[] } {
+  async function insertChatRows(owner: UserId, content: ChatContent, ids: IdAttempt, given?: ImportedChat): Promise<{ chat: Chat; seq: number; messages: Message[]; ring: KeyRing }> {
     const id = given?.id ?? newChatId()
     const at = given?.createdAt ?? now()
     const updatedAt = given?.updatedAt ?? at
-    const ring = keys.keysForOwner(owner)
+    const ring = await keys.ringFor(owner)
     const title = content.title ?? 'New Chat'
     const folderId = content.folderId ?? null
     const pinned = given?.pinned ?? false
     const archived = given?.archived ?? false
-    const seq = chats.insert({ id, userId: owner, title, pinned, archived, folderId, createdAt: at, updatedAt, settings: { ...EMPTY_SETTINGS, ...content.settings } })
+    const seq = await chats.insert({ id, userId: owner, title, pinned, archived, folderId, createdAt: at, updatedAt, settings: { ...EMPTY_SETTINGS, ...content.settings } }, ring)
     let messages: Message[] = []
     let currentId: MessageId | null = null
     if (content.messages !== undefined) {
-      const plan = planChatSave(id, [], null, content.messages, allocate, at, () => false)
+      const plan = planChatSave(id, [], null, content.messages, allocatorOf(await ids.take(idsNeeded([], content.messages))), at, () => false)
       if (isSaveProblem(plan)) throw new BadTreeError(plan)
-      for (const message of plan.inserts) rows.insert(seq, message, ring)
-      chats.select(seq, plan.currentId)
+      for (const message of plan.inserts) await rows.insert(seq, message, ring)
+      await chats.select(seq, plan.currentId)
       messages = plan.inserts
       currentId = plan.currentId
     }
-    return { chat: { id, userId: owner, title, pinned, archived, folderId, currentId, createdAt: at, updatedAt }, seq, messages }
+    return { chat: { id, userId: owner, title, pinned, archived, folderId, currentId, createdAt: at, updatedAt }, seq, messages, ring }
   }
 
   /** Creates a chat with the given content in one transaction. */
-  function insertChat(owner: UserId, content: ChatContent, given?: ImportedChat): Chat {
-    const { chat, messages } = writeMessages(() => insertChatRows(owner, content, given))
-    afterWrite(owner, () => search.noteNewChat(chat, messages.map((message) => message.content)))
-    return chat
+  function insertChat(owner: UserId, content: ChatContent, given?: ImportedChat): Promise<Chat> {
+    return writeMessages((ids) => insertChatRows(owner, content, ids, given), ({ chat, messages }, isNested) => {
+      afterWrite(owner, isNested, () => search.noteNewChat(chat, messages.map((message) => message.content)))
+    }).then(({ chat }) => chat)
   }
 
   /** Decrypts every chat of the owner with its message contents, for the search index. */
-  function loadSearchable(owner: UserId): IndexedChat[] {
-    const contents = rows.contentsOfOwner(owner, keys.keysForOwner(owner))
-    return chats.allOf(owner).map((row) => indexedChat(toChat(row), contents.get(row.seq) ?? []))
+  async function loadSearchable(owner: UserId): Promise<IndexedChat[]> {
+    const ring = await keys.ringFor(owner)
+    const contents = await rows.contentsOfOwner(owner, ring)
+    return (await chats.allOf(owner)).map((row) => indexedChat(toChat(row, ring), contents.get(row.seq) ?? []))
   }
 
   /** Decrypts one chat of the owner with its message contents, for the search index; null when it is not there. */
-  function loadSearchableChat(owner: UserId, chatId: ChatId): IndexedChat | null {
-    const row = chats.find(owner, chatId)
-    return row === null ? null : indexedChat(toChat(row), rows.contentsOf(row.seq, chatId, keys.keysForOwner(owner)))
+  async function loadSearchableChat(owner: UserId, chatId: ChatId): Promise<IndexedChat | null> {
+    const row = await chats.find(owner, chatId)
+    if (row === null) return null
+    const ring = await keys.ringFor(owner)
+    return indexedChat(toChat(row, ring), await rows.contentsOf(row.seq, chatId, ring))
   }
 
-  function setFlag(field: 'pinned' | 'archived', owner: UserId, chatId: ChatId, value: boolean): Chat | null {
-    if (!chats.setFlag(owner, chatId, field, value)) return null
-    afterWrite(owner, () => search.noteChange(owner, chatId, { [field]: value }))
+  async function setFlag(field: 'pinned' | 'archived', owner: UserId, chatId: ChatId, value: boolean): Promise<Chat | null> {
+    const isNested = sql.inTransaction()
+    if (!(await chats.setFlag(owner, chatId, field, value))) return null
+    afterWrite(owner, isNested, () => search.noteChange(owner, chatId, { [field]: value }))
     return findChat(owner, chatId)
   }
 
-  function findChat(owner: UserId, chatId: ChatId): Chat | null {
-    const row = chats.find(owner, chatId)
-    return row === null ? null : toChat(row)
+  async function findChat(owner: UserId, chatId: ChatId): Promise<Chat | null> {
+    const row = await chats.find(owner, chatId)
+    return row === null ? null : toChat(row, await keys.ringFor(owner))
   }
 
-  const toChat = (row: ChatRow): Chat => ({ ...chats.fieldsOf(row), title: chats.titleOf(row) })
+  const toChat = (row: ChatRow, ring: KeyRing): Chat => ({ ...chats.fieldsOf(row), title: chats.titleOf(row, ring) })
 
   /** Opens the owner's whole chat; null when it is not theirs. */
-  function readTree(owner: UserId, chatId: ChatId): ChatTree | null {
-    const row = chats.find(owner, chatId)
+  async function readTree(owner: UserId, chatId: ChatId): Promise<ChatTree | null> {
+    const row = await chats.find(owner, chatId)
     if (row === null) return null
-    return { chat: toChat(row), settings: chats.settingsOf(row), messages: openChat(row, keys.keysForOwner(owner)).list() as Message[] }
+    const ring = await keys.ringFor(owner)
+    const settings = await chats.settingsOf(row, ring)
+    return { chat: toChat(row, ring), settings, messages: (await openChat(row, ring)).list() as Message[] }
   }
 
+  type Written = { row: ChatRow; stored: Message[]; removed: MessageId[] } | null
+
   /** Applies a whole-chat save in one transaction; see saveChatForUser. */
-  function save(owner: UserId, chatId: ChatId, content: ChatContent): SaveResult {
-    const ring = keys.keysForOwner(owner)
+  async function save(owner: UserId, chatId: ChatId, content: ChatContent): Promise<SaveResult> {
     const at = now()
-    const isNested = db.inTransaction
-    let written: { row: ChatRow; stored: Message[]; removed: MessageId[] } | null = null
-    const result = writeMessages((): SaveResult => {
-      const row = chats.find(owner, chatId)
-      if (row === null) return { ok: false, reason: 'chat_not_found' }
+    const isNested = sql.inTransaction()
+    let ring!: KeyRing
+    const outcome = await writeMessages(async (ids, mark): Promise<{ result: SaveResult; written: Written }> => {
+      const row = await chats.find(owner, chatId)
+      if (row === null) return { result: { ok: false, reason: 'chat_not_found' }, written: null }
+      ring = await keys.ringFor(owner)
       // note: a held chat tells what changed by comparing plaintext, and gives the stats and artifacts kept, without a digest or an opening per message.
-      const held = heldChat(row, ring, isNested)
-      const storedSettings = chats.settingsOf(row)
+      const held = await heldChat(row, ring, isNested)
+      mark(row.seq)
+      const storedSettings = await chats.settingsOf(row, ring)
       const incoming = content.settings ?? {}
       const settings: ChatSettings = {
         ...storedSettings, ...incoming,
         extra: incoming.extra === undefined ? storedSettings.extra : { ...storedSettings.extra, ...incoming.extra },
       }
       // note: other fields merge key by key, so saves could grow them past what one save may send.
-      if (JSON.stringify(settings.extra ?? {}).length > CHAT_LIMITS.jsonBytes) return { ok: false, reason: 'too_large' }
+      if (JSON.stringify(settings.extra ?? {}).length > CHAT_LIMITS.jsonBytes) return { result: { ok: false, reason: 'too_large' }, written: null }
       let currentId = row.current_id as MessageId | null
       const counts: SaveCounts = { inserted: 0, rewritten: 0, removed: 0 }
+      let written: Written = null
       if (content.messages !== undefined) {
         // note: a held chat has every stored message's place and plain fields: the rows need not be read.
-        const stored: readonly PlannedAgainst[] = held === null ? rows.listStored(row.seq) : held.list()
+        const stored: readonly PlannedAgainst[] = held === null ? await rows.listStored(row.seq) : held.list()
+        // note: the planner is pure and synchronous: stored rows whose digest cannot tell are opened first.
+        const opened = new Map<MessageId, Message>()
+        if (held === null) {
+          for (const known of stored as StoredMessage[]) {
+            if (!rows.canCompareByDigest(known, ring)) {
+              const message = await rows.find(row.seq, chatId, known.id, ring)
+              if (message !== null) opened.set(known.id, message)
+            }
+          }
+        }
         const sameContent = held === null
-          ? (known: PlannedAgainst, next: Message) => rows.hasSameContent(row.seq, chatId, known as StoredMessage, next, ring)
+          ? (known: PlannedAgainst, next: Message) => {
+            const old = opened.get(known.id)
+            return old === undefined ? rows.sameContentByDigest(chatId, known as StoredMessage, next, ring) : hasSameClientFields(old, next)
+          }
           : (known: PlannedAgainst, next: Message) => hasSameClientFields(held.get(known.id)!, next)
+        const allocate = allocatorOf(await ids.take(idsNeeded(stored, content.messages)))
         const plan = planChatSave(chatId, stored, currentId, content.messages, allocate, at, sameContent)
         if (isSaveProblem(plan)) throw new BadTreeError(plan)
-        for (const id of plan.removes) rows.remove(row.seq, id)
-        const rewritten = plan.rewrites.map((message) => {
+        for (const id of plan.removes) await rows.remove(row.seq, id)
+        const rewritten: Message[] = []
+        for (const message of plan.rewrites) {
           // note: Enclave's own fields, which Open WebUI's clients never see, stay as the server wrote them.
-          const old = held?.get(message.id) ?? rows.find(row.seq, chatId, message.id, ring)!
+          const old = held?.get(message.id) ?? opened.get(message.id) ?? (await rows.find(row.seq, chatId, message.id, ring))!
           const next = { ...message, stats: old.stats, artifacts: old.artifacts }
-          rows.rewrite(row.seq, next, ring)
-          return next
-        })
-        for (const message of plan.inserts) rows.insert(row.seq, message, ring)
+          await rows.rewrite(row.seq, next, ring)
+          rewritten.push(next)
+        }
+        for (const message of plan.inserts) await rows.insert(row.seq, message, ring)
         written = { row, stored: [...rewritten, ...plan.inserts], removed: plan.removes }
         counts.inserted = plan.inserts.length
         counts.rewritten = plan.rewrites.length
         counts.removed = plan.removes.length
         currentId = plan.currentId
       }
-      const title = content.title ?? toChat(row).title
+      const title = content.title ?? chats.titleOf(row, ring)
       const folderId = content.folderId === undefined ? row.folder_id : content.folderId
-      chats.writeContent(row, { title, settings, folderId, currentId }, at)
-      return { ok: true, chat: { ...chats.fieldsOf(row), title, folderId, currentId, updatedAt: at }, counts }
+      await chats.writeContent(row, { title, settings, folderId, currentId }, at, ring)
+      return { result: { ok: true, chat: { ...chats.fieldsOf(row), title, folderId, currentId, updatedAt: at }, counts }, written }
+    }, ({ result, written }, nested) => {
+      if (result.ok && written !== null) afterMessagesWritten(written.row, ring, written.stored, written.removed, nested)
+      if (result.ok) {
+        afterWrite(owner, nested, () => {
+          search.noteChange(owner, chatId, { title: result.chat.title, updatedAt: at })
+          if (result.counts.inserted + result.counts.rewritten + result.counts.removed > 0) search.noteRewrite(owner, chatId)
+        })
+      }
     })
-    const done = written as { row: ChatRow; stored: Message[]; removed: MessageId[] } | null // note: assigned in the transaction, which TypeScript does not follow
-    if (result.ok && done !== null) afterMessagesWritten(done.row, ring, done.stored, done.removed)
-    if (result.ok) {
-      afterWrite(owner, () => {
-        search.noteChange(owner, chatId, { title: result.chat.title, updatedAt: at })
-        if (result.counts.inserted + result.counts.rewritten + result.counts.removed > 0) search.noteRewrite(owner, chatId)
-      })
-    }
-    return result
+    return outcome.result
   }
 
   return {
@@ -244,56 +329,62 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * Creates a chat owned by the user, with the given messages in order, each the child of the one
      * before. `imported` keeps an id and times from elsewhere (an import).
      */
-    createChat(owner: UserId, title: string, messages: readonly NewMessage[] = [], imported?: ImportedChat): Chat {
+    createChat(owner: UserId, title: string, messages: readonly NewMessage[] = [], imported?: ImportedChat): Promise<Chat> {
       const list = messages.map((message) => ({ ...message, uid: message.uid ?? null, createdAt: message.createdAt ?? null }))
       return insertChat(owner, { title, messages: { kind: 'list', messages: list } }, imported)
     },
 
     /**
      * Creates a chat owned by the user from a whole chat as a client holds it (a tree, its settings);
-     * `imported` keeps an id, times and flags from elsewhere. Throws BadTreeError for a tree the
+     * `imported` keeps an id, times and flags from elsewhere. Rejects with BadTreeError for a tree the
      * edge should have refused (a parent not listed before its child, an id twice).
      */
-    createChatFromContent(owner: UserId, content: ChatContent, imported?: ImportedChat): Chat {
+    createChatFromContent(owner: UserId, content: ChatContent, imported?: ImportedChat): Promise<Chat> {
       return insertChat(owner, content, imported)
     },
 
     /** Creates the chat `id` (from `newChatId`) with its first message, in one transaction; returns both. */
-    startChat(owner: UserId, id: ChatId, title: string, first: NewMessage): { chat: Chat; message: Message } {
+    startChat(owner: UserId, id: ChatId, title: string, first: NewMessage): Promise<{ chat: Chat; message: Message }> {
       const at = now()
-      const created = writeMessages(() => {
-        const { chat, seq } = insertChatRows(owner, { title }, { id, createdAt: at, updatedAt: at })
-        const message = appendMessage(owner, { seq, id, current_id: null }, first, at)
-        chats.select(seq, message.id)
+      return writeMessages(async (ids) => {
+        const { chat, seq, ring } = await insertChatRows(owner, { title }, ids, { id, createdAt: at, updatedAt: at })
+        const message = await appendMessage(ring, { seq, id, current_id: null }, first, at, ids)
+        await chats.select(seq, message.id)
         return { chat: { ...chat, currentId: message.id }, message }
-      })
-      afterWrite(owner, () => search.noteNewChat(created.chat, [created.message.content]))
-      return created
+      }, (created, isNested) => afterWrite(owner, isNested, () => search.noteNewChat(created.chat, [created.message.content])))
     },
 
     /** Returns the owner's chat, or null when it does not exist or belongs to someone else. */
-    findChatForUser(owner: UserId, chatId: ChatId): Chat | null {
+    findChatForUser(owner: UserId, chatId: ChatId): Promise<Chat | null> {
       return findChat(owner, chatId)
     },
 
     /** Whose chat this is, or null when there is none: only for an admin's audited read of another user's chat. */
-    findChatOwner(chatId: ChatId): UserId | null {
-      return (db.query<{ user_id: string }, [string]>('SELECT user_id FROM chat WHERE id = ?').get(chatId)?.user_id ?? null) as UserId | null
+    findChatOwner(chatId: ChatId): Promise<UserId | null> {
+      return chats.ownerOf(chatId)
     },
 
     /** Lists the owner's chats, most recently updated first. */
-    listChatsForUser(owner: UserId, page: Page): Chat[] {
-      return chats.page(owner, page).map(toChat)
+    async listChatsForUser(owner: UserId, page: Page): Promise<Chat[]> {
+      const found = await chats.page(owner, page)
+      if (found.length === 0) return []
+      const ring = await keys.ringFor(owner)
+      return found.map((row) => toChat(row, ring))
     },
 
     /** Lists one page of the owner's live, archived or pinned chats, most recently updated first. */
-    listFilteredChatsForUser(owner: UserId, filter: ChatFilter, page: Page): Chat[] {
+    async listFilteredChatsForUser(owner: UserId, filter: ChatFilter, page: Page): Promise<Chat[]> {
       // note: titles already decrypted for search are reused, unless a write in progress may roll back.
-      const cached = (row: ChatRow) => (db.inTransaction ? undefined : search.cachedTitleOf(owner, row.id as ChatId))
-      return chats.filteredPage(owner, filter, page).map((row) => {
+      const isNested = sql.inTransaction()
+      const cached = (row: ChatRow) => (isNested ? undefined : search.cachedTitleOf(owner, row.id as ChatId))
+      const found = await chats.filteredPage(owner, filter, page)
+      let ring: KeyRing | null = null
+      const result: Chat[] = []
+      for (const row of found) {
         const title = cached(row)
-        return title === undefined ? toChat(row) : { ...chats.fieldsOf(row), title }
-      })
+        result.push(title === undefined ? toChat(row, ring ??= await keys.ringFor(owner)) : { ...chats.fieldsOf(row), title })
+      }
+      return result
     },
 
     /**
@@ -301,11 +392,11 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * the text, ignoring case, most recently updated first. Decrypts the owner's chats once into a
      * memory-only index.
      */
-    searchChatsForUser(owner: UserId, text: string, page: Page): Chat[] {
+    async searchChatsForUser(owner: UserId, text: string, page: Page): Promise<Chat[]> {
       const query = searchableText(text)
       const matches: Chat[] = []
-      const cacheable = !db.inTransaction
-      for (const entry of search.chatsOf(owner, () => loadSearchable(owner), (chatId) => loadSearchableChat(owner, chatId), cacheable)) {
+      const cacheable = mayHold && !sql.inTransaction()
+      for (const entry of await search.chatsOf(owner, () => loadSearchable(owner), (chatId) => loadSearchableChat(owner, chatId), cacheable)) {
         if (!entry.chat.archived && chatMatches(entry, query)) matches.push(entry.chat)
       }
       matches.sort((a, b) => b.updatedAt - a.updatedAt || b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
@@ -313,10 +404,11 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     },
 
     /** Renames the owner's chat; false when it is not theirs. */
-    renameChat(owner: UserId, chatId: ChatId, title: string): boolean {
+    async renameChat(owner: UserId, chatId: ChatId, title: string): Promise<boolean> {
       const at = now()
-      if (!chats.rename(owner, chatId, title, at)) return false
-      afterWrite(owner, () => search.noteChange(owner, chatId, { title, updatedAt: at }))
+      const isNested = sql.inTransaction()
+      if (!(await chats.rename(owner, chatId, title, at, await keys.ringFor(owner)))) return false
+      afterWrite(owner, isNested, () => search.noteChange(owner, chatId, { title, updatedAt: at }))
       return true
     },
 
@@ -326,9 +418,9 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * given, new ones are inserted, changed ones rewritten (only those), and stored ones not given
      * removed. Safe to retry: the same save twice writes no message the second time.
      */
-    saveChatForUser(owner: UserId, chatId: ChatId, content: ChatContent): SaveResult {
+    async saveChatForUser(owner: UserId, chatId: ChatId, content: ChatContent): Promise<SaveResult> {
       try {
-        return save(owner, chatId, content)
+        return await save(owner, chatId, content)
       } catch (error) {
         if (error instanceof BadTreeError) return { ok: false, reason: 'bad_tree', ...error.problem }
         throw error
@@ -336,26 +428,27 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     },
 
     /** Pins or unpins the owner's chat and returns it, or null when it is not theirs. */
-    setChatPinned(owner: UserId, chatId: ChatId, pinned: boolean): Chat | null {
+    setChatPinned(owner: UserId, chatId: ChatId, pinned: boolean): Promise<Chat | null> {
       return setFlag('pinned', owner, chatId, pinned)
     },
 
     /** Archives or restores the owner's chat and returns it, or null when it is not theirs. */
-    setChatArchived(owner: UserId, chatId: ChatId, archived: boolean): Chat | null {
+    setChatArchived(owner: UserId, chatId: ChatId, archived: boolean): Promise<Chat | null> {
       return setFlag('archived', owner, chatId, archived)
     },
 
     /** Deletes the owner's chat with its messages; false when it is not theirs. */
-    deleteChatForUser(owner: UserId, chatId: ChatId): boolean {
-      if (!chats.remove(owner, chatId)) return false
-      afterWrite(owner, () => search.forgetChat(owner, chatId))
+    async deleteChatForUser(owner: UserId, chatId: ChatId): Promise<boolean> {
+      const isNested = sql.inTransaction()
+      if (!(await chats.remove(owner, chatId))) return false
+      afterWrite(owner, isNested, () => search.forgetChat(owner, chatId))
       changes.chatsDeleted(owner)
       return true
     },
 
     /** Deletes every chat of the owner with their messages; returns how many went. */
-    deleteAllChatsForUser(owner: UserId): number {
-      const removed = chats.removeAllOf(owner)
+    async deleteAllChatsForUser(owner: UserId): Promise<number> {
+      const removed = await chats.removeAllOf(owner)
       search.forgetUser(owner)
       if (removed > 0) changes.chatsDeleted(owner)
       return removed
@@ -371,6 +464,18 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       history.sweepIdle()
     },
 
+    /** Forgets what is held of the owner's chat (its opened messages, the owner's search index): another instance wrote it. */
+    forgetChat(owner: UserId, chatId: ChatId): void {
+      history.forgetChatById(chatId)
+      search.forgetUser(owner)
+    },
+
+    /** Forgets everything held of the owner's chats: another instance wrote several, or deleted them. */
+    forgetOwner(owner: UserId): void {
+      history.forgetOwner(owner)
+      search.forgetUser(owner)
+    },
+
     /** Drops the owner's decrypted search index from memory; call when their account is deleted. */
     forgetSearchIndexForUser(owner: UserId): void {
       search.forgetUser(owner)
@@ -381,20 +486,24 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * leaf; null: a new root), selects it, and returns it; null when the chat is not theirs or the
      * parent is not in it. Costs one insert whatever the chat's size.
      */
-    addMessage(owner: UserId, chatId: ChatId, input: NewMessage): Message | null {
-      let row: ChatRow | null = null
-      const message = writeMessages((): Message | null => {
-        const chat = row = chats.find(owner, chatId)
+    async addMessage(owner: UserId, chatId: ChatId, input: NewMessage): Promise<Message | null> {
+      const added = await writeMessages(async (ids, mark): Promise<{ row: ChatRow; message: Message; ring: KeyRing } | null> => {
+        const chat = await chats.find(owner, chatId)
         if (chat === null) return null
-        if (input.parentId !== undefined && input.parentId !== null && !rows.has(chat.seq, input.parentId)) return null
+        if (input.parentId !== undefined && input.parentId !== null && !(await rows.has(chat.seq, input.parentId))) return null
+        const ring = await keys.ringFor(owner)
+        mark(chat.seq)
         const at = now()
-        const inserted = appendMessage(owner, chat, input, at)
-        chats.touch(chat.seq, at, inserted.id)
-        return inserted
+        const row = { ...chat }
+        const inserted = await appendMessage(ring, chat, input, at, ids)
+        await chats.touch(chat.seq, at, inserted.id)
+        return { row, message: inserted, ring }
+      }, (done, isNested) => {
+        if (done === null) return
+        afterMessagesWritten(done.row, done.ring, [done.message], [], isNested)
+        afterWrite(owner, isNested, () => search.noteChange(owner, chatId, { updatedAt: done.message.createdAt, addedContents: [done.message.content] }))
       })
-      if (message !== null) afterMessagesWritten(row!, keys.keysForOwner(owner), [message])
-      if (message !== null) afterWrite(owner, () => search.noteChange(owner, chatId, { updatedAt: message.createdAt, addedContents: [message.content] }))
-      return message
+      return added?.message ?? null
     },
 
     /**
@@ -402,39 +511,42 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * while it streams, then finished, cancelled or failed. Returns false when the message is not
      * in a chat of theirs.
      */
-    replaceMessageContentForUser(owner: UserId, chatId: ChatId, messageId: MessageId, patch: MessagePatch): boolean {
-      const ring = keys.keysForOwner(owner)
-      const isNested = db.inTransaction
-      let written: { row: ChatRow; message: Message } | null = null
-      const isWritten = db.transaction(() => {
-        const chat = chats.find(owner, chatId)
-        if (chat === null) return false
-        const held = heldChat(chat, ring, isNested)?.get(messageId)
-        const stored = held ?? rows.find(chat.seq, chatId, messageId, ring)
-        if (stored === null) return false
+    async replaceMessageContentForUser(owner: UserId, chatId: ChatId, messageId: MessageId, patch: MessagePatch): Promise<boolean> {
+      const isNested = sql.inTransaction()
+      const written = await writeMessages(async (_ids, mark): Promise<{ row: ChatRow; message: Message; ring: KeyRing } | null> => {
+        const chat = await chats.find(owner, chatId)
+        if (chat === null) return null
+        const ring = await keys.ringFor(owner)
+        const held = (await heldChat(chat, ring, isNested))?.get(messageId)
+        const stored = held ?? await rows.find(chat.seq, chatId, messageId, ring)
+        if (stored === null) return null
+        mark(chat.seq)
         const message = { ...stored, ...patch }
-        rows.rewrite(chat.seq, message, ring)
-        written = { row: chat, message }
-        return true
-      }).immediate()
-      const done = written as { row: ChatRow; message: Message } | null // note: assigned in the transaction, which TypeScript does not follow
-      if (done !== null) afterMessagesWritten(done.row, ring, [done.message])
-      // note: an answer is rewritten every second while it streams: only its chat is read again, at the next search.
-      if (isWritten) afterWrite(owner, () => search.noteRewrite(owner, chatId))
-      return isWritten
+        await rows.rewrite(chat.seq, message, ring)
+        return { row: chat, message, ring }
+      }, (done, nested) => {
+        if (done === null) return
+        afterMessagesWritten(done.row, done.ring, [done.message], [], nested)
+        // note: an answer is rewritten every second while it streams: only its chat is read again, at the next search.
+        afterWrite(owner, nested, () => search.noteRewrite(owner, chatId))
+      })
+      return written !== null
     },
 
     /** Selects the leaf the chat shows; false when the chat is not theirs or holds no such message. */
-    setCurrentMessage(owner: UserId, chatId: ChatId, messageId: MessageId): boolean {
-      const chat = chats.find(owner, chatId)
-      if (chat === null || !rows.has(chat.seq, messageId)) return false
-      chats.select(chat.seq, messageId)
-      return true
+    setCurrentMessage(owner: UserId, chatId: ChatId, messageId: MessageId): Promise<boolean> {
+      // note: in one transaction, so a message deleted meanwhile (by another instance) is never selected.
+      return sql.transaction(async () => {
+        const chat = await chats.find(owner, chatId)
+        if (chat === null || !(await rows.has(chat.seq, messageId))) return false
+        await chats.select(chat.seq, messageId)
+        return true
+      })
     },
 
     /** Returns the internal id of the message the client calls `uid` in the owner's chat, or null. */
-    findMessageIdByUid(owner: UserId, chatId: ChatId, uid: string): MessageId | null {
-      const chat = chats.find(owner, chatId)
+    async findMessageIdByUid(owner: UserId, chatId: ChatId, uid: string): Promise<MessageId | null> {
+      const chat = await chats.find(owner, chatId)
       return chat === null ? null : rows.idOfUid(chat.seq, uid)
     },
 
@@ -443,28 +555,31 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * went with it, the parent's newest branch is selected. Returns how many messages went, or
      * null when the chat is not theirs or holds no such message.
      */
-    deleteMessageSubtree(owner: UserId, chatId: ChatId, uid: string): number | null {
-      const removed = db.transaction((): number | null => {
-        const chat = chats.find(owner, chatId)
+    async deleteMessageSubtree(owner: UserId, chatId: ChatId, uid: string): Promise<number | null> {
+      const removed = await writeMessages(async (_ids, mark): Promise<{ seq: number; count: number } | null> => {
+        const chat = await chats.find(owner, chatId)
         if (chat === null) return null
-        const shapes = rows.shapes(chat.seq)
+        const shapes = await rows.shapes(chat.seq)
         const target = shapes.find((message) => message.uid === uid)
         if (target === undefined) return null
+        mark(chat.seq)
         const gone = new Set(subtreeOf(shapes, target.id))
-        for (const id of gone) rows.remove(chat.seq, id)
+        for (const id of gone) await rows.remove(chat.seq, id)
         const isSelectionGone = chat.current_id !== null && gone.has(chat.current_id as MessageId)
         const left = shapes.filter((message) => !gone.has(message.id))
-        chats.touch(chat.seq, now(), isSelectionGone ? newestLeaf(left, target.parentId) : chat.current_id as MessageId | null)
-        history.forgetChat(chat.seq)
-        return gone.size
-      }).immediate()
-      if (removed !== null) afterWrite(owner, () => search.noteRewrite(owner, chatId))
-      return removed
+        await chats.touch(chat.seq, now(), isSelectionGone ? newestLeaf(left, target.parentId) : chat.current_id as MessageId | null)
+        return { seq: chat.seq, count: gone.size }
+      }, (done, isNested) => {
+        if (done === null) return
+        history.forgetChat(done.seq)
+        afterWrite(owner, isNested, () => search.noteRewrite(owner, chatId))
+      })
+      return removed?.count ?? null
     },
 
     /** Copies the owner's chat, every branch and setting, under a new id and title (not archived); null when it is not theirs. */
-    cloneChat(owner: UserId, chatId: ChatId, title: string): Chat | null {
-      const tree = readTree(owner, chatId)
+    async cloneChat(owner: UserId, chatId: ChatId, title: string): Promise<Chat | null> {
+      const tree = await readTree(owner, chatId)
       if (tree === null) return null
       const uidOf = new Map(tree.messages.map((message) => [message.id, message.uid]))
       const current = tree.chat.currentId === null ? null : uidOf.get(tree.chat.currentId) ?? null
@@ -479,21 +594,21 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
     },
 
     /** Opens the owner's whole chat: its settings and every message of every branch; null when it is not theirs. */
-    readChatTree(owner: UserId, chatId: ChatId): ChatTree | null {
+    readChatTree(owner: UserId, chatId: ChatId): Promise<ChatTree | null> {
       return readTree(owner, chatId)
     },
 
     /** Returns every message of the owner's chat (all branches) by id; empty when the chat is not theirs. */
-    listMessagesInChat(owner: UserId, chatId: ChatId): Message[] {
-      const chat = chats.find(owner, chatId)
-      return chat === null ? [] : openChat(chat, keys.keysForOwner(owner)).list() as Message[]
+    async listMessagesInChat(owner: UserId, chatId: ChatId): Promise<Message[]> {
+      const chat = await chats.find(owner, chatId)
+      return chat === null ? [] : (await openChat(chat, await keys.ringFor(owner))).list() as Message[]
     },
 
     /** Returns the messages from the root to the selected leaf: the conversation the user sees. */
-    listCurrentPath(owner: UserId, chatId: ChatId): Message[] {
-      const chat = chats.find(owner, chatId)
+    async listCurrentPath(owner: UserId, chatId: ChatId): Promise<Message[]> {
+      const chat = await chats.find(owner, chatId)
       if (chat === null) return []
-      return pathTo(openChat(chat, keys.keysForOwner(owner)).list(), chat.current_id as MessageId | null)
+      return pathTo((await openChat(chat, await keys.ringFor(owner))).list(), chat.current_id as MessageId | null)
     },
 
     /**
@@ -501,20 +616,20 @@ export function createChatRepo(db: Database, keys: DataKeyRepo, now: () => numbe
      * only those: what a turn sends the model, however many branches the chat has. Null when the
      * chat is not theirs or holds no such message.
      */
-    listPathTo(owner: UserId, chatId: ChatId, leafId?: MessageId | null): Message[] | null {
-      const chat = chats.find(owner, chatId)
+    async listPathTo(owner: UserId, chatId: ChatId, leafId?: MessageId | null): Promise<Message[] | null> {
+      const chat = await chats.find(owner, chatId)
       if (chat === null) return null
       const leaf = leafId === undefined ? chat.current_id as MessageId | null : leafId
-      const opened = openChat(chat, keys.keysForOwner(owner))
+      const opened = await openChat(chat, await keys.ringFor(owner))
       const path = pathThrough(opened.get, leaf)
       if (leaf !== null && path.length === 0) return null
       return path
     },
 
     /** Opens the owner's chat's settings (system prompt, params, ...); null when the chat is not theirs. */
-    findChatSettingsForUser(owner: UserId, chatId: ChatId): ChatSettings | null {
-      const chat = chats.find(owner, chatId)
-      return chat === null ? null : chats.settingsOf(chat)
+    async findChatSettingsForUser(owner: UserId, chatId: ChatId): Promise<ChatSettings | null> {
+      const chat = await chats.find(owner, chatId)
+      return chat === null ? null : chats.settingsOf(chat, await keys.ringFor(owner))
     },
   }
 }

@@ -27,7 +27,7 @@ async function seed(store: Store, users: number, chats: number, messages: number
     store.groups.syncMembershipsFromSource(created.user.id, 'ldap', [`group-${u % 2}`], true)
     await store.secondFactors.setPendingTotp(created.user.id, new Uint8Array(20).fill(u + 1))
     await store.secondFactors.addPasskey({ id: `passkey-${u}` as PasskeyId, userId: created.user.id, credentialId: new Uint8Array([u, 1]), publicKey: new Uint8Array([1, u]), name: `Key ${u}`, signCount: 0 })
-    for (let c = 0; c < chats; c++) store.chats.createChat(created.user.id, `title ${u}/${c}`, Array.from({ length: messages }, (_, m) => ({ role: 'user' as const, content: `m ${u}/${c}/${m}` })))
+    for (let c = 0; c < chats; c++) await store.chats.createChat(created.user.id, `title ${u}/${c}`, Array.from({ length: messages }, (_, m) => ({ role: 'user' as const, content: `m ${u}/${c}/${m}` })))
   }
   store.settings.writeSetting('greeting', { hello: 'world' })
   return ids
@@ -46,7 +46,7 @@ test('every value ends under the new version, old keys are destroyed, everything
   expect(await versionsInUse(store)).toEqual([2])
   expect(store.db.query('SELECT DISTINCT version FROM data_key WHERE owner_id != ?').all('email-index')).toEqual([{ version: 2 }])
   expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
-  expect(store.chats.listChatsForUser(users[1]!, { limit: 10, offset: 0 }).map((chat) => chat.title).sort()).toEqual(['title 1/0', 'title 1/1', 'title 1/2', 'title 1/3'])
+  expect((await store.chats.listChatsForUser(users[1]!, { limit: 10, offset: 0 })).map((chat) => chat.title).sort()).toEqual(['title 1/0', 'title 1/1', 'title 1/2', 'title 1/3'])
   expect(store.settings.readSetting('greeting')).toEqual({ hello: 'world' })
   expect(store.users.findUserByEmail('u2@example.com')?.name).toBe('U2')
   expect((await store.secondFactors.findTotp(users[2]!))?.secret).toEqual(new Uint8Array(20).fill(3))
@@ -60,30 +60,30 @@ test('interrupted at random points with writes in between, resumed after a reope
     let store = open()
     const users = await seed(store, 4, 3, 6)
     const expected = new Map<string, string[]>()
-    const write = (n: number) => {
+    const write = async (n: number) => {
       const owner = users[n % users.length]!
-      const chat = store.chats.createChat(owner, `written ${round}/${n}`, [{ role: 'user', content: `new ${n}` }])
+      const chat = await store.chats.createChat(owner, `written ${round}/${n}`, [{ role: 'user', content: `new ${n}` }])
       expected.set(chat.id, [`new ${n}`])
-      const existing = store.chats.listChatsForUser(owner, { limit: 1, offset: 2 })[0]
-      if (existing !== undefined) store.chats.renameChat(owner, existing.id, `renamed ${n}`)
+      const existing = (await store.chats.listChatsForUser(owner, { limit: 1, offset: 2 }))[0]
+      if (existing !== undefined) await store.chats.renameChat(owner, existing.id, `renamed ${n}`)
     }
     let rotator = createDataKeyRotator(store.sql, store.dataKeys)
     await rotator.beginRotation(null)
     const stopAfter = 1 + Math.floor(Math.random() * 12)
     for (let batch = 0; batch < stopAfter; batch++) {
       await rotator.step(5)
-      write(batch)
+      await write(batch)
     }
     store.close()
     store = open()
     rotator = createDataKeyRotator(store.sql, store.dataKeys)
     expect((await rotator.pendingOwners()).length).toBeGreaterThan(0)
-    for (let batch = 0; (await rotator.step(5)).pendingOwners > 0; batch++) write(100 + batch)
+    for (let batch = 0; (await rotator.step(5)).pendingOwners > 0; batch++) await write(100 + batch)
     expect(await versionsInUse(store)).toEqual([2])
     expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
     for (const [chatId, contents] of expected) {
       const chat = store.db.query<{ user_id: string }, [string]>('SELECT user_id FROM chat WHERE id = ?').get(chatId)!
-      expect(store.chats.listMessagesInChat(chat.user_id as UserId, chatId as never).map((message) => message.content)).toEqual(contents)
+      expect((await store.chats.listMessagesInChat(chat.user_id as UserId, chatId as never)).map((message) => message.content)).toEqual(contents)
     }
     store.close()
   }

@@ -119,8 +119,8 @@ describe('stored files', () => {
   test('uses: a file says what refers to it, for the owner only', async () => {
     const { store, owner } = storeWithUser()
     const file = await upload(store.files, owner, random(10))
-    const chat = store.chats.createChat(owner, 'with a file')
-    const other = store.chats.createChat(owner, 'another')
+    const chat = await store.chats.createChat(owner, 'with a file')
+    const other = await store.chats.createChat(owner, 'another')
     expect(await store.files.addUse(owner, file.id, 'chat', chat.id)).toBe(true)
     expect(await store.files.addUse(owner, file.id, 'chat', other.id)).toBe(true)
     expect(await store.files.addUse(owner, file.id, 'knowledge', 'k1')).toBe(true)
@@ -128,7 +128,7 @@ describe('stored files', () => {
     expect(await store.files.listUses(owner, file.id)).toEqual(expected.sort((a, b) => (a.kind + a.refId).localeCompare(b.kind + b.refId)))
     expect(await store.files.removeUsesOf('chat', other.id)).toEqual([file.id])
     // deleting the chat ends its use; the file stays while a knowledge base uses it
-    store.chats.deleteChatForUser(owner, chat.id)
+    await store.chats.deleteChatForUser(owner, chat.id)
     expect(await store.files.listUses(owner, file.id)).toEqual([{ kind: 'knowledge', refId: 'k1' }])
     expect(await store.files.get(owner, file.id)).not.toBeNull()
   })

@@ -47,6 +47,8 @@ export type IdBlocks = ReturnType<typeof createIdBlocks>
 export type IdAttempt = {
   /** The next id: from the committed block, else from a block this attempt reserves in its transaction. */
   next(): Promise<number>
+  /** The next `count` ids, in order (those a caller leaves unused are gaps). */
+  take(count: number): Promise<number[]>
   /** Call once the transaction this attempt ran in has committed (the outermost one): what is left of its block serves later attempts. */
   keep(): void
 }
@@ -92,6 +94,11 @@ export function createEngineIdBlocks(sql: SqlEngine, table: 'message') {
             own = { next: block.first, last: block.last }
           }
           return own.next++
+        },
+        async take(count: number): Promise<number[]> {
+          const ids: number[] = []
+          for (let i = 0; i < count; i++) ids.push(await this.next())
+          return ids
         },
         keep(): void {
           if (own === null || own.next > own.last || own.last <= reservedUpTo) return

@@ -41,7 +41,7 @@ test('contents that older versions left empty or not text come across as before:
   const store = openMemoryStore()
   await importOpenWebUi(store, read.source)
   read.source.close()
-  expect(store.chats.listCurrentPath(adaId as UserId, odd.id as never).map((message) => message.content)).toEqual(['', '[{"type":"text","text":"hi"}]'])
+  expect((await store.chats.listCurrentPath(adaId as UserId, odd.id as never)).map((message) => message.content)).toEqual(['', '[{"type":"text","text":"hi"}]'])
   store.close()
 })
 
@@ -55,7 +55,7 @@ test('every branch, id, the selected leaf, models, params and the system prompt 
   read.source.close()
   expect(counts).toMatchObject({ chatsImported: 2, messagesImported: 6 })
 
-  const tree = store.chats.readChatTree(adaId as UserId, enclaveIdFor('chat', branching.id) as never)!
+  const tree = (await store.chats.readChatTree(adaId as UserId, enclaveIdFor('chat', branching.id) as never))!
   const described = describeChatObject(tree)
   const source = JSON.parse(chatJson(branching)) as { history: { messages: Record<string, Record<string, unknown>>; currentId: string } }
   expect(described.history).toEqual(source.history)
@@ -63,7 +63,7 @@ test('every branch, id, the selected leaf, models, params and the system prompt 
   expect(described.models).toEqual(['llama3.2'])
   expect(described).toMatchObject({ files: [], title: 'Branching chat' })
 
-  const settings = describeChatObject(store.chats.readChatTree(adaId as UserId, withSettings.id as never)!)
+  const settings = describeChatObject((await store.chats.readChatTree(adaId as UserId, withSettings.id as never))!)
   expect(settings).toMatchObject({ system: 'You are terse.', params: { temperature: 0.3, num_ctx: 8192, stop: ['###'] }, models: ['qwen2.5', 'llama3.2'] })
   store.close()
 })

@@ -44,7 +44,7 @@ export type AccountSource = { users: readonly SourceUser[]; chats(): Iterable<So
 export async function importUsersAndChats(store: Store, source: AccountSource, product: string, onChat: () => void = () => {}): Promise<ImportReport> {
   const counts: ImportCounts = { usersImported: 0, usersAlreadyThere: 0, usersConflicting: 0, chatsImported: 0, chatsAlreadyThere: 0, chatsLeftOut: 0, messagesImported: 0 }
   const notes: string[] = []
-  const chatExists = store.db.query<{ one: number }, [string]>('SELECT 1 AS one FROM chat WHERE id = ?')
+  // note: users are still written through bun:sqlite on the same connection, so they commit or roll back with this transaction.
   await store.sql.transaction(async () => {
     // note: only users created by this run receive chats; an existing account never does.
     const owners = new Map<string, UserId>()
@@ -55,16 +55,16 @@ export async function importUsersAndChats(store: Store, source: AccountSource, p
     for (const chat of source.chats()) {
       onChat()
       const owner = owners.get(chat.ownerSourceId)
-      const taken = chatExists.get(chat.id) !== null
+      const taken = (await store.sql.get('SELECT 1 AS one FROM chat WHERE id = ?', chat.id)) !== null
       if (owner === undefined) {
         if (taken) counts.chatsAlreadyThere++
         else counts.chatsLeftOut++
         continue
       }
       const id = taken ? newChatId() : chat.id
-      store.chats.createChatFromContent(owner, { ...chat.content, title: chat.title }, { id, createdAt: chat.createdAt, updatedAt: chat.updatedAt })
-      if (chat.pinned) store.chats.setChatPinned(owner, id, true)
-      if (chat.archived) store.chats.setChatArchived(owner, id, true)
+      await store.chats.createChatFromContent(owner, { ...chat.content, title: chat.title }, { id, createdAt: chat.createdAt, updatedAt: chat.updatedAt })
+      if (chat.pinned) await store.chats.setChatPinned(owner, id, true)
+      if (chat.archived) await store.chats.setChatArchived(owner, id, true)
       counts.chatsImported++
       counts.messagesImported += chat.messageCount
     }

@@ -19,18 +19,18 @@ const env = (key: Uint8Array | string): MasterKeySource => ({ kind: 'env', value
 const open = (masterKey: MasterKeySource, previous: Uint8Array | null = null) =>
   openStore({ dataDir: dir, masterKey, now: Date.now, previousMasterKey: previous === null ? null : { material: { kind: 'raw', key: previous }, origin: 'ENCRYPTION_KEY_PREVIOUS' } })
 
-function seeded(key: Uint8Array, users = 5) {
+async function seeded(key: Uint8Array, users = 5) {
   const store = open(env(key))
   for (let i = 0; i < users; i++) {
     const created = store.users.createUser({ email: `u${i}@example.com`, name: `U${i}`, role: 'user' })
-    if (created.ok) store.chats.createChat(created.user.id, `chat ${i}`, [{ role: 'user', content: `hello ${i}` }])
+    if (created.ok) await store.chats.createChat(created.user.id, `chat ${i}`, [{ role: 'user', content: `hello ${i}` }])
   }
   return store
 }
 
 test('rotating to a passphrase: the new key opens, the old is refused, every field still opens', async () => {
   const old = generateKey()
-  const store = seeded(old)
+  const store = await seeded(old)
   const passphrase = `a passphrase for this test run ${crypto.randomUUID()}`
   const rotated = await store.rotateMasterKey({ kind: 'passphrase', passphrase })
   expect(rotated.rewrappedKeys).toBe(7)
@@ -48,7 +48,7 @@ test('rotating to a passphrase: the new key opens, the old is refused, every fie
 
 test('a failure in the middle of the re-wrap rolls back whole: the database stays under the old key', async () => {
   const old = generateKey()
-  const store = seeded(old, 20)
+  const store = await seeded(old, 20)
   // a data key that does not unwrap makes the re-wrap throw partway through the owners
   const victim = store.db.query<{ owner_id: string }, []>("SELECT owner_id FROM data_key ORDER BY owner_id LIMIT 1 OFFSET 12").get()!.owner_id
   const original = store.db.query<{ wrapped: Uint8Array }, [string]>('SELECT wrapped FROM data_key WHERE owner_id = ?').get(victim)!.wrapped
@@ -68,7 +68,7 @@ test('a failure in the middle of the re-wrap rolls back whole: the database stay
 test('a start with the new key and the previous one finishes the rotation; the previous alone is then refused', async () => {
   const old = generateKey()
   const next = generateKey()
-  seeded(old).close()
+  ;(await seeded(old)).close()
   const store = open(env(next), old)
   expect(store.info.finishedRotationFrom).toBe(keyFingerprint(old))
   expect(store.info.keyFingerprint).toBe(keyFingerprint(next))
@@ -82,7 +82,7 @@ test('a start with the new key and the previous one finishes the rotation; the p
 })
 
 test('two rotations asked at once run one after the other: the database ends under the second key, and it opens everything', async () => {
-  const store = seeded(generateKey())
+  const store = await seeded(generateKey())
   const [first, second] = [generateKey(), generateKey()]
   const [a, b] = await Promise.all([store.rotateMasterKey({ kind: 'raw', key: first }), store.rotateMasterKey({ kind: 'raw', key: second })])
   expect(b.previousFingerprint).toBe(a.fingerprint)

@@ -16,12 +16,12 @@
  * fields), so a whole-chat save can tell which messages changed without opening each one. Without
  * the data key it confirms no guess, and, binding the row id, it does not show two rows alike.
  */
-import type { Database } from 'bun:sqlite'
 import { createHmac } from 'node:crypto'
 import { openField, sealedKeyVersion, sealField, type VersionedKey } from '../crypto/field-cipher.ts'
 import type { ChatId, MessageId } from './ids.ts'
 import type { Message, MessageRole, MessageStatus } from './chat-tree.ts'
 import type { KeyRing } from './data-keys.ts'
+import type { SqlEngine } from './engine.ts'
 import { FieldOpenError } from './field-open-error.ts'
 
 /** The row id a message's AAD binds: its chat's id and its own. */
@@ -87,6 +87,12 @@ function digestKeyOf(key: VersionedKey): Buffer {
   return derived
 }
 
+/** The data key a stored row's digest was made under, when it has one and that key is at hand. */
+function keyOfDigest(stored: StoredMessage, ring: KeyRing): VersionedKey | null {
+  if (stored.digest === null || stored.digest.length !== 4 + DIGEST_BYTES) return null
+  return ring.byVersion(new DataView(stored.digest.buffer, stored.digest.byteOffset, 4).getUint32(0))
+}
+
 /** Digests what a client sees of a message (its sealed fields) for the row `rowId`, under `key`. */
 function digestOf(rowId: string, message: Message, key: VersionedKey): Uint8Array {
   const { model, content, images, error, usage, sources, files, extra } = message
@@ -120,97 +126,101 @@ function otherFieldsOf({ model, images, artifacts, stats, error, usage, sources,
   return fields
 }
 
-/** Prepared statements for one chat's message rows; callers check ownership first. */
-export function createMessageRows(db: Database) {
-  const insert = db.query<void, [number, number, string, number | null, MessageRole, MessageStatus | null, Uint8Array, Uint8Array, number]>(
-    'INSERT INTO message (id, chat_seq, uid, parent_id, role, status, content, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-  const rewrite = db.query<void, [string, number | null, MessageRole, MessageStatus | null, Uint8Array, Uint8Array, number, number, number]>(
-    `UPDATE message SET uid = ?, parent_id = ?, role = ?, status = ?, content = ?, digest = ?, created_at = ? WHERE id = ? AND chat_seq = ?`)
-  const selectStored = db.query<{ id: number; uid: string; parent_id: number | null; role: MessageRole; status: MessageStatus | null; created_at: number; digest: Uint8Array | null }, [number]>(
-    'SELECT id, uid, parent_id, role, status, created_at, digest FROM message WHERE chat_seq = ? ORDER BY id')
-  const selectRows = db.query<MessageRow, [number]>(
-    'SELECT id, uid, parent_id, role, status, content, created_at FROM message WHERE chat_seq = ? ORDER BY id')
-  const selectRow = db.query<MessageRow, [number, number]>(
-    'SELECT id, uid, parent_id, role, status, content, created_at FROM message WHERE id = ? AND chat_seq = ?')
-  const selectShapes = db.query<{ id: number; uid: string; parent_id: number | null }, [number]>(
-    'SELECT id, uid, parent_id FROM message WHERE chat_seq = ? ORDER BY id')
-  const selectId = db.query<{ id: number }, [number, number]>('SELECT id FROM message WHERE id = ? AND chat_seq = ?')
-  const selectUid = db.query<{ id: number }, [number, string]>('SELECT id FROM message WHERE chat_seq = ? AND uid = ?')
-  const selectContents = db.query<{ id: number; content: Uint8Array }, [number]>('SELECT id, content FROM message WHERE chat_seq = ?')
-  const selectOwnerContents = db.query<{ chat_seq: number; chat_id: string; id: number; content: Uint8Array }, [string]>(`
-    SELECT m.chat_seq, c.id AS chat_id, m.id, m.content FROM chat c JOIN message m ON m.chat_seq = c.seq WHERE c.user_id = ?`)
-  const deleteRow = db.query<void, [number, number]>('DELETE FROM message WHERE id = ? AND chat_seq = ?')
+type StoredRow = { id: number; uid: string; parent_id: number | null; role: MessageRole; status: MessageStatus | null; created_at: number; digest: Uint8Array | null }
 
+const ROW_COLUMNS = 'id, uid, parent_id, role, status, content, created_at'
+
+/** How many sealed rows one page of an owner's contents reads. */
+const CONTENT_PAGE_ROWS = 2000
+
+/** One chat's message rows on the engine; callers check ownership first. */
+export function createMessageRows(sql: SqlEngine) {
   /** The sealed value and the digest, in the order the statements name them. */
   const sealedValues = (chatId: ChatId, message: Message, ring: KeyRing): [Uint8Array, Uint8Array] => {
     const rowId = messageRowId(chatId, message.id)
     return [sealMessageBody(ring.current, rowId, message.content, otherFieldsOf(message)), digestOf(rowId, message, ring.current)]
   }
+  const find = async (chatSeq: number, chatId: ChatId, id: MessageId, ring: KeyRing): Promise<Message | null> => {
+    const row = await sql.get<MessageRow>(`SELECT ${ROW_COLUMNS} FROM message WHERE id = ? AND chat_seq = ?`, id, chatSeq)
+    return row === null ? null : openMessage(chatId, messageRowId(chatId, row.id), row, ring)
+  }
 
   return {
     /** Seals and inserts one message into the chat row `chatSeq`. */
-    insert(chatSeq: number, message: Message, ring: KeyRing): void {
-      insert.run(message.id, chatSeq, message.uid, message.parentId, message.role, message.status, ...sealedValues(message.chatId, message, ring), message.createdAt)
+    async insert(chatSeq: number, message: Message, ring: KeyRing): Promise<void> {
+      await sql.run('INSERT INTO message (id, chat_seq, uid, parent_id, role, status, content, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        message.id, chatSeq, message.uid, message.parentId, message.role, message.status, ...sealedValues(message.chatId, message, ring), message.createdAt)
     },
     /** Seals and writes every field of a stored message. */
-    rewrite(chatSeq: number, message: Message, ring: KeyRing): void {
-      rewrite.run(message.uid, message.parentId, message.role, message.status, ...sealedValues(message.chatId, message, ring), message.createdAt, message.id, chatSeq)
+    async rewrite(chatSeq: number, message: Message, ring: KeyRing): Promise<void> {
+      await sql.run('UPDATE message SET uid = ?, parent_id = ?, role = ?, status = ?, content = ?, digest = ?, created_at = ? WHERE id = ? AND chat_seq = ?',
+        message.uid, message.parentId, message.role, message.status, ...sealedValues(message.chatId, message, ring), message.createdAt, message.id, chatSeq)
     },
     /** Opens every message of the chat, in id order. */
-    list(chatSeq: number, chatId: ChatId, ring: KeyRing): Message[] {
+    async list(chatSeq: number, chatId: ChatId, ring: KeyRing): Promise<Message[]> {
       const prefix = `${chatId}/`
-      return selectRows.all(chatSeq).map((row) => openMessage(chatId, prefix + row.id, row, ring))
+      const found = await sql.all<MessageRow>(`SELECT ${ROW_COLUMNS} FROM message WHERE chat_seq = ? ORDER BY id`, chatSeq)
+      return found.map((row) => openMessage(chatId, prefix + row.id, row, ring))
     },
     /** Opens one message of the chat; null when the chat has none with that id. */
-    find(chatSeq: number, chatId: ChatId, id: MessageId, ring: KeyRing): Message | null {
-      const row = selectRow.get(id, chatSeq)
-      return row === null ? null : openMessage(chatId, messageRowId(chatId, row.id), row, ring)
-    },
+    find,
     /** The chat's messages without their sealed fields: for a save to compare against without opening them. */
-    listStored(chatSeq: number): StoredMessage[] {
-      return selectStored.all(chatSeq).map((row) => ({
+    async listStored(chatSeq: number): Promise<StoredMessage[]> {
+      const found = await sql.all<StoredRow>('SELECT id, uid, parent_id, role, status, created_at, digest FROM message WHERE chat_seq = ? ORDER BY id', chatSeq)
+      return found.map((row) => ({
         id: row.id as MessageId, uid: row.uid, parentId: row.parent_id as MessageId | null, role: row.role, status: row.status, createdAt: row.created_at, digest: row.digest,
       }))
     },
-    /**
-     * Says whether `next` has the sealed fields of the stored row: by digest when its key version is
-     * still at hand, else by opening the row (written before digests, or under a destroyed key).
-     */
-    hasSameContent(chatSeq: number, chatId: ChatId, stored: StoredMessage, next: Message, ring: KeyRing): boolean {
-      const version = stored.digest === null || stored.digest.length !== 4 + DIGEST_BYTES ? null : new DataView(stored.digest.buffer, stored.digest.byteOffset, 4).getUint32(0)
-      const key = version === null ? null : ring.byVersion(version)
-      if (key !== null) return Buffer.from(digestOf(messageRowId(chatId, stored.id), next, key)).equals(stored.digest!)
-      return hasSameClientFields(this.find(chatSeq, chatId, stored.id, ring)!, next)
+    /** Says whether the stored row's digest can be compared here: it has one, under a key version still at hand (else open the row). */
+    canCompareByDigest(stored: StoredMessage, ring: KeyRing): boolean {
+      return keyOfDigest(stored, ring) !== null
+    },
+    /** Says whether `next` has the sealed fields of the stored row, by its digest; only when canCompareByDigest. */
+    sameContentByDigest(chatId: ChatId, stored: StoredMessage, next: Message, ring: KeyRing): boolean {
+      const key = keyOfDigest(stored, ring)
+      return key !== null && Buffer.from(digestOf(messageRowId(chatId, stored.id), next, key)).equals(stored.digest!)
     },
     /** The chat's tree without opening anything. */
-    shapes(chatSeq: number): MessageShape[] {
-      return selectShapes.all(chatSeq).map((row) => ({ id: row.id as MessageId, uid: row.uid, parentId: row.parent_id as MessageId | null }))
+    async shapes(chatSeq: number): Promise<MessageShape[]> {
+      const found = await sql.all<{ id: number; uid: string; parent_id: number | null }>('SELECT id, uid, parent_id FROM message WHERE chat_seq = ? ORDER BY id', chatSeq)
+      return found.map((row) => ({ id: row.id as MessageId, uid: row.uid, parentId: row.parent_id as MessageId | null }))
     },
     /** Says whether the chat holds the message `id`. */
-    has(chatSeq: number, id: MessageId): boolean {
-      return selectId.get(id, chatSeq) !== null
+    async has(chatSeq: number, id: MessageId): Promise<boolean> {
+      return (await sql.get('SELECT id FROM message WHERE id = ? AND chat_seq = ?', id, chatSeq)) !== null
     },
     /** The internal id of the chat's message with the client id `uid`, or null. */
-    idOfUid(chatSeq: number, uid: string): MessageId | null {
-      return (selectUid.get(chatSeq, uid)?.id ?? null) as MessageId | null
+    async idOfUid(chatSeq: number, uid: string): Promise<MessageId | null> {
+      return ((await sql.get<{ id: number }>('SELECT id FROM message WHERE chat_seq = ? AND uid = ?', chatSeq, uid))?.id ?? null) as MessageId | null
     },
     /** Opens the content of every message of the chat (every branch), for search. */
-    contentsOf(chatSeq: number, chatId: ChatId, ring: KeyRing): string[] {
-      return selectContents.all(chatSeq).map((row) => openContent(messageRowId(chatId, row.id), row.content, ring))
+    async contentsOf(chatSeq: number, chatId: ChatId, ring: KeyRing): Promise<string[]> {
+      const found = await sql.all<{ id: number; content: Uint8Array }>('SELECT id, content FROM message WHERE chat_seq = ?', chatSeq)
+      return found.map((row) => openContent(messageRowId(chatId, row.id), row.content, ring))
     },
-    /** Opens the content of every message of every chat of the owner, by chat seq, for search. */
-    contentsOfOwner(owner: string, ring: KeyRing): Map<number, string[]> {
+    /** Opens the content of every message of every chat of the owner, by chat seq, for search; read in pages, so no statement holds them all. */
+    async contentsOfOwner(owner: string, ring: KeyRing): Promise<Map<number, string[]>> {
       const contents = new Map<number, string[]>()
-      for (const row of selectOwnerContents.iterate(owner)) {
-        const content = openContent(messageRowId(row.chat_id as ChatId, row.id), row.content, ring)
-        const list = contents.get(row.chat_seq)
-        if (list === undefined) contents.set(row.chat_seq, [content])
-        else list.push(content)
+      let after = { seq: -1, id: -1 }
+      for (;;) {
+        // note: keyset paging on (chat_seq, id), which message_by_chat serves; both engines have no row stream on the contract.
+        const found = await sql.all<{ chat_seq: number; chat_id: string; id: number; content: Uint8Array }>(
+          `SELECT m.chat_seq, c.id AS chat_id, m.id, m.content FROM chat c JOIN message m ON m.chat_seq = c.seq
+           WHERE c.user_id = ? AND (m.chat_seq > ? OR (m.chat_seq = ? AND m.id > ?)) ORDER BY m.chat_seq, m.id LIMIT ?`,
+          owner, after.seq, after.seq, after.id, CONTENT_PAGE_ROWS)
+        for (const row of found) {
+          const content = openContent(messageRowId(row.chat_id as ChatId, row.id), row.content, ring)
+          const list = contents.get(row.chat_seq)
+          if (list === undefined) contents.set(row.chat_seq, [content])
+          else list.push(content)
+        }
+        if (found.length < CONTENT_PAGE_ROWS) return contents
+        const last = found.at(-1)!
+        after = { seq: last.chat_seq, id: last.id }
       }
-      return contents
     },
-    remove(chatSeq: number, id: MessageId): void {
-      deleteRow.run(id, chatSeq)
+    async remove(chatSeq: number, id: MessageId): Promise<void> {
+      await sql.run('DELETE FROM message WHERE id = ? AND chat_seq = ?', id, chatSeq)
     },
   }
 }

@@ -40,13 +40,13 @@ test.each(LINEAR_CHAT_VERSIONS)('schema %i: linear chats become single-branch tr
   try {
     expect(readSchemaVersion(store.db)).toBe(migrations.length)
     for (const old of chats) {
-      const tree = store.chats.readChatTree(old.owner, old.id)!
+      const tree = (await store.chats.readChatTree(old.owner, old.id))!
       expect(tree.chat.title).toBe(old.title)
       expect(tree.messages.map((message) => ({ uid: message.uid, role: message.role, content: message.content, model: message.model }))).toEqual(
         old.messages.map((message) => ({ uid: String(message.id), role: message.role, content: message.content, model: message.model })))
       expect(tree.messages.map((message) => message.parentId as number | null)).toEqual([null, ...old.messages.slice(0, -1).map((message) => message.id)])
       expect(tree.chat.currentId as number).toBe(old.messages.at(-1)!.id)
-      expect(store.chats.listCurrentPath(old.owner, old.id).map((message) => message.id as number)).toEqual(old.messages.map((message) => message.id))
+      expect((await store.chats.listCurrentPath(old.owner, old.id)).map((message) => message.id as number)).toEqual(old.messages.map((message) => message.id))
       expect(tree.messages.map((message) => message.status)).toEqual(old.messages.map((message) => (message.role === 'assistant' ? 'done' : null)))
     }
     expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
@@ -54,9 +54,9 @@ test.each(LINEAR_CHAT_VERSIONS)('schema %i: linear chats become single-branch tr
     expect(store.db.query('SELECT count(*) AS n FROM message_legacy').get()).toEqual({ n: 0 })
     // an answer added after the upgrade continues the branch
     const [first] = chats
-    const added = store.chats.addMessage(first!.owner, first!.id, { role: 'user', content: 'after the upgrade' })!
+    const added = (await store.chats.addMessage(first!.owner, first!.id, { role: 'user', content: 'after the upgrade' }))!
     expect(added.parentId as number).toBe(first!.messages.at(-1)!.id)
-    expect(store.chats.searchChatsForUser(first!.owner, 'old-content 0/3', { limit: 10, offset: 0 }).map((chat) => chat.id)).toContain(first!.id)
+    expect((await store.chats.searchChatsForUser(first!.owner, 'old-content 0/3', { limit: 10, offset: 0 })).map((chat) => chat.id)).toContain(first!.id)
   } finally {
     store.close()
   }
@@ -65,7 +65,7 @@ test.each(LINEAR_CHAT_VERSIONS)('schema %i: linear chats become single-branch tr
   // a second start finds nothing left to re-seal and reads the same
   const again = openStore({ dataDir, masterKey, now: Date.now })
   try {
-    expect(again.chats.listMessagesInChat(chats[1]!.owner, chats[1]!.id).map((message) => message.content)).toEqual(chats[1]!.messages.map((message) => message.content))
+    expect((await again.chats.listMessagesInChat(chats[1]!.owner, chats[1]!.id)).map((message) => message.content)).toEqual(chats[1]!.messages.map((message) => message.content))
   } finally {
     again.close()
   }
@@ -104,13 +104,13 @@ test("between the migration and the next start, verify names an old message's al
   }
 })
 
-test('after the upgrade, an old message moved to another chat of its owner does not open', () => {
+test('after the upgrade, an old message moved to another chat of its owner does not open', async () => {
   const { dataDir, masterKey, chats } = oldDataDir()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
     const [from, to] = chats as [OldChat, OldChat]
     store.db.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE id = ?').run(to.id, from.messages[0]!.id)
-    expect(() => store.chats.listMessagesInChat(to.owner, to.id)).toThrow(`message.content`)
+    expect(async () => await store.chats.listMessagesInChat(to.owner, to.id)).toThrow(`message.content`)
   } finally {
     store.close()
   }

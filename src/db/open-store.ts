@@ -185,7 +185,7 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
     files,
     /** The start-up sweep of orphaned file blobs: how many it removed, once done. */
     orphansSwept,
-    chats: createChatRepo(db, dataKeys, now, accountChanges),
+    chats: createChatRepo(sql, dataKeys, now, accountChanges),
     folders: createFolderRepo(sql, dataKeys, now),
     chatFolders: createChatFolderRepo(sql),
     chatTags: createChatTagRepo(sql, dataKeys),

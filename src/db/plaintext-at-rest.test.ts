@@ -100,15 +100,15 @@ async function fillStore(store: Store) {
   })
   if (!result.ok) throw new Error(result.reason)
   const owner = result.user.id
-  const chat = store.chats.createChat(owner, MARKERS.title)
+  const chat = await store.chats.createChat(owner, MARKERS.title)
   for (let i = 0; i < 50; i++) {
-    store.chats.addMessage(owner, chat.id, {
+    await store.chats.addMessage(owner, chat.id, {
       role: i % 2 === 0 ? 'user' : 'assistant', content: `${MARKERS.content} number ${i} ${'padding '.repeat(20)}`,
       model: MARKERS.model, stats: { note: MARKERS.content }, images: [MARKERS.content],
     })
   }
-  const tree = store.chats.createChat(owner, MARKERS.title)
-  const saved = store.chats.saveChatForUser(owner, tree.id, {
+  const tree = await store.chats.createChat(owner, MARKERS.title)
+  const saved = await store.chats.saveChatForUser(owner, tree.id, {
     settings: { system: MARKERS.system, params: { stop: [MARKERS.param] }, models: [MARKERS.chatModel], tags: [MARKERS.tag], extra: { files: [MARKERS.chatExtra] } },
     messages: {
       kind: 'tree', currentUid: 'b',
@@ -121,11 +121,11 @@ async function fillStore(store: Store) {
   expect(saved.ok).toBe(true)
   store.settings.writeSetting('connections', { apiKey: MARKERS.setting })
   store.users.renameUser(owner, MARKERS.renamed)
-  store.chats.renameChat(owner, chat.id, MARKERS.renamed)
+  await store.chats.renameChat(owner, chat.id, MARKERS.renamed)
   const folder = await store.folders.createFolder(owner, { name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
   if (!folder.ok) throw new Error(folder.reason)
   await store.chatTags.addTagToChat(owner, tree.id, `${MARKERS.tagName} Word`)
-  const opened = store.chats.readChatTree(owner, tree.id)!
+  const opened = (await store.chats.readChatTree(owner, tree.id))!
   const shareId = (await store.chatShares.shareChat(owner, tree.id, { ...opened, chat: { ...opened.chat, title: MARKERS.share } }))!
   const group = store.groups.createLocalGroup({ name: MARKERS.groupName, description: MARKERS.groupDescription })
   if (!group.ok) throw new Error(group.reason)
@@ -172,7 +172,7 @@ test('no marker appears in enclave.db, -wal, -shm or the file blobs, before or a
     await fillFiles(store, owner)
     await fillKnowledge(store, owner)
     expect(readdirSync(join(dataDir, 'files'))).toHaveLength(2)
-    expect(store.chats.listMessagesInChat(owner, chatId)).toHaveLength(50)
+    expect(await store.chats.listMessagesInChat(owner, chatId)).toHaveLength(50)
     expect(existsSync(join(dataDir, `${DATABASE_FILE}-wal`))).toBe(true)
     expect(markersOnDisk()).toEqual([])
     store.close()
@@ -196,11 +196,11 @@ test('the data is really there: reopening reads every marker back', async () => 
     expect(store.users.findUserPreferences(owner)).toMatchObject({ note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_KEYS: [MARKERS.directKey] } } } })
     expect(store.workspaceModels.findModel(MARKERS.presetId)).toMatchObject({ name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem } })
     expect(await store.prompts.findOwnPrompt(owner, MARKERS.promptCommand)).toMatchObject({ title: MARKERS.promptTitle, content: MARKERS.promptContent })
-    expect(store.chats.findChatForUser(owner, chatId)?.title).toBe(MARKERS.renamed)
-    const messages = store.chats.listMessagesInChat(owner, chatId)
+    expect((await store.chats.findChatForUser(owner, chatId))?.title).toBe(MARKERS.renamed)
+    const messages = await store.chats.listMessagesInChat(owner, chatId)
     expect(messages.map((message) => message.content.split(' number ')[0])).toEqual(Array(50).fill(MARKERS.content))
     expect(store.settings.readSetting('connections')).toEqual({ apiKey: MARKERS.setting })
-    const tree = store.chats.readChatTree(owner, treeId)!
+    const tree = (await store.chats.readChatTree(owner, treeId))!
     expect(tree.settings).toEqual({ system: MARKERS.system, params: { stop: [MARKERS.param] }, models: [MARKERS.chatModel], tags: [MARKERS.tag], extra: { files: [MARKERS.chatExtra] } })
     expect(tree.messages.map((message) => [message.extra, message.files, message.error, message.usage, message.sources])).toEqual([
       [{ statusHistory: [MARKERS.messageExtra] }, [MARKERS.files], null, null, null],

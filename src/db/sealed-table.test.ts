@@ -9,7 +9,7 @@ import { openMemoryStore, type Store } from './open-store.ts'
 const TITLE = 'PLAINTEXT-TITLE-91c2'
 const CONTENT = 'PLAINTEXT-CONTENT-4be0'
 
-function setup() {
+async function setup() {
   const store = openMemoryStore()
   const user = (email: string, name: string) => {
     const result = store.users.createUser({ email, name, role: 'user', preferences: { theme: 'PLAINTEXT-PREF' } })
@@ -18,15 +18,15 @@ function setup() {
   }
   const ada = user('ada@example.com', 'PLAINTEXT-NAME-ADA')
   const eve = user('eve@example.com', 'PLAINTEXT-NAME-EVE')
-  const adaChat = store.chats.createChat(ada.id, TITLE)
-  const adaOther = store.chats.createChat(ada.id, 'other chat')
-  const eveChat = store.chats.createChat(eve.id, 'eve chat')
-  const first = store.chats.addMessage(ada.id, adaChat.id, { role: 'user', content: CONTENT, stats: { tokens: 3 } })!
-  const second = store.chats.addMessage(ada.id, adaChat.id, { role: 'assistant', content: 'second', model: 'llama3' })!
-  store.chats.addMessage(eve.id, eveChat.id, { role: 'user', content: 'eve says hi' })
-  const other = store.chats.addMessage(ada.id, adaOther.id, { role: 'user', content: 'in the other chat' })!
-  store.chats.saveChatForUser(ada.id, adaChat.id, { settings: { system: 'PLAINTEXT-SYSTEM' } })
-  store.chats.saveChatForUser(ada.id, adaOther.id, { settings: { system: 'another prompt' } })
+  const adaChat = await store.chats.createChat(ada.id, TITLE)
+  const adaOther = await store.chats.createChat(ada.id, 'other chat')
+  const eveChat = await store.chats.createChat(eve.id, 'eve chat')
+  const first = (await store.chats.addMessage(ada.id, adaChat.id, { role: 'user', content: CONTENT, stats: { tokens: 3 } }))!
+  const second = (await store.chats.addMessage(ada.id, adaChat.id, { role: 'assistant', content: 'second', model: 'llama3' }))!
+  await store.chats.addMessage(eve.id, eveChat.id, { role: 'user', content: 'eve says hi' })
+  const other = (await store.chats.addMessage(ada.id, adaOther.id, { role: 'user', content: 'in the other chat' }))!
+  await store.chats.saveChatForUser(ada.id, adaChat.id, { settings: { system: 'PLAINTEXT-SYSTEM' } })
+  await store.chats.saveChatForUser(ada.id, adaOther.id, { settings: { system: 'another prompt' } })
   store.settings.writeSetting('connections', { url: 'PLAINTEXT-SETTING' })
   store.settings.writeSetting('features', { on: true })
   return { store, ada, eve, adaChat, adaOther, eveChat, first, second, other }
@@ -43,10 +43,10 @@ function flipped(blob: Uint8Array, at: number): Uint8Array {
   return copy
 }
 
-function expectFieldOpenError(read: () => unknown, table: string, column: string, rowId: string | number) {
+async function expectFieldOpenError(read: () => unknown, table: string, column: string, rowId: string | number) {
   let thrown: unknown = null
   try {
-    read()
+    await read()
   } catch (error) {
     thrown = error
   }
@@ -58,53 +58,53 @@ function expectFieldOpenError(read: () => unknown, table: string, column: string
   expect(error.message).not.toContain('PLAINTEXT')
 }
 
-type Fixture = ReturnType<typeof setup>
+type Fixture = Awaited<ReturnType<typeof setup>>
 
 describe('a sealed value that was altered or moved fails to open, naming the place', () => {
   test.each<[string, (f: Fixture) => void, (f: Fixture) => unknown, (f: Fixture) => [string, string, string | number]]>([
     ['a flipped byte in a chat title',
       (f) => writeBlob(f.store, 'chat', 'title', 'id', f.adaChat.id, flipped(readBlob(f.store, 'chat', 'title', 'id', f.adaChat.id), 30)),
-      (f) => f.store.chats.findChatForUser(f.ada.id, f.adaChat.id), (f) => ['chat', 'title', f.adaChat.id]],
+      async (f) => await f.store.chats.findChatForUser(f.ada.id, f.adaChat.id), (f) => ['chat', 'title', f.adaChat.id]],
     ["a title copied into the owner's other chat",
       (f) => writeBlob(f.store, 'chat', 'title', 'id', f.adaOther.id, readBlob(f.store, 'chat', 'title', 'id', f.adaChat.id)),
-      (f) => f.store.chats.listChatsForUser(f.ada.id, { limit: 10, offset: 0 }), (f) => ['chat', 'title', f.adaOther.id]],
+      async (f) => await f.store.chats.listChatsForUser(f.ada.id, { limit: 10, offset: 0 }), (f) => ['chat', 'title', f.adaOther.id]],
     ["a title copied into another user's chat",
       (f) => writeBlob(f.store, 'chat', 'title', 'id', f.eveChat.id, readBlob(f.store, 'chat', 'title', 'id', f.adaChat.id)),
-      (f) => f.store.chats.findChatForUser(f.eve.id, f.eveChat.id), (f) => ['chat', 'title', f.eveChat.id]],
+      async (f) => await f.store.chats.findChatForUser(f.eve.id, f.eveChat.id), (f) => ['chat', 'title', f.eveChat.id]],
     ['a flipped byte in message content',
       (f) => writeBlob(f.store, 'message', 'content', 'id', f.first.id, flipped(readBlob(f.store, 'message', 'content', 'id', f.first.id), 20)),
-      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.first.id}`]],
+      async (f) => await f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.first.id}`]],
     ['content copied into the next message',
       (f) => writeBlob(f.store, 'message', 'content', 'id', f.second.id, readBlob(f.store, 'message', 'content', 'id', f.first.id)),
-      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.second.id}`]],
+      async (f) => await f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.second.id}`]],
     ["a message's sealed value copied into its chat's system prompt",
       (f) => writeBlob(f.store, 'chat', 'system', 'id', f.adaChat.id, readBlob(f.store, 'message', 'content', 'id', f.first.id)),
-      (f) => f.store.chats.readChatTree(f.ada.id, f.adaChat.id), (f) => ['chat', 'system', f.adaChat.id]],
+      async (f) => await f.store.chats.readChatTree(f.ada.id, f.adaChat.id), (f) => ['chat', 'system', f.adaChat.id]],
     ["a message row moved into another user's chat",
       (f) => f.store.db.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE id = ?').run(f.eveChat.id, f.first.id),
-      (f) => f.store.chats.listMessagesInChat(f.eve.id, f.eveChat.id), (f) => ['message', 'content', `${f.eveChat.id}/${f.first.id}`]],
+      async (f) => await f.store.chats.listMessagesInChat(f.eve.id, f.eveChat.id), (f) => ['message', 'content', `${f.eveChat.id}/${f.first.id}`]],
     ["a message row moved into the owner's other chat (same data key)",
       (f) => f.store.db.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE id = ?').run(f.adaOther.id, f.first.id),
-      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaOther.id), (f) => ['message', 'content', `${f.adaOther.id}/${f.first.id}`]],
+      async (f) => await f.store.chats.listMessagesInChat(f.ada.id, f.adaOther.id), (f) => ['message', 'content', `${f.adaOther.id}/${f.first.id}`]],
     ["a message's content copied into a message of the owner's other chat",
       (f) => writeBlob(f.store, 'message', 'content', 'id', f.other.id, readBlob(f.store, 'message', 'content', 'id', f.first.id)),
-      (f) => f.store.chats.readChatTree(f.ada.id, f.adaOther.id), (f) => ['message', 'content', `${f.adaOther.id}/${f.other.id}`]],
+      async (f) => await f.store.chats.readChatTree(f.ada.id, f.adaOther.id), (f) => ['message', 'content', `${f.adaOther.id}/${f.other.id}`]],
     ['a chat\'s system prompt copied into the owner\'s other chat',
       (f) => writeBlob(f.store, 'chat', 'system', 'id', f.adaOther.id, readBlob(f.store, 'chat', 'system', 'id', f.adaChat.id)),
-      (f) => f.store.chats.readChatTree(f.ada.id, f.adaOther.id), (f) => ['chat', 'system', f.adaOther.id]],
+      async (f) => await f.store.chats.readChatTree(f.ada.id, f.adaOther.id), (f) => ['chat', 'system', f.adaOther.id]],
     ['a truncated message',
       (f) => writeBlob(f.store, 'message', 'content', 'id', f.first.id, readBlob(f.store, 'message', 'content', 'id', f.first.id).slice(0, -1)),
-      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.first.id}`]],
+      async (f) => await f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.first.id}`]],
     ['plaintext written in place of a ciphertext',
       (f) => writeBlob(f.store, 'message', 'content', 'id', f.first.id, new TextEncoder().encode('hello, I am not sealed at all, just plain text in a blob')),
-      (f) => f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.first.id}`]],
+      async (f) => await f.store.chats.listMessagesInChat(f.ada.id, f.adaChat.id), (f) => ['message', 'content', `${f.adaChat.id}/${f.first.id}`]],
     ['a key version relabelled to 2',
       (f) => {
         const blob = readBlob(f.store, 'chat', 'title', 'id', f.adaChat.id).slice()
         blob[4] = 2
         writeBlob(f.store, 'chat', 'title', 'id', f.adaChat.id, blob)
       },
-      (f) => f.store.chats.findChatForUser(f.ada.id, f.adaChat.id), (f) => ['chat', 'title', f.adaChat.id]],
+      async (f) => await f.store.chats.findChatForUser(f.ada.id, f.adaChat.id), (f) => ['chat', 'title', f.adaChat.id]],
     ['user email and name swapped',
       (f) => {
         const email = readBlob(f.store, 'user', 'email', 'id', f.ada.id)
@@ -124,14 +124,14 @@ describe('a sealed value that was altered or moved fails to open, naming the pla
     ['a setting copied under another name',
       (f) => writeBlob(f.store, 'setting', 'value', 'name', 'features', readBlob(f.store, 'setting', 'value', 'name', 'connections')),
       (f) => f.store.settings.readSetting('features'), () => ['setting', 'value', 'features']],
-  ])('%s', (_, tamper, read, place) => {
-    const fixture = setup()
+  ])('%s', async (_, tamper, read, place) => {
+    const fixture = await setup()
     tamper(fixture)
     const [table, column, rowId] = place(fixture)
-    expectFieldOpenError(() => read(fixture), table, column, rowId)
+    await expectFieldOpenError(() => read(fixture), table, column, rowId)
   })
 
-  test("a data key copied to another owner fails to unwrap", () => {
+  test("a data key copied to another owner fails to unwrap", async () => {
     const store = openMemoryStore()
     const users = ['ada@example.com', 'eve@example.com'].map((email) => {
       const result = store.users.createUser({ email, name: 'PLAINTEXT-NAME', role: 'user' })
@@ -141,26 +141,26 @@ describe('a sealed value that was altered or moved fails to open, naming the pla
     const [ada, eve] = users as [typeof users[0], typeof users[0]]
     const wrapped = store.db.query<{ v: Uint8Array }, [string]>('SELECT wrapped AS v FROM data_key WHERE owner_id = ?').get(ada.id)!.v
     store.db.query('UPDATE data_key SET wrapped = ? WHERE owner_id = ?').run(wrapped, eve.id)
-    expectFieldOpenError(() => store.users.findUserById(eve.id), 'data_key', 'wrapped', `${eve.id}/1`)
+    await expectFieldOpenError(() => store.users.findUserById(eve.id), 'data_key', 'wrapped', `${eve.id}/1`)
     expect(store.users.findUserById(ada.id)?.name).toBe('PLAINTEXT-NAME')
   })
 
-  test('any flipped bit of a message fails to open (fast-check)', () => {
-    const fixture = setup()
+  test('any flipped bit of a message fails to open (fast-check)', async () => {
+    const fixture = await setup()
     const original = readBlob(fixture.store, 'message', 'content', 'id', fixture.first.id)
-    fc.assert(fc.property(fc.nat(original.length - 1), fc.integer({ min: 0, max: 7 }), (at, bit) => {
+    await fc.assert(fc.asyncProperty(fc.nat(original.length - 1), fc.integer({ min: 0, max: 7 }), async (at, bit) => {
       const altered = original.slice()
       altered[at]! ^= 1 << bit
       writeBlob(fixture.store, 'message', 'content', 'id', fixture.first.id, altered)
-      expectFieldOpenError(() => fixture.store.chats.listMessagesInChat(fixture.ada.id, fixture.adaChat.id), 'message', 'content', `${fixture.adaChat.id}/${fixture.first.id}`)
+      await expectFieldOpenError(async () => await fixture.store.chats.listMessagesInChat(fixture.ada.id, fixture.adaChat.id), 'message', 'content', `${fixture.adaChat.id}/${fixture.first.id}`)
     }), { numRuns: 200 })
     writeBlob(fixture.store, 'message', 'content', 'id', fixture.first.id, original)
-    expect(fixture.store.chats.listMessagesInChat(fixture.ada.id, fixture.adaChat.id)[0]?.content).toBe(CONTENT)
+    expect((await fixture.store.chats.listMessagesInChat(fixture.ada.id, fixture.adaChat.id))[0]?.content).toBe(CONTENT)
   })
 })
 
-test('after deleteUser, a restored copy of their rows no longer opens', () => {
-  const { store, ada, adaChat } = setup()
+test('after deleteUser, a restored copy of their rows no longer opens', async () => {
+  const { store, ada, adaChat } = await setup()
   const row = store.db.query<Record<string, unknown>, [string]>('SELECT * FROM chat WHERE id = ?').get(adaChat.id)!
   const userRow = store.db.query<Record<string, unknown>, [string]>('SELECT * FROM user WHERE id = ?').get(ada.id)!
   store.users.deleteUser(ada.id)
@@ -168,5 +168,5 @@ test('after deleteUser, a restored copy of their rows no longer opens', () => {
     .run(userRow as never)
   store.db.query('INSERT INTO chat (id, user_id, title, pinned, archived, created_at, updated_at) VALUES ($id, $user_id, $title, $pinned, $archived, $created_at, $updated_at)')
     .run(row as never)
-  expectFieldOpenError(() => store.chats.findChatForUser(ada.id, adaChat.id), 'data_key', 'wrapped', `${ada.id}/current`)
+  await expectFieldOpenError(async () => await store.chats.findChatForUser(ada.id, adaChat.id), 'data_key', 'wrapped', `${ada.id}/current`)
 })

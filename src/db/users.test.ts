@@ -122,13 +122,13 @@ describe('list, count and update', () => {
 })
 
 describe('deleteUser', () => {
-  test('removes the user, their chats, messages and data keys; others stay', () => {
+  test('removes the user, their chats, messages and data keys; others stay', async () => {
     const { store } = storeWithClock()
     const ada = createdUser(store)
     const bob = createdUser(store, { email: 'bob@example.com', name: 'Bob' })
     for (const owner of [ada, bob]) {
-      const chat = store.chats.createChat(owner.id, 'a chat')
-      for (let i = 0; i < 3; i++) store.chats.addMessage(owner.id, chat.id, { role: 'user', content: `m${i}` })
+      const chat = await store.chats.createChat(owner.id, 'a chat')
+      for (let i = 0; i < 3; i++) await store.chats.addMessage(owner.id, chat.id, { role: 'user', content: `m${i}` })
     }
     store.users.deleteUser(ada.id)
 
@@ -138,7 +138,7 @@ describe('deleteUser', () => {
     expect(countWhere(store, 'SELECT count(*) AS n FROM chat WHERE user_id = ?', ada.id)).toBe(0)
     expect(store.db.query('SELECT count(*) AS n FROM message').get()).toEqual({ n: 3 })
     expect(store.users.countUsers()).toBe(1)
-    expect(store.chats.listChatsForUser(bob.id, { limit: 10, offset: 0 })).toHaveLength(1)
+    expect(await store.chats.listChatsForUser(bob.id, { limit: 10, offset: 0 })).toHaveLength(1)
   })
 
   test('the email can be used again afterwards', () => {

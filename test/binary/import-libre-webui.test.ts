@@ -105,15 +105,15 @@ describe('enclave import libre-webui', () => {
     await withStore(cwd, async (store) => {
       expect(await store.credentials.findPasswordHash(adaId as UserId)).toMatch(/^\$argon2id\$/)
       expect(await store.credentials.findPasswordHash(bobId as UserId)).toMatch(/^\$argon2id\$/)
-      const [adaChat] = store.chats.listChatsForUser(adaId as UserId, { limit: 10, offset: 0 })
-      const messages = store.chats.listMessagesInChat(adaId as UserId, adaChat!.id as ChatId)
+      const [adaChat] = await store.chats.listChatsForUser(adaId as UserId, { limit: 10, offset: 0 })
+      const messages = await store.chats.listMessagesInChat(adaId as UserId, adaChat!.id as ChatId)
       expect(messages[2]!.usage).toEqual({ total_duration: 1234, eval_count: 7 })
       expect(messages[2]!.extra).toEqual({ artifacts: [{ type: 'code', content: `print("${MARKER}")` }] })
       expect(messages.map((message) => message.createdAt)).toEqual([0, 1, 2].map((index) => 1_735_000_000_000 + index))
       expect(store.users.findUserPreferences(adaId as UserId)).toEqual({ libreWebui: { theme: { mode: 'dark' }, defaultModel: 'llava' } })
       const admin = store.users.findUserByEmail('admin@localhost')!
       expect(admin.role).toBe('admin')
-      expect(store.chats.listChatsForUser(admin.id, { limit: 10, offset: 0 }).map((each) => each.title)).toEqual(['Default user chat'])
+      expect((await store.chats.listChatsForUser(admin.id, { limit: 10, offset: 0 })).map((each) => each.title)).toEqual(['Default user chat'])
     })
     expect(dataDirBytes(cwd).includes(Buffer.from(MARKER))).toBe(false)
     expect(dataDirBytes(cwd).includes(Buffer.from('ada@example.com'))).toBe(false)

@@ -13,7 +13,7 @@ export type FullSeed = { userIds: UserId[]; chatIds: ChatId[]; fileId: string }
 
 /** Seeds `dataDir` (created when missing) under `masterKey` (default: the generated key file). */
 export async function seedFullDataDir(dataDir: string, marker: string, masterKey: MasterKeySource = generatedKey(dataDir)): Promise<FullSeed> {
-  const seeded = seedDataDir(dataDir, { masterKey, users: 2, chats: 2, messages: 3, marker })
+  const seeded = await seedDataDir(dataDir, { masterKey, users: 2, chats: 2, messages: 3, marker })
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
     const [owner] = seeded.userIds as [UserId]

@@ -223,7 +223,7 @@ test('signing out mid-answer stops it at Ollama; the answer is kept in the chat,
     expect((await call(carol, 'POST', '/api/v1/auths/signout')).status).toBe(200)
     expect(await request.settled).toBe('aborted')
   })
-  const answer = started.deps.store.chats.listMessagesInChat(carol.id as UserId, chatId as ChatId).find((message) => message.uid === 'a1')!
+  const answer = (await started.deps.store.chats.listMessagesInChat(carol.id as UserId, chatId as ChatId)).find((message) => message.uid === 'a1')!
   expect(answer.status).toBe('cancelled')
   expect(answer.content).toStartWith('s0 ')
 })

@@ -43,7 +43,7 @@ test('rotating every key while users read and write, interrupted by a restart an
   const tokens = [admin.token, member.token]
   // a backlog of existing rows, so the rotation takes many batches
   for (const [n, owner] of [admin.id, member.id].entries()) {
-    for (let c = 0; c < 8; c++) running.store.chats.createChat(owner as UserId, `old ${n}/${c}`, Array.from({ length: 10 }, (_, m) => ({ role: 'user' as const, content: `old ${n}/${c}/${m}` })))
+    for (let c = 0; c < 8; c++) await running.store.chats.createChat(owner as UserId, `old ${n}/${c}`, Array.from({ length: 10 }, (_, m) => ({ role: 'user' as const, content: `old ${n}/${c}/${m}` })))
   }
   let writes = 0
   const writeAndRead = async () => {

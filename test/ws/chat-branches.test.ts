@@ -200,17 +200,17 @@ describe('frames naming messages or chats elsewhere store nothing', () => {
   })
 })
 
-test('the stored path is opened only: a regenerate in a chat with other branches decrypts the path, not the branches', () => {
+test('the stored path is opened only: a regenerate in a chat with other branches decrypts the path, not the branches', async () => {
   const owner = ada.id
   const chats = started.deps.store.chats
-  const chat = chats.createChat(owner, 'wide', [{ role: 'user', content: 'root' }])
-  const root = chats.listCurrentPath(owner, chat.id)[0]!
-  for (let i = 0; i < 5; i++) chats.addMessage(owner, chat.id, { role: 'assistant', content: `branch ${i}`, parentId: root.id })
+  const chat = await chats.createChat(owner, 'wide', [{ role: 'user', content: 'root' }])
+  const root = (await chats.listCurrentPath(owner, chat.id))[0]!
+  for (let i = 0; i < 5; i++) await chats.addMessage(owner, chat.id, { role: 'assistant', content: `branch ${i}`, parentId: root.id })
   // note: a broken row on another branch would fail a whole-chat read; the path read never opens it.
-  const broken = chats.addMessage(owner, chat.id, { role: 'assistant', content: 'broken', parentId: root.id })!
-  const kept = chats.addMessage(owner, chat.id, { role: 'assistant', content: 'kept', parentId: root.id })!
+  const broken = (await chats.addMessage(owner, chat.id, { role: 'assistant', content: 'broken', parentId: root.id }))!
+  const kept = (await chats.addMessage(owner, chat.id, { role: 'assistant', content: 'kept', parentId: root.id }))!
   started.deps.store.db.query('UPDATE message SET content = ? WHERE id = ?').run(new Uint8Array(40), broken.id)
-  expect(chats.listPathTo(owner, chat.id as ChatId)!.map((message) => message.content)).toEqual(['root', 'kept'])
-  expect(chats.listPathTo(owner, chat.id as ChatId, kept.id)!.map((message) => message.content)).toEqual(['root', 'kept'])
-  expect(chats.listPathTo(bob.id, chat.id as ChatId)).toBeNull()
+  expect((await chats.listPathTo(owner, chat.id as ChatId))!.map((message) => message.content)).toEqual(['root', 'kept'])
+  expect((await chats.listPathTo(owner, chat.id as ChatId, kept.id))!.map((message) => message.content)).toEqual(['root', 'kept'])
+  expect(await chats.listPathTo(bob.id, chat.id as ChatId)).toBeNull()
 })

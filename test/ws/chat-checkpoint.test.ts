@@ -41,8 +41,8 @@ afterAll(async () => {
   await fake.stop()
 })
 
-const assistantRowsOf = (chatId: unknown) =>
-  started.deps.store.chats.listMessagesInChat(ada.id, chatId as ChatId).filter((message) => message.role === 'assistant')
+const assistantRowsOf = async (chatId: unknown) =>
+  (await started.deps.store.chats.listMessagesInChat(ada.id, chatId as ChatId)).filter((message) => message.role === 'assistant')
 
 describe('checkpoints of an answer in progress', () => {
   test('a stream slower than the interval: the partial text is stored mid-stream, the full text at the end, in one row', async () => {
@@ -52,7 +52,7 @@ describe('checkpoints of an answer in progress', () => {
     for (let i = 0; i < 4; i++) await socket.nextFrame(ofType('chat:delta', first.messageId), 2_000)
     await Bun.sleep(2 * CHECKPOINT_MS)
 
-    const midStream = assistantRowsOf(first.chatId)
+    const midStream = await assistantRowsOf(first.chatId)
     expect(midStream).toHaveLength(1)
     expect(midStream[0]!.stats).toEqual({ partial: true })
     expect(midStream[0]!.status).toBe('pending') // note: so a crash now leaves it shown as cut off (done: false)
@@ -61,7 +61,7 @@ describe('checkpoints of an answer in progress', () => {
     expect(midStream[0]!.content).not.toBe(LONG_QUESTION)
 
     const end = await socket.nextFrame(ofType('chat:done', first.messageId), 10_000)
-    const atEnd = assistantRowsOf(first.chatId)
+    const atEnd = await assistantRowsOf(first.chatId)
     expect(atEnd).toHaveLength(1)
     expect(atEnd[0]).toMatchObject({ id: end.storedMessageId, content: LONG_QUESTION, parentId: first.userMessageId, model: MODEL })
     expect(atEnd[0]!.stats).not.toHaveProperty('partial')
@@ -76,7 +76,7 @@ describe('checkpoints of an answer in progress', () => {
     const first = await socket.nextFrame(ofType('chat:started'))
     const end = await socket.nextFrame(ofType('chat:done', first.messageId))
     await Bun.sleep(2 * CHECKPOINT_MS)
-    const rows = assistantRowsOf(first.chatId)
+    const rows = await assistantRowsOf(first.chatId)
     expect(rows.map(({ id, content }) => [id, content] as unknown[])).toEqual([[end.storedMessageId, 'short one']])
     expect(rows[0]!.stats).not.toHaveProperty('partial')
   })
@@ -89,7 +89,7 @@ describe('checkpoints of an answer in progress', () => {
     await Bun.sleep(2 * CHECKPOINT_MS)
     socket.send({ type: 'chat:cancel', messageId: first.messageId as string })
     const end = await socket.nextFrame(ofType('chat:done', first.messageId), 5_000)
-    const rows = assistantRowsOf(first.chatId)
+    const rows = await assistantRowsOf(first.chatId)
     expect(rows).toHaveLength(1)
     expect(rows[0]).toMatchObject({ id: end.storedMessageId, stats: { cancelled: true }, status: 'cancelled' })
     expect(LONG_QUESTION.startsWith(rows[0]!.content)).toBe(true)
@@ -101,7 +101,7 @@ describe('checkpoints of an answer in progress', () => {
     const first = await socket.nextFrame(ofType('chat:started'))
     await socket.nextFrame(ofType('chat:error', first.messageId), 5_000)
     fake.setBehaviour({ chunkDelayMs: 0, fault: null })
-    const rows = assistantRowsOf(first.chatId)
+    const rows = await assistantRowsOf(first.chatId)
     expect(rows).toHaveLength(1)
     expect(rows[0]).toMatchObject({ status: 'pending', error: { content: expect.stringContaining('out of memory') } })
     expect(rows[0]!.content.length).toBeGreaterThan(0)

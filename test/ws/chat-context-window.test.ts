@@ -43,14 +43,14 @@ async function turn(socket: TestSocket, frame: object) {
 const lastChatRequest = () => fake.requests.filter((entry) => entry.path === '/api/chat').at(-1)!.body as { messages: { role: string; content: string }[] }
 
 /** A linear chat of `count` messages of `chars` characters each, numbered so the test can tell which went. */
-function longChat(count: number, chars: number): ChatId {
+async function longChat(count: number, chars: number): Promise<ChatId> {
   const messages = Array.from({ length: count }, (_, i) => ({ role: i % 2 === 0 ? 'user' as const : 'assistant' as const, content: `#${i} `.padEnd(chars, 'x') }))
-  return started.deps.store.chats.createChat(ada.id, 'long', messages).id
+  return (await started.deps.store.chats.createChat(ada.id, 'long', messages)).id
 }
 
 test('num_ctx sent with the turn bounds what goes: system prompt, the newest messages in order, the question', async () => {
   const socket = await sockets.socketOf(ada)
-  const chatId = longChat(40, 400) // about 54 tokens a message at 8 characters a token
+  const chatId = await longChat(40, 400) // about 54 tokens a message at 8 characters a token
   const end = await turn(socket, { type: 'chat:send', chatId, model: MODEL, content: 'the question', system: 'Be brief.', options: { num_ctx: 300 } })
   expect(end.type).toBe('chat:done')
   const sent = lastChatRequest().messages
@@ -64,7 +64,7 @@ test('num_ctx sent with the turn bounds what goes: system prompt, the newest mes
 
 test('without num_ctx, the model\'s own window from /api/show bounds the turns after it is known; a short chat goes whole', async () => {
   const socket = await sockets.socketOf(ada)
-  const chatId = longChat(30, 10_000) // 300,000 characters: past the stand-in's 32,768 tokens at 8 characters a token
+  const chatId = await longChat(30, 10_000) // 300,000 characters: past the stand-in's 32,768 tokens at 8 characters a token
   await turn(socket, { type: 'chat:send', chatId, model: MODEL, content: 'first' })
   const shown = fake.requests.find((entry) => entry.path === '/api/show')
   expect(shown?.body).toMatchObject({ model: MODEL })

@@ -42,7 +42,7 @@ async function answerOf(socket: TestSocket) {
   return { started: startedFrame, end, deltas, text: deltas.map((frame) => frame.content).join('') }
 }
 
-const messagesOf = (owner: UserId, chatId: unknown) => started.deps.store.chats.listMessagesInChat(owner, chatId as ChatId)
+const messagesOf = async (owner: UserId, chatId: unknown) => await started.deps.store.chats.listMessagesInChat(owner, chatId as ChatId)
 
 describe('a chat turn over the socket', () => {
   test('send: started, deltas in order, done; both messages are stored, encrypted at rest', async () => {
@@ -57,7 +57,7 @@ describe('a chat turn over the socket', () => {
     expect(text).toBe(QUESTION)
     expect(end).toMatchObject({ type: 'chat:done', chatId: first.chatId, cancelled: false, stats: { evalCount: QUESTION.split(' ').length } })
 
-    const messages = messagesOf(ada.id, first.chatId)
+    const messages = await messagesOf(ada.id, first.chatId)
     expect(messages.map(({ role, content }) => [role, content])).toEqual([['user', QUESTION], ['assistant', QUESTION]])
     expect(messages[1]).toMatchObject({ id: end.storedMessageId, parentId: first.userMessageId, model: MODEL })
     const raw = started.deps.store.db.query('SELECT content FROM message').all() as { content: Uint8Array }[]
@@ -71,7 +71,7 @@ describe('a chat turn over the socket', () => {
     socket.send({ type: 'chat:send', chatId: first.started.chatId, model: MODEL, content: 'second one' })
     const second = await answerOf(socket)
     expect(second.started.chatId).toBe(first.started.chatId)
-    expect(messagesOf(ada.id, first.started.chatId).map(({ content }) => content)).toEqual(['first question', 'first question', 'second one', 'second one'])
+    expect((await messagesOf(ada.id, first.started.chatId)).map(({ content }) => content)).toEqual(['first question', 'first question', 'second one', 'second one'])
     expect((fake.requests.at(-1)!.body as { messages: unknown[] }).messages).toHaveLength(3)
   })
 
@@ -102,7 +102,7 @@ describe('a chat turn over the socket', () => {
         expect(text).toBe(expected)
       }
       expect(a.end).toMatchObject({ type: 'chat:done', stats: { evalCount: 3_000 } })
-      expect(messagesOf(ada.id, a.started.chatId).at(-1)?.content).toBe(expected)
+      expect((await messagesOf(ada.id, a.started.chatId)).at(-1)?.content).toBe(expected)
     } finally {
       fake.setBehaviour({ chunkDelayMs: 2, chunkCount: null })
     }
@@ -122,7 +122,7 @@ describe('a chat turn over the socket', () => {
     expect(await theirs.nextFrame()).toMatchObject({ type: 'error', code: 'stream_not_found' })
     expect(await mine.nextFrame(ofType('chat:done', first.messageId))).toMatchObject({ cancelled: false })
     fake.setBehaviour({ chunkDelayMs: 2 })
-    expect(messagesOf(ada.id, first.chatId).map(({ content }) => content)).not.toContain('hijack')
+    expect((await messagesOf(ada.id, first.chatId)).map(({ content }) => content)).not.toContain('hijack')
   })
 
   test('cancel aborts the request to Ollama and stores the partial answer with stats { cancelled: true }', async () => {
@@ -139,7 +139,7 @@ describe('a chat turn over the socket', () => {
     expect(end).toMatchObject({ cancelled: true, stats: { cancelled: true } })
     expect(await request.settled).toBe('aborted')
     const partial = socket.frames.filter(ofType('chat:delta', first.messageId)).map((frame) => frame.content).join('')
-    const stored = messagesOf(ada.id, first.chatId)
+    const stored = await messagesOf(ada.id, first.chatId)
     expect(stored.map(({ role }) => role)).toEqual(['user', 'assistant'])
     expect(stored[1]).toMatchObject({ content: partial, stats: { cancelled: true } })
     expect(partial.length).toBeGreaterThan(0)
@@ -165,7 +165,7 @@ describe('a chat turn over the socket', () => {
     const indexes = [...seenBefore, ...seenAfter].map((frame) => frame.index)
     expect(indexes).toEqual(Array.from({ length: 30 }, (_, i) => i))
     const text = [...seenBefore, ...seenAfter].map((frame) => frame.content).join('')
-    expect(text).toBe(messagesOf(ada.id, begun.chatId)[1]!.content)
+    expect(text).toBe((await messagesOf(ada.id, begun.chatId))[1]!.content)
     expect(end).toMatchObject({ cancelled: false })
   })
 
@@ -186,7 +186,7 @@ describe('upstream failures', () => {
     socket.send({ type: 'chat:send', model: 'no-such-model:7b', content: 'hello there' })
     const { started: begun, end } = await answerOf(socket)
     expect(end).toMatchObject({ type: 'chat:error', chatId: begun.chatId, messageId: begun.messageId, code: 'model_not_found' })
-    const stored = messagesOf(ada.id, begun.chatId)
+    const stored = await messagesOf(ada.id, begun.chatId)
     expect(stored.map(({ role, content }) => [role, content])).toEqual([['user', 'hello there'], ['assistant', '']])
     expect(stored[1]).toMatchObject({ status: 'pending', error: { content: end.message }, model: 'no-such-model:7b', parentId: begun.userMessageId })
   })
@@ -199,7 +199,7 @@ describe('upstream failures', () => {
     socket.send({ type: 'chat:send', model: 'llama3.2:1b', content: 'hello again' })
     const { started: begun, end } = await answerOf(socket)
     expect(end).toMatchObject({ type: 'chat:error', code: 'model_not_found' })
-    expect(messagesOf(ada.id, begun.chatId).map(({ content, status }) => [content, status])).toEqual([['hello again', null], ['', 'pending']])
+    expect((await messagesOf(ada.id, begun.chatId)).map(({ content, status }) => [content, status])).toEqual([['hello again', null], ['', 'pending']])
   })
 
   test('a failure mid-stream: chat:error ollama_error; what arrived is stored unfinished, with the reason', async () => {
@@ -209,7 +209,7 @@ describe('upstream failures', () => {
     const { started: begun, end } = await answerOf(socket)
     fake.setBehaviour({ fault: null })
     expect(end).toMatchObject({ type: 'chat:error', code: 'ollama_error' })
-    const stored = messagesOf(ada.id, begun.chatId)
+    const stored = await messagesOf(ada.id, begun.chatId)
     expect(stored.map(({ role }) => role)).toEqual(['user', 'assistant'])
     expect(stored[1]).toMatchObject({ status: 'pending', error: { content: end.message } })
     expect(QUESTION.startsWith(stored[1]!.content)).toBe(true)
@@ -229,7 +229,7 @@ test('Ollama down: chat:error unreachable, with no URL; the user message stays s
     const { started: begun, end } = await answerOf(socket)
     expect(end).toMatchObject({ type: 'chat:error', code: 'unreachable' })
     expect(JSON.stringify(end)).not.toContain('127.0.0.1')
-    expect(app.deps.store.chats.listMessagesInChat(user.id as UserId, begun.chatId as ChatId).map(({ role, status }) => [role, status])).toEqual([['user', null], ['assistant', 'pending']])
+    expect((await app.deps.store.chats.listMessagesInChat(user.id as UserId, begun.chatId as ChatId)).map(({ role, status }) => [role, status])).toEqual([['user', null], ['assistant', 'pending']])
     socket.ws.close()
   } finally {
     await app.app.stop(true)

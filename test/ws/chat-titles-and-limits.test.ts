@@ -31,7 +31,7 @@ async function startSetup(env: Record<string, string>, behaviour: { chunkDelayMs
     cleanups.push(() => socket.ws.close())
     return socket
   }
-  const chatOf = (chatId: unknown) => started.deps.store.chats.findChatForUser(user.id as UserId, chatId as ChatId)
+  const chatOf = async (chatId: unknown) => await started.deps.store.chats.findChatForUser(user.id as UserId, chatId as ChatId)
   return { fake, started, user, open, chatOf }
 }
 
@@ -54,7 +54,7 @@ describe('titles', () => {
       const titled = await socket.nextFrame(ofType('chat:title'))
       expect(titled).toEqual({ type: 'chat:title', chatId: begun.chatId, title: 'About Tides and' })
     }
-    expect(chatOf(begun.chatId)?.title).toBe('About Tides and')
+    expect((await chatOf(begun.chatId))?.title).toBe('About Tides and')
     const titleRequest = chatRequests(fake)[1]!.body as { model: string; messages: { content: string }[] }
     expect(titleRequest.model).toBe(TASK_MODEL)
     expect(titleRequest.messages.at(-1)!.content).toBe(TEMPLATE.replace('{{prompt:start:9}}', 'Tides and'))
@@ -69,7 +69,7 @@ describe('titles', () => {
     await Bun.sleep(100)
     expect(chatRequests(fake)).toHaveLength(3)
     expect(socket.frames.filter(ofType('chat:title'))).toHaveLength(1)
-    expect(chatOf(begun.chatId)?.title).toBe('About First que')
+    expect((await chatOf(begun.chatId))?.title).toBe('About First que')
   })
 
   test('ENABLE_TITLE_GENERATION=false keeps the first line as the title and asks nothing more', async () => {
@@ -78,7 +78,7 @@ describe('titles', () => {
     const { begun } = await turn(socket, { content: 'Line one of the question\nline two' })
     await Bun.sleep(100)
     expect(chatRequests(fake)).toHaveLength(1)
-    expect(chatOf(begun.chatId)?.title).toBe('Line one of the question')
+    expect((await chatOf(begun.chatId))?.title).toBe('Line one of the question')
   })
 
   test('a chat the user renamed while the answer streamed keeps the user\'s title', async () => {
@@ -90,7 +90,7 @@ describe('titles', () => {
     expect(renamed.status).toBe(200)
     await socket.nextFrame((frame) => frame.type === 'chat:done', 5_000)
     await Bun.sleep(300)
-    expect(chatOf(begun.chatId)?.title).toBe('Mine')
+    expect((await chatOf(begun.chatId))?.title).toBe('Mine')
     expect(socket.frames.filter(ofType('chat:title'))).toHaveLength(0)
   })
 
@@ -115,7 +115,7 @@ describe('titles', () => {
     const { begun, end } = await turn(socket, { content: 'Kept title' })
     expect(end.type).toBe('chat:done')
     await Bun.sleep(100)
-    expect(chatOf(begun.chatId)?.title).toBe('Kept title')
+    expect((await chatOf(begun.chatId))?.title).toBe('Kept title')
     expect(chatRequests(fake)).toHaveLength(1)
     expect((await turn(socket, { chatId: begun.chatId, content: 'still here' })).end.type).toBe('chat:done')
   })
@@ -130,7 +130,7 @@ describe('answers at once', () => {
     socket.send({ type: 'chat:send', model: MODEL, content: 'refused question' })
     expect(await socket.nextFrame(ofType('error'))).toMatchObject({ type: 'error', code: 'too_many_answers' })
     await socket.nextFrame((frame) => frame.type === 'chat:done' && frame.messageId === begun.messageId, 5_000)
-    const chats = started.deps.store.chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })
+    const chats = await started.deps.store.chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })
     expect(chats).toHaveLength(1)
     expect((await turn(socket, { content: 'accepted now' })).end.type).toBe('chat:done')
   })

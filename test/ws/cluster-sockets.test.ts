@@ -105,7 +105,7 @@ test('a tab on the other instance sees the answer live, cancels it where it runs
   expect(done.cancelled).toBe(true)
   expect(await chatRequests()[before]!.settled).not.toBe('completed')
   expect((await here.nextFrame(ofType('chat:done', started.messageId))).cancelled).toBe(true)
-  const stored = second.store.chats.listMessagesInChat(ada.id as never, started.chatId as never)
+  const stored = await second.store.chats.listMessagesInChat(ada.id as never, started.chatId as never)
   expect(stored.some((message) => message.role === 'assistant')).toBe(true)
 })
 

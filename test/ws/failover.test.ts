@@ -32,11 +32,11 @@ async function startSetup(env: Record<string, string> = {}) {
   cleanups.push(() => started.app.stop(true))
   const socket = await connect(`ws://127.0.0.1:${started.app.server!.port}/api/ws`, { token: user.token })
   cleanups.push(() => socket.ws.close())
-  const messagesOf = (chatId: unknown) =>
-    started.deps.store.chats.listMessagesInChat(user.id as UserId, chatId as ChatId).map(({ role, content }) => [role, content])
+  const messagesOf = async (chatId: unknown) =>
+    (await started.deps.store.chats.listMessagesInChat(user.id as UserId, chatId as ChatId)).map(({ role, content }) => [role, content])
   /** The stored answer's status and error: a failed answer is kept unfinished, with the reason. */
-  const failureOf = (chatId: unknown) => {
-    const answer = started.deps.store.chats.listMessagesInChat(user.id as UserId, chatId as ChatId).find((message) => message.role === 'assistant')
+  const failureOf = async (chatId: unknown) => {
+    const answer = (await started.deps.store.chats.listMessagesInChat(user.id as UserId, chatId as ChatId)).find((message) => message.role === 'assistant')
     return answer === undefined ? null : { status: answer.status, error: answer.error }
   }
   return { first, second, socket, messagesOf, failureOf }
@@ -69,7 +69,7 @@ test('the first connection is down: the answer comes from the second, and both m
   expect(end).toMatchObject({ type: 'chat:done', cancelled: false })
   expect(text).toBe(QUESTION)
   expect(chatRequests(setup.second)).toHaveLength(1)
-  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', QUESTION]])
+  expect(await setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', QUESTION]])
 })
 
 test('the first connection hangs before its first byte: after OLLAMA_TIMEOUT the second answers, and the first request is dropped', async () => {
@@ -82,7 +82,7 @@ test('the first connection hangs before its first byte: after OLLAMA_TIMEOUT the
   expect(text).toBe(QUESTION)
   expect(await chatRequests(setup.first).at(-1)!.settled).toBe('aborted')
   expect(chatRequests(setup.second)).toHaveLength(1)
-  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', QUESTION]])
+  expect(await setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', QUESTION]])
 })
 
 test.each<[string, FakeFault, string]>([
@@ -99,8 +99,8 @@ test.each<[string, FakeFault, string]>([
   const { begun, end } = await turn(setup.socket, QUESTION)
   expect(end).toMatchObject({ type: 'chat:error', code })
   expect(chatRequests(setup.second)).toHaveLength(0)
-  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', expect.any(String)]])
-  expect(setup.failureOf(begun.chatId)).toEqual({ status: 'pending', error: { content: end.message } })
+  expect(await setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', expect.any(String)]])
+  expect(await setup.failureOf(begun.chatId)).toEqual({ status: 'pending', error: { content: end.message } })
 })
 
 test('both connections down after listing the model: chat:error unreachable, with no URL, the user message kept, the answer stored failed', async () => {
@@ -112,8 +112,8 @@ test('both connections down after listing the model: chat:error unreachable, wit
   const { begun, end } = await turn(setup.socket, QUESTION)
   expect(end).toMatchObject({ type: 'chat:error', chatId: begun.chatId, messageId: begun.messageId, code: 'unreachable' })
   expect(JSON.stringify(end)).not.toContain('127.0.0.1')
-  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', expect.any(String)]])
-  expect(setup.failureOf(begun.chatId)).toEqual({ status: 'pending', error: { content: end.message } })
+  expect(await setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', expect.any(String)]])
+  expect(await setup.failureOf(begun.chatId)).toEqual({ status: 'pending', error: { content: end.message } })
 })
 
 test('both connections down from the start: chat:error unreachable, the user message kept, the answer stored failed', async () => {
@@ -124,8 +124,8 @@ test('both connections down from the start: chat:error unreachable, the user mes
   const { begun, end } = await turn(setup.socket, QUESTION)
   expect(end).toMatchObject({ type: 'chat:error', code: 'unreachable' })
   expect(JSON.stringify(end)).not.toContain('127.0.0.1')
-  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', expect.any(String)]])
-  expect(setup.failureOf(begun.chatId)).toEqual({ status: 'pending', error: { content: end.message } })
+  expect(await setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', expect.any(String)]])
+  expect(await setup.failureOf(begun.chatId)).toEqual({ status: 'pending', error: { content: end.message } })
 })
 
 test('the first down from the start (never listed): the second answers', async () => {
@@ -135,5 +135,5 @@ test('the first down from the start (never listed): the second answers', async (
   const { begun, end, text } = await turn(setup.socket, QUESTION)
   expect(end).toMatchObject({ type: 'chat:done', cancelled: false })
   expect(text).toBe(QUESTION)
-  expect(setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', QUESTION]])
+  expect(await setup.messagesOf(begun.chatId)).toEqual([['user', QUESTION], ['assistant', QUESTION]])
 })

@@ -76,7 +76,7 @@ async function startSlowAnswer(socket: TestSocket) {
 /** How the request ended, or 'running' when it has not within `ms`. */
 const settledWithin = (request: FakeRequest, ms: number) => Promise.race([request.settled, Bun.sleep(ms).then(() => 'running' as const)])
 const closedWithin = (socket: TestSocket, ms: number) => Promise.race([socket.closed, Bun.sleep(ms).then(() => null)])
-const storedAnswer = (victim: Victim, chatId: ChatId) => started.deps.store.chats.listMessagesInChat(victim.userId, chatId).find((message) => message.role === 'assistant') ?? null
+const storedAnswer = async (victim: Victim, chatId: ChatId) => (await started.deps.store.chats.listMessagesInChat(victim.userId, chatId)).find((message) => message.role === 'assistant') ?? null
 
 const chatCountOf = (victim: Victim) => started.deps.store.db.query<{ n: number }, [string]>('SELECT count(*) AS n FROM chat WHERE user_id = ?').get(victim.userId)!.n
 
@@ -163,11 +163,11 @@ describe('a revoked credential', () => {
       expect(chatCountOf(victim)).toBe(0)
       return
     }
-    const stopped = storedAnswer(victim, answer.chatId)
+    const stopped = await storedAnswer(victim, answer.chatId)
     expect(stopped).toMatchObject({ stats: { cancelled: true } })
     expect(stopped!.content.split(' ').length).toBeLessThan(SLOW.chunkCount)
     await Bun.sleep(1_200) // note: longer than the 1 s checkpoint interval
-    expect(storedAnswer(victim, answer.chatId)).toEqual(stopped)
+    expect(await storedAnswer(victim, answer.chatId)).toEqual(stopped)
   })
 
   test('a regenerate is stopped too: signing out ends the new answer at Ollama, stored cancelled beside the first', async () => {
@@ -186,9 +186,9 @@ describe('a revoked credential', () => {
     await expectStatus('POST', '/api/v1/auths/signout', victim.token, 200)
     expect((await closedWithin(socket, AT_ONCE_MS))?.code).toBe(4401)
     expect(await settledWithin(request, AT_ONCE_MS)).toBe('aborted')
-    const answers = () => started.deps.store.chats.listMessagesInChat(victim.userId, first.chatId).filter((message) => message.role === 'assistant')
+    const answers = async () => (await started.deps.store.chats.listMessagesInChat(victim.userId, first.chatId)).filter((message) => message.role === 'assistant')
     await Bun.sleep(150)
-    expect(answers().map((message) => [message.status, message.parentId as number | null])).toEqual([['cancelled', Number(begun.userMessageId)], ['cancelled', Number(begun.userMessageId)]])
+    expect((await answers()).map((message) => [message.status, message.parentId as number | null])).toEqual([['cancelled', Number(begun.userMessageId)], ['cancelled', Number(begun.userMessageId)]])
   })
 
   test('an admin made a user keeps the socket and the answer: users may chat', async () => {
@@ -261,8 +261,8 @@ describe('a deleted chat', () => {
     expect(await socket.nextFrame(ofType('chat:error', answer.messageId), AT_ONCE_MS)).toMatchObject({ code: 'chat_not_found' })
 
     await Bun.sleep(1_200) // note: longer than the 1 s checkpoint interval
-    expect(started.deps.store.chats.findChatForUser(victim.userId, answer.chatId)).toBeNull()
-    expect(started.deps.store.chats.listMessagesInChat(victim.userId, answer.chatId)).toEqual([])
+    expect(await started.deps.store.chats.findChatForUser(victim.userId, answer.chatId)).toBeNull()
+    expect(await started.deps.store.chats.listMessagesInChat(victim.userId, answer.chatId)).toEqual([])
     expect(chatCountOf(victim)).toBe(0)
     expect(socket.ws.readyState).toBe(WebSocket.OPEN)
   })

@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
-import type { UserId } from '../../src/db/ids.ts'
+import { DatabaseUnavailableError } from '../../src/db/database-errors.ts'
+import type { ChatId, UserId } from '../../src/db/ids.ts'
 import { startFakeOllama } from '../fakes/ollama.ts'
 import { signUp } from '../helpers/accounts.ts'
 import { startTestApp } from '../helpers/test-app.ts'
@@ -8,7 +9,7 @@ import { connect, ofType } from '../helpers/ws.ts'
 test('a chat whose stored data no longer decrypts answers an internal_error frame; the socket lives on', async () => {
   const { app, deps, logLines } = startTestApp({})
   const user = await signUp(app, 'ada@example.com')
-  const chat = deps.store.chats.createChat(user.id as UserId, 'TITLE-MARKER-31')
+  const chat = await deps.store.chats.createChat(user.id as UserId, 'TITLE-MARKER-31')
   deps.store.db.query('UPDATE chat SET title = ? WHERE id = ?').run(new Uint8Array(40), chat.id)
   app.listen({ hostname: '127.0.0.1', port: 0 })
   const socket = await connect(`ws://127.0.0.1:${app.server!.port}/api/ws`, { token: user.token })
@@ -48,15 +49,46 @@ test('storing the user message fails after the request to Ollama was started: th
     expect(asked.length).toBeLessThanOrEqual(1)
     for (const request of asked) expect(await request.settled).toBe('aborted')
     expect(socket.frames.filter((frame) => frame.type.startsWith('chat:')).map((frame) => frame.type)).toEqual(['chat:started', ...socket.frames.filter(ofType('chat:delta')).map(() => 'chat:delta'), 'chat:done'])
-    expect(chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(1)
+    expect(await chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(1)
     expect(logLines.join('')).not.toContain('MARKER-58')
 
     chats.startChat = startChat // the slot the refused turn held is free again (CHAT_MAX_CONCURRENT_ANSWERS=1)
     socket.send({ type: 'chat:send', model: 'qwen2.5:0.5b', content: 'and now it can' })
     expect(await socket.nextFrame((frame) => frame.type === 'chat:done' || frame.type === 'error')).toMatchObject({ type: 'chat:done' })
-    expect(chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(2)
+    expect(await chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(2)
   } finally {
     chats.startChat = startChat
+    socket.ws.close()
+    await app.stop(true)
+    await fake.stop()
+  }
+})
+
+test('the database unreachable when the answer is stored: chat:error internal_error, the question kept, the socket and the next turn fine', async () => {
+  const fake = await startFakeOllama({ behaviour: { chunkDelayMs: 5 } })
+  const { app, deps, logLines } = startTestApp({ OLLAMA_BASE_URL: fake.url, ENABLE_TITLE_GENERATION: 'false', CHAT_MAX_CONCURRENT_ANSWERS: '1' })
+  const user = await signUp(app, 'ada@example.com')
+  app.listen({ hostname: '127.0.0.1', port: 0 })
+  const socket = await connect(`ws://127.0.0.1:${app.server!.port}/api/ws`, { token: user.token })
+  const chats = deps.store.chats
+  const addMessage = chats.addMessage
+  try {
+    // note: the question is stored; every write of the answer finds the database gone, as a lost PostgreSQL connection does.
+    chats.addMessage = (owner, chatId, input) => (input.role === 'assistant' ? Promise.reject(new DatabaseUnavailableError('connection_lost')) : addMessage(owner, chatId, input))
+    socket.send({ type: 'chat:send', model: 'qwen2.5:0.5b', content: 'MARKER-77 a question whose answer cannot be stored' })
+    const started = await socket.nextFrame(ofType('chat:started'))
+    const end = await socket.nextFrame((frame) => frame.type === 'chat:done' || frame.type === 'chat:error')
+    expect(end).toMatchObject({ type: 'chat:error', chatId: started.chatId, code: 'internal_error' })
+    expect((await chats.listMessagesInChat(user.id as UserId, started.chatId as ChatId)).map((message) => message.role)).toEqual(['user'])
+    expect(logLines.join('')).toContain('answer not stored')
+    expect(logLines.join('')).not.toContain('MARKER-77')
+
+    chats.addMessage = addMessage // the slot the failed answer held is free again (CHAT_MAX_CONCURRENT_ANSWERS=1)
+    socket.send({ type: 'chat:send', chatId: started.chatId, model: 'qwen2.5:0.5b', content: 'and now it can' })
+    expect(await socket.nextFrame((frame) => (frame.type === 'chat:done' || frame.type === 'error' || frame.type === 'chat:error') && frame !== end)).toMatchObject({ type: 'chat:done' })
+    expect((await chats.listMessagesInChat(user.id as UserId, started.chatId as ChatId)).map((message) => message.role)).toEqual(['user', 'user', 'assistant'])
+  } finally {
+    chats.addMessage = addMessage
     socket.ws.close()
     await app.stop(true)
     await fake.stop()

@@ -16,7 +16,7 @@ import type { ChatChunk } from '../../chat/ollama-client.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { AccountChanges } from '../../db/account-changes.ts'
 import type { ChatRepo } from '../../db/chats.ts'
-import type { UserId } from '../../db/ids.ts'
+import type { ChatId, UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
 import { OpenAiError } from './openai-shapes.ts'
 
@@ -49,14 +49,24 @@ function readTarget(raw: Record<string, unknown>, model: string): CompletionTarg
 export function createChatCompletionStore(deps: { chats: ChatRepo; changes: AccountChanges; hub: SocketHub; tasks: AnswerTasks; checkpointIntervalMs: number }) {
   // note: announced right after the delete, on the same connection, so the chat is already gone here.
   deps.changes.subscribe((change) => {
-    if (change.kind === 'chats') deps.tasks.stopTasksInGoneChats(change.userId, (chatId) => deps.chats.findChatForUser(change.userId, chatId) === null)
+    if (change.kind === 'chats') void stopTasksInGoneChats(change.userId)
   })
+  /** Stops the user's answers whose chat was deleted: which chats are gone is read first, then the tasks in them stop. */
+  async function stopTasksInGoneChats(userId: UserId): Promise<void> {
+    const gone = new Set<ChatId>()
+    try {
+      for (const chatId of new Set(deps.tasks.listChatIdsOfUser(userId))) if ((await deps.chats.findChatForUser(userId, chatId)) === null) gone.add(chatId)
+    } catch {
+      return // note: a store that cannot be read now leaves the answers running; each ends when it writes into a chat that is gone.
+    }
+    deps.tasks.stopTasksInGoneChats(userId, (chatId) => gone.has(chatId))
+  }
   return {
     /** The record for this request, or null when the request is stateless. */
-    open(owner: UserId, body: Record<string, unknown> & { model: string }): CompletionRecord | null {
+    async open(owner: UserId, body: Record<string, unknown> & { model: string }): Promise<CompletionRecord | null> {
       const target = readTarget(body, body.model)
       if (target === null) return null
-      const opened = openCompletionRecord(deps, owner, target)
+      const opened = await openCompletionRecord(deps, owner, target)
       if (opened.ok) return opened.record
       switch (opened.reason) {
         case 'chat_not_found': throw new OpenAiError(404, 'invalid_request_error', 'chat_not_found', 'Chat not found.')

@@ -124,7 +124,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       const requested = toChatRequest({ ...body, messages: retrieved?.ok === true ? retrieved.messages : messages })
       const sent = applyPreset(target.preset, requested.messages, requested.options ?? {})
       const chatRequest = { ...requested, model: target.model, messages: sent.messages, options: sent.options }
-      const record = store?.open(principal.user.id, body) ?? null
+      const record = (await store?.open(principal.user.id, body)) ?? null
       if (record !== null && sources.length > 0) record.setSources(sources)
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])

@@ -30,22 +30,22 @@ const chatNotFound = () => new HttpError(404, 'chat_not_found', 'Chat not found.
 
 export const taskRoutes = (deps: AuthDeps, trustedProxies: AddressList, tasks: AnswerTasks) => {
   const { chats } = deps.store
-  const findOwnChatId = (owner: UserId, raw: string): ChatId => {
+  const findOwnChatId = async (owner: UserId, raw: string): Promise<ChatId> => {
     const id = parseChatId(raw)
-    if (id === null || chats.findChatForUser(owner, id) === null) throw chatNotFound()
+    if (id === null || (await chats.findChatForUser(owner, id)) === null) throw chatNotFound()
     return id
   }
 
   /** Rewrites the messages of the finished chat whose text differs from what is stored on the path to the last of them. */
-  const mergeFinishedChat = (owner: UserId, chatId: ChatId, messages: readonly { id?: string; content?: unknown }[]) => {
+  const mergeFinishedChat = async (owner: UserId, chatId: ChatId, messages: readonly { id?: string; content?: unknown }[]) => {
     const lastUid = messages.findLast((message) => typeof message.id === 'string')?.id
-    const leafId = lastUid === undefined ? null : chats.findMessageIdByUid(owner, chatId, lastUid)
+    const leafId = lastUid === undefined ? null : await chats.findMessageIdByUid(owner, chatId, lastUid)
     if (leafId === null) return
     const given = new Map(messages.flatMap((message) => (typeof message.id === 'string' && typeof message.content === 'string' ? [[message.id, message.content] as const] : [])))
-    for (const stored of chats.listPathTo(owner, chatId, leafId) ?? []) {
+    for (const stored of (await chats.listPathTo(owner, chatId, leafId)) ?? []) {
       const content = given.get(stored.uid)
       if (content !== undefined && content !== stored.content && content.length <= CHAT_LIMITS.contentChars) {
-        chats.replaceMessageContentForUser(owner, chatId, stored.id, { content })
+        await chats.replaceMessageContentForUser(owner, chatId, stored.id, { content })
       }
     }
   }
@@ -57,20 +57,20 @@ export const taskRoutes = (deps: AuthDeps, trustedProxies: AddressList, tasks: A
       return { status: true, message: `Task ${params.task_id} successfully stopped.` }
     }, { auth: 'active', params: TaskParams })
 
-    .get('/api/tasks/chat/:chat_id', ({ principal, params }) =>
-      ({ task_ids: tasks.listTaskIds(principal.user.id, findOwnChatId(principal.user.id, params.chat_id)) }),
+    .get('/api/tasks/chat/:chat_id', async ({ principal, params }) =>
+      ({ task_ids: tasks.listTaskIds(principal.user.id, await findOwnChatId(principal.user.id, params.chat_id)) }),
     { auth: 'active', params: ChatParams })
 
-    .post('/api/tasks/chat/:chat_id/stop', ({ principal, params }) => {
+    .post('/api/tasks/chat/:chat_id/stop', async ({ principal, params }) => {
       const owner = principal.user.id
-      const stopped = tasks.listTaskIds(owner, findOwnChatId(owner, params.chat_id)).filter((id) => tasks.stop(owner, id))
+      const stopped = tasks.listTaskIds(owner, await findOwnChatId(owner, params.chat_id)).filter((id) => tasks.stop(owner, id))
       return { status: true, message: `${stopped.length} task(s) stopped.`, task_ids: stopped }
     }, { auth: 'active', params: ChatParams })
 
     // note: Open WebUI answers with the form as its outlet filters left it; Enclave has none, so it is the form as sent.
-    .post('/api/chat/completed', ({ principal, body }) => {
+    .post('/api/chat/completed', async ({ principal, body }) => {
       const owner = principal.user.id
-      if (body.chat_id != null && body.chat_id !== 'local' && !body.chat_id.startsWith('local:')) mergeFinishedChat(owner, findOwnChatId(owner, body.chat_id), body.messages)
+      if (body.chat_id != null && body.chat_id !== 'local' && !body.chat_id.startsWith('local:')) await mergeFinishedChat(owner, await findOwnChatId(owner, body.chat_id), body.messages)
       return body
     }, { auth: 'active', body: CompletedBody })
 }

@@ -21,10 +21,10 @@ const seconds = (ms: number) => Math.floor(ms / 1000)
  * Another user's chat an admin may read, audited as read; null when the caller is not an admin,
  * the switch is off, or there is no such chat (the caller then answers 404 as for anyone).
  */
-export function findChatForAdmin(deps: AuthDeps, principal: Principal, raw: string, ip: string | null): { owner: UserId; id: ChatId } | null {
+export async function findChatForAdmin(deps: AuthDeps, principal: Principal, raw: string, ip: string | null): Promise<{ owner: UserId; id: ChatId } | null> {
   if (principal.user.role !== 'admin' || !deps.auth.access.adminChatAccess) return null
   const id = parseChatId(raw)
-  const owner = id === null ? null : deps.store.chats.findChatOwner(id)
+  const owner = id === null ? null : await deps.store.chats.findChatOwner(id)
   if (id === null || owner === null || owner === principal.user.id) return null
   deps.audit.record({ event: 'admin_chat_read', actorId: principal.user.id, targetId: owner, ip, details: { chat_id: id } })
   return { owner, id }
@@ -33,12 +33,12 @@ export function findChatForAdmin(deps: AuthDeps, principal: Principal, raw: stri
 /** GET /api/v1/chats/list/user/{id}: an admin's list of another user's chats (titles and ids), audited. */
 export const adminChatAccessRoutes = (deps: AuthDeps, trustedProxies: AddressList) => new Elysia({ name: 'admin-chat-access-routes' })
   .use(requireAuth(deps, trustedProxies))
-  .get('/api/v1/chats/list/user/:user_id', ({ principal, params, query, request, server }) => {
+  .get('/api/v1/chats/list/user/:user_id', async ({ principal, params, query, request, server }) => {
     if (!deps.auth.access.adminChatAccess) throw new HttpError(403, 'admin_chat_access_disabled', 'Admins may not open other users\' chats on this server (ENABLE_ADMIN_CHAT_ACCESS).')
     const owner = parseUserId(params.user_id)
     if (owner === null || deps.store.users.findUserById(owner) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
     const limit = query.limit ?? PAGE_SIZE
-    const chats = deps.store.chats.listChatsForUser(owner, { limit, offset: ((query.page ?? 1) - 1) * limit })
+    const chats = await deps.store.chats.listChatsForUser(owner, { limit, offset: ((query.page ?? 1) - 1) * limit })
     deps.audit.record({
       event: 'admin_chat_read', actorId: principal.user.id, targetId: owner, ip: resolveClientAddress(request, server, trustedProxies).ip,
       details: { chats_listed: chats.length },

@@ -17,11 +17,14 @@ const PAGE = 500
 export const chatExportRoutes = (deps: AuthDeps, config: Config) => {
   const { chats, users } = deps.store
   /** Every chat of the owner, opened, newest first. */
-  const exportChatsOf = (owner: UserId) => {
+  const exportChatsOf = async (owner: UserId) => {
     const all = []
     for (let offset = 0; ; offset += PAGE) {
-      const page = chats.listChatsForUser(owner, { limit: PAGE, offset })
-      all.push(...page.flatMap((chat) => { const tree = chats.readChatTree(owner, chat.id); return tree === null ? [] : [describeChat(tree)] }))
+      const page = await chats.listChatsForUser(owner, { limit: PAGE, offset })
+      for (const chat of page) {
+        const tree = await chats.readChatTree(owner, chat.id)
+        if (tree !== null) all.push(describeChat(tree))
+      }
       if (page.length < PAGE) return all
     }
   }
@@ -29,18 +32,18 @@ export const chatExportRoutes = (deps: AuthDeps, config: Config) => {
 
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, config.trustedProxies))
-    .get('/all', ({ principal, request, server }) => {
-      const exported = exportChatsOf(principal.user.id)
+    .get('/all', async ({ principal, request, server }) => {
+      const exported = await exportChatsOf(principal.user.id)
       deps.audit.record({ event: 'chats_exported', actorId: principal.user.id, ip: ipOf(request, server), details: { count: exported.length } })
       return exported
     }, { auth: 'active' })
 
-    .get('/all/db', ({ principal, request, server }) => {
+    .get('/all/db', async ({ principal, request, server }) => {
       if (!config.values.ENABLE_ADMIN_EXPORT) throw new HttpError(404, 'not_found', 'Not found.')
       const exported = []
       for (let offset = 0; ; offset += PAGE) {
         const page = users.listUsers({ limit: PAGE, offset })
-        for (const user of page) exported.push(...exportChatsOf(user.id))
+        for (const user of page) exported.push(...await exportChatsOf(user.id))
         if (page.length < PAGE) break
       }
       deps.audit.record({ event: 'admin_export', actorId: principal.user.id, ip: ipOf(request, server), details: { count: exported.length } })

@@ -22,15 +22,21 @@ const chatNotFound = () => new HttpError(404, 'chat_not_found', 'Chat not found.
 
 export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   const { chats, folders, chatFolders } = deps.store
-  const ownChatId = (owner: UserId, raw: string): ChatId => {
+  const ownChatId = async (owner: UserId, raw: string): Promise<ChatId> => {
     const id = parseChatId(raw)
-    if (id === null || chats.findChatForUser(owner, id) === null) throw chatNotFound()
+    if (id === null || (await chats.findChatForUser(owner, id)) === null) throw chatNotFound()
     return id
   }
   const folderIdOf = (owner: UserId, raw: string) => ownFolderId(folders, owner, raw)
-  const openChat = (owner: UserId, id: ChatId) => {
-    const tree = chats.readChatTree(owner, id)
+  const openChat = async (owner: UserId, id: ChatId) => {
+    const tree = await chats.readChatTree(owner, id)
     return tree === null ? [] : [describeChat(tree)]
+  }
+  /** Every chat of `ids` still there, opened, in order. */
+  const openChats = async (owner: UserId, ids: readonly ChatId[]) => {
+    const opened = []
+    for (const id of ids) opened.push(...await openChat(owner, id))
+    return opened
   }
   /** The listed (neither pinned nor archived) chats of the folder and the folders under it. */
   const chatIdsUnder = async (owner: UserId, folderId: FolderId) => {
@@ -38,9 +44,9 @@ export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
     for (const id of await folders.listFolderTreeIds(owner, folderId)) ids.push(...await chatFolders.listChatIdsInFolder(owner, id, 'listed'))
     return ids
   }
-  const setArchivedForAll = (owner: UserId, archived: boolean) => {
-    deps.store.inTransaction(() => {
-      for (const chat of chats.listFilteredChatsForUser(owner, archived ? 'live' : 'archived', ALL_ROWS)) chats.setChatArchived(owner, chat.id, archived)
+  const setArchivedForAll = async (owner: UserId, archived: boolean) => {
+    await deps.store.sql.transaction(async () => {
+      for (const chat of await chats.listFilteredChatsForUser(owner, archived ? 'live' : 'archived', ALL_ROWS)) await chats.setChatArchived(owner, chat.id, archived)
     })
     return true
   }
@@ -49,41 +55,43 @@ export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
     .use(requireAuth(deps, trustedProxies))
     .get('/folder/:folder_id', async ({ principal, params }) => {
       const owner = principal.user.id
-      return (await chatIdsUnder(owner, await folderIdOf(owner, params.folder_id))).flatMap((id) => openChat(owner, id))
+      return openChats(owner, await chatIdsUnder(owner, await folderIdOf(owner, params.folder_id)))
     }, { auth: 'active', params: t.Object({ folder_id: t.String() }) })
 
     .get('/folder/:folder_id/list', async ({ principal, params, query }) => {
       const owner = principal.user.id
       const offset = ((query.page ?? 1) - 1) * FOLDER_PAGE_SIZE
       const ids = (await chatFolders.listChatIdsInFolder(owner, await folderIdOf(owner, params.folder_id), 'listed')).slice(offset, offset + FOLDER_PAGE_SIZE)
-      return ids.flatMap((id) => {
-        const chat = chats.findChatForUser(owner, id)
-        return chat === null ? [] : [{ title: chat.title, id: chat.id, updated_at: seconds(chat.updatedAt) }]
-      })
+      const listed = []
+      for (const id of ids) {
+        const chat = await chats.findChatForUser(owner, id)
+        if (chat !== null) listed.push({ title: chat.title, id: chat.id, updated_at: seconds(chat.updatedAt) })
+      }
+      return listed
     }, { auth: 'active', params: t.Object({ folder_id: t.String() }), query: t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })) }) })
 
     // note: as Open WebUI, a chat put in a folder (or taken out: folder_id null) is no longer pinned.
     .post('/:id/folder', async ({ principal, params, body }) => {
       const owner = principal.user.id
-      const chatId = ownChatId(owner, params.id)
+      const chatId = await ownChatId(owner, params.id)
       const folderId = body.folder_id === null || body.folder_id === undefined ? null : await folderIdOf(owner, body.folder_id)
       await deps.store.sql.transaction(async () => {
         await chatFolders.setChatFolder(owner, chatId, folderId, deps.now())
-        chats.setChatPinned(owner, chatId, false)
+        await chats.setChatPinned(owner, chatId, false)
       })
-      const [chat] = openChat(owner, chatId)
+      const [chat] = await openChat(owner, chatId)
       if (chat === undefined) throw chatNotFound()
       return chat
     }, { auth: 'active', params: t.Object({ id: t.String() }), body: t.Object({ folder_id: t.Optional(t.Nullable(t.String({ maxLength: 128 }))) }) })
 
-    .get('/:id/pinned', ({ principal, params }) => {
+    .get('/:id/pinned', async ({ principal, params }) => {
       const owner = principal.user.id
-      return chats.findChatForUser(owner, ownChatId(owner, params.id))?.pinned ?? false
+      return (await chats.findChatForUser(owner, await ownChatId(owner, params.id)))?.pinned ?? false
     }, { auth: 'active', params: t.Object({ id: t.String() }) })
 
-    .get('/all/archived', ({ principal }) => {
+    .get('/all/archived', async ({ principal }) => {
       const owner = principal.user.id
-      return chats.listFilteredChatsForUser(owner, 'archived', ALL_ROWS).flatMap((chat) => openChat(owner, chat.id))
+      return openChats(owner, (await chats.listFilteredChatsForUser(owner, 'archived', ALL_ROWS)).map((chat) => chat.id))
     }, { auth: 'active' })
 
     .post('/archive/all', ({ principal }) => setArchivedForAll(principal.user.id, true), { auth: 'active' })

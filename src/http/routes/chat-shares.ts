@@ -29,9 +29,9 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
   const refuseUnlessEnabled = () => {
     if (!config.values.ENABLE_COMMUNITY_SHARING) throw new HttpError(403, 'sharing_disabled', 'Sharing chats is turned off on this server.')
   }
-  const ownChatId = (owner: UserId, raw: string): ChatId => {
+  const ownChatId = async (owner: UserId, raw: string): Promise<ChatId> => {
     const id = parseChatId(raw)
-    if (id === null || chats.findChatForUser(owner, id) === null) throw chatNotFound()
+    if (id === null || (await chats.findChatForUser(owner, id)) === null) throw chatNotFound()
     return id
   }
   const readShare = async (raw: string): Promise<ChatShare> => {
@@ -47,17 +47,19 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
     .get('/shared', async ({ principal, query }) => {
       refuseUnlessEnabled()
       const size = 60
-      return (await chatShares.listSharesOfOwner(principal.user.id, { limit: size, offset: ((query.page ?? 1) - 1) * size })).flatMap((share) => {
-        const chat = chats.findChatForUser(principal.user.id, share.chatId)
-        return chat === null ? [] : [{ id: chat.id, title: chat.title, share_id: share.id, updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt) }]
-      })
+      const listed = []
+      for (const share of await chatShares.listSharesOfOwner(principal.user.id, { limit: size, offset: ((query.page ?? 1) - 1) * size })) {
+        const chat = await chats.findChatForUser(principal.user.id, share.chatId)
+        if (chat !== null) listed.push({ id: chat.id, title: chat.title, share_id: share.id, updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt) })
+      }
+      return listed
     }, { auth: 'active', query: t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: true }) })
 
     .post('/:id/share', async ({ principal, params }) => {
       refuseUnlessEnabled()
       const owner = principal.user.id
-      const chatId = ownChatId(owner, params.id)
-      const tree = chats.readChatTree(owner, chatId)
+      const chatId = await ownChatId(owner, params.id)
+      const tree = await chats.readChatTree(owner, chatId)
       const shareId = tree === null ? null : await chatShares.shareChat(owner, chatId, tree)
       const share = shareId === null ? null : await chatShares.readShare(shareId)
       if (share === null) throw chatNotFound()
@@ -65,10 +67,10 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
     }, { auth: 'active', params: Params })
 
     // note: as Open WebUI, false when the chat had no link to revoke.
-    .delete('/:id/share', ({ principal, params }) => {
+    .delete('/:id/share', async ({ principal, params }) => {
       refuseUnlessEnabled()
       const owner = principal.user.id
-      return chatShares.unshareChat(owner, ownChatId(owner, params.id))
+      return chatShares.unshareChat(owner, await ownChatId(owner, params.id))
     }, { auth: 'active', params: Params })
 
     .get('/share/:id', async ({ params }) => {
@@ -83,7 +85,7 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
       const { snapshot, chatId } = await readShare(params.id)
       const uidOf = new Map(snapshot.messages.map((message) => [message.id, message.uid]))
       const currentUid = snapshot.chat.currentId === null ? null : uidOf.get(snapshot.chat.currentId) ?? null
-      const clone = chats.createChatFromContent(owner, {
+      const clone = await chats.createChatFromContent(owner, {
         title: `Clone of ${snapshot.chat.title}`,
         settings: { ...snapshot.settings, extra: { ...snapshot.settings.extra, originalChatId: chatId, branchPointMessageId: currentUid } },
         messages: {
@@ -91,7 +93,7 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
           messages: snapshot.messages.map((message) => ({ ...message, parentUid: message.parentId === null ? null : uidOf.get(message.parentId)! })),
         },
       }, { id: newChatId(), createdAt: deps.now(), updatedAt: deps.now() })
-      const tree = chats.readChatTree(owner, clone.id)
+      const tree = await chats.readChatTree(owner, clone.id)
       if (tree === null) throw chatNotFound()
       return describeChat(tree)
     }, { auth: 'active', params: Params })

@@ -49,7 +49,7 @@ export const chatTagRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       const id = tagIdOf(body.name)
       const tagged = await chatTags.listTagIdsByChat(owner)
       const skip = body.skip ?? 0
-      return chats.listFilteredChatsForUser(owner, 'live', ALL_ROWS)
+      return (await chats.listFilteredChatsForUser(owner, 'live', ALL_ROWS))
         .filter((chat) => tagged.get(chat.id)?.has(id) === true)
         .slice(skip, skip + (body.limit ?? 50))
         .map((chat) => ({ id: chat.id, title: chat.title, updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt) }))

@@ -115,19 +115,19 @@ const chatJson = (tree: ChatTree, shareId: string | null, set: { headers: Record
 /** The signed-in user's chats under /api/v1/chats. */
 export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: SocketHub | null = null) => {
   const { chats } = deps.store
-  const findOwnChat = (owner: UserId, raw: string): Chat => {
+  const findOwnChat = async (owner: UserId, raw: string): Promise<Chat> => {
     const id = parseChatId(raw)
-    const chat = id === null ? null : chats.findChatForUser(owner, id)
+    const chat = id === null ? null : await chats.findChatForUser(owner, id)
     if (chat === null) throw chatNotFound()
     return chat
   }
-  const readTree = (owner: UserId, chatId: ChatId): ChatTree => {
-    const tree = chats.readChatTree(owner, chatId)
+  const readTree = async (owner: UserId, chatId: ChatId): Promise<ChatTree> => {
+    const tree = await chats.readChatTree(owner, chatId)
     if (tree === null) throw chatNotFound()
     return tree
   }
   const shareIdOf = (owner: UserId, chatId: ChatId) => deps.store.chatShares.findShareIdOfChat(owner, chatId)
-  const openChat = async (owner: UserId, chatId: ChatId) => describeChat(readTree(owner, chatId), await shareIdOf(owner, chatId))
+  const openChat = async (owner: UserId, chatId: ChatId) => describeChat(await readTree(owner, chatId), await shareIdOf(owner, chatId))
   /** Opens the chat after a change that may have moved its selected leaf, and tells the owner's sockets where it is. */
   const openChangedChat = async (owner: UserId, chatId: ChatId) => {
     const described = await openChat(owner, chatId)
@@ -139,17 +139,17 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     const content = readChatOrRefuse(body.chat, body.folder_id)
     return content.title === undefined ? content : { ...content, title: titleOrDefault(content.title) }
   }
-  const toggle = (owner: UserId, raw: string, flag: 'pinned' | 'archived') => {
-    const chat = findOwnChat(owner, raw)
-    const changed = flag === 'pinned' ? chats.setChatPinned(owner, chat.id, !chat.pinned) : chats.setChatArchived(owner, chat.id, !chat.archived)
+  const toggle = async (owner: UserId, raw: string, flag: 'pinned' | 'archived') => {
+    const chat = await findOwnChat(owner, raw)
+    const changed = flag === 'pinned' ? await chats.setChatPinned(owner, chat.id, !chat.pinned) : await chats.setChatArchived(owner, chat.id, !chat.archived)
     if (changed === null) throw chatNotFound()
     return openChat(owner, changed.id)
   }
 
   // note: as Open WebUI, without `page` (or `limit`) the list is every chat, not the first page, and
   // it leaves out pinned chats and chats in folders (its sidebar lists those apart) unless asked.
-  const listLive = ({ principal, query }: { principal: Principal; query: { page?: number; limit?: number; include_pinned?: boolean; include_folders?: boolean } }) =>
-    chats.listFilteredChatsForUser(principal.user.id, liveFilter(query.include_pinned === true, query.include_folders === true), isPaged(query) ? pageOf(query) : ALL_ROWS)
+  const listLive = async ({ principal, query }: { principal: Principal; query: { page?: number; limit?: number; include_pinned?: boolean; include_folders?: boolean } }) =>
+    (await chats.listFilteredChatsForUser(principal.user.id, liveFilter(query.include_pinned === true, query.include_folders === true), isPaged(query) ? pageOf(query) : ALL_ROWS))
       .map(describeChatSummary)
 
   /** The owner's live chats matching Open WebUI's search text, `tag:` words included. */
@@ -157,7 +157,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     const terms = readSearchTerms(raw)
     if (terms.tagIds.length === 0) return chats.searchChatsForUser(owner, terms.text, page)
     const tagsByChat = await deps.store.chatTags.listTagIdsByChat(owner)
-    return chats.searchChatsForUser(owner, terms.text, ALL_ROWS_PAGE)
+    return (await chats.searchChatsForUser(owner, terms.text, ALL_ROWS_PAGE))
       .filter((chat) => hasAllTags(tagsByChat.get(chat.id), terms.tagIds))
       .slice(page.offset, page.offset + page.limit)
   }
@@ -170,43 +170,47 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     .get('/', listLive, { auth: 'active', query: ListQuery })
     .get('/list', listLive, { auth: 'active', query: ListQuery })
 
-    .get('/archived', ({ principal, query }) =>
-      chats.listFilteredChatsForUser(principal.user.id, 'archived', pageOf(query)).map(describeChatSummary),
+    .get('/archived', async ({ principal, query }) =>
+      (await chats.listFilteredChatsForUser(principal.user.id, 'archived', pageOf(query))).map(describeChatSummary),
     { auth: 'active', query: PageQuery })
 
-    .get('/pinned', ({ principal, query }) =>
-      chats.listFilteredChatsForUser(principal.user.id, 'pinned', pageOf(query)).map(describeChatSummary),
+    .get('/pinned', async ({ principal, query }) =>
+      (await chats.listFilteredChatsForUser(principal.user.id, 'pinned', pageOf(query))).map(describeChatSummary),
     { auth: 'active', query: PageQuery })
 
     .get('/search', async ({ principal, query }) =>
       (await search(principal.user.id, query.text ?? '', pageOf(query))).map(describeChatSummary),
     { auth: 'active', query: SearchQuery })
 
-    .post('/new', ({ principal, body }) => {
+    .post('/new', async ({ principal, body }) => {
       const owner = principal.user.id
       const content = contentOf(body)
-      return openChat(owner, chats.createChatFromContent(owner, { ...content, title: content.title ?? DEFAULT_TITLE }).id)
+      return openChat(owner, (await chats.createChatFromContent(owner, { ...content, title: content.title ?? DEFAULT_TITLE })).id)
     }, { auth: 'active', chatObject: true, body: ChatBody })
 
     // note: as Open WebUI, each imported chat gets a new id; all are checked before any is stored.
-    .post('/import', ({ principal, body }) => {
+    .post('/import', async ({ principal, body }) => {
       const owner = principal.user.id
       const read = body.chats.map((entry) => ({ entry, content: contentOf(entry) }))
-      const created = deps.store.inTransaction(() => read.map(({ entry, content }) => {
-        const createdAt = entry.created_at == null ? deps.now() : entry.created_at * 1000
-        const given = { id: newChatId(), createdAt, updatedAt: entry.updated_at == null ? createdAt : entry.updated_at * 1000, pinned: entry.pinned === true }
-        return chats.createChatFromContent(owner, { ...content, title: content.title ?? DEFAULT_TITLE }, given).id
-      }))
+      const created = await deps.store.sql.transaction(async () => {
+        const ids: ChatId[] = []
+        for (const { entry, content } of read) {
+          const createdAt = entry.created_at == null ? deps.now() : entry.created_at * 1000
+          const given = { id: newChatId(), createdAt, updatedAt: entry.updated_at == null ? createdAt : entry.updated_at * 1000, pinned: entry.pinned === true }
+          ids.push((await chats.createChatFromContent(owner, { ...content, title: content.title ?? DEFAULT_TITLE }, given)).id)
+        }
+        return ids
+      })
       return Promise.all(created.map((id) => openChat(owner, id)))
     }, { auth: 'active', body: ImportBody })
 
     .get('/:id', async ({ principal, params, set, request, server }) => {
       const parsed = parseChatId(params.id)
-      const own = parsed === null ? null : chats.findChatForUser(principal.user.id, parsed)
+      const own = parsed === null ? null : await chats.findChatForUser(principal.user.id, parsed)
       // note: another user's chat only for an admin with ENABLE_ADMIN_CHAT_ACCESS, audited (admin-chat-access.ts).
-      const found = own !== null ? { owner: principal.user.id, id: own.id } : findChatForAdmin(deps, principal, params.id, resolveClientAddress(request, server, trustedProxies).ip)
+      const found = own !== null ? { owner: principal.user.id, id: own.id } : await findChatForAdmin(deps, principal, params.id, resolveClientAddress(request, server, trustedProxies).ip)
       if (found === null) throw chatNotFound()
-      return chatJson(readTree(found.owner, found.id), found.owner === principal.user.id ? await shareIdOf(found.owner, found.id) : null, set)
+      return chatJson(await readTree(found.owner, found.id), found.owner === principal.user.id ? await shareIdOf(found.owner, found.id) : null, set)
     }, { auth: 'active', params: ChatParams })
 
     .post('/:id', async ({ principal, params, body, set }) => {
@@ -214,48 +218,48 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       const content = contentOf(body)
       const id = parseChatId(params.id)
       if (id === null) throw chatNotFound()
-      const saved = chats.saveChatForUser(owner, id, content)
+      const saved = await chats.saveChatForUser(owner, id, content)
       if (!saved.ok) throw refusedSave(saved)
       // note: the chat just written is held opened (chat-history-cache.ts): the answer opens nothing again, and serialises each message once.
-      const tree = readTree(owner, id)
+      const tree = await readTree(owner, id)
       if (hub !== null) announceCurrent(hub, owner, id, tree.messages.find((message) => message.id === tree.chat.currentId)?.uid ?? null)
       return chatJson(tree, await shareIdOf(owner, id), set)
     }, { auth: 'active', chatObject: true, params: ChatParams, body: ChatBody })
 
-    .post('/:id/clone', ({ principal, params, body }) => {
+    .post('/:id/clone', async ({ principal, params, body }) => {
       const owner = principal.user.id
-      const chat = findOwnChat(owner, params.id)
+      const chat = await findOwnChat(owner, params.id)
       const title = body?.title ? body.title : `Clone of ${chat.title}`
-      const clone = chats.cloneChat(owner, chat.id, title)
+      const clone = await chats.cloneChat(owner, chat.id, title)
       if (clone === null) throw chatNotFound()
       return openChat(owner, clone.id)
     }, { auth: 'active', params: ChatParams, body: t.Optional(t.Nullable(t.Object({ title: t.Optional(t.Nullable(Title)) }))) })
 
-    .delete('/:id/messages/:message_id', ({ principal, params }) => {
+    .delete('/:id/messages/:message_id', async ({ principal, params }) => {
       const owner = principal.user.id
-      const chat = findOwnChat(owner, params.id)
-      if (chats.deleteMessageSubtree(owner, chat.id, params.message_id) === null) throw new HttpError(404, 'message_not_found', 'Message not found.')
+      const chat = await findOwnChat(owner, params.id)
+      if ((await chats.deleteMessageSubtree(owner, chat.id, params.message_id)) === null) throw new HttpError(404, 'message_not_found', 'Message not found.')
       return openChangedChat(owner, chat.id)
     }, { auth: 'active', params: MessageParams })
 
-    .post('/:id/rename', ({ principal, params, body }) => {
+    .post('/:id/rename', async ({ principal, params, body }) => {
       const owner = principal.user.id
-      const chat = findOwnChat(owner, params.id)
-      if (!chats.renameChat(owner, chat.id, titleOrDefault(body.title))) throw chatNotFound()
+      const chat = await findOwnChat(owner, params.id)
+      if (!(await chats.renameChat(owner, chat.id, titleOrDefault(body.title)))) throw chatNotFound()
       return openChat(owner, chat.id)
     }, { auth: 'active', params: ChatParams, body: t.Object({ title: Title }) })
 
     .post('/:id/pin', ({ principal, params }) => toggle(principal.user.id, params.id, 'pinned'), { auth: 'active', params: ChatParams })
     .post('/:id/archive', ({ principal, params }) => toggle(principal.user.id, params.id, 'archived'), { auth: 'active', params: ChatParams })
 
-    .delete('/:id', ({ principal, params }) => {
+    .delete('/:id', async ({ principal, params }) => {
       const id = parseChatId(params.id)
-      if (id === null || !chats.deleteChatForUser(principal.user.id, id)) throw chatNotFound()
+      if (id === null || !(await chats.deleteChatForUser(principal.user.id, id))) throw chatNotFound()
       return true
     }, { auth: 'active', params: ChatParams })
 
-    .delete('/', ({ principal }) => {
-      chats.deleteAllChatsForUser(principal.user.id)
+    .delete('/', async ({ principal }) => {
+      await chats.deleteAllChatsForUser(principal.user.id)
       return true
     }, { auth: 'active' })
 }

@@ -7,7 +7,7 @@ import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { AddressList } from '../../config/network.ts'
 import { parseFolderId, type Folder, type FolderId, type FolderRepo, type FolderResult } from '../../db/folders.ts'
-import type { UserId } from '../../db/ids.ts'
+import type { ChatId, UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
@@ -65,6 +65,15 @@ function parentOf(raw: string | null | undefined): FolderId | null {
 /** The signed-in user's folders under /api/v1/folders. */
 export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   const { folders, chatFolders, chats } = deps.store
+  /** The chats of `ids` still there, as a folder lists them. */
+  const listedChats = async (owner: UserId, ids: readonly ChatId[]) => {
+    const listed = []
+    for (const id of ids) {
+      const chat = await chats.findChatForUser(owner, id)
+      if (chat !== null) listed.push({ title: chat.title, id: chat.id, updated_at: seconds(chat.updatedAt) })
+    }
+    return listed
+  }
   const folderIdOf = (owner: UserId, raw: string) => ownFolderId(folders, owner, raw)
 
   return new Elysia({ prefix: '/api/v1/folders' })
@@ -77,10 +86,7 @@ export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
         answer.push({
           ...describeFolder(folder),
           items: {
-            chats: (await chatFolders.listChatIdsInFolder(owner, folder.id, 'listed')).flatMap((id) => {
-              const chat = chats.findChatForUser(owner, id)
-              return chat === null ? [] : [{ title: chat.title, id: chat.id, updated_at: seconds(chat.updatedAt) }]
-            }),
+            chats: await listedChats(owner, await chatFolders.listChatIdsInFolder(owner, folder.id, 'listed')),
           },
         })
       }
@@ -125,7 +131,7 @@ export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
         return ids
       })
       if (query.delete_contents !== false) {
-        for (const folderId of gone) for (const chatId of await chatFolders.listChatIdsInFolder(owner, folderId, 'all')) chats.deleteChatForUser(owner, chatId)
+        for (const folderId of gone) for (const chatId of await chatFolders.listChatIdsInFolder(owner, folderId, 'all')) await chats.deleteChatForUser(owner, chatId)
       }
       return true
     }, { auth: 'active', params: Params, query: DeleteQuery })

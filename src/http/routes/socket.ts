@@ -89,6 +89,8 @@ type SocketState = Admission & {
   /** Set when the socket is closed for a revoked credential: frames still in flight are dropped. */
   isRevoked: boolean
   windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
+  /** The frames received and not handled yet, in order (handleFrame). */
+  queue: Promise<void>
 }
 
 export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag, fanOut = null }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
@@ -114,7 +116,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
 
   changes.subscribe((change: AccountChange) => sweepSafely(change.kind, () => {
     if (change.kind === 'access') revokeWhatNoLongerAdmits(change.userId)
-    else stopAnswersInDeletedChats(change.userId)
+    else void stopAnswersInDeletedChats(change.userId)
   }))
 
   /** Runs a sweep; a failure is logged, never thrown into the write or the timer that started it. */
@@ -144,17 +146,22 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     }
     for (const stream of streams.listLiveStreams(userId)) {
       const credential = startedWith.get(stream)
-      if (isChatGone(stream)) streams.cancel(stream, 'chat_deleted')
-      else if (credential !== undefined && !admits(stream.userId, credential)) streams.cancel(stream, 'revoked')
+      if (credential !== undefined && !admits(stream.userId, credential)) streams.cancel(stream, 'revoked')
+    }
+    void stopAnswersInDeletedChats(userId)
+  }
+
+  /** Stops the answers (of the user; null: everyone's) streaming into a chat deleted since. */
+  async function stopAnswersInDeletedChats(userId: UserId | null) {
+    try {
+      for (const stream of streams.listLiveStreams(userId)) if (await isChatGone(stream)) streams.cancel(stream, 'chat_deleted')
+    } catch (error) {
+      log.error('stopping answers in deleted chats failed', { error: error instanceof Error ? error.name : 'unknown' })
     }
   }
 
-  function stopAnswersInDeletedChats(userId: UserId) {
-    for (const stream of streams.listLiveStreams(userId)) if (isChatGone(stream)) streams.cancel(stream, 'chat_deleted')
-  }
-
-  // note: a new chat's row is written in the same synchronous step that starts its stream, so a live stream's chat exists until deleted.
-  const isChatGone = (stream: LiveStream) => auth.store.chats.findChatForUser(stream.userId, stream.chatId) === null
+  // note: only a turn whose question is stored (startedWith is set then) has a chat row; one still starting is not gone.
+  const isChatGone = async (stream: LiveStream) => startedWith.has(stream) && (await auth.store.chats.findChatForUser(stream.userId, stream.chatId)) === null
 
   /** Closes the socket with 4401 and, at once, stops sending it anything. */
   function closeRevoked(socket: Socket, state: SocketState) {
@@ -201,8 +208,8 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   }
 
   /** Starts a turn; returns the chat it went to, or null (the client was told why). */
-  function startTurn(socket: Socket, state: SocketState, request: TurnRequest, target: ModelTarget): string | null {
-    const started = startChatTurn(turnDeps, state.userId, request, target)
+  async function startTurn(socket: Socket, state: SocketState, request: TurnRequest, target: ModelTarget): Promise<string | null> {
+    const started = await startChatTurn(turnDeps, state.userId, request, target)
     if (started.ok) startedWith.set(started.stream, state.credential)
     else send(socket, { type: 'error', code: started.code, message: started.message })
     return started.ok ? started.stream.chatId : null
@@ -238,7 +245,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       if (!isFrameAdmitted(state)) return
       const request = turnOfSend(frame)
       const ask = { content: frame.content, images: images.length > 0 ? images : null, files: references.length > 0 ? references : null }
-      const chatId = startTurn(socket, state, { ...request, ask, ...(retrieved.retrieval === undefined ? {} : { retrieval: retrieved.retrieval }) }, target)
+      const chatId = await startTurn(socket, state, { ...request, ask, ...(retrieved.retrieval === undefined ? {} : { retrieval: retrieved.retrieval }) }, target)
       // note: what uses a file is recorded, so deleting one user of it (a chat, a knowledge base) can tell whether others remain.
       if (chatId !== null) for (const reference of attached.references) await auth.store.files.addUse(state.userId, reference.id as FileId, 'chat', chatId)
     } catch (error) {
@@ -248,11 +255,11 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   }
 
   /** The stored question a regenerate answers again, when its documents or knowledge bases call for retrieval; null otherwise. */
-  function questionWithDocuments(state: SocketState, frame: ChatRegenerate) {
+  async function questionWithDocuments(state: SocketState, frame: ChatRegenerate) {
     if (rag === undefined) return null
     const chatId = parseChatId(frame.chatId)
-    const messageId = chatId === null ? null : auth.store.chats.findMessageIdByUid(state.userId, chatId, frame.parentId)
-    const question = chatId === null || messageId === null ? undefined : auth.store.chats.listPathTo(state.userId, chatId, messageId)?.at(-1)
+    const messageId = chatId === null ? null : await auth.store.chats.findMessageIdByUid(state.userId, chatId, frame.parentId)
+    const question = chatId === null || messageId === null ? undefined : (await auth.store.chats.listPathTo(state.userId, chatId, messageId))?.at(-1)
     const references = retrievalReferencesOf(question?.files)
     return question === undefined || question.role !== 'user' || references.length === 0 ? null : { content: question.content, references }
   }
@@ -265,14 +272,14 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       const retrieved = await retrieveForTurn(rag!, user, question.references, question.content)
       if (!retrieved.ok) return send(socket, { type: 'error', code: retrieved.code, message: retrieved.message })
       if (!isFrameAdmitted(state)) return
-      startTurn(socket, state, { ...turnOfRegenerate(frame), ...(retrieved.retrieval === undefined ? {} : { retrieval: retrieved.retrieval }) }, target)
+      await startTurn(socket, state, { ...turnOfRegenerate(frame), ...(retrieved.retrieval === undefined ? {} : { retrieval: retrieved.retrieval }) }, target)
     } catch (error) {
       log.error('retrieval for a regenerate failed', { error: error instanceof Error ? error.name : 'unknown' })
       send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
     }
   }
 
-  function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
+  async function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
     switch (frame.type) {
       case 'chat:send':
       case 'chat:regenerate': {
@@ -280,16 +287,17 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
         const target = resolveModel(state, frame.model)
         if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
         if (frame.type === 'chat:regenerate') {
-          const question = questionWithDocuments(state, frame)
+          const question = await questionWithDocuments(state, frame)
           if (question !== null) return void regenerateWithDocuments(socket, state, frame, target, question)
-          return void startTurn(socket, state, turnOfRegenerate(frame), target)
+          await startTurn(socket, state, turnOfRegenerate(frame), target)
+          return
         }
         if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame, target)
-        startTurn(socket, state, turnOfSend(frame), target)
+        await startTurn(socket, state, turnOfSend(frame), target)
         return
       }
       case 'chat:select': {
-        const selected = selectBranch(auth.store.chats, hub, state.userId, frame.chatId, frame.messageId)
+        const selected = await selectBranch(auth.store.chats, hub, state.userId, frame.chatId, frame.messageId)
         if (selected !== 'ok') send(socket, { type: 'error', code: selected, message: selected === 'chat_not_found' ? 'Chat not found.' : 'No such message in this chat.' })
         return
       }
@@ -327,7 +335,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     open(ws) {
       const admission = admissions.get(ws.data.request)
       if (admission === undefined) return ws.raw.close(1011, 'Not admitted')
-      const state: SocketState = { ...admission, isRevoked: false, windowStart: auth.now(), framesInWindow: 0, pongDeadline: null }
+      const state: SocketState = { ...admission, isRevoked: false, windowStart: auth.now(), framesInWindow: 0, pongDeadline: null, queue: Promise.resolve() }
       states.set(ws.raw, state)
       hub.join(admission.userId, ws.raw)
       // note: a revocation between the upgrade and now found no socket to close; this one closes it.
@@ -353,13 +361,17 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       if (rate === 'over') return send(socket, { type: 'error', code: 'rate_limited', message: `At most ${limits.frameRate.limit} frames per ${limits.frameRate.windowMs / 1000} s.` })
       const checked = parseClientFrame(message)
       if (!checked.ok) return send(socket, { type: 'error', code: checked.code, message: checked.message })
-      try {
-        handleFrame(socket, state, checked.frame)
-      } catch (error) {
-        // note: a failing store (e.g. data that no longer decrypts) answers this frame; the socket lives on.
-        log.error('socket frame failed', { type: checked.frame.type, error: error instanceof Error ? error.name : 'unknown' })
-        send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
-      }
+      // note: a socket's frames are handled one after another, each once the one before it has stored what it stores.
+      state.queue = state.queue.then(async () => {
+        if (state.isRevoked) return
+        try {
+          await handleFrame(socket, state, checked.frame)
+        } catch (error) {
+          // note: a failing store (e.g. data that no longer decrypts) answers this frame; the socket lives on.
+          log.error('socket frame failed', { type: checked.frame.type, error: error instanceof Error ? error.name : 'unknown' })
+          send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
+        }
+      })
     },
 
     close(ws) {
