@@ -28,8 +28,8 @@ export type ListSearchFigures = {
 }
 
 /** Creates the chats for a new user of the bench store in one transaction, then times listing and search. */
-export function measureChatListSearch({ store }: BenchStore): ListSearchFigures {
-  const created = store.users.createUser({ email: 'search-bench@example.com', name: 'Search Bench', role: 'user' })
+export async function measureChatListSearch({ store }: BenchStore): Promise<ListSearchFigures> {
+  const created = await store.users.createUser({ email: 'search-bench@example.com', name: 'Search Bench', role: 'user' })
   if (!created.ok) throw new Error(`could not create the search benchmark user: ${created.reason}`)
   const owner = created.user.id
   store.inTransaction(() => {

@@ -54,9 +54,9 @@ function measureMasterRotation(store: Store): number {
 /** Re-encrypts 20 users' 1 KB messages in 200-value batches while a reader opens their chats between batches. */
 async function measureDataRotation(store: Store): Promise<{ valuesPerSecond: number; reads: number }> {
   const users: UserId[] = []
-  store.inTransaction(() => {
+  store.inTransaction(async () => {
     for (let u = 0; u < 20; u++) {
-      const created = store.users.createUser({ email: `rot${u}@example.com`, name: `R${u}`, role: 'user' })
+      const created = await store.users.createUser({ email: `rot${u}@example.com`, name: `R${u}`, role: 'user' })
       if (!created.ok) throw new Error('seed')
       users.push(created.user.id)
       for (let c = 0; c < 10; c++) store.chats.createChat(created.user.id, `chat ${c}`, Array.from({ length: 50 }, (_, m) => ({ role: 'user' as const, content: sampleText(1024, u * 1000 + c * 50 + m) })))
@@ -90,8 +90,8 @@ async function measureDataRotation(store: Store): Promise<{ valuesPerSecond: num
 }
 
 /** Fills about 64 MB of 1 KB messages, then times a plain and a passphrase-encrypted backup. */
-function measureBackup(store: Store, dir: string) {
-  const created = store.users.createUser({ email: 'backup@example.com', name: 'B', role: 'user' })
+async function measureBackup(store: Store, dir: string) {
+  const created = await store.users.createUser({ email: 'backup@example.com', name: 'B', role: 'user' })
   if (!created.ok) throw new Error('seed')
   const databasePath = join(dir, 'enclave.db')
   for (let batch = 0; statSync(databasePath).size + (statSync(`${databasePath}-wal`, { throwIfNoEntry: false })?.size ?? 0) < BACKUP_TARGET_BYTES; batch++) {

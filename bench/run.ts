@@ -28,7 +28,7 @@ const started = nowMs()
 console.log(`Enclave benchmark: Bun ${Bun.version}, ${process.platform}/${process.arch}, ` +
   `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}`)
 
-const bench = openBenchStore()
+const bench = await openBenchStore()
 try {
   console.log(`store: ${bench.dataDir} (file-backed, WAL)\n`)
   const fieldLayer = measureFieldLayer(bench.store.dataKeys.keysForOwner(bench.owner))
@@ -75,7 +75,7 @@ try {
     ...labelled('layer', [...fieldLayerRows(fieldLayer), ...messageInsertRows(inserts), ...groupCommitRows(groupCommit), ...chatReadRows(read), ...chatTreeRows(tree), ...enginePostgresRows(engines)]),
     ...labelled('public API', chatHttpReadRows(httpRead)), ...labelled('storage', databaseSizeRows(size)),
     ...labelled('public API', [authRow!]), ...labelled('layer', [hashRow!, ...accessOverheadRows(access)]), ...labelled('public API', requestRateRows(requestRate)),
-    ...labelled('layer', chatListSearchRows(measureChatListSearch(bench))),
+    ...labelled('layer', chatListSearchRows(await measureChatListSearch(bench))),
     ...labelled('public API', [...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn)]),
     ...labelled('layer', [...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge)]), ...labelled('public API', fileUploadRows(upload)), ...labelled('browser', uiRows(ui)),
   ]

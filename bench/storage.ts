@@ -12,13 +12,13 @@ import { databaseSizeRows, measureDatabaseSize } from './database-size.ts'
 import { measureMessageInserts, messageInsertRows } from './message-inserts.ts'
 import { formatTable } from './report.ts'
 
-const bench = openBenchStore()
+const bench = await openBenchStore()
 try {
   const inserts = measureMessageInserts(bench)
   const read = measureChatRead(bench)
   const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
   const tree = measureChatTree(bench)
-  const listSearch = measureChatListSearch(bench)
+  const listSearch = await measureChatListSearch(bench)
   const httpRead = await measureChatHttpRead()
   console.log(formatTable([...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size),
     ...chatTreeRows(tree), ...chatListSearchRows(listSearch), ...chatHttpReadRows(httpRead)]))

@@ -11,24 +11,24 @@ import type { ChatId, MessageId, UserId } from './ids.ts'
 import { openMemoryStore, openStore } from './open-store.ts'
 
 /** A store whose chat repository holds chats, and a second repository on the same database that holds none. */
-function setup(limits = { maxBytes: 1 << 30, maxBytesPerUser: 1 << 28, idleMs: 60_000 }) {
+async function setup(limits = { maxBytes: 1 << 30, maxBytesPerUser: 1 << 28, idleMs: 60_000 }) {
   let time = 1_700_000_000_000
   const now = () => time
   const store = openMemoryStore(undefined, now)
-  const user = (email: string) => {
-    const result = store.users.createUser({ email, name: email, role: 'user' })
+  const user = async (email: string) => {
+    const result = await store.users.createUser({ email, name: email, role: 'user' })
     if (!result.ok) throw new Error(result.reason)
     return result.user.id
   }
   const cached = createChatRepo(store.db, store.dataKeys, now, store.accountChanges, limits)
   const uncached = createChatRepo(store.db, store.dataKeys, now, store.accountChanges, { maxBytes: 0, maxBytesPerUser: 0, idleMs: 0 })
-  return { store, cached, uncached, ada: user('ada@example.com'), eve: user('eve@example.com'), advance: (ms: number) => { time += ms } }
+  return { store, cached, uncached, ada: await user('ada@example.com'), eve: await user('eve@example.com'), advance: (ms: number) => { time += ms } }
 }
 
 const linear = (count: number) => Array.from({ length: count }, (_, i) => ({ role: i % 2 === 0 ? 'user' as const : 'assistant' as const, content: `message ${i} ✓` }))
 
 describe('chat history cache', () => {
-  test('a held chat stays what the rows hold through every kind of write (property)', () => {
+  test('a held chat stays what the rows hold through every kind of write (property)', async () => {
     type Op =
       | { kind: 'add'; parent: number; content: string }
       | { kind: 'replace'; target: number; content: string }
@@ -44,8 +44,8 @@ describe('chat history cache', () => {
       fc.record({ kind: fc.constant('select' as const), target: fc.nat() }),
       fc.record({ kind: fc.constant('rollback' as const), content: fc.string() }),
     )
-    fc.assert(fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
-      const { store, cached, uncached, ada } = setup()
+    await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 12 }), async (ops) => {
+      const { store, cached, uncached, ada } = await setup()
       const chat = cached.createChat(ada, 'tree', linear(3))
       const pick = (n: number): Message | undefined => { const all = uncached.listMessagesInChat(ada, chat.id); return all[n % Math.max(all.length, 1)] }
       for (const step of ops) {
@@ -74,8 +74,8 @@ describe('chat history cache', () => {
     }), { numRuns: 30 })
   }, 30_000)
 
-  test('a chat is held after its first read, and dropped on sign-out everywhere, deletion, key rotation and when idle', () => {
-    const { store, cached, ada, eve, advance } = setup()
+  test('a chat is held after its first read, and dropped on sign-out everywhere, deletion, key rotation and when idle', async () => {
+    const { store, cached, ada, eve, advance } = await setup()
     const chat = cached.createChat(ada, 'held', linear(4))
     const other = cached.createChat(eve, 'eve', linear(2))
     expect(cached.historyCacheSize()).toMatchObject({ chats: 0, messages: 0, bytes: 0 })
@@ -84,7 +84,7 @@ describe('chat history cache', () => {
     expect(cached.historyCacheSize()).toMatchObject({ chats: 2, messages: 6 })
     expect(cached.historyCacheSize().bytes).toBeGreaterThan(0)
 
-    store.sessions.revokeOtherSessions(ada, null) // no session to revoke: no notice, nothing dropped
+    await store.sessions.revokeOtherSessions(ada, null) // no session to revoke: no notice, nothing dropped
     store.accountChanges.accessChanged(ada) // sign-out everywhere, a role change, a deleted user
     expect(cached.historyCacheSize()).toMatchObject({ chats: 1, messages: 2 })
 
@@ -106,17 +106,17 @@ describe('chat history cache', () => {
     expect(cached.historyCacheSize()).toEqual({ chats: 0, messages: 0, bytes: 0 })
   })
 
-  test('a deleted user\'s chats are not served from memory', () => {
-    const { store, cached, ada } = setup()
+  test('a deleted user\'s chats are not served from memory', async () => {
+    const { store, cached, ada } = await setup()
     const chat = cached.createChat(ada, 'gone', linear(2))
     cached.readChatTree(ada, chat.id)
-    store.users.deleteUser(ada)
+    await store.users.deleteUser(ada)
     expect(cached.historyCacheSize().chats).toBe(0)
     expect(cached.readChatTree(ada, chat.id)).toBeNull()
   })
 
-  test('another user\'s chat id finds nothing, held or not', () => {
-    const { cached, ada, eve } = setup()
+  test('another user\'s chat id finds nothing, held or not', async () => {
+    const { cached, ada, eve } = await setup()
     const chat = cached.createChat(ada, 'mine', linear(2))
     cached.readChatTree(ada, chat.id)
     expect(cached.readChatTree(eve, chat.id)).toBeNull()
@@ -124,9 +124,9 @@ describe('chat history cache', () => {
     expect(cached.listMessagesInChat(eve, chat.id)).toEqual([])
   })
 
-  test('each owner is bounded: least recently used chats go first, and a chat larger than the bound is never held', () => {
+  test('each owner is bounded: least recently used chats go first, and a chat larger than the bound is never held', async () => {
     const message = (chars: number) => [{ role: 'user' as const, content: 'x'.repeat(chars) }]
-    const { cached, ada, eve } = setup({ maxBytes: 1_000_000, maxBytesPerUser: 45_000, idleMs: 60_000 })
+    const { cached, ada, eve } = await setup({ maxBytes: 1_000_000, maxBytesPerUser: 45_000, idleMs: 60_000 })
     const [a, b, c] = ['a', 'b', 'c'].map((title) => cached.createChat(ada, title, message(5_000)))
     const big = cached.createChat(ada, 'big', message(20_000))
     const theirs = cached.createChat(eve, 'eve', message(5_000))
@@ -139,8 +139,8 @@ describe('chat history cache', () => {
     expect(cached.readChatTree(eve, theirs.id)?.messages).toHaveLength(1)
   })
 
-  test('the cache alone: an entry is found only under its owner, chat id and seq, and held messages are frozen', () => {
-    const { store, ada } = setup()
+  test('the cache alone: an entry is found only under its owner, chat id and seq, and held messages are frozen', async () => {
+    const { store, ada } = await setup()
     let time = 0
     const cache = createChatHistoryCache(store.accountChanges, () => time)
     const ring = store.dataKeys.keysForOwner(ada)
@@ -174,14 +174,14 @@ describe('chat history cache, loaded asynchronously', () => {
     }
     return { load, finish: (messages: Message[]) => finish(messages), calls: () => calls }
   }
-  const cacheFor = () => {
-    const { store, ada } = setup()
+  const cacheFor = async () => {
+    const { store, ada } = await setup()
     const cache = createChatHistoryCache(store.accountChanges, () => 0)
     return { store, ada, cache, ring: store.dataKeys.keysForOwner(ada), key: { seq: 7, chatId: 'c' as ChatId, owner: ada } }
   }
 
   test('callers asking while a load runs share it, and the chat is held once it is done', async () => {
-    const { cache, ring, key } = cacheFor()
+    const { cache, ring, key } = await cacheFor()
     const deferred = deferredLoad()
     const both = Promise.all([cache.openChat(key, ring, deferred.load), cache.openChat(key, ring, deferred.load)])
     deferred.finish([messageOf(1, 'one')])
@@ -193,7 +193,7 @@ describe('chat history cache, loaded asynchronously', () => {
   })
 
   test('a load that a write, a forget or an account notice raced is served but not held', async () => {
-    const { store, ada, cache, ring, key } = cacheFor()
+    const { store, ada, cache, ring, key } = await cacheFor()
     const changes: ((() => void))[] = [
       () => cache.noteWritten(key, ring, [messageOf(2, 'two')]),
       () => cache.forgetChat(key.seq),
@@ -212,7 +212,7 @@ describe('chat history cache, loaded asynchronously', () => {
   })
 
   test('a failed load rejects every caller and leaves nothing behind', async () => {
-    const { cache, ring, key } = cacheFor()
+    const { cache, ring, key } = await cacheFor()
     const failing = () => Promise.reject(new Error('read failed'))
     await expect(cache.openChat(key, ring, failing)).rejects.toThrow('read failed')
     expect(cache.heldChat(key, ring)).toBeNull()
@@ -222,11 +222,11 @@ describe('chat history cache, loaded asynchronously', () => {
   })
 })
 
-test('a write by another connection to the same file drops what is held', () => {
+test('a write by another connection to the same file drops what is held', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-history-'))
   try {
     const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, 'master.key') }, now: Date.now })
-    const created = store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
+    const created = await store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
     if (!created.ok) throw new Error(created.reason)
     const chat = store.chats.createChat(created.user.id, 'held', linear(3))
     expect(store.chats.readChatTree(created.user.id, chat.id)?.messages).toHaveLength(3)

@@ -4,15 +4,15 @@ import { createDataKeyRotator } from './data-key-rotation.ts'
 import { newChatId, type ChatId, type MessageId } from './ids.ts'
 import { openMemoryStore, type Store } from './open-store.ts'
 
-function setup() {
+async function setup() {
   let time = 1_700_000_000_000
   const store = openMemoryStore(undefined, () => time)
-  const user = (email: string) => {
-    const result = store.users.createUser({ email, name: email, role: 'user' })
+  const user = async (email: string) => {
+    const result = await store.users.createUser({ email, name: email, role: 'user' })
     if (!result.ok) throw new Error(result.reason)
     return result.user
   }
-  return { store, ada: user('ada@example.com'), eve: user('eve@example.com'), advance: (ms: number) => { time += ms } }
+  return { store, ada: await user('ada@example.com'), eve: await user('eve@example.com'), advance: (ms: number) => { time += ms } }
 }
 
 const page = { limit: 100, offset: 0 }
@@ -20,8 +20,8 @@ const messages = (store: Store, owner: Parameters<Store['chats']['listMessagesIn
   store.chats.listMessagesInChat(owner, chatId)
 
 describe('chats', () => {
-  test('create, find, list and rename for the owner', () => {
-    const { store, ada, advance } = setup()
+  test('create, find, list and rename for the owner', async () => {
+    const { store, ada, advance } = await setup()
     const chat = store.chats.createChat(ada.id, 'First chat')
     expect(chat).toMatchObject({ userId: ada.id, title: 'First chat', pinned: false, archived: false })
     expect(store.chats.findChatForUser(ada.id, chat.id)).toEqual(chat)
@@ -30,8 +30,8 @@ describe('chats', () => {
     expect(store.chats.findChatForUser(ada.id, chat.id)).toEqual({ ...chat, title: 'Renamed 🛡️', updatedAt: chat.createdAt + 10 })
   })
 
-  test('startChat creates the chat with its first message and returns both, as stored; search finds it', () => {
-    const { store, ada, eve } = setup()
+  test('startChat creates the chat with its first message and returns both, as stored; search finds it', async () => {
+    const { store, ada, eve } = await setup()
     const id = newChatId()
     const { chat, message } = store.chats.startChat(ada.id, id, 'Trip plans', { role: 'user', content: 'Which way up Kilimanjaro?', images: ['aW1n'] })
     expect(chat.id).toBe(id)
@@ -42,8 +42,8 @@ describe('chats', () => {
     expect(store.chats.searchChatsForUser(eve.id, 'kilimanjaro', page)).toEqual([])
   })
 
-  test('lists the most recently updated first, in pages', () => {
-    const { store, ada, advance } = setup()
+  test('lists the most recently updated first, in pages', async () => {
+    const { store, ada, advance } = await setup()
     const createLater = (title: string) => {
       advance(1000)
       return store.chats.createChat(ada.id, title)
@@ -55,8 +55,8 @@ describe('chats', () => {
     expect(store.chats.listChatsForUser(ada.id, { limit: 1, offset: 1 }).map((chat) => chat.title)).toEqual(['c'])
   })
 
-  test('delete removes the chat and its messages', () => {
-    const { store, ada } = setup()
+  test('delete removes the chat and its messages', async () => {
+    const { store, ada } = await setup()
     const chat = store.chats.createChat(ada.id, 'gone soon')
     store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'x' })
     expect(store.chats.deleteChatForUser(ada.id, chat.id)).toBe(true)
@@ -65,23 +65,23 @@ describe('chats', () => {
     expect(store.chats.deleteChatForUser(ada.id, chat.id)).toBe(false)
   })
 
-  test('an unknown chat id finds null', () => {
-    const { store, ada } = setup()
+  test('an unknown chat id finds null', async () => {
+    const { store, ada } = await setup()
     expect(store.chats.findChatForUser(ada.id, crypto.randomUUID() as ChatId)).toBeNull()
     expect(store.chats.addMessage(ada.id, crypto.randomUUID() as ChatId, { role: 'user', content: 'x' })).toBeNull()
   })
 })
 
 describe("another user's chat is out of reach", () => {
-  test.each<[string, (store: Store, eve: ReturnType<typeof setup>['eve'], chatId: ChatId) => unknown, unknown]>([
+  test.each<[string, (store: Store, eve: Awaited<ReturnType<typeof setup>>['eve'], chatId: ChatId) => unknown, unknown]>([
     ['findChatForUser is null', (store, eve, id) => store.chats.findChatForUser(eve.id, id), null],
     ['renameChat is false', (store, eve, id) => store.chats.renameChat(eve.id, id, 'pwned'), false],
     ['deleteChatForUser is false', (store, eve, id) => store.chats.deleteChatForUser(eve.id, id), false],
     ['addMessage is null', (store, eve, id) => store.chats.addMessage(eve.id, id, { role: 'user', content: 'pwned' }), null],
     ['listMessagesInChat is empty', (store, eve, id) => store.chats.listMessagesInChat(eve.id, id), []],
     ['listChatsForUser does not show it', (store, eve) => store.chats.listChatsForUser(eve.id, page), []],
-  ])('%s', (_, act, result) => {
-    const { store, ada, eve } = setup()
+  ])('%s', async (_, act, result) => {
+    const { store, ada, eve } = await setup()
     const chat = store.chats.createChat(ada.id, 'private')
     store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'secret' })
     expect(act(store, eve, chat.id)).toEqual(result)
@@ -91,8 +91,8 @@ describe("another user's chat is out of reach", () => {
 })
 
 describe('messages', () => {
-  test('come back in order, with increasing ids and every field', () => {
-    const { store, ada, advance } = setup()
+  test('come back in order, with increasing ids and every field', async () => {
+    const { store, ada, advance } = await setup()
     const chat = store.chats.createChat(ada.id, 'chat')
     const first = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'Why is the sky blue?' })!
     advance(1)
@@ -106,8 +106,8 @@ describe('messages', () => {
     expect(first).toMatchObject({ parentId: null, model: null, images: null, artifacts: null, stats: null, chatId: chat.id })
   })
 
-  test('ids only grow, across chats and deletions', () => {
-    const { store, ada } = setup()
+  test('ids only grow, across chats and deletions', async () => {
+    const { store, ada } = await setup()
     const ids: MessageId[] = []
     for (let round = 0; round < 3; round++) {
       const chat = store.chats.createChat(ada.id, `chat ${round}`)
@@ -123,16 +123,16 @@ describe('messages', () => {
     ['unicode', 'Grüße, 世界! 🛡️ \u0000 \u202e نص'],
     ['1 MB', 'x'.repeat(1024 * 1024)],
     ['1 MB of multi-byte text', '漢'.repeat(350_000)],
-  ])('%s content round-trips', (_, content) => {
-    const { store, ada } = setup()
+  ])('%s content round-trips', async (_, content) => {
+    const { store, ada } = await setup()
     const chat = store.chats.createChat(ada.id, content)
     store.chats.addMessage(ada.id, chat.id, { role: 'user', content })
     expect(store.chats.findChatForUser(ada.id, chat.id)?.title).toBe(content)
     expect(messages(store, ada.id, chat.id)[0]?.content).toBe(content)
   })
 
-  test('images and stats round-trip any JSON (fast-check)', () => {
-    const { store, ada } = setup()
+  test('images and stats round-trip any JSON (fast-check)', async () => {
+    const { store, ada } = await setup()
     const chat = store.chats.createChat(ada.id, 'json')
     fc.assert(fc.property(fc.array(fc.jsonValue()), fc.dictionary(fc.string(), fc.jsonValue()), (images, stats) => {
       const message = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'x', images, stats })!
@@ -144,8 +144,8 @@ describe('messages', () => {
 })
 
 describe('replaceMessageContentForUser', () => {
-  test('rewrites one message of the owner\'s chat, leaves the others, and search sees the new text', () => {
-    const { store, ada } = setup()
+  test('rewrites one message of the owner\'s chat, leaves the others, and search sees the new text', async () => {
+    const { store, ada } = await setup()
     const chat = store.chats.createChat(ada.id, 'Plans', [{ role: 'user', content: 'hello' }])
     const answer = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'partial wor', stats: { partial: true } })!
     expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(1)
@@ -155,8 +155,8 @@ describe('replaceMessageContentForUser', () => {
     expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(0)
   })
 
-  test('a rewrite reads only its own chat again at the next search; the rest of the index is kept, not rebuilt', () => {
-    const { store, ada } = setup()
+  test('a rewrite reads only its own chat again at the next search; the rest of the index is kept, not rebuilt', async () => {
+    const { store, ada } = await setup()
     const chat = store.chats.createChat(ada.id, 'Plans', [{ role: 'user', content: 'hello' }])
     const answer = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'partial wor', stats: { partial: true } })!
     const other = store.chats.createChat(ada.id, 'Other', [{ role: 'user', content: 'untouched words' }])
@@ -172,8 +172,8 @@ describe('replaceMessageContentForUser', () => {
     expect(store.chats.searchChatsForUser(ada.id, 'finished', page).map(({ id }) => id)).toEqual([chat.id])
   })
 
-  test('a chat rewritten and then deleted before the next search is not found', () => {
-    const { store, ada } = setup()
+  test('a chat rewritten and then deleted before the next search is not found', async () => {
+    const { store, ada } = await setup()
     const chat = store.chats.createChat(ada.id, 'Plans', [{ role: 'assistant', content: 'partial' }])
     const [answer] = messages(store, ada.id, chat.id)
     expect(store.chats.searchChatsForUser(ada.id, 'partial', page)).toHaveLength(1)
@@ -186,8 +186,8 @@ describe('replaceMessageContentForUser', () => {
     ['another user', 'eve', 'own chat', 'own message'],
     ['a chat id that is not the message\'s', 'ada', 'other chat', 'own message'],
     ['an unknown message id', 'ada', 'own chat', 'unknown message'],
-  ] as const)('%s rewrites nothing', (_, who, whichChat, whichMessage) => {
-    const { store, ada, eve } = setup()
+  ] as const)('%s rewrites nothing', async (_, who, whichChat, whichMessage) => {
+    const { store, ada, eve } = await setup()
     const chat = store.chats.createChat(ada.id, 'Plans')
     const other = store.chats.createChat(ada.id, 'Other')
     const answer = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'kept' })!
@@ -200,8 +200,8 @@ describe('replaceMessageContentForUser', () => {
 })
 
 describe('message trees', () => {
-  test('addMessage goes under the selected leaf, or the parent given, and selects the new message', () => {
-    const { store, ada, eve } = setup()
+  test('addMessage goes under the selected leaf, or the parent given, and selects the new message', async () => {
+    const { store, ada, eve } = await setup()
     const chat = store.chats.createChat(ada.id, 'tree')
     const question = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q' })!
     const first = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a1', status: 'done' })!
@@ -224,8 +224,8 @@ describe('message trees', () => {
     expect(first.uid).toBe(String(first.id))
   })
 
-  test('a message made by the server takes a fresh id when its number is already a client id in the chat', () => {
-    const { store, ada } = setup()
+  test('a message made by the server takes a fresh id when its number is already a client id in the chat', async () => {
+    const { store, ada } = await setup()
     const chat = store.chats.createChat(ada.id, 'ids')
     const probe = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'probe' })!
     const next = String(probe.id + 1)
@@ -235,8 +235,8 @@ describe('message trees', () => {
     expect(new Set(store.chats.listMessagesInChat(ada.id, chat.id).map((message) => message.uid)).size).toBe(3)
   })
 
-  test('deleteMessageSubtree removes the branch and selects the newest branch left under its parent', () => {
-    const { store, ada, eve } = setup()
+  test('deleteMessageSubtree removes the branch and selects the newest branch left under its parent', async () => {
+    const { store, ada, eve } = await setup()
     const chat = store.chats.createChat(ada.id, 'delete')
     const q = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q' })!
     const a1 = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a1' })!
@@ -254,8 +254,8 @@ describe('message trees', () => {
     expect(store.chats.findChatForUser(ada.id, chat.id)?.currentId).toBeNull()
   })
 
-  test('a save rewrites only what changed, keeps what the server wrote (stats), and search sees rewritten text', () => {
-    const { store, ada } = setup()
+  test('a save rewrites only what changed, keeps what the server wrote (stats), and search sees rewritten text', async () => {
+    const { store, ada } = await setup()
     const chat = store.chats.createChat(ada.id, 'save')
     const q = store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'hello' })!
     const a = store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'world', stats: { eval_count: 3 }, status: 'done', model: 'm' })!
@@ -278,8 +278,8 @@ describe('message trees', () => {
   })
 })
 
-test('after a data key rotation, an unchanged save still writes no message, and a changed one writes one', () => {
-  const { store, ada } = setup()
+test('after a data key rotation, an unchanged save still writes no message, and a changed one writes one', async () => {
+  const { store, ada } = await setup()
   const chat = store.chats.createChat(ada.id, 'rotated', [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'two', uid: 'a2' }])
   const saved = store.chats.readChatTree(ada.id, chat.id)!.messages
   const tree = (last: string) => ({

@@ -17,17 +17,17 @@ function openIn(dataDir: string): Store {
   return openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, '.encryption_key') }, now: Date.now })
 }
 
-function seed(store: Store): { owner: UserId; chat: ChatId } {
-  const created = store.users.createUser({ email: 'ids@example.com', name: 'Ids', role: 'user' })
+async function seed(store: Store): Promise<{ owner: UserId; chat: ChatId }> {
+  const created = await store.users.createUser({ email: 'ids@example.com', name: 'Ids', role: 'user' })
   if (!created.ok) throw new Error('user not created')
   return { owner: created.user.id, chat: store.chats.createChat(created.user.id, 'ids').id }
 }
 
-test('message ids only grow, even after the newest are deleted and the store reopens', () => {
+test('message ids only grow, even after the newest are deleted and the store reopens', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-ids-'))
   dirs.push(dataDir)
   let store = openIn(dataDir)
-  const { owner, chat } = seed(store)
+  const { owner, chat } = await seed(store)
   const first: number[] = [1, 2, 3].map(() => store.chats.addMessage(owner, chat, { role: 'user', content: 'x' })!.id)
   expect(first).toEqual([first[0]!, first[0]! + 1, first[0]! + 2])
   store.db.run('DELETE FROM message')
@@ -39,11 +39,11 @@ test('message ids only grow, even after the newest are deleted and the store reo
   store.close()
 })
 
-test('a rolled-back append hands out no id that a later commit reuses', () => {
+test('a rolled-back append hands out no id that a later commit reuses', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-ids-'))
   dirs.push(dataDir)
   const store = openIn(dataDir)
-  const { owner, chat } = seed(store)
+  const { owner, chat } = await seed(store)
   store.db.run(`CREATE TRIGGER refuse_poison BEFORE INSERT ON message WHEN NEW.role = 'system' BEGIN SELECT RAISE(ABORT, 'refused'); END`)
   expect(() => store.chats.addMessage(owner, chat, { role: 'system', content: 'poison' })).toThrow('refused')
   const ids: number[] = [1, 2].map(() => store.chats.addMessage(owner, chat, { role: 'user', content: 'ok' })!.id)

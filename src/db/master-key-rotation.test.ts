@@ -19,36 +19,36 @@ const env = (key: Uint8Array | string): MasterKeySource => ({ kind: 'env', value
 const open = (masterKey: MasterKeySource, previous: Uint8Array | null = null) =>
   openStore({ dataDir: dir, masterKey, now: Date.now, previousMasterKey: previous === null ? null : { material: { kind: 'raw', key: previous }, origin: 'ENCRYPTION_KEY_PREVIOUS' } })
 
-function seeded(key: Uint8Array, users = 5) {
+async function seeded(key: Uint8Array, users = 5) {
   const store = open(env(key))
   for (let i = 0; i < users; i++) {
-    const created = store.users.createUser({ email: `u${i}@example.com`, name: `U${i}`, role: 'user' })
+    const created = await store.users.createUser({ email: `u${i}@example.com`, name: `U${i}`, role: 'user' })
     if (created.ok) store.chats.createChat(created.user.id, `chat ${i}`, [{ role: 'user', content: `hello ${i}` }])
   }
   return store
 }
 
-test('rotating to a passphrase: the new key opens, the old is refused, every field still opens', () => {
+test('rotating to a passphrase: the new key opens, the old is refused, every field still opens', async () => {
   const old = generateKey()
-  const store = seeded(old)
+  const store = await seeded(old)
   const passphrase = `a passphrase for this test run ${crypto.randomUUID()}`
   const rotated = store.rotateMasterKey({ kind: 'passphrase', passphrase })
   expect(rotated.rewrappedKeys).toBe(7)
   expect(rotated.previousFingerprint).toBe(keyFingerprint(old))
   expect(store.info.keyFingerprint).toBe(rotated.fingerprint)
   // keys made after the rotation are wrapped under the new key
-  store.users.createUser({ email: 'late@example.com', name: 'Late', role: 'user' })
+  await store.users.createUser({ email: 'late@example.com', name: 'Late', role: 'user' })
   store.close()
   expect(() => open(env(old))).toThrow(KeyMismatchError)
   const reopened = open(env(passphrase))
   expect(verifySealedFields(reopened.db, reopened.dataKeys).failures).toEqual([])
-  expect(reopened.users.findUserByEmail('late@example.com')?.name).toBe('Late')
+  expect((await reopened.users.findUserByEmail('late@example.com'))?.name).toBe('Late')
   reopened.close()
 })
 
-test('a failure in the middle of the re-wrap rolls back whole: the database stays under the old key', () => {
+test('a failure in the middle of the re-wrap rolls back whole: the database stays under the old key', async () => {
   const old = generateKey()
-  const store = seeded(old, 20)
+  const store = await seeded(old, 20)
   // a data key that does not unwrap makes the re-wrap throw partway through the owners
   const victim = store.db.query<{ owner_id: string }, []>("SELECT owner_id FROM data_key ORDER BY owner_id LIMIT 1 OFFSET 12").get()!.owner_id
   const original = store.db.query<{ wrapped: Uint8Array }, [string]>('SELECT wrapped FROM data_key WHERE owner_id = ?').get(victim)!.wrapped
@@ -65,10 +65,11 @@ test('a failure in the middle of the re-wrap rolls back whole: the database stay
   reopened.close()
 })
 
-test('a start with the new key and the previous one finishes the rotation; the previous alone is then refused', () => {
+test('a start with the new key and the previous one finishes the rotation; the previous alone is then refused', async () => {
   const old = generateKey()
   const next = generateKey()
-  seeded(old).close()
+  const before = await seeded(old)
+  before.close()
   const store = open(env(next), old)
   expect(store.info.finishedRotationFrom).toBe(keyFingerprint(old))
   expect(store.info.keyFingerprint).toBe(keyFingerprint(next))

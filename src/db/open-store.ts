@@ -158,9 +158,9 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
   const files = createFileRepo(db, dataKeys, blobs, now)
   // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being written.
   files.sweepOrphans()
-  const users = createUserRepo(db, dataKeys, now, accountChanges)
   /** The engine every converted repository talks to; `db` stays for what is inherently about the SQLite file. */
   const sql = createSqliteEngine(db)
+  const users = createUserRepo(sql, dataKeys, now, accountChanges)
   return {
     db,
     sql,
@@ -172,10 +172,10 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
     accountChanges,
     users: {
       ...users,
-      /** Deletes the user (their data keys first go, so nothing of theirs opens again), then their files' blobs. */
-      deleteUser(id: Parameters<typeof users.deleteUser>[0]): void {
-        users.deleteUser(id)
-        files.sweepOrphans()
+      /** Deletes the user (their data keys first go, so nothing of theirs opens again), then, once that committed, their files' blobs. */
+      async deleteUser(id: Parameters<typeof users.deleteUser>[0]): Promise<void> {
+        await users.deleteUser(id)
+        await files.sweepOrphans()
       },
     },
     files,
@@ -186,8 +186,8 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
     chatShares: createChatShareRepo(sql, dataKeys, now),
     settings: createSettingsRepo(db, dataKeys, now),
     credentials: createCredentialRepo(sql, dataKeys, now, accountChanges),
-    sessions: createSessionRepo(db, dataKeys, now, accountChanges),
-    apiKeys: createApiKeyRepo(db, dataKeys, now, accountChanges),
+    sessions: createSessionRepo(sql, dataKeys, now, accountChanges),
+    apiKeys: createApiKeyRepo(sql, dataKeys, now, accountChanges),
     identities: createIdentityRepo(sql, dataKeys, now, accountChanges),
     groups: createGroupRepo(db, dataKeys, now),
     /** Who may use each base model (Open WebUI's access_control). */

@@ -33,9 +33,9 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 /** A data dir with a few chats, and a copy of its key usable as ENCRYPTION_KEY_FILE. */
-function seededDir(): { cwd: string; keyFile: string } {
+async function seededDir(): Promise<{ cwd: string; keyFile: string }> {
   const cwd = tempDir()
-  seedDataDir(join(cwd, 'data'), { users: 2, chats: 2, messages: 3, marker: 'seeded' })
+  await seedDataDir(join(cwd, 'data'), { users: 2, chats: 2, messages: 3, marker: 'seeded' })
   const keyFile = join(cwd, 'master.key')
   copyFileSync(join(cwd, 'data', '.encryption_key'), keyFile)
   chmodSync(keyFile, 0o600)
@@ -103,7 +103,7 @@ describe('a backup taken during heavy writes', () => {
 
 describe('enclave backup', () => {
   test('writes a 0600 file with the header; refuses to overwrite without --force', async () => {
-    const { cwd } = seededDir()
+    const { cwd } = await seededDir()
     const first = await runBinary(['backup', 'x.backup'], { cwd })
     expect(first.code).toBe(0)
     expect(first.stdout).toMatch(/schema version \d+, key fingerprint [0-9a-f-]{19}/)
@@ -123,7 +123,7 @@ describe('enclave backup', () => {
   })
 
   test('with --passphrase-file: restore needs the same passphrase', async () => {
-    const { cwd, keyFile } = seededDir()
+    const { cwd, keyFile } = await seededDir()
     const passphrase = secretFile(cwd, 'pass', `pass-${crypto.randomUUID()}`)
     const wrong = secretFile(cwd, 'wrong', `wrong-${crypto.randomUUID()}`)
     expect((await runBinary(['backup', 'enc.backup', '--passphrase-file', passphrase], { cwd })).code).toBe(0)
@@ -148,7 +148,7 @@ describe('enclave backup', () => {
     ['readable by others', `pass-${'q'.repeat(20)}`, 0o644, 'chmod 600'],
     ['too short', 'tiny-secret', 0o600, 'too short'],
   ])('refuses a passphrase file %s', async (_, text, mode, message) => {
-    const { cwd } = seededDir()
+    const { cwd } = await seededDir()
     const run = await runBinary(['backup', 'p.backup', '--passphrase-file', secretFile(cwd, 'pass', text, mode)], { cwd })
     expect(run.code).toBe(1)
     expect(run.stderr).toContain(message)
@@ -170,23 +170,23 @@ describe('enclave restore refuses before touching the data directory', () => {
   }
 
   test('a wrong key', async () => {
-    const { cwd } = seededDir()
+    const { cwd } = await seededDir()
     await runBinary(['backup', 'b.backup'], { cwd })
     const other = secretFile(cwd, 'other.key', Buffer.from(generateKey()).toString('hex'))
     await refusedRestore(cwd, 'b.backup', { ENCRYPTION_KEY_FILE: other }, 'key_mismatch')
   })
 
   test('no key at all for an empty data directory', async () => {
-    const { cwd } = seededDir()
+    const { cwd } = await seededDir()
     await runBinary(['backup', 'b.backup'], { cwd })
     await refusedRestore(cwd, 'b.backup', {}, 'no_key')
   })
 
   test('an existing database without --force, then replaced with it', async () => {
-    const { cwd, keyFile } = seededDir()
+    const { cwd, keyFile } = await seededDir()
     await runBinary(['backup', 'b.backup'], { cwd })
     const target = join(cwd, 'target')
-    seedDataDir(target, { users: 1, masterKey: { kind: 'file', path: keyFile } })
+    await seedDataDir(target, { users: 1, masterKey: { kind: 'file', path: keyFile } })
     await refusedRestore(cwd, 'b.backup', { ENCRYPTION_KEY_FILE: keyFile }, 'database_exists')
     const forced = await runBinary(['restore', 'b.backup', '--data-dir', target, '--force'], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile, PORT: '1' } })
     expect(forced.code).toBe(0)
@@ -197,7 +197,7 @@ describe('enclave restore refuses before touching the data directory', () => {
   })
 
   test('as an unprivileged user into a data directory whose parent it may not write (the container: DATA_DIR=/data)', async () => {
-    const { cwd, keyFile } = seededDir()
+    const { cwd, keyFile } = await seededDir()
     await runBinary(['backup', 'b.backup'], { cwd })
     const nobody = 65534
     const binary = binaryForAnyUser(tempDir)
@@ -219,7 +219,7 @@ describe('enclave restore refuses before touching the data directory', () => {
   })
 
   test('a newer schema', async () => {
-    const { cwd, keyFile } = seededDir()
+    const { cwd, keyFile } = await seededDir()
     const db = openDatabase(join(cwd, 'data', 'enclave.db'))
     db.run(`PRAGMA user_version = ${LATEST_SCHEMA_VERSION + 1}`)
     closeDatabase(db)
@@ -229,7 +229,7 @@ describe('enclave restore refuses before touching the data directory', () => {
   })
 
   test('a damaged payload, a file that is no backup, a truncated one, an unknown format version', async () => {
-    const { cwd, keyFile } = seededDir()
+    const { cwd, keyFile } = await seededDir()
     await runBinary(['backup', 'b.backup'], { cwd })
     const bytes = readFileSync(join(cwd, 'b.backup'))
     const flipped = Buffer.from(bytes)
@@ -260,7 +260,7 @@ describe('an edited plain backup (checksum fixed up) with objects Enclave did no
     ['a table defined otherwise', 'DROP TABLE group_member; CREATE TABLE group_member (group_id TEXT, user_id TEXT)', 'table "group_member"'],
     ['a dropped index', 'DROP INDEX session_by_user', 'index "session_by_user"'],
   ])('%s is refused, naming the object, and nothing is restored', async (_, edit, named) => {
-    const { cwd, keyFile } = seededDir()
+    const { cwd, keyFile } = await seededDir()
     const db = openDatabase(join(cwd, 'data', 'enclave.db'))
     db.run(edit)
     closeDatabase(db)
@@ -275,7 +275,7 @@ describe('an edited plain backup (checksum fixed up) with objects Enclave did no
   })
 
   test('an unedited backup of the same data restores', async () => {
-    const { cwd, keyFile } = seededDir()
+    const { cwd, keyFile } = await seededDir()
     expect((await runBinary(['backup', 'b.backup'], { cwd })).code).toBe(0)
     const run = await runBinary(['restore', 'b.backup', '--data-dir', join(cwd, 'target')], { cwd, env: { ENCRYPTION_KEY_FILE: keyFile } })
     expect(run.stderr).toBe('')

@@ -92,7 +92,7 @@ describe('enclave import open-webui', () => {
 
   test('an email already taken by an Enclave account leaves that user and their chats out', async () => {
     const cwd = tempDir()
-    seedDataDir(join(cwd, 'data'), { users: 1 })
+    await seedDataDir(join(cwd, 'data'), { users: 1 })
     const source = await fixture(cwd, 'webui.db', chats, [{ ...users[0]!, email: 'user0@example.com' }, users[1]!])
     const run = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
     expect(run.code).toBe(0)
@@ -106,7 +106,7 @@ describe('imported users never merge into existing accounts', () => {
 
   test('a source user with the id of an existing account gets a new id, and their chats land in that new account only', async () => {
     const cwd = tempDir()
-    const seeded = seedDataDir(join(cwd, 'data'), { users: 1, chats: 1, messages: 1 })
+    const seeded = await seedDataDir(join(cwd, 'data'), { users: 1, chats: 1, messages: 1 })
     const existing = seeded.userIds[0]!
     const planted: FixtureChat = { id: seeded.chatIds[0]!, userId: existing, title: 'planted', currentId: 'p1', messages: [{ id: 'p1', parentId: null, role: 'user', content: 'planted text' }] }
     const source = await fixture(cwd, 'webui.db', [planted, { ...planted, id: crypto.randomUUID() }], [{ id: existing, name: 'Mallory', email: 'mallory@example.com', role: 'admin', password: 'mallory open webui password' }])
@@ -117,8 +117,8 @@ describe('imported users never merge into existing accounts', () => {
     expect(run.stdout).toContain('mallory@example.com: its Open WebUI id belongs to another account here, so it was given a new one')
     expect(chatsOf(cwd, existing)).toBe(1)
     await withStore(cwd, async (store) => {
-      expect(store.users.findUserById(existing)!.email).toBe('user0@example.com')
-      const mallory = store.users.findUserByEmail('mallory@example.com')!
+      expect((await store.users.findUserById(existing))!.email).toBe('user0@example.com')
+      const mallory = (await store.users.findUserByEmail('mallory@example.com'))!
       expect(mallory.id).not.toBe(existing)
       expect(chatsOf(cwd, mallory.id)).toBe(2)
       expect(await store.credentials.findPasswordHash(existing)).toBeNull()
@@ -127,7 +127,7 @@ describe('imported users never merge into existing accounts', () => {
 
   test('a source user whose email belongs to an existing account is left out with a line naming it, even with the same id', async () => {
     const cwd = tempDir()
-    const seeded = seedDataDir(join(cwd, 'data'), { users: 2, chats: 1, messages: 1 })
+    const seeded = await seedDataDir(join(cwd, 'data'), { users: 2, chats: 1, messages: 1 })
     const [first, second] = seeded.userIds as [UserId, UserId]
     const source = await fixture(cwd, 'webui.db', [
       { id: crypto.randomUUID(), userId: first, title: 'into the first', currentId: 'a', messages: [{ id: 'a', parentId: null, role: 'user', content: 'x' }] },
@@ -163,8 +163,8 @@ describe('bcrypt hashes above cost 12 are not imported', () => {
     expect(run.stdout).not.toContain('twelve@example.com')
     expect(run.output).not.toContain(costly)
     await withStore(cwd, async (store) => {
-      expect(await store.credentials.findPasswordHash(store.users.findUserByEmail('costly@example.com')!.id)).toBeNull()
-      expect(await store.credentials.findPasswordHash(store.users.findUserByEmail('twelve@example.com')!.id)).toBe(twelve)
+      expect(await store.credentials.findPasswordHash((await store.users.findUserByEmail('costly@example.com'))!.id)).toBeNull()
+      expect(await store.credentials.findPasswordHash((await store.users.findUserByEmail('twelve@example.com'))!.id)).toBe(twelve)
     })
   })
 })
@@ -201,7 +201,7 @@ describe('the import streams its source', () => {
 
 describe('refused input leaves the database unchanged', () => {
   async function refused(cwd: string, source: string, reason: string) {
-    seedDataDir(join(cwd, 'data'), { users: 1, chats: 1, messages: 1 })
+    await seedDataDir(join(cwd, 'data'), { users: 1, chats: 1, messages: 1 })
     const before = readFileSync(join(cwd, 'data', 'enclave.db'))
     const run = await runBinary(['import', 'open-webui', source], { cwd, env: NO_SERVER })
     expect(run.code).toBe(1)

@@ -33,7 +33,7 @@ describe('enclave keys status', () => {
   test('names the source, fingerprint, key check and counts per version, never the key', async () => {
     const cwd = tempDir()
     const dataDir = join(cwd, 'data')
-    seedDataDir(dataDir, { users: 3, chats: 2, messages: 3 })
+    await seedDataDir(dataDir, { users: 3, chats: 2, messages: 3 })
     const key = readFileSync(join(dataDir, '.encryption_key'), 'utf8').trim()
     const run = await runBinary(['keys', 'status'], { cwd })
     expect(run.code).toBe(0)
@@ -48,7 +48,7 @@ describe('enclave keys status', () => {
 
   test('a wrong key is reported, not used; no database exits 1', async () => {
     const cwd = tempDir()
-    seedDataDir(join(cwd, 'data'), { users: 1 })
+    await seedDataDir(join(cwd, 'data'), { users: 1 })
     const other = 'cd'.repeat(32)
     const run = await runBinary(['keys', 'status'], { cwd, env: { ENCRYPTION_KEY: other } })
     expect(run.code).toBe(0)
@@ -81,7 +81,7 @@ describe('enclave keys verify', () => {
   test('exit 0 when every field opens; exit 1 naming table, column and row of a damaged one', async () => {
     const cwd = tempDir()
     const dataDir = join(cwd, 'data')
-    seedDataDir(dataDir, { users: 2, chats: 1, messages: 2 })
+    await seedDataDir(dataDir, { users: 2, chats: 1, messages: 2 })
     const ok = await runBinary(['keys', 'verify'], { cwd })
     expect(ok.code).toBe(0)
     expect(ok.stdout).toMatch(/OK: all \d+ sealed values open/)
@@ -104,7 +104,7 @@ describe('enclave keys verify', () => {
   test('a damaged data key is named, and every value of its owner fails with it', async () => {
     const cwd = tempDir()
     const dataDir = join(cwd, 'data')
-    const { userIds } = seedDataDir(dataDir, { users: 2, chats: 1, messages: 1 })
+    const { userIds } = await seedDataDir(dataDir, { users: 2, chats: 1, messages: 1 })
     const db = new Database(join(dataDir, 'enclave.db'))
     db.run("UPDATE data_key SET wrapped = CAST(substr(wrapped, 1, 30) || X'FF' || substr(wrapped, 32) AS BLOB) WHERE owner_id = ?", [userIds[1]!])
     db.close()
@@ -117,7 +117,7 @@ describe('enclave keys verify', () => {
 
   test('a wrong key is refused before any field is tried', async () => {
     const cwd = tempDir()
-    seedDataDir(join(cwd, 'data'), { users: 1 })
+    await seedDataDir(join(cwd, 'data'), { users: 1 })
     const run = await runBinary(['keys', 'verify'], { cwd, env: { ENCRYPTION_KEY: 'ef'.repeat(32) } })
     expect(run.code).toBe(1)
     expect(run.stderr).toContain('does not match this database')
@@ -144,7 +144,7 @@ describe('enclave keys rotate (server stopped)', () => {
   test('generated key: re-wraps every data key, installs the new key file, keeps the old one aside; data still opens', async () => {
     const cwd = tempDir()
     const dataDir = join(cwd, 'data')
-    seedDataDir(dataDir, { users: 20, chats: 1, messages: 2 })
+    await seedDataDir(dataDir, { users: 20, chats: 1, messages: 2 })
     const oldFingerprint = storedFingerprint(dataDir)
     const next = newKeyFile(cwd, 'new.key')
     const run = await runBinary(['keys', 'rotate', '--new-key-file', next.path], { cwd, env: NO_SERVER })
@@ -166,7 +166,7 @@ describe('enclave keys rotate (server stopped)', () => {
     const cwd = tempDir()
     const dataDir = join(cwd, 'data')
     const old = newKeyFile(cwd, 'old.key')
-    seedDataDir(dataDir, { users: 3, chats: 1, messages: 1, masterKey: { kind: 'file', path: old.path } })
+    await seedDataDir(dataDir, { users: 3, chats: 1, messages: 1, masterKey: { kind: 'file', path: old.path } })
     const next = newKeyFile(cwd, 'new.key')
     const run = await runBinary(['keys', 'rotate', '--new-key-file', next.path], { cwd, env: { ...NO_SERVER, ENCRYPTION_KEY_FILE: old.path } })
     expect(run.code).toBe(0)
@@ -181,7 +181,7 @@ describe('enclave keys rotate (server stopped)', () => {
   ])('refuses %s and changes nothing', async (_, mode, message) => {
     const cwd = tempDir()
     const dataDir = join(cwd, 'data')
-    seedDataDir(dataDir, { users: 1 })
+    await seedDataDir(dataDir, { users: 1 })
     const path = join(cwd, 'bad.key')
     writeFileSync(path, mode === 0o600 ? 'short\n' : `${'12'.repeat(32)}\n`)
     chmodSync(path, mode)
@@ -220,7 +220,7 @@ describe('master key rotation interrupted at random points', () => {
     for (let round = 0; round < 5; round++) {
       const cwd = tempDir()
       const dataDir = join(cwd, 'data')
-      const seeded = seedDataDir(dataDir, { users: 1500 })
+      const seeded = await seedDataDir(dataDir, { users: 1500 })
       const old = storedFingerprint(dataDir)
       const next = newKeyFile(cwd, 'new.key')
       await killedAfter(['keys', 'rotate', '--new-key-file', next.path], cwd, NO_SERVER, 20 + Math.floor(Math.random() * 400))
@@ -242,7 +242,7 @@ describe('master key rotation interrupted at random points', () => {
       const cwd = tempDir()
       const dataDir = join(cwd, 'data')
       const old = newKeyFile(cwd, 'old.key')
-      seedDataDir(dataDir, { users: 1500, masterKey: { kind: 'file', path: old.path } })
+      await seedDataDir(dataDir, { users: 1500, masterKey: { kind: 'file', path: old.path } })
       const next = newKeyFile(cwd, 'new.key')
       await killedAfter(['keys', 'rotate', '--new-key-file', next.path], cwd, { ...NO_SERVER, ENCRYPTION_KEY_FILE: old.path }, 20 + Math.floor(Math.random() * 400))
       expect([old.fingerprint, next.fingerprint]).toContain(storedFingerprint(dataDir))
@@ -293,7 +293,7 @@ describe('enclave keys rotate-data (server stopped)', () => {
     for (let round = 0; round < 3; round++) {
       const cwd = tempDir()
       const dataDir = join(cwd, 'data')
-      seedDataDir(dataDir, { users: 30, chats: 5, messages: 20 })
+      await seedDataDir(dataDir, { users: 30, chats: 5, messages: 20 })
       const child = Bun.spawn([requireBinary(), 'keys', 'rotate-data', '--batch-size', '50'], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...NO_SERVER }, stdout: 'ignore', stderr: 'ignore' })
       await Bun.sleep(30 + Math.floor(Math.random() * 200))
       child.kill('SIGKILL')
@@ -321,7 +321,7 @@ describe('enclave keys rotate-data (server stopped)', () => {
     [['--user', 'nobody'], 'user id'],
   ])('refuses %p', async (args, message) => {
     const cwd = tempDir()
-    seedDataDir(join(cwd, 'data'), { users: 1 })
+    await seedDataDir(join(cwd, 'data'), { users: 1 })
     const run = await runBinary(['keys', 'rotate-data', ...args], { cwd, env: NO_SERVER })
     expect(run.code).toBe(2)
     expect(run.stderr).toContain(message)
@@ -362,7 +362,7 @@ describe('rotation by configuration: ENCRYPTION_KEY plus ENCRYPTION_KEY_PREVIOUS
     ['a previous key that opens nothing either', { ENCRYPTION_KEY_PREVIOUS: 'cd'.repeat(32), ENCRYPTION_KEY: 'ef'.repeat(32) }, 'does not match this database'],
   ])('refuses %s and changes nothing', async (_, env, message) => {
     const cwd = tempDir()
-    seedDataDir(join(cwd, 'data'), { users: 1 })
+    await seedDataDir(join(cwd, 'data'), { users: 1 })
     const before = readFileSync(join(cwd, 'data', 'enclave.db'))
     const run = await runBinary(['serve', '--port', '0'], { cwd, env })
     expect(run.code).toBe(1)

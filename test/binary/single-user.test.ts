@@ -34,7 +34,7 @@ describe('where single-user mode may start', () => {
 
   test('a data directory with two accounts is refused, as Open WebUI does', async () => {
     const cwd = tempDir()
-    seedDataDir(join(cwd, 'data'), { users: 2 })
+    await seedDataDir(join(cwd, 'data'), { users: 2 })
     const run = await runBinary(['serve', '--port', '0'], { cwd, env: SINGLE })
     expectRefusedStart(run)
     expect(run.stderr).toContain('a data directory with at most one account')

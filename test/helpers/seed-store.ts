@@ -10,19 +10,23 @@ export type Seeded = { userIds: UserId[]; chatIds: string[] }
 export const generatedKey = (dataDir: string): MasterKeySource => ({ kind: 'generated', path: join(dataDir, '.encryption_key') })
 
 /** Creates `users` users, each with `chats` chats of `messages` messages whose text carries `marker`. */
-export function seedDataDir(dataDir: string, options: { masterKey?: MasterKeySource; users: number; chats?: number; messages?: number; marker?: string }): Seeded {
+export async function seedDataDir(dataDir: string, options: { masterKey?: MasterKeySource; users: number; chats?: number; messages?: number; marker?: string }): Promise<Seeded> {
   const store = openStore({ dataDir, masterKey: options.masterKey ?? generatedKey(dataDir), now: Date.now })
   const userIds: UserId[] = []
   const chatIds: string[] = []
   try {
-    store.inTransaction(() => {
+    await store.sql.transaction(async () => {
       for (let u = 0; u < options.users; u++) {
-        const created = store.users.createUser({ email: `user${u}@example.com`, name: `User ${u}`, role: u === 0 ? 'admin' : 'user' })
+        const created = await store.users.createUser({ email: `user${u}@example.com`, name: `User ${u}`, role: u === 0 ? 'admin' : 'user' })
         if (!created.ok) throw new Error(created.reason)
         userIds.push(created.user.id)
+      }
+    })
+    store.inTransaction(() => {
+      for (const [u, owner] of userIds.entries()) {
         for (let c = 0; c < (options.chats ?? 0); c++) {
           const messages = Array.from({ length: options.messages ?? 0 }, (_, m) => ({ role: m % 2 === 0 ? 'user' as const : 'assistant' as const, content: `${options.marker ?? 'text'} ${u}/${c}/${m}` }))
-          chatIds.push(store.chats.createChat(created.user.id, `${options.marker ?? 'title'} chat ${c}`, messages).id)
+          chatIds.push(store.chats.createChat(owner, `${options.marker ?? 'title'} chat ${c}`, messages).id)
         }
       }
     })

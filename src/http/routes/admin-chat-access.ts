@@ -33,10 +33,10 @@ export function findChatForAdmin(deps: AuthDeps, principal: Principal, raw: stri
 /** GET /api/v1/chats/list/user/{id}: an admin's list of another user's chats (titles and ids), audited. */
 export const adminChatAccessRoutes = (deps: AuthDeps, trustedProxies: AddressList) => new Elysia({ name: 'admin-chat-access-routes' })
   .use(requireAuth(deps, trustedProxies))
-  .get('/api/v1/chats/list/user/:user_id', ({ principal, params, query, request, server }) => {
+  .get('/api/v1/chats/list/user/:user_id', async ({ principal, params, query, request, server }) => {
     if (!deps.auth.access.adminChatAccess) throw new HttpError(403, 'admin_chat_access_disabled', 'Admins may not open other users\' chats on this server (ENABLE_ADMIN_CHAT_ACCESS).')
     const owner = parseUserId(params.user_id)
-    if (owner === null || deps.store.users.findUserById(owner) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+    if (owner === null || await deps.store.users.findUserById(owner) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
     const limit = query.limit ?? PAGE_SIZE
     const chats = deps.store.chats.listChatsForUser(owner, { limit, offset: ((query.page ?? 1) - 1) * limit })
     deps.audit.record({

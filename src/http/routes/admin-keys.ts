@@ -79,11 +79,11 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
       }
     }, { auth: 'admin', body: RotateMasterBody })
 
-    .post('/keys/rotate-data', ({ body, principal, request, server, set }) => {
+    .post('/keys/rotate-data', async ({ body, principal, request, server, set }) => {
       let owners: string[] | null = null
       if (body.user_id !== undefined) {
         const id = parseUserId(body.user_id)
-        if (id === null || store.users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+        if (id === null || await store.users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
         owners = [id]
       }
       if (!lifecycle.rotationJob.start(owners)) throw new HttpError(409, 'rotation_running', 'A data key rotation is already running.')

@@ -35,11 +35,11 @@ export const chatExportRoutes = (deps: AuthDeps, config: Config) => {
       return exported
     }, { auth: 'active' })
 
-    .get('/all/db', ({ principal, request, server }) => {
+    .get('/all/db', async ({ principal, request, server }) => {
       if (!config.values.ENABLE_ADMIN_EXPORT) throw new HttpError(404, 'not_found', 'Not found.')
       const exported = []
       for (let offset = 0; ; offset += PAGE) {
-        const page = users.listUsers({ limit: PAGE, offset })
+        const page = await users.listUsers({ limit: PAGE, offset })
         for (const user of page) exported.push(...exportChatsOf(user.id))
         if (page.length < PAGE) break
       }
