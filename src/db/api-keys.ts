@@ -36,7 +36,8 @@ export function createApiKeyRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => n
         'SELECT id, user_id, allowed_models, expires_at, last_used_at FROM api_key WHERE key_hash = ?', keyHash)
       const at = now()
       if (row === null || (row.expires_at !== null && row.expires_at <= at)) return null
-      if (row.last_used_at === null || row.last_used_at < at - LAST_USED_RESOLUTION_MS) await sql.run('UPDATE api_key SET last_used_at = ? WHERE id = ?', at, row.id)
+      // note: committed at once, not in the group-commit batch (see sessions.ts).
+    if (row.last_used_at === null || row.last_used_at < at - LAST_USED_RESOLUTION_MS) await sql.transaction(() => sql.run('UPDATE api_key SET last_used_at = ? WHERE id = ?', at, row.id))
       const allowedModels = row.allowed_models === null ? null : apiKeyTable.openColumn('allowed_models', row.id, row.allowed_models, await keys.ringFor(row.user_id as UserId)) as string[]
       return { id: row.id as ApiKeyId, userId: row.user_id as UserId, expiresAt: row.expires_at, allowedModels }
     },

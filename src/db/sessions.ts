@@ -1,6 +1,6 @@
 import type { AccountChanges } from './account-changes.ts'
 import type { DataKeyRepo } from './data-keys.ts'
-import type { SqlEngine } from './engine.ts'
+import type { SqlEngine, SqlValue } from './engine.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 
@@ -29,6 +29,14 @@ type SessionState = Pick<SessionRow, 'user_id' | 'expires_at' | 'revoked_at' | '
 // note: last_seen_at is written at most once a minute per session, so reads don't become writes.
 const LAST_SEEN_RESOLUTION_MS = 60_000
 
+/**
+ * note: the writes of a sign-in and of a request's note of use commit at once, in a transaction of
+ * their own, not in SQLite's group-commit batch, which keeps the write lock until the next turn of
+ * the event loop: another connection to the same file in this process (two instances on one data
+ * directory, as the cluster tests run them) would wait for it synchronously, holding that turn off.
+ */
+const committedAtOnce = (sql: SqlEngine, text: string, ...params: SqlValue[]) => sql.transaction(() => sql.run(text, ...params))
+
 /** Issued sessions, so that any one of them can be revoked before its token expires; each revocation is announced to `changes`. */
 export function createSessionRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
   /** Returns the session's owner and expiry (null: never) when it is live (exists, not revoked, not expired), else null. */
@@ -36,7 +44,7 @@ export function createSessionRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => 
     const state = await sql.get<SessionState>('SELECT user_id, expires_at, revoked_at, last_seen_at FROM session WHERE id = ?', id)
     const at = now()
     if (state === null || state.revoked_at !== null || (state.expires_at !== null && state.expires_at <= at)) return null
-    if (state.last_seen_at < at - LAST_SEEN_RESOLUTION_MS) await sql.run('UPDATE session SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?', at, id, at - LAST_SEEN_RESOLUTION_MS)
+    if (state.last_seen_at < at - LAST_SEEN_RESOLUTION_MS) await committedAtOnce(sql, 'UPDATE session SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?', at, id, at - LAST_SEEN_RESOLUTION_MS)
     return { userId: state.user_id as UserId, expiresAt: state.expires_at }
   }
 
@@ -45,7 +53,7 @@ export function createSessionRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => 
     async createSession(input: { id: SessionId; userId: UserId; expiresAt: number | null; userAgent: string | null; ip: string | null }): Promise<void> {
       const at = now()
       const sealed = sessionTable.seal(input.id, { user_agent: input.userAgent?.slice(0, 512) ?? null, ip: input.ip }, await keys.ringFor(input.userId))
-      await sql.run('INSERT INTO session (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      await committedAtOnce(sql, 'INSERT INTO session (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?)',
         input.id, input.userId, at, at, input.expiresAt, sealed.user_agent, sealed.ip)
     },
 

@@ -158,24 +158,36 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       return verdict
     }
     const pending: Promise<void>[] = []
-    const then = (verdict: boolean | Promise<boolean>, act: (admitted: boolean) => void) => {
+    let unavailable: DatabaseUnavailableError | null = null
+    /** Acts on the verdict; a check that fails counts as a refusal, except an unreachable database: then `whenUnknown`. */
+    const then = (verdict: boolean | Promise<boolean>, act: (admitted: boolean) => void, whenUnknown: () => void) => {
       if (typeof verdict === 'boolean') return act(verdict)
-      pending.push(verdict.catch(() => false).then(act))
+      pending.push(verdict.then(act, (error: unknown) => {
+        if (!(error instanceof DatabaseUnavailableError)) return act(false)
+        unavailable = error
+        whenUnknown()
+      }))
     }
     for (const [socket, state] of states) {
       if (userId !== null && state.userId !== userId) continue
       const generation = changes.generationOf(state.userId)
+      // note: a socket whose check found the database unavailable stays open, its generation unchanged: each frame asks again, and is refused until one answers.
       then(admits(state), (admitted) => {
         if (!admitted) closeRevoked(socket, state)
         else if (!state.isRevoked) state.generation = generation
-      })
+      }, () => {})
     }
     for (const stream of streams.listLiveStreams(userId)) {
       const holder = startedWith.get(stream)
+      const stop = () => streams.cancel(stream, 'revoked')
       if (isChatGone(stream)) streams.cancel(stream, 'chat_deleted')
-      else if (holder !== undefined) then(admits(holder), (admitted) => { if (!admitted) streams.cancel(stream, 'revoked') })
+      // note: an answer whose credential can't be checked is stopped: it may have been revoked.
+      else if (holder !== undefined) then(admits(holder), (admitted) => { if (!admitted) stop() }, stop)
     }
-    return pending.length === 0 ? undefined : Promise.all(pending).then(() => {})
+    if (pending.length === 0) return undefined
+    return Promise.all(pending).then(() => {
+      if (unavailable !== null) throw unavailable
+    })
   }
 
   function stopAnswersInDeletedChats(userId: UserId) {
