@@ -36,8 +36,8 @@ export function findCredential(headers: Headers): string | null {
 /**
  * Authenticates a credential for a request to `path`. A user MFA_REQUIRED covers who has no second
  * factor yet reaches only the enrolment paths (second-factor.ts), whatever the credential. The answer
- * is synchronous unless that rule needs the database: once per admission, as its answer is kept with
- * the admitted user (principal-cache.ts), so a remembered credential is answered without an await.
+ * is synchronous for a remembered credential (principal-cache.ts, which keeps the enrolment rule's
+ * answer with the admitted user too); a promise when the credential or that rule reads the database.
  */
 export function authenticate(deps: AuthDeps, credential: string | null, path: string): AuthResult | Promise<AuthResult> {
   const admitted = admitCredential(deps, credential, path)

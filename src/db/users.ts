@@ -55,9 +55,9 @@ export function normaliseEmail(email: string): string {
   return email.trim().normalize('NFC').toLowerCase()
 }
 
-/** A unique key taken (the email index, by a concurrent creation that committed first), on either engine. */
-const isUniqueViolation = (error: unknown) =>
-  (error instanceof DatabaseStatementError && error.sqlState === '23505') || (error instanceof Error && /UNIQUE constraint failed/.test(error.message))
+/** The email index taken by a concurrent creation that committed first (PostgreSQL names no column: 23505 is any unique key). */
+const isEmailTaken = (error: unknown) =>
+  (error instanceof DatabaseStatementError && error.sqlState === '23505') || (error instanceof Error && /UNIQUE constraint failed: user\.email_index/.test(error.message))
 
 /** Users; a role change or a deletion is announced to `changes`, a new name or email noted there. */
 export function createUserRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
@@ -98,7 +98,7 @@ export function createUserRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
           return { ok: true, user: { id, email, name: input.name, role, createdAt: at, updatedAt: at } }
         })
       } catch (error) {
-        if (isUniqueViolation(error)) return { ok: false, reason: 'email_taken' }
+        if (isEmailTaken(error)) return { ok: false, reason: 'email_taken' }
         throw error
       }
     },
@@ -160,7 +160,7 @@ export function createUserRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
           return { ok: (await sql.run('UPDATE "user" SET email_index = ?, email = ?, updated_at = ? WHERE id = ?', index, sealed, now(), id)).changes === 1 }
         })
       } catch (error) {
-        if (isUniqueViolation(error)) return { ok: false, reason: 'email_taken' }
+        if (isEmailTaken(error)) return { ok: false, reason: 'email_taken' }
         throw error
       }
       if (result.ok) changes.recordChanged(id)
