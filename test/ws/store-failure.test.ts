@@ -81,7 +81,7 @@ test('a frame whose credential check finds the database unavailable answers data
     sessions.findLiveSession = findLiveSession
     socket.send({ type: 'chat:cancel', messageId: 'live-unknown' })
     expect(await socket.nextFrame((frame) => frame.type === 'error' && frame.code === 'stream_not_found')).toBeDefined()
-    expect(socket.frames.filter((frame) => frame.type === 'error').map((frame) => (frame as { code: string }).code)).toEqual(['database_unavailable', 'stream_not_found'])
+    expect(socket.frames.filter((frame) => frame.type === 'error').map((frame) => (frame as unknown as { code: string }).code)).toEqual(['database_unavailable', 'stream_not_found'])
     expect(logLines.join('')).toContain('database unavailable')
     expect(logLines.join('')).not.toContain('MARKER-77')
   } finally {
@@ -101,7 +101,7 @@ test('frames are answered in the order they arrive, also while a credential chec
     for (let i = 0; i < 5; i++) socket.send({ type: 'chat:cancel', messageId: `live-${i}` })
     socket.send({ type: 'nonsense' })
     expect(await socket.nextFrame((frame) => frame.type === 'error' && frame.code === 'unknown_type')).toBeDefined()
-    expect(socket.frames.filter((frame) => frame.type === 'error').map((frame) => (frame as { code: string }).code)).toEqual([...Array(5).fill('stream_not_found'), 'unknown_type'])
+    expect(socket.frames.filter((frame) => frame.type === 'error').map((frame) => (frame as unknown as { code: string }).code)).toEqual([...Array(5).fill('stream_not_found'), 'unknown_type'])
   } finally {
     socket.ws.close()
     await app.stop(true)
