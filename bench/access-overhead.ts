@@ -67,8 +67,8 @@ export async function measureAccessOverhead(): Promise<AccessFigures> {
     const checked = await appWith(false, ollama.url)
     const bypassed = await appWith(true, ollama.url)
     // note: the decision exactly as a chat request asks it: the principal authenticate() built, and the model.
-    const asked = { user: checked.store.users.findUserById(checked.user.id)! }
-    const askedBypass = { user: bypassed.store.users.findUserById(bypassed.user.id)! }
+    const asked = { user: (await checked.store.users.findUserById(checked.user.id))! }
+    const askedBypass = { user: (await bypassed.store.users.findUserById(bypassed.user.id))! }
     if (!checked.models.mayUse(asked, MODEL) || !bypassed.models.mayUse(askedBypass, MODEL)) throw new Error('the bench user must be granted the model')
     const [checkMs, bypassMs] = medianMsInterleaved([
       () => { for (let i = 0; i < CHECKS_PER_RUN; i++) checked.models.mayUse(asked, MODEL) },

@@ -14,11 +14,11 @@ export type BenchStore = {
 }
 
 /** Opens a new store under a generated master key in a new temp directory and creates its one user. */
-export function openBenchStore(): BenchStore {
+export async function openBenchStore(): Promise<BenchStore> {
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-bench-'))
   try {
     const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, 'master.key') }, now: Date.now })
-    const created = store.users.createUser({ email: 'bench@example.com', name: 'Bench User', role: 'user' })
+    const created = await store.users.createUser({ email: 'bench@example.com', name: 'Bench User', role: 'user' })
     if (!created.ok) throw new Error(`could not create the benchmark user: ${created.reason}`)
     return {
       store,

@@ -84,13 +84,13 @@ async function openTurnSocket(url: string, token: string) {
 
 export async function measureChatDepth(): Promise<ChatDepthFigures> {
   const standIn = await startStandInProcess({ chunkDelayMs: 0, chunkCount: 20 })
-  const bench = openBenchStore()
+  const bench = await openBenchStore()
   const config = loadConfig({ env: { OLLAMA_BASE_URL: standIn.url, ENABLE_TITLE_GENERATION: 'false', WEBSOCKET_RATE_LIMIT: '10000/1s', BYPASS_MODEL_ACCESS_CONTROL: 'true' }, cwd: process.cwd() })
   const sessionSecret = crypto.randomUUID()
   const audit = createMemoryAuditLog()
   const app = createApp({ config, store: bench.store, log: silentLogger, sessionSecret, audit, now: Date.now, setupGate: openGate })
   const auth = createAuthDeps({ store: bench.store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate })
-  const token = issueSession(auth, bench.store.users.findUserById(bench.owner)!, { ip: '127.0.0.1', userAgent: 'bench' }).token
+  const token = (await issueSession(auth, (await bench.store.users.findUserById(bench.owner))!, { ip: '127.0.0.1', userAgent: 'bench' })).token
   app.listen({ hostname: '127.0.0.1', port: 0 })
   const socket = await openTurnSocket(`ws://127.0.0.1:${app.server!.port}/api/ws`, token)
   try {

@@ -29,7 +29,7 @@ export type ListSearchFigures = {
 
 /** Creates the chats for a new user of the bench store in one transaction, then times listing and search. */
 export async function measureChatListSearch({ store }: BenchStore): Promise<ListSearchFigures> {
-  const created = store.users.createUser({ email: 'search-bench@example.com', name: 'Search Bench', role: 'user' })
+  const created = await store.users.createUser({ email: 'search-bench@example.com', name: 'Search Bench', role: 'user' })
   if (!created.ok) throw new Error(`could not create the search benchmark user: ${created.reason}`)
   const owner = created.user.id
   await store.sql.transaction(async () => {

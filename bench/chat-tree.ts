@@ -136,7 +136,7 @@ export function chatTreeRows(figures: ChatTreeFigures): BenchRow[] {
 }
 
 if (import.meta.main) {
-  const bench = openBenchStore()
+  const bench = await openBenchStore()
   try {
     console.log(formatTable(chatTreeRows(await measureChatTree(bench))))
   } finally {

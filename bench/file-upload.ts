@@ -109,7 +109,7 @@ async function startServer(dir: string): Promise<{ url: string; child: ReturnTyp
 async function repositoryMBps(dir: string): Promise<number> {
   const store = openStore({ dataDir: join(dir, 'repo'), masterKey: { kind: 'generated', path: join(dir, 'repo.key') }, now: Date.now })
   try {
-    const created = store.users.createUser({ email: 'bench@example.com', name: 'Bench', role: 'user' })
+    const created = await store.users.createUser({ email: 'bench@example.com', name: 'Bench', role: 'user' })
     if (!created.ok) throw new Error('seed')
     const owner = created.user.id as UserId
     const times: number[] = []

@@ -56,7 +56,7 @@ async function measureDataRotation(store: Store): Promise<{ valuesPerSecond: num
   const users: UserId[] = []
   await store.sql.transaction(async () => {
     for (let u = 0; u < 20; u++) {
-      const created = store.users.createUser({ email: `rot${u}@example.com`, name: `R${u}`, role: 'user' })
+      const created = await store.users.createUser({ email: `rot${u}@example.com`, name: `R${u}`, role: 'user' })
       if (!created.ok) throw new Error('seed')
       users.push(created.user.id)
       for (let c = 0; c < 10; c++) await store.chats.createChat(created.user.id, `chat ${c}`, Array.from({ length: 50 }, (_, m) => ({ role: 'user' as const, content: sampleText(1024, u * 1000 + c * 50 + m) })))
@@ -91,7 +91,7 @@ async function measureDataRotation(store: Store): Promise<{ valuesPerSecond: num
 
 /** Fills about 64 MB of 1 KB messages, then times a plain and a passphrase-encrypted backup. */
 async function measureBackup(store: Store, dir: string) {
-  const created = store.users.createUser({ email: 'backup@example.com', name: 'B', role: 'user' })
+  const created = await store.users.createUser({ email: 'backup@example.com', name: 'B', role: 'user' })
   if (!created.ok) throw new Error('seed')
   const databasePath = join(dir, 'enclave.db')
   for (let batch = 0; statSync(databasePath).size + (statSync(`${databasePath}-wal`, { throwIfNoEntry: false })?.size ?? 0) < BACKUP_TARGET_BYTES; batch++) {

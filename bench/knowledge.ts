@@ -68,7 +68,7 @@ export async function measureKnowledge(): Promise<KnowledgeFigures> {
   }
 
   // 2. 100,000 sealed chunks in a file-backed store; the index built cold, then searched warm.
-  const bench = openBenchStore()
+  const bench = await openBenchStore()
   try {
     const { store, owner } = bench
     const texts: string[] = []

@@ -28,7 +28,7 @@ const started = nowMs()
 console.log(`Enclave benchmark: Bun ${Bun.version}, ${process.platform}/${process.arch}, ` +
   `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}`)
 
-const bench = openBenchStore()
+const bench = await openBenchStore()
 try {
   console.log(`store: ${bench.dataDir} (file-backed, WAL)\n`)
   const fieldLayer = measureFieldLayer(bench.store.dataKeys.keysForOwner(bench.owner))

@@ -87,19 +87,19 @@ export async function measureSocketStreaming(): Promise<SocketStreamingFigures> 
   // Users and sessions straight in the store (no argon2id per user), signed with the app's secret.
   const auth = createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate })
   let userCount = 0
-  const tokensForNewUsers = (count: number) => Array.from({ length: count }, () => {
+  const tokensForNewUsers = async (count: number) => Promise.all(Array.from({ length: count }, async () => {
     const n = userCount++
-    const created = store.users.createUser({ email: `bench${n}@example.com`, name: `Bench ${n}`, role: 'user' })
+    const created = await store.users.createUser({ email: `bench${n}@example.com`, name: `Bench ${n}`, role: 'user' })
     if (!created.ok) throw new Error(`bench user ${n}: ${created.reason}`)
-    return issueSession(auth, created.user, { ip: '127.0.0.1', userAgent: 'bench' }).token
-  })
+    return (await issueSession(auth, created.user, { ip: '127.0.0.1', userAgent: 'bench' })).token
+  }))
   app.listen({ hostname: '127.0.0.1', port: 0 })
   const wsUrl = `ws://127.0.0.1:${app.server!.port}/api/ws`
   const runClients = (job: ClientJobSpec) => runClientProcess({ ...job, wsUrl, ollamaUrl: standIn.url, model: MODEL })
 
   try {
     // 1. first token and whole answer at zero delay, each socket run followed by a direct read.
-    const latencyTokens = tokensForNewUsers(LATENCY_SOCKETS)
+    const latencyTokens = await tokensForNewUsers(LATENCY_SOCKETS)
     const latency = await runClients({ kind: 'sequential', runs: LATENCY_WARMUPS + LATENCY_REPETITIONS, label: 'latency', tokens: latencyTokens })
     const socketRuns = latency.socket.slice(LATENCY_WARMUPS)
     if ([...latency.socket, ...latency.direct].some((run) => run.chunks !== LATENCY_CHUNKS)) throw new Error('latency run lost chunks')
@@ -123,7 +123,7 @@ export async function measureSocketStreaming(): Promise<SocketStreamingFigures> 
 
     // 3. 500 streams at once at zero delay, each socket its own user, against 500 direct reads at once.
     await standIn.setBehaviour({ chunkCount: CONCURRENT_CHUNKS, chunkDelayMs: 0 })
-    const crowd = await runClients({ kind: 'concurrent', label: 'concurrent', tokens: tokensForNewUsers(CONCURRENT_STREAMS) })
+    const crowd = await runClients({ kind: 'concurrent', label: 'concurrent', tokens: await tokensForNewUsers(CONCURRENT_STREAMS) })
     if (crowd.socket.some((run) => run.chunks !== CONCURRENT_CHUNKS)) throw new Error('concurrent run lost chunks')
     const socketGaps = crowd.socket.flatMap(gapsOf)
     const directGaps = crowd.direct.flatMap(gapsOf)
@@ -136,7 +136,7 @@ export async function measureSocketStreaming(): Promise<SocketStreamingFigures> 
     await Bun.sleep(200)
 
     // 4. memory per idle authenticated socket, the clients in a child process.
-    const idle = await measureIdleSockets(wsUrl, tokensForNewUsers(1)[0]!)
+    const idle = await measureIdleSockets(wsUrl, (await tokensForNewUsers(1))[0]!)
     return { ttft, total, burst, throughput, concurrent, idle, bytes }
   } finally {
     await app.stop(true)

@@ -12,7 +12,7 @@ import { databaseSizeRows, measureDatabaseSize } from './database-size.ts'
 import { measureMessageInserts, messageInsertRows } from './message-inserts.ts'
 import { formatTable } from './report.ts'
 
-const bench = openBenchStore()
+const bench = await openBenchStore()
 try {
   const inserts = await measureMessageInserts(bench)
   const read = await measureChatRead(bench)

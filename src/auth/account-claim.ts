@@ -27,7 +27,7 @@ export async function findClaimableAdmin(deps: { store: Store; auth: AuthConfig 
   // note: single-user mode needs no password, password sign-in off has no use for one, and behind a
   // trusted-header proxy a passwordless admin is normal: the proxy is its way in.
   if (auth.singleUser || !auth.enablePasswordAuth || auth.trustedHeaders !== null) return null
-  const admin = store.users.findOnlyAdmin()
+  const admin = await store.users.findOnlyAdmin()
   if (admin === null) return null
   if (await store.credentials.findPasswordHash(admin.id) !== null) return null
   return (await store.identities.listIdentitiesOfUser(admin.id)).length === 0 ? admin : null

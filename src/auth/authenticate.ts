@@ -5,8 +5,9 @@
  * the API-key endpoint allow-list. A credential admitted a moment ago is looked up in
  * deps.principals instead of the database while its user's revision stands (see principal-cache.ts);
  * the API-key rules that depend on settings and path are checked on every request all the same.
+ * The answer is synchronous for a remembered credential (the common case: a client's next
+ * request), a promise when the database must be read.
  */
-import type { UserId } from '../db/ids.ts'
 import type { SessionId } from '../db/sessions.ts'
 import type { User } from '../db/users.ts'
 import type { AuthDeps } from './auth-deps.ts'
@@ -35,11 +36,16 @@ export function findCredential(headers: Headers): string | null {
 /**
  * Authenticates a credential for a request to `path`. A user MFA_REQUIRED covers who has no second
  * factor yet reaches only the enrolment paths (second-factor.ts), whatever the credential. The answer
- * is synchronous unless that rule needs the database: once per admission, as its answer is kept with
- * the admitted user (principal-cache.ts), so a remembered credential is answered without an await.
+ * is synchronous for a remembered credential (principal-cache.ts, which keeps the enrolment rule's
+ * answer with the admitted user too); a promise when the credential or that rule reads the database.
  */
 export function authenticate(deps: AuthDeps, credential: string | null, path: string): AuthResult | Promise<AuthResult> {
-  const result = admitCredential(deps, credential, path)
+  const admitted = admitCredential(deps, credential, path)
+  return admitted instanceof Promise ? admitted.then((result) => withEnrolmentRule(deps, result, path)) : withEnrolmentRule(deps, admitted, path)
+}
+
+/** Adds MFA_REQUIRED's enrolment rule to an admission; asks the database once per admission. */
+function withEnrolmentRule(deps: AuthDeps, result: AuthResult, path: string): AuthResult | Promise<AuthResult> {
   if (!result.ok || deps.auth.mfaRequired === 'none' || isEnrolmentPath(path)) return result
   const { user } = result.principal
   const known = deps.principals.enrolmentOf(user)
@@ -54,10 +60,10 @@ const ENROLMENT_REQUIRED: AuthResult = Object.freeze({ ok: false, reason: 'secon
 
 /**
  * The credential's own rules, without the enrolment rule: live session or key, current key
- * fingerprint, existing user, API keys on and permitted, the endpoint allow-list. Synchronous, for
- * what must decide at once: a revocation notice (credential-watch.ts), a socket frame, the body limit.
+ * fingerprint, existing user, API keys on and permitted, the endpoint allow-list. Synchronous while
+ * the principal cache holds the credential's admission; a promise when the database is read.
  */
-export function admitCredential(deps: AuthDeps, credential: string | null, path: string): AuthResult {
+export function admitCredential(deps: AuthDeps, credential: string | null, path: string): AuthResult | Promise<AuthResult> {
   if (credential === null) return { ok: false, reason: 'missing_credential' }
   if (credential === '' || credential.length > 4096) return { ok: false, reason: 'invalid_credential' }
   return looksLikeApiKey(credential) ? authenticateApiKey(deps, credential, path) : authenticateSession(deps, credential)
@@ -74,25 +80,49 @@ export function permissionsOf(deps: AuthDeps, user: User) {
   return { ...tree, features: { ...tree.features, api_keys: mayUseApiKeys(deps, user) } }
 }
 
-function authenticateSession(deps: AuthDeps, token: string): AuthResult {
+const INVALID: AuthResult = Object.freeze({ ok: false, reason: 'invalid_credential' })
+
+function authenticateSession(deps: AuthDeps, token: string): AuthResult | Promise<AuthResult> {
   const known = deps.principals.find(token)
   if (known?.via === 'session') return { ok: true, principal: { ...known, token } }
+  return admitSession(deps, token)
+}
+
+/** How often an admission is read again because an account change was announced while it was read. */
+const MAX_ADMISSION_READS = 5
+
+/**
+ * Checks the token and reads its session and user; remembers whom it admits. Read again when any
+ * account change is announced during the reads (one may have revoked it after it was read); after
+ * MAX_ADMISSION_READS the last reading answers but is not remembered.
+ */
+async function admitSession(deps: AuthDeps, token: string, reads = 1): Promise<AuthResult> {
+  const changes = deps.store.accountChanges
+  const before = changes.changeCount()
   const claims = verifySessionToken(token, deps.sessionSecret, deps.now())
-  if (claims === null || claims.kfp !== deps.store.info.keyFingerprint) return { ok: false, reason: 'invalid_credential' }
-  const revision = deps.store.accountChanges.revisionOf(claims.id as UserId)
-  const session = deps.store.sessions.findLiveSession(claims.jti as SessionId)
-  if (session === null || session.userId !== claims.id) return { ok: false, reason: 'invalid_credential' }
-  const user = deps.store.users.findUserById(session.userId)
-  if (user === null) return { ok: false, reason: 'invalid_credential' }
+  if (claims === null || claims.kfp !== deps.store.info.keyFingerprint) return INVALID
+  const session = await deps.store.sessions.findLiveSession(claims.jti as SessionId)
+  if (session === null || session.userId !== claims.id) return INVALID
+  const user = await deps.store.users.findUserById(session.userId)
+  if (user === null || claims.kfp !== deps.store.info.keyFingerprint) return INVALID
   const sessionId = claims.jti as SessionId
-  const expiresAt = Math.min(session.expiresAt ?? Number.POSITIVE_INFINITY, claims.exp === null ? Number.POSITIVE_INFINITY : claims.exp * 1000)
-  deps.principals.remember(token, { user, via: 'session', sessionId }, revision, expiresAt)
+  if (changes.changeCount() !== before) {
+    if (reads < MAX_ADMISSION_READS) return admitSession(deps, token, reads + 1)
+  } else {
+    const expiresAt = Math.min(session.expiresAt ?? Number.POSITIVE_INFINITY, claims.exp === null ? Number.POSITIVE_INFINITY : claims.exp * 1000)
+    deps.principals.remember(token, { user, via: 'session', sessionId }, changes.revisionOf(user.id), expiresAt)
+  }
   return { ok: true, principal: { user, via: 'session', sessionId, token } }
 }
 
-function authenticateApiKey(deps: AuthDeps, key: string, path: string): AuthResult {
-  const admission = deps.principals.find(key) ?? admitApiKey(deps, key)
-  if (admission?.via !== 'api_key') return { ok: false, reason: 'invalid_credential' }
+function authenticateApiKey(deps: AuthDeps, key: string, path: string): AuthResult | Promise<AuthResult> {
+  const known = deps.principals.find(key)
+  return known === undefined ? admitApiKey(deps, key).then((admission) => applyApiKeyRules(deps, admission, key, path)) : applyApiKeyRules(deps, known, key, path)
+}
+
+/** The rules an API key meets on every request: keys on and permitted for its user, the endpoint allow-list. */
+function applyApiKeyRules(deps: AuthDeps, admission: Admission | undefined, key: string, path: string): AuthResult {
+  if (admission?.via !== 'api_key') return INVALID
   const { user, apiKeyId, allowedModels } = admission
   if (!mayUseApiKeys(deps, user)) return { ok: false, reason: 'api_key_not_allowed' }
   const allowed = deps.auth.apiKeys?.allowedEndpoints ?? null
@@ -100,16 +130,18 @@ function authenticateApiKey(deps: AuthDeps, key: string, path: string): AuthResu
   return { ok: true, principal: { user, via: 'api_key', apiKeyId, token: key, allowedModels } }
 }
 
-/** Looks the key up in the database and remembers whom it admits; undefined when it admits no one. */
-function admitApiKey(deps: AuthDeps, key: string): Admission | undefined {
-  const used = deps.store.apiKeys.useApiKey(hashApiKey(key))
+/** Looks the key up in the database and remembers whom it admits (read again as admitSession is); undefined when it admits no one. */
+async function admitApiKey(deps: AuthDeps, key: string, reads = 1): Promise<Admission | undefined> {
+  const changes = deps.store.accountChanges
+  const before = changes.changeCount()
+  const used = await deps.store.apiKeys.useApiKey(hashApiKey(key))
   if (used === null) return undefined
-  // note: read with the rows below, in one synchronous run: no change can come in between.
-  const revision = deps.store.accountChanges.revisionOf(used.userId)
-  const user = deps.store.users.findUserById(used.userId)
+  const user = await deps.store.users.findUserById(used.userId)
   if (user === null) return undefined
   const admission: Admission = { user, via: 'api_key', apiKeyId: used.id, allowedModels: used.allowedModels === null ? null : Object.freeze([...used.allowedModels]) }
-  deps.principals.remember(key, admission, revision, used.expiresAt)
+  if (changes.changeCount() !== before) {
+    if (reads < MAX_ADMISSION_READS) return admitApiKey(deps, key, reads + 1)
+  } else deps.principals.remember(key, admission, changes.revisionOf(user.id), used.expiresAt)
   return admission
 }
 

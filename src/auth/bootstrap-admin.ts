@@ -16,7 +16,7 @@ const SIGNUP_CLOSED_SETTING = 'signup_closed_by_admin_bootstrap'
 export async function bootstrapAdmin(deps: AuthDeps): Promise<BootstrapResult> {
   const admin = deps.auth.bootstrapAdmin
   if (admin === null) return 'not_configured'
-  if (deps.store.users.countUsers() > 0) return 'skipped_users_exist'
+  if (await deps.store.users.countUsers() > 0) return 'skipped_users_exist'
   const password = 'value' in admin.password ? admin.password.value : readKeyFile(admin.password.file, 'WEBUI_ADMIN_PASSWORD_FILE')
   // note: stored before the admin, so no crash in between can leave the admin with sign-up open;
   // without any account the closure is moot (the first account may always sign up).

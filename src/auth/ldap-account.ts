@@ -32,10 +32,10 @@ async function syncInTransaction(deps: AuthDeps, ldap: LdapConfig, log: Logger, 
     // note: as for password sign-up and single sign-on, the first account (the admin) is made beyond
     // loopback only with the setup token, unless LDAP_ADMIN_GROUPS decides; so whoever has any entry in
     // the directory can't take a fresh server.
-    const isFirst = deps.store.users.countUsers() === 0
+    const isFirst = await deps.store.users.countUsers() === 0
     if (isFirst && isAdminByDirectory === null && !deps.setupGate.admits(undefined)) return { ok: false, reason: 'setup_token_required' }
     const role: Role = isAdminByDirectory === true ? 'admin' : deps.auth.defaultUserRole
-    const result = deps.store.users.createUser({ email: person.email, name: person.name, role, adminIfFirst: isAdminByDirectory === null })
+    const result = await deps.store.users.createUser({ email: person.email, name: person.name, role, adminIfFirst: isAdminByDirectory === null })
     if (!result.ok) return { ok: false, reason: 'email_taken' }
     if (isFirst) deps.setupGate.close()
     await deps.store.identities.linkIdentity('ldap', person.subject, result.user.id)
@@ -43,23 +43,23 @@ async function syncInTransaction(deps: AuthDeps, ldap: LdapConfig, log: Logger, 
     return { ok: true, user: result.user, created: true }
   }
   await deps.store.identities.recordIdentityLogin('ldap', person.subject)
-  const user = deps.store.users.findUserById(userId)
+  const user = await deps.store.users.findUserById(userId)
   if (user === null) return { ok: false, reason: 'email_taken' }
-  return { ok: true, user: updateFromDirectory(deps, log, user, person, isAdminByDirectory, ip), created: false }
+  return { ok: true, user: await updateFromDirectory(deps, log, user, person, isAdminByDirectory, ip), created: false }
 }
 
 /** Applies the directory's email, name and admin flag to the local user; returns the user as now stored. */
-function updateFromDirectory(deps: AuthDeps, log: Logger, user: User, person: DirectoryPerson, isAdminByDirectory: boolean | null, ip: string): User {
+async function updateFromDirectory(deps: AuthDeps, log: Logger, user: User, person: DirectoryPerson, isAdminByDirectory: boolean | null, ip: string): Promise<User> {
   let updated = user
   if (person.email !== user.email) {
-    const changed = deps.store.users.changeUserEmail(user.id, person.email)
+    const changed = await deps.store.users.changeUserEmail(user.id, person.email)
     if (changed.ok) updated = { ...updated, email: person.email }
     else log.warn('The directory gave a user an email address another account has; the old address is kept', { userId: user.id })
   }
-  if (person.name !== user.name && deps.store.users.renameUser(user.id, person.name)) updated = { ...updated, name: person.name }
+  if (person.name !== user.name && await deps.store.users.renameUser(user.id, person.name)) updated = { ...updated, name: person.name }
   const role: Role | null = isAdminByDirectory === true && user.role !== 'admin' ? 'admin'
     : isAdminByDirectory === false && user.role === 'admin' ? 'user' : null
-  if (role !== null && deps.store.users.setUserRole(user.id, role)) {
+  if (role !== null && await deps.store.users.setUserRole(user.id, role)) {
     deps.audit.record({ event: 'role_changed', targetId: user.id, ip, method: 'ldap', details: { from: user.role, to: role } })
     updated = { ...updated, role }
   }

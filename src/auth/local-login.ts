@@ -26,7 +26,7 @@ export async function localLogin(deps: AuthDeps, input: { email: string; passwor
     return { ok: false, reason: 'rate_limited', retryAfterSeconds: refused.retryAfterSeconds }
   }
   const password = input.password.slice(0, MAX_PASSWORD_LENGTH + 1)
-  const user = deps.store.users.findUserByEmail(email)
+  const user = await deps.store.users.findUserByEmail(email)
   const hash = user === null ? null : await deps.store.credentials.findPasswordHash(user.id)
   if (user === null || hash === null) {
     await spendPasswordWork(password)

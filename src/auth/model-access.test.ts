@@ -8,16 +8,16 @@ import { createModelAccess, type WorkspaceModelFinder } from './model-access.ts'
 
 type Policy = { bypassModelAccess: boolean; bypassAdmin: boolean }
 
-function setUp(policy: Policy = { bypassModelAccess: false, bypassAdmin: true }, workspaceModels?: WorkspaceModelFinder) {
+async function setUp(policy: Policy = { bypassModelAccess: false, bypassAdmin: true }, workspaceModels?: WorkspaceModelFinder) {
   const store = openMemoryStore()
-  const made = (email: string, role: 'admin' | 'user' | 'pending') => {
-    const result = store.users.createUser({ email, name: email, role })
+  const made = async (email: string, role: 'admin' | 'user' | 'pending') => {
+    const result = await store.users.createUser({ email, name: email, role })
     if (!result.ok) throw new Error(result.reason)
     return result.user
   }
-  const admin = made('admin@example.com', 'admin')
-  const ada = made('ada@example.com', 'user')
-  const bob = made('bob@example.com', 'user')
+  const admin = await made('admin@example.com', 'admin')
+  const ada = await made('ada@example.com', 'user')
+  const bob = await made('bob@example.com', 'user')
   const team = store.groups.createLocalGroup({ name: 'Team' })
   if (!team.ok) throw new Error('group')
   store.groups.addMember(team.group.id, ada.id, 'local')
@@ -28,14 +28,14 @@ function setUp(policy: Policy = { bypassModelAccess: false, bypassAdmin: true },
 const teamOnly = (groupId: string): AccessControl => ({ read: { group_ids: [groupId], user_ids: [] }, write: { group_ids: [], user_ids: [] } })
 
 describe('model access', () => {
-  test('a new database: a model without a grant is for admins only', () => {
-    const { access, admin, ada } = setUp()
+  test('a new database: a model without a grant is for admins only', async () => {
+    const { access, admin, ada } = await setUp()
     expect(access.mayUse({ user: admin }, 'llama3.2:1b')).toBe(true)
     expect(access.mayUse({ user: ada }, 'llama3.2:1b')).toBe(false)
   })
 
-  test('a group grant: members may, others may not; public is everyone; {} is admins only', () => {
-    const { store, access, admin, ada, bob, teamId } = setUp()
+  test('a group grant: members may, others may not; public is everyone; {} is admins only', async () => {
+    const { store, access, admin, ada, bob, teamId } = await setUp()
     store.modelGrants.setGrant('llama3.2:1b', teamOnly(teamId), admin.id)
     expect(access.mayUse({ user: ada }, 'llama3.2:1b')).toBe(true)
     expect(access.mayUse({ user: bob }, 'llama3.2:1b')).toBe(false)
@@ -46,8 +46,8 @@ describe('model access', () => {
     expect(access.mayUse({ user: admin }, 'llama3.2:1b')).toBe(true)
   })
 
-  test('names are compared as Ollama resolves them: case and the :latest tag', () => {
-    const { store, access, admin, ada } = setUp()
+  test('names are compared as Ollama resolves them: case and the :latest tag', async () => {
+    const { store, access, admin, ada } = await setUp()
     store.modelGrants.setGrant('Mistral', null, admin.id)
     for (const name of ['mistral', 'MISTRAL', 'mistral:latest', ' mistral ']) expect(access.mayUse({ user: ada }, name)).toBe(true)
     expect(access.mayUse({ user: ada }, 'mistral:7b')).toBe(false)
@@ -55,24 +55,24 @@ describe('model access', () => {
     expect(canonicalModelName('user/model@sha256:ab')).toBe('user/model@sha256:ab')
   })
 
-  test('removing a user from the group takes the model away at the next check', () => {
-    const { store, access, admin, ada, teamId } = setUp()
+  test('removing a user from the group takes the model away at the next check', async () => {
+    const { store, access, admin, ada, teamId } = await setUp()
     store.modelGrants.setGrant('llama3.2:1b', teamOnly(teamId), admin.id)
     expect(access.mayUse({ user: ada }, 'llama3.2:1b')).toBe(true)
     store.groups.removeMember(teamId, ada.id)
     expect(access.mayUse({ user: ada }, 'llama3.2:1b')).toBe(false)
   })
 
-  test('BYPASS_MODEL_ACCESS_CONTROL lets every active user through; never a pending one', () => {
-    const { access, ada, store } = setUp({ bypassModelAccess: true, bypassAdmin: true })
+  test('BYPASS_MODEL_ACCESS_CONTROL lets every active user through; never a pending one', async () => {
+    const { access, ada, store } = await setUp({ bypassModelAccess: true, bypassAdmin: true })
     expect(access.mayUse({ user: ada }, 'anything:1b')).toBe(true)
-    const pending = store.users.createUser({ email: 'p@example.com', name: 'P', role: 'pending' })
+    const pending = await store.users.createUser({ email: 'p@example.com', name: 'P', role: 'pending' })
     if (!pending.ok) throw new Error('user')
     expect(access.mayUse({ user: pending.user }, 'anything:1b')).toBe(false)
   })
 
-  test('BYPASS_ADMIN_ACCESS_CONTROL=false holds admins to grants too', () => {
-    const { store, access, admin, teamId } = setUp({ bypassModelAccess: false, bypassAdmin: false })
+  test('BYPASS_ADMIN_ACCESS_CONTROL=false holds admins to grants too', async () => {
+    const { store, access, admin, teamId } = await setUp({ bypassModelAccess: false, bypassAdmin: false })
     expect(access.mayUse({ user: admin }, 'llama3.2:1b')).toBe(false)
     store.modelGrants.setGrant('llama3.2:1b', teamOnly(teamId), admin.id)
     expect(access.mayUse({ user: admin }, 'llama3.2:1b')).toBe(false)
@@ -80,8 +80,8 @@ describe('model access', () => {
     expect(access.mayUse({ user: admin }, 'llama3.2:1b')).toBe(true)
   })
 
-  test('an API key limited to models reaches those only, and only what its owner may use', () => {
-    const { store, access, admin, ada, teamId } = setUp()
+  test('an API key limited to models reaches those only, and only what its owner may use', async () => {
+    const { store, access, admin, ada, teamId } = await setUp()
     store.modelGrants.setGrant('llama3.2:1b', teamOnly(teamId), admin.id)
     store.modelGrants.setGrant('qwen2.5:0.5b', null, admin.id)
     expect(access.mayUse({ user: ada, allowedModels: ['qwen2.5:0.5b'] }, 'qwen2.5:0.5b')).toBe(true)
@@ -92,9 +92,9 @@ describe('model access', () => {
     expect(access.filter({ user: ada, allowedModels: ['qwen2.5:0.5b'] }, ['llama3.2:1b', 'qwen2.5:0.5b'], (id) => id)).toEqual(['qwen2.5:0.5b'])
   })
 
-  test('a workspace model needs its own grant, its base model\'s, and to be active (CVE-2026-44555)', () => {
+  test('a workspace model needs its own grant, its base model\'s, and to be active (CVE-2026-44555)', async () => {
     const presets = new Map<string, { baseModelId: string; ownerId: string; access: AccessControl; isActive: boolean }>()
-    const { store, access, admin, ada, bob, teamId } = setUp(undefined, { find: (id) => presets.get(id) ?? null })
+    const { store, access, admin, ada, bob, teamId } = await setUp(undefined, { find: (id) => presets.get(id) ?? null })
     store.modelGrants.setGrant('llama3.2:1b', teamOnly(teamId), admin.id)
     presets.set('helper', { baseModelId: 'llama3.2:1b', ownerId: bob.id, access: null, isActive: true })
     expect(access.mayUse({ user: ada }, 'helper')).toBe(true)

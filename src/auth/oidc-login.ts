@@ -47,8 +47,8 @@ export async function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcI
   // note: the lookups and refusals run in the transaction of the writes, so two sign-ins of one account can't both create it.
   return deps.store.sql.transaction(async (): Promise<OidcLoginResult> => {
     const linkedId = await deps.store.identities.findUserIdByIdentity(identity.provider, identity.subject)
-    const linkedUser = linkedId === null ? null : deps.store.users.findUserById(linkedId)
-    const byEmail = linkedUser === null ? deps.store.users.findUserByEmail(email) : null
+    const linkedUser = linkedId === null ? null : await deps.store.users.findUserById(linkedId)
+    const byEmail = linkedUser === null ? await deps.store.users.findUserByEmail(email) : null
     if (linkedUser === null && byEmail !== null) {
       if (!oauth.mergeAccountsByEmail) return { ok: false, reason: 'email_taken' }
       if (!isEmailVerified(claims)) return { ok: false, reason: 'email_not_verified' }
@@ -59,13 +59,13 @@ export async function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcI
 
     let user = linkedUser ?? byEmail
     const created = user === null
-    const isFirst = user === null && deps.store.users.countUsers() === 0
+    const isFirst = user === null && await deps.store.users.countUsers() === 0
     // note: the first account becomes admin unless the provider's roles decide; beyond loopback that
     // needs the setup token (password sign-up), so whoever holds any account at the provider can't take a fresh server.
     if (isFirst && role === null && !deps.setupGate.admits(undefined)) return { ok: false, reason: 'setup_token_required' }
     if (user === null) {
       const name = (readClaimText(claims, oauth.claims.username) ?? email.split('@')[0]!).slice(0, 200)
-      const result = deps.store.users.createUser({ email, name, role: role ?? deps.auth.defaultUserRole, adminIfFirst: role === null })
+      const result = await deps.store.users.createUser({ email, name, role: role ?? deps.auth.defaultUserRole, adminIfFirst: role === null })
       if (!result.ok) return { ok: false, reason: 'email_taken' }
       user = result.user
       if (isFirst) deps.setupGate.close()
@@ -74,7 +74,7 @@ export async function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcI
     if (linked) await deps.store.identities.linkIdentity(identity.provider, identity.subject, user.id)
     else await deps.store.identities.recordIdentityLogin(identity.provider, identity.subject)
     if (role !== null && role !== user.role) {
-      deps.store.users.setUserRole(user.id, role)
+      await deps.store.users.setUserRole(user.id, role)
       user = { ...user, role }
     }
     let synced: { added: number; removed: number } | null = null

@@ -62,7 +62,7 @@ test('the configured pattern and hint apply when validation is on', () => {
 test('bootstrapAdmin creates the admin once, only when there are no users, and refuses a weak password naming the variable', async () => {
   const deps = authDeps({ WEBUI_ADMIN_EMAIL: 'root@example.com', WEBUI_ADMIN_PASSWORD: 'root password 1' })
   expect(await bootstrapAdmin(deps)).toBe('created')
-  expect(deps.store.users.findUserByEmail('root@example.com')?.role).toBe('admin')
+  expect((await deps.store.users.findUserByEmail('root@example.com'))?.role).toBe('admin')
   expect(await bootstrapAdmin(deps)).toBe('skipped_users_exist')
   expect(await bootstrapAdmin(authDeps())).toBe('not_configured')
   const weak = authDeps({ WEBUI_ADMIN_EMAIL: 'root@example.com', WEBUI_ADMIN_PASSWORD: 'short' })

@@ -4,9 +4,9 @@ import { openMemoryStore } from '../db/open-store.ts'
 import type { UserId } from '../db/ids.ts'
 import { createPermissions } from './permissions.ts'
 
-function setUp(defaults: Record<string, Record<string, boolean>> = { workspace: { models: false, prompts: false }, chat: { temporary_enforced: false, delete: true } }) {
+async function setUp(defaults: Record<string, Record<string, boolean>> = { workspace: { models: false, prompts: false }, chat: { temporary_enforced: false, delete: true } }) {
   const store = openMemoryStore()
-  const created = store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
+  const created = await store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
   if (!created.ok) throw new Error(created.reason)
   const user = created.user
   let current = defaults
@@ -15,8 +15,8 @@ function setUp(defaults: Record<string, Record<string, boolean>> = { workspace: 
 }
 
 describe('permissions', () => {
-  test('a user has what the defaults grant, and nothing else', () => {
-    const { user, permissions } = setUp()
+  test('a user has what the defaults grant, and nothing else', async () => {
+    const { user, permissions } = await setUp()
     expect(permissions.has({ user }, 'chat.delete')).toBe(true)
     expect(permissions.has({ user }, 'workspace.models')).toBe(false)
     expect(permissions.has({ user }, 'no.such')).toBe(false)
@@ -25,17 +25,17 @@ describe('permissions', () => {
     }
   })
 
-  test('a stored tree with a section named __proto__ stays a plain key and reaches no other object', () => {
+  test('a stored tree with a section named __proto__ stays a plain key and reaches no other object', async () => {
     const hostile = JSON.parse('{"__proto__": {"polluted": true}, "chat": {"delete": true}}') as Record<string, Record<string, boolean>>
-    const { user, permissions } = setUp(hostile)
+    const { user, permissions } = await setUp(hostile)
     const tree = permissions.effective({ user })
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false)
     expect(JSON.parse(JSON.stringify(tree)).chat).toEqual({ delete: true })
   })
 
-  test('any group granting it is enough; a group can not take a default away', () => {
-    const { store, user, permissions } = setUp()
+  test('any group granting it is enough; a group can not take a default away', async () => {
+    const { store, user, permissions } = await setUp()
     const builders = store.groups.createLocalGroup({ name: 'Builders', permissions: { workspace: { models: true } } })
     const strict = store.groups.createLocalGroup({ name: 'Strict', permissions: { chat: { delete: false } } })
     if (!builders.ok || !strict.ok) throw new Error('group')
@@ -47,8 +47,8 @@ describe('permissions', () => {
     expect(permissions.effective({ user }).workspace).toEqual({ models: true, prompts: false })
   })
 
-  test('a change to a group or a membership is in effect at the next check', () => {
-    const { store, user, permissions } = setUp()
+  test('a change to a group or a membership is in effect at the next check', async () => {
+    const { store, user, permissions } = await setUp()
     const group = store.groups.createLocalGroup({ name: 'Prompt writers' })
     if (!group.ok) throw new Error('group')
     store.groups.addMember(group.group.id, user.id, 'local')
@@ -62,8 +62,8 @@ describe('permissions', () => {
     expect(permissions.has({ user }, 'workspace.prompts')).toBe(false)
   })
 
-  test('a directory sync that drops the group takes its permissions away at once', () => {
-    const { store, user, permissions } = setUp()
+  test('a directory sync that drops the group takes its permissions away at once', async () => {
+    const { store, user, permissions } = await setUp()
     store.groups.syncMembershipsFromSource(user.id, 'ldap', ['engineers'], true)
     const engineers = store.groups.findGroupByName('engineers')!
     store.groups.updateGroup(engineers.id, { permissions: { workspace: { models: true } } })
@@ -72,8 +72,8 @@ describe('permissions', () => {
     expect(permissions.has({ user }, 'workspace.models')).toBe(false)
   })
 
-  test('admins have every permission but the restrictions; pending accounts none', () => {
-    const { user, permissions } = setUp()
+  test('admins have every permission but the restrictions; pending accounts none', async () => {
+    const { user, permissions } = await setUp()
     const admin = { ...user, role: 'admin' as const }
     expect(permissions.has({ user: admin }, 'workspace.models')).toBe(true)
     expect(permissions.has({ user: admin }, 'chat.temporary_enforced')).toBe(false)
@@ -81,8 +81,8 @@ describe('permissions', () => {
     expect(permissions.has({ user: pending }, 'chat.delete')).toBe(false)
   })
 
-  test('the defaults are read on every check (an admin\'s save is in effect at once)', () => {
-    const { user, permissions, setDefaults } = setUp()
+  test('the defaults are read on every check (an admin\'s save is in effect at once)', async () => {
+    const { user, permissions, setDefaults } = await setUp()
     setDefaults({ workspace: { models: true } })
     expect(permissions.has({ user: { id: user.id as UserId, role: 'user' } }, 'workspace.models')).toBe(true)
   })

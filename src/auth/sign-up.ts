@@ -25,7 +25,7 @@ export async function signUp(
   deps: AuthDeps, input: { name: string; email: string; password: string; role?: User['role']; setupToken?: string }, byAdmin: boolean,
 ): Promise<SignUpResult> {
   const isOpen = byAdmin || (deps.auth.enableSignup && deps.auth.enableLoginForm && deps.auth.enablePasswordAuth)
-  if (!isOpen && deps.store.users.countUsers() > 0) return { ok: false, reason: 'signup_disabled' }
+  if (!isOpen && await deps.store.users.countUsers() > 0) return { ok: false, reason: 'signup_disabled' }
   if (!isValidEmail(input.email)) return { ok: false, reason: 'invalid_email' }
   if (input.name.trim() === '') return { ok: false, reason: 'blank_name' }
   const problem = findPasswordProblem(input.password, deps.auth.passwordPattern)
@@ -34,10 +34,10 @@ export async function signUp(
   const role = input.role ?? deps.auth.defaultUserRole
   return deps.store.sql.transaction(async (): Promise<SignUpResult> => {
     // Checked again inside the transaction: only the very first account may skip a closed sign-up.
-    const isFirst = deps.store.users.countUsers() === 0
+    const isFirst = await deps.store.users.countUsers() === 0
     if (!isOpen && !isFirst) return { ok: false, reason: 'signup_disabled' }
     if (isFirst && !byAdmin && !deps.setupGate.admits(input.setupToken)) return { ok: false, reason: 'setup_token_required' }
-    const created = deps.store.users.createUser({ email: input.email.trim().normalize('NFC'), name: input.name.trim(), role, adminIfFirst: !byAdmin })
+    const created = await deps.store.users.createUser({ email: input.email.trim().normalize('NFC'), name: input.name.trim(), role, adminIfFirst: !byAdmin })
     if (!created.ok) return created
     await deps.store.credentials.setPasswordHash(created.user.id, hash)
     if (isFirst) deps.setupGate.close()

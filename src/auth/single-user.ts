@@ -13,21 +13,21 @@ export const SINGLE_USER_EMAIL = 'admin@localhost'
 export type SingleUserResult = { ok: true; user: User; created: boolean } | { ok: false; accounts: number }
 
 /** Makes sure the store has exactly one account, an admin: creates it when there is none; refuses more than one. */
-export function prepareSingleUser(store: Store): SingleUserResult {
-  const accounts = store.users.countUsers()
+export async function prepareSingleUser(store: Store): Promise<SingleUserResult> {
+  const accounts = await store.users.countUsers()
   if (accounts > 1) return { ok: false, accounts }
-  const existing = findSingleUser(store)
+  const existing = await findSingleUser(store)
   if (existing !== null) {
-    if (existing.role !== 'admin') store.users.setUserRole(existing.id, 'admin')
+    if (existing.role !== 'admin') await store.users.setUserRole(existing.id, 'admin')
     return { ok: true, user: { ...existing, role: 'admin' }, created: false }
   }
-  const created = store.users.createUser({ email: SINGLE_USER_EMAIL, name: 'User', role: 'admin' })
+  const created = await store.users.createUser({ email: SINGLE_USER_EMAIL, name: 'User', role: 'admin' })
   if (!created.ok) throw new Error('unreachable: the single user\'s email was taken in an empty store')
   return { ok: true, user: created.user, created: true }
 }
 
 /** The one account, or null when there is not exactly one. */
-export function findSingleUser(store: Store): User | null {
-  const users = store.users.listUsers({ limit: 2, offset: 0 })
+export async function findSingleUser(store: Store): Promise<User | null> {
+  const users = await store.users.listUsers({ limit: 2, offset: 0 })
   return users.length === 1 ? users[0]! : null
 }

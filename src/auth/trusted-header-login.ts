@@ -11,7 +11,7 @@ const roles = new Set<User['role']>(['admin', 'user', 'pending'])
  * on first sight, as Open WebUI does. Call only for requests from a trusted proxy peer: the caller
  * checks FORWARDED_ALLOW_IPS, because these headers are trivially forged by anyone else.
  */
-export function trustedHeaderLogin(deps: AuthDeps, headers: Headers): TrustedHeaderResult {
+export async function trustedHeaderLogin(deps: AuthDeps, headers: Headers): Promise<TrustedHeaderResult> {
   const names = deps.auth.trustedHeaders!
   const email = headers.get(names.email)?.trim() ?? ''
   if (!isValidEmail(email)) return { ok: false, reason: 'invalid_email' }
@@ -19,12 +19,12 @@ export function trustedHeaderLogin(deps: AuthDeps, headers: Headers): TrustedHea
   const roleHeader = names.role === null ? null : headers.get(names.role)?.trim().toLowerCase()
   const role = roleHeader !== null && roleHeader !== undefined && roles.has(roleHeader as User['role']) ? (roleHeader as User['role']) : null
 
-  const existing = deps.store.users.findUserByEmail(email)
+  const existing = await deps.store.users.findUserByEmail(email)
   if (existing !== null) {
-    if (role !== null && role !== existing.role) deps.store.users.setUserRole(existing.id, role)
+    if (role !== null && role !== existing.role) await deps.store.users.setUserRole(existing.id, role)
     return { ok: true, user: role === null ? existing : { ...existing, role } }
   }
-  const created = deps.store.users.createUser({ email, name, role: role ?? deps.auth.defaultUserRole, adminIfFirst: role === null })
+  const created = await deps.store.users.createUser({ email, name, role: role ?? deps.auth.defaultUserRole, adminIfFirst: role === null })
   if (!created.ok) return { ok: false, reason: 'invalid_email' }
   return { ok: true, user: created.user }
 }

@@ -13,7 +13,7 @@ export const DEFAULT_ACCESS_POLICY: AccessPolicy = { bypassAdmin: true }
 
 export type WorkspaceAccess = ReturnType<typeof createWorkspaceAccess>
 
-export function createWorkspaceAccess(deps: { groups: Pick<GroupRepo, 'listGroupsOfUser'>; findUser: (id: UserId) => User | null; policy?: AccessPolicy }) {
+export function createWorkspaceAccess(deps: { groups: Pick<GroupRepo, 'listGroupsOfUser'>; findUser: (id: UserId) => Promise<User | null>; policy?: AccessPolicy }) {
   const policy = deps.policy ?? DEFAULT_ACCESS_POLICY
   const accessorOf = (user: Pick<User, 'id' | 'role'>): Accessor => ({ id: user.id, role: user.role, groupIds: deps.groups.listGroupsOfUser(user.id).map((group) => group.id) })
   return {
@@ -23,8 +23,8 @@ export function createWorkspaceAccess(deps: { groups: Pick<GroupRepo, 'listGroup
       return hasAccess(accessorOf(user), resource, kind, policy)
     },
     /** As `may`, for a user known by id only (a socket turn); false when the user is gone. */
-    mayById(userId: UserId, resource: { ownerId: string; access: AccessControl }, kind: AccessKind): boolean {
-      const user = deps.findUser(userId)
+    async mayById(userId: UserId, resource: { ownerId: string; access: AccessControl }, kind: AccessKind): Promise<boolean> {
+      const user = await deps.findUser(userId)
       return user !== null && hasAccess(accessorOf(user), resource, kind, policy)
     },
     /** A decision that reuses the user's groups for many resources (a listing). */

@@ -49,7 +49,7 @@ type Options = {
   /** Null when direct connections are off: nothing is listed or sent. */
   policy: OutboundPolicy | null
   /** The user's settings object (Open WebUI's `{ ui: ... }`), or null. */
-  readSettings: (userId: UserId) => unknown
+  readSettings: (userId: UserId) => Promise<unknown>
   now: () => number
   timeouts: { firstByteMs: number; idleMs: number }
   resolve?: Resolve
@@ -96,9 +96,9 @@ export function createDirectConnections({ policy, readSettings, now, timeouts, r
     return lists.flat()
   }
 
-  function listModels(userId: UserId): Promise<DirectModel[]> {
-    if (policy === null) return Promise.resolve([])
-    const connections = readDirectConnections(readSettings(userId))
+  async function listModels(userId: UserId): Promise<DirectModel[]> {
+    if (policy === null) return []
+    const connections = readDirectConnections(await readSettings(userId))
     const settings = JSON.stringify(connections)
     const cached = cache.get(userId)
     if (cached !== undefined && cached.settings === settings && now() - cached.at < DIRECT_LIST_TTL_MS) return cached.models
@@ -151,12 +151,23 @@ export function createDirectConnections({ policy, readSettings, now, timeouts, r
     },
     /**
      * Whether the user's last listing that arrived has `id`, made from the settings saved now (a
-     * removed endpoint's models are no longer theirs); always false when direct connections are off.
+     * removed endpoint's models are no longer theirs: see `recordChanged`); always false when direct connections are off.
      */
     ownsModel(userId: UserId, id: string): boolean {
       if (policy === null) return false
       const last = arrived.get(userId)
-      return last !== undefined && last.ids.has(id) && last.settings === JSON.stringify(readDirectConnections(readSettings(userId)))
+      return last !== undefined && last.ids.has(id)
+    },
+    /**
+     * Call when the user's record changed (their settings may have): their listing is set aside at
+     * once and kept only if it was made from the settings read now.
+     */
+    async recordChanged(userId: UserId): Promise<void> {
+      const last = arrived.get(userId)
+      if (last === undefined) return
+      arrived.delete(userId)
+      const settings = JSON.stringify(readDirectConnections(await readSettings(userId)))
+      if (settings === last.settings && !arrived.has(userId)) arrived.set(userId, last)
     },
     /** A client for one direct model with the chat methods the chat paths use on an Ollama client. */
     clientFor(model: DirectModel) {

@@ -94,7 +94,7 @@ export type ClientFrame = ChatSend | ChatRegenerate | Static<typeof ChatSelectFr
 export type FrameErrorCode =
   | 'invalid_json' | 'unknown_type' | 'invalid_frame' | 'rate_limited'
   | 'chat_not_found' | 'message_not_found' | 'stream_not_found' | 'too_many_answers' | 'internal_error' | 'model_not_found'
-  | 'file_not_found' | 'too_many_files' | 'image_too_large' | 'model_without_vision' | 'retrieval_unavailable'
+  | 'file_not_found' | 'too_many_files' | 'image_too_large' | 'model_without_vision' | 'retrieval_unavailable' | 'database_unavailable'
 
 /**
  * What the server sends. `messageId` is the live-stream id; `userMessageId` and `storedMessageId`

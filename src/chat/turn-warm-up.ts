@@ -44,7 +44,7 @@ async function standInOllama(url: string): Promise<Response> {
 export async function warmChatTurn(): Promise<boolean> {
   const store = openMemoryStore()
   try {
-    const created = store.users.createUser({ email: 'warm-up@localhost', name: 'Warm-up', role: 'user' })
+    const created = await store.users.createUser({ email: 'warm-up@localhost', name: 'Warm-up', role: 'user' })
     if (!created.ok) return false
     const userId = created.user.id as UserId
     const connections = createConnections({ urls: [STAND_IN_URL], timeouts: { firstByteMs: 10_000, idleMs: 10_000 }, settings: store.settings, now: Date.now, fetch: standInOllama })

@@ -31,7 +31,7 @@ export async function rotateDataKeysOffline(config: Config, options: { user?: st
   openExistingDatabase(config.dataDir, false).close()
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey: readPreviousMasterKey(config.values, config.masterKey, process.cwd()) })
   try {
-    if (user !== null && store.users.findUserById(user) === null) {
+    if (user !== null && await store.users.findUserById(user) === null) {
       io.err(`enclave: there is no user ${user}\n`)
       return 1
     }

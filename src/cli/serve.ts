@@ -59,14 +59,14 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const previousMasterKey = readPreviousMasterKey(config.values, config.masterKey, process.cwd())
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey })
   const sessionSecret = config.sessionSecret ?? persistedSecret ?? createSessionSecretFile(config.dataDir)
-  if (config.auth.singleUser) startSingleUser(config, store, dataDirLock, log)
+  if (config.auth.singleUser) await startSingleUser(config, store, dataDirLock, log)
   for (const warning of [...store.info.warnings, ...riskySettingWarnings(config)]) log.warn(warning)
   const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
 
   const adminBootstrap = await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate, workspaceModels: store.workspaceModels }))
   // note: a passwordless admin waiting for its first password is claimed through the same gate as the first account.
   const claimable = await findClaimableAdmin({ store, auth: config.auth })
-  const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: store.users.countUsers() > 0 && claimable === null })
+  const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: await store.users.countUsers() > 0 && claimable === null })
   if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up is closed from now on.')
   // As Open WebUI: an admin made from the environment invites the others, so sign-up closes, for good.
   const effective = isSignupClosedByAdminBootstrap({ store }) ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
@@ -142,8 +142,8 @@ function describeCluster(config: Config, cluster: Cluster): string {
 }
 
 /** Prepares single-user mode's one account, or refuses a data directory with several (closing what is open). */
-function startSingleUser(config: Config, store: Store, dataDirLock: { release(): void }, log: Logger): void {
-  const prepared = prepareSingleUser(store)
+async function startSingleUser(config: Config, store: Store, dataDirLock: { release(): void }, log: Logger): Promise<void> {
+  const prepared = await prepareSingleUser(store)
   if (!prepared.ok) {
     store.close()
     dataDirLock.release()

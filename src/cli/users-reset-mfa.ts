@@ -43,14 +43,14 @@ export async function resetSecondFactorsFromCli(argv: readonly string[], io: Out
   const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey: readPreviousMasterKey(config.values, config.masterKey, process.cwd()) })
   const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
   try {
-    const user = store.users.findUserByEmail(email.trim().toLowerCase())
+    const user = await store.users.findUserByEmail(email.trim().toLowerCase())
     if (user === null) {
       io.err(`enclave: no account has the email ${quote(email)}.\n`)
       return 1
     }
     const removed = await store.secondFactors.resetSecondFactors(user.id)
     // note: the account's sessions end with its factors, as when an admin resets them in the page.
-    const revoked = store.sessions.revokeOtherSessions(user.id, null)
+    const revoked = await store.sessions.revokeOtherSessions(user.id, null)
     audit.record({ event: 'second_factors_reset', targetId: user.id, method: 'cli', details: { totp: removed.totp, passkeys: removed.passkeys, sessions: revoked } })
     io.out(removed.totp || removed.passkeys > 0
       ? `Second factors of ${user.email} removed: ${removed.totp ? 'the authenticator app and its recovery codes' : 'no authenticator app'}, ${removed.passkeys} passkey${removed.passkeys === 1 ? '' : 's'}. They sign in with their password now${config.auth.mfaRequired === 'none' ? '' : ' and set up a new factor first if MFA_REQUIRED covers them'}.\n`

@@ -24,11 +24,11 @@ function openUsersStore(config: Config): Store {
 }
 
 /** Prints every account: email, role, name, created and last seen (UTC). */
-export function listUsers(config: Config, io: Output): number {
+export async function listUsers(config: Config, io: Output): Promise<number> {
   const store = openUsersStore(config)
   try {
-    const users = store.users.listUsers({ limit: store.users.countUsers(), offset: 0 })
-    const lastSeen = store.sessions.lastSeenByUser()
+    const users = await store.users.listUsers({ limit: await store.users.countUsers(), offset: 0 })
+    const lastSeen = await store.sessions.lastSeenByUser()
     const day = (ms: number | undefined) => (ms === undefined ? 'never' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '))
     const rows = [['EMAIL', 'ROLE', 'NAME', 'CREATED', 'LAST SEEN'], ...users.map((user) => [user.email, user.role, user.name, day(user.createdAt), day(lastSeen.get(user.id))])]
     const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => [...row[column]!].length)))
@@ -44,7 +44,7 @@ export function listUsers(config: Config, io: Output): number {
 export async function resetPassword(config: Config, email: string, source: PasswordSource, io: Output): Promise<number> {
   const store = openUsersStore(config)
   try {
-    const user = store.users.findUserByEmail(email)
+    const user = await store.users.findUserByEmail(email)
     if (user === null) {
       io.err(`enclave: there is no account with the email ${JSON.stringify(email)}; \`enclave users list\` shows them.\n`)
       return 1
@@ -57,7 +57,7 @@ export async function resetPassword(config: Config, email: string, source: Passw
       return 1
     }
     await store.credentials.setPasswordHash(user.id, await hashPassword(password))
-    const revoked = store.sessions.revokeOtherSessions(user.id, null)
+    const revoked = await store.sessions.revokeOtherSessions(user.id, null)
     const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
     audit.record({ event: 'user_password_set_by_admin', targetId: user.id, method: 'cli', details: { sessions_revoked: revoked } })
     audit.close()

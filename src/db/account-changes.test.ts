@@ -10,22 +10,22 @@ import type { SessionId } from './sessions.ts'
 /** A store, a user with a session (from single sign-on), an API key and two chats, and the notices heard from then on. */
 async function seeded() {
   const store = openMemoryStore()
-  const made = store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'admin' })
+  const made = await store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'admin' })
   if (!made.ok) throw new Error(made.reason)
   const userId = made.user.id
-  const sessionId = addSession(store, userId)
+  const sessionId = await addSession(store, userId)
   await store.oidcSessions.recordOidcSession({ sessionId, userId, provider: 'oidc', sid: 'sid-1', tokens: { idToken: null, accessToken: null, refreshToken: null } })
   const keyId = crypto.randomUUID() as ApiKeyId
-  store.apiKeys.createApiKey({ id: keyId, userId, keyHash: new Uint8Array(32).fill(7), name: 'k', expiresAt: null })
+  await store.apiKeys.createApiKey({ id: keyId, userId, keyHash: new Uint8Array(32).fill(7), name: 'k', expiresAt: null })
   const chats = [(await store.chats.createChat(userId, 'one', [])).id, (await store.chats.createChat(userId, 'two', [])).id]
   const heard: AccountChange[] = []
   store.accountChanges.subscribe((change) => void heard.push(change))
   return { store, userId, sessionId, keyId, chats, heard }
 }
 
-function addSession(store: Store, userId: UserId): SessionId {
+async function addSession(store: Store, userId: UserId): Promise<SessionId> {
   const id = crypto.randomUUID() as SessionId
-  store.sessions.createSession({ id, userId, expiresAt: null, userAgent: null, ip: null })
+  await store.sessions.createSession({ id, userId, expiresAt: null, userAgent: null, ip: null })
   return id
 }
 
@@ -47,16 +47,16 @@ test.each<[string, (seed: Awaited<ReturnType<typeof seeded>>) => unknown, 'acces
   const before = seed.store.accountChanges.generationOf(seed.userId)
   await write(seed)
   const expected: AccountChange = kind === 'everyone' ? { kind: 'access', userId: null } : { kind, userId: seed.userId }
-  expect(seed.heard).toEqual([expected])
+  expect(seed.heard.map((change) => ({ kind: change.kind, userId: change.userId }))).toEqual([expected])
   expect(seed.store.accountChanges.generationOf(seed.userId) !== before).toBe(kind !== 'chats')
 })
 
 test.each<[string, (seed: Awaited<ReturnType<typeof seeded>>) => unknown]>([
   ['revoking another user\'s session', ({ store, sessionId }) => store.sessions.revokeSession('someone-else' as UserId, sessionId)],
-  ['revoking a session twice', ({ store, userId, sessionId, heard }) => {
-    store.sessions.revokeSession(userId, sessionId)
+  ['revoking a session twice', async ({ store, userId, sessionId, heard }) => {
+    await store.sessions.revokeSession(userId, sessionId)
     heard.length = 0
-    store.sessions.revokeSession(userId, sessionId)
+    await store.sessions.revokeSession(userId, sessionId)
   }],
   ['revoking the other sessions when there are none', ({ store, userId, sessionId }) => store.sessions.revokeOtherSessions(userId, sessionId)],
   ['an unknown provider sid', ({ store, userId }) => store.oidcSessions.revokeOidcSessionsOfSid(userId, 'oidc', 'no-such-sid')],
@@ -64,15 +64,30 @@ test.each<[string, (seed: Awaited<ReturnType<typeof seeded>>) => unknown]>([
   ['deleting another user\'s API key', ({ store, keyId }) => store.apiKeys.deleteApiKey('someone-else' as UserId, keyId)],
   ['deleting another user\'s chat', async ({ store, chats }) => await store.chats.deleteChatForUser('someone-else' as UserId, chats[0]!)],
   ['retention with nothing old enough', ({ store }) => deleteChatsNotUpdatedSince(store.sql, store.accountChanges, 0)],
-  ['a new session, a rename, a new API key', ({ store, userId }) => {
-    addSession(store, userId)
-    store.users.renameUser(userId, 'Ada L.')
-    store.apiKeys.createApiKey({ id: crypto.randomUUID() as ApiKeyId, userId, keyHash: new Uint8Array(32).fill(9), name: 'k2', expiresAt: null })
+  ['a new session, a rename, a new API key', async ({ store, userId }) => {
+    await addSession(store, userId)
+    await store.users.renameUser(userId, 'Ada L.')
+    await store.apiKeys.createApiKey({ id: crypto.randomUUID() as ApiKeyId, userId, keyHash: new Uint8Array(32).fill(9), name: 'k2', expiresAt: null })
   }],
 ])('%s announces nothing', async (_, write) => {
   const seed = await seeded()
   await write(seed)
   expect(seed.heard).toEqual([])
+})
+
+test('an access notice says what it revoked, when its writer knows', async () => {
+  const { store, userId, sessionId, keyId, heard } = await seeded()
+  await store.apiKeys.deleteApiKey(userId, keyId)
+  await store.sessions.revokeSession(userId, sessionId)
+  await store.sessions.revokeOtherSessions(userId, sessionId)
+  await addSession(store, userId)
+  await store.sessions.revokeOtherSessions(userId, null)
+  await store.users.setUserRole(userId, 'pending')
+  await store.users.deleteUser(userId)
+  expect(heard.map((change) => (change.kind === 'access' ? change.revoked : null))).toEqual([
+    { kind: 'api_key', apiKeyId: keyId }, { kind: 'session', sessionId }, { kind: 'sessions', keep: null },
+    { kind: 'role', role: 'pending' }, { kind: 'deleted' },
+  ])
 })
 
 test('generations are per user; an announcement about everyone moves them all; unsubscribing stops the notices', async () => {

@@ -9,6 +9,11 @@
  *   means everyone (the master key changed, which ends every session);
  * - `chats`: one or more of the user's chats deleted.
  *
+ * An `access` notice says, when its writer knows, what it narrowed (`revoked`): which session or
+ * API key went, the new role, the deletion. Whoever holds a credential decides from that at once,
+ * without reading the database (credential-watch.ts, the socket route); a notice without it (admin
+ * settings, the master key, one relayed without it) calls for reading the credential again.
+ *
  * Each `access` notice also moves the user's generation, a number a socket compares on every
  * frame (one integer compare) to know when to authenticate its credential again. A user's revision
  * moves with the generation and also when their record changes in a way that grants nothing (a
@@ -18,7 +23,15 @@
  */
 import type { UserId } from './ids.ts'
 
-export type AccountChange = { kind: 'access'; userId: UserId | null } | { kind: 'chats'; userId: UserId }
+/** What an `access` notice narrowed: `keep` is the one session left (null: none); `apiKeyId` null: every key of the user. */
+export type Revocation =
+  | { kind: 'session'; sessionId: string }
+  | { kind: 'sessions'; keep: string | null }
+  | { kind: 'api_key'; apiKeyId: string | null }
+  | { kind: 'role'; role: 'admin' | 'user' | 'pending' }
+  | { kind: 'deleted' }
+
+export type AccountChange = { kind: 'access'; userId: UserId | null; revoked?: Revocation } | { kind: 'chats'; userId: UserId }
 
 export type AccountChangeListener = (change: AccountChange) => void
 
@@ -27,6 +40,7 @@ export function createAccountChanges() {
   const generations = new Map<UserId, number>()
   const edits = new Map<UserId, number>()
   let everyone = 0
+  let count = 0
   const listeners = new Set<AccountChangeListener>()
   const recordListeners = new Set<(userId: UserId) => void>()
 
@@ -35,6 +49,11 @@ export function createAccountChanges() {
   }
 
   return {
+    /** A number that grows with every `access` notice and every recordChanged, whoever's: unchanged across a read, nothing was announced meanwhile. */
+    changeCount(): number {
+      return count
+    },
+
     /** A number that differs from any earlier one for this user after every `access` notice about them (or everyone). */
     generationOf(userId: UserId): number {
       // note: both counters only grow, so their sum changes whenever either does.
@@ -48,6 +67,7 @@ export function createAccountChanges() {
 
     /** Notes that the user's record changed without changing what they may do (no notice: nothing is revoked). */
     recordChanged(userId: UserId): void {
+      count += 1
       edits.set(userId, (edits.get(userId) ?? 0) + 1)
       for (const listener of recordListeners) listener(userId)
     },
@@ -58,11 +78,12 @@ export function createAccountChanges() {
       return () => void recordListeners.delete(listener)
     },
 
-    /** Announces that the user's credentials or role may no longer admit them (null: everyone's). */
-    accessChanged(userId: UserId | null): void {
+    /** Announces that the user's credentials or role may no longer admit them (null: everyone's); `revoked` says how, when known. */
+    accessChanged(userId: UserId | null, revoked?: Revocation): void {
+      count += 1
       if (userId === null) everyone += 1
       else generations.set(userId, (generations.get(userId) ?? 0) + 1)
-      announce({ kind: 'access', userId })
+      announce(revoked === undefined || userId === null ? { kind: 'access', userId } : { kind: 'access', userId, revoked })
     },
 
     /** Announces that some of the user's chats were deleted. */

@@ -1,11 +1,13 @@
 /**
- * The repositories of credentials, identities and second factors on both engines: the same calls
- * find the same values on SQLite and on PostgreSQL (a real server, test/helpers/postgres.ts). Keys
- * come from a memory store (data keys are still on bun:sqlite); the rows go to the engine under test.
+ * The account repositories (users, sessions, API keys, credentials, identities, second factors) on
+ * both engines: the same calls find the same values on SQLite and on PostgreSQL (a real server,
+ * test/helpers/postgres.ts). Keys come from a memory store (data keys are still on bun:sqlite); the
+ * rows go to the engine under test.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startPostgres, type PostgresServer } from '../../test/helpers/postgres.ts'
-import { createAccountChanges } from './account-changes.ts'
+import { createAccountChanges, type AccountChange } from './account-changes.ts'
+import { createApiKeyRepo, type ApiKeyId } from './api-keys.ts'
 import { createCredentialRepo } from './credentials.ts'
 import type { SqlEngine } from './engine.ts'
 import type { UserId } from './ids.ts'
@@ -14,36 +16,53 @@ import { migratePostgres } from './migrate-postgres.ts'
 import { openMemoryStore } from './open-store.ts'
 import { createPostgresEngine } from './postgres-engine.ts'
 import { createSecondFactorRepo, type PasskeyId } from './second-factors.ts'
+import { createSessionRepo, type SessionId } from './sessions.ts'
+import { FieldOpenError } from './field-open-error.ts'
+import { createUserRepo } from './users.ts'
 
 let server: PostgresServer
 beforeAll(async () => { server = await startPostgres() }, 60_000)
 afterAll(async () => { await server.remove() })
 
-type Engine = { sql: SqlEngine; users: UserId[]; close: () => Promise<void> }
+const POOL = { maxConnections: 4, idleTimeoutSeconds: 0, connectionTimeoutSeconds: 10, maxLifetimeSeconds: 0 }
 
-/** A memory store with two users; on PostgreSQL, a migrated database holding the same two user rows. */
+/** A memory store (for its data keys) and the engine under test, migrated, with ada and bob made through the user repository. */
 async function open(dialect: 'sqlite' | 'postgresql') {
   const store = openMemoryStore()
-  const users = ['ada', 'bob'].map((name) => {
-    const made = store.users.createUser({ email: `${name}@example.com`, name, role: 'user' })
-    if (!made.ok) throw new Error(made.reason)
-    return made.user.id
-  })
-  let engine: Engine = { sql: store.sql, users, close: async () => store.close() }
+  let time = 1_700_000_000_000
+  const now = () => time
+  let url: string | null = null
+  let sql: SqlEngine = store.sql
   if (dialect === 'postgresql') {
-    const sql = createPostgresEngine({ url: await server.createDatabase(), pool: { maxConnections: 4, idleTimeoutSeconds: 0, connectionTimeoutSeconds: 10, maxLifetimeSeconds: 0 } })
+    url = await server.createDatabase()
+    sql = createPostgresEngine({ url, pool: POOL })
     await migratePostgres(sql)
-    for (const id of users) {
-      await sql.run('INSERT INTO "user" (id, email_index, email, name, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)', id, new TextEncoder().encode(id), new Uint8Array([1]), new Uint8Array([1]), 'user', 1, 1)
-    }
-    engine = { sql, users, close: async () => { await sql.close(); store.close() } }
   }
   const changes = createAccountChanges()
+  const heard: AccountChange[] = []
+  changes.subscribe((change) => void heard.push(change))
+  const users = createUserRepo(sql, store.dataKeys, now, changes)
+  const made: UserId[] = []
+  for (const name of ['ada', 'bob']) {
+    const created = await users.createUser({ email: `${name}@example.com`, name, role: 'user' })
+    if (!created.ok) throw new Error(created.reason)
+    made.push(created.user.id)
+    time += 1
+  }
+  /** Another instance's engine on the same database (PostgreSQL), or the same engine (SQLite: one file, one writer). */
+  const another = async (): Promise<SqlEngine> => (url === null ? sql : createPostgresEngine({ url, pool: POOL }))
   return {
-    ...engine, changes,
-    credentials: createCredentialRepo(engine.sql, store.dataKeys, Date.now, changes),
-    identities: createIdentityRepo(engine.sql, store.dataKeys, Date.now, changes),
-    factors: createSecondFactorRepo(engine.sql, store.dataKeys, Date.now, changes),
+    sql, store, changes, heard, another, now, advance: (ms: number) => void (time += ms), users: made,
+    userRepo: users,
+    sessions: createSessionRepo(sql, store.dataKeys, now, changes),
+    apiKeys: createApiKeyRepo(sql, store.dataKeys, now, changes),
+    credentials: createCredentialRepo(sql, store.dataKeys, Date.now, changes),
+    identities: createIdentityRepo(sql, store.dataKeys, Date.now, changes),
+    factors: createSecondFactorRepo(sql, store.dataKeys, Date.now, changes),
+    close: async () => {
+      if (dialect === 'postgresql') await sql.close()
+      store.close()
+    },
   }
 }
 
@@ -99,6 +118,119 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     expect(await factors.deletePasskey(ada!, 'p1' as PasskeyId)).toBe(false)
     expect(await factors.deletePasskey(bob!, 'p1' as PasskeyId)).toBe(true)
     expect((await factors.summariseFactors()).get(bob!)).toEqual({ totp: false, passkeys: 0, recoveryCodesLeft: 0 })
+    await close()
+  })
+
+  test('users: found by id and by email (normalised), listed, counted; the first admin; one email once', async () => {
+    const { userRepo, users: [ada, bob], close } = await open(dialect)
+    expect((await userRepo.findUserById(ada!))?.name).toBe('ada')
+    expect((await userRepo.findUserByEmail('  ADA@Example.com '))?.id).toBe(ada!)
+    expect(await userRepo.findUserByEmail('nobody@example.com')).toBeNull()
+    expect(await userRepo.createUser({ email: 'Ada@example.com', name: 'again', role: 'user' })).toEqual({ ok: false, reason: 'email_taken' })
+    expect((await userRepo.listUsers({ limit: 10, offset: 0 })).map((user) => user.id)).toEqual([ada!, bob!])
+    expect((await userRepo.listUsers({ limit: 1, offset: 1 })).map((user) => user.id)).toEqual([bob!])
+    expect([await userRepo.countUsers(), await userRepo.countAdmins()]).toEqual([2, 0])
+    expect(await userRepo.findFirstAdmin()).toBeNull()
+    expect(await userRepo.setUserRole(bob!, 'admin')).toBe(true)
+    expect((await userRepo.findOnlyAdmin())?.id).toBe(bob!)
+    await userRepo.setUserRole(ada!, 'admin')
+    expect(await userRepo.findOnlyAdmin()).toBeNull()
+    expect((await userRepo.findFirstAdmin())?.id).toBe(ada!)
+    expect(await userRepo.countAdmins()).toBe(2)
+    await close()
+  })
+
+  test('users: renamed, a new email (refused when taken), preferences set and merged; a role change says so', async () => {
+    const { userRepo, users: [ada, bob], heard, close } = await open(dialect)
+    expect(await userRepo.renameUser(ada!, 'Ada L.')).toBe(true)
+    expect(await userRepo.changeUserEmail(ada!, 'bob@example.com')).toEqual({ ok: false, reason: 'email_taken' })
+    expect(await userRepo.changeUserEmail(ada!, 'ada.l@example.com')).toEqual({ ok: true })
+    expect((await userRepo.findUserByEmail('ada.l@example.com'))?.name).toBe('Ada L.')
+    expect(await userRepo.findUserPreferences(ada!)).toEqual({})
+    expect(await userRepo.setUserPreferences(ada!, { theme: 'dark' })).toBe(true)
+    expect(await userRepo.mergeUserPreferences(ada!, { locale: 'fr' })).toEqual({ theme: 'dark', locale: 'fr' })
+    expect(await userRepo.findUserPreferences(ada!)).toEqual({ theme: 'dark', locale: 'fr' })
+    expect(await userRepo.mergeUserPreferences('no-such-user' as UserId, { a: 1 })).toBeNull()
+    expect(await userRepo.renameUser('no-such-user' as UserId, 'x')).toBe(false)
+    await userRepo.setUserRole(bob!, 'pending')
+    expect(heard).toEqual([{ kind: 'access', userId: bob!, revoked: { kind: 'role', role: 'pending' } }])
+    await close()
+  })
+
+  test('users: a deletion removes the rows, their sessions and keys, and destroys the data key', async () => {
+    const { userRepo, sessions, apiKeys, store, users: [ada, bob], heard, close } = await open(dialect)
+    await sessions.createSession({ id: 's1' as SessionId, userId: ada!, expiresAt: null, userAgent: 'ua', ip: '127.0.0.1' })
+    await apiKeys.createApiKey({ id: 'k1' as ApiKeyId, userId: ada!, keyHash: new Uint8Array(32).fill(1), name: 'k', expiresAt: null })
+    await userRepo.deleteUser(ada!)
+    expect(await userRepo.findUserById(ada!)).toBeNull()
+    expect(await sessions.findLiveSession('s1' as SessionId)).toBeNull()
+    expect(await apiKeys.useApiKey(new Uint8Array(32).fill(1))).toBeNull()
+    await expect(store.dataKeys.ringFor(ada!)).rejects.toBeInstanceOf(FieldOpenError)
+    expect((await userRepo.findUserById(bob!))?.name).toBe('bob')
+    expect(heard.at(-1)).toEqual({ kind: 'access', userId: ada!, revoked: { kind: 'deleted' } })
+    // note: the email is free again.
+    expect((await userRepo.createUser({ email: 'ada@example.com', name: 'Ada again', role: 'user' })).ok).toBe(true)
+    await close()
+  })
+
+  test('users: two first sign-ups at once (two instances) make exactly one admin; one email taken at once is refused once', async () => {
+    const { store, sql, another, close } = await open(dialect)
+    await sql.run('DELETE FROM "user"')
+    const other = await another()
+    const repos = [sql, other].map((engine) => createUserRepo(engine, store.dataKeys, Date.now, createAccountChanges()))
+    const firsts = await Promise.all(repos.map((repo, i) => repo.createUser({ email: `first${i}@example.com`, name: `First ${i}`, role: 'user', adminIfFirst: true })))
+    expect(firsts.map((made) => (made.ok ? made.user.role : made.reason)).sort()).toEqual(['admin', 'user'])
+    const same = await Promise.all(repos.map((repo) => repo.createUser({ email: 'same@example.com', name: 'Same', role: 'user' })))
+    expect(same.map((made) => made.ok).sort()).toEqual([false, true])
+    expect(same.find((made) => !made.ok)).toEqual({ ok: false, reason: 'email_taken' })
+    expect(await repos[0]!.countUsers()).toBe(3)
+    if (other !== sql) await other.close()
+    await close()
+  }, 30_000)
+
+  test('sessions: live until revoked or expired, listed newest first, last seen, pruned; revocations say which', async () => {
+    const { sessions, users: [ada, bob], heard, advance, now, close } = await open(dialect)
+    await sessions.createSession({ id: 's1' as SessionId, userId: ada!, expiresAt: null, userAgent: 'Firefox', ip: '10.0.0.1' })
+    advance(1)
+    await sessions.createSession({ id: 's2' as SessionId, userId: ada!, expiresAt: now() + 5_000, userAgent: null, ip: null })
+    await sessions.createSession({ id: 's3' as SessionId, userId: bob!, expiresAt: null, userAgent: null, ip: null })
+    expect(await sessions.findLiveSession('s2' as SessionId)).toEqual({ userId: ada!, expiresAt: now() + 5_000 })
+    expect(await sessions.findLiveSessionOwner('s3' as SessionId)).toBe(bob!)
+    expect((await sessions.listLiveSessions(ada!)).map((session) => [session.id, session.userAgent, session.ip])).toEqual([['s2', null, null], ['s1', 'Firefox', '10.0.0.1']])
+    expect(await sessions.revokeSession(bob!, 's1' as SessionId)).toBe(false)
+    expect(await sessions.revokeSession(ada!, 's1' as SessionId)).toBe(true)
+    expect(await sessions.findLiveSession('s1' as SessionId)).toBeNull()
+    advance(5_000)
+    expect(await sessions.findLiveSession('s2' as SessionId)).toBeNull()
+    advance(120_000)
+    expect(await sessions.findLiveSessionOwner('s3' as SessionId)).toBe(bob!)
+    expect((await sessions.lastSeenByUser()).get(bob!)).toBe(now())
+    expect(await sessions.revokeOtherSessions(bob!, null)).toBe(1)
+    expect(heard).toEqual([
+      { kind: 'access', userId: ada!, revoked: { kind: 'session', sessionId: 's1' } },
+      { kind: 'access', userId: bob!, revoked: { kind: 'sessions', keep: null } },
+    ])
+    await sessions.pruneSessions(now() + 1)
+    expect((await sessions.lastSeenByUser()).size).toBe(0)
+    await close()
+  })
+
+  test('API keys: found by hash while live, with their model list; listed; deleted one or all', async () => {
+    const { apiKeys, users: [ada, bob], heard, advance, now, close } = await open(dialect)
+    await apiKeys.createApiKey({ id: 'k1' as ApiKeyId, userId: ada!, keyHash: new Uint8Array(32).fill(1), name: 'one', expiresAt: null, allowedModels: ['llama3'] })
+    await apiKeys.createApiKey({ id: 'k2' as ApiKeyId, userId: ada!, keyHash: new Uint8Array(32).fill(2), name: 'two', expiresAt: now() + 1_000 })
+    expect(await apiKeys.useApiKey(new Uint8Array(32).fill(1))).toEqual({ id: 'k1' as ApiKeyId, userId: ada!, expiresAt: null, allowedModels: ['llama3'] })
+    expect((await apiKeys.listApiKeys(ada!)).map((key) => [key.id, key.name, key.lastUsedAt])).toEqual([['k1', 'one', now()], ['k2', 'two', null]])
+    expect(await apiKeys.listApiKeys(bob!)).toEqual([])
+    advance(1_000)
+    expect(await apiKeys.useApiKey(new Uint8Array(32).fill(2))).toBeNull()
+    expect(await apiKeys.deleteApiKey(bob!, 'k1' as ApiKeyId)).toBe(false)
+    expect(await apiKeys.deleteApiKey(ada!, 'k1' as ApiKeyId)).toBe(true)
+    expect(await apiKeys.deleteAllApiKeys(ada!)).toBe(1)
+    expect(heard).toEqual([
+      { kind: 'access', userId: ada!, revoked: { kind: 'api_key', apiKeyId: 'k1' } },
+      { kind: 'access', userId: ada!, revoked: { kind: 'api_key', apiKeyId: null } },
+    ])
     await close()
   })
 })

@@ -11,18 +11,18 @@ import type { ChatId, MessageId, UserId } from './ids.ts'
 import { openMemoryStore, openStore } from './open-store.ts'
 
 /** A store whose chat repository holds chats, and a second repository on the same database that holds none. */
-function setup(limits = { maxBytes: 1 << 30, maxBytesPerUser: 1 << 28, idleMs: 60_000 }) {
+async function setup(limits = { maxBytes: 1 << 30, maxBytesPerUser: 1 << 28, idleMs: 60_000 }) {
   let time = 1_700_000_000_000
   const now = () => time
   const store = openMemoryStore(undefined, now)
-  const user = (email: string) => {
-    const result = store.users.createUser({ email, name: email, role: 'user' })
+  const user = async (email: string) => {
+    const result = await store.users.createUser({ email, name: email, role: 'user' })
     if (!result.ok) throw new Error(result.reason)
     return result.user.id
   }
   const cached = createChatRepo(store.sql, store.dataKeys, now, store.accountChanges, limits)
   const uncached = createChatRepo(store.sql, store.dataKeys, now, store.accountChanges, { maxBytes: 0, maxBytesPerUser: 0, idleMs: 0 })
-  return { store, cached, uncached, ada: user('ada@example.com'), eve: user('eve@example.com'), advance: (ms: number) => { time += ms } }
+  return { store, cached, uncached, ada: await user('ada@example.com'), eve: await user('eve@example.com'), advance: (ms: number) => { time += ms } }
 }
 
 const linear = (count: number) => Array.from({ length: count }, (_, i) => ({ role: i % 2 === 0 ? 'user' as const : 'assistant' as const, content: `message ${i} ✓` }))
@@ -84,7 +84,7 @@ describe('chat history cache', () => {
     expect(cached.historyCacheSize()).toMatchObject({ chats: 2, messages: 6 })
     expect(cached.historyCacheSize().bytes).toBeGreaterThan(0)
 
-    store.sessions.revokeOtherSessions(ada, null) // no session to revoke: no notice, nothing dropped
+    await store.sessions.revokeOtherSessions(ada, null) // no session to revoke: no notice, nothing dropped
     store.accountChanges.accessChanged(ada) // sign-out everywhere, a role change, a deleted user
     expect(cached.historyCacheSize()).toMatchObject({ chats: 1, messages: 2 })
 
@@ -110,7 +110,7 @@ describe('chat history cache', () => {
     const { store, cached, ada } = await setup()
     const chat = await cached.createChat(ada, 'gone', linear(2))
     await cached.readChatTree(ada, chat.id)
-    store.users.deleteUser(ada)
+    await store.users.deleteUser(ada)
     expect(cached.historyCacheSize().chats).toBe(0)
     expect(await cached.readChatTree(ada, chat.id)).toBeNull()
   })
@@ -176,14 +176,14 @@ describe('chat history cache, loaded asynchronously', () => {
     }
     return { load, finish: (messages: Message[]) => finish(messages), calls: () => calls }
   }
-  const cacheFor = () => {
-    const { store, ada } = setup()
+  const cacheFor = async () => {
+    const { store, ada } = await setup()
     const cache = createChatHistoryCache(store.accountChanges, () => 0)
     return { store, ada, cache, ring: store.dataKeys.keysForOwner(ada), key: { seq: 7, chatId: 'c' as ChatId, owner: ada } }
   }
 
   test('callers asking while a load runs share it, and the chat is held once it is done', async () => {
-    const { cache, ring, key } = cacheFor()
+    const { cache, ring, key } = await cacheFor()
     const deferred = deferredLoad()
     const both = Promise.all([cache.openChat(key, ring, deferred.load), cache.openChat(key, ring, deferred.load)])
     deferred.finish([messageOf(1, 'one')])
@@ -195,7 +195,7 @@ describe('chat history cache, loaded asynchronously', () => {
   })
 
   test('a load that a write, a forget or an account notice raced is served but not held', async () => {
-    const { store, ada, cache, ring, key } = cacheFor()
+    const { store, ada, cache, ring, key } = await cacheFor()
     const changes: ((() => void))[] = [
       () => cache.noteWritten(key, ring, [messageOf(2, 'two')]),
       () => cache.forgetChat(key.seq),
@@ -214,7 +214,7 @@ describe('chat history cache, loaded asynchronously', () => {
   })
 
   test('a failed load rejects every caller and leaves nothing behind', async () => {
-    const { cache, ring, key } = cacheFor()
+    const { cache, ring, key } = await cacheFor()
     const failing = () => Promise.reject(new Error('read failed'))
     await expect(cache.openChat(key, ring, failing)).rejects.toThrow('read failed')
     expect(cache.heldChat(key, ring)).toBeNull()
@@ -228,7 +228,7 @@ test('a write by another connection to the same file drops what is held', async 
   const dataDir = mkdtempSync(join(tmpdir(), 'enclave-history-'))
   try {
     const store = openStore({ dataDir, masterKey: { kind: 'generated', path: join(dataDir, 'master.key') }, now: Date.now })
-    const created = store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
+    const created = await store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
     if (!created.ok) throw new Error(created.reason)
     const chat = await store.chats.createChat(created.user.id, 'held', linear(3))
     expect((await store.chats.readChatTree(created.user.id, chat.id))?.messages).toHaveLength(3)

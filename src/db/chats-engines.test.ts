@@ -25,11 +25,11 @@ const pool = { maxConnections: 4, idleTimeoutSeconds: 0, connectionTimeoutSecond
 /** A memory store with two users; on PostgreSQL, a migrated database holding the same two user rows. */
 async function open(dialect: 'sqlite' | 'postgresql') {
   const store = openMemoryStore()
-  const [ada, eve] = ['ada', 'eve'].map((name) => {
-    const made = store.users.createUser({ email: `${name}@example.com`, name, role: 'user' })
+  const [ada, eve] = await Promise.all(['ada', 'eve'].map(async (name) => {
+    const made = await store.users.createUser({ email: `${name}@example.com`, name, role: 'user' })
     if (!made.ok) throw new Error(made.reason)
     return made.user.id
-  }) as [UserId, UserId]
+  })) as [UserId, UserId]
   let sql: SqlEngine = store.sql
   let url = ''
   const engines: SqlEngine[] = []

@@ -4,15 +4,15 @@ import { createDataKeyRotator } from './data-key-rotation.ts'
 import { newChatId, type ChatId, type MessageId } from './ids.ts'
 import { openMemoryStore, type Store } from './open-store.ts'
 
-function setup() {
+async function setup() {
   let time = 1_700_000_000_000
   const store = openMemoryStore(undefined, () => time)
-  const user = (email: string) => {
-    const result = store.users.createUser({ email, name: email, role: 'user' })
+  const user = async (email: string) => {
+    const result = await store.users.createUser({ email, name: email, role: 'user' })
     if (!result.ok) throw new Error(result.reason)
     return result.user
   }
-  return { store, ada: user('ada@example.com'), eve: user('eve@example.com'), advance: (ms: number) => { time += ms } }
+  return { store, ada: await user('ada@example.com'), eve: await user('eve@example.com'), advance: (ms: number) => { time += ms } }
 }
 
 const page = { limit: 100, offset: 0 }
@@ -75,7 +75,7 @@ describe('chats', () => {
 })
 
 describe("another user's chat is out of reach", () => {
-  test.each<[string, (store: Store, eve: ReturnType<typeof setup>['eve'], chatId: ChatId) => unknown, unknown]>([
+  test.each<[string, (store: Store, eve: Awaited<ReturnType<typeof setup>>['eve'], chatId: ChatId) => unknown, unknown]>([
     ['findChatForUser is null', async (store, eve, id) => await store.chats.findChatForUser(eve.id, id), null],
     ['renameChat is false', async (store, eve, id) => await store.chats.renameChat(eve.id, id, 'pwned'), false],
     ['deleteChatForUser is false', async (store, eve, id) => await store.chats.deleteChatForUser(eve.id, id), false],

@@ -19,7 +19,7 @@ const open = () => openStore({ dataDir: dir, masterKey: masterKey(), now: Date.n
 async function seed(store: Store, users: number, chats: number, messages: number): Promise<UserId[]> {
   const ids: UserId[] = []
   for (let u = 0; u < users; u++) {
-    const created = store.users.createUser({ email: `u${u}@example.com`, name: `U${u}`, role: 'user' })
+    const created = await store.users.createUser({ email: `u${u}@example.com`, name: `U${u}`, role: 'user' })
     if (!created.ok) throw new Error('seed')
     ids.push(created.user.id)
     await store.credentials.setPasswordHash(created.user.id, '$argon2id$placeholder')
@@ -48,7 +48,7 @@ test('every value ends under the new version, old keys are destroyed, everything
   expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
   expect((await store.chats.listChatsForUser(users[1]!, { limit: 10, offset: 0 })).map((chat) => chat.title).sort()).toEqual(['title 1/0', 'title 1/1', 'title 1/2', 'title 1/3'])
   expect(store.settings.readSetting('greeting')).toEqual({ hello: 'world' })
-  expect(store.users.findUserByEmail('u2@example.com')?.name).toBe('U2')
+  expect((await store.users.findUserByEmail('u2@example.com'))?.name).toBe('U2')
   expect((await store.secondFactors.findTotp(users[2]!))?.secret).toEqual(new Uint8Array(20).fill(3))
   expect((await store.secondFactors.listPasskeys(users[1]!)).map((passkey) => passkey.name)).toEqual(['Key 1'])
   store.close()

@@ -16,15 +16,15 @@ async function* pieces(bytes: Uint8Array, size: number) {
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size)
 }
 
-function newUser(store: Store, email: string): UserId {
-  const result = store.users.createUser({ email, name: 'Ada', role: 'user' })
+async function newUser(store: Store, email: string): Promise<UserId> {
+  const result = await store.users.createUser({ email, name: 'Ada', role: 'user' })
   if (!result.ok) throw new Error(result.reason)
   return result.user.id
 }
 
-function storeWithUser() {
+async function storeWithUser() {
   const store = openMemoryStore()
-  return { store, owner: newUser(store, 'ada@example.com') }
+  return { store, owner: await newUser(store, 'ada@example.com') }
 }
 
 async function upload(files: FileRepo, owner: UserId, bytes: Uint8Array, name = 'notes.txt', pieceBytes = 1000) {
@@ -46,7 +46,7 @@ const random = (length: number) => {
 
 describe('stored files', () => {
   test('round trip at chunk edges, whatever the pieces the upload arrives in', async () => {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     await fc.assert(fc.asyncProperty(
       fc.constantFrom(0, 1, FILE_CHUNK_BYTES - 1, FILE_CHUNK_BYTES, FILE_CHUNK_BYTES + 1, 3 * FILE_CHUNK_BYTES, 2 * FILE_CHUNK_BYTES + 17),
       fc.integer({ min: 1, max: 3 * FILE_CHUNK_BYTES }),
@@ -63,8 +63,8 @@ describe('stored files', () => {
   })
 
   test('get, list and the sealed name, type and metadata; another user finds nothing', async () => {
-    const { store, owner } = storeWithUser()
-    const bob = newUser(store, 'bob@example.com')
+    const { store, owner } = await storeWithUser()
+    const bob = await newUser(store, 'bob@example.com')
     const file = await upload(store.files, owner, new TextEncoder().encode('hello'), 'Réunion ✈.md')
     expect(await store.files.get(owner, file.id)).toMatchObject({ id: file.id, ownerId: owner, name: 'Réunion ✈.md', contentType: 'text/plain', size: 5 })
     expect((await store.files.list(owner)).map((f) => f.id)).toEqual([file.id])
@@ -83,7 +83,7 @@ describe('stored files', () => {
   })
 
   test('size limit and quota stop the upload midway and leave nothing behind', async () => {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     const tooBig = await store.files.create(owner, { name: 'big', contentType: 'text/plain' }, pieces(random(200_000), 4096), { maxFileBytes: 100_000, quotaBytes: 10 ** 9 })
     expect(tooBig).toEqual({ ok: false, reason: 'file_too_large' })
     await upload(store.files, owner, random(60_000))
@@ -94,7 +94,7 @@ describe('stored files', () => {
   })
 
   test('a failing source leaves neither blob nor row', async () => {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     async function* broken() {
       yield random(100_000)
       throw new Error('client went away')
@@ -105,19 +105,19 @@ describe('stored files', () => {
   })
 
   test('deleting a file, or its owner, leaves no blob and no row', async () => {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     const one = await upload(store.files, owner, random(10))
     const two = await upload(store.files, owner, random(10))
     expect(await store.files.delete(owner, one.id)).toBe(true)
     expect(existsSync(join(store.files.blobDirectory(), one.id))).toBe(false)
-    store.users.deleteUser(owner)
+    await store.users.deleteUser(owner)
     expect(readdirSync(store.files.blobDirectory())).toEqual([])
     expect(store.db.query('SELECT count(*) AS n FROM file').get()).toEqual({ n: 0 })
     expect(await store.files.get(owner, two.id)).toBeNull()
   })
 
   test('uses: a file says what refers to it, for the owner only', async () => {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     const file = await upload(store.files, owner, random(10))
     const chat = await store.chats.createChat(owner, 'with a file')
     const other = await store.chats.createChat(owner, 'another')
@@ -134,7 +134,7 @@ describe('stored files', () => {
   })
 
   test('data key rotation re-seals the file key; the bytes still open', async () => {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     const bytes = random(3 * FILE_CHUNK_BYTES + 5)
     const file = await upload(store.files, owner, bytes)
     const rotator = createDataKeyRotator(store.sql, store.dataKeys)
@@ -145,7 +145,7 @@ describe('stored files', () => {
   })
 
   test('an orphan blob (a crash between the blob and its row) is swept', async () => {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     const kept = await upload(store.files, owner, random(10))
     writeFileSync(join(store.files.blobDirectory(), crypto.randomUUID()), 'orphan')
     writeFileSync(join(store.files.blobDirectory(), '.upload-x'), 'partial')
@@ -154,7 +154,7 @@ describe('stored files', () => {
   })
 
   test("a sweep never takes this instance's upload in progress, even with no grace period", async () => {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     let resume!: () => void
     const paused = new Promise<void>((resolve) => { resume = resolve })
     let sent = 0
@@ -181,7 +181,7 @@ describe('the start-up sweep on a blob directory several instances share (DATA_D
     try {
       const masterKey = { kind: 'generated' as const, path: join(dataDir, '.encryption_key') }
       let store = openStore({ dataDir, masterKey, now: Date.now })
-      const owner = newUser(store, 'ada@example.com')
+      const owner = await newUser(store, 'ada@example.com')
       const kept = await upload(store.files, owner, random(10))
       store.close()
       const dir = join(dataDir, FILES_DIRECTORY)
@@ -203,7 +203,7 @@ describe('a tampered blob fails to open, with a clear error', () => {
   const bytes = random(3 * FILE_CHUNK_BYTES + 100)
 
   async function tampered(change: (blob: Buffer, other: Buffer) => Buffer) {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     const file = await upload(store.files, owner, bytes)
     const other = await upload(store.files, owner, bytes)
     const path = join(store.files.blobDirectory(), file.id)
@@ -232,7 +232,7 @@ describe('reading from a later chunk (a byte range)', () => {
   const readFrom = async (files: FileRepo, owner: UserId, id: FileId, chunk: number) => new Uint8Array(await new Response((await files.readStream(owner, id, chunk))!).arrayBuffer())
 
   test('yields the bytes from that chunk on', async () => {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     const file = await upload(store.files, owner, bytes)
     for (const chunk of [0, 1, 3]) expect(Buffer.from(await readFrom(store.files, owner, file.id, chunk)).equals(Buffer.from(bytes.subarray(chunk * FILE_CHUNK_BYTES)))).toBe(true)
   })
@@ -242,7 +242,7 @@ describe('reading from a later chunk (a byte range)', () => {
     ['the tail cut', (blob: Buffer) => blob.subarray(0, chunkAt(3)), /chunk 3 is missing/],
     ['the chunk moved to the start', (blob: Buffer) => Buffer.concat([blob.subarray(0, chunkAt(0)), blob.subarray(chunkAt(2))]), /chunk 2 is missing|chunk 1 was altered/],
   ])('still fails to open when %s', async (_, change, message) => {
-    const { store, owner } = storeWithUser()
+    const { store, owner } = await storeWithUser()
     const file = await upload(store.files, owner, bytes)
     const path = join(store.files.blobDirectory(), file.id)
     writeFileSync(path, change(readFileSync(path)))

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { openMemoryStore, type Store } from './open-store.ts'
 
-function createdUser(store: Store, email = 'ada@example.com') {
-  const result = store.users.createUser({ email, name: 'Ada', role: 'user' })
+async function createdUser(store: Store, email = 'ada@example.com') {
+  const result = await store.users.createUser({ email, name: 'Ada', role: 'user' })
   if (!result.ok) throw new Error(result.reason)
   return result.user
 }
@@ -19,9 +19,9 @@ describe('groups', () => {
     expect(store.groups.listGroups()).toEqual([first])
   })
 
-  test('sync adds named groups, creates missing ones only when asked, and reports the rest', () => {
+  test('sync adds named groups, creates missing ones only when asked, and reports the rest', async () => {
     const store = openMemoryStore()
-    const user = createdUser(store)
+    const user = await createdUser(store)
     store.groups.ensureGroup('users', 'local')
     expect(store.groups.syncMembershipsFromSource(user.id, 'ldap', ['users', 'admins'], false))
       .toEqual({ added: ['users'], removed: [], unknown: ['admins'] })
@@ -31,9 +31,9 @@ describe('groups', () => {
     expect(namesOf(store, user.id)).toEqual(['admins', 'users'])
   })
 
-  test('sync removes what the same source added and no longer names, and keeps other sources\' memberships', () => {
+  test('sync removes what the same source added and no longer names, and keeps other sources\' memberships', async () => {
     const store = openMemoryStore()
-    const user = createdUser(store)
+    const user = await createdUser(store)
     const local = store.groups.ensureGroup('reviewers', 'local')
     store.groups.addMember(local.id, user.id, 'local')
     store.groups.syncMembershipsFromSource(user.id, 'oidc', ['a', 'b'], true)
@@ -43,21 +43,21 @@ describe('groups', () => {
     expect(namesOf(store, user.id)).toEqual(['reviewers'])
   })
 
-  test('blank and duplicate names are ignored', () => {
+  test('blank and duplicate names are ignored', async () => {
     const store = openMemoryStore()
-    const user = createdUser(store)
+    const user = await createdUser(store)
     expect(store.groups.syncMembershipsFromSource(user.id, 'ldap', ['', '  ', 'Ops', 'ops'], true).added).toEqual(['ops'])
   })
 
-  test('deleting a user or a group removes the memberships', () => {
+  test('deleting a user or a group removes the memberships', async () => {
     const store = openMemoryStore()
-    const ada = createdUser(store)
-    const bob = createdUser(store, 'bob@example.com')
+    const ada = await createdUser(store)
+    const bob = await createdUser(store, 'bob@example.com')
     store.groups.syncMembershipsFromSource(ada.id, 'ldap', ['ops'], true)
     store.groups.syncMembershipsFromSource(bob.id, 'ldap', ['ops'], true)
     const ops = store.groups.findGroupByName('ops')!
     expect(store.groups.listMemberIds(ops.id).sort()).toEqual([ada.id, bob.id].sort())
-    store.users.deleteUser(ada.id)
+    await store.users.deleteUser(ada.id)
     expect(store.groups.listMemberIds(ops.id)).toEqual([bob.id])
     store.groups.removeGroup(ops.id)
     expect(store.groups.listGroupsOfUser(bob.id)).toEqual([])

@@ -18,7 +18,7 @@ function openIn(dataDir: string): Store {
 }
 
 async function seed(store: Store): Promise<{ owner: UserId; chat: ChatId }> {
-  const created = store.users.createUser({ email: 'ids@example.com', name: 'Ids', role: 'user' })
+  const created = await store.users.createUser({ email: 'ids@example.com', name: 'Ids', role: 'user' })
   if (!created.ok) throw new Error('user not created')
   return { owner: created.user.id, chat: (await store.chats.createChat(created.user.id, 'ids')).id }
 }

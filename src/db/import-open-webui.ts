@@ -74,7 +74,7 @@ export async function importUsersAndChats(store: Store, source: AccountSource, p
 
 /** Creates the user as a new account and returns its id, or null when it is left out. */
 async function importUser(store: Store, user: SourceUser, product: string, counts: ImportCounts, notes: string[]): Promise<UserId | null> {
-  const sameEmail = store.users.findUserByEmail(user.email)
+  const sameEmail = await store.users.findUserByEmail(user.email)
   if (sameEmail !== null) {
     if (sameEmail.id === user.id) counts.usersAlreadyThere++
     else {
@@ -84,11 +84,11 @@ async function importUser(store: Store, user: SourceUser, product: string, count
     return null
   }
   let id = user.id
-  if (store.users.findUserById(id) !== null) {
+  if (await store.users.findUserById(id) !== null) {
     id = newUserId()
     notes.push(`${user.email}: its ${product} id belongs to another account here, so it was given a new one.`)
   }
-  const created = store.users.createUser({ email: user.email, name: user.name, role: user.role, imported: { id, createdAt: user.createdAt }, ...(user.preferences === undefined ? {} : { preferences: user.preferences }) })
+  const created = await store.users.createUser({ email: user.email, name: user.name, role: user.role, imported: { id, createdAt: user.createdAt }, ...(user.preferences === undefined ? {} : { preferences: user.preferences }) })
   if (!created.ok) throw new Error(`unreachable: ${created.reason} after the email was found free`)
   const cost = user.passwordHash === null ? null : bcryptCost(user.passwordHash)
   if (cost !== null && cost > MAX_BCRYPT_COST) {

@@ -22,7 +22,7 @@ const open = (masterKey: MasterKeySource, previous: Uint8Array | null = null) =>
 async function seeded(key: Uint8Array, users = 5) {
   const store = open(env(key))
   for (let i = 0; i < users; i++) {
-    const created = store.users.createUser({ email: `u${i}@example.com`, name: `U${i}`, role: 'user' })
+    const created = await store.users.createUser({ email: `u${i}@example.com`, name: `U${i}`, role: 'user' })
     if (created.ok) await store.chats.createChat(created.user.id, `chat ${i}`, [{ role: 'user', content: `hello ${i}` }])
   }
   return store
@@ -37,12 +37,12 @@ test('rotating to a passphrase: the new key opens, the old is refused, every fie
   expect(rotated.previousFingerprint).toBe(keyFingerprint(old))
   expect(store.info.keyFingerprint).toBe(rotated.fingerprint)
   // keys made after the rotation are wrapped under the new key
-  store.users.createUser({ email: 'late@example.com', name: 'Late', role: 'user' })
+  await store.users.createUser({ email: 'late@example.com', name: 'Late', role: 'user' })
   store.close()
   expect(() => open(env(old))).toThrow(KeyMismatchError)
   const reopened = open(env(passphrase))
   expect((await verifySealedFields(reopened.sql, reopened.dataKeys)).failures).toEqual([])
-  expect(reopened.users.findUserByEmail('late@example.com')?.name).toBe('Late')
+  expect((await reopened.users.findUserByEmail('late@example.com'))?.name).toBe('Late')
   reopened.close()
 })
 

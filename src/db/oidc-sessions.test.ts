@@ -9,10 +9,10 @@ import type { SessionId } from './sessions.ts'
 const MARKERS = { id: 'MARKER-IDTOKEN-41c2', access: 'MARKER-ACCESS-9e07', refresh: 'MARKER-REFRESH-d35b', sid: 'MARKER-SID-77aa' }
 
 async function userWithSession(store: Store, email: string, provider = 'oidc', sid: string | null = MARKERS.sid) {
-  const created = store.users.createUser({ email, name: 'N', role: 'user' })
+  const created = await store.users.createUser({ email, name: 'N', role: 'user' })
   if (!created.ok) throw new Error(created.reason)
   const sessionId = crypto.randomUUID() as SessionId
-  store.sessions.createSession({ id: sessionId, userId: created.user.id, expiresAt: null, userAgent: null, ip: null })
+  await store.sessions.createSession({ id: sessionId, userId: created.user.id, expiresAt: null, userAgent: null, ip: null })
   await store.oidcSessions.recordOidcSession({
     sessionId, userId: created.user.id, provider, sid, tokens: { idToken: MARKERS.id, accessToken: MARKERS.access, refreshToken: MARKERS.refresh },
   })
@@ -32,15 +32,15 @@ describe('single sign-on sessions', () => {
     expect(await store.oidcSessions.findUserIdBySid('google', MARKERS.sid)).toBeNull()
     expect(await store.oidcSessions.revokeOidcSessionsOfUser(ada.userId, 'google')).toBe(0)
     expect(await store.oidcSessions.revokeOidcSessionsOfUser(ada.userId, 'oidc')).toBe(1)
-    expect(store.sessions.findLiveSessionOwner(ada.sessionId)).toBeNull()
-    expect(store.sessions.findLiveSessionOwner(other.sessionId)).toBe(other.userId)
+    expect(await store.sessions.findLiveSessionOwner(ada.sessionId)).toBeNull()
+    expect(await store.sessions.findLiveSessionOwner(other.sessionId)).toBe(other.userId)
     expect(await store.oidcSessions.listLiveOidcSessionIds(ada.userId)).toEqual([])
   })
 
   test('a token moved to another session row does not open', async () => {
     const store = openMemoryStore()
     const first = await userWithSession(store, 'ada@example.org')
-    store.sessions.createSession({ id: 'second' as SessionId, userId: first.userId, expiresAt: null, userAgent: null, ip: null })
+    await store.sessions.createSession({ id: 'second' as SessionId, userId: first.userId, expiresAt: null, userAgent: null, ip: null })
     await store.oidcSessions.recordOidcSession({ sessionId: 'second' as SessionId, userId: first.userId, provider: 'oidc', sid: null, tokens: { idToken: 'x', accessToken: null, refreshToken: null } })
     store.db.run('UPDATE oidc_session SET id_token = (SELECT id_token FROM oidc_session WHERE session_id = ?) WHERE session_id = ?', [first.sessionId, 'second'])
     await expect(store.oidcSessions.findOidcSessionTokens(first.userId, 'second' as SessionId)).rejects.toThrow(FieldOpenError)

@@ -162,7 +162,7 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
   // note: removes what a crash mid-upload left, and the blobs of owners deleted while a blob was being
   // written; in the background, and only what is older than FILES_ORPHAN_GRACE_MS (file-blobs.ts).
   const orphansSwept = files.sweepOrphans().catch(() => 0)
-  const users = createUserRepo(db, dataKeys, now, accountChanges)
+  const users = createUserRepo(sql, dataKeys, now, accountChanges)
   return {
     db,
     sql,
@@ -175,10 +175,10 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
     users: {
       ...users,
       /** Deletes the user (their data keys first go, so nothing of theirs opens again), then their files' blobs. */
-      deleteUser(id: Parameters<typeof users.deleteUser>[0]): void {
-        // note: read from the SQLite file at once, as users.deleteUser is still synchronous; the rows go with the user.
-        const fileIds = db.query<{ id: string }, [string]>('SELECT id FROM file WHERE user_id = ?').all(id).map((row) => row.id)
-        users.deleteUser(id)
+      async deleteUser(id: Parameters<typeof users.deleteUser>[0]): Promise<void> {
+        // note: the file ids are read before the rows go with the user; the blobs go once the deletion committed.
+        const fileIds = (await sql.all<{ id: string }>('SELECT id FROM file WHERE user_id = ?', id)).map((row) => row.id)
+        await users.deleteUser(id)
         files.removeBlobsOf(fileIds)
       },
     },
@@ -192,8 +192,8 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
     chatShares: createChatShareRepo(sql, dataKeys, now),
     settings: createSettingsRepo(db, dataKeys, now),
     credentials: createCredentialRepo(sql, dataKeys, now, accountChanges),
-    sessions: createSessionRepo(db, dataKeys, now, accountChanges),
-    apiKeys: createApiKeyRepo(db, dataKeys, now, accountChanges),
+    sessions: createSessionRepo(sql, dataKeys, now, accountChanges),
+    apiKeys: createApiKeyRepo(sql, dataKeys, now, accountChanges),
     identities: createIdentityRepo(sql, dataKeys, now, accountChanges),
     groups: createGroupRepo(db, dataKeys, now),
     /** Who may use each base model (Open WebUI's access_control). */

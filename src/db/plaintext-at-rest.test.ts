@@ -94,7 +94,7 @@ beforeEach(() => { dataDir = join(mkdtempSync(join(tmpdir(), 'enclave-')), 'data
 afterEach(() => { rmSync(join(dataDir, '..'), { recursive: true, force: true }) })
 
 async function fillStore(store: Store) {
-  const result = store.users.createUser({
+  const result = await store.users.createUser({
     email: `${MARKERS.email}@example.com`, name: MARKERS.name, role: 'user',
     preferences: { note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_BASE_URLS: ['https://api.example.com/v1'], OPENAI_API_KEYS: [MARKERS.directKey], OPENAI_API_CONFIGS: {} } } } },
   })
@@ -120,7 +120,7 @@ async function fillStore(store: Store) {
   })
   expect(saved.ok).toBe(true)
   store.settings.writeSetting('connections', { apiKey: MARKERS.setting })
-  store.users.renameUser(owner, MARKERS.renamed)
+  await store.users.renameUser(owner, MARKERS.renamed)
   await store.chats.renameChat(owner, chat.id, MARKERS.renamed)
   const folder = await store.folders.createFolder(owner, { name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
   if (!folder.ok) throw new Error(folder.reason)
@@ -129,7 +129,7 @@ async function fillStore(store: Store) {
   const shareId = (await store.chatShares.shareChat(owner, tree.id, { ...opened, chat: { ...opened.chat, title: MARKERS.share } }))!
   const group = store.groups.createLocalGroup({ name: MARKERS.groupName, description: MARKERS.groupDescription })
   if (!group.ok) throw new Error(group.reason)
-  store.apiKeys.createApiKey({ id: crypto.randomUUID() as never, userId: owner, keyHash: new Uint8Array(32), name: 'k', expiresAt: null, allowedModels: [MARKERS.keyModel] })
+  await store.apiKeys.createApiKey({ id: crypto.randomUUID() as never, userId: owner, keyHash: new Uint8Array(32), name: 'k', expiresAt: null, allowedModels: [MARKERS.keyModel] })
   const bytes = (text: string) => new TextEncoder().encode(text)
   await store.secondFactors.setPendingTotp(owner, bytes(MARKERS.totpSecret))
   await store.secondFactors.replaceRecoveryCodes(owner, [RECOVERY_CODE])
@@ -192,8 +192,8 @@ test('the data is really there: reopening reads every marker back', async () => 
   first.close()
   const store = openStore({ dataDir, masterKey, now: Date.now })
   try {
-    expect(store.users.findUserByEmail(`${MARKERS.email.toLowerCase()}@EXAMPLE.com`)).toMatchObject({ id: owner, name: MARKERS.renamed })
-    expect(store.users.findUserPreferences(owner)).toMatchObject({ note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_KEYS: [MARKERS.directKey] } } } })
+    expect(await store.users.findUserByEmail(`${MARKERS.email.toLowerCase()}@EXAMPLE.com`)).toMatchObject({ id: owner, name: MARKERS.renamed })
+    expect(await store.users.findUserPreferences(owner)).toMatchObject({ note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_KEYS: [MARKERS.directKey] } } } })
     expect(store.workspaceModels.findModel(MARKERS.presetId)).toMatchObject({ name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem } })
     expect(await store.prompts.findOwnPrompt(owner, MARKERS.promptCommand)).toMatchObject({ title: MARKERS.promptTitle, content: MARKERS.promptContent })
     expect((await store.chats.findChatForUser(owner, chatId))?.title).toBe(MARKERS.renamed)
@@ -210,7 +210,7 @@ test('the data is really there: reopening reads every marker back', async () => 
     expect(await store.chatTags.listTagsOfChat(owner, treeId)).toEqual([{ id: `${MARKERS.tagName.toLowerCase()}_word`, name: `${MARKERS.tagName} Word` }])
     expect((await store.chatShares.readShare(shareId))?.snapshot.chat.title).toBe(MARKERS.share)
     expect(store.groups.findGroupByName(MARKERS.groupName)?.description).toBe(MARKERS.groupDescription)
-    expect(store.apiKeys.listApiKeys(owner)[0]?.allowedModels).toEqual([MARKERS.keyModel])
+    expect((await store.apiKeys.listApiKeys(owner))[0]?.allowedModels).toEqual([MARKERS.keyModel])
     expect(new TextDecoder().decode((await store.secondFactors.findTotp(owner))!.secret)).toBe(MARKERS.totpSecret)
     expect(await store.secondFactors.useRecoveryCode(owner, RECOVERY_CODE)).toBe(true)
     expect((await store.secondFactors.listPasskeys(owner)).map((passkey) => [passkey.name, new TextDecoder().decode(passkey.credentialId), new TextDecoder().decode(passkey.publicKey)]))

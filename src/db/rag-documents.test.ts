@@ -3,7 +3,7 @@ import { openMemoryStore } from './open-store.ts'
 
 test('documents of many files come back once each, oldest first, whatever the length of the list', async () => {
   const store = openMemoryStore()
-  const created = store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
+  const created = await store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
   if (!created.ok) throw new Error(created.reason)
   const owner = created.user.id
   const embedding = Float32Array.from({ length: 4 }, (_, i) => i + 1)

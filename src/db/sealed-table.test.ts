@@ -11,13 +11,13 @@ const CONTENT = 'PLAINTEXT-CONTENT-4be0'
 
 async function setup() {
   const store = openMemoryStore()
-  const user = (email: string, name: string) => {
-    const result = store.users.createUser({ email, name, role: 'user', preferences: { theme: 'PLAINTEXT-PREF' } })
+  const user = async (email: string, name: string) => {
+    const result = await store.users.createUser({ email, name, role: 'user', preferences: { theme: 'PLAINTEXT-PREF' } })
     if (!result.ok) throw new Error(result.reason)
     return result.user
   }
-  const ada = user('ada@example.com', 'PLAINTEXT-NAME-ADA')
-  const eve = user('eve@example.com', 'PLAINTEXT-NAME-EVE')
+  const ada = await user('ada@example.com', 'PLAINTEXT-NAME-ADA')
+  const eve = await user('eve@example.com', 'PLAINTEXT-NAME-EVE')
   const adaChat = await store.chats.createChat(ada.id, TITLE)
   const adaOther = await store.chats.createChat(ada.id, 'other chat')
   const eveChat = await store.chats.createChat(eve.id, 'eve chat')
@@ -50,6 +50,21 @@ async function expectFieldOpenError(read: () => unknown, table: string, column: 
   } catch (error) {
     thrown = error
   }
+  expectFieldOpenErrorOf(thrown, table, column, rowId)
+}
+
+/** As expectFieldOpenError, for a read that may be async (a repository on the engine). */
+async function expectFieldOpenErrorAsync(read: () => unknown, table: string, column: string, rowId: string | number) {
+  let thrown: unknown = null
+  try {
+    await read()
+  } catch (error) {
+    thrown = error
+  }
+  expectFieldOpenErrorOf(thrown, table, column, rowId)
+}
+
+function expectFieldOpenErrorOf(thrown: unknown, table: string, column: string, rowId: string | number) {
   expect(thrown).toBeInstanceOf(FieldOpenError)
   const error = thrown as FieldOpenError
   expect({ table: error.table, column: error.column, rowId: error.rowId }).toEqual({ table, column, rowId: String(rowId) })
@@ -128,21 +143,22 @@ describe('a sealed value that was altered or moved fails to open, naming the pla
     const fixture = await setup()
     tamper(fixture)
     const [table, column, rowId] = place(fixture)
-    await expectFieldOpenError(() => read(fixture), table, column, rowId)
+    await expectFieldOpenErrorAsync(() => read(fixture), table, column, rowId)
   })
 
   test("a data key copied to another owner fails to unwrap", async () => {
     const store = openMemoryStore()
-    const users = ['ada@example.com', 'eve@example.com'].map((email) => {
-      const result = store.users.createUser({ email, name: 'PLAINTEXT-NAME', role: 'user' })
+    const users = []
+    for (const email of ['ada@example.com', 'eve@example.com']) {
+      const result = await store.users.createUser({ email, name: 'PLAINTEXT-NAME', role: 'user' })
       if (!result.ok) throw new Error(result.reason)
-      return result.user
-    })
+      users.push(result.user)
+    }
     const [ada, eve] = users as [typeof users[0], typeof users[0]]
     const wrapped = store.db.query<{ v: Uint8Array }, [string]>('SELECT wrapped AS v FROM data_key WHERE owner_id = ?').get(ada.id)!.v
     store.db.query('UPDATE data_key SET wrapped = ? WHERE owner_id = ?').run(wrapped, eve.id)
-    await expectFieldOpenError(() => store.users.findUserById(eve.id), 'data_key', 'wrapped', `${eve.id}/1`)
-    expect(store.users.findUserById(ada.id)?.name).toBe('PLAINTEXT-NAME')
+    await expectFieldOpenErrorAsync(() => store.users.findUserById(eve.id), 'data_key', 'wrapped', `${eve.id}/1`)
+    expect((await store.users.findUserById(ada.id))?.name).toBe('PLAINTEXT-NAME')
   })
 
   test('any flipped bit of a message fails to open (fast-check)', async () => {
@@ -163,7 +179,7 @@ test('after deleteUser, a restored copy of their rows no longer opens', async ()
   const { store, ada, adaChat } = await setup()
   const row = store.db.query<Record<string, unknown>, [string]>('SELECT * FROM chat WHERE id = ?').get(adaChat.id)!
   const userRow = store.db.query<Record<string, unknown>, [string]>('SELECT * FROM user WHERE id = ?').get(ada.id)!
-  store.users.deleteUser(ada.id)
+  await store.users.deleteUser(ada.id)
   store.db.query('INSERT INTO user (id, email_index, email, name, preferences, role, created_at, updated_at) VALUES ($id, $email_index, $email, $name, $preferences, $role, $created_at, $updated_at)')
     .run(userRow as never)
   store.db.query('INSERT INTO chat (id, user_id, title, pinned, archived, created_at, updated_at) VALUES ($id, $user_id, $title, $pinned, $archived, $created_at, $updated_at)')

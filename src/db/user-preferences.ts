@@ -21,16 +21,13 @@ export type UserPreferences = {
 }
 
 /** The user's preferences, or null when there is no such user. */
-export function readUserPreferences(users: UserRepo, id: UserId): UserPreferences | null {
-  return users.findUserPreferences(id) as UserPreferences | null
+export async function readUserPreferences(users: UserRepo, id: UserId): Promise<UserPreferences | null> {
+  return await users.findUserPreferences(id) as UserPreferences | null
 }
 
-/** Merges `patch` over the stored preferences (one synchronous read and write); null when there is no such user. */
-export function updateUserPreferences(users: UserRepo, id: UserId, patch: UserPreferences): UserPreferences | null {
-  const current = users.findUserPreferences(id)
-  if (current === null) return null
-  const next = { ...current, ...patch }
-  return users.setUserPreferences(id, next) ? next as UserPreferences : null
+/** Merges `patch` over the stored preferences (read and written in one transaction); null when there is no such user. */
+export async function updateUserPreferences(users: UserRepo, id: UserId, patch: UserPreferences): Promise<UserPreferences | null> {
+  return await users.mergeUserPreferences(id, patch) as UserPreferences | null
 }
 
 /** The user's profile image as clients show it: the stored data URL, or the default picture. */

@@ -10,8 +10,8 @@ function storeWithClock() {
   return { store, advance: (ms: number) => { time += ms } }
 }
 
-function createdUser(store: ReturnType<typeof openMemoryStore>, input: Partial<NewUser> = {}) {
-  const result = store.users.createUser({ email: 'ada@example.com', name: 'Ada Lovelace', role: 'user', ...input })
+async function createdUser(store: ReturnType<typeof openMemoryStore>, input: Partial<NewUser> = {}) {
+  const result = await store.users.createUser({ email: 'ada@example.com', name: 'Ada Lovelace', role: 'user', ...input })
   if (!result.ok) throw new Error(`could not create user: ${result.reason}`)
   return result.user
 }
@@ -20,49 +20,49 @@ const countWhere = (store: ReturnType<typeof openMemoryStore>, sql: string, id: 
   store.db.query<{ n: number }, [string]>(sql).get(id)!.n
 
 describe('create and find', () => {
-  test('a created user is found by id with every field', () => {
+  test('a created user is found by id with every field', async () => {
     const { store } = storeWithClock()
-    const user = createdUser(store, { role: 'admin', preferences: { theme: 'dark' } })
+    const user = await createdUser(store, { role: 'admin', preferences: { theme: 'dark' } })
     expect(user).toMatchObject({ email: 'ada@example.com', name: 'Ada Lovelace', role: 'admin' })
-    expect(store.users.findUserPreferences(user.id)).toEqual({ theme: 'dark' })
+    expect(await store.users.findUserPreferences(user.id)).toEqual({ theme: 'dark' })
     expect(user.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
-    expect(store.users.findUserById(user.id)).toEqual(user)
+    expect(await store.users.findUserById(user.id)).toEqual(user)
   })
 
-  test.each(['ada@example.com', ' Ada@Example.COM ', 'ADA@EXAMPLE.COM', '\tada@example.com\n'])('finds ada@example.com by %p', (email) => {
+  test.each(['ada@example.com', ' Ada@Example.COM ', 'ADA@EXAMPLE.COM', '\tada@example.com\n'])('finds ada@example.com by %p', async (email) => {
     const { store } = storeWithClock()
-    const user = createdUser(store)
-    expect(store.users.findUserByEmail(email)?.id).toBe(user.id)
+    const user = await createdUser(store)
+    expect((await store.users.findUserByEmail(email))?.id).toBe(user.id)
   })
 
-  test('the stored email is trimmed but keeps its case', () => {
+  test('the stored email is trimmed but keeps its case', async () => {
     const { store } = storeWithClock()
-    const user = createdUser(store, { email: '  Ada@Example.com ' })
-    expect(store.users.findUserById(user.id)?.email).toBe('Ada@Example.com')
+    const user = await createdUser(store, { email: '  Ada@Example.com ' })
+    expect((await store.users.findUserById(user.id))?.email).toBe('Ada@Example.com')
   })
 
-  test('unicode emails are compared after NFC normalisation', () => {
+  test('unicode emails are compared after NFC normalisation', async () => {
     const { store } = storeWithClock()
-    const user = createdUser(store, { email: 'jos\u00e9@example.com', name: 'José 🛡️' })
-    expect(store.users.findUserByEmail('JOSE\u0301@example.com')?.id).toBe(user.id)
-    expect(store.users.findUserById(user.id)?.name).toBe('José 🛡️')
+    const user = await createdUser(store, { email: 'jos\u00e9@example.com', name: 'José 🛡️' })
+    expect((await store.users.findUserByEmail('JOSE\u0301@example.com'))?.id).toBe(user.id)
+    expect((await store.users.findUserById(user.id))?.name).toBe('José 🛡️')
   })
 
   test.each([
     ['unknown id', (store: ReturnType<typeof openMemoryStore>) => store.users.findUserById(crypto.randomUUID() as UserId)],
     ['unknown email', (store: ReturnType<typeof openMemoryStore>) => store.users.findUserByEmail('bob@example.com')],
     ['empty email', (store: ReturnType<typeof openMemoryStore>) => store.users.findUserByEmail('')],
-  ])('%s finds null', (_, find) => {
+  ])('%s finds null', async (_, find) => {
     const { store } = storeWithClock()
-    createdUser(store)
-    expect(find(store)).toBeNull()
+    await createdUser(store)
+    expect(await find(store)).toBeNull()
   })
 
-  test.each(['ada@example.com', 'ADA@example.com', ' ada@EXAMPLE.com'])('a second user with %p is refused as email_taken', (email) => {
+  test.each(['ada@example.com', 'ADA@example.com', ' ada@EXAMPLE.com'])('a second user with %p is refused as email_taken', async (email) => {
     const { store } = storeWithClock()
-    createdUser(store)
-    expect(store.users.createUser({ email, name: 'Impostor', role: 'admin' })).toEqual({ ok: false, reason: 'email_taken' })
-    expect(store.users.countUsers()).toBe(1)
+    await createdUser(store)
+    expect(await store.users.createUser({ email, name: 'Impostor', role: 'admin' })).toEqual({ ok: false, reason: 'email_taken' })
+    expect(await store.users.countUsers()).toBe(1)
     expect(store.db.query('SELECT count(*) AS n FROM data_key').get()).toEqual({ n: 3 })
   })
 
@@ -78,72 +78,72 @@ describe('create and find', () => {
 })
 
 describe('list, count and update', () => {
-  test('lists oldest first, a page at a time, and counts', () => {
+  test('lists oldest first, a page at a time, and counts', async () => {
     const { store, advance } = storeWithClock()
     const emails = ['a@x.org', 'b@x.org', 'c@x.org', 'd@x.org', 'e@x.org']
     for (const email of emails) {
-      createdUser(store, { email })
+      await createdUser(store, { email })
       advance(1000)
     }
-    expect(store.users.countUsers()).toBe(5)
-    expect(store.users.listUsers({ limit: 2, offset: 0 }).map((user) => user.email)).toEqual(['a@x.org', 'b@x.org'])
-    expect(store.users.listUsers({ limit: 2, offset: 4 }).map((user) => user.email)).toEqual(['e@x.org'])
-    expect(store.users.listUsers({ limit: 10, offset: 10 })).toEqual([])
+    expect(await store.users.countUsers()).toBe(5)
+    expect((await store.users.listUsers({ limit: 2, offset: 0 })).map((user) => user.email)).toEqual(['a@x.org', 'b@x.org'])
+    expect((await store.users.listUsers({ limit: 2, offset: 4 })).map((user) => user.email)).toEqual(['e@x.org'])
+    expect(await store.users.listUsers({ limit: 10, offset: 10 })).toEqual([])
   })
 
-  test('rename, role and preferences change only what they name, and move updatedAt', () => {
+  test('rename, role and preferences change only what they name, and move updatedAt', async () => {
     const { store, advance } = storeWithClock()
-    const user = createdUser(store)
+    const user = await createdUser(store)
     advance(5000)
-    store.users.renameUser(user.id, 'Augusta Ada King')
-    store.users.setUserRole(user.id, 'admin')
+    await store.users.renameUser(user.id, 'Augusta Ada King')
+    await store.users.setUserRole(user.id, 'admin')
     const preferences = { theme: 'dark', models: ['llama3', 'qwen'], nested: { a: [1, null, true] }, text: 'ü 🛡️' }
-    store.users.setUserPreferences(user.id, preferences)
-    const found = store.users.findUserById(user.id)
+    await store.users.setUserPreferences(user.id, preferences)
+    const found = await store.users.findUserById(user.id)
     expect(found).toEqual({ ...user, name: 'Augusta Ada King', role: 'admin', updatedAt: user.createdAt + 5000 })
-    expect(store.users.findUserPreferences(user.id)).toEqual(preferences)
-    expect(store.users.findUserByEmail('ada@example.com')?.id).toBe(user.id)
+    expect(await store.users.findUserPreferences(user.id)).toEqual(preferences)
+    expect((await store.users.findUserByEmail('ada@example.com'))?.id).toBe(user.id)
   })
 
-  test('preferences round-trip any JSON (fast-check)', () => {
+  test('preferences round-trip any JSON (fast-check)', async () => {
     const { store } = storeWithClock()
-    const user = createdUser(store)
-    fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (preferences) => {
-      store.users.setUserPreferences(user.id, preferences)
-      expect(store.users.findUserPreferences(user.id)).toEqual(JSON.parse(JSON.stringify(preferences)))
+    const user = await createdUser(store)
+    await fc.assert(fc.asyncProperty(fc.dictionary(fc.string(), fc.jsonValue()), async (preferences) => {
+      await store.users.setUserPreferences(user.id, preferences)
+      expect(await store.users.findUserPreferences(user.id)).toEqual(JSON.parse(JSON.stringify(preferences)))
     }), { numRuns: 50 })
   })
 
-  test('a user created without preferences has {}; an unknown user has none', () => {
+  test('a user created without preferences has {}; an unknown user has none', async () => {
     const { store } = storeWithClock()
-    expect(store.users.findUserPreferences(createdUser(store).id)).toEqual({})
-    expect(store.users.findUserPreferences('00000000-0000-4000-8000-000000000000' as UserId)).toBeNull()
+    expect(await store.users.findUserPreferences((await createdUser(store)).id)).toEqual({})
+    expect(await store.users.findUserPreferences('00000000-0000-4000-8000-000000000000' as UserId)).toBeNull()
   })
 })
 
 describe('deleteUser', () => {
   test('removes the user, their chats, messages and data keys; others stay', async () => {
     const { store } = storeWithClock()
-    const ada = createdUser(store)
-    const bob = createdUser(store, { email: 'bob@example.com', name: 'Bob' })
+    const ada = await createdUser(store)
+    const bob = await createdUser(store, { email: 'bob@example.com', name: 'Bob' })
     for (const owner of [ada, bob]) {
       const chat = await store.chats.createChat(owner.id, 'a chat')
       for (let i = 0; i < 3; i++) await store.chats.addMessage(owner.id, chat.id, { role: 'user', content: `m${i}` })
     }
-    store.users.deleteUser(ada.id)
+    await store.users.deleteUser(ada.id)
 
-    expect(store.users.findUserById(ada.id)).toBeNull()
-    expect(store.users.findUserByEmail('ada@example.com')).toBeNull()
+    expect(await store.users.findUserById(ada.id)).toBeNull()
+    expect(await store.users.findUserByEmail('ada@example.com')).toBeNull()
     expect(countWhere(store, 'SELECT count(*) AS n FROM data_key WHERE owner_id = ?', ada.id)).toBe(0)
     expect(countWhere(store, 'SELECT count(*) AS n FROM chat WHERE user_id = ?', ada.id)).toBe(0)
     expect(store.db.query('SELECT count(*) AS n FROM message').get()).toEqual({ n: 3 })
-    expect(store.users.countUsers()).toBe(1)
+    expect(await store.users.countUsers()).toBe(1)
     expect(await store.chats.listChatsForUser(bob.id, { limit: 10, offset: 0 })).toHaveLength(1)
   })
 
-  test('the email can be used again afterwards', () => {
+  test('the email can be used again afterwards', async () => {
     const { store } = storeWithClock()
-    store.users.deleteUser(createdUser(store).id)
-    expect(store.users.createUser({ email: 'ada@example.com', name: 'Ada again', role: 'user' }).ok).toBe(true)
+    await store.users.deleteUser((await createdUser(store)).id)
+    expect((await store.users.createUser({ email: 'ada@example.com', name: 'Ada again', role: 'user' })).ok).toBe(true)
   })
 })

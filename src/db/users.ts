@@ -1,7 +1,8 @@
-import type { Database } from 'bun:sqlite'
 import { blindIndex } from '../crypto/blind-index.ts'
 import type { AccountChanges } from './account-changes.ts'
+import { DatabaseStatementError } from './database-errors.ts'
 import type { DataKeyRepo } from './data-keys.ts'
+import type { SqlEngine } from './engine.ts'
 import { newUserId, type UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 
@@ -28,6 +29,7 @@ export type NewUser = {
 }
 
 export type CreateUserResult = { ok: true; user: User } | { ok: false; reason: 'email_taken' }
+export type ChangeEmailResult = { ok: boolean } | { ok: false; reason: 'email_taken' }
 
 /** Owner of the key that computes email blind indexes. */
 export const EMAIL_INDEX_OWNER = 'email-index'
@@ -44,36 +46,25 @@ type UserRow = {
   updated_at: number
 }
 
+// note: "user" is quoted everywhere: a reserved word in PostgreSQL, an ordinary name to SQLite.
+// note: preferences are left out: every authenticated request reads its user, and none needs them.
+const COLUMNS = 'id, email, name, role, created_at, updated_at'
+
 /** Normalises an email for lookups: trimmed, Unicode NFC, lower-cased. */
 export function normaliseEmail(email: string): string {
   return email.trim().normalize('NFC').toLowerCase()
 }
 
+/** The email index taken by a concurrent creation that committed first (PostgreSQL names no column: 23505 is any unique key). */
+const isEmailTaken = (error: unknown) =>
+  (error instanceof DatabaseStatementError && error.sqlState === '23505') || (error instanceof Error && /UNIQUE constraint failed: user\.email_index/.test(error.message))
+
 /** Users; a role change or a deletion is announced to `changes`, a new name or email noted there. */
-export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
-  // note: preferences are left out: every authenticated request reads its user, and none needs them.
-  const columns = 'id, email, name, role, created_at, updated_at'
-  const insertUser = db.query<void, [string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null, Role, number, number]>(
-    `INSERT INTO user (id, email_index, email, name, preferences, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-  const selectById = db.query<UserRow, [string]>(`SELECT ${columns} FROM user WHERE id = ?`)
-  const selectByIndex = db.query<UserRow, [Uint8Array]>(`SELECT ${columns} FROM user WHERE email_index = ?`)
-  const selectIdByIndex = db.query<{ id: string }, [Uint8Array]>('SELECT id FROM user WHERE email_index = ?')
-  const selectPreferences = db.query<{ preferences: Uint8Array | null }, [string]>('SELECT preferences FROM user WHERE id = ?')
-  const selectPage = db.query<UserRow, [number, number]>(`SELECT ${columns} FROM user ORDER BY created_at, id LIMIT ? OFFSET ?`)
-  const selectFirstAdmin = db.query<UserRow, []>(`SELECT ${columns} FROM user WHERE role = 'admin' ORDER BY created_at, id LIMIT 1`)
-  const countAll = db.query<{ n: number }, []>('SELECT count(*) AS n FROM user')
-  const countAdmins = db.query<{ n: number }, []>("SELECT count(*) AS n FROM user WHERE role = 'admin'")
-  const selectAdmins = db.query<UserRow, []>(`SELECT ${columns} FROM user WHERE role = 'admin' ORDER BY created_at, id LIMIT 2`)
-  const updateName = db.query<void, [Uint8Array, number, string]>('UPDATE user SET name = ?, updated_at = ? WHERE id = ?')
-  const updateEmail = db.query<void, [Uint8Array, Uint8Array, number, string]>('UPDATE user SET email_index = ?, email = ?, updated_at = ? WHERE id = ?')
-  const updateRole = db.query<void, [Role, number, string]>('UPDATE user SET role = ?, updated_at = ? WHERE id = ?')
-  const updatePreferences = db.query<void, [Uint8Array, number, string]>('UPDATE user SET preferences = ?, updated_at = ? WHERE id = ?')
-  const deleteById = db.query<void, [string]>('DELETE FROM user WHERE id = ?')
+export function createUserRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number, changes: AccountChanges) {
+  const emailIndex = async (email: string) => blindIndex((await keys.ringFor(EMAIL_INDEX_OWNER)).current.key, 'user.email', normaliseEmail(email))
 
-  const emailIndex = (email: string) => blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'user.email', normaliseEmail(email))
-
-  function toUser(row: UserRow): User {
-    const ring = keys.keysForOwner(row.id)
+  async function toUser(row: UserRow): Promise<User> {
+    const ring = await keys.ringFor(row.id)
     return {
       id: row.id as UserId,
       email: userTable.openColumn('email', row.id, row.email, ring)!,
@@ -83,115 +74,148 @@ export function createUserRepo(db: Database, keys: DataKeyRepo, now: () => numbe
       updatedAt: row.updated_at,
     }
   }
+  const toUserOrNull = async (row: UserRow | null) => (row === null ? null : toUser(row))
+  const exists = async (id: UserId) => (await sql.get('SELECT 1 AS found FROM "user" WHERE id = ?', id)) !== null
 
   return {
     /** Creates a user and their data key in one transaction; refuses an email already in use. */
-    createUser(input: NewUser): CreateUserResult {
-      return db.transaction((): CreateUserResult => {
-        const index = emailIndex(input.email)
-        if (selectIdByIndex.get(index) !== null) return { ok: false, reason: 'email_taken' }
-        const role: Role = input.adminIfFirst === true && countAll.get()!.n === 0 ? 'admin' : input.role
-        const id = input.imported?.id ?? newUserId()
-        const ring = keys.createKeyForOwner(id)
-        const preferences = input.preferences ?? {}
-        const sealed = userTable.seal(id, { email: input.email.trim(), name: input.name, preferences }, ring)
-        const at = input.imported?.createdAt ?? now()
-        insertUser.run(id, index, sealed.email!, sealed.name!, sealed.preferences, role, at, at)
-        return { ok: true, user: { id, email: input.email.trim(), name: input.name, role, createdAt: at, updatedAt: at } }
-      }).immediate()
+    async createUser(input: NewUser): Promise<CreateUserResult> {
+      const index = await emailIndex(input.email)
+      const email = input.email.trim()
+      const preferences = input.preferences ?? {}
+      try {
+        // note: SERIALIZABLE on PostgreSQL: of two first sign-ups at once one is refused and runs again, finding the other.
+        return await sql.transaction(async (): Promise<CreateUserResult> => {
+          if (await sql.get('SELECT id FROM "user" WHERE email_index = ?', index) !== null) return { ok: false, reason: 'email_taken' }
+          const isFirst = input.adminIfFirst === true && Number((await sql.get<{ n: number | string }>('SELECT count(*) AS n FROM "user"'))!.n) === 0
+          const role: Role = isFirst ? 'admin' : input.role
+          const id = input.imported?.id ?? newUserId()
+          const ring = await keys.createKey(id)
+          const sealed = userTable.seal(id, { email, name: input.name, preferences }, ring)
+          const at = input.imported?.createdAt ?? now()
+          await sql.run('INSERT INTO "user" (id, email_index, email, name, preferences, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+            id, index, sealed.email!, sealed.name!, sealed.preferences, role, at, at)
+          return { ok: true, user: { id, email, name: input.name, role, createdAt: at, updatedAt: at } }
+        })
+      } catch (error) {
+        if (isEmailTaken(error)) return { ok: false, reason: 'email_taken' }
+        throw error
+      }
     },
 
     /** Returns the user, or null when there is none with that id. */
-    findUserById(id: UserId): User | null {
-      const row = selectById.get(id)
-      return row === null ? null : toUser(row)
+    async findUserById(id: UserId): Promise<User | null> {
+      return toUserOrNull(await sql.get<UserRow>(`SELECT ${COLUMNS} FROM "user" WHERE id = ?`, id))
     },
 
     /** Finds a user by email, compared after normalisation; null when none. */
-    findUserByEmail(email: string): User | null {
-      const row = selectByIndex.get(emailIndex(email))
-      return row === null ? null : toUser(row)
+    async findUserByEmail(email: string): Promise<User | null> {
+      return toUserOrNull(await sql.get<UserRow>(`SELECT ${COLUMNS} FROM "user" WHERE email_index = ?`, await emailIndex(email)))
     },
 
     /** Lists users oldest first, one page at a time. */
-    listUsers(page: { limit: number; offset: number }): User[] {
-      return selectPage.all(page.limit, page.offset).map(toUser)
+    async listUsers(page: { limit: number; offset: number }): Promise<User[]> {
+      const rows = await sql.all<UserRow>(`SELECT ${COLUMNS} FROM "user" ORDER BY created_at, id LIMIT ? OFFSET ?`, page.limit, page.offset)
+      return Promise.all(rows.map(toUser))
     },
 
     /** The oldest admin (whom a pending user should ask), or null when there is none. */
-    findFirstAdmin(): User | null {
-      const row = selectFirstAdmin.get()
-      return row === null ? null : toUser(row)
+    async findFirstAdmin(): Promise<User | null> {
+      return toUserOrNull(await sql.get<UserRow>(`SELECT ${COLUMNS} FROM "user" WHERE role = 'admin' ORDER BY created_at, id LIMIT 1`))
     },
 
-    countUsers(): number {
-      return countAll.get()!.n
+    async countUsers(): Promise<number> {
+      return Number((await sql.get<{ n: number | string }>('SELECT count(*) AS n FROM "user"'))!.n)
     },
 
-    countAdmins(): number {
-      return countAdmins.get()!.n
+    async countAdmins(): Promise<number> {
+      return Number((await sql.get<{ n: number | string }>(`SELECT count(*) AS n FROM "user" WHERE role = 'admin'`))!.n)
     },
 
     /** Returns the server's one admin, or null when it has none or several. */
-    findOnlyAdmin(): User | null {
-      const admins = selectAdmins.all()
+    async findOnlyAdmin(): Promise<User | null> {
+      const admins = await sql.all<UserRow>(`SELECT ${COLUMNS} FROM "user" WHERE role = 'admin' ORDER BY created_at, id LIMIT 2`)
       return admins.length === 1 ? toUser(admins[0]!) : null
     },
 
     /** Renames the user; false when there is no such user. */
-    renameUser(id: UserId, name: string): boolean {
-      if (selectById.get(id) === null) return false
-      const isChanged = updateName.run(userTable.sealColumn('name', id, name, keys.keysForOwner(id))!, now(), id).changes === 1
+    async renameUser(id: UserId, name: string): Promise<boolean> {
+      if (!await exists(id)) return false
+      const sealed = userTable.sealColumn('name', id, name, await keys.ringFor(id))!
+      const isChanged = (await sql.run('UPDATE "user" SET name = ?, updated_at = ? WHERE id = ?', sealed, now(), id)).changes === 1
       if (isChanged) changes.recordChanged(id)
       return isChanged
     },
 
     /** Changes the user's email (and its blind index); refuses one another user has. False when there is no such user. */
-    changeUserEmail(id: UserId, email: string): { ok: boolean } | { ok: false; reason: 'email_taken' } {
-      return db.transaction((): { ok: boolean } | { ok: false; reason: 'email_taken' } => {
-        const index = emailIndex(email)
-        const holder = selectIdByIndex.get(index)
-        if (holder !== null && holder.id !== id) return { ok: false, reason: 'email_taken' }
-        const sealed = userTable.sealColumn('email', id, email.trim(), keys.keysForOwner(id))!
-        const isChanged = updateEmail.run(index, sealed, now(), id).changes === 1
-        if (isChanged) changes.recordChanged(id)
-        return { ok: isChanged }
-      }).immediate()
+    async changeUserEmail(id: UserId, email: string): Promise<ChangeEmailResult> {
+      if (!await exists(id)) return { ok: false }
+      const index = await emailIndex(email)
+      const sealed = userTable.sealColumn('email', id, email.trim(), await keys.ringFor(id))!
+      let result: ChangeEmailResult
+      try {
+        result = await sql.transaction(async (): Promise<ChangeEmailResult> => {
+          const holder = await sql.get<{ id: string }>('SELECT id FROM "user" WHERE email_index = ?', index)
+          if (holder !== null && holder.id !== id) return { ok: false, reason: 'email_taken' }
+          return { ok: (await sql.run('UPDATE "user" SET email_index = ?, email = ?, updated_at = ? WHERE id = ?', index, sealed, now(), id)).changes === 1 }
+        })
+      } catch (error) {
+        if (isEmailTaken(error)) return { ok: false, reason: 'email_taken' }
+        throw error
+      }
+      if (result.ok) changes.recordChanged(id)
+      return result
     },
 
     /** Changes the user's role; false when there is no such user. */
-    setUserRole(id: UserId, role: Role): boolean {
-      const isChanged = updateRole.run(role, now(), id).changes === 1
-      if (isChanged) changes.accessChanged(id)
+    async setUserRole(id: UserId, role: Role): Promise<boolean> {
+      const isChanged = (await sql.run('UPDATE "user" SET role = ?, updated_at = ? WHERE id = ?', role, now(), id)).changes === 1
+      if (isChanged) changes.accessChanged(id, { kind: 'role', role })
       return isChanged
     },
 
     /** The user's preferences ({} when none were set), or null when there is no such user. */
-    findUserPreferences(id: UserId): Record<string, unknown> | null {
-      const row = selectPreferences.get(id)
+    async findUserPreferences(id: UserId): Promise<Record<string, unknown> | null> {
+      const row = await sql.get<{ preferences: Uint8Array | null }>('SELECT preferences FROM "user" WHERE id = ?', id)
       if (row === null) return null
-      return (userTable.openColumn('preferences', id, row.preferences, keys.keysForOwner(id)) ?? {}) as Record<string, unknown>
+      return (userTable.openColumn('preferences', id, row.preferences, await keys.ringFor(id)) ?? {}) as Record<string, unknown>
     },
 
     /** Replaces the user's preferences; false when there is no such user. */
-    setUserPreferences(id: UserId, preferences: Record<string, unknown>): boolean {
-      if (selectById.get(id) === null) return false
-      const isChanged = updatePreferences.run(userTable.sealColumn('preferences', id, preferences, keys.keysForOwner(id))!, now(), id).changes === 1
+    async setUserPreferences(id: UserId, preferences: Record<string, unknown>): Promise<boolean> {
+      if (!await exists(id)) return false
+      const sealed = userTable.sealColumn('preferences', id, preferences, await keys.ringFor(id))!
+      const isChanged = (await sql.run('UPDATE "user" SET preferences = ?, updated_at = ? WHERE id = ?', sealed, now(), id)).changes === 1
       // note: the row's updated_at moved, and a copy of the user carries it.
       if (isChanged) changes.recordChanged(id)
       return isChanged
     },
 
+    /** Merges `patch` over the stored preferences, read and written in one transaction; the result, or null when there is no such user. */
+    async mergeUserPreferences(id: UserId, patch: Record<string, unknown>): Promise<Record<string, unknown> | null> {
+      if (!await exists(id)) return null
+      const ring = await keys.ringFor(id)
+      const merged = await sql.transaction(async () => {
+        const row = await sql.get<{ preferences: Uint8Array | null }>('SELECT preferences FROM "user" WHERE id = ?', id)
+        if (row === null) return null
+        const next = { ...(userTable.openColumn('preferences', id, row.preferences, ring) ?? {}) as Record<string, unknown>, ...patch }
+        const sealed = userTable.sealColumn('preferences', id, next, ring)!
+        return (await sql.run('UPDATE "user" SET preferences = ?, updated_at = ? WHERE id = ?', sealed, now(), id)).changes === 1 ? next : null
+      })
+      if (merged !== null) changes.recordChanged(id)
+      return merged
+    },
+
     /** Deletes the user, every row they own, and their data key, so no copy of their data opens again. */
-    deleteUser(id: UserId): void {
-      db.transaction(() => {
-        deleteById.run(id)
-        keys.destroyKeysOfOwner(id)
-      }).immediate()
-      // note: the WAL still holds the deleted pages (the wrapped key among them) until a checkpoint
-      // copies the zeroed pages back and resets it; TRUNCATE does both now.
-      if (!db.inTransaction) db.run('PRAGMA wal_checkpoint(TRUNCATE)')
-      changes.accessChanged(id)
+    async deleteUser(id: UserId): Promise<void> {
+      await sql.transaction(async () => {
+        await sql.run('DELETE FROM "user" WHERE id = ?', id)
+        await keys.destroyKeys(id)
+      })
+      // note: SQLite's WAL still holds the deleted pages (the wrapped key among them) until a
+      // checkpoint copies the zeroed pages back and resets it; TRUNCATE does both now.
+      if (sql.dialect === 'sqlite' && !sql.inTransaction()) await sql.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      changes.accessChanged(id, { kind: 'deleted' })
     },
   }
 }

@@ -143,7 +143,10 @@ export function createApp(deps: Deps) {
   // note: users' own OpenAI-compatible endpoints (ENABLE_DIRECT_CONNECTIONS), reached only through chat/outbound-address.ts.
   const direct = createDirectConnections({
     policy: deps.config.directConnections, now: deps.now, timeouts: deps.config.ollama.timeouts,
-    readSettings: (id) => readUserPreferences(deps.store.users, id)?.settings ?? null,
+    readSettings: async (id) => (await readUserPreferences(deps.store.users, id))?.settings ?? null,
+  })
+  deps.store.accountChanges.onRecordChanged((userId) => {
+    direct.recordChanged(userId).catch((error: unknown) => deps.log.error('Reading direct connection settings failed', { error: error instanceof Error ? error.name : 'unknown' }))
   })
   // note: workspace presets and prompts: who may read and change them (access), who may create them
   // (auth.permissions), and the one point a requested model name becomes what is sent, decided by
@@ -186,9 +189,9 @@ export function createApp(deps: Deps) {
     // whole chain within its depth limit; the plugins above still apply to every route in them.
     .use(new Elysia()
       .use(appConfigRoutes(deps.config, auth, ldap, {
-        hasNoUsers: () => deps.store.users.countUsers() === 0,
+        hasNoUsers: async () => await deps.store.users.countUsers() === 0,
         findClaimableEmail: async () => (await findClaimableAdmin(auth))?.email ?? null,
-        isSetupTokenRequired: async () => deps.setupGate.tokenFile !== null && (deps.store.users.countUsers() === 0 || await findClaimableAdmin(auth) !== null),
+        isSetupTokenRequired: async () => deps.setupGate.tokenFile !== null && (await deps.store.users.countUsers() === 0 || await findClaimableAdmin(auth) !== null),
       }, withFileLimits(interfaceDefaultsFor(auth), deps.config)))
       .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
       .use(singleUserRoutes(auth, deps.config.trustedProxies))

@@ -14,7 +14,7 @@ import { sessionCookie } from './session-cookie.ts'
  */
 export async function answerWithSession(deps: AuthDeps, user: User, request: Request, client: ClientAddress, set: { headers: HTTPHeaders }) {
   const enrolment = await enrolmentFlag(deps, user)
-  const session = issueSession(deps, user, { ip: client.ip, userAgent: request.headers.get('user-agent') })
+  const session = await issueSession(deps, user, { ip: client.ip, userAgent: request.headers.get('user-agent') })
   set.headers['set-cookie'] = sessionCookie(session.token, session.expiresAt, deps.auth.cookie, client.isHttps)
   return {
     token: session.token, token_type: 'Bearer', expires_at: session.expiresAt === null ? null : Math.floor(session.expiresAt / 1000),

@@ -32,7 +32,7 @@ test('the warm-up reaches the handlers under a host policy that names only the p
 test('the warm-up writes nothing: no account, no audit entry, no log line above debug', async () => {
   const { app, deps, audit, logLines } = startTestApp()
   await warmUp(app)
-  expect(deps.store.users.countUsers()).toBe(0)
+  expect(await deps.store.users.countUsers()).toBe(0)
   expect(audit.entries).toEqual([])
   expect(logLines.filter((line) => !/ DEBUG /.test(line))).toEqual([])
 })

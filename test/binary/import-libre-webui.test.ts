@@ -110,8 +110,8 @@ describe('enclave import libre-webui', () => {
       expect(messages[2]!.usage).toEqual({ total_duration: 1234, eval_count: 7 })
       expect(messages[2]!.extra).toEqual({ artifacts: [{ type: 'code', content: `print("${MARKER}")` }] })
       expect(messages.map((message) => message.createdAt)).toEqual([0, 1, 2].map((index) => 1_735_000_000_000 + index))
-      expect(store.users.findUserPreferences(adaId as UserId)).toEqual({ libreWebui: { theme: { mode: 'dark' }, defaultModel: 'llava' } })
-      const admin = store.users.findUserByEmail('admin@localhost')!
+      expect(await store.users.findUserPreferences(adaId as UserId)).toEqual({ libreWebui: { theme: { mode: 'dark' }, defaultModel: 'llava' } })
+      const admin = (await store.users.findUserByEmail('admin@localhost'))!
       expect(admin.role).toBe('admin')
       expect((await store.chats.listChatsForUser(admin.id, { limit: 10, offset: 0 })).map((each) => each.title)).toEqual(['Default user chat'])
     })
@@ -237,6 +237,6 @@ describe('enclave import libre-webui', () => {
     } finally {
       await server.stop()
     }
-    await withStore(cwd, (store) => expect(store.users.countUsers()).toBe(0))
+    await withStore(cwd, async (store) => expect(await store.users.countUsers()).toBe(0))
   })
 })

@@ -117,8 +117,8 @@ describe('imported users never merge into existing accounts', () => {
     expect(run.stdout).toContain('mallory@example.com: its Open WebUI id belongs to another account here, so it was given a new one')
     expect(chatsOf(cwd, existing)).toBe(1)
     await withStore(cwd, async (store) => {
-      expect(store.users.findUserById(existing)!.email).toBe('user0@example.com')
-      const mallory = store.users.findUserByEmail('mallory@example.com')!
+      expect((await store.users.findUserById(existing))!.email).toBe('user0@example.com')
+      const mallory = (await store.users.findUserByEmail('mallory@example.com'))!
       expect(mallory.id).not.toBe(existing)
       expect(chatsOf(cwd, mallory.id)).toBe(2)
       expect(await store.credentials.findPasswordHash(existing)).toBeNull()
@@ -163,8 +163,8 @@ describe('bcrypt hashes above cost 12 are not imported', () => {
     expect(run.stdout).not.toContain('twelve@example.com')
     expect(run.output).not.toContain(costly)
     await withStore(cwd, async (store) => {
-      expect(await store.credentials.findPasswordHash(store.users.findUserByEmail('costly@example.com')!.id)).toBeNull()
-      expect(await store.credentials.findPasswordHash(store.users.findUserByEmail('twelve@example.com')!.id)).toBe(twelve)
+      expect(await store.credentials.findPasswordHash((await store.users.findUserByEmail('costly@example.com'))!.id)).toBeNull()
+      expect(await store.credentials.findPasswordHash((await store.users.findUserByEmail('twelve@example.com'))!.id)).toBe(twelve)
     })
   })
 })

@@ -56,7 +56,7 @@ describe('the compiled binary, started from an empty directory', () => {
     const secretBefore = readFileSync(join(dataDir, '.webui_secret_key'), 'utf8')
     const masterKey = { kind: 'generated' as const, path: join(dataDir, '.encryption_key') }
     const store = openStore({ dataDir, masterKey, now: Date.now })
-    const created = store.users.createUser({ email: 'restart@example.com', name: 'Restart Marker', role: 'user' })
+    const created = await store.users.createUser({ email: 'restart@example.com', name: 'Restart Marker', role: 'user' })
     if (!created.ok) throw new Error('user not created')
     const chat = await store.chats.createChat(created.user.id, 'Kept across restarts')
     await store.chats.addMessage(created.user.id, chat.id, { role: 'user', content: 'still here' })
@@ -69,7 +69,7 @@ describe('the compiled binary, started from an empty directory', () => {
     expect(readFileSync(join(dataDir, '.encryption_key'), 'utf8')).toBe(keyBefore)
     expect(readFileSync(join(dataDir, '.webui_secret_key'), 'utf8')).toBe(secretBefore)
     const reopened = openStore({ dataDir, masterKey, now: Date.now })
-    expect(reopened.users.findUserByEmail('RESTART@example.com')?.name).toBe('Restart Marker')
+    expect((await reopened.users.findUserByEmail('RESTART@example.com'))?.name).toBe('Restart Marker')
     expect((await reopened.chats.listMessagesInChat(created.user.id, chat.id)).map((m) => m.content)).toEqual(['still here'])
     reopened.close()
   })

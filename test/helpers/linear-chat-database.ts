@@ -8,17 +8,17 @@ import { expect } from 'bun:test'
 import type { MasterKeySource } from '../../src/config/load-config.ts'
 import { sealField } from '../../src/crypto/field-cipher.ts'
 import { readMasterKeyMaterial } from '../../src/crypto/master-key.ts'
-import { createAccountChanges } from '../../src/db/account-changes.ts'
+import { blindIndex } from '../../src/crypto/blind-index.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
 import { createSqliteEngine } from '../../src/db/engine.ts'
-import { newChatId, type ChatId, type UserId } from '../../src/db/ids.ts'
+import { newChatId, newUserId, type ChatId, type UserId } from '../../src/db/ids.ts'
 import { writeKeyCheck } from '../../src/db/key-check.ts'
 import { migrate, readSchemaVersion } from '../../src/db/migrate.ts'
 import { migrations } from '../../src/db/migrations.ts'
 import { closeDatabase, openDatabase } from '../../src/db/open-database.ts'
 import { keyForNewDatabase } from '../../src/db/unlock.ts'
 import { sealedTable } from '../../src/db/sealed-table.ts'
-import { createUserRepo, EMAIL_INDEX_OWNER } from '../../src/db/users.ts'
+import { EMAIL_INDEX_OWNER, normaliseEmail } from '../../src/db/users.ts'
 
 export type OldChat = { id: ChatId; owner: UserId; email: string; title: string; messages: { id: number; role: 'user' | 'assistant'; content: string; model: string | null }[] }
 
@@ -37,16 +37,18 @@ export function writeLinearChatDatabase(path: string, masterKey: MasterKeySource
   const dataKeys = createDataKeyRepo(createSqliteEngine(db), key, Date.now)
   dataKeys.createKeyForOwner(SYSTEM_OWNER)
   dataKeys.createKeyForOwner(EMAIL_INDEX_OWNER)
-  const users = createUserRepo(db, dataKeys, Date.now, createAccountChanges())
+  // note: users written as the user repository writes them, synchronously (the repository is on the async engine).
+  const userTable = sealedTable('user', { email: 'text', name: 'text', preferences: 'json' })
   // note: schema 1 had no credential table; passwords came with schema 2.
   // note: written as the credential repository writes it, synchronously (the repository is on the async engine).
   const credentialTable = sealedTable('credential', { password_hash: 'text' })
   const chats: OldChat[] = []
   let nextId = 1
   for (const email of ['ada@example.com', 'bob@example.com']) {
-    const created = users.createUser({ email, name: email, role: 'user' })
-    if (!created.ok) throw new Error(created.reason)
-    const owner = created.user.id
+    const owner = newUserId()
+    const sealedUser = userTable.seal(owner, { email, name: email, preferences: {} }, dataKeys.createKeyForOwner(owner))
+    db.query('INSERT INTO user (id, email_index, email, name, preferences, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(owner, blindIndex(dataKeys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'user.email', normaliseEmail(email)), sealedUser.email!, sealedUser.name!, sealedUser.preferences, 'user', 1000, 1000)
     if (passwordHash !== undefined) {
       db.query('INSERT INTO credential (user_id, password_hash, updated_at) VALUES (?, ?, ?)')
         .run(owner, credentialTable.sealColumn('password_hash', owner, passwordHash, dataKeys.keysForOwner(owner))!, Date.now())

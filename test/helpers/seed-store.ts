@@ -17,7 +17,7 @@ export async function seedDataDir(dataDir: string, options: { masterKey?: Master
   try {
     await store.sql.transaction(async () => {
       for (let u = 0; u < options.users; u++) {
-        const created = store.users.createUser({ email: `user${u}@example.com`, name: `User ${u}`, role: u === 0 ? 'admin' : 'user' })
+        const created = await store.users.createUser({ email: `user${u}@example.com`, name: `User ${u}`, role: u === 0 ? 'admin' : 'user' })
         if (!created.ok) throw new Error(created.reason)
         userIds.push(created.user.id)
         for (let c = 0; c < (options.chats ?? 0); c++) {

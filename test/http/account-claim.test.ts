@@ -19,15 +19,15 @@ afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true 
 const password = () => `pw-${crypto.randomUUID()}`
 
 /** A session token for the user, as single-user mode handed one out before the switch. */
-function sessionTokenFor({ deps }: ReturnType<typeof startTestApp>, user: User): string {
+async function sessionTokenFor({ deps }: ReturnType<typeof startTestApp>, user: User): Promise<string> {
   const auth = createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate })
-  return issueSession(auth, user, { ip: '127.0.0.1', userAgent: null }).token
+  return (await issueSession(auth, user, { ip: '127.0.0.1', userAgent: null })).token
 }
 
 /** A server started without single-user mode on a data directory that mode left behind. */
-function afterSingleUser(env: Record<string, string> = {}, gate?: SetupGate) {
+async function afterSingleUser(env: Record<string, string> = {}, gate?: SetupGate) {
   const started = gate === undefined ? startTestApp(env) : startTestApp(env, Date.now, gate)
-  const prepared = prepareSingleUser(started.deps.store)
+  const prepared = await prepareSingleUser(started.deps.store)
   if (!prepared.ok) throw new Error('expected one account')
   return { ...started, admin: prepared.user }
 }
@@ -44,8 +44,8 @@ const claimOf = async (app: App) => ((await (await app.handle(req('GET', '/api/c
 const claim = (app: App, body: unknown, headers: Record<string, string> = {}) => app.handle(req('POST', '/api/v1/auths/claim', body, headers))
 const signIn = (app: App, body: { email: string; password: string }) => app.handle(req('POST', '/api/v1/auths/signin', body))
 
-describe('a passwordless admin on a server listening on loopback', () => {
-  const { app, deps, audit } = afterSingleUser()
+describe('a passwordless admin on a server listening on loopback', async () => {
+  const { app, deps, audit } = await afterSingleUser()
   const chosen = password()
 
   test('/api/config says the claim is pending, naming the account', async () => {
@@ -64,7 +64,7 @@ describe('a passwordless admin on a server listening on loopback', () => {
     expect(res.status).toBe(status)
     if (code !== null) expect(await res.json()).toMatchObject({ code })
     expect(res.headers.get('set-cookie')).toBeNull()
-    expect(await deps.store.credentials.findPasswordHash(deps.store.users.findOnlyAdmin()!.id)).toBeNull()
+    expect(await deps.store.credentials.findPasswordHash((await deps.store.users.findOnlyAdmin())!.id)).toBeNull()
   })
 
   test('refuses a form post and another site, setting nothing', async () => {
@@ -88,7 +88,7 @@ describe('a passwordless admin on a server listening on loopback', () => {
     const me = await app.handle(req('GET', '/api/v1/auths/', undefined, { cookie }))
     expect(me.status).toBe(200)
     expect(await me.json()).toMatchObject({ email: SINGLE_USER_EMAIL })
-    expect(await deps.store.credentials.findPasswordHash(deps.store.users.findOnlyAdmin()!.id)).toStartWith('$argon2id$')
+    expect(await deps.store.credentials.findPasswordHash((await deps.store.users.findOnlyAdmin())!.id)).toStartWith('$argon2id$')
     expect(audit.entries.map((entry) => entry.event)).toContain('account_claimed')
     expect(JSON.stringify(audit.entries)).not.toContain(chosen)
   })
@@ -103,7 +103,7 @@ describe('a passwordless admin on a server listening on loopback', () => {
 })
 
 test('two claims at once set exactly one password', async () => {
-  const { app } = afterSingleUser()
+  const { app } = await afterSingleUser()
   const [first, second] = [password(), password()]
   const answers = await Promise.all([claim(app, { password: first }), claim(app, { password: second })])
   expect(answers.map((res) => res.status).sort()).toEqual([200, 409])
@@ -113,9 +113,9 @@ test('two claims at once set exactly one password', async () => {
   expect((await signIn(app, { email: SINGLE_USER_EMAIL, password: loser })).status).toBe(400)
 })
 
-describe('a passwordless admin on a server listening beyond loopback', () => {
+describe('a passwordless admin on a server listening beyond loopback', async () => {
   const gate = beyondLoopbackGate()
-  const { app, audit } = afterSingleUser({}, gate)
+  const { app, audit } = await afterSingleUser({}, gate)
   const token = readSetupToken(gate)!
 
   test.each([['no token', undefined], ['a wrong token', 'wrong'], ['an empty token', ''], ['the token with a character more', 'x']])(
@@ -141,7 +141,7 @@ describe('a passwordless admin on a server listening beyond loopback', () => {
 })
 
 test('claims are rate-limited per address, like sign-up', async () => {
-  const { app } = afterSingleUser({ SIGNIN_RATE_LIMIT_PER_IP: '3/3m' })
+  const { app } = await afterSingleUser({ SIGNIN_RATE_LIMIT_PER_IP: '3/3m' })
   for (let i = 0; i < 3; i++) expect((await claim(app, { password: 'short' })).status).toBe(400)
   const limited = await claim(app, { password: password() })
   expect(limited.status).toBe(429)
@@ -150,18 +150,18 @@ test('claims are rate-limited per address, like sign-up', async () => {
 })
 
 test('a session single-user mode gave before the switch may set the first password in Settings; an SSO account may not', async () => {
-  const started = afterSingleUser()
+  const started = await afterSingleUser()
   const { app } = started
-  const token = sessionTokenFor(started, started.admin)
+  const token = await sessionTokenFor(started, started.admin)
   const change = (body: unknown) => app.handle(req('POST', '/api/v1/auths/update/password', body, { authorization: `Bearer ${token}` }))
   const chosen = password()
   expect((await change({ password: '', new_password: chosen })).status).toBe(200)
   expect((await signIn(app, { email: SINGLE_USER_EMAIL, password: chosen })).status).toBe(200)
   expect(await claimOf(app)).toBeUndefined()
 
-  const linked = afterSingleUser()
+  const linked = await afterSingleUser()
   await linked.deps.store.identities.linkIdentity('oidc:corp', 'subject-2', linked.admin.id)
-  const refused = await linked.app.handle(req('POST', '/api/v1/auths/update/password', { password: '', new_password: password() }, { authorization: `Bearer ${sessionTokenFor(linked, linked.admin)}` }))
+  const refused = await linked.app.handle(req('POST', '/api/v1/auths/update/password', { password: '', new_password: password() }, { authorization: `Bearer ${await sessionTokenFor(linked, linked.admin)}` }))
   expect(refused.status).toBe(400)
   expect(await refused.json()).toMatchObject({ code: 'no_local_password' })
 })
@@ -185,27 +185,27 @@ describe('servers that never offer the claim', () => {
   })
 
   test('an admin linked to LDAP or single sign-on', async () => {
-    const { app, deps, admin } = afterSingleUser()
+    const { app, deps, admin } = await afterSingleUser()
     await deps.store.identities.linkIdentity('oidc:corp', 'subject-1', admin.id)
     await expectNoClaim(app)
   })
 
   test('a server whose users sign in through a trusted proxy', async () => {
-    await expectNoClaim(afterSingleUser({ WEBUI_AUTH_TRUSTED_EMAIL_HEADER: 'X-Auth-Email' }).app)
+    await expectNoClaim((await afterSingleUser({ WEBUI_AUTH_TRUSTED_EMAIL_HEADER: 'X-Auth-Email' })).app)
   })
 
   test('password sign-in turned off', async () => {
-    await expectNoClaim(afterSingleUser({ ENABLE_PASSWORD_AUTH: 'false' }).app)
+    await expectNoClaim((await afterSingleUser({ ENABLE_PASSWORD_AUTH: 'false' })).app)
   })
 
   test('two passwordless admins (whose would it be?)', async () => {
-    const { app, deps } = afterSingleUser()
-    deps.store.users.createUser({ email: 'second@localhost', name: 'Second', role: 'admin' })
+    const { app, deps } = await afterSingleUser()
+    await deps.store.users.createUser({ email: 'second@localhost', name: 'Second', role: 'admin' })
     await expectNoClaim(app)
   })
 
   test('single-user mode itself (no sign-in at all)', async () => {
-    const { app } = afterSingleUser({ SINGLE_USER_MODE: 'true' })
+    const { app } = await afterSingleUser({ SINGLE_USER_MODE: 'true' })
     const config = await (await app.handle(req('GET', '/api/config'))).json() as { account_claim?: unknown }
     expect(config.account_claim).toBeUndefined()
     expect((await claim(app, { password: password() }, { host: 'localhost', origin: 'http://localhost' })).status).toBe(409)

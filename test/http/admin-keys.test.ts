@@ -23,7 +23,7 @@ beforeEach(async () => {
   running = startKeyedApp(root, key.path)
   admin = (await signUp(running.app, 'admin@example.com')).token
   const member = await signUp(running.app, 'user@example.com', PASSWORD, 'Bob')
-  running.store.users.setUserRole(member.id as never, 'user')
+  await running.store.users.setUserRole(member.id as never, 'user')
   user = member.token
 })
 afterEach(async () => {

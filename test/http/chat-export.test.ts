@@ -7,7 +7,7 @@ async function twoUsers(env: Record<string, string> = {}) {
   const started = startTestApp(env)
   const admin = await signUp(started.app, 'admin@example.com')
   const bob = await signUp(started.app, 'bob@example.com', PASSWORD, 'Bob')
-  started.deps.store.users.setUserRole(bob.id as UserId, 'user')
+  await started.deps.store.users.setUserRole(bob.id as UserId, 'user')
   const pending = await signUp(started.app, 'pat@example.com', PASSWORD, 'Pat')
   const call = async (path: string, token: string | null) => started.app.handle(req('GET', path, undefined, token === null ? {} : bearer(token)))
   const post = (token: string, title: string, contents: string[]) => started.app.handle(req('POST', '/api/v1/chats/new', { chat: { title, messages: contents.map((content) => ({ role: 'user', content })) } }, bearer(token)))

@@ -178,7 +178,7 @@ test('odd fields round-trip as sent: __proto__, a null model, a done that is not
 
 test('a chat made over the socket, with no models saved, offers the model of its last answer', async () => {
   const { app, ada, deps } = await start()
-  const owner = deps.store.users.findUserByEmail('ada@example.com')!.id
+  const owner = (await deps.store.users.findUserByEmail('ada@example.com'))!.id
   const { chat } = await deps.store.chats.startChat(owner, crypto.randomUUID() as never, 'socket chat', { role: 'user', content: 'hi' })
   await deps.store.chats.addMessage(owner, chat.id, { role: 'assistant', content: 'hello', model: 'qwen2.5:7b', status: 'done' })
   const opened = await call<OpenChat>(app, 'GET', `${CHATS}/${chat.id}`, ada)

@@ -38,7 +38,7 @@ async function waitUntilFinished(token: string, onEach: () => Promise<void>): Pr
 test('rotating every key while users read and write, interrupted by a restart and resumed: all readable, none under the old version', async () => {
   const admin = await signUp(running.app, 'admin@example.com')
   const member = await signUp(running.app, 'bob@example.com', PASSWORD, 'Bob')
-  running.store.users.setUserRole(member.id as UserId, 'user')
+  await running.store.users.setUserRole(member.id as UserId, 'user')
   const written = new Map<string, { token: string; content: string }>()
   const tokens = [admin.token, member.token]
   // a backlog of existing rows, so the rotation takes many batches

@@ -89,7 +89,7 @@ describe('trusted header sign-in', () => {
       })
       expect(forged.status).toBe(400)
       expect(untrusted.audit.entries.map((entry) => entry.event)).toContain('forged_trusted_header')
-      expect(untrusted.deps.store.users.countUsers()).toBe(0)
+      expect(await untrusted.deps.store.users.countUsers()).toBe(0)
     } finally {
       await untrusted.app.stop()
     }

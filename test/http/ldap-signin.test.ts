@@ -50,7 +50,7 @@ describe('the first account on a server beyond loopback', () => {
     const { app, deps, audit } = startLdapApp(slapd.env('plain'), { setupGate: closedGate() })
     const answer = await ldapSignIn(app, 'bob', pw('bob'))
     expect(answer).toMatchObject({ status: 403, body: { code: 'setup_token_required' }, cookie: null })
-    expect(deps.store.users.countUsers()).toBe(0)
+    expect(await deps.store.users.countUsers()).toBe(0)
     expect(audit.entries.at(-1)).toMatchObject({ event: 'signin_failed', method: 'ldap', reason: 'setup_token_required' })
   })
 
@@ -75,7 +75,7 @@ describe('the local account', () => {
     const first = await ldapSignIn(app, 'bob', pw('bob'))
     const second = await ldapSignIn(app, ' bob ', pw('bob'))
     expect(second.body.id).toBe(first.body.id as string)
-    expect(deps.store.users.countUsers()).toBe(1)
+    expect(await deps.store.users.countUsers()).toBe(1)
     const links = await deps.store.identities.listIdentitiesOfUser(first.body.id as never)
     expect(links).toHaveLength(1)
     expect(links[0]!.subject).toMatch(/^uuid:[0-9a-f-]{36}$/)
@@ -111,8 +111,8 @@ describe('the local account', () => {
     try {
       const after = await ldapSignIn(app, 'erin', pw('erin'))
       expect(after.body).toMatchObject({ id: before.body.id, name: 'Erin Renamed', email: 'erin.new@example.org' })
-      expect(deps.store.users.findUserByEmail('erin.new@example.org')?.id).toBe(before.body.id as never)
-      expect(deps.store.users.findUserByEmail('erin@example.org')).toBeNull()
+      expect((await deps.store.users.findUserByEmail('erin.new@example.org'))?.id).toBe(before.body.id as never)
+      expect(await deps.store.users.findUserByEmail('erin@example.org')).toBeNull()
     } finally {
       await slapd.setAttribute('erin', 'cn', 'Erin Local')
       await slapd.setAttribute('erin', 'mail', 'erin@example.org')
@@ -133,7 +133,7 @@ describe('the local account', () => {
     const { app, deps } = startLdapApp(slapd.env('plain'))
     expect((await ldapSignIn(app, 'nomail', 'wrong')).status).toBe(400)
     expect(await ldapSignIn(app, 'nomail', pw('nomail'))).toMatchObject({ status: 400, body: { code: 'ldap_no_email' } })
-    expect(deps.store.users.countUsers()).toBe(0)
+    expect(await deps.store.users.countUsers()).toBe(0)
   })
 
   test('an account made by LDAP has no local password: password sign-in with the directory password fails', async () => {
@@ -176,7 +176,7 @@ describe('roles and groups from the directory', () => {
     expect(carol).toMatchObject({ status: 400, body: { code: 'invalid_credentials' }, cookie: null })
     expect(carol.body).toEqual(wrong.body)
     expect(audit.entries.map((entry) => entry.reason).filter(Boolean)).toEqual(['not_in_allowed_groups', 'wrong_password'])
-    expect(deps.store.users.countUsers()).toBe(0)
+    expect(await deps.store.users.countUsers()).toBe(0)
     expect((await ldapSignIn(app, 'bob', pw('bob'))).status).toBe(200)
   })
 

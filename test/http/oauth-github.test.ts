@@ -52,15 +52,15 @@ describe('GitHub (plain OAuth 2)', () => {
     expect(await deps.store.identities.listIdentitiesOfUser(me.id as never)).toMatchObject([{ provider: 'oidc:github', subject: 'https://github.com\u0000101' }])
     const again: CookieJar = new Map()
     await signIn(again, url, noProvider, 'octo', { providerId: 'github' })
-    expect(deps.store.users.countUsers()).toBe(1)
+    expect(await deps.store.users.countUsers()).toBe(1)
   })
 
   test('an account whose primary email GitHub has not verified is refused', async () => {
     github.state.signedInAs = 'unverified'
-    const before = deps.store.users.countUsers()
+    const before = await deps.store.users.countUsers()
     const outcome = await signIn(new Map(), url, noProvider, 'unverified', { providerId: 'github' })
     expect(new URL(outcome.location, url).searchParams.get('error')).toBe('The sign-in provider did not share a valid email address.')
-    expect(deps.store.users.countUsers()).toBe(before)
+    expect(await deps.store.users.countUsers()).toBe(before)
   })
 
   test('the authorization request uses PKCE S256 and no nonce', async () => {

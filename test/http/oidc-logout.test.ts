@@ -176,7 +176,7 @@ describe('at rest', () => {
     const app = await appWith({}, join(dir, 'data'))
     const jar = await signedIn(app, 'alice')
     const userId = app.audit.entries.find((entry) => entry.event === 'signin_succeeded')!.actorId!
-    const sessionId = app.deps.store.sessions.listLiveSessions(userId as never)[0]!.id
+    const sessionId = (await app.deps.store.sessions.listLiveSessions(userId as never))[0]!.id
     const stored = (await app.deps.store.oidcSessions.findOidcSessionTokens(userId as never, sessionId))!
     expect(stored.tokens.idToken).toStartWith('eyJ')
     expect(stored.tokens.accessToken!.length).toBeGreaterThan(20)

@@ -39,8 +39,8 @@ async function finish(jar: CookieJar, url: URL) {
 const flowKeyOf = (app: SsoApp) => deriveCookieKey(app.deps.sessionSecret, 'oauth_flow')
 
 /** Nothing was created: no user, no session, no link, and the failure was audited. */
-function expectNothingCreated(app: SsoApp, reason: string) {
-  expect(app.deps.store.users.countUsers()).toBe(0)
+async function expectNothingCreated(app: SsoApp, reason: string) {
+  expect(await app.deps.store.users.countUsers()).toBe(0)
   expect(app.audit.entries.filter((entry) => entry.event === 'signin_succeeded')).toHaveLength(0)
   expect(app.audit.entries.at(-1)).toMatchObject({ event: 'signin_failed', method: 'oidc', reason })
 }
@@ -51,7 +51,7 @@ describe('a callback that does not check out is refused, and nothing is created'
     const { jar, callbackUrl } = await upToCallback(app)
     callbackUrl.searchParams.set('state', `${callbackUrl.searchParams.get('state')}x`)
     expect(await finish(jar, callbackUrl)).toStartWith('/auth?error=')
-    expectNothingCreated(app, 'state_mismatch')
+    await expectNothingCreated(app, 'state_mismatch')
   })
 
   test('callback without the flow cookie (another browser)', async () => {
@@ -60,7 +60,7 @@ describe('a callback that does not check out is refused, and nothing is created'
     jar.delete('oauth_flow')
     const location = await finish(jar, callbackUrl)
     expect(new URL(location, app.url).searchParams.get('error')).toContain('another browser')
-    expectNothingCreated(app, 'missing_flow')
+    await expectNothingCreated(app, 'missing_flow')
   })
 
   test.each([
@@ -73,7 +73,7 @@ describe('a callback that does not check out is refused, and nothing is created'
     const { jar, callbackUrl } = await upToCallback(app)
     jar.set('oauth_flow', tamper(jar.get('oauth_flow')!))
     expect(await finish(jar, callbackUrl)).toStartWith('/auth?error=')
-    expectNothingCreated(app, 'missing_flow')
+    await expectNothingCreated(app, 'missing_flow')
   })
 
   test('an expired flow cookie', async () => {
@@ -82,7 +82,7 @@ describe('a callback that does not check out is refused, and nothing is created'
     const flow = openCookieValue(flowKeyOf(app), 'oauth_flow', jar.get('oauth_flow')!, Date.now()) as LoginFlow
     jar.set('oauth_flow', sealCookieValue(flowKeyOf(app), 'oauth_flow', flow, Date.now() - 1))
     expect(await finish(jar, callbackUrl)).toStartWith('/auth?error=')
-    expectNothingCreated(app, 'missing_flow')
+    await expectNothingCreated(app, 'missing_flow')
   })
 
   test('wrong nonce: the ID token was issued for another sign-in', async () => {
@@ -91,7 +91,7 @@ describe('a callback that does not check out is refused, and nothing is created'
     const flow = openCookieValue(flowKeyOf(app), 'oauth_flow', jar.get('oauth_flow')!, Date.now()) as LoginFlow
     jar.set('oauth_flow', sealCookieValue(flowKeyOf(app), 'oauth_flow', { ...flow, nonce: 'a-nonce-this-provider-never-saw' }, Date.now() + 60_000))
     expect(await finish(jar, callbackUrl)).toStartWith('/auth?error=')
-    expectNothingCreated(app, 'invalid_response')
+    await expectNothingCreated(app, 'invalid_response')
     expect(app.logLines.join('\n')).toContain('(claim nonce)')
   })
 
@@ -104,7 +104,7 @@ describe('a callback that does not check out is refused, and nothing is created'
     expect(await finish(attacker, callbackUrl)).toStartWith('/auth?error=')
     expect(attacker.has('token')).toBe(false)
     const userId = app.audit.entries.find((entry) => entry.event === 'signin_succeeded')!.actorId!
-    expect(app.deps.store.sessions.listLiveSessions(userId as never)).toHaveLength(1)
+    expect(await app.deps.store.sessions.listLiveSessions(userId as never)).toHaveLength(1)
     expect(app.audit.entries.at(-1)).toMatchObject({ event: 'signin_failed', reason: 'provider_refused' })
   })
 
@@ -124,7 +124,7 @@ describe('a callback that does not check out is refused, and nothing is created'
     const { jar, callbackUrl } = await upToCallback(app)
     callbackUrl.searchParams.delete('iss') // else the authorization response's own iss is refused first
     expect(await finish(jar, callbackUrl)).toStartWith('/auth?error=')
-    expectNothingCreated(app, 'invalid_response')
+    await expectNothingCreated(app, 'invalid_response')
     expect(app.logLines.join('\n')).toContain('(claim iss)')
   })
 
@@ -137,7 +137,7 @@ describe('a callback that does not check out is refused, and nothing is created'
     denied.searchParams.set('iss', callbackUrl.searchParams.get('iss')!)
     const location = await finish(jar, denied)
     expect(new URL(location, app.url).searchParams.get('error')).toBe('Sign-in was cancelled at the provider.')
-    expectNothingCreated(app, 'access_denied')
+    await expectNothingCreated(app, 'access_denied')
   })
 })
 
@@ -165,7 +165,7 @@ describe('the login route', () => {
     await doomed.stop()
     const location = await finish(jar, callbackUrl!)
     expect(new URL(location, app.url).searchParams.get('error')).toBe('The sign-in provider could not be reached. Please try again later.')
-    expectNothingCreated(app, 'provider_unreachable')
+    await expectNothingCreated(app, 'provider_unreachable')
   })
 
   test('an unknown provider is refused with a clear error', async () => {
@@ -181,6 +181,6 @@ describe('the login route', () => {
     expect((await fetch(`${app.url}/oauth/${'x'.repeat(200)}/login`, { redirect: 'manual' })).status).toBe(422)
     const res = await fetch(`${app.url}/oauth/oidc/callback?code=${'a'.repeat(5000)}&state=%00`, { redirect: 'manual', headers: { cookie: 'oauth_flow=garbage' } })
     expect(res.headers.get('location')).toStartWith('/auth?error=')
-    expect(app.deps.store.users.countUsers()).toBe(0)
+    expect(await app.deps.store.users.countUsers()).toBe(0)
   })
 })

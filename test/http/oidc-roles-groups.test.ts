@@ -35,7 +35,7 @@ describe('role management from the provider', () => {
     expect((await signedInUser(app, 'alice')).user!.role).toBe('admin')
     const frank = await signedInUser(app, 'frank')
     expect(frank.refused).toBe('Your account has no role that may sign in here.')
-    expect(app.deps.store.users.countUsers()).toBe(2)
+    expect(await app.deps.store.users.countUsers()).toBe(2)
     expect(app.audit.entries.at(-1)).toMatchObject({ event: 'signin_failed', reason: 'role_not_allowed' })
   })
 
@@ -51,7 +51,7 @@ describe('role management from the provider', () => {
       expect(promoted).toMatchObject({ id: first.id, role: 'admin' })
       op.accounts.set('bob', { ...original, roles: ['user'] })
       expect((await signedInUser(app, 'bob')).user).toMatchObject({ id: first.id, role: 'user' })
-      expect(app.deps.store.users.findUserById(first.id as never)!.role).toBe('user')
+      expect((await app.deps.store.users.findUserById(first.id as never))!.role).toBe('user')
     } finally {
       op.accounts.set('bob', original)
     }

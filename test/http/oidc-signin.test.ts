@@ -51,7 +51,7 @@ describe('accounts from single sign-on', () => {
     expect(outcome.location.startsWith('/auth?error=')).toBe(true)
     expect(errorOf(outcome.location)).toContain('sign-up through single sign-on is turned off')
     expect(jar.has('token')).toBe(false)
-    expect(app.deps.store.users.countUsers()).toBe(0)
+    expect(await app.deps.store.users.countUsers()).toBe(0)
     expect(app.audit.entries.at(-1)).toMatchObject({ event: 'signin_failed', method: 'oidc', reason: 'signup_disabled' })
   })
 
@@ -61,7 +61,7 @@ describe('accounts from single sign-on', () => {
     const app = await appWith({ ENABLE_OAUTH_SIGNUP: 'true' }, { setupGate })
     const refused = await signIn(new Map(), app.url, op, 'bob')
     expect(errorOf(refused.location)).toContain('setup token')
-    expect(app.deps.store.users.countUsers()).toBe(0)
+    expect(await app.deps.store.users.countUsers()).toBe(0)
     // when the provider's roles decide, the first account is not an automatic admin, so no token is needed
     const managed = await appWith({ ENABLE_OAUTH_SIGNUP: 'true', ENABLE_OAUTH_ROLE_MANAGEMENT: 'true' }, { setupGate })
     expect((await signIn(new Map(), managed.url, op, 'bob')).location).toBe('/')
@@ -76,8 +76,8 @@ describe('accounts from single sign-on', () => {
     expect((await signIn(second, app.url, op, 'alice')).location).toBe('/')
     const [a, b] = await Promise.all([me(app, first).then((r) => r.json()), me(app, second).then((r) => r.json())]) as { id: string }[]
     expect(a!.id).toBe(b!.id)
-    expect(app.deps.store.users.countUsers()).toBe(1)
-    expect(app.deps.store.sessions.listLiveSessions(a!.id as never)).toHaveLength(2)
+    expect(await app.deps.store.users.countUsers()).toBe(1)
+    expect(await app.deps.store.sessions.listLiveSessions(a!.id as never)).toHaveLength(2)
   })
 
   test('/oauth/{provider}/callback finishes a sign-in as /oauth/{provider}/login/callback does', async () => {
@@ -105,26 +105,26 @@ describe('accounts from single sign-on', () => {
     op.registerClient({ clientId: app.clientId, clientSecret: 'another-secret', redirectUris: [`${app.url}/oauth/oidc/login/callback`] })
     const outcome = await signIn(new Map(), app.url, op, 'bob')
     expect(errorOf(outcome.location)).toBe('The sign-in provider refused the request. Please try again.')
-    expect(app.deps.store.users.countUsers()).toBe(0)
+    expect(await app.deps.store.users.countUsers()).toBe(0)
   })
 
   test('OAUTH_ALLOWED_DOMAINS refuses other email domains and creates nothing', async () => {
     const app = await appWith({ ENABLE_OAUTH_SIGNUP: 'true', OAUTH_ALLOWED_DOMAINS: 'example.org' })
     const refused = await signIn(new Map(), app.url, op, 'erin')
     expect(errorOf(refused.location)).toContain('email domain')
-    expect(app.deps.store.users.countUsers()).toBe(0)
+    expect(await app.deps.store.users.countUsers()).toBe(0)
     expect((await signIn(new Map(), app.url, op, 'bob')).location).toBe('/')
     // carol's address is in the domain, but her provider says it is not verified: it can't vouch for the domain
     const unverified = await signIn(new Map(), app.url, op, 'carol')
     expect(errorOf(unverified.location)).toContain('not verified')
-    expect(app.deps.store.users.countUsers()).toBe(1)
+    expect(await app.deps.store.users.countUsers()).toBe(1)
   })
 
   test('OAUTH_BLOCKED_GROUPS refuses members of those groups and creates nothing', async () => {
     const app = await appWith({ ENABLE_OAUTH_SIGNUP: 'true', OAUTH_BLOCKED_GROUPS: '["contractors"]' })
     const refused = await signIn(new Map(), app.url, op, 'dave')
     expect(errorOf(refused.location)).toBe('Your account is not allowed to sign in here.')
-    expect(app.deps.store.users.countUsers()).toBe(0)
+    expect(await app.deps.store.users.countUsers()).toBe(0)
     expect(app.audit.entries.at(-1)).toMatchObject({ event: 'signin_failed', reason: 'blocked_group' })
   })
 
@@ -134,7 +134,7 @@ describe('accounts from single sign-on', () => {
     const refused = await signIn(new Map(), app.url, op, 'bob')
     expect(errorOf(refused.location)).toContain('already exists')
     expect(await app.deps.store.identities.listIdentitiesOfUser(local.id as never)).toHaveLength(0)
-    expect(app.deps.store.users.countUsers()).toBe(1)
+    expect(await app.deps.store.users.countUsers()).toBe(1)
   })
 
   test('OAUTH_MERGE_ACCOUNTS_BY_EMAIL links to the local account only when email_verified is true', async () => {
@@ -148,7 +148,7 @@ describe('accounts from single sign-on', () => {
     const refused = await signIn(new Map(), app.url, op, 'carol')
     expect(errorOf(refused.location)).toContain('not verified')
     expect(await app.deps.store.identities.listIdentitiesOfUser(carolLocal.id as never)).toHaveLength(0)
-    expect(app.deps.store.users.countUsers()).toBe(2)
+    expect(await app.deps.store.users.countUsers()).toBe(2)
     // the merged account keeps its local password
     const signin = await app.app.handle(req('POST', '/api/v1/auths/signin', { email: 'bob@example.org', password: PASSWORD }))
     expect(signin.status).toBe(200)

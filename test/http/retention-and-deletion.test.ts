@@ -65,7 +65,7 @@ describe('deleting a user', () => {
     const { app, store } = running
     const admin = await signUp(app, 'admin@example.com')
     const bob = await signUp(app, 'bob@example.com', PASSWORD, 'Bob')
-    store.users.setUserRole(bob.id as UserId, 'user')
+    await store.users.setUserRole(bob.id as UserId, 'user')
     await newChat(app, bob.token, 'bob private')
     const captured = [
       ...store.db.query<{ b: Uint8Array }, [string]>('SELECT wrapped AS b FROM data_key WHERE owner_id = ?').all(bob.id),

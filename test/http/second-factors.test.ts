@@ -191,18 +191,18 @@ describe('MFA_REQUIRED and the admin', () => {
   test('all: single sign-on accounts are left to their provider; local and directory accounts must enrol', async () => {
     const { deps } = startClockedApp({ MFA_REQUIRED: 'all' })
     const rules = { auth: deps.config.auth, store: deps.store }
-    const make = (email: string) => {
-      const created = deps.store.users.createUser({ email, name: email, role: 'user' })
+    const make = async (email: string) => {
+      const created = await deps.store.users.createUser({ email, name: email, role: 'user' })
       if (!created.ok) throw new Error(created.reason)
       return created.user
     }
-    const sso = make('sso@example.com')
+    const sso = await make('sso@example.com')
     await deps.store.identities.linkIdentity('oidc:corp', 'subject-1', sso.id)
-    const directory = make('dir@example.com')
+    const directory = await make('dir@example.com')
     await deps.store.identities.linkIdentity('ldap', 'uuid:1', directory.id)
-    const local = make('local@example.com')
+    const local = await make('local@example.com')
     await deps.store.credentials.setPasswordHash(local.id, '$argon2id$placeholder')
-    const linked = make('both@example.com')
+    const linked = await make('both@example.com')
     await deps.store.credentials.setPasswordHash(linked.id, '$argon2id$placeholder')
     await deps.store.identities.linkIdentity('oidc:corp', 'subject-2', linked.id)
     expect(await Promise.all([sso, directory, local, linked].map((user) => mustEnrolSecondFactor(rules, user)))).toEqual([false, true, true, true])

@@ -16,14 +16,14 @@ function browserRequest(method: string, path: string, headers: Record<string, st
  * A single-user app; `ALLOWED_HOSTS=*` by default turns the general Host check off, so these tests
  * show that the single-user fence holds on its own.
  */
-function singleUserApp(env: Record<string, string> = { ALLOWED_HOSTS: '*' }) {
+async function singleUserApp(env: Record<string, string> = { ALLOWED_HOSTS: '*' }) {
   const started = startTestApp({ SINGLE_USER_MODE: 'true', ...env })
-  const prepared = prepareSingleUser(started.deps.store)
+  const prepared = await prepareSingleUser(started.deps.store)
   if (!prepared.ok) throw new Error('expected one account')
   return { ...started, user: prepared.user }
 }
 
-async function sessionCookieOf(app: ReturnType<typeof singleUserApp>['app']): Promise<string> {
+async function sessionCookieOf(app: Awaited<ReturnType<typeof singleUserApp>>['app']): Promise<string> {
   const res = await app.handle(browserRequest('POST', '/api/v1/auths/single-user'))
   expect(res.status).toBe(200)
   return /token=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0]
@@ -31,7 +31,7 @@ async function sessionCookieOf(app: ReturnType<typeof singleUserApp>['app']): Pr
 
 describe('single-user mode', () => {
   test('/api/config tells the UI there is no sign-in', async () => {
-    const { app } = singleUserApp()
+    const { app } = await singleUserApp()
     const config = await (await app.handle(browserRequest('GET', '/api/config'))).json() as { auth: boolean; features: { auth: boolean; enable_signup: boolean }; onboarding: boolean }
     expect(config).toMatchObject({ auth: false, onboarding: false, features: { auth: false, enable_signup: false } })
     const normal = startTestApp()
@@ -39,7 +39,7 @@ describe('single-user mode', () => {
   })
 
   test("the server's own page gets the one user's session, an admin, and uses the API with it", async () => {
-    const { app, user } = singleUserApp()
+    const { app, user } = await singleUserApp()
     expect(user).toMatchObject({ email: SINGLE_USER_EMAIL, role: 'admin' })
     const res = await app.handle(browserRequest('POST', '/api/v1/auths/single-user'))
     expect(res.status).toBe(200)
@@ -56,7 +56,7 @@ describe('single-user mode', () => {
     ['[::1]', '[::1]:8080'],
     ['localhost without a port', 'localhost'],
   ])('a loopback host name is served: %s', async (_, host) => {
-    const { app } = singleUserApp()
+    const { app } = await singleUserApp()
     const res = await app.handle(browserRequest('POST', '/api/v1/auths/single-user', { host, origin: `http://${host}` }))
     expect(res.status).toBe(200)
   })
@@ -78,7 +78,7 @@ describe('single-user mode', () => {
     ['through a proxy', { 'x-forwarded-for': '203.0.113.9' }, 'proxied_request'],
     ['through a proxy (Forwarded)', { forwarded: 'for=203.0.113.9' }, 'proxied_request'],
   ])('no session for %s', async (_, headers, code) => {
-    const { app, audit } = singleUserApp()
+    const { app, audit } = await singleUserApp()
     const res = await app.handle(browserRequest('POST', '/api/v1/auths/single-user', headers))
     expect(res.status).toBe(403)
     expect((await res.json() as { code: string }).code).toBe(code)
@@ -87,7 +87,7 @@ describe('single-user mode', () => {
   })
 
   test('a cross-site or foreign-host request with the session cookie is refused too, reads included', async () => {
-    const { app } = singleUserApp()
+    const { app } = await singleUserApp()
     const cookie = await sessionCookieOf(app)
     const hostile: Record<string, string | null>[] = [{ origin: 'https://evil.example' }, { origin: null, 'sec-fetch-site': 'cross-site' }, { host: 'attacker.example:8080', origin: 'http://attacker.example:8080' }]
     for (const headers of hostile) {
@@ -97,7 +97,7 @@ describe('single-user mode', () => {
   })
 
   test('following a link from another site to the UI opens it (a top-level navigation)', async () => {
-    const { app } = singleUserApp()
+    const { app } = await singleUserApp()
     const res = await app.handle(browserRequest('GET', '/', { origin: null, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' }))
     expect(res.status).toBe(200)
     const framed = await app.handle(browserRequest('GET', '/', { origin: null, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe' }))
@@ -105,14 +105,14 @@ describe('single-user mode', () => {
   })
 
   test('sign-up is closed, so the data directory keeps one account', async () => {
-    const { app, deps } = singleUserApp()
+    const { app, deps } = await singleUserApp()
     const res = await app.handle(browserRequest('POST', '/api/v1/auths/signup', {}, { name: 'Eve', email: 'eve@example.com', password: 'a long enough password' }))
     expect(res.status).toBe(403)
-    expect(deps.store.users.countUsers()).toBe(1)
+    expect(await deps.store.users.countUsers()).toBe(1)
   })
 
   test('the single user sets a first password without a current one, for when the mode is turned off', async () => {
-    const { app, deps, user } = singleUserApp()
+    const { app, deps, user } = await singleUserApp()
     const cookie = await sessionCookieOf(app)
     const res = await app.handle(browserRequest('POST', '/api/v1/auths/update/password', { cookie }, { password: '', new_password: 'my new long password' }))
     expect(res.status).toBe(200)
@@ -123,7 +123,7 @@ describe('single-user mode', () => {
   })
 
   test('with the general Host check on too, a foreign name is refused by it first', async () => {
-    const { app } = singleUserApp({})
+    const { app } = await singleUserApp({})
     const res = await app.handle(browserRequest('POST', '/api/v1/auths/single-user', { host: 'attacker.example:8080', origin: 'http://attacker.example:8080' }))
     expect(res.status).toBe(421)
     expect(res.headers.get('set-cookie')).toBeNull()
@@ -138,13 +138,13 @@ describe('single-user mode', () => {
 })
 
 describe('prepareSingleUser', () => {
-  test('an existing single account (an import) is that user and becomes an admin; two accounts are refused', () => {
+  test('an existing single account (an import) is that user and becomes an admin; two accounts are refused', async () => {
     const { deps } = startTestApp({ SINGLE_USER_MODE: 'true' })
-    const made = deps.store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
+    const made = await deps.store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
     if (!made.ok) throw new Error('setup')
-    expect(prepareSingleUser(deps.store)).toMatchObject({ ok: true, created: false, user: { id: made.user.id, role: 'admin' } })
-    expect(deps.store.users.findUserById(made.user.id)!.role).toBe('admin')
-    deps.store.users.createUser({ email: 'bob@example.com', name: 'Bob', role: 'user' })
-    expect(prepareSingleUser(deps.store)).toEqual({ ok: false, accounts: 2 })
+    expect(await prepareSingleUser(deps.store)).toMatchObject({ ok: true, created: false, user: { id: made.user.id, role: 'admin' } })
+    expect((await deps.store.users.findUserById(made.user.id))!.role).toBe('admin')
+    await deps.store.users.createUser({ email: 'bob@example.com', name: 'Bob', role: 'user' })
+    expect(await prepareSingleUser(deps.store)).toEqual({ ok: false, accounts: 2 })
   })
 })

@@ -128,6 +128,13 @@ const revocations: [string, Revocation][] = [
       await expectStatus('DELETE', `/api/v1/auths/api_key/${keys[0]!.id}`, victim.token, 200)
     },
   }],
+  ['the sessions revoked in the database, announced without saying which (as another instance relays it)', {
+    role: 'user',
+    revoke: async (victim) => {
+      await started.deps.store.sql.run('UPDATE session SET revoked_at = ? WHERE user_id = ?', Date.now(), victim.userId)
+      started.deps.store.accountChanges.accessChanged(victim.userId)
+    },
+  }],
   ['every API key deleted', {
     role: 'admin',
     credential: async (victim) => {

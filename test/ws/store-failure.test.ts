@@ -94,3 +94,47 @@ test('the database unreachable when the answer is stored: chat:error internal_er
     await fake.stop()
   }
 })
+
+test('a frame whose credential check finds the database unavailable answers database_unavailable, serves nothing, and the socket lives on', async () => {
+  const { app, deps, logLines } = startTestApp({})
+  const user = await signUp(app, 'ada@example.com')
+  app.listen({ hostname: '127.0.0.1', port: 0 })
+  const socket = await connect(`ws://127.0.0.1:${app.server!.port}/api/ws`, { token: user.token })
+  const sessions = deps.store.sessions
+  const findLiveSession = sessions.findLiveSession
+  try {
+    sessions.findLiveSession = () => Promise.reject(new DatabaseUnavailableError('57P01'))
+    // note: a notice that does not say what it revoked (admin settings, one relayed from another instance): the credential must be read again.
+    deps.store.accountChanges.accessChanged(user.id as UserId)
+    socket.send({ type: 'chat:send', model: 'any', content: 'MARKER-77 not while the database is away' })
+    expect(await socket.nextFrame(ofType('error'))).toMatchObject({ code: 'database_unavailable' })
+    expect(await deps.store.chats.listChatsForUser(user.id as UserId, { limit: 10, offset: 0 })).toHaveLength(0)
+    sessions.findLiveSession = findLiveSession
+    socket.send({ type: 'chat:cancel', messageId: 'live-unknown' })
+    expect(await socket.nextFrame((frame) => frame.type === 'error' && frame.code === 'stream_not_found')).toBeDefined()
+    expect(socket.frames.filter((frame) => frame.type === 'error').map((frame) => (frame as unknown as { code: string }).code)).toEqual(['database_unavailable', 'stream_not_found'])
+    expect(logLines.join('')).toContain('database unavailable')
+    expect(logLines.join('')).not.toContain('MARKER-77')
+  } finally {
+    sessions.findLiveSession = findLiveSession
+    socket.ws.close()
+    await app.stop(true)
+  }
+})
+
+test('frames are answered in the order they arrive, also while a credential check is awaited', async () => {
+  const { app, deps } = startTestApp({})
+  const user = await signUp(app, 'ada@example.com')
+  app.listen({ hostname: '127.0.0.1', port: 0 })
+  const socket = await connect(`ws://127.0.0.1:${app.server!.port}/api/ws`, { token: user.token })
+  try {
+    deps.store.accountChanges.accessChanged(user.id as UserId)
+    for (let i = 0; i < 5; i++) socket.send({ type: 'chat:cancel', messageId: `live-${i}` })
+    socket.send({ type: 'nonsense' })
+    expect(await socket.nextFrame((frame) => frame.type === 'error' && frame.code === 'unknown_type')).toBeDefined()
+    expect(socket.frames.filter((frame) => frame.type === 'error').map((frame) => (frame as unknown as { code: string }).code)).toEqual([...Array(5).fill('stream_not_found'), 'unknown_type'])
+  } finally {
+    socket.ws.close()
+    await app.stop(true)
+  }
+})

@@ -48,14 +48,14 @@ const modelNotFound = (name: string) => new OllamaShapedError(404, 'model_not_fo
 
 /** How a failure mid-body is told: a last NDJSON line, a last Server-Sent Event, or by breaking the body. */
 type BodyKind = 'ndjson' | 'sse' | 'other'
-type PassThrough = { kind: BodyKind; idleMs: number; closeUpstream: () => void; revoked: AbortSignal; onEnd: () => void }
+type PassThrough = { kind: BodyKind; idleMs: number; closeUpstream: () => void; revoked: AbortSignal; checked: () => Promise<void> | null; onEnd: () => void }
 
 /**
  * Passes Ollama's body on as it comes. Silence longer than `idleMs`, or a revoked credential, closes
  * the upstream request and ends the body: an NDJSON stream with an `{"error": ...}` line, anything
  * else by failing it. `onEnd` runs once the body ends in any way.
  */
-function passThrough(body: ReadableStream<Uint8Array>, { kind, idleMs, closeUpstream, revoked, onEnd }: PassThrough): ReadableStream<Uint8Array> {
+function passThrough(body: ReadableStream<Uint8Array>, { kind, idleMs, closeUpstream, revoked, checked, onEnd }: PassThrough): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   const stop = () => {
     closeUpstream()
@@ -78,6 +78,9 @@ function passThrough(body: ReadableStream<Uint8Array>, { kind, idleMs, closeUpst
       const silence = new Promise<'idle'>((resolve) => (timer = setTimeout(() => resolve('idle'), idleMs)))
       try {
         const step = await Promise.race([reader.read(), silence])
+        // note: a re-check of the credential in progress is answered before anything more goes out.
+        const checking = checked()
+        if (checking !== null) await checking
         // note: what Ollama sent before the revocation may still be buffered; none of it goes out after it.
         if (revoked.aborted) return endWith(controller, REVOKED_MESSAGE)
         if (step === 'idle') return endWith(controller, `Ollama sent nothing for ${idleMs / 1000} s and was stopped.`)
@@ -139,7 +142,7 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
         const contentType = upstream.headers.get('content-type')
         if (upstream.body === null) watch.stop()
         const passed = upstream.body === null ? null : passThrough(upstream.body, {
-          kind: bodyKind(contentType), idleMs: timeouts.idleMs, closeUpstream: () => upstreamRequest.abort(), revoked: watch.revoked, onEnd: watch.stop,
+          kind: bodyKind(contentType), idleMs: timeouts.idleMs, closeUpstream: () => upstreamRequest.abort(), revoked: watch.revoked, checked: watch.checked, onEnd: watch.stop,
         })
         return new Response(passed, { status: upstream.status, headers: contentType === null ? {} : { 'content-type': contentType } })
       } catch (error) {

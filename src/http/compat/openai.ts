@@ -202,6 +202,10 @@ async function* streamAnswer(head: Head, { first, rest }: Started, includeUsage:
     let callCount = 0
     // note: chunks Ollama sent before the revocation may still be buffered; none of them goes out after it.
     for (let step = first; !step.done && !watch.revoked.aborted; step = await rest.next()) {
+      // note: a re-check of the credential in progress is answered before anything more goes out.
+      const checking = watch.checked()
+      if (checking !== null) await checking
+      if (watch.revoked.aborted) break
       const value = step.value
       if (value.content !== '') yield sseEvent(chunk({ content: value.content }, null))
       if (value.toolCalls) {

@@ -12,7 +12,7 @@
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import { admitCredential, findCredential } from '../../auth/authenticate.ts'
+import { admitCredential, findCredential, type AuthResult } from '../../auth/authenticate.ts'
 import { HttpError } from '../http-error.ts'
 import { requestPath } from '../request-path.ts'
 
@@ -26,11 +26,11 @@ export const serverBodyCeiling = (maxBytes: number) => maxBytes + 1024 ** 3
  * Answers 413 to a body over the caller's limit: declared ones on arrival, chunked ones as they are
  * read. `hasCredential` says whether a request is signed in (see carriesCredential).
  */
-export const bodyLimit = (maxBytes: number, hasCredential: (request: Request) => boolean, streamedRoutes: ReadonlyMap<string, number> = new Map()) => {
+export const bodyLimit = (maxBytes: number, hasCredential: (request: Request) => boolean | Promise<boolean>, streamedRoutes: ReadonlyMap<string, number> = new Map()) => {
   const chunkedLimits = new WeakMap<Request, number>()
-  const limitFor = (request: Request) => {
+  const limitFor = async (request: Request) => {
     const routeLimit = request.method === 'POST' ? streamedRoutes.get(requestPath(request)) : undefined
-    return hasCredential(request) ? routeLimit ?? maxBytes : Math.min(maxBytes, ANONYMOUS_MAX_BODY_BYTES)
+    return await hasCredential(request) ? routeLimit ?? maxBytes : Math.min(maxBytes, ANONYMOUS_MAX_BODY_BYTES)
   }
 
   return new Elysia({ name: 'body-limit' })
@@ -38,13 +38,15 @@ export const bodyLimit = (maxBytes: number, hasCredential: (request: Request) =>
       const declared = request.headers.get('content-length')
       if (declared === null) {
         const isStreamed = request.method === 'POST' && streamedRoutes.has(requestPath(request))
-        if (request.body !== null && !isStreamed) chunkedLimits.set(request, limitFor(request))
+        if (request.body !== null && !isStreamed) return limitFor(request).then((limit) => void chunkedLimits.set(request, limit))
         return
       }
       if (!/^\d+$/.test(declared)) throw new HttpError(400, 'invalid_content_length', 'The Content-Length header is not a number.')
       const length = Number(declared)
       if (length <= ANONYMOUS_MAX_BODY_BYTES && length <= maxBytes) return
-      if (length > limitFor(request)) throw tooLarge(limitFor(request))
+      return limitFor(request).then((limit) => {
+        if (length > limit) throw tooLarge(limit)
+      })
     })
     // note: a chunked body is read here, counted, and parsed as Elysia would (json-bodies has let
     // through only JSON, and a form on its one form route); a clone can't be used to count it:
@@ -68,9 +70,10 @@ function parseBody(text: string, contentType: string | null): unknown {
  * Whether a request carries a credential that authenticates (an API key refused for this path counts:
  * it is a user's; so does one held to second-factor enrolment, so that rule is not asked here).
  */
-export const carriesCredential = (auth: AuthDeps) => (request: Request): boolean => {
+export const carriesCredential = (auth: AuthDeps) => (request: Request): boolean | Promise<boolean> => {
+  const isUsers = (result: AuthResult) => result.ok || result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied'
   const result = admitCredential(auth, findCredential(request.headers), requestPath(request))
-  return result.ok || result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied'
+  return result instanceof Promise ? result.then(isUsers) : isUsers(result)
 }
 
 /** Reads the whole body as text, or throws 413 as soon as it passes the limit. */

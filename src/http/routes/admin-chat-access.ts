@@ -36,7 +36,7 @@ export const adminChatAccessRoutes = (deps: AuthDeps, trustedProxies: AddressLis
   .get('/api/v1/chats/list/user/:user_id', async ({ principal, params, query, request, server }) => {
     if (!deps.auth.access.adminChatAccess) throw new HttpError(403, 'admin_chat_access_disabled', 'Admins may not open other users\' chats on this server (ENABLE_ADMIN_CHAT_ACCESS).')
     const owner = parseUserId(params.user_id)
-    if (owner === null || deps.store.users.findUserById(owner) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+    if (owner === null || await deps.store.users.findUserById(owner) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
     const limit = query.limit ?? PAGE_SIZE
     const chats = await deps.store.chats.listChatsForUser(owner, { limit, offset: ((query.page ?? 1) - 1) * limit })
     deps.audit.record({

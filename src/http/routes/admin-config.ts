@@ -103,9 +103,9 @@ export const adminConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList) =
     }, { auth: 'admin', body: AdminConfigBody })
 
     // note: any signed-in account, pending ones too: the pending page names whom to ask (as Open WebUI).
-    .get('/api/v1/auths/admin/details', () => {
+    .get('/api/v1/auths/admin/details', async () => {
       if (!deps.runtime.readAdminConfig().SHOW_ADMIN_DETAILS) throw new HttpError(400, 'action_prohibited', 'The administrator has chosen not to show their details.')
-      const admin = deps.store.users.findFirstAdmin()
+      const admin = await deps.store.users.findFirstAdmin()
       return { name: admin?.name ?? null, email: admin?.email ?? null }
     }, { auth: 'any' })
 

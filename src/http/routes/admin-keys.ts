@@ -83,7 +83,7 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
       let owners: string[] | null = null
       if (body.user_id !== undefined) {
         const id = parseUserId(body.user_id)
-        if (id === null || store.users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+        if (id === null || await store.users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
         owners = [id]
       }
       if (!(await lifecycle.rotationJob.start(owners))) throw new HttpError(409, 'rotation_running', 'A data key rotation is already running.')

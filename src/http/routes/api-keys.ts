@@ -43,7 +43,7 @@ export const apiKeyRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       await requireFreshCode(deps, principal, body?.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
       const key = generateApiKey()
       const expiresAt = body?.expires_in === undefined ? null : deps.now() + body.expires_in * 1000
-      const stored = deps.store.apiKeys.createApiKey({
+      const stored = await deps.store.apiKeys.createApiKey({
         id: crypto.randomUUID() as ApiKeyId, userId: principal.user.id, keyHash: hashApiKey(key), name: body?.name ?? 'API key', expiresAt,
         allowedModels,
       })
@@ -53,17 +53,17 @@ export const apiKeyRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       })
       return { api_key: key, ...describeKey(stored) }
     }, { auth: 'session', body: CreateBody })
-    .get('/api_key', ({ principal }) => {
+    .get('/api_key', async ({ principal }) => {
       ensureAllowed(principal.user)
-      return { api_key: null, keys: deps.store.apiKeys.listApiKeys(principal.user.id).map(describeKey) }
+      return { api_key: null, keys: (await deps.store.apiKeys.listApiKeys(principal.user.id)).map(describeKey) }
     }, { auth: 'session' })
-    .delete('/api_key', ({ principal, request, server }) => {
-      const deleted = deps.store.apiKeys.deleteAllApiKeys(principal.user.id)
+    .delete('/api_key', async ({ principal, request, server }) => {
+      const deleted = await deps.store.apiKeys.deleteAllApiKeys(principal.user.id)
       deps.audit.record({ event: 'api_key_deleted', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { count: deleted } })
       return true
     }, { auth: 'session' })
-    .delete('/api_key/:id', ({ params, principal, request, server }) => {
-      if (!deps.store.apiKeys.deleteApiKey(principal.user.id, params.id as ApiKeyId)) throw new HttpError(404, 'api_key_not_found', 'API key not found.')
+    .delete('/api_key/:id', async ({ params, principal, request, server }) => {
+      if (!await deps.store.apiKeys.deleteApiKey(principal.user.id, params.id as ApiKeyId)) throw new HttpError(404, 'api_key_not_found', 'API key not found.')
       deps.audit.record({ event: 'api_key_deleted', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { key_id: params.id } })
       return true
     }, { auth: 'session', params: t.Object({ id: t.String({ maxLength: 64 }) }) })

@@ -6,7 +6,7 @@ import { VERSION } from '../../version.ts'
 
 /** What the page needs to know about the server's accounts, asked at each request. */
 export type AccountState = {
-  hasNoUsers: () => boolean
+  hasNoUsers: () => Promise<boolean>
   /** The email of the passwordless admin whose first password may be set (auth/account-claim.ts), or null. */
   findClaimableEmail: () => Promise<string | null>
   /** True while the first account (or a passwordless admin's first password) needs the setup token (auth/setup-token.ts). */
@@ -30,7 +30,7 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
     name: config.name,
     version: VERSION,
     // note: single-user mode has its one account from the start, and no sign-in (Open WebUI's WEBUI_AUTH=False reads `features.auth`).
-    onboarding: !config.auth.singleUser && accounts.hasNoUsers(),
+    onboarding: !config.auth.singleUser && await accounts.hasNoUsers(),
     auth: !config.auth.singleUser,
     features: {
       auth: !config.auth.singleUser,

@@ -71,7 +71,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
     const result = await authenticate(deps, findCredential(request.headers), '/api/v1/auths/signout')
     let redirectUrl: string | null = null
     if (result.ok && result.principal.via === 'session') {
-      deps.store.sessions.revokeSession(result.principal.user.id, result.principal.sessionId)
+      await deps.store.sessions.revokeSession(result.principal.user.id, result.principal.sessionId)
       deps.audit.record({ event: 'signout', actorId: result.principal.user.id, ip: client.ip })
       redirectUrl = signOutRedirect === null ? null : await signOutRedirect(result.principal.user.id, result.principal.sessionId)
     }
@@ -82,10 +82,10 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
   // note: keyed by the user object an admission holds (see principal-cache.ts): a new picture moves the
   // user's revision, the next admission reads a new object, and the old entry goes with the old object.
   const profileImages = new WeakMap<User, string>()
-  const profileImageFor = (user: User) => {
+  const profileImageFor = async (user: User) => {
     let image = profileImages.get(user)
     if (image === undefined) {
-      image = profileImageOf(readUserPreferences(deps.store.users, user.id))
+      image = profileImageOf(await readUserPreferences(deps.store.users, user.id))
       profileImages.set(user, image)
     }
     return image
@@ -99,7 +99,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
       // so script on the page (an injected one included) can't lift the cookie's token from here.
       token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
       token_type: 'Bearer',
-      ...describeSessionUser(principal.user, permissionsOf(deps, principal.user), profileImageFor(principal.user)),
+      ...describeSessionUser(principal.user, permissionsOf(deps, principal.user), await profileImageFor(principal.user)),
       ...await enrolmentFlag(deps, principal.user),
     }), { auth: 'any' })
 
@@ -108,7 +108,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
       const trusted = deps.auth.trustedHeaders
       if (trusted !== null && request.headers.has(trusted.email)) {
         if (client.viaTrustedProxy) {
-          const vouched = trustedHeaderLogin(deps, request.headers)
+          const vouched = await trustedHeaderLogin(deps, request.headers)
           if (!vouched.ok) throw new HttpError(400, 'invalid_email', 'The trusted proxy sent an email address that is not valid.')
           deps.audit.record({ event: 'signin_succeeded', actorId: vouched.user.id, ip: client.ip, method: 'trusted_header' })
           return startSession(vouched.user, request, server, set)
@@ -153,21 +153,21 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
     // note: Open WebUI's page signs out with a GET; origin-check refuses it from other sites like a POST.
     .get('/signout', ({ request, server, set }) => signOut(request, server, set))
 
-    .post('/signout/all', ({ principal, request, server, set }) => {
-      const revoked = deps.store.sessions.revokeOtherSessions(principal.user.id, null)
+    .post('/signout/all', async ({ principal, request, server, set }) => {
+      const revoked = await deps.store.sessions.revokeOtherSessions(principal.user.id, null)
       deps.audit.record({ event: 'sessions_revoked_all', actorId: principal.user.id, ip: clientOf(request, server).ip, details: { count: revoked } })
       set.headers['set-cookie'] = clearedSessionCookie(deps.auth.cookie, clientOf(request, server).isHttps)
       return { status: true, revoked }
     }, { auth: 'session' })
 
-    .get('/sessions', ({ principal }) => deps.store.sessions.listLiveSessions(principal.user.id).map((session) => ({
+    .get('/sessions', async ({ principal }) => (await deps.store.sessions.listLiveSessions(principal.user.id)).map((session) => ({
       id: session.id, created_at: Math.floor(session.createdAt / 1000), last_seen_at: Math.floor(session.lastSeenAt / 1000),
       expires_at: session.expiresAt === null ? null : Math.floor(session.expiresAt / 1000),
       user_agent: session.userAgent, ip: session.ip, current: principal.via === 'session' && principal.sessionId === session.id,
     })), { auth: 'any' })
 
-    .delete('/sessions/:id', ({ principal, params, request, server }) => {
-      if (!deps.store.sessions.revokeSession(principal.user.id, params.id as SessionId)) throw new HttpError(404, 'session_not_found', 'Session not found.')
+    .delete('/sessions/:id', async ({ principal, params, request, server }) => {
+      if (!await deps.store.sessions.revokeSession(principal.user.id, params.id as SessionId)) throw new HttpError(404, 'session_not_found', 'Session not found.')
       deps.audit.record({ event: 'session_revoked', actorId: principal.user.id, ip: clientOf(request, server).ip })
       return { status: true }
     }, { auth: 'session', params: t.Object({ id: t.String({ maxLength: 64 }) }) })

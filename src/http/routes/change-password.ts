@@ -34,7 +34,7 @@ export const changePasswordRoute = (deps: AuthDeps, trustedProxies: AddressList)
       if (problem !== null) throw new HttpError(400, problem.code, problem.message)
       await requireFreshCode(deps, principal, body.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
       await deps.store.credentials.setPasswordHash(principal.user.id, await hashPassword(body.new_password))
-      const revoked = deps.store.sessions.revokeOtherSessions(principal.user.id, principal.sessionId)
+      const revoked = await deps.store.sessions.revokeOtherSessions(principal.user.id, principal.sessionId)
       deps.audit.record({ event: 'password_changed', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { sessions_revoked: revoked } })
       return true
     }, { auth: 'session', body: Body })

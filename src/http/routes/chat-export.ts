@@ -42,7 +42,7 @@ export const chatExportRoutes = (deps: AuthDeps, config: Config) => {
       if (!config.values.ENABLE_ADMIN_EXPORT) throw new HttpError(404, 'not_found', 'Not found.')
       const exported = []
       for (let offset = 0; ; offset += PAGE) {
-        const page = users.listUsers({ limit: PAGE, offset })
+        const page = await users.listUsers({ limit: PAGE, offset })
         for (const user of page) exported.push(...await exportChatsOf(user.id))
         if (page.length < PAGE) break
       }

@@ -65,11 +65,14 @@ export const groupRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     throw write.reason === 'name_taken' ? nameTaken() : groupNotFound()
   }
   /** The listed ids that name existing users, once each (unknown ones are left out, as Open WebUI does). */
-  const existingUsers = (ids: readonly string[]): UserId[] =>
-    [...new Set(ids)].flatMap((raw) => {
+  const existingUsers = async (ids: readonly string[]): Promise<UserId[]> => {
+    const found: UserId[] = []
+    for (const raw of new Set(ids)) {
       const id = parseUserId(raw)
-      return id !== null && users.findUserById(id) !== null ? [id] : []
-    })
+      if (id !== null && await users.findUserById(id) !== null) found.push(id)
+    }
+    return found
+  }
   /** Makes the group's admin-made memberships exactly `wanted` (directory-made ones stay). */
   const setMembers = (group: Group, wanted: readonly UserId[]) => {
     const keep = new Set(wanted)
@@ -90,9 +93,9 @@ export const groupRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       auth: 'active', query: t.Object({ share: t.Optional(t.String({ maxLength: 10 })) }),
     })
     .get('/api/v1/users/groups', ({ principal }) => groups.listGroupsOfUser(principal.user.id).map((group) => describeGroup(group, false)), { auth: 'active' })
-    .get('/api/v1/users/:id/groups', ({ params }) => {
+    .get('/api/v1/users/:id/groups', async ({ params }) => {
       const id = parseUserId(params.id)
-      if (id === null || users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+      if (id === null || await users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
       return groups.listGroupsOfUser(id).map((group) => describeGroup(group, true))
     }, { auth: 'admin', params: t.Object({ id: t.String({ maxLength: 64 }) }) })
 
@@ -107,14 +110,14 @@ export const groupRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     .get('/api/v1/groups/id/:id/export', ({ params }) => describeGroup(findGroupOr404(params.id), true), { auth: 'admin', params: GroupParams })
     .get('/api/v1/groups/id/:id/info', ({ params }) => describeGroup(findGroupOr404(params.id), true), { auth: 'admin', params: GroupParams })
 
-    .post('/api/v1/groups/id/:id/users', ({ params }) =>
-      groups.listMemberIds(findGroupOr404(params.id).id).flatMap((id) => {
-        const user = users.findUserById(id)
-        return user === null ? [] : [{ id: user.id, name: user.name, email: user.email, role: user.role, profile_image_url: `/api/v1/users/${user.id}/profile/image` }]
-      }), { auth: 'admin', params: GroupParams })
+    .post('/api/v1/groups/id/:id/users', async ({ params }) =>
+      (await Promise.all(groups.listMemberIds(findGroupOr404(params.id).id).map((id) => users.findUserById(id)))).flatMap((user) =>
+        user === null ? [] : [{ id: user.id, name: user.name, email: user.email, role: user.role, profile_image_url: `/api/v1/users/${user.id}/profile/image` }]),
+    { auth: 'admin', params: GroupParams })
 
-    .post('/api/v1/groups/id/:id/update', ({ params, body, principal, request, server }) => {
+    .post('/api/v1/groups/id/:id/update', async ({ params, body, principal, request, server }) => {
       const group = findGroupOr404(params.id)
+      const members = body.user_ids === undefined || body.user_ids === null ? null : await existingUsers(body.user_ids)
       const renamed = body.name !== undefined && body.name.trim() !== group.name
       if (group.source !== 'local' && (renamed || (body.user_ids !== undefined && body.user_ids !== null))) throw managedByDirectory()
       if (body.name !== undefined && body.name.trim() === '') throw new HttpError(422, 'invalid_request', 'A group needs a name.')
@@ -123,15 +126,15 @@ export const groupRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
         ...(body.description == null ? {} : { description: body.description }),
         ...(body.permissions === undefined ? {} : { permissions: body.permissions as PermissionTree | null }),
       }))
-      if (body.user_ids !== undefined && body.user_ids !== null) setMembers(updated, existingUsers(body.user_ids))
+      if (members !== null) setMembers(updated, members)
       deps.audit.record({ event: 'group_updated', actorId: principal.user.id, ip: ipOf(request, server), details: { group_id: group.id, members_set: body.user_ids != null } })
       return describeGroup(updated, true)
     }, { auth: 'admin', params: GroupParams, body: UpdateBody })
 
-    .post('/api/v1/groups/id/:id/users/add', ({ params, body, principal, request, server }) => {
+    .post('/api/v1/groups/id/:id/users/add', async ({ params, body, principal, request, server }) => {
       const group = findGroupOr404(params.id)
       refuseDirectoryGroup(group)
-      const added = existingUsers(body.user_ids)
+      const added = await existingUsers(body.user_ids)
       deps.store.inTransaction(() => {
         for (const id of added) groups.addMember(group.id, id, 'local')
       })

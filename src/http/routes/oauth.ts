@@ -105,11 +105,11 @@ export const oauthRoutes = (deps: OAuthRouteDeps) => {
     if (!result.ok) return fail(result.reason)
 
     const user = result.user
-    const session = issueSession(auth, user, { ip: client.ip, userAgent: request.headers.get('user-agent') })
+    const session = await issueSession(auth, user, { ip: client.ip, userAgent: request.headers.get('user-agent') })
     await auth.store.oidcSessions.recordOidcSession({ sessionId: session.sessionId, userId: user.id, provider: provider.id, sid: finished.login.sid, tokens: finished.login.tokens })
     const live = await auth.store.oidcSessions.listLiveOidcSessionIds(user.id)
     const pruned = live.slice(0, Math.max(0, live.length - oauth.maxSessionsPerUser))
-    for (const id of pruned) auth.store.sessions.revokeSession(user.id, id)
+    for (const id of pruned) await auth.store.sessions.revokeSession(user.id, id)
 
     if (result.created) auth.audit.record({ event: 'signup', actorId: user.id, ip: client.ip, method: 'oidc', details: { role: user.role, provider: provider.id } })
     auth.audit.record({

@@ -205,7 +205,7 @@ export const passkeyRoutes = (deps: AuthDeps, trustedProxies: AddressList, publi
       const result = verifyAssertion(bytes, passkey, rpOf(request), !isSecondFactor)
       if (!result.ok) return refuse(result.reason, passkey.userId)
       if (!await factors.recordPasskeyUse(passkey, result.signCount)) return refuse('cloned_authenticator', passkey.userId)
-      const user = deps.store.users.findUserById(passkey.userId)
+      const user = await deps.store.users.findUserById(passkey.userId)
       if (user === null) return refuse('unknown_account', null)
       if (signin !== null && !deps.signinChallenges.redeem(signin)) throw challengeExpired()
       deps.audit.record({ event: 'second_factor_used', actorId: user.id, ip: client.ip, method: 'passkey', details: { passkey_id: passkey.id } })

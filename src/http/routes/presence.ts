@@ -21,8 +21,8 @@ export const presenceRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub:
     const user_ids = principal.user.role === 'admin' ? online : online.filter((id) => id === principal.user.id)
     return { model_ids: [], user_ids }
   }, { auth: 'active' })
-  .get('/api/v1/users/:id/active', ({ params }) => {
+  .get('/api/v1/users/:id/active', async ({ params }) => {
     const id = parseUserId(params.id)
-    if (id === null || deps.store.users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+    if (id === null || await deps.store.users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
     return { active: hub.socketsOf(id).length > 0 }
   }, { auth: 'active', params: t.Object({ id: t.String({ maxLength: 64 }) }) })

@@ -48,14 +48,14 @@ export type PromptRouteDeps = { auth: AuthDeps; trustedProxies: AddressList; acc
 
 export const promptRoutes = ({ auth, trustedProxies, access, permissions }: PromptRouteDeps) => {
   const repo = auth.store.prompts
-  const ownerOf = (id: UserId) => {
-    const user = auth.store.users.findUserById(id)
-    return user === null ? null : { id: user.id, name: user.name, email: user.email, role: user.role, profile_image_url: profileImageOf(readUserPreferences(auth.store.users, user.id)) }
+  const ownerOf = async (id: UserId) => {
+    const user = await auth.store.users.findUserById(id)
+    return user === null ? null : { id: user.id, name: user.name, email: user.email, role: user.role, profile_image_url: profileImageOf(await readUserPreferences(auth.store.users, user.id)) }
   }
   /** Open WebUI's PromptModel (the command with its slash), with whether the caller may edit it. */
-  const describe = (prompt: Prompt, principal: Principal, withOwner = false) => ({
+  const describe = (prompt: Prompt, principal: Principal) => ({
     id: prompt.id, command: `/${prompt.command}`, user_id: prompt.ownerId, title: prompt.title, content: prompt.content, timestamp: seconds(prompt.updatedAt),
-    access_control: prompt.access, write_access: access.may(principal.user, prompt, 'write'), ...(withOwner ? { user: ownerOf(prompt.ownerId) } : {}),
+    access_control: prompt.access, write_access: access.may(principal.user, prompt, 'write'),
   })
   /** The prompt named `command` the caller may `kind`: their own first, then one shared with them. */
   const promptFor = async (principal: Principal, command: string, kind: 'read' | 'write'): Promise<Prompt> => {
@@ -80,7 +80,7 @@ export const promptRoutes = ({ auth, trustedProxies, access, permissions }: Prom
 
     // note: paged as Open WebUI's newer page and Conduit read it; every prompt fits one page here.
     .get('/list', async ({ principal }) => {
-      const items = (await repo.listPrompts(access.deciderFor(principal.user, 'write'))).map((prompt) => describe(prompt, principal, true))
+      const items = await Promise.all((await repo.listPrompts(access.deciderFor(principal.user, 'write'))).map(async (prompt) => ({ ...describe(prompt, principal), user: await ownerOf(prompt.ownerId) })))
       return { items, total: items.length }
     }, { auth: 'active' })
 

@@ -124,7 +124,7 @@ export const secondFactorRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
 
     .get('/users', async () => {
       const summaries = await factors.summariseFactors()
-      return Promise.all(deps.store.users.listUsers({ limit: 100_000, offset: 0 }).map(async (user) => {
+      return Promise.all((await deps.store.users.listUsers({ limit: 100_000, offset: 0 })).map(async (user) => {
         const summary = summaries.get(user.id) ?? { totp: false, passkeys: 0, recoveryCodesLeft: 0 }
         return {
           id: user.id, name: user.name, email: user.email, role: user.role,
@@ -135,13 +135,13 @@ export const secondFactorRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
 
     .delete('/users/:id', async ({ params, principal, request, server }) => {
       const id = parseUserId(params.id)
-      const target = id === null ? null : deps.store.users.findUserById(id)
+      const target = id === null ? null : await deps.store.users.findUserById(id)
       if (target === null) throw new HttpError(404, 'user_not_found', 'User not found.')
       const removed = await factors.resetSecondFactors(target.id)
       // note: the account's sessions end with its factors (the admin's own current one excepted), so no tab or
       // socket opened under the old factors goes on past the reset; the next sign-in meets MFA_REQUIRED anew.
       const keep = principal.via === 'session' && target.id === principal.user.id ? principal.sessionId : null
-      const revoked = deps.store.sessions.revokeOtherSessions(target.id, keep)
+      const revoked = await deps.store.sessions.revokeOtherSessions(target.id, keep)
       deps.audit.record({ event: 'second_factors_reset', actorId: principal.user.id, targetId: target.id, ip: ipOf(request, server), method: 'admin', details: { totp: removed.totp, passkeys: removed.passkeys, sessions: revoked } })
       return { status: true, totp: removed.totp, passkeys: removed.passkeys }
     }, { auth: 'admin', params: IdParams })

@@ -39,7 +39,7 @@ export const secondStepSigninRoutes = (deps: AuthDeps, trustedProxies: AddressLi
     .post('/signin/mfa', async ({ body, request, server, set }) => {
       const client = resolveClientAddress(request, server, trustedProxies)
       const challenge = await admitChallengeAttempt(deps, body.mfa_token, client.ip, set)
-      const user = deps.store.users.findUserById(challenge.userId)
+      const user = await deps.store.users.findUserById(challenge.userId)
       if (user === null) throw challengeExpired()
       const check = await checkSecondFactorCode(deps, user.id, body.code)
       if (!check.ok) {

@@ -21,7 +21,7 @@ export const singleUserRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
     if (!isLoopbackHostHeader(host) || request.headers.get('origin')?.toLowerCase() !== `http://${host!.toLowerCase()}`) {
       throw new HttpError(403, 'cross_site_request', 'Open this server\'s own page on this machine to use it.')
     }
-    const user = findSingleUser(deps.store)
+    const user = await findSingleUser(deps.store)
     if (user === null) throw new HttpError(409, 'not_single_user', 'This server has more than one account; restart it without SINGLE_USER_MODE.')
     const client = resolveClientAddress(request, server, trustedProxies)
     deps.audit.record({ event: 'signin_succeeded', actorId: user.id, ip: client.ip, method: 'single_user' })

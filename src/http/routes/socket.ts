@@ -7,11 +7,15 @@
  * - an Origin must be this server's own, WEBUI_URL's, or listed in CORS_ALLOW_ORIGIN; a missing
  *   Origin passes only when the credential is not a cookie (browsers always send one);
  * - a revocation (sign-out, a session or API key revoked, the user deleted or made pending, the
- *   master key changed) is announced by the store (db/account-changes.ts): at once, each socket of
- *   that user whose credential no longer admits it is closed with 4401, and each answer started
- *   with such a credential is stopped at Ollama. Every frame also compares the user's generation
- *   and authenticates again when it moved, so no frame is served on a revoked credential. Every
- *   `recheckIntervalMs` all credentials are checked again, for what nothing announces (expiry);
+ *   master key changed) is announced by the store (db/account-changes.ts): each socket of that user
+ *   whose credential no longer admits it is closed with 4401, and each answer started with such a
+ *   credential is stopped at Ollama; at once when the notice says what it revoked, after reading the
+ *   credential again when it does not. Frames of a socket are handled one after the other, in
+ *   arrival order (a chain of promises per socket); each compares the user's generation and
+ *   authenticates again when it moved, awaited before the frame is served, so no frame is served on
+ *   a revoked credential. Every `recheckIntervalMs` all credentials are checked again, for what
+ *   nothing announces (expiry);
+ * - a frame that finds the database unavailable is answered `database_unavailable` (as HTTP answers 503);
  * - deleting a chat (or all, or its user) stops the answers streaming into it;
  * - every `pingIntervalMs` each socket is pinged, and one that has not answered within
  *   `pingTimeoutMs` is dropped (a half-open connection would otherwise hold its state forever);
@@ -22,7 +26,7 @@
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { admitCredential, authenticate, findCredential } from '../../auth/authenticate.ts'
-import { isStillAdmitted } from '../../auth/credential-watch.ts'
+import { isRevokedBy, isStillAdmitted, type WatchedCredential } from '../../auth/credential-watch.ts'
 import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn } from '../../chat/chat-turn.ts'
 import { createContextWindows } from '../../chat/context-window.ts'
@@ -37,7 +41,8 @@ import type { SocketFanOut } from '../../cluster/socket-fan-out.ts'
 import { turnOfRegenerate, turnOfSend, type TurnRequest } from '../../chat/turn-place.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { SocketConfig } from '../../config/socket-variables.ts'
-import type { AccountChange } from '../../db/account-changes.ts'
+import type { AccountChange, Revocation } from '../../db/account-changes.ts'
+import { DatabaseUnavailableError } from '../../db/database-errors.ts'
 import type { FileId } from '../../db/files.ts'
 import { parseChatId, type UserId } from '../../db/ids.ts'
 import type { ChatRetrievalDeps } from '../../knowledge/chat-retrieval.ts'
@@ -83,14 +88,16 @@ const CLOSE_REVOKED = 4401
 
 /** The part of Bun's ServerWebSocket used here; its identity keys the per-socket state. */
 type Socket = { send(text: string): unknown; close(code?: number, reason?: string): void; ping(): unknown; terminate(): void }
-/** `generation` is the user's account generation when the credential was last found good. */
-type Admission = { userId: UserId; credential: string; generation: number }
+/** `generation` is the user's account generation when the credential was last found good (NaN: to check). `held`: which session or key the credential is. */
+type Admission = { userId: UserId; credential: string; generation: number; held: WatchedCredential['held'] }
+/** A credential something was started with: the socket's, or an answer's. */
+type Holder = Pick<Admission, 'userId' | 'credential' | 'held'>
 type SocketState = Admission & {
   /** Set when the socket is closed for a revoked credential: frames still in flight are dropped. */
   isRevoked: boolean
-  windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
-  /** The frames received and not handled yet, in order (handleFrame). */
+  /** The frames of this socket in arrival order: each waits for the one before it. */
   queue: Promise<void>
+  windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
 }
 
 export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag, fanOut = null }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
@@ -108,47 +115,78 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   const admissions = new WeakMap<Request, Admission>()
   const states = new Map<Socket, SocketState>()
   /** The credential each answer was started with: revoking it stops the answer. */
-  const startedWith = new WeakMap<LiveStream, string>()
+  const startedWith = new WeakMap<LiveStream, Holder>()
   const changes = auth.store.accountChanges
   const listedOrigins = new Set(config.cors.allowsAnyOrigin ? [] : config.cors.allowedOrigins)
   if (config.publicUrl !== null) listedOrigins.add(new URL(config.publicUrl).origin)
   let timers: ReturnType<typeof setInterval>[] = []
 
   changes.subscribe((change: AccountChange) => sweepSafely(change.kind, () => {
-    if (change.kind === 'access') revokeWhatNoLongerAdmits(change.userId)
-    else void stopAnswersInDeletedChats(change.userId)
+    if (change.kind === 'access') return revokeWhatNoLongerAdmits(change.userId, change.userId === null ? undefined : change.revoked)
+    return stopAnswersInDeletedChats(change.userId)
   }))
 
   /** Runs a sweep; a failure is logged, never thrown into the write or the timer that started it. */
-  function sweepSafely(cause: string, sweep: () => void) {
+  function sweepSafely(cause: string, sweep: () => void | Promise<void>) {
+    const failed = (error: unknown) => log.error('socket revocation failed', { cause, error: error instanceof Error ? error.name : 'unknown' })
     try {
-      sweep()
+      const swept = sweep()
+      if (swept instanceof Promise) swept.catch(failed)
     } catch (error) {
-      log.error('socket revocation failed', { cause, error: error instanceof Error ? error.name : 'unknown' })
+      failed(error)
     }
   }
 
   /**
    * Closes the sockets (of the user; null: everyone's) whose credential no longer admits an active
    * account, and stops the answers started with such a credential or streaming into a deleted chat.
+   * What the notice's `revoked` decides is done at once; the other credentials are read again (once
+   * each), and what they no longer admit is closed and stopped when the answer is in.
    */
-  function revokeWhatNoLongerAdmits(userId: UserId | null) {
-    const verdicts = new Map<string, boolean>()
-    const admits = (owner: UserId, credential: string) => {
-      const key = `${owner}\0${credential}`
-      if (!verdicts.has(key)) verdicts.set(key, isStillAdmitted(auth, { userId: owner, credential, path: SOCKET_PATH, needs: 'active' }))
-      return verdicts.get(key)!
+  function revokeWhatNoLongerAdmits(userId: UserId | null, revoked?: Revocation): Promise<void> | undefined {
+    const verdicts = new Map<string, boolean | Promise<boolean>>()
+    /** Whether the holder's credential still admits an active account: from the notice when it says, else read again. */
+    const admits = (holder: Holder): boolean | Promise<boolean> => {
+      const decided = isRevokedBy({ needs: 'active', held: holder.held }, revoked)
+      if (decided !== null) return !decided
+      const key = `${holder.userId}\0${holder.credential}`
+      let verdict = verdicts.get(key)
+      if (verdict === undefined) {
+        verdict = isStillAdmitted(auth, { userId: holder.userId, credential: holder.credential, path: SOCKET_PATH, needs: 'active' })
+        verdicts.set(key, verdict)
+      }
+      return verdict
+    }
+    const pending: Promise<void>[] = []
+    let unavailable: DatabaseUnavailableError | null = null
+    /** Acts on the verdict; a check that fails counts as a refusal, except an unreachable database: then `whenUnknown`. */
+    const then = (verdict: boolean | Promise<boolean>, act: (admitted: boolean) => void, whenUnknown: () => void) => {
+      if (typeof verdict === 'boolean') return act(verdict)
+      pending.push(verdict.then(act, (error: unknown) => {
+        if (!(error instanceof DatabaseUnavailableError)) return act(false)
+        unavailable = error
+        whenUnknown()
+      }))
     }
     for (const [socket, state] of states) {
       if (userId !== null && state.userId !== userId) continue
-      if (admits(state.userId, state.credential)) state.generation = changes.generationOf(state.userId)
-      else closeRevoked(socket, state)
+      const generation = changes.generationOf(state.userId)
+      // note: a socket whose check found the database unavailable stays open, its generation unchanged: each frame asks again, and is refused until one answers.
+      then(admits(state), (admitted) => {
+        if (!admitted) closeRevoked(socket, state)
+        else if (!state.isRevoked) state.generation = generation
+      }, () => {})
     }
     for (const stream of streams.listLiveStreams(userId)) {
-      const credential = startedWith.get(stream)
-      if (credential !== undefined && !admits(stream.userId, credential)) streams.cancel(stream, 'revoked')
+      const holder = startedWith.get(stream)
+      const stop = () => streams.cancel(stream, 'revoked')
+      // note: an answer whose credential can't be checked is stopped: it may have been revoked.
+      if (holder !== undefined) then(admits(holder), (admitted) => { if (!admitted) stop() }, stop)
     }
-    void stopAnswersInDeletedChats(userId)
+    pending.push(stopAnswersInDeletedChats(userId))
+    return Promise.all(pending).then(() => {
+      if (unavailable !== null) throw unavailable
+    })
   }
 
   /** Stops the answers (of the user; null: everyone's) streaming into a chat deleted since. */
@@ -171,12 +209,12 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     socket.close(CLOSE_REVOKED, 'Credential revoked')
   }
 
-  /** Drops a frame unless the socket's credential still admits it: checked again only when the user's generation moved. */
-  function isFrameAdmitted(state: SocketState): boolean {
+  /** Drops a frame unless the socket's credential still admits it: checked again (awaited) only when the user's generation moved. */
+  function isFrameAdmitted(state: SocketState): boolean | Promise<boolean> {
     if (state.isRevoked) return false
     if (changes.generationOf(state.userId) === state.generation) return true
-    revokeWhatNoLongerAdmits(state.userId)
-    return !state.isRevoked
+    const swept = revokeWhatNoLongerAdmits(state.userId)
+    return swept === undefined ? !state.isRevoked : swept.then(() => !state.isRevoked)
   }
 
   /** Pings every socket not already owing a pong, and drops it unless the pong comes within `pingTimeoutMs`. */
@@ -200,17 +238,17 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
 
   /**
    * What the socket's credential may send for the model (resolve-model.ts, auth/model-access.ts), an API key's model list included; null when nothing.
-   * note: admitCredential, synchronous, so frames stay in order: the second-factor enrolment rule was met at the upgrade.
+   * note: admitCredential, not authenticate: the second-factor enrolment rule was met at the upgrade.
    */
-  function resolveModel(state: SocketState, model: string): ModelTarget | null {
-    const result = admitCredential(auth, state.credential, SOCKET_PATH)
+  async function resolveModel(state: SocketState, model: string): Promise<ModelTarget | null> {
+    const result = await admitCredential(auth, state.credential, SOCKET_PATH)
     return result.ok && result.principal.user.id === state.userId ? models.resolve(result.principal, model) : null
   }
 
   /** Starts a turn; returns the chat it went to, or null (the client was told why). */
   async function startTurn(socket: Socket, state: SocketState, request: TurnRequest, target: ModelTarget): Promise<string | null> {
     const started = await startChatTurn(turnDeps, state.userId, request, target)
-    if (started.ok) startedWith.set(started.stream, state.credential)
+    if (started.ok) startedWith.set(started.stream, { userId: state.userId, credential: state.credential, held: state.held })
     else send(socket, { type: 'error', code: started.code, message: started.message })
     return started.ok ? started.stream.chatId : null
   }
@@ -228,7 +266,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       const { fileIds, knowledgeIds } = splitAttached(entries)
       const attached = await resolveAttachments(auth.store.files, state.userId, fileIds, { maxFilesPerMessage: config.files.maxFilesPerMessage, maxImageBytes: config.files.maxInlineImageBytes })
       if (!attached.ok) return send(socket, { type: 'error', code: attached.code, message: attached.message })
-      const user = auth.store.users.findUserById(state.userId)
+      const user = await auth.store.users.findUserById(state.userId)
       if (user === null) return
       if (knowledgeIds.length > 0 && rag === undefined) return send(socket, { type: 'error', code: 'retrieval_unavailable', message: 'Knowledge bases are not available on this server.' })
       const collections = rag === undefined ? [] : await collectionReferences(rag, user, knowledgeIds)
@@ -242,15 +280,14 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
         const vision = await checkVision(connections, target.model)
         if (!vision.ok) return send(socket, { type: 'error', code: vision.code, message: vision.message })
       }
-      if (!isFrameAdmitted(state)) return
+      if (!await isFrameAdmitted(state)) return
       const request = turnOfSend(frame)
       const ask = { content: frame.content, images: images.length > 0 ? images : null, files: references.length > 0 ? references : null }
       const chatId = await startTurn(socket, state, { ...request, ask, ...(retrieved.retrieval === undefined ? {} : { retrieval: retrieved.retrieval }) }, target)
       // note: what uses a file is recorded, so deleting one user of it (a chat, a knowledge base) can tell whether others remain.
       if (chatId !== null) for (const reference of attached.references) await auth.store.files.addUse(state.userId, reference.id as FileId, 'chat', chatId)
     } catch (error) {
-      log.error('attaching files failed', { error: error instanceof Error ? error.name : 'unknown' })
-      send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
+      answerFailure(socket, 'attaching files failed', frame.type, error)
     }
   }
 
@@ -267,15 +304,14 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   /** Asks again with the question's documents and knowledge bases searched again (a grant lost since refuses it). */
   async function regenerateWithDocuments(socket: Socket, state: SocketState, frame: ChatRegenerate, target: ModelTarget, question: { content: string; references: FileReference[] }) {
     try {
-      const user = auth.store.users.findUserById(state.userId)
+      const user = await auth.store.users.findUserById(state.userId)
       if (user === null) return
       const retrieved = await retrieveForTurn(rag!, user, question.references, question.content)
       if (!retrieved.ok) return send(socket, { type: 'error', code: retrieved.code, message: retrieved.message })
-      if (!isFrameAdmitted(state)) return
+      if (!await isFrameAdmitted(state)) return
       await startTurn(socket, state, { ...turnOfRegenerate(frame), ...(retrieved.retrieval === undefined ? {} : { retrieval: retrieved.retrieval }) }, target)
     } catch (error) {
-      log.error('retrieval for a regenerate failed', { error: error instanceof Error ? error.name : 'unknown' })
-      send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
+      answerFailure(socket, 'retrieval for a regenerate failed', frame.type, error)
     }
   }
 
@@ -284,7 +320,8 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       case 'chat:send':
       case 'chat:regenerate': {
         // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
-        const target = resolveModel(state, frame.model)
+        const target = await resolveModel(state, frame.model)
+        if (state.isRevoked) return
         if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
         if (frame.type === 'chat:regenerate') {
           const question = await questionWithDocuments(state, frame)
@@ -314,6 +351,31 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     }
   }
 
+  /** Serves one frame once those before it were: refused after a revocation; never rejects. */
+  async function serveFrame(socket: Socket, state: SocketState, message: unknown, rate: 'ok' | 'over') {
+    let type = 'unknown'
+    try {
+      if (!await isFrameAdmitted(state)) return
+      if (rate === 'over') return send(socket, { type: 'error', code: 'rate_limited', message: `At most ${limits.frameRate.limit} frames per ${limits.frameRate.windowMs / 1000} s.` })
+      const checked = parseClientFrame(message)
+      if (!checked.ok) return send(socket, { type: 'error', code: checked.code, message: checked.message })
+      type = checked.frame.type
+      await handleFrame(socket, state, checked.frame)
+    } catch (error) {
+      answerFailure(socket, 'socket frame failed', type, error)
+    }
+  }
+
+  /** Answers a frame whose handling failed; the socket lives on. An unreachable database is said so, as HTTP answers 503. */
+  function answerFailure(socket: Socket, what: string, type: string, error: unknown) {
+    if (error instanceof DatabaseUnavailableError) {
+      log.warn('database unavailable', { code: error.code, path: SOCKET_PATH })
+      return send(socket, { type: 'error', code: 'database_unavailable', message: 'The database is unavailable right now. Nothing was saved; try again in a moment.' })
+    }
+    log.error(what, { type, error: error instanceof Error ? error.name : 'unknown' })
+    send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
+  }
+
   return new Elysia({ name: 'socket-routes' }).ws(SOCKET_PATH, {
     async upgrade({ request, server, set }) {
       const offered = offeredProtocols(request.headers)
@@ -322,24 +384,28 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       if (credential === null) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
       const isCookie = protocolToken === null && !request.headers.has('authorization') && !request.headers.has('x-api-key')
       if (!isAllowedOrigin(request, server, isCookie)) throw new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')
-      const checked = await authenticate(auth, credential, SOCKET_PATH)
-      // note: admitted again, synchronously with reading the generation below, so a revocation during the await is not missed.
-      const result = checked.ok ? admitCredential(auth, credential, SOCKET_PATH) : checked
+      const before = changes.changeCount()
+      const result = await authenticate(auth, credential, SOCKET_PATH)
       if (!result.ok) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
       if (result.principal.user.role === 'pending') throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
-      const userId = result.principal.user.id as UserId
-      admissions.set(request, { userId, credential, generation: changes.generationOf(userId) })
+      const { principal } = result
+      const userId = principal.user.id as UserId
+      const held: Admission['held'] = principal.via === 'session' ? { via: 'session', sessionId: principal.sessionId } : { via: 'api_key', apiKeyId: principal.apiKeyId }
+      // note: a change announced while the credential was read leaves the generation unknown (NaN), so the socket checks it again on open.
+      const generation = changes.changeCount() === before ? changes.generationOf(userId) : Number.NaN
+      admissions.set(request, { userId, credential, generation, held })
       if (offered.includes(SOCKET_PROTOCOL)) set.headers['sec-websocket-protocol'] = SOCKET_PROTOCOL
     },
 
     open(ws) {
       const admission = admissions.get(ws.data.request)
       if (admission === undefined) return ws.raw.close(1011, 'Not admitted')
-      const state: SocketState = { ...admission, isRevoked: false, windowStart: auth.now(), framesInWindow: 0, pongDeadline: null, queue: Promise.resolve() }
+      const state: SocketState = { ...admission, isRevoked: false, queue: Promise.resolve(), windowStart: auth.now(), framesInWindow: 0, pongDeadline: null }
       states.set(ws.raw, state)
       hub.join(admission.userId, ws.raw)
-      // note: a revocation between the upgrade and now found no socket to close; this one closes it.
-      if (!isFrameAdmitted(state)) return
+      // note: a revocation between the upgrade and now found no socket to close; this check closes it (the first frames wait for it).
+      const admitted = isFrameAdmitted(state)
+      if (admitted instanceof Promise) state.queue = admitted.then(() => {}, () => {})
       if (timers.length === 0) timers = [setInterval(() => sweepSafely('recheck', () => revokeWhatNoLongerAdmits(null)), limits.recheckIntervalMs), setInterval(pingSockets, limits.pingIntervalMs)]
     },
 
@@ -354,24 +420,12 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     message(ws, message: unknown) {
       const socket = ws.raw
       const state = states.get(socket)
-      if (state === undefined || !isFrameAdmitted(state)) return
+      if (state === undefined || state.isRevoked) return
       if (frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
       const rate = rateOf(state)
       if (rate === 'abuse') return socket.close(1008, 'Too many frames')
-      if (rate === 'over') return send(socket, { type: 'error', code: 'rate_limited', message: `At most ${limits.frameRate.limit} frames per ${limits.frameRate.windowMs / 1000} s.` })
-      const checked = parseClientFrame(message)
-      if (!checked.ok) return send(socket, { type: 'error', code: checked.code, message: checked.message })
-      // note: a socket's frames are handled one after another, each once the one before it has stored what it stores.
-      state.queue = state.queue.then(async () => {
-        if (state.isRevoked) return
-        try {
-          await handleFrame(socket, state, checked.frame)
-        } catch (error) {
-          // note: a failing store (e.g. data that no longer decrypts) answers this frame; the socket lives on.
-          log.error('socket frame failed', { type: checked.frame.type, error: error instanceof Error ? error.name : 'unknown' })
-          send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
-        }
-      })
+      // note: queued behind the frames before it, so that each is answered in arrival order.
+      state.queue = state.queue.then(() => serveFrame(socket, state, message, rate))
     },
 
     close(ws) {

@@ -57,13 +57,13 @@ const checkSize = (value: unknown) => {
 }
 
 export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
-  const preferencesOf = (id: UserId): UserPreferences => {
-    const found = readUserPreferences(deps.store.users, id)
+  const preferencesOf = async (id: UserId): Promise<UserPreferences> => {
+    const found = await readUserPreferences(deps.store.users, id)
     if (found === null) throw new HttpError(404, 'user_not_found', 'User not found.')
     return found
   }
-  const update = (id: UserId, patch: UserPreferences): UserPreferences => {
-    const updated = updateUserPreferences(deps.store.users, id, patch)
+  const update = async (id: UserId, patch: UserPreferences): Promise<UserPreferences> => {
+    const updated = await updateUserPreferences(deps.store.users, id, patch)
     if (updated === null) throw new HttpError(404, 'user_not_found', 'User not found.')
     return updated
   }
@@ -71,33 +71,33 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
     // note: null for an account that never saved settings, as Open WebUI answers; both clients expect it.
-    .get('/api/v1/users/user/settings', ({ principal }) => jsonOrNull(preferencesOf(principal.user.id).settings), { auth: 'active' })
+    .get('/api/v1/users/user/settings', async ({ principal }) => jsonOrNull((await preferencesOf(principal.user.id)).settings), { auth: 'active' })
 
-    .post('/api/v1/users/user/settings/update', ({ principal, body }) => {
+    .post('/api/v1/users/user/settings/update', async ({ principal, body }) => {
       checkSize(body)
       // note: as Open WebUI, a user without features.direct_tool_servers may not keep tool servers.
       const ui = body.ui
       if (principal.user.role !== 'admin' && deps.runtime.readPermissions().features?.direct_tool_servers !== true && isObject(ui) && 'toolServers' in ui) {
         const { toolServers: _, ...rest } = ui
-        return update(principal.user.id, { settings: { ...body, ui: rest } }).settings
+        return (await update(principal.user.id, { settings: { ...body, ui: rest } })).settings
       }
-      return update(principal.user.id, { settings: body }).settings
+      return (await update(principal.user.id, { settings: body })).settings
     }, { auth: 'active', body: JsonObject })
 
-    .get('/api/v1/users/user/info', ({ principal }) => jsonOrNull(preferencesOf(principal.user.id).info), { auth: 'active' })
+    .get('/api/v1/users/user/info', async ({ principal }) => jsonOrNull((await preferencesOf(principal.user.id)).info), { auth: 'active' })
 
-    .post('/api/v1/users/user/info/update', ({ principal, body }) => {
+    .post('/api/v1/users/user/info/update', async ({ principal, body }) => {
       checkSize(body)
-      const info = { ...preferencesOf(principal.user.id).info, ...body }
+      const info = { ...(await preferencesOf(principal.user.id)).info, ...body }
       checkSize(info)
-      return update(principal.user.id, { info }).info
+      return (await update(principal.user.id, { info })).info
     }, { auth: 'active', body: JsonObject })
 
-    .post('/api/v1/auths/update/profile', ({ principal, body }) => {
+    .post('/api/v1/auths/update/profile', async ({ principal, body }) => {
       const user = principal.user
       const name = body.name.trim()
       if (name === '') throw new HttpError(400, 'blank_name', 'Please give a name.')
-      let next: UserPreferences = { ...preferencesOf(user.id) }
+      let next: UserPreferences = { ...await preferencesOf(user.id) }
       if (body.profile_image_url !== undefined) {
         const result = withProfileImage(next, body.profile_image_url, user.id)
         if (!result.ok) throw profileImageRefusal(result.reason)
@@ -106,20 +106,20 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       if (body.bio !== undefined) next.bio = body.bio
       if (body.gender !== undefined) next.gender = body.gender
       if (body.date_of_birth !== undefined) next.date_of_birth = body.date_of_birth
-      deps.store.users.renameUser(user.id, name)
-      deps.store.users.setUserPreferences(user.id, next)
-      const renamed = deps.store.users.findUserById(user.id)!
+      await deps.store.users.renameUser(user.id, name)
+      await deps.store.users.setUserPreferences(user.id, next)
+      const renamed = (await deps.store.users.findUserById(user.id))!
       return {
         ...describeSessionUser(renamed, permissionsOf(deps, renamed), profileImageOf(next)),
         bio: next.bio ?? null, gender: next.gender ?? null, date_of_birth: next.date_of_birth ?? null, timezone: next.timezone ?? null,
       }
     }, { auth: 'active', body: ProfileBody })
 
-    .post('/api/v1/auths/update/timezone', ({ principal, body }) => {
+    .post('/api/v1/auths/update/timezone', async ({ principal, body }) => {
       const zone = body.timezone.trim()
       if (!isTimeZone(zone)) throw new HttpError(400, 'invalid_timezone', 'That is not a known time zone.')
       // note: the web page sends this on every load; an unchanged zone is not written again.
-      if (preferencesOf(principal.user.id).timezone !== zone) update(principal.user.id, { timezone: zone })
+      if ((await preferencesOf(principal.user.id)).timezone !== zone) await update(principal.user.id, { timezone: zone })
       return { status: true }
     }, { auth: 'active', body: TimezoneBody })
 }

@@ -38,26 +38,26 @@ const DEFAULT_PICTURE = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64
 const emailTaken = () => new HttpError(400, 'email_taken', 'An account with this email already exists.')
 
 export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
-  const findTarget = (raw: string): User => {
+  const findTarget = async (raw: string): Promise<User> => {
     const id = parseUserId(raw)
-    const user = id === null ? null : deps.store.users.findUserById(id)
+    const user = id === null ? null : await deps.store.users.findUserById(id)
     if (user === null) throw new HttpError(404, 'user_not_found', 'User not found.')
     return user
   }
   const ipOf = (request: Request, server: Parameters<typeof resolveClientAddress>[1]) => resolveClientAddress(request, server, trustedProxies).ip
   /** One user as Open WebUI's UserModel; `lastSeen` is from their sessions (null: never signed in). */
-  const describeUser = (user: User, lastSeen: number | null = deps.store.sessions.lastSeenByUser().get(user.id) ?? null) => ({
+  const describeUser = async (user: User, lastSeen?: number | null) => ({
     id: user.id, email: user.email, name: user.name, role: user.role,
-    profile_image_url: profileImageOf(readUserPreferences(deps.store.users, user.id)),
-    last_active_at: seconds(lastSeen ?? user.createdAt), created_at: seconds(user.createdAt), updated_at: seconds(user.updatedAt),
+    profile_image_url: profileImageOf(await readUserPreferences(deps.store.users, user.id)),
+    last_active_at: seconds((lastSeen === undefined ? (await deps.store.sessions.lastSeenByUser()).get(user.id) : lastSeen) ?? user.createdAt), created_at: seconds(user.createdAt), updated_at: seconds(user.updatedAt),
   })
   /** Every user matching `query` (name or email, case-insensitive), sorted; names are sealed, so this runs over opened rows. */
-  const findUsers = (query: typeof ListQuery.static) => {
-    const lastSeen = deps.store.sessions.lastSeenByUser()
+  const findUsers = async (query: typeof ListQuery.static) => {
+    const lastSeen = await deps.store.sessions.lastSeenByUser()
     const needle = query.query?.trim().toLowerCase() ?? ''
-    const all = deps.store.users.listUsers({ limit: deps.store.users.countUsers(), offset: 0 })
+    const all = await Promise.all((await deps.store.users.listUsers({ limit: await deps.store.users.countUsers(), offset: 0 }))
       .filter((user) => needle === '' || user.name.toLowerCase().includes(needle) || user.email.toLowerCase().includes(needle))
-      .map((user) => describeUser(user, lastSeen.get(user.id) ?? null))
+      .map((user) => describeUser(user, lastSeen.get(user.id) ?? null)))
     const key = query.order_by ?? 'created_at'
     const sign = (query.direction ?? (query.order_by === undefined ? 'asc' : 'desc')) === 'asc' ? 1 : -1
     return all.sort((a, b) => sign * (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0))
@@ -71,53 +71,53 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   return new Elysia({ prefix: '/api/v1/users' })
     .use(requireAuth(deps, trustedProxies))
     // note: Open WebUI's list adds each user's group ids (UserGroupIdsModel).
-    .get('/', ({ query }) => {
-      const page = pageOf(findUsers(query), query)
+    .get('/', async ({ query }) => {
+      const page = pageOf(await findUsers(query), query)
       return { ...page, users: page.users.map((user) => ({ ...user, group_ids: deps.store.groups.listGroupsOfUser(user.id).map((group) => group.id) })) }
     }, { auth: 'admin', query: ListQuery })
 
     // note: every user at once (Open WebUI's getAllUsers, for pickers in the admin pages).
-    .get('/all', () => {
-      const all = findUsers({})
+    .get('/all', async () => {
+      const all = await findUsers({})
       return { users: all, total: all.length }
     }, { auth: 'admin' })
 
     // note: Open WebUI lets every active user search (to share with them); only an admin sees emails and roles.
-    .get('/search', ({ query, principal }) => {
-      const found = pageOf(findUsers(query), query)
+    .get('/search', async ({ query, principal }) => {
+      const found = pageOf(await findUsers(query), query)
       if (principal.user.role === 'admin') return found
       return { users: found.users.map(({ id, name, profile_image_url }) => ({ id, name, profile_image_url })), total: found.total }
     }, { auth: 'active', query: ListQuery })
 
-    .get('/:id', ({ params, principal }) => {
-      const target = findTarget(params.id)
-      const described = describeUser(target)
+    .get('/:id', async ({ params, principal }) => {
+      const target = await findTarget(params.id)
+      const described = await describeUser(target)
       if (principal.user.role === 'admin') return { ...described, active: null }
       return { name: described.name, profile_image_url: described.profile_image_url, active: null }
     }, { auth: 'active', params: IdParams })
 
-    .get('/:id/profile/image', ({ params }) => {
-      const image = profileImageBytes(readUserPreferences(deps.store.users, findTarget(params.id).id))
+    .get('/:id/profile/image', async ({ params }) => {
+      const image = profileImageBytes(await readUserPreferences(deps.store.users, (await findTarget(params.id)).id))
       const headers = { 'content-type': image?.type ?? 'image/svg+xml', 'cache-control': 'private, max-age=60' }
       return new Response(image?.bytes ?? DEFAULT_PICTURE, { headers })
     }, { auth: 'active', params: IdParams })
 
     // note: Open WebUI's older pages change a role here (updateUserRole); newer ones through /{id}/update.
-    .post('/update/role', ({ body, principal, request, server }) => {
-      const target = findTarget(body.id)
-      changeRole(target, body.role, principal.user.id, ipOf(request, server))
-      return describeUser(deps.store.users.findUserById(target.id)!)
+    .post('/update/role', async ({ body, principal, request, server }) => {
+      const target = await findTarget(body.id)
+      await changeRole(target, body.role, principal.user.id, ipOf(request, server))
+      return describeUser((await deps.store.users.findUserById(target.id))!)
     }, { auth: 'admin', body: t.Object({ id: t.String({ maxLength: 64 }), role: Role }) })
 
     .post('/:id/update', async ({ params, body, principal, request, server }) => {
-      const target = findTarget(params.id)
+      const target = await findTarget(params.id)
       const actorId = principal.user.id
-      const image = body.profile_image_url === undefined ? null : withProfileImage(readUserPreferences(deps.store.users, target.id) ?? {}, body.profile_image_url, target.id)
+      const image = body.profile_image_url === undefined ? null : withProfileImage(await readUserPreferences(deps.store.users, target.id) ?? {}, body.profile_image_url, target.id)
       if (image !== null && !image.ok) throw profileImageRefusal(image.reason)
       const email = body.email?.trim().normalize('NFC')
       const isNewEmail = email !== undefined && normaliseEmail(email) !== normaliseEmail(target.email)
       if (isNewEmail && !isValidEmail(email)) throw new HttpError(400, 'invalid_email', 'That is not a valid email address.')
-      if (isNewEmail && deps.store.users.findUserByEmail(email) !== null) throw emailTaken()
+      if (isNewEmail && await deps.store.users.findUserByEmail(email) !== null) throw emailTaken()
       const password = body.password ?? ''
       if (password !== '') {
         const problem = findPasswordProblem(password, deps.auth.passwordPattern)
@@ -126,37 +126,37 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       const hash = password === '' ? null : await hashPassword(password)
 
       // note: the role first: changing one's own is refused before anything else is written.
-      if (body.role !== undefined) changeRole(target, body.role, actorId, ipOf(request, server))
+      if (body.role !== undefined) await changeRole(target, body.role, actorId, ipOf(request, server))
       if (isNewEmail) {
-        const changed = deps.store.users.changeUserEmail(target.id, email)
+        const changed = await deps.store.users.changeUserEmail(target.id, email)
         if ('reason' in changed) throw emailTaken()
         deps.audit.record({ event: 'user_email_changed', actorId, targetId: target.id, ip: ipOf(request, server) })
       }
-      if (body.name !== undefined && body.name.trim() !== '') deps.store.users.renameUser(target.id, body.name.trim())
-      if (image?.ok) deps.store.users.setUserPreferences(target.id, image.preferences)
+      if (body.name !== undefined && body.name.trim() !== '') await deps.store.users.renameUser(target.id, body.name.trim())
+      if (image?.ok) await deps.store.users.setUserPreferences(target.id, image.preferences)
       if (hash !== null) {
         await deps.store.credentials.setPasswordHash(target.id, hash)
         // note: a password set by an admin ends every session of that user, the admin's own included when it is theirs.
-        const revoked = deps.store.sessions.revokeOtherSessions(target.id, null)
+        const revoked = await deps.store.sessions.revokeOtherSessions(target.id, null)
         deps.audit.record({ event: 'user_password_set_by_admin', actorId, targetId: target.id, ip: ipOf(request, server), details: { sessions_revoked: revoked } })
       }
-      return describeUser(deps.store.users.findUserById(target.id)!)
+      return describeUser((await deps.store.users.findUserById(target.id))!)
     }, { auth: 'admin', body: UpdateBody, params: IdParams })
 
-    .delete('/:id', ({ params, principal, request, server }) => {
-      const target = findTarget(params.id)
+    .delete('/:id', async ({ params, principal, request, server }) => {
+      const target = await findTarget(params.id)
       if (target.id === principal.user.id) throw new HttpError(403, 'cannot_delete_self', 'You cannot delete your own account here.')
-      deps.store.users.deleteUser(target.id)
+      await deps.store.users.deleteUser(target.id)
       deps.store.chats.forgetSearchIndexForUser(target.id)
       deps.audit.record({ event: 'user_deleted', actorId: principal.user.id, targetId: target.id, ip: ipOf(request, server) })
       return true
     }, { auth: 'admin', params: IdParams })
 
   /** Changes a user's role and audits it; an admin may not change their own. */
-  function changeRole(target: User, role: User['role'], actorId: UserId, ip: string | null) {
+  async function changeRole(target: User, role: User['role'], actorId: UserId, ip: string | null) {
     if (role === target.role) return
     if (target.id === actorId) throw new HttpError(403, 'cannot_change_own_role', 'You cannot change your own role.')
-    deps.store.users.setUserRole(target.id, role)
+    await deps.store.users.setUserRole(target.id, role)
     deps.audit.record({ event: 'role_changed', actorId, targetId: target.id, ip, details: { from: target.role, to: role } })
   }
 }

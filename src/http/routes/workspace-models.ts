@@ -60,16 +60,16 @@ export type WorkspaceModelRouteDeps = { auth: AuthDeps; trustedProxies: AddressL
 
 export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions, connections }: WorkspaceModelRouteDeps) => {
   const repo = auth.store.workspaceModels
-  const ownerOf = (id: UserId) => {
-    const user = auth.store.users.findUserById(id)
-    return user === null ? null : { id: user.id, name: user.name, email: user.email, role: user.role, profile_image_url: profileImageOf(readUserPreferences(auth.store.users, user.id)) }
+  const ownerOf = async (id: UserId) => {
+    const user = await auth.store.users.findUserById(id)
+    return user === null ? null : { id: user.id, name: user.name, email: user.email, role: user.role, profile_image_url: profileImageOf(await readUserPreferences(auth.store.users, user.id)) }
   }
   /** Open WebUI's ModelModel, with its owner and whether the caller may edit it. */
-  const describe = (model: WorkspaceModel, principal: Principal) => ({
+  const describe = async (model: WorkspaceModel, principal: Principal) => ({
     id: model.id, user_id: model.ownerId, base_model_id: model.baseModelId, name: model.name, params: model.params,
     meta: { ...model.meta, profile_image_url: presetImageOf(model.meta) ?? '/static/favicon.png' },
     access_control: model.access, is_active: model.isActive, created_at: seconds(model.createdAt), updated_at: seconds(model.updatedAt),
-    user: ownerOf(model.ownerId), write_access: access.may(principal.user, model, 'write'),
+    user: await ownerOf(model.ownerId), write_access: access.may(principal.user, model, 'write'),
   })
   /** The preset the caller may `kind`; 404 when they may not read it, 403 when they may read but not change it. */
   const presetFor = (principal: Principal, id: string, kind: 'read' | 'write'): WorkspaceModel => {
@@ -147,7 +147,7 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
   const routes = new Elysia({ name: 'workspace-model-routes', prefix: '/api/v1/models' })
     .use(requireAuth(auth, trustedProxies))
 
-    .get('/list', ({ principal, query }) => {
+    .get('/list', async ({ principal, query }) => {
       const needle = query.query?.trim().toLowerCase() ?? ''
       let models = readable(principal)
       if (query.view_option === 'created') models = models.filter((model) => model.ownerId === principal.user.id)
@@ -158,7 +158,7 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
       if (query.direction === 'asc' && query.order_by !== 'name') models.reverse()
       if (query.direction === 'desc' && query.order_by === 'name') models.reverse()
       const page = query.page ?? 1
-      return { items: models.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map((model) => describe(model, principal)), total: models.length }
+      return { items: await Promise.all(models.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map((model) => describe(model, principal))), total: models.length }
     }, { auth: 'active', query: ListQuery })
 
     .get('/tags', ({ principal }) => [...new Set(readable(principal).flatMap(tagsOf))].sort(), { auth: 'active' })
@@ -201,7 +201,7 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
     .get('/export', ({ principal, query }) => {
       requirePermission(principal, 'workspace.models_export')
       const ids = query.ids === undefined ? null : new Set(Array.isArray(query.ids) ? query.ids : [query.ids])
-      return editable(principal).filter((model) => ids === null || ids.has(model.id)).map((model) => describe(model, principal))
+      return Promise.all(editable(principal).filter((model) => ids === null || ids.has(model.id)).map((model) => describe(model, principal)))
     }, { auth: 'active', query: t.Object({ ids: t.Optional(t.Union([t.String({ maxLength: 256 }), t.Array(t.String({ maxLength: 256 }), { maxItems: 500 })])) }) })
 
     .post('/import', async ({ principal, body }) => {
@@ -236,16 +236,16 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
    * path): its owner or an admin changes who may use it, as the update form does; 404 when the
    * caller may not read it, 403 when they may not change its access.
    */
-  const updatePresetAccess = (principal: Principal, id: string, body: { access_grants?: unknown[]; access_control?: AccessControl }) => {
+  const updatePresetAccess = async (principal: Principal, id: string, body: { access_grants?: unknown[]; access_control?: AccessControl }) => {
     const stored = presetFor(principal, id, 'write')
     if (stored.ownerId !== principal.user.id && principal.user.role !== 'admin') throw new HttpError(403, 'access_prohibited', 'Only the owner changes who may use this model.')
     const access = accessOfBody(body)
     if (access === undefined) throw new HttpError(422, 'invalid_request', 'Send access_grants or access_control.')
     const saved = repo.updateModel(id, { baseModelId: stored.baseModelId, name: stored.name, meta: stored.meta, params: stored.params, access, isActive: stored.isActive })!
-    return { ...describe(saved, principal), access_grants: grantsOfAccessControl(saved.access) }
+    return { ...await describe(saved, principal), access_grants: grantsOfAccessControl(saved.access) }
   }
   /** GET /api/v1/models/ (served by routes/models.ts, which shares the path without the slash): the presets the caller may edit. */
-  const listEditable = (principal: Principal) => editable(principal).map((model) => describe(model, principal))
+  const listEditable = (principal: Principal) => Promise.all(editable(principal).map((model) => describe(model, principal)))
   return { routes, listEditable, updatePresetAccess }
 }
 
