@@ -9,6 +9,7 @@
  * (the binary refuses DATABASE_URL), the PostgreSQL store figures say so and the rest runs on SQLite
  * copies of one seeded data directory, which is labelled. Run alone: `bun bench/several-instances.ts`.
  */
+import { rmSync } from 'node:fs'
 import { startFakeOllama } from '../test/fakes/ollama.ts'
 import { makeTempDir, startBinary } from '../test/helpers/binary.ts'
 import { makeClusterSecrets, seedSqliteDataDir, startCluster, type TestCluster } from '../test/helpers/cluster.ts'
@@ -64,29 +65,37 @@ function openWebUiChat(title: string, count: number, text: string) {
 /** Messages stored per second and the 1,000-message read, on one binary with `env`. */
 async function measureStore(env: Record<string, string>): Promise<StoreFigures> {
   const cwd = makeTempDir('enclave-bench-store-')
-  const server = await startBinary({ cwd, env: { ...env, DATA_DIR: `${cwd}/data`, SIGNIN_RATE_LIMIT_PER_IP: '100000/3m' } })
   try {
-    const token = await signUp(server.url, 'bench@example.com')
-    const text = sampleText(1024, 1)
-    const started = nowMs()
-    for (let i = 0; i < CHATS; i++) {
-      const res = await json(server.url, '/api/v1/chats/new', openWebUiChat(`chat ${i}`, MESSAGES_PER_CHAT, text), token)
-      if (res.status !== 200) throw new Error(`POST /api/v1/chats/new answered ${res.status}`)
+    const server = await startBinary({ cwd, env: { ...env, DATA_DIR: `${cwd}/data`, SIGNIN_RATE_LIMIT_PER_IP: '100000/3m' } })
+    try {
+      return await measureStoreAt(server.url)
+    } finally {
+      await server.stop()
     }
-    const messagesPerSecond = (CHATS * MESSAGES_PER_CHAT) / ((nowMs() - started) / 1000)
-    const created = await json(server.url, '/api/v1/chats/new', openWebUiChat('one thousand messages', READ_MESSAGES, text), token)
-    const { id } = (await created.json()) as { id: string }
-    const times: number[] = []
-    for (let run = 0; run < READ_RUNS.warmups + READ_RUNS.repetitions; run++) {
-      const start = nowMs()
-      const res = await fetch(`${server.url}/api/v1/chats/${id}`, { headers: { authorization: `Bearer ${token}` } })
-      await res.arrayBuffer()
-      if (run >= READ_RUNS.warmups) times.push(nowMs() - start)
-    }
-    return { messagesPerSecond, readMs: median(times) }
   } finally {
-    await server.stop()
+    rmSync(cwd, { recursive: true, force: true })
   }
+}
+
+async function measureStoreAt(url: string): Promise<StoreFigures> {
+  const token = await signUp(url, 'bench@example.com')
+  const text = sampleText(1024, 1)
+  const started = nowMs()
+  for (let i = 0; i < CHATS; i++) {
+    const res = await json(url, '/api/v1/chats/new', openWebUiChat(`chat ${i}`, MESSAGES_PER_CHAT, text), token)
+    if (res.status !== 200) throw new Error(`POST /api/v1/chats/new answered ${res.status}`)
+  }
+  const messagesPerSecond = (CHATS * MESSAGES_PER_CHAT) / ((nowMs() - started) / 1000)
+  const created = await json(url, '/api/v1/chats/new', openWebUiChat('one thousand messages', READ_MESSAGES, text), token)
+  const { id } = (await created.json()) as { id: string }
+  const times: number[] = []
+  for (let run = 0; run < READ_RUNS.warmups + READ_RUNS.repetitions; run++) {
+    const start = nowMs()
+    const res = await fetch(`${url}/api/v1/chats/${id}`, { headers: { authorization: `Bearer ${token}` } })
+    await res.arrayBuffer()
+    if (run >= READ_RUNS.warmups) times.push(nowMs() - start)
+  }
+  return { messagesPerSecond, readMs: median(times) }
 }
 
 /** The first delta's arrival on a tab of another instance minus its arrival on the asking instance's tab. */
@@ -150,7 +159,6 @@ export async function measureSeveralInstances(): Promise<SeveralInstancesFigures
       await postgresServer.remove()
     }
 
-    const secrets = makeClusterSecrets()
     let credential = ''
     const prepare = async (url: string) => {
       const token = await signUp(url, 'bench@example.com')
@@ -160,12 +168,14 @@ export async function measureSeveralInstances(): Promise<SeveralInstancesFigures
     let cluster: TestCluster
     let clusterStore: SeveralInstancesFigures['clusterStore'] = 'postgres'
     try {
-      cluster = await startCluster({ store: 'postgres', instances: 3, env, secrets })
+      cluster = await startCluster({ store: 'postgres', instances: 3, env })
       const first = cluster.instances[0]!.url
       await prepare(first)
     } catch (error) {
       if (!isPostgresRefused(error)) throw error
       clusterStore = 'sqlite copies'
+      // note: a cluster that failed to start removed its secrets; these are new ones for the copies.
+      const secrets = makeClusterSecrets()
       const seed = await seedSqliteDataDir(secrets, env, prepare)
       cluster = await startCluster({ store: 'sqlite', instances: 3, env, secrets, seedDataDir: seed })
     }

@@ -71,8 +71,9 @@ export type ClusterOptions = {
   instances?: number
   /** Extra settings for every instance (OLLAMA_BASE_URL, limits...). */
   env?: Record<string, string>
+  /** Made for the run when absent; removed by `stop()` either way. */
   secrets?: ClusterSecrets
-  /** With store 'sqlite': a data directory copied into each instance's before its first start. */
+  /** With store 'sqlite': a data directory copied into each instance's before its first start, then removed. */
   seedDataDir?: string
 }
 
@@ -99,7 +100,7 @@ export async function startCluster(options: ClusterOptions) {
     await postgres?.remove()
     postgres = null
     rmSync(root, { recursive: true, force: true })
-    if (options.secrets === undefined) rmSync(secrets.dir, { recursive: true, force: true })
+    rmSync(secrets.dir, { recursive: true, force: true })
   }
 
   try {
@@ -137,6 +138,8 @@ export async function startCluster(options: ClusterOptions) {
       await launch(instance)
     }
 
+    // note: each instance has its copy now; the seed (seedSqliteDataDir's) is not needed any more.
+    if (options.seedDataDir !== undefined) rmSync(options.seedDataDir, { recursive: true, force: true })
     const nginxDir = join(root, 'nginx')
     mkdirSync(nginxDir)
     const nginxPort = freePort()
@@ -208,12 +211,12 @@ export async function startCluster(options: ClusterOptions) {
 /**
  * For store 'sqlite': a data directory made by one instance started alone on `secrets`, after
  * `prepare(url)` ran against it (sign-ups, API keys...). Copied into each instance, it gives them the
- * same accounts, ids and keys, so a credential made here is good on every instance.
+ * same accounts, ids and keys, so a credential made here is good on every instance. startCluster
+ * removes it once copied.
  */
 export async function seedSqliteDataDir(secrets: ClusterSecrets, env: Record<string, string>, prepare: (url: string) => Promise<void>): Promise<string> {
-  const cwd = makeTempDir('enclave-cluster-seed-')
-  const dataDir = join(cwd, 'data')
-  const server = await startBinary({ cwd, env: { ...env, ...secrets.env, DATA_DIR: dataDir } })
+  const dataDir = makeTempDir('enclave-cluster-seed-')
+  const server = await startBinary({ cwd: dataDir, env: { ...env, ...secrets.env, DATA_DIR: dataDir } })
   try {
     await prepare(server.url)
   } finally {
