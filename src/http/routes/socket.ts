@@ -227,7 +227,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       answerSlots.release(state.userId, slotId)
       return null
     } catch (error) {
-      log.error('socket frame failed', { type: 'chat:send', error: error instanceof Error ? error.name : 'unknown' })
+      log.error('starting a chat turn failed', { error: error instanceof Error ? error.name : 'unknown' })
       send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
       return null
     }
