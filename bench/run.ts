@@ -1,7 +1,7 @@
 /**
  * Benchmarks, run by `npm run bench`: one file-backed store in a fresh temp directory, measured for
  * field-layer cost, insert rate (and the async engine's group commit), read time and size; then the
- * cost of authentication, then key rotation and backups, then a 100 MB upload. Each figure is
+ * cost of authentication, then key rotation and backups, then a 100 MB upload, then several instances. Each figure is
  * printed against its target, each row named for what it measures through (public API, layer,
  * binary, storage, browser), and the reference table compares public API with public API. It
  * prints figures and never fails on a slow machine: the exit code is 0 unless something crashes.
@@ -79,6 +79,9 @@ try {
     ...labelled('public API', [...socketStreamingRows(socket), ...socketRegenerateRows(regenerate), ...chatDepthRows(depth), ...firstTurnRows(firstTurn)]),
     ...labelled('layer', [...keyLifecycleRows(lifecycle), ...knowledgeRows(knowledge)]), ...labelled('public API', fileUploadRows(upload)), ...labelled('browser', uiRows(ui)),
   ]
+  // note: several compiled instances on one PostgreSQL and one Redis behind nginx, the store on PostgreSQL beside SQLite.
+  const { measureSeveralInstances, severalInstancesRows } = await import('./several-instances.ts')
+  rows.push(...labelled('public API', severalInstancesRows(await measureSeveralInstances())))
   // note: the footprint figures start dist/enclave (npm run build) as separate processes.
   const { footprintRows, formatBinarySize, measureFootprint } = await import('./footprint.ts')
   const footprint = await measureFootprint()

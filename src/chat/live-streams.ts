@@ -53,8 +53,12 @@ export class LiveStreams {
   /**
    * `now` is unix ms; finished streams are dropped `keepFinishedMs` after they end. `relay` hands
    * each frame on to the user's sockets on other instances (SocketHub.relay), which watch every stream.
+   * `ended` is told once when a stream stops being live (finished or discarded).
    */
-  constructor(private readonly now: () => number, private readonly keepFinishedMs: number, private readonly relay: (userId: UserId, text: string) => void = () => {}) {}
+  constructor(
+    private readonly now: () => number, private readonly keepFinishedMs: number,
+    private readonly relay: (userId: UserId, text: string) => void = () => {}, private readonly ended: (stream: LiveStream) => void = () => {},
+  ) {}
 
   /** Starts a stream watched by `watchers` (the user's sockets open now). */
   start(userId: UserId, chatId: ChatId, watchers: Iterable<HubSocket>): LiveStream {
@@ -109,9 +113,10 @@ export class LiveStreams {
   /** Sends the final frame (chat:done or chat:error) and keeps the stream for resume a while longer. */
   finish(stream: LiveStream, frame: ServerFrame): void {
     const entry = this.#entry(stream)
+    // note: ended before the final frame goes out, so whoever hears of the end finds the answer's slot free.
+    if (entry.final === null) this.#endLife(entry)
     this.send(stream, frame)
     if (entry.final !== null) return
-    this.#endLife(entry)
     entry.final = frame
     entry.finishedAt = this.now()
     this.#finished.add(entry)
@@ -163,6 +168,7 @@ export class LiveStreams {
     const live = this.#liveByUser.get(entry.userId)
     if (live === undefined || !live.delete(entry)) return
     if (live.size === 0) this.#liveByUser.delete(entry.userId)
+    this.ended(entry)
   }
 
   /** Drops finished streams past `keepFinishedMs`, oldest first, stopping at the first one still kept. */

@@ -7,6 +7,7 @@
 import type { ClusterConfig } from '../config/cluster-variables.ts'
 import type { ClusterKeys } from '../crypto/cluster-seal.ts'
 import type { Logger } from '../log/logger.ts'
+import { createAnswerSlots, type AnswerSlots } from './answer-slots.ts'
 import { createClusterBus, type ClusterBus } from './cluster-bus.ts'
 import { createRedisLink, type RedisLink, type RedisState } from './redis-link.ts'
 
@@ -15,6 +16,8 @@ export type Cluster = {
   bus: ClusterBus
   /** Socket frames between instances, or null when each instance serves its own sockets (WEBSOCKET_MANAGER=local). */
   socketBus: ClusterBus | null
+  /** The per-user cap on answers streaming at once, held over every instance; on REDIS_URL. */
+  answerSlots: AnswerSlots
   /** Each connection's state, for /health. */
   states(): { redis: RedisState; websocketRedis: RedisState | null }
   /** Whether every Redis answers a PING now, for /health/ready. */
@@ -30,12 +33,17 @@ export function openCluster({ config, keys, log, retryMs }: { config: NonNullabl
     : config.socketRedisUrl === config.redisUrl ? link : createRedisLink({ url: config.socketRedisUrl, log, ...(retryMs === undefined ? {} : { retryMs }) })
   const bus = createClusterBus({ link, keys, keyPrefix: config.keyPrefix, log, instanceId })
   const socketBus = socketLink === null ? null : socketLink === link ? bus : createClusterBus({ link: socketLink, keys, keyPrefix: config.keyPrefix, log, instanceId })
+  const answerSlots = createAnswerSlots({ link, keys, keyPrefix: config.keyPrefix })
   const links = socketLink === null || socketLink === link ? [link] : [link, socketLink]
   return {
     bus,
     socketBus,
+    answerSlots,
     states: () => ({ redis: link.state(), websocketRedis: socketLink?.state() ?? null }),
     isAnswering: async () => (await Promise.all(links.map((each) => each.isAnswering()))).every(Boolean),
-    close: () => links.forEach((each) => each.close()),
+    close: () => {
+      answerSlots.close()
+      links.forEach((each) => each.close())
+    },
   }
 }

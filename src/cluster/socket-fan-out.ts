@@ -10,7 +10,8 @@
  * resume finds no stream here and answers `stream_not_found`: the client reloads the chat from its
  * last checkpoint, once, as after any lost stream.
  *
- * The same record counts the user's answers running elsewhere against CHAT_MAX_CONCURRENT_ANSWERS.
+ * The same record can count the user's answers running elsewhere against CHAT_MAX_CONCURRENT_ANSWERS,
+ * for a socket route without answer slots in Redis (cluster/answer-slots.ts, which is atomic).
  * note: not atomic: two answers started at the same moment on two instances may both pass; and an
  * answer not heard of for REMOTE_STREAM_SILENCE_MS (its instance died) no longer counts.
  */

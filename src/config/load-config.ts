@@ -17,6 +17,7 @@ import { chatConfigFrom, type ChatConfig } from './chat-variables.ts'
 import { checkClusterSettings, clusterConfigFrom, type ClusterConfig } from './cluster-variables.ts'
 import { directConnectionConfigFrom, type DirectConnectionConfig } from './direct-connection-variables.ts'
 import { ragConfigFrom, type RagConfig } from './rag-variables.ts'
+import { readSecretFile } from './secret-file.ts'
 import { fileConfigFrom, type FileConfig } from './file-variables.ts'
 import { findUnknownVariables, type UnknownVariables } from './unknown-variables.ts'
 import { variables, type Variable, type VariableName, type VariableValues } from './variables.ts'
@@ -37,7 +38,7 @@ export type Config = Readonly<{
   dataDir: string
   name: string
   publicUrl: string | null
-  /** WEBUI_SECRET_KEY, else WEBUI_JWT_SECRET_KEY; null means: use or generate the persisted one. */
+  /** WEBUI_SECRET_KEY, else WEBUI_JWT_SECRET_KEY, else WEBUI_SECRET_KEY_FILE's content; null means: use or generate the persisted one. */
   sessionSecret: string | null
   masterKey: MasterKeySource
   /** PostgreSQL (DATABASE_URL, DATABASE_POOL_*), or null for SQLite in dataDir. */
@@ -160,6 +161,11 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd, allowDatabaseU
   if (typed.ENCRYPTION_KEY !== null && typed.ENCRYPTION_KEY_FILE !== null) {
     problems.push({ variable: 'ENCRYPTION_KEY_FILE', value: typed.ENCRYPTION_KEY_FILE, expected: 'to be unset when ENCRYPTION_KEY is set (choose one)' })
   }
+  if ((typed.WEBUI_SECRET_KEY !== null || typed.WEBUI_JWT_SECRET_KEY !== null) && typed.WEBUI_SECRET_KEY_FILE !== null) {
+    problems.push({ variable: 'WEBUI_SECRET_KEY_FILE', value: typed.WEBUI_SECRET_KEY_FILE, expected: 'to be unset when WEBUI_SECRET_KEY is set (choose one)' })
+  }
+  const sessionSecretFromFile = typed.WEBUI_SECRET_KEY_FILE === null || problems.length > 0 ? null
+    : readSecretFile('WEBUI_SECRET_KEY_FILE', resolve(cwd, typed.WEBUI_SECRET_KEY_FILE), problems)
   problems.push(...checkAuthSettings(typed))
   if (!allowDatabaseUrl && !problems.some((problem) => problem.variable.startsWith('DATABASE_'))) problems.push(...checkDatabaseSettings(typed))
   problems.push(...checkClusterSettings(typed))
@@ -179,7 +185,7 @@ export function loadConfig({ flags = {}, env, dotenv = null, cwd, allowDatabaseU
     dataDir,
     name: typed.WEBUI_NAME,
     publicUrl: typed.WEBUI_URL,
-    sessionSecret: typed.WEBUI_SECRET_KEY ?? typed.WEBUI_JWT_SECRET_KEY,
+    sessionSecret: typed.WEBUI_SECRET_KEY ?? typed.WEBUI_JWT_SECRET_KEY ?? sessionSecretFromFile,
     masterKey: pickMasterKeySource(typed, cwd, dataDir),
     postgres: postgresConfigFrom(typed),
     ollamaBaseUrl: typed.OLLAMA_BASE_URL,

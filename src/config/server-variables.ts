@@ -20,6 +20,10 @@ export const serverVariables = {
     parse: nonEmptyText, default: null, secret: true, otherName: { name: 'JWT_SECRET', product: 'Libre WebUI' },
     doc: 'Secret that signs sessions. When unset, 32 random bytes are generated once into DATA_DIR/.webui_secret_key (0600).',
   },
+  WEBUI_SECRET_KEY_FILE: {
+    parse: path, default: null,
+    doc: 'File holding WEBUI_SECRET_KEY (e.g. a mounted secret; it must not be readable by group or others). Several instances need the same secret.',
+  },
   WEBUI_JWT_SECRET_KEY: {
     parse: nonEmptyText, default: null, secret: true, doc: 'Older name of WEBUI_SECRET_KEY, read when that is unset.',
   },

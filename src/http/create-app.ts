@@ -212,7 +212,7 @@ export function createApp(deps: Deps) {
       .use(folderRoutes(auth, deps.config.trustedProxies))
       .use(fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log, (owner, fileId) => processUpload(owner, fileId)))
       .use(adminKeyRoutes(auth, deps.config, lifecycle))
-      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct, rag, fanOut }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
+      .use(socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct, rag, fanOut, answerSlots: cluster?.answerSlots ?? null }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })))
     .use(new Elysia()
       .use(openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct, deps.config.files.maxInlineImageBytes, rag))
       .use(taskRoutes(auth, deps.config.trustedProxies, tasks))

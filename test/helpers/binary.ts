@@ -50,15 +50,15 @@ export type RunningBinary = {
   output: () => string
   /** The output once it holds `text` (start-up lines written after "listening" may come a moment later); throws after `timeoutMs`. */
   outputWith: (text: string, timeoutMs?: number) => Promise<string>
-  stop: (signal?: 'SIGTERM' | 'SIGINT') => Promise<number>
+  stop: (signal?: 'SIGTERM' | 'SIGINT' | 'SIGKILL') => Promise<number>
 }
 
 /**
- * Starts `enclave serve` on a free port and resolves once it says where it listens. `wrapper` runs
- * it through another command (e.g. setpriv or unshare), which must exec the binary.
+ * Starts `enclave serve` on `port` (default: a free one) and resolves once it says where it listens.
+ * `wrapper` runs it through another command (e.g. setpriv or unshare), which must exec the binary.
  */
-export async function startBinary(options: { cwd: string; env?: Record<string, string>; args?: string[]; binary?: string; wrapper?: string[] }): Promise<RunningBinary> {
-  const child = Bun.spawn([...(options.wrapper ?? []), options.binary ?? requireBinary(), 'serve', '--port', '0', ...(options.args ?? [])], {
+export async function startBinary(options: { cwd: string; env?: Record<string, string>; args?: string[]; binary?: string; wrapper?: string[]; port?: number }): Promise<RunningBinary> {
+  const child = Bun.spawn([...(options.wrapper ?? []), options.binary ?? requireBinary(), 'serve', '--port', String(options.port ?? 0), ...(options.args ?? [])], {
     cwd: options.cwd, env: { ...baseEnv(), ...SUITE_DEFAULTS, ...options.env }, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore',
   })
   let output = ''

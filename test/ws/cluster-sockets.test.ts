@@ -223,3 +223,29 @@ test('an answer running on one instance counts against the per-user cap on the o
   there.send({ type: 'chat:cancel', messageId: next.messageId })
   await there.nextFrame(ofType('chat:done', next.messageId))
 })
+
+test('eight answers asked at the same moment over two instances: exactly the cap of two start (counted atomically in Redis)', async () => {
+  const env = { CHAT_MAX_CONCURRENT_ANSWERS: '2', REDIS_KEY_PREFIX: 'enclave-cap-race' }
+  const [first, second] = [await startInstance(env), await startInstance(env)]
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if ((await redis.cli('PUBSUB', 'NUMSUB', 'enclave-cap-race:cluster:frames')).endsWith('\n2')) break
+    await Bun.sleep(10)
+  }
+  await signUp(first.app, 'gus@example.com')
+  const gus = await signIn(first.app, 'gus@example.com')
+  const here = await socketOn(first, gus.token)
+  const there = await socketOn(second, gus.token)
+  for (let i = 0; i < 4; i++) {
+    here.send({ type: 'chat:send', model: MODEL, content: `race here ${i}` })
+    there.send({ type: 'chat:send', model: MODEL, content: `race there ${i}` })
+  }
+  const refusals = () => [...here.frames, ...there.frames].filter((frame) => frame.type === 'error' && frame.code === 'too_many_answers').length
+  const startedIds = () => new Set([...here.frames, ...there.frames].filter((frame) => frame.type === 'chat:started').map((frame) => frame.messageId))
+  for (let attempt = 0; attempt < 500 && refusals() + startedIds().size < 8; attempt++) await Bun.sleep(10)
+  expect(startedIds().size).toBe(2)
+  expect(refusals()).toBe(6)
+  for (const messageId of startedIds()) {
+    here.send({ type: 'chat:cancel', messageId })
+    await here.nextFrame(ofType('chat:done', messageId), 5_000)
+  }
+})

@@ -28,7 +28,7 @@ import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { admitCredential, authenticate, findCredential } from '../../auth/authenticate.ts'
 import { isRevokedBy, isStillAdmitted, type WatchedCredential } from '../../auth/credential-watch.ts'
 import { selectBranch } from '../../chat/branch-select.ts'
-import { startChatTurn } from '../../chat/chat-turn.ts'
+import { startChatTurn, type TurnStart } from '../../chat/chat-turn.ts'
 import { createContextWindows } from '../../chat/context-window.ts'
 import { baseTarget, type ModelResolver, type ModelTarget } from '../../chat/resolve-model.ts'
 import type { DirectConnections } from '../../chat/direct-connections.ts'
@@ -37,6 +37,7 @@ import { checkVision, resolveAttachments } from '../../chat/attachments.ts'
 import { parseClientFrame, type ChatRegenerate, type ChatSend, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
+import type { AnswerSlots } from '../../cluster/answer-slots.ts'
 import type { SocketFanOut } from '../../cluster/socket-fan-out.ts'
 import { turnOfRegenerate, turnOfSend, type TurnRequest } from '../../chat/turn-place.ts'
 import type { Config } from '../../config/load-config.ts'
@@ -79,6 +80,8 @@ export type SocketDeps = {
   rag?: ChatRetrievalDeps
   /** The other instances' sockets (cluster/socket-fan-out.ts); absent or null: this instance's only. */
   fanOut?: SocketFanOut | null
+  /** The per-user answer cap held over every instance in Redis (cluster/answer-slots.ts); absent or null: counted here alone. */
+  answerSlots?: AnswerSlots | null
 }
 
 /** The subprotocol a client offers alongside its token, and the one the server answers. */
@@ -100,8 +103,13 @@ type SocketState = Admission & {
   windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
 }
 
-export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag, fanOut = null }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
-  const streams = new LiveStreams(auth.now, limits.keepFinishedMs, (userId, text) => hub.relay(userId, text))
+export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag, fanOut = null, answerSlots = null }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
+  /** The answer slot each answer holds in Redis, given back when it ends. */
+  const slotOf = new WeakMap<LiveStream, string>()
+  const streams = new LiveStreams(auth.now, limits.keepFinishedMs, (userId, text) => hub.relay(userId, text), (stream) => {
+    const slotId = slotOf.get(stream)
+    if (slotId !== undefined) answerSlots?.release(stream.userId, slotId)
+  })
   // note: another instance's tab cancelling an answer running here stops it as a tab here would.
   fanOut?.onCancelRequest(({ userId, messageId }) => {
     const stream = streams.findStreamForUser(userId, messageId)
@@ -110,7 +118,8 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   const turnDeps = {
     chats: auth.store.chats, connections, ...(direct === undefined ? {} : { direct }), streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
     titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser, contextWindows: createContextWindows(auth.now),
-    ...(fanOut === null ? {} : { countRemoteAnswers: fanOut.countRemoteStreams }),
+    // note: with answer slots in Redis, the other instances' answers are counted there, atomically; while Redis is down, each instance counts its own.
+    ...(fanOut === null || answerSlots !== null ? {} : { countRemoteAnswers: fanOut.countRemoteStreams }),
   }
   const admissions = new WeakMap<Request, Admission>()
   const states = new Map<Socket, SocketState>()
@@ -245,12 +254,45 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     return result.ok && result.principal.user.id === state.userId ? models.resolve(result.principal, model) : null
   }
 
-  /** Starts a turn; returns the chat it went to, or null (the client was told why). */
+  /**
+   * Starts a turn once the user has a free answer slot over every instance (with Redis; without, at
+   * once, in the same step); resolves to the chat it went to, or null (the client was told why).
+   */
   async function startTurn(socket: Socket, state: SocketState, request: TurnRequest, target: ModelTarget): Promise<string | null> {
-    const started = await startChatTurn(turnDeps, state.userId, request, target)
-    if (started.ok) startedWith.set(started.stream, { userId: state.userId, credential: state.credential, held: state.held })
-    else send(socket, { type: 'error', code: started.code, message: started.message })
-    return started.ok ? started.stream.chatId : null
+    try {
+      if (answerSlots === null) return await startTurnNow(socket, state, request, target, null)
+      const slotId = crypto.randomUUID()
+      const limit = config.chat.maxConcurrentAnswersPerUser
+      if (await answerSlots.reserve(state.userId, slotId, limit) === 'full') {
+        send(socket, { type: 'error', code: 'too_many_answers', message: `At most ${limit} answers may stream at once; wait for one to end or stop it.` })
+        return null
+      }
+      // note: the credential may have been revoked while Redis answered.
+      if (await isFrameAdmitted(state)) return await startTurnNow(socket, state, request, target, slotId)
+      answerSlots.release(state.userId, slotId)
+      return null
+    } catch (error) {
+      answerFailure(socket, 'starting a chat turn failed', 'chat:send', error)
+      return null
+    }
+  }
+
+  async function startTurnNow(socket: Socket, state: SocketState, request: TurnRequest, target: ModelTarget, slotId: string | null): Promise<string | null> {
+    let started: TurnStart
+    try {
+      started = await startChatTurn(turnDeps, state.userId, request, target)
+    } catch (error) {
+      if (slotId !== null) answerSlots?.release(state.userId, slotId)
+      throw error
+    }
+    if (!started.ok) {
+      if (slotId !== null) answerSlots?.release(state.userId, slotId)
+      send(socket, { type: 'error', code: started.code, message: started.message })
+      return null
+    }
+    if (slotId !== null) slotOf.set(started.stream, slotId)
+    startedWith.set(started.stream, { userId: state.userId, credential: state.credential, held: state.held })
+    return started.stream.chatId
   }
 
   /**
