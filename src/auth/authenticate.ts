@@ -40,6 +40,19 @@ export function findCredential(headers: Headers): string | null {
  */
 export function authenticate(deps: AuthDeps, credential: string | null, path: string): AuthResult | Promise<AuthResult> {
   const result = admitCredential(deps, credential, path)
+  // note: an API key's permission is asked from what is at most a second old: at once from memory, or read again.
+  if (result.ok && result.principal.via === 'api_key') {
+    const known = deps.auth.apiKeys === null ? false : deps.permissions.hasIfFresh({ user: result.principal.user }, 'features.api_keys')
+    if (known === undefined) return mayUseApiKeys(deps, result.principal.user).then((may) => (may ? enrolled(deps, result, path) : API_KEY_NOT_ALLOWED))
+    if (!known) return API_KEY_NOT_ALLOWED
+  }
+  return enrolled(deps, result, path)
+}
+
+const API_KEY_NOT_ALLOWED: AuthResult = Object.freeze({ ok: false, reason: 'api_key_not_allowed' })
+
+/** The second-factor enrolment rule over an admitted credential. */
+function enrolled(deps: AuthDeps, result: AuthResult, path: string): AuthResult | Promise<AuthResult> {
   if (!result.ok || deps.auth.mfaRequired === 'none' || isEnrolmentPath(path)) return result
   const { user } = result.principal
   const known = deps.principals.enrolmentOf(user)
@@ -64,14 +77,19 @@ export function admitCredential(deps: AuthDeps, credential: string | null, path:
 }
 
 /** Whether this user may hold and use API keys now: keys are on, and the features.api_keys permission (defaults or a group). */
-export function mayUseApiKeys(deps: AuthDeps, user: User): boolean {
-  return deps.auth.apiKeys !== null && deps.permissions.has({ user }, 'features.api_keys')
+export async function mayUseApiKeys(deps: AuthDeps, user: User): Promise<boolean> {
+  return deps.auth.apiKeys !== null && await deps.permissions.has({ user }, 'features.api_keys')
+}
+
+/** mayUseApiKeys as last known, at once (permissions.ts `hasAsKnown`), for the synchronous checks. */
+function mayUseApiKeysAsKnown(deps: AuthDeps, user: User): boolean {
+  return deps.auth.apiKeys !== null && deps.permissions.hasAsKnown({ user }, 'features.api_keys')
 }
 
 /** The user's effective permissions, as the session object carries them; features.api_keys only while keys are on. */
-export function permissionsOf(deps: AuthDeps, user: User) {
-  const tree = deps.permissions.effective({ user })
-  return { ...tree, features: { ...tree.features, api_keys: mayUseApiKeys(deps, user) } }
+export async function permissionsOf(deps: AuthDeps, user: User) {
+  const [tree, apiKeys] = await Promise.all([deps.permissions.effective({ user }), mayUseApiKeys(deps, user)])
+  return { ...tree, features: { ...tree.features, api_keys: apiKeys } }
 }
 
 function authenticateSession(deps: AuthDeps, token: string): AuthResult {
@@ -94,7 +112,7 @@ function authenticateApiKey(deps: AuthDeps, key: string, path: string): AuthResu
   const admission = deps.principals.find(key) ?? admitApiKey(deps, key)
   if (admission?.via !== 'api_key') return { ok: false, reason: 'invalid_credential' }
   const { user, apiKeyId, allowedModels } = admission
-  if (!mayUseApiKeys(deps, user)) return { ok: false, reason: 'api_key_not_allowed' }
+  if (!mayUseApiKeysAsKnown(deps, user)) return { ok: false, reason: 'api_key_not_allowed' }
   const allowed = deps.auth.apiKeys?.allowedEndpoints ?? null
   if (allowed !== null && !allowed.some((entry) => isPathWithin(path, entry))) return { ok: false, reason: 'api_key_endpoint_denied' }
   return { ok: true, principal: { user, via: 'api_key', apiKeyId, token: key, allowedModels } }

@@ -25,11 +25,11 @@ const open = (masterKey: MasterKeySource = generated()) => openStore({ dataDir, 
 const mode = (path: string) => statSync(path).mode & 0o777
 
 /** Creates a store with one user and closes it; returns the user's id. */
-function seed(masterKey: MasterKeySource = generated()): string {
+async function seed(masterKey: MasterKeySource = generated()): Promise<string> {
   const store = open(masterKey)
   const result = store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'admin' })
   if (!result.ok) throw new Error(result.reason)
-  store.settings.writeSetting('greeting', { text: 'hello' })
+  await store.settings.writeSetting('greeting', { text: 'hello' })
   store.close()
   return result.user.id
 }
@@ -52,7 +52,7 @@ function thrownBy(action: () => unknown): Error {
 }
 
 describe('first start', () => {
-  test('creates DATA_DIR 0700, a 0600 key file of 64 hex digits, and a 0600 database', () => {
+  test('creates DATA_DIR 0700, a 0600 key file of 64 hex digits, and a 0600 database', async () => {
     const store = open()
     const keyFile = join(dataDir, '.encryption_key')
     try {
@@ -83,7 +83,7 @@ describe('first start', () => {
     }
   })
 
-  test('an existing DATA_DIR holding other files, that others may read, keeps its mode and gets a warning, not a refusal', () => {
+  test('an existing DATA_DIR holding other files, that others may read, keeps its mode and gets a warning, not a refusal', async () => {
     mkdirSync(dataDir, { recursive: true })
     chmodSync(dataDir, 0o755)
     writeFileSync(join(dataDir, 'notes.txt'), 'mine')
@@ -96,7 +96,7 @@ describe('first start', () => {
     }
   })
 
-  test('with ENCRYPTION_KEY, writes no key file', () => {
+  test('with ENCRYPTION_KEY, writes no key file', async () => {
     const store = open({ kind: 'env', value: OTHER_HEX })
     store.close()
     expect(readdirSync(dataDir)).toEqual([DATABASE_FILE])
@@ -107,13 +107,13 @@ describe('first start', () => {
 })
 
 describe('reopening', () => {
-  test('reuses the generated key and reads the data back', () => {
-    const id = seed()
+  test('reuses the generated key and reads the data back', async () => {
+    const id = await seed()
     const keyText = readFileSync(join(dataDir, '.encryption_key'), 'utf8')
     const store = open()
     try {
       expect(store.users.findUserByEmail('ADA@example.com')).toMatchObject({ id, name: 'Ada', role: 'admin' })
-      expect(store.settings.readSetting('greeting')).toEqual({ text: 'hello' })
+      expect(await store.settings.readSetting('greeting')).toEqual({ text: 'hello' })
       expect(store.info.generatedKeyFile).toBeNull()
       expect(store.info.keyFingerprint).toBe(keyFingerprint(Buffer.from(keyText.trim(), 'hex')))
     } finally {
@@ -122,8 +122,8 @@ describe('reopening', () => {
     expect(readFileSync(join(dataDir, '.encryption_key'), 'utf8')).toBe(keyText)
   })
 
-  test('a different key is refused with both fingerprints, never the keys, and nothing is written', () => {
-    seed()
+  test('a different key is refused with both fingerprints, never the keys, and nothing is written', async () => {
+    await seed()
     const keyHex = readFileSync(join(dataDir, '.encryption_key'), 'utf8').trim()
     const before = snapshot(dataDir)
     const error = thrownBy(() => open({ kind: 'env', value: OTHER_HEX }))
@@ -138,7 +138,7 @@ describe('reopening', () => {
   })
 
   test('with uploaded files (the blob directory files/), a different key is refused and no blob or directory changes', async () => {
-    const owner = seed() as UserId
+    const owner = (await seed()) as UserId
     const store = open()
     try {
       const source = async function* () { yield new TextEncoder().encode('a note kept as a file') }
@@ -153,8 +153,8 @@ describe('reopening', () => {
     expect(snapshot(dataDir)).toEqual(before)
   })
 
-  test('a missing generated key file is refused, and no new key is generated', () => {
-    seed()
+  test('a missing generated key file is refused, and no new key is generated', async () => {
+    await seed()
     unlinkSync(join(dataDir, '.encryption_key'))
     const before = snapshot(dataDir)
     const error = thrownBy(() => open())
@@ -164,8 +164,8 @@ describe('reopening', () => {
     expect(snapshot(dataDir)).toEqual(before)
   })
 
-  test('a passphrase given to a database written with a hex key is refused', () => {
-    seed({ kind: 'env', value: OTHER_HEX })
+  test('a passphrase given to a database written with a hex key is refused', async () => {
+    await seed({ kind: 'env', value: OTHER_HEX })
     const before = snapshot(dataDir)
     const error = thrownBy(() => open({ kind: 'env', value: PASSPHRASE }))
     expect(error).toBeInstanceOf(KeyMismatchError)
@@ -175,8 +175,8 @@ describe('reopening', () => {
 })
 
 describe('passphrases (scrypt N=2^17, about 0.5 s each)', () => {
-  test('a passphrase store reopens with the same passphrase, and refuses another', () => {
-    const id = seed({ kind: 'env', value: PASSPHRASE })
+  test('a passphrase store reopens with the same passphrase, and refuses another', async () => {
+    const id = await seed({ kind: 'env', value: PASSPHRASE })
     const store = open({ kind: 'env', value: `  ${PASSPHRASE}\n` })
     expect(store.users.findUserById(id as never)?.email).toBe('ada@example.com')
     store.close()
@@ -189,8 +189,8 @@ describe('passphrases (scrypt N=2^17, about 0.5 s each)', () => {
     expect(snapshot(dataDir)).toEqual(before)
   }, 15_000)
 
-  test('a hex key given to a passphrase database is refused', () => {
-    seed({ kind: 'env', value: PASSPHRASE })
+  test('a hex key given to a passphrase database is refused', async () => {
+    await seed({ kind: 'env', value: PASSPHRASE })
     const error = thrownBy(() => open({ kind: 'env', value: OTHER_HEX }))
     expect(error).toBeInstanceOf(KeyMismatchError)
     expect(error.message).not.toContain(OTHER_HEX)
@@ -220,8 +220,8 @@ describe('unusable key material is refused before anything is created', () => {
     expect(existsSync(dataDir)).toBe(false)
   })
 
-  test('a generated key file that others may read, next to an existing database', () => {
-    seed()
+  test('a generated key file that others may read, next to an existing database', async () => {
+    await seed()
     chmodSync(join(dataDir, '.encryption_key'), 0o644)
     const before = snapshot(dataDir)
     const error = thrownBy(() => open())

@@ -9,7 +9,7 @@ import { openMemoryStore, type Store } from './open-store.ts'
 const TITLE = 'PLAINTEXT-TITLE-91c2'
 const CONTENT = 'PLAINTEXT-CONTENT-4be0'
 
-function setup() {
+async function setup() {
   const store = openMemoryStore()
   const user = (email: string, name: string) => {
     const result = store.users.createUser({ email, name, role: 'user', preferences: { theme: 'PLAINTEXT-PREF' } })
@@ -27,8 +27,8 @@ function setup() {
   const other = store.chats.addMessage(ada.id, adaOther.id, { role: 'user', content: 'in the other chat' })!
   store.chats.saveChatForUser(ada.id, adaChat.id, { settings: { system: 'PLAINTEXT-SYSTEM' } })
   store.chats.saveChatForUser(ada.id, adaOther.id, { settings: { system: 'another prompt' } })
-  store.settings.writeSetting('connections', { url: 'PLAINTEXT-SETTING' })
-  store.settings.writeSetting('features', { on: true })
+  await store.settings.writeSetting('connections', { url: 'PLAINTEXT-SETTING' })
+  await store.settings.writeSetting('features', { on: true })
   return { store, ada, eve, adaChat, adaOther, eveChat, first, second, other }
 }
 
@@ -43,10 +43,10 @@ function flipped(blob: Uint8Array, at: number): Uint8Array {
   return copy
 }
 
-function expectFieldOpenError(read: () => unknown, table: string, column: string, rowId: string | number) {
+async function expectFieldOpenError(read: () => unknown, table: string, column: string, rowId: string | number) {
   let thrown: unknown = null
   try {
-    read()
+    await read()
   } catch (error) {
     thrown = error
   }
@@ -58,7 +58,7 @@ function expectFieldOpenError(read: () => unknown, table: string, column: string
   expect(error.message).not.toContain('PLAINTEXT')
 }
 
-type Fixture = ReturnType<typeof setup>
+type Fixture = Awaited<ReturnType<typeof setup>>
 
 describe('a sealed value that was altered or moved fails to open, naming the place', () => {
   test.each<[string, (f: Fixture) => void, (f: Fixture) => unknown, (f: Fixture) => [string, string, string | number]]>([
@@ -124,14 +124,14 @@ describe('a sealed value that was altered or moved fails to open, naming the pla
     ['a setting copied under another name',
       (f) => writeBlob(f.store, 'setting', 'value', 'name', 'features', readBlob(f.store, 'setting', 'value', 'name', 'connections')),
       (f) => f.store.settings.readSetting('features'), () => ['setting', 'value', 'features']],
-  ])('%s', (_, tamper, read, place) => {
-    const fixture = setup()
+  ])('%s', async (_, tamper, read, place) => {
+    const fixture = await setup()
     tamper(fixture)
     const [table, column, rowId] = place(fixture)
-    expectFieldOpenError(() => read(fixture), table, column, rowId)
+    await expectFieldOpenError(() => read(fixture), table, column, rowId)
   })
 
-  test("a data key copied to another owner fails to unwrap", () => {
+  test("a data key copied to another owner fails to unwrap", async () => {
     const store = openMemoryStore()
     const users = ['ada@example.com', 'eve@example.com'].map((email) => {
       const result = store.users.createUser({ email, name: 'PLAINTEXT-NAME', role: 'user' })
@@ -141,26 +141,26 @@ describe('a sealed value that was altered or moved fails to open, naming the pla
     const [ada, eve] = users as [typeof users[0], typeof users[0]]
     const wrapped = store.db.query<{ v: Uint8Array }, [string]>('SELECT wrapped AS v FROM data_key WHERE owner_id = ?').get(ada.id)!.v
     store.db.query('UPDATE data_key SET wrapped = ? WHERE owner_id = ?').run(wrapped, eve.id)
-    expectFieldOpenError(() => store.users.findUserById(eve.id), 'data_key', 'wrapped', `${eve.id}/1`)
+    await expectFieldOpenError(() => store.users.findUserById(eve.id), 'data_key', 'wrapped', `${eve.id}/1`)
     expect(store.users.findUserById(ada.id)?.name).toBe('PLAINTEXT-NAME')
   })
 
-  test('any flipped bit of a message fails to open (fast-check)', () => {
-    const fixture = setup()
+  test('any flipped bit of a message fails to open (fast-check)', async () => {
+    const fixture = await setup()
     const original = readBlob(fixture.store, 'message', 'content', 'id', fixture.first.id)
-    fc.assert(fc.property(fc.nat(original.length - 1), fc.integer({ min: 0, max: 7 }), (at, bit) => {
+    await fc.assert(fc.asyncProperty(fc.nat(original.length - 1), fc.integer({ min: 0, max: 7 }), async (at, bit) => {
       const altered = original.slice()
       altered[at]! ^= 1 << bit
       writeBlob(fixture.store, 'message', 'content', 'id', fixture.first.id, altered)
-      expectFieldOpenError(() => fixture.store.chats.listMessagesInChat(fixture.ada.id, fixture.adaChat.id), 'message', 'content', `${fixture.adaChat.id}/${fixture.first.id}`)
+      await expectFieldOpenError(() => fixture.store.chats.listMessagesInChat(fixture.ada.id, fixture.adaChat.id), 'message', 'content', `${fixture.adaChat.id}/${fixture.first.id}`)
     }), { numRuns: 200 })
     writeBlob(fixture.store, 'message', 'content', 'id', fixture.first.id, original)
     expect(fixture.store.chats.listMessagesInChat(fixture.ada.id, fixture.adaChat.id)[0]?.content).toBe(CONTENT)
   })
 })
 
-test('after deleteUser, a restored copy of their rows no longer opens', () => {
-  const { store, ada, adaChat } = setup()
+test('after deleteUser, a restored copy of their rows no longer opens', async () => {
+  const { store, ada, adaChat } = await setup()
   const row = store.db.query<Record<string, unknown>, [string]>('SELECT * FROM chat WHERE id = ?').get(adaChat.id)!
   const userRow = store.db.query<Record<string, unknown>, [string]>('SELECT * FROM user WHERE id = ?').get(ada.id)!
   store.users.deleteUser(ada.id)
@@ -168,5 +168,5 @@ test('after deleteUser, a restored copy of their rows no longer opens', () => {
     .run(userRow as never)
   store.db.query('INSERT INTO chat (id, user_id, title, pinned, archived, created_at, updated_at) VALUES ($id, $user_id, $title, $pinned, $archived, $created_at, $updated_at)')
     .run(row as never)
-  expectFieldOpenError(() => store.chats.findChatForUser(ada.id, adaChat.id), 'data_key', 'wrapped', `${ada.id}/current`)
+  await expectFieldOpenError(() => store.chats.findChatForUser(ada.id, adaChat.id), 'data_key', 'wrapped', `${ada.id}/current`)
 })

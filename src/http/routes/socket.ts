@@ -62,7 +62,7 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
 }
 
 /** Without create-app's resolver: every name is a base model, no preset is applied, decided by the model access check alone. */
-const baseModelsOnly = (auth: AuthDeps): Pick<ModelResolver, 'resolve'> => ({ resolve: (asker, requested) => (auth.models.mayUse(asker, requested) ? baseTarget(requested) : null) })
+const baseModelsOnly = (auth: AuthDeps): Pick<ModelResolver, 'resolve'> => ({ resolve: async (asker, requested) => (await auth.models.mayUse(asker, requested) ? baseTarget(requested) : null) })
 
 export type SocketDeps = {
   auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub
@@ -193,11 +193,32 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
 
   /**
    * What the socket's credential may send for the model (resolve-model.ts, auth/model-access.ts), an API key's model list included; null when nothing.
-   * note: admitCredential, synchronous, so frames stay in order: the second-factor enrolment rule was met at the upgrade.
+   * note: admitCredential, synchronous: the second-factor enrolment rule was met at the upgrade. The
+   * model decision reads groups and grants through the engine, so it is awaited; the turn starts after it.
    */
-  function resolveModel(state: SocketState, model: string): ModelTarget | null {
+  async function resolveModel(state: SocketState, model: string): Promise<ModelTarget | null> {
     const result = admitCredential(auth, state.credential, SOCKET_PATH)
     return result.ok && result.principal.user.id === state.userId ? models.resolve(result.principal, model) : null
+  }
+
+  /** Sends or regenerates once the model is resolved; a credential revoked meanwhile stops it. */
+  async function askModel(socket: Socket, state: SocketState, frame: ChatSend | ChatRegenerate) {
+    try {
+      // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
+      const target = await resolveModel(state, frame.model)
+      if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
+      if (!isFrameAdmitted(state)) return
+      if (frame.type === 'chat:regenerate') {
+        const question = questionWithDocuments(state, frame)
+        if (question !== null) return void regenerateWithDocuments(socket, state, frame, target, question)
+        return void startTurn(socket, state, turnOfRegenerate(frame), target)
+      }
+      if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame, target)
+      startTurn(socket, state, turnOfSend(frame), target)
+    } catch (error) {
+      log.error('starting a turn failed', { error: error instanceof Error ? error.name : 'unknown' })
+      send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
+    }
   }
 
   /** Starts a turn; returns the chat it went to, or null (the client was told why). */
@@ -275,19 +296,8 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
     switch (frame.type) {
       case 'chat:send':
-      case 'chat:regenerate': {
-        // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
-        const target = resolveModel(state, frame.model)
-        if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
-        if (frame.type === 'chat:regenerate') {
-          const question = questionWithDocuments(state, frame)
-          if (question !== null) return void regenerateWithDocuments(socket, state, frame, target, question)
-          return void startTurn(socket, state, turnOfRegenerate(frame), target)
-        }
-        if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame, target)
-        startTurn(socket, state, turnOfSend(frame), target)
-        return
-      }
+      case 'chat:regenerate':
+        return void askModel(socket, state, frame)
       case 'chat:select': {
         const selected = selectBranch(auth.store.chats, hub, state.userId, frame.chatId, frame.messageId)
         if (selected !== 'ok') send(socket, { type: 'error', code: selected, message: selected === 'chat_not_found' ? 'Chat not found.' : 'No such message in this chat.' })
@@ -353,6 +363,8 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       if (rate === 'over') return send(socket, { type: 'error', code: 'rate_limited', message: `At most ${limits.frameRate.limit} frames per ${limits.frameRate.windowMs / 1000} s.` })
       const checked = parseClientFrame(message)
       if (!checked.ok) return send(socket, { type: 'error', code: checked.code, message: checked.message })
+      // note: the admin's settings read again behind this frame when older than a second, for the next one (runtime-auth.ts).
+      auth.runtime.fresh().catch(() => {})
       try {
         handleFrame(socket, state, checked.frame)
       } catch (error) {

@@ -73,11 +73,11 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
     // note: null for an account that never saved settings, as Open WebUI answers; both clients expect it.
     .get('/api/v1/users/user/settings', ({ principal }) => jsonOrNull(preferencesOf(principal.user.id).settings), { auth: 'active' })
 
-    .post('/api/v1/users/user/settings/update', ({ principal, body }) => {
+    .post('/api/v1/users/user/settings/update', async ({ principal, body }) => {
       checkSize(body)
       // note: as Open WebUI, a user without features.direct_tool_servers may not keep tool servers.
       const ui = body.ui
-      if (principal.user.role !== 'admin' && deps.runtime.readPermissions().features?.direct_tool_servers !== true && isObject(ui) && 'toolServers' in ui) {
+      if (principal.user.role !== 'admin' && (await deps.runtime.readPermissions()).features?.direct_tool_servers !== true && isObject(ui) && 'toolServers' in ui) {
         const { toolServers: _, ...rest } = ui
         return update(principal.user.id, { settings: { ...body, ui: rest } }).settings
       }
@@ -93,7 +93,7 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       return update(principal.user.id, { info }).info
     }, { auth: 'active', body: JsonObject })
 
-    .post('/api/v1/auths/update/profile', ({ principal, body }) => {
+    .post('/api/v1/auths/update/profile', async ({ principal, body }) => {
       const user = principal.user
       const name = body.name.trim()
       if (name === '') throw new HttpError(400, 'blank_name', 'Please give a name.')
@@ -110,7 +110,7 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       deps.store.users.setUserPreferences(user.id, next)
       const renamed = deps.store.users.findUserById(user.id)!
       return {
-        ...describeSessionUser(renamed, permissionsOf(deps, renamed), profileImageOf(next)),
+        ...describeSessionUser(renamed, await permissionsOf(deps, renamed), profileImageOf(next)),
         bio: next.bio ?? null, gender: next.gender ?? null, date_of_birth: next.date_of_birth ?? null, timezone: next.timezone ?? null,
       }
     }, { auth: 'active', body: ProfileBody })

@@ -71,9 +71,10 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   return new Elysia({ prefix: '/api/v1/users' })
     .use(requireAuth(deps, trustedProxies))
     // note: Open WebUI's list adds each user's group ids (UserGroupIdsModel).
-    .get('/', ({ query }) => {
+    .get('/', async ({ query }) => {
       const page = pageOf(findUsers(query), query)
-      return { ...page, users: page.users.map((user) => ({ ...user, group_ids: deps.store.groups.listGroupsOfUser(user.id).map((group) => group.id) })) }
+      const users = await Promise.all(page.users.map(async (user) => ({ ...user, group_ids: [...await deps.store.groups.groupIdsOfUser(user.id)] })))
+      return { ...page, users }
     }, { auth: 'admin', query: ListQuery })
 
     // note: every user at once (Open WebUI's getAllUsers, for pickers in the admin pages).
