@@ -81,9 +81,12 @@ export async function mayUseApiKeys(deps: AuthDeps, user: User): Promise<boolean
   return deps.auth.apiKeys !== null && await deps.permissions.has({ user }, 'features.api_keys')
 }
 
-/** mayUseApiKeys as last known, at once (permissions.ts `hasAsKnown`), for the synchronous checks. */
+/**
+ * mayUseApiKeys as last known, at once (permissions.ts `hasAsKnown`), for the synchronous checks;
+ * a user whose groups were never read here passes it, as `authenticate` then asks by a read.
+ */
 function mayUseApiKeysAsKnown(deps: AuthDeps, user: User): boolean {
-  return deps.auth.apiKeys !== null && deps.permissions.hasAsKnown({ user }, 'features.api_keys')
+  return deps.auth.apiKeys !== null && deps.permissions.hasAsKnown({ user }, 'features.api_keys') !== false
 }
 
 /** The user's effective permissions, as the session object carries them; features.api_keys only while keys are on. */

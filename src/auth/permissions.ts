@@ -96,10 +96,10 @@ export function createPermissions(deps: PermissionDeps) {
    * `has`, answered at once from what was last read (however old; a stale read is renewed behind
    * it), for the checks that must not wait: a revocation notice, a socket frame, the body limit.
    * Every HTTP request asks `has` first (auth/authenticate.ts), so what is known is at most a second
-   * old while the user makes requests. False when the user's groups were never read here.
+   * old while the user makes requests. Undefined when the user's groups were never read here.
    */
-  function hasAsKnown(holder: PermissionHolder, key: string): boolean {
-    return fromMemory(holder, key, false) ?? false
+  function hasAsKnown(holder: PermissionHolder, key: string): boolean | undefined {
+    return fromMemory(holder, key, false)
   }
 
   /** `has` at once when everything it reads is fresh in memory (younger than a second); undefined when only a read can tell. */

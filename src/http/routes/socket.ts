@@ -216,7 +216,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame, target)
       startTurn(socket, state, turnOfSend(frame), target)
     } catch (error) {
-      log.error('starting a turn failed', { error: error instanceof Error ? error.name : 'unknown' })
+      log.error('socket frame failed', { type: frame.type, error: error instanceof Error ? error.name : 'unknown' })
       send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
     }
   }
