@@ -17,7 +17,7 @@ import { openMemoryStore } from '../src/db/open-store.ts'
 import { createApp } from '../src/http/create-app.ts'
 import { silentLogger } from '../src/log/logger.ts'
 import { startFakeOllama } from '../test/fakes/ollama.ts'
-import { median, medianMsInterleaved, nowMs } from './measure.ts'
+import { median, medianMsInterleaved, medianMsInterleavedAsync, nowMs } from './measure.ts'
 import { formatNumber, type BenchRow } from './report.ts'
 
 const GROUPS = 100
@@ -45,16 +45,16 @@ async function appWith(bypass: boolean, ollamaUrl: string) {
   const user = await signUp('user@example.com')
   const groupIds: string[] = []
   for (let i = 0; i < GROUPS; i++) {
-    const made = store.groups.createLocalGroup({ name: `group ${i}`, permissions: { workspace: { models: i % 2 === 0 } } })
+    const made = await store.groups.createLocalGroup({ name: `group ${i}`, permissions: { workspace: { models: i % 2 === 0 } } })
     if (!made.ok) throw new Error('group')
     groupIds.push(made.group.id)
-    if (i % 10 === 9) store.groups.addMember(made.group.id, user.id, 'local')
+    if (i % 10 === 9) await store.groups.addMember(made.group.id, user.id, 'local')
   }
   const grant = (offset: number) => ({ read: { group_ids: groupIds.slice(offset % 50, (offset % 50) + 50), user_ids: Array.from({ length: 50 }, (_, i) => `user-${offset}-${i}`) }, write: { group_ids: [], user_ids: [] } })
-  for (let i = 0; i < GRANTS - 1; i++) store.modelGrants.setGrant(`model-${i}:latest`, grant(i), 'bench')
+  for (let i = 0; i < GRANTS - 1; i++) await store.modelGrants.setGrant(`model-${i}:latest`, grant(i), 'bench')
   // note: the asked model's grant names the user's last group only, so the check walks the lists.
   const otherGroups = groupIds.filter((_, i) => i % 10 !== 9).slice(0, 49)
-  store.modelGrants.setGrant(MODEL, { read: { group_ids: [...otherGroups, groupIds[99]!], user_ids: grant(7).read.user_ids }, write: { group_ids: [], user_ids: [] } }, 'bench')
+  await store.modelGrants.setGrant(MODEL, { read: { group_ids: [...otherGroups, groupIds[99]!], user_ids: grant(7).read.user_ids }, write: { group_ids: [], user_ids: [] } }, 'bench')
   // note: built as createAuthDeps builds the app's own, over the same store and settings.
   const models = createModelAccess({ grants: store.modelGrants, groups: store.groups, policy: () => config.auth.access })
   return { app, store, user, models }
@@ -69,14 +69,14 @@ export async function measureAccessOverhead(): Promise<AccessFigures> {
     // note: the decision exactly as a chat request asks it: the principal authenticate() built, and the model.
     const asked = { user: (await checked.store.users.findUserById(checked.user.id))! }
     const askedBypass = { user: (await bypassed.store.users.findUserById(bypassed.user.id))! }
-    if (!checked.models.mayUse(asked, MODEL) || !bypassed.models.mayUse(askedBypass, MODEL)) throw new Error('the bench user must be granted the model')
-    const [checkMs, bypassMs] = medianMsInterleaved([
-      () => { for (let i = 0; i < CHECKS_PER_RUN; i++) checked.models.mayUse(asked, MODEL) },
-      () => { for (let i = 0; i < CHECKS_PER_RUN; i++) bypassed.models.mayUse(askedBypass, MODEL) },
+    if (!await checked.models.mayUse(asked, MODEL) || !await bypassed.models.mayUse(askedBypass, MODEL)) throw new Error('the bench user must be granted the model')
+    const [checkMs, bypassMs] = await medianMsInterleavedAsync([
+      async () => { for (let i = 0; i < CHECKS_PER_RUN; i++) await checked.models.mayUse(asked, MODEL) },
+      async () => { for (let i = 0; i < CHECKS_PER_RUN; i++) await bypassed.models.mayUse(askedBypass, MODEL) },
     ], { warmups: 5, repetitions: 31 })
     // note: the decision before it is remembered (the first request after a group or grant change): hasAccess over the lists.
-    const accessor = { id: asked.user.id, role: asked.user.role, groupIds: checked.store.groups.groupIdsOfUser(asked.user.id) }
-    const grant = { ownerId: null, access: checked.store.modelGrants.findGrant(MODEL)!.access }
+    const accessor = { id: asked.user.id, role: asked.user.role, groupIds: await checked.store.groups.groupIdsOfUser(asked.user.id) }
+    const grant = { ownerId: null, access: (await checked.store.modelGrants.findGrant(MODEL))!.access }
     const uncachedMs = medianMsInterleaved([() => { for (let i = 0; i < CHECKS_PER_RUN; i++) hasAccess(accessor, grant, 'read', { bypassAdmin: true }) }], { warmups: 3, repetitions: 15 })[0]!
 
     const request = (token: string) => new Request('http://localhost/api/chat/completions', {

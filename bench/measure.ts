@@ -44,6 +44,20 @@ export function medianMsInterleaved(runs: readonly (() => void)[], { warmups, re
   return times.map(median)
 }
 
+/** medianMsInterleaved for runs that must be awaited (an async decision in a loop). */
+export async function medianMsInterleavedAsync(runs: readonly (() => Promise<void>)[], { warmups, repetitions }: Repetitions): Promise<number[]> {
+  for (let i = 0; i < warmups; i++) for (const run of runs) await run()
+  const times = runs.map((): number[] => [])
+  for (let i = 0; i < repetitions; i++) {
+    for (const [index, run] of runs.entries()) {
+      const start = nowMs()
+      await run()
+      times[index]!.push(nowMs() - start)
+    }
+  }
+  return times.map(median)
+}
+
 /**
  * Times contenders in alternation like medianMsInterleaved, and also returns the median of each
  * contender's time over the first's within the same round: a ratio that a change of load between

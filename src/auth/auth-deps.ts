@@ -49,7 +49,7 @@ export type SigninLimits = { perIp: SharedRateLimiter; perAccount: SharedRateLim
 export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' | 'principals' | 'permissions' | 'models' | 'signinChallenges' | 'passkeyChallenges' | 'freshConfirmations'> & { workspaceModels?: WorkspaceModelFinder; rateLimiters?: RateLimiterFactory }): AuthDeps {
   const limits = deps.auth.signinRateLimit
   const limiterFor = deps.rateLimiters ?? ((_name, rate) => createMemoryRateLimiter(rate, deps.now))
-  const runtime = createRuntimeAuth(deps.auth, deps.store.settings)
+  const runtime = createRuntimeAuth(deps.auth, deps.store.settings, deps.now)
   const { groups, modelGrants } = deps.store
   const access = deps.auth.access
   const models = createModelAccess({
@@ -57,7 +57,7 @@ export function createAuthDeps(deps: Omit<AuthDeps, 'signinLimits' | 'runtime' |
     ...(deps.workspaceModels === undefined ? {} : { workspaceModels: deps.workspaceModels }),
   })
   return {
-    permissions: createPermissions({ defaults: runtime.currentPermissions, groups }),
+    permissions: createPermissions({ defaults: runtime.currentPermissions, defaultsAsKnown: runtime.permissionsAsKnown, defaultsIfFresh: runtime.permissionsIfFresh, groups }),
     models,
     store: deps.store,
     // note: a getter, so every reader sees an admin's change at once; a spread copy (`{ ...deps }`) holds the value of its moment.

@@ -41,8 +41,20 @@ export function findCredential(headers: Headers): string | null {
  */
 export function authenticate(deps: AuthDeps, credential: string | null, path: string): AuthResult | Promise<AuthResult> {
   const admitted = admitCredential(deps, credential, path)
-  return admitted instanceof Promise ? admitted.then((result) => withEnrolmentRule(deps, result, path)) : withEnrolmentRule(deps, admitted, path)
+  return admitted instanceof Promise ? admitted.then((result) => withApiKeyRule(deps, result, path)) : withApiKeyRule(deps, admitted, path)
 }
+
+/** An API key's permission, asked from what is at most a second old: at once from memory, or read again; then the enrolment rule. */
+function withApiKeyRule(deps: AuthDeps, result: AuthResult, path: string): AuthResult | Promise<AuthResult> {
+  if (result.ok && result.principal.via === 'api_key') {
+    const known = deps.auth.apiKeys === null ? false : deps.permissions.hasIfFresh({ user: result.principal.user }, 'features.api_keys')
+    if (known === undefined) return mayUseApiKeys(deps, result.principal.user).then((may) => (may ? withEnrolmentRule(deps, result, path) : API_KEY_NOT_ALLOWED))
+    if (!known) return API_KEY_NOT_ALLOWED
+  }
+  return withEnrolmentRule(deps, result, path)
+}
+
+const API_KEY_NOT_ALLOWED: AuthResult = Object.freeze({ ok: false, reason: 'api_key_not_allowed' })
 
 /** Adds MFA_REQUIRED's enrolment rule to an admission; asks the database once per admission. */
 function withEnrolmentRule(deps: AuthDeps, result: AuthResult, path: string): AuthResult | Promise<AuthResult> {
@@ -70,14 +82,22 @@ export function admitCredential(deps: AuthDeps, credential: string | null, path:
 }
 
 /** Whether this user may hold and use API keys now: keys are on, and the features.api_keys permission (defaults or a group). */
-export function mayUseApiKeys(deps: AuthDeps, user: User): boolean {
-  return deps.auth.apiKeys !== null && deps.permissions.has({ user }, 'features.api_keys')
+export async function mayUseApiKeys(deps: AuthDeps, user: User): Promise<boolean> {
+  return deps.auth.apiKeys !== null && await deps.permissions.has({ user }, 'features.api_keys')
+}
+
+/**
+ * mayUseApiKeys as last known, at once (permissions.ts `hasAsKnown`), for the synchronous checks;
+ * a user whose groups were never read here passes it, as `authenticate` then asks by a read.
+ */
+function mayUseApiKeysAsKnown(deps: AuthDeps, user: User): boolean {
+  return deps.auth.apiKeys !== null && deps.permissions.hasAsKnown({ user }, 'features.api_keys') !== false
 }
 
 /** The user's effective permissions, as the session object carries them; features.api_keys only while keys are on. */
-export function permissionsOf(deps: AuthDeps, user: User) {
-  const tree = deps.permissions.effective({ user })
-  return { ...tree, features: { ...tree.features, api_keys: mayUseApiKeys(deps, user) } }
+export async function permissionsOf(deps: AuthDeps, user: User) {
+  const [tree, apiKeys] = await Promise.all([deps.permissions.effective({ user }), mayUseApiKeys(deps, user)])
+  return { ...tree, features: { ...tree.features, api_keys: apiKeys } }
 }
 
 const INVALID: AuthResult = Object.freeze({ ok: false, reason: 'invalid_credential' })
@@ -124,7 +144,7 @@ function authenticateApiKey(deps: AuthDeps, key: string, path: string): AuthResu
 function applyApiKeyRules(deps: AuthDeps, admission: Admission | undefined, key: string, path: string): AuthResult {
   if (admission?.via !== 'api_key') return INVALID
   const { user, apiKeyId, allowedModels } = admission
-  if (!mayUseApiKeys(deps, user)) return { ok: false, reason: 'api_key_not_allowed' }
+  if (!mayUseApiKeysAsKnown(deps, user)) return { ok: false, reason: 'api_key_not_allowed' }
   const allowed = deps.auth.apiKeys?.allowedEndpoints ?? null
   if (allowed !== null && !allowed.some((entry) => isPathWithin(path, entry))) return { ok: false, reason: 'api_key_endpoint_denied' }
   return { ok: true, principal: { user, via: 'api_key', apiKeyId, token: key, allowedModels } }

@@ -20,7 +20,7 @@ export async function bootstrapAdmin(deps: AuthDeps): Promise<BootstrapResult> {
   const password = 'value' in admin.password ? admin.password.value : readKeyFile(admin.password.file, 'WEBUI_ADMIN_PASSWORD_FILE')
   // note: stored before the admin, so no crash in between can leave the admin with sign-up open;
   // without any account the closure is moot (the first account may always sign up).
-  deps.store.settings.writeSetting(SIGNUP_CLOSED_SETTING, true)
+  await deps.store.settings.writeSetting(SIGNUP_CLOSED_SETTING, true)
   const result = await signUp(deps, { name: admin.name, email: admin.email, password, role: 'admin' }, true)
   if (!result.ok) {
     const why = result.reason === 'weak_password' ? result.problem.message : result.reason
@@ -31,11 +31,11 @@ export async function bootstrapAdmin(deps: AuthDeps): Promise<BootstrapResult> {
 }
 
 /** Whether an admin made from the environment closed sign-up, on this start or an earlier one (Open WebUI stores it too). */
-export function isSignupClosedByAdminBootstrap(deps: Pick<AuthDeps, 'store'>): boolean {
-  return deps.store.settings.readSetting(SIGNUP_CLOSED_SETTING) === true
+export async function isSignupClosedByAdminBootstrap(deps: Pick<AuthDeps, 'store'>): Promise<boolean> {
+  return await deps.store.settings.readSetting(SIGNUP_CLOSED_SETTING) === true
 }
 
 /** Lifts the closure of sign-up made by the environment's admin: an admin opened sign-up on purpose. */
-export function reopenSignupClosedByAdminBootstrap(deps: Pick<AuthDeps, 'store'>): void {
-  deps.store.settings.removeSetting(SIGNUP_CLOSED_SETTING)
+export async function reopenSignupClosedByAdminBootstrap(deps: Pick<AuthDeps, 'store'>): Promise<void> {
+  await deps.store.settings.removeSetting(SIGNUP_CLOSED_SETTING)
 }

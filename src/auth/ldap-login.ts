@@ -72,7 +72,7 @@ export async function ldapLogin(deps: LdapLoginDeps, input: { user: string; pass
   }
   if (ldap.groupManagement !== null) {
     const names = groups.map((group) => group.cn).filter((cn): cn is string => cn !== null)
-    const sync = deps.store.groups.syncMembershipsFromSource(account.user.id, 'ldap', names, ldap.groupManagement.createMissing)
+    const sync = await deps.store.groups.syncMembershipsFromSource(account.user.id, 'ldap', names, ldap.groupManagement.createMissing)
     if (sync.added.length + sync.removed.length > 0) deps.log.info('Directory groups synced', { userId: account.user.id, added: sync.added.length, removed: sync.removed.length })
   }
   return { ok: true, user: account.user }

@@ -20,15 +20,19 @@ import { canonicalModelName } from '../db/model-grants.ts'
 
 /** A workspace model as the access decision needs it (the workspace repository provides it). */
 export type WorkspaceModelFinder = {
-  find(id: string): { baseModelId: string; ownerId: string; access: AccessControl; isActive: boolean } | null
+  find(id: string): Promise<{ baseModelId: string; ownerId: string; access: AccessControl; isActive: boolean } | null>
 }
 
 /** Who asks: the user, and the API key's model list when the request came with a limited key. */
 export type ModelUser = { user: { id: string; role: 'admin' | 'user' | 'pending' }; allowedModels?: readonly string[] | null }
 
+/** The grants as one decision reads them; the same object while none changes (db/model-grants.ts). */
+export type GrantsNow = { readonly grants: ReadonlyMap<string, { access: AccessControl }>; readonly upgrade: { pending: boolean } }
+
 export type ModelAccessDeps = {
-  grants: { findGrant(modelId: string): { access: AccessControl } | undefined; readUpgrade(): { pending: boolean }; version(): number }
-  groups: { groupIdsOfUser(userId: string): readonly string[]; version(): number }
+  grants: { snapshot(): Promise<GrantsNow> }
+  /** The user's group ids: the same array while they do not change (db/groups.ts). */
+  groups: { groupIdsOfUser(userId: string): Promise<readonly string[]> }
   /** The switches in effect now. */
   policy: () => { bypassModelAccess: boolean; bypassAdmin: boolean }
   workspaceModels?: WorkspaceModelFinder
@@ -44,51 +48,46 @@ function isListed(allowed: readonly string[], modelId: string): boolean {
 /** Base-model decisions remembered at most; the memory is emptied when full. */
 const MAX_REMEMBERED = 10_000
 
-export function createModelAccess(deps: ModelAccessDeps) {
-  const accessorOf = (asker: ModelUser): Accessor => ({ id: asker.user.id, role: asker.user.role, groupIds: deps.groups.groupIdsOfUser(asker.user.id) })
-  // note: a base-model decision depends on the user's id, role and groups, the grants and the policy
-  // only; it is reused until a write to groups or grants moves their versions (a role is in the key).
-  const remembered = new Map<string, boolean>()
-  let rememberedAt = { grants: -1, groups: -1 }
+type Remembered = { decision: boolean; grants: GrantsNow; groupIds: readonly string[] }
 
-  function mayUseBase(who: Accessor, modelId: string, policy: ReturnType<ModelAccessDeps['policy']>): boolean {
-    if (policy.bypassModelAccess) return true
-    const grant = deps.grants.findGrant(modelId)
+export function createModelAccess(deps: ModelAccessDeps) {
+  const accessorOf = async (asker: ModelUser): Promise<Accessor> => ({ id: asker.user.id, role: asker.user.role, groupIds: await deps.groups.groupIdsOfUser(asker.user.id) })
+  // note: a base-model decision depends on the user's id, role and groups, the grants and the policy
+  // only; it is reused while the grants snapshot and the user's group ids are the same objects (each
+  // replaced when it changes, here or, within a second, through another instance; a role is in the key).
+  const remembered = new Map<string, Remembered>()
+
+  function mayUseBase(who: Accessor, grants: GrantsNow, modelId: string, policy: ReturnType<ModelAccessDeps['policy']>): boolean {
+    const grant = grants.grants.get(canonicalModelName(modelId))
     if (grant === undefined) {
       if (who.role === 'admin' && policy.bypassAdmin) return true
-      return deps.grants.readUpgrade().pending
+      return grants.upgrade.pending
     }
     return hasAccess(who, { ownerId: null, access: grant.access }, 'read', { bypassAdmin: policy.bypassAdmin })
   }
 
-  /** mayUseBase, remembered per user, role and model while the grants and groups stand. */
-  function mayUseBaseRemembered(asker: ModelUser, modelId: string, policy: ReturnType<ModelAccessDeps['policy']>): boolean {
+  /** mayUseBase, remembered per user, role and model while the grants and the user's groups stand. */
+  async function mayUseBaseRemembered(asker: ModelUser, modelId: string, policy: ReturnType<ModelAccessDeps['policy']>): Promise<boolean> {
     if (policy.bypassModelAccess) return true
-    const grantsVersion = deps.grants.version()
-    const groupsVersion = deps.groups.version()
-    if (rememberedAt.grants !== grantsVersion || rememberedAt.groups !== groupsVersion || remembered.size >= MAX_REMEMBERED) {
-      remembered.clear()
-      rememberedAt = { grants: grantsVersion, groups: groupsVersion }
-    }
+    const [grants, groupIds] = await Promise.all([deps.grants.snapshot(), deps.groups.groupIdsOfUser(asker.user.id)])
     const key = `${asker.user.role}\0${asker.user.id}\0${modelId}`
-    let decision = remembered.get(key)
-    if (decision === undefined) {
-      decision = mayUseBase(accessorOf(asker), modelId, policy)
-      remembered.set(key, decision)
-    }
+    const known = remembered.get(key)
+    if (known !== undefined && known.grants === grants && known.groupIds === groupIds) return known.decision
+    const decision = mayUseBase({ id: asker.user.id, role: asker.user.role, groupIds }, grants, modelId, policy)
+    if (remembered.size >= MAX_REMEMBERED) remembered.clear()
+    remembered.set(key, { decision, grants, groupIds })
     return decision
   }
 
   /** Whether the asker may send `modelId` a request (a base model's name or a workspace model's id). */
-  function mayUse(asker: ModelUser, modelId: string): boolean {
+  async function mayUse(asker: ModelUser, modelId: string): Promise<boolean> {
     if (asker.user.role === 'pending') return false
     if (asker.allowedModels != null && !isListed(asker.allowedModels, modelId)) return false
     const policy = deps.policy()
-    const preset = deps.workspaceModels?.find(modelId) ?? null
+    const preset = deps.workspaceModels === undefined ? null : await deps.workspaceModels.find(modelId)
     if (preset === null) return mayUseBaseRemembered(asker, modelId, policy)
-    const who = accessorOf(asker)
     if (!preset.isActive) return false
-    if (!hasAccess(who, { ownerId: preset.ownerId, access: preset.access }, 'read', { bypassAdmin: policy.bypassAdmin })) return false
+    if (!hasAccess(await accessorOf(asker), { ownerId: preset.ownerId, access: preset.access }, 'read', { bypassAdmin: policy.bypassAdmin })) return false
     return mayUseBaseRemembered(asker, preset.baseModelId, policy)
   }
 
@@ -100,10 +99,11 @@ export function createModelAccess(deps: ModelAccessDeps) {
      */
     mayManage: (asker: ModelUser, modelId: string): boolean => asker.allowedModels == null || isListed(asker.allowedModels, modelId),
     /** Whether the id names a workspace model (its grant is the workspace's, not a base model's). */
-    isWorkspaceModel: (modelId: string): boolean => (deps.workspaceModels?.find(modelId) ?? null) !== null,
+    isWorkspaceModel: async (modelId: string): Promise<boolean> => deps.workspaceModels !== undefined && await deps.workspaceModels.find(modelId) !== null,
     /** The items of a listing the asker may use; `idOf` names each item's model. */
-    filter<T>(asker: ModelUser, items: readonly T[], idOf: (item: T) => string): T[] {
-      return items.filter((item) => mayUse(asker, idOf(item)))
+    async filter<T>(asker: ModelUser, items: readonly T[], idOf: (item: T) => string): Promise<T[]> {
+      const allowed = await Promise.all(items.map((item) => mayUse(asker, idOf(item))))
+      return items.filter((_, i) => allowed[i])
     },
   }
 }

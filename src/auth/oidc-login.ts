@@ -80,7 +80,7 @@ export async function oidcLogin(deps: AuthDeps, oauth: OAuthConfig, input: OidcI
     let synced: { added: number; removed: number } | null = null
     // note: a provider that sends no groups claim at all (not an empty one) leaves memberships as they are.
     if (oauth.groupManagement !== null && readClaim(claims, oauth.claims.groups) !== undefined) {
-      const sync = deps.store.groups.syncMembershipsFromSource(user.id, 'oidc', groups, oauth.groupManagement.createMissing)
+      const sync = await deps.store.groups.syncMembershipsFromSource(user.id, 'oidc', groups, oauth.groupManagement.createMissing)
       synced = { added: sync.added.length, removed: sync.removed.length }
     }
     return { ok: true, user, created, linked, groups: synced }

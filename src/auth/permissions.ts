@@ -7,8 +7,9 @@
  * accounts none.
  *
  * Threat: a stale answer after an admin removes a user from a group or edits a group. Every call
- * reads the user's groups and the groups' flags from the repository's memory, which every write
- * replaces, so a change is in effect for the next request and the next socket frame.
+ * reads the user's groups and the groups' flags from the repository's memory (db/groups.ts), which
+ * every write made there replaces, so a change is in effect for the next request and the next
+ * socket frame; a change made through another instance holds within a second (kept-read.ts).
  */
 import type { PermissionTree } from '../db/groups.ts'
 
@@ -16,62 +17,108 @@ import type { PermissionTree } from '../db/groups.ts'
 export type PermissionHolder = { user: { id: string; role: 'admin' | 'user' | 'pending' } }
 
 export type PermissionDeps = {
-  /** The default permissions in effect now. */
-  defaults: () => Readonly<PermissionTree>
-  groups: { groupIdsOfUser(userId: string): readonly string[]; permissionsOfGroup(groupId: string): PermissionTree | null }
+  /** The default permissions in effect now (runtime-auth.ts keeps them at most a second). */
+  defaults: () => Readonly<PermissionTree> | Promise<Readonly<PermissionTree>>
+  /** The default permissions as last read, at once. */
+  defaultsAsKnown?: () => Readonly<PermissionTree>
+  /** The default permissions at once while fresh; undefined when only a read can tell. */
+  defaultsIfFresh?: () => Readonly<PermissionTree> | undefined
+  groups: {
+    groupIdsOfUser(userId: string): Promise<readonly string[]>
+    permissionsByGroup(): Promise<ReadonlyMap<string, PermissionTree | null>>
+    peekAccess?(userId: string, freshOnly?: boolean): { groupIds: readonly string[]; permissionsByGroup: ReadonlyMap<string, PermissionTree | null> } | undefined
+  }
 }
 
 /** Flags that restrict rather than allow: an admin is never held to them. */
 const RESTRICTIONS = new Set(['chat.temporary_enforced'])
 
-function isGranted(tree: Readonly<PermissionTree> | null, section: string, flag: string): boolean {
+function isGranted(tree: Readonly<PermissionTree> | null | undefined, section: string, flag: string): boolean {
   return tree?.[section]?.[flag] === true
 }
 
-function isGrantedByAny(trees: readonly (Readonly<PermissionTree> | null)[], section: string, flag: string): boolean {
+function isGrantedByAny(trees: readonly (Readonly<PermissionTree> | null | undefined)[], section: string, flag: string): boolean {
   for (const tree of trees) if (isGranted(tree, section, flag)) return true
   return false
 }
 
+/** Splits 'workspace.models' into its section and flag; null for a key without both. */
+function splitKey(key: string): [string, string] | null {
+  const dot = key.indexOf('.')
+  return dot <= 0 ? null : [key.slice(0, dot), key.slice(dot + 1)]
+}
+
 export function createPermissions(deps: PermissionDeps) {
-  /** Whether the holder has the permission `key`, a dotted path such as 'workspace.models'. */
-  function has(holder: PermissionHolder, key: string): boolean {
-    const { id, role } = holder.user
+  /** The trees that grant a user something: the defaults, then each of their groups'. */
+  async function treesOf(userId: string): Promise<(Readonly<PermissionTree> | null | undefined)[]> {
+    const [defaults, groupIds, byGroup] = await Promise.all([deps.defaults(), deps.groups.groupIdsOfUser(userId), deps.groups.permissionsByGroup()])
+    return [defaults, ...groupIds.map((groupId) => byGroup.get(groupId))]
+  }
+
+  /** The decision for an admin or a pending account, who need no trees; undefined for a user. */
+  function byRole(role: PermissionHolder['user']['role'], key: string): boolean | undefined {
     if (role === 'pending') return false
     if (role === 'admin') return !RESTRICTIONS.has(key)
-    const dot = key.indexOf('.')
-    if (dot <= 0) return false
-    const section = key.slice(0, dot)
-    const flag = key.slice(dot + 1)
-    if (isGranted(deps.defaults(), section, flag)) return true
-    for (const groupId of deps.groups.groupIdsOfUser(id)) {
-      if (isGranted(deps.groups.permissionsOfGroup(groupId), section, flag)) return true
-    }
-    return false
+    return undefined
+  }
+
+  /** Whether the holder has the permission `key`, a dotted path such as 'workspace.models'. */
+  async function has(holder: PermissionHolder, key: string): Promise<boolean> {
+    const { id, role } = holder.user
+    const known = byRole(role, key)
+    if (known !== undefined) return known
+    const split = splitKey(key)
+    return split !== null && isGrantedByAny(await treesOf(id), split[0], split[1])
   }
 
   /** The holder's whole tree, every flag of the defaults and their groups, as Open WebUI's page reads `user.permissions`. */
-  function effective(holder: PermissionHolder): PermissionTree {
+  async function effective(holder: PermissionHolder): Promise<PermissionTree> {
     // note: null-prototype objects: a section or flag named `__proto__` in a stored tree stays a plain key
     // instead of reaching Object.prototype.
     const tree: PermissionTree = Object.create(null)
-    const trees = [deps.defaults(), ...deps.groups.groupIdsOfUser(holder.user.id).map((groupId) => deps.groups.permissionsOfGroup(groupId))]
-    const isUser = holder.user.role === 'user'
+    const trees = await treesOf(holder.user.id)
+    const { role } = holder.user
     for (const source of trees) {
       for (const [section, flags] of Object.entries(source ?? {})) {
         if (typeof flags !== 'object' || flags === null) continue
         tree[section] ??= Object.create(null)
-        // note: a user's flag is looked up in the trees read once above (every session answer carries
-        // the whole tree: one has() per flag made it most of an authenticated request); a section has()
-        // would split differently (empty, or with a dot), and admins and pending accounts, go through has().
-        const isPlainSection = isUser && section !== '' && !section.includes('.')
-        for (const flag of Object.keys(flags)) tree[section]![flag] = isPlainSection ? isGrantedByAny(trees, section, flag) : has(holder, `${section}.${flag}`)
+        for (const flag of Object.keys(flags)) {
+          const key = `${section}.${flag}`
+          const split = splitKey(key)
+          tree[section]![flag] = byRole(role, key) ?? (split !== null && isGrantedByAny(trees, split[0], split[1]))
+        }
       }
     }
     return tree
   }
 
-  return { has, effective }
+  /**
+   * `has`, answered at once from what was last read (however old; a stale read is renewed behind
+   * it), for the checks that must not wait: a revocation notice, a socket frame, the body limit.
+   * Every HTTP request asks `has` first (auth/authenticate.ts), so what is known is at most a second
+   * old while the user makes requests. Undefined when the user's groups were never read here.
+   */
+  function hasAsKnown(holder: PermissionHolder, key: string): boolean | undefined {
+    return fromMemory(holder, key, false)
+  }
+
+  /** `has` at once when everything it reads is fresh in memory (younger than a second); undefined when only a read can tell. */
+  function hasIfFresh(holder: PermissionHolder, key: string): boolean | undefined {
+    return fromMemory(holder, key, true)
+  }
+
+  function fromMemory(holder: PermissionHolder, key: string, freshOnly: boolean): boolean | undefined {
+    const known = byRole(holder.user.role, key)
+    if (known !== undefined) return known
+    const split = splitKey(key)
+    if (split === null) return false
+    const access = deps.groups.peekAccess?.(holder.user.id, freshOnly)
+    const defaults = freshOnly ? deps.defaultsIfFresh?.() : deps.defaultsAsKnown?.()
+    if (access === undefined || defaults === undefined) return undefined
+    return isGrantedByAny([defaults, ...access.groupIds.map((groupId) => access.permissionsByGroup.get(groupId))], split[0], split[1])
+  }
+
+  return { has, effective, hasAsKnown, hasIfFresh }
 }
 
 export type Permissions = ReturnType<typeof createPermissions>

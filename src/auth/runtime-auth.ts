@@ -4,10 +4,13 @@
  * without a restart. The environment's values are the defaults until an admin saves; what is saved
  * is stored sealed (setting table) and wins on every later start, as Open WebUI's persistent config.
  * Threat: a stale cache would let a closed sign-up or a revoked API key permission keep working, so
- * every write goes through `save*` here, which replaces the cached effective config at once.
+ * every write goes through `save*` here, which replaces the cached effective config at once, and
+ * what is stored is read again after at most a second (another instance's save; `fresh()`, which
+ * every HTTP request and socket frame awaits before it is authenticated).
  */
 import type { AuthConfig } from '../config/load-config.ts'
 import { durationOrNever, pathList } from '../config/parsers.ts'
+import { keptRead } from '../db/kept-read.ts'
 import type { SettingsRepo } from '../db/settings.ts'
 import type { Role } from '../db/users.ts'
 
@@ -61,7 +64,8 @@ export function formatDuration(ms: number | null): string {
 }
 
 /** Builds the runtime layer over the environment's auth settings. */
-export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo) {
+/** `now` is the clock the kept settings age by. */
+export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo, now: () => number) {
   // note: USER_PERMISSIONS_FEATURES_API_KEYS is the default of features.api_keys (off when ENABLE_API_KEYS is).
   const usersMayCreateApiKeys = base.apiKeys?.usersMayCreate ?? false
   const defaults = (): AdminConfig => ({
@@ -78,12 +82,16 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo) {
     features: { ...DEFAULT_PERMISSIONS.features!, api_keys: usersMayCreateApiKeys },
   })
 
-  const readAdminConfig = (): AdminConfig => ({ ...defaults(), ...(settings.readSetting(ADMIN_CONFIG_SETTING) as Partial<AdminConfig> | null) })
-  const readPermissions = (): Permissions => {
-    const stored = (settings.readSetting(PERMISSIONS_SETTING) ?? {}) as Permissions
+  /** The stored settings over the defaults; either absent (null) until an admin saves it. */
+  const adminConfigOf = (stored: Partial<AdminConfig> | null): AdminConfig => ({ ...defaults(), ...stored })
+  const permissionsOf = (stored: Permissions | null): Permissions => {
     const merged = defaultPermissions()
-    for (const [section, flags] of Object.entries(merged)) merged[section] = { ...flags, ...stored[section] }
+    for (const [section, flags] of Object.entries(merged)) merged[section] = { ...flags, ...stored?.[section] }
     return merged
+  }
+  const readStored = async () => {
+    const [admin, permissions] = await Promise.all([settings.readSetting(ADMIN_CONFIG_SETTING), settings.readSetting(PERMISSIONS_SETTING)])
+    return { admin: admin as Partial<AdminConfig> | null, permissions: permissions as Permissions | null }
   }
 
   const effective = (admin: AdminConfig, permissions: Permissions): AuthConfig => {
@@ -101,30 +109,61 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo) {
     })
   }
 
-  let current = effective(readAdminConfig(), readPermissions())
-  // note: read on every access decision, so kept in memory and replaced on save.
-  let permissions = Object.freeze(readPermissions())
+  // note: read on every request, so kept in memory: replaced on save here, and read again after at
+  // most a second (kept-read.ts), so an admin's change through another instance holds here within that time.
+  const stored = keptRead(readStored, now)
+  let applied: Awaited<ReturnType<typeof readStored>> | null = null
+  let current = effective(adminConfigOf(null), permissionsOf(null))
+  let permissions: Readonly<Permissions> = Object.freeze(permissionsOf(null))
+  /** Puts what is stored in effect, unless it is what already is. */
+  const apply = (read: Awaited<ReturnType<typeof readStored>>) => {
+    if (read === applied) return
+    applied = read
+    current = effective(adminConfigOf(read.admin), permissionsOf(read.permissions))
+    permissions = Object.freeze(permissionsOf(read.permissions))
+  }
+  /** Reads the stored settings again when what is in effect is older than a second. */
+  const fresh = async (): Promise<void> => apply(await stored.get())
 
   return {
-    /** The auth settings in effect now: the environment's, overlaid with what an admin saved. */
+    /** The auth settings in effect now: the environment's, overlaid with what an admin saved (as of `fresh()`, at most a second old). */
     current: (): AuthConfig => current,
-    readAdminConfig,
+    /** Brings `current()` up to date with what is stored (a read at most once a second); every request awaits it first. */
+    fresh,
+    async readAdminConfig(): Promise<AdminConfig> {
+      return adminConfigOf((await readStored()).admin)
+    },
     /** Stores the admin config (already validated) and puts it in effect at once. */
-    saveAdminConfig(config: AdminConfig): AdminConfig {
-      settings.writeSetting(ADMIN_CONFIG_SETTING, config)
-      current = effective(config, readPermissions())
+    async saveAdminConfig(config: AdminConfig): Promise<AdminConfig> {
+      await settings.writeSetting(ADMIN_CONFIG_SETTING, config)
+      stored.forget()
+      await fresh()
       return config
     },
     /** The default permissions of every user (Open WebUI's shape, every flag present). */
-    readPermissions,
-    /** The default permissions in effect now, from memory (do not modify). */
-    currentPermissions: (): Readonly<Permissions> => permissions,
+    async readPermissions(): Promise<Permissions> {
+      return permissionsOf((await readStored()).permissions)
+    },
+    /** The default permissions in effect now (do not modify). */
+    async currentPermissions(): Promise<Readonly<Permissions>> {
+      await fresh()
+      return permissions
+    },
+    /** The default permissions in effect as last read, at once (do not modify). */
+    permissionsAsKnown: (): Readonly<Permissions> => permissions,
+    /** The default permissions at once while what is in effect is fresh (younger than a second); undefined when only a read can tell. */
+    permissionsIfFresh: (): Readonly<Permissions> | undefined => {
+      const read = stored.peekFresh()
+      if (read === undefined) return undefined
+      apply(read)
+      return permissions
+    },
     /** Stores the default permissions and puts them in effect at once. */
-    savePermissions(saved: Permissions): Permissions {
-      settings.writeSetting(PERMISSIONS_SETTING, saved)
-      current = effective(readAdminConfig(), readPermissions())
-      permissions = Object.freeze(readPermissions())
-      return readPermissions()
+    async savePermissions(saved: Permissions): Promise<Permissions> {
+      await settings.writeSetting(PERMISSIONS_SETTING, saved)
+      stored.forget()
+      await fresh()
+      return permissionsOf(saved)
     },
   }
 }

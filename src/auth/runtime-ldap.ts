@@ -40,8 +40,8 @@ export type SaveServerResult = { ok: true } | { ok: false; field: keyof LdapServ
 
 /** Builds the runtime layer over LDAP_* (null: not configured in the environment). */
 export function createRuntimeLdap(base: LdapConfig | null, settings: SettingsRepo) {
-  const configured = (): LdapConfig | null => {
-    const stored = settings.readSetting(SERVER_SETTING) as StoredServer | null
+  const configured = async (): Promise<LdapConfig | null> => {
+    const stored = await settings.readSetting(SERVER_SETTING) as StoredServer | null
     if (stored === null) return base
     return {
       ...stored,
@@ -49,26 +49,26 @@ export function createRuntimeLdap(base: LdapConfig | null, settings: SettingsRep
       adminGroups: base?.adminGroups ?? null, allowedGroups: base?.allowedGroups ?? null, timeoutMs: base?.timeoutMs ?? LDAP_TIMEOUT_MS,
     }
   }
-  const isEnabled = () => (settings.readSetting(ENABLED_SETTING) as boolean | null) ?? base !== null
-  const compute = () => (isEnabled() ? configured() : null)
-  let current = compute()
+  const isEnabled = async () => (await settings.readSetting(ENABLED_SETTING) as boolean | null) ?? base !== null
 
   return {
-    /** The LDAP settings in effect now; null when LDAP sign-in is off or no server is set. */
-    current: (): LdapConfig | null => current,
+    /**
+     * The LDAP settings in effect now; null when LDAP sign-in is off or no server is set. Read from
+     * the database on each call (a sign-in, a config page), so another instance's change holds at once.
+     */
+    current: async (): Promise<LdapConfig | null> => (await isEnabled() ? configured() : null),
     isEnabled,
     /** The server settings whether or not LDAP is on; null when none were ever given. */
     configured,
     /** Turns LDAP sign-in on or off; false when turning it on without a server. */
-    setEnabled(enabled: boolean): boolean {
-      if (enabled && configured() === null) return false
-      settings.writeSetting(ENABLED_SETTING, enabled)
-      current = compute()
+    async setEnabled(enabled: boolean): Promise<boolean> {
+      if (enabled && await configured() === null) return false
+      await settings.writeSetting(ENABLED_SETTING, enabled)
       return true
     },
     /** Checks and stores the server settings; a missing CA file or a malformed value names the field. */
-    saveServer(form: LdapServerForm): SaveServerResult {
-      const previous = configured()
+    async saveServer(form: LdapServerForm): Promise<SaveServerResult> {
+      const previous = await configured()
       for (const key of ['label', 'host', 'attribute_for_mail', 'attribute_for_username', 'app_dn', 'app_dn_password', 'search_base'] as const) {
         if (form[key].trim() === '') return { ok: false, field: key, expected: 'a value (this field is required)' }
       }
@@ -99,8 +99,7 @@ export function createRuntimeLdap(base: LdapConfig | null, settings: SettingsRep
         searchBase: form.search_base.trim(), searchFilter: filter, usernameAttribute: username, mailAttribute: mail,
       }
       if (stored.appPassword === null) return { ok: false, field: 'app_dn_password', expected: 'the service account\'s password' }
-      settings.writeSetting(SERVER_SETTING, stored)
-      current = compute()
+      await settings.writeSetting(SERVER_SETTING, stored)
       return { ok: true }
     },
   }

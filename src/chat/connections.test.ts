@@ -102,19 +102,20 @@ test('an admin-saved list replaces the environment one, is stored sealed, surviv
   expect(connections.listUrls()).toEqual({ urls: [pair.first.url], source: 'env' })
   await connections.listModels()
 
-  expect(connections.replaceUrls([`${pair.second.url}/`])).toEqual({ ok: true })
+  expect(await connections.replaceUrls([`${pair.second.url}/`])).toEqual({ ok: true })
   expect(connections.listUrls()).toEqual({ urls: [pair.second.url], source: 'settings' })
   expect((await connections.listModels()).models.map(({ name }) => name)).toEqual(['llama3.2:1b', 'mistral:7b']) // the cache was dropped
-  expect(store.settings.readSetting(CONNECTIONS_SETTING)).toEqual([pair.second.url])
+  expect(await store.settings.readSetting(CONNECTIONS_SETTING)).toEqual([pair.second.url])
   const raw = store.db.query<{ value: Uint8Array }, []>(`SELECT value FROM setting WHERE name = '${CONNECTIONS_SETTING}'`).get()!
   expect(Buffer.from(raw.value).toString('latin1')).not.toContain('127.0.0.1')
 
   const restarted = createConnections({ urls: [pair.first.url], timeouts, settings: store.settings, now: () => 0 })
+  await restarted.fresh()
   expect(restarted.listUrls()).toEqual({ urls: [pair.second.url], source: 'settings' })
 
-  expect(connections.replaceUrls(null)).toEqual({ ok: true })
+  expect(await connections.replaceUrls(null)).toEqual({ ok: true })
   expect(connections.listUrls()).toEqual({ urls: [pair.first.url], source: 'env' })
-  expect(store.settings.readSetting(CONNECTIONS_SETTING)).toBeNull()
+  expect(await store.settings.readSetting(CONNECTIONS_SETTING)).toBeNull()
 })
 
 test.each<[string, string[], string]>([
@@ -124,14 +125,14 @@ test.each<[string, string[], string]>([
   ['credentials', ['http://admin:hunter2@gpu:11434'], 'without credentials'],
   ['a duplicate', ['http://gpu:11434', 'http://GPU:11434/'], 'each URL at most once'],
   ['too many', Array.from({ length: 33 }, (_, i) => `http://gpu${i}:11434`), 'from 1 to 32 Ollama URLs'],
-])('a list that is %s is refused and nothing changes', (_, urls, expected) => {
+])('a list that is %s is refused and nothing changes', async (_, urls, expected) => {
   const { connections, store } = connectionsFor([pair.first.url])
-  const result = connections.replaceUrls(urls)
+  const result = await connections.replaceUrls(urls)
   expect(result.ok).toBe(false)
   expect(!result.ok && result.expected).toContain(expected)
   expect(JSON.stringify(result)).not.toContain('hunter2')
   expect(connections.listUrls()).toEqual({ urls: [pair.first.url], source: 'env' })
-  expect(store.settings.readSetting(CONNECTIONS_SETTING)).toBeNull()
+  expect(await store.settings.readSetting(CONNECTIONS_SETTING)).toBeNull()
 })
 
 test('checkHealth reports each version, or why a connection is down', async () => {
@@ -143,16 +144,18 @@ test('checkHealth reports each version, or why a connection is down', async () =
   ])
 })
 
-test('a stored value that is not a list of URLs stops startup instead of being ignored', () => {
+test('a stored value that is not a list of URLs stops startup instead of being ignored', async () => {
   const store = openMemoryStore()
-  store.settings.writeSetting(CONNECTIONS_SETTING, ['http://ok:1', 42])
-  expect(() => createConnections({ urls: [pair.first.url], timeouts, settings: store.settings, now: Date.now })).toThrow(/not a valid list/)
+  await store.settings.writeSetting(CONNECTIONS_SETTING, ['http://ok:1', 42])
+  const connections = createConnections({ urls: [pair.first.url], timeouts, settings: store.settings, now: Date.now })
+  await expect(connections.fresh()).rejects.toThrow(/not a valid list/)
+  await expect(connections.listModels()).rejects.toThrow(/not a valid list/)
 })
 
 test('a connection turned off keeps its index, is not asked, serves no chat, and stays off after a restart', async () => {
   const { connections, store, clock } = connectionsFor([pair.first.url, pair.second.url])
-  expect(connections.setConnectionEnabled(pair.first.url, false)).toBe(true)
-  expect(connections.setConnectionEnabled('http://not-in-the-list:11434', false)).toBe(false)
+  expect(await connections.setConnectionEnabled(pair.first.url, false)).toBe(true)
+  expect(await connections.setConnectionEnabled('http://not-in-the-list:11434', false)).toBe(false)
   const asked = tagsRequests(pair.first)
   const { models, statuses } = await connections.listModels()
   expect(tagsRequests(pair.first)).toBe(asked)
@@ -162,7 +165,10 @@ test('a connection turned off keeps its index, is not asked, serves no chat, and
   expect(connections.connectionAt(0)?.connection).toBe(0)
 
   const restarted = createConnections({ urls: [pair.first.url, pair.second.url], timeouts, settings: store.settings, now: () => clock.at })
+  await restarted.fresh()
   expect(restarted.listDisabledUrls()).toEqual([pair.first.url])
-  expect(restarted.setConnectionEnabled(pair.first.url, true)).toBe(true)
-  expect(createConnections({ urls: [pair.first.url], timeouts, settings: store.settings, now: () => clock.at }).listDisabledUrls()).toEqual([])
+  expect(await restarted.setConnectionEnabled(pair.first.url, true)).toBe(true)
+  const again = createConnections({ urls: [pair.first.url], timeouts, settings: store.settings, now: () => clock.at })
+  await again.fresh()
+  expect(again.listDisabledUrls()).toEqual([])
 })

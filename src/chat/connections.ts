@@ -11,6 +11,7 @@
  */
 import { isParseFailure } from '../config/parsers.ts'
 import { parseOllamaUrls } from '../config/ollama-variables.ts'
+import { keptRead } from '../db/kept-read.ts'
 import type { SettingsRepo } from '../db/settings.ts'
 import type { Logger } from '../log/logger.ts'
 import { createOllamaClient, OllamaError, parseBaseUrl, type Fetch, type OllamaClient, type OllamaFailureReason, type OllamaModel, type OllamaTimeouts } from './ollama-client.ts'
@@ -57,9 +58,29 @@ type Options = {
 /** Builds the connection list over the settings; nothing is fetched until a listing is asked for. */
 export function createConnections({ urls: envUrls, timeouts, settings, now, fetch, log }: Options) {
   const listTimeouts = { firstByteMs: Math.min(timeouts.firstByteMs, MODEL_LIST_TIMEOUT_MS), idleMs: Math.min(timeouts.idleMs, MODEL_LIST_TIMEOUT_MS) }
-  let saved = readSavedUrls(settings)
-  let disabled = readDisabledUrls(settings)
-  let clients = clientsFor(saved ?? envUrls)
+  let saved: string[] | null = null
+  let disabled: string[] = []
+  let clients = clientsFor(envUrls)
+  // note: the saved lists are read again after at most a second (kept-read.ts), so an admin's change
+  // through another instance on the same database holds here within that time.
+  const stored = keptRead(async () => {
+    const [urls, off] = await Promise.all([settings.readSetting(CONNECTIONS_SETTING), settings.readSetting(DISABLED_CONNECTIONS_SETTING)])
+    return { urls: checkSavedUrls(urls), off: checkDisabledUrls(off), text: JSON.stringify([urls, off]) }
+  }, now)
+  let appliedText = JSON.stringify([null, null])
+  /** Puts the stored lists in effect when they differ from what is (a read at most once a second). */
+  async function fresh(): Promise<void> {
+    const read = await stored.get()
+    if (read.text === appliedText) return
+    appliedText = read.text
+    saved = read.urls
+    disabled = read.off
+    clients = clientsFor(saved ?? envUrls)
+    cached = null
+    lastArrived = null
+  }
+  /** For what answers at once from the lists in effect: a read behind it, for the next caller. */
+  const freshenBehind = () => void fresh().catch(() => {})
   let cached: { at: number; clients: typeof clients; listing: Promise<ModelListing> } | null = null
   /** The newest listing that has arrived, with the clients it was made with; kept while a fresher one is on its way. */
   let lastArrived: { clients: typeof clients; listing: ModelListing } | null = null
@@ -127,7 +148,11 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
 
   return {
     /** The URLs in use, in failover order, and whether they come from the settings or the environment. */
+    /** Brings the lists in effect up to date with the stored ones (a read at most once a second); HTTP requests await it first. */
+    fresh,
+
     listUrls(): { urls: string[]; source: 'settings' | 'env' } {
+      freshenBehind()
       return { urls: clients.map(({ url }) => url), source: saved === null ? 'env' : 'settings' }
     },
 
@@ -135,16 +160,19 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
      * Saves a new list (checked by `parseOllamaUrls` first), or with null forgets the saved one and
      * goes back to the environment's. Returns the problem instead when the list is refused.
      */
-    replaceUrls(urls: readonly string[] | null): { ok: true } | { ok: false; expected: string } {
+    async replaceUrls(urls: readonly string[] | null): Promise<{ ok: true } | { ok: false; expected: string }> {
       const parsed = urls === null ? null : parseOllamaUrls(urls)
       if (parsed !== null && isParseFailure(parsed)) return { ok: false, expected: parsed.expected }
-      settings.writeSetting(CONNECTIONS_SETTING, parsed)
+      await fresh()
+      await settings.writeSetting(CONNECTIONS_SETTING, parsed)
       saved = parsed
       clients = clientsFor(parsed ?? envUrls)
       // note: a URL removed from the list is forgotten as turned off too, so adding it back turns it on.
       const kept = disabled.filter((url) => clients.some((client) => client.url === url))
-      if (kept.length !== disabled.length) settings.writeSetting(DISABLED_CONNECTIONS_SETTING, kept.length === 0 ? null : kept)
+      if (kept.length !== disabled.length) await settings.writeSetting(DISABLED_CONNECTIONS_SETTING, kept.length === 0 ? null : kept)
       disabled = kept
+      stored.forget()
+      appliedText = JSON.stringify([parsed, kept.length === 0 ? null : kept])
       cached = null
       lastArrived = null
       return { ok: true }
@@ -152,22 +180,27 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
 
     /** The URLs an administrator turned off: kept in the list, not asked for models, not used for chats. */
     listDisabledUrls(): string[] {
+      freshenBehind()
       return [...disabled]
     },
 
     /** Turns a connection of the list off or on again; false when the URL is not in the list. */
-    setConnectionEnabled(url: string, isEnabled: boolean): boolean {
+    async setConnectionEnabled(url: string, isEnabled: boolean): Promise<boolean> {
+      await fresh()
       if (!clients.some((client) => client.url === url)) return false
       const next = isEnabled ? disabled.filter((candidate) => candidate !== url) : [...new Set([...disabled, url])]
-      settings.writeSetting(DISABLED_CONNECTIONS_SETTING, next.length === 0 ? null : next)
+      await settings.writeSetting(DISABLED_CONNECTIONS_SETTING, next.length === 0 ? null : next)
       disabled = next
+      stored.forget()
+      appliedText = JSON.stringify([saved, next.length === 0 ? null : next])
       cached = null
       lastArrived = null
       return true
     },
 
     /** Lists every connection's models, merged by name; reused for MODEL_LIST_TTL_MS. Never throws for a down server. */
-    listModels(): Promise<ModelListing> {
+    async listModels(): Promise<ModelListing> {
+      await fresh()
       return currentListing().listing
     },
 
@@ -179,6 +212,7 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
 
     /** The connections that have `model`, in list order: try the first, fall back to the next. Empty when none has it. */
     async clientFor(model: string): Promise<Connection[]> {
+      await fresh()
       const { clients: listedClients, listing } = currentListing()
       return connectionsFor(await listing, listedClients, model) ?? []
     },
@@ -189,6 +223,7 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
      * on /api/tags for a model it has seen. Null when an answer needs a wait (use `clientFor`).
      */
     listedClientFor(model: string): Connection[] | null {
+      freshenBehind()
       const last = lastArrived
       const found = last === null ? null : connectionsFor(last.listing, last.clients, model)
       if (found !== null) currentListing()
@@ -197,12 +232,14 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
 
     /** The connection at `index` in the list, or null when there is none. */
     connectionAt(index: number): Connection | null {
+      freshenBehind()
       const found = clients[index]
       return found === undefined ? null : { connection: index, client: found.client }
     },
 
     /** Asks every connection for its version, in parallel; uncached. */
-    checkHealth(): Promise<ConnectionHealth[]> {
+    async checkHealth(): Promise<ConnectionHealth[]> {
+      await fresh()
       return Promise.all(clients.map(({ url, lister }, connection) =>
         lister.version().then(
           (version): ConnectionHealth => ({ connection, url, reachable: true, version }),
@@ -227,18 +264,16 @@ function failureOf(error: unknown): { reason: OllamaFailureReason; message: stri
   throw error
 }
 
-/** Reads the admin-saved list; a stored value that is not a valid list is a broken invariant. */
-function readSavedUrls(settings: Pick<SettingsRepo, 'readSetting'>): string[] | null {
-  const stored = settings.readSetting(CONNECTIONS_SETTING)
+/** Checks the admin-saved list as read; a stored value that is not a valid list is a broken invariant. */
+function checkSavedUrls(stored: unknown): string[] | null {
   if (stored === null) return null
   const urls = Array.isArray(stored) && stored.every((url) => typeof url === 'string') ? parseOllamaUrls(stored) : null
   if (urls === null || isParseFailure(urls)) throw new Error(`The stored setting ${CONNECTIONS_SETTING} is not a valid list of Ollama URLs.`)
   return urls
 }
 
-/** Reads the turned-off URLs; a stored value that is not a list of strings is a broken invariant. */
-function readDisabledUrls(settings: Pick<SettingsRepo, 'readSetting'>): string[] {
-  const stored = settings.readSetting(DISABLED_CONNECTIONS_SETTING)
+/** Checks the turned-off URLs as read; a stored value that is not a list of strings is a broken invariant. */
+function checkDisabledUrls(stored: unknown): string[] {
   if (stored === null) return []
   if (!Array.isArray(stored) || !stored.every((url) => typeof url === 'string')) throw new Error(`The stored setting ${DISABLED_CONNECTIONS_SETTING} is not a list of URLs.`)
   return stored

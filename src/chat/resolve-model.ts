@@ -20,7 +20,7 @@ export type ModelTarget = { model: string; preset: WorkspaceModel | null; direct
 export type ModelResolverDeps = {
   workspaceModels: Pick<WorkspaceModelRepo, 'find' | 'findModel'>
   /** The one model access decision (auth/model-access.ts): a preset's grant and its base model's, or a base model's. */
-  mayUse: (asker: ModelUser, modelId: string) => boolean
+  mayUse: (asker: ModelUser, modelId: string) => Promise<boolean>
   /** Whether `modelId` is one of the user's own direct models and no base model of that name is listed; absent: none. */
   ownsDirectModel?: (userId: string, modelId: string) => boolean
 }
@@ -33,10 +33,10 @@ export const baseTarget = (model: string): ModelTarget => ({ model, preset: null
 export function createModelResolver(deps: ModelResolverDeps) {
   return {
     /** Resolves `requested` for the asker; null when they may not use it (as an unknown model is). */
-    resolve(asker: ModelUser, requested: string): ModelTarget | null {
-      if (deps.workspaceModels.find(requested) !== null) {
-        if (!deps.mayUse(asker, requested)) return null
-        const preset = deps.workspaceModels.findModel(requested)
+    async resolve(asker: ModelUser, requested: string): Promise<ModelTarget | null> {
+      if (await deps.workspaceModels.find(requested) !== null) {
+        if (!await deps.mayUse(asker, requested)) return null
+        const preset = await deps.workspaceModels.findModel(requested)
         return preset === null ? null : { model: preset.baseModelId, preset, direct: false }
       }
       if (deps.ownsDirectModel?.(asker.user.id, requested) === true) {
@@ -44,7 +44,7 @@ export function createModelResolver(deps: ModelResolverDeps) {
         if (asker.user.role === 'pending' || (asker.allowedModels != null && !asker.allowedModels.includes(requested))) return null
         return { model: requested, preset: null, direct: true }
       }
-      return deps.mayUse(asker, requested) ? baseTarget(requested) : null
+      return await deps.mayUse(asker, requested) ? baseTarget(requested) : null
     },
   }
 }

@@ -69,9 +69,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: await store.users.countUsers() > 0 && claimable === null })
   if (adminBootstrap === 'created') log.info('Created the admin account from WEBUI_ADMIN_EMAIL; sign-up is closed from now on.')
   // As Open WebUI: an admin made from the environment invites the others, so sign-up closes, for good.
-  const effective = isSignupClosedByAdminBootstrap({ store }) ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
+  const effective = await isSignupClosedByAdminBootstrap({ store }) ? Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, enableSignup: false }) }) : config
   const lifecycle = createLifecycle({ config: effective, store, log, audit, now: Date.now })
   const connections = withGrantUpgrade(createConnections({ ...config.ollama, settings: store.settings, now: Date.now, log }), store.modelGrants, log)
+  // note: the saved lists are read before the server starts, so a broken one stops the start.
+  await connections.fresh()
   const cluster = config.cluster === null ? null : openCluster({ config: config.cluster, keys: store.clusterKeys, log })
   if (cluster !== null) await cluster.bus.link.ready
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections, cluster })

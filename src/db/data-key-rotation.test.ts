@@ -24,12 +24,12 @@ async function seed(store: Store, users: number, chats: number, messages: number
     ids.push(created.user.id)
     await store.credentials.setPasswordHash(created.user.id, '$argon2id$placeholder')
     await store.identities.linkIdentity('ldap', `entry-${u}`, created.user.id)
-    store.groups.syncMembershipsFromSource(created.user.id, 'ldap', [`group-${u % 2}`], true)
+    await store.groups.syncMembershipsFromSource(created.user.id, 'ldap', [`group-${u % 2}`], true)
     await store.secondFactors.setPendingTotp(created.user.id, new Uint8Array(20).fill(u + 1))
     await store.secondFactors.addPasskey({ id: `passkey-${u}` as PasskeyId, userId: created.user.id, credentialId: new Uint8Array([u, 1]), publicKey: new Uint8Array([1, u]), name: `Key ${u}`, signCount: 0 })
     for (let c = 0; c < chats; c++) await store.chats.createChat(created.user.id, `title ${u}/${c}`, Array.from({ length: messages }, (_, m) => ({ role: 'user' as const, content: `m ${u}/${c}/${m}` })))
   }
-  store.settings.writeSetting('greeting', { hello: 'world' })
+  await store.settings.writeSetting('greeting', { hello: 'world' })
   return ids
 }
 
@@ -47,7 +47,7 @@ test('every value ends under the new version, old keys are destroyed, everything
   expect(store.db.query('SELECT DISTINCT version FROM data_key WHERE owner_id != ?').all('email-index')).toEqual([{ version: 2 }])
   expect((await verifySealedFields(store.sql, store.dataKeys)).failures).toEqual([])
   expect((await store.chats.listChatsForUser(users[1]!, { limit: 10, offset: 0 })).map((chat) => chat.title).sort()).toEqual(['title 1/0', 'title 1/1', 'title 1/2', 'title 1/3'])
-  expect(store.settings.readSetting('greeting')).toEqual({ hello: 'world' })
+  expect(await store.settings.readSetting('greeting')).toEqual({ hello: 'world' })
   expect((await store.users.findUserByEmail('u2@example.com'))?.name).toBe('U2')
   expect((await store.secondFactors.findTotp(users[2]!))?.secret).toEqual(new Uint8Array(20).fill(3))
   expect((await store.secondFactors.listPasskeys(users[1]!)).map((passkey) => passkey.name)).toEqual(['Key 1'])

@@ -4,14 +4,16 @@
  * (no user text). `source` says who manages the members: admins by hand ('local'), or a sign-in
  * through LDAP or OpenID, which syncs them from the directory.
  *
- * Access decisions read a user's group ids and a group's permissions on every request, so both
- * are kept in memory and dropped on every write made through this repository (the only writer):
- * a membership or permission change is in effect for the very next request.
+ * Access decisions read a user's group ids and the groups' permissions on every request, so both
+ * are kept in memory (kept-read.ts): dropped on every write made through this repository, so a
+ * change made here is in effect for the very next request, and read again after at most a second,
+ * so a change made through another instance on the same database holds here within that time.
  */
-import type { Database } from 'bun:sqlite'
 import { blindIndex } from '../crypto/blind-index.ts'
-import { SYSTEM_OWNER, type DataKeyRepo } from './data-keys.ts'
+import { SYSTEM_OWNER, type DataKeyRepo, type KeyRing } from './data-keys.ts'
+import type { SqlEngine } from './engine.ts'
 import type { UserId } from './ids.ts'
+import { keptRead, keptReadsByKey } from './kept-read.ts'
 import { sealedTable } from './sealed-table.ts'
 import { EMAIL_INDEX_OWNER } from './users.ts'
 
@@ -39,7 +41,7 @@ const groupTable = sealedTable('user_group', { name: 'text', description: 'text'
 
 type GroupRow = {
   id: string; name: Uint8Array; description: Uint8Array | null; source: GroupSource; permissions: string | null
-  created_at: number; updated_at: number
+  created_at: number | string; updated_at: number | string
 }
 
 /** Trims and folds a group name to the form it is looked up by: names differ only by more than case. */
@@ -48,67 +50,77 @@ export function normaliseGroupName(name: string): string {
 }
 
 /** Groups and their members. Names are sealed under the system key and found by a blind index. */
-export function createGroupRepo(db: Database, keys: DataKeyRepo, now: () => number) {
+export function createGroupRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
   const columns = 'g.id, g.name, g.description, g.source, g.permissions, g.created_at, g.updated_at'
-  const insertGroup = db.query<void, [string, Uint8Array, Uint8Array, Uint8Array | null, GroupSource, string | null, number, number]>(
-    'INSERT INTO user_group (id, name_index, name, description, source, permissions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-  const selectByIndex = db.query<GroupRow, [Uint8Array]>(`SELECT ${columns} FROM user_group g WHERE g.name_index = ?`)
-  const selectById = db.query<GroupRow, [string]>(`SELECT ${columns} FROM user_group g WHERE g.id = ?`)
-  const selectAll = db.query<GroupRow, []>(`SELECT ${columns} FROM user_group g ORDER BY g.created_at, g.id`)
-  const selectOfUser = db.query<GroupRow & { member_source: GroupSource }, [string]>(
-    `SELECT ${columns}, m.source AS member_source FROM group_member m JOIN user_group g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.created_at, g.id`)
-  const selectGroupIdsOfUser = db.query<{ group_id: string }, [string]>('SELECT group_id FROM group_member WHERE user_id = ?')
-  const selectAllPermissions = db.query<{ id: string; permissions: string | null }, []>('SELECT id, permissions FROM user_group')
-  const insertMember = db.query<void, [string, string, GroupSource, number]>(
-    'INSERT INTO group_member (group_id, user_id, source, added_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
-  const deleteMember = db.query<void, [string, string]>('DELETE FROM group_member WHERE group_id = ? AND user_id = ?')
-  const selectMemberIds = db.query<{ user_id: string }, [string]>('SELECT user_id FROM group_member WHERE group_id = ? ORDER BY added_at, user_id')
-  const countMembers = db.query<{ count: number }, [string]>('SELECT count(*) AS count FROM group_member WHERE group_id = ?')
-  const deleteGroup = db.query<void, [string]>('DELETE FROM user_group WHERE id = ?')
-  const updateRow = db.query<void, [Uint8Array, Uint8Array, Uint8Array | null, string | null, number, string]>(
-    'UPDATE user_group SET name_index = ?, name = ?, description = ?, permissions = ?, updated_at = ? WHERE id = ?')
+  const selectOfUser = (userId: string) => sql.all<GroupRow & { member_source: GroupSource }>(
+    `SELECT ${columns}, m.source AS member_source FROM group_member m JOIN user_group g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.created_at, g.id`, userId)
+  const insertMember = (groupId: string, userId: string, source: GroupSource, at: number) =>
+    sql.run('INSERT INTO group_member (group_id, user_id, source, added_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', groupId, userId, source, at)
 
-  // note: dropped on every write below; a user's entry is read once and then served from memory.
-  const groupIdsByUser = new Map<string, readonly string[]>()
-  let permissionsByGroup: Map<string, PermissionTree | null> | null = null
-  let version = 0
+  // note: an unchanged read answers the same frozen array, so decisions remembered by it stand (model-access.ts).
+  const lastIds = new Map<string, readonly string[]>()
+  const groupIds = keptReadsByKey(async (userId) => {
+    const rows = await sql.all<{ group_id: string }>('SELECT group_id FROM group_member WHERE user_id = ? ORDER BY group_id', userId)
+    const ids = rows.map((row) => row.group_id)
+    const previous = lastIds.get(userId)
+    if (previous !== undefined && previous.length === ids.length && previous.every((id, i) => id === ids[i])) return previous
+    if (lastIds.size >= 10_000) lastIds.clear()
+    const frozen = Object.freeze(ids)
+    lastIds.set(userId, frozen)
+    return frozen
+  }, now)
+  const permissions = keptRead(async () => {
+    const rows = await sql.all<{ id: string; permissions: string | null }>('SELECT id, permissions FROM user_group')
+    return new Map(rows.map((row) => [row.id, parsePermissions(row.permissions)])) as ReadonlyMap<string, PermissionTree | null>
+  }, now)
   const forget = () => {
-    groupIdsByUser.clear()
-    permissionsByGroup = null
-    version += 1
+    groupIds.forget()
+    permissions.forget()
   }
 
-  const system = () => keys.keysForOwner(SYSTEM_OWNER)
-  const nameIndex = (name: string) => blindIndex(keys.keysForOwner(EMAIL_INDEX_OWNER).current.key, 'user_group.name', normaliseGroupName(name))
+  const system = () => keys.ringFor(SYSTEM_OWNER)
+  const nameIndexer = async () => {
+    const ring = await keys.ringFor(EMAIL_INDEX_OWNER)
+    return (name: string) => blindIndex(ring.current.key, 'user_group.name', normaliseGroupName(name))
+  }
   const parsePermissions = (text: string | null): PermissionTree | null => (text === null ? null : JSON.parse(text) as PermissionTree)
-  const toGroup = (row: GroupRow): Group => {
-    const opened = groupTable.open(row.id, row, system())
+  const toGroup = (row: GroupRow, ring: KeyRing): Group => {
+    const opened = groupTable.open(row.id, row, ring)
+    const createdAt = Number(row.created_at)
     return {
       id: row.id, name: opened.name!, description: opened.description ?? '', source: row.source, permissions: parsePermissions(row.permissions),
-      createdAt: row.created_at, updatedAt: row.updated_at || row.created_at,
+      createdAt, updatedAt: Number(row.updated_at) || createdAt,
     }
   }
 
-  function createGroup(name: string, source: GroupSource, extra: { description?: string; permissions?: PermissionTree | null } = {}): Group {
+  /** A new group sealed ahead of its transaction: the row to insert, and the group it becomes. */
+  const sealNewGroup = (name: string, source: GroupSource, ring: KeyRing, extra: { description?: string; permissions?: PermissionTree | null } = {}) => {
     const id = crypto.randomUUID()
     const at = now()
     const trimmed = name.trim()
     const description = extra.description ?? ''
     const permissions = extra.permissions ?? null
-    insertGroup.run(id, nameIndex(trimmed), groupTable.sealColumn('name', id, trimmed, system())!, groupTable.sealColumn('description', id, description, system()),
-      source, permissions === null ? null : JSON.stringify(permissions), at, at)
-    forget()
-    return { id, name: trimmed, description, source, permissions, createdAt: at, updatedAt: at }
+    const group: Group = { id, name: trimmed, description, source, permissions, createdAt: at, updatedAt: at }
+    const sealedName = groupTable.sealColumn('name', id, trimmed, ring)!
+    const sealedDescription = groupTable.sealColumn('description', id, description, ring)
+    const storedPermissions = permissions === null ? null : JSON.stringify(permissions)
+    return {
+      group,
+      insert: (nameIndex: Uint8Array) => sql.run('INSERT INTO user_group (id, name_index, name, description, source, permissions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        id, nameIndex, sealedName, sealedDescription, source, storedPermissions, at, at),
+    }
   }
 
-  function findGroupByName(name: string): Group | null {
-    const row = selectByIndex.get(nameIndex(name))
-    return row === null ? null : toGroup(row)
+  const findRowByIndex = (index: Uint8Array) => sql.get<GroupRow>(`SELECT ${columns} FROM user_group g WHERE g.name_index = ?`, index)
+
+  async function findGroupByName(name: string): Promise<Group | null> {
+    const row = await findRowByIndex((await nameIndexer())(name))
+    return row === null ? null : toGroup(row, await system())
   }
 
-  function findGroup(id: string): Group | null {
-    const row = selectById.get(id)
-    return row === null ? null : toGroup(row)
+  async function findGroup(id: string): Promise<Group | null> {
+    const row = await sql.get<GroupRow>(`SELECT ${columns} FROM user_group g WHERE g.id = ?`, id)
+    return row === null ? null : toGroup(row, await system())
   }
 
   return {
@@ -116,87 +128,159 @@ export function createGroupRepo(db: Database, keys: DataKeyRepo, now: () => numb
     findGroup,
 
     /** Creates a group, or returns the one that already has that name (compared case-insensitively). */
-    ensureGroup(name: string, source: GroupSource): Group {
-      return db.transaction(() => findGroupByName(name) ?? createGroup(name, source)).immediate()
+    async ensureGroup(name: string, source: GroupSource): Promise<Group> {
+      const [ring, index] = [await system(), (await nameIndexer())(name)]
+      const made = sealNewGroup(name, source, ring)
+      try {
+        return await sql.transaction(async () => {
+          const row = await findRowByIndex(index)
+          if (row !== null) return toGroup(row, ring)
+          await made.insert(index)
+          return made.group
+        })
+      } finally {
+        forget()
+      }
     },
 
     /** Creates a group an admin manages; fails when another group has the name (compared case-insensitively). */
-    createLocalGroup(input: { name: string; description?: string; permissions?: PermissionTree | null }): GroupWrite {
-      return db.transaction((): GroupWrite => {
-        if (findGroupByName(input.name) !== null) return { ok: false, reason: 'name_taken' }
-        return { ok: true, group: createGroup(input.name, 'local', input) }
-      }).immediate()
+    async createLocalGroup(input: { name: string; description?: string; permissions?: PermissionTree | null }): Promise<GroupWrite> {
+      const [ring, index] = [await system(), (await nameIndexer())(input.name)]
+      const made = sealNewGroup(input.name, 'local', ring, input)
+      try {
+        return await sql.transaction(async (): Promise<GroupWrite> => {
+          if (await findRowByIndex(index) !== null) return { ok: false, reason: 'name_taken' }
+          await made.insert(index)
+          return { ok: true, group: made.group }
+        })
+      } finally {
+        forget()
+      }
     },
 
     /** Changes a group's name, description or permissions; fails when the new name is another group's. */
-    updateGroup(id: string, change: GroupChange): GroupWrite {
-      return db.transaction((): GroupWrite => {
-        const group = findGroup(id)
-        if (group === null) return { ok: false, reason: 'not_found' }
-        const name = change.name?.trim() ?? group.name
-        const holder = findGroupByName(name)
-        if (holder !== null && holder.id !== id) return { ok: false, reason: 'name_taken' }
-        const next: Group = {
-          ...group, name, description: change.description ?? group.description,
-          permissions: change.permissions === undefined ? group.permissions : change.permissions, updatedAt: now(),
-        }
-        updateRow.run(nameIndex(name), groupTable.sealColumn('name', id, name, system())!, groupTable.sealColumn('description', id, next.description, system()),
-          next.permissions === null ? null : JSON.stringify(next.permissions), next.updatedAt, id)
+    async updateGroup(id: string, change: GroupChange): Promise<GroupWrite> {
+      const group = await findGroup(id)
+      if (group === null) return { ok: false, reason: 'not_found' }
+      const ring = await system()
+      const name = change.name?.trim() ?? group.name
+      const index = (await nameIndexer())(name)
+      const next: Group = {
+        ...group, name, description: change.description ?? group.description,
+        permissions: change.permissions === undefined ? group.permissions : change.permissions, updatedAt: now(),
+      }
+      const sealedName = groupTable.sealColumn('name', id, name, ring)!
+      const sealedDescription = groupTable.sealColumn('description', id, next.description, ring)
+      try {
+        return await sql.transaction(async (): Promise<GroupWrite> => {
+          const holder = await findRowByIndex(index)
+          if (holder !== null && holder.id !== id) return { ok: false, reason: 'name_taken' }
+          const changed = await sql.run('UPDATE user_group SET name_index = ?, name = ?, description = ?, permissions = ?, updated_at = ? WHERE id = ?',
+            index, sealedName, sealedDescription, next.permissions === null ? null : JSON.stringify(next.permissions), next.updatedAt, id)
+          return changed.changes === 0 ? { ok: false, reason: 'not_found' } : { ok: true, group: next }
+        })
+      } finally {
         forget()
-        return { ok: true, group: next }
-      }).immediate()
+      }
     },
 
-    listGroups(): Group[] {
-      return selectAll.all().map(toGroup)
+    async listGroups(): Promise<Group[]> {
+      const rows = await sql.all<GroupRow>(`SELECT ${columns} FROM user_group g ORDER BY g.created_at, g.id`)
+      const ring = await system()
+      return rows.map((row) => toGroup(row, ring))
     },
 
     /** The groups the user belongs to, whoever added them. */
-    listGroupsOfUser(userId: UserId): Group[] {
-      return selectOfUser.all(userId).map(toGroup)
+    async listGroupsOfUser(userId: UserId): Promise<Group[]> {
+      const rows = await selectOfUser(userId)
+      if (rows.length === 0) return []
+      const ring = await system()
+      return rows.map((row) => toGroup(row, ring))
     },
 
-    /** A number that changes on every write to groups or memberships (decisions made from them may be reused until it does). */
-    version: (): number => version,
+    /** The ids of the user's groups, from memory while fresh (no decryption); the same array until they change. */
+    groupIdsOfUser: (userId: string): Promise<readonly string[]> => groupIds.get(userId),
 
-    /** The ids of the user's groups, from memory after the first read (no decryption). */
-    groupIdsOfUser(userId: string): readonly string[] {
-      let ids = groupIdsByUser.get(userId)
-      if (ids === undefined) {
-        ids = Object.freeze(selectGroupIdsOfUser.all(userId).map((row) => row.group_id))
-        if (groupIdsByUser.size >= 10_000) groupIdsByUser.clear()
-        groupIdsByUser.set(userId, ids)
+    /** Every group's permissions (null: none), from memory while fresh. */
+    permissionsByGroup: (): Promise<ReadonlyMap<string, PermissionTree | null>> => permissions.get(),
+
+    /** The last read of the user's group ids and of the groups' permissions, however old, for a check that must answer at once; undefined when not read yet. */
+    peekAccess: (userId: string, freshOnly = false): { groupIds: readonly string[]; permissionsByGroup: ReadonlyMap<string, PermissionTree | null> } | undefined => {
+      const ids = freshOnly ? groupIds.peekFresh(userId) : groupIds.peek(userId)
+      const byGroup = freshOnly ? permissions.peekFresh() : permissions.peek()
+      return ids === undefined || byGroup === undefined ? undefined : { groupIds: ids, permissionsByGroup: byGroup }
+    },
+
+    async listMemberIds(groupId: string): Promise<UserId[]> {
+      const rows = await sql.all<{ user_id: string }>('SELECT user_id FROM group_member WHERE group_id = ? ORDER BY added_at, user_id', groupId)
+      return rows.map((row) => row.user_id as UserId)
+    },
+
+    async countMembers(groupId: string): Promise<number> {
+      return Number((await sql.get<{ count: number | string }>('SELECT count(*) AS count FROM group_member WHERE group_id = ?', groupId))?.count ?? 0)
+    },
+
+    async addMember(groupId: string, userId: UserId, source: GroupSource): Promise<void> {
+      try {
+        await insertMember(groupId, userId, source, now())
+      } finally {
+        forget()
       }
-      return ids
     },
 
-    /** The permissions a group grants (null: none), from memory after the first read. */
-    permissionsOfGroup(groupId: string): PermissionTree | null {
-      permissionsByGroup ??= new Map(selectAllPermissions.all().map((row) => [row.id, parsePermissions(row.permissions)]))
-      return permissionsByGroup.get(groupId) ?? null
+    /** Adds each user to the group, in one transaction (members already in stay as they were). */
+    async addMembers(groupId: string, userIds: readonly UserId[], source: GroupSource): Promise<void> {
+      const at = now()
+      try {
+        await sql.transaction(async () => {
+          for (const userId of userIds) await insertMember(groupId, userId, source, at)
+        })
+      } finally {
+        forget()
+      }
     },
 
-    listMemberIds(groupId: string): UserId[] {
-      return selectMemberIds.all(groupId).map((row) => row.user_id as UserId)
+    /** Takes each user out of the group, in one transaction. */
+    async removeMembers(groupId: string, userIds: readonly UserId[]): Promise<void> {
+      try {
+        await sql.transaction(async () => {
+          for (const userId of userIds) await sql.run('DELETE FROM group_member WHERE group_id = ? AND user_id = ?', groupId, userId)
+        })
+      } finally {
+        forget()
+      }
     },
 
-    countMembers(groupId: string): number {
-      return countMembers.get(groupId)?.count ?? 0
+    /** Makes the group's members exactly `userIds`, in one transaction; new ones join as `source`. */
+    async replaceMembers(groupId: string, userIds: readonly UserId[], source: GroupSource): Promise<void> {
+      const keep = new Set<string>(userIds)
+      const at = now()
+      try {
+        await sql.transaction(async () => {
+          const current = await sql.all<{ user_id: string }>('SELECT user_id FROM group_member WHERE group_id = ?', groupId)
+          for (const { user_id: userId } of current) if (!keep.has(userId)) await sql.run('DELETE FROM group_member WHERE group_id = ? AND user_id = ?', groupId, userId)
+          for (const userId of userIds) await insertMember(groupId, userId, source, at)
+        })
+      } finally {
+        forget()
+      }
     },
 
-    addMember(groupId: string, userId: UserId, source: GroupSource): void {
-      insertMember.run(groupId, userId, source, now())
-      forget()
+    async removeMember(groupId: string, userId: UserId): Promise<void> {
+      try {
+        await sql.run('DELETE FROM group_member WHERE group_id = ? AND user_id = ?', groupId, userId)
+      } finally {
+        forget()
+      }
     },
 
-    removeMember(groupId: string, userId: UserId): void {
-      deleteMember.run(groupId, userId)
-      forget()
-    },
-
-    removeGroup(groupId: string): void {
-      deleteGroup.run(groupId)
-      forget()
+    async removeGroup(groupId: string): Promise<void> {
+      try {
+        // note: its memberships go with it (ON DELETE CASCADE on both engines).
+        await sql.run('DELETE FROM user_group WHERE id = ?', groupId)
+      } finally {
+        forget()
+      }
     },
 
     /**
@@ -205,31 +289,43 @@ export function createGroupRepo(db: Database, keys: DataKeyRepo, now: () => numb
      * unknown), leaves groups that source had added and no longer names. Memberships another source
      * made are left alone.
      */
-    syncMembershipsFromSource(userId: UserId, source: GroupSource, names: readonly string[], createMissing: boolean): GroupSync {
-      const sync = db.transaction((): GroupSync => {
-        const wanted = new Map<string, string>()
-        for (const name of names) if (normaliseGroupName(name) !== '') wanted.set(normaliseGroupName(name), name)
-        const current = selectOfUser.all(userId)
-        const sync: GroupSync = { added: [], removed: [], unknown: [] }
-        for (const row of current) {
-          const group = toGroup(row)
-          const key = normaliseGroupName(group.name)
-          if (wanted.has(key)) wanted.delete(key)
-          else if (row.member_source === source) {
-            deleteMember.run(group.id, userId)
-            sync.removed.push(group.name)
+    async syncMembershipsFromSource(userId: UserId, source: GroupSource, names: readonly string[], createMissing: boolean): Promise<GroupSync> {
+      const ring = await system()
+      const indexOf = await nameIndexer()
+      const wanted = new Map<string, string>()
+      for (const name of names) if (normaliseGroupName(name) !== '') wanted.set(normaliseGroupName(name), name)
+      // note: sealed before the transaction opens; a group made on the way is sealed only in case it is missing.
+      const candidates = [...wanted.entries()].map(([key, name]) => ({ key, name, index: indexOf(name), made: createMissing ? sealNewGroup(name, source, ring) : null }))
+      try {
+        return await sql.transaction(async (): Promise<GroupSync> => {
+          const sync: GroupSync = { added: [], removed: [], unknown: [] }
+          const current = new Set<string>()
+          for (const row of await selectOfUser(userId)) {
+            const group = toGroup(row, ring)
+            const key = normaliseGroupName(group.name)
+            if (wanted.has(key)) current.add(key)
+            else if (row.member_source === source) {
+              await sql.run('DELETE FROM group_member WHERE group_id = ? AND user_id = ?', group.id, userId)
+              sync.removed.push(group.name)
+            }
           }
-        }
-        for (const name of wanted.values()) {
-          const group = findGroupByName(name) ?? (createMissing ? createGroup(name, source) : null)
-          if (group === null) { sync.unknown.push(name.trim()); continue }
-          insertMember.run(group.id, userId, source, now())
-          sync.added.push(group.name)
-        }
-        return sync
-      }).immediate()
-      forget()
-      return sync
+          for (const candidate of candidates) {
+            if (current.has(candidate.key)) continue
+            const row = await findRowByIndex(candidate.index)
+            let group = row === null ? null : toGroup(row, ring)
+            if (group === null && candidate.made !== null) {
+              await candidate.made.insert(candidate.index)
+              group = candidate.made.group
+            }
+            if (group === null) { sync.unknown.push(candidate.name.trim()); continue }
+            await insertMember(group.id, userId, source, now())
+            sync.added.push(group.name)
+          }
+          return sync
+        })
+      } finally {
+        forget()
+      }
     },
   }
 }

@@ -5,13 +5,15 @@
  * ids only, so stored as it is. A model without a row is for admins only.
  *
  * Threat: a stale grant letting a user keep a model an admin took away. Every decision reads the
- * grants from memory, loaded once and replaced on every write made here (the only writer).
+ * grants from memory, replaced on every write made here and read again after at most a second
+ * (KEPT_READ_MAX_AGE_MS), so a change made through another instance holds here within that time.
  *
  * The upgrade: a database that had accounts before grants existed starts `pending`; the first
  * model listing that succeeds makes every listed model without a row public (`adoptListedModels`),
  * so an upgrade takes nothing away. Until then a model without a row counts as public.
  */
-import type { Database } from 'bun:sqlite'
+import type { SqlEngine } from './engine.ts'
+import { keptRead } from './kept-read.ts'
 
 /** Open WebUI's access_control, as stored (the same shape auth/access-control.ts decides on). */
 export type AccessControl = { read?: { group_ids: string[]; user_ids: string[] }; write?: { group_ids: string[]; user_ids: string[] } } | null
@@ -29,86 +31,96 @@ export function canonicalModelName(name: string): string {
 }
 
 type GrantRow = { model_id: string; access_control: string | null; updated_at: number; updated_by: string }
+type UpgradeRow = { pending: number; adopted: string | null; adopted_at: number | null }
 
-export function createModelGrantRepo(db: Database, now: () => number) {
-  const selectAll = db.query<GrantRow, []>('SELECT model_id, access_control, updated_at, updated_by FROM model_grant')
-  const upsert = db.query<void, [string, string | null, number, string]>(
-    'INSERT INTO model_grant (model_id, access_control, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (model_id) DO UPDATE SET access_control = excluded.access_control, updated_at = excluded.updated_at, updated_by = excluded.updated_by')
-  const insertIfMissing = db.query<void, [string, number]>(
-    "INSERT INTO model_grant (model_id, access_control, updated_at, updated_by) VALUES (?, NULL, ?, 'upgrade') ON CONFLICT (model_id) DO NOTHING")
-  const deleteOne = db.query<void, [string]>('DELETE FROM model_grant WHERE model_id = ?')
-  const selectUpgrade = db.query<{ pending: number; adopted: string | null; adopted_at: number | null }, []>('SELECT pending, adopted, adopted_at FROM model_grant_upgrade WHERE id = 1')
-  const finishUpgrade = db.query<void, [string, number]>('UPDATE model_grant_upgrade SET pending = 0, adopted = ?, adopted_at = ? WHERE id = 1')
+/** The grants and the upgrade's state as read at one moment; the same object until one of them changes. */
+export type GrantSnapshot = { readonly grants: ReadonlyMap<string, ModelGrant>; readonly upgrade: GrantUpgrade }
 
-  let grants: Map<string, ModelGrant> | null = null
-  let upgrade: GrantUpgrade | null = null
-  let version = 0
-  const load = () => {
-    grants ??= new Map(selectAll.all().map((row) => [row.model_id, {
-      modelId: row.model_id, access: row.access_control === null ? null : JSON.parse(row.access_control) as AccessControl, updatedAt: row.updated_at, updatedBy: row.updated_by,
-    }]))
-    return grants
+/**
+ * Model grants on the engine. Every decision reads them from a snapshot kept in memory (kept-read.ts):
+ * replaced at once by a write made here, read again after at most a second for another instance's.
+ */
+export function createModelGrantRepo(sql: SqlEngine, now: () => number) {
+  let last: { text: string; snapshot: GrantSnapshot } | null = null
+  const readSnapshot = async (): Promise<GrantSnapshot> => {
+    const [rows, upgradeRow] = await Promise.all([
+      sql.all<GrantRow>('SELECT model_id, access_control, updated_at, updated_by FROM model_grant ORDER BY model_id'),
+      sql.get<UpgradeRow>('SELECT pending, adopted, adopted_at FROM model_grant_upgrade WHERE id = 1'),
+    ])
+    // note: an unchanged read keeps the same snapshot, so decisions remembered from it stand.
+    const text = JSON.stringify([rows, upgradeRow])
+    if (last !== null && last.text === text) return last.snapshot
+    const snapshot: GrantSnapshot = Object.freeze({
+      grants: new Map(rows.map((row) => [row.model_id, {
+        modelId: row.model_id, access: row.access_control === null ? null : JSON.parse(row.access_control) as AccessControl, updatedAt: Number(row.updated_at), updatedBy: row.updated_by,
+      }])),
+      upgrade: {
+        pending: Number(upgradeRow?.pending ?? 0) === 1, adopted: upgradeRow?.adopted == null ? null : JSON.parse(upgradeRow.adopted) as string[],
+        adoptedAt: upgradeRow?.adopted_at == null ? null : Number(upgradeRow.adopted_at),
+      },
+    })
+    last = { text, snapshot }
+    return snapshot
   }
-  const readUpgrade = (): GrantUpgrade => {
-    if (upgrade === null) {
-      const row = selectUpgrade.get()
-      upgrade = { pending: row?.pending === 1, adopted: row?.adopted == null ? null : JSON.parse(row.adopted) as string[], adoptedAt: row?.adopted_at ?? null }
-    }
-    return upgrade
-  }
+  const kept = keptRead(readSnapshot, now)
 
   return {
-    /** A number that changes on every write here (decisions made from the grants may be reused until it does). */
-    version: (): number => version,
+    /** The grants and the upgrade's state now (from memory while fresh). */
+    snapshot: (): Promise<GrantSnapshot> => kept.get(),
 
     /** The model's grant; undefined when it has none (admins only). */
-    findGrant(modelId: string): ModelGrant | undefined {
-      return load().get(canonicalModelName(modelId))
+    async findGrant(modelId: string): Promise<ModelGrant | undefined> {
+      return (await kept.get()).grants.get(canonicalModelName(modelId))
     },
 
-    listGrants(): ModelGrant[] {
-      return [...load().values()].sort((a, b) => a.modelId.localeCompare(b.modelId))
+    async listGrants(): Promise<ModelGrant[]> {
+      return [...(await kept.get()).grants.values()].sort((a, b) => a.modelId.localeCompare(b.modelId))
     },
 
     /** Sets the model's access_control (null: public); `by` is the admin's id. */
-    setGrant(modelId: string, access: AccessControl, by: string): ModelGrant {
+    async setGrant(modelId: string, access: AccessControl, by: string): Promise<ModelGrant> {
       const id = canonicalModelName(modelId)
       const at = now()
-      upsert.run(id, access === null ? null : JSON.stringify(access), at, by)
-      grants = null
-      version += 1
+      await sql.run('INSERT INTO model_grant (model_id, access_control, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (model_id) DO UPDATE SET access_control = excluded.access_control, updated_at = excluded.updated_at, updated_by = excluded.updated_by',
+        id, access === null ? null : JSON.stringify(access), at, by)
+      kept.forget()
       return { modelId: id, access, updatedAt: at, updatedBy: by }
     },
 
     /** Forgets the model's grant, so it is for admins only again; false when it had none. */
-    removeGrant(modelId: string): boolean {
-      const removed = deleteOne.run(canonicalModelName(modelId)).changes > 0
-      grants = null
-      version += 1
+    async removeGrant(modelId: string): Promise<boolean> {
+      const removed = (await sql.run('DELETE FROM model_grant WHERE model_id = ?', canonicalModelName(modelId))).changes > 0
+      kept.forget()
       return removed
     },
 
-    readUpgrade,
+    /** What the upgrade did, or that it is pending. */
+    async readUpgrade(): Promise<GrantUpgrade> {
+      return (await kept.get()).upgrade
+    },
 
     /**
      * Finishes a pending upgrade with the models a listing found: each without a grant becomes
-     * public. Returns the ids made public, or null when no upgrade was pending.
+     * public. Returns the ids made public, or null when no upgrade was pending (here or, already, on
+     * another instance).
      */
-    adoptListedModels(names: readonly string[]): string[] | null {
-      if (!readUpgrade().pending) return null
-      const adopted = db.transaction(() => {
-        if (selectUpgrade.get()?.pending !== 1) return null
-        const existing = new Set(selectAll.all().map((row) => row.model_id))
-        const ids = [...new Set(names.map(canonicalModelName))].filter((id) => id !== '' && !existing.has(id)).sort()
-        const at = now()
-        for (const id of ids) insertIfMissing.run(id, at)
-        finishUpgrade.run(JSON.stringify(ids), at)
-        return ids
-      }).immediate()
-      grants = null
-      upgrade = null
-      version += 1
-      return adopted
+    async adoptListedModels(names: readonly string[]): Promise<string[] | null> {
+      if (!(await kept.get()).upgrade.pending) return null
+      const wanted = [...new Set(names.map(canonicalModelName))].filter((id) => id !== '').sort()
+      const at = now()
+      try {
+        return await sql.transaction(async () => {
+          const upgrade = await sql.get<{ pending: number }>('SELECT pending FROM model_grant_upgrade WHERE id = 1')
+          if (Number(upgrade?.pending ?? 0) !== 1) return null
+          const existing = new Set((await sql.all<{ model_id: string }>('SELECT model_id FROM model_grant')).map((row) => row.model_id))
+          const ids = wanted.filter((id) => !existing.has(id))
+          for (const id of ids) await sql.run("INSERT INTO model_grant (model_id, access_control, updated_at, updated_by) VALUES (?, NULL, ?, 'upgrade') ON CONFLICT (model_id) DO NOTHING", id, at)
+          await sql.run('UPDATE model_grant_upgrade SET pending = 0, adopted = ?, adopted_at = ? WHERE id = 1', JSON.stringify(ids), at)
+          return ids
+        })
+      } finally {
+        kept.forget()
+      }
     },
   }
 }

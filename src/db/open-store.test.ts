@@ -29,7 +29,7 @@ async function seed(masterKey: MasterKeySource = generated()): Promise<string> {
   const store = open(masterKey)
   const result = await store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'admin' })
   if (!result.ok) throw new Error(result.reason)
-  store.settings.writeSetting('greeting', { text: 'hello' })
+  await store.settings.writeSetting('greeting', { text: 'hello' })
   store.close()
   return result.user.id
 }
@@ -52,7 +52,7 @@ function thrownBy(action: () => unknown): Error {
 }
 
 describe('first start', () => {
-  test('creates DATA_DIR 0700, a 0600 key file of 64 hex digits, and a 0600 database', () => {
+  test('creates DATA_DIR 0700, a 0600 key file of 64 hex digits, and a 0600 database', async () => {
     const store = open()
     const keyFile = join(dataDir, '.encryption_key')
     try {
@@ -83,7 +83,7 @@ describe('first start', () => {
     }
   })
 
-  test('an existing DATA_DIR holding other files, that others may read, keeps its mode and gets a warning, not a refusal', () => {
+  test('an existing DATA_DIR holding other files, that others may read, keeps its mode and gets a warning, not a refusal', async () => {
     mkdirSync(dataDir, { recursive: true })
     chmodSync(dataDir, 0o755)
     writeFileSync(join(dataDir, 'notes.txt'), 'mine')
@@ -96,7 +96,7 @@ describe('first start', () => {
     }
   })
 
-  test('with ENCRYPTION_KEY, writes no key file', () => {
+  test('with ENCRYPTION_KEY, writes no key file', async () => {
     const store = open({ kind: 'env', value: OTHER_HEX })
     store.close()
     expect(readdirSync(dataDir)).toEqual([DATABASE_FILE])
@@ -113,7 +113,7 @@ describe('reopening', () => {
     const store = open()
     try {
       expect(await store.users.findUserByEmail('ADA@example.com')).toMatchObject({ id, name: 'Ada', role: 'admin' })
-      expect(store.settings.readSetting('greeting')).toEqual({ text: 'hello' })
+      expect(await store.settings.readSetting('greeting')).toEqual({ text: 'hello' })
       expect(store.info.generatedKeyFile).toBeNull()
       expect(store.info.keyFingerprint).toBe(keyFingerprint(Buffer.from(keyText.trim(), 'hex')))
     } finally {
@@ -138,7 +138,7 @@ describe('reopening', () => {
   })
 
   test('with uploaded files (the blob directory files/), a different key is refused and no blob or directory changes', async () => {
-    const owner = await seed() as UserId
+    const owner = (await seed()) as UserId
     const store = open()
     try {
       const source = async function* () { yield new TextEncoder().encode('a note kept as a file') }

@@ -119,7 +119,7 @@ async function fillStore(store: Store) {
     },
   })
   expect(saved.ok).toBe(true)
-  store.settings.writeSetting('connections', { apiKey: MARKERS.setting })
+  await store.settings.writeSetting('connections', { apiKey: MARKERS.setting })
   await store.users.renameUser(owner, MARKERS.renamed)
   await store.chats.renameChat(owner, chat.id, MARKERS.renamed)
   const folder = await store.folders.createFolder(owner, { name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
@@ -127,7 +127,7 @@ async function fillStore(store: Store) {
   await store.chatTags.addTagToChat(owner, tree.id, `${MARKERS.tagName} Word`)
   const opened = (await store.chats.readChatTree(owner, tree.id))!
   const shareId = (await store.chatShares.shareChat(owner, tree.id, { ...opened, chat: { ...opened.chat, title: MARKERS.share } }))!
-  const group = store.groups.createLocalGroup({ name: MARKERS.groupName, description: MARKERS.groupDescription })
+  const group = await store.groups.createLocalGroup({ name: MARKERS.groupName, description: MARKERS.groupDescription })
   if (!group.ok) throw new Error(group.reason)
   await store.apiKeys.createApiKey({ id: crypto.randomUUID() as never, userId: owner, keyHash: new Uint8Array(32), name: 'k', expiresAt: null, allowedModels: [MARKERS.keyModel] })
   const bytes = (text: string) => new TextEncoder().encode(text)
@@ -136,7 +136,7 @@ async function fillStore(store: Store) {
   await store.secondFactors.addPasskey({
     id: 'passkey-1' as PasskeyId, userId: owner, credentialId: bytes(MARKERS.passkeyCredential), publicKey: bytes(MARKERS.passkeyPublicKey), name: MARKERS.passkeyName, signCount: 0,
   })
-  const preset = store.workspaceModels.createModel(owner, MARKERS.presetId, {
+  const preset = await store.workspaceModels.createModel(owner, MARKERS.presetId, {
     baseModelId: 'qwen2.5:0.5b', name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem }, access: {}, isActive: true,
   })
   if (!preset.ok) throw new Error(preset.reason)
@@ -194,12 +194,12 @@ test('the data is really there: reopening reads every marker back', async () => 
   try {
     expect(await store.users.findUserByEmail(`${MARKERS.email.toLowerCase()}@EXAMPLE.com`)).toMatchObject({ id: owner, name: MARKERS.renamed })
     expect(await store.users.findUserPreferences(owner)).toMatchObject({ note: MARKERS.preference, settings: { ui: { directConnections: { OPENAI_API_KEYS: [MARKERS.directKey] } } } })
-    expect(store.workspaceModels.findModel(MARKERS.presetId)).toMatchObject({ name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem } })
+    expect(await store.workspaceModels.findModel(MARKERS.presetId)).toMatchObject({ name: MARKERS.presetName, meta: { description: MARKERS.presetMeta }, params: { system: MARKERS.presetSystem } })
     expect(await store.prompts.findOwnPrompt(owner, MARKERS.promptCommand)).toMatchObject({ title: MARKERS.promptTitle, content: MARKERS.promptContent })
     expect((await store.chats.findChatForUser(owner, chatId))?.title).toBe(MARKERS.renamed)
     const messages = await store.chats.listMessagesInChat(owner, chatId)
     expect(messages.map((message) => message.content.split(' number ')[0])).toEqual(Array(50).fill(MARKERS.content))
-    expect(store.settings.readSetting('connections')).toEqual({ apiKey: MARKERS.setting })
+    expect(await store.settings.readSetting('connections')).toEqual({ apiKey: MARKERS.setting })
     const tree = (await store.chats.readChatTree(owner, treeId))!
     expect(tree.settings).toEqual({ system: MARKERS.system, params: { stop: [MARKERS.param] }, models: [MARKERS.chatModel], tags: [MARKERS.tag], extra: { files: [MARKERS.chatExtra] } })
     expect(tree.messages.map((message) => [message.extra, message.files, message.error, message.usage, message.sources])).toEqual([
@@ -209,7 +209,7 @@ test('the data is really there: reopening reads every marker back', async () => 
     expect(await store.folders.findFolderForUser(owner, folderId)).toMatchObject({ name: MARKERS.folder, data: { system_prompt: MARKERS.folderData }, meta: { note: MARKERS.folderData } })
     expect(await store.chatTags.listTagsOfChat(owner, treeId)).toEqual([{ id: `${MARKERS.tagName.toLowerCase()}_word`, name: `${MARKERS.tagName} Word` }])
     expect((await store.chatShares.readShare(shareId))?.snapshot.chat.title).toBe(MARKERS.share)
-    expect(store.groups.findGroupByName(MARKERS.groupName)?.description).toBe(MARKERS.groupDescription)
+    expect((await store.groups.findGroupByName(MARKERS.groupName))?.description).toBe(MARKERS.groupDescription)
     expect((await store.apiKeys.listApiKeys(owner))[0]?.allowedModels).toEqual([MARKERS.keyModel])
     expect(new TextDecoder().decode((await store.secondFactors.findTotp(owner))!.secret)).toBe(MARKERS.totpSecret)
     expect(await store.secondFactors.useRecoveryCode(owner, RECOVERY_CODE)).toBe(true)
@@ -260,7 +260,7 @@ test('a backup carries the files with no marker readable, and a restore brings t
   }
 })
 
-test('the scan does find plaintext when some is written (the check above can fail)', () => {
+test('the scan does find plaintext when some is written (the check above can fail)', async () => {
   const store = openStore({ dataDir, masterKey: { kind: 'env', value: 'cd'.repeat(32) }, now: Date.now })
   try {
     store.db.run('CREATE TABLE probe (x TEXT NOT NULL)')

@@ -27,8 +27,8 @@ async function setup() {
   const other = (await store.chats.addMessage(ada.id, adaOther.id, { role: 'user', content: 'in the other chat' }))!
   await store.chats.saveChatForUser(ada.id, adaChat.id, { settings: { system: 'PLAINTEXT-SYSTEM' } })
   await store.chats.saveChatForUser(ada.id, adaOther.id, { settings: { system: 'another prompt' } })
-  store.settings.writeSetting('connections', { url: 'PLAINTEXT-SETTING' })
-  store.settings.writeSetting('features', { on: true })
+  await store.settings.writeSetting('connections', { url: 'PLAINTEXT-SETTING' })
+  await store.settings.writeSetting('features', { on: true })
   return { store, ada, eve, adaChat, adaOther, eveChat, first, second, other }
 }
 

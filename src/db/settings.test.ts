@@ -10,58 +10,58 @@ test.each<[string, unknown]>([
   ['false', false],
   ['empty object', {}],
   ['large', { text: 'x'.repeat(200_000) }],
-])('a %s value round-trips', (_, value) => {
+])('a %s value round-trips', async (_, value) => {
   const { settings } = openMemoryStore()
-  settings.writeSetting('thing', value)
-  expect(settings.readSetting('thing')).toEqual(value)
+  await settings.writeSetting('thing', value)
+  expect(await settings.readSetting('thing')).toEqual(value)
 })
 
-test('an unwritten setting reads null', () => {
-  expect(openMemoryStore().settings.readSetting('never-written')).toBeNull()
+test('an unwritten setting reads null', async () => {
+  expect(await openMemoryStore().settings.readSetting('never-written')).toBeNull()
 })
 
-test('writing again replaces the value and its timestamp; others are untouched', () => {
+test('writing again replaces the value and its timestamp; others are untouched', async () => {
   let time = 1000
   const store = openMemoryStore(undefined, () => time)
-  store.settings.writeSetting('a', { v: 1 })
-  store.settings.writeSetting('b', { v: 'b' })
+  await store.settings.writeSetting('a', { v: 1 })
+  await store.settings.writeSetting('b', { v: 'b' })
   time = 2000
-  store.settings.writeSetting('a', { v: 2 })
-  expect(store.settings.readSetting('a')).toEqual({ v: 2 })
-  expect(store.settings.readSetting('b')).toEqual({ v: 'b' })
+  await store.settings.writeSetting('a', { v: 2 })
+  expect(await store.settings.readSetting('a')).toEqual({ v: 2 })
+  expect(await store.settings.readSetting('b')).toEqual({ v: 'b' })
   expect(store.db.query('SELECT name, updated_at FROM setting ORDER BY name').all()).toEqual([
     { name: 'a', updated_at: 2000 }, { name: 'b', updated_at: 1000 },
   ])
 })
 
-test('remove deletes the setting, and removing an absent one is harmless', () => {
+test('remove deletes the setting, and removing an absent one is harmless', async () => {
   const { settings } = openMemoryStore()
-  settings.writeSetting('a', [1])
-  settings.removeSetting('a')
-  settings.removeSetting('a')
-  settings.removeSetting('never-written')
-  expect(settings.readSetting('a')).toBeNull()
+  await settings.writeSetting('a', [1])
+  await settings.removeSetting('a')
+  await settings.removeSetting('a')
+  await settings.removeSetting('never-written')
+  expect(await settings.readSetting('a')).toBeNull()
 })
 
-test('names are exact: case and whitespace matter', () => {
+test('names are exact: case and whitespace matter', async () => {
   const { settings } = openMemoryStore()
-  settings.writeSetting('Theme', 'dark')
-  expect(settings.readSetting('theme')).toBeNull()
-  expect(settings.readSetting('Theme ')).toBeNull()
-  expect(settings.readSetting('Theme')).toBe('dark')
+  await settings.writeSetting('Theme', 'dark')
+  expect(await settings.readSetting('theme')).toBeNull()
+  expect(await settings.readSetting('Theme ')).toBeNull()
+  expect(await settings.readSetting('Theme')).toBe('dark')
 })
 
-test('any JSON value round-trips under any name (fast-check)', () => {
+test('any JSON value round-trips under any name (fast-check)', async () => {
   const { settings } = openMemoryStore()
-  fc.assert(fc.property(fc.string({ unit: 'grapheme' }), fc.jsonValue().filter((value) => value !== null), (name, value) => {
-    settings.writeSetting(name, value)
-    expect(settings.readSetting(name)).toEqual(JSON.parse(JSON.stringify(value)))
+  await fc.assert(fc.asyncProperty(fc.string({ unit: 'grapheme' }), fc.jsonValue().filter((value) => value !== null), async (name, value) => {
+    await settings.writeSetting(name, value)
+    expect(await settings.readSetting(name)).toEqual(JSON.parse(JSON.stringify(value)))
   }), { numRuns: 100 })
 })
 
-test('values are sealed: the stored bytes hold no plaintext', () => {
+test('values are sealed: the stored bytes hold no plaintext', async () => {
   const store = openMemoryStore()
-  store.settings.writeSetting('connections', { apiKey: 'PLAINTEXT-API-KEY-22d1' })
+  await store.settings.writeSetting('connections', { apiKey: 'PLAINTEXT-API-KEY-22d1' })
   const row = store.db.query<{ value: Uint8Array }, []>("SELECT value FROM setting WHERE name = 'connections'").get()!
   expect(Buffer.from(row.value).indexOf('PLAINTEXT')).toBe(-1)
 })

@@ -1,29 +1,32 @@
-import type { Database } from 'bun:sqlite'
+/**
+ * Server-wide settings (connections, feature switches, the admin's runtime config), each a JSON
+ * value sealed under the system data key, one row per name. This repository keeps nothing in
+ * memory: what keeps a setting (auth/runtime-auth.ts) reads it again within a second, so a change
+ * made through another instance on the same database holds there too.
+ */
 import { SYSTEM_OWNER, type DataKeyRepo } from './data-keys.ts'
+import type { SqlEngine } from './engine.ts'
 import { sealedTable } from './sealed-table.ts'
 
 const settingTable = sealedTable('setting', { value: 'json' })
 
-/** Server-wide settings (connections, feature switches), sealed under the system data key. */
-export function createSettingsRepo(db: Database, keys: DataKeyRepo, now: () => number) {
-  const selectValue = db.query<{ value: Uint8Array }, [string]>('SELECT value FROM setting WHERE name = ?')
-  const upsertValue = db.query<void, [string, Uint8Array, number]>(
-    'INSERT INTO setting (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
-  const deleteValue = db.query<void, [string]>('DELETE FROM setting WHERE name = ?')
-
+/** Server-wide settings, sealed under the system data key. */
+export function createSettingsRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
   return {
     /** Returns the stored value, or null when the setting was never written. */
-    readSetting(name: string): unknown | null {
-      const row = selectValue.get(name)
-      return row === null ? null : settingTable.open(name, row, keys.keysForOwner(SYSTEM_OWNER)).value
+    async readSetting(name: string): Promise<unknown | null> {
+      const row = await sql.get<{ value: Uint8Array }>('SELECT value FROM setting WHERE name = ?', name)
+      return row === null ? null : settingTable.open(name, row, await keys.ringFor(SYSTEM_OWNER)).value
     },
     /** Stores a JSON value; null removes the setting. */
-    writeSetting(name: string, value: unknown): void {
-      if (value === null) deleteValue.run(name)
-      else upsertValue.run(name, settingTable.sealColumn('value', name, value, keys.keysForOwner(SYSTEM_OWNER))!, now())
+    async writeSetting(name: string, value: unknown): Promise<void> {
+      if (value === null) return void await sql.run('DELETE FROM setting WHERE name = ?', name)
+      const sealed = settingTable.sealColumn('value', name, value, await keys.ringFor(SYSTEM_OWNER))!
+      await sql.run('INSERT INTO setting (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+        name, sealed, now())
     },
-    removeSetting(name: string): void {
-      deleteValue.run(name)
+    async removeSetting(name: string): Promise<void> {
+      await sql.run('DELETE FROM setting WHERE name = ?', name)
     },
   }
 }

@@ -39,6 +39,7 @@ import { fixedAnswerRoutes } from './fixed-answers.ts'
 import { httpErrors } from './http-error.ts'
 import { withGrantUpgrade } from './model-grant-upgrade.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
+import { freshSettings } from './plugins/fresh-settings.ts'
 import { cors } from './plugins/cors.ts'
 import { hostCheck } from './plugins/host-check.ts'
 import { jsonBodies } from './plugins/json-bodies.ts'
@@ -159,10 +160,12 @@ export function createApp(deps: Deps) {
     ownsDirectModel: (userId, id) => (connections.listedClientFor(id)?.length ?? 0) === 0 && direct.ownsModel(userId as UserId, id),
   })
   const workspaceModels = workspaceModelRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions: auth.permissions, connections })
-  const presetsFor = (principal: Principal) => {
-    const mayRead = access.deciderFor(principal.user, 'read')
+  const presetsFor = async (principal: Principal) => {
+    const mayRead = await access.deciderFor(principal.user, 'read')
     // note: each preset then goes through the resolver too, so the listing refuses what a chat would (its base model).
-    return deps.store.workspaceModels.listModels((grant) => grant.isActive && mayRead(grant)).filter((preset) => models.resolve(principal, preset.id) !== null)
+    const presets = await deps.store.workspaceModels.listModels((grant) => grant.isActive && mayRead(grant))
+    const resolved = await Promise.all(presets.map((preset) => models.resolve(principal, preset.id)))
+    return presets.filter((_, i) => resolved[i] !== null)
   }
   // note: standardHostname off: Elysia's default finds the path from the 11th character on, so a
   // short Host header (`Host: ai`) would shift it and route /api/... as /... . Off, it starts after
@@ -177,6 +180,7 @@ export function createApp(deps: Deps) {
   )
   const app = new Elysia({ handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes }, serve: { routes: fixedAnswers } })
     .use(httpErrors(deps.log))
+    .use(freshSettings([auth.runtime, connections]))
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
     .use(hostCheck(deps.config.allowedHosts))
     .use(cors(deps.config.cors))

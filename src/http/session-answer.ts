@@ -18,7 +18,7 @@ export async function answerWithSession(deps: AuthDeps, user: User, request: Req
   set.headers['set-cookie'] = sessionCookie(session.token, session.expiresAt, deps.auth.cookie, client.isHttps)
   return {
     token: session.token, token_type: 'Bearer', expires_at: session.expiresAt === null ? null : Math.floor(session.expiresAt / 1000),
-    ...describeSessionUser(user, permissionsOf(deps, user)),
+    ...describeSessionUser(user, await permissionsOf(deps, user)),
     ...enrolment,
   }
 }

@@ -19,20 +19,20 @@ export type FileReference = { type: 'file' | 'collection'; id: string }
 
 const policy = { bypassAdmin: false }
 
-export function accessorOf(user: User, groups: GroupRepo): Accessor {
-  return { id: user.id, role: user.role, groupIds: groups.listGroupsOfUser(user.id as UserId).map((group) => group.id) }
+export async function accessorOf(user: User, groups: Pick<GroupRepo, 'groupIdsOfUser'>): Promise<Accessor> {
+  return { id: user.id, role: user.role, groupIds: await groups.groupIdsOfUser(user.id as UserId) }
 }
 
 /** The knowledge base if `user` may `kind` it, else null. */
 export async function findKnowledgeFor(deps: KnowledgeAccessDeps, user: User, id: KnowledgeId, kind: AccessKind): Promise<Knowledge | null> {
   const found = await deps.knowledge.findKnowledge(id)
   if (found === null) return null
-  return hasAccess(accessorOf(user, deps.groups), { ownerId: found.userId, access: found.accessControl }, kind, policy) ? found : null
+  return hasAccess(await accessorOf(user, deps.groups), { ownerId: found.userId, access: found.accessControl }, kind, policy) ? found : null
 }
 
 /** Every knowledge base `user` may read, with whether they may write it. */
 export async function listKnowledgeFor(deps: KnowledgeAccessDeps, user: User): Promise<{ knowledge: Knowledge; canWrite: boolean }[]> {
-  const who = accessorOf(user, deps.groups)
+  const who = await accessorOf(user, deps.groups)
   return (await deps.knowledge.listKnowledge()).flatMap((knowledge) => {
     const resource = { ownerId: knowledge.userId, access: knowledge.accessControl }
     return hasAccess(who, resource, 'read', policy) ? [{ knowledge, canWrite: hasAccess(who, resource, 'write', policy) }] : []

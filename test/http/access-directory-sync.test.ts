@@ -50,7 +50,7 @@ test('a directory group granted a model: joining gives it, leaving at the next s
     op.accounts.set('alice', { ...alice, groups: ['editors'] })
     const first = await tokenOf('alice')
     expect(await modelsOf(first)).toEqual([])
-    const editors = app.deps.store.groups.findGroupByName('editors')!
+    const editors = (await app.deps.store.groups.findGroupByName('editors'))!
     expect(editors.source).toBe('oidc')
     const granted = await fetch(`${app.url}/api/v1/models/model/access/update`, {
       method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },

@@ -68,8 +68,8 @@ describe('groups, as Open WebUI\'s admin page calls them', () => {
 
   test('a group synced from the directory: description and permissions may change, its name and members may not', async () => {
     const { admin, ada, bob, call, deps } = await setUp()
-    deps.store.groups.syncMembershipsFromSource(ada.id as never, 'ldap', ['engineers'], true)
-    const synced = deps.store.groups.findGroupByName('engineers')!
+    await deps.store.groups.syncMembershipsFromSource(ada.id as never, 'ldap', ['engineers'], true)
+    const synced = (await deps.store.groups.findGroupByName('engineers'))!
     for (const [path, body] of [
       [`/api/v1/groups/id/${synced.id}/users/add`, { user_ids: [bob.id] }],
       [`/api/v1/groups/id/${synced.id}/users/remove`, { user_ids: [ada.id] }],
@@ -80,7 +80,7 @@ describe('groups, as Open WebUI\'s admin page calls them', () => {
       expect(answer.status).toBe(409)
       expect(answer.json).toMatchObject({ code: 'group_managed_by_directory' })
     }
-    expect(deps.store.groups.listMemberIds(synced.id)).toEqual([ada.id as never])
+    expect(await deps.store.groups.listMemberIds(synced.id)).toEqual([ada.id as never])
     const edited = await call('POST', `/api/v1/groups/id/${synced.id}/update`, admin, { name: 'engineers', description: 'From LDAP', permissions: { workspace: { models: true } } })
     expect(edited.json).toMatchObject({ description: 'From LDAP', data: { source: 'ldap' } })
     expect((await call('GET', '/api/v1/users/permissions', ada)).json).toMatchObject({ workspace: { models: true } })
@@ -135,7 +135,7 @@ describe('group routes refuse', () => {
       expect((await call(method, path, null, body)).status).toBe(401)
     }
     expect(JSON.stringify((await call('GET', `/api/v1/groups/id/${group.id}`, admin)).json)).toBe(before)
-    expect(deps.store.groups.listGroups().map((one) => one.name)).toEqual(['Ops'])
+    expect((await deps.store.groups.listGroups()).map((one) => one.name)).toEqual(['Ops'])
   })
 
   test('malformed, oversized and hostile bodies, unknown ids, and a cross-site form', async () => {

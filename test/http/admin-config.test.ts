@@ -86,7 +86,7 @@ describe('admin config', () => {
     const { app, deps } = startTestApp({ SINGLE_USER_MODE: 'true' })
     void app
     const runtime = (await import('../../src/auth/auth-deps.ts')).createAuthDeps({ store: deps.store, auth: deps.config.auth, sessionSecret: 's', audit: deps.audit, now: Date.now, setupGate: deps.setupGate })
-    runtime.runtime.saveAdminConfig({ ...runtime.runtime.readAdminConfig(), ENABLE_SIGNUP: true })
+    await runtime.runtime.saveAdminConfig({ ...await runtime.runtime.readAdminConfig(), ENABLE_SIGNUP: true })
     expect(runtime.auth.enableSignup).toBe(false)
   })
 })

@@ -51,7 +51,7 @@ describe('/ollama/config and /ollama/urls', () => {
     expect(updated.status).toBe(200)
     expect(updated.json()).toEqual({ ENABLE_OLLAMA_API: true, OLLAMA_BASE_URLS: [first.url, second.url], OLLAMA_API_CONFIGS: {} })
     expect((await call('GET', '/api/v1/ollama/connections', admin)).json()).toEqual({ urls: [first.url, second.url], source: 'settings', disabled: [] })
-    expect(started.deps.store.settings.readSetting(CONNECTIONS_SETTING)).toEqual([first.url, second.url])
+    expect(await started.deps.store.settings.readSetting(CONNECTIONS_SETTING)).toEqual([first.url, second.url])
     expect((await call('GET', '/ollama/urls', admin)).json()).toEqual({ OLLAMA_BASE_URLS: [first.url, second.url] })
     expect((await call('POST', '/ollama/urls/update', admin, { urls: [first.url] })).json()).toEqual({ OLLAMA_BASE_URLS: [first.url] })
     expect((await call('POST', '/ollama/config/update', admin, panelUpdate([first.url, second.url]))).status).toBe(200)

@@ -183,28 +183,28 @@ describe('roles and groups from the directory', () => {
   test('group management syncs memberships, creating groups only with ENABLE_LDAP_GROUP_CREATION', async () => {
     const creating = startLdapApp(slapd.env('plain', { ENABLE_LDAP_GROUP_MANAGEMENT: 'true', ENABLE_LDAP_GROUP_CREATION: 'true' }))
     const alice = await ldapSignIn(creating.app, 'alice', pw('alice'))
-    expect(creating.deps.store.groups.listGroupsOfUser(alice.body.id as never).map((group) => group.name).sort()).toEqual(['admins', 'chatters'])
+    expect((await creating.deps.store.groups.listGroupsOfUser(alice.body.id as never)).map((group) => group.name).sort()).toEqual(['admins', 'chatters'])
     await slapd.setMembership('chatters', 'alice', false)
     try {
       await ldapSignIn(creating.app, 'alice', pw('alice'))
-      expect(creating.deps.store.groups.listGroupsOfUser(alice.body.id as never).map((group) => group.name)).toEqual(['admins'])
+      expect((await creating.deps.store.groups.listGroupsOfUser(alice.body.id as never)).map((group) => group.name)).toEqual(['admins'])
     } finally {
       await slapd.setMembership('chatters', 'alice', true)
     }
 
     const existingOnly = startLdapApp(slapd.env('plain', { ENABLE_LDAP_GROUP_MANAGEMENT: 'true' }))
-    existingOnly.deps.store.groups.ensureGroup('Chatters', 'local')
+    await existingOnly.deps.store.groups.ensureGroup('Chatters', 'local')
     const bob = await ldapSignIn(existingOnly.app, 'bob', pw('bob'))
     const alice2 = await ldapSignIn(existingOnly.app, 'alice', pw('alice'))
-    expect(existingOnly.deps.store.groups.listGroupsOfUser(bob.body.id as never).map((group) => group.name)).toEqual(['Chatters'])
-    expect(existingOnly.deps.store.groups.listGroupsOfUser(alice2.body.id as never).map((group) => group.name)).toEqual(['Chatters'])
-    expect(existingOnly.deps.store.groups.listGroups()).toHaveLength(1)
+    expect((await existingOnly.deps.store.groups.listGroupsOfUser(bob.body.id as never)).map((group) => group.name)).toEqual(['Chatters'])
+    expect((await existingOnly.deps.store.groups.listGroupsOfUser(alice2.body.id as never)).map((group) => group.name)).toEqual(['Chatters'])
+    expect(await existingOnly.deps.store.groups.listGroups()).toHaveLength(1)
   })
 
   test('without group management no groups are touched', async () => {
     const { app, deps } = startLdapApp(slapd.env('plain'))
     await ldapSignIn(app, 'alice', pw('alice'))
-    expect(deps.store.groups.listGroups()).toEqual([])
+    expect(await deps.store.groups.listGroups()).toEqual([])
   })
 })
 

@@ -26,7 +26,7 @@ async function signedInUser(app: SsoApp, login: string) {
   return { refused: null, user: await res.json() as { id: string; role: string } }
 }
 
-const groupNamesOf = (app: SsoApp, userId: string) => app.deps.store.groups.listGroupsOfUser(userId as never).map((group) => group.name).sort()
+const groupNamesOf = async (app: SsoApp, userId: string) => (await app.deps.store.groups.listGroupsOfUser(userId as never)).map((group) => group.name).sort()
 
 describe('role management from the provider', () => {
   test('roles from a nested claim (realm_access.roles): admin, user, and roles present but none allowed refused', async () => {
@@ -71,13 +71,13 @@ describe('group management from the provider', () => {
     const original = op.accounts.get('alice')!
     try {
       const alice = (await signedInUser(app, 'alice')).user!
-      expect(groupNamesOf(app, alice.id)).toEqual(['admins', 'users'])
-      const local = app.deps.store.groups.ensureGroup('Book club', 'local')
-      app.deps.store.groups.addMember(local.id, alice.id as never, 'local')
+      expect(await groupNamesOf(app, alice.id)).toEqual(['admins', 'users'])
+      const local = await app.deps.store.groups.ensureGroup('Book club', 'local')
+      await app.deps.store.groups.addMember(local.id, alice.id as never, 'local')
       op.accounts.set('alice', { ...original, groups: ['users', 'editors'] })
       await signedInUser(app, 'alice')
       // admins removed, editors added; the membership an admin made by hand stays
-      expect(groupNamesOf(app, alice.id)).toEqual(['Book club', 'editors', 'users'])
+      expect(await groupNamesOf(app, alice.id)).toEqual(['Book club', 'editors', 'users'])
       expect(app.audit.entries.at(-1)).toMatchObject({ event: 'signin_succeeded', details: { groups_added: 1, groups_removed: 1 } })
     } finally {
       op.accounts.set('alice', original)
@@ -89,14 +89,14 @@ describe('group management from the provider', () => {
     const original = op.accounts.get('alice')!
     try {
       const alice = (await signedInUser(app, 'alice')).user!
-      expect(groupNamesOf(app, alice.id)).toEqual(['admins', 'users'])
+      expect(await groupNamesOf(app, alice.id)).toEqual(['admins', 'users'])
       const { groups: _, ...withoutGroups } = original
       op.accounts.set('alice', withoutGroups as typeof original) // note: a provider that leaves the claim out entirely
       await signedInUser(app, 'alice')
-      expect(groupNamesOf(app, alice.id)).toEqual(['admins', 'users'])
+      expect(await groupNamesOf(app, alice.id)).toEqual(['admins', 'users'])
       op.accounts.set('alice', { ...original, groups: [] })
       await signedInUser(app, 'alice')
-      expect(groupNamesOf(app, alice.id)).toEqual([])
+      expect(await groupNamesOf(app, alice.id)).toEqual([])
     } finally {
       op.accounts.set('alice', original)
     }
@@ -104,11 +104,11 @@ describe('group management from the provider', () => {
 
   test('a nested groups claim works, and unknown groups are not created without ENABLE_OAUTH_GROUP_CREATION', async () => {
     const app = await appWith({ ENABLE_OAUTH_GROUP_MANAGEMENT: 'true', OAUTH_GROUPS_CLAIM: 'realm_access.roles' })
-    app.deps.store.groups.ensureGroup('admin', 'local')
+    await app.deps.store.groups.ensureGroup('admin', 'local')
     const alice = (await signedInUser(app, 'alice')).user!
-    expect(groupNamesOf(app, alice.id)).toEqual(['admin'])
+    expect(await groupNamesOf(app, alice.id)).toEqual(['admin'])
     const bob = (await signedInUser(app, 'bob')).user!
-    expect(groupNamesOf(app, bob.id)).toEqual([]) // 'user' does not exist and may not be created
-    expect(app.deps.store.groups.findGroupByName('user')).toBeNull()
+    expect(await groupNamesOf(app, bob.id)).toEqual([]) // 'user' does not exist and may not be created
+    expect(await app.deps.store.groups.findGroupByName('user')).toBeNull()
   })
 })

@@ -60,9 +60,9 @@ describe('who may call', () => {
 
 describe('what each answers', () => {
   test('groups: an admin sees every group with members, a user only their own, without the other members', async () => {
-    const staff = deps.store.groups.ensureGroup('staff', 'oidc')
-    const board = deps.store.groups.ensureGroup('board', 'oidc')
-    deps.store.groups.addMember(staff.id, bobId as UserId, 'oidc')
+    const staff = await deps.store.groups.ensureGroup('staff', 'oidc')
+    const board = await deps.store.groups.ensureGroup('board', 'oidc')
+    await deps.store.groups.addMember(staff.id, bobId as UserId, 'oidc')
     const all = await call<{ id: string; name: string; user_ids: string[] }[]>(app, 'GET', '/api/v1/groups/', ada)
     expect(all.map((group) => group.name).sort()).toEqual(['board', 'staff'])
     expect(all.find((group) => group.id === staff.id)!.user_ids).toEqual([bobId])

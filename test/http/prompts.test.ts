@@ -54,8 +54,8 @@ test('another user\'s private prompt is 404 everywhere and unchanged; a group gr
   const { deps, admin, bob, carol, send } = await startApp()
   const secret = (await send(admin.token, 'POST', '/api/v1/prompts/create', prompt('secret'))).body
   const open = (await send(admin.token, 'POST', '/api/v1/prompts/create', prompt('open', { access_control: null }))).body
-  const team = deps.store.groups.ensureGroup('Team', 'local')
-  deps.store.groups.addMember(team.id, carol.id as UserId, 'local')
+  const team = await deps.store.groups.ensureGroup('Team', 'local')
+  await deps.store.groups.addMember(team.id, carol.id as UserId, 'local')
   await send(admin.token, 'POST', '/api/v1/prompts/create', prompt('team', { access_control: { read: { group_ids: [team.id], user_ids: [] } } }))
   for (const [method, path, body] of [
     ['GET', '/api/v1/prompts/command/secret', undefined],

@@ -103,10 +103,10 @@ test('another user\'s private preset is 404 on every route and unchanged afterwa
 
 test('a group grant lets its members read (or write) the preset, and no one else; a membership change applies at once', async () => {
   const { deps, admin, bob, carol, dave, send } = await startApp()
-  const team = deps.store.groups.ensureGroup('Team', 'local')
-  const other = deps.store.groups.ensureGroup('Other', 'local')
-  deps.store.groups.addMember(team.id, bob.id as UserId, 'local')
-  deps.store.groups.addMember(other.id, dave.id as UserId, 'local')
+  const team = await deps.store.groups.ensureGroup('Team', 'local')
+  const other = await deps.store.groups.ensureGroup('Other', 'local')
+  await deps.store.groups.addMember(team.id, bob.id as UserId, 'local')
+  await deps.store.groups.addMember(other.id, dave.id as UserId, 'local')
   expect((await send(admin.token, 'POST', '/api/v1/models/create', preset('team', { access_control: { read: { group_ids: [team.id], user_ids: [] }, write: { group_ids: [], user_ids: [carol.id] } } }))).status).toBe(200)
   expect((await send(bob.token, 'GET', '/api/v1/models/model?id=team')).status).toBe(200)
   expect((await send(bob.token, 'POST', '/api/v1/models/model/toggle?id=team')).status).toBe(403)
@@ -115,7 +115,7 @@ test('a group grant lets its members read (or write) the preset, and no one else
   expect((await send(admin.token, 'GET', '/api/v1/models/model?id=team')).body.access_control).toEqual({ read: { group_ids: [team.id], user_ids: [] }, write: { group_ids: [], user_ids: [carol.id] } })
   expect((await send(dave.token, 'GET', '/api/v1/models/model?id=team')).status).toBe(404)
   expect((await send(dave.token, 'GET', '/api/models')).body.data.map((m: { id: string }) => m.id)).not.toContain('team')
-  deps.store.groups.removeMember(team.id, bob.id as UserId)
+  await deps.store.groups.removeMember(team.id, bob.id as UserId)
   expect((await send(bob.token, 'GET', '/api/v1/models/model?id=team')).status).toBe(404)
 })
 

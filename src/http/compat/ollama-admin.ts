@@ -63,14 +63,15 @@ export const ollamaAdminRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     return { ENABLE_OLLAMA_API: true, OLLAMA_BASE_URLS: urls, OLLAMA_API_CONFIGS: Object.fromEntries(urls.flatMap((url, index) => (off.has(url) ? [[String(index), { enable: false }]] : []))) }
   }
   /** Applies `enable` from the configs to the saved list: a key is an index in `sent`, or a URL. */
-  const applyEnabled = (configs: ApiConfigs, sent: readonly string[]) => {
+  const applyEnabled = async (configs: ApiConfigs, sent: readonly string[]) => {
     const { urls } = connections.listUrls()
     const trimmed = (url: string) => url.replace(/\/+$/, '')
     const offByIndex = new Set(Object.entries(configs).filter(([, config]) => config.enable === false).map(([key]) => (/^\d+$/.test(key) ? sent[Number(key)] : key)).filter((url): url is string => url !== undefined).map(trimmed))
-    urls.forEach((url) => connections.setConnectionEnabled(url, !offByIndex.has(trimmed(url))))
+    // note: one after another: each change is made over the list the one before left.
+    for (const url of urls) await connections.setConnectionEnabled(url, !offByIndex.has(trimmed(url)))
   }
-  const replaceUrls = (urls: string[]) => {
-    const result = connections.replaceUrls(urls)
+  const replaceUrls = async (urls: string[]) => {
+    const result = await connections.replaceUrls(urls)
     if (!result.ok) throw new HttpError(400, 'invalid_connection_urls', `Expected ${result.expected}.`)
   }
   const connectionAt = (index: number) => {
@@ -89,17 +90,17 @@ export const ollamaAdminRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     .get('/', () => new Response('Ollama is running', { headers: { 'content-type': 'text/plain; charset=utf-8' } }))
     .head('/', () => new Response(null, { headers: { 'content-type': 'text/plain; charset=utf-8' } }))
     .get('/config', describeConfig, { auth: 'admin' })
-    .post('/config/update', ({ body }) => {
+    .post('/config/update', async ({ body }) => {
       if (body.ENABLE_OLLAMA_API === false) throw new HttpError(400, 'ollama_required', 'Enclave cannot run with the Ollama API switched off.')
       const problem = unsupportedSetting(body.OLLAMA_API_CONFIGS ?? {})
       if (problem !== null) throw new HttpError(400, 'unsupported_connection_setting', problem)
-      replaceUrls(body.OLLAMA_BASE_URLS)
-      applyEnabled(body.OLLAMA_API_CONFIGS ?? {}, body.OLLAMA_BASE_URLS)
+      await replaceUrls(body.OLLAMA_BASE_URLS)
+      await applyEnabled(body.OLLAMA_API_CONFIGS ?? {}, body.OLLAMA_BASE_URLS)
       return describeConfig()
     }, { auth: 'admin', body: ConfigBody })
     .get('/urls', () => ({ OLLAMA_BASE_URLS: connections.listUrls().urls }), { auth: 'admin' })
-    .post('/urls/update', ({ body }) => {
-      replaceUrls(body.urls)
+    .post('/urls/update', async ({ body }) => {
+      await replaceUrls(body.urls)
       return { OLLAMA_BASE_URLS: connections.listUrls().urls }
     }, { auth: 'admin', body: t.Object({ urls: Urls }) })
     .get('/api/tags/:index', async ({ params, request }) => {

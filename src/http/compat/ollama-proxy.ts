@@ -164,7 +164,7 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
   async function holders(body: Body, principal: Principal, purpose: 'use' | 'manage' = 'use'): Promise<number[]> {
     const name = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : ''
     if (name === '') throw new OllamaShapedError(400, 'model_required', 'model is required')
-    if (!(purpose === 'use' ? deps.models.mayUse(principal, name) : deps.models.mayManage(principal, name))) throw modelNotFound(name)
+    if (!(purpose === 'use' ? await deps.models.mayUse(principal, name) : deps.models.mayManage(principal, name))) throw modelNotFound(name)
     const found = await connections.clientFor(name)
     if (found.length === 0) throw modelNotFound(name)
     return found.map(({ connection }) => connection)
@@ -201,14 +201,14 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     .get('/version', (asked) => forward(allIndexes(), 'GET', '/api/version', null, watch(asked, 'active')), { auth: 'active' })
     .get('/version/:index', (asked) => forward(onlyConnection(asked.params.index), 'GET', '/api/version', null, watch(asked, 'active')), { auth: 'active', params: IndexParams })
     .get('/tags', async ({ principal }) => ({
-      models: deps.models.filter(principal, (await connections.listModels()).models, (model) => model.name).map(({ entry }) => tagsEntry(entry)),
+      models: (await deps.models.filter(principal, (await connections.listModels()).models, (model) => model.name)).map(({ entry }) => tagsEntry(entry)),
     }), { auth: 'active' })
     .get('/ps', async ({ request, principal }) => {
       const answers = await Promise.all(allIndexes().map((index) =>
         send(index, 'GET', '/api/ps', null, request.signal).then((res) => (res.ok ? res.json() as Promise<{ models?: unknown[] }> : null), () => null)))
       const running = answers.flatMap((answer) => (Array.isArray(answer?.models) ? answer.models : []))
       // note: an entry that names no model is left out: it can't be checked.
-      return { models: deps.models.filter(principal, running, (entry) => nameOfRunning(entry) ?? '').filter((entry) => nameOfRunning(entry) !== null) }
+      return { models: (await deps.models.filter(principal, running, (entry) => nameOfRunning(entry) ?? '')).filter((entry) => nameOfRunning(entry) !== null) }
     }, { auth: 'active' })
     .post('/chat', toModel('/api/chat'), { auth: 'active', body: ModelBody })
     .post('/generate', toModel('/api/generate'), { auth: 'active', body: ModelBody })
@@ -237,7 +237,7 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
   const openAiApi = new Elysia({ prefix: '/ollama/v1' })
     .use(requireAuth(deps, trustedProxies))
     .get('/models', async ({ principal }) => ({
-      object: 'list', data: deps.models.filter(principal, (await connections.listModels()).models, (model) => model.name).map(({ entry }) => v1Model(entry)),
+      object: 'list', data: (await deps.models.filter(principal, (await connections.listModels()).models, (model) => model.name)).map(({ entry }) => v1Model(entry)),
     }), { auth: 'active' })
     .post('/chat/completions', toModel('/v1/chat/completions'), { auth: 'active', body: ModelBody })
     .post('/completions', toModel('/v1/completions'), { auth: 'active', body: ModelBody })

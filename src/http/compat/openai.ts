@@ -76,7 +76,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
   async function resolveTarget(principal: Principal, model: string) {
     // note: the caller's own endpoints are listed first (reused for 30 seconds), so a name only they hold is known to the decision.
     if (direct !== null) await direct.listModels(principal.user.id as UserId)
-    const target = models.resolve(principal, model)
+    const target = await models.resolve(principal, model)
     if (target === null) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
     return target
   }

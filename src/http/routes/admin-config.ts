@@ -86,33 +86,33 @@ export const adminConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList) =
   const ipOf = (request: Request, server: Parameters<typeof resolveClientAddress>[1]) => resolveClientAddress(request, server, trustedProxies).ip
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
-    .get('/api/v1/auths/admin/config', () => describeAdminConfig(deps.runtime.readAdminConfig()), { auth: 'admin' })
+    .get('/api/v1/auths/admin/config', async () => describeAdminConfig(await deps.runtime.readAdminConfig()), { auth: 'admin' })
 
-    .post('/api/v1/auths/admin/config', ({ body, principal, request, server }) => {
-      const before = deps.runtime.readAdminConfig()
+    .post('/api/v1/auths/admin/config', async ({ body, principal, request, server }) => {
+      const before = await deps.runtime.readAdminConfig()
       const merged = mergeAdminConfig(before, body)
       if ('invalid' in merged) throw new HttpError(400, 'invalid_admin_config', `${merged.invalid} has an invalid value.`)
       const changes = describeChanges(before, merged)
-      deps.runtime.saveAdminConfig(merged)
+      await deps.runtime.saveAdminConfig(merged)
       // note: API keys turned off or restricted must stop sockets and answers already running on one.
       deps.store.accountChanges.accessChanged(null)
       // note: an admin made from WEBUI_ADMIN_EMAIL closed sign-up for good; opening it here lifts that.
-      if (merged.ENABLE_SIGNUP) reopenSignupClosedByAdminBootstrap(deps)
+      if (merged.ENABLE_SIGNUP) await reopenSignupClosedByAdminBootstrap(deps)
       if (Object.keys(changes).length > 0) deps.audit.record({ event: 'admin_config_changed', actorId: principal.user.id, ip: ipOf(request, server), details: changes })
       return describeAdminConfig(merged)
     }, { auth: 'admin', body: AdminConfigBody })
 
     // note: any signed-in account, pending ones too: the pending page names whom to ask (as Open WebUI).
     .get('/api/v1/auths/admin/details', async () => {
-      if (!deps.runtime.readAdminConfig().SHOW_ADMIN_DETAILS) throw new HttpError(400, 'action_prohibited', 'The administrator has chosen not to show their details.')
+      if (!(await deps.runtime.readAdminConfig()).SHOW_ADMIN_DETAILS) throw new HttpError(400, 'action_prohibited', 'The administrator has chosen not to show their details.')
       const admin = await deps.store.users.findFirstAdmin()
       return { name: admin?.name ?? null, email: admin?.email ?? null }
     }, { auth: 'any' })
 
     .get('/api/v1/users/default/permissions', () => deps.runtime.readPermissions(), { auth: 'admin' })
 
-    .post('/api/v1/users/default/permissions', ({ body, principal, request, server }) => {
-      const saved = deps.runtime.savePermissions(body as Permissions)
+    .post('/api/v1/users/default/permissions', async ({ body, principal, request, server }) => {
+      const saved = await deps.runtime.savePermissions(body as Permissions)
       deps.store.accountChanges.accessChanged(null)
       deps.audit.record({ event: 'default_permissions_changed', actorId: principal.user.id, ip: ipOf(request, server), details: { api_keys: saved.features?.api_keys ?? false } })
       return saved

@@ -31,13 +31,13 @@ const describeKey = (key: ApiKey) => ({
  * Managing keys needs a session: an API key cannot mint or delete keys.
  */
 export const apiKeyRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
-  const ensureAllowed = (user: Parameters<typeof mayUseApiKeys>[1]) => {
-    if (!mayUseApiKeys(deps, user)) throw new HttpError(403, 'api_keys_not_allowed', 'API keys are not enabled for your account.')
+  const ensureAllowed = async (user: Parameters<typeof mayUseApiKeys>[1]) => {
+    if (!await mayUseApiKeys(deps, user)) throw new HttpError(403, 'api_keys_not_allowed', 'API keys are not enabled for your account.')
   }
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
     .post('/api_key', async ({ body, principal, request, server, set }) => {
-      ensureAllowed(principal.user)
+      await ensureAllowed(principal.user)
       const allowedModels = body?.allowed_models == null ? null : [...new Set(body.allowed_models.map((model) => model.trim()).filter((model) => model !== ''))]
       if (allowedModels?.length === 0) throw new HttpError(422, 'invalid_request', 'allowed_models names no model.')
       await requireFreshCode(deps, principal, body?.mfa_code, resolveClientAddress(request, server, trustedProxies).ip, set)
@@ -54,7 +54,7 @@ export const apiKeyRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       return { api_key: key, ...describeKey(stored) }
     }, { auth: 'session', body: CreateBody })
     .get('/api_key', async ({ principal }) => {
-      ensureAllowed(principal.user)
+      await ensureAllowed(principal.user)
       return { api_key: null, keys: (await deps.store.apiKeys.listApiKeys(principal.user.id)).map(describeKey) }
     }, { auth: 'session' })
     .delete('/api_key', async ({ principal, request, server }) => {

@@ -25,7 +25,9 @@ export type AccountState = {
  * An active signed-in caller also gets `default_models` and `default_prompt_suggestions` (routes/interface-config.ts).
  */
 export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthConfig }, ldap: RuntimeLdap, accounts: AccountState, forSignedIn: (request: Request) => object | Promise<object> = () => ({})) =>
-  new Elysia().get('/api/config', async ({ request }) => ({
+  new Elysia().get('/api/config', async ({ request }) => {
+    const ldapNow = await ldap.current()
+    return {
     status: true,
     name: config.name,
     version: VERSION,
@@ -38,7 +40,7 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
       enable_signup: runtime.auth.enableSignup && config.auth.enableLoginForm && config.auth.enablePasswordAuth,
       enable_login_form: config.auth.enableLoginForm,
       enable_password_auth: config.auth.enablePasswordAuth,
-      enable_ldap: ldap.current() !== null && config.auth.enablePasswordAuth,
+      enable_ldap: ldapNow !== null && config.auth.enablePasswordAuth,
       enable_api_keys: runtime.auth.apiKeys !== null,
       enable_passkey_login: config.auth.passkeyLogin,
       enable_direct_connections: config.directConnections !== null,
@@ -46,12 +48,13 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
     // note: the sign-in page draws one button per provider, linking to /oauth/{id}/login.
     oauth: { providers: Object.fromEntries(config.oauth.providers.map((provider) => [provider.id, provider.displayName])) },
     // note: the sign-in page draws its LDAP form from exactly this shape.
-    ...(ldap.current() !== null && config.auth.enablePasswordAuth ? { ldap: { label: ldap.current()!.label } } : {}),
+    ...(ldapNow !== null && config.auth.enablePasswordAuth ? { ldap: { label: ldapNow.label } } : {}),
     ...claimOf(await accounts.findClaimableEmail()),
     setup_token_required: await accounts.isSetupTokenRequired(),
     password_rules: { min_length: MIN_PASSWORD_LENGTH, hint: config.auth.passwordPattern === null ? null : config.auth.passwordPattern.hint ?? 'The server has its own password rules.' },
     // note: as Open WebUI, a signed-in (active) caller also gets the admin's interface defaults.
     ...await forSignedIn(request),
-  }))
+    }
+  })
 
 const claimOf = (email: string | null) => (email === null ? {} : { account_claim: { email } })

@@ -99,7 +99,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
       // so script on the page (an injected one included) can't lift the cookie's token from here.
       token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
       token_type: 'Bearer',
-      ...describeSessionUser(principal.user, permissionsOf(deps, principal.user), await profileImageFor(principal.user)),
+      ...describeSessionUser(principal.user, await permissionsOf(deps, principal.user), await profileImageFor(principal.user)),
       ...await enrolmentFlag(deps, principal.user),
     }), { auth: 'any' })
 
@@ -146,7 +146,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
       const result = await signUp(deps, body, true)
       if (!result.ok) throw signUpRefusal(result)
       deps.audit.record({ event: 'user_created', actorId: principal.user.id, targetId: result.user.id, ip: clientOf(request, server).ip, details: { role: result.user.role } })
-      return describeSessionUser(result.user, permissionsOf(deps, result.user))
+      return describeSessionUser(result.user, await permissionsOf(deps, result.user))
     }, { auth: 'admin', body: AddUserBody })
 
     .post('/signout', ({ request, server, set }) => signOut(request, server, set))

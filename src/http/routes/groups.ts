@@ -46,8 +46,8 @@ export const groupRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
   const { groups, users } = deps.store
   const ipOf = (request: Request, server: Parameters<typeof resolveClientAddress>[1]) => resolveClientAddress(request, server, trustedProxies).ip
   /** Open WebUI's GroupResponse; members are listed for an admin only. */
-  const describeGroup = (group: Group, withMembers: boolean) => {
-    const members = withMembers ? groups.listMemberIds(group.id) : []
+  const describeGroup = async (group: Group, withMembers: boolean) => {
+    const members = withMembers ? await groups.listMemberIds(group.id) : []
     return {
       id: group.id, user_id: null, name: group.name, description: group.description, permissions: group.permissions,
       data: { source: group.source }, meta: null,
@@ -55,8 +55,9 @@ export const groupRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       created_at: seconds(group.createdAt), updated_at: seconds(group.updatedAt),
     }
   }
-  const findGroupOr404 = (id: string): Group => {
-    const group = groups.findGroup(id)
+  const describeGroups = (list: readonly Group[], withMembers: boolean) => Promise.all(list.map((group) => describeGroup(group, withMembers)))
+  const findGroupOr404 = async (id: string): Promise<Group> => {
+    const group = await groups.findGroup(id)
     if (group === null) throw groupNotFound()
     return group
   }
@@ -74,88 +75,78 @@ export const groupRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     return found
   }
   /** Makes the group's admin-made memberships exactly `wanted` (directory-made ones stay). */
-  const setMembers = (group: Group, wanted: readonly UserId[]) => {
-    const keep = new Set(wanted)
-    deps.store.inTransaction(() => {
-      for (const id of groups.listMemberIds(group.id)) if (!keep.has(id)) groups.removeMember(group.id, id)
-      for (const id of wanted) groups.addMember(group.id, id, 'local')
-    })
-  }
+  const setMembers = (group: Group, wanted: readonly UserId[]) => groups.replaceMembers(group.id, wanted, 'local')
   const refuseDirectoryGroup = (group: Group) => {
     if (group.source !== 'local') throw managedByDirectory()
   }
 
   return new Elysia({ name: 'group-routes' })
     .use(requireAuth(deps, trustedProxies))
-    .get('/api/v1/groups/', ({ principal }) => principal.user.role === 'admin'
-      ? groups.listGroups().map((group) => describeGroup(group, true))
-      : groups.listGroupsOfUser(principal.user.id).map((group) => describeGroup(group, false)), {
+    .get('/api/v1/groups/', async ({ principal }) => principal.user.role === 'admin'
+      ? describeGroups(await groups.listGroups(), true)
+      : describeGroups(await groups.listGroupsOfUser(principal.user.id), false), {
       auth: 'active', query: t.Object({ share: t.Optional(t.String({ maxLength: 10 })) }),
     })
-    .get('/api/v1/users/groups', ({ principal }) => groups.listGroupsOfUser(principal.user.id).map((group) => describeGroup(group, false)), { auth: 'active' })
+    .get('/api/v1/users/groups', async ({ principal }) => describeGroups(await groups.listGroupsOfUser(principal.user.id), false), { auth: 'active' })
     .get('/api/v1/users/:id/groups', async ({ params }) => {
       const id = parseUserId(params.id)
       if (id === null || await users.findUserById(id) === null) throw new HttpError(404, 'user_not_found', 'User not found.')
-      return groups.listGroupsOfUser(id).map((group) => describeGroup(group, true))
+      return describeGroups(await groups.listGroupsOfUser(id), true)
     }, { auth: 'admin', params: t.Object({ id: t.String({ maxLength: 64 }) }) })
 
-    .post('/api/v1/groups/create', ({ body, principal, request, server }) => {
+    .post('/api/v1/groups/create', async ({ body, principal, request, server }) => {
       if (body.name.trim() === '') throw new HttpError(422, 'invalid_request', 'A group needs a name.')
-      const group = written(groups.createLocalGroup({ name: body.name, description: body.description ?? '', permissions: (body.permissions ?? null) as PermissionTree | null }))
+      const group = written(await groups.createLocalGroup({ name: body.name, description: body.description ?? '', permissions: (body.permissions ?? null) as PermissionTree | null }))
       deps.audit.record({ event: 'group_created', actorId: principal.user.id, ip: ipOf(request, server), details: { group_id: group.id } })
       return describeGroup(group, true)
     }, { auth: 'admin', body: CreateBody })
 
-    .get('/api/v1/groups/id/:id', ({ params }) => describeGroup(findGroupOr404(params.id), true), { auth: 'admin', params: GroupParams })
-    .get('/api/v1/groups/id/:id/export', ({ params }) => describeGroup(findGroupOr404(params.id), true), { auth: 'admin', params: GroupParams })
-    .get('/api/v1/groups/id/:id/info', ({ params }) => describeGroup(findGroupOr404(params.id), true), { auth: 'admin', params: GroupParams })
+    .get('/api/v1/groups/id/:id', async ({ params }) => describeGroup(await findGroupOr404(params.id), true), { auth: 'admin', params: GroupParams })
+    .get('/api/v1/groups/id/:id/export', async ({ params }) => describeGroup(await findGroupOr404(params.id), true), { auth: 'admin', params: GroupParams })
+    .get('/api/v1/groups/id/:id/info', async ({ params }) => describeGroup(await findGroupOr404(params.id), true), { auth: 'admin', params: GroupParams })
 
     .post('/api/v1/groups/id/:id/users', async ({ params }) =>
-      (await Promise.all(groups.listMemberIds(findGroupOr404(params.id).id).map((id) => users.findUserById(id)))).flatMap((user) =>
+      (await Promise.all((await groups.listMemberIds((await findGroupOr404(params.id)).id)).map((id) => users.findUserById(id)))).flatMap((user) =>
         user === null ? [] : [{ id: user.id, name: user.name, email: user.email, role: user.role, profile_image_url: `/api/v1/users/${user.id}/profile/image` }]),
     { auth: 'admin', params: GroupParams })
 
     .post('/api/v1/groups/id/:id/update', async ({ params, body, principal, request, server }) => {
-      const group = findGroupOr404(params.id)
+      const group = await findGroupOr404(params.id)
       const members = body.user_ids === undefined || body.user_ids === null ? null : await existingUsers(body.user_ids)
       const renamed = body.name !== undefined && body.name.trim() !== group.name
       if (group.source !== 'local' && (renamed || (body.user_ids !== undefined && body.user_ids !== null))) throw managedByDirectory()
       if (body.name !== undefined && body.name.trim() === '') throw new HttpError(422, 'invalid_request', 'A group needs a name.')
-      const updated = written(groups.updateGroup(group.id, {
+      const updated = written(await groups.updateGroup(group.id, {
         ...(body.name === undefined ? {} : { name: body.name }),
         ...(body.description == null ? {} : { description: body.description }),
         ...(body.permissions === undefined ? {} : { permissions: body.permissions as PermissionTree | null }),
       }))
-      if (members !== null) setMembers(updated, members)
+      if (members !== null) await setMembers(updated, members)
       deps.audit.record({ event: 'group_updated', actorId: principal.user.id, ip: ipOf(request, server), details: { group_id: group.id, members_set: body.user_ids != null } })
       return describeGroup(updated, true)
     }, { auth: 'admin', params: GroupParams, body: UpdateBody })
 
     .post('/api/v1/groups/id/:id/users/add', async ({ params, body, principal, request, server }) => {
-      const group = findGroupOr404(params.id)
+      const group = await findGroupOr404(params.id)
       refuseDirectoryGroup(group)
       const added = await existingUsers(body.user_ids)
-      deps.store.inTransaction(() => {
-        for (const id of added) groups.addMember(group.id, id, 'local')
-      })
+      await groups.addMembers(group.id, added, 'local')
       deps.audit.record({ event: 'group_members_changed', actorId: principal.user.id, ip: ipOf(request, server), details: { group_id: group.id, added: added.length } })
       return describeGroup(group, true)
     }, { auth: 'admin', params: GroupParams, body: MembersBody })
 
-    .post('/api/v1/groups/id/:id/users/remove', ({ params, body, principal, request, server }) => {
-      const group = findGroupOr404(params.id)
+    .post('/api/v1/groups/id/:id/users/remove', async ({ params, body, principal, request, server }) => {
+      const group = await findGroupOr404(params.id)
       refuseDirectoryGroup(group)
       const removed = [...new Set(body.user_ids)].flatMap((raw) => parseUserId(raw) ?? [])
-      deps.store.inTransaction(() => {
-        for (const id of removed) groups.removeMember(group.id, id)
-      })
+      await groups.removeMembers(group.id, removed)
       deps.audit.record({ event: 'group_members_changed', actorId: principal.user.id, ip: ipOf(request, server), details: { group_id: group.id, removed: removed.length } })
       return describeGroup(group, true)
     }, { auth: 'admin', params: GroupParams, body: MembersBody })
 
-    .delete('/api/v1/groups/id/:id/delete', ({ params, principal, request, server }) => {
-      const group = findGroupOr404(params.id)
-      groups.removeGroup(group.id)
+    .delete('/api/v1/groups/id/:id/delete', async ({ params, principal, request, server }) => {
+      const group = await findGroupOr404(params.id)
+      await groups.removeGroup(group.id)
       deps.audit.record({ event: 'group_deleted', actorId: principal.user.id, ip: ipOf(request, server), details: { group_id: group.id } })
       return true
     }, { auth: 'admin', params: GroupParams })

@@ -32,18 +32,18 @@ const SuggestionsBody = t.Object({
 const ConnectionsBody = t.Object({ ENABLE_DIRECT_CONNECTIONS: t.Boolean(), ENABLE_BASE_MODELS_CACHE: t.Optional(t.Boolean()) }, { additionalProperties: true })
 
 /** The stored model defaults (none set: no default model, the list in Ollama's order). */
-export const readModelsConfig = (settings: SettingsRepo): ModelsConfig =>
-  (settings.readSetting(MODELS_SETTING) as ModelsConfig | null) ?? { DEFAULT_MODELS: null, MODEL_ORDER_LIST: [] }
+export const readModelsConfig = async (settings: SettingsRepo): Promise<ModelsConfig> =>
+  (await settings.readSetting(MODELS_SETTING) as ModelsConfig | null) ?? { DEFAULT_MODELS: null, MODEL_ORDER_LIST: [] }
 
 /** The stored prompt suggestions (none set: none). */
-export const readPromptSuggestions = (settings: SettingsRepo): PromptSuggestion[] =>
-  (settings.readSetting(SUGGESTIONS_SETTING) as PromptSuggestion[] | null) ?? []
+export const readPromptSuggestions = async (settings: SettingsRepo): Promise<PromptSuggestion[]> =>
+  (await settings.readSetting(SUGGESTIONS_SETTING) as PromptSuggestion[] | null) ?? []
 
 /** What /api/config adds for an active signed-in caller: the model a new chat starts with, and the suggestions. */
 export const interfaceDefaultsFor = (deps: AuthDeps) => async (request: Request): Promise<object> => {
   const found = await authenticate(deps, findCredential(request.headers), '/api/config')
   if (!found.ok || found.principal.user.role === 'pending') return {}
-  return { default_models: readModelsConfig(deps.store.settings).DEFAULT_MODELS, default_prompt_suggestions: readPromptSuggestions(deps.store.settings) }
+  return { default_models: (await readModelsConfig(deps.store.settings)).DEFAULT_MODELS, default_prompt_suggestions: await readPromptSuggestions(deps.store.settings) }
 }
 
 export const interfaceConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList, directConnections = false) => {
@@ -53,19 +53,19 @@ export const interfaceConfigRoutes = (deps: AuthDeps, trustedProxies: AddressLis
   return new Elysia({ name: 'interface-config-routes' })
     .use(requireAuth(deps, trustedProxies))
     .get('/api/v1/configs/models', () => readModelsConfig(settings), { auth: 'admin' })
-    .post('/api/v1/configs/models', ({ body, principal, request, server }) => {
-      const current = readModelsConfig(settings)
+    .post('/api/v1/configs/models', async ({ body, principal, request, server }) => {
+      const current = await readModelsConfig(settings)
       const next: ModelsConfig = {
         DEFAULT_MODELS: body.DEFAULT_MODELS === undefined ? current.DEFAULT_MODELS : body.DEFAULT_MODELS,
         MODEL_ORDER_LIST: body.MODEL_ORDER_LIST === undefined ? current.MODEL_ORDER_LIST : body.MODEL_ORDER_LIST ?? [],
       }
-      settings.writeSetting(MODELS_SETTING, next)
+      await settings.writeSetting(MODELS_SETTING, next)
       audit('models_config_changed', principal.user.id, request, server)
       return next
     }, { auth: 'admin', body: ModelsBody })
-    .post('/api/v1/configs/suggestions', ({ body, principal, request, server }) => {
+    .post('/api/v1/configs/suggestions', async ({ body, principal, request, server }) => {
       const suggestions = body.suggestions.map(({ title, content }) => ({ title, content }))
-      settings.writeSetting(SUGGESTIONS_SETTING, suggestions)
+      await settings.writeSetting(SUGGESTIONS_SETTING, suggestions)
       audit('prompt_suggestions_changed', principal.user.id, request, server)
       return suggestions
     }, { auth: 'admin', body: SuggestionsBody })

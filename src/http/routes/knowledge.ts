@@ -39,8 +39,8 @@ const refuseMalformedGrant = ({ body }: { body: unknown }) => {
 }
 
 export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag: RagDeps) => {
-  const requirePermission = (principal: Principal) => {
-    if (!rag.permissions.has(principal, 'workspace.knowledge')) throw new HttpError(401, 'not_permitted', 'You do not have permission to use knowledge bases.')
+  const requirePermission = async (principal: Principal) => {
+    if (!await rag.permissions.has(principal, 'workspace.knowledge')) throw new HttpError(401, 'not_permitted', 'You do not have permission to use knowledge bases.')
   }
   /** The base if the principal may `kind` it; 404 otherwise. */
   const knowledgeFor = async (principal: Principal, raw: string, kind: 'read' | 'write'): Promise<Knowledge> => {
@@ -65,7 +65,7 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
     .use(requireAuth(auth, trustedProxies))
     .macro({ plainGrant: (isRequired: boolean) => (isRequired ? { transform: refuseMalformedGrant } : {}) })
     .post('/create', async ({ principal, body }) => {
-      requirePermission(principal)
+      await requirePermission(principal)
       const created = await rag.knowledge.createKnowledge(principal.user.id, {
         name: body.name, description: body.description ?? '', data: body.data ?? null, accessControl: accessControlOf(body, {}),
       })

@@ -65,7 +65,7 @@ export const ldapAuthRoutes = (deps: AuthDeps, runtime: RuntimeLdap, log: Logger
     .use(requireAuth(deps, trustedProxies))
     .post('/ldap', async ({ body, request, server, set }) => {
       const client = resolveClientAddress(request, server, trustedProxies)
-      const result = await ldapLogin({ ...deps, ldap: runtime.current(), log }, body, client.ip)
+      const result = await ldapLogin({ ...deps, ldap: await runtime.current(), log }, body, client.ip)
       if (!result.ok) {
         switch (result.reason) {
           case 'invalid_credentials': throw new HttpError(400, 'invalid_credentials', 'The username or password provided is incorrect.')
@@ -83,30 +83,30 @@ export const ldapAuthRoutes = (deps: AuthDeps, runtime: RuntimeLdap, log: Logger
       return answerAfterPassword(deps, result.user, { account: ldapThrottleAccount(body.user), method: 'ldap' }, request, client, set)
     }, { body: LdapCredentials })
 
-    .get('/admin/config/ldap', () => describeLdapSettings(runtime.current(), deps.auth.enablePasswordAuth), { auth: 'admin' })
+    .get('/admin/config/ldap', async () => describeLdapSettings(await runtime.current(), deps.auth.enablePasswordAuth), { auth: 'admin' })
 
-    .post('/admin/config/ldap', ({ body, principal, request, server }) => {
+    .post('/admin/config/ldap', async ({ body, principal, request, server }) => {
       const enabled = body.enable_ldap === true
-      if (!runtime.setEnabled(enabled)) throw new HttpError(400, 'ldap_not_configured', 'Set the LDAP server first (LDAP_SERVER_HOST, or the server settings here).')
+      if (!await runtime.setEnabled(enabled)) throw new HttpError(400, 'ldap_not_configured', 'Set the LDAP server first (LDAP_SERVER_HOST, or the server settings here).')
       deps.audit.record({ event: 'admin_config_changed', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { ENABLE_LDAP: enabled } })
       return { ENABLE_LDAP: enabled }
     }, { auth: 'admin', body: EnableBody })
 
-    .get('/admin/config/ldap/server', () => describeLdapServer(runtime.configured()), { auth: 'admin' })
+    .get('/admin/config/ldap/server', async () => describeLdapServer(await runtime.configured()), { auth: 'admin' })
 
-    .post('/admin/config/ldap/server', ({ body, principal, request, server }) => {
-      const result = runtime.saveServer({
+    .post('/admin/config/ldap/server', async ({ body, principal, request, server }) => {
+      const result = await runtime.saveServer({
         ...body, port: body.port ?? null, attribute_for_mail: body.attribute_for_mail ?? 'mail', attribute_for_username: body.attribute_for_username ?? 'uid',
         search_filters: body.search_filters ?? '', use_tls: body.use_tls ?? true, certificate_path: body.certificate_path ?? null,
         validate_cert: body.validate_cert ?? true, ciphers: body.ciphers ?? null,
       })
       if (!result.ok) throw new HttpError(400, 'invalid_ldap_server', `${result.field}: expected ${result.expected}.`)
       deps.audit.record({ event: 'admin_config_changed', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { LDAP_SERVER: 'changed' } })
-      return describeLdapServer(runtime.configured())
+      return describeLdapServer(await runtime.configured())
     }, { auth: 'admin', body: ServerBody })
 
     .post('/admin/config/ldap/test', async ({ body }) => {
-      const ldap = runtime.current()
+      const ldap = await runtime.current()
       if (ldap === null) throw new HttpError(409, 'ldap_disabled', 'LDAP sign-in is not enabled (ENABLE_LDAP).')
       const result = await checkLdapSettings(ldap, body.user?.trim().normalize('NFC') || null)
       return result.ok

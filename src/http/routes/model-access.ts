@@ -14,7 +14,7 @@ import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { Connections } from '../../chat/connections.ts'
 import type { AddressList } from '../../config/network.ts'
-import { canonicalModelName } from '../../db/model-grants.ts'
+import { canonicalModelName, type GrantSnapshot } from '../../db/model-grants.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -72,8 +72,8 @@ export type PresetAccessUpdate = (principal: Principal, id: string, body: { acce
 
 export const modelAccessRoutes = (deps: AuthDeps, trustedProxies: AddressList, connections: Connections, presetAccess: PresetAccessUpdate | null = null) => {
   const grants = deps.store.modelGrants
-  const describe = (id: string, listed: boolean) => {
-    const grant = grants.findGrant(id)
+  const describe = (snapshot: GrantSnapshot, id: string, listed: boolean) => {
+    const grant = snapshot.grants.get(canonicalModelName(id))
     const access = grant === undefined ? {} : grant.access
     return {
       id, listed, has_grant: grant !== undefined, access_control: access, access_grants: grantsOfAccessControl(access),
@@ -85,22 +85,23 @@ export const modelAccessRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
     .get('/api/v1/models/access', async () => {
       const listing = await connections.listModels()
       const listed = new Set(listing.models.map((model) => canonicalModelName(model.name)))
-      const ids = [...new Set([...listed, ...grants.listGrants().map((grant) => grant.modelId)])].sort()
-      const upgrade = grants.readUpgrade()
+      const snapshot = await grants.snapshot()
+      const ids = [...new Set([...listed, ...snapshot.grants.keys()])].sort()
+      const { upgrade } = snapshot
       return {
         bypass_model_access_control: deps.auth.access.bypassModelAccess,
         bypass_admin_access_control: deps.auth.access.bypassAdmin,
         upgrade: { pending: upgrade.pending, made_public: upgrade.adopted ?? [], at: upgrade.adoptedAt === null ? null : Math.floor(upgrade.adoptedAt / 1000) },
-        models: ids.map((id) => describe(id, listed.has(id))),
+        models: ids.map((id) => describe(snapshot, id, listed.has(id))),
       }
     }, { auth: 'admin' })
 
-    .post('/api/v1/models/model/access/update', ({ body, principal, request, server }) => {
+    .post('/api/v1/models/model/access/update', async ({ body, principal, request, server }) => {
       if (body.access_grants === undefined && body.access_control === undefined) {
         throw new HttpError(422, 'invalid_request', 'Send access_grants or access_control.')
       }
       // note: a workspace model's access is its preset's: its owner (or an admin) saves it there; a base model's is the admins'.
-      if (deps.models.isWorkspaceModel(body.id)) {
+      if (await deps.models.isWorkspaceModel(body.id)) {
         if (presetAccess === null) throw new HttpError(404, 'model_not_found', 'No base model of that name; a workspace model\'s access is saved with the model.')
         return presetAccess(principal, body.id, {
           ...(body.access_grants === undefined ? {} : { access_grants: body.access_grants }),
@@ -109,8 +110,8 @@ export const modelAccessRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
       }
       if (principal.user.role !== 'admin') throw new HttpError(403, 'admin_only', 'Only administrators may do this.')
       const access = body.access_grants !== undefined ? accessControlOfGrants(body.access_grants) : normaliseAccessControl(body.access_control!)
-      const saved = grants.setGrant(body.id, access, principal.user.id)
+      const saved = await grants.setGrant(body.id, access, principal.user.id)
       deps.audit.record({ event: 'model_access_changed', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { model_id: saved.modelId.slice(0, 200), public: access === null } })
-      return describe(saved.modelId, true)
+      return describe(await grants.snapshot(), saved.modelId, true)
     }, { auth: 'active', body: UpdateBody })
 }

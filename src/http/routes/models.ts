@@ -17,6 +17,7 @@ import { presetImageOf } from './workspace-shapes.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { ServerFrame } from '../../chat/frames.ts'
 import type { UserId } from '../../db/ids.ts'
+import { canonicalModelName } from '../../db/model-grants.ts'
 import { OllamaError, type OllamaModel, type PullProgress } from '../../chat/ollama-client.ts'
 import { MAX_OLLAMA_CONNECTIONS } from '../../config/ollama-variables.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -92,7 +93,7 @@ const describePreset = (preset: WorkspaceModel, base: ListedModel | undefined, c
  */
 export type ListingSources = {
   /** The workspace presets the user may use (resolve-model.ts decides). */
-  presetsFor: (principal: Principal) => WorkspaceModel[]
+  presetsFor: (principal: Principal) => Promise<WorkspaceModel[]>
   /** The models of the user's own endpoints (direct-connections.ts). */
   directFor: (principal: Principal) => Promise<DirectModel[]>
   /** Open WebUI's GET /api/v1/models/ (with the slash): the presets the caller may edit. */
@@ -124,13 +125,13 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
     const createdSeconds = Math.floor(deps.now() / 1000)
     const baseByName = new Map(models.map((model) => [fullModelName(model.name), model]))
     // note: a preset whose base model no connection lists is left out, as a chat with it could not be answered.
-    const presets = (sources?.presetsFor(principal) ?? []).filter((preset) => baseByName.has(fullModelName(preset.baseModelId)))
+    const presets = (await (sources?.presetsFor(principal) ?? Promise.resolve([]))).filter((preset) => baseByName.has(fullModelName(preset.baseModelId)))
     const ids = new Set([...baseByName.keys(), ...presets.map((preset) => preset.id)])
     // note: a direct model named like a base model or a preset is not listed: chats with that name go to the other.
     const direct = (await (sources?.directFor(principal) ?? Promise.resolve([])))
       .filter((model) => !ids.has(model.id) && !ids.has(fullModelName(model.id)) && (principal.via !== 'api_key' || principal.allowedModels == null || principal.allowedModels.includes(model.id)))
     const data = [
-      ...deps.models.filter(principal, models, (model) => model.name).map((model) => describeModel(model, createdSeconds)),
+      ...(await deps.models.filter(principal, models, (model) => model.name)).map((model) => describeModel(model, createdSeconds)),
       ...presets.map((preset) => describePreset(preset, baseByName.get(fullModelName(preset.baseModelId)), createdSeconds)),
       ...direct.map((model) => describeDirect(model, createdSeconds)),
     ]
@@ -153,17 +154,18 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
 
     .get('/api/v1/models/base', async () => {
       const createdSeconds = Math.floor(deps.now() / 1000)
+      const { grants } = await deps.store.modelGrants.snapshot()
       return (await connections.listModels()).models.map((model) => ({
         ...describeModel(model, createdSeconds), base_model_id: null, meta: { description: null, profile_image_url: '/static/favicon.png' }, params: {},
-        is_active: true, user_id: null, access_control: deps.store.modelGrants.findGrant(model.name)?.access ?? {}, created_at: createdSeconds, updated_at: createdSeconds,
+        is_active: true, user_id: null, access_control: grants.get(canonicalModelName(model.name))?.access ?? {}, created_at: createdSeconds, updated_at: createdSeconds,
       }))
     }, { auth: 'admin' })
 
     .group('/api/v1/ollama', (ollama) => ollama
       .get('/connections', describeConnections, { auth: 'admin' })
 
-      .post('/connections', ({ body }) => {
-        const result = connections.replaceUrls(body.urls)
+      .post('/connections', async ({ body }) => {
+        const result = await connections.replaceUrls(body.urls)
         if (!result.ok) throw new HttpError(400, 'invalid_connection_urls', `Expected ${result.expected}.`)
         return describeConnections()
       }, { auth: 'admin', body: ConnectionsBody })
@@ -182,8 +184,8 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
         }
       }, { auth: 'admin' })
 
-      .post('/connections/enabled', ({ body }) => {
-        if (!connections.setConnectionEnabled(body.url, body.enabled)) throw new HttpError(404, 'connection_not_found', 'There is no Ollama connection with that URL.')
+      .post('/connections/enabled', async ({ body }) => {
+        if (!await connections.setConnectionEnabled(body.url, body.enabled)) throw new HttpError(404, 'connection_not_found', 'There is no Ollama connection with that URL.')
         return { ...describeConnections(), disabled: connections.listDisabledUrls() }
       }, { auth: 'admin', body: t.Object({ url: t.String({ minLength: 1, maxLength: 2048 }), enabled: t.Boolean() }) })
 

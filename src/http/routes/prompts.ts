@@ -53,39 +53,39 @@ export const promptRoutes = ({ auth, trustedProxies, access, permissions }: Prom
     return user === null ? null : { id: user.id, name: user.name, email: user.email, role: user.role, profile_image_url: profileImageOf(await readUserPreferences(auth.store.users, user.id)) }
   }
   /** Open WebUI's PromptModel (the command with its slash), with whether the caller may edit it. */
-  const describe = (prompt: Prompt, principal: Principal) => ({
+  const describe = async (prompt: Prompt, principal: Principal, withOwner = false) => ({
     id: prompt.id, command: `/${prompt.command}`, user_id: prompt.ownerId, title: prompt.title, content: prompt.content, timestamp: seconds(prompt.updatedAt),
-    access_control: prompt.access, write_access: access.may(principal.user, prompt, 'write'),
+    access_control: prompt.access, write_access: await access.may(principal.user, prompt, 'write'), ...(withOwner ? { user: await ownerOf(prompt.ownerId) } : {}),
   })
   /** The prompt named `command` the caller may `kind`: their own first, then one shared with them. */
   const promptFor = async (principal: Principal, command: string, kind: 'read' | 'write'): Promise<Prompt> => {
     const name = commandOf(command)
     const found = await repo.findOwnPrompt(principal.user.id, name)
-      ?? (await repo.listPrompts(access.deciderFor(principal.user, 'read'))).find((prompt) => prompt.command === name) ?? null
+      ?? (await repo.listPrompts(await access.deciderFor(principal.user, 'read'))).find((prompt) => prompt.command === name) ?? null
     if (found === null) throw new HttpError(404, 'prompt_not_found', 'Prompt not found.')
-    if (kind === 'write' && !access.may(principal.user, found, 'write')) throw new HttpError(403, 'access_prohibited', 'You may not change this prompt.')
+    if (kind === 'write' && !await access.may(principal.user, found, 'write')) throw new HttpError(403, 'access_prohibited', 'You may not change this prompt.')
     return found
   }
 
   const promptById = async (principal: Principal, id: string, kind: 'read' | 'write'): Promise<Prompt> => {
     const found = await repo.findPrompt(id)
-    if (found === null || !access.may(principal.user, found, 'read')) throw new HttpError(404, 'prompt_not_found', 'Prompt not found.')
-    if (kind === 'write' && !access.may(principal.user, found, 'write')) throw new HttpError(403, 'access_prohibited', 'You may not change this prompt.')
+    if (found === null || !await access.may(principal.user, found, 'read')) throw new HttpError(404, 'prompt_not_found', 'Prompt not found.')
+    if (kind === 'write' && !await access.may(principal.user, found, 'write')) throw new HttpError(403, 'access_prohibited', 'You may not change this prompt.')
     return found
   }
 
   return new Elysia({ name: 'prompt-routes', prefix: '/api/v1/prompts' })
     .use(requireAuth(auth, trustedProxies))
-    .get('/', async ({ principal }) => (await repo.listPrompts(access.deciderFor(principal.user, 'read'))).map((prompt) => describe(prompt, principal)), { auth: 'active' })
+    .get('/', async ({ principal }) => Promise.all((await repo.listPrompts(await access.deciderFor(principal.user, 'read'))).map((prompt) => describe(prompt, principal))), { auth: 'active' })
 
     // note: paged as Open WebUI's newer page and Conduit read it; every prompt fits one page here.
     .get('/list', async ({ principal }) => {
-      const items = await Promise.all((await repo.listPrompts(access.deciderFor(principal.user, 'write'))).map(async (prompt) => ({ ...describe(prompt, principal), user: await ownerOf(prompt.ownerId) })))
+      const items = await Promise.all((await repo.listPrompts(await access.deciderFor(principal.user, 'write'))).map((prompt) => describe(prompt, principal, true)))
       return { items, total: items.length }
     }, { auth: 'active' })
 
     .post('/create', async ({ principal, body }) => {
-      if (!permissions.has(principal, 'workspace.prompts')) throw new HttpError(403, 'permission_denied', 'You do not have permission to do this.')
+      if (!await permissions.has(principal, 'workspace.prompts')) throw new HttpError(403, 'permission_denied', 'You do not have permission to do this.')
       const created = await repo.createPrompt(principal.user.id, commandOf(body.command), { title: body.title, content: body.content, access: toAccessControl(body.access_control) })
       if (!created.ok) throw new HttpError(409, 'command_taken', 'You already have a prompt with this command.')
       return describe(created.prompt, principal)

@@ -33,10 +33,10 @@ export const serverInfoRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
       [VERSION]: { date: '', note: 'Enclave does not ship Open WebUI\'s release notes; see the project\'s own release page.' },
     }))
 
-    .get('/api/v1/configs/banners', () => deps.store.settings.readSetting(BANNERS_SETTING) ?? [], { auth: 'active' })
+    .get('/api/v1/configs/banners', async () => await deps.store.settings.readSetting(BANNERS_SETTING) ?? [], { auth: 'active' })
 
-    .post('/api/v1/configs/banners', ({ body, principal, request, server }) => {
-      deps.store.settings.writeSetting(BANNERS_SETTING, body.banners)
+    .post('/api/v1/configs/banners', async ({ body, principal, request, server }) => {
+      await deps.store.settings.writeSetting(BANNERS_SETTING, body.banners)
       deps.audit.record({ event: 'banners_changed', actorId: principal.user.id, ip: resolveClientAddress(request, server, trustedProxies).ip, details: { count: body.banners.length } })
       return body.banners
     }, { auth: 'admin', body: BannersBody })

@@ -68,7 +68,7 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
 }
 
 /** Without create-app's resolver: every name is a base model, no preset is applied, decided by the model access check alone. */
-const baseModelsOnly = (auth: AuthDeps): Pick<ModelResolver, 'resolve'> => ({ resolve: (asker, requested) => (auth.models.mayUse(asker, requested) ? baseTarget(requested) : null) })
+const baseModelsOnly = (auth: AuthDeps): Pick<ModelResolver, 'resolve'> => ({ resolve: async (asker, requested) => (await auth.models.mayUse(asker, requested) ? baseTarget(requested) : null) })
 
 export type SocketDeps = {
   auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub
@@ -466,6 +466,8 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       if (frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
       const rate = rateOf(state)
       if (rate === 'abuse') return socket.close(1008, 'Too many frames')
+      // note: the admin's settings read again behind this frame when older than a second, for the next one (runtime-auth.ts).
+      auth.runtime.fresh().catch(() => {})
       // note: queued behind the frames before it, so that each is answered in arrival order.
       state.queue = state.queue.then(() => serveFrame(socket, state, message, rate))
     },

@@ -77,7 +77,7 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       checkSize(body)
       // note: as Open WebUI, a user without features.direct_tool_servers may not keep tool servers.
       const ui = body.ui
-      if (principal.user.role !== 'admin' && deps.runtime.readPermissions().features?.direct_tool_servers !== true && isObject(ui) && 'toolServers' in ui) {
+      if (principal.user.role !== 'admin' && (await deps.runtime.readPermissions()).features?.direct_tool_servers !== true && isObject(ui) && 'toolServers' in ui) {
         const { toolServers: _, ...rest } = ui
         return (await update(principal.user.id, { settings: { ...body, ui: rest } })).settings
       }
@@ -110,7 +110,7 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       await deps.store.users.setUserPreferences(user.id, next)
       const renamed = (await deps.store.users.findUserById(user.id))!
       return {
-        ...describeSessionUser(renamed, permissionsOf(deps, renamed), profileImageOf(next)),
+        ...describeSessionUser(renamed, await permissionsOf(deps, renamed), profileImageOf(next)),
         bio: next.bio ?? null, gender: next.gender ?? null, date_of_birth: next.date_of_birth ?? null, timezone: next.timezone ?? null,
       }
     }, { auth: 'active', body: ProfileBody })

@@ -73,7 +73,8 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     // note: Open WebUI's list adds each user's group ids (UserGroupIdsModel).
     .get('/', async ({ query }) => {
       const page = pageOf(await findUsers(query), query)
-      return { ...page, users: page.users.map((user) => ({ ...user, group_ids: deps.store.groups.listGroupsOfUser(user.id).map((group) => group.id) })) }
+      const users = await Promise.all(page.users.map(async (user) => ({ ...user, group_ids: [...await deps.store.groups.groupIdsOfUser(user.id)] })))
+      return { ...page, users }
     }, { auth: 'admin', query: ListQuery })
 
     // note: every user at once (Open WebUI's getAllUsers, for pickers in the admin pages).

@@ -69,22 +69,25 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
     id: model.id, user_id: model.ownerId, base_model_id: model.baseModelId, name: model.name, params: model.params,
     meta: { ...model.meta, profile_image_url: presetImageOf(model.meta) ?? '/static/favicon.png' },
     access_control: model.access, is_active: model.isActive, created_at: seconds(model.createdAt), updated_at: seconds(model.updatedAt),
-    user: await ownerOf(model.ownerId), write_access: access.may(principal.user, model, 'write'),
+    user: await ownerOf(model.ownerId), write_access: await access.may(principal.user, model, 'write'),
   })
   /** The preset the caller may `kind`; 404 when they may not read it, 403 when they may read but not change it. */
-  const presetFor = (principal: Principal, id: string, kind: 'read' | 'write'): WorkspaceModel => {
-    const grant = repo.find(id)
-    if (grant === null || !access.may(principal.user, grant, 'read')) throw new HttpError(404, 'model_not_found', 'Model not found.')
-    if (kind === 'write' && !access.may(principal.user, grant, 'write')) throw new HttpError(403, 'access_prohibited', 'You may not change this model.')
-    return repo.findModel(id)!
+  const presetFor = async (principal: Principal, id: string, kind: 'read' | 'write'): Promise<WorkspaceModel> => {
+    const grant = await repo.find(id)
+    if (grant === null || !await access.may(principal.user, grant, 'read')) throw new HttpError(404, 'model_not_found', 'Model not found.')
+    if (kind === 'write' && !await access.may(principal.user, grant, 'write')) throw new HttpError(403, 'access_prohibited', 'You may not change this model.')
+    const model = await repo.findModel(id)
+    if (model === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
+    return model
   }
-  const requirePermission = (principal: Principal, key: string) => {
-    if (!permissions.has(principal, key)) throw new HttpError(403, 'permission_denied', 'You do not have permission to do this.')
+  const describeAll = (models: readonly WorkspaceModel[], principal: Principal) => Promise.all(models.map((model) => describe(model, principal)))
+  const requirePermission = async (principal: Principal, key: string) => {
+    if (!await permissions.has(principal, key)) throw new HttpError(403, 'permission_denied', 'You do not have permission to do this.')
   }
   /** The stored fields for a posted form; refuses what Enclave would not apply. */
   async function inputOf(body: ModelBodyType, id: string): Promise<WorkspaceModelInput> {
     if (body.base_model_id === null) throw new HttpError(400, 'base_model_required', 'A workspace model needs a base model.')
-    if (repo.find(body.base_model_id) !== null) throw new HttpError(400, 'base_model_is_preset', 'A workspace model can only be based on a model from Ollama.')
+    if (await repo.find(body.base_model_id) !== null) throw new HttpError(400, 'base_model_is_preset', 'A workspace model can only be based on a model from Ollama.')
     const baseNames = new Set((await connections.listModels()).models.map((model) => fullModelName(model.name)))
     if (!baseNames.has(fullModelName(body.base_model_id))) throw new HttpError(400, 'base_model_not_found', 'There is no base model of that name.')
     if (baseNames.has(fullModelName(id))) throw new HttpError(409, 'model_id_taken', 'A base model already has this id; choose another.')
@@ -94,8 +97,8 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
     checkParams(params)
     return { baseModelId: body.base_model_id, name: body.name.trim() || body.name, meta, params, access: accessOfOrPrivate(body), isActive: body.is_active ?? true }
   }
-  const editable = (principal: Principal) => repo.listModels(access.deciderFor(principal.user, 'write'))
-  const readable = (principal: Principal) => repo.listModels(access.deciderFor(principal.user, 'read'))
+  const editable = async (principal: Principal) => repo.listModels(await access.deciderFor(principal.user, 'write'))
+  const readable = async (principal: Principal) => repo.listModels(await access.deciderFor(principal.user, 'read'))
   const tagsOf = (model: WorkspaceModel): string[] => (Array.isArray(model.meta.tags) ? model.meta.tags : [])
     .map((tag: unknown) => (typeof tag === 'object' && tag !== null && typeof (tag as { name?: unknown }).name === 'string' ? (tag as { name: string }).name : null))
     .filter((name): name is string => name !== null)
@@ -105,9 +108,9 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
    * admins only, never a preset. Its display fields are the listing's own: a new name or description,
    * options and turning a base model off are refused rather than dropped.
    */
-  function saveBaseModelAccess(principal: Principal, id: string, body: Omit<ModelBodyType, 'id'>, ip: string) {
+  async function saveBaseModelAccess(principal: Principal, id: string, body: Omit<ModelBodyType, 'id'>, ip: string) {
     if (principal.user.role !== 'admin') throw new HttpError(400, 'base_model_required', 'A workspace model needs a base model.')
-    if (repo.find(id) !== null) throw new HttpError(400, 'base_model_required', 'A workspace model keeps its base model.')
+    if (await repo.find(id) !== null) throw new HttpError(400, 'base_model_required', 'A workspace model keeps its base model.')
     if (body.is_active === false) throw new HttpError(400, 'base_model_not_disabled', 'A base model is not turned off here; save who may use it instead, or turn off its connection.')
     if (body.params != null && Object.keys(body.params).length > 0) throw new HttpError(400, 'base_model_params_unsupported', 'A base model keeps its own options; make a workspace model to set a system prompt or options.')
     const access = accessOfBody(body)
@@ -117,7 +120,7 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
     if (body.name.trim() !== id || (typeof description === 'string' && description.trim() !== '')) {
       throw new HttpError(400, 'base_model_display_unsupported', 'A base model keeps the name and description Ollama gives it; make a workspace model to show another.')
     }
-    const saved = auth.store.modelGrants.setGrant(id, access, principal.user.id)
+    const saved = await auth.store.modelGrants.setGrant(id, access, principal.user.id)
     auth.audit.record({ event: 'model_access_changed', actorId: principal.user.id, ip, details: { model_id: saved.modelId.slice(0, 200), public: access === null } })
     return {
       id: saved.modelId, user_id: principal.user.id, base_model_id: null, name: saved.modelId, params: {}, meta: body.meta ?? {},
@@ -139,8 +142,8 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
     const access = accessOfBody(body)
     return access === undefined ? {} : access
   }
-  const deleteOne = (principal: Principal, id: string) => {
-    presetFor(principal, id, 'write')
+  const deleteOne = async (principal: Principal, id: string) => {
+    await presetFor(principal, id, 'write')
     return repo.deleteModel(id)
   }
 
@@ -149,7 +152,7 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
 
     .get('/list', async ({ principal, query }) => {
       const needle = query.query?.trim().toLowerCase() ?? ''
-      let models = readable(principal)
+      let models = await readable(principal)
       if (query.view_option === 'created') models = models.filter((model) => model.ownerId === principal.user.id)
       else if (query.view_option === 'shared') models = models.filter((model) => model.ownerId !== principal.user.id)
       if (needle !== '') models = models.filter((model) => model.name.toLowerCase().includes(needle) || model.id.toLowerCase().includes(needle))
@@ -158,75 +161,82 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
       if (query.direction === 'asc' && query.order_by !== 'name') models.reverse()
       if (query.direction === 'desc' && query.order_by === 'name') models.reverse()
       const page = query.page ?? 1
-      return { items: await Promise.all(models.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map((model) => describe(model, principal))), total: models.length }
+      return { items: await describeAll(models.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), principal), total: models.length }
     }, { auth: 'active', query: ListQuery })
 
-    .get('/tags', ({ principal }) => [...new Set(readable(principal).flatMap(tagsOf))].sort(), { auth: 'active' })
+    .get('/tags', async ({ principal }) => [...new Set((await readable(principal)).flatMap(tagsOf))].sort(), { auth: 'active' })
 
     .post('/create', async ({ principal, body, request, server }) => {
       if (body.base_model_id === null) return saveBaseModelAccess(principal, body.id, body, resolveClientAddress(request, server, trustedProxies).ip)
-      requirePermission(principal, 'workspace.models')
-      const created = repo.createModel(principal.user.id, body.id, await inputOf(body, body.id))
+      await requirePermission(principal, 'workspace.models')
+      const created = await repo.createModel(principal.user.id, body.id, await inputOf(body, body.id))
       if (!created.ok) throw new HttpError(409, 'model_id_taken', 'A model already has this id; choose another.')
       return describe(created.model, principal)
     }, { auth: 'active', body: ModelBody })
 
-    .get('/model', ({ principal, query }) => describe(presetFor(principal, query.id, 'read'), principal), { auth: 'active', query: IdQuery })
+    .get('/model', async ({ principal, query }) => describe(await presetFor(principal, query.id, 'read'), principal), { auth: 'active', query: IdQuery })
 
-    .post('/model/toggle', ({ principal, query }) => {
-      const model = presetFor(principal, query.id, 'write')
-      return describe(repo.setModelActive(model.id, !model.isActive)!, principal)
+    .post('/model/toggle', async ({ principal, query }) => {
+      const model = await presetFor(principal, query.id, 'write')
+      const toggled = await repo.setModelActive(model.id, !model.isActive)
+      if (toggled === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
+      return describe(toggled, principal)
     }, { auth: 'active', query: IdQuery })
 
     .post('/model/update', async ({ principal, body, query, request, server }) => {
       const id = query.id ?? body.id
       if (id === undefined) throw new HttpError(400, 'model_id_required', 'Say which model to update.')
       if (body.id !== undefined && body.id !== id) throw new HttpError(400, 'model_id_mismatch', 'A model keeps its id; create a new one instead.')
-      if (body.base_model_id === null && repo.find(id) === null) return saveBaseModelAccess(principal, id, body, resolveClientAddress(request, server, trustedProxies).ip)
-      const stored = presetFor(principal, id, 'write')
+      if (body.base_model_id === null && await repo.find(id) === null) return saveBaseModelAccess(principal, id, body, resolveClientAddress(request, server, trustedProxies).ip)
+      const stored = await presetFor(principal, id, 'write')
       const input = await inputOf({ ...body, id }, id)
       // note: only the owner (or an admin) changes who may use it, as Open WebUI's page offers.
       const mayShare = stored.ownerId === principal.user.id || principal.user.role === 'admin'
-      return describe(repo.updateModel(id, { ...input, access: mayShare && (body.access_control !== undefined || body.access_grants !== undefined) ? input.access : stored.access })!, principal)
+      const updated = await repo.updateModel(id, { ...input, access: mayShare && (body.access_control !== undefined || body.access_grants !== undefined) ? input.access : stored.access })
+      if (updated === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
+      return describe(updated, principal)
     }, { auth: 'active', body: UpdateBody, query: t.Object({ id: t.Optional(ModelId) }) })
 
     .post('/model/delete', ({ principal, body }) => deleteOne(principal, body.id), { auth: 'active', body: IdQuery })
     .delete('/model/delete', ({ principal, query }) => deleteOne(principal, query.id), { auth: 'active', query: IdQuery })
 
-    .delete('/delete/all', () => {
-      repo.deleteAllModels()
+    .delete('/delete/all', async () => {
+      await repo.deleteAllModels()
       return true
     }, { auth: 'admin' })
 
-    .get('/export', ({ principal, query }) => {
-      requirePermission(principal, 'workspace.models_export')
+    .get('/export', async ({ principal, query }) => {
+      await requirePermission(principal, 'workspace.models_export')
       const ids = query.ids === undefined ? null : new Set(Array.isArray(query.ids) ? query.ids : [query.ids])
-      return Promise.all(editable(principal).filter((model) => ids === null || ids.has(model.id)).map((model) => describe(model, principal)))
+      return describeAll((await editable(principal)).filter((model) => ids === null || ids.has(model.id)), principal)
     }, { auth: 'active', query: t.Object({ ids: t.Optional(t.Union([t.String({ maxLength: 256 }), t.Array(t.String({ maxLength: 256 }), { maxItems: 500 })])) }) })
 
     .post('/import', async ({ principal, body }) => {
-      requirePermission(principal, 'workspace.models_import')
+      await requirePermission(principal, 'workspace.models_import')
       // note: all or nothing: every entry is checked before the first is written.
       const entries: { id: string; input: WorkspaceModelInput; isNew: boolean }[] = []
       for (const raw of body.models) {
         if (!ModelBodyCheck(raw)) throw new HttpError(400, 'invalid_model', 'Each model needs an id, a base model and a name.')
         const entry = raw as ModelBodyType
-        const existing = repo.find(entry.id)
-        if (existing !== null) presetFor(principal, entry.id, 'write')
+        const existing = await repo.find(entry.id)
+        if (existing !== null) await presetFor(principal, entry.id, 'write')
         entries.push({ id: entry.id, input: await inputOf(entry, entry.id), isNew: existing === null })
       }
-      auth.store.inTransaction(() => {
+      // note: the importer's key is read before the transaction opens (presetFor read the other owners'), so it holds database work only.
+      await auth.store.dataKeys.ringFor(principal.user.id)
+      await auth.store.sql.transaction(async () => {
         for (const { id, input, isNew } of entries) {
-          if (isNew) repo.createModel(principal.user.id, id, input)
-          else repo.updateModel(id, input)
+          if (isNew) await repo.createModel(principal.user.id, id, input)
+          else await repo.updateModel(id, input)
         }
       })
       return { success: true }
     }, { auth: 'active', body: ImportBody })
 
-    .get('/model/profile/image', ({ principal, query }) => {
-      const grant = query.id === undefined ? null : repo.find(query.id)
-      const image = grant !== null && access.may(principal.user, grant, 'read') ? presetImageOf(repo.findModel(query.id!)!.meta) : null
+    .get('/model/profile/image', async ({ principal, query }) => {
+      const grant = query.id === undefined ? null : await repo.find(query.id)
+      const model = grant !== null && await access.may(principal.user, grant, 'read') ? await repo.findModel(query.id!) : null
+      const image = model === null ? null : presetImageOf(model.meta)
       if (image === null) return new Response(MODEL_PICTURE, { headers: { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' } })
       const comma = image.indexOf(',')
       return new Response(Buffer.from(image.slice(comma + 1), 'base64'), { headers: { 'content-type': image.slice(5, image.indexOf(';')), 'cache-control': 'private, max-age=60' } })
@@ -237,15 +247,16 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
    * caller may not read it, 403 when they may not change its access.
    */
   const updatePresetAccess = async (principal: Principal, id: string, body: { access_grants?: unknown[]; access_control?: AccessControl }) => {
-    const stored = presetFor(principal, id, 'write')
+    const stored = await presetFor(principal, id, 'write')
     if (stored.ownerId !== principal.user.id && principal.user.role !== 'admin') throw new HttpError(403, 'access_prohibited', 'Only the owner changes who may use this model.')
     const access = accessOfBody(body)
     if (access === undefined) throw new HttpError(422, 'invalid_request', 'Send access_grants or access_control.')
-    const saved = repo.updateModel(id, { baseModelId: stored.baseModelId, name: stored.name, meta: stored.meta, params: stored.params, access, isActive: stored.isActive })!
+    const saved = await repo.updateModel(id, { baseModelId: stored.baseModelId, name: stored.name, meta: stored.meta, params: stored.params, access, isActive: stored.isActive })
+    if (saved === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
     return { ...await describe(saved, principal), access_grants: grantsOfAccessControl(saved.access) }
   }
   /** GET /api/v1/models/ (served by routes/models.ts, which shares the path without the slash): the presets the caller may edit. */
-  const listEditable = (principal: Principal) => Promise.all(editable(principal).map((model) => describe(model, principal)))
+  const listEditable = async (principal: Principal) => describeAll(await editable(principal), principal)
   return { routes, listEditable, updatePresetAccess }
 }
 
