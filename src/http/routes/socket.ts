@@ -259,22 +259,18 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
    * once, in the same step); resolves to the chat it went to, or null (the client was told why).
    */
   async function startTurn(socket: Socket, state: SocketState, request: TurnRequest, target: ModelTarget): Promise<string | null> {
-    try {
-      if (answerSlots === null) return await startTurnNow(socket, state, request, target, null)
-      const slotId = crypto.randomUUID()
-      const limit = config.chat.maxConcurrentAnswersPerUser
-      if (await answerSlots.reserve(state.userId, slotId, limit) === 'full') {
-        send(socket, { type: 'error', code: 'too_many_answers', message: `At most ${limit} answers may stream at once; wait for one to end or stop it.` })
-        return null
-      }
-      // note: the credential may have been revoked while Redis answered.
-      if (await isFrameAdmitted(state)) return await startTurnNow(socket, state, request, target, slotId)
-      answerSlots.release(state.userId, slotId)
-      return null
-    } catch (error) {
-      answerFailure(socket, 'starting a chat turn failed', 'chat:send', error)
+    // note: what fails here is answered by the frame's handler (serveFrame, or the attachments' own).
+    if (answerSlots === null) return await startTurnNow(socket, state, request, target, null)
+    const slotId = crypto.randomUUID()
+    const limit = config.chat.maxConcurrentAnswersPerUser
+    if (await answerSlots.reserve(state.userId, slotId, limit) === 'full') {
+      send(socket, { type: 'error', code: 'too_many_answers', message: `At most ${limit} answers may stream at once; wait for one to end or stop it.` })
       return null
     }
+    // note: the credential may have been revoked while Redis answered.
+    if (await isFrameAdmitted(state)) return await startTurnNow(socket, state, request, target, slotId)
+    answerSlots.release(state.userId, slotId)
+    return null
   }
 
   async function startTurnNow(socket: Socket, state: SocketState, request: TurnRequest, target: ModelTarget, slotId: string | null): Promise<string | null> {
