@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { UserId } from '../src/db/ids.ts'
-import { openStore, type Store } from '../src/db/open-store.ts'
+import { openStore, type SqliteStore as Store } from '../src/db/open-store.ts'
 
 export type BenchStore = {
   store: Store

@@ -8,7 +8,7 @@ import { createPostgresEngine, type PostgresPool } from './postgres-engine.ts'
 import { createEngineIdBlocks, type EngineIdBlocks, type IdAttempt } from './id-blocks.ts'
 import type { ChatId, UserId } from './ids.ts'
 import { openDatabase } from './open-database.ts'
-import { openStore, type Store } from './open-store.ts'
+import { openStore, type SqliteStore as Store } from './open-store.ts'
 
 const dirs: string[] = []
 afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })))

@@ -96,7 +96,7 @@ test('a first start writes the key check (a passphrase with its scrypt parameter
   expect(await first.sql.all('SELECT owner_id, version FROM data_key ORDER BY owner_id')).toEqual([{ owner_id: 'email-index', version: 1 }, { owner_id: 'system', version: 1 }])
   await first.close()
   const again = await open(url, passphrase)
-  expect(again.info).toEqual({ keyFingerprint: stored.fingerprint, initialised: false })
+  expect(again.info).toMatchObject({ keyFingerprint: stored.fingerprint, initialised: false })
   expect((await again.dataKeys.ringFor(SYSTEM_OWNER)).current.version).toBe(1)
   await again.close()
 })

@@ -20,8 +20,8 @@ import { createChatTagRepo } from './chat-tags.ts'
 import { createChatRepo } from './chats.ts'
 import { createCredentialRepo } from './credentials.ts'
 import { LOCK_FILE } from './data-dir-lock.ts'
-import { createDataKeyRepo, SYSTEM_OWNER } from './data-keys.ts'
-import { createSqliteEngine } from './engine.ts'
+import { createDataKeyRepo, SYSTEM_OWNER, type DataKeyRepo } from './data-keys.ts'
+import { createSqliteEngine, type SqlEngine } from './engine.ts'
 import { createFileBlobs, FILES_DIRECTORY } from './file-blobs.ts'
 import { createFileRepo } from './files.ts'
 import { createFolderRepo } from './folders.ts'
@@ -65,10 +65,12 @@ export type StoreInfo = {
   warnings: string[]
   /** Set when this start finished a master key rotation from the previous key. */
   finishedRotationFrom?: string
+  /** True when this start initialised the database (PostgreSQL: one of several instances starting together did). */
+  initialised?: boolean
 }
 
 /** Opens the store in DATA_DIR, creating the directory, key file and database on first start. */
-export function openStore({ dataDir, masterKey, now, previousMasterKey = null }: StoreOptions): Store {
+export function openStore({ dataDir, masterKey, now, previousMasterKey = null }: StoreOptions): SqliteStore {
   checkDataDirAccess(dataDir, DATABASE_FILE)
   const material = readMasterKeyMaterial(masterKey)
   const databasePath = join(dataDir, DATABASE_FILE)
@@ -134,7 +136,7 @@ export function openStore({ dataDir, masterKey, now, previousMasterKey = null }:
 }
 
 /** Opens a private in-memory store under the given master key, for tests and benchmarks. */
-export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () => number = Date.now): Store {
+export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () => number = Date.now): SqliteStore {
   const db = openDatabase(':memory:')
   migrate(db)
   const { key, keyCheck } = keyForNewDatabase({ kind: 'raw', key: masterKey })
@@ -148,13 +150,22 @@ export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () =
 }
 
 /** `filesDir` holds the encrypted file blobs; null keeps them in a private temporary directory (in-memory stores). */
-function createStore(file: Database, masterKey: Uint8Array, now: () => number, filesDir: string | null, info: StoreInfo) {
+function createStore(file: Database, masterKey: Uint8Array, now: () => number, filesDir: string | null, info: StoreInfo): SqliteStore {
   // note: the repositories prepare their statements when first run, not here (lazy-statements.ts).
   const db = withLazyStatements(file)
-  /** The engine every converted repository talks to; `db` stays for what is inherently about the SQLite file. */
+  /** The engine every repository talks to; `db` stays for what is inherently about the SQLite file. */
   const sql = createSqliteEngine(db)
   const dataKeys = createDataKeyRepo(sql, masterKey, now)
   resealLegacyMessages(db, dataKeys)
+  return createStoreOn(sql, db, dataKeys, masterKey, now, filesDir, info, () => closeDatabase(db))
+}
+
+/**
+ * The repositories over one engine: SQLite (`db` its file, for what is inherently about it: the
+ * backup snapshot, tests' raw checks) or PostgreSQL (`db` null). `closeEngine` ends the connection
+ * or pool once the blobs' temporary directory is gone.
+ */
+export function createStoreOn<D extends Database | null>(sql: SqlEngine, db: D, dataKeys: DataKeyRepo, masterKey: Uint8Array, now: () => number, filesDir: string | null, info: StoreInfo, closeEngine: () => void | Promise<void>) {
   const accountChanges = createAccountChanges()
   let masterRotations: Promise<unknown> = Promise.resolve()
   const blobs = createFileBlobs(filesDir)
@@ -204,8 +215,6 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
     prompts: createPromptRepo(sql, dataKeys, now),
     knowledge: createKnowledgeRepo(sql, dataKeys, now),
     ragDocuments: createRagDocumentRepo(sql, dataKeys, now),
-    /** Runs fn in one write transaction (nested repository transactions become savepoints). */
-    inTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /**
      * Re-wraps every data key under a new master key in one transaction and switches to it. Every
      * session ends, as sessions are bound to the key fingerprint.
@@ -219,15 +228,18 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
       accountChanges.accessChanged(null)
       return { fingerprint: rotation.fingerprint, previousFingerprint: rotation.previousFingerprint, rewrappedKeys: rotation.rewrappedKeys }
     },
-    /** Checkpoints the WAL into the database file and closes it. */
-    close: () => {
-      closeDatabase(db)
+    /** Closes the engine (SQLite: checkpoints the WAL into the database file first). */
+    close: async (): Promise<void> => {
       blobs.disposeTemporary()
+      await closeEngine()
     },
   }
 }
 
-export type Store = ReturnType<typeof createStore>
+/** A store on either engine: what the server and the commands are given. */
+export type Store = ReturnType<typeof createStoreOn<Database | null>>
+/** A store on a SQLite file, whose `db` is at hand (backups of the file, tests' raw checks). */
+export type SqliteStore = ReturnType<typeof createStoreOn<Database>>
 
 function warnDataDirMode(dataDir: string): string[] {
   const mode = statSync(dataDir).mode & 0o777

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { FieldOpenError } from './field-open-error.ts'
-import { openMemoryStore, type Store } from './open-store.ts'
+import { openMemoryStore, type SqliteStore as Store } from './open-store.ts'
 
 // Someone who can edit the database file but holds no key: every change to a sealed value, and
 // every move of one to another row, column or owner, must be refused with a FieldOpenError.

@@ -91,11 +91,11 @@ describe('using and managing a key', async () => {
 
   test('only the SHA-256 of the key is stored', () => {
     const sha = createHash('sha256').update(key).digest()
-    const rows = deps.store.db.query('SELECT * FROM api_key').all() as Record<string, unknown>[]
+    const rows = deps.store.db!.query('SELECT * FROM api_key').all() as Record<string, unknown>[]
     expect(rows.some((row) => row.key_hash instanceof Uint8Array && Buffer.from(row.key_hash).equals(sha))).toBe(true)
-    const tables = deps.store.db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+    const tables = deps.store.db!.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
     for (const { name } of tables) {
-      for (const row of deps.store.db.query(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[]) {
+      for (const row of deps.store.db!.query(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[]) {
         for (const value of Object.values(row)) {
           const text = value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : String(value)
           expect(text).not.toContain(key.slice(3))

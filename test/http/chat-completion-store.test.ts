@@ -58,8 +58,8 @@ async function getChat(chatId: string, user: { token: string } = ada): Promise<W
   return ((await res.json()) as WireChat).chat
 }
 
-const countChats = () => (started.deps.store.db.query('SELECT count(*) AS n FROM chat').get() as { n: number }).n
-const countMessages = () => (started.deps.store.db.query('SELECT count(*) AS n FROM message').get() as { n: number }).n
+const countChats = () => (started.deps.store.db!.query('SELECT count(*) AS n FROM chat').get() as { n: number }).n
+const countMessages = () => (started.deps.store.db!.query('SELECT count(*) AS n FROM message').get() as { n: number }).n
 const chatRequests = () => ollama.requests.filter((request) => request.path === '/api/chat').length
 const ask = (extra: Record<string, unknown>) => ({ model: MODEL, messages: [{ role: 'user', content: QUESTION }], ...extra })
 

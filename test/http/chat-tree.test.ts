@@ -42,7 +42,7 @@ async function expectStoredAsPage(app: App, headers: Record<string, string>, id:
 
 /** The sealed message blobs by id: a rewritten row gets a fresh nonce, so a changed blob is a row written. */
 const messageBlobs = (deps: ReturnType<typeof startClockedApp>['deps']) =>
-  new Map(deps.store.db.query<{ id: number; content: Uint8Array }, []>('SELECT id, content FROM message').all().map((row) => [row.id, Buffer.from(row.content).toString('hex')]))
+  new Map(deps.store.db!.query<{ id: number; content: Uint8Array }, []>('SELECT id, content FROM message').all().map((row) => [row.id, Buffer.from(row.content).toString('hex')]))
 
 describe("Open WebUI's page", async () => {
   const { app, ada, deps } = await start()
@@ -81,7 +81,7 @@ describe("Open WebUI's page", async () => {
     await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
     const switched = await expectStoredAsPage(app, ada, created.id, page)
     expect(switched.chat.messages.map((message) => (message as { id: string }).id)).toEqual([first.id, second.id])
-    expect(deps.store.db.query('SELECT count(*) AS n FROM message').get()).toEqual({ n: 5 })
+    expect(deps.store.db!.query('SELECT count(*) AS n FROM message').get()).toEqual({ n: 5 })
   })
 
   test('a save sent twice (a retry) writes no message the second time; a save with one change rewrites one row', async () => {
@@ -192,7 +192,7 @@ test('a message moved by a database writer into another chat of its owner is ref
   const secret = page.ask('MOVED-SECRET-71d2')
   const from = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
   const to = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, new OpenWebUiPage().newChatBody())
-  deps.store.db.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE uid = ?').run(to.id, secret.id)
+  deps.store.db!.query('UPDATE message SET chat_seq = (SELECT seq FROM chat WHERE id = ?) WHERE uid = ?').run(to.id, secret.id)
   // note: while the server holds the chat open (chat-history-cache.ts) it serves what it wrote; the move is refused once the chat is read from disk again.
   expect(await (await app.handle(req('GET', `${CHATS}/${to.id}`, undefined, ada))).text()).not.toContain('MOVED-SECRET')
   advance(10 * 60_000 + 1)

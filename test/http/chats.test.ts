@@ -247,7 +247,7 @@ describe('no plaintext at rest or in the log', async () => {
     await call(app, 'POST', `${CHATS}/${chat.id}`, ada, { chat: { messages: [{ role: 'user', content: MARKERS.first }, { role: 'assistant', content: MARKERS.appended }] } })
     await call(app, 'POST', `${CHATS}/${chat.id}/rename`, ada, { title: MARKERS.renamed })
     expect(await call<Summary[]>(app, 'GET', `${CHATS}/search?text=${MARKERS.appended}`, ada)).toHaveLength(1)
-    const bytes = Buffer.from(deps.store.db.serialize())
+    const bytes = Buffer.from(deps.store.db!.serialize())
     for (const marker of Object.values(MARKERS)) {
       expect(bytes.includes(marker)).toBe(false)
       expect(logLines.join('\n')).not.toContain(marker)

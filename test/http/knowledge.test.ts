@@ -210,7 +210,7 @@ describe('retrieval in chat completions', () => {
     expect(asked.status).toBe(200)
     const stored = await app.call(app.bob.token, 'GET', `/api/v1/chats/${chat.body.id}`)
     expect(stored.body.chat.history.messages.a1.sources[0]).toMatchObject({ source: { id: fileIds.comets, name: 'comets.md' } })
-    const rows = app.deps.store.db.query('SELECT content FROM message').all() as { content: Uint8Array }[]
+    const rows = app.deps.store.db!.query('SELECT content FROM message').all() as { content: Uint8Array }[]
     expect(rows.some((row) => Buffer.from(row.content).includes('perihelion'))).toBe(false)
   })
 

@@ -191,7 +191,7 @@ describe('admins manage roles and accounts', async () => {
   const second = await signUp(app, 'second@example.com')
   const user = await signUp(app, 'user@example.com')
   const asAdmin = bearer(admin.token)
-  const dataKeys = (id: string) => (deps.store.db.query('SELECT count(*) AS n FROM data_key WHERE owner_id = ?').get(id) as { n: number }).n
+  const dataKeys = (id: string) => (deps.store.db!.query('SELECT count(*) AS n FROM data_key WHERE owner_id = ?').get(id) as { n: number }).n
 
   test('a normal user may neither change roles nor delete', async () => {
     expect(await statusOf(app, 'POST', `/api/v1/users/${second.id}/update`, bearer(user.token), { role: 'admin' })).toBe(403)

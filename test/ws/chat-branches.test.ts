@@ -53,7 +53,7 @@ async function getChat(user: { token: string }, chatId: unknown): Promise<WireCh
   return await res.json() as WireChat
 }
 
-const countMessages = () => (started.deps.store.db.query('SELECT count(*) AS n FROM message').get() as { n: number }).n
+const countMessages = () => (started.deps.store.db!.query('SELECT count(*) AS n FROM message').get() as { n: number }).n
 const lastChatRequest = () => fake.requests.filter((entry) => entry.path === '/api/chat').at(-1)!.body as { messages: { role: string; content: string }[]; options?: Record<string, unknown> }
 
 describe('regenerate and edit over the socket', () => {
@@ -209,7 +209,7 @@ test('the stored path is opened only: a regenerate in a chat with other branches
   // note: a broken row on another branch would fail a whole-chat read; the path read never opens it.
   const broken = (await chats.addMessage(owner, chat.id, { role: 'assistant', content: 'broken', parentId: root.id }))!
   const kept = (await chats.addMessage(owner, chat.id, { role: 'assistant', content: 'kept', parentId: root.id }))!
-  started.deps.store.db.query('UPDATE message SET content = ? WHERE id = ?').run(new Uint8Array(40), broken.id)
+  started.deps.store.db!.query('UPDATE message SET content = ? WHERE id = ?').run(new Uint8Array(40), broken.id)
   expect((await chats.listPathTo(owner, chat.id as ChatId))!.map((message) => message.content)).toEqual(['root', 'kept'])
   expect((await chats.listPathTo(owner, chat.id as ChatId, kept.id))!.map((message) => message.content)).toEqual(['root', 'kept'])
   expect(await chats.listPathTo(bob.id, chat.id as ChatId)).toBeNull()

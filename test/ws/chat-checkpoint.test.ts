@@ -66,7 +66,7 @@ describe('checkpoints of an answer in progress', () => {
     expect(atEnd[0]).toMatchObject({ id: end.storedMessageId, content: LONG_QUESTION, parentId: first.userMessageId, model: MODEL })
     expect(atEnd[0]!.stats).not.toHaveProperty('partial')
     expect(atEnd[0]!.status).toBe('done')
-    const raw = started.deps.store.db.query('SELECT content FROM message').all() as { content: Uint8Array }[]
+    const raw = started.deps.store.db!.query('SELECT content FROM message').all() as { content: Uint8Array }[]
     expect(raw.some((row) => Buffer.from(row.content).includes(Buffer.from('twelve')))).toBe(false)
   })
 

@@ -60,7 +60,7 @@ describe('a chat turn over the socket', () => {
     const messages = await messagesOf(ada.id, first.chatId)
     expect(messages.map(({ role, content }) => [role, content])).toEqual([['user', QUESTION], ['assistant', QUESTION]])
     expect(messages[1]).toMatchObject({ id: end.storedMessageId, parentId: first.userMessageId, model: MODEL })
-    const raw = started.deps.store.db.query('SELECT content FROM message').all() as { content: Uint8Array }[]
+    const raw = started.deps.store.db!.query('SELECT content FROM message').all() as { content: Uint8Array }[]
     expect(raw.some((row) => Buffer.from(row.content).includes(Buffer.from('sky blue')))).toBe(false)
   })
 
@@ -260,10 +260,10 @@ describe('frames the server refuses', () => {
 
   test('a frame over 64 KiB closes the socket with 1009, and nothing is stored', async () => {
     const socket = await socketOf(ada)
-    const before = started.deps.store.db.query('SELECT count(*) AS n FROM message').get() as { n: number }
+    const before = started.deps.store.db!.query('SELECT count(*) AS n FROM message').get() as { n: number }
     socket.send({ type: 'chat:send', model: MODEL, content: 'x'.repeat(65 * 1024) })
     expect((await socket.closed).code).toBe(1009)
-    expect(started.deps.store.db.query('SELECT count(*) AS n FROM message').get()).toEqual(before)
+    expect(started.deps.store.db!.query('SELECT count(*) AS n FROM message').get()).toEqual(before)
   })
 
   test('more than 20 frames a second: rate_limited errors, then the socket is closed with 1008', async () => {

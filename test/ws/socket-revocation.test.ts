@@ -78,7 +78,7 @@ const settledWithin = (request: FakeRequest, ms: number) => Promise.race([reques
 const closedWithin = (socket: TestSocket, ms: number) => Promise.race([socket.closed, Bun.sleep(ms).then(() => null)])
 const storedAnswer = async (victim: Victim, chatId: ChatId) => (await started.deps.store.chats.listMessagesInChat(victim.userId, chatId)).find((message) => message.role === 'assistant') ?? null
 
-const chatCountOf = (victim: Victim) => started.deps.store.db.query<{ n: number }, [string]>('SELECT count(*) AS n FROM chat WHERE user_id = ?').get(victim.userId)!.n
+const chatCountOf = (victim: Victim) => started.deps.store.db!.query<{ n: number }, [string]>('SELECT count(*) AS n FROM chat WHERE user_id = ?').get(victim.userId)!.n
 
 /** Another session of the victim, and the id of the victim's first one as the other sees it. */
 async function secondSession(victim: Victim) {

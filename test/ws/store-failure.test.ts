@@ -10,7 +10,7 @@ test('a chat whose stored data no longer decrypts answers an internal_error fram
   const { app, deps, logLines } = startTestApp({})
   const user = await signUp(app, 'ada@example.com')
   const chat = await deps.store.chats.createChat(user.id as UserId, 'TITLE-MARKER-31')
-  deps.store.db.query('UPDATE chat SET title = ? WHERE id = ?').run(new Uint8Array(40), chat.id)
+  deps.store.db!.query('UPDATE chat SET title = ? WHERE id = ?').run(new Uint8Array(40), chat.id)
   app.listen({ hostname: '127.0.0.1', port: 0 })
   const socket = await connect(`ws://127.0.0.1:${app.server!.port}/api/ws`, { token: user.token })
   try {

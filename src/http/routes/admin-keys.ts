@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Config } from '../../config/load-config.ts'
-import { createBackup } from '../../db/backup.ts'
+import { createBackup, createPostgresBackup } from '../../db/backup.ts'
 import { parseUserId } from '../../db/ids.ts'
 import { readKeyInventory } from '../../db/key-inventory.ts'
 import { rotateMasterKeyOnline } from '../../db/rotate-master-key-online.ts'
@@ -45,7 +45,9 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
       const dir = mkdtempSync(join(tmpdir(), 'enclave-backup-'))
       const path = join(dir, 'enclave.backup')
       try {
-        const header = createBackup(store.db, path, { passphrase: body.passphrase ?? null, now: deps.now, filesDir: store.files.blobDirectory() })
+        const options = { passphrase: body.passphrase ?? null, now: deps.now, filesDir: store.files.blobDirectory() }
+        // note: on PostgreSQL the tables are copied in one read-only snapshot transaction, in the same format.
+        const header = store.db === null ? (await createPostgresBackup(store.sql, path, options)).header : createBackup(store.db, path, options)
         const size = statSync(path).size
         // note: the file is unlinked once open, so nothing is left on disk whatever happens to the download.
         const fd = openSync(path, 'r')
