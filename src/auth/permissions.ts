@@ -48,15 +48,31 @@ function splitKey(key: string): [string, string] | null {
   return dot <= 0 ? null : [key.slice(0, dot), key.slice(dot + 1)]
 }
 
+/** What a user's permissions are computed from: the defaults, every group's trees, the user's group ids, each as read. */
+type Snapshot = { defaults: Readonly<PermissionTree>; byGroup: ReadonlyMap<string, PermissionTree | null>; groupIds: readonly string[] }
+
+type Role = PermissionHolder['user']['role']
+
 export function createPermissions(deps: PermissionDeps) {
+  /** The snapshot at once while everything in it is fresh in memory; else read (at most a second old). */
+  function snapshotOf(userId: string): Snapshot | Promise<Snapshot> {
+    const defaults = deps.defaultsIfFresh?.()
+    const access = defaults === undefined ? undefined : deps.groups.peekAccess?.(userId, true)
+    if (defaults !== undefined && access !== undefined) return { defaults, byGroup: access.permissionsByGroup, groupIds: access.groupIds }
+    return Promise.all([deps.defaults(), deps.groups.groupIdsOfUser(userId), deps.groups.permissionsByGroup()])
+      .then(([read, groupIds, byGroup]) => ({ defaults: read, byGroup, groupIds }))
+  }
+
   /** The trees that grant a user something: the defaults, then each of their groups'. */
+  const treesIn = ({ defaults, byGroup, groupIds }: Snapshot) => [defaults, ...groupIds.map((groupId) => byGroup.get(groupId))]
+
   async function treesOf(userId: string): Promise<(Readonly<PermissionTree> | null | undefined)[]> {
-    const [defaults, groupIds, byGroup] = await Promise.all([deps.defaults(), deps.groups.groupIdsOfUser(userId), deps.groups.permissionsByGroup()])
-    return [defaults, ...groupIds.map((groupId) => byGroup.get(groupId))]
+    const snapshot = snapshotOf(userId)
+    return treesIn(snapshot instanceof Promise ? await snapshot : snapshot)
   }
 
   /** The decision for an admin or a pending account, who need no trees; undefined for a user. */
-  function byRole(role: PermissionHolder['user']['role'], key: string): boolean | undefined {
+  function byRole(role: Role, key: string): boolean | undefined {
     if (role === 'pending') return false
     if (role === 'admin') return !RESTRICTIONS.has(key)
     return undefined
@@ -71,25 +87,47 @@ export function createPermissions(deps: PermissionDeps) {
     return split !== null && isGrantedByAny(await treesOf(id), split[0], split[1])
   }
 
-  /** The holder's whole tree, every flag of the defaults and their groups, as Open WebUI's page reads `user.permissions`. */
+  // note: the whole tree is computed once per snapshot and role, not per request: each part is the
+  // object its kept read holds (a new read, a new object), so a change to the defaults, a group or a
+  // membership makes a new key, and an old snapshot's trees go with the objects they were keyed by.
+  const computed = new WeakMap<object, WeakMap<object, WeakMap<object, Map<Role, PermissionTree>>>>()
+
+  /** The holder's whole tree, every flag of the defaults and their groups, as Open WebUI's page reads `user.permissions` (frozen: shared). */
   async function effective(holder: PermissionHolder): Promise<PermissionTree> {
+    const found = snapshotOf(holder.user.id)
+    const snapshot = found instanceof Promise ? await found : found
+    const { role } = holder.user
+    let byGroup = computed.get(snapshot.defaults)
+    if (byGroup === undefined) computed.set(snapshot.defaults, byGroup = new WeakMap())
+    let byIds = byGroup.get(snapshot.byGroup)
+    if (byIds === undefined) byGroup.set(snapshot.byGroup, byIds = new WeakMap())
+    let byRoleTree = byIds.get(snapshot.groupIds)
+    if (byRoleTree === undefined) byIds.set(snapshot.groupIds, byRoleTree = new Map())
+    let tree = byRoleTree.get(role)
+    if (tree === undefined) byRoleTree.set(role, tree = treeFor(role, treesIn(snapshot)))
+    return tree
+  }
+
+  /** Every flag any of the trees names, decided for the role (frozen, null-prototype objects). */
+  function treeFor(role: Role, trees: readonly (Readonly<PermissionTree> | null | undefined)[]): PermissionTree {
     // note: null-prototype objects: a section or flag named `__proto__` in a stored tree stays a plain key
     // instead of reaching Object.prototype.
     const tree: PermissionTree = Object.create(null)
-    const trees = await treesOf(holder.user.id)
-    const { role } = holder.user
     for (const source of trees) {
       for (const [section, flags] of Object.entries(source ?? {})) {
         if (typeof flags !== 'object' || flags === null) continue
-        tree[section] ??= Object.create(null)
+        const out = tree[section] ??= Object.create(null)
+        // note: decided as `has` decides the dotted key (a section with a dot in it splits at its first dot).
+        const plain = section !== '' && !section.includes('.')
         for (const flag of Object.keys(flags)) {
           const key = `${section}.${flag}`
-          const split = splitKey(key)
-          tree[section]![flag] = byRole(role, key) ?? (split !== null && isGrantedByAny(trees, split[0], split[1]))
+          const split = plain ? null : splitKey(key)
+          out![flag] = byRole(role, key) ?? (plain ? isGrantedByAny(trees, section, flag) : split !== null && isGrantedByAny(trees, split[0], split[1]))
         }
       }
     }
-    return tree
+    for (const section of Object.values(tree)) Object.freeze(section)
+    return Object.freeze(tree)
   }
 
   /**

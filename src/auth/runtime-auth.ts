@@ -130,6 +130,13 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo, now:
     current: (): AuthConfig => current,
     /** Brings `current()` up to date with what is stored (a read at most once a second); every request awaits it first. */
     fresh,
+    /** At once: true while what is in effect was read less than a second ago (the per-request `fresh()` may be skipped). */
+    isFresh: (): boolean => {
+      const read = stored.peekFresh()
+      if (read === undefined) return false
+      apply(read)
+      return true
+    },
     async readAdminConfig(): Promise<AdminConfig> {
       return adminConfigOf((await readStored()).admin)
     },

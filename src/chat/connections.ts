@@ -70,7 +70,16 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
   let appliedText = JSON.stringify([null, null])
   /** Puts the stored lists in effect when they differ from what is (a read at most once a second). */
   async function fresh(): Promise<void> {
-    const read = await stored.get()
+    apply(await stored.get())
+  }
+  /** Whether the lists in effect are the stored ones as read less than a second ago (then `fresh()` would read nothing). */
+  function isFresh(): boolean {
+    const read = stored.peekFresh()
+    if (read === undefined) return false
+    apply(read)
+    return true
+  }
+  function apply(read: Awaited<ReturnType<typeof stored.get>>): void {
     if (read.text === appliedText) return
     appliedText = read.text
     saved = read.urls
@@ -150,6 +159,8 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
     /** The URLs in use, in failover order, and whether they come from the settings or the environment. */
     /** Brings the lists in effect up to date with the stored ones (a read at most once a second); HTTP requests await it first. */
     fresh,
+    /** At once: true while the lists in effect were read less than a second ago (the per-request `fresh()` may be skipped). */
+    isFresh,
 
     listUrls(): { urls: string[]; source: 'settings' | 'env' } {
       freshenBehind()

@@ -7,14 +7,26 @@
  */
 import { Elysia } from 'elysia'
 
-/** Something that keeps settings in memory and can bring them up to date. */
-export type KeepsSettings = { fresh(): Promise<void> }
+/**
+ * Something that keeps settings in memory and can bring them up to date; `isFresh` tells at once
+ * whether what it keeps is younger than its max age (then `fresh()` would read nothing).
+ */
+export type KeepsSettings = { fresh(): Promise<void>; isFresh?(): boolean }
 
 export const freshSettings = (keepers: readonly KeepsSettings[]) =>
   new Elysia({ name: 'fresh-settings' })
-    .onRequest(async () => {
-      // note: a database that does not answer leaves what is in effect (the next request reads again);
-      // the routes that need it fail on their own, and /health/ready reports it.
-      await Promise.all(keepers.map((keeper) => keeper.fresh().catch(() => {})))
+    .onRequest(() => {
+      // note: synchronous while everything kept is fresh (the common case: a read at most once a
+      // second), so a request waits for no promise; otherwise it awaits the reads.
+      if (keepers.every((keeper) => keeper.isFresh?.() === true)) return
+      return refresh(keepers)
     })
     .as('global')
+
+/**
+ * Brings every keeper up to date. A database that does not answer leaves what is in effect (the
+ * next request reads again); the routes that need it fail on their own, and /health/ready reports it.
+ */
+async function refresh(keepers: readonly KeepsSettings[]): Promise<void> {
+  await Promise.all(keepers.map((keeper) => keeper.fresh().catch(() => {})))
+}

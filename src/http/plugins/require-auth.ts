@@ -25,35 +25,36 @@ export const requireAuth = (deps: AuthDeps, trustedProxies: AddressList) => {
   return new Elysia({ name: 'require-auth' }).macro({
     auth: (level: AuthLevel) => ({
       // note: parse runs before the body is read (routes with a body), transform before validation
-      // (every route); the first of them to run does the check. Arrows taking the whole context:
-      // Elysia fills the context fields it finds in a hook's source text, and a compiled build's text
-      // of a method once hid `path` from it (500 on every API key); the path is read from the request.
+      // (every route); the first of them to run does the check. The hooks name only `request` and
+      // `server`: Elysia fills the context fields it finds in a hook's source text, and a hook taking
+      // the whole context had it parse the cookies, query and headers of every request. The path is
+      // read from the request (a compiled build's text of a method once hid `path` from Elysia).
       // The hooks are async (Elysia awaits them, whatever their text): `check` answers at once for a
       // remembered credential and with a promise only when the database must be asked.
-      parse: async (context: RequestContext) => {
-        const found = check(level, context)
-        checked.set(context.request, found instanceof Promise ? await found : found)
+      parse: async ({ request, server }: RequestContext) => {
+        const found = check(level, request, server)
+        checked.set(request, found instanceof Promise ? await found : found)
       },
-      transform: async (context: RequestContext) => {
-        if (checked.has(context.request)) return
-        const found = check(level, context)
-        checked.set(context.request, found instanceof Promise ? await found : found)
+      transform: async ({ request, server }: RequestContext) => {
+        if (checked.has(request)) return
+        const found = check(level, request, server)
+        checked.set(request, found instanceof Promise ? await found : found)
       },
-      resolve: async (context: RequestContext): Promise<{ principal: Principal }> => {
-        const found = checked.get(context.request) ?? check(level, context)
+      resolve: async ({ request, server }: RequestContext): Promise<{ principal: Principal }> => {
+        const found = checked.get(request) ?? check(level, request, server)
         return { principal: found instanceof Promise ? await found : found }
       },
     }),
   })
 
   /** The principal the request's credential admits at `level`, or throws; a promise only when authenticate needs the database. */
-  function check(level: AuthLevel, context: RequestContext): Principal | Promise<Principal> {
-    const path = requestPath(context.request)
-    const result = authenticate(deps, findCredential(context.request.headers), path)
-    return result instanceof Promise ? result.then((settled) => decide(level, context, path, settled)) : decide(level, context, path, result)
+  function check(level: AuthLevel, request: Request, server: PeerSource): Principal | Promise<Principal> {
+    const path = requestPath(request)
+    const result = authenticate(deps, findCredential(request.headers), path)
+    return result instanceof Promise ? result.then((settled) => decide(level, request, server, path, settled)) : decide(level, request, server, path, result)
   }
 
-  function decide(level: AuthLevel, { request, server }: RequestContext, path: string, result: AuthResult): Principal {
+  function decide(level: AuthLevel, request: Request, server: PeerSource, path: string, result: AuthResult): Principal {
     if (!result.ok) {
       if (result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied') {
         const ip = resolveClientAddress(request, server, trustedProxies).ip
@@ -75,4 +76,5 @@ export const requireAuth = (deps: AuthDeps, trustedProxies: AddressList) => {
   }
 }
 
-type RequestContext = { request: Request; server: Parameters<typeof resolveClientAddress>[1] }
+type PeerSource = Parameters<typeof resolveClientAddress>[1]
+type RequestContext = { request: Request; server: PeerSource }
