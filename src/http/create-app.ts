@@ -36,6 +36,7 @@ import { openAiEmbeddingRoutes } from './compat/openai-embeddings.ts'
 import { taskCompletionRoutes } from './compat/task-completions.ts'
 import { taskRoutes } from './compat/task-routes.ts'
 import { fixedAnswerRoutes } from './fixed-answers.ts'
+import { sessionUserAnswers, sessionUserRoutes } from './session-user.ts'
 import { httpErrors } from './http-error.ts'
 import { withGrantUpgrade } from './model-grant-upgrade.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
@@ -173,14 +174,16 @@ export function createApp(deps: Deps) {
   // note: Bun refuses a socket frame over the limit (close 1009) before it is read into memory.
   const readiness = readinessOf(deps.store, cluster)
   // note: /health and /api/version are answered by Bun's router when served, with the app's headers (fixed-answers.ts).
-  const fixedAnswers = fixedAnswerRoutes(
-    { securityHeaders: deps.config.securityHeaders, trustedProxies: deps.config.trustedProxies, allowedHosts: deps.config.allowedHosts, cors: deps.config.cors, singleUser: deps.config.auth.singleUser },
-    { '/health': healthBodyOf(readiness), '/api/version': () => VERSION_BODY },
-    (request) => app.fetch(request),
-  )
-  const app = new Elysia({ handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes }, serve: { routes: fixedAnswers } })
+  const fastRouteSettings = { securityHeaders: deps.config.securityHeaders, trustedProxies: deps.config.trustedProxies, allowedHosts: deps.config.allowedHosts, cors: deps.config.cors, singleUser: deps.config.auth.singleUser }
+  const toApp = (request: Request) => app.fetch(request)
+  const fixedAnswers = fixedAnswerRoutes(fastRouteSettings, { '/health': healthBodyOf(readiness), '/api/version': () => VERSION_BODY }, toApp)
+  // note: GET /api/v1/auths/ for a remembered credential is answered by Bun's router too, with the route's own body (session-user.ts).
+  const keepers = [auth.runtime, connections]
+  const sessionUser = sessionUserAnswers(auth)
+  const sessionUserFast = sessionUserRoutes(fastRouteSettings, { auth, keepers, answer: sessionUser }, toApp)
+  const app = new Elysia({ handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes }, serve: { routes: { ...fixedAnswers, ...sessionUserFast } } })
     .use(httpErrors(deps.log))
-    .use(freshSettings([auth.runtime, connections]))
+    .use(freshSettings(keepers))
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
     .use(hostCheck(deps.config.allowedHosts))
     .use(cors(deps.config.cors))
@@ -197,7 +200,7 @@ export function createApp(deps: Deps) {
         findClaimableEmail: async () => (await findClaimableAdmin(auth))?.email ?? null,
         isSetupTokenRequired: async () => deps.setupGate.tokenFile !== null && (await deps.store.users.countUsers() === 0 || await findClaimableAdmin(auth) !== null),
       }, withFileLimits(interfaceDefaultsFor(auth), deps.config)))
-      .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers)))
+      .use(authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers), sessionUser))
       .use(singleUserRoutes(auth, deps.config.trustedProxies))
       .use(accountClaimRoutes(auth, deps.config.trustedProxies))
       .use(oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }))

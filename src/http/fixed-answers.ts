@@ -18,7 +18,7 @@ import type { SecurityHeaderSettings } from '../config/security-header-settings.
 import { arrivedOverHttps } from './client-address.ts'
 import { hostDecider } from './plugins/host-check.ts'
 
-type PeerSource = Pick<Server<unknown>, 'requestIP'>
+export type PeerSource = Pick<Server<unknown>, 'requestIP'>
 
 export type FixedAnswerSettings = {
   securityHeaders: SecurityHeaderSettings
@@ -34,25 +34,46 @@ export type FixedBodies = Readonly<Record<string, () => string>>
 /** What `Bun.serve`'s `routes` takes for these paths: a GET handler each; other methods go to the app. */
 export type FixedAnswerRoutes = Record<string, { GET: (request: Request, server: PeerSource) => Response | Promise<Response> }>
 
+/** Whether fast routes may be served: not while a plugin looks at every request (CORS, single-user mode). */
+export function fastRoutesAllowed({ cors, singleUser }: FixedAnswerSettings): boolean {
+  return !(singleUser || cors.allowsAnyOrigin || cors.allowedOrigins.length > 0)
+}
+
+/**
+ * The headers the app puts on a JSON answer at `path`, prebuilt: the configured security headers,
+ * CACHE_CONTROL on /api/ paths, and HSTS only over HTTPS, decided by `arrivedOverHttps` exactly as
+ * the security-headers plugin decides it. A Response copies the Headers it is given, never shares them.
+ */
+export function jsonAnswerHeaders(settings: FixedAnswerSettings, path: string): (request: Request, server: PeerSource) => Headers {
+  const { everyResponse, apiCacheControl, strictTransportSecurity } = settings.securityHeaders
+  const plain: Record<string, string> = { ...everyResponse, 'content-type': 'application/json;charset=utf-8' }
+  if (apiCacheControl !== null && path.startsWith('/api/')) plain['cache-control'] = apiCacheControl
+  const overHttp = new Headers(plain)
+  if (strictTransportSecurity === null) return () => overHttp
+  const overHttps = new Headers({ ...plain, 'strict-transport-security': strictTransportSecurity })
+  return (request, server) => (arrivedOverHttps(request, server, settings.trustedProxies) ? overHttps : overHttp)
+}
+
+/** Whether a request may take a fast route at all: no body (declared or chunked), and a Host within ALLOWED_HOSTS. */
+export function fastRouteGate(settings: FixedAnswerSettings): (request: Request) => boolean {
+  const isHostAllowed = hostDecider(settings.allowedHosts)
+  return (request) => {
+    const headers = request.headers
+    return !headers.has('content-length') && !headers.has('transfer-encoding') && isHostAllowed(request)
+  }
+}
+
 /** The fast routes, or none when a plugin would look at every request; `toApp` answers what they leave. */
 export function fixedAnswerRoutes(settings: FixedAnswerSettings, bodies: FixedBodies, toApp: (request: Request) => Response | Promise<Response>): FixedAnswerRoutes {
-  const { cors, singleUser, trustedProxies } = settings
-  if (singleUser || cors.allowsAnyOrigin || cors.allowedOrigins.length > 0) return {}
-  const isHostAllowed = hostDecider(settings.allowedHosts)
-  const { everyResponse, apiCacheControl, strictTransportSecurity } = settings.securityHeaders
+  if (!fastRoutesAllowed(settings)) return {}
+  const mayTake = fastRouteGate(settings)
   const routes: FixedAnswerRoutes = {}
   for (const [path, bodyOf] of Object.entries(bodies)) {
-    const plain: Record<string, string> = { ...everyResponse, 'content-type': 'application/json;charset=utf-8' }
-    if (apiCacheControl !== null && path.startsWith('/api/')) plain['cache-control'] = apiCacheControl
-    // note: Headers made once; a Response copies the Headers it is given, never shares them.
-    const overHttp = new Headers(plain)
-    const overHttps = strictTransportSecurity === null ? overHttp : new Headers({ ...plain, 'strict-transport-security': strictTransportSecurity })
+    const headersFor = jsonAnswerHeaders(settings, path)
     routes[path] = {
       GET(request, server) {
-        const headers = request.headers
-        if (headers.has('content-length') || headers.has('transfer-encoding') || !isHostAllowed(request)) return toApp(request)
-        const https = strictTransportSecurity !== null && arrivedOverHttps(request, server, trustedProxies)
-        return new Response(bodyOf(), { headers: https ? overHttps : overHttp })
+        if (!mayTake(request)) return toApp(request)
+        return new Response(bodyOf(), { headers: headersFor(request, server) })
       },
     }
   }

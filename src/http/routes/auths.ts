@@ -13,13 +13,13 @@ import { signUp, type SignUpResult } from '../../auth/sign-up.ts'
 import { trustedHeaderLogin } from '../../auth/trusted-header-login.ts'
 import type { AddressList } from '../../config/network.ts'
 import type { SessionId } from '../../db/sessions.ts'
-import { profileImageOf, readUserPreferences } from '../../db/user-preferences.ts'
 import type { User } from '../../db/users.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { answerAfterPassword } from '../second-step.ts'
-import { answerWithSession, enrolmentFlag } from '../session-answer.ts'
+import { answerWithSession } from '../session-answer.ts'
+import { sessionUserAnswers, type SessionUserAnswers } from '../session-user.ts'
 import { clearedSessionCookie } from '../session-cookie.ts'
 import { apiKeyRoutes } from './api-keys.ts'
 import { changePasswordRoute } from './change-password.ts'
@@ -34,9 +34,6 @@ const AddUserBody = t.Object({
   name: t.String({ minLength: 1, maxLength: 200 }), email: t.String({ maxLength: 320 }), password: t.String({ maxLength: 4096 }),
   role: t.Optional(t.Union([t.Literal('pending'), t.Literal('user'), t.Literal('admin')])),
 })
-
-/** Whether the credential came in an Authorization: Bearer header (findCredential prefers it to the cookie). */
-const sentAsBearer = (request: Request) => /^Bearer\s/i.test(request.headers.get('authorization') ?? '')
 
 const invalidCredentials = () => new HttpError(400, 'invalid_credentials', 'The email or password provided is incorrect.')
 
@@ -55,7 +52,7 @@ function signUpRefusal(result: Exclude<SignUpResult, { ok: true }>): HttpError {
   }
 }
 
-export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutRedirect: SignOutRedirect | null = null) => {
+export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutRedirect: SignOutRedirect | null = null, sessionUser: SessionUserAnswers = sessionUserAnswers(deps)) => {
   const clientOf = (request: Request, server: PeerSource) => resolveClientAddress(request, server, trustedProxies)
 
   /** Starts a session for the user and answers Open WebUI's session object with the cookie set. */
@@ -79,29 +76,10 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
     return redirectUrl === null ? { status: true } : { status: true, redirect_url: redirectUrl }
   }
 
-  // note: keyed by the user object an admission holds (see principal-cache.ts): a new picture moves the
-  // user's revision, the next admission reads a new object, and the old entry goes with the old object.
-  const profileImages = new WeakMap<User, string>()
-  const profileImageFor = async (user: User) => {
-    let image = profileImages.get(user)
-    if (image === undefined) {
-      image = profileImageOf(await readUserPreferences(deps.store.users, user.id))
-      profileImages.set(user, image)
-    }
-    return image
-  }
-
   return new Elysia({ prefix: '/api/v1/auths' })
     .use(requireAuth(deps, trustedProxies))
-    .get('/', async ({ principal, request }) => ({
-      // note: an API key is never echoed back. A session token is only to a client that sent it as
-      // Bearer (Open WebUI clients read it); a browser signed in by the HttpOnly cookie gets null,
-      // so script on the page (an injected one included) can't lift the cookie's token from here.
-      token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
-      token_type: 'Bearer',
-      ...describeSessionUser(principal.user, await permissionsOf(deps, principal.user), await profileImageFor(principal.user)),
-      ...await enrolmentFlag(deps, principal.user),
-    }), { auth: 'any' })
+    // note: with the fast routes served, a remembered credential is answered before Elysia (session-user.ts), with this same body.
+    .get('/', ({ principal, request }) => sessionUser(principal, request), { auth: 'any' })
 
     .post('/signin', async ({ body, request, server, set }) => {
       const client = clientOf(request, server)

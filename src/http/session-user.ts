@@ -1,0 +1,95 @@
+/**
+ * `GET /api/v1/auths/` (Open WebUI's "who am I", which its page and clients ask often) answered by
+ * Bun's own router before Elysia, as fixed-answers.ts answers /health: the same body (made here for
+ * both, `sessionUserAnswers`), the same headers, for a credential the principal cache admitted a
+ * moment ago; the route in routes/auths.ts answers everything else.
+ * Threat: a fast path that skips a check, or serves a revoked or deleted user. Only this exact path
+ * (Bun's router brings every GET under /api/v1/auths/ here; the others go on to the app) and GET (HEAD: Bun answers it from the GET handler, without the body) come here; every request a
+ * plugin could refuse or change goes to the app: a body, a Host outside ALLOWED_HOSTS, settings
+ * older than their second (fresh-settings.ts reads them there), a credential not remembered, and
+ * every refusal (401, 403, the API-key audit), so those answers are the app's own. The credential
+ * goes through `authenticate`, which uses a remembered admission only while its user's revision
+ * (account-changes.ts: every revocation, role change and deletion, on any instance) is the one it
+ * was read at, checked on this request. With CORS configured or in single-user mode there is no
+ * fast path at all.
+ */
+import type { AuthDeps } from '../auth/auth-deps.ts'
+import { authenticate, findCredential, permissionsOf } from '../auth/authenticate.ts'
+import { describeSessionUser, type Principal } from '../auth/principal.ts'
+import { profileImageOf, readUserPreferences } from '../db/user-preferences.ts'
+import type { User } from '../db/users.ts'
+import { fastRouteGate, fastRoutesAllowed, jsonAnswerHeaders, type FixedAnswerRoutes, type FixedAnswerSettings } from './fixed-answers.ts'
+import type { KeepsSettings } from './plugins/fresh-settings.ts'
+import { requestPath } from './request-path.ts'
+import { enrolmentFlag } from './session-answer.ts'
+
+export const SESSION_USER_PATH = '/api/v1/auths/'
+
+/** Whether the credential came in an Authorization: Bearer header (findCredential prefers it to the cookie). */
+const sentAsBearer = (request: Request) => /^Bearer\s/i.test(request.headers.get('authorization') ?? '')
+
+/** Builds Open WebUI's session user object for a principal: the one body of `GET /api/v1/auths/`, fast or not. */
+export function sessionUserAnswers(deps: AuthDeps) {
+  // note: keyed by the user object an admission holds (see principal-cache.ts): a new picture moves the
+  // user's revision, the next admission reads a new object, and the old entry goes with the old object.
+  const profileImages = new WeakMap<User, string>()
+  const profileImageFor = async (user: User) => {
+    let image = profileImages.get(user)
+    if (image === undefined) {
+      image = profileImageOf(await readUserPreferences(deps.store.users, user.id))
+      profileImages.set(user, image)
+    }
+    return image
+  }
+  return async (principal: Principal, request: Request) => ({
+    // note: an API key is never echoed back. A session token is only to a client that sent it as
+    // Bearer (Open WebUI clients read it); a browser signed in by the HttpOnly cookie gets null,
+    // so script on the page (an injected one included) can't lift the cookie's token from here.
+    token: principal.via === 'session' && sentAsBearer(request) ? principal.token : null,
+    token_type: 'Bearer',
+    ...describeSessionUser(principal.user, await permissionsOf(deps, principal.user), await profileImageFor(principal.user)),
+    ...await enrolmentFlag(deps, principal.user),
+  })
+}
+
+export type SessionUserAnswers = ReturnType<typeof sessionUserAnswers>
+
+/** The fast route for SESSION_USER_PATH, or none when a plugin would look at every request; `toApp` answers what it leaves. */
+export function sessionUserRoutes(
+  settings: FixedAnswerSettings,
+  deps: { auth: AuthDeps; keepers: readonly KeepsSettings[]; answer: SessionUserAnswers },
+  toApp: (request: Request) => Response | Promise<Response>,
+): FixedAnswerRoutes {
+  if (!fastRoutesAllowed(settings)) return {}
+  const { auth, keepers, answer } = deps
+  const mayTake = fastRouteGate(settings)
+  const headersFor = jsonAnswerHeaders(settings, SESSION_USER_PATH)
+  const settingsAreFresh = () => {
+    for (const keeper of keepers) if (keeper.isFresh?.() !== true) return false
+    return true
+  }
+  // note: a wildcard, as Elysia hands Bun `/api/v1/auths/` as `/api/v1/auths` (it drops a route's
+  // trailing slash), which Bun's router does not match to `/api/v1/auths/`; every other GET under
+  // the prefix goes on to the app as before.
+  return {
+    [`${SESSION_USER_PATH}*`]: {
+      async GET(request, server) {
+        const path = requestPath(request)
+        if (path !== SESSION_USER_PATH || !mayTake(request) || !settingsAreFresh()) return toApp(request)
+        // note: only a remembered credential: admitting a new one (its reads, its refusals) is the app's.
+        const credential = findCredential(request.headers)
+        if (credential === null || auth.principals.find(credential) === undefined) return toApp(request)
+        try {
+          const found = authenticate(auth, credential, path)
+          const result = found instanceof Promise ? await found : found
+          if (!result.ok) return toApp(request)
+          const body = JSON.stringify(await answer(result.principal, request))
+          return new Response(body, { headers: headersFor(request, server) })
+        } catch {
+          // note: a read that failed (the database away) is answered by the app, with its error.
+          return toApp(request)
+        }
+      },
+    },
+  }
+}
