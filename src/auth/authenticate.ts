@@ -8,6 +8,7 @@
  * The answer is synchronous for a remembered credential (the common case: a client's next
  * request), a promise when the database must be read.
  */
+import type { PermissionTree } from '../db/groups.ts'
 import type { SessionId } from '../db/sessions.ts'
 import type { User } from '../db/users.ts'
 import type { AuthDeps } from './auth-deps.ts'
@@ -94,10 +95,22 @@ function mayUseApiKeysAsKnown(deps: AuthDeps, user: User): boolean {
   return deps.auth.apiKeys !== null && deps.permissions.hasAsKnown({ user }, 'features.api_keys') !== false
 }
 
-/** The user's effective permissions, as the session object carries them; features.api_keys only while keys are on. */
-export async function permissionsOf(deps: AuthDeps, user: User) {
-  const [tree, apiKeys] = await Promise.all([deps.permissions.effective({ user }), mayUseApiKeys(deps, user)])
-  return { ...tree, features: { ...tree.features, api_keys: apiKeys } }
+// note: by the effective tree (the same object while the settings and groups it was computed from stand, permissions.ts), with API keys off and on.
+const withApiKeyFlag = new WeakMap<PermissionTree, [off?: PermissionTree, on?: PermissionTree]>()
+
+/**
+ * The user's effective permissions, as the session object carries them; features.api_keys only while keys are on.
+ * Frozen, and the same object while the tree and the flag are the same.
+ */
+export async function permissionsOf(deps: AuthDeps, user: User): Promise<PermissionTree> {
+  const known = deps.auth.apiKeys === null ? false : deps.permissions.hasIfFresh({ user }, 'features.api_keys')
+  const [tree, apiKeys] = known === undefined
+    ? await Promise.all([deps.permissions.effective({ user }), mayUseApiKeys(deps, user)])
+    : [await deps.permissions.effective({ user }), known]
+  let pair = withApiKeyFlag.get(tree)
+  if (pair === undefined) withApiKeyFlag.set(tree, pair = [])
+  const index = apiKeys ? 1 : 0
+  return pair[index] ??= Object.freeze({ ...tree, features: Object.freeze({ ...tree.features, api_keys: apiKeys }) })
 }
 
 const INVALID: AuthResult = Object.freeze({ ok: false, reason: 'invalid_credential' })

@@ -23,5 +23,11 @@ export async function answerWithSession(deps: AuthDeps, user: User, request: Req
   }
 }
 
-/** `mfa_enrolment_required: true` for a user MFA_REQUIRED holds to enrolment (the page shows only that); nothing otherwise. */
-export const enrolmentFlag = async (deps: AuthDeps, user: User) => (await mustEnrolSecondFactor(deps, user) ? { mfa_enrolment_required: true } : {})
+const MUST_ENROL = Object.freeze({ mfa_enrolment_required: true as const })
+const NOTHING = Object.freeze({})
+
+/**
+ * `mfa_enrolment_required: true` for a user MFA_REQUIRED holds to enrolment (the page shows only that); nothing otherwise.
+ * The same two frozen objects every time, so an answer built from them may be kept (session-user.ts).
+ */
+export const enrolmentFlag = async (deps: AuthDeps, user: User): Promise<{ readonly mfa_enrolment_required?: true }> => (await mustEnrolSecondFactor(deps, user) ? MUST_ENROL : NOTHING)

@@ -79,7 +79,7 @@ export const authRoutes = (deps: AuthDeps, trustedProxies: AddressList, signOutR
   return new Elysia({ prefix: '/api/v1/auths' })
     .use(requireAuth(deps, trustedProxies))
     // note: with the fast routes served, a remembered credential is answered before Elysia (session-user.ts), with this same body.
-    .get('/', ({ principal, request }) => sessionUser(principal, request), { auth: 'any' })
+    .get('/', ({ principal, request }) => sessionUser.object(principal, request), { auth: 'any' })
 
     .post('/signin', async ({ body, request, server, set }) => {
       const client = clientOf(request, server)
