@@ -81,6 +81,25 @@ describe('permissions', () => {
     expect(await permissions.has({ user: pending }, 'chat.delete')).toBe(false)
   })
 
+  test('the effective tree is computed once per snapshot: the same frozen object until the defaults, a group or a membership change', async () => {
+    const { store, user, permissions, setDefaults } = await setUp()
+    const first = await permissions.effective({ user })
+    expect(await permissions.effective({ user })).toBe(first)
+    expect(Object.isFrozen(first) && Object.isFrozen(first.workspace)).toBe(true)
+    const admin = await permissions.effective({ user: { ...user, role: 'admin' } })
+    expect(admin).not.toBe(first)
+    expect(admin.workspace!.models).toBe(true)
+    const group = await store.groups.createLocalGroup({ name: 'Builders', permissions: { workspace: { models: true } } })
+    if (!group.ok) throw new Error('group')
+    await store.groups.addMember(group.group.id, user.id, 'local')
+    const joined = await permissions.effective({ user })
+    expect(joined.workspace!.models).toBe(true)
+    await store.groups.updateGroup(group.group.id, { permissions: { workspace: { models: false } } })
+    expect((await permissions.effective({ user })).workspace!.models).toBe(false)
+    setDefaults({ workspace: { models: true, prompts: true } })
+    expect((await permissions.effective({ user })).workspace).toEqual({ models: true, prompts: true })
+  })
+
   test('the defaults are read on every check (an admin\'s save is in effect at once)', async () => {
     const { user, permissions, setDefaults } = await setUp()
     setDefaults({ workspace: { models: true } })

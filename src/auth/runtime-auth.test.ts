@@ -39,3 +39,18 @@ test('a clock that went back reads again rather than trust what it keeps', async
   await other.fresh()
   expect(other.current().enableSignup).toBe(false)
 })
+
+test('isFresh tells at once whether a request may skip fresh(): not before a read, not once it is a second old', async () => {
+  const { clock, one, other } = twoInstances()
+  expect(other.isFresh()).toBe(false)
+  await other.fresh()
+  expect(other.isFresh()).toBe(true)
+  await one.saveAdminConfig({ ...await one.readAdminConfig(), ENABLE_SIGNUP: false })
+  expect(other.isFresh()).toBe(true)
+  expect(other.current().enableSignup).toBe(true)
+  clock.at += KEPT_READ_MAX_AGE_MS
+  expect(other.isFresh()).toBe(false)
+  await other.fresh()
+  expect(other.isFresh()).toBe(true)
+  expect(other.current().enableSignup).toBe(false)
+})

@@ -172,3 +172,18 @@ test('a connection turned off keeps its index, is not asked, serves no chat, and
   await again.fresh()
   expect(again.listDisabledUrls()).toEqual([])
 })
+
+test('isFresh: false until the lists are read, then true for a second, and it puts another instance\'s saved list in effect', async () => {
+  const { connections, store, clock } = connectionsFor([pair.first.url])
+  const other = createConnections({ urls: [pair.first.url], timeouts, settings: store.settings, now: () => clock.at })
+  expect(connections.isFresh()).toBe(false)
+  await connections.fresh()
+  expect(connections.isFresh()).toBe(true)
+  expect(await other.replaceUrls([pair.second.url])).toEqual({ ok: true })
+  expect(connections.isFresh()).toBe(true)
+  clock.at += 1000
+  expect(connections.isFresh()).toBe(false)
+  await connections.fresh()
+  expect(connections.isFresh()).toBe(true)
+  expect(connections.listUrls()).toEqual({ urls: [pair.second.url], source: 'settings' })
+})
