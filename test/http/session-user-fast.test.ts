@@ -209,6 +209,30 @@ describe('the fast path', async () => {
   })
 })
 
+describe('an expired session', async () => {
+  // note: one clock for both apps and the store, moved by the test past JWT_EXPIRES_IN.
+  let at = Date.now()
+  const pair = servePair({ JWT_EXPIRES_IN: '1h' }, () => at)
+  await signUp(pair.app, 'admin@example.com', undefined, 'Admin')
+  const user = await signUp(pair.app, 'expiring@example.com', undefined, 'Expiring')
+  afterAll(() => pair.stop())
+
+  test.each<[string, Record<string, string>]>([
+    ['Bearer', bearer(user.token)],
+    ['cookie', { cookie: `token=${user.token}` }],
+  ])('%s: served while live, then the app\'s own refusal once expired', async (_, headers) => {
+    const shape: Shape = ['', 'GET', ME, headers]
+    const [live, liveBefore] = await bothAnswers(pair, shape)
+    expect(live.status).toBe('HTTP/1.1 200 OK')
+    expect(live).toEqual(liveBefore)
+    at += 3_600_000 + 1000
+    const [expired, expiredBefore] = await bothAnswers(pair, shape)
+    expect(expired.status).toBe('HTTP/1.1 401 Unauthorized')
+    expect(expired).toEqual(expiredBefore)
+    at -= 3_600_000 + 1000
+  })
+})
+
 describe('two instances on one database', async () => {
   // note: two stores over one SQLite file, each its own account changes and caches, joined by an
   // in-memory stand-in for the Redis bus that carries what cluster/revocation-relay.ts publishes.
