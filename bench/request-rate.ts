@@ -56,7 +56,7 @@ function freePort(): number {
 }
 
 /** Spawns a server on a free loopback port and waits until it answers; returns its base URL. */
-async function start(command: string[], cwd: string, env: Record<string, string>, children: ReturnType<typeof Bun.spawn>[], portFlag = false): Promise<string> {
+export async function start(command: string[], cwd: string, env: Record<string, string>, children: ReturnType<typeof Bun.spawn>[], portFlag = false): Promise<string> {
   const port = freePort()
   const child = Bun.spawn(portFlag ? [...command, '--port', String(port)] : command, {
     cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: String(port), ...env }, stdout: 'ignore', stderr: 'ignore', stdin: 'ignore',
@@ -71,7 +71,7 @@ async function start(command: string[], cwd: string, env: Record<string, string>
   }
 }
 
-async function signUp(base: string): Promise<string> {
+export async function signUp(base: string): Promise<string> {
   const res = await fetch(`${base}/api/v1/auths/signup`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'Bench', email: 'bench@example.com', password: PASSWORD }),
@@ -85,13 +85,13 @@ async function signUp(base: string): Promise<string> {
  * each; returns completed requests per second. Raw HTTP/1.1 over Bun.connect: fetch costs the
  * client more than a bare server spends answering, so it would measure itself.
  */
-async function requestsPerSecond(url: string, headers: Record<string, string>): Promise<number> {
+export async function requestsPerSecond(url: string, headers: Record<string, string>, seconds = SECONDS_PER_ROUND): Promise<number> {
   const { hostname, port, pathname } = new URL(url)
   const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')
   const request = `GET ${pathname} HTTP/1.1\r\nhost: ${hostname}:${port}\r\n${head}\r\n`
   let done = 0
   const begin = nowMs()
-  const deadline = begin + SECONDS_PER_ROUND * 1000
+  const deadline = begin + seconds * 1000
   const connection = () => new Promise<void>((resolve, reject) => {
     let buffered = ''
     void Bun.connect({
