@@ -41,10 +41,10 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
 const writers = new Set<LifecycleCommand>(['migrate-db', 'keys rotate', 'keys rotate-data', 'restore', 'import open-webui', 'import libre-webui', 'users list', 'users reset-password'])
 const createsDataDir = new Set<LifecycleCommand>(['restore', 'import open-webui', 'import libre-webui'])
 /**
- * The commands that work on PostgreSQL (DATABASE_URL), accepted with it whether or not the server
- * runs on it yet; keys status and keys verify read DATA_DIR's SQLite file only and are refused.
+ * The commands that work on PostgreSQL (DATABASE_URL): each is accepted with it whether or not the
+ * server runs on it yet (STORE_RUNS_ON_POSTGRES), as each opens the store DATABASE_URL names.
  */
-const onPostgres = new Set<LifecycleCommand>(['backup', 'restore', 'migrate-db', 'users list', 'users reset-password', 'keys rotate', 'keys rotate-data', 'import open-webui', 'import libre-webui'])
+const onPostgres = new Set<LifecycleCommand>(['keys status', 'keys verify', 'backup', 'restore', 'migrate-db', 'users list', 'users reset-password', 'keys rotate', 'keys rotate-data', 'import open-webui', 'import libre-webui'])
 
 async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, { ok: true }>, config: ReturnType<typeof loadConfig>): Promise<number> {
   switch (parsed.command) {

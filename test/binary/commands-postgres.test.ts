@@ -1,6 +1,6 @@
 /**
  * The commands that open the store, against the compiled binary with DATABASE_URL on a real
- * PostgreSQL: users list / reset-password / reset-mfa, keys rotate, keys rotate-data, import
+ * PostgreSQL: users list / reset-password / reset-mfa, keys status / verify / rotate / rotate-data, import
  * open-webui / libre-webui. Each shows its effect in PostgreSQL and writes no DATA_DIR/enclave.db;
  * the refusals (a wrong key, an unreachable database, a database without a store, instances running
  * beside a key rotation) change nothing and print a sentence without a password or a stack trace.
@@ -201,6 +201,23 @@ describe('refusals on PostgreSQL', () => {
 })
 
 describe('keys commands on PostgreSQL', () => {
+  test('keys status and keys verify read the PostgreSQL store; a wrong key is reported', async () => {
+    const db = await seeded()
+    const status = await runBinary(['keys', 'status'], { cwd: db.cwd, env: db.env })
+    expect(status.code).toBe(0)
+    expect(status.stdout).toContain('matches the configured key')
+    expect(status.stdout).toMatch(/Data keys:\s+\d+ owners; version 1: \d+/)
+    const verify = await runBinary(['keys', 'verify'], { cwd: db.cwd, env: db.env })
+    expect(verify.code).toBe(0)
+    expect(verify.stdout).toMatch(/^OK: all \d+ sealed values open/m)
+    const wrong = { ...db.env, ENCRYPTION_KEY: hexKey() }
+    expect((await runBinary(['keys', 'status'], { cwd: db.cwd, env: wrong })).stdout).toContain('DOES NOT MATCH')
+    const refused = await runBinary(['keys', 'verify'], { cwd: db.cwd, env: wrong })
+    expect(refused.code).toBe(1)
+    expect(refused.output).not.toMatch(/\n\s+at /)
+    noSqliteFile(db.cwd)
+  })
+
   test('keys rotate re-wraps the data keys in PostgreSQL; the old key no longer opens it', async () => {
     const db = await seeded()
     const newKey = hexKey()
