@@ -9,6 +9,7 @@
  * and its failures are sentences that name the database without its password. Threat: the URL holds
  * the password; it reaches the engine and nothing else.
  */
+import { mkdirSync } from 'node:fs'
 import type { Config } from '../config/load-config.ts'
 import { readPreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { openExistingDatabase } from '../db/open-existing.ts'
@@ -44,7 +45,9 @@ export async function openCommandStore(config: Config, { mayCreate = false }: { 
     return openConfiguredStore(config, { now: Date.now, previousMasterKey })
   }
   const postgres = { ...config.postgres, pool: COPY_POOL }
-  if (!mayCreate) {
+  // note: a new store's generated key file goes in DATA_DIR, made for its owner alone, as on SQLite.
+  if (mayCreate) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  else {
     const probe = createPostgresEngine(postgres)
     try {
       if ((await readEngineKeyCheck(probe)) === null) throw new CommandRefusedError(`${showUrl(postgres.url)} holds no Enclave store: check DATABASE_URL (a store is put there by \`enclave serve\`, \`enclave migrate-db\` or \`enclave restore\`).`)

@@ -66,7 +66,8 @@ export function relayAccountChanges(store: Pick<Store, 'accountChanges'>, instan
 
 /** The sentence that tells the operator how running instances learn of the command's revocation. */
 export function describeRelay(config: Pick<Config, 'postgres' | 'cluster'>, relayed: boolean): string {
-  if (config.postgres === null && config.cluster === null) return ''
+  // note: on SQLite the server is stopped (the data-dir lock) or is this store's only one.
+  if (config.postgres === null) return ''
   if (relayed && config.cluster !== null) return ' Running instances were told over Redis and close those sessions now.'
   const why = config.cluster === null ? 'Without REDIS_URL, running' : 'Redis could not be reached, so running'
   return ` ${why} instances on this database refuse those sessions within ${PRINCIPAL_CACHE_SECONDS} seconds and close their sockets within ${PRINCIPAL_CACHE_SECONDS + SOCKET_RECHECK_SECONDS}; an answer already streaming there runs to its end.`

@@ -316,6 +316,21 @@ describe('imports on PostgreSQL', () => {
     noSqliteFile(db.cwd)
   })
 
+  test('an import into an empty database starts a store there, under a generated key file', async () => {
+    const url = await server.createDatabase()
+    const cwd = tempDir()
+    const source = join(cwd, 'webui.db')
+    const frankId = crypto.randomUUID()
+    await writeOpenWebUiDatabase(source, [{ id: frankId, name: 'Frank', email: 'frank@example.com', role: 'admin', password: 'frank open webui password' }], [])
+    const run = await runBinary(['import', 'open-webui', source], { cwd, env: { ...NO_SERVER, DATABASE_URL: url } })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('1 users')
+    noSqliteFile(cwd)
+    const key = (await Bun.file(join(cwd, 'data', '.encryption_key')).text()).trim()
+    expect(run.output).not.toContain(key)
+    expect((await withStore({ url, key, cwd }, (store) => store.users.findUserByEmail('frank@example.com')))?.id).toBe(frankId as never)
+  })
+
   test('an import with a wrong key is refused and imports nothing', async () => {
     const db = await seeded()
     const source = join(db.cwd, 'webui.db')
