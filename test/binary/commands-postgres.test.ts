@@ -11,10 +11,15 @@ import { RedisClient } from 'bun'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../../src/config/load-config.ts'
+import { createClusterBus } from '../../src/cluster/cluster-bus.ts'
+import { createRedisLink } from '../../src/cluster/redis-link.ts'
+import { connectRevocationRelay } from '../../src/cluster/revocation-relay.ts'
 import { openFromCluster } from '../../src/crypto/cluster-seal.ts'
+import { createAccountChanges, type AccountChange } from '../../src/db/account-changes.ts'
 import { openConfiguredStore } from '../../src/db/open-configured-store.ts'
 import type { Store } from '../../src/db/open-store.ts'
 import { createPostgresEngine } from '../../src/db/postgres-engine.ts'
+import { silentLogger } from '../../src/log/logger.ts'
 import { requireBinary, runBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
 import { writeLibreWebUiDatabase } from '../helpers/libre-webui-fixture.ts'
 import { writeOpenWebUiDatabase } from '../helpers/open-webui-fixture.ts'
@@ -123,25 +128,44 @@ describe('users commands on PostgreSQL', () => {
     noSqliteFile(db.cwd)
   })
 
-  test('with REDIS_URL, reset-password publishes the revocation on the bus, sealed', async () => {
+  test('with REDIS_URL, reset-password publishes the revocation on the bus, sealed, and a running instance applies it', async () => {
     const db = await seeded()
     const channel = 'enclave-test:cluster:access'
     const heard: string[] = []
     const subscriber = new RedisClient(redis.url)
     await subscriber.connect()
     await subscriber.subscribe(channel, (message) => void heard.push(message))
+    // note: what an instance runs: its own account changes, relayed over the bus.
+    const keys = await withStore(db, async (store) => store.clusterKeys)
+    const link = createRedisLink({ url: redis.url, log: silentLogger })
+    await link.ready
+    const instanceChanges = createAccountChanges()
+    await connectRevocationRelay(createClusterBus({ link, keys, keyPrefix: 'enclave-test', log: silentLogger }), instanceChanges)
+    const applied: AccountChange[] = []
+    instanceChanges.subscribe((change) => void applied.push(change))
     try {
       const run = await runWithStdin(['users', 'reset-password', 'ada@example.com'], db.cwd, `${NEW_PASSWORD}\n`, { ...db.env, REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'enclave-test' })
       expect(run.code).toBe(0)
       expect(run.stdout).toContain('Running instances were told over Redis')
-      for (let i = 0; i < 50 && heard.length === 0; i++) await Bun.sleep(20)
-      const keys = await withStore(db, async (store) => store.clusterKeys)
-      const bodies = heard.map((sealed) => JSON.parse(openFromCluster(keys, channel, sealed)!).body as { kind: string; userId: string; revoked?: { kind: string } })
-      expect(bodies).toContainEqual({ kind: 'access', userId: db.adaId, revoked: { kind: 'sessions', keep: null } } as never)
-      expect(heard.join('')).not.toContain('ada@example.com')
+      for (let i = 0; i < 100 && applied.length === 0; i++) await Bun.sleep(20)
+      expect(applied).toContainEqual({ kind: 'access', userId: db.adaId as never, revoked: { kind: 'sessions', keep: null } })
+      expect(heard.length).toBeGreaterThan(0)
+      for (const sealed of heard) expect(sealed).not.toContain('ada@example.com')
+      expect(heard.join('')).not.toContain(db.adaId)
+      expect(openFromCluster(keys, channel, heard[0]!)).not.toBeNull()
     } finally {
+      link.close()
       subscriber.close()
     }
+  })
+
+  test('with REDIS_URL unreachable, the reset is still done and says how instances learn of it, without the Redis password', async () => {
+    const db = await seeded()
+    const run = await runWithStdin(['users', 'reset-password', 'ada@example.com'], db.cwd, `${NEW_PASSWORD}\n`, { ...db.env, REDIS_URL: 'redis://:redis-secret-pw@127.0.0.1:1' })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('Redis could not be reached, so running instances on this database refuse those sessions within 10 seconds')
+    expect(run.output).not.toContain('redis-secret-pw')
+    expect(await liveSessions(db.url)).toBe('[]')
   })
 
   test('reset-mfa removes the factors in PostgreSQL and ends the sessions', async () => {
