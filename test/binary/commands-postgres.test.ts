@@ -269,6 +269,21 @@ describe('keys commands on PostgreSQL', () => {
     noSqliteFile(db.cwd)
   })
 
+  test('both rotations refuse a wrong key and change nothing', async () => {
+    const db = await seeded()
+    writeFileSync(join(db.cwd, 'new.key'), `${hexKey()}\n`, { mode: 0o600 })
+    const before = await snapshot(db.url, 'SELECT * FROM data_key ORDER BY owner_id, version')
+    const env = { ...db.env, ENCRYPTION_KEY: hexKey() }
+    for (const args of [['keys', 'rotate', '--new-key-file', 'new.key'], ['keys', 'rotate-data']]) {
+      const run = await runBinary(args, { cwd: db.cwd, env })
+      expect(run.code).toBe(1)
+      expect(run.stderr).toMatch(/^enclave: .*key/m)
+      expect(run.output).not.toMatch(/\n\s+at /)
+    }
+    expect(await snapshot(db.url, 'SELECT * FROM data_key ORDER BY owner_id, version')).toBe(before)
+    noSqliteFile(db.cwd)
+  })
+
   test('both rotations refuse while another instance is connected, and change nothing', async () => {
     const db = await seeded()
     writeFileSync(join(db.cwd, 'new.key'), `${hexKey()}\n`, { mode: 0o600 })
