@@ -1,6 +1,7 @@
 /**
- * `enclave import libre-webui --from DIR|data.sqlite`, with the server stopped: opens Libre WebUI's
- * database with its key, checks and opens every value, then imports it in one transaction.
+ * `enclave import libre-webui --from DIR|data.sqlite`, with the server stopped (on PostgreSQL, also
+ * beside running instances): opens Libre WebUI's database with its key, checks and opens every
+ * value, then imports it in one transaction.
  *
  * Libre WebUI's key is found, in order: --encryption-key-file, LIBRE_WEBUI_ENCRYPTION_KEY, the
  * source directory's .encryption_key (where its Docker image keeps it), then ENCRYPTION_KEY (the
@@ -12,10 +13,9 @@ import { dirname, join, resolve } from 'node:path'
 import type { Config } from '../config/load-config.ts'
 import { readKeyFile } from '../crypto/key-files.ts'
 import { parseLibreKey } from '../crypto/libre-webui-cipher.ts'
-import { readPreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { importUsersAndChats } from '../db/import-open-webui.ts'
 import { openLibreWebUiDatabase } from '../db/libre-webui-source.ts'
-import { openStore } from '../db/open-store.ts'
+import { openCommandStore } from './command-store.ts'
 import { checkHealth } from './healthcheck.ts'
 import { printImportSummary, refuseChangedSource } from './import-open-webui.ts'
 
@@ -31,7 +31,8 @@ export async function importFromLibreWebUi(config: Config, from: string, keyFile
     io.err(`enclave: ${path} does not exist (give --from Libre WebUI's DATA_DIR or its data.sqlite).\n`)
     return 1
   }
-  if ((await checkHealth(config, 1000)).ok) {
+  // note: on PostgreSQL the import is one transaction beside the running instances, as any write of theirs.
+  if (config.postgres === null && (await checkHealth(config, 1000)).ok) {
     io.err('enclave: a server answers on this port: stop it before importing.\n')
     return 1
   }
@@ -50,7 +51,7 @@ export async function importFromLibreWebUi(config: Config, from: string, keyFile
     return 1
   }
   const { source } = opened
-  const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey: readPreviousMasterKey(config.values, config.masterKey, process.cwd()) })
+  const store = await openCommandStore(config, { mayCreate: true })
   try {
     let done = 0
     const onChat = () => {
@@ -66,7 +67,7 @@ export async function importFromLibreWebUi(config: Config, from: string, keyFile
     return refuseChangedSource(error, io)
   } finally {
     source.close()
-    store.close()
+    await store.close()
   }
 }
 

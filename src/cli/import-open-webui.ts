@@ -1,11 +1,14 @@
-/** `enclave import open-webui PATH/webui.db`, with the server stopped: checks the whole source, then imports it in one transaction. */
+/**
+ * `enclave import open-webui PATH/webui.db`: checks the whole source, then imports it in one
+ * transaction; on SQLite with the server stopped, on PostgreSQL (DATABASE_URL) also beside running
+ * instances, which see the new accounts once it commits.
+ */
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Config } from '../config/load-config.ts'
-import { readPreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { importOpenWebUi, type ImportReport } from '../db/import-open-webui.ts'
-import { openStore } from '../db/open-store.ts'
 import { MalformedSourceError, openOpenWebUiDatabase } from '../db/open-webui-source.ts'
+import { openCommandStore } from './command-store.ts'
 import { checkHealth } from './healthcheck.ts'
 
 type Output = { out: (text: string) => void; err: (text: string) => void }
@@ -16,7 +19,8 @@ export async function importFromOpenWebUi(config: Config, file: string, io: Outp
     io.err(`enclave: ${path} does not exist.\n`)
     return 1
   }
-  if ((await checkHealth(config, 1000)).ok) {
+  // note: on PostgreSQL the import is one transaction beside the running instances, as any write of theirs.
+  if (config.postgres === null && (await checkHealth(config, 1000)).ok) {
     io.err('enclave: a server answers on this port: stop it before importing.\n')
     return 1
   }
@@ -25,7 +29,7 @@ export async function importFromOpenWebUi(config: Config, file: string, io: Outp
     io.err(`enclave: import refused (${opened.reason}): ${opened.detail} Nothing was imported.\n`)
     return 1
   }
-  const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey: readPreviousMasterKey(config.values, config.masterKey, process.cwd()) })
+  const store = await openCommandStore(config, { mayCreate: true })
   try {
     printImportSummary(path, await importOpenWebUi(store, opened.source), 'Open WebUI', io)
     return 0
@@ -33,7 +37,7 @@ export async function importFromOpenWebUi(config: Config, file: string, io: Outp
     return refuseChangedSource(error, io)
   } finally {
     opened.source.close()
-    store.close()
+    await store.close()
   }
 }
 

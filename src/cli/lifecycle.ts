@@ -4,6 +4,7 @@
  */
 import { loadConfig, readDotenvFile } from '../config/load-config.ts'
 import { lockDataDir, type DataDirLock } from '../db/data-dir-lock.ts'
+import { describePostgresFailure, showUrl } from './postgres-failure.ts'
 import { parseLifecycleArgs, type LifecycleCommand } from './parse-lifecycle-args.ts'
 import { formatUsageError } from './usage.ts'
 
@@ -26,7 +27,7 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
     if (writers.has(parsed.command) && !(config.postgres !== null && parsed.command !== 'restore')) lock = lockDataDir(config.dataDir, `enclave ${parsed.command}`, { createDirectory: createsDataDir.has(parsed.command) })
     return await dispatch(parsed, config)
   } catch (error) {
-    const problem = describeFailure(error)
+    const problem = describeFailure(error) ?? (config.postgres === null ? null : describePostgresFailure(error, showUrl(config.postgres.url)))
     if (problem === null) throw error
     io.err(`enclave: ${problem}\n`)
     return 1
@@ -39,8 +40,11 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
 // note: `users list` too: it opens the store, which a running server holds.
 const writers = new Set<LifecycleCommand>(['migrate-db', 'keys rotate', 'keys rotate-data', 'restore', 'import open-webui', 'import libre-webui', 'users list', 'users reset-password'])
 const createsDataDir = new Set<LifecycleCommand>(['restore', 'import open-webui', 'import libre-webui'])
-/** The commands that work on PostgreSQL already (DATABASE_URL), before the store does. */
-const onPostgres = new Set<LifecycleCommand>(['backup', 'restore', 'migrate-db'])
+/**
+ * The commands that work on PostgreSQL (DATABASE_URL): each is accepted with it whether or not the
+ * server runs on it yet (STORE_RUNS_ON_POSTGRES), as each opens the store DATABASE_URL names.
+ */
+const onPostgres = new Set<LifecycleCommand>(['keys status', 'keys verify', 'backup', 'restore', 'migrate-db', 'users list', 'users reset-password', 'keys rotate', 'keys rotate-data', 'import open-webui', 'import libre-webui'])
 
 async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, { ok: true }>, config: ReturnType<typeof loadConfig>): Promise<number> {
   switch (parsed.command) {
@@ -59,7 +63,7 @@ async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, {
 }
 
 // Key, database and file errors carry messages written for operators (never key material); others propagate.
-const operatorErrors = ['KeyMaterialError', 'KeyMismatchError', 'NoDatabaseError', 'SchemaTooNewError', 'FieldOpenError', 'DataDirLockedError', 'CopyCheckError']
+const operatorErrors = ['KeyMaterialError', 'KeyMismatchError', 'NoDatabaseError', 'CommandRefusedError', 'SchemaTooNewError', 'FieldOpenError', 'DataDirLockedError', 'CopyCheckError']
 const fileErrorCodes = ['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EROFS']
 
 function describeFailure(error: unknown): string | null {

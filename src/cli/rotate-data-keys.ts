@@ -2,14 +2,17 @@
  * `enclave keys rotate-data [--user ID] [--batch-size N]`, with the server stopped (a running server
  * rotates through POST /api/v1/admin/keys/rotate-data and resumes an unfinished rotation at start).
  * Progress is printed as it goes; an interrupted run carries on where it stopped when run again.
+ *
+ * On PostgreSQL (DATABASE_URL) every instance must be stopped, and the command refuses while it
+ * finds one (running-instances.ts): an instance keeps each owner's data keys in memory and reads
+ * them again only when they are not there, so it would go on sealing under a version the rotation
+ * destroys, and fail to open values re-encrypted under a version it has not read.
  */
 import type { Config } from '../config/load-config.ts'
-import { readPreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { createDataKeyRotator } from '../db/data-key-rotation.ts'
 import { parseUserId } from '../db/ids.ts'
-import { openExistingDatabase } from '../db/open-existing.ts'
-import { openStore } from '../db/open-store.ts'
-import { checkHealth } from './healthcheck.ts'
+import { openCommandStore } from './command-store.ts'
+import { findRunningInstances } from './running-instances.ts'
 
 type Output = { out: (text: string) => void; err: (text: string) => void }
 
@@ -24,12 +27,14 @@ export async function rotateDataKeysOffline(config: Config, options: { user?: st
     io.err('enclave: --user must be a user id (a UUID)\n')
     return 2
   }
-  if ((await checkHealth(config, 1000)).ok) {
-    io.err('enclave: a server answers on this port: stop it first, or rotate through the admin API (POST /api/v1/admin/keys/rotate-data).\n')
+  const running = await findRunningInstances(config)
+  if (running.length > 0) {
+    io.err(config.postgres === null
+      ? 'enclave: a server answers on this port: stop it first, or rotate through the admin API (POST /api/v1/admin/keys/rotate-data).\n'
+      : `enclave: instances run on this database (${running.join('; ')}): stop every one first. They keep data keys in memory and would not see the new ones, so this rotation needs them all stopped; nothing was changed.\n`)
     return 1
   }
-  openExistingDatabase(config.dataDir, false).close()
-  const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey: readPreviousMasterKey(config.values, config.masterKey, process.cwd()) })
+  const store = await openCommandStore(config)
   try {
     if (user !== null && await store.users.findUserById(user) === null) {
       io.err(`enclave: there is no user ${user}\n`)
@@ -52,6 +57,6 @@ export async function rotateDataKeysOffline(config: Config, options: { user?: st
     io.out(`Done: ${values} values re-encrypted under new data keys; ${finished} owners' old data keys destroyed.\n`)
     return 0
   } finally {
-    store.close()
+    await store.close()
   }
 }

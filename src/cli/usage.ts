@@ -27,8 +27,10 @@ Keys and data (see docs/keys-and-backups.md):
                                    data.sqlite, opened with its key (or LIBRE_WEBUI_ENCRYPTION_KEY)
   users reset-mfa EMAIL            Remove an account's second factors (authenticator app, recovery
                                    codes, passkeys), e.g. when its owner lost them
+  With DATABASE_URL, each of these works on that PostgreSQL database; keys rotate and
+  rotate-data refuse while instances run on it (docs/postgresql.md)
 
-Accounts (server stopped; see docs/accounts.md):
+Accounts (server stopped, or with DATABASE_URL beside running instances; see docs/accounts.md):
   users list                       Every account: email, role, name, created, last seen
   users reset-password EMAIL       Set a new password, read from stdin or typed at the prompt
                                    (never an argument); ends that account's sessions; audited

@@ -1,7 +1,8 @@
 /**
- * `enclave users list` and `enclave users reset-password EMAIL`, for whoever holds the data
- * directory and the master key while the server is stopped (the data-dir lock refuses a running
- * one): the way back from a lost admin password. The new password is read from stdin (first line)
+ * `enclave users list` and `enclave users reset-password EMAIL`, for whoever holds the store and the
+ * master key: the way back from a lost admin password. On SQLite the server is stopped (the
+ * data-dir lock refuses a running one); on PostgreSQL (DATABASE_URL) instances may serve meanwhile,
+ * and a reset reaches them (running-instances.ts). The new password is read from stdin (first line)
  * or, on a terminal, typed twice without echo; never from argv, where `ps` and shell history would
  * show it. A reset ends every session of that account and is written to the audit log.
  */
@@ -9,23 +10,16 @@ import { join } from 'node:path'
 import { createAuditLog } from '../audit/audit-log.ts'
 import { findPasswordProblem, hashPassword } from '../auth/passwords.ts'
 import type { Config } from '../config/load-config.ts'
-import { readPreviousMasterKey } from '../crypto/previous-master-key.ts'
-import { openExistingDatabase } from '../db/open-existing.ts'
-import { openStore, type Store } from '../db/open-store.ts'
+import { openCommandStore } from './command-store.ts'
+import { connectToInstances, describeRelay, relayAccountChanges } from './running-instances.ts'
 
 type Output = { out: (text: string) => void; err: (text: string) => void }
 /** Where the new password comes from; tests and pipes give stdin, a person a terminal. */
 export type PasswordSource = { isTerminal: boolean; readLine: (prompt: string, hidden: boolean) => Promise<string | null> }
 
-function openUsersStore(config: Config): Store {
-  // note: first, so a missing database is NoDatabaseError rather than a new empty one.
-  openExistingDatabase(config.dataDir, false).close()
-  return openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey: readPreviousMasterKey(config.values, config.masterKey, process.cwd()) })
-}
-
 /** Prints every account: email, role, name, created and last seen (UTC). */
 export async function listUsers(config: Config, io: Output): Promise<number> {
-  const store = openUsersStore(config)
+  const store = await openCommandStore(config)
   try {
     const users = await store.users.listUsers({ limit: await store.users.countUsers(), offset: 0 })
     const lastSeen = await store.sessions.lastSeenByUser()
@@ -36,13 +30,14 @@ export async function listUsers(config: Config, io: Output): Promise<number> {
     io.out(`${users.length} account${users.length === 1 ? '' : 's'}\n`)
     return 0
   } finally {
-    store.close()
+    await store.close()
   }
 }
 
 /** Sets a new password for the account with `email`; 1 with a message when there is none or the password is refused. */
 export async function resetPassword(config: Config, email: string, source: PasswordSource, io: Output): Promise<number> {
-  const store = openUsersStore(config)
+  const store = await openCommandStore(config)
+  const instances = await connectToInstances(config, store)
   try {
     const user = await store.users.findUserByEmail(email)
     if (user === null) {
@@ -56,15 +51,18 @@ export async function resetPassword(config: Config, email: string, source: Passw
       io.err(`enclave: ${problem.message}\n`)
       return 1
     }
+    const relay = relayAccountChanges(store, instances)
     await store.credentials.setPasswordHash(user.id, await hashPassword(password))
     const revoked = await store.sessions.revokeOtherSessions(user.id, null)
+    const relayed = await relay.flush()
     const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
     audit.record({ event: 'user_password_set_by_admin', targetId: user.id, method: 'cli', details: { sessions_revoked: revoked } })
     audit.close()
-    io.out(`New password set for ${user.email} (${user.role}); ${revoked} session${revoked === 1 ? '' : 's'} signed out.\n`)
+    io.out(`New password set for ${user.email} (${user.role}); ${revoked} session${revoked === 1 ? '' : 's'} signed out.${revoked > 0 ? describeRelay(config, relayed) : ''}\n`)
     return 0
   } finally {
-    store.close()
+    instances?.close()
+    await store.close()
   }
 }
 

@@ -67,3 +67,31 @@ test('every branch, id, the selected leaf, models, params and the system prompt 
   expect(settings).toMatchObject({ system: 'You are terse.', params: { temperature: 0.3, num_ctx: 8192, stop: ['###'] }, models: ['qwen2.5', 'llama3.2'] })
   store.close()
 })
+
+test('an import run again by its transaction (a conflict with another instance) reports the counts of the run that committed', async () => {
+  const path = join(dir, 'retried.db')
+  await writeOpenWebUiDatabase(path, [{ id: adaId, name: 'Ada', email: 'ada@example.com', role: 'admin', password: null }], [branching])
+  const read = openOpenWebUiDatabase(path)
+  if (!read.ok) throw new Error(read.detail)
+  const store = openMemoryStore()
+  // note: as PostgreSQL's engine does after SQLSTATE 40001: the first run rolls back, then fn runs again.
+  const retrying = {
+    ...store,
+    sql: {
+      ...store.sql,
+      async transaction<T>(fn: () => Promise<T>): Promise<T> {
+        await store.sql.transaction(async () => {
+          await fn()
+          throw new Error('conflict')
+        }).catch(() => {})
+        return store.sql.transaction(fn)
+      },
+    },
+  }
+  const report = await importOpenWebUi(retrying, read.source)
+  read.source.close()
+  expect(report.counts).toMatchObject({ usersImported: 1, usersAlreadyThere: 0, chatsImported: 1 })
+  expect(report.notes).toEqual([])
+  expect(await store.users.countUsers()).toBe(1)
+  store.close()
+})

@@ -1,7 +1,8 @@
 /**
  * Imports an open Open WebUI source into the store, encrypted on the way in, in one transaction:
  * either all of it lands or none. Chats are read from the source one at a time (see
- * open-webui-source.ts), and SQLite spills the transaction's pages to its WAL, so memory stays flat.
+ * open-webui-source.ts), and SQLite spills the transaction's pages to its WAL, so memory stays flat;
+ * on PostgreSQL the same transaction runs on one connection of the engine.
  *
  * Threat: the source file may be made by someone who wants into an account here. An imported user
  * never merges into an existing account: a user whose email is taken is left out with their chats;
@@ -42,10 +43,13 @@ export type AccountSource = { users: readonly SourceUser[]; chats(): Iterable<So
  * in the notes, and `onChat` hears of each chat handled (for progress).
  */
 export async function importUsersAndChats(store: Store, source: AccountSource, product: string, onChat: () => void = () => {}): Promise<ImportReport> {
-  const counts: ImportCounts = { usersImported: 0, usersAlreadyThere: 0, usersConflicting: 0, chatsImported: 0, chatsAlreadyThere: 0, chatsLeftOut: 0, messagesImported: 0 }
-  const notes: string[] = []
-  // note: users are still written through bun:sqlite on the same connection, so they commit or roll back with this transaction.
+  let counts = newCounts()
+  let notes: string[] = []
+  // note: every repository writes through the engine, so users and chats commit or roll back together on either engine.
   await store.sql.transaction(async () => {
+    // note: PostgreSQL runs this again after a conflict with another instance: each run counts afresh.
+    counts = newCounts()
+    notes = []
     // note: only users created by this run receive chats; an existing account never does.
     const owners = new Map<string, UserId>()
     for (const user of source.users) {
@@ -71,6 +75,8 @@ export async function importUsersAndChats(store: Store, source: AccountSource, p
   })
   return { counts, notes }
 }
+
+const newCounts = (): ImportCounts => ({ usersImported: 0, usersAlreadyThere: 0, usersConflicting: 0, chatsImported: 0, chatsAlreadyThere: 0, chatsLeftOut: 0, messagesImported: 0 })
 
 /** Creates the user as a new account and returns its id, or null when it is left out. */
 async function importUser(store: Store, user: SourceUser, product: string, counts: ImportCounts, notes: string[]): Promise<UserId | null> {

@@ -1,7 +1,8 @@
 /**
  * DATABASE_URL from the outside: until the store runs on PostgreSQL, a URL is refused at start
- * rather than ignored (data would go to SQLite unseen), an sqlite:// URL is refused with what to do,
- * and the URL's password shows in no output. See docs/postgresql.md.
+ * rather than ignored (data would go to SQLite unseen), while the commands that open the store take
+ * it; an sqlite:// URL is refused with what to do, and the URL's password shows in no output. See
+ * docs/postgresql.md.
  */
 import { describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
@@ -25,12 +26,15 @@ describe('DATABASE_URL', () => {
     expect(existsSync(join(cwd, 'data', 'enclave.db'))).toBe(false)
   })
 
-  test('keys and import commands are refused too: only migrate-db, backup and restore work on PostgreSQL yet', async () => {
-    for (const args of [['keys', 'status'], ['users', 'list'], ['import', 'open-webui', 'webui.db']]) {
-      const run = await runBinary(args, { cwd: tempDir(), env: { DATABASE_URL: `postgresql://enclave:${password}@db.internal:5432/enclave` } })
+  test('the commands that open the store take DATABASE_URL whatever the server does, and name an unreachable database without its password', async () => {
+    for (const args of [['keys', 'status'], ['keys', 'verify'], ['users', 'list'], ['users', 'reset-mfa', 'ada@example.com'], ['keys', 'rotate-data']]) {
+      const cwd = tempDir()
+      const run = await runBinary(args, { cwd, env: { PORT: '1', ENCRYPTION_KEY: 'ab'.repeat(32), DATABASE_URL: `postgresql://enclave:${password}@127.0.0.1:1/enclave` } })
       expect(run.code).toBe(1)
-      expect(run.stderr).toContain('DATABASE_URL')
+      expect(run.stderr).toContain('PostgreSQL at postgresql://enclave:***@127.0.0.1:1/enclave cannot be reached')
       expect(run.stdout + run.stderr).not.toContain(password)
+      expect(run.stdout + run.stderr).not.toMatch(/^\s+at /m)
+      expect(existsSync(join(cwd, 'data', 'enclave.db'))).toBe(false)
     }
   })
 
