@@ -37,8 +37,8 @@ afterAll(async () => {
 type Instance = { store: Store; bus: ClusterBus; link: RedisLink; lines: string[]; heardKeys: (string | null)[] }
 
 /** An instance: a store on the database and, unless `alone`, a link to Redis with the relay connected. */
-async function instance(url: string, prefix = 'sw'): Promise<Instance> {
-  const store = await openPostgresStore({ database: { url, pool }, material: { kind: 'raw', key: masterKey }, source, now: Date.now })
+async function instance(url: string, prefix = 'sw', now: () => number = Date.now): Promise<Instance> {
+  const store = await openPostgresStore({ database: { url, pool }, material: { kind: 'raw', key: masterKey }, source, now })
   closers.push(() => store.close())
   const lines: string[] = []
   const log = createLogger('INFO', (line) => void lines.push(line))
@@ -48,15 +48,15 @@ async function instance(url: string, prefix = 'sw'): Promise<Instance> {
   const bus = createClusterBus({ link, keys: deriveClusterKeys(masterKey), keyPrefix: prefix, log })
   const heardKeys: (string | null)[] = []
   const dataKeys = { forgetRing: (owner: string | null) => { heardKeys.push(owner); store.dataKeys.forgetRing(owner) } }
-  await connectSharedWritesRelay(bus, store.sharedWrites, { chats: store.chats, dataKeys }, log)
+  await connectSharedWritesRelay(bus, store.sharedWrites, { chats: store.chats, dataKeys, keptReadsStale: store.sharedWrites.keptReadsStale }, log)
   return { store, bus, link, lines, heardKeys }
 }
 
 /** Two instances on a fresh database with one user. */
-async function twoInstances(prefix?: string) {
+async function twoInstances(prefix?: string, now?: () => number) {
   const url = await postgres.createDatabase()
-  const a = await instance(url, prefix)
-  const b = await instance(url, prefix)
+  const a = await instance(url, prefix, now)
+  const b = await instance(url, prefix, now)
   const made = await a.store.users.createUser({ email: 'ada@example.com', name: 'Ada', role: 'user' })
   if (!made.ok) throw new Error(made.reason)
   return { url, a, b, ada: made.user.id }
@@ -194,12 +194,25 @@ test('the wire carries sealed ids only; garbage, a bad seal, another prefix or a
   expect(wire).not.toContain(ada)
 })
 
+test('a grant or setting written on A is read again on B at once, not a second later', async () => {
+  // note: the clock stands still, so what B keeps never ages: only the notice makes it read again.
+  const { a, b } = await twoInstances('kept', () => 1_764_000_000_000)
+  expect((await b.store.modelGrants.snapshot()).grants.size).toBe(0)
+  let heard = 0
+  b.store.settings.onWrittenElsewhere(() => heard++)
+  await a.store.modelGrants.setGrant('llama3.2', null, 'admin')
+  await until(async () => (await b.store.modelGrants.snapshot()).grants.has('llama3.2:latest'), 'the grant on B')
+  await a.store.settings.writeSetting('ui', { banner: 'hello' })
+  await until(() => heard >= 2, 'the setting notice on B')
+})
+
 test.each([
   ['a chat', { kind: 'chat', owner: 'u1', chatId: 'c1' }, { kind: 'chat', owner: 'u1', chatId: 'c1' }],
   ['an owner\'s chats', { kind: 'chat', owner: 'u1', chatId: null }, { kind: 'chat', owner: 'u1', chatId: null }],
   ['keys of one', { kind: 'keys', owner: 'system' }, { kind: 'keys', owner: 'system' }],
   ['keys of all', { kind: 'keys', owner: null }, { kind: 'keys', owner: null }],
   ['everything', { kind: 'all', extra: 1 }, { kind: 'all' }],
+  ['kept reads', { kind: 'settings' }, { kind: 'settings' }],
   ['no owner', { kind: 'chat', chatId: 'c1' }, null],
   ['an empty owner', { kind: 'chat', owner: '', chatId: 'c1' }, null],
   ['a huge id', { kind: 'chat', owner: 'u'.repeat(129), chatId: 'c1' }, null],

@@ -3,7 +3,8 @@
  * commits is published on `<prefix>:cluster:writes` (sealed like every bus message; the body holds
  * ids only: the owner, the chat, never a title or a word of a message), and each instance that
  * hears one drops what it held of it: the chat and the owner's search index
- * (`chats.forgetChat`/`forgetOwner`), the owner's data key ring (`dataKeys.forgetRing`).
+ * (`chats.forgetChat`/`forgetOwner`), the owner's data key ring (`dataKeys.forgetRing`), or
+ * what is kept at most a second (groups, grants, settings: `settings`, read again at once).
  *
  * Threat: a stale copy served after another instance's write, or a ring that seals under a retired
  * key version. Pub/sub delivers at most once and only while connected, so the chat repository may
@@ -20,10 +21,11 @@ import type { SharedWritesHub, WriteNotice } from '../db/shared-writes.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ClusterBus } from './cluster-bus.ts'
 
-/** What a notice from another instance drops here. */
+/** What a notice from another instance drops here; `keptReadsStale` drops what kept-read.ts keeps (groups, grants, settings). */
 export type HeldCopies = {
   chats: Pick<ChatRepo, 'forgetChat' | 'forgetOwner' | 'forgetEverything'>
   dataKeys: Pick<DataKeyRepo, 'forgetRing'>
+  keptReadsStale?: () => void
 }
 
 /** Publishes this instance's writes, applies the others', and keeps `shared.isAnnounced` true only while notices reach here; settles once subscribed. */
@@ -66,7 +68,7 @@ export async function connectSharedWritesRelay(bus: ClusterBus, shared: SharedWr
   }
 }
 
-function apply(notice: WriteNotice, { chats, dataKeys }: HeldCopies): void {
+function apply(notice: WriteNotice, { chats, dataKeys, keptReadsStale }: HeldCopies): void {
   if (notice.kind === 'chat') {
     if (notice.chatId === null) chats.forgetOwner(notice.owner)
     else chats.forgetChat(notice.owner, notice.chatId)
@@ -75,9 +77,12 @@ function apply(notice: WriteNotice, { chats, dataKeys }: HeldCopies): void {
     // note: the held chats were opened under the old ring; they go with it.
     if (notice.owner === null) chats.forgetEverything()
     else chats.forgetOwner(notice.owner as UserId)
+  } else if (notice.kind === 'settings') {
+    keptReadsStale?.()
   } else {
     dataKeys.forgetRing(null)
     chats.forgetEverything()
+    keptReadsStale?.()
   }
 }
 
@@ -90,6 +95,6 @@ export function parseNotice(body: unknown): WriteNotice | null {
   const { kind, owner, chatId } = body as Record<string, unknown>
   if (kind === 'chat' && isId(owner) && (chatId === null || isId(chatId))) return { kind, owner: owner as UserId, chatId: chatId as ChatId | null }
   if (kind === 'keys' && (owner === null || isId(owner))) return { kind, owner }
-  if (kind === 'all') return { kind }
+  if (kind === 'all' || kind === 'settings') return { kind }
   return null
 }

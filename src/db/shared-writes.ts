@@ -16,11 +16,13 @@ import type { ChatId, UserId } from './ids.ts'
 /**
  * A committed write: `chat`, one chat of the owner (`chatId` null: several, or all of them);
  * `keys`, the owner's data keys (a rotation step, destroyed versions, the owner deleted; `owner`
- * null: every owner's); `all`, anything (an instance that lost notices while Redis was away).
+ * null: every owner's); `settings`, what is kept at most a second (kept-read.ts: groups, model
+ * grants, settings), so the others read it again at once; `all`, anything (an instance that lost notices while Redis was away).
  */
 export type WriteNotice =
   | { kind: 'chat'; owner: UserId; chatId: ChatId | null }
   | { kind: 'keys'; owner: string | null }
+  | { kind: 'settings' }
   | { kind: 'all' }
 
 /** What a repository consults and tells; a plain `{ isAnnounced }` serves a test or a lone instance. */
@@ -31,6 +33,13 @@ export type SharedWrites = {
   announce?(notice: WriteNotice): void
   /** Calls `listener` each time `isAnnounced` changes. */
   onAnnouncedChange?(listener: (isAnnounced: boolean) => void): void
+  /** Calls `listener` when another instance wrote what kept reads hold (groups, grants, settings). */
+  onKeptReadsStale?(listener: () => void): void
+}
+
+/** Announces a `settings` notice once the calling write has committed; for repositories with kept reads. */
+export function announceSettingsWrite(sql: { afterCommit(fn: () => void): void }, shared: SharedWrites): void {
+  if (shared.announce !== undefined) sql.afterCommit(() => shared.announce!({ kind: 'settings' }))
 }
 
 /** The store's one SharedWrites: not announced until the cluster says so. */
@@ -38,6 +47,7 @@ export function createSharedWrites() {
   let isAnnounced = false
   const noticeListeners = new Set<(notice: WriteNotice) => void>()
   const changeListeners = new Set<(isAnnounced: boolean) => void>()
+  const staleListeners = new Set<() => void>()
   return {
     get isAnnounced(): boolean {
       return isAnnounced
@@ -53,6 +63,13 @@ export function createSharedWrites() {
     },
     announce(notice: WriteNotice): void {
       for (const listener of noticeListeners) listener(notice)
+    },
+    onKeptReadsStale(listener: () => void): void {
+      staleListeners.add(listener)
+    },
+    /** Drops every kept read: another instance wrote what they hold (the relay calls it). */
+    keptReadsStale(): void {
+      for (const listener of staleListeners) listener()
     },
     /** Calls `listener` with every write announced here (the relay publishes them); returns the way to stop. */
     onAnnounce(listener: (notice: WriteNotice) => void): () => void {

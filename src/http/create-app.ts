@@ -133,7 +133,7 @@ export function createApp(deps: Deps) {
   const fanOut = cluster?.socketBus == null ? null : connectSocketFanOut(cluster.socketBus, hub, deps.now)
   if (cluster !== null) void connectRevocationRelay(cluster.bus, deps.store.accountChanges)
   // note: and chat and data key writes, so chats are held on PostgreSQL while every other instance's writes are heard (cluster/shared-writes-relay.ts).
-  if (cluster !== null) void connectSharedWritesRelay(cluster.bus, deps.store.sharedWrites, deps.store, deps.log)
+  if (cluster !== null) void connectSharedWritesRelay(cluster.bus, deps.store.sharedWrites, { ...deps.store, keptReadsStale: deps.store.sharedWrites.keptReadsStale }, deps.log)
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
   const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: auth.permissions, files: deps.files ?? fileSourceOf(deps.store.files, deps.config.files.maxFileBytes), now: deps.now })
