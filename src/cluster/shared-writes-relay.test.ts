@@ -194,6 +194,23 @@ test('the wire carries sealed ids only; garbage, a bad seal, another prefix or a
   expect(wire).not.toContain(ada)
 })
 
+test('writes made before an instance joins the bus make the others drop everything once it joins', async () => {
+  const { url, a: b, ada } = await twoInstances('late')
+  const late = await openPostgresStore({ database: { url, pool }, material: { kind: 'raw', key: masterKey }, source, now: Date.now })
+  closers.push(() => late.close())
+  const chat = await b.store.chats.createChat(ada, 'Early', [{ role: 'user', content: 'one' }])
+  expect(await contents(b.store, ada, chat.id)).toEqual(['one'])
+  expect(b.store.chats.historyCacheSize().chats).toBe(1)
+  await late.chats.addMessage(ada, chat.id, { role: 'assistant', content: 'two, unannounced' })
+  const log = createLogger('CRITICAL')
+  const link = createRedisLink({ url: redis.url, log, retryMs: 50 })
+  closers.push(() => link.close())
+  await link.ready
+  await connectSharedWritesRelay(createClusterBus({ link, keys: deriveClusterKeys(masterKey), keyPrefix: 'late', log }), late.sharedWrites, late, log)
+  await until(() => b.store.chats.historyCacheSize().chats === 0, 'B to drop what it held')
+  expect(await contents(b.store, ada, chat.id)).toEqual(['one', 'two, unannounced'])
+})
+
 test('a grant or setting written on A is read again on B at once, not a second later', async () => {
   // note: the clock stands still, so what B keeps never ages: only the notice makes it read again.
   const { a, b } = await twoInstances('kept', () => 1_764_000_000_000)

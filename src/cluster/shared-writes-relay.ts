@@ -31,7 +31,7 @@ export type HeldCopies = {
 /** Publishes this instance's writes, applies the others', and keeps `shared.isAnnounced` true only while notices reach here; settles once subscribed. */
 export async function connectSharedWritesRelay(bus: ClusterBus, shared: SharedWritesHub, held: HeldCopies, log: Logger): Promise<() => void> {
   // note: set when a notice could not go out; the next time the link is up, one `all` notice stands for every one lost.
-  let hasLostNotices = false
+  let hasLostNotices = shared.takeMissedNotices()
   const publish = (notice: WriteNotice) => {
     if (!bus.isShared()) {
       hasLostNotices = true

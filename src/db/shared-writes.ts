@@ -48,6 +48,8 @@ export function createSharedWrites() {
   const noticeListeners = new Set<(notice: WriteNotice) => void>()
   const changeListeners = new Set<(isAnnounced: boolean) => void>()
   const staleListeners = new Set<() => void>()
+  // note: a write announced before anything relays (start-up, before the cluster is connected) is owed to the others.
+  let hasMissedNotices = false
   return {
     get isAnnounced(): boolean {
       return isAnnounced
@@ -62,7 +64,14 @@ export function createSharedWrites() {
       changeListeners.add(listener)
     },
     announce(notice: WriteNotice): void {
+      if (noticeListeners.size === 0) hasMissedNotices = true
       for (const listener of noticeListeners) listener(notice)
+    },
+    /** Whether a write was announced while nothing relayed; resets it (the relay then owes the others an `all` notice). */
+    takeMissedNotices(): boolean {
+      const missed = hasMissedNotices
+      hasMissedNotices = false
+      return missed
     },
     onKeptReadsStale(listener: () => void): void {
       staleListeners.add(listener)
