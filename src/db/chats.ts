@@ -9,6 +9,10 @@
  * committed (after the awaited call: with group commit, after its batch), and dropped instead when
  * the write runs inside an outer transaction, which may still roll back. While a chat's write is
  * committed but not yet applied, its held copy is not used.
+ *
+ * Several instances on PostgreSQL (shared-writes.ts): chats and search indexes are held only while
+ * `shared.isAnnounced`; every write is announced once committed (`sql.afterCommit`), and the
+ * cluster calls `forgetChat`/`forgetOwner`/`forgetEverything` for the others' writes.
  */
 import type { AccountChanges } from './account-changes.ts'
 import { isSaveProblem, planChatSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
@@ -40,7 +44,6 @@ export type SaveResult =
   | { ok: true; chat: Chat; counts: SaveCounts }
   | { ok: false; reason: 'chat_not_found' | 'too_large' }
   | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
-
 
 /** Chats and their messages; deletions are announced to `changes`, so answers streaming into them stop. */
 export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number, changes: AccountChanges, historyLimits?: HistoryCacheLimits, shared: SharedWrites = { isAnnounced: false }) {
