@@ -47,7 +47,10 @@ async function instance(url: string, prefix = 'sw', now: () => number = Date.now
   await link.ready
   const bus = createClusterBus({ link, keys: deriveClusterKeys(masterKey), keyPrefix: prefix, log })
   const heardKeys: (string | null)[] = []
-  const dataKeys = { forgetRing: (owner: string | null) => { heardKeys.push(owner); store.dataKeys.forgetRing(owner) } }
+  const dataKeys = {
+    forgetRing: (owner: string | null) => { heardKeys.push(owner); store.dataKeys.forgetRing(owner) },
+    cacheRingsOnlyWhile: (isAllowed: () => boolean) => store.dataKeys.cacheRingsOnlyWhile(isAllowed),
+  }
   await connectSharedWritesRelay(bus, store.sharedWrites, { chats: store.chats, dataKeys, keptReadsStale: store.sharedWrites.keptReadsStale }, log)
   return { store, bus, link, lines, heardKeys }
 }
@@ -109,6 +112,7 @@ test('B holds nothing while Redis is down, and holds again, from empty, once it 
   await redis.kill()
   await until(() => !b.store.sharedWrites.isAnnounced && !a.store.sharedWrites.isAnnounced, 'both links down')
   expect(b.store.chats.historyCacheSize().chats).toBe(0)
+  expect(await b.store.dataKeys.ringFor(ada)).not.toBe(await b.store.dataKeys.ringFor(ada))
   // note: A's write while down reaches nobody; B, holding nothing, reads it anyway.
   await a.store.chats.addMessage(ada, chat.id, { role: 'assistant', content: 'during' })
   expect(await contents(b.store, ada, chat.id)).toEqual(['before', 'during'])
@@ -119,6 +123,7 @@ test('B holds nothing while Redis is down, and holds again, from empty, once it 
   await until(() => b.store.sharedWrites.isAnnounced && a.store.sharedWrites.isAnnounced, 'both links up')
   expect(await contents(b.store, ada, chat.id)).toEqual(['before', 'during'])
   expect(b.store.chats.historyCacheSize().chats).toBe(1)
+  expect(await b.store.dataKeys.ringFor(ada)).toBe(await b.store.dataKeys.ringFor(ada))
   await a.store.chats.addMessage(ada, chat.id, { role: 'user', content: 'after' })
   await until(async () => (await contents(b.store, ada, chat.id)).length === 3, 'the write after the return on B')
   expect(await contents(b.store, ada, chat.id)).toEqual(['before', 'during', 'after'])

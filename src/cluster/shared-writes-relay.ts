@@ -24,7 +24,7 @@ import type { ClusterBus } from './cluster-bus.ts'
 /** What a notice from another instance drops here; `keptReadsStale` drops what kept-read.ts keeps (groups, grants, settings). */
 export type HeldCopies = {
   chats: Pick<ChatRepo, 'forgetChat' | 'forgetOwner' | 'forgetEverything'>
-  dataKeys: Pick<DataKeyRepo, 'forgetRing'>
+  dataKeys: Pick<DataKeyRepo, 'forgetRing'> & Partial<Pick<DataKeyRepo, 'cacheRingsOnlyWhile'>>
   keptReadsStale?: () => void
 }
 
@@ -44,13 +44,18 @@ export async function connectSharedWritesRelay(bus: ClusterBus, shared: SharedWr
   const stopAnnouncing = shared.onAnnounce(publish)
 
   let isSubscribed = false
+  // note: keys as chats: no ring is kept while notices may be lost, and none kept from before a gap.
+  held.dataKeys.cacheRingsOnlyWhile?.(() => shared.isAnnounced)
   const follow = (state: string) => {
     const isUp = state === 'up' && isSubscribed
     if (isUp && hasLostNotices) {
       hasLostNotices = false
       publish({ kind: 'all' })
     }
+    if (isUp === shared.isAnnounced) return
     shared.setAnnounced(isUp)
+    held.dataKeys.forgetRing(null)
+    held.keptReadsStale?.()
   }
   const stopFollowing = bus.link.onStateChange(follow)
 

@@ -84,6 +84,8 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
     return ring
   }
   const keyListeners = new Set<(owner: OwnerId) => void>()
+  // note: several instances set it (cluster/shared-writes-relay.ts): no ring is kept while their notices may be lost.
+  let mayCache: () => boolean = () => true
   /** Tells the listeners of a write to the owner's keys once it has committed. */
   const changed = (owner: OwnerId) => sql.afterCommit(() => {
     for (const listener of keyListeners) listener(owner)
@@ -150,7 +152,7 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
       const seen = generation
       const ring = ringOf(owner, await sql.all<DataKeyRow>(SELECT_KEYS, owner))
       if (ring === null) throw noKeys(owner)
-      if (seen === generation && !sql.inTransaction()) cache.set(owner, ring)
+      if (seen === generation && !sql.inTransaction() && (sql.dialect === 'sqlite' || mayCache())) cache.set(owner, ring)
       return ring
     },
 
@@ -199,6 +201,12 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
       if (owner !== null) return forget(owner)
       generation++
       cache.clear()
+    },
+
+    /** On PostgreSQL, keeps rings in memory only while `isAllowed()` (another instance's key writes are heard); drops every ring now. SQLite's one process always keeps them. */
+    cacheRingsOnlyWhile(isAllowed: () => boolean): void {
+      mayCache = isAllowed
+      repo.forgetRing(null)
     },
 
     /** Whether the ring met a value under a newer key version than its own: read the ring again (ringFor). */
