@@ -112,6 +112,8 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo, now:
   // note: read on every request, so kept in memory: replaced on save here, and read again after at
   // most a second (kept-read.ts), so an admin's change through another instance holds here within that time.
   const stored = keptRead(readStored, now)
+  // note: with Redis, another instance's write drops it at once.
+  settings.onWrittenElsewhere(() => stored.forget())
   let applied: Awaited<ReturnType<typeof readStored>> | null = null
   let current = effective(adminConfigOf(null), permissionsOf(null))
   let permissions: Readonly<Permissions> = Object.freeze(permissionsOf(null))

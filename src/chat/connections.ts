@@ -47,7 +47,7 @@ type Options = {
   /** The environment's list (config.ollama.urls), used while no admin list is saved. */
   urls: readonly string[]
   timeouts: OllamaTimeouts
-  settings: Pick<SettingsRepo, 'readSetting' | 'writeSetting'>
+  settings: Pick<SettingsRepo, 'readSetting' | 'writeSetting'> & Partial<Pick<SettingsRepo, 'onWrittenElsewhere'>>
   /** Unix time in ms. */
   now: () => number
   fetch?: Fetch
@@ -67,6 +67,8 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
     const [urls, off] = await Promise.all([settings.readSetting(CONNECTIONS_SETTING), settings.readSetting(DISABLED_CONNECTIONS_SETTING)])
     return { urls: checkSavedUrls(urls), off: checkDisabledUrls(off), text: JSON.stringify([urls, off]) }
   }, now)
+  // note: with Redis, another instance's write drops it at once.
+  settings.onWrittenElsewhere?.(() => stored.forget())
   let appliedText = JSON.stringify([null, null])
   /** Puts the stored lists in effect when they differ from what is (a read at most once a second). */
   async function fresh(): Promise<void> {

@@ -14,7 +14,7 @@ import type { Logger } from '../log/logger.ts'
 import type { RedisLink } from './redis-link.ts'
 
 /** The closed list of topics; each has one channel. */
-export type BusTopic = 'frames' | 'access' | 'cancel'
+export type BusTopic = 'frames' | 'access' | 'cancel' | 'writes'
 
 type Envelope = { from: string; body: unknown }
 

@@ -44,8 +44,10 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
 
   /** Counts the writes noted per owner, so a load can tell whether one came while it read. */
   const generations = new Map<UserId, number>()
-  const generationOf = (owner: UserId) => generations.get(owner) ?? 0
-  const noted = (owner: UserId) => generations.set(owner, generationOf(owner) + 1)
+  // note: `everyone` moves with clear(), so a load under way when everything was dropped is not kept either.
+  let everyone = 0
+  const generationOf = (owner: UserId) => everyone + (generations.get(owner) ?? 0)
+  const noted = (owner: UserId) => generations.set(owner, (generations.get(owner) ?? 0) + 1)
 
   function forgetUser(owner: UserId): void {
     noted(owner)
@@ -162,6 +164,13 @@ export function createChatSearchIndex(limits: SearchCacheLimits = DEFAULT_SEARCH
 
     /** Drops the owner's whole index: after deleting them, or when a write may still roll back. */
     forgetUser,
+
+    /** Drops every index, and keeps none a load under way returns: what was held may be stale. */
+    clear(): void {
+      everyone++
+      users.clear()
+      totalChars = 0
+    },
 
     /** Returns how many users and characters the cache holds, for tests and the benchmark. */
     size: () => ({ users: users.size, chars: totalChars }),

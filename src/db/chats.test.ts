@@ -297,3 +297,16 @@ test('after a data key rotation, an unchanged save still writes no message, and 
   expect(await store.chats.saveChatForUser(ada.id, chat.id, { messages: tree('three') })).toMatchObject({ counts: { rewritten: 1 } })
   expect((await store.chats.listCurrentPath(ada.id, chat.id)).map((message) => message.content)).toEqual(['one', 'three'])
 })
+
+test('chats deleted by retention, or a user deleted, leave nothing in the search index', async () => {
+  const { store, ada, advance } = await setup()
+  const old = await store.chats.createChat(ada.id, 'Old', [{ role: 'user', content: 'forgotten okapi' }])
+  advance(10_000)
+  await store.chats.createChat(ada.id, 'New', [{ role: 'user', content: 'kept okapi' }])
+  expect((await store.chats.searchChatsForUser(ada.id, 'okapi', page)).length).toBe(2)
+  const { deleteChatsNotUpdatedSince } = await import('./chat-retention.ts')
+  expect((await deleteChatsNotUpdatedSince(store.sql, store.accountChanges, old.updatedAt + 1)).deleted).toBe(1)
+  expect((await store.chats.searchChatsForUser(ada.id, 'okapi', page)).map((chat) => chat.title)).toEqual(['New'])
+  await store.users.deleteUser(ada.id)
+  await expect(store.chats.searchChatsForUser(ada.id, 'okapi', page)).rejects.toThrow()
+})

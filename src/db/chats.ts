@@ -9,6 +9,10 @@
  * committed (after the awaited call: with group commit, after its batch), and dropped instead when
  * the write runs inside an outer transaction, which may still roll back. While a chat's write is
  * committed but not yet applied, its held copy is not used.
+ *
+ * Several instances on PostgreSQL (shared-writes.ts): chats and search indexes are held only while
+ * `shared.isAnnounced`; every write is announced once committed (`sql.afterCommit`), and the
+ * cluster calls `forgetChat`/`forgetOwner`/`forgetEverything` for the others' writes.
  */
 import type { AccountChanges } from './account-changes.ts'
 import { isSaveProblem, planChatSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
@@ -25,6 +29,8 @@ import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
 import { createMessageRows, hasSameClientFields, type StoredMessage } from './message-rows.ts'
 import { createChatHistoryCache, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
 import type { ChatContent as Content } from './chat-tree.ts'
+import { FieldOpenError } from './field-open-error.ts'
+import type { SharedWrites } from './shared-writes.ts'
 
 /** Every row: SQLite reads a negative LIMIT as none. */
 export const ALL_ROWS: Page = { limit: -1, offset: 0 }
@@ -39,14 +45,6 @@ export type SaveResult =
   | { ok: false; reason: 'chat_not_found' | 'too_large' }
   | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
 
-/**
- * Whether this instance hears of every chat write another instance makes (`forgetChat` and
- * `forgetOwner` called from the cluster's bus). Only then does a repository on PostgreSQL hold
- * decrypted chats and search indexes; on SQLite one process writes the file (a tool's write is seen
- * through data_version).
- */
-export type SharedWrites = { isAnnounced: boolean }
-
 /** Chats and their messages; deletions are announced to `changes`, so answers streaming into them stop. */
 export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number, changes: AccountChanges, historyLimits?: HistoryCacheLimits, shared: SharedWrites = { isAnnounced: false }) {
   const messageIds = createEngineIdBlocks(sql, 'message')
@@ -54,9 +52,42 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
   const chats = createChatRows(sql)
 
   const search = createChatSearchIndex()
-  // note: on PostgreSQL another instance may write any chat; unless it says so (SharedWrites), nothing held could tell: hold nothing there.
-  const mayHold = sql.dialect === 'sqlite' || shared.isAnnounced
-  const history = createChatHistoryCache(changes, now, mayHold ? historyLimits : { maxBytes: 0, maxBytesPerUser: 0, idleMs: 0 })
+  /**
+   * Whether decrypted chats and search indexes may be held now. On SQLite one process writes the
+   * file (a tool's write is seen through data_version). On PostgreSQL another instance may write
+   * any chat: only while this instance hears of every such write (SharedWrites, read on each use).
+   */
+  const mayHold = () => sql.dialect === 'sqlite' || shared.isAnnounced
+  const history = createChatHistoryCache(changes, now, historyLimits)
+  const forgetEverything = () => {
+    history.clear()
+    search.clear()
+  }
+  // note: held while announced, nothing while not, and from empty once announced again: notices may have been lost meanwhile.
+  shared.onAnnouncedChange?.(forgetEverything)
+  // note: a deleted chat or user, here or relayed from another instance (cluster/revocation-relay.ts), leaves no search index behind.
+  changes.subscribe((change) => {
+    if (change.userId === null) search.clear()
+    else if (change.kind === 'chats' || change.revoked?.kind === 'deleted') search.forgetUser(change.userId)
+  })
+  /** Tells the other instances of a write to the owner's chat (null: several) once it has committed. */
+  const announce = (owner: UserId, chatId: ChatId | null) => {
+    if (shared.announce !== undefined) sql.afterCommit(() => shared.announce!({ kind: 'chat', owner, chatId }))
+  }
+  /**
+   * Runs `use` with the owner's ring, and once more with the ring read again when it met a value
+   * sealed under a key version the ring lacked (another instance began a rotation: data-keys.ts
+   * drops such a ring), rather than fail.
+   */
+  async function withRing<T>(owner: UserId, use: (ring: KeyRing) => Promise<T>): Promise<T> {
+    const ring = await keys.ringFor(owner)
+    try {
+      return await use(ring)
+    } catch (error) {
+      if (!(error instanceof FieldOpenError) || !keys.isOutdated(ring)) throw error
+      return use(await keys.ringFor(owner))
+    }
+  }
   let seenDataVersion: number | null = null
   /** Chats (by seq) with a write committed or under way whose change is not applied to the held copy yet: that copy is not used meanwhile. */
   const writing = new Map<number, number>()
@@ -68,7 +99,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
    */
   async function openChat(row: ChatRow, ring: KeyRing): Promise<OpenedChat> {
     const open = () => rows.list(row.seq, row.id as ChatId, ring)
-    if (sql.inTransaction() || writing.has(row.seq)) {
+    if (sql.inTransaction() || writing.has(row.seq) || !mayHold()) {
       const messages = await open()
       const byId = new Map(messages.map((message) => [message.id, message]))
       return { get: (id) => byId.get(id), list: () => messages }
@@ -79,7 +110,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
 
   /** The chat when it is held and may be used: not inside an outer transaction (`isNested`), no write of it pending, and nothing else wrote the file. */
   async function heldChat(row: ChatRow, ring: KeyRing, isNested: boolean): Promise<OpenedChat | null> {
-    if (isNested || writing.has(row.seq)) return null
+    if (isNested || writing.has(row.seq) || !mayHold()) return null
     await forgetIfOthersWrote()
     return history.heldChat(keyOf(row), ring)
   }
@@ -204,34 +235,36 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
   function insertChat(owner: UserId, content: ChatContent, given?: ImportedChat): Promise<Chat> {
     return writeMessages((ids) => insertChatRows(owner, content, ids, given), ({ chat, messages }, isNested) => {
       afterWrite(owner, isNested, () => search.noteNewChat(chat, messages.map((message) => message.content)))
+      announce(owner, chat.id)
     }).then(({ chat }) => chat)
   }
 
   /** Decrypts every chat of the owner with its message contents, for the search index. */
-  async function loadSearchable(owner: UserId): Promise<IndexedChat[]> {
-    const ring = await keys.ringFor(owner)
-    const contents = await rows.contentsOfOwner(owner, ring)
-    return (await chats.allOf(owner)).map((row) => indexedChat(toChat(row, ring), contents.get(row.seq) ?? []))
+  function loadSearchable(owner: UserId): Promise<IndexedChat[]> {
+    return withRing(owner, async (ring) => {
+      const contents = await rows.contentsOfOwner(owner, ring)
+      return (await chats.allOf(owner)).map((row) => indexedChat(toChat(row, ring), contents.get(row.seq) ?? []))
+    })
   }
 
   /** Decrypts one chat of the owner with its message contents, for the search index; null when it is not there. */
   async function loadSearchableChat(owner: UserId, chatId: ChatId): Promise<IndexedChat | null> {
     const row = await chats.find(owner, chatId)
     if (row === null) return null
-    const ring = await keys.ringFor(owner)
-    return indexedChat(toChat(row, ring), await rows.contentsOf(row.seq, chatId, ring))
+    return withRing(owner, async (ring) => indexedChat(toChat(row, ring), await rows.contentsOf(row.seq, chatId, ring)))
   }
 
   async function setFlag(field: 'pinned' | 'archived', owner: UserId, chatId: ChatId, value: boolean): Promise<Chat | null> {
     const isNested = sql.inTransaction()
     if (!(await chats.setFlag(owner, chatId, field, value))) return null
     afterWrite(owner, isNested, () => search.noteChange(owner, chatId, { [field]: value }))
+    announce(owner, chatId)
     return findChat(owner, chatId)
   }
 
   async function findChat(owner: UserId, chatId: ChatId): Promise<Chat | null> {
     const row = await chats.find(owner, chatId)
-    return row === null ? null : toChat(row, await keys.ringFor(owner))
+    return row === null ? null : withRing(owner, async (ring) => toChat(row, ring))
   }
 
   const toChat = (row: ChatRow, ring: KeyRing): Chat => ({ ...chats.fieldsOf(row), title: chats.titleOf(row, ring) })
@@ -240,9 +273,10 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
   async function readTree(owner: UserId, chatId: ChatId): Promise<ChatTree | null> {
     const row = await chats.find(owner, chatId)
     if (row === null) return null
-    const ring = await keys.ringFor(owner)
-    const settings = await chats.settingsOf(row, ring)
-    return { chat: toChat(row, ring), settings, messages: (await openChat(row, ring)).list() as Message[] }
+    return withRing(owner, async (ring) => {
+      const settings = await chats.settingsOf(row, ring)
+      return { chat: toChat(row, ring), settings, messages: (await openChat(row, ring)).list() as Message[] }
+    })
   }
 
   type Written = { row: ChatRow; stored: Message[]; removed: MessageId[] } | null
@@ -319,6 +353,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
           search.noteChange(owner, chatId, { title: result.chat.title, updatedAt: at })
           if (result.counts.inserted + result.counts.rewritten + result.counts.removed > 0) search.noteRewrite(owner, chatId)
         })
+        announce(owner, chatId)
       }
     })
     return outcome.result
@@ -351,7 +386,10 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         const message = await appendMessage(ring, { seq, id, current_id: null }, first, at, ids)
         await chats.select(seq, message.id)
         return { chat: { ...chat, currentId: message.id }, message }
-      }, (created, isNested) => afterWrite(owner, isNested, () => search.noteNewChat(created.chat, [created.message.content])))
+      }, (created, isNested) => {
+        afterWrite(owner, isNested, () => search.noteNewChat(created.chat, [created.message.content]))
+        announce(owner, id)
+      })
     },
 
     /** Returns the owner's chat, or null when it does not exist or belongs to someone else. */
@@ -368,8 +406,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     async listChatsForUser(owner: UserId, page: Page): Promise<Chat[]> {
       const found = await chats.page(owner, page)
       if (found.length === 0) return []
-      const ring = await keys.ringFor(owner)
-      return found.map((row) => toChat(row, ring))
+      return withRing(owner, async (ring) => found.map((row) => toChat(row, ring)))
     },
 
     /** Lists one page of the owner's live, archived or pinned chats, most recently updated first. */
@@ -395,7 +432,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     async searchChatsForUser(owner: UserId, text: string, page: Page): Promise<Chat[]> {
       const query = searchableText(text)
       const matches: Chat[] = []
-      const cacheable = mayHold && !sql.inTransaction()
+      const cacheable = mayHold() && !sql.inTransaction()
       for (const entry of await search.chatsOf(owner, () => loadSearchable(owner), (chatId) => loadSearchableChat(owner, chatId), cacheable)) {
         if (!entry.chat.archived && chatMatches(entry, query)) matches.push(entry.chat)
       }
@@ -409,6 +446,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       const isNested = sql.inTransaction()
       if (!(await chats.rename(owner, chatId, title, at, await keys.ringFor(owner)))) return false
       afterWrite(owner, isNested, () => search.noteChange(owner, chatId, { title, updatedAt: at }))
+      announce(owner, chatId)
       return true
     },
 
@@ -442,6 +480,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       const isNested = sql.inTransaction()
       if (!(await chats.remove(owner, chatId))) return false
       afterWrite(owner, isNested, () => search.forgetChat(owner, chatId))
+      announce(owner, chatId)
       changes.chatsDeleted(owner)
       return true
     },
@@ -450,6 +489,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     async deleteAllChatsForUser(owner: UserId): Promise<number> {
       const removed = await chats.removeAllOf(owner)
       search.forgetUser(owner)
+      if (removed > 0) announce(owner, null)
       if (removed > 0) changes.chatsDeleted(owner)
       return removed
     },
@@ -475,6 +515,9 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       history.forgetOwner(owner)
       search.forgetUser(owner)
     },
+
+    /** Forgets every chat and search index held: another instance lost track of what it announced. */
+    forgetEverything,
 
     /** Drops the owner's decrypted search index from memory; call when their account is deleted. */
     forgetSearchIndexForUser(owner: UserId): void {
@@ -502,6 +545,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         if (done === null) return
         afterMessagesWritten(done.row, done.ring, [done.message], [], isNested)
         afterWrite(owner, isNested, () => search.noteChange(owner, chatId, { updatedAt: done.message.createdAt, addedContents: [done.message.content] }))
+        announce(owner, chatId)
       })
       return added?.message ?? null
     },
@@ -529,6 +573,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         afterMessagesWritten(done.row, done.ring, [done.message], [], nested)
         // note: an answer is rewritten every second while it streams: only its chat is read again, at the next search.
         afterWrite(owner, nested, () => search.noteRewrite(owner, chatId))
+        announce(owner, chatId)
       })
       return written !== null
     },
@@ -573,6 +618,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         if (done === null) return
         history.forgetChat(done.seq)
         afterWrite(owner, isNested, () => search.noteRewrite(owner, chatId))
+        announce(owner, chatId)
       })
       return removed?.count ?? null
     },
@@ -601,14 +647,14 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     /** Returns every message of the owner's chat (all branches) by id; empty when the chat is not theirs. */
     async listMessagesInChat(owner: UserId, chatId: ChatId): Promise<Message[]> {
       const chat = await chats.find(owner, chatId)
-      return chat === null ? [] : (await openChat(chat, await keys.ringFor(owner))).list() as Message[]
+      return chat === null ? [] : withRing(owner, async (ring) => (await openChat(chat, ring)).list() as Message[])
     },
 
     /** Returns the messages from the root to the selected leaf: the conversation the user sees. */
     async listCurrentPath(owner: UserId, chatId: ChatId): Promise<Message[]> {
       const chat = await chats.find(owner, chatId)
       if (chat === null) return []
-      return pathTo((await openChat(chat, await keys.ringFor(owner))).list(), chat.current_id as MessageId | null)
+      return withRing(owner, async (ring) => pathTo((await openChat(chat, ring)).list(), chat.current_id as MessageId | null))
     },
 
     /**
@@ -620,7 +666,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       const chat = await chats.find(owner, chatId)
       if (chat === null) return null
       const leaf = leafId === undefined ? chat.current_id as MessageId | null : leafId
-      const opened = await openChat(chat, await keys.ringFor(owner))
+      const opened = await withRing(owner, (ring) => openChat(chat, ring))
       const path = pathThrough(opened.get, leaf)
       if (leaf !== null && path.length === 0) return null
       return path

@@ -9,6 +9,12 @@
  * calls read and write through it, on SQLite or PostgreSQL. A ring not in the cache is read from
  * the database, so an owner another instance created is found. The synchronous `keysForOwner` &
  * co. read the same SQLite file directly, for repositories not yet on the engine; they share the cache.
+ *
+ * Several instances: a rotation step, destroyed versions or a destroyed owner is told to
+ * `onKeysChanged` listeners once committed (the cluster relays it; the others call `forgetRing`),
+ * so no instance seals under a retired version or keeps a deleted owner's keys. Should a notice be
+ * late, a cached ring asked for a version newer than its own drops itself from the cache
+ * (`isOutdated`), and the chat repository reads the ring again once rather than fail.
  */
 import type { Database } from 'bun:sqlite'
 import { openField, sealField, sealedKeyVersion, type VersionedKey } from '../crypto/field-cipher.ts'
@@ -56,13 +62,34 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
     return { version, key: new Uint8Array(key) }
   }
 
-  function ringOf(rows: DataKeyRow[]): KeyRing | null {
+  /** Rings that met a value under a newer version than their current one: another instance began a rotation. */
+  const outdated = new WeakSet<KeyRing>()
+
+  function ringOf(owner: OwnerId, rows: DataKeyRow[]): KeyRing | null {
     const keys = rows.map(unwrap)
     const current = keys.at(-1)
     if (current === undefined) return null
     const byVersion = new Map(keys.map((key) => [key.version, key]))
-    return { current, byVersion: (version) => byVersion.get(version) ?? null }
+    const ring: KeyRing = {
+      current,
+      byVersion(version) {
+        const key = byVersion.get(version) ?? null
+        if (key === null && version > current.version && !outdated.has(ring)) {
+          outdated.add(ring)
+          if (cache.get(owner) === ring) forget(owner)
+        }
+        return key
+      },
+    }
+    return ring
   }
+  const keyListeners = new Set<(owner: OwnerId) => void>()
+  // note: several instances set it (cluster/shared-writes-relay.ts): no ring is kept while their notices may be lost.
+  let mayCache: () => boolean = () => true
+  /** Tells the listeners of a write to the owner's keys once it has committed. */
+  const changed = (owner: OwnerId) => sql.afterCommit(() => {
+    for (const listener of keyListeners) listener(owner)
+  })
 
   const wrapNew = (owner: OwnerId, key: VersionedKey) => sealField(master, key.key, wrapContext(owner, key.version))
   const forget = (owner: OwnerId) => {
@@ -103,7 +130,7 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
     keysForOwner(owner: OwnerId): KeyRing {
       const cached = cache.get(owner)
       if (cached !== undefined) return cached
-      const ring = ringOf(file().query<DataKeyRow, [string]>(SELECT_KEYS).all(owner))
+      const ring = ringOf(owner, file().query<DataKeyRow, [string]>(SELECT_KEYS).all(owner))
       if (ring === null) throw noKeys(owner)
       cache.set(owner, ring)
       return ring
@@ -123,9 +150,9 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
       const cached = cache.get(owner)
       if (cached !== undefined) return cached
       const seen = generation
-      const ring = ringOf(await sql.all<DataKeyRow>(SELECT_KEYS, owner))
+      const ring = ringOf(owner, await sql.all<DataKeyRow>(SELECT_KEYS, owner))
       if (ring === null) throw noKeys(owner)
-      if (seen === generation && !sql.inTransaction()) cache.set(owner, ring)
+      if (seen === generation && !sql.inTransaction() && (sql.dialect === 'sqlite' || mayCache())) cache.set(owner, ring)
       return ring
     },
 
@@ -143,6 +170,7 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
       forget(owner)
       await sql.run(DELETE_KEYS, owner)
       forget(owner)
+      changed(owner)
     },
 
     /**
@@ -156,6 +184,7 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
       forget(owner)
       await sql.run(INSERT_KEY, owner, version, wrapNew(owner, { version, key: generateKey() }), now())
       forget(owner)
+      changed(owner)
       return version
     },
 
@@ -164,6 +193,31 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
       forget(owner)
       await sql.run('DELETE FROM data_key WHERE owner_id = ? AND version < ?', owner, version)
       forget(owner)
+      changed(owner)
+    },
+
+    /** Drops the owner's cached ring (null: every owner's), read again on next use: another instance changed the keys. */
+    forgetRing(owner: OwnerId | null): void {
+      if (owner !== null) return forget(owner)
+      generation++
+      cache.clear()
+    },
+
+    /** On PostgreSQL, keeps rings in memory only while `isAllowed()` (another instance's key writes are heard); drops every ring now. SQLite's one process always keeps them. */
+    cacheRingsOnlyWhile(isAllowed: () => boolean): void {
+      mayCache = isAllowed
+      repo.forgetRing(null)
+    },
+
+    /** Whether the ring met a value under a newer key version than its own: read the ring again (ringFor). */
+    isOutdated(ring: KeyRing): boolean {
+      return outdated.has(ring)
+    },
+
+    /** Calls `listener` with the owner after each committed write to their keys (a version added or destroyed, the owner destroyed). */
+    onKeysChanged(listener: (owner: OwnerId) => void): () => void {
+      keyListeners.add(listener)
+      return () => void keyListeners.delete(listener)
     },
 
     /** Lists owners holding more than one key version: a data key rotation that has not finished. */

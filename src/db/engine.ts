@@ -46,10 +46,16 @@ export interface SqlEngine {
    * with it, so what a caller keeps in memory of that write waits for, or forgets, the outcome.
    */
   inTransaction(): boolean
+  /**
+   * Runs fn once the transaction this async context runs in has committed, or at once outside one
+   * (a write awaited there has committed); never when it rolls back. For what tells others of a
+   * write (another instance must not read the rows before they hold it). fn must not throw.
+   */
+  afterCommit(fn: () => void): void
   close(): Promise<void>
 }
 
-type OpenTransaction = { readonly done: Promise<void> }
+type OpenTransaction = { readonly done: Promise<void>; readonly committed: (() => void)[] }
 
 /** A write waiting for its batch's commit. */
 type BatchedWrite = {
@@ -200,8 +206,9 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
         // note: checked again after every wait, in the same turn as taking it, as several wait for one.
         while (open !== null || batch !== null) await (batch ?? open)!.done
         let finish!: () => void
-        const mine: OpenTransaction = { done: new Promise<void>((resolve) => { finish = resolve }) }
+        const mine: OpenTransaction = { done: new Promise<void>((resolve) => { finish = resolve }), committed: [] }
         open = mine
+        let hasCommitted = false
         try {
           db.run('BEGIN IMMEDIATE')
           let result: T
@@ -217,10 +224,12 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
             if (db.inTransaction) db.run('ROLLBACK')
             throw error
           }
+          hasCommitted = true
           return result
         } finally {
           open = null
           finish()
+          if (hasCommitted) runCommitted(mine.committed)
         }
       } finally {
         if (claimed.release !== null) {
@@ -232,6 +241,10 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
     inTransaction(): boolean {
       return open !== null && context.getStore() === open
     },
+    afterCommit(fn: () => void): void {
+      if (open !== null && context.getStore() === open) open.committed.push(fn)
+      else fn()
+    },
     async close(): Promise<void> {
       await waitForNone()
       for (const found of statements.values()) found.finalize()
@@ -240,4 +253,15 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
     },
   }
   return engine
+}
+
+/** Runs what waited for a commit; one that throws does not keep the others from running, nor fail the committed write. */
+export function runCommitted(waiting: readonly (() => void)[]): void {
+  for (const fn of waiting) {
+    try {
+      fn()
+    } catch {
+      // note: the write has committed; a listener's failure must not report it as failed.
+    }
+  }
 }

@@ -15,6 +15,7 @@ import type { SqlEngine } from './engine.ts'
 import type { UserId } from './ids.ts'
 import { keptRead, keptReadsByKey } from './kept-read.ts'
 import { sealedTable } from './sealed-table.ts'
+import { announceSettingsWrite, type SharedWrites } from './shared-writes.ts'
 import { EMAIL_INDEX_OWNER } from './users.ts'
 
 /** Who manages a group's memberships: admins by hand, or a sign-in through LDAP or OpenID. */
@@ -50,7 +51,7 @@ export function normaliseGroupName(name: string): string {
 }
 
 /** Groups and their members. Names are sealed under the system key and found by a blind index. */
-export function createGroupRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number) {
+export function createGroupRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => number, shared: SharedWrites = { isAnnounced: false }) {
   const columns = 'g.id, g.name, g.description, g.source, g.permissions, g.created_at, g.updated_at'
   const selectOfUser = (userId: string) => sql.all<GroupRow & { member_source: GroupSource }>(
     `SELECT ${columns}, m.source AS member_source FROM group_member m JOIN user_group g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.created_at, g.id`, userId)
@@ -73,9 +74,16 @@ export function createGroupRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => nu
     const rows = await sql.all<{ id: string; permissions: string | null }>('SELECT id, permissions FROM user_group')
     return new Map(rows.map((row) => [row.id, parsePermissions(row.permissions)])) as ReadonlyMap<string, PermissionTree | null>
   }, now)
-  const forget = () => {
+  const forgetKept = () => {
     groupIds.forget()
     permissions.forget()
+  }
+  // note: another instance's write drops what is kept at once (with Redis), rather than within the second.
+  shared.onKeptReadsStale?.(forgetKept)
+  /** After a write here: forgets what is kept, and tells the other instances once it committed. */
+  const forget = () => {
+    forgetKept()
+    announceSettingsWrite(sql, shared)
   }
 
   const system = () => keys.ringFor(SYSTEM_OWNER)

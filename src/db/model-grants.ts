@@ -14,6 +14,7 @@
  */
 import type { SqlEngine } from './engine.ts'
 import { keptRead } from './kept-read.ts'
+import { announceSettingsWrite, type SharedWrites } from './shared-writes.ts'
 
 /** Open WebUI's access_control, as stored (the same shape auth/access-control.ts decides on). */
 export type AccessControl = { read?: { group_ids: string[]; user_ids: string[] }; write?: { group_ids: string[]; user_ids: string[] } } | null
@@ -40,7 +41,7 @@ export type GrantSnapshot = { readonly grants: ReadonlyMap<string, ModelGrant>; 
  * Model grants on the engine. Every decision reads them from a snapshot kept in memory (kept-read.ts):
  * replaced at once by a write made here, read again after at most a second for another instance's.
  */
-export function createModelGrantRepo(sql: SqlEngine, now: () => number) {
+export function createModelGrantRepo(sql: SqlEngine, now: () => number, shared: SharedWrites = { isAnnounced: false }) {
   let last: { text: string; snapshot: GrantSnapshot } | null = null
   const readSnapshot = async (): Promise<GrantSnapshot> => {
     const [rows, upgradeRow] = await Promise.all([
@@ -63,6 +64,13 @@ export function createModelGrantRepo(sql: SqlEngine, now: () => number) {
     return snapshot
   }
   const kept = keptRead(readSnapshot, now)
+  // note: another instance's write drops it at once (with Redis), rather than within the second.
+  shared.onKeptReadsStale?.(() => kept.forget())
+  /** After a write here: forgets the snapshot, and tells the other instances once it committed. */
+  const forget = () => {
+    kept.forget()
+    announceSettingsWrite(sql, shared)
+  }
 
   return {
     /** The grants and the upgrade's state now (from memory while fresh). */
@@ -83,14 +91,14 @@ export function createModelGrantRepo(sql: SqlEngine, now: () => number) {
       const at = now()
       await sql.run('INSERT INTO model_grant (model_id, access_control, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (model_id) DO UPDATE SET access_control = excluded.access_control, updated_at = excluded.updated_at, updated_by = excluded.updated_by',
         id, access === null ? null : JSON.stringify(access), at, by)
-      kept.forget()
+      forget()
       return { modelId: id, access, updatedAt: at, updatedBy: by }
     },
 
     /** Forgets the model's grant, so it is for admins only again; false when it had none. */
     async removeGrant(modelId: string): Promise<boolean> {
       const removed = (await sql.run('DELETE FROM model_grant WHERE model_id = ?', canonicalModelName(modelId))).changes > 0
-      kept.forget()
+      forget()
       return removed
     },
 
@@ -119,7 +127,7 @@ export function createModelGrantRepo(sql: SqlEngine, now: () => number) {
           return ids
         })
       } finally {
-        kept.forget()
+        forget()
       }
     },
   }

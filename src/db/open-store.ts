@@ -40,6 +40,7 @@ import { closeDatabase, openDatabase } from './open-database.ts'
 import { createSecondFactorRepo } from './second-factors.ts'
 import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
+import { createSharedWrites, type SharedWritesHub } from './shared-writes.ts'
 import { keyForNewDatabase, materialMatches, unlockExistingDatabase } from './unlock.ts'
 import { createUserRepo, EMAIL_INDEX_OWNER } from './users.ts'
 import { createPromptRepo } from './prompts.ts'
@@ -160,13 +161,18 @@ function createStore(file: Database, masterKey: Uint8Array, now: () => number, f
   return createStoreOn(sql, db, dataKeys, masterKey, now, filesDir, info, () => closeDatabase(db))
 }
 
+/** What a store may be given from outside: `sharedWrites`, the writes it tells other instances of (one of its own otherwise). */
+export type StoreOnOptions = { sharedWrites?: SharedWritesHub }
+
 /**
  * The repositories over one engine: SQLite (`db` its file, for what is inherently about it: the
  * backup snapshot, tests' raw checks) or PostgreSQL (`db` null). `closeEngine` ends the connection
  * or pool once the blobs' temporary directory is gone.
  */
-export function createStoreOn<D extends Database | null>(sql: SqlEngine, db: D, dataKeys: DataKeyRepo, masterKey: Uint8Array, now: () => number, filesDir: string | null, info: StoreInfo, closeEngine: () => void | Promise<void>) {
+export function createStoreOn<D extends Database | null>(sql: SqlEngine, db: D, dataKeys: DataKeyRepo, masterKey: Uint8Array, now: () => number, filesDir: string | null, info: StoreInfo, closeEngine: () => void | Promise<void>, options: StoreOnOptions = {}) {
   const accountChanges = createAccountChanges()
+  const sharedWrites = options.sharedWrites ?? createSharedWrites()
+  dataKeys.onKeysChanged((owner) => sharedWrites.announce({ kind: 'keys', owner }))
   let masterRotations: Promise<unknown> = Promise.resolve()
   const blobs = createFileBlobs(filesDir)
   const files = createFileRepo(sql, dataKeys, blobs, now)
@@ -183,6 +189,8 @@ export function createStoreOn<D extends Database | null>(sql: SqlEngine, db: D, 
     clusterKeys: deriveClusterKeys(masterKey),
     /** Announces revocations, role changes and deletions to what is open in this process (sockets, answers). */
     accountChanges,
+    /** Chat and key writes other instances must hear of, and whether this one hears of theirs (cluster/shared-writes-relay.ts sets it). */
+    sharedWrites,
     users: {
       ...users,
       /** Deletes the user (their data keys first go, so nothing of theirs opens again), then their files' blobs. */
@@ -196,19 +204,19 @@ export function createStoreOn<D extends Database | null>(sql: SqlEngine, db: D, 
     files,
     /** The start-up sweep of orphaned file blobs: how many it removed, once done. */
     orphansSwept,
-    chats: createChatRepo(sql, dataKeys, now, accountChanges),
+    chats: createChatRepo(sql, dataKeys, now, accountChanges, undefined, sharedWrites),
     folders: createFolderRepo(sql, dataKeys, now),
-    chatFolders: createChatFolderRepo(sql),
+    chatFolders: createChatFolderRepo(sql, sharedWrites),
     chatTags: createChatTagRepo(sql, dataKeys),
     chatShares: createChatShareRepo(sql, dataKeys, now),
-    settings: createSettingsRepo(sql, dataKeys, now),
+    settings: createSettingsRepo(sql, dataKeys, now, sharedWrites),
     credentials: createCredentialRepo(sql, dataKeys, now, accountChanges),
     sessions: createSessionRepo(sql, dataKeys, now, accountChanges),
     apiKeys: createApiKeyRepo(sql, dataKeys, now, accountChanges),
     identities: createIdentityRepo(sql, dataKeys, now, accountChanges),
-    groups: createGroupRepo(sql, dataKeys, now),
+    groups: createGroupRepo(sql, dataKeys, now, sharedWrites),
     /** Who may use each base model (Open WebUI's access_control). */
-    modelGrants: createModelGrantRepo(sql, now),
+    modelGrants: createModelGrantRepo(sql, now, sharedWrites),
     oidcSessions: createOidcSessionRepo(sql, dataKeys, now, accountChanges),
     secondFactors: createSecondFactorRepo(sql, dataKeys, now, accountChanges),
     workspaceModels: createWorkspaceModelRepo(sql, dataKeys, now),

@@ -103,6 +103,23 @@ describe('PostgreSQL engine', () => {
     await Promise.all(instances.map((sql) => sql.close()))
   })
 
+  test('afterCommit runs once per committed transaction, never for an attempt a conflict ran again', async () => {
+    const url = await server.createDatabase()
+    const instances = [1, 2, 3].map(() => createPostgresEngine({ url, pool }))
+    await instances[0]!.exec('CREATE TABLE n (v INTEGER NOT NULL); INSERT INTO n (v) VALUES (0)')
+    let attempts = 0
+    let committed = 0
+    await Promise.all(instances.flatMap((sql) => Array.from({ length: 10 }, () => sql.transaction(async () => {
+      attempts++
+      const row = await sql.get<{ v: number }>('SELECT v FROM n')
+      await sql.run('UPDATE n SET v = ?', row!.v + 1)
+      sql.afterCommit(() => committed++)
+    }))))
+    expect(committed).toBe(30)
+    expect(attempts).toBeGreaterThanOrEqual(30)
+    await Promise.all(instances.map((sql) => sql.close()))
+  })
+
   test('values outside what a number holds exactly stay bigint; JSON comes back as text', async () => {
     const sql = createPostgresEngine({ url: await server.createDatabase(), pool })
     expect(await sql.get("SELECT 9007199254740993::bigint AS big, '{\"a\":1}'::jsonb AS j")).toEqual({ big: 9007199254740993n, j: '{"a":1}' })

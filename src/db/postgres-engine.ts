@@ -23,14 +23,14 @@ import { SQL } from 'bun'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { PostgresConfig } from '../config/database-variables.ts'
 import { DatabaseStatementError, DatabaseUnavailableError, isTransactionConflict } from './database-errors.ts'
-import type { RunResult, SqlEngine, SqlValue } from './engine.ts'
+import { runCommitted, type RunResult, type SqlEngine, type SqlValue } from './engine.ts'
 import { toPostgresPlaceholders } from './postgres-placeholders.ts'
 
 /** The URL and pool settings, from DATABASE_URL and DATABASE_POOL_* (config/database-variables.ts). */
 export type PostgresOptions = PostgresConfig
 export type PostgresPool = PostgresConfig['pool']
 
-type OpenTransaction = { readonly tx: SQL; isOpen: boolean }
+type OpenTransaction = { readonly tx: SQL; isOpen: boolean; readonly committed: (() => void)[] }
 type Rows = Record<string, unknown>[]
 
 /** How often a transaction refused for a conflict with another instance's runs in all. */
@@ -94,16 +94,20 @@ export function createPostgresEngine(options: PostgresOptions): SqlEngine {
       let started = false
       try {
         const reserved = await used.reserve({ signal: AbortSignal.timeout(options.pool.connectionTimeoutSeconds * 1000) })
+        // note: per attempt, so what an attempt that ran into a conflict registered never runs.
+        const committed: (() => void)[] = []
         try {
-          return await reserved.begin('ISOLATION LEVEL SERIALIZABLE', async (tx) => {
+          const result = await reserved.begin('ISOLATION LEVEL SERIALIZABLE', async (tx) => {
             started = true
-            const open: OpenTransaction = { tx, isOpen: true }
+            const open: OpenTransaction = { tx, isOpen: true, committed }
             try {
               return await context.run(open, fn)
             } finally {
               open.isOpen = false
             }
           }) as T
+          runCommitted(committed)
+          return result
         } finally {
           reserved.release().catch(() => {})
         }
@@ -148,6 +152,11 @@ export function createPostgresEngine(options: PostgresOptions): SqlEngine {
     },
     inTransaction(): boolean {
       return context.getStore()?.isOpen === true
+    },
+    afterCommit(fn: () => void): void {
+      const open = context.getStore()
+      if (open !== undefined && open.isOpen) open.committed.push(fn)
+      else fn()
     },
     async close(): Promise<void> {
       await oneAtATime(async () => {})

@@ -18,6 +18,7 @@ import type { Cluster } from '../cluster/cluster.ts'
 import { createRedisClaims } from '../cluster/redis-claims.ts'
 import { redisRateLimiters } from '../cluster/redis-rate-limiter.ts'
 import { connectRevocationRelay } from '../cluster/revocation-relay.ts'
+import { connectSharedWritesRelay } from '../cluster/shared-writes-relay.ts'
 import { connectSocketFanOut } from '../cluster/socket-fan-out.ts'
 import { createWorkspaceAccess } from '../auth/workspace-access.ts'
 import type { UserId } from '../db/ids.ts'
@@ -132,6 +133,8 @@ export function createApp(deps: Deps) {
   // note: with Redis, a user's frames reach their sockets on every instance, and account changes every instance's sockets and caches.
   const fanOut = cluster?.socketBus == null ? null : connectSocketFanOut(cluster.socketBus, hub, deps.now)
   if (cluster !== null) void connectRevocationRelay(cluster.bus, deps.store.accountChanges)
+  // note: and chat and data key writes, so chats are held on PostgreSQL while every other instance's writes are heard (cluster/shared-writes-relay.ts).
+  if (cluster !== null) void connectSharedWritesRelay(cluster.bus, deps.store.sharedWrites, { ...deps.store, keptReadsStale: deps.store.sharedWrites.keptReadsStale }, deps.log)
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
   const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: auth.permissions, files: deps.files ?? fileSourceOf(deps.store.files, deps.config.files.maxFileBytes), now: deps.now })

@@ -153,6 +153,38 @@ export function describeEngineContract(name: string, open: () => Promise<SqlEngi
       await sql.close()
     })
 
+    test('afterCommit runs once the outermost transaction committed, at once outside one, never after a rollback', async () => {
+      const sql = await open()
+      await sql.exec(`CREATE TABLE c (v INTEGER NOT NULL)`)
+      const seen: string[] = []
+      sql.afterCommit(() => seen.push('outside'))
+      expect(seen).toEqual(['outside'])
+      await sql.transaction(async () => {
+        await sql.run('INSERT INTO c (v) VALUES (1)')
+        sql.afterCommit(() => seen.push('outer'))
+        await sql.transaction(async () => {
+          sql.afterCommit(() => seen.push('nested'))
+          sql.afterCommit(() => { throw new Error('a listener that throws') })
+        })
+        expect(seen).toEqual(['outside'])
+      })
+      expect(seen).toEqual(['outside', 'outer', 'nested'])
+      // note: what runs after the commit sees the write from a call of its own.
+      let countSeen = -1
+      await sql.transaction(async () => {
+        await sql.run('INSERT INTO c (v) VALUES (2)')
+        sql.afterCommit(() => void sql.get<{ n: number }>('SELECT count(*) AS n FROM c').then((row) => { countSeen = Number(row!.n) }))
+      })
+      await Bun.sleep(20)
+      expect(countSeen).toBe(2)
+      await expect(sql.transaction(async () => {
+        sql.afterCommit(() => seen.push('rolled back'))
+        throw new Error('nope')
+      })).rejects.toThrow('nope')
+      expect(seen).toEqual(['outside', 'outer', 'nested'])
+      await sql.close()
+    })
+
     test('a statement failing inside a transaction rolls all of it back', async () => {
       const sql = await open()
       await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')

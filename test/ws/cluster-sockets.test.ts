@@ -145,7 +145,7 @@ test('Redis holds nothing readable after the traffic, and its channels name no u
   const dump = await redis.dump()
   for (const marker of ['PLAINTEXT-QUESTION', 'ada@example.com', 'bob@example.com']) expect(dump.includes(Buffer.from(marker))).toBe(false)
   const channels = await redis.cli('PUBSUB', 'CHANNELS', '*')
-  expect(channels.split('\n').sort()).toEqual(['enclave-test:cluster:access', 'enclave-test:cluster:cancel', 'enclave-test:cluster:frames'])
+  expect(channels.split('\n').sort()).toEqual(['enclave-test:cluster:access', 'enclave-test:cluster:cancel', 'enclave-test:cluster:frames', 'enclave-test:cluster:writes'])
 })
 
 test('a new name set on one instance is what the other serves next, not its cached copy', async () => {
