@@ -39,7 +39,7 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
 // note: `users list` too: it opens the store, which a running server holds.
 const writers = new Set<LifecycleCommand>(['migrate-db', 'keys rotate', 'keys rotate-data', 'restore', 'import open-webui', 'import libre-webui', 'users list', 'users reset-password'])
 const createsDataDir = new Set<LifecycleCommand>(['restore', 'import open-webui', 'import libre-webui'])
-/** The commands that work on PostgreSQL already (DATABASE_URL), before the store does. */
+/** The commands that work on PostgreSQL (DATABASE_URL); the others still open SQLite only, so they refuse it. */
 const onPostgres = new Set<LifecycleCommand>(['backup', 'restore', 'migrate-db'])
 
 async function dispatch(parsed: Extract<ReturnType<typeof parseLifecycleArgs>, { ok: true }>, config: ReturnType<typeof loadConfig>): Promise<number> {

@@ -35,7 +35,8 @@ export async function resetSecondFactorsFromCli(argv: readonly string[], io: Out
     }
   }
   if (email === null) return usage(io, 'users reset-mfa needs EMAIL')
-  const config = loadConfig({ flags, env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd() })
+  // note: it opens SQLite in DATA_DIR only, so DATABASE_URL is refused rather than ignored.
+  const config = loadConfig({ flags, env, dotenv: readDotenvFile(process.cwd()), cwd: process.cwd(), allowDatabaseUrl: false })
   if (!existsSync(join(config.dataDir, DATABASE_FILE))) {
     io.err(`enclave: there is no Enclave database at ${join(config.dataDir, DATABASE_FILE)}: check DATA_DIR (or --data-dir).\n`)
     return 1
