@@ -74,6 +74,7 @@ async function exportChats(token: string): Promise<ExportedChat[]> {
 }
 
 let adaToken = ''
+let adminToken = ''
 
 test('twenty concurrent first sign-ups spread over the three instances make exactly one admin', async () => {
   const answers = await Promise.all(Array.from({ length: 20 }, (_, i) =>
@@ -81,10 +82,18 @@ test('twenty concurrent first sign-ups spread over the three instances make exac
       // note: twenty people, twenty addresses: the per-address limit (10 here) is not what this test is about.
       { 'x-forwarded-for': `198.51.100.${100 + i}` })))
   expect(answers.map((res) => res.status)).toEqual(Array.from({ length: 20 }, () => 200))
-  const roles = await Promise.all(answers.map(async (res) => ((await res.json()) as { role: string }).role))
+  const sessions = await Promise.all(answers.map(async (res) => (await res.json()) as { role: string; token: string }))
+  const roles = sessions.map((session) => session.role)
   expect(roles.filter((role) => role === 'admin')).toHaveLength(1)
   expect(roles.filter((role) => role === 'user')).toHaveLength(19)
+  adminToken = sessions.find((session) => session.role === 'admin')!.token
 }, 60_000)
+
+test('an online master key rotation is refused while several instances share the database: the others would go on with the old key', async () => {
+  const res = await postJson(cluster.instances[0]!.url, '/api/v1/admin/keys/rotate-master', {}, bearer(adminToken))
+  expect(res.status).toBe(409)
+  expect(((await res.json()) as { code: string }).code).toBe('several_instances')
+})
 
 test('signed in through one instance, chatting through another: a tab on the third sees the answer live, and every instance serves the stored chat', async () => {
   adaToken = await signInRemote(cluster.instances[0]!.url, MARKERS.email)

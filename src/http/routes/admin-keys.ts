@@ -66,6 +66,10 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
     }, { auth: 'admin', body: BackupBody })
 
     .post('/keys/rotate-master', async ({ body, principal, request, server }) => {
+      // note: the other instances keep the old key in memory and would wrap new data keys under it, unreadable after the rotation.
+      if (config.postgres !== null && config.cluster !== null) {
+        throw new HttpError(409, 'several_instances', 'Several instances share this PostgreSQL database: rotate the master key with every instance stopped (enclave keys rotate), then start them all with the new key.')
+      }
       const result = await rotateMasterKeyOnline(store, config.masterKey, config.dataDir, body.new_key_file ?? null)
       if (!result.ok) {
         const status = result.reason === 'new_key_unusable' || result.reason === 'new_key_file_not_allowed' ? 422 : result.reason === 'same_key' ? 409 : 400
