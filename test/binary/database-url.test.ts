@@ -110,6 +110,57 @@ describe('DATABASE_URL', () => {
     }
   }, 60_000)
 
+  test('single-user mode, a data key rotation and chat retention run on PostgreSQL', async () => {
+    const url = await server.createDatabase()
+    const cwd = tempDir()
+    const env = { DATABASE_URL: url, ENCRYPTION_KEY: hexKey(), SINGLE_USER_MODE: 'true' }
+    const first = await startBinary({ cwd, env })
+    let kept = ''
+    try {
+      expect(first.output()).toContain('Single-user mode: no sign-in')
+      const own = `http://localhost:${new URL(first.url).port}`
+      const headers = { host: own.slice('http://'.length), origin: own, 'content-type': 'application/json' }
+      const entered = await fetch(`${first.url}/api/v1/auths/single-user`, { method: 'POST', headers })
+      expect(entered.status).toBe(200)
+      const cookie = /token=[^;]+/.exec(entered.headers.get('set-cookie') ?? '')![0]
+      const post = (path: string, body: unknown) => fetch(`${first.url}${path}`, { method: 'POST', headers: { ...headers, cookie }, body: JSON.stringify(body) })
+      const ids: string[] = []
+      for (const title of ['old chat', 'kept chat']) {
+        const res = await post('/api/v1/chats/new', { chat: { title, messages: [] } })
+        expect(res.status).toBe(200)
+        ids.push(((await res.json()) as { id: string }).id)
+      }
+      kept = ids[1]!
+      expect((await post('/api/v1/admin/keys/rotate-data', {})).status).toBe(202)
+      for (let i = 0; i < 250; i++) {
+        const progress = (await (await fetch(`${first.url}/api/v1/admin/keys/rotate-data`, { headers: { ...headers, cookie } })).json()) as { state: string }
+        if (progress.state !== 'running') {
+          expect(progress.state).toBe('finished')
+          break
+        }
+        await Bun.sleep(20)
+      }
+      await server.asSuperuser(url, (sql) => sql.unsafe(`UPDATE chat SET updated_at = 0 WHERE id = '${ids[0]}'`))
+    } finally {
+      await first.stop()
+    }
+    const dataKeys = await server.asSuperuser(url, (sql) => sql.unsafe("SELECT DISTINCT version FROM data_key WHERE owner_id != 'email-index'"))
+    expect(dataKeys.map((row: { version: number }) => Number(row.version))).toEqual([2])
+
+    const again = await startBinary({ cwd, env: { ...env, CHAT_RETENTION_DAYS: '30' } })
+    try {
+      const own = `http://localhost:${new URL(again.url).port}`
+      const headers = { host: own.slice('http://'.length), origin: own }
+      const entered = await fetch(`${again.url}/api/v1/auths/single-user`, { method: 'POST', headers })
+      const cookie = /token=[^;]+/.exec(entered.headers.get('set-cookie') ?? '')![0]
+      for (let i = 0; i < 250 && (await server.asSuperuser(url, (sql) => sql.unsafe('SELECT id FROM chat'))).length > 1; i++) await Bun.sleep(20)
+      const chats = (await (await fetch(`${again.url}/api/v1/chats/`, { headers: { ...headers, cookie } })).json()) as { id: string; title: string }[]
+      expect(chats.map((chat) => [chat.id, chat.title])).toEqual([[kept, 'kept chat']])
+    } finally {
+      await again.stop()
+    }
+  }, 60_000)
+
   test('an unreachable PostgreSQL is named without its password, and nothing is written to DATA_DIR', async () => {
     const cwd = tempDir()
     const run = await runBinary(['serve', '--port', '0'], { cwd, env: { DATABASE_URL: `postgresql://enclave:${password}@127.0.0.1:1/enclave`, ENCRYPTION_KEY: hexKey() } })
