@@ -194,6 +194,8 @@ test('Redis and PostgreSQL restarted under load: clear 503s during the outage, f
       const ready = await fetch(`${instance.url}/health/ready`)
       expect(ready.status).toBe(503)
       expect(((await ready.json()) as { reason: string }).reason).toBe('database_unavailable')
+      // note: /health stays 200 (the process lives and recovers by itself) and says what is down.
+      await until(async () => ((await (await fetch(`${instance.url}/health`)).json()) as { database?: string }).database === 'down', '/health reporting the database down')
     }
   })
   await until(() => outcomes.at(-1)?.status === 200, 'service after PostgreSQL is back')
@@ -207,7 +209,11 @@ test('Redis and PostgreSQL restarted under load: clear 503s during the outage, f
   const stored = await exportChats(adaToken)
   for (const chat of before) expect(stored.find((each) => each.id === chat.id)).toEqual(chat)
   for (const created of outcomes.filter((outcome) => outcome.status === 200)) expect(stored.some((chat) => chat.id === created.id)).toBe(true)
-  for (const instance of cluster.instances) expect((await fetch(`${instance.url}/health/ready`)).status).toBe(200)
+  for (const instance of cluster.instances) {
+    expect((await fetch(`${instance.url}/health/ready`)).status).toBe(200)
+    await until(async () => ((await (await fetch(`${instance.url}/health`)).json()) as { database?: string }).database === 'up', '/health reporting the database up')
+    expect(await (await fetch(`${instance.url}/health`)).json()).toEqual({ status: true, database: 'up', redis: 'up', websocketRedis: 'up' })
+  }
 }, 60_000)
 
 test('PostgreSQL\'s data directory and a Redis SAVE dump hold none of the plaintext markers', async () => {
