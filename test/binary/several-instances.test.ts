@@ -89,10 +89,12 @@ test('twenty concurrent first sign-ups spread over the three instances make exac
   adminToken = sessions.find((session) => session.role === 'admin')!.token
 }, 60_000)
 
-test('an online master key rotation is refused while several instances share the database: the others would go on with the old key', async () => {
-  const res = await postJson(cluster.instances[0]!.url, '/api/v1/admin/keys/rotate-master', {}, bearer(adminToken))
-  expect(res.status).toBe(409)
-  expect(((await res.json()) as { code: string }).code).toBe('several_instances')
+test('online key rotations are refused while several instances share the database: the others hold the keys in memory', async () => {
+  for (const path of ['/api/v1/admin/keys/rotate-master', '/api/v1/admin/keys/rotate-data']) {
+    const res = await postJson(cluster.instances[0]!.url, path, {}, bearer(adminToken))
+    expect(res.status).toBe(409)
+    expect(((await res.json()) as { code: string }).code).toBe('several_instances')
+  }
 })
 
 test('signed in through one instance, chatting through another: a tab on the third sees the answer live, and every instance serves the stored chat', async () => {
