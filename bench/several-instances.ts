@@ -5,9 +5,10 @@
  * - the time a tab on another instance waits for the first token beyond the tab on the instance
  *   talking to Ollama (frames through Redis; target ≤ 2 ms at the median);
  * - sign-ins per second through nginx over three instances against one instance alone.
- * The instances run on one PostgreSQL (test/helpers/cluster.ts); until the store runs on PostgreSQL
- * (the binary refuses DATABASE_URL), the PostgreSQL store figures say so and the rest runs on SQLite
- * copies of one seeded data directory, which is labelled. Run alone: `bun bench/several-instances.ts`.
+ * The instances run on one PostgreSQL (test/helpers/cluster.ts). A binary that refuses DATABASE_URL
+ * (built before the server ran on PostgreSQL) gets its PostgreSQL store figures marked pending and the
+ * rest run on SQLite copies of one seeded data directory, which is labelled. Run alone:
+ * `bun bench/several-instances.ts`.
  */
 import { rmSync } from 'node:fs'
 import { startFakeOllama } from '../test/fakes/ollama.ts'

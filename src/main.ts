@@ -74,6 +74,6 @@ main(process.argv.slice(2)).then(
 function describeStartFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
   // Config, key, schema, listen, data directory and lock errors carry messages written for operators; others show their name only.
-  const known = ['ConfigError', 'KeyMaterialError', 'KeyMismatchError', 'SchemaTooNewError', 'FieldOpenError', 'ListenError', 'DataDirAccessError', 'LostDatabaseError', 'DataDirLockedError']
+  const known = ['ConfigError', 'KeyMaterialError', 'KeyMismatchError', 'SchemaTooNewError', 'FieldOpenError', 'ListenError', 'DataDirAccessError', 'LostDatabaseError', 'DataDirLockedError', 'PostgresStartError']
   return known.includes(error.name) ? error.message : `${error.name}: ${error.message}`
 }

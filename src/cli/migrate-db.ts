@@ -14,7 +14,7 @@ import { Database } from 'bun:sqlite'
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Config } from '../config/load-config.ts'
-import { postgresUrl, STORE_RUNS_ON_POSTGRES, type PostgresConfig } from '../config/database-variables.ts'
+import { postgresUrl, type PostgresConfig } from '../config/database-variables.ts'
 import { isParseFailure } from '../config/parsers.ts'
 import { readMasterKeyMaterial } from '../crypto/master-key.ts'
 import { createSqliteEngine, type SqlEngine } from '../db/engine.ts'
@@ -105,7 +105,6 @@ async function toPostgres(config: Config, url: string, io: Output): Promise<numb
       const { report, check } = await copyAndCheckStore(source, target, key)
       io.out(`Copied ${copiedRows(report)} rows of ${report.rows.size} tables from ${databasePath} (schema version ${version}) to ${shown} in ${seconds(started)} s.\n`)
       io.out(`Checked on PostgreSQL: every table's row count, and ${check.openedValues} sealed values opened under the master key (fingerprint ${stored!.fingerprint}).\n`)
-      if (!STORE_RUNS_ON_POSTGRES) io.out(`Note: this build's server does not run on PostgreSQL yet (it refuses DATABASE_URL at start): keep serving from ${databasePath}, and run migrate-db again into a new database once it does.\n`)
       io.out('Next: give every instance DATABASE_URL, the same master key (ENCRYPTION_KEY or ENCRYPTION_KEY_FILE; a generated key is DATA_DIR/.encryption_key, copy it), ' +
         'and DATA_DIR/files on a volume they share (uploaded files stay encrypted files on disk). ' +
         `${databasePath} is left as it was: keep it until the new setup is checked (docs/postgresql.md).\n`)

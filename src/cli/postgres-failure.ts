@@ -1,7 +1,7 @@
 /**
- * What the commands that copy a store to or from PostgreSQL (migrate-db, backup, restore) share:
- * their small pool, and PostgreSQL's failures as sentences that name the database without its
- * password (the engine's errors carry no URL and no values).
+ * What the server and the commands that copy a store to or from PostgreSQL (migrate-db, backup,
+ * restore) share: their small pool, and PostgreSQL's failures as sentences that name the database
+ * without its password (the engine's errors carry no URL and no values).
  */
 import { withoutPassword, type PostgresConfig } from '../config/database-variables.ts'
 import { DatabaseStatementError, DatabaseUnavailableError } from '../db/database-errors.ts'
@@ -20,4 +20,12 @@ export function describePostgresFailure(error: unknown, shown: string): string |
   if (error instanceof DatabaseUnavailableError) return `PostgreSQL at ${shown} cannot be reached (${error.code}): check the host, port and that the server runs.`
   if (error instanceof DatabaseStatementError) return `PostgreSQL at ${shown} refused: ${error.message}`
   return null
+}
+
+/** PostgreSQL failed the server's start (unreachable, or it refused the schema); the message names it without its password. */
+export class PostgresStartError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PostgresStartError'
+  }
 }

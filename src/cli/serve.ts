@@ -1,6 +1,7 @@
 /**
- * `enclave serve`: opens the store, starts the HTTP server, and stops gracefully on SIGTERM or
- * SIGINT: stop accepting, let requests in flight finish (bounded), checkpoint the WAL, close.
+ * `enclave serve`: opens the store (PostgreSQL when DATABASE_URL is set, else SQLite in DATA_DIR),
+ * starts the HTTP server, and stops gracefully on SIGTERM or SIGINT: stop accepting, let requests in
+ * flight finish (bounded), checkpoint the WAL (SQLite) or end the pool (PostgreSQL), close.
  */
 import { join } from 'node:path'
 import { createAuditLog } from '../audit/audit-log.ts'
@@ -20,7 +21,8 @@ import { createSessionSecretFile, readSessionSecretFile } from '../crypto/sessio
 import { readPreviousMasterKey, retirePreviousKeyFile, type PreviousMasterKey } from '../crypto/previous-master-key.ts'
 import { checkDataDirAccess } from '../db/data-dir-access.ts'
 import { lockDataDir } from '../db/data-dir-lock.ts'
-import { DATABASE_FILE, openStore, type Store } from '../db/open-store.ts'
+import { openConfiguredStore } from '../db/open-configured-store.ts'
+import { DATABASE_FILE, type Store } from '../db/open-store.ts'
 import { openCluster, type Cluster } from '../cluster/cluster.ts'
 import { createApp, uploadBodyLimits } from '../http/create-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
@@ -30,6 +32,7 @@ import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
 import { COMMIT, VERSION } from '../version.ts'
 import { listenFailure } from './listen-error.ts'
+import { describePostgresFailure, PostgresStartError, showUrl } from './postgres-failure.ts'
 
 export type RunningServer = { url: string; stop: (reason: string) => Promise<void> }
 
@@ -57,7 +60,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   // note: reads the *_FILE client secrets first, so a loose or missing file refuses the start before anything is written.
   const oidcProviders = createOidcProviders(config.oauth)
   const previousMasterKey = readPreviousMasterKey(config.values, config.masterKey, process.cwd())
-  const store = openStore({ dataDir: config.dataDir, masterKey: config.masterKey, now: Date.now, previousMasterKey })
+  // note: PostgreSQL when DATABASE_URL is set (DATA_DIR then holds the lock, the session secret, the audit log and the file blobs), else SQLite in DATA_DIR.
+  const store = await openConfiguredStore(config, { now: Date.now, previousMasterKey }).catch((error: unknown) => {
+    const problem = config.postgres === null ? null : describePostgresFailure(error, showUrl(config.postgres.url))
+    throw problem === null ? error : new PostgresStartError(problem)
+  })
   const sessionSecret = config.sessionSecret ?? persistedSecret ?? createSessionSecretFile(config.dataDir)
   if (config.auth.singleUser) await startSingleUser(config, store, dataDirLock, log)
   for (const warning of [...store.info.warnings, ...riskySettingWarnings(config)]) log.warn(warning)
@@ -82,7 +89,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
     app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(Math.max(...uploadBodyLimits(config).values())), reusePort: false })
   } catch (error) {
-    store.close()
+    await store.close()
     dataDirLock.release()
     throw listenFailure(error, config.host, config.port)
   }
@@ -90,7 +97,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const url = `http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`
 
   log.info(`Enclave ${VERSION} (commit ${COMMIT}) listening on ${url}`)
-  log.info(`Data in ${config.dataDir}; master key from ${describeMasterKeySource(config.masterKey)}, fingerprint ${store.info.keyFingerprint}`)
+  log.info(`${config.postgres === null ? `Data in ${config.dataDir}` : `Data in PostgreSQL at ${store.info.databasePath}, files in ${config.dataDir}`}; master key from ${describeMasterKeySource(config.masterKey)}, fingerprint ${store.info.keyFingerprint}`)
   if (claimable !== null) {
     const how = setupGate.tokenFile === null ? 'on this machine' : `with the setup token in ${setupGate.tokenFile}`
     log.warn(`The admin account ${claimable.email} has no password: open the sign-in page and set one there, ${how}.`)
@@ -102,8 +109,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     process.stdout.write(`\n  Setup token for the ${claimable === null ? 'first (admin) account' : `password of ${claimable.email}`}: ${readSetupToken(setupGate)}\n\n`)
   }
   if (store.info.generatedKeyFile !== null) {
-    log.warn(`A new master key was generated at ${store.info.generatedKeyFile}. Back it up now, apart from the database: without it the data cannot be read by anyone.`)
-    process.stderr.write(firstStartKeyNotice(store.info.generatedKeyFile))
+    const everyInstance = config.postgres === null ? '' : ' Every other instance on this database needs this same key: copy the file to each (or give them ENCRYPTION_KEY_FILE), or they are refused.'
+    log.warn(`A new master key was generated at ${store.info.generatedKeyFile}. Back it up now, apart from the database: without it the data cannot be read by anyone.${everyInstance}`)
+    process.stderr.write(firstStartKeyNotice(store.info.generatedKeyFile, config.postgres !== null))
   }
   reportMasterKeyRotation(config, store, previousMasterKey, log)
   if (cluster !== null) log.info(describeCluster(config, cluster))
@@ -127,7 +135,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       await lifecycle.stop()
       cluster?.close()
       audit.close()
-      store.close()
+      await store.close()
       dataDirLock.release()
       log.info('Stopped; database checkpointed and closed')
     })()
@@ -147,7 +155,7 @@ function describeCluster(config: Config, cluster: Cluster): string {
 async function startSingleUser(config: Config, store: Store, dataDirLock: { release(): void }, log: Logger): Promise<void> {
   const prepared = await prepareSingleUser(store)
   if (!prepared.ok) {
-    store.close()
+    await store.close()
     dataDirLock.release()
     throw new ConfigError([{ ...singleUserSetting(config), expected: `a data directory with at most one account, as Open WebUI requires (${config.dataDir} has ${prepared.accounts}): whose would the browser be? Start without it, or import into an empty DATA_DIR` }])
   }
@@ -160,12 +168,17 @@ function singleUserSetting(config: Config): { variable: string; value: string } 
 }
 
 /** The one-time notice of the first start with a generated key: shown once, as the key is generated once. */
-function firstStartKeyNotice(keyFile: string): string {
+function firstStartKeyNotice(keyFile: string, sharedDatabase: boolean): string {
   return [
     '', '  ┌─ BACK UP THE MASTER KEY ──────────────────────────────────────────',
     `  │ A new master key was generated: ${keyFile}`,
     '  │ Copy this file somewhere safe now, apart from the database backups.',
     '  │ Without it nobody, including you, can read this data again.',
+    ...(sharedDatabase ? [
+      '  │ Every other instance on this PostgreSQL database needs the same key:',
+      '  │ copy the file to each one\'s DATA_DIR (or set ENCRYPTION_KEY_FILE),',
+      '  │ or it is refused at start with a key mismatch.',
+    ] : []),
     '  │ (This notice is shown once, on the start that created the key.)',
     '  └────────────────────────────────────────────────────────────────────', '', '',
   ].join('\n')

@@ -9,9 +9,10 @@ const password = `pw-${crypto.randomUUID()}`
 const defaults = { DATABASE_URL: null, DATABASE_POOL_SIZE: 0, DATABASE_POOL_MAX_OVERFLOW: 0, DATABASE_POOL_TIMEOUT: 30, DATABASE_POOL_RECYCLE: 3600 }
 const values = (set: Partial<typeof defaults> | { DATABASE_URL: string }) => ({ ...defaults, ...set }) as unknown as VariableValues
 
+/** The error of a command that still refuses DATABASE_URL (it opens SQLite only). */
 function configErrorFrom(env: Record<string, string>): ConfigError {
   try {
-    loadConfig({ env, cwd: '/srv/enclave' })
+    loadConfig({ env, cwd: '/srv/enclave', allowDatabaseUrl: false })
   } catch (error) {
     if (error instanceof ConfigError) return error
     throw error
@@ -51,10 +52,16 @@ describe('DATABASE_URL', () => {
     expect(printed).toMatch(/DATABASE_URL\s+\(not set\)/)
   })
 
-  test('accepted for the commands that already work on PostgreSQL (migrate-db, backup, restore); still parsed and checked', () => {
+  test('accepted by the server and the commands that work on PostgreSQL; still parsed and checked', () => {
     const url = `postgresql://enclave:${password}@db.internal:5432/enclave`
-    expect(loadConfig({ env: { DATABASE_URL: url }, cwd: '/srv/enclave', allowDatabaseUrl: true }).postgres?.url).toBe(url)
-    expect(() => loadConfig({ env: { DATABASE_URL: 'sqlite:///data/webui.db' }, cwd: '/srv/enclave', allowDatabaseUrl: true })).toThrow(ConfigError)
+    expect(loadConfig({ env: { DATABASE_URL: url }, cwd: '/srv/enclave' }).postgres?.url).toBe(url)
+    expect(() => loadConfig({ env: { DATABASE_URL: 'sqlite:///data/webui.db' }, cwd: '/srv/enclave' })).toThrow(ConfigError)
+  })
+
+  test('refused, by name, for a command that still opens SQLite only', () => {
+    const error = configErrorFrom({ DATABASE_URL: `postgresql://enclave:${password}@db.internal:5432/enclave` })
+    expect(error.message).toContain('DATABASE_URL="postgresql://enclave:***@db.internal:5432/enclave"')
+    expect(error.message).toContain('SQLite in DATA_DIR only')
   })
 
   test('unset: SQLite in DATA_DIR, as before', () => {

@@ -90,16 +90,18 @@ export function postgresConfigFrom(values: VariableValues): PostgresConfig | nul
   }
 }
 
-// note: the repositories reach the database through SqlEngine once converted (issue 21); until the
-// store opens on PostgreSQL, a DATABASE_URL would be ignored and data written to SQLite unseen, so it
-// is refused. Set to true where the store starts choosing its engine from Config.postgres.
-export const STORE_RUNS_ON_POSTGRES = false
+/** The server opens its store on the engine Config.postgres names (open-configured-store.ts). */
+export const STORE_RUNS_ON_POSTGRES = true
 
-/** Refuses DATABASE_URL while the store cannot run on it yet, naming the URL without its password. */
+/**
+ * Refuses DATABASE_URL for a command that still opens the store on SQLite only, naming the URL
+ * without its password: it would read or write DATA_DIR's SQLite file unseen, not the database the
+ * server runs on.
+ */
 export function checkDatabaseSettings(values: VariableValues): ConfigProblem[] {
-  if (values.DATABASE_URL === null || STORE_RUNS_ON_POSTGRES) return []
+  if (values.DATABASE_URL === null) return []
   return [{
     variable: 'DATABASE_URL', value: withoutPassword(values.DATABASE_URL),
-    expected: 'to be unset: this build keeps its data in SQLite in DATA_DIR, and runs on PostgreSQL only once the store does (docs/postgresql.md)',
+    expected: 'to be unset for this command: it works on SQLite in DATA_DIR only so far, not on the PostgreSQL the server runs on (docs/postgresql.md)',
   }]
 }

@@ -120,7 +120,7 @@ export type ConfigInput = {
   dotenv?: string | null
   /** Relative paths (DATA_DIR, ENCRYPTION_KEY_FILE) resolve against this directory. */
   cwd: string
-  /** Accept DATABASE_URL before the store runs on it: for the commands that already do (migrate-db, backup, restore). */
+  /** Accept DATABASE_URL: false for a command that still opens the store on SQLite only (refused, rather than using SQLite unseen). */
   allowDatabaseUrl?: boolean
 }
 
@@ -128,7 +128,7 @@ export type ConfigInput = {
  * Reads every setting once: flag over environment over .env over default. Returns a frozen Config,
  * or throws one ConfigError that names each bad variable, its value and what was expected.
  */
-export function loadConfig({ flags = {}, env, dotenv = null, cwd, allowDatabaseUrl = false }: ConfigInput): Config {
+export function loadConfig({ flags = {}, env, dotenv = null, cwd, allowDatabaseUrl = true }: ConfigInput): Config {
   const parsedDotenv = dotenv === null ? { values: {}, problems: [] } : parseDotenv(dotenv)
   const problems: ConfigProblem[] = [...parsedDotenv.problems]
   const values: Record<string, unknown> = {}

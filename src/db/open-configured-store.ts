@@ -8,9 +8,10 @@
  * instance, or a second instance is refused with a key mismatch). Uploaded files' blobs are kept
  * in DATA_DIR/files, which several instances share as one volume.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../config/load-config.ts'
+import { KeyMismatchError } from '../crypto/key-errors.ts'
 import { writeNewKeyFile } from '../crypto/key-files.ts'
 import { readMasterKeyMaterial, type MasterKeyMaterial } from '../crypto/master-key.ts'
 import type { PreviousMasterKey } from '../crypto/previous-master-key.ts'
@@ -38,9 +39,24 @@ export async function openConfiguredStore(config: Pick<Config, 'dataDir' | 'mast
     material = { kind: 'raw', key }
     generatedKeyFile = config.masterKey.path
   }
-  const store = await openPostgresStore({ database: config.postgres, material, source: config.masterKey, now, filesDir: join(config.dataDir, FILES_DIRECTORY) })
-  store.info.generatedKeyFile = generatedKeyFile
-  return store
+  try {
+    const store = await openPostgresStore({ database: config.postgres, material, source: config.masterKey, now, filesDir: join(config.dataDir, FILES_DIRECTORY) })
+    store.info.generatedKeyFile = generatedKeyFile
+    return store
+  } catch (error) {
+    if (!(error instanceof KeyMismatchError) || config.masterKey.kind !== 'generated') throw error
+    // note: another instance initialised the database first with its own key: one made here opens nothing, so it goes
+    // (kept on any other failure: the database may hold its key check already).
+    if (generatedKeyFile !== null) rmSync(generatedKeyFile, { force: true })
+    throw anotherInstancesKey(error, config.masterKey.path)
+  }
+}
+
+/** The refusal of an instance without a configured key on a database another instance initialised: says to copy that key. */
+function anotherInstancesKey(error: KeyMismatchError, keyFile: string): KeyMismatchError {
+  return new KeyMismatchError(error.expectedFingerprint, error.given,
+    `This PostgreSQL database was initialised with another instance's master key: copy that instance's key file (its DATA_DIR/.encryption_key) to ${keyFile}, ` +
+    'or give every instance the same ENCRYPTION_KEY_FILE. Nothing was written.')
 }
 
 async function databaseHasKeyCheck(database: NonNullable<Config['postgres']>): Promise<boolean> {

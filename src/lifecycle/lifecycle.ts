@@ -30,14 +30,24 @@ export function createLifecycle(deps: LifecycleDeps) {
     const held = deps.store.chats.historyCacheSize()
     if (held.chats > 0) deps.log.debug('Chat history cache', { chats: held.chats, messages: held.messages, bytes: held.bytes })
   }
+  /** Carries on an unfinished data key rotation; not beside other instances on one PostgreSQL (Redis configured): they hold the keys in memory. */
+  const resumeRotation = () => {
+    if (deps.config.postgres !== null && deps.config.cluster !== null) {
+      void createDataKeyRotator(deps.store.sql, deps.store.dataKeys).pendingOwners().then((pending) => {
+        if (pending.length > 0) deps.log.warn('A data key rotation is unfinished: it is carried on by one instance running alone, without REDIS_URL.')
+      }, () => {})
+      return
+    }
+    void rotationJob.resumeIfPending().then(
+      (resumed) => { if (resumed) deps.log.info('Resuming an unfinished data key rotation') },
+      (error: unknown) => deps.log.error('Could not resume the unfinished data key rotation', { error: error instanceof Error ? error.message : String(error) }))
+  }
   return {
     rotationJob,
     retention,
     /** Resumes an unfinished data key rotation and starts the retention timer. */
     start(): void {
-      void rotationJob.resumeIfPending().then(
-        (resumed) => { if (resumed) deps.log.info('Resuming an unfinished data key rotation') },
-        (error: unknown) => deps.log.error('Could not resume the unfinished data key rotation', { error: error instanceof Error ? error.message : String(error) }))
+      resumeRotation()
       retention.startTimer()
       historySweep ??= setInterval(sweepHistory, HISTORY_SWEEP_INTERVAL_MS)
       historySweep.unref?.()

@@ -34,8 +34,8 @@ const post = (url: string, body: unknown, token?: string) => fetch(url, {
 })
 
 /** Ada's chats as the server answers them: the list, then each chat whole. */
-async function readChats(cwd: string): Promise<Json[]> {
-  const running = await startBinary({ cwd })
+async function readChats(cwd: string, env: Record<string, string> = {}): Promise<Json[]> {
+  const running = await startBinary({ cwd, env })
   try {
     const signin = await post(`${running.url}/api/v1/auths/signin`, { email: 'ada@example.com', password: PASSWORD })
     expect(signin.status).toBe(200)
@@ -105,7 +105,7 @@ describe('enclave migrate-db', () => {
     url = await server.createDatabase()
   }, 120_000)
 
-  test('SQLite → PostgreSQL → SQLite: the server reads the same chats back; no plaintext in PostgreSQL\'s files; no password printed', async () => {
+  test('SQLite → PostgreSQL → SQLite: the server reads the same chats back, on PostgreSQL and again on SQLite; no plaintext in PostgreSQL\'s files; no password printed', async () => {
     expect(seeded.chats).toHaveLength(3)
     const there = await runBinary(['migrate-db', '--to', url], { cwd: seeded.cwd })
     expect(there.stderr).toBe('')
@@ -117,6 +117,10 @@ describe('enclave migrate-db', () => {
 
     expect(await postgresFilesHolding(url, MARKER)).toEqual([])
     expect(await postgresFilesHolding(url, 'ada@example.com')).toEqual([])
+    // the server on PostgreSQL, with the key and the file blobs beside it, serves the same chats
+    const onPostgres = dirWithKeyAndFiles(seeded.cwd)
+    expect(await readChats(onPostgres, { DATABASE_URL: url, ...keyFileEnv(onPostgres) })).toEqual(seeded.chats)
+    expect(existsSync(join(onPostgres, 'data', DATABASE_FILE))).toBe(false)
 
     const back = dirWithKeyAndFiles(seeded.cwd)
     const returned = await runBinary(['migrate-db', '--to', 'data'], { cwd: back, env: { DATABASE_URL: url, ...keyFileEnv(back) } })

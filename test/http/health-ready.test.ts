@@ -35,3 +35,32 @@ test.each([
   expect(await readiness.notReadyReason()).toBe(reason as never)
   expect(readiness.redisStates()).toEqual({ redis: isAnswering ? 'up' : 'down', websocketRedis: null })
 })
+
+test('on PostgreSQL, /health reports the database as last seen and asks again, in the background, once a second at most', async () => {
+  let answers = true
+  let queries = 0
+  let clock = 0
+  const store = { db: null, users: { countUsers: async () => { queries++; if (!answers) throw new Error('down'); return 1 } } }
+  const readiness = readinessOf(store as never, null, () => clock)
+  expect(readiness.databaseState()).toBe('up')
+  await Bun.sleep(0)
+  expect(queries).toBe(1)
+  answers = false
+  clock += 500
+  for (let i = 0; i < 100; i++) readiness.databaseState()
+  expect(queries).toBe(1)
+  clock += 600
+  readiness.databaseState()
+  await Bun.sleep(0)
+  expect(readiness.databaseState()).toBe('down')
+  expect(queries).toBe(2)
+  expect(await readiness.notReadyReason()).toBe('database_unavailable')
+  answers = true
+  expect(await readiness.notReadyReason()).toBeNull()
+  expect(readiness.databaseState()).toBe('up')
+})
+
+test('on SQLite, /health says nothing of the database', () => {
+  const { deps } = startTestApp()
+  expect(readinessOf(deps.store, null).databaseState()).toBeNull()
+})

@@ -66,6 +66,8 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
     }, { auth: 'admin', body: BackupBody })
 
     .post('/keys/rotate-master', async ({ body, principal, request, server }) => {
+      // note: the other instances keep the old key in memory and would wrap new data keys under it, unreadable after the rotation.
+      refuseWithSeveralInstances(config, 'the master key')
       const result = await rotateMasterKeyOnline(store, config.masterKey, config.dataDir, body.new_key_file ?? null)
       if (!result.ok) {
         const status = result.reason === 'new_key_unusable' || result.reason === 'new_key_file_not_allowed' ? 422 : result.reason === 'same_key' ? 409 : 400
@@ -82,6 +84,8 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
     }, { auth: 'admin', body: RotateMasterBody })
 
     .post('/keys/rotate-data', async ({ body, principal, request, server, set }) => {
+      // note: the other instances keep the old data keys in memory and would seal under versions the rotation destroys.
+      refuseWithSeveralInstances(config, 'the data keys')
       let owners: string[] | null = null
       if (body.user_id !== undefined) {
         const id = parseUserId(body.user_id)
@@ -95,4 +99,10 @@ export const adminKeyRoutes = (deps: AuthDeps, config: Config, lifecycle: Lifecy
     }, { auth: 'admin', body: RotateDataBody })
 
     .get('/keys/rotate-data', () => lifecycle.rotationJob.progress(), { auth: 'admin' })
+}
+
+/** Refuses a key rotation while other instances may share the PostgreSQL database (Redis configured): they hold the keys in memory. */
+function refuseWithSeveralInstances(config: Config, what: string): void {
+  if (config.postgres === null || config.cluster === null) return
+  throw new HttpError(409, 'several_instances', `Several instances may share this PostgreSQL database (REDIS_URL is set), and each holds the keys in memory: rotate ${what} with one instance running, without REDIS_URL, then start the others again.`)
 }

@@ -12,25 +12,47 @@ import type { Store } from '../../db/open-store.ts'
 import { VERSION } from '../../version.ts'
 
 /**
- * What /health and /health/ready ask: Redis's state for /health (null without Redis: the answer
- * stays Open WebUI's `{status: true}`), and whether this instance can serve now, for a load balancer.
+ * What /health and /health/ready ask: the database's and Redis's states for /health (null each on
+ * SQLite and without Redis: the answer stays Open WebUI's `{status: true}`), and whether this
+ * instance can serve now, for a load balancer.
  */
 export type Readiness = {
   redisStates(): { redis: RedisState; websocketRedis: RedisState | null } | null
+  /** PostgreSQL's state as last seen (at most about a second old while probed), or null on SQLite. */
+  databaseState(): 'up' | 'down' | null
   /** Null when ready, else a short reason naming what does not answer (no detail, no address). */
   notReadyReason(): Promise<'database_unavailable' | 'redis_unavailable' | null>
 }
 
+/** How old the database state /health reports may be before a probe asks the database again (in the background). */
+const DATABASE_STATE_MAX_AGE_MS = 1_000
+
 /** Readiness from the store (a query answers) and the cluster (every Redis answers a PING), if any. */
-export function readinessOf(store: Pick<Store, 'users'>, cluster: Pick<Cluster, 'states' | 'isAnswering'> | null): Readiness {
+export function readinessOf(store: Pick<Store, 'users' | 'db'>, cluster: Pick<Cluster, 'states' | 'isAnswering'> | null, now: () => number = Date.now): Readiness {
+  const onPostgres = store.db === null
+  let database: 'up' | 'down' = 'up'
+  let checkedAt = Number.NEGATIVE_INFINITY
+  let checking: Promise<boolean> | null = null
+  /** Asks the database (one query at a time, however many probes ask); true when it answered. */
+  const checkDatabase = (): Promise<boolean> => {
+    checking ??= store.users.countUsers().then(() => true, () => false).then((answered) => {
+      database = answered ? 'up' : 'down'
+      checkedAt = now()
+      checking = null
+      return answered
+    })
+    return checking
+  }
   return {
     redisStates: () => cluster?.states() ?? null,
+    databaseState() {
+      if (!onPostgres) return null
+      // note: /health answers at once with what was last seen; a stale state is refreshed for the next probe.
+      if (now() - checkedAt > DATABASE_STATE_MAX_AGE_MS) void checkDatabase()
+      return database
+    },
     async notReadyReason() {
-      try {
-        await store.users.countUsers()
-      } catch {
-        return 'database_unavailable'
-      }
+      if (!(await checkDatabase())) return 'database_unavailable'
       return cluster === null || (await cluster.isAnswering()) ? null : 'redis_unavailable'
     },
   }
@@ -42,12 +64,17 @@ const HEALTHY_BODY = JSON.stringify({ status: true })
 /** /api/version's answer. */
 export const VERSION_BODY = JSON.stringify({ version: VERSION })
 
-/** /health's JSON body now: Open WebUI's `{status: true}`, with each Redis's state when Redis is configured. */
+/**
+ * /health's JSON body now: Open WebUI's `{status: true}`, with PostgreSQL's state on PostgreSQL
+ * (`database`) and each Redis's state when Redis is configured.
+ */
 export function healthBodyOf(readiness: Readiness | null): () => string {
   return () => {
     const states = readiness?.redisStates() ?? null
-    // note: still `status: true` while Redis is down: this instance serves on alone; /health/ready is what a balancer asks.
-    return states === null ? HEALTHY_BODY : JSON.stringify({ status: true, ...states })
+    const database = readiness?.databaseState() ?? null
+    // note: still `status: true` while Redis or PostgreSQL is down: the process lives and recovers by itself; /health/ready is what a balancer asks.
+    if (states === null && database === null) return HEALTHY_BODY
+    return JSON.stringify({ status: true, ...(database === null ? {} : { database }), ...states })
   }
 }
 
