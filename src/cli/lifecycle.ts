@@ -41,8 +41,7 @@ export async function runLifecycleCommand(argv: readonly string[]): Promise<numb
 const writers = new Set<LifecycleCommand>(['migrate-db', 'keys rotate', 'keys rotate-data', 'restore', 'import open-webui', 'import libre-webui', 'users list', 'users reset-password'])
 const createsDataDir = new Set<LifecycleCommand>(['restore', 'import open-webui', 'import libre-webui'])
 /**
- * The commands that work on PostgreSQL (DATABASE_URL): each is accepted with it whether or not the
- * server runs on it yet (STORE_RUNS_ON_POSTGRES), as each opens the store DATABASE_URL names.
+ * The commands that work on PostgreSQL (DATABASE_URL): each opens the store DATABASE_URL names.
  */
 const onPostgres = new Set<LifecycleCommand>(['keys status', 'keys verify', 'backup', 'restore', 'migrate-db', 'users list', 'users reset-password', 'keys rotate', 'keys rotate-data', 'import open-webui', 'import libre-webui'])
 

@@ -90,9 +90,6 @@ export function postgresConfigFrom(values: VariableValues): PostgresConfig | nul
   }
 }
 
-/** The server opens its store on the engine Config.postgres names (open-configured-store.ts). */
-export const STORE_RUNS_ON_POSTGRES = true
-
 /**
  * Refuses DATABASE_URL for a command that still opens the store on SQLite only, naming the URL
  * without its password: it would read or write DATA_DIR's SQLite file unseen, not the database the
