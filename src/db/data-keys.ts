@@ -102,8 +102,9 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
     let after: [string, number] = ['', 0]
     for (;;) {
       const rows = await sql.all<DataKeyRow>(
-        'SELECT owner_id, version, wrapped FROM data_key WHERE owner_id > ? OR (owner_id = ? AND version > ?) ORDER BY owner_id, version LIMIT ?',
-        after[0], after[0], after[1], PAGE_ROWS)
+        // note: a row value, which both engines seek in the primary key; `a > ? OR (a = ? AND b > ?)` had SQLite scan it from the start for every page.
+        'SELECT owner_id, version, wrapped FROM data_key WHERE (owner_id, version) > (?, ?) ORDER BY owner_id, version LIMIT ?',
+        after[0], after[1], PAGE_ROWS)
       yield* rows
       if (rows.length < PAGE_ROWS) return
       const last = rows.at(-1)!

@@ -20,7 +20,8 @@
  *
  * A transaction joins the open batch too, rather than waiting for its commit: it runs inside a
  * savepoint of the batch's write transaction, so its failure undoes its own statements only, and
- * its promise settles after the batch's commit. Transactions still run one at a time (each holds
+ * its promise settles after the batch's commit (one that finds no batch opens one, alone in it
+ * while it runs, and needs no savepoint). Transactions still run one at a time (each holds
  * the batch while it runs; writes and reads from outside wait for it). When a transaction ends,
  * the batch commits at once unless another transaction waits for its turn and the batch is less
  * than a millisecond old: then that one joins, and the commit comes when the last of them ends.
@@ -227,10 +228,12 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
       finish()
       if (current !== null && batch === current && (waiting === 0 || performance.now() - current.openedMs >= BATCH_MAX_MS)) commitBatch(current)
     }
+    // note: a transaction that opens the batch is alone in it until it ends: it needs no savepoint, its rollback is the batch's.
+    const joining = batch !== null
     try {
       try {
         current = batch ?? openBatch()
-        statement(`SAVEPOINT ${SAVEPOINT}`).run()
+        if (joining) statement(`SAVEPOINT ${SAVEPOINT}`).run()
       } catch (error) {
         release()
         throw error
@@ -238,9 +241,13 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
       let result: T
       try {
         result = await context.run(mine, fn)
-        statement(`RELEASE ${SAVEPOINT}`).run()
+        if (joining) statement(`RELEASE ${SAVEPOINT}`).run()
       } catch (error) {
-        if (db.inTransaction) {
+        if (!joining) {
+          if (db.inTransaction) db.run('ROLLBACK')
+          batch = null
+          current.end()
+        } else if (db.inTransaction) {
           statement(`ROLLBACK TO ${SAVEPOINT}`).run()
           statement(`RELEASE ${SAVEPOINT}`).run()
         } else {
