@@ -144,7 +144,9 @@ describe('SQLite engine: group commit', () => {
   })
 
   test('transactions queued behind each other share one commit, the first settling after the last ended', async () => {
-    const sql = await table()
+    // note: given a second to keep the batch open, so a slow machine cannot split it at the millisecond.
+    const sql = createSqliteEngine(openDatabase(':memory:'), { batchMaxMs: 1000 })
+    await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
     const order: string[] = []
     const transactions = [1, 2, 3].map((id) => sql.transaction(async () => {
       await sql.run('INSERT INTO t (id) VALUES (?)', id)
@@ -154,6 +156,20 @@ describe('SQLite engine: group commit', () => {
     expect(order.slice(0, 3)).toEqual(['ran 1', 'ran 2', 'ran 3'])
     expect(order.slice(3).sort()).toEqual(['settled 1', 'settled 2', 'settled 3'])
     expect(sql.db.inTransaction).toBe(false)
+  })
+
+  test('transactions waiting for their turn run in the order they were made, a failing one not stopping the rest', async () => {
+    const sql = await table()
+    const order: number[] = []
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => sql.transaction(async () => {
+      await Promise.resolve()
+      order.push(i)
+      await sql.run('INSERT INTO t (id) VALUES (?)', i + 1)
+      if (i === 3) throw new Error('stop')
+    })))
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect(results.filter((result) => result.status === 'rejected').length).toBe(1)
+    expect((await sql.all<{ id: number }>('SELECT id FROM t ORDER BY id')).map((row) => row.id)).toEqual([1, 2, 3, 5, 6, 7, 8])
   })
 
   test('a failed COMMIT rejects every transaction of the batch', async () => {

@@ -99,16 +99,24 @@ type Batch = {
 
 /** How long a batch may wait for transactions queued behind each other before it commits. */
 const BATCH_MAX_MS = 1
+
+export type SqliteEngineOptions = {
+  /** How long transactions queued behind each other may keep the batch open (default 1 ms); tests set it longer. */
+  batchMaxMs?: number
+}
 const SAVEPOINT = 'enclave_transaction'
 
 /** SQLite through bun:sqlite: statements run at once unless a transaction of another context (or a batch, for reads) is open; a write or transaction settles at its batch's commit. */
-export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Database } {
+export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: SqliteEngineOptions = {}): SqlEngine & { readonly db: Database } {
   const statements = new Map<string, Statement>()
   const context = new AsyncLocalStorage<OpenTransaction>()
   let open: OpenTransaction | null = null
   let batch: Batch | null = null
-  /** Transactions waiting for the one open to end: while any waits, that one leaves the commit to them. */
-  let waiting = 0
+  /**
+   * Transactions waiting for the one open to end, first come first served, each woken alone (not
+   * all of them at every end); while any waits, the one ending leaves the commit to them.
+   */
+  const turns: (() => void)[] = []
 
   const statement = (sql: string): Statement => {
     let found = statements.get(sql)
@@ -226,7 +234,8 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
     const release = (): void => {
       open = null
       finish()
-      if (current !== null && batch === current && (waiting === 0 || performance.now() - current.openedMs >= BATCH_MAX_MS)) commitBatch(current)
+      if (current !== null && batch === current && (turns.length === 0 || performance.now() - current.openedMs >= batchMaxMs)) commitBatch(current)
+      turns.shift()?.()
     }
     // note: a transaction that opens the batch is alone in it until it ends: it needs no savepoint, its rollback is the batch's.
     const joining = batch !== null
@@ -302,13 +311,9 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
     async transaction<T>(fn: () => Promise<T>): Promise<T> {
       if (open !== null && context.getStore() === open) return fn()
       if (open !== null) {
-        waiting++
-        try {
-          // note: checked again after every wait, in the same turn as taking it, as several wait for one.
-          while (open !== null) await open.done
-        } finally {
-          waiting--
-        }
+        await new Promise<void>((resolve) => { turns.push(resolve) })
+        // note: checked again, in the same turn as taking it: one that came meanwhile may have taken it; then this one waits first in line.
+        while (open !== null) await new Promise<void>((resolve) => { turns.unshift(resolve) })
       }
       return runTransaction(fn)
     },
