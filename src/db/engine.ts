@@ -137,13 +137,16 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
     }
   }
 
-  /** Opens a batch: BEGIN IMMEDIATE, its commit set for the next turn of the loop. */
-  const openBatch = (): Batch => {
+  /**
+   * Opens a batch: BEGIN IMMEDIATE. One opened by a write has its commit set for the next turn of
+   * the loop; one opened by a transaction is committed when the last transaction in it ends.
+   */
+  const openBatch = (byWrite: boolean): Batch => {
     statement('BEGIN IMMEDIATE').run()
     let end!: () => void
     const opened: Batch = { writes: [], transactions: [], openedMs: performance.now(), done: new Promise<void>((resolve) => { end = resolve }), end }
     batch = opened
-    setImmediate(commitBatch, opened)
+    if (byWrite) setImmediate(commitBatch, opened)
     return opened
   }
 
@@ -152,7 +155,7 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
     let current = batch
     if (current === null) {
       try {
-        current = openBatch()
+        current = openBatch(true)
       } catch (error) {
         return Promise.reject(error)
       }
@@ -241,7 +244,7 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
     const joining = batch !== null
     try {
       try {
-        current = batch ?? openBatch()
+        current = batch ?? openBatch(false)
         if (joining) statement(`SAVEPOINT ${SAVEPOINT}`).run()
       } catch (error) {
         release()
