@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path'
 import { openDatabase } from '../src/db/open-database.ts'
+import type { ChatId, UserId } from '../src/db/ids.ts'
 import type { BenchStore } from './bench-store.ts'
 import { median, nowMs } from './measure.ts'
 import { formatNumber, formatRatio, type BenchRow } from './report.ts'
@@ -25,6 +26,12 @@ export type InsertFigures = {
   rawRowsPerSecond: number
   /** The repository's rate over the raw rate, measured in alternating blocks. */
   rawRatio: number
+  /** Appends per second through chats.addMessage, 16 chats of 4 users appended to concurrently (one in flight per chat). */
+  concurrentPerSecond: number
+  /** One-row transactions per second in the blocks alternating with those. */
+  concurrentRawPerSecond: number
+  /** The concurrent appends' rate over the raw rate, block by block. */
+  concurrentRatio: number
   first: BlockCost
   last: BlockCost
   /** UTF-8 bytes of every message content written, warm-up included. */
@@ -61,6 +68,50 @@ async function measureAgainstRaw({ store, owner, dataDir }: BenchStore, texts: r
 
 const RAW_BLOCKS = 7
 const RAW_BLOCK_ROWS = 500
+const LOAD_USERS = 4
+const LOAD_CHATS_PER_USER = 4
+const LOAD_CHATS = LOAD_USERS * LOAD_CHATS_PER_USER
+
+/**
+ * Chat appends under load: 16 chats of 4 users, each with one append in flight at a time (as 16
+ * answers being stored at once), through chats.addMessage, against the raw one-row transaction
+ * (the floor a write per row pays), blocks of each alternating in the same run.
+ */
+async function measureConcurrentAppends({ store, dataDir }: BenchStore, texts: readonly string[]): Promise<{ perSecond: number; rawPerSecond: number; ratio: number }> {
+  const raw = openDatabase(join(dataDir, 'raw-concurrent.db'))
+  try {
+    raw.run('CREATE TABLE row (id INTEGER PRIMARY KEY, chat INTEGER NOT NULL, content BLOB NOT NULL) STRICT')
+    const insert = raw.query<void, [number, Uint8Array]>('INSERT INTO row (chat, content) VALUES (?, ?)')
+    const blob = crypto.getRandomValues(new Uint8Array(TEXT_BYTES + 33))
+    const chats: { owner: UserId; chatId: ChatId }[] = []
+    for (let u = 0; u < LOAD_USERS; u++) {
+      const created = await store.users.createUser({ email: `load${u}@example.com`, name: `Load ${u}`, role: 'user' })
+      if (!created.ok) throw new Error(`could not create a load user: ${created.reason}`)
+      for (let c = 0; c < LOAD_CHATS_PER_USER; c++) chats.push({ owner: created.user.id, chatId: (await store.chats.createChat(created.user.id, `load ${c}`)).id })
+    }
+    const rawRates: number[] = []
+    const loadRates: number[] = []
+    const rounds = Math.floor(RAW_BLOCK_ROWS / LOAD_CHATS)
+    for (let block = 0; block < RAW_BLOCKS + 1; block++) {
+      let start = nowMs()
+      for (let i = 0; i < RAW_BLOCK_ROWS; i++) raw.transaction(() => insert.run(1, blob)).immediate()
+      const rawRate = RAW_BLOCK_ROWS / ((nowMs() - start) / 1000)
+      start = nowMs()
+      await Promise.all(chats.map(async ({ owner, chatId }, c) => {
+        for (let i = 0; i < rounds; i++) {
+          if ((await store.chats.addMessage(owner, chatId, { role: 'user', content: texts[(c * rounds + i) % texts.length]! })) === null) throw new Error('addMessage refused a chat')
+        }
+      }))
+      const loadRate = (rounds * chats.length) / ((nowMs() - start) / 1000)
+      if (block === 0) continue // note: the first block warms up
+      rawRates.push(rawRate)
+      loadRates.push(loadRate)
+    }
+    return { perSecond: median(loadRates), rawPerSecond: median(rawRates), ratio: median(loadRates.map((rate, block) => rate / rawRates[block]!)) }
+  } finally {
+    raw.close()
+  }
+}
 
 /** Appends the messages to a new chat of the bench user and times them, after a warm-up in another chat. */
 export async function measureMessageInserts(bench: BenchStore): Promise<InsertFigures> {
@@ -82,12 +133,17 @@ export async function measureMessageInserts(bench: BenchStore): Promise<InsertFi
 
   const bytesOf = (list: string[]) => list.reduce((sum, text) => sum + utf8Bytes(text), 0)
   const againstRaw = await measureAgainstRaw(bench, texts)
+  const concurrent = await measureConcurrentAppends(bench, texts)
   return {
     messagesPerSecond: MESSAGES / (totalMs / 1000),
     ...againstRaw,
+    concurrentPerSecond: concurrent.perSecond,
+    concurrentRawPerSecond: concurrent.rawPerSecond,
+    concurrentRatio: concurrent.ratio,
     first: blockCost(insertUs.subarray(0, BLOCK)),
     last: blockCost(insertUs.subarray(MESSAGES - BLOCK)),
-    plaintextBytes: bytesOf(texts) + bytesOf(texts.slice(0, WARMUP_MESSAGES)) + bytesOf(texts.slice(0, RAW_BLOCKS * RAW_BLOCK_ROWS)),
+    plaintextBytes: bytesOf(texts) + bytesOf(texts.slice(0, WARMUP_MESSAGES)) + bytesOf(texts.slice(0, RAW_BLOCKS * RAW_BLOCK_ROWS))
+      + (RAW_BLOCKS + 1) * bytesOf(texts.slice(0, LOAD_CHATS * Math.floor(RAW_BLOCK_ROWS / LOAD_CHATS))),
   }
 }
 
@@ -97,7 +153,7 @@ function blockCost(times: Float64Array): BlockCost {
 }
 
 /** Returns the insert rate against ≥20,000/s and the last/first median insert cost against ≤1.3x. */
-export function messageInsertRows({ messagesPerSecond, rawRowsPerSecond, rawRatio, first, last }: InsertFigures): BenchRow[] {
+export function messageInsertRows({ messagesPerSecond, rawRowsPerSecond, rawRatio, concurrentPerSecond, concurrentRawPerSecond, concurrentRatio, first, last }: InsertFigures): BenchRow[] {
   const growth = last.medianUs / first.medianUs
   const cost = ({ medianUs, meanUs }: BlockCost) => `${formatNumber(medianUs, 1)} µs (mean ${formatNumber(meanUs, 1)})`
   return [
@@ -113,6 +169,13 @@ export function messageInsertRows({ messagesPerSecond, rawRowsPerSecond, rawRati
       figures: [`ratio ${formatRatio(rawRatio)}`, `raw ${formatNumber(rawRowsPerSecond)} rows/s`, `${RAW_BLOCKS}×${RAW_BLOCK_ROWS} alternating`],
       measured: rawRatio,
       measuredText: formatRatio(rawRatio),
+      target: { kind: 'atLeast', limit: 1, label: '≥1.0x' },
+    },
+    {
+      name: `layer: chat appends under load (${LOAD_USERS * LOAD_CHATS_PER_USER} chats of ${LOAD_USERS} users, concurrent) vs raw one-row transactions`,
+      figures: [`ratio ${formatRatio(concurrentRatio)}`, `${formatNumber(concurrentPerSecond)} msg/s`, `raw ${formatNumber(concurrentRawPerSecond)} rows/s`],
+      measured: concurrentRatio,
+      measuredText: formatRatio(concurrentRatio),
       target: { kind: 'atLeast', limit: 1, label: '≥1.0x' },
     },
     {

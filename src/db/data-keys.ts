@@ -47,6 +47,11 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
   const cache = new Map<OwnerId, KeyRing>()
   // note: moved by every write to the keys, so a read that a write raced is served but not cached.
   let generation = 0
+  /**
+   * Key writes made through the engine and not settled yet (committed or rolled back): a read
+   * inside a transaction may see one, so it is kept only while there is none.
+   */
+  let unsettled = 0
   const file = () => {
     if (sql.db === undefined) throw new Error('synchronous data key calls need the SQLite engine')
     return sql.db
@@ -96,6 +101,22 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
     generation++
     cache.delete(owner)
   }
+  /**
+   * Runs a key write of the owner's through the engine: the owner's ring is dropped before and
+   * after, and the write counts as unsettled until it, or the transaction it ran in, has ended.
+   */
+  const writeKeys = async (owner: OwnerId, write: () => Promise<unknown>): Promise<void> => {
+    forget(owner)
+    const transaction = sql.currentTransaction()
+    unsettled++
+    try {
+      await write()
+    } finally {
+      forget(owner)
+      if (transaction === null) unsettled--
+      else void transaction.settled.then(() => { unsettled-- })
+    }
+  }
   const onlyKey = (key: VersionedKey): KeyRing => ({ current: key, byVersion: (version) => (version === key.version ? key : null) })
   const noKeys = (owner: OwnerId) => new FieldOpenError('data_key', 'wrapped', `${owner}/current`)
 
@@ -108,8 +129,9 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
     let after: [string, number] = ['', 0]
     for (;;) {
       const rows = await sql.all<DataKeyRow>(
-        'SELECT owner_id, version, wrapped FROM data_key WHERE owner_id > ? OR (owner_id = ? AND version > ?) ORDER BY owner_id, version LIMIT ?',
-        after[0], after[0], after[1], PAGE_ROWS)
+        // note: a row value, which both engines seek in the primary key; `a > ? OR (a = ? AND b > ?)` had SQLite scan it from the start for every page.
+        'SELECT owner_id, version, wrapped FROM data_key WHERE (owner_id, version) > (?, ?) ORDER BY owner_id, version LIMIT ?',
+        after[0], after[1], PAGE_ROWS)
       yield* rows
       if (rows.length < PAGE_ROWS) return
       const last = rows.at(-1)!
@@ -144,32 +166,33 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
 
     /**
      * Returns the owner's keys, or throws FieldOpenError('data_key', ...) when they have none. Read
-     * from the database when not cached; a ring read inside a transaction is not cached (it may roll back).
+     * from the database when not cached, and kept unless a key write raced the read. A read inside
+     * a transaction is kept only when it read what is committed: the engine's transaction sees
+     * every commit (SQLite, the one writer) and no key write is unsettled (none of its own or its
+     * batch's, which might roll back).
      */
     async ringFor(owner: OwnerId): Promise<KeyRing> {
       const cached = cache.get(owner)
       if (cached !== undefined) return cached
       const seen = generation
+      const transaction = sql.currentTransaction()
       const ring = ringOf(owner, await sql.all<DataKeyRow>(SELECT_KEYS, owner))
       if (ring === null) throw noKeys(owner)
-      if (seen === generation && !sql.inTransaction() && (sql.dialect === 'sqlite' || mayCache())) cache.set(owner, ring)
+      const consistent = transaction === null || (transaction.seesEveryCommit && unsettled === 0)
+      if (seen === generation && consistent && (sql.dialect === 'sqlite' || mayCache())) cache.set(owner, ring)
       return ring
     },
 
     /** Creates the owner's first data key; call inside the transaction that creates the owner. */
     async createKey(owner: OwnerId): Promise<KeyRing> {
       const key: VersionedKey = { version: 1, key: generateKey() }
-      forget(owner)
-      await sql.run(INSERT_KEY, owner, key.version, wrapNew(owner, key), now())
-      forget(owner)
+      await writeKeys(owner, () => sql.run(INSERT_KEY, owner, key.version, wrapNew(owner, key), now()))
       return onlyKey(key)
     },
 
     /** Destroys every data key of the owner, which makes their sealed rows unreadable for good. */
     async destroyKeys(owner: OwnerId): Promise<void> {
-      forget(owner)
-      await sql.run(DELETE_KEYS, owner)
-      forget(owner)
+      await writeKeys(owner, () => sql.run(DELETE_KEYS, owner))
       changed(owner)
     },
 
@@ -181,18 +204,14 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
       const latest = (await sql.get<{ v: number | null }>('SELECT max(version) AS v FROM data_key WHERE owner_id = ?', owner))?.v ?? null
       if (latest === null) throw noKeys(owner)
       const version = Number(latest) + 1
-      forget(owner)
-      await sql.run(INSERT_KEY, owner, version, wrapNew(owner, { version, key: generateKey() }), now())
-      forget(owner)
+      await writeKeys(owner, () => sql.run(INSERT_KEY, owner, version, wrapNew(owner, { version, key: generateKey() }), now()))
       changed(owner)
       return version
     },
 
     /** Destroys the owner's key versions older than `version`; call once no row is sealed under them. */
     async destroyKeyVersionsBefore(owner: OwnerId, version: number): Promise<void> {
-      forget(owner)
-      await sql.run('DELETE FROM data_key WHERE owner_id = ? AND version < ?', owner, version)
-      forget(owner)
+      await writeKeys(owner, () => sql.run('DELETE FROM data_key WHERE owner_id = ? AND version < ?', owner, version))
       changed(owner)
     },
 

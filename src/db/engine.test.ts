@@ -88,16 +88,119 @@ describe('SQLite engine: group commit', () => {
     expect(await sql.run('INSERT INTO t (id) VALUES (?)', 3)).toEqual({ changes: 1 })
   })
 
-  test('a transaction waits for an open batch, which does not join it', async () => {
+  test('a transaction joins an open batch: it commits with it, and settles after that commit', async () => {
+    const sql = await table()
+    let writeSettled = false
+    const write = sql.run('INSERT INTO t (id) VALUES (?)', 1).then((result) => {
+      writeSettled = true
+      return result
+    })
+    let insideBatch = false
+    const joined = sql.transaction(async () => {
+      insideBatch = !writeSettled && sql.db.inTransaction
+      await sql.run('INSERT INTO t (id) VALUES (?)', 2)
+      return (await sql.all<{ id: number }>('SELECT id FROM t ORDER BY id')).map((row) => row.id)
+    }).then((seen) => ({ seen, inTransaction: sql.db.inTransaction }))
+    expect(await joined).toEqual({ seen: [1, 2], inTransaction: false })
+    expect(insideBatch).toBe(true)
+    expect(await write).toEqual({ changes: 1 })
+    expect(await sql.all('SELECT id FROM t ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }])
+  })
+
+  test("a transaction that fails inside a batch undoes its own writes only, not the batch's nor other transactions'", async () => {
     const sql = await table()
     const write = sql.run('INSERT INTO t (id) VALUES (?)', 1)
-    const seen = sql.transaction(async () => {
-      const rows = await sql.all<{ id: number }>('SELECT id FROM t')
-      throw new Error(`saw ${rows.length}`)
+    const results = await Promise.allSettled([
+      sql.transaction(async () => {
+        await sql.run('INSERT INTO t (id) VALUES (?)', 2)
+      }),
+      sql.transaction(async () => {
+        await sql.run('INSERT INTO t (id) VALUES (?)', 3)
+        await sql.run('INSERT INTO t (id) VALUES (?)', 4)
+        throw new Error('stop')
+      }),
+      sql.transaction(async () => {
+        await sql.run('INSERT INTO t (id) VALUES (?)', 5)
+      }),
+      write,
+    ])
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled'])
+    expect(await sql.all('SELECT id FROM t ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }, { id: 5 }])
+  })
+
+  test('a lone transaction commits as it ends, without waiting for the next turn of the loop', async () => {
+    const sql = await table()
+    let committedAtEnd = null as boolean | null
+    const done = sql.transaction(async () => {
+      await sql.run('INSERT INTO t (id) VALUES (?)', 1)
+    }).then(() => {
+      committedAtEnd = !sql.db.inTransaction
     })
-    await expect(seen).rejects.toThrow('saw 1')
-    expect(await write).toEqual({ changes: 1 })
+    // note: resolved by microtasks alone: no setImmediate had to run for the commit.
+    for (let i = 0; i < 20 && committedAtEnd === null; i++) await Promise.resolve()
+    expect(committedAtEnd).toBe(true)
+    await done
     expect(await sql.all('SELECT id FROM t')).toEqual([{ id: 1 }])
+  })
+
+  test('transactions queued behind each other share one commit, the first settling after the last ended', async () => {
+    // note: given a second to keep the batch open, so a slow machine cannot split it at the millisecond.
+    const sql = createSqliteEngine(openDatabase(':memory:'), { batchMaxMs: 1000 })
+    await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+    const order: string[] = []
+    const transactions = [1, 2, 3].map((id) => sql.transaction(async () => {
+      await sql.run('INSERT INTO t (id) VALUES (?)', id)
+      order.push(`ran ${id}`)
+    }).then(() => order.push(`settled ${id}`)))
+    await Promise.all(transactions)
+    expect(order.slice(0, 3)).toEqual(['ran 1', 'ran 2', 'ran 3'])
+    expect(order.slice(3).sort()).toEqual(['settled 1', 'settled 2', 'settled 3'])
+    expect(sql.db.inTransaction).toBe(false)
+  })
+
+  test('transactions waiting for their turn run in the order they were made, a failing one not stopping the rest', async () => {
+    const sql = await table()
+    const order: number[] = []
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => sql.transaction(async () => {
+      await Promise.resolve()
+      order.push(i)
+      await sql.run('INSERT INTO t (id) VALUES (?)', i + 1)
+      if (i === 3) throw new Error('stop')
+    })))
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect(results.filter((result) => result.status === 'rejected').length).toBe(1)
+    expect((await sql.all<{ id: number }>('SELECT id FROM t ORDER BY id')).map((row) => row.id)).toEqual([1, 2, 3, 5, 6, 7, 8])
+  })
+
+  test('a failed COMMIT rejects every transaction of the batch', async () => {
+    const sql = await table()
+    await sql.exec(`PRAGMA foreign_keys = ON;
+      CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES t (id) DEFERRABLE INITIALLY DEFERRED)`)
+    const results = await Promise.allSettled([
+      sql.transaction(async () => { await sql.run('INSERT INTO t (id) VALUES (?)', 1) }),
+      sql.transaction(async () => { await sql.run('INSERT INTO child (id, parent) VALUES (?, ?)', 1, 99) }),
+    ])
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected'])
+    expect(await sql.all('SELECT id FROM t')).toEqual([])
+  })
+
+  test('currentTransaction: the same object for every call in one transaction, null outside; it sees every commit and settles after its own', async () => {
+    const sql = await table()
+    expect(sql.currentTransaction()).toBeNull()
+    let seen: ReturnType<typeof sql.currentTransaction>[] = []
+    let settledEarly = false
+    await sql.transaction(async () => {
+      const first = sql.currentTransaction()
+      await sql.run('INSERT INTO t (id) VALUES (?)', 1)
+      seen = [first, sql.currentTransaction()]
+      void first!.settled.then(() => { settledEarly = sql.db.inTransaction })
+    })
+    expect(seen[0]).not.toBeNull()
+    expect(seen[0]).toBe(seen[1]!)
+    expect(seen[0]!.seesEveryCommit).toBe(true)
+    await seen[0]!.settled
+    expect(settledEarly).toBe(false)
+    expect(sql.currentTransaction()).toBeNull()
   })
 
   test('a read from outside waits for the batch to commit', async () => {
@@ -125,7 +228,7 @@ describe('SQLite engine: group commit', () => {
   })
 })
 
-test('SQLite engine: a transaction waiting for a batch goes before writes made after it', async () => {
+test('SQLite engine: a transaction made while a batch is open joins it, before writes made after it', async () => {
   const sql = engine()
   await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
   const order: string[] = []
@@ -140,6 +243,6 @@ test('SQLite engine: a transaction waiting for a batch goes before writes made a
     order.push(`transaction saw ${rows.length}`)
   })
   await Promise.all([chain, waiting])
-  expect(order).toEqual(['write 1', 'transaction saw 1', 'write 2'])
+  expect(order).toEqual(['transaction saw 1', 'write 1', 'write 2'])
   expect((await sql.all('SELECT id FROM t')).length).toBe(2)
 })

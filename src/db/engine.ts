@@ -15,10 +15,19 @@
  * busy), so concurrent writes share one commit instead of paying one each. Each write's promise
  * settles only after that commit. A statement that fails rejects its own promise only (SQLite
  * undoes the failed statement alone; should it have rolled the whole transaction back, the batch's
- * earlier statements are run again in a new one); a failed COMMIT rejects every write of the batch.
- * Reads and `exec` from outside, and `transaction`, wait for an open batch to commit, as they wait
- * for another context's transaction, so nothing outside sees a write before it is committed; a
- * transaction that waits for a batch goes next, before any batch of writes made meanwhile.
+ * earlier writes are run again in a new one, and the transactions in it are rejected); a failed
+ * COMMIT rejects every write and transaction of the batch.
+ *
+ * A transaction joins the open batch too, rather than waiting for its commit: it runs inside a
+ * savepoint of the batch's write transaction, so its failure undoes its own statements only, and
+ * its promise settles after the batch's commit (one that finds no batch opens one, alone in it
+ * while it runs, and needs no savepoint). Transactions still run one at a time (each holds
+ * the batch while it runs; writes and reads from outside wait for it). When a transaction ends,
+ * the batch commits at once unless another transaction waits for its turn and the batch is less
+ * than a millisecond old: then that one joins, and the commit comes when the last of them ends.
+ * So a lone transaction commits as it ends, and concurrent ones share one commit. Reads and `exec`
+ * from outside wait for an open batch to commit, as they wait for another context's transaction,
+ * so nothing outside sees a write before it is committed.
  *
  * Threat: none of its own; it carries ciphertext and blind indexes the repositories made. It keeps
  * SQL text and values out of its errors, which callers may log.
@@ -52,10 +61,26 @@ export interface SqlEngine {
    * write (another instance must not read the rows before they hold it). fn must not throw.
    */
   afterCommit(fn: () => void): void
+  /** The transaction this async context runs in (the same object for each call made in it), or null. */
+  currentTransaction(): SqlTransaction | null
   close(): Promise<void>
 }
 
-type OpenTransaction = { readonly done: Promise<void>; readonly committed: (() => void)[] }
+/** An open transaction, as a caller keeping what it read in memory needs to know it. */
+export type SqlTransaction = {
+  /**
+   * Whether its reads see every commit made before them (and nobody else's commit while it runs):
+   * true on SQLite, where it holds the one write lock from its start; false on PostgreSQL, whose
+   * snapshot may be older than another transaction's commit. Writes not committed yet that it can
+   * see (its own, or its batch's on SQLite) are the caller's to track, through `settled`.
+   */
+  readonly seesEveryCommit: boolean
+  /** Settles (never rejects) once the transaction has committed or rolled back. */
+  readonly settled: Promise<void>
+}
+
+/** A transaction running now: `done` settles when it stops holding the batch (others may go), `settled` after its commit or rollback. */
+type OpenTransaction = SqlTransaction & { readonly done: Promise<void>; readonly committed: (() => void)[] }
 
 /** A write waiting for its batch's commit. */
 type BatchedWrite = {
@@ -66,17 +91,38 @@ type BatchedWrite = {
   readonly reject: (error: unknown) => void
 }
 
-/** The open group-commit transaction: its writes, and a promise that settles (never rejects) once it has ended. */
-type Batch = { readonly writes: BatchedWrite[]; readonly done: Promise<void>; readonly end: () => void }
+/** A transaction that ended well inside the batch, waiting for its commit. */
+type JoinedTransaction = { readonly resolve: () => void; readonly reject: (error: unknown) => void }
 
-/** SQLite through bun:sqlite: statements run at once unless a transaction of another context (or a batch, for reads) is open; a write outside a transaction settles at its batch's commit. */
-export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Database } {
+/** The open group-commit transaction: its writes and transactions, when it opened, and a promise that settles (never rejects) once it has ended. */
+type Batch = {
+  readonly writes: BatchedWrite[]
+  readonly transactions: JoinedTransaction[]
+  readonly openedMs: number
+  readonly done: Promise<void>
+  readonly end: () => void
+}
+
+/** How long a batch may wait for transactions queued behind each other before it commits. */
+const BATCH_MAX_MS = 1
+
+export type SqliteEngineOptions = {
+  /** How long transactions queued behind each other may keep the batch open (default 1 ms); tests set it longer. */
+  batchMaxMs?: number
+}
+const SAVEPOINT = 'enclave_transaction'
+
+/** SQLite through bun:sqlite: statements run at once unless a transaction of another context (or a batch, for reads) is open; a write or transaction settles at its batch's commit. */
+export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: SqliteEngineOptions = {}): SqlEngine & { readonly db: Database } {
   const statements = new Map<string, Statement>()
   const context = new AsyncLocalStorage<OpenTransaction>()
   let open: OpenTransaction | null = null
   let batch: Batch | null = null
-  /** Set while a transaction waits for a batch to end: writes from outside queue behind that transaction rather than open the next batch. */
-  let claim: Promise<void> | null = null
+  /**
+   * Transactions waiting for the one open to end, first come first served, each woken alone (not
+   * all of them at every end); while any waits, the one ending leaves the commit to them.
+   */
+  const turns: (() => void)[] = []
 
   const statement = (sql: string): Statement => {
     let found = statements.get(sql)
@@ -91,10 +137,23 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
     (open === null ? batch === null : context.getStore() === open) ? null : waitForNone()
   const waitForNone = async (): Promise<void> => {
     for (;;) {
-      if (batch !== null) await batch.done
-      else if (open !== null && context.getStore() !== open) await open.done
+      if (open !== null && context.getStore() !== open) await open.done
+      else if (open === null && batch !== null) await batch.done
       else return
     }
+  }
+
+  /**
+   * Opens a batch: BEGIN IMMEDIATE. One opened by a write has its commit set for the next turn of
+   * the loop; one opened by a transaction is committed when the last transaction in it ends.
+   */
+  const openBatch = (byWrite: boolean): Batch => {
+    statement('BEGIN IMMEDIATE').run()
+    let end!: () => void
+    const opened: Batch = { writes: [], transactions: [], openedMs: performance.now(), done: new Promise<void>((resolve) => { end = resolve }), end }
+    batch = opened
+    if (byWrite) setImmediate(commitBatch, opened)
+    return opened
   }
 
   /** Runs a write in the batch (opening one if none is), its promise settled at the batch's commit. */
@@ -102,24 +161,26 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
     let current = batch
     if (current === null) {
       try {
-        statement('BEGIN IMMEDIATE').run()
+        current = openBatch(true)
       } catch (error) {
         return Promise.reject(error)
       }
-      let end!: () => void
-      current = batch = { writes: [], done: new Promise<void>((resolve) => { end = resolve }), end }
-      setImmediate(commitBatch, current)
     }
     try {
       const changes = statement(sql).run(...(params as never[])).changes
-      return new Promise<RunResult>((resolve, reject) => { current.writes.push({ sql, params, changes, resolve, reject }) })
+      const joined = current
+      return new Promise<RunResult>((resolve, reject) => { joined.writes.push({ sql, params, changes, resolve, reject }) })
     } catch (error) {
-      if (!db.inTransaction) replayBatch(current)
+      if (!db.inTransaction) replayBatch(current, error)
       return Promise.reject(error)
     }
   }
-  /** After a failed statement rolled the whole batch back: opens it again and runs its writes again; a write failing now is rejected. */
-  const replayBatch = (current: Batch): void => {
+  /**
+   * After a failed statement rolled the whole batch back: rejects its transactions (their work is
+   * gone), opens it again and runs its writes again; a write failing now is rejected.
+   */
+  const replayBatch = (current: Batch, cause: unknown): void => {
+    for (const joined of current.transactions.splice(0)) joined.reject(cause)
     const writes = current.writes.splice(0)
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!
@@ -142,16 +203,19 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
       failBatch(current, error)
     }
   }
-  /** Rejects every write of a batch that can no longer commit, and ends it. */
+  /** Rejects every write and transaction of a batch that can no longer commit, and ends it. */
   const failBatch = (current: Batch, error: unknown): void => {
     if (db.inTransaction) db.run('ROLLBACK')
     for (const write of current.writes) write.reject(error)
+    for (const joined of current.transactions) joined.reject(error)
     current.writes.length = 0
+    current.transactions.length = 0
     if (batch === current) batch = null
     current.end()
   }
+  /** Commits the batch, unless a transaction runs in it now (that one commits it when it ends). */
   const commitBatch = (current: Batch): void => {
-    if (batch !== current) return
+    if (batch !== current || open !== null) return
     try {
       statement('COMMIT').run()
     } catch (error) {
@@ -160,7 +224,65 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
     }
     batch = null
     for (const write of current.writes) write.resolve({ changes: write.changes })
+    for (const joined of current.transactions) joined.resolve()
     current.end()
+  }
+
+  /** Runs fn in a savepoint of the batch (opened if none is); resolves with its result after the batch's commit. */
+  const runTransaction = async <T>(fn: () => Promise<T>): Promise<T> => {
+    let finish!: () => void
+    let settle!: () => void
+    const mine: OpenTransaction = {
+      seesEveryCommit: true,
+      done: new Promise<void>((resolve) => { finish = resolve }),
+      settled: new Promise<void>((resolve) => { settle = resolve }),
+      committed: [],
+    }
+    open = mine
+    let current: Batch | null = null
+    /** Stops holding the batch, and commits it unless a transaction waits to join it (and it is young). */
+    const release = (): void => {
+      open = null
+      finish()
+      if (current !== null && batch === current && (turns.length === 0 || performance.now() - current.openedMs >= batchMaxMs)) commitBatch(current)
+      turns.shift()?.()
+    }
+    // note: a transaction that opens the batch is alone in it until it ends: it needs no savepoint, its rollback is the batch's.
+    const joining = batch !== null
+    try {
+      try {
+        current = batch ?? openBatch(false)
+        if (joining) statement(`SAVEPOINT ${SAVEPOINT}`).run()
+      } catch (error) {
+        release()
+        throw error
+      }
+      let result: T
+      try {
+        result = await context.run(mine, fn)
+        if (joining) statement(`RELEASE ${SAVEPOINT}`).run()
+      } catch (error) {
+        if (!joining) {
+          if (db.inTransaction) db.run('ROLLBACK')
+          batch = null
+          current.end()
+        } else if (db.inTransaction) {
+          statement(`ROLLBACK TO ${SAVEPOINT}`).run()
+          statement(`RELEASE ${SAVEPOINT}`).run()
+        } else {
+          replayBatch(current, error)
+        }
+        release()
+        throw error
+      }
+      const committed = new Promise<void>((resolve, reject) => { current!.transactions.push({ resolve, reject }) })
+      release()
+      await committed
+      runCommitted(mine.committed)
+      return result
+    } finally {
+      settle()
+    }
   }
 
   const engine = {
@@ -185,8 +307,8 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
       }
     },
     run(sql: string, ...params: SqlValue[]): Promise<RunResult> {
-      if (open === null) return claim === null ? runBatched(sql, params) : claim.then(() => engine.run(sql, ...params))
-      if (context.getStore() !== open) return waitForNone().then(() => engine.run(sql, ...params))
+      if (open === null) return runBatched(sql, params)
+      if (context.getStore() !== open) return open.done.then(() => engine.run(sql, ...params))
       try {
         return Promise.resolve({ changes: statement(sql).run(...(params as never[])).changes })
       } catch (error) {
@@ -199,44 +321,12 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
     },
     async transaction<T>(fn: () => Promise<T>): Promise<T> {
       if (open !== null && context.getStore() === open) return fn()
-      // note: one that finds a batch open claims the next turn, so writes that keep coming cannot hold it off.
-      const claimed = { release: null as (() => void) | null }
-      if (batch !== null && claim === null) claim = new Promise<void>((resolve) => { claimed.release = resolve })
-      try {
-        // note: checked again after every wait, in the same turn as taking it, as several wait for one.
-        while (open !== null || batch !== null) await (batch ?? open)!.done
-        let finish!: () => void
-        const mine: OpenTransaction = { done: new Promise<void>((resolve) => { finish = resolve }), committed: [] }
-        open = mine
-        let hasCommitted = false
-        try {
-          db.run('BEGIN IMMEDIATE')
-          let result: T
-          try {
-            result = await context.run(mine, fn)
-          } catch (error) {
-            db.run('ROLLBACK')
-            throw error
-          }
-          try {
-            db.run('COMMIT')
-          } catch (error) {
-            if (db.inTransaction) db.run('ROLLBACK')
-            throw error
-          }
-          hasCommitted = true
-          return result
-        } finally {
-          open = null
-          finish()
-          if (hasCommitted) runCommitted(mine.committed)
-        }
-      } finally {
-        if (claimed.release !== null) {
-          claim = null
-          claimed.release()
-        }
+      if (open !== null) {
+        await new Promise<void>((resolve) => { turns.push(resolve) })
+        // note: checked again, in the same turn as taking it: one that came meanwhile may have taken it; then this one waits first in line.
+        while (open !== null) await new Promise<void>((resolve) => { turns.unshift(resolve) })
       }
+      return runTransaction(fn)
     },
     inTransaction(): boolean {
       return open !== null && context.getStore() === open
@@ -244,6 +334,9 @@ export function createSqliteEngine(db: Database): SqlEngine & { readonly db: Dat
     afterCommit(fn: () => void): void {
       if (open !== null && context.getStore() === open) open.committed.push(fn)
       else fn()
+    },
+    currentTransaction(): SqlTransaction | null {
+      return open !== null && context.getStore() === open ? open : null
     },
     async close(): Promise<void> {
       await waitForNone()

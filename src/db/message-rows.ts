@@ -90,7 +90,9 @@ function digestKeyOf(key: VersionedKey): Buffer {
 /** The data key a stored row's digest was made under, when it has one and that key is at hand. */
 function keyOfDigest(stored: StoredMessage, ring: KeyRing): VersionedKey | null {
   if (stored.digest === null || stored.digest.length !== 4 + DIGEST_BYTES) return null
-  return ring.byVersion(new DataView(stored.digest.buffer, stored.digest.byteOffset, 4).getUint32(0))
+  // note: read byte by byte: a row's Uint8Array has no ArrayBuffer until asked for one, which costs an allocation and a copy.
+  const digest = stored.digest
+  return ring.byVersion(((digest[0]! << 24) | (digest[1]! << 16) | (digest[2]! << 8) | digest[3]!) >>> 0)
 }
 
 /** Digests what a client sees of a message (its sealed fields) for the row `rowId`, under `key`. */

@@ -105,3 +105,14 @@ describe('the chat object as JSON text, each message serialised once', () => {
     expect(JSON.parse(describeChatJson(tree, wrap).toString('utf8'))).toEqual(JSON.parse(JSON.stringify(wrap(describeChatObject(tree)))))
   })
 })
+
+test("a message's other fields named like Object.prototype's (__proto__, constructor, toString) are kept as its own fields", () => {
+  const message = JSON.parse('{"id":"m1","parentId":null,"role":"user","content":"hi","__proto__":{"polluted":true},"constructor":"c","toString":1,"modelName":"M"}')
+  const read = readOpenWebUiChat({ history: { messages: { m1: message }, currentId: 'm1' } })
+  if (!read.ok || read.content.messages?.kind !== 'tree') throw new Error('not read')
+  const extra = read.content.messages.messages[0]!.extra!
+  expect(Object.getPrototypeOf(extra)).toBe(Object.prototype)
+  expect(Object.keys(extra).sort()).toEqual(['__proto__', 'constructor', 'modelName', 'toString'])
+  expect(Object.getOwnPropertyDescriptor(extra, '__proto__')!.value).toEqual({ polluted: true })
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+})

@@ -23,14 +23,14 @@ import { SQL } from 'bun'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { PostgresConfig } from '../config/database-variables.ts'
 import { DatabaseStatementError, DatabaseUnavailableError, isTransactionConflict } from './database-errors.ts'
-import { runCommitted, type RunResult, type SqlEngine, type SqlValue } from './engine.ts'
+import { runCommitted, type RunResult, type SqlEngine, type SqlTransaction, type SqlValue } from './engine.ts'
 import { toPostgresPlaceholders } from './postgres-placeholders.ts'
 
 /** The URL and pool settings, from DATABASE_URL and DATABASE_POOL_* (config/database-variables.ts). */
 export type PostgresOptions = PostgresConfig
 export type PostgresPool = PostgresConfig['pool']
 
-type OpenTransaction = { readonly tx: SQL; isOpen: boolean; readonly committed: (() => void)[] }
+type OpenTransaction = SqlTransaction & { readonly tx: SQL; isOpen: boolean; readonly committed: (() => void)[] }
 type Rows = Record<string, unknown>[]
 
 /**
@@ -94,7 +94,7 @@ export function createPostgresEngine(options: PostgresOptions): SqlEngine {
     return result
   }
 
-  const runTransaction = async <T>(fn: () => Promise<T>): Promise<T> => {
+  const runTransaction = async <T>(fn: () => Promise<T>, settled: Promise<void>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       const used = pool
       let started = false
@@ -105,7 +105,8 @@ export function createPostgresEngine(options: PostgresOptions): SqlEngine {
         try {
           const result = await reserved.begin('ISOLATION LEVEL SERIALIZABLE', async (tx) => {
             started = true
-            const open: OpenTransaction = { tx, isOpen: true, committed }
+            // note: its snapshot may be older than a commit made meanwhile (by another instance, too).
+            const open: OpenTransaction = { tx, isOpen: true, seesEveryCommit: false, settled, committed }
             try {
               return await context.run(open, fn)
             } finally {
@@ -154,7 +155,9 @@ export function createPostgresEngine(options: PostgresOptions): SqlEngine {
     transaction<T>(fn: () => Promise<T>): Promise<T> {
       const open = context.getStore()
       if (open !== undefined && open.isOpen) return fn()
-      return oneAtATime(() => runTransaction(fn))
+      let settle!: () => void
+      const settled = new Promise<void>((resolve) => { settle = resolve })
+      return oneAtATime(() => runTransaction(fn, settled)).finally(settle)
     },
     inTransaction(): boolean {
       return context.getStore()?.isOpen === true
@@ -163,6 +166,10 @@ export function createPostgresEngine(options: PostgresOptions): SqlEngine {
       const open = context.getStore()
       if (open !== undefined && open.isOpen) open.committed.push(fn)
       else fn()
+    },
+    currentTransaction(): SqlTransaction | null {
+      const open = context.getStore()
+      return open !== undefined && open.isOpen ? open : null
     },
     async close(): Promise<void> {
       await oneAtATime(async () => {})

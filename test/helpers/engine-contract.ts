@@ -102,6 +102,31 @@ export function describeEngineContract(name: string, open: () => Promise<SqlEngi
       await sql.close()
     })
 
+    test('currentTransaction: one object through a transaction and the ones it nests, null elsewhere, settled once it has ended', async () => {
+      const sql = await open()
+      await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+      expect(sql.currentTransaction()).toBeNull()
+      const seen: (ReturnType<SqlEngine['currentTransaction']>)[] = []
+      let settled = false
+      let settledWhileOpen = true
+      await sql.transaction(async () => {
+        seen.push(sql.currentTransaction())
+        await sql.run('INSERT INTO t (id) VALUES (?)', 1)
+        await sql.transaction(async () => { seen.push(sql.currentTransaction()) })
+        void sql.currentTransaction()!.settled.then(() => { settled = true })
+        await Bun.sleep(1)
+        settledWhileOpen = settled
+      })
+      expect(seen[0]).not.toBeNull()
+      expect(seen[1]).toBe(seen[0]!)
+      expect(typeof seen[0]!.seesEveryCommit).toBe('boolean')
+      await seen[0]!.settled
+      expect(settledWhileOpen).toBe(false)
+      expect(await sql.all('SELECT id FROM t')).toEqual([{ id: 1 }])
+      expect(sql.currentTransaction()).toBeNull()
+      await sql.close()
+    })
+
     test('a write from another context is not rolled back with an open transaction', async () => {
       const sql = await open()
       await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
