@@ -15,6 +15,7 @@ import {
   CHAT_LIMITS, MESSAGE_UID_PATTERN, pathTo,
   type ChatContent, type ChatSettings, type ChatTree, type Message, type MessageRole, type MessageStatus, type SavedMessage,
 } from './chat-tree.ts'
+import type { MessageId } from './ids.ts'
 
 export type ChatReadCode =
   | 'invalid_chat' | 'invalid_message' | 'invalid_message_id' | 'message_id_mismatch' | 'unknown_role'
@@ -57,6 +58,56 @@ export function readOpenWebUiChat(raw: unknown): ChatReadResult {
 
 function readChat(raw: unknown): ChatContent {
   if (!isObject(raw)) return fail('invalid_chat', 'The chat is not an object.')
+  const content = readSettings(raw)
+  // note: a history without messages beside a list of messages (older clients) is read from the list.
+  const hasList = Array.isArray(raw.messages) && raw.messages.length > 0
+  // note: the history's entries are listed once, here, both to tell it empty and to read it.
+  const history = raw.history
+  const entries = isObject(history) && isObject(history.messages ?? {}) ? Object.entries((history.messages ?? {}) as Record<string, unknown>) : null
+  if (history !== undefined && history !== null && !(hasList && entries?.length === 0 && (history as { messages?: unknown }).messages !== null)) content.messages = readHistory(history, entries)
+  else if (raw.messages !== undefined && raw.messages !== null) content.messages = readList(raw.messages)
+  return content
+}
+
+/**
+ * Reads a chat object's fields other than its messages (title, settings, other fields), as
+ * readOpenWebUiChat does; `history` and `messages` are not looked at.
+ */
+export function readOpenWebUiChatFields(raw: Record<string, unknown>): ChatReadResult {
+  try {
+    return { ok: true, content: readSettings(raw) }
+  } catch (error) {
+    if (error instanceof ReadProblem) return { ok: false, code: error.code, detail: error.message }
+    throw error
+  }
+}
+
+/**
+ * Reads one entry of `history.messages` as readOpenWebUiChat does, `holds` saying which message
+ * ids the history holds; null when the full read would refuse the entry.
+ */
+export function readOpenWebUiMessage(key: string, raw: unknown, holds: (uid: string) => boolean): SavedMessage | null {
+  try {
+    return readEntry(key, raw, holds)
+  } catch (error) {
+    if (error instanceof ReadProblem) return null
+    throw error
+  }
+}
+
+/** One entry of `history.messages`; `holds` says whether the history holds a message id. */
+function readEntry(key: string, raw: unknown, holds: (uid: string) => boolean): SavedMessage {
+  if (!MESSAGE_UID_PATTERN.test(key)) fail('invalid_message_id', `Message id ${JSON.stringify(key.slice(0, 140))} is not 1-128 of A-Z a-z 0-9 _ - . :`)
+  if (!isObject(raw)) fail('invalid_message', `Message ${key} is not an object.`)
+  const message = raw as Record<string, unknown>
+  if (message.id !== undefined && message.id !== key) fail('message_id_mismatch', `Message ${key} is stored under another id than its own.`)
+  const parent = message.parentId ?? null
+  if (parent !== null && (typeof parent !== 'string' || !holds(parent))) fail('bad_parent', `Message ${key} has a parent the chat does not hold.`)
+  if (parent === key) fail('cycle', `Message ${key} is its own parent.`)
+  return readMessage(key, parent as string | null, message)
+}
+
+function readSettings(raw: Record<string, unknown>): ChatContent {
   const content: ChatContent = {}
   const settings: Partial<ChatSettings> = {}
   if (raw.title !== undefined) {
@@ -85,13 +136,6 @@ function readChat(raw: unknown): ChatContent {
   const extra = Object.fromEntries(Object.entries(raw).filter(([key]) => !CHAT_KEYS.has(key)))
   if (Object.keys(extra).length > 0) settings.extra = bounded(extra, 'The chat\'s other fields')
   if (Object.keys(settings).length > 0) content.settings = settings
-  // note: a history without messages beside a list of messages (older clients) is read from the list.
-  const hasList = Array.isArray(raw.messages) && raw.messages.length > 0
-  // note: the history's entries are listed once, here, both to tell it empty and to read it.
-  const history = raw.history
-  const entries = isObject(history) && isObject(history.messages ?? {}) ? Object.entries((history.messages ?? {}) as Record<string, unknown>) : null
-  if (history !== undefined && history !== null && !(hasList && entries?.length === 0 && (history as { messages?: unknown }).messages !== null)) content.messages = readHistory(history, entries)
-  else if (raw.messages !== undefined && raw.messages !== null) content.messages = readList(raw.messages)
   return content
 }
 
@@ -100,16 +144,8 @@ function readHistory(history: unknown, entries: [string, unknown][] | null): Non
   const map = (history.messages ?? {}) as Record<string, unknown>
   if (entries.length > CHAT_LIMITS.messages) fail('too_large', `The chat has over ${CHAT_LIMITS.messages} messages.`)
   const read = new Map<string, { message: SavedMessage; childrenIds: unknown }>()
-  for (const [key, raw] of entries) {
-    if (!MESSAGE_UID_PATTERN.test(key)) fail('invalid_message_id', `Message id ${JSON.stringify(key.slice(0, 140))} is not 1-128 of A-Z a-z 0-9 _ - . :`)
-    if (!isObject(raw)) fail('invalid_message', `Message ${key} is not an object.`)
-    const message = raw as Record<string, unknown>
-    if (message.id !== undefined && message.id !== key) fail('message_id_mismatch', `Message ${key} is stored under another id than its own.`)
-    const parent = message.parentId ?? null
-    if (parent !== null && (typeof parent !== 'string' || !Object.hasOwn(map, parent))) fail('bad_parent', `Message ${key} has a parent the chat does not hold.`)
-    if (parent === key) fail('cycle', `Message ${key} is its own parent.`)
-    read.set(key, { message: readMessage(key, parent as string | null, message), childrenIds: message.childrenIds })
-  }
+  const holds = (uid: string) => Object.hasOwn(map, uid)
+  for (const [key, raw] of entries) read.set(key, { message: readEntry(key, raw, holds), childrenIds: (raw as Record<string, unknown>).childrenIds })
   const currentId = history.currentId
   if (currentId !== undefined && currentId !== null && (typeof currentId !== 'string' || !read.has(currentId))) {
     fail('bad_current_id', 'history.currentId names a message the chat does not hold.')
@@ -274,20 +310,10 @@ export function describeChatObject(tree: ChatTree) {
 export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): Buffer {
   const history: Uint8Array[] = [OPEN_BRACE]
   const chat = chatObjectOf(tree, messageBytes, (uids, texts) => {
-    // note: in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added.
-    const indexes: { index: number; at: number }[] = []
-    const named: number[] = []
-    for (let i = 0; i < uids.length; i++) {
-      const index = ARRAY_INDEX.test(uids[i]!) ? Number(uids[i]) : Number.NaN
-      if (index < 2 ** 32 - 1) indexes.push({ index, at: i })
-      else named.push(i)
-    }
-    const add = (i: number) => {
+    for (const at of historyOrder(uids)) {
       if (history.length > 1) history.push(COMMA)
-      history.push(texts[i]!.entry)
+      history.push(texts[at]!.entry)
     }
-    for (const { at } of indexes.sort((a, b) => a.index - b.index)) add(at)
-    for (const at of named) add(at)
     history.push(CLOSE_BRACE)
     return HISTORY_MARK
   })
@@ -324,6 +350,47 @@ export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof 
   return json
 }
 
+/** The places of `uids` in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added. */
+function historyOrder(uids: readonly string[]): number[] {
+  const indexes: { index: number; at: number }[] = []
+  const named: number[] = []
+  for (let i = 0; i < uids.length; i++) {
+    const index = ARRAY_INDEX.test(uids[i]!) ? Number(uids[i]) : Number.NaN
+    if (index < 2 ** 32 - 1) indexes.push({ index, at: i })
+    else named.push(i)
+  }
+  return [...indexes.sort((a, b) => a.index - b.index).map(({ at }) => at), ...named]
+}
+
+/** A held chat's answer as bytes: each message's (with its place in `history.messages`), and the path's, as describeChatJson sends them. */
+export type HeldChatBytes = {
+  /** In the order the answer's `history.messages` lists them. */
+  readonly history: readonly { readonly message: Message; readonly parentUid: string | null; readonly bytes: MessageBytes }[]
+  /** The answer's `messages`: the path to the selected leaf. */
+  readonly path: readonly MessageBytes[]
+}
+
+/** The bytes describeChatJson would send for each message of a chat (every message, parents first) and its path to `currentId`. */
+export function heldChatBytes(messages: readonly Message[], currentId: MessageId | null): HeldChatBytes {
+  const uidOf = new Map<number, string>()
+  const children = new Map<number, string[]>()
+  for (const message of messages) {
+    uidOf.set(message.id, message.uid)
+    if (message.parentId === null) continue
+    const list = children.get(message.parentId)
+    if (list === undefined) children.set(message.parentId, [message.uid])
+    else list.push(message.uid)
+  }
+  const byId = new Map<number, MessageBytes>()
+  const found = messages.map((message) => {
+    const childrenIds = children.get(message.id) ?? []
+    const bytes = messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds)
+    byId.set(message.id, bytes)
+    return { message, parentUid: message.parentId === null ? null : uidOf.get(message.parentId) ?? null, bytes }
+  })
+  return { history: historyOrder(found.map(({ message }) => message.uid)).map((at) => found[at]!), path: pathTo(messages, currentId).map((message) => byId.get(message.id)!) }
+}
+
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/
 const OPEN_BRACE = Buffer.from('{')
 const CLOSE_BRACE = Buffer.from('}')
@@ -337,7 +404,7 @@ const HISTORY_MARK = `${ENTRY_MARK}history`
 const PATH_MARK = `${ENTRY_MARK}path`
 
 /** A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the same bytes, the message alone. */
-type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array }
+export type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array }
 
 /**
  * A held message's bytes from its last open, while its place (parent and children) is the same: a

@@ -5,7 +5,8 @@
  * stored chat with the client's, as Open WebUI does, and a save that cannot be applied whole is
  * refused with what is wrong, never answered 200 with content dropped.
  */
-import { Elysia, t } from 'elysia'
+import { Elysia, t, ValidationError } from 'elysia'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { announceCurrent } from '../../chat/branch-select.ts'
@@ -54,6 +55,40 @@ const requireChatObject = ({ body }: { body: unknown }) => {
   if (typeof chat !== 'object' || chat === null || Array.isArray(chat)) {
     throw new HttpError(422, 'invalid_request', 'The request is not in the expected shape.')
   }
+}
+
+/** A save's body (`POST /:id`) of declared length, as sent: read against the held chat before anything parses it (chats.saveChatBytesForUser). */
+class UnreadSave {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+/**
+ * Takes a JSON save body unread, as the body's `chat`, which passes the route's schema and
+ * requireChatObject; any other body (another type; a chunked one, which body-limit has parsed
+ * already) is left to Elysia's parsers.
+ */
+const readSaveLater = async ({ request }: { request: Request }, contentType: string) =>
+  (contentType === 'application/json' ? { chat: new UnreadSave(new Uint8Array(await request.arrayBuffer())) } : undefined)
+
+const compiledChatBody = TypeCompiler.Compile(ChatBody)
+
+/**
+ * Parses an unread save body as Elysia would have, with the same refusals in the same order: 400
+ * malformed_body (as httpErrors renders Elysia's parse error), requireChatObject's 422, then the
+ * schema's (ValidationError, rendered by httpErrors as Elysia's own).
+ */
+async function parseUnreadSave(unread: UnreadSave): Promise<{ chat: unknown; folder_id?: string | null }> {
+  let body: unknown
+  try {
+    // note: Response.json is the very reading Elysia's JSON parser does (Request.json), invalid UTF-8 and a BOM alike.
+    body = await new Response(unread.bytes as Uint8Array<ArrayBuffer>).json()
+  } catch {
+    throw new HttpError(400, 'malformed_body', 'The request body is not valid JSON or form data.')
+  }
+  requireChatObject({ body })
+  if (!compiledChatBody.Check(body)) throw new ValidationError('body', ChatBody, body)
+  const { chat, folder_id } = body
+  return folder_id === undefined ? { chat } : { chat, folder_id }
 }
 
 const chatNotFound = () => new HttpError(404, 'chat_not_found', 'Chat not found.')
@@ -135,9 +170,14 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     return described
   }
   /** A client's chat object as a save, its title defaulted when it is given empty. */
-  const contentOf = (body: { chat: unknown; folder_id?: string | null }): ChatContent => {
-    const content = readChatOrRefuse(body.chat, body.folder_id)
-    return content.title === undefined ? content : { ...content, title: titleOrDefault(content.title) }
+  const contentOf = (body: { chat: unknown; folder_id?: string | null }): ChatContent => preparedContent(readChatOrRefuse(body.chat, body.folder_id))
+  /** What saveChatForUser is given for a chat object read from a save: its title defaulted when given empty. */
+  const preparedContent = (content: ChatContent): ChatContent => (content.title === undefined ? content : { ...content, title: titleOrDefault(content.title) })
+  /** A save read whole: `contentOf`'s refusals first, then an id that names no chat of the owner's. */
+  const saveWhole = async (owner: UserId, id: ChatId | null, body: { chat: unknown; folder_id?: string | null }): Promise<SaveResult> => {
+    const content = contentOf(body)
+    if (id === null) throw chatNotFound()
+    return chats.saveChatForUser(owner, id, content)
   }
   const toggle = async (owner: UserId, raw: string, flag: 'pinned' | 'archived') => {
     const chat = await findOwnChat(owner, raw)
@@ -215,16 +255,17 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
 
     .post('/:id', async ({ principal, params, body, set }) => {
       const owner = principal.user.id
-      const content = contentOf(body)
       const id = parseChatId(params.id)
-      if (id === null) throw chatNotFound()
-      const saved = await chats.saveChatForUser(owner, id, content)
+      // note: a body of declared length arrives unread (readSaveLater): the held chat reads it first, without parsing what it sent and got back.
+      const read = body.chat instanceof UnreadSave && id !== null ? await chats.saveChatBytesForUser(owner, id, body.chat.bytes, preparedContent) : null
+      const saved = read !== null && !(!read.ok && read.reason === 'chat_not_found') ? read : await saveWhole(owner, id, body.chat instanceof UnreadSave ? await parseUnreadSave(body.chat) : body)
       if (!saved.ok) throw refusedSave(saved)
+      const chatId = saved.chat.id
       // note: the chat just written is held opened (chat-history-cache.ts): the answer opens nothing again, and serialises each message once.
-      const tree = await readTree(owner, id)
-      if (hub !== null) announceCurrent(hub, owner, id, tree.messages.find((message) => message.id === tree.chat.currentId)?.uid ?? null)
-      return chatJson(tree, await shareIdOf(owner, id), set)
-    }, { auth: 'active', chatObject: true, params: ChatParams, body: ChatBody })
+      const tree = await readTree(owner, chatId)
+      if (hub !== null) announceCurrent(hub, owner, chatId, tree.messages.find((message) => message.id === tree.chat.currentId)?.uid ?? null)
+      return chatJson(tree, await shareIdOf(owner, chatId), set)
+    }, { auth: 'active', parse: readSaveLater, chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/clone', async ({ principal, params, body }) => {
       const owner = principal.user.id
