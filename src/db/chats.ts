@@ -23,9 +23,9 @@ import type { SqlEngine } from './engine.ts'
 import { createEngineIdBlocks, type IdAttempt } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
 import { createMessageRows, hasSameClientFields, type StoredMessage } from './message-rows.ts'
-import { heldChatBytes, type HeldChatBytes } from './open-webui-chat.ts'
+import { heldChatBytes, heldChatBytesAfter, type HeldChatBytes } from './open-webui-chat.ts'
 import { resentFrom, scanOpenWebUiSave, type ScannedSave } from './open-webui-chat-scan.ts'
-import { createChatHistoryCache, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
+import { createChatHistoryCache, unheld, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
 import type { ChatContent as Content } from './chat-tree.ts'
 
 /** A save's body as sent, and what to make of the content read from it (saveChatBytesForUser). */
@@ -76,9 +76,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
   async function openChat(row: ChatRow, ring: KeyRing): Promise<OpenedChat> {
     const open = () => rows.list(row.seq, row.id as ChatId, ring)
     if (sql.inTransaction() || writing.has(row.seq)) {
-      const messages = await open()
-      const byId = new Map(messages.map((message) => [message.id, message]))
-      return { get: (id) => byId.get(id), list: () => messages }
+      return unheld(await open())
     }
     await forgetIfOthersWrote()
     return history.openChat(keyOf(row), ring, open)
@@ -245,11 +243,27 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
 
   /** Opens the owner's whole chat; null when it is not theirs. */
   async function readTree(owner: UserId, chatId: ChatId): Promise<ChatTree | null> {
+    return (await readTreeBytes(owner, chatId))?.tree ?? null
+  }
+
+  /** Opens the owner's whole chat with its answer's message bytes (heldBytesOf); null when it is not theirs. */
+  async function readTreeBytes(owner: UserId, chatId: ChatId): Promise<{ tree: ChatTree; bytes: () => HeldChatBytes } | null> {
     const row = await chats.find(owner, chatId)
     if (row === null) return null
     const ring = await keys.ringFor(owner)
     const settings = await chats.settingsOf(row, ring)
-    return { chat: toChat(row, ring), settings, messages: (await openChat(row, ring)).list() as Message[] }
+    const opened = await openChat(row, ring)
+    const tree = { chat: toChat(row, ring), settings, messages: opened.list() as Message[] }
+    return { tree, bytes: () => heldBytesOf(opened, tree.chat.currentId) }
+  }
+
+  /** The bytes of a chat's answer (heldChatBytes), remembered with the held chat until it changes. */
+  function heldBytesOf(opened: OpenedChat, currentId: MessageId | null): HeldChatBytes {
+    const kept = opened.remembered() as HeldChatBytes | undefined
+    if (kept !== undefined && kept.currentId === currentId) return kept
+    const made = heldChatBytes(opened.list(), currentId)
+    opened.remember(made)
+    return made
   }
 
   type Written = { row: ChatRow; stored: Message[]; removed: MessageId[] } | null
@@ -264,6 +278,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     const at = now()
     const isNested = sql.inTransaction()
     let ring!: KeyRing
+    let heldBytesBefore: HeldChatBytes | null = null
     const outcome = await writeMessages(async (ids, mark): Promise<{ result: SaveResult | null; written: Written }> => {
       const row = await chats.find(owner, chatId)
       if (row === null) return { result: { ok: false, reason: 'chat_not_found' }, written: null }
@@ -275,9 +290,10 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       let heldBytes: HeldChatBytes | null = null
       if (source instanceof SavedBody) {
         if (held === null) return { result: null, written: null }
-        heldBytes = heldChatBytes(held.list(), row.current_id as MessageId | null)
+        heldBytes = heldBytesOf(held, row.current_id as MessageId | null)
         scanned = scanOpenWebUiSave(source.bytes, heldBytes)
         if (scanned === null) return { result: null, written: null }
+        heldBytesBefore = heldBytes
         content = source.prepare(scanned.folderId === undefined ? scanned.content : { ...scanned.content, folderId: scanned.folderId })
       } else content = source
       mark(row.seq)
@@ -349,6 +365,13 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     }, ({ result, written }, nested) => {
       if (result === null) return
       if (result.ok && written !== null) afterMessagesWritten(written.row, ring, written.stored, written.removed, nested)
+      // note: a save read against the held chat moved nothing: its answer's bytes are those held, but for the messages rewritten.
+      if (result.ok && written !== null && heldBytesBefore !== null && !nested) {
+        const view = history.heldChat(keyOf(written.row), ring)
+        const rewritten = new Set(written.stored.map((message) => message.id))
+        const after = view === null ? null : heldChatBytesAfter(heldBytesBefore, rewritten, (id) => view.get(id), result.chat.currentId)
+        if (after !== null) view!.remember(after)
+      }
       if (result.ok) {
         afterWrite(owner, nested, () => {
           search.noteChange(owner, chatId, { title: result.chat.title, updatedAt: at })
@@ -642,6 +665,15 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     /** Opens the owner's whole chat: its settings and every message of every branch; null when it is not theirs. */
     readChatTree(owner: UserId, chatId: ChatId): Promise<ChatTree | null> {
       return readTree(owner, chatId)
+    },
+
+    /**
+     * readChatTree, with the bytes describeChatParts sends for its messages: those of a held chat
+     * are made once and kept while it is unchanged, and after a save read against it
+     * (saveChatBytesForUser) only the rewritten messages are described again.
+     */
+    readChatTreeBytes(owner: UserId, chatId: ChatId): Promise<{ tree: ChatTree; bytes: () => HeldChatBytes } | null> {
+      return readTreeBytes(owner, chatId)
     },
 
     /** Returns every message of the owner's chat (all branches) by id; empty when the chat is not theirs. */

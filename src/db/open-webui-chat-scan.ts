@@ -148,7 +148,6 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
   const entries = held.history
   let placeOf: Map<string, number> | null = null
   const place = (uid: string) => (placeOf ??= new Map(entries.map((entry, i) => [entry.message.uid, i]))).get(uid)
-  const holds = (uid: string) => place(uid) !== undefined
   const changed = new Map<string, SavedMessage>()
   /** `history.messages`: each held message once, in any order, unchanged (its bytes as held) or read; nothing else. */
   const readEntries = () => {
@@ -164,13 +163,16 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
       else {
         const start = at
         const uid = readKey()
-        const found = place(uid)
+        // note: an edited message comes at its place too: its key is the next held one's.
+        const found = next < entries.length && sent[next] === 0 && entries[next]!.message.uid === uid ? next : place(uid)
         if (found === undefined || sent[found] === 1) miss()
         i = found!
         at = start
         if (!isAt(entries[i]!.bytes.entry)) {
           readKey()
-          const message = readOpenWebUiMessage(uid, parseValue(), holds)
+          // note: only a message under its held parent is taken, so the full read's question (is the parent in the history?) has that answer.
+          const parentUid = entries[i]!.parentUid
+          const message = readOpenWebUiMessage(uid, parseValue(), (id) => id === parentUid)
           if (message === null || message.parentUid !== entries[i]!.parentUid) miss()
           changed.set(uid, message!)
         }
@@ -232,7 +234,7 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
   })
   skipSpace()
   if (at !== b.length || !hasChat || !hasEntries) miss()
-  if (currentUid !== undefined && currentUid !== null && (typeof currentUid !== 'string' || !holds(currentUid))) miss()
+  if (currentUid !== undefined && currentUid !== null && (typeof currentUid !== 'string' || (currentUid !== held.currentUid && place(currentUid) === undefined))) miss()
   const read = readOpenWebUiChatFields(fields)
   if (!read.ok) miss()
   return { content: (read as { content: ChatContent }).content, folderId: folderId as string | null | undefined, currentUid: currentUid as string | null | undefined, changed }

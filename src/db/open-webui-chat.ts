@@ -308,23 +308,28 @@ export function describeChatObject(tree: ChatTree) {
  * made at start, so no stored text can stand for one.
  */
 export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): Buffer {
+  return Buffer.concat(describeChatParts(tree, wrap))
+}
+
+/**
+ * describeChatJson's bytes as parts to send one after another (most of them views of held
+ * messages' bytes, never copied); `held` is heldChatBytes of the tree's messages, when known.
+ */
+export function describeChatParts(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown, held = heldChatBytes(tree.messages, tree.chat.currentId)): Uint8Array[] {
   const history: Uint8Array[] = [OPEN_BRACE]
-  const chat = chatObjectOf(tree, messageBytes, (uids, texts) => {
-    for (const at of historyOrder(uids)) {
-      if (history.length > 1) history.push(COMMA)
-      history.push(texts[at]!.entry)
-    }
-    history.push(CLOSE_BRACE)
-    return HISTORY_MARK
-  })
-  const skeleton = JSON.stringify(wrap({ ...chat, messages: PATH_MARK } as unknown as ReturnType<typeof describeChatObject>))
-  const path = chat.messages as unknown as MessageBytes[]
+  for (const { bytes } of held.history) {
+    if (history.length > 1) history.push(COMMA)
+    history.push(bytes.entry)
+  }
+  history.push(CLOSE_BRACE)
   const pathParts: Uint8Array[] = [OPEN_BRACKET]
-  for (let i = 0; i < path.length; i++) {
+  for (let i = 0; i < held.path.length; i++) {
     if (i > 0) pathParts.push(COMMA)
-    pathParts.push(path[i]!.text)
+    pathParts.push(held.path[i]!.text)
   }
   pathParts.push(CLOSE_BRACKET)
+  const chat = chatObjectFrom(tree, HISTORY_MARK, held.currentUid, held.pathMessages, PATH_MARK)
+  const skeleton = JSON.stringify(wrap(chat as unknown as ReturnType<typeof describeChatObject>))
   // note: the two marks in the order they stand (an other field named `messages` puts the path first).
   const marks = [
     { at: skeleton.indexOf(`"${HISTORY_MARK}"`), length: HISTORY_MARK.length + 2, parts: history },
@@ -339,15 +344,7 @@ export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof 
     from = at + length
   }
   parts.push(Buffer.from(skeleton.slice(from)))
-  let length = 0
-  for (const part of parts) length += part.length
-  const json = Buffer.allocUnsafe(length) // note: every byte is copied in below
-  let at = 0
-  for (const part of parts) {
-    json.set(part, at)
-    at += part.length
-  }
-  return json
+  return parts
 }
 
 /** The places of `uids` in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added. */
@@ -365,10 +362,16 @@ function historyOrder(uids: readonly string[]): number[] {
 /** A held chat's answer as bytes: each message's (with its place in `history.messages`), and the path's, as describeChatJson sends them. */
 export type HeldChatBytes = {
   /** In the order the answer's `history.messages` lists them. */
-  readonly history: readonly { readonly message: Message; readonly parentUid: string | null; readonly bytes: MessageBytes }[]
-  /** The answer's `messages`: the path to the selected leaf. */
+  readonly history: readonly HeldMessageBytes[]
+  /** The answer's `messages`: the path to the selected leaf, as messages and as bytes. */
+  readonly pathMessages: readonly Message[]
   readonly path: readonly MessageBytes[]
+  /** `history.currentId`. */
+  readonly currentUid: string | null
+  readonly currentId: MessageId | null
 }
+
+export type HeldMessageBytes = { readonly message: Message; readonly parentUid: string | null; readonly childrenIds: readonly string[]; readonly bytes: MessageBytes }
 
 /** The bytes describeChatJson would send for each message of a chat (every message, parents first) and its path to `currentId`. */
 export function heldChatBytes(messages: readonly Message[], currentId: MessageId | null): HeldChatBytes {
@@ -382,13 +385,40 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
     else list.push(message.uid)
   }
   const byId = new Map<number, MessageBytes>()
-  const found = messages.map((message) => {
+  const found = messages.map((message): HeldMessageBytes => {
     const childrenIds = children.get(message.id) ?? []
     const bytes = messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds)
     byId.set(message.id, bytes)
-    return { message, parentUid: message.parentId === null ? null : uidOf.get(message.parentId) ?? null, bytes }
+    return { message, parentUid: message.parentId === null ? null : uidOf.get(message.parentId) ?? null, childrenIds, bytes }
   })
-  return { history: historyOrder(found.map(({ message }) => message.uid)).map((at) => found[at]!), path: pathTo(messages, currentId).map((message) => byId.get(message.id)!) }
+  const pathMessages = pathTo(messages, currentId)
+  return {
+    history: historyOrder(found.map(({ message }) => message.uid)).map((at) => found[at]!),
+    pathMessages, path: pathMessages.map((message) => byId.get(message.id)!),
+    currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId,
+  }
+}
+
+/**
+ * heldChatBytes after a write that rewrote messages in place (same ids, parents and children) and
+ * selected `currentId`: only the rewritten are described again (`messageOf` gives them as held now).
+ * Null when the path may have changed (another leaf selected): make it whole then.
+ */
+export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet<MessageId>, messageOf: (id: MessageId) => Message | undefined, currentId: MessageId | null): HeldChatBytes | null {
+  if (currentId !== before.currentId) return null
+  const redone = new Map<MessageId, HeldMessageBytes>()
+  const history = before.history.map((entry) => {
+    if (!rewritten.has(entry.message.id)) return entry
+    const message = messageOf(entry.message.id)
+    if (message === undefined || message.parentId !== entry.message.parentId) throw new Error('A rewritten message moved or went.')
+    const uidOf = new Map(entry.parentUid === null ? [] : [[message.parentId!, entry.parentUid]])
+    const childrenIds = entry.childrenIds as string[]
+    const next = { ...entry, message, bytes: messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds) }
+    redone.set(message.id, next)
+    return next
+  })
+  const path = before.pathMessages.map((message, i) => redone.get(message.id) ?? { message, bytes: before.path[i]! })
+  return { history, pathMessages: path.map(({ message }) => message), path: path.map(({ bytes }) => bytes), currentUid: before.currentUid, currentId }
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/
@@ -444,7 +474,7 @@ function historyObject<T>(uids: readonly string[], values: readonly T[]): Record
  */
 function chatObjectOf<T, H = Record<string, T>>(tree: ChatTree, entry: (described: () => Record<string, unknown>, message: Message, childrenIds: string[]) => T,
   historyOf: (uids: readonly string[], values: readonly T[]) => H = historyObject as never) {
-  const { chat, settings, messages } = tree
+  const { chat, messages } = tree
   const uidOf = new Map<number, string>()
   const children = new Map<number, string[]>()
   for (const message of messages) {
@@ -466,6 +496,11 @@ function chatObjectOf<T, H = Record<string, T>>(tree: ChatTree, entry: (describe
   }
   const current = chat.currentId === null ? null : uidOf.get(chat.currentId) ?? null
   const path = pathTo(messages, chat.currentId)
+  return chatObjectFrom(tree, historyOf(uids, values), current, path, path.map((message) => described.get(message.id)!))
+}
+
+/** The chat object around its history's messages, the selected leaf's id and the path to it (as messages, and as described). */
+function chatObjectFrom<H, T>({ chat, settings }: ChatTree, history: H, current: string | null, path: readonly Message[], described: T) {
   // note: a chat no client saved models for (one made over Enclave's socket, or before schema 6) offers the model of its last answer, so a client reopening it has one selected.
   const lastModel = path.findLast((message) => message.role === 'assistant' && message.model !== null)?.model
   return {
@@ -473,8 +508,8 @@ function chatObjectOf<T, H = Record<string, T>>(tree: ChatTree, entry: (describe
     id: chat.id, title: chat.title,
     models: settings.models ?? (lastModel === undefined || lastModel === null ? [] : [lastModel]), params: settings.params ?? {},
     ...(settings.system === null ? {} : { system: settings.system }),
-    history: { messages: historyOf(uids, values), currentId: current },
-    messages: path.map((message) => described.get(message.id)!),
+    history: { messages: history, currentId: current },
+    messages: described,
     tags: settings.tags ?? [],
     timestamp: chat.createdAt,
   }

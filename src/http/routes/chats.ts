@@ -17,7 +17,7 @@ import { hasAllTags, readSearchTerms } from '../../db/chat-search-terms.ts'
 import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
 import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
-import { describeChatJson, describeChatObject, readOpenWebUiChat } from '../../db/open-webui-chat.ts'
+import { describeChatObject, describeChatParts, readOpenWebUiChat, type HeldChatBytes } from '../../db/open-webui-chat.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { findChatForAdmin } from './admin-chat-access.ts'
@@ -68,7 +68,7 @@ class UnreadSave {
  * already) is left to Elysia's parsers.
  */
 const readSaveLater = async ({ request }: { request: Request }, contentType: string) =>
-  (contentType === 'application/json' ? { chat: new UnreadSave(new Uint8Array(await request.arrayBuffer())) } : undefined)
+  (contentType === 'application/json' ? { chat: new UnreadSave(await request.bytes()) } : undefined)
 
 const compiledChatBody = TypeCompiler.Compile(ChatBody)
 
@@ -141,10 +141,46 @@ const chatAnswer = <T>({ chat }: ChatTree, object: T, shareId: string | null) =>
   pinned: chat.pinned, archived: chat.archived, share_id: shareId, folder_id: chat.folderId, meta: {},
 })
 
-/** describeChat's answer as JSON bytes, built with each message serialised once (describeChatJson); sent as is, with the type Elysia gives objects. */
-const chatJson = (tree: ChatTree, shareId: string | null, set: { headers: Record<string, unknown> }): Buffer => {
-  set.headers['content-type'] = 'application/json;charset=utf-8'
-  return describeChatJson(tree, (object) => chatAnswer(tree, object, shareId))
+/** Answers this large are sent in chunks as they are copied, not copied whole into one buffer first. */
+const STREAMED_ANSWER_BYTES = 256 * 1024
+const CHUNK_BYTES = 64 * 1024
+
+/**
+ * describeChat's answer as JSON bytes, built with each message serialised once and a held one not
+ * again (describeChatParts); sent as is, with the type Elysia gives objects: as one buffer, or
+ * streamed in chunks when large.
+ */
+const chatJson = ({ tree, bytes }: { tree: ChatTree; bytes: () => HeldChatBytes }, shareId: string | null, set: { headers: Record<string, unknown> }): Buffer | Response => {
+  const parts = describeChatParts(tree, (object) => chatAnswer(tree, object, shareId), bytes())
+  let length = 0
+  for (const part of parts) length += part.length
+  if (length <= STREAMED_ANSWER_BYTES) {
+    set.headers['content-type'] = JSON_TYPE
+    return Buffer.concat(parts, length)
+  }
+  return new Response(chunksOf(parts), { headers: { 'content-type': JSON_TYPE, 'content-length': String(length) } })
+}
+
+const JSON_TYPE = 'application/json;charset=utf-8'
+
+/** The parts as a stream of chunks of about CHUNK_BYTES: small parts copied together, large ones passed as they are. */
+function chunksOf(parts: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+  let next = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (next >= parts.length) return controller.close()
+      if (parts[next]!.length >= CHUNK_BYTES) return controller.enqueue(parts[next++]!)
+      let length = 0
+      let end = next
+      while (end < parts.length && length + parts[end]!.length <= CHUNK_BYTES) length += parts[end++]!.length
+      const chunk = new Uint8Array(length)
+      for (let at = 0; next < end; next++) {
+        chunk.set(parts[next]!, at)
+        at += parts[next]!.length
+      }
+      controller.enqueue(chunk)
+    },
+  })
 }
 
 /** The signed-in user's chats under /api/v1/chats. */
@@ -155,6 +191,11 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     const chat = id === null ? null : await chats.findChatForUser(owner, id)
     if (chat === null) throw chatNotFound()
     return chat
+  }
+  const readTreeBytes = async (owner: UserId, chatId: ChatId) => {
+    const read = await chats.readChatTreeBytes(owner, chatId)
+    if (read === null) throw chatNotFound()
+    return read
   }
   const readTree = async (owner: UserId, chatId: ChatId): Promise<ChatTree> => {
     const tree = await chats.readChatTree(owner, chatId)
@@ -250,7 +291,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       // note: another user's chat only for an admin with ENABLE_ADMIN_CHAT_ACCESS, audited (admin-chat-access.ts).
       const found = own !== null ? { owner: principal.user.id, id: own.id } : await findChatForAdmin(deps, principal, params.id, resolveClientAddress(request, server, trustedProxies).ip)
       if (found === null) throw chatNotFound()
-      return chatJson(await readTree(found.owner, found.id), found.owner === principal.user.id ? await shareIdOf(found.owner, found.id) : null, set)
+      return chatJson(await readTreeBytes(found.owner, found.id), found.owner === principal.user.id ? await shareIdOf(found.owner, found.id) : null, set)
     }, { auth: 'active', params: ChatParams })
 
     .post('/:id', async ({ principal, params, body, set }) => {
@@ -262,9 +303,9 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       if (!saved.ok) throw refusedSave(saved)
       const chatId = saved.chat.id
       // note: the chat just written is held opened (chat-history-cache.ts): the answer opens nothing again, and serialises each message once.
-      const tree = await readTree(owner, chatId)
-      if (hub !== null) announceCurrent(hub, owner, chatId, tree.messages.find((message) => message.id === tree.chat.currentId)?.uid ?? null)
-      return chatJson(tree, await shareIdOf(owner, chatId), set)
+      const answer = await readTreeBytes(owner, chatId)
+      if (hub !== null) announceCurrent(hub, owner, chatId, answer.bytes().currentUid)
+      return chatJson(answer, await shareIdOf(owner, chatId), set)
     }, { auth: 'active', parse: readSaveLater, chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/clone', async ({ principal, params, body }) => {
