@@ -310,15 +310,17 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       let written: Written = null
       if (scanned !== null) {
         const list = held!.list()
-        const plan = planScannedSave(chatId, list, currentId, scanned.changed, scanned.currentUid, resentFrom(heldBytes!), at, hasSameClientFields)
+        const plan = planScannedSave(chatId, list, currentId, scanned.changed, scanned.left, scanned.currentUid, resentFrom(heldBytes!), at, hasSameClientFields)
         if (plan === null) return { result: null, written: null }
+        for (const id of plan.removes) await rows.remove(row.seq, id)
         const rewritten = plan.rewrites.map((message) => {
           const old = held!.get(message.id)!
           return { ...message, stats: old.stats, artifacts: old.artifacts }
         })
         for (const message of rewritten) await rows.rewrite(row.seq, message, ring)
-        written = { row, stored: rewritten, removed: [] }
+        written = { row, stored: rewritten, removed: plan.removes }
         counts.rewritten = rewritten.length
+        counts.removed = plan.removes.length
         currentId = plan.currentId
       } else if (content.messages !== undefined) {
         // note: a held chat has every stored message's place and plain fields: the rows need not be read.
@@ -366,7 +368,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       if (result === null) return
       if (result.ok && written !== null) afterMessagesWritten(written.row, ring, written.stored, written.removed, nested)
       // note: a save read against the held chat moved nothing: its answer's bytes are those held, but for the messages rewritten.
-      if (result.ok && written !== null && heldBytesBefore !== null && !nested) {
+      if (result.ok && written !== null && written.removed.length === 0 && heldBytesBefore !== null && !nested) {
         const view = history.heldChat(keyOf(written.row), ring)
         const rewritten = new Set(written.stored.map((message) => message.id))
         const after = view === null ? null : heldChatBytesAfter(heldBytesBefore, rewritten, (id) => view.get(id), result.chat.currentId)

@@ -51,7 +51,7 @@ function fullOutcome(body: Uint8Array, tree: ChatTree) {
   let next = 1000
   const plan = planChatSave(CHAT, tree.messages, tree.chat.currentId, messages!, () => next++ as MessageId, 0, hasSameClientFields)
   if (isSaveProblem(plan)) return plan.problem
-  return { content, folderId, plan: { ...plan, rewrites: plan.rewrites.sort((a, b) => a.id - b.id) } }
+  return { content, folderId, plan: { ...plan, rewrites: plan.rewrites.sort((a, b) => a.id - b.id), removes: plan.removes.sort((a, b) => a - b) } }
 }
 
 /** The scan's outcome, or null when it leaves the body to the full read. */
@@ -59,9 +59,9 @@ function scanOutcome(body: Uint8Array, tree: ChatTree) {
   const held = heldChatBytes(tree.messages, tree.chat.currentId)
   const scanned = scanOpenWebUiSave(body, held)
   if (scanned === null) return null
-  const plan = planScannedSave(CHAT, tree.messages, tree.chat.currentId, scanned.changed, scanned.currentUid, resentFrom(held), 0, hasSameClientFields)
+  const plan = planScannedSave(CHAT, tree.messages, tree.chat.currentId, scanned.changed, scanned.left, scanned.currentUid, resentFrom(held), 0, hasSameClientFields)
   if (plan === null) return null
-  return { content: scanned.content, folderId: scanned.folderId, plan: { ...plan, rewrites: plan.rewrites.sort((a, b) => a.id - b.id) } }
+  return { content: scanned.content, folderId: scanned.folderId, plan: { ...plan, rewrites: plan.rewrites.sort((a, b) => a.id - b.id), removes: plan.removes.sort((a, b) => a - b) } }
 }
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1')
@@ -101,6 +101,17 @@ const edit = fc.oneof(
   fc.constant((s: string) => s.replace('"messages":[', '"messages":[{"broken":')),
   fc.constant((s: string) => s.replace('"messages":[', '"messages":5,"m2":[')),
   fc.constant((s: string) => s.replace(/"messages":\[.*\],"tags"/, '"messages":[],"tags"')),
+  /** A message of the history left out (its children may stay), the rest as sent. */
+  fc.nat().map((k) => (s: string) => {
+    try {
+      const body = JSON.parse(s)
+      const ids = Object.keys(body.chat.history.messages)
+      delete body.chat.history.messages[ids[k % ids.length]!]
+      return JSON.stringify(body)
+    } catch {
+      return s
+    }
+  }),
   /** A byte changed, or the body cut, anywhere. */
   fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 })).map(([where, byte]) => (s: string) => {
     const at = Math.floor(where * s.length)
@@ -112,7 +123,7 @@ const edit = fc.oneof(
 describe('a save read against the held chat', () => {
   test('says what the full read says, or leaves the body to it (fast-check)', () => {
     let scanned = 0
-    fc.assert(fc.property(heldChat, fc.array(edit, { minLength: 1, maxLength: 3 }), (tree, edits) => {
+    fc.assert(fc.property(heldChat, fc.array(edit, { minLength: 1, maxLength: 4 }), (tree, edits) => {
       const sent = bytes(edits.reduce((body, change) => change(body), text(answerOf(tree))))
       const scan = scanOutcome(sent, tree)
       if (scan === null) return
@@ -125,7 +136,11 @@ describe('a save read against the held chat', () => {
   test('reads an unchanged save, and one with an edited message, without the full read', () => {
     const tree = fc.sample(heldChat.filter((chat) => chat.messages.length > 2), { numRuns: 1, seed: 7 })[0]!
     const sent = text(answerOf(tree))
-    for (const body of [sent, sent.replace('"content":"', '"content":"edited ')]) {
+    const withoutLeaf = JSON.parse(sent)
+    const leaf = Object.entries(withoutLeaf.chat.history.messages as Record<string, { childrenIds: string[] }>).find(([, message]) => message.childrenIds.length === 0)![0]
+    delete withoutLeaf.chat.history.messages[leaf]
+    withoutLeaf.chat.history.currentId = null
+    for (const body of [sent, sent.replace('"content":"', '"content":"edited '), JSON.stringify(withoutLeaf)]) {
       const scan = scanOutcome(bytes(body), tree)
       expect(scan).not.toBeNull()
       expect(scan).toEqual(fullOutcome(bytes(body), tree) as never)

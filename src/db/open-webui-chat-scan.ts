@@ -19,7 +19,7 @@
 import { CHAT_LIMITS, type ChatContent, type Message, type SavedMessage } from './chat-tree.ts'
 import { readOpenWebUiChatFields, readOpenWebUiMessage, type HeldChatBytes } from './open-webui-chat.ts'
 
-/** A save read against a held chat: every held message is in it, each unchanged or in `changed`, none new and none gone. */
+/** A save read against a held chat: each held message sent is unchanged or in `changed`, the others are `left`; none is new. */
 export type ScannedSave = {
   /** The chat's fields other than its messages (title, settings), as readOpenWebUiChat reads them. */
   content: ChatContent
@@ -27,8 +27,10 @@ export type ScannedSave = {
   folderId: string | null | undefined
   /** `history.currentId` as sent: undefined when it is not; else null or a held message's id. */
   currentUid: string | null | undefined
-  /** The messages whose bytes differ from the held ones, read, each under its held parent; every other held message was sent as held. */
+  /** The messages whose bytes differ from the held ones, read, each under its held parent; every other held message sent was sent as held. */
   changed: Map<string, SavedMessage>
+  /** The held messages not sent (their parents may be), by their ids. */
+  left: Set<string>
 }
 
 /** Why the scan stops: its reading might differ from the full one. */
@@ -149,6 +151,8 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
   let placeOf: Map<string, number> | null = null
   const place = (uid: string) => (placeOf ??= new Map(entries.map((entry, i) => [entry.message.uid, i]))).get(uid)
   const changed = new Map<string, SavedMessage>()
+  const left = new Set<string>()
+  let sentOf: Uint8Array | null = null
   /** `history.messages`: each held message once, in any order, unchanged (its bytes as held) or read; nothing else. */
   const readEntries = () => {
     expect(OPEN_BRACE)
@@ -185,7 +189,13 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
       if (c === CLOSE_BRACE) break
       if (c !== COMMA) miss()
     }
-    if (count !== entries.length) miss()
+    // note: the full read refuses a message whose parent is not in the history: each sent one's held parent must be sent too.
+    for (let i = 0; i < entries.length; i++) {
+      if (sent[i] === 0) left.add(entries[i]!.message.uid)
+      else if (entries[i]!.parentAt !== -1 && sent[entries[i]!.parentAt] === 0) miss()
+      else if (entries[i]!.parentUid !== null && entries[i]!.parentAt === -1) miss()
+    }
+    sentOf = sent
   }
   /** `chat.messages`, which the full read ignores beside a history that holds messages: only valid JSON is asked of it. */
   const readPath = () => {
@@ -234,10 +244,11 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
   })
   skipSpace()
   if (at !== b.length || !hasChat || !hasEntries) miss()
-  if (currentUid !== undefined && currentUid !== null && (typeof currentUid !== 'string' || (currentUid !== held.currentUid && place(currentUid) === undefined))) miss()
+  if (currentUid !== undefined && currentUid !== null && (typeof currentUid !== 'string' || left.has(currentUid) || (currentUid !== held.currentUid && place(currentUid) === undefined))) miss()
+  if (sentOf === null || left.size === entries.length) miss()
   const read = readOpenWebUiChatFields(fields)
   if (!read.ok) miss()
-  return { content: (read as { content: ChatContent }).content, folderId: folderId as string | null | undefined, currentUid: currentUid as string | null | undefined, changed }
+  return { content: (read as { content: ChatContent }).content, folderId: folderId as string | null | undefined, currentUid: currentUid as string | null | undefined, changed, left }
 }
 
 /** A held message as the full read takes it back from its last description in `held`; null when that read would refuse it. */

@@ -371,7 +371,8 @@ export type HeldChatBytes = {
   readonly currentId: MessageId | null
 }
 
-export type HeldMessageBytes = { readonly message: Message; readonly parentUid: string | null; readonly childrenIds: readonly string[]; readonly bytes: MessageBytes }
+/** A held message, its parent's id and its place in HeldChatBytes' `history` (-1: none), its children's ids, and its bytes. */
+export type HeldMessageBytes = { readonly message: Message; readonly parentUid: string | null; parentAt: number; readonly childrenIds: readonly string[]; readonly bytes: MessageBytes }
 
 /** The bytes describeChatJson would send for each message of a chat (every message, parents first) and its path to `currentId`. */
 export function heldChatBytes(messages: readonly Message[], currentId: MessageId | null): HeldChatBytes {
@@ -389,11 +390,14 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
     const childrenIds = children.get(message.id) ?? []
     const bytes = messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds)
     byId.set(message.id, bytes)
-    return { message, parentUid: message.parentId === null ? null : uidOf.get(message.parentId) ?? null, childrenIds, bytes }
+    return { message, parentUid: message.parentId === null ? null : uidOf.get(message.parentId) ?? null, parentAt: -1, childrenIds, bytes }
   })
   const pathMessages = pathTo(messages, currentId)
+  const history = historyOrder(found.map(({ message }) => message.uid)).map((at) => found[at]!)
+  const placeOf = new Map(history.map((entry, at) => [entry.message.id, at]))
+  for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
   return {
-    history: historyOrder(found.map(({ message }) => message.uid)).map((at) => found[at]!),
+    history,
     pathMessages, path: pathMessages.map((message) => byId.get(message.id)!),
     currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId,
   }
