@@ -368,11 +368,10 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       if (result === null) return
       if (result.ok && written !== null) afterMessagesWritten(written.row, ring, written.stored, written.removed, nested)
       // note: a save read against the held chat moved nothing: its answer's bytes are those held, but for the messages rewritten.
-      if (result.ok && written !== null && written.removed.length === 0 && heldBytesBefore !== null && !nested) {
+      if (result.ok && written !== null && heldBytesBefore !== null && !nested) {
         const view = history.heldChat(keyOf(written.row), ring)
         const rewritten = new Set(written.stored.map((message) => message.id))
-        const after = view === null ? null : heldChatBytesAfter(heldBytesBefore, rewritten, (id) => view.get(id), result.chat.currentId)
-        if (after !== null) view!.remember(after)
+        if (view !== null) view.remember(heldChatBytesAfter(heldBytesBefore, rewritten, new Set(written.removed), (id) => view.get(id), result.chat.currentId))
       }
       if (result.ok) {
         afterWrite(owner, nested, () => {

@@ -4,7 +4,7 @@ import { planChatSave, planScannedSave, isSaveProblem } from './chat-save.ts'
 import type { ChatTree, Message } from './chat-tree.ts'
 import type { ChatId, MessageId, UserId } from './ids.ts'
 import { hasSameClientFields } from './message-rows.ts'
-import { describeChatJson, heldChatBytes, readOpenWebUiChat } from './open-webui-chat.ts'
+import { describeChatJson, heldChatBytes, heldChatBytesAfter, readOpenWebUiChat } from './open-webui-chat.ts'
 import { resentFrom, scanOpenWebUiSave } from './open-webui-chat-scan.ts'
 
 const CHAT = 'c' as ChatId
@@ -174,5 +174,27 @@ describe('a save read against the held chat', () => {
       const scan = scanOutcome(bytes(body), tree)
       if (scan !== null) expect(scan).toEqual(fullOutcome(bytes(body), tree) as never)
     }
+  })
+})
+
+describe("a held chat's answer bytes after a save", () => {
+  test('made from those before equal those made afresh (fast-check)', () => {
+    fc.assert(fc.property(heldChat, fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), fc.nat(), (tree, edits, drops, pick) => {
+      const before = heldChatBytes(tree.messages, tree.chat.currentId)
+      // note: a message goes with its whole subtree, as a save that leaves it out must (else its children lack a parent).
+      const removed = new Set<MessageId>()
+      for (const message of tree.messages) if (drops[message.id - 1] && message.id > 1 || (message.parentId !== null && removed.has(message.parentId))) removed.add(message.id)
+      const kept = tree.messages.filter((message) => !removed.has(message.id))
+      const rewritten = new Set(kept.filter((message) => edits[message.id - 1]).map((message) => message.id))
+      const after = kept.map((message) => (rewritten.has(message.id) ? Object.freeze({ ...message, content: `${message.content}!` }) : message))
+      const currentId = after[pick % after.length]!.id
+      const made = heldChatBytesAfter(before, rewritten, removed, (id) => after.find((message) => message.id === id), currentId)
+      const fresh = heldChatBytes(after, currentId)
+      const view = (held: typeof made) => ({
+        history: held.history.map(({ message, parentUid, parentAt, childrenIds, bytes }) => ({ id: message.id, parentUid, parentAt, childrenIds, text: Buffer.from(bytes.entry).toString() })),
+        path: held.path.map((bytes) => Buffer.from(bytes.text).toString()), pathIds: held.pathMessages.map((message) => message.id), currentUid: held.currentUid, currentId: held.currentId,
+      })
+      expect(view(made)).toEqual(view(fresh))
+    }), { numRuns: 500 })
   })
 })

@@ -12,7 +12,7 @@
  * whose value is not of the usual type (a `model: null`), so a save round-trips exactly.
  */
 import {
-  CHAT_LIMITS, MESSAGE_UID_PATTERN, pathTo,
+  CHAT_LIMITS, MESSAGE_UID_PATTERN, pathThrough, pathTo,
   type ChatContent, type ChatSettings, type ChatTree, type Message, type MessageRole, type MessageStatus, type SavedMessage,
 } from './chat-tree.ts'
 import type { MessageId } from './ids.ts'
@@ -349,6 +349,8 @@ export function describeChatParts(tree: ChatTree, wrap: (chat: ReturnType<typeof
 
 /** The places of `uids` in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added. */
 function historyOrder(uids: readonly string[]): number[] {
+  // note: only an id that starts with a digit can be an array index.
+  if (!uids.some((uid) => uid.charCodeAt(0) <= 0x39 && uid.charCodeAt(0) >= 0x30)) return uids.map((_, at) => at)
   const indexes: { index: number; at: number }[] = []
   const named: number[] = []
   for (let i = 0; i < uids.length; i++) {
@@ -404,25 +406,41 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
 }
 
 /**
- * heldChatBytes after a write that rewrote messages in place (same ids, parents and children) and
- * selected `currentId`: only the rewritten are described again (`messageOf` gives them as held now).
- * Null when the path may have changed (another leaf selected): make it whole then.
+ * heldChatBytes after a write that rewrote messages in place (same ids and parents), removed
+ * others, and selected `currentId`: only the rewritten and the parents of the removed (their
+ * children changed) are described again; `messageOf` gives a message as held now.
  */
-export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet<MessageId>, messageOf: (id: MessageId) => Message | undefined, currentId: MessageId | null): HeldChatBytes | null {
-  if (currentId !== before.currentId) return null
-  const redone = new Map<MessageId, HeldMessageBytes>()
-  const history = before.history.map((entry) => {
-    if (!rewritten.has(entry.message.id)) return entry
-    const message = messageOf(entry.message.id)
-    if (message === undefined || message.parentId !== entry.message.parentId) throw new Error('A rewritten message moved or went.')
-    const uidOf = new Map(entry.parentUid === null ? [] : [[message.parentId!, entry.parentUid]])
-    const childrenIds = entry.childrenIds as string[]
-    const next = { ...entry, message, bytes: messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds) }
-    redone.set(message.id, next)
-    return next
+export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet<MessageId>, removed: ReadonlySet<MessageId>, messageOf: (id: MessageId) => Message | undefined,
+  currentId: MessageId | null): HeldChatBytes {
+  const orphaned = new Set<number>()
+  if (removed.size > 0) for (const entry of before.history) if (removed.has(entry.message.id) && entry.parentAt !== -1) orphaned.add(entry.parentAt)
+  const gone = new Set<string>()
+  if (removed.size > 0) for (const entry of before.history) if (removed.has(entry.message.id)) gone.add(entry.message.uid)
+  const history: HeldMessageBytes[] = []
+  const placeOf = new Map<number, number>()
+  before.history.forEach((entry, at) => {
+    if (removed.has(entry.message.id)) return
+    const isRewritten = rewritten.has(entry.message.id)
+    let next: HeldMessageBytes = { ...entry }
+    if (isRewritten || orphaned.has(at)) {
+      const message = isRewritten ? messageOf(entry.message.id) : entry.message
+      if (message === undefined || message.parentId !== entry.message.parentId) throw new Error('A rewritten message moved or went.')
+      const uidOf = new Map(entry.parentUid === null ? [] : [[message.parentId!, entry.parentUid]])
+      const childrenIds = orphaned.has(at) ? entry.childrenIds.filter((uid) => !gone.has(uid)) : entry.childrenIds as string[]
+      next = { ...entry, message, childrenIds, bytes: messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds) }
+    }
+    placeOf.set(next.message.id, history.length)
+    history.push(next)
   })
-  const path = before.pathMessages.map((message, i) => redone.get(message.id) ?? { message, bytes: before.path[i]! })
-  return { history, pathMessages: path.map(({ message }) => message), path: path.map(({ bytes }) => bytes), currentUid: before.currentUid, currentId }
+  if (removed.size > 0) for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
+  const pathMessages = currentId === before.currentId && !before.pathMessages.some((message) => removed.has(message.id))
+    ? before.pathMessages.map((message) => history[placeOf.get(message.id)!]!.message)
+    : pathThrough((id) => history[placeOf.get(id) ?? -1]?.message, currentId)
+  const current = currentId === null ? undefined : placeOf.get(currentId)
+  return {
+    history, pathMessages, path: pathMessages.map((message) => history[placeOf.get(message.id)!]!.bytes),
+    currentUid: current === undefined ? null : history[current]!.message.uid, currentId,
+  }
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/
