@@ -126,6 +126,25 @@ describe('a save read against the held chat answers as the full read does', asyn
     expect(JSON.parse(text).chat.history.messages.a1.content).toHaveLength(300_000)
   })
 
+  test('a streamed answer over a real socket leaves the held bytes it was made of intact', async () => {
+    app.listen({ hostname: '127.0.0.1', port: 0 })
+    try {
+      const url = `http://127.0.0.1:${app.server!.port}${path}`
+      const big = JSON.stringify({ chat: { ...base, history: { ...base.history, messages: { ...history, a1: { ...history.a1, content: 'z'.repeat(400_000) } } } } })
+      const first = await fetch(url, { method: 'POST', headers: { ...ada, 'content-type': 'application/json' }, body: big })
+      const sent = await first.text()
+      const resent = JSON.stringify({ chat: JSON.parse(sent).chat })
+      for (let i = 0; i < 3; i++) {
+        const again = await fetch(url, { method: 'POST', headers: { ...ada, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(resent)) }, body: resent })
+        expect(again.status).toBe(200)
+        expect(await again.text()).toBe(sent)
+      }
+      expect(await (await fetch(url, { headers: ada })).text()).toBe(sent)
+    } finally {
+      await app.stop(true)
+    }
+  })
+
   test('another user, no credential, and an unknown chat are refused as before', async () => {
     const bob = bearer((await signUp(app, 'bob@example.com')).token)
     const body = await reset()

@@ -163,22 +163,19 @@ const chatJson = ({ tree, bytes }: { tree: ChatTree; bytes: () => HeldChatBytes 
 
 const JSON_TYPE = 'application/json;charset=utf-8'
 
-/** The parts as a stream of chunks of about CHUNK_BYTES: small parts copied together, large ones passed as they are. */
+/**
+ * The parts as a stream, about CHUNK_BYTES a pull, each part passed as it is: they are views of
+ * bytes no one changes (held messages' JSON, or made for this answer), so none is copied again.
+ */
 function chunksOf(parts: readonly Uint8Array[]): ReadableStream<Uint8Array> {
   let next = 0
   return new ReadableStream({
     pull(controller) {
-      if (next >= parts.length) return controller.close()
-      if (parts[next]!.length >= CHUNK_BYTES) return controller.enqueue(parts[next++]!)
-      let length = 0
-      let end = next
-      while (end < parts.length && length + parts[end]!.length <= CHUNK_BYTES) length += parts[end++]!.length
-      const chunk = new Uint8Array(length)
-      for (let at = 0; next < end; next++) {
-        chunk.set(parts[next]!, at)
-        at += parts[next]!.length
+      for (let length = 0; length < CHUNK_BYTES && next < parts.length; next++) {
+        length += parts[next]!.length
+        controller.enqueue(parts[next]!)
       }
-      controller.enqueue(chunk)
+      if (next >= parts.length) controller.close()
     },
   })
 }
