@@ -349,16 +349,36 @@ export function describeChatParts(tree: ChatTree, wrap: (chat: ReturnType<typeof
 
 /** The places of `uids` in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added. */
 function historyOrder(uids: readonly string[]): number[] {
-  // note: only an id that starts with a digit can be an array index.
-  if (!uids.some((uid) => uid.charCodeAt(0) <= 0x39 && uid.charCodeAt(0) >= 0x30)) return uids.map((_, at) => at)
   const indexes: { index: number; at: number }[] = []
   const named: number[] = []
+  let isSorted = true
   for (let i = 0; i < uids.length; i++) {
-    const index = ARRAY_INDEX.test(uids[i]!) ? Number(uids[i]) : Number.NaN
-    if (index < 2 ** 32 - 1) indexes.push({ index, at: i })
-    else named.push(i)
+    const index = arrayIndexOf(uids[i]!)
+    if (index === -1) named.push(i)
+    else {
+      if (indexes.length > 0 && index < indexes[indexes.length - 1]!.index) isSorted = false
+      indexes.push({ index, at: i })
+    }
   }
-  return [...indexes.sort((a, b) => a.index - b.index).map(({ at }) => at), ...named]
+  // note: ids the server gave (its own message ids, as text) come in ascending order already.
+  if (!isSorted) indexes.sort((a, b) => a.index - b.index)
+  const order = new Array<number>(uids.length)
+  let next = 0
+  for (const { at } of indexes) order[next++] = at
+  for (const at of named) order[next++] = at
+  return order
+}
+
+/** The array index an object key stands for (0 to 2^32 - 2, without leading zeros), or -1. */
+function arrayIndexOf(key: string): number {
+  const first = key.charCodeAt(0)
+  if (key.length > 10 || !(first >= 0x30 && first <= 0x39) || (first === 0x30 && key.length > 1)) return -1
+  for (let i = 1; i < key.length; i++) {
+    const c = key.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) return -1
+  }
+  const index = Number(key)
+  return index < 2 ** 32 - 1 ? index : -1
 }
 
 /** A held chat's answer as bytes: each message's (with its place in `history.messages`), and the path's, as describeChatJson sends them. */
@@ -443,7 +463,6 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
   }
 }
 
-const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/
 const OPEN_BRACE = Buffer.from('{')
 const CLOSE_BRACE = Buffer.from('}')
 const OPEN_BRACKET = Buffer.from('[')
