@@ -120,6 +120,9 @@ describe('a save read against the held chat answers as the full read does', asyn
     const res = await app.handle(declared(path, big, ada))
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/json;charset=utf-8')
+    // note: the security headers reach a streamed answer as any other (security-headers.ts).
+    const small = await app.handle(req('GET', `${CHATS}/${twinId}`, undefined, ada))
+    for (const [name, value] of small.headers) if (name !== 'content-length' && name !== 'content-type') expect([name, res.headers.get(name)]).toEqual([name, value])
     const text = await res.text()
     expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(text)))
     expect(text).toBe(await (await app.handle(req('GET', path, undefined, ada))).text())
