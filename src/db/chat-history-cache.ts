@@ -33,10 +33,19 @@ export type HistoryCacheSize = { chats: number; messages: number; bytes: number 
 /** A load under way: `stale` once something changed what it reads. */
 type Loading = { seq: number; owner: UserId; chatId: ChatId; ring: KeyRing; stale: boolean; waiters: number; done: Promise<Message[]> }
 
-type Entry = { owner: UserId; chatId: ChatId; ring: KeyRing; byId: Map<MessageId, Message>; bytes: number; usedAt: number; lastId: number; isSorted: boolean }
+type Entry = {
+  owner: UserId; chatId: ChatId; ring: KeyRing; byId: Map<MessageId, Message>; bytes: number; usedAt: number; lastId: number; isSorted: boolean
+  /** Counts the writes applied, so what was made from the messages before one is not used after it. */
+  version: number
+  kept: { version: number; value: unknown } | null
+}
 
-/** An opened chat: its messages by id, and in id order. Shared and frozen: never change them. */
-export type OpenedChat = { get(id: MessageId): Message | undefined; list(): readonly Message[] }
+/**
+ * An opened chat: its messages by id, and in id order. Shared and frozen: never change them.
+ * `remembered` gives back what `remember` kept from these very messages (undefined after any
+ * write, and always for a chat not held): a value made from them, such as their JSON.
+ */
+export type OpenedChat = { get(id: MessageId): Message | undefined; list(): readonly Message[]; remembered(): unknown; remember(value: unknown): void }
 
 /** A place in the cache: the chat row's seq, its id and owner (all three must match). */
 export type CachedChatKey = { seq: number; chatId: ChatId; owner: UserId }
@@ -65,6 +74,12 @@ function asStored(message: Message): Message {
 }
 
 const JSON_FIELDS = ['images', 'artifacts', 'stats', 'error', 'usage', 'sources', 'files', 'extra'] as const
+
+/** A view of messages opened but not held: nothing is remembered for it. */
+export function unheld(messages: Message[]): OpenedChat {
+  const byId = new Map(messages.map((message) => [message.id, message]))
+  return { get: (id) => byId.get(id), list: () => messages, remembered: () => undefined, remember: () => undefined }
+}
 
 export function createChatHistoryCache(changes: AccountChanges, now: () => number, limits: HistoryCacheLimits = DEFAULT_HISTORY_CACHE_LIMITS) {
   /** By chat seq, least recently used first. */
@@ -126,8 +141,8 @@ export function createChatHistoryCache(changes: AccountChanges, now: () => numbe
     let bytes = 0
     for (const message of messages) bytes += bytesOf(Object.freeze(message))
     const byId = new Map(messages.map((message) => [message.id, message]))
-    if (bytes > limits.maxBytesPerUser || bytes > limits.maxBytes) return { get: (id) => byId.get(id), list: () => messages }
-    const fresh: Entry = { owner: key.owner, chatId: key.chatId, ring, byId, bytes: 0, usedAt: now(), lastId: messages.at(-1)?.id ?? 0, isSorted: true }
+    if (bytes > limits.maxBytesPerUser || bytes > limits.maxBytes) return unheld(messages)
+    const fresh: Entry = { owner: key.owner, chatId: key.chatId, ring, byId, bytes: 0, usedAt: now(), lastId: messages.at(-1)?.id ?? 0, isSorted: true, version: 0, kept: null }
     entries.set(key.seq, fresh)
     resize(fresh, bytes)
     enforceBounds(key.owner, key.seq)
@@ -158,6 +173,10 @@ export function createChatHistoryCache(changes: AccountChanges, now: () => numbe
           entry.isSorted = true
         }
         return [...entry.byId.values()]
+      },
+      remembered: () => (entry.kept !== null && entry.kept.version === entry.version ? entry.kept.value : undefined),
+      remember(value) {
+        entry.kept = { version: entry.version, value }
       },
     }
   }
@@ -204,10 +223,7 @@ export function createChatHistoryCache(changes: AccountChanges, now: () => numbe
         if (--mine.waiters === 0) active.delete(mine)
         if (loading.get(key.seq) === mine) loading.delete(key.seq)
       }
-      if (mine.stale) {
-        const byId = new Map(messages.map((message) => [message.id, message]))
-        return { get: (id) => byId.get(id), list: () => messages }
-      }
+      if (mine.stale) return unheld(messages)
       // note: another caller of the same load may have held it already, and writes since then updated that entry.
       const held = live(key, ring)
       return held === undefined ? hold(key, ring, messages) : viewOf(held)
@@ -225,6 +241,8 @@ export function createChatHistoryCache(changes: AccountChanges, now: () => numbe
       const entry = live(key, ring)
       if (entry === undefined) return
       let delta = 0
+      entry.version++
+      entry.kept = null
       for (const id of removed) {
         const old = entry.byId.get(id)
         if (old === undefined) continue

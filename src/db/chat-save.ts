@@ -51,6 +51,45 @@ export function planChatSave<S extends PlannedAgainst>(chatId: ChatId, stored: r
 }
 
 /**
+ * Plans a save read by the scan (open-webui-chat-scan.ts) against the held chat `held`, as
+ * planChatSave would plan the same body read whole: the messages `left` out are removed, nothing is
+ * inserted or moved, and only a message in `changed` can be rewritten, or one the full read would rewrite although it is sent
+ * back as it was last described (`resend` reads it so: a time cut to whole seconds, say), which is
+ * told once per held message and remembered. Null when the full read would refuse a held message
+ * as described (`resend` gave null): only the full read can say how.
+ */
+export function planScannedSave(chatId: ChatId, held: readonly Message[], storedCurrent: MessageId | null, changed: ReadonlyMap<string, SavedMessage>, left: ReadonlySet<string>,
+  currentUid: string | null | undefined, resend: (message: Message) => SavedMessage | null, at: number, hasSameContent: (stored: Message, next: Message) => boolean): SavePlan | null {
+  const plan: SavePlan = { inserts: [], rewrites: [], removes: [], currentId: null }
+  const kept = left.size === 0 ? held : held.filter((message) => !left.has(message.uid))
+  if (left.size > 0) plan.removes = held.filter((message) => left.has(message.uid)).map((message) => message.id)
+  const rewriteOf = (known: Message, input: SavedMessage) => {
+    const next = messageFrom(input, known, chatId, known.parentId, known.id, at)
+    return hasSamePlace(known, next) && hasSameContent(known, next) ? null : next
+  }
+  for (const known of kept) {
+    const input = changed.get(known.uid)
+    let next: Message | null = null
+    if (input !== undefined) next = rewriteOf(known, input)
+    else if (isRewrittenWhenResent.get(known) !== false) {
+      const resent = resend(known)
+      if (resent === null) return null
+      next = rewriteOf(known, resent)
+      // note: the answer is the same for the same held message (held messages are frozen, a write makes a new one).
+      if (Object.isFrozen(known)) isRewrittenWhenResent.set(known, next !== null)
+    }
+    if (next !== null) plan.rewrites.push(next)
+  }
+  if (currentUid === null) plan.currentId = null
+  else if (currentUid !== undefined) plan.currentId = kept.find((message) => message.uid === currentUid)!.id
+  else plan.currentId = storedCurrent !== null && kept.some((message) => message.id === storedCurrent) ? storedCurrent : newestLeaf(kept)
+  return plan
+}
+
+/** Whether the full read of a held message's last description would rewrite it, by held message. */
+const isRewrittenWhenResent = new WeakMap<Message, boolean>()
+
+/**
  * A linear conversation as a one-branch tree. A message without an id takes the id of the stored
  * message at its place on the current path when the role matches; else it is new, and its id is
  * its internal id (allocated here and passed to `reserve`), as for messages the server makes.

@@ -15,7 +15,7 @@
  * cluster calls `forgetChat`/`forgetOwner`/`forgetEverything` for the others' writes.
  */
 import type { AccountChanges } from './account-changes.ts'
-import { isSaveProblem, planChatSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
+import { isSaveProblem, planChatSave, planScannedSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
 import { createChatRows, type ChatFilter, type ChatRow, type Page } from './chat-rows.ts'
 import {
   CHAT_LIMITS, EMPTY_SETTINGS, newestLeaf, pathThrough, pathTo, subtreeOf,
@@ -27,10 +27,17 @@ import type { SqlEngine } from './engine.ts'
 import { createEngineIdBlocks, type IdAttempt } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
 import { createMessageRows, hasSameClientFields, type StoredMessage } from './message-rows.ts'
-import { createChatHistoryCache, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
+import { heldChatBytes, heldChatBytesAfter, type HeldChatBytes } from './open-webui-chat.ts'
+import { resentFrom, scanOpenWebUiSave, type ScannedSave } from './open-webui-chat-scan.ts'
+import { createChatHistoryCache, unheld, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
 import type { ChatContent as Content } from './chat-tree.ts'
 import { FieldOpenError } from './field-open-error.ts'
 import type { SharedWrites } from './shared-writes.ts'
+
+/** A save's body as sent, and what to make of the content read from it (saveChatBytesForUser). */
+class SavedBody {
+  constructor(readonly bytes: Uint8Array, readonly prepare: (content: ChatContent) => ChatContent) {}
+}
 
 /** Every row: SQLite reads a negative LIMIT as none. */
 export const ALL_ROWS: Page = { limit: -1, offset: 0 }
@@ -100,9 +107,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
   async function openChat(row: ChatRow, ring: KeyRing): Promise<OpenedChat> {
     const open = () => rows.list(row.seq, row.id as ChatId, ring)
     if (sql.inTransaction() || writing.has(row.seq) || !mayHold()) {
-      const messages = await open()
-      const byId = new Map(messages.map((message) => [message.id, message]))
-      return { get: (id) => byId.get(id), list: () => messages }
+      return unheld(await open())
     }
     await forgetIfOthersWrote()
     return history.openChat(keyOf(row), ring, open)
@@ -271,27 +276,60 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
 
   /** Opens the owner's whole chat; null when it is not theirs. */
   async function readTree(owner: UserId, chatId: ChatId): Promise<ChatTree | null> {
+    return (await readTreeBytes(owner, chatId))?.tree ?? null
+  }
+
+  /** Opens the owner's whole chat with its answer's message bytes (heldBytesOf); null when it is not theirs. */
+  async function readTreeBytes(owner: UserId, chatId: ChatId): Promise<{ tree: ChatTree; bytes: () => HeldChatBytes } | null> {
     const row = await chats.find(owner, chatId)
     if (row === null) return null
     return withRing(owner, async (ring) => {
       const settings = await chats.settingsOf(row, ring)
-      return { chat: toChat(row, ring), settings, messages: (await openChat(row, ring)).list() as Message[] }
+      const opened = await openChat(row, ring)
+      const tree = { chat: toChat(row, ring), settings, messages: opened.list() as Message[] }
+      return { tree, bytes: () => heldBytesOf(opened, tree.chat.currentId) }
     })
+  }
+
+  /** The bytes of a chat's answer (heldChatBytes), remembered with the held chat until it changes. */
+  function heldBytesOf(opened: OpenedChat, currentId: MessageId | null): HeldChatBytes {
+    const kept = opened.remembered() as HeldChatBytes | undefined
+    if (kept !== undefined && kept.currentId === currentId) return kept
+    const made = heldChatBytes(opened.list(), currentId)
+    opened.remember(made)
+    return made
   }
 
   type Written = { row: ChatRow; stored: Message[]; removed: MessageId[] } | null
 
-  /** Applies a whole-chat save in one transaction; see saveChatForUser. */
-  async function save(owner: UserId, chatId: ChatId, content: ChatContent): Promise<SaveResult> {
+  /**
+   * Applies a whole-chat save in one transaction; see saveChatForUser and saveChatBytesForUser.
+   * `source` is the save read whole, or its body with what to make of the content read from it;
+   * the body is read against the held chat (open-webui-chat-scan.ts), and when it cannot be,
+   * nothing is written and the result is null.
+   */
+  async function save(owner: UserId, chatId: ChatId, source: ChatContent | SavedBody): Promise<SaveResult | null> {
     const at = now()
     const isNested = sql.inTransaction()
     let ring!: KeyRing
-    const outcome = await writeMessages(async (ids, mark): Promise<{ result: SaveResult; written: Written }> => {
+    let heldBytesBefore: HeldChatBytes | null = null
+    const outcome = await writeMessages(async (ids, mark): Promise<{ result: SaveResult | null; written: Written }> => {
       const row = await chats.find(owner, chatId)
       if (row === null) return { result: { ok: false, reason: 'chat_not_found' }, written: null }
       ring = await keys.ringFor(owner)
       // note: a held chat tells what changed by comparing plaintext, and gives the stats and artifacts kept, without a digest or an opening per message.
       const held = await heldChat(row, ring, isNested)
+      let content: ChatContent
+      let scanned: ScannedSave | null = null
+      let heldBytes: HeldChatBytes | null = null
+      if (source instanceof SavedBody) {
+        if (held === null) return { result: null, written: null }
+        heldBytes = heldBytesOf(held, row.current_id as MessageId | null)
+        scanned = scanOpenWebUiSave(source.bytes, heldBytes)
+        if (scanned === null) return { result: null, written: null }
+        heldBytesBefore = heldBytes
+        content = source.prepare(scanned.folderId === undefined ? scanned.content : { ...scanned.content, folderId: scanned.folderId })
+      } else content = source
       mark(row.seq)
       const storedSettings = await chats.settingsOf(row, ring)
       const incoming = content.settings ?? {}
@@ -304,7 +342,21 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       let currentId = row.current_id as MessageId | null
       const counts: SaveCounts = { inserted: 0, rewritten: 0, removed: 0 }
       let written: Written = null
-      if (content.messages !== undefined) {
+      if (scanned !== null) {
+        const list = held!.list()
+        const plan = planScannedSave(chatId, list, currentId, scanned.changed, scanned.left, scanned.currentUid, resentFrom(heldBytes!), at, hasSameClientFields)
+        if (plan === null) return { result: null, written: null }
+        for (const id of plan.removes) await rows.remove(row.seq, id)
+        const rewritten = plan.rewrites.map((message) => {
+          const old = held!.get(message.id)!
+          return { ...message, stats: old.stats, artifacts: old.artifacts }
+        })
+        for (const message of rewritten) await rows.rewrite(row.seq, message, ring)
+        written = { row, stored: rewritten, removed: plan.removes }
+        counts.rewritten = rewritten.length
+        counts.removed = plan.removes.length
+        currentId = plan.currentId
+      } else if (content.messages !== undefined) {
         // note: a held chat has every stored message's place and plain fields: the rows need not be read.
         const stored: readonly PlannedAgainst[] = held === null ? await rows.listStored(row.seq) : held.list()
         // note: the planner is pure and synchronous: stored rows whose digest cannot tell are opened first.
@@ -347,7 +399,14 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       await chats.writeContent(row, { title, settings, folderId, currentId }, at, ring)
       return { result: { ok: true, chat: { ...chats.fieldsOf(row), title, folderId, currentId, updatedAt: at }, counts }, written }
     }, ({ result, written }, nested) => {
+      if (result === null) return
       if (result.ok && written !== null) afterMessagesWritten(written.row, ring, written.stored, written.removed, nested)
+      // note: a save read against the held chat moved nothing: its answer's bytes are those held, but for the messages rewritten.
+      if (result.ok && written !== null && heldBytesBefore !== null && !nested) {
+        const view = history.heldChat(keyOf(written.row), ring)
+        const rewritten = new Set(written.stored.map((message) => message.id))
+        if (view !== null) view.remember(heldChatBytesAfter(heldBytesBefore, rewritten, new Set(written.removed), (id) => view.get(id), result.chat.currentId))
+      }
       if (result.ok) {
         afterWrite(owner, nested, () => {
           search.noteChange(owner, chatId, { title: result.chat.title, updatedAt: at })
@@ -458,11 +517,22 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
      */
     async saveChatForUser(owner: UserId, chatId: ChatId, content: ChatContent): Promise<SaveResult> {
       try {
-        return await save(owner, chatId, content)
+        return (await save(owner, chatId, content))!
       } catch (error) {
         if (error instanceof BadTreeError) return { ok: false, reason: 'bad_tree', ...error.problem }
         throw error
       }
+    },
+
+    /**
+     * saveChatForUser for a save's body as sent (Open WebUI's `{chat, folder_id?}` in UTF-8), read
+     * against the chat held in memory without parsing what the server last sent and the client sent
+     * back unchanged (open-webui-chat-scan.ts); `prepare` makes of the content read what
+     * saveChatForUser would be given. Null, with nothing written, when the chat is not held or the
+     * body can only be read whole: the caller then parses it and calls saveChatForUser.
+     */
+    saveChatBytesForUser(owner: UserId, chatId: ChatId, body: Uint8Array, prepare: (content: ChatContent) => ChatContent): Promise<SaveResult | null> {
+      return save(owner, chatId, new SavedBody(body, prepare))
     },
 
     /** Pins or unpins the owner's chat and returns it, or null when it is not theirs. */
@@ -642,6 +712,15 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     /** Opens the owner's whole chat: its settings and every message of every branch; null when it is not theirs. */
     readChatTree(owner: UserId, chatId: ChatId): Promise<ChatTree | null> {
       return readTree(owner, chatId)
+    },
+
+    /**
+     * readChatTree, with the bytes describeChatParts sends for its messages: those of a held chat
+     * are made once and kept while it is unchanged, and after a save read against it
+     * (saveChatBytesForUser) only the rewritten messages are described again.
+     */
+    readChatTreeBytes(owner: UserId, chatId: ChatId): Promise<{ tree: ChatTree; bytes: () => HeldChatBytes } | null> {
+      return readTreeBytes(owner, chatId)
     },
 
     /** Returns every message of the owner's chat (all branches) by id; empty when the chat is not theirs. */

@@ -100,6 +100,13 @@ describe('the chat object as JSON text, each message serialised once', () => {
     }), { numRuns: 300 })
   })
 
+  test('ids that are array indexes come first, ascending, as JSON.stringify puts them', () => {
+    const ids = ['10', '2', 'a', '0', '01', '4294967295', '4294967294', '99999999999', '3']
+    const messages = Object.fromEntries(ids.map((id) => [id, { id, parentId: null, childrenIds: [], role: 'user', content: id, timestamp: 1 }]))
+    const tree = treeOf({ messages, currentId: '3' }, {})
+    expect(describeChatJson(tree, wrap).toString('utf8')).toBe(JSON.stringify(wrap(describeChatObject(tree))))
+  })
+
   test('stored text that looks like a mark stays text', () => {
     const tree = treeOf({ messages: { a: { id: 'a', parentId: null, childrenIds: [], role: 'user', content: 'enclave-message-0', timestamp: 1 } }, currentId: 'a' }, { title: 'enclave-message-0' })
     expect(JSON.parse(describeChatJson(tree, wrap).toString('utf8'))).toEqual(JSON.parse(JSON.stringify(wrap(describeChatObject(tree)))))

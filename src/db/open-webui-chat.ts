@@ -12,9 +12,10 @@
  * whose value is not of the usual type (a `model: null`), so a save round-trips exactly.
  */
 import {
-  CHAT_LIMITS, MESSAGE_UID_PATTERN, pathTo,
+  CHAT_LIMITS, MESSAGE_UID_PATTERN, pathThrough, pathTo,
   type ChatContent, type ChatSettings, type ChatTree, type Message, type MessageRole, type MessageStatus, type SavedMessage,
 } from './chat-tree.ts'
+import type { MessageId } from './ids.ts'
 
 export type ChatReadCode =
   | 'invalid_chat' | 'invalid_message' | 'invalid_message_id' | 'message_id_mismatch' | 'unknown_role'
@@ -57,6 +58,56 @@ export function readOpenWebUiChat(raw: unknown): ChatReadResult {
 
 function readChat(raw: unknown): ChatContent {
   if (!isObject(raw)) return fail('invalid_chat', 'The chat is not an object.')
+  const content = readSettings(raw)
+  // note: a history without messages beside a list of messages (older clients) is read from the list.
+  const hasList = Array.isArray(raw.messages) && raw.messages.length > 0
+  // note: the history's entries are listed once, here, both to tell it empty and to read it.
+  const history = raw.history
+  const entries = isObject(history) && isObject(history.messages ?? {}) ? Object.entries((history.messages ?? {}) as Record<string, unknown>) : null
+  if (history !== undefined && history !== null && !(hasList && entries?.length === 0 && (history as { messages?: unknown }).messages !== null)) content.messages = readHistory(history, entries)
+  else if (raw.messages !== undefined && raw.messages !== null) content.messages = readList(raw.messages)
+  return content
+}
+
+/**
+ * Reads a chat object's fields other than its messages (title, settings, other fields), as
+ * readOpenWebUiChat does; `history` and `messages` are not looked at.
+ */
+export function readOpenWebUiChatFields(raw: Record<string, unknown>): ChatReadResult {
+  try {
+    return { ok: true, content: readSettings(raw) }
+  } catch (error) {
+    if (error instanceof ReadProblem) return { ok: false, code: error.code, detail: error.message }
+    throw error
+  }
+}
+
+/**
+ * Reads one entry of `history.messages` as readOpenWebUiChat does, `holds` saying which message
+ * ids the history holds; null when the full read would refuse the entry.
+ */
+export function readOpenWebUiMessage(key: string, raw: unknown, holds: (uid: string) => boolean): SavedMessage | null {
+  try {
+    return readEntry(key, raw, holds)
+  } catch (error) {
+    if (error instanceof ReadProblem) return null
+    throw error
+  }
+}
+
+/** One entry of `history.messages`; `holds` says whether the history holds a message id. */
+function readEntry(key: string, raw: unknown, holds: (uid: string) => boolean): SavedMessage {
+  if (!MESSAGE_UID_PATTERN.test(key)) fail('invalid_message_id', `Message id ${JSON.stringify(key.slice(0, 140))} is not 1-128 of A-Z a-z 0-9 _ - . :`)
+  if (!isObject(raw)) fail('invalid_message', `Message ${key} is not an object.`)
+  const message = raw as Record<string, unknown>
+  if (message.id !== undefined && message.id !== key) fail('message_id_mismatch', `Message ${key} is stored under another id than its own.`)
+  const parent = message.parentId ?? null
+  if (parent !== null && (typeof parent !== 'string' || !holds(parent))) fail('bad_parent', `Message ${key} has a parent the chat does not hold.`)
+  if (parent === key) fail('cycle', `Message ${key} is its own parent.`)
+  return readMessage(key, parent as string | null, message)
+}
+
+function readSettings(raw: Record<string, unknown>): ChatContent {
   const content: ChatContent = {}
   const settings: Partial<ChatSettings> = {}
   if (raw.title !== undefined) {
@@ -85,13 +136,6 @@ function readChat(raw: unknown): ChatContent {
   const extra = Object.fromEntries(Object.entries(raw).filter(([key]) => !CHAT_KEYS.has(key)))
   if (Object.keys(extra).length > 0) settings.extra = bounded(extra, 'The chat\'s other fields')
   if (Object.keys(settings).length > 0) content.settings = settings
-  // note: a history without messages beside a list of messages (older clients) is read from the list.
-  const hasList = Array.isArray(raw.messages) && raw.messages.length > 0
-  // note: the history's entries are listed once, here, both to tell it empty and to read it.
-  const history = raw.history
-  const entries = isObject(history) && isObject(history.messages ?? {}) ? Object.entries((history.messages ?? {}) as Record<string, unknown>) : null
-  if (history !== undefined && history !== null && !(hasList && entries?.length === 0 && (history as { messages?: unknown }).messages !== null)) content.messages = readHistory(history, entries)
-  else if (raw.messages !== undefined && raw.messages !== null) content.messages = readList(raw.messages)
   return content
 }
 
@@ -100,16 +144,8 @@ function readHistory(history: unknown, entries: [string, unknown][] | null): Non
   const map = (history.messages ?? {}) as Record<string, unknown>
   if (entries.length > CHAT_LIMITS.messages) fail('too_large', `The chat has over ${CHAT_LIMITS.messages} messages.`)
   const read = new Map<string, { message: SavedMessage; childrenIds: unknown }>()
-  for (const [key, raw] of entries) {
-    if (!MESSAGE_UID_PATTERN.test(key)) fail('invalid_message_id', `Message id ${JSON.stringify(key.slice(0, 140))} is not 1-128 of A-Z a-z 0-9 _ - . :`)
-    if (!isObject(raw)) fail('invalid_message', `Message ${key} is not an object.`)
-    const message = raw as Record<string, unknown>
-    if (message.id !== undefined && message.id !== key) fail('message_id_mismatch', `Message ${key} is stored under another id than its own.`)
-    const parent = message.parentId ?? null
-    if (parent !== null && (typeof parent !== 'string' || !Object.hasOwn(map, parent))) fail('bad_parent', `Message ${key} has a parent the chat does not hold.`)
-    if (parent === key) fail('cycle', `Message ${key} is its own parent.`)
-    read.set(key, { message: readMessage(key, parent as string | null, message), childrenIds: message.childrenIds })
-  }
+  const holds = (uid: string) => Object.hasOwn(map, uid)
+  for (const [key, raw] of entries) read.set(key, { message: readEntry(key, raw, holds), childrenIds: (raw as Record<string, unknown>).childrenIds })
   const currentId = history.currentId
   if (currentId !== undefined && currentId !== null && (typeof currentId !== 'string' || !read.has(currentId))) {
     fail('bad_current_id', 'history.currentId names a message the chat does not hold.')
@@ -276,33 +312,28 @@ export function describeChatObject(tree: ChatTree) {
  * made at start, so no stored text can stand for one.
  */
 export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): Buffer {
+  return Buffer.concat(describeChatParts(tree, wrap))
+}
+
+/**
+ * describeChatJson's bytes as parts to send one after another (most of them views of held
+ * messages' bytes, never copied); `held` is heldChatBytes of the tree's messages, when known.
+ */
+export function describeChatParts(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown, held = heldChatBytes(tree.messages, tree.chat.currentId)): Uint8Array[] {
   const history: Uint8Array[] = [OPEN_BRACE]
-  const chat = chatObjectOf(tree, messageBytes, (uids, texts) => {
-    // note: in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added.
-    const indexes: { index: number; at: number }[] = []
-    const named: number[] = []
-    for (let i = 0; i < uids.length; i++) {
-      const index = ARRAY_INDEX.test(uids[i]!) ? Number(uids[i]) : Number.NaN
-      if (index < 2 ** 32 - 1) indexes.push({ index, at: i })
-      else named.push(i)
-    }
-    const add = (i: number) => {
-      if (history.length > 1) history.push(COMMA)
-      history.push(texts[i]!.entry)
-    }
-    for (const { at } of indexes.sort((a, b) => a.index - b.index)) add(at)
-    for (const at of named) add(at)
-    history.push(CLOSE_BRACE)
-    return HISTORY_MARK
-  })
-  const skeleton = JSON.stringify(wrap({ ...chat, messages: PATH_MARK } as unknown as ReturnType<typeof describeChatObject>))
-  const path = chat.messages as unknown as MessageBytes[]
+  for (const { bytes } of held.history) {
+    if (history.length > 1) history.push(COMMA)
+    history.push(bytes.entry)
+  }
+  history.push(CLOSE_BRACE)
   const pathParts: Uint8Array[] = [OPEN_BRACKET]
-  for (let i = 0; i < path.length; i++) {
+  for (let i = 0; i < held.path.length; i++) {
     if (i > 0) pathParts.push(COMMA)
-    pathParts.push(path[i]!.text)
+    pathParts.push(held.path[i]!.text)
   }
   pathParts.push(CLOSE_BRACKET)
+  const chat = chatObjectFrom(tree, HISTORY_MARK, held.currentUid, held.pathMessages, PATH_MARK)
+  const skeleton = JSON.stringify(wrap(chat as unknown as ReturnType<typeof describeChatObject>))
   // note: the two marks in the order they stand (an other field named `messages` puts the path first).
   const marks = [
     { at: skeleton.indexOf(`"${HISTORY_MARK}"`), length: HISTORY_MARK.length + 2, parts: history },
@@ -317,18 +348,125 @@ export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof 
     from = at + length
   }
   parts.push(Buffer.from(skeleton.slice(from)))
-  let length = 0
-  for (const part of parts) length += part.length
-  const json = Buffer.allocUnsafe(length) // note: every byte is copied in below
-  let at = 0
-  for (const part of parts) {
-    json.set(part, at)
-    at += part.length
-  }
-  return json
+  return parts
 }
 
-const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/
+/** The places of `uids` in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added. */
+function historyOrder(uids: readonly string[]): number[] {
+  const indexes: { index: number; at: number }[] = []
+  const named: number[] = []
+  let isSorted = true
+  for (let i = 0; i < uids.length; i++) {
+    const index = arrayIndexOf(uids[i]!)
+    if (index === -1) named.push(i)
+    else {
+      if (indexes.length > 0 && index < indexes[indexes.length - 1]!.index) isSorted = false
+      indexes.push({ index, at: i })
+    }
+  }
+  // note: ids the server gave (its own message ids, as text) come in ascending order already.
+  if (!isSorted) indexes.sort((a, b) => a.index - b.index)
+  const order = new Array<number>(uids.length)
+  let next = 0
+  for (const { at } of indexes) order[next++] = at
+  for (const at of named) order[next++] = at
+  return order
+}
+
+/** The array index an object key stands for (0 to 2^32 - 2, without leading zeros), or -1. */
+function arrayIndexOf(key: string): number {
+  const first = key.charCodeAt(0)
+  if (key.length > 10 || !(first >= 0x30 && first <= 0x39) || (first === 0x30 && key.length > 1)) return -1
+  for (let i = 1; i < key.length; i++) {
+    const c = key.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) return -1
+  }
+  const index = Number(key)
+  return index < 2 ** 32 - 1 ? index : -1
+}
+
+/** A held chat's answer as bytes: each message's (with its place in `history.messages`), and the path's, as describeChatJson sends them. */
+export type HeldChatBytes = {
+  /** In the order the answer's `history.messages` lists them. */
+  readonly history: readonly HeldMessageBytes[]
+  /** The answer's `messages`: the path to the selected leaf, as messages and as bytes. */
+  readonly pathMessages: readonly Message[]
+  readonly path: readonly MessageBytes[]
+  /** `history.currentId`. */
+  readonly currentUid: string | null
+  readonly currentId: MessageId | null
+}
+
+/** A held message, its parent's id and its place in HeldChatBytes' `history` (-1: none), its children's ids, and its bytes. */
+export type HeldMessageBytes = { readonly message: Message; readonly parentUid: string | null; parentAt: number; readonly childrenIds: readonly string[]; readonly bytes: MessageBytes }
+
+/** The bytes describeChatJson would send for each message of a chat (every message, parents first) and its path to `currentId`. */
+export function heldChatBytes(messages: readonly Message[], currentId: MessageId | null): HeldChatBytes {
+  const uidOf = new Map<number, string>()
+  const children = new Map<number, string[]>()
+  for (const message of messages) {
+    uidOf.set(message.id, message.uid)
+    if (message.parentId === null) continue
+    const list = children.get(message.parentId)
+    if (list === undefined) children.set(message.parentId, [message.uid])
+    else list.push(message.uid)
+  }
+  const byId = new Map<number, MessageBytes>()
+  const found = messages.map((message): HeldMessageBytes => {
+    const childrenIds = children.get(message.id) ?? []
+    const bytes = messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds)
+    byId.set(message.id, bytes)
+    return { message, parentUid: message.parentId === null ? null : uidOf.get(message.parentId) ?? null, parentAt: -1, childrenIds, bytes }
+  })
+  const pathMessages = pathTo(messages, currentId)
+  const history = historyOrder(found.map(({ message }) => message.uid)).map((at) => found[at]!)
+  const placeOf = new Map(history.map((entry, at) => [entry.message.id, at]))
+  for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
+  return {
+    history,
+    pathMessages, path: pathMessages.map((message) => byId.get(message.id)!),
+    currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId,
+  }
+}
+
+/**
+ * heldChatBytes after a write that rewrote messages in place (same ids and parents), removed
+ * others, and selected `currentId`: only the rewritten and the parents of the removed (their
+ * children changed) are described again; `messageOf` gives a message as held now.
+ */
+export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet<MessageId>, removed: ReadonlySet<MessageId>, messageOf: (id: MessageId) => Message | undefined,
+  currentId: MessageId | null): HeldChatBytes {
+  const orphaned = new Set<number>()
+  if (removed.size > 0) for (const entry of before.history) if (removed.has(entry.message.id) && entry.parentAt !== -1) orphaned.add(entry.parentAt)
+  const gone = new Set<string>()
+  if (removed.size > 0) for (const entry of before.history) if (removed.has(entry.message.id)) gone.add(entry.message.uid)
+  const history: HeldMessageBytes[] = []
+  const placeOf = new Map<number, number>()
+  before.history.forEach((entry, at) => {
+    if (removed.has(entry.message.id)) return
+    const isRewritten = rewritten.has(entry.message.id)
+    let next: HeldMessageBytes = { ...entry }
+    if (isRewritten || orphaned.has(at)) {
+      const message = isRewritten ? messageOf(entry.message.id) : entry.message
+      if (message === undefined || message.parentId !== entry.message.parentId) throw new Error('A rewritten message moved or went.')
+      const uidOf = new Map(entry.parentUid === null ? [] : [[message.parentId!, entry.parentUid]])
+      const childrenIds = orphaned.has(at) ? entry.childrenIds.filter((uid) => !gone.has(uid)) : entry.childrenIds as string[]
+      next = { ...entry, message, childrenIds, bytes: messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds) }
+    }
+    placeOf.set(next.message.id, history.length)
+    history.push(next)
+  })
+  if (removed.size > 0) for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
+  const pathMessages = currentId === before.currentId && !before.pathMessages.some((message) => removed.has(message.id))
+    ? before.pathMessages.map((message) => history[placeOf.get(message.id)!]!.message)
+    : pathThrough((id) => history[placeOf.get(id) ?? -1]?.message, currentId)
+  const current = currentId === null ? undefined : placeOf.get(currentId)
+  return {
+    history, pathMessages, path: pathMessages.map((message) => history[placeOf.get(message.id)!]!.bytes),
+    currentUid: current === undefined ? null : history[current]!.message.uid, currentId,
+  }
+}
+
 const OPEN_BRACE = Buffer.from('{')
 const CLOSE_BRACE = Buffer.from('}')
 const OPEN_BRACKET = Buffer.from('[')
@@ -341,7 +479,7 @@ const HISTORY_MARK = `${ENTRY_MARK}history`
 const PATH_MARK = `${ENTRY_MARK}path`
 
 /** A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the same bytes, the message alone. */
-type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array }
+export type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array }
 
 /**
  * A held message's bytes from its last open, while its place (parent and children) is the same: a
@@ -381,7 +519,7 @@ function historyObject<T>(uids: readonly string[], values: readonly T[]): Record
  */
 function chatObjectOf<T, H = Record<string, T>>(tree: ChatTree, entry: (described: () => Record<string, unknown>, message: Message, childrenIds: string[]) => T,
   historyOf: (uids: readonly string[], values: readonly T[]) => H = historyObject as never) {
-  const { chat, settings, messages } = tree
+  const { chat, messages } = tree
   const uidOf = new Map<number, string>()
   const children = new Map<number, string[]>()
   for (const message of messages) {
@@ -403,6 +541,11 @@ function chatObjectOf<T, H = Record<string, T>>(tree: ChatTree, entry: (describe
   }
   const current = chat.currentId === null ? null : uidOf.get(chat.currentId) ?? null
   const path = pathTo(messages, chat.currentId)
+  return chatObjectFrom(tree, historyOf(uids, values), current, path, path.map((message) => described.get(message.id)!))
+}
+
+/** The chat object around its history's messages, the selected leaf's id and the path to it (as messages, and as described). */
+function chatObjectFrom<H, T>({ chat, settings }: ChatTree, history: H, current: string | null, path: readonly Message[], described: T) {
   // note: a chat no client saved models for (one made over Enclave's socket, or before schema 6) offers the model of its last answer, so a client reopening it has one selected.
   const lastModel = path.findLast((message) => message.role === 'assistant' && message.model !== null)?.model
   return {
@@ -410,8 +553,8 @@ function chatObjectOf<T, H = Record<string, T>>(tree: ChatTree, entry: (describe
     id: chat.id, title: chat.title,
     models: settings.models ?? (lastModel === undefined || lastModel === null ? [] : [lastModel]), params: settings.params ?? {},
     ...(settings.system === null ? {} : { system: settings.system }),
-    history: { messages: historyOf(uids, values), currentId: current },
-    messages: path.map((message) => described.get(message.id)!),
+    history: { messages: history, currentId: current },
+    messages: described,
     tags: settings.tags ?? [],
     timestamp: chat.createdAt,
   }

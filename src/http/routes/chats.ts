@@ -5,7 +5,8 @@
  * stored chat with the client's, as Open WebUI does, and a save that cannot be applied whole is
  * refused with what is wrong, never answered 200 with content dropped.
  */
-import { Elysia, t } from 'elysia'
+import { Elysia, t, ValidationError } from 'elysia'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { announceCurrent } from '../../chat/branch-select.ts'
@@ -16,7 +17,7 @@ import { hasAllTags, readSearchTerms } from '../../db/chat-search-terms.ts'
 import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
 import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
-import { describeChatJson, describeChatObject, readOpenWebUiChat } from '../../db/open-webui-chat.ts'
+import { describeChatObject, describeChatParts, readOpenWebUiChat, type HeldChatBytes } from '../../db/open-webui-chat.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { findChatForAdmin } from './admin-chat-access.ts'
@@ -54,6 +55,40 @@ const requireChatObject = ({ body }: { body: unknown }) => {
   if (typeof chat !== 'object' || chat === null || Array.isArray(chat)) {
     throw new HttpError(422, 'invalid_request', 'The request is not in the expected shape.')
   }
+}
+
+/** A save's body (`POST /:id`) of declared length, as sent: read against the held chat before anything parses it (chats.saveChatBytesForUser). */
+class UnreadSave {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+/**
+ * Takes a JSON save body unread, as the body's `chat`, which passes the route's schema and
+ * requireChatObject; any other body (another type; a chunked one, which body-limit has parsed
+ * already) is left to Elysia's parsers.
+ */
+const readSaveLater = async ({ request }: { request: Request }, contentType: string) =>
+  (contentType === 'application/json' ? { chat: new UnreadSave(await request.bytes()) } : undefined)
+
+const compiledChatBody = TypeCompiler.Compile(ChatBody)
+
+/**
+ * Parses an unread save body as Elysia would have, with the same refusals in the same order: 400
+ * malformed_body (as httpErrors renders Elysia's parse error), requireChatObject's 422, then the
+ * schema's (ValidationError, rendered by httpErrors as Elysia's own).
+ */
+async function parseUnreadSave(unread: UnreadSave): Promise<{ chat: unknown; folder_id?: string | null }> {
+  let body: unknown
+  try {
+    // note: Response.json is the very reading Elysia's JSON parser does (Request.json), invalid UTF-8 and a BOM alike.
+    body = await new Response(unread.bytes as Uint8Array<ArrayBuffer>).json()
+  } catch {
+    throw new HttpError(400, 'malformed_body', 'The request body is not valid JSON or form data.')
+  }
+  requireChatObject({ body })
+  if (!compiledChatBody.Check(body)) throw new ValidationError('body', ChatBody, body)
+  const { chat, folder_id } = body
+  return folder_id === undefined ? { chat } : { chat, folder_id }
 }
 
 const chatNotFound = () => new HttpError(404, 'chat_not_found', 'Chat not found.')
@@ -106,10 +141,43 @@ const chatAnswer = <T>({ chat }: ChatTree, object: T, shareId: string | null) =>
   pinned: chat.pinned, archived: chat.archived, share_id: shareId, folder_id: chat.folderId, meta: {},
 })
 
-/** describeChat's answer as JSON bytes, built with each message serialised once (describeChatJson); sent as is, with the type Elysia gives objects. */
-const chatJson = (tree: ChatTree, shareId: string | null, set: { headers: Record<string, unknown> }): Buffer => {
-  set.headers['content-type'] = 'application/json;charset=utf-8'
-  return describeChatJson(tree, (object) => chatAnswer(tree, object, shareId))
+/** Answers this large are sent in chunks as they are copied, not copied whole into one buffer first. */
+const STREAMED_ANSWER_BYTES = 256 * 1024
+const CHUNK_BYTES = 64 * 1024
+
+/**
+ * describeChat's answer as JSON bytes, built with each message serialised once and a held one not
+ * again (describeChatParts); sent as is, with the type Elysia gives objects: as one buffer, or
+ * streamed in chunks when large.
+ */
+const chatJson = ({ tree, bytes }: { tree: ChatTree; bytes: () => HeldChatBytes }, shareId: string | null, set: { headers: Record<string, unknown> }): Buffer | Response => {
+  const parts = describeChatParts(tree, (object) => chatAnswer(tree, object, shareId), bytes())
+  let length = 0
+  for (const part of parts) length += part.length
+  if (length <= STREAMED_ANSWER_BYTES) {
+    set.headers['content-type'] = JSON_TYPE
+    return Buffer.concat(parts, length)
+  }
+  return new Response(chunksOf(parts), { headers: { 'content-type': JSON_TYPE, 'content-length': String(length) } })
+}
+
+const JSON_TYPE = 'application/json;charset=utf-8'
+
+/**
+ * The parts as a stream, about CHUNK_BYTES a pull, each part passed as it is: they are views of
+ * bytes no one changes (held messages' JSON, or made for this answer), so none is copied again.
+ */
+function chunksOf(parts: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+  let next = 0
+  return new ReadableStream({
+    pull(controller) {
+      for (let length = 0; length < CHUNK_BYTES && next < parts.length; next++) {
+        length += parts[next]!.length
+        controller.enqueue(parts[next]!)
+      }
+      if (next >= parts.length) controller.close()
+    },
+  })
 }
 
 /** The signed-in user's chats under /api/v1/chats. */
@@ -120,6 +188,11 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     const chat = id === null ? null : await chats.findChatForUser(owner, id)
     if (chat === null) throw chatNotFound()
     return chat
+  }
+  const readTreeBytes = async (owner: UserId, chatId: ChatId) => {
+    const read = await chats.readChatTreeBytes(owner, chatId)
+    if (read === null) throw chatNotFound()
+    return read
   }
   const readTree = async (owner: UserId, chatId: ChatId): Promise<ChatTree> => {
     const tree = await chats.readChatTree(owner, chatId)
@@ -135,9 +208,14 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     return described
   }
   /** A client's chat object as a save, its title defaulted when it is given empty. */
-  const contentOf = (body: { chat: unknown; folder_id?: string | null }): ChatContent => {
-    const content = readChatOrRefuse(body.chat, body.folder_id)
-    return content.title === undefined ? content : { ...content, title: titleOrDefault(content.title) }
+  const contentOf = (body: { chat: unknown; folder_id?: string | null }): ChatContent => preparedContent(readChatOrRefuse(body.chat, body.folder_id))
+  /** What saveChatForUser is given for a chat object read from a save: its title defaulted when given empty. */
+  const preparedContent = (content: ChatContent): ChatContent => (content.title === undefined ? content : { ...content, title: titleOrDefault(content.title) })
+  /** A save read whole: `contentOf`'s refusals first, then an id that names no chat of the owner's. */
+  const saveWhole = async (owner: UserId, id: ChatId | null, body: { chat: unknown; folder_id?: string | null }): Promise<SaveResult> => {
+    const content = contentOf(body)
+    if (id === null) throw chatNotFound()
+    return chats.saveChatForUser(owner, id, content)
   }
   const toggle = async (owner: UserId, raw: string, flag: 'pinned' | 'archived') => {
     const chat = await findOwnChat(owner, raw)
@@ -210,21 +288,22 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       // note: another user's chat only for an admin with ENABLE_ADMIN_CHAT_ACCESS, audited (admin-chat-access.ts).
       const found = own !== null ? { owner: principal.user.id, id: own.id } : await findChatForAdmin(deps, principal, params.id, resolveClientAddress(request, server, trustedProxies).ip)
       if (found === null) throw chatNotFound()
-      return chatJson(await readTree(found.owner, found.id), found.owner === principal.user.id ? await shareIdOf(found.owner, found.id) : null, set)
+      return chatJson(await readTreeBytes(found.owner, found.id), found.owner === principal.user.id ? await shareIdOf(found.owner, found.id) : null, set)
     }, { auth: 'active', params: ChatParams })
 
     .post('/:id', async ({ principal, params, body, set }) => {
       const owner = principal.user.id
-      const content = contentOf(body)
       const id = parseChatId(params.id)
-      if (id === null) throw chatNotFound()
-      const saved = await chats.saveChatForUser(owner, id, content)
+      // note: a body of declared length arrives unread (readSaveLater): the held chat reads it first, without parsing what it sent and got back.
+      const read = body.chat instanceof UnreadSave && id !== null ? await chats.saveChatBytesForUser(owner, id, body.chat.bytes, preparedContent) : null
+      const saved = read !== null && !(!read.ok && read.reason === 'chat_not_found') ? read : await saveWhole(owner, id, body.chat instanceof UnreadSave ? await parseUnreadSave(body.chat) : body)
       if (!saved.ok) throw refusedSave(saved)
+      const chatId = saved.chat.id
       // note: the chat just written is held opened (chat-history-cache.ts): the answer opens nothing again, and serialises each message once.
-      const tree = await readTree(owner, id)
-      if (hub !== null) announceCurrent(hub, owner, id, tree.messages.find((message) => message.id === tree.chat.currentId)?.uid ?? null)
-      return chatJson(tree, await shareIdOf(owner, id), set)
-    }, { auth: 'active', chatObject: true, params: ChatParams, body: ChatBody })
+      const answer = await readTreeBytes(owner, chatId)
+      if (hub !== null) announceCurrent(hub, owner, chatId, answer.bytes().currentUid)
+      return chatJson(answer, await shareIdOf(owner, chatId), set)
+    }, { auth: 'active', parse: readSaveLater, chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/clone', async ({ principal, params, body }) => {
       const owner = principal.user.id
