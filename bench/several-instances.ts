@@ -5,6 +5,7 @@
  * - the time a tab on another instance waits for the first token beyond the tab on the instance
  *   talking to Ollama (frames through Redis; target ≤ 2 ms at the median);
  * - sign-ins per second through nginx over three instances against one instance alone.
+ * The store on PostgreSQL runs with Redis (REDIS_URL), so it holds chats as several instances do.
  * The instances run on one PostgreSQL (test/helpers/cluster.ts). A binary that refuses DATABASE_URL
  * (built before the server ran on PostgreSQL) gets its PostgreSQL store figures marked pending and the
  * rest run on SQLite copies of one seeded data directory, which is labelled. Run alone:
@@ -15,6 +16,7 @@ import { startFakeOllama } from '../test/fakes/ollama.ts'
 import { makeTempDir, startBinary } from '../test/helpers/binary.ts'
 import { makeClusterSecrets, seedSqliteDataDir, startCluster, type TestCluster } from '../test/helpers/cluster.ts'
 import { startPostgres } from '../test/helpers/postgres.ts'
+import { startTestRedis } from '../test/helpers/redis-server.ts'
 import { connect, ofType } from '../test/helpers/ws.ts'
 import { median, nowMs } from './measure.ts'
 import { formatNumber, formatRatio, type BenchRow } from './report.ts'
@@ -151,12 +153,15 @@ export async function measureSeveralInstances(): Promise<SeveralInstancesFigures
   try {
     const sqlite = await measureStore(env)
     const postgresServer = await startPostgres()
+    // note: with Redis, as a deployment of several instances runs: chats are held on PostgreSQL only while other instances' writes are heard.
+    const redis = await startTestRedis()
     let postgres: StoreFigures | null = null
     try {
-      postgres = await measureStore({ ...env, DATABASE_URL: await postgresServer.createDatabase() })
+      postgres = await measureStore({ ...env, DATABASE_URL: await postgresServer.createDatabase(), REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'enclave-bench' })
     } catch (error) {
       if (!isPostgresRefused(error)) throw error
     } finally {
+      await redis.stop()
       await postgresServer.remove()
     }
 
