@@ -178,6 +178,37 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     await close()
   }, 30_000)
 
+  test('messages inserted a batch at a time (100 a statement): a chat created and a save past a batch read back whole, in order', async () => {
+    const { chats, ada, close } = await open(dialect)
+    const contents = Array.from({ length: 201 }, (_, i) => `message ${i}`)
+    const created = await chats.createChat(ada, 'Batches', contents.map((content, i) => ({ role: i % 2 === 0 ? 'user' as const : 'assistant' as const, content })))
+    const listed = await chats.listCurrentPath(ada, created.id)
+    expect(listed.map((message) => message.content)).toEqual(contents)
+    expect(listed.slice(1).map((message) => message.parentId)).toEqual(listed.slice(0, -1).map((message) => message.id))
+    const saved = await chats.createChat(ada, 'Saved in batches')
+    const list = contents.map((content, i) => ({ uid: `u${i}`, role: 'user' as const, content, createdAt: null }))
+    expect(await chats.saveChatForUser(ada, saved.id, { messages: { kind: 'list', messages: list } })).toMatchObject({ ok: true, counts: { inserted: 201 } })
+    expect((await chats.listCurrentPath(ada, saved.id)).map((message) => [message.uid, message.content])).toEqual(list.map((message) => [message.uid, message.content]))
+    await close()
+  }, 30_000)
+
+  test('two instances create chats at once: every message id is handed out once, every chat reads back whole', async () => {
+    const { chats, ada, instance, close } = await open(dialect)
+    const other = instance({ isAnnounced: false })
+    const contents = Array.from({ length: 150 }, (_, i) => `line ${i}`)
+    const make = (repo: typeof chats, name: string) => Array.from({ length: 4 }, (_, i) =>
+      repo.createChat(ada, `${name} ${i}`, contents.map((content) => ({ role: 'user' as const, content }))))
+    const made = await Promise.all([...make(chats, 'here'), ...make(other, 'there')])
+    const ids: number[] = []
+    for (const chat of made) {
+      const messages = await chats.listMessagesInChat(ada, chat.id)
+      expect(messages.map((message) => message.content)).toEqual(contents)
+      ids.push(...messages.map((message) => message.id))
+    }
+    expect(new Set(ids).size).toBe(made.length * contents.length)
+    await close()
+  }, 30_000)
+
   test('a write that fails inside a transaction leaves no chat and no message, and later ids still grow', async () => {
     const { chats, ada, close } = await open(dialect)
     const chat = await chats.createChat(ada, 'Ids')

@@ -228,7 +228,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     if (content.messages !== undefined) {
       const plan = planChatSave(id, [], null, content.messages, allocatorOf(await ids.take(idsNeeded([], content.messages))), at, () => false)
       if (isSaveProblem(plan)) throw new BadTreeError(plan)
-      for (const message of plan.inserts) await rows.insert(seq, message, ring)
+      await rows.insertMany(seq, plan.inserts, ring)
       await chats.select(seq, plan.currentId)
       messages = plan.inserts
       currentId = plan.currentId
@@ -387,7 +387,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
           await rows.rewrite(row.seq, next, ring)
           rewritten.push(next)
         }
-        for (const message of plan.inserts) await rows.insert(row.seq, message, ring)
+        await rows.insertMany(row.seq, plan.inserts, ring)
         written = { row, stored: [...rewritten, ...plan.inserts], removed: plan.removes }
         counts.inserted = plan.inserts.length
         counts.rewritten = plan.rewrites.length

@@ -21,7 +21,7 @@ import { openField, sealedKeyVersion, sealField, type VersionedKey } from '../cr
 import type { ChatId, MessageId } from './ids.ts'
 import type { Message, MessageRole, MessageStatus } from './chat-tree.ts'
 import type { KeyRing } from './data-keys.ts'
-import type { SqlEngine } from './engine.ts'
+import type { SqlEngine, SqlValue } from './engine.ts'
 import { FieldOpenError } from './field-open-error.ts'
 
 /** The row id a message's AAD binds: its chat's id and its own. */
@@ -135,6 +135,13 @@ const ROW_COLUMNS = 'id, uid, parent_id, role, status, content, created_at'
 /** How many sealed rows one page of an owner's contents reads. */
 const CONTENT_PAGE_ROWS = 2000
 
+/**
+ * How many rows one INSERT of insertMany carries: 9 values a row keeps a statement well under
+ * SQLite's (32,766) and PostgreSQL's (65,535) limits on bound values, and few statement texts exist.
+ */
+const INSERT_BATCH_ROWS = 100
+const INSERT_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?)'
+
 /** One chat's message rows on the engine; callers check ownership first. */
 export function createMessageRows(sql: SqlEngine) {
   /** The sealed value and the digest, in the order the statements name them. */
@@ -152,6 +159,20 @@ export function createMessageRows(sql: SqlEngine) {
     async insert(chatSeq: number, message: Message, ring: KeyRing): Promise<void> {
       await sql.run('INSERT INTO message (id, chat_seq, uid, parent_id, role, status, content, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         message.id, chatSeq, message.uid, message.parentId, message.role, message.status, ...sealedValues(message.chatId, message, ring), message.createdAt)
+    },
+    /**
+     * Seals and inserts messages into the chat row `chatSeq`, in order, up to INSERT_BATCH_ROWS a
+     * statement: one round trip for a whole chat of usual length instead of one a message.
+     */
+    async insertMany(chatSeq: number, messages: readonly Message[], ring: KeyRing): Promise<void> {
+      for (let start = 0; start < messages.length; start += INSERT_BATCH_ROWS) {
+        const batch = messages.slice(start, start + INSERT_BATCH_ROWS)
+        const values: SqlValue[] = []
+        for (const message of batch) {
+          values.push(message.id, chatSeq, message.uid, message.parentId, message.role, message.status, ...sealedValues(message.chatId, message, ring), message.createdAt)
+        }
+        await sql.run(`INSERT INTO message (id, chat_seq, uid, parent_id, role, status, content, digest, created_at) VALUES ${batch.map(() => INSERT_ROW).join(', ')}`, ...values)
+      }
     },
     /** Seals and writes every field of a stored message. */
     async rewrite(chatSeq: number, message: Message, ring: KeyRing): Promise<void> {
