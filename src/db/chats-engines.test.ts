@@ -209,6 +209,28 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     await close()
   }, 30_000)
 
+  test("addMessage checks the parent and the client id in one read: a parent of another chat or none refused, a server message's id already a client id made random", async () => {
+    const { chats, ada, eve, close } = await open(dialect)
+    const chat = await chats.createChat(ada, 'Checks', [{ role: 'user', content: 'q' }])
+    const other = await chats.createChat(eve, 'Other', [{ role: 'user', content: 'theirs' }])
+    const [question] = await chats.listMessagesInChat(ada, chat.id)
+    const [theirs] = await chats.listMessagesInChat(eve, other.id)
+    expect(await chats.addMessage(ada, chat.id, { role: 'assistant', content: 'x', parentId: theirs!.id })).toBeNull()
+    expect(await chats.addMessage(ada, chat.id, { role: 'assistant', content: 'x', parentId: 999_999_999 as MessageId })).toBeNull()
+    const answer = (await chats.addMessage(ada, chat.id, { role: 'assistant', content: 'a', parentId: question!.id }))!
+    expect(answer).toMatchObject({ parentId: question!.id, uid: String(answer.id) })
+    // note: the ids refused above left gaps; the next server message takes an id past this one.
+    const probe = (await chats.addMessage(ada, chat.id, { role: 'user', content: 'probe' }))!
+    const taken = Array.from({ length: 5 }, (_, i) => String(probe.id + 2 + i))
+    for (const uid of taken) await chats.addMessage(ada, chat.id, { role: 'user', content: `client ${uid}`, uid })
+    const server = (await chats.addMessage(ada, chat.id, { role: 'assistant', content: 'server' }))!
+    expect(taken).toContain(String(server.id))
+    expect(server.uid).not.toBe(String(server.id))
+    const uids = (await chats.listMessagesInChat(ada, chat.id)).map((message) => message.uid)
+    expect(new Set(uids).size).toBe(uids.length)
+    await close()
+  })
+
   test('a write that fails inside a transaction leaves no chat and no message, and later ids still grow', async () => {
     const { chats, ada, close } = await open(dialect)
     const chat = await chats.createChat(ada, 'Ids')

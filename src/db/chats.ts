@@ -177,14 +177,14 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     }
   }
 
-  /** A client id for a message the server makes: its internal id, unless the chat already uses that. */
-  const serverUid = async (chatSeq: number, id: MessageId) => ((await rows.idOfUid(chatSeq, String(id))) === null ? String(id) : crypto.randomUUID())
-
-  /** Inserts one message under `parentId` (undefined: the chat's selected leaf) and selects it; call inside a transaction. */
-  async function appendMessage(ring: KeyRing, chat: Pick<ChatRow, 'seq' | 'id' | 'current_id'>, input: NewMessage, at: number, ids: IdAttempt): Promise<Message> {
-    const id = await ids.next() as MessageId
+  /**
+   * Inserts one message under `parentId` (undefined: the chat's selected leaf) and selects it; call
+   * inside a transaction. A message the server makes gets its internal id as client id, unless
+   * `uidTaken` (the chat already uses that): then a random one.
+   */
+  async function appendMessage(ring: KeyRing, chat: Pick<ChatRow, 'seq' | 'id' | 'current_id'>, input: NewMessage, at: number, id: MessageId, uidTaken: boolean): Promise<Message> {
     const message: Message = {
-      id, uid: input.uid ?? await serverUid(chat.seq, id), chatId: chat.id as ChatId,
+      id, uid: input.uid ?? (uidTaken ? crypto.randomUUID() : String(id)), chatId: chat.id as ChatId,
       parentId: input.parentId === undefined ? chat.current_id as MessageId | null : input.parentId,
       role: input.role, model: input.model ?? null, content: input.content, images: input.images ?? null, artifacts: input.artifacts ?? null,
       stats: input.stats ?? null, status: input.status ?? null, error: input.error ?? null, usage: input.usage ?? null,
@@ -442,7 +442,8 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       const at = now()
       return writeMessages(async (ids) => {
         const { chat, seq, ring } = await insertChatRows(owner, { title }, ids, { id, createdAt: at, updatedAt: at })
-        const message = await appendMessage(ring, { seq, id, current_id: null }, first, at, ids)
+        // note: the chat is new, so no message of it uses the id as client id yet.
+        const message = await appendMessage(ring, { seq, id, current_id: null }, first, at, await ids.next() as MessageId, false)
         await chats.select(seq, message.id)
         return { chat: { ...chat, currentId: message.id }, message }
       }, (created, isNested) => {
@@ -603,12 +604,15 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       const added = await writeMessages(async (ids, mark): Promise<{ row: ChatRow; message: Message; ring: KeyRing } | null> => {
         const chat = await chats.find(owner, chatId)
         if (chat === null) return null
-        if (input.parentId !== undefined && input.parentId !== null && !(await rows.has(chat.seq, input.parentId))) return null
+        // note: the id is taken before the parent is checked: a parent not found leaves a gap, as any failed write does.
+        const id = await ids.next() as MessageId
+        const checks = await rows.appendChecks(chat.seq, input.parentId ?? null, input.uid === undefined || input.uid === null ? String(id) : null)
+        if (!checks.hasParent) return null
         const ring = await keys.ringFor(owner)
         mark(chat.seq)
         const at = now()
         const row = { ...chat }
-        const inserted = await appendMessage(ring, chat, input, at, ids)
+        const inserted = await appendMessage(ring, chat, input, at, id, checks.uidTaken)
         await chats.touch(chat.seq, at, inserted.id)
         return { row, message: inserted, ring }
       }, (done, isNested) => {
