@@ -125,18 +125,21 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
   const DELETE_KEYS = 'DELETE FROM data_key WHERE owner_id = ?'
 
   /** Every data key row, page by page in (owner, version) order. */
-  async function* everyKey(): AsyncGenerator<DataKeyRow> {
+  async function* everyKeyPage(): AsyncGenerator<DataKeyRow[]> {
     let after: [string, number] = ['', 0]
     for (;;) {
       const rows = await sql.all<DataKeyRow>(
         // note: a row value, which both engines seek in the primary key; `a > ? OR (a = ? AND b > ?)` had SQLite scan it from the start for every page.
         'SELECT owner_id, version, wrapped FROM data_key WHERE (owner_id, version) > (?, ?) ORDER BY owner_id, version LIMIT ?',
         after[0], after[1], PAGE_ROWS)
-      yield* rows
+      if (rows.length > 0) yield rows
       if (rows.length < PAGE_ROWS) return
       const last = rows.at(-1)!
       after = [last.owner_id, Number(last.version)]
     }
+  }
+  async function* everyKey(): AsyncGenerator<DataKeyRow> {
+    for await (const page of everyKeyPage()) yield* page
   }
 
   const repo = {
@@ -253,11 +256,14 @@ export function createDataKeyRepo(sql: SqlEngine & { readonly db?: Database }, m
     async rewrapEveryKey(newMaster: Uint8Array): Promise<number> {
       const next: VersionedKey = { version: MASTER_KEY_VERSION, key: newMaster }
       let count = 0
-      // note: a re-wrap changes no (owner, version), so the pages go on from the last one read.
-      for await (const row of everyKey()) {
-        const { key, version } = unwrap(row)
-        await sql.run('UPDATE data_key SET wrapped = ? WHERE owner_id = ? AND version = ?', sealField(next, key, wrapContext(row.owner_id, version)), row.owner_id, version)
-        count++
+      // note: a re-wrap changes no (owner, version), so the pages go on from the last one read; a
+      // page's updates are issued together (the transaction runs them in order) and awaited once.
+      for await (const page of everyKeyPage()) {
+        await Promise.all(page.map((row) => {
+          const { key, version } = unwrap(row)
+          return sql.run('UPDATE data_key SET wrapped = ? WHERE owner_id = ? AND version = ?', sealField(next, key, wrapContext(row.owner_id, version)), row.owner_id, version)
+        }))
+        count += page.length
       }
       return count
     },
