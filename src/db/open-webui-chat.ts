@@ -442,21 +442,29 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
   if (removed.size > 0) for (const entry of before.history) if (removed.has(entry.message.id)) gone.add(entry.message.uid)
   const history: HeldMessageBytes[] = []
   const placeOf = new Map<number, number>()
+  // note: an entry neither rewritten nor moved is shared with `before` (never changed once made); places move only when some went.
+  const isMoved = removed.size > 0
   before.history.forEach((entry, at) => {
     if (removed.has(entry.message.id)) return
     const isRewritten = rewritten.has(entry.message.id)
-    let next: HeldMessageBytes = { ...entry }
+    let next: HeldMessageBytes = entry
     if (isRewritten || orphaned.has(at)) {
       const message = isRewritten ? messageOf(entry.message.id) : entry.message
       if (message === undefined || message.parentId !== entry.message.parentId) throw new Error('A rewritten message moved or went.')
       const uidOf = new Map(entry.parentUid === null ? [] : [[message.parentId!, entry.parentUid]])
       const childrenIds = orphaned.has(at) ? entry.childrenIds.filter((uid) => !gone.has(uid)) : entry.childrenIds as string[]
       next = { ...entry, message, childrenIds, bytes: messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds) }
-    }
-    placeOf.set(next.message.id, history.length)
+    } else if (isMoved) next = { ...entry }
+    if (isMoved) placeOf.set(next.message.id, history.length)
     history.push(next)
   })
-  if (removed.size > 0) for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
+  if (isMoved) for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
+  if (!isMoved && rewritten.size === 0 && currentId === before.currentId) return { ...before, history }
+  if (!isMoved) {
+    // note: only rewritten messages changed: the path keeps its messages, those rewritten replaced.
+    if (currentId === before.currentId) return withPath(history, before.pathMessages.map((message) => (rewritten.has(message.id) ? messageOf(message.id)! : message)), before, rewritten)
+    return selectedIn(history, currentId)
+  }
   const pathMessages = currentId === before.currentId && !before.pathMessages.some((message) => removed.has(message.id))
     ? before.pathMessages.map((message) => history[placeOf.get(message.id)!]!.message)
     : pathThrough((id) => history[placeOf.get(id) ?? -1]?.message, currentId)
@@ -465,6 +473,94 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
     history, pathMessages, path: pathMessages.map((message) => history[placeOf.get(message.id)!]!.bytes),
     currentUid: current === undefined ? null : history[current]!.message.uid, currentId,
   }
+}
+
+/** The path's bytes where `pathMessages` is the path of `before` with the messages in `changed` replaced: those are looked up in `history`. */
+function withPath(history: readonly HeldMessageBytes[], pathMessages: readonly Message[], before: HeldChatBytes, changed: ReadonlySet<MessageId>): HeldChatBytes {
+  let bytesOf: Map<number, MessageBytes> | null = null
+  const path = pathMessages.map((message, i) => {
+    if (!changed.has(message.id)) return before.path[i]!
+    bytesOf ??= new Map(history.map((entry) => [entry.message.id, entry.bytes]))
+    return bytesOf.get(message.id)!
+  })
+  return { history, pathMessages, path, currentUid: before.currentUid, currentId: before.currentId }
+}
+
+/** HeldChatBytes of `history` with `currentId` selected: the path looked up afresh. */
+function selectedIn(history: readonly HeldMessageBytes[], currentId: MessageId | null): HeldChatBytes {
+  const byId = new Map(history.map((entry) => [entry.message.id, entry]))
+  const pathMessages = pathThrough((id) => byId.get(id)?.message, currentId)
+  return {
+    history, pathMessages, path: pathMessages.map((message) => byId.get(message.id)!.bytes),
+    currentUid: currentId === null ? null : byId.get(currentId)?.message.uid ?? null, currentId,
+  }
+}
+
+/** heldChatBytes with another message selected (the same messages): only the path is looked up again. */
+export function heldChatBytesSelected(before: HeldChatBytes, currentId: MessageId | null): HeldChatBytes {
+  return currentId === before.currentId ? before : selectedIn(before.history, currentId)
+}
+
+/**
+ * heldChatBytes after `added` was inserted (as held now: `message`) and `currentId` selected: the
+ * new message and its parent (its children changed) are described, the rest kept. Null when the
+ * new message's id is not above every held one (its place among siblings would differ), its
+ * parent is not held, or its client id is taken: then the bytes are made afresh when next asked.
+ */
+export function heldChatBytesAdded(before: HeldChatBytes, message: Message, currentId: MessageId | null): HeldChatBytes | null {
+  const entries = before.history
+  let parentAt = -1
+  for (let i = 0; i < entries.length; i++) {
+    const held = entries[i]!.message
+    if (held.id >= message.id || held.uid === message.uid) return null
+    if (held.id === message.parentId) parentAt = i
+  }
+  if (message.parentId !== null && parentAt === -1) return null
+  // note: the place JSON.stringify gives the new key: among the array indexes by value, else after every key.
+  const index = arrayIndexOf(message.uid)
+  let place = entries.length
+  if (index !== -1) {
+    place = 0
+    while (place < entries.length) {
+      const other = arrayIndexOf(entries[place]!.message.uid)
+      if (other === -1 || other > index) break
+      place++
+    }
+  }
+  const history: HeldMessageBytes[] = new Array(entries.length + 1)
+  const shift = (at: number) => (at >= place ? at + 1 : at)
+  const isShifted = place < entries.length
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!
+    history[shift(i)] = isShifted && entry.parentAt >= place ? { ...entry, parentAt: entry.parentAt + 1 } : entry
+  }
+  let parentBytes: MessageBytes | null = null
+  let parentUid: string | null = null
+  if (parentAt !== -1) {
+    const parent = history[shift(parentAt)]!
+    parentUid = parent.message.uid
+    const childrenIds = [...parent.childrenIds, message.uid]
+    const uidOf = new Map(parent.parentUid === null ? [] : [[parent.message.parentId!, parent.parentUid]])
+    parentBytes = messageBytes(() => describeMessage(parent.message, uidOf, childrenIds), parent.message, childrenIds)
+    history[shift(parentAt)] = { ...parent, childrenIds, bytes: parentBytes }
+  }
+  const uidOf = new Map(parentUid === null ? [] : [[message.parentId!, parentUid]])
+  const bytes = messageBytes(() => describeMessage(message, uidOf, []), message, [])
+  history[place] = { message, parentUid, parentAt: parentAt === -1 ? -1 : shift(parentAt), childrenIds: [], bytes }
+  const parentOnPath = message.parentId === null ? -1 : before.pathMessages.findIndex((held) => held.id === message.parentId)
+  if (currentId === message.id && (message.parentId === null || parentOnPath !== -1)) {
+    // note: the new leaf under a message of the path: the path up to its parent, that parent's bytes replaced, and the new message.
+    const pathMessages = [...before.pathMessages.slice(0, parentOnPath + 1), message]
+    const path = [...before.path.slice(0, parentOnPath + 1), bytes]
+    if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
+    return { history, pathMessages, path, currentUid: message.uid, currentId }
+  }
+  if (currentId === before.currentId) {
+    const path = before.path.slice()
+    if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
+    return { history, pathMessages: before.pathMessages, path, currentUid: before.currentUid, currentId }
+  }
+  return selectedIn(history, currentId)
 }
 
 const OPEN_BRACE = Buffer.from('{')
