@@ -93,6 +93,17 @@ describe('the answer bytes held with a chat', () => {
       const rewritten = { ...messages[pickParent % messages.length]!, content: 'rewritten' }
       const after = messages.map((held) => (held.id === rewritten.id ? rewritten : held))
       expect(shapeOf(heldChatBytesAfter(before, new Set([rewritten.id]), new Set(), (id) => after.find((held) => held.id === id), before.currentId))).toEqual(shapeOf(fresh(after, before.currentId)))
+      // note: a leaf removed (its parent's children change), another message rewritten, the selection kept, moved up the path or elsewhere.
+      const leaves = messages.filter((held) => !messages.some((other) => other.parentId === held.id))
+      const leaf = leaves[pickCurrent % leaves.length]!
+      const left = after.filter((held) => held.id !== leaf.id)
+      if (left.length > 0) {
+        for (const currentId of [before.currentId, leaf.parentId, left[pickParent % left.length]!.id, before.pathMessages[0]?.id ?? null]) {
+          const kept = currentId === leaf.id ? null : currentId
+          const rewrites = new Set(leaf.id === rewritten.id ? [] : [rewritten.id])
+          expect(shapeOf(heldChatBytesAfter(before, rewrites, new Set([leaf.id]), (id) => left.find((held) => held.id === id), kept))).toEqual(shapeOf(fresh(left, kept)))
+        }
+      }
       const selected = messages[pickParent % messages.length]!.id
       expect(shapeOf(heldChatBytesSelected(before, selected))).toEqual(shapeOf(fresh(messages, selected)))
       // note: a message whose id is not above every held one, or a client id taken, is left to be made afresh.

@@ -436,54 +436,71 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
  */
 export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet<MessageId>, removed: ReadonlySet<MessageId>, messageOf: (id: MessageId) => Message | undefined,
   currentId: MessageId | null): HeldChatBytes {
+  const entries = before.history
   const orphaned = new Set<number>()
-  if (removed.size > 0) for (const entry of before.history) if (removed.has(entry.message.id) && entry.parentAt !== -1) orphaned.add(entry.parentAt)
   const gone = new Set<string>()
-  if (removed.size > 0) for (const entry of before.history) if (removed.has(entry.message.id)) gone.add(entry.message.uid)
-  const history: HeldMessageBytes[] = []
-  const placeOf = new Map<number, number>()
-  // note: an entry neither rewritten nor moved is shared with `before` (never changed once made); places move only when some went.
-  const isMoved = removed.size > 0
-  before.history.forEach((entry, at) => {
-    if (removed.has(entry.message.id)) return
+  // note: messages removed from the end of the history (a turn's, left out of a save) move no other: places stay, nothing is copied but what changed.
+  let cut = entries.length
+  if (removed.size > 0) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
+      if (!removed.has(entry.message.id)) continue
+      if (entry.parentAt !== -1) orphaned.add(entry.parentAt)
+      gone.add(entry.message.uid)
+    }
+    while (cut > 0 && removed.has(entries[cut - 1]!.message.id)) cut--
+    if (entries.length - cut !== gone.size) cut = -1
+    else for (let i = 0; i < cut && cut !== -1; i++) if (entries[i]!.parentAt >= cut) cut = -1
+  }
+  const isMoved = cut === -1
+  const history: HeldMessageBytes[] = isMoved ? [] : entries.slice(0, cut)
+  const changed = new Map<number, HeldMessageBytes>()
+  const describeAgain = (entry: HeldMessageBytes, at: number): HeldMessageBytes => {
     const isRewritten = rewritten.has(entry.message.id)
-    let next: HeldMessageBytes = entry
-    if (isRewritten || orphaned.has(at)) {
-      const message = isRewritten ? messageOf(entry.message.id) : entry.message
-      if (message === undefined || message.parentId !== entry.message.parentId) throw new Error('A rewritten message moved or went.')
-      const uidOf = new Map(entry.parentUid === null ? [] : [[message.parentId!, entry.parentUid]])
-      const childrenIds = orphaned.has(at) ? entry.childrenIds.filter((uid) => !gone.has(uid)) : entry.childrenIds as string[]
-      next = { ...entry, message, childrenIds, bytes: messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds) }
-    } else if (isMoved) next = { ...entry }
-    if (isMoved) placeOf.set(next.message.id, history.length)
+    const message = isRewritten ? messageOf(entry.message.id) : entry.message
+    if (message === undefined || message.parentId !== entry.message.parentId) throw new Error('A rewritten message moved or went.')
+    const uidOf = new Map(entry.parentUid === null ? [] : [[message.parentId!, entry.parentUid]])
+    const childrenIds = orphaned.has(at) ? entry.childrenIds.filter((uid) => !gone.has(uid)) : entry.childrenIds as string[]
+    const next = { ...entry, message, childrenIds, bytes: messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds) }
+    changed.set(message.id, next)
+    return next
+  }
+  if (!isMoved) {
+    for (const at of orphaned) if (at < cut) history[at] = describeAgain(entries[at]!, at)
+    if (rewritten.size > 0) {
+      for (let at = 0; at < cut; at++) if (rewritten.has(entries[at]!.message.id) && !orphaned.has(at)) history[at] = describeAgain(entries[at]!, at)
+    }
+    return pathAfter(history, before, changed, removed, currentId)
+  }
+  const placeOf = new Map<number, number>()
+  entries.forEach((entry, at) => {
+    if (removed.has(entry.message.id)) return
+    const next = rewritten.has(entry.message.id) || orphaned.has(at) ? describeAgain(entry, at) : { ...entry }
+    placeOf.set(next.message.id, history.length)
     history.push(next)
   })
-  if (isMoved) for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
-  if (!isMoved && rewritten.size === 0 && currentId === before.currentId) return { ...before, history }
-  if (!isMoved) {
-    // note: only rewritten messages changed: the path keeps its messages, those rewritten replaced.
-    if (currentId === before.currentId) return withPath(history, before.pathMessages.map((message) => (rewritten.has(message.id) ? messageOf(message.id)! : message)), before, rewritten)
-    return selectedIn(history, currentId)
-  }
-  const pathMessages = currentId === before.currentId && !before.pathMessages.some((message) => removed.has(message.id))
-    ? before.pathMessages.map((message) => history[placeOf.get(message.id)!]!.message)
-    : pathThrough((id) => history[placeOf.get(id) ?? -1]?.message, currentId)
-  const current = currentId === null ? undefined : placeOf.get(currentId)
-  return {
-    history, pathMessages, path: pathMessages.map((message) => history[placeOf.get(message.id)!]!.bytes),
-    currentUid: current === undefined ? null : history[current]!.message.uid, currentId,
-  }
+  for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
+  return pathAfter(history, before, changed, removed, currentId)
 }
 
-/** The path's bytes where `pathMessages` is the path of `before` with the messages in `changed` replaced: those are looked up in `history`. */
-function withPath(history: readonly HeldMessageBytes[], pathMessages: readonly Message[], before: HeldChatBytes, changed: ReadonlySet<MessageId>): HeldChatBytes {
-  let bytesOf: Map<number, MessageBytes> | null = null
-  const path = pathMessages.map((message, i) => {
-    if (!changed.has(message.id)) return before.path[i]!
-    bytesOf ??= new Map(history.map((entry) => [entry.message.id, entry.bytes]))
-    return bytesOf.get(message.id)!
-  })
-  return { history, pathMessages, path, currentUid: before.currentUid, currentId: before.currentId }
+/**
+ * HeldChatBytes of `history` (the messages of `before`, those in `changed` described again, those
+ * `removed` gone) with `currentId` selected: the path of `before`, or the part of it up to the new
+ * selection, when it still stands; else looked up afresh.
+ */
+function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, changed: ReadonlyMap<number, HeldMessageBytes>, removed: ReadonlySet<MessageId>, currentId: MessageId | null): HeldChatBytes {
+  const length = currentId === before.currentId ? before.pathMessages.length : before.pathMessages.findIndex((message) => message.id === currentId) + 1
+  if (currentId === null || length === 0) return selectedIn(history, currentId)
+  const pathMessages: Message[] = new Array(length)
+  const path: MessageBytes[] = new Array(length)
+  for (let i = 0; i < length; i++) {
+    const message = before.pathMessages[i]!
+    if (removed.has(message.id)) return selectedIn(history, currentId)
+    const entry = changed.get(message.id)
+    pathMessages[i] = entry === undefined ? message : entry.message
+    path[i] = entry === undefined ? before.path[i]! : entry.bytes
+  }
+  return { history, pathMessages, path, currentUid: pathMessages[length - 1]!.uid, currentId }
 }
 
 /** HeldChatBytes of `history` with `currentId` selected: the path looked up afresh. */
@@ -520,19 +537,28 @@ export function heldChatBytesAdded(before: HeldChatBytes, message: Message, curr
   const index = arrayIndexOf(message.uid)
   let place = entries.length
   if (index !== -1) {
-    place = 0
-    while (place < entries.length) {
-      const other = arrayIndexOf(entries[place]!.message.uid)
-      if (other === -1 || other > index) break
-      place++
+    // note: the keys that are array indexes come first, ascending: the first place past them is found by halving.
+    let low = 0
+    let high = entries.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      const other = arrayIndexOf(entries[middle]!.message.uid)
+      if (other === -1 || other > index) high = middle
+      else low = middle + 1
     }
+    place = low
   }
-  const history: HeldMessageBytes[] = new Array(entries.length + 1)
   const shift = (at: number) => (at >= place ? at + 1 : at)
-  const isShifted = place < entries.length
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!
-    history[shift(i)] = isShifted && entry.parentAt >= place ? { ...entry, parentAt: entry.parentAt + 1 } : entry
+  let history: HeldMessageBytes[]
+  if (place === entries.length) {
+    history = entries.slice()
+    history.push(null!)
+  } else {
+    history = new Array(entries.length + 1)
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
+      history[shift(i)] = entry.parentAt >= place ? { ...entry, parentAt: entry.parentAt + 1 } : entry
+    }
   }
   let parentBytes: MessageBytes | null = null
   let parentUid: string | null = null
