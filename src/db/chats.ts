@@ -27,7 +27,7 @@ import type { SqlEngine } from './engine.ts'
 import { createEngineIdBlocks, type IdAttempt } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
 import { createMessageRows, hasSameClientFields, type StoredMessage } from './message-rows.ts'
-import { heldChatBytes, heldChatBytesAfter, type HeldChatBytes } from './open-webui-chat.ts'
+import { heldChatBytes, heldChatBytesAdded, heldChatBytesAfter, heldChatBytesSelected, type HeldChatBytes } from './open-webui-chat.ts'
 import { resentFrom, scanOpenWebUiSave, type ScannedSave } from './open-webui-chat-scan.ts'
 import { createChatHistoryCache, unheld, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
 import type { ChatContent as Content } from './chat-tree.ts'
@@ -137,9 +137,17 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
   }
 
   /** Applies a committed write of messages to the history cache, or drops the chat while an outer transaction may roll back. */
-  function afterMessagesWritten(row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>, ring: KeyRing, stored: readonly Message[], removed: readonly MessageId[], isNested: boolean): void {
-    if (isNested) history.forgetChat(row.seq)
-    else history.noteWritten(keyOf(row), ring, stored, removed)
+  function afterMessagesWritten(row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>, ring: KeyRing, stored: readonly Message[], removed: readonly MessageId[], isNested: boolean,
+    heldBytesAfter?: (before: HeldChatBytes, held: OpenedChat) => HeldChatBytes | null): void {
+    if (isNested) return history.forgetChat(row.seq)
+    const key = keyOf(row)
+    // note: the answer's bytes remembered before the write, brought up to date from the messages as held after it (never from what the caller wrote).
+    const held = heldBytesAfter === undefined ? null : history.heldChat(key, ring)
+    const before = held?.remembered() as HeldChatBytes | undefined
+    history.noteWritten(key, ring, stored, removed)
+    if (held === null || before === undefined) return
+    const after = heldBytesAfter!(before, held)
+    if (after !== null) held.remember(after)
   }
 
   /** Keeps the search index current after a committed write, or drops it while an outer transaction may roll back. */
@@ -294,7 +302,12 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
   /** The bytes of a chat's answer (heldChatBytes), remembered with the held chat until it changes. */
   function heldBytesOf(opened: OpenedChat, currentId: MessageId | null): HeldChatBytes {
     const kept = opened.remembered() as HeldChatBytes | undefined
-    if (kept !== undefined && kept.currentId === currentId) return kept
+    if (kept !== undefined) {
+      if (kept.currentId === currentId) return kept
+      const selected = heldChatBytesSelected(kept, currentId)
+      opened.remember(selected)
+      return selected
+    }
     const made = heldChatBytes(opened.list(), currentId)
     opened.remember(made)
     return made
@@ -617,7 +630,10 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         return { row, message: inserted, ring }
       }, (done, isNested) => {
         if (done === null) return
-        afterMessagesWritten(done.row, done.ring, [done.message], [], isNested)
+        afterMessagesWritten(done.row, done.ring, [done.message], [], isNested, (before, held) => {
+          const message = held.get(done.message.id)
+          return message === undefined ? null : heldChatBytesAdded(before, message, done.message.id)
+        })
         afterWrite(owner, isNested, () => search.noteChange(owner, chatId, { updatedAt: done.message.createdAt, addedContents: [done.message.content] }))
         announce(owner, chatId)
       })
@@ -644,7 +660,10 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         return { row: chat, message, ring }
       }, (done, nested) => {
         if (done === null) return
-        afterMessagesWritten(done.row, done.ring, [done.message], [], nested)
+        afterMessagesWritten(done.row, done.ring, [done.message], [], nested, (before, held) => {
+          if (held.get(done.message.id) === undefined) return null
+          return heldChatBytesAfter(before, new Set([done.message.id]), new Set(), held.get, done.row.current_id as MessageId | null)
+        })
         // note: an answer is rewritten every second while it streams: only its chat is read again, at the next search.
         afterWrite(owner, nested, () => search.noteRewrite(owner, chatId))
         announce(owner, chatId)

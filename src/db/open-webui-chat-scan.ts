@@ -149,7 +149,15 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
 
   const entries = held.history
   let placeOf: Map<string, number> | null = null
-  const place = (uid: string) => (placeOf ??= new Map(entries.map((entry, i) => [entry.message.uid, i]))).get(uid)
+  let lookups = 0
+  const place = (uid: string): number | undefined => {
+    // note: most saves ask once (the selected leaf, when a turn moved it): a pass over the ids, without a map of them all.
+    if (lookups++ === 0) {
+      for (let i = 0; i < entries.length; i++) if (entries[i]!.message.uid === uid) return i
+      return undefined
+    }
+    return (placeOf ??= new Map(entries.map((entry, i) => [entry.message.uid, i]))).get(uid)
+  }
   const changed = new Map<string, SavedMessage>()
   const left = new Set<string>()
   let sentOf: Uint8Array | null = null

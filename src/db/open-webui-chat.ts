@@ -436,35 +436,157 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
  */
 export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet<MessageId>, removed: ReadonlySet<MessageId>, messageOf: (id: MessageId) => Message | undefined,
   currentId: MessageId | null): HeldChatBytes {
+  const entries = before.history
   const orphaned = new Set<number>()
-  if (removed.size > 0) for (const entry of before.history) if (removed.has(entry.message.id) && entry.parentAt !== -1) orphaned.add(entry.parentAt)
   const gone = new Set<string>()
-  if (removed.size > 0) for (const entry of before.history) if (removed.has(entry.message.id)) gone.add(entry.message.uid)
-  const history: HeldMessageBytes[] = []
-  const placeOf = new Map<number, number>()
-  before.history.forEach((entry, at) => {
-    if (removed.has(entry.message.id)) return
-    const isRewritten = rewritten.has(entry.message.id)
-    let next: HeldMessageBytes = { ...entry }
-    if (isRewritten || orphaned.has(at)) {
-      const message = isRewritten ? messageOf(entry.message.id) : entry.message
-      if (message === undefined || message.parentId !== entry.message.parentId) throw new Error('A rewritten message moved or went.')
-      const uidOf = new Map(entry.parentUid === null ? [] : [[message.parentId!, entry.parentUid]])
-      const childrenIds = orphaned.has(at) ? entry.childrenIds.filter((uid) => !gone.has(uid)) : entry.childrenIds as string[]
-      next = { ...entry, message, childrenIds, bytes: messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds) }
+  // note: messages removed from the end of the history (a turn's, left out of a save) move no other: places stay, nothing is copied but what changed.
+  let cut = entries.length
+  if (removed.size > 0) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
+      if (!removed.has(entry.message.id)) continue
+      if (entry.parentAt !== -1) orphaned.add(entry.parentAt)
+      gone.add(entry.message.uid)
     }
+    while (cut > 0 && removed.has(entries[cut - 1]!.message.id)) cut--
+    if (entries.length - cut !== gone.size) cut = -1
+    else for (let i = 0; i < cut && cut !== -1; i++) if (entries[i]!.parentAt >= cut) cut = -1
+  }
+  const isMoved = cut === -1
+  const history: HeldMessageBytes[] = isMoved ? [] : entries.slice(0, cut)
+  const changed = new Map<number, HeldMessageBytes>()
+  const describeAgain = (entry: HeldMessageBytes, at: number): HeldMessageBytes => {
+    const isRewritten = rewritten.has(entry.message.id)
+    const message = isRewritten ? messageOf(entry.message.id) : entry.message
+    if (message === undefined || message.parentId !== entry.message.parentId) throw new Error('A rewritten message moved or went.')
+    const uidOf = new Map(entry.parentUid === null ? [] : [[message.parentId!, entry.parentUid]])
+    const childrenIds = orphaned.has(at) ? entry.childrenIds.filter((uid) => !gone.has(uid)) : entry.childrenIds as string[]
+    const next = { ...entry, message, childrenIds, bytes: messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds) }
+    changed.set(message.id, next)
+    return next
+  }
+  if (!isMoved) {
+    for (const at of orphaned) if (at < cut) history[at] = describeAgain(entries[at]!, at)
+    if (rewritten.size > 0) {
+      for (let at = 0; at < cut; at++) if (rewritten.has(entries[at]!.message.id) && !orphaned.has(at)) history[at] = describeAgain(entries[at]!, at)
+    }
+    return pathAfter(history, before, changed, removed, currentId)
+  }
+  const placeOf = new Map<number, number>()
+  entries.forEach((entry, at) => {
+    if (removed.has(entry.message.id)) return
+    const next = rewritten.has(entry.message.id) || orphaned.has(at) ? describeAgain(entry, at) : { ...entry }
     placeOf.set(next.message.id, history.length)
     history.push(next)
   })
-  if (removed.size > 0) for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
-  const pathMessages = currentId === before.currentId && !before.pathMessages.some((message) => removed.has(message.id))
-    ? before.pathMessages.map((message) => history[placeOf.get(message.id)!]!.message)
-    : pathThrough((id) => history[placeOf.get(id) ?? -1]?.message, currentId)
-  const current = currentId === null ? undefined : placeOf.get(currentId)
-  return {
-    history, pathMessages, path: pathMessages.map((message) => history[placeOf.get(message.id)!]!.bytes),
-    currentUid: current === undefined ? null : history[current]!.message.uid, currentId,
+  for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
+  return pathAfter(history, before, changed, removed, currentId)
+}
+
+/**
+ * HeldChatBytes of `history` (the messages of `before`, those in `changed` described again, those
+ * `removed` gone) with `currentId` selected: the path of `before`, or the part of it up to the new
+ * selection, when it still stands; else looked up afresh.
+ */
+function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, changed: ReadonlyMap<number, HeldMessageBytes>, removed: ReadonlySet<MessageId>, currentId: MessageId | null): HeldChatBytes {
+  const length = currentId === before.currentId ? before.pathMessages.length : before.pathMessages.findIndex((message) => message.id === currentId) + 1
+  if (currentId === null || length === 0) return selectedIn(history, currentId)
+  const pathMessages: Message[] = new Array(length)
+  const path: MessageBytes[] = new Array(length)
+  for (let i = 0; i < length; i++) {
+    const message = before.pathMessages[i]!
+    if (removed.has(message.id)) return selectedIn(history, currentId)
+    const entry = changed.get(message.id)
+    pathMessages[i] = entry === undefined ? message : entry.message
+    path[i] = entry === undefined ? before.path[i]! : entry.bytes
   }
+  return { history, pathMessages, path, currentUid: pathMessages[length - 1]!.uid, currentId }
+}
+
+/** HeldChatBytes of `history` with `currentId` selected: the path looked up afresh. */
+function selectedIn(history: readonly HeldMessageBytes[], currentId: MessageId | null): HeldChatBytes {
+  const byId = new Map(history.map((entry) => [entry.message.id, entry]))
+  const pathMessages = pathThrough((id) => byId.get(id)?.message, currentId)
+  return {
+    history, pathMessages, path: pathMessages.map((message) => byId.get(message.id)!.bytes),
+    currentUid: currentId === null ? null : byId.get(currentId)?.message.uid ?? null, currentId,
+  }
+}
+
+/** heldChatBytes with another message selected (the same messages): only the path is looked up again. */
+export function heldChatBytesSelected(before: HeldChatBytes, currentId: MessageId | null): HeldChatBytes {
+  return currentId === before.currentId ? before : selectedIn(before.history, currentId)
+}
+
+/**
+ * heldChatBytes after `added` was inserted (as held now: `message`) and `currentId` selected: the
+ * new message and its parent (its children changed) are described, the rest kept. Null when the
+ * new message's id is not above every held one (its place among siblings would differ), its
+ * parent is not held, or its client id is taken: then the bytes are made afresh when next asked.
+ */
+export function heldChatBytesAdded(before: HeldChatBytes, message: Message, currentId: MessageId | null): HeldChatBytes | null {
+  const entries = before.history
+  let parentAt = -1
+  for (let i = 0; i < entries.length; i++) {
+    const held = entries[i]!.message
+    if (held.id >= message.id || held.uid === message.uid) return null
+    if (held.id === message.parentId) parentAt = i
+  }
+  if (message.parentId !== null && parentAt === -1) return null
+  // note: the place JSON.stringify gives the new key: among the array indexes by value, else after every key.
+  const index = arrayIndexOf(message.uid)
+  let place = entries.length
+  if (index !== -1) {
+    // note: the keys that are array indexes come first, ascending: the first place past them is found by halving.
+    let low = 0
+    let high = entries.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      const other = arrayIndexOf(entries[middle]!.message.uid)
+      if (other === -1 || other > index) high = middle
+      else low = middle + 1
+    }
+    place = low
+  }
+  const shift = (at: number) => (at >= place ? at + 1 : at)
+  let history: HeldMessageBytes[]
+  if (place === entries.length) {
+    history = entries.slice()
+    history.push(null!)
+  } else {
+    history = new Array(entries.length + 1)
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
+      history[shift(i)] = entry.parentAt >= place ? { ...entry, parentAt: entry.parentAt + 1 } : entry
+    }
+  }
+  let parentBytes: MessageBytes | null = null
+  let parentUid: string | null = null
+  if (parentAt !== -1) {
+    const parent = history[shift(parentAt)]!
+    parentUid = parent.message.uid
+    const childrenIds = [...parent.childrenIds, message.uid]
+    const uidOf = new Map(parent.parentUid === null ? [] : [[parent.message.parentId!, parent.parentUid]])
+    parentBytes = messageBytes(() => describeMessage(parent.message, uidOf, childrenIds), parent.message, childrenIds)
+    history[shift(parentAt)] = { ...parent, childrenIds, bytes: parentBytes }
+  }
+  const uidOf = new Map(parentUid === null ? [] : [[message.parentId!, parentUid]])
+  const bytes = messageBytes(() => describeMessage(message, uidOf, []), message, [])
+  history[place] = { message, parentUid, parentAt: parentAt === -1 ? -1 : shift(parentAt), childrenIds: [], bytes }
+  const parentOnPath = message.parentId === null ? -1 : before.pathMessages.findIndex((held) => held.id === message.parentId)
+  if (currentId === message.id && (message.parentId === null || parentOnPath !== -1)) {
+    // note: the new leaf under a message of the path: the path up to its parent, that parent's bytes replaced, and the new message.
+    const pathMessages = [...before.pathMessages.slice(0, parentOnPath + 1), message]
+    const path = [...before.path.slice(0, parentOnPath + 1), bytes]
+    if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
+    return { history, pathMessages, path, currentUid: message.uid, currentId }
+  }
+  if (currentId === before.currentId) {
+    const path = before.path.slice()
+    if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
+    return { history, pathMessages: before.pathMessages, path, currentUid: before.currentUid, currentId }
+  }
+  return selectedIn(history, currentId)
 }
 
 const OPEN_BRACE = Buffer.from('{')
