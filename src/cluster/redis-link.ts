@@ -111,7 +111,12 @@ export function createRedisLink({ url, log, retryMs = 1_000, connectTimeoutMs = 
     /** Subscribes to a channel now and after every reconnection; one listener per channel. */
     async subscribe(channel: string, listener: Listener): Promise<void> {
       subscriptions.set(channel, listener)
-      if (state === 'up' && subscriber !== null) await subscriber.subscribe(channel, listener)
+      if (state !== 'up' || subscriber === null) return
+      try {
+        await subscriber.subscribe(channel, listener)
+      } catch {
+        // note: the link was lost meanwhile: connect() subscribes every channel again before it is up.
+      }
     },
     /** Whether Redis answers a PING now. */
     async isAnswering(): Promise<boolean> {

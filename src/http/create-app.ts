@@ -132,9 +132,9 @@ export function createApp(deps: Deps) {
   const hub = new SocketHub()
   // note: with Redis, a user's frames reach their sockets on every instance, and account changes every instance's sockets and caches.
   const fanOut = cluster?.socketBus == null ? null : connectSocketFanOut(cluster.socketBus, hub, deps.now)
-  if (cluster !== null) void connectRevocationRelay(cluster.bus, deps.store.accountChanges)
+  if (cluster !== null) connectRevocationRelay(cluster.bus, deps.store.accountChanges).catch(relayFailed(deps.log, 'revocation'))
   // note: and chat and data key writes, so chats are held on PostgreSQL while every other instance's writes are heard (cluster/shared-writes-relay.ts).
-  if (cluster !== null) void connectSharedWritesRelay(cluster.bus, deps.store.sharedWrites, { ...deps.store, keptReadsStale: deps.store.sharedWrites.keptReadsStale }, deps.log)
+  if (cluster !== null) connectSharedWritesRelay(cluster.bus, deps.store.sharedWrites, { ...deps.store, keptReadsStale: deps.store.sharedWrites.keptReadsStale }, deps.log).catch(relayFailed(deps.log, 'write notices'))
   // note: answers asked for through /api/chat/completions with a chat_id, stoppable through /api/tasks.
   const tasks = new AnswerTasks()
   const rag = createRag({ config: deps.config, store: deps.store, hub, permissions: auth.permissions, files: deps.files ?? fileSourceOf(deps.store.files, deps.config.files.maxFileBytes), now: deps.now })
@@ -269,4 +269,9 @@ function withFileLimits(forSignedIn: (request: Request) => Promise<object>, conf
 export function uploadBodyLimits(config: Config): ReadonlyMap<string, number> {
   const limit = Math.max(config.maxRequestBodyBytes, config.files.maxFileBytes + UPLOAD_OVERHEAD_BYTES)
   return new Map([['/api/v1/files/', limit], ['/api/v1/files', limit]])
+}
+
+/** Logs a relay that could not start (its subscription failed): the process goes on serving its own sockets, as with Redis down. */
+function relayFailed(log: Logger, relay: string): (error: unknown) => void {
+  return (error) => log.error('A cluster relay could not start', { relay, error: error instanceof Error ? error.name : 'unknown' })
 }
