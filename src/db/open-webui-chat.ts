@@ -400,8 +400,8 @@ export type HeldChatBytes = {
 /** A held message, its parent's id and its place in HeldChatBytes' `history` (-1: none), its children's ids, and its bytes. */
 export type HeldMessageBytes = { readonly message: Message; readonly parentUid: string | null; parentAt: number; readonly childrenIds: readonly string[]; readonly bytes: MessageBytes }
 
-/** The bytes describeChatJson would send for each message of a chat (every message, parents first) and its path to `currentId`. */
-export function heldChatBytes(messages: readonly Message[], currentId: MessageId | null): HeldChatBytes {
+/** Each message's client id by its id, and each parent's children's client ids in order: what a message's description names. */
+function linksOf(messages: readonly Message[]): { uidOf: Map<number, string>; children: Map<number, string[]> } {
   const uidOf = new Map<number, string>()
   const children = new Map<number, string[]>()
   for (const message of messages) {
@@ -411,6 +411,12 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
     if (list === undefined) children.set(message.parentId, [message.uid])
     else list.push(message.uid)
   }
+  return { uidOf, children }
+}
+
+/** The bytes describeChatJson would send for each message of a chat (every message, parents first) and its path to `currentId`. */
+export function heldChatBytes(messages: readonly Message[], currentId: MessageId | null): HeldChatBytes {
+  const { uidOf, children } = linksOf(messages)
   const byId = new Map<number, MessageBytes>()
   const found = messages.map((message): HeldMessageBytes => {
     const childrenIds = children.get(message.id) ?? []
@@ -642,15 +648,7 @@ function historyObject<T>(uids: readonly string[], values: readonly T[]): Record
 function chatObjectOf<T, H = Record<string, T>>(tree: ChatTree, entry: (described: () => Record<string, unknown>, message: Message, childrenIds: string[]) => T,
   historyOf: (uids: readonly string[], values: readonly T[]) => H = historyObject as never) {
   const { chat, messages } = tree
-  const uidOf = new Map<number, string>()
-  const children = new Map<number, string[]>()
-  for (const message of messages) {
-    uidOf.set(message.id, message.uid)
-    if (message.parentId === null) continue
-    const list = children.get(message.parentId)
-    if (list === undefined) children.set(message.parentId, [message.uid])
-    else list.push(message.uid)
-  }
+  const { uidOf, children } = linksOf(messages)
   const uids: string[] = []
   const values: T[] = []
   const described = new Map<number, T>()
