@@ -62,7 +62,12 @@ function describeKeyCheck(config: Config, stored: StoredKeyCheck): string {
     if (material === null) return `no key: ${describeMasterKeySource(config.masterKey)} does not exist`
     if (materialMatches(stored, material)) return 'matches the configured key'
     const previous = readPreviousMasterKey(config.values, config.masterKey, process.cwd())
-    if (previous !== null && materialMatches(stored, previous.material)) return `the database is still under ${previous.origin}: a master key rotation is pending and the next start finishes it`
+    if (previous !== null && materialMatches(stored, previous.material)) {
+      // note: on PostgreSQL a rotation commits in one transaction and a start never finishes one: a start under the new key is refused.
+      return config.postgres === null
+        ? `the database is still under ${previous.origin}: a master key rotation is pending and the next start finishes it`
+        : `the database is still under ${previous.origin}, not the configured key: the server will refuse to start; configure that key again and run \`enclave keys rotate --new-key-file\` with the new one`
+    }
     const given = material.kind === 'raw' ? keyFingerprint(material.key) : 'a passphrase'
     return `DOES NOT MATCH: the configured key is ${given}; the server will refuse to start`
   } catch (error) {

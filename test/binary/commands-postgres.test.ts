@@ -236,6 +236,15 @@ describe('keys commands on PostgreSQL', () => {
     expect(verify.stdout).toMatch(/^OK: all \d+ sealed values open/m)
     const wrong = { ...db.env, ENCRYPTION_KEY: hexKey() }
     expect((await runBinary(['keys', 'status'], { cwd: db.cwd, env: wrong })).stdout).toContain('DOES NOT MATCH')
+    // A new key configured with the database's own as the previous one: no start finishes that on PostgreSQL.
+    const pending = { ...db.env, ENCRYPTION_KEY: hexKey(), ENCRYPTION_KEY_PREVIOUS: db.key }
+    const pendingStatus = await runBinary(['keys', 'status'], { cwd: db.cwd, env: pending })
+    expect(pendingStatus.stdout).toContain('the database is still under ENCRYPTION_KEY_PREVIOUS, not the configured key: the server will refuse to start')
+    expect(pendingStatus.stdout).not.toContain('next start finishes it')
+    expect(pendingStatus.output).not.toContain(db.key)
+    const refusedStart = await runBinary([], { cwd: db.cwd, env: { ...pending, PORT: '0' } })
+    expect(refusedStart.code).toBe(1)
+    expect(refusedStart.output).toContain('The encryption key does not match this database')
     const refused = await runBinary(['keys', 'verify'], { cwd: db.cwd, env: wrong })
     expect(refused.code).toBe(1)
     expect(refused.output).not.toMatch(/\n\s+at /)
