@@ -84,7 +84,6 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const cluster = config.cluster === null ? null : openCluster({ config: config.cluster, keys: store.clusterKeys, log })
   if (cluster !== null) await cluster.bus.link.ready
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections, cluster })
-  await warmUp(app)
   try {
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
     app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(Math.max(...uploadBodyLimits(config).values())), reusePort: false })
@@ -93,6 +92,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     dataDirLock.release()
     throw listenFailure(error, config.host, config.port)
   }
+  // note: after the listen, not before it: /health and /api/version (Bun's router, fixed-answers.ts) answer
+  // at once, and a request the app gets meanwhile composes what it needs as it would have; the warm-up
+  // only composes the app's request handler and the first routes a page load asks for ahead of them.
+  // Before the listen, it held every first answer back by it (11-19 ms, most of a start's Elysia cost).
+  const warmed = warmUp(app).catch((error: unknown) => log.warn('Warming the app failed', { error: error instanceof Error ? error.name : 'unknown' }))
   const server = app.server!
   const url = `http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`
 
@@ -117,7 +121,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   if (cluster !== null) log.info(describeCluster(config, cluster))
   // note: a moment after the listen, in the background: a chat turn's code is warm long before anyone has signed in
   // and asked, and the first requests (a health probe, the page) do not wait behind it (tens of ms on a busy machine).
-  setTimeout(() => void warmUpSocket(app).then(warmChatTurn, () => warmChatTurn()), TURN_WARM_UP_DELAY_MS).unref()
+  setTimeout(() => void warmed.then(() => warmUpSocket(app)).then(warmChatTurn, () => warmChatTurn()), TURN_WARM_UP_DELAY_MS).unref()
   // note: in the background, so the listen is not delayed; each connection's answer (or failure) is logged by the listing.
   connections.listModels().catch((error: unknown) => log.error('Listing the Ollama models failed', { error: error instanceof Error ? error.name : 'unknown' }))
   lifecycle.start()

@@ -8,7 +8,8 @@
  *
  * The URL may hold a password: only its host and port reach the log.
  */
-import { RedisClient } from 'bun'
+// note: the type only; the class is read from `Bun` when a link opens, so a start without Redis does not load its client.
+import type { RedisClient } from 'bun'
 import type { Logger } from '../log/logger.ts'
 
 export type RedisState = 'connecting' | 'up' | 'down'
@@ -35,7 +36,7 @@ export function createRedisLink({ url, log, retryMs = 1_000, connectTimeoutMs = 
   let retry: ReturnType<typeof setTimeout> | null = null
   let closed = false
 
-  const newClient = () => new RedisClient(url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: connectTimeoutMs })
+  const newClient = () => new Bun.RedisClient(url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: connectTimeoutMs })
 
   function setState(next: RedisState, reason?: string) {
     if (state === next) return

@@ -1,12 +1,13 @@
 /**
- * Warms the app before its port opens: Elysia composes each route's handler, and the engine
- * compiles it, at the route's first request, which then waited 11-15 ms for it. Sending the first
- * requests of a page load (GET /health, GET /api/config) through `app.handle` in-process moves that
- * cost into the start, before anyone is waiting. Threat: none added; the requests never reach the
- * network, carry no credentials, and both routes only read.
+ * Warms the app as its port opens: Elysia composes its request handler and each route's handler,
+ * and the engine compiles them, at the first request, which then waited 11-15 ms for it. Sending
+ * the first requests of a page load (GET /health, GET /api/config) through `app.handle` in-process,
+ * right after the listen (cli/serve.ts), does that before a client usually asks; it ran before the
+ * listen, which held every first answer back by it, /health's (Bun's router) too. Threat: none
+ * added; the requests never reach the network, carry no credentials, and both routes only read.
  */
 
-/** Paths whose handlers a start composes before it listens: what a health probe and the sign-in page ask first. */
+/** Paths whose handlers a start composes as it listens: what a health probe and the sign-in page ask first. */
 export const WARM_PATHS = ['/health', '/api/config'] as const
 
 /** Sends one anonymous GET per path through the app and reads each answer to its end. */

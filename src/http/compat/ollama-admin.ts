@@ -13,6 +13,7 @@
  * Threat: the URLs make the server send requests; only administrators read or change them.
  */
 import { Elysia, t } from 'elysia'
+import { Numeric } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { OllamaError } from '../../chat/ollama-client.ts'
@@ -37,7 +38,7 @@ const ConfigBody = t.Object({
   OLLAMA_BASE_URLS: Urls,
   OLLAMA_API_CONFIGS: t.Optional(t.Record(t.String({ maxLength: 2048 }), ApiConfig)),
 })
-const IndexParams = t.Object({ index: t.Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 }) })
+const IndexParams = t.Object({ index: Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 }) })
 const NameBody = t.Object({ name: t.Optional(t.String({ maxLength: 200 })), model: t.Optional(t.String({ maxLength: 200 })) }, { additionalProperties: true })
 
 type ApiConfigs = Record<string, (typeof ApiConfig)['static']>

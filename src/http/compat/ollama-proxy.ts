@@ -15,6 +15,7 @@
  * Authorization header and cookies never travel upstream: each request is built afresh here.
  */
 import { Elysia, t } from 'elysia'
+import { Numeric } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { credentialOf, watchCredential, type CredentialWatch } from '../../auth/credential-watch.ts'
 import type { Principal } from '../../auth/principal.ts'
@@ -28,7 +29,7 @@ import { requestPath } from '../request-path.ts'
 
 /** Ollama's request bodies vary by path; the model is named by `model` (or the older `name`). */
 const ModelBody = t.Object({ model: t.Optional(t.String({ maxLength: 200 })), name: t.Optional(t.String({ maxLength: 200 })) }, { additionalProperties: true })
-const IndexParams = t.Object({ index: t.Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 }) })
+const IndexParams = t.Object({ index: Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 }) })
 const CopyBody = t.Object({ source: t.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: true })
 type Body = Record<string, unknown>
 /** What a handler needs of its request to watch the credential it came with. */

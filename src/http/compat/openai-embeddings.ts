@@ -7,6 +7,7 @@
  * float32, as OpenAI does. Token-array inputs are refused: Ollama embeds text only.
  */
 import { Elysia, t } from 'elysia'
+import { Integer } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { OllamaError, type Embeddings } from '../../chat/ollama-client.ts'
@@ -20,7 +21,7 @@ const EmbeddingBody = t.Object({
   model: t.String({ minLength: 1, maxLength: 200 }),
   input: t.Union([Text, t.Array(t.Union([Text, t.Array(t.Number())]), { minItems: 1, maxItems: 2048 }), t.Array(t.Number(), { minItems: 1 })]),
   encoding_format: t.Optional(t.Union([t.Literal('float'), t.Literal('base64')])),
-  dimensions: t.Optional(t.Integer({ minimum: 1, maximum: 65_536 })),
+  dimensions: t.Optional(Integer({ minimum: 1, maximum: 65_536 })),
   user: t.Optional(t.String({ maxLength: 256 })),
 }, { additionalProperties: true })
 

@@ -4,6 +4,7 @@
  * errors in OpenAI's `{ error: { message, type, code } }` shape.
  */
 import { t, type Static } from 'elysia'
+import { Integer } from '../numeric-schemas.ts'
 import type { ChatMessage, ChatStats, ModelOptions, ToolCall } from '../../chat/ollama-client.ts'
 import { HttpError } from '../http-error.ts'
 
@@ -51,10 +52,10 @@ export const CompletionBody = t.Object({
   stream_options: t.Optional(t.Nullable(t.Object({ include_usage: t.Optional(t.Boolean()) }))),
   temperature: t.Optional(t.Nullable(t.Number({ minimum: 0, maximum: 2 }))),
   top_p: t.Optional(t.Nullable(t.Number({ minimum: 0, maximum: 1 }))),
-  max_tokens: t.Optional(t.Nullable(t.Integer({ minimum: 1 }))),
-  max_completion_tokens: t.Optional(t.Nullable(t.Integer({ minimum: 1 }))),
+  max_tokens: t.Optional(t.Nullable(Integer({ minimum: 1 }))),
+  max_completion_tokens: t.Optional(t.Nullable(Integer({ minimum: 1 }))),
   stop: t.Optional(t.Nullable(t.Union([t.String(), t.Array(t.String(), { maxItems: 16 })]))),
-  seed: t.Optional(t.Nullable(t.Integer())),
+  seed: t.Optional(t.Nullable(Integer())),
   frequency_penalty: t.Optional(t.Nullable(t.Number({ minimum: -2, maximum: 2 }))),
   presence_penalty: t.Optional(t.Nullable(t.Number({ minimum: -2, maximum: 2 }))),
   tools: t.Optional(t.Nullable(t.Array(FunctionTool, { maxItems: 128 }))),

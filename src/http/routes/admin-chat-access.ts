@@ -6,6 +6,7 @@
  * the owner and the chat id (or the count of chats listed). Reads only: an admin never writes here.
  */
 import { Elysia, t } from 'elysia'
+import { Numeric } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -47,7 +48,7 @@ export const adminChatAccessRoutes = (deps: AuthDeps, trustedProxies: AddressLis
   }, {
     auth: 'admin', params: t.Object({ user_id: t.String({ maxLength: 64 }) }),
     query: t.Object({
-      page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })), limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })),
+      page: t.Optional(Numeric({ minimum: 1, maximum: 1_000_000 })), limit: t.Optional(Numeric({ minimum: 1, maximum: 100 })),
       order_by: t.Optional(t.String({ maxLength: 40 })), direction: t.Optional(t.String({ maxLength: 10 })), query: t.Optional(t.String({ maxLength: 500 })),
     }),
   })

@@ -1,4 +1,5 @@
 import { Elysia, t } from 'elysia'
+import { Integer } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { generateApiKey, hashApiKey } from '../../auth/api-key-secret.ts'
 import { mayUseApiKeys } from '../../auth/authenticate.ts'
@@ -12,7 +13,7 @@ import { requireAuth } from '../plugins/require-auth.ts'
 const CreateBody = t.Optional(t.Object({
   name: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
   /** Lifetime in seconds; absent for a key that does not expire. */
-  expires_in: t.Optional(t.Integer({ minimum: 60, maximum: 10 * 365 * 86_400 })),
+  expires_in: t.Optional(Integer({ minimum: 60, maximum: 10 * 365 * 86_400 })),
   /** The only models the key may reach, on every path (beyond Open WebUI); absent or null: every model its owner may use. */
   allowed_models: t.Optional(t.Nullable(t.Array(t.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 100 }))),
   /** A current authenticator code, needed when the account has TOTP (see fresh-code.ts). */

@@ -4,6 +4,7 @@
  * every chat at once. Another user's chat or folder id is 404, as an unknown one.
  */
 import { Elysia, t } from 'elysia'
+import { Numeric } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { AddressList } from '../../config/network.ts'
 import { ALL_ROWS } from '../../db/chats.ts'
@@ -68,7 +69,7 @@ export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
         if (chat !== null) listed.push({ title: chat.title, id: chat.id, updated_at: seconds(chat.updatedAt) })
       }
       return listed
-    }, { auth: 'active', params: t.Object({ folder_id: t.String() }), query: t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })) }) })
+    }, { auth: 'active', params: t.Object({ folder_id: t.String() }), query: t.Object({ page: t.Optional(Numeric({ minimum: 1, maximum: 1_000_000 })) }) })
 
     // note: as Open WebUI, a chat put in a folder (or taken out: folder_id null) is no longer pinned.
     .post('/:id/folder', async ({ principal, params, body }) => {

@@ -6,6 +6,7 @@
  * or revoked link and another user's chat are 404 alike.
  */
 import { Elysia, t } from 'elysia'
+import { Numeric } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Config } from '../../config/load-config.ts'
 import { parseShareId, type ChatShare, type ShareId } from '../../db/chat-shares.ts'
@@ -53,7 +54,7 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
         if (chat !== null) listed.push({ id: chat.id, title: chat.title, share_id: share.id, updated_at: seconds(chat.updatedAt), created_at: seconds(chat.createdAt) })
       }
       return listed
-    }, { auth: 'active', query: t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: true }) })
+    }, { auth: 'active', query: t.Object({ page: t.Optional(Numeric({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: true }) })
 
     .post('/:id/share', async ({ principal, params }) => {
       refuseUnlessEnabled()

@@ -5,6 +5,7 @@
  * user's chat id is 404, as an unknown one.
  */
 import { Elysia, t } from 'elysia'
+import { Integer } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { AddressList } from '../../config/network.ts'
 import { tagIdOf, type Tag } from '../../db/chat-tags.ts'
@@ -17,7 +18,7 @@ const TagName = t.String({ minLength: 1, maxLength: 200 })
 const Params = t.Object({ id: t.String() })
 const TagBody = t.Object({ name: TagName })
 const ChatsByTagBody = t.Object({
-  name: TagName, skip: t.Optional(t.Nullable(t.Integer({ minimum: 0 }))), limit: t.Optional(t.Nullable(t.Integer({ minimum: 1, maximum: 1000 }))),
+  name: TagName, skip: t.Optional(t.Nullable(Integer({ minimum: 0 }))), limit: t.Optional(t.Nullable(Integer({ minimum: 1, maximum: 1000 }))),
 })
 
 const seconds = (ms: number) => Math.floor(ms / 1000)

@@ -6,6 +6,7 @@
  * refused with what is wrong, never answered 200 with content dropped.
  */
 import { Elysia, t, ValidationError } from 'elysia'
+import { Numeric } from '../numeric-schemas.ts'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
@@ -42,8 +43,8 @@ const ImportBody = t.Object({
 const ChatParams = t.Object({ id: t.String() })
 const MessageParams = t.Object({ id: t.String(), message_id: t.String({ maxLength: 200 }) })
 const PageQuery = t.Object({
-  page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })),
-  limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })),
+  page: t.Optional(Numeric({ minimum: 1, maximum: 1_000_000 })),
+  limit: t.Optional(Numeric({ minimum: 1, maximum: 100 })),
 })
 const SearchQuery = t.Object({ ...PageQuery.properties, text: t.Optional(t.String({ maxLength: 500 })) })
 const ListQuery = t.Object({ ...PageQuery.properties, include_pinned: t.Optional(t.BooleanString()), include_folders: t.Optional(t.BooleanString()) })

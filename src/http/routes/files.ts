@@ -7,6 +7,7 @@
  * uploaded file ever runs as a page of this origin.
  */
 import { Elysia, t } from 'elysia'
+import { Numeric } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { FileConfig } from '../../config/file-variables.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -25,7 +26,7 @@ const Params = t.Object({ id: t.String({ maxLength: 128 }) })
 const ListQuery = t.Object({ content: t.Optional(t.String({ maxLength: 8 })) })
 const SearchQuery = t.Object({
   filename: t.Optional(t.String({ maxLength: 1000 })), content: t.Optional(t.String({ maxLength: 8 })),
-  skip: t.Optional(t.Numeric({ minimum: 0 })), limit: t.Optional(t.Numeric({ minimum: 1, maximum: 1000 })),
+  skip: t.Optional(Numeric({ minimum: 0 })), limit: t.Optional(Numeric({ minimum: 1, maximum: 1000 })),
 })
 const ContentBody = t.Object({ content: t.String({ maxLength: 10 * 1024 * 1024 }) })
 const RenameBody = t.Object({ filename: t.String({ minLength: 1, maxLength: 255 }) })

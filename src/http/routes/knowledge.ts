@@ -6,6 +6,7 @@
  * a file added must be the asker's own, and is read, chunked and embedded first if it was not yet.
  */
 import { Elysia, t } from 'elysia'
+import { Numeric } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
@@ -25,7 +26,7 @@ const FileBody = t.Object({ file_id: t.String({ minLength: 1, maxLength: 128 }) 
 const AccessBody = t.Object({ access_grants: AccessGrantsField }, { additionalProperties: true })
 const BatchBody = t.Array(FileBody, { minItems: 1, maxItems: 100 })
 const Params = t.Object({ id: t.String() })
-const ListQuery = t.Object({ page: t.Optional(t.Numeric({ minimum: 1, maximum: 100_000 })), query: t.Optional(t.String({ maxLength: 1000 })) }, { additionalProperties: true })
+const ListQuery = t.Object({ page: t.Optional(Numeric({ minimum: 1, maximum: 100_000 })), query: t.Optional(t.String({ maxLength: 1000 })) }, { additionalProperties: true })
 
 const PAGE_SIZE = 30
 

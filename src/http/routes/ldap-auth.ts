@@ -5,6 +5,7 @@
  * and a live test of the connection, bind and search.
  */
 import { Elysia, t } from 'elysia'
+import { Integer } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { checkLdapSettings } from '../../auth/ldap-check.ts'
 import { ldapLogin, ldapThrottleAccount } from '../../auth/ldap-login.ts'
@@ -23,7 +24,7 @@ const CheckBody = t.Object({ user: t.Optional(t.String({ minLength: 1, maxLength
 const EnableBody = t.Object({ enable_ldap: t.Optional(t.Nullable(t.Boolean())) })
 const Text = (maxLength: number) => t.String({ maxLength })
 const ServerBody = t.Object({
-  label: Text(200), host: Text(255), port: t.Optional(t.Nullable(t.Integer({ minimum: 1, maximum: 65535 }))),
+  label: Text(200), host: Text(255), port: t.Optional(t.Nullable(Integer({ minimum: 1, maximum: 65535 }))),
   attribute_for_mail: t.Optional(Text(64)), attribute_for_username: t.Optional(Text(64)), app_dn: Text(1024), app_dn_password: Text(1024),
   search_base: Text(1024), search_filters: t.Optional(Text(4096)), use_tls: t.Optional(t.Boolean()),
   certificate_path: t.Optional(t.Nullable(Text(4096))), validate_cert: t.Optional(t.Boolean()), ciphers: t.Optional(t.Nullable(Text(1024))),

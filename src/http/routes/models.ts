@@ -7,6 +7,7 @@
  * (`model:pull` frames), so each of their tabs can show it.
  */
 import { Elysia, t } from 'elysia'
+import { Integer, Numeric } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { fullModelName, type Connection, type Connections, type ListedModel } from '../../chat/connections.ts'
@@ -26,7 +27,7 @@ import { requireAuth } from '../plugins/require-auth.ts'
 
 // note: Ollama's names: `llama3.2`, `llama3.2:1b`, `hf.co/org/repo:Q4_K_M`, `user/model@sha256:...`.
 const ModelName = t.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$' })
-const ConnectionIndex = t.Integer({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1 })
+const ConnectionIndex = Integer({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1 })
 const ConnectionsBody = t.Object({
   /** null forgets the saved list and goes back to OLLAMA_BASE_URLS / OLLAMA_BASE_URL. */
   urls: t.Nullable(t.Array(t.String({ maxLength: 2048 }), { maxItems: MAX_OLLAMA_CONNECTIONS })),
@@ -204,7 +205,7 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
           parameter_count: details.parameterCount, quantization_level: details.quantizationLevel, format: details.format,
           context_length: details.contextLength, capabilities: details.capabilities,
         }
-      }, { auth: 'admin', params: t.Object({ name: ModelName }), query: t.Object({ connection: t.Optional(t.Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 })) }) })
+      }, { auth: 'admin', params: t.Object({ name: ModelName }), query: t.Object({ connection: t.Optional(Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 })) }) })
 
       .post('/pull', async ({ body, request, principal }) => {
         // note: an admin's API key limited to other models reaches no model here either (auth/model-access.ts).
@@ -260,5 +261,5 @@ export const modelRoutes = (deps: AuthDeps, trustedProxies: AddressList, connect
           connections.forgetModels()
         }
         return { deleted: params.name, connections: targets.map(({ connection }) => connection) }
-      }, { auth: 'admin', params: t.Object({ name: ModelName }), query: t.Object({ connection: t.Optional(t.Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 })) }) }))
+      }, { auth: 'admin', params: t.Object({ name: ModelName }), query: t.Object({ connection: t.Optional(Numeric({ minimum: 0, maximum: MAX_OLLAMA_CONNECTIONS - 1, multipleOf: 1 })) }) }))
 }

@@ -5,6 +5,7 @@
  * (GET/POST /api/v1/configs/banners, stored sealed in the settings).
  */
 import { Elysia, t } from 'elysia'
+import { Integer } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { AddressList } from '../../config/network.ts'
 import { VERSION } from '../../version.ts'
@@ -20,7 +21,7 @@ const Banner = t.Object({
   title: t.Optional(t.Nullable(t.String({ maxLength: 500 }))),
   content: t.String({ maxLength: 5000 }),
   dismissible: t.Boolean(),
-  timestamp: t.Integer({ minimum: 0 }),
+  timestamp: Integer({ minimum: 0 }),
 })
 const BannersBody = t.Object({ banners: t.Array(Banner, { maxItems: 20 }) })
 

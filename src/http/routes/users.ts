@@ -4,6 +4,7 @@
  * email, password: a new password ends every session of that user) and deletion.
  */
 import { Elysia, t } from 'elysia'
+import { Numeric } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { findPasswordProblem, hashPassword } from '../../auth/passwords.ts'
 import { isValidEmail } from '../../auth/sign-up.ts'
@@ -23,7 +24,7 @@ const Role = t.Union([t.Literal('pending'), t.Literal('user'), t.Literal('admin'
 const OrderBy = t.Union([t.Literal('name'), t.Literal('email'), t.Literal('role'), t.Literal('created_at'), t.Literal('updated_at'), t.Literal('last_active_at')])
 const ListQuery = t.Object({
   query: t.Optional(t.String({ maxLength: 200 })), order_by: t.Optional(OrderBy), direction: t.Optional(t.Union([t.Literal('asc'), t.Literal('desc')])),
-  page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000 })), limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })),
+  page: t.Optional(Numeric({ minimum: 1, maximum: 1_000_000 })), limit: t.Optional(Numeric({ minimum: 1, maximum: 100 })),
 })
 const UpdateBody = t.Object({
   role: t.Optional(Role), name: t.Optional(t.String({ minLength: 1, maxLength: 200 })), email: t.Optional(t.String({ maxLength: 320 })),

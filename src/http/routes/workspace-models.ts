@@ -12,6 +12,7 @@
 import { CloneType } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { Elysia, t } from 'elysia'
+import { Numeric } from '../numeric-schemas.ts'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Permissions } from '../../auth/permissions.ts'
 import type { Principal } from '../../auth/principal.ts'
@@ -47,7 +48,7 @@ type ModelBodyType = typeof ModelBody.static
 const UpdateBody = t.Object({ ...ModelBody.properties, id: t.Optional(ModelId) })
 const ListQuery = t.Object({
   query: t.Optional(t.String({ maxLength: 200 })), view_option: t.Optional(t.String({ maxLength: 20 })), tag: t.Optional(t.String({ maxLength: 200 })),
-  order_by: t.Optional(t.String({ maxLength: 40 })), direction: t.Optional(t.String({ maxLength: 10 })), page: t.Optional(t.Numeric({ minimum: 1, maximum: 100_000, multipleOf: 1 })),
+  order_by: t.Optional(t.String({ maxLength: 40 })), direction: t.Optional(t.String({ maxLength: 10 })), page: t.Optional(Numeric({ minimum: 1, maximum: 100_000, multipleOf: 1 })),
 })
 const ImportBody = t.Object({ models: t.Array(JsonObject, { maxItems: 500 }) })
 const PAGE_SIZE = 30
