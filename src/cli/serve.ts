@@ -120,7 +120,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const warmTurn = () => warmChatTurn({ prepareOn: store.sql })
   setTimeout(() => void warmUpSocket(app).then(warmTurn, warmTurn), TURN_WARM_UP_DELAY_MS).unref()
   // note: in the background, so the listen is not delayed; each connection's answer (or failure) is logged by the listing.
-  connections.listModels().catch((error: unknown) => log.error('Listing the Ollama models failed', { error: error instanceof Error ? error.name : 'unknown' }))
+  // Then the listed models' context windows, so the first turn with a model sends no /api/show beside its chat (connections.ts).
+  connections.listModels().then(() => connections.learnContextWindows(), (error: unknown) => log.error('Listing the Ollama models failed', { error: error instanceof Error ? error.name : 'unknown' }))
   lifecycle.start()
 
   let stopping: Promise<void> | null = null
