@@ -14,6 +14,7 @@ import { parseOllamaUrls } from '../config/ollama-variables.ts'
 import { keptRead } from '../db/kept-read.ts'
 import type { SettingsRepo } from '../db/settings.ts'
 import type { Logger } from '../log/logger.ts'
+import { createContextWindows } from './context-window.ts'
 import { createOllamaClient, OllamaError, parseBaseUrl, type Fetch, type OllamaClient, type OllamaFailureReason, type OllamaModel, type OllamaTimeouts } from './ollama-client.ts'
 
 /** The setting the admin-saved list lives in: a JSON array of URLs. */
@@ -24,6 +25,8 @@ export const DISABLED_CONNECTIONS_SETTING = 'ollama.connections.disabled'
 export const MODEL_LIST_TTL_MS = 5_000
 /** A listing waits at most this long on a server, so one that hangs can't stall the model picker. */
 export const MODEL_LIST_TIMEOUT_MS = 10_000
+/** How many listed models a start asks /api/show for, one after the other (Ollama lists the newest first). */
+export const EARLY_WINDOW_MODELS = 16
 
 /** One model and the connections (indexes, in list order) that have it; `entry` is the first one's tags entry. */
 export type ListedModel = { name: string; entry: OllamaModel; connections: number[] }
@@ -95,6 +98,9 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
   let cached: { at: number; clients: typeof clients; listing: Promise<ModelListing> } | null = null
   /** The newest listing that has arrived, with the clients it was made with; kept while a fresher one is on its way. */
   let lastArrived: { clients: typeof clients; listing: ModelListing } | null = null
+
+  /** Each model's context window on each connection's client, which bounds what a turn sends (context-window.ts). */
+  const contextWindows = createContextWindows(now)
 
   /** How each URL's last listing went ('ok' or the failure reason), so a change is logged once, not every listing. */
   const listedStates = new Map<string, string>()
@@ -215,6 +221,26 @@ export function createConnections({ urls: envUrls, timeouts, settings, now, fetc
     async listModels(): Promise<ModelListing> {
       await fresh()
       return currentListing().listing
+    },
+
+    contextWindows,
+
+    /**
+     * Asks the first connection of each listed model (the first EARLY_WINDOW_MODELS) for its context
+     * window, one after the other, so the first turn with a model neither waits for nor sends
+     * /api/show; it goes only to the connections in the list, and settles (never rejects) when done.
+     */
+    async learnContextWindows(): Promise<void> {
+      try {
+        await fresh()
+        const { clients: listedClients, listing } = currentListing()
+        for (const model of (await listing).models.slice(0, EARLY_WINDOW_MODELS)) {
+          const first = model.connections[0]
+          if (first !== undefined) await contextWindows.learn(listedClients[first]!.client, model.name)
+        }
+      } catch {
+        // note: a window not learnt here is asked for by the first turn with that model, as before.
+      }
     },
 
     /** Drops the cached listing, after a pull or delete changed what a server has. */

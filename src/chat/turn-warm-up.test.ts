@@ -1,4 +1,5 @@
 import { expect, test } from 'bun:test'
+import { openMemoryStore } from '../db/open-store.ts'
 import { warmChatTurn } from './turn-warm-up.ts'
 
 test('the chat turn warm-up runs whole turns to their end, in a store of its own, without the network', async () => {
@@ -11,4 +12,22 @@ test('the chat turn warm-up runs whole turns to their end, in a store of its own
     globalThis.fetch = original
   }
   expect(fetched).toEqual([])
+})
+
+test("the server's store gets the statements the turns ran prepared, and nothing in it is written", async () => {
+  const server = openMemoryStore()
+  try {
+    const db = server.db
+    const tables = (db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name)
+    const contents = () => tables.map((name) => db.query(`SELECT * FROM "${name}"`).all())
+    const before = { contents: contents(), changes: db.query('SELECT total_changes() AS n').get(), texts: new Set(server.sql.statementTexts()) }
+    expect(await warmChatTurn({ prepareOn: server.sql })).toBe(true)
+    const prepared = server.sql.statementTexts().filter((text) => !before.texts.has(text))
+    expect(prepared.some((text) => text.startsWith('INSERT INTO message '))).toBe(true)
+    expect(prepared.some((text) => text.startsWith('INSERT INTO chat '))).toBe(true)
+    expect(contents()).toEqual(before.contents)
+    expect(db.query('SELECT total_changes() AS n').get()).toEqual(before.changes)
+  } finally {
+    await server.close()
+  }
 })

@@ -5,11 +5,14 @@
  * (4-6 ms more to the first token than the turns after it). This runs whole turns through the
  * turn's own code (frame check, chat repository, sealing, the Ollama client reading a stream, live
  * streams, the history bound) against stand-ins: a private in-memory store under a throwaway key,
- * and a local function in place of Ollama.
- * Threat: none added. Nothing reaches the server's store or the network, and the stand-in store,
- * its keys and its one user are dropped when it ends.
+ * and a local function in place of Ollama. Then the server's own store prepares the statements
+ * those turns ran (`prepareOn`), which its first turn would otherwise compile while the user waits.
+ * Threat: none added. Nothing reaches the network, nothing is read from or written to the server's
+ * store (preparing a statement runs nothing), and the stand-in store, its keys and its one user are
+ * dropped when it ends.
  */
 import { openMemoryStore } from '../db/open-store.ts'
+import type { SqlEngine } from '../db/engine.ts'
 import type { UserId } from '../db/ids.ts'
 import { silentLogger } from '../log/logger.ts'
 import { startChatTurn } from './chat-turn.ts'
@@ -26,22 +29,43 @@ const STAND_IN_URL = 'http://127.0.0.1:1'
 const TURNS = 8
 
 const at = '2026-01-01T00:00:00Z'
-const cannedAnswer = [
+const cannedLines = [
   ...['Warm', 'ing ', 'up.'].map((content) => ({ model: MODEL, created_at: at, message: { role: 'assistant', content }, done: false })),
   { model: MODEL, created_at: at, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', total_duration: 1, load_duration: 1, prompt_eval_count: 1, prompt_eval_duration: 1, eval_count: 3, eval_duration: 1 },
-].map((chunk) => JSON.stringify(chunk)).join('\n') + '\n'
+].map((chunk) => new TextEncoder().encode(`${JSON.stringify(chunk)}\n`))
 const cannedListing = JSON.stringify({ models: [{ name: MODEL, model: MODEL, modified_at: at, size: 1, digest: 'warm-up', details: { family: 'warm-up' } }] })
 const cannedShow = JSON.stringify({ model_info: { 'general.architecture': 'warm-up', 'warm-up.context_length': 4096 } })
 
-/** Ollama's answers, from memory: a model list, a model description, a streamed chat answer. */
+/** Ollama's answers, from memory: a model list, a model description, a chat answer streamed a line per read. */
 async function standInOllama(url: string): Promise<Response> {
   if (url.endsWith('/api/tags')) return new Response(cannedListing, { headers: { 'content-type': 'application/json' } })
   if (url.endsWith('/api/show')) return new Response(cannedShow, { headers: { 'content-type': 'application/json' } })
-  return new Response(cannedAnswer, { headers: { 'content-type': 'application/x-ndjson' } })
+  return new Response(answerStream(), { headers: { 'content-type': 'application/x-ndjson' } })
 }
 
-/** Runs chat turns through a turn's code against stand-ins; resolves true when every turn ended stored, false otherwise (never rejects). */
-export async function warmChatTurn(): Promise<boolean> {
+/**
+ * The answer a line per read, the last line cut in two, as Ollama's stream arrives: the reader's
+ * paths for a lone line, a line awaited across reads and the stream's end are the ones a real turn takes.
+ */
+function answerStream(): ReadableStream<Uint8Array> {
+  const last = cannedLines.at(-1)!
+  const pieces = [...cannedLines.slice(0, -1), last.subarray(0, 16), last.subarray(16)]
+  let next = 0
+  return new ReadableStream({
+    pull(controller) {
+      const piece = pieces[next++]
+      if (piece === undefined) controller.close()
+      else controller.enqueue(piece.slice())
+    },
+  })
+}
+
+/**
+ * Runs chat turns through a turn's code against stand-ins, then has `prepareOn` (the server's store's
+ * engine) prepare the statements those turns ran; resolves true when every turn ended stored, false
+ * otherwise (never rejects).
+ */
+export async function warmChatTurn({ prepareOn }: { prepareOn?: Pick<SqlEngine, 'prepare'> } = {}): Promise<boolean> {
   const store = openMemoryStore()
   try {
     const created = await store.users.createUser({ email: 'warm-up@localhost', name: 'Warm-up', role: 'user' })
@@ -54,6 +78,7 @@ export async function warmChatTurn(): Promise<boolean> {
       chats: store.chats, connections, streams, hub: new SocketHub(), log: silentLogger, checkpointIntervalMs: 60_000,
       titles: null, maxConcurrentAnswers: 1, contextWindows: createContextWindows(Date.now),
     }
+    const before = new Set(store.sql.statementTexts())
     let chatId: string | undefined
     for (let turn = 0; turn < TURNS; turn++) {
       const checked = parseClientFrame(JSON.parse(JSON.stringify({ type: 'chat:send', model: MODEL, content: `Warming up, question ${turn}.`, ...(chatId === undefined ? {} : { chatId }) })))
@@ -64,6 +89,8 @@ export async function warmChatTurn(): Promise<boolean> {
       chatId = started.stream.chatId
       if ((await store.chats.listPathTo(userId, started.stream.chatId))?.at(-1)?.role !== 'assistant') return false
     }
+    // note: the server's first turn prepared these itself before: 0.3-0.5 ms of its first token (bench/first-turn.ts traces).
+    prepareOn?.prepare(store.sql.statementTexts().filter((text) => !before.has(text)))
     return true
   } catch {
     // note: a warm-up that fails leaves the first turn as slow as before, nothing worse.

@@ -121,9 +121,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   if (cluster !== null) log.info(describeCluster(config, cluster))
   // note: a moment after the listen, in the background: a chat turn's code is warm long before anyone has signed in
   // and asked, and the first requests (a health probe, the page) do not wait behind it (tens of ms on a busy machine).
-  setTimeout(() => void warmed.then(() => warmUpSocket(app)).then(warmChatTurn, () => warmChatTurn()), TURN_WARM_UP_DELAY_MS).unref()
+  const warmTurn = () => warmChatTurn({ prepareOn: store.sql })
+  setTimeout(() => void warmed.then(() => warmUpSocket(app)).then(warmTurn, warmTurn), TURN_WARM_UP_DELAY_MS).unref()
   // note: in the background, so the listen is not delayed; each connection's answer (or failure) is logged by the listing.
-  connections.listModels().catch((error: unknown) => log.error('Listing the Ollama models failed', { error: error instanceof Error ? error.name : 'unknown' }))
+  // Then the listed models' context windows, so the first turn with a model sends no /api/show beside its chat (connections.ts).
+  connections.listModels().then(() => connections.learnContextWindows(), (error: unknown) => log.error('Listing the Ollama models failed', { error: error instanceof Error ? error.name : 'unknown' }))
   lifecycle.start()
 
   let stopping: Promise<void> | null = null

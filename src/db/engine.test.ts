@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { describeEngineContract } from '../../test/helpers/engine-contract.ts'
 import { createSqliteEngine } from './engine.ts'
+import { withLazyStatements } from './lazy-statements.ts'
 import { openDatabase } from './open-database.ts'
 
 describeEngineContract('SQLite', async () => createSqliteEngine(openDatabase(':memory:')))
@@ -245,4 +246,32 @@ test('SQLite engine: a transaction made while a batch is open joins it, before w
   await Promise.all([chain, waiting])
   expect(order).toEqual(['transaction saw 1', 'write 1', 'write 2'])
   expect((await sql.all('SELECT id FROM t')).length).toBe(2)
+})
+
+describe('SQLite engine: preparing ahead', () => {
+  async function lazyTable() {
+    const sql = createSqliteEngine(withLazyStatements(openDatabase(':memory:')))
+    await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+    return sql
+  }
+  const insert = 'INSERT INTO t (id, v) VALUES (?, ?)'
+  const select = 'SELECT v FROM t WHERE id = ?'
+
+  test('prepared statements are held, nothing is run or written, and they run as they would have', async () => {
+    const sql = await lazyTable()
+    sql.prepare([insert, select])
+    expect(sql.statementTexts()).toEqual([insert, select])
+    expect(sql.db.inTransaction).toBe(false)
+    expect(await sql.all('SELECT count(*) AS n, total_changes() AS changes FROM t')).toEqual([{ n: 0, changes: 0 }])
+    await sql.run(insert, 1, 'one')
+    expect(await sql.get(select, 1)).toEqual({ v: 'one' })
+  })
+
+  test('a text that does not prepare is left to its first run, which fails as it would have; preparing again changes nothing', async () => {
+    const sql = await lazyTable()
+    sql.prepare(['SELECT nothing FROM missing', select])
+    sql.prepare([select])
+    expect(sql.statementTexts()).toEqual([select])
+    await expect(sql.get('SELECT nothing FROM missing')).rejects.toThrow()
+  })
 })

@@ -63,6 +63,13 @@ export interface SqlEngine {
   afterCommit(fn: () => void): void
   /** The transaction this async context runs in (the same object for each call made in it), or null. */
   currentTransaction(): SqlTransaction | null
+  /** The texts of the statements this engine holds prepared (SQLite); none on PostgreSQL, whose server prepares per connection. */
+  statementTexts(): string[]
+  /**
+   * Prepares these statements ahead of their first run: nothing is run, read or written. A text
+   * that does not prepare is left to its first run, which fails as it would have. PostgreSQL: nothing to do.
+   */
+  prepare(texts: Iterable<string>): void
   close(): Promise<void>
 }
 
@@ -337,6 +344,22 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
     },
     currentTransaction(): SqlTransaction | null {
       return open !== null && context.getStore() === open ? open : null
+    },
+    statementTexts(): string[] {
+      return [...statements.keys()]
+    },
+    prepare(texts: Iterable<string>): void {
+      for (const text of texts) {
+        if (statements.has(text)) continue
+        try {
+          const found = db.query(text)
+          // note: reading the parameter count compiles a statement that lazy-statements.ts holds back until its first use.
+          void found.paramsCount
+          statements.set(text, found)
+        } catch {
+          // note: left to its first run, which reports it as before.
+        }
+      }
     },
     async close(): Promise<void> {
       await waitForNone()

@@ -134,6 +134,9 @@ export function createPostgresEngine(options: PostgresOptions): SqlEngine {
 
   return {
     dialect: 'postgresql',
+    // note: Bun.SQL prepares each statement on each pooled connection at its first use there; nothing is held here to prepare ahead.
+    statementTexts: (): string[] => [],
+    prepare(): void {},
     async get<Row>(sql: string, ...params: SqlValue[]): Promise<Row | null> {
       const result = await query(sql, params)
       return result.length === 0 ? null : (normalizeRows(result, 1)[0] as Row)

@@ -29,7 +29,6 @@ import { admitCredential, authenticate, findCredential } from '../../auth/authen
 import { isRevokedBy, isStillAdmitted, type WatchedCredential } from '../../auth/credential-watch.ts'
 import { selectBranch } from '../../chat/branch-select.ts'
 import { startChatTurn, type TurnStart } from '../../chat/chat-turn.ts'
-import { createContextWindows } from '../../chat/context-window.ts'
 import { baseTarget, type ModelResolver, type ModelTarget } from '../../chat/resolve-model.ts'
 import type { DirectConnections } from '../../chat/direct-connections.ts'
 import type { Connections } from '../../chat/connections.ts'
@@ -117,7 +116,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   })
   const turnDeps = {
     chats: auth.store.chats, connections, ...(direct === undefined ? {} : { direct }), streams, hub, log, checkpointIntervalMs: limits.checkpointIntervalMs,
-    titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser, contextWindows: createContextWindows(auth.now),
+    titles: config.chat.titles, maxConcurrentAnswers: config.chat.maxConcurrentAnswersPerUser, contextWindows: connections.contextWindows,
     // note: with answer slots in Redis, the other instances' answers are counted there, atomically; while Redis is down, each instance counts its own.
     ...(fanOut === null || answerSlots !== null ? {} : { countRemoteAnswers: fanOut.countRemoteStreams }),
   }
