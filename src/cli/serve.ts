@@ -93,6 +93,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     dataDirLock.release()
     throw listenFailure(error, config.host, config.port)
   }
+  // note: the binary starts with the JIT's tier-up thresholds scaled up (scripts/compile-binary.ts), so code
+  // that runs only during a start is not optimised on the way; from here on, what runs is the service's.
+  Bun.unsafe.setJITPolicy(1)
   const server = app.server!
   const url = `http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`
 
