@@ -92,6 +92,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     dataDirLock.release()
     throw listenFailure(error, config.host, config.port)
   }
+  // note: the binary starts with the JIT's tier-up thresholds scaled up (scripts/compile-binary.ts), so code
+  // that runs only during a start is not optimised on the way; from here on, what runs is the service's.
+  Bun.unsafe.setJITPolicy(1)
   // note: after the listen, not before it: /health and /api/version (Bun's router, fixed-answers.ts) answer
   // at once, and a request the app gets meanwhile composes what it needs as it would have; the warm-up
   // only composes the app's request handler and the first routes a page load asks for ahead of them.
