@@ -321,9 +321,10 @@ export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof 
  */
 export function describeChatParts(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown, held = heldChatBytes(tree.messages, tree.chat.currentId)): Uint8Array[] {
   const history: Uint8Array[] = [OPEN_BRACE]
-  for (const { bytes } of held.history) {
-    if (history.length > 1) history.push(COMMA)
-    history.push(bytes.entry)
+  for (let i = 0, count = 0; i < held.history.length; i += count) {
+    if (i > 0) history.push(COMMA)
+    count = laidOutRun(held.history, i, held.history.length)
+    history.push(count === 1 ? held.history[i]!.bytes.entry : laidOutBytes(held.history, i, count))
   }
   history.push(CLOSE_BRACE)
   const pathParts: Uint8Array[] = [OPEN_BRACKET]
@@ -428,11 +429,11 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
   const history = historyOrder(found.map(({ message }) => message.uid)).map((at) => found[at]!)
   const placeOf = new Map(history.map((entry, at) => [entry.message.id, at]))
   for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
-  return {
+  return layOutHistory({
     history,
     pathMessages, path: pathMessages.map((message) => byId.get(message.id)!),
     currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId,
-  }
+  })
 }
 
 /**
@@ -476,7 +477,7 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
     if (rewritten.size > 0) {
       for (let at = 0; at < cut; at++) if (rewritten.has(entries[at]!.message.id) && !orphaned.has(at)) history[at] = describeAgain(entries[at]!, at)
     }
-    return pathAfter(history, before, changed, removed, currentId)
+    return layOutHistory(pathAfter(history, before, changed, removed, currentId))
   }
   const placeOf = new Map<number, number>()
   entries.forEach((entry, at) => {
@@ -486,7 +487,7 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
     history.push(next)
   })
   for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
-  return pathAfter(history, before, changed, removed, currentId)
+  return layOutHistory(pathAfter(history, before, changed, removed, currentId))
 }
 
 /**
@@ -531,6 +532,11 @@ export function heldChatBytesSelected(before: HeldChatBytes, currentId: MessageI
  * parent is not held, or its client id is taken: then the bytes are made afresh when next asked.
  */
 export function heldChatBytesAdded(before: HeldChatBytes, message: Message, currentId: MessageId | null): HeldChatBytes | null {
+  const added = bytesAdded(before, message, currentId)
+  return added === null ? null : layOutHistory(added)
+}
+
+function bytesAdded(before: HeldChatBytes, message: Message, currentId: MessageId | null): HeldChatBytes | null {
   const entries = before.history
   let parentAt = -1
   for (let i = 0; i < entries.length; i++) {
@@ -606,8 +612,74 @@ const ENTRY_MARK = `m${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).to
 const HISTORY_MARK = `${ENTRY_MARK}history`
 const PATH_MARK = `${ENTRY_MARK}path`
 
-/** A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the same bytes, the message alone. */
-export type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array }
+/**
+ * A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the
+ * same bytes, the message alone; `whole` and `at` when the entry is a view of a laid-out history
+ * (layOutHistory): those bytes, and where the entry starts in them.
+ */
+export type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array; readonly whole?: Uint8Array; readonly at?: number }
+
+const COMMA_BYTE = 0x2c
+/** Runs (laidOutRun) a held history may be in before it is laid out again: each costs a save's scan a few more compares, and its answer a few more parts. */
+const MAX_RUNS = 32
+
+/**
+ * How many entries of `history` from `from` (at most `limit`) stand one after another in one
+ * laid-out history, a comma between each: their bytes, commas included, are one view of `whole`.
+ */
+export function laidOutRun(history: readonly HeldMessageBytes[], from: number, limit: number): number {
+  const first = history[from]!.bytes
+  const whole = first.whole
+  if (whole === undefined) return 1
+  let end = first.at! + first.entry.length
+  let count = 1
+  while (count < limit && from + count < history.length) {
+    const next = history[from + count]!.bytes
+    if (next.whole !== whole || next.at !== end + 1 || whole[end] !== COMMA_BYTE) break
+    end += 1 + next.entry.length
+    count++
+  }
+  return count
+}
+
+/** The bytes of `history` from entry `from`, `count` entries one after another in one laid-out history (laidOutRun), with the commas between them. */
+export function laidOutBytes(history: readonly HeldMessageBytes[], from: number, count: number): Uint8Array {
+  const first = history[from]!.bytes
+  const last = history[from + count - 1]!.bytes
+  return first.whole!.subarray(first.at!, last.at! + last.entry.length)
+}
+
+/**
+ * `held` with its history's entries laid out one after another, a comma between each, in one
+ * buffer, when they are scattered in more than MAX_RUNS runs (each message described apart,
+ * or some described again since): the same bytes, so a save's scan compares long runs of them at
+ * once and an answer sends them as a few parts.
+ */
+function layOutHistory(held: HeldChatBytes): HeldChatBytes {
+  const entries = held.history
+  let runs = 0
+  for (let i = 0; i < entries.length && runs <= MAX_RUNS; i += laidOutRun(entries, i, entries.length)) runs++
+  if (runs <= MAX_RUNS) return held
+  let total = entries.length - 1
+  for (const { bytes } of entries) total += bytes.entry.length
+  const whole = Buffer.allocUnsafeSlow(total)
+  const moved = new Map<MessageBytes, MessageBytes>()
+  let at = 0
+  const history = entries.map((entry): HeldMessageBytes => {
+    const { entry: bytes, text } = entry.bytes
+    if (at > 0) whole[at - 1] = COMMA_BYTE
+    whole.set(bytes, at)
+    const end = at + bytes.length
+    const made = { entry: whole.subarray(at, end), text: whole.subarray(end - text.length, end), whole, at }
+    moved.set(entry.bytes, made)
+    // note: the message's remembered bytes become the laid-out view, so the scattered copy is not kept beside it.
+    const known = writtenJson.get(entry.message)
+    if (known === entry.bytes) writtenJson.set(entry.message, { ...made, childrenIds: known.childrenIds })
+    at = end + 1
+    return { ...entry, bytes: made }
+  })
+  return { ...held, history, path: held.path.map((bytes) => moved.get(bytes) ?? bytes) }
+}
 
 /**
  * A held message's bytes from its last open, while its place (parent and children) is the same: a
