@@ -30,7 +30,7 @@ const step = fc.oneof(
 )
 
 describe('the answer bytes held with a chat', () => {
-  // note: a chat of 40 messages has its held history laid out in one buffer (open-webui-chat.ts, layOutHistory), and 40 steps break it enough to lay it out again.
+  // note: a chat of 40 messages has its held history laid out in one buffer (held-chat-layout.ts), and 40 steps break it enough to lay it out again.
   test.each([[2, 14, 60], [40, 40, 12]])('a chat of %i messages, after any sequence of up to %i turns, selections and saves, equals the bytes made afresh from the chat (fast-check)', async (length, steps_, numRuns) => {
     await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: steps_ }), async (steps) => {
       const store = openMemoryStore()

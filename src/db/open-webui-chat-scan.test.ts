@@ -4,7 +4,8 @@ import { planChatSave, planScannedSave, isSaveProblem } from './chat-save.ts'
 import type { ChatTree, Message } from './chat-tree.ts'
 import type { ChatId, MessageId, UserId } from './ids.ts'
 import { hasSameClientFields } from './message-rows.ts'
-import { describeChatJson, describeChatParts, heldChatBytes, heldChatBytesAfter, laidOutRun, readOpenWebUiChat } from './open-webui-chat.ts'
+import { laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
+import { describeChatJson, describeChatParts, heldChatBytes, heldChatBytesAfter, readOpenWebUiChat } from './open-webui-chat.ts'
 import { resentFrom, scanOpenWebUiSave } from './open-webui-chat-scan.ts'
 
 const CHAT = 'c' as ChatId
@@ -25,7 +26,8 @@ const heldChatOf = (min: number, max: number) => fc.record({
   current: fc.nat(),
 }).map(({ count, parents, contents, times, extras, uids, current }): ChatTree => {
   const messages: Message[] = Array.from({ length: count }, (_, i) => {
-    const parentAt = parents[i]! % (i + 1)
+    // note: a long chat is mostly one branch (each message under the one before, one in five anywhere), so its path is long too.
+    const parentAt = max > 8 && i > 0 && parents[i]! % 5 !== 0 ? i - 1 : parents[i]! % (i + 1)
     return Object.freeze({
       id: (i + 1) as MessageId, uid: uids[i]!, chatId: CHAT, parentId: parentAt === i ? null : (parentAt + 1) as MessageId,
       role: i % 2 === 0 ? 'user' as const : 'assistant' as const, content: contents[i]!, model: i % 2 === 0 ? null : 'm', images: null, artifacts: null, stats: null,
@@ -36,7 +38,7 @@ const heldChatOf = (min: number, max: number) => fc.record({
   return { chat, settings: { models: ['m'], params: null, system: null, tags: null, extra: null }, messages }
 })
 const heldChat = heldChatOf(1, 8)
-/** Chats long enough that their held history is laid out in one buffer (open-webui-chat.ts, layOutHistory), compared in runs. */
+/** Chats long enough that their held history is laid out in one buffer (held-chat-layout.ts), compared in runs; their path too when it is as long. */
 const longHeldChat = heldChatOf(34, 80)
 
 /** What a client sends back: the answer's bytes as `{chat}`, with an edit of the text. */
@@ -171,7 +173,9 @@ describe('a save read against the held chat', () => {
   test('in a chat whose held history is laid out in one buffer, says what the full read says (fast-check)', () => {
     let scanned = 0
     fc.assert(fc.property(longHeldChat, fc.array(edit, { minLength: 1, maxLength: 3 }), (tree, edits) => {
-      expect(laidOutRun(heldChatBytes(tree.messages, tree.chat.currentId).history, 0, Infinity)).toBe(tree.messages.length)
+      const held = heldChatBytes(tree.messages, tree.chat.currentId)
+      expect(laidOutRun(held.history, 0, Infinity)).toBe(tree.messages.length)
+      if (held.path.length > 32) expect(laidOutPathRun(held.path, 0, Infinity)).toBe(held.path.length)
       const sent = bytes(edits.reduce((body, change) => change(body), text(answerOf(tree))))
       const scan = scanOutcome(sent, tree)
       if (scan === null) return

@@ -17,7 +17,8 @@
  * bytes are one complete JSON object, and JSON.stringify's output, so without duplicate keys.
  */
 import { CHAT_LIMITS, type ChatContent, type Message, type SavedMessage } from './chat-tree.ts'
-import { laidOutBytes, laidOutRun, readOpenWebUiChatFields, readOpenWebUiMessage, type HeldChatBytes } from './open-webui-chat.ts'
+import { laidOutBytes, laidOutPathBytes, laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
+import { readOpenWebUiChatFields, readOpenWebUiMessage, type HeldChatBytes } from './open-webui-chat.ts'
 
 /** A save read against a held chat: each held message sent is unchanged or in `changed`, the others are `left`; none is new. */
 export type ScannedSave = {
@@ -169,7 +170,7 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
     let next = 0
     // note: while every entry so far came in the held order (`inOrder`: the sent ones are exactly those before `next`),
     // the next ones are compared `stride` at a time where the held bytes lay them out one after another
-    // (open-webui-chat.ts, laidOutRun): one compare for many entries and the commas between them, the
+    // (held-chat-layout.ts): one compare for many entries and the commas between them, the
     // same bytes the entry-by-entry compares below would take. The stride doubles while they match
     // and starts again at two after a miss, so an edited message costs a few compares of its neighbourhood.
     let inOrder = true
@@ -229,10 +230,19 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
     at++
     skipSpace()
     if (b[at] === CLOSE_BRACKET) return void at++
+    // note: as the history's entries, runs of the path's messages laid out one after another are compared at once, `stride` at most.
+    let stride = 2
     for (let i = 0; ; i++) {
       skipSpace()
-      const known = held.path[i]
-      if (known === undefined || !isAt(known.text)) parseValue()
+      const run = i < held.path.length ? laidOutPathRun(held.path, i, stride) : 1
+      if (run > 1 && isAt(laidOutPathBytes(held.path, i, run))) {
+        i += run - 1
+        stride *= 2
+      } else {
+        if (run > 1) stride = 2
+        const known = held.path[i]
+        if (known === undefined || !isAt(known.text)) parseValue()
+      }
       skipSpace()
       const c = b[at++]
       if (c === CLOSE_BRACKET) return

@@ -15,6 +15,7 @@ import {
   CHAT_LIMITS, MESSAGE_UID_PATTERN, pathThrough, pathTo,
   type ChatContent, type ChatSettings, type ChatTree, type Message, type MessageRole, type MessageStatus, type SavedMessage,
 } from './chat-tree.ts'
+import { laidOut, laidOutBytes, laidOutPathBytes, laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
 import type { MessageId } from './ids.ts'
 
 export type ChatReadCode =
@@ -328,9 +329,10 @@ export function describeChatParts(tree: ChatTree, wrap: (chat: ReturnType<typeof
   }
   history.push(CLOSE_BRACE)
   const pathParts: Uint8Array[] = [OPEN_BRACKET]
-  for (let i = 0; i < held.path.length; i++) {
+  for (let i = 0, count = 0; i < held.path.length; i += count) {
     if (i > 0) pathParts.push(COMMA)
-    pathParts.push(held.path[i]!.text)
+    count = laidOutPathRun(held.path, i, held.path.length)
+    pathParts.push(count === 1 ? held.path[i]!.text : laidOutPathBytes(held.path, i, count))
   }
   pathParts.push(CLOSE_BRACKET)
   const chat = chatObjectFrom(tree, HISTORY_MARK, held.currentUid, held.pathMessages, PATH_MARK)
@@ -429,7 +431,7 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
   const history = historyOrder(found.map(({ message }) => message.uid)).map((at) => found[at]!)
   const placeOf = new Map(history.map((entry, at) => [entry.message.id, at]))
   for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
-  return layOutHistory({
+  return layOut({
     history,
     pathMessages, path: pathMessages.map((message) => byId.get(message.id)!),
     currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId,
@@ -477,7 +479,7 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
     if (rewritten.size > 0) {
       for (let at = 0; at < cut; at++) if (rewritten.has(entries[at]!.message.id) && !orphaned.has(at)) history[at] = describeAgain(entries[at]!, at)
     }
-    return layOutHistory(pathAfter(history, before, changed, removed, currentId))
+    return layOut(pathAfter(history, before, changed, removed, currentId))
   }
   const placeOf = new Map<number, number>()
   entries.forEach((entry, at) => {
@@ -487,7 +489,7 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
     history.push(next)
   })
   for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
-  return layOutHistory(pathAfter(history, before, changed, removed, currentId))
+  return layOut(pathAfter(history, before, changed, removed, currentId))
 }
 
 /**
@@ -533,7 +535,7 @@ export function heldChatBytesSelected(before: HeldChatBytes, currentId: MessageI
  */
 export function heldChatBytesAdded(before: HeldChatBytes, message: Message, currentId: MessageId | null): HeldChatBytes | null {
   const added = bytesAdded(before, message, currentId)
-  return added === null ? null : layOutHistory(added)
+  return added === null ? null : layOut(added)
 }
 
 function bytesAdded(before: HeldChatBytes, message: Message, currentId: MessageId | null): HeldChatBytes | null {
@@ -614,72 +616,17 @@ const PATH_MARK = `${ENTRY_MARK}path`
 
 /**
  * A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the
- * same bytes, the message alone; `whole` and `at` when the entry is a view of a laid-out history
- * (layOutHistory): those bytes, and where the entry starts in them.
+ * same bytes, the message alone; `whole` and `at` when they are views of bytes laid out
+ * (held-chat-layout.ts): those bytes, and where the entry starts in them. A laid-out path's
+ * message is its text alone (`entry` is the same view).
  */
 export type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array; readonly whole?: Uint8Array; readonly at?: number }
 
-const COMMA_BYTE = 0x2c
-/** Runs (laidOutRun) a held history may be in before it is laid out again: each costs a save's scan a few more compares, and its answer a few more parts. */
-const MAX_RUNS = 32
-
-/**
- * How many entries of `history` from `from` (at most `limit`) stand one after another in one
- * laid-out history, a comma between each: their bytes, commas included, are one view of `whole`.
- */
-export function laidOutRun(history: readonly HeldMessageBytes[], from: number, limit: number): number {
-  const first = history[from]!.bytes
-  const whole = first.whole
-  if (whole === undefined) return 1
-  let end = first.at! + first.entry.length
-  let count = 1
-  while (count < limit && from + count < history.length) {
-    const next = history[from + count]!.bytes
-    if (next.whole !== whole || next.at !== end + 1 || whole[end] !== COMMA_BYTE) break
-    end += 1 + next.entry.length
-    count++
-  }
-  return count
-}
-
-/** The bytes of `history` from entry `from`, `count` entries one after another in one laid-out history (laidOutRun), with the commas between them. */
-export function laidOutBytes(history: readonly HeldMessageBytes[], from: number, count: number): Uint8Array {
-  const first = history[from]!.bytes
-  const last = history[from + count - 1]!.bytes
-  return first.whole!.subarray(first.at!, last.at! + last.entry.length)
-}
-
-/**
- * `held` with its history's entries laid out one after another, a comma between each, in one
- * buffer, when they are scattered in more than MAX_RUNS runs (each message described apart,
- * or some described again since): the same bytes, so a save's scan compares long runs of them at
- * once and an answer sends them as a few parts.
- */
-function layOutHistory(held: HeldChatBytes): HeldChatBytes {
-  const entries = held.history
-  let runs = 0
-  for (let i = 0; i < entries.length && runs <= MAX_RUNS; i += laidOutRun(entries, i, entries.length)) runs++
-  if (runs <= MAX_RUNS) return held
-  let total = entries.length - 1
-  for (const { bytes } of entries) total += bytes.entry.length
-  const whole = Buffer.allocUnsafeSlow(total)
-  const moved = new Map<MessageBytes, MessageBytes>()
-  let at = 0
-  const history = entries.map((entry): HeldMessageBytes => {
-    const { entry: bytes, text } = entry.bytes
-    if (at > 0) whole[at - 1] = COMMA_BYTE
-    whole.set(bytes, at)
-    const end = at + bytes.length
-    const made = { entry: whole.subarray(at, end), text: whole.subarray(end - text.length, end), whole, at }
-    moved.set(entry.bytes, made)
-    // note: the message's remembered bytes become the laid-out view, so the scattered copy is not kept beside it.
-    const known = writtenJson.get(entry.message)
-    if (known === entry.bytes) writtenJson.set(entry.message, { ...made, childrenIds: known.childrenIds })
-    at = end + 1
-    return { ...entry, bytes: made }
-  })
-  return { ...held, history, path: held.path.map((bytes) => moved.get(bytes) ?? bytes) }
-}
+/** `held` laid out (held-chat-layout.ts); a message whose remembered bytes were copied remembers the copy, so the scattered bytes are not kept beside it. */
+const layOut = (held: HeldChatBytes): HeldChatBytes => laidOut(held, (entry, made) => {
+  const known = writtenJson.get(entry.message)
+  if (known === entry.bytes) writtenJson.set(entry.message, { ...made, childrenIds: known.childrenIds })
+})
 
 /**
  * A held message's bytes from its last open, while its place (parent and children) is the same: a

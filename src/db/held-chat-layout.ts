@@ -1,0 +1,112 @@
+/**
+ * Where a held chat's answer bytes (open-webui-chat.ts, HeldChatBytes) lie in memory. Each message
+ * is first described apart, into bytes of its own; laid out, the entries of `history.messages` stand
+ * one after another, a comma between each, in one buffer, and so do the path's messages in another,
+ * each message's bytes a view of it. A save's scan (open-webui-chat-scan.ts) then compares long runs
+ * of unchanged messages with one compare, and an answer sends them as a few parts instead of two
+ * per message.
+ *
+ * Threat: a run read as other bytes than its messages' own, so a scan takes as unchanged what
+ * differs, or an answer says what the chat does not. Invariant: a run is only views of one buffer,
+ * each starting one byte past the one before, that byte a comma; the bytes are copied once, from
+ * the messages' own, and never written again. Laid out or not, the bytes are the same (tests
+ * compare them with bytes made afresh).
+ */
+import type { HeldChatBytes, HeldMessageBytes, MessageBytes } from './open-webui-chat.ts'
+
+const COMMA = 0x2c
+/**
+ * Runs a held history or path may be in before it is laid out again: each costs a save's scan a
+ * few more compares and its answer a few more parts; laying out copies the bytes (2.3 MB each for
+ * 2,000 messages of 1 KB), so a socket turn (two new runs) does it every 16 turns or so.
+ */
+const MAX_RUNS = 32
+
+type Part = 'entry' | 'text'
+
+/** Where `part` of `bytes` starts in its buffer (`whole`): an entry at `at`, the message past its key. */
+const startOf = (bytes: MessageBytes, part: Part) => (part === 'entry' ? bytes.at! : bytes.at! + bytes.entry.length - bytes.text.length)
+
+/** How many of the bytes `bytesAt` gives from `from` (at most `limit`) stand one after another in one buffer, a comma between each. */
+function runOf(bytesAt: (i: number) => MessageBytes | undefined, part: Part, from: number, limit: number): number {
+  const first = bytesAt(from)!
+  const whole = first.whole
+  if (whole === undefined) return 1
+  let end = startOf(first, part) + first[part].length
+  let count = 1
+  for (let next = bytesAt(from + 1); count < limit && next !== undefined; next = bytesAt(from + ++count)) {
+    if (next.whole !== whole || startOf(next, part) !== end + 1 || whole[end] !== COMMA) break
+    end += 1 + next[part].length
+  }
+  return count
+}
+
+/** `count` runs' bytes from `from`, commas included: one view. */
+function bytesOf(bytesAt: (i: number) => MessageBytes, part: Part, from: number, count: number): Uint8Array {
+  const first = bytesAt(from)
+  const last = bytesAt(from + count - 1)
+  return first.whole!.subarray(startOf(first, part), startOf(last, part) + last[part].length)
+}
+
+/** How many history entries from `from` (at most `limit`) stand one after another in one buffer, a comma between each. */
+export const laidOutRun = (history: readonly HeldMessageBytes[], from: number, limit: number) => runOf((i) => history[i]?.bytes, 'entry', from, limit)
+/** The bytes of `count` history entries from `from` that laidOutRun found one after another, the commas between them included. */
+export const laidOutBytes = (history: readonly HeldMessageBytes[], from: number, count: number) => bytesOf((i) => history[i]!.bytes, 'entry', from, count)
+/** laidOutRun for the path's messages (their text, without a key). */
+export const laidOutPathRun = (path: readonly MessageBytes[], from: number, limit: number) => runOf((i) => path[i], 'text', from, limit)
+/** laidOutBytes for the path's messages. */
+export const laidOutPathBytes = (path: readonly MessageBytes[], from: number, count: number) => bytesOf((i) => path[i]!, 'text', from, count)
+
+/** Whether `count` items, in runs `runAt` tells, are in more than MAX_RUNS runs. */
+function isScattered(count: number, runAt: (from: number) => number): boolean {
+  let runs = 0
+  for (let i = 0; i < count && runs <= MAX_RUNS; i += runAt(i)) runs++
+  return runs > MAX_RUNS
+}
+
+/** The parts one after another in a new buffer, a comma between each, and where each starts. */
+function copied(parts: readonly Uint8Array[]): { whole: Uint8Array; starts: number[] } {
+  let total = parts.length - 1
+  for (const part of parts) total += part.length
+  const whole = Buffer.allocUnsafeSlow(Math.max(total, 0))
+  const starts: number[] = new Array(parts.length)
+  let at = 0
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) whole[at++] = COMMA
+    starts[i] = at
+    whole.set(parts[i]!, at)
+    at += parts[i]!.length
+  }
+  return { whole, starts }
+}
+
+/**
+ * `held` with its history, and its path, each laid out in one buffer when it is in more than
+ * MAX_RUNS runs; the same bytes. `moved` is told of each message whose history bytes were copied
+ * (so what remembers them can keep the copy, not the scattered bytes beside it).
+ */
+export function laidOut(held: HeldChatBytes, moved: (entry: HeldMessageBytes, made: MessageBytes) => void): HeldChatBytes {
+  let { history, path } = held
+  if (isScattered(history.length, (from) => laidOutRun(history, from, history.length))) {
+    const { whole, starts } = copied(history.map(({ bytes }) => bytes.entry))
+    const copies = new Map<MessageBytes, MessageBytes>()
+    history = history.map((entry, i) => {
+      const { entry: bytes, text } = entry.bytes
+      const at = starts[i]!
+      const made = { entry: whole.subarray(at, at + bytes.length), text: whole.subarray(at + bytes.length - text.length, at + bytes.length), whole, at }
+      copies.set(entry.bytes, made)
+      moved(entry, made)
+      return { ...entry, bytes: made }
+    })
+    path = path.map((bytes) => copies.get(bytes) ?? bytes)
+  }
+  if (isScattered(path.length, (from) => laidOutPathRun(path, from, path.length))) {
+    const { whole, starts } = copied(path.map((bytes) => bytes.text))
+    // note: a path message's bytes are its text alone (entry is the same view): the path lists messages without their keys.
+    path = path.map((bytes, i) => {
+      const text = whole.subarray(starts[i]!, starts[i]! + bytes.text.length)
+      return { entry: text, text, whole, at: starts[i]! }
+    })
+  }
+  return history === held.history && path === held.path ? held : { ...held, history, path }
+}
