@@ -16,11 +16,13 @@ import type { HeldChatBytes, HeldMessageBytes, MessageBytes } from './open-webui
 
 const COMMA = 0x2c
 /**
- * Runs a held history or path may be in before it is laid out again: each costs a save's scan a
- * few more compares and its answer a few more parts; laying out copies the bytes (2.3 MB each for
- * 2,000 messages of 1 KB), so a socket turn (two new runs) does it every 16 turns or so.
+ * Messages described apart (HeldChatBytes' `apart`: described again, added or removed since the
+ * bytes were laid out, each breaking at most two runs of the history and two of the path) before
+ * the bytes are laid out again: each costs a save's scan a few more compares and its answer a few
+ * more parts; laying out copies the bytes (2.3 MB each for 2,000 messages of 1 KB).
  */
-const MAX_RUNS = 32
+// note: counted, not looked for: walking 2,000 entries for their runs took 0.1-0.2 ms of each of a socket turn's five writes.
+const MAX_APART = 16
 
 type Part = 'entry' | 'text'
 
@@ -57,13 +59,6 @@ export const laidOutPathRun = (path: readonly MessageBytes[], from: number, limi
 /** laidOutBytes for the path's messages. */
 export const laidOutPathBytes = (path: readonly MessageBytes[], from: number, count: number) => bytesOf((i) => path[i]!, 'text', from, count)
 
-/** Whether `count` items, in runs `runAt` tells, are in more than MAX_RUNS runs. */
-function isScattered(count: number, runAt: (from: number) => number): boolean {
-  let runs = 0
-  for (let i = 0; i < count && runs <= MAX_RUNS; i += runAt(i)) runs++
-  return runs > MAX_RUNS
-}
-
 /** The parts one after another in a new buffer, a comma between each, and where each starts. */
 function copied(parts: readonly Uint8Array[]): { whole: Uint8Array; starts: number[] } {
   let total = parts.length - 1
@@ -81,13 +76,15 @@ function copied(parts: readonly Uint8Array[]): { whole: Uint8Array; starts: numb
 }
 
 /**
- * `held` with its history, and its path, each laid out in one buffer when it is in more than
- * MAX_RUNS runs; the same bytes. `moved` is told of each message whose history bytes were copied
- * (so what remembers them can keep the copy, not the scattered bytes beside it).
+ * `held` with its history, and its path, each laid out in one buffer when more than MAX_APART
+ * messages were described apart since they were; the same bytes. `moved` is told of each message
+ * whose history bytes were copied (so what remembers them can keep the copy, not the scattered
+ * bytes beside it).
  */
 export function laidOut(held: HeldChatBytes, moved: (entry: HeldMessageBytes, made: MessageBytes) => void): HeldChatBytes {
+  if (held.apart <= MAX_APART) return held
   let { history, path } = held
-  if (isScattered(history.length, (from) => laidOutRun(history, from, history.length))) {
+  if (history.length > 0) {
     const { whole, starts } = copied(history.map(({ bytes }) => bytes.entry))
     const copies = new Map<MessageBytes, MessageBytes>()
     history = history.map((entry, i) => {
@@ -100,7 +97,7 @@ export function laidOut(held: HeldChatBytes, moved: (entry: HeldMessageBytes, ma
     })
     path = path.map((bytes) => copies.get(bytes) ?? bytes)
   }
-  if (isScattered(path.length, (from) => laidOutPathRun(path, from, path.length))) {
+  if (path.length > 0) {
     const { whole, starts } = copied(path.map((bytes) => bytes.text))
     // note: a path message's bytes are its text alone (entry is the same view): the path lists messages without their keys.
     path = path.map((bytes, i) => {
@@ -108,5 +105,5 @@ export function laidOut(held: HeldChatBytes, moved: (entry: HeldMessageBytes, ma
       return { entry: text, text, whole, at: starts[i]! }
     })
   }
-  return history === held.history && path === held.path ? held : { ...held, history, path }
+  return { ...held, history, path, apart: 0 }
 }

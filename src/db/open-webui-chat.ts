@@ -398,6 +398,8 @@ export type HeldChatBytes = {
   /** `history.currentId`. */
   readonly currentUid: string | null
   readonly currentId: MessageId | null
+  /** How many messages were described again, added or removed since the bytes were laid out (held-chat-layout.ts); Infinity: never laid out, or the path looked up afresh. */
+  readonly apart: number
 }
 
 /** A held message, its parent's id and its place in HeldChatBytes' `history` (-1: none), its children's ids, and its bytes. */
@@ -434,7 +436,7 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
   return layOut({
     history,
     pathMessages, path: pathMessages.map((message) => byId.get(message.id)!),
-    currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId,
+    currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId, apart: Infinity,
   })
 }
 
@@ -499,6 +501,7 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
  */
 function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, changed: ReadonlyMap<number, HeldMessageBytes>, removed: ReadonlySet<MessageId>, currentId: MessageId | null): HeldChatBytes {
   const length = currentId === before.currentId ? before.pathMessages.length : before.pathMessages.findIndex((message) => message.id === currentId) + 1
+  const apart = before.apart + changed.size + removed.size
   if (currentId === null || length === 0) return selectedIn(history, currentId)
   const pathMessages: Message[] = new Array(length)
   const path: MessageBytes[] = new Array(length)
@@ -509,7 +512,7 @@ function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, 
     pathMessages[i] = entry === undefined ? message : entry.message
     path[i] = entry === undefined ? before.path[i]! : entry.bytes
   }
-  return { history, pathMessages, path, currentUid: pathMessages[length - 1]!.uid, currentId }
+  return { history, pathMessages, path, currentUid: pathMessages[length - 1]!.uid, currentId, apart }
 }
 
 /** HeldChatBytes of `history` with `currentId` selected: the path looked up afresh. */
@@ -518,7 +521,7 @@ function selectedIn(history: readonly HeldMessageBytes[], currentId: MessageId |
   const pathMessages = pathThrough((id) => byId.get(id)?.message, currentId)
   return {
     history, pathMessages, path: pathMessages.map((message) => byId.get(message.id)!.bytes),
-    currentUid: currentId === null ? null : byId.get(currentId)?.message.uid ?? null, currentId,
+    currentUid: currentId === null ? null : byId.get(currentId)?.message.uid ?? null, currentId, apart: Infinity,
   }
 }
 
@@ -593,12 +596,12 @@ function bytesAdded(before: HeldChatBytes, message: Message, currentId: MessageI
     const pathMessages = [...before.pathMessages.slice(0, parentOnPath + 1), message]
     const path = [...before.path.slice(0, parentOnPath + 1), bytes]
     if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
-    return { history, pathMessages, path, currentUid: message.uid, currentId }
+    return { history, pathMessages, path, currentUid: message.uid, currentId, apart: before.apart + 2 }
   }
   if (currentId === before.currentId) {
     const path = before.path.slice()
     if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
-    return { history, pathMessages: before.pathMessages, path, currentUid: before.currentUid, currentId }
+    return { history, pathMessages: before.pathMessages, path, currentUid: before.currentUid, currentId, apart: before.apart + 2 }
   }
   return selectedIn(history, currentId)
 }
