@@ -16,12 +16,14 @@ import type { HeldChatBytes, HeldMessageBytes, MessageBytes } from './open-webui
 
 const COMMA = 0x2c
 /**
- * Messages described apart (HeldChatBytes' `apart`: described again, added or removed since the
- * bytes were laid out, each breaking at most two runs of the history and two of the path) before
- * the bytes are laid out again: each costs a save's scan a few more compares and its answer a few
- * more parts; laying out copies the bytes (2.3 MB each for 2,000 messages of 1 KB).
+ * Messages described apart (HeldChatBytes' `apart`: described again or added since the bytes were
+ * laid out, or removed from amid the others; each breaks at most two runs of the history and two
+ * of the path) before the bytes are laid out again: each costs a save's scan a few more compares
+ * and its answer a few more parts; laying out copies the bytes (2.3 MB each for 2,000 messages of
+ * 1 KB). A socket turn adds two messages and describes their parent again; a save that leaves
+ * them out removes them from the end, so a turn and a save leave two apart, not more.
  */
-// note: counted, not looked for: walking 2,000 entries for their runs took 0.1-0.2 ms of each of a socket turn's five writes.
+// note: kept as ids, not looked for: walking 2,000 entries for their runs took 0.1-0.2 ms of each of a socket turn's writes.
 const MAX_APART = 16
 
 type Part = 'entry' | 'text'
@@ -82,7 +84,7 @@ function copied(parts: readonly Uint8Array[]): { whole: Uint8Array; starts: numb
  * bytes beside it).
  */
 export function laidOut(held: HeldChatBytes, moved: (entry: HeldMessageBytes, made: MessageBytes) => void): HeldChatBytes {
-  if (held.apart <= MAX_APART) return held
+  if (held.apart !== null && held.apart.size <= MAX_APART) return held
   let { history, path } = held
   if (history.length > 0) {
     const { whole, starts } = copied(history.map(({ bytes }) => bytes.entry))
@@ -105,5 +107,5 @@ export function laidOut(held: HeldChatBytes, moved: (entry: HeldMessageBytes, ma
       return { entry: text, text, whole, at: starts[i]! }
     })
   }
-  return { ...held, history, path, apart: 0 }
+  return { ...held, history, path, apart: new Set() }
 }

@@ -398,8 +398,12 @@ export type HeldChatBytes = {
   /** `history.currentId`. */
   readonly currentUid: string | null
   readonly currentId: MessageId | null
-  /** How many messages were described again, added or removed since the bytes were laid out (held-chat-layout.ts); Infinity: never laid out, or the path looked up afresh. */
-  readonly apart: number
+  /**
+   * The messages held whose bytes were described apart since the bytes were laid out
+   * (held-chat-layout.ts): described again or added, or removed from amid the others; null: never
+   * laid out, or the path looked up afresh.
+   */
+  readonly apart: ReadonlySet<MessageId> | null
 }
 
 /** A held message, its parent's id and its place in HeldChatBytes' `history` (-1: none), its children's ids, and its bytes. */
@@ -436,7 +440,7 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
   return layOut({
     history,
     pathMessages, path: pathMessages.map((message) => byId.get(message.id)!),
-    currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId, apart: Infinity,
+    currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId, apart: null,
   })
 }
 
@@ -481,7 +485,7 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
     if (rewritten.size > 0) {
       for (let at = 0; at < cut; at++) if (rewritten.has(entries[at]!.message.id) && !orphaned.has(at)) history[at] = describeAgain(entries[at]!, at)
     }
-    return layOut(pathAfter(history, before, changed, removed, currentId))
+    return layOut(pathAfter(history, before, changed, removed, currentId, false))
   }
   const placeOf = new Map<number, number>()
   entries.forEach((entry, at) => {
@@ -491,7 +495,7 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
     history.push(next)
   })
   for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
-  return layOut(pathAfter(history, before, changed, removed, currentId))
+  return layOut(pathAfter(history, before, changed, removed, currentId, true))
 }
 
 /**
@@ -499,9 +503,11 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
  * `removed` gone) with `currentId` selected: the path of `before`, or the part of it up to the new
  * selection, when it still stands; else looked up afresh.
  */
-function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, changed: ReadonlyMap<number, HeldMessageBytes>, removed: ReadonlySet<MessageId>, currentId: MessageId | null): HeldChatBytes {
+function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, changed: ReadonlyMap<number, HeldMessageBytes>, removed: ReadonlySet<MessageId>, currentId: MessageId | null,
+  isMoved: boolean): HeldChatBytes {
   const length = currentId === before.currentId ? before.pathMessages.length : before.pathMessages.findIndex((message) => message.id === currentId) + 1
-  const apart = before.apart + changed.size + removed.size
+  // note: messages removed from the end leave no gap among the others; removed from amid them, they do.
+  const apart = apartAfter(before.apart, changed.keys() as Iterable<MessageId>, removed, isMoved)
   if (currentId === null || length === 0) return selectedIn(history, currentId)
   const pathMessages: Message[] = new Array(length)
   const path: MessageBytes[] = new Array(length)
@@ -515,13 +521,22 @@ function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, 
   return { history, pathMessages, path, currentUid: pathMessages[length - 1]!.uid, currentId, apart }
 }
 
+/** HeldChatBytes' `apart` after the messages `described` were described apart and `removed` went (from amid the others when `isMoved`). */
+function apartAfter(before: ReadonlySet<MessageId> | null, described: Iterable<MessageId>, removed: ReadonlySet<MessageId>, isMoved: boolean): ReadonlySet<MessageId> | null {
+  if (before === null) return null
+  const apart = new Set(before)
+  for (const id of described) apart.add(id)
+  for (const id of removed) (isMoved ? apart.add(id) : apart.delete(id))
+  return apart
+}
+
 /** HeldChatBytes of `history` with `currentId` selected: the path looked up afresh. */
 function selectedIn(history: readonly HeldMessageBytes[], currentId: MessageId | null): HeldChatBytes {
   const byId = new Map(history.map((entry) => [entry.message.id, entry]))
   const pathMessages = pathThrough((id) => byId.get(id)?.message, currentId)
   return {
     history, pathMessages, path: pathMessages.map((message) => byId.get(message.id)!.bytes),
-    currentUid: currentId === null ? null : byId.get(currentId)?.message.uid ?? null, currentId, apart: Infinity,
+    currentUid: currentId === null ? null : byId.get(currentId)?.message.uid ?? null, currentId, apart: null,
   }
 }
 
@@ -590,18 +605,19 @@ function bytesAdded(before: HeldChatBytes, message: Message, currentId: MessageI
   const uidOf = new Map(parentUid === null ? [] : [[message.parentId!, parentUid]])
   const bytes = messageBytes(() => describeMessage(message, uidOf, []), message, [])
   history[place] = { message, parentUid, parentAt: parentAt === -1 ? -1 : shift(parentAt), childrenIds: [], bytes }
+  const added = parentAt === -1 ? [message.id] : [message.id, message.parentId!]
   const parentOnPath = message.parentId === null ? -1 : before.pathMessages.findIndex((held) => held.id === message.parentId)
   if (currentId === message.id && (message.parentId === null || parentOnPath !== -1)) {
     // note: the new leaf under a message of the path: the path up to its parent, that parent's bytes replaced, and the new message.
     const pathMessages = [...before.pathMessages.slice(0, parentOnPath + 1), message]
     const path = [...before.path.slice(0, parentOnPath + 1), bytes]
     if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
-    return { history, pathMessages, path, currentUid: message.uid, currentId, apart: before.apart + 2 }
+    return { history, pathMessages, path, currentUid: message.uid, currentId, apart: apartAfter(before.apart, added, new Set(), false) }
   }
   if (currentId === before.currentId) {
     const path = before.path.slice()
     if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
-    return { history, pathMessages: before.pathMessages, path, currentUid: before.currentUid, currentId, apart: before.apart + 2 }
+    return { history, pathMessages: before.pathMessages, path, currentUid: before.currentUid, currentId, apart: apartAfter(before.apart, added, new Set(), false) }
   }
   return selectedIn(history, currentId)
 }
