@@ -635,11 +635,14 @@ const PATH_MARK = `${ENTRY_MARK}path`
 
 /**
  * A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the
- * same bytes, the message alone; `whole` and `at` when they are views of bytes laid out
- * (held-chat-layout.ts): those bytes, and where the entry starts in them. A laid-out path's
- * message is its text alone (`entry` is the same view).
+ * same bytes, the message alone; when they are views of bytes laid out (held-chat-layout.ts),
+ * `whole` is those bytes, `at` and `textAt` where the entry and the message start in them, and
+ * `end` where both end. A laid-out path's message is its text alone (`entry` is the same view).
  */
-export type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array; readonly whole?: Uint8Array; readonly at?: number }
+export type MessageBytes = {
+  readonly entry: Uint8Array; readonly text: Uint8Array
+  readonly whole?: Uint8Array; readonly at?: number; readonly textAt?: number; readonly end?: number
+}
 
 /** `held` laid out (held-chat-layout.ts); a message whose remembered bytes were copied remembers the copy, so the scattered bytes are not kept beside it. */
 const layOut = (held: HeldChatBytes): HeldChatBytes => laidOut(held, (entry, made) => {
