@@ -8,8 +8,9 @@
  *
  * Threat: a run read as other bytes than its messages' own, so a scan takes as unchanged what
  * differs, or an answer says what the chat does not. Invariant: a run is only views of one buffer,
- * each starting one byte past the one before, that byte a comma; the bytes are copied once, from
- * the messages' own, and never written again. Laid out or not, the bytes are the same (tests
+ * each starting one byte past the one before, that byte a comma: only `laidOut` makes views with a
+ * `whole`, copying the messages' own bytes once with a comma between every two, and nothing
+ * writes that buffer again. Laid out or not, the bytes are the same (tests
  * compare them with bytes made afresh).
  */
 import type { HeldChatBytes, HeldMessageBytes, MessageBytes } from './open-webui-chat.ts'
@@ -26,41 +27,53 @@ const COMMA = 0x2c
 // note: kept as ids, not looked for: walking 2,000 entries for their runs took 0.1-0.2 ms of each of a socket turn's writes.
 const MAX_APART = 16
 
-type Part = 'entry' | 'text'
-
-/** Where `part` of `bytes` starts in its buffer (`whole`): an entry at `at`, the message past its key (`textAt`); both end at `end`. */
-// note: read from numbers kept beside the views, not from the views: a scan walks 4,000 of them, mostly not in the cache.
-const startOf = (bytes: MessageBytes, part: Part) => (part === 'entry' ? bytes.at! : bytes.textAt!)
-
-/** How many of the bytes `bytesAt` gives from `from` (at most `limit`) stand one after another in one buffer, a comma between each. */
-function runOf(bytesAt: (i: number) => MessageBytes | undefined, part: Part, from: number, limit: number): number {
-  const first = bytesAt(from)!
+/**
+ * How many history entries from `from` (at most `limit`) stand one after another in one buffer, a
+ * comma between each: views of the same `whole`, each starting one byte past the one before
+ * (only `laidOut` makes views with a `whole`, and it writes a comma between every two).
+ */
+// note: two loops (history, path) over numbers kept beside the views, without a closure or a read of the buffer: a save's scan and its answer each walk 4,000 of them, mostly not in the cache.
+export function laidOutRun(history: readonly HeldMessageBytes[], from: number, limit: number): number {
+  const first = history[from]!.bytes
   const whole = first.whole
   if (whole === undefined) return 1
+  const most = Math.min(limit, history.length - from)
   let end = first.end!
   let count = 1
-  for (let next = bytesAt(from + 1); count < limit && next !== undefined; next = bytesAt(from + ++count)) {
-    if (next.whole !== whole || startOf(next, part) !== end + 1 || whole[end] !== COMMA) break
+  for (; count < most; count++) {
+    const next = history[from + count]!.bytes
+    if (next.whole !== whole || next.at !== end + 1) break
     end = next.end!
   }
   return count
 }
 
-/** `count` runs' bytes from `from`, commas included: one view. */
-function bytesOf(bytesAt: (i: number) => MessageBytes, part: Part, from: number, count: number): Uint8Array {
-  const first = bytesAt(from)
-  const last = bytesAt(from + count - 1)
-  return first.whole!.subarray(startOf(first, part), last.end!)
+/** The bytes of `count` history entries from `from` that laidOutRun found one after another, the commas between them included. */
+export function laidOutBytes(history: readonly HeldMessageBytes[], from: number, count: number): Uint8Array {
+  const first = history[from]!.bytes
+  return first.whole!.subarray(first.at!, history[from + count - 1]!.bytes.end!)
 }
 
-/** How many history entries from `from` (at most `limit`) stand one after another in one buffer, a comma between each. */
-export const laidOutRun = (history: readonly HeldMessageBytes[], from: number, limit: number) => runOf((i) => history[i]?.bytes, 'entry', from, limit)
-/** The bytes of `count` history entries from `from` that laidOutRun found one after another, the commas between them included. */
-export const laidOutBytes = (history: readonly HeldMessageBytes[], from: number, count: number) => bytesOf((i) => history[i]!.bytes, 'entry', from, count)
-/** laidOutRun for the path's messages (their text, without a key). */
-export const laidOutPathRun = (path: readonly MessageBytes[], from: number, limit: number) => runOf((i) => path[i], 'text', from, limit)
+/** laidOutRun for the path's messages (their text, without a key: from `textAt`). */
+export function laidOutPathRun(path: readonly MessageBytes[], from: number, limit: number): number {
+  const first = path[from]!
+  const whole = first.whole
+  if (whole === undefined) return 1
+  const most = Math.min(limit, path.length - from)
+  let end = first.end!
+  let count = 1
+  for (; count < most; count++) {
+    const next = path[from + count]!
+    if (next.whole !== whole || next.textAt !== end + 1) break
+    end = next.end!
+  }
+  return count
+}
+
 /** laidOutBytes for the path's messages. */
-export const laidOutPathBytes = (path: readonly MessageBytes[], from: number, count: number) => bytesOf((i) => path[i]!, 'text', from, count)
+export function laidOutPathBytes(path: readonly MessageBytes[], from: number, count: number): Uint8Array {
+  return path[from]!.whole!.subarray(path[from]!.textAt!, path[from + count - 1]!.end!)
+}
 
 /** The parts one after another in a new buffer, a comma between each, and where each starts. */
 function copied(parts: readonly Uint8Array[]): { whole: Uint8Array; starts: number[] } {
