@@ -4,23 +4,30 @@ import { planChatSave, planScannedSave, isSaveProblem } from './chat-save.ts'
 import type { ChatTree, Message } from './chat-tree.ts'
 import type { ChatId, MessageId, UserId } from './ids.ts'
 import { hasSameClientFields } from './message-rows.ts'
-import { describeChatJson, heldChatBytes, heldChatBytesAfter, readOpenWebUiChat } from './open-webui-chat.ts'
+import { laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
+import { describeChatJson, describeChatParts, heldChatBytes, heldChatBytesAfter, readOpenWebUiChat } from './open-webui-chat.ts'
 import { resentFrom, scanOpenWebUiSave } from './open-webui-chat-scan.ts'
 
 const CHAT = 'c' as ChatId
 
-/** A held chat: frozen messages (as the history cache holds them), each a child of an earlier one or a root. */
-const heldChat = fc.record({
-  count: fc.integer({ min: 1, max: 8 }),
-  parents: fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
-  contents: fc.array(fc.constantFrom('hi', 'é', '"q"', 'a\\b', '\u2028', '😀', ''), { minLength: 8, maxLength: 8 }),
-  times: fc.array(fc.constantFrom(0, 5_000, 1_700_000_000_123), { minLength: 8, maxLength: 8 }),
-  extras: fc.array(fc.option(fc.dictionary(fc.constantFrom('x', 'y', 'statusHistory', 'model'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }), { nil: null }), { minLength: 8, maxLength: 8 }),
-  uids: fc.constantFrom(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], ['7', '3', 'x', '10', '0', 'y', 'z', '1']),
+/** Client ids for a chat of up to `max` messages: names, or a mix with array indexes (JSON.stringify puts those first). */
+const uidsFor = (max: number) => max <= 8
+  ? fc.constantFrom(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], ['7', '3', 'x', '10', '0', 'y', 'z', '1'])
+  : fc.constantFrom(Array.from({ length: max }, (_, i) => `m${i}`), Array.from({ length: max }, (_, i) => (i % 3 === 0 ? String((i * 7) % (max * 2)) : `id-${i}`)))
+
+/** A held chat of 1 to `max` messages (at least `min`): frozen messages (as the history cache holds them), each a child of an earlier one or a root. */
+const heldChatOf = (min: number, max: number) => fc.record({
+  count: fc.integer({ min, max }),
+  parents: fc.array(fc.nat(), { minLength: max, maxLength: max }),
+  contents: fc.array(fc.constantFrom('hi', 'é', '"q"', 'a\\b', '\u2028', '😀', ''), { minLength: max, maxLength: max }),
+  times: fc.array(fc.constantFrom(0, 5_000, 1_700_000_000_123), { minLength: max, maxLength: max }),
+  extras: fc.array(fc.option(fc.dictionary(fc.constantFrom('x', 'y', 'statusHistory', 'model'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }), { nil: null }), { minLength: max, maxLength: max }),
+  uids: uidsFor(max),
   current: fc.nat(),
 }).map(({ count, parents, contents, times, extras, uids, current }): ChatTree => {
   const messages: Message[] = Array.from({ length: count }, (_, i) => {
-    const parentAt = parents[i]! % (i + 1)
+    // note: a long chat is mostly one branch (each message under the one before, one in five anywhere), so its path is long too.
+    const parentAt = max > 8 && i > 0 && parents[i]! % 5 !== 0 ? i - 1 : parents[i]! % (i + 1)
     return Object.freeze({
       id: (i + 1) as MessageId, uid: uids[i]!, chatId: CHAT, parentId: parentAt === i ? null : (parentAt + 1) as MessageId,
       role: i % 2 === 0 ? 'user' as const : 'assistant' as const, content: contents[i]!, model: i % 2 === 0 ? null : 'm', images: null, artifacts: null, stats: null,
@@ -30,6 +37,9 @@ const heldChat = fc.record({
   const chat = { id: CHAT, userId: 'u' as UserId, title: 't', pinned: false, archived: false, folderId: null, currentId: (current % count + 1) as MessageId, createdAt: 0, updatedAt: 0 }
   return { chat, settings: { models: ['m'], params: null, system: null, tags: null, extra: null }, messages }
 })
+const heldChat = heldChatOf(1, 8)
+/** Chats long enough that their held history is laid out in one buffer (held-chat-layout.ts), compared in runs; their path too when it is as long. */
+const longHeldChat = heldChatOf(34, 80)
 
 /** What a client sends back: the answer's bytes as `{chat}`, with an edit of the text. */
 const answerOf = (tree: ChatTree) => describeChatJson(tree, (chat) => ({ chat }))
@@ -66,6 +76,13 @@ function scanOutcome(body: Uint8Array, tree: ChatTree) {
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1')
 const bytes = (latin1: string) => new Uint8Array(Buffer.from(latin1, 'latin1'))
+
+/** `s` changed by `change` at its k-th (modulo their count) occurrence of `mark`, just past it; `s` when it has none. */
+function atNth(s: string, mark: string, k: number, change: (at: number) => string): string {
+  const places: number[] = []
+  for (let at = s.indexOf(mark); at !== -1; at = s.indexOf(mark, at + 1)) places.push(at + mark.length)
+  return places.length === 0 ? s : change(places[k % places.length]!)
+}
 
 /** Edits of the sent text, as latin1 (one char a byte), so invalid UTF-8 can be made too. */
 const edit = fc.oneof(
@@ -112,6 +129,26 @@ const edit = fc.oneof(
       return s
     }
   }),
+  /** The k-th message's content edited (non-ASCII, escapes, a quote), wherever it stands: the first, the middle, the last. */
+  fc.tuple(fc.nat(), fc.constantFrom('é😀 ', '\\n', '\\"', '\\u00e9', 'x')).map(([k, added]) => (s: string) => atNth(s, '"content":"', k, (at) => s.slice(0, at) + added + s.slice(at))),
+  /** The k-th message's keys in another order. */
+  fc.nat().map((k) => (s: string) => atNth(s, '"role":', k, (at) => {
+    const member = /^"(user|assistant)",/.exec(s.slice(at))
+    return member === null ? s : `${s.slice(0, at - 7)}"x":1,"role":${s.slice(at)}`
+  })),
+  /** A message added under the k-th (a branch), as a client adds one. */
+  fc.nat().map((k) => (s: string) => {
+    try {
+      const body = JSON.parse(s)
+      const ids = Object.keys(body.chat.history.messages)
+      const parent = ids[k % ids.length]!
+      body.chat.history.messages[parent].childrenIds.push('branch')
+      body.chat.history.messages.branch = { id: 'branch', parentId: parent, childrenIds: [], role: 'user', content: 'new branch', timestamp: 1 }
+      return JSON.stringify(body)
+    } catch {
+      return s
+    }
+  }),
   /** A byte changed, or the body cut, anywhere. */
   fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 })).map(([where, byte]) => (s: string) => {
     const at = Math.floor(where * s.length)
@@ -131,6 +168,49 @@ describe('a save read against the held chat', () => {
       expect(scan).toEqual(fullOutcome(sent, tree) as never)
     }), { numRuns: 2000 })
     expect(scanned).toBeGreaterThan(300)
+  }, 60_000)
+
+  test('in a chat whose held history is laid out in one buffer, says what the full read says (fast-check)', () => {
+    let scanned = 0
+    fc.assert(fc.property(longHeldChat, fc.array(edit, { minLength: 1, maxLength: 3 }), (tree, edits) => {
+      const held = heldChatBytes(tree.messages, tree.chat.currentId)
+      expect(laidOutRun(held.history, 0, Infinity)).toBe(tree.messages.length)
+      if (held.path.length > 32) expect(laidOutPathRun(held.path, 0, Infinity)).toBe(held.path.length)
+      const sent = bytes(edits.reduce((body, change) => change(body), text(answerOf(tree))))
+      const scan = scanOutcome(sent, tree)
+      if (scan === null) return
+      scanned++
+      expect(scan).toEqual(fullOutcome(sent, tree) as never)
+    }), { numRuns: 300 })
+    expect(scanned).toBeGreaterThan(50)
+  }, 60_000)
+
+  test('in a long chat, an edited message anywhere, in any text, is read without the full read', () => {
+    const tree = fc.sample(longHeldChat, { numRuns: 1, seed: 5 })[0]!
+    const sent = text(answerOf(tree))
+    const count = tree.messages.length
+    for (const k of [0, 1, count >> 1, count - 2, count - 1]) {
+      for (const added of ['é😀 ', '\\n', '\\"', '\\u00e9']) {
+        // note: the history's entry and the path's alike, as Open WebUI's page sends an edit.
+        const body = bytes(atNth(sent, '"content":"', k, (at) => sent.slice(0, at) + Buffer.from(added).toString('latin1') + sent.slice(at)))
+        const scan = scanOutcome(body, tree)
+        expect(scan).not.toBeNull()
+        expect(scan).toEqual(fullOutcome(body, tree) as never)
+      }
+    }
+  })
+
+  test('in a long chat, an entry sent twice, edited before it comes again in its place, is read as JSON.parse reads it (the last)', () => {
+    const tree = fc.sample(longHeldChat, { numRuns: 1, seed: 9 })[0]!
+    const sent = text(answerOf(tree))
+    const entries = Object.entries(JSON.parse(sent).chat.history.messages as Record<string, { content: string }>)
+    for (const k of [1, 2, entries.length >> 1]) {
+      const [id, value] = entries[k]!
+      const edited = `${JSON.stringify(id)}:${JSON.stringify({ ...value, content: `${value.content} edited` })}`
+      const body = bytes(sent.replace('"history":{"messages":{', `"history":{"messages":{${Buffer.from(edited).toString('latin1')},`))
+      const scan = scanOutcome(body, tree)
+      if (scan !== null) expect(scan).toEqual(fullOutcome(body, tree) as never)
+    }
   })
 
   test('reads an unchanged save, and one with an edited message, without the full read', () => {
@@ -178,8 +258,8 @@ describe('a save read against the held chat', () => {
 })
 
 describe("a held chat's answer bytes after a save", () => {
-  test('made from those before equal those made afresh (fast-check)', () => {
-    fc.assert(fc.property(heldChat, fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), fc.nat(), (tree, edits, drops, pick) => {
+  test.each([['short', heldChat, 8, 500], ['long, laid out', longHeldChat, 80, 100]] as const)('%s: made from those before equal those made afresh (fast-check)', (_, chats, max, numRuns) => {
+    fc.assert(fc.property(chats, fc.array(fc.boolean(), { minLength: max, maxLength: max }), fc.array(fc.boolean(), { minLength: max, maxLength: max }), fc.nat(), (tree, edits, drops, pick) => {
       const before = heldChatBytes(tree.messages, tree.chat.currentId)
       // note: a message goes with its whole subtree, as a save that leaves it out must (else its children lack a parent).
       const removed = new Set<MessageId>()
@@ -195,6 +275,8 @@ describe("a held chat's answer bytes after a save", () => {
         path: held.path.map((bytes) => Buffer.from(bytes.text).toString()), pathIds: held.pathMessages.map((message) => message.id), currentUid: held.currentUid, currentId: held.currentId,
       })
       expect(view(made)).toEqual(view(fresh))
-    }), { numRuns: 500 })
-  })
+      expect(Buffer.concat(describeChatParts({ ...tree, messages: after, chat: { ...tree.chat, currentId } }, (chat) => ({ chat }), made)).toString())
+        .toBe(Buffer.from(answerOf({ ...tree, messages: after, chat: { ...tree.chat, currentId } })).toString())
+    }), { numRuns })
+  }, 60_000)
 })

@@ -17,6 +17,7 @@
  * bytes are one complete JSON object, and JSON.stringify's output, so without duplicate keys.
  */
 import { CHAT_LIMITS, type ChatContent, type Message, type SavedMessage } from './chat-tree.ts'
+import { laidOutBytes, laidOutPathBytes, laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
 import { readOpenWebUiChatFields, readOpenWebUiMessage, type HeldChatBytes } from './open-webui-chat.ts'
 
 /** A save read against a held chat: each held message sent is unchanged or in `changed`, the others are `left`; none is new. */
@@ -167,12 +168,28 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
     const sent = new Uint8Array(entries.length)
     let count = 0
     let next = 0
+    // note: while every entry so far came in the held order (`inOrder`: the sent ones are exactly those before `next`),
+    // the next ones are compared `stride` at a time where the held bytes lay them out one after another
+    // (held-chat-layout.ts): one compare for many entries and the commas between them, the
+    // same bytes the entry-by-entry compares below would take. The stride doubles while they match
+    // and starts again at two after a miss, so an edited message costs a few compares of its neighbourhood.
+    let inOrder = true
+    let stride = 2
     for (;;) {
       skipSpace()
       let i: number
+      const run = inOrder && next < entries.length ? laidOutRun(entries, next, stride) : 1
+      if (run > 1 && isAt(laidOutBytes(entries, next, run))) {
+        sent.fill(1, next, next + run - 1)
+        count += run - 1
+        i = next + run - 1
+        stride *= 2
       // note: a client sends the history back in the order it got it, so the next held entry is tried first, its key included.
-      if (next < entries.length && sent[next] === 0 && isAt(entries[next]!.bytes.entry)) i = next
-      else {
+      } else if (next < entries.length && sent[next] === 0 && isAt(entries[next]!.bytes.entry)) {
+        i = next
+        if (run > 1) stride = 2
+      } else {
+        if (run > 1) stride = 2
         const start = at
         const uid = readKey()
         // note: an edited message comes at its place too: its key is the next held one's.
@@ -188,6 +205,7 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
           if (message === null || message.parentUid !== entries[i]!.parentUid) miss()
           changed.set(uid, message!)
         }
+        if (i !== next) inOrder = false
       }
       sent[i] = 1
       count++
@@ -212,10 +230,19 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
     at++
     skipSpace()
     if (b[at] === CLOSE_BRACKET) return void at++
+    // note: as the history's entries, runs of the path's messages laid out one after another are compared at once, `stride` at most.
+    let stride = 2
     for (let i = 0; ; i++) {
       skipSpace()
-      const known = held.path[i]
-      if (known === undefined || !isAt(known.text)) parseValue()
+      const run = i < held.path.length ? laidOutPathRun(held.path, i, stride) : 1
+      if (run > 1 && isAt(laidOutPathBytes(held.path, i, run))) {
+        i += run - 1
+        stride *= 2
+      } else {
+        if (run > 1) stride = 2
+        const known = held.path[i]
+        if (known === undefined || !isAt(known.text)) parseValue()
+      }
       skipSpace()
       const c = b[at++]
       if (c === CLOSE_BRACKET) return

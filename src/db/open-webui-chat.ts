@@ -15,6 +15,7 @@ import {
   CHAT_LIMITS, MESSAGE_UID_PATTERN, pathThrough, pathTo,
   type ChatContent, type ChatSettings, type ChatTree, type Message, type MessageRole, type MessageStatus, type SavedMessage,
 } from './chat-tree.ts'
+import { laidOut, laidOutBytes, laidOutPathBytes, laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
 import type { MessageId } from './ids.ts'
 
 export type ChatReadCode =
@@ -321,15 +322,17 @@ export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof 
  */
 export function describeChatParts(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown, held = heldChatBytes(tree.messages, tree.chat.currentId)): Uint8Array[] {
   const history: Uint8Array[] = [OPEN_BRACE]
-  for (const { bytes } of held.history) {
-    if (history.length > 1) history.push(COMMA)
-    history.push(bytes.entry)
+  for (let i = 0, count = 0; i < held.history.length; i += count) {
+    if (i > 0) history.push(COMMA)
+    count = laidOutRun(held.history, i, held.history.length)
+    history.push(count === 1 ? held.history[i]!.bytes.entry : laidOutBytes(held.history, i, count))
   }
   history.push(CLOSE_BRACE)
   const pathParts: Uint8Array[] = [OPEN_BRACKET]
-  for (let i = 0; i < held.path.length; i++) {
+  for (let i = 0, count = 0; i < held.path.length; i += count) {
     if (i > 0) pathParts.push(COMMA)
-    pathParts.push(held.path[i]!.text)
+    count = laidOutPathRun(held.path, i, held.path.length)
+    pathParts.push(count === 1 ? held.path[i]!.text : laidOutPathBytes(held.path, i, count))
   }
   pathParts.push(CLOSE_BRACKET)
   const chat = chatObjectFrom(tree, HISTORY_MARK, held.currentUid, held.pathMessages, PATH_MARK)
@@ -395,6 +398,12 @@ export type HeldChatBytes = {
   /** `history.currentId`. */
   readonly currentUid: string | null
   readonly currentId: MessageId | null
+  /**
+   * The messages held whose bytes were described apart since the bytes were laid out
+   * (held-chat-layout.ts): described again or added, or removed from amid the others; null: never
+   * laid out, or the path looked up afresh.
+   */
+  readonly apart: ReadonlySet<MessageId> | null
 }
 
 /** A held message, its parent's id and its place in HeldChatBytes' `history` (-1: none), its children's ids, and its bytes. */
@@ -428,11 +437,11 @@ export function heldChatBytes(messages: readonly Message[], currentId: MessageId
   const history = historyOrder(found.map(({ message }) => message.uid)).map((at) => found[at]!)
   const placeOf = new Map(history.map((entry, at) => [entry.message.id, at]))
   for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
-  return {
+  return layOut({
     history,
     pathMessages, path: pathMessages.map((message) => byId.get(message.id)!),
-    currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId,
-  }
+    currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId, apart: null,
+  })
 }
 
 /**
@@ -476,7 +485,7 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
     if (rewritten.size > 0) {
       for (let at = 0; at < cut; at++) if (rewritten.has(entries[at]!.message.id) && !orphaned.has(at)) history[at] = describeAgain(entries[at]!, at)
     }
-    return pathAfter(history, before, changed, removed, currentId)
+    return layOut(pathAfter(history, before, changed, removed, currentId, false))
   }
   const placeOf = new Map<number, number>()
   entries.forEach((entry, at) => {
@@ -486,7 +495,7 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
     history.push(next)
   })
   for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
-  return pathAfter(history, before, changed, removed, currentId)
+  return layOut(pathAfter(history, before, changed, removed, currentId, true))
 }
 
 /**
@@ -494,8 +503,11 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
  * `removed` gone) with `currentId` selected: the path of `before`, or the part of it up to the new
  * selection, when it still stands; else looked up afresh.
  */
-function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, changed: ReadonlyMap<number, HeldMessageBytes>, removed: ReadonlySet<MessageId>, currentId: MessageId | null): HeldChatBytes {
+function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, changed: ReadonlyMap<number, HeldMessageBytes>, removed: ReadonlySet<MessageId>, currentId: MessageId | null,
+  isMoved: boolean): HeldChatBytes {
   const length = currentId === before.currentId ? before.pathMessages.length : before.pathMessages.findIndex((message) => message.id === currentId) + 1
+  // note: messages removed from the end leave no gap among the others; removed from amid them, they do.
+  const apart = apartAfter(before.apart, changed.keys() as Iterable<MessageId>, removed, isMoved)
   if (currentId === null || length === 0) return selectedIn(history, currentId)
   const pathMessages: Message[] = new Array(length)
   const path: MessageBytes[] = new Array(length)
@@ -506,7 +518,16 @@ function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, 
     pathMessages[i] = entry === undefined ? message : entry.message
     path[i] = entry === undefined ? before.path[i]! : entry.bytes
   }
-  return { history, pathMessages, path, currentUid: pathMessages[length - 1]!.uid, currentId }
+  return { history, pathMessages, path, currentUid: pathMessages[length - 1]!.uid, currentId, apart }
+}
+
+/** HeldChatBytes' `apart` after the messages `described` were described apart and `removed` went (from amid the others when `isMoved`). */
+function apartAfter(before: ReadonlySet<MessageId> | null, described: Iterable<MessageId>, removed: ReadonlySet<MessageId>, isMoved: boolean): ReadonlySet<MessageId> | null {
+  if (before === null) return null
+  const apart = new Set(before)
+  for (const id of described) apart.add(id)
+  for (const id of removed) (isMoved ? apart.add(id) : apart.delete(id))
+  return apart
 }
 
 /** HeldChatBytes of `history` with `currentId` selected: the path looked up afresh. */
@@ -515,7 +536,7 @@ function selectedIn(history: readonly HeldMessageBytes[], currentId: MessageId |
   const pathMessages = pathThrough((id) => byId.get(id)?.message, currentId)
   return {
     history, pathMessages, path: pathMessages.map((message) => byId.get(message.id)!.bytes),
-    currentUid: currentId === null ? null : byId.get(currentId)?.message.uid ?? null, currentId,
+    currentUid: currentId === null ? null : byId.get(currentId)?.message.uid ?? null, currentId, apart: null,
   }
 }
 
@@ -531,6 +552,11 @@ export function heldChatBytesSelected(before: HeldChatBytes, currentId: MessageI
  * parent is not held, or its client id is taken: then the bytes are made afresh when next asked.
  */
 export function heldChatBytesAdded(before: HeldChatBytes, message: Message, currentId: MessageId | null): HeldChatBytes | null {
+  const added = bytesAdded(before, message, currentId)
+  return added === null ? null : layOut(added)
+}
+
+function bytesAdded(before: HeldChatBytes, message: Message, currentId: MessageId | null): HeldChatBytes | null {
   const entries = before.history
   let parentAt = -1
   for (let i = 0; i < entries.length; i++) {
@@ -579,18 +605,19 @@ export function heldChatBytesAdded(before: HeldChatBytes, message: Message, curr
   const uidOf = new Map(parentUid === null ? [] : [[message.parentId!, parentUid]])
   const bytes = messageBytes(() => describeMessage(message, uidOf, []), message, [])
   history[place] = { message, parentUid, parentAt: parentAt === -1 ? -1 : shift(parentAt), childrenIds: [], bytes }
+  const added = parentAt === -1 ? [message.id] : [message.id, message.parentId!]
   const parentOnPath = message.parentId === null ? -1 : before.pathMessages.findIndex((held) => held.id === message.parentId)
   if (currentId === message.id && (message.parentId === null || parentOnPath !== -1)) {
     // note: the new leaf under a message of the path: the path up to its parent, that parent's bytes replaced, and the new message.
     const pathMessages = [...before.pathMessages.slice(0, parentOnPath + 1), message]
     const path = [...before.path.slice(0, parentOnPath + 1), bytes]
     if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
-    return { history, pathMessages, path, currentUid: message.uid, currentId }
+    return { history, pathMessages, path, currentUid: message.uid, currentId, apart: apartAfter(before.apart, added, new Set(), false) }
   }
   if (currentId === before.currentId) {
     const path = before.path.slice()
     if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
-    return { history, pathMessages: before.pathMessages, path, currentUid: before.currentUid, currentId }
+    return { history, pathMessages: before.pathMessages, path, currentUid: before.currentUid, currentId, apart: apartAfter(before.apart, added, new Set(), false) }
   }
   return selectedIn(history, currentId)
 }
@@ -606,8 +633,22 @@ const ENTRY_MARK = `m${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).to
 const HISTORY_MARK = `${ENTRY_MARK}history`
 const PATH_MARK = `${ENTRY_MARK}path`
 
-/** A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the same bytes, the message alone. */
-export type MessageBytes = { readonly entry: Uint8Array; readonly text: Uint8Array }
+/**
+ * A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the
+ * same bytes, the message alone; when they are views of bytes laid out (held-chat-layout.ts),
+ * `whole` is those bytes, `at` and `textAt` where the entry and the message start in them, and
+ * `end` where both end. A laid-out path's message is its text alone (`entry` is the same view).
+ */
+export type MessageBytes = {
+  readonly entry: Uint8Array; readonly text: Uint8Array
+  readonly whole?: Uint8Array; readonly at?: number; readonly textAt?: number; readonly end?: number
+}
+
+/** `held` laid out (held-chat-layout.ts); a message whose remembered bytes were copied remembers the copy, so the scattered bytes are not kept beside it. */
+const layOut = (held: HeldChatBytes): HeldChatBytes => laidOut(held, (entry, made) => {
+  const known = writtenJson.get(entry.message)
+  if (known === entry.bytes) writtenJson.set(entry.message, { ...made, childrenIds: known.childrenIds })
+})
 
 /**
  * A held message's bytes from its last open, while its place (parent and children) is the same: a
