@@ -261,12 +261,13 @@ describe('SQLite engine: a batch whose transaction fails runs again, each transa
   test('no savepoint is taken: the transactions of a batch run straight in its write transaction', async () => {
     const sql = await table()
     const seen: string[] = []
-    const original = sql.db.query.bind(sql.db)
-    sql.db.query = ((text: string) => {
+    const original = sql.db.prepare.bind(sql.db)
+    sql.db.prepare = ((text: string) => {
       seen.push(text)
       return original(text)
-    }) as typeof sql.db.query
+    }) as typeof sql.db.prepare
     await Promise.all([1, 2, 3].map((id) => sql.transaction(async () => { await sql.run('INSERT INTO t (id) VALUES (?)', id) })))
+    expect(seen).toContain('INSERT INTO t (id) VALUES (?)')
     expect(seen.filter((text) => /SAVEPOINT|RELEASE/i.test(text))).toEqual([])
     expect(await ids(sql)).toEqual([1, 2, 3])
   })

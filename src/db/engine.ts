@@ -155,7 +155,8 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
   const statement = (sql: string): Statement => {
     let found = statements.get(sql)
     if (found === undefined) {
-      found = db.query(sql)
+      // note: prepared straight from the database, not through its query cache nor the lazy stand-in (lazy-statements.ts): the engine keeps each statement itself.
+      found = db.prepare(sql)
       statements.set(sql, found)
     }
     return found

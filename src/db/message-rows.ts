@@ -212,19 +212,6 @@ export function createMessageRows(sql: SqlEngine) {
     async has(chatSeq: number, id: MessageId): Promise<boolean> {
       return (await sql.get('SELECT id FROM message WHERE id = ? AND chat_seq = ?', id, chatSeq)) !== null
     },
-    /**
-     * Before an append, in one round trip: whether the chat holds the message `parentId` (null: not
-     * asked, answered true) and whether one of its messages already has the client id `uid` (null: not asked, false).
-     */
-    async appendChecks(chatSeq: number, parentId: MessageId | null, uid: string | null): Promise<{ hasParent: boolean; uidTaken: boolean }> {
-      if (parentId === null && uid === null) return { hasParent: true, uidTaken: false }
-      const hasParent = 'CASE WHEN EXISTS (SELECT 1 FROM message WHERE id = ? AND chat_seq = ?) THEN 1 ELSE 0 END'
-      const uidTaken = 'CASE WHEN EXISTS (SELECT 1 FROM message WHERE chat_seq = ? AND uid = ?) THEN 1 ELSE 0 END'
-      const row = await sql.get<{ has_parent: number; uid_taken: number }>(
-        `SELECT ${parentId === null ? '1' : hasParent} AS has_parent, ${uid === null ? '0' : uidTaken} AS uid_taken`,
-        ...(parentId === null ? [] : [parentId, chatSeq]), ...(uid === null ? [] : [chatSeq, uid]))
-      return { hasParent: Number(row!.has_parent) === 1, uidTaken: Number(row!.uid_taken) === 1 }
-    },
     /** The internal id of the chat's message with the client id `uid`, or null. */
     async idOfUid(chatSeq: number, uid: string): Promise<MessageId | null> {
       return ((await sql.get<{ id: number }>('SELECT id FROM message WHERE chat_seq = ? AND uid = ?', chatSeq, uid))?.id ?? null) as MessageId | null
