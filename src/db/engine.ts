@@ -390,6 +390,14 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
     }
   }
 
+  /** Runs fn as a transaction once its turn came (first come first served) and nothing holds the batch. */
+  const runInTurn = async <T>(fn: () => Promise<T>): Promise<T> => {
+    await new Promise<void>((resolve) => { turns.push(resolve) })
+    // note: checked again, in the same turn as taking it: one that came meanwhile may have taken it; then this one waits first in line.
+    while (open !== null) await new Promise<void>((resolve) => { turns.unshift(resolve) })
+    return runTransaction(fn)
+  }
+
   const engine = {
     dialect: 'sqlite' as const,
     db,
@@ -424,14 +432,17 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
       await mustWait()
       db.run(script)
     },
-    async transaction<T>(fn: () => Promise<T>): Promise<T> {
-      if (open !== null && context.getStore() === open) return fn()
-      if (open !== null) {
-        await new Promise<void>((resolve) => { turns.push(resolve) })
-        // note: checked again, in the same turn as taking it: one that came meanwhile may have taken it; then this one waits first in line.
-        while (open !== null) await new Promise<void>((resolve) => { turns.unshift(resolve) })
+    transaction<T>(fn: () => Promise<T>): Promise<T> {
+      if (open !== null && context.getStore() === open) {
+        try {
+          return fn()
+        } catch (error) {
+          return Promise.reject(error)
+        }
       }
-      return runTransaction(fn)
+      // note: not an async function: the promise runTransaction returns is handed back as it is, without another wrapped around it.
+      if (open === null) return runTransaction(fn)
+      return runInTurn(fn)
     },
     inTransaction(): boolean {
       return open !== null && context.getStore() === open
