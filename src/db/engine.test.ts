@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { describeEngineContract } from '../../test/helpers/engine-contract.ts'
 import { createSqliteEngine } from './engine.ts'
 import { openDatabase } from './open-database.ts'
@@ -349,6 +350,19 @@ describe('SQLite engine: a batch whose transaction fails runs again, each transa
     expect((await transactions).map((result) => result.status)).toEqual(['fulfilled', 'rejected'])
     expect(await late).toEqual({ changes: 1 })
     expect(await ids(sql)).toEqual([1, 50])
+  })
+
+  test("a transaction run again runs in its own caller's async context, not the failing one's", async () => {
+    const sql = await table()
+    const caller = new AsyncLocalStorage<string>()
+    const seen: string[] = []
+    const results = await Promise.allSettled(['first', 'failing'].map((name) => caller.run(name, () => sql.transaction(async () => {
+      await sql.run('INSERT INTO t (id) VALUES (?)', name === 'first' ? 1 : 2)
+      seen.push(`${name} in ${caller.getStore()}`)
+      if (name === 'failing') throw new Error('stop')
+    }))))
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected'])
+    expect(seen).toEqual(['first in first', 'failing in failing', 'first in first', 'failing in failing'])
   })
 
   test('a lone transaction that fails rolls back without running again', async () => {

@@ -38,7 +38,7 @@
  * SQL text and values out of its errors, which callers may log.
  */
 import type { Database, Statement } from 'bun:sqlite'
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
 
 /** What a placeholder may be bound to. Sealed fields are Uint8Array; times are milliseconds. */
 export type SqlValue = string | number | bigint | boolean | null | Uint8Array
@@ -109,6 +109,8 @@ type Committed = { readonly value: unknown; readonly attempt: OpenTransaction }
 type JoinedTransaction = {
   readonly kind: 'transaction'
   readonly fn: () => Promise<unknown>
+  /** Runs what it is given in the async context the transaction was made in (its caller's). */
+  readonly inCaller: InCaller
   readonly attempt: OpenTransaction
   readonly value: unknown
   readonly resolve: (committed: Committed) => void
@@ -130,6 +132,9 @@ export type SqliteEngineOptions = {
   /** How long transactions queued behind each other may keep the batch open (default 1 ms); tests set it longer. */
   batchMaxMs?: number
 }
+
+type InCaller = <R>(run: () => R) => R
+const runHere: InCaller = (run) => run()
 
 /** A new attempt of a transaction (or the engine's own hold while it runs a failed batch again). */
 function newAttempt(): OpenTransaction {
@@ -267,7 +272,7 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
 
   type Alone = { ok: true; value: unknown; attempt: OpenTransaction } | { ok: false; error: unknown }
   /** Runs fn in a transaction of its own (BEGIN to COMMIT, nothing else in it), while `hold` keeps everyone else waiting. */
-  const runAlone = async (fn: () => Promise<unknown>, hold: OpenTransaction): Promise<Alone> => {
+  const runAlone = async (fn: () => Promise<unknown>, inCaller: InCaller, hold: OpenTransaction): Promise<Alone> => {
     const attempt = newAttempt()
     try {
       statement('BEGIN IMMEDIATE').run()
@@ -278,7 +283,7 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
     open = attempt
     let value: unknown
     try {
-      value = await context.run(attempt, fn)
+      value = await inCaller(() => context.run(attempt, fn))
       statement('COMMIT').run()
     } catch (error) {
       if (db.inTransaction) db.run('ROLLBACK')
@@ -298,7 +303,7 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
    * transactions again alone, in the order they joined, and this one last, alone too. Each caller
    * gets what running alone gave. The first attempts' afterCommit callbacks never run.
    */
-  const runBatchAgain = async (current: Batch, failed: OpenTransaction, fn: () => Promise<unknown>): Promise<Alone> => {
+  const runBatchAgain = async (current: Batch, failed: OpenTransaction, fn: () => Promise<unknown>, inCaller: InCaller): Promise<Alone> => {
     const hold = newAttempt()
     open = hold
     failed.finish()
@@ -326,11 +331,11 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
     }
     for (const member of members) {
       if (member.kind !== 'transaction') continue
-      const alone = await runAlone(member.fn, hold)
+      const alone = await runAlone(member.fn, member.inCaller, hold)
       if (alone.ok) member.resolve({ value: alone.value, attempt: alone.attempt })
       else member.reject(alone.error)
     }
-    const mine = await runAlone(fn, hold)
+    const mine = await runAlone(fn, inCaller, hold)
     release(hold, null)
     hold.settle()
     return mine
@@ -345,6 +350,8 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
     const mine = newAttempt()
     open = mine
     let last = mine
+    // note: should fn run again, it runs in its caller's async context, as it would alone (0.3 µs a transaction).
+    const inCaller = AsyncResource.bind(runHere)
     try {
       let current: Batch
       try {
@@ -370,14 +377,14 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
           throw failure!.error
         }
         // note: the batch holds others' work, which a ROLLBACK takes too: rare, and paid here rather than by a savepoint per transaction (15-30% of an append under load).
-        const alone = await runBatchAgain(current, mine, fn)
+        const alone = await runBatchAgain(current, mine, fn, inCaller)
         if (!alone.ok) throw alone.error
         last = alone.attempt
         runCommitted(last.committed)
         return alone.value as T
       }
       const outcome = new Promise<Committed>((resolve, reject) => {
-        current.members.push({ kind: 'transaction', fn, attempt: mine, value, resolve, reject })
+        current.members.push({ kind: 'transaction', fn, inCaller, attempt: mine, value, resolve, reject })
       })
       release(mine, current)
       const committed = await outcome
