@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describeEngineContract } from '../../test/helpers/engine-contract.ts'
 import { createSqliteEngine } from './engine.ts'
 import { openDatabase } from './open-database.ts'
@@ -363,6 +366,34 @@ describe('SQLite engine: a batch whose transaction fails runs again, each transa
     }))))
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected'])
     expect(seen).toEqual(['first in first', 'failing in failing', 'first in first', 'failing in failing'])
+  })
+
+  test('a batch older than its bound takes no more transactions: the one queued commits separately, so the first is not held for it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'enclave-engine-'))
+    try {
+      const seenFromOutside = async (batchMaxMs: number) => {
+        const file = join(dir, `bound-${batchMaxMs}.db`)
+        const sql = createSqliteEngine(openDatabase(file), { batchMaxMs })
+        await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+        const outside = openDatabase(file)
+        let seen = -1
+        await Promise.all([
+          sql.transaction(async () => { await sql.run('INSERT INTO t (id) VALUES (?)', 1) }),
+          sql.transaction(async () => {
+            // note: another connection sees only what has committed: the first transaction's row, if its batch committed before this one ran.
+            seen = outside.query<{ n: number }, []>('SELECT count(*) AS n FROM t').get()!.n
+            await sql.run('INSERT INTO t (id) VALUES (?)', 2)
+          }),
+        ])
+        outside.close()
+        await sql.close()
+        return seen
+      }
+      expect(await seenFromOutside(0)).toBe(1)
+      expect(await seenFromOutside(60_000)).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('a lone transaction that fails rolls back without running again', async () => {
