@@ -69,6 +69,21 @@ export function createChatRows(sql: SqlEngine) {
     },
     /** The owner's chat row, or null. */
     find: (owner: UserId, chatId: ChatId): Promise<ChatRow | null> => sql.get<ChatRow>(`SELECT ${COLUMNS} FROM chat WHERE id = ? AND user_id = ?`, chatId, owner),
+    /**
+     * Before an append, in one read: the owner's chat row (null: not theirs), whether it holds the
+     * message `parentId` (null: not asked, answered true) and whether one of its messages already
+     * has the client id `uid` (null: not asked, false).
+     */
+    async findForAppend(owner: UserId, chatId: ChatId, parentId: number | null, uid: string | null): Promise<{ row: ChatRow; hasParent: boolean; uidTaken: boolean } | null> {
+      const hasParent = parentId === null ? '1' : 'CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.id = ? AND message.chat_seq = chat.seq) THEN 1 ELSE 0 END'
+      const uidTaken = uid === null ? '0' : 'CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.chat_seq = chat.seq AND message.uid = ?) THEN 1 ELSE 0 END'
+      const found = await sql.get<ChatRow & { has_parent: number; uid_taken: number }>(
+        `SELECT ${COLUMNS}, ${hasParent} AS has_parent, ${uidTaken} AS uid_taken FROM chat WHERE id = ? AND user_id = ?`,
+        ...(parentId === null ? [] : [parentId]), ...(uid === null ? [] : [uid]), chatId, owner)
+      if (found === null) return null
+      const { has_parent, uid_taken, ...row } = found
+      return { row, hasParent: Number(has_parent) === 1, uidTaken: Number(uid_taken) === 1 }
+    },
     /** Whose chat this is, or null. */
     async ownerOf(chatId: ChatId): Promise<UserId | null> {
       return ((await sql.get<{ user_id: string }>('SELECT user_id FROM chat WHERE id = ?', chatId))?.user_id ?? null) as UserId | null

@@ -615,17 +615,16 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
      */
     async addMessage(owner: UserId, chatId: ChatId, input: NewMessage): Promise<Message | null> {
       const added = await writeMessages(async (ids, mark): Promise<{ row: ChatRow; message: Message; ring: KeyRing } | null> => {
-        const chat = await chats.find(owner, chatId)
-        if (chat === null) return null
-        // note: the id is taken before the parent is checked: a parent not found leaves a gap, as any failed write does.
+        // note: the id is taken before the chat and parent are read, in one statement with the client-id check (three statements an append, not four): a chat or parent not found leaves a gap, as any failed write does.
         const id = await ids.next() as MessageId
-        const checks = await rows.appendChecks(chat.seq, input.parentId ?? null, input.uid === undefined || input.uid === null ? String(id) : null)
-        if (!checks.hasParent) return null
+        const found = await chats.findForAppend(owner, chatId, input.parentId ?? null, input.uid === undefined || input.uid === null ? String(id) : null)
+        if (found === null || !found.hasParent) return null
+        const { row: chat, uidTaken } = found
         const ring = await keys.ringFor(owner)
         mark(chat.seq)
         const at = now()
         const row = { ...chat }
-        const inserted = await appendMessage(ring, chat, input, at, id, checks.uidTaken)
+        const inserted = await appendMessage(ring, chat, input, at, id, uidTaken)
         await chats.touch(chat.seq, at, inserted.id)
         return { row, message: inserted, ring }
       }, (done, isNested) => {

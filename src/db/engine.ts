@@ -18,22 +18,27 @@
  * earlier writes are run again in a new one, and the transactions in it are rejected); a failed
  * COMMIT rejects every write and transaction of the batch.
  *
- * A transaction joins the open batch too, rather than waiting for its commit: it runs inside a
- * savepoint of the batch's write transaction, so its failure undoes its own statements only, and
- * its promise settles after the batch's commit (one that finds no batch opens one, alone in it
- * while it runs, and needs no savepoint). Transactions still run one at a time (each holds
- * the batch while it runs; writes and reads from outside wait for it). When a transaction ends,
- * the batch commits at once unless another transaction waits for its turn and the batch is less
- * than a millisecond old: then that one joins, and the commit comes when the last of them ends.
- * So a lone transaction commits as it ends, and concurrent ones share one commit. Reads and `exec`
- * from outside wait for an open batch to commit, as they wait for another context's transaction,
- * so nothing outside sees a write before it is committed.
+ * A transaction joins the open batch too, rather than waiting for its commit: it runs straight in
+ * the batch's write transaction, with no savepoint, and its promise settles after the batch's
+ * commit (one that finds no batch opens one, alone in it while it runs). Transactions still run
+ * one at a time (each holds the batch while it runs; writes and reads from outside wait for it).
+ * When a transaction ends, the batch commits at once unless another transaction waits for its
+ * turn and the batch is less than a millisecond old: then that one joins, and the commit comes
+ * when the last of them ends. So a lone transaction commits as it ends, and concurrent ones share
+ * one commit. Should a transaction fail (throw, or have a statement roll the whole transaction
+ * back) while the batch holds others' work, the batch is rolled back and run again: its writes
+ * together, then each of its transactions alone (its own BEGIN to COMMIT) in the order they
+ * joined, the failing one last. Every caller gets what running alone gave, and only the attempt
+ * that committed runs its afterCommit callbacks; so a transaction's fn may run twice, as it may on
+ * PostgreSQL after a conflict (fn keeps its effects in the database, or in afterCommit). Reads and
+ * `exec` from outside wait for an open batch to commit, as they wait for another context's
+ * transaction, so nothing outside sees a write before it is committed.
  *
  * Threat: none of its own; it carries ciphertext and blind indexes the repositories made. It keeps
  * SQL text and values out of its errors, which callers may log.
  */
 import type { Database, Statement } from 'bun:sqlite'
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
 
 /** What a placeholder may be bound to. Sealed fields are Uint8Array; times are milliseconds. */
 export type SqlValue = string | number | bigint | boolean | null | Uint8Array
@@ -86,11 +91,17 @@ export type SqlTransaction = {
   readonly settled: Promise<void>
 }
 
-/** A transaction running now: `done` settles when it stops holding the batch (others may go), `settled` after its commit or rollback. */
-type OpenTransaction = SqlTransaction & { readonly done: Promise<void>; readonly committed: (() => void)[] }
+/** A transaction attempt running now: `done` settles when it stops holding the batch (others may go), `settled` after its commit or rollback. */
+type OpenTransaction = SqlTransaction & {
+  readonly done: Promise<void>
+  readonly committed: (() => void)[]
+  readonly finish: () => void
+  readonly settle: () => void
+}
 
 /** A write waiting for its batch's commit. */
 type BatchedWrite = {
+  readonly kind: 'write'
   readonly sql: string
   readonly params: SqlValue[]
   changes: number
@@ -98,13 +109,24 @@ type BatchedWrite = {
   readonly reject: (error: unknown) => void
 }
 
-/** A transaction that ended well inside the batch, waiting for its commit. */
-type JoinedTransaction = { readonly resolve: () => void; readonly reject: (error: unknown) => void }
+/** What a transaction's caller gets once it committed: fn's result, and the attempt whose afterCommit callbacks are to run. */
+type Committed = { readonly value: unknown; readonly attempt: OpenTransaction }
 
-/** The open group-commit transaction: its writes and transactions, when it opened, and a promise that settles (never rejects) once it has ended. */
+/** A transaction that ended well inside the batch, waiting for its commit (or to run again alone, should the batch roll back). */
+type JoinedTransaction = {
+  readonly kind: 'transaction'
+  readonly fn: () => Promise<unknown>
+  /** Runs what it is given in the async context the transaction was made in (its caller's). */
+  readonly inCaller: InCaller
+  readonly attempt: OpenTransaction
+  readonly value: unknown
+  readonly resolve: (committed: Committed) => void
+  readonly reject: (error: unknown) => void
+}
+
+/** The open group-commit transaction: its writes and transactions in the order they joined, when it opened, and a promise that settles (never rejects) once it has ended. */
 type Batch = {
-  readonly writes: BatchedWrite[]
-  readonly transactions: JoinedTransaction[]
+  readonly members: (BatchedWrite | JoinedTransaction)[]
   readonly openedMs: number
   readonly done: Promise<void>
   readonly end: () => void
@@ -117,7 +139,18 @@ export type SqliteEngineOptions = {
   /** How long transactions queued behind each other may keep the batch open (default 1 ms); tests set it longer. */
   batchMaxMs?: number
 }
-const SAVEPOINT = 'enclave_transaction'
+
+type InCaller = <R>(run: () => R) => R
+const runHere: InCaller = (run) => run()
+
+/** A new attempt of a transaction (or the engine's own hold while it runs a failed batch again). */
+function newAttempt(): OpenTransaction {
+  let finish!: () => void
+  let settle!: () => void
+  const done = new Promise<void>((resolve) => { finish = resolve })
+  const settled = new Promise<void>((resolve) => { settle = resolve })
+  return { seesEveryCommit: true, done, settled, committed: [], finish, settle }
+}
 
 /** SQLite through bun:sqlite: statements run at once unless a transaction of another context (or a batch, for reads) is open; a write or transaction settles at its batch's commit. */
 export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: SqliteEngineOptions = {}): SqlEngine & { readonly db: Database } {
@@ -134,7 +167,8 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
   const statement = (sql: string): Statement => {
     let found = statements.get(sql)
     if (found === undefined) {
-      found = db.query(sql)
+      // note: prepared straight from the database, not through its query cache nor the lazy stand-in (lazy-statements.ts): the engine keeps each statement itself.
+      found = db.prepare(sql)
       statements.set(sql, found)
     }
     return found
@@ -157,7 +191,7 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
   const openBatch = (byWrite: boolean): Batch => {
     statement('BEGIN IMMEDIATE').run()
     let end!: () => void
-    const opened: Batch = { writes: [], transactions: [], openedMs: performance.now(), done: new Promise<void>((resolve) => { end = resolve }), end }
+    const opened: Batch = { members: [], openedMs: performance.now(), done: new Promise<void>((resolve) => { end = resolve }), end }
     batch = opened
     if (byWrite) setImmediate(commitBatch, opened)
     return opened
@@ -176,7 +210,7 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
     try {
       const changes = statement(sql).run(...(params as never[])).changes
       const joined = current
-      return new Promise<RunResult>((resolve, reject) => { joined.writes.push({ sql, params, changes, resolve, reject }) })
+      return new Promise<RunResult>((resolve, reject) => { joined.members.push({ kind: 'write', sql, params, changes, resolve, reject }) })
     } catch (error) {
       if (!db.inTransaction) replayBatch(current, error)
       return Promise.reject(error)
@@ -187,14 +221,15 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
    * gone), opens it again and runs its writes again; a write failing now is rejected.
    */
   const replayBatch = (current: Batch, cause: unknown): void => {
-    for (const joined of current.transactions.splice(0)) joined.reject(cause)
-    const writes = current.writes.splice(0)
+    const members = current.members.splice(0)
+    for (const member of members) if (member.kind === 'transaction') member.reject(cause)
+    const writes = members.filter((member): member is BatchedWrite => member.kind === 'write')
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!
       try {
         if (!db.inTransaction) statement('BEGIN IMMEDIATE').run()
         write.changes = statement(write.sql).run(...(write.params as never[])).changes
-        current.writes.push(write)
+        current.members.push(write)
       } catch (error) {
         write.reject(error)
         if (!db.inTransaction) {
@@ -213,10 +248,7 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
   /** Rejects every write and transaction of a batch that can no longer commit, and ends it. */
   const failBatch = (current: Batch, error: unknown): void => {
     if (db.inTransaction) db.run('ROLLBACK')
-    for (const write of current.writes) write.reject(error)
-    for (const joined of current.transactions) joined.reject(error)
-    current.writes.length = 0
-    current.transactions.length = 0
+    for (const member of current.members.splice(0)) member.reject(error)
     if (batch === current) batch = null
     current.end()
   }
@@ -230,66 +262,154 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
       return
     }
     batch = null
-    for (const write of current.writes) write.resolve({ changes: write.changes })
-    for (const joined of current.transactions) joined.resolve()
+    for (const member of current.members) {
+      if (member.kind === 'write') member.resolve({ changes: member.changes })
+      else member.resolve({ value: member.value, attempt: member.attempt })
+    }
     current.end()
   }
 
-  /** Runs fn in a savepoint of the batch (opened if none is); resolves with its result after the batch's commit. */
-  const runTransaction = async <T>(fn: () => Promise<T>): Promise<T> => {
-    let finish!: () => void
-    let settle!: () => void
-    const mine: OpenTransaction = {
-      seesEveryCommit: true,
-      done: new Promise<void>((resolve) => { finish = resolve }),
-      settled: new Promise<void>((resolve) => { settle = resolve }),
-      committed: [],
-    }
-    open = mine
-    let current: Batch | null = null
-    /** Stops holding the batch, and commits it unless a transaction waits to join it (and it is young). */
-    const release = (): void => {
-      open = null
-      finish()
-      if (current !== null && batch === current && (turns.length === 0 || performance.now() - current.openedMs >= batchMaxMs)) commitBatch(current)
-      turns.shift()?.()
-    }
-    // note: a transaction that opens the batch is alone in it until it ends: it needs no savepoint, its rollback is the batch's.
-    const joining = batch !== null
+  /** Stops holding the batch, and commits it unless a transaction waits to join it (and it is young); then wakes the next in line. */
+  const release = (attempt: OpenTransaction, current: Batch | null): void => {
+    open = null
+    attempt.finish()
+    if (current !== null && batch === current && (turns.length === 0 || performance.now() - current.openedMs >= batchMaxMs)) commitBatch(current)
+    turns.shift()?.()
+  }
+
+  type Alone = { ok: true; value: unknown; attempt: OpenTransaction } | { ok: false; error: unknown }
+  /** Runs fn in a transaction of its own (BEGIN to COMMIT, nothing else in it), while `hold` keeps everyone else waiting. */
+  const runAlone = async (fn: () => Promise<unknown>, inCaller: InCaller, hold: OpenTransaction): Promise<Alone> => {
+    const attempt = newAttempt()
     try {
+      statement('BEGIN IMMEDIATE').run()
+    } catch (error) {
+      attempt.settle()
+      return { ok: false, error }
+    }
+    open = attempt
+    let value: unknown
+    try {
+      value = await inCaller(() => context.run(attempt, fn))
+      statement('COMMIT').run()
+    } catch (error) {
+      if (db.inTransaction) db.run('ROLLBACK')
+      open = hold
+      attempt.finish()
+      attempt.settle()
+      return { ok: false, error }
+    }
+    open = hold
+    attempt.finish()
+    return { ok: true, value, attempt }
+  }
+
+  /**
+   * A transaction failed in a batch holding others' work (or its statements' failure rolled the
+   * whole batch back): rolls the batch back, runs its writes again together, then each of its
+   * transactions again alone, in the order they joined, and this one last, alone too. Each caller
+   * gets what running alone gave. The first attempts' afterCommit callbacks never run.
+   */
+  const runBatchAgain = async (current: Batch, failed: OpenTransaction, fn: () => Promise<unknown>, inCaller: InCaller): Promise<Alone> => {
+    const hold = newAttempt()
+    open = hold
+    failed.finish()
+    if (db.inTransaction) db.run('ROLLBACK')
+    if (batch === current) batch = null
+    const members = current.members.splice(0)
+    current.end()
+    failed.settle()
+    for (const member of members) if (member.kind === 'transaction') member.attempt.settle()
+    const writes = members.filter((member): member is BatchedWrite => member.kind === 'write')
+    if (writes.length > 0) {
+      try {
+        const again = openBatch(false)
+        again.members.push(...writes)
+        replayBatch(again, null)
+        if (batch === again) {
+          // note: commitBatch leaves a batch alone while a transaction holds it: this hold is the engine's own.
+          open = null
+          commitBatch(again)
+          open = hold
+        }
+      } catch (error) {
+        for (const write of writes) write.reject(error)
+      }
+    }
+    for (const member of members) {
+      if (member.kind !== 'transaction') continue
+      const alone = await runAlone(member.fn, member.inCaller, hold)
+      if (alone.ok) member.resolve({ value: alone.value, attempt: alone.attempt })
+      else member.reject(alone.error)
+    }
+    const mine = await runAlone(fn, inCaller, hold)
+    release(hold, null)
+    hold.settle()
+    return mine
+  }
+
+  /**
+   * Runs fn in the batch (opened if none is), with no savepoint; resolves with its result after the
+   * batch's commit. Should fn throw while the batch holds others' work, the batch runs again
+   * (runBatchAgain), so fn's failure undoes its own work only.
+   */
+  const runTransaction = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const mine = newAttempt()
+    open = mine
+    let last = mine
+    // note: should fn run again, it runs in its caller's async context, as it would alone (0.3 µs a transaction).
+    const inCaller = AsyncResource.bind(runHere)
+    try {
+      let current: Batch
       try {
         current = batch ?? openBatch(false)
-        if (joining) statement(`SAVEPOINT ${SAVEPOINT}`).run()
       } catch (error) {
-        release()
+        release(mine, null)
         throw error
       }
-      let result: T
+      let value!: T
+      let failure: { error: unknown } | null = null
       try {
-        result = await context.run(mine, fn)
-        if (joining) statement(`RELEASE ${SAVEPOINT}`).run()
+        value = await context.run(mine, fn)
       } catch (error) {
-        if (!joining) {
-          if (db.inTransaction) db.run('ROLLBACK')
-          batch = null
-          current.end()
-        } else if (db.inTransaction) {
-          statement(`ROLLBACK TO ${SAVEPOINT}`).run()
-          statement(`RELEASE ${SAVEPOINT}`).run()
-        } else {
-          replayBatch(current, error)
-        }
-        release()
-        throw error
+        failure = { error }
       }
-      const committed = new Promise<void>((resolve, reject) => { current!.transactions.push({ resolve, reject }) })
-      release()
-      await committed
-      runCommitted(mine.committed)
-      return result
+      // note: a statement that rolled the whole transaction back (RAISE(ROLLBACK), a full disk), its error caught by fn, took the batch's other work with it.
+      if (failure !== null || (!db.inTransaction && current.members.length > 0)) {
+        if (current.members.length === 0) {
+          if (db.inTransaction) db.run('ROLLBACK')
+          if (batch === current) batch = null
+          current.end()
+          release(mine, null)
+          throw failure!.error
+        }
+        // note: the batch holds others' work, which a ROLLBACK takes too: rare, and paid here rather than by a savepoint per transaction (15-30% of an append under load).
+        const alone = await runBatchAgain(current, mine, fn, inCaller)
+        if (!alone.ok) throw alone.error
+        last = alone.attempt
+        runCommitted(last.committed)
+        return alone.value as T
+      }
+      const outcome = new Promise<Committed>((resolve, reject) => {
+        current.members.push({ kind: 'transaction', fn, inCaller, attempt: mine, value, resolve, reject })
+      })
+      release(mine, current)
+      const committed = await outcome
+      last = committed.attempt
+      runCommitted(last.committed)
+      return committed.value as T
     } finally {
-      settle()
+      mine.settle()
+      last.settle()
     }
+  }
+
+  /** Runs fn as a transaction once its turn came (first come first served) and nothing holds the batch. */
+  const runInTurn = async <T>(fn: () => Promise<T>): Promise<T> => {
+    await new Promise<void>((resolve) => { turns.push(resolve) })
+    // note: checked again, in the same turn as taking it: one that came meanwhile may have taken it; then this one waits first in line.
+    while (open !== null) await new Promise<void>((resolve) => { turns.unshift(resolve) })
+    return runTransaction(fn)
   }
 
   const engine = {
@@ -326,14 +446,17 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
       await mustWait()
       db.run(script)
     },
-    async transaction<T>(fn: () => Promise<T>): Promise<T> {
-      if (open !== null && context.getStore() === open) return fn()
-      if (open !== null) {
-        await new Promise<void>((resolve) => { turns.push(resolve) })
-        // note: checked again, in the same turn as taking it: one that came meanwhile may have taken it; then this one waits first in line.
-        while (open !== null) await new Promise<void>((resolve) => { turns.unshift(resolve) })
+    transaction<T>(fn: () => Promise<T>): Promise<T> {
+      if (open !== null && context.getStore() === open) {
+        try {
+          return fn()
+        } catch (error) {
+          return Promise.reject(error)
+        }
       }
-      return runTransaction(fn)
+      // note: not an async function: the promise runTransaction returns is handed back as it is, without another wrapped around it.
+      if (open === null) return runTransaction(fn)
+      return runInTurn(fn)
     },
     inTransaction(): boolean {
       return open !== null && context.getStore() === open
@@ -352,10 +475,8 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
       for (const text of texts) {
         if (statements.has(text)) continue
         try {
-          const found = db.query(text)
-          // note: reading the parameter count compiles a statement that lazy-statements.ts holds back until its first use.
-          void found.paramsCount
-          statements.set(text, found)
+          // note: as statement() does: compiled now, straight from the database (never the lazy stand-in).
+          statements.set(text, db.prepare(text))
         } catch {
           // note: left to its first run, which reports it as before.
         }

@@ -210,6 +210,26 @@ export function describeEngineContract(name: string, open: () => Promise<SqlEngi
       await sql.close()
     })
 
+    test('concurrent transactions, one failing after it wrote: the others commit with their own results, and each committed one runs its afterCommit callbacks once', async () => {
+      const sql = await open()
+      await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+      const seen: string[] = []
+      const results = await Promise.allSettled([1, 2, 3, 4, 5].map((id) => sql.transaction(async () => {
+        await sql.run('INSERT INTO t (id) VALUES (?)', id)
+        sql.afterCommit(() => seen.push(`committed ${id}`))
+        await sql.transaction(async () => {
+          await sql.run('INSERT INTO t (id) VALUES (?)', id * 10)
+          sql.afterCommit(() => seen.push(`nested ${id}`))
+        })
+        if (id === 3) throw new Error('stop')
+        return Number((await sql.get<{ n: number }>('SELECT count(*) AS n FROM t'))!.n)
+      })))
+      expect(results.map((result) => result.status === 'fulfilled' ? result.value : (result.reason as Error).message)).toEqual([2, 4, 'stop', 6, 8])
+      expect(seen).toEqual(['committed 1', 'nested 1', 'committed 2', 'nested 2', 'committed 4', 'nested 4', 'committed 5', 'nested 5'])
+      expect((await sql.all<{ id: number }>('SELECT id FROM t ORDER BY id')).map((row) => Number(row.id))).toEqual([1, 2, 4, 5, 10, 20, 40, 50])
+      await sql.close()
+    })
+
     test('a statement failing inside a transaction rolls all of it back', async () => {
       const sql = await open()
       await sql.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
