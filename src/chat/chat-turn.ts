@@ -82,9 +82,8 @@ export async function startChatTurn(deps: ChatTurnDeps, userId: UserId, request:
   const tooManyAnswers = { ok: false, code: 'too_many_answers', message: `At most ${deps.maxConcurrentAnswers} answers may stream at once; wait for one to end or stop it.` } as const
   if (tooMany()) return tooManyAnswers
   const chatId = request.chatId === undefined ? null : parseChatId(request.chatId)
-  if (request.chatId !== undefined && (chatId === null || (await deps.chats.findChatForUser(userId, chatId)) === null)) {
-    return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
-  }
+  // note: the chat's existence and owner are checked by placeTurn, in the one read of its row a turn makes before its writes.
+  if (request.chatId !== undefined && chatId === null) return { ok: false, code: 'chat_not_found', message: 'Chat not found.' }
   const place = await placeTurn(deps.chats, userId, chatId, request)
   if (!place.ok) return place
   // note: asked again after the reads, in the same step that starts the stream, so turns started together keep to the cap.

@@ -9,7 +9,7 @@
  */
 import { EMPTY_SETTINGS, type ChatSettings, type Message } from '../db/chat-tree.ts'
 import type { ChatRepo } from '../db/chats.ts'
-import type { ChatId, MessageId, UserId } from '../db/ids.ts'
+import type { ChatId, UserId } from '../db/ids.ts'
 import type { ChatRegenerate, ChatSend, FrameErrorCode } from './frames.ts'
 import { ollamaOptionsOf, withOllamaOptions } from './model-options.ts'
 import type { ChatMessage, ModelOptions } from './ollama-client.ts'
@@ -53,19 +53,22 @@ export type TurnPlace = {
 export type PlaceResult = ({ ok: true } & TurnPlace) | { ok: false; code: FrameErrorCode; message: string }
 
 const messageNotFound = { ok: false, code: 'message_not_found', message: 'No such message in this chat.' } as const
+const chatNotFound = { ok: false, code: 'chat_not_found', message: 'Chat not found.' } as const
 
-/** Finds the turn's place in the owner's chat (`chatId` null: a new chat); reads only the path it needs. */
+/**
+ * Finds the turn's place in the owner's chat (`chatId` null: a new chat); reads only the path it
+ * needs. The chat is checked to be the owner's here, at the turn's start, in the one read of its row
+ * (chats.openTurn); the writes that follow check it again.
+ */
 export async function placeTurn(chats: ChatRepo, owner: UserId, chatId: ChatId | null, request: TurnRequest): Promise<PlaceResult> {
-  let parentId: MessageId | null | undefined = request.parentId === null ? null : undefined
-  if (typeof request.parentId === 'string') {
-    parentId = chatId === null ? null : await chats.findMessageIdByUid(owner, chatId, request.parentId)
-    if (parentId === null) return messageNotFound
-  }
-  const path = chatId === null ? [] : await chats.listPathTo(owner, chatId, parentId)
+  if (chatId === null && typeof request.parentId === 'string') return messageNotFound
+  const opened = chatId === null ? { path: [], settings: EMPTY_SETTINGS } : await chats.openTurn(owner, chatId, request.parentId)
+  if (opened === null) return chatNotFound
+  const { path } = opened
   if (path === null) return messageNotFound
   const parent = path.at(-1) ?? null
   if (request.ask === null && parent?.role !== 'user') return { ok: false, code: 'message_not_found', message: 'Only an answer to a question of yours can be asked again.' }
-  const stored = (chatId === null ? null : await chats.findChatSettingsForUser(owner, chatId)) ?? EMPTY_SETTINGS
+  const stored = opened.settings
   const system = request.system === undefined ? stored.system : request.system
   const options = request.options ?? ollamaOptionsOf(stored.params)
   const settings: Partial<ChatSettings> = {

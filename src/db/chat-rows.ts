@@ -27,6 +27,8 @@ export type ChatRow = {
   folder_id: string | null; current_id: number | null; created_at: number; updated_at: number
 }
 type SettingsRow = { models: Uint8Array | null; params: Uint8Array | null; system: Uint8Array | null; tags: Uint8Array | null; extra: Uint8Array | null }
+/** A chat's settings as stored, sealed: read with its row for a turn, opened by `openSettings`. */
+export type TurnSettings = SettingsRow
 
 /** A new chat's row: its id, owner, times, flags, folder, title and settings. */
 export type NewChatRow = Pick<Chat, 'id' | 'userId' | 'title' | 'pinned' | 'archived' | 'folderId' | 'createdAt' | 'updatedAt'> & { settings: ChatSettings }
@@ -59,6 +61,13 @@ export function createChatRows(sql: SqlEngine) {
     return [sealed.models, sealed.params, sealed.system, sealed.tags, sealed.extra] as const
   }
   const sealTitle = (chatId: string, title: string, ring: KeyRing) => chatTable.sealColumn('title', chatId, title, ring)!
+  const openSettings = (row: ChatRow, sealed: SettingsRow, ring: KeyRing): ChatSettings => {
+    const open = <K extends keyof SettingsRow>(column: K) => chatTable.openColumn(column, row.id, sealed[column], ring)
+    return {
+      models: open('models') as unknown[] | null, params: open('params') as Record<string, unknown> | null, system: open('system'),
+      tags: open('tags') as unknown[] | null, extra: open('extra') as Record<string, unknown> | null,
+    }
+  }
 
   return {
     /** Inserts a chat row; returns its seq. */
@@ -93,13 +102,23 @@ export function createChatRows(sql: SqlEngine) {
     allOf: (owner: UserId) => sql.all<ChatRow>(`SELECT ${COLUMNS} FROM chat WHERE user_id = ?`, owner),
     /** Opens the settings of a chat row (five sealed fields, read only when a chat is opened or saved). */
     async settingsOf(row: ChatRow, ring: KeyRing): Promise<ChatSettings> {
-      const sealed = (await sql.get<SettingsRow>('SELECT models, params, system, tags, extra FROM chat WHERE seq = ?', row.seq))!
-      const open = <K extends keyof SettingsRow>(column: K) => chatTable.openColumn(column, row.id, sealed[column], ring)
-      return {
-        models: open('models') as unknown[] | null, params: open('params') as Record<string, unknown> | null, system: open('system'),
-        tags: open('tags') as unknown[] | null, extra: open('extra') as Record<string, unknown> | null,
-      }
+      return openSettings(row, (await sql.get<SettingsRow>('SELECT models, params, system, tags, extra FROM chat WHERE seq = ?', row.seq))!, ring)
     },
+    /**
+     * Before a turn, in one read: the owner's chat row (null: not theirs), its sealed settings, and
+     * the internal id of its message with the client id `uid` (null: none, or not asked).
+     * note: one statement where a turn read the row four times (each a round trip on PostgreSQL).
+     */
+    async findForTurn(owner: UserId, chatId: ChatId, uid: string | null): Promise<{ row: ChatRow; settings: TurnSettings; uidId: MessageId | null } | null> {
+      const uidId = uid === null ? 'NULL' : '(SELECT message.id FROM message WHERE message.chat_seq = chat.seq AND message.uid = ?)'
+      const found = await sql.get<ChatRow & SettingsRow & { uid_id: number | null }>(
+        `SELECT ${COLUMNS}, models, params, system, tags, extra, ${uidId} AS uid_id FROM chat WHERE id = ? AND user_id = ?`, ...(uid === null ? [] : [uid]), chatId, owner)
+      if (found === null) return null
+      const { models, params, system, tags, extra, uid_id, ...row } = found
+      return { row, settings: { models, params, system, tags, extra }, uidId: uid_id === null ? null : Number(uid_id) as MessageId }
+    },
+    /** Opens sealed settings read with the row (findForTurn). */
+    openSettings: (row: ChatRow, sealed: TurnSettings, ring: KeyRing): ChatSettings => openSettings(row, sealed, ring),
     /** A chat row's plain fields. */
     fieldsOf(row: ChatRow): Omit<Chat, 'title'> {
       return {

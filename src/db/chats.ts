@@ -773,6 +773,27 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       return path
     },
 
+    /**
+     * What a turn starts from, its chat row read once (ownership, the message the client calls
+     * `leafUid`, the settings): the path from the root to that message (undefined: the selected
+     * leaf; null: none, a new root), opened as listPathTo does, and the chat's settings. Null when
+     * the chat is not theirs; `path` null when it holds no such message.
+     */
+    async openTurn(owner: UserId, chatId: ChatId, leafUid: string | null | undefined): Promise<{ path: Message[] | null; settings: ChatSettings } | null> {
+      const found = await chats.findForTurn(owner, chatId, typeof leafUid === 'string' ? leafUid : null)
+      if (found === null) return null
+      const { row } = found
+      const leaf = leafUid === undefined ? row.current_id as MessageId | null : leafUid === null ? null : found.uidId
+      return withRing(owner, async (ring) => {
+        // note: the title is opened as a turn's start always did (findChatForUser), so a chat whose row no longer opens still fails the turn.
+        chats.titleOf(row, ring)
+        const settings = chats.openSettings(row, found.settings, ring)
+        if (typeof leafUid === 'string' && leaf === null) return { path: null, settings }
+        const path = leaf === null ? [] : pathThrough((await openChat(row, ring)).get, leaf)
+        return { path: leaf !== null && path.length === 0 ? null : path, settings }
+      })
+    },
+
     /** Opens the owner's chat's settings (system prompt, params, ...); null when the chat is not theirs. */
     async findChatSettingsForUser(owner: UserId, chatId: ChatId): Promise<ChatSettings | null> {
       const chat = await chats.find(owner, chatId)
