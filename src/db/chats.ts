@@ -8,7 +8,7 @@
  * a write (the history cache, the search index, the id block) is applied only once the write has
  * committed (after the awaited call: with group commit, after its batch), and dropped instead when
  * the write runs inside an outer transaction, which may still roll back. While a chat's write is
- * committed but not yet applied, its held copy is not used.
+ * committed but not yet applied, its held copy is not used (chat-held-copy.ts).
  *
  * Several instances on PostgreSQL (shared-writes.ts): chats and search indexes are held only while
  * `shared.isAnnounced`; every write is announced once committed (`sql.afterCommit`), and the
@@ -27,9 +27,10 @@ import type { SqlEngine } from './engine.ts'
 import { createEngineIdBlocks, type IdAttempt } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
 import { createMessageRows, hasSameClientFields, type StoredMessage } from './message-rows.ts'
-import { heldChatBytes, heldChatBytesAdded, heldChatBytesAfter, heldChatBytesSelected, type HeldChatBytes } from './open-webui-chat.ts'
+import type { HeldChatBytes } from './open-webui-chat.ts'
 import { resentFrom, scanOpenWebUiSave, type ScannedSave } from './open-webui-chat-scan.ts'
-import { createChatHistoryCache, unheld, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
+import { createChatHistoryCache, type HistoryCacheLimits, type HistoryCacheSize } from './chat-history-cache.ts'
+import { createChatHeldCopy } from './chat-held-copy.ts'
 import type { ChatContent as Content } from './chat-tree.ts'
 import { FieldOpenError } from './field-open-error.ts'
 import type { SharedWrites } from './shared-writes.ts'
@@ -95,60 +96,8 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       return use(await keys.ringFor(owner))
     }
   }
-  let seenDataVersion: number | null = null
-  /** Chats (by seq) with a write committed or under way whose change is not applied to the held copy yet: that copy is not used meanwhile. */
-  const writing = new Map<number, number>()
-  const keyOf = (row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>): CachedChatKey => ({ seq: row.seq, chatId: row.id as ChatId, owner: row.user_id as UserId })
-
-  /**
-   * The owner's chat row, opened: from the history cache, or from the rows (then held). Inside an
-   * outer transaction, which may roll back, the rows are read and nothing is held.
-   */
-  async function openChat(row: ChatRow, ring: KeyRing): Promise<OpenedChat> {
-    const open = () => rows.list(row.seq, row.id as ChatId, ring)
-    if (sql.inTransaction() || writing.has(row.seq) || !mayHold()) {
-      return unheld(await open())
-    }
-    await forgetIfOthersWrote()
-    return history.openChat(keyOf(row), ring, open)
-  }
-
-  /** The chat when it is held and may be used: not inside an outer transaction (`isNested`), no write of it pending, and nothing else wrote the file. */
-  async function heldChat(row: ChatRow, ring: KeyRing, isNested: boolean): Promise<OpenedChat | null> {
-    if (isNested || writing.has(row.seq) || !mayHold()) return null
-    await forgetIfOthersWrote()
-    return history.heldChat(keyOf(row), ring)
-  }
-
-  /** Drops every held chat when another connection (a tool on the same file) wrote: nothing held may be what the rows hold now. SQLite only. */
-  async function forgetIfOthersWrote(): Promise<void> {
-    if (sql.dialect !== 'sqlite') return
-    const version = (await sql.get<{ data_version: number }>('PRAGMA data_version'))!.data_version
-    if (version === seenDataVersion) return
-    if (seenDataVersion !== null) history.clear()
-    seenDataVersion = version
-  }
-
-  const markWriting = (seq: number) => writing.set(seq, (writing.get(seq) ?? 0) + 1)
-  const unmarkWriting = (seq: number) => {
-    const left = (writing.get(seq) ?? 1) - 1
-    if (left <= 0) writing.delete(seq)
-    else writing.set(seq, left)
-  }
-
-  /** Applies a committed write of messages to the history cache, or drops the chat while an outer transaction may roll back. */
-  function afterMessagesWritten(row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>, ring: KeyRing, stored: readonly Message[], removed: readonly MessageId[], isNested: boolean,
-    heldBytesAfter?: (before: HeldChatBytes, held: OpenedChat) => HeldChatBytes | null): void {
-    if (isNested) return history.forgetChat(row.seq)
-    const key = keyOf(row)
-    // note: the answer's bytes remembered before the write, brought up to date from the messages as held after it (never from what the caller wrote).
-    const held = heldBytesAfter === undefined ? null : history.heldChat(key, ring)
-    const before = held?.remembered() as HeldChatBytes | undefined
-    history.noteWritten(key, ring, stored, removed)
-    if (held === null || before === undefined) return
-    const after = heldBytesAfter!(before, held)
-    if (after !== null) held.remember(after)
-  }
+  const heldCopy = createChatHeldCopy({ sql, history, mayHold, readMessages: (row, ring) => rows.list(row.seq, row.id as ChatId, ring) })
+  const { openChat, heldChat, afterMessagesWritten, heldBytesOf } = heldCopy
 
   /** Keeps the search index current after a committed write, or drops it while an outer transaction may roll back. */
   function afterWrite(owner: UserId, isNested: boolean, apply: () => void): void {
@@ -170,7 +119,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       const result = await sql.transaction(async () => {
         const mine = attempt = messageIds.attempt()
         return write(mine, (seq) => {
-          markWriting(seq)
+          heldCopy.markWriting(seq)
           marked.push(seq)
         })
       })
@@ -181,7 +130,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       for (const seq of marked) history.forgetChat(seq)
       throw error
     } finally {
-      for (const seq of marked) unmarkWriting(seq)
+      for (const seq of marked) heldCopy.unmarkWriting(seq)
     }
   }
 
@@ -299,20 +248,6 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     })
   }
 
-  /** The bytes of a chat's answer (heldChatBytes), remembered with the held chat until it changes. */
-  function heldBytesOf(opened: OpenedChat, currentId: MessageId | null): HeldChatBytes {
-    const kept = opened.remembered() as HeldChatBytes | undefined
-    if (kept !== undefined) {
-      if (kept.currentId === currentId) return kept
-      const selected = heldChatBytesSelected(kept, currentId)
-      opened.remember(selected)
-      return selected
-    }
-    const made = heldChatBytes(opened.list(), currentId)
-    opened.remember(made)
-    return made
-  }
-
   type Written = { row: ChatRow; stored: Message[]; removed: MessageId[] } | null
 
   /**
@@ -416,9 +351,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       if (result.ok && written !== null) afterMessagesWritten(written.row, ring, written.stored, written.removed, nested)
       // note: a save read against the held chat moved nothing: its answer's bytes are those held, but for the messages rewritten.
       if (result.ok && written !== null && heldBytesBefore !== null && !nested) {
-        const view = history.heldChat(keyOf(written.row), ring)
-        const rewritten = new Set(written.stored.map((message) => message.id))
-        if (view !== null) view.remember(heldChatBytesAfter(heldBytesBefore, rewritten, new Set(written.removed), (id) => view.get(id), result.chat.currentId))
+        heldCopy.rememberAfterScannedSave(written.row, ring, heldBytesBefore, written.stored, written.removed, result.chat.currentId)
       }
       if (result.ok) {
         afterWrite(owner, nested, () => {
@@ -629,10 +562,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         return { row, message: inserted, ring }
       }, (done, isNested) => {
         if (done === null) return
-        afterMessagesWritten(done.row, done.ring, [done.message], [], isNested, (before, held) => {
-          const message = held.get(done.message.id)
-          return message === undefined ? null : heldChatBytesAdded(before, message, done.message.id)
-        })
+        heldCopy.afterMessageAdded(done.row, done.ring, done.message, isNested)
         afterWrite(owner, isNested, () => search.noteChange(owner, chatId, { updatedAt: done.message.createdAt, addedContents: [done.message.content] }))
         announce(owner, chatId)
       })
@@ -659,10 +589,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         return { row: chat, message, ring }
       }, (done, nested) => {
         if (done === null) return
-        afterMessagesWritten(done.row, done.ring, [done.message], [], nested, (before, held) => {
-          if (held.get(done.message.id) === undefined) return null
-          return heldChatBytesAfter(before, new Set([done.message.id]), new Set(), held.get, done.row.current_id as MessageId | null)
-        })
+        heldCopy.afterMessageRewritten(done.row, done.ring, done.message, nested)
         // note: an answer is rewritten every second while it streams: only its chat is read again, at the next search.
         afterWrite(owner, nested, () => search.noteRewrite(owner, chatId))
         announce(owner, chatId)
