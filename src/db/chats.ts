@@ -15,7 +15,7 @@
  * cluster calls `forgetChat`/`forgetOwner`/`forgetEverything` for the others' writes.
  */
 import type { AccountChanges } from './account-changes.ts'
-import { isSaveProblem, planChatSave, planScannedSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
+import { isSaveProblem, planChatSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
 import { createChatRows, type ChatFilter, type ChatRow, type Page } from './chat-rows.ts'
 import {
   CHAT_LIMITS, EMPTY_SETTINGS, newestLeaf, pathThrough, pathTo, subtreeOf,
@@ -28,17 +28,13 @@ import { createEngineIdBlocks, type IdAttempt } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
 import { createMessageRows, hasSameClientFields, type StoredMessage } from './message-rows.ts'
 import type { HeldChatBytes } from './open-webui-chat.ts'
-import { resentFrom, scanOpenWebUiSave, type ScannedSave } from './open-webui-chat-scan.ts'
+import { readSavedBody, SavedBody, writeScannedMessages } from './chat-scanned-save.ts'
+import type { ScannedSave } from './open-webui-chat-scan.ts'
 import { createChatHistoryCache, type HistoryCacheLimits, type HistoryCacheSize } from './chat-history-cache.ts'
 import { createChatHeldCopy } from './chat-held-copy.ts'
 import type { ChatContent as Content } from './chat-tree.ts'
 import { FieldOpenError } from './field-open-error.ts'
 import type { SharedWrites } from './shared-writes.ts'
-
-/** A save's body as sent, and what to make of the content read from it (saveChatBytesForUser). */
-class SavedBody {
-  constructor(readonly bytes: Uint8Array, readonly prepare: (content: ChatContent) => ChatContent) {}
-}
 
 /** Every row: SQLite reads a negative LIMIT as none. */
 export const ALL_ROWS: Page = { limit: -1, offset: 0 }
@@ -253,7 +249,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
   /**
    * Applies a whole-chat save in one transaction; see saveChatForUser and saveChatBytesForUser.
    * `source` is the save read whole, or its body with what to make of the content read from it;
-   * the body is read against the held chat (open-webui-chat-scan.ts), and when it cannot be,
+   * the body is read against the held chat (chat-scanned-save.ts), and when it cannot be,
    * nothing is written and the result is null.
    */
   async function save(owner: UserId, chatId: ChatId, source: ChatContent | SavedBody): Promise<SaveResult | null> {
@@ -273,10 +269,11 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       if (source instanceof SavedBody) {
         if (held === null) return { result: null, written: null }
         heldBytes = heldBytesOf(held, row.current_id as MessageId | null)
-        scanned = scanOpenWebUiSave(source.bytes, heldBytes)
-        if (scanned === null) return { result: null, written: null }
+        const read = readSavedBody(source, heldBytes)
+        if (read === null) return { result: null, written: null }
+        scanned = read.scanned
         heldBytesBefore = heldBytes
-        content = source.prepare(scanned.folderId === undefined ? scanned.content : { ...scanned.content, folderId: scanned.folderId })
+        content = read.content
       } else content = source
       mark(row.seq)
       const storedSettings = await chats.settingsOf(row, ring)
@@ -291,19 +288,12 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       const counts: SaveCounts = { inserted: 0, rewritten: 0, removed: 0 }
       let written: Written = null
       if (scanned !== null) {
-        const list = held!.list()
-        const plan = planScannedSave(chatId, list, currentId, scanned.changed, scanned.left, scanned.currentUid, resentFrom(heldBytes!), at, hasSameClientFields)
-        if (plan === null) return { result: null, written: null }
-        for (const id of plan.removes) await rows.remove(row.seq, id)
-        const rewritten = plan.rewrites.map((message) => {
-          const old = held!.get(message.id)!
-          return { ...message, stats: old.stats, artifacts: old.artifacts }
-        })
-        for (const message of rewritten) await rows.rewrite(row.seq, message, ring)
-        written = { row, stored: rewritten, removed: plan.removes }
-        counts.rewritten = rewritten.length
-        counts.removed = plan.removes.length
-        currentId = plan.currentId
+        const done = await writeScannedMessages(rows, row.seq, chatId, held!, heldBytes!, scanned, currentId, at, ring)
+        if (done === null) return { result: null, written: null }
+        written = { row, stored: done.rewritten, removed: done.removed }
+        counts.rewritten = done.rewritten.length
+        counts.removed = done.removed.length
+        currentId = done.currentId
       } else if (content.messages !== undefined) {
         // note: a held chat has every stored message's place and plain fields: the rows need not be read.
         const stored: readonly PlannedAgainst[] = held === null ? await rows.listStored(row.seq) : held.list()
