@@ -5,7 +5,8 @@
  * in which one message changed, read from Open WebUI's JSON and applied, which must rewrite one row.
  * Run alone with `bun bench/chat-tree.ts`.
  */
-import { describeChatObject, readOpenWebUiChat } from '../src/db/open-webui-chat.ts'
+import { readOpenWebUiChat } from '../src/db/open-webui-chat.ts'
+import { describeChatObject } from '../src/db/open-webui-chat-description.ts'
 import type { ChatId } from '../src/db/ids.ts'
 import { openBenchStore, type BenchStore } from './bench-store.ts'
 import { median, medianMsAsync, nowMs } from './measure.ts'

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import type { ChatTree, Message } from './chat-tree.ts'
 import type { ChatId, MessageId } from './ids.ts'
-import { describeChatJson, heldChatBytes, heldChatBytesAdded, heldChatBytesAfter, heldChatBytesSelected, type HeldChatBytes } from './open-webui-chat.ts'
+import { describeChatJson, heldChatBytes, heldChatBytesAdded, heldChatBytesAfter, heldChatBytesSelected, type HeldChatBytes } from './open-webui-chat-description.ts'
 import { openMemoryStore } from './open-store.ts'
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1')

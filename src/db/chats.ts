@@ -8,14 +8,14 @@
  * a write (the history cache, the search index, the id block) is applied only once the write has
  * committed (after the awaited call: with group commit, after its batch), and dropped instead when
  * the write runs inside an outer transaction, which may still roll back. While a chat's write is
- * committed but not yet applied, its held copy is not used.
+ * committed but not yet applied, its held copy is not used (chat-held-copy.ts).
  *
  * Several instances on PostgreSQL (shared-writes.ts): chats and search indexes are held only while
  * `shared.isAnnounced`; every write is announced once committed (`sql.afterCommit`), and the
  * cluster calls `forgetChat`/`forgetOwner`/`forgetEverything` for the others' writes.
  */
 import type { AccountChanges } from './account-changes.ts'
-import { isSaveProblem, planChatSave, planScannedSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
+import { isSaveProblem, planChatSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
 import { createChatRows, type ChatFilter, type ChatRow, type Page } from './chat-rows.ts'
 import {
   CHAT_LIMITS, EMPTY_SETTINGS, newestLeaf, pathThrough, pathTo, subtreeOf,
@@ -27,17 +27,14 @@ import type { SqlEngine } from './engine.ts'
 import { createEngineIdBlocks, type IdAttempt } from './id-blocks.ts'
 import { newChatId, type ChatId, type MessageId, type UserId } from './ids.ts'
 import { createMessageRows, hasSameClientFields, type StoredMessage } from './message-rows.ts'
-import { heldChatBytes, heldChatBytesAdded, heldChatBytesAfter, heldChatBytesSelected, type HeldChatBytes } from './open-webui-chat.ts'
-import { resentFrom, scanOpenWebUiSave, type ScannedSave } from './open-webui-chat-scan.ts'
-import { createChatHistoryCache, unheld, type CachedChatKey, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
+import type { HeldChatBytes } from './open-webui-chat-description.ts'
+import { readSavedBody, SavedBody, writeScannedMessages } from './chat-scanned-save.ts'
+import type { ScannedSave } from './open-webui-chat-scan.ts'
+import { createChatHistoryCache, type HistoryCacheLimits, type HistoryCacheSize } from './chat-history-cache.ts'
+import { createChatHeldCopy } from './chat-held-copy.ts'
 import type { ChatContent as Content } from './chat-tree.ts'
 import { FieldOpenError } from './field-open-error.ts'
 import type { SharedWrites } from './shared-writes.ts'
-
-/** A save's body as sent, and what to make of the content read from it (saveChatBytesForUser). */
-class SavedBody {
-  constructor(readonly bytes: Uint8Array, readonly prepare: (content: ChatContent) => ChatContent) {}
-}
 
 /** Every row: SQLite reads a negative LIMIT as none. */
 export const ALL_ROWS: Page = { limit: -1, offset: 0 }
@@ -95,60 +92,8 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       return use(await keys.ringFor(owner))
     }
   }
-  let seenDataVersion: number | null = null
-  /** Chats (by seq) with a write committed or under way whose change is not applied to the held copy yet: that copy is not used meanwhile. */
-  const writing = new Map<number, number>()
-  const keyOf = (row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>): CachedChatKey => ({ seq: row.seq, chatId: row.id as ChatId, owner: row.user_id as UserId })
-
-  /**
-   * The owner's chat row, opened: from the history cache, or from the rows (then held). Inside an
-   * outer transaction, which may roll back, the rows are read and nothing is held.
-   */
-  async function openChat(row: ChatRow, ring: KeyRing): Promise<OpenedChat> {
-    const open = () => rows.list(row.seq, row.id as ChatId, ring)
-    if (sql.inTransaction() || writing.has(row.seq) || !mayHold()) {
-      return unheld(await open())
-    }
-    await forgetIfOthersWrote()
-    return history.openChat(keyOf(row), ring, open)
-  }
-
-  /** The chat when it is held and may be used: not inside an outer transaction (`isNested`), no write of it pending, and nothing else wrote the file. */
-  async function heldChat(row: ChatRow, ring: KeyRing, isNested: boolean): Promise<OpenedChat | null> {
-    if (isNested || writing.has(row.seq) || !mayHold()) return null
-    await forgetIfOthersWrote()
-    return history.heldChat(keyOf(row), ring)
-  }
-
-  /** Drops every held chat when another connection (a tool on the same file) wrote: nothing held may be what the rows hold now. SQLite only. */
-  async function forgetIfOthersWrote(): Promise<void> {
-    if (sql.dialect !== 'sqlite') return
-    const version = (await sql.get<{ data_version: number }>('PRAGMA data_version'))!.data_version
-    if (version === seenDataVersion) return
-    if (seenDataVersion !== null) history.clear()
-    seenDataVersion = version
-  }
-
-  const markWriting = (seq: number) => writing.set(seq, (writing.get(seq) ?? 0) + 1)
-  const unmarkWriting = (seq: number) => {
-    const left = (writing.get(seq) ?? 1) - 1
-    if (left <= 0) writing.delete(seq)
-    else writing.set(seq, left)
-  }
-
-  /** Applies a committed write of messages to the history cache, or drops the chat while an outer transaction may roll back. */
-  function afterMessagesWritten(row: Pick<ChatRow, 'seq' | 'id' | 'user_id'>, ring: KeyRing, stored: readonly Message[], removed: readonly MessageId[], isNested: boolean,
-    heldBytesAfter?: (before: HeldChatBytes, held: OpenedChat) => HeldChatBytes | null): void {
-    if (isNested) return history.forgetChat(row.seq)
-    const key = keyOf(row)
-    // note: the answer's bytes remembered before the write, brought up to date from the messages as held after it (never from what the caller wrote).
-    const held = heldBytesAfter === undefined ? null : history.heldChat(key, ring)
-    const before = held?.remembered() as HeldChatBytes | undefined
-    history.noteWritten(key, ring, stored, removed)
-    if (held === null || before === undefined) return
-    const after = heldBytesAfter!(before, held)
-    if (after !== null) held.remember(after)
-  }
+  const heldCopy = createChatHeldCopy({ sql, history, mayHold, readMessages: (row, ring) => rows.list(row.seq, row.id as ChatId, ring) })
+  const { openChat, heldChat, afterMessagesWritten, heldBytesOf } = heldCopy
 
   /** Keeps the search index current after a committed write, or drops it while an outer transaction may roll back. */
   function afterWrite(owner: UserId, isNested: boolean, apply: () => void): void {
@@ -170,7 +115,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       const result = await sql.transaction(async () => {
         const mine = attempt = messageIds.attempt()
         return write(mine, (seq) => {
-          markWriting(seq)
+          heldCopy.markWriting(seq)
           marked.push(seq)
         })
       })
@@ -181,7 +126,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       for (const seq of marked) history.forgetChat(seq)
       throw error
     } finally {
-      for (const seq of marked) unmarkWriting(seq)
+      for (const seq of marked) heldCopy.unmarkWriting(seq)
     }
   }
 
@@ -299,26 +244,12 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     })
   }
 
-  /** The bytes of a chat's answer (heldChatBytes), remembered with the held chat until it changes. */
-  function heldBytesOf(opened: OpenedChat, currentId: MessageId | null): HeldChatBytes {
-    const kept = opened.remembered() as HeldChatBytes | undefined
-    if (kept !== undefined) {
-      if (kept.currentId === currentId) return kept
-      const selected = heldChatBytesSelected(kept, currentId)
-      opened.remember(selected)
-      return selected
-    }
-    const made = heldChatBytes(opened.list(), currentId)
-    opened.remember(made)
-    return made
-  }
-
   type Written = { row: ChatRow; stored: Message[]; removed: MessageId[] } | null
 
   /**
    * Applies a whole-chat save in one transaction; see saveChatForUser and saveChatBytesForUser.
    * `source` is the save read whole, or its body with what to make of the content read from it;
-   * the body is read against the held chat (open-webui-chat-scan.ts), and when it cannot be,
+   * the body is read against the held chat (chat-scanned-save.ts), and when it cannot be,
    * nothing is written and the result is null.
    */
   async function save(owner: UserId, chatId: ChatId, source: ChatContent | SavedBody): Promise<SaveResult | null> {
@@ -338,10 +269,11 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       if (source instanceof SavedBody) {
         if (held === null) return { result: null, written: null }
         heldBytes = heldBytesOf(held, row.current_id as MessageId | null)
-        scanned = scanOpenWebUiSave(source.bytes, heldBytes)
-        if (scanned === null) return { result: null, written: null }
+        const read = readSavedBody(source, heldBytes)
+        if (read === null) return { result: null, written: null }
+        scanned = read.scanned
         heldBytesBefore = heldBytes
-        content = source.prepare(scanned.folderId === undefined ? scanned.content : { ...scanned.content, folderId: scanned.folderId })
+        content = read.content
       } else content = source
       mark(row.seq)
       const storedSettings = await chats.settingsOf(row, ring)
@@ -356,19 +288,12 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       const counts: SaveCounts = { inserted: 0, rewritten: 0, removed: 0 }
       let written: Written = null
       if (scanned !== null) {
-        const list = held!.list()
-        const plan = planScannedSave(chatId, list, currentId, scanned.changed, scanned.left, scanned.currentUid, resentFrom(heldBytes!), at, hasSameClientFields)
-        if (plan === null) return { result: null, written: null }
-        for (const id of plan.removes) await rows.remove(row.seq, id)
-        const rewritten = plan.rewrites.map((message) => {
-          const old = held!.get(message.id)!
-          return { ...message, stats: old.stats, artifacts: old.artifacts }
-        })
-        for (const message of rewritten) await rows.rewrite(row.seq, message, ring)
-        written = { row, stored: rewritten, removed: plan.removes }
-        counts.rewritten = rewritten.length
-        counts.removed = plan.removes.length
-        currentId = plan.currentId
+        const done = await writeScannedMessages(rows, row.seq, chatId, held!, heldBytes!, scanned, currentId, at, ring)
+        if (done === null) return { result: null, written: null }
+        written = { row, stored: done.rewritten, removed: done.removed }
+        counts.rewritten = done.rewritten.length
+        counts.removed = done.removed.length
+        currentId = done.currentId
       } else if (content.messages !== undefined) {
         // note: a held chat has every stored message's place and plain fields: the rows need not be read.
         const stored: readonly PlannedAgainst[] = held === null ? await rows.listStored(row.seq) : held.list()
@@ -416,9 +341,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       if (result.ok && written !== null) afterMessagesWritten(written.row, ring, written.stored, written.removed, nested)
       // note: a save read against the held chat moved nothing: its answer's bytes are those held, but for the messages rewritten.
       if (result.ok && written !== null && heldBytesBefore !== null && !nested) {
-        const view = history.heldChat(keyOf(written.row), ring)
-        const rewritten = new Set(written.stored.map((message) => message.id))
-        if (view !== null) view.remember(heldChatBytesAfter(heldBytesBefore, rewritten, new Set(written.removed), (id) => view.get(id), result.chat.currentId))
+        heldCopy.rememberAfterScannedSave(written.row, ring, heldBytesBefore, written.stored, written.removed, result.chat.currentId)
       }
       if (result.ok) {
         afterWrite(owner, nested, () => {
@@ -629,10 +552,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         return { row, message: inserted, ring }
       }, (done, isNested) => {
         if (done === null) return
-        afterMessagesWritten(done.row, done.ring, [done.message], [], isNested, (before, held) => {
-          const message = held.get(done.message.id)
-          return message === undefined ? null : heldChatBytesAdded(before, message, done.message.id)
-        })
+        heldCopy.afterMessageAdded(done.row, done.ring, done.message, isNested)
         afterWrite(owner, isNested, () => search.noteChange(owner, chatId, { updatedAt: done.message.createdAt, addedContents: [done.message.content] }))
         announce(owner, chatId)
       })
@@ -659,10 +579,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         return { row: chat, message, ring }
       }, (done, nested) => {
         if (done === null) return
-        afterMessagesWritten(done.row, done.ring, [done.message], [], nested, (before, held) => {
-          if (held.get(done.message.id) === undefined) return null
-          return heldChatBytesAfter(before, new Set([done.message.id]), new Set(), held.get, done.row.current_id as MessageId | null)
-        })
+        heldCopy.afterMessageRewritten(done.row, done.ring, done.message, nested)
         // note: an answer is rewritten every second while it streams: only its chat is read again, at the next search.
         afterWrite(owner, nested, () => search.noteRewrite(owner, chatId))
         announce(owner, chatId)

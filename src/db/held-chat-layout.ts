@@ -1,8 +1,8 @@
 /**
- * Where a held chat's answer bytes (open-webui-chat.ts, HeldChatBytes) lie in memory. Each message
- * is first described apart, into bytes of its own; laid out, the entries of `history.messages` stand
- * one after another, a comma between each, in one buffer, and so do the path's messages in another,
- * each message's bytes a view of it. A save's scan (open-webui-chat-scan.ts) then compares long runs
+ * Where a held chat's answer bytes (HeldChatBytes, open-webui-chat-description.ts) lie in memory.
+ * Each message is first described apart, into bytes of its own; laid out, the entries of
+ * `history.messages` stand one after another, a comma between each, in one buffer, and so do the
+ * path's messages in another, each message's bytes a view of it. A save's scan (open-webui-chat-scan.ts) then compares long runs
  * of unchanged messages with one compare, and an answer sends them as a few parts instead of two
  * per message.
  *
@@ -13,7 +13,7 @@
  * writes that buffer again. Laid out or not, the bytes are the same (tests
  * compare them with bytes made afresh).
  */
-import type { HeldChatBytes, HeldMessageBytes, MessageBytes } from './open-webui-chat.ts'
+import type { HeldChatBytes, HeldMessageBytes, MessageBytes } from './open-webui-chat-description.ts'
 
 const COMMA = 0x2c
 /**

@@ -6,7 +6,7 @@ import { chatJson, writeOpenWebUiDatabase, type FixtureChat } from '../../test/h
 import type { UserId } from './ids.ts'
 import { importOpenWebUi } from './import-open-webui.ts'
 import { openMemoryStore } from './open-store.ts'
-import { describeChatObject } from './open-webui-chat.ts'
+import { describeChatObject } from './open-webui-chat-description.ts'
 import { enclaveIdFor, openOpenWebUiDatabase } from './open-webui-source.ts'
 
 // `enclave import open-webui` keeps each chat as Open WebUI held it: every branch, the message ids,

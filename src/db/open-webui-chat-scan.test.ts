@@ -5,7 +5,8 @@ import type { ChatTree, Message } from './chat-tree.ts'
 import type { ChatId, MessageId, UserId } from './ids.ts'
 import { hasSameClientFields } from './message-rows.ts'
 import { laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
-import { describeChatJson, describeChatParts, heldChatBytes, heldChatBytesAfter, readOpenWebUiChat } from './open-webui-chat.ts'
+import { readOpenWebUiChat } from './open-webui-chat.ts'
+import { describeChatJson, describeChatParts, heldChatBytes, heldChatBytesAfter } from './open-webui-chat-description.ts'
 import { resentFrom, scanOpenWebUiSave } from './open-webui-chat-scan.ts'
 
 const CHAT = 'c' as ChatId

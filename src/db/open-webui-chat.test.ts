@@ -2,7 +2,8 @@ import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import type { ChatId, MessageId, UserId } from './ids.ts'
 import type { ChatTree, Message, SavedMessage } from './chat-tree.ts'
-import { describeChatJson, describeChatObject, readOpenWebUiChat } from './open-webui-chat.ts'
+import { readOpenWebUiChat } from './open-webui-chat.ts'
+import { describeChatJson, describeChatObject } from './open-webui-chat-description.ts'
 
 /** Stores a read tree the way the repository does (ids in order, parents first), without a database. */
 function storedFrom(messages: readonly SavedMessage[], currentUid: string | null | undefined, settings: ChatTree['settings']): ChatTree {

@@ -1,0 +1,468 @@
+/**
+ * Open WebUI's chat object described from a stored tree (chat-tree.ts), as open-webui-chat.ts reads
+ * it: `{title, models, params, system?, tags, history: {messages: {id: message}, currentId},
+ * messages: [path], ...extra}`, each message `{id, parentId, childrenIds, role, content, model,
+ * timestamp (s), done, ...extra}`; as an object, or as the UTF-8 JSON bytes an answer sends. The
+ * bytes of a held chat's messages (HeldChatBytes) are made once, kept while the chat is held, and
+ * brought up to date after its writes (heldChatBytesAfter, heldChatBytesAdded,
+ * heldChatBytesSelected) rather than made again; a save's scan reads against them
+ * (open-webui-chat-scan.ts).
+ *
+ * Threat: an answer that says what the chat does not (a stale or foreign message's bytes, stored
+ * text standing for structure), or a scan that takes as unchanged what differs. Invariant: the
+ * bytes are always those JSON.stringify gives for describeChatObject (tests compare bytes kept or
+ * brought up to date with bytes made afresh); kept bytes are tied to the frozen message object they
+ * describe and its children's ids; the marks spliced into the JSON hold a random token made at start,
+ * so no stored text can stand for one; fields kept in extra never replace the structure.
+ */
+import { pathThrough, pathTo, type ChatTree, type Message } from './chat-tree.ts'
+import { laidOut, laidOutBytes, laidOutPathBytes, laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
+import type { MessageId } from './ids.ts'
+import { keep } from './open-webui-chat.ts'
+
+const seconds = (ms: number) => Math.floor(ms / 1000)
+
+/** One stored message as Open WebUI holds it. */
+export function describeMessage(message: Message, uidOf: ReadonlyMap<number, string>, childrenIds: string[]): Record<string, unknown> {
+  // note: built field by field (a chat of 1,000 messages is described on every open); the structure
+  // comes last, so nothing kept in extra can stand in for it.
+  const columns: Record<string, unknown> = { timestamp: seconds(message.createdAt) }
+  if (message.model !== null) columns.model = message.model
+  if (message.status !== null) columns.done = message.status === 'done'
+  if (message.status === 'cancelled') columns.cancelled = true
+  if (message.images !== null) columns.images = message.images
+  if (message.error !== null) columns.error = message.error
+  if (message.usage !== null) columns.usage = message.usage
+  if (message.sources !== null) columns.sources = message.sources
+  if (message.files !== null) columns.files = message.files
+  // note: spread, not assigned, so a kept `__proto__` field stays a field.
+  const described: Record<string, unknown> = message.extra === null ? columns : { ...columns, ...message.extra }
+  described.id = message.uid
+  described.parentId = message.parentId === null ? null : uidOf.get(message.parentId) ?? null
+  described.childrenIds = childrenIds
+  described.role = message.role
+  described.content = message.content
+  return described
+}
+
+/** A stored chat's `chat` object as Open WebUI holds it: settings, the whole tree, and the path to the selected leaf. */
+export function describeChatObject(tree: ChatTree) {
+  return chatObjectOf(tree, (described) => described())
+}
+
+/**
+ * `wrap(describeChatObject(tree))` as JSON, in UTF-8 bytes ready to send, each message serialised
+ * once although both the history and the path hold it (opening a chat of 1,000 messages would
+ * otherwise serialise most of them twice), and a held message not at all (messageBytes): the
+ * history and the path are copied together from the messages' bytes, the rest serialised with a
+ * mark standing for each of the two and the marks then replaced. The mark holds a random token
+ * made at start, so no stored text can stand for one.
+ */
+export function describeChatJson(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown): Buffer {
+  return Buffer.concat(describeChatParts(tree, wrap))
+}
+
+/**
+ * describeChatJson's bytes as parts to send one after another (most of them views of held
+ * messages' bytes, never copied); `held` is heldChatBytes of the tree's messages, when known.
+ */
+export function describeChatParts(tree: ChatTree, wrap: (chat: ReturnType<typeof describeChatObject>) => unknown, held = heldChatBytes(tree.messages, tree.chat.currentId)): Uint8Array[] {
+  const history: Uint8Array[] = [OPEN_BRACE]
+  for (let i = 0, count = 0; i < held.history.length; i += count) {
+    if (i > 0) history.push(COMMA)
+    count = laidOutRun(held.history, i, held.history.length)
+    history.push(count === 1 ? held.history[i]!.bytes.entry : laidOutBytes(held.history, i, count))
+  }
+  history.push(CLOSE_BRACE)
+  const pathParts: Uint8Array[] = [OPEN_BRACKET]
+  for (let i = 0, count = 0; i < held.path.length; i += count) {
+    if (i > 0) pathParts.push(COMMA)
+    count = laidOutPathRun(held.path, i, held.path.length)
+    pathParts.push(count === 1 ? held.path[i]!.text : laidOutPathBytes(held.path, i, count))
+  }
+  pathParts.push(CLOSE_BRACKET)
+  const chat = chatObjectFrom(tree, HISTORY_MARK, held.currentUid, held.pathMessages, PATH_MARK)
+  const skeleton = JSON.stringify(wrap(chat as unknown as ReturnType<typeof describeChatObject>))
+  // note: the two marks in the order they stand (an other field named `messages` puts the path first).
+  const marks = [
+    { at: skeleton.indexOf(`"${HISTORY_MARK}"`), length: HISTORY_MARK.length + 2, parts: history },
+    { at: skeleton.indexOf(`"${PATH_MARK}"`), length: PATH_MARK.length + 2, parts: pathParts },
+  ].sort((a, b) => a.at - b.at)
+  if (marks[0]!.at === -1) throw new Error('The chat skeleton lost a mark.')
+  const parts: Uint8Array[] = []
+  let from = 0
+  for (const { at, length, parts: bytes } of marks) {
+    parts.push(Buffer.from(skeleton.slice(from, at)))
+    for (const part of bytes) parts.push(part)
+    from = at + length
+  }
+  parts.push(Buffer.from(skeleton.slice(from)))
+  return parts
+}
+
+/** The places of `uids` in the order JSON.stringify gives an object's keys: array indexes first, ascending, then the rest as added. */
+function historyOrder(uids: readonly string[]): number[] {
+  const indexes: { index: number; at: number }[] = []
+  const named: number[] = []
+  let isSorted = true
+  for (let i = 0; i < uids.length; i++) {
+    const index = arrayIndexOf(uids[i]!)
+    if (index === -1) named.push(i)
+    else {
+      if (indexes.length > 0 && index < indexes[indexes.length - 1]!.index) isSorted = false
+      indexes.push({ index, at: i })
+    }
+  }
+  // note: ids the server gave (its own message ids, as text) come in ascending order already.
+  if (!isSorted) indexes.sort((a, b) => a.index - b.index)
+  const order = new Array<number>(uids.length)
+  let next = 0
+  for (const { at } of indexes) order[next++] = at
+  for (const at of named) order[next++] = at
+  return order
+}
+
+/** The array index an object key stands for (0 to 2^32 - 2, without leading zeros), or -1. */
+function arrayIndexOf(key: string): number {
+  const first = key.charCodeAt(0)
+  if (key.length > 10 || !(first >= 0x30 && first <= 0x39) || (first === 0x30 && key.length > 1)) return -1
+  for (let i = 1; i < key.length; i++) {
+    const c = key.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) return -1
+  }
+  const index = Number(key)
+  return index < 2 ** 32 - 1 ? index : -1
+}
+
+/** A held chat's answer as bytes: each message's (with its place in `history.messages`), and the path's, as describeChatJson sends them. */
+export type HeldChatBytes = {
+  /** In the order the answer's `history.messages` lists them. */
+  readonly history: readonly HeldMessageBytes[]
+  /** The answer's `messages`: the path to the selected leaf, as messages and as bytes. */
+  readonly pathMessages: readonly Message[]
+  readonly path: readonly MessageBytes[]
+  /** `history.currentId`. */
+  readonly currentUid: string | null
+  readonly currentId: MessageId | null
+  /**
+   * The messages held whose bytes were described apart since the bytes were laid out
+   * (held-chat-layout.ts): described again or added, or removed from amid the others; null: never
+   * laid out, or the path looked up afresh.
+   */
+  readonly apart: ReadonlySet<MessageId> | null
+}
+
+/** A held message, its parent's id and its place in HeldChatBytes' `history` (-1: none), its children's ids, and its bytes. */
+export type HeldMessageBytes = { readonly message: Message; readonly parentUid: string | null; parentAt: number; readonly childrenIds: readonly string[]; readonly bytes: MessageBytes }
+
+/** Each message's client id by its id, and each parent's children's client ids in order: what a message's description names. */
+function linksOf(messages: readonly Message[]): { uidOf: Map<number, string>; children: Map<number, string[]> } {
+  const uidOf = new Map<number, string>()
+  const children = new Map<number, string[]>()
+  for (const message of messages) {
+    uidOf.set(message.id, message.uid)
+    if (message.parentId === null) continue
+    const list = children.get(message.parentId)
+    if (list === undefined) children.set(message.parentId, [message.uid])
+    else list.push(message.uid)
+  }
+  return { uidOf, children }
+}
+
+/** The bytes describeChatJson would send for each message of a chat (every message, parents first) and its path to `currentId`. */
+export function heldChatBytes(messages: readonly Message[], currentId: MessageId | null): HeldChatBytes {
+  const { uidOf, children } = linksOf(messages)
+  const byId = new Map<number, MessageBytes>()
+  const found = messages.map((message): HeldMessageBytes => {
+    const childrenIds = children.get(message.id) ?? []
+    const bytes = messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds)
+    byId.set(message.id, bytes)
+    return { message, parentUid: message.parentId === null ? null : uidOf.get(message.parentId) ?? null, parentAt: -1, childrenIds, bytes }
+  })
+  const pathMessages = pathTo(messages, currentId)
+  const history = historyOrder(found.map(({ message }) => message.uid)).map((at) => found[at]!)
+  const placeOf = new Map(history.map((entry, at) => [entry.message.id, at]))
+  for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
+  return layOut({
+    history,
+    pathMessages, path: pathMessages.map((message) => byId.get(message.id)!),
+    currentUid: currentId === null ? null : uidOf.get(currentId) ?? null, currentId, apart: null,
+  })
+}
+
+/**
+ * heldChatBytes after a write that rewrote messages in place (same ids and parents), removed
+ * others, and selected `currentId`: only the rewritten and the parents of the removed (their
+ * children changed) are described again; `messageOf` gives a message as held now.
+ */
+export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet<MessageId>, removed: ReadonlySet<MessageId>, messageOf: (id: MessageId) => Message | undefined,
+  currentId: MessageId | null): HeldChatBytes {
+  const entries = before.history
+  const orphaned = new Set<number>()
+  const gone = new Set<string>()
+  // note: messages removed from the end of the history (a turn's, left out of a save) move no other: places stay, nothing is copied but what changed.
+  let cut = entries.length
+  if (removed.size > 0) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
+      if (!removed.has(entry.message.id)) continue
+      if (entry.parentAt !== -1) orphaned.add(entry.parentAt)
+      gone.add(entry.message.uid)
+    }
+    while (cut > 0 && removed.has(entries[cut - 1]!.message.id)) cut--
+    if (entries.length - cut !== gone.size) cut = -1
+    else for (let i = 0; i < cut && cut !== -1; i++) if (entries[i]!.parentAt >= cut) cut = -1
+  }
+  const isMoved = cut === -1
+  const history: HeldMessageBytes[] = isMoved ? [] : entries.slice(0, cut)
+  const changed = new Map<number, HeldMessageBytes>()
+  const describeAgain = (entry: HeldMessageBytes, at: number): HeldMessageBytes => {
+    const isRewritten = rewritten.has(entry.message.id)
+    const message = isRewritten ? messageOf(entry.message.id) : entry.message
+    if (message === undefined || message.parentId !== entry.message.parentId) throw new Error('A rewritten message moved or went.')
+    const uidOf = new Map(entry.parentUid === null ? [] : [[message.parentId!, entry.parentUid]])
+    const childrenIds = orphaned.has(at) ? entry.childrenIds.filter((uid) => !gone.has(uid)) : entry.childrenIds as string[]
+    const next = { ...entry, message, childrenIds, bytes: messageBytes(() => describeMessage(message, uidOf, childrenIds), message, childrenIds) }
+    changed.set(message.id, next)
+    return next
+  }
+  if (!isMoved) {
+    for (const at of orphaned) if (at < cut) history[at] = describeAgain(entries[at]!, at)
+    if (rewritten.size > 0) {
+      for (let at = 0; at < cut; at++) if (rewritten.has(entries[at]!.message.id) && !orphaned.has(at)) history[at] = describeAgain(entries[at]!, at)
+    }
+    return layOut(pathAfter(history, before, changed, removed, currentId, false))
+  }
+  const placeOf = new Map<number, number>()
+  entries.forEach((entry, at) => {
+    if (removed.has(entry.message.id)) return
+    const next = rewritten.has(entry.message.id) || orphaned.has(at) ? describeAgain(entry, at) : { ...entry }
+    placeOf.set(next.message.id, history.length)
+    history.push(next)
+  })
+  for (const entry of history) entry.parentAt = entry.message.parentId === null ? -1 : placeOf.get(entry.message.parentId) ?? -1
+  return layOut(pathAfter(history, before, changed, removed, currentId, true))
+}
+
+/**
+ * HeldChatBytes of `history` (the messages of `before`, those in `changed` described again, those
+ * `removed` gone) with `currentId` selected: the path of `before`, or the part of it up to the new
+ * selection, when it still stands; else looked up afresh.
+ */
+function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, changed: ReadonlyMap<number, HeldMessageBytes>, removed: ReadonlySet<MessageId>, currentId: MessageId | null,
+  isMoved: boolean): HeldChatBytes {
+  const length = currentId === before.currentId ? before.pathMessages.length : before.pathMessages.findIndex((message) => message.id === currentId) + 1
+  // note: messages removed from the end leave no gap among the others; removed from amid them, they do.
+  const apart = apartAfter(before.apart, changed.keys() as Iterable<MessageId>, removed, isMoved)
+  if (currentId === null || length === 0) return selectedIn(history, currentId)
+  const pathMessages: Message[] = new Array(length)
+  const path: MessageBytes[] = new Array(length)
+  for (let i = 0; i < length; i++) {
+    const message = before.pathMessages[i]!
+    if (removed.has(message.id)) return selectedIn(history, currentId)
+    const entry = changed.get(message.id)
+    pathMessages[i] = entry === undefined ? message : entry.message
+    path[i] = entry === undefined ? before.path[i]! : entry.bytes
+  }
+  return { history, pathMessages, path, currentUid: pathMessages[length - 1]!.uid, currentId, apart }
+}
+
+/** HeldChatBytes' `apart` after the messages `described` were described apart and `removed` went (from amid the others when `isMoved`). */
+function apartAfter(before: ReadonlySet<MessageId> | null, described: Iterable<MessageId>, removed: ReadonlySet<MessageId>, isMoved: boolean): ReadonlySet<MessageId> | null {
+  if (before === null) return null
+  const apart = new Set(before)
+  for (const id of described) apart.add(id)
+  for (const id of removed) (isMoved ? apart.add(id) : apart.delete(id))
+  return apart
+}
+
+/** HeldChatBytes of `history` with `currentId` selected: the path looked up afresh. */
+function selectedIn(history: readonly HeldMessageBytes[], currentId: MessageId | null): HeldChatBytes {
+  const byId = new Map(history.map((entry) => [entry.message.id, entry]))
+  const pathMessages = pathThrough((id) => byId.get(id)?.message, currentId)
+  return {
+    history, pathMessages, path: pathMessages.map((message) => byId.get(message.id)!.bytes),
+    currentUid: currentId === null ? null : byId.get(currentId)?.message.uid ?? null, currentId, apart: null,
+  }
+}
+
+/** heldChatBytes with another message selected (the same messages): only the path is looked up again. */
+export function heldChatBytesSelected(before: HeldChatBytes, currentId: MessageId | null): HeldChatBytes {
+  return currentId === before.currentId ? before : selectedIn(before.history, currentId)
+}
+
+/**
+ * heldChatBytes after `added` was inserted (as held now: `message`) and `currentId` selected: the
+ * new message and its parent (its children changed) are described, the rest kept. Null when the
+ * new message's id is not above every held one (its place among siblings would differ), its
+ * parent is not held, or its client id is taken: then the bytes are made afresh when next asked.
+ */
+export function heldChatBytesAdded(before: HeldChatBytes, message: Message, currentId: MessageId | null): HeldChatBytes | null {
+  const added = bytesAdded(before, message, currentId)
+  return added === null ? null : layOut(added)
+}
+
+function bytesAdded(before: HeldChatBytes, message: Message, currentId: MessageId | null): HeldChatBytes | null {
+  const entries = before.history
+  let parentAt = -1
+  for (let i = 0; i < entries.length; i++) {
+    const held = entries[i]!.message
+    if (held.id >= message.id || held.uid === message.uid) return null
+    if (held.id === message.parentId) parentAt = i
+  }
+  if (message.parentId !== null && parentAt === -1) return null
+  // note: the place JSON.stringify gives the new key: among the array indexes by value, else after every key.
+  const index = arrayIndexOf(message.uid)
+  let place = entries.length
+  if (index !== -1) {
+    // note: the keys that are array indexes come first, ascending: the first place past them is found by halving.
+    let low = 0
+    let high = entries.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      const other = arrayIndexOf(entries[middle]!.message.uid)
+      if (other === -1 || other > index) high = middle
+      else low = middle + 1
+    }
+    place = low
+  }
+  const shift = (at: number) => (at >= place ? at + 1 : at)
+  let history: HeldMessageBytes[]
+  if (place === entries.length) {
+    history = entries.slice()
+    history.push(null!)
+  } else {
+    history = new Array(entries.length + 1)
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
+      history[shift(i)] = entry.parentAt >= place ? { ...entry, parentAt: entry.parentAt + 1 } : entry
+    }
+  }
+  let parentBytes: MessageBytes | null = null
+  let parentUid: string | null = null
+  if (parentAt !== -1) {
+    const parent = history[shift(parentAt)]!
+    parentUid = parent.message.uid
+    const childrenIds = [...parent.childrenIds, message.uid]
+    const uidOf = new Map(parent.parentUid === null ? [] : [[parent.message.parentId!, parent.parentUid]])
+    parentBytes = messageBytes(() => describeMessage(parent.message, uidOf, childrenIds), parent.message, childrenIds)
+    history[shift(parentAt)] = { ...parent, childrenIds, bytes: parentBytes }
+  }
+  const uidOf = new Map(parentUid === null ? [] : [[message.parentId!, parentUid]])
+  const bytes = messageBytes(() => describeMessage(message, uidOf, []), message, [])
+  history[place] = { message, parentUid, parentAt: parentAt === -1 ? -1 : shift(parentAt), childrenIds: [], bytes }
+  const added = parentAt === -1 ? [message.id] : [message.id, message.parentId!]
+  const parentOnPath = message.parentId === null ? -1 : before.pathMessages.findIndex((held) => held.id === message.parentId)
+  if (currentId === message.id && (message.parentId === null || parentOnPath !== -1)) {
+    // note: the new leaf under a message of the path: the path up to its parent, that parent's bytes replaced, and the new message.
+    const pathMessages = [...before.pathMessages.slice(0, parentOnPath + 1), message]
+    const path = [...before.path.slice(0, parentOnPath + 1), bytes]
+    if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
+    return { history, pathMessages, path, currentUid: message.uid, currentId, apart: apartAfter(before.apart, added, new Set(), false) }
+  }
+  if (currentId === before.currentId) {
+    const path = before.path.slice()
+    if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
+    return { history, pathMessages: before.pathMessages, path, currentUid: before.currentUid, currentId, apart: apartAfter(before.apart, added, new Set(), false) }
+  }
+  return selectedIn(history, currentId)
+}
+
+const OPEN_BRACE = Buffer.from('{')
+const CLOSE_BRACE = Buffer.from('}')
+const OPEN_BRACKET = Buffer.from('[')
+const CLOSE_BRACKET = Buffer.from(']')
+const COMMA = Buffer.from(',')
+
+// note: 64 random bits, unknown outside this process, so no stored text can name one.
+const ENTRY_MARK = `m${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}-`
+const HISTORY_MARK = `${ENTRY_MARK}history`
+const PATH_MARK = `${ENTRY_MARK}path`
+
+/**
+ * A message's JSON in UTF-8: as a history entry (its id, a colon, the message) and, a view of the
+ * same bytes, the message alone; when they are views of bytes laid out (held-chat-layout.ts),
+ * `whole` is those bytes, `at` and `textAt` where the entry and the message start in them, and
+ * `end` where both end. A laid-out path's message is its text alone (`entry` is the same view).
+ */
+export type MessageBytes = {
+  readonly entry: Uint8Array; readonly text: Uint8Array
+  readonly whole?: Uint8Array; readonly at?: number; readonly textAt?: number; readonly end?: number
+}
+
+/** `held` laid out (held-chat-layout.ts); a message whose remembered bytes were copied remembers the copy, so the scattered bytes are not kept beside it. */
+const layOut = (held: HeldChatBytes): HeldChatBytes => laidOut(held, (entry, made) => {
+  const known = writtenJson.get(entry.message)
+  if (known === entry.bytes) writtenJson.set(entry.message, { ...made, childrenIds: known.childrenIds })
+})
+
+/**
+ * A held message's bytes from its last open, while its place (parent and children) is the same: a
+ * frozen message is one the chat history cache holds (chat-history-cache.ts), which never changes,
+ * so its bytes are kept as long as it is held (a write makes a new object).
+ */
+const writtenJson = new WeakMap<Message, MessageBytes & { childrenIds: readonly string[] }>()
+
+function messageBytes(described: () => Record<string, unknown>, message: Message, childrenIds: string[]): MessageBytes {
+  const isHeld = Object.isFrozen(message)
+  const known = isHeld ? writtenJson.get(message) : undefined
+  if (known !== undefined && sameIds(known.childrenIds, childrenIds)) return known
+  const key = JSON.stringify(message.uid)
+  const entry = Buffer.from(`${key}:${JSON.stringify(described())}`)
+  const made = { entry, text: entry.subarray(Buffer.byteLength(key) + 1), childrenIds: childrenIds.slice() }
+  if (isHeld) writtenJson.set(message, made)
+  return made
+}
+
+const sameIds = (a: readonly string[], b: readonly string[]) => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** `history.messages` as an object: each message under its id, in the order messages are given. */
+function historyObject<T>(uids: readonly string[], values: readonly T[]): Record<string, T> {
+  const history: Record<string, T> = {}
+  // note: kept as fields, so an id named `__proto__` is a message as in the JSON, not the object's prototype.
+  for (let i = 0; i < uids.length; i++) keep(history, uids[i]!, values[i]!)
+  return history
+}
+
+/**
+ * The chat object, each message given as `entry` makes it from its description, and
+ * `history.messages` as `historyOf` makes it from the messages' ids and entries (parents first).
+ */
+function chatObjectOf<T, H = Record<string, T>>(tree: ChatTree, entry: (described: () => Record<string, unknown>, message: Message, childrenIds: string[]) => T,
+  historyOf: (uids: readonly string[], values: readonly T[]) => H = historyObject as never) {
+  const { chat, messages } = tree
+  const { uidOf, children } = linksOf(messages)
+  const uids: string[] = []
+  const values: T[] = []
+  const described = new Map<number, T>()
+  for (const message of messages) {
+    const childrenIds = children.get(message.id) ?? []
+    const value = entry(() => describeMessage(message, uidOf, childrenIds), message, childrenIds)
+    uids.push(message.uid)
+    values.push(value)
+    described.set(message.id, value)
+  }
+  const current = chat.currentId === null ? null : uidOf.get(chat.currentId) ?? null
+  const path = pathTo(messages, chat.currentId)
+  return chatObjectFrom(tree, historyOf(uids, values), current, path, path.map((message) => described.get(message.id)!))
+}
+
+/** The chat object around its history's messages, the selected leaf's id and the path to it (as messages, and as described). */
+function chatObjectFrom<H, T>({ chat, settings }: ChatTree, history: H, current: string | null, path: readonly Message[], described: T) {
+  // note: a chat no client saved models for (one made over Enclave's socket, or before schema 6) offers the model of its last answer, so a client reopening it has one selected.
+  const lastModel = path.findLast((message) => message.role === 'assistant' && message.model !== null)?.model
+  return {
+    ...settings.extra,
+    id: chat.id, title: chat.title,
+    models: settings.models ?? (lastModel === undefined || lastModel === null ? [] : [lastModel]), params: settings.params ?? {},
+    ...(settings.system === null ? {} : { system: settings.system }),
+    history: { messages: history, currentId: current },
+    messages: described,
+    tags: settings.tags ?? [],
+    timestamp: chat.createdAt,
+  }
+}
