@@ -5,8 +5,8 @@ import type { ChatTree, Message } from './chat-tree.ts'
 import type { ChatId, MessageId, UserId } from './ids.ts'
 import { hasSameClientFields } from './message-rows.ts'
 import { laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
-import { readOpenWebUiChat } from './open-webui-chat.ts'
-import { describeChatJson, describeChatParts, heldChatBytes, heldChatBytesAfter } from './open-webui-chat-description.ts'
+import { readOpenWebUiChat, readOpenWebUiMessage } from './open-webui-chat.ts'
+import { describeChatJson, describeChatParts, heldChatBytes, heldChatBytesAfter, type HeldChatBytes } from './open-webui-chat-description.ts'
 import { resentFrom, scanOpenWebUiSave } from './open-webui-chat-scan.ts'
 
 const CHAT = 'c' as ChatId
@@ -279,5 +279,41 @@ describe("a held chat's answer bytes after a save", () => {
       expect(Buffer.concat(describeChatParts({ ...tree, messages: after, chat: { ...tree.chat, currentId } }, (chat) => ({ chat }), made)).toString())
         .toBe(Buffer.from(answerOf({ ...tree, messages: after, chat: { ...tree.chat, currentId } })).toString())
     }), { numRuns })
+  }, 60_000)
+})
+
+/** resentFrom as it was first written: every held message indexed, and every held id in a set, at the first call. */
+function resentIndexingAll(held: HeldChatBytes) {
+  let textOf: Map<Message, Uint8Array> | null = null
+  let uids: Set<string> | null = null
+  const holds = (uid: string) => (uids ??= new Set(held.history.map(({ message }) => message.uid))).has(uid)
+  return (message: Message) => {
+    const text = (textOf ??= new Map(held.history.map(({ message, bytes }) => [message, bytes.text]))).get(message)
+    return text === undefined ? null : readOpenWebUiMessage(message.uid, JSON.parse(new TextDecoder().decode(text)), holds)
+  }
+}
+
+describe('a held message resent', () => {
+  test('is read as when every held message is indexed first, one message or many, held bytes made afresh or after a save (fast-check)', () => {
+    fc.assert(fc.property(fc.oneof(heldChat, longHeldChat), fc.array(fc.nat(), { minLength: 1, maxLength: 20 }), fc.boolean(), (tree, picks, afterSave) => {
+      let held = heldChatBytes(tree.messages, tree.chat.currentId)
+      let messages = tree.messages
+      if (afterSave) {
+        // note: the last message removed (a leaf: none is a child of a later one) and the first rewritten, as a save leaves them.
+        const last = messages.at(-1)!
+        const removed = messages.length > 1 && !messages.some((message) => message.parentId === last.id) ? new Set([last.id]) : new Set<MessageId>()
+        messages = messages.filter((message) => !removed.has(message.id)).map((message, i) => (i === 0 ? Object.freeze({ ...message, content: `${message.content}!` }) : message))
+        const currentId = messages.at(-1)!.id
+        held = heldChatBytesAfter(held, new Set([messages[0]!.id]), removed, (id) => messages.find((message) => message.id === id), currentId)
+      }
+      // note: a message the held bytes do not have (one removed, or a copy) too.
+      const candidates = [...messages, ...tree.messages.filter((message) => !messages.includes(message)), Object.freeze({ ...messages[0]! })]
+      const resend = resentFrom(held)
+      const reference = resentIndexingAll(held)
+      for (const pick of picks) {
+        const message = candidates[pick % candidates.length]!
+        expect(resend(message)).toEqual(reference(message))
+      }
+    }), { numRuns: 500 })
   }, 60_000)
 })
