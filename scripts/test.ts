@@ -6,6 +6,8 @@ import { join } from 'node:path'
 
 const root = join(import.meta.dir, '..')
 const bun = process.execPath
+/** Each test's time limit unless one is given: the black-box suites start real servers and a compiled binary. */
+const TEST_TIMEOUT_MS = 60_000
 
 // note: every write is awaited: stdout may be a pipe (CI tees it), and output still buffered when
 // the process ends would be lost, the closing total line with it.
@@ -35,7 +37,10 @@ async function run(label: string, command: string[]): Promise<{ ok: boolean; out
 
 const build = await run('build', [bun, 'scripts/build.ts'])
 const typecheck = await run('typecheck', [bun, 'run', 'typecheck'])
-const tests = build.ok ? await run('tests', [bun, 'test', ...process.argv.slice(2)]) : { ok: false, output: '' }
+// note: bun test reads no default timeout from bunfig.toml (a `[test] timeout` there is ignored: 5 s
+// applied), and a suite that starts a binary can take longer than 5 s on a loaded machine.
+const timeoutGiven = process.argv.slice(2).some((arg) => arg.startsWith('--timeout'))
+const tests = build.ok ? await run('tests', [bun, 'test', ...(timeoutGiven ? [] : ['--timeout', String(TEST_TIMEOUT_MS)]), ...process.argv.slice(2)]) : { ok: false, output: '' }
 
 /** Reads bun test's summary line, e.g. " 42 pass". */
 const count = (word: 'pass' | 'fail') => Number(new RegExp(`^\\s*(\\d+) ${word}$`, 'm').exec(tests.output)?.[1] ?? 0)

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeBase32IgnorePadding } from '@oslojs/encoding'
 import { runBinary, startBinary, tempDirsRemovedAfterAll } from '../helpers/binary.ts'
-import { codeAt } from '../helpers/second-factor.ts'
+import { awayFromStepEnd, codeAt } from '../helpers/second-factor.ts'
 
 const tempDir = tempDirsRemovedAfterAll()
 const PASSWORD = `pw-${crypto.randomUUID()}`
@@ -27,6 +27,7 @@ describe('two-step sign-in on the binary', () => {
       const setup = (await (await post(`${server.url}/api/v1/auths/mfa/totp/setup`, {}, auth)).json()) as { secret: string; otpauth_uri: string }
       const secret = decodeBase32IgnorePadding(setup.secret)
       // note: enrolled with the previous step's code, so the current step's is still unused for the sign-in below.
+      await awayFromStepEnd()
       const enable = await post(`${server.url}/api/v1/auths/mfa/totp/enable`, { code: codeAt(secret, Date.now(), 1) }, auth)
       expect(enable.status).toBe(200)
       const { recovery_codes: recoveryCodes } = (await enable.json()) as { recovery_codes: string[] }

@@ -1,7 +1,7 @@
 /** Enrols TOTP through the routes and types codes from a clock the test controls. */
 import { expect } from 'bun:test'
 import { decodeBase32IgnorePadding } from '@oslojs/encoding'
-import { totpCodeForStep, totpStepAt } from '../../src/auth/totp.ts'
+import { TOTP_STEP_MS, totpCodeForStep, totpStepAt } from '../../src/auth/totp.ts'
 import type { RequestHandler } from './binary-app.ts'
 import { req } from './test-app.ts'
 
@@ -9,6 +9,16 @@ export type TotpEnrolment = { secret: Uint8Array; recoveryCodes: string[] }
 
 /** The code an authenticator app shows at `ms` (unix ms), `stepsBack` steps earlier. */
 export const codeAt = (secret: Uint8Array, ms: number, stepsBack = 0) => totpCodeForStep(secret, totpStepAt(ms) - stepsBack)
+
+/**
+ * Waits, when the clock's current step ends within `marginMs`, until the next one begins: a code
+ * from one step back, typed near a step's end, could reach the server two steps back (refused)
+ * on a loaded machine.
+ */
+export async function awayFromStepEnd(marginMs = 10_000): Promise<void> {
+  const left = TOTP_STEP_MS - (Date.now() % TOTP_STEP_MS)
+  if (left < marginMs) await Bun.sleep(left + 50)
+}
 
 /** Sets up and confirms TOTP for the holder of `headers`, with the code at `ms`. */
 export async function enrolTotp(app: RequestHandler, headers: Record<string, string>, ms: number): Promise<TotpEnrolment> {
