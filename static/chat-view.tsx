@@ -245,8 +245,9 @@ export function ChatView({ chatId }: { chatId: string | null }) {
       list.scrollTop += list.scrollHeight - keepScrollFrom.current
       keepScrollFrom.current = null
     } else if (stickToBottom.current) list.scrollTo({ top: list.scrollHeight, behavior: 'instant' })
-    // note: when the latest messages do not fill the screen there is nothing to scroll, so add more now.
-    if (list.scrollHeight <= list.clientHeight) showEarlier(list)
+    // note: when the latest messages do not fill the screen there is nothing to scroll, so add more now;
+    // a list not laid out (no height) measures 0 <= 0 every render and would add the whole chat.
+    if (list.clientHeight > 0 && list.scrollHeight <= list.clientHeight) showEarlier(list)
   })
   useLayoutEffect(() => {
     stickToBottom.current = true

@@ -9,6 +9,8 @@ import { expectNothingUnsafe, newPassword, openWatchedPage, signUpThroughPage, s
 const TEST_TIMEOUT_MS = 90_000
 const CHATS = 150
 const MESSAGES = 200
+/** The latest messages a chat opens with (FIRST_WINDOW in static/chat-view.tsx). */
+const FIRST_WINDOW = 30
 let stage: Stage
 let watched: Watched
 let page: Page
@@ -70,5 +72,30 @@ describe('long lists', () => {
     const texts = await page.locator('article.message .markdown').allTextContents()
     expect(texts.map((text) => text.trim())).toEqual(Array.from({ length: MESSAGES }, (_, i) => `Message number ${i}`))
     expectNothingUnsafe(watched)
+  }, TEST_TIMEOUT_MS)
+
+  test('on a slow device a long chat still opens at its latest window, each message at its full height', async () => {
+    // note: messages skipped by content-visibility were squeezed by the list's flex column to ~1 px, so the
+    // list measured "nothing to scroll" and added earlier messages on every open (30 became 90, opened
+    // mid-list at scrollTop 869 of 3687), a geometry where the 600 px scroll threshold spanned ~35
+    // messages. The throttling (4x) stands for the slow device of the one full-suite failure (all 200).
+    const cdp = await page.context().newCDPSession(page)
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 })
+    try {
+      await page.goto(`${stage.server.url}/c/${longChatId}`)
+      await page.getByText(`Message number ${MESSAGES - 1}`, { exact: true }).waitFor()
+      const list = await page.locator('.messages').evaluate(async (element) => {
+        await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))
+        const heights = [...element.querySelectorAll<HTMLElement>('article.message')].map((message) => message.offsetHeight)
+        return { heights, scrollable: element.scrollHeight > element.clientHeight, fromBottom: element.scrollHeight - element.scrollTop - element.clientHeight }
+      })
+      expect(list.heights.length).toBe(FIRST_WINDOW)
+      expect(Math.min(...list.heights)).toBeGreaterThan(40)
+      expect(list.scrollable).toBe(true)
+      expect(list.fromBottom).toBeLessThan(2)
+    } finally {
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 })
+      await cdp.detach()
+    }
   }, TEST_TIMEOUT_MS)
 })
