@@ -79,11 +79,18 @@ export function createChatRows(sql: SqlEngine) {
     /** The owner's chat row, or null. */
     find: (owner: UserId, chatId: ChatId): Promise<ChatRow | null> => sql.get<ChatRow>(`SELECT ${COLUMNS} FROM chat WHERE id = ? AND user_id = ?`, chatId, owner),
     /**
-     * find, with the id of the chat's share link (null: not shared) in the same read: what a save's
-     * answer sends as `share_id`. note: one statement where the answer read the share apart (0.1 ms at 2,000 messages).
+     * Before a save read against the held chat, in one read: the owner's chat row (null: not
+     * theirs), its sealed settings (opened by `openSettings`) and the id of its share link (null:
+     * not shared), what the save's answer sends as `share_id`.
+     * note: one statement where the save read the settings, and its answer the row and the share, apart (0.1 ms the share alone at 2,000 messages).
      */
-    findWithShare: (owner: UserId, chatId: ChatId): Promise<(ChatRow & { share_id: string | null }) | null> => sql.get<ChatRow & { share_id: string | null }>(
-      `SELECT ${COLUMNS}, (SELECT chat_share.id FROM chat_share WHERE chat_share.chat_seq = chat.seq) AS share_id FROM chat WHERE id = ? AND user_id = ?`, chatId, owner),
+    async findForSave(owner: UserId, chatId: ChatId): Promise<{ row: ChatRow; settings: TurnSettings; shareId: string | null } | null> {
+      const found = await sql.get<ChatRow & SettingsRow & { share_id: string | null }>(
+        `SELECT ${COLUMNS}, models, params, system, tags, extra, (SELECT chat_share.id FROM chat_share WHERE chat_share.chat_seq = chat.seq) AS share_id FROM chat WHERE id = ? AND user_id = ?`, chatId, owner)
+      if (found === null) return null
+      const { models, params, system, tags, extra, share_id: shareId, ...row } = found
+      return { row, settings: { models, params, system, tags, extra }, shareId }
+    },
     /**
      * Before an append, in one read: the owner's chat row (null: not theirs), whether it holds the
      * message `parentId` (null: not asked, answered true) and whether one of its messages already

@@ -268,7 +268,8 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     let shareId: string | null = null
     const outcome = await writeMessages(async (ids, mark): Promise<{ result: SaveResult | null; written: Written }> => {
       // note: a save read against the held chat answers with what it wrote and the share's id read here, not with the chat row read again (0.24 ms at 2,000 messages).
-      const row = source instanceof SavedBody ? await chats.findWithShare(owner, chatId) : await chats.find(owner, chatId)
+      const found = source instanceof SavedBody ? await chats.findForSave(owner, chatId) : null
+      const row = source instanceof SavedBody ? found?.row ?? null : await chats.find(owner, chatId)
       if (row === null) return { result: { ok: false, reason: 'chat_not_found' }, written: null }
       ring = await keys.ringFor(owner)
       // note: a held chat tells what changed by comparing plaintext, and gives the stats and artifacts kept, without a digest or an opening per message.
@@ -286,7 +287,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         content = read.content
       } else content = source
       mark(row.seq)
-      const storedSettings = await chats.settingsOf(row, ring)
+      const storedSettings = found === null ? await chats.settingsOf(row, ring) : chats.openSettings(row, found.settings, ring)
       const incoming = content.settings ?? {}
       const settings: ChatSettings = {
         ...storedSettings, ...incoming,
@@ -347,7 +348,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       await chats.writeContent(row, { title, settings, folderId, currentId }, at, ring)
       if (scanned !== null) {
         answerSettings = chats.settingsAsOpened(settings)
-        shareId = (row as { share_id?: string | null }).share_id ?? null
+        shareId = found!.shareId
       }
       return { result: { ok: true, chat: { ...chats.fieldsOf(row), title, folderId, currentId, updatedAt: at }, counts }, written }
     }, ({ result, written }, nested) => {
