@@ -13,6 +13,7 @@ import type { SqlEngine } from './engine.ts'
 import { newChatId, type MessageId, type UserId } from './ids.ts'
 import { migratePostgres } from './migrate-postgres.ts'
 import { readOpenWebUiChat } from './open-webui-chat.ts'
+import { describeChatParts } from './open-webui-chat-description.ts'
 import { openMemoryStore } from './open-store.ts'
 import { createPostgresEngine } from './postgres-engine.ts'
 
@@ -56,7 +57,7 @@ async function open(dialect: 'sqlite' | 'postgresql') {
   }
   const chats = createChatRepo(sql, store.dataKeys, now, store.accountChanges)
   return {
-    chats, ada, eve, instance, dialect, advance: (ms: number) => { time += ms },
+    chats, ada, eve, instance, dialect, sql, advance: (ms: number) => { time += ms },
     close: async () => {
       for (const engine of engines) await engine.close()
       store.close()
@@ -82,6 +83,33 @@ function pageBody(second: string) {
 }
 
 describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
+  // note: a save read against the held chat answers with what it wrote and the share id read in its row's statement (chats.ts, SavedAnswer), not read again.
+  test("a save read against the held chat answers as the chat then reads, its share id included", async () => {
+    const { chats: here, ada, instance, sql, close } = await open(dialect)
+    // note: on PostgreSQL chats are held only while the instance hears of the others' writes.
+    const chats = dialect === 'sqlite' ? here : instance({ isAnnounced: true })
+    const chat = await chats.createChat(ada, 'Sky', [{ role: 'user', content: 'Why blue?' }, { role: 'assistant', content: 'Scattering.', model: 'llama3.2' }])
+    const wrap = (object: unknown) => ({ chat: object })
+    const answerOf = (read: { tree: Parameters<typeof describeChatParts>[0]; bytes: () => Parameters<typeof describeChatParts>[2] }) =>
+      Buffer.concat(describeChatParts(read.tree, wrap, read.bytes())).toString()
+    const save = async (edit: (body: string) => string) => {
+      const body = edit(answerOf((await chats.readChatTreeBytes(ada, chat.id))!))
+      const saved = await chats.saveChatBytesForUser(ada, chat.id, Buffer.from(body), (content) => content)
+      if (saved === null || !saved.ok || saved.answer === undefined) throw new Error('The save was not read against the held chat.')
+      const after = (await chats.readChatTreeBytes(ada, chat.id))!
+      expect(answerOf(saved.answer)).toBe(answerOf(after))
+      expect(JSON.stringify(saved.answer.tree)).toBe(JSON.stringify(after.tree))
+      return saved.answer.shareId
+    }
+    expect(await save((body) => body)).toBeNull()
+    await sql.run('INSERT INTO chat_share (id, chat_seq, snapshot, created_at, updated_at) VALUES (?, (SELECT seq FROM chat WHERE id = ?), ?, ?, ?)',
+      'share-1', chat.id, new Uint8Array([1]), 1, 1)
+    expect(await save((body) => body.replace('Why blue?', 'Why is it blue?'))).toBe('share-1')
+    await sql.run('DELETE FROM chat_share WHERE id = ?', 'share-1')
+    expect(await save((body) => body.replace('"title":"Sky"', '"title":"Sky, again"'))).toBeNull()
+    await close()
+  })
+
   test('create, append, read back; another user finds nothing', async () => {
     const { chats, ada, eve, close } = await open(dialect)
     const chat = await chats.createChat(ada, 'Sky', [{ role: 'user', content: 'Why blue?' }, { role: 'assistant', content: 'Scattering.', model: 'llama3.2' }])

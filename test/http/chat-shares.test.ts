@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { statusOf } from '../helpers/accounts.ts'
 import { call, newChat, startWithThreeAccounts } from '../helpers/organisation.ts'
+import { req } from '../helpers/test-app.ts'
 
 const CHATS = '/api/v1/chats'
 
@@ -90,5 +91,36 @@ describe('sharing on (ENABLE_COMMUNITY_SHARING=true)', async () => {
     expect(await statusOf(other, 'GET', `${CHATS}/share/${shared.id}`, admin)).toBe(200)
     expect(await statusOf(other, 'DELETE', `/api/v1/users/${bobId}`, admin)).toBe(200)
     expect(await statusOf(other, 'GET', `${CHATS}/share/${shared.id}`, admin)).toBe(404)
+  })
+
+  // note: a save read against the held chat (a body of declared length) answers with the share's id read in its own statement (chats.ts, SavedAnswer).
+  test("a save's answer names the chat's share as it is at the save: none, shared, renewed, revoked, then gone with the chat", async () => {
+    const own = await newChat(app, ada, 'Saved while shared', 'Hi')
+    const path = `${CHATS}/${own}`
+    const save = async () => {
+      const opened = await call<OpenChat>(app, 'GET', path, ada)
+      const body = JSON.stringify({ chat: opened.chat })
+      const res = await app.handle(req('POST', path, body, { ...ada, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }))
+      if (res.status !== 200) return { status: res.status, answer: null, after: null }
+      const answer = await res.text()
+      return { status: res.status, answer, after: await (await app.handle(req('GET', path, undefined, ada))).text() }
+    }
+    const before = await save()
+    expect((JSON.parse(before.answer!) as OpenChat).share_id).toBeNull()
+    expect(before.answer).toBe(before.after)
+    const shared = await call<OpenChat>(app, 'POST', `${path}/share`, ada)
+    const whileShared = await save()
+    expect((JSON.parse(whileShared.answer!) as OpenChat).share_id).toBe(shared.id)
+    expect(whileShared.answer).toBe(whileShared.after)
+    expect((await call<OpenChat>(app, 'POST', `${path}/share`, ada)).id).toBe(shared.id)
+    expect((JSON.parse((await save()).answer!) as OpenChat).share_id).toBe(shared.id)
+    expect(await call<boolean>(app, 'DELETE', `${path}/share`, ada)).toBe(true)
+    const revoked = await save()
+    expect((JSON.parse(revoked.answer!) as OpenChat).share_id).toBeNull()
+    expect(revoked.answer).toBe(revoked.after)
+    const body = JSON.stringify({ chat: (await call<OpenChat>(app, 'GET', path, ada)).chat })
+    expect(await call<boolean>(app, 'DELETE', path, ada)).toBe(true)
+    const res = await app.handle(req('POST', path, body, { ...ada, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }))
+    expect(res.status).toBe(404)
   })
 })

@@ -301,10 +301,10 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
       const saved = read !== null && !(!read.ok && read.reason === 'chat_not_found') ? read : await saveWhole(owner, id, body.chat instanceof UnreadSave ? await parseUnreadSave(body.chat) : body)
       if (!saved.ok) throw refusedSave(saved)
       const chatId = saved.chat.id
-      // note: the chat just written is held opened (chat-history-cache.ts): the answer opens nothing again, and serialises each message once.
-      const answer = await readTreeBytes(owner, chatId)
+      // note: the chat just written is held opened (chat-history-cache.ts): the answer opens nothing again, and serialises each message once; a save read against it gives its answer itself (chats.ts, SavedAnswer).
+      const answer = saved.answer ?? await readTreeBytes(owner, chatId)
       if (hub !== null) announceCurrent(hub, owner, chatId, answer.bytes().currentUid)
-      return chatJson(answer, await shareIdOf(owner, chatId), set)
+      return chatJson(answer, saved.answer !== undefined ? saved.answer.shareId : await shareIdOf(owner, chatId), set)
     }, { auth: 'active', parse: readSaveLater, chatObject: true, params: ChatParams, body: ChatBody })
 
     .post('/:id/clone', async ({ principal, params, body }) => {
