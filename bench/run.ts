@@ -56,7 +56,7 @@ try {
   // note: socket turns and REST saves at 10 / 1,000 / 2,000 messages, the stand-in in a process of its own.
   const { measureChatDepthApart, chatDepthRows } = await import('./chat-depth.ts')
   const depth = await measureChatDepthApart()
-  // note: fresh server processes (bun src/main.ts serve), the first turn after each start against the later ones.
+  // note: fresh processes of the compiled binary (dist/enclave), the first turn after each start against the later ones.
   const { measureFirstTurn, firstTurnRows } = await import('./first-turn.ts')
   const firstTurn = await measureFirstTurn()
   const lifecycle = await measureKeyLifecycle()
