@@ -29,3 +29,32 @@ test('without X-Forwarded-Proto the peer is not looked up', () => {
   expect(arrivedOverHttps(new Request('http://example.com/', { headers: { 'x-forwarded-proto': 'https' } }), server, proxies)).toBe(true)
   expect(server.asked).toBe(1)
 })
+
+test('a server that says it listens on HTTP or HTTPS gets the answer its requests\' own scheme gives', () => {
+  for (const protocol of ['http', 'https'] as const) {
+    for (const proto of [null, 'https', 'http']) {
+      const request = () => new Request(`${protocol}://example.com/health`, { headers: proto === null ? {} : { 'x-forwarded-proto': proto } })
+      for (const address of ['10.0.0.1', '203.0.113.9']) {
+        expect(arrivedOverHttps(request(), { ...peer(address), protocol }, proxies)).toBe(resolveClientAddress(request(), peer(address), proxies).isHttps)
+      }
+    }
+  }
+})
+
+test('Bun.serve on plain HTTP: its protocol is http and its requests\' URLs start with http:', async () => {
+  const seen: [string, string | null, boolean][] = []
+  const server = Bun.serve({
+    hostname: '127.0.0.1', port: 0,
+    fetch(request, self) {
+      seen.push([request.url.slice(0, 5), self.protocol, arrivedOverHttps(request, self, addressList('127.0.0.1') as AddressList)])
+      return new Response('ok')
+    },
+  })
+  try {
+    await fetch(server.url)
+    await fetch(server.url, { headers: { 'x-forwarded-proto': 'https' } })
+  } finally {
+    await server.stop(true)
+  }
+  expect(seen).toEqual([['http:', 'http', false], ['http:', 'http', true]])
+})

@@ -14,7 +14,8 @@ export type ClientAddress = {
   viaTrustedProxy: boolean
 }
 
-type PeerSource = { requestIP(request: Request): { address: string } | null } | null | undefined
+/** The server a request came to: its peer lookup and, when it says, the protocol it listens on (Bun's Server does). */
+type PeerSource = { requestIP(request: Request): { address: string } | null; readonly protocol?: string | null } | null | undefined
 
 export function resolveClientAddress(request: Request, server: PeerSource, trustedProxies: AddressList): ClientAddress {
   const peer = server?.requestIP(request)?.address ?? null
@@ -32,7 +33,11 @@ export function resolveClientAddress(request: Request, server: PeerSource, trust
  * peer when it can't change the answer: without X-Forwarded-Proto, only the request's own scheme counts.
  */
 export function arrivedOverHttps(request: Request, server: PeerSource, trustedProxies: AddressList): boolean {
-  if (!request.headers.has('x-forwarded-proto')) return request.url.startsWith('https:')
+  // note: Bun writes a request's URL with its server's own scheme, so a server on plain HTTP answers
+  // without building the URL (a string made on first read). Server CPU per /health request in the
+  // compiled binary, 8 interleaved rounds against the code before: median 10.3 against 11.2 µs (-5%),
+  // though 4 earlier rounds showed no difference: it is within the machine's noise.
+  if (!request.headers.has('x-forwarded-proto')) return server?.protocol === 'http' ? false : request.url.startsWith('https:')
   return resolveClientAddress(request, server, trustedProxies).isHttps
 }
 
