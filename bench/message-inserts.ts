@@ -43,7 +43,8 @@ export type InsertFigures = {
 /**
  * The repository's insert rate against the floor: a one-row transaction (BEGIN IMMEDIATE, one
  * INSERT of a sealed-size blob, COMMIT) into a bare table in its own database file beside the
- * store's, with the same settings, blocks of each alternating.
+ * store's, with the same settings, blocks of each alternating. What the statements of an append
+ * alone cost against the same raw row (no sealing, digest or engine): bench/append-sql-floor.ts.
  */
 async function measureAgainstRaw({ store, owner, dataDir }: BenchStore, texts: readonly string[]): Promise<{ rawRowsPerSecond: number; rawRatio: number }> {
   const raw = openDatabase(join(dataDir, 'raw-baseline.db'))

@@ -36,7 +36,7 @@ try {
   // note: the async engine's group commit, in database files of its own beside the store's.
   const groupCommit = await measureGroupCommit()
   const read = await measureChatRead(bench)
-  const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
+  const size = await measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
   // note: after the size figure, which counts only what the parts above wrote.
   const tree = await measureChatTree(bench)
   // note: both engines through the SqlEngine contract, PostgreSQL on a server started for the run.

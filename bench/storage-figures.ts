@@ -33,7 +33,7 @@ if (parts.has('store')) {
   try {
     const inserts = await measureMessageInserts(bench)
     const read = await measureChatRead(bench)
-    const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
+    const size = await measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
     const tree = await measureChatTree(bench)
     const listSearch = await measureChatListSearch(bench)
     for (const row of [...messageInsertRows(inserts), ...chatReadRows(read), ...databaseSizeRows(size), ...chatTreeRows(tree), ...chatListSearchRows(listSearch)]) figures.push(figureOf(row))

@@ -16,7 +16,7 @@ const bench = await openBenchStore()
 try {
   const inserts = await measureMessageInserts(bench)
   const read = await measureChatRead(bench)
-  const size = measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
+  const size = await measureDatabaseSize(bench, inserts.plaintextBytes + read.plaintextBytes)
   const tree = await measureChatTree(bench)
   const listSearch = await measureChatListSearch(bench)
   const httpRead = await measureChatHttpRead()

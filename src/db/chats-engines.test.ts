@@ -196,6 +196,26 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     await close()
   })
 
+  test('a page of all chats (live and archived merged) is the page the single ordered read gives, ties and deep offsets included', async () => {
+    const { chats, ada, eve, advance, sql, close } = await open(dialect)
+    let seed = 7
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648
+    for (let i = 0; i < 23; i++) {
+      // note: about a third made in the same millisecond as the one before, so the id breaks the tie.
+      if (random() > 0.35) advance(1 + Math.floor(random() * 3))
+      const chat = await chats.createChat(i % 5 === 4 ? eve : ada, `chat ${i}`)
+      if (random() < 0.4) await chats.setChatArchived(i % 5 === 4 ? eve : ada, chat.id, true)
+      if (random() < 0.3) await chats.addMessage(i % 5 === 4 ? eve : ada, chat.id, { role: 'user', content: `note ${i}` })
+    }
+    const single = async (limit: number, offset: number) => (await sql.all<{ id: string }>(
+      'SELECT id FROM chat WHERE user_id = ? ORDER BY updated_at DESC, id LIMIT ? OFFSET ?', ada, limit < 0 ? (dialect === 'sqlite' ? -1 : null) : limit, offset)).map((row) => row.id)
+    for (const [limit, offset] of [[50, 0], [-1, 0], [-1, 5], [1, 0], [1, 7], [3, 2], [4, 12], [5, 15], [5, 30], [0, 0]] as const) {
+      expect((await chats.listChatsForUser(ada, { limit, offset })).map((chat): string => chat.id)).toEqual(await single(limit, offset))
+    }
+    expect((await chats.listChatsForUser(ada, { limit: -1, offset: 0 })).filter((chat) => chat.archived).length).toBeGreaterThan(0)
+    await close()
+  })
+
   test("search reads an owner's messages in pages: a match past the first page (2,000 rows) is found", async () => {
     const { chats, ada, close } = await open(dialect)
     const long = await chats.createChat(ada, 'Long', Array.from({ length: 1_999 }, (_, i) => ({ role: 'user' as const, content: i === 1_998 ? 'needle-one' : `filler ${i}` })))

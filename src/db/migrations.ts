@@ -10,6 +10,7 @@ import schema009 from './migrations/009-access-control.sql' with { type: 'text' 
 import schema010 from './migrations/010-workspace.sql' with { type: 'text' }
 import schema011 from './migrations/011-files.sql' with { type: 'text' }
 import schema012 from './migrations/012-knowledge.sql' with { type: 'text' }
+import schema013 from './migrations/013-chat-page-index.sql' with { type: 'text' }
 import postgres001 from './migrations/postgresql/001-init.sql' with { type: 'text' }
 import postgres002 from './migrations/postgresql/002-auth.sql' with { type: 'text' }
 import postgres003 from './migrations/postgresql/003-chats.sql' with { type: 'text' }
@@ -22,6 +23,7 @@ import postgres009 from './migrations/postgresql/009-access-control.sql' with { 
 import postgres010 from './migrations/postgresql/010-workspace.sql' with { type: 'text' }
 import postgres011 from './migrations/postgresql/011-files.sql' with { type: 'text' }
 import postgres012 from './migrations/postgresql/012-knowledge.sql' with { type: 'text' }
+import postgres013 from './migrations/postgresql/013-chat-page-index.sql' with { type: 'text' }
 
 /**
  * A numbered, forward-only schema step. Version N brings a database from N-1 to N: `sql` on SQLite,
@@ -45,6 +47,7 @@ export const migrations: readonly Migration[] = [
   { version: 10, name: '010-workspace', sql: schema010, postgresql: postgres010 },
   { version: 11, name: '011-files', sql: schema011, postgresql: postgres011 },
   { version: 12, name: '012-knowledge', sql: schema012, postgresql: postgres012 },
+  { version: 13, name: '013-chat-page-index', sql: schema013, postgresql: postgres013 },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length
