@@ -45,6 +45,21 @@ const random = (length: number) => {
 }
 
 describe('stored files', () => {
+  test('readBytes equals the streamed bytes, in a buffer of its own, and refuses past its bound', async () => {
+    const { store, owner } = await storeWithUser()
+    for (const length of [0, 1, FILE_CHUNK_BYTES - 1, FILE_CHUNK_BYTES, 2 * FILE_CHUNK_BYTES + 17]) {
+      const bytes = random(length)
+      const file = await upload(store.files, owner, bytes, 'x.bin', 4096)
+      const whole = (await store.files.readBytes(owner, file.id, length))!
+      expect(Buffer.from(whole).equals(Buffer.from(await readAll(store.files, owner, file.id)))).toBe(true)
+      // its own ArrayBuffer, never a view into a pooled slab: extract-text.ts may move it to a worker.
+      expect(whole.byteOffset).toBe(0)
+      expect(whole.buffer.byteLength).toBe(length)
+      if (length > 0) expect(await store.files.readBytes(owner, file.id, length - 1)).toBeNull()
+    }
+    store.close()
+  })
+
   test('round trip at chunk edges, whatever the pieces the upload arrives in', async () => {
     const { store, owner } = await storeWithUser()
     await fc.assert(fc.asyncProperty(
