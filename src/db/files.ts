@@ -14,7 +14,7 @@
 import { generateKey } from '../crypto/random.ts'
 import type { DataKeyRepo } from './data-keys.ts'
 import type { SqlEngine } from './engine.ts'
-import { FILES_ORPHAN_GRACE_MS, type FileBlobs } from './file-blobs.ts'
+import { FILES_ORPHAN_GRACE_MS, releaseChunkBuffer, type FileBlobs } from './file-blobs.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
 
@@ -169,6 +169,7 @@ export function createFileRepo(sql: SqlEngine, keys: DataKeyRepo, blobs: FileBlo
         if (filled + chunk.length > bytes.length) bytes = grown(bytes, filled, filled + chunk.length)
         bytes.set(chunk, filled)
         filled += chunk.length
+        releaseChunkBuffer(chunk)
       }
       return filled === bytes.length ? bytes : bytes.subarray(0, filled)
     },
