@@ -4,7 +4,7 @@
  * synced to DATA_DIR/files. Throughput is the file's size over the request's time (target at least
  * 200 MB/s); the server's resident memory is sampled from /proc while the upload runs, and its growth
  * over the idle server's must stay far below the file's size (the file never sits whole in memory).
- * Each round runs on a server of its own, started for it, and waits out the document's reading.
+ * Each round waits out the document's reading (`pending`, then `processing`) before the next starts.
  * For scale, the same bytes written plainly to a file in this process, and encrypted through the
  * repository in this process, are timed in the same run.
  */
@@ -160,23 +160,16 @@ export async function measureFileUpload(): Promise<FileUploadFigures> {
   try {
     const plain = plainWriteMBps(dir)
     const repository = await repositoryMBps(dir)
-    // note: each round on a server of its own (a new data directory): the previous round's document
-    // reading leaves hundreds of MB of garbage that the collector frees during the next upload, so a
-    // shared server's round started from a high or a low mark by chance (0 to 103 MB for the same code).
+    // note: the rounds share one server, so rounds 2 and 3 start where the previous round's document
+    // reading left the heap (hundreds of MB of garbage, before chunk buffers were freed once used: then
+    // the same upload grew by 0 to 151 MB by the heap's history); each round is measured from its own start.
+    server = await startServer(join(dir, 'server'))
+    const signUp = await fetch(`${server.url}/api/v1/auths/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bench', email: 'bench@example.com', password: 'bench password, long enough' }) })
+    const { token } = await signUp.json() as { token: string }
+    await Bun.sleep(200)
+    const idleRss = rssOf(server.child.pid)
     const rounds = []
-    const idle: number[] = []
-    for (let round = 0; round < ROUNDS; round++) {
-      server = await startServer(join(dir, `round-${round}`))
-      const signUp = await fetch(`${server.url}/api/v1/auths/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bench', email: 'bench@example.com', password: 'bench password, long enough' }) })
-      const { token } = await signUp.json() as { token: string }
-      await Bun.sleep(200)
-      idle.push(rssOf(server.child.pid))
-      rounds.push(await uploadOnce(server.url, token, server.child.pid))
-      server.child.kill('SIGTERM')
-      await server.child.exited
-      server = null
-    }
-    const idleRss = median(idle)
+    for (let round = 0; round < ROUNDS; round++) rounds.push(await uploadOnce(server.url, token, server.child.pid))
     return {
       uploadMBps: FILE_BYTES / MB / (median(rounds.map((round) => round.ms)) / 1000),
       repositoryMBps: repository,
