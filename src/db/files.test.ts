@@ -7,7 +7,7 @@ import { FILE_CHUNK_BYTES, FILE_MAGIC, SEALED_CHUNK_BYTES } from '../crypto/chun
 import { createDataKeyRotator } from './data-key-rotation.ts'
 import type { FileId, FileRepo } from './files.ts'
 import type { UserId } from './ids.ts'
-import { FILES_DIRECTORY, FILES_ORPHAN_GRACE_MS } from './file-blobs.ts'
+import { FILES_DIRECTORY, FILES_ORPHAN_GRACE_MS, releaseChunkBuffer } from './file-blobs.ts'
 import { openMemoryStore, openStore, type Store } from './open-store.ts'
 
 const limits = { maxFileBytes: 8 * 1024 * 1024, quotaBytes: 64 * 1024 * 1024 }
@@ -45,6 +45,40 @@ const random = (length: number) => {
 }
 
 describe('stored files', () => {
+  test('releaseChunkBuffer frees a chunk-sized buffer of its own, and leaves pooled slabs, views and small buffers alone', async () => {
+    const { createCipheriv } = await import('node:crypto')
+    const cipher = createCipheriv('aes-256-gcm', new Uint8Array(32), new Uint8Array(12))
+    const sealed = cipher.update(new Uint8Array(FILE_CHUNK_BYTES))
+    releaseChunkBuffer(sealed)
+    expect(sealed.byteLength).toBe(0)
+    const pooled = Buffer.from('a short pooled buffer')
+    const neighbour = Buffer.from('its neighbour in the slab')
+    releaseChunkBuffer(pooled)
+    expect(pooled.toString()).toBe('a short pooled buffer')
+    expect(neighbour.toString()).toBe('its neighbour in the slab')
+    const large = new Uint8Array(4 * FILE_CHUNK_BYTES).fill(7)
+    const view = large.subarray(FILE_CHUNK_BYTES, 2 * FILE_CHUNK_BYTES)
+    releaseChunkBuffer(view)
+    releaseChunkBuffer(large.subarray(0, FILE_CHUNK_BYTES))
+    expect(large.byteLength).toBe(4 * FILE_CHUNK_BYTES)
+    expect(view[0]).toBe(7)
+  })
+
+  test('readBytes equals the streamed bytes, in a buffer of its own, and refuses past its bound', async () => {
+    const { store, owner } = await storeWithUser()
+    for (const length of [0, 1, FILE_CHUNK_BYTES - 1, FILE_CHUNK_BYTES, 2 * FILE_CHUNK_BYTES + 17]) {
+      const bytes = random(length)
+      const file = await upload(store.files, owner, bytes, 'x.bin', 4096)
+      const whole = (await store.files.readBytes(owner, file.id, length))!
+      expect(Buffer.from(whole).equals(Buffer.from(await readAll(store.files, owner, file.id)))).toBe(true)
+      // its own ArrayBuffer, never a view into a pooled slab: extract-text.ts may move it to a worker.
+      expect(whole.byteOffset).toBe(0)
+      expect(whole.buffer.byteLength).toBe(length)
+      if (length > 0) expect(await store.files.readBytes(owner, file.id, length - 1)).toBeNull()
+    }
+    store.close()
+  })
+
   test('round trip at chunk edges, whatever the pieces the upload arrives in', async () => {
     const { store, owner } = await storeWithUser()
     await fc.assert(fc.asyncProperty(

@@ -32,9 +32,23 @@ function streamOf(bytes: Uint8Array, cuts: number[]): ReadableStream<Uint8Array>
   })
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, max = 10 ** 9) {
+/** As streamOf, each chunk a copy of its own, read only when asked for (as a request body's are); `delivered` gets each chunk handed out. */
+function ownedStreamOf(bytes: Uint8Array, cuts: number[], delivered: Uint8Array[]): ReadableStream<Uint8Array> {
+  const source = streamOf(bytes, cuts).getReader()
+  return new ReadableStream({
+    async pull(controller) {
+      const next = await source.read()
+      if (next.done) return controller.close()
+      const own = new Uint8Array(next.value)
+      delivered.push(own)
+      controller.enqueue(own)
+    },
+  }, { highWaterMark: 0 })
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, max = 10 ** 9, options: { releaseChunks?: boolean } = {}) {
   const parts: { name: string; filename: string | null; bytes: Buffer }[] = []
-  for await (const part of readMultipart(stream, boundary, max)) {
+  for await (const part of readMultipart(stream, boundary, max, options)) {
     const pieces: Buffer[] = []
     for await (const piece of part.body) pieces.push(Buffer.from(piece))
     parts.push({ name: part.name, filename: part.filename, bytes: Buffer.concat(pieces) })
@@ -59,6 +73,23 @@ describe('readMultipart', () => {
       expect(parts[0]!.bytes.equals(file)).toBe(true)
       expect(parts[1]!.bytes.equals(field)).toBe(true)
     }), { numRuns: 300 })
+  })
+
+  test('with releaseChunks, the same parts byte for byte, and each chunk read is freed once the next is read', async () => {
+    await fc.assert(fc.asyncProperty(trickyBytes, fc.integer({ min: 0, max: 200_000 }), fc.array(fc.nat(), { maxLength: 12 }), async (tricky, size, cuts) => {
+      const noise = new Uint8Array(size)
+      for (let at = 0; at < size; at += 65536) crypto.getRandomValues(noise.subarray(at, Math.min(size, at + 65536)))
+      const file = Buffer.concat([tricky, noise, tricky])
+      fc.pre(!file.includes(`\r\n--${boundary}`))
+      const bytes = body([{ name: 'file', filename: 'a.bin', bytes: file }, { name: 'metadata', bytes: Buffer.from('{"a":1}') }])
+      const delivered: Uint8Array[] = []
+      const parts = await collect(ownedStreamOf(bytes, cuts.map((cut) => cut * 7919), delivered), 10 ** 9, { releaseChunks: true })
+      expect(parts.map((part) => [part.name, part.filename])).toEqual([['file', 'a.bin'], ['metadata', null]])
+      expect(parts[0]!.bytes.equals(file)).toBe(true)
+      expect(parts[1]!.bytes.toString()).toBe('{"a":1}')
+      // note: chunks of 16 KB or more qualify (releaseChunkBuffer); the last one read is the reader's until it stops.
+      for (const chunk of delivered.slice(0, -1)) if (chunk.buffer.byteLength >= 16 * 1024 || chunk.byteLength === 0) expect(chunk.byteLength).toBe(0)
+    }), { numRuns: 60 })
   })
 
   test('a part left unread is skipped; names in filename* are decoded', async () => {

@@ -6,6 +6,8 @@
  * `maxBodyBytes` as it is read, and anything malformed throws MultipartError, which names the problem
  * without echoing the input.
  */
+import { releaseChunkBuffer } from '../db/file-blobs.ts'
+
 export class MultipartError extends Error {
   constructor(readonly reason: 'malformed' | 'too_large', message: string) {
     super(message)
@@ -37,11 +39,19 @@ export function multipartBoundary(contentType: string | null): string | null {
   return null
 }
 
-/** Yields the parts of a multipart body, each body streamed; throws MultipartError on a malformed or oversized body. */
-export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundary: string, maxBodyBytes: number): AsyncGenerator<MultipartPart> {
+/**
+ * Yields the parts of a multipart body, each body streamed; throws MultipartError on a malformed or
+ * oversized body. With `releaseChunks` (a request body, whose chunks are the reader's alone), each
+ * chunk read is freed (releaseChunkBuffer) once parsing has moved past it; a part's piece is then
+ * valid only until the next piece is asked for, so a reader that keeps pieces copies them.
+ */
+export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundary: string, maxBodyBytes: number, { releaseChunks = false } = {}): AsyncGenerator<MultipartPart> {
   const reader = stream.getReader()
   const delimiter = Buffer.from(`\r\n--${boundary}`)
   let pending: Buffer = Buffer.from('\r\n') // so the first boundary matches like every later one
+  // note: the chunk (or joined copy) `pending` is a view into. A 100 MB upload reads 100 MB of chunks,
+  // and how many waited for the collector depended on the heap's history; freed here, they do not.
+  let held: Uint8Array | null = null
   let total = 0
   let ended = false
 
@@ -54,7 +64,13 @@ export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundar
     }
     total += next.value.byteLength
     if (total > maxBodyBytes) throw new MultipartError('too_large', `The upload is larger than the ${maxBodyBytes} bytes this server accepts.`)
+    const before = held
     pending = pending.length === 0 ? Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength) : Buffer.concat([pending, next.value])
+    held = pending.buffer === next.value.buffer ? next.value : pending
+    if (releaseChunks) {
+      if (before !== null) releaseChunkBuffer(before)
+      if (held !== next.value) releaseChunkBuffer(next.value) // joined into a copy
+    }
     return true
   }
   const malformed = (what: string) => new MultipartError('malformed', `The multipart body is malformed: ${what}.`)

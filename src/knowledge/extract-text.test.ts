@@ -27,6 +27,20 @@ describe('text extraction in a worker', () => {
     if (result.ok) expect(result.text).toContain(expected)
   })
 
+  test('handed-over bytes move to the worker when they fill their own buffer, with the same text; a view into a larger buffer is copied', async () => {
+    const text = 'The heron nests by the river.\n'.repeat(1000)
+    const copied = await extractor.extract(encode(text), 'text')
+    const owned = encode(text)
+    const moved = await extractor.extract(owned, 'text', { handOver: true })
+    expect(moved).toEqual(copied)
+    expect(owned.byteLength).toBe(0)
+    const shared = new Uint8Array(encode(text).length + 10)
+    shared.set(encode(text), 5)
+    const view = shared.subarray(5, 5 + encode(text).length)
+    expect(await extractor.extract(view, 'text', { handOver: true })).toEqual(copied)
+    expect(view.byteLength).toBe(encode(text).length)
+  })
+
   test('html keeps the visible text and drops scripts, styles and comments', async () => {
     const html = '<html><head><style>.x{color:red}</style><script>var secret = "SCRIPTMARK"</script></head><body><h1>Heron</h1><p>Nests by the &amp; river&#33;</p><!-- COMMENTMARK --></body></html>'
     const result = await extract(encode(html), 'page.html')

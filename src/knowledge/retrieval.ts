@@ -60,12 +60,12 @@ export function createRetrieval({ config, documents, embedder, extractor, cache 
 
   return {
     indexText,
-    /** Reads a file's bytes into text and indexes it; an unknown kind is `unsupported`. */
+    /** Reads a file's bytes into text and indexes it; an unknown kind is `unsupported`. Takes `file.bytes`: they move to the extraction worker. */
     async indexFile(owner: UserId, file: { fileId: string; name: string; mediaType: string | null; bytes: Uint8Array }, onProgress: (progress: IngestProgress) => void = () => {}): Promise<IndexResult> {
       const kind = detectDocumentKind(file.bytes, file.name, file.mediaType)
       if (kind === null) return { ok: false, reason: 'unsupported' }
       onProgress({ stage: 'extracting' })
-      const extracted = await extractor.extract(file.bytes, kind)
+      const extracted = await extractor.extract(file.bytes, kind, { handOver: true })
       if (!extracted.ok) return extracted
       const indexed = await indexText(owner, { fileId: file.fileId, name: file.name, text: extracted.text }, onProgress)
       return indexed.ok ? indexed : { ...indexed, text: extracted.text }

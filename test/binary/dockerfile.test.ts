@@ -49,6 +49,10 @@ describe('Dockerfile', () => {
     expect(useradd).toContain(`chown ${user}:${user} ${env.DATA_DIR} && chmod 0700 ${env.DATA_DIR}`)
   })
 
+  test('keeps freed memory a second before returning it, so back-to-back sign-ins reuse the hash memory (docs/performance.md)', () => {
+    expect(Number(env.MIMALLOC_PURGE_DELAY)).toBe(1000)
+  })
+
   test('looks for Ollama on the host, not in the container itself (127.0.0.1 there is the container)', () => {
     expect(env.OLLAMA_BASE_URL).toBe('http://host.docker.internal:11434')
     const readme = readFileSync(join(root, 'README.md'), 'utf8')

@@ -7,7 +7,8 @@
  * The instances share what docs/several-instances.md says they must: the master key and the session
  * secret, each in a file made for this run (0600) and passed as ENCRYPTION_KEY_FILE and
  * WEBUI_SECRET_KEY_FILE; DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX; and the uploaded files'
- * directory (DATA_DIR/files is a link to one shared directory). Each has its own DATA_DIR (its lock,
+ * directory (DATA_DIR/files is a link to one shared directory); and the image's allocator settings
+ * (MIMALLOC_* in the Dockerfile's ENV). Each has its own DATA_DIR (its lock,
  * its audit log). `store: 'sqlite'` leaves DATABASE_URL out: each instance then keeps its own SQLite
  * database (a copy of `seedDataDir` when given), which is enough to check everything but the shared
  * store (nginx, sockets through Redis, restarts).
@@ -17,11 +18,19 @@
 import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeTempDir, startBinary, type RunningBinary } from './binary.ts'
+import { argsOf, parseAssignments, parseDockerfile } from './dockerfile.ts'
 import { freePort, nginxConf, startNginx } from './nginx.ts'
 import { startPostgres, type PostgresServer } from './postgres.ts'
 import { startTestRedis, type TestRedis } from './redis-server.ts'
 
 const DEPLOY_NGINX = join(import.meta.dir, '..', '..', 'deploy', 'nginx-several-instances.conf')
+
+/** The allocator settings (MIMALLOC_*) the image's ENV gives every instance (see the Dockerfile), so the instances here run as deployed. */
+const IMAGE_ALLOCATOR_ENV: Record<string, string> = (() => {
+  const final = parseDockerfile(readFileSync(join(import.meta.dir, '..', '..', 'Dockerfile'), 'utf8')).at(-1)!
+  const env: Record<string, string> = Object.assign({}, ...argsOf(final, 'ENV').map(parseAssignments))
+  return Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith('MIMALLOC_')))
+})()
 
 /** The secrets every instance shares, each in its own 0600 file, generated for one run. */
 export type ClusterSecrets = { dir: string; masterKeyFile: string; sessionSecretFile: string; env: Record<string, string> }
@@ -110,6 +119,7 @@ export async function startCluster(options: ClusterOptions) {
     }
     const envOf = (instance: ClusterInstance): Record<string, string> => ({
       ENABLE_TITLE_GENERATION: 'false', SHUTDOWN_TIMEOUT_SECONDS: '2',
+      ...IMAGE_ALLOCATOR_ENV,
       ...options.env,
       ...secrets.env,
       DATA_DIR: instance.dataDir,

@@ -24,7 +24,8 @@ export async function receiveUpload(files: FileRepo, owner: UserId, request: Req
   let stored: StoredFile | null = null
   let metadata: Record<string, unknown> | null = null
   try {
-    for await (const part of readMultipart(request.body, boundary, limits.maxFileBytes + UPLOAD_OVERHEAD_BYTES)) {
+    // note: the pieces are copied (readHead, readPartText) or written (files.create) before the next is read, as releaseChunks asks.
+    for await (const part of readMultipart(request.body, boundary, limits.maxFileBytes + UPLOAD_OVERHEAD_BYTES, { releaseChunks: true })) {
       if (part.name === 'file' && part.filename !== null) {
         if (stored !== null) throw new HttpError(400, 'one_file_per_upload', 'Send one file per upload.')
         stored = await storePart(files, owner, part, limits)
