@@ -27,6 +27,7 @@ import { openCluster, type Cluster } from '../cluster/cluster.ts'
 import { createApp, uploadBodyLimits } from '../http/create-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
 import { withGrantUpgrade } from '../http/model-grant-upgrade.ts'
+import { listen } from '../http/listen.ts'
 import { warmUp, warmUpSocket } from '../http/warm-up.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
@@ -86,7 +87,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections, cluster })
   try {
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
-    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(Math.max(...uploadBodyLimits(config).values())), reusePort: false })
+    listen(app, { hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(Math.max(...uploadBodyLimits(config).values())), reusePort: false })
   } catch (error) {
     await store.close()
     dataDirLock.release()
