@@ -1,6 +1,6 @@
 /**
  * Footprint of the compiled binary (dist/enclave, built by `npm run build`): its size; cold start
- * to the first 200 of /health, of / (the page) and of a signed-in GET /api/v1/auths/ (a session
+ * (wall time, and the process's CPU time by then) to the first 200 of /health, of / (the page) and of a signed-in GET /api/v1/auths/ (a session
  * made beforehand), each path in starts of its own (median of several starts of a fresh process on
  * an existing data directory), and to the first /health of first starts that also create the keys
  * and the database; resident
@@ -16,7 +16,7 @@
  * interleaved with Enclave's. ENCLAVE_BINARY points at another build (to compare before and after);
  * `bun bench/footprint.ts` prints these rows alone.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { median, nowMs } from './measure.ts'
@@ -35,7 +35,7 @@ export type FootprintFigures = {
   coldStartMs: number
   coldStartRangeMs: [number, number]
   /** Median and range to the first 200 of each path: /health (Bun's router), / (the page) and an authenticated GET /api/v1/auths/. */
-  coldStarts: { path: ColdPath; ms: number; rangeMs: [number, number] }[]
+  coldStarts: { path: ColdPath; ms: number; rangeMs: [number, number]; cpuMs: number }[]
   firstStartMs: number
   idleRssBytes: number
   /** The anonymous part of idleRssBytes (the rest is the binary's own file-backed pages and the C libraries'). */
@@ -44,7 +44,7 @@ export type FootprintFigures = {
   sessionsRssBytes: number
   beforeSessionsRssBytes: number
   /** The bare compiled Bun program's figures, from the same run. */
-  bare: { startMs: number; startRangeMs: [number, number]; idleRssBytes: number; idleAnonymousBytes: number; perSessionBytes: number }
+  bare: { startMs: number; startRangeMs: [number, number]; startCpuMs: number; idleRssBytes: number; idleAnonymousBytes: number; perSessionBytes: number }
 }
 
 /** A loopback port that was free a moment ago. */
@@ -55,7 +55,25 @@ function freePort(): number {
   return port
 }
 
-type Started = { child: ReturnType<typeof Bun.spawn>; url: string; ms: number }
+/** `ms`: wall time to the first 200; `cpuMs`: the process's CPU time by then, all its threads. */
+type Started = { child: ReturnType<typeof Bun.spawn>; url: string; ms: number; cpuMs: number }
+
+/**
+ * The CPU time the process's threads have run, from /proc/PID/task/TID/schedstat (nanoseconds).
+ * note: beside the wall time, as the CPU a start spends moves far less with the machine's load
+ * (the same two builds: wall medians 79-128 ms, CPU medians 49-55 ms, in runs at load average 8-10).
+ */
+function cpuMsOf(pid: number): number {
+  let ns = 0
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+    } catch {
+      // note: a thread that ended between the listing and the read
+    }
+  }
+  return ns / 1e6
+}
 
 /** What a cold start is timed to: the health probe, the page, and a signed-in request (a session made beforehand). */
 const COLD_PATHS = ['/health', '/', '/api/v1/auths/'] as const
@@ -76,7 +94,10 @@ async function spawnAndTime(command: (port: number) => string[], dataDir: string
   })
   for (;;) {
     const status = await fetch(`${url}${path}`, { headers }).then(async (res) => (await res.arrayBuffer(), res.status), () => 0)
-    if (status === 200) return { child, url, ms: nowMs() - begin }
+    if (status === 200) {
+      const ms = nowMs() - begin
+      return { child, url, ms, cpuMs: cpuMsOf(child.pid) }
+    }
     if (status !== 0) throw new Error(`${command(port)[0]} answered ${path} with ${status}`)
     if (child.exitCode !== null || nowMs() - begin > 15_000) throw new Error(`${command(port)[0]} did not answer ${path} (exit ${child.exitCode})`)
     await Bun.sleep(1)
@@ -143,27 +164,31 @@ export async function measureFootprint(): Promise<FootprintFigures> {
     await stop((await startBare()).child) // note: the first start of a new file reads it from disk
     // note: interleaved, so a burst of load from elsewhere on the machine falls on both alike.
     const coldStarts = new Map<ColdPath, number[]>(COLD_PATHS.map((path) => [path, []]))
+    const coldCpu = new Map<ColdPath, number[]>(COLD_PATHS.map((path) => [path, []]))
     const bareStarts: number[] = []
+    const bareCpu: number[] = []
     for (let i = 0; i < STARTS; i++) {
       for (const path of COLD_PATHS) {
         const started = await startAndTime(binary, dataDir, path, headersOf(path))
         coldStarts.get(path)!.push(started.ms)
+        coldCpu.get(path)!.push(started.cpuMs)
         await stop(started.child)
       }
       const bare = await startBare()
       bareStarts.push(bare.ms)
+      bareCpu.push(bare.cpuMs)
       await stop(bare.child)
     }
     const bareIdle = await startBare()
     const bareResident = await idleResident(bareIdle.child.pid)
     const bareSessions = await measureSessions(bareIdle.url, bareIdle.child.pid, 'none').finally(() => stop(bareIdle.child))
-    const bare = { startMs: median(bareStarts), startRangeMs: range(bareStarts), idleRssBytes: bareResident.rssBytes, idleAnonymousBytes: bareResident.anonymousBytes, perSessionBytes: (bareSessions.after - bareSessions.before) / SESSIONS }
+    const bare = { startMs: median(bareStarts), startRangeMs: range(bareStarts), startCpuMs: median(bareCpu), idleRssBytes: bareResident.rssBytes, idleAnonymousBytes: bareResident.anonymousBytes, perSessionBytes: (bareSessions.after - bareSessions.before) / SESSIONS }
 
     const server = await startAndTime(binary, dataDir)
     try {
       const idle = await idleResident(server.child.pid)
       const sessions = await measureSessions(server.url, server.child.pid, token)
-      const perPath = COLD_PATHS.map((path) => ({ path, ms: median(coldStarts.get(path)!), rangeMs: range(coldStarts.get(path)!) }))
+      const perPath = COLD_PATHS.map((path) => ({ path, ms: median(coldStarts.get(path)!), rangeMs: range(coldStarts.get(path)!), cpuMs: median(coldCpu.get(path)!) }))
       const slowest = perPath.reduce((a, b) => (b.ms > a.ms ? b : a))
       return {
         binaryBytes: statSync(BINARY).size, coldStartMs: slowest.ms, coldStartRangeMs: slowest.rangeMs, coldStarts: perPath, firstStartMs: median(firstStarts),
@@ -244,7 +269,8 @@ export function footprintRows(figures: FootprintFigures): BenchRow[] {
       name: 'binary: cold start to the first 200',
       figures: [
         `the slowest p50 of ${STARTS} starts per path on an existing data directory: ${figures.coldStarts.map(({ path, ms, rangeMs }) => `${path === '/api/v1/auths/' ? 'signed-in /api/v1/auths/' : path} ${formatNumber(ms, 0)} ms (${msRange(rangeMs)})`).join(', ')}`,
-        `bare compiled Bun ${formatNumber(figures.bare.startMs, 0)} ms (${msRange(figures.bare.startRangeMs)})`,
+        `process CPU to the first 200, p50: ${figures.coldStarts.map(({ path, cpuMs }) => `${path === '/api/v1/auths/' ? 'signed-in' : path} ${formatNumber(cpuMs, 0)} ms`).join(', ')}`,
+        `bare compiled Bun ${formatNumber(figures.bare.startMs, 0)} ms (${msRange(figures.bare.startRangeMs)}), CPU ${formatNumber(figures.bare.startCpuMs, 0)} ms`,
         `first start (keys, database) ${formatNumber(figures.firstStartMs, 0)} ms`,
       ],
       measured: figures.coldStartMs, measuredText: `${formatNumber(figures.coldStartMs, 0)} ms`,

@@ -22,3 +22,16 @@ test('ipVersionOf answers as node:net isIP for any string built from address cha
 test('ipVersionOf answers as node:net isIP for real addresses of both families', () => {
   fc.assert(fc.property(fc.oneof(fc.ipV4(), fc.ipV6(), fc.ipV4Extended()), (text) => ipVersionOf(text) === isIP(text)), { numRuns: 5_000 })
 })
+
+test('ipVersionOf answers as node:net isIP for strings shaped like IPv6 addresses, valid or not', () => {
+  const group = fc.oneof(fc.stringMatching(/^[0-9a-fA-F]{1,4}$/), fc.constantFrom('', '0', 'ffff', '12345', 'g', 'FFFF'))
+  const quad = fc.oneof(fc.ipV4(), fc.constantFrom('1.2.3', '01.2.3.4', '256.0.0.1', '1.2.3.4.5'))
+  const zone = fc.oneof(fc.constant(''), fc.stringMatching(/^%[0-9a-zA-Z.:%\-_ ]{0,6}$/))
+  const shaped = fc.tuple(fc.array(group, { maxLength: 9 }), fc.integer({ min: -1, max: 9 }), fc.option(quad), zone, fc.constantFrom('', ':', '::', ':::'))
+    .map(([groups, compressAt, tail, zoneText, edge]) => {
+      const parts = [...groups, ...(tail === null ? [] : [tail])]
+      const joined = compressAt >= 0 && compressAt <= parts.length ? `${parts.slice(0, compressAt).join(':')}::${parts.slice(compressAt).join(':')}` : parts.join(':')
+      return `${edge.length % 2 === 0 ? joined : edge + joined}${zoneText}`
+    })
+  fc.assert(fc.property(shaped, (text) => ipVersionOf(text) === isIP(text)), { numRuns: 50_000 })
+})

@@ -1,13 +1,14 @@
 /**
- * Elysia's `t.Numeric` and `t.Integer` (a digit string or a number, turned into a number), the same
- * schemas with the same checks and the same ValidationError, except that the bound check behind each
- * is compiled at its first use instead of when the schema is made. Elysia compiles it (TypeBox code
- * generation and `new Function`) as each schema is built, so the 24 schemas in route modules cost
- * every start their compilation whether or not any request ever carries such a field.
+ * Elysia's `t.Numeric` and `t.Integer` (a digit string or a number, turned into a number) and
+ * `t.BooleanString` ('true'/'false' or a boolean, turned into a boolean), the same schemas with the
+ * same checks and the same ValidationError, except that the check behind each is compiled at its
+ * first use instead of when the schema is made. Elysia compiles it (TypeBox code generation and
+ * `new Function`) as each schema is built, so the 27 schemas in route modules cost every start their
+ * compilation whether or not any request ever carries such a field.
  * Threat: none added; what is accepted and refused is Elysia's own (numeric-schemas.test.ts compares).
  */
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import { Type, type IntegerOptions, type NumberOptions, type TInteger, type TNumber, type TSchema } from '@sinclair/typebox'
+import { Type, type IntegerOptions, type NumberOptions, type SchemaOptions, type TBoolean, type TInteger, type TNumber, type TSchema } from '@sinclair/typebox'
 import { ValidationError } from 'elysia'
 
 /** The compiled check of `schema`, made at the first call. */
@@ -17,7 +18,7 @@ function checkOnFirstUse<T extends TSchema>(schema: T): () => TypeCheck<T> {
 }
 
 /** The error Elysia's own check throws: its ValidationError with TypeBox's errors for the value. */
-function refusal<T extends TSchema>(schema: T, value: number, check: () => TypeCheck<T>): ValidationError {
+function refusal<T extends TSchema>(schema: T, value: unknown, check: () => TypeCheck<T>): ValidationError {
   // note: the arguments elysia/dist/type-system/utils.mjs passes (its d.ts calls the fourth one a boolean).
   return new ValidationError('property', schema, value, check().Errors(value) as unknown as boolean)
 }
@@ -47,4 +48,17 @@ export function Integer(property?: IntegerOptions): TInteger {
       return number
     })
     .Encode((value) => value) as unknown as TInteger
+}
+
+/** As Elysia's `t.BooleanString(property)`: a boolean, or a string ('true' is true, any other false). */
+export function BooleanString(property?: SchemaOptions): TBoolean {
+  const schema: TBoolean = Type.Boolean(property)
+  const check = checkOnFirstUse(schema)
+  return Type.Transform(Type.Union([Type.Boolean(property), Type.String({ format: 'boolean', default: false })], property))
+    .Decode((value) => {
+      if (typeof value === 'string') return value === 'true'
+      if (value !== undefined && !check().Check(value)) throw refusal(schema, value, check)
+      return value
+    })
+    .Encode((value) => value) as unknown as TBoolean
 }

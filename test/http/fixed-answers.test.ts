@@ -4,6 +4,7 @@
  * "Before" is the same app served without the fast routes, so every request goes through Elysia.
  */
 import { afterAll, describe, expect, test } from 'bun:test'
+import { listen } from '../../src/http/listen.ts'
 import { startTestApp } from '../helpers/test-app.ts'
 
 type Shape = [name: string, method: string, path: string, headers: Record<string, string>, body?: string]
@@ -61,7 +62,8 @@ function servePair(env: Record<string, string>) {
   const before = startTestApp(env).app
   // note: the fast routes reach Bun through the app's `serve` settings; without them every request goes to Elysia.
   ;(before.config as { serve?: unknown }).serve = undefined
-  fast.listen({ hostname: '127.0.0.1', port: 0 })
+  // note: the fast app is served as `enclave serve` serves it (http/listen.ts), the other by Elysia's listen.
+  listen(fast, { hostname: '127.0.0.1', port: 0, maxRequestBodySize: 128 * 1024 * 1024, reusePort: false })
   before.listen({ hostname: '127.0.0.1', port: 0 })
   return {
     fast: `http://127.0.0.1:${fast.server!.port}`,

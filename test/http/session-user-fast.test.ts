@@ -17,6 +17,7 @@ import { generateKey } from '../../src/crypto/random.ts'
 import { openStore } from '../../src/db/open-store.ts'
 import type { UserId } from '../../src/db/ids.ts'
 import { createApp, type App } from '../../src/http/create-app.ts'
+import { listen } from '../../src/http/listen.ts'
 import { apiKeyHeader, bearer, signIn, signUp } from '../helpers/accounts.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
 
@@ -50,7 +51,8 @@ function servePair(env: Record<string, string>, now?: () => number) {
   ;(before.config as { serve?: unknown }).serve = undefined
   const counter = { asked: 0 }
   fast.onRequest(() => void counter.asked++)
-  fast.listen({ hostname: '127.0.0.1', port: 0 })
+  // note: the fast app is served as `enclave serve` serves it (http/listen.ts), the other by Elysia's listen.
+  listen(fast, { hostname: '127.0.0.1', port: 0, maxRequestBodySize: 128 * 1024 * 1024, reusePort: false })
   before.listen({ hostname: '127.0.0.1', port: 0 })
   return {
     app: fast, counter, deps: started.deps,

@@ -6,8 +6,9 @@
  * refused with what is wrong, never answered 200 with content dropped.
  */
 import { Elysia, t, ValidationError } from 'elysia'
-import { Numeric } from '../numeric-schemas.ts'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { BooleanString, Numeric } from '../numeric-schemas.ts'
+import { CloneType } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { announceCurrent } from '../../chat/branch-select.ts'
@@ -48,7 +49,7 @@ const PageQuery = t.Object({
   limit: t.Optional(Numeric({ minimum: 1, maximum: 100 })),
 })
 const SearchQuery = t.Object({ ...PageQuery.properties, text: t.Optional(t.String({ maxLength: 500 })) })
-const ListQuery = t.Object({ ...PageQuery.properties, include_pinned: t.Optional(t.BooleanString()), include_folders: t.Optional(t.BooleanString()) })
+const ListQuery = t.Object({ ...PageQuery.properties, include_pinned: t.Optional(BooleanString()), include_folders: t.Optional(BooleanString()) })
 
 // note: Elysia's normalisation turns any value into {} where the schema has an all-optional object,
 // before validating; this keeps `{ chat: 5 }` a 422 instead of an empty chat.
@@ -72,7 +73,11 @@ class UnreadSave {
 const readSaveLater = async ({ request }: { request: Request }, contentType: string) =>
   (contentType === 'application/json' ? { chat: new UnreadSave(await request.bytes()) } : undefined)
 
-const compiledChatBody = TypeCompiler.Compile(ChatBody)
+// note: compiled at the first unread save, not as the module loads (part of a start's ~1 ms of module-time
+// compilation); from a copy taken now, as the routes that take ChatBody as their body schema change that
+// object when they are composed (Elysia's normalize: a field not declared would then be refused).
+const ChatBodyAsDeclared = CloneType(ChatBody)
+let compiledChatBody: TypeCheck<typeof ChatBody> | null = null
 
 /**
  * Parses an unread save body as Elysia would have, with the same refusals in the same order: 400
@@ -88,7 +93,7 @@ async function parseUnreadSave(unread: UnreadSave): Promise<{ chat: unknown; fol
     throw new HttpError(400, 'malformed_body', 'The request body is not valid JSON or form data.')
   }
   requireChatObject({ body })
-  if (!compiledChatBody.Check(body)) throw new ValidationError('body', ChatBody, body)
+  if (!(compiledChatBody ??= TypeCompiler.Compile(ChatBodyAsDeclared)).Check(body)) throw new ValidationError('body', ChatBody, body)
   const { chat, folder_id } = body
   return folder_id === undefined ? { chat } : { chat, folder_id }
 }

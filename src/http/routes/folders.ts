@@ -9,6 +9,7 @@ import type { AddressList } from '../../config/network.ts'
 import { parseFolderId, type Folder, type FolderId, type FolderRepo, type FolderResult } from '../../db/folders.ts'
 import type { ChatId, UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
+import { BooleanString } from '../numeric-schemas.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
 const Name = t.String({ maxLength: 1000 })
@@ -16,7 +17,7 @@ const Fields = t.Optional(t.Nullable(t.Object({}, { additionalProperties: true }
 const FolderBody = t.Object({ name: Name, data: Fields, meta: Fields, parent_id: t.Optional(t.Nullable(t.String({ maxLength: 128 }))) })
 const UpdateBody = t.Object({ name: t.Optional(t.Nullable(Name)), data: Fields, meta: Fields })
 const Params = t.Object({ id: t.String() })
-const DeleteQuery = t.Object({ delete_contents: t.Optional(t.BooleanString()) })
+const DeleteQuery = t.Object({ delete_contents: t.Optional(BooleanString()) })
 
 const seconds = (ms: number) => Math.floor(ms / 1000)
 export const folderNotFound = () => new HttpError(404, 'folder_not_found', 'Folder not found.')
