@@ -11,6 +11,7 @@ import type { SetupGate } from '../auth/setup-token.ts'
 import { AnswerTasks } from '../chat/answer-tasks.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
 import { createDirectConnections } from '../chat/direct-connections.ts'
+import type { TurnActivity } from '../chat/turn-activity.ts'
 import { createModelResolver } from '../chat/resolve-model.ts'
 import { readUserPreferences } from '../db/user-preferences.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
@@ -110,6 +111,8 @@ export type Deps = {
   files?: FileSource | null
   /** The other instances, through Redis (cluster/cluster.ts); none: this instance alone, as without REDIS_URL. */
   cluster?: Cluster | null
+  /** Counts users' chat turns in progress, for the turn warm-up to stand aside (serve builds it); absent: not counted. */
+  turnActivity?: TurnActivity
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
@@ -229,7 +232,7 @@ export function createApp(deps: Deps) {
       folderRoutes(auth, deps.config.trustedProxies),
       fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log, (owner, fileId) => processUpload(owner, fileId)),
       adminKeyRoutes(auth, deps.config, lifecycle),
-      socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct, rag, fanOut, answerSlots: cluster?.answerSlots ?? null }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }),
+      socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct, rag, fanOut, answerSlots: cluster?.answerSlots ?? null, ...(deps.turnActivity === undefined ? {} : { activity: deps.turnActivity }) }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }),
     ])
     .use([
       openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct, deps.config.files.maxInlineImageBytes, rag),

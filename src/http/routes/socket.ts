@@ -35,6 +35,7 @@ import type { Connections } from '../../chat/connections.ts'
 import { checkVision, resolveAttachments } from '../../chat/attachments.ts'
 import { parseClientFrame, type ChatRegenerate, type ChatSend, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
+import type { TurnActivity } from '../../chat/turn-activity.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { AnswerSlots } from '../../cluster/answer-slots.ts'
 import type { SocketFanOut } from '../../cluster/socket-fan-out.ts'
@@ -81,6 +82,8 @@ export type SocketDeps = {
   fanOut?: SocketFanOut | null
   /** The per-user answer cap held over every instance in Redis (cluster/answer-slots.ts); absent or null: counted here alone. */
   answerSlots?: AnswerSlots | null
+  /** Counts the turns in progress, from the frame to the answer's end, so the turn warm-up stands aside for them (serve.ts); absent: not counted. */
+  activity?: TurnActivity
 }
 
 /** The subprotocol a client offers alongside its token, and the one the server answers. */
@@ -102,7 +105,7 @@ type SocketState = Admission & {
   windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
 }
 
-export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag, fanOut = null, answerSlots = null }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
+export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag, fanOut = null, answerSlots = null, activity }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
   /** The answer slot each answer holds in Redis, given back when it ends. */
   const slotOf = new WeakMap<LiveStream, string>()
   const streams = new LiveStreams(auth.now, limits.keepFinishedMs, (userId, text) => hub.relay(userId, text), (stream) => {
@@ -286,6 +289,11 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       return null
     }
     if (slotId !== null) slotOf.set(started.stream, slotId)
+    if (activity !== undefined) {
+      activity.begin()
+      const end = () => activity.end()
+      started.done.then(end, end)
+    }
     startedWith.set(started.stream, { userId: state.userId, credential: state.credential, held: state.held })
     return started.stream.chatId
   }
@@ -352,22 +360,33 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     }
   }
 
+  /** Resolves the model of a send or regenerate and starts its turn (with its documents when it names some). */
+  async function askForAnswer(socket: Socket, state: SocketState, frame: ChatSend | ChatRegenerate) {
+    // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
+    const target = await resolveModel(state, frame.model)
+    if (state.isRevoked) return
+    if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
+    if (frame.type === 'chat:regenerate') {
+      const question = await questionWithDocuments(state, frame)
+      if (question !== null) return void regenerateWithDocuments(socket, state, frame, target, question)
+      await startTurn(socket, state, turnOfRegenerate(frame), target)
+      return
+    }
+    if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame, target)
+    await startTurn(socket, state, turnOfSend(frame), target)
+  }
+
   async function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
     switch (frame.type) {
       case 'chat:send':
       case 'chat:regenerate': {
-        // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
-        const target = await resolveModel(state, frame.model)
-        if (state.isRevoked) return
-        if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
-        if (frame.type === 'chat:regenerate') {
-          const question = await questionWithDocuments(state, frame)
-          if (question !== null) return void regenerateWithDocuments(socket, state, frame, target, question)
-          await startTurn(socket, state, turnOfRegenerate(frame), target)
-          return
+        // note: counted from here, not only once its answer streams: a warm-up turn run meanwhile held its first token back 12-28 ms (bench/first-turn.ts).
+        activity?.begin()
+        try {
+          await askForAnswer(socket, state, frame)
+        } finally {
+          activity?.end()
         }
-        if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame, target)
-        await startTurn(socket, state, turnOfSend(frame), target)
         return
       }
       case 'chat:select': {
