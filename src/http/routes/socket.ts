@@ -51,6 +51,7 @@ import type { FileReference } from '../../knowledge/knowledge-access.ts'
 import { collectionReferences, retrievalReferencesOf, retrieveForTurn, splitAttached } from '../../knowledge/turn-retrieval.ts'
 import type { Logger } from '../../log/logger.ts'
 import { originOfServer, type resolveClientAddress } from '../client-address.ts'
+import { messageAsElysiaParses } from '../socket-message.ts'
 import { HttpError } from '../http-error.ts'
 
 /** The socket's limits: the configured ones (WEBSOCKET_*) and fixed ones; times in ms. */
@@ -97,6 +98,11 @@ type Socket = { send(text: string): unknown; close(code?: number, reason?: strin
 type Admission = { userId: UserId; credential: string; generation: number; held: WatchedCredential['held'] }
 /** A credential something was started with: the socket's, or an answer's. */
 type Holder = Pick<Admission, 'userId' | 'credential' | 'held'>
+/** What the fast upgrade route (socket-upgrade.ts) is given of this route. */
+export type SocketEntry = {
+  admitUpgrade(request: Request, server: Parameters<typeof resolveClientAddress>[1]): Promise<{ admission: Admission; answersProtocol: boolean }>
+  dataFor(admission: Admission): object
+}
 type SocketState = Admission & {
   /** Set when the socket is closed for a revoked credential: frames still in flight are dropped. */
   isRevoked: boolean
@@ -432,73 +438,119 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
   }
 
-  return new Elysia({ name: 'socket-routes' }).ws(SOCKET_PATH, {
+  /**
+   * Admits an upgrade request (see the header): the credential's admission, and whether the answer
+   * names SOCKET_PROTOCOL; a refusal is thrown as the HttpError the app answers with.
+   */
+  async function admitUpgrade(request: Request, server: Parameters<typeof resolveClientAddress>[1]): Promise<{ admission: Admission; answersProtocol: boolean }> {
+    const offered = offeredProtocols(request.headers)
+    const protocolToken = offered.includes(SOCKET_PROTOCOL) ? offered.find((entry) => entry !== SOCKET_PROTOCOL) ?? null : null
+    const credential = protocolToken ?? findCredential(request.headers)
+    if (credential === null) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+    const isCookie = protocolToken === null && !request.headers.has('authorization') && !request.headers.has('x-api-key')
+    if (!isAllowedOrigin(request, server, isCookie)) throw new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')
+    const before = changes.changeCount()
+    const result = await authenticate(auth, credential, SOCKET_PATH)
+    if (!result.ok) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+    if (result.principal.user.role === 'pending') throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
+    const { principal } = result
+    const userId = principal.user.id as UserId
+    const held: Admission['held'] = principal.via === 'session' ? { via: 'session', sessionId: principal.sessionId } : { via: 'api_key', apiKeyId: principal.apiKeyId }
+    // note: a change announced while the credential was read leaves the generation unknown (NaN), so the socket checks it again on open.
+    const generation = changes.changeCount() === before ? changes.generationOf(userId) : Number.NaN
+    return { admission: { userId, credential, generation, held }, answersProtocol: offered.includes(SOCKET_PROTOCOL) }
+  }
+
+  const stateOf = (admission: Admission): SocketState => ({ ...admission, isRevoked: false, queue: Promise.resolve(), windowStart: auth.now(), framesInWindow: 0, pongDeadline: null })
+
+  function openSocket(socket: Socket, state: SocketState) {
+    states.set(socket, state)
+    hub.join(state.userId, socket)
+    // note: a revocation between the upgrade and now found no socket to close; this check closes it (the first frames wait for it).
+    const admitted = isFrameAdmitted(state)
+    if (admitted instanceof Promise) state.queue = admitted.then(() => {}, () => {})
+    if (timers.length === 0) timers = [setInterval(() => sweepSafely('recheck', () => revokeWhatNoLongerAdmits(null)), limits.recheckIntervalMs), setInterval(pingSockets, limits.pingIntervalMs)]
+  }
+
+  function pongSocket(socket: Socket) {
+    const state = states.get(socket)
+    if (state === undefined || state.pongDeadline === null) return
+    clearTimeout(state.pongDeadline)
+    state.pongDeadline = null
+  }
+
+  function receive(socket: Socket, message: unknown) {
+    const state = states.get(socket)
+    if (state === undefined || state.isRevoked) return
+    if (frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
+    const rate = rateOf(state)
+    if (rate === 'abuse') return socket.close(1008, 'Too many frames')
+    // note: the admin's settings read again behind this frame when older than a second, for the next one (runtime-auth.ts).
+    auth.runtime.fresh().catch(() => {})
+    // note: queued behind the frames before it, so that each is answered in arrival order.
+    state.queue = state.queue.then(() => serveFrame(socket, state, message, rate))
+  }
+
+  function closeSocket(socket: Socket) {
+    const state = states.get(socket)
+    states.delete(socket)
+    streams.unwatch(socket)
+    if (state !== undefined) {
+      if (state.pongDeadline !== null) clearTimeout(state.pongDeadline)
+      hub.leave(state.userId, socket)
+    }
+    if (states.size === 0) {
+      for (const timer of timers) clearInterval(timer)
+      timers = []
+    }
+  }
+
+  /**
+   * What Elysia's socket handler calls on a socket the fast route upgraded (socket-upgrade.ts): it
+   * calls `ws.data.open(ws)` and so on, with Bun's own socket. The socket's state is its data, with
+   * these on its prototype: one object per socket, where Elysia's route keeps its request context,
+   * six closures and the parsed headers.
+   */
+  const fastHandlers = {
+    open(this: SocketState, socket: Socket) { openSocket(socket, this) },
+    message(this: SocketState, socket: Socket, message: unknown) { receive(socket, messageAsElysiaParses(message)) },
+    close(this: SocketState, socket: Socket) { closeSocket(socket) },
+    pong(this: SocketState, socket: Socket) { pongSocket(socket) },
+  }
+
+  const routes = new Elysia({ name: 'socket-routes' }).ws(SOCKET_PATH, {
     async upgrade({ request, server, set }) {
-      const offered = offeredProtocols(request.headers)
-      const protocolToken = offered.includes(SOCKET_PROTOCOL) ? offered.find((entry) => entry !== SOCKET_PROTOCOL) ?? null : null
-      const credential = protocolToken ?? findCredential(request.headers)
-      if (credential === null) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
-      const isCookie = protocolToken === null && !request.headers.has('authorization') && !request.headers.has('x-api-key')
-      if (!isAllowedOrigin(request, server, isCookie)) throw new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')
-      const before = changes.changeCount()
-      const result = await authenticate(auth, credential, SOCKET_PATH)
-      if (!result.ok) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
-      if (result.principal.user.role === 'pending') throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
-      const { principal } = result
-      const userId = principal.user.id as UserId
-      const held: Admission['held'] = principal.via === 'session' ? { via: 'session', sessionId: principal.sessionId } : { via: 'api_key', apiKeyId: principal.apiKeyId }
-      // note: a change announced while the credential was read leaves the generation unknown (NaN), so the socket checks it again on open.
-      const generation = changes.changeCount() === before ? changes.generationOf(userId) : Number.NaN
-      admissions.set(request, { userId, credential, generation, held })
-      if (offered.includes(SOCKET_PROTOCOL)) set.headers['sec-websocket-protocol'] = SOCKET_PROTOCOL
+      const { admission, answersProtocol } = await admitUpgrade(request, server)
+      admissions.set(request, admission)
+      if (answersProtocol) set.headers['sec-websocket-protocol'] = SOCKET_PROTOCOL
     },
 
     open(ws) {
       const admission = admissions.get(ws.data.request)
       if (admission === undefined) return ws.raw.close(1011, 'Not admitted')
-      const state: SocketState = { ...admission, isRevoked: false, queue: Promise.resolve(), windowStart: auth.now(), framesInWindow: 0, pongDeadline: null }
-      states.set(ws.raw, state)
-      hub.join(admission.userId, ws.raw)
-      // note: a revocation between the upgrade and now found no socket to close; this check closes it (the first frames wait for it).
-      const admitted = isFrameAdmitted(state)
-      if (admitted instanceof Promise) state.queue = admitted.then(() => {}, () => {})
-      if (timers.length === 0) timers = [setInterval(() => sweepSafely('recheck', () => revokeWhatNoLongerAdmits(null)), limits.recheckIntervalMs), setInterval(pingSockets, limits.pingIntervalMs)]
+      openSocket(ws.raw, stateOf(admission))
     },
 
     pong(ws) {
       // note: Elysia calls this hook with Bun's own ServerWebSocket, not its wrapper (adapter/bun: `data.pong`).
-      const state = states.get((ws as unknown as { raw?: Socket }).raw ?? (ws as unknown as Socket))
-      if (state === undefined || state.pongDeadline === null) return
-      clearTimeout(state.pongDeadline)
-      state.pongDeadline = null
+      pongSocket((ws as unknown as { raw?: Socket }).raw ?? (ws as unknown as Socket))
     },
 
     message(ws, message: unknown) {
-      const socket = ws.raw
-      const state = states.get(socket)
-      if (state === undefined || state.isRevoked) return
-      if (frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
-      const rate = rateOf(state)
-      if (rate === 'abuse') return socket.close(1008, 'Too many frames')
-      // note: the admin's settings read again behind this frame when older than a second, for the next one (runtime-auth.ts).
-      auth.runtime.fresh().catch(() => {})
-      // note: queued behind the frames before it, so that each is answered in arrival order.
-      state.queue = state.queue.then(() => serveFrame(socket, state, message, rate))
+      receive(ws.raw, message)
     },
 
     close(ws) {
-      const state = states.get(ws.raw)
-      states.delete(ws.raw)
-      streams.unwatch(ws.raw)
-      if (state !== undefined) {
-        if (state.pongDeadline !== null) clearTimeout(state.pongDeadline)
-        hub.leave(state.userId, ws.raw)
-      }
-      if (states.size === 0) {
-        for (const timer of timers) clearInterval(timer)
-        timers = []
-      }
+      closeSocket(ws.raw)
     },
+  })
+
+  return Object.assign(routes, {
+    /** For the fast route (socket-upgrade.ts): admits an upgrade (throws the app's refusal), and makes the socket's data. */
+    socketEntry: {
+      admitUpgrade,
+      dataFor: (admission: Admission): SocketState => Object.assign(Object.create(fastHandlers) as SocketState, stateOf(admission)),
+    } satisfies SocketEntry,
   })
 
   function isAllowedOrigin(request: Request, server: Parameters<typeof resolveClientAddress>[1], isCookie: boolean): boolean {
@@ -526,3 +578,4 @@ function frameBytes(message: unknown): number {
   if (message instanceof Uint8Array || message instanceof ArrayBuffer) return message.byteLength
   return Buffer.byteLength(JSON.stringify(message) ?? '')
 }
+
