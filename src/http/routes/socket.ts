@@ -21,7 +21,9 @@
  *   `pingTimeoutMs` is dropped (a half-open connection would otherwise hold its state forever);
  * - frames over `maxFrameBytes` close the socket with 1009, and more than `frameRate.limit`
  *   frames in a `frameRate.windowMs` window get a `rate_limited` error, twice that closes it with 1008.
- * Refusals happen before the socket opens, as plain HTTP 401/403 answers.
+ * Refusals happen before the socket opens, as plain HTTP 401/403 answers. Without CORS or single-user
+ * mode, Bun's router takes the upgrade before this route (socket-upgrade.ts) with the same admission
+ * (`admitUpgrade`) and the same handling after it (`socketEntry`); refusals come here.
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
