@@ -3,7 +3,10 @@
  * the first `chat:delta`, at the client, in a fresh server process each start (the compiled binary,
  * dist/enclave or ENCLAVE_BINARY, as users run it, on a new data directory, signed up, then one socket). The figure is the first turn's time
  * minus the median of the next ten in the same process, the median over the starts; target ≤2 ms.
- * The Ollama stand-in runs in a process of its own. Run alone with `bun bench/first-turn.ts`;
+ * The Ollama stand-in runs in a process of its own. The client is quick: on an idle machine its first
+ * turn can come before the server's turn warm-up ran (50 ms after the listen), and is then cold; one
+ * still waiting on Ollama when the warm-up began used to wait for all of it (14.8 ms added in
+ * `npm run bench`), which src/chat/turn-activity.ts now prevents. Run alone with `bun bench/first-turn.ts`;
  * ENCLAVE_BINARY names another binary (a base build, to alternate with), FIRST_TURN_STARTS the starts.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'

@@ -9,7 +9,9 @@
  * (heap, allocator, JIT code) from /proc/PID/smaps_rollup, and per idle authenticated WebSocket session: 100 sessions held by a child
  * process, opened after one session was opened and closed (the runtime's one-time cost of its first
  * socket, 2 MB in a bare Bun server, is not a cost per session), measured before any collection
- * the test could force, as users meet it; the bare server's figure is taken the same way.
+ * the test could force, as users meet it; the bare server's figure is taken the same way. Without
+ * CORS configured, as here, the upgrades take Bun's router (src/http/socket-upgrade.ts); with it,
+ * the app's route (more per socket: docs/performance.md, "Idle sockets").
  * Each start is a new process from the file on disk, so the figures include loading the binary.
  * Both start figures and the idle one are set against a bare compiled Bun program that answers
  * "hello" (bench/bare-server.ts, compiled here), measured in the same run with its starts
@@ -289,7 +291,7 @@ export function footprintRows(figures: FootprintFigures): BenchRow[] {
     {
       name: 'RSS per idle authenticated WebSocket session',
       figures: [
-        `${SESSIONS} sessions after a first one came and went, no forced collection`,
+        `${SESSIONS} sessions after a first one came and went, no forced collection, upgraded by Bun's router (no CORS configured)`,
         `bare Bun ${formatNumber(figures.bare.perSessionBytes / 1024, 1)} KB the same way`,
         `from idle, first socket included ${formatNumber(fromIdleKb, 1)} KB`,
         `with the sessions ${mb(figures.sessionsRssBytes)}`,

@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import { openMemoryStore } from '../db/open-store.ts'
+import { TurnActivity } from './turn-activity.ts'
 import { warmChatTurn } from './turn-warm-up.ts'
 
 test('the chat turn warm-up runs whole turns to their end, in a store of its own, without the network', async () => {
@@ -30,4 +31,22 @@ test("the server's store gets the statements the turns ran prepared, and nothing
   } finally {
     await server.close()
   }
+})
+
+test('the warm-up waits while a user turn runs, and is skipped when users asked before it began', async () => {
+  const activity = new TurnActivity()
+  activity.begin()
+  let ended = false
+  const warming = warmChatTurn({ standAside: () => activity.standAside(), usersHaveAsked: () => activity.begun > 0 }).then((warmed) => {
+    ended = true
+    return warmed
+  })
+  await Bun.sleep(20)
+  expect(ended).toBe(false)
+  activity.end()
+  // note: a turn had begun before the warm-up did, so it compiled the code itself: nothing is warmed.
+  expect(await warming).toBe(false)
+
+  const idle = new TurnActivity()
+  expect(await warmChatTurn({ standAside: () => idle.standAside(), usersHaveAsked: () => idle.begun > 0 })).toBe(true)
 })

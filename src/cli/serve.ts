@@ -13,6 +13,7 @@ import { isLoopbackHost, openGate, openSetupGate, readSetupToken } from '../auth
 import { prepareSingleUser } from '../auth/single-user.ts'
 import { ConfigError } from '../config/config-error.ts'
 import { createConnections } from '../chat/connections.ts'
+import { TurnActivity } from '../chat/turn-activity.ts'
 import { warmChatTurn } from '../chat/turn-warm-up.ts'
 import type { Config } from '../config/load-config.ts'
 import { describeUnknownVariables } from '../config/unknown-variables.ts'
@@ -84,7 +85,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   await connections.fresh()
   const cluster = config.cluster === null ? null : openCluster({ config: config.cluster, keys: store.clusterKeys, log })
   if (cluster !== null) await cluster.bus.link.ready
-  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections, cluster })
+  const turnActivity = new TurnActivity()
+  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections, cluster, turnActivity })
   try {
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
     listen(app, { hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(Math.max(...uploadBodyLimits(config).values())), reusePort: false })
@@ -125,12 +127,14 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   if (cluster !== null) log.info(describeCluster(config, cluster))
   // note: a moment after the listen, in the background: a chat turn's code is warm long before anyone has signed in
   // and asked, and the first requests (a health probe, the page) do not wait behind it (tens of ms on a busy machine).
-  const warmTurn = () => warmChatTurn({ prepareOn: store.sql })
+  // note: both stand aside for users' turns (turn-activity.ts): a turn that came first runs alone, and compiles its code itself.
+  const warmTurn = () => warmChatTurn({ prepareOn: store.sql, standAside: () => turnActivity.standAside(), usersHaveAsked: () => turnActivity.begun > 0 })
+  const warmSocket = () => (turnActivity.begun > 0 ? undefined : warmUpSocket(app))
   // note: then a young-generation collection of what the start and the warm-ups left, while the server is
   // idle: Elysia's listen asked for one (Bun.gc(false)) before the first answer; without it the first
   // collection after the start fell in the first requests a client sent (one in each of 5 starts, ~1 ms).
   const collectStartGarbage = () => void Bun.gc(false)
-  setTimeout(() => void warmed.then(() => warmUpSocket(app)).then(warmTurn, warmTurn).then(collectStartGarbage, collectStartGarbage), TURN_WARM_UP_DELAY_MS).unref()
+  setTimeout(() => void warmed.then(warmSocket).then(warmTurn, warmTurn).then(collectStartGarbage, collectStartGarbage), TURN_WARM_UP_DELAY_MS).unref()
   // note: in the background, so the listen is not delayed; each connection's answer (or failure) is logged by the listing.
   // Then the listed models' context windows, so the first turn with a model sends no /api/show beside its chat (connections.ts).
   connections.listModels().then(() => connections.learnContextWindows(), (error: unknown) => log.error('Listing the Ollama models failed', { error: error instanceof Error ? error.name : 'unknown' }))

@@ -11,6 +11,7 @@ import type { SetupGate } from '../auth/setup-token.ts'
 import { AnswerTasks } from '../chat/answer-tasks.ts'
 import { createConnections, type Connections } from '../chat/connections.ts'
 import { createDirectConnections } from '../chat/direct-connections.ts'
+import type { TurnActivity } from '../chat/turn-activity.ts'
 import { createModelResolver } from '../chat/resolve-model.ts'
 import { readUserPreferences } from '../db/user-preferences.ts'
 import { SocketHub } from '../chat/socket-hub.ts'
@@ -37,6 +38,7 @@ import { openAiEmbeddingRoutes } from './compat/openai-embeddings.ts'
 import { taskCompletionRoutes } from './compat/task-completions.ts'
 import { taskRoutes } from './compat/task-routes.ts'
 import { fixedAnswerRoutes } from './fixed-answers.ts'
+import { socketUpgradeRoutes } from './socket-upgrade.ts'
 import { sessionUserAnswers, sessionUserRoutes } from './session-user.ts'
 import { httpErrors } from './http-error.ts'
 import { withGrantUpgrade } from './model-grant-upgrade.ts'
@@ -110,6 +112,8 @@ export type Deps = {
   files?: FileSource | null
   /** The other instances, through Redis (cluster/cluster.ts); none: this instance alone, as without REDIS_URL. */
   cluster?: Cluster | null
+  /** Counts users' chat turns in progress, for the turn warm-up to stand aside (serve builds it); absent: not counted. */
+  turnActivity?: TurnActivity
 }
 
 /** The table of contents of the server: plugins first, then routes, then the UI. */
@@ -184,11 +188,14 @@ export function createApp(deps: Deps) {
   const keepers = [auth.runtime, connections]
   const sessionUser = sessionUserAnswers(auth)
   const sessionUserFast = sessionUserRoutes(fastRouteSettings, { auth, keepers, answer: sessionUser }, toApp)
+  const socket = socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct, rag, fanOut, answerSlots: cluster?.answerSlots ?? null, ...(deps.turnActivity === undefined ? {} : { activity: deps.turnActivity }) }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })
+  // note: the chat socket's upgrade is taken by Bun's router too, its state the socket's only data (socket-upgrade.ts).
+  const socketUpgradeFast = socketUpgradeRoutes(fastRouteSettings, { keepers, entry: socket.socketEntry }, toApp)
   // note: systemRouter off: Elysia no longer hands Bun's router a wrapper of its own for each of the
   // ~500 route paths at the listen (each composed again at its first request); every request the fast
   // routes above do not answer goes through the app's one handler and router, as app.handle does in the
   // tests. The listen and a route's first request cost less (3-10 ms of a start's CPU, same run).
-  const app = new Elysia({ systemRouter: false, handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes }, serve: { routes: { ...fixedAnswers, ...sessionUserFast } } })
+  const app = new Elysia({ systemRouter: false, handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes }, serve: { routes: { ...fixedAnswers, ...sessionUserFast, ...socketUpgradeFast } } })
     .use(httpErrors(deps.log))
     .use(freshSettings(keepers))
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
@@ -229,7 +236,7 @@ export function createApp(deps: Deps) {
       folderRoutes(auth, deps.config.trustedProxies),
       fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log, (owner, fileId) => processUpload(owner, fileId)),
       adminKeyRoutes(auth, deps.config, lifecycle),
-      socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct, rag, fanOut, answerSlots: cluster?.answerSlots ?? null }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket }),
+      socket,
     ])
     .use([
       openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct, deps.config.files.maxInlineImageBytes, rag),

@@ -21,7 +21,9 @@
  *   `pingTimeoutMs` is dropped (a half-open connection would otherwise hold its state forever);
  * - frames over `maxFrameBytes` close the socket with 1009, and more than `frameRate.limit`
  *   frames in a `frameRate.windowMs` window get a `rate_limited` error, twice that closes it with 1008.
- * Refusals happen before the socket opens, as plain HTTP 401/403 answers.
+ * Refusals happen before the socket opens, as plain HTTP 401/403 answers. Without CORS or single-user
+ * mode, Bun's router takes the upgrade before this route (socket-upgrade.ts) with the same admission
+ * (`admitUpgrade`) and the same handling after it (`socketEntry`); refusals come here.
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
@@ -35,6 +37,7 @@ import type { Connections } from '../../chat/connections.ts'
 import { checkVision, resolveAttachments } from '../../chat/attachments.ts'
 import { parseClientFrame, type ChatRegenerate, type ChatSend, type ClientFrame, type ServerFrame } from '../../chat/frames.ts'
 import { LiveStreams, type LiveStream } from '../../chat/live-streams.ts'
+import type { TurnActivity } from '../../chat/turn-activity.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
 import type { AnswerSlots } from '../../cluster/answer-slots.ts'
 import type { SocketFanOut } from '../../cluster/socket-fan-out.ts'
@@ -50,6 +53,7 @@ import type { FileReference } from '../../knowledge/knowledge-access.ts'
 import { collectionReferences, retrievalReferencesOf, retrieveForTurn, splitAttached } from '../../knowledge/turn-retrieval.ts'
 import type { Logger } from '../../log/logger.ts'
 import { originOfServer, type resolveClientAddress } from '../client-address.ts'
+import { messageAsElysiaParses } from '../socket-message.ts'
 import { HttpError } from '../http-error.ts'
 
 /** The socket's limits: the configured ones (WEBSOCKET_*) and fixed ones; times in ms. */
@@ -81,6 +85,8 @@ export type SocketDeps = {
   fanOut?: SocketFanOut | null
   /** The per-user answer cap held over every instance in Redis (cluster/answer-slots.ts); absent or null: counted here alone. */
   answerSlots?: AnswerSlots | null
+  /** Counts the turns in progress, from the frame to the answer's end, so the turn warm-up stands aside for them (serve.ts); absent: not counted. */
+  activity?: TurnActivity
 }
 
 /** The subprotocol a client offers alongside its token, and the one the server answers. */
@@ -94,6 +100,11 @@ type Socket = { send(text: string): unknown; close(code?: number, reason?: strin
 type Admission = { userId: UserId; credential: string; generation: number; held: WatchedCredential['held'] }
 /** A credential something was started with: the socket's, or an answer's. */
 type Holder = Pick<Admission, 'userId' | 'credential' | 'held'>
+/** What the fast upgrade route (socket-upgrade.ts) is given of this route. */
+export type SocketEntry = {
+  admitUpgrade(request: Request, server: Parameters<typeof resolveClientAddress>[1]): Promise<{ admission: Admission; answersProtocol: boolean }>
+  dataFor(admission: Admission): object
+}
 type SocketState = Admission & {
   /** Set when the socket is closed for a revoked credential: frames still in flight are dropped. */
   isRevoked: boolean
@@ -102,7 +113,7 @@ type SocketState = Admission & {
   windowStart: number; framesInWindow: number; pongDeadline: ReturnType<typeof setTimeout> | null
 }
 
-export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag, fanOut = null, answerSlots = null }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
+export const socketRoutes = ({ auth, connections, config, log, hub, models = baseModelsOnly(auth), direct, rag, fanOut = null, answerSlots = null, activity }: SocketDeps, limits: SocketLimits = DEFAULT_SOCKET_LIMITS) => {
   /** The answer slot each answer holds in Redis, given back when it ends. */
   const slotOf = new WeakMap<LiveStream, string>()
   const streams = new LiveStreams(auth.now, limits.keepFinishedMs, (userId, text) => hub.relay(userId, text), (stream) => {
@@ -286,6 +297,11 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
       return null
     }
     if (slotId !== null) slotOf.set(started.stream, slotId)
+    if (activity !== undefined) {
+      activity.begin()
+      const end = () => activity.end()
+      started.done.then(end, end)
+    }
     startedWith.set(started.stream, { userId: state.userId, credential: state.credential, held: state.held })
     return started.stream.chatId
   }
@@ -352,22 +368,33 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     }
   }
 
+  /** Resolves the model of a send or regenerate and starts its turn (with its documents when it names some). */
+  async function askForAnswer(socket: Socket, state: SocketState, frame: ChatSend | ChatRegenerate) {
+    // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
+    const target = await resolveModel(state, frame.model)
+    if (state.isRevoked) return
+    if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
+    if (frame.type === 'chat:regenerate') {
+      const question = await questionWithDocuments(state, frame)
+      if (question !== null) return void regenerateWithDocuments(socket, state, frame, target, question)
+      await startTurn(socket, state, turnOfRegenerate(frame), target)
+      return
+    }
+    if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame, target)
+    await startTurn(socket, state, turnOfSend(frame), target)
+  }
+
   async function handleFrame(socket: Socket, state: SocketState, frame: ClientFrame) {
     switch (frame.type) {
       case 'chat:send':
       case 'chat:regenerate': {
-        // note: asked on every send, so a grant or group change is in effect for the next frame; answers already running finish.
-        const target = await resolveModel(state, frame.model)
-        if (state.isRevoked) return
-        if (target === null) return send(socket, { type: 'error', code: 'model_not_found', message: 'Model not found.' })
-        if (frame.type === 'chat:regenerate') {
-          const question = await questionWithDocuments(state, frame)
-          if (question !== null) return void regenerateWithDocuments(socket, state, frame, target, question)
-          await startTurn(socket, state, turnOfRegenerate(frame), target)
-          return
+        // note: counted from here, not only once its answer streams: a warm-up turn run meanwhile held its first token back 12-28 ms (bench/first-turn.ts).
+        activity?.begin()
+        try {
+          await askForAnswer(socket, state, frame)
+        } finally {
+          activity?.end()
         }
-        if ((frame.files?.length ?? 0) > 0 || (frame.images?.length ?? 0) > 0) return void sendWithAttachments(socket, state, frame, target)
-        await startTurn(socket, state, turnOfSend(frame), target)
         return
       }
       case 'chat:select': {
@@ -413,73 +440,119 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     send(socket, { type: 'error', code: 'internal_error', message: 'Something went wrong on the server.' })
   }
 
-  return new Elysia({ name: 'socket-routes' }).ws(SOCKET_PATH, {
+  /**
+   * Admits an upgrade request (see the header): the credential's admission, and whether the answer
+   * names SOCKET_PROTOCOL; a refusal is thrown as the HttpError the app answers with.
+   */
+  async function admitUpgrade(request: Request, server: Parameters<typeof resolveClientAddress>[1]): Promise<{ admission: Admission; answersProtocol: boolean }> {
+    const offered = offeredProtocols(request.headers)
+    const protocolToken = offered.includes(SOCKET_PROTOCOL) ? offered.find((entry) => entry !== SOCKET_PROTOCOL) ?? null : null
+    const credential = protocolToken ?? findCredential(request.headers)
+    if (credential === null) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+    const isCookie = protocolToken === null && !request.headers.has('authorization') && !request.headers.has('x-api-key')
+    if (!isAllowedOrigin(request, server, isCookie)) throw new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')
+    const before = changes.changeCount()
+    const result = await authenticate(auth, credential, SOCKET_PATH)
+    if (!result.ok) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+    if (result.principal.user.role === 'pending') throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
+    const { principal } = result
+    const userId = principal.user.id as UserId
+    const held: Admission['held'] = principal.via === 'session' ? { via: 'session', sessionId: principal.sessionId } : { via: 'api_key', apiKeyId: principal.apiKeyId }
+    // note: a change announced while the credential was read leaves the generation unknown (NaN), so the socket checks it again on open.
+    const generation = changes.changeCount() === before ? changes.generationOf(userId) : Number.NaN
+    return { admission: { userId, credential, generation, held }, answersProtocol: offered.includes(SOCKET_PROTOCOL) }
+  }
+
+  const stateOf = (admission: Admission): SocketState => ({ ...admission, isRevoked: false, queue: Promise.resolve(), windowStart: auth.now(), framesInWindow: 0, pongDeadline: null })
+
+  function openSocket(socket: Socket, state: SocketState) {
+    states.set(socket, state)
+    hub.join(state.userId, socket)
+    // note: a revocation between the upgrade and now found no socket to close; this check closes it (the first frames wait for it).
+    const admitted = isFrameAdmitted(state)
+    if (admitted instanceof Promise) state.queue = admitted.then(() => {}, () => {})
+    if (timers.length === 0) timers = [setInterval(() => sweepSafely('recheck', () => revokeWhatNoLongerAdmits(null)), limits.recheckIntervalMs), setInterval(pingSockets, limits.pingIntervalMs)]
+  }
+
+  function pongSocket(socket: Socket) {
+    const state = states.get(socket)
+    if (state === undefined || state.pongDeadline === null) return
+    clearTimeout(state.pongDeadline)
+    state.pongDeadline = null
+  }
+
+  function receive(socket: Socket, message: unknown) {
+    const state = states.get(socket)
+    if (state === undefined || state.isRevoked) return
+    if (frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
+    const rate = rateOf(state)
+    if (rate === 'abuse') return socket.close(1008, 'Too many frames')
+    // note: the admin's settings read again behind this frame when older than a second, for the next one (runtime-auth.ts).
+    auth.runtime.fresh().catch(() => {})
+    // note: queued behind the frames before it, so that each is answered in arrival order.
+    state.queue = state.queue.then(() => serveFrame(socket, state, message, rate))
+  }
+
+  function closeSocket(socket: Socket) {
+    const state = states.get(socket)
+    states.delete(socket)
+    streams.unwatch(socket)
+    if (state !== undefined) {
+      if (state.pongDeadline !== null) clearTimeout(state.pongDeadline)
+      hub.leave(state.userId, socket)
+    }
+    if (states.size === 0) {
+      for (const timer of timers) clearInterval(timer)
+      timers = []
+    }
+  }
+
+  /**
+   * What Elysia's socket handler calls on a socket the fast route upgraded (socket-upgrade.ts): it
+   * calls `ws.data.open(ws)` and so on, with Bun's own socket. The socket's state is its data, with
+   * these on its prototype: one object per socket, where Elysia's route keeps its request context,
+   * six closures and the parsed headers.
+   */
+  const fastHandlers = {
+    open(this: SocketState, socket: Socket) { openSocket(socket, this) },
+    message(this: SocketState, socket: Socket, message: unknown) { receive(socket, messageAsElysiaParses(message)) },
+    close(this: SocketState, socket: Socket) { closeSocket(socket) },
+    pong(this: SocketState, socket: Socket) { pongSocket(socket) },
+  }
+
+  const routes = new Elysia({ name: 'socket-routes' }).ws(SOCKET_PATH, {
     async upgrade({ request, server, set }) {
-      const offered = offeredProtocols(request.headers)
-      const protocolToken = offered.includes(SOCKET_PROTOCOL) ? offered.find((entry) => entry !== SOCKET_PROTOCOL) ?? null : null
-      const credential = protocolToken ?? findCredential(request.headers)
-      if (credential === null) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
-      const isCookie = protocolToken === null && !request.headers.has('authorization') && !request.headers.has('x-api-key')
-      if (!isAllowedOrigin(request, server, isCookie)) throw new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')
-      const before = changes.changeCount()
-      const result = await authenticate(auth, credential, SOCKET_PATH)
-      if (!result.ok) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
-      if (result.principal.user.role === 'pending') throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
-      const { principal } = result
-      const userId = principal.user.id as UserId
-      const held: Admission['held'] = principal.via === 'session' ? { via: 'session', sessionId: principal.sessionId } : { via: 'api_key', apiKeyId: principal.apiKeyId }
-      // note: a change announced while the credential was read leaves the generation unknown (NaN), so the socket checks it again on open.
-      const generation = changes.changeCount() === before ? changes.generationOf(userId) : Number.NaN
-      admissions.set(request, { userId, credential, generation, held })
-      if (offered.includes(SOCKET_PROTOCOL)) set.headers['sec-websocket-protocol'] = SOCKET_PROTOCOL
+      const { admission, answersProtocol } = await admitUpgrade(request, server)
+      admissions.set(request, admission)
+      if (answersProtocol) set.headers['sec-websocket-protocol'] = SOCKET_PROTOCOL
     },
 
     open(ws) {
       const admission = admissions.get(ws.data.request)
       if (admission === undefined) return ws.raw.close(1011, 'Not admitted')
-      const state: SocketState = { ...admission, isRevoked: false, queue: Promise.resolve(), windowStart: auth.now(), framesInWindow: 0, pongDeadline: null }
-      states.set(ws.raw, state)
-      hub.join(admission.userId, ws.raw)
-      // note: a revocation between the upgrade and now found no socket to close; this check closes it (the first frames wait for it).
-      const admitted = isFrameAdmitted(state)
-      if (admitted instanceof Promise) state.queue = admitted.then(() => {}, () => {})
-      if (timers.length === 0) timers = [setInterval(() => sweepSafely('recheck', () => revokeWhatNoLongerAdmits(null)), limits.recheckIntervalMs), setInterval(pingSockets, limits.pingIntervalMs)]
+      openSocket(ws.raw, stateOf(admission))
     },
 
     pong(ws) {
       // note: Elysia calls this hook with Bun's own ServerWebSocket, not its wrapper (adapter/bun: `data.pong`).
-      const state = states.get((ws as unknown as { raw?: Socket }).raw ?? (ws as unknown as Socket))
-      if (state === undefined || state.pongDeadline === null) return
-      clearTimeout(state.pongDeadline)
-      state.pongDeadline = null
+      pongSocket((ws as unknown as { raw?: Socket }).raw ?? (ws as unknown as Socket))
     },
 
     message(ws, message: unknown) {
-      const socket = ws.raw
-      const state = states.get(socket)
-      if (state === undefined || state.isRevoked) return
-      if (frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
-      const rate = rateOf(state)
-      if (rate === 'abuse') return socket.close(1008, 'Too many frames')
-      // note: the admin's settings read again behind this frame when older than a second, for the next one (runtime-auth.ts).
-      auth.runtime.fresh().catch(() => {})
-      // note: queued behind the frames before it, so that each is answered in arrival order.
-      state.queue = state.queue.then(() => serveFrame(socket, state, message, rate))
+      receive(ws.raw, message)
     },
 
     close(ws) {
-      const state = states.get(ws.raw)
-      states.delete(ws.raw)
-      streams.unwatch(ws.raw)
-      if (state !== undefined) {
-        if (state.pongDeadline !== null) clearTimeout(state.pongDeadline)
-        hub.leave(state.userId, ws.raw)
-      }
-      if (states.size === 0) {
-        for (const timer of timers) clearInterval(timer)
-        timers = []
-      }
+      closeSocket(ws.raw)
     },
+  })
+
+  return Object.assign(routes, {
+    /** For the fast route (socket-upgrade.ts): admits an upgrade (throws the app's refusal), and makes the socket's data. */
+    socketEntry: {
+      admitUpgrade,
+      dataFor: (admission: Admission): SocketState => Object.assign(Object.create(fastHandlers) as SocketState, stateOf(admission)),
+    } satisfies SocketEntry,
   })
 
   function isAllowedOrigin(request: Request, server: Parameters<typeof resolveClientAddress>[1], isCookie: boolean): boolean {
@@ -507,3 +580,4 @@ function frameBytes(message: unknown): number {
   if (message instanceof Uint8Array || message instanceof ArrayBuffer) return message.byteLength
   return Buffer.byteLength(JSON.stringify(message) ?? '')
 }
+

@@ -1,0 +1,48 @@
+/**
+ * Whether users' chat turns are in progress on this instance, so background work that competes with
+ * them for the one JavaScript thread (the turn warm-up after a start, turn-warm-up.ts) can stand
+ * aside: a turn counts from its frame's arrival until its answer has ended (or failed to start).
+ * Format: a counter and the waiters for it to reach zero; nothing about the turn is kept.
+ * Threat: none; it holds no user data, only how many turns run.
+ */
+export class TurnActivity {
+  #running = 0
+  #begun = 0
+  #waiters: (() => void)[] = []
+
+  /** A turn began; each `begin` is followed by exactly one `end`. */
+  begin(): void {
+    this.#running++
+    this.#begun++
+  }
+
+  end(): void {
+    if (this.#running > 0) this.#running--
+    if (this.#running > 0) return
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const wake of waiters) wake()
+  }
+
+  /** How many turns began since the start. */
+  get begun(): number {
+    return this.#begun
+  }
+
+  /** How many turns are in progress. */
+  get running(): number {
+    return this.#running
+  }
+
+  /**
+   * Resolves once the event loop has gone round (so a frame or an answer that arrived meanwhile is
+   * taken first) and no turn is in progress.
+   */
+  async standAside(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    while (this.#running > 0) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve))
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The chat socket's upgrade (`GET /api/ws`) taken by Bun's own router before Elysia, as
+ * session-user.ts answers `GET /api/v1/auths/`: the same admission (routes/socket.ts
+ * `admitUpgrade`: credential, Origin, account state) and the same socket handling after it, but
+ * the socket's data is its own state alone. Through Elysia's route each idle socket kept the
+ * route's request context (the request, its headers parsed into an object, `set`, the store),
+ * six closures and an error-handler list, and each upgrade ran the app's request pipeline.
+ * Threat: a fast path that skips a check. Only a plain upgrade comes here (GET, no body, a Host
+ * within ALLOWED_HOSTS, settings younger than their second, a credential offered); everything
+ * else, and every refusal, goes to the app, whose answer it is (the 401/403 bodies). A credential
+ * is admitted here whether or not the principal cache remembers it: after a restart every page
+ * reconnects its socket before the cache knows anyone, and those sockets stay. A refused one is
+ * checked twice (here, then by the app); a forged token fails at its HMAC, before any read. With CORS configured or in single-user mode (plugins
+ * that look at every request) there is no fast path at all. The 101 answer carries the headers the
+ * app's security-headers plugin gives it (CACHE_CONTROL, HSTS only over HTTPS) and the protocol.
+ */
+import type { Server } from 'bun'
+import { findCredential } from '../auth/authenticate.ts'
+import { arrivedOverHttps } from './client-address.ts'
+import { fastRouteGate, fastRoutesAllowed, type FixedAnswerSettings } from './fixed-answers.ts'
+import type { KeepsSettings } from './plugins/fresh-settings.ts'
+import { SOCKET_PROTOCOL, type SocketEntry } from './routes/socket.ts'
+
+export const SOCKET_UPGRADE_PATH = '/api/ws'
+
+type UpgradeServer = Pick<Server<unknown>, 'requestIP' | 'upgrade'>
+export type SocketUpgradeRoutes = Record<string, { GET: (request: Request, server: UpgradeServer) => Response | undefined | Promise<Response | undefined> }>
+
+/** The credential the request offers: the token after `enclave` in Sec-WebSocket-Protocol, else a header or the cookie (as admitUpgrade reads it). */
+function offeredCredential(request: Request): string | null {
+  const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  if (offered.includes(SOCKET_PROTOCOL)) {
+    const token = offered.find((entry) => entry !== SOCKET_PROTOCOL)
+    if (token !== undefined) return token
+  }
+  return findCredential(request.headers)
+}
+
+/** The fast upgrade route, or none when a plugin would look at every request; `toApp` answers what it leaves. */
+export function socketUpgradeRoutes(
+  settings: FixedAnswerSettings,
+  deps: { keepers: readonly KeepsSettings[]; entry: SocketEntry },
+  toApp: (request: Request) => Response | Promise<Response>,
+): SocketUpgradeRoutes {
+  if (!fastRoutesAllowed(settings)) return {}
+  const { keepers, entry } = deps
+  const mayTake = fastRouteGate(settings)
+  const settingsAreFresh = () => {
+    for (const keeper of keepers) if (keeper.isFresh?.() !== true) return false
+    return true
+  }
+  const { everyResponse, apiCacheControl, strictTransportSecurity } = settings.securityHeaders
+  const plain: Record<string, string> = { ...everyResponse, ...(apiCacheControl === null ? {} : { 'cache-control': apiCacheControl }) }
+  const headersFor = (request: Request, server: UpgradeServer, answersProtocol: boolean): Record<string, string> => {
+    const overHttps = strictTransportSecurity !== null && arrivedOverHttps(request, server, settings.trustedProxies)
+    return { ...plain, ...(overHttps ? { 'strict-transport-security': strictTransportSecurity } : {}), ...(answersProtocol ? { 'sec-websocket-protocol': SOCKET_PROTOCOL } : {}) }
+  }
+  return {
+    [SOCKET_UPGRADE_PATH]: {
+      async GET(request, server) {
+        if (!mayTake(request) || !settingsAreFresh() || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return toApp(request)
+        if (offeredCredential(request) === null) return toApp(request)
+        let admitted: Awaited<ReturnType<SocketEntry['admitUpgrade']>>
+        try {
+          admitted = await entry.admitUpgrade(request, server)
+        } catch {
+          // note: a refusal, or a read that failed (the database away): the app answers it, with its own body.
+          return toApp(request)
+        }
+        if (server.upgrade(request, { headers: headersFor(request, server, admitted.answersProtocol), data: entry.dataFor(admitted.admission) })) return undefined
+        return toApp(request)
+      },
+    },
+  }
+}
