@@ -90,19 +90,22 @@ export function measureFieldLayer(ring: KeyRing): FieldLayerFigures {
   return { layerUsPerOp: perOp(layerMs), rawUsPerOp: perOp(rawMs), rawBytesUsPerOp: perOp(rawBytesMs), ratio: ratio!, ratioToBytes: ratio! / bytesToRaw! }
 }
 
-/** Returns the field layer's row: its cost, the raw cost and their ratio against ≤1.5x. */
+/**
+ * Returns the field layer's row, judged as issue 23 measures it: against bare AES-256-GCM of the bytes
+ * alone (≤1.5x). The like-for-like floor (text in and out through one stored value) is printed beside
+ * it, since the layer cannot skip what the bytes-only figure skips; it is context, not the target.
+ */
 export function fieldLayerRows({ layerUsPerOp, rawUsPerOp, rawBytesUsPerOp, ratio, ratioToBytes }: FieldLayerFigures): BenchRow[] {
   return [{
-    name: 'layer: field cipher seal+open 1 KB text vs raw AES-GCM, text in/out, one stored value',
+    name: 'layer: field cipher seal+open 1 KB vs raw AES-GCM of the bytes alone',
     figures: [
       `${formatNumber(layerUsPerOp, 1)} µs/op`,
       `${formatNumber(1e6 / layerUsPerOp)} ops/s`,
-      `raw AES-GCM ${formatNumber(rawUsPerOp, 1)} µs/op`,
-      `ratio ${formatRatio(ratio)} (median of ${BATCHES.repetitions} paired rounds)`,
-      `bytes-only raw AES-GCM ${formatNumber(rawBytesUsPerOp, 1)} µs/op, ratio ${formatRatio(ratioToBytes)}`,
+      `bytes-only raw AES-GCM ${formatNumber(rawBytesUsPerOp, 1)} µs/op, ratio ${formatRatio(ratioToBytes)} (median of ${BATCHES.repetitions} paired rounds)`,
+      `like for like (text in/out, one stored value) ${formatNumber(rawUsPerOp, 1)} µs/op, ratio ${formatRatio(ratio)}`,
     ],
-    measured: ratio,
-    measuredText: formatRatio(ratio),
+    measured: ratioToBytes,
+    measuredText: formatRatio(ratioToBytes),
     target: { kind: 'atMost', limit: 1.5, label: '≤1.5x' },
   }]
 }
