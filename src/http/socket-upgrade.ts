@@ -58,7 +58,9 @@ export function socketUpgradeRoutes(
   return {
     [SOCKET_UPGRADE_PATH]: {
       async GET(request, server) {
-        if (!mayTake(request) || !settingsAreFresh() || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return toApp(request)
+        // note: `Upgrade: websocket` exactly, as the app's router matches its socket route (Elysia's compose: `=== 'websocket'`);
+        // any other spelling is the app's to answer (404), though Bun's upgrade would take it.
+        if (!mayTake(request) || !settingsAreFresh() || request.headers.get('upgrade') !== 'websocket') return toApp(request)
         if (offeredCredential(request) === null) return toApp(request)
         let admitted: Awaited<ReturnType<SocketEntry['admitUpgrade']>>
         try {

@@ -68,6 +68,7 @@ describe('the fast route', () => {
     ['the cookie from another site', (token) => ({ cookie: `token=${token}`, origin: 'https://evil.example' }), 403],
     ['the cookie without an Origin', (token) => ({ cookie: `token=${token}` }), 403],
     ['a request with a body', (token) => ({ 'sec-websocket-protocol': `enclave, ${token}`, 'content-length': '2' }), 400],
+    ['Upgrade: WebSocket, which the app\'s router does not route to the socket', (token) => ({ 'sec-websocket-protocol': `enclave, ${token}`, upgrade: 'WebSocket' }), 404],
   ])('leaves %s to the app', async (name, headersOf, status) => {
     const token = await newToken()
     await remember(token)
