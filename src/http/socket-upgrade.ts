@@ -1,6 +1,6 @@
 /**
  * The chat socket's upgrade (`GET /api/ws`) taken by Bun's own router before Elysia, as
- * session-user.ts answers `GET /api/v1/auths/`: the same admission (routes/socket.ts
+ * session-user.ts answers `GET /api/v1/auths/`: the same admission (routes/socket-admission.ts
  * `admitUpgrade`: credential, Origin, account state) and the same socket handling after it, but
  * the socket's data is its own state alone. Through Elysia's route each idle socket kept the
  * route's request context (the request, its headers parsed into an object, `set`, the store),
