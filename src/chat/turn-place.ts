@@ -83,7 +83,20 @@ export async function placeTurn(chats: ChatRepo, owner: UserId, chatId: ChatId |
   return { ok: true, parent, messages, options, settings: Object.keys(settings).length === 0 ? null : settings }
 }
 
+/** The model's form of each held message, kept while the message is (a held message is frozen and replaced, never changed). */
+const sentForms = new WeakMap<Pick<Message, 'role' | 'content' | 'images'>, ChatMessage>()
+
+/**
+ * A message as the model is sent it, frozen (its JSON text is then kept, chat-request-body.ts).
+ * note: for a frozen stored message (the chat history cache's) the same object each turn, so its text is serialised once.
+ */
 function toChatMessage(message: Pick<Message, 'role' | 'content' | 'images'>): ChatMessage {
+  // note: looked up first: only a fixed message is ever kept, and a frozen object stays frozen.
+  const kept = sentForms.get(message)
+  if (kept !== undefined) return kept
+  const fixed = Object.isFrozen(message) && (message.images === null || Object.isFrozen(message.images))
   const images = message.images?.filter((image): image is string => typeof image === 'string')
-  return { role: message.role, content: message.content, ...(images !== undefined && images.length > 0 ? { images } : {}) }
+  const form: ChatMessage = Object.freeze({ role: message.role, content: message.content, ...(images !== undefined && images.length > 0 ? { images: Object.freeze(images) as string[] } : {}) })
+  if (fixed) sentForms.set(message, form)
+  return form
 }
