@@ -52,7 +52,10 @@ test('a failure in the middle of the re-wrap rolls back whole: the database stay
   // a data key that does not unwrap makes the re-wrap throw partway through the owners
   const victim = store.db.query<{ owner_id: string }, []>("SELECT owner_id FROM data_key ORDER BY owner_id LIMIT 1 OFFSET 12").get()!.owner_id
   const original = store.db.query<{ wrapped: Uint8Array }, [string]>('SELECT wrapped FROM data_key WHERE owner_id = ?').get(victim)!.wrapped
-  store.db.run("UPDATE data_key SET wrapped = CAST(substr(wrapped, 1, 30) || X'00' || substr(wrapped, 32) AS BLOB) WHERE owner_id = ?", [victim])
+  // one bit flipped (setting a byte to a fixed value left it unchanged once in 256 runs)
+  const damaged = Uint8Array.from(original)
+  damaged[30]! ^= 0x01
+  store.db.run('UPDATE data_key SET wrapped = ? WHERE owner_id = ?', [damaged, victim])
   const before = readKeyCheck(store.db)!.fingerprint
   await expect(store.rotateMasterKey({ kind: 'raw', key: generateKey() })).rejects.toThrow(FieldOpenError)
   expect(readKeyCheck(store.db)!.fingerprint).toBe(before)

@@ -88,7 +88,10 @@ describe('enclave keys verify', () => {
 
     const db = new Database(join(dataDir, 'enclave.db'))
     const row = db.query<{ id: number; chat_id: string }, []>('SELECT m.id, c.id AS chat_id FROM message m JOIN chat c ON c.seq = m.chat_seq ORDER BY m.id LIMIT 1').get()!
-    db.run('UPDATE message SET content = CAST(substr(content, 1, 20) || X\'00\' || substr(content, 22) AS BLOB) WHERE id = ?', [row.id])
+    // one ciphertext bit flipped (setting a byte to a fixed value left it unchanged once in 256 runs)
+    const content = Uint8Array.from(db.query<{ content: Uint8Array }, [number]>('SELECT content FROM message WHERE id = ?').get(row.id)!.content)
+    content[20]! ^= 0x01
+    db.run('UPDATE message SET content = ? WHERE id = ?', [content, row.id])
     const chat = db.query<{ id: string; user_id: string }, []>('SELECT id, user_id FROM chat LIMIT 1').get()!
     // a title moved to another chat row must not open there either
     db.run('UPDATE chat SET title = (SELECT title FROM chat WHERE id != ? LIMIT 1) WHERE id = ?', [chat.id, chat.id])
@@ -106,7 +109,9 @@ describe('enclave keys verify', () => {
     const dataDir = join(cwd, 'data')
     const { userIds } = await seedDataDir(dataDir, { users: 2, chats: 1, messages: 1 })
     const db = new Database(join(dataDir, 'enclave.db'))
-    db.run("UPDATE data_key SET wrapped = CAST(substr(wrapped, 1, 30) || X'FF' || substr(wrapped, 32) AS BLOB) WHERE owner_id = ?", [userIds[1]!])
+    const wrapped = Uint8Array.from(db.query<{ wrapped: Uint8Array }, [string]>('SELECT wrapped FROM data_key WHERE owner_id = ?').get(userIds[1]!)!.wrapped)
+    wrapped[30]! ^= 0x01 // one bit flipped: a fixed byte matched the original once in 256 runs
+    db.run('UPDATE data_key SET wrapped = ? WHERE owner_id = ?', [wrapped, userIds[1]!])
     db.close()
     const run = await runBinary(['keys', 'verify'], { cwd })
     expect(run.code).toBe(1)
