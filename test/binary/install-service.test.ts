@@ -40,7 +40,8 @@ describe('--print', () => {
     const unit = (await runBinary(['install-service', '--print'], { cwd: tempDir() })).stdout
     for (const line of ['User=enclave', 'StateDirectory=enclave', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes', 'PrivateDevices=yes',
       'NoNewPrivileges=yes', 'CapabilityBoundingSet=\n', 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX', 'SystemCallFilter=@system-service',
-      'LoadCredential=encryption_key:/etc/enclave/encryption_key', 'Environment=ENCRYPTION_KEY_FILE=%d/encryption_key', 'WorkingDirectory=/var/lib/enclave']) {
+      'LoadCredential=encryption_key:/etc/enclave/encryption_key', 'Environment=ENCRYPTION_KEY_FILE=%d/encryption_key', 'WorkingDirectory=/var/lib/enclave',
+      'Environment=MIMALLOC_PURGE_DELAY=1000']) {
       expect(unit).toContain(line)
     }
     expect(unit).not.toMatch(/^MemoryDenyWriteExecute=/m)
