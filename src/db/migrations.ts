@@ -11,6 +11,7 @@ import schema010 from './migrations/010-workspace.sql' with { type: 'text' }
 import schema011 from './migrations/011-files.sql' with { type: 'text' }
 import schema012 from './migrations/012-knowledge.sql' with { type: 'text' }
 import schema013 from './migrations/013-chat-page-index.sql' with { type: 'text' }
+import schema014 from './migrations/014-message-index.sql' with { type: 'text' }
 import postgres001 from './migrations/postgresql/001-init.sql' with { type: 'text' }
 import postgres002 from './migrations/postgresql/002-auth.sql' with { type: 'text' }
 import postgres003 from './migrations/postgresql/003-chats.sql' with { type: 'text' }
@@ -24,6 +25,7 @@ import postgres010 from './migrations/postgresql/010-workspace.sql' with { type:
 import postgres011 from './migrations/postgresql/011-files.sql' with { type: 'text' }
 import postgres012 from './migrations/postgresql/012-knowledge.sql' with { type: 'text' }
 import postgres013 from './migrations/postgresql/013-chat-page-index.sql' with { type: 'text' }
+import postgres014 from './migrations/postgresql/014-message-index.sql' with { type: 'text' }
 
 /**
  * A numbered, forward-only schema step. Version N brings a database from N-1 to N: `sql` on SQLite,
@@ -48,6 +50,7 @@ export const migrations: readonly Migration[] = [
   { version: 11, name: '011-files', sql: schema011, postgresql: postgres011 },
   { version: 12, name: '012-knowledge', sql: schema012, postgresql: postgres012 },
   { version: 13, name: '013-chat-page-index', sql: schema013, postgresql: postgres013 },
+  { version: 14, name: '014-message-index', sql: schema014, postgresql: postgres014 },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length
