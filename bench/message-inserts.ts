@@ -4,7 +4,10 @@
  * the first and last thousand are compared. Each insert is timed alone: flatness is judged on the
  * median, which the odd WAL checkpoint (an fsync every few hundred commits) cannot move.
  */
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Database } from 'bun:sqlite'
+import { DATABASE_FILE } from '../src/db/open-store.ts'
 import { openDatabase } from '../src/db/open-database.ts'
 import type { ChatId, UserId } from '../src/db/ids.ts'
 import type { BenchStore } from './bench-store.ts'
@@ -36,6 +39,9 @@ export type InsertFigures = {
   concurrentCpuRatio: number
   first: BlockCost
   last: BlockCost
+  /** WAL frames (pages written) an append into the one chat, and a raw one-row transaction's, each over FRAME_APPENDS from an emptied WAL. */
+  walFramesPerAppend: number
+  walFramesPerRawRow: number
   /** UTF-8 bytes of every message content written, warm-up included. */
   plaintextBytes: number
 }
@@ -126,6 +132,38 @@ async function measureConcurrentAppends({ store, dataDir }: BenchStore, texts: r
   }
 }
 
+const FRAME_APPENDS = 100
+
+/** WAL frames a commit writes, averaged over `commits` run by `write` after the WAL is checkpointed and truncated. */
+function walFramesPer(db: Database, walPath: string, commits: number, write: () => void | Promise<void>): Promise<number> {
+  db.run('PRAGMA wal_checkpoint(TRUNCATE)')
+  const frameBytes = (db.query('PRAGMA page_size').get() as { page_size: number }).page_size + 24
+  return Promise.resolve(write()).then(() => (statSync(walPath).size - 32) / frameBytes / commits)
+}
+
+/**
+ * What an append writes, which the machine's load does not move: pages into the WAL (each a full
+ * 8 KB frame) an append into the one chat, and a raw one-row transaction's in its own file.
+ */
+async function measureWalFrames({ store, owner, dataDir }: BenchStore, chatId: ChatId, texts: readonly string[]): Promise<{ walFramesPerAppend: number; walFramesPerRawRow: number }> {
+  const walFramesPerAppend = await walFramesPer(store.db, join(dataDir, `${DATABASE_FILE}-wal`), FRAME_APPENDS, async () => {
+    for (let i = 0; i < FRAME_APPENDS; i++) await store.chats.addMessage(owner, chatId, { role: 'user', content: texts[i]! })
+  })
+  const raw = openDatabase(join(dataDir, 'raw-frames.db'))
+  try {
+    raw.run('CREATE TABLE row (id INTEGER PRIMARY KEY, chat INTEGER NOT NULL, content BLOB NOT NULL) STRICT')
+    const insert = raw.query<void, [number, Uint8Array]>('INSERT INTO row (chat, content) VALUES (?, ?)')
+    const blob = crypto.getRandomValues(new Uint8Array(TEXT_BYTES + 33))
+    for (let i = 0; i < FRAME_APPENDS; i++) raw.transaction(() => insert.run(1, blob)).immediate()
+    const walFramesPerRawRow = await walFramesPer(raw, join(dataDir, 'raw-frames.db-wal'), FRAME_APPENDS, () => {
+      for (let i = 0; i < FRAME_APPENDS; i++) raw.transaction(() => insert.run(1, blob)).immediate()
+    })
+    return { walFramesPerAppend, walFramesPerRawRow }
+  } finally {
+    raw.close()
+  }
+}
+
 /** Appends the messages to a new chat of the bench user and times them, after a warm-up in another chat. */
 export async function measureMessageInserts(bench: BenchStore): Promise<InsertFigures> {
   const { store, owner } = bench
@@ -145,18 +183,20 @@ export async function measureMessageInserts(bench: BenchStore): Promise<InsertFi
   const totalMs = nowMs() - start
 
   const bytesOf = (list: string[]) => list.reduce((sum, text) => sum + utf8Bytes(text), 0)
+  const frames = await measureWalFrames(bench, chat.id, texts)
   const againstRaw = await measureAgainstRaw(bench, texts)
   const concurrent = await measureConcurrentAppends(bench, texts)
   return {
     messagesPerSecond: MESSAGES / (totalMs / 1000),
     ...againstRaw,
+    ...frames,
     concurrentPerSecond: concurrent.perSecond,
     concurrentRawPerSecond: concurrent.rawPerSecond,
     concurrentRatio: concurrent.ratio,
     concurrentCpuRatio: concurrent.cpuRatio,
     first: blockCost(insertUs.subarray(0, BLOCK)),
     last: blockCost(insertUs.subarray(MESSAGES - BLOCK)),
-    plaintextBytes: bytesOf(texts) + bytesOf(texts.slice(0, WARMUP_MESSAGES)) + bytesOf(texts.slice(0, RAW_BLOCKS * RAW_BLOCK_ROWS))
+    plaintextBytes: bytesOf(texts) + bytesOf(texts.slice(0, WARMUP_MESSAGES)) + bytesOf(texts.slice(0, FRAME_APPENDS)) + bytesOf(texts.slice(0, RAW_BLOCKS * RAW_BLOCK_ROWS))
       + (RAW_BLOCKS + 1) * bytesOf(texts.slice(0, LOAD_CHATS * Math.floor(RAW_BLOCK_ROWS / LOAD_CHATS))),
   }
 }
@@ -167,13 +207,14 @@ function blockCost(times: Float64Array): BlockCost {
 }
 
 /** Returns the insert rate against ≥20,000/s and the last/first median insert cost against ≤1.3x. */
-export function messageInsertRows({ messagesPerSecond, rawRowsPerSecond, rawRatio, concurrentPerSecond, concurrentRawPerSecond, concurrentRatio, concurrentCpuRatio, first, last }: InsertFigures): BenchRow[] {
+export function messageInsertRows({ messagesPerSecond, walFramesPerAppend, walFramesPerRawRow, rawRowsPerSecond, rawRatio, concurrentPerSecond, concurrentRawPerSecond, concurrentRatio, concurrentCpuRatio, first, last }: InsertFigures): BenchRow[] {
   const growth = last.medianUs / first.medianUs
   const cost = ({ medianUs, meanUs }: BlockCost) => `${formatNumber(medianUs, 1)} µs (mean ${formatNumber(meanUs, 1)})`
   return [
     {
       name: `layer: inserts ${formatNumber(MESSAGES)} × 1 KB, one chat`,
-      figures: [`${formatNumber(messagesPerSecond)} msg/s`, `${formatNumber(1e6 / messagesPerSecond, 1)} µs/insert`],
+      figures: [`${formatNumber(messagesPerSecond)} msg/s`, `${formatNumber(1e6 / messagesPerSecond, 1)} µs/insert`,
+        `${formatNumber(walFramesPerAppend, 2)} WAL pages/insert (raw row ${formatNumber(walFramesPerRawRow, 2)})`],
       measured: messagesPerSecond,
       measuredText: `${formatNumber(messagesPerSecond)} msg/s`,
       target: { kind: 'atLeast', limit: 20_000, label: '≥20,000 msg/s' },
