@@ -1,7 +1,7 @@
 /**
  * Footprint of the compiled binary (dist/enclave, built by `npm run build`): its size; cold start
  * (wall time, and the process's CPU time by then) to the first 200 of /health, of / (the page) and of a signed-in GET /api/v1/auths/ (a session
- * made beforehand), each path in starts of its own (median of several starts of a fresh process on
+ * made beforehand), and as context of /api/config (a route only the app answers, built after the listen), each path in starts of its own (median of several starts of a fresh process on
  * an existing data directory), and to the first /health of first starts that also create the keys
  * and the database; resident
  * memory once idle (IDLE_MS after the first /health, past the warm-ups after the listen), split
