@@ -129,10 +129,11 @@ export function createApp(deps: Deps): App {
 }
 
 /**
- * The app in two parts: `routes`, the fast routes Bun's router serves (the page, /health, /api/version,
- * the signed-in /api/v1/auths/, socket upgrades), ready at once; and `build`, the Elysia app built one
- * route plugin per step, so cli/serve.ts can open the port first and let requests in between steps.
- * What the fast routes leave to the app waits for `built(app)`, then gets the app's own answer.
+ * The app in two parts: `served`, the server's settings with the fast routes Bun's router serves (the
+ * page, /health, /api/version, the signed-in /api/v1/auths/, socket upgrades), ready at once; and
+ * `build`, the Elysia app built one route plugin per step, so cli/serve.ts can open the port first and
+ * let requests in between steps. What the fast routes leave to the app (`fetch`) waits for
+ * `built(app)`, then gets the app's own answer.
  */
 export function prepareApp(deps: Deps): PreparedApp {
   const cluster = deps.cluster ?? null
