@@ -4,6 +4,7 @@
  * flight finish (bounded), checkpoint the WAL (SQLite) or end the pool (PostgreSQL), close.
  */
 import { join } from 'node:path'
+import type { Server } from 'bun'
 import { createAuditLog } from '../audit/audit-log.ts'
 import { findClaimableAdmin } from '../auth/account-claim.ts'
 import { createAuthDeps } from '../auth/auth-deps.ts'
@@ -25,10 +26,11 @@ import { lockDataDir } from '../db/data-dir-lock.ts'
 import { openConfiguredStore } from '../db/open-configured-store.ts'
 import { DATABASE_FILE, type Store } from '../db/open-store.ts'
 import { openCluster, type Cluster } from '../cluster/cluster.ts'
-import { createApp, uploadBodyLimits } from '../http/create-app.ts'
+import { prepareApp, uploadBodyLimits } from '../http/create-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
 import { withGrantUpgrade } from '../http/model-grant-upgrade.ts'
-import { listen } from '../http/listen.ts'
+import { buildAfterListen } from '../http/app-build.ts'
+import { listenAhead } from '../http/listen.ts'
 import { warmUp, warmUpSocket } from '../http/warm-up.ts'
 import { createLifecycle } from '../lifecycle/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
@@ -86,24 +88,33 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const cluster = config.cluster === null ? null : openCluster({ config: config.cluster, keys: store.clusterKeys, log })
   if (cluster !== null) await cluster.bus.link.ready
   const turnActivity = new TurnActivity()
-  const app = createApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections, cluster, turnActivity })
+  const prepared = prepareApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections, cluster, turnActivity })
+  let server: Server<unknown>
   try {
     // note: Elysia turns Bun's reusePort on, which let a second server share the port and half the requests.
-    listen(app, { hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(Math.max(...uploadBodyLimits(config).values())), reusePort: false })
+    // note: the port opens before the app is built: the fast routes (the page, /health, /api/version, a signed-in
+    // /api/v1/auths/, socket upgrades) answer at once, and what they leave waits for the app (http/app-build.ts).
+    server = listenAhead(prepared.served, { hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCeiling(Math.max(...uploadBodyLimits(config).values())), reusePort: false }, prepared.fetch)
   } catch (error) {
     await store.close()
     dataDirLock.release()
     throw listenFailure(error, config.host, config.port)
   }
-  // note: the binary starts with the JIT's tier-up thresholds scaled up (scripts/compile-binary.ts), so code
-  // that runs only during a start is not optimised on the way; from here on, what runs is the service's.
-  Bun.unsafe.setJITPolicy(1)
-  // note: after the listen, not before it: /health and /api/version (Bun's router, fixed-answers.ts) answer
-  // at once, and a request the app gets meanwhile composes what it needs as it would have; the warm-up
-  // only composes the app's request handler and the first routes a page load asks for ahead of them.
-  // Before the listen, it held every first answer back by it (11-19 ms, most of a start's Elysia cost).
-  const warmed = warmUp(app).catch((error: unknown) => log.warn('Warming the app failed', { error: error instanceof Error ? error.name : 'unknown' }))
-  const server = app.server!
+  // note: the app's routes are registered in slices after the listen (~20 ms for 248 routes): before it, every
+  // first answer waited for them. The binary starts with the JIT's tier-up thresholds scaled up
+  // (scripts/compile-binary.ts), so code that runs only during a start is not optimised on the way; from the
+  // app's build on, what runs is the service's.
+  const built = buildAfterListen(prepared, server).then((app) => {
+    Bun.unsafe.setJITPolicy(1)
+    return app
+  })
+  built.catch((error: unknown) => {
+    log.error('Building the app failed', { error: error instanceof Error ? error.message : 'unknown' })
+    void stop('the app could not be built').finally(() => process.exit(1))
+  })
+  // note: then the warm-up composes the app's request handler's first routes, the ones a page load asks for
+  // first (/api/config), ahead of them; a request the app gets meanwhile composes what it needs as it would have.
+  const warmed = built.then((app) => warmUp(app)).catch((error: unknown) => log.warn('Warming the app failed', { error: error instanceof Error ? error.name : 'unknown' }))
   const url = `http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`
 
   log.info(`Enclave ${VERSION} (commit ${COMMIT}) listening on ${url}`)
@@ -129,7 +140,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   // and asked, and the first requests (a health probe, the page) do not wait behind it (tens of ms on a busy machine).
   // note: both stand aside for users' turns (turn-activity.ts): a turn that came first runs alone, and compiles its code itself.
   const warmTurn = () => warmChatTurn({ prepareOn: store.sql, standAside: () => turnActivity.standAside(), usersHaveAsked: () => turnActivity.begun > 0 })
-  const warmSocket = () => (turnActivity.begun > 0 ? undefined : warmUpSocket(app))
+  const warmSocket = () => (turnActivity.begun > 0 ? undefined : built.then(warmUpSocket))
   // note: then a young-generation collection of what the start and the warm-ups left, while the server is
   // idle: Elysia's listen asked for one (Bun.gc(false)) before the first answer; without it the first
   // collection after the start fell in the first requests a client sent (one in each of 5 starts, ~1 ms).

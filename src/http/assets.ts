@@ -26,7 +26,8 @@ export function acceptsGzip(header: string | null): boolean {
   })
 }
 
-export const staticAssets = () => {
+/** The UI's files and the page's answer, made once per app: the page fast route (page-answer.ts) and the app's routes share its gzip cache. */
+export function uiPage() {
   const files = new Map(uiFiles.map((file) => [file.urlPath, file.filePath]))
   const indexPath = files.get('/index.html')
   if (indexPath === undefined) throw new Error('The UI bundle has no index.html: run `npm run build:ui`.')
@@ -46,7 +47,12 @@ export const staticAssets = () => {
   }
   const serveIndex = (request: Request) =>
     serveFile(request, indexPath, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
+  return { files, serveFile, serveIndex }
+}
 
+export type UiPage = ReturnType<typeof uiPage>
+
+export const staticAssets = ({ files, serveFile, serveIndex }: UiPage = uiPage()) => {
   return new Elysia({ name: 'static-assets' })
     .get('/', ({ request }) => serveIndex(request))
     .get('/*', ({ request }) => {

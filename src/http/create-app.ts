@@ -1,7 +1,7 @@
-import { Elysia } from 'elysia'
+import { Elysia, type AnyElysia } from 'elysia'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { findClaimableAdmin } from '../auth/account-claim.ts'
-import { createAuthDeps } from '../auth/auth-deps.ts'
+import { createAuthDeps, type AuthDeps } from '../auth/auth-deps.ts'
 import type { WorkspaceModelFinder } from '../auth/model-access.ts'
 import { createLogoutTokenVerifier } from '../auth/oidc-logout-token.ts'
 import { createOidcProviders, type OidcProviders } from '../auth/oidc-providers.ts'
@@ -27,7 +27,7 @@ import type { Principal } from '../auth/principal.ts'
 import type { Config } from '../config/load-config.ts'
 import type { Store } from '../db/open-store.ts'
 import type { Logger } from '../log/logger.ts'
-import { staticAssets } from './assets.ts'
+import { staticAssets, uiPage } from './assets.ts'
 import { createChatCompletionStore } from './compat/chat-completion-store.ts'
 import { ollamaAdminRoutes } from './compat/ollama-admin.ts'
 import { ollamaProxyRoutes } from './compat/ollama-proxy.ts'
@@ -38,12 +38,14 @@ import { openAiEmbeddingRoutes } from './compat/openai-embeddings.ts'
 import { taskCompletionRoutes } from './compat/task-completions.ts'
 import { taskRoutes } from './compat/task-routes.ts'
 import { fixedAnswerRoutes } from './fixed-answers.ts'
+import type { ServedSettings } from './listen.ts'
+import { pageRoutes } from './page-answer.ts'
 import { socketUpgradeRoutes } from './socket-upgrade.ts'
 import { sessionUserAnswers, sessionUserRoutes } from './session-user.ts'
 import { httpErrors } from './http-error.ts'
 import { withGrantUpgrade } from './model-grant-upgrade.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
-import { freshSettings } from './plugins/fresh-settings.ts'
+import { freshSettings, type KeepsSettings } from './plugins/fresh-settings.ts'
 import { cors } from './plugins/cors.ts'
 import { hostCheck } from './plugins/host-check.ts'
 import { jsonBodies } from './plugins/json-bodies.ts'
@@ -116,8 +118,24 @@ export type Deps = {
   turnActivity?: TurnActivity
 }
 
-/** The table of contents of the server: plugins first, then routes, then the UI. */
-export function createApp(deps: Deps) {
+/** The table of contents of the server, built at once: plugins first, then routes, then the UI (tests, benches). */
+export function createApp(deps: Deps): App {
+  const prepared = prepareApp(deps)
+  const slices = prepared.build()
+  let slice = slices.next()
+  while (slice.done !== true) slice = slices.next()
+  prepared.built(slice.value)
+  return slice.value
+}
+
+/**
+ * The app in two parts: `served`, the server's settings with the fast routes Bun's router serves (the
+ * page, /health, /api/version, the signed-in /api/v1/auths/, socket upgrades), ready at once; and
+ * `build`, the Elysia app built one route plugin per step, so cli/serve.ts can open the port first and
+ * let requests in between steps. What the fast routes leave to the app (`fetch`) waits for
+ * `built(app)`, then gets the app's own answer.
+ */
+export function prepareApp(deps: Deps): PreparedApp {
   const cluster = deps.cluster ?? null
   const auth = createAuthDeps({
     store: deps.store, auth: deps.config.auth, sessionSecret: deps.sessionSecret, audit: deps.audit, now: deps.now, setupGate: deps.setupGate,
@@ -182,7 +200,20 @@ export function createApp(deps: Deps) {
   const readiness = readinessOf(deps.store, cluster)
   // note: /health and /api/version are answered by Bun's router when served, with the app's headers (fixed-answers.ts).
   const fastRouteSettings = { securityHeaders: deps.config.securityHeaders, trustedProxies: deps.config.trustedProxies, allowedHosts: deps.config.allowedHosts, cors: deps.config.cors, singleUser: deps.config.auth.singleUser }
-  const toApp = (request: Request) => app.fetch(request)
+  // note: until the app is built (cli/serve.ts builds it after the listen), what the fast routes leave to it waits for it.
+  let app: App | null = null
+  let asked = false
+  const whenBuilt = Promise.withResolvers<App>()
+  // note: a build that fails is reported by whoever ran it (cli/serve.ts stops the server); the requests waiting get a 500.
+  whenBuilt.promise.catch(() => {})
+  const toApp = (request: Request) => {
+    if (app !== null) return app.fetch(request)
+    asked = true
+    return whenBuilt.promise.then((built) => built.fetch(request))
+  }
+  // note: the page is answered by Bun's router too, with the static-assets route's own answer (page-answer.ts).
+  const page = uiPage()
+  const pageFast = pageRoutes(fastRouteSettings, page, toApp)
   const fixedAnswers = fixedAnswerRoutes(fastRouteSettings, { '/health': healthBodyOf(readiness), '/api/version': () => VERSION_BODY }, toApp)
   // note: GET /api/v1/auths/ for a remembered credential is answered by Bun's router too, with the route's own body (session-user.ts).
   const keepers = [auth.runtime, connections]
@@ -191,11 +222,91 @@ export function createApp(deps: Deps) {
   const socket = socketRoutes({ auth, connections, config: deps.config, log: deps.log, hub, models, direct, rag, fanOut, answerSlots: cluster?.answerSlots ?? null, ...(deps.turnActivity === undefined ? {} : { activity: deps.turnActivity }) }, { ...DEFAULT_SOCKET_LIMITS, ...deps.config.socket })
   // note: the chat socket's upgrade is taken by Bun's router too, its state the socket's only data (socket-upgrade.ts).
   const socketUpgradeFast = socketUpgradeRoutes(fastRouteSettings, { keepers, entry: socket.socketEntry }, toApp)
+  const routes = { ...pageFast, ...fixedAnswers, ...sessionUserFast, ...socketUpgradeFast }
+  // note: what the server takes from the app's settings, given to the port before the app is built (http/listen.ts).
+  const served = { serve: { routes }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes } }
+  // note: each route plugin is built and used on the app in a step of its own, in this order (what
+  // `.use([...])` of a list does, plugin by plugin); 248 routes take ~20 ms to register (~40 µs each).
+  const routePlugins: (() => AnyElysia)[] = [
+    () => appConfigRoutes(deps.config, auth, ldap, {
+      hasNoUsers: async () => await deps.store.users.countUsers() === 0,
+      findClaimableEmail: async () => (await findClaimableAdmin(auth))?.email ?? null,
+      isSetupTokenRequired: async () => deps.setupGate.tokenFile !== null && (await deps.store.users.countUsers() === 0 || await findClaimableAdmin(auth) !== null),
+    }, withFileLimits(interfaceDefaultsFor(auth), deps.config)),
+    () => authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers), sessionUser),
+    () => singleUserRoutes(auth, deps.config.trustedProxies),
+    () => accountClaimRoutes(auth, deps.config.trustedProxies),
+    () => oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }),
+    () => ldapAuthRoutes(auth, ldap, deps.log, deps.config.trustedProxies),
+    () => userSettingsRoutes(auth, deps.config.trustedProxies),
+    () => adminConfigRoutes(auth, deps.config.trustedProxies),
+    () => userRoutes(auth, deps.config.trustedProxies),
+    () => serverInfoRoutes(auth, deps.config.trustedProxies),
+    () => modelRoutes(auth, deps.config.trustedProxies, connections, hub, { presetsFor, directFor: (principal) => direct.listModels(principal.user.id as UserId), workspaceList: workspaceModels.listEditable }),
+    () => chatExportRoutes(auth, deps.config),
+    () => chatRoutes(auth, deps.config.trustedProxies, hub),
+    () => chatFolderRoutes(auth, deps.config.trustedProxies),
+    () => chatTagRoutes(auth, deps.config.trustedProxies),
+    () => chatShareRoutes(auth, deps.config),
+    () => folderRoutes(auth, deps.config.trustedProxies),
+    () => fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log, (owner, fileId) => processUpload(owner, fileId)),
+    () => adminKeyRoutes(auth, deps.config, lifecycle),
+    () => socket,
+    () => openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct, deps.config.files.maxInlineImageBytes, rag),
+    () => taskRoutes(auth, deps.config.trustedProxies, tasks),
+    () => openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections),
+    () => ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts),
+    () => ollamaAdminRoutes(auth, deps.config.trustedProxies, connections),
+    // note: the smaller routes Open WebUI's page and Conduit call around chats (groups, presence, task state, settings).
+    () => groupRoutes(auth, deps.config.trustedProxies),
+    () => modelAccessRoutes(auth, deps.config.trustedProxies, connections, workspaceModels.updatePresetAccess),
+    () => adminChatAccessRoutes(auth, deps.config.trustedProxies),
+    () => presenceRoutes(auth, deps.config.trustedProxies, hub),
+    () => interfaceConfigRoutes(auth, deps.config.trustedProxies, deps.config.directConnections !== null),
+    () => workspaceModels.routes,
+    () => promptRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions: auth.permissions }),
+    () => taskStatusRoutes(auth, deps.config.trustedProxies, tasks),
+    () => taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat, models),
+    () => openAiConnectionRoutes(auth, deps.config.trustedProxies),
+    () => ollamaVerifyRoutes(auth, deps.config.trustedProxies, deps.config.ollama.timeouts),
+    () => secondStepSigninRoutes(auth, deps.config.trustedProxies),
+    () => secondFactorRoutes(auth, deps.config.trustedProxies),
+    () => passkeyRoutes(auth, deps.config.trustedProxies, deps.config.publicUrl),
+    // note: knowledge bases and the retrieval that feeds them (src/knowledge/).
+    () => knowledgeRoutes(auth, deps.config.trustedProxies, rag),
+    () => retrievalRoutes(auth, deps.config.trustedProxies, rag),
+  ]
+  function* build(): Generator<void, App, void> {
+    const built = appWithGlobalPlugins(deps, { auth, keepers, readiness, served })
+    for (const plugin of routePlugins) {
+      yield
+      built.use(plugin())
+    }
+    yield
+    built.use(staticAssets(page))
+    return built
+  }
+  return {
+    served,
+    fetch: toApp,
+    asked: () => asked,
+    build,
+    built(built) {
+      app = built
+      whenBuilt.resolve(built)
+    },
+    failed: (error) => whenBuilt.reject(error),
+  }
+}
+
+/** The app with its global plugins (hooks every route registered after them gets) and /health's app route. */
+function appWithGlobalPlugins(deps: Deps, parts: { auth: AuthDeps; keepers: KeepsSettings[]; readiness: ReturnType<typeof readinessOf>; served: ServedSettings }) {
+  const { auth, keepers, readiness, served } = parts
   // note: systemRouter off: Elysia no longer hands Bun's router a wrapper of its own for each of the
   // ~500 route paths at the listen (each composed again at its first request); every request the fast
-  // routes above do not answer goes through the app's one handler and router, as app.handle does in the
+  // routes (prepareApp) do not answer goes through the app's one handler and router, as app.handle does in the
   // tests. The listen and a route's first request cost less (3-10 ms of a start's CPU, same run).
-  const app = new Elysia({ systemRouter: false, handler: { standardHostname: false }, websocket: { maxPayloadLength: deps.config.socket.maxFrameBytes }, serve: { routes: { ...fixedAnswers, ...sessionUserFast, ...socketUpgradeFast } } })
+  return new Elysia({ systemRouter: false, handler: { standardHostname: false }, ...served })
     .use(httpErrors(deps.log))
     .use(freshSettings(keepers))
     .use(securityHeaders(deps.config.securityHeaders, deps.config.trustedProxies))
@@ -206,74 +317,23 @@ export function createApp(deps: Deps) {
     .use(bodyLimit(deps.config.maxRequestBodyBytes, carriesCredential(auth), uploadBodyLimits(deps.config)))
     .use(jsonBodies())
     .use(healthRoutes(deps.config.securityHeaders.everyResponse, readiness))
-    // note: the routes go in groups, each a list of plugins (which keeps TypeScript's type of the whole
-    // chain within its depth limit); a list is used plugin by plugin on this app, so each route is
-    // registered twice (its plugin, then here). Each group was an app of its own, which registered
-    // every route a third time: 775 registrations for 248 routes, now 532 (a start ~3 ms less CPU).
-    .use([
-      appConfigRoutes(deps.config, auth, ldap, {
-        hasNoUsers: async () => await deps.store.users.countUsers() === 0,
-        findClaimableEmail: async () => (await findClaimableAdmin(auth))?.email ?? null,
-        isSetupTokenRequired: async () => deps.setupGate.tokenFile !== null && (await deps.store.users.countUsers() === 0 || await findClaimableAdmin(auth) !== null),
-      }, withFileLimits(interfaceDefaultsFor(auth), deps.config)),
-      authRoutes(auth, deps.config.trustedProxies, createSignOutRedirect(auth, deps.config.oauth, providers), sessionUser),
-      singleUserRoutes(auth, deps.config.trustedProxies),
-      accountClaimRoutes(auth, deps.config.trustedProxies),
-      oauthRoutes({ auth, oauth: deps.config.oauth, providers, logoutTokens, trustedProxies: deps.config.trustedProxies, publicUrl: deps.config.publicUrl, log: deps.log }),
-      ldapAuthRoutes(auth, ldap, deps.log, deps.config.trustedProxies),
-      userSettingsRoutes(auth, deps.config.trustedProxies),
-      adminConfigRoutes(auth, deps.config.trustedProxies),
-      userRoutes(auth, deps.config.trustedProxies),
-      serverInfoRoutes(auth, deps.config.trustedProxies),
-    ])
-    .use([
-      modelRoutes(auth, deps.config.trustedProxies, connections, hub, { presetsFor, directFor: (principal) => direct.listModels(principal.user.id as UserId), workspaceList: workspaceModels.listEditable }),
-      chatExportRoutes(auth, deps.config),
-      chatRoutes(auth, deps.config.trustedProxies, hub),
-      chatFolderRoutes(auth, deps.config.trustedProxies),
-      chatTagRoutes(auth, deps.config.trustedProxies),
-      chatShareRoutes(auth, deps.config),
-      folderRoutes(auth, deps.config.trustedProxies),
-      fileRoutes(auth, deps.config.trustedProxies, deps.config.files, deps.log, (owner, fileId) => processUpload(owner, fileId)),
-      adminKeyRoutes(auth, deps.config, lifecycle),
-      socket,
-    ])
-    .use([
-      openAiRoutes(auth, deps.config.trustedProxies, connections, models, completionStore, direct, deps.config.files.maxInlineImageBytes, rag),
-      taskRoutes(auth, deps.config.trustedProxies, tasks),
-      openAiEmbeddingRoutes(auth, deps.config.trustedProxies, connections),
-      ollamaProxyRoutes(auth, deps.config.trustedProxies, connections, deps.config.ollama.timeouts),
-      ollamaAdminRoutes(auth, deps.config.trustedProxies, connections),
-    ])
-    // note: the smaller routes Open WebUI's page and Conduit call around chats (groups, presence, task state, settings).
-    .use([
-      groupRoutes(auth, deps.config.trustedProxies),
-      modelAccessRoutes(auth, deps.config.trustedProxies, connections, workspaceModels.updatePresetAccess),
-      adminChatAccessRoutes(auth, deps.config.trustedProxies),
-      presenceRoutes(auth, deps.config.trustedProxies, hub),
-      interfaceConfigRoutes(auth, deps.config.trustedProxies, deps.config.directConnections !== null),
-      workspaceModels.routes,
-      promptRoutes({ auth, trustedProxies: deps.config.trustedProxies, access, permissions: auth.permissions }),
-      taskStatusRoutes(auth, deps.config.trustedProxies, tasks),
-      taskCompletionRoutes(auth, deps.config.trustedProxies, connections, deps.config.chat, models),
-      openAiConnectionRoutes(auth, deps.config.trustedProxies),
-      ollamaVerifyRoutes(auth, deps.config.trustedProxies, deps.config.ollama.timeouts),
-    ])
-    .use([
-      secondStepSigninRoutes(auth, deps.config.trustedProxies),
-      secondFactorRoutes(auth, deps.config.trustedProxies),
-      passkeyRoutes(auth, deps.config.trustedProxies, deps.config.publicUrl),
-    ])
-    // note: knowledge bases and the retrieval that feeds them (src/knowledge/).
-    .use([
-      knowledgeRoutes(auth, deps.config.trustedProxies, rag),
-      retrievalRoutes(auth, deps.config.trustedProxies, rag),
-    ])
-    .use(staticAssets())
-  return app
 }
 
-export type App = ReturnType<typeof createApp>
+/** The app after its global plugins, as built; its routes are used on it step by step, so its type does not list them. */
+export type App = ReturnType<typeof appWithGlobalPlugins>
+
+/** What prepareApp gives serve: the fast routes, the app's build in steps, and where the built app is handed over (or its failure). */
+export type PreparedApp = {
+  /** The server's settings from the app's (its fast routes, its socket settings): the port can open with them before the app is built. */
+  served: ServedSettings
+  /** What the fast routes leave: the app's answer, once the app is built (until then, it waits for it). */
+  fetch(request: Request): Response | Promise<Response>
+  /** Whether a request has waited for the app: its build should then end without letting other requests in. */
+  asked(): boolean
+  build(): Generator<void, App, void>
+  built(app: App): void
+  failed(error: unknown): void
+}
 
 /** Adds Open WebUI's `file` limits (MB and count, as its page checks them before an upload) to what a signed-in caller's /api/config gets. */
 function withFileLimits(forSignedIn: (request: Request) => Promise<object>, config: Config): (request: Request) => Promise<object> {

@@ -23,18 +23,41 @@ export type ListenOptions = { hostname: string; port: number; maxRequestBodySize
  * (no static-response routes then), so its routes are the fast routes alone, as given.
  */
 export function listen(app: AnyElysia, options: ListenOptions): Server<unknown> {
-  const serve = app.config.serve ?? {}
   // note: the app's request handler is composed here, before the port opens, as Elysia's listen does.
   app.compile()
-  const server = Bun.serve({
+  const server = serveWith(app.config, options, app.fetch)
+  app.server = server
+  return server
+}
+
+/** The settings of the app that the server takes: its fast routes and its socket settings (Elysia's config). */
+export type ServedSettings = Pick<AnyElysia['config'], 'serve' | 'websocket'>
+
+/**
+ * Opens the port before the app is built (cli/serve.ts): the same server settings as `listen` (the
+ * app's `serve` and `websocket` settings, `settings` here, which the app is then built with), and
+ * `fetch` for what the fast routes do not answer; `appBuilt` then sets `app.server` and composes
+ * the app's handler, which `fetch` hands requests to from then on.
+ */
+export function listenAhead(settings: ServedSettings, options: ListenOptions, fetch: (request: Request) => Response | Promise<Response>): Server<unknown> {
+  return serveWith(settings, options, fetch)
+}
+
+/** Readies an app built after `listenAhead` opened `server` for it: `app.server` set, its handler composed. */
+export function appBuilt(app: AnyElysia, server: Server<unknown>): void {
+  app.server = server
+  app.compile()
+}
+
+function serveWith(settings: ServedSettings, options: ListenOptions, fetch: (request: Request) => Response | Promise<Response>): Server<unknown> {
+  const serve = settings.serve ?? {}
+  return Bun.serve({
     development: !isProduction,
     idleTimeout: 30,
     ...serve,
     ...options,
     routes: serve.routes ?? {},
-    websocket: { ...app.config.websocket, ...websocket },
-    fetch: app.fetch,
+    websocket: { ...settings.websocket, ...websocket },
+    fetch,
   } as Parameters<typeof Bun.serve>[0])
-  app.server = server
-  return server
 }

@@ -1,25 +1,27 @@
 /**
  * `GET /api/v1/auths/` (Open WebUI's "who am I", which its page and clients ask often) answered by
  * Bun's own router before Elysia, as fixed-answers.ts answers /health: the same body (made here for
- * both, `sessionUserAnswers`), the same headers, for a credential the principal cache admitted a
- * moment ago; the route in routes/auths.ts answers everything else.
+ * both, `sessionUserAnswers`), the same headers, for a credential `authenticate` admits (a session
+ * token, or an API key the principal cache admitted a moment ago); the route in routes/auths.ts
+ * answers everything else.
  * Threat: a fast path that skips a check, or serves a revoked or deleted user. Only this exact path
  * (Bun's router brings every GET under /api/v1/auths/ here; the others go on to the app) and GET (HEAD: Bun answers it from the GET handler, without the body) come here; every request a
- * plugin could refuse or change goes to the app: a body, a Host outside ALLOWED_HOSTS, settings
- * older than their second (fresh-settings.ts reads them there), a credential not remembered, and
- * every refusal (401, 403, the API-key audit), so those answers are the app's own. The credential
+ * plugin could refuse or change goes to the app: a body, a Host outside ALLOWED_HOSTS, an API key
+ * not remembered, and every refusal (401, 403, the API-key audit), so those answers are the app's own. The credential
  * goes through `authenticate`, which uses a remembered admission only while its user's revision
  * (account-changes.ts: every revocation, role change and deletion, on any instance) is the one it
  * was read at, checked on this request. With CORS configured or in single-user mode there is no
- * fast path at all.
+ * fast path at all. Settings older than their second are read again first, as fresh-settings.ts
+ * does before every app route.
  */
+import { looksLikeApiKey } from '../auth/api-key-secret.ts'
 import type { AuthDeps } from '../auth/auth-deps.ts'
 import { authenticate, findCredential, permissionsOf } from '../auth/authenticate.ts'
 import { describeSessionUser, type Principal } from '../auth/principal.ts'
 import { profileImageOf, readUserPreferences } from '../db/user-preferences.ts'
 import type { User } from '../db/users.ts'
 import { fastRouteGate, fastRoutesAllowed, jsonAnswerHeaders, type FixedAnswerRoutes, type FixedAnswerSettings } from './fixed-answers.ts'
-import type { KeepsSettings } from './plugins/fresh-settings.ts'
+import { refreshSettings, type KeepsSettings } from './plugins/fresh-settings.ts'
 import { requestPath } from './request-path.ts'
 import { enrolmentFlag } from './session-answer.ts'
 
@@ -99,10 +101,15 @@ export function sessionUserRoutes(
     [`${SESSION_USER_PATH}*`]: {
       async GET(request, server) {
         const path = requestPath(request)
-        if (path !== SESSION_USER_PATH || !mayTake(request) || !settingsAreFresh()) return toApp(request)
-        // note: only a remembered credential: admitting a new one (its reads, its refusals) is the app's.
+        if (path !== SESSION_USER_PATH || !mayTake(request)) return toApp(request)
+        // note: settings older than their second are read again first, as the app's fresh-settings hook does
+        // (a start's first request meets them so: the auth settings are not read during a start).
+        if (!settingsAreFresh()) await refreshSettings(keepers)
+        // note: a remembered credential, or a session token read now (after a restart the principal cache
+        // knows nobody, and the app may still be being built, cli/serve.ts): `authenticate` is what the
+        // app's route runs for it, and every refusal is still the app's. A new API key is the app's too.
         const credential = findCredential(request.headers)
-        if (credential === null || auth.principals.find(credential) === undefined) return toApp(request)
+        if (credential === null || (auth.principals.find(credential) === undefined && looksLikeApiKey(credential))) return toApp(request)
         try {
           const found = authenticate(auth, credential, path)
           const result = found instanceof Promise ? await found : found

@@ -1,9 +1,10 @@
 /**
- * Warms the app as its port opens: Elysia composes its request handler and each route's handler,
+ * Warms the app once it is built: Elysia composes its request handler and each route's handler,
  * and the engine compiles them, at the first request, which then waited 11-15 ms for it. Sending
  * the first requests of a page load (GET /health, GET /api/config) through `app.handle` in-process,
- * right after the listen (cli/serve.ts), does that before a client usually asks; it ran before the
- * listen, which held every first answer back by it, /health's (Bun's router) too. Threat: none
+ * right after the app's build, which follows the listen (cli/serve.ts), does that before a client
+ * usually asks; it ran before the listen, which held every first answer back by it, /health's
+ * (Bun's router) too. Threat: none
  * added; the requests never reach the network, carry no credentials, and both routes only read.
  */
 

@@ -1,6 +1,6 @@
 /**
- * /health and /api/version answered by Bun's router (src/http/fixed-answers.ts) must be the answers
- * the app gave before: the same status, body and headers for the same request, over real sockets.
+ * /health and /api/version answered by Bun's router (src/http/fixed-answers.ts), and the page (`/`,
+ * src/http/page-answer.ts), must be the answers the app gave before: the same status, body and headers for the same request, over real sockets.
  * "Before" is the same app served without the fast routes, so every request goes through Elysia.
  */
 import { afterAll, describe, expect, test } from 'bun:test'
@@ -27,6 +27,18 @@ const shapes: Shape[] = [
   ['a Host outside ALLOWED_HOSTS', 'GET', '/health', { host: 'rebound.example' }],
   ['a Host outside ALLOWED_HOSTS, /api/version', 'GET', '/api/version', { host: 'rebound.example:8080' }],
   ['an allowed Host with a port', 'GET', '/health', { host: 'localhost:3000' }],
+  ['GET / (the page)', 'GET', '/', {}],
+  ['GET / gzipped', 'GET', '/', { 'accept-encoding': 'gzip, deflate, br' }],
+  ['GET / refusing gzip', 'GET', '/', { 'accept-encoding': 'gzip;q=0, br' }],
+  ['GET / with a query string', 'GET', '/?next=%2Fc%2F1&x', { 'accept-encoding': 'gzip' }],
+  ['HEAD /', 'HEAD', '/', {}],
+  ['HEAD / gzipped', 'HEAD', '/', { 'accept-encoding': 'gzip' }],
+  ['GET / over HTTPS behind the trusted proxy', 'GET', '/', { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9', 'accept-encoding': 'gzip' }],
+  ['POST /', 'POST', '/', { 'content-type': 'application/json' }, '{}'],
+  ['GET / with a body', 'GET', '/', { 'content-type': 'text/plain', 'content-length': '3' }, 'abc'],
+  ['GET / from a Host outside ALLOWED_HOSTS', 'GET', '/', { host: 'rebound.example' }],
+  ['GET / with a cross-site Origin', 'GET', '/', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }],
+  ['GET /index.html (the app\'s)', 'GET', '/index.html', {}],
 ]
 
 test('a Host outside the default ALLOWED_HOSTS is refused on the fast routes too', async () => {
@@ -104,6 +116,9 @@ test('the fast path is taken: /health answers without the app being asked', asyn
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
     expect(asked).toBe(0)
     await (await fetch(`http://127.0.0.1:${app.server!.port}/health`, { method: 'DELETE' })).arrayBuffer()
+    expect(asked).toBe(1)
+    const page = await fetch(`http://127.0.0.1:${app.server!.port}/`)
+    expect(await page.text()).toContain('<html')
     expect(asked).toBe(1)
   } finally {
     await app.stop()

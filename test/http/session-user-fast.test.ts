@@ -154,6 +154,22 @@ describe.each(settings)('%s', async (_, env) => {
   })
 })
 
+describe.each(settings)('%s, a credential neither server has seen (the first request after a start)', async (_, env) => {
+  const pair = servePair(env)
+  // note: the accounts are made through a third app over the same store, so neither served app remembers a credential.
+  const maker = createApp(pair.deps)
+  const accounts = await accountsOn(maker)
+  expect((await maker.handle(req('POST', '/api/v1/auths/signout', undefined, bearer(accounts.signedOut.token)))).status).toBe(200)
+  await pair.deps.store.users.deleteUser(accounts.gone.id as UserId)
+  afterAll(() => pair.stop())
+
+  test.each(shapesFor(accounts))('%s: the same first answer as through the app', async (...each: unknown[]) => {
+    const shape = each as Shape
+    const [fast, before] = await Promise.all([answerOf(pair.fast, shape), answerOf(pair.before, shape)])
+    expect(fast).toEqual(before)
+  })
+})
+
 describe('the fast path', async () => {
   const pair = servePair({ ENABLE_API_KEYS: 'true' })
   const a = await accountsOn(pair.app)
@@ -168,6 +184,20 @@ describe('the fast path', async () => {
       expect(again.status).toBe('HTTP/1.1 200 OK')
       expect(pair.counter.asked).toBe(asked)
     }
+  })
+
+  test('answers a session no request has admitted yet without the app being asked; a new API key goes to the app', async () => {
+    const fresh = await signUp(createApp(pair.deps), 'first-request@example.com', undefined, 'First')
+    const asked = pair.counter.asked
+    expect((await answerOf(pair.fast, ['', 'GET', ME, bearer(fresh.token)])).status).toBe('HTTP/1.1 200 OK')
+    expect(pair.counter.asked).toBe(asked)
+    const other = createApp(pair.deps)
+    await signIn(other, 'admin@example.com')
+    const keyRes = await other.handle(req('POST', '/api/v1/auths/api_key', {}, bearer(a.admin.token)))
+    expect(keyRes.status).toBe(200)
+    const apiKey = ((await keyRes.json()) as { api_key: string }).api_key
+    expect((await answerOf(pair.fast, ['', 'GET', ME, apiKeyHeader(apiKey)])).status).toBe('HTTP/1.1 200 OK')
+    expect(pair.counter.asked).toBe(asked + 1)
   })
 
   test('a session revoked after it was remembered is refused at the next request', async () => {

@@ -19,7 +19,7 @@ export const freshSettings = (keepers: readonly KeepsSettings[]) =>
       // note: synchronous while everything kept is fresh (the common case: a read at most once a
       // second), so a request waits for no promise; otherwise it awaits the reads.
       if (keepers.every((keeper) => keeper.isFresh?.() === true)) return
-      return refresh(keepers)
+      return refreshSettings(keepers)
     })
     .as('global')
 
@@ -27,6 +27,6 @@ export const freshSettings = (keepers: readonly KeepsSettings[]) =>
  * Brings every keeper up to date. A database that does not answer leaves what is in effect (the
  * next request reads again); the routes that need it fail on their own, and /health/ready reports it.
  */
-async function refresh(keepers: readonly KeepsSettings[]): Promise<void> {
+export async function refreshSettings(keepers: readonly KeepsSettings[]): Promise<void> {
   await Promise.all(keepers.map((keeper) => keeper.fresh().catch(() => {})))
 }

@@ -1,0 +1,119 @@
+/**
+ * A server whose port opened before its app was built (cli/serve.ts: listenAhead, then the build in
+ * steps) must answer every request as the built app served by `listen` does, whenever the request
+ * arrives: before the first step, between any two, or after the last. Each request shape is sent at
+ * every step of a build driven by hand, and every answer (status, body, every header but Date) is
+ * compared with the same request's answer from the app built at once (createApp) over the same store.
+ */
+import { afterAll, describe, expect, test } from 'bun:test'
+import type { Server } from 'bun'
+import { bearer, signUp } from '../../test/helpers/accounts.ts'
+import { startTestApp } from '../../test/helpers/test-app.ts'
+import { buildAfterListen } from './app-build.ts'
+import { prepareApp, type App } from './create-app.ts'
+import { appBuilt, listen, listenAhead } from './listen.ts'
+
+type Shape = [name: string, method: string, path: string, headers: Record<string, string>, body?: string]
+type Answer = { status: number; headers: [string, string][]; body: string }
+
+const OPTIONS = { hostname: '127.0.0.1', port: 0, maxRequestBodySize: 128 * 1024 * 1024, reusePort: false }
+
+async function answerOf(base: string, [, method, path, headers, body]: Shape): Promise<Answer> {
+  const response = await fetch(`${base}${path}`, { method, headers, body, redirect: 'manual' })
+  return { status: response.status, headers: [...response.headers].filter(([name]) => name !== 'date'), body: await response.text() }
+}
+
+function shapesFor(token: string): Shape[] {
+  return [
+    ['GET /health', 'GET', '/health', {}],
+    ['GET /api/version', 'GET', '/api/version', {}],
+    ['GET / (the page)', 'GET', '/', {}],
+    ['GET / gzipped', 'GET', '/', { 'accept-encoding': 'gzip' }],
+    ['HEAD /', 'HEAD', '/', {}],
+    ['GET /api/config, anonymous', 'GET', '/api/config', {}],
+    ['GET /api/config, signed in', 'GET', '/api/config', bearer(token)],
+    ['GET /api/v1/auths/, signed in', 'GET', '/api/v1/auths/', bearer(token)],
+    ['GET /api/v1/auths/, no credential', 'GET', '/api/v1/auths/', {}],
+    ['GET /api/v1/chats/, signed in', 'GET', '/api/v1/chats/', bearer(token)],
+    ['GET /api/v1/chats/, no credential', 'GET', '/api/v1/chats/', {}],
+    ['GET /api/models, signed in', 'GET', '/api/models', bearer(token)],
+    ['GET a page path (the page, from the app)', 'GET', '/c/some-chat', {}],
+    ['GET a missing API path', 'GET', '/api/v1/nothing-here', {}],
+    ['GET a missing asset', 'GET', '/assets/missing.js', {}],
+    ['POST /health', 'POST', '/health', { 'content-type': 'application/json' }, '{}'],
+    ['GET /health from a Host outside ALLOWED_HOSTS', 'GET', '/health', { host: 'rebound.example' }],
+    ['a cross-site POST', 'POST', '/api/v1/chats/new', { ...bearer(token), 'content-type': 'application/json', origin: 'https://evil.example' }, '{"chat":{}}'],
+  ]
+}
+
+const settings: [string, Record<string, string>][] = [
+  ['defaults', {}],
+  ['custom header values, HSTS', { X_FRAME_OPTIONS: 'SAMEORIGIN', HSTS: 'max-age=600', CACHE_CONTROL: 'no-cache' }],
+  ['CORS allowed origins (no fast routes: everything waits for the app)', { CORS_ALLOW_ORIGIN: 'https://app.example' }],
+]
+
+describe.each(settings)('%s', async (_, env) => {
+  const { app: built, deps } = startTestApp(env)
+  listen(built, OPTIONS)
+  const reference = `http://127.0.0.1:${built.server!.port}`
+  const { token } = await signUp(built, 'ada@example.com')
+  const shapes = shapesFor(token)
+  const expected = new Map<string, Answer>()
+  for (const shape of shapes) expected.set(shape[0], await answerOf(reference, shape))
+  const servers: Server<unknown>[] = []
+  afterAll(async () => {
+    await built.stop()
+    for (const server of servers) await server.stop(true)
+  })
+
+  test('every request, sent before and between every step of the build, gets the built app\'s answer', async () => {
+    const prepared = prepareApp(deps)
+    const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
+    servers.push(server)
+    const base = `http://127.0.0.1:${server.port}`
+    const sent: Promise<[string, Answer]>[] = []
+    const sendAll = () => { for (const shape of shapes) sent.push(answerOf(base, shape).then((answer) => [shape[0], answer])) }
+    const steps = prepared.build()
+    let step = steps.next()
+    let count = 0
+    while (step.done !== true) {
+      sendAll()
+      // note: the server reads and answers what it can (the fast routes) while the build waits here.
+      await Bun.sleep(1)
+      step = steps.next()
+      count++
+    }
+    expect(count).toBeGreaterThan(30)
+    sendAll()
+    await Bun.sleep(1)
+    appBuilt(step.value, server)
+    prepared.built(step.value)
+    sendAll()
+    for (const [name, answer] of await Promise.all(sent)) expect({ name, ...answer }).toEqual({ name, ...expected.get(name)! })
+  })
+
+  test('buildAfterListen: requests sent as the build begins get the built app\'s answers', async () => {
+    const prepared = prepareApp(deps)
+    const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
+    servers.push(server)
+    const base = `http://127.0.0.1:${server.port}`
+    const sent = shapes.map((shape) => answerOf(base, shape).then((answer): [string, Answer] => [shape[0], answer]))
+    const app: App = await buildAfterListen(prepared, server)
+    expect(app.server).toBe(server)
+    for (const [name, answer] of await Promise.all(sent)) expect({ name, ...answer }).toEqual({ name, ...expected.get(name)! })
+  })
+})
+
+test('a build that throws fails the requests waiting for the app (Bun answers them 500), and is reported', async () => {
+  const { deps } = startTestApp()
+  const prepared = prepareApp(deps)
+  const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
+  try {
+    const waiting = Promise.resolve(prepared.fetch(new Request('http://localhost/api/config')))
+    const broken = { ...prepared, build: function* () { yield; throw new Error('a route could not be registered') } }
+    await expect(buildAfterListen(broken as typeof prepared, server)).rejects.toThrow('a route could not be registered')
+    await expect(waiting).rejects.toThrow('a route could not be registered')
+  } finally {
+    await server.stop(true)
+  }
+})

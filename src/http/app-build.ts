@@ -1,0 +1,40 @@
+/**
+ * Builds the app after its port opened (cli/serve.ts): the steps of `prepareApp`'s build (one route
+ * plugin each, ~20 ms in all for 248 routes) run in slices of about a millisecond, and between
+ * slices the event loop answers what came in meanwhile: the fast routes (the page, /health,
+ * /api/version, a signed-in /api/v1/auths/, socket upgrades) at once. Once a request has waited for
+ * the app itself, the rest is built in one go, so that request waits no longer than it would have.
+ * Threat: none added; the app is the one createApp builds (the same steps, in the same order), and
+ * what reaches it before it is built waits for it and gets its answer.
+ */
+import type { Server } from 'bun'
+import type { App, PreparedApp } from './create-app.ts'
+import { appBuilt } from './listen.ts'
+
+/** How long a slice of the build runs before the event loop gets its turn. */
+const SLICE_MS = 1
+
+/** Builds the app in slices, readies it for `server` and hands it over; a build that throws fails what waits for it. */
+export async function buildAfterListen(prepared: PreparedApp, server: Server<unknown>): Promise<App> {
+  try {
+    const steps = prepared.build()
+    let sliceBegan = performance.now()
+    let step = steps.next()
+    while (step.done !== true) {
+      if (!prepared.asked() && performance.now() - sliceBegan >= SLICE_MS) {
+        // note: an immediate, not a timer: Bun reads its sockets (without waiting) before running it, so
+        // what came in is answered, and the process keeps its core. Bun.sleep(0) gave the core away at
+        // each slice: under load an app route's first answer came ~50 ms later (wall; CPU the same).
+        await new Promise((resolve) => setImmediate(resolve))
+        sliceBegan = performance.now()
+      }
+      step = steps.next()
+    }
+    appBuilt(step.value, server)
+    prepared.built(step.value)
+    return step.value
+  } catch (error) {
+    prepared.failed(error)
+    throw error
+  }
+}
