@@ -352,11 +352,14 @@ function bytesAdded(before: HeldChatBytes, message: Message, currentId: MessageI
   const bytes = messageBytes(() => describeMessage(message, uidOf, []), message, [])
   history[place] = { message, parentUid, parentAt: parentAt === -1 ? -1 : shift(parentAt), childrenIds: [], bytes }
   const added = parentAt === -1 ? [message.id] : [message.id, message.parentId!]
-  const parentOnPath = message.parentId === null ? -1 : before.pathMessages.findIndex((held) => held.id === message.parentId)
+  // note: the last of the path first: a turn adds under the current leaf, and the path of 2,000 messages was searched from its root each time.
+  const parentOnPath = message.parentId === null ? -1 : before.pathMessages.at(-1)?.id === message.parentId ? before.pathMessages.length - 1 : before.pathMessages.findIndex((held) => held.id === message.parentId)
   if (currentId === message.id && (message.parentId === null || parentOnPath !== -1)) {
     // note: the new leaf under a message of the path: the path up to its parent, that parent's bytes replaced, and the new message.
-    const pathMessages = [...before.pathMessages.slice(0, parentOnPath + 1), message]
-    const path = [...before.path.slice(0, parentOnPath + 1), bytes]
+    const pathMessages = before.pathMessages.slice(0, parentOnPath + 1)
+    pathMessages.push(message)
+    const path = before.path.slice(0, parentOnPath + 1)
+    path.push(bytes)
     if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
     return { history, pathMessages, path, currentUid: message.uid, currentId, apart: apartAfter(before.apart, added, new Set(), false) }
   }
