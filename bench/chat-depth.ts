@@ -9,7 +9,11 @@
  *   message changed, as Open WebUI's page sends it), in-process, the body's parsing included;
  *   target: at most 5 ms at 2,000 messages; beside it, the floor under it: JSON.parse of the same
  *   body alone (4.5 MB at 2,000 messages), timed the same way just before each save.
- * The depths alternate turn by turn, so a change in the machine's load falls on each alike.
+ * The depths alternate turn by turn (each turn followed by its depth's save), so a change in the
+ * machine's load falls on each alike, in an order in which every depth follows every depth (itself
+ * included) equally often: the collection of one save's garbage falls on each depth's turns alike.
+ * 150 turns a depth after 12 warm-ups, in 10 rounds of 15: the figures are the medians of all of
+ * them, and each round's ratio of medians is reported beside them as the run's spread.
  * `npm run bench` runs it as a process of its own (`bun bench/chat-depth.ts` prints JSON).
  */
 import { createMemoryAuditLog } from '../src/audit/audit-log.ts'
@@ -30,11 +34,21 @@ import { startStandInProcess } from './socket-streaming.ts'
 const MODEL = 'qwen2.5:0.5b'
 const DEPTHS = [10, 1_000, 2_000] as const
 const TEXT_BYTES = 1024
-const RUNS = { warmups: 10, repetitions: 40 }
+// note: 40 turns a depth read 1.39x and 1.87x in two runs of the same code (10 messages: 1.80-2.01 ms); 150 in rounds of 15 (ws turn rows in docs/performance.md).
+const RUNS = { warmupCycles: 4, rounds: 10, cyclesPerRound: 5 }
+/**
+ * One cycle of depths (indexes into DEPTHS): each depth three times, and each of the nine ordered
+ * pairs of depths once as neighbours (the cycle read round). Rotating 0, 1, 2 instead put a turn at
+ * 10 messages after the save of 2,000 two times in three and a turn at 2,000 after it never, so
+ * the collection of the longest save's garbage fell on the shortest turns.
+ */
+const CYCLE = [0, 0, 1, 1, 2, 2, 0, 2, 1] as const
 
 export type ChatDepthFigures = {
   turnCpuMs: number[]
   turnWallMs: number[]
+  /** Each round's turn CPU at the longest depth over that at the shortest (medians of the round): the run's spread. */
+  turnRatioRounds: number[]
   saveCpuMs: number[]
   /** JSON.parse of the same save's body alone, in the same process: the floor under a save's CPU. */
   parseCpuMs: number[]
@@ -134,11 +148,12 @@ export async function measureChatDepth(): Promise<ChatDepthFigures> {
     const walls = DEPTHS.map((): number[] => [])
     const saves = DEPTHS.map((): number[] => [])
     const parses = DEPTHS.map((): number[] => [])
-    for (let i = 0; i < RUNS.warmups + RUNS.repetitions; i++) {
-      for (let d = 0; d < DEPTHS.length; d++) {
-        const at = (i + d) % DEPTHS.length // note: the order rotates, so no depth always runs first
+    const rounds = Array.from({ length: RUNS.rounds }, () => DEPTHS.map((): number[] => []))
+    for (let cycle = 0; cycle < RUNS.warmupCycles + RUNS.rounds * RUNS.cyclesPerRound; cycle++) {
+      for (const at of CYCLE) {
         const [t, s] = [await turn(at), await save(at)]
-        if (i >= RUNS.warmups) {
+        if (cycle >= RUNS.warmupCycles) {
+          rounds[Math.floor((cycle - RUNS.warmupCycles) / RUNS.cyclesPerRound)]![at]!.push(t.cpu)
           turns[at]!.push(t.cpu)
           walls[at]!.push(t.wall)
           saves[at]!.push(s.cpu)
@@ -148,7 +163,7 @@ export async function measureChatDepth(): Promise<ChatDepthFigures> {
     }
     const held = bench.store.chats.historyCacheSize()
     return {
-      turnCpuMs: turns.map(median), turnWallMs: walls.map(median), saveCpuMs: saves.map(median), parseCpuMs: parses.map(median), saveBodyBytes: bodyBytes,
+      turnCpuMs: turns.map(median), turnWallMs: walls.map(median), turnRatioRounds: rounds.map((round) => median(round.at(-1)!) / median(round[0]!)), saveCpuMs: saves.map(median), parseCpuMs: parses.map(median), saveBodyBytes: bodyBytes,
       heldChats: held.chats, heldBytes: held.bytes,
     }
   } finally {
@@ -164,9 +179,10 @@ export function chatDepthRows(figures: ChatDepthFigures): BenchRow[] {
   const ms = (value: number) => `${formatNumber(value, 2)} ms`
   const depths = DEPTHS.map((depth) => formatNumber(depth))
   const turnRatio = figures.turnCpuMs.at(-1)! / figures.turnCpuMs[0]!
+  const spread = [Math.min(...figures.turnRatioRounds), Math.max(...figures.turnRatioRounds)].map(formatRatio).join('-')
   return [{
     name: 'public API: ws turn, server CPU at 10 / 1,000 / 2,000 messages',
-    figures: [figures.turnCpuMs.map(ms).join(' / '), `to chat:done p50 ${figures.turnWallMs.map(ms).join(' / ')}`, `${depths.at(-1)} over ${depths[0]}`, `history cache ${figures.heldChats} chats, ${formatNumber(figures.heldBytes / 1e6, 1)} MB`],
+    figures: [figures.turnCpuMs.map(ms).join(' / '), `to chat:done p50 ${figures.turnWallMs.map(ms).join(' / ')}`, `${depths.at(-1)} over ${depths[0]}, rounds of ${RUNS.cyclesPerRound * 3}: ${spread}`, `history cache ${figures.heldChats} chats, ${formatNumber(figures.heldBytes / 1e6, 1)} MB`],
     measured: turnRatio, measuredText: formatRatio(turnRatio), target: { kind: 'atMost', limit: 1.5, label: '≤1.5x' },
   }, {
     name: 'public API: REST save, one message changed, server CPU at 10 / 1,000 / 2,000',

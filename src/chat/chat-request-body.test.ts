@@ -1,39 +1,63 @@
 /**
- * The /api/chat body joined from kept message texts (chat-request-body.ts) against the whole body
- * serialised at once from the same chat read without the history cache: byte-identical across
- * random appends (any parent: a new branch), rewrites, deleted branches, images and the window's bound.
+ * The /api/chat body joined from kept message bytes (chat-request-body.ts) against the UTF-8 of the
+ * whole body serialised at once from the same chat read without the history cache: byte-identical
+ * across random appends (any parent: a new branch), rewrites, deleted branches, images, text outside
+ * ASCII and the window's bound.
  */
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { createChatRepo } from '../db/chats.ts'
 import type { ChatId, UserId } from '../db/ids.ts'
 import { openMemoryStore } from '../db/open-store.ts'
-import { chatRequestJson, messageJson } from './chat-request-body.ts'
+import { chatRequestBody, messageBytes } from './chat-request-body.ts'
 import { boundHistory } from './history-bound.ts'
 import type { ChatMessage } from './ollama-client.ts'
 import { placeTurn, type TurnRequest } from './turn-place.ts'
 
 const MODEL = 'body:latest'
 
+/** What fetch sent for the body as one JSON text: its UTF-8. */
+const utf8 = (text: string) => new Uint8Array(Buffer.from(text, 'utf8'))
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+
 describe('chat request body', () => {
-  test('joined text equals JSON.stringify of the body, with and without options', () => {
-    const messages: ChatMessage[] = [{ role: 'system', content: 'be "brief"\n' }, Object.freeze({ role: 'user' as const, content: 'hi ✓ \u2028 \ud800' }), { role: 'user', content: 'x', images: ['aGk='] }]
+  test('joined bytes equal the UTF-8 of JSON.stringify of the body, with and without options', () => {
+    const messages: ChatMessage[] = [{ role: 'system', content: 'be "brief"\n' }, Object.freeze({ role: 'user' as const, content: 'hi ✓ \u2028 \ud800 😀 é' }), { role: 'user', content: 'x', images: ['aGk='] }]
     for (const rest of [{ stream: true }, { options: { num_ctx: 8, temperature: -0 }, format: 'json', stream: true }, {}]) {
-      expect(chatRequestJson('m"o\\del', messages, rest)).toBe(JSON.stringify({ model: 'm"o\\del', messages, ...rest }))
-      expect(chatRequestJson('m', [], rest)).toBe(JSON.stringify({ model: 'm', messages: [], ...rest }))
+      for (const model of ['m"o\\del', 'modèle✓']) {
+        expect(chatRequestBody(model, messages, rest)).toEqual(utf8(JSON.stringify({ model, messages, ...rest })))
+        expect(chatRequestBody(model, messages.slice(0, 1), rest)).toEqual(utf8(JSON.stringify({ model, messages: messages.slice(0, 1), ...rest })))
+        expect(chatRequestBody(model, [], rest)).toEqual(utf8(JSON.stringify({ model, messages: [], ...rest })))
+      }
     }
   })
 
-  test('a message that is not frozen is serialised each time', () => {
+  test('joined bytes equal the UTF-8 of the whole text for any message text (property)', () => {
+    const message = fc.record({ role: fc.constantFrom('system' as const, 'user' as const, 'assistant' as const), content: fc.string({ unit: 'binary' }), frozen: fc.boolean() })
+    fc.assert(fc.property(fc.array(message, { maxLength: 12 }), fc.string({ unit: 'binary' }), (drawn, model) => {
+      const messages = drawn.map(({ role, content, frozen }) => (frozen ? Object.freeze({ role, content }) : { role, content }))
+      const expected = utf8(JSON.stringify({ model, messages, stream: true }))
+      // note: twice, the second from the bytes the first kept.
+      expect(chatRequestBody(model, messages, { stream: true })).toEqual(expected)
+      expect(chatRequestBody(model, messages, { stream: true })).toEqual(expected)
+    }), { numRuns: 300 })
+  })
+
+  test('a frozen message keeps its bytes; one that is not frozen is serialised each time', () => {
+    const fixed = Object.freeze({ role: 'user' as const, content: 'kept ✓' })
+    expect(messageBytes(fixed)).toBe(messageBytes(fixed))
+    expect(text(messageBytes(fixed))).toBe('{"role":"user","content":"kept ✓"}')
+    // note: a buffer of its own, not a view of a shared pool that one live message would hold whole.
+    expect(messageBytes(fixed).buffer.byteLength).toBe(messageBytes(fixed).byteLength)
     const message: ChatMessage = { role: 'user', content: 'before' }
-    expect(messageJson(message)).toBe('{"role":"user","content":"before"}')
+    expect(text(messageBytes(message))).toBe('{"role":"user","content":"before"}')
     message.content = 'after'
-    expect(messageJson(message)).toBe('{"role":"user","content":"after"}')
+    expect(text(messageBytes(message))).toBe('{"role":"user","content":"after"}')
     const images = ['a']
     const frozenOutside = Object.freeze({ role: 'user' as const, content: 'c', images })
-    expect(messageJson(frozenOutside)).toBe('{"role":"user","content":"c","images":["a"]}')
+    expect(text(messageBytes(frozenOutside))).toBe('{"role":"user","content":"c","images":["a"]}')
     images.push('b')
-    expect(messageJson(frozenOutside)).toBe('{"role":"user","content":"c","images":["a","b"]}')
+    expect(text(messageBytes(frozenOutside))).toBe('{"role":"user","content":"c","images":["a","b"]}')
   })
 
   test('the body a turn sends from a held chat is the one it would send from the rows (property)', async () => {
@@ -74,14 +98,14 @@ describe('chat request body', () => {
         const fresh = await placeTurn(uncached, ada, chatId, turn(leaf))
         if (!held.ok || !fresh.ok) throw new Error('turn not placed')
         const rest = { options: { num_ctx: 4 }, stream: true }
-        const expected = JSON.stringify({ model: MODEL, messages: structuredClone(boundHistory(fresh.messages, step.window)), ...rest })
+        const expected = utf8(JSON.stringify({ model: MODEL, messages: structuredClone(boundHistory(fresh.messages, step.window)), ...rest }))
         // note: twice, the second from the texts the first kept.
-        expect(chatRequestJson(MODEL, boundHistory(held.messages, step.window), rest)).toBe(expected)
+        expect(chatRequestBody(MODEL, boundHistory(held.messages, step.window), rest)).toEqual(expected)
         const again = await placeTurn(cached, ada, chatId, turn(leaf))
         if (!again.ok) throw new Error('turn not placed')
         // note: the held path's messages (without images, whose arrays the cache does not freeze) are the same objects turn after turn: their texts are reused.
         if (held.messages[1]!.images === undefined) expect(again.messages[1]).toBe(held.messages[1]!)
-        expect(chatRequestJson(MODEL, boundHistory(again.messages, step.window), rest)).toBe(expected)
+        expect(chatRequestBody(MODEL, boundHistory(again.messages, step.window), rest)).toEqual(expected)
       }
     }), { numRuns: 60 })
   }, 120_000)

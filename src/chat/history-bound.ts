@@ -25,5 +25,7 @@ export function boundHistory(messages: readonly ChatMessage[], windowTokens: num
   budget -= tokensOf(messages.at(-1)!)
   let from = messages.length - 1
   while (from > first && budget - tokensOf(messages[from - 1]!) >= 0) budget -= tokensOf(messages[--from]!)
-  return from === first ? messages : [...messages.slice(0, first), ...messages.slice(from)]
+  if (from === first) return messages
+  // note: sliced, not spread: at 2,000 messages the spread of the kept ~1,000 went element by element through the iterator.
+  return first === 0 ? messages.slice(from) : messages.slice(0, first).concat(messages.slice(from))
 }

@@ -13,7 +13,7 @@
  * before use, and an error message quotes at most a short excerpt of what Ollama said.
  */
 import { CHAT_LINES } from './chat-line.ts'
-import { chatRequestJson } from './chat-request-body.ts'
+import { chatRequestBody } from './chat-request-body.ts'
 import { NdjsonError, readNdjsonBatches, readNdjsonValues } from './ndjson.ts'
 import {
   excerpt, isRecord, toEmbeddings, toOllamaModel, toPullProgress, type ChatChunk, type Embeddings, type OllamaModel, type PullProgress, type ToolCall,
@@ -78,12 +78,12 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
   }
 
   /** Sends one request; a status that is not 2xx becomes an OllamaError. The body stays unread. */
-  async function send(call: Call, method: 'GET' | 'POST' | 'DELETE', path: string, body: object | string | null, model: string | null) {
+  async function send(call: Call, method: 'GET' | 'POST' | 'DELETE', path: string, body: object | Uint8Array<ArrayBuffer> | null, model: string | null) {
     const headers: Record<string, string> = { accept: 'application/json, application/x-ndjson' }
     if (body !== null) headers['content-type'] = 'application/json'
     if (endpoint.authorization !== null) headers.authorization = endpoint.authorization
     const init: RequestInit = { method, headers, redirect: 'manual', signal: call.signal }
-    if (body !== null) init.body = typeof body === 'string' ? body : JSON.stringify(body)
+    if (body !== null) init.body = body instanceof Uint8Array ? body : JSON.stringify(body)
     const response = await fetch(endpoint.root + path, init)
     call.hasResponse = true
     if (response.status < 200 || response.status > 299) throw await failureFor(response, call, model)
@@ -131,8 +131,8 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
    */
   function chatBatches({ model, messages, options, tools, format, signal }: ChatRequest): AsyncGenerator<ChatChunk[]> {
     return streamCall('/api/chat', signal, async function* (call) {
-      // note: joined from each message's kept JSON text (chat-request-body.ts): at 2,000 messages a turn serialised ~1 MB again each time.
-      const body = chatRequestJson(model, messages, { ...(options ? { options } : {}), ...(tools?.length ? { tools } : {}), ...(format === undefined ? {} : { format }), stream: true })
+      // note: joined from each message's kept JSON bytes (chat-request-body.ts): at 2,000 messages a turn serialised and encoded ~1 MB again each time.
+      const body = chatRequestBody(model, messages, { ...(options ? { options } : {}), ...(tools?.length ? { tools } : {}), ...(format === undefined ? {} : { format }), stream: true })
       const response = await send(call, 'POST', '/api/chat', body, model)
       for await (const chunks of readNdjsonBatches(watchBody(response, call), undefined, CHAT_LINES)) {
         const doneAt = chunks.findIndex((chunk) => chunk.done)

@@ -75,11 +75,10 @@ export async function placeTurn(chats: ChatRepo, owner: UserId, chatId: ChatId |
     ...(request.system === undefined ? {} : { system: request.system === '' ? null : request.system }),
     ...(request.options === undefined ? {} : { params: withOllamaOptions(stored.params, request.options) }),
   }
-  const question = request.ask === null ? [] : [{ role: 'user' as const, content: request.ask.content, images: request.ask.images }]
-  const messages = [
-    ...(system === null || system === '' ? [] : [{ role: 'system' as const, content: system }]),
-    ...[...path, ...question].map(toChatMessage),
-  ]
+  // note: one array filled in place: the path's spread, its map and the spread of that made three arrays of the path's length a turn.
+  const messages: ChatMessage[] = system === null || system === '' ? [] : [{ role: 'system', content: system }]
+  for (const message of path) messages.push(toChatMessage(message))
+  if (request.ask !== null) messages.push(toChatMessage({ role: 'user', content: request.ask.content, images: request.ask.images }))
   return { ok: true, parent, messages, options, settings: Object.keys(settings).length === 0 ? null : settings }
 }
 

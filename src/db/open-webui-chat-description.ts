@@ -228,8 +228,12 @@ export function heldChatBytesAfter(before: HeldChatBytes, rewritten: ReadonlySet
   }
   if (!isMoved) {
     for (const at of orphaned) if (at < cut) history[at] = describeAgain(entries[at]!, at)
-    if (rewritten.size > 0) {
-      for (let at = 0; at < cut; at++) if (rewritten.has(entries[at]!.message.id) && !orphaned.has(at)) history[at] = describeAgain(entries[at]!, at)
+    // note: from the end, stopping once every rewritten message was met (ids are unique): a turn rewrites its answer, the last entry, and the 2,000 Set lookups of a walk from the start were part of each of its writes.
+    let left = rewritten.size
+    for (let at = cut - 1; at >= 0 && left > 0; at--) {
+      if (!rewritten.has(entries[at]!.message.id)) continue
+      left--
+      if (!orphaned.has(at)) history[at] = describeAgain(entries[at]!, at)
     }
     return layOut(pathAfter(history, before, changed, removed, currentId, false))
   }
@@ -255,14 +259,17 @@ function pathAfter(history: readonly HeldMessageBytes[], before: HeldChatBytes, 
   // note: messages removed from the end leave no gap among the others; removed from amid them, they do.
   const apart = apartAfter(before.apart, changed.keys() as Iterable<MessageId>, removed, isMoved)
   if (currentId === null || length === 0) return selectedIn(history, currentId)
-  const pathMessages: Message[] = new Array(length)
-  const path: MessageBytes[] = new Array(length)
-  for (let i = 0; i < length; i++) {
-    const message = before.pathMessages[i]!
-    if (removed.has(message.id)) return selectedIn(history, currentId)
-    const entry = changed.get(message.id)
-    pathMessages[i] = entry === undefined ? message : entry.message
-    path[i] = entry === undefined ? before.path[i]! : entry.bytes
+  // note: copied, then only the changed messages looked for, from the end, until all were met (ids are unique): a turn changes the path's last messages, and a Map and a Set lookup for each of 2,000 path messages were part of each of its writes.
+  const pathMessages = before.pathMessages.slice(0, length)
+  const path = before.path.slice(0, length)
+  if (removed.size > 0) for (const message of pathMessages) if (removed.has(message.id)) return selectedIn(history, currentId)
+  let left = changed.size
+  for (let i = length - 1; i >= 0 && left > 0; i--) {
+    const entry = changed.get(pathMessages[i]!.id)
+    if (entry === undefined) continue
+    left--
+    pathMessages[i] = entry.message
+    path[i] = entry.bytes
   }
   return { history, pathMessages, path, currentUid: pathMessages[length - 1]!.uid, currentId, apart }
 }
@@ -352,11 +359,14 @@ function bytesAdded(before: HeldChatBytes, message: Message, currentId: MessageI
   const bytes = messageBytes(() => describeMessage(message, uidOf, []), message, [])
   history[place] = { message, parentUid, parentAt: parentAt === -1 ? -1 : shift(parentAt), childrenIds: [], bytes }
   const added = parentAt === -1 ? [message.id] : [message.id, message.parentId!]
-  const parentOnPath = message.parentId === null ? -1 : before.pathMessages.findIndex((held) => held.id === message.parentId)
+  // note: the last of the path first: a turn adds under the current leaf, and the path of 2,000 messages was searched from its root each time.
+  const parentOnPath = message.parentId === null ? -1 : before.pathMessages.at(-1)?.id === message.parentId ? before.pathMessages.length - 1 : before.pathMessages.findIndex((held) => held.id === message.parentId)
   if (currentId === message.id && (message.parentId === null || parentOnPath !== -1)) {
     // note: the new leaf under a message of the path: the path up to its parent, that parent's bytes replaced, and the new message.
-    const pathMessages = [...before.pathMessages.slice(0, parentOnPath + 1), message]
-    const path = [...before.path.slice(0, parentOnPath + 1), bytes]
+    const pathMessages = before.pathMessages.slice(0, parentOnPath + 1)
+    pathMessages.push(message)
+    const path = before.path.slice(0, parentOnPath + 1)
+    path.push(bytes)
     if (parentOnPath !== -1) path[parentOnPath] = parentBytes!
     return { history, pathMessages, path, currentUid: message.uid, currentId, apart: apartAfter(before.apart, added, new Set(), false) }
   }
