@@ -13,7 +13,7 @@
  * data key differs) fails to open. Invariant: no nonce is reused under a key, which random 96-bit
  * nonces give for far more than 2^32 seals per key.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto'
 
 export const FIELD_FORMAT_VERSION = 1
 const HEADER_BYTES = 1 + 4 + 12
@@ -29,32 +29,43 @@ export type FieldContext = { readonly table: string; readonly column: string; re
 /** Encrypts plaintext (bytes, or text as UTF-8) for one table, column and row under the given key. */
 export function sealField(key: VersionedKey, plaintext: Uint8Array | string, context: FieldContext): Uint8Array {
   const nonce = crypto.getRandomValues(scratch.nonce) // the OS CSPRNG, without node's slower wrapper
-  const cipher = createCipheriv('aes-256-gcm', key.key, nonce)
+  const cipher = createCipheriv('aes-256-gcm', keyObjectOf(key.key), nonce)
   cipher.setAAD(associatedData(context, key.version))
   const body = cipher.update(typeof plaintext === 'string' ? utf8Bytes(plaintext) : plaintext)
   cipher.final() // GCM emits nothing here; it completes the tag
-  const sealed = Buffer.allocUnsafe(HEADER_BYTES + body.length + TAG_BYTES) // every byte is written below
+  const { header } = scratch
   const { version } = key
-  sealed[0] = FIELD_FORMAT_VERSION
-  sealed[1] = version >>> 24
-  sealed[2] = version >>> 16
-  sealed[3] = version >>> 8
-  sealed[4] = version
-  sealed.set(nonce, 5)
-  sealed.set(body, HEADER_BYTES)
-  sealed.set(cipher.getAuthTag(), HEADER_BYTES + body.length)
-  return sealed
+  header[1] = version >>> 24
+  header[2] = version >>> 16
+  header[3] = version >>> 8
+  header[4] = version
+  header.set(nonce, 5)
+  // note: one concat of header, ciphertext and tag rather than allocUnsafe and three sets: 169 against
+  // 212 ns for 1 KB (median of 9 rounds of 50,000). Still the one copy: node:crypto cannot cipher into a given buffer.
+  return Buffer.concat([header, body, cipher.getAuthTag()], HEADER_BYTES + body.length + TAG_BYTES)
 }
 
-// note: the nonce, the tag and text to seal (as UTF-8) are written into arrays made once and reused,
-// rather than new ones per call: the cipher reads each before this module writes it again, as every
-// call here is synchronous. Text longer than the text buffer gets its own.
-const scratch = { nonce: new Uint8Array(12), tag: new Uint8Array(TAG_BYTES) }
+// note: the nonce, the header, the tag and text to seal (as UTF-8) are written into arrays made once
+// and reused, rather than new ones per call: the cipher or the concat reads each before this module
+// writes it again, as every call here is synchronous. Text longer than the text buffer gets its own.
+const scratch = { nonce: new Uint8Array(12), tag: new Uint8Array(TAG_BYTES), header: Buffer.from([FIELD_FORMAT_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) }
 const textBuffer = Buffer.alloc(48 * 1024)
 
 function utf8Bytes(text: string): Uint8Array {
   if (text.length * 3 > textBuffer.length) return Buffer.from(text, 'utf8')
   return textBuffer.subarray(0, textBuffer.write(text, 0, 'utf8'))
+}
+
+// note: node:crypto copies and checks raw key bytes into a key object on every createCipheriv; handed
+// a KeyObject made once per key it skips that (seal+open of 1 KB: ~1.19 → ~1.00 µs for the cipher
+// alone, ~1.03 → ~0.97 for the decipher). Keyed weakly by the key's bytes, so a key object lives only
+// as long as the key it copies; key bytes are never written after the key is made (random.ts, data-keys.ts).
+const keyObjects = new WeakMap<Uint8Array, KeyObject>()
+
+function keyObjectOf(key: Uint8Array): KeyObject {
+  let keyObject = keyObjects.get(key)
+  if (keyObject === undefined) keyObjects.set(key, (keyObject = createSecretKey(key)))
+  return keyObject
 }
 
 /** Reads the key version a sealed value names, or null when it is not in a known format. */
@@ -74,7 +85,7 @@ export function openField(key: VersionedKey, sealed: Uint8Array, context: FieldC
   const tagAt = sealed.length - TAG_BYTES
   for (let i = 0; i < TAG_BYTES; i++) tag[i] = sealed[tagAt + i]!
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key.key, nonce)
+    const decipher = createDecipheriv('aes-256-gcm', keyObjectOf(key.key), nonce)
     decipher.setAAD(associatedData(context, key.version))
     decipher.setAuthTag(tag)
     const body = decipher.update(sealed.subarray(HEADER_BYTES, sealed.length - TAG_BYTES))
