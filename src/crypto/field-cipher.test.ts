@@ -251,8 +251,8 @@ test('the associated data is the documented length-prefixed encoding, for any ke
   }))
 })
 
-// note: the header is written into a reused array and copied out, and each key gets a key object
-// made once (weakly held by the key's bytes); neither may leak from one seal or key into another.
+// note: the nonce goes through a reused array, and each key gets a key object made once (weakly held
+// by the key's bytes); neither may leak from one seal or key into another.
 test('a sealed value is unchanged by later seals, and each key, cached or a fresh copy, opens only its own values', () => {
   const first = sealField(key, 'first', place)
   const firstBytes = Array.from(first)
