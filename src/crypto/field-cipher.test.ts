@@ -251,9 +251,8 @@ test('the associated data is the documented length-prefixed encoding, for any ke
   }))
 })
 
-// note: the nonce goes through a reused array, and each key gets a key object made once (weakly held
-// by the key's bytes); neither may leak from one seal or key into another.
-test('a sealed value is unchanged by later seals, and each key, cached or a fresh copy, opens only its own values', () => {
+// note: the nonce goes through a reused array; no seal may change another's value or open under another key.
+test('a sealed value is unchanged by later seals, and each key, or a fresh copy of its bytes, opens only its own values', () => {
   const first = sealField(key, 'first', place)
   const firstBytes = Array.from(first)
   const other: VersionedKey = { version: 1, key: generateKey() }

@@ -15,7 +15,6 @@ type PlainValue<K extends FieldKind> = K extends 'text' ? string : K extends 'js
 export type PlainFields<C extends Record<string, FieldKind>> = { [K in keyof C]: PlainValue<C[K]> | null }
 export type SealedFields<C extends Record<string, FieldKind>> = { [K in keyof C]: Uint8Array | null }
 
-
 export function sealedTable<const C extends Record<string, FieldKind>>(table: string, columns: C) {
   const columnNames = Object.keys(columns) as (keyof C & string)[]
 
@@ -36,8 +35,9 @@ export function sealedTable<const C extends Record<string, FieldKind>>(table: st
     const kind = columns[column]
     if (kind === 'bytes') return bytes
     // note: the tag authenticated these bytes as the UTF-8 this table wrote, so no validation pass.
-    // Buffer's toString rather than a TextDecoder: 275 against 339 ns for 1 KB, and it keeps a leading
-    // U+FEFF, which TextDecoder drops (a text sealed with one opened without it).
+    // Buffer's toString rather than a TextDecoder, which dropped a leading U+FEFF (a text sealed with
+    // one opened without it). Alone it is cheaper (275 against 339 ns for 1 KB); an open through this
+    // table measured the same within 2% (interleaved in one process).
     const text = bytes.toString('utf8')
     return kind === 'json' ? JSON.parse(text) : text
   }
