@@ -250,3 +250,19 @@ test('the associated data is the documented length-prefixed encoding, for any ke
     expect(opened.toString('utf8')).toBe('documented')
   }))
 })
+
+// note: the nonce goes through a reused array; no seal may change another's value or open under another key.
+test('a sealed value is unchanged by later seals, and each key, or a fresh copy of its bytes, opens only its own values', () => {
+  const first = sealField(key, 'first', place)
+  const firstBytes = Array.from(first)
+  const other: VersionedKey = { version: 1, key: generateKey() }
+  const second = sealField(other, 'second', place)
+  sealField({ version: 0xfffffffe, key: key.key }, 'third', place)
+  expect(Array.from(first)).toEqual(firstBytes)
+  expect(sealedKeyVersion(first)).toBe(1)
+  expect(Buffer.from(first.subarray(5, 17)).equals(Buffer.from(second.subarray(5, 17)))).toBe(false)
+  expect(openField({ version: 1, key: new Uint8Array(key.key) }, first, place)?.toString('utf8')).toBe('first')
+  expect(openField(key, second, place)).toBeNull()
+  expect(openField(other, first, place)).toBeNull()
+  expect(openField(other, second, place)?.toString('utf8')).toBe('second')
+})

