@@ -1,6 +1,6 @@
 /**
  * Group commit at the engine level: one-row inserts made concurrently through the SQLite engine
- * (src/db/engine.ts), 16 in flight at a time as concurrent requests make them, against the floor
+ * (src/db/sqlite-engine.ts), 16 in flight at a time as concurrent requests make them, against the floor
  * they replace, a raw one-row transaction per insert (BEGIN IMMEDIATE, INSERT, COMMIT through
  * bun:sqlite), each in its own database file in WAL mode with the store's settings, blocks of each
  * alternating in the same run. A lone write through the engine (one in flight) is shown beside it.
@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createSqliteEngine } from '../src/db/engine.ts'
+import { createSqliteEngine } from '../src/db/sqlite-engine.ts'
 import { openDatabase } from '../src/db/open-database.ts'
 import { median, nowMs } from './measure.ts'
 import { formatNumber, formatRatio, type BenchRow } from './report.ts'

@@ -100,7 +100,8 @@ async function spawnAndTime(command: (port: number) => string[], dataDir: string
   const url = `http://127.0.0.1:${port}`
   const begin = nowMs()
   const child = Bun.spawn(command(port), {
-    cwd: dataDir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATA_DIR: dataDir, GLOBAL_LOG_LEVEL: 'ERROR' }, stdout: 'ignore', stderr: 'ignore', stdin: 'ignore',
+    // note: SESSIONS sockets of one user, past WEBSOCKET_MAX_SOCKETS_PER_USER's default (50): the row measures a session's memory, not the limit.
+    cwd: dataDir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATA_DIR: dataDir, GLOBAL_LOG_LEVEL: 'ERROR', WEBSOCKET_MAX_SOCKETS_PER_USER: String(SESSIONS) }, stdout: 'ignore', stderr: 'ignore', stdin: 'ignore',
   })
   for (;;) {
     const status = await fetch(`${url}${path}`, { headers }).then(async (res) => (await res.arrayBuffer(), res.status), () => 0)

@@ -79,7 +79,8 @@ export async function measureSocketStreaming(): Promise<SocketStreamingFigures> 
   const standIn = await startStandInProcess({ chunkDelayMs: 0, chunkCount: LATENCY_CHUNKS })
   // note: titles off: each turn starts a new chat, and a title request would be one more answer from the stand-in.
   // The frame rate limit is raised: on a fast machine the turns come faster than 20 a second per socket.
-  const config = loadConfig({ env: { OLLAMA_BASE_URL: standIn.url, ENABLE_TITLE_GENERATION: 'false', WEBSOCKET_RATE_LIMIT: '10000/1s', BYPASS_MODEL_ACCESS_CONTROL: 'true' }, cwd: process.cwd() })
+  // note: the idle-socket row holds IDLE_SOCKETS sockets of one user, past WEBSOCKET_MAX_SOCKETS_PER_USER's default (50): it measures a socket's memory, not the limit.
+  const config = loadConfig({ env: { OLLAMA_BASE_URL: standIn.url, ENABLE_TITLE_GENERATION: 'false', WEBSOCKET_RATE_LIMIT: '10000/1s', BYPASS_MODEL_ACCESS_CONTROL: 'true', WEBSOCKET_MAX_SOCKETS_PER_USER: String(IDLE_SOCKETS) }, cwd: process.cwd() })
   const store = openMemoryStore()
   const sessionSecret = crypto.randomUUID()
   const audit = createMemoryAuditLog()

@@ -26,7 +26,7 @@ import { createLogger } from '../log/logger.ts'
 export type AuditEvent =
   | 'signin_succeeded' | 'signin_failed' | 'signup' | 'signout' | 'session_revoked' | 'sessions_revoked_all'
   | 'role_changed' | 'user_deleted' | 'user_created' | 'password_changed' | 'api_key_created' | 'api_key_deleted'
-  | 'api_key_denied' | 'rate_limited' | 'forged_trusted_header' | 'setup_token_used' | 'admin_bootstrapped' | 'account_claimed'
+  | 'api_key_denied' | 'socket_limit_reached' | 'rate_limited' | 'forged_trusted_header' | 'setup_token_used' | 'admin_bootstrapped' | 'account_claimed'
   | 'backchannel_logout' | 'backchannel_logout_refused'
   | 'backup_created' | 'master_key_rotated' | 'data_key_rotation_started' | 'chats_exported' | 'admin_export' | 'chats_expired'
   | 'admin_config_changed' | 'default_permissions_changed' | 'banners_changed' | 'models_config_changed' | 'prompt_suggestions_changed' | 'user_email_changed' | 'user_password_set_by_admin'

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { createSqliteEngine } from '../db/engine.ts'
+import { createSqliteEngine } from '../db/sqlite-engine.ts'
 import { migrate } from '../db/migrate.ts'
 import { canonicalModelName, createModelGrantRepo } from '../db/model-grants.ts'
 import { openMemoryStore } from '../db/open-store.ts'

@@ -9,6 +9,8 @@ export type SocketConfig = Readonly<{
   maxFrameBytes: number
   /** More than `limit` frames in `windowMs` get `rate_limited`; twice that closes the socket. */
   frameRate: Readonly<{ limit: number; windowMs: number }>
+  /** Chat sockets one user may hold open on this instance at once; an upgrade beyond it is refused (429). */
+  maxSocketsPerUser: number
 }>
 
 const showRate = (rate: unknown) => {
@@ -28,6 +30,11 @@ export const socketVariables = {
     parse: rateLimit, default: { limit: 20, windowMs: 1000 }, show: showRate,
     doc: 'Frames a chat socket may send per duration, e.g. 20/1s; more get a rate_limited error, and twice as many close the socket with 1008.',
   },
+  // note: each browser tab holds one socket; 50 is more tabs than a person works in, and bounds what one account or one stolen key holds open (memory, file descriptors).
+  WEBSOCKET_MAX_SOCKETS_PER_USER: {
+    parse: integerFrom(1, 100_000), default: 50,
+    doc: 'Chat sockets one account may hold open at once, counted on each instance (with several instances behind Redis, per instance); one more is refused with 429 too_many_sockets and an audit entry.',
+  },
 } as const satisfies Record<string, Variable<unknown>>
 
 /** Builds the socket settings from the parsed variables. */
@@ -37,5 +44,6 @@ export function socketConfigFrom(values: VariableValues): SocketConfig {
     pingTimeoutMs: values.WEBSOCKET_SERVER_PING_TIMEOUT * 1000,
     maxFrameBytes: values.WEBSOCKET_MAX_FRAME_SIZE,
     frameRate: values.WEBSOCKET_RATE_LIMIT,
+    maxSocketsPerUser: values.WEBSOCKET_MAX_SOCKETS_PER_USER,
   }
 }

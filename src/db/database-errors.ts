@@ -1,5 +1,5 @@
 /**
- * The errors an engine (engine.ts, postgres-engine.ts) raises in place of its driver's, so callers
+ * The errors an engine (sqlite-engine.ts, postgres-engine.ts) raises in place of its driver's, so callers
  * can tell an unreachable database (answered 503 and retried later) from a refused statement.
  *
  * Threat: drivers put values in their errors (PostgreSQL's `detail` holds the conflicting key,

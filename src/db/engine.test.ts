@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describeEngineContract } from '../../test/helpers/engine-contract.ts'
-import { createSqliteEngine } from './engine.ts'
+import { createSqliteEngine } from './sqlite-engine.ts'
 import { withLazyStatements } from './lazy-statements.ts'
 import { openDatabase } from './open-database.ts'
 

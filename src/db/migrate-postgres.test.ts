@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startPostgres, type PostgresServer } from '../../test/helpers/postgres.ts'
-import { createSqliteEngine, type SqlEngine } from './engine.ts'
+import { type SqlEngine } from './engine.ts'
+import { createSqliteEngine } from './sqlite-engine.ts'
 import { migratePostgres, readPostgresSchemaVersion } from './migrate-postgres.ts'
 import { SchemaTooNewError } from './migrate.ts'
 import { LATEST_SCHEMA_VERSION, migrations } from './migrations.ts'

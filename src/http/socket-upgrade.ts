@@ -7,17 +7,22 @@
  * six closures and an error-handler list, and each upgrade ran the app's request pipeline.
  * Threat: a fast path that skips a check. Only a plain upgrade comes here (GET, no body, a Host
  * within ALLOWED_HOSTS, settings younger than their second, a credential offered); everything
- * else, and every refusal, goes to the app, whose answer it is (the 401/403 bodies). A credential
- * is admitted here whether or not the principal cache remembers it: after a restart every page
- * reconnects its socket before the cache knows anyone, and those sockets stay. A refused one is
- * checked twice (here, then by the app); a forged token fails at its HMAC, before any read. With CORS configured or in single-user mode (plugins
+ * else goes to the app. A refusal of the admission (an HttpError: 401, 403, 429) is answered here
+ * with the app's own answer for it (`HttpError.toResponse`, as httpErrors renders it, with the
+ * headers jsonAnswerHeaders gives an /api/ path as the security-headers plugin does; the equivalence
+ * tests, test/ws/socket-upgrade-equivalence.test.ts and test/binary/socket-upgrade.test.ts, compare
+ * the status, every header and the body), so a credential is checked, and a refusal audited, once; a read that failed (the
+ * database away) goes to the app. A credential is admitted here whether or not the principal cache
+ * remembers it: after a restart every page reconnects its socket before the cache knows anyone,
+ * and those sockets stay. With CORS configured or in single-user mode (plugins
  * that look at every request) there is no fast path at all. The 101 answer carries the headers the
  * app's security-headers plugin gives it (CACHE_CONTROL, HSTS only over HTTPS) and the protocol.
  */
 import type { Server } from 'bun'
 import { findCredential } from '../auth/authenticate.ts'
 import { arrivedOverHttps } from './client-address.ts'
-import { fastRouteGate, fastRoutesAllowed, type FixedAnswerSettings } from './fixed-answers.ts'
+import { fastRouteGate, fastRoutesAllowed, jsonAnswerHeaders, type FixedAnswerSettings } from './fixed-answers.ts'
+import { HttpError } from './http-error.ts'
 import type { KeepsSettings } from './plugins/fresh-settings.ts'
 import { SOCKET_PROTOCOL, type SocketEntry } from './routes/socket.ts'
 
@@ -51,6 +56,7 @@ export function socketUpgradeRoutes(
   }
   const { everyResponse, apiCacheControl, strictTransportSecurity } = settings.securityHeaders
   const plain: Record<string, string> = { ...everyResponse, ...(apiCacheControl === null ? {} : { 'cache-control': apiCacheControl }) }
+  const refusalHeadersFor = jsonAnswerHeaders(settings, SOCKET_UPGRADE_PATH)
   const headersFor = (request: Request, server: UpgradeServer, answersProtocol: boolean): Record<string, string> => {
     const overHttps = strictTransportSecurity !== null && arrivedOverHttps(request, server, settings.trustedProxies)
     return { ...plain, ...(overHttps ? { 'strict-transport-security': strictTransportSecurity } : {}), ...(answersProtocol ? { 'sec-websocket-protocol': SOCKET_PROTOCOL } : {}) }
@@ -65,9 +71,13 @@ export function socketUpgradeRoutes(
         let admitted: Awaited<ReturnType<SocketEntry['admitUpgrade']>>
         try {
           admitted = await entry.admitUpgrade(request, server)
-        } catch {
-          // note: a refusal, or a read that failed (the database away): the app answers it, with its own body.
-          return toApp(request)
+        } catch (error) {
+          // note: a refusal is answered here as the app answers it (httpErrors: `toResponse`), rather than the app checking the
+          // credential again: a flood of made-up `sk-…` keys cost two key lookups each. A read that failed (the database away) is the app's to answer.
+          if (!(error instanceof HttpError)) return toApp(request)
+          const refusal = error.toResponse()
+          refusalHeadersFor(request, server).forEach((value, name) => refusal.headers.set(name, value))
+          return refusal
         }
         if (server.upgrade(request, { headers: headersFor(request, server, admitted.answersProtocol), data: entry.dataFor(admitted.admission) })) return undefined
         return toApp(request)

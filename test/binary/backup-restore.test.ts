@@ -4,7 +4,7 @@ import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync,
 import { join } from 'node:path'
 import { writeBackupFile } from '../../src/db/backup-file.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
-import { createSqliteEngine } from '../../src/db/engine.ts'
+import { createSqliteEngine } from '../../src/db/sqlite-engine.ts'
 import { writeKeyCheck } from '../../src/db/key-check.ts'
 import { migrate } from '../../src/db/migrate.ts'
 import { LATEST_SCHEMA_VERSION, migrations } from '../../src/db/migrations.ts'

@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, re
 import { join } from 'node:path'
 import { generateKey } from '../../src/crypto/random.ts'
 import { createDataKeyRepo, SYSTEM_OWNER } from '../../src/db/data-keys.ts'
-import { createSqliteEngine } from '../../src/db/engine.ts'
+import { createSqliteEngine } from '../../src/db/sqlite-engine.ts'
 import type { ChatId, UserId } from '../../src/db/ids.ts'
 import { writeKeyCheck } from '../../src/db/key-check.ts'
 import { migrate, readSchemaVersion } from '../../src/db/migrate.ts'

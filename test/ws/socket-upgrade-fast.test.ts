@@ -1,7 +1,8 @@
 /**
  * The chat socket's upgrade through Bun's router (src/http/socket-upgrade.ts) against the same
  * upgrade through the app's route: a socket from either answers the same frames the same way, one
- * from the fast route is closed on a revocation, and every refusal is the app's own answer.
+ * from the fast route is closed on a revocation, and every refusal is the app's own answer (a refused
+ * admission answered by the fast route itself, with the app's status and body; the rest by the app).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { bearer, signIn, signUp } from '../helpers/accounts.ts'
@@ -69,7 +70,7 @@ describe('the fast route', () => {
     ['the cookie without an Origin', (token) => ({ cookie: `token=${token}` }), 403],
     ['a request with a body', (token) => ({ 'sec-websocket-protocol': `enclave, ${token}`, 'content-length': '2' }), 400],
     ['Upgrade: WebSocket, which the app\'s router does not route to the socket', (token) => ({ 'sec-websocket-protocol': `enclave, ${token}`, upgrade: 'WebSocket' }), 404],
-  ])('leaves %s to the app', async (name, headersOf, status) => {
+  ])('refuses %s with the app\'s answer, upgrading nothing', async (name, headersOf, status) => {
     const token = await newToken()
     await remember(token)
     const { answer, upgrades } = await takeFastRoute(headersOf(token))

@@ -2,7 +2,9 @@
  * Who may open the chat socket (routes/socket.ts): the upgrade request's credential, from the
  * `enclave, <token>` subprotocol offer (answered with `enclave`), else the Authorization or
  * x-api-key header or the `token` cookie, authenticated through the one auth path for /api/ws
- * (an API key limited to other routes is refused there); pending accounts are refused.
+ * (an API key limited to other routes is refused there, audited `api_key_denied` as require-auth.ts
+ * audits it); pending accounts are refused, and so is a user who holds WEBSOCKET_MAX_SOCKETS_PER_USER
+ * sockets here already (429 `too_many_sockets`, audited `socket_limit_reached`; socket-quota.ts).
  * Format: Sec-WebSocket-Protocol is a comma-separated list; the first entry other than `enclave`
  * is the token when `enclave` is offered.
  * Threat: cross-site WebSocket hijacking (a browser attaches the `token` cookie to a socket any site
@@ -14,8 +16,9 @@ import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticate, findCredential } from '../../auth/authenticate.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { UserId } from '../../db/ids.ts'
-import { originOfServer, type resolveClientAddress } from '../client-address.ts'
+import { originOfServer, resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
+import type { SocketQuota } from './socket-quota.ts'
 import { SOCKET_PATH, type Admission } from './socket-state.ts'
 
 /** The subprotocol a client offers alongside its token, and the one the server answers. */
@@ -25,7 +28,7 @@ export type UpgradeServer = Parameters<typeof resolveClientAddress>[1]
 export type AdmitUpgrade = (request: Request, server: UpgradeServer) => Promise<{ admission: Admission; answersProtocol: boolean }>
 
 /** The socket's admission for this server's settings. */
-export function upgradeAdmission(auth: AuthDeps, config: Config): AdmitUpgrade {
+export function upgradeAdmission(auth: AuthDeps, config: Config, quota: Pick<SocketQuota, 'isFull' | 'limit'>): AdmitUpgrade {
   const changes = auth.store.accountChanges
   const listedOrigins = new Set(config.cors.allowsAnyOrigin ? [] : config.cors.allowedOrigins)
   if (config.publicUrl !== null) listedOrigins.add(new URL(config.publicUrl).origin)
@@ -43,10 +46,20 @@ export function upgradeAdmission(auth: AuthDeps, config: Config): AdmitUpgrade {
     if (!isAllowedOrigin(request, server, isCookie)) throw new HttpError(403, 'cross_site_request', 'This request came from another site and was refused.')
     const before = changes.changeCount()
     const result = await authenticate(auth, credential, SOCKET_PATH)
-    if (!result.ok) throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+    if (!result.ok) {
+      // note: audited as an HTTP route audits it (require-auth.ts); the answer stays the socket's 401.
+      if (result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied') {
+        auth.audit.record({ event: 'api_key_denied', ip: clientIp(request, server), reason: result.reason, details: { path: SOCKET_PATH } })
+      }
+      throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+    }
     if (result.principal.user.role === 'pending') throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
     const { principal } = result
     const userId = principal.user.id as UserId
+    if (quota.isFull(userId)) {
+      auth.audit.record({ event: 'socket_limit_reached', actorId: userId, ip: clientIp(request, server), method: principal.via, details: { limit: quota.limit } })
+      throw new HttpError(429, 'too_many_sockets', `This account has ${quota.limit} chat connections open already; close a tab and try again.`)
+    }
     const held: Admission['held'] = principal.via === 'session' ? { via: 'session', sessionId: principal.sessionId } : { via: 'api_key', apiKeyId: principal.apiKeyId }
     // note: a change announced while the credential was read leaves the generation unknown (NaN), so the socket checks it again on open.
     const generation = changes.changeCount() === before ? changes.generationOf(userId) : Number.NaN
@@ -54,6 +67,10 @@ export function upgradeAdmission(auth: AuthDeps, config: Config): AdmitUpgrade {
   }
 
   return admitUpgrade
+
+  function clientIp(request: Request, server: UpgradeServer): string {
+    return resolveClientAddress(request, server, config.trustedProxies).ip
+  }
 
   function isAllowedOrigin(request: Request, server: UpgradeServer, isCookie: boolean): boolean {
     const origin = request.headers.get('origin')

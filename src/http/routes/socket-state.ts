@@ -24,7 +24,7 @@ export type SocketLimits = SocketConfig & {
 
 export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
   recheckIntervalMs: 5_000, pingIntervalMs: 25_000, pingTimeoutMs: 20_000, maxFrameBytes: 64 * 1024,
-  frameRate: { limit: 20, windowMs: 1_000 }, keepFinishedMs: 60_000, checkpointIntervalMs: 1_000,
+  frameRate: { limit: 20, windowMs: 1_000 }, maxSocketsPerUser: 50, keepFinishedMs: 60_000, checkpointIntervalMs: 1_000,
 }
 
 export const SOCKET_PATH = '/api/ws'

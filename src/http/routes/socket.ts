@@ -21,9 +21,11 @@
  *   `pingTimeoutMs` is dropped (a half-open connection would otherwise hold its state forever);
  * - frames over `maxFrameBytes` close the socket with 1009, and more than `frameRate.limit`
  *   frames in a `frameRate.windowMs` window get a `rate_limited` error, twice that closes it with 1008.
- * Refusals happen before the socket opens, as plain HTTP 401/403 answers. Without CORS or single-user
+ * - a user holds at most `maxSocketsPerUser` sockets on this instance (socket-quota.ts): one more
+ *   upgrade is refused (429), and one admitted alongside others past the limit is closed at open with 1008.
+ * Refusals happen before the socket opens, as plain HTTP 401/403/429 answers. Without CORS or single-user
  * mode, Bun's router takes the upgrade before this route (socket-upgrade.ts) with the same admission
- * (`admitUpgrade`) and the same handling after it (`socketEntry`); refusals come here.
+ * (`admitUpgrade`) and the same handling after it (`socketEntry`); it answers a refusal as this route's app does.
  * This file puts the socket together and serves its frames; beside it: socket-admission.ts (who may
  * open it), socket-revocation.ts (closing it), socket-turns.ts (the turns it asks for), socket-state.ts.
  * Format: one JSON text per frame (chat/frames.ts).
@@ -46,11 +48,15 @@ import type { ChatRetrievalDeps } from '../../knowledge/chat-retrieval.ts'
 import type { Logger } from '../../log/logger.ts'
 import { messageAsElysiaParses } from '../socket-message.ts'
 import { SOCKET_PROTOCOL, upgradeAdmission, type AdmitUpgrade } from './socket-admission.ts'
+import { socketQuota } from './socket-quota.ts'
 import { socketRevocation } from './socket-revocation.ts'
 import { answerFailure as failed, DEFAULT_SOCKET_LIMITS, send, SOCKET_PATH, type Admission, type Holder, type Socket, type SocketLimits, type SocketState } from './socket-state.ts'
 import { socketTurns } from './socket-turns.ts'
 
 export { DEFAULT_SOCKET_LIMITS, SOCKET_PROTOCOL, type SocketLimits }
+
+/** The close code of a socket opened past its user's limit (an upgrade admitted alongside others). */
+const CLOSE_TOO_MANY_SOCKETS = 1008
 
 /** Without create-app's resolver: every name is a base model, no preset is applied, decided by the model access check alone. */
 const baseModelsOnly = (auth: AuthDeps): Pick<ModelResolver, 'resolve'> => ({ resolve: async (asker, requested) => (await auth.models.mayUse(asker, requested) ? baseTarget(requested) : null) })
@@ -100,7 +106,8 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   /** The credential each answer was started with: revoking it stops the answer. */
   const startedWith = new WeakMap<LiveStream, Holder>()
   const changes = auth.store.accountChanges
-  const admitUpgrade = upgradeAdmission(auth, config)
+  const quota = socketQuota(limits.maxSocketsPerUser)
+  const admitUpgrade = upgradeAdmission(auth, config, quota)
   const { sweepSafely, revokeWhatNoLongerAdmits, stopAnswersInDeletedChats, isFrameAdmitted } = socketRevocation({ auth, log, hub, streams, states, startedWith })
   const { askForAnswer } = socketTurns({ auth, config, connections, log, models, rag, answerSlots, activity, turnDeps, slotOf, startedWith, isFrameAdmitted })
   const answerFailure = (socket: Socket, what: string, type: string, error: unknown) => failed(log, socket, what, type, error)
@@ -178,6 +185,11 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   const stateOf = (admission: Admission): SocketState => ({ ...admission, isRevoked: false, queue: Promise.resolve(), windowStart: auth.now(), framesInWindow: 0, pongDeadline: null })
 
   function openSocket(socket: Socket, state: SocketState) {
+    // note: upgrades admitted at the same moment all passed the quota's check; those past the limit are closed here, uncounted.
+    if (!quota.take(state.userId)) {
+      auth.audit.record({ event: 'socket_limit_reached', actorId: state.userId, method: state.held.via, details: { limit: quota.limit, at_open: true } })
+      return socket.close(CLOSE_TOO_MANY_SOCKETS, 'Too many sockets')
+    }
     states.set(socket, state)
     hub.join(state.userId, socket)
     // note: a revocation between the upgrade and now found no socket to close; this check closes it (the first frames wait for it).
@@ -212,6 +224,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     if (state !== undefined) {
       if (state.pongDeadline !== null) clearTimeout(state.pongDeadline)
       hub.leave(state.userId, socket)
+      quota.release(state.userId)
     }
     if (states.size === 0) {
       for (const timer of timers) clearInterval(timer)
