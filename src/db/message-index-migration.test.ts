@@ -1,10 +1,10 @@
 import { expect, test } from 'bun:test'
-import { createSqliteEngine } from './engine.ts'
 import type { MessageId } from './ids.ts'
 import { migrate } from './migrate.ts'
 import { migrations } from './migrations.ts'
 import { createMessageRows } from './message-rows.ts'
 import { openDatabase } from './open-database.ts'
+import { createSqliteEngine } from './sqlite-engine.ts'
 
 // Schema 14 drops message_by_chat (chat_seq, id): a store written at schema 13 keeps every message,
 // reads each chat's rows in the same id order along message_uid_in_chat, and still refuses a client
