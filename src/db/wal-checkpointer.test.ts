@@ -95,15 +95,52 @@ describe('WAL checkpointer', () => {
     expect(walFrames(path)).toBe(0)
   })
 
-  test('a worker that cannot open the file hands the checkpoints back to the writer', async () => {
+  test('a worker that cannot start hands the checkpoints back to the writer', async () => {
     const path = join(tempDir(), 'a.db')
-    const { db } = tableOn(path)
+    const { db, insert } = tableOn(path)
     const failures: string[] = []
-    const checkpointer = startWalCheckpointer(db, join(tempDir(), 'missing', 'b.db'), { onFailure: (reason) => failures.push(reason) })
-    expect(await eventually(() => !checkpointer.running)).toBe(true)
+    const checkpointer = startWalCheckpointer(db, path, { thresholdFrames: 100, workerUrl: new URL('./no-such-worker.ts', import.meta.url).href, onFailure: (reason) => failures.push(reason) })
+    for (let i = 0; i < 80; i++) {
+      insert()
+      checkpointer.committed()
+    }
+    expect(await eventually(() => checkpointer.failed)).toBe(true)
     expect(failures.length).toBe(1)
-    expect(db.query<{ wal_autocheckpoint: number }, []>('PRAGMA wal_autocheckpoint').get()!.wal_autocheckpoint).toBe(1000)
+    expect(checkpointer.working).toBe(false)
+    expect(db.query<{ wal_autocheckpoint: number }, []>('PRAGMA wal_autocheckpoint').get()!.wal_autocheckpoint).toBe(100)
     checkpointer.stop()
+    closeDatabase(db)
+  })
+
+  test('starts only once the WAL fills, and ends itself when the writer goes idle', async () => {
+    const path = join(tempDir(), 'a.db')
+    const { db, insert } = tableOn(path)
+    const checkpointer = startWalCheckpointer(db, path, { thresholdFrames: 100, backstopFrames: 400, idleMs: 200 })
+    for (let i = 0; i < 10; i++) {
+      insert()
+      checkpointer.committed()
+    }
+    expect(checkpointer.working).toBe(false)
+    for (let i = 0; i < 60; i++) {
+      insert()
+      checkpointer.committed()
+    }
+    expect(checkpointer.working).toBe(true)
+    // the writer leaves its checkpoints to the worker once it is ready
+    expect(await eventually(() => {
+      insert()
+      checkpointer.committed()
+      return db.query<{ wal_autocheckpoint: number }, []>('PRAGMA wal_autocheckpoint').get()!.wal_autocheckpoint === 400
+    })).toBe(true)
+    for (let i = 0; i < 300; i++) {
+      insert()
+      checkpointer.committed()
+    }
+    // no commit for idleMs: it ends, and the writer checkpoints itself again
+    expect(await eventually(() => !checkpointer.working)).toBe(true)
+    expect(db.query<{ wal_autocheckpoint: number }, []>('PRAGMA wal_autocheckpoint').get()!.wal_autocheckpoint).toBe(100)
+    expect(checkpointer.stop().checkpoints).toBeGreaterThan(0)
+    expect(checkpointer.failed).toBe(false)
     closeDatabase(db)
   })
 })

@@ -22,6 +22,10 @@
  *   worker's checkpoints (measured 10,500 frames at most, 86 MB, over 10,000 one-chat appends).
  * - A worker that dies or cannot start: the writer's auto-checkpoint goes back to 1,000 frames, as if
  *   there were no worker, and `onFailure` says so once.
+ * - Memory: the worker (a JavaScript thread, about 5 MB of RSS measured in the compiled server) starts
+ *   only once the WAL holds half the threshold, and ends itself after IDLE_MS without a commit; an
+ *   idle server has none. Until it is ready, and after it ends, the writer checkpoints itself at
+ *   1,000 frames as before.
  * - Close: stop() waits for the worker to finish a checkpoint under way and close its connection,
  *   then the writer checkpoints with TRUNCATE and closes (closeDatabase) as before, the last
  *   connection, so the -wal and -shm files go. Backups (VACUUM INTO) and key rotations read and write
@@ -30,15 +34,27 @@
  *   whichever thread checkpoints.
  */
 import type { Database } from 'bun:sqlite'
+import { closeSync, openSync } from 'node:fs'
 import type { CheckpointWorkerStart } from './wal-checkpoint-worker.ts'
+import { walFramesPending, walIndexBuffer } from './wal-index.ts'
 
 /** SQLite's default auto-checkpoint threshold, kept: the stretch of commits a power cut may take. */
 export const CHECKPOINT_FRAMES = 1000
-// note: 8,000 frames of 8 KB = 64 MB of WAL at most before the writer checkpoints itself; under
-// appends that never pause, one checkpoint in eight falls on the writer rather than every one.
+// note: 8,000 frames of 8 KB = 64 MB of WAL before the writer checkpoints itself; under appends
+// that never pause, one checkpoint in eight falls on the writer rather than every one.
 export const BACKSTOP_FRAMES = 8000
 // note: stop() blocks the thread for at most a checkpoint under way (a few ms; its fsyncs) and this bound.
 const STOP_WAIT_MS = 10_000
+/** Without a worker, the writer looks at the wal-index every this many commits (a 100-byte read). */
+const LOOK_EVERY_COMMITS = 8
+/** The worker ends itself after this long without a commit (its memory goes with it). */
+export const IDLE_MS = 10_000
+// note: the shared words, as the worker reads them (wal-checkpoint-worker.ts).
+const COMMITS = 0
+const STOP = 1
+const GAP = 2
+const CLOSED = 3
+const READY = 4
 
 // note: in the compiled binary every module shares the bundle's URL (file:///$bunfs/root/enclave) and
 // the worker, an entry point of its own, sits at its path under src/ (scripts/compile-binary.ts).
@@ -47,16 +63,19 @@ const workerPath = import.meta.url.includes('/$bunfs/')
   : new URL('./wal-checkpoint-worker.ts', import.meta.url).href
 
 export type WalCheckpointer = {
-  /** Called after each commit of the writer: wakes the worker if it sleeps. */
+  /** Called after each commit of the writer: wakes the worker, or now and then looks whether one is needed. */
   committed(): void
   /**
    * Stops the worker and waits (blocking, so a close that is not awaited still ends at once) until
    * it finished a checkpoint under way and closed its connection; the caller then checkpoints and
    * closes the writer, the last connection, so SQLite removes the -wal and -shm files as before.
+   * Answers the checkpoints the workers took.
    */
   stop(): { checkpoints: number }
-  /** False once the worker has died (the writer checkpoints itself again). */
-  readonly running: boolean
+  /** True while a worker is started (or starting). */
+  readonly working: boolean
+  /** True once a worker died (the writer checkpoints itself from then on). */
+  readonly failed: boolean
 }
 
 export type WalCheckpointerOptions = {
@@ -64,53 +83,116 @@ export type WalCheckpointerOptions = {
   thresholdFrames?: number
   /** The writer's own auto-checkpoint while the worker runs (BACKSTOP_FRAMES). */
   backstopFrames?: number
-  /** Told once if the worker dies or cannot start (the writer then checkpoints itself). */
+  /** How long the worker waits for a commit before it ends itself (IDLE_MS). */
+  idleMs?: number
+  /** Told once if a worker dies or cannot start (the writer then checkpoints itself). */
   onFailure?: (reason: string) => void
+  /** The worker's module; tests give one that does not exist. */
+  workerUrl?: string
 }
 
-/** Starts the checkpointer of the WAL database `db` at `path` (a file, not ':memory:'). */
+type Running = { worker: Worker; shared: Int32Array; raised: boolean }
+
+/** The checkpointer of the WAL database `db` at `path` (a file, not ':memory:'); its worker starts when first needed. */
 export function startWalCheckpointer(db: Database, path: string, options: WalCheckpointerOptions = {}): WalCheckpointer {
-  const { thresholdFrames = CHECKPOINT_FRAMES, backstopFrames = BACKSTOP_FRAMES, onFailure } = options
-  const words = new SharedArrayBuffer(16)
-  const shared = new Int32Array(words)
-  let running = true
-  db.run(`PRAGMA wal_autocheckpoint = ${backstopFrames}`)
-  const worker = new Worker(workerPath, { smol: true })
+  const { thresholdFrames = CHECKPOINT_FRAMES, backstopFrames = BACKSTOP_FRAMES, idleMs = IDLE_MS, onFailure, workerUrl = workerPath } = options
+  let current: Running | null = null
+  let failed = false
   let stopping = false
-  const fallBack = (event?: Event): void => {
-    if (!running) return
-    running = false
-    if (!stopping) onFailure?.(event instanceof ErrorEvent ? event.message : 'the worker ended')
+  let checkpoints = 0
+  let sinceLook = 0
+  let shm: number | null = null
+  const buffer = walIndexBuffer()
+  const autoCheckpoint = (frames: number): void => {
     try {
-      db.run(`PRAGMA wal_autocheckpoint = ${thresholdFrames}`)
+      db.run(`PRAGMA wal_autocheckpoint = ${frames}`)
     } catch {
       // note: the writer is already closed.
     }
   }
-  worker.onerror = fallBack
-  worker.addEventListener('close', fallBack)
-  worker.postMessage({ path, words, thresholdFrames, backstopFrames } satisfies CheckpointWorkerStart)
-  // note: the worker must not keep the process alive on its own.
-  ;(worker as unknown as { unref(): void }).unref()
+  db.run(`PRAGMA wal_autocheckpoint = ${thresholdFrames}`)
+
+  /** Lets go of a worker that ended (idle, stopped or dead): the writer checkpoints itself again. */
+  const retire = (running: Running): void => {
+    if (current !== running) return
+    current = null
+    autoCheckpoint(thresholdFrames)
+    checkpoints += Math.max(0, Atomics.load(running.shared, CLOSED) - 1)
+    running.worker.terminate()
+  }
+  const launch = (): Running => {
+    const shared = new Int32Array(new SharedArrayBuffer(4 * 5))
+    const worker = new Worker(workerUrl, { smol: true })
+    const running: Running = { worker, shared, raised: false }
+    const died = (event?: Event): void => {
+      if (current !== running) return
+      retire(running)
+      if (stopping || Atomics.load(shared, CLOSED) !== 0) return
+      failed = true
+      onFailure?.(event instanceof ErrorEvent ? event.message : 'the worker ended')
+    }
+    worker.onerror = (event) => {
+      // note: an error ends the thread's work even when the worker itself stays: never started again.
+      if (current === running && !stopping) {
+        failed = true
+        retire(running)
+        onFailure?.(event.message)
+      }
+    }
+    worker.addEventListener('close', died)
+    worker.postMessage({ path, words: shared.buffer as SharedArrayBuffer, thresholdFrames, backstopFrames, idleMs } satisfies CheckpointWorkerStart)
+    // note: the worker must not keep the process alive on its own.
+    ;(worker as unknown as { unref(): void }).unref()
+    return running
+  }
+
   return {
     committed(): void {
-      Atomics.add(shared, 0, 1)
-      Atomics.notify(shared, 0)
+      const running = current
+      if (running !== null) {
+        if (Atomics.load(running.shared, CLOSED) !== 0) {
+          retire(running)
+          return
+        }
+        if (!running.raised && Atomics.load(running.shared, READY) !== 0) {
+          running.raised = true
+          autoCheckpoint(backstopFrames)
+        }
+        Atomics.add(running.shared, COMMITS, 1)
+        Atomics.notify(running.shared, COMMITS)
+        return
+      }
+      if (failed || stopping || ++sinceLook < LOOK_EVERY_COMMITS) return
+      sinceLook = 0
+      try {
+        shm ??= openSync(`${path}-shm`, 'r')
+        const wal = walFramesPending(shm, buffer)
+        if (wal !== null && wal.pending >= thresholdFrames / 2) current = launch()
+      } catch (error) {
+        failed = true
+        onFailure?.(error instanceof Error ? error.message : String(error))
+      }
     },
     stop() {
       stopping = true
-      Atomics.store(shared, 1, 1)
-      Atomics.add(shared, 0, 1)
-      Atomics.notify(shared, 0)
-      Atomics.notify(shared, 2)
-      if (running) Atomics.wait(shared, 3, 0, STOP_WAIT_MS)
-      const closedWith = Atomics.load(shared, 3)
-      running = false
-      worker.terminate()
-      return { checkpoints: Math.max(0, closedWith - 1) }
+      const running = current
+      if (running !== null) {
+        Atomics.store(running.shared, STOP, 1)
+        Atomics.add(running.shared, COMMITS, 1)
+        Atomics.notify(running.shared, COMMITS)
+        Atomics.notify(running.shared, GAP)
+        Atomics.wait(running.shared, CLOSED, 0, STOP_WAIT_MS)
+        retire(running)
+      }
+      if (shm !== null) closeSync(shm)
+      shm = null
+      return { checkpoints }
     },
-    get running() {
-      return running
+    get working() {
+      return current !== null
+    },
+    get failed() {
+      return failed
     },
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { countStoredRows, startBinary, tempDirsRemovedAfterAll, type RunningBinary } from '../helpers/binary.ts'
 
@@ -18,6 +18,8 @@ function chatBody(title: string) {
   }]))
   return { chat: { title, history: { messages, currentId: ids.at(-1) }, messages: Object.values(messages) } }
 }
+
+const threadsOf = (pid: number) => Number(/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1])
 
 async function signedIn(server: RunningBinary): Promise<(title: string) => Promise<number>> {
   const post = (path: string, body: unknown, token?: string) => fetch(`${server.url}${path}`, {
@@ -42,8 +44,11 @@ describe('WAL checkpoints in the compiled server', () => {
     try {
       const store = await signedIn(server)
       const sizeBefore = statSync(database).size
+      const threadsBefore = threadsOf(server.pid)
       // 400 chats of 20 messages of 1 KB (8 MB): more than the 1,000 frames of 8 KB that start a checkpoint
       for (let i = 0; i < CHATS; i++) expect(await store(`chat ${i}`)).toBe(200)
+      // the checkpointer's thread started (it ends itself 10 s after the last commit)
+      expect(threadsOf(server.pid)).toBe(threadsBefore + 1)
       // at least half of it copied into the database file while the server runs (the rest may wait in the WAL)
       const deadline = Date.now() + 20_000
       while (statSync(database).size < sizeBefore + (CHATS * PER_CHAT * 1024) / 2 && Date.now() < deadline) await Bun.sleep(20)
