@@ -62,8 +62,8 @@ export function compileBinary(options: { outfile: string; commit: string; target
     ...(options.target === undefined ? [] : [`--target=${options.target}`]),
     '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig',
     '--define', `ENCLAVE_COMMIT=${JSON.stringify(options.commit)}`,
-    // note: the document extraction worker is a second entry point, so `new Worker()` finds it in the binary.
-    join(root, 'src', 'main.ts'), join(root, 'src', 'knowledge', 'extract-worker.ts'), '--outfile', options.outfile,
+    // note: the document extraction worker and the WAL checkpointer are entry points too, so `new Worker()` finds them in the binary.
+    join(root, 'src', 'main.ts'), join(root, 'src', 'knowledge', 'extract-worker.ts'), join(root, 'src', 'db', 'wal-checkpoint-worker.ts'), '--outfile', options.outfile,
   ], { cwd: root, stdout: 'inherit', stderr: 'inherit' })
   return compile.exitCode === 0
 }

@@ -38,6 +38,7 @@ import { migrate } from './migrate.ts'
 import { createOidcSessionRepo } from './oidc-sessions.ts'
 import { withLazyStatements } from './lazy-statements.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
+import { startWalCheckpointer } from './wal-checkpointer.ts'
 import { createSecondFactorRepo } from './second-factors.ts'
 import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
@@ -155,11 +156,18 @@ export function openMemoryStore(masterKey: Uint8Array = generateKey(), now: () =
 function createStore(file: Database, masterKey: Uint8Array, now: () => number, filesDir: string | null, info: StoreInfo): SqliteStore {
   // note: the repositories prepare their statements when first run, not here (lazy-statements.ts).
   const db = withLazyStatements(file)
+  // note: a store on a file has its WAL checkpoints taken by a worker, off the appending connection (wal-checkpointer.ts).
+  const checkpointer = info.databasePath === ':memory:' ? null : startWalCheckpointer(file, info.databasePath, {
+    onFailure: (reason) => console.error(`WAL checkpointer stopped (${reason}); the database connection checkpoints itself`),
+  })
   /** The engine every repository talks to; `db` stays for what is inherently about the SQLite file. */
-  const sql = createSqliteEngine(db)
+  const sql = createSqliteEngine(db, checkpointer === null ? {} : { onCommit: checkpointer.committed })
   const dataKeys = createDataKeyRepo(sql, masterKey, now)
   resealLegacyMessages(db, dataKeys)
-  return createStoreOn(sql, db, dataKeys, masterKey, now, filesDir, info, () => closeDatabase(db))
+  return createStoreOn(sql, db, dataKeys, masterKey, now, filesDir, info, () => {
+    checkpointer?.stop()
+    closeDatabase(db)
+  })
 }
 
 /** What a store may be given from outside: `sharedWrites`, the writes it tells other instances of (one of its own otherwise). */

@@ -82,6 +82,8 @@ const BATCH_MAX_MS = 1
 export type SqliteEngineOptions = {
   /** How long transactions queued behind each other may keep the batch open (default 1 ms); tests set it longer. */
   batchMaxMs?: number
+  /** Called after each COMMIT the engine runs (the WAL checkpointer's wake-up, wal-checkpointer.ts). */
+  onCommit?: () => void
 }
 
 type InCaller = <R>(run: () => R) => R
@@ -97,7 +99,7 @@ function newAttempt(): OpenTransaction {
 }
 
 /** SQLite through bun:sqlite: statements run at once unless a transaction of another context (or a batch, for reads) is open; a write or transaction settles at its batch's commit. */
-export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: SqliteEngineOptions = {}): SqlEngine & { readonly db: Database } {
+export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS, onCommit }: SqliteEngineOptions = {}): SqlEngine & { readonly db: Database } {
   const statements = new Map<string, Statement>()
   const context = new AsyncLocalStorage<OpenTransaction>()
   let open: OpenTransaction | null = null
@@ -205,6 +207,7 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
       failBatch(current, error)
       return
     }
+    onCommit?.()
     batch = null
     for (const member of current.members) {
       if (member.kind === 'write') member.resolve({ changes: member.changes })
@@ -243,6 +246,7 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS }: 
       attempt.settle()
       return { ok: false, error }
     }
+    onCommit?.()
     open = hold
     attempt.finish()
     return { ok: true, value, attempt }
