@@ -4,9 +4,16 @@ import { Database } from 'bun:sqlite'
 // and waste a quarter of each page. page_size only takes effect before the first table exists.
 const PAGE_SIZE_BYTES = 8192
 
+// note: SQLite reuses its WAL file rather than shrinking it. A checkpoint starts at 1,000 frames (about
+// 8 MB, and the file stays there), but a write burst that outruns the checkpointer can grow it to its
+// 8,000-frame backstop (wal-checkpointer.ts, 64 MB); with this limit the first commit after the WAL
+// starts over cuts the file back, so the disk holds about twice the usual WAL, not the burst's.
+export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
+
 /**
  * Opens (or creates) a SQLite database with Enclave's settings: WAL, foreign keys, a busy timeout,
- * and secure_delete so deleted rows are overwritten rather than left in free pages.
+ * secure_delete so deleted rows are overwritten rather than left in free pages, and a bound on the
+ * WAL file left on disk after a burst.
  * Use ':memory:' for a private in-memory database.
  */
 export function openDatabase(path: string): Database {
@@ -17,6 +24,7 @@ export function openDatabase(path: string): Database {
   db.run('PRAGMA foreign_keys = ON')
   db.run('PRAGMA busy_timeout = 5000')
   db.run('PRAGMA secure_delete = ON')
+  db.run(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`)
   return db
 }
 
