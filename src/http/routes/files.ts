@@ -117,7 +117,9 @@ export const fileRoutes = (deps: AuthDeps, trustedProxies: AddressList, limits: 
       if (typeof file.data.content === 'string') return { content: file.data.content, status: file.data.status ?? 'completed' }
       if (isTextType(file.contentType) && file.size <= MAX_TEXT_CONTENT_BYTES) {
         const bytes = await files.readBytes(principal.user.id, file.id, MAX_TEXT_CONTENT_BYTES)
-        return { content: new TextDecoder().decode(bytes ?? new Uint8Array()), status: 'completed' }
+        // note: the recorded status while processing is under way (pending, processing), not `completed`:
+        // a client polling for the outcome would stop at the first answer.
+        return { content: new TextDecoder().decode(bytes ?? new Uint8Array()), status: statusOf(file) }
       }
       const status = typeof file.data.status === 'string' ? file.data.status : 'not_extracted'
       return { content: '', status, detail: isTextType(file.contentType) ? 'The text file is too large to return whole.' : 'No text has been extracted from this file.' }
