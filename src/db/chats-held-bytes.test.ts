@@ -91,6 +91,7 @@ describe('the answer bytes held with a chat', () => {
       stats: null, status: null, error: null, usage: null, sources: null, files: null, extra: null, createdAt: id * 1000,
     })
     const uids = fc.constantFrom('a', '3', '10', '0', 'x', '__proto__', '4294967295', '01')
+    const checkedBefore = indexesChecked
     fc.assert(fc.property(fc.array(fc.tuple(fc.nat(), uids, fc.boolean()), { minLength: 1, maxLength: 10 }), fc.nat(), fc.nat(), fc.boolean(), (specs, pickParent, pickCurrent, selectNew) => {
       const messages: Message[] = []
       for (const [parent, uid, isRoot] of specs) {
@@ -142,9 +143,7 @@ describe('the answer bytes held with a chat', () => {
       expect(heldChatBytesAdded(before, message(1, null, 'other'), null)).toBeNull()
       expect(heldChatBytesAdded(before, message(messages.length + 1, null, messages[0]!.uid), null)).toBeNull()
     }))
-  })
-
-  test('the indexes kept were compared with ones made afresh', () => {
-    expect(indexesChecked).toBeGreaterThan(100)
+    // note: not vacuous: the steps above kept indexes, and each was compared.
+    expect(indexesChecked - checkedBefore).toBeGreaterThan(100)
   })
 })
