@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import type { ChatTree, Message } from './chat-tree.ts'
+import { pathTo, type ChatTree, type Message } from './chat-tree.ts'
 import type { ChatId, MessageId } from './ids.ts'
 import { describeChatJson, heldChatBytes, heldChatBytesAdded, heldChatBytesAfter, heldChatBytesSelected, type HeldChatBytes } from './open-webui-chat-description.ts'
+import { indexAfresh, indexOf } from './held-history-index.ts'
 import { openMemoryStore } from './open-store.ts'
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1')
@@ -13,9 +14,19 @@ const shapeOf = (held: HeldChatBytes) => ({
     message: entry.message, parentUid: entry.parentUid, parentAt: entry.parentAt, childrenIds: [...entry.childrenIds],
     entry: text(entry.bytes.entry), text: text(entry.bytes.text),
   })),
-  pathMessages: held.pathMessages.map((message) => message.id), path: held.path.map((bytes) => text(bytes.text)),
+  pathMessages: held.pathMessages, path: held.path.map((bytes) => text(bytes.text)),
   currentUid: held.currentUid, currentId: held.currentId,
 })
+
+/** An index kept for the history (held-history-index.ts) equals the one made afresh from it; how many were checked. */
+let indexesChecked = 0
+const expectIndexAgrees = (held: HeldChatBytes) => {
+  const kept = indexOf(held.history)
+  if (kept === null) return
+  indexesChecked++
+  const plain = ({ placeOf, uids, maxId }: ReturnType<typeof indexAfresh>) => ({ placeOf: [...placeOf].sort((a, b) => a[0] - b[0]), uids: [...uids].sort(), maxId })
+  expect(plain(kept)).toEqual(plain(indexAfresh(held.history)))
+}
 
 /** The bytes made afresh: from copies of the messages, so none of a held message's kept bytes is reused. */
 const fresh = (messages: readonly Message[], currentId: MessageId | null) => heldChatBytes(messages.map((message) => ({ ...message })), currentId)
@@ -43,6 +54,10 @@ describe('the answer bytes held with a chat', () => {
           const read = (await store.chats.readChatTreeBytes(owner, chat.id))!
           const held = read.bytes()
           expect(shapeOf(held)).toEqual(shapeOf(fresh(read.tree.messages, read.tree.chat.currentId)))
+          expectIndexAgrees(held)
+          // note: a turn's path (chats.openTurn) is the held bytes' own when they select its leaf: it equals the path looked up afresh.
+          const turn = (await store.chats.openTurn(owner, chat.id as ChatId, undefined))!
+          expect(turn.path ?? []).toEqual(pathTo(read.tree.messages.map((message) => ({ ...message })), read.tree.chat.currentId))
           return read.tree
         }
         let tree: ChatTree = await check()
@@ -76,6 +91,7 @@ describe('the answer bytes held with a chat', () => {
       stats: null, status: null, error: null, usage: null, sources: null, files: null, extra: null, createdAt: id * 1000,
     })
     const uids = fc.constantFrom('a', '3', '10', '0', 'x', '__proto__', '4294967295', '01')
+    const checkedBefore = indexesChecked
     fc.assert(fc.property(fc.array(fc.tuple(fc.nat(), uids, fc.boolean()), { minLength: 1, maxLength: 10 }), fc.nat(), fc.nat(), fc.boolean(), (specs, pickParent, pickCurrent, selectNew) => {
       const messages: Message[] = []
       for (const [parent, uid, isRoot] of specs) {
@@ -89,7 +105,11 @@ describe('the answer bytes held with a chat', () => {
       for (const next of [added, numbered]) {
         if (messages.some((held) => held.uid === next.uid)) continue
         const currentId = selectNew ? next.id : before.currentId
-        expect(shapeOf(heldChatBytesAdded(before, next, currentId)!)).toEqual(shapeOf(fresh([...messages, next], currentId)))
+        const added = heldChatBytesAdded(before, next, currentId)!
+        expect(shapeOf(added)).toEqual(shapeOf(fresh([...messages, next], currentId)))
+        expectIndexAgrees(added)
+        // note: the index moved on to the newer history; a second append to the same one finds it no longer its own.
+        expect(indexOf(before.history)).toBeNull()
       }
       const rewritten = { ...messages[pickParent % messages.length]!, content: 'rewritten' }
       const after = messages.map((held) => (held.id === rewritten.id ? rewritten : held))
@@ -102,8 +122,20 @@ describe('the answer bytes held with a chat', () => {
         for (const currentId of [before.currentId, leaf.parentId, left[pickParent % left.length]!.id, before.pathMessages[0]?.id ?? null]) {
           const kept = currentId === leaf.id ? null : currentId
           const rewrites = new Set(leaf.id === rewritten.id ? [] : [rewritten.id])
-          expect(shapeOf(heldChatBytesAfter(before, rewrites, new Set([leaf.id]), (id) => left.find((held) => held.id === id), kept))).toEqual(shapeOf(fresh(left, kept)))
+          const saved = heldChatBytesAfter(before, rewrites, new Set([leaf.id]), (id) => left.find((held) => held.id === id), kept)
+          expect(shapeOf(saved)).toEqual(shapeOf(fresh(left, kept)))
+          expectIndexAgrees(saved)
         }
+      }
+      // note: a turn's question added, then a save that rewrites a message and leaves the question out: the index goes through both.
+      const grown = heldChatBytesAdded(before, added, added.id)
+      if (grown !== null) {
+        const saved = heldChatBytesAfter(grown, new Set([rewritten.id]), new Set([added.id]), (id) => after.find((held) => held.id === id), rewritten.id)
+        expect(shapeOf(saved)).toEqual(shapeOf(fresh(after, rewritten.id)))
+        expectIndexAgrees(saved)
+        const again = heldChatBytesAdded(saved, added, added.id)!
+        expect(shapeOf(again)).toEqual(shapeOf(fresh([...after, added], added.id)))
+        expectIndexAgrees(again)
       }
       const selected = messages[pickParent % messages.length]!.id
       expect(shapeOf(heldChatBytesSelected(before, selected))).toEqual(shapeOf(fresh(messages, selected)))
@@ -111,5 +143,7 @@ describe('the answer bytes held with a chat', () => {
       expect(heldChatBytesAdded(before, message(1, null, 'other'), null)).toBeNull()
       expect(heldChatBytesAdded(before, message(messages.length + 1, null, messages[0]!.uid), null)).toBeNull()
     }))
+    // note: not vacuous: the steps above kept indexes, and each was compared.
+    expect(indexesChecked - checkedBefore).toBeGreaterThan(100)
   })
 })

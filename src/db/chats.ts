@@ -31,7 +31,7 @@ import { createMessageRows } from './message-rows.ts'
 import type { HeldChatBytes } from './open-webui-chat-description.ts'
 import { SavedBody } from './chat-scanned-save.ts'
 import { allocatorOf, BadTreeError, createChatSave, idsNeeded, type SaveResult } from './chat-whole-save.ts'
-import { createChatHistoryCache, type HistoryCacheLimits, type HistoryCacheSize } from './chat-history-cache.ts'
+import { createChatHistoryCache, type HistoryCacheLimits, type HistoryCacheSize, type OpenedChat } from './chat-history-cache.ts'
 import { createChatHeldCopy } from './chat-held-copy.ts'
 import { FieldOpenError } from './field-open-error.ts'
 import type { SharedWrites } from './shared-writes.ts'
@@ -577,7 +577,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         chats.titleOf(row, ring)
         const settings = chats.openSettings(row, found.settings, ring)
         if (typeof leafUid === 'string' && leaf === null) return { path: null, settings }
-        const path = leaf === null ? [] : pathThrough((await openChat(row, ring)).get, leaf)
+        const path = leaf === null ? [] : heldPathTo(await openChat(row, ring), leaf)
         return { path: leaf !== null && path.length === 0 ? null : path, settings }
       })
     },
@@ -591,3 +591,14 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
 }
 
 export type ChatRepo = ReturnType<typeof createChatRepo>
+
+/**
+ * The path from the root to `leaf` in an opened chat: the path of its remembered answer bytes when
+ * they select that very message (they are brought up to date by every write, and tests hold them
+ * equal to the path looked up afresh), else walked parent by parent.
+ * note: a turn under the selected message, the usual one, copies the path instead of looking up each of its 2,000 messages.
+ */
+function heldPathTo(opened: OpenedChat, leaf: MessageId): Message[] {
+  const kept = opened.remembered() as HeldChatBytes | undefined
+  return kept !== undefined && kept.currentId === leaf ? kept.pathMessages.slice() : pathThrough(opened.get, leaf)
+}
