@@ -50,7 +50,9 @@ export type OpenedChat = { get(id: MessageId): Message | undefined; list(): read
 /** A place in the cache: the chat row's seq, its id and owner (all three must match). */
 export type CachedChatKey = { seq: number; chatId: ChatId; owner: UserId }
 
-const MESSAGE_OVERHEAD_BYTES = 320
+// note: the object and its fields, plus ~100 bytes for its entries in the held answer bytes' index
+// (held-history-index.ts: its place by id and its client id).
+const MESSAGE_OVERHEAD_BYTES = 420
 
 /** An estimate of the memory a held message takes, with its JSON text, plus a fixed cost. */
 function bytesOf(message: Message): number {
