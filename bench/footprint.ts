@@ -100,6 +100,8 @@ async function spawnAndTime(command: (port: number) => string[], dataDir: string
   const url = `http://127.0.0.1:${port}`
   const begin = nowMs()
   const child = Bun.spawn(command(port), {
+    // note: a three-variable environment: a shell's (35 names) made the start check each name for a misspelt setting,
+    // 5 ms before the listen until that check passed over the names it cannot be near (docs/performance.md).
     // note: SESSIONS sockets of one user, past WEBSOCKET_MAX_SOCKETS_PER_USER's default (50): the row measures a session's memory, not the limit.
     cwd: dataDir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATA_DIR: dataDir, GLOBAL_LOG_LEVEL: 'ERROR', WEBSOCKET_MAX_SOCKETS_PER_USER: String(SESSIONS) }, stdout: 'ignore', stderr: 'ignore', stdin: 'ignore',
   })

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test'
+import { closestName } from './closest-name.ts'
 import { describeUnknownVariables, findUnknownVariables } from './unknown-variables.ts'
+import { variables } from './variables.ts'
 
 describe('findUnknownVariables', () => {
   test('a typo of a known name gets its suggestion; known and unrelated names are left alone', () => {
@@ -19,6 +21,51 @@ describe('findUnknownVariables', () => {
 
   test('odd names (empty, punctuation, huge) are skipped', () => {
     expect(findUnknownVariables(['', 'A-B', '=', `OLLAMA_${'X'.repeat(10_000)}`, 'ÖLLAMA_BASE_URL'])).toEqual({ misspelt: [], unsupported: [] })
+  })
+})
+
+describe('findUnknownVariables against closestName over every known name', () => {
+  // The suggestion as it was computed before the length and character-count filters: closestName
+  // over every known name (two edits for names of 8 characters or more, one for shorter ones).
+  const known = Object.keys(variables)
+  const reference = (name: string) => closestName(name, known.filter((k) => k.length >= 8), 2) ?? closestName(name, known.filter((k) => k.length < 8), 1)
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_'
+  // note: a seeded generator, so a failure is the same on every run.
+  let seed = 0x2545f491
+  const random = (below: number) => {
+    seed ^= seed << 13
+    seed ^= seed >>> 17
+    seed ^= seed << 5
+    return (seed >>> 0) % below
+  }
+  const edit = (name: string): string => {
+    const at = random(name.length + 1)
+    const letter = alphabet[random(alphabet.length)]!
+    switch (random(4)) {
+      case 0: return name.slice(0, at) + letter + name.slice(at + 1)
+      case 1: return name.slice(0, at) + letter + name.slice(at)
+      case 2: return name.slice(0, at) + name.slice(at + 1)
+      default: return at + 1 < name.length ? name.slice(0, at) + name[at + 1] + name[at] + name.slice(at + 2) : name
+    }
+  }
+
+  test('the same suggestion for 30,000 names within a few edits of known ones, and random ones', () => {
+    const names: string[] = []
+    for (let i = 0; i < 30_000; i++) {
+      let name = random(10) === 0 ? Array.from({ length: 1 + random(20) }, () => alphabet[random(alphabet.length)]).join('') : known[random(known.length)]!
+      for (let edits = random(4); edits > 0; edits--) name = edit(name)
+      names.push(random(3) === 0 ? name.toLowerCase() : name)
+    }
+    let suggested = 0
+    for (const name of names) {
+      const found = findUnknownVariables([name]).misspelt[0]?.known ?? null
+      const skipped = name in variables || !/^[A-Za-z][A-Za-z0-9_]{1,99}$/.test(name) || known.some((k) => 'otherName' in (variables as Record<string, object>)[k]! && ((variables as Record<string, { otherName?: { name: string } }>)[k]!.otherName?.name === name))
+      expect({ name, found }).toEqual({ name, found: skipped ? null : reference(name) })
+      if (found !== null) suggested++
+    }
+    // note: the generator reaches both answers often.
+    expect(suggested).toBeGreaterThan(5_000)
+    expect(suggested).toBeLessThan(names.length - 5_000)
   })
 })
 
