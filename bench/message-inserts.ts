@@ -4,11 +4,12 @@
  * the first and last thousand are compared. Each insert is timed alone: flatness is judged on the
  * median, which the odd WAL checkpoint (an fsync every few hundred commits) cannot move.
  */
-import { statSync } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Database } from 'bun:sqlite'
 import { DATABASE_FILE } from '../src/db/open-store.ts'
 import { openDatabase } from '../src/db/open-database.ts'
+import { walFramesPending, walIndexBuffer } from '../src/db/wal-index.ts'
 import type { ChatId, UserId } from '../src/db/ids.ts'
 import type { BenchStore } from './bench-store.ts'
 import { median, nowMs } from './measure.ts'
@@ -134,11 +135,38 @@ async function measureConcurrentAppends({ store, dataDir }: BenchStore, texts: r
 
 const FRAME_APPENDS = 100
 
-/** WAL frames a commit writes, averaged over `commits` run by `write` after the WAL is checkpointed and truncated. */
-function walFramesPer(db: Database, walPath: string, commits: number, write: () => void | Promise<void>): Promise<number> {
-  db.run('PRAGMA wal_checkpoint(TRUNCATE)')
-  const frameBytes = (db.query('PRAGMA page_size').get() as { page_size: number }).page_size + 24
-  return Promise.resolve(write()).then(() => (statSync(walPath).size - 32) / frameBytes / commits)
+/**
+ * Empties the WAL: `wal_checkpoint(TRUNCATE)` until it reports neither a busy lock nor a frame left.
+ * note: the store's checkpoints run on a worker's connection (src/db/wal-checkpointer.ts); a
+ * TRUNCATE asked while the worker holds the checkpoint lock answers busy at once (SQLite does not
+ * wait on that lock) and leaves the WAL as it is. Unchecked, the WAL file measured after 10,000
+ * appends was the backstop's ~30 MB, and the row read 61.56 pages an insert instead of about 4.
+ */
+async function emptyWal(db: Database): Promise<void> {
+  for (let attempt = 0; attempt < 400; attempt++) {
+    const { busy, log } = db.query('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number; log: number }
+    if (busy === 0 && log === 0) return
+    await Bun.sleep(5)
+  }
+  throw new Error('the WAL could not be emptied for the frame count')
+}
+
+/**
+ * WAL frames a commit writes, averaged over `commits` run by `write` after the WAL is emptied:
+ * the wal-index's last committed frame (`mxFrame`), which counts frames whatever the file's size
+ * (SQLite reuses a WAL file from its start rather than shrinking it).
+ */
+async function walFramesPer(db: Database, databasePath: string, commits: number, write: () => void | Promise<void>): Promise<number> {
+  await emptyWal(db)
+  await write()
+  const shm = openSync(`${databasePath}-shm`, 'r')
+  try {
+    const header = walFramesPending(shm, walIndexBuffer())
+    if (header === null) throw new Error('the wal-index header could not be read')
+    return header.frames / commits
+  } finally {
+    closeSync(shm)
+  }
 }
 
 /**
@@ -146,7 +174,7 @@ function walFramesPer(db: Database, walPath: string, commits: number, write: () 
  * 8 KB frame) an append into the one chat, and a raw one-row transaction's in its own file.
  */
 async function measureWalFrames({ store, owner, dataDir }: BenchStore, chatId: ChatId, texts: readonly string[]): Promise<{ walFramesPerAppend: number; walFramesPerRawRow: number }> {
-  const walFramesPerAppend = await walFramesPer(store.db, join(dataDir, `${DATABASE_FILE}-wal`), FRAME_APPENDS, async () => {
+  const walFramesPerAppend = await walFramesPer(store.db, join(dataDir, DATABASE_FILE), FRAME_APPENDS, async () => {
     for (let i = 0; i < FRAME_APPENDS; i++) await store.chats.addMessage(owner, chatId, { role: 'user', content: texts[i]! })
   })
   const raw = openDatabase(join(dataDir, 'raw-frames.db'))
@@ -155,7 +183,7 @@ async function measureWalFrames({ store, owner, dataDir }: BenchStore, chatId: C
     const insert = raw.query<void, [number, Uint8Array]>('INSERT INTO row (chat, content) VALUES (?, ?)')
     const blob = crypto.getRandomValues(new Uint8Array(TEXT_BYTES + 33))
     for (let i = 0; i < FRAME_APPENDS; i++) raw.transaction(() => insert.run(1, blob)).immediate()
-    const walFramesPerRawRow = await walFramesPer(raw, join(dataDir, 'raw-frames.db-wal'), FRAME_APPENDS, () => {
+    const walFramesPerRawRow = await walFramesPer(raw, join(dataDir, 'raw-frames.db'), FRAME_APPENDS, () => {
       for (let i = 0; i < FRAME_APPENDS; i++) raw.transaction(() => insert.run(1, blob)).immediate()
     })
     return { walFramesPerAppend, walFramesPerRawRow }
