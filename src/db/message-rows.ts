@@ -116,12 +116,22 @@ export function digestOf(rowId: string, message: Message, key: VersionedKey): Ui
   let keyed = digestHashers.get(key)
   if (keyed === undefined) digestHashers.set(key, keyed = new Bun.CryptoHasher('sha256', digestKeyOf(key)))
   // note: HMAC-SHA-256 as createHmac made it (message-rows.test.ts checks the two agree); a copy of the keyed state costs 1.1 µs a 1 KB message against 2.5 µs for createHmac, which keys it afresh.
-  const mac = keyed.copy().update(rowId).update('\0').update(JSON.stringify([model, content, images, error, usage, sources, files, extra])).digest()
+  keyed.copy().update(rowId).update('\0').update(JSON.stringify([model, content, images, error, usage, sources, files, extra])).digest(macScratch)
+  // note: the MAC is written into an array made once and its bytes copied one by one, the version too: a
+  // Buffer per digest, its subarray and a DataView over the row's array (which then needs an ArrayBuffer
+  // of its own) were about a fifth of an append's sampled time under load (docs/performance.md, "An append's allocations").
   const digest = new Uint8Array(4 + DIGEST_BYTES)
-  new DataView(digest.buffer).setUint32(0, key.version)
-  digest.set(mac.subarray(0, DIGEST_BYTES), 4)
+  const { version } = key
+  digest[0] = version >>> 24
+  digest[1] = version >>> 16
+  digest[2] = version >>> 8
+  digest[3] = version
+  for (let i = 0; i < DIGEST_BYTES; i++) digest[4 + i] = macScratch[i]!
   return digest
 }
+
+// note: Bun's CryptoHasher.digest(into) asks for at least 64 bytes; SHA-256 writes the first 32. Reused: digestOf is synchronous.
+const macScratch = new Uint8Array(64)
 
 const sameJson = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b)
 
