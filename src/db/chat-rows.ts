@@ -35,6 +35,16 @@ export type NewChatRow = Pick<Chat, 'id' | 'userId' | 'title' | 'pinned' | 'arch
 
 const COLUMNS = 'seq, id, user_id, title, pinned, archived, folder_id, current_id, created_at, updated_at'
 
+/** What an append reads of its chat row, and knows of it already (its id and owner). */
+export type AppendTarget = Pick<ChatRow, 'seq' | 'id' | 'user_id' | 'current_id'>
+
+/** findForAppend's statement for each question asked: index (parent asked ? 2 : 0) + (client id asked ? 1 : 0). */
+const FIND_FOR_APPEND = [false, true].flatMap((parentAsked) => [false, true].map((uidAsked) => {
+  const hasParent = parentAsked ? 'CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.id = ? AND message.chat_seq = chat.seq) THEN 1 ELSE 0 END' : '1'
+  const uidTaken = uidAsked ? 'CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.chat_seq = chat.seq AND message.uid = ?) THEN 1 ELSE 0 END' : '0'
+  return `SELECT seq, current_id, ${hasParent} AS has_parent, ${uidTaken} AS uid_taken FROM chat WHERE id = ? AND user_id = ?`
+}))
+
 export function createChatRows(sql: SqlEngine) {
   // note: RETURNING (SQLite ≥3.35, PostgreSQL) rather than lastInsertRowid, which only SQLite has.
   const INSERT = `INSERT INTO chat (id, user_id, title, pinned, archived, created_at, updated_at, folder_id, models, params, system, tags, extra)
@@ -102,19 +112,17 @@ export function createChatRows(sql: SqlEngine) {
       return { row, settings: { models, params, system, tags, extra }, shareId }
     },
     /**
-     * Before an append, in one read: the owner's chat row (null: not theirs), whether it holds the
-     * message `parentId` (null: not asked, answered true) and whether one of its messages already
-     * has the client id `uid` (null: not asked, false).
+     * Before an append, in one read: the owner's chat (null: not theirs) as its seq and selected
+     * message, whether it holds the message `parentId` (null: not asked, answered true) and whether
+     * one of its messages already has the client id `uid` (null: not asked, false).
+     * note: only the two columns an append uses, not the whole row (its sealed title among them): one
+     * object of four fields made from the answer, not a row copied twice.
      */
-    async findForAppend(owner: UserId, chatId: ChatId, parentId: number | null, uid: string | null): Promise<{ row: ChatRow; hasParent: boolean; uidTaken: boolean } | null> {
-      const hasParent = parentId === null ? '1' : 'CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.id = ? AND message.chat_seq = chat.seq) THEN 1 ELSE 0 END'
-      const uidTaken = uid === null ? '0' : 'CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.chat_seq = chat.seq AND message.uid = ?) THEN 1 ELSE 0 END'
-      const found = await sql.get<ChatRow & { has_parent: number; uid_taken: number }>(
-        `SELECT ${COLUMNS}, ${hasParent} AS has_parent, ${uidTaken} AS uid_taken FROM chat WHERE id = ? AND user_id = ?`,
-        ...(parentId === null ? [] : [parentId]), ...(uid === null ? [] : [uid]), chatId, owner)
+    async findForAppend(owner: UserId, chatId: ChatId, parentId: number | null, uid: string | null): Promise<{ row: AppendTarget; hasParent: boolean; uidTaken: boolean } | null> {
+      const found = await sql.get<{ seq: number; current_id: number | null; has_parent: number; uid_taken: number }>(
+        FIND_FOR_APPEND[(parentId === null ? 0 : 2) + (uid === null ? 0 : 1)]!, ...(parentId === null ? [] : [parentId]), ...(uid === null ? [] : [uid]), chatId, owner)
       if (found === null) return null
-      const { has_parent, uid_taken, ...row } = found
-      return { row, hasParent: Number(has_parent) === 1, uidTaken: Number(uid_taken) === 1 }
+      return { row: { seq: found.seq, id: chatId, user_id: owner, current_id: found.current_id }, hasParent: Number(found.has_parent) === 1, uidTaken: Number(found.uid_taken) === 1 }
     },
     /** Whose chat this is, or null. */
     async ownerOf(chatId: ChatId): Promise<UserId | null> {

@@ -17,7 +17,7 @@
  */
 import type { AccountChanges } from './account-changes.ts'
 import { isSaveProblem, planChatSave } from './chat-save.ts'
-import { createChatRows, type ChatFilter, type ChatRow, type Page } from './chat-rows.ts'
+import { createChatRows, type AppendTarget, type ChatFilter, type ChatRow, type Page } from './chat-rows.ts'
 import {
   EMPTY_SETTINGS, newestLeaf, pathThrough, pathTo, subtreeOf,
   type Chat, type ChatContent, type ChatSettings, type ChatTree, type Message, type MessagePatch, type NewMessage,
@@ -408,7 +408,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
      * parent is not in it. Costs one insert whatever the chat's size.
      */
     async addMessage(owner: UserId, chatId: ChatId, input: NewMessage): Promise<Message | null> {
-      const added = await writeMessages(async (ids, mark): Promise<{ row: ChatRow; message: Message; ring: KeyRing } | null> => {
+      const added = await writeMessages(async (ids, mark): Promise<{ row: AppendTarget; message: Message; ring: KeyRing } | null> => {
         // note: the id is taken before the chat and parent are read, in one statement with the client-id check (three statements an append, not four): a chat or parent not found leaves a gap, as any failed write does.
         const id = await ids.next() as MessageId
         const found = await chats.findForAppend(owner, chatId, input.parentId ?? null, input.uid === undefined || input.uid === null ? String(id) : null)
@@ -417,10 +417,9 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
         const ring = await keys.ringFor(owner)
         mark(chat.seq)
         const at = now()
-        const row = { ...chat }
         const inserted = await appendMessage(ring, chat, input, at, id, uidTaken)
         await chats.touch(chat.seq, at, inserted.id)
-        return { row, message: inserted, ring }
+        return { row: chat, message: inserted, ring }
       }, (done, isNested) => {
         if (done === null) return
         heldCopy.afterMessageAdded(done.row, done.ring, done.message, isNested)
