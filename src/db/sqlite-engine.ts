@@ -32,7 +32,7 @@
  * SQL text and values out of its errors, which callers may log.
  */
 import type { Database, Statement } from 'bun:sqlite'
-import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { runCommitted, type RunResult, type SqlEngine, type SqlTransaction, type SqlValue } from './engine.ts'
 
 /** A transaction attempt running now: `done` settles when it stops holding the batch (others may go), `settled` after its commit or rollback. */
@@ -87,7 +87,6 @@ export type SqliteEngineOptions = {
 }
 
 type InCaller = <R>(run: () => R) => R
-const runHere: InCaller = (run) => run()
 
 /** A new attempt of a transaction (or the engine's own hold while it runs a failed batch again). */
 function newAttempt(): OpenTransaction {
@@ -305,8 +304,9 @@ export function createSqliteEngine(db: Database, { batchMaxMs = BATCH_MAX_MS, on
     const mine = newAttempt()
     open = mine
     let last = mine
-    // note: should fn run again, it runs in its caller's async context, as it would alone (0.3 µs a transaction).
-    const inCaller = AsyncResource.bind(runHere)
+    // note: should fn run again, it runs in its caller's async context, as it would alone: a snapshot of
+    // that context, 0.02 µs a transaction against 0.2-0.3 µs for the AsyncResource bound before.
+    const inCaller: InCaller = AsyncLocalStorage.snapshot()
     try {
       let current: Batch
       try {
