@@ -33,9 +33,8 @@ try {
     for (let c = 0; c < 4; c++) chats.push({ owner: made.user.id, id: (await store.chats.createChat(made.user.id, `floor ${c}`)).id })
   }
   const db = store.db
-  const columns = 'seq, id, user_id, title, pinned, archived, folder_id, current_id, created_at, updated_at'
   const find = db.query<{ seq: number; current_id: number | null }, [string, string, string]>(
-    `SELECT ${columns}, 1 AS has_parent, CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.chat_seq = chat.seq AND message.uid = ?) THEN 1 ELSE 0 END AS uid_taken FROM chat WHERE id = ? AND user_id = ?`)
+    'SELECT seq, current_id, 1 AS has_parent, CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.chat_seq = chat.seq AND message.uid = ?) THEN 1 ELSE 0 END AS uid_taken FROM chat WHERE id = ? AND user_id = ?')
   const insert = db.query('INSERT INTO message (id, chat_seq, uid, parent_id, role, status, content, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
   const touch = db.query('UPDATE chat SET updated_at = ?, current_id = ? WHERE seq = ?')
   const begin = db.query('BEGIN IMMEDIATE')
