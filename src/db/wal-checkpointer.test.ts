@@ -166,22 +166,30 @@ describe('a store on a file', () => {
     await reopened.close()
   })
 
-  test('a WAL grown by a burst is cut back to the size limit once it starts over', async () => {
+  test('a WAL grown by a burst keeps its file while the worker runs, and is cut back to the size limit once it starts over after the worker ended', async () => {
     const path = join(tempDir(), 'a.db')
     const { db, insert } = tableOn(path)
-    expect(db.query<{ journal_size_limit: number }, []>('PRAGMA journal_size_limit').get()!.journal_size_limit).toBe(WAL_SIZE_LIMIT_BYTES)
+    const sizeLimit = () => db.query<{ journal_size_limit: number }, []>('PRAGMA journal_size_limit').get()!.journal_size_limit
+    expect(sizeLimit()).toBe(WAL_SIZE_LIMIT_BYTES)
     // note: the limit scaled down with the thresholds, so the burst passes it in a test-sized run.
     const limit = 1024 * 1024
     db.run(`PRAGMA journal_size_limit = ${limit}`)
-    const checkpointer = startWalCheckpointer(db, path, { thresholdFrames: 100, backstopFrames: 400 })
+    const checkpointer = startWalCheckpointer(db, path, { thresholdFrames: 100, backstopFrames: 400, idleMs: 300 })
     let largest = 0
+    let raised = false
     for (let i = 0; i < 5_000; i++) {
       insert()
       checkpointer.committed()
       if (i % 50 === 0) largest = Math.max(largest, walFrames(path) * FRAME_BYTES)
+      raised ||= sizeLimit() === -1
     }
     expect(largest).toBeGreaterThan(limit)
-    // once the worker has copied everything, the next commit starts the WAL over and cuts the file
+    // while the worker ran, the file was not cut back at each start-over
+    expect(raised).toBe(true)
+    // the writer pauses longer than idleMs: the worker ends, the limit is the caller's again
+    expect(await eventually(() => !checkpointer.working)).toBe(true)
+    expect(sizeLimit()).toBe(limit)
+    // once everything is copied, the next commit starts the WAL over and cuts the file (the writer checkpoints itself now)
     expect(await eventually(() => {
       insert()
       checkpointer.committed()
