@@ -7,7 +7,9 @@ const PAGE_SIZE_BYTES = 8192
 // note: SQLite reuses its WAL file rather than shrinking it. A checkpoint starts at 1,000 frames (about
 // 8 MB, and the file stays there), but a write burst that outruns the checkpointer can grow it to its
 // 8,000-frame backstop (wal-checkpointer.ts, 64 MB); with this limit the first commit after the WAL
-// starts over cuts the file back, so the disk holds about twice the usual WAL, not the burst's.
+// starts over cuts the file back, so the disk holds about twice the usual WAL, not the burst's. The
+// checkpointer lifts the limit while its worker runs (cutting and regrowing the file at every start-over
+// of a burst cost the writer 15-20% of its CPU) and puts it back once the worker has ended.
 export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 
 /**
