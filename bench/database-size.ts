@@ -7,13 +7,16 @@ import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { DATABASE_FILE } from '../src/db/open-store.ts'
 import { openBenchStore, type BenchStore } from './bench-store.ts'
+import { emptyWal } from './empty-wal.ts'
 import { formatNumber, type BenchRow } from './report.ts'
 
 export type SizeFigures = { databaseBytes: number; plaintextBytes: number; emptyStoreBytes: number }
 
 /** The database file and any WAL left over, after writing the WAL back into the file. */
-function storeBytes({ store, dataDir }: BenchStore): number {
-  store.db.run('PRAGMA wal_checkpoint(TRUNCATE)')
+async function storeBytes({ store, dataDir }: BenchStore): Promise<number> {
+  // note: asked until it is not busy (emptyWal): a TRUNCATE that met the checkpoint worker's
+  // checkpoint left the WAL, which the worker now leaves at its burst size, in the figure.
+  await emptyWal(store.db)
   const databasePath = join(dataDir, DATABASE_FILE)
   const walPath = `${databasePath}-wal`
   const walBytes = existsSync(walPath) ? statSync(walPath).size : 0
@@ -24,7 +27,7 @@ function storeBytes({ store, dataDir }: BenchStore): number {
 export async function measureDatabaseSize(bench: BenchStore, plaintextBytes: number): Promise<SizeFigures> {
   const empty = await openBenchStore()
   try {
-    return { databaseBytes: storeBytes(bench), plaintextBytes, emptyStoreBytes: storeBytes(empty) }
+    return { databaseBytes: await storeBytes(bench), plaintextBytes, emptyStoreBytes: await storeBytes(empty) }
   } finally {
     empty.remove()
   }

@@ -10,6 +10,7 @@ import type { Database } from 'bun:sqlite'
 import { DATABASE_FILE } from '../src/db/open-store.ts'
 import { openDatabase } from '../src/db/open-database.ts'
 import { walFramesPending, walIndexBuffer } from '../src/db/wal-index.ts'
+import { emptyWal } from './empty-wal.ts'
 import type { ChatId, UserId } from '../src/db/ids.ts'
 import type { BenchStore } from './bench-store.ts'
 import { median, nowMs } from './measure.ts'
@@ -136,23 +137,9 @@ async function measureConcurrentAppends({ store, dataDir }: BenchStore, texts: r
 const FRAME_APPENDS = 100
 
 /**
- * Empties the WAL: `wal_checkpoint(TRUNCATE)` until it reports neither a busy lock nor a frame left.
- * note: the store's checkpoints run on a worker's connection (src/db/wal-checkpointer.ts); a
- * TRUNCATE asked while the worker holds the checkpoint lock answers busy at once (SQLite does not
- * wait on that lock) and leaves the WAL as it is. Unchecked, the WAL file measured after 10,000
- * appends was the backstop's ~30 MB, and the row read 61.56 pages an insert instead of about 4.
- */
-async function emptyWal(db: Database): Promise<void> {
-  for (let attempt = 0; attempt < 400; attempt++) {
-    const { busy, log } = db.query('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number; log: number }
-    if (busy === 0 && log === 0) return
-    await Bun.sleep(5)
-  }
-  throw new Error('the WAL could not be emptied for the frame count')
-}
-
-/**
- * WAL frames a commit writes, averaged over `commits` run by `write` after the WAL is emptied:
+ * WAL frames a commit writes, averaged over `commits` run by `write` after the WAL is emptied
+ * (emptyWal: unchecked, a TRUNCATE that met the checkpoint worker left the WAL of the 10,000 appends
+ * before, and the row read 61.56 pages an insert instead of 4.36):
  * the wal-index's last committed frame (`mxFrame`), which counts frames whatever the file's size
  * (SQLite reuses a WAL file from its start rather than shrinking it).
  */
