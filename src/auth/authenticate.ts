@@ -45,6 +45,30 @@ export function authenticate(deps: AuthDeps, credential: string | null, path: st
   return admitted instanceof Promise ? admitted.then((result) => withApiKeyRule(deps, result, path)) : withApiKeyRule(deps, admitted, path)
 }
 
+/**
+ * Session tokens already refused as invalid for a request that is then handed on: session-user.ts's
+ * fast route reads the token and, on a refusal, hands the request to the app, whose check
+ * (`authenticateRequest`, require-auth.ts) takes that answer instead of reading the session again.
+ * Only `invalid_credential` for a session token is kept, the answer a second read would give: a token
+ * that fails its HMAC, has expired, is under another key, or whose session or user is gone never
+ * becomes valid again. Kept by the request object and the deps it was decided with, so nothing else
+ * sees it, and it goes with the request.
+ */
+const refusedTokens = new WeakMap<Request, { deps: AuthDeps; credential: string }>()
+
+/** Notes that `credential`, a session token, was refused as invalid for `request` (see refusedTokens). */
+export function noteRefusedToken(deps: AuthDeps, request: Request, credential: string, result: AuthResult): void {
+  if (!result.ok && result.reason === 'invalid_credential' && !looksLikeApiKey(credential)) refusedTokens.set(request, { deps, credential })
+}
+
+/** `authenticate` for the credential the request carries, taking a refusal already decided for it (noteRefusedToken). */
+export function authenticateRequest(deps: AuthDeps, request: Request, path: string): AuthResult | Promise<AuthResult> {
+  const credential = findCredential(request.headers)
+  const refused = refusedTokens.get(request)
+  if (refused !== undefined && refused.deps === deps && refused.credential === credential) return INVALID
+  return authenticate(deps, credential, path)
+}
+
 /** An API key's permission, asked from what is at most a second old: at once from memory, or read again; then the enrolment rule. */
 function withApiKeyRule(deps: AuthDeps, result: AuthResult, path: string): AuthResult | Promise<AuthResult> {
   if (result.ok && result.principal.via === 'api_key') {

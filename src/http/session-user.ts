@@ -16,7 +16,7 @@
  */
 import { looksLikeApiKey } from '../auth/api-key-secret.ts'
 import type { AuthDeps } from '../auth/auth-deps.ts'
-import { authenticate, findCredential, permissionsOf } from '../auth/authenticate.ts'
+import { authenticate, findCredential, noteRefusedToken, permissionsOf } from '../auth/authenticate.ts'
 import { describeSessionUser, type Principal } from '../auth/principal.ts'
 import { profileImageOf, readUserPreferences } from '../db/user-preferences.ts'
 import type { User } from '../db/users.ts'
@@ -113,7 +113,11 @@ export function sessionUserRoutes(
         try {
           const found = authenticate(auth, credential, path)
           const result = found instanceof Promise ? await found : found
-          if (!result.ok) return toApp(request)
+          if (!result.ok) {
+            // note: the app's refusal is the answer; its check takes this one rather than reading the token's session again.
+            noteRefusedToken(auth, request, credential, result)
+            return toApp(request)
+          }
           const body = await answer.json(result.principal, request)
           return new Response(body, { headers: headersFor(request, server) })
         } catch {

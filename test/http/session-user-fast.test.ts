@@ -208,6 +208,28 @@ describe('the fast path', async () => {
     expect((await answerOf(pair.fast, shape)).status).toBe('HTTP/1.1 401 Unauthorized')
   })
 
+  test('a signed-out session the fast route has not seen is read once: the app takes the fast route\'s refusal', async () => {
+    const other = createApp(pair.deps)
+    const out = await signUp(other, 'read-once@example.com', undefined, 'Once')
+    expect((await other.handle(req('POST', '/api/v1/auths/signout', undefined, bearer(out.token)))).status).toBe(200)
+    const sessions = pair.deps.store.sessions
+    const findLiveSession = sessions.findLiveSession
+    let reads = 0
+    sessions.findLiveSession = (...args: Parameters<typeof findLiveSession>) => (reads++, findLiveSession.apply(sessions, args))
+    try {
+      const asked = pair.counter.asked
+      const shape: Shape = ['', 'GET', ME, bearer(out.token)]
+      const [fast, before] = [await answerOf(pair.fast, shape), await answerOf(pair.before, shape)]
+      expect(fast).toEqual(before)
+      expect(fast.status).toBe('HTTP/1.1 401 Unauthorized')
+      expect(pair.counter.asked).toBe(asked + 1)
+      // note: one read on the fast server (its route, then the app with that refusal), one on the server without fast routes.
+      expect(reads).toBe(2)
+    } finally {
+      sessions.findLiveSession = findLiveSession
+    }
+  })
+
   test('a user deleted after they were remembered is refused at the next request, their key too', async () => {
     const shape: Shape = ['', 'GET', ME, bearer(a.gone.token)]
     const keyRes = await pair.app.handle(req('POST', '/api/v1/auths/api_key', {}, bearer(a.admin.token)))

@@ -11,7 +11,7 @@
  */
 import { Elysia } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
-import { authenticate, findCredential, type AuthResult } from '../../auth/authenticate.ts'
+import { authenticateRequest, type AuthResult } from '../../auth/authenticate.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
 import { resolveClientAddress } from '../client-address.ts'
@@ -50,7 +50,8 @@ export const requireAuth = (deps: AuthDeps, trustedProxies: AddressList) => {
   /** The principal the request's credential admits at `level`, or throws; a promise only when authenticate needs the database. */
   function check(level: AuthLevel, request: Request, server: PeerSource): Principal | Promise<Principal> {
     const path = requestPath(request)
-    const result = authenticate(deps, findCredential(request.headers), path)
+    // note: takes a refusal the signed-in fast route (session-user.ts) already read for this request, rather than reading the session twice.
+    const result = authenticateRequest(deps, request, path)
     return result instanceof Promise ? result.then((settled) => decide(level, request, server, path, settled)) : decide(level, request, server, path, result)
   }
 
