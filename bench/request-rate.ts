@@ -18,7 +18,7 @@ import { formatNumber, formatRatio, type BenchRow } from './report.ts'
 const BINARY = process.env.ENCLAVE_BINARY ?? join(import.meta.dir, '..', 'dist', 'enclave')
 // note: the same code's /health rate ratio moved 0.46-0.92x between runs (three rounds, medians taken apart, no warm-up: Enclave's
 // first round ran cold), and 0.62-0.93 between rounds of one run, with the machine shared. Each server's CPU per request moved
-// about 3% between runs (bare 7.8-8.1 µs, Enclave 10.0-10.3 µs): with the server saturated, its rate is 1 / CPU per request (idle machine:
+// less, and together (bare 7.8-8.5 µs, Enclave 10.0-10.5 µs, ratio 0.78-0.81x over seven runs): with the server saturated, its rate is 1 / CPU per request (idle machine:
 // bare 128,431 req/s at 7.8 µs), so the CPU ratio is the same comparison without the load's noise, and no easier.
 const ROUNDS = 5
 const SECONDS_PER_ROUND = 2
