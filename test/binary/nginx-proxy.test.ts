@@ -42,7 +42,7 @@ function documentedNginxConfig(upstreamPort: string, httpsPort: number, httpPort
     .replaceAll('server_name chat.example.com;', 'server_name 127.0.0.1;')
     .replace('/etc/letsencrypt/live/chat.example.com/fullchain.pem', join(dir, 'cert.pem'))
     .replace('/etc/letsencrypt/live/chat.example.com/privkey.pem', join(dir, 'key.pem'))
-    .replace('proxy_pass http://127.0.0.1:8080;', `proxy_pass http://127.0.0.1:${upstreamPort};`)
+    .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${upstreamPort};`)
   for (const changed of [`:${httpsPort} ssl`, `:${httpPort};`, 'cert.pem', 'key.pem', `:${upstreamPort};`]) expect(replaced).toContain(changed)
   // Test only: the test client stands in for a CDN in front of nginx and names the client in X-Real-IP.
   return `    set_real_ip_from 127.0.0.1;\n    real_ip_header X-Real-IP;\n${replaced}`

@@ -105,6 +105,16 @@ describe('deploy/nginx-several-instances.conf', () => {
     }
   })
 
+  test('keeps idle connections to the instances for plain requests, closed before their 30 s idle timeout', () => {
+    const directives = nginxText.split('\n').filter((line) => !line.trim().startsWith('#')).join('\n')
+    const upstream = /upstream enclave \{([^}]*)\}/.exec(directives)![1]!
+    expect(upstream).toMatch(/^ {4}keepalive \d+;$/m)
+    const idle = /^ {4}keepalive_timeout (\d+)s;$/m.exec(upstream)
+    expect(Number(idle?.[1])).toBeLessThan(30)
+    // note: a request without Upgrade must not send "Connection: close" (that ends each connection after one answer); nginx omits an empty header.
+    expect(/map \$http_upgrade \$connection_upgrade \{([^}]*)\}/.exec(directives)![1]).toMatch(/^ {4}'' {6}'';$/m)
+  })
+
   test('nginx -t accepts it (the upstream names pointed at loopback)', async () => {
     const dir = tempDir()
     mkdirSync(join(dir, 'logs'), { recursive: true })
