@@ -17,7 +17,7 @@ import { openGate } from '../src/auth/setup-token.ts'
 import { chatRequestBody } from '../src/chat/chat-request-body.ts'
 import { boundHistory } from '../src/chat/history-bound.ts'
 import { createOllamaClient } from '../src/chat/ollama-client.ts'
-import { placeTurn } from '../src/chat/turn-place.ts'
+import { modelForm, placeTurn } from '../src/chat/turn-place.ts'
 import { loadConfig } from '../src/config/load-config.ts'
 import type { ChatId } from '../src/db/ids.ts'
 import { createApp } from '../src/http/create-app.ts'
@@ -77,7 +77,7 @@ try {
       const placed = await placeTurn(bench.store.chats, bench.owner, chatId, { chatId, model: MODEL, parentId: leafUid, ask: { content: 'one more question', images: null }, system: undefined, options: undefined })
       if (!placed.ok) throw new Error('turn not placed')
       marks.push(cpuMs())
-      const sent = boundHistory(placed.messages, window)
+      const sent = boundHistory(placed.messages, window).map(modelForm)
       marks.push(cpuMs())
       bodyBytes[d] = chatRequestBody(MODEL, sent, { stream: true }).length
       marks.push(cpuMs())
