@@ -149,7 +149,7 @@ type Ask = { model: string; storedModel: string; direct: boolean; options: Model
  * Streams and stores the answer; resolves true when a whole answer was stored (never rejects).
  * Resolves false, quietly, when the user's message could not be stored (`asked` stays empty).
  */
-async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked, ask: Ask, history: TurnMessage[], questionStored: Promise<void>): Promise<boolean> {
+async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked, ask: Ask, history: readonly TurnMessage[], questionStored: Promise<void>): Promise<boolean> {
   const { streams } = deps
   const base = { chatId: stream.chatId, messageId: stream.id }
   let saved: { id: MessageId; uid: string; deltaCount: number } | null = null

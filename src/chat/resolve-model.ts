@@ -60,12 +60,12 @@ export function presetSystemPrompt(preset: WorkspaceModel | null): string | null
  * win), its system prompt before the chat's (as Open WebUI joins them: preset, newline, chat's).
  */
 // note: generic over the messages, which it passes on as they are but for the first (a turn's path goes as held messages, turn-place.ts).
-export function applyPreset<M extends { role: string; content: string }>(preset: WorkspaceModel | null, messages: readonly M[], options: ModelOptions): { messages: (M | ChatMessage)[]; options: ModelOptions } {
-  // note: sliced, not spread: a spread of 2,000 path messages goes element by element through the iterator.
-  if (preset === null) return { messages: messages.slice(), options }
+// note: the messages themselves when nothing is put in (no copy: a turn's 2,000 path messages were spread element by element through the iterator).
+export function applyPreset<M extends { role: string; content: string }>(preset: WorkspaceModel | null, messages: readonly M[], options: ModelOptions): { messages: readonly (M | ChatMessage)[]; options: ModelOptions } {
+  if (preset === null) return { messages, options }
   const merged = { ...ollamaOptionsOf(preset.params), ...options }
   const system = presetSystemPrompt(preset)
-  if (system === null) return { messages: messages.slice(), options: merged }
+  if (system === null) return { messages, options: merged }
   const [first, ...rest] = messages
   if (first?.role === 'system') return { messages: [{ ...first, content: `${system}\n${first.content}` }, ...rest], options: merged }
   return { messages: [{ role: 'system', content: system }, ...messages], options: merged }
