@@ -93,8 +93,8 @@ export async function placeTurn(chats: ChatRepo, owner: UserId, chatId: ChatId |
 /** The model's form of a message of the turn (the same object for a form already made). */
 export const modelForm = (message: TurnMessage): ChatMessage => (isStored(message) ? toChatMessage(message) : message)
 
-/** Whether a turn's message is a stored one (every stored message has a numeric id; a model's form has none). */
-const isStored = (message: TurnMessage): message is Message => typeof (message as Partial<Message>).id === 'number'
+/** Whether a turn's message is a stored one (every stored message has an id; a model's form has no such field). */
+const isStored = (message: TurnMessage): message is Message => (message as Partial<Message>).id !== undefined
 
 /** The model's form of each held message, kept while the message is (a held message is frozen and replaced, never changed). */
 const sentForms = new WeakMap<Pick<Message, 'role' | 'content' | 'images'>, ChatMessage>()
