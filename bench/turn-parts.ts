@@ -1,7 +1,7 @@
 /**
  * What each part of a socket turn costs at 10 and at 2,000 messages (1 KB each), in process CPU, in
- * this process: the turn's place (the chat's row, the held path and the model's form of each
- * message, turn-place.ts), the window's bound (history-bound.ts), the body's bytes
+ * this process: the turn's place (the chat's row and the held path, turn-place.ts), the window's
+ * bound and the model's form of each message sent (history-bound.ts, modelForm), the body's bytes
  * (chat-request-body.ts), the /api/chat call to the stand-in Ollama in a process of its own (the
  * body made again from the kept bytes, written, and the answer read), and the turn's two appends
  * (the question and the answer, each updating the held chat and its answer bytes). Medians over
