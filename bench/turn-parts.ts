@@ -1,7 +1,7 @@
 /**
  * What each part of a socket turn costs at 10 and at 2,000 messages (1 KB each), in process CPU, in
- * this process: the turn's place (the chat's row, the held path and the model's form of each
- * message, turn-place.ts), the window's bound (history-bound.ts), the body's bytes
+ * this process: the turn's place (the chat's row and the held path, turn-place.ts), the window's
+ * bound and the model's form of each message sent (history-bound.ts, modelForm), the body's bytes
  * (chat-request-body.ts), the /api/chat call to the stand-in Ollama in a process of its own (the
  * body made again from the kept bytes, written, and the answer read), and the turn's two appends
  * (the question and the answer, each updating the held chat and its answer bytes). Medians over
@@ -17,7 +17,7 @@ import { openGate } from '../src/auth/setup-token.ts'
 import { chatRequestBody } from '../src/chat/chat-request-body.ts'
 import { boundHistory } from '../src/chat/history-bound.ts'
 import { createOllamaClient } from '../src/chat/ollama-client.ts'
-import { placeTurn } from '../src/chat/turn-place.ts'
+import { modelForm, placeTurn } from '../src/chat/turn-place.ts'
 import { loadConfig } from '../src/config/load-config.ts'
 import type { ChatId } from '../src/db/ids.ts'
 import { createApp } from '../src/http/create-app.ts'
@@ -77,7 +77,7 @@ try {
       const placed = await placeTurn(bench.store.chats, bench.owner, chatId, { chatId, model: MODEL, parentId: leafUid, ask: { content: 'one more question', images: null }, system: undefined, options: undefined })
       if (!placed.ok) throw new Error('turn not placed')
       marks.push(cpuMs())
-      const sent = boundHistory(placed.messages, window)
+      const sent = boundHistory(placed.messages, window).map(modelForm)
       marks.push(cpuMs())
       bodyBytes[d] = chatRequestBody(MODEL, sent, { stream: true }).length
       marks.push(cpuMs())

@@ -12,7 +12,7 @@ import { openMemoryStore } from '../db/open-store.ts'
 import { chatRequestBody, messageBytes } from './chat-request-body.ts'
 import { boundHistory } from './history-bound.ts'
 import type { ChatMessage } from './ollama-client.ts'
-import { placeTurn, type TurnRequest } from './turn-place.ts'
+import { modelForm, placeTurn, type TurnRequest } from './turn-place.ts'
 
 const MODEL = 'body:latest'
 
@@ -98,14 +98,15 @@ describe('chat request body', () => {
         const fresh = await placeTurn(uncached, ada, chatId, turn(leaf))
         if (!held.ok || !fresh.ok) throw new Error('turn not placed')
         const rest = { options: { num_ctx: 4 }, stream: true }
-        const expected = utf8(JSON.stringify({ model: MODEL, messages: structuredClone(boundHistory(fresh.messages, step.window)), ...rest }))
+        // note: expected as the turn made it before: every message's model form first, then the bound; the turn bounds the held messages and makes the forms of those sent.
+        const expected = utf8(JSON.stringify({ model: MODEL, messages: structuredClone(boundHistory(fresh.messages.map(modelForm), step.window)), ...rest }))
         // note: twice, the second from the texts the first kept.
-        expect(chatRequestBody(MODEL, boundHistory(held.messages, step.window), rest)).toEqual(expected)
+        expect(chatRequestBody(MODEL, boundHistory(held.messages, step.window).map(modelForm), rest)).toEqual(expected)
         const again = await placeTurn(cached, ada, chatId, turn(leaf))
         if (!again.ok) throw new Error('turn not placed')
         // note: the held path's messages (without images, whose arrays the cache does not freeze) are the same objects turn after turn: their texts are reused.
-        if (held.messages[1]!.images === undefined) expect(again.messages[1]).toBe(held.messages[1]!)
-        expect(chatRequestBody(MODEL, boundHistory(again.messages, step.window), rest)).toEqual(expected)
+        if (modelForm(held.messages[1]!).images === undefined) expect(modelForm(again.messages[1]!)).toBe(modelForm(held.messages[1]!))
+        expect(chatRequestBody(MODEL, boundHistory(again.messages, step.window).map(modelForm), rest)).toEqual(expected)
       }
     }), { numRuns: 60 })
   }, 120_000)

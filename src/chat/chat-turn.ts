@@ -34,12 +34,12 @@ import type { FrameErrorCode, TurnStats } from './frames.ts'
 import { boundHistory } from './history-bound.ts'
 import type { LiveStream, LiveStreams } from './live-streams.ts'
 import { excerpt } from './ollama-chunks.ts'
-import { OllamaError, type ChatMessage, type ModelOptions } from './ollama-client.ts'
+import { OllamaError, type ModelOptions } from './ollama-client.ts'
 import type { DirectConnections } from './direct-connections.ts'
 import { applyPreset, baseTarget, type ModelTarget } from './resolve-model.ts'
 import type { SocketHub } from './socket-hub.ts'
 import { usageOf } from './turn-usage.ts'
-import { placeTurn, type TurnRequest } from './turn-place.ts'
+import { modelForm, placeTurn, type TurnMessage, type TurnRequest } from './turn-place.ts'
 
 export type ChatTurnDeps = {
   chats: ChatRepo; connections: Connections; streams: LiveStreams; hub: SocketHub; log: Logger
@@ -90,7 +90,8 @@ export async function startChatTurn(deps: ChatTurnDeps, userId: UserId, request:
   if (tooMany()) return tooManyAnswers
   // note: the stored messages name the model as asked (a preset's id); Ollama gets its base model and the preset applied.
   const retrieval = request.retrieval ?? null
-  const sent = applyPreset(target.preset, retrieval === null ? place.messages : retrieval.apply(place.messages), place.options)
+  // note: retrieval's passages are put in with every message in its model's form (as before); without it, only the messages sent get one (requestAnswer).
+  const sent = applyPreset(target.preset, retrieval === null ? place.messages : retrieval.apply(place.messages.map(modelForm)), place.options)
   const firstTitle = titleFrom(request.ask?.content ?? '')
   const chat = chatId ?? newChatId()
 
@@ -148,7 +149,7 @@ type Ask = { model: string; storedModel: string; direct: boolean; options: Model
  * Streams and stores the answer; resolves true when a whole answer was stored (never rejects).
  * Resolves false, quietly, when the user's message could not be stored (`asked` stays empty).
  */
-async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked, ask: Ask, history: ChatMessage[], questionStored: Promise<void>): Promise<boolean> {
+async function streamAnswer(deps: ChatTurnDeps, stream: LiveStream, asked: Asked, ask: Ask, history: readonly TurnMessage[], questionStored: Promise<void>): Promise<boolean> {
   const { streams } = deps
   const base = { chatId: stream.chatId, messageId: stream.id }
   let saved: { id: MessageId; uid: string; deltaCount: number } | null = null
@@ -253,7 +254,7 @@ async function retitleNewChat(deps: ChatTurnDeps, titles: NonNullable<ChatConfig
 }
 
 /** Streams the answer into `stream`, failing over to the next connection while nothing has arrived yet. */
-async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, messages: ChatMessage[], questionStored: Promise<void>): Promise<TurnStats> {
+async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, messages: readonly TurnMessage[], questionStored: Promise<void>): Promise<TurnStats> {
   // note: `ollama` is the connection's client, whose model's context window bounds the history; a direct endpoint's is not known.
   let candidates: { client: Pick<Connection['client'], 'chatBatches'>; ollama: Connection['client'] | null }[] = ask.direct ? []
     : (deps.connections.listedClientFor(ask.model) ?? await deps.connections.clientFor(ask.model)).map((connection) => ({ client: connection.client, ollama: connection.client }))
@@ -265,7 +266,7 @@ async function requestAnswer(deps: ChatTurnDeps, stream: LiveStream, ask: Ask, m
   }
   for (const [position, { client, ollama }] of candidates.entries()) {
     try {
-      const sent = boundHistory(messages, ollama === null ? null : deps.contextWindows.windowFor(ollama, ask.model, ask.options))
+      const sent = boundHistory(messages, ollama === null ? null : deps.contextWindows.windowFor(ollama, ask.model, ask.options)).map(modelForm)
       for await (const chunks of client.chatBatches({ model: ask.model, messages: sent, ...(Object.keys(ask.options).length > 0 ? { options: ask.options } : {}), signal: stream.signal })) {
         await questionStored
         if (stream.signal.aborted) throw new OllamaError('aborted', 'The answer was stopped.')

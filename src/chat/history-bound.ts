@@ -6,7 +6,8 @@
  * newest first. A message is counted at MAX_CHARS_PER_TOKEN characters a token, more than any
  * tokenizer averages over a message, so what is left out would not have fitted either.
  */
-import type { ChatMessage } from './ollama-client.ts'
+/** What the bound reads of a message: its role and its text (a model's form, or a stored message whose form is the same in both). */
+type Bounded = { readonly role: string; readonly content: string }
 
 /** Characters one token covers at most, averaged over a message (English runs near 4, code and other scripts fewer). */
 const MAX_CHARS_PER_TOKEN = 8
@@ -14,10 +15,10 @@ const MAX_CHARS_PER_TOKEN = 8
 const TOKENS_PER_MESSAGE = 4
 
 /** A lower bound of the tokens a message takes. */
-const tokensOf = (message: ChatMessage) => TOKENS_PER_MESSAGE + Math.floor(message.content.length / MAX_CHARS_PER_TOKEN)
+const tokensOf = (message: Bounded) => TOKENS_PER_MESSAGE + Math.floor(message.content.length / MAX_CHARS_PER_TOKEN)
 
 /** The messages to send to a model whose window is `windowTokens` (null: unknown, all of them), in order. */
-export function boundHistory(messages: readonly ChatMessage[], windowTokens: number | null): readonly ChatMessage[] {
+export function boundHistory<M extends Bounded>(messages: readonly M[], windowTokens: number | null): readonly M[] {
   if (windowTokens === null || messages.length <= 1) return messages
   let first = 0
   let budget = windowTokens

@@ -59,11 +59,13 @@ export function presetSystemPrompt(preset: WorkspaceModel | null): string | null
  * Applies the preset to what the chat would send: its options under the chat's own (the chat's
  * win), its system prompt before the chat's (as Open WebUI joins them: preset, newline, chat's).
  */
-export function applyPreset(preset: WorkspaceModel | null, messages: readonly ChatMessage[], options: ModelOptions): { messages: ChatMessage[]; options: ModelOptions } {
-  if (preset === null) return { messages: [...messages], options }
+// note: generic over the messages, which it passes on as they are but for the first (a turn's path goes as held messages, turn-place.ts).
+// note: the messages themselves when nothing is put in (no copy: a turn's 2,000 path messages were spread element by element through the iterator).
+export function applyPreset<M extends { role: string; content: string }>(preset: WorkspaceModel | null, messages: readonly M[], options: ModelOptions): { messages: readonly (M | ChatMessage)[]; options: ModelOptions } {
+  if (preset === null) return { messages, options }
   const merged = { ...ollamaOptionsOf(preset.params), ...options }
   const system = presetSystemPrompt(preset)
-  if (system === null) return { messages: [...messages], options: merged }
+  if (system === null) return { messages, options: merged }
   const [first, ...rest] = messages
   if (first?.role === 'system') return { messages: [{ ...first, content: `${system}\n${first.content}` }, ...rest], options: merged }
   return { messages: [{ role: 'system', content: system }, ...messages], options: merged }

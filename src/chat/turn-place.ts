@@ -40,12 +40,20 @@ export const turnOfRegenerate = (frame: ChatRegenerate): TurnRequest => ({
 })
 
 /**
+ * A message of what the model may be sent: its model form, or a held message of the path whose
+ * form (modelForm) is made only once it is known to be sent (history-bound.ts bounds by role and
+ * content, which are the same in both).
+ */
+export type TurnMessage = ChatMessage | Message
+
+/**
  * The turn's place: `parent` is where the question goes (for a regenerate, the question answered
- * again), `messages` what the model is sent, `settings` what to store with the chat (null: none).
+ * again), `messages` what the model may be sent (each through modelForm), `settings` what to store
+ * with the chat (null: none).
  */
 export type TurnPlace = {
   parent: Message | null
-  messages: ChatMessage[]
+  messages: TurnMessage[]
   options: ModelOptions
   settings: Partial<ChatSettings> | null
 }
@@ -75,12 +83,18 @@ export async function placeTurn(chats: ChatRepo, owner: UserId, chatId: ChatId |
     ...(request.system === undefined ? {} : { system: request.system === '' ? null : request.system }),
     ...(request.options === undefined ? {} : { params: withOllamaOptions(stored.params, request.options) }),
   }
-  // note: one array filled in place: the path's spread, its map and the spread of that made three arrays of the path's length a turn.
-  const messages: ChatMessage[] = system === null || system === '' ? [] : [{ role: 'system', content: system }]
-  for (const message of path) messages.push(toChatMessage(message))
-  if (request.ask !== null) messages.push(toChatMessage({ role: 'user', content: request.ask.content, images: request.ask.images }))
+  const head: TurnMessage[] = system === null || system === '' ? [] : [{ role: 'system', content: system }]
+  // note: the path's messages as held, their model forms made for those sent only: at 2,000 messages a window of 32K tokens sends 249, and the form of each (a WeakMap lookup) was 0.03-0.05 ms of a turn.
+  // note: one concat, one array of the exact length: a push after it, or a push of each message, copies the path's 2,000 pointers again.
+  const messages = head.concat(path, request.ask === null ? [] : [toChatMessage({ role: 'user', content: request.ask.content, images: request.ask.images })])
   return { ok: true, parent, messages, options, settings: Object.keys(settings).length === 0 ? null : settings }
 }
+
+/** The model's form of a message of the turn (the same object for a form already made). */
+export const modelForm = (message: TurnMessage): ChatMessage => (isStored(message) ? toChatMessage(message) : message)
+
+/** Whether a turn's message is a stored one (every stored message has an id; a model's form has no such field). */
+const isStored = (message: TurnMessage): message is Message => (message as Partial<Message>).id !== undefined
 
 /** The model's form of each held message, kept while the message is (a held message is frozen and replaced, never changed). */
 const sentForms = new WeakMap<Pick<Message, 'role' | 'content' | 'images'>, ChatMessage>()

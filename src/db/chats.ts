@@ -566,7 +566,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
      * leaf; null: none, a new root), opened as listPathTo does, and the chat's settings. Null when
      * the chat is not theirs; `path` null when it holds no such message.
      */
-    async openTurn(owner: UserId, chatId: ChatId, leafUid: string | null | undefined): Promise<{ path: Message[] | null; settings: ChatSettings } | null> {
+    async openTurn(owner: UserId, chatId: ChatId, leafUid: string | null | undefined): Promise<{ path: readonly Message[] | null; settings: ChatSettings } | null> {
       const found = await chats.findForTurn(owner, chatId, typeof leafUid === 'string' ? leafUid : null)
       if (found === null) return null
       const { row } = found
@@ -597,7 +597,8 @@ export type ChatRepo = ReturnType<typeof createChatRepo>
  * equal to the path looked up afresh), else walked parent by parent.
  * note: a turn under the selected message, the usual one, copies the path instead of looking up each of its 2,000 messages.
  */
-function heldPathTo(opened: OpenedChat, leaf: MessageId): Message[] {
+// note: the held path itself, not a copy: HeldChatBytes' arrays are never written once made (a write makes new ones), and a turn copies it once into what it sends.
+function heldPathTo(opened: OpenedChat, leaf: MessageId): readonly Message[] {
   const kept = opened.remembered() as HeldChatBytes | undefined
-  return kept !== undefined && kept.currentId === leaf ? kept.pathMessages.slice() : pathThrough(opened.get, leaf)
+  return kept !== undefined && kept.currentId === leaf ? kept.pathMessages : pathThrough(opened.get, leaf)
 }

@@ -1,8 +1,9 @@
 /**
  * Where a held chat's answer bytes (HeldChatBytes, open-webui-chat-description.ts) lie in memory.
  * Each message is first described apart, into bytes of its own; laid out, the entries of
- * `history.messages` stand one after another, a comma between each, in one buffer, and so do the
- * path's messages in another, each message's bytes a view of it. A save's scan (open-webui-chat-scan.ts) then compares long runs
+ * `history.messages` stand one after another, a comma between each, in a few buffers (the oldest
+ * part in the largest, each later part in one no larger than those before it), and so do the
+ * path's messages in others, each message's bytes a view of one. A save's scan (open-webui-chat-scan.ts) then compares long runs
  * of unchanged messages with one compare, and an answer sends them as a few parts instead of two
  * per message.
  *
@@ -13,6 +14,7 @@
  * writes that buffer again. Laid out or not, the bytes are the same (tests
  * compare them with bytes made afresh).
  */
+import type { MessageId } from './ids.ts'
 import type { HeldChatBytes, HeldMessageBytes, MessageBytes } from './open-webui-chat-description.ts'
 
 const COMMA = 0x2c
@@ -20,8 +22,8 @@ const COMMA = 0x2c
  * Messages described apart (HeldChatBytes' `apart`: described again or added since the bytes were
  * laid out, or removed from amid the others; each breaks at most two runs of the history and two
  * of the path) before the bytes are laid out again: each costs a save's scan a few more compares
- * and its answer a few more parts; laying out copies the bytes (2.3 MB each for 2,000 messages of
- * 1 KB). A socket turn adds two messages and describes their parent again; a save that leaves
+ * and its answer a few more parts; laying out copies the bytes from the first of them on (all of
+ * them, 2.3 MB each for 2,000 messages of 1 KB, when one is amid the others). A socket turn adds two messages and describes their parent again; a save that leaves
  * them out removes them from the end, so a turn and a save leave two apart, not more.
  */
 // note: kept as ids, not looked for: walking 2,000 entries for their runs took 0.1-0.2 ms of each of a socket turn's writes.
@@ -91,37 +93,100 @@ function copied(parts: readonly Uint8Array[]): { whole: Uint8Array; starts: numb
   return { whole, starts }
 }
 
+/** Where a laid-out message's bytes start in their buffer: its entry's in the history, its text's in the path. */
+type StartOf = (bytes: MessageBytes) => number | undefined
+const entryStart: StartOf = (bytes) => bytes.at
+const textStart: StartOf = (bytes) => bytes.textAt
+
 /**
- * `held` with its history, and its path, each laid out in one buffer when more than MAX_APART
- * messages were described apart since they were; the same bytes. `moved` is told of each message
- * whose history bytes were copied (so what remembers them can keep the copy, not the scattered
- * bytes beside it).
+ * Where the part laid out again starts, `from` or before it: each run of one buffer just before it
+ * is laid out again with it while that buffer is no larger than what is laid out again (so a byte
+ * is copied again a few times at most as the chat grows, the carries of a binary counter: the
+ * buffers before the tail shrink from the oldest, at most ~log2 of them), and a run that goes on
+ * past `from` is taken whole, so no message's bytes are held twice.
+ */
+function tailFrom(length: number, bytesAt: (at: number) => MessageBytes, from: number, startOf: StartOf): number {
+  let size = 0
+  for (let i = from; i < length; i++) size += bytesAt(i).entry.length + 1
+  let start = from
+  while (start > 0) {
+    const last = bytesAt(start - 1)
+    const whole = last.whole
+    if (whole === undefined) return 0
+    const goesOn = start < length && bytesAt(start).whole === whole && startOf(bytesAt(start)) === last.end! + 1
+    if (!goesOn && whole.length > size) break
+    let first = start - 1
+    while (first > 0 && bytesAt(first - 1).whole === whole && bytesAt(first - 1).end! + 1 === startOf(bytesAt(first))) first--
+    size += whole.length + 1
+    start = first
+  }
+  return start
+}
+
+/**
+ * Where the history's messages described apart (`apart`) begin, when every one of them is among
+ * the last entries (a turn's, added at the end, and their parent): found from the end, stopping once
+ * all were met (ids are unique); 0 when one is not there (removed from amid the others).
+ */
+function historyApartFrom(history: readonly HeldMessageBytes[], apart: ReadonlySet<MessageId>): number {
+  let left = apart.size
+  for (let at = history.length - 1; at >= 0; at--) {
+    if (apart.has(history[at]!.message.id) && --left === 0) return at
+  }
+  return 0
+}
+
+/** Where the path's messages not laid out in a path's buffer (`textAt` is their start: a path's buffer holds texts alone) begin, when all are at its end; else 0. */
+function pathApartFrom(path: readonly MessageBytes[]): number {
+  let from = path.length
+  while (from > 0 && !isPathLaidOut(path[from - 1]!)) from--
+  for (let i = 0; i < from; i++) if (!isPathLaidOut(path[i]!)) return 0
+  return from
+}
+
+const isPathLaidOut = (bytes: MessageBytes) => bytes.whole !== undefined && bytes.at === bytes.textAt
+
+/**
+ * `held` with its history, and its path, laid out when more than MAX_APART messages were described
+ * apart since they were; the same bytes. Only the part from the first message described apart is
+ * laid out again, into a buffer of its own, with the buffers just before it no larger than it
+ * (tailFrom): a client that only sends turns adds at the end, and laying the whole history and path
+ * out again copied 4.6 MB every eighth turn at 2,000 messages of 1 KB. `moved` is told of each
+ * message whose history bytes were copied (so what remembers them can keep the copy, not the
+ * scattered bytes beside it).
  */
 export function laidOut(held: HeldChatBytes, moved: (entry: HeldMessageBytes, made: MessageBytes) => void): HeldChatBytes {
   if (held.apart !== null && held.apart.size <= MAX_APART) return held
   let { history, path } = held
-  if (history.length > 0) {
-    const { whole, starts } = copied(history.map(({ bytes }) => bytes.entry))
+  const historyFrom = held.apart === null ? 0 : tailFrom(history.length, (at) => history[at]!.bytes, historyApartFrom(history, held.apart), entryStart)
+  if (history.length > historyFrom) {
+    const { whole, starts } = copied(history.slice(historyFrom).map(({ bytes }) => bytes.entry))
     const copies = new Map<MessageBytes, MessageBytes>()
-    history = history.map((entry, i) => {
+    const entries = history.slice()
+    for (let i = historyFrom; i < entries.length; i++) {
+      const entry = entries[i]!
       const { entry: bytes, text } = entry.bytes
-      const at = starts[i]!
+      const at = starts[i - historyFrom]!
       const end = at + bytes.length
       const made = { entry: whole.subarray(at, end), text: whole.subarray(end - text.length, end), whole, at, textAt: end - text.length, end }
       copies.set(entry.bytes, made)
       moved(entry, made)
-      return { ...entry, bytes: made }
-    })
-    path = path.map((bytes) => copies.get(bytes) ?? bytes)
+      entries[i] = { ...entry, bytes: made }
+    }
+    history = entries
+    if (historyFrom === 0) path = path.map((bytes) => copies.get(bytes) ?? bytes)
   }
-  if (path.length > 0) {
-    const { whole, starts } = copied(path.map((bytes) => bytes.text))
+  const pathFrom = held.apart === null ? 0 : tailFrom(path.length, (at) => path[at]!, pathApartFrom(path), textStart)
+  if (path.length > pathFrom) {
+    const { whole, starts } = copied(path.slice(pathFrom).map((bytes) => bytes.text))
+    const texts = path.slice()
     // note: a path message's bytes are its text alone (entry is the same view): the path lists messages without their keys.
-    path = path.map((bytes, i) => {
-      const at = starts[i]!
-      const text = whole.subarray(at, at + bytes.text.length)
-      return { entry: text, text, whole, at, textAt: at, end: at + text.length }
-    })
+    for (let i = pathFrom; i < texts.length; i++) {
+      const at = starts[i - pathFrom]!
+      const text = whole.subarray(at, at + texts[i]!.text.length)
+      texts[i] = { entry: text, text, whole, at, textAt: at, end: at + text.length }
+    }
+    path = texts
   }
   return { ...held, history, path, apart: new Set() }
 }
