@@ -1,14 +1,17 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { generateKey } from '../crypto/random.ts'
 import { createAccountChanges } from './account-changes.ts'
 import type { SqlEngine } from './engine.ts'
 import { createFileBlobs, FILES_DIRECTORY } from './file-blobs.ts'
 import { createFileRepo } from './files.ts'
+import { rotateMasterKeyOn } from './master-key-rotation.ts'
 import { DATABASE_FILE, openStore, type Store } from './open-store.ts'
 import { createUserRepo } from './users.ts'
+import { walFramesPending, walIndexBuffer } from './wal-index.ts'
 import { eraseDeletedPagesFromWal, WalNotErasedError } from './wal-erasure.ts'
 
 const dirs: string[] = []
@@ -162,6 +165,19 @@ describe('erasure from the WAL after a deletion, when another checkpoint holds t
     // once the other checkpoint is done, the erasure goes through
     await eraseDeletedPagesFromWal(store.sql)
     expect(existsSync(`${path}-wal`) ? readFileSync(`${path}-wal`).length : 0).toBe(0)
+    await store.close()
+  })
+
+  test('a master key rotation: its FULL checkpoint is asked again, and the WAL is all in the database file when it returns', async () => {
+    const { store, path } = storeOnFile()
+    const holder = await checkpointHolder(path, 30)
+    await store.users.createUser({ email: 'di@example.com', name: 'Di', role: 'user' })
+    const sql = beforeFirstCheckpoint(store.sql, holder.collide)
+    await rotateMasterKeyOn(sql, store.dataKeys, store.info.keyFingerprint, { kind: 'raw', key: generateKey() })
+    const shm = openSync(`${path}-shm`, 'r')
+    expect(walFramesPending(shm, walIndexBuffer())!.pending).toBe(0)
+    closeSync(shm)
+    await holder.finish()
     await store.close()
   })
 

@@ -8,7 +8,8 @@
  * while another connection checkpoints (the WAL checkpointer's worker, wal-checkpointer.ts) answers
  * `busy = 1` at once and leaves the WAL as it is. So the checkpoint is asked again until it answers
  * `busy = 0, log = 0` (the WAL emptied and truncated), within ERASE_WAIT_MS; past that the deletion
- * stays committed and WalNotErasedError says the older copies may remain.
+ * stays committed and WalNotErasedError says the older copies may remain. A master key rotation's
+ * FULL checkpoint (master-key-rotation.ts) is asked again the same way (checkpointWal).
  *
  * Threat: a deleted user's or file's ciphertext (and the user's wrapped data key) left readable in
  * the -wal file after the deletion was answered. Nothing here logs or names what was deleted.
@@ -34,17 +35,27 @@ export class WalNotErasedError extends Error {
 type CheckpointAnswer = { busy: number; log: number; checkpointed: number }
 
 /**
+ * Asks `PRAGMA wal_checkpoint(mode)` until it answers not busy with the whole WAL copied back (and,
+ * for TRUNCATE, the WAL emptied: `log = 0`), within `waitMs`; false when it did not. Also used by a
+ * master key rotation (FULL: the rotation in the database file before the old key file is retired).
+ */
+export async function checkpointWal(sql: SqlEngine, mode: 'FULL' | 'TRUNCATE', waitMs = ERASE_WAIT_MS): Promise<CheckpointAnswer & { done: boolean }> {
+  const deadline = performance.now() + waitMs
+  for (;;) {
+    const answer = (await sql.get<CheckpointAnswer>(`PRAGMA wal_checkpoint(${mode})`))!
+    // note: `busy = 0, log = -1` is a database not in WAL mode (an in-memory store): no WAL to copy or erase.
+    const done = answer.busy === 0 && (answer.log === -1 || (mode === 'TRUNCATE' ? answer.log === 0 : answer.checkpointed === answer.log))
+    if (done || performance.now() >= deadline) return { ...answer, done }
+    await Bun.sleep(ASK_AGAIN_MS)
+  }
+}
+
+/**
  * Erases the older copies of deleted pages from the WAL (SQLite, outside a transaction: inside one,
  * the caller's commit is still to come and the caller erases after it). Nothing to do on PostgreSQL.
  */
 export async function eraseDeletedPagesFromWal(sql: SqlEngine, waitMs = ERASE_WAIT_MS): Promise<void> {
   if (sql.dialect !== 'sqlite' || sql.inTransaction()) return
-  const deadline = performance.now() + waitMs
-  for (;;) {
-    const answer = (await sql.get<CheckpointAnswer>('PRAGMA wal_checkpoint(TRUNCATE)'))!
-    // note: `busy = 0, log = -1` is a database not in WAL mode (an in-memory store): no WAL to erase from.
-    if (answer.busy === 0 && (answer.log === 0 || answer.log === -1)) return
-    if (performance.now() >= deadline) throw new WalNotErasedError(answer.busy, answer.log)
-    await Bun.sleep(ASK_AGAIN_MS)
-  }
+  const answer = await checkpointWal(sql, 'TRUNCATE', waitMs)
+  if (!answer.done) throw new WalNotErasedError(answer.busy, answer.log)
 }
