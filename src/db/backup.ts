@@ -51,7 +51,9 @@ export async function createPostgresBackup(sql: SqlEngine, outputPath: string, o
     const target = createSqliteEngine(db)
     try {
       await copyAndCheckStore(sql, target, null)
-      // note: one file, no WAL beside it: the backup carries the database file alone.
+      // note: one file, no WAL beside it: the backup carries the database file alone. The snapshot is
+      // this connection's alone (no checkpointer worker, nothing else opens it), so its TRUNCATE is never
+      // answered busy; and the change of journal mode throws if the WAL could not go.
       await target.exec('PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE')
     } finally {
       await target.close()

@@ -17,6 +17,7 @@ import type { SqlEngine } from './engine.ts'
 import { FILES_ORPHAN_GRACE_MS, releaseChunkBuffer, type FileBlobs } from './file-blobs.ts'
 import type { UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
+import { eraseDeletedPagesFromWal } from './wal-erasure.ts'
 
 const fileTable = sealedTable('file', { name: 'text', content_type: 'text', meta: 'json', data: 'json', hash: 'text', file_key: 'bytes' })
 
@@ -61,11 +62,6 @@ export function createFileRepo(sql: SqlEngine, keys: DataKeyRepo, blobs: FileBlo
     }
   }
   const fileKeyOf = async (row: FileRow) => fileTable.openColumn('file_key', row.id, row.file_key, await keys.ringFor(row.user_id))!
-  // note: the pages a deleted row held are zeroed (secure_delete), but SQLite's WAL keeps older copies
-  // of them until a checkpoint resets it; TRUNCATE does that now, as for a deleted user.
-  const forgetDeletedPages = async () => {
-    if (sql.dialect === 'sqlite' && !sql.inTransaction()) await sql.exec('PRAGMA wal_checkpoint(TRUNCATE)')
-  }
 
   const get = async (owner: UserId, id: FileId): Promise<StoredFile | null> => {
     const row = await select(id, owner)
@@ -75,9 +71,12 @@ export function createFileRepo(sql: SqlEngine, keys: DataKeyRepo, blobs: FileBlo
     const sealed = fileTable.sealColumn(column, id, value as never, await keys.ringFor(owner))
     return (await sql.run(`UPDATE file SET ${column} = ?, updated_at = ? WHERE id = ? AND user_id = ?`, sealed, now(), id, owner)).changes > 0
   }
+  // note: the pages a deleted row held are zeroed (secure_delete), but SQLite's WAL keeps older copies
+  // of them until a checkpoint empties it and cuts its file (wal-erasure.ts), as for a deleted user;
+  // the blobs go first, so a WalNotErasedError leaves none behind.
   const removeBlobs = async (rows: { id: string }[]) => {
     for (const row of rows) blobs.remove(row.id)
-    await forgetDeletedPages()
+    if (rows.length > 0) await eraseDeletedPagesFromWal(sql)
     return rows.length
   }
 
@@ -201,7 +200,7 @@ export function createFileRepo(sql: SqlEngine, keys: DataKeyRepo, blobs: FileBlo
       })
     },
 
-    /** Deletes the owner's file and its bytes; false when it is not theirs. */
+    /** Deletes the owner's file and its bytes; false when it is not theirs. WalNotErasedError: deleted, but not yet erased from SQLite's WAL (wal-erasure.ts). */
     async delete(owner: UserId, id: FileId): Promise<boolean> {
       return await removeBlobs(await sql.all<{ id: string }>('DELETE FROM file WHERE id = ? AND user_id = ? RETURNING id', id, owner)) > 0
     },

@@ -30,8 +30,16 @@ export function openDatabase(path: string): Database {
   return db
 }
 
-/** Writes the WAL back into the database file and closes it. */
+// note: a TRUNCATE that meets another connection's checkpoint answers busy at once (wal-erasure.ts);
+// at close the checkpointer's worker has normally closed its connection already (its stop() waits),
+// so this bound (blocking, as a close is) matters only when that wait ran out.
+const CLOSE_CHECKPOINT_TRIES = 200
+const CLOSE_CHECKPOINT_GAP_MS = 5
+
+/** Writes the WAL back into the database file (asked again while another checkpoint holds it, at most about 1 s) and closes it. */
 export function closeDatabase(db: Database): void {
-  db.run('PRAGMA wal_checkpoint(TRUNCATE)')
+  for (let tries = 1; db.query<{ busy: number }, []>('PRAGMA wal_checkpoint(TRUNCATE)').get()!.busy !== 0 && tries < CLOSE_CHECKPOINT_TRIES; tries++) {
+    Bun.sleepSync(CLOSE_CHECKPOINT_GAP_MS)
+  }
   db.close()
 }

@@ -39,6 +39,7 @@ import { createOidcSessionRepo } from './oidc-sessions.ts'
 import { withLazyStatements } from './lazy-statements.ts'
 import { closeDatabase, openDatabase } from './open-database.ts'
 import { startWalCheckpointer } from './wal-checkpointer.ts'
+import { WalNotErasedError } from './wal-erasure.ts'
 import { createSecondFactorRepo } from './second-factors.ts'
 import { createSessionRepo } from './sessions.ts'
 import { createSettingsRepo } from './settings.ts'
@@ -206,7 +207,13 @@ export function createStoreOn<D extends Database | null>(sql: SqlEngine, db: D, 
       async deleteUser(id: Parameters<typeof users.deleteUser>[0]): Promise<void> {
         // note: the file ids are read before the rows go with the user; the blobs go once the deletion committed.
         const fileIds = (await sql.all<{ id: string }>('SELECT id FROM file WHERE user_id = ?', id)).map((row) => row.id)
-        await users.deleteUser(id)
+        try {
+          await users.deleteUser(id)
+        } catch (error) {
+          // note: the deletion committed; only its erasure from the WAL is unfinished, so the blobs go too.
+          if (error instanceof WalNotErasedError) files.removeBlobsOf(fileIds)
+          throw error
+        }
         files.removeBlobsOf(fileIds)
       },
     },

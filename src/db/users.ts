@@ -5,6 +5,7 @@ import type { DataKeyRepo } from './data-keys.ts'
 import type { SqlEngine } from './engine.ts'
 import { newUserId, type UserId } from './ids.ts'
 import { sealedTable } from './sealed-table.ts'
+import { eraseDeletedPagesFromWal } from './wal-erasure.ts'
 
 export type Role = 'admin' | 'user' | 'pending'
 
@@ -206,16 +207,19 @@ export function createUserRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
       return merged
     },
 
-    /** Deletes the user, every row they own, and their data key, so no copy of their data opens again. */
+    /**
+     * Deletes the user, every row they own, and their data key, so no copy of their data opens again.
+     * Throws WalNotErasedError (wal-erasure.ts) when the deletion committed but SQLite's WAL could
+     * not be emptied of the older copies of their pages (the wrapped key among them) in time.
+     */
     async deleteUser(id: UserId): Promise<void> {
       await sql.transaction(async () => {
         await sql.run('DELETE FROM "user" WHERE id = ?', id)
         await keys.destroyKeys(id)
       })
-      // note: SQLite's WAL still holds the deleted pages (the wrapped key among them) until a
-      // checkpoint copies the zeroed pages back and resets it; TRUNCATE does both now.
-      if (sql.dialect === 'sqlite' && !sql.inTransaction()) await sql.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      // note: told before the erasure, which may wait on the WAL checkpointer: the user is gone either way.
       changes.accessChanged(id, { kind: 'deleted' })
+      await eraseDeletedPagesFromWal(sql)
     },
   }
 }

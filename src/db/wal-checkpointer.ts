@@ -30,9 +30,11 @@
  * - Close: stop() waits for the worker to finish a checkpoint under way and close its connection,
  *   then the writer checkpoints with TRUNCATE and closes (closeDatabase) as before, the last
  *   connection, so the -wal and -shm files go. Backups (VACUUM INTO) and key rotations read and write
- *   through the writer's connection (a committed state, wherever its pages are); a rotation's FULL
- *   checkpoint waits out one of the worker's under busy_timeout. The data-dir lock is the process's,
- *   whichever thread checkpoints.
+ *   through the writer's connection (a committed state, wherever its pages are). A checkpoint asked on
+ *   the writer while the worker's runs answers busy at once (SQLite does not wait on the checkpoint
+ *   lock, whatever busy_timeout says): a rotation's FULL one and a deletion's TRUNCATE one (the
+ *   erasure of the deleted pages from the WAL) ask again until done (wal-erasure.ts). The data-dir
+ *   lock is the process's, whichever thread checkpoints.
  */
 import type { Database } from 'bun:sqlite'
 import { closeSync, openSync } from 'node:fs'

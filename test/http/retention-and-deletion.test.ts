@@ -5,6 +5,7 @@ import { bearer, signUp, PASSWORD } from '../helpers/accounts.ts'
 import { makeRoot, startKeyedApp, writeKeyFile, type KeyedApp } from '../helpers/keyed-test-app.ts'
 import { req } from '../helpers/test-app.ts'
 import type { UserId } from '../../src/db/ids.ts'
+import { WalNotErasedError } from '../../src/db/wal-erasure.ts'
 
 const DAY = 24 * 60 * 60 * 1000
 let root = ''
@@ -86,5 +87,22 @@ describe('deleting a user', () => {
     running = null
     const raw = readFileSync(join(root, 'data', 'enclave.db'))
     for (const bytes of captured) expect(raw.indexOf(bytes)).toBe(-1)
+  })
+
+  test('a deletion whose erasure from the WAL did not finish is audited as such and not answered as a success', async () => {
+    running = startKeyedApp(root, keyPath)
+    const { app, store } = running
+    const admin = await signUp(app, 'admin@example.com')
+    const bob = await signUp(app, 'bob@example.com', PASSWORD, 'Bob')
+    const deleteUser = store.users.deleteUser
+    store.users.deleteUser = async (id) => {
+      await deleteUser(id)
+      throw new WalNotErasedError(1, -1)
+    }
+    const response = await app.handle(req('DELETE', `/api/v1/users/${bob.id}`, undefined, bearer(admin.token)))
+    expect(response.status).toBe(500)
+    expect(await response.json()).toMatchObject({ code: 'internal_error' })
+    expect(await store.users.findUserById(bob.id as UserId)).toBeNull()
+    expect(running.audit.entries.at(-1)).toMatchObject({ event: 'user_deleted', targetId: bob.id, details: { wal_erased: false } })
   })
 })

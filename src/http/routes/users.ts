@@ -12,6 +12,7 @@ import type { AddressList } from '../../config/network.ts'
 import { parseUserId, type UserId } from '../../db/ids.ts'
 import { profileImageBytes, profileImageOf, readUserPreferences, withProfileImage } from '../../db/user-preferences.ts'
 import { normaliseEmail, type User } from '../../db/users.ts'
+import { WalNotErasedError } from '../../db/wal-erasure.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -148,9 +149,14 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     .delete('/:id', async ({ params, principal, request, server }) => {
       const target = await findTarget(params.id)
       if (target.id === principal.user.id) throw new HttpError(403, 'cannot_delete_self', 'You cannot delete your own account here.')
-      await deps.store.users.deleteUser(target.id)
+      // note: a WalNotErasedError comes after the deletion committed: audited as one, then answered as the error it is.
+      const unerased = await deps.store.users.deleteUser(target.id).then(() => null, (error: unknown) => {
+        if (error instanceof WalNotErasedError) return error
+        throw error
+      })
       deps.store.chats.forgetSearchIndexForUser(target.id)
-      deps.audit.record({ event: 'user_deleted', actorId: principal.user.id, targetId: target.id, ip: ipOf(request, server) })
+      deps.audit.record({ event: 'user_deleted', actorId: principal.user.id, targetId: target.id, ip: ipOf(request, server), ...(unerased === null ? {} : { details: { wal_erased: false } }) })
+      if (unerased !== null) throw unerased
       return true
     }, { auth: 'admin', params: IdParams })
 
