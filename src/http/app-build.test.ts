@@ -4,11 +4,15 @@
  * arrives: before the first step, between any two, or after the last. Each request shape is sent at
  * every step of a build driven by hand, and every answer (status, body, every header but Date) is
  * compared with the same request's answer from the app built at once (createApp) over the same store.
+ * The same for a chat socket opened and asked during the build: its frames get the built app's
+ * answers, and with the fast routes on they get them before the build goes on (the upgrade and the
+ * socket's frames need nothing of the app).
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import type { Server } from 'bun'
 import { bearer, signUp } from '../../test/helpers/accounts.ts'
 import { startTestApp } from '../../test/helpers/test-app.ts'
+import { connect, type Frame } from '../../test/helpers/ws.ts'
 import { buildAfterListen } from './app-build.ts'
 import { prepareApp, type App } from './create-app.ts'
 import { appBuilt, listen, listenAhead } from './listen.ts'
@@ -44,6 +48,19 @@ function shapesFor(token: string): Shape[] {
     ['GET /health from a Host outside ALLOWED_HOSTS', 'GET', '/health', { host: 'rebound.example' }],
     ['a cross-site POST', 'POST', '/api/v1/chats/new', { ...bearer(token), 'content-type': 'application/json', origin: 'https://evil.example' }, '{"chat":{}}'],
   ]
+}
+
+/** Frames that are no chat turn, each answered with one frame (an error), whatever the store holds. */
+const SOCKET_FRAMES = ['plain words', '{broken', JSON.stringify({ type: 'nope' }), JSON.stringify({ type: 'chat:cancel', messageId: 'unknown' }), JSON.stringify({ type: 'chat:select', chatId: 'missing', messageId: 'missing' }), JSON.stringify({ type: 'chat:send' })]
+
+/** Opens a socket with `token`, sends every frame at once, and gives the one answer to each, in order. */
+async function socketAnswersOf(base: string, token: string): Promise<Frame[]> {
+  const socket = await connect(`${base.replace('http:', 'ws:')}/api/ws`, { token })
+  for (const frame of SOCKET_FRAMES) socket.send(frame)
+  const answers: Frame[] = []
+  for (let i = 0; i < SOCKET_FRAMES.length; i++) answers.push(await socket.nextFrame())
+  await socket.close()
+  return answers
 }
 
 const settings: [string, Record<string, string>][] = [
@@ -90,6 +107,32 @@ describe.each(settings)('%s', async (_, env) => {
     prepared.built(step.value)
     sendAll()
     for (const [name, answer] of await Promise.all(sent)) expect({ name, ...answer }).toEqual({ name, ...expected.get(name)! })
+  })
+
+  test('a socket opened and asked before the build and between its steps gets the built app\'s answers (before the build goes on, with the fast routes)', async () => {
+    const afterBuild = await socketAnswersOf(reference, token)
+    expect(new Set(afterBuild.map((frame) => frame.code)).size).toBeGreaterThan(3)
+    const prepared = prepareApp(deps)
+    const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
+    servers.push(server)
+    const base = `http://127.0.0.1:${server.port}`
+    const fastRoutes = env.CORS_ALLOW_ORIGIN === undefined
+    const steps = prepared.build()
+    const waiting: Promise<Frame[]>[] = []
+    let step = steps.next()
+    for (let count = 0; step.done !== true; count++) {
+      if (count === 0 || count === 20) {
+        const answers = socketAnswersOf(base, token)
+        // note: with the fast routes the socket is upgraded and served while the build waits here; without them it waits for the app.
+        if (fastRoutes) expect(await answers).toEqual(afterBuild)
+        else waiting.push(answers)
+      }
+      step = steps.next()
+    }
+    appBuilt(step.value, server)
+    prepared.built(step.value)
+    for (const answers of await Promise.all(waiting)) expect(answers).toEqual(afterBuild)
+    expect(await socketAnswersOf(base, token)).toEqual(afterBuild)
   })
 
   test('buildAfterListen: requests sent as the build begins get the built app\'s answers', async () => {

@@ -6,8 +6,9 @@
  * route's request context (the request, its headers parsed into an object, `set`, the store),
  * six closures and an error-handler list, and each upgrade ran the app's request pipeline.
  * Threat: a fast path that skips a check. Only a plain upgrade comes here (GET, no body, a Host
- * within ALLOWED_HOSTS, settings younger than their second, a credential offered); everything
- * else goes to the app. A refusal of the admission (an HttpError: 401, 403, 429) is answered here
+ * within ALLOWED_HOSTS, a credential offered); everything else goes to the app. Settings older than
+ * their second are read again first, as the app's fresh-settings hook would (settings that could not
+ * be read: the app's). A refusal of the admission (an HttpError: 401, 403, 429) is answered here
  * with the app's own answer for it (`HttpError.toResponse`, as httpErrors renders it, with the
  * headers jsonAnswerHeaders gives an /api/ path as the security-headers plugin does; the equivalence
  * tests, test/ws/socket-upgrade-equivalence.test.ts and test/binary/socket-upgrade.test.ts, compare
@@ -23,7 +24,7 @@ import { findCredential } from '../auth/authenticate.ts'
 import { arrivedOverHttps } from './client-address.ts'
 import { fastRouteGate, fastRoutesAllowed, jsonAnswerHeaders, type FixedAnswerSettings } from './fixed-answers.ts'
 import { HttpError } from './http-error.ts'
-import type { KeepsSettings } from './plugins/fresh-settings.ts'
+import { refreshSettings, type KeepsSettings } from './plugins/fresh-settings.ts'
 import { SOCKET_PROTOCOL, type SocketEntry } from './routes/socket.ts'
 
 export const SOCKET_UPGRADE_PATH = '/api/ws'
@@ -66,8 +67,16 @@ export function socketUpgradeRoutes(
       async GET(request, server) {
         // note: `Upgrade: websocket` exactly, as the app's router matches its socket route (Elysia's compose: `=== 'websocket'`);
         // any other spelling is the app's to answer (404), though Bun's upgrade would take it.
-        if (!mayTake(request) || !settingsAreFresh() || request.headers.get('upgrade') !== 'websocket') return toApp(request)
+        if (!mayTake(request) || request.headers.get('upgrade') !== 'websocket') return toApp(request)
         if (offeredCredential(request) === null) return toApp(request)
+        // note: settings older than their second are read again first, as the app's fresh-settings hook does and
+        // session-user.ts here: a start's first upgrade meets them so (the auth settings are not read during a start),
+        // and handed to the app it waited for the app's build and the WAL's start (listen + 10 ms → socket open at
+        // listen + 34 ms in a traced start, its first frame after the app's warm-up). Settings that could not be read are the app's.
+        if (!settingsAreFresh()) {
+          await refreshSettings(keepers)
+          if (!settingsAreFresh()) return toApp(request)
+        }
         let admitted: Awaited<ReturnType<SocketEntry['admitUpgrade']>>
         try {
           admitted = await entry.admitUpgrade(request, server)

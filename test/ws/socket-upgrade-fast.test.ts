@@ -5,7 +5,7 @@
  * admission answered by the fast route itself, with the app's status and body; the rest by the app).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { bearer, signIn, signUp } from '../helpers/accounts.ts'
+import { bearer, signIn, signUp, startClockedApp } from '../helpers/accounts.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
 import { connect, type Frame } from '../helpers/ws.ts'
 
@@ -79,6 +79,22 @@ describe('the fast route', () => {
     expect(answer).toBeInstanceOf(Response)
     if (status !== 400) expect(answer!.status).toBe(status)
   })
+})
+
+test('settings older than their second are read again and the fast route upgrades itself (a start\'s first upgrade), not the app', async () => {
+  const clocked = startClockedApp()
+  const ada = await signUp(clocked.app, 'ada@example.com')
+  const route = (clocked.app.config.serve as { routes: Record<string, FastRoute> }).routes['/api/ws']!
+  const upgrades: UpgradeCall[] = []
+  const server = { upgrade: (request: Request, options: UpgradeCall['options']) => (upgrades.push({ request, options }), true), requestIP: () => ({ address: '127.0.0.1', family: 'IPv4', port: 1 }) }
+  try {
+    clocked.advance(5_000)
+    expect(await route.GET(upgradeRequest({ 'sec-websocket-protocol': `enclave, ${ada.token}` }), server)).toBeUndefined()
+    expect(upgrades).toHaveLength(1)
+    expect(upgrades[0]!.options.headers?.['sec-websocket-protocol']).toBe('enclave')
+  } finally {
+    await clocked.app.stop(true)
+  }
 })
 
 /** The frames a socket answers to frames that are no chat turn (parsed as the app's route parses them). */

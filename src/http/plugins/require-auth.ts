@@ -14,6 +14,7 @@ import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticateRequest, type AuthResult } from '../../auth/authenticate.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
+import { authRefusal } from '../auth-refusal.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requestPath } from '../request-path.ts'
@@ -60,12 +61,8 @@ export const requireAuth = (deps: AuthDeps, trustedProxies: AddressList) => {
       if (result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied') {
         const ip = resolveClientAddress(request, server, trustedProxies).ip
         deps.audit.record({ event: 'api_key_denied', ip, reason: result.reason, details: { path: path.slice(0, 120) } })
-        throw new HttpError(403, result.reason, 'This API key may not be used here.')
       }
-      if (result.reason === 'second_factor_enrolment_required') {
-        throw new HttpError(403, 'mfa_enrolment_required', 'Set up a second factor (an authenticator app or a passkey) in Settings before anything else.')
-      }
-      throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+      throw authRefusal(result.reason)
     }
     const { principal } = result
     if (level !== 'any' && principal.user.role === 'pending') {

@@ -2,9 +2,10 @@
  * Who may open the chat socket (routes/socket.ts): the upgrade request's credential, from the
  * `enclave, <token>` subprotocol offer (answered with `enclave`), else the Authorization or
  * x-api-key header or the `token` cookie, authenticated through the one auth path for /api/ws
- * (an API key limited to other routes is refused there, audited `api_key_denied` as require-auth.ts
- * audits it); pending accounts are refused, and so is a user who holds WEBSOCKET_MAX_SOCKETS_PER_USER
- * sockets here already (429 `too_many_sockets`, audited `socket_limit_reached`; socket-quota.ts).
+ * (a refused credential gets the answer HTTP gives it, auth-refusal.ts: an API key limited to other
+ * routes 403, audited `api_key_denied` as require-auth.ts audits it); pending accounts are refused,
+ * and so is a user who holds WEBSOCKET_MAX_SOCKETS_PER_USER sockets here already (429
+ * `too_many_sockets`, audited `socket_limit_reached`; socket-quota.ts).
  * Format: Sec-WebSocket-Protocol is a comma-separated list; the first entry other than `enclave`
  * is the token when `enclave` is offered.
  * Threat: cross-site WebSocket hijacking (a browser attaches the `token` cookie to a socket any site
@@ -16,6 +17,7 @@ import type { AuthDeps } from '../../auth/auth-deps.ts'
 import { authenticate, findCredential } from '../../auth/authenticate.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { UserId } from '../../db/ids.ts'
+import { authRefusal } from '../auth-refusal.ts'
 import { originOfServer, resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import type { SocketQuota } from './socket-quota.ts'
@@ -47,11 +49,12 @@ export function upgradeAdmission(auth: AuthDeps, config: Config, quota: Pick<Soc
     const before = changes.changeCount()
     const result = await authenticate(auth, credential, SOCKET_PATH)
     if (!result.ok) {
-      // note: audited as an HTTP route audits it (require-auth.ts); the answer stays the socket's 401.
+      // note: audited and answered as an HTTP route does (require-auth.ts): a key limited to other routes, or a user held to
+      // enrolling a second factor, gets 403 (you may not), not 401 (who are you), on which clients sign in again.
       if (result.reason === 'api_key_not_allowed' || result.reason === 'api_key_endpoint_denied') {
         auth.audit.record({ event: 'api_key_denied', ip: clientIp(request, server), reason: result.reason, details: { path: SOCKET_PATH } })
       }
-      throw new HttpError(401, 'not_authenticated', 'Not authenticated.')
+      throw authRefusal(result.reason)
     }
     if (result.principal.user.role === 'pending') throw new HttpError(403, 'account_pending', 'Your account is awaiting approval by an administrator.')
     const { principal } = result
