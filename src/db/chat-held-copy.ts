@@ -8,7 +8,7 @@
  * (open-webui-chat-scan.ts) serves or writes what the chat is not: a write rolled back, one committed
  * but not applied yet, another connection's write. The copy is used only outside an outer transaction,
  * while no write of its chat is under way (`markWriting` to `unmarkWriting`), while `mayHold` (see
- * chats.ts) and, on SQLite, while no other connection wrote the file (data_version). A committed
+ * chats-core.ts) and, on SQLite, while no other connection wrote the file (data_version). A committed
  * write is applied to the copy, its bytes brought up to date from the messages as held after it
  * (never from what the caller wrote); inside an outer transaction the chat is dropped instead.
  */
@@ -25,7 +25,7 @@ type ChatKeyRow = Pick<ChatRow, 'seq' | 'id' | 'user_id'>
 export type ChatHeldCopyDeps = {
   sql: SqlEngine
   history: ChatHistoryCache
-  /** Whether decrypted chats may be held now (chats.ts). */
+  /** Whether decrypted chats may be held now (chats-core.ts). */
   mayHold: () => boolean
   /** Opens every message of the chat from its rows. */
   readMessages: (row: ChatRow, ring: KeyRing) => Promise<Message[]>

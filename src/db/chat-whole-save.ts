@@ -67,7 +67,7 @@ export function allocatorOf(ids: number[]): () => MessageId {
   }
 }
 
-/** What a save uses of the chat repository (chats.ts), which owns each of these. */
+/** What a save uses of the chat repository (chats-core.ts), which owns each of these. */
 export type ChatSaveDeps = {
   sql: SqlEngine; now: () => number; keys: DataKeyRepo; rows: MessageRows; chats: ChatRows
   history: ChatHistoryCache; heldCopy: ChatHeldCopy; search: Pick<ChatSearchIndex, 'noteChange' | 'noteRewrite'>
