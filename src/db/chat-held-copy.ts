@@ -1,7 +1,7 @@
 /**
  * The chat repository's held copy of a chat (chats.ts): the chat opened from its rows, held in the
  * history cache (chat-history-cache.ts), with the bytes of its Open WebUI answer remembered beside
- * it (HeldChatBytes, open-webui-chat-description.ts). This file decides when that copy may be used
+ * it (HeldChatBytes, held-chat-bytes.ts). This file decides when that copy may be used
  * and keeps it, and its bytes, current after the repository's writes.
  *
  * Threat: a held copy that is not what the rows hold, so a read, an answer or a save read against it
@@ -18,7 +18,7 @@ import type { Message } from './chat-tree.ts'
 import type { KeyRing } from './data-keys.ts'
 import type { SqlEngine } from './engine.ts'
 import type { ChatId, MessageId, UserId } from './ids.ts'
-import { heldChatBytes, heldChatBytesAdded, heldChatBytesAfter, heldChatBytesSelected, type HeldChatBytes } from './open-webui-chat-description.ts'
+import { heldChatBytes, heldChatBytesAdded, heldChatBytesAfter, heldChatBytesSelected, type HeldChatBytes } from './held-chat-bytes.ts'
 
 type ChatKeyRow = Pick<ChatRow, 'seq' | 'id' | 'user_id'>
 

@@ -61,7 +61,7 @@ function bytesOf(message: Message): number {
   for (const field of [message.artifacts, message.stats, message.error, message.usage, message.sources, message.files, message.extra]) {
     if (field !== null) chars += JSON.stringify(field).length
   }
-  // note: twice two bytes a character: the message, and its JSON text kept while it is held (open-webui-chat-description.ts).
+  // note: twice two bytes a character: the message, and its JSON text kept while it is held (open-webui-message-description.ts).
   return MESSAGE_OVERHEAD_BYTES + 4 * chars
 }
 

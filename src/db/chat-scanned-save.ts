@@ -16,7 +16,7 @@ import type { ChatContent, Message } from './chat-tree.ts'
 import type { KeyRing } from './data-keys.ts'
 import type { ChatId, MessageId } from './ids.ts'
 import { hasSameClientFields, type MessageRows } from './message-rows.ts'
-import type { HeldChatBytes } from './open-webui-chat-description.ts'
+import type { HeldChatBytes } from './held-chat-bytes.ts'
 import { resentFrom, scanOpenWebUiSave, type ScannedSave } from './open-webui-chat-scan.ts'
 
 /** A save's body as sent, and what to make of the content read from it (saveChatBytesForUser). */

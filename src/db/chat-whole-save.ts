@@ -7,7 +7,7 @@
  * undefined keep what is stored; `settings.extra` merges key by key.
  * Format: message rows as message-rows.ts seals them, the chat row's title, settings and selected
  * leaf as chat-rows.ts seals them; the answer of a save read against the held chat is the held
- * chat's bytes (open-webui-chat-description.ts) with the rewritten messages described again.
+ * chat's bytes (held-chat-bytes.ts) with the rewritten messages described again.
  * Threat: a save that writes what the client did not send, or leaves the held copy, search index
  * or other instances believing what was rolled back: the tree is checked (BadTreeError for one the
  * edge should have refused), the held copy is set aside while the write runs (`mark`), and what is
@@ -26,7 +26,7 @@ import type { SqlEngine } from './engine.ts'
 import type { IdAttempt } from './id-blocks.ts'
 import type { ChatId, MessageId, UserId } from './ids.ts'
 import { hasSameClientFields, type MessageRows, type StoredMessage } from './message-rows.ts'
-import type { HeldChatBytes } from './open-webui-chat-description.ts'
+import type { HeldChatBytes } from './held-chat-bytes.ts'
 import type { ScannedSave } from './open-webui-chat-scan.ts'
 
 /** What a whole-chat save did: how many message rows it inserted, rewrote and removed. */

@@ -1,6 +1,6 @@
 /**
  * The chat repository's reads (chats.ts): a user's chats listed, one chat opened whole (its tree,
- * with the bytes of its Open WebUI answer: open-webui-chat-description.ts), its messages, the path a
+ * with the bytes of its Open WebUI answer: held-chat-bytes.ts), its messages, the path a
  * turn starts from, its settings. Messages come from the chat's held copy when it may be used
  * (chat-held-copy.ts), else opened from the rows (message-rows.ts).
  *
@@ -14,7 +14,7 @@ import type { OpenedChat } from './chat-history-cache.ts'
 import type { ChatsCore } from './chats-core.ts'
 import type { KeyRing } from './data-keys.ts'
 import type { ChatId, MessageId, UserId } from './ids.ts'
-import type { HeldChatBytes } from './open-webui-chat-description.ts'
+import type { HeldChatBytes } from './held-chat-bytes.ts'
 
 /** Opens the owner's chat row; null when it is not theirs. */
 export async function findChat({ chats, withRing, toChat }: ChatsCore, owner: UserId, chatId: ChatId): Promise<Chat | null> {

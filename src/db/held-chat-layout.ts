@@ -1,5 +1,5 @@
 /**
- * Where a held chat's answer bytes (HeldChatBytes, open-webui-chat-description.ts) lie in memory.
+ * Where a held chat's answer bytes (HeldChatBytes, held-chat-bytes.ts) lie in memory.
  * Each message is first described apart, into bytes of its own; laid out, the entries of
  * `history.messages` stand one after another, a comma between each, in a few buffers (the oldest
  * part in the largest, each later part in one no larger than those before it), and so do the
@@ -15,7 +15,8 @@
  * compare them with bytes made afresh).
  */
 import type { MessageId } from './ids.ts'
-import type { HeldChatBytes, HeldMessageBytes, MessageBytes } from './open-webui-chat-description.ts'
+import type { HeldChatBytes, HeldMessageBytes } from './held-chat-bytes.ts'
+import type { MessageBytes } from './open-webui-message-description.ts'
 
 const COMMA = 0x2c
 /**

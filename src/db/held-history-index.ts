@@ -1,5 +1,5 @@
 /**
- * What an append to a held chat's answer bytes (open-webui-chat-description.ts, heldChatBytesAdded)
+ * What an append to a held chat's answer bytes (held-chat-bytes.ts, heldChatBytesAdded)
  * asks of the history it adds to: the highest message id in it, whether a client id is taken, and
  * where the new message's parent is. Kept beside the history, updated in place by each append and
  * each save that removes messages from its end, rather than found by a scan of every held message
@@ -11,7 +11,7 @@
  * that differs from its history (a message described under the wrong parent, a taken id taken
  * again); tests compare every index kept with one made afresh from its history.
  */
-import type { HeldMessageBytes } from './open-webui-chat-description.ts'
+import type { HeldMessageBytes } from './held-chat-bytes.ts'
 import type { MessageId } from './ids.ts'
 
 export type HistoryIndex = {

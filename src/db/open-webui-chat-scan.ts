@@ -19,7 +19,7 @@
 import { CHAT_LIMITS, type ChatContent, type Message, type SavedMessage } from './chat-tree.ts'
 import { laidOutBytes, laidOutPathBytes, laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
 import { readOpenWebUiChatFields, readOpenWebUiMessage } from './open-webui-chat.ts'
-import type { HeldChatBytes } from './open-webui-chat-description.ts'
+import type { HeldChatBytes } from './held-chat-bytes.ts'
 
 /** A save read against a held chat: each held message sent is unchanged or in `changed`, the others are `left`; none is new. */
 export type ScannedSave = {
