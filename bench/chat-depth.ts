@@ -16,20 +16,13 @@
  * them, and each round's ratio of medians is reported beside them as the run's spread.
  * `npm run bench` runs it as a process of its own (`bun bench/chat-depth.ts` prints JSON).
  */
-import { createMemoryAuditLog } from '../src/audit/audit-log.ts'
-import { createAuthDeps } from '../src/auth/auth-deps.ts'
-import { issueSession } from '../src/auth/issue-session.ts'
-import { openGate } from '../src/auth/setup-token.ts'
-import { loadConfig } from '../src/config/load-config.ts'
 import type { ChatId } from '../src/db/ids.ts'
-import { createApp } from '../src/http/create-app.ts'
-import { silentLogger } from '../src/log/logger.ts'
-import { openBenchStore } from './bench-store.ts'
 import { median } from './measure.ts'
 import { formatNumber, formatRatio, type BenchRow } from './report.ts'
 import { runBenchApart } from './run-apart.ts'
 import { sampleText } from './sample-text.ts'
 import { startStandInProcess } from './socket-streaming.ts'
+import { startSocketBenchServer } from './socket-bench-server.ts'
 
 const MODEL = 'qwen2.5:0.5b'
 const DEPTHS = [10, 1_000, 2_000] as const
@@ -98,15 +91,8 @@ async function openTurnSocket(url: string, token: string) {
 
 export async function measureChatDepth(): Promise<ChatDepthFigures> {
   const standIn = await startStandInProcess({ chunkDelayMs: 0, chunkCount: 20 })
-  const bench = await openBenchStore()
-  const config = loadConfig({ env: { OLLAMA_BASE_URL: standIn.url, ENABLE_TITLE_GENERATION: 'false', WEBSOCKET_RATE_LIMIT: '10000/1s', BYPASS_MODEL_ACCESS_CONTROL: 'true' }, cwd: process.cwd() })
-  const sessionSecret = crypto.randomUUID()
-  const audit = createMemoryAuditLog()
-  const app = createApp({ config, store: bench.store, log: silentLogger, sessionSecret, audit, now: Date.now, setupGate: openGate })
-  const auth = createAuthDeps({ store: bench.store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate })
-  const token = (await issueSession(auth, (await bench.store.users.findUserById(bench.owner))!, { ip: '127.0.0.1', userAgent: 'bench' })).token
-  app.listen({ hostname: '127.0.0.1', port: 0 })
-  const socket = await openTurnSocket(`ws://127.0.0.1:${app.server!.port}/api/ws`, token)
+  const { bench, app, token, socketUrl } = await startSocketBenchServer(standIn.url)
+  const socket = await openTurnSocket(socketUrl, token)
   try {
     const chats: { id: ChatId; leafUid: string }[] = []
     for (const [d, depth] of DEPTHS.entries()) {

@@ -7,30 +7,16 @@
  * `SAVE=1`: each turn under the same answer, followed by the page's save (as bench/chat-depth.ts).
  * Run: `DEPTH=2000 bun bench/socket-only-turns.ts`; alternate it with a build of the code before.
  */
-import { createMemoryAuditLog } from '../src/audit/audit-log.ts'
-import { createAuthDeps } from '../src/auth/auth-deps.ts'
-import { issueSession } from '../src/auth/issue-session.ts'
-import { openGate } from '../src/auth/setup-token.ts'
-import { loadConfig } from '../src/config/load-config.ts'
-import { createApp } from '../src/http/create-app.ts'
-import { silentLogger } from '../src/log/logger.ts'
-import { openBenchStore } from './bench-store.ts'
 import { sampleText } from './sample-text.ts'
 import { startStandInProcess } from './socket-streaming.ts'
+import { startSocketBenchServer } from './socket-bench-server.ts'
 const MODEL = 'qwen2.5:0.5b'
 const depth = Number(process.env.DEPTH ?? 2000)
 const N = Number(process.env.N ?? 400)
 const SAVE = process.env.SAVE === '1'
 const standIn = await startStandInProcess({ chunkDelayMs: 0, chunkCount: 20 })
-const bench = await openBenchStore()
-const config = loadConfig({ env: { OLLAMA_BASE_URL: standIn.url, ENABLE_TITLE_GENERATION: 'false', WEBSOCKET_RATE_LIMIT: '10000/1s', BYPASS_MODEL_ACCESS_CONTROL: 'true' }, cwd: process.cwd() })
-const sessionSecret = crypto.randomUUID()
-const audit = createMemoryAuditLog()
-const app = createApp({ config, store: bench.store, log: silentLogger, sessionSecret, audit, now: Date.now, setupGate: openGate })
-const auth = createAuthDeps({ store: bench.store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate })
-const token = (await issueSession(auth, (await bench.store.users.findUserById(bench.owner))!, { ip: '127.0.0.1', userAgent: 'bench' })).token
-app.listen({ hostname: '127.0.0.1', port: 0 })
-const ws = new WebSocket(`ws://127.0.0.1:${app.server!.port}/api/ws`, { protocols: ['enclave', token] } as unknown as string[])
+const { bench, app, token, socketUrl } = await startSocketBenchServer(standIn.url)
+const ws = new WebSocket(socketUrl, { protocols: ['enclave', token] } as unknown as string[])
 type Frame = { type: string }
 let waiting: ((frame: Frame) => void) | null = null
 ws.addEventListener('message', (e) => { const f = JSON.parse(String(e.data)) as Frame; if (f.type === 'chat:done' || f.type === 'chat:error' || f.type === 'error') waiting?.(f) })

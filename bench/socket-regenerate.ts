@@ -9,18 +9,11 @@
  * process; the two kinds of turn alternate, in blocks, and the spread of the blocks' ratios is the
  * noise. `npm run bench` runs it as a process of its own (`bun bench/socket-regenerate.ts` prints JSON).
  */
-import { createMemoryAuditLog } from '../src/audit/audit-log.ts'
-import { createAuthDeps } from '../src/auth/auth-deps.ts'
-import { issueSession } from '../src/auth/issue-session.ts'
-import { openGate } from '../src/auth/setup-token.ts'
-import { loadConfig } from '../src/config/load-config.ts'
-import { createApp } from '../src/http/create-app.ts'
-import { silentLogger } from '../src/log/logger.ts'
 import { startFakeOllama } from '../test/fakes/ollama.ts'
-import { openBenchStore } from './bench-store.ts'
 import { runBenchApart } from './run-apart.ts'
 import { median, nowMs } from './measure.ts'
 import { formatNumber, formatRatio, type BenchRow } from './report.ts'
+import { startSocketBenchServer } from './socket-bench-server.ts'
 
 const MODEL = 'qwen2.5:0.5b'
 const CHUNKS = 200
@@ -72,15 +65,8 @@ async function openTurnSocket(url: string, token: string) {
 /** Builds the chat, then times plain turns and regenerates in alternation. */
 export async function measureSocketRegenerate(): Promise<SocketRegenerateFigures> {
   const ollama = await startFakeOllama({ behaviour: { chunkDelayMs: 0, chunkCount: CHUNKS } })
-  const bench = await openBenchStore()
-  const config = loadConfig({ env: { OLLAMA_BASE_URL: ollama.url, ENABLE_TITLE_GENERATION: 'false', WEBSOCKET_RATE_LIMIT: '10000/1s', BYPASS_MODEL_ACCESS_CONTROL: 'true' }, cwd: process.cwd() })
-  const sessionSecret = crypto.randomUUID()
-  const audit = createMemoryAuditLog()
-  const app = createApp({ config, store: bench.store, log: silentLogger, sessionSecret, audit, now: Date.now, setupGate: openGate })
-  const auth = createAuthDeps({ store: bench.store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate })
-  const token = (await issueSession(auth, (await bench.store.users.findUserById(bench.owner))!, { ip: '127.0.0.1', userAgent: 'bench' })).token
-  app.listen({ hostname: '127.0.0.1', port: 0 })
-  const socket = await openTurnSocket(`ws://127.0.0.1:${app.server!.port}/api/ws`, token)
+  const { bench, app, token, socketUrl } = await startSocketBenchServer(ollama.url)
+  const socket = await openTurnSocket(socketUrl, token)
   try {
     const ask = (chatId: string | undefined, parentId?: string) => ({ type: 'chat:send', model: MODEL, content: 'how deep does the chat go today', ...(chatId === undefined ? {} : { chatId }), ...(parentId === undefined ? {} : { parentId }) })
     let last = (await socket.turn(ask(undefined))).done
