@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { parseClientFrame } from './frames.ts'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { ChatSendFrame, compileSendCheck, parseClientFrame } from './frames.ts'
 
 const MODEL = 'qwen2.5:0.5b'
 
@@ -121,5 +122,21 @@ describe('parseClientFrame', () => {
     fc.assert(fc.property(frame, (value) => {
       expect(parseClientFrame(value)).toEqual({ ok: true, frame: value })
     }))
+  })
+
+  test('property: the chat:send check compiled ahead (during the app\'s build) judges as one compiled for the frame', () => {
+    compileSendCheck()
+    compileSendCheck()
+    const fresh = TypeCompiler.Compile(ChatSendFrame)
+    const fields = fc.record({
+      model: fc.oneof(fc.string({ maxLength: 300 }), fc.jsonValue()), content: fc.oneof(fc.string(), fc.jsonValue()),
+      chatId: fc.oneof(fc.string({ maxLength: 80 }), fc.constant(null)), parentId: fc.oneof(fc.string({ maxLength: 140 }), fc.constant(null), fc.integer()),
+      options: fc.oneof(fc.dictionary(fc.constantFrom('temperature', 'seed', 'num_ctx', 'stop', 'top_k', 'other'), fc.jsonValue()), fc.jsonValue()),
+      extra: fc.jsonValue(),
+    }, { requiredKeys: [] })
+    fc.assert(fc.property(fields, (value) => {
+      const frame = { ...value, type: 'chat:send' }
+      expect(parseClientFrame(frame).ok).toBe(fresh.Check(frame))
+    }), { numRuns: 2_000 })
   })
 })
