@@ -5,6 +5,7 @@
 import { Elysia } from 'elysia'
 import { DatabaseUnavailableError } from '../db/database-errors.ts'
 import { FieldOpenError } from '../db/field-open-error.ts'
+import { WalNotErasedError } from '../db/wal-erasure.ts'
 import type { Logger } from '../log/logger.ts'
 import { requestPath } from './request-path.ts'
 
@@ -68,6 +69,12 @@ export const httpErrors = (log: Logger) =>
     if (error instanceof FieldOpenError) {
       log.error('stored data failed to decrypt', { table: error.table, column: error.column, row: error.rowId, path })
       return render(new HttpError(500, 'stored_data_unreadable', 'Some stored data could not be decrypted. The administrator has been told where.'))
+    }
+    if (error instanceof WalNotErasedError) {
+      // note: the deletion is committed (a second one finds nothing); what did not finish is the erasure of older
+      // copies from SQLite's WAL. The message names nothing deleted.
+      log.error('deleted pages not yet erased from the WAL', { path })
+      return render(new HttpError(500, 'erasure_incomplete', 'The deletion was made, but older encrypted copies of the deleted data are still in the database log; they go when the log is next emptied (at the latest when the server stops).'))
     }
     log.error('request failed', { path, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
     return render(new HttpError(500, 'internal_error', 'Something went wrong on the server.'))

@@ -101,7 +101,7 @@ describe('deleting a user', () => {
     }
     const response = await app.handle(req('DELETE', `/api/v1/users/${bob.id}`, undefined, bearer(admin.token)))
     expect(response.status).toBe(500)
-    expect(await response.json()).toMatchObject({ code: 'internal_error' })
+    expect(await response.json()).toMatchObject({ code: 'erasure_incomplete' })
     expect(await store.users.findUserById(bob.id as UserId)).toBeNull()
     expect(running.audit.entries.at(-1)).toMatchObject({ event: 'user_deleted', targetId: bob.id, details: { wal_erased: false } })
   })
