@@ -1,7 +1,8 @@
 /**
  * The floor under a chat append: the statements `chats.addMessage` runs (the chat row with the
  * client-id check, the message INSERT, the chat row's `updated_at`/`current_id`), run straight on
- * bun:sqlite in the store's own schema with a blob of a sealed 1 KB message's size, so no sealing,
+ * bun:sqlite in the store's own schema with a blob of a sealed 1 KB message's size (the chat row's
+ * UPDATE without `updated_at` in the millisecond the row holds, as the repository), so no sealing,
  * digest, promise or engine is paid; against the raw one-row transaction of the bench rows
  * (bench/message-inserts.ts), in the same process. Prints one JSON line: process CPU per append
  * one at a time into one chat and 16 a commit (16 chats of 4 users), and per raw row.
@@ -33,10 +34,12 @@ try {
     for (let c = 0; c < 4; c++) chats.push({ owner: made.user.id, id: (await store.chats.createChat(made.user.id, `floor ${c}`)).id })
   }
   const db = store.db
-  const find = db.query<{ seq: number; current_id: number | null }, [string, string, string]>(
-    'SELECT seq, current_id, 1 AS has_parent, CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.chat_seq = chat.seq AND message.uid = ?) THEN 1 ELSE 0 END AS uid_taken FROM chat WHERE id = ? AND user_id = ?')
+  const find = db.query<{ seq: number; current_id: number | null; updated_at: number }, [string, string, string]>(
+    'SELECT seq, current_id, updated_at, 1 AS has_parent, CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.chat_seq = chat.seq AND message.uid = ?) THEN 1 ELSE 0 END AS uid_taken FROM chat WHERE id = ? AND user_id = ?')
   const insert = db.query('INSERT INTO message (id, chat_seq, uid, parent_id, role, status, content, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
   const touch = db.query('UPDATE chat SET updated_at = ?, current_id = ? WHERE seq = ?')
+  // note: in the millisecond the row already holds, the chat row's UPDATE leaves updated_at out (chat-rows.ts, touchAppended).
+  const touchSameMs = db.query<void, [number, number, number]>('UPDATE chat SET current_id = ? WHERE seq = ? AND updated_at = ?')
   const begin = db.query('BEGIN IMMEDIATE')
   const commit = db.query('COMMIT')
   // note: a 1 KB message sealed: 1,024 bytes, a line feed and the field cipher's 33; its digest 20.
@@ -49,7 +52,8 @@ try {
   const append = (chat: { owner: string; id: string }) => {
     const row = find.get(String(id), chat.id, chat.owner)!
     insert.run(id, row.seq, String(id), row.current_id, 'user', null, sealed, digest, Date.now())
-    touch.run(Date.now(), id, row.seq)
+    const at = Date.now()
+    if (at !== row.updated_at || touchSameMs.run(id, row.seq, at).changes !== 1) touch.run(at, id, row.seq)
     id++
   }
   const cpuUs = () => {

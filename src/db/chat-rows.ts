@@ -36,13 +36,13 @@ export type NewChatRow = Pick<Chat, 'id' | 'userId' | 'title' | 'pinned' | 'arch
 const COLUMNS = 'seq, id, user_id, title, pinned, archived, folder_id, current_id, created_at, updated_at'
 
 /** What an append reads of its chat row, and knows of it already (its id and owner). */
-export type AppendTarget = Pick<ChatRow, 'seq' | 'id' | 'user_id' | 'current_id'>
+export type AppendTarget = Pick<ChatRow, 'seq' | 'id' | 'user_id' | 'current_id' | 'updated_at'>
 
 /** findForAppend's statement for each question asked: index (parent asked ? 2 : 0) + (client id asked ? 1 : 0). */
 const FIND_FOR_APPEND = [false, true].flatMap((parentAsked) => [false, true].map((uidAsked) => {
   const hasParent = parentAsked ? 'CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.id = ? AND message.chat_seq = chat.seq) THEN 1 ELSE 0 END' : '1'
   const uidTaken = uidAsked ? 'CASE WHEN EXISTS (SELECT 1 FROM message WHERE message.chat_seq = chat.seq AND message.uid = ?) THEN 1 ELSE 0 END' : '0'
-  return `SELECT seq, current_id, ${hasParent} AS has_parent, ${uidTaken} AS uid_taken FROM chat WHERE id = ? AND user_id = ?`
+  return `SELECT seq, current_id, updated_at, ${hasParent} AS has_parent, ${uidTaken} AS uid_taken FROM chat WHERE id = ? AND user_id = ?`
 }))
 
 export function createChatRows(sql: SqlEngine) {
@@ -113,16 +113,16 @@ export function createChatRows(sql: SqlEngine) {
     },
     /**
      * Before an append, in one read: the owner's chat (null: not theirs) as its seq and selected
-     * message, whether it holds the message `parentId` (null: not asked, answered true) and whether
+     * message and time, whether it holds the message `parentId` (null: not asked, answered true) and whether
      * one of its messages already has the client id `uid` (null: not asked, false).
      * note: only the two columns an append uses, not the whole row (its sealed title among them): one
      * object of four fields made from the answer, not a row copied twice.
      */
     async findForAppend(owner: UserId, chatId: ChatId, parentId: number | null, uid: string | null): Promise<{ row: AppendTarget; hasParent: boolean; uidTaken: boolean } | null> {
-      const found = await sql.get<{ seq: number; current_id: number | null; has_parent: number; uid_taken: number }>(
+      const found = await sql.get<{ seq: number; current_id: number | null; updated_at: number; has_parent: number; uid_taken: number }>(
         FIND_FOR_APPEND[(parentId === null ? 0 : 2) + (uid === null ? 0 : 1)]!, ...(parentId === null ? [] : [parentId]), ...(uid === null ? [] : [uid]), chatId, owner)
       if (found === null) return null
-      return { row: { seq: found.seq, id: chatId, user_id: owner, current_id: found.current_id }, hasParent: Number(found.has_parent) === 1, uidTaken: Number(found.uid_taken) === 1 }
+      return { row: { seq: found.seq, id: chatId, user_id: owner, current_id: found.current_id, updated_at: found.updated_at }, hasParent: Number(found.has_parent) === 1, uidTaken: Number(found.uid_taken) === 1 }
     },
     /** Whose chat this is, or null. */
     async ownerOf(chatId: ChatId): Promise<UserId | null> {
@@ -179,6 +179,20 @@ export function createChatRows(sql: SqlEngine) {
     },
     /** Marks the chat updated at `at`, with `currentId` selected. */
     touch: async (seq: number, at: number, currentId: MessageId | null): Promise<void> => {
+      await sql.run('UPDATE chat SET updated_at = ?, current_id = ? WHERE seq = ?', at, currentId, seq)
+    },
+    /**
+     * After an append: the chat updated at `at` with `currentId` selected, as `touch` leaves it.
+     * `storedAt` is the `updated_at` the append read (findForAppend).
+     * note: when the append comes in the millisecond the row already holds, the UPDATE does not name
+     * `updated_at`: SQLite rewrites the entry of an index whenever the SET names one of its columns,
+     * whatever the value, so `chat_by_user_listing`'s leaf was written to the WAL on every append (an
+     * 8 KB frame of 4.3 an append into one chat, ~16 appends a millisecond). The row ends the same:
+     * the statement only changes it while `updated_at` still equals `at` (so a write between the read
+     * and this, on PostgreSQL, falls back to the full UPDATE); any other time, earlier or later, is SET.
+     */
+    async touchAppended(seq: number, at: number, currentId: MessageId, storedAt: number): Promise<void> {
+      if (at === storedAt && (await sql.run('UPDATE chat SET current_id = ? WHERE seq = ? AND updated_at = ?', currentId, seq, at)).changes === 1) return
       await sql.run('UPDATE chat SET updated_at = ?, current_id = ? WHERE seq = ?', at, currentId, seq)
     },
     /** Selects a leaf without marking the chat updated. */

@@ -36,7 +36,7 @@ export function createMessageWrites(core: ChatsCore) {
         mark(chat.seq)
         const at = now()
         const inserted = await appendMessage(core, ring, chat, input, at, id, uidTaken)
-        await chats.touch(chat.seq, at, inserted.id)
+        await chats.touchAppended(chat.seq, at, inserted.id, chat.updated_at)
         return { row: chat, message: inserted, ring }
       }, (done, isNested) => {
         if (done === null) return
