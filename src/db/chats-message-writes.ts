@@ -37,6 +37,7 @@ export function createMessageWrites(core: ChatsCore) {
         const at = now()
         const inserted = await appendMessage(core, ring, chat, input, at, id, uidTaken)
         await chats.touchAppended(chat.seq, at, inserted.id, chat.updated_at)
+        chat.updated_at = at
         return { row: chat, message: inserted, ring }
       }, (done, isNested) => {
         if (done === null) return
