@@ -109,7 +109,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   // first answer waited for them. The binary starts with the JIT's tier-up thresholds scaled up
   // (scripts/compile-binary.ts), so code that runs only during a start is not optimised on the way; from the
   // app's build on, what runs is the service's.
-  const built = buildAfterListen(prepared, server).then((app) => {
+  const built = buildAfterListen(prepared, server, turnActivity).then((app) => {
     Bun.unsafe.setJITPolicy(1)
     return app
   })
