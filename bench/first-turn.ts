@@ -7,7 +7,7 @@
  * the model list and then asks (on a loaded machine usually after the server's turn warm-up ran), and
  * one that already holds its token (a page reloaded after a restart: its account made in a start
  * before) and asks as soon as its socket opens, before the warm-up, so its turn is the first to run
- * the code and the first write to the store after the start. One still waiting on Ollama when the
+ * the code and the first user's write to the store after the start (the WAL's first frame is written at the start, src/db/wal-start.ts). One still waiting on Ollama when the
  * warm-up began used to wait for all of it (14.8 ms added in `npm run bench`), which
  * src/chat/turn-activity.ts prevents. Run alone with `bun bench/first-turn.ts` (FIRST_TURN_ORDER=at-once
  * for the second client); ENCLAVE_BINARY names another binary (a base build, to alternate with),

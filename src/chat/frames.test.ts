@@ -124,6 +124,12 @@ describe('parseClientFrame', () => {
     }))
   })
 
+  test('the chat:send check compiled ahead passes its own sample frame, so running it once on it takes the path a frame takes', () => {
+    compileSendCheck()
+    const sample = { type: 'chat:send', chatId: 'sample', parentId: null, model: 'sample:latest', content: 'A sample question.', options: { temperature: 0.7 } }
+    expect(parseClientFrame(sample)).toEqual({ ok: true, frame: sample as never })
+  })
+
   test('property: the chat:send check compiled ahead (during the app\'s build) judges as one compiled for the frame', () => {
     compileSendCheck()
     compileSendCheck()

@@ -31,3 +31,13 @@ test('an end without a begin never makes the count negative', () => {
   activity.end()
   expect(activity.running).toBe(0)
 })
+
+test('counts the sockets opened, apart from the turns', () => {
+  const activity = new TurnActivity()
+  expect(activity.socketsOpened).toBe(0)
+  activity.socketOpened()
+  activity.socketOpened()
+  expect(activity.socketsOpened).toBe(2)
+  expect(activity.running).toBe(0)
+  expect(activity.begun).toBe(0)
+})

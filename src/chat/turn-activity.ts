@@ -2,12 +2,16 @@
  * Whether users' chat turns are in progress on this instance, so background work that competes with
  * them for the one JavaScript thread (the turn warm-up after a start, turn-warm-up.ts) can stand
  * aside: a turn counts from its frame's arrival until its answer has ended (or failed to start).
- * Format: a counter and the waiters for it to reach zero; nothing about the turn is kept.
+ * It also counts the sockets opened: the app's build after a start (http/app-build.ts) yields at
+ * every step once one has, as a client that reconnects sends its first question right behind its
+ * socket's opening.
+ * Format: counters and the waiters for the turns' count to reach zero; nothing about the turn or the socket is kept.
  * Threat: none; it holds no user data, only how many turns run.
  */
 export class TurnActivity {
   #running = 0
   #begun = 0
+  #socketsOpened = 0
   #waiters: (() => void)[] = []
 
   /** A turn began; each `begin` is followed by exactly one `end`. */
@@ -22,6 +26,16 @@ export class TurnActivity {
     const waiters = this.#waiters
     this.#waiters = []
     for (const wake of waiters) wake()
+  }
+
+  /** A chat socket opened. */
+  socketOpened(): void {
+    this.#socketsOpened++
+  }
+
+  /** How many chat sockets opened since the start. */
+  get socketsOpened(): number {
+    return this.#socketsOpened
   }
 
   /** How many turns began since the start. */

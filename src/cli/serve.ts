@@ -25,7 +25,7 @@ import { checkDataDirAccess } from '../db/data-dir-access.ts'
 import { lockDataDir } from '../db/data-dir-lock.ts'
 import { openConfiguredStore } from '../db/open-configured-store.ts'
 import { DATABASE_FILE, type Store } from '../db/open-store.ts'
-import { startWal } from '../db/wal-start.ts'
+import { startEmptyWal, startWal } from '../db/wal-start.ts'
 import { openCluster, type Cluster } from '../cluster/cluster.ts'
 import { prepareApp, uploadBodyLimits } from '../http/create-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
@@ -89,6 +89,10 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const cluster = config.cluster === null ? null : openCluster({ config: config.cluster, keys: store.clusterKeys, log })
   if (cluster !== null) await cluster.bus.link.ready
   const turnActivity = new TurnActivity()
+  // note: the WAL's first frame, before the port opens and without its header's fsync (db/wal-start.ts): a returning
+  // client's socket now opens mid-build, so its first question's commit came before startWal after the build and
+  // waited for the two fsyncs (header and directory, 0.5-0.7 ms idle, up to 89 ms on a busy disk). ~0.1 ms here.
+  const walStartedEarly = store.db !== null && startEmptyWal(store.db, `${store.info.databasePath}-wal`)
   const prepared = prepareApp({ config: effective, store, log, sessionSecret, audit, now: Date.now, setupGate, oidcProviders, lifecycle, connections, cluster, turnActivity })
   let server: Server<unknown>
   try {
@@ -105,7 +109,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   // first answer waited for them. The binary starts with the JIT's tier-up thresholds scaled up
   // (scripts/compile-binary.ts), so code that runs only during a start is not optimised on the way; from the
   // app's build on, what runs is the service's.
-  const built = buildAfterListen(prepared, server).then((app) => {
+  const built = buildAfterListen(prepared, server, turnActivity).then((app) => {
     Bun.unsafe.setJITPolicy(1)
     return app
   })
@@ -115,9 +119,10 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   })
   // note: then the warm-up composes the app's request handler's first routes, the ones a page load asks for
   // first (/api/config), ahead of them; a request the app gets meanwhile composes what it needs as it would have.
-  // note: first the store's WAL gets its first frame (db/wal-start.ts), whose fsync a returning user's first turn waited for
-  // (its question's commit 0.7-89 ms against ~0.05 ms after it); after the build, so the first page and health answers do not wait for the disk.
-  const walStarted = built.then(() => startWal(store.sql)).catch(() => {
+  // note: a WAL not started before the listen (not empty, after a crash) gets its first frame here (db/wal-start.ts), whose fsync a
+  // returning user's first turn waited for (its question's commit 0.7-89 ms against ~0.05 ms after it); after the build, so the
+  // first page and health answers do not wait for the disk.
+  const walStarted = walStartedEarly ? Promise.resolve() : built.then(() => startWal(store.sql)).catch(() => {
     // note: a WAL that could not be started leaves the fsync to the first write, as before.
   })
   const warmed = built.then(async (app) => {

@@ -13,6 +13,7 @@ import type { Server } from 'bun'
 import { bearer, signUp } from '../../test/helpers/accounts.ts'
 import { startTestApp } from '../../test/helpers/test-app.ts'
 import { connect, type Frame } from '../../test/helpers/ws.ts'
+import { TurnActivity } from '../chat/turn-activity.ts'
 import { buildAfterListen } from './app-build.ts'
 import { prepareApp, type App } from './create-app.ts'
 import { appBuilt, listen, listenAhead } from './listen.ts'
@@ -135,6 +136,20 @@ describe.each(settings)('%s', async (_, env) => {
     expect(await socketAnswersOf(base, token)).toEqual(afterBuild)
   })
 
+  test('a socket opened before the build counts as opened, so the build yields at every step (with the fast routes or through the app)', async () => {
+    const activity = new TurnActivity()
+    const prepared = prepareApp({ ...deps, turnActivity: activity })
+    const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
+    servers.push(server)
+    const base = `http://127.0.0.1:${server.port}`
+    const afterBuild = await socketAnswersOf(reference, token)
+    const answers = socketAnswersOf(base, token)
+    const app = await buildAfterListen(prepared, server, activity)
+    expect(app.server).toBe(server)
+    expect(await answers).toEqual(afterBuild)
+    expect(activity.socketsOpened).toBe(1)
+  })
+
   test('buildAfterListen: requests sent as the build begins get the built app\'s answers', async () => {
     const prepared = prepareApp(deps)
     const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
@@ -145,6 +160,46 @@ describe.each(settings)('%s', async (_, env) => {
     expect(app.server).toBe(server)
     for (const [name, answer] of await Promise.all(sent)) expect({ name, ...answer }).toEqual({ name, ...expected.get(name)! })
   })
+})
+
+test('buildAfterListen: once a chat socket has opened, the event loop gets a turn after every step of the build', async () => {
+  const { deps } = startTestApp()
+  /** Builds with `sockets`; gives how many steps there were and how many of them the event loop had a turn after. */
+  const build = async (sockets: { socketsOpened: number }) => {
+    const prepared = prepareApp(deps)
+    const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
+    let steps = 0
+    let turnsAfter = 0
+    const counted = {
+      ...prepared,
+      build: function* () {
+        const inner = prepared.build()
+        for (;;) {
+          const step = inner.next()
+          if (step.done === true) return step.value
+          steps++
+          let hadTurn = false
+          setImmediate(() => { hadTurn = true })
+          yield
+          if (hadTurn) turnsAfter++
+        }
+      },
+    }
+    try {
+      const app = await buildAfterListen(counted, server, sockets)
+      expect(app.server).toBe(server)
+      expect((await fetch(`http://127.0.0.1:${server.port}/api/config`)).status).toBe(200)
+    } finally {
+      await server.stop(true)
+    }
+    return { steps, turnsAfter }
+  }
+  const opened = await build({ socketsOpened: 1 })
+  expect(opened.steps).toBeGreaterThan(30)
+  expect(opened.turnsAfter).toBe(opened.steps)
+  const none = await build({ socketsOpened: 0 })
+  expect(none.steps).toBe(opened.steps)
+  expect(none.turnsAfter).toBeLessThan(none.steps)
 })
 
 test('a build that throws fails the requests waiting for the app (Bun answers them 500), and is reported', async () => {

@@ -14,8 +14,14 @@ import { appBuilt } from './listen.ts'
 /** How long a slice of the build runs before the event loop gets its turn. */
 const SLICE_MS = 1
 
-/** Builds the app in slices, readies it for `server` and hands it over; a build that throws fails what waits for it. */
-export async function buildAfterListen(prepared: PreparedApp, server: Server<unknown>): Promise<App> {
+/** What the build asks of the chat sockets (chat/turn-activity.ts): whether one has opened. */
+export type OpenedSockets = { readonly socketsOpened: number }
+
+/**
+ * Builds the app in slices, readies it for `server` and hands it over; a build that throws fails what waits for it.
+ * Once a chat socket has opened (`sockets`), every step is a slice of its own.
+ */
+export async function buildAfterListen(prepared: PreparedApp, server: Server<unknown>, sockets?: OpenedSockets): Promise<App> {
   try {
     // note: the build begins one turn after the listen, not in it: the event loop first takes what came in as the
     // port opened (and the start's rest, cli/serve.ts, runs before it). With the global plugins as steps of their own
@@ -26,7 +32,10 @@ export async function buildAfterListen(prepared: PreparedApp, server: Server<unk
     let sliceBegan = performance.now()
     let step = steps.next()
     while (step.done !== true) {
-      if (!prepared.asked() && performance.now() - sliceBegan >= SLICE_MS) {
+      // note: a socket opened mid-build (Bun's router upgrades it at once) is a client that reconnected, and its first
+      // question comes right behind the opening: it waited for the slice under way and the next, 1.2-3.2 ms of its
+      // first token (server and client timestamps, five starts, FIRST_TURN_ORDER=at-once); one step is ~0.05-1 ms.
+      if (!prepared.asked() && (performance.now() - sliceBegan >= SLICE_MS || (sockets?.socketsOpened ?? 0) > 0)) {
         // note: an immediate, not a timer: Bun reads its sockets (without waiting) before running it, so
         // what came in is answered, and the process keeps its core. Bun.sleep(0) gave the core away at
         // each slice: under load an app route's first answer came ~50 ms later (wall; CPU the same).

@@ -192,6 +192,7 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     }
     states.set(socket, state)
     hub.join(state.userId, socket)
+    activity?.socketOpened()
     // note: a revocation between the upgrade and now found no socket to close; this check closes it (the first frames wait for it).
     const admitted = isFrameAdmitted(state)
     if (admitted instanceof Promise) state.queue = admitted.then(() => {}, () => {})
