@@ -27,7 +27,7 @@ import { openConfiguredStore } from '../db/open-configured-store.ts'
 import { DATABASE_FILE, type Store } from '../db/open-store.ts'
 import { startEmptyWal, startWal } from '../db/wal-start.ts'
 import { openCluster, type Cluster } from '../cluster/cluster.ts'
-import { prepareApp, uploadBodyLimits } from '../http/create-app.ts'
+import { prepareApp, uploadBodyLimits } from '../http/prepare-app.ts'
 import { serverBodyCeiling } from '../http/plugins/body-limit.ts'
 import { withGrantUpgrade } from '../http/model-grant-upgrade.ts'
 import { buildAfterListen } from '../http/app-build.ts'
@@ -75,7 +75,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   for (const warning of [...store.info.warnings, ...riskySettingWarnings(config)]) log.warn(warning)
   const audit = createAuditLog({ path: join(config.dataDir, 'audit.log'), maxBytes: config.values.AUDIT_LOG_FILE_ROTATION_SIZE, now: Date.now })
 
-  const adminBootstrap = await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate, workspaceModels: store.workspaceModels }))
+  // note: the sign-in dependencies it needs (rate limiters, the principal cache and settings listeners, ~0.3 ms of a
+  // start) are made only when WEBUI_ADMIN_EMAIL asks for an admin; bootstrapAdmin answers 'not_configured' without them.
+  const adminBootstrap = config.auth.bootstrapAdmin === null ? 'not_configured' : await bootstrapAdmin(createAuthDeps({ store, auth: config.auth, sessionSecret, audit, now: Date.now, setupGate: openGate, workspaceModels: store.workspaceModels }))
   // note: a passwordless admin waiting for its first password is claimed through the same gate as the first account.
   const claimable = await findClaimableAdmin({ store, auth: config.auth })
   const setupGate = openSetupGate({ dataDir: config.dataDir, host: config.host, hasUsers: await store.users.countUsers() > 0 && claimable === null })

@@ -15,7 +15,7 @@ import { startTestApp } from '../../test/helpers/test-app.ts'
 import { connect, type Frame } from '../../test/helpers/ws.ts'
 import { TurnActivity } from '../chat/turn-activity.ts'
 import { buildAfterListen } from './app-build.ts'
-import { prepareApp, type App } from './create-app.ts'
+import { appRoutes, prepareApp, type App } from './create-app.ts'
 import { appBuilt, listen, listenAhead } from './listen.ts'
 
 type Shape = [name: string, method: string, path: string, headers: Record<string, string>, body?: string]
@@ -91,7 +91,7 @@ describe.each(settings)('%s', async (_, env) => {
     const base = `http://127.0.0.1:${server.port}`
     const sent: Promise<[string, Answer]>[] = []
     const sendAll = () => { for (const shape of shapes) sent.push(answerOf(base, shape).then((answer) => [shape[0], answer])) }
-    const steps = prepared.build()
+    const steps = prepared.build(appRoutes)
     let step = steps.next()
     let count = 0
     while (step.done !== true) {
@@ -118,7 +118,7 @@ describe.each(settings)('%s', async (_, env) => {
     servers.push(server)
     const base = `http://127.0.0.1:${server.port}`
     const fastRoutes = env.CORS_ALLOW_ORIGIN === undefined
-    const steps = prepared.build()
+    const steps = prepared.build(appRoutes)
     const waiting: Promise<Frame[]>[] = []
     let step = steps.next()
     for (let count = 0; step.done !== true; count++) {

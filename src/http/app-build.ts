@@ -8,7 +8,7 @@
  * what reaches it before it is built waits for it and gets its answer.
  */
 import type { Server } from 'bun'
-import type { App, PreparedApp } from './create-app.ts'
+import type { App, PreparedApp } from './prepare-app.ts'
 import { appBuilt } from './listen.ts'
 
 /** How long a slice of the build runs before the event loop gets its turn. */
@@ -18,17 +18,30 @@ const SLICE_MS = 1
 export type OpenedSockets = { readonly socketsOpened: number }
 
 /**
+ * Resolves once the event loop has read its sockets after the current turn.
+ * note: two immediates, not one: Bun runs the immediates queued in a turn before it next reads its sockets, and those
+ * queued by an immediate after, so with one the build's first slice (~1 ms) ran ahead of a request that came in as the
+ * port opened (timestamps, 9 starts: the request sent 0.2-1.1 ms after the listen, the build begun 1.9-2.5 ms after it,
+ * the request's handler 3.3-4.0 ms after it; with two, the handler 1.9-2.6 ms after it, before the build).
+ */
+function afterFirstPoll(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)))
+}
+
+/**
  * Builds the app in slices, readies it for `server` and hands it over; a build that throws fails what waits for it.
  * Once a chat socket has opened (`sockets`), every step is a slice of its own.
  */
 export async function buildAfterListen(prepared: PreparedApp, server: Server<unknown>, sockets?: OpenedSockets): Promise<App> {
   try {
-    // note: the build begins one turn after the listen, not in it: the event loop first takes what came in as the
-    // port opened (and the start's rest, cli/serve.ts, runs before it). With the global plugins as steps of their own
-    // (create-app.ts), the first 200 of each fast path came 1.1-1.5 ms sooner (/health 21.9 against 23.4 ms p50, CPU 22.9
-    // against 24.0; 15 interleaved starts, docs/performance.md), and an app route's first 200 no later.
-    await new Promise((resolve) => setImmediate(resolve))
-    const steps = prepared.build()
+    // note: the build begins after the event loop's first look at its sockets, not in the listen's turn: what came in
+    // as the port opened is answered first (and the start's rest, cli/serve.ts, runs before it). With the global plugins
+    // as steps of their own (create-app.ts), the first 200 of each fast path came 1.1-1.5 ms sooner (/health 21.9 against
+    // 23.4 ms p50, CPU 22.9 against 24.0; 15 interleaved starts, docs/performance.md), and an app route's first 200 no later.
+    await afterFirstPoll()
+    // note: the route files, their schemas and the compat layers are loaded here, after the listen (a chunk of their
+    // own in the binary): before it they held every first answer back (~0.5-1 ms of a start), and only the build needs them.
+    const steps = prepared.build(await import('./app-routes.ts'))
     let sliceBegan = performance.now()
     let step = steps.next()
     while (step.done !== true) {

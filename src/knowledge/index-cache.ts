@@ -2,7 +2,7 @@
  * The decrypted search indexes held in memory, one per document, each tagged with its owner. They
  * are plaintext derived from sealed rows, so they live no longer than needed: built on first use,
  * dropped after `idleMs` unused, dropped for a user who signs out everywhere, changes password or
- * is deleted (see create-app.ts's account watch), dropped with their document, and the least
+ * is deleted (see prepare-app.ts's account watch), dropped with their document, and the least
  * recently used go first once together they pass `maxBytes`. `stats()` reports what is held.
  */
 import type { VectorIndex } from './vector-index.ts'
