@@ -172,8 +172,8 @@ test('buildAfterListen: once a chat socket has opened, the event loop gets a tur
     let turnsAfter = 0
     const counted = {
       ...prepared,
-      build: function* () {
-        const inner = prepared.build()
+      build: function* (routes: Parameters<typeof prepared.build>[0]) {
+        const inner = prepared.build(routes)
         for (;;) {
           const step = inner.next()
           if (step.done === true) return step.value
