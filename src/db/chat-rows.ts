@@ -33,6 +33,8 @@ export type TurnSettings = SettingsRow
 /** A new chat's row: its id, owner, times, flags, folder, title and settings. */
 export type NewChatRow = Pick<Chat, 'id' | 'userId' | 'title' | 'pinned' | 'archived' | 'folderId' | 'createdAt' | 'updatedAt'> & { settings: ChatSettings }
 
+/** The chat id `ready` seals under: no chat's (a chat id is a UUID). */
+const READY_CHAT_ID = 'ready'
 const COLUMNS = 'seq, id, user_id, title, pinned, archived, folder_id, current_id, created_at, updated_at'
 
 /** What an append reads of its chat row, and knows of it already (its id and owner). */
@@ -47,6 +49,7 @@ const FIND_FOR_APPEND = [false, true].flatMap((parentAsked) => [false, true].map
 
 export function createChatRows(sql: SqlEngine) {
   // note: RETURNING (SQLite ≥3.35, PostgreSQL) rather than lastInsertRowid, which only SQLite has.
+  const SELECT_MESSAGE = 'UPDATE chat SET current_id = ? WHERE seq = ?'
   const INSERT = `INSERT INTO chat (id, user_id, title, pinned, archived, created_at, updated_at, folder_id, models, params, system, tags, extra)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
   // note: ordered by seq as the tie-break so chat_by_user_listing (003) serves each page, offset included.
@@ -90,6 +93,15 @@ export function createChatRows(sql: SqlEngine) {
   }
 
   return {
+    /**
+     * Readies a chat's start (chats-ready.ts): prepares the statements that insert its row and select its
+     * message, and seals a title and settings under `ring` (a throwaway key). Writes nothing.
+     */
+    ready(ring: KeyRing): void {
+      sql.prepare([INSERT, SELECT_MESSAGE])
+      sealTitle(READY_CHAT_ID, 'New Chat', ring)
+      sealSettings(READY_CHAT_ID, { models: ['ready'], params: null, system: null, tags: null, extra: null }, ring)
+    },
     /** Inserts a chat row; returns its seq. */
     async insert(chat: NewChatRow, ring: KeyRing): Promise<number> {
       const inserted = await sql.get<{ seq: number }>(INSERT, chat.id, chat.userId, sealTitle(chat.id, chat.title, ring), chat.pinned ? 1 : 0, chat.archived ? 1 : 0,
@@ -197,7 +209,7 @@ export function createChatRows(sql: SqlEngine) {
     },
     /** Selects a leaf without marking the chat updated. */
     select: async (seq: number, currentId: MessageId | null): Promise<void> => {
-      await sql.run('UPDATE chat SET current_id = ? WHERE seq = ?', currentId, seq)
+      await sql.run(SELECT_MESSAGE, currentId, seq)
     },
     setFlag: async (owner: UserId, chatId: ChatId, flag: 'pinned' | 'archived', value: boolean): Promise<boolean> =>
       (await sql.run(UPDATE_FLAG[flag], value ? 1 : 0, chatId, owner)).changes === 1,

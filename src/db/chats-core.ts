@@ -106,7 +106,7 @@ export function createChatsCore(sql: SqlEngine, keys: DataKeyRepo, now: () => nu
 
   const toChat = (row: ChatRow, ring: KeyRing): Chat => ({ ...chats.fieldsOf(row), title: chats.titleOf(row, ring) })
 
-  return { sql, keys, now, changes, rows, chats, search, mayHold, history, forgetEverything, announce, withRing, heldCopy, afterWrite, writeMessages, toChat }
+  return { sql, keys, now, changes, messageIds, rows, chats, search, mayHold, history, forgetEverything, announce, withRing, heldCopy, afterWrite, writeMessages, toChat }
 }
 
 export type ChatsCore = ReturnType<typeof createChatsCore>

@@ -27,6 +27,7 @@ import { createChatWrites } from './chats-chat-writes.ts'
 import { createChatsCore } from './chats-core.ts'
 import { createChatCreation } from './chats-create.ts'
 import { createMessageWrites } from './chats-message-writes.ts'
+import { createChatReadiness } from './chats-ready.ts'
 import { createChatReads } from './chats-reads.ts'
 import { createChatSearchRead } from './chats-search-read.ts'
 import type { DataKeyRepo } from './data-keys.ts'
@@ -51,6 +52,7 @@ export function createChatRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
     ...createChatSearchRead(core),
     ...createChatWrites(core),
     ...createMessageWrites(core),
+    ...createChatReadiness(core),
 
     /** How many chats, messages and (estimated) bytes of opened history are held in memory now (chat-history-cache.ts). */
     historyCacheSize(): HistoryCacheSize {

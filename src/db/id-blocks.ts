@@ -72,13 +72,16 @@ export function createEngineIdBlocks(sql: SqlEngine, table: 'message') {
   const decode = (value: unknown): number => Number(value instanceof Uint8Array ? utf8Decoder.decode(value) : value)
   const encode = (value: number): SqlValue => (sql.dialect === 'sqlite' ? value : utf8Encoder.encode(String(value)))
 
+  const SELECT_RESERVED = 'SELECT value FROM meta WHERE name = ?'
+  const SELECT_HIGHEST = `SELECT max(id) AS id FROM ${table}`
+  const UPSERT_RESERVED = 'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'
   /** Reserves the next block in the open transaction; returns its first and last ids. */
   async function reserve(): Promise<{ first: number; last: number }> {
-    const reserved = await sql.get<{ value: unknown }>('SELECT value FROM meta WHERE name = ?', metaName)
-    const highest = await sql.get<{ id: number | null }>(`SELECT max(id) AS id FROM ${table}`)
+    const reserved = await sql.get<{ value: unknown }>(SELECT_RESERVED, metaName)
+    const highest = await sql.get<{ id: number | null }>(SELECT_HIGHEST)
     const floor = Math.max(reserved === null ? 0 : decode(reserved.value), Number(highest?.id ?? 0))
     const last = floor + BLOCK_SIZE
-    await sql.run('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', metaName, encode(last))
+    await sql.run(UPSERT_RESERVED, metaName, encode(last))
     return { first: floor + 1, last }
   }
 
@@ -110,6 +113,10 @@ export function createEngineIdBlocks(sql: SqlEngine, table: 'message') {
     /** Forgets the committed block; the next attempt reserves one. */
     forgetBlock(): void {
       reservedUpTo = -1
+    },
+    /** Prepares the statements reserving a block runs (chats-ready.ts); runs none of them. */
+    ready(): void {
+      sql.prepare([SELECT_RESERVED, SELECT_HIGHEST, UPSERT_RESERVED])
     },
   }
 }

@@ -24,6 +24,8 @@ import type { KeyRing } from './data-keys.ts'
 import type { SqlEngine, SqlValue } from './engine.ts'
 import { FieldOpenError } from './field-open-error.ts'
 
+const INSERT_ONE = 'INSERT INTO message (id, chat_seq, uid, parent_id, role, status, content, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
+
 /** The row id a message's AAD binds: its chat's id and its own. */
 export const messageRowId = (chatId: ChatId, id: MessageId | number): string => `${chatId}/${id}`
 
@@ -200,10 +202,21 @@ export function createMessageRows(sql: SqlEngine) {
   }
 
   return {
+    /**
+     * Readies a message's insert (chats-ready.ts): prepares its statement and seals a question under
+     * `ring` (a throwaway key), its digest too. Writes nothing.
+     */
+    ready(ring: KeyRing): void {
+      sql.prepare([INSERT_ONE])
+      const question: Message = {
+        id: 1 as MessageId, uid: '1', chatId: 'ready' as ChatId, parentId: null, role: 'user', model: null, content: 'A question.', images: null, artifacts: null,
+        stats: null, status: null, error: null, usage: null, sources: null, files: null, extra: null, createdAt: 0,
+      }
+      sealedValues(question.chatId, question, ring)
+    },
     /** Seals and inserts one message into the chat row `chatSeq`. */
     async insert(chatSeq: number, message: Message, ring: KeyRing): Promise<void> {
-      await sql.run('INSERT INTO message (id, chat_seq, uid, parent_id, role, status, content, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        message.id, chatSeq, message.uid, message.parentId, message.role, message.status, ...sealedValues(message.chatId, message, ring), message.createdAt)
+      await sql.run(INSERT_ONE, message.id, chatSeq, message.uid, message.parentId, message.role, message.status, ...sealedValues(message.chatId, message, ring), message.createdAt)
     },
     /**
      * Seals and inserts messages into the chat row `chatSeq`, in order, up to INSERT_BATCH_ROWS a
