@@ -90,7 +90,7 @@ function frameCheckOf(type: keyof typeof frameSchemas): TypeCheck<TSchema> {
 const SAMPLE_SEND = { type: 'chat:send', chatId: 'sample', parentId: null, model: 'sample:latest', content: 'A sample question.', options: { temperature: 0.7 } }
 
 /**
- * Compiles the `chat:send` check ahead of its first frame (a step of the app's build after the listen, create-app.ts),
+ * Compiles the `chat:send` check ahead of its first frame (a step of a start's readying of a turn before the app is built, prepare-app.ts),
  * and runs it once on a sample frame.
  * note: at a returning client's first frame it took 1.3-1.5 ms of the 4-5 ms its first turn spent on the server
  * (the compiled binary, timestamps at each step, listen + 6 ms); the other types stay compiled at their first frame.

@@ -4,7 +4,7 @@
  * aside: a turn counts from its frame's arrival until its answer has ended (or failed to start).
  * It also counts the sockets opened: the app's build after a start (http/app-build.ts) yields at
  * every step once one has, as a client that reconnects sends its first question right behind its
- * socket's opening.
+ * socket's opening, waits a moment for that first turn (`firstTurn`), and stands aside while turns run.
  * Format: counters and the waiters for the turns' count to reach zero; nothing about the turn or the socket is kept.
  * Threat: none; it holds no user data, only how many turns run.
  */
@@ -18,6 +18,14 @@ export class TurnActivity {
   begin(): void {
     this.#running++
     this.#begun++
+    if (this.#begun === 1) this.#firstBegun.resolve()
+  }
+
+  #firstBegun = Promise.withResolvers<void>()
+
+  /** Settles when the first turn since the start begins. */
+  get firstTurn(): Promise<void> {
+    return this.#firstBegun.promise
   }
 
   end(): void {

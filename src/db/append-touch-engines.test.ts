@@ -143,12 +143,13 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     await slow.close()
   }, 60_000)
 
-  test('a write to the chat row between the append\'s read and its UPDATE: updated_at still ends at the append\'s time', async () => {
+  test('a write to the chat row within the append\'s transaction, between its read and its UPDATE: updated_at still ends at the append\'s time', async () => {
     const side = await open(dialect, false)
     const [ada] = side.users
     const chat = await side.chats.createChat(ada, 'raced', [{ role: 'user', content: 'first' }])
     const at = 1_750_000_000_000
-    // note: as another instance's rename committed between the two on PostgreSQL: the row no longer holds `at` when the UPDATE runs.
+    // note: a write in the append's own transaction (the engine runs the spy there), so the row no longer holds `at` when
+    // the UPDATE runs; another instance's committed write would instead fail a PostgreSQL transaction (SERIALIZABLE), run again.
     side.spy.before = async (engine, params) => { await engine.run('UPDATE chat SET updated_at = updated_at + 7 WHERE seq = ?', params[1]!) }
     const added = (await side.chats.addMessage(ada, chat.id, { role: 'user', content: 'second' }))!
     expect(side.spy.sameMs).toBe(1)

@@ -49,7 +49,7 @@ const FIND_FOR_APPEND = [false, true].flatMap((parentAsked) => [false, true].map
 
 export function createChatRows(sql: SqlEngine) {
   // note: RETURNING (SQLite ≥3.35, PostgreSQL) rather than lastInsertRowid, which only SQLite has.
-  const SELECT_MESSAGE = 'UPDATE chat SET current_id = ? WHERE seq = ?'
+  const UPDATE_CURRENT = 'UPDATE chat SET current_id = ? WHERE seq = ?'
   const INSERT = `INSERT INTO chat (id, user_id, title, pinned, archived, created_at, updated_at, folder_id, models, params, system, tags, extra)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
   // note: ordered by seq as the tie-break so chat_by_user_listing (003) serves each page, offset included.
@@ -98,7 +98,7 @@ export function createChatRows(sql: SqlEngine) {
      * message, and seals a title and settings under `ring` (a throwaway key). Writes nothing.
      */
     ready(ring: KeyRing): void {
-      sql.prepare([INSERT, SELECT_MESSAGE])
+      sql.prepare([INSERT, UPDATE_CURRENT])
       sealTitle(READY_CHAT_ID, 'New Chat', ring)
       sealSettings(READY_CHAT_ID, { models: ['ready'], params: null, system: null, tags: null, extra: null }, ring)
     },
@@ -127,8 +127,8 @@ export function createChatRows(sql: SqlEngine) {
      * Before an append, in one read: the owner's chat (null: not theirs) as its seq and selected
      * message and time, whether it holds the message `parentId` (null: not asked, answered true) and whether
      * one of its messages already has the client id `uid` (null: not asked, false).
-     * note: only the two columns an append uses, not the whole row (its sealed title among them): one
-     * object of four fields made from the answer, not a row copied twice.
+     * note: only the three columns an append uses, not the whole row (its sealed title among them): one
+     * object of five fields made from the answer, not a row copied twice.
      */
     async findForAppend(owner: UserId, chatId: ChatId, parentId: number | null, uid: string | null): Promise<{ row: AppendTarget; hasParent: boolean; uidTaken: boolean } | null> {
       const found = await sql.get<{ seq: number; current_id: number | null; updated_at: number; has_parent: number; uid_taken: number }>(
@@ -200,8 +200,10 @@ export function createChatRows(sql: SqlEngine) {
      * `updated_at`: SQLite rewrites the entry of an index whenever the SET names one of its columns,
      * whatever the value, so `chat_by_user_listing`'s leaf was written to the WAL on every append (an
      * 8 KB frame of 4.3 an append into one chat, ~16 appends a millisecond). The row ends the same:
-     * the statement only changes it while `updated_at` still equals `at` (so a write between the read
-     * and this, on PostgreSQL, falls back to the full UPDATE); any other time, earlier or later, is SET.
+     * the statement only changes it while `updated_at` still equals `at`, so a write of the append's own
+     * transaction between the read and this falls back to the full UPDATE (another instance's committed
+     * write fails a PostgreSQL transaction, which runs SERIALIZABLE, and the engine runs it again); any
+     * other time, earlier or later, is SET.
      */
     async touchAppended(seq: number, at: number, currentId: MessageId, storedAt: number): Promise<void> {
       if (at === storedAt && (await sql.run('UPDATE chat SET current_id = ? WHERE seq = ? AND updated_at = ?', currentId, seq, at)).changes === 1) return
@@ -209,7 +211,7 @@ export function createChatRows(sql: SqlEngine) {
     },
     /** Selects a leaf without marking the chat updated. */
     select: async (seq: number, currentId: MessageId | null): Promise<void> => {
-      await sql.run(SELECT_MESSAGE, currentId, seq)
+      await sql.run(UPDATE_CURRENT, currentId, seq)
     },
     setFlag: async (owner: UserId, chatId: ChatId, flag: 'pinned' | 'archived', value: boolean): Promise<boolean> =>
       (await sql.run(UPDATE_FLAG[flag], value ? 1 : 0, chatId, owner)).changes === 1,

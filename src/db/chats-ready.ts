@@ -1,5 +1,5 @@
 /**
- * Readies a chat's start before any user asks (the app's build runs it as one step, create-app.ts):
+ * Readies a chat's start before any user asks (a start readies a turn with it before the app is built, prepare-app.ts and http/app-build.ts):
  * prepares on the store the statements a started chat's one transaction runs (the chat's row, an id
  * block's reservation, the question's row, the message it selects), and runs the sealing of a
  * chat's title, settings and a question, with its digest, once on a throwaway key. A client that

@@ -14,7 +14,7 @@ import { bearer, signUp } from '../../test/helpers/accounts.ts'
 import { startTestApp } from '../../test/helpers/test-app.ts'
 import { connect, type Frame } from '../../test/helpers/ws.ts'
 import { TurnActivity } from '../chat/turn-activity.ts'
-import { buildAfterListen } from './app-build.ts'
+import { buildAfterListen, type OpenedSockets } from './app-build.ts'
 import { appRoutes, prepareApp, type App } from './create-app.ts'
 import { appBuilt, listen, listenAhead } from './listen.ts'
 
@@ -136,7 +136,7 @@ describe.each(settings)('%s', async (_, env) => {
     expect(await socketAnswersOf(base, token)).toEqual(afterBuild)
   })
 
-  test('a socket opened before the build counts as opened, so the build yields at every step (with the fast routes or through the app)', async () => {
+  test('a socket opened as the build begins is counted as opened and gets the built app\'s answers (with the fast routes or through the app)', async () => {
     const activity = new TurnActivity()
     const prepared = prepareApp({ ...deps, turnActivity: activity })
     const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
@@ -165,7 +165,7 @@ describe.each(settings)('%s', async (_, env) => {
 test('buildAfterListen: once a chat socket has opened, the event loop gets a turn after every step of the build', async () => {
   const { deps } = startTestApp()
   /** Builds with `sockets`; gives how many steps there were and how many of them the event loop had a turn after. */
-  const build = async (sockets: { socketsOpened: number }) => {
+  const build = async (sockets: OpenedSockets) => {
     const prepared = prepareApp(deps)
     const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
     let steps = 0
@@ -194,10 +194,10 @@ test('buildAfterListen: once a chat socket has opened, the event loop gets a tur
     }
     return { steps, turnsAfter }
   }
-  const opened = await build({ socketsOpened: 1 })
+  const opened = await build({ socketsOpened: 1, begun: 1, running: 0, firstTurn: Promise.resolve(), standAside: async () => {} })
   expect(opened.steps).toBeGreaterThan(30)
   expect(opened.turnsAfter).toBe(opened.steps)
-  const none = await build({ socketsOpened: 0 })
+  const none = await build({ socketsOpened: 0, begun: 0, running: 0, firstTurn: Promise.resolve(), standAside: async () => {} })
   expect(none.steps).toBe(opened.steps)
   expect(none.turnsAfter).toBeLessThan(none.steps)
 })
@@ -214,6 +214,54 @@ test('a build that throws fails the requests waiting for the app (Bun answers th
     const broken = { ...prepared, build: function* () { yield; throw new Error('a route could not be registered') } }
     await expect(buildAfterListen(broken as typeof prepared, server)).rejects.toThrow('a route could not be registered')
     await expect(waiting).rejects.toThrow('a route could not be registered')
+  } finally {
+    await server.stop(true)
+  }
+})
+
+test('buildAfterListen: while a user\'s turn runs on an opened socket the build waits, until the turn ends or a request waits for the app', async () => {
+  const { deps } = startTestApp()
+  /** A socket opened and a turn running, whose end the test decides; gives whether the build ended by then. */
+  const run = async (end: (prepared: ReturnType<typeof prepareApp>, server: Server<unknown>, turnEnds: () => void) => Promise<void>) => {
+    const prepared = prepareApp(deps)
+    const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
+    const turn = Promise.withResolvers<void>()
+    const sockets = { socketsOpened: 1, begun: 1, running: 1, firstTurn: Promise.resolve(), standAside: () => turn.promise }
+    let ended = false
+    const building = buildAfterListen(prepared, server, sockets).then((app) => { ended = true; return app })
+    try {
+      await Bun.sleep(50)
+      expect(ended).toBe(false)
+      await end(prepared, server, () => { sockets.running = 0; turn.resolve() })
+      expect((await building).server).toBe(server)
+    } finally {
+      await server.stop(true)
+    }
+  }
+  await run(async (_prepared, _server, turnEnds) => turnEnds())
+  await run(async (_prepared, server) => {
+    expect((await fetch(`http://127.0.0.1:${server.port}/api/config`)).status).toBe(200)
+  })
+})
+
+test('buildAfterListen: a socket opened whose question never comes holds the build back once, briefly, and then not again', async () => {
+  const { deps } = startTestApp()
+  const prepared = prepareApp(deps)
+  const server = listenAhead(prepared.served, OPTIONS, prepared.fetch)
+  let looked = 0
+  let waited = 0
+  const never = new Promise<void>(() => {})
+  const sockets = {
+    socketsOpened: 1, running: 0,
+    get begun() { looked++; return 0 },
+    get firstTurn() { waited++; return never },
+    standAside: async () => {},
+  }
+  try {
+    expect((await buildAfterListen(prepared, server, sockets)).server).toBe(server)
+    // note: asked at each of the build's 40-odd steps whether a turn began, and waited (for the first turn, bounded) once.
+    expect(looked).toBeGreaterThan(30)
+    expect(waited).toBe(1)
   } finally {
     await server.stop(true)
   }

@@ -1,5 +1,5 @@
 /**
- * The app's route plugins, in the order the app uses them (create-app.ts's build, one step each):
+ * The app's route plugins, in the order the app uses them (prepare-app.ts's build, one step each):
  * the routes only the app answers. A start loads this module after the port opened (app-build.ts),
  * so the route files, their TypeBox schemas and the compat layers are read and evaluated while the
  * fast routes (the page, /health, /api/version, a signed-in /api/v1/auths/, socket upgrades) already

@@ -13,6 +13,7 @@ export { appRoutes }
 /** The table of contents of the server, built at once: plugins first, then routes, then the UI (tests, benches). */
 export function createApp(deps: Deps): App {
   const prepared = prepareApp(deps)
+  for (const _ of prepared.readyTurn()) continue
   const slices = prepared.build(appRoutes)
   let slice = slices.next()
   while (slice.done !== true) slice = slices.next()

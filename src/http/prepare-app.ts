@@ -184,12 +184,14 @@ export function prepareApp(deps: Deps): PreparedApp {
   // note: until the app is built (cli/serve.ts builds it after the listen), what the fast routes leave to it waits for it.
   let app: App | null = null
   let asked = false
+  const whenAsked = Promise.withResolvers<void>()
   const whenBuilt = Promise.withResolvers<App>()
   // note: a build that fails is reported by whoever ran it (cli/serve.ts stops the server); the requests waiting get a 500.
   whenBuilt.promise.catch(() => {})
   const toApp = (request: Request) => {
     if (app !== null) return app.fetch(request)
     asked = true
+    whenAsked.resolve()
     return whenBuilt.promise.then((built) => built.fetch(request))
   }
   // note: the page is answered by Bun's router too, with the static-assets route's own answer (page-answer.ts).
@@ -210,13 +212,6 @@ export function prepareApp(deps: Deps): PreparedApp {
   const parts: RouteParts = { deps, auth, ldap, providers, logoutTokens, lifecycle, connections, hub, direct, models, access, rag, tasks, socket, sessionUser, presetsFor, processUpload, completionStore }
   function* build(routes: AppRoutes): Generator<void, App, void> {
     const built = yield* appWithGlobalPlugins(deps, { auth, keepers, readiness, served })
-    // note: a step of its own (~1.3 ms in the binary), before the route plugins: a socket opened at the listen sends its first frame mid-build.
-    yield
-    compileSendCheck()
-    yield
-    // note: a step of its own: a client that asks as its socket opens stored its question cold (0.5-0.7 ms more than a
-    // later turn in the chat's row, the id block and the question's row, server timestamps); chats-ready.ts.
-    deps.store.chats.readyChatStart()
     // note: each route plugin is built and used on the app in a step of its own, in app-routes.ts's order (what
     // `.use([...])` of a list does, plugin by plugin); 248 routes take ~20 ms to register (~40 µs each).
     for (const plugin of routes.routePlugins(parts)) {
@@ -227,10 +222,20 @@ export function prepareApp(deps: Deps): PreparedApp {
     built.use(staticAssets(page))
     return built
   }
+  // note: readied before the route files load and the app is built (app-build.ts): a socket opened at the listen sends its
+  // first frame mid-build, and its turn otherwise compiled the frame check (~1.3 ms in the binary) and stored its question
+  // cold (0.6-1.1 ms more than a later turn: the chat's row, the id block and the question's row; chats-ready.ts).
+  function* readyTurn(): Generator<void, void, void> {
+    compileSendCheck()
+    yield
+    deps.store.chats.readyChatStart()
+  }
   return {
     served,
     fetch: toApp,
     asked: () => asked,
+    whenAsked: whenAsked.promise,
+    readyTurn,
     build,
     built(built) {
       app = built
@@ -286,6 +291,10 @@ export type PreparedApp = {
   fetch(request: Request): Response | Promise<Response>
   /** Whether a request has waited for the app: its build should then end without letting other requests in. */
   asked(): boolean
+  /** Settles when a request first waits for the app. */
+  whenAsked: Promise<void>
+  /** Readies a chat turn's first run (the `chat:send` check, a chat's start), a step at a time; nothing is written. */
+  readyTurn(): Generator<void, void, void>
   /** The app's build, a step at a time, with the route plugins of `routes` (app-routes.ts). */
   build(routes: AppRoutes): Generator<void, App, void>
   built(app: App): void

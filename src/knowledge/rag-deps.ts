@@ -1,5 +1,5 @@
 /**
- * What the knowledge and retrieval routes need, built once in create-app.ts: the repositories, the
+ * What the knowledge and retrieval routes need, built once in prepare-app.ts: the repositories, the
  * retrieval pipeline and its index cache, the socket hub for ingestion progress, the permission
  * check, and where uploaded files are read from (null until a file store is wired in).
  */

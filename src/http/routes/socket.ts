@@ -58,12 +58,12 @@ export { DEFAULT_SOCKET_LIMITS, SOCKET_PROTOCOL, type SocketLimits }
 /** The close code of a socket opened past its user's limit (an upgrade admitted alongside others). */
 const CLOSE_TOO_MANY_SOCKETS = 1008
 
-/** Without create-app's resolver: every name is a base model, no preset is applied, decided by the model access check alone. */
+/** Without prepare-app's resolver: every name is a base model, no preset is applied, decided by the model access check alone. */
 const baseModelsOnly = (auth: AuthDeps): Pick<ModelResolver, 'resolve'> => ({ resolve: async (asker, requested) => (await auth.models.mayUse(asker, requested) ? baseTarget(requested) : null) })
 
 export type SocketDeps = {
   auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub
-  /** Resolves a turn's model (create-app.ts builds the one every path shares); without it, base models only, no preset. */
+  /** Resolves a turn's model (prepare-app.ts builds the one every path shares); without it, base models only, no preset. */
   models?: Pick<ModelResolver, 'resolve'>
   /** The users' own endpoints (direct-connections.ts); absent: none. */
   direct?: Pick<DirectConnections, 'findModel' | 'clientFor'>
