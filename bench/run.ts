@@ -57,10 +57,11 @@ try {
   const { measureChatDepthApart, chatDepthRows } = await import('./chat-depth.ts')
   const depth = await measureChatDepthApart()
   // note: fresh processes of the compiled binary (dist/enclave), the first turn after each start against the later ones.
-  const { measureFirstTurn, firstTurnRows } = await import('./first-turn.ts')
-  const firstTurn = await measureFirstTurn()
+  // note: each in a fresh process of its own, as the other rows that time single turns.
+  const { measureFirstTurnApart, firstTurnRows } = await import('./first-turn.ts')
+  const firstTurn = await measureFirstTurnApart()
   // note: and a client that holds its token and asks as soon as its socket opens, before the turn warm-up.
-  const firstTurnAtOnce = await measureFirstTurn('at-once')
+  const firstTurnAtOnce = await measureFirstTurnApart('at-once')
   const lifecycle = await measureKeyLifecycle()
   // note: documents and retrieval: a 100-page PDF, then 100,000 sealed chunks in a store of their own.
   const { knowledgeRows, measureKnowledge } = await import('./knowledge.ts')
