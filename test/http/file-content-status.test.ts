@@ -13,13 +13,18 @@ import { req, startTestApp } from '../helpers/test-app.ts'
 
 const TEXT = 'field notes, still being read\n'
 
-test('a text file being processed answers its text with the recorded status', async () => {
+/** A fresh app with one account, ada, who owns one stored text file. */
+async function adaWithTextFile() {
   const { app, deps } = startTestApp()
   const ada = await signUp(app, 'ada@example.com')
   const owner = ada.id as UserId
   const created = await deps.store.files.create(owner, { name: 'notes.txt', contentType: 'text/plain' }, (async function* () { yield Buffer.from(TEXT) })(), { maxFileBytes: 10 ** 6, quotaBytes: 10 ** 7 })
   if (!created.ok) throw new Error(created.reason)
-  const id = created.file.id as FileId
+  return { app, deps, ada, owner, id: created.file.id as FileId }
+}
+
+test('a text file being processed answers its text with the recorded status', async () => {
+  const { app, deps, ada, owner, id } = await adaWithTextFile()
   const content = async () => (await app.handle(req('GET', `/api/v1/files/${id}/data/content`, undefined, bearer(ada.token)))).json()
   // never processed (an upload from before retrieval existed): the text, completed
   expect(await content()).toEqual({ content: TEXT, status: 'completed' })
@@ -32,12 +37,7 @@ test('a text file being processed answers its text with the recorded status', as
 })
 
 test('a file deletion whose erasure from the WAL did not finish is answered as such, and the file is gone', async () => {
-  const { app, deps } = startTestApp()
-  const ada = await signUp(app, 'ada@example.com')
-  const owner = ada.id as UserId
-  const created = await deps.store.files.create(owner, { name: 'notes.txt', contentType: 'text/plain' }, (async function* () { yield Buffer.from(TEXT) })(), { maxFileBytes: 10 ** 6, quotaBytes: 10 ** 7 })
-  if (!created.ok) throw new Error(created.reason)
-  const id = created.file.id as FileId
+  const { app, deps, ada, id } = await adaWithTextFile()
   const remove = deps.store.files.delete
   deps.store.files.delete = async (...args) => {
     await remove(...args)
