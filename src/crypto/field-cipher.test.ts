@@ -266,3 +266,32 @@ test('a sealed value is unchanged by later seals, and each key, or a fresh copy 
   expect(openField(other, first, place)).toBeNull()
   expect(openField(other, second, place)?.toString('utf8')).toBe('second')
 })
+
+// note: a number binds as its text; the faster path for integers must write the same bytes.
+test.each([0, 7, 42, 123, 2 ** 32, Number.MAX_SAFE_INTEGER, -5, 1.5, 1e21, -0])('a row id given as the number %p opens as its text, and the reverse', (rowId) => {
+  const asNumber = { table: 'chat', column: 'title', rowId }
+  const asText = { table: 'chat', column: 'title', rowId: String(rowId) }
+  expect(openField(key, sealField(key, 'numbered', asNumber), asText)?.toString('utf8')).toBe('numbered')
+  expect(openField(key, sealField(key, 'numbered', asText), asNumber)?.toString('utf8')).toBe('numbered')
+  expect(openField(key, sealField(key, 'numbered', asNumber), { ...asText, rowId: `${String(rowId)}0` })).toBeNull()
+})
+
+// note: sealed values of up to 4 KB are views into shared arrays, handed out one after another.
+test('sealed values of any size never share bytes: each stays as sealed while others are made, and opens (fast-check)', () => {
+  fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 6_000 }), { minLength: 1, maxLength: 60 }), (lengths) => {
+    const made = lengths.map((length, i) => {
+      const plaintext = new Uint8Array(length).fill(i & 0xff)
+      const sealed = sealField(key, plaintext, { ...place, rowId: i })
+      return { plaintext, sealed, copy: Array.from(sealed) }
+    })
+    for (const [i, { plaintext, sealed, copy }] of made.entries()) {
+      expect(Array.from(sealed)).toEqual(copy)
+      expect(bytes(openField(key, sealed, { ...place, rowId: i }))).toEqual(Array.from(plaintext))
+      for (const other of made.slice(i + 1)) {
+        if (other.sealed.buffer !== sealed.buffer) continue
+        const apart = other.sealed.byteOffset >= sealed.byteOffset + sealed.length || sealed.byteOffset >= other.sealed.byteOffset + other.sealed.length
+        expect(apart).toBe(true)
+      }
+    }
+  }))
+})

@@ -22,16 +22,15 @@ export function sealedTable<const C extends Record<string, FieldKind>>(table: st
     if (value === null || value === undefined) return null
     const kind = columns[column]
     const plaintext = kind === 'bytes' ? (value as Uint8Array) : kind === 'json' ? JSON.stringify(value) : (value as string)
-    return sealField(keys.current, plaintext, { table, column, rowId: String(rowId) })
+    return sealField(keys.current, plaintext, { table, column, rowId })
   }
 
   function openValue(column: keyof C & string, rowId: string | number, sealed: Uint8Array | null, keys: KeyRing): unknown {
     if (sealed === null) return null
-    const context = { table, column, rowId: String(rowId) }
     const version = sealedKeyVersion(sealed)
     const key = version === null ? null : keys.byVersion(version)
-    const bytes = key === null ? null : openField(key, sealed, context)
-    if (bytes === null) throw new FieldOpenError(table, column, context.rowId)
+    const bytes = key === null ? null : openField(key, sealed, { table, column, rowId })
+    if (bytes === null) throw new FieldOpenError(table, column, String(rowId))
     const kind = columns[column]
     if (kind === 'bytes') return bytes
     // note: the tag authenticated these bytes as the UTF-8 this table wrote, so no validation pass.

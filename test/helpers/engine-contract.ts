@@ -32,6 +32,20 @@ export function describeEngineContract(name: string, open: () => Promise<SqlEngi
       await sql.close()
     })
 
+    // note: the field cipher hands out sealed values as views into shared arrays (src/crypto/field-cipher.ts);
+    // each must be stored as its own bytes, not its array's, in a batch or alone.
+    test('a Uint8Array viewing part of a larger array binds as the bytes it views', async () => {
+      const sql = await open()
+      await sql.exec(`CREATE TABLE t (id ${bigint(sql)} PRIMARY KEY, body ${blob(sql)} NOT NULL)`)
+      const shared = new Uint8Array(64).map((_, i) => i)
+      const views = [shared.subarray(0, 3), shared.subarray(5, 6), shared.subarray(40, 64), new Uint8Array(shared.buffer, 10, 0)]
+      await sql.run('INSERT INTO t (id, body) VALUES (?, ?)', 1, views[0]!)
+      await Promise.all(views.slice(1).map((view, i) => sql.run('INSERT INTO t (id, body) VALUES (?, ?)', i + 2, view)))
+      const rows = await sql.all<{ id: number; body: Uint8Array }>('SELECT id, body FROM t ORDER BY id')
+      expect(rows.map(({ body }) => [...body])).toEqual(views.map((view) => [...view]))
+      await sql.close()
+    })
+
     test('numbered placeholders, and a question mark inside a literal is text', async () => {
       const sql = await open()
       await sql.exec('CREATE TABLE t (a INTEGER NOT NULL, b TEXT NOT NULL)')
