@@ -108,6 +108,23 @@ describe('model access', () => {
     expect(await access.isWorkspaceModel('helper')).toBe(true)
     expect(await access.isWorkspaceModel('llama3.2:1b')).toBe(false)
   })
+
+  test('a name sent to Ollama as it is, and a listing of Ollama\'s models, is the base model\'s decision even when a preset has that name', async () => {
+    const presets = new Map<string, { baseModelId: string; ownerId: string; access: AccessControl; isActive: boolean }>()
+    const { store, access, admin, ada, bob } = await setUp(undefined, { find: async (id) => presets.get(id) ?? null })
+    await store.modelGrants.setGrant('qwen2.5:0.5b', null, admin.id)
+    // note: bob's public preset named like Ollama's phi3 (pulled later, admins only), on a public base model.
+    for (const id of ['phi3', 'PHI3:latest']) presets.set(id, { baseModelId: 'qwen2.5:0.5b', ownerId: bob.id, access: null, isActive: true })
+    expect(await access.mayUse({ user: ada }, 'phi3')).toBe(true)
+    for (const name of ['phi3', 'phi3:latest', 'PHI3:latest', ' Phi3 ']) expect([name, await access.mayUseOllamaModel({ user: ada }, name)]).toEqual([name, false])
+    expect(await access.mayUseOllamaModel({ user: admin }, 'phi3')).toBe(true)
+    expect(await access.mayUseOllamaModel({ user: ada }, 'qwen2.5:0.5b')).toBe(true)
+    expect(await access.filter({ user: ada }, ['phi3:latest', 'PHI3:latest', 'qwen2.5:0.5b'], (id) => id)).toEqual(['qwen2.5:0.5b'])
+    // note: a key limited to the preset's name reaches neither Ollama's model of that name nor, through it, anything else.
+    expect(await access.mayUseOllamaModel({ user: admin, allowedModels: ['phi3'] }, 'qwen2.5:0.5b')).toBe(false)
+    expect(await access.mayUseOllamaModel({ user: ada, allowedModels: ['phi3'] }, 'phi3')).toBe(false)
+    expect(await access.mayUseOllamaModel({ user: { ...ada, role: 'pending' } }, 'qwen2.5:0.5b')).toBe(false)
+  })
 })
 
 describe('the upgrade to grants', () => {

@@ -13,6 +13,11 @@
  *   BYPASS_ADMIN_ACCESS_CONTROL; otherwise its grant decides (db/model-grants.ts), and a model
  *   without one is for admins only (public while an upgrade is pending; see model-grants.ts).
  * Pending accounts never pass. A refusal looks like an unknown model to the caller.
+ *
+ * A name sent to Ollama as it is (the /ollama routes, embeddings) and a listing of Ollama's models
+ * is decided by `mayUseOllamaModel`: always as a base model, by Ollama's own name for it
+ * (`phi3` is `phi3:latest`, case aside). A workspace model's grant covers its own base model only:
+ * a preset named like an Ollama model (made before the model was pulled, say) must not open that model.
  */
 import type { AccessControl } from './access-control.ts'
 import { hasAccess, type Accessor } from './access-control.ts'
@@ -91,8 +96,19 @@ export function createModelAccess(deps: ModelAccessDeps) {
     return mayUseBaseRemembered(asker, preset.baseModelId, policy)
   }
 
+  /**
+   * Whether the asker may send Ollama a request naming `name` as it is: the base model's decision
+   * alone, never a workspace model's of the same name (see above).
+   */
+  async function mayUseOllamaModel(asker: ModelUser, name: string): Promise<boolean> {
+    if (asker.user.role === 'pending') return false
+    if (asker.allowedModels != null && !isListed(asker.allowedModels, name)) return false
+    return mayUseBaseRemembered(asker, name, deps.policy())
+  }
+
   return {
     mayUse,
+    mayUseOllamaModel,
     /**
      * Whether an admin's model management (pull, delete, copy, unload) may name the model: only an
      * API key's model list limits it; grants are about using a model, not managing Ollama.
@@ -100,9 +116,9 @@ export function createModelAccess(deps: ModelAccessDeps) {
     mayManage: (asker: ModelUser, modelId: string): boolean => asker.allowedModels == null || isListed(asker.allowedModels, modelId),
     /** Whether the id names a workspace model (its grant is the workspace's, not a base model's). */
     isWorkspaceModel: async (modelId: string): Promise<boolean> => deps.workspaceModels !== undefined && await deps.workspaceModels.find(modelId) !== null,
-    /** The items of a listing the asker may use; `idOf` names each item's model. */
+    /** The items of a listing of Ollama's models the asker may use; `idOf` gives each item's Ollama name. */
     async filter<T>(asker: ModelUser, items: readonly T[], idOf: (item: T) => string): Promise<T[]> {
-      const allowed = await Promise.all(items.map((item) => mayUse(asker, idOf(item))))
+      const allowed = await Promise.all(items.map((item) => mayUseOllamaModel(asker, idOf(item))))
       return items.filter((_, i) => allowed[i])
     },
   }

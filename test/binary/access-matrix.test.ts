@@ -129,7 +129,7 @@ describe('every dispatch path, every credential', () => {
       for (const [method, path, body] of DISPATCH) {
         expect([credential, path, (await call(method, path, headersFor(carol, credential), body(LLAMA))).status]).toEqual([credential, path, 403])
       }
-      for (const path of ['/api/models', '/ollama/api/tags', '/ollama/v1/models', '/ollama/api/ps']) expect((await call('GET', path, headersFor(carol, credential))).status).toBe(403)
+      for (const path of ['/api/models', '/ollama/api/tags', '/ollama/api/tags/0', '/ollama/v1/models', '/ollama/api/ps']) expect((await call('GET', path, headersFor(carol, credential))).status).toBe(403)
     }
     expect(ollama.requests.length).toBe(before)
   })
@@ -143,11 +143,13 @@ describe('every dispatch path, every credential', () => {
         const models = (await call('GET', '/api/models', headers)).json() as { data: { id: string }[] }
         const v1 = (await call('GET', '/api/v1/models', headers)).json() as { data: { id: string }[] }
         const tags = (await call('GET', '/ollama/api/tags', headers)).json() as { models: { name: string }[] }
+        const tagsAt = (await call('GET', '/ollama/api/tags/0', headers)).json() as { models: { name: string }[] }
         const ollamaV1 = (await call('GET', '/ollama/v1/models', headers)).json() as { data: { id: string }[] }
         const ps = (await call('GET', '/ollama/api/ps', headers)).json() as { models: { name: string }[] }
         expect([label, credential, models.data.map((entry) => entry.id).sort()]).toEqual([label, credential, want])
         expect(v1.data.map((entry) => entry.id).sort()).toEqual(want)
         expect(tags.models.map((entry) => entry.name).sort()).toEqual(want)
+        expect([label, credential, '/ollama/api/tags/0', tagsAt.models.map((entry) => entry.name).sort()]).toEqual([label, credential, '/ollama/api/tags/0', want])
         expect(ollamaV1.data.map((entry) => entry.id).sort()).toEqual(want)
         expect(ps.models.map((entry) => entry.name).sort()).toEqual(want)
       }

@@ -124,9 +124,12 @@ describe('refused before any route', () => {
 describe('one connection by index', () => {
   test('tags and version of each connection; an index past the list is 404, a non-number 422', async () => {
     expect((await call('POST', '/ollama/config/update', admin, panelUpdate([first.url, second.url]))).status).toBe(200)
-    const tags = (await call('GET', '/ollama/api/tags/0', user)).json() as { models: { name: string; details: { family: string } }[] }
+    const tags = (await call('GET', '/ollama/api/tags/0', admin)).json() as { models: { name: string; details: { family: string } }[] }
     expect(tags.models.map((model) => model.name)).toEqual(['qwen2.5:0.5b', 'llama3.2:1b'])
     expect(tags.models[0]!.details.family).toBe('qwen2')
+    // note: a user's list holds the models they may use, as /ollama/api/tags (all of them here, under the suite's
+    // BYPASS_MODEL_ACCESS_CONTROL; test/binary/access-matrix.test.ts and access-model-names.test.ts check grants and keys).
+    expect((await call('GET', '/ollama/api/tags/0', user)).json()).toEqual((await call('GET', '/ollama/api/tags', user)).json())
     expect((await call('GET', '/ollama/api/tags/1', user)).json()).toEqual({ models: [] })
     expect((await call('GET', '/ollama/api/version/1', user)).json()).toEqual({ version: '0.13.0' })
     expect((await call('GET', '/ollama/api/tags/2', user)).status).toBe(404)
@@ -134,6 +137,7 @@ describe('one connection by index', () => {
     expect((await call('GET', '/ollama/api/tags/abc', user)).status).toBe(422)
     expect((await call('GET', '/ollama/api/tags/-1', user)).status).toBe(422)
     expect((await call('GET', '/ollama/api/tags/0', pending)).status).toBe(403)
+    expect((await call('GET', '/ollama/api/tags/0', {})).status).toBe(401)
   })
 
   test('pull and delete on one connection, as the admin panel sends them', async () => {

@@ -2,7 +2,8 @@
  * Open WebUI's Ollama settings routes, which its admin panel calls: the connection list as
  * `{ ENABLE_OLLAMA_API, OLLAMA_BASE_URLS, OLLAMA_API_CONFIGS }` (/ollama/config, and the older
  * /ollama/urls), one connection's models (/ollama/api/tags/{idx}), deleting a model from one
- * connection (/ollama/api/delete/{idx}), and GET /ollama/, which says Ollama is running.
+ * connection (/ollama/api/delete/{idx}), and GET /ollama/, which says Ollama is running. One
+ * connection's models are, as every listing, only those the caller may use (auth/model-access.ts).
  *
  * The list is the connection list Enclave already keeps (chat/connections.ts, sealed in the
  * settings). Of the per-connection settings only `enable` is kept (a connection turned off stays in
@@ -104,11 +105,13 @@ export const ollamaAdminRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
       await replaceUrls(body.urls)
       return { OLLAMA_BASE_URLS: connections.listUrls().urls }
     }, { auth: 'admin', body: t.Object({ urls: Urls }) })
-    .get('/api/tags/:index', async ({ params, request }) => {
+    // note: as /ollama/api/tags, only the models the caller may use (Open WebUI's get_ollama_tags filters
+    // users' lists, with or without the index; here admins and API keys limited to models are filtered too).
+    .get('/api/tags/:index', async ({ params, request, principal }) => {
       const models = await connectionAt(params.index).client.listModels({ signal: request.signal }).catch((error: unknown) => {
         throw ollamaFailure(error)
       })
-      return { models: models.map(tagsEntry) }
+      return { models: (await deps.models.filter(principal, models, (model) => model.name)).map(tagsEntry) }
     }, { auth: 'active', params: IndexParams })
     .delete('/api/delete/:index', async ({ params, body, request }) => {
       const name = body.model ?? body.name ?? ''

@@ -160,12 +160,20 @@ export const ollamaProxyRoutes = (deps: AuthDeps, trustedProxies: AddressList, c
 
   /**
    * The connections that have the model the body names; 404 when none has it, or when the caller
-   * may not use it (auth/model-access.ts: the same answer, so a refusal tells nothing).
+   * may not use it (auth/model-access.ts: the same answer, so a refusal tells nothing). The name
+   * goes to Ollama as it is, so it is decided as Ollama's model of that name (`mayUseOllamaModel`),
+   * never by a workspace model's grant.
    */
+  // note: Open WebUI's routers/ollama.py sends generate, show, embed and embeddings to Ollama under
+  // the name given, as here. Its generate_chat_completion and generate_openai_chat_completion
+  // replace a preset's id by its base model first; Enclave's /ollama routes carry Ollama's names
+  // only (a preset's id reaches Ollama as written and is answered as unknown) and presets run
+  // through /api/chat/completions, which applies them (chat/resolve-model.ts).
+
   async function holders(body: Body, principal: Principal, purpose: 'use' | 'manage' = 'use'): Promise<number[]> {
     const name = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : ''
     if (name === '') throw new OllamaShapedError(400, 'model_required', 'model is required')
-    if (!(purpose === 'use' ? await deps.models.mayUse(principal, name) : deps.models.mayManage(principal, name))) throw modelNotFound(name)
+    if (!(purpose === 'use' ? await deps.models.mayUseOllamaModel(principal, name) : deps.models.mayManage(principal, name))) throw modelNotFound(name)
     const found = await connections.clientFor(name)
     if (found.length === 0) throw modelNotFound(name)
     return found.map(({ connection }) => connection)

@@ -61,7 +61,8 @@ export const openAiEmbeddingRoutes = (deps: AuthDeps, trustedProxies: AddressLis
   const embeddingsAt = (prefix: '/api' | '/api/v1') => new Elysia({ prefix })
     .use(requireAuth(deps, trustedProxies))
     .post('/embeddings', async ({ body, request, principal }) => {
-      if (!await deps.models.mayUse(principal, body.model)) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
+      // note: the name goes to Ollama's /api/embed as it is: decided as Ollama's model, not a preset of that name (auth/model-access.ts).
+      if (!await deps.models.mayUseOllamaModel(principal, body.model)) throw new OpenAiError(404, 'invalid_request_error', 'model_not_found', 'The model does not exist.')
       const answer = await embed(body.model, textsOf(body.input), body.dimensions, request.signal)
       const encode = body.encoding_format === 'base64' ? toBase64 : (vector: number[]) => vector
       const tokens = answer.promptEvalCount ?? 0

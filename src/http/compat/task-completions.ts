@@ -34,7 +34,7 @@ export const taskCompletionRoutes = (deps: AuthDeps, trustedProxies: AddressList
   const run = (kind: TaskKind) => async ({ body, principal }: { body: typeof TaskBody.static; principal: Principal }) => {
     // note: the model asked for must be one the caller may use (resolve-model.ts, auth/model-access.ts); a
     // workspace preset runs its task on its base model; TASK_MODEL, the admin's choice, then answers in its place.
-    const target = models === null ? (await deps.models.mayUse(principal, body.model) ? { model: body.model } : null) : await models.resolve(principal, body.model)
+    const target = models === null ? (await deps.models.mayUseOllamaModel(principal, body.model) ? { model: body.model } : null) : await models.resolve(principal, body.model)
     if (target === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
     const model = chat.titles?.taskModel ?? target.model
     const messages = body.messages.map((message) => ({ role: message.role, content: textOf(message.content) }))

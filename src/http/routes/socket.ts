@@ -59,7 +59,7 @@ export { DEFAULT_SOCKET_LIMITS, SOCKET_PROTOCOL, type SocketLimits }
 const CLOSE_TOO_MANY_SOCKETS = 1008
 
 /** Without prepare-app's resolver: every name is a base model, no preset is applied, decided by the model access check alone. */
-const baseModelsOnly = (auth: AuthDeps): Pick<ModelResolver, 'resolve'> => ({ resolve: async (asker, requested) => (await auth.models.mayUse(asker, requested) ? baseTarget(requested) : null) })
+const baseModelsOnly = (auth: AuthDeps): Pick<ModelResolver, 'resolve'> => ({ resolve: async (asker, requested) => (await auth.models.mayUseOllamaModel(asker, requested) ? baseTarget(requested) : null) })
 
 export type SocketDeps = {
   auth: AuthDeps; connections: Connections; config: Config; log: Logger; hub: SocketHub

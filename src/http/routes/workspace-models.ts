@@ -19,6 +19,7 @@ import type { Principal } from '../../auth/principal.ts'
 import type { WorkspaceAccess } from '../../auth/workspace-access.ts'
 import type { Connections } from '../../chat/connections.ts'
 import { fullModelName } from '../../chat/connections.ts'
+import { canonicalModelName } from '../../db/model-grants.ts'
 import type { AddressList } from '../../config/network.ts'
 import type { UserId } from '../../db/ids.ts'
 import { profileImageOf, readUserPreferences } from '../../db/user-preferences.ts'
@@ -91,7 +92,11 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
     if (await repo.find(body.base_model_id) !== null) throw new HttpError(400, 'base_model_is_preset', 'A workspace model can only be based on a model from Ollama.')
     const baseNames = new Set((await connections.listModels()).models.map((model) => fullModelName(model.name)))
     if (!baseNames.has(fullModelName(body.base_model_id))) throw new HttpError(400, 'base_model_not_found', 'There is no base model of that name.')
-    if (baseNames.has(fullModelName(id))) throw new HttpError(409, 'model_id_taken', 'A base model already has this id; choose another.')
+    // note: Ollama's names ignore case and `:latest` (canonicalModelName); a preset named like a base model
+    // listed now, or one an administrator has set access for, would read as that model, so it is refused.
+    // Open WebUI's create_new_model refuses an id its model table holds (MODEL_ID_TAKEN), where a base model's access is kept too.
+    const taken = new Set([...baseNames, ...(await auth.store.modelGrants.snapshot()).grants.keys()].map(canonicalModelName))
+    if (taken.has(canonicalModelName(id))) throw new HttpError(409, 'model_id_taken', 'A base model already has this id; choose another.')
     const meta = body.meta ?? {}
     const params = body.params ?? {}
     checkMeta(meta)
