@@ -3,7 +3,8 @@
  * Open WebUI also serves it), so OpenAI's clients work against Enclave with a session token or an
  * API key. The model list is GET /api/models (routes/models.ts), whose `data[].id` is what OpenAI
  * clients read. Tools and `response_format` go to Ollama as its `tools` and `format`; the calls
- * Ollama asks for come back as OpenAI's `tool_calls`, with ids made here.
+ * Ollama asks for come back as OpenAI's `tool_calls`, with ids made here. The chat controls Open
+ * WebUI's page and Conduit send in `params` become Ollama's options (completion-params.ts).
  *
  * A model the caller may not use (auth/model-access.ts) answers 404 model_not_found, as an unknown one.
  * With `chat_id`, the answer is also stored into that chat of the caller as it streams
@@ -32,6 +33,7 @@ import {
   type CompletionRequest,
 } from './openai-shapes.ts'
 import { requestPath } from '../request-path.ts'
+import { readCompletionParams, type CompletionParams } from './completion-params.ts'
 import { fileReferencesOf, retrieveForChat, type ChatRetrievalDeps } from '../../knowledge/chat-retrieval.ts'
 
 type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
@@ -59,11 +61,22 @@ export function toOpenAiError(error: unknown): unknown {
   }
 }
 
-/** The /api/chat request for an OpenAI chat completion request. */
-function toChatRequest(body: CompletionRequest): Omit<ChatRequest, 'signal'> {
+/**
+ * The /api/chat request for an OpenAI chat completion request and its `params` (completion-params.ts).
+ * A field set both at the top level and in `params` is taken from `params`, as Open WebUI's
+ * apply_params_to_form_data writes them over the top-level ones (and for an Ollama model sends
+ * only them); but `stop` and `response_format` are taken from the top level, as its
+ * convert_payload_openai_to_ollama (utils/payload.py) does.
+ */
+function toChatRequest(body: CompletionRequest, params: CompletionParams): Omit<ChatRequest, 'signal'> {
   const tools = toOllamaTools(body)
-  const format = toOllamaFormat(body)
-  return { model: body.model, messages: toOllamaMessages(body.messages), options: toOllamaOptions(body), ...(tools ? { tools } : {}), ...(format === undefined ? {} : { format }) }
+  const format = toOllamaFormat(body) ?? params.format
+  const top = toOllamaOptions(body)
+  const options = { ...top, ...params.options, ...(top.stop === undefined ? {} : { stop: top.stop }) }
+  return {
+    model: body.model, messages: toOllamaMessages(body.messages), options, ...(tools ? { tools } : {}), ...(format === undefined ? {} : { format }),
+    ...(params.keepAlive === undefined ? {} : { keepAlive: params.keepAlive }), ...(params.think === undefined ? {} : { think: params.think }),
+  }
 }
 
 /**
@@ -107,6 +120,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     .use(requireAuth(deps, trustedProxies))
     .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
+      const params = readCompletionParams((body as { params?: unknown }).params)
       const target = await resolveTarget(principal, body.model)
       const isDirect = target.direct
       const messages = await inlineImageParts(deps.store.files, principal.user.id, body.messages, maxImageBytes)
@@ -121,7 +135,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       const retrieved = rag === null ? null : await retrieveForChat(rag, principal.user, references, messages)
       if (retrieved?.ok === false) throw new OpenAiError(404, 'invalid_request_error', 'file_not_found', 'A file or knowledge base in the request was not found.')
       const sources = retrieved?.sources ?? []
-      const requested = toChatRequest({ ...body, messages: retrieved?.ok === true ? retrieved.messages : messages })
+      const requested = toChatRequest({ ...body, messages: retrieved?.ok === true ? retrieved.messages : messages }, params)
       const sent = applyPreset(target.preset, requested.messages, requested.options ?? {})
       const chatRequest = { ...requested, model: target.model, messages: sent.messages, options: sent.options }
       const record = (await store?.open(principal.user.id, body)) ?? null
