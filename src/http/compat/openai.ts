@@ -53,8 +53,12 @@ export function toOpenAiError(error: unknown): unknown {
     case 'timeout_idle':
       return new OpenAiError(504, 'api_error', 'ollama_timeout', 'Ollama did not answer in time.', { cause: error })
     case 'unreachable':
-    case 'aborted':
       return new OpenAiError(502, 'api_error', 'ollama_unreachable', 'Ollama is not reachable.', { cause: error })
+    case 'aborted':
+      // note: stopped on purpose (POST /api/tasks/stop/{id}, the chat deleted, the client gone), not an outage: Open WebUI's
+      // main.py chat_completion meets the cancelled task with `chat:tasks:cancel`, no error. 499 is what a cancelled call
+      // answers in google.rpc.Code (CANCELLED) and nginx; not a 5xx, which OpenAI's clients would retry, starting it again.
+      return new OpenAiError(499, 'cancelled', 'cancelled', 'The request was stopped before it finished.', { cause: error })
     case 'bad_response':
     case 'ollama_error':
       return new OpenAiError(502, 'api_error', 'ollama_failed', 'Ollama refused or sent an unexpected answer.', { cause: error })
