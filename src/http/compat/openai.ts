@@ -26,7 +26,7 @@ import { checkVision } from '../../chat/attachments.ts'
 import { OllamaError, type ChatChunk, type ChatRequest, type ToolCall } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
-import { failRecord, recordChunks, type ChatCompletionStore } from './chat-completion-store.ts'
+import { failRecord, readBackgroundTasks, recordChunks, type ChatCompletionStore } from './chat-completion-store.ts'
 import { hasImageParts, inlineImageParts } from './openai-images.ts'
 import {
   CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaFormat, toOllamaMessages, toOllamaOptions, toOllamaTools, toOpenAiToolCalls, usageOf,
@@ -125,6 +125,7 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
       const params = readCompletionParams((body as { params?: unknown }).params)
+      const background = readBackgroundTasks((body as { background_tasks?: unknown }).background_tasks)
       const target = await resolveTarget(principal, body.model)
       const isDirect = target.direct
       const messages = await inlineImageParts(deps.store.files, principal.user.id, body.messages, maxImageBytes)
@@ -144,6 +145,8 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       const chatRequest = { ...requested, model: target.model, messages: sent.messages, options: sent.options }
       const record = (await store?.open(principal.user.id, body)) ?? null
       if (record !== null && sources.length > 0) record.setSources(sources)
+      // note: the tasks ask the base model the answer came from, as the socket turn's title does (chat-turn.ts).
+      if (record !== null) store?.afterAnswer(record, target.model, background)
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
       const asked = await startChat(principal.user.id, { ...chatRequest, signal }, isDirect).catch((error: unknown) => {
