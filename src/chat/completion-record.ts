@@ -44,6 +44,10 @@ export type CompletionRecord = {
   task: AnswerTask
   /** The answer's id as clients see it. */
   messageUid: string
+  /** The answer's stored id. */
+  answerId: MessageId
+  /** Settles when the record has ended and its last write is over: true when the answer finished and is stored done. */
+  stored: Promise<boolean>
   append(text: string): void
   finish(stats: ChatStats): void
   /** Keeps the retrieval sources the answer was given (Open WebUI's `sources`), sealed with it. */
@@ -121,16 +125,23 @@ function recordInto(deps: CompletionRecordDeps, task: AnswerTask, answer: Messag
     written = content
     void write({ status: 'pending' })
   }, deps.checkpointIntervalMs)
+  let settle: (isDone: boolean) => void = () => {}
+  const stored = new Promise<boolean>((resolve) => { settle = resolve })
   const end = (patch: MessagePatch) => {
     if (isOver) return
     isOver = true
     clearInterval(checkpoint)
     tasks.end(task)
-    void write(patch).then((isWritten) => { if (isWritten) announceChange(deps.hub, task.userId, task.chatId) })
+    void write(patch).then((isWritten) => {
+      if (isWritten) announceChange(deps.hub, task.userId, task.chatId)
+      settle(isWritten && patch.status === 'done')
+    })
   }
   return {
     task,
     messageUid: answer.uid,
+    answerId: answer.id,
+    stored,
     append(text) {
       content += text
     },

@@ -51,9 +51,14 @@ export type ChatMessage = {
 export type ModelOptions = Readonly<Record<string, unknown>>
 /**
  * One /api/chat request; aborting `signal` closes it. `tools` are function definitions in Ollama's
- * (and OpenAI's) shape; `format` is `"json"` or a JSON schema the answer must follow.
+ * (and OpenAI's) shape; `format` is `"json"` or a JSON schema the answer must follow; `keepAlive`
+ * (Ollama's `keep_alive`: seconds, or a duration such as `"5m"`) how long the model stays loaded
+ * after it; `think` whether (or how hard, `"low"`-`"high"`) a thinking model thinks first.
  */
-export type ChatRequest = { model: string; messages: readonly ChatMessage[]; options?: ModelOptions; tools?: readonly unknown[]; format?: unknown; signal: AbortSignal }
+export type ChatRequest = {
+  model: string; messages: readonly ChatMessage[]; options?: ModelOptions; tools?: readonly unknown[]; format?: unknown
+  keepAlive?: string | number; think?: boolean | 'low' | 'medium' | 'high'; signal: AbortSignal
+}
 /** One /api/embed request: the texts to embed, in order. */
 export type EmbedRequest = { model: string; input: readonly string[]; dimensions?: number; signal?: AbortSignal }
 
@@ -129,10 +134,11 @@ export function createOllamaClient({ baseUrl, fetch = globalThis.fetch, timeouts
    * pass a burst on at once. Nothing follows the `done` chunk. A bad chunk ends the stream with
    * its error after the batch of the good ones before it.
    */
-  function chatBatches({ model, messages, options, tools, format, signal }: ChatRequest): AsyncGenerator<ChatChunk[]> {
+  function chatBatches({ model, messages, options, tools, format, keepAlive, think, signal }: ChatRequest): AsyncGenerator<ChatChunk[]> {
     return streamCall('/api/chat', signal, async function* (call) {
       // note: joined from each message's kept JSON bytes (chat-request-body.ts): at 2,000 messages a turn serialised and encoded ~1 MB again each time.
-      const body = chatRequestBody(model, messages, { ...(options ? { options } : {}), ...(tools?.length ? { tools } : {}), ...(format === undefined ? {} : { format }), stream: true })
+      const body = chatRequestBody(model, messages, { ...(options ? { options } : {}), ...(tools?.length ? { tools } : {}), ...(format === undefined ? {} : { format }),
+        ...(keepAlive === undefined ? {} : { keep_alive: keepAlive }), ...(think === undefined ? {} : { think }), stream: true })
       const response = await send(call, 'POST', '/api/chat', body, model)
       for await (const chunks of readNdjsonBatches(watchBody(response, call), undefined, CHAT_LINES)) {
         const doneAt = chunks.findIndex((chunk) => chunk.done)

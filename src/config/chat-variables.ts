@@ -11,12 +11,12 @@ export type ChatConfig = Readonly<{
 
 /** Chat tasks. Title generation keeps Open WebUI's names and meanings; the answer limit is ours. */
 export const chatVariables = {
-  ENABLE_TITLE_GENERATION: { parse: boolean, default: true, doc: 'After the first answer in a new chat, ask the model for a short title.' },
+  ENABLE_TITLE_GENERATION: { parse: boolean, default: true, doc: 'After the first answer in a new chat, ask the model for a short title (over the socket; over /api/chat/completions when the request asks for `background_tasks.title_generation`, as Open WebUI\'s page does). Off: the first message is the title.' },
   TITLE_GENERATION_PROMPT_TEMPLATE: {
     parse: nonEmptyText, default: null,
     doc: 'Prompt that asks for a title. {{MESSAGES:END:N}} stands for the last N messages, {{prompt}} for the first user message ({{prompt:start:N}}, {{prompt:end:N}}, {{prompt:middletruncate:N}} for parts of it). The answer may be a JSON object {"title": ...} or plain text. Unset uses a built-in prompt.',
   },
-  TASK_MODEL: { parse: nonEmptyText, default: null, doc: 'Model that writes titles; unset uses the model of the chat.' },
+  TASK_MODEL: { parse: nonEmptyText, default: null, doc: 'Model that writes titles and tags; unset uses the model of the chat.' },
   ENABLE_COMMUNITY_SHARING: {
     parse: boolean, default: false,
     doc: 'Let users share a chat as a link any signed-in user can open (a snapshot, revocable). Off answers 403 to share requests; Open WebUI defaults to true.',

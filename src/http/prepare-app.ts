@@ -146,7 +146,10 @@ export function prepareApp(deps: Deps): PreparedApp {
   const processUpload = (owner: UserId, fileId: string) => {
     processUploadedFile(rag, owner, fileId).catch((error: unknown) => deps.log.error('Processing an uploaded file failed', { error: error instanceof Error ? error.name : 'unknown' }))
   }
-  const completionStore = createChatCompletionStore({ chats: deps.store.chats, changes: deps.store.accountChanges, hub, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs })
+  const completionStore = createChatCompletionStore({
+    chats: deps.store.chats, changes: deps.store.accountChanges, hub, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs,
+    background: { chatTags: deps.store.chatTags, connections, log: deps.log, titles: deps.config.chat.titles },
+  })
   // note: LDAP settings an admin may change at runtime, over LDAP_* (see runtime-ldap.ts).
   const ldap = createRuntimeLdap(deps.config.ldap, deps.store.settings)
   // note: users' own OpenAI-compatible endpoints (ENABLE_DIRECT_CONNECTIONS), reached only through chat/outbound-address.ts.

@@ -170,12 +170,34 @@ describe('tasks: Stop from Open WebUI clients', () => {
       expect(stop.status).toBe(200)
       expect(await stop.json()).toMatchObject({ status: true })
       expect(await request.settled).toBe('aborted')
-      while (!(await reader.read()).done) { /* the rest of the stream, to its end */ }
+      let rest = ''
+      for (let step = await reader.read(); !step.done; step = await reader.read()) rest += new TextDecoder().decode(step.value)
+      // note: the stream ends with what happened, a stop, not an outage; no [DONE], since the answer did not finish.
+      expect(JSON.parse(rest.trim().split('\n\n').at(-1)!.slice('data: '.length))).toEqual({ error: { message: 'The request was stopped before it finished.', type: 'cancelled', code: 'cancelled' } })
       const answer = (await getChat(chatId)).history.messages.a1!
       expect(answer).toMatchObject({ done: false, cancelled: true })
       expect(answer.content).toStartWith('w0 w1 ')
       expect(answer.content).not.toContain('w99')
       expect(await (await call(ada, 'GET', `/api/tasks/chat/${chatId}`)).json()).toEqual({ task_ids: [] })
+    } finally {
+      ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null })
+    }
+  })
+
+  test('a whole (not streamed) answer stopped through its chat is answered 499 cancelled, not as an outage; the answer is kept, marked cancelled', async () => {
+    const chatId = await newChat()
+    ollama.setBehaviour({ chunkDelayMs: 40, replyChunks: Array.from({ length: 100 }, (_, i) => `u${i} `) })
+    try {
+      const answering = rawCompletion(ada, ask({ stream: false, chat_id: chatId, id: 'a1' }))
+      while (ollama.requests.findLast((entry) => entry.path === '/api/chat')?.body === undefined || (await (await call(ada, 'GET', `/api/tasks/chat/${chatId}`)).json() as { task_ids: string[] }).task_ids.length === 0) await Bun.sleep(20)
+      await Bun.sleep(100)
+      const stop = await call(ada, 'POST', `/api/tasks/chat/${chatId}/stop`)
+      expect(await stop.json()).toMatchObject({ status: true, message: '1 task(s) stopped.' })
+      const res = await answering
+      expect(res.status).toBe(499)
+      expect(await res.json()).toEqual({ error: { message: 'The request was stopped before it finished.', type: 'cancelled', code: 'cancelled' } })
+      await Bun.sleep(50)
+      expect((await getChat(chatId)).history.messages.a1).toMatchObject({ done: false, cancelled: true })
     } finally {
       ollama.setBehaviour({ chunkDelayMs: 0, replyChunks: null })
     }

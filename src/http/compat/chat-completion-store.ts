@@ -6,11 +6,14 @@
  * temporary conversation) the request stays stateless. The request fields read are those of
  * Open WebUI 0.6-0.9 (`chat_id`, `id`, `parent_id`, `user_message` or `parent_message`); a chat id
  * that is not the caller's is answered 404 before anything is asked or written. Deleting the chat
- * stops its running answers at Ollama.
+ * stops its running answers at Ollama. After an answer so stored, the `background_tasks` the request
+ * asks for (Open WebUI's `title_generation`, `tags_generation`) run without holding up the answer
+ * (chat/completion-background-tasks.ts).
  */
 import { t } from 'elysia'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { AnswerTasks } from '../../chat/answer-tasks.ts'
+import { runBackgroundTasks, type BackgroundTaskDeps, type BackgroundTasks } from '../../chat/completion-background-tasks.ts'
 import { openCompletionRecord, type CompletionRecord, type CompletionTarget } from '../../chat/completion-record.ts'
 import type { ChatChunk } from '../../chat/ollama-client.ts'
 import type { SocketHub } from '../../chat/socket-hub.ts'
@@ -45,8 +48,24 @@ function readTarget(raw: Record<string, unknown>, model: string): CompletionTarg
   return { chatId, messageUid: body.id ?? null, parentUid: body.parent_id ?? null, userMessage, model }
 }
 
+const BackgroundTaskFlags = t.Nullable(t.Object({
+  title_generation: t.Optional(t.Nullable(t.Boolean())),
+  tags_generation: t.Optional(t.Nullable(t.Boolean())),
+  follow_up_generation: t.Optional(t.Nullable(t.Boolean())),
+}, { additionalProperties: true }))
+let compiledFlags: TypeCheck<typeof BackgroundTaskFlags> | null = null
+
+/** The `background_tasks` of a request, as Open WebUI's page sends them (`{title_generation, tags_generation, follow_up_generation}`). */
+export function readBackgroundTasks(raw: unknown): BackgroundTasks {
+  if (raw === undefined || raw === null) return { title: false, tags: false }
+  if (!(compiledFlags ??= TypeCompiler.Compile(BackgroundTaskFlags)).Check(raw)) throw invalid('background_tasks must be an object of true or false flags.')
+  return { title: raw.title_generation === true, tags: raw.tags_generation === true }
+}
+
+type StoreDeps = { chats: ChatRepo; changes: AccountChanges; hub: SocketHub; tasks: AnswerTasks; checkpointIntervalMs: number; background: Omit<BackgroundTaskDeps, 'chats' | 'hub'> }
+
 /** Starts recording the answer when the request names a chat; throws the 4xx when it names one not theirs. */
-export function createChatCompletionStore(deps: { chats: ChatRepo; changes: AccountChanges; hub: SocketHub; tasks: AnswerTasks; checkpointIntervalMs: number }) {
+export function createChatCompletionStore(deps: StoreDeps) {
   // note: announced right after the delete, on the same connection, so the chat is already gone here.
   deps.changes.subscribe((change) => {
     if (change.kind === 'chats') void stopTasksInGoneChats(change.userId)
@@ -73,6 +92,12 @@ export function createChatCompletionStore(deps: { chats: ChatRepo; changes: Acco
         case 'not_an_answer': throw invalid('The message id names a question, not an answer.')
         case 'invalid_id': throw invalid('Message ids are 1-128 of A-Z a-z 0-9 _ - . :')
       }
+    },
+    /** Runs the tasks asked for once the answer is stored done, asking `model` (a base model); the answer does not wait for them. */
+    afterAnswer(record: CompletionRecord, model: string, tasks: BackgroundTasks): void {
+      if (!tasks.title && !tasks.tags) return
+      const background = { ...deps.background, chats: deps.chats, hub: deps.hub }
+      void record.stored.then((isDone) => (isDone ? runBackgroundTasks(background, { owner: record.task.userId, chatId: record.task.chatId, answerId: record.answerId, model }, tasks) : undefined))
     },
   }
 }

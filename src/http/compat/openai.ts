@@ -3,7 +3,8 @@
  * Open WebUI also serves it), so OpenAI's clients work against Enclave with a session token or an
  * API key. The model list is GET /api/models (routes/models.ts), whose `data[].id` is what OpenAI
  * clients read. Tools and `response_format` go to Ollama as its `tools` and `format`; the calls
- * Ollama asks for come back as OpenAI's `tool_calls`, with ids made here.
+ * Ollama asks for come back as OpenAI's `tool_calls`, with ids made here. The chat controls Open
+ * WebUI's page and Conduit send in `params` become Ollama's options (completion-params.ts).
  *
  * A model the caller may not use (auth/model-access.ts) answers 404 model_not_found, as an unknown one.
  * With `chat_id`, the answer is also stored into that chat of the caller as it streams
@@ -25,13 +26,14 @@ import { checkVision } from '../../chat/attachments.ts'
 import { OllamaError, type ChatChunk, type ChatRequest, type ToolCall } from '../../chat/ollama-client.ts'
 import type { AddressList } from '../../config/network.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
-import { failRecord, recordChunks, type ChatCompletionStore } from './chat-completion-store.ts'
+import { failRecord, readBackgroundTasks, recordChunks, type ChatCompletionStore } from './chat-completion-store.ts'
 import { hasImageParts, inlineImageParts } from './openai-images.ts'
 import {
   CompletionBody, finishReason, OpenAiError, refuseUnsupportedFields, toOllamaFormat, toOllamaMessages, toOllamaOptions, toOllamaTools, toOpenAiToolCalls, usageOf,
   type CompletionRequest,
 } from './openai-shapes.ts'
 import { requestPath } from '../request-path.ts'
+import { readCompletionParams, type CompletionParams } from './completion-params.ts'
 import { fileReferencesOf, retrieveForChat, type ChatRetrievalDeps } from '../../knowledge/chat-retrieval.ts'
 
 type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
@@ -51,19 +53,34 @@ export function toOpenAiError(error: unknown): unknown {
     case 'timeout_idle':
       return new OpenAiError(504, 'api_error', 'ollama_timeout', 'Ollama did not answer in time.', { cause: error })
     case 'unreachable':
-    case 'aborted':
       return new OpenAiError(502, 'api_error', 'ollama_unreachable', 'Ollama is not reachable.', { cause: error })
+    case 'aborted':
+      // note: stopped on purpose (POST /api/tasks/stop/{id}, the chat deleted, the client gone), not an outage: Open WebUI's
+      // main.py chat_completion meets the cancelled task with `chat:tasks:cancel`, no error. 499 is what a cancelled call
+      // answers in google.rpc.Code (CANCELLED) and nginx; not a 5xx, which OpenAI's clients would retry, starting it again.
+      return new OpenAiError(499, 'cancelled', 'cancelled', 'The request was stopped before it finished.', { cause: error })
     case 'bad_response':
     case 'ollama_error':
       return new OpenAiError(502, 'api_error', 'ollama_failed', 'Ollama refused or sent an unexpected answer.', { cause: error })
   }
 }
 
-/** The /api/chat request for an OpenAI chat completion request. */
-function toChatRequest(body: CompletionRequest): Omit<ChatRequest, 'signal'> {
+/**
+ * The /api/chat request for an OpenAI chat completion request and its `params` (completion-params.ts).
+ * A field set both at the top level and in `params` is taken from `params`, as Open WebUI's
+ * apply_params_to_form_data writes them over the top-level ones (and for an Ollama model sends
+ * only them); but `stop` and `response_format` are taken from the top level, as its
+ * convert_payload_openai_to_ollama (utils/payload.py) does.
+ */
+function toChatRequest(body: CompletionRequest, params: CompletionParams): Omit<ChatRequest, 'signal'> {
   const tools = toOllamaTools(body)
-  const format = toOllamaFormat(body)
-  return { model: body.model, messages: toOllamaMessages(body.messages), options: toOllamaOptions(body), ...(tools ? { tools } : {}), ...(format === undefined ? {} : { format }) }
+  const format = toOllamaFormat(body) ?? params.format
+  const top = toOllamaOptions(body)
+  const options = { ...top, ...params.options, ...(top.stop === undefined ? {} : { stop: top.stop }) }
+  return {
+    model: body.model, messages: toOllamaMessages(body.messages), options, ...(tools ? { tools } : {}), ...(format === undefined ? {} : { format }),
+    ...(params.keepAlive === undefined ? {} : { keepAlive: params.keepAlive }), ...(params.think === undefined ? {} : { think: params.think }),
+  }
 }
 
 /**
@@ -107,6 +124,8 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
     .use(requireAuth(deps, trustedProxies))
     .post('/chat/completions', async ({ body, request, principal, set }) => {
       refuseUnsupportedFields(body)
+      const params = readCompletionParams((body as { params?: unknown }).params)
+      const background = readBackgroundTasks((body as { background_tasks?: unknown }).background_tasks)
       const target = await resolveTarget(principal, body.model)
       const isDirect = target.direct
       const messages = await inlineImageParts(deps.store.files, principal.user.id, body.messages, maxImageBytes)
@@ -121,11 +140,13 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       const retrieved = rag === null ? null : await retrieveForChat(rag, principal.user, references, messages)
       if (retrieved?.ok === false) throw new OpenAiError(404, 'invalid_request_error', 'file_not_found', 'A file or knowledge base in the request was not found.')
       const sources = retrieved?.sources ?? []
-      const requested = toChatRequest({ ...body, messages: retrieved?.ok === true ? retrieved.messages : messages })
+      const requested = toChatRequest({ ...body, messages: retrieved?.ok === true ? retrieved.messages : messages }, params)
       const sent = applyPreset(target.preset, requested.messages, requested.options ?? {})
       const chatRequest = { ...requested, model: target.model, messages: sent.messages, options: sent.options }
       const record = (await store?.open(principal.user.id, body)) ?? null
       if (record !== null && sources.length > 0) record.setSources(sources)
+      // note: the tasks ask the base model the answer came from, as the socket turn's title does (chat-turn.ts).
+      if (record !== null) store?.afterAnswer(record, target.model, background)
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
       const asked = await startChat(principal.user.id, { ...chatRequest, signal }, isDirect).catch((error: unknown) => {
