@@ -127,7 +127,7 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     await close()
   })
 
-  test('a branch (regenerate), a selected branch, an answer rewritten, a subtree deleted', async () => {
+  test('a branch (regenerate), a selected branch, an answer rewritten, messages deleted', async () => {
     const { chats, ada, close } = await open(dialect)
     const { chat, message: question } = await chats.startChat(ada, newChatId(), 'Tree', { role: 'user', content: 'Q' })
     const first = (await chats.addMessage(ada, chat.id, { role: 'assistant', content: 'A1', parentId: question.id, status: 'done' }))!
@@ -139,9 +139,15 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     expect((await chats.listPathTo(ada, chat.id, second.id))!.at(-1)).toMatchObject({ content: 'A2', status: 'done', stats: { eval_count: 3 } })
     expect(await chats.listPathTo(ada, chat.id, 999_999_999 as MessageId)).toBeNull()
     expect(await chats.findMessageIdByUid(ada, chat.id, second.uid)).toBe(second.id)
-    expect(await chats.deleteMessageSubtree(ada, chat.id, first.uid)).toBe(1)
+    expect(await chats.deleteMessage(ada, chat.id, first.uid)).toBe(1)
     expect((await chats.listCurrentPath(ada, chat.id)).map((message) => message.content)).toEqual(['Q', 'A2'])
-    expect(await chats.deleteMessageSubtree(ada, chat.id, question.uid)).toBe(2)
+    // a message deleted keeps the turns after it: they move up under its parent
+    const next = (await chats.addMessage(ada, chat.id, { role: 'user', content: 'Q2', parentId: second.id }))!
+    const nextAnswer = (await chats.addMessage(ada, chat.id, { role: 'assistant', content: 'A3', parentId: next.id }))!
+    expect(await chats.deleteMessage(ada, chat.id, second.uid)).toBe(2)
+    expect((await chats.listMessagesInChat(ada, chat.id)).map((message) => [message.content, message.parentId])).toEqual([['Q', null], ['A3', question.id]])
+    expect((await chats.findChatForUser(ada, chat.id))?.currentId).toBe(nextAnswer.id)
+    expect(await chats.deleteMessage(ada, chat.id, question.uid)).toBe(2)
     expect(await chats.listMessagesInChat(ada, chat.id)).toEqual([])
     await close()
   })

@@ -324,7 +324,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     .delete('/:id/messages/:message_id', async ({ principal, params }) => {
       const owner = principal.user.id
       const chat = await findOwnChat(owner, params.id)
-      if ((await chats.deleteMessageSubtree(owner, chat.id, params.message_id)) === null) throw new HttpError(404, 'message_not_found', 'Message not found.')
+      if ((await chats.deleteMessage(owner, chat.id, params.message_id)) === null) throw new HttpError(404, 'message_not_found', 'Message not found.')
       return openChangedChat(owner, chat.id)
     }, { auth: 'active', params: MessageParams })
 
