@@ -1,7 +1,7 @@
 /**
  * Switching a chat's branch: a client selects the leaf the chat shows (Open WebUI's ‹ 2/3 ›), and
  * every socket of the user hears `chat:current`, so a second tab follows. Also announces a
- * selection that moved otherwise (a whole-chat save, a deleted subtree).
+ * selection that moved otherwise (a whole-chat save, a deleted message).
  */
 import type { ChatRepo } from '../db/chats.ts'
 import { parseChatId, type ChatId, type UserId } from '../db/ids.ts'

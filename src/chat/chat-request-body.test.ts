@@ -64,12 +64,12 @@ describe('chat request body', () => {
     type Op =
       | { kind: 'add'; parent: number; content: string; image: boolean }
       | { kind: 'replace'; target: number; content: string }
-      | { kind: 'delete-subtree'; target: number }
+      | { kind: 'delete-message'; target: number }
       | { kind: 'turn'; leaf: number; window: number | null }
     const op: fc.Arbitrary<Op> = fc.oneof(
       fc.record({ kind: fc.constant('add' as const), parent: fc.nat(), content: fc.string(), image: fc.boolean() }),
       fc.record({ kind: fc.constant('replace' as const), target: fc.nat(), content: fc.string() }),
-      fc.record({ kind: fc.constant('delete-subtree' as const), target: fc.nat() }),
+      fc.record({ kind: fc.constant('delete-message' as const), target: fc.nat() }),
       fc.record({ kind: fc.constant('turn' as const), leaf: fc.nat(), window: fc.option(fc.integer({ min: 0, max: 60 })) }),
     )
     await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), async (ops) => {
@@ -91,7 +91,7 @@ describe('chat request body', () => {
           await cached.addMessage(ada, chatId, { role: step.content.length % 2 === 0 ? 'user' : 'assistant', content: step.content, parentId: parent?.id ?? null, ...(step.image ? { images: ['aW1n'] } : {}) })
         }
         if (step.kind === 'replace' && pick(step.target) !== undefined) await cached.replaceMessageContentForUser(ada, chatId, pick(step.target)!.id, { content: step.content })
-        if (step.kind === 'delete-subtree' && pick(step.target) !== undefined) await cached.deleteMessageSubtree(ada, chatId, pick(step.target)!.uid)
+        if (step.kind === 'delete-message' && pick(step.target) !== undefined) await cached.deleteMessage(ada, chatId, pick(step.target)!.uid)
         if (step.kind !== 'turn' || pick(step.leaf) === undefined) continue
         const leaf = pick(step.leaf)!.uid
         const held = await placeTurn(cached, ada, chatId, turn(leaf))

@@ -26,12 +26,14 @@ export type CompletionRecordDeps = { chats: ChatRepo; tasks: AnswerTasks; hub: S
  * Where the answer goes, as the client names it: the chat, the answer's id, and the question:
  * `userMessage` (Open WebUI's `user_message`, or `parent_message` before 0.9) when the client
  * sends it, else `parentId` names the question (or, with a `userMessage`, the question's parent).
+ * A `userMessage` whose `parentUid` is null (sent as `parentId: null`) is a new first question; one
+ * without it (undefined) goes under `parentId`, or the selected leaf.
  */
 export type CompletionTarget = {
   chatId: string
   messageUid: string | null
   parentUid: string | null
-  userMessage: { uid: string; parentUid: string | null; content: string } | null
+  userMessage: { uid: string; parentUid: string | null | undefined; content: string } | null
   model: string
 }
 
@@ -96,8 +98,11 @@ async function findOrAddQuestion(chats: ChatRepo, owner: UserId, chatId: ChatId,
   if (userMessage === null) return (await idOf(target.parentUid)) ?? undefined
   const known = await idOf(userMessage.uid)
   if (known !== null) return known
-  const parentUid = userMessage.parentUid ?? (target.parentUid === userMessage.uid ? null : target.parentUid)
-  const added = await chats.addMessage(owner, chatId, { role: 'user', uid: userMessage.uid, content: userMessage.content, parentId: (await idOf(parentUid)) ?? undefined })
+  // note: Open WebUI stores the user message as sent (main.py, chat_completion: upsert_message_to_chat_by_id_and_message_id),
+  // so `parentId: null` is a root: Conduit's first question, or an edit of it (chat_providers.dart, _buildOpenWebUiUserMessage).
+  const parentUid = userMessage.parentUid !== undefined ? userMessage.parentUid : (target.parentUid === userMessage.uid ? null : target.parentUid)
+  const parentId = userMessage.parentUid === null ? null : (await idOf(parentUid)) ?? undefined
+  const added = await chats.addMessage(owner, chatId, { role: 'user', uid: userMessage.uid, content: userMessage.content, parentId })
   return added?.id ?? null
 }
 

@@ -33,14 +33,14 @@ describe('chat history cache', () => {
       | { kind: 'add'; parent: number; content: string }
       | { kind: 'replace'; target: number; content: string }
       | { kind: 'save'; drop: number; edit: number; content: string }
-      | { kind: 'delete-subtree'; target: number }
+      | { kind: 'delete-message'; target: number }
       | { kind: 'select'; target: number }
       | { kind: 'rollback'; content: string }
     const op: fc.Arbitrary<Op> = fc.oneof(
       fc.record({ kind: fc.constant('add' as const), parent: fc.nat(), content: fc.string() }),
       fc.record({ kind: fc.constant('replace' as const), target: fc.nat(), content: fc.string() }),
       fc.record({ kind: fc.constant('save' as const), drop: fc.nat(), edit: fc.nat(), content: fc.string() }),
-      fc.record({ kind: fc.constant('delete-subtree' as const), target: fc.nat() }),
+      fc.record({ kind: fc.constant('delete-message' as const), target: fc.nat() }),
       fc.record({ kind: fc.constant('select' as const), target: fc.nat() }),
       fc.record({ kind: fc.constant('rollback' as const), content: fc.string() }),
     )
@@ -53,7 +53,7 @@ describe('chat history cache', () => {
         const target = await pick('target' in step ? step.target : 'parent' in step ? step.parent : 0)
         if (step.kind === 'add') await cached.addMessage(ada, chat.id, { role: 'user', content: step.content, parentId: target?.id ?? null })
         if (step.kind === 'replace' && target !== undefined) await cached.replaceMessageContentForUser(ada, chat.id, target.id, { content: step.content, status: 'done' })
-        if (step.kind === 'delete-subtree' && target !== undefined) await cached.deleteMessageSubtree(ada, chat.id, target.uid)
+        if (step.kind === 'delete-message' && target !== undefined) await cached.deleteMessage(ada, chat.id, target.uid)
         if (step.kind === 'select' && target !== undefined) await cached.setCurrentMessage(ada, chat.id, target.id)
         if (step.kind === 'save') {
           const path = await uncached.listCurrentPath(ada, chat.id)

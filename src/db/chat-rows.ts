@@ -108,6 +108,9 @@ export function createChatRows(sql: SqlEngine) {
         chat.createdAt, chat.updatedAt, chat.folderId, ...sealSettings(chat.id, chat.settings, ring))
       return Number(inserted!.seq)
     },
+    /** Says whether `folderId` names one of the owner's folders (a chat may be filed only there). */
+    isFolderOf: async (owner: UserId, folderId: string): Promise<boolean> =>
+      (await sql.get('SELECT id FROM folder WHERE id = ? AND user_id = ?', folderId, owner)) !== null,
     /** The owner's chat row, or null. */
     find: (owner: UserId, chatId: ChatId): Promise<ChatRow | null> => sql.get<ChatRow>(`SELECT ${COLUMNS} FROM chat WHERE id = ? AND user_id = ?`, chatId, owner),
     /**

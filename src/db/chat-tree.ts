@@ -154,18 +154,6 @@ export function childrenByParent<M extends Pick<Message, 'id' | 'parentId'>>(mes
   return children
 }
 
-/** Returns the ids of `rootId` and everything under it. */
-export function subtreeOf(messages: readonly Pick<Message, 'id' | 'parentId'>[], rootId: MessageId): MessageId[] {
-  const children = childrenByParent(messages)
-  const found: MessageId[] = []
-  const queue = [rootId]
-  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
-    found.push(next)
-    for (const child of children.get(next) ?? []) queue.push(child.id)
-  }
-  return found
-}
-
 /**
  * Returns the leaf reached from `fromId` by always taking the newest child (from the newest root
  * when `fromId` is null): where a chat shows when its selection is gone. Null for no messages.

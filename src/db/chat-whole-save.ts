@@ -12,7 +12,8 @@
  * or other instances believing what was rolled back: the tree is checked (BadTreeError for one the
  * edge should have refused), the held copy is set aside while the write runs (`mark`), and what is
  * kept in memory is applied only once the write committed (writeMessages' `settle`). Enclave's own
- * fields (stats, artifacts) are never taken from the client; settings.extra can't grow past a save.
+ * fields (stats, artifacts) are never taken from the client; settings.extra can't grow past a save;
+ * a `folderId` that is not one of the owner's folders is refused (folder_not_found).
  */
 import { isSaveProblem, planChatSave, type PlannedAgainst, type SaveProblem } from './chat-save.ts'
 import type { ChatRow, ChatRows } from './chat-rows.ts'
@@ -33,7 +34,7 @@ import type { ScannedSave } from './open-webui-chat-scan.ts'
 export type SaveCounts = { inserted: number; rewritten: number; removed: number }
 export type SaveResult =
   | { ok: true; chat: Chat; counts: SaveCounts; answer?: SavedAnswer }
-  | { ok: false; reason: 'chat_not_found' | 'too_large' }
+  | { ok: false; reason: 'chat_not_found' | 'too_large' | 'folder_not_found' }
   | ({ ok: false; reason: 'bad_tree' } & SaveProblem)
 
 /**
@@ -116,6 +117,8 @@ export function createChatSave({ sql, now, keys, rows, chats, history, heldCopy,
         heldBytesBefore = heldBytes
         content = read.content
       } else content = source
+      // note: a chat filed under a folder not the owner's shows in none of their lists (they leave out filed chats) nor folders; one already stored is not looked up again.
+      if (typeof content.folderId === 'string' && content.folderId !== row.folder_id && !(await chats.isFolderOf(owner, content.folderId))) return { result: { ok: false, reason: 'folder_not_found' }, written: null }
       mark(row.seq)
       const storedSettings = found === null ? await chats.settingsOf(row, ring) : chats.openSettings(row, found.settings, ring)
       const incoming = content.settings ?? {}

@@ -12,6 +12,7 @@ import type { SharedWrites } from './shared-writes.ts'
 import type { SqlEngine } from './engine.ts'
 import { newChatId, type MessageId, type UserId } from './ids.ts'
 import { migratePostgres } from './migrate-postgres.ts'
+import { createFolderRepo } from './folders.ts'
 import { readOpenWebUiChat } from './open-webui-chat.ts'
 import { describeChatParts } from './open-webui-chat-description.ts'
 import { openMemoryStore } from './open-store.ts'
@@ -57,7 +58,7 @@ async function open(dialect: 'sqlite' | 'postgresql') {
   }
   const chats = createChatRepo(sql, store.dataKeys, now, store.accountChanges)
   return {
-    chats, ada, eve, instance, dialect, sql, advance: (ms: number) => { time += ms },
+    chats, ada, eve, instance, dialect, sql, keys: store.dataKeys, advance: (ms: number) => { time += ms },
     close: async () => {
       for (const engine of engines) await engine.close()
       store.close()
@@ -127,7 +128,7 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     await close()
   })
 
-  test('a branch (regenerate), a selected branch, an answer rewritten, a subtree deleted', async () => {
+  test('a branch (regenerate), a selected branch, an answer rewritten, messages deleted', async () => {
     const { chats, ada, close } = await open(dialect)
     const { chat, message: question } = await chats.startChat(ada, newChatId(), 'Tree', { role: 'user', content: 'Q' })
     const first = (await chats.addMessage(ada, chat.id, { role: 'assistant', content: 'A1', parentId: question.id, status: 'done' }))!
@@ -139,10 +140,31 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     expect((await chats.listPathTo(ada, chat.id, second.id))!.at(-1)).toMatchObject({ content: 'A2', status: 'done', stats: { eval_count: 3 } })
     expect(await chats.listPathTo(ada, chat.id, 999_999_999 as MessageId)).toBeNull()
     expect(await chats.findMessageIdByUid(ada, chat.id, second.uid)).toBe(second.id)
-    expect(await chats.deleteMessageSubtree(ada, chat.id, first.uid)).toBe(1)
+    expect(await chats.deleteMessage(ada, chat.id, first.uid)).toBe(1)
     expect((await chats.listCurrentPath(ada, chat.id)).map((message) => message.content)).toEqual(['Q', 'A2'])
-    expect(await chats.deleteMessageSubtree(ada, chat.id, question.uid)).toBe(2)
+    // a message deleted keeps the turns after it: they move up under its parent
+    const next = (await chats.addMessage(ada, chat.id, { role: 'user', content: 'Q2', parentId: second.id }))!
+    const nextAnswer = (await chats.addMessage(ada, chat.id, { role: 'assistant', content: 'A3', parentId: next.id }))!
+    expect(await chats.deleteMessage(ada, chat.id, second.uid)).toBe(2)
+    expect((await chats.listMessagesInChat(ada, chat.id)).map((message) => [message.content, message.parentId])).toEqual([['Q', null], ['A3', question.id]])
+    expect((await chats.findChatForUser(ada, chat.id))?.currentId).toBe(nextAnswer.id)
+    expect(await chats.deleteMessage(ada, chat.id, question.uid)).toBe(2)
     expect(await chats.listMessagesInChat(ada, chat.id)).toEqual([])
+    await close()
+  })
+
+  test("a save files the chat only in one of the owner's folders", async () => {
+    const { chats, ada, eve, sql, keys, close } = await open(dialect)
+    const folders = createFolderRepo(sql, keys, () => 1_750_000_000_000)
+    const [mine, theirs] = await Promise.all([folders.createFolder(ada, { name: 'Mine' }), folders.createFolder(eve, { name: 'Theirs' })])
+    if (!mine.ok || !theirs.ok) throw new Error('folders not made')
+    const { chat } = await chats.startChat(ada, newChatId(), 'Filed', { role: 'user', content: 'Q' })
+    for (const folderId of [theirs.folder.id, crypto.randomUUID()]) {
+      expect(await chats.saveChatForUser(ada, chat.id, { title: 'moved', folderId })).toEqual({ ok: false, reason: 'folder_not_found' })
+    }
+    expect(await chats.findChatForUser(ada, chat.id)).toMatchObject({ title: 'Filed', folderId: null })
+    expect(await chats.saveChatForUser(ada, chat.id, { folderId: mine.folder.id })).toMatchObject({ ok: true, chat: { folderId: mine.folder.id } })
+    expect(await chats.findChatForUser(ada, chat.id)).toMatchObject({ folderId: mine.folder.id })
     await close()
   })
 

@@ -1,7 +1,7 @@
 /**
  * The chat repository's writes to one message of a chat (chats.ts): a message appended under a parent
  * (a socket turn's question and answer), an answer's fields rewritten while it streams and when it
- * ends, the selected leaf changed, a message removed with everything under it.
+ * ends, the selected leaf changed, a message removed with its direct children (the turns after move up).
  *
  * Threat: a write to another user's chat, or memory that says what the rows do not. Each write finds
  * the chat by its owner first and runs through writeMessages (chats-core.ts): the chat's held copy is
@@ -9,7 +9,7 @@
  * failed or ran inside an outer transaction.
  */
 import type { AppendTarget, ChatRow } from './chat-rows.ts'
-import { newestLeaf, subtreeOf, type Message, type MessagePatch, type NewMessage } from './chat-tree.ts'
+import { newestLeaf, type Message, type MessagePatch, type NewMessage } from './chat-tree.ts'
 import type { ChatsCore } from './chats-core.ts'
 import { appendMessage } from './chats-create.ts'
 import type { KeyRing } from './data-keys.ts'
@@ -88,11 +88,18 @@ export function createMessageWrites(core: ChatsCore) {
     },
 
     /**
-     * Removes the message the client calls `uid` and everything under it; when the selected leaf
-     * went with it, the parent's newest branch is selected. Returns how many messages went, or
-     * null when the chat is not theirs or holds no such message.
+     * Removes the message the client calls `uid` and its direct children (a question and its
+     * answers, or an answer and the questions asked after it); the messages under those move up
+     * under the removed message's parent (roots when it had none), so the later turns stay. The
+     * selected leaf stays when it is still in the chat; when it went, the leaf reached from the
+     * parent by the newest child is selected (from the newest root when the parent is none).
+     * Returns how many messages went, or null when the chat is not theirs or holds no such message.
      */
-    async deleteMessageSubtree(owner: UserId, chatId: ChatId, uid: string): Promise<number | null> {
+    // note: Open WebUI's rule (its page's deleteMessage, src/lib/components/chat/Messages.svelte, and
+    // Conduit's buildOpenWebUiDeletePlan, lib/core/utils/message_tree_utils.dart, which shows the later
+    // turns kept and then calls this route); Open WebUI's backend has no such route. Siblings here
+    // are ordered by id, so a moved message keeps its place by age among its new siblings.
+    async deleteMessage(owner: UserId, chatId: ChatId, uid: string): Promise<number | null> {
       const removed = await writeMessages(async (_ids, mark): Promise<{ seq: number; count: number } | null> => {
         const chat = await chats.find(owner, chatId)
         if (chat === null) return null
@@ -100,10 +107,13 @@ export function createMessageWrites(core: ChatsCore) {
         const target = shapes.find((message) => message.uid === uid)
         if (target === undefined) return null
         mark(chat.seq)
-        const gone = new Set(subtreeOf(shapes, target.id))
+        const children = shapes.filter((message) => message.parentId === target.id)
+        const gone = new Set([target.id, ...children.map((child) => child.id)])
+        for (const child of children) await rows.moveChildren(chat.seq, child.id, target.parentId)
         for (const id of gone) await rows.remove(chat.seq, id)
-        const isSelectionGone = chat.current_id !== null && gone.has(chat.current_id as MessageId)
         const left = shapes.filter((message) => !gone.has(message.id))
+          .map((message) => (message.parentId !== null && gone.has(message.parentId) ? { ...message, parentId: target.parentId } : message))
+        const isSelectionGone = chat.current_id !== null && gone.has(chat.current_id as MessageId)
         await chats.touch(chat.seq, now(), isSelectionGone ? newestLeaf(left, target.parentId) : chat.current_id as MessageId | null)
         return { seq: chat.seq, count: gone.size }
       }, (done, isNested) => {

@@ -237,22 +237,38 @@ describe('message trees', () => {
     expect(new Set((await store.chats.listMessagesInChat(ada.id, chat.id)).map((message) => message.uid)).size).toBe(3)
   })
 
-  test('deleteMessageSubtree removes the branch and selects the newest branch left under its parent', async () => {
+  test('deleteMessage removes the message and its answers, keeps the turns after under its parent, and keeps or moves the selection', async () => {
     const { store, ada, eve } = await setup()
     const chat = await store.chats.createChat(ada.id, 'delete')
-    const q = (await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q' }))!
-    const a1 = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a1' }))!
-    await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q2' })
-    const a2 = (await store.chats.addMessage(ada.id, chat.id, { role: 'assistant', content: 'a2', parentId: q.id }))!
-    const q3 = (await store.chats.addMessage(ada.id, chat.id, { role: 'user', content: 'q3' }))!
-    expect(await store.chats.deleteMessageSubtree(eve.id, chat.id, a2.uid)).toBeNull()
-    expect(await store.chats.deleteMessageSubtree(ada.id, chat.id, a2.uid)).toBe(2)
-    expect((await store.chats.listMessagesInChat(ada.id, chat.id)).map((message) => message.content)).toEqual(['q', 'a1', 'q2'])
-    expect((await store.chats.listCurrentPath(ada.id, chat.id)).map((message) => message.content)).toEqual(['q', 'a1', 'q2'])
-    expect(await store.chats.deleteMessageSubtree(ada.id, chat.id, q3.uid)).toBeNull()
-    expect(await store.chats.deleteMessageSubtree(ada.id, chat.id, a1.uid)).toBe(2)
-    expect((await store.chats.findChatForUser(ada.id, chat.id))?.currentId).toBe(q.id)
-    expect(await store.chats.deleteMessageSubtree(ada.id, chat.id, q.uid)).toBe(1)
+    const add = async (role: 'user' | 'assistant', content: string, parentId?: MessageId) =>
+      (await store.chats.addMessage(ada.id, chat.id, { role, content, ...(parentId === undefined ? {} : { parentId }) }))!
+    const u1 = await add('user', 'u1')
+    await add('assistant', 'a1')
+    const u2 = await add('user', 'u2')
+    await add('assistant', 'a2')
+    const u3 = await add('user', 'u3')
+    const a3 = await add('assistant', 'a3')
+    const contents = async () => (await store.chats.listMessagesInChat(ada.id, chat.id)).map((message) => message.content)
+    const path = async () => (await store.chats.listCurrentPath(ada.id, chat.id)).map((message) => message.content)
+    expect(await store.chats.deleteMessage(eve.id, chat.id, u2.uid)).toBeNull()
+    expect(await store.chats.deleteMessage(ada.id, chat.id, u2.uid)).toBe(2)
+    expect(await contents()).toEqual(['u1', 'a1', 'u3', 'a3'])
+    expect(await path()).toEqual(['u1', 'a1', 'u3', 'a3'])
+    expect((await store.chats.findChatForUser(ada.id, chat.id))?.currentId).toBe(a3.id)
+    expect(await store.chats.deleteMessage(ada.id, chat.id, u2.uid)).toBeNull()
+
+    // the selected leaf deleted: the newest branch under the parent is selected
+    const b3 = await add('assistant', 'b3', u3.id)
+    expect(await store.chats.setCurrentMessage(ada.id, chat.id, a3.id)).toBe(true)
+    expect(await store.chats.deleteMessage(ada.id, chat.id, a3.uid)).toBe(1)
+    expect((await store.chats.findChatForUser(ada.id, chat.id))?.currentId).toBe(b3.id)
+
+    // a root deleted: its answer goes, the next question becomes a root
+    expect(await store.chats.deleteMessage(ada.id, chat.id, u1.uid)).toBe(2)
+    expect(await contents()).toEqual(['u3', 'b3'])
+    expect((await store.chats.listMessagesInChat(ada.id, chat.id)).find((message) => message.id === u3.id)?.parentId).toBeNull()
+    expect(await path()).toEqual(['u3', 'b3'])
+    expect(await store.chats.deleteMessage(ada.id, chat.id, u3.uid)).toBe(2)
     expect((await store.chats.findChatForUser(ada.id, chat.id))?.currentId).toBeNull()
   })
 

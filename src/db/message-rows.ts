@@ -304,6 +304,10 @@ export function createMessageRows(sql: SqlEngine) {
     async remove(chatSeq: number, id: MessageId): Promise<void> {
       await sql.run('DELETE FROM message WHERE id = ? AND chat_seq = ?', id, chatSeq)
     },
+    /** Moves the children of `fromParentId` under `toParentId` (null: they become roots); the parent is plain, outside the sealed value and its digest. */
+    async moveChildren(chatSeq: number, fromParentId: MessageId, toParentId: MessageId | null): Promise<void> {
+      await sql.run('UPDATE message SET parent_id = ? WHERE chat_seq = ? AND parent_id = ?', toParentId, chatSeq, fromParentId)
+    },
   }
 }
 

@@ -109,6 +109,22 @@ describe('an answer stored into the chat it was asked for', () => {
     expect(history.messages.a3).toMatchObject({ role: 'assistant', done: true, parentId: 'q2' })
   })
 
+  test('Conduit: a user_message with parentId null is a new first question (an edit of the first), one without parentId goes under the selected leaf', async () => {
+    // the app's request (api_service.dart, Open WebUI 0.9 shape): `parent_id: null` and `user_message: {id, parentId: null, ...}` for a first question
+    const chatId = await newChat()
+    const edited = { id: 'q1b', parentId: null, childrenIds: ['a1b'], role: 'user', content: 'edited first question', timestamp: 2, models: [MODEL] }
+    await (await rawCompletion(ada, ask({ stream: true, chat_id: chatId, id: 'a1b', parent_id: null, user_message: edited }))).text()
+    const { history } = await getChat(chatId)
+    expect(history.messages.q1b).toMatchObject({ role: 'user', content: 'edited first question', parentId: null, childrenIds: ['a1b'] })
+    expect(history.messages.a1b).toMatchObject({ role: 'assistant', done: true, parentId: 'q1b' })
+    expect(history.messages.a1!.childrenIds).toEqual([])
+    expect(history.currentId).toBe('a1b')
+
+    // the same question without parentId (nor parent_id) goes under the selected leaf, as before
+    await (await rawCompletion(ada, ask({ stream: true, chat_id: chatId, id: 'a2c', user_message: { id: 'q2c', role: 'user', content: 'and then?' } }))).text()
+    expect((await getChat(chatId)).history.messages.q2c).toMatchObject({ parentId: 'a1b', childrenIds: ['a2c'] })
+  })
+
   test('without chat_id (or with the temporary "local" chat) nothing is stored', async () => {
     const before = countMessages()
     const openai = new OpenAI({ baseURL: `${url}/api`, apiKey: ada.token, maxRetries: 0 })

@@ -46,6 +46,7 @@ const VARIANTS: [string, (body: string) => Sent][] = [
   ['folder_id given', (body) => body.replace('{"chat":', '{"folder_id":null,"chat":')],
   ['folder_id too long', (body) => body.replace('{"chat":', `{"folder_id":"${'f'.repeat(129)}","chat":`)],
   ['folder_id a number', (body) => body.replace('{"chat":', '{"folder_id":5,"chat":')],
+  ['folder_id not one of the caller\'s', (body) => body.replace('{"chat":', '{"folder_id":"0b7c5d2e-4f1a-4c3b-9e8d-7a6b5c4d3e2f","chat":')],
   ['another top-level field', (body) => body.replace('{"chat":', '{"other":1,"chat":')],
   ['chat twice', (body) => body.replace('{"chat":', '{"chat":{},"chat":')],
   ['chat a string', () => '{"chat":"no"}'],

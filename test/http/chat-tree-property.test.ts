@@ -36,15 +36,23 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 const idsWithRole = (page: OpenWebUiPage, role: string) => Object.values(page.history.messages).filter((message) => message.role === role).map((message) => message.id)
 const chosen = <T>(list: T[], at: number): T | undefined => (list.length === 0 ? undefined : list[at % list.length])
 
-/** The server's rule when the selected leaf is deleted: the newest leaf under the deleted message's parent. */
+/**
+ * Open WebUI's delete (Messages.svelte, deleteMessage): the message and its direct children go, their
+ * children move up under its parent (roots when it had none). Siblings stay in the order they were
+ * made, as the server keeps them; the selection stays when it survives, else the newest leaf under the
+ * deleted message's parent (the newest root's when it had none).
+ */
 function deleteInModel(page: OpenWebUiPage, id: string): void {
   const { messages } = page.history
+  const made = Object.keys(messages)
+  const byAge = (ids: string[]) => ids.sort((a, b) => made.indexOf(a) - made.indexOf(b))
   const target = messages[id]!
-  const doomed = [id]
-  for (let i = 0; i < doomed.length; i++) doomed.push(...messages[doomed[i]!]!.childrenIds)
+  const doomed = [id, ...target.childrenIds]
+  const moved = target.childrenIds.flatMap((child) => messages[child]!.childrenIds)
   const wasSelected = doomed.includes(page.history.currentId ?? '')
   for (const gone of doomed) delete messages[gone]
-  if (target.parentId !== null) messages[target.parentId]!.childrenIds = messages[target.parentId]!.childrenIds.filter((child) => child !== id)
+  for (const child of moved) messages[child]!.parentId = target.parentId
+  if (target.parentId !== null) messages[target.parentId]!.childrenIds = byAge([...messages[target.parentId]!.childrenIds.filter((child) => child !== id), ...moved])
   if (!wasSelected) return
   if (target.parentId !== null) return page.switchTo(target.parentId)
   const roots = Object.values(messages).filter((message) => message.parentId === null)

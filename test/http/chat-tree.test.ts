@@ -101,14 +101,14 @@ describe("Open WebUI's page", async () => {
     await expectStoredAsPage(app, ada, created.id, page)
   })
 
-  test('a message absent from the saved history is removed; DELETE removes a message and its branch', async () => {
+  test('a message absent from the saved history is removed; DELETE removes a message and its answers, keeping the turns after', async () => {
     const page = new OpenWebUiPage()
     const q1 = page.ask('one')
     const created = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, page.newChatBody())
     const a1 = page.regenerate(q1.id, 'first')
     const a2 = page.regenerate(q1.id, 'second')
     const q2 = page.ask('two', a2.id)
-    page.regenerate(q2.id, 'third')
+    const a3 = page.regenerate(q2.id, 'third')
     await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
 
     // the page's own delete: the branch leaves the history, and the parent's child list
@@ -117,9 +117,12 @@ describe("Open WebUI's page", async () => {
     await call(app, 'POST', `${CHATS}/${created.id}`, ada, page.saveBody())
     await expectStoredAsPage(app, ada, created.id, page)
 
+    // as Open WebUI's page deletes a message (Messages.svelte, deleteMessage): the answer and the question under it go, the answer after moves up
     const afterDelete = await call<OpenChat>(app, 'DELETE', `${CHATS}/${created.id}/messages/${a2.id}`, ada)
-    expect(Object.keys(afterDelete.chat.history.messages)).toEqual([q1.id])
-    expect(afterDelete.chat.history.currentId).toBe(q1.id)
+    expect(Object.keys(afterDelete.chat.history.messages)).toEqual([q1.id, a3.id])
+    expect(afterDelete.chat.history.messages[q1.id]).toMatchObject({ parentId: null, childrenIds: [a3.id] })
+    expect(afterDelete.chat.history.messages[a3.id]).toMatchObject({ parentId: q1.id, childrenIds: [], content: 'third' })
+    expect(afterDelete.chat.history.currentId).toBe(a3.id)
     expect((await app.handle(req('DELETE', `${CHATS}/${created.id}/messages/${a2.id}`, undefined, ada))).status).toBe(404)
   })
 
@@ -223,6 +226,37 @@ describe('the Conduit app', async () => {
     expect(updated.chat.history).toEqual(body.chat.history)
     expect(updated.chat.system).toBe('Shorter.')
     expect(updated.title).toBe('Renamed')
+  })
+
+  test('deleting the second of three turns keeps the third, as the app shows it', async () => {
+    // the chat of the app's delete (chat_page.dart _deleteMessageGroup, then DELETE /api/v1/chats/{id}/messages/{id})
+    const ids = ['u1', 'a1', 'u2', 'a2', 'u3', 'a3']
+    const messages = Object.fromEntries(ids.map((id, i) => [id, {
+      id, parentId: i === 0 ? null : ids[i - 1], childrenIds: i < ids.length - 1 ? [ids[i + 1]] : [],
+      role: id.startsWith('u') ? 'user' : 'assistant', content: `text of ${id}`, timestamp: 1_750_000_000 + i,
+    }]))
+    const created = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, { chat: { title: 'three turns', history: { messages, currentId: 'a3' }, messages: Object.values(messages) } })
+    const deleted = await call<OpenChat>(app, 'DELETE', `${CHATS}/${created.id}/messages/u2`, ada)
+    const opened = await call<OpenChat>(app, 'GET', `${CHATS}/${created.id}`, ada)
+    for (const chat of [deleted, opened]) {
+      expect(Object.keys(chat.chat.history.messages).sort()).toEqual(['a1', 'a3', 'u1', 'u3'])
+      expect(chat.chat.history.messages.a1).toMatchObject({ parentId: 'u1', childrenIds: ['u3'] })
+      expect(chat.chat.history.messages.u3).toMatchObject({ parentId: 'a1', childrenIds: ['a3'] })
+      expect(chat.chat.history.currentId).toBe('a3')
+      expect(chat.chat.messages.map((message) => (message as { id: string }).id)).toEqual(['u1', 'a1', 'u3', 'a3'])
+    }
+    // the first question deleted: its answer goes, the next question becomes the first
+    const rooted = await call<OpenChat>(app, 'DELETE', `${CHATS}/${created.id}/messages/u1`, ada)
+    expect(Object.keys(rooted.chat.history.messages).sort()).toEqual(['a3', 'u3'])
+    expect(rooted.chat.history.messages.u3).toMatchObject({ parentId: null, childrenIds: ['a3'] })
+    expect(rooted.chat.history.currentId).toBe('a3')
+    // a message gone, a malformed id, one over 200 characters, and one of another chat change nothing
+    const other = await call<OpenChat>(app, 'POST', `${CHATS}/new`, ada, new OpenWebUiPage().newChatBody())
+    for (const [id, status] of [['u2', 404], ['not%20an%20id', 404], ['x'.repeat(201), 422]] as const) {
+      expect((await app.handle(req('DELETE', `${CHATS}/${created.id}/messages/${id}`, undefined, ada))).status).toBe(status)
+    }
+    expect((await app.handle(req('DELETE', `${CHATS}/${other.id}/messages/u3`, undefined, ada))).status).toBe(404)
+    expect((await call<OpenChat>(app, 'GET', `${CHATS}/${created.id}`, ada)).chat.history).toEqual(rooted.chat.history)
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { statusOf } from '../helpers/accounts.ts'
+import { req } from '../helpers/test-app.ts'
 import { call, newChat, startWithThreeAccounts } from '../helpers/organisation.ts'
 
 const FOLDERS = '/api/v1/folders'
@@ -94,7 +95,7 @@ describe('folders as the web frontend and Conduit use them', async () => {
 })
 
 describe('chats in folders', async () => {
-  const { app, ada } = await startWithThreeAccounts()
+  const { app, ada, bob } = await startWithThreeAccounts()
 
   test('move a chat in and out; the page list leaves filed chats out unless include_folders', async () => {
     const folder = await call<Folder>(app, 'POST', `${FOLDERS}/`, ada, { name: 'Trips' })
@@ -117,6 +118,48 @@ describe('chats in folders', async () => {
     const out = await call<{ folder_id: string | null }>(app, 'POST', `${CHATS}/${filed}/folder`, ada, { folder_id: null })
     expect(out.folder_id).toBeNull()
     expect(await call<Summary[]>(app, 'GET', `${CHATS}/folder/${folder.id}/list?page=1`, ada)).toEqual([])
+  })
+
+  test("create and save refuse a folder_id not one of the caller's, 404 as /folder does; import files that chat outside any folder", async () => {
+    // as Open WebUI's create_new_chat (routers/chats.py): a chat filed there would show in none of the caller's lists nor folders
+    const own = await call<Folder>(app, 'POST', `${FOLDERS}/`, ada, { name: 'Mine to file in' })
+    const bobs = await call<Folder>(app, 'POST', `${FOLDERS}/`, bob, { name: "Bob's folder" })
+    const chat = { title: 'Filed', models: ['llama3'], history: { currentId: 'm1', messages: { m1: { id: 'm1', parentId: null, childrenIds: [], role: 'user', content: 'Hello', timestamp: 1 } } } }
+    const saved = await newChat(app, ada, 'Saved into a folder')
+    const opened = await call<{ chat: Record<string, unknown> }>(app, 'GET', `${CHATS}/${saved}`, ada)
+    const before = await call<Summary[]>(app, 'GET', `${CHATS}/?include_folders=true&include_pinned=true`, ada)
+    for (const folderId of [bobs.id, crypto.randomUUID(), '../etc', 'x'.repeat(128)]) {
+      for (const [path, body] of [
+        [`${CHATS}/new`, { chat, folder_id: folderId }],
+        // a save of a chat object (read whole), and one of the chat as opened (read against the chat held open)
+        [`${CHATS}/${saved}`, { chat: { title: 'moved' }, folder_id: folderId }],
+        [`${CHATS}/${saved}`, { chat: opened.chat, folder_id: folderId }],
+      ] as const) {
+        const sent = JSON.stringify(body)
+        // note: with its length declared, as clients send it, so that a save is read against the chat held open (chats.ts, saveChatBytesForUser)
+        const res = await app.handle(req('POST', path, sent, { ...ada, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(sent)) }))
+        expect([path, folderId, res.status]).toEqual([path, folderId, 404])
+        expect(await res.json()).toMatchObject({ code: 'folder_not_found' })
+      }
+    }
+    expect(await call<Summary[]>(app, 'GET', `${CHATS}/?include_folders=true&include_pinned=true`, ada)).toEqual(before)
+    // Open WebUI's page imports an export with each chat's folder_id (ids of the server it came from): the chat is kept, outside any folder, listed
+    const strays = await call<{ id: string; folder_id: string | null }[]>(app, 'POST', `${CHATS}/import`, ada, { chats: [bobs.id, crypto.randomUUID(), '../etc'].map((folderId) => ({ chat, folder_id: folderId })) })
+    expect(strays.map((entry) => entry.folder_id)).toEqual([null, null, null])
+    const listed = (await call<Summary[]>(app, 'GET', `${CHATS}/`, ada)).map((entry) => entry.id)
+    for (const stray of strays) expect(listed).toContain(stray.id)
+    expect(await call<Summary[]>(app, 'GET', `${CHATS}/folder/${bobs.id}/list?page=1`, bob)).toEqual([])
+    expect((await call<{ folder_id: string | null; title: string }>(app, 'GET', `${CHATS}/${saved}`, ada))).toMatchObject({ folder_id: null, title: 'Saved into a folder' })
+
+    // the caller's own folder is taken by each, and the chats show in it
+    const created = await call<{ id: string; folder_id: string }>(app, 'POST', `${CHATS}/new`, ada, { chat, folder_id: own.id })
+    const [imported] = await call<{ id: string; folder_id: string }[]>(app, 'POST', `${CHATS}/import`, ada, { chats: [{ chat, folder_id: own.id }] })
+    expect((await call<{ folder_id: string }>(app, 'POST', `${CHATS}/${saved}`, ada, { chat: opened.chat, folder_id: own.id })).folder_id).toBe(own.id)
+    expect([created.folder_id, imported!.folder_id]).toEqual([own.id, own.id])
+    expect((await call<Summary[]>(app, 'GET', `${CHATS}/folder/${own.id}/list?page=1`, ada)).map((entry) => entry.id).sort()).toEqual([created.id, imported!.id, saved].sort())
+    // a save that sends the folder it is already in, or none, is not refused
+    expect((await call<{ folder_id: string }>(app, 'POST', `${CHATS}/${saved}`, ada, { chat: { title: 'again' }, folder_id: own.id })).folder_id).toBe(own.id)
+    expect((await call<{ folder_id: string | null }>(app, 'POST', `${CHATS}/${saved}`, ada, { chat: { title: 'out' }, folder_id: null })).folder_id).toBeNull()
   })
 
   test('a folder lists ten chats to a page, as Conduit expects', async () => {

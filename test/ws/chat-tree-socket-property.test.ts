@@ -90,15 +90,21 @@ function newestLeafUnder(model: Model, id: string): string {
   return at.id
 }
 
+/**
+ * Open WebUI's delete (Messages.svelte, deleteMessage): the message and its direct children go, their
+ * children move up under its parent (roots when it had none), siblings kept in the order they were made.
+ */
 function deleteInModel(model: Model, id: string): void {
+  const made = [...model.messages.keys()]
   const target = model.messages.get(id)!
-  const doomed = [id]
-  for (let i = 0; i < doomed.length; i++) doomed.push(...model.messages.get(doomed[i]!)!.childrenIds)
+  const doomed = [id, ...target.childrenIds]
+  const moved = target.childrenIds.flatMap((child) => model.messages.get(child)!.childrenIds)
   const wasSelected = doomed.includes(model.currentId ?? '')
   for (const gone of doomed) model.messages.delete(gone)
+  for (const child of moved) model.messages.get(child)!.parentId = target.parentId
   if (target.parentId !== null) {
     const parent = model.messages.get(target.parentId)!
-    parent.childrenIds = parent.childrenIds.filter((child) => child !== id)
+    parent.childrenIds = [...parent.childrenIds.filter((child) => child !== id), ...moved].sort((a, b) => made.indexOf(a) - made.indexOf(b))
   }
   if (!wasSelected) return
   if (target.parentId !== null) return void (model.currentId = newestLeafUnder(model, target.parentId))

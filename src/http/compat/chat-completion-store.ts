@@ -44,7 +44,8 @@ function readTarget(raw: Record<string, unknown>, model: string): CompletionTarg
   const chatId = body.chat_id
   if (chatId == null || chatId === 'local' || chatId.startsWith('local:')) return null
   const question = raw.user_message ?? raw.parent_message
-  const userMessage = checks().question.Check(question) ? { uid: question.id, parentUid: question.parentId ?? null, content: question.content } : null
+  // note: `parentId: null` (a new first question) and no `parentId` (under `parent_id`, or the selected leaf) differ.
+  const userMessage = checks().question.Check(question) ? { uid: question.id, parentUid: question.parentId, content: question.content } : null
   return { chatId, messageUid: body.id ?? null, parentUid: body.parent_id ?? null, userMessage, model }
 }
 

@@ -18,6 +18,7 @@ import type { ChatFilter, Page } from '../../db/chat-rows.ts'
 import { hasAllTags, readSearchTerms } from '../../db/chat-search-terms.ts'
 import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
 import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
+import { parseFolderId } from '../../db/folders.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
 import { readOpenWebUiChat } from '../../db/open-webui-chat.ts'
 import { describeChatObject, describeChatParts, type HeldChatBytes } from '../../db/open-webui-chat-description.ts'
@@ -25,6 +26,7 @@ import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { findChatForAdmin } from './admin-chat-access.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
+import { folderNotFound, ownFolderId } from './folders.ts'
 
 /** Open WebUI asks for chat lists in pages of 60. */
 const OPEN_WEBUI_PAGE_SIZE = 60
@@ -124,6 +126,7 @@ function refusedSave(result: Exclude<SaveResult, { ok: true }>): HttpError {
   switch (result.reason) {
     case 'chat_not_found': return chatNotFound()
     case 'too_large': return new HttpError(413, 'too_large', "The chat's other fields, with those stored, are over 1,000,000 bytes.")
+    case 'folder_not_found': return folderNotFound()
     case 'bad_tree': return new HttpError(422, result.problem, `Message ${result.uid} ${result.problem === 'bad_parent' ? 'has a parent the chat does not hold' : 'appears twice'}.`)
   }
 }
@@ -224,6 +227,24 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     if (id === null) throw chatNotFound()
     return chats.saveChatForUser(owner, id, content)
   }
+  /**
+   * Refuses a `folder_id` that is not one of the owner's folders, 404 as POST /:id/folder does: a chat
+   * filed there would show in none of their lists (they leave out filed chats) nor folders.
+   */
+  // note: as Open WebUI's create_new_chat (routers/chats.py), which answers 404 for a folder_id not the caller's. Its save
+  // ignores folder_id; here a save applies it, so it refuses one not theirs too (chat-whole-save.ts).
+  const requireOwnFolder = async (owner: UserId, folderId: string | null | undefined) => {
+    if (folderId != null) await ownFolderId(deps.store.folders, owner, folderId)
+  }
+  /** Of the folder ids an import names, those that are the owner's folders. */
+  const ownFolderIdsAmong = async (owner: UserId, folderIds: readonly (string | null | undefined)[]): Promise<Set<string>> => {
+    const own = new Set<string>()
+    for (const folderId of new Set(folderIds)) {
+      const id = folderId == null ? null : parseFolderId(folderId)
+      if (id !== null && (await deps.store.folders.findFolderForUser(owner, id)) !== null) own.add(id)
+    }
+    return own
+  }
   const toggle = async (owner: UserId, raw: string, flag: 'pinned' | 'archived') => {
     const chat = await findOwnChat(owner, raw)
     const changed = flag === 'pinned' ? await chats.setChatPinned(owner, chat.id, !chat.pinned) : await chats.setChatArchived(owner, chat.id, !chat.archived)
@@ -270,13 +291,19 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     .post('/new', async ({ principal, body }) => {
       const owner = principal.user.id
       const content = contentOf(body)
+      await requireOwnFolder(owner, body.folder_id)
       return openChat(owner, (await chats.createChatFromContent(owner, { ...content, title: content.title ?? DEFAULT_TITLE })).id)
     }, { auth: 'active', chatObject: true, body: ChatBody })
 
     // note: as Open WebUI, each imported chat gets a new id; all are checked before any is stored.
+    // note: a folder_id that is not one of the caller's is not kept: the chat is imported outside any folder, where their
+    // list shows it (its answer says folder_id null). Open WebUI's page imports an export with each chat's folder_id
+    // (Settings, Chats: importChatsHandler), ids of the server it came from; Open WebUI's import stores them, and the chats
+    // then show in no list nor folder. Refused, such an export could not be imported at all.
     .post('/import', async ({ principal, body }) => {
       const owner = principal.user.id
-      const read = body.chats.map((entry) => ({ entry, content: contentOf(entry) }))
+      const own = await ownFolderIdsAmong(owner, body.chats.map((entry) => entry.folder_id))
+      const read = body.chats.map((entry) => ({ entry, content: contentOf({ ...entry, folder_id: entry.folder_id != null && own.has(entry.folder_id) ? entry.folder_id : null }) }))
       const created = await deps.store.sql.transaction(async () => {
         const ids: ChatId[] = []
         for (const { entry, content } of read) {
@@ -324,7 +351,7 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     .delete('/:id/messages/:message_id', async ({ principal, params }) => {
       const owner = principal.user.id
       const chat = await findOwnChat(owner, params.id)
-      if ((await chats.deleteMessageSubtree(owner, chat.id, params.message_id)) === null) throw new HttpError(404, 'message_not_found', 'Message not found.')
+      if ((await chats.deleteMessage(owner, chat.id, params.message_id)) === null) throw new HttpError(404, 'message_not_found', 'Message not found.')
       return openChangedChat(owner, chat.id)
     }, { auth: 'active', params: MessageParams })
 
