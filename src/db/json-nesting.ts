@@ -3,10 +3,12 @@
  * at most (`[]` and `{}` are one level, `[[]]` two).
  *
  * Threat: a small body nested thousands of levels deep (`{"email":[[[[…]]]]}`, 10 KB for 5,000
- * levels) reaches code that recurses over the value (the runtime's Array toString and JSON.stringify,
- * the framework's validation error, a route storing a setting) and overflows the stack: a 500 and an
- * error in the log for any anonymous caller. JSON.parse itself does not recurse, so the value is
- * measured after parsing, by a walk with its own stack, before anything else reads it.
+ * levels) reaches code that recurses over the value and overflows the stack: a 500 and an error in
+ * the log for any anonymous caller. Elysia's ValidationError does, as it is made (its message puts
+ * the value in a template string, Array toString recursing; elysia/dist/error.mjs mapValueError,
+ * from 5,000 levels), and so does JSON.stringify, which a route storing a setting calls (from about
+ * 100,000). JSON.parse itself does not recurse, so the value is measured after parsing, by a walk with its own stack,
+ * before validation or anything else reads it.
  * note: Open WebUI's backend (FastAPI, fastapi/routing.py get_request_handler) reads a body with
  * Python's json.loads, which gives up at about 1,000 levels (RecursionError, answered 400 "There was
  * an error parsing the body"): no client of Open WebUI sends more. Its deepest real bodies (a chat's
