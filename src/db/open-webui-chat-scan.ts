@@ -13,10 +13,12 @@
  * itself (structure, whitespace, commas, the end); a key with an escape, a key twice (JSON.parse
  * keeps the last), a message added or left out, a message moved to another parent, a
  * `history.currentId` the chat does not hold, anything the read would refuse, invalid UTF-8 in a
- * parsed piece, or any other surprise is null. A byte-equal entry cannot hide anything: the held
- * bytes are one complete JSON object, and JSON.stringify's output, so without duplicate keys.
+ * parsed piece, a piece nested deeper than PIECE_NESTING, or any other surprise is null. A
+ * byte-equal entry cannot hide anything: the held bytes are one complete JSON object, and
+ * JSON.stringify's output, so without duplicate keys.
  */
 import { CHAT_LIMITS, type ChatContent, type Message, type SavedMessage } from './chat-tree.ts'
+import { MAX_JSON_NESTING } from './json-nesting.ts'
 import { laidOutBytes, laidOutPathBytes, laidOutPathRun, laidOutRun } from './held-chat-layout.ts'
 import { readOpenWebUiChatFields, readOpenWebUiMessage } from './open-webui-chat.ts'
 import type { HeldChatBytes } from './held-chat-bytes.ts'
@@ -46,6 +48,12 @@ const OPEN_BRACE = 0x7b
 const CLOSE_BRACE = 0x7d
 const OPEN_BRACKET = 0x5b
 const CLOSE_BRACKET = 0x5d
+/**
+ * The deepest a parsed piece may nest: a message of `chat.history.messages` stands within four
+ * levels (the body, chat, history, messages), so the body then nests no deeper than the requests'
+ * limit (json-nesting.ts); a deeper piece is left to the full read, which refuses the body.
+ */
+const PIECE_NESTING = MAX_JSON_NESTING - 4
 /** The longest folder id the route's schema takes (routes/chats.ts). */
 const FOLDER_ID_CHARS = 128
 
@@ -111,7 +119,7 @@ function scanBody(b: Buffer, held: HeldChatBytes): ScannedSave {
         }
         at = from
       } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-        depth++
+        if (++depth > PIECE_NESTING) miss()
         at++
       } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
         if (depth === 0) miss()

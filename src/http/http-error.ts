@@ -8,6 +8,7 @@ import { FieldOpenError } from '../db/field-open-error.ts'
 import { WalNotErasedError } from '../db/wal-erasure.ts'
 import type { Logger } from '../log/logger.ts'
 import { requestPath } from './request-path.ts'
+import { validationSummary } from './validation-summary.ts'
 
 export class HttpError extends Error {
   constructor(
@@ -79,9 +80,3 @@ export const httpErrors = (log: Logger) =>
     log.error('request failed', { path, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
     return render(new HttpError(500, 'internal_error', 'Something went wrong on the server.'))
   })
-
-// note: names the fields that failed and why, never echoes the values sent.
-function validationSummary(error: unknown): { field: string; problem: string }[] {
-  const all = (error as { all?: { path?: string; summary?: string; message?: string }[] }).all ?? []
-  return all.slice(0, 10).map((item) => ({ field: item.path ?? '', problem: item.summary ?? item.message ?? 'invalid' }))
-}

@@ -44,6 +44,7 @@ import type * as AppRoutesModule from './app-routes.ts'
 import { httpErrors } from './http-error.ts'
 import { withGrantUpgrade } from './model-grant-upgrade.ts'
 import { bodyLimit, carriesCredential } from './plugins/body-limit.ts'
+import { bodyNesting } from './plugins/body-nesting.ts'
 import { freshSettings, type KeepsSettings } from './plugins/fresh-settings.ts'
 import { cors } from './plugins/cors.ts'
 import { hostCheck } from './plugins/host-check.ts'
@@ -280,7 +281,9 @@ function* appWithGlobalPlugins(deps: Deps, parts: { auth: AuthDeps; keepers: Kee
   yield
   const withBodies = withBodyLimit.use(jsonBodies())
   yield
-  return withBodies.use(healthRoutes(deps.config.securityHeaders.everyResponse, readiness))
+  const withNesting = withBodies.use(bodyNesting())
+  yield
+  return withNesting.use(healthRoutes(deps.config.securityHeaders.everyResponse, readiness))
 }
 
 /** The app after its global plugins, as built; its routes are used on it step by step, so its type does not list them. */

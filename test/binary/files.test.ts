@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { bearer, signUpAdminAndUser } from '../helpers/accounts.ts'
 import { binaryAppStarter } from '../helpers/binary-app.ts'
 import { countStoredRows } from '../helpers/binary.ts'
+import { MAX_JSON_NESTING } from '../../src/db/json-nesting.ts'
 import {
   GIF_HTML_POLYGLOT, HTML_PAGE, makeDocx, makeElf, makeJpeg, makePng, makeWindowsExe, makeZip, makeZipBomb, rawMultipart, SVG_WITH_SCRIPT,
 } from '../helpers/sample-files.ts'
@@ -211,6 +212,19 @@ describe('files through dist/enclave', async () => {
     expect(json.status).toBe(415)
     const noFile = await get(bob.token, `${FILES}/`, { method: 'POST', body: (() => { const f = new FormData(); f.append('metadata', '{}'); return f })() })
     expect(noFile.status).toBe(400)
+  })
+
+  test('metadata that is not a JSON object, or nested past MAX_JSON_NESTING, is 400 invalid_metadata and stores nothing; at the limit it is kept', async () => {
+    const metadata = (levels: number) => `{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`
+    const blobs = blobCount()
+    for (const sent of ['[1]', '"text"', '{"a":', metadata(MAX_JSON_NESTING), metadata(30_000)]) {
+      const res = await upload(bob.token, 'meta.txt', Buffer.from('meta'), { metadata: sent })
+      expect([sent.slice(0, 12), res.status, ((await res.json()) as { code: string }).code]).toEqual([sent.slice(0, 12), 400, 'invalid_metadata'])
+    }
+    expect(blobCount()).toBe(blobs)
+    const kept = await upload(bob.token, 'meta.txt', Buffer.from('meta'), { metadata: metadata(MAX_JSON_NESTING - 1) })
+    expect(kept.status).toBe(200)
+    await get(bob.token, `${FILES}/${((await kept.json()) as FileBody).id}`, { method: 'DELETE' })
   })
 
   test('/api/config tells a signed-in page the upload limits, as Open WebUI\'s does', async () => {

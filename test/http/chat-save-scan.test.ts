@@ -7,6 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { bearer, signUp, startClockedApp } from '../helpers/accounts.ts'
 import { req } from '../helpers/test-app.ts'
 import type { ChatId, UserId } from '../../src/db/ids.ts'
+import { MAX_JSON_NESTING } from '../../src/db/json-nesting.ts'
 
 const CHATS = '/api/v1/chats'
 
@@ -17,6 +18,7 @@ const declared = (path: string, body: Sent, headers: Record<string, string>) =>
   req('POST', path, body, { ...headers, 'content-type': 'application/json', 'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length) })
 const chunked = (path: string, body: Sent, headers: Record<string, string>) => req('POST', path, body, { ...headers, 'content-type': 'application/json' })
 
+const nested = (levels: number) => '['.repeat(levels) + ']'.repeat(levels)
 const latin1 = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'))
 
 /** Edits of the body as the page would send it back: each a case that must read alike both ways. */
@@ -32,6 +34,9 @@ const VARIANTS: [string, (body: string) => Sent][] = [
   ['an escaped, equal content', (body) => body.replace('"content":"Where should I eat?"', '"content":"\\u0057here should I eat?"')],
   ['invalid UTF-8 in a content', (body) => latin1(Buffer.from(body).toString('latin1').replace('"content":"Where', '"content":"\xff\xc3Where'))],
   ['invalid UTF-8 in an unchanged place', (body) => latin1(Buffer.from(body).toString('latin1').replace('"title":"Trip"', '"title":"Trip\xfe"'))],
+  // note: a message stands within five levels (body, chat, history, messages, the message): these are at, and one past, MAX_JSON_NESTING.
+  ['nesting at the limit in a message', (body) => body.replace('"role":"assistant"', `"deep":${nested(MAX_JSON_NESTING - 5)},"role":"assistant"`)],
+  ['nesting one level past the limit in a message', (body) => body.replace('"role":"assistant"', `"deep":${nested(MAX_JSON_NESTING - 4)},"role":"assistant"`)],
   ['deep nesting in a message', (body) => body.replace('"role":"assistant"', `"deep":${'['.repeat(20_000)}${']'.repeat(20_000)},"role":"assistant"`)],
   ['deeper nesting than JSON.parse takes', (body) => body.replace('"role":"assistant"', `"deep":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)},"role":"assistant"`)],
   ['a huge content', (body) => body.replace('"content":"Where should I eat?"', `"content":"${'x'.repeat(1_100_000)}"`)],
@@ -92,6 +97,17 @@ describe('a save read against the held chat answers as the full read does', asyn
     const read = await outcome(declared(path, body, ada))
     const whole = await outcome(chunked(twin, twinBody, ada), twin)
     expect(read).toEqual({ ...whole, text: asFirst(whole.text), after: asFirst(whole.after) })
+  })
+
+  test('a save nested past MAX_JSON_NESTING is refused with 400 either way, one at the limit is saved', async () => {
+    for (const [levels, status] of [[MAX_JSON_NESTING - 5, 200], [MAX_JSON_NESTING - 4, 400]] as const) {
+      const body = (await reset()).replace('"role":"assistant"', `"deep":${nested(levels)},"role":"assistant"`)
+      for (const request of [declared(path, body, ada), chunked(path, body, ada)]) {
+        const res = await app.handle(request)
+        expect([levels, res.status]).toEqual([levels, status])
+        if (status === 400) expect(((await res.json()) as { code: string }).code).toBe('body_too_deep')
+      }
+    }
   })
 
   test('a save sent back as it was opened, or with one message edited, is read without parsing the rest', async () => {

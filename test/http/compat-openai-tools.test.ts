@@ -9,6 +9,7 @@ import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
 import { embeddingOf } from '../fakes/ollama-replies.ts'
 import { bearer, signUp } from '../helpers/accounts.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
+import { MAX_JSON_NESTING } from '../../src/db/json-nesting.ts'
 
 const MODEL = 'llama3.2:1b'
 const TOOL = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }
@@ -154,6 +155,26 @@ describe('failures on OpenAI paths are OpenAI-shaped', () => {
       const res = await post('/api/chat/completions', body)
       expect(res.status).toBe(422)
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request')
+    }
+    expect(ollama.requests.length).toBe(before)
+  })
+
+  test('a tool call\'s arguments nested past MAX_JSON_NESTING are a 400 before Ollama is asked; at the limit they pass', async () => {
+    // note: `{"a":` and `levels` arrays: levels + 1 deep. 200,000 levels once reached Ollama's request and came back 502 "not reachable".
+    const withArguments = (levels: number) => ({
+      model: MODEL, tools: [TOOL],
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: `{"a":${'['.repeat(levels)}${']'.repeat(levels)}}` } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
+      ],
+    })
+    expect((await post('/api/chat/completions', withArguments(MAX_JSON_NESTING - 1))).status).toBe(200)
+    const before = ollama.requests.length
+    for (const levels of [MAX_JSON_NESTING, 200_000]) {
+      const res = await post('/api/chat/completions', withArguments(levels))
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { error: { type: string; message: string } }).error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('nested deeper') })
     }
     expect(ollama.requests.length).toBe(before)
   })

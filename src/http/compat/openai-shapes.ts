@@ -6,6 +6,7 @@
 import { t, type Static } from 'elysia'
 import { Integer } from '../numeric-schemas.ts'
 import type { ChatMessage, ChatStats, ModelOptions, ToolCall } from '../../chat/ollama-client.ts'
+import { MAX_JSON_NESTING, nestsDeeperThan } from '../../db/json-nesting.ts'
 import { HttpError } from '../http-error.ts'
 
 const ContentPart = t.Object({
@@ -108,13 +109,16 @@ export function toOllamaFormat({ response_format: format }: CompletionRequest): 
 /** The arguments of an earlier call as the object Ollama takes; OpenAI sends them as a JSON string. */
 function parseArguments(text: string | undefined): Record<string, unknown> {
   if (text === undefined || text.trim() === '') return {}
+  let value: unknown
   try {
-    const value = JSON.parse(text) as unknown
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
+    value = JSON.parse(text)
   } catch {
-    // falls through to the refusal
+    value = undefined
   }
-  throw invalid('The arguments of a tool call must be a JSON object.')
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('The arguments of a tool call must be a JSON object.')
+  // note: a string in the body, so body-nesting did not measure it; it goes on to Ollama as JSON.
+  if (nestsDeeperThan(value, MAX_JSON_NESTING)) throw invalid(`The arguments of a tool call are nested deeper than the ${MAX_JSON_NESTING} levels this server accepts.`)
+  return value as Record<string, unknown>
 }
 
 /**

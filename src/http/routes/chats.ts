@@ -20,11 +20,13 @@ import type { Chat, ChatContent, ChatTree } from '../../db/chat-tree.ts'
 import { ALL_ROWS, type SaveResult } from '../../db/chats.ts'
 import { parseFolderId } from '../../db/folders.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
+import { MAX_JSON_NESTING, nestsDeeperThan } from '../../db/json-nesting.ts'
 import { readOpenWebUiChat } from '../../db/open-webui-chat.ts'
 import { describeChatObject, describeChatParts, type HeldChatBytes } from '../../db/open-webui-chat-description.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { findChatForAdmin } from './admin-chat-access.ts'
+import { tooDeep } from '../plugins/body-nesting.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { folderNotFound, ownFolderId } from './folders.ts'
 
@@ -83,7 +85,7 @@ let compiledChatBody: TypeCheck<typeof ChatBody> | null = null
 
 /**
  * Parses an unread save body as Elysia would have, with the same refusals in the same order: 400
- * malformed_body (as httpErrors renders Elysia's parse error), requireChatObject's 422, then the
+ * malformed_body (as httpErrors renders Elysia's parse error), body-nesting's 400, requireChatObject's 422, then the
  * schema's (ValidationError, rendered by httpErrors as Elysia's own).
  */
 async function parseUnreadSave(unread: UnreadSave): Promise<{ chat: unknown; folder_id?: string | null }> {
@@ -94,6 +96,8 @@ async function parseUnreadSave(unread: UnreadSave): Promise<{ chat: unknown; fol
   } catch {
     throw new HttpError(400, 'malformed_body', 'The request body is not valid JSON or form data.')
   }
+  // note: body-nesting's refusal, as a chunked save meets it (a save read against the held chat parses no piece as deep: open-webui-chat-scan.ts).
+  if (nestsDeeperThan(body, MAX_JSON_NESTING)) throw tooDeep()
   requireChatObject({ body })
   if (!(compiledChatBody ??= TypeCompiler.Compile(ChatBodyAsDeclared)).Check(body)) throw new ValidationError('body', ChatBody, body)
   const { chat, folder_id } = body

@@ -7,6 +7,7 @@
 import type { FileConfig } from '../../config/file-variables.ts'
 import type { FileRepo, StoredFile } from '../../db/files.ts'
 import type { UserId } from '../../db/ids.ts'
+import { MAX_JSON_NESTING, nestsDeeperThan } from '../../db/json-nesting.ts'
 import { cleanFileName } from '../../files/file-name.ts'
 import { detectFileType, DETECTION_HEAD_BYTES } from '../../files/detect-type.ts'
 import { HttpError } from '../http-error.ts'
@@ -79,12 +80,15 @@ async function readHead(iterator: AsyncIterator<Uint8Array>): Promise<Uint8Array
 }
 
 function parseMetadata(text: string): Record<string, unknown> {
+  let value: unknown
   try {
-    const value: unknown = JSON.parse(text)
-    if (value === null) return {}
-    if (typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>
+    value = JSON.parse(text)
   } catch { /* answered below */ }
-  throw new HttpError(400, 'invalid_metadata', 'The metadata field must be a JSON object.')
+  if (value === null) return {}
+  if (typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, 'invalid_metadata', 'The metadata field must be a JSON object.')
+  // note: a form field, so body-nesting did not measure it.
+  if (nestsDeeperThan(value, MAX_JSON_NESTING)) throw new HttpError(400, 'invalid_metadata', `The metadata field is nested deeper than the ${MAX_JSON_NESTING} levels this server accepts.`)
+  return value as Record<string, unknown>
 }
 
 const mb = (bytes: number) => Math.round(bytes / (1024 * 1024))
