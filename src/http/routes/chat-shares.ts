@@ -12,6 +12,7 @@ import type { Config } from '../../config/load-config.ts'
 import { parseShareId, type ChatShare, type ShareId } from '../../db/chat-shares.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
+import { requirePermission } from '../permission-gate.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { describeChat } from './chats.ts'
 
@@ -56,8 +57,10 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
       return listed
     }, { auth: 'active', query: t.Object({ page: t.Optional(Numeric({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: true }) })
 
+    // note: as Open WebUI (routers/chats.py share_chat_by_id), making a link needs chat.share.
     .post('/:id/share', async ({ principal, params }) => {
       refuseUnlessEnabled()
+      await requirePermission(deps.permissions, principal, 'chat.share')
       const owner = principal.user.id
       const chatId = await ownChatId(owner, params.id)
       const tree = await chats.readChatTree(owner, chatId)

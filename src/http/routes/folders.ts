@@ -10,6 +10,7 @@ import { parseFolderId, type Folder, type FolderId, type FolderRepo, type Folder
 import type { ChatId, UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
 import { BooleanString } from '../numeric-schemas.ts'
+import { requirePermission } from '../permission-gate.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
 const Name = t.String({ maxLength: 1000 })
@@ -126,6 +127,13 @@ export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     .delete('/:id', async ({ principal, params, query }) => {
       const owner = principal.user.id
       const folderId = await folderIdOf(owner, params.id)
+      // note: as Open WebUI (routers/folders.py delete_folder_by_id), deleting a folder with chats in it
+      // (and with them) needs chat.delete.
+      if (query.delete_contents !== false && !await deps.permissions.has(principal, 'chat.delete')) {
+        for (const id of await folders.listFolderTreeIds(owner, folderId)) {
+          if ((await chatFolders.listChatIdsInFolder(owner, id, 'all')).length > 0) await requirePermission(deps.permissions, principal, 'chat.delete')
+        }
+      }
       const gone = await deps.store.sql.transaction(async () => {
         const ids = await folders.deleteFolderTree(owner, folderId)
         if (query.delete_contents === false) await chatFolders.unfileChats(owner, ids)
