@@ -2,7 +2,8 @@
  * Open WebUI's user permissions held at the routes that do the thing, as its page and Conduit call
  * them: chat.delete (one chat, all chats, a folder with its chats), chat.file_upload (an upload, a
  * text document), chat.share (a share link), and sharing.public_knowledge / public_prompts /
- * public_models (making one public, by access_control null or a `user:*` grant). Each flag:
+ * public_models (making one public, by access_control null or a `user:*` grant), features.folders
+ * (every folder route). Each flag:
  * allowed by default, refused (403, nothing changed) when the defaults or the user's groups say no,
  * allowed when one of the user's groups grants it; admins are never held to them.
  */
@@ -194,6 +195,23 @@ describe('sharing.public_models (web createNewModel, updateModelById, updateMode
       expect((await call(ada, 'GET', '/api/v1/models/model?id=mine')).json.access_control).toEqual({})
       expect((await call(ada, 'GET', '/api/v1/models/model?id=open')).status).toBe(404)
       expect((await call(admin, 'POST', '/api/v1/models/create', model('everyone', null))).status).toBe(200)
+    })
+  }
+})
+
+describe('features.folders (web getFolders, createNewFolder; Conduit folders)', () => {
+  for (const grant of GRANTS) {
+    test(`${grant}: ${allowedIn(grant) ? 'folders work' : 'every folder route refuses'}`, async () => {
+      const { admin, ada, call } = await setUp('features.folders', grant)
+      const created = await call(ada, 'POST', '/api/v1/folders/', { name: 'Work' })
+      const listed = await call(ada, 'GET', '/api/v1/folders/')
+      if (allowedIn(grant)) {
+        expect(created.status).toBe(200)
+        expect(listed.json.map((folder: { name: string }) => folder.name)).toEqual(['Work'])
+        return
+      }
+      for (const answer of [created, listed]) expect(answer).toEqual({ status: 403, json: REFUSED })
+      expect((await call(admin, 'POST', '/api/v1/folders/', { name: 'Admin' })).status).toBe(200)
     })
   }
 })
