@@ -40,7 +40,8 @@ const describeAdminConfig = (config: AdminConfig) => ({
 /**
  * Fields Enclave cannot apply, refused (400) unless posted as they read: channels, notes and user
  * webhooks do not exist here; WEBUI_URL is the environment's (callback URLs and the allowed hosts
- * are built from it at start). Open WebUI's page posts the whole object back, these as it read them.
+ * are built from it at start; Open WebUI's newer admin page shows it disabled, "Controlled by the
+ * WEBUI_URL environment variable"). Open WebUI's page posts the whole object back, these as it read them.
  */
 function unappliable(current: AdminConfig, body: typeof AdminConfigBody.static): string | null {
   for (const key of ['ENABLE_CHANNELS', 'ENABLE_NOTES', 'ENABLE_USER_WEBHOOKS'] as const) if (body[key] === true) return `${key}: Enclave has no such feature, so it stays off.`

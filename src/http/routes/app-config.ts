@@ -22,7 +22,8 @@ export type AccountState = {
  * server's data directory, so the page asks for it up front; `password_rules` says what a new
  * password must be before one is sent.
  * Sign-up, API keys and LDAP are read from the runtime settings (an admin may change them without a restart).
- * An active signed-in caller also gets `default_models` and `default_prompt_suggestions` (routes/interface-config.ts).
+ * An active signed-in caller also gets `default_models`, `default_prompt_suggestions`, the admin
+ * config's `features.enable_*` switches and `ui` texts; a pending one the overlay (routes/interface-config.ts).
  */
 export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthConfig }, ldap: RuntimeLdap, accounts: AccountState, forSignedIn: (request: Request) => { features?: object } | Promise<{ features?: object }> = () => ({})) =>
   new Elysia().get('/api/config', async ({ request }) => {
