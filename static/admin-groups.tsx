@@ -12,12 +12,18 @@ import type { AdminUser } from './types.ts'
 type PermissionTree = Record<string, Record<string, boolean>>
 type Group = { id: string; name: string; description: string; permissions: PermissionTree | null; data: { source: string }; user_ids: string[] }
 
-/** The permissions shown for editing, with labels; the rest of Open WebUI's tree is kept as it is. */
+/**
+ * The permissions shown for editing, with labels: those Enclave holds (at the server, or, as Open
+ * WebUI's page does, by not offering the control); the rest of Open WebUI's tree (tools, notes,
+ * web search, ... which Enclave does not have) is kept as it is, unshown.
+ */
 const EDITABLE: [string, string][] = [
   ['workspace.models', 'Create workspace models'], ['workspace.prompts', 'Create prompts'],
-  ['workspace.knowledge', 'Create knowledge'], ['workspace.tools', 'Create tools'],
+  ['workspace.knowledge', 'Create knowledge'],
   ['features.api_keys', 'Create API keys'], ['chat.file_upload', 'Upload files'], ['chat.delete', 'Delete chats'],
   ['chat.edit', 'Edit messages'], ['chat.temporary', 'Temporary chats'], ['chat.share', 'Share chats'], ['chat.export', 'Export chats'],
+  ['sharing.public_models', 'Make models public'], ['sharing.public_prompts', 'Make prompts public'], ['sharing.public_knowledge', 'Make knowledge public'],
+  ['features.folders', 'Folders'],
 ]
 
 const flagOf = (tree: PermissionTree | null, key: string) => {

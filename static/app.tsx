@@ -17,7 +17,7 @@ import { leave } from './leave.ts'
 import { loadModels } from './models.ts'
 import './preferences.ts'
 import { navigate, route } from './router.ts'
-import { bootError, config, forgetUser, loadSession, user } from './session.ts'
+import { bootError, config, forgetUser, loadSession, mayChat, user } from './session.ts'
 import { SettingsPage } from './settings-page.tsx'
 import { RequiredEnrolment } from './settings-security.tsx'
 import { handleShortcut, sidebarOpen } from './shortcuts.ts'
@@ -73,7 +73,7 @@ function Workspace() {
       <main id="main" class="main">
         {current.name === 'settings' ? <SettingsPage section={current.section} />
           : current.name === 'admin' ? <AdminPage section={current.section} />
-            : current.name === 'temporary' ? <TemporaryChatView />
+            : current.name === 'temporary' && mayChat('temporary') ? <TemporaryChatView />
               : current.name === 'workspace-models' ? <WorkspaceModels />
                 : current.name === 'workspace-prompts' ? <WorkspacePrompts />
                   : <ChatView chatId={current.name === 'chat' ? current.chatId : null} />}

@@ -4,6 +4,7 @@ import { describeError } from './api.ts'
 import { reloadChats } from './chat-list.ts'
 import { exportAllChats, importChats, readExportFile } from './chat-export.ts'
 import { FileDown, FileUp } from './icons.ts'
+import { mayChat } from './session.ts'
 
 /** The largest export file the page reads. */
 const MAX_IMPORT_BYTES = 100 * 1024 * 1024
@@ -27,10 +28,10 @@ export function ChatDataSection() {
       <h2 id="chat-data-heading">Export and import</h2>
       <p class="muted">An export is a JSON file in Open WebUI's format, with every chat and its messages in plain text: keep it somewhere safe. Open WebUI can import it, and so can this page.</p>
       <div class="row">
-        <button type="button" class="secondary" disabled={busy} onClick={() => run(async () => {
+        {mayChat('export') && <button type="button" class="secondary" disabled={busy} onClick={() => run(async () => {
           const count = await exportAllChats()
           return `Exported ${count} chat${count === 1 ? '' : 's'}.`
-        })}><FileDown size={18} />Export all chats</button>
+        })}><FileDown size={18} />Export all chats</button>}
         <label class="button secondary file-button">
           <FileUp size={18} />Import chats
           <input type="file" accept="application/json,.json" class="offscreen" disabled={busy} onChange={(event) => {

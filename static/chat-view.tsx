@@ -22,7 +22,7 @@ import { models, modelsLoaded, selectedModel } from './models.ts'
 import { defaultChatSettings, lastModel } from './preferences.ts'
 import { NoModelsNotice } from './no-models.tsx'
 import { plainTitle } from './plain-title.ts'
-import { config, user } from './session.ts'
+import { config, mayChat, user } from './session.ts'
 import { lastAnswerText } from './shortcuts.ts'
 import type { StoredMessage } from './types.ts'
 
@@ -83,7 +83,7 @@ function UserMessage({ message, messages, model, isBusy }: { message: StoredMess
       <div class="actions">
         {stored !== null && <Versions messages={messages} message={stored} isBusy={isBusy} />}
         <CopyButton text={message.content} />
-        {stored !== null && <button type="button" class="icon" aria-label="Edit" title="Edit" disabled={isBusy} onClick={() => { setDraft(message.content); setEditing(true) }}><Pencil size={16} /></button>}
+        {stored !== null && mayChat('edit') && <button type="button" class="icon" aria-label="Edit" title="Edit" disabled={isBusy} onClick={() => { setDraft(message.content); setEditing(true) }}><Pencil size={16} /></button>}
       </div>
     </article>
   )

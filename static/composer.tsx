@@ -9,6 +9,7 @@ import { ArrowUp, CircleStop } from './icons.ts'
 import { usePromptPicker } from './prompt-picker.tsx'
 import { useFilePicker } from './file-picker.tsx'
 import { AttachButton, attachmentEvents, AttachmentTray, isUploading } from './attachments.tsx'
+import { mayChat } from './session.ts'
 
 export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming: boolean; canSend: boolean; onSend: (text: string) => boolean; onStop: () => void }) {
   const [text, setText] = useState('')
@@ -39,7 +40,7 @@ export function Composer({ isStreaming, canSend, onSend, onStop }: { isStreaming
       {prompts.view}
       {references.view}
       <AttachmentTray />
-      <AttachButton disabled={!canSend} />
+      {mayChat('file_upload') && <AttachButton disabled={!canSend} />}
       <label for="message" class="offscreen">Message</label>
       <span id="message-keys" class="offscreen">Enter sends, Shift+Enter starts a new line, Escape stops the answer.</span>
       <textarea

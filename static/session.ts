@@ -8,6 +8,13 @@ export const config = signal<AppConfig | null>(null)
 export const user = signal<SessionUser | null | undefined>(undefined)
 export const bootError = signal<string | null>(null)
 
+/**
+ * Whether the signed-in user may use a chat feature (`edit`, `temporary`, `export`, `delete`,
+ * `share`, `file_upload`): Open WebUI's `chat.*` permissions, which its page reads from the session
+ * to offer a control or not; admins always may. The server holds the ones it can (delete, upload, share).
+ */
+export const mayChat = (flag: string): boolean => user.value?.role === 'admin' || user.value?.permissions?.chat?.[flag] !== false
+
 /** Loads the server's configuration and the current session, if any. */
 export async function loadSession(): Promise<void> {
   try {

@@ -14,7 +14,7 @@ import { openChat } from './conversation.ts'
 import { Archive, Boxes, Download, Ellipsis, FileDown, FileText, MessageSquareDashed, Pencil, Pin, Search, SquarePen, Trash2, X } from './icons.ts'
 import { plainTitle } from './plain-title.ts'
 import { navigate, route } from './router.ts'
-import { config } from './session.ts'
+import { config, mayChat } from './session.ts'
 import type { ChatSummary } from './types.ts'
 import { UserMenu } from './user-menu.tsx'
 import { mayCreate } from './workspace-access.tsx'
@@ -71,13 +71,13 @@ function ChatItem({ chat, onNavigate }: { chat: ChatSummary; onNavigate: () => v
           <button type="button" ref={(button) => button?.focus()} onClick={() => { setMenuOpen(false); setRenaming(true) }}><Pencil size={16} />Rename</button>
           {!chat.archived && <button type="button" onClick={() => run(() => togglePin(chat.id))}><Pin size={16} />{chat.pinned ? 'Unpin' : 'Pin'}</button>}
           <button type="button" onClick={() => run(() => toggleArchive(chat.id))}><Archive size={16} />{chat.archived ? 'Unarchive' : 'Archive'}</button>
-          <button type="button" onClick={() => run(() => exportChat(chat.id, 'json'))}><Download size={16} />Download JSON</button>
-          <button type="button" onClick={() => run(() => exportChat(chat.id, 'markdown'))}><FileDown size={16} />Download Markdown</button>
-          <button type="button" class="danger" onClick={() => run(async () => {
+          {mayChat('export') && <button type="button" onClick={() => run(() => exportChat(chat.id, 'json'))}><Download size={16} />Download JSON</button>}
+          {mayChat('export') && <button type="button" onClick={() => run(() => exportChat(chat.id, 'markdown'))}><FileDown size={16} />Download Markdown</button>}
+          {mayChat('delete') && <button type="button" class="danger" onClick={() => run(async () => {
             if (!(await confirmAction(`Delete “${title}”? This cannot be undone.`))) return
             await deleteChat(chat.id)
             if (current) navigate('/')
-          })}><Trash2 size={16} />Delete</button>
+          })}><Trash2 size={16} />Delete</button>}
         </div>
       )}
       {error !== null && <p class="alert small" role="alert">{error}</p>}
@@ -126,9 +126,9 @@ export function Sidebar({ open, onClose }: { open: boolean; onClose: () => void 
       <div class="sidebar-actions">
         <a class="button new-chat" href="/" aria-current={route.value.name === 'chat' && route.value.chatId === null ? 'page' : undefined}
           onClick={(event) => { event.preventDefault(); navigate('/'); onClose() }}><SquarePen size={18} />New chat</a>
-        <a class="button secondary icon-only" href="/temporary" aria-label="Temporary chat" title="Temporary chat: not stored"
+        {mayChat('temporary') && <a class="button secondary icon-only" href="/temporary" aria-label="Temporary chat" title="Temporary chat: not stored"
           aria-current={route.value.name === 'temporary' ? 'page' : undefined}
-          onClick={(event) => { event.preventDefault(); navigate('/temporary'); onClose() }}><MessageSquareDashed size={18} /></a>
+          onClick={(event) => { event.preventDefault(); navigate('/temporary'); onClose() }}><MessageSquareDashed size={18} /></a>}
       </div>
       <label class="search">
         <span class="offscreen">Search chats</span>

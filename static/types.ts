@@ -7,7 +7,7 @@ export type SessionUser = {
   name: string
   role: Role
   /** Open WebUI's effective permissions tree (defaults and groups), as the session answers it. */
-  permissions?: { features?: { api_keys?: boolean }; workspace?: { models?: boolean; prompts?: boolean } }
+  permissions?: { features?: { api_keys?: boolean }; workspace?: { models?: boolean; prompts?: boolean }; chat?: Record<string, boolean> }
   /** Set while MFA_REQUIRED holds this user to setting up a second factor (settings-security.tsx). */
   mfa_enrolment_required?: boolean
 }

@@ -54,3 +54,22 @@ test('isFresh tells at once whether a request may skip fresh(): not before a rea
   expect(other.isFresh()).toBe(true)
   expect(other.current().enableSignup).toBe(false)
 })
+
+test('ENABLE_COMMUNITY_SHARING starts from the environment; a save made before it took effect leaves the environment\'s', async () => {
+  const store = openMemoryStore()
+  const base = loadConfig({ env: { ENABLE_COMMUNITY_SHARING: 'true' }, cwd: process.cwd() }).auth
+  const runtime = createRuntimeAuth(base, store.settings, Date.now)
+  expect((await runtime.readAdminConfig()).ENABLE_COMMUNITY_SHARING).toBe(true)
+  // note: an older save holds the `false` the page was shown, unmarked: the environment's value stays.
+  await store.settings.writeSetting('admin_config', { ...await runtime.readAdminConfig(), ENABLE_COMMUNITY_SHARING: false, ENABLE_SIGNUP: false })
+  await runtime.fresh()
+  expect(runtime.admin().ENABLE_COMMUNITY_SHARING).toBe(true)
+  expect(runtime.current().enableCommunitySharing).toBe(true)
+  expect(runtime.current().enableSignup).toBe(false)
+  await runtime.saveAdminConfig({ ...await runtime.readAdminConfig(), ENABLE_COMMUNITY_SHARING: false })
+  expect(runtime.current().enableCommunitySharing).toBe(false)
+  expect(await runtime.readAdminConfig()).not.toHaveProperty('enclave_sharing_applies')
+  const restarted = createRuntimeAuth(base, store.settings, Date.now)
+  await restarted.fresh()
+  expect(restarted.admin().ENABLE_COMMUNITY_SHARING).toBe(false)
+})

@@ -39,7 +39,19 @@ export type AdminConfig = {
 export type Permissions = Record<string, Record<string, boolean>>
 
 const ADMIN_CONFIG_SETTING = 'admin_config'
+/**
+ * Stored with every save of the admin config: its ENABLE_COMMUNITY_SHARING holds. A save made
+ * before the setting took effect carries the `false` the page was shown whatever the environment
+ * said, which never applied; without this mark the environment's value stays in effect.
+ */
+const SHARING_APPLIES = 'enclave_sharing_applies'
 const PERMISSIONS_SETTING = 'default_user_permissions'
+
+/**
+ * What Enclave does not have (channels, notes, user webhooks): always off, whatever was stored
+ * before; routes/admin-config.ts refuses turning one on. WEBUI_URL is the environment's.
+ */
+const FIXED = { ENABLE_CHANNELS: false, ENABLE_NOTES: false, ENABLE_USER_WEBHOOKS: false } as const
 
 /** Open WebUI's defaults for the permissions Enclave has no variable for. */
 const DEFAULT_PERMISSIONS: Permissions = {
@@ -69,10 +81,10 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo, now:
   // note: USER_PERMISSIONS_FEATURES_API_KEYS is the default of features.api_keys (off when ENABLE_API_KEYS is).
   const usersMayCreateApiKeys = base.apiKeys?.usersMayCreate ?? false
   const defaults = (): AdminConfig => ({
-    SHOW_ADMIN_DETAILS: true, WEBUI_URL: '', ENABLE_SIGNUP: base.enableSignup, ENABLE_API_KEYS: base.apiKeys !== null,
+    SHOW_ADMIN_DETAILS: true, WEBUI_URL: base.publicUrl ?? '', ENABLE_SIGNUP: base.enableSignup, ENABLE_API_KEYS: base.apiKeys !== null,
     ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS: (base.apiKeys?.allowedEndpoints ?? null) !== null,
     API_KEYS_ALLOWED_ENDPOINTS: (base.apiKeys?.allowedEndpoints ?? []).join(','), DEFAULT_USER_ROLE: base.defaultUserRole,
-    JWT_EXPIRES_IN: formatDuration(base.sessionTtlMs), ENABLE_COMMUNITY_SHARING: false, ENABLE_MESSAGE_RATING: true, ENABLE_CHANNELS: false,
+    JWT_EXPIRES_IN: formatDuration(base.sessionTtlMs), ENABLE_COMMUNITY_SHARING: base.enableCommunitySharing, ENABLE_MESSAGE_RATING: true, ENABLE_CHANNELS: false,
     ENABLE_NOTES: false, ENABLE_FOLDERS: true, ENABLE_USER_WEBHOOKS: false, PENDING_USER_OVERLAY_TITLE: null, PENDING_USER_OVERLAY_CONTENT: null, RESPONSE_WATERMARK: null,
   })
   // note: USER_PERMISSIONS_WORKSPACE_*_ACCESS are the defaults of workspace.models, .knowledge, .tools and .prompts.
@@ -83,7 +95,11 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo, now:
   })
 
   /** The stored settings over the defaults; either absent (null) until an admin saves it. */
-  const adminConfigOf = (stored: Partial<AdminConfig> | null): AdminConfig => ({ ...defaults(), ...stored })
+  const adminConfigOf = (stored: Partial<AdminConfig> | null): AdminConfig => {
+    const { [SHARING_APPLIES]: applies, ...saved } = (stored ?? {}) as Partial<AdminConfig> & { [SHARING_APPLIES]?: unknown }
+    if (applies !== true) delete saved.ENABLE_COMMUNITY_SHARING
+    return { ...defaults(), ...saved, ...FIXED, WEBUI_URL: base.publicUrl ?? '' }
+  }
   const permissionsOf = (stored: Permissions | null): Permissions => {
     const merged = defaultPermissions()
     for (const [section, flags] of Object.entries(merged)) merged[section] = { ...flags, ...stored?.[section] }
@@ -102,6 +118,7 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo, now:
       // note: single-user mode has its one account and no sign-up, whatever is saved.
       enableSignup: admin.ENABLE_SIGNUP && !base.singleUser,
       defaultUserRole: admin.DEFAULT_USER_ROLE,
+      enableCommunitySharing: admin.ENABLE_COMMUNITY_SHARING,
       sessionTtlMs: typeof ttl === 'object' && ttl !== null ? base.sessionTtlMs : ttl,
       apiKeys: admin.ENABLE_API_KEYS
         ? { usersMayCreate: permissions.features?.api_keys === true, allowedEndpoints: admin.ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS && Array.isArray(endpoints) ? endpoints : null }
@@ -115,13 +132,15 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo, now:
   // note: with Redis, another instance's write drops it at once.
   settings.onWrittenElsewhere(() => stored.forget())
   let applied: Awaited<ReturnType<typeof readStored>> | null = null
-  let current = effective(adminConfigOf(null), permissionsOf(null))
+  let adminNow = adminConfigOf(null)
+  let current = effective(adminNow, permissionsOf(null))
   let permissions: Readonly<Permissions> = Object.freeze(permissionsOf(null))
   /** Puts what is stored in effect, unless it is what already is. */
   const apply = (read: Awaited<ReturnType<typeof readStored>>) => {
     if (read === applied) return
     applied = read
-    current = effective(adminConfigOf(read.admin), permissionsOf(read.permissions))
+    adminNow = adminConfigOf(read.admin)
+    current = effective(adminNow, permissionsOf(read.permissions))
     permissions = Object.freeze(permissionsOf(read.permissions))
   }
   /** Reads the stored settings again when what is in effect is older than a second. */
@@ -130,6 +149,8 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo, now:
   return {
     /** The auth settings in effect now: the environment's, overlaid with what an admin saved (as of `fresh()`, at most a second old). */
     current: (): AuthConfig => current,
+    /** The admin config in effect now, as of `fresh()` (at most a second old), as `readAdminConfig` answers it (do not modify). */
+    admin: (): Readonly<AdminConfig> => adminNow,
     /** Brings `current()` up to date with what is stored (a read at most once a second); every request awaits it first. */
     fresh,
     /** At once: true while what is in effect was read less than a second ago (the per-request `fresh()` may be skipped). */
@@ -144,7 +165,7 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo, now:
     },
     /** Stores the admin config (already validated) and puts it in effect at once. */
     async saveAdminConfig(config: AdminConfig): Promise<AdminConfig> {
-      await settings.writeSetting(ADMIN_CONFIG_SETTING, config)
+      await settings.writeSetting(ADMIN_CONFIG_SETTING, { ...config, [SHARING_APPLIES]: true })
       stored.forget()
       await fresh()
       return config

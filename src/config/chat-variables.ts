@@ -19,7 +19,7 @@ export const chatVariables = {
   TASK_MODEL: { parse: nonEmptyText, default: null, doc: 'Model that writes titles and tags; unset uses the model of the chat.' },
   ENABLE_COMMUNITY_SHARING: {
     parse: boolean, default: false,
-    doc: 'Let users share a chat as a link any signed-in user can open (a snapshot, revocable). Off answers 403 to share requests; Open WebUI defaults to true.',
+    doc: 'Let users share a chat as a link any signed-in user can open (a snapshot, revocable). Off answers 403 to share requests; Open WebUI defaults to true. The starting value of the admin config\'s setting of that name: once an admin saves the admin config, the saved value holds.',
   },
   CHAT_MAX_CONCURRENT_ANSWERS: {
     parse: integerFrom(1, 100), default: 3,

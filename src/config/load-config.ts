@@ -110,6 +110,10 @@ export type AuthConfig = Readonly<{
   mfaRequired: 'none' | 'admins' | 'all'
   /** Passwordless sign-in with a passkey (ENABLE_PASSKEY_LOGIN). */
   passkeyLogin: boolean
+  /** Chat share links (ENABLE_COMMUNITY_SHARING); an admin's saved setting overrides it (runtime-auth.ts). */
+  enableCommunitySharing: boolean
+  /** WEBUI_URL, as the admin config reports it (set by the environment only). */
+  publicUrl: string | null
 }>
 
 export type ConfigInput = {
@@ -318,6 +322,8 @@ function authConfigFrom(values: VariableValues, cwd: string): AuthConfig {
     },
     mfaRequired: values.MFA_REQUIRED,
     passkeyLogin: values.ENABLE_PASSKEY_LOGIN,
+    enableCommunitySharing: values.ENABLE_COMMUNITY_SHARING,
+    publicUrl: values.WEBUI_URL,
   }
 }
 

@@ -113,6 +113,7 @@ function withFileLimits(forSignedIn: (request: Request) => Promise<object>, conf
   const file = { max_size: config.values.RAG_FILE_MAX_SIZE, max_count: config.values.RAG_FILE_MAX_COUNT }
   return async (request) => {
     const extra = await forSignedIn(request)
-    return Object.keys(extra).length === 0 ? extra : { ...extra, file }
+    // note: an active caller's answer only (it carries default_models); a pending account's has the overlay alone.
+    return 'default_models' in extra ? { ...extra, file } : extra
   }
 }

@@ -37,6 +37,18 @@ const describeAdminConfig = (config: AdminConfig) => ({
   API_KEY_ALLOWED_ENDPOINTS: config.API_KEYS_ALLOWED_ENDPOINTS,
 })
 
+/**
+ * Fields Enclave cannot apply, refused (400) unless posted as they read: channels, notes and user
+ * webhooks do not exist here; WEBUI_URL is the environment's (callback URLs and the allowed hosts
+ * are built from it at start; Open WebUI's newer admin page shows it disabled, "Controlled by the
+ * WEBUI_URL environment variable"). Open WebUI's page posts the whole object back, these as it read them.
+ */
+function unappliable(current: AdminConfig, body: typeof AdminConfigBody.static): string | null {
+  for (const key of ['ENABLE_CHANNELS', 'ENABLE_NOTES', 'ENABLE_USER_WEBHOOKS'] as const) if (body[key] === true) return `${key}: Enclave has no such feature, so it stays off.`
+  if (body.WEBUI_URL !== undefined && body.WEBUI_URL !== null && body.WEBUI_URL !== current.WEBUI_URL) return 'WEBUI_URL is set by the environment variable of that name.'
+  return null
+}
+
 /** Merges a posted admin config over the current one, or names the invalid field. */
 function mergeAdminConfig(current: AdminConfig, body: typeof AdminConfigBody.static): AdminConfig | { invalid: string } {
   const pick = <K extends keyof AdminConfig>(key: K, value: AdminConfig[K] | undefined): AdminConfig[K] => (value === undefined ? current[key] : value)
@@ -90,6 +102,8 @@ export const adminConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList) =
 
     .post('/api/v1/auths/admin/config', async ({ body, principal, request, server }) => {
       const before = await deps.runtime.readAdminConfig()
+      const refused = unappliable(before, body)
+      if (refused !== null) throw new HttpError(400, 'unsupported_setting', refused)
       const merged = mergeAdminConfig(before, body)
       if ('invalid' in merged) throw new HttpError(400, 'invalid_admin_config', `${merged.invalid} has an invalid value.`)
       const changes = describeChanges(before, merged)

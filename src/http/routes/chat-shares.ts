@@ -1,9 +1,10 @@
 /**
  * Open WebUI's chat sharing under /api/v1/chats: an owner shares a chat as a link (a snapshot taken
  * then, renewed by sharing again), revokes it, and any signed-in user holding the link reads or
- * clones the snapshot. Off unless ENABLE_COMMUNITY_SHARING is true (Open WebUI's default is on):
- * then every route here answers 403. A share is sealed at rest (src/db/chat-shares.ts); an unknown
- * or revoked link and another user's chat are 404 alike.
+ * clones the snapshot. Off unless ENABLE_COMMUNITY_SHARING is on (the admin config's setting, the
+ * environment's until an admin saves one; Open WebUI's default is on): then every route here
+ * answers 403. A share is sealed at rest (src/db/chat-shares.ts); an unknown or revoked link and
+ * another user's chat are 404 alike.
  */
 import { Elysia, t } from 'elysia'
 import { Numeric } from '../numeric-schemas.ts'
@@ -12,6 +13,7 @@ import type { Config } from '../../config/load-config.ts'
 import { parseShareId, type ChatShare, type ShareId } from '../../db/chat-shares.ts'
 import { newChatId, parseChatId, type ChatId, type UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
+import { requirePermission } from '../permission-gate.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { describeChat } from './chats.ts'
 
@@ -28,7 +30,8 @@ const describeShare = (share: ChatShare) => ({
 export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
   const { chats, chatShares } = deps.store
   const refuseUnlessEnabled = () => {
-    if (!config.values.ENABLE_COMMUNITY_SHARING) throw new HttpError(403, 'sharing_disabled', 'Sharing chats is turned off on this server.')
+    // note: the admin's setting (POST /api/v1/auths/admin/config) over the environment's, read per request (runtime-auth.ts).
+    if (!deps.auth.enableCommunitySharing) throw new HttpError(403, 'sharing_disabled', 'Sharing chats is turned off on this server.')
   }
   const ownChatId = async (owner: UserId, raw: string): Promise<ChatId> => {
     const id = parseChatId(raw)
@@ -56,8 +59,10 @@ export const chatShareRoutes = (deps: AuthDeps, config: Config) => {
       return listed
     }, { auth: 'active', query: t.Object({ page: t.Optional(Numeric({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: true }) })
 
+    // note: as Open WebUI (routers/chats.py share_chat_by_id), making a link needs chat.share.
     .post('/:id/share', async ({ principal, params }) => {
       refuseUnlessEnabled()
+      await requirePermission(deps.permissions, principal, 'chat.share')
       const owner = principal.user.id
       const chatId = await ownChatId(owner, params.id)
       const tree = await chats.readChatTree(owner, chatId)

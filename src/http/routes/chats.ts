@@ -25,6 +25,7 @@ import { readOpenWebUiChat } from '../../db/open-webui-chat.ts'
 import { describeChatObject, describeChatParts, type HeldChatBytes } from '../../db/open-webui-chat-description.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
+import { requirePermission } from '../permission-gate.ts'
 import { findChatForAdmin } from './admin-chat-access.ts'
 import { tooDeep } from '../plugins/body-nesting.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -369,13 +370,16 @@ export const chatRoutes = (deps: AuthDeps, trustedProxies: AddressList, hub: Soc
     .post('/:id/pin', ({ principal, params }) => toggle(principal.user.id, params.id, 'pinned'), { auth: 'active', params: ChatParams })
     .post('/:id/archive', ({ principal, params }) => toggle(principal.user.id, params.id, 'archived'), { auth: 'active', params: ChatParams })
 
+    // note: as Open WebUI (routers/chats.py delete_chat_by_id, delete_all_user_chats), deleting needs chat.delete.
     .delete('/:id', async ({ principal, params }) => {
+      await requirePermission(deps.permissions, principal, 'chat.delete')
       const id = parseChatId(params.id)
       if (id === null || !(await chats.deleteChatForUser(principal.user.id, id))) throw chatNotFound()
       return true
     }, { auth: 'active', params: ChatParams })
 
     .delete('/', async ({ principal }) => {
+      await requirePermission(deps.permissions, principal, 'chat.delete')
       await chats.deleteAllChatsForUser(principal.user.id)
       return true
     }, { auth: 'active' })

@@ -21,6 +21,7 @@ import { parseByteRange } from '../byte-range.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { receiveUpload } from './file-upload.ts'
+import { requirePermission } from '../permission-gate.ts'
 
 const Params = t.Object({ id: t.String({ maxLength: 128 }) })
 const ListQuery = t.Object({ content: t.Optional(t.String({ maxLength: 8 })) })
@@ -72,7 +73,9 @@ export const fileRoutes = (deps: AuthDeps, trustedProxies: AddressList, limits: 
 
   return new Elysia({ prefix: '/api/v1/files' })
     .use(requireAuth(deps, trustedProxies))
+    // note: Open WebUI's page offers uploads only with chat.file_upload (user.permissions); the route holds to it too.
     .post('/', async ({ principal, request }) => {
+      await requirePermission(deps.permissions, principal, 'chat.file_upload')
       const file = await receiveUpload(files, principal.user.id, request, limits)
       // note: a document is then read and embedded in the background (knowledge/rag-deps.ts), as Open WebUI processes uploads.
       onUploaded(principal.user.id, file.id)

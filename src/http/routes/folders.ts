@@ -2,14 +2,18 @@
  * Open WebUI's folder routes under /api/v1/folders, each for the signed-in user's own folders only:
  * an id that is malformed, unknown or someone else's is answered 404 alike. Folder names, data and
  * meta are sealed at rest (src/db/folders.ts); a move that would put a folder under itself is 400.
+ * Every route is 403 while the admin config has ENABLE_FOLDERS off, or for a user without the
+ * features.folders permission.
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
+import type { Principal } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
 import { parseFolderId, type Folder, type FolderId, type FolderRepo, type FolderResult } from '../../db/folders.ts'
 import type { ChatId, UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
 import { BooleanString } from '../numeric-schemas.ts'
+import { requirePermission } from '../permission-gate.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
 const Name = t.String({ maxLength: 1000 })
@@ -76,11 +80,18 @@ export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     return listed
   }
   const folderIdOf = (owner: UserId, raw: string) => ownFolderId(folders, owner, raw)
+  // note: as Open WebUI's folders router (routers/folders.py, before every route): 403 while the admin
+  // has folders off (ENABLE_FOLDERS) or for a user without features.folders; admins pass the latter.
+  const refuseUnlessFolders = async (principal: Principal) => {
+    if (!deps.runtime.admin().ENABLE_FOLDERS) throw new HttpError(403, 'folders_disabled', 'Folders are turned off on this server.')
+    await requirePermission(deps.permissions, principal, 'features.folders')
+  }
 
   return new Elysia({ prefix: '/api/v1/folders' })
     .use(requireAuth(deps, trustedProxies))
     .macro({ plainFields: (isRequired: boolean) => (isRequired ? { transform: refuseNonObjects } : {}) })
     .get('/', async ({ principal }) => {
+      await refuseUnlessFolders(principal)
       const owner = principal.user.id
       const answer = []
       for (const folder of await folders.listFoldersForUser(owner)) {
@@ -94,11 +105,13 @@ export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       return answer
     }, { auth: 'active' })
 
-    .post('/', async ({ principal, body }) =>
-      answerOf(await folders.createFolder(principal.user.id, { name: body.name, data: body.data, meta: body.meta }, parentOf(body.parent_id))),
-    { auth: 'active', body: FolderBody, plainFields: true })
+    .post('/', async ({ principal, body }) => {
+      await refuseUnlessFolders(principal)
+      return answerOf(await folders.createFolder(principal.user.id, { name: body.name, data: body.data, meta: body.meta }, parentOf(body.parent_id)))
+    }, { auth: 'active', body: FolderBody, plainFields: true })
 
     .get('/:id', async ({ principal, params }) => {
+      await refuseUnlessFolders(principal)
       const id = parseFolderId(params.id)
       const folder = id === null ? null : await folders.findFolderForUser(principal.user.id, id)
       if (folder === null) throw folderNotFound()
@@ -106,16 +119,19 @@ export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     }, { auth: 'active', params: Params })
 
     .post('/:id/update', async ({ principal, params, body }) => {
+      await refuseUnlessFolders(principal)
       const owner = principal.user.id
       return answerOf(await folders.updateFolder(owner, await folderIdOf(owner, params.id), { name: body.name ?? undefined, data: body.data, meta: body.meta }))
     }, { auth: 'active', params: Params, body: UpdateBody, plainFields: true })
 
     .post('/:id/update/parent', async ({ principal, params, body }) => {
+      await refuseUnlessFolders(principal)
       const owner = principal.user.id
       return answerOf(await folders.moveFolder(owner, await folderIdOf(owner, params.id), parentOf(body.parent_id)))
     }, { auth: 'active', params: Params, body: t.Object({ parent_id: t.Optional(t.Nullable(t.String({ maxLength: 128 }))) }) })
 
     .post('/:id/update/expanded', async ({ principal, params, body }) => {
+      await refuseUnlessFolders(principal)
       const owner = principal.user.id
       const folder = await folders.setFolderExpanded(owner, await folderIdOf(owner, params.id), body.is_expanded)
       if (folder === null) throw folderNotFound()
@@ -124,8 +140,16 @@ export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
 
     // note: as Open WebUI, the folder's chats go with it unless `delete_contents=false` leaves them outside any folder.
     .delete('/:id', async ({ principal, params, query }) => {
+      await refuseUnlessFolders(principal)
       const owner = principal.user.id
       const folderId = await folderIdOf(owner, params.id)
+      // note: as Open WebUI (routers/folders.py delete_folder_by_id), deleting a folder with chats in it
+      // (and with them) needs chat.delete.
+      if (query.delete_contents !== false && !await deps.permissions.has(principal, 'chat.delete')) {
+        for (const id of await folders.listFolderTreeIds(owner, folderId)) {
+          if ((await chatFolders.listChatIdsInFolder(owner, id, 'all')).length > 0) await requirePermission(deps.permissions, principal, 'chat.delete')
+        }
+      }
       const gone = await deps.store.sql.transaction(async () => {
         const ids = await folders.deleteFolderTree(owner, folderId)
         if (query.delete_contents === false) await chatFolders.unfileChats(owner, ids)

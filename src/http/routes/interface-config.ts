@@ -39,11 +39,25 @@ export const readModelsConfig = async (settings: SettingsRepo): Promise<ModelsCo
 export const readPromptSuggestions = async (settings: SettingsRepo): Promise<PromptSuggestion[]> =>
   (await settings.readSetting(SUGGESTIONS_SETTING) as PromptSuggestion[] | null) ?? []
 
-/** What /api/config adds for an active signed-in caller: the model a new chat starts with, and the suggestions. */
-export const interfaceDefaultsFor = (deps: AuthDeps) => async (request: Request): Promise<object> => {
+/**
+ * What /api/config adds for an active signed-in caller: the model a new chat starts with, the
+ * suggestions, and the admin config's switches and texts the page reads (as Open WebUI's
+ * main.py get_app_config: `features.enable_*`, `ui.*`); a pending account gets the overlay only.
+ */
+export const interfaceDefaultsFor = (deps: AuthDeps) => async (request: Request): Promise<{ features?: object } & Record<string, unknown>> => {
   const found = await authenticate(deps, findCredential(request.headers), '/api/config')
-  if (!found.ok || found.principal.user.role === 'pending') return {}
-  return { default_models: (await readModelsConfig(deps.store.settings)).DEFAULT_MODELS, default_prompt_suggestions: await readPromptSuggestions(deps.store.settings) }
+  if (!found.ok) return {}
+  const admin = deps.runtime.admin()
+  const overlay = { pending_user_overlay_title: admin.PENDING_USER_OVERLAY_TITLE, pending_user_overlay_content: admin.PENDING_USER_OVERLAY_CONTENT }
+  if (found.principal.user.role === 'pending') return { ui: overlay }
+  return {
+    default_models: (await readModelsConfig(deps.store.settings)).DEFAULT_MODELS, default_prompt_suggestions: await readPromptSuggestions(deps.store.settings),
+    features: {
+      enable_community_sharing: admin.ENABLE_COMMUNITY_SHARING, enable_message_rating: admin.ENABLE_MESSAGE_RATING, enable_folders: admin.ENABLE_FOLDERS,
+      enable_channels: admin.ENABLE_CHANNELS, enable_notes: admin.ENABLE_NOTES, enable_user_webhooks: admin.ENABLE_USER_WEBHOOKS,
+    },
+    ui: { ...overlay, response_watermark: admin.RESPONSE_WATERMARK },
+  }
 }
 
 export const interfaceConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList, directConnections = false) => {

@@ -14,6 +14,7 @@ import { parseKnowledgeId, type Knowledge } from '../../db/knowledge.ts'
 import { findKnowledgeFor, listKnowledgeFor } from '../../knowledge/knowledge-access.ts'
 import { processFileForUser, type RagDeps } from '../../knowledge/rag-deps.ts'
 import { HttpError } from '../http-error.ts'
+import { refusePublicUnlessPermitted } from '../permission-gate.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { AccessControlField, AccessGrantsField, accessControlOf, describeKnowledge, describeKnowledgeFile, fileNotFound, indexFailure, knowledgeNotFound } from './knowledge-answers.ts'
 
@@ -29,6 +30,8 @@ const Params = t.Object({ id: t.String() })
 const ListQuery = t.Object({ page: t.Optional(Numeric({ minimum: 1, maximum: 100_000 })), query: t.Optional(t.String({ maxLength: 1000 })) }, { additionalProperties: true })
 
 const PAGE_SIZE = 30
+/** The permission that lets a user make a knowledge base public (Open WebUI's USER_PERMISSIONS sharing.public_knowledge). */
+const PUBLIC_KNOWLEDGE = 'sharing.public_knowledge'
 
 // note: Elysia's normalisation would turn a string or a list into {} (a private grant) before validation;
 // a grant is an object or null. Run as a macro's transform, after the `auth` check (see routes/folders.ts).
@@ -67,8 +70,11 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
     .macro({ plainGrant: (isRequired: boolean) => (isRequired ? { transform: refuseMalformedGrant } : {}) })
     .post('/create', async ({ principal, body }) => {
       await requirePermission(principal)
+      const accessControl = accessControlOf(body, {})
+      // note: as Open WebUI (routers/knowledge.py, filter_allowed_access_grants), public needs sharing.public_knowledge.
+      await refusePublicUnlessPermitted(rag.permissions, principal, PUBLIC_KNOWLEDGE, accessControl)
       const created = await rag.knowledge.createKnowledge(principal.user.id, {
-        name: body.name, description: body.description ?? '', data: body.data ?? null, accessControl: accessControlOf(body, {}),
+        name: body.name, description: body.description ?? '', data: body.data ?? null, accessControl,
       })
       return describeKnowledge(created, { files: [] })
     }, { auth: 'active', body: CreateBody, plainGrant: true })
@@ -107,6 +113,7 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
       // note: only the owner changes who else may see the base, as in Open WebUI.
       const access = accessControlOf(body, undefined)
       if (access !== undefined && knowledge.userId !== principal.user.id) throw knowledgeNotFound()
+      if (knowledge.accessControl !== null) await refusePublicUnlessPermitted(rag.permissions, principal, PUBLIC_KNOWLEDGE, access)
       const updated = await rag.knowledge.updateKnowledge(knowledge.id, { name: body.name, description: body.description, data: body.data, accessControl: access })
       return withFiles(updated!)
     }, { auth: 'active', params: Params, body: UpdateBody, plainGrant: true })
@@ -116,7 +123,9 @@ export const knowledgeRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
       const knowledge = await knowledgeFor(principal, params.id, 'write')
       if (knowledge.userId !== principal.user.id) throw knowledgeNotFound()
       if (body.access_grants === undefined || body.access_grants === null) throw new HttpError(422, 'invalid_request', 'The request is not in the expected shape: access_grants is a list.')
-      return withFiles((await rag.knowledge.updateKnowledge(knowledge.id, { accessControl: accessControlOf(body, undefined) }))!)
+      const access = accessControlOf(body, undefined)
+      if (knowledge.accessControl !== null) await refusePublicUnlessPermitted(rag.permissions, principal, PUBLIC_KNOWLEDGE, access)
+      return withFiles((await rag.knowledge.updateKnowledge(knowledge.id, { accessControl: access }))!)
     }, { auth: 'active', params: Params, body: AccessBody })
 
     .post('/:id/file/add', async ({ principal, params, body }) => {

@@ -20,6 +20,7 @@ import type { Prompt } from '../../db/prompts.ts'
 import type { UserId } from '../../db/ids.ts'
 import { profileImageOf, readUserPreferences } from '../../db/user-preferences.ts'
 import { HttpError } from '../http-error.ts'
+import { refusePublicUnlessPermitted } from '../permission-gate.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { AccessControlBody, seconds, toAccessControl } from './workspace-shapes.ts'
 
@@ -43,6 +44,9 @@ function commandOf(raw: string): string {
   if (!COMMAND.test(name)) throw new HttpError(400, 'invalid_command', 'A command is letters, digits, - and _, at most 64 of them.')
   return name
 }
+
+/** The permission that lets a user make a prompt public (Open WebUI's USER_PERMISSIONS sharing.public_prompts). */
+const PUBLIC_PROMPTS = 'sharing.public_prompts'
 
 export type PromptRouteDeps = { auth: AuthDeps; trustedProxies: AddressList; access: WorkspaceAccess; permissions: Pick<Permissions, 'has'> }
 
@@ -86,7 +90,10 @@ export const promptRoutes = ({ auth, trustedProxies, access, permissions }: Prom
 
     .post('/create', async ({ principal, body }) => {
       if (!await permissions.has(principal, 'workspace.prompts')) throw new HttpError(403, 'permission_denied', 'You do not have permission to do this.')
-      const created = await repo.createPrompt(principal.user.id, commandOf(body.command), { title: body.title, content: body.content, access: toAccessControl(body.access_control) })
+      const access = toAccessControl(body.access_control)
+      // note: as Open WebUI (routers/prompts.py, filter_allowed_access_grants), public needs sharing.public_prompts.
+      await refusePublicUnlessPermitted(permissions, principal, PUBLIC_PROMPTS, access)
+      const created = await repo.createPrompt(principal.user.id, commandOf(body.command), { title: body.title, content: body.content, access })
       if (!created.ok) throw new HttpError(409, 'command_taken', 'You already have a prompt with this command.')
       return describe(created.prompt, principal)
     }, { auth: 'active', body: PromptBody })
@@ -99,6 +106,7 @@ export const promptRoutes = ({ auth, trustedProxies, access, permissions }: Prom
       // note: only the owner (or an admin) changes who may use it.
       const mayShare = stored.ownerId === principal.user.id || principal.user.role === 'admin'
       const accessControl = mayShare && body.access_control !== undefined ? toAccessControl(body.access_control) : stored.access
+      if (accessControl !== stored.access) await refusePublicUnlessPermitted(permissions, principal, PUBLIC_PROMPTS, accessControl)
       return describe((await repo.updatePrompt(stored.id, { title: body.title, content: body.content, access: accessControl }))!, principal)
     }, { auth: 'active', params: CommandParams, body: PromptBody })
 
@@ -111,6 +119,7 @@ export const promptRoutes = ({ auth, trustedProxies, access, permissions }: Prom
       if (commandOf(body.command) !== stored.command) throw new HttpError(400, 'command_mismatch', 'A prompt keeps its command; create a new one instead.')
       const mayShare = stored.ownerId === principal.user.id || principal.user.role === 'admin'
       const accessControl = mayShare && body.access_control !== undefined ? toAccessControl(body.access_control) : stored.access
+      if (accessControl !== stored.access) await refusePublicUnlessPermitted(permissions, principal, PUBLIC_PROMPTS, accessControl)
       return describe((await repo.updatePrompt(stored.id, { title: body.title, content: body.content, access: accessControl }))!, principal)
     }, { auth: 'active', params: IdParams, body: PromptBody })
     .delete('/id/:id/delete', async ({ principal, params }) => repo.deletePrompt((await promptById(principal, params.id, 'write')).id), { auth: 'active', params: IdParams })

@@ -12,6 +12,7 @@ import type { AddressList } from '../../config/network.ts'
 import { parseKnowledgeId, type Knowledge } from '../../db/knowledge.ts'
 import { findKnowledgeFor } from '../../knowledge/knowledge-access.ts'
 import { processFileForUser, type RagDeps } from '../../knowledge/rag-deps.ts'
+import { requirePermission } from '../permission-gate.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { fileNotFound, indexFailure, knowledgeNotFound } from './knowledge-answers.ts'
 
@@ -29,7 +30,10 @@ export const retrievalRoutes = (auth: AuthDeps, trustedProxies: AddressList, rag
 
   return new Elysia({ prefix: '/api/v1/retrieval' })
     .use(requireAuth(auth, trustedProxies))
+    // note: a new document from text is an upload by another road (Open WebUI's knowledge page adds
+    // text content as an uploaded .txt file), so it needs chat.file_upload as POST /api/v1/files/ does.
     .post('/process/text', async ({ principal, body }) => {
+      await requirePermission(auth.permissions, principal, 'chat.file_upload')
       const collection = await collectionFor(principal, body.collection_name)
       const fileId = crypto.randomUUID()
       const result = await rag.retrieval.indexText(principal.user.id, { fileId, name: body.name, text: body.content })

@@ -28,6 +28,7 @@ import type { AccessControl } from '../../auth/access-control.ts'
 import { HttpError } from '../http-error.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { accessControlOfGrants, grantsOfAccessControl } from './model-access.ts'
+import { refusePublicUnlessPermitted } from '../permission-gate.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 import { AccessControlBody, checkMeta, checkParams, JsonObject, presetImageOf, seconds, toAccessControl } from './workspace-shapes.ts'
 
@@ -175,7 +176,10 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
     .post('/create', async ({ principal, body, request, server }) => {
       if (body.base_model_id === null) return saveBaseModelAccess(principal, body.id, body, resolveClientAddress(request, server, trustedProxies).ip)
       await requirePermission(principal, 'workspace.models')
-      const created = await repo.createModel(principal.user.id, body.id, await inputOf(body, body.id))
+      const input = await inputOf(body, body.id)
+      // note: as Open WebUI (routers/models.py, filter_allowed_access_grants), public needs sharing.public_models.
+      await refusePublicUnlessPermitted(permissions, principal, PUBLIC_MODELS, input.access)
+      const created = await repo.createModel(principal.user.id, body.id, input)
       if (!created.ok) throw new HttpError(409, 'model_id_taken', 'A model already has this id; choose another.')
       return describe(created.model, principal)
     }, { auth: 'active', body: ModelBody })
@@ -198,7 +202,9 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
       const input = await inputOf({ ...body, id }, id)
       // note: only the owner (or an admin) changes who may use it, as Open WebUI's page offers.
       const mayShare = stored.ownerId === principal.user.id || principal.user.role === 'admin'
-      const updated = await repo.updateModel(id, { ...input, access: mayShare && (body.access_control !== undefined || body.access_grants !== undefined) ? input.access : stored.access })
+      const access = mayShare && (body.access_control !== undefined || body.access_grants !== undefined) ? input.access : stored.access
+      if (access !== stored.access) await refusePublicUnlessPermitted(permissions, principal, PUBLIC_MODELS, access)
+      const updated = await repo.updateModel(id, { ...input, access })
       if (updated === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
       return describe(updated, principal)
     }, { auth: 'active', body: UpdateBody, query: t.Object({ id: t.Optional(ModelId) }) })
@@ -226,7 +232,9 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
         const entry = raw as ModelBodyType
         const existing = await repo.find(entry.id)
         if (existing !== null) await presetFor(principal, entry.id, 'write')
-        entries.push({ id: entry.id, input: await inputOf(entry, entry.id), isNew: existing === null })
+        const input = await inputOf(entry, entry.id)
+        await refusePublicUnlessPermitted(permissions, principal, PUBLIC_MODELS, input.access)
+        entries.push({ id: entry.id, input, isNew: existing === null })
       }
       // note: the importer's key is read before the transaction opens (presetFor read the other owners'), so it holds database work only.
       await auth.store.dataKeys.ringFor(principal.user.id)
@@ -257,6 +265,7 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
     if (stored.ownerId !== principal.user.id && principal.user.role !== 'admin') throw new HttpError(403, 'access_prohibited', 'Only the owner changes who may use this model.')
     const access = accessOfBody(body)
     if (access === undefined) throw new HttpError(422, 'invalid_request', 'Send access_grants or access_control.')
+    await refusePublicUnlessPermitted(permissions, principal, PUBLIC_MODELS, access)
     const saved = await repo.updateModel(id, { baseModelId: stored.baseModelId, name: stored.name, meta: stored.meta, params: stored.params, access, isActive: stored.isActive })
     if (saved === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
     return { ...await describe(saved, principal), access_grants: grantsOfAccessControl(saved.access) }
@@ -265,6 +274,9 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
   const listEditable = async (principal: Principal) => describeAll(await editable(principal), principal)
   return { routes, listEditable, updatePresetAccess }
 }
+
+/** The permission that lets a user make a model public (Open WebUI's USER_PERMISSIONS sharing.public_models). */
+const PUBLIC_MODELS = 'sharing.public_models'
 
 const ModelBodyCheck = (value: unknown): boolean => (modelBodyChecker ??= TypeCompiler.Compile(ModelBodyAsDeclared)).Check(value)
 // note: compiled at the first import, not when a start loads the module; from a copy taken now,
