@@ -33,6 +33,31 @@ describe('UI settings (web getUserSettings/updateUserSettings, Conduit getUserSe
     expect((await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body.ui.system).toBe('Be brief.')
   })
 
+  test('top-level keys merge as Open WebUI\'s update_user_settings_by_id: the page\'s {ui} keeps Conduit\'s params', async () => {
+    const { app } = startTestApp(USER_ON)
+    const ada = await signUp(app, 'ada@example.com')
+    // Conduit (updateUserReasoningEffort) posts the whole object with params; the web page then posts only { ui }
+    await json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { ui: { system: 's' }, params: { reasoning_effort: 'high' } })
+    const saved = await json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { ui: { models: ['llama3.2:1b'] } })
+    expect(saved.status).toBe(200)
+    expect(saved.body).toEqual({ ui: { models: ['llama3.2:1b'] }, params: { reasoning_effort: 'high' } })
+    expect((await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body).toEqual(saved.body)
+  })
+
+  test('concurrent updates of different keys all stay; a merge that would grow past the limit is 413 and writes nothing', async () => {
+    const { app } = startTestApp(USER_ON)
+    const ada = await signUp(app, 'ada@example.com')
+    const keys = Array.from({ length: 12 }, (_, i) => `k${i}`)
+    const answers = await Promise.all(keys.map((key) => json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { [key]: { v: key } })))
+    expect(answers.map((answer) => answer.status)).toEqual(keys.map(() => 200))
+    const stored = (await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body
+    expect(Object.keys(stored).sort()).toEqual([...keys].sort())
+    await json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { a: 'x'.repeat(150_000) })
+    expect((await json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { b: 'x'.repeat(150_000) })).status).toBe(413)
+    const after = (await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body
+    expect([after.a.length, after.b, after.k0]).toEqual([150_000, undefined, { v: 'k0' }])
+  })
+
   test('each user sees only their own; pending 403; anonymous 401; malformed 400; oversized 413', async () => {
     const { app } = startTestApp()
     const admin = await signUp(app, 'admin@example.com')
