@@ -22,11 +22,12 @@ export type AccountState = {
  * server's data directory, so the page asks for it up front; `password_rules` says what a new
  * password must be before one is sent.
  * Sign-up, API keys and LDAP are read from the runtime settings (an admin may change them without a restart).
- * An active signed-in caller also gets `default_models` and `default_prompt_suggestions` (routes/interface-config.ts).
+ * An active signed-in caller also gets `default_models`, `default_prompt_suggestions` and more `features` (routes/interface-config.ts).
  */
 export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthConfig }, ldap: RuntimeLdap, accounts: AccountState, forSignedIn: (request: Request) => object | Promise<object> = () => ({})) =>
   new Elysia().get('/api/config', async ({ request }) => {
     const ldapNow = await ldap.current()
+    const { features: signedInFeatures, ...signedIn } = await forSignedIn(request) as { features?: object }
     return {
     status: true,
     name: config.name,
@@ -44,6 +45,7 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
       enable_api_keys: runtime.auth.apiKeys !== null,
       enable_passkey_login: config.auth.passkeyLogin,
       enable_direct_connections: config.directConnections !== null,
+      ...signedInFeatures,
     },
     // note: the sign-in page draws one button per provider, linking to /oauth/{id}/login.
     oauth: { providers: Object.fromEntries(config.oauth.providers.map((provider) => [provider.id, provider.displayName])) },
@@ -53,7 +55,7 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
     setup_token_required: await accounts.isSetupTokenRequired(),
     password_rules: { min_length: MIN_PASSWORD_LENGTH, hint: config.auth.passwordPattern === null ? null : config.auth.passwordPattern.hint ?? 'The server has its own password rules.' },
     // note: as Open WebUI, a signed-in (active) caller also gets the admin's interface defaults.
-    ...await forSignedIn(request),
+    ...signedIn,
     }
   })
 

@@ -39,11 +39,23 @@ export const readModelsConfig = async (settings: SettingsRepo): Promise<ModelsCo
 export const readPromptSuggestions = async (settings: SettingsRepo): Promise<PromptSuggestion[]> =>
   (await settings.readSetting(SUGGESTIONS_SETTING) as PromptSuggestion[] | null) ?? []
 
-/** What /api/config adds for an active signed-in caller: the model a new chat starts with, and the suggestions. */
+/**
+ * What /api/config adds for an active signed-in caller: the model a new chat starts with, the
+ * suggestions, and the `features` the page draws only when told they are on.
+ */
 export const interfaceDefaultsFor = (deps: AuthDeps) => async (request: Request): Promise<object> => {
   const found = await authenticate(deps, findCredential(request.headers), '/api/config')
   if (!found.ok || found.principal.user.role === 'pending') return {}
-  return { default_models: (await readModelsConfig(deps.store.settings)).DEFAULT_MODELS, default_prompt_suggestions: await readPromptSuggestions(deps.store.settings) }
+  const admin = await deps.runtime.readAdminConfig()
+  return {
+    default_models: (await readModelsConfig(deps.store.settings)).DEFAULT_MODELS,
+    default_prompt_suggestions: await readPromptSuggestions(deps.store.settings),
+    // note: Open WebUI's get_app_config gives a signed-in caller these; its Sidebar.svelte draws the
+    // Folders section (and the chats in folders) only `{#if $config?.features?.enable_folders && ...}`.
+    // Only what Enclave has is said on; notes, channels, memories, code execution, image generation,
+    // webhooks and autocompletion are left out, which the page reads as off.
+    features: { enable_folders: admin.ENABLE_FOLDERS },
+  }
 }
 
 export const interfaceConfigRoutes = (deps: AuthDeps, trustedProxies: AddressList, directConnections = false) => {
