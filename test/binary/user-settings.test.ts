@@ -35,6 +35,11 @@ test('settings, info, profile image and banners through the binary, across a res
   expect((await send('GET', '/api/v1/auths/')).profile_image_url).toBe(image)
   expect((await send('GET', '/api/v1/configs/banners'))[0].content).toBe(marker)
 
+  // the default picture every account starts with is an image, through the binary as in-process
+  const picture = await app.handle(req('GET', '/user.png'))
+  expect([picture.status, picture.headers.get('content-type')]).toEqual([200, 'image/png'])
+  expect(Buffer.from(await picture.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG')
+
   const dataDir = join(cwd, 'data')
   for (const file of readdirSync(dataDir)) {
     const bytes = readFileSync(join(dataDir, file))
