@@ -48,10 +48,15 @@ describe('UI settings (web getUserSettings/updateUserSettings, Conduit getUserSe
     const { app } = startTestApp(USER_ON)
     const ada = await signUp(app, 'ada@example.com')
     const keys = Array.from({ length: 12 }, (_, i) => `k${i}`)
-    const answers = await Promise.all(keys.map((key) => json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { [key]: { v: key } })))
-    expect(answers.map((answer) => answer.status)).toEqual(keys.map(() => 200))
+    // a profile save (the page's updateUserProfile) in the middle of them loses none either
+    const [profile, ...answers] = await Promise.all([
+      json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada', bio: 'Counts things.' }),
+      ...keys.map((key) => json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { [key]: { v: key } })),
+    ])
+    expect([profile!.status, ...answers.map((answer) => answer.status)]).toEqual([200, ...keys.map(() => 200)])
     const stored = (await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body
     expect(Object.keys(stored).sort()).toEqual([...keys].sort())
+    expect((await json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada' })).body.bio).toBe('Counts things.')
     await json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { a: 'x'.repeat(150_000) })
     expect((await json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { b: 'x'.repeat(150_000) })).status).toBe(413)
     const after = (await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body

@@ -3,7 +3,8 @@
  * GET /api/v1/users/user/settings and POST .../settings/update (the UI settings object, `{ ui }`),
  * GET /api/v1/users/user/info and POST .../info/update (both updates merged over the stored top-level
  * keys in one transaction), POST /api/v1/auths/update/profile (name, profile image as a data URL, bio,
- * gender, date of birth; answers the session user) and POST /api/v1/auths/update/timezone. Everything is kept in the user's sealed preferences.
+ * gender, date of birth; answers the session user) and POST /api/v1/auths/update/timezone.
+ * Everything is kept in the user's sealed preferences.
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
@@ -102,17 +103,28 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
       const user = principal.user
       const name = body.name.trim()
       if (name === '') throw new HttpError(400, 'blank_name', 'Please give a name.')
-      let next: UserPreferences = { ...await preferencesOf(user.id) }
-      if (body.profile_image_url !== undefined) {
-        const result = withProfileImage(next, body.profile_image_url, user.id)
-        if (!result.ok) throw profileImageRefusal(result.reason)
-        next = result.preferences
-      }
-      if (body.bio !== undefined) next.bio = body.bio
-      if (body.gender !== undefined) next.gender = body.gender
-      if (body.date_of_birth !== undefined) next.date_of_birth = body.date_of_birth
+      // note: read and written in one transaction, so a settings update made meanwhile is kept.
+      const outcome: { refused: Extract<ProfileImageResult, { ok: false }>['reason'] | null } = { refused: null }
+      const stored = await deps.store.users.changeUserPreferences(user.id, (current) => {
+        let changed = { ...current } as UserPreferences
+        outcome.refused = null
+        if (body.profile_image_url !== undefined) {
+          const result = withProfileImage(changed, body.profile_image_url, user.id)
+          if (!result.ok) {
+            outcome.refused = result.reason
+            return null
+          }
+          changed = result.preferences
+        }
+        if (body.bio !== undefined) changed.bio = body.bio
+        if (body.gender !== undefined) changed.gender = body.gender
+        if (body.date_of_birth !== undefined) changed.date_of_birth = body.date_of_birth
+        return changed
+      })
+      if (stored === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+      if (outcome.refused !== null) throw profileImageRefusal(outcome.refused)
+      const next = stored as UserPreferences
       await deps.store.users.renameUser(user.id, name)
-      await deps.store.users.setUserPreferences(user.id, next)
       const renamed = (await deps.store.users.findUserById(user.id))!
       return {
         ...describeSessionUser(renamed, await permissionsOf(deps, renamed), profileImageOf(next)),
