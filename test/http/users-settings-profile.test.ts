@@ -231,6 +231,22 @@ describe('admin user management', () => {
     expect(JSON.stringify(audit.entries)).not.toContain('another good passphrase')
   })
 
+  test('an admin\'s update setting a picture keeps the settings the user saved meanwhile', async () => {
+    const { app } = startTestApp()
+    const admin = await signUp(app, 'admin@example.com')
+    const bea = await signUp(app, 'bea@example.com', PASSWORD, 'Bea')
+    await json(app, 'POST', `/api/v1/users/${bea.id}/update`, admin.token, { role: 'user' })
+    // the admin's save hashes a new password before it writes; Bea saves her settings during it
+    const [updated, saved] = await Promise.all([
+      json(app, 'POST', `/api/v1/users/${bea.id}/update`, admin.token, { name: 'Bea', profile_image_url: PNG, password: 'another good passphrase' }),
+      json(app, 'POST', '/api/v1/users/user/settings/update', bea.token, { ui: { system: 'kept' } }),
+    ])
+    expect([updated.status, saved.status]).toEqual([200, 200])
+    expect(updated.body.profile_image_url).toBe(PNG)
+    const again = await signIn(app, 'bea@example.com', 'another good passphrase')
+    expect((await json(app, 'GET', '/api/v1/users/user/settings', again.token)).body).toEqual({ ui: { system: 'kept' } })
+  })
+
   test('older pages change a role with POST /users/update/role {id, role}; an admin\'s own role change writes nothing', async () => {
     const { app } = startTestApp()
     const admin = await signUp(app, 'admin@example.com')

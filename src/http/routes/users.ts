@@ -135,7 +135,14 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
         deps.audit.record({ event: 'user_email_changed', actorId, targetId: target.id, ip: ipOf(request, server) })
       }
       if (body.name !== undefined && body.name.trim() !== '') await deps.store.users.renameUser(target.id, body.name.trim())
-      if (image?.ok) await deps.store.users.setUserPreferences(target.id, image.preferences)
+      // note: applied again to the preferences as they are now, in one transaction: the user may have saved settings meanwhile.
+      if (image?.ok && body.profile_image_url !== undefined) {
+        const posted = body.profile_image_url
+        await deps.store.users.changeUserPreferences(target.id, (current) => {
+          const applied = withProfileImage(current, posted, target.id)
+          return applied.ok ? applied.preferences : null
+        })
+      }
       if (hash !== null) {
         await deps.store.credentials.setPasswordHash(target.id, hash)
         // note: a password set by an admin ends every session of that user, the admin's own included when it is theirs.
