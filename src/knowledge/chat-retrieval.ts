@@ -8,6 +8,7 @@
 import type { UserId } from '../db/ids.ts'
 import type { RagDocument } from '../db/rag-documents.ts'
 import type { User } from '../db/users.ts'
+import { isDocumentMediaType } from './document-kind.ts'
 import { resolveFileReferences, type FileReference, type KnowledgeAccessDeps } from './knowledge-access.ts'
 import { contextFrom, fillRagTemplate, sourcesFrom, type Source } from './rag-context.ts'
 import type { FileSource } from './rag-deps.ts'
@@ -19,7 +20,7 @@ export type ChatRetrievalDeps = KnowledgeAccessDeps & {
   retrieval: Retrieval
   config: { template: string }
   /** The uploads' processing status, to tell a file not processed from one that is not there. */
-  files?: Pick<FileSource, 'statusOf'> | null
+  files?: Pick<FileSource, 'statusOf' | 'mediaTypeOf'> | null
   /** Reads one of the owner's files again (extract, chunk, embed); null when they have no such file. */
   processFile?: (owner: UserId, fileId: string) => Promise<IndexResult | null>
 }
@@ -71,7 +72,9 @@ async function processAgain(deps: ChatRetrievalDeps, owner: UserId, fileId: stri
   const found = (await deps.files?.statusOf(owner, fileId)) ?? null
   if (found === null) return { ok: false, reason: 'file_not_found' }
   const isBeingRead = found.status === 'pending' || found.status === 'processing'
-  if (!isBeingRead && deps.processFile !== undefined) {
+  // note: only a document is read (as processUploadedFile decides); an image's data is left as it is.
+  const mediaType = (await deps.files?.mediaTypeOf(owner, fileId)) ?? null
+  if (!isBeingRead && mediaType !== null && isDocumentMediaType(mediaType) && deps.processFile !== undefined) {
     const result = await deps.processFile(owner, fileId)
     if (result === null) return { ok: false, reason: 'file_not_found' }
     if (result.ok) return { ok: true, document: result.document }

@@ -75,3 +75,16 @@ test('once the embedding model is pulled, the same request reads the file again 
     await fetch(`${ollama.url}/api/delete`, { method: 'DELETE', body: JSON.stringify({ name: 'nomic-embed-text' }) })
   }
 })
+
+test('an image named as a file is refused as having no text, and its data is left as it was', async () => {
+  const { app, ada, call } = await uploadFailed()
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64')
+  const form = new FormData()
+  form.append('file', new File([png], 'dot.png', { type: 'image/png' }))
+  const uploaded = await app.handle(new Request('http://localhost/api/v1/files/?process=true', { method: 'POST', headers: bearer(ada.token), body: form }))
+  const imageId = ((await uploaded.json()) as { id: string }).id
+  const before = (await call('GET', `/api/v1/files/${imageId}`)).body.data
+  const asked = await call('POST', '/api/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], files: [{ type: 'file', id: imageId }] })
+  expect([asked.status, asked.body.error.code]).toEqual([409, 'file_not_processed'])
+  expect((await call('GET', `/api/v1/files/${imageId}`)).body.data).toEqual(before)
+})
