@@ -1,7 +1,7 @@
 /**
- * Bundles the browser UI in static/ into build/ui/ (index.html plus content-hashed assets) and
- * writes build/ui-assets.gen.ts, which imports each file `with { type: 'file' }` so that
- * `bun build --compile` embeds them in the binary. src/http/assets.ts serves that list.
+ * Bundles the browser UI in static/ into build/ui/ (index.html plus content-hashed assets, and
+ * static/user.png copied as it is) and writes build/ui-assets.gen.ts, which imports each file
+ * `with { type: 'file' }` so that `bun build --compile` embeds them in the binary. src/http/assets.ts serves that list.
  *
  * Code is split: what only some messages need (KaTeX for math, Mermaid for diagrams) sits in
  * chunks that the page imports when a message needs them, so the first load stays small. KaTeX's
@@ -57,6 +57,9 @@ export async function buildUi(): Promise<string[]> {
     for (const message of result.logs) console.error(message)
     throw new Error('UI build failed')
   }
+  // note: the default profile picture (`profile_image_url: "/user.png"`), which clients load as an
+  // image; the page links no such file, so the bundler would leave it out (scripts/make-avatar.ts draws it).
+  copyFileSync(join(root, 'static', 'user.png'), join(outDir, 'user.png'))
   const files = [...new Bun.Glob('**/*').scanSync(outDir)].map((file) => relative(outDir, join(outDir, file))).sort()
   const imports = files.map((file, i) => `import file${i} from './ui/${file}' with { type: 'file' }`)
   const entries = files.map((file, i) => `  { urlPath: '/${file}', filePath: file${i} as string },`)

@@ -4,7 +4,7 @@
  * additive: a user has one when the defaults (USER_PERMISSIONS_*, then what an admin saved at
  * /api/v1/users/default/permissions) or any of their groups grant it; no group can take one away.
  * Admins have every permission except the restrictions (`chat.temporary_enforced`), pending
- * accounts none.
+ * accounts none, and nobody has the features Enclave does not offer (FEATURES_NOT_OFFERED).
  *
  * Threat: a stale answer after an admin removes a user from a group or edits a group. Every call
  * reads the user's groups and the groups' flags from the repository's memory (db/groups.ts), which
@@ -32,6 +32,13 @@ export type PermissionDeps = {
 
 /** Flags that restrict rather than allow: an admin is never held to them. */
 const RESTRICTIONS = new Set(['chat.temporary_enforced'])
+
+/**
+ * Features Open WebUI has and Enclave does not: false for everyone, admins included, whatever a
+ * default or group says, so no client offers a toggle that would do nothing (Conduit shows web
+ * search and image generation while `features.web_search` / `.image_generation` read true).
+ */
+export const FEATURES_NOT_OFFERED = new Set(['features.web_search', 'features.image_generation', 'features.code_interpreter'])
 
 function isGranted(tree: Readonly<PermissionTree> | null | undefined, section: string, flag: string): boolean {
   return tree?.[section]?.[flag] === true
@@ -73,7 +80,7 @@ export function createPermissions(deps: PermissionDeps) {
 
   /** The decision for an admin or a pending account, who need no trees; undefined for a user. */
   function byRole(role: Role, key: string): boolean | undefined {
-    if (role === 'pending') return false
+    if (role === 'pending' || FEATURES_NOT_OFFERED.has(key)) return false
     if (role === 'admin') return !RESTRICTIONS.has(key)
     return undefined
   }

@@ -53,7 +53,7 @@ const PERMISSIONS_SETTING = 'default_user_permissions'
  */
 const FIXED = { ENABLE_CHANNELS: false, ENABLE_NOTES: false, ENABLE_USER_WEBHOOKS: false } as const
 
-/** Open WebUI's defaults for the permissions Enclave has no variable for. */
+/** Open WebUI's defaults for the permissions Enclave has no variable for; off for the features it does not offer (auth/permissions.ts). */
 const DEFAULT_PERMISSIONS: Permissions = {
   workspace: { models: false, knowledge: false, prompts: false, tools: false, models_import: false, models_export: false, prompts_import: false, prompts_export: false, tools_import: false, tools_export: false },
   sharing: { public_models: true, public_knowledge: true, public_prompts: true, public_tools: true, public_notes: true },
@@ -62,7 +62,7 @@ const DEFAULT_PERMISSIONS: Permissions = {
     regenerate_response: true, rate_response: true, edit: true, share: true, export: true, stt: true, tts: true, call: true, multiple_models: true,
     temporary: true, temporary_enforced: false,
   },
-  features: { api_keys: false, direct_tool_servers: false, web_search: true, image_generation: true, code_interpreter: true, notes: true, folders: true },
+  features: { api_keys: false, direct_tool_servers: false, web_search: false, image_generation: false, code_interpreter: false, notes: true, folders: true },
   ui: { interface_settings: true },
 }
 

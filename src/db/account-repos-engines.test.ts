@@ -157,6 +157,16 @@ describe.each(['sqlite', 'postgresql'] as const)('%s', (dialect) => {
     await close()
   })
 
+  test('users: concurrent preference changes each see the last one written, so none is lost; a null change writes nothing', async () => {
+    const { userRepo, users: [ada], close } = await open(dialect)
+    const keys = Array.from({ length: 8 }, (_, i) => `k${i}`)
+    await Promise.all(keys.map((key) => userRepo.changeUserPreferences(ada!, (current) => ({ ...current, settings: { ...current.settings as object, [key]: true } }))))
+    expect(Object.keys((await userRepo.findUserPreferences(ada!))!.settings as object).sort()).toEqual(keys)
+    expect(await userRepo.changeUserPreferences(ada!, () => null)).toEqual(await userRepo.findUserPreferences(ada!))
+    expect(await userRepo.changeUserPreferences('no-such-user' as UserId, (current) => current)).toBeNull()
+    await close()
+  })
+
   test('users: a deletion removes the rows, their sessions and keys, and destroys the data key', async () => {
     const { userRepo, sessions, apiKeys, store, users: [ada, bob], heard, close } = await open(dialect)
     await sessions.createSession({ id: 's1' as SessionId, userId: ada!, expiresAt: null, userAgent: 'ua', ip: '127.0.0.1' })

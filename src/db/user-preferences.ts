@@ -30,6 +30,28 @@ export async function updateUserPreferences(users: UserRepo, id: UserId, patch: 
   return await users.mergeUserPreferences(id, patch) as UserPreferences | null
 }
 
+export type MergeResult = { ok: true; value: Record<string, unknown> } | { ok: false; reason: 'too_large' }
+
+/**
+ * Merges `patch` over the top-level keys of the stored `settings` or `info` object, read and written
+ * in one transaction (a concurrent update of another key is kept); refuses, writing nothing, a result
+ * longer than `maxChars` as JSON. Null when there is no such user.
+ */
+export async function mergeUserPreferenceObject(
+  users: UserRepo, id: UserId, key: 'settings' | 'info', patch: Record<string, unknown>, maxChars: number,
+): Promise<MergeResult | null> {
+  let isTooLarge = false
+  const written = await users.changeUserPreferences(id, (current) => {
+    const stored = current[key]
+    const value = { ...(typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? stored : {}), ...patch }
+    isTooLarge = JSON.stringify(value).length > maxChars
+    return isTooLarge ? null : { ...current, [key]: value }
+  })
+  if (written === null) return null
+  if (isTooLarge) return { ok: false, reason: 'too_large' }
+  return { ok: true, value: written[key] as Record<string, unknown> }
+}
+
 /** The user's profile image as clients show it: the stored data URL, or the default picture. */
 export function profileImageOf(preferences: UserPreferences | null): string {
   const image = preferences?.profile_image_url

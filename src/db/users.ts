@@ -78,6 +78,25 @@ export function createUserRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
   const toUserOrNull = async (row: UserRow | null) => (row === null ? null : toUser(row))
   const exists = async (id: UserId) => (await sql.get('SELECT 1 AS found FROM "user" WHERE id = ?', id)) !== null
 
+  async function changePreferences(id: UserId, change: (current: Record<string, unknown>) => Record<string, unknown> | null): Promise<Record<string, unknown> | null> {
+    if (!await exists(id)) return null
+    const ring = await keys.ringFor(id)
+    let isWritten = false
+    const result = await sql.transaction(async () => {
+      isWritten = false
+      const row = await sql.get<{ preferences: Uint8Array | null }>('SELECT preferences FROM "user" WHERE id = ?', id)
+      if (row === null) return null
+      const current = (userTable.openColumn('preferences', id, row.preferences, ring) ?? {}) as Record<string, unknown>
+      const next = change(current)
+      if (next === null) return current
+      const sealed = userTable.sealColumn('preferences', id, next, ring)!
+      isWritten = (await sql.run('UPDATE "user" SET preferences = ?, updated_at = ? WHERE id = ?', sealed, now(), id)).changes === 1
+      return isWritten ? next : null
+    })
+    if (isWritten) changes.recordChanged(id)
+    return result
+  }
+
   return {
     /** Creates a user and their data key in one transaction; refuses an email already in use. */
     async createUser(input: NewUser): Promise<CreateUserResult> {
@@ -194,18 +213,16 @@ export function createUserRepo(sql: SqlEngine, keys: DataKeyRepo, now: () => num
 
     /** Merges `patch` over the stored preferences, read and written in one transaction; the result, or null when there is no such user. */
     async mergeUserPreferences(id: UserId, patch: Record<string, unknown>): Promise<Record<string, unknown> | null> {
-      if (!await exists(id)) return null
-      const ring = await keys.ringFor(id)
-      const merged = await sql.transaction(async () => {
-        const row = await sql.get<{ preferences: Uint8Array | null }>('SELECT preferences FROM "user" WHERE id = ?', id)
-        if (row === null) return null
-        const next = { ...(userTable.openColumn('preferences', id, row.preferences, ring) ?? {}) as Record<string, unknown>, ...patch }
-        const sealed = userTable.sealColumn('preferences', id, next, ring)!
-        return (await sql.run('UPDATE "user" SET preferences = ?, updated_at = ? WHERE id = ?', sealed, now(), id)).changes === 1 ? next : null
-      })
-      if (merged !== null) changes.recordChanged(id)
-      return merged
+      return await changePreferences(id, (current) => ({ ...current, ...patch }))
     },
+
+    /**
+     * Applies `change` to the stored preferences, read and written in one transaction, so a concurrent
+     * change is never lost; the preferences as they now are, or null when there is no such user.
+     * `change` returning null writes nothing. It may run more than once (a transaction run again), so
+     * it must only compute from what it is given.
+     */
+    changeUserPreferences: changePreferences,
 
     /**
      * Deletes the user, every row they own, and their data key, so no copy of their data opens again.

@@ -52,6 +52,17 @@ export function uiPage() {
 
 export type UiPage = ReturnType<typeof uiPage>
 
+/**
+ * The picture of a user who set none (static/user.png, embedded with the UI and served at /user.png,
+ * the default `profile_image_url`), as /api/v1/users/{id}/profile/image answers it: kept a minute
+ * only, as that user may set one.
+ */
+export function defaultPicture(): Response {
+  const found = uiFiles.find((file) => file.urlPath === '/user.png')
+  if (found === undefined) throw new Error('The UI bundle has no user.png: run `npm run build:ui`.')
+  return new Response(Bun.file(found.filePath), { headers: { 'content-type': 'image/png', 'cache-control': 'private, max-age=60' } })
+}
+
 export const staticAssets = ({ files, serveFile, serveIndex }: UiPage = uiPage()) => {
   return new Elysia({ name: 'static-assets' })
     .get('/', ({ request }) => serveIndex(request))

@@ -5,16 +5,32 @@
  * template, as Open WebUI does (prepended to the first system message, or as a new one). Other
  * entries of `files` (images) are not retrieval's and are left to their own handling.
  */
+import type { UserId } from '../db/ids.ts'
+import type { RagDocument } from '../db/rag-documents.ts'
 import type { User } from '../db/users.ts'
+import { isDocumentMediaType } from './document-kind.ts'
 import { resolveFileReferences, type FileReference, type KnowledgeAccessDeps } from './knowledge-access.ts'
 import { contextFrom, fillRagTemplate, sourcesFrom, type Source } from './rag-context.ts'
-import type { Retrieval } from './retrieval.ts'
+import type { FileSource } from './rag-deps.ts'
+import type { IndexResult, Retrieval } from './retrieval.ts'
 
 type ChatMessage = { role: string; content?: unknown }
 
-export type ChatRetrievalDeps = KnowledgeAccessDeps & { retrieval: Retrieval; config: { template: string } }
+export type ChatRetrievalDeps = KnowledgeAccessDeps & {
+  retrieval: Retrieval
+  config: { template: string }
+  /** The uploads' processing status, to tell a file not processed from one that is not there. */
+  files?: Pick<FileSource, 'statusOf' | 'mediaTypeOf'> | null
+  /** Reads one of the owner's files again (extract, chunk, embed); null when they have no such file. */
+  processFile?: (owner: UserId, fileId: string) => Promise<IndexResult | null>
+}
 
-export type ChatRetrieval<M extends ChatMessage> = { ok: true; messages: M[]; sources: Source[] } | { ok: false; reason: 'file_not_found' }
+/** Why a request's files cannot be used: one is not the asker's (or not there), or one of theirs has no searchable text. */
+export type RetrievalRefusal =
+  | { ok: false; reason: 'file_not_found' }
+  | { ok: false; reason: 'file_not_processed'; fileId: string; status: string; error: string | null }
+
+export type ChatRetrieval<M extends ChatMessage> = { ok: true; messages: M[]; sources: Source[] } | RetrievalRefusal
 
 /** The file and knowledge references among a request's `files`; malformed entries are skipped as Open WebUI skips them. */
 export function fileReferencesOf(files: unknown): FileReference[] {
@@ -34,12 +50,56 @@ function textOf(content: unknown): string {
   return content.map((part) => (typeof part === 'object' && part !== null && (part as { type?: unknown }).type === 'text' ? String((part as { text?: unknown }).text ?? '') : '')).join('\n')
 }
 
-/** The passages of the referenced documents that best answer `query`, as Open WebUI's `sources`; `file_not_found` when any reference is not the asker's to use. */
-export async function findSources(deps: ChatRetrievalDeps, user: User, references: readonly FileReference[], query: string): Promise<{ ok: true; sources: Source[] } | { ok: false; reason: 'file_not_found' }> {
+/** What to tell the asker of a refusal: the file and its status, and what to do about it. */
+export function refusalMessage(refusal: RetrievalRefusal): string {
+  if (refusal.reason === 'file_not_found') return 'A file or knowledge base in the request was not found.'
+  const { fileId, status, error } = refusal
+  const what = `The file ${fileId} has no searchable text (status ${status}${error === null ? '' : `: ${error}`})`
+  if (status === 'pending' || status === 'processing') return `${what}; it is still being read: send the message again once it is ready.`
+  switch (error) {
+    case 'model_not_found': return `${what}: the embedding model is not in Ollama; pull it (or set RAG_EMBEDDING_MODEL), then send the message again.`
+    case 'unreachable': case 'bad_reply': return `${what}: Ollama could not embed it; send the message again when Ollama is back.`
+    default: return `${what}: no text could be read from it; send the message without it, or upload a readable document.`
+  }
+}
+
+/**
+ * The document of one of the user's files that has none: its processing failed earlier (the
+ * embedding model was missing, Ollama away), so it is read again now, as a new upload would be;
+ * one still being read (`pending`, `processing`) is left to finish. A refusal says the file's status.
+ */
+async function processAgain(deps: ChatRetrievalDeps, owner: UserId, fileId: string): Promise<{ ok: true; document: RagDocument } | RetrievalRefusal> {
+  const found = (await deps.files?.statusOf(owner, fileId)) ?? null
+  if (found === null) return { ok: false, reason: 'file_not_found' }
+  const isBeingRead = found.status === 'pending' || found.status === 'processing'
+  // note: only a document is read (as processUploadedFile decides); an image's data is left as it is.
+  const mediaType = (await deps.files?.mediaTypeOf(owner, fileId)) ?? null
+  if (!isBeingRead && mediaType !== null && isDocumentMediaType(mediaType) && deps.processFile !== undefined) {
+    const result = await deps.processFile(owner, fileId)
+    if (result === null) return { ok: false, reason: 'file_not_found' }
+    if (result.ok) return { ok: true, document: result.document }
+    return { ok: false, reason: 'file_not_processed', fileId, status: 'failed', error: result.reason }
+  }
+  return { ok: false, reason: 'file_not_processed', fileId, status: found.status ?? 'not_processed', error: found.error }
+}
+
+/**
+ * The passages of the referenced documents that best answer `query`, as Open WebUI's `sources`;
+ * a refusal when any reference is not the asker's to use, or is a file of theirs with no text to search.
+ */
+export async function findSources(deps: ChatRetrievalDeps, user: User, references: readonly FileReference[], query: string): Promise<{ ok: true; sources: Source[] } | RetrievalRefusal> {
   if (references.length === 0) return { ok: true, sources: [] }
-  const documents = await resolveFileReferences(deps, user, references)
-  if (documents === null) return { ok: false, reason: 'file_not_found' }
-  return { ok: true, sources: sourcesFrom(await deps.retrieval.search(documents, query)) }
+  const extra: RagDocument[] = []
+  let pending = [...references]
+  for (;;) {
+    const resolved = await resolveFileReferences(deps, user, pending)
+    if (resolved.ok) return { ok: true, sources: sourcesFrom(await deps.retrieval.search([...extra, ...resolved.documents], query)) }
+    if (resolved.refused.type !== 'file') return { ok: false, reason: 'file_not_found' }
+    const again = await processAgain(deps, user.id as UserId, resolved.refused.id)
+    if (!again.ok) return again
+    extra.push(again.document)
+    pending = pending.filter((reference) => reference !== resolved.refused)
+  }
 }
 
 /** The messages with the sources put in through the RAG template: prepended to the first system message, or as a new one. */

@@ -11,7 +11,7 @@ import type { Store } from '../db/open-store.ts'
 import { createEmbedder } from './embedder.ts'
 import { createTextExtractor } from './extract-text.ts'
 import { createIndexCache } from './index-cache.ts'
-import type { FileSource, RagDeps } from './rag-deps.ts'
+import { processFileForUser, type FileSource, type RagDeps } from './rag-deps.ts'
 import { createRetrieval } from './retrieval.ts'
 
 export function createRag(options: { config: Config; store: Store; hub: SocketHub; permissions: Permissions; files: FileSource | null; now: () => number; fetch?: typeof fetch }): RagDeps {
@@ -27,5 +27,7 @@ export function createRag(options: { config: Config; store: Store; hub: SocketHu
     if (change.kind === 'access') cache.dropOwner(change.userId)
   })
   setInterval(cache.sweepIdle, Math.min(rag.indexIdleMs, 60_000)).unref()
-  return { knowledge: store.knowledge, ragDocuments: store.ragDocuments, groups: store.groups, config: rag, retrieval, cache, hub: options.hub, permissions: options.permissions, files: options.files }
+  const deps: RagDeps = { knowledge: store.knowledge, ragDocuments: store.ragDocuments, groups: store.groups, config: rag, retrieval, cache, hub: options.hub, permissions: options.permissions, files: options.files }
+  deps.processFile = (owner, fileId) => processFileForUser(deps, owner, fileId)
+  return deps
 }

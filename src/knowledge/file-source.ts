@@ -17,6 +17,12 @@ export function fileSourceOf(files: FileRepo, maxBytes: number): FileSource {
       const bytes = await files.readBytes(owner, file.id, maxBytes)
       return bytes === null ? null : { name: file.name, mediaType: file.contentType, bytes }
     },
+    async statusOf(owner, fileId) {
+      const file = await files.get(owner, fileId as FileId)
+      if (file === null) return null
+      const { status, error } = file.data
+      return { status: typeof status === 'string' ? status : null, error: typeof error === 'string' ? error : null }
+    },
     async recordStatus(owner: UserId, fileId: string, status) {
       const file = await files.get(owner, fileId as FileId)
       if (file === null) return

@@ -40,21 +40,22 @@ export async function listKnowledgeFor(deps: KnowledgeAccessDeps, user: User): P
 }
 
 /**
- * The documents a message's files stand for, or null when any reference is not the asker's to use
- * (unknown, another user's, or not processed): the whole request is then refused.
+ * The documents a message's files stand for, or the first reference that is not the asker's to
+ * use (unknown, another user's, or a file of theirs with no document: not processed yet, or its
+ * processing failed): the whole request is then refused, as the caller decides.
  */
-export async function resolveFileReferences(deps: KnowledgeAccessDeps, user: User, references: readonly FileReference[]): Promise<RagDocument[] | null> {
+export async function resolveFileReferences(deps: KnowledgeAccessDeps, user: User, references: readonly FileReference[]): Promise<{ ok: true; documents: RagDocument[] } | { ok: false; refused: FileReference }> {
   const documents = new Map<string, RagDocument>()
   for (const reference of references) {
     if (reference.type === 'file') {
       const document = await deps.ragDocuments.findDocumentForFile(user.id as UserId, reference.id)
-      if (document === null) return null
+      if (document === null) return { ok: false, refused: reference }
       documents.set(document.id, document)
     } else {
       const knowledge = await findKnowledgeFor(deps, user, reference.id as KnowledgeId, 'read')
-      if (knowledge === null) return null
+      if (knowledge === null) return { ok: false, refused: reference }
       for (const document of await deps.ragDocuments.listDocumentsForFiles(knowledge.fileIds)) documents.set(document.id, document)
     }
   }
-  return [...documents.values()]
+  return { ok: true, documents: [...documents.values()] }
 }

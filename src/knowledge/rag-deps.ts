@@ -18,6 +18,8 @@ export type FileSource = {
   mediaTypeOf(owner: UserId, fileId: string): Promise<string | null>
   /** The owner's file whole, or null when they have no such file. */
   readFileForUser(owner: UserId, fileId: string): Promise<{ name: string; mediaType: string | null; bytes: Uint8Array } | null>
+  /** The owner's file's processing status (`pending`, `processing`, `completed`, `failed`, or null when never processed) and error; null when they have no such file. */
+  statusOf(owner: UserId, fileId: string): Promise<{ status: string | null; error: string | null } | null>
   /** Open WebUI's processing status of the file, with its extracted text once done. */
   recordStatus(owner: UserId, fileId: string, status: { status: 'pending' | 'processing' | 'completed' | 'failed'; content?: string; error?: string }): Promise<void>
   /** Notes that a knowledge base lists (or no longer lists) the owner's file. */
@@ -32,6 +34,8 @@ export type RagDeps = KnowledgeAccessDeps & {
   hub: SocketHub
   permissions: Permissions
   files: FileSource | null
+  /** processFileForUser over these deps (create-rag.ts sets it), for a chat naming a file whose processing failed. */
+  processFile?: (owner: UserId, fileId: string) => Promise<IndexResult | null>
 }
 
 /**

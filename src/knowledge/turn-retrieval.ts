@@ -11,7 +11,7 @@ import type { ChatMessage } from '../chat/ollama-client.ts'
 import type { TurnRequest } from '../chat/turn-place.ts'
 import type { KnowledgeId } from '../db/knowledge.ts'
 import type { User } from '../db/users.ts'
-import { findSources, withRetrievedContext, type ChatRetrievalDeps } from './chat-retrieval.ts'
+import { findSources, refusalMessage, withRetrievedContext, type ChatRetrievalDeps } from './chat-retrieval.ts'
 import { isDocumentMediaType } from './document-kind.ts'
 import { findKnowledgeFor, type FileReference } from './knowledge-access.ts'
 
@@ -62,6 +62,7 @@ export type TurnRetrieval = { ok: true; retrieval: TurnRequest['retrieval'] } | 
 export async function retrieveForTurn(deps: ChatRetrievalDeps, user: User, references: readonly FileReference[], question: string): Promise<TurnRetrieval> {
   const found = await findSources(deps, user, references, question)
   if (!found.ok) {
+    if (found.reason === 'file_not_processed') return { ok: false, code: 'file_not_found', message: refusalMessage(found) }
     return { ok: false, code: 'file_not_found', message: 'A file or knowledge base of the message was not found, or a document is still being read (wait until it is ready).' }
   }
   const { sources } = found

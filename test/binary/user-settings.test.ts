@@ -21,16 +21,24 @@ test('settings, info, profile image and banners through the binary, across a res
     expect(res.status).toBe(200)
     return res.json() as Promise<any>
   }
-  await send('POST', '/api/v1/users/user/settings/update', { ui: { system: marker } })
+  await send('POST', '/api/v1/users/user/settings/update', { ui: { system: marker }, params: { reasoning_effort: 'high' } })
   await send('POST', '/api/v1/users/user/info/update', { location: marker })
   expect((await send('POST', '/api/v1/auths/update/profile', { name: 'Ada', profile_image_url: image })).profile_image_url).toBe(image)
   await send('POST', '/api/v1/configs/banners', { banners: [{ id: 'b', type: 'info', title: '', content: marker, dismissible: true, timestamp: 1 }] })
 
   await restart()
   expect((await send('GET', '/api/v1/users/user/settings')).ui.system).toBe(marker)
+  // the web page posts only { ui }: the other top-level keys stay, as Open WebUI merges them
+  await send('POST', '/api/v1/users/user/settings/update', { ui: { system: marker, models: ['llama3.2:1b'] } })
+  expect(await send('GET', '/api/v1/users/user/settings')).toEqual({ ui: { system: marker, models: ['llama3.2:1b'] }, params: { reasoning_effort: 'high' } })
   expect((await send('GET', '/api/v1/users/user/info')).location).toBe(marker)
   expect((await send('GET', '/api/v1/auths/')).profile_image_url).toBe(image)
   expect((await send('GET', '/api/v1/configs/banners'))[0].content).toBe(marker)
+
+  // the default picture every account starts with is an image, through the binary as in-process
+  const picture = await app.handle(req('GET', '/user.png'))
+  expect([picture.status, picture.headers.get('content-type')]).toEqual([200, 'image/png'])
+  expect(Buffer.from(await picture.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG')
 
   const dataDir = join(cwd, 'data')
   for (const file of readdirSync(dataDir)) {

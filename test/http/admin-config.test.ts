@@ -180,3 +180,45 @@ test('an API key restricted elsewhere may not change the admin config', async ()
   expect(await statusOf(app, 'POST', CONFIG, apiKeyHeader(key), { ENABLE_SIGNUP: false })).toBe(403)
   expect((await json(app, 'GET', CONFIG, admin.token)).body.ENABLE_SIGNUP).toBe(true)
 })
+
+describe('/api/config features the web page gates on', () => {
+  test('a signed-in user is told folders are on (Sidebar.svelte draws them only then), next to the sign-in flags; the admin may turn them off', async () => {
+    const { app } = startTestApp({ DEFAULT_USER_ROLE: 'user' })
+    const admin = await signUp(app, 'admin@example.com')
+    const user = await signUp(app, 'user@example.com')
+    const features = async (token: string | null) => (await json(app, 'GET', '/api/config', token)).body.features
+    expect(await features(null)).not.toHaveProperty('enable_folders')
+    expect(await features(user.token)).toMatchObject({ enable_folders: true, enable_signup: true, enable_login_form: true })
+    expect((await json(app, 'GET', '/api/config', user.token)).body).toHaveProperty('default_prompt_suggestions')
+    await json(app, 'POST', CONFIG, admin.token, { ENABLE_FOLDERS: false })
+    expect((await features(user.token)).enable_folders).toBe(false)
+  })
+
+  test('a pending account or a bad token is told nothing more', async () => {
+    const { app } = startTestApp()
+    await signUp(app, 'admin@example.com')
+    const pending = await signUp(app, 'pending@example.com')
+    expect((await json(app, 'GET', '/api/config', pending.token)).body.features).not.toHaveProperty('enable_folders')
+    expect((await json(app, 'GET', '/api/config', 'not-a-token')).body.features).not.toHaveProperty('enable_folders')
+  })
+
+  test('web search, image generation and code interpreter read off: in the config for anyone, in every permission tree, whatever the admin saves', async () => {
+    const { app } = startTestApp({ DEFAULT_USER_ROLE: 'user' })
+    const admin = await signUp(app, 'admin@example.com')
+    const user = await signUp(app, 'user@example.com')
+    const off = { enable_web_search: false, enable_image_generation: false, enable_code_interpreter: false }
+    expect((await json(app, 'GET', '/api/config', null)).body.features).toMatchObject(off)
+    expect((await json(app, 'GET', '/api/config', admin.token)).body.features).toMatchObject(off)
+    // Conduit's webSearchAvailableProvider / imageGenerationAvailableProvider read these
+    const flags = async (token: string) => {
+      const features = (await json(app, 'GET', '/api/v1/users/permissions', token)).body.features
+      return [features.web_search, features.image_generation, features.code_interpreter, features.folders]
+    }
+    expect(await flags(user.token)).toEqual([false, false, false, true])
+    expect(await flags(admin.token)).toEqual([false, false, false, true])
+    const defaults = (await json(app, 'GET', '/api/v1/users/default/permissions', admin.token)).body
+    expect(defaults.features.web_search).toBe(false)
+    await json(app, 'POST', '/api/v1/users/default/permissions', admin.token, { ...defaults, features: { ...defaults.features, web_search: true, image_generation: true } })
+    expect(await flags(user.token)).toEqual([false, false, false, true])
+  })
+})

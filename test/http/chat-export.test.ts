@@ -43,6 +43,55 @@ describe('GET /api/v1/chats/all', () => {
   })
 })
 
+/** Open WebUI's getAllChats (src/lib/apis/chats/index.ts): asks for NDJSON and parses it line by line as it arrives. */
+async function getAllChats(app: { handle: (r: Request) => Promise<Response> }, token: string | null) {
+  const res = await app.handle(req('GET', '/api/v1/chats/all', undefined, { Accept: 'application/x-ndjson', ...(token === null ? {} : bearer(token)) }))
+  if (!res.ok) throw Object.assign(await res.json() as object, { status: res.status })
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  const chats: any[] = []
+  let buffer = ''
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    buffer += decoder.decode(value, { stream: true })
+    const lines = buffer.split('\n')
+    buffer = lines.pop() ?? ''
+    for (const line of lines) if (line.trim()) chats.push(JSON.parse(line.trim()))
+  }
+  if (buffer.trim()) chats.push(JSON.parse(buffer.trim()))
+  return { chats, type: res.headers.get('content-type') }
+}
+
+describe('GET /api/v1/chats/all as NDJSON (Open WebUI\'s page exporting, Settings > Data Controls)', () => {
+  test('one chat a line, each the object the JSON answer holds; audited', async () => {
+    const { app, call, bob, audit } = await twoUsers()
+    const { chats, type } = await getAllChats(app, bob.token)
+    expect(type).toBe('application/x-ndjson')
+    expect(chats.map((chat) => chat.title).sort()).toEqual(['bob chat one', 'bob chat two'])
+    expect(chats.every((chat) => !Array.isArray(chat) && chat.user_id === bob.id && typeof chat.chat.history === 'object')).toBe(true)
+    expect(audit.entries.at(-1)).toMatchObject({ event: 'chats_exported', actorId: bob.id, details: { count: 2 } })
+    // the same chats as the JSON answer, which a caller not asking for NDJSON still gets
+    expect(chats).toEqual(await (await call('/api/v1/chats/all', bob.token)).json())
+  })
+
+  test('no chats: no lines; 401 and 403 as JSON errors the page can read', async () => {
+    const { app, pending } = await twoUsers()
+    await expect(getAllChats(app, null)).rejects.toMatchObject({ status: 401 })
+    await expect(getAllChats(app, pending.token)).rejects.toMatchObject({ status: 403 })
+    const fresh = startTestApp()
+    const lone = await signUp(fresh.app, 'lone@example.com')
+    expect((await getAllChats(fresh.app, lone.token)).chats).toEqual([])
+  })
+
+  test('thirty-two chats, each sent once and whole', async () => {
+    const { app, bob } = await twoUsers()
+    for (let i = 0; i < 30; i++) await app.handle(req('POST', '/api/v1/chats/new', { chat: { title: `extra ${i}`, messages: [] } }, bearer(bob.token)))
+    const { chats } = await getAllChats(app, bob.token)
+    expect(new Set(chats.map((chat) => chat.id)).size).toBe(32)
+  })
+})
+
 describe('GET /api/v1/chats/all/db', () => {
   test('does not exist by default (ENABLE_ADMIN_EXPORT false), even for an admin', async () => {
     const { call, admin, audit } = await twoUsers()

@@ -104,6 +104,9 @@ describe('the official OpenAI client', () => {
     ['n = 2', { n: 2 }, 'one choice'],
     ['functions', { functions: [{ name: 'get_weather', parameters: {} }] }, 'send `tools` instead'],
     ['a tool_choice naming no offered tool', { tools: [{ type: 'function', function: { name: 'get_weather' } }], tool_choice: { type: 'function', function: { name: 'other' } } }, 'not among the tools'],
+    // Conduit's and the web page's turn with the web search toggle on; Enclave has no web search
+    ['features.web_search on (Conduit sendMessage)', { features: { voice: false, web_search: true, image_generation: false, code_interpreter: false } }, 'no web search'],
+    ['features.image_generation on', { features: { image_generation: true } }, 'no image generation'],
     ['tool-call arguments that are not a JSON object', { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '[1' } }] }, { role: 'user', content: 'hi' }] }, 'JSON object'],
   ])('a request with %s is refused as a 400 the client raises, and Ollama is never asked', async (_, extra, message) => {
     const { token, client } = await startServer()
@@ -115,9 +118,10 @@ describe('the official OpenAI client', () => {
     expect(ollama.requests.length).toBe(before)
   })
 
-  test('n = 1 and an empty tools list are fine', async () => {
+  test('n = 1, an empty tools list and Conduit\'s features all off are fine', async () => {
     const { token, client } = await startServer()
-    const completion = await client(token).chat.completions.create({ ...ask('plain answer'), n: 1, tools: [] })
+    const features = { voice: false, web_search: false, image_generation: false, code_interpreter: false }
+    const completion = await client(token).chat.completions.create({ ...ask('plain answer'), n: 1, tools: [], features } as OpenAI.ChatCompletionCreateParamsNonStreaming)
     expect(completion.choices[0]!.message.content).toBe('plain answer')
   })
 

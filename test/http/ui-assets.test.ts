@@ -66,3 +66,21 @@ describe('chunks loaded on demand', () => {
     expect(text).not.toContain('data:')
   })
 })
+
+describe('the default profile picture', () => {
+  const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+
+  // Open WebUI's page and Conduit (account_settings_page.dart) load `profile_image_url: "/user.png"` as an image
+  test.each([['/user.png'], ['/user.png?v=2']])('%s is a PNG, to anyone, never the page', async (path) => {
+    const res = await app.handle(req('GET', path))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('image/png')
+    expect([...new Uint8Array(await res.arrayBuffer()).subarray(0, 8)]).toEqual(PNG_SIGNATURE)
+  })
+
+  test('only that path is the picture; a POST to it is not answered with it', async () => {
+    expect((await app.handle(req('GET', '/user.pngx'))).headers.get('content-type')).toContain('text/html')
+    expect((await app.handle(req('GET', '/users/user.png'))).headers.get('content-type')).toContain('text/html')
+    expect((await app.handle(req('POST', '/user.png', {}))).headers.get('content-type')).not.toBe('image/png')
+  })
+})

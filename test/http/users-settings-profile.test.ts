@@ -33,6 +33,36 @@ describe('UI settings (web getUserSettings/updateUserSettings, Conduit getUserSe
     expect((await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body.ui.system).toBe('Be brief.')
   })
 
+  test('top-level keys merge as Open WebUI\'s update_user_settings_by_id: the page\'s {ui} keeps Conduit\'s params', async () => {
+    const { app } = startTestApp(USER_ON)
+    const ada = await signUp(app, 'ada@example.com')
+    // Conduit (updateUserReasoningEffort) posts the whole object with params; the web page then posts only { ui }
+    await json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { ui: { system: 's' }, params: { reasoning_effort: 'high' } })
+    const saved = await json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { ui: { models: ['llama3.2:1b'] } })
+    expect(saved.status).toBe(200)
+    expect(saved.body).toEqual({ ui: { models: ['llama3.2:1b'] }, params: { reasoning_effort: 'high' } })
+    expect((await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body).toEqual(saved.body)
+  })
+
+  test('concurrent updates of different keys all stay; a merge that would grow past the limit is 413 and writes nothing', async () => {
+    const { app } = startTestApp(USER_ON)
+    const ada = await signUp(app, 'ada@example.com')
+    const keys = Array.from({ length: 12 }, (_, i) => `k${i}`)
+    // a profile save (the page's updateUserProfile) in the middle of them loses none either
+    const [profile, ...answers] = await Promise.all([
+      json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada', bio: 'Counts things.' }),
+      ...keys.map((key) => json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { [key]: { v: key } })),
+    ])
+    expect([profile!.status, ...answers.map((answer) => answer.status)]).toEqual([200, ...keys.map(() => 200)])
+    const stored = (await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body
+    expect(Object.keys(stored).sort()).toEqual([...keys].sort())
+    expect((await json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada' })).body.bio).toBe('Counts things.')
+    await json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { a: 'x'.repeat(150_000) })
+    expect((await json(app, 'POST', '/api/v1/users/user/settings/update', ada.token, { b: 'x'.repeat(150_000) })).status).toBe(413)
+    const after = (await json(app, 'GET', '/api/v1/users/user/settings', ada.token)).body
+    expect([after.a.length, after.b, after.k0]).toEqual([150_000, undefined, { v: 'k0' }])
+  })
+
   test('each user sees only their own; pending 403; anonymous 401; malformed 400; oversized 413', async () => {
     const { app } = startTestApp()
     const admin = await signUp(app, 'admin@example.com')
@@ -99,7 +129,8 @@ describe('profile (web updateUserProfile, Conduit updateAccountMetadata)', () =>
     const reset = await json(app, 'POST', '/api/v1/auths/update/profile', ada.token, { name: 'Ada', profile_image_url: '' })
     expect(reset.body.profile_image_url).toBe('/user.png')
     const picture = await app.handle(req('GET', `/api/v1/users/${ada.id}/profile/image`, undefined, bearer(ada.token)))
-    expect([picture.status, picture.headers.get('content-type')]).toEqual([200, 'image/svg+xml'])
+    // as Open WebUI answers its static user.png: a PNG, which Conduit's image loader decodes (an SVG it would not)
+    expect([picture.status, picture.headers.get('content-type')]).toEqual([200, 'image/png'])
     expect(await statusOf(app, 'GET', '/api/v1/users/00000000-0000-4000-8000-000000000000/profile/image', bearer(ada.token))).toBe(404)
   })
 
@@ -198,6 +229,22 @@ describe('admin user management', () => {
     expect(events).toContain('user_email_changed')
     expect(events).toContain('user_password_set_by_admin')
     expect(JSON.stringify(audit.entries)).not.toContain('another good passphrase')
+  })
+
+  test('an admin\'s update setting a picture keeps the settings the user saved meanwhile', async () => {
+    const { app } = startTestApp()
+    const admin = await signUp(app, 'admin@example.com')
+    const bea = await signUp(app, 'bea@example.com', PASSWORD, 'Bea')
+    await json(app, 'POST', `/api/v1/users/${bea.id}/update`, admin.token, { role: 'user' })
+    // the admin's save hashes a new password before it writes; Bea saves her settings during it
+    const [updated, saved] = await Promise.all([
+      json(app, 'POST', `/api/v1/users/${bea.id}/update`, admin.token, { name: 'Bea', profile_image_url: PNG, password: 'another good passphrase' }),
+      json(app, 'POST', '/api/v1/users/user/settings/update', bea.token, { ui: { system: 'kept' } }),
+    ])
+    expect([updated.status, saved.status]).toEqual([200, 200])
+    expect(updated.body.profile_image_url).toBe(PNG)
+    const again = await signIn(app, 'bea@example.com', 'another good passphrase')
+    expect((await json(app, 'GET', '/api/v1/users/user/settings', again.token)).body).toEqual({ ui: { system: 'kept' } })
   })
 
   test('older pages change a role with POST /users/update/role {id, role}; an admin\'s own role change writes nothing', async () => {

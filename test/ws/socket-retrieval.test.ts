@@ -6,6 +6,8 @@
  * question's documents again. The stand-in's embeddings are a hashed bag of words, so the right
  * passage is asserted. Another user's file or knowledge base is `file_not_found` (an admin is
  * another user) and Ollama is never asked; a knowledge base read by grant is usable by its grantee.
+ * A document whose processing failed is refused naming its status, and read again once Ollama has
+ * the embedding model.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -239,6 +241,33 @@ describe('who may name which file or knowledge base', () => {
     try {
       socket.send({ type: 'chat:send', model: MODEL, content: 'hello', files })
       expect(await socket.nextFrame(ofType('error'), 10_000)).toMatchObject({ code: 'invalid_frame' })
+    } finally {
+      socket.close()
+    }
+  })
+
+  test('a document whose processing failed (no embedding model) is refused naming why, and read again once the model is back', async () => {
+    await fetch(`${fake.url}/api/delete`, { method: 'DELETE', body: JSON.stringify({ name: 'nomic-embed-text' }) })
+    const form = new FormData()
+    form.append('file', new File(['# Harbour\n\nThe Wrenholm ferry leaves at seven when the tide is high.\n'], 'harbour.md'))
+    const uploaded = await fetch(`${server.url}/api/v1/files/?process=true`, { method: 'POST', headers: bearer(bob.token), body: form })
+    const fileId = (await uploaded.json() as { id: string }).id
+    let data: { status?: string; error?: string } = {}
+    for (let attempt = 0; attempt < 200 && data.status !== 'failed'; attempt++) {
+      await Bun.sleep(25)
+      data = (await call('GET', `/api/v1/files/${fileId}`, bob.token)).body.data
+    }
+    expect(data).toMatchObject({ status: 'failed', error: 'model_not_found' })
+    const socket = await connect(wsUrl(), { token: bob.token })
+    try {
+      socket.send({ type: 'chat:send', model: MODEL, content: 'When does the Wrenholm ferry leave?', files: [{ type: 'file', id: fileId }] })
+      const refused = await socket.nextFrame(ofType('error'), 10_000)
+      expect(refused.message).toContain('failed: model_not_found')
+      expect(wasAsked('When does the Wrenholm ferry leave?')).toBe(false)
+      await fetch(`${fake.url}/api/pull`, { method: 'POST', body: JSON.stringify({ name: 'nomic-embed-text', stream: false }) })
+      socket.send({ type: 'chat:send', model: MODEL, content: 'When does the Wrenholm ferry leave?', files: [{ type: 'file', id: fileId }] })
+      const done = await socket.nextFrame(ofType('chat:done'), 10_000) as Frame & { sources: Sources }
+      expect(done.sources[0]!.document[0]).toContain('leaves at seven')
     } finally {
       socket.close()
     }

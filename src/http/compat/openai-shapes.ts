@@ -79,13 +79,29 @@ export class OpenAiError extends HttpError {
 const invalid = (message: string) => new OpenAiError(400, 'invalid_request_error', 'invalid_request', message)
 
 /**
- * Refuses what Enclave can't honour rather than answering as if it had: several choices (`n`), and
- * the deprecated `functions`, which would otherwise be dropped and leave a client waiting for a call.
+ * Refuses what Enclave can't honour rather than answering as if it had: several choices (`n`),
+ * the deprecated `functions`, which would otherwise be dropped and leave a client waiting for a call,
+ * and the `features` Open WebUI offers and Enclave does not (web search, image generation, code interpreter).
  */
 export function refuseUnsupportedFields(body: Record<string, unknown>): void {
   if (body.n !== undefined && body.n !== null && body.n !== 1) throw invalid('Only one choice per request is supported: leave n out or set it to 1.')
   if (Array.isArray(body.functions) && body.functions.length > 0) throw invalid('Function calling with `functions` is not supported; send `tools` instead.')
+  // note: Open WebUI's page and Conduit send `features: { web_search, image_generation, code_interpreter, ... }`
+  // with every turn, false unless the user turned one on. Open WebUI (middleware process_chat_payload,
+  // chat_web_search_handler) runs the search and, when it fails, answers without it after a status
+  // that says so; Enclave has none of the three (/api/config and the permissions say false), so a
+  // turn asking for one is refused rather than answered as if it had been applied.
+  const features = body.features
+  if (typeof features === 'object' && features !== null) {
+    const asked = NOT_OFFERED.filter((name) => (features as Record<string, unknown>)[name] === true)
+    if (asked.length > 0) {
+      throw new OpenAiError(400, 'invalid_request_error', 'feature_not_offered', `This server has no ${asked.map((name) => name.replace('_', ' ')).join(', ')}; send the message with it turned off.`)
+    }
+  }
 }
+
+/** The `features` of Open WebUI's chat request that Enclave does not offer. */
+const NOT_OFFERED = ['web_search', 'image_generation', 'code_interpreter'] as const
 
 /**
  * The tools to offer Ollama, which has no `tool_choice`: `none` offers none, a named function offers

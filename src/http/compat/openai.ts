@@ -34,7 +34,7 @@ import {
 } from './openai-shapes.ts'
 import { requestPath } from '../request-path.ts'
 import { readCompletionParams, type CompletionParams } from './completion-params.ts'
-import { fileReferencesOf, retrieveForChat, type ChatRetrievalDeps } from '../../knowledge/chat-retrieval.ts'
+import { fileReferencesOf, refusalMessage, retrieveForChat, type ChatRetrievalDeps } from '../../knowledge/chat-retrieval.ts'
 
 type Started = { first: IteratorResult<ChatChunk>; rest: AsyncGenerator<ChatChunk> }
 
@@ -138,7 +138,15 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       const references = fileReferencesOf((body as { files?: unknown }).files)
       if (references.length > 0 && rag === null) throw new OpenAiError(400, 'invalid_request_error', 'retrieval_unavailable', 'Files and knowledge bases are not available on this server.')
       const retrieved = rag === null ? null : await retrieveForChat(rag, principal.user, references, messages)
-      if (retrieved?.ok === false) throw new OpenAiError(404, 'invalid_request_error', 'file_not_found', 'A file or knowledge base in the request was not found.')
+      // note: Open WebUI (middleware chat_completion_files_handler, get_sources_from_items) goes on without
+      // a file whose collection is missing; Enclave reads a file whose processing failed again (the model
+      // may be there now), and refuses the turn, naming the file's status, when it still has no text, rather
+      // than answering as if the file had been read.
+      if (retrieved?.ok === false) {
+        throw retrieved.reason === 'file_not_found'
+          ? new OpenAiError(404, 'invalid_request_error', 'file_not_found', refusalMessage(retrieved))
+          : new OpenAiError(409, 'invalid_request_error', 'file_not_processed', refusalMessage(retrieved))
+      }
       const sources = retrieved?.sources ?? []
       const requested = toChatRequest({ ...body, messages: retrieved?.ok === true ? retrieved.messages : messages }, params)
       const sent = applyPreset(target.preset, requested.messages, requested.options ?? {})

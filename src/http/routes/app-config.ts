@@ -47,6 +47,12 @@ export const appConfigRoutes = (config: Config, runtime: { readonly auth: AuthCo
       enable_api_keys: runtime.auth.apiKeys !== null,
       enable_passkey_login: config.auth.passkeyLogin,
       enable_direct_connections: config.directConnections !== null,
+      // note: Enclave has no web search, image generation or code interpreter. Conduit shows its web
+      // search toggle to an admin unless this says false (app_providers.dart webSearchAvailableProvider),
+      // so it is said to every caller: Conduit may have read the config before signing in.
+      enable_web_search: false,
+      enable_image_generation: false,
+      enable_code_interpreter: false,
       ...signedInFeatures,
     },
     // note: the sign-in page draws one button per provider, linking to /oauth/{id}/login.

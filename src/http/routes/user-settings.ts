@@ -1,9 +1,10 @@
 /**
  * A user's own settings and profile, as Open WebUI's web page and Conduit call them:
  * GET /api/v1/users/user/settings and POST .../settings/update (the UI settings object, `{ ui }`),
- * GET /api/v1/users/user/info and POST .../info/update (merged), POST /api/v1/auths/update/profile
- * (name, profile image as a data URL, bio, gender, date of birth; answers the session user) and
- * POST /api/v1/auths/update/timezone. Everything is kept in the user's sealed preferences.
+ * GET /api/v1/users/user/info and POST .../info/update (both updates merged over the stored top-level
+ * keys in one transaction), POST /api/v1/auths/update/profile (name, profile image as a data URL, bio,
+ * gender, date of birth; answers the session user) and POST /api/v1/auths/update/timezone.
+ * Everything is kept in the user's sealed preferences.
  */
 import { Elysia, t } from 'elysia'
 import type { AuthDeps } from '../../auth/auth-deps.ts'
@@ -11,7 +12,7 @@ import { permissionsOf } from '../../auth/authenticate.ts'
 import { describeSessionUser } from '../../auth/principal.ts'
 import type { AddressList } from '../../config/network.ts'
 import {
-  PROFILE_IMAGE_MAX_CHARS, profileImageOf, readUserPreferences, updateUserPreferences, withProfileImage, type ProfileImageResult, type UserPreferences,
+  mergeUserPreferenceObject, PROFILE_IMAGE_MAX_CHARS, profileImageOf, readUserPreferences, updateUserPreferences, withProfileImage, type ProfileImageResult, type UserPreferences,
 } from '../../db/user-preferences.ts'
 import type { UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
@@ -68,46 +69,62 @@ export const userSettingsRoutes = (deps: AuthDeps, trustedProxies: AddressList) 
     return updated
   }
 
+  const merge = async (id: UserId, key: 'settings' | 'info', patch: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    checkSize(patch)
+    const merged = await mergeUserPreferenceObject(deps.store.users, id, key, patch, SETTINGS_MAX_CHARS)
+    if (merged === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+    if (!merged.ok) throw new HttpError(413, 'settings_too_large', 'The settings are too large.')
+    return merged.value
+  }
+
   return new Elysia()
     .use(requireAuth(deps, trustedProxies))
     // note: null for an account that never saved settings, as Open WebUI answers; both clients expect it.
     .get('/api/v1/users/user/settings', async ({ principal }) => jsonOrNull((await preferencesOf(principal.user.id)).settings), { auth: 'active' })
 
+    // note: the posted top-level keys replace the stored ones and the others stay, as Open WebUI's
+    // Users.update_user_settings_by_id (`user_settings.update(updated)`): its page posts only `{ ui }`,
+    // and Conduit (api_service.dart updateUserReasoningEffort) relies on `params` surviving that.
     .post('/api/v1/users/user/settings/update', async ({ principal, body }) => {
-      checkSize(body)
       // note: as Open WebUI, a user without features.direct_tool_servers may not keep tool servers.
       const ui = body.ui
       if (principal.user.role !== 'admin' && (await deps.runtime.readPermissions()).features?.direct_tool_servers !== true && isObject(ui) && 'toolServers' in ui) {
         const { toolServers: _, ...rest } = ui
-        return (await update(principal.user.id, { settings: { ...body, ui: rest } })).settings
+        return await merge(principal.user.id, 'settings', { ...body, ui: rest })
       }
-      return (await update(principal.user.id, { settings: body })).settings
+      return await merge(principal.user.id, 'settings', body)
     }, { auth: 'active', body: JsonObject })
 
     .get('/api/v1/users/user/info', async ({ principal }) => jsonOrNull((await preferencesOf(principal.user.id)).info), { auth: 'active' })
 
-    .post('/api/v1/users/user/info/update', async ({ principal, body }) => {
-      checkSize(body)
-      const info = { ...(await preferencesOf(principal.user.id)).info, ...body }
-      checkSize(info)
-      return (await update(principal.user.id, { info })).info
-    }, { auth: 'active', body: JsonObject })
+    .post('/api/v1/users/user/info/update', async ({ principal, body }) => await merge(principal.user.id, 'info', body), { auth: 'active', body: JsonObject })
 
     .post('/api/v1/auths/update/profile', async ({ principal, body }) => {
       const user = principal.user
       const name = body.name.trim()
       if (name === '') throw new HttpError(400, 'blank_name', 'Please give a name.')
-      let next: UserPreferences = { ...await preferencesOf(user.id) }
-      if (body.profile_image_url !== undefined) {
-        const result = withProfileImage(next, body.profile_image_url, user.id)
-        if (!result.ok) throw profileImageRefusal(result.reason)
-        next = result.preferences
-      }
-      if (body.bio !== undefined) next.bio = body.bio
-      if (body.gender !== undefined) next.gender = body.gender
-      if (body.date_of_birth !== undefined) next.date_of_birth = body.date_of_birth
+      // note: read and written in one transaction, so a settings update made meanwhile is kept.
+      const outcome: { refused: Extract<ProfileImageResult, { ok: false }>['reason'] | null } = { refused: null }
+      const stored = await deps.store.users.changeUserPreferences(user.id, (current) => {
+        let changed = { ...current } as UserPreferences
+        outcome.refused = null
+        if (body.profile_image_url !== undefined) {
+          const result = withProfileImage(changed, body.profile_image_url, user.id)
+          if (!result.ok) {
+            outcome.refused = result.reason
+            return null
+          }
+          changed = result.preferences
+        }
+        if (body.bio !== undefined) changed.bio = body.bio
+        if (body.gender !== undefined) changed.gender = body.gender
+        if (body.date_of_birth !== undefined) changed.date_of_birth = body.date_of_birth
+        return changed
+      })
+      if (stored === null) throw new HttpError(404, 'user_not_found', 'User not found.')
+      if (outcome.refused !== null) throw profileImageRefusal(outcome.refused)
+      const next = stored as UserPreferences
       await deps.store.users.renameUser(user.id, name)
-      await deps.store.users.setUserPreferences(user.id, next)
       const renamed = (await deps.store.users.findUserById(user.id))!
       return {
         ...describeSessionUser(renamed, await permissionsOf(deps, renamed), profileImageOf(next)),

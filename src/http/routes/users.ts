@@ -13,6 +13,7 @@ import { parseUserId, type UserId } from '../../db/ids.ts'
 import { profileImageBytes, profileImageOf, readUserPreferences, withProfileImage } from '../../db/user-preferences.ts'
 import { normaliseEmail, type User } from '../../db/users.ts'
 import { WalNotErasedError } from '../../db/wal-erasure.ts'
+import { defaultPicture } from '../assets.ts'
 import { resolveClientAddress } from '../client-address.ts'
 import { HttpError } from '../http-error.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
@@ -34,9 +35,6 @@ const UpdateBody = t.Object({
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
 
 const seconds = (ms: number) => Math.floor(ms / 1000)
-/** The picture of a user who set none: a plain silhouette (Open WebUI serves its user.png). */
-const DEFAULT_PICTURE = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#d4d4d8"/>'
-  + '<circle cx="32" cy="24" r="12" fill="#f4f4f5"/><path d="M10 60c2-14 12-20 22-20s20 6 22 20z" fill="#f4f4f5"/></svg>'
 const emailTaken = () => new HttpError(400, 'email_taken', 'An account with this email already exists.')
 
 export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
@@ -101,8 +99,9 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
 
     .get('/:id/profile/image', async ({ params }) => {
       const image = profileImageBytes(await readUserPreferences(deps.store.users, (await findTarget(params.id)).id))
-      const headers = { 'content-type': image?.type ?? 'image/svg+xml', 'cache-control': 'private, max-age=60' }
-      return new Response(image?.bytes ?? DEFAULT_PICTURE, { headers })
+      // note: a user who set none gets the default picture, as Open WebUI answers its static user.png here.
+      if (image === null) return defaultPicture()
+      return new Response(image.bytes, { headers: { 'content-type': image.type, 'cache-control': 'private, max-age=60' } })
     }, { auth: 'active', params: IdParams })
 
     // note: Open WebUI's older pages change a role here (updateUserRole); newer ones through /{id}/update.
@@ -136,7 +135,14 @@ export const userRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
         deps.audit.record({ event: 'user_email_changed', actorId, targetId: target.id, ip: ipOf(request, server) })
       }
       if (body.name !== undefined && body.name.trim() !== '') await deps.store.users.renameUser(target.id, body.name.trim())
-      if (image?.ok) await deps.store.users.setUserPreferences(target.id, image.preferences)
+      // note: applied again to the preferences as they are now, in one transaction: the user may have saved settings meanwhile.
+      if (image?.ok && body.profile_image_url !== undefined) {
+        const posted = body.profile_image_url
+        await deps.store.users.changeUserPreferences(target.id, (current) => {
+          const applied = withProfileImage(current, posted, target.id)
+          return applied.ok ? applied.preferences : null
+        })
+      }
       if (hash !== null) {
         await deps.store.credentials.setPasswordHash(target.id, hash)
         // note: a password set by an admin ends every session of that user, the admin's own included when it is theirs.
