@@ -197,6 +197,27 @@ describe('sharing.public_models (web createNewModel, updateModelById, updateMode
       expect((await call(admin, 'POST', '/api/v1/models/create', model('everyone', null))).status).toBe(200)
     })
   }
+
+  test('denied: a model already public stays public on a save that leaves its access as it is', async () => {
+    const { admin, ada, call } = await setUp('sharing.public_models', 'denied')
+    const defaults = (await call(admin, 'GET', '/api/v1/users/default/permissions')).json as Tree
+    expect((await call(admin, 'POST', '/api/v1/users/default/permissions', { ...defaults, workspace: { ...defaults.workspace, models_import: true } })).status).toBe(200)
+    const model = (id: string, access: unknown) => ({ id, base_model_id: 'qwen2.5:0.5b', name: id, meta: {}, params: {}, access_control: access, is_active: true })
+    expect((await call(ada, 'POST', '/api/v1/models/create', model('shared', {}))).status).toBe(200)
+    expect((await call(admin, 'POST', '/api/v1/models/model/update?id=shared', model('shared', null))).status).toBe(200)
+    // web AccessControlModal posts the list it was shown back (updateModelAccessGrants); an export re-imported (importModels)
+    const accessed = await call(ada, 'POST', '/api/v1/models/model/access/update', { id: 'shared', name: 'shared', ...PUBLIC_GRANT })
+    const updated = await call(ada, 'POST', '/api/v1/models/model/update?id=shared', model('shared', null))
+    const imported = await call(ada, 'POST', '/api/v1/models/import', { models: [{ ...model('shared', null), name: 'Renamed' }] })
+    for (const answer of [accessed, updated, imported]) expect(answer.status).toBe(200)
+    const stored = (await call(admin, 'GET', '/api/v1/models/model?id=shared')).json
+    expect([stored.name, stored.access_control]).toEqual(['Renamed', null])
+    // a private one is still not made public by an import, and nothing of that import is written
+    expect((await call(ada, 'POST', '/api/v1/models/create', model('mine', {}))).status).toBe(200)
+    expect(await call(ada, 'POST', '/api/v1/models/import', { models: [model('shared', null), model('mine', null)] })).toEqual(PUBLIC_REFUSED)
+    expect((await call(ada, 'GET', '/api/v1/models/model?id=mine')).json.access_control).toEqual({})
+    expect((await call(admin, 'GET', '/api/v1/models/model?id=shared')).json.name).toBe('Renamed')
+  })
 })
 
 describe('features.folders (web getFolders, createNewFolder; Conduit folders)', () => {

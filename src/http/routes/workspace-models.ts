@@ -230,10 +230,10 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
       for (const raw of body.models) {
         if (!ModelBodyCheck(raw)) throw new HttpError(400, 'invalid_model', 'Each model needs an id, a base model and a name.')
         const entry = raw as ModelBodyType
-        const existing = await repo.find(entry.id)
-        if (existing !== null) await presetFor(principal, entry.id, 'write')
+        const existing = await repo.find(entry.id) === null ? null : await presetFor(principal, entry.id, 'write')
         const input = await inputOf(entry, entry.id)
-        await refusePublicUnlessPermitted(permissions, principal, PUBLIC_MODELS, input.access)
+        // note: one already public stays public on a re-import, as on /model/update.
+        if (existing === null || input.access !== existing.access) await refusePublicUnlessPermitted(permissions, principal, PUBLIC_MODELS, input.access)
         entries.push({ id: entry.id, input, isNew: existing === null })
       }
       // note: the importer's key is read before the transaction opens (presetFor read the other owners'), so it holds database work only.
@@ -265,7 +265,8 @@ export const workspaceModelRoutes = ({ auth, trustedProxies, access, permissions
     if (stored.ownerId !== principal.user.id && principal.user.role !== 'admin') throw new HttpError(403, 'access_prohibited', 'Only the owner changes who may use this model.')
     const access = accessOfBody(body)
     if (access === undefined) throw new HttpError(422, 'invalid_request', 'Send access_grants or access_control.')
-    await refusePublicUnlessPermitted(permissions, principal, PUBLIC_MODELS, access)
+    // note: Open WebUI's access dialog posts the whole list back unchanged; one already public stays so.
+    if (access !== stored.access) await refusePublicUnlessPermitted(permissions, principal, PUBLIC_MODELS, access)
     const saved = await repo.updateModel(id, { baseModelId: stored.baseModelId, name: stored.name, meta: stored.meta, params: stored.params, access, isActive: stored.isActive })
     if (saved === null) throw new HttpError(404, 'model_not_found', 'Model not found.')
     return { ...await describe(saved, principal), access_grants: grantsOfAccessControl(saved.access) }
