@@ -13,6 +13,7 @@ import { durationOrNever, pathList } from '../config/parsers.ts'
 import { keptRead } from '../db/kept-read.ts'
 import type { SettingsRepo } from '../db/settings.ts'
 import type { Role } from '../db/users.ts'
+import { FEATURES_NOT_OFFERED } from './permissions.ts'
 
 /** Open WebUI's AdminConfig, field for field (ENABLE_API_KEY and ENABLE_API_KEYS both spelled). */
 export type AdminConfig = {
@@ -103,6 +104,11 @@ export function createRuntimeAuth(base: AuthConfig, settings: SettingsRepo, now:
   const permissionsOf = (stored: Permissions | null): Permissions => {
     const merged = defaultPermissions()
     for (const [section, flags] of Object.entries(merged)) merged[section] = { ...flags, ...stored?.[section] }
+    // note: read false whatever an older save holds, as every decision does (permissions.ts).
+    for (const key of FEATURES_NOT_OFFERED) {
+      const [section, flag] = key.split('.') as [string, string]
+      merged[section] = { ...merged[section], [flag]: false }
+    }
     return merged
   }
   const readStored = async () => {

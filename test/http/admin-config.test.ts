@@ -218,7 +218,11 @@ describe('/api/config features the web page gates on', () => {
     expect(await flags(admin.token)).toEqual([false, false, false, true])
     const defaults = (await json(app, 'GET', '/api/v1/users/default/permissions', admin.token)).body
     expect(defaults.features.web_search).toBe(false)
-    await json(app, 'POST', '/api/v1/users/default/permissions', admin.token, { ...defaults, features: { ...defaults.features, web_search: true, image_generation: true } })
+    const saved = await json(app, 'POST', '/api/v1/users/default/permissions', admin.token, { ...defaults, features: { ...defaults.features, web_search: true, image_generation: true, code_interpreter: true } })
     expect(await flags(user.token)).toEqual([false, false, false, true])
+    // the admin page (getUserDefaultPermissions) shows the same as the decisions
+    for (const tree of [saved.body, (await json(app, 'GET', '/api/v1/users/default/permissions', admin.token)).body]) {
+      expect([tree.features.web_search, tree.features.image_generation, tree.features.code_interpreter, tree.features.folders]).toEqual([false, false, false, true])
+    }
   })
 })
