@@ -16,7 +16,8 @@ type Asker = Pick<Permissions, 'has'>
 // note: Open WebUI answers 401 ACCESS_PROHIBITED here (routers/chats.py delete_chat_by_id,
 // share_chat_by_id); 403 says the same without reading as "sign in again" (Conduit's
 // api_auth_interceptor.dart treats both as endpoint-level refusals).
-const refused = () => new HttpError(403, 'permission_denied', 'You do not have permission to do this.')
+/** The 403 of a permission the caller lacks. */
+export const refused = () => new HttpError(403, 'permission_denied', 'You do not have permission to do this.')
 
 /** Throws 403 permission_denied unless the holder has `key`. */
 export async function requirePermission(permissions: Asker, holder: PermissionHolder, key: string): Promise<void> {

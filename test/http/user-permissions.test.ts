@@ -21,7 +21,7 @@ type Grant = 'default' | 'denied' | 'denied, group without it' | 'denied, group 
 
 /** An app with an admin and one user (ada); `grant` sets the defaults and ada's group for the flag `section.flag`. */
 async function setUp(key: string, grant: Grant) {
-  const { app } = startTestApp({
+  const { app, deps } = startTestApp({
     DEFAULT_USER_ROLE: 'user', OLLAMA_BASE_URL: ollama.url, ENABLE_COMMUNITY_SHARING: 'true',
     USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS: 'true', USER_PERMISSIONS_WORKSPACE_PROMPTS_ACCESS: 'true', USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS: 'true',
   })
@@ -49,7 +49,7 @@ async function setUp(key: string, grant: Grant) {
     expect((await call(ada, 'GET', '/api/v1/users/permissions')).json[section][flag]).toBe(grant === 'denied, group grants it')
   }
   const newChat = async (who: SessionBody, title = 'Plans') => (await call(who, 'POST', '/api/v1/chats/new', { chat: { title, messages: [] } })).json.id as string
-  return { admin, ada, call, newChat }
+  return { admin, ada, call, newChat, deps }
 }
 
 const allowedIn = (grant: Grant) => grant === 'default' || grant === 'denied, group grants it'
@@ -84,6 +84,33 @@ describe('chat.delete (web deleteChatById, deleteAllChats, deleteFolderById)', (
       expect((await call(admin, 'DELETE', `/api/v1/chats/${admins}`)).json).toBe(true)
     })
   }
+})
+
+describe('chat.delete and a folder deleted while a chat is filed into it', () => {
+  test('denied: the chat filed after the check is kept, outside any folder', async () => {
+    const { ada, call, newChat, deps } = await setUp('chat.delete', 'denied')
+    const folder = (await call(ada, 'POST', '/api/v1/folders/', { name: 'Work' })).json.id as string
+    const late = await newChat(ada, 'Late')
+    // the chat is filed (web moveChatToFolder) just after the folder's chats are first read
+    const repo = deps.store.chatFolders
+    const list = repo.listChatIdsInFolder
+    let isFiled = false
+    repo.listChatIdsInFolder = async (...args) => {
+      const ids = await list.apply(repo, args)
+      if (!isFiled) {
+        isFiled = true
+        expect(await repo.setChatFolder(ada.id as never, late as never, folder as never, Date.now())).toBe(true)
+      }
+      return ids
+    }
+    expect(await call(ada, 'DELETE', `/api/v1/folders/${folder}`)).toEqual({ status: 200, json: true })
+    repo.listChatIdsInFolder = list
+    expect(isFiled).toBe(true)
+    const chat = await call(ada, 'GET', `/api/v1/chats/${late}`)
+    expect(chat.status).toBe(200)
+    expect(chat.json.folder_id).toBeNull()
+    expect((await call(ada, 'GET', '/api/v1/folders/')).json).toEqual([])
+  })
 })
 
 describe('chat.file_upload (web uploadFile, Conduit uploadFile)', () => {

@@ -13,7 +13,7 @@ import { parseFolderId, type Folder, type FolderId, type FolderRepo, type Folder
 import type { ChatId, UserId } from '../../db/ids.ts'
 import { HttpError } from '../http-error.ts'
 import { BooleanString } from '../numeric-schemas.ts'
-import { requirePermission } from '../permission-gate.ts'
+import { refused, requirePermission } from '../permission-gate.ts'
 import { requireAuth } from '../plugins/require-auth.ts'
 
 const Name = t.String({ maxLength: 1000 })
@@ -143,20 +143,26 @@ export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
       await refuseUnlessFolders(principal)
       const owner = principal.user.id
       const folderId = await folderIdOf(owner, params.id)
-      // note: as Open WebUI (routers/folders.py delete_folder_by_id), deleting a folder with chats in it
-      // (and with them) needs chat.delete.
-      if (query.delete_contents !== false && !await deps.permissions.has(principal, 'chat.delete')) {
-        for (const id of await folders.listFolderTreeIds(owner, folderId)) {
-          if ((await chatFolders.listChatIdsInFolder(owner, id, 'all')).length > 0) await requirePermission(deps.permissions, principal, 'chat.delete')
-        }
-      }
+      const deletesChats = query.delete_contents !== false
+      const mayDeleteChats = deletesChats && await deps.permissions.has(principal, 'chat.delete')
       const gone = await deps.store.sql.transaction(async () => {
         const ids = await folders.deleteFolderTree(owner, folderId)
-        if (query.delete_contents === false) await chatFolders.unfileChats(owner, ids)
+        if (!deletesChats) await chatFolders.unfileChats(owner, ids)
+        // note: as Open WebUI (routers/folders.py delete_folder_by_id), deleting a folder with chats in it
+        // (and with them) needs chat.delete; decided here, after the folders are deleted in this
+        // transaction, so a chat filed into the tree meanwhile is seen, and the refusal rolls it all back.
+        if (deletesChats && !mayDeleteChats) {
+          for (const id of ids) {
+            if ((await chatFolders.listChatIdsInFolder(owner, id, 'all')).length > 0) throw refused()
+          }
+        }
         return ids
       })
-      if (query.delete_contents !== false) {
+      if (mayDeleteChats) {
         for (const folderId of gone) for (const chatId of await chatFolders.listChatIdsInFolder(owner, folderId, 'all')) await chats.deleteChatForUser(owner, chatId)
+      } else if (deletesChats) {
+        // note: a chat filed into the tree after the transaction read it is kept, outside any folder.
+        await chatFolders.unfileChats(owner, gone)
       }
       return true
     }, { auth: 'active', params: Params, query: DeleteQuery })
