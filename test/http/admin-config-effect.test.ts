@@ -96,6 +96,30 @@ describe('ENABLE_FOLDERS', () => {
     await call(app, admin, 'POST', CONFIG, { ENABLE_FOLDERS: true })
     expect((await call(app, ada, 'GET', '/api/v1/folders/')).json.map((item: { name: string }) => item.name)).toEqual(['Work'])
   })
+
+  test('off: the chat routes that name a folder keep working on the folders the user has, as in Open WebUI', async () => {
+    const { app, call } = start()
+    const admin = await signUp(app, 'admin@example.com')
+    const ada = await signUp(app, 'ada@example.com')
+    const folder = (await call(app, ada, 'POST', '/api/v1/folders/', { name: 'Work' })).json.id as string
+    const filed = (await call(app, ada, 'POST', '/api/v1/chats/new', { chat: { title: 'Filed', messages: [] }, folder_id: folder })).json.id as string
+    await call(app, admin, 'POST', CONFIG, { ENABLE_FOLDERS: false })
+    // web getChatsByFolderId / getChatListByFolderId; Conduit getFolderConversationSummaries
+    const opened = await call(app, ada, 'GET', `/api/v1/chats/folder/${folder}`)
+    expect([opened.status, opened.json.map((chat: { id: string }) => chat.id)]).toEqual([200, [filed]])
+    expect((await call(app, ada, 'GET', `/api/v1/chats/folder/${folder}/list`)).json.map((chat: { title: string }) => chat.title)).toEqual(['Filed'])
+    // Conduit moveChatToFolderRaw: a chat is taken out of its folder, and back in
+    const out = await call(app, ada, 'POST', `/api/v1/chats/${filed}/folder`, { folder_id: null })
+    expect([out.status, out.json.folder_id]).toEqual([200, null])
+    expect((await call(app, ada, 'POST', `/api/v1/chats/${filed}/folder`, { folder_id: folder })).json.folder_id).toBe(folder)
+    const created = await call(app, ada, 'POST', '/api/v1/chats/new', { chat: { title: 'New', messages: [] }, folder_id: folder })
+    expect([created.status, created.json.folder_id]).toEqual([200, folder])
+    // still only the user's own folders; and no new folder is made
+    const others = (await call(app, admin, 'POST', '/api/v1/chats/new', { chat: { title: 'Admin', messages: [] } })).json.id as string
+    expect((await call(app, admin, 'POST', `/api/v1/chats/${others}/folder`, { folder_id: folder })).status).toBe(404)
+    expect((await call(app, admin, 'GET', `/api/v1/chats/folder/${folder}`)).status).toBe(404)
+    expect((await call(app, ada, 'POST', '/api/v1/folders/', { name: 'More' })).status).toBe(403)
+  })
 })
 
 describe('the page\'s switches and texts reach /api/config', () => {

@@ -2,6 +2,8 @@
  * Open WebUI's routes that file, pin and archive the signed-in user's chats in bulk or by folder,
  * under /api/v1/chats: a chat's folder, a folder's chats, whether a chat is pinned, and archiving
  * every chat at once. Another user's chat or folder id is 404, as an unknown one.
+ * Open for the folders the user has while folders are off (ENABLE_FOLDERS, features.folders), which
+ * close only the /api/v1/folders routes (folders.ts), so no folder is made or changed then.
  */
 import { Elysia, t } from 'elysia'
 import { Numeric } from '../numeric-schemas.ts'
@@ -54,6 +56,10 @@ export const chatFolderRoutes = (deps: AuthDeps, trustedProxies: AddressList) =>
 
   return new Elysia({ prefix: '/api/v1/chats' })
     .use(requireAuth(deps, trustedProxies))
+    // note: not behind the folder gate, as in Open WebUI: routers/chats.py get_chats_by_folder_id,
+    // get_chat_list_by_folder_id and update_chat_folder_id_by_id (and create_new_chat's folder_id) check
+    // neither ENABLE_FOLDERS nor features.folders (only routers/folders.py get_folders does), and
+    // Conduit's moveChatToFolderRaw takes a 403 as final; a chat filed before stays reachable and movable.
     .get('/folder/:folder_id', async ({ principal, params }) => {
       const owner = principal.user.id
       return openChats(owner, await chatIdsUnder(owner, await folderIdOf(owner, params.folder_id)))

@@ -80,8 +80,9 @@ export const folderRoutes = (deps: AuthDeps, trustedProxies: AddressList) => {
     return listed
   }
   const folderIdOf = (owner: UserId, raw: string) => ownFolderId(folders, owner, raw)
-  // note: as Open WebUI's folders router (routers/folders.py, before every route): 403 while the admin
-  // has folders off (ENABLE_FOLDERS) or for a user without features.folders; admins pass the latter.
+  // note: 403 while the admin has folders off (ENABLE_FOLDERS) or for a user without features.folders;
+  // admins pass the latter. Open WebUI checks both at its folder list (routers/folders.py get_folders),
+  // Enclave at every folder route; the chat routes that name a folder are open (chat-folders.ts).
   const refuseUnlessFolders = async (principal: Principal) => {
     if (!deps.runtime.admin().ENABLE_FOLDERS) throw new HttpError(403, 'folders_disabled', 'Folders are turned off on this server.')
     await requirePermission(deps.permissions, principal, 'features.folders')
