@@ -11,7 +11,7 @@
  */
 import { afterEach, describe, expect, test } from 'bun:test'
 import { startFakeOllama, type FakeOllama, type FakeRequest } from '../fakes/ollama.ts'
-import { bearer, signUp } from '../helpers/accounts.ts'
+import { bearer, signUp, statusOf } from '../helpers/accounts.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
 
 const MODEL = 'qwen2.5:0.5b'
@@ -29,7 +29,7 @@ async function startSetup(env: Record<string, string>) {
   const fake = await startFakeOllama()
   cleanups.push(() => fake.stop())
   const started = startTestApp({ OLLAMA_BASE_URL: fake.url, ...env })
-  const { token } = await signUp(started.app, 'ada@example.com')
+  const { token, id: adaId } = await signUp(started.app, 'ada@example.com')
   started.app.listen({ hostname: '127.0.0.1', port: 0 })
   cleanups.push(() => started.app.stop(true))
   const url = `http://127.0.0.1:${started.app.server!.port}`
@@ -63,7 +63,7 @@ async function startSetup(env: Record<string, string>) {
     await res.text()
     return res.headers.get('x-task-id')!
   }
-  return { fake, call, newChat, complete, completeThenHang, titleOf, tagsOf, isAnswerStored }
+  return { fake, app: started.app, adaId, call, newChat, complete, completeThenHang, titleOf, tagsOf, isAnswerStored }
 }
 
 const chatRequests = (fake: FakeOllama) => fake.requests.filter((request) => request.path === '/api/chat')
@@ -179,6 +179,20 @@ describe('the tasks after an answer are the answer\'s task, continued', () => {
     expect(await titleOf(chatId)).toBe('New Chat')
     expect(chatRequests(fake)).toHaveLength(2)
     expect(((await (await call('GET', `/api/tasks/chat/${chatId}`)).json()) as { task_ids: string[] }).task_ids).toEqual([])
+  })
+
+  test('the owner made pending by an admin: the title request to Ollama is aborted, nothing written', async () => {
+    const { fake, app, adaId, call, newChat, completeThenHang } = await startSetup({ TITLE_GENERATION_PROMPT_TEMPLATE: TEMPLATE })
+    const chatId = await newChat()
+    await completeThenHang(chatId)
+    expect(await eventually(async () => chatRequests(fake).length === 2)).toBe(true)
+    // note: a second admin demotes the first (the only admin may not demote itself).
+    const admin2 = await signUp(app, 'root@example.com')
+    expect((await call('POST', `/api/v1/users/${admin2.id}/update`, { role: 'admin' })).status).toBe(200)
+    expect(await statusOf(app, 'POST', `/api/v1/users/${adaId}/update`, bearer(admin2.token), { role: 'pending' })).toBe(200)
+    expect(await outcomeWithin(chatRequests(fake)[1]!, 3_000)).toBe('aborted')
+    await Bun.sleep(100)
+    expect(chatRequests(fake)).toHaveLength(2)
   })
 
   test('past CHAT_MAX_CONCURRENT_ANSWERS running, a chat is titled by its first message and no model is asked', async () => {
