@@ -16,10 +16,13 @@ type Entry = AnswerTask & { controller: AbortController }
 export class AnswerTasks {
   readonly #entries = new Map<string, Entry>()
 
-  /** Registers a running answer of the user in the chat. */
-  start(userId: UserId, chatId: ChatId): AnswerTask {
+  /**
+   * Registers a running answer of the user in the chat; `id` continues a task that ended (the
+   * work after an answer, under the id its client was given), a new one otherwise.
+   */
+  start(userId: UserId, chatId: ChatId, id: string = crypto.randomUUID()): AnswerTask {
     const controller = new AbortController()
-    const entry: Entry = { id: crypto.randomUUID(), userId, chatId, signal: controller.signal, controller }
+    const entry: Entry = { id, userId, chatId, signal: controller.signal, controller }
     this.#entries.set(entry.id, entry)
     return entry
   }

@@ -150,6 +150,7 @@ export function prepareApp(deps: Deps): PreparedApp {
   const completionStore = createChatCompletionStore({
     chats: deps.store.chats, changes: deps.store.accountChanges, hub, tasks, checkpointIntervalMs: DEFAULT_SOCKET_LIMITS.checkpointIntervalMs,
     background: { chatTags: deps.store.chatTags, connections, log: deps.log, titles: deps.config.chat.titles },
+    maxBackgroundPerUser: deps.config.chat.maxConcurrentAnswersPerUser,
   })
   // note: LDAP settings an admin may change at runtime, over LDAP_* (see runtime-ldap.ts).
   const ldap = createRuntimeLdap(deps.config.ldap, deps.store.settings)

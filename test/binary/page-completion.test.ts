@@ -1,8 +1,9 @@
 /**
  * Open WebUI's page asking in a chat, against the compiled binary with the Ollama stand-in: its
  * chat controls sent only in `params` reach Ollama as options; with `background_tasks`, the
- * "New Chat" it made is titled once the answer is stored; and an answer it stops ends as
- * stopped (`cancelled`), not as an unreachable Ollama. One binary for the file.
+ * "New Chat" it made is titled once the answer is stored; a `params.format` nested too deep is a 400
+ * naming it, nothing asked or written; and an answer it stops ends as stopped (`cancelled`), not as an
+ * unreachable Ollama. One binary for the file.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
@@ -55,6 +56,20 @@ test('the page\'s params reach Ollama, and the chat is titled after the answer',
   expect(title).toBe('About Tides and')
   const bad = await complete({ params: { temperature: 'hot' } })
   expect(bad.status).toBe(400)
+})
+
+test('a params.format JSON text 100,000 levels deep is a 400 naming it; Ollama is not asked and the chat\'s answer is untouched', async () => {
+  const chatId = await newChat()
+  const before = await (await call('GET', `/api/v1/chats/${chatId}`)).json()
+  const asked = fake.requests.length
+  const deep = `{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`
+  for (const params of [{ format: deep }, { custom_params: { format: deep } }]) {
+    const res = await complete({ stream: true, chat_id: chatId, id: 'a1', params })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('nested deeper')
+  }
+  expect(fake.requests.length).toBe(asked)
+  expect(await (await call('GET', `/api/v1/chats/${chatId}`)).json()).toEqual(before)
 })
 
 test('a stopped answer ends as stopped, not as an unreachable Ollama', async () => {

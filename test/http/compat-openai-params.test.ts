@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama.ts'
 import { bearer, signUp } from '../helpers/accounts.ts'
 import { startTestApp } from '../helpers/test-app.ts'
+import { MAX_JSON_NESTING } from '../../src/db/json-nesting.ts'
 
 const MODEL = 'llama3.2:1b'
 
@@ -113,6 +114,32 @@ describe('refused: a 400 naming the field, and Ollama is never asked', () => {
       const { error } = (await res.json()) as { error: { code: string; message: string } }
       expect(error.code).toBe('invalid_request')
       expect(error.message).toContain(message)
+    }
+    expect(ollama.requests.length).toBe(before)
+  })
+
+  test('JSON inside params nested past MAX_JSON_NESTING is a 400 naming the field; at the limit it passes', async () => {
+    // note: `{"a":` and `levels` arrays: levels + 1 deep. 100,000 levels once passed as a format and came back 502 "not reachable".
+    const nested = (levels: number) => `{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`
+    const res = await complete(ask({ params: { format: nested(MAX_JSON_NESTING - 1) } }))
+    expect(res.status).toBe(200)
+    expect(JSON.stringify(lastChat().format).length).toBe(nested(MAX_JSON_NESTING - 1).length)
+    const before = ollama.requests.length
+    const cases: [Record<string, unknown>, string][] = [
+      [{ format: nested(MAX_JSON_NESTING) }, 'params.format'],
+      [{ format: nested(100_000) }, 'params.format'],
+      [{ custom_params: { format: nested(100_000) } }, 'params.custom_params."format"'],
+      [{ custom_params: { top_k: nested(100_000) } }, 'params.custom_params."top_k"'],
+      [{ keep_alive: nested(100_000) }, 'params.keep_alive'],
+    ]
+    for (const [params, field] of cases) {
+      for (const stream of [false, true]) {
+        const refused = await complete(ask({ stream, params, chat_id: 'local' }))
+        expect(refused.status).toBe(400)
+        const { error } = (await refused.json()) as { error: { type: string; code: string; message: string } }
+        expect(error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request' })
+        expect(error.message).toContain(`${field} is nested deeper`)
+      }
     }
     expect(ollama.requests.length).toBe(before)
   })

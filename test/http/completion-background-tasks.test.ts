@@ -3,12 +3,15 @@
  * question in a chat it made as "New Chat": once the answer is stored, the model titles the chat
  * (the stand-in echoes the prompt, so a template that is itself a JSON title shows what reached
  * it) and tags it; with titles off, the first message becomes the title, as Open WebUI does. A chat
- * with a title of its own past its first exchange keeps it; a stopped answer starts nothing;
+ * with a title of its own past its first exchange keeps it, and tags come only with the first
+ * exchange; a stopped answer starts nothing. A task running after the answer is the answer's task
+ * continued: deleting the chat or stopping the task (its x-task-id) aborts the request to Ollama, and
+ * a user past CHAT_MAX_CONCURRENT_ANSWERS of them gets the first message as title, no model asked.
  * `background_tasks` of the wrong shape are a 400 before anything is asked or written.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { startFakeOllama } from '../fakes/ollama.ts'
-import { bearer, signUp } from '../helpers/accounts.ts'
+import { startFakeOllama, type FakeOllama, type FakeRequest } from '../fakes/ollama.ts'
+import { bearer, signUp, statusOf } from '../helpers/accounts.ts'
 import { req, startTestApp } from '../helpers/test-app.ts'
 
 const MODEL = 'qwen2.5:0.5b'
@@ -26,7 +29,7 @@ async function startSetup(env: Record<string, string>) {
   const fake = await startFakeOllama()
   cleanups.push(() => fake.stop())
   const started = startTestApp({ OLLAMA_BASE_URL: fake.url, ...env })
-  const { token } = await signUp(started.app, 'ada@example.com')
+  const { token, id: adaId } = await signUp(started.app, 'ada@example.com')
   started.app.listen({ hostname: '127.0.0.1', port: 0 })
   cleanups.push(() => started.app.stop(true))
   const url = `http://127.0.0.1:${started.app.server!.port}`
@@ -52,8 +55,20 @@ async function startSetup(env: Record<string, string>) {
     const answer = chat.chat.history.messages.a1
     return answer?.done === true || answer?.cancelled === true
   }
-  return { fake, call, newChat, complete, titleOf, tagsOf, isAnswerStored }
+  /** Streams an answer to its end, while the requests made after it (the tasks) hang until their caller leaves. */
+  const completeThenHang = async (chatId: string) => {
+    const res = await complete({ stream: true, chat_id: chatId, id: 'a1', background_tasks: ALL_TASKS })
+    // note: the answer's request to Ollama has started (its first chunk came before the headers), so only later ones hang.
+    fake.setBehaviour({ fault: { kind: 'hang_before_first_byte' } })
+    await res.text()
+    return res.headers.get('x-task-id')!
+  }
+  return { fake, app: started.app, adaId, call, newChat, complete, completeThenHang, titleOf, tagsOf, isAnswerStored }
 }
+
+const chatRequests = (fake: FakeOllama) => fake.requests.filter((request) => request.path === '/api/chat')
+/** How the request to Ollama ended, or 'running' when it has not within `ms`. */
+const outcomeWithin = (request: FakeRequest, ms: number) => Promise.race([request.settled, Bun.sleep(ms).then(() => 'running' as const)])
 
 /** Waits up to `ms` for `check` to hold. */
 async function eventually(check: () => Promise<boolean>, ms = 3_000): Promise<boolean> {
@@ -122,6 +137,77 @@ describe('after the answer is stored', () => {
     await Bun.sleep(100)
     expect(await titleOf(chatId)).toBe('New Chat')
     expect(fake.requests.filter((request) => request.path === '/api/chat')).toHaveLength(1)
+  })
+})
+
+describe('the tasks after an answer are the answer\'s task, continued', () => {
+  test('a chat past its first exchange, still "New Chat", asked for all tasks: titled, but no tags are asked for (Open WebUI\'s page asks only with the first question)', async () => {
+    const { fake, newChat, complete, titleOf, tagsOf } = await startSetup({ TITLE_GENERATION_PROMPT_TEMPLATE: TEMPLATE, TASK_MODEL })
+    const earlier = [
+      { id: 'q0', parentId: null, childrenIds: ['a0'], role: 'user', content: 'first question', timestamp: 1 },
+      { id: 'a0', parentId: 'q0', childrenIds: ['q1'], role: 'assistant', content: 'first answer', timestamp: 1 },
+    ]
+    const chatId = await newChat('New Chat', earlier)
+    await (await complete({ stream: true, chat_id: chatId, id: 'a1', background_tasks: ALL_TASKS })).text()
+    expect(await eventually(async () => (await titleOf(chatId)) !== 'New Chat')).toBe(true)
+    await Bun.sleep(100)
+    expect(await tagsOf(chatId)).toEqual([])
+    expect(chatRequests(fake).map((request) => (request.body as { model: string }).model)).toEqual([MODEL, TASK_MODEL])
+  })
+
+  test('deleting the chat aborts the title request to Ollama; nothing is written', async () => {
+    const { fake, call, newChat, completeThenHang } = await startSetup({ TITLE_GENERATION_PROMPT_TEMPLATE: TEMPLATE })
+    const chatId = await newChat()
+    await completeThenHang(chatId)
+    expect(await eventually(async () => chatRequests(fake).length === 2)).toBe(true)
+    expect((await call('DELETE', `/api/v1/chats/${chatId}`)).status).toBe(200)
+    expect(await outcomeWithin(chatRequests(fake)[1]!, 3_000)).toBe('aborted')
+    await Bun.sleep(100)
+    expect(chatRequests(fake)).toHaveLength(2)
+    expect((await call('GET', `/api/v1/chats/${chatId}`)).status).toBe(404)
+  })
+
+  test('the task is listed for the chat while it runs, and stopping it (the answer\'s x-task-id) aborts the request; the title stays', async () => {
+    const { fake, call, newChat, completeThenHang, titleOf } = await startSetup({ TITLE_GENERATION_PROMPT_TEMPLATE: TEMPLATE })
+    const chatId = await newChat()
+    const taskId = await completeThenHang(chatId)
+    expect(await eventually(async () => chatRequests(fake).length === 2)).toBe(true)
+    expect(((await (await call('GET', `/api/tasks/chat/${chatId}`)).json()) as { task_ids: string[] }).task_ids).toEqual([taskId])
+    expect((await call('POST', `/api/tasks/stop/${taskId}`)).status).toBe(200)
+    expect(await outcomeWithin(chatRequests(fake)[1]!, 3_000)).toBe('aborted')
+    await Bun.sleep(100)
+    expect(await titleOf(chatId)).toBe('New Chat')
+    expect(chatRequests(fake)).toHaveLength(2)
+    expect(((await (await call('GET', `/api/tasks/chat/${chatId}`)).json()) as { task_ids: string[] }).task_ids).toEqual([])
+  })
+
+  test('the owner made pending by an admin: the title request to Ollama is aborted, nothing written', async () => {
+    const { fake, app, adaId, call, newChat, completeThenHang } = await startSetup({ TITLE_GENERATION_PROMPT_TEMPLATE: TEMPLATE })
+    const chatId = await newChat()
+    await completeThenHang(chatId)
+    expect(await eventually(async () => chatRequests(fake).length === 2)).toBe(true)
+    // note: a second admin demotes the first (the only admin may not demote itself).
+    const admin2 = await signUp(app, 'root@example.com')
+    expect((await call('POST', `/api/v1/users/${admin2.id}/update`, { role: 'admin' })).status).toBe(200)
+    expect(await statusOf(app, 'POST', `/api/v1/users/${adaId}/update`, bearer(admin2.token), { role: 'pending' })).toBe(200)
+    expect(await outcomeWithin(chatRequests(fake)[1]!, 3_000)).toBe('aborted')
+    await Bun.sleep(100)
+    expect(chatRequests(fake)).toHaveLength(2)
+  })
+
+  test('past CHAT_MAX_CONCURRENT_ANSWERS running, a chat is titled by its first message and no model is asked', async () => {
+    const { fake, call, newChat, complete, completeThenHang, titleOf, tagsOf } = await startSetup({ TITLE_GENERATION_PROMPT_TEMPLATE: TEMPLATE, CHAT_MAX_CONCURRENT_ANSWERS: '1' })
+    const first = await newChat()
+    const taskId = await completeThenHang(first)
+    expect(await eventually(async () => chatRequests(fake).length === 2)).toBe(true)
+    fake.setBehaviour({ fault: null })
+    const second = await newChat()
+    await (await complete({ stream: true, chat_id: second, id: 'a1', background_tasks: ALL_TASKS })).text()
+    expect(await eventually(async () => (await titleOf(second)) === QUESTION)).toBe(true)
+    await Bun.sleep(100)
+    expect(await tagsOf(second)).toEqual([])
+    expect(chatRequests(fake)).toHaveLength(3)
+    expect((await call('POST', `/api/tasks/stop/${taskId}`)).status).toBe(200)
   })
 })
 

@@ -39,6 +39,33 @@ async function startApp(env: Record<string, string>) {
 
 const remoteRequests = () => remote.requests.filter((request) => request.path.startsWith('/v1/'))
 
+test('an answer from the user\'s own endpoint stored into a chat with background_tasks: titled by its first message, no model asked (not even TASK_MODEL) with its conversation', async () => {
+  const { bob, send, saveConnection } = await startApp({ ENABLE_DIRECT_CONNECTIONS: 'true', DIRECT_CONNECTIONS_ALLOWED_HOSTS: '127.0.0.1', TASK_MODEL: defaultFakeModels[0]!.name })
+  expect((await saveConnection(bob.token, `${remote.url}/v1`)).status).toBe(200)
+  const question = 'Direct tides over the bay'
+  const messages = [
+    { id: 'q1', parentId: null, childrenIds: ['a1'], role: 'user', content: question, timestamp: 1 },
+    { id: 'a1', parentId: 'q1', childrenIds: [], role: 'assistant', content: '', model: 'mine.remote-model:latest', done: false, timestamp: 1 },
+  ]
+  const created = await send(bob.token, 'POST', '/api/v1/chats/new', { chat: { title: 'New Chat', history: { messages: Object.fromEntries(messages.map((m) => [m.id, m])), currentId: 'a1' }, messages } })
+  expect(created.status).toBe(200)
+  const chatId = created.body.id as string
+  const ollamaChats = () => ollama.requests.filter((request) => request.path === '/api/chat').length
+  const [ollamaBefore, remoteBefore] = [ollamaChats(), remoteRequests().length]
+  const answer = await send(bob.token, 'POST', '/api/chat/completions', {
+    model: 'mine.remote-model:latest', messages: [{ role: 'user', content: question }], chat_id: chatId, id: 'a1',
+    background_tasks: { title_generation: true, tags_generation: true, follow_up_generation: true },
+  })
+  expect(answer.status).toBe(200)
+  let title = ''
+  for (const deadline = Date.now() + 3_000; Date.now() < deadline && title !== question; await Bun.sleep(20)) title = (await send(bob.token, 'GET', `/api/v1/chats/${chatId}`)).body.title
+  expect(title).toBe(question)
+  await Bun.sleep(100)
+  expect((await send(bob.token, 'GET', `/api/v1/chats/${chatId}/tags`)).body).toEqual([])
+  expect(ollamaChats()).toBe(ollamaBefore)
+  expect(remoteRequests().slice(remoteBefore).filter((request) => request.path === '/v1/chat/completions')).toHaveLength(1)
+})
+
 test('an allowed endpoint\'s models are listed for its user alone and answer through the server with their key', async () => {
   const { admin, bob, send, saveConnection, listed } = await startApp({ ENABLE_DIRECT_CONNECTIONS: 'true', DIRECT_CONNECTIONS_ALLOWED_HOSTS: '127.0.0.1' })
   expect((await send(admin.token, 'GET', '/api/config')).body.features.enable_direct_connections).toBe(true)

@@ -8,11 +8,16 @@
  * that is not the caller's is answered 404 before anything is asked or written. Deleting the chat
  * stops its running answers at Ollama. After an answer so stored, the `background_tasks` the request
  * asks for (Open WebUI's `title_generation`, `tags_generation`) run without holding up the answer
- * (chat/completion-background-tasks.ts).
+ * (chat/completion-background-tasks.ts), as the answer's task continued under the same id: listed for
+ * the chat, stopped by /api/tasks/stop/{id}, by deleting the chat, and by the owner losing access
+ * (account deleted, role made pending). A user has at most `maxBackgroundPerUser` of them asking a
+ * model at once; past that, the title is the first message and no tags are asked for.
+ * note: Open WebUI runs them inside the answer's task too (middleware.py process_chat_response: the
+ * task made for post_response_handler awaits background_tasks_handler at its end).
  */
 import { t } from 'elysia'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import type { AnswerTasks } from '../../chat/answer-tasks.ts'
+import type { AnswerTask, AnswerTasks } from '../../chat/answer-tasks.ts'
 import { runBackgroundTasks, type BackgroundTaskDeps, type BackgroundTasks } from '../../chat/completion-background-tasks.ts'
 import { openCompletionRecord, type CompletionRecord, type CompletionTarget } from '../../chat/completion-record.ts'
 import type { ChatChunk } from '../../chat/ollama-client.ts'
@@ -63,14 +68,42 @@ export function readBackgroundTasks(raw: unknown): BackgroundTasks {
   return { title: raw.title_generation === true, tags: raw.tags_generation === true }
 }
 
-type StoreDeps = { chats: ChatRepo; changes: AccountChanges; hub: SocketHub; tasks: AnswerTasks; checkpointIntervalMs: number; background: Omit<BackgroundTaskDeps, 'chats' | 'hub'> }
+type StoreDeps = {
+  chats: ChatRepo; changes: AccountChanges; hub: SocketHub; tasks: AnswerTasks; checkpointIntervalMs: number
+  background: Omit<BackgroundTaskDeps, 'chats' | 'hub'>
+  /** How many background runs of one user may ask a model at once (CHAT_MAX_CONCURRENT_ANSWERS). */
+  maxBackgroundPerUser: number
+}
 
 /** Starts recording the answer when the request names a chat; throws the 4xx when it names one not theirs. */
 export function createChatCompletionStore(deps: StoreDeps) {
   // note: announced right after the delete, on the same connection, so the chat is already gone here.
+  /** The background runs asking a model now, per user. */
+  const running = new Map<UserId, Set<AnswerTask>>()
   deps.changes.subscribe((change) => {
     if (change.kind === 'chats') void stopTasksInGoneChats(change.userId)
+    // note: an owner who lost access (deleted, or made pending) has nothing more done for them; their answers stop with their credential's watch.
+    const revoked = change.kind === 'access' ? change.revoked : undefined
+    if (change.kind === 'access' && change.userId !== null && (revoked?.kind === 'deleted' || (revoked?.kind === 'role' && revoked.role === 'pending'))) {
+      for (const task of running.get(change.userId) ?? []) deps.tasks.stop(task.userId, task.id)
+    }
   })
+  /** Runs the tasks as the answer's task continued; a user past the bound gets what needs no model. */
+  async function runAfter(record: CompletionRecord, model: string | null, tasks: BackgroundTasks): Promise<void> {
+    const { userId: owner, chatId, id } = record.task
+    const mine = running.get(owner) ?? new Set<AnswerTask>()
+    const isWithinBound = mine.size < deps.maxBackgroundPerUser
+    const task = deps.tasks.start(owner, chatId, id)
+    if (isWithinBound) running.set(owner, mine.add(task))
+    try {
+      const background = { ...deps.background, chats: deps.chats, hub: deps.hub }
+      await runBackgroundTasks(background, { owner, chatId, answerId: record.answerId, model: isWithinBound ? model : null }, tasks, task.signal)
+    } finally {
+      deps.tasks.end(task)
+      mine.delete(task)
+      if (mine.size === 0 && running.get(owner) === mine) running.delete(owner)
+    }
+  }
   /** Stops the user's answers whose chat was deleted: which chats are gone is read first, then the tasks in them stop. */
   async function stopTasksInGoneChats(userId: UserId): Promise<void> {
     const gone = new Set<ChatId>()
@@ -94,11 +127,13 @@ export function createChatCompletionStore(deps: StoreDeps) {
         case 'invalid_id': throw invalid('Message ids are 1-128 of A-Z a-z 0-9 _ - . :')
       }
     },
-    /** Runs the tasks asked for once the answer is stored done, asking `model` (a base model); the answer does not wait for them. */
-    afterAnswer(record: CompletionRecord, model: string, tasks: BackgroundTasks): void {
+    /**
+     * Runs the tasks asked for once the answer is stored done, asking `model` (a base model; null for
+     * a user's own endpoint, which is not asked); the answer does not wait for them.
+     */
+    afterAnswer(record: CompletionRecord, model: string | null, tasks: BackgroundTasks): void {
       if (!tasks.title && !tasks.tags) return
-      const background = { ...deps.background, chats: deps.chats, hub: deps.hub }
-      void record.stored.then((isDone) => (isDone ? runBackgroundTasks(background, { owner: record.task.userId, chatId: record.task.chatId, answerId: record.answerId, model }, tasks) : undefined))
+      void record.stored.then((isDone) => (isDone ? runAfter(record, model, tasks) : undefined))
     },
   }
 }

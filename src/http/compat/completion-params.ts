@@ -18,6 +18,7 @@
  */
 import { invalidOptionNames, ollamaOptionsOf } from '../../chat/model-options.ts'
 import type { ChatRequest, ModelOptions } from '../../chat/ollama-client.ts'
+import { MAX_JSON_NESTING, nestsDeeperThan } from '../../db/json-nesting.ts'
 import { OpenAiError } from './openai-shapes.ts'
 
 /** What `params` asks of the request to Ollama: its options, and the top-level fields it sets. */
@@ -33,14 +34,21 @@ const THINK_LEVELS = new Set(['low', 'medium', 'high'])
 const invalid = (message: string) => new OpenAiError(400, 'invalid_request_error', 'invalid_request', message)
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
-/** Open WebUI's parse_json: a text that is JSON is read as its value, any other text stays as it is. */
-function parseJson(value: unknown): unknown {
+/**
+ * Open WebUI's parse_json: a text that is JSON is read as its value, any other text stays as it is.
+ * A value nested deeper than the body may be is refused with a 400 naming `field`.
+ */
+function parseJson(value: unknown, field: string): unknown {
   if (typeof value !== 'string') return value
+  let parsed: unknown
   try {
-    return JSON.parse(value) as unknown
+    parsed = JSON.parse(value)
   } catch {
     return value
   }
+  // note: a string in the body, so body-nesting did not measure it; it goes on to Ollama as JSON (JSON.stringify recurses).
+  if (nestsDeeperThan(parsed, MAX_JSON_NESTING)) throw invalid(`${field} is nested deeper than the ${MAX_JSON_NESTING} levels this server accepts.`)
+  return parsed
 }
 
 /** The params as one flat object: `custom_params` merged over the rest, their JSON texts read. */
@@ -48,18 +56,18 @@ function flatten(params: Record<string, unknown>): Record<string, unknown> {
   const custom = params.custom_params
   if (custom === undefined || custom === null) return params
   if (!isObject(custom)) throw invalid('params.custom_params must be an object.')
-  return { ...params, ...Object.fromEntries(Object.entries(custom).map(([name, value]) => [name, parseJson(value)])) }
+  return { ...params, ...Object.fromEntries(Object.entries(custom).map(([name, value]) => [name, parseJson(value, `params.custom_params.${JSON.stringify(name.slice(0, 40))}`)])) }
 }
 
 function keepAliveOf(raw: unknown): CompletionParams['keepAlive'] {
-  const value = parseJson(raw)
+  const value = parseJson(raw, 'params.keep_alive')
   if (typeof value === 'number' && Number.isFinite(value)) return value
   if (typeof value === 'string' && value.length <= 32 && DURATION.test(value)) return value
   throw invalid('params.keep_alive must be a number of seconds or a duration such as "5m".')
 }
 
 function formatOf(raw: unknown): unknown {
-  const value = parseJson(raw)
+  const value = parseJson(raw, 'params.format')
   if (value === 'json' || isObject(value)) return value
   throw invalid('params.format must be "json" or a JSON schema object.')
 }

@@ -153,8 +153,8 @@ export const openAiRoutes = (deps: AuthDeps, trustedProxies: AddressList, connec
       const chatRequest = { ...requested, model: target.model, messages: sent.messages, options: sent.options }
       const record = (await store?.open(principal.user.id, body)) ?? null
       if (record !== null && sources.length > 0) record.setSources(sources)
-      // note: the tasks ask the base model the answer came from, as the socket turn's title does (chat-turn.ts).
-      if (record !== null) store?.afterAnswer(record, target.model, background)
+      // note: the tasks ask the base model the answer came from, as the socket turn's title does (chat-turn.ts); a user's own endpoint is not asked.
+      if (record !== null) store?.afterAnswer(record, isDirect ? null : target.model, background)
       const watch = watchCredential(deps, credentialOf(principal, requestPath(request), 'active'), request.signal)
       const signal = record === null ? watch.signal : AbortSignal.any([watch.signal, record.task.signal])
       const asked = await startChat(principal.user.id, { ...chatRequest, signal }, isDirect).catch((error: unknown) => {
