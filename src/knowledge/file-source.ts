@@ -29,6 +29,16 @@ export function fileSourceOf(files: FileRepo, maxBytes: number): FileSource {
       const { content: _, error: __, ...rest } = file.data
       await files.setData(owner, file.id, { ...rest, ...status })
     },
+    async claimForReading(owner, fileId, may) {
+      if (await files.get(owner, fileId as FileId) === null) return null
+      const claimed = await files.changeDataIf(owner, fileId as FileId, (data) => {
+        const status = { status: typeof data.status === 'string' ? data.status : null, error: typeof data.error === 'string' ? data.error : null }
+        if (!may(status)) return null
+        const { error: _, ...rest } = data
+        return { ...rest, status: 'processing' }
+      })
+      return claimed !== null
+    },
     async recordKnowledgeUse(owner, fileId, knowledgeId, isUsed) {
       if (isUsed) await files.addUse(owner, fileId as FileId, 'knowledge', knowledgeId)
       else await files.removeUse(fileId as FileId, 'knowledge', knowledgeId)
