@@ -28,10 +28,15 @@ export type FileSource = {
   forgetKnowledgeUses(knowledgeId: string): Promise<void>
   /**
    * Moves the owner's file to `processing` when `may` allows its status, atomically (one of several
-   * concurrent callers wins); null when they have no such file, false when `may` refused or another won.
+   * concurrent callers wins): the status it had; null when they have no such file, false when `may` refused or another won.
    */
-  claimForReading(owner: UserId, fileId: string, may: (status: { status: string | null; error: string | null }) => boolean): Promise<boolean | null>
+  claimForReading(owner: UserId, fileId: string, may: (status: FileStatus) => boolean): Promise<FileStatus | false | null>
+  /** Puts back the status a claim took, when the reading it was for ended without an outcome (it threw, or the file went). */
+  releaseReading(owner: UserId, fileId: string, previous: FileStatus): Promise<void>
 }
+
+/** A file's processing status and error as stored in its `data` (null when absent). */
+export type FileStatus = { status: string | null; error: string | null }
 
 export type RagDeps = KnowledgeAccessDeps & {
   config: RagConfig

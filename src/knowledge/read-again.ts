@@ -28,9 +28,6 @@ export function mayReadAgain({ status, error }: { status: string | null; error: 
   return status === 'failed' && error !== null && PASSING_FAILURES.has(error)
 }
 
-/** Whether a failure is one that a later reading could overcome (the client is told to send again). */
-export const isPassingFailure = (error: string | null): boolean => error !== null && PASSING_FAILURES.has(error)
-
 /** The one-at-a-time reading again of the owner's file, over `process` (processFileForUser). */
 export function createReadAgain(files: FileSource | null, process: (owner: UserId, fileId: string) => Promise<IndexResult | null>) {
   const underWay = new Map<string, Promise<ReadAgainOutcome>>()
@@ -40,10 +37,18 @@ export function createReadAgain(files: FileSource | null, process: (owner: UserI
     if (running !== undefined) return running
     const started = (async (): Promise<ReadAgainOutcome> => {
       if (files === null) return null
-      const claimed = await files.claimForReading(owner, fileId, mayReadAgain)
-      if (claimed === null) return null
-      if (!claimed) return 'busy'
-      return process(owner, fileId)
+      const previous = await files.claimForReading(owner, fileId, mayReadAgain)
+      if (previous === null) return null
+      if (previous === false) return 'busy'
+      // note: a reading that ends without an outcome (it threw, or the file went or outgrew the limit
+      // meanwhile) puts the status back, so the file is not left `processing` for ever.
+      let result: IndexResult | null = null
+      try {
+        result = await process(owner, fileId)
+        return result
+      } finally {
+        if (result === null) await files.releaseReading(owner, fileId, previous).catch(() => {})
+      }
     })().finally(() => underWay.delete(key))
     underWay.set(key, started)
     return started
