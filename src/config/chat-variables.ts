@@ -23,7 +23,7 @@ export const chatVariables = {
   },
   CHAT_MAX_CONCURRENT_ANSWERS: {
     parse: integerFrom(1, 100), default: 3,
-    doc: 'Answers one user may have streaming at once; a further chat:send gets a too_many_answers error until one ends.',
+    doc: 'Answers one user may have streaming at once; a further chat:send gets a too_many_answers error until one ends. Also how many title and tag requests after /api/chat/completions answers one user may have running at once (past that, the title is the first message).',
   },
 } as const satisfies Record<string, Variable<unknown>>
 

@@ -146,6 +146,8 @@ export function createChatRows(sql: SqlEngine) {
     page: (owner: UserId, page: Page) => sql.all<ChatRow>(SELECT_PAGE, owner, owner, limitOf(page), page.offset),
     filteredPage: (owner: UserId, filter: ChatFilter, page: Page) => sql.all<ChatRow>(SELECT_FILTERED[filter], owner, limitOf(page), page.offset),
     allOf: (owner: UserId) => sql.all<ChatRow>(`SELECT ${COLUMNS} FROM chat WHERE user_id = ?`, owner),
+    /** The ids of the owner's chats, most recently updated first (ids only: nothing sealed is read). */
+    idsOf: async (owner: UserId) => (await sql.all<{ id: string }>('SELECT id FROM chat WHERE user_id = ? ORDER BY updated_at DESC, id', owner)).map((row) => row.id as ChatId),
     /** Opens the settings of a chat row (five sealed fields, read only when a chat is opened or saved). */
     async settingsOf(row: ChatRow, ring: KeyRing): Promise<ChatSettings> {
       return openSettings(row, (await sql.get<SettingsRow>('SELECT models, params, system, tags, extra FROM chat WHERE seq = ?', row.seq))!, ring)

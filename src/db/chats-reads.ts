@@ -63,6 +63,11 @@ export function createChatReads(core: ChatsCore) {
       return withRing(owner, async (ring) => found.map((row) => toChat(row, ring)))
     },
 
+    /** The ids of all the owner's chats, most recently updated first: a fixed list to read them from one by one (an export). */
+    listChatIdsForUser(owner: UserId): Promise<ChatId[]> {
+      return chats.idsOf(owner)
+    },
+
     /** Lists one page of the owner's live, archived or pinned chats, most recently updated first. */
     async listFilteredChatsForUser(owner: UserId, filter: ChatFilter, page: Page): Promise<Chat[]> {
       // note: titles already decrypted for search are reused, unless a write in progress may roll back.

@@ -209,6 +209,32 @@ describe('stored files', () => {
   })
 })
 
+describe('changing the data only if nobody changed it since (a status moving once)', () => {
+  test('of two changes made from the same reading, one is written; a declined change or another owner writes nothing', async () => {
+    const { store, owner } = await storeWithUser()
+    const bob = await newUser(store, 'bob@example.com')
+    const file = await upload(store.files, owner, new TextEncoder().encode('hello'), 'a.md')
+    await store.files.setData(owner, file.id, { status: 'failed', error: 'unreachable', content: 'kept' })
+    const toProcessing = (data: Record<string, unknown>) => (data.status === 'failed' ? { ...data, status: 'processing' } : null)
+    const outcomes = await Promise.all([store.files.changeDataIf(owner, file.id, toProcessing), store.files.changeDataIf(owner, file.id, toProcessing)])
+    expect(outcomes.filter((outcome) => outcome !== null)).toEqual([{ status: 'processing', error: 'unreachable', content: 'kept' }])
+    expect(await store.files.changeDataIf(owner, file.id, toProcessing)).toBeNull()
+    expect(await store.files.changeDataIf(bob, file.id, () => ({ status: 'x' }))).toBeNull()
+    expect((await store.files.get(owner, file.id))!.data).toEqual({ status: 'processing', error: 'unreachable', content: 'kept' })
+  })
+
+  test('a change read before another write landed is not written over it', async () => {
+    const { store, owner } = await storeWithUser()
+    const file = await upload(store.files, owner, new TextEncoder().encode('hello'), 'a.md')
+    const written = await store.files.changeDataIf(owner, file.id, (data) => {
+      void store.files.setData(owner, file.id, { status: 'completed' })
+      return { ...data, status: 'processing' }
+    })
+    expect(written).toBeNull()
+    expect((await store.files.get(owner, file.id))!.data).toEqual({ status: 'completed' })
+  })
+})
+
 describe('the start-up sweep on a blob directory several instances share (DATA_DIR/files on PostgreSQL)', () => {
   test('removes orphans older than the grace period, and leaves a recent blob or upload alone: another instance may still be writing it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'enclave-sweep-'))

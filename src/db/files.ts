@@ -178,6 +178,24 @@ export function createFileRepo(sql: SqlEngine, keys: DataKeyRepo, blobs: FileBlo
       return update(owner, id, 'data', data)
     },
 
+    /**
+     * Changes the file's extracted data only if nobody changed it since it was read: `next` gets the
+     * data and returns the new data, or null to leave it. The write is a compare-and-set on the stored
+     * (sealed) bytes, so of several requests or instances moving the same file from one status to
+     * another, one wins. The new data, or null when `next` declined, the row changed meanwhile, or
+     * the file is not the owner's.
+     */
+    async changeDataIf(owner: UserId, id: FileId, next: (data: Record<string, unknown>) => Record<string, unknown> | null): Promise<Record<string, unknown> | null> {
+      const row = await select(id, owner)
+      if (row === null || row.data === null) return null
+      const file = await toFile(row)
+      const changed = next(file.data)
+      if (changed === null) return null
+      const sealed = fileTable.sealColumn('data', id, changed as never, await keys.ringFor(owner))
+      const written = await sql.run('UPDATE file SET data = ?, updated_at = ? WHERE id = ? AND user_id = ? AND data = ?', sealed, now(), id, owner, row.data)
+      return written.changes > 0 ? changed : null
+    },
+
     /** Records a hash of the file's content (Open WebUI's `hash`, for de-duplication); false when not the owner's. */
     setHash(owner: UserId, id: FileId, hash: string): Promise<boolean> {
       return update(owner, id, 'hash', hash)

@@ -73,7 +73,7 @@ export function routePlugins(parts: RouteParts): (() => AnyElysia)[] {
     () => userRoutes(auth, deps.config.trustedProxies),
     () => serverInfoRoutes(auth, deps.config.trustedProxies),
     () => modelRoutes(auth, deps.config.trustedProxies, connections, hub, { presetsFor, directFor: (principal) => direct.listModels(principal.user.id as UserId), workspaceList: workspaceModels.listEditable }),
-    () => chatExportRoutes(auth, deps.config),
+    () => chatExportRoutes(auth, deps.config, deps.log),
     () => chatRoutes(auth, deps.config.trustedProxies, hub),
     () => chatFolderRoutes(auth, deps.config.trustedProxies),
     () => chatTagRoutes(auth, deps.config.trustedProxies),

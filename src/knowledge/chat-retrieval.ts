@@ -12,7 +12,8 @@ import { isDocumentMediaType } from './document-kind.ts'
 import { resolveFileReferences, type FileReference, type KnowledgeAccessDeps } from './knowledge-access.ts'
 import { contextFrom, fillRagTemplate, sourcesFrom, type Source } from './rag-context.ts'
 import type { FileSource } from './rag-deps.ts'
-import type { IndexResult, Retrieval } from './retrieval.ts'
+import { mayReadAgain, type ReadAgainOutcome } from './read-again.ts'
+import type { Retrieval } from './retrieval.ts'
 
 type ChatMessage = { role: string; content?: unknown }
 
@@ -21,8 +22,8 @@ export type ChatRetrievalDeps = KnowledgeAccessDeps & {
   config: { template: string }
   /** The uploads' processing status, to tell a file not processed from one that is not there. */
   files?: Pick<FileSource, 'statusOf' | 'mediaTypeOf'> | null
-  /** Reads one of the owner's files again (extract, chunk, embed); null when they have no such file. */
-  processFile?: (owner: UserId, fileId: string) => Promise<IndexResult | null>
+  /** Reads one of the owner's files again (extract, chunk, embed), one reading at a time (read-again.ts). */
+  readAgain?: (owner: UserId, fileId: string) => Promise<ReadAgainOutcome>
 }
 
 /** Why a request's files cannot be used: one is not the asker's (or not there), or one of theirs has no searchable text. */
@@ -64,23 +65,25 @@ export function refusalMessage(refusal: RetrievalRefusal): string {
 }
 
 /**
- * The document of one of the user's files that has none: its processing failed earlier (the
- * embedding model was missing, Ollama away), so it is read again now, as a new upload would be;
- * one still being read (`pending`, `processing`) is left to finish. A refusal says the file's status.
+ * The document of one of the user's files that has none. A file that was never read, or whose
+ * reading failed for a reason that may have passed (the embedding model was missing, Ollama away),
+ * is read again now, as a new upload would be, once per request and one reading at a time
+ * (read-again.ts); one still being read (`pending`, `processing`) is left to finish, and one that
+ * failed for good (no text, unsupported, too large) is refused at once. A refusal says the file's status.
  */
-async function processAgain(deps: ChatRetrievalDeps, owner: UserId, fileId: string): Promise<{ ok: true; document: RagDocument } | RetrievalRefusal> {
+async function processAgain(deps: ChatRetrievalDeps, owner: UserId, fileId: string, mayRead: boolean): Promise<{ ok: true; document: RagDocument } | RetrievalRefusal> {
   const found = (await deps.files?.statusOf(owner, fileId)) ?? null
   if (found === null) return { ok: false, reason: 'file_not_found' }
-  const isBeingRead = found.status === 'pending' || found.status === 'processing'
+  const refusal = (status: { status: string | null; error: string | null }): RetrievalRefusal =>
+    ({ ok: false, reason: 'file_not_processed', fileId, status: status.status ?? 'not_processed', error: status.error })
   // note: only a document is read (as processUploadedFile decides); an image's data is left as it is.
   const mediaType = (await deps.files?.mediaTypeOf(owner, fileId)) ?? null
-  if (!isBeingRead && mediaType !== null && isDocumentMediaType(mediaType) && deps.processFile !== undefined) {
-    const result = await deps.processFile(owner, fileId)
-    if (result === null) return { ok: false, reason: 'file_not_found' }
-    if (result.ok) return { ok: true, document: result.document }
-    return { ok: false, reason: 'file_not_processed', fileId, status: 'failed', error: result.reason }
-  }
-  return { ok: false, reason: 'file_not_processed', fileId, status: found.status ?? 'not_processed', error: found.error }
+  if (!mayRead || !mayReadAgain(found) || mediaType === null || !isDocumentMediaType(mediaType) || deps.readAgain === undefined) return refusal(found)
+  const result = await deps.readAgain(owner, fileId)
+  if (result === null) return { ok: false, reason: 'file_not_found' }
+  if (result === 'busy') return refusal((await deps.files?.statusOf(owner, fileId)) ?? found)
+  if (result.ok) return { ok: true, document: result.document }
+  return refusal({ status: 'failed', error: result.reason })
 }
 
 /**
@@ -91,12 +94,15 @@ export async function findSources(deps: ChatRetrievalDeps, user: User, reference
   if (references.length === 0) return { ok: true, sources: [] }
   const extra: RagDocument[] = []
   let pending = [...references]
+  // note: at most one file is read again per request: a second one without a document is refused with its status.
+  let mayRead = true
   for (;;) {
     const resolved = await resolveFileReferences(deps, user, pending)
     if (resolved.ok) return { ok: true, sources: sourcesFrom(await deps.retrieval.search([...extra, ...resolved.documents], query)) }
     if (resolved.refused.type !== 'file') return { ok: false, reason: 'file_not_found' }
-    const again = await processAgain(deps, user.id as UserId, resolved.refused.id)
+    const again = await processAgain(deps, user.id as UserId, resolved.refused.id, mayRead)
     if (!again.ok) return again
+    mayRead = false
     extra.push(again.document)
     pending = pending.filter((reference) => reference !== resolved.refused)
   }

@@ -11,6 +11,7 @@ import type { Store } from '../db/open-store.ts'
 import { createEmbedder } from './embedder.ts'
 import { createTextExtractor } from './extract-text.ts'
 import { createIndexCache } from './index-cache.ts'
+import { createReadAgain } from './read-again.ts'
 import { processFileForUser, type FileSource, type RagDeps } from './rag-deps.ts'
 import { createRetrieval } from './retrieval.ts'
 
@@ -28,6 +29,6 @@ export function createRag(options: { config: Config; store: Store; hub: SocketHu
   })
   setInterval(cache.sweepIdle, Math.min(rag.indexIdleMs, 60_000)).unref()
   const deps: RagDeps = { knowledge: store.knowledge, ragDocuments: store.ragDocuments, groups: store.groups, config: rag, retrieval, cache, hub: options.hub, permissions: options.permissions, files: options.files }
-  deps.processFile = (owner, fileId) => processFileForUser(deps, owner, fileId)
+  deps.readAgain = createReadAgain(options.files, (owner, fileId) => processFileForUser(deps, owner, fileId))
   return deps
 }

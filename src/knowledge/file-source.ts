@@ -6,7 +6,7 @@
  */
 import type { FileId, FileRepo } from '../db/files.ts'
 import type { UserId } from '../db/ids.ts'
-import type { FileSource } from './rag-deps.ts'
+import type { FileSource, FileStatus } from './rag-deps.ts'
 
 export function fileSourceOf(files: FileRepo, maxBytes: number): FileSource {
   return {
@@ -19,15 +19,31 @@ export function fileSourceOf(files: FileRepo, maxBytes: number): FileSource {
     },
     async statusOf(owner, fileId) {
       const file = await files.get(owner, fileId as FileId)
-      if (file === null) return null
-      const { status, error } = file.data
-      return { status: typeof status === 'string' ? status : null, error: typeof error === 'string' ? error : null }
+      return file === null ? null : statusIn(file.data)
     },
     async recordStatus(owner: UserId, fileId: string, status) {
       const file = await files.get(owner, fileId as FileId)
       if (file === null) return
       const { content: _, error: __, ...rest } = file.data
       await files.setData(owner, file.id, { ...rest, ...status })
+    },
+    async claimForReading(owner, fileId, may) {
+      if (await files.get(owner, fileId as FileId) === null) return null
+      let previous: FileStatus | null = null
+      const claimed = await files.changeDataIf(owner, fileId as FileId, (data) => {
+        previous = statusIn(data)
+        if (!may(previous)) return null
+        const { error: _, ...rest } = data
+        return { ...rest, status: 'processing' }
+      })
+      return claimed === null || previous === null ? false : previous
+    },
+    async releaseReading(owner, fileId, previous) {
+      await files.changeDataIf(owner, fileId as FileId, (data) => {
+        if (data.status !== 'processing') return null
+        const { status: _, error: __, ...rest } = data
+        return { ...rest, ...(previous.status === null ? {} : { status: previous.status }), ...(previous.error === null ? {} : { error: previous.error }) }
+      })
     },
     async recordKnowledgeUse(owner, fileId, knowledgeId, isUsed) {
       if (isUsed) await files.addUse(owner, fileId as FileId, 'knowledge', knowledgeId)
@@ -38,3 +54,6 @@ export function fileSourceOf(files: FileRepo, maxBytes: number): FileSource {
     },
   }
 }
+
+const statusIn = (data: Record<string, unknown>): FileStatus =>
+  ({ status: typeof data.status === 'string' ? data.status : null, error: typeof data.error === 'string' ? data.error : null })

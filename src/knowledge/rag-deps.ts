@@ -10,6 +10,7 @@ import type { UserId } from '../db/ids.ts'
 import { isDocumentMediaType } from './document-kind.ts'
 import type { IndexCache } from './index-cache.ts'
 import type { KnowledgeAccessDeps } from './knowledge-access.ts'
+import type { ReadAgainOutcome } from './read-again.ts'
 import type { IndexResult, Retrieval } from './retrieval.ts'
 
 /** Where retrieval reads uploaded files and writes back what it learnt of them (see file-source.ts). */
@@ -25,7 +26,17 @@ export type FileSource = {
   /** Notes that a knowledge base lists (or no longer lists) the owner's file. */
   recordKnowledgeUse(owner: UserId, fileId: string, knowledgeId: string, isUsed: boolean): Promise<void>
   forgetKnowledgeUses(knowledgeId: string): Promise<void>
+  /**
+   * Moves the owner's file to `processing` when `may` allows its status, atomically (one of several
+   * concurrent callers wins): the status it had; null when they have no such file, false when `may` refused or another won.
+   */
+  claimForReading(owner: UserId, fileId: string, may: (status: FileStatus) => boolean): Promise<FileStatus | false | null>
+  /** Puts back the status a claim took, when the reading it was for ended without an outcome (it threw, or the file went). */
+  releaseReading(owner: UserId, fileId: string, previous: FileStatus): Promise<void>
 }
+
+/** A file's processing status and error as stored in its `data` (null when absent). */
+export type FileStatus = { status: string | null; error: string | null }
 
 export type RagDeps = KnowledgeAccessDeps & {
   config: RagConfig
@@ -34,8 +45,8 @@ export type RagDeps = KnowledgeAccessDeps & {
   hub: SocketHub
   permissions: Permissions
   files: FileSource | null
-  /** processFileForUser over these deps (create-rag.ts sets it), for a chat naming a file whose processing failed. */
-  processFile?: (owner: UserId, fileId: string) => Promise<IndexResult | null>
+  /** Reads a file with no document again, one reading at a time (read-again.ts; create-rag.ts sets it), for a chat naming it. */
+  readAgain?: (owner: UserId, fileId: string) => Promise<ReadAgainOutcome>
 }
 
 /**

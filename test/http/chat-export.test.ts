@@ -92,6 +92,58 @@ describe('GET /api/v1/chats/all as NDJSON (Open WebUI\'s page exporting, Setting
   })
 })
 
+describe('GET /api/v1/chats/all as NDJSON, when things change or fail while it is read', () => {
+  test('a chat that cannot be decrypted, reached after the 200 went out: the stream is cut short, an ERROR is logged without content, the audit says truncated', async () => {
+    const { app, bob, audit, deps, logLines } = await twoUsers()
+    const older = (await deps.store.chats.listChatsForUser(bob.id as UserId, { limit: -1, offset: 0 })).at(-1)!.id
+    deps.store.db!.run('UPDATE chat SET title = ? WHERE id = ?', [crypto.getRandomValues(new Uint8Array(64)), older])
+    const res = await app.handle(req('GET', '/api/v1/chats/all', undefined, { Accept: 'application/x-ndjson', ...bearer(bob.token) }))
+    expect(res.status).toBe(200)
+    await expect(res.text()).rejects.toBeDefined()
+    const failed = logLines.filter((line) => line.includes('chat export failed midway'))
+    expect(failed).toHaveLength(1)
+    expect(failed[0]).toContain('ERROR')
+    expect(failed[0]).toContain(older)
+    expect(failed[0]).not.toContain('bob chat')
+    expect(audit.entries.at(-1)).toMatchObject({ event: 'chats_exported', actorId: bob.id, details: { count: 1, truncated: true } })
+  })
+
+  test('over 500 chats, one answered while a slow client reads the first ones: every chat sent exactly once, the moved one too', async () => {
+    let clock = 1_800_000_000_000
+    const started = startTestApp({}, () => clock)
+    const ada = await signUp(started.app, 'ada@example.com')
+    const ids: string[] = []
+    for (let i = 0; i < 505; i++) {
+      clock += 1000
+      const created = await started.app.handle(req('POST', '/api/v1/chats/new', { chat: { title: `chat ${i}`, messages: [] } }, bearer(ada.token)))
+      ids.push(((await created.json()) as { id: string }).id)
+    }
+    const res = await started.app.handle(req('GET', '/api/v1/chats/all', undefined, { Accept: 'application/x-ndjson', ...bearer(ada.token) }))
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ''
+    while (text.split('\n').length < 11) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += decoder.decode(value, { stream: true })
+    }
+    // the oldest chat is answered meanwhile: it moves to the front of the list by update time
+    clock += 1000
+    const moved = await started.app.handle(req('POST', `/api/v1/chats/${ids[0]}`, { chat: { title: 'chat 0, answered' } }, bearer(ada.token)))
+    expect(moved.status).toBe(200)
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += decoder.decode(value, { stream: true })
+    }
+    const sent = text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line).id as string)
+    expect(sent).toHaveLength(505)
+    expect(new Set(sent).size).toBe(505)
+    expect(sent).toContain(ids[0]!)
+    expect(started.audit.entries.at(-1)).toMatchObject({ event: 'chats_exported', details: { count: 505 } })
+  })
+})
+
 describe('GET /api/v1/chats/all/db', () => {
   test('does not exist by default (ENABLE_ADMIN_EXPORT false), even for an admin', async () => {
     const { call, admin, audit } = await twoUsers()

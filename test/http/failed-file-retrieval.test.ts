@@ -21,7 +21,7 @@ afterAll(async () => {
   await ollama.stop()
 })
 
-async function uploadFailed() {
+async function uploadFailed(text = `# Kestrels\n\n${NOTE}\n`, error = 'model_not_found') {
   const started = startTestApp({ OLLAMA_BASE_URL: ollama.url, RAG_EMBEDDING_MODEL: 'nomic-embed-text' })
   const ada = await signUp(started.app, 'ada@example.com')
   const call = async (method: string, path: string, body?: unknown, token = ada.token) => {
@@ -29,7 +29,7 @@ async function uploadFailed() {
     return { status: response.status, body: await response.json().catch(() => null) as any }
   }
   const form = new FormData()
-  form.append('file', new File([`# Kestrels\n\n${NOTE}\n`], 'kestrels.md', { type: 'text/markdown' }))
+  form.append('file', new File([text], 'kestrels.md', { type: 'text/markdown' }))
   const uploaded = await started.app.handle(new Request('http://localhost/api/v1/files/?process=true', { method: 'POST', headers: bearer(ada.token), body: form }))
   const fileId = ((await uploaded.json()) as { id: string }).id
   let data: { status?: string; error?: string } = {}
@@ -37,7 +37,7 @@ async function uploadFailed() {
     await Bun.sleep(20)
     data = (await call('GET', `/api/v1/files/${fileId}`)).body.data
   }
-  expect(data).toMatchObject({ status: 'failed', error: 'model_not_found' })
+  expect(data).toMatchObject({ status: 'failed', error })
   const ask = (token = ada.token) => call('POST', '/api/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'What do kestrels hunt?' }], files: [{ type: 'file', id: fileId }] }, token)
   return { ...started, ada, fileId, call, ask }
 }
@@ -87,4 +87,80 @@ test('an image named as a file is refused as having no text, and its data is lef
   const asked = await call('POST', '/api/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], files: [{ type: 'file', id: imageId }] })
   expect([asked.status, asked.body.error.code]).toEqual([409, 'file_not_processed'])
   expect((await call('GET', `/api/v1/files/${imageId}`)).body.data).toEqual(before)
+})
+
+const pullEmbedding = async () => {
+  const pulled = await fetch(`${ollama.url}/api/pull`, { method: 'POST', body: JSON.stringify({ name: 'nomic-embed-text', stream: false }) })
+  expect(pulled.status).toBe(200)
+}
+const dropEmbedding = () => fetch(`${ollama.url}/api/delete`, { method: 'DELETE', body: JSON.stringify({ name: 'nomic-embed-text' }) })
+/** How many times the document's text was sent to be embedded (the question's embedding is not counted). */
+const documentEmbeds = () => ollama.requests.filter((request) => request.path === '/api/embed' && JSON.stringify(request.body).includes('hunting voles')).length
+
+test('a file that failed for good (no text) is refused at once, and never read again, even with the embedding model there', async () => {
+  const { ask, fileId, call, deps } = await uploadFailed('   \n\n  \n', 'empty')
+  const files = deps.store.files
+  const readBytes = files.readBytes
+  let reads = 0
+  files.readBytes = (owner, id, maxBytes) => {
+    if (id === fileId) reads++
+    return readBytes(owner, id, maxBytes)
+  }
+  await pullEmbedding()
+  try {
+    const embedsBefore = ollama.requests.filter((request) => request.path === '/api/embed').length
+    for (let i = 0; i < 3; i++) {
+      const asked = await ask()
+      expect([asked.status, asked.body.error?.code]).toEqual([409, 'file_not_processed'])
+      expect(asked.body.error.message).toContain('failed: empty')
+    }
+    expect(ollama.requests.filter((request) => request.path === '/api/embed').length).toBe(embedsBefore)
+    expect(reads).toBe(0)
+    expect((await call('GET', `/api/v1/files/${fileId}`)).body.data).toMatchObject({ status: 'failed', error: 'empty' })
+  } finally {
+    await dropEmbedding()
+  }
+})
+
+test('two requests at once naming the same failed file read it once, and both answer citing it; later turns do not read it again', async () => {
+  const { ask, fileId, call } = await uploadFailed()
+  await pullEmbedding()
+  try {
+    const before = documentEmbeds()
+    const [first, second] = await Promise.all([ask(), ask()])
+    expect([first.status, second.status]).toEqual([200, 200])
+    expect(first.body.sources[0].document[0]).toContain('hunting voles')
+    expect(second.body.sources[0].document[0]).toContain('hunting voles')
+    expect(documentEmbeds() - before).toBe(1)
+    const again = await ask()
+    expect(again.status).toBe(200)
+    expect(documentEmbeds() - before).toBe(1)
+    expect((await call('GET', `/api/v1/files/${fileId}`)).body.data.status).toBe('completed')
+  } finally {
+    await dropEmbedding()
+  }
+})
+
+test('a request naming two failed files reads one of them again, and refuses the other with its status', async () => {
+  const { app, ada, ask, fileId } = await uploadFailed()
+  const form = new FormData()
+  form.append('file', new File([`# Owls\n\nBarn owls hunt by ear.\n`], 'owls.md', { type: 'text/markdown' }))
+  const uploaded = await app.handle(new Request('http://localhost/api/v1/files/?process=true', { method: 'POST', headers: bearer(ada.token), body: form }))
+  const otherId = ((await uploaded.json()) as { id: string }).id
+  for (let i = 0; i < 100; i++) {
+    const data = ((await (await app.handle(req('GET', `/api/v1/files/${otherId}`, undefined, bearer(ada.token)))).json()) as any).data
+    if (data.status === 'failed') break
+    await Bun.sleep(20)
+  }
+  await pullEmbedding()
+  try {
+    const both = await app.handle(req('POST', '/api/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'What do kestrels hunt?' }], files: [{ type: 'file', id: fileId }, { type: 'file', id: otherId }] }, bearer(ada.token)))
+    const body = await both.json() as any
+    expect([both.status, body.error?.code]).toEqual([409, 'file_not_processed'])
+    expect(body.error.message).toContain(otherId)
+    expect(body.error.message).toContain('failed: model_not_found')
+    expect((await ask()).status).toBe(200) // the first one was read
+  } finally {
+    await dropEmbedding()
+  }
 })

@@ -44,6 +44,7 @@ import type { AnswerSlots } from '../../cluster/answer-slots.ts'
 import type { SocketFanOut } from '../../cluster/socket-fan-out.ts'
 import type { Config } from '../../config/load-config.ts'
 import type { AccountChange } from '../../db/account-changes.ts'
+import { MAX_JSON_NESTING, nestsDeeperThan } from '../../db/json-nesting.ts'
 import type { ChatRetrievalDeps } from '../../knowledge/chat-retrieval.ts'
 import type { Logger } from '../../log/logger.ts'
 import { messageAsElysiaParses } from '../socket-message.ts'
@@ -173,7 +174,9 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     try {
       if (!await isFrameAdmitted(state)) return
       if (rate === 'over') return send(socket, { type: 'error', code: 'rate_limited', message: `At most ${limits.frameRate.limit} frames per ${limits.frameRate.windowMs / 1000} s.` })
-      const checked = parseClientFrame(message)
+      const checked = message === TOO_DEEP
+        ? { ok: false as const, code: 'invalid_frame' as const, message: `A frame may nest at most ${MAX_JSON_NESTING} levels of arrays and objects.` }
+        : parseClientFrame(message)
       if (!checked.ok) return send(socket, { type: 'error', code: checked.code, message: checked.message })
       type = checked.frame.type
       await handleFrame(socket, state, checked.frame)
@@ -209,13 +212,18 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
   function receive(socket: Socket, message: unknown) {
     const state = states.get(socket)
     if (state === undefined || state.isRevoked) return
-    if (frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
+    // note: measured before anything recurses over the frame (frameBytes' JSON.stringify overflows the
+    // stack from about 100,000 levels, which a frame under a raised WEBSOCKET_MAX_FRAME_SIZE can hold);
+    // a frame too deep is answered as one in no expected shape, and never re-serialised (Bun's
+    // maxPayloadLength bounded its raw size already).
+    const isTooDeep = nestsDeeperThan(message, MAX_JSON_NESTING)
+    if (!isTooDeep && frameBytes(message) > limits.maxFrameBytes) return socket.close(1009, 'Frame too large')
     const rate = rateOf(state)
     if (rate === 'abuse') return socket.close(1008, 'Too many frames')
     // note: the admin's settings read again behind this frame when older than a second, for the next one (runtime-auth.ts).
     auth.runtime.fresh().catch(() => {})
     // note: queued behind the frames before it, so that each is answered in arrival order.
-    state.queue = state.queue.then(() => serveFrame(socket, state, message, rate))
+    state.queue = state.queue.then(() => serveFrame(socket, state, isTooDeep ? TOO_DEEP : message, rate))
   }
 
   function closeSocket(socket: Socket) {
@@ -281,6 +289,9 @@ export const socketRoutes = ({ auth, connections, config, log, hub, models = bas
     } satisfies SocketEntry,
   })
 }
+
+/** Stands for a frame nested deeper than MAX_JSON_NESTING, which nothing may walk over recursively. */
+const TOO_DEEP = Symbol('frame too deep')
 
 /**
  * The frame's size in bytes. note: Elysia hands over JSON already parsed, so an object is measured
