@@ -57,9 +57,13 @@ async function startSetup(env: Record<string, string>) {
   }
   /** Streams an answer to its end, while the requests made after it (the tasks) hang until their caller leaves. */
   const completeThenHang = async (chatId: string) => {
+    // note: the answer's chunks come 50 ms apart, so it is still streaming when the fault is set below:
+    // with no delay the answer could end and its title request start before this code ran again (seen
+    // once in a loaded run), and that request would not hang.
+    fake.setBehaviour({ chunkDelayMs: 50 })
     const res = await complete({ stream: true, chat_id: chatId, id: 'a1', background_tasks: ALL_TASKS })
     // note: the answer's request to Ollama has started (its first chunk came before the headers), so only later ones hang.
-    fake.setBehaviour({ fault: { kind: 'hang_before_first_byte' } })
+    fake.setBehaviour({ fault: { kind: 'hang_before_first_byte' }, chunkDelayMs: 0 })
     await res.text()
     return res.headers.get('x-task-id')!
   }
