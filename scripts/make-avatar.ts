@@ -17,16 +17,8 @@ const FIGURE = [0xf4, 0xf4, 0xf5]
 const isFigure = (x: number, y: number) =>
   (x - 64) ** 2 + (y - 48) ** 2 <= 24 ** 2 || (y <= 128 && ((x - 64) / 46) ** 2 + ((y - 124) / 42) ** 2 <= 1)
 
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-  let c = n
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-  return c >>> 0
-})
-const crc32 = (bytes: Uint8Array) => {
-  let c = 0xffffffff
-  for (const byte of bytes) c = crcTable[(c ^ byte) & 0xff]! ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
+// note: Bun's CRC-32 is zlib's, the one PNG chunks carry.
+const crc32 = (bytes: Uint8Array) => Bun.hash.crc32(bytes)
 const chunk = (type: string, data: Uint8Array) => {
   const out = Buffer.alloc(12 + data.length)
   out.writeUInt32BE(data.length, 0)
